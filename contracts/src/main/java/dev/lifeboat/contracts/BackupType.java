@@ -1,0 +1,5 @@
+package dev.lifeboat.contracts;
+
+public enum BackupType {
+    FULL, INCREMENTAL, DIFFERENTIAL
+}

@@ -1,0 +1,49 @@
+package dev.lifeboat.contracts;
+
+import java.util.Arrays;
+import java.util.Optional;
+
+/** Every event type: its CloudEvents type, the topic it travels on, its data record and its JSON Schema. */
+public enum EventType {
+    BACKUP_REQUESTED("dev.lifeboat.backup.requested.v1", Topics.BACKUP_REQUESTED, BackupRequested.class),
+    BACKUP_PROGRESS("dev.lifeboat.backup.progress.v1", Topics.BACKUP_EVENTS, BackupProgress.class),
+    SNAPSHOT_CREATED("dev.lifeboat.backup.snapshot-created.v1", Topics.BACKUP_EVENTS, SnapshotCreated.class),
+    BACKUP_COMPLETED("dev.lifeboat.backup.completed.v1", Topics.BACKUP_EVENTS, BackupCompleted.class),
+    BACKUP_FAILED("dev.lifeboat.backup.failed.v1", Topics.BACKUP_EVENTS, BackupFailed.class);
+
+    private final String ceType;
+    private final String topic;
+    private final Class<?> dataClass;
+
+    EventType(String ceType, String topic, Class<?> dataClass) {
+        this.ceType = ceType;
+        this.topic = topic;
+        this.dataClass = dataClass;
+    }
+
+    public String ceType() {
+        return ceType;
+    }
+
+    public String topic() {
+        return topic;
+    }
+
+    public Class<?> dataClass() {
+        return dataClass;
+    }
+
+    /** Classpath location of the JSON Schema, also the file name users find in the contracts jar. */
+    public String schemaResource() {
+        return "/schemas/" + ceType + ".json";
+    }
+
+    public static Optional<EventType> ofCeType(String ceType) {
+        return Arrays.stream(values()).filter(t -> t.ceType.equals(ceType)).findFirst();
+    }
+
+    public static EventType of(Class<?> dataClass) {
+        return Arrays.stream(values()).filter(t -> t.dataClass == dataClass).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no event type for " + dataClass.getName()));
+    }
+}

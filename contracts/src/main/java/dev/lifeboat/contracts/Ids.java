@@ -1,0 +1,32 @@
+package dev.lifeboat.contracts;
+
+import java.nio.charset.StandardCharsets;
+import java.util.UUID;
+
+/**
+ * Deterministic identifiers. Every consumer that derives an id from the same input gets the same id, which
+ * is what makes redelivered records and re-emitted events collapse into one (at-least-once delivery).
+ */
+public final class Ids {
+    private Ids() {
+    }
+
+    /** The backupId of a BackupRequested that arrived without one: fixed by the record's position in Kafka. */
+    public static String backupIdForRecord(String topic, int partition, long offset) {
+        return nameUuid("record:" + topic + ":" + partition + ":" + offset);
+    }
+
+    /** The backupId of a scheduled backup: one per policy and fire time, however many schedulers fire it. */
+    public static String backupIdForSchedule(String policyId, java.time.Instant fireTime) {
+        return nameUuid("schedule:" + policyId + ":" + fireTime.toEpochMilli());
+    }
+
+    /** The event id of a lifecycle event that happens once per backup (created, completed, failed). */
+    public static String eventId(String backupId, EventType type) {
+        return nameUuid("event:" + backupId + ":" + type.ceType());
+    }
+
+    private static String nameUuid(String name) {
+        return UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8)).toString();
+    }
+}

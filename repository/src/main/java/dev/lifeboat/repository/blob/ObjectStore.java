@@ -1,0 +1,32 @@
+package dev.lifeboat.repository.blob;
+
+import java.io.InputStream;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Immutable objects in a bucket-like namespace. Writers stream: memory stays bounded by one upload part
+ * whatever the object size. Implementations: {@link S3ObjectStore} and {@link LocalDirectoryObjectStore}.
+ */
+public interface ObjectStore {
+
+    /** Starts a streamed write of {@code key}; nothing is visible under the key until {@link ObjectWriter#commit()}. */
+    ObjectWriter create(String bucket, String key);
+
+    void put(String bucket, String key, byte[] content);
+
+    /** Reads the whole object as a stream; throws {@link ObjectNotFoundException} when it is absent. */
+    InputStream open(String bucket, String key);
+
+    /** Size of the object, empty when it does not exist. */
+    Optional<Long> size(String bucket, String key);
+
+    List<String> list(String bucket, String prefix);
+
+    void delete(String bucket, String key);
+
+    void ensureBucket(String bucket);
+
+    /** A cheap round trip that proves the store answers (used by readiness checks). */
+    void ping();
+}

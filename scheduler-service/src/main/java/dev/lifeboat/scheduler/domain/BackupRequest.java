@@ -1,0 +1,32 @@
+package dev.lifeboat.scheduler.domain;
+
+import dev.lifeboat.contracts.BackupType;
+import io.quarkus.hibernate.reactive.panache.PanacheEntityBase;
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.EnumType;
+import jakarta.persistence.Enumerated;
+import jakarta.persistence.Id;
+import jakarta.persistence.Table;
+
+import java.time.Instant;
+import java.util.UUID;
+
+@Entity
+@Table(name = "backup_request")
+public class BackupRequest extends PanacheEntityBase {
+    @Id
+    @Column(name = "backup_id")
+    public UUID backupId;
+    @Column(name = "source_id")
+    public String sourceId;
+    @Column(name = "policy_id")
+    public String policyId;
+    @Enumerated(EnumType.STRING)
+    @Column(name = "backup_type")
+    public BackupType type;
+    @Column(name = "requested_by")
+    public String requestedBy;
+    @Column(name = "requested_at")
+    public Instant requestedAt;
+}

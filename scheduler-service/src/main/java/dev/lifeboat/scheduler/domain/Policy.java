@@ -1,0 +1,40 @@
+package dev.lifeboat.scheduler.domain;
+
+import dev.lifeboat.contracts.BackupType;
+import io.quarkus.hibernate.reactive.panache.PanacheEntityBase;
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.EnumType;
+import jakarta.persistence.Enumerated;
+import jakarta.persistence.Id;
+
+import java.time.Instant;
+
+/** When and how to back a source up, how long to keep it, and where it goes. */
+@Entity
+public class Policy extends PanacheEntityBase {
+    @Id
+    public String id;
+    @Column(name = "source_id")
+    public String sourceId;
+    @Enumerated(EnumType.STRING)
+    @Column(name = "backup_type")
+    public BackupType type;
+    /** Five-field Unix cron expression, evaluated in UTC. */
+    public String schedule;
+    @Column(name = "keep_daily")
+    public int keepDaily;
+    @Column(name = "keep_weekly")
+    public int keepWeekly;
+    @Column(name = "keep_monthly")
+    public int keepMonthly;
+    public String bucket;
+    public String prefix;
+    /** Recovery point objective as an ISO-8601 duration (PT24H). */
+    public String rpo;
+    public boolean enabled;
+    @Column(name = "created_at")
+    public Instant createdAt;
+    @Column(name = "updated_at")
+    public Instant updatedAt;
+}

@@ -1,0 +1,28 @@
+package dev.lifeboat.scheduler.domain;
+
+import io.quarkus.hibernate.reactive.panache.PanacheEntityBase;
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.Id;
+
+import java.time.Instant;
+
+/** A database Lifeboat backs up. The password is a reference resolved by the worker that connects. */
+@Entity
+public class Source extends PanacheEntityBase {
+    @Id
+    public String id;
+    public String name;
+    public String kind;
+    public String host;
+    public int port;
+    @Column(name = "database_name")
+    public String database;
+    public String username;
+    @Column(name = "password_ref")
+    public String passwordRef;
+    @Column(name = "created_at")
+    public Instant createdAt;
+    @Column(name = "updated_at")
+    public Instant updatedAt;
+}

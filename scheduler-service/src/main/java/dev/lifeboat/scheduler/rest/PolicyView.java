@@ -1,0 +1,16 @@
+package dev.lifeboat.scheduler.rest;
+
+import dev.lifeboat.contracts.BackupType;
+import dev.lifeboat.scheduler.domain.Policy;
+
+import java.time.Instant;
+
+public record PolicyView(String id, String sourceId, BackupType type, String schedule, Instant nextRunAt,
+                         PolicyRequest.Retention retention, PolicyRequest.Destination destination, String rpo,
+                         boolean enabled, Instant createdAt, Instant updatedAt) {
+    public static PolicyView of(Policy p, Instant nextRunAt) {
+        return new PolicyView(p.id, p.sourceId, p.type, p.schedule, nextRunAt,
+                new PolicyRequest.Retention(p.keepDaily, p.keepWeekly, p.keepMonthly),
+                new PolicyRequest.Destination(p.bucket, p.prefix), p.rpo, p.enabled, p.createdAt, p.updatedAt);
+    }
+}

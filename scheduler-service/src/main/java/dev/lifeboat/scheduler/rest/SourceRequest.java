@@ -1,0 +1,24 @@
+package dev.lifeboat.scheduler.rest;
+
+import dev.lifeboat.kit.secrets.SecretReference;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.Null;
+import jakarta.validation.constraints.Pattern;
+import jakarta.validation.constraints.Size;
+
+/** A PostgreSQL source. {@code password} exists only to refuse it: Lifeboat stores references, not secrets. */
+public record SourceRequest(
+        @Pattern(regexp = Ids.PATTERN, message = Ids.MESSAGE) String id,
+        @NotBlank @Size(max = 200) String name,
+        @Pattern(regexp = "postgresql", message = "only 'postgresql' sources are supported") String kind,
+        @NotBlank @Size(max = 255) String host,
+        @Min(1) @Max(65535) Integer port,
+        @NotBlank @Size(max = 63) String database,
+        @NotBlank @Size(max = 63) String username,
+        @NotBlank @Pattern(regexp = SecretReference.PATTERN,
+                message = "must be a secret reference: env:VARIABLE_NAME or file:/absolute/path") String passwordRef,
+        @Null(message = "plain passwords are not accepted: store the password where the workers can read it and give passwordRef (env:NAME or file:/path)")
+        String password) {
+}

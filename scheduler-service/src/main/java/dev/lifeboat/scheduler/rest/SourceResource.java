@@ -1,0 +1,52 @@
+package dev.lifeboat.scheduler.rest;
+
+import dev.lifeboat.scheduler.service.SourceService;
+import io.smallrye.mutiny.Uni;
+import jakarta.inject.Inject;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotNull;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.core.Response;
+
+import java.net.URI;
+import java.util.List;
+
+@Path("/api/v1/sources")
+public class SourceResource {
+    @Inject
+    SourceService sources;
+
+    @GET
+    public Uni<List<SourceView>> list() {
+        return sources.list().map(l -> l.stream().map(SourceView::of).toList());
+    }
+
+    @GET
+    @Path("{id}")
+    public Uni<SourceView> get(@PathParam("id") String id) {
+        return sources.get(id).map(SourceView::of);
+    }
+
+    @POST
+    public Uni<Response> create(@Valid @NotNull SourceRequest body) {
+        return sources.create(body).map(s -> Response.created(URI.create("/api/v1/sources/" + s.id))
+                .entity(SourceView.of(s)).build());
+    }
+
+    @PUT
+    @Path("{id}")
+    public Uni<SourceView> put(@PathParam("id") String id, @Valid @NotNull SourceRequest body) {
+        return sources.put(id, body).map(SourceView::of);
+    }
+
+    @DELETE
+    @Path("{id}")
+    public Uni<Response> delete(@PathParam("id") String id) {
+        return sources.delete(id).map(v -> Response.noContent().build());
+    }
+}

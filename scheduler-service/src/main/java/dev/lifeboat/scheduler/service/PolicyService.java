@@ -1,0 +1,81 @@
+package dev.lifeboat.scheduler.service;
+
+import dev.lifeboat.kit.rest.ProblemException;
+import dev.lifeboat.scheduler.domain.Policy;
+import dev.lifeboat.scheduler.domain.Source;
+import dev.lifeboat.scheduler.rest.PolicyRequest;
+import io.opentelemetry.instrumentation.annotations.WithSpan;
+import io.quarkus.hibernate.reactive.panache.common.WithSession;
+import io.quarkus.hibernate.reactive.panache.common.WithTransaction;
+import io.quarkus.panache.common.Sort;
+import io.smallrye.mutiny.Uni;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+
+@ApplicationScoped
+public class PolicyService {
+    static final int DEFAULT_DAILY = 7;
+    static final int DEFAULT_WEEKLY = 4;
+    static final int DEFAULT_MONTHLY = 12;
+
+    @Inject
+    PolicyScheduler scheduler;
+
+    @WithSession
+    public Uni<List<Policy>> list(String sourceId) {
+        return sourceId == null ? Policy.listAll(Sort.by("id")) : Policy.list("sourceId", Sort.by("id"), sourceId);
+    }
+
+    @WithSession
+    public Uni<Policy> get(String id) {
+        return Policy.<Policy>findById(id).onItem().ifNull().failWith(() -> ProblemException.notFound("policy", id));
+    }
+
+    @WithTransaction
+    @WithSpan("PolicyService.create")
+    public Uni<Policy> create(PolicyRequest req) {
+        CronSchedule.problem(req.schedule()).ifPresent(p -> {
+            throw ProblemException.badRequest(p);
+        });
+        String id = req.id() != null ? req.id() : "pol-" + UUID.randomUUID().toString().substring(0, 8);
+        return Source.findById(req.sourceId()).chain(source -> {
+            if (source == null) {
+                throw new ProblemException(422, "Unknown source", "source '" + req.sourceId() + "' is not registered");
+            }
+            return Policy.<Policy>findById(id);
+        }).chain(existing -> {
+            if (existing != null) {
+                throw ProblemException.conflict("policy '" + id + "' already exists");
+            }
+            Policy p = new Policy();
+            p.id = id;
+            p.createdAt = Instant.now();
+            apply(p, req);
+            return p.<Policy>persist();
+        }).invoke(scheduler::schedule);
+    }
+
+    @WithTransaction
+    public Uni<Void> delete(String id) {
+        return get(id).call(Policy::delete).invoke(p -> scheduler.unschedule(p.id)).replaceWithVoid();
+    }
+
+    private static void apply(Policy p, PolicyRequest req) {
+        p.sourceId = req.sourceId();
+        p.type = req.type();
+        p.schedule = req.schedule().trim();
+        PolicyRequest.Retention r = req.retention();
+        p.keepDaily = r == null || r.daily() == null ? DEFAULT_DAILY : r.daily();
+        p.keepWeekly = r == null || r.weekly() == null ? DEFAULT_WEEKLY : r.weekly();
+        p.keepMonthly = r == null || r.monthly() == null ? DEFAULT_MONTHLY : r.monthly();
+        p.bucket = req.destination() == null ? null : req.destination().bucket();
+        p.prefix = req.destination() == null ? null : req.destination().prefix();
+        p.rpo = req.rpo();
+        p.enabled = req.enabled() == null || req.enabled();
+        p.updatedAt = Instant.now();
+    }
+}

@@ -1,0 +1,35 @@
+package dev.lifeboat.snapshot.client;
+
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import org.eclipse.microprofile.faulttolerance.Retry;
+import org.eclipse.microprofile.rest.client.inject.RegisterRestClient;
+
+/**
+ * Source and policy details come from scheduler-service, which owns them: BackupRequested carries only ids
+ * so any system can publish it.
+ */
+@RegisterRestClient(configKey = "scheduler")
+@Path("/api/v1")
+public interface SchedulerClient {
+
+    @GET
+    @Path("sources/{id}")
+    @Retry(maxRetries = 4, delay = 500, jitter = 200, abortOn = jakarta.ws.rs.WebApplicationException.class)
+    SourceInfo source(@PathParam("id") String id);
+
+    @GET
+    @Path("policies/{id}")
+    @Retry(maxRetries = 4, delay = 500, jitter = 200, abortOn = jakarta.ws.rs.WebApplicationException.class)
+    PolicyInfo policy(@PathParam("id") String id);
+
+    record SourceInfo(String id, String kind, String host, int port, String database, String username,
+                      String passwordRef) {
+    }
+
+    record PolicyInfo(String id, String sourceId, Destination destination) {
+        public record Destination(String bucket, String prefix) {
+        }
+    }
+}

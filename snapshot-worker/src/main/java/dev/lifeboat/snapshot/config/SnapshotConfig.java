@@ -1,0 +1,39 @@
+package dev.lifeboat.snapshot.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+@ConfigMapping(prefix = "lifeboat.snapshot")
+public interface SnapshotConfig {
+    /** Where pg_dump writes before streaming; each backup gets its own directory, removed afterwards. */
+    @WithDefault("${java.io.tmpdir}/lifeboat-spool")
+    Path spoolDir();
+
+    /** pg_dump --jobs: parallel table dumps. */
+    @WithDefault("2")
+    int jobs();
+
+    @WithDefault("3")
+    int zstdLevel();
+
+    /** Directory holding one bin/ per PostgreSQL major version (Debian: /usr/lib/postgresql/15/bin). */
+    @WithDefault("/usr/lib/postgresql")
+    Path pgInstallRoot();
+
+    @WithDefault("2s")
+    Duration progressInterval();
+
+    /** Name of this worker instance in events; defaults to host name and pid. */
+    Optional<String> workerId();
+
+    /** Key prefix when the backup's policy names none. */
+    @WithDefault("backups")
+    String defaultPrefix();
+
+    @WithDefault("10")
+    int connectTimeoutSeconds();
+}

@@ -1,0 +1,60 @@
+package dev.lifeboat.snapshot.service;
+
+import dev.lifeboat.snapshot.domain.BackupFailure;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * Picks the pg_dump that matches the server: the same major version when installed, else the oldest newer one
+ * (pg_dump reads older servers, never newer ones).
+ */
+final class PgTools {
+    private PgTools() {
+    }
+
+    static Path pgDumpFor(Path installRoot, int serverMajor) {
+        Path exact = installRoot.resolve(String.valueOf(serverMajor)).resolve("bin/pg_dump");
+        if (Files.isExecutable(exact)) {
+            return exact;
+        }
+        return newerMajors(installRoot, serverMajor)
+                .orElseThrow(() -> new BackupFailure("DUMP", "no pg_dump for PostgreSQL " + serverMajor
+                        + " on this worker (looked in " + installRoot + "/<major>/bin); install the PostgreSQL "
+                        + serverMajor + " client (Debian: postgresql-client-" + serverMajor + ")"));
+    }
+
+    private static Optional<Path> newerMajors(Path root, int serverMajor) {
+        if (!Files.isDirectory(root)) {
+            return Optional.empty();
+        }
+        try (Stream<Path> dirs = Files.list(root)) {
+            return dirs.filter(d -> d.getFileName().toString().matches("\\d+"))
+                    .filter(d -> Integer.parseInt(d.getFileName().toString()) > serverMajor)
+                    .sorted(Comparator.comparingInt(d -> Integer.parseInt(d.getFileName().toString())))
+                    .map(d -> d.resolve("bin/pg_dump"))
+                    .filter(Files::isExecutable)
+                    .findFirst();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    static String version(Path pgDump) {
+        try {
+            Process p = new ProcessBuilder(pgDump.toString(), "--version").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes()).trim();
+            p.waitFor();
+            return out;
+        } catch (IOException e) {
+            return "unknown";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "unknown";
+        }
+    }
+}

@@ -1,0 +1,254 @@
+package dev.lifeboat.snapshot.service;
+
+import dev.lifeboat.contracts.BackupFailed;
+import dev.lifeboat.contracts.BackupProgress;
+import dev.lifeboat.contracts.BackupRequested;
+import dev.lifeboat.contracts.SnapshotCreated;
+import dev.lifeboat.kit.objectstore.ObjectStoreConfig;
+import dev.lifeboat.kit.secrets.SecretReference;
+import dev.lifeboat.repository.archive.ArchiveLayout;
+import dev.lifeboat.repository.archive.DumpArchive;
+import dev.lifeboat.repository.blob.ObjectStore;
+import dev.lifeboat.repository.blob.ObjectWriter;
+import dev.lifeboat.repository.blob.StoredObject;
+import dev.lifeboat.snapshot.client.SchedulerClient;
+import dev.lifeboat.snapshot.config.SnapshotConfig;
+import dev.lifeboat.snapshot.domain.BackupFailure;
+import dev.lifeboat.snapshot.messaging.BackupEventPublisher;
+import dev.lifeboat.snapshot.repository.JobLedger;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.opentelemetry.instrumentation.annotations.WithSpan;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.WebApplicationException;
+import org.eclipse.microprofile.rest.client.inject.RestClient;
+import org.jboss.logging.Logger;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+/**
+ * One backup: look the source up, dump it with pg_dump into a private spool directory, stream that directory
+ * as a tar+zstd archive into object storage (multipart, SHA-256 on the way), and report SnapshotCreated or
+ * BackupFailed. Memory is one upload part whatever the database size; the spool is removed in every case.
+ */
+@ApplicationScoped
+public class SnapshotService {
+    private static final Logger LOG = Logger.getLogger(SnapshotService.class);
+
+    @Inject
+    SnapshotConfig config;
+    @Inject
+    ObjectStoreConfig storeConfig;
+    @Inject
+    ObjectStore store;
+    @Inject
+    @RestClient
+    SchedulerClient scheduler;
+    @Inject
+    BackupEventPublisher events;
+    @Inject
+    JobLedger ledger;
+    @Inject
+    MeterRegistry registry;
+
+    private String workerId;
+
+    String workerId() {
+        if (workerId == null) {
+            workerId = config.workerId().filter(s -> !s.isBlank()).orElseGet(() -> {
+                try {
+                    return InetAddress.getLocalHost().getHostName() + "-" + ProcessHandle.current().pid();
+                } catch (IOException e) {
+                    return "snapshot-worker-" + ProcessHandle.current().pid();
+                }
+            });
+        }
+        return workerId;
+    }
+
+    /** Runs the backup unless it already finished (a redelivered request): at-least-once in, once in effect. */
+    @WithSpan("SnapshotService.backup")
+    public void backup(BackupRequested request) {
+        if (!ledger.start(request.backupId(), workerId())) {
+            LOG.infof("backup %s already finished; redelivered request ignored", request.backupId());
+            return;
+        }
+        registry.counter("lifeboat_backups_started_total").increment();
+        Instant startedAt = Instant.now();
+        Timer.Sample timer = Timer.start(registry);
+        Path spool = config.spoolDir().resolve(request.backupId());
+        try {
+            SnapshotCreated created = capture(request, spool, startedAt);
+            events.snapshotCreated(created);
+            ledger.finish(request.backupId(), "SNAPSHOT_CREATED");
+            registry.counter("lifeboat_backup_bytes_total").increment(created.sizeBytes());
+            LOG.infof("backup %s of %s uploaded: %d bytes (%d raw) to s3://%s/%s", request.backupId(),
+                    request.sourceId(), created.sizeBytes(), created.rawBytes(), created.bucket(), created.objectKey());
+        } catch (BackupFailure f) {
+            fail(request, f.stage(), f.getMessage());
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "backup %s failed unexpectedly", request.backupId());
+            fail(request, "UPLOAD", "unexpected error: " + e.getMessage());
+        } finally {
+            timer.stop(registry.timer("lifeboat_backup_duration"));
+            deleteRecursively(spool);
+        }
+    }
+
+    private void fail(BackupRequested request, String stage, String reason) {
+        LOG.warnf("backup %s of %s failed at %s: %s", request.backupId(), request.sourceId(), stage, reason);
+        registry.counter("lifeboat_backups_failed_total", "stage", stage).increment();
+        events.backupFailed(new BackupFailed(request.backupId(), request.sourceId(), stage, reason, Instant.now()));
+        ledger.finish(request.backupId(), "FAILED");
+    }
+
+    private SnapshotCreated capture(BackupRequested request, Path spool, Instant startedAt) {
+        SchedulerClient.SourceInfo source = lookupSource(request.sourceId());
+        String bucket = storeConfig.defaultBucket();
+        String prefix = config.defaultPrefix();
+        if (request.policyId() != null) {
+            SchedulerClient.PolicyInfo policy = lookupPolicy(request.policyId());
+            if (policy.destination() != null && policy.destination().bucket() != null) {
+                bucket = policy.destination().bucket();
+            }
+            if (policy.destination() != null && policy.destination().prefix() != null) {
+                prefix = policy.destination().prefix();
+            }
+        }
+        String password = resolvePassword(source);
+        SourceProbe.ServerFacts facts = SourceProbe.probe(source.host(), source.port(), source.database(),
+                source.username(), password, config.connectTimeoutSeconds());
+        Path pgDump = PgTools.pgDumpFor(config.pgInstallRoot(), facts.major());
+        Path dumpDir = spool.resolve("dump");
+        deleteRecursively(spool);
+        try {
+            Files.createDirectories(spool);
+        } catch (IOException e) {
+            throw new BackupFailure("DUMP", "cannot create spool directory " + spool + ": " + e.getMessage());
+        }
+        progress(request, "DUMPING", 0, 0);
+        new PgDump(pgDump, config.jobs(), config.connectTimeoutSeconds())
+                .run(source.host(), source.port(), source.database(), source.username(), password, dumpDir, spool,
+                        config.progressInterval(), bytes -> progress(request, "DUMPING", bytes,
+                                percent(bytes, facts.databaseBytes())));
+        long dumpBytes = directorySize(dumpDir);
+        String key = ArchiveLayout.archiveKey(prefix, request.sourceId(), request.backupId());
+        StoredObject stored = upload(request, bucket, key, dumpDir, dumpBytes);
+        return new SnapshotCreated(request.backupId(), request.sourceId(), request.policyId(), request.type(),
+                source.database(), bucket, key, stored.sizeBytes(), dumpBytes, stored.sha256(), facts.version(),
+                PgTools.version(pgDump), workerId(), startedAt, Instant.now());
+    }
+
+    private StoredObject upload(BackupRequested request, String bucket, String key, Path dumpDir, long dumpBytes) {
+        ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor();
+        AtomicLong raw = new AtomicLong();
+        try {
+            store.ensureBucket(bucket);
+            ticker.scheduleAtFixedRate(() -> progress(request, "UPLOADING", raw.get(), percent(raw.get(), dumpBytes)),
+                    0, config.progressInterval().toMillis(), TimeUnit.MILLISECONDS);
+            try (ObjectWriter out = store.create(bucket, key)) {
+                DumpArchive.write(dumpDir, out, config.zstdLevel(), raw::set);
+                return out.commit();
+            }
+        } catch (IOException | RuntimeException e) {
+            // a failed commit aborts its multipart upload; make sure no object is left either
+            try {
+                store.delete(bucket, key);
+            } catch (RuntimeException ignored) {
+                LOG.debugf("nothing to delete at s3://%s/%s", bucket, key);
+            }
+            throw new BackupFailure("UPLOAD", "upload to s3://" + bucket + "/" + key + " failed: " + e.getMessage(), e);
+        } finally {
+            ticker.shutdownNow();
+        }
+    }
+
+    private SchedulerClient.SourceInfo lookupSource(String sourceId) {
+        try {
+            return scheduler.source(sourceId);
+        } catch (WebApplicationException e) {
+            if (e.getResponse().getStatus() == 404) {
+                throw new BackupFailure("LOOKUP", "source '" + sourceId + "' is not registered in scheduler-service");
+            }
+            throw new BackupFailure("LOOKUP", "scheduler-service answered " + e.getResponse().getStatus()
+                    + " for source '" + sourceId + "'");
+        } catch (RuntimeException e) {
+            throw new BackupFailure("LOOKUP", "cannot reach scheduler-service to look up source '" + sourceId + "': "
+                    + e.getMessage());
+        }
+    }
+
+    private SchedulerClient.PolicyInfo lookupPolicy(String policyId) {
+        try {
+            return scheduler.policy(policyId);
+        } catch (WebApplicationException e) {
+            throw new BackupFailure("LOOKUP", "policy '" + policyId + "' could not be read from scheduler-service ("
+                    + e.getResponse().getStatus() + ")");
+        } catch (RuntimeException e) {
+            throw new BackupFailure("LOOKUP", "cannot reach scheduler-service to look up policy '" + policyId + "': "
+                    + e.getMessage());
+        }
+    }
+
+    private static String resolvePassword(SchedulerClient.SourceInfo source) {
+        try {
+            return SecretReference.parse(source.passwordRef()).resolve();
+        } catch (RuntimeException e) {
+            throw new BackupFailure("CONNECT", "password of source '" + source.id() + "' unavailable: " + e.getMessage());
+        }
+    }
+
+    private void progress(BackupRequested request, String phase, long bytes, Integer percent) {
+        events.progress(new BackupProgress(request.backupId(), request.sourceId(), phase, bytes, percent, workerId()));
+    }
+
+    private static Integer percent(long done, long total) {
+        return total <= 0 ? null : (int) Math.min(99, done * 100 / total);
+    }
+
+    static long directorySize(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.filter(Files::isRegularFile).mapToLong(p -> {
+                try {
+                    return Files.size(p);
+                } catch (IOException e) {
+                    return 0; // pg_dump may be replacing the file right now
+                }
+            }).sum();
+        } catch (IOException | UncheckedIOException e) {
+            return 0;
+        }
+    }
+
+    static void deleteRecursively(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    LOG.warnf("cannot delete spool file %s: %s", p, e.getMessage());
+                }
+            });
+        } catch (IOException e) {
+            LOG.warnf("cannot clean spool %s: %s", dir, e.getMessage());
+        }
+    }
+}
