@@ -31,7 +31,8 @@ public class OutboxRelay {
     @Channel("backup-requests")
     MutinyEmitter<String> emitter;
 
-    @Scheduled(every = "${lifeboat.outbox.relay-interval}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    @Scheduled(every = "${lifeboat.outbox.relay-interval}", delayed = "2s",
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     Uni<Void> relay() {
         return Panache.withTransaction(() -> Panache.getSession().chain(session -> session
                         .createNativeQuery("select * from scheduler.outbox where sent_at is null order by created_at "

@@ -1,0 +1,92 @@
+package dev.lifeboat.contracts;
+
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class EventCodecTest {
+
+    private static Headers requestHeaders() {
+        return EventCodec.headers(EventType.BACKUP_REQUESTED, "/test", "pg-main");
+    }
+
+    @Test
+    void validRequestWithoutBackupIdDecodes() {
+        CloudEvent<?> e = EventCodec.decode(requestHeaders(),
+                "{\"sourceId\":\"pg-main\",\"type\":\"INCREMENTAL\",\"requestedBy\":\"cron\"}");
+        assertThat(e.type()).isEqualTo(EventType.BACKUP_REQUESTED);
+        assertThat(e.data()).isEqualTo(new BackupRequested(null, "pg-main", BackupType.INCREMENTAL, null, "cron"));
+    }
+
+    @Test
+    void everyRecordRoundTripsThroughItsSchema() {
+        Instant t = Instant.parse("2026-11-24T10:15:30Z");
+        String id = "0b9a3a5e-5d7e-4a4f-9d40-6c3f1f0f8a11";
+        String sha = "a".repeat(64);
+        Object[] samples = {
+                new BackupRequested(id, "pg-main", BackupType.FULL, "nightly", "http"),
+                new BackupProgress(id, "pg-main", "DUMPING", 1024, 10, "w1"),
+                new SnapshotCreated(id, "pg-main", null, BackupType.FULL, "shop", "bucket", "k/dump.tar.zst", 10, 20,
+                        sha, "15.4", "pg_dump 15", "w1", t, t),
+                new BackupCompleted(id, "pg-main", null, BackupType.FULL, "bucket", "k", "m", 10, 20, sha, t, t, 5),
+                new BackupFailed(id, "pg-main", "CONNECT", "source unreachable", t)};
+        for (Object sample : samples) {
+            EventType type = EventType.of(sample.getClass());
+            Object back = EventCodec.decodeData(type, EventCodec.encodeData(sample));
+            assertThat(back).isEqualTo(sample);
+        }
+    }
+
+    @Test
+    void missingRequiredFieldIsNamedInTheReason() {
+        assertThatThrownBy(() -> EventCodec.decode(requestHeaders(), "{\"type\":\"FULL\",\"requestedBy\":\"x\"}"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("fails schema").hasMessageContaining("sourceId");
+    }
+
+    @Test
+    void unknownBackupTypeFailsTheSchema() {
+        assertThatThrownBy(() -> EventCodec.decode(requestHeaders(),
+                "{\"sourceId\":\"a\",\"type\":\"WEEKLY\",\"requestedBy\":\"x\"}"))
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("type");
+    }
+
+    @Test
+    void invalidJsonIsRejected() {
+        assertThatThrownBy(() -> EventCodec.decode(requestHeaders(), "{oops"))
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("not valid JSON");
+    }
+
+    @Test
+    void recordWithoutCloudEventHeadersIsRejected() {
+        assertThatThrownBy(() -> EventCodec.decode(new RecordHeaders(), "{}"))
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("ce_specversion");
+    }
+
+    @Test
+    void unknownEventTypeIsRejected() {
+        RecordHeaders h = new RecordHeaders();
+        h.add(EventCodec.H_SPEC, "1.0".getBytes(StandardCharsets.UTF_8));
+        h.add(EventCodec.H_ID, "1".getBytes(StandardCharsets.UTF_8));
+        h.add(EventCodec.H_SOURCE, "/x".getBytes(StandardCharsets.UTF_8));
+        h.add(EventCodec.H_TYPE, "com.example.other.v1".getBytes(StandardCharsets.UTF_8));
+        assertThatThrownBy(() -> EventCodec.decode(h, "{}"))
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("unknown event type");
+    }
+
+    @Test
+    void derivedIdsAreStableAndDistinct() {
+        assertThat(Ids.backupIdForRecord("t", 1, 42)).isEqualTo(Ids.backupIdForRecord("t", 1, 42))
+                .isNotEqualTo(Ids.backupIdForRecord("t", 1, 43));
+        String b = Ids.backupIdForRecord("t", 0, 0);
+        assertThat(Ids.eventId(b, EventType.BACKUP_COMPLETED)).isNotEqualTo(Ids.eventId(b, EventType.BACKUP_FAILED));
+        Instant fire = Instant.parse("2026-01-01T02:00:00Z");
+        assertThat(Ids.backupIdForSchedule("nightly", fire)).isEqualTo(Ids.backupIdForSchedule("nightly", fire));
+    }
+}

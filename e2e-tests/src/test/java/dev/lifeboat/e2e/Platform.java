@@ -1,0 +1,163 @@
+package dev.lifeboat.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lifeboat.testsupport.Databases;
+import dev.lifeboat.testsupport.LocalStack;
+import dev.lifeboat.testsupport.ServiceProcess;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The packaged services started as separate processes against the real servers, as in production:
+ * scheduler, catalog, storage-worker and two snapshot-worker instances in one consumer group. They use
+ * their own platform database so they never see the quick-start platform's state.
+ */
+final class Platform implements AutoCloseable {
+    static final String PLATFORM_DB = "lifeboat_it";
+    static final String SOURCE_PASSWORD_ENV = "E2E_SOURCE_PASSWORD";
+    static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    final LocalStack stack;
+    final Path spoolRoot;
+    final List<ServiceProcess> processes = new ArrayList<>();
+    final int schedulerPort = ServiceProcess.freePort();
+    final int catalogPort = ServiceProcess.freePort();
+    ServiceProcess scheduler;
+    ServiceProcess catalog;
+    ServiceProcess storage;
+    ServiceProcess snapshotA;
+    ServiceProcess snapshotB;
+
+    private Platform(LocalStack stack) throws IOException {
+        this.stack = stack;
+        this.spoolRoot = Files.createTempDirectory("lifeboat-e2e-spool");
+    }
+
+    static Platform start() throws Exception {
+        LocalStack stack = LocalStack.ensureStarted();
+        refuseToShareTopicsWithARunningPlatform();
+        Databases.createDatabase(PLATFORM_DB);
+        Databases.execute(PLATFORM_DB, "alter database " + PLATFORM_DB + " owner to lifeboat");
+        Platform p = new Platform(stack);
+        Path root = stack.repoRoot();
+        p.scheduler = p.launch("scheduler-service", root, p.schedulerPort, Map.of());
+        p.catalog = p.launch("catalog-service", root, p.catalogPort, Map.of());
+        p.storage = p.launch("storage-worker", root, ServiceProcess.freePort(), Map.of());
+        String schedulerUrl = "http://127.0.0.1:" + p.schedulerPort;
+        p.snapshotA = p.launch("snapshot-worker", "snapshot-worker-a", root, ServiceProcess.freePort(), Map.of(
+                "SCHEDULER_URL", schedulerUrl, "LIFEBOAT_SPOOL_DIR", p.spoolRoot.resolve("a").toString(),
+                "LIFEBOAT_SNAPSHOT_WORKER_ID", "worker-a", SOURCE_PASSWORD_ENV, stack.pgSuperPassword()));
+        p.snapshotB = p.launch("snapshot-worker", "snapshot-worker-b", root, ServiceProcess.freePort(), Map.of(
+                "SCHEDULER_URL", schedulerUrl, "LIFEBOAT_SPOOL_DIR", p.spoolRoot.resolve("b").toString(),
+                "LIFEBOAT_SNAPSHOT_WORKER_ID", "worker-b", SOURCE_PASSWORD_ENV, stack.pgSuperPassword()));
+        for (ServiceProcess s : p.processes) {
+            s.awaitReady(Duration.ofSeconds(120));
+        }
+        return p;
+    }
+
+    /** Two platforms on the same topics would take each other's work; the quick-start one must be stopped first. */
+    private static void refuseToShareTopicsWithARunningPlatform() {
+        for (int port = 8081; port <= 8085; port++) {
+            try {
+                HttpResponse<Void> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/health"))
+                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding());
+                if (r.statusCode() == 200 || r.statusCode() == 503) {
+                    throw new IllegalStateException("a Lifeboat service already answers on port " + port + "; it shares "
+                            + "Kafka topics with these tests. Stop the local platform first: ./lifeboat down");
+                }
+            } catch (IOException | InterruptedException e) {
+                // nothing listening: good
+            }
+        }
+    }
+
+    private ServiceProcess launch(String module, Path root, int port, Map<String, String> env) throws IOException {
+        return launch(module, module, root, port, env);
+    }
+
+    private ServiceProcess launch(String module, String name, Path root, int port, Map<String, String> extraEnv)
+            throws IOException {
+        Map<String, String> env = new HashMap<>(extraEnv);
+        env.put("LIFEBOAT_DB_NAME", PLATFORM_DB);
+        env.put("KAFKA_BOOTSTRAP_SERVERS", stack.kafkaBootstrap());
+        env.put("S3_ENDPOINT", stack.s3Endpoint());
+        env.put("OUTBOX_RELAY_INTERVAL", "200ms");
+        Path jar = root.resolve(module).resolve("target/quarkus-app/quarkus-run.jar");
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException(jar + " is missing: package the services first (mvn package)");
+        }
+        ServiceProcess p = ServiceProcess.start(name, jar, Map.of("quarkus.http.port", String.valueOf(port)), env);
+        processes.add(p);
+        return p;
+    }
+
+    String schedulerUrl(String path) {
+        return "http://127.0.0.1:" + schedulerPort + path;
+    }
+
+    String catalogUrl(String path) {
+        return "http://127.0.0.1:" + catalogPort + path;
+    }
+
+    static Response send(String method, String url, Object body) {
+        try {
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(20))
+                    .header("Accept", "application/json");
+            if (body == null) {
+                b.method(method, HttpRequest.BodyPublishers.noBody());
+            } else {
+                b.header("Content-Type", "application/json")
+                        .method(method, HttpRequest.BodyPublishers.ofString(body instanceof String s ? s
+                                : JSON.writeValueAsString(body)));
+            }
+            HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            return new Response(r.statusCode(), r.body(), r.headers().firstValue("Content-Type").orElse(""));
+        } catch (IOException e) {
+            throw new IllegalStateException(method + " " + url + " failed: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    record Response(int status, String body, String contentType) {
+        JsonNode json() {
+            try {
+                return JSON.readTree(body);
+            } catch (IOException e) {
+                throw new IllegalStateException("not JSON: " + body, e);
+            }
+        }
+    }
+
+    /** Registers (or replaces) a PostgreSQL source whose password the snapshot workers read from their environment. */
+    void registerSource(String id, String host, int port, String database) {
+        Response r = send("PUT", schedulerUrl("/api/v1/sources/" + id), Map.of(
+                "name", "e2e " + id, "host", host, "port", port, "database", database,
+                "username", stack.pgSuperUser(), "passwordRef", "env:" + SOURCE_PASSWORD_ENV));
+        if (r.status() != 200) {
+            throw new IllegalStateException("registering source " + id + " answered " + r.status() + ": " + r.body());
+        }
+    }
+
+    @Override
+    public void close() {
+        for (ServiceProcess p : processes) {
+            p.stop();
+        }
+    }
+}

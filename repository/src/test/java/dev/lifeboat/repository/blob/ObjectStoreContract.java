@@ -1,0 +1,69 @@
+package dev.lifeboat.repository.blob;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.security.MessageDigest;
+import java.util.Optional;
+import java.util.Random;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** One behaviour, every implementation: S3 (against the real S3Proxy) and a local directory. */
+abstract class ObjectStoreContract {
+    static final String BUCKET = "lifeboat-contract-test";
+
+    abstract ObjectStore store();
+
+    @Test
+    void streamedWriteIsReadBackWithItsSizeAndDigest() throws IOException {
+        ObjectStore store = store();
+        store.ensureBucket(BUCKET);
+        String key = "t/" + UUID.randomUUID() + "/big.bin";
+        byte[] data = new byte[12 * 1024 * 1024 + 123]; // more than two 5 MiB parts
+        new Random(1).nextBytes(data);
+        StoredObject stored;
+        try (ObjectWriter w = store.create(BUCKET, key)) {
+            for (int off = 0; off < data.length; off += 100_000) {
+                w.write(data, off, Math.min(100_000, data.length - off));
+            }
+            stored = w.commit();
+        }
+        MessageDigest md = Sha256.newDigest();
+        md.update(data);
+        assertThat(stored.sizeBytes()).isEqualTo(data.length);
+        assertThat(stored.sha256()).isEqualTo(Sha256.hex(md));
+        assertThat(store.size(BUCKET, key)).contains((long) data.length);
+        Sha256.Digest back = Sha256.of(store.open(BUCKET, key));
+        assertThat(back.sha256()).isEqualTo(stored.sha256());
+        assertThat(back.sizeBytes()).isEqualTo(data.length);
+    }
+
+    @Test
+    void smallObjectsListAndDelete() {
+        ObjectStore store = store();
+        store.ensureBucket(BUCKET);
+        String prefix = "l/" + UUID.randomUUID() + "/";
+        store.put(BUCKET, prefix + "a", "A".getBytes());
+        store.put(BUCKET, prefix + "b", "BB".getBytes());
+        assertThat(store.list(BUCKET, prefix)).containsExactly(prefix + "a", prefix + "b");
+        store.delete(BUCKET, prefix + "a");
+        assertThat(store.list(BUCKET, prefix)).containsExactly(prefix + "b");
+        assertThat(store.size(BUCKET, prefix + "a")).isEqualTo(Optional.empty());
+    }
+
+    @Test
+    void abortedWriteLeavesNothing() throws IOException {
+        ObjectStore store = store();
+        store.ensureBucket(BUCKET);
+        String key = "a/" + UUID.randomUUID();
+        try (ObjectWriter w = store.create(BUCKET, key)) {
+            w.write(new byte[6 * 1024 * 1024]);
+            w.abort();
+        }
+        assertThat(store.size(BUCKET, key)).isEmpty();
+        assertThatThrownBy(() -> store.open(BUCKET, key).readAllBytes()).isInstanceOf(ObjectNotFoundException.class);
+    }
+}

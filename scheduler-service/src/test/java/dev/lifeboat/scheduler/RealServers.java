@@ -1,0 +1,30 @@
+package dev.lifeboat.scheduler;
+
+import dev.lifeboat.testsupport.Databases;
+import dev.lifeboat.testsupport.LocalStack;
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+
+import java.util.Map;
+
+/** Real Kafka and PostgreSQL from the local stack; a fresh platform database for this test run. */
+public class RealServers implements QuarkusTestResourceLifecycleManager {
+    static final String DB = "scheduler_test";
+
+    @Override
+    public Map<String, String> start() {
+        LocalStack stack = LocalStack.ensureStarted();
+        Databases.createDatabase(DB);
+        Databases.execute(DB, "alter database " + DB + " owner to lifeboat");
+        String hostPort = stack.pgHost() + ":" + stack.pgPort();
+        return Map.of(
+                "quarkus.datasource.jdbc.url", "jdbc:postgresql://" + hostPort + "/" + DB,
+                "quarkus.datasource.reactive.url", "postgresql://" + hostPort + "/" + DB,
+                "kafka.bootstrap.servers", stack.kafkaBootstrap(),
+                "lifeboat.outbox.relay-interval", "200ms");
+    }
+
+    @Override
+    public void stop() {
+        // the database stays for inspection; the next run recreates it
+    }
+}

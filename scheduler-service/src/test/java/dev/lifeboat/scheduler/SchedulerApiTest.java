@@ -1,0 +1,180 @@
+package dev.lifeboat.scheduler;
+
+import dev.lifeboat.contracts.BackupRequested;
+import dev.lifeboat.contracts.BackupType;
+import dev.lifeboat.contracts.CloudEvent;
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.scheduler.domain.BackupRequest;
+import dev.lifeboat.scheduler.service.BackupRequestService;
+import io.quarkus.hibernate.reactive.panache.Panache;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.vertx.VertxContextSupport;
+import io.restassured.http.ContentType;
+import jakarta.inject.Inject;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.hasKey;
+import static org.hamcrest.Matchers.notNullValue;
+
+@QuarkusTest
+@QuarkusTestResource(value = RealServers.class, restrictToAnnotatedClass = true)
+class SchedulerApiTest {
+    @ConfigProperty(name = "kafka.bootstrap.servers")
+    String bootstrap;
+    @Inject
+    BackupRequestService backups;
+
+    private static String unique(String prefix) {
+        return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    private static Map<String, Object> source(String id) {
+        return Map.of("id", id, "name", "Orders", "host", "127.0.0.1", "port", 55432, "database", "orders",
+                "username", "backup", "passwordRef", "env:ORDERS_DB_PASSWORD");
+    }
+
+    @Test
+    void sourceIsStoredWithItsSecretReferenceOnly() {
+        String id = unique("orders");
+        given().contentType(ContentType.JSON).body(source(id)).post("/api/v1/sources")
+                .then().statusCode(201).header("Location", containsString("/api/v1/sources/" + id));
+        given().get("/api/v1/sources/" + id).then().statusCode(200)
+                .body("passwordRef", equalTo("env:ORDERS_DB_PASSWORD"))
+                .body("$", not(hasKey("password")));
+        given().contentType(ContentType.JSON).body(source(id)).post("/api/v1/sources")
+                .then().statusCode(409).contentType("application/problem+json");
+        given().contentType(ContentType.JSON).body(source(id)).put("/api/v1/sources/" + id).then().statusCode(200);
+    }
+
+    @Test
+    void invalidSourceIsRefusedWithEveryProblemNamed() {
+        given().contentType(ContentType.JSON)
+                .body(Map.of("id", "Bad Id!", "name", "x", "port", 70000, "database", "d", "username", "u",
+                        "passwordRef", "hunter2", "password", "hunter2"))
+                .post("/api/v1/sources")
+                .then().statusCode(400).contentType("application/problem+json")
+                .body("status", equalTo(400))
+                .body("errors.field", hasItem("host"))
+                .body("errors.field", hasItem("port"))
+                .body("errors.field", hasItem("passwordRef"))
+                .body("errors.field", hasItem("password"))
+                .body("errors.field", hasItem("id"));
+    }
+
+    @Test
+    void malformedJsonGetsAProblemResponse() {
+        given().contentType(ContentType.JSON).body("{\"name\": ").post("/api/v1/sources")
+                .then().statusCode(400).contentType("application/problem+json").body("detail", notNullValue());
+        given().contentType(ContentType.JSON).body(Map.of("sourceId", "x", "type", "WEEKLY")).post("/api/v1/backups")
+                .then().statusCode(400).body("detail", containsString("FULL"));
+    }
+
+    @Test
+    void policyWithBadCronIsRefused() {
+        String src = unique("src");
+        given().contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);
+        given().contentType(ContentType.JSON)
+                .body(Map.of("sourceId", src, "type", "FULL", "schedule", "every night at two"))
+                .post("/api/v1/policies")
+                .then().statusCode(400).body("detail", containsString("cron"));
+        given().contentType(ContentType.JSON)
+                .body(Map.of("sourceId", src, "type", "FULL", "schedule", "0 2 * * *", "rpo", "a day"))
+                .post("/api/v1/policies")
+                .then().statusCode(400).body("errors.field", hasItem("rpo"));
+    }
+
+    @Test
+    void policyGetsDefaultsAndItsNextRun() {
+        String src = unique("src");
+        given().contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);
+        String id = unique("nightly");
+        given().contentType(ContentType.JSON)
+                .body(Map.of("id", id, "sourceId", src, "type", "INCREMENTAL", "schedule", "0 2 * * *",
+                        "destination", Map.of("bucket", "offsite-eu", "prefix", "pg/orders"), "rpo", "PT24H"))
+                .post("/api/v1/policies")
+                .then().statusCode(201)
+                .body("retention.daily", equalTo(7)).body("retention.weekly", equalTo(4))
+                .body("retention.monthly", equalTo(12)).body("nextRunAt", containsString("T02:00:00Z"))
+                .body("destination.bucket", equalTo("offsite-eu"));
+        given().delete("/api/v1/sources/" + src).then().statusCode(409).body("detail", containsString("polic"));
+    }
+
+    @Test
+    void onDemandBackupIsAcceptedAndPublishedAsACloudEvent() {
+        String src = unique("src");
+        given().contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);
+        String backupId = given().contentType(ContentType.JSON)
+                .body(Map.of("sourceId", src, "type", "DIFFERENTIAL", "requestedBy", "ops"))
+                .post("/api/v1/backups")
+                .then().statusCode(202).body("status", equalTo("REQUESTED"))
+                .extract().path("backupId");
+
+        CloudEvent<?> event = awaitRequest(src);
+        assertThat(event.source()).isEqualTo("/lifeboat/scheduler-service");
+        assertThat(event.data()).isEqualTo(new BackupRequested(backupId, src, BackupType.DIFFERENTIAL, null, "ops"));
+    }
+
+    @Test
+    void backupOfAnUnknownSourceIsRefused() {
+        given().contentType(ContentType.JSON).body(Map.of("sourceId", "no-such-source"))
+                .post("/api/v1/backups")
+                .then().statusCode(422).contentType("application/problem+json")
+                .body("detail", containsString("no-such-source"));
+    }
+
+    @Test
+    void aCronSlotFiredTwiceRecordsOneBackup() throws Throwable {
+        String src = unique("src");
+        given().contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);
+        String policy = unique("hourly");
+        given().contentType(ContentType.JSON)
+                .body(Map.of("id", policy, "sourceId", src, "type", "FULL", "schedule", "0 * * * *"))
+                .post("/api/v1/policies").then().statusCode(201);
+        Instant slot = Instant.parse("2026-11-24T10:00:00Z");
+        VertxContextSupport.subscribeAndAwait(() -> backups.requestScheduled(policy, slot));
+        VertxContextSupport.subscribeAndAwait(() -> backups.requestScheduled(policy, slot));
+        long rows = VertxContextSupport.subscribeAndAwait(() -> Panache.withSession(
+                () -> BackupRequest.count("policyId", policy)));
+        assertThat(rows).isEqualTo(1);
+        CloudEvent<?> event = awaitRequest(src);
+        assertThat(((BackupRequested) event.data()).requestedBy()).isEqualTo("schedule:" + policy);
+    }
+
+    private CloudEvent<?> awaitRequest(String sourceId) {
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of("bootstrap.servers", bootstrap,
+                "group.id", "scheduler-test-" + UUID.randomUUID(), "auto.offset.reset", "earliest"),
+                new StringDeserializer(), new StringDeserializer())) {
+            consumer.subscribe(List.of(Topics.BACKUP_REQUESTED));
+            List<CloudEvent<?>> found = new ArrayList<>();
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (found.isEmpty() && System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
+                    if (sourceId.equals(r.key())) {
+                        found.add(EventCodec.decode(r.headers(), r.value()));
+                    }
+                }
+            }
+            assertThat(found).as("BackupRequested for %s on %s", sourceId, Topics.BACKUP_REQUESTED).hasSize(1);
+            return found.get(0);
+        }
+    }
+}

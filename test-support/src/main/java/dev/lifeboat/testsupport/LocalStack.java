@@ -1,0 +1,176 @@
+package dev.lifeboat.testsupport;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The real servers the tests run against: Kafka, PostgreSQL and an S3-compatible store (S3Proxy), all on 127.0.0.1.
+ *
+ * <p>{@link #ensureStarted()} uses servers that already listen on the configured ports (for instance started once
+ * for a whole build by {@code .ci/run} or by hand with {@code deploy/local/stack.sh up}); for each one that does not,
+ * it runs {@code deploy/local/stack.sh up <names>} and stops exactly those servers again when the JVM exits.
+ *
+ * <p>Testcontainers is not used: the machines this project builds on have no container engine.
+ *
+ * <p>Ports follow the same environment variables as {@code stack.sh}: {@code KAFKA_PORT} (9092), {@code PG_PORT}
+ * (55432), {@code S3_PORT} (9000).
+ */
+public final class LocalStack {
+
+    private static final String STACK_SCRIPT = "deploy/local/stack.sh";
+    private static final long START_TIMEOUT_MINUTES = 10;
+    private static LocalStack instance;
+
+    private final Path repoRoot;
+    private final int kafkaPort;
+    private final int pgPort;
+    private final int s3Port;
+    private final List<String> startedHere;
+
+    private LocalStack(Path repoRoot, int kafkaPort, int pgPort, int s3Port, List<String> startedHere) {
+        this.repoRoot = repoRoot;
+        this.kafkaPort = kafkaPort;
+        this.pgPort = pgPort;
+        this.s3Port = s3Port;
+        this.startedHere = List.copyOf(startedHere);
+    }
+
+    /** Starts (once per JVM) whatever of Kafka, PostgreSQL and S3 is not already listening, and waits until ready. */
+    public static synchronized LocalStack ensureStarted() {
+        if (instance != null) {
+            return instance;
+        }
+        Path root = findRepoRoot();
+        int kafka = envPort("KAFKA_PORT", 9092);
+        int pg = envPort("PG_PORT", 55432);
+        int s3 = envPort("S3_PORT", 9000);
+        List<String> missing = new ArrayList<>();
+        if (!portOpen(kafka)) missing.add("kafka");
+        if (!portOpen(pg)) missing.add("postgres");
+        if (!portOpen(s3)) missing.add("s3");
+        if (!missing.isEmpty()) {
+            List<String> up = new ArrayList<>(List.of("up"));
+            up.addAll(missing);
+            System.out.println("[LocalStack] starting " + missing + " with " + root.resolve(STACK_SCRIPT));
+            int rc = runStack(root, up, START_TIMEOUT_MINUTES);
+            if (rc != 0) {
+                throw new IllegalStateException("deploy/local/stack.sh up " + missing + " failed with exit code " + rc);
+            }
+            List<String> down = new ArrayList<>(List.of("down"));
+            down.addAll(missing);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> runStack(root, down, 2), "local-stack-down"));
+        }
+        instance = new LocalStack(root, kafka, pg, s3, missing);
+        return instance;
+    }
+
+    public String kafkaBootstrap() { return "127.0.0.1:" + kafkaPort; }
+
+    public String pgHost() { return "127.0.0.1"; }
+
+    public int pgPort() { return pgPort; }
+
+    public String pgSuperUser() { return "postgres"; }
+
+    public String pgSuperPassword() { return "postgres"; }
+
+    /** {@code jdbc:postgresql://127.0.0.1:<port>/<database>} */
+    public String jdbcUrl(String database) { return "jdbc:postgresql://" + pgHost() + ":" + pgPort + "/" + database; }
+
+    public String s3Endpoint() { return "http://127.0.0.1:" + s3Port; }
+
+    public String s3AccessKey() { return "local-access-key"; }
+
+    public String s3SecretKey() { return "local-secret-key"; }
+
+    public String s3Region() { return "us-east-1"; }
+
+    /** The checkout's root directory (the one holding {@code deploy/local/stack.sh}). */
+    public Path repoRoot() { return repoRoot; }
+
+    /** Servers this JVM started and will stop at exit (empty when all were already running). */
+    public List<String> startedHere() { return startedHere; }
+
+    /** True if something accepts TCP connections on 127.0.0.1:port. */
+    public static boolean portOpen(int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 500);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Walks up from {@code user.dir} to the directory containing {@code deploy/local/stack.sh}. */
+    public static Path findRepoRoot() {
+        Path dir = Path.of(System.getProperty("user.dir")).toAbsolutePath();
+        for (Path p = dir; p != null; p = p.getParent()) {
+            if (Files.isRegularFile(p.resolve(STACK_SCRIPT))) {
+                return p;
+            }
+        }
+        throw new IllegalStateException("no " + STACK_SCRIPT + " in " + dir + " or any parent directory");
+    }
+
+    private static int envPort(String name, int def) {
+        String v = System.getenv(name);
+        return v == null || v.isBlank() ? def : Integer.parseInt(v.trim());
+    }
+
+    private static int runStack(Path root, List<String> args, long timeoutMinutes) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add("bash");
+        cmd.add(root.resolve(STACK_SCRIPT).toString());
+        cmd.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(root.toFile()).redirectErrorStream(true);
+        Map<String, String> env = pb.environment();
+        if (!env.containsKey("JAVA_HOME")) {
+            env.put("JAVA_HOME", System.getProperty("java.home"));
+        }
+        if (!env.containsKey("MVN")) {
+            String mavenHome = System.getProperty("maven.home");
+            if (mavenHome != null && Files.isExecutable(Path.of(mavenHome, "bin", "mvn"))) {
+                env.put("MVN", Path.of(mavenHome, "bin", "mvn").toString());
+            } else if (Files.isExecutable(root.resolve("mvnw"))) {
+                env.put("MVN", root.resolve("mvnw").toString());
+            }
+        }
+        try {
+            Process p = pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            Thread pump = new Thread(() -> {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                    String line;
+                    while ((line = r.readLine()) != null) {
+                        System.out.println("[stack.sh] " + line);
+                    }
+                } catch (IOException ignored) {
+                    // process gone
+                }
+            }, "stack-sh-output");
+            pump.setDaemon(true);
+            pump.start();
+            if (!p.waitFor(timeoutMinutes, TimeUnit.MINUTES)) {
+                p.destroyForcibly();
+                throw new IllegalStateException("stack.sh " + args + " did not finish within " + timeoutMinutes + " min");
+            }
+            pump.join(5_000);
+            return p.exitValue();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
