@@ -48,7 +48,11 @@ public final class DumpArchive {
             byte[] buf = new byte[COPY_BUFFER];
             long reported = 0;
             for (Path file : files) {
-                TarArchiveEntry entry = new TarArchiveEntry(file.toFile(), dir.relativize(file).toString().replace('\\', '/'));
+                // name, size, mode and mtime only: no owner, atime or ctime, so that reading a file does not change its entry
+                TarArchiveEntry entry = new TarArchiveEntry(dir.relativize(file).toString().replace('\\', '/'));
+                entry.setSize(Files.size(file));
+                entry.setMode(0100600);
+                entry.setModTime(Files.getLastModifiedTime(file));
                 tar.putArchiveEntry(entry);
                 try (InputStream in = Files.newInputStream(file)) {
                     for (int n; (n = in.read(buf)) > 0; ) {
