@@ -183,7 +183,7 @@ class BackupEndToEndIT {
                 Map.of("sourceId", source, "type", "FULL"));
         String backupId = accepted.json().get("backupId").asText();
         JsonNode entry = awaitStatus(backupId, "FAILED");
-        assertThat(entry.get("failureReason").asText()).contains("source unreachable").contains("127.0.0.1");
+        assertThat(entry.at("/failure/reason").asText()).contains("source unreachable").contains("127.0.0.1");
         assertThat(S3Buckets.listKeys("lifeboat-backups", "backups/" + source + "/")).isEmpty();
         assertThat(spoolEntries()).isEmpty();
     }
