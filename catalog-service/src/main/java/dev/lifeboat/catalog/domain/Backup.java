@@ -1,0 +1,163 @@
+package dev.lifeboat.catalog.domain;
+
+import dev.lifeboat.contracts.BackupCompleted;
+import dev.lifeboat.contracts.BackupFailed;
+import dev.lifeboat.contracts.BackupProgress;
+import dev.lifeboat.contracts.BackupRequested;
+import dev.lifeboat.contracts.BackupType;
+import dev.lifeboat.contracts.SnapshotCreated;
+import jakarta.persistence.Entity;
+import jakarta.persistence.EnumType;
+import jakarta.persistence.Enumerated;
+import jakarta.persistence.Id;
+import jakarta.persistence.Table;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * One backup as the catalog knows it, folded from its events in whatever order they arrive. Three rules make
+ * the fold independent of arrival order: the status only moves forward ({@link BackupStatus#advanceTo}),
+ * descriptive fields keep the first value any event gives them, and the two times every event can estimate
+ * (requested, started) keep the earliest.
+ */
+@Entity
+@Table(name = "backup")
+public class Backup {
+    @Id
+    public String backupId;
+    public String sourceId;
+    public String policyId;
+    @Enumerated(EnumType.STRING)
+    public BackupType type;
+    @Enumerated(EnumType.STRING)
+    public BackupStatus status;
+    public String requestedBy;
+    public Instant requestedAt;
+    public Instant startedAt;
+    public Instant completedAt;
+    public Long durationMs;
+    public Long sizeBytes;
+    public Long rawBytes;
+    public String sha256;
+    public String bucket;
+    public String objectKey;
+    public String manifestKey;
+    public String failureStage;
+    public String failureReason;
+    public String progressPhase;
+    public Long progressBytes;
+    public Integer progressPercent;
+    public String workerId;
+    public Instant updatedAt;
+
+    /** Phases of a running backup, in the order the snapshot-worker goes through them. */
+    private static final List<String> PHASES = List.of("DUMPING", "UPLOADING");
+
+    /** Folds one event (seen for the first time) into this backup. */
+    public void apply(CatalogEvent event, Instant now) {
+        switch (event.data()) {
+            case BackupRequested r -> requested(r, event.occurredAt());
+            case BackupProgress p -> progress(p, event.occurredAt());
+            case SnapshotCreated s -> snapshotCreated(s, event.occurredAt());
+            case BackupCompleted c -> completed(c, event.occurredAt());
+            case BackupFailed f -> failed(f, event.occurredAt());
+            default -> throw new IllegalArgumentException("not a backup event: " + event.type());
+        }
+        updatedAt = now;
+    }
+
+    private void requested(BackupRequested r, Instant time) {
+        describe(r.sourceId(), r.policyId(), r.type());
+        requestedBy = fill(requestedBy, r.requestedBy());
+        requestedAt = earliest(requestedAt, time);
+        status = advance(BackupStatus.REQUESTED);
+    }
+
+    private void progress(BackupProgress p, Instant time) {
+        describe(p.sourceId(), null, null);
+        workerId = fill(workerId, p.workerId());
+        // a progress report is sent while the backup runs, so its time bounds the start from above
+        requestedAt = earliest(requestedAt, time);
+        startedAt = earliest(startedAt, time);
+        if (isFurther(p)) {
+            progressPhase = p.phase();
+            progressBytes = p.bytesDone();
+            progressPercent = p.percent();
+        }
+        status = advance(BackupStatus.RUNNING);
+    }
+
+    private void snapshotCreated(SnapshotCreated s, Instant time) {
+        describe(s.sourceId(), s.policyId(), s.type());
+        workerId = fill(workerId, s.workerId());
+        archive(s.bucket(), s.objectKey(), s.sizeBytes(), s.rawBytes(), s.sha256());
+        requestedAt = earliest(requestedAt, s.startedAt() != null ? s.startedAt() : time);
+        startedAt = earliest(startedAt, s.startedAt());
+        status = advance(BackupStatus.SNAPSHOT_CREATED);
+    }
+
+    private void completed(BackupCompleted c, Instant time) {
+        describe(c.sourceId(), c.policyId(), c.type());
+        // rawBytes is optional in BackupCompleted: absent reads as 0
+        archive(c.bucket(), c.objectKey(), c.sizeBytes(), c.rawBytes() > 0 ? c.rawBytes() : null, c.sha256());
+        manifestKey = fill(manifestKey, c.manifestKey());
+        requestedAt = earliest(requestedAt, c.startedAt() != null ? c.startedAt() : time);
+        startedAt = earliest(startedAt, c.startedAt());
+        status = advance(BackupStatus.COMPLETED);
+        if (status == BackupStatus.COMPLETED) {
+            completedAt = fill(completedAt, c.completedAt() != null ? c.completedAt() : time);
+            durationMs = fill(durationMs, c.durationMs());
+        }
+    }
+
+    private void failed(BackupFailed f, Instant time) {
+        describe(f.sourceId(), null, null);
+        requestedAt = earliest(requestedAt, time);
+        status = advance(BackupStatus.FAILED);
+        // a backup that completed first stays completed; its history still shows the failure report
+        if (status == BackupStatus.FAILED) {
+            failureStage = fill(failureStage, f.stage());
+            failureReason = fill(failureReason, f.reason());
+            completedAt = fill(completedAt, f.failedAt() != null ? f.failedAt() : time);
+        }
+    }
+
+    private void describe(String source, String policy, BackupType backupType) {
+        sourceId = fill(sourceId, source);
+        policyId = fill(policyId, policy);
+        type = fill(type, backupType);
+    }
+
+    private void archive(String inBucket, String key, Long size, Long raw, String hash) {
+        bucket = fill(bucket, inBucket);
+        objectKey = fill(objectKey, key);
+        sizeBytes = fill(sizeBytes, size);
+        rawBytes = fill(rawBytes, raw);
+        sha256 = fill(sha256, hash);
+    }
+
+    private BackupStatus advance(BackupStatus next) {
+        return status == null ? next : status.advanceTo(next);
+    }
+
+    /** Progress reports may be reordered too: keep the one furthest along (phase first, then bytes). */
+    private boolean isFurther(BackupProgress p) {
+        if (progressPhase == null) {
+            return true;
+        }
+        int phase = Integer.compare(PHASES.indexOf(p.phase()), PHASES.indexOf(progressPhase));
+        return phase > 0 || phase == 0 && (progressBytes == null || p.bytesDone() >= progressBytes);
+    }
+
+    private static <T> T fill(T current, T candidate) {
+        return current != null ? current : candidate;
+    }
+
+    private static Instant earliest(Instant current, Instant candidate) {
+        if (current == null) {
+            return candidate;
+        }
+        return candidate == null || !candidate.isBefore(current) ? current : candidate;
+    }
+}

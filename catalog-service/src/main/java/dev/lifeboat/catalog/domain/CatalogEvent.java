@@ -1,0 +1,50 @@
+package dev.lifeboat.catalog.domain;
+
+import dev.lifeboat.contracts.BackupCompleted;
+import dev.lifeboat.contracts.BackupFailed;
+import dev.lifeboat.contracts.BackupProgress;
+import dev.lifeboat.contracts.BackupRequested;
+import dev.lifeboat.contracts.CloudEvent;
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.Ids;
+import dev.lifeboat.contracts.SnapshotCreated;
+
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * A validated event as the catalog records it: the backup it belongs to is always known, and {@code dataJson}
+ * is its data as stored in the history.
+ */
+public record CatalogEvent(String eventId, EventType type, String backupId, Instant occurredAt, Object data,
+                           String dataJson) {
+
+    /**
+     * The catalog's view of a decoded record, empty for an event type that is about no backup. A BackupRequested
+     * without a backupId gets the id fixed by its place in Kafka, the one the snapshot-worker derives too.
+     */
+    public static Optional<CatalogEvent> of(CloudEvent<?> event, String topic, int partition, long offset) {
+        Object data = event.data();
+        if (data instanceof BackupRequested r && r.backupId() == null) {
+            data = r.withBackupId(Ids.backupIdForRecord(topic, partition, offset));
+        }
+        String backupId = backupIdOf(data);
+        if (backupId == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new CatalogEvent(event.id(), event.type(), backupId, event.time(), data,
+                EventCodec.encodeData(data)));
+    }
+
+    private static String backupIdOf(Object data) {
+        return switch (data) {
+            case BackupRequested r -> r.backupId();
+            case BackupProgress p -> p.backupId();
+            case SnapshotCreated s -> s.backupId();
+            case BackupCompleted c -> c.backupId();
+            case BackupFailed f -> f.backupId();
+            default -> null;
+        };
+    }
+}

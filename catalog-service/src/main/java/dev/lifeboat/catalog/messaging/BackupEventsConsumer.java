@@ -1,0 +1,98 @@
+package dev.lifeboat.catalog.messaging;
+
+import dev.lifeboat.catalog.config.CatalogConfig;
+import dev.lifeboat.catalog.domain.CatalogEvent;
+import dev.lifeboat.catalog.domain.RecordOutcome;
+import dev.lifeboat.catalog.service.CatalogMetrics;
+import dev.lifeboat.catalog.service.EventRecorder;
+import dev.lifeboat.contracts.CloudEvent;
+import dev.lifeboat.contracts.InvalidEventException;
+import dev.lifeboat.kit.messaging.KafkaEvents;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import jakarta.enterprise.context.ApplicationScoped;
+import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.eclipse.microprofile.reactive.messaging.Message;
+import org.jboss.logging.Logger;
+
+import java.util.Optional;
+import java.util.concurrent.Executor;
+
+/**
+ * Consumes lifeboat.backup.requested.v1 (channel backup-requests) and lifeboat.backup.events.v1 (channel
+ * backup-events). A record is acked only once its transaction has committed, so the committed offset never
+ * passes an event that is not in the catalog; a crash replays from there and the event id makes the replay
+ * harmless.
+ */
+@ApplicationScoped
+public class BackupEventsConsumer {
+    private static final Logger LOG = Logger.getLogger(BackupEventsConsumer.class);
+
+    private final EventRecorder recorder;
+    private final CatalogMetrics metrics;
+    private final CatalogConfig config;
+
+    public BackupEventsConsumer(EventRecorder recorder, CatalogMetrics metrics, CatalogConfig config) {
+        this.recorder = recorder;
+        this.metrics = metrics;
+        this.config = config;
+    }
+
+    @Incoming("backup-requests")
+    public Uni<Void> onBackupRequested(Message<String> message) {
+        return consume("backup-requests", message);
+    }
+
+    @Incoming("backup-events")
+    public Uni<Void> onBackupEvent(Message<String> message) {
+        return consume("backup-events", message);
+    }
+
+    private Uni<Void> consume(String channel, Message<String> message) {
+        IncomingKafkaRecordMetadata<String, String> kafka = KafkaEvents.kafka(message);
+        String origin = kafka.getTopic() + "-" + kafka.getPartition() + "@" + kafka.getOffset();
+        Optional<CatalogEvent> event;
+        try {
+            CloudEvent<?> decoded = KafkaEvents.decode(message);
+            event = CatalogEvent.of(decoded, kafka.getTopic(), kafka.getPartition(), kafka.getOffset());
+        } catch (InvalidEventException e) {
+            // the failure strategy writes the record to lifeboat.dlq.v1 with e's message as dead-letter-reason
+            LOG.warnf("%s is not a valid event, dead-lettered: %s", origin, e.getMessage());
+            metrics.deadLettered(channel);
+            return Uni.createFrom().completionStage(message.nack(e));
+        }
+        if (event.isEmpty()) {
+            LOG.debugf("%s is about no backup, skipped", origin);
+            return Uni.createFrom().completionStage(message.ack());
+        }
+        CatalogEvent e = event.get();
+        return recordUntilCommitted(e, origin)
+                .invoke(outcome -> {
+                    if (outcome == RecordOutcome.RECORDED) {
+                        metrics.recorded(e.type());
+                    } else {
+                        metrics.duplicate(e.type());
+                        LOG.debugf("%s: event %s was recorded before", origin, e.eventId());
+                    }
+                })
+                .chain(() -> Uni.createFrom().completionStage(message.ack()));
+    }
+
+    /**
+     * Hibernate Reactive must run on the record's Vert.x context; a retry after backoff is resubscribed from a
+     * timer thread, so every attempt is moved back onto that context.
+     */
+    private Uni<RecordOutcome> recordUntilCommitted(CatalogEvent event, String origin) {
+        Context context = Vertx.currentContext();
+        Executor onContext = context == null ? Runnable::run : task -> context.runOnContext(ignored -> task.run());
+        return Uni.createFrom().deferred(() -> recorder.record(event))
+                .runSubscriptionOn(onContext)
+                .onFailure().invoke(t -> LOG.warnf("%s: recording event %s failed, will retry: %s",
+                        origin, event.eventId(), t.toString()))
+                .onFailure().retry()
+                .withBackOff(config.retry().initialBackoff(), config.retry().maxBackoff())
+                .indefinitely();
+    }
+}

@@ -1,0 +1,57 @@
+package dev.lifeboat.catalog.rest;
+
+import dev.lifeboat.catalog.domain.BackupQuery;
+import dev.lifeboat.catalog.service.BackupQueries;
+import dev.lifeboat.kit.rest.Problem;
+import io.smallrye.mutiny.Uni;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+@Path("/api/v1/backups")
+@Produces(MediaType.APPLICATION_JSON)
+@Tag(name = "backups", description = "Backup history, as recorded from the backup events")
+public class BackupResource {
+    private final BackupQueries queries;
+
+    public BackupResource(BackupQueries queries) {
+        this.queries = queries;
+    }
+
+    @GET
+    @Operation(summary = "List backups, newest first (by requestedAt)")
+    @APIResponse(responseCode = "200", description = "one page of backups")
+    @APIResponse(responseCode = "400", description = "a filter or paging parameter is invalid",
+            content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    public Uni<BackupPageView> list(
+            @Parameter(description = "only backups of this source") @QueryParam("sourceId") String sourceId,
+            @Parameter(description = "REQUESTED, RUNNING, SNAPSHOT_CREATED, COMPLETED or FAILED")
+            @QueryParam("status") String status,
+            @Parameter(description = "FULL, INCREMENTAL or DIFFERENTIAL") @QueryParam("type") String type,
+            @Parameter(description = "requested at or after this ISO-8601 instant") @QueryParam("from") String from,
+            @Parameter(description = "requested before this ISO-8601 instant") @QueryParam("to") String to,
+            @Parameter(description = "0-based page number, default 0") @QueryParam("page") String page,
+            @Parameter(description = "page size, default 20, at most 200") @QueryParam("size") String size) {
+        BackupQuery query = BackupQueryParams.parse(sourceId, status, type, from, to, page, size);
+        return queries.list(query).map(result -> BackupPageView.of(query, result));
+    }
+
+    @GET
+    @Path("{id}")
+    @Operation(summary = "One backup with its location and its event history (oldest first)")
+    @APIResponse(responseCode = "200", description = "the backup")
+    @APIResponse(responseCode = "404", description = "no such backup",
+            content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    public Uni<BackupView> get(@PathParam("id") String id) {
+        return queries.history(id).map(BackupView::of);
+    }
+}

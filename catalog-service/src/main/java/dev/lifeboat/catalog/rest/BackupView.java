@@ -1,0 +1,61 @@
+package dev.lifeboat.catalog.rest;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.lifeboat.catalog.domain.Backup;
+import dev.lifeboat.catalog.domain.BackupHistory;
+import dev.lifeboat.catalog.domain.BackupStatus;
+import dev.lifeboat.contracts.BackupType;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+
+import java.time.Instant;
+import java.util.List;
+
+/** A backup as the API shows it. Fields no event has reported yet are null. */
+public record BackupView(
+        String backupId,
+        String sourceId,
+        String policyId,
+        BackupType type,
+        BackupStatus status,
+        String requestedBy,
+        Instant requestedAt,
+        Instant startedAt,
+        @Schema(description = "when the backup reached its final status, COMPLETED or FAILED")
+        Instant completedAt,
+        Long durationMs,
+        Long sizeBytes,
+        Long rawBytes,
+        String sha256,
+        BackupLocation location,
+        Failure failure,
+        Progress progress,
+        String workerId,
+        Instant updatedAt,
+        @JsonInclude(JsonInclude.Include.NON_NULL)
+        @Schema(description = "the backup's events, oldest first; only on GET /backups/{id}")
+        List<EventView> events) {
+
+    public record Failure(String stage, String reason) {
+    }
+
+    public record Progress(String phase, Long bytesDone, Integer percent) {
+    }
+
+    static BackupView of(Backup b) {
+        return of(b, null);
+    }
+
+    static BackupView of(BackupHistory h) {
+        return of(h.backup(), h.events().stream().map(EventView::of).toList());
+    }
+
+    private static BackupView of(Backup b, List<EventView> events) {
+        Failure failure = b.failureStage == null && b.failureReason == null ? null
+                : new Failure(b.failureStage, b.failureReason);
+        Progress progress = b.progressPhase == null ? null
+                : new Progress(b.progressPhase, b.progressBytes, b.progressPercent);
+        return new BackupView(b.backupId, b.sourceId, b.policyId, b.type, b.status, b.requestedBy, b.requestedAt,
+                b.startedAt, b.completedAt, b.durationMs, b.sizeBytes, b.rawBytes, b.sha256, BackupLocation.of(b),
+                failure, progress, b.workerId, b.updatedAt, events);
+    }
+}

@@ -1,0 +1,89 @@
+package dev.lifeboat.catalog;
+
+import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.testsupport.Databases;
+import dev.lifeboat.testsupport.LocalStack;
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
+
+/**
+ * The catalog under test runs against the real Kafka and PostgreSQL (started by {@link LocalStack} when they are not
+ * running): a fresh database {@code catalog_test}, dropped afterwards, and a consumer group of its own that starts at
+ * the topics' current end, so neither earlier runs nor other services' records reach it.
+ */
+public class CatalogTestResource implements QuarkusTestResourceLifecycleManager {
+    static final String DATABASE = "catalog_test";
+    static final String APP_USER = "lifeboat";
+
+    @Override
+    public Map<String, String> start() {
+        LocalStack stack = LocalStack.ensureStarted();
+        Databases.dropDatabase(DATABASE);
+        Databases.execute("postgres", "create database " + DATABASE + " owner " + APP_USER);
+        String group = "catalog-service-test-" + UUID.randomUUID();
+        startGroupAtEnd(stack.kafkaBootstrap(), group, List.of(Topics.BACKUP_REQUESTED, Topics.BACKUP_EVENTS));
+
+        Map<String, String> config = new HashMap<>();
+        config.put("kafka.bootstrap.servers", stack.kafkaBootstrap());
+        config.put("quarkus.datasource.username", APP_USER);
+        config.put("quarkus.datasource.password", "lifeboat");
+        config.put("quarkus.datasource.jdbc.url", stack.jdbcUrl(DATABASE));
+        config.put("quarkus.datasource.reactive.url",
+                "postgresql://" + stack.pgHost() + ":" + stack.pgPort() + "/" + DATABASE);
+        config.put("mp.messaging.incoming.backup-requests.group.id", group);
+        config.put("mp.messaging.incoming.backup-events.group.id", group);
+        // short backoff: the retry test should not wait long once the database accepts writes again
+        config.put("lifeboat.catalog.retry.initial-backoff", "200ms");
+        config.put("lifeboat.catalog.retry.max-backoff", "1s");
+        return config;
+    }
+
+    @Override
+    public void stop() {
+        Databases.dropDatabase(DATABASE);
+    }
+
+    static String kafkaBootstrap() {
+        return LocalStack.ensureStarted().kafkaBootstrap();
+    }
+
+    /** Commits the group's offsets at the end of every partition of those topics that exist. */
+    private static void startGroupAtEnd(String bootstrap, String group, List<String> topics) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
+            List<String> present = topics.stream().filter(existing::contains).toList();
+            if (present.isEmpty()) {
+                return;
+            }
+            Map<String, TopicDescription> described = admin.describeTopics(present).allTopicNames()
+                    .get(60, TimeUnit.SECONDS);
+            Map<TopicPartition, OffsetSpec> latest = described.values().stream()
+                    .flatMap(d -> d.partitions().stream().map(p -> new TopicPartition(d.name(), p.partition())))
+                    .collect(Collectors.toMap(tp -> tp, tp -> OffsetSpec.latest()));
+            Map<TopicPartition, OffsetAndMetadata> ends = admin.listOffsets(latest).all().get(60, TimeUnit.SECONDS)
+                    .entrySet().stream()
+                    .collect(Collectors.toMap(Map.Entry::getKey, e -> new OffsetAndMetadata(e.getValue().offset())));
+            admin.alterConsumerGroupOffsets(group, ends).all().get(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot position consumer group " + group + " on " + bootstrap, e);
+        }
+    }
+}

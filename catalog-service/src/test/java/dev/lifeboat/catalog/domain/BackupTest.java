@@ -1,0 +1,114 @@
+package dev.lifeboat.catalog.domain;
+
+import dev.lifeboat.contracts.BackupCompleted;
+import dev.lifeboat.contracts.BackupFailed;
+import dev.lifeboat.contracts.BackupProgress;
+import dev.lifeboat.contracts.BackupRequested;
+import dev.lifeboat.contracts.BackupType;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.SnapshotCreated;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class BackupTest {
+    static final String ID = "00000000-0000-0000-0000-000000000001";
+    static final Instant T0 = Instant.parse("2025-03-01T02:00:00Z");
+    static final String SHA = "cd".repeat(32);
+
+    static final CatalogEvent REQUESTED = event(EventType.BACKUP_REQUESTED, T0,
+            new BackupRequested(ID, "orders", BackupType.FULL, "nightly", "scheduler"));
+    static final CatalogEvent PROGRESS = event(EventType.BACKUP_PROGRESS, T0.plusSeconds(30),
+            new BackupProgress(ID, "orders", "UPLOADING", 2048, 50, "worker-7"));
+    static final CatalogEvent SNAPSHOT = event(EventType.SNAPSHOT_CREATED, T0.plusSeconds(60),
+            new SnapshotCreated(ID, "orders", "nightly", BackupType.FULL, "orders", "bkt", "orders/a.tar", 4096,
+                    9000, SHA, "15", "15", "worker-7", T0.plusSeconds(10), T0.plusSeconds(60)));
+    static final CatalogEvent COMPLETED = event(EventType.BACKUP_COMPLETED, T0.plusSeconds(70),
+            new BackupCompleted(ID, "orders", "nightly", BackupType.FULL, "bkt", "orders/a.tar", "orders/a.json",
+                    4096, 9000, SHA, T0.plusSeconds(10), T0.plusSeconds(70), 60000));
+
+    @Test
+    void everyArrivalOrderFoldsIntoTheSameCompletedBackup() {
+        List<CatalogEvent> events = List.of(REQUESTED, PROGRESS, SNAPSHOT, COMPLETED);
+        Backup inOrder = fold(events);
+        assertThat(inOrder.status).isEqualTo(BackupStatus.COMPLETED);
+        assertThat(inOrder.requestedAt).isEqualTo(T0);
+        assertThat(inOrder.startedAt).isEqualTo(T0.plusSeconds(10));
+        assertThat(inOrder.completedAt).isEqualTo(T0.plusSeconds(70));
+        assertThat(inOrder.manifestKey).isEqualTo("orders/a.json");
+        assertThat(inOrder.requestedBy).isEqualTo("scheduler");
+        assertThat(inOrder.progressPercent).isEqualTo(50);
+
+        for (List<CatalogEvent> order : permutations(events)) {
+            assertThat(fold(order)).usingRecursiveComparison().ignoringFields("updatedAt").isEqualTo(inOrder);
+        }
+    }
+
+    @Test
+    void completedAndFailedAreFinalWhicheverComesFirst() {
+        CatalogEvent failed = event(EventType.BACKUP_FAILED, T0.plusSeconds(80),
+                new BackupFailed(ID, "orders", "VERIFY", "sha256 mismatch", T0.plusSeconds(80)));
+
+        Backup completedFirst = fold(List.of(REQUESTED, COMPLETED, failed, PROGRESS));
+        assertThat(completedFirst.status).isEqualTo(BackupStatus.COMPLETED);
+        assertThat(completedFirst.failureReason).isNull();
+
+        Backup failedFirst = fold(List.of(failed, SNAPSHOT, COMPLETED, REQUESTED));
+        assertThat(failedFirst.status).isEqualTo(BackupStatus.FAILED);
+        assertThat(failedFirst.failureStage).isEqualTo("VERIFY");
+        assertThat(failedFirst.completedAt).isEqualTo(T0.plusSeconds(80));
+        assertThat(failedFirst.requestedBy).isEqualTo("scheduler");
+    }
+
+    @Test
+    void statusOnlyMovesForward() {
+        Backup b = fold(List.of(SNAPSHOT, PROGRESS, REQUESTED));
+        assertThat(b.status).isEqualTo(BackupStatus.SNAPSHOT_CREATED);
+        assertThat(BackupStatus.RUNNING.advanceTo(BackupStatus.REQUESTED)).isEqualTo(BackupStatus.RUNNING);
+        assertThat(BackupStatus.FAILED.advanceTo(BackupStatus.COMPLETED)).isEqualTo(BackupStatus.FAILED);
+    }
+
+    @Test
+    void reorderedProgressKeepsTheFurthestReport() {
+        CatalogEvent dumping = event(EventType.BACKUP_PROGRESS, T0.plusSeconds(20),
+                new BackupProgress(ID, "orders", "DUMPING", 9000, null, "worker-7"));
+        Backup b = fold(List.of(PROGRESS, dumping));
+        assertThat(b.progressPhase).isEqualTo("UPLOADING");
+        assertThat(b.progressBytes).isEqualTo(2048);
+        assertThat(b.startedAt).isEqualTo(T0.plusSeconds(20));
+    }
+
+    private static Backup fold(List<CatalogEvent> events) {
+        Backup b = new Backup();
+        b.backupId = ID;
+        b.status = BackupStatus.REQUESTED;
+        events.forEach(e -> b.apply(e, Instant.now()));
+        return b;
+    }
+
+    private static CatalogEvent event(EventType type, Instant time, Object data) {
+        return new CatalogEvent(type.name() + "-" + time, type, ID, time, data, "{}");
+    }
+
+    private static <T> List<List<T>> permutations(List<T> items) {
+        if (items.isEmpty()) {
+            return List.of(List.of());
+        }
+        List<List<T>> result = new ArrayList<>();
+        for (T head : items) {
+            List<T> rest = new ArrayList<>(items);
+            rest.remove(head);
+            for (List<T> tail : permutations(rest)) {
+                List<T> p = new ArrayList<>();
+                p.add(head);
+                p.addAll(tail);
+                result.add(p);
+            }
+        }
+        return result;
+    }
+}
