@@ -9,6 +9,10 @@ import java.util.Optional;
 /** Object storage of the services that read or write backups. Credentials come from the environment in production. */
 @ConfigMapping(prefix = "lifeboat.object-store")
 public interface ObjectStoreConfig {
+    /** Build-time switch: only services built with it true get the object-store bean and readiness check. */
+    @WithDefault("false")
+    boolean enabled();
+
     /** S3 endpoint; empty means AWS itself. */
     Optional<URI> endpoint();
 

@@ -1,0 +1,45 @@
+package dev.lifeboat.storage.messaging;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.kit.messaging.KafkaEvents;
+import dev.lifeboat.storage.config.StorageConfig;
+import dev.lifeboat.storage.repository.SealedBackup;
+import io.opentelemetry.context.Context;
+import io.smallrye.reactive.messaging.MutinyEmitter;
+import io.smallrye.reactive.messaging.TracingMetadata;
+import jakarta.enterprise.context.ApplicationScoped;
+import org.eclipse.microprofile.reactive.messaging.Channel;
+import org.eclipse.microprofile.reactive.messaging.Message;
+
+/**
+ * Emits BackupCompleted / BackupFailed on channel {@code backup-events} (topic lifeboat.backup.events.v1).
+ * The event id is the one stored with the verdict, so every emission of one verdict carries the same id.
+ */
+@ApplicationScoped
+public class BackupEventPublisher {
+    private final MutinyEmitter<String> emitter;
+    private final String source;
+
+    public BackupEventPublisher(@Channel("backup-events") MutinyEmitter<String> emitter, StorageConfig config) {
+        this.emitter = emitter;
+        this.source = config.eventSource();
+    }
+
+    /** Returns once Kafka has acknowledged the event (acks=all); throws when it was not written. */
+    public void publish(SealedBackup verdict, String key) {
+        EventType type = verdict.outcome().eventType();
+        Object data;
+        try {
+            data = EventCodec.mapper().readValue(verdict.eventData(), type.dataClass());
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored " + type.ceType() + " of backup " + verdict.backupId()
+                    + " is unreadable: " + e.getOriginalMessage(), e);
+        }
+        Message<String> message = KafkaEvents.message(verdict.eventId().toString(), type, key, data, source)
+                // the span of this worker's processing becomes the parent of the produce span (traceparent header)
+                .addMetadata(TracingMetadata.withCurrent(Context.current()));
+        emitter.sendMessageAndAwait(message);
+    }
+}

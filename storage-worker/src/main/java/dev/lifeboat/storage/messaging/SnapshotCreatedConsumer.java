@@ -1,0 +1,124 @@
+package dev.lifeboat.storage.messaging;
+
+import dev.lifeboat.contracts.CloudEvent;
+import dev.lifeboat.contracts.InvalidEventException;
+import dev.lifeboat.contracts.SnapshotCreated;
+import dev.lifeboat.kit.messaging.KafkaEvents;
+import dev.lifeboat.storage.config.StorageConfig;
+import dev.lifeboat.storage.repository.SealedBackup;
+import dev.lifeboat.storage.service.SealService;
+import dev.lifeboat.storage.service.StorageMetrics;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
+import io.smallrye.common.annotation.Blocking;
+import io.smallrye.reactive.messaging.TracingMetadata;
+import jakarta.enterprise.context.ApplicationScoped;
+import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.eclipse.microprofile.reactive.messaging.Message;
+import org.jboss.logging.Logger;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Consumes lifeboat.backup.events.v1 (channel {@code snapshots}) and acts on SnapshotCreated only; the other
+ * lifecycle events on the topic (progress, completed, failed, ...) are acknowledged and skipped. A record that
+ * is not a valid event is nacked into lifeboat.dlq.v1 with the reason, and consumption goes on.
+ */
+@ApplicationScoped
+public class SnapshotCreatedConsumer {
+    private static final Logger LOG = Logger.getLogger(SnapshotCreatedConsumer.class);
+
+    private final SealService sealer;
+    private final BackupEventPublisher publisher;
+    private final StorageConfig.Retry retry;
+    private final StorageMetrics metrics;
+
+    public SnapshotCreatedConsumer(SealService sealer, BackupEventPublisher publisher, StorageConfig config,
+                                   StorageMetrics metrics) {
+        this.sealer = sealer;
+        this.publisher = publisher;
+        this.retry = config.retry();
+        this.metrics = metrics;
+    }
+
+    // Blocking: verification reads whole archives from the object store; ordered (the default), so one
+    // partition's records are sealed one after the other and offsets are committed in order.
+    @Incoming("snapshots")
+    @Blocking
+    public CompletionStage<Void> onBackupEvent(Message<String> message) {
+        CloudEvent<?> event;
+        try {
+            event = KafkaEvents.decode(message);
+        } catch (InvalidEventException e) {
+            var kafka = KafkaEvents.kafka(message);
+            LOG.warnf("record %s-%d@%d is not a valid event, sending it to the dead-letter topic: %s",
+                    kafka.getTopic(), kafka.getPartition(), kafka.getOffset(), e.getMessage());
+            return message.nack(e);
+        }
+        if (!(event.data() instanceof SnapshotCreated snapshot)) {
+            return message.ack();
+        }
+        Context parent = TracingMetadata.fromMessage(message).map(TracingMetadata::getCurrentContext)
+                .orElse(Context.current());
+        try (Scope ignored = parent.makeCurrent()) {
+            sealAndPublish(snapshot, key(message, snapshot));
+            return message.ack();
+        } catch (GaveUpException e) {
+            LOG.errorf("backup %s: %s; the record goes to the dead-letter topic and can be replayed once the "
+                    + "cause is fixed", snapshot.backupId(), e.getMessage());
+            return message.nack(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            // shutting down: leave the record unacknowledged so that it is redelivered after the restart
+            LOG.infof("backup %s: interrupted while retrying, left for redelivery", snapshot.backupId());
+            return CompletableFuture.completedFuture(null);
+        }
+    }
+
+    /**
+     * A verdict (completed or failed) is a result, not an error. Errors here are the object store, the database
+     * or Kafka failing; they are retried with exponential backoff, since nothing is recorded before they pass.
+     */
+    private void sealAndPublish(SnapshotCreated snapshot, String key) throws GaveUpException, InterruptedException {
+        Duration backoff = retry.initialBackoff();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                SealedBackup verdict = sealer.seal(snapshot);
+                publisher.publish(verdict, key);
+                return;
+            } catch (RuntimeException e) {
+                if (attempt >= retry.maxAttempts()) {
+                    throw new GaveUpException("sealing gave up after " + attempt + " attempts: " + describe(e), e);
+                }
+                metrics.retried();
+                LOG.warnf("backup %s: attempt %d of %d failed, retrying in %s: %s", snapshot.backupId(), attempt,
+                        retry.maxAttempts(), backoff, describe(e));
+                Thread.sleep(backoff.toMillis());
+                backoff = backoff.multipliedBy(2).compareTo(retry.maxBackoff()) > 0 ? retry.maxBackoff()
+                        : backoff.multipliedBy(2);
+            }
+        }
+    }
+
+    /**
+     * Outcome events use the key of the SnapshotCreated record, so all lifecycle events of one backup share a
+     * partition and readers see them in order, whatever key the producer chose.
+     */
+    private static String key(Message<String> message, SnapshotCreated snapshot) {
+        String key = KafkaEvents.kafka(message).getKey();
+        return key == null || key.isBlank() ? snapshot.sourceId() : key;
+    }
+
+    private static String describe(Throwable e) {
+        return e.getClass().getSimpleName() + ": " + e.getMessage();
+    }
+
+    /** The transient failure outlasted every retry. Its message is the dead-letter reason. */
+    static final class GaveUpException extends Exception {
+        GaveUpException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package dev.lifeboat.storage.repository;
+
+import io.agroal.api.AgroalDataSource;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.sql.Types;
+import java.util.Optional;
+import java.util.UUID;
+
+/** The {@code storage.sealed_backup} table, over plain JDBC: each call is one auto-committed statement. */
+@ApplicationScoped
+public class SealedBackupRepository {
+    private static final String COLUMNS = "backup_id, outcome, manifest_key, event_id, event_data::text, sealed_at";
+
+    private final AgroalDataSource dataSource;
+
+    public SealedBackupRepository(AgroalDataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    public Optional<SealedBackup> find(UUID backupId) {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement(
+                     "SELECT " + COLUMNS + " FROM storage.sealed_backup WHERE backup_id = ?")) {
+            ps.setObject(1, backupId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(read(rs)) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw new StorageDatabaseException("cannot read sealed backup " + backupId, e);
+        }
+    }
+
+    /**
+     * Records a verdict unless one is already stored for the backup, and returns the stored one: when two
+     * deliveries of the same SnapshotCreated race (a rebalance), both emit the verdict that won.
+     */
+    public Recorded record(SealedBackup verdict) {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("""
+                     INSERT INTO storage.sealed_backup
+                         (backup_id, outcome, manifest_key, event_id, event_data, sealed_at)
+                     VALUES (?, ?, ?, ?, ?::jsonb, ?)
+                     ON CONFLICT (backup_id) DO NOTHING""")) {
+            ps.setObject(1, verdict.backupId());
+            ps.setString(2, verdict.outcome().name());
+            if (verdict.manifestKey() == null) {
+                ps.setNull(3, Types.VARCHAR);
+            } else {
+                ps.setString(3, verdict.manifestKey());
+            }
+            ps.setObject(4, verdict.eventId());
+            ps.setString(5, verdict.eventData());
+            ps.setTimestamp(6, Timestamp.from(verdict.sealedAt()));
+            if (ps.executeUpdate() == 1) {
+                return new Recorded(verdict, true);
+            }
+        } catch (SQLException e) {
+            throw new StorageDatabaseException("cannot record the verdict on backup " + verdict.backupId(), e);
+        }
+        return new Recorded(find(verdict.backupId()).orElseThrow(() -> new StorageDatabaseException(
+                "verdict on backup " + verdict.backupId() + " vanished after a conflicting insert", null)), false);
+    }
+
+    private static SealedBackup read(ResultSet rs) throws SQLException {
+        return new SealedBackup(
+                rs.getObject(1, UUID.class),
+                SealedBackup.Outcome.valueOf(rs.getString(2)),
+                rs.getString(3),
+                rs.getObject(4, UUID.class),
+                rs.getString(5),
+                rs.getTimestamp(6).toInstant());
+    }
+
+    /** {@code inserted} is false when an earlier delivery had already stored {@code verdict}. */
+    public record Recorded(SealedBackup verdict, boolean inserted) {
+    }
+}

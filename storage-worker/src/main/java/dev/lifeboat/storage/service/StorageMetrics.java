@@ -1,0 +1,64 @@
+package dev.lifeboat.storage.service;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.quarkus.runtime.Startup;
+import jakarta.inject.Singleton;
+
+/**
+ * The worker's meters, registered at startup so that every series exists (at zero) before the first backup:
+ * a dashboard or an alert on "failed > 0" needs the series to be there.
+ */
+@Startup
+@Singleton
+public class StorageMetrics {
+    private final MeterRegistry registry;
+    private final Counter completed;
+    private final Counter verifiedBytes;
+    private final Timer verifyDuration;
+    private final Counter retries;
+
+    public StorageMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        this.completed = Counter.builder("lifeboat.backups.completed")
+                .description("Backups verified and sealed with a manifest").register(registry);
+        this.verifiedBytes = Counter.builder("lifeboat.backup.verified.bytes")
+                .description("Archive bytes read back from the object store to verify them").register(registry);
+        this.verifyDuration = Timer.builder("lifeboat.backup.verify.duration")
+                .description("Time to read an archive back and hash it").register(registry);
+        this.retries = Counter.builder("lifeboat.storage.seal.retries")
+                .description("Sealing attempts that failed on the object store, the database or Kafka and were retried")
+                .register(registry);
+        failedCounter(SealService.STAGE_VERIFY);
+    }
+
+    public void completed() {
+        completed.increment();
+    }
+
+    public void failed(String stage) {
+        failedCounter(stage).increment();
+    }
+
+    public void verifiedBytes(long bytes) {
+        verifiedBytes.increment(bytes);
+    }
+
+    public Timer.Sample startVerify() {
+        return Timer.start(registry);
+    }
+
+    public void stopVerify(Timer.Sample sample) {
+        sample.stop(verifyDuration);
+    }
+
+    public void retried() {
+        retries.increment();
+    }
+
+    private Counter failedCounter(String stage) {
+        return Counter.builder("lifeboat.backups.failed").tag("stage", stage)
+                .description("Backups that did not complete, by the stage that failed").register(registry);
+    }
+}

@@ -1,0 +1,196 @@
+package dev.lifeboat.storage;
+
+import dev.lifeboat.contracts.BackupCompleted;
+import dev.lifeboat.contracts.BackupFailed;
+import dev.lifeboat.contracts.BackupProgress;
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.Ids;
+import dev.lifeboat.contracts.SnapshotCreated;
+import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.repository.archive.ArchiveLayout;
+import dev.lifeboat.repository.archive.BackupManifest;
+import dev.lifeboat.repository.archive.DumpArchive;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Headers;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.UUID;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItems;
+
+/** storage-worker against the real Kafka, PostgreSQL and S3Proxy: SnapshotCreated in, verdict and manifest out. */
+@QuarkusTest
+@WithTestResource(StorageWorkerTestResource.class)
+class SnapshotSealingTest extends StorageWorkerTestBase {
+    @Test
+    void matchingArchiveIsSealedWithManifestAndCompleted() throws IOException {
+        SnapshotCreated snapshot = uploadedSnapshot(300_000);
+        String traceId = UUID.randomUUID().toString().replace("-", "");
+        Headers headers = EventCodec.headers(EventType.SNAPSHOT_CREATED, "/test/snapshot-worker", snapshot.sourceId());
+        headers.add("traceparent", ("00-" + traceId + "-00f067aa0ba902b7-01").getBytes(StandardCharsets.UTF_8));
+
+        publish(snapshot, headers);
+
+        ConsumerRecord<String, String> record = events.await(outcomeOf(snapshot.backupId()), WAIT);
+        assertThat(header(record, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_COMPLETED.ceType());
+        assertThat(header(record, EventCodec.H_ID)).isEqualTo(Ids.eventId(snapshot.backupId(), EventType.BACKUP_COMPLETED));
+        assertThat(record.key()).isEqualTo(snapshot.sourceId());
+        assertThat(header(record, "traceparent")).as("the verdict continues the snapshot's trace")
+                .startsWith("00-" + traceId + "-");
+        BackupCompleted completed = (BackupCompleted) EventCodec.decode(record.headers(), record.value()).data();
+        String manifestKey = ArchiveLayout.manifestKeyFor(snapshot.objectKey());
+        assertThat(completed.manifestKey()).isEqualTo(manifestKey);
+        assertThat(completed.sizeBytes()).isEqualTo(300_000);
+        assertThat(completed.rawBytes()).isEqualTo(snapshot.rawBytes());
+        assertThat(completed.sha256()).isEqualTo(snapshot.sha256());
+        assertThat(completed.bucket()).isEqualTo(BUCKET);
+        assertThat(completed.objectKey()).isEqualTo(snapshot.objectKey());
+        assertThat(completed.startedAt()).isEqualTo(snapshot.startedAt());
+        assertThat(completed.durationMs())
+                .isEqualTo(Duration.between(snapshot.startedAt(), completed.completedAt()).toMillis())
+                .isGreaterThanOrEqualTo(60_000);
+
+        BackupManifest manifest = EventCodec.mapper().readValue(readObject(manifestKey), BackupManifest.class);
+        assertThat(manifest.formatVersion()).isEqualTo(1);
+        assertThat(manifest.backupId()).isEqualTo(snapshot.backupId());
+        assertThat(manifest.sourceId()).isEqualTo(SOURCE);
+        assertThat(manifest.type()).isEqualTo("FULL");
+        assertThat(manifest.database()).isEqualTo("orders");
+        assertThat(manifest.sealedAt()).isEqualTo(completed.completedAt());
+        assertThat(manifest.archive()).isEqualTo(new BackupManifest.Archive(BUCKET, snapshot.objectKey(),
+                DumpArchive.FORMAT, 300_000, snapshot.rawBytes(), snapshot.sha256()));
+        assertThat(manifest.tools()).containsEntry("pgDump", "pg_dump (PostgreSQL) 15.14")
+                .containsEntry("server", "15.14").containsKey("lifeboat");
+    }
+
+    @Test
+    void wrongChecksumFailsVerificationWithReadableReasonAndNoManifest() {
+        SnapshotCreated uploaded = uploadedSnapshot(50_000);
+        String wrongSha = "0".repeat(64);
+        SnapshotCreated snapshot = withSha(uploaded, wrongSha);
+
+        publish(snapshot);
+
+        ConsumerRecord<String, String> record = events.await(outcomeOf(snapshot.backupId()), WAIT);
+        assertThat(header(record, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_FAILED.ceType());
+        assertThat(header(record, EventCodec.H_ID)).isEqualTo(Ids.eventId(snapshot.backupId(), EventType.BACKUP_FAILED));
+        BackupFailed failed = (BackupFailed) EventCodec.decode(record.headers(), record.value()).data();
+        assertThat(failed.stage()).isEqualTo("VERIFY");
+        assertThat(failed.reason())
+                .contains("s3://" + BUCKET + "/" + snapshot.objectKey())
+                .contains("SHA-256 differs")
+                .contains("expected 50000 bytes with SHA-256 " + wrongSha)
+                .contains("read back 50000 bytes with SHA-256 " + uploaded.sha256());
+        assertThat(store.size(BUCKET, ArchiveLayout.manifestKeyFor(snapshot.objectKey()))).isEmpty();
+    }
+
+    @Test
+    void missingArchiveFailsVerification() {
+        SnapshotCreated snapshot = snapshot(UUID.randomUUID().toString(), 1234, "ab".repeat(32));
+
+        publish(snapshot);
+
+        ConsumerRecord<String, String> record = events.await(outcomeOf(snapshot.backupId()), WAIT);
+        BackupFailed failed = (BackupFailed) EventCodec.decode(record.headers(), record.value()).data();
+        assertThat(failed.stage()).isEqualTo("VERIFY");
+        assertThat(failed.reason()).contains("s3://" + BUCKET + "/" + snapshot.objectKey() + " does not exist")
+                .contains("expected 1234 bytes");
+        assertThat(store.size(BUCKET, ArchiveLayout.manifestKeyFor(snapshot.objectKey()))).isEmpty();
+    }
+
+    @Test
+    void redeliveredSnapshotReEmitsTheSameEventWithoutRewritingTheManifest() throws IOException {
+        SnapshotCreated snapshot = uploadedSnapshot(10_000);
+        Headers headers = EventCodec.headers(EventType.SNAPSHOT_CREATED, "/test/snapshot-worker", snapshot.sourceId());
+        publish(snapshot, headers);
+        ConsumerRecord<String, String> first = events.await(outcomeOf(snapshot.backupId()), WAIT);
+        String manifestKey = ArchiveLayout.manifestKeyFor(snapshot.objectKey());
+        byte[] manifest = readObject(manifestKey);
+
+        publish(snapshot, headers);
+
+        ConsumerRecord<String, String> second = events.awaitCount(outcomeOf(snapshot.backupId()), 2, WAIT).get(1);
+        assertThat(header(second, EventCodec.H_ID)).isEqualTo(header(first, EventCodec.H_ID))
+                .isEqualTo(Ids.eventId(snapshot.backupId(), EventType.BACKUP_COMPLETED));
+        assertThat(EventCodec.decode(second.headers(), second.value()).data())
+                .isEqualTo(EventCodec.decode(first.headers(), first.value()).data());
+        assertThat(readObject(manifestKey)).isEqualTo(manifest);
+    }
+
+    @Test
+    void redeliveredFailedSnapshotReEmitsTheSameFailure() {
+        SnapshotCreated snapshot = withSha(uploadedSnapshot(2_000), "f".repeat(64));
+        publish(snapshot);
+        ConsumerRecord<String, String> first = events.await(outcomeOf(snapshot.backupId()), WAIT);
+
+        publish(snapshot);
+
+        ConsumerRecord<String, String> second = events.awaitCount(outcomeOf(snapshot.backupId()), 2, WAIT).get(1);
+        assertThat(header(second, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_FAILED.ceType());
+        assertThat(header(second, EventCodec.H_ID)).isEqualTo(header(first, EventCodec.H_ID));
+        assertThat(second.value()).isEqualTo(first.value());
+    }
+
+    @Test
+    void malformedRecordGoesToDeadLetterTopicAndTheNextEventStillCompletes() {
+        String badKey = "malformed-" + UUID.randomUUID();
+        producer.send(new ProducerRecord<>(Topics.BACKUP_EVENTS, null, badKey, "{\"backupId\": \"oops",
+                EventCodec.headers(EventType.SNAPSHOT_CREATED, "/test/snapshot-worker", badKey)));
+        SnapshotCreated valid = uploadedSnapshot(1_000);
+        publish(valid);
+
+        ConsumerRecord<String, String> dead = deadLetters.await(r -> badKey.equals(r.key()), WAIT);
+        assertThat(header(dead, "dead-letter-reason")).contains("not valid JSON");
+        assertThat(header(dead, "dead-letter-topic")).isEqualTo(Topics.BACKUP_EVENTS);
+        assertThat(dead.value()).isEqualTo("{\"backupId\": \"oops");
+        ConsumerRecord<String, String> completed = events.await(outcomeOf(valid.backupId()), WAIT);
+        assertThat(header(completed, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_COMPLETED.ceType());
+    }
+
+    @Test
+    void otherLifecycleEventsAreSkipped() {
+        SnapshotCreated snapshot = uploadedSnapshot(1_000);
+        producer.send(new ProducerRecord<>(Topics.BACKUP_EVENTS, null, snapshot.sourceId(),
+                EventCodec.encodeData(new BackupProgress(snapshot.backupId(), SOURCE, "UPLOADING", 500, 50, "w1")),
+                EventCodec.headers(EventType.BACKUP_PROGRESS, "/test/snapshot-worker", snapshot.sourceId())));
+        publish(snapshot);
+
+        // same key, same partition: once the snapshot's verdict is out, the progress event was handled before it
+        events.await(outcomeOf(snapshot.backupId()), WAIT);
+        assertThat(events.seen(outcomeOf(snapshot.backupId()))).hasSize(1);
+        assertThat(deadLetters.readFor(Duration.ofSeconds(2))
+                .filter(r -> r.value() != null && r.value().contains(snapshot.backupId()))).isEmpty();
+    }
+
+    @Test
+    void readinessCoversDatabaseKafkaAndObjectStore() {
+        given().when().get("/q/health/ready").then().statusCode(200)
+                .body("status", equalTo("UP"))
+                .body("checks.name", hasItems("object-store", "SmallRye Reactive Messaging - readiness check",
+                        "Database connections health check"));
+    }
+
+    @Test
+    void metricsCountVerdictsAndVerifiedBytes() {
+        SnapshotCreated snapshot = uploadedSnapshot(4_096);
+        publish(snapshot);
+        events.await(outcomeOf(snapshot.backupId()), WAIT);
+
+        given().when().get("/q/metrics").then().statusCode(200)
+                .body(containsString("lifeboat_backups_completed_total"))
+                .body(containsString("lifeboat_backups_failed_total{stage=\"VERIFY\"}"))
+                .body(containsString("lifeboat_backup_verified_bytes_total"))
+                .body(containsString("lifeboat_backup_verify_duration_seconds_count"));
+    }
+}

@@ -1,0 +1,78 @@
+package dev.lifeboat.storage;
+
+import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.testsupport.Databases;
+import dev.lifeboat.testsupport.LocalStack;
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.stream.Collectors;
+
+/**
+ * Real servers for the component test: Kafka, PostgreSQL and S3Proxy on 127.0.0.1 (test-support's LocalStack
+ * starts whichever is absent),
+ * a fresh database {@code storage_test}, and a consumer group of this run's own that starts at the current
+ * end of lifeboat.backup.events.v1, so the worker under test neither replays the shared topic's history nor
+ * misses a record the test writes.
+ */
+public class StorageWorkerTestResource implements QuarkusTestResourceLifecycleManager {
+    static final String DATABASE = "storage_test";
+    static final String USER = "lifeboat";
+    static final String PASSWORD = "lifeboat";
+
+    @Override
+    public Map<String, String> start() {
+        LocalStack stack = LocalStack.ensureStarted();
+        String group = "storage-worker-test-" + UUID.randomUUID();
+        Databases.dropDatabase(DATABASE);
+        // owned by the service's own role, as the lifeboat database is: Flyway creates schema "storage" in it
+        Databases.execute("postgres", "CREATE DATABASE " + DATABASE + " OWNER " + USER);
+        startGroupAtEnd(stack.kafkaBootstrap(), group, Topics.BACKUP_EVENTS);
+        Map<String, String> config = new HashMap<>();
+        config.put("quarkus.datasource.jdbc.url", stack.jdbcUrl(DATABASE));
+        config.put("quarkus.datasource.username", USER);
+        config.put("quarkus.datasource.password", PASSWORD);
+        config.put("kafka.bootstrap.servers", stack.kafkaBootstrap());
+        config.put("mp.messaging.incoming.snapshots.group.id", group);
+        config.put("lifeboat.object-store.endpoint", stack.s3Endpoint());
+        config.put("lifeboat.object-store.region", stack.s3Region());
+        config.put("lifeboat.object-store.access-key", stack.s3AccessKey());
+        config.put("lifeboat.object-store.secret-key", stack.s3SecretKey());
+        // short retries, so that a test can outlast them (about 2 s in all)
+        config.put("lifeboat.storage.retry.max-attempts", "4");
+        config.put("lifeboat.storage.retry.initial-backoff", "300ms");
+        config.put("lifeboat.storage.retry.max-backoff", "1s");
+        return config;
+    }
+
+    @Override
+    public void stop() {
+        // the servers are shared with other modules' tests; the database is dropped by the next run
+    }
+
+    private static void startGroupAtEnd(String bootstrap, String group, String topic) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            Map<TopicPartition, OffsetSpec> latest = admin.describeTopics(List.of(topic)).allTopicNames()
+                    .get().get(topic).partitions().stream()
+                    .collect(Collectors.toMap(p -> new TopicPartition(topic, p.partition()), p -> OffsetSpec.latest()));
+            Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends = admin.listOffsets(latest).all().get();
+            admin.alterConsumerGroupOffsets(group, ends.entrySet().stream().collect(Collectors.toMap(
+                    Map.Entry::getKey, e -> new OffsetAndMetadata(e.getValue().offset())))).all().get();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot position consumer group " + group + ": " + e.getCause(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
