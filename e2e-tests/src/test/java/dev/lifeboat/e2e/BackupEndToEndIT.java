@@ -267,7 +267,7 @@ class BackupEndToEndIT {
         Databases.createDatabase(database);
         ProcessBuilder pb = new ProcessBuilder("pg_restore", "--no-owner", "--jobs=2", "--exit-on-error",
                 "--host=127.0.0.1", "--port=" + platform.stack.pgPort(), "--username=" + platform.stack.pgSuperUser(),
-                "--dbname=" + database, dir.resolve("dump").toString()).redirectErrorStream(true);
+                "--dbname=" + database, dir.toString()).redirectErrorStream(true);
         pb.environment().put("PGPASSWORD", platform.stack.pgSuperPassword());
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
