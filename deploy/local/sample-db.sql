@@ -195,4 +195,4 @@ GROUP BY c.id, c.email;
 COMMENT ON SCHEMA shop IS 'Lifeboat sample database (deploy/local/sample-db.sql)';
 COMMENT ON TABLE shop.events IS 'Clickstream events; payload is free-form JSON';
 
-ANALYZE;
+ANALYZE shop.customers, shop.products, shop.orders, shop.order_items, shop.payments, shop.events, shop.settings;

@@ -144,6 +144,7 @@ public class SnapshotService {
                         config.progressInterval(), bytes -> progress(request, "DUMPING", bytes,
                                 percent(bytes, facts.databaseBytes())));
         long dumpBytes = directorySize(dumpDir);
+        progress(request, "DUMPING", dumpBytes, 100);
         String key = ArchiveLayout.archiveKey(prefix, request.sourceId(), request.backupId());
         StoredObject stored = upload(request, bucket, key, dumpDir, dumpBytes);
         return new SnapshotCreated(request.backupId(), request.sourceId(), request.policyId(), request.type(),
@@ -160,7 +161,10 @@ public class SnapshotService {
                     0, config.progressInterval().toMillis(), TimeUnit.MILLISECONDS);
             try (ObjectWriter out = store.create(bucket, key)) {
                 DumpArchive.write(dumpDir, out, config.zstdLevel(), raw::set);
-                return out.commit();
+                StoredObject stored = out.commit();
+                ticker.shutdownNow();
+                progress(request, "UPLOADING", raw.get(), 100);
+                return stored;
             }
         } catch (IOException | RuntimeException e) {
             // a failed commit aborts its multipart upload; make sure no object is left either
