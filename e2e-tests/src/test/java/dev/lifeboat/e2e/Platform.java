@@ -93,6 +93,8 @@ final class Platform implements AutoCloseable {
             throws IOException {
         Map<String, String> env = new HashMap<>(extraEnv);
         env.put("LIFEBOAT_DB_NAME", PLATFORM_DB);
+        env.put("LIFEBOAT_DB_HOST", stack.pgHost());
+        env.put("LIFEBOAT_DB_PORT", String.valueOf(stack.pgPort()));
         env.put("KAFKA_BOOTSTRAP_SERVERS", stack.kafkaBootstrap());
         env.put("S3_ENDPOINT", stack.s3Endpoint());
         env.put("OUTBOX_RELAY_INTERVAL", "200ms");
