@@ -1,0 +1,112 @@
+package dev.lifeboat.repository.content;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Content-defined chunking with a gear rolling hash and normalized cut conditions (the FastCDC idea): a cut is
+ * made where the top bits of the hash are all zero. Before the average size a stricter condition (more bits) is
+ * used, after it a looser one, which pulls chunk sizes towards the average. Because a cut depends only on the
+ * bytes just before it, inserting or removing bytes moves the cuts near the edit only: the chunks after it repeat.
+ *
+ * <p>Streaming: one buffer of {@code maxSize} bytes whatever the input size. Not thread-safe; one per stream.
+ */
+public final class Chunker {
+
+    /** Chunk size bounds in bytes: {@code min <= avg <= max}, avg a power of two. */
+    public record Sizes(int min, int avg, int max) {
+        public static final Sizes DEFAULT = new Sizes(128 * 1024, 512 * 1024, 2 * 1024 * 1024);
+
+        public Sizes {
+            if (min < 64 || min > avg || avg > max || Integer.bitCount(avg) != 1) {
+                throw new IllegalArgumentException("need 64 <= min <= avg <= max and avg a power of two: "
+                        + min + "/" + avg + "/" + max);
+            }
+        }
+    }
+
+    /** 256 fixed pseudo-random 64-bit values; fixed forever, since they decide where every chunk boundary falls. */
+    private static final long[] GEAR = new long[256];
+
+    static {
+        SplittableRandom r = new SplittableRandom(0x4c69666562_6f6174L);
+        for (int i = 0; i < GEAR.length; i++) {
+            GEAR[i] = r.nextLong();
+        }
+    }
+
+    private final InputStream in;
+    private final Sizes sizes;
+    private final long maskStrict;
+    private final long maskLoose;
+    private final byte[] buffer;
+    private int filled;
+    private boolean eof;
+
+    public Chunker(InputStream in, Sizes sizes) {
+        this.in = in;
+        this.sizes = sizes;
+        int bits = Integer.numberOfTrailingZeros(sizes.avg());
+        this.maskStrict = topBits(Math.min(63, bits + 2));
+        this.maskLoose = topBits(Math.max(1, bits - 2));
+        this.buffer = new byte[sizes.max()];
+    }
+
+    public Chunker(InputStream in) {
+        this(in, Sizes.DEFAULT);
+    }
+
+    private static long topBits(int n) {
+        return -1L << (64 - n);
+    }
+
+    /** The next chunk (a fresh array), or null at the end of the stream. */
+    public byte[] next() throws IOException {
+        fill();
+        if (filled == 0) {
+            return null;
+        }
+        int cut = cutPoint(buffer, filled);
+        byte[] chunk = Arrays.copyOf(buffer, cut);
+        System.arraycopy(buffer, cut, buffer, 0, filled - cut);
+        filled -= cut;
+        return chunk;
+    }
+
+    private void fill() throws IOException {
+        while (!eof && filled < buffer.length) {
+            int n = in.read(buffer, filled, buffer.length - filled);
+            if (n < 0) {
+                eof = true;
+            } else {
+                filled += n;
+            }
+        }
+    }
+
+    /** Length of the chunk that starts at 0 in {@code data[0..length)}; the buffer is full unless at end of stream. */
+    int cutPoint(byte[] data, int length) {
+        if (length <= sizes.min()) {
+            return length;
+        }
+        int normal = Math.min(sizes.avg(), length);
+        int end = Math.min(sizes.max(), length);
+        long hash = 0;
+        int i = sizes.min();
+        for (; i < normal; i++) {
+            hash = (hash << 1) + GEAR[data[i] & 0xff];
+            if ((hash & maskStrict) == 0) {
+                return i + 1;
+            }
+        }
+        for (; i < end; i++) {
+            hash = (hash << 1) + GEAR[data[i] & 0xff];
+            if ((hash & maskLoose) == 0) {
+                return i + 1;
+            }
+        }
+        return end;
+    }
+}

@@ -1,0 +1,126 @@
+package dev.lifeboat.repository.content;
+
+import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdException;
+
+import javax.crypto.AEADBadTagException;
+import javax.crypto.Cipher;
+import javax.crypto.Mac;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+
+/**
+ * Turns a chunk's plaintext into what is stored, and back.
+ *
+ * <pre>
+ * id     = hex(HMAC-SHA256(idKey, plaintext))           ids reveal nothing without the key
+ * stored = version(1) || nonce(12) || AES-256-GCM(dataKey, nonce, aad = id, zstd(plaintext)) with its 16-byte tag
+ * </pre>
+ *
+ * A fresh random nonce per chunk; the id as associated data binds the ciphertext to its name, so a chunk stored
+ * under another chunk's key fails authentication. Decoding checks the tag, then recomputes the HMAC of the
+ * plaintext. Thread-safe.
+ */
+public final class ContentCodec {
+    public static final byte VERSION = 1;
+    public static final int NONCE_BYTES = 12;
+    public static final int TAG_BITS = 128;
+    /** Upper bound accepted for a decompressed chunk, so a damaged header cannot make us allocate gigabytes. */
+    public static final int MAX_PLAINTEXT = 64 * 1024 * 1024;
+    private static final int ZSTD_LEVEL = 3;
+
+    private final SecretKeySpec dataKey;
+    private final SecretKeySpec idKey;
+    private final SecureRandom random = new SecureRandom();
+
+    public ContentCodec(byte[] dataKey, byte[] idKey) {
+        if (dataKey.length != 32 || idKey.length != 32) {
+            throw new IllegalArgumentException("data and id keys must be 32 bytes");
+        }
+        this.dataKey = new SecretKeySpec(dataKey, "AES");
+        this.idKey = new SecretKeySpec(idKey, "HmacSHA256");
+    }
+
+    public String id(byte[] plaintext) {
+        return id(plaintext, plaintext.length);
+    }
+
+    private String id(byte[] plaintext, int length) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(idKey);
+            mac.update(plaintext, 0, length);
+            return HexFormat.of().formatHex(mac.doFinal());
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HMAC-SHA256 unavailable", e);
+        }
+    }
+
+    /** Compresses and encrypts; {@code id} must be {@link #id(byte[])} of the plaintext. */
+    public EncodedChunk encode(String id, byte[] plaintext) {
+        byte[] compressed = Zstd.compress(plaintext, ZSTD_LEVEL);
+        byte[] nonce = new byte[NONCE_BYTES];
+        random.nextBytes(nonce);
+        try {
+            Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+            c.init(Cipher.ENCRYPT_MODE, dataKey, new GCMParameterSpec(TAG_BITS, nonce));
+            c.updateAAD(id.getBytes(StandardCharsets.US_ASCII));
+            byte[] out = new byte[1 + NONCE_BYTES + c.getOutputSize(compressed.length)];
+            out[0] = VERSION;
+            System.arraycopy(nonce, 0, out, 1, NONCE_BYTES);
+            int n = c.doFinal(compressed, 0, compressed.length, out, 1 + NONCE_BYTES);
+            if (n != out.length - 1 - NONCE_BYTES) {
+                throw new IllegalStateException("unexpected GCM output length");
+            }
+            return new EncodedChunk(id, plaintext.length, out);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES-GCM unavailable", e);
+        }
+    }
+
+    public EncodedChunk encode(byte[] plaintext) {
+        return encode(id(plaintext), plaintext);
+    }
+
+    /** Authenticates, decrypts, decompresses and checks the plaintext's keyed hash against {@code id}. */
+    public byte[] decode(String id, byte[] stored) {
+        if (stored.length < 1 + NONCE_BYTES + TAG_BITS / 8) {
+            throw new ChunkIntegrityException(id, "stored chunk is truncated (" + stored.length + " bytes)");
+        }
+        if (stored[0] != VERSION) {
+            throw new ChunkIntegrityException(id, "unknown chunk format version " + stored[0]);
+        }
+        byte[] compressed;
+        try {
+            Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+            c.init(Cipher.DECRYPT_MODE, dataKey, new GCMParameterSpec(TAG_BITS, stored, 1, NONCE_BYTES));
+            c.updateAAD(id.getBytes(StandardCharsets.US_ASCII));
+            compressed = c.doFinal(stored, 1 + NONCE_BYTES, stored.length - 1 - NONCE_BYTES);
+        } catch (AEADBadTagException e) {
+            throw new ChunkIntegrityException(id, "authentication tag mismatch (chunk damaged, or not written "
+                    + "under this id with this repository's key)", e);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES-GCM unavailable", e);
+        }
+        byte[] plain;
+        try {
+            long size = Zstd.getFrameContentSize(compressed);
+            if (size < 0 || size > MAX_PLAINTEXT) {
+                throw new ChunkIntegrityException(id, "bad compressed frame (content size " + size + ")");
+            }
+            plain = Zstd.decompress(compressed, (int) size);
+        } catch (ZstdException | IllegalArgumentException e) {
+            throw new ChunkIntegrityException(id, "cannot decompress: " + e.getMessage(), e);
+        }
+        String actual = id(plain);
+        if (!MessageDigest.isEqual(actual.getBytes(StandardCharsets.US_ASCII), id.getBytes(StandardCharsets.US_ASCII))) {
+            throw new ChunkIntegrityException(id, "plaintext hash mismatch (got " + actual + ")");
+        }
+        return plain;
+    }
+}

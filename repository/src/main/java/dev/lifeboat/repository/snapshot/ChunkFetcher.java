@@ -1,0 +1,42 @@
+package dev.lifeboat.repository.snapshot;
+
+import dev.lifeboat.repository.blob.ObjectNotFoundException;
+import dev.lifeboat.repository.content.ChunkIntegrityException;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+
+/** Reads one chunk of a backup and proves it: stored size, authentication tag, plaintext hash and size. */
+final class ChunkFetcher {
+    private ChunkFetcher() {
+    }
+
+    static byte[] fetch(Repository repo, Manifest manifest, String file, Manifest.ChunkRef ref) {
+        String key = repo.layout().chunk(manifest.chainId(), ref.id());
+        byte[] stored;
+        try (InputStream in = repo.store().open(repo.bucket(), key)) {
+            stored = in.readAllBytes();
+        } catch (ObjectNotFoundException e) {
+            throw new CorruptChunkException(manifest.backupId(), file, ref.id(), "missing (" + key + ")", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("backup " + manifest.backupId() + ", file " + file + ", chunk " + ref.id()
+                    + ": cannot read " + key + ": " + e.getMessage(), e);
+        }
+        if (stored.length != ref.storedSize()) {
+            throw new CorruptChunkException(manifest.backupId(), file, ref.id(), "stored size " + stored.length
+                    + " bytes but the manifest says " + ref.storedSize(), null);
+        }
+        byte[] plain;
+        try {
+            plain = repo.codec().decode(ref.id(), stored);
+        } catch (ChunkIntegrityException e) {
+            throw new CorruptChunkException(manifest.backupId(), file, ref.id(), e.problem(), e);
+        }
+        if (plain.length != ref.size()) {
+            throw new CorruptChunkException(manifest.backupId(), file, ref.id(), "decodes to " + plain.length
+                    + " bytes but the manifest says " + ref.size(), null);
+        }
+        return plain;
+    }
+}

@@ -1,0 +1,52 @@
+package dev.lifeboat.repository.snapshot;
+
+/**
+ * Object keys of a repository under {@code prefix}:
+ * <pre>
+ * keys/repository-key.json                      the wrapped key set
+ * index/chains/&lt;chainId&gt;                      one small marker per chain (cheap to list)
+ * chains/&lt;chainId&gt;/manifests/&lt;backupId&gt;.json   one per backup, written last
+ * chains/&lt;chainId&gt;/chunks/&lt;id[0..2]&gt;/&lt;id&gt;       stored chunks
+ * </pre>
+ */
+public record Layout(String prefix) {
+    public Layout {
+        prefix = prefix == null ? "" : prefix.replaceAll("^/+|/+$", "");
+    }
+
+    private String base() {
+        return prefix.isEmpty() ? "" : prefix + "/";
+    }
+
+    public String keyFile() {
+        return base() + "keys/repository-key.json";
+    }
+
+    public String chainIndex() {
+        return base() + "index/chains/";
+    }
+
+    public String chainMarker(String chainId) {
+        return chainIndex() + chainId;
+    }
+
+    public String chain(String chainId) {
+        return base() + "chains/" + chainId + "/";
+    }
+
+    public String manifests(String chainId) {
+        return chain(chainId) + "manifests/";
+    }
+
+    public String manifest(String chainId, String backupId) {
+        return manifests(chainId) + backupId + ".json";
+    }
+
+    public String chunks(String chainId) {
+        return chain(chainId) + "chunks/";
+    }
+
+    public String chunk(String chainId, String chunkId) {
+        return chunks(chainId) + chunkId.substring(0, 2) + "/" + chunkId;
+    }
+}

@@ -1,0 +1,66 @@
+package dev.lifeboat.repository.snapshot;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What one backup holds: every file with its chunks in order. Stored as JSON at
+ * {@code <prefix>/chains/<chainId>/manifests/<backupId>.json}, written after all of its chunks: a backup without a
+ * manifest does not exist. A manifest lists all of its chunks (not only those it uploaded), so it restores on its
+ * own plus its chain's chunk store.
+ *
+ * @param parentBackupId the backup this one was taken against: null for FULL, the chain's newest backup for
+ *                       INCREMENTAL, the chain's FULL for DIFFERENTIAL
+ */
+public record Manifest(int formatVersion, String backupId, String chainId, BackupType type, String parentBackupId,
+                       Instant createdAt, List<FileEntry> files, Stats stats) {
+    public static final int FORMAT_VERSION = 1;
+
+    public Manifest {
+        files = List.copyOf(files);
+    }
+
+    /** A file, by its path relative to the backed-up directory ('/'-separated), and its chunks in order. */
+    public record FileEntry(String path, long size, List<ChunkRef> chunks) {
+        public FileEntry {
+            chunks = List.copyOf(chunks);
+        }
+    }
+
+    /** @param size plaintext bytes; @param storedSize bytes of the stored (compressed, encrypted) object */
+    public record ChunkRef(String id, int size, int storedSize) {
+    }
+
+    /**
+     * @param bytesRead      plaintext bytes read from the files
+     * @param bytesUploaded  stored bytes this backup uploaded
+     * @param chunksTotal    chunk references in the manifest (with repeats)
+     * @param chunksUploaded chunks this backup uploaded
+     */
+    public record Stats(long bytesRead, long bytesUploaded, long chunksTotal, long chunksUploaded) {
+        /** bytesRead / bytesUploaded; 0 when nothing was uploaded. */
+        public double dedupRatio() {
+            return bytesUploaded == 0 ? 0 : (double) bytesRead / bytesUploaded;
+        }
+    }
+
+    /** Every distinct chunk of this backup, each with the first file that uses it. */
+    public Map<ChunkRef, String> distinctChunks() {
+        Map<String, ChunkRef> seen = new LinkedHashMap<>();
+        Map<ChunkRef, String> out = new LinkedHashMap<>();
+        for (FileEntry f : files) {
+            for (ChunkRef c : f.chunks()) {
+                if (seen.putIfAbsent(c.id(), c) == null) {
+                    out.put(c, f.path());
+                }
+            }
+        }
+        return out;
+    }
+
+    public long totalSize() {
+        return files.stream().mapToLong(FileEntry::size).sum();
+    }
+}

@@ -1,0 +1,195 @@
+package dev.lifeboat.repository.snapshot;
+
+import dev.lifeboat.repository.blob.ObjectNotFoundException;
+import dev.lifeboat.repository.blob.ObjectStore;
+import dev.lifeboat.repository.content.Chunker;
+import dev.lifeboat.repository.content.ContentCodec;
+import dev.lifeboat.repository.keys.KeyFile;
+import dev.lifeboat.repository.keys.MasterKey;
+import dev.lifeboat.repository.keys.RepositoryKeys;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A backup repository in {@code bucket} under {@code prefix} of an {@link ObjectStore}: the entry point of the
+ * format. Open it with the master key, then write backups ({@link #writer()}), restore them ({@link #reader()}) and
+ * verify them ({@link #verifier()}). Thread-safe; one instance can serve many backups at once.
+ */
+public final class Repository {
+    static final int DEFAULT_PARALLELISM = 4;
+
+    private final ObjectStore store;
+    private final String bucket;
+    private final Layout layout;
+    private final ContentCodec codec;
+    private final Clock clock;
+
+    private Repository(ObjectStore store, String bucket, Layout layout, RepositoryKeys keys, Clock clock) {
+        this.store = store;
+        this.bucket = bucket;
+        this.layout = layout;
+        this.codec = new ContentCodec(keys.dataKey(), keys.idKey());
+        this.clock = clock;
+    }
+
+    /** Opens an existing repository; {@link dev.lifeboat.repository.keys.WrongKeyException} if the key does not fit. */
+    public static Repository open(ObjectStore store, String bucket, String prefix, MasterKey masterKey) {
+        Layout layout = new Layout(prefix);
+        KeyFile file = readKeyFile(store, bucket, layout).orElseThrow(() -> new IllegalStateException(
+                "no repository at " + location(bucket, layout) + " (no " + layout.keyFile() + "); initialize it first"));
+        return new Repository(store, bucket, layout, file.unwrap(masterKey, location(bucket, layout)), Clock.systemUTC());
+    }
+
+    /** Creates a repository with a fresh random key set wrapped by {@code masterKey}; fails if one exists. */
+    public static Repository init(ObjectStore store, String bucket, String prefix, MasterKey masterKey) {
+        Layout layout = new Layout(prefix);
+        store.ensureBucket(bucket);
+        if (readKeyFile(store, bucket, layout).isPresent()) {
+            throw new IllegalStateException("a repository already exists at " + location(bucket, layout));
+        }
+        Instant now = Instant.now();
+        RepositoryKeys keys = RepositoryKeys.generate();
+        store.put(bucket, layout.keyFile(), Json.write(KeyFile.wrap(keys, masterKey, now, now)));
+        // two workers initializing at once: whichever key file landed last is the repository's; use that one
+        return open(store, bucket, prefix, masterKey);
+    }
+
+    /** What a worker calls: opens the repository, creating it on first use. */
+    public static Repository openOrInit(ObjectStore store, String bucket, String prefix, MasterKey masterKey) {
+        Layout layout = new Layout(prefix);
+        return readKeyFile(store, bucket, layout).isPresent()
+                ? open(store, bucket, prefix, masterKey)
+                : init(store, bucket, prefix, masterKey);
+    }
+
+    private static Optional<KeyFile> readKeyFile(ObjectStore store, String bucket, Layout layout) {
+        if (store.size(bucket, layout.keyFile()).isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(Json.read(readAll(store, bucket, layout.keyFile()), KeyFile.class, layout.keyFile()));
+    }
+
+    static byte[] readAll(ObjectStore store, String bucket, String key) {
+        try (InputStream in = store.open(bucket, key)) {
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + bucket + "/" + key, e);
+        }
+    }
+
+    private static String location(String bucket, Layout layout) {
+        return bucket + "/" + layout.prefix();
+    }
+
+    /**
+     * Re-wraps the repository key set with {@code next}. Chunks and manifests are untouched: they are encrypted with
+     * the key set, which does not change. {@code current} must open the repository.
+     */
+    public void rotateMasterKey(MasterKey current, MasterKey next) {
+        KeyFile file = readKeyFile(store, bucket, layout).orElseThrow(() ->
+                new IllegalStateException("key file of " + location() + " disappeared"));
+        RepositoryKeys keys = file.unwrap(current, location());
+        store.put(bucket, layout.keyFile(), Json.write(KeyFile.wrap(keys, next, file.createdAt(), clock.instant())));
+    }
+
+    /** The id of the master key that currently wraps the key set. */
+    public String masterKeyId() {
+        return readKeyFile(store, bucket, layout).map(KeyFile::masterKeyId).orElseThrow();
+    }
+
+    public SnapshotWriter writer() {
+        return new SnapshotWriter(this, DEFAULT_PARALLELISM, Chunker.Sizes.DEFAULT);
+    }
+
+    public SnapshotWriter writer(int parallelism, Chunker.Sizes sizes) {
+        return new SnapshotWriter(this, parallelism, sizes);
+    }
+
+    public SnapshotReader reader() {
+        return new SnapshotReader(this, DEFAULT_PARALLELISM);
+    }
+
+    public Verifier verifier() {
+        return new Verifier(this, 2 * DEFAULT_PARALLELISM);
+    }
+
+    /** Chain ids, oldest first (chain ids sort by creation time). */
+    public List<String> chains() {
+        String index = layout.chainIndex();
+        return store.list(bucket, index).stream().map(k -> k.substring(index.length())).filter(s -> !s.contains("/"))
+                .sorted().toList();
+    }
+
+    /** The sealed manifests of a chain, oldest first. */
+    public List<Manifest> manifests(String chainId) {
+        List<Manifest> out = new ArrayList<>();
+        for (String key : store.list(bucket, layout.manifests(chainId))) {
+            if (key.endsWith(".json")) {
+                try {
+                    out.add(Json.read(readAll(store, bucket, key), Manifest.class, key));
+                } catch (ObjectNotFoundException e) {
+                    // expired between list and read
+                }
+            }
+        }
+        out.sort(Comparator.comparing(Manifest::createdAt).thenComparing(Manifest::backupId));
+        return out;
+    }
+
+    public Optional<Manifest> manifest(String chainId, String backupId) {
+        String key = layout.manifest(chainId, backupId);
+        if (store.size(bucket, key).isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(Json.read(readAll(store, bucket, key), Manifest.class, key));
+    }
+
+    /** The FULL manifest of a chain, if the chain has one. */
+    public Optional<Manifest> full(String chainId) {
+        return manifests(chainId).stream().filter(m -> m.type() == BackupType.FULL).findFirst();
+    }
+
+    /** The newest chain that has a sealed FULL, with that FULL. */
+    public Optional<Manifest> latestFull() {
+        List<String> chains = new ArrayList<>(chains());
+        for (int i = chains.size() - 1; i >= 0; i--) {
+            Optional<Manifest> full = full(chains.get(i));
+            if (full.isPresent()) {
+                return full;
+            }
+        }
+        return Optional.empty();
+    }
+
+    public String location() {
+        return location(bucket, layout);
+    }
+
+    public ObjectStore store() {
+        return store;
+    }
+
+    public String bucket() {
+        return bucket;
+    }
+
+    public Layout layout() {
+        return layout;
+    }
+
+    ContentCodec codec() {
+        return codec;
+    }
+
+    Clock clock() {
+        return clock;
+    }
+}

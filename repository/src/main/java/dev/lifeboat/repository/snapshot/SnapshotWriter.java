@@ -1,0 +1,241 @@
+package dev.lifeboat.repository.snapshot;
+
+import dev.lifeboat.repository.content.Chunker;
+import dev.lifeboat.repository.content.EncodedChunk;
+import org.jboss.logging.Logger;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+
+/**
+ * Backs up a directory into the repository as one backup of a chain.
+ *
+ * <p>The files are read in path order by the calling thread and cut into chunks; {@code parallelism} workers hash,
+ * compress, encrypt and upload them. At most {@code 2 * parallelism} chunks are in flight, so memory stays around
+ * {@code (2 * parallelism + 1) * maxChunkSize} whatever the directory size. The manifest goes up last, after every
+ * chunk it names is stored.
+ */
+public final class SnapshotWriter {
+    private static final Logger LOG = Logger.getLogger(SnapshotWriter.class);
+    private static final DateTimeFormatter CHAIN_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSSSSS'Z'")
+            .withZone(ZoneOffset.UTC);
+
+    private final Repository repo;
+    private final int parallelism;
+    private final Chunker.Sizes sizes;
+
+    SnapshotWriter(Repository repo, int parallelism, Chunker.Sizes sizes) {
+        if (parallelism < 1) {
+            throw new IllegalArgumentException("parallelism must be at least 1");
+        }
+        this.repo = repo;
+        this.parallelism = parallelism;
+        this.sizes = sizes;
+    }
+
+    private record Plan(BackupType type, String chainId, String parentBackupId, Map<String, Manifest.ChunkRef> held) {
+    }
+
+    public WriteResult write(Path directory, BackupType requested, ChainContext context) throws IOException {
+        long started = System.nanoTime();
+        if (!Files.isDirectory(directory)) {
+            throw new IOException("not a directory: " + directory);
+        }
+        Plan plan = plan(requested, context);
+        if (repo.store().size(repo.bucket(), repo.layout().manifest(plan.chainId(), context.backupId())).isPresent()) {
+            throw new IllegalStateException("backup " + context.backupId() + " already exists in chain " + plan.chainId());
+        }
+        List<Path> files = listFiles(directory);
+
+        Upload upload = new Upload(plan);
+        List<Manifest.FileEntry> entries = new ArrayList<>();
+        try {
+            List<List<Future<Manifest.ChunkRef>>> perFile = new ArrayList<>();
+            List<Long> sizesRead = new ArrayList<>();
+            for (Path file : files) {
+                List<Future<Manifest.ChunkRef>> refs = new ArrayList<>();
+                long size = 0;
+                try (InputStream in = Files.newInputStream(file)) {
+                    Chunker chunker = new Chunker(in, sizes);
+                    for (byte[] chunk; (chunk = chunker.next()) != null; ) {
+                        size += chunk.length;
+                        refs.add(upload.submit(chunk));
+                    }
+                }
+                perFile.add(refs);
+                sizesRead.add(size);
+            }
+            for (int i = 0; i < files.size(); i++) {
+                List<Manifest.ChunkRef> refs = new ArrayList<>();
+                for (Future<Manifest.ChunkRef> f : perFile.get(i)) {
+                    refs.add(f.get());
+                }
+                entries.add(new Manifest.FileEntry(relative(directory, files.get(i)), sizesRead.get(i), refs));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while writing backup " + context.backupId(), e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IOException("backup " + context.backupId() + " failed: " + cause, cause);
+        } finally {
+            upload.pool.shutdownNow();
+        }
+
+        Instant now = repo.clock().instant();
+        Manifest.Stats stats = new Manifest.Stats(upload.bytesRead.get(), upload.bytesUploaded.get(),
+                entries.stream().mapToLong(f -> f.chunks().size()).sum(), upload.chunksUploaded.get());
+        Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, context.backupId(), plan.chainId(), plan.type(),
+                plan.parentBackupId(), now, entries, stats);
+        if (plan.type() == BackupType.FULL) {
+            repo.store().put(repo.bucket(), repo.layout().chainMarker(plan.chainId()),
+                    ("{\"chainId\":\"" + plan.chainId() + "\",\"createdAt\":\"" + now + "\"}")
+                            .getBytes(StandardCharsets.UTF_8));
+        }
+        repo.store().put(repo.bucket(), repo.layout().manifest(plan.chainId(), context.backupId()), Json.write(manifest));
+        boolean promoted = requested != BackupType.FULL && plan.type() == BackupType.FULL;
+        LOG.infof("backup %s (%s%s) sealed in chain %s: %d bytes read, %d bytes uploaded in %d of %d chunks",
+                context.backupId(), plan.type(), promoted ? ", promoted from " + requested : "", plan.chainId(),
+                stats.bytesRead(), stats.bytesUploaded(), stats.chunksUploaded(), stats.chunksTotal());
+        return new WriteResult(manifest, requested, promoted, (System.nanoTime() - started) / 1_000_000);
+    }
+
+    private Plan plan(BackupType requested, ChainContext context) {
+        if (requested != BackupType.FULL) {
+            Optional<Manifest> found = context.chainId().isPresent()
+                    ? repo.full(context.chainId().get())
+                    : repo.latestFull();
+            if (found.isPresent()) {
+                Manifest full = found.get();
+                String chainId = full.chainId();
+                if (requested == BackupType.DIFFERENTIAL) {
+                    return new Plan(requested, chainId, full.backupId(), held(List.of(full)));
+                }
+                List<Manifest> chain = repo.manifests(chainId);
+                return new Plan(requested, chainId, chain.getLast().backupId(), held(chain));
+            }
+        }
+        return new Plan(BackupType.FULL, newChainId(), null, Map.of());
+    }
+
+    private static Map<String, Manifest.ChunkRef> held(List<Manifest> manifests) {
+        Map<String, Manifest.ChunkRef> held = new HashMap<>();
+        for (Manifest m : manifests) {
+            for (Manifest.FileEntry f : m.files()) {
+                for (Manifest.ChunkRef c : f.chunks()) {
+                    held.putIfAbsent(c.id(), c);
+                }
+            }
+        }
+        return held;
+    }
+
+    private String newChainId() {
+        byte[] r = new byte[4];
+        ThreadLocalRandom.current().nextBytes(r);
+        return CHAIN_TIME.format(repo.clock().instant()) + "-" + HexFormat.of().formatHex(r);
+    }
+
+    private static List<Path> listFiles(Path directory) throws IOException {
+        try (Stream<Path> s = Files.walk(directory)) {
+            return s.filter(Files::isRegularFile).sorted((a, b) -> relative(directory, a).compareTo(relative(directory, b)))
+                    .toList();
+        }
+    }
+
+    private static String relative(Path directory, Path file) {
+        return directory.relativize(file).toString().replace('\\', '/');
+    }
+
+    /** The parallel part: hash, skip if held, else encode and upload once. */
+    private final class Upload {
+        final Plan plan;
+        final ExecutorService pool;
+        final Semaphore inFlight = new Semaphore(2 * parallelism);
+        final Map<String, CompletableFuture<Manifest.ChunkRef>> thisBackup = new ConcurrentHashMap<>();
+        final AtomicLong bytesRead = new AtomicLong();
+        final AtomicLong bytesUploaded = new AtomicLong();
+        final AtomicLong chunksUploaded = new AtomicLong();
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        Upload(Plan plan) {
+            this.plan = plan;
+            this.pool = Executors.newFixedThreadPool(parallelism, r -> {
+                Thread t = new Thread(r, "snapshot-upload");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+
+        Future<Manifest.ChunkRef> submit(byte[] chunk) throws InterruptedException {
+            inFlight.acquire();
+            Throwable failed = failure.get();
+            if (failed != null) {
+                inFlight.release();
+                return CompletableFuture.failedFuture(failed);
+            }
+            bytesRead.addAndGet(chunk.length);
+            return CompletableFuture.supplyAsync(() -> {
+                try {
+                    return store(chunk);
+                } catch (RuntimeException e) {
+                    failure.compareAndSet(null, e);
+                    throw e;
+                } finally {
+                    inFlight.release();
+                }
+            }, pool);
+        }
+
+        private Manifest.ChunkRef store(byte[] chunk) {
+            String id = repo.codec().id(chunk);
+            Manifest.ChunkRef held = plan.held().get(id);
+            if (held != null) {
+                return held;
+            }
+            CompletableFuture<Manifest.ChunkRef> mine = new CompletableFuture<>();
+            CompletableFuture<Manifest.ChunkRef> other = thisBackup.putIfAbsent(id, mine);
+            if (other != null) {
+                return other.join();
+            }
+            try {
+                EncodedChunk encoded = repo.codec().encode(id, chunk);
+                repo.store().put(repo.bucket(), repo.layout().chunk(plan.chainId(), id), encoded.stored());
+                bytesUploaded.addAndGet(encoded.stored().length);
+                chunksUploaded.incrementAndGet();
+                Manifest.ChunkRef ref = new Manifest.ChunkRef(id, chunk.length, encoded.stored().length);
+                mine.complete(ref);
+                return ref;
+            } catch (RuntimeException e) {
+                mine.completeExceptionally(e);
+                throw e;
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package dev.lifeboat.repository.content;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ChunkerTest {
+    static final ContentCodec CODEC = new ContentCodec(new byte[32], new byte[32]);
+
+    static List<byte[]> chunks(byte[] data, Chunker.Sizes sizes) throws IOException {
+        // a stream that returns odd-sized reads, as sockets and pipes do
+        Chunker c = new Chunker(new ByteArrayInputStream(data) {
+            @Override
+            public synchronized int read(byte[] b, int off, int len) {
+                return super.read(b, off, Math.min(len, 70_001));
+            }
+        }, sizes);
+        List<byte[]> out = new ArrayList<>();
+        for (byte[] b; (b = c.next()) != null; ) {
+            out.add(b);
+        }
+        return out;
+    }
+
+    static byte[] random(int size, long seed) {
+        byte[] b = new byte[size];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    @Test
+    void chunksRespectBoundsAndConcatenateToTheInput() throws IOException {
+        byte[] data = random(12 * 1024 * 1024 + 5, 1);
+        List<byte[]> chunks = chunks(data, Chunker.Sizes.DEFAULT);
+        ByteArrayOutputStream joined = new ByteArrayOutputStream();
+        for (int i = 0; i < chunks.size(); i++) {
+            byte[] c = chunks.get(i);
+            assertThat(c.length).isLessThanOrEqualTo(2 * 1024 * 1024);
+            if (i < chunks.size() - 1) {
+                assertThat(c.length).isGreaterThan(128 * 1024);
+            }
+            joined.writeBytes(c);
+        }
+        assertThat(joined.toByteArray()).isEqualTo(data);
+        double avg = (double) data.length / chunks.size();
+        assertThat(avg).isBetween(256.0 * 1024, 1024.0 * 1024);
+    }
+
+    @Test
+    void boundariesStayStableWhenBytesAreInsertedAtTheFront() throws IOException {
+        byte[] original = random(16 * 1024 * 1024, 2);
+        byte[] prefix = random(1234, 3);
+        byte[] shifted = new byte[prefix.length + original.length];
+        System.arraycopy(prefix, 0, shifted, 0, prefix.length);
+        System.arraycopy(original, 0, shifted, prefix.length, original.length);
+
+        List<String> before = chunks(original, Chunker.Sizes.DEFAULT).stream().map(CODEC::id).toList();
+        Set<String> after = new HashSet<>(chunks(shifted, Chunker.Sizes.DEFAULT).stream().map(CODEC::id).toList());
+        long reappearing = before.stream().filter(after::contains).count();
+        assertThat(before.size()).isGreaterThan(10);
+        assertThat((double) reappearing / before.size()).as("share of original chunks found after the insertion")
+                .isGreaterThanOrEqualTo(0.85);
+    }
+
+    @Test
+    void emptyAndTinyInputs() throws IOException {
+        assertThat(chunks(new byte[0], Chunker.Sizes.DEFAULT)).isEmpty();
+        assertThat(chunks(new byte[]{1, 2, 3}, Chunker.Sizes.DEFAULT)).singleElement()
+                .satisfies(c -> assertThat(c).containsExactly(1, 2, 3));
+    }
+
+    @Test
+    void sizesAreValidated() {
+        assertThatThrownBy(() -> new Chunker.Sizes(1024, 3000, 8192)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new Chunker.Sizes(8192, 4096, 16384)).isInstanceOf(IllegalArgumentException.class);
+    }
+}

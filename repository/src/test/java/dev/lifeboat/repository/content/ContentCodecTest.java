@@ -1,0 +1,75 @@
+package dev.lifeboat.repository.content;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ContentCodecTest {
+    static byte[] key(int seed) {
+        byte[] k = new byte[32];
+        new Random(seed).nextBytes(k);
+        return k;
+    }
+
+    final ContentCodec codec = new ContentCodec(key(1), key(2));
+
+    @Test
+    void roundTripAndFormat() {
+        byte[] text = "SELECT 1;\n".repeat(10_000).getBytes(StandardCharsets.UTF_8);
+        EncodedChunk e = codec.encode(text);
+        assertThat(e.id()).hasSize(64).matches("[0-9a-f]+");
+        assertThat(e.stored()[0]).isEqualTo(ContentCodec.VERSION);
+        assertThat(e.stored().length).isLessThan(text.length / 10); // compressed
+        assertThat(codec.decode(e.id(), e.stored())).isEqualTo(text);
+
+        byte[] random = new byte[300_000];
+        new Random(5).nextBytes(random);
+        EncodedChunk r = codec.encode(random);
+        assertThat(codec.decode(r.id(), r.stored())).isEqualTo(random);
+    }
+
+    @Test
+    void freshNoncePerChunk() {
+        byte[] data = "same".getBytes(StandardCharsets.UTF_8);
+        EncodedChunk a = codec.encode(data);
+        EncodedChunk b = codec.encode(data);
+        assertThat(a.id()).isEqualTo(b.id());
+        assertThat(a.stored()).isNotEqualTo(b.stored());
+    }
+
+    @Test
+    void idsDependOnTheIdKey() {
+        byte[] data = "hello".getBytes(StandardCharsets.UTF_8);
+        assertThat(new ContentCodec(key(1), key(3)).id(data)).isNotEqualTo(codec.id(data));
+    }
+
+    @Test
+    void aFlippedBitFailsAuthentication() {
+        byte[] data = new byte[100_000];
+        new Random(9).nextBytes(data);
+        EncodedChunk e = codec.encode(data);
+        for (int pos : new int[]{0, 5, 40, e.stored().length / 2, e.stored().length - 1}) {
+            byte[] damaged = e.stored().clone();
+            damaged[pos] ^= 0x10;
+            assertThatThrownBy(() -> codec.decode(e.id(), damaged))
+                    .isInstanceOf(ChunkIntegrityException.class)
+                    .hasMessageStartingWith("chunk " + e.id() + ": ");
+        }
+    }
+
+    @Test
+    void storedUnderAnotherIdOrKeyIsRejected() {
+        EncodedChunk a = codec.encode("a".getBytes(StandardCharsets.UTF_8));
+        EncodedChunk b = codec.encode("b".getBytes(StandardCharsets.UTF_8));
+        assertThatThrownBy(() -> codec.decode(b.id(), a.stored())).isInstanceOf(ChunkIntegrityException.class)
+                .hasMessageContaining("authentication tag mismatch");
+        assertThatThrownBy(() -> new ContentCodec(key(7), key(2)).decode(a.id(), a.stored()))
+                .isInstanceOf(ChunkIntegrityException.class);
+        assertThatThrownBy(() -> codec.decode(a.id(), new byte[10])).isInstanceOf(ChunkIntegrityException.class)
+                .hasMessageContaining("truncated");
+    }
+}

@@ -1,0 +1,157 @@
+package dev.lifeboat.repository.snapshot;
+
+import dev.lifeboat.repository.blob.ObjectStore;
+import dev.lifeboat.repository.keys.MasterKey;
+import dev.lifeboat.repository.keys.WrongKeyException;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Write, restore and verify on every object store. */
+abstract class RepositoryContract {
+    static final String BUCKET = "lifeboat-repository-test";
+
+    @TempDir
+    Path tmp;
+    ObjectStore store;
+    String prefix;
+    MasterKey master;
+    Repository repo;
+
+    abstract ObjectStore store();
+
+    @BeforeEach
+    void setUp() {
+        store = store();
+        prefix = "repo-" + UUID.randomUUID();
+        master = MasterKey.generate();
+        repo = Repository.init(store, BUCKET, prefix, master);
+    }
+
+    Path source(String name) throws IOException {
+        return Files.createDirectories(tmp.resolve(name));
+    }
+
+    @Test
+    void randomAndTextDataRoundTrip() throws IOException {
+        Path src = source("src");
+        Files.write(src.resolve("random.bin"), TestData.random(5 * 1024 * 1024 + 77, 1));
+        Files.createDirectories(src.resolve("tables"));
+        Files.write(src.resolve("tables/3001.dat"), TestData.tableText(4 * 1024 * 1024, 2));
+        Files.write(src.resolve("tables/3002.dat"), TestData.tableText(100_000, 3));
+        Files.write(src.resolve("toc.dat"), "toc".getBytes());
+        Files.write(src.resolve("empty.dat"), new byte[0]);
+
+        WriteResult w = repo.writer().write(src, BackupType.FULL, ChainContext.latestChain("b1"));
+        Manifest m = w.manifest();
+        assertThat(m.type()).isEqualTo(BackupType.FULL);
+        assertThat(w.promotedToFull()).isFalse();
+        assertThat(m.files()).extracting(Manifest.FileEntry::path)
+                .containsExactly("empty.dat", "random.bin", "tables/3001.dat", "tables/3002.dat", "toc.dat");
+        assertThat(m.stats().bytesRead()).isEqualTo(m.totalSize());
+        assertThat(m.stats().bytesUploaded()).isLessThan(m.stats().bytesRead()); // the text compresses
+
+        // the manifest is what the repository lists, and what a fresh open (another worker) reads
+        Repository other = Repository.open(store, BUCKET, prefix, master);
+        assertThat(other.chains()).containsExactly(m.chainId());
+        Manifest loaded = other.manifest(m.chainId(), "b1").orElseThrow();
+        assertThat(loaded).isEqualTo(m);
+
+        Path dst = tmp.resolve("dst");
+        other.reader().restore(loaded, dst);
+        assertThat(TestData.fingerprint(dst)).isEqualTo(TestData.fingerprint(src));
+        assertThat(other.verifier().quick(loaded).ok()).isTrue();
+        VerificationReport full = other.verifier().full(loaded);
+        assertThat(full.problems()).isEmpty();
+        assertThat(full.chunksChecked()).isEqualTo(m.distinctChunks().size());
+    }
+
+    @Test
+    void aFlippedBitIsCaughtByFullVerifyAndByRestoreNamingTheChunk() throws IOException {
+        Path src = source("src");
+        Files.write(src.resolve("data.bin"), TestData.random(3 * 1024 * 1024, 4));
+        Manifest m = repo.writer().write(src, BackupType.FULL, ChainContext.latestChain("b1")).manifest();
+        Manifest.ChunkRef victim = m.files().getFirst().chunks().get(1);
+        String key = repo.layout().chunk(m.chainId(), victim.id());
+        byte[] stored;
+        try (InputStream in = store.open(BUCKET, key)) {
+            stored = in.readAllBytes();
+        }
+        stored[stored.length / 2] ^= 0x04;
+        store.put(BUCKET, key, stored);
+
+        assertThat(repo.verifier().quick(m).ok()).isTrue(); // same size: only a full verify can see it
+        VerificationReport report = repo.verifier().full(m);
+        assertThat(report.problems()).singleElement().satisfies(p -> {
+            assertThat(p.chunkId()).isEqualTo(victim.id());
+            assertThat(p.file()).isEqualTo("data.bin");
+            assertThat(p.what()).contains("authentication tag mismatch");
+        });
+        assertThatThrownBy(() -> repo.reader().restore(m, tmp.resolve("dst")))
+                .isInstanceOf(CorruptChunkException.class)
+                .hasMessageContaining("backup b1")
+                .hasMessageContaining("file data.bin")
+                .hasMessageContaining("chunk " + victim.id())
+                .satisfies(e -> assertThat(((CorruptChunkException) e).chunkId()).isEqualTo(victim.id()));
+    }
+
+    @Test
+    void quickVerifyCatchesADeletedChunk() throws IOException {
+        Path src = source("src");
+        Files.write(src.resolve("data.bin"), TestData.random(2 * 1024 * 1024, 5));
+        Manifest m = repo.writer().write(src, BackupType.FULL, ChainContext.latestChain("b1")).manifest();
+        Manifest.ChunkRef victim = m.files().getFirst().chunks().getLast();
+        store.delete(BUCKET, repo.layout().chunk(m.chainId(), victim.id()));
+        VerificationReport report = repo.verifier().quick(m);
+        assertThat(report.ok()).isFalse();
+        assertThat(report.problems()).singleElement()
+                .isEqualTo(new VerificationReport.Problem("data.bin", victim.id(), "missing"));
+        assertThatThrownBy(() -> repo.reader().restore(m, tmp.resolve("dst")))
+                .isInstanceOf(CorruptChunkException.class).hasMessageContaining(victim.id()).hasMessageContaining("missing");
+    }
+
+    @Test
+    void wrongMasterKeyAndRotation() throws IOException {
+        Path src = source("src");
+        Files.write(src.resolve("t.dat"), TestData.tableText(300_000, 6));
+        Manifest m = repo.writer().write(src, BackupType.FULL, ChainContext.latestChain("b1")).manifest();
+        MasterKey wrong = MasterKey.generate();
+        assertThatThrownBy(() -> Repository.open(store, BUCKET, prefix, wrong))
+                .isInstanceOf(WrongKeyException.class)
+                .hasMessageContaining("master key " + wrong.id() + " does not open the repository")
+                .hasMessageContaining(master.id());
+
+        MasterKey next = MasterKey.generate();
+        String chunkKey = repo.layout().chunk(m.chainId(), m.files().getFirst().chunks().getFirst().id());
+        long chunkSize = store.size(BUCKET, chunkKey).orElseThrow();
+        assertThatThrownBy(() -> repo.rotateMasterKey(wrong, next)).isInstanceOf(WrongKeyException.class);
+        repo.rotateMasterKey(master, next);
+        assertThat(repo.masterKeyId()).isEqualTo(next.id());
+        assertThatThrownBy(() -> Repository.open(store, BUCKET, prefix, master))
+                .isInstanceOf(WrongKeyException.class)
+                .hasMessageContaining(master.id()).hasMessageContaining(next.id());
+        Repository reopened = Repository.open(store, BUCKET, prefix, next);
+        Path dst = tmp.resolve("dst");
+        reopened.reader().restore(reopened.manifest(m.chainId(), "b1").orElseThrow(), dst);
+        assertThat(TestData.fingerprint(dst)).isEqualTo(TestData.fingerprint(src));
+        assertThat(store.size(BUCKET, chunkKey)).contains(chunkSize);
+    }
+
+    @Test
+    void openWithoutRepositoryAndDoubleInitFail() {
+        assertThatThrownBy(() -> Repository.open(store, BUCKET, prefix + "-none", master))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("no repository");
+        assertThatThrownBy(() -> Repository.init(store, BUCKET, prefix, master))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("already exists");
+        assertThat(Repository.openOrInit(store, BUCKET, prefix, master).location()).isEqualTo(repo.location());
+    }
+}
