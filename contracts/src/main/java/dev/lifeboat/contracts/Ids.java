@@ -26,6 +26,14 @@ public final class Ids {
         return nameUuid("event:" + backupId + ":" + type.ceType());
     }
 
+    /**
+     * The event id of a retention decision: the same policy expiring the same backups gets the same id, whichever
+     * scheduler instance decided it and however often it is re-sent.
+     */
+    public static String expiryEventId(String policyId, java.util.Collection<String> backupIds) {
+        return nameUuid("expired:" + policyId + ":" + String.join(",", new java.util.TreeSet<>(backupIds)));
+    }
+
     private static String nameUuid(String name) {
         return UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8)).toString();
     }

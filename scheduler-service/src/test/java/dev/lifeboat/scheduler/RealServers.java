@@ -20,7 +20,9 @@ public class RealServers implements QuarkusTestResourceLifecycleManager {
                 "quarkus.datasource.jdbc.url", "jdbc:postgresql://" + hostPort + "/" + DB,
                 "quarkus.datasource.reactive.url", "postgresql://" + hostPort + "/" + DB,
                 "kafka.bootstrap.servers", stack.kafkaBootstrap(),
-                "lifeboat.outbox.relay-interval", "200ms");
+                "lifeboat.outbox.relay-interval", "200ms",
+                // not the production group: a scheduler started by another test must not take this one's records
+                "mp.messaging.incoming.backup-results.group.id", "scheduler-service-test");
     }
 
     @Override

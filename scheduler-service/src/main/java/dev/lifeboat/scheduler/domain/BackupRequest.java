@@ -29,4 +29,15 @@ public class BackupRequest extends PanacheEntityBase {
     public String requestedBy;
     @Column(name = "requested_at")
     public Instant requestedAt;
+    @Enumerated(EnumType.STRING)
+    public BackupStatus status;
+    @Column(name = "completed_at")
+    public Instant completedAt;
+    @Column(name = "size_bytes")
+    public Long sizeBytes;
+    @Column(name = "failure_reason")
+    public String failureReason;
+    /** When retention decided this backup is no longer kept (BackupsExpired was written to the outbox). */
+    @Column(name = "expired_at")
+    public Instant expiredAt;
 }

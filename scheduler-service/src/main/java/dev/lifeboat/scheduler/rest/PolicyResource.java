@@ -2,6 +2,7 @@ package dev.lifeboat.scheduler.rest;
 
 import dev.lifeboat.scheduler.service.CronSchedule;
 import dev.lifeboat.scheduler.service.PolicyService;
+import dev.lifeboat.scheduler.service.RetentionService;
 import dev.lifeboat.scheduler.domain.Policy;
 import io.smallrye.mutiny.Uni;
 import jakarta.inject.Inject;
@@ -23,6 +24,8 @@ import java.util.List;
 public class PolicyResource {
     @Inject
     PolicyService policies;
+    @Inject
+    RetentionService retention;
 
     @GET
     public Uni<List<PolicyView>> list(@QueryParam("sourceId") String sourceId) {
@@ -33,6 +36,13 @@ public class PolicyResource {
     @Path("{id}")
     public Uni<PolicyView> get(@PathParam("id") String id) {
         return policies.get(id).map(PolicyResource::view);
+    }
+
+    /** Dry run of the policy's GFS retention: changes nothing. */
+    @GET
+    @Path("{id}/retention")
+    public Uni<RetentionView> retention(@PathParam("id") String id) {
+        return retention.preview(id).map(RetentionView::of);
     }
 
     @POST

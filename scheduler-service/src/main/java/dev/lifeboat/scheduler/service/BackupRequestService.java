@@ -7,6 +7,7 @@ import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.kit.rest.ProblemException;
 import dev.lifeboat.scheduler.domain.BackupRequest;
+import dev.lifeboat.scheduler.domain.BackupStatus;
 import dev.lifeboat.scheduler.domain.OutboxEvent;
 import dev.lifeboat.scheduler.domain.Policy;
 import dev.lifeboat.scheduler.domain.Source;
@@ -94,6 +95,7 @@ public class BackupRequestService {
         r.policyId = policyId;
         r.requestedBy = requestedBy;
         r.requestedAt = Instant.now();
+        r.status = BackupStatus.REQUESTED;
         OutboxEvent e = new OutboxEvent();
         e.id = UUID.randomUUID();
         e.topic = EventType.BACKUP_REQUESTED.topic();

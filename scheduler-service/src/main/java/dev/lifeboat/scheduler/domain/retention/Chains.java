@@ -1,0 +1,73 @@
+package dev.lifeboat.scheduler.domain.retention;
+
+import dev.lifeboat.contracts.BackupType;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Works out which backup each backup of a source depends on, from the order in which they completed. Backups of
+ * one source are taken in order (BackupRequested is keyed by source), so a chain is the FULL and everything after
+ * it up to the next FULL: an INCREMENTAL depends on the backup just before it in the chain, a DIFFERENTIAL on the
+ * chain's FULL. An INCREMENTAL or DIFFERENTIAL with no FULL before it is a FULL (the worker promotes it).
+ */
+public final class Chains {
+    private static final Comparator<SourceBackup> OLDEST_FIRST = Comparator
+            .comparing(SourceBackup::completedAt).thenComparing(SourceBackup::backupId);
+
+    /** A completed (or already expired) backup of the source, whichever policy or request it came from. */
+    public record SourceBackup(String backupId, Instant completedAt, BackupType type) {
+    }
+
+    private Chains() {
+    }
+
+    /** Every backup of the source with its chain and direct dependency, oldest first. */
+    public static List<RetainedBackup> link(List<SourceBackup> sourceHistory) {
+        List<RetainedBackup> linked = new ArrayList<>();
+        String chainId = null;
+        String previous = null;
+        for (SourceBackup b : sourceHistory.stream().sorted(OLDEST_FIRST).toList()) {
+            String dependsOn;
+            if (b.type() == BackupType.FULL || chainId == null) {
+                chainId = b.backupId();
+                dependsOn = null;
+            } else if (b.type() == BackupType.DIFFERENTIAL) {
+                dependsOn = chainId;
+            } else {
+                dependsOn = previous;
+            }
+            linked.add(new RetainedBackup(b.backupId(), b.completedAt(), b.type(), chainId, dependsOn));
+            previous = b.backupId();
+        }
+        return linked;
+    }
+
+    /**
+     * The backups in {@code scope} (one policy's) with each dependency moved to its nearest ancestor inside the
+     * scope. Skipping backups of other policies keeps every in-scope ancestor on the path, so "keep what a kept
+     * backup depends on" still holds transitively; backups outside the scope are never expired by this policy.
+     */
+    public static List<RetainedBackup> within(List<RetainedBackup> linked, Set<String> scope) {
+        Map<String, RetainedBackup> byId = new HashMap<>();
+        linked.forEach(b -> byId.put(b.backupId(), b));
+        List<RetainedBackup> result = new ArrayList<>();
+        for (RetainedBackup b : linked) {
+            if (!scope.contains(b.backupId())) {
+                continue;
+            }
+            String parent = b.dependsOn();
+            while (parent != null && !scope.contains(parent)) {
+                RetainedBackup p = byId.get(parent);
+                parent = p == null ? null : p.dependsOn();
+            }
+            result.add(new RetainedBackup(b.backupId(), b.completedAt(), b.type(), b.chainId(), parent));
+        }
+        return result;
+    }
+}

@@ -1,0 +1,12 @@
+package dev.lifeboat.scheduler.domain.retention;
+
+/** Why a backup survives retention. A backup may have several reasons. */
+public enum KeepReason {
+    /** The newest completed backup of the policy: never expired, whatever the counts. */
+    NEWEST,
+    DAILY,
+    WEEKLY,
+    MONTHLY,
+    /** A kept backup cannot be restored without it. */
+    DEPENDENCY
+}

@@ -1,0 +1,18 @@
+package dev.lifeboat.scheduler.domain.retention;
+
+import dev.lifeboat.contracts.BackupType;
+
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * One completed backup as retention sees it. {@code dependsOn} is the backup it cannot be restored without
+ * (the previous backup of its chain for an INCREMENTAL, the chain's FULL for a DIFFERENTIAL, null for a FULL).
+ */
+public record RetainedBackup(String backupId, Instant completedAt, BackupType type, String chainId, String dependsOn) {
+    public RetainedBackup {
+        Objects.requireNonNull(backupId, "backupId");
+        Objects.requireNonNull(completedAt, "completedAt");
+        Objects.requireNonNull(type, "type");
+    }
+}

@@ -1,0 +1,86 @@
+package dev.lifeboat.scheduler.messaging;
+
+import dev.lifeboat.contracts.BackupCompleted;
+import dev.lifeboat.contracts.BackupFailed;
+import dev.lifeboat.contracts.CloudEvent;
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.InvalidEventException;
+import dev.lifeboat.kit.messaging.KafkaEvents;
+import dev.lifeboat.scheduler.config.ResultsConfig;
+import dev.lifeboat.scheduler.service.BackupResultService;
+import dev.lifeboat.scheduler.service.BackupResultService.Outcome;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import jakarta.enterprise.context.ApplicationScoped;
+import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.eclipse.microprofile.reactive.messaging.Message;
+import org.jboss.logging.Logger;
+
+import java.util.Set;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
+
+/**
+ * Consumes lifeboat.backup.events.v1 (channel backup-results) for BackupCompleted and BackupFailed. Other types
+ * on the topic (progress, SnapshotCreated, our own BackupsExpired, types added later) are acked unread. A record
+ * is acked only after its transaction commits; a replay after a crash finds the outcome recorded and does nothing.
+ */
+@ApplicationScoped
+public class BackupResultsConsumer {
+    private static final Logger LOG = Logger.getLogger(BackupResultsConsumer.class);
+    private static final Set<String> HANDLED = Set.of(EventType.BACKUP_COMPLETED.ceType(),
+            EventType.BACKUP_FAILED.ceType());
+
+    private final BackupResultService results;
+    private final ResultsConfig config;
+
+    public BackupResultsConsumer(BackupResultService results, ResultsConfig config) {
+        this.results = results;
+        this.config = config;
+    }
+
+    @Incoming("backup-results")
+    public Uni<Void> onBackupResult(Message<String> message) {
+        IncomingKafkaRecordMetadata<String, String> kafka = KafkaEvents.kafka(message);
+        String origin = kafka.getTopic() + "-" + kafka.getPartition() + "@" + kafka.getOffset();
+        String ceType = EventCodec.header(kafka.getHeaders(), EventCodec.H_TYPE);
+        if (ceType != null && !HANDLED.contains(ceType)) {
+            return Uni.createFrom().completionStage(message.ack());
+        }
+        CloudEvent<?> event;
+        try {
+            event = KafkaEvents.decode(message);
+        } catch (InvalidEventException e) {
+            // the failure strategy writes the record to lifeboat.dlq.v1 with e's message as dead-letter-reason
+            LOG.warnf("%s is not a valid event, dead-lettered: %s", origin, e.getMessage());
+            return Uni.createFrom().completionStage(message.nack(e));
+        }
+        Supplier<Uni<? extends Outcome>> work = switch (event.data()) {
+            case BackupCompleted c -> () -> results.completed(c, event.source());
+            case BackupFailed f -> () -> results.failed(f);
+            default -> () -> Uni.createFrom().item(Outcome.IGNORED);
+        };
+        return untilCommitted(work, origin)
+                .invoke(outcome -> LOG.debugf("%s: %s %s", origin, event.type(), outcome))
+                .chain(() -> Uni.createFrom().completionStage(message.ack()));
+    }
+
+    /**
+     * Hibernate Reactive must run on the record's Vert.x context; a retry after backoff is resubscribed from a
+     * timer thread, so every attempt is moved back onto that context.
+     */
+    private Uni<Outcome> untilCommitted(Supplier<Uni<? extends Outcome>> work, String origin) {
+        Context context = Vertx.currentContext();
+        Executor onContext = context == null ? Runnable::run : task -> context.runOnContext(ignored -> task.run());
+        return Uni.createFrom().<Outcome>deferred(work)
+                .runSubscriptionOn(onContext)
+                .onFailure().invoke(t -> LOG.warnf("%s: recording the result failed, will retry: %s", origin,
+                        t.toString()))
+                .onFailure().retry()
+                .withBackOff(config.retry().initialBackoff(), config.retry().maxBackoff())
+                .indefinitely();
+    }
+}

@@ -1,0 +1,121 @@
+package dev.lifeboat.scheduler.service;
+
+import dev.lifeboat.contracts.BackupsExpired;
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.Ids;
+import dev.lifeboat.kit.rest.ProblemException;
+import dev.lifeboat.scheduler.domain.BackupRequest;
+import dev.lifeboat.scheduler.domain.BackupStatus;
+import dev.lifeboat.scheduler.domain.OutboxEvent;
+import dev.lifeboat.scheduler.domain.Policy;
+import dev.lifeboat.scheduler.domain.retention.Chains;
+import dev.lifeboat.scheduler.domain.retention.GfsCalculator;
+import dev.lifeboat.scheduler.domain.retention.RetainedBackup;
+import dev.lifeboat.scheduler.domain.retention.RetentionCounts;
+import dev.lifeboat.scheduler.domain.retention.RetentionDecision;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.instrumentation.annotations.WithSpan;
+import io.quarkus.hibernate.reactive.panache.common.WithSession;
+import io.smallrye.mutiny.Uni;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import jakarta.persistence.LockModeType;
+import org.jboss.logging.Logger;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * GFS retention of a policy. The decision is computed from the database each time (never from a running total),
+ * so the dry run and the real run agree, and a redelivered completion finds nothing left to expire.
+ */
+@ApplicationScoped
+public class RetentionService {
+    private static final Logger LOG = Logger.getLogger(RetentionService.class);
+
+    @Inject
+    MeterRegistry registry;
+
+    /** A policy's retention as it stands: its kept backups with reasons, and the ones it would expire now. */
+    public record Evaluation(Policy policy, RetentionCounts counts, RetentionDecision decision,
+                             Map<String, RetainedBackup> backups) {
+    }
+
+    /** The dry run: changes nothing. */
+    @WithSession
+    @WithSpan("RetentionService.preview")
+    public Uni<Evaluation> preview(String policyId) {
+        return Policy.<Policy>findById(policyId)
+                .onItem().ifNull().failWith(() -> ProblemException.notFound("policy", policyId))
+                .chain(this::evaluate);
+    }
+
+    /**
+     * Expires what the policy no longer keeps and writes one BackupsExpired to the outbox, in the caller's
+     * transaction. The policy row is locked first, so two completions of one policy handled by two scheduler
+     * instances decide one after the other and never expire a backup twice.
+     */
+    @WithSpan("RetentionService.expire")
+    Uni<List<String>> expire(String policyId, String trigger) {
+        return Policy.<Policy>findById(policyId, LockModeType.PESSIMISTIC_WRITE).chain(policy -> {
+            if (policy == null) {
+                LOG.debugf("backup %s names policy %s, which the scheduler does not know: no retention", trigger,
+                        policyId);
+                return Uni.createFrom().item(List.<String>of());
+            }
+            return evaluate(policy).chain(e -> record(e, trigger));
+        });
+    }
+
+    private Uni<Evaluation> evaluate(Policy policy) {
+        // every completed backup of the source, whichever policy took it, because chains run across them
+        return BackupRequest.<BackupRequest>list("completedAt is not null and status in ?1 and (sourceId = ?2 or policyId = ?3)",
+                        List.of(BackupStatus.COMPLETED, BackupStatus.EXPIRED), policy.sourceId, policy.id)
+                .map(rows -> {
+                    List<RetainedBackup> linked = Chains.link(rows.stream()
+                            .map(r -> new Chains.SourceBackup(r.backupId.toString(), r.completedAt, r.type)).toList());
+                    Set<String> candidates = rows.stream()
+                            .filter(r -> policy.id.equals(r.policyId) && r.status == BackupStatus.COMPLETED)
+                            .map(r -> r.backupId.toString()).collect(Collectors.toSet());
+                    List<RetainedBackup> scoped = Chains.within(linked, candidates);
+                    RetentionCounts counts = new RetentionCounts(policy.keepDaily, policy.keepWeekly, policy.keepMonthly);
+                    return new Evaluation(policy, counts, GfsCalculator.decide(scoped, counts), scoped.stream()
+                            .collect(Collectors.toMap(RetainedBackup::backupId, Function.identity())));
+                });
+    }
+
+    private Uni<List<String>> record(Evaluation e, String trigger) {
+        List<String> expired = e.decision().expire();
+        if (expired.isEmpty()) {
+            return Uni.createFrom().item(List.of());
+        }
+        Instant now = Instant.now();
+        List<UUID> ids = expired.stream().map(UUID::fromString).toList();
+        Policy policy = e.policy();
+        BackupsExpired event = new BackupsExpired(policy.id, policy.sourceId, expired,
+                "GFS retention of policy " + policy.id + " (" + e.counts() + ") after backup " + trigger
+                        + " completed; " + e.decision().keep().size() + " kept", now);
+        OutboxEvent row = new OutboxEvent();
+        row.id = UUID.fromString(Ids.expiryEventId(policy.id, expired));
+        row.topic = EventType.BACKUPS_EXPIRED.topic();
+        row.eventType = EventType.BACKUPS_EXPIRED.ceType();
+        row.messageKey = policy.id;
+        row.payload = EventCodec.encodeData(event);
+        row.createdAt = now;
+        return BackupRequest.update("status = ?1, expiredAt = ?2 where backupId in ?3 and status = ?4",
+                        BackupStatus.EXPIRED, now, ids, BackupStatus.COMPLETED)
+                .chain(row::persist)
+                .invoke(() -> {
+                    registry.counter("lifeboat_backups_expired_total").increment(expired.size());
+                    LOG.infof("policy %s: %d backup(s) expired after %s completed, %d kept", policy.id,
+                            expired.size(), trigger, e.decision().keep().size());
+                })
+                .replaceWith(expired);
+    }
+}

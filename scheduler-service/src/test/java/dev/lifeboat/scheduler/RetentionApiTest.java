@@ -1,0 +1,240 @@
+package dev.lifeboat.scheduler;
+
+import dev.lifeboat.contracts.BackupCompleted;
+import dev.lifeboat.contracts.BackupType;
+import dev.lifeboat.contracts.BackupsExpired;
+import dev.lifeboat.contracts.CloudEvent;
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.Ids;
+import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.scheduler.domain.OutboxEvent;
+import dev.lifeboat.scheduler.domain.Policy;
+import io.quarkus.hibernate.reactive.panache.Panache;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.vertx.VertxContextSupport;
+import io.restassured.http.ContentType;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Predicate;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.containsInAnyOrder;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.empty;
+import static org.hamcrest.Matchers.equalTo;
+
+/** Backup results from Kafka, GFS retention and BackupsExpired, against the real broker and database. */
+@QuarkusTest
+@QuarkusTestResource(value = RealServers.class, restrictToAnnotatedClass = true)
+class RetentionApiTest {
+    private static final Instant FIRST = Instant.parse("2026-03-01T02:00:00Z");
+
+    @ConfigProperty(name = "kafka.bootstrap.servers")
+    String bootstrap;
+
+    private static String unique(String prefix) {
+        return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    /** A source and a policy keeping the newest backup of each of its last {@code daily} days only. */
+    private static String policyKeepingDays(String source, int daily) {
+        given().contentType(ContentType.JSON)
+                .body(Map.of("id", source, "name", "Orders", "host", "127.0.0.1", "port", 55432, "database", "orders",
+                        "username", "backup", "passwordRef", "env:ORDERS_DB_PASSWORD"))
+                .post("/api/v1/sources").then().statusCode(201);
+        String policy = unique("daily");
+        given().contentType(ContentType.JSON)
+                .body(Map.of("id", policy, "sourceId", source, "type", "FULL", "schedule", "0 2 1 1 *",
+                        "retention", Map.of("daily", daily, "weekly", 0, "monthly", 0)))
+                .post("/api/v1/policies").then().statusCode(201);
+        return policy;
+    }
+
+    private static BackupCompleted completion(String backupId, String source, String policy, int day) {
+        Instant done = FIRST.plus(Duration.ofDays(day));
+        return new BackupCompleted(backupId, source, policy, BackupType.FULL, "lifeboat-backups", "k/" + backupId,
+                "m/" + backupId, 1000 + day, 2000, "ab".repeat(32), done.minusSeconds(60), done, 60_000);
+    }
+
+    @Test
+    void completionsExpireWhatThePolicyNoLongerKeepsOnceEvenWhenRedelivered() {
+        String source = unique("src");
+        String policy = policyKeepingDays(source, 3);
+        List<String> ids = new ArrayList<>();
+        List<BackupCompleted> completions = new ArrayList<>();
+        for (int day = 0; day < 6; day++) {
+            ids.add(UUID.randomUUID().toString());
+            completions.add(completion(ids.get(day), source, policy, day));
+        }
+        publish(completions);
+
+        List<BackupsExpired> expired = awaitExpiries(policy, seen -> expiredIds(seen).size() >= 3);
+        assertThat(expiredIds(expired)).containsExactlyInAnyOrder(ids.get(0), ids.get(1), ids.get(2));
+        assertThat(expired).allSatisfy(e -> {
+            assertThat(e.sourceId()).isEqualTo(source);
+            assertThat(e.reason()).contains(policy).contains("3 daily");
+        });
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                given().get("/api/v1/policies/" + policy + "/retention").then().statusCode(200)
+                        .body("keep.backupId", contains(ids.get(5), ids.get(4), ids.get(3)))
+                        .body("keep[0].reasons", containsInAnyOrder("NEWEST", "DAILY"))
+                        .body("keep[2].reasons", contains("DAILY"))
+                        .body("expire", empty()));
+        // completions of backups it never requested are recorded, marked expired where retention said so
+        given().get("/api/v1/backups/" + ids.get(0)).then().statusCode(200).body("status", equalTo("EXPIRED"))
+                .body("requestedBy", containsString("external:"));
+        given().get("/api/v1/backups/" + ids.get(5)).then().statusCode(200).body("status", equalTo("COMPLETED"));
+
+        // every completion again (at-least-once delivery), then one new day behind them on the same partition
+        List<BackupCompleted> again = new ArrayList<>(completions);
+        String seventh = UUID.randomUUID().toString();
+        again.add(completion(seventh, source, policy, 6));
+        publish(again);
+
+        List<BackupsExpired> all = awaitExpiries(policy, seen -> expiredIds(seen).contains(ids.get(3)));
+        assertThat(expiredIds(all)).as("each backup expired exactly once")
+                .containsExactlyInAnyOrder(ids.get(0), ids.get(1), ids.get(2), ids.get(3));
+        assertThat(all).hasSize(4);
+    }
+
+    @Test
+    void dryRunShowsWhatALowerCountWouldExpireAndChangesNothing() throws Throwable {
+        String source = unique("src");
+        String policy = policyKeepingDays(source, 5);
+        List<String> ids = new ArrayList<>();
+        List<BackupCompleted> completions = new ArrayList<>();
+        for (int day = 0; day < 4; day++) {
+            ids.add(UUID.randomUUID().toString());
+            completions.add(completion(ids.get(day), source, policy, day * 10));
+        }
+        publish(completions);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                given().get("/api/v1/policies/" + policy + "/retention").then().statusCode(200)
+                        .body("keep.backupId", contains(ids.get(3), ids.get(2), ids.get(1), ids.get(0))));
+
+        VertxContextSupport.subscribeAndAwait(() -> Panache.withTransaction(() ->
+                Policy.update("keepDaily = 1 where id = ?1", policy)));
+        for (int i = 0; i < 2; i++) {
+            given().get("/api/v1/policies/" + policy + "/retention").then().statusCode(200)
+                    .body("retention.daily", equalTo(1))
+                    .body("keep.backupId", contains(ids.get(3)))
+                    .body("expire.backupId", contains(ids.get(2), ids.get(1), ids.get(0)))
+                    .body("expire[0].reasons", empty());
+        }
+        for (String id : ids) {
+            given().get("/api/v1/backups/" + id).then().statusCode(200).body("status", equalTo("COMPLETED"));
+        }
+        long decisions = VertxContextSupport.subscribeAndAwait(() -> Panache.withSession(() ->
+                OutboxEvent.count("eventType = ?1 and messageKey = ?2", EventType.BACKUPS_EXPIRED.ceType(), policy)));
+        assertThat(decisions).isZero();
+    }
+
+    @Test
+    void dryRunOfAnUnknownPolicyIsAProblem() {
+        given().get("/api/v1/policies/no-such-policy/retention").then().statusCode(404)
+                .contentType("application/problem+json").body("detail", containsString("no-such-policy"));
+    }
+
+    @Test
+    void aCompletionThatFailsItsSchemaIsDeadLettered() {
+        String key = unique("bad");
+        Headers headers = EventCodec.headers(EventType.BACKUP_COMPLETED, "/test/retention", key);
+        try (KafkaProducer<String, String> producer = producer()) {
+            producer.send(new ProducerRecord<>(Topics.BACKUP_EVENTS, null, key, "{\"backupId\":\"nope\"}", headers));
+        }
+        List<ConsumerRecord<String, String>> dead = poll(Topics.DLQ, r -> key.equals(r.key())
+                && r.headers().lastHeader("dead-letter-reason") != null, 1);
+        assertThat(dead).isNotEmpty();
+        assertThat(new String(dead.get(0).headers().lastHeader("dead-letter-reason").value(), StandardCharsets.UTF_8))
+                .contains("fails schema");
+    }
+
+    private KafkaProducer<String, String> producer() {
+        return new KafkaProducer<>(Map.of("bootstrap.servers", bootstrap, "acks", "all"),
+                new StringSerializer(), new StringSerializer());
+    }
+
+    /** Publishes as storage-worker would, in order: one key per source keeps them on one partition. */
+    private void publish(List<BackupCompleted> completions) {
+        try (KafkaProducer<String, String> producer = producer()) {
+            for (BackupCompleted c : completions) {
+                Headers headers = EventCodec.headers(Ids.eventId(c.backupId(), EventType.BACKUP_COMPLETED),
+                        EventType.BACKUP_COMPLETED, "/test/storage-worker", c.backupId(), c.completedAt());
+                producer.send(new ProducerRecord<>(Topics.BACKUP_EVENTS, null, c.sourceId(), EventCodec.encodeData(c),
+                        headers));
+            }
+            producer.flush();
+        }
+    }
+
+    private static List<String> expiredIds(List<BackupsExpired> events) {
+        return events.stream().flatMap(e -> e.backupIds().stream()).toList();
+    }
+
+    /** Every BackupsExpired of the policy, once {@code done} holds and a little after, to catch duplicates. */
+    private List<BackupsExpired> awaitExpiries(String policy, Predicate<List<BackupsExpired>> done) {
+        String type = EventType.BACKUPS_EXPIRED.ceType();
+        List<BackupsExpired> events = new ArrayList<>();
+        try (KafkaConsumer<String, String> consumer = consumer()) {
+            consumer.subscribe(List.of(Topics.BACKUP_EVENTS));
+            long deadline = System.currentTimeMillis() + 30_000;
+            long settle = Long.MAX_VALUE;
+            while (System.currentTimeMillis() < Math.min(deadline, settle)) {
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(300))) {
+                    if (policy.equals(r.key()) && type.equals(EventCodec.header(r.headers(), EventCodec.H_TYPE))) {
+                        CloudEvent<?> e = EventCodec.decode(r.headers(), r.value());
+                        assertThat(e.source()).isEqualTo("/lifeboat/scheduler-service");
+                        events.add((BackupsExpired) e.data());
+                    }
+                }
+                if (settle == Long.MAX_VALUE && done.test(events)) {
+                    settle = System.currentTimeMillis() + 2_000;
+                }
+            }
+        }
+        assertThat(done.test(events)).as("BackupsExpired of %s: %s", policy, events).isTrue();
+        return events;
+    }
+
+    private List<ConsumerRecord<String, String>> poll(String topic, Predicate<ConsumerRecord<String, String>> match,
+                                                      int wanted) {
+        List<ConsumerRecord<String, String>> found = new ArrayList<>();
+        try (KafkaConsumer<String, String> consumer = consumer()) {
+            consumer.subscribe(List.of(topic));
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (found.size() < wanted && System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(300))) {
+                    if (match.test(r)) {
+                        found.add(r);
+                    }
+                }
+            }
+        }
+        return found;
+    }
+
+    private KafkaConsumer<String, String> consumer() {
+        return new KafkaConsumer<>(Map.of("bootstrap.servers", bootstrap, "group.id", "retention-test-"
+                + UUID.randomUUID(), "auto.offset.reset", "earliest"), new StringDeserializer(), new StringDeserializer());
+    }
+}
