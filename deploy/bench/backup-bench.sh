@@ -5,7 +5,7 @@
 # (scale 60 is the quick-start database, about 70 MB; scale 1000 is about 1 GB)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-WORK=${LIFEBOAT_WORK:-$ROOT/.work}
+WORK=$ROOT/.work
 PG_PORT=${PG_PORT:-55432}
 export PGPASSWORD=postgres
 PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)

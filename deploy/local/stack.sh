@@ -367,7 +367,7 @@ run_parallel() {
   for n in "${names[@]}"; do fn_prefix "$n" >/dev/null; done   # validate first
   for n in "${names[@]}"; do
     rm -f "$WORK/.rc-$n"
-    { ( "$(fn_prefix "$n")_$action" ) 2>&1; echo ok > "$WORK/.rc-$n"; } | sed -u "s/^/[$n] /" &
+    { if ( set -e; "$(fn_prefix "$n")_$action" ) 2>&1; then echo ok > "$WORK/.rc-$n"; fi; } | sed -u "s/^/[$n] /" &
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p" || true; done
@@ -387,7 +387,8 @@ case $cmd in
     else echo "stack $cmd FAILED after $(( $(now_ms) - t0 )) ms; logs under $WORK" >&2; exit 1; fi ;;
   status)
     rc=0
-    for n in "${ALL[@]}"; do "$(fn_prefix "$n")_status" || rc=1; done
+    names=("$@"); [[ ${#names[@]} -eq 0 ]] && names=("${ALL[@]}")
+    for n in "${names[@]}"; do "$(fn_prefix "$n")_status" || rc=1; done
     exit $rc ;;
   *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; [[ $cmd == -h || $cmd == --help || $cmd == help ]] && exit 0; exit 2 ;;
 esac

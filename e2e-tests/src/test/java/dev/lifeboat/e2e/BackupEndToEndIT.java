@@ -118,6 +118,7 @@ class BackupEndToEndIT {
         String source = "dlq-" + RUN;
         platform.registerSource(source, "127.0.0.1", platform.stack.pgPort(), SOURCE_DB);
         String type = "dev.lifeboat.backup.requested.v1";
+        int partition = partitionOf(source);
         Map<String, String> expectedReasons = new HashMap<>();
         try (KafkaProducer<String, String> producer = producer()) {
             List<ProducerRecord<String, String>> bad = new ArrayList<>();
@@ -134,7 +135,8 @@ class BackupEndToEndIT {
             bad.add(record("unknown-type", "{}", cloudEventHeaders("com.example.unknown.v1")));
             expectedReasons.put("unknown-type", "unknown event type");
             for (ProducerRecord<String, String> r : bad) {
-                producer.send(r).get();
+                // on the partition of the valid request that follows: each consumer must get past them to reach it
+                producer.send(new ProducerRecord<>(r.topic(), partition, r.key(), r.value(), r.headers())).get();
             }
         }
         Platform.Response accepted = Platform.send("POST", platform.schedulerUrl("/api/v1/backups"),
@@ -148,7 +150,7 @@ class BackupEndToEndIT {
                 "auto.offset.reset", "earliest"), new StringDeserializer(), new StringDeserializer())) {
             consumer.subscribe(List.of(Topics.DLQ));
             long deadline = System.currentTimeMillis() + 60_000;
-            while (!allDeadLettered(letters, expectedReasons.keySet()) && System.currentTimeMillis() < deadline) {
+            while (!allDeadLetteredTwice(letters, expectedReasons.keySet()) && System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
                     if (r.key() != null && r.key().startsWith(RUN + "/")) {
                         letters.add(new DeadLetter(r.key().substring(RUN.length() + 1),
@@ -159,8 +161,9 @@ class BackupEndToEndIT {
             }
         }
         for (Map.Entry<String, String> e : expectedReasons.entrySet()) {
-            assertThat(letters).as("dead letters of record " + e.getKey()).anySatisfy(l -> {
-                assertThat(l.key()).isEqualTo(e.getKey());
+            // two consumer groups read the request topic (snapshot-worker, catalog-service): each dead-letters it
+            List<DeadLetter> mine = letters.stream().filter(l -> l.key().equals(e.getKey())).toList();
+            assertThat(mine).as("dead letters of record " + e.getKey()).hasSize(2).allSatisfy(l -> {
                 assertThat(l.originTopic()).isEqualTo(Topics.BACKUP_REQUESTED);
                 assertThat(l.originOffset()).isNotBlank();
                 assertThat(l.reason()).contains(e.getValue());
@@ -171,8 +174,12 @@ class BackupEndToEndIT {
     record DeadLetter(String key, String reason, String originTopic, String originOffset) {
     }
 
-    private static boolean allDeadLettered(List<DeadLetter> letters, Set<String> keys) {
-        return letters.stream().map(DeadLetter::key).collect(java.util.stream.Collectors.toSet()).containsAll(keys);
+    private static boolean allDeadLetteredTwice(List<DeadLetter> letters, Set<String> keys) {
+        return keys.stream().allMatch(k -> letters.stream().filter(l -> l.key().equals(k)).count() >= 2);
+    }
+
+    private static int partitionOf(String key) {
+        return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % 4;
     }
 
     @Test
@@ -189,13 +196,34 @@ class BackupEndToEndIT {
     }
 
     @Test
+    void pgDumpFailureIsReportedInItsOwnWordsAndTheSpoolIsCleaned() {
+        // a role that may log in but may not read the shop schema: the probe succeeds, pg_dump itself fails
+        String role = "e2e_noread";
+        Databases.execute("postgres", "do $$ begin if not exists (select 1 from pg_roles where rolname = '" + role
+                + "') then create role " + role + " login; end if; end $$");
+        Databases.execute("postgres", "alter role " + role + " password '" + platform.stack.pgSuperPassword() + "'");
+        String source = "noread-" + RUN;
+        Platform.Response r = Platform.send("PUT", platform.schedulerUrl("/api/v1/sources/" + source), Map.of(
+                "name", "no read", "host", "127.0.0.1", "port", platform.stack.pgPort(), "database", SOURCE_DB,
+                "username", role, "passwordRef", "env:" + Platform.SOURCE_PASSWORD_ENV));
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        String backupId = Platform.send("POST", platform.schedulerUrl("/api/v1/backups"),
+                Map.of("sourceId", source, "type", "FULL")).json().get("backupId").asText();
+        JsonNode entry = awaitStatus(backupId, "FAILED");
+        assertThat(entry.at("/failure/stage").asText()).isEqualTo("DUMP");
+        assertThat(entry.at("/failure/reason").asText()).contains("pg_dump").contains("permission denied");
+        assertThat(S3Buckets.listKeys("lifeboat-backups", "backups/" + source + "/")).isEmpty();
+        assertThat(spoolEntries()).isEmpty();
+    }
+
+    @Test
     void twoSnapshotWorkersShareTheBackups() {
         // sources whose ids land on every partition of the request topic, so both workers get some
         List<String> sources = new ArrayList<>();
         Set<Integer> partitions = new HashSet<>();
         for (int i = 0; partitions.size() < 4; i++) {
             String id = "scale-" + RUN + "-" + i;
-            if (partitions.add(Utils.toPositive(Utils.murmur2(id.getBytes(StandardCharsets.UTF_8))) % 4)) {
+            if (partitions.add(partitionOf(id))) {
                 sources.add(id);
             }
         }

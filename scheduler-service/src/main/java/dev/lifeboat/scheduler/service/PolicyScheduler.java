@@ -40,6 +40,7 @@ public class PolicyScheduler {
         String policyId = policy.id;
         scheduler.newJob(jobId(policyId))
                 .setCron(policy.schedule)
+                .setTimeZone("UTC")
                 .setAsyncTask(execution -> backups.requestScheduled(policyId, execution.getScheduledFireTime())
                         .onFailure().invoke(e -> LOG.errorf(e, "policy %s could not request its backup", policyId))
                         .onFailure().recoverWithNull())

@@ -11,6 +11,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
+import org.jboss.logging.Logger;
 
 import java.util.concurrent.CompletionStage;
 
@@ -20,6 +21,10 @@ import java.util.concurrent.CompletionStage;
  */
 @ApplicationScoped
 public class BackupRequestConsumer {
+    private static final Logger LOG = Logger.getLogger(BackupRequestConsumer.class);
+    private static final int MAX_ATTEMPTS = 6;
+    private static final long FIRST_RETRY_DELAY_MS = 1000;
+
     @Inject
     SnapshotService snapshots;
 
@@ -41,7 +46,34 @@ public class BackupRequestConsumer {
             IncomingKafkaRecordMetadata<String, String> k = KafkaEvents.kafka(message);
             request = request.withBackupId(Ids.backupIdForRecord(k.getTopic(), k.getPartition(), k.getOffset()));
         }
-        snapshots.backup(request);
-        return message.ack();
+        return runWithRetries(request, message);
+    }
+
+    /**
+     * The database or Kafka being briefly away must not lose a valid request: retry with backoff, and only
+     * then dead-letter it (with the reason), from where it can be replayed.
+     */
+    private CompletionStage<Void> runWithRetries(BackupRequested request, Message<String> message) {
+        long delay = FIRST_RETRY_DELAY_MS;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                snapshots.backup(request);
+                return message.ack();
+            } catch (RuntimeException e) {
+                if (attempt >= MAX_ATTEMPTS) {
+                    return message.nack(new IllegalStateException("backup " + request.backupId() + " gave up after "
+                            + attempt + " attempts: " + e.getMessage(), e));
+                }
+                LOG.warnf("backup %s attempt %d failed, retrying in %d ms: %s", request.backupId(), attempt, delay,
+                        e.getMessage());
+                try {
+                    Thread.sleep(delay);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return message.nack(e);
+                }
+                delay = Math.min(delay * 2, 30_000);
+            }
+        }
     }
 }

@@ -40,8 +40,9 @@ final class PgDump {
         env.put("PGPASSWORD", password);
         env.put("PGCONNECT_TIMEOUT", String.valueOf(connectTimeoutSeconds));
         env.put("PGAPPNAME", "lifeboat-snapshot");
+        Process p = null;
         try {
-            Process p = pb.start();
+            p = pb.start();
             while (!p.waitFor(progressInterval.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
                 progress.accept(SnapshotService.directorySize(target));
             }
@@ -51,6 +52,7 @@ final class PgDump {
         } catch (IOException e) {
             throw new BackupFailure("DUMP", "cannot run " + binary + ": " + e.getMessage());
         } catch (InterruptedException e) {
+            p.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new BackupFailure("DUMP", "interrupted while pg_dump was running");
         }

@@ -32,6 +32,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Comparator;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -78,40 +79,51 @@ public class SnapshotService {
         return workerId;
     }
 
-    /** Runs the backup unless it already finished (a redelivered request): at-least-once in, once in effect. */
+    /**
+     * Runs the backup unless it already finished or another live worker runs it (a redelivered request):
+     * at-least-once in, once in effect. A failure of the backup itself ends in BackupFailed; a failure to
+     * record or report the outcome (database or Kafka down) is thrown, so the delivery is retried and the
+     * backup, still RUNNING in the ledger, is redone.
+     */
     @WithSpan("SnapshotService.backup")
     public void backup(BackupRequested request) {
-        if (!ledger.start(request.backupId(), workerId())) {
-            LOG.infof("backup %s already finished; redelivered request ignored", request.backupId());
+        Optional<JobLedger.Claim> claim = ledger.claim(request.backupId(), workerId());
+        if (claim.isEmpty()) {
+            LOG.infof("backup %s finished or runs elsewhere; this delivery is ignored", request.backupId());
             return;
         }
-        registry.counter("lifeboat_backups_started_total").increment();
-        Instant startedAt = Instant.now();
-        Timer.Sample timer = Timer.start(registry);
-        Path spool = config.spoolDir().resolve(request.backupId());
-        try {
-            SnapshotCreated created = capture(request, spool, startedAt);
+        try (JobLedger.Claim job = claim.get()) {
+            registry.counter("lifeboat_backups_started_total").increment();
+            Instant startedAt = Instant.now();
+            Timer.Sample timer = Timer.start(registry);
+            Path spool = config.spoolDir().resolve(request.backupId());
+            SnapshotCreated created;
+            try {
+                created = capture(request, spool, startedAt);
+            } catch (BackupFailure f) {
+                fail(job, request, f.stage(), f.getMessage());
+                return;
+            } catch (RuntimeException e) {
+                LOG.errorf(e, "backup %s failed unexpectedly", request.backupId());
+                fail(job, request, "UPLOAD", "unexpected error: " + e.getMessage());
+                return;
+            } finally {
+                timer.stop(registry.timer("lifeboat_backup_duration"));
+                deleteRecursively(spool);
+            }
             events.snapshotCreated(created);
-            ledger.finish(request.backupId(), "SNAPSHOT_CREATED");
+            job.finish("SNAPSHOT_CREATED");
             registry.counter("lifeboat_backup_bytes_total").increment(created.sizeBytes());
             LOG.infof("backup %s of %s uploaded: %d bytes (%d raw) to s3://%s/%s", request.backupId(),
                     request.sourceId(), created.sizeBytes(), created.rawBytes(), created.bucket(), created.objectKey());
-        } catch (BackupFailure f) {
-            fail(request, f.stage(), f.getMessage());
-        } catch (RuntimeException e) {
-            LOG.errorf(e, "backup %s failed unexpectedly", request.backupId());
-            fail(request, "UPLOAD", "unexpected error: " + e.getMessage());
-        } finally {
-            timer.stop(registry.timer("lifeboat_backup_duration"));
-            deleteRecursively(spool);
         }
     }
 
-    private void fail(BackupRequested request, String stage, String reason) {
+    private void fail(JobLedger.Claim job, BackupRequested request, String stage, String reason) {
         LOG.warnf("backup %s of %s failed at %s: %s", request.backupId(), request.sourceId(), stage, reason);
         registry.counter("lifeboat_backups_failed_total", "stage", stage).increment();
         events.backupFailed(new BackupFailed(request.backupId(), request.sourceId(), stage, reason, Instant.now()));
-        ledger.finish(request.backupId(), "FAILED");
+        job.finish("FAILED");
     }
 
     private SnapshotCreated capture(BackupRequested request, Path spool, Instant startedAt) {
