@@ -120,7 +120,7 @@ class BackupListTest {
 
     @Test
     void invalidFiltersAre400ProblemJsonNamingTheParameter() {
-        badRequest("status", "DONE", "'status' must be one of [REQUESTED, RUNNING, SNAPSHOT_CREATED, COMPLETED, FAILED]");
+        badRequest("status", "DONE", "'status' must be one of [REQUESTED, RUNNING, SNAPSHOT_CREATED, COMPLETED, FAILED, DELETED]");
         badRequest("type", "WEEKLY", "'type' must be one of [FULL, INCREMENTAL, DIFFERENTIAL]");
         badRequest("from", "yesterday", "'from' must be an ISO-8601 instant");
         badRequest("to", "2025-13-01", "'to' must be an ISO-8601 instant");

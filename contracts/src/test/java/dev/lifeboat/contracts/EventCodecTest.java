@@ -35,7 +35,10 @@ class EventCodecTest {
                 new SnapshotCreated(id, "pg-main", null, BackupType.FULL, "shop", "bucket", "k/dump.tar.zst", 10, 20,
                         sha, "15.4", "pg_dump 15", "w1", t, t),
                 new BackupCompleted(id, "pg-main", null, BackupType.FULL, "bucket", "k", "m", 10, 20, sha, t, t, 5),
-                new BackupFailed(id, "pg-main", "CONNECT", "source unreachable", t)};
+                new BackupFailed(id, "pg-main", "CONNECT", "source unreachable", t),
+                new BackupsExpired("nightly", "pg-main", java.util.List.of(id), "GFS retention", t),
+                new BackupDeleted(id, "pg-main", "nightly",
+                        java.util.List.of("s3://bucket/k/manifest.json", "s3://bucket/k/dump.tar.zst"), t)};
         for (Object sample : samples) {
             EventType type = EventType.of(sample.getClass());
             Object back = EventCodec.decodeData(type, EventCodec.encodeData(sample));

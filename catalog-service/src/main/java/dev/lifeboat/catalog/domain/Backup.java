@@ -1,10 +1,12 @@
 package dev.lifeboat.catalog.domain;
 
 import dev.lifeboat.contracts.BackupCompleted;
+import dev.lifeboat.contracts.BackupDeleted;
 import dev.lifeboat.contracts.BackupFailed;
 import dev.lifeboat.contracts.BackupProgress;
 import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.BackupType;
+import dev.lifeboat.contracts.BackupsExpired;
 import dev.lifeboat.contracts.SnapshotCreated;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
@@ -49,6 +51,9 @@ public class Backup {
     public Long progressBytes;
     public Integer progressPercent;
     public String workerId;
+    /** When retention expired the backup (BackupsExpired), and when its objects were deleted (BackupDeleted). */
+    public Instant expiredAt;
+    public Instant deletedAt;
     public Instant updatedAt;
 
     /** Phases of a running backup, in the order the snapshot-worker goes through them. */
@@ -62,6 +67,8 @@ public class Backup {
             case SnapshotCreated s -> snapshotCreated(s, event.occurredAt());
             case BackupCompleted c -> completed(c, event.occurredAt());
             case BackupFailed f -> failed(f, event.occurredAt());
+            case BackupsExpired x -> expired(x, event.occurredAt());
+            case BackupDeleted d -> deleted(d, event.occurredAt());
             default -> throw new IllegalArgumentException("not a backup event: " + event.type());
         }
         updatedAt = now;
@@ -105,7 +112,8 @@ public class Backup {
         requestedAt = earliest(requestedAt, c.startedAt() != null ? c.startedAt() : time);
         startedAt = earliest(startedAt, c.startedAt());
         status = advance(BackupStatus.COMPLETED);
-        if (status == BackupStatus.COMPLETED) {
+        // a backup deleted before its BackupCompleted arrived stays DELETED but still learns when it completed
+        if (status == BackupStatus.COMPLETED || status == BackupStatus.DELETED && failureStage == null) {
             completedAt = fill(completedAt, c.completedAt() != null ? c.completedAt() : time);
             durationMs = fill(durationMs, c.durationMs());
         }
@@ -121,6 +129,25 @@ public class Backup {
             failureReason = fill(failureReason, f.reason());
             completedAt = fill(completedAt, f.failedAt() != null ? f.failedAt() : time);
         }
+    }
+
+    /**
+     * Retention decided to expire the backup: recorded in its history and as {@code expiredAt}; the status does
+     * not change until storage-worker reports the deletion (a backup that is expired but not yet deleted can
+     * still be restored).
+     */
+    private void expired(BackupsExpired x, Instant time) {
+        describe(x.sourceId(), x.policyId(), null);
+        expiredAt = earliest(expiredAt, x.decidedAt() != null ? x.decidedAt() : time);
+        if (status == null) {
+            status = BackupStatus.REQUESTED;
+        }
+    }
+
+    private void deleted(BackupDeleted d, Instant time) {
+        describe(d.sourceId(), d.policyId(), null);
+        deletedAt = earliest(deletedAt, d.deletedAt() != null ? d.deletedAt() : time);
+        status = advance(BackupStatus.DELETED);
     }
 
     private void describe(String source, String policy, BackupType backupType) {

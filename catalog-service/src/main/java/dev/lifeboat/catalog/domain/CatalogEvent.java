@@ -1,9 +1,11 @@
 package dev.lifeboat.catalog.domain;
 
 import dev.lifeboat.contracts.BackupCompleted;
+import dev.lifeboat.contracts.BackupDeleted;
 import dev.lifeboat.contracts.BackupFailed;
 import dev.lifeboat.contracts.BackupProgress;
 import dev.lifeboat.contracts.BackupRequested;
+import dev.lifeboat.contracts.BackupsExpired;
 import dev.lifeboat.contracts.CloudEvent;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
@@ -11,7 +13,7 @@ import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.contracts.SnapshotCreated;
 
 import java.time.Instant;
-import java.util.Optional;
+import java.util.List;
 
 /**
  * A validated event as the catalog records it: the backup it belongs to is always known, and {@code dataJson}
@@ -21,20 +23,29 @@ public record CatalogEvent(String eventId, EventType type, String backupId, Inst
                            String dataJson) {
 
     /**
-     * The catalog's view of a decoded record, empty for an event type that is about no backup. A BackupRequested
-     * without a backupId gets the id fixed by its place in Kafka, the one the snapshot-worker derives too.
+     * The catalog's view of a decoded record: one entry per backup it is about, empty for an event type that is
+     * about no backup. A BackupsExpired names several backups and goes into the history of each (same event id,
+     * same data). A BackupRequested without a backupId gets the id fixed by its place in Kafka, the one the
+     * snapshot-worker derives too.
      */
-    public static Optional<CatalogEvent> of(CloudEvent<?> event, String topic, int partition, long offset) {
+    public static List<CatalogEvent> of(CloudEvent<?> event, String topic, int partition, long offset) {
         Object data = event.data();
         if (data instanceof BackupRequested r && r.backupId() == null) {
             data = r.withBackupId(Ids.backupIdForRecord(topic, partition, offset));
         }
-        String backupId = backupIdOf(data);
-        if (backupId == null) {
-            return Optional.empty();
+        Object recorded = data;
+        String json = EventCodec.encodeData(data);
+        return backupIdsOf(data).stream().distinct()
+                .map(backupId -> new CatalogEvent(event.id(), event.type(), backupId, event.time(), recorded, json))
+                .toList();
+    }
+
+    private static List<String> backupIdsOf(Object data) {
+        if (data instanceof BackupsExpired x) {
+            return x.backupIds() == null ? List.of() : x.backupIds();
         }
-        return Optional.of(new CatalogEvent(event.id(), event.type(), backupId, event.time(), data,
-                EventCodec.encodeData(data)));
+        String backupId = backupIdOf(data);
+        return backupId == null ? List.of() : List.of(backupId);
     }
 
     private static String backupIdOf(Object data) {
@@ -44,6 +55,7 @@ public record CatalogEvent(String eventId, EventType type, String backupId, Inst
             case SnapshotCreated s -> s.backupId();
             case BackupCompleted c -> c.backupId();
             case BackupFailed f -> f.backupId();
+            case BackupDeleted d -> d.backupId();
             default -> null;
         };
     }

@@ -17,7 +17,7 @@ import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
-import java.util.Optional;
+import java.util.List;
 import java.util.concurrent.Executor;
 
 /**
@@ -53,7 +53,7 @@ public class BackupEventsConsumer {
     private Uni<Void> consume(String channel, Message<String> message) {
         IncomingKafkaRecordMetadata<String, String> kafka = KafkaEvents.kafka(message);
         String origin = kafka.getTopic() + "-" + kafka.getPartition() + "@" + kafka.getOffset();
-        Optional<CatalogEvent> event;
+        List<CatalogEvent> event;
         try {
             CloudEvent<?> decoded = KafkaEvents.decode(message);
             event = CatalogEvent.of(decoded, kafka.getTopic(), kafka.getPartition(), kafka.getOffset());
@@ -67,17 +67,22 @@ public class BackupEventsConsumer {
             LOG.debugf("%s is about no backup, skipped", origin);
             return Uni.createFrom().completionStage(message.ack());
         }
-        CatalogEvent e = event.get();
-        return recordUntilCommitted(e, origin)
-                .invoke(outcome -> {
-                    if (outcome == RecordOutcome.RECORDED) {
-                        metrics.recorded(e.type());
-                    } else {
-                        metrics.duplicate(e.type());
-                        LOG.debugf("%s: event %s was recorded before", origin, e.eventId());
-                    }
-                })
-                .chain(() -> Uni.createFrom().completionStage(message.ack()));
+        // one transaction per backup the event is about, one after the other; the record is acked after the last
+        Uni<Void> all = Uni.createFrom().voidItem();
+        for (CatalogEvent e : event) {
+            all = all.chain(() -> recordUntilCommitted(e, origin)
+                    .invoke(outcome -> {
+                        if (outcome == RecordOutcome.RECORDED) {
+                            metrics.recorded(e.type());
+                        } else {
+                            metrics.duplicate(e.type());
+                            LOG.debugf("%s: event %s of backup %s was recorded before", origin, e.eventId(),
+                                    e.backupId());
+                        }
+                    })
+                    .replaceWithVoid());
+        }
+        return all.chain(() -> Uni.createFrom().completionStage(message.ack()));
     }
 
     /**

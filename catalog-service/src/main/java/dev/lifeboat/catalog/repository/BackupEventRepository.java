@@ -11,10 +11,10 @@ import java.time.Instant;
 import java.util.List;
 
 @ApplicationScoped
-public class BackupEventRepository implements PanacheRepositoryBase<BackupEvent, String> {
+public class BackupEventRepository implements PanacheRepositoryBase<BackupEvent, BackupEvent.Key> {
 
     /**
-     * Records the event unless its id is already there; true if this call recorded it. On a concurrent
+     * Records the event in its backup's history unless its id is already there; true if this call recorded it. On a concurrent
      * duplicate the insert waits for the other transaction and then does nothing. The data goes in as text and
      * is parsed by PostgreSQL: a String bound straight to a jsonb parameter would be stored as a JSON string.
      */
@@ -24,7 +24,7 @@ public class BackupEventRepository implements PanacheRepositoryBase<BackupEvent,
                                 insert into {h-schema}backup_event
                                     (event_id, backup_id, event_type, occurred_at, received_at, data)
                                 values (:id, :backupId, :type, :occurredAt, :receivedAt, cast(cast(:data as text) as jsonb))
-                                on conflict (event_id) do nothing""")
+                                on conflict (event_id, backup_id) do nothing""")
                         .setParameter("id", event.eventId())
                         .setParameter("backupId", event.backupId())
                         .setParameter("type", event.type().ceType())

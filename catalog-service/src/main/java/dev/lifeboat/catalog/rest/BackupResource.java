@@ -34,7 +34,7 @@ public class BackupResource {
             content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     public Uni<BackupPageView> list(
             @Parameter(description = "only backups of this source") @QueryParam("sourceId") String sourceId,
-            @Parameter(description = "REQUESTED, RUNNING, SNAPSHOT_CREATED, COMPLETED or FAILED")
+            @Parameter(description = "REQUESTED, RUNNING, SNAPSHOT_CREATED, COMPLETED, FAILED or DELETED")
             @QueryParam("status") String status,
             @Parameter(description = "FULL, INCREMENTAL or DIFFERENTIAL") @QueryParam("type") String type,
             @Parameter(description = "requested at or after this ISO-8601 instant") @QueryParam("from") String from,

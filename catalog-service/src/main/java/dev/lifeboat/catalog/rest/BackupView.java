@@ -20,7 +20,7 @@ public record BackupView(
         String requestedBy,
         Instant requestedAt,
         Instant startedAt,
-        @Schema(description = "when the backup reached its final status, COMPLETED or FAILED")
+        @Schema(description = "when the backup reached COMPLETED or FAILED")
         Instant completedAt,
         Long durationMs,
         Long sizeBytes,
@@ -30,6 +30,10 @@ public record BackupView(
         Failure failure,
         Progress progress,
         String workerId,
+        @Schema(description = "when retention expired the backup (BackupsExpired); it stays restorable until deleted")
+        Instant expiredAt,
+        @Schema(description = "when storage-worker deleted the backup's objects (status DELETED)")
+        Instant deletedAt,
         Instant updatedAt,
         @JsonInclude(JsonInclude.Include.NON_NULL)
         @Schema(description = "the backup's events, oldest first; only on GET /backups/{id}")
@@ -56,6 +60,6 @@ public record BackupView(
                 : new Progress(b.progressPhase, b.progressBytes, b.progressPercent);
         return new BackupView(b.backupId, b.sourceId, b.policyId, b.type, b.status, b.requestedBy, b.requestedAt,
                 b.startedAt, b.completedAt, b.durationMs, b.sizeBytes, b.rawBytes, b.sha256, BackupLocation.of(b),
-                failure, progress, b.workerId, b.updatedAt, events);
+                failure, progress, b.workerId, b.expiredAt, b.deletedAt, b.updatedAt, events);
     }
 }

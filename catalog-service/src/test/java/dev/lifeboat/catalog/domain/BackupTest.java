@@ -1,10 +1,12 @@
 package dev.lifeboat.catalog.domain;
 
 import dev.lifeboat.contracts.BackupCompleted;
+import dev.lifeboat.contracts.BackupDeleted;
 import dev.lifeboat.contracts.BackupFailed;
 import dev.lifeboat.contracts.BackupProgress;
 import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.BackupType;
+import dev.lifeboat.contracts.BackupsExpired;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.SnapshotCreated;
 import org.junit.jupiter.api.Test;
@@ -70,6 +72,35 @@ class BackupTest {
         assertThat(b.status).isEqualTo(BackupStatus.SNAPSHOT_CREATED);
         assertThat(BackupStatus.RUNNING.advanceTo(BackupStatus.REQUESTED)).isEqualTo(BackupStatus.RUNNING);
         assertThat(BackupStatus.FAILED.advanceTo(BackupStatus.COMPLETED)).isEqualTo(BackupStatus.FAILED);
+    }
+
+    @Test
+    void deletedIsFinalInEveryArrivalOrderAndStillLearnsWhenTheBackupCompleted() {
+        CatalogEvent expired = event(EventType.BACKUPS_EXPIRED, T0.plusSeconds(100),
+                new BackupsExpired("nightly", "orders", List.of(ID), "GFS", T0.plusSeconds(100)));
+        CatalogEvent deleted = event(EventType.BACKUP_DELETED, T0.plusSeconds(110),
+                new BackupDeleted(ID, "orders", "nightly", List.of("s3://bkt/orders/a.json", "s3://bkt/orders/a.tar"),
+                        T0.plusSeconds(110)));
+        List<CatalogEvent> events = List.of(REQUESTED, SNAPSHOT, COMPLETED, expired, deleted);
+        Backup inOrder = fold(events);
+        assertThat(inOrder.status).isEqualTo(BackupStatus.DELETED);
+        assertThat(inOrder.expiredAt).isEqualTo(T0.plusSeconds(100));
+        assertThat(inOrder.deletedAt).isEqualTo(T0.plusSeconds(110));
+        assertThat(inOrder.completedAt).isEqualTo(T0.plusSeconds(70));
+        for (List<CatalogEvent> order : permutations(events)) {
+            assertThat(fold(order)).usingRecursiveComparison().ignoringFields("updatedAt").isEqualTo(inOrder);
+        }
+        assertThat(BackupStatus.DELETED.advanceTo(BackupStatus.COMPLETED)).isEqualTo(BackupStatus.DELETED);
+        assertThat(BackupStatus.COMPLETED.advanceTo(BackupStatus.DELETED)).isEqualTo(BackupStatus.DELETED);
+    }
+
+    @Test
+    void expiredAloneDoesNotChangeTheStatus() {
+        CatalogEvent expired = event(EventType.BACKUPS_EXPIRED, T0.plusSeconds(100),
+                new BackupsExpired("nightly", "orders", List.of(ID), "GFS", T0.plusSeconds(100)));
+        Backup b = fold(List.of(COMPLETED, expired));
+        assertThat(b.status).isEqualTo(BackupStatus.COMPLETED);
+        assertThat(b.expiredAt).isEqualTo(T0.plusSeconds(100));
     }
 
     @Test

@@ -5,6 +5,7 @@ import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.kit.messaging.KafkaEvents;
 import dev.lifeboat.storage.config.StorageConfig;
+import dev.lifeboat.storage.repository.DeletedBackup;
 import dev.lifeboat.storage.repository.SealedBackup;
 import io.opentelemetry.context.Context;
 import io.smallrye.reactive.messaging.MutinyEmitter;
@@ -14,8 +15,9 @@ import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Message;
 
 /**
- * Emits BackupCompleted / BackupFailed on channel {@code backup-events} (topic lifeboat.backup.events.v1).
- * The event id is the one stored with the verdict, so every emission of one verdict carries the same id.
+ * Emits BackupCompleted / BackupFailed / BackupDeleted on channel {@code backup-events} (topic
+ * lifeboat.backup.events.v1). The event id and data are the ones stored with the verdict or the deletion, so
+ * every emission of one fact carries the same id.
  */
 @ApplicationScoped
 public class BackupEventPublisher {
@@ -29,15 +31,25 @@ public class BackupEventPublisher {
 
     /** Returns once Kafka has acknowledged the event (acks=all); throws when it was not written. */
     public void publish(SealedBackup verdict, String key) {
-        EventType type = verdict.outcome().eventType();
+        publish(verdict.outcome().eventType(), verdict.backupId().toString(), verdict.eventId().toString(),
+                verdict.eventData(), key);
+    }
+
+    /** BackupDeleted, keyed by the backup's source id like the other lifecycle events of the backup. */
+    public void publish(DeletedBackup deletion) {
+        publish(EventType.BACKUP_DELETED, deletion.backupId().toString(), deletion.eventId().toString(),
+                deletion.eventData(), deletion.sourceId());
+    }
+
+    private void publish(EventType type, String backupId, String eventId, String eventData, String key) {
         Object data;
         try {
-            data = EventCodec.mapper().readValue(verdict.eventData(), type.dataClass());
+            data = EventCodec.mapper().readValue(eventData, type.dataClass());
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException("stored " + type.ceType() + " of backup " + verdict.backupId()
+            throw new IllegalStateException("stored " + type.ceType() + " of backup " + backupId
                     + " is unreadable: " + e.getOriginalMessage(), e);
         }
-        Message<String> message = KafkaEvents.message(verdict.eventId().toString(), type, key, data, source)
+        Message<String> message = KafkaEvents.message(eventId, type, key, data, source)
                 // the span of this worker's processing becomes the parent of the produce span (traceparent header)
                 .addMetadata(TracingMetadata.withCurrent(Context.current()));
         emitter.sendMessageAndAwait(message);

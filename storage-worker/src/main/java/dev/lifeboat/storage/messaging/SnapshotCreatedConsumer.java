@@ -1,11 +1,14 @@
 package dev.lifeboat.storage.messaging;
 
+import dev.lifeboat.contracts.BackupsExpired;
 import dev.lifeboat.contracts.CloudEvent;
 import dev.lifeboat.contracts.InvalidEventException;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.kit.messaging.KafkaEvents;
 import dev.lifeboat.storage.config.StorageConfig;
+import dev.lifeboat.storage.repository.DeletedBackup;
 import dev.lifeboat.storage.repository.SealedBackup;
+import dev.lifeboat.storage.service.DeletionService;
 import dev.lifeboat.storage.service.SealService;
 import dev.lifeboat.storage.service.StorageMetrics;
 import io.opentelemetry.context.Context;
@@ -18,12 +21,14 @@ import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Consumes lifeboat.backup.events.v1 (channel {@code snapshots}) and acts on SnapshotCreated only; the other
- * lifecycle events on the topic (progress, completed, failed, ...) are acknowledged and skipped. A record that
+ * Consumes lifeboat.backup.events.v1 (channel {@code snapshots}) and acts on SnapshotCreated (verify and seal)
+ * and BackupsExpired (delete the expired backups it sealed); the other lifecycle events on the topic (progress,
+ * completed, failed, ...) are acknowledged and skipped. A record that
  * is not a valid event is nacked into lifeboat.dlq.v1 with the reason, and consumption goes on.
  */
 @ApplicationScoped
@@ -31,13 +36,15 @@ public class SnapshotCreatedConsumer {
     private static final Logger LOG = Logger.getLogger(SnapshotCreatedConsumer.class);
 
     private final SealService sealer;
+    private final DeletionService deleter;
     private final BackupEventPublisher publisher;
     private final StorageConfig.Retry retry;
     private final StorageMetrics metrics;
 
-    public SnapshotCreatedConsumer(SealService sealer, BackupEventPublisher publisher, StorageConfig config,
-                                   StorageMetrics metrics) {
+    public SnapshotCreatedConsumer(SealService sealer, DeletionService deleter, BackupEventPublisher publisher,
+                                   StorageConfig config, StorageMetrics metrics) {
         this.sealer = sealer;
+        this.deleter = deleter;
         this.publisher = publisher;
         this.retry = config.retry();
         this.metrics = metrics;
@@ -56,6 +63,9 @@ public class SnapshotCreatedConsumer {
             LOG.warnf("record %s-%d@%d is not a valid event, sending it to the dead-letter topic: %s",
                     kafka.getTopic(), kafka.getPartition(), kafka.getOffset(), e.getMessage());
             return message.nack(e);
+        }
+        if (event.data() instanceof BackupsExpired expired) {
+            return onExpired(message, expired);
         }
         if (!(event.data() instanceof SnapshotCreated snapshot)) {
             return message.ack();
@@ -78,22 +88,57 @@ public class SnapshotCreatedConsumer {
     }
 
     /**
+     * Deletes every listed backup this worker sealed, one after the other, each with its own retries; a backup
+     * deleted before (redelivery, or an earlier attempt) is not deleted again and its event is re-emitted.
+     */
+    private CompletionStage<Void> onExpired(Message<String> message, BackupsExpired expired) {
+        Context parent = TracingMetadata.fromMessage(message).map(TracingMetadata::getCurrentContext)
+                .orElse(Context.current());
+        String backupId = null;
+        try (Scope ignored = parent.makeCurrent()) {
+            for (String id : expired.backupIds()) {
+                backupId = id;
+                retrying("deletion", id, () -> {
+                    Optional<DeletedBackup> deletion = deleter.delete(expired, id);
+                    deletion.ifPresent(publisher::publish);
+                });
+            }
+            return message.ack();
+        } catch (GaveUpException e) {
+            LOG.errorf("expiry of policy %s, backup %s: %s; the record goes to the dead-letter topic and can be "
+                    + "replayed once the cause is fixed", expired.policyId(), backupId, e.getMessage());
+            return message.nack(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            LOG.infof("expiry of policy %s: interrupted while retrying, left for redelivery", expired.policyId());
+            return CompletableFuture.completedFuture(null);
+        }
+    }
+
+    /**
      * A verdict (completed or failed) is a result, not an error. Errors here are the object store, the database
      * or Kafka failing; they are retried with exponential backoff, since nothing is recorded before they pass.
      */
     private void sealAndPublish(SnapshotCreated snapshot, String key) throws GaveUpException, InterruptedException {
+        retrying("sealing", snapshot.backupId(), () -> {
+            SealedBackup verdict = sealer.seal(snapshot);
+            publisher.publish(verdict, key);
+        });
+    }
+
+    /** Runs {@code work} until it passes, with exponential backoff, at most {@code maxAttempts} times. */
+    private void retrying(String what, String backupId, Runnable work) throws GaveUpException, InterruptedException {
         Duration backoff = retry.initialBackoff();
         for (int attempt = 1; ; attempt++) {
             try {
-                SealedBackup verdict = sealer.seal(snapshot);
-                publisher.publish(verdict, key);
+                work.run();
                 return;
             } catch (RuntimeException e) {
                 if (attempt >= retry.maxAttempts()) {
-                    throw new GaveUpException("sealing gave up after " + attempt + " attempts: " + describe(e), e);
+                    throw new GaveUpException(what + " gave up after " + attempt + " attempts: " + describe(e), e);
                 }
                 metrics.retried();
-                LOG.warnf("backup %s: attempt %d of %d failed, retrying in %s: %s", snapshot.backupId(), attempt,
+                LOG.warnf("backup %s: %s attempt %d of %d failed, retrying in %s: %s", backupId, what, attempt,
                         retry.maxAttempts(), backoff, describe(e));
                 Thread.sleep(backoff.toMillis());
                 backoff = backoff.multipliedBy(2).compareTo(retry.maxBackoff()) > 0 ? retry.maxBackoff()

@@ -18,6 +18,7 @@ public class StorageMetrics {
     private final Counter verifiedBytes;
     private final Timer verifyDuration;
     private final Counter retries;
+    private final Counter deleted;
 
     public StorageMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -29,6 +30,9 @@ public class StorageMetrics {
                 .description("Time to read an archive back and hash it").register(registry);
         this.retries = Counter.builder("lifeboat.storage.seal.retries")
                 .description("Sealing attempts that failed on the object store, the database or Kafka and were retried")
+                .register(registry);
+        this.deleted = Counter.builder("lifeboat.backups.deleted")
+                .description("Sealed backups whose manifest and archive were deleted after retention expired them")
                 .register(registry);
         failedCounter(SealService.STAGE_VERIFY);
     }
@@ -51,6 +55,10 @@ public class StorageMetrics {
 
     public void stopVerify(Timer.Sample sample) {
         sample.stop(verifyDuration);
+    }
+
+    public void deleted() {
+        deleted.increment();
     }
 
     public void retried() {

@@ -1,0 +1,110 @@
+package dev.lifeboat.storage.service;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.lifeboat.contracts.BackupCompleted;
+import dev.lifeboat.contracts.BackupDeleted;
+import dev.lifeboat.contracts.BackupsExpired;
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.Ids;
+import dev.lifeboat.repository.blob.ObjectStore;
+import dev.lifeboat.storage.repository.DeletedBackup;
+import dev.lifeboat.storage.repository.DeletedBackupRepository;
+import dev.lifeboat.storage.repository.SealedBackup;
+import dev.lifeboat.storage.repository.SealedBackupRepository;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.instrumentation.annotations.WithSpan;
+import jakarta.enterprise.context.ApplicationScoped;
+import org.jboss.logging.Logger;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * Deletes one backup that retention expired (BackupsExpired), in the single-archive format: the manifest first,
+ * so that a half-deleted backup no longer counts as existing, then the archive. Where they are comes from this
+ * worker's own record of the seal (the stored BackupCompleted), never from the expiry event. The deletion is
+ * stored once per backup, so a redelivered BackupsExpired deletes nothing twice and gets the same event back.
+ */
+@ApplicationScoped
+public class DeletionService {
+    private static final Logger LOG = Logger.getLogger(DeletionService.class);
+
+    private final ObjectStore store;
+    private final SealedBackupRepository sealed;
+    private final DeletedBackupRepository deletions;
+    private final StorageMetrics metrics;
+    private final Clock clock = Clock.systemUTC();
+
+    public DeletionService(ObjectStore store, SealedBackupRepository sealed, DeletedBackupRepository deletions,
+                           StorageMetrics metrics) {
+        this.store = store;
+        this.sealed = sealed;
+        this.deletions = deletions;
+        this.metrics = metrics;
+    }
+
+    /**
+     * Deletes {@code backupId} (one of {@code expired.backupIds()}) or returns the deletion stored by an earlier
+     * delivery; empty when this worker never sealed the backup, so there is nothing of its own to delete.
+     * Throws on transient failures (object store or database): a retry deletes again, which is harmless.
+     */
+    @WithSpan("DeletionService.delete")
+    public Optional<DeletedBackup> delete(BackupsExpired expired, String backupId) {
+        Span.current().setAttribute("lifeboat.backup.id", backupId);
+        UUID id = UUID.fromString(backupId);
+        Optional<DeletedBackup> earlier = deletions.find(id);
+        if (earlier.isPresent()) {
+            LOG.infof("backup %s was already deleted at %s: re-emitting the same event %s", backupId,
+                    earlier.get().deletedAt(), earlier.get().eventId());
+            Span.current().setAttribute("lifeboat.redelivery", true);
+            return earlier;
+        }
+        Optional<SealedBackup> seal = sealed.find(id);
+        if (seal.isEmpty()) {
+            LOG.infof("backup %s expired by policy %s was never sealed by this worker: skipped", backupId,
+                    expired.policyId());
+            return Optional.empty();
+        }
+        if (seal.get().outcome() != SealedBackup.Outcome.COMPLETED) {
+            LOG.infof("backup %s expired by policy %s failed verification and has no manifest: skipped", backupId,
+                    expired.policyId());
+            return Optional.empty();
+        }
+        BackupCompleted completed = completedOf(seal.get());
+        if (expired.sourceId() != null && !expired.sourceId().equals(completed.sourceId())) {
+            LOG.warnf("backup %s expired by policy %s for source %s belongs to source %s: skipped, nothing deleted",
+                    backupId, expired.policyId(), expired.sourceId(), completed.sourceId());
+            return Optional.empty();
+        }
+        // manifest first: without it the backup no longer exists, whatever happens to the archive afterwards
+        List<String> keys = List.of(completed.manifestKey(), completed.objectKey());
+        for (String key : keys) {
+            store.delete(completed.bucket(), key);
+        }
+        Instant now = clock.instant();
+        List<String> locations = keys.stream().map(k -> "s3://" + completed.bucket() + "/" + k).toList();
+        BackupDeleted event = new BackupDeleted(backupId, completed.sourceId(), expired.policyId(), locations, now);
+        DeletedBackup candidate = new DeletedBackup(id, completed.sourceId(), expired.policyId(),
+                UUID.fromString(Ids.eventId(backupId, EventType.BACKUP_DELETED)), EventCodec.encodeData(event), now);
+        DeletedBackup deletion = deletions.record(candidate);
+        if (deletion == candidate) {
+            metrics.deleted();
+            LOG.infof("backup %s deleted (policy %s: %s): %s", backupId, expired.policyId(), expired.reason(),
+                    String.join(", ", locations));
+        }
+        return Optional.of(deletion);
+    }
+
+    private static BackupCompleted completedOf(SealedBackup seal) {
+        try {
+            return EventCodec.mapper().readValue(seal.eventData(), BackupCompleted.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored BackupCompleted of backup " + seal.backupId()
+                    + " is unreadable: " + e.getOriginalMessage(), e);
+        }
+    }
+}
