@@ -91,13 +91,13 @@ abstract class StorageWorkerTestBase {
         Instant finished = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         return new SnapshotCreated(backupId, SOURCE, null, BackupType.FULL, "orders", BUCKET,
                 ArchiveLayout.archiveKey("test", SOURCE, backupId), size, size * 3, sha256, "15.14",
-                "pg_dump (PostgreSQL) 15.14", "test-worker", finished.minusSeconds(60), finished);
+                "pg_dump (PostgreSQL) 15.14", "test-worker", finished.minusSeconds(60), finished, null);
     }
 
     static SnapshotCreated withSha(SnapshotCreated s, String sha256) {
         return new SnapshotCreated(s.backupId(), s.sourceId(), s.policyId(), s.type(), s.database(), s.bucket(),
                 s.objectKey(), s.sizeBytes(), s.rawBytes(), sha256, s.serverVersion(), s.pgDumpVersion(),
-                s.workerId(), s.startedAt(), s.finishedAt());
+                s.workerId(), s.startedAt(), s.finishedAt(), null);
     }
 
     static void publish(SnapshotCreated snapshot) {

@@ -28,10 +28,10 @@ class BackupTest {
             new BackupProgress(ID, "orders", "UPLOADING", 2048, 50, "worker-7"));
     static final CatalogEvent SNAPSHOT = event(EventType.SNAPSHOT_CREATED, T0.plusSeconds(60),
             new SnapshotCreated(ID, "orders", "nightly", BackupType.FULL, "orders", "bkt", "orders/a.tar", 4096,
-                    9000, SHA, "15", "15", "worker-7", T0.plusSeconds(10), T0.plusSeconds(60)));
+                    9000, SHA, "15", "15", "worker-7", T0.plusSeconds(10), T0.plusSeconds(60), null));
     static final CatalogEvent COMPLETED = event(EventType.BACKUP_COMPLETED, T0.plusSeconds(70),
             new BackupCompleted(ID, "orders", "nightly", BackupType.FULL, "bkt", "orders/a.tar", "orders/a.json",
-                    4096, 9000, SHA, T0.plusSeconds(10), T0.plusSeconds(70), 60000));
+                    4096, 9000, SHA, T0.plusSeconds(10), T0.plusSeconds(70), 60000, null, null));
 
     @Test
     void everyArrivalOrderFoldsIntoTheSameCompletedBackup() {

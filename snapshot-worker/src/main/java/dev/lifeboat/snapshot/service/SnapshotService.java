@@ -161,7 +161,7 @@ public class SnapshotService {
         StoredObject stored = upload(request, bucket, key, dumpDir, dumpBytes);
         return new SnapshotCreated(request.backupId(), request.sourceId(), request.policyId(), request.type(),
                 source.database(), bucket, key, stored.sizeBytes(), dumpBytes, stored.sha256(), facts.version(),
-                PgTools.version(pgDump), workerId(), startedAt, Instant.now());
+                PgTools.version(pgDump), workerId(), startedAt, Instant.now(), null);
     }
 
     private StoredObject upload(BackupRequested request, String bucket, String key, Path dumpDir, long dumpBytes) {

@@ -153,7 +153,7 @@ public class SealService {
         }
         BackupCompleted event = new BackupCompleted(s.backupId(), s.sourceId(), s.policyId(), s.type(), s.bucket(),
                 s.objectKey(), manifestKey, s.sizeBytes(), s.rawBytes(), s.sha256(), s.startedAt(), now,
-                Math.max(0, Duration.between(s.startedAt(), now).toMillis()));
+                Math.max(0, Duration.between(s.startedAt(), now).toMillis()), null, null);
         return verdict(s, Outcome.COMPLETED, manifestKey, event, now);
     }
 
