@@ -2,6 +2,7 @@ package dev.lifeboat.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lifeboat.repository.keys.MasterKey;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
 import dev.lifeboat.testsupport.ServiceProcess;
@@ -32,6 +33,9 @@ final class Platform implements AutoCloseable {
 
     final LocalStack stack;
     final Path spoolRoot;
+    /** The repository master key, handed to the workers as a key file, as a mounted secret would be. */
+    final MasterKey masterKey = MasterKey.generate();
+    final Path masterKeyFile;
     final List<ServiceProcess> processes = new ArrayList<>();
     final int schedulerPort = ServiceProcess.freePort();
     final int catalogPort = ServiceProcess.freePort();
@@ -44,6 +48,8 @@ final class Platform implements AutoCloseable {
     private Platform(LocalStack stack) throws IOException {
         this.stack = stack;
         this.spoolRoot = Files.createTempDirectory("lifeboat-e2e-spool");
+        this.masterKeyFile = Files.createTempFile("lifeboat-e2e-master", ".key");
+        Files.writeString(masterKeyFile, masterKey.toBase64());
     }
 
     static Platform start() throws Exception {
@@ -98,6 +104,7 @@ final class Platform implements AutoCloseable {
         env.put("KAFKA_BOOTSTRAP_SERVERS", stack.kafkaBootstrap());
         env.put("S3_ENDPOINT", stack.s3Endpoint());
         env.put("OUTBOX_RELAY_INTERVAL", "200ms");
+        env.put("LIFEBOAT_MASTER_KEY_FILE", masterKeyFile.toString());
         Path jar = root.resolve(module).resolve("target/quarkus-app/quarkus-run.jar");
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException(jar + " is missing: package the services first (mvn package)");
