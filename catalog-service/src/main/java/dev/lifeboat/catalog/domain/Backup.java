@@ -9,6 +9,7 @@ import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.BackupsExpired;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.contracts.RepositoryStats;
+import dev.lifeboat.contracts.BackupVerified;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
 import jakarta.persistence.Enumerated;
@@ -84,6 +85,7 @@ public class Backup {
             case BackupFailed f -> failed(f, event.occurredAt());
             case BackupsExpired x -> expired(x, event.occurredAt());
             case BackupDeleted d -> deleted(d, event.occurredAt());
+            case BackupVerified v -> verified(v, event.occurredAt());
             default -> throw new IllegalArgumentException("not a backup event: " + event.type());
         }
         updatedAt = now;
@@ -172,6 +174,20 @@ public class Backup {
         describe(d.sourceId(), d.policyId(), null);
         deletedAt = earliest(deletedAt, d.deletedAt() != null ? d.deletedAt() : time);
         status = advance(BackupStatus.DELETED);
+    }
+
+    /** The newest verification decides (a full verify after the quick one at sealing, or a later re-run). */
+    private void verified(BackupVerified v, Instant time) {
+        describe(v.sourceId(), null, null);
+        Instant at = v.verifiedAt() != null ? v.verifiedAt() : time;
+        if (verifiedAt == null || !at.isBefore(verifiedAt)) {
+            verifiedAt = at;
+            verification = !v.ok() ? "FAILED" : BackupVerified.FULL.equals(v.level()) ? "FULL_OK" : "QUICK_OK";
+            verificationProblems = v.problems().isEmpty() ? null : String.join("; ", v.problems());
+        }
+        if (status == null) {
+            status = BackupStatus.REQUESTED;
+        }
     }
 
     private void chain(RepositoryStats r) {
