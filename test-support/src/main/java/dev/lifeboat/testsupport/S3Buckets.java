@@ -73,8 +73,12 @@ public final class S3Buckets {
     /** All keys under {@code prefix} (empty or null prefix: the whole bucket), in the store's (lexicographic) order. */
     public static List<String> listKeys(String bucket, String prefix) {
         List<String> keys = new ArrayList<>();
-        client().listObjectsV2Paginator(r -> r.bucket(bucket).prefix(prefix == null || prefix.isEmpty() ? null : prefix))
-                .contents().forEach((S3Object o) -> keys.add(o.key()));
+        try {
+            client().listObjectsV2Paginator(r -> r.bucket(bucket).prefix(prefix == null || prefix.isEmpty() ? null : prefix))
+                    .contents().forEach((S3Object o) -> keys.add(o.key()));
+        } catch (software.amazon.awssdk.services.s3.model.NoSuchBucketException e) {
+            return List.of();   // no bucket holds no keys
+        }
         return keys;
     }
 
