@@ -7,6 +7,12 @@ import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
 import dev.lifeboat.testsupport.ServiceProcess;
 
+import dev.lifeboat.contracts.Topics;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -37,6 +43,9 @@ final class Platform implements AutoCloseable {
     final MasterKey masterKey = MasterKey.generate();
     final Path masterKeyFile;
     final List<ServiceProcess> processes = new ArrayList<>();
+    private static final String RUN_ID = Long.toString(System.currentTimeMillis(), 36);
+    /** one group per service, shared by its instances (the two snapshot-workers split the work) */
+    private final Map<String, String> groups = new HashMap<>();
     final int schedulerPort = ServiceProcess.freePort();
     final int catalogPort = ServiceProcess.freePort();
     ServiceProcess scheduler;
@@ -95,9 +104,31 @@ final class Platform implements AutoCloseable {
         return launch(module, module, root, port, env);
     }
 
+    /**
+     * Each test run uses its own consumer groups, starting at the current end of the topics: records left by
+     * earlier runs or by the component tests (other master keys, unknown sources) are not this run's work.
+     */
+    private String freshGroup(String module) {
+        String group = "e2e-" + RUN_ID + "-" + module;
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", stack.kafkaBootstrap()))) {
+            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+            for (String topic : List.of(Topics.BACKUP_REQUESTED, Topics.BACKUP_EVENTS)) {
+                admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
+                        .forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
+            }
+            Map<TopicPartition, OffsetAndMetadata> ends = new HashMap<>();
+            admin.listOffsets(latest).all().get().forEach((tp, info) -> ends.put(tp, new OffsetAndMetadata(info.offset())));
+            admin.alterConsumerGroupOffsets(group, ends).all().get();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot prepare consumer group " + group + ": " + e.getMessage(), e);
+        }
+        return group;
+    }
+
     private ServiceProcess launch(String module, String name, Path root, int port, Map<String, String> extraEnv)
             throws IOException {
         Map<String, String> env = new HashMap<>(extraEnv);
+        env.put("KAFKA_GROUP_ID", groups.computeIfAbsent(module, this::freshGroup));
         env.put("LIFEBOAT_DB_NAME", PLATFORM_DB);
         env.put("LIFEBOAT_DB_HOST", stack.pgHost());
         env.put("LIFEBOAT_DB_PORT", String.valueOf(stack.pgPort()));

@@ -6,6 +6,7 @@ import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.kit.repository.Repositories;
+import dev.lifeboat.repository.keys.WrongKeyException;
 import dev.lifeboat.repository.archive.ArchiveLayout;
 import dev.lifeboat.repository.archive.BackupManifest;
 import dev.lifeboat.repository.archive.DumpArchive;
@@ -143,7 +144,14 @@ public class SealService {
                     + "(<prefix>/chains/<chainId>/manifests/<backupId>.json)");
         }
         ManifestLocation at = location.get();
-        Optional<Repository> repository = repositories.open(s.bucket(), at.prefix());
+        Optional<Repository> repository;
+        try {
+            repository = repositories.open(s.bucket(), at.prefix());
+        } catch (WrongKeyException e) {
+            // not transient: retrying cannot make this worker's key open the repository
+            return failed(s, "this storage-worker's master key cannot open the repository of manifest " + where
+                    + ": " + e.getMessage() + "; give storage-worker the master key the snapshot-worker used");
+        }
         if (repository.isEmpty()) {
             return failed(s, "there is no backup repository at s3://" + s.bucket() + "/" + at.prefix()
                     + " (no key file): manifest " + where + " cannot exist; check the bucket and the "
