@@ -39,12 +39,12 @@ record TestBackups(String backupId, String sourceId, BackupType type) {
 
     SnapshotCreated snapshotCreated(Instant startedAt) {
         return new SnapshotCreated(backupId, sourceId, "nightly", type, "appdb", "lifeboat-backups", objectKey(),
-                4096, 16384, sha256(), "15.8", "15.8", "worker-1", startedAt, startedAt.plusSeconds(5));
+                4096, 16384, sha256(), "15.8", "15.8", "worker-1", startedAt, startedAt.plusSeconds(5), null);
     }
 
     BackupCompleted completed(Instant startedAt) {
         return new BackupCompleted(backupId, sourceId, "nightly", type, "lifeboat-backups", objectKey(),
-                manifestKey(), 4096, 16384, sha256(), startedAt, startedAt.plusSeconds(7), 7000);
+                manifestKey(), 4096, 16384, sha256(), startedAt, startedAt.plusSeconds(7), 7000, null, null);
     }
 
     BackupFailed failed(String stage, String reason) {

@@ -16,5 +16,7 @@ public record BackupCompleted(
         String sha256,
         Instant startedAt,
         Instant completedAt,
-        long durationMs) {
+        long durationMs,
+        RepositoryStats repository,
+        String verification) {
 }

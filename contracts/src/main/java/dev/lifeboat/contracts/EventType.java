@@ -11,7 +11,8 @@ public enum EventType {
     BACKUP_COMPLETED("dev.lifeboat.backup.completed.v1", Topics.BACKUP_EVENTS, BackupCompleted.class),
     BACKUP_FAILED("dev.lifeboat.backup.failed.v1", Topics.BACKUP_EVENTS, BackupFailed.class),
     BACKUPS_EXPIRED("dev.lifeboat.backup.expired.v1", Topics.BACKUP_EVENTS, BackupsExpired.class),
-    BACKUP_DELETED("dev.lifeboat.backup.deleted.v1", Topics.BACKUP_EVENTS, BackupDeleted.class);
+    BACKUP_DELETED("dev.lifeboat.backup.deleted.v1", Topics.BACKUP_EVENTS, BackupDeleted.class),
+    BACKUP_VERIFIED("dev.lifeboat.backup.verified.v1", Topics.BACKUP_EVENTS, BackupVerified.class);
 
     private final String ceType;
     private final String topic;

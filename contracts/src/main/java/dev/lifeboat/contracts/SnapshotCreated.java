@@ -18,5 +18,6 @@ public record SnapshotCreated(
         String pgDumpVersion,
         String workerId,
         Instant startedAt,
-        Instant finishedAt) {
+        Instant finishedAt,
+        RepositoryStats repository) {
 }

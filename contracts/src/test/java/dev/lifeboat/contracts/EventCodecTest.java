@@ -33,12 +33,22 @@ class EventCodecTest {
                 new BackupRequested(id, "pg-main", BackupType.FULL, "nightly", "http"),
                 new BackupProgress(id, "pg-main", "DUMPING", 1024, 10, "w1"),
                 new SnapshotCreated(id, "pg-main", null, BackupType.FULL, "shop", "bucket", "k/dump.tar.zst", 10, 20,
-                        sha, "15.4", "pg_dump 15", "w1", t, t),
-                new BackupCompleted(id, "pg-main", null, BackupType.FULL, "bucket", "k", "m", 10, 20, sha, t, t, 5),
+                        sha, "15.4", "pg_dump 15", "w1", t, t, null),
+                new BackupCompleted(id, "pg-main", null, BackupType.FULL, "bucket", "k", "m", 10, 20, sha, t, t, 5, null, null),
                 new BackupFailed(id, "pg-main", "CONNECT", "source unreachable", t),
                 new BackupsExpired("nightly", "pg-main", java.util.List.of(id), "GFS retention", t),
                 new BackupDeleted(id, "pg-main", "nightly",
-                        java.util.List.of("s3://bucket/k/manifest.json", "s3://bucket/k/dump.tar.zst"), t)};
+                        java.util.List.of("s3://bucket/k/manifest.json", "s3://bucket/k/dump.tar.zst"), t),
+                new SnapshotCreated(id, "pg-main", "nightly", BackupType.FULL, "shop", "bucket",
+                        "p/pg-main/chains/c1/manifests/" + id + ".json", 10, 20, sha, "15.4", "pg_dump 15", "w1", t, t,
+                        new RepositoryStats(RepositoryStats.CHUNKED_V1, "c1", null, BackupType.INCREMENTAL, true,
+                                20, 10, 3, 3)),
+                new BackupCompleted(id, "pg-main", "nightly", BackupType.INCREMENTAL, "bucket", "k", "k", 10, 20, sha,
+                        t, t, 5, new RepositoryStats(RepositoryStats.CHUNKED_V1, "c1", "p1", BackupType.INCREMENTAL,
+                        false, 20, 1, 3, 1), "QUICK_OK"),
+                new BackupVerified(id, "pg-main", BackupVerified.FULL, false,
+                        java.util.List.of("base/1.dat: chunk ab12: authentication tag mismatch"), t),
+                new BackupVerified(id, "pg-main", BackupVerified.QUICK, true, java.util.List.of(), t)};
         for (Object sample : samples) {
             EventType type = EventType.of(sample.getClass());
             Object back = EventCodec.decodeData(type, EventCodec.encodeData(sample));

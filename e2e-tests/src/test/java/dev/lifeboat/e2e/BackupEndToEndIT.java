@@ -3,8 +3,11 @@ package dev.lifeboat.e2e;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.contracts.Topics;
-import dev.lifeboat.repository.archive.DumpArchive;
+import dev.lifeboat.repository.blob.S3ObjectStore;
+import dev.lifeboat.repository.blob.S3Settings;
 import dev.lifeboat.repository.blob.Sha256;
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.Repository;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.S3Buckets;
 import dev.lifeboat.testsupport.ServiceProcess;
@@ -23,7 +26,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.s3.S3Client;
 
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,6 +46,8 @@ import static org.awaitility.Awaitility.await;
 /** The backup path end to end: HTTP or any Kafka publisher in, a verified archive in S3 and a catalog entry out. */
 class BackupEndToEndIT {
     static final String SOURCE_DB = "e2e_shop";
+    /** large enough that one changed region is a small part of the whole (about 150 MB in PostgreSQL) */
+    static final int CHAIN_SCALE = 150;
     static final String RUN = Long.toString(System.currentTimeMillis(), 36);
     static Platform platform;
     static S3Client s3;
@@ -77,24 +81,96 @@ class BackupEndToEndIT {
         JsonNode entry = awaitStatus(backupId, "COMPLETED");
         JsonNode location = entry.get("location");
         String bucket = location.get("bucket").asText();
-        String key = location.get("objectKey").asText();
+        String manifestKey = location.get("objectKey").asText();
         assertThat(entry.get("type").asText()).isEqualTo("FULL");
         assertThat(entry.get("durationMs").asLong()).isPositive();
+        assertThat(entry.at("/verification/state").asText()).isEqualTo("QUICK_OK");
+        assertThat(entry.at("/transfer/bytesRead").asLong()).isEqualTo(entry.get("rawBytes").asLong()).isPositive();
 
-        Sha256.Digest stored = Sha256.of(s3.getObject(r -> r.bucket(bucket).key(key)));
-        assertThat(stored.sizeBytes()).isEqualTo(entry.get("sizeBytes").asLong());
+        // the manifest in the bucket is the one the catalog recorded
+        Sha256.Digest stored = Sha256.of(s3.getObject(r -> r.bucket(bucket).key(manifestKey)));
         assertThat(stored.sha256()).isEqualTo(entry.get("sha256").asText());
-        String manifest = s3.getObjectAsBytes(r -> r.bucket(bucket).key(location.get("manifestKey").asText()))
-                .asString(StandardCharsets.UTF_8);
-        assertThat(Platform.JSON.readTree(manifest).at("/archive/sha256").asText()).isEqualTo(stored.sha256());
 
         String restored = "e2e_restored_" + RUN;
-        restore(bucket, key, restored);
+        restore(entry, restored);
         try {
             assertThat(fingerprints(restored)).isEqualTo(expected).hasSizeGreaterThanOrEqualTo(5);
         } finally {
             Databases.dropDatabase(restored);
         }
+    }
+
+    @Test
+    void fullIncrementalDifferentialEachRestoreToTheirOwnTime() throws Exception {
+        String db = "e2e_chain_" + RUN;
+        Databases.createDatabase(db);
+        Databases.loadSample(db, CHAIN_SCALE);
+        String source = "chain-" + RUN;
+        platform.registerSource(source, "127.0.0.1", platform.stack.pgPort(), db);
+        try {
+            Map<String, TableFingerprint> atFull = fingerprints(db);
+            JsonNode full = backupAndWait(source, "FULL");
+            changeOnePercent(db, 0);
+            Map<String, TableFingerprint> atIncremental = fingerprints(db);
+            JsonNode incremental = backupAndWait(source, "INCREMENTAL");
+            changeOnePercent(db, 1);
+            Map<String, TableFingerprint> atDifferential = fingerprints(db);
+            JsonNode differential = backupAndWait(source, "DIFFERENTIAL");
+
+            assertThat(atIncremental).isNotEqualTo(atFull);
+            String chain = full.at("/chain/chainId").asText();
+            assertThat(incremental.at("/chain/chainId").asText()).isEqualTo(chain);
+            assertThat(differential.at("/chain/chainId").asText()).isEqualTo(chain);
+            assertThat(incremental.get("type").asText()).isEqualTo("INCREMENTAL");
+            assertThat(differential.get("type").asText()).isEqualTo("DIFFERENTIAL");
+            long fullBytes = full.at("/transfer/bytesUploaded").asLong();
+            long incBytes = incremental.at("/transfer/bytesUploaded").asLong();
+            long diffBytes = differential.at("/transfer/bytesUploaded").asLong();
+            System.out.printf("chain %s: FULL uploaded %d, INCREMENTAL %d (%.2f%%), DIFFERENTIAL %d (%.2f%%)%n", chain,
+                    fullBytes, incBytes, 100.0 * incBytes / fullBytes, diffBytes, 100.0 * diffBytes / fullBytes);
+            assertThat(incBytes).as("INCREMENTAL after a 1%% change uploads at most 5%% of the FULL")
+                    .isLessThanOrEqualTo(fullBytes / 20);
+            assertThat(diffBytes).as("DIFFERENTIAL holds both changes since the FULL").isGreaterThan(0);
+
+            for (var step : List.of(Map.entry(full, atFull), Map.entry(incremental, atIncremental),
+                    Map.entry(differential, atDifferential))) {
+                String target = "e2e_chain_restored_" + RUN;
+                restore(step.getKey(), target);
+                try {
+                    assertThat(fingerprints(target)).as("restore of " + step.getKey().get("type").asText())
+                            .isEqualTo(step.getValue());
+                } finally {
+                    Databases.dropDatabase(target);
+                }
+            }
+        } finally {
+            Databases.dropDatabase(db);
+        }
+    }
+
+    @Test
+    void incrementalWithoutAFullBecomesFullAndSaysSo() {
+        String source = "promoted-" + RUN;
+        platform.registerSource(source, "127.0.0.1", platform.stack.pgPort(), SOURCE_DB);
+        JsonNode entry = backupAndWait(source, "INCREMENTAL");
+        assertThat(entry.get("type").asText()).isEqualTo("FULL");
+        assertThat(entry.at("/chain/requestedType").asText()).isEqualTo("INCREMENTAL");
+        assertThat(entry.at("/chain/promotedToFull").asBoolean()).isTrue();
+    }
+
+    private static JsonNode backupAndWait(String source, String type) {
+        Platform.Response accepted = Platform.send("POST", platform.schedulerUrl("/api/v1/backups"),
+                Map.of("sourceId", source, "type", type));
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        return awaitStatus(accepted.json().get("backupId").asText(), "COMPLETED");
+    }
+
+    /** Rewrites a contiguous 1% of the largest table (its rows move, as PostgreSQL writes new row versions). */
+    private static void changeOnePercent(String db, int slice) {
+        int from = 10 + 40 * slice;
+        Databases.execute(db, "update shop.order_items set quantity = quantity + 1 where order_id between "
+                + "(select min(id) + (max(id) - min(id)) * " + from + " / 100 from shop.orders) and "
+                + "(select min(id) + (max(id) - min(id)) * " + (from + 1) + " / 100 from shop.orders)");
     }
 
     @Test
@@ -286,12 +362,17 @@ class BackupEndToEndIT {
                 platform.stack.pgSuperPassword());
     }
 
-    /** Downloads the archive, unpacks it and restores it with pg_restore into a new database. */
-    private static void restore(String bucket, String key, String database) throws Exception {
+    /** Restores a backup through the repository (every chunk authenticated) and loads it with pg_restore. */
+    private static void restore(JsonNode entry, String database) throws Exception {
+        String bucket = entry.at("/location/bucket").asText();
+        String manifestKey = entry.at("/location/objectKey").asText();
+        String prefix = manifestKey.substring(0, manifestKey.indexOf("/chains/"));
+        Repository repository = Repository.open(new S3ObjectStore(s3, S3Settings.MIN_PART_SIZE), bucket, prefix,
+                platform.masterKey);
+        Manifest manifest = repository.manifest(entry.at("/chain/chainId").asText(), entry.get("backupId").asText())
+                .orElseThrow();
         Path dir = Files.createTempDirectory("lifeboat-e2e-restore");
-        try (InputStream in = s3.getObject(r -> r.bucket(bucket).key(key))) {
-            DumpArchive.extract(in, dir);
-        }
+        repository.reader().restore(manifest, dir);
         Databases.createDatabase(database);
         ProcessBuilder pb = new ProcessBuilder("pg_restore", "--no-owner", "--jobs=2", "--exit-on-error",
                 "--host=127.0.0.1", "--port=" + platform.stack.pgPort(), "--username=" + platform.stack.pgSuperUser(),

@@ -2,9 +2,16 @@ package dev.lifeboat.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lifeboat.repository.keys.MasterKey;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
 import dev.lifeboat.testsupport.ServiceProcess;
+
+import dev.lifeboat.contracts.Topics;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
 
 import java.io.IOException;
 import java.net.URI;
@@ -32,7 +39,13 @@ final class Platform implements AutoCloseable {
 
     final LocalStack stack;
     final Path spoolRoot;
+    /** The repository master key, handed to the workers as a key file, as a mounted secret would be. */
+    final MasterKey masterKey = MasterKey.generate();
+    final Path masterKeyFile;
     final List<ServiceProcess> processes = new ArrayList<>();
+    private static final String RUN_ID = Long.toString(System.currentTimeMillis(), 36);
+    /** one group per service, shared by its instances (the two snapshot-workers split the work) */
+    private final Map<String, String> groups = new HashMap<>();
     final int schedulerPort = ServiceProcess.freePort();
     final int catalogPort = ServiceProcess.freePort();
     ServiceProcess scheduler;
@@ -44,6 +57,8 @@ final class Platform implements AutoCloseable {
     private Platform(LocalStack stack) throws IOException {
         this.stack = stack;
         this.spoolRoot = Files.createTempDirectory("lifeboat-e2e-spool");
+        this.masterKeyFile = Files.createTempFile("lifeboat-e2e-master", ".key");
+        Files.writeString(masterKeyFile, masterKey.toBase64());
     }
 
     static Platform start() throws Exception {
@@ -89,15 +104,38 @@ final class Platform implements AutoCloseable {
         return launch(module, module, root, port, env);
     }
 
+    /**
+     * Each test run uses its own consumer groups, starting at the current end of the topics: records left by
+     * earlier runs or by the component tests (other master keys, unknown sources) are not this run's work.
+     */
+    private String freshGroup(String module) {
+        String group = "e2e-" + RUN_ID + "-" + module;
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", stack.kafkaBootstrap()))) {
+            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+            for (String topic : List.of(Topics.BACKUP_REQUESTED, Topics.BACKUP_EVENTS)) {
+                admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
+                        .forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
+            }
+            Map<TopicPartition, OffsetAndMetadata> ends = new HashMap<>();
+            admin.listOffsets(latest).all().get().forEach((tp, info) -> ends.put(tp, new OffsetAndMetadata(info.offset())));
+            admin.alterConsumerGroupOffsets(group, ends).all().get();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot prepare consumer group " + group + ": " + e.getMessage(), e);
+        }
+        return group;
+    }
+
     private ServiceProcess launch(String module, String name, Path root, int port, Map<String, String> extraEnv)
             throws IOException {
         Map<String, String> env = new HashMap<>(extraEnv);
+        env.put("KAFKA_GROUP_ID", groups.computeIfAbsent(module, this::freshGroup));
         env.put("LIFEBOAT_DB_NAME", PLATFORM_DB);
         env.put("LIFEBOAT_DB_HOST", stack.pgHost());
         env.put("LIFEBOAT_DB_PORT", String.valueOf(stack.pgPort()));
         env.put("KAFKA_BOOTSTRAP_SERVERS", stack.kafkaBootstrap());
         env.put("S3_ENDPOINT", stack.s3Endpoint());
         env.put("OUTBOX_RELAY_INTERVAL", "200ms");
+        env.put("LIFEBOAT_MASTER_KEY_FILE", masterKeyFile.toString());
         Path jar = root.resolve(module).resolve("target/quarkus-app/quarkus-run.jar");
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException(jar + " is missing: package the services first (mvn package)");

@@ -73,7 +73,7 @@ class RetentionApiTest {
     private static BackupCompleted completion(String backupId, String source, String policy, int day) {
         Instant done = FIRST.plus(Duration.ofDays(day));
         return new BackupCompleted(backupId, source, policy, BackupType.FULL, "lifeboat-backups", "k/" + backupId,
-                "m/" + backupId, 1000 + day, 2000, "ab".repeat(32), done.minusSeconds(60), done, 60_000);
+                "m/" + backupId, 1000 + day, 2000, "ab".repeat(32), done.minusSeconds(60), done, 60_000, null, null);
     }
 
     @Test

@@ -7,7 +7,6 @@ import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.contracts.Topics;
-import dev.lifeboat.repository.archive.ArchiveLayout;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -25,17 +24,17 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.containsString;
 
-/** BackupsExpired in, manifest and archive deleted from S3Proxy, BackupDeleted out (real Kafka, PostgreSQL, S3Proxy). */
+/** BackupsExpired in, chunked backup's manifest deleted from S3Proxy, BackupDeleted out (real Kafka, PostgreSQL, S3Proxy). */
 @QuarkusTest
 @WithTestResource(StorageWorkerTestResource.class)
 class ExpiredBackupDeletionTest extends StorageWorkerTestBase {
     static final String POLICY = "nightly-gfs";
 
     @Test
-    void expiredBackupLosesManifestAndArchiveAndRedeliveryReEmitsTheSameEvent() throws Exception {
+    void expiredChunkedBackupLosesItsManifestAndRedeliveryReEmitsTheSameEvent() throws Exception {
         SnapshotCreated kept = sealed(2_000);
         SnapshotCreated expired = sealed(5_000);
-        String manifestKey = ArchiveLayout.manifestKeyFor(expired.objectKey());
+        String manifestKey = expired.objectKey();
         assertThat(store.size(BUCKET, manifestKey)).isPresent();
         String neverSealed = UUID.randomUUID().toString();
         BackupsExpired expiry = expiry(expired.backupId(), neverSealed);
@@ -49,12 +48,10 @@ class ExpiredBackupDeletionTest extends StorageWorkerTestBase {
         assertThat(deleted.backupId()).isEqualTo(expired.backupId());
         assertThat(deleted.sourceId()).isEqualTo(SOURCE);
         assertThat(deleted.policyId()).isEqualTo(POLICY);
-        assertThat(deleted.deletedObjects()).as("manifest first, then the archive").containsExactly(
-                "s3://" + BUCKET + "/" + manifestKey, "s3://" + BUCKET + "/" + expired.objectKey());
+        assertThat(deleted.deletedObjects()).as("a chunked backup is its manifest").containsExactly(
+                "s3://" + BUCKET + "/" + manifestKey);
         assertThat(store.size(BUCKET, manifestKey)).isEmpty();
-        assertThat(store.size(BUCKET, expired.objectKey())).isEmpty();
         assertThat(store.size(BUCKET, kept.objectKey())).as("a backup not listed stays").isPresent();
-        assertThat(store.size(BUCKET, ArchiveLayout.manifestKeyFor(kept.objectKey()))).isPresent();
 
         // the same decision again (redelivery, or the scheduler re-sending it): nothing more is deleted, same event
         store.put(BUCKET, expired.objectKey(), new byte[]{1, 2, 3});
@@ -75,7 +72,6 @@ class ExpiredBackupDeletionTest extends StorageWorkerTestBase {
     @Test
     void backupWhoseObjectsAreAlreadyGoneIsStillDeleted() {
         SnapshotCreated expired = sealed(1_000);
-        store.delete(BUCKET, ArchiveLayout.manifestKeyFor(expired.objectKey()));
         store.delete(BUCKET, expired.objectKey());
 
         publish(expiry(expired.backupId()));
@@ -84,6 +80,24 @@ class ExpiredBackupDeletionTest extends StorageWorkerTestBase {
         assertThat(header(record, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_DELETED.ceType());
         assertThat(deadLetters.readFor(Duration.ofSeconds(1))
                 .filter(r -> r.value() != null && r.value().contains(expired.backupId()))).isEmpty();
+    }
+
+    @Test
+    void expiredSingleArchiveBackupLosesManifestThenArchive() {
+        SnapshotCreated expired = archiveSnapshot(1_500);
+        publish(expired);
+        assertThat(header(events.await(outcomeOf(expired.backupId()), WAIT), EventCodec.H_TYPE))
+                .isEqualTo(EventType.BACKUP_COMPLETED.ceType());
+        String manifestKey = dev.lifeboat.repository.archive.ArchiveLayout.manifestKeyFor(expired.objectKey());
+
+        publish(expiry(expired.backupId()));
+
+        ConsumerRecord<String, String> record = events.await(deletedOf(expired.backupId()), WAIT);
+        BackupDeleted deleted = (BackupDeleted) EventCodec.decode(record.headers(), record.value()).data();
+        assertThat(deleted.deletedObjects()).as("manifest first, then the archive").containsExactly(
+                "s3://" + BUCKET + "/" + manifestKey, "s3://" + BUCKET + "/" + expired.objectKey());
+        assertThat(store.size(BUCKET, manifestKey)).isEmpty();
+        assertThat(store.size(BUCKET, expired.objectKey())).isEmpty();
     }
 
     /** A backup verified and sealed by the worker under test. */

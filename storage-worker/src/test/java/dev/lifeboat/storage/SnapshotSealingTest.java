@@ -34,8 +34,8 @@ import static org.hamcrest.Matchers.hasItems;
 @WithTestResource(StorageWorkerTestResource.class)
 class SnapshotSealingTest extends StorageWorkerTestBase {
     @Test
-    void matchingArchiveIsSealedWithManifestAndCompleted() throws IOException {
-        SnapshotCreated snapshot = uploadedSnapshot(300_000);
+    void matchingSingleArchiveIsSealedWithManifestAndCompleted() throws IOException {
+        SnapshotCreated snapshot = archiveSnapshot(300_000);
         String traceId = UUID.randomUUID().toString().replace("-", "");
         Headers headers = EventCodec.headers(EventType.SNAPSHOT_CREATED, "/test/snapshot-worker", snapshot.sourceId());
         headers.add("traceparent", ("00-" + traceId + "-00f067aa0ba902b7-01").getBytes(StandardCharsets.UTF_8));
@@ -76,7 +76,7 @@ class SnapshotSealingTest extends StorageWorkerTestBase {
 
     @Test
     void wrongChecksumFailsVerificationWithReadableReasonAndNoManifest() {
-        SnapshotCreated uploaded = uploadedSnapshot(50_000);
+        SnapshotCreated uploaded = archiveSnapshot(50_000);
         String wrongSha = "0".repeat(64);
         SnapshotCreated snapshot = withSha(uploaded, wrongSha);
 
@@ -115,7 +115,7 @@ class SnapshotSealingTest extends StorageWorkerTestBase {
         Headers headers = EventCodec.headers(EventType.SNAPSHOT_CREATED, "/test/snapshot-worker", snapshot.sourceId());
         publish(snapshot, headers);
         ConsumerRecord<String, String> first = events.await(outcomeOf(snapshot.backupId()), WAIT);
-        String manifestKey = ArchiveLayout.manifestKeyFor(snapshot.objectKey());
+        String manifestKey = snapshot.objectKey();
         byte[] manifest = readObject(manifestKey);
 
         publish(snapshot, headers);

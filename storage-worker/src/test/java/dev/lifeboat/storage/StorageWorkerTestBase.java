@@ -3,9 +3,15 @@ package dev.lifeboat.storage;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.RepositoryStats;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.kit.repository.Repositories;
 import dev.lifeboat.repository.archive.ArchiveLayout;
+import dev.lifeboat.repository.snapshot.ChainContext;
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.snapshot.WriteResult;
 import dev.lifeboat.repository.blob.ObjectStore;
 import dev.lifeboat.repository.blob.Sha256;
 import dev.lifeboat.testsupport.LocalStack;
@@ -24,6 +30,8 @@ import org.junit.jupiter.api.BeforeEach;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -36,11 +44,15 @@ import java.util.function.Predicate;
 abstract class StorageWorkerTestBase {
     static final String BUCKET = "lifeboat-storage-test";
     static final String SOURCE = "storage-test-src";
+    /** The master key is fresh per run, so each run writes its own repository (the bucket outlives runs). */
+    static final String REPOSITORY_PREFIX = "chunked-" + UUID.randomUUID() + "/" + SOURCE;
     static final Duration WAIT = Duration.ofSeconds(60);
     static KafkaProducer<String, String> producer;
 
     @Inject
     ObjectStore store;
+    @Inject
+    Repositories repositories;
 
     TopicTail events;
     TopicTail deadLetters;
@@ -72,8 +84,60 @@ abstract class StorageWorkerTestBase {
         deadLetters.close();
     }
 
-    /** Uploads {@code size} random bytes as a backup archive and returns the SnapshotCreated describing it. */
+    /**
+     * Writes a FULL chunked backup (its own chain) of a directory with {@code size} random bytes into the test
+     * repository, as the snapshot-worker does, and returns the SnapshotCreated describing it.
+     */
     SnapshotCreated uploadedSnapshot(int size) {
+        String backupId = UUID.randomUUID().toString();
+        try {
+            Path dir = Files.createTempDirectory("storage-test-dump");
+            try {
+                byte[] content = new byte[size];
+                new Random().nextBytes(content);
+                Files.write(dir.resolve("4242.dat"), content);
+                Files.writeString(dir.resolve("toc.dat"), "toc of " + backupId);
+                Repository repository = repositories.openOrInit(BUCKET, REPOSITORY_PREFIX);
+                WriteResult result = repository.writer().write(dir, dev.lifeboat.repository.snapshot.BackupType.FULL,
+                        ChainContext.latestChain(backupId));
+                Manifest m = result.manifest();
+                String key = repository.layout().manifest(m.chainId(), backupId);
+                String sha;
+                try (InputStream in = store.open(BUCKET, key)) {
+                    sha = Sha256.of(in).sha256();
+                }
+                long stored = m.distinctChunks().keySet().stream().mapToLong(Manifest.ChunkRef::storedSize).sum();
+                Instant finished = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+                return new SnapshotCreated(backupId, SOURCE, null, BackupType.FULL, "orders", BUCKET, key, stored,
+                        m.stats().bytesRead(), sha, "15.14", "pg_dump (PostgreSQL) 15.14", "test-worker",
+                        finished.minusSeconds(60), finished, new RepositoryStats(RepositoryStats.CHUNKED_V1,
+                        m.chainId(), m.parentBackupId(), BackupType.FULL, result.promotedToFull(),
+                        m.stats().bytesRead(), m.stats().bytesUploaded(), m.stats().chunksTotal(),
+                        m.stats().chunksUploaded()));
+            } finally {
+                try (var files = Files.walk(dir)) {
+                    files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The chunked backup's manifest as stored in the test repository. */
+    Manifest manifestOf(SnapshotCreated snapshot) {
+        return repositories.open(BUCKET, REPOSITORY_PREFIX).orElseThrow()
+                .manifest(snapshot.repository().chainId(), snapshot.backupId()).orElseThrow();
+    }
+
+    /** Object key of a stored chunk of the chunked backup. */
+    String chunkKey(SnapshotCreated snapshot, String chunkId) {
+        return repositories.open(BUCKET, REPOSITORY_PREFIX).orElseThrow().layout()
+                .chunk(snapshot.repository().chainId(), chunkId);
+    }
+
+    /** Uploads {@code size} random bytes as a single-archive backup (the format before chunked repositories). */
+    SnapshotCreated archiveSnapshot(int size) {
         String backupId = UUID.randomUUID().toString();
         byte[] content = new byte[size];
         new Random().nextBytes(content);
@@ -91,13 +155,13 @@ abstract class StorageWorkerTestBase {
         Instant finished = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         return new SnapshotCreated(backupId, SOURCE, null, BackupType.FULL, "orders", BUCKET,
                 ArchiveLayout.archiveKey("test", SOURCE, backupId), size, size * 3, sha256, "15.14",
-                "pg_dump (PostgreSQL) 15.14", "test-worker", finished.minusSeconds(60), finished);
+                "pg_dump (PostgreSQL) 15.14", "test-worker", finished.minusSeconds(60), finished, null);
     }
 
     static SnapshotCreated withSha(SnapshotCreated s, String sha256) {
         return new SnapshotCreated(s.backupId(), s.sourceId(), s.policyId(), s.type(), s.database(), s.bucket(),
                 s.objectKey(), s.sizeBytes(), s.rawBytes(), sha256, s.serverVersion(), s.pgDumpVersion(),
-                s.workerId(), s.startedAt(), s.finishedAt());
+                s.workerId(), s.startedAt(), s.finishedAt(), s.repository());
     }
 
     static void publish(SnapshotCreated snapshot) {

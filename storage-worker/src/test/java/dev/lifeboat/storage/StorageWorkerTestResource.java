@@ -11,6 +11,12 @@ import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,11 +54,32 @@ public class StorageWorkerTestResource implements QuarkusTestResourceLifecycleMa
         config.put("lifeboat.object-store.region", stack.s3Region());
         config.put("lifeboat.object-store.access-key", stack.s3AccessKey());
         config.put("lifeboat.object-store.secret-key", stack.s3SecretKey());
+        config.put("lifeboat.repository.master-key-file", masterKeyFile());
         // short retries, so that a test can outlast them (about 2 s in all)
         config.put("lifeboat.storage.retry.max-attempts", "4");
         config.put("lifeboat.storage.retry.initial-backoff", "300ms");
         config.put("lifeboat.storage.retry.max-backoff", "1s");
         return config;
+    }
+
+    private static String keyFile;
+
+    /** A fresh master key (base64 of 32 random bytes) in a temporary file, one per run (JVM). */
+    private static synchronized String masterKeyFile() {
+        if (keyFile != null) {
+            return keyFile;
+        }
+        try {
+            byte[] key = new byte[32];
+            new SecureRandom().nextBytes(key);
+            Path file = Files.createTempFile("lifeboat-test-master-", ".key");
+            file.toFile().deleteOnExit();
+            Files.writeString(file, Base64.getEncoder().encodeToString(key));
+            keyFile = file.toString();
+            return keyFile;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     @Override

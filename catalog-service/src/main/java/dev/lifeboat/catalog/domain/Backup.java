@@ -8,6 +8,8 @@ import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.BackupsExpired;
 import dev.lifeboat.contracts.SnapshotCreated;
+import dev.lifeboat.contracts.RepositoryStats;
+import dev.lifeboat.contracts.BackupVerified;
 import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
 import jakarta.persistence.Enumerated;
@@ -54,6 +56,20 @@ public class Backup {
     /** When retention expired the backup (BackupsExpired), and when its objects were deleted (BackupDeleted). */
     public Instant expiredAt;
     public Instant deletedAt;
+    /** Chunked backups: the chain, the backup it was taken against, and what it read and uploaded. */
+    public String chainId;
+    public String parentBackupId;
+    @Enumerated(EnumType.STRING)
+    public BackupType requestedType;
+    public Boolean promotedToFull;
+    public Long bytesRead;
+    public Long bytesUploaded;
+    public Long chunksTotal;
+    public Long chunksUploaded;
+    /** QUICK_OK, FULL_OK or FAILED: a FAILED backup is never offered for restore. */
+    public String verification;
+    public Instant verifiedAt;
+    public String verificationProblems;
     public Instant updatedAt;
 
     /** Phases of a running backup, in the order the snapshot-worker goes through them. */
@@ -69,6 +85,7 @@ public class Backup {
             case BackupFailed f -> failed(f, event.occurredAt());
             case BackupsExpired x -> expired(x, event.occurredAt());
             case BackupDeleted d -> deleted(d, event.occurredAt());
+            case BackupVerified v -> verified(v, event.occurredAt());
             default -> throw new IllegalArgumentException("not a backup event: " + event.type());
         }
         updatedAt = now;
@@ -97,6 +114,9 @@ public class Backup {
 
     private void snapshotCreated(SnapshotCreated s, Instant time) {
         describe(s.sourceId(), s.policyId(), s.type());
+        // the worker's type is what the backup really is (a request may have been promoted to FULL)
+        type = s.type();
+        chain(s.repository());
         workerId = fill(workerId, s.workerId());
         archive(s.bucket(), s.objectKey(), s.sizeBytes(), s.rawBytes(), s.sha256());
         requestedAt = earliest(requestedAt, s.startedAt() != null ? s.startedAt() : time);
@@ -106,6 +126,12 @@ public class Backup {
 
     private void completed(BackupCompleted c, Instant time) {
         describe(c.sourceId(), c.policyId(), c.type());
+        type = c.type();
+        chain(c.repository());
+        if (c.verification() != null && verification == null) {
+            verification = c.verification();
+            verifiedAt = earliest(verifiedAt, c.completedAt() != null ? c.completedAt() : time);
+        }
         // rawBytes is optional in BackupCompleted: absent reads as 0
         archive(c.bucket(), c.objectKey(), c.sizeBytes(), c.rawBytes() > 0 ? c.rawBytes() : null, c.sha256());
         manifestKey = fill(manifestKey, c.manifestKey());
@@ -148,6 +174,34 @@ public class Backup {
         describe(d.sourceId(), d.policyId(), null);
         deletedAt = earliest(deletedAt, d.deletedAt() != null ? d.deletedAt() : time);
         status = advance(BackupStatus.DELETED);
+    }
+
+    /** The newest verification decides (a full verify after the quick one at sealing, or a later re-run). */
+    private void verified(BackupVerified v, Instant time) {
+        describe(v.sourceId(), null, null);
+        Instant at = v.verifiedAt() != null ? v.verifiedAt() : time;
+        if (verifiedAt == null || !at.isBefore(verifiedAt)) {
+            verifiedAt = at;
+            verification = !v.ok() ? "FAILED" : BackupVerified.FULL.equals(v.level()) ? "FULL_OK" : "QUICK_OK";
+            verificationProblems = v.problems().isEmpty() ? null : String.join("; ", v.problems());
+        }
+        if (status == null) {
+            status = BackupStatus.REQUESTED;
+        }
+    }
+
+    private void chain(RepositoryStats r) {
+        if (r == null) {
+            return;
+        }
+        chainId = fill(chainId, r.chainId());
+        parentBackupId = fill(parentBackupId, r.parentBackupId());
+        requestedType = fill(requestedType, r.requestedType());
+        promotedToFull = fill(promotedToFull, r.promotedToFull());
+        bytesRead = fill(bytesRead, r.bytesRead());
+        bytesUploaded = fill(bytesUploaded, r.bytesUploaded());
+        chunksTotal = fill(chunksTotal, r.chunksTotal());
+        chunksUploaded = fill(chunksUploaded, r.chunksUploaded());
     }
 
     private void describe(String source, String policy, BackupType backupType) {

@@ -3,6 +3,7 @@ package dev.lifeboat.catalog.domain;
 import dev.lifeboat.contracts.BackupCompleted;
 import dev.lifeboat.contracts.BackupDeleted;
 import dev.lifeboat.contracts.BackupFailed;
+import dev.lifeboat.contracts.BackupVerified;
 import dev.lifeboat.contracts.BackupProgress;
 import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.BackupsExpired;
@@ -55,6 +56,7 @@ public record CatalogEvent(String eventId, EventType type, String backupId, Inst
             case SnapshotCreated s -> s.backupId();
             case BackupCompleted c -> c.backupId();
             case BackupFailed f -> f.backupId();
+            case BackupVerified v -> v.backupId();
             case BackupDeleted d -> d.backupId();
             default -> null;
         };

@@ -56,7 +56,8 @@ public class BackupRepository implements PanacheRepositoryBase<Backup, String> {
     }
 
     public Uni<Backup> latestCompleted(String sourceId) {
-        return find("sourceId = ?1 and status = ?2", NEWEST_RESTORE_POINT, sourceId, BackupStatus.COMPLETED)
+        return find("sourceId = ?1 and status = ?2 and (verification is null or verification <> 'FAILED')",
+                NEWEST_RESTORE_POINT, sourceId, BackupStatus.COMPLETED)
                 .firstResult();
     }
 

@@ -34,6 +34,12 @@ public record BackupView(
         Instant expiredAt,
         @Schema(description = "when storage-worker deleted the backup's objects (status DELETED)")
         Instant deletedAt,
+        @Schema(description = "chunked backups: the chain and the backup this one was taken against")
+        Chain chain,
+        @Schema(description = "chunked backups: bytes read, bytes uploaded and the dedup ratio (read / uploaded)")
+        Transfer transfer,
+        @Schema(description = "last verification: QUICK_OK, FULL_OK or FAILED (a FAILED backup is not restorable)")
+        Verification verification,
         Instant updatedAt,
         @JsonInclude(JsonInclude.Include.NON_NULL)
         @Schema(description = "the backup's events, oldest first; only on GET /backups/{id}")
@@ -43,6 +49,16 @@ public record BackupView(
     }
 
     public record Progress(String phase, Long bytesDone, Integer percent) {
+    }
+
+    public record Chain(String chainId, String parentBackupId, BackupType requestedType, Boolean promotedToFull) {
+    }
+
+    public record Transfer(Long bytesRead, Long bytesUploaded, Long chunksTotal, Long chunksUploaded,
+                           Double dedupRatio) {
+    }
+
+    public record Verification(String state, Instant verifiedAt, String problems) {
     }
 
     static BackupView of(Backup b) {
@@ -58,8 +74,16 @@ public record BackupView(
                 : new Failure(b.failureStage, b.failureReason);
         Progress progress = b.progressPhase == null ? null
                 : new Progress(b.progressPhase, b.progressBytes, b.progressPercent);
+        Chain chain = b.chainId == null ? null
+                : new Chain(b.chainId, b.parentBackupId, b.requestedType, b.promotedToFull);
+        Transfer transfer = b.bytesRead == null ? null
+                : new Transfer(b.bytesRead, b.bytesUploaded, b.chunksTotal, b.chunksUploaded,
+                b.bytesUploaded == null || b.bytesUploaded == 0 ? null : (double) b.bytesRead / b.bytesUploaded);
+        Verification verification = b.verification == null ? null
+                : new Verification(b.verification, b.verifiedAt, b.verificationProblems);
         return new BackupView(b.backupId, b.sourceId, b.policyId, b.type, b.status, b.requestedBy, b.requestedAt,
                 b.startedAt, b.completedAt, b.durationMs, b.sizeBytes, b.rawBytes, b.sha256, BackupLocation.of(b),
-                failure, progress, b.workerId, b.expiredAt, b.deletedAt, b.updatedAt, events);
+                failure, progress, b.workerId, b.expiredAt, b.deletedAt, chain, transfer, verification, b.updatedAt,
+                events);
     }
 }

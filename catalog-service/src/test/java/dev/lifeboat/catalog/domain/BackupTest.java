@@ -1,5 +1,7 @@
 package dev.lifeboat.catalog.domain;
 
+import dev.lifeboat.contracts.RepositoryStats;
+import dev.lifeboat.contracts.BackupVerified;
 import dev.lifeboat.contracts.BackupCompleted;
 import dev.lifeboat.contracts.BackupDeleted;
 import dev.lifeboat.contracts.BackupFailed;
@@ -28,10 +30,10 @@ class BackupTest {
             new BackupProgress(ID, "orders", "UPLOADING", 2048, 50, "worker-7"));
     static final CatalogEvent SNAPSHOT = event(EventType.SNAPSHOT_CREATED, T0.plusSeconds(60),
             new SnapshotCreated(ID, "orders", "nightly", BackupType.FULL, "orders", "bkt", "orders/a.tar", 4096,
-                    9000, SHA, "15", "15", "worker-7", T0.plusSeconds(10), T0.plusSeconds(60)));
+                    9000, SHA, "15", "15", "worker-7", T0.plusSeconds(10), T0.plusSeconds(60), null));
     static final CatalogEvent COMPLETED = event(EventType.BACKUP_COMPLETED, T0.plusSeconds(70),
             new BackupCompleted(ID, "orders", "nightly", BackupType.FULL, "bkt", "orders/a.tar", "orders/a.json",
-                    4096, 9000, SHA, T0.plusSeconds(10), T0.plusSeconds(70), 60000));
+                    4096, 9000, SHA, T0.plusSeconds(10), T0.plusSeconds(70), 60000, null, null));
 
     @Test
     void everyArrivalOrderFoldsIntoTheSameCompletedBackup() {
@@ -101,6 +103,41 @@ class BackupTest {
         Backup b = fold(List.of(COMPLETED, expired));
         assertThat(b.status).isEqualTo(BackupStatus.COMPLETED);
         assertThat(b.expiredAt).isEqualTo(T0.plusSeconds(100));
+    }
+
+    @Test
+    void newestVerificationDecidesAndAFailedFullVerifyIsRecordedWithItsProblems() {
+        CatalogEvent quick = event(EventType.BACKUP_VERIFIED, T0.plusSeconds(75),
+                new BackupVerified(ID, "orders", BackupVerified.QUICK, true, List.of(), T0.plusSeconds(75)));
+        CatalogEvent full = event(EventType.BACKUP_VERIFIED, T0.plusSeconds(500),
+                new BackupVerified(ID, "orders", BackupVerified.FULL, false,
+                        List.of("3001.dat: chunk ab12: authentication failed"), T0.plusSeconds(500)));
+        for (List<CatalogEvent> order : permutations(List.of(COMPLETED, quick, full))) {
+            Backup b = fold(order);
+            assertThat(b.status).isEqualTo(BackupStatus.COMPLETED);
+            assertThat(b.verification).isEqualTo("FAILED");
+            assertThat(b.verifiedAt).isEqualTo(T0.plusSeconds(500));
+            assertThat(b.verificationProblems).contains("chunk ab12");
+        }
+    }
+
+    @Test
+    void chunkedBackupKeepsItsEffectiveTypeAndChain() {
+        RepositoryStats stats = new RepositoryStats(RepositoryStats.CHUNKED_V1, "chain-1", null, BackupType.INCREMENTAL,
+                true, 1000, 400, 10, 10);
+        CatalogEvent snapshot = event(EventType.SNAPSHOT_CREATED, T0.plusSeconds(60),
+                new SnapshotCreated(ID, "orders", null, BackupType.FULL, "orders", "bkt", "p/chains/chain-1/m.json", 400,
+                        1000, SHA, "15", "15", "worker-7", T0.plusSeconds(10), T0.plusSeconds(60), stats));
+        CatalogEvent requested = event(EventType.BACKUP_REQUESTED, T0,
+                new BackupRequested(ID, "orders", BackupType.INCREMENTAL, null, "ops"));
+        for (List<CatalogEvent> order : permutations(List.of(requested, snapshot))) {
+            Backup b = fold(order);
+            assertThat(b.type).isEqualTo(BackupType.FULL);
+            assertThat(b.requestedType).isEqualTo(BackupType.INCREMENTAL);
+            assertThat(b.promotedToFull).isTrue();
+            assertThat(b.chainId).isEqualTo("chain-1");
+            assertThat(b.bytesUploaded).isEqualTo(400);
+        }
     }
 
     @Test

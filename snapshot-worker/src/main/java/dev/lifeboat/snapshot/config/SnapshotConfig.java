@@ -17,9 +17,6 @@ public interface SnapshotConfig {
     @WithDefault("2")
     int jobs();
 
-    @WithDefault("3")
-    int zstdLevel();
-
     /** Directory holding one bin/ per PostgreSQL major version (Debian: /usr/lib/postgresql/15/bin). */
     @WithDefault("/usr/lib/postgresql")
     Path pgInstallRoot();
@@ -30,7 +27,7 @@ public interface SnapshotConfig {
     /** Name of this worker instance in events; defaults to host name and pid. */
     Optional<String> workerId();
 
-    /** Key prefix when the backup's policy names none. */
+    /** Key prefix when the backup's policy names none; the source's repository is {@code <prefix>/<sourceId>}. */
     @WithDefault("backups")
     String defaultPrefix();
 

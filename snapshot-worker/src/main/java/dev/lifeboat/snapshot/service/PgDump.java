@@ -12,8 +12,8 @@ import java.util.Map;
 import java.util.function.LongConsumer;
 
 /**
- * pg_dump in directory format, uncompressed (compression happens once, in the archive stream, and unchanged
- * tables give identical bytes), with parallel jobs. The password goes through the environment, never the
+ * pg_dump in directory format, uncompressed (compression happens once, per chunk in the repository, and
+ * unchanged tables give identical bytes, hence identical chunks), with parallel jobs. The password goes through the environment, never the
  * command line, so it shows in no process list and no log.
  */
 final class PgDump {

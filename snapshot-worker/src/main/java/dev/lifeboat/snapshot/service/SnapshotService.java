@@ -6,11 +6,15 @@ import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.kit.objectstore.ObjectStoreConfig;
 import dev.lifeboat.kit.secrets.SecretReference;
-import dev.lifeboat.repository.archive.ArchiveLayout;
-import dev.lifeboat.repository.archive.DumpArchive;
-import dev.lifeboat.repository.blob.ObjectStore;
-import dev.lifeboat.repository.blob.ObjectWriter;
-import dev.lifeboat.repository.blob.StoredObject;
+import dev.lifeboat.contracts.BackupType;
+import dev.lifeboat.contracts.RepositoryStats;
+import dev.lifeboat.kit.repository.Repositories;
+import dev.lifeboat.repository.blob.Sha256;
+import dev.lifeboat.repository.snapshot.ChainContext;
+import dev.lifeboat.repository.snapshot.Layout;
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.snapshot.WriteResult;
 import dev.lifeboat.snapshot.client.SchedulerClient;
 import dev.lifeboat.snapshot.config.SnapshotConfig;
 import dev.lifeboat.snapshot.domain.BackupFailure;
@@ -26,6 +30,7 @@ import org.eclipse.microprofile.rest.client.inject.RestClient;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -33,16 +38,13 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 /**
- * One backup: look the source up, dump it with pg_dump into a private spool directory, stream that directory
- * as a tar+zstd archive into object storage (multipart, SHA-256 on the way), and report SnapshotCreated or
- * BackupFailed. Memory is one upload part whatever the database size; the spool is removed in every case.
+ * One backup: look the source up, dump it with pg_dump (directory format, uncompressed, so unchanged tables
+ * dedupe) into a private spool directory, write that directory into the source's chunked repository
+ * ({@code <prefix>/<sourceId>}: chunked, compressed, encrypted, deduplicated within the chain) and report
+ * SnapshotCreated or BackupFailed. The spool is removed in every case.
  */
 @ApplicationScoped
 public class SnapshotService {
@@ -53,7 +55,7 @@ public class SnapshotService {
     @Inject
     ObjectStoreConfig storeConfig;
     @Inject
-    ObjectStore store;
+    Repositories repositories;
     @Inject
     @RestClient
     SchedulerClient scheduler;
@@ -157,37 +159,63 @@ public class SnapshotService {
                                 percent(bytes, facts.databaseBytes())));
         long dumpBytes = directorySize(dumpDir);
         progress(request, "DUMPING", dumpBytes, 100);
-        String key = ArchiveLayout.archiveKey(prefix, request.sourceId(), request.backupId());
-        StoredObject stored = upload(request, bucket, key, dumpDir, dumpBytes);
-        return new SnapshotCreated(request.backupId(), request.sourceId(), request.policyId(), request.type(),
-                source.database(), bucket, key, stored.sizeBytes(), dumpBytes, stored.sha256(), facts.version(),
-                PgTools.version(pgDump), workerId(), startedAt, Instant.now());
+        String repositoryPrefix = repositoryPrefix(prefix, request.sourceId());
+        WriteResult result = write(request, bucket, repositoryPrefix, dumpDir, dumpBytes);
+        Manifest manifest = result.manifest();
+        String manifestKey = new Layout(repositoryPrefix).manifest(manifest.chainId(), manifest.backupId());
+        String manifestSha = manifestSha256(bucket, manifestKey);
+        long storedBytes = manifest.distinctChunks().keySet().stream().mapToLong(Manifest.ChunkRef::storedSize).sum();
+        Manifest.Stats stats = manifest.stats();
+        RepositoryStats repository = new RepositoryStats(RepositoryStats.CHUNKED_V1, manifest.chainId(),
+                manifest.parentBackupId(), request.type(), result.promotedToFull(), stats.bytesRead(),
+                stats.bytesUploaded(), stats.chunksTotal(), stats.chunksUploaded());
+        return new SnapshotCreated(request.backupId(), request.sourceId(), request.policyId(),
+                BackupType.valueOf(result.type().name()), source.database(), bucket, manifestKey, storedBytes,
+                stats.bytesRead(), manifestSha, facts.version(), PgTools.version(pgDump), workerId(), startedAt,
+                Instant.now(), repository);
     }
 
-    private StoredObject upload(BackupRequested request, String bucket, String key, Path dumpDir, long dumpBytes) {
-        ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor();
-        AtomicLong raw = new AtomicLong();
+    /** One repository, hence one line of chains, per source: {@code <prefix>/<sourceId>}. */
+    static String repositoryPrefix(String prefix, String sourceId) {
+        String p = prefix == null ? "" : prefix.replaceAll("^/+|/+$", "");
+        return p.isEmpty() ? sourceId : p + "/" + sourceId;
+    }
+
+    /**
+     * Writes the dump directory into the source's repository: chunks first, the manifest last, so a failure leaves
+     * no backup (only chunks that the next backup of the chain reuses).
+     */
+    private WriteResult write(BackupRequested request, String bucket, String repositoryPrefix, Path dumpDir,
+                              long dumpBytes) {
+        Repository repository;
         try {
-            store.ensureBucket(bucket);
-            ticker.scheduleAtFixedRate(() -> progress(request, "UPLOADING", raw.get(), percent(raw.get(), dumpBytes)),
-                    0, config.progressInterval().toMillis(), TimeUnit.MILLISECONDS);
-            try (ObjectWriter out = store.create(bucket, key)) {
-                DumpArchive.write(dumpDir, out, config.zstdLevel(), raw::set);
-                StoredObject stored = out.commit();
-                ticker.shutdownNow();
-                progress(request, "UPLOADING", raw.get(), 100);
-                return stored;
-            }
+            repository = repositories.openOrInit(bucket, repositoryPrefix);
+        } catch (Repositories.MissingMasterKeyException e) {
+            throw new BackupFailure("UPLOAD", e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw new BackupFailure("UPLOAD", "cannot open the backup repository s3://" + bucket + "/"
+                    + repositoryPrefix + ": " + e.getMessage(), e);
+        }
+        progress(request, "UPLOADING", 0, 0);
+        try {
+            WriteResult result = repository.writer().write(dumpDir,
+                    dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),
+                    ChainContext.latestChain(request.backupId()));
+            progress(request, "UPLOADING", dumpBytes, 100);
+            return result;
         } catch (IOException | RuntimeException e) {
-            // a failed commit aborts its multipart upload; make sure no object is left either
-            try {
-                store.delete(bucket, key);
-            } catch (RuntimeException ignored) {
-                LOG.debugf("nothing to delete at s3://%s/%s", bucket, key);
-            }
-            throw new BackupFailure("UPLOAD", "upload to s3://" + bucket + "/" + key + " failed: " + e.getMessage(), e);
-        } finally {
-            ticker.shutdownNow();
+            throw new BackupFailure("UPLOAD", "writing backup " + request.backupId() + " into repository s3://"
+                    + bucket + "/" + repositoryPrefix + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** SHA-256 of the manifest object as stored: what storage-worker checks before it verifies the chunks. */
+    private String manifestSha256(String bucket, String manifestKey) {
+        try (InputStream in = repositories.store().open(bucket, manifestKey)) {
+            return Sha256.of(in).sha256();
+        } catch (IOException | RuntimeException e) {
+            throw new BackupFailure("UPLOAD", "cannot read back manifest s3://" + bucket + "/" + manifestKey + ": "
+                    + e.getMessage(), e);
         }
     }
 

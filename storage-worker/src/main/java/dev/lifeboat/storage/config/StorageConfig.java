@@ -15,6 +15,15 @@ public interface StorageConfig {
 
     Retry retry();
 
+    FullVerify fullVerify();
+
+    /** Scheduled full verification (read and authenticate every chunk) of every sealed chunked backup. */
+    interface FullVerify {
+        /** How often, e.g. {@code 24h}; {@code off} (the default) or {@code disabled} turns it off. */
+        @WithDefault("off")
+        String every();
+    }
+
     /**
      * Retries of one SnapshotCreated when the object store, the database or Kafka fail (not when the archive is
      * wrong: that is a verdict, not a failure). After the last attempt the record goes to the dead-letter topic.

@@ -1,6 +1,7 @@
 package dev.lifeboat.storage.messaging;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.lifeboat.contracts.BackupVerified;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.kit.messaging.KafkaEvents;
@@ -14,8 +15,10 @@ import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Message;
 
+import java.util.UUID;
+
 /**
- * Emits BackupCompleted / BackupFailed / BackupDeleted on channel {@code backup-events} (topic
+ * Emits BackupCompleted / BackupFailed / BackupDeleted / BackupVerified on channel {@code backup-events} (topic
  * lifeboat.backup.events.v1). The event id and data are the ones stored with the verdict or the deletion, so
  * every emission of one fact carries the same id.
  */
@@ -39,6 +42,14 @@ public class BackupEventPublisher {
     public void publish(DeletedBackup deletion) {
         publish(EventType.BACKUP_DELETED, deletion.backupId().toString(), deletion.eventId().toString(),
                 deletion.eventData(), deletion.sourceId());
+    }
+
+    /** BackupVerified: each verification run is its own fact, with a fresh event id; keyed by the source id. */
+    public void publish(BackupVerified verified) {
+        Message<String> message = KafkaEvents.message(UUID.randomUUID().toString(), EventType.BACKUP_VERIFIED,
+                        verified.sourceId(), verified, source)
+                .addMetadata(TracingMetadata.withCurrent(Context.current()));
+        emitter.sendMessageAndAwait(message);
     }
 
     private void publish(EventType type, String backupId, String eventId, String eventData, String key) {

@@ -9,6 +9,8 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.sql.Types;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -33,6 +35,23 @@ public class SealedBackupRepository {
             }
         } catch (SQLException e) {
             throw new StorageDatabaseException("cannot read sealed backup " + backupId, e);
+        }
+    }
+
+    /** Completed backups that were not deleted since, oldest first (what a scheduled full verification covers). */
+    public List<SealedBackup> completedNotDeleted() {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM storage.sealed_backup s "
+                     + "WHERE outcome = 'COMPLETED' AND NOT EXISTS "
+                     + "(SELECT 1 FROM storage.deleted_backup d WHERE d.backup_id = s.backup_id) ORDER BY sealed_at");
+             ResultSet rs = ps.executeQuery()) {
+            List<SealedBackup> out = new ArrayList<>();
+            while (rs.next()) {
+                out.add(read(rs));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new StorageDatabaseException("cannot list the completed backups", e);
         }
     }
 

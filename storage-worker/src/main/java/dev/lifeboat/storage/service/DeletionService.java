@@ -24,8 +24,9 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * Deletes one backup that retention expired (BackupsExpired), in the single-archive format: the manifest first,
- * so that a half-deleted backup no longer counts as existing, then the archive. Where they are comes from this
+ * Deletes one backup that retention expired (BackupsExpired). A chunked backup loses its repository manifest, so it
+ * no longer exists; the chunks it referenced stay in its chain (they are not garbage-collected yet). A single-archive
+ * backup loses its manifest first, so that a half-deleted backup no longer counts as existing, then the archive. Where they are comes from this
  * worker's own record of the seal (the stored BackupCompleted), never from the expiry event. The deletion is
  * stored once per backup, so a redelivered BackupsExpired deletes nothing twice and gets the same event back.
  */
@@ -80,8 +81,10 @@ public class DeletionService {
                     backupId, expired.policyId(), expired.sourceId(), completed.sourceId());
             return Optional.empty();
         }
-        // manifest first: without it the backup no longer exists, whatever happens to the archive afterwards
-        List<String> keys = List.of(completed.manifestKey(), completed.objectKey());
+        // manifest first: without it the backup no longer exists, whatever happens to the archive afterwards.
+        // A chunked backup is its manifest alone; its chunks stay in the chain (no garbage collection yet).
+        List<String> keys = completed.repository() != null ? List.of(completed.manifestKey())
+                : List.of(completed.manifestKey(), completed.objectKey());
         for (String key : keys) {
             store.delete(completed.bucket(), key);
         }

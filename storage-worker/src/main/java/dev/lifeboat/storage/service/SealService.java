@@ -5,12 +5,17 @@ import dev.lifeboat.contracts.BackupFailed;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.contracts.SnapshotCreated;
+import dev.lifeboat.kit.repository.Repositories;
+import dev.lifeboat.repository.keys.WrongKeyException;
 import dev.lifeboat.repository.archive.ArchiveLayout;
 import dev.lifeboat.repository.archive.BackupManifest;
 import dev.lifeboat.repository.archive.DumpArchive;
 import dev.lifeboat.repository.blob.ObjectNotFoundException;
 import dev.lifeboat.repository.blob.ObjectStore;
 import dev.lifeboat.repository.blob.Sha256;
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.snapshot.VerificationReport;
 import dev.lifeboat.storage.repository.SealedBackup;
 import dev.lifeboat.storage.repository.SealedBackup.Outcome;
 import dev.lifeboat.storage.repository.SealedBackupRepository;
@@ -29,12 +34,16 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.stream.Collectors;
 
 /**
- * Turns a SnapshotCreated into a verdict: the archive is read back whole and its size and SHA-256 compared with
+ * Turns a SnapshotCreated into a verdict. A chunked backup ({@code repository} set) is checked by its manifest's
+ * SHA-256 and a quick verification of its chunks (see {@link #verifyChunked}). A single archive (the format before
+ * the chunked repository) is handled as before: the archive is read back whole and its size and SHA-256 compared with
  * what the snapshot-worker reported. A match gets a manifest beside the archive (that is what "sealed" means)
  * and a BackupCompleted; anything else gets a BackupFailed at stage VERIFY and no manifest. The verdict is
  * stored once per backup, so a redelivered SnapshotCreated gets the same verdict back without any new write.
@@ -42,17 +51,20 @@ import java.util.UUID;
 @ApplicationScoped
 public class SealService {
     public static final String STAGE_VERIFY = "VERIFY";
+    public static final String VERIFICATION_QUICK_OK = "QUICK_OK";
     private static final Logger LOG = Logger.getLogger(SealService.class);
 
     private final ObjectStore store;
+    private final Repositories repositories;
     private final SealedBackupRepository verdicts;
     private final StorageMetrics metrics;
     private final String lifeboatVersion;
     private final Clock clock = Clock.systemUTC();
 
-    public SealService(ObjectStore store, SealedBackupRepository verdicts, StorageMetrics metrics,
+    public SealService(ObjectStore store, Repositories repositories, SealedBackupRepository verdicts, StorageMetrics metrics,
                        @ConfigProperty(name = "quarkus.application.version") String lifeboatVersion) {
         this.store = store;
+        this.repositories = repositories;
         this.verdicts = verdicts;
         this.metrics = metrics;
         this.lifeboatVersion = lifeboatVersion;
@@ -73,6 +85,9 @@ public class SealService {
             Span.current().setAttribute("lifeboat.redelivery", true);
             return earlier.get();
         }
+        if (snapshot.repository() != null) {
+            return record(snapshot, verifyChunked(snapshot));
+        }
         String where = "s3://" + snapshot.bucket() + "/" + snapshot.objectKey();
         Optional<Sha256.Digest> actual = readBack(snapshot);
         String problem = null;
@@ -87,6 +102,13 @@ public class SealService {
                     + ". The object was changed or corrupted after upload; take a new backup";
         }
         SealedBackup verdict = problem == null ? sealed(snapshot) : failed(snapshot, problem);
+        return record(snapshot, verdict);
+    }
+
+    private SealedBackup record(SnapshotCreated snapshot, SealedBackup verdict) {
+        String backupId = snapshot.backupId();
+        String problem = verdict.outcome() == Outcome.FAILED ? failureReason(verdict) : null;
+        String where = "s3://" + snapshot.bucket() + "/" + snapshot.objectKey();
         SealedBackupRepository.Recorded recorded = verdicts.record(verdict);
         if (!recorded.inserted()) {
             LOG.infof("backup %s was recorded concurrently by another delivery as %s", backupId,
@@ -99,6 +121,105 @@ public class SealService {
             LOG.warnf("backup %s failed verification: %s", backupId, problem);
         }
         return recorded.verdict();
+    }
+
+    private static String failureReason(SealedBackup verdict) {
+        try {
+            return EventCodec.mapper().readValue(verdict.eventData(), BackupFailed.class).reason();
+        } catch (IOException e) {
+            return verdict.eventData();
+        }
+    }
+
+    /**
+     * A chunked backup: its manifest must exist and be the object the snapshot-worker wrote (SHA-256), and every
+     * chunk it lists must be present with its stored size (quick verification). No manifest.json is written: the
+     * repository manifest, written last by the snapshot-worker, is what makes the backup exist.
+     */
+    private SealedBackup verifyChunked(SnapshotCreated s) {
+        String where = "s3://" + s.bucket() + "/" + s.objectKey();
+        Optional<ManifestLocation> location = ManifestLocation.parse(s.objectKey());
+        if (location.isEmpty()) {
+            return failed(s, "object key " + where + " is not a chunked-repository manifest key "
+                    + "(<prefix>/chains/<chainId>/manifests/<backupId>.json)");
+        }
+        ManifestLocation at = location.get();
+        Optional<Repository> repository;
+        try {
+            repository = repositories.open(s.bucket(), at.prefix());
+        } catch (WrongKeyException e) {
+            // not transient: retrying cannot make this worker's key open the repository
+            return failed(s, "this storage-worker's master key cannot open the repository of manifest " + where
+                    + ": " + e.getMessage() + "; give storage-worker the master key the snapshot-worker used");
+        }
+        if (repository.isEmpty()) {
+            return failed(s, "there is no backup repository at s3://" + s.bucket() + "/" + at.prefix()
+                    + " (no key file): manifest " + where + " cannot exist; check the bucket and the "
+                    + "snapshot-worker log, then take a new backup");
+        }
+        Timer.Sample sample = metrics.startVerify();
+        try {
+            Optional<String> sha = manifestSha256(s.bucket(), s.objectKey());
+            if (sha.isEmpty()) {
+                return failed(s, "manifest " + where + " does not exist: the backup was deleted or never "
+                        + "finished; check the bucket and the snapshot-worker log, then take a new backup");
+            }
+            if (!sha.get().equalsIgnoreCase(s.sha256())) {
+                return failed(s, "manifest " + where + " does not match what was written: SHA-256 differs; "
+                        + "expected " + s.sha256() + ", read back " + sha.get()
+                        + ". The manifest was changed or corrupted after upload; take a new backup");
+            }
+            Optional<Manifest> manifest = repository.get().manifest(at.chainId(), at.backupId());
+            if (manifest.isEmpty()) {
+                return failed(s, "manifest " + where + " disappeared while being verified; take a new backup");
+            }
+            VerificationReport report = repository.get().verifier().quick(manifest.get());
+            metrics.verifiedBytes(report.bytesChecked());
+            if (!report.ok()) {
+                return failed(s, "quick verification of backup " + s.backupId() + " (chain " + at.chainId()
+                        + ") found " + report.problems().size() + " bad of " + report.chunksChecked()
+                        + " chunks: " + describe(report.problems(), 5)
+                        + ". The backup is not usable for restore; take a new FULL backup");
+            }
+            return sealedChunked(s);
+        } finally {
+            metrics.stopVerify(sample);
+        }
+    }
+
+    /** The first {@code max} problems as "file: chunk id: what", then how many more. */
+    public static String describe(List<VerificationReport.Problem> problems, int max) {
+        String first = problems.stream().limit(max).map(SealService::describe).collect(Collectors.joining("; "));
+        return problems.size() > max ? first + "; and " + (problems.size() - max) + " more" : first;
+    }
+
+    public static String describe(VerificationReport.Problem p) {
+        return (p.file() == null ? "" : "file " + p.file() + ": ")
+                + (p.chunkId() == null ? "" : "chunk " + p.chunkId() + ": ") + p.what();
+    }
+
+    private Optional<String> manifestSha256(String bucket, String key) {
+        try (InputStream in = repositories.store().open(bucket, key)) {
+            return Optional.of(Sha256.of(in).sha256());
+        } catch (ObjectNotFoundException e) {
+            return Optional.empty();
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return Optional.empty();
+            }
+            throw e;
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading manifest s3://" + bucket + "/" + key + " failed: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private SealedBackup sealedChunked(SnapshotCreated s) {
+        Instant now = clock.instant();
+        BackupCompleted event = new BackupCompleted(s.backupId(), s.sourceId(), s.policyId(), s.type(), s.bucket(),
+                s.objectKey(), s.objectKey(), s.sizeBytes(), s.rawBytes(), s.sha256(), s.startedAt(), now,
+                Math.max(0, Duration.between(s.startedAt(), now).toMillis()), s.repository(), VERIFICATION_QUICK_OK);
+        return verdict(s, Outcome.COMPLETED, s.objectKey(), event, now);
     }
 
     /** Size and digest of the archive as stored now, empty when there is no such object. */
@@ -153,7 +274,7 @@ public class SealService {
         }
         BackupCompleted event = new BackupCompleted(s.backupId(), s.sourceId(), s.policyId(), s.type(), s.bucket(),
                 s.objectKey(), manifestKey, s.sizeBytes(), s.rawBytes(), s.sha256(), s.startedAt(), now,
-                Math.max(0, Duration.between(s.startedAt(), now).toMillis()));
+                Math.max(0, Duration.between(s.startedAt(), now).toMillis()), null, null);
         return verdict(s, Outcome.COMPLETED, manifestKey, event, now);
     }
 

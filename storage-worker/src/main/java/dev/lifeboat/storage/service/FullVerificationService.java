@@ -1,0 +1,157 @@
+package dev.lifeboat.storage.service;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.lifeboat.contracts.BackupCompleted;
+import dev.lifeboat.contracts.BackupVerified;
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.kit.repository.Repositories;
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.snapshot.VerificationReport;
+import dev.lifeboat.storage.messaging.BackupEventPublisher;
+import dev.lifeboat.storage.repository.DeletedBackupRepository;
+import dev.lifeboat.storage.repository.SealedBackup;
+import dev.lifeboat.storage.repository.SealedBackupRepository;
+import io.opentelemetry.instrumentation.annotations.WithSpan;
+import io.quarkus.scheduler.Scheduled;
+import jakarta.enterprise.context.ApplicationScoped;
+import org.jboss.logging.Logger;
+
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * Full verification of sealed chunked backups: every chunk is read, authenticated (AES-GCM tag) and hashed. On
+ * demand over HTTP and, when {@code lifeboat.storage.full-verify.every} is set, on a schedule over every sealed
+ * backup that was not deleted. Each run emits BackupVerified (level FULL); ok=false means not usable for restore.
+ */
+@ApplicationScoped
+public class FullVerificationService {
+    private static final Logger LOG = Logger.getLogger(FullVerificationService.class);
+
+    private final Repositories repositories;
+    private final SealedBackupRepository sealed;
+    private final DeletedBackupRepository deletions;
+    private final BackupEventPublisher publisher;
+    private final StorageMetrics metrics;
+    private final Clock clock = Clock.systemUTC();
+
+    public FullVerificationService(Repositories repositories, SealedBackupRepository sealed,
+                                   DeletedBackupRepository deletions, BackupEventPublisher publisher,
+                                   StorageMetrics metrics) {
+        this.repositories = repositories;
+        this.sealed = sealed;
+        this.deletions = deletions;
+        this.publisher = publisher;
+        this.metrics = metrics;
+    }
+
+    /** The report of one full verification, as the HTTP API answers it. */
+    public record Result(String backupId, String level, boolean ok, List<ProblemView> problems, long chunksChecked,
+                         long bytesChecked, long durationMs) {
+    }
+
+    public record ProblemView(String file, String chunkId, String what) {
+    }
+
+    /** The sealed (completed, chunked, not deleted) backup, if there is one by that id. */
+    public Optional<BackupCompleted> sealedBackup(String backupId) {
+        UUID id;
+        try {
+            id = UUID.fromString(backupId);
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+        return sealed.find(id).filter(s -> s.outcome() == SealedBackup.Outcome.COMPLETED)
+                .filter(s -> deletions.find(id).isEmpty())
+                .map(FullVerificationService::completedOf)
+                .filter(c -> c.repository() != null);
+    }
+
+    /** Reads every chunk of {@code backup}, emits BackupVerified and returns the report. */
+    @WithSpan("FullVerificationService.verify")
+    public Result verify(BackupCompleted backup) {
+        long started = System.nanoTime();
+        Result result = run(backup, started);
+        publisher.publish(new BackupVerified(backup.backupId(), backup.sourceId(), BackupVerified.FULL, result.ok(),
+                result.problems().stream().map(p -> SealService.describe(
+                        new VerificationReport.Problem(p.file(), p.chunkId(), p.what()))).toList(),
+                clock.instant()));
+        if (result.ok()) {
+            LOG.infof("backup %s passed full verification: %d chunks, %d bytes in %d ms", backup.backupId(),
+                    result.chunksChecked(), result.bytesChecked(), result.durationMs());
+        } else {
+            metrics.failed("FULL_VERIFY");
+            LOG.warnf("backup %s FAILED full verification: %s", backup.backupId(), result.problems());
+        }
+        return result;
+    }
+
+    private Result run(BackupCompleted backup, long started) {
+        String where = "s3://" + backup.bucket() + "/" + backup.manifestKey();
+        Optional<ManifestLocation> at = ManifestLocation.parse(backup.manifestKey());
+        if (at.isEmpty()) {
+            return failed(backup, started, "manifest key " + where + " is not a chunked-repository manifest key");
+        }
+        Optional<Repository> repository = repositories.open(backup.bucket(), at.get().prefix());
+        if (repository.isEmpty()) {
+            return failed(backup, started, "no backup repository at s3://" + backup.bucket() + "/"
+                    + at.get().prefix());
+        }
+        Optional<Manifest> manifest = repository.get().manifest(at.get().chainId(), at.get().backupId());
+        if (manifest.isEmpty()) {
+            return failed(backup, started, "manifest " + where + " does not exist");
+        }
+        VerificationReport report = repository.get().verifier().full(manifest.get());
+        metrics.verifiedBytes(report.bytesChecked());
+        return new Result(backup.backupId(), BackupVerified.FULL, report.ok(), report.problems().stream()
+                .map(p -> new ProblemView(p.file(), p.chunkId(), p.what())).toList(), report.chunksChecked(),
+                report.bytesChecked(), (System.nanoTime() - started) / 1_000_000);
+    }
+
+    private static Result failed(BackupCompleted backup, long started, String what) {
+        return new Result(backup.backupId(), BackupVerified.FULL, false, List.of(new ProblemView(null, null, what)),
+                0, 0, (System.nanoTime() - started) / 1_000_000);
+    }
+
+    /** Full verification of every sealed chunked backup; off unless lifeboat.storage.full-verify.every is set. */
+    @Scheduled(identity = "full-verify", every = "${lifeboat.storage.full-verify.every:off}",
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    void verifyAll() {
+        List<SealedBackup> backups;
+        try {
+            backups = sealed.completedNotDeleted();
+        } catch (RuntimeException e) {
+            LOG.warnf("scheduled full verification skipped: %s", e.getMessage());
+            return;
+        }
+        int bad = 0;
+        int checked = 0;
+        for (SealedBackup s : backups) {
+            BackupCompleted c = completedOf(s);
+            if (c.repository() == null || deletions.find(s.backupId()).isPresent()) {
+                continue;
+            }
+            try {
+                checked++;
+                if (!verify(c).ok()) {
+                    bad++;
+                }
+            } catch (RuntimeException e) {
+                LOG.warnf("scheduled full verification of backup %s did not run: %s", s.backupId(), e.getMessage());
+            }
+        }
+        LOG.infof("scheduled full verification: %d backups checked, %d failed", checked, bad);
+    }
+
+    private static BackupCompleted completedOf(SealedBackup seal) {
+        try {
+            return EventCodec.mapper().readValue(seal.eventData(), BackupCompleted.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored BackupCompleted of backup " + seal.backupId()
+                    + " is unreadable: " + e.getOriginalMessage(), e);
+        }
+    }
+}
