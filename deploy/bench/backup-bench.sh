@@ -51,3 +51,27 @@ for SCALE in "$@"; do
   printf '%-8s %-10s %-12s %-12s %-14s %-12s %-12s %-14s\n' "$SCALE" "${SIZE// /}" "$(secs "$T0" "$T1")" \
     "$(secs "$T2" "$T3")" "$(secs "$T4" "$T5")" "$((ARCHIVE / 1048576))" "$((PIPE / 1048576))" "$((PEAK / 1024)) MB"
 done
+
+# Chain figures (CHAIN=1): on the last database, INCREMENTAL after a contiguous 1% change and DIFFERENTIAL after
+# another, with wall time and bytes uploaded next to the FULL above.
+if [[ ${CHAIN:-0} == 1 ]]; then
+  backup() {
+    local t0 id st; t0=$(now)
+    id=$(curl -sf -X POST http://127.0.0.1:8081/api/v1/backups -H 'Content-Type: application/json' \
+          -d "{\"sourceId\":\"$DB\",\"type\":\"$1\",\"requestedBy\":\"bench\"}" | jq -r .backupId)
+    while :; do
+      st=$(curl -s "http://127.0.0.1:8085/api/v1/backups/$id" | jq -r '.status // ""')
+      [[ $st == COMPLETED || $st == FAILED ]] && break; sleep 0.2
+    done
+    printf '%-13s %-8s %8s s  uploaded %12s bytes  read %12s bytes\n' "$1" "$st" "$(secs "$t0" "$(now)")" \
+      "$(curl -s "http://127.0.0.1:8085/api/v1/backups/$id" | jq -r .transfer.bytesUploaded)" \
+      "$(curl -s "http://127.0.0.1:8085/api/v1/backups/$id" | jq -r .transfer.bytesRead)"
+  }
+  change() {   # rewrite the order lines of a contiguous 1% of the orders
+    "${PSQL[@]}" -d "$DB" -c "update shop.order_items set quantity = quantity + 1 where order_id between
+      (select min(id) + (max(id) - min(id)) * $1 / 100 from shop.orders) and
+      (select min(id) + (max(id) - min(id)) * ($1 + 1) / 100 from shop.orders)"
+  }
+  echo "chain on $DB:"
+  backup FULL; change 10; backup INCREMENTAL; change 50; backup DIFFERENTIAL
+fi
