@@ -41,10 +41,6 @@ public class LocalDirectoryObjectStore implements ObjectStore {
                 long total;
                 boolean done;
 
-                @Override
-                public void write(int b) throws IOException {
-                    write(new byte[]{(byte) b}, 0, 1);
-                }
 
                 @Override
                 public void write(byte[] b, int off, int len) throws IOException {

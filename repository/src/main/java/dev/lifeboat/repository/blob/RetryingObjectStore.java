@@ -227,10 +227,6 @@ public class RetryingObjectStore implements ObjectStore {
             this.key = key;
         }
 
-        @Override
-        public void write(int b) throws IOException {
-            write(new byte[]{(byte) b}, 0, 1);
-        }
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {

@@ -168,10 +168,6 @@ public class S3ObjectStore implements ObjectStore, AutoCloseable {
             this.key = key;
         }
 
-        @Override
-        public void write(int b) throws IOException {
-            write(new byte[]{(byte) b}, 0, 1);
-        }
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
