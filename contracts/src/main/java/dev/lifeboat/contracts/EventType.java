@@ -1,5 +1,14 @@
 package dev.lifeboat.contracts;
 
+import dev.lifeboat.contracts.recovery.DropDatabase;
+import dev.lifeboat.contracts.recovery.PrepareRestore;
+import dev.lifeboat.contracts.recovery.RecoveryFinished;
+import dev.lifeboat.contracts.recovery.RecoveryStarted;
+import dev.lifeboat.contracts.recovery.RestoreDatabase;
+import dev.lifeboat.contracts.recovery.StepReply;
+import dev.lifeboat.contracts.recovery.VerifyBackup;
+import dev.lifeboat.contracts.recovery.VerifyDatabase;
+
 import java.util.Arrays;
 import java.util.Optional;
 
@@ -12,7 +21,15 @@ public enum EventType {
     BACKUP_FAILED("dev.lifeboat.backup.failed.v1", Topics.BACKUP_EVENTS, BackupFailed.class),
     BACKUPS_EXPIRED("dev.lifeboat.backup.expired.v1", Topics.BACKUP_EVENTS, BackupsExpired.class),
     BACKUP_DELETED("dev.lifeboat.backup.deleted.v1", Topics.BACKUP_EVENTS, BackupDeleted.class),
-    BACKUP_VERIFIED("dev.lifeboat.backup.verified.v1", Topics.BACKUP_EVENTS, BackupVerified.class);
+    BACKUP_VERIFIED("dev.lifeboat.backup.verified.v1", Topics.BACKUP_EVENTS, BackupVerified.class),
+    PREPARE_RESTORE("dev.lifeboat.recovery.prepare-restore.v1", Topics.RECOVERY_COMMANDS, PrepareRestore.class),
+    RESTORE_DATABASE("dev.lifeboat.recovery.restore-database.v1", Topics.RECOVERY_COMMANDS, RestoreDatabase.class),
+    VERIFY_BACKUP("dev.lifeboat.recovery.verify-backup.v1", Topics.RECOVERY_COMMANDS, VerifyBackup.class),
+    VERIFY_DATABASE("dev.lifeboat.recovery.verify-database.v1", Topics.RECOVERY_COMMANDS, VerifyDatabase.class),
+    DROP_DATABASE("dev.lifeboat.recovery.drop-database.v1", Topics.RECOVERY_COMMANDS, DropDatabase.class),
+    STEP_REPLIED("dev.lifeboat.recovery.step-replied.v1", Topics.RECOVERY_REPLIES, StepReply.class),
+    RECOVERY_STARTED("dev.lifeboat.recovery.started.v1", Topics.RECOVERY_EVENTS, RecoveryStarted.class),
+    RECOVERY_FINISHED("dev.lifeboat.recovery.finished.v1", Topics.RECOVERY_EVENTS, RecoveryFinished.class);
 
     private final String ceType;
     private final String topic;

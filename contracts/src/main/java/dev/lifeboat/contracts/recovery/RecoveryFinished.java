@@ -1,0 +1,37 @@
+package dev.lifeboat.contracts.recovery;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * A run ended: SUCCEEDED, FAILED (a recovery whose completed steps could not be undone, the target is marked
+ * failed), or COMPENSATED (completed steps undone in reverse order). {@code rtoMet}: total time within the plan's
+ * RTO; {@code rpoMet}: the restored backup's age at the start of the run within the plan's RPO.
+ */
+public record RecoveryFinished(
+        String runId,
+        String planId,
+        String planName,
+        RunMode mode,
+        Status status,
+        boolean success,
+        String reason,
+        Instant startedAt,
+        Instant finishedAt,
+        long totalMillis,
+        long rtoMillis,
+        boolean rtoMet,
+        long rpoSeconds,
+        Boolean rpoMet,
+        String sourceId,
+        String backupId,
+        Long backupAgeSeconds,
+        List<StepOutcome> steps) {
+
+    public enum Status { SUCCEEDED, FAILED, COMPENSATED }
+
+    /** One plan step as it ended. */
+    public record StepOutcome(int index, String kind, String status, Instant startedAt, Instant finishedAt,
+                              Long durationMillis, String message) {
+    }
+}

@@ -1,0 +1,72 @@
+package dev.lifeboat.contracts;
+
+import dev.lifeboat.contracts.recovery.BackupLocation;
+import dev.lifeboat.contracts.recovery.DatabaseTarget;
+import dev.lifeboat.contracts.recovery.DropDatabase;
+import dev.lifeboat.contracts.recovery.PrepareRestore;
+import dev.lifeboat.contracts.recovery.RecoveryCommand;
+import dev.lifeboat.contracts.recovery.RecoveryFinished;
+import dev.lifeboat.contracts.recovery.RecoveryStarted;
+import dev.lifeboat.contracts.recovery.RestoreDatabase;
+import dev.lifeboat.contracts.recovery.RunMode;
+import dev.lifeboat.contracts.recovery.SqlCheck;
+import dev.lifeboat.contracts.recovery.StepReply;
+import dev.lifeboat.contracts.recovery.VerifyBackup;
+import dev.lifeboat.contracts.recovery.VerifyDatabase;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class RecoveryContractsTest {
+    private static final Instant T = Instant.parse("2026-11-25T08:00:00Z");
+    private static final String RUN = "5f0c2a4e-8f7d-4d8e-9a51-0f5b1c2d3e4f";
+    private static final DatabaseTarget TARGET = new DatabaseTarget("127.0.0.1", 55432, "shop_drill", "postgres",
+            "env:TARGET_DB_PASSWORD");
+    private static final BackupLocation LOCATION = new BackupLocation("0b9a3a5e-5d7e-4a4f-9d40-6c3f1f0f8a11", "shop",
+            "lifeboat-backups", "backups/shop", "c1", "backups/shop/chains/c1/manifests/x.json", T, 10, 20, "QUICK_OK");
+
+    @Test
+    void everyRecoveryMessageRoundTripsThroughItsSchema() {
+        Object[] samples = {
+                new PrepareRestore(RecoveryCommand.commandId(RUN, 0, "prepare"), RUN, 0, "shop", null, 86400L),
+                new RestoreDatabase(RecoveryCommand.commandId(RUN, 0, "restore"), RUN, 0, LOCATION, TARGET, 2),
+                new VerifyBackup(RecoveryCommand.commandId(RUN, 1, "verify-backup"), RUN, 1, LOCATION),
+                new VerifyDatabase(RecoveryCommand.commandId(RUN, 1, "verify-database"), RUN, 1, TARGET, List.of(
+                        new SqlCheck("orders present", SqlCheck.Kind.ROW_COUNT_AT_LEAST, "orders", 10L, null, null),
+                        new SqlCheck("one admin", SqlCheck.Kind.QUERY_EQUALS, null, null, "select count(*) from admins", "1"))),
+                new DropDatabase(RecoveryCommand.commandId(RUN, 0, "drop"), RUN, 0, TARGET),
+                new StepReply(RecoveryCommand.commandId(RUN, 0, "restore"), RUN, 0, EventType.RESTORE_DATABASE.ceType(),
+                        "snapshot-worker-a", StepReply.Outcome.COMPLETED, "restored 7 tables",
+                        Map.of("tables", List.of(Map.of("table", "public.orders", "rows", 12))), T, T),
+                new RecoveryStarted(RUN, "shop-dr", "shop DR", RunMode.DRILL, "http", 900_000, 86_400, T),
+                new RecoveryFinished(RUN, "shop-dr", "shop DR", RunMode.DRILL, RecoveryFinished.Status.SUCCEEDED, true,
+                        null, T, T.plusSeconds(12), 12_000, 900_000, true, 86_400, true, "shop", LOCATION.backupId(), 300L,
+                        List.of(new RecoveryFinished.StepOutcome(0, "RestoreDatabase", "COMPLETED", T, T.plusSeconds(9),
+                                9_000L, "restored 7 tables")))};
+        for (Object sample : samples) {
+            EventType type = EventType.of(sample.getClass());
+            assertThat(EventCodec.decodeData(type, EventCodec.encodeData(sample))).isEqualTo(sample);
+        }
+    }
+
+    @Test
+    void aTargetCarriesASecretReferenceNeverAPassword() {
+        String json = EventCodec.encodeData(new DropDatabase("c", RUN, 0,
+                new DatabaseTarget("127.0.0.1", 5432, "x", "postgres", "hunter2")));
+        assertThatThrownBy(() -> EventCodec.decodeData(EventType.DROP_DATABASE, json))
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("passwordRef");
+    }
+
+    @Test
+    void aRowCountCheckWithoutItsTableFailsTheSchema() {
+        String json = EventCodec.encodeData(new VerifyDatabase("c", RUN, 1, TARGET,
+                List.of(new SqlCheck("bad", SqlCheck.Kind.ROW_COUNT_AT_LEAST, null, 1L, null, null))));
+        assertThatThrownBy(() -> EventCodec.decodeData(EventType.VERIFY_DATABASE, json))
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("table");
+    }
+}
