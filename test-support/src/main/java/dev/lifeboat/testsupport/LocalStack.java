@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Testcontainers is not used: the machines this project builds on have no container engine.
  *
  * <p>Ports follow the same environment variables as {@code stack.sh}: {@code KAFKA_PORT} (9092), {@code PG_PORT}
- * (55432), {@code S3_PORT} (9000).
+ * (55432), {@code S3_PORT} (9000), {@code ZIPKIN_PORT} (9411).
  */
 public final class LocalStack {
 
@@ -36,17 +36,22 @@ public final class LocalStack {
     private final int kafkaPort;
     private final int pgPort;
     private final int s3Port;
+    private final int zipkinPort;
     private final List<String> startedHere;
 
-    private LocalStack(Path repoRoot, int kafkaPort, int pgPort, int s3Port, List<String> startedHere) {
+    private LocalStack(Path repoRoot, int kafkaPort, int pgPort, int s3Port, int zipkinPort, List<String> startedHere) {
         this.repoRoot = repoRoot;
         this.kafkaPort = kafkaPort;
         this.pgPort = pgPort;
         this.s3Port = s3Port;
+        this.zipkinPort = zipkinPort;
         this.startedHere = List.copyOf(startedHere);
     }
 
-    /** Starts (once per JVM) whatever of Kafka, PostgreSQL and S3 is not already listening, and waits until ready. */
+    /**
+     * Starts (once per JVM) whatever of Kafka, PostgreSQL, S3 and Zipkin is not already listening, and waits until
+     * ready.
+     */
     public static synchronized LocalStack ensureStarted() {
         if (instance != null) {
             return instance;
@@ -55,10 +60,12 @@ public final class LocalStack {
         int kafka = envPort("KAFKA_PORT", 9092);
         int pg = envPort("PG_PORT", 55432);
         int s3 = envPort("S3_PORT", 9000);
+        int zipkin = envPort("ZIPKIN_PORT", 9411);
         List<String> missing = new ArrayList<>();
         if (!portOpen(kafka)) missing.add("kafka");
         if (!portOpen(pg)) missing.add("postgres");
         if (!portOpen(s3)) missing.add("s3");
+        if (!portOpen(zipkin)) missing.add("zipkin");
         if (!missing.isEmpty()) {
             List<String> up = new ArrayList<>(List.of("up"));
             up.addAll(missing);
@@ -71,7 +78,7 @@ public final class LocalStack {
             down.addAll(missing);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> runStack(root, down, 2), "local-stack-down"));
         }
-        instance = new LocalStack(root, kafka, pg, s3, missing);
+        instance = new LocalStack(root, kafka, pg, s3, zipkin, missing);
         return instance;
     }
 
@@ -89,6 +96,9 @@ public final class LocalStack {
     public String jdbcUrl(String database) { return "jdbc:postgresql://" + pgHost() + ":" + pgPort + "/" + database; }
 
     public String s3Endpoint() { return "http://127.0.0.1:" + s3Port; }
+
+    /** Zipkin's base URL; spans go to {@code <url>/api/v2/spans}, traces are read from {@code <url>/api/v2/trace/<id>}. */
+    public String zipkinUrl() { return "http://127.0.0.1:" + zipkinPort; }
 
     public String s3AccessKey() { return "local-access-key"; }
 
