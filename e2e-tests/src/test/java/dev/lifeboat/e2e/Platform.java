@@ -48,11 +48,13 @@ final class Platform implements AutoCloseable {
     private final Map<String, String> groups = new HashMap<>();
     final int schedulerPort = ServiceProcess.freePort();
     final int catalogPort = ServiceProcess.freePort();
+    final int coordinatorPort = ServiceProcess.freePort();
     ServiceProcess scheduler;
     ServiceProcess catalog;
     ServiceProcess storage;
     ServiceProcess snapshotA;
     ServiceProcess snapshotB;
+    ServiceProcess coordinator;
 
     private Platform(LocalStack stack) throws IOException {
         this.stack = stack;
@@ -78,6 +80,7 @@ final class Platform implements AutoCloseable {
         p.snapshotB = p.launch("snapshot-worker", "snapshot-worker-b", root, ServiceProcess.freePort(), Map.of(
                 "SCHEDULER_URL", schedulerUrl, "LIFEBOAT_SPOOL_DIR", p.spoolRoot.resolve("b").toString(),
                 "LIFEBOAT_SNAPSHOT_WORKER_ID", "worker-b", SOURCE_PASSWORD_ENV, stack.pgSuperPassword()));
+        p.coordinator = p.launchCoordinator();
         for (ServiceProcess s : p.processes) {
             s.awaitReady(Duration.ofSeconds(120));
         }
@@ -100,6 +103,12 @@ final class Platform implements AutoCloseable {
         }
     }
 
+    /** Starts recovery-coordinator on its fixed port and consumer group: a restart after a crash resumes its runs. */
+    ServiceProcess launchCoordinator() throws IOException {
+        return launch("recovery-coordinator", stack.repoRoot(), coordinatorPort,
+                Map.of("SCHEDULER_URL", "http://127.0.0.1:" + schedulerPort));
+    }
+
     private ServiceProcess launch(String module, Path root, int port, Map<String, String> env) throws IOException {
         return launch(module, module, root, port, env);
     }
@@ -112,7 +121,8 @@ final class Platform implements AutoCloseable {
         String group = "e2e-" + RUN_ID + "-" + module;
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", stack.kafkaBootstrap()))) {
             Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-            for (String topic : List.of(Topics.BACKUP_REQUESTED, Topics.BACKUP_EVENTS)) {
+            for (String topic : List.of(Topics.BACKUP_REQUESTED, Topics.BACKUP_EVENTS, Topics.RECOVERY_COMMANDS,
+                    Topics.RECOVERY_REPLIES, Topics.RECOVERY_EVENTS)) {
                 admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
                         .forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
             }
@@ -136,6 +146,7 @@ final class Platform implements AutoCloseable {
         env.put("S3_ENDPOINT", stack.s3Endpoint());
         env.put("OUTBOX_RELAY_INTERVAL", "200ms");
         env.put("LIFEBOAT_MASTER_KEY_FILE", masterKeyFile.toString());
+        env.put("ZIPKIN_ENDPOINT", stack.zipkinUrl() + "/api/v2/spans");
         Path jar = root.resolve(module).resolve("target/quarkus-app/quarkus-run.jar");
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException(jar + " is missing: package the services first (mvn package)");
@@ -147,6 +158,10 @@ final class Platform implements AutoCloseable {
 
     String schedulerUrl(String path) {
         return "http://127.0.0.1:" + schedulerPort + path;
+    }
+
+    String coordinatorUrl(String path) {
+        return "http://127.0.0.1:" + coordinatorPort + path;
     }
 
     String catalogUrl(String path) {

@@ -1,0 +1,302 @@
+package dev.lifeboat.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpServer;
+import dev.lifeboat.testsupport.Databases;
+import dev.lifeboat.testsupport.TableFingerprint;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Disaster-recovery plans end to end: the packaged coordinator, storage-worker, snapshot-workers and catalog as
+ * separate processes, restoring real backups into real databases through the saga on Kafka.
+ */
+class RecoveryEndToEndIT {
+    static final String SOURCE_DB = "e2e_dr_source";
+    static final String RUN = Long.toString(System.currentTimeMillis(), 36);
+    static final String SOURCE = "dr-" + RUN;
+    static Platform platform;
+    static HttpServer hooks;
+    static final List<String> webhookBodies = new CopyOnWriteArrayList<>();
+    static final AtomicInteger failingEndpointCalls = new AtomicInteger();
+    static String backupId;
+
+    @BeforeAll
+    static void backUpTheSource() throws Exception {
+        platform = Platform.start();
+        Databases.createDatabase(SOURCE_DB);
+        Databases.loadSample(SOURCE_DB, 20);
+        platform.registerSource(SOURCE, "127.0.0.1", platform.stack.pgPort(), SOURCE_DB);
+        hooks = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        hooks.createContext("/hook", exchange -> {
+            webhookBodies.add(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        hooks.createContext("/restart-broken", exchange -> {
+            failingEndpointCalls.incrementAndGet();
+            byte[] body = "backend down".getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(500, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        hooks.createContext("/restart-ok", exchange -> {
+            exchange.sendResponseHeaders(200, -1);
+            exchange.close();
+        });
+        hooks.start();
+        Platform.Response accepted = Platform.send("POST", platform.schedulerUrl("/api/v1/backups"),
+                Map.of("sourceId", SOURCE, "type", "FULL"));
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        backupId = accepted.json().get("backupId").asText();
+        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).until(() -> {
+            Platform.Response r = Platform.send("GET", platform.catalogUrl("/api/v1/backups/" + backupId), null);
+            return r.status() == 200 && "COMPLETED".equals(r.json().get("status").asText());
+        });
+    }
+
+    @AfterAll
+    static void stop() {
+        if (hooks != null) {
+            hooks.stop(0);
+        }
+        if (platform != null) {
+            platform.close();
+        }
+    }
+
+    private static String hookUrl(String path) {
+        return "http://127.0.0.1:" + hooks.getAddress().getPort() + path;
+    }
+
+    private static Map<String, Object> target(String database) {
+        return Map.of("host", "127.0.0.1", "port", platform.stack.pgPort(), "database", database,
+                "user", platform.stack.pgSuperUser(), "passwordRef", "env:" + Platform.SOURCE_PASSWORD_ENV);
+    }
+
+    private static Map<String, Object> restoreStep(String database) {
+        return Map.of("kind", "RestoreDatabase", "sourceId", SOURCE, "backup", "latest", "target", target(database),
+                "jobs", 2);
+    }
+
+    /** One QUERY_EQUALS check per table: its row count and content hash must equal the source's. */
+    private static List<Map<String, Object>> contentChecks() {
+        List<Map<String, Object>> checks = new ArrayList<>();
+        TableFingerprint.of(SOURCE_DB).forEach((table, fp) -> {
+            String rel = table.replace(".", "\".\"");
+            checks.add(Map.of("name", "content of " + table, "kind", "QUERY_EQUALS",
+                    "sql", "SELECT count(*) || ':' || md5(coalesce(string_agg(h, '' ORDER BY h), '')) "
+                            + "FROM (SELECT md5(t::text) AS h FROM ONLY \"" + rel + "\" AS t) AS s",
+                    "expected", fp.rowCount() + ":" + fp.contentHash()));
+        });
+        return checks;
+    }
+
+    private static String createPlan(String id, String rto, List<Map<String, Object>> steps) {
+        Map<String, Object> plan = new LinkedHashMap<>();
+        plan.put("id", id);
+        plan.put("name", "DR drill " + id);
+        plan.put("rto", rto);
+        plan.put("rpo", "PT1H");
+        plan.put("steps", steps);
+        Platform.Response r = Platform.send("POST", platform.coordinatorUrl("/api/v1/plans"), plan);
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        return id;
+    }
+
+    private static String startRun(String planId, String mode) {
+        Platform.Response r = Platform.send("POST", platform.coordinatorUrl("/api/v1/plans/" + planId + "/runs"),
+                Map.of("mode", mode));
+        assertThat(r.status()).as(r.body()).isEqualTo(202);
+        return r.json().get("runId").asText();
+    }
+
+    private static JsonNode awaitRunEnd(String runId) {
+        JsonNode[] last = new JsonNode[1];
+        await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(500)).until(() -> {
+            Platform.Response r = Platform.send("GET", platform.coordinatorUrl("/api/v1/runs/" + runId), null);
+            last[0] = r.json();
+            return Set.of("SUCCEEDED", "FAILED", "COMPENSATED").contains(r.json().get("status").asText());
+        });
+        return last[0];
+    }
+
+    private static Set<String> databasesLike(String pattern) throws Exception {
+        Set<String> names = new HashSet<>();
+        try (Connection c = Databases.connect("postgres"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT datname FROM pg_database WHERE datname LIKE '" + pattern + "'")) {
+            while (rs.next()) {
+                names.add(rs.getString(1));
+            }
+        }
+        return names;
+    }
+
+    private static String scratchPrefix(String runId) {
+        return "drill_" + runId.substring(0, 8) + "%";
+    }
+
+    @Test
+    void drillRestoresIdenticalDataMeasuresRtoAndNotifies() throws Exception {
+        String plan = createPlan("drill-ok-" + RUN, "PT10M", List.of(
+                restoreStep("dr_target_" + RUN),
+                Map.of("kind", "VerifyIntegrity", "checksums", true, "checks", contentChecks()),
+                Map.of("kind", "NotifyStakeholders", "webhooks", List.of(hookUrl("/hook")))));
+        String runId = startRun(plan, "drill");
+        JsonNode run = awaitRunEnd(runId);
+
+        assertThat(run.get("status").asText()).as(run.toPrettyString()).isEqualTo("SUCCEEDED");
+        JsonNode result = run.get("result");
+        assertThat(result.get("success").asBoolean()).isTrue();
+        assertThat(result.get("rtoMet").asBoolean()).isTrue();
+        assertThat(result.get("rpoMet").asBoolean()).isTrue();
+        assertThat(result.get("backupId").asText()).isEqualTo(backupId);
+        assertThat(result.get("totalMillis").asLong()).isPositive();
+        for (JsonNode step : run.get("steps")) {
+            assertThat(step.get("status").asText()).as(step.toString()).isEqualTo("COMPLETED");
+            assertThat(step.get("durationMillis").asLong()).isNotNegative();
+        }
+        // every table's row count and content hash in the scratch database equalled the source's (checked by the
+        // drill itself, before the scratch database was dropped)
+        assertThat(run.toString()).contains("content of public.orders");
+        assertThat(databasesLike(scratchPrefix(runId))).as("scratch database dropped").isEmpty();
+        assertThat(databasesLike("dr_target_" + RUN)).as("a drill never touches the plan's real target").isEmpty();
+        await().atMost(Duration.ofSeconds(30)).until(() -> webhookBodies.stream().anyMatch(b -> b.contains(runId)));
+        JsonNode summary = Platform.JSON.readTree(webhookBodies.stream().filter(b -> b.contains(runId)).findFirst()
+                .orElseThrow());
+        assertThat(summary.toString()).contains(plan).contains("rtoMet").contains("rpoMet");
+
+        await().atMost(Duration.ofSeconds(30)).until(() ->
+                Platform.send("GET", platform.catalogUrl("/api/v1/recoveries/" + runId), null).status() == 200);
+        JsonNode recorded = Platform.send("GET", platform.catalogUrl("/api/v1/recoveries/" + runId), null).json();
+        assertThat(recorded.get("mode").asText()).isEqualToIgnoringCase("drill");
+        assertThat(recorded.get("rtoMet").asBoolean()).isTrue();
+
+        // the same plan with an RTO of one millisecond: the drill still succeeds, the RTO is not met
+        Platform.Response put = Platform.send("PUT", platform.coordinatorUrl("/api/v1/plans/" + plan), Map.of(
+                "name", "DR drill " + plan, "rto", "PT0.001S", "rpo", "PT1H", "steps", List.of(
+                        restoreStep("dr_target_" + RUN),
+                        Map.of("kind", "VerifyIntegrity", "checksums", false, "checks", contentChecks()))));
+        assertThat(put.status()).as(put.body()).isEqualTo(200);
+        JsonNode strict = awaitRunEnd(startRun(plan, "drill"));
+        assertThat(strict.get("status").asText()).as(strict.toPrettyString()).isEqualTo("SUCCEEDED");
+        assertThat(strict.at("/result/rtoMet").asBoolean()).isFalse();
+        assertThat(strict.at("/result/success").asBoolean()).isTrue();
+    }
+
+    @Test
+    void aFailingSqlCheckCompensatesTheDrillAndNamesTheCheck() throws Exception {
+        String plan = createPlan("drill-bad-check-" + RUN, "PT10M", List.of(
+                restoreStep("dr_target_bad_" + RUN),
+                Map.of("kind", "VerifyIntegrity", "checksums", false, "checks", List.of(
+                        Map.of("name", "orders present", "kind", "ROW_COUNT_AT_LEAST", "table", "public.orders",
+                                "minRows", 1),
+                        Map.of("name", "impossible customer count", "kind", "QUERY_EQUALS",
+                                "sql", "select count(*) from public.customers", "expected", "-1")))));
+        String runId = startRun(plan, "drill");
+        JsonNode run = awaitRunEnd(runId);
+        assertThat(run.get("status").asText()).as(run.toPrettyString()).isEqualTo("COMPENSATED");
+        assertThat(run.at("/result/success").asBoolean()).isFalse();
+        assertThat(run.toString()).contains("impossible customer count");
+        assertThat(databasesLike(scratchPrefix(runId))).as("scratch database dropped").isEmpty();
+    }
+
+    @Test
+    void restartServicesAnswering500FailsAfterItsRetries() {
+        int before = failingEndpointCalls.get();
+        String plan = createPlan("drill-restart-" + RUN, "PT10M", List.of(
+                Map.of("kind", "RestartServices", "timeout", "PT2S", "retries", 2, "endpoints", List.of(
+                        Map.of("method", "POST", "url", hookUrl("/restart-ok"), "expectedStatus", 200),
+                        Map.of("method", "POST", "url", hookUrl("/restart-broken"), "expectedStatus", 200)))));
+        JsonNode run = awaitRunEnd(startRun(plan, "recovery"));
+        assertThat(run.get("status").asText()).as(run.toPrettyString()).isIn("FAILED", "COMPENSATED");
+        JsonNode step = run.get("steps").get(0);
+        assertThat(step.get("status").asText()).isEqualTo("FAILED");
+        assertThat(step.get("message").asText()).contains("500").contains("restart-broken");
+        assertThat(failingEndpointCalls.get() - before).as("one call and two retries").isEqualTo(3);
+    }
+
+    @Test
+    void coordinatorKilledDuringARestoreResumesAndNoStepRunsTwice() throws Exception {
+        String target = "dr_resume_" + RUN;
+        String plan = createPlan("recovery-resume-" + RUN, "PT10M", List.of(restoreStep(target),
+                Map.of("kind", "VerifyIntegrity", "checksums", false, "checks", contentChecks())));
+        String runId = startRun(plan, "recovery");
+        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            JsonNode r = Platform.send("GET", platform.coordinatorUrl("/api/v1/runs/" + runId), null).json();
+            return r.at("/pending/action").asText().equals("restore");
+        });
+        platform.coordinator.kill9();
+        platform.coordinator = platform.launchCoordinator();
+        platform.coordinator.awaitReady(Duration.ofSeconds(120));
+
+        JsonNode run = awaitRunEnd(runId);
+        assertThat(run.get("status").asText()).as(run.toPrettyString()).isEqualTo("SUCCEEDED");
+        assertThat(TableFingerprint.of(target)).isEqualTo(TableFingerprint.of(SOURCE_DB));
+        // the restore ran once: the command re-sent after the restart was answered from the participant's ledger
+        // (a second restore would have had to drop and re-create the target)
+        String logs = platform.snapshotA.logTail(5000) + platform.snapshotB.logTail(5000);
+        assertThat(countOccurrences(logs, ": created database 127.0.0.1:" + platform.stack.pgPort() + "/" + target))
+                .as("restores of " + target + " started").isEqualTo(1);
+        assertThat(logs).doesNotContain("an earlier attempt created 127.0.0.1:" + platform.stack.pgPort() + "/" + target);
+    }
+
+    @Test
+    void oneRunIsOneTraceAcrossCoordinatorAndBothWorkers() throws Exception {
+        String plan = createPlan("drill-trace-" + RUN, "PT10M", List.of(restoreStep("dr_trace_" + RUN),
+                Map.of("kind", "VerifyIntegrity", "checksums", true, "checks", List.of(
+                        Map.of("name", "orders present", "kind", "ROW_COUNT_AT_LEAST", "table", "public.orders",
+                                "minRows", 1)))));
+        JsonNode run = awaitRunEnd(startRun(plan, "drill"));
+        assertThat(run.get("status").asText()).as(run.toPrettyString()).isEqualTo("SUCCEEDED");
+        String traceId = run.get("traceId").asText();
+        HttpClient http = HttpClient.newHttpClient();
+        Set<String> services = new HashSet<>();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(2)).until(() -> {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(
+                    URI.create(platform.stack.zipkinUrl() + "/api/v2/trace/" + traceId)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) {
+                return false;
+            }
+            services.clear();
+            for (JsonNode span : Platform.JSON.readTree(r.body())) {
+                services.add(span.at("/localEndpoint/serviceName").asText());
+            }
+            return services.containsAll(List.of("recovery-coordinator", "storage-worker", "snapshot-worker"));
+        });
+        assertThat(services).contains("recovery-coordinator", "storage-worker", "snapshot-worker");
+    }
+
+    private static int countOccurrences(String text, String needle) {
+        int n = 0;
+        for (int i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + needle.length())) {
+            n++;
+        }
+        return n;
+    }
+}
