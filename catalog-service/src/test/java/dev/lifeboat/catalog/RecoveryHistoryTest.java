@@ -40,7 +40,8 @@ import static org.hamcrest.Matchers.nullValue;
 @QuarkusTest
 @WithTestResource(CatalogTestResource.class)
 class RecoveryHistoryTest {
-    static final Duration WAIT = Duration.ofSeconds(30);
+    // generous: the first record after start loads Hibernate and the DLQ producer on a busy 2-core machine
+    static final Duration WAIT = Duration.ofSeconds(60);
     static TestKafka kafka;
 
     @BeforeAll
