@@ -36,7 +36,8 @@ public class CatalogTestResource implements QuarkusTestResourceLifecycleManager 
         Databases.dropDatabase(DATABASE);
         Databases.execute("postgres", "create database " + DATABASE + " owner " + APP_USER);
         String group = "catalog-service-test-" + UUID.randomUUID();
-        startGroupAtEnd(stack.kafkaBootstrap(), group, List.of(Topics.BACKUP_REQUESTED, Topics.BACKUP_EVENTS));
+        startGroupAtEnd(stack.kafkaBootstrap(), group, List.of(Topics.BACKUP_REQUESTED, Topics.BACKUP_EVENTS,
+                Topics.RECOVERY_EVENTS));
 
         Map<String, String> config = new HashMap<>();
         config.put("kafka.bootstrap.servers", stack.kafkaBootstrap());
@@ -47,6 +48,7 @@ public class CatalogTestResource implements QuarkusTestResourceLifecycleManager 
                 "postgresql://" + stack.pgHost() + ":" + stack.pgPort() + "/" + DATABASE);
         config.put("mp.messaging.incoming.backup-requests.group.id", group);
         config.put("mp.messaging.incoming.backup-events.group.id", group);
+        config.put("mp.messaging.incoming.recovery-events.group.id", group);
         // short backoff: the retry test should not wait long once the database accepts writes again
         config.put("lifeboat.catalog.retry.initial-backoff", "200ms");
         config.put("lifeboat.catalog.retry.max-backoff", "1s");

@@ -1,6 +1,8 @@
 package dev.lifeboat.catalog.rest;
 
+import dev.lifeboat.catalog.domain.RpoCompliance;
 import dev.lifeboat.catalog.service.BackupQueries;
+import dev.lifeboat.catalog.service.RpoQueries;
 import dev.lifeboat.kit.rest.Problem;
 import io.smallrye.mutiny.Uni;
 import jakarta.ws.rs.GET;
@@ -19,9 +21,11 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 @Tag(name = "sources", description = "What the catalog knows per source")
 public class SourceResource {
     private final BackupQueries queries;
+    private final RpoQueries rpo;
 
-    public SourceResource(BackupQueries queries) {
+    public SourceResource(BackupQueries queries, RpoQueries rpo) {
         this.queries = queries;
+        this.rpo = rpo;
     }
 
     @GET
@@ -32,5 +36,20 @@ public class SourceResource {
             content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     public Uni<BackupView> latestRestorable(@PathParam("id") String sourceId) {
         return queries.latestRestorable(sourceId).map(BackupView::of);
+    }
+
+    @GET
+    @Path("{id}/rpo")
+    @Operation(summary = "RPO compliance now: the newest restorable backup's age against the strictest RPO of the "
+            + "source's enabled policies (from scheduler-service)")
+    @APIResponse(responseCode = "200", description = "compliant true/false; null only when no enabled policy sets an RPO")
+    @APIResponse(responseCode = "404", description = "scheduler-service does not know the source",
+            content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "502", description = "scheduler-service answered with an error",
+            content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "503", description = "scheduler-service is unreachable or too slow",
+            content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    public Uni<RpoCompliance> rpo(@PathParam("id") String sourceId) {
+        return rpo.compliance(sourceId);
     }
 }

@@ -1,0 +1,43 @@
+package dev.lifeboat.catalog.client;
+
+import io.smallrye.mutiny.Uni;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.WebApplicationException;
+import org.eclipse.microprofile.faulttolerance.Retry;
+import org.eclipse.microprofile.faulttolerance.Timeout;
+import org.eclipse.microprofile.rest.client.inject.RegisterRestClient;
+
+import java.util.List;
+
+/**
+ * Sources and policies (and so the RPO a source must meet) are owned by scheduler-service; the catalog asks for
+ * them when a caller asks for RPO compliance instead of keeping a copy that could be stale. An answer from the
+ * scheduler (404, 500) is final; a timeout or a refused connection is retried a little.
+ */
+@RegisterRestClient(configKey = "scheduler")
+@Path("/api/v1")
+public interface SchedulerClient {
+
+    @GET
+    @Path("sources/{id}")
+    @Timeout(3000)
+    @Retry(maxRetries = 2, delay = 200, jitter = 100, abortOn = WebApplicationException.class)
+    Uni<SourceInfo> source(@PathParam("id") String id);
+
+    @GET
+    @Path("policies")
+    @Timeout(3000)
+    @Retry(maxRetries = 2, delay = 200, jitter = 100, abortOn = WebApplicationException.class)
+    Uni<List<PolicyInfo>> policies(@QueryParam("sourceId") String sourceId);
+
+    /** The part of scheduler-service's SourceView the catalog needs. */
+    record SourceInfo(String id, String name) {
+    }
+
+    /** The part of scheduler-service's PolicyView the catalog needs; {@code rpo} is an ISO-8601 duration or null. */
+    record PolicyInfo(String id, String sourceId, String type, String rpo, boolean enabled) {
+    }
+}

@@ -1,0 +1,10 @@
+package dev.lifeboat.catalog.domain;
+
+import dev.lifeboat.contracts.recovery.RunMode;
+
+/** A page of recovery and drill runs, newest first (by startedAt). Every filter is optional. */
+public record RecoveryQuery(RunMode mode, String planId, RecoveryStatus status, String sourceId, int page,
+                            int size) {
+    public static final int DEFAULT_SIZE = 20;
+    public static final int MAX_SIZE = 200;
+}

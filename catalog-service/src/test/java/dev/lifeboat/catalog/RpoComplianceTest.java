@@ -1,0 +1,134 @@
+package dev.lifeboat.catalog;
+
+import dev.lifeboat.contracts.BackupType;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.response.ValidatableResponse;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+
+import static dev.lifeboat.catalog.BackupLifecycleTest.awaitBackup;
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.allOf;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.greaterThanOrEqualTo;
+import static org.hamcrest.Matchers.lessThan;
+import static org.hamcrest.Matchers.nullValue;
+
+/**
+ * GET /api/v1/sources/{id}/rpo: backups come through real Kafka into the real PostgreSQL catalog; the policies come
+ * over HTTP from {@link SchedulerStandIn} (why a stand-in and not the real scheduler: see there).
+ */
+@QuarkusTest
+@WithTestResource(CatalogTestResource.class)
+@WithTestResource(SchedulerStandIn.class)
+class RpoComplianceTest {
+    static TestKafka kafka;
+
+    @BeforeAll
+    static void connect() {
+        kafka = new TestKafka();
+    }
+
+    @AfterAll
+    static void disconnect() {
+        kafka.close();
+    }
+
+    @Test
+    void aBackupYoungerThanTheStrictestEnabledRpoIsCompliant() {
+        TestBackups old = TestBackups.of(BackupType.FULL).ofSource(SchedulerStandIn.COMPLIANT);
+        TestBackups recent = TestBackups.of(BackupType.INCREMENTAL).ofSource(SchedulerStandIn.COMPLIANT);
+        Instant recentStart = Instant.now().minus(30, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.MILLIS);
+        kafka.publish(old.sourceId(), old.completed(Instant.now().minus(5, ChronoUnit.HOURS)));
+        kafka.publish(recent.sourceId(), recent.completed(recentStart));
+        awaitBackup(recent.backupId(), "COMPLETED");
+
+        rpo(SchedulerStandIn.COMPLIANT).statusCode(200)
+                .body("sourceId", equalTo(SchedulerStandIn.COMPLIANT))
+                .body("compliant", equalTo(true))
+                // PT1M belongs to a disabled policy: it does not count
+                .body("rpo", equalTo("PT2H")).body("rpoSeconds", equalTo(7200))
+                .body("policyId", equalTo("pol-c-hourly"))
+                .body("latestBackup.backupId", equalTo(recent.backupId()))
+                .body("latestBackup.completedAt", equalTo(recentStart.plusSeconds(7).toString()))
+                .body("latestBackup.ageSeconds", allOf(greaterThanOrEqualTo(30 * 60 - 7), lessThan(40 * 60)))
+                .body("reason", containsString("within the RPO PT2H of policy 'pol-c-hourly'"))
+                .body("policies.policyId", contains("pol-c-daily", "pol-c-hourly", "pol-c-paused"))
+                .body("policies.applies", contains(true, true, false))
+                .body("policies.compliant", contains(true, true, false));
+    }
+
+    @Test
+    void aBackupOlderThanTheRpoIsNotCompliantAndAFailedNewerOneDoesNotHelp() {
+        TestBackups old = TestBackups.of(BackupType.FULL).ofSource(SchedulerStandIn.LATE);
+        TestBackups failed = TestBackups.of(BackupType.INCREMENTAL).ofSource(SchedulerStandIn.LATE);
+        kafka.publish(old.sourceId(), old.completed(Instant.now().minus(3, ChronoUnit.HOURS)));
+        kafka.publish(failed.sourceId(), failed.requested("rpo-test"));
+        kafka.publish(failed.sourceId(), failed.failed("UPLOAD", "bucket not found"));
+        awaitBackup(old.backupId(), "COMPLETED");
+        awaitBackup(failed.backupId(), "FAILED");
+
+        rpo(SchedulerStandIn.LATE).statusCode(200)
+                .body("compliant", equalTo(false))
+                .body("rpo", equalTo("PT1H")).body("rpoSeconds", equalTo(3600))
+                .body("latestBackup.backupId", equalTo(old.backupId()))
+                .body("latestBackup.ageSeconds", greaterThanOrEqualTo(3 * 3600 - 7))
+                .body("reason", containsString("older than the RPO PT1H of policy 'pol-l-hourly'"))
+                .body("policies[0].compliant", equalTo(false));
+    }
+
+    @Test
+    void aSourceWithoutACompletedBackupIsNotCompliant() {
+        rpo(SchedulerStandIn.NO_BACKUP).statusCode(200)
+                .body("compliant", equalTo(false))
+                .body("rpo", equalTo("P1D")).body("rpoSeconds", equalTo(86400))
+                .body("latestBackup", nullValue())
+                .body("reason", equalTo("source 'rpo-no-backup' has no completed backup; "
+                        + "the RPO P1D of policy 'pol-n-daily' is not met"));
+    }
+
+    @Test
+    void aSourceWithoutAnEnabledRpoHasNothingToComplyWith() {
+        rpo(SchedulerStandIn.NO_RPO).statusCode(200)
+                .body("compliant", nullValue())
+                .body("rpo", nullValue())
+                .body("reason", equalTo("no enabled policy of source 'rpo-none' sets an RPO"))
+                .body("policies.applies", contains(false));
+    }
+
+    @Test
+    void aSourceTheSchedulerDoesNotKnowIsA404() {
+        rpo("no-such-source").statusCode(404).contentType("application/problem+json")
+                .body("detail", equalTo("source 'no-such-source' is not known to scheduler-service"));
+    }
+
+    @Test
+    void aSchedulerErrorIsA502() {
+        rpo(SchedulerStandIn.SCHEDULER_ERROR).statusCode(502).contentType("application/problem+json")
+                .body("title", equalTo("Bad Gateway"))
+                .body("detail", containsString("scheduler-service answered HTTP 500"));
+    }
+
+    @Test
+    void aSchedulerThatDoesNotAnswerIsA503() {
+        Instant start = Instant.now();
+        rpo(SchedulerStandIn.SCHEDULER_HANGS).statusCode(503).contentType("application/problem+json")
+                .body("title", equalTo("Service Unavailable"))
+                .body("detail", containsString("scheduler-service is unreachable"));
+        // three attempts of at most ~1 s each, not the stand-in's 10 s
+        assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofSeconds(9));
+    }
+
+    static ValidatableResponse rpo(String sourceId) {
+        return given().when().get("/api/v1/sources/{id}/rpo", sourceId).then();
+    }
+}
