@@ -62,7 +62,9 @@ public class RecoveryCommandService {
         switch (entry) {
             case CommandLedger.Finished f -> {
                 LOG.infof("command %s finished before; re-sending its reply", command.commandId());
-                replies.send(StepReplies.fromJson(f.replyJson()), f.replyJson());
+                // re-encoded: jsonb keeps the content, not the bytes, of the reply first sent
+                StepReply stored = StepReplies.fromJson(f.replyJson());
+                replies.send(stored, StepReplies.toJson(stored));
             }
             case CommandLedger.Busy b ->
                     LOG.infof("command %s runs in another instance; this delivery is skipped", command.commandId());
