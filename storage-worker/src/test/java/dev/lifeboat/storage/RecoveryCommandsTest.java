@@ -49,7 +49,7 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
         String source = "src-" + UUID.randomUUID();
         SnapshotCreated snapshot = sealed(source, 120_000);
         String runId = UUID.randomUUID().toString();
-        PrepareRestore prepare = new PrepareRestore(RecoveryCommand.commandId(runId, 0, "prepare"), runId, 0, null,
+        PrepareRestore prepare = new PrepareRestore(RecoveryCommand.commandId(runId, 0, "prepare"), runId, 0, source,
                 snapshot.backupId(), 3600L);
 
         send(EventType.PREPARE_RESTORE, prepare);
@@ -83,7 +83,7 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
         String run2 = UUID.randomUUID().toString();
         PrepareRestore again = new PrepareRestore(RecoveryCommand.commandId(run2, 0, "prepare"), run2, 0, source,
                 null, null);
-        PrepareRestore unknown = new PrepareRestore(RecoveryCommand.commandId(run2, 1, "prepare"), run2, 1, null,
+        PrepareRestore unknown = new PrepareRestore(RecoveryCommand.commandId(run2, 1, "prepare"), run2, 1, source,
                 UUID.randomUUID().toString(), null);
         send(EventType.PREPARE_RESTORE, again);
         send(EventType.PREPARE_RESTORE, unknown);
@@ -116,7 +116,7 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
         String source = "src-" + UUID.randomUUID();
         SnapshotCreated snapshot = sealed(source, 150_000);
         String runId = UUID.randomUUID().toString();
-        BackupLocation location = locationOf(prepared(runId, snapshot.backupId()));
+        BackupLocation location = locationOf(prepared(runId, source, snapshot.backupId()));
         VerifyBackup verify = new VerifyBackup(RecoveryCommand.commandId(runId, 1, "verify-backup"), runId, 1, location);
 
         send(EventType.VERIFY_BACKUP, verify);
@@ -148,7 +148,7 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
         assertThat((List<?>) bad.result().get("problems")).singleElement().asString().contains(chunkId);
 
         // a backup that failed verification is not offered for restore any more
-        StepReply refused = prepared(UUID.randomUUID().toString(), snapshot.backupId());
+        StepReply refused = prepared(UUID.randomUUID().toString(), source, snapshot.backupId());
         assertThat(refused.outcome()).isEqualTo(StepReply.Outcome.FAILED);
         assertThat(refused.message()).contains("failed its latest FULL verification");
     }
@@ -185,8 +185,8 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
         return snapshot;
     }
 
-    private StepReply prepared(String runId, String backupId) {
-        PrepareRestore prepare = new PrepareRestore(RecoveryCommand.commandId(runId, 0, "prepare"), runId, 0, null,
+    private StepReply prepared(String runId, String source, String backupId) {
+        PrepareRestore prepare = new PrepareRestore(RecoveryCommand.commandId(runId, 0, "prepare"), runId, 0, source,
                 backupId, null);
         send(EventType.PREPARE_RESTORE, prepare);
         return awaitReply(prepare.commandId());
