@@ -18,17 +18,22 @@ final class PgTools {
     }
 
     static Path pgDumpFor(Path installRoot, int serverMajor) {
-        Path exact = installRoot.resolve(String.valueOf(serverMajor)).resolve("bin/pg_dump");
-        if (Files.isExecutable(exact)) {
-            return exact;
-        }
-        return newerMajors(installRoot, serverMajor)
+        return toolFor(installRoot, serverMajor, "pg_dump")
                 .orElseThrow(() -> new BackupFailure("DUMP", "no pg_dump for PostgreSQL " + serverMajor
                         + " on this worker (looked in " + installRoot + "/<major>/bin); install the PostgreSQL "
                         + serverMajor + " client (Debian: postgresql-client-" + serverMajor + ")"));
     }
 
-    private static Optional<Path> newerMajors(Path root, int serverMajor) {
+    /** {@code tool} (pg_dump, pg_restore) of the server's major version, else of the oldest newer one installed. */
+    static Optional<Path> toolFor(Path installRoot, int serverMajor, String tool) {
+        Path exact = installRoot.resolve(String.valueOf(serverMajor)).resolve("bin").resolve(tool);
+        if (Files.isExecutable(exact)) {
+            return Optional.of(exact);
+        }
+        return newerMajors(installRoot, serverMajor, tool);
+    }
+
+    private static Optional<Path> newerMajors(Path root, int serverMajor, String tool) {
         if (!Files.isDirectory(root)) {
             return Optional.empty();
         }
@@ -36,7 +41,7 @@ final class PgTools {
             return dirs.filter(d -> d.getFileName().toString().matches("\\d+"))
                     .filter(d -> Integer.parseInt(d.getFileName().toString()) > serverMajor)
                     .sorted(Comparator.comparingInt(d -> Integer.parseInt(d.getFileName().toString())))
-                    .map(d -> d.resolve("bin/pg_dump"))
+                    .map(d -> d.resolve("bin").resolve(tool))
                     .filter(Files::isExecutable)
                     .findFirst();
         } catch (IOException e) {

@@ -1,0 +1,35 @@
+package dev.lifeboat.snapshot.config;
+
+import java.time.Duration;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** How snapshot-worker carries out recovery saga commands on target database servers. */
+@ConfigMapping(prefix = "lifeboat.recovery")
+public interface RecoveryConfig {
+    /** Database on a target server to connect to for CREATE / DROP DATABASE. */
+    @WithDefault("postgres")
+    String maintenanceDatabase();
+
+    /** Statement timeout of each SQL check of a VerifyDatabase (and of each row count after a restore). */
+    @WithDefault("60s")
+    Duration statementTimeout();
+
+    /** pg_restore --jobs when the command asks for none (jobs <= 0). */
+    @WithDefault("2")
+    int defaultJobs();
+
+    /**
+     * Attempts of a command whose object store or ledger fails transiently; after the last one the command is
+     * answered FAILED with the cause (never dead-lettered: the coordinator must hear back).
+     */
+    @WithDefault("5")
+    int maxAttempts();
+
+    @WithDefault("1s")
+    Duration initialBackoff();
+
+    @WithDefault("30s")
+    Duration maxBackoff();
+}

@@ -1,0 +1,296 @@
+package dev.lifeboat.snapshot.service;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import org.jboss.logging.Logger;
+
+import dev.lifeboat.contracts.recovery.BackupLocation;
+import dev.lifeboat.contracts.recovery.RestoreDatabase;
+import dev.lifeboat.kit.recovery.CommandLedger;
+import dev.lifeboat.kit.repository.Repositories;
+import dev.lifeboat.repository.keys.WrongKeyException;
+import dev.lifeboat.repository.snapshot.CorruptChunkException;
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.snapshot.config.RecoveryConfig;
+import dev.lifeboat.snapshot.config.SnapshotConfig;
+import dev.lifeboat.snapshot.domain.CommandFailure;
+import dev.lifeboat.snapshot.domain.TransientFailure;
+import io.opentelemetry.instrumentation.annotations.WithSpan;
+
+/**
+ * RestoreDatabase: the backup's manifest is restored through the repository reader into a private spool directory
+ * (streaming, a few chunks in memory whatever the backup's size; every chunk authenticated and hashed), the target
+ * database is created, {@code pg_restore --no-owner} of the matching major version loads it with parallel jobs,
+ * and every user table is counted exactly. The spool is removed in every case.
+ */
+@ApplicationScoped
+public class DatabaseRestorer {
+    private static final Logger LOG = Logger.getLogger(DatabaseRestorer.class);
+    private static final int STDERR_TAIL = 2000;
+
+    @Inject
+    SnapshotConfig snapshots;
+    @Inject
+    RecoveryConfig config;
+    @Inject
+    Repositories repositories;
+
+    /** The reply's result on success; {@link CommandFailure} or {@link TransientFailure} otherwise. */
+    @WithSpan("DatabaseRestorer.restore")
+    public Map<String, Object> restore(RestoreDatabase cmd, CommandLedger.Claim claim) {
+        long started = System.nanoTime();
+        BackupLocation backup = cmd.backup();
+        if (backup == null || backup.backupId() == null || backup.bucket() == null || backup.manifestKey() == null
+                || backup.chainId() == null) {
+            throw new CommandFailure("RestoreDatabase " + cmd.commandId() + " names no complete backup location");
+        }
+        String name = TargetServers.validName(cmd.target());
+        String password = TargetServers.password(cmd.target());
+        int jobs = cmd.jobs() > 0 ? cmd.jobs() : config.defaultJobs();
+        int major = prepareTarget(cmd, name, password, claim);
+        Path pgRestore = PgTools.toolFor(snapshots.pgInstallRoot(), major, "pg_restore").orElseThrow(() ->
+                new CommandFailure("no pg_restore for PostgreSQL " + major + " on this worker (looked in "
+                        + snapshots.pgInstallRoot() + "/<major>/bin); install the PostgreSQL " + major + " client"));
+        Manifest manifest = manifest(backup);
+        Path spool = snapshots.spoolDir().resolve("restore-"
+                + UUID.nameUUIDFromBytes(cmd.commandId().getBytes(StandardCharsets.UTF_8)));
+        SnapshotService.deleteRecursively(spool);
+        boolean created = false;
+        try {
+            Path dumpDir = spool.resolve("dump");
+            long fetchStart = System.nanoTime();
+            fetch(backup, manifest, dumpDir);
+            long fetchMillis = millisSince(fetchStart);
+            LOG.infof("restore %s: fetched backup %s (%d bytes, %d files) in %d ms", cmd.commandId(),
+                    backup.backupId(), manifest.totalSize(), manifest.files().size(), fetchMillis);
+            createDatabase(cmd, name, password);
+            created = true;
+            claim.created(name);
+            long restoreStart = System.nanoTime();
+            runPgRestore(cmd, pgRestore, name, password, jobs, dumpDir, spool);
+            long pgRestoreMillis = millisSince(restoreStart);
+            List<Map<String, Object>> tables = countRows(cmd, name, password);
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("database", name);
+            result.put("tables", tables);
+            result.put("restoredBytes", manifest.totalSize());
+            result.put("fetchMillis", fetchMillis);
+            result.put("pgRestoreMillis", pgRestoreMillis);
+            result.put("totalMillis", millisSince(started));
+            return result;
+        } catch (RuntimeException e) {
+            if (created && !(e instanceof CommandLedger.LedgerUnavailableException)) {
+                dropQuietly(cmd, name, password);
+            }
+            throw e;
+        } finally {
+            SnapshotService.deleteRecursively(spool);
+        }
+    }
+
+    /**
+     * The target must not exist, unless an earlier attempt of this very command created it (then its partial
+     * content is dropped and the restore starts over). Returns the server's major version.
+     */
+    private int prepareTarget(RestoreDatabase cmd, String name, String password, CommandLedger.Claim claim) {
+        try (Connection c = TargetServers.connect(cmd.target(), config.maintenanceDatabase(), password,
+                snapshots.connectTimeoutSeconds())) {
+            int major = TargetServers.serverMajor(c);
+            if (TargetServers.exists(c, name)) {
+                if (!claim.createdResource().filter(name::equals).isPresent()) {
+                    throw new CommandFailure("target database " + cmd.target().describe() + " already exists and was "
+                            + "not created by command " + cmd.commandId() + "; refusing to restore over it");
+                }
+                LOG.infof("restore %s: an earlier attempt created %s; dropping its partial restore", cmd.commandId(),
+                        cmd.target().describe());
+                TargetServers.drop(c, name);
+            }
+            return major;
+        } catch (SQLException e) {
+            throw new CommandFailure("cannot prepare target " + cmd.target().describe() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Manifest manifest(BackupLocation backup) {
+        String where = "s3://" + backup.bucket() + "/" + backup.repositoryPrefix();
+        Optional<Repository> repository;
+        try {
+            repository = repositories.open(backup.bucket(), backup.repositoryPrefix());
+        } catch (Repositories.MissingMasterKeyException | WrongKeyException e) {
+            throw new CommandFailure("cannot open the backup repository " + where + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw new TransientFailure("object store failed opening the backup repository " + where + ": "
+                    + e.getMessage(), e);
+        }
+        if (repository.isEmpty()) {
+            throw new CommandFailure("no backup repository at " + where + " (backup " + backup.backupId() + ")");
+        }
+        String expectedKey = repository.get().layout().manifest(backup.chainId(), backup.backupId());
+        if (!expectedKey.equals(backup.manifestKey())) {
+            throw new CommandFailure("manifest key " + backup.manifestKey() + " of backup " + backup.backupId()
+                    + " is not where repository " + where + " keeps it (" + expectedKey + ")");
+        }
+        try {
+            return repository.get().manifest(backup.chainId(), backup.backupId()).orElseThrow(() ->
+                    new CommandFailure("manifest s3://" + backup.bucket() + "/" + backup.manifestKey() + " of backup "
+                            + backup.backupId() + " does not exist"));
+        } catch (CommandFailure e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new TransientFailure("cannot read manifest s3://" + backup.bucket() + "/" + backup.manifestKey()
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Restores the files through the reader, logging progress while it runs. */
+    private void fetch(BackupLocation backup, Manifest manifest, Path dumpDir) {
+        Repository repository = repositories.open(backup.bucket(), backup.repositoryPrefix()).orElseThrow();
+        Thread progress = Thread.ofVirtual().unstarted(() -> {
+            long interval = Math.max(200, snapshots.progressInterval().toMillis());
+            try {
+                while (true) {
+                    Thread.sleep(interval);
+                    long done = SnapshotService.directorySize(dumpDir);
+                    LOG.infof("restore of backup %s: fetched %d of %d bytes (%d%%)", backup.backupId(), done,
+                            manifest.totalSize(), manifest.totalSize() == 0 ? 100 : done * 100 / manifest.totalSize());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        progress.start();
+        try {
+            repository.reader().restore(manifest, dumpDir);
+        } catch (CorruptChunkException e) {
+            throw new CommandFailure("backup " + backup.backupId() + " cannot be restored: " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new CommandFailure("restoring backup " + backup.backupId() + " into the spool " + dumpDir
+                    + " failed: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw new TransientFailure("object store failed while fetching backup " + backup.backupId() + ": "
+                    + e.getMessage(), e);
+        } finally {
+            progress.interrupt();
+        }
+    }
+
+    private void createDatabase(RestoreDatabase cmd, String name, String password) {
+        try (Connection c = TargetServers.connect(cmd.target(), config.maintenanceDatabase(), password,
+                snapshots.connectTimeoutSeconds()); Statement st = c.createStatement()) {
+            // template0: nothing a site added to template1 can collide with the restored objects
+            st.execute("create database " + TargetServers.quote(name) + " template template0");
+            LOG.infof("restore %s: created database %s", cmd.commandId(), cmd.target().describe());
+        } catch (SQLException e) {
+            throw new CommandFailure("cannot create target database " + cmd.target().describe() + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private void runPgRestore(RestoreDatabase cmd, Path pgRestore, String name, String password, int jobs,
+                              Path dumpDir, Path spool) {
+        Path stderr = spool.resolve("pg_restore.stderr");
+        ProcessBuilder pb = new ProcessBuilder(List.of(pgRestore.toString(), "--format=directory",
+                "--jobs=" + jobs, "--no-owner", "--exit-on-error", "--no-password", "--host=" + cmd.target().host(),
+                "--port=" + cmd.target().port(), "--username=" + cmd.target().user(), "--dbname=" + name,
+                dumpDir.toString()))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(stderr.toFile());
+        // the password goes through the environment: in no process list, no log
+        pb.environment().put("PGPASSWORD", password);
+        pb.environment().put("PGCONNECT_TIMEOUT", String.valueOf(snapshots.connectTimeoutSeconds()));
+        pb.environment().put("PGAPPNAME", "lifeboat-restore");
+        LOG.infof("restore %s: %s --jobs=%d into %s", cmd.commandId(), pgRestore, jobs, cmd.target().describe());
+        Process p = null;
+        long start = System.nanoTime();
+        try {
+            p = pb.start();
+            while (!p.waitFor(snapshots.progressInterval().toMillis(), TimeUnit.MILLISECONDS)) {
+                LOG.infof("restore %s: pg_restore running for %d s", cmd.commandId(), millisSince(start) / 1000);
+            }
+            if (p.exitValue() != 0) {
+                throw new CommandFailure("pg_restore into " + cmd.target().describe() + " exited with "
+                        + p.exitValue() + ": " + tail(stderr));
+            }
+        } catch (IOException e) {
+            throw new CommandFailure("cannot run " + pgRestore + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new CommandFailure("interrupted while pg_restore was running");
+        }
+    }
+
+    /** Exact row count of every ordinary user table, by schema and name. */
+    private List<Map<String, Object>> countRows(RestoreDatabase cmd, String name, String password) {
+        try (Connection c = TargetServers.connect(cmd.target(), name, password, snapshots.connectTimeoutSeconds());
+             Statement st = c.createStatement()) {
+            List<String[]> tables = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery("""
+                    select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                    where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema')
+                      and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp\\_%'
+                    order by 1, 2""")) {
+                while (rs.next()) {
+                    tables.add(new String[] {rs.getString(1), rs.getString(2)});
+                }
+            }
+            List<Map<String, Object>> out = new ArrayList<>();
+            for (String[] t : tables) {
+                try (ResultSet rs = st.executeQuery("select count(*) from only " + TargetServers.quote(t[0]) + "."
+                        + TargetServers.quote(t[1]))) {
+                    rs.next();
+                    Map<String, Object> row = new LinkedHashMap<>();
+                    row.put("table", t[0] + "." + t[1]);
+                    row.put("rows", rs.getLong(1));
+                    out.add(row);
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new CommandFailure("counting the rows of restored " + cmd.target().describe() + " failed: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private void dropQuietly(RestoreDatabase cmd, String name, String password) {
+        try (Connection c = TargetServers.connect(cmd.target(), config.maintenanceDatabase(), password,
+                snapshots.connectTimeoutSeconds())) {
+            TargetServers.drop(c, name);
+            LOG.infof("restore %s failed: dropped the partly restored %s", cmd.commandId(), cmd.target().describe());
+        } catch (SQLException | RuntimeException e) {
+            LOG.warnf("restore %s failed and its partly restored %s could not be dropped: %s", cmd.commandId(),
+                    cmd.target().describe(), e.getMessage());
+        }
+    }
+
+    private static long millisSince(long nanoStart) {
+        return (System.nanoTime() - nanoStart) / 1_000_000;
+    }
+
+    private static String tail(Path stderr) {
+        try {
+            String s = Files.readString(stderr, StandardCharsets.UTF_8).strip();
+            return s.length() <= STDERR_TAIL ? s : "..." + s.substring(s.length() - STDERR_TAIL);
+        } catch (IOException e) {
+            return "(no error output)";
+        }
+    }
+}

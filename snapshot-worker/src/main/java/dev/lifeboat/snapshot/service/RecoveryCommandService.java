@@ -1,0 +1,174 @@
+package dev.lifeboat.snapshot.service;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import org.jboss.logging.Logger;
+
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.recovery.DropDatabase;
+import dev.lifeboat.contracts.recovery.RecoveryCommand;
+import dev.lifeboat.contracts.recovery.RestoreDatabase;
+import dev.lifeboat.contracts.recovery.StepReply;
+import dev.lifeboat.contracts.recovery.VerifyDatabase;
+import dev.lifeboat.kit.recovery.CommandLedger;
+import dev.lifeboat.kit.recovery.StepReplies;
+import dev.lifeboat.snapshot.config.RecoveryConfig;
+import dev.lifeboat.snapshot.config.SnapshotConfig;
+import dev.lifeboat.snapshot.domain.CommandFailure;
+import dev.lifeboat.snapshot.domain.TransientFailure;
+import dev.lifeboat.snapshot.messaging.StepReplyPublisher;
+import io.agroal.api.AgroalDataSource;
+import io.opentelemetry.instrumentation.annotations.WithSpan;
+
+/**
+ * Carries out the recovery commands addressed to snapshot-worker (RestoreDatabase, VerifyDatabase, DropDatabase)
+ * once per command id, and answers each with a StepReply. The outcome of the work (including a failed restore) is
+ * the reply; only the ledger or Kafka failing is thrown, so that the consumer retries the delivery.
+ */
+@ApplicationScoped
+public class RecoveryCommandService {
+    private static final Logger LOG = Logger.getLogger(RecoveryCommandService.class);
+
+    @Inject
+    AgroalDataSource dataSource;
+    @Inject
+    SnapshotConfig snapshots;
+    @Inject
+    RecoveryConfig config;
+    @Inject
+    DatabaseRestorer restorer;
+    @Inject
+    DatabaseChecks checks;
+    @Inject
+    StepReplyPublisher replies;
+
+    private volatile CommandLedger ledger;
+    private volatile String participant;
+
+    @WithSpan("RecoveryCommandService.handle")
+    public void handle(RecoveryCommand command, EventType type) throws InterruptedException {
+        CommandLedger.Entry entry = ledger().claim(command.commandId(), command.runId(), type.name(), participant());
+        switch (entry) {
+            case CommandLedger.Finished f -> {
+                LOG.infof("command %s finished before; re-sending its reply", command.commandId());
+                // re-encoded: jsonb keeps the content, not the bytes, of the reply first sent
+                StepReply stored = StepReplies.fromJson(f.replyJson());
+                replies.send(stored, StepReplies.toJson(stored));
+            }
+            case CommandLedger.Busy b ->
+                    LOG.infof("command %s runs in another instance; this delivery is skipped", command.commandId());
+            case CommandLedger.Claim claim -> {
+                try (claim) {
+                    LOG.infof("command %s (%s, run %s step %d) started, attempt %d", command.commandId(), type,
+                            command.runId(), command.step(), claim.attempt());
+                    StepReply reply = execute(command, type, claim);
+                    String json = StepReplies.toJson(reply);
+                    claim.finish(json);
+                    replies.send(reply, json);
+                    LOG.infof("command %s %s: %s", command.commandId(), reply.outcome(), reply.message());
+                }
+            }
+        }
+    }
+
+    private StepReply execute(RecoveryCommand command, EventType type, CommandLedger.Claim claim)
+            throws InterruptedException {
+        Instant startedAt = Instant.now();
+        Duration backoff = config.initialBackoff();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return switch (command) {
+                    case RestoreDatabase r -> restored(r, type, claim, startedAt);
+                    case VerifyDatabase v -> verified(v, type, startedAt);
+                    case DropDatabase d -> dropped(d, type, startedAt);
+                    default -> throw new CommandFailure("snapshot-worker does not handle " + type);
+                };
+            } catch (CommandFailure e) {
+                return StepReplies.failed(command, type, participant(), e.getMessage(), Map.of(), startedAt);
+            } catch (TransientFailure e) {
+                if (attempt >= config.maxAttempts()) {
+                    return StepReplies.failed(command, type, participant(), "gave up after " + attempt
+                            + " attempts: " + e.getMessage(), Map.of(), startedAt);
+                }
+                LOG.warnf("command %s attempt %d failed, retrying in %s: %s", command.commandId(), attempt, backoff,
+                        e.getMessage());
+                Thread.sleep(backoff.toMillis());
+                backoff = backoff.multipliedBy(2).compareTo(config.maxBackoff()) > 0 ? config.maxBackoff()
+                        : backoff.multipliedBy(2);
+            } catch (CommandLedger.LedgerUnavailableException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                LOG.errorf(e, "command %s failed unexpectedly", command.commandId());
+                return StepReplies.failed(command, type, participant(), "unexpected error: " + e, Map.of(), startedAt);
+            }
+        }
+    }
+
+    private StepReply restored(RestoreDatabase r, EventType type, CommandLedger.Claim claim, Instant startedAt) {
+        Map<String, Object> result = restorer.restore(r, claim);
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> tables = (List<Map<String, Object>>) result.get("tables");
+        long rows = tables.stream().mapToLong(t -> (Long) t.get("rows")).sum();
+        return StepReplies.completed(r, type, participant(), "restored backup " + r.backup().backupId() + " into "
+                + r.target().describe() + ": " + tables.size() + " tables, " + rows + " rows in "
+                + result.get("totalMillis") + " ms", result, startedAt);
+    }
+
+    private StepReply verified(VerifyDatabase v, EventType type, Instant startedAt) {
+        List<DatabaseChecks.Outcome> outcomes = checks.verify(v);
+        Map<String, Object> result = Map.of("checks", outcomes.stream().map(DatabaseChecks.Outcome::toMap).toList());
+        List<DatabaseChecks.Outcome> failed = outcomes.stream().filter(o -> !o.passed()).toList();
+        if (failed.isEmpty()) {
+            return StepReplies.completed(v, type, participant(), "all " + outcomes.size() + " checks passed on "
+                    + v.target().describe(), result, startedAt);
+        }
+        return StepReplies.failed(v, type, participant(), failed.size() + " of " + outcomes.size()
+                + " checks failed on " + v.target().describe() + ": " + failed.stream()
+                .map(o -> o.name() + " (" + o.detail() + ")").collect(Collectors.joining("; ")), result, startedAt);
+    }
+
+    private StepReply dropped(DropDatabase d, EventType type, Instant startedAt) {
+        String name = TargetServers.validName(d.target());
+        String password = TargetServers.password(d.target());
+        try (Connection c = TargetServers.connect(d.target(), config.maintenanceDatabase(), password,
+                snapshots.connectTimeoutSeconds())) {
+            boolean dropped = TargetServers.drop(c, name);
+            return StepReplies.completed(d, type, participant(), dropped ? "dropped " + d.target().describe()
+                    : d.target().describe() + " did not exist", Map.of("dropped", dropped), startedAt);
+        } catch (SQLException e) {
+            throw new CommandFailure("cannot drop " + d.target().describe() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private CommandLedger ledger() {
+        if (ledger == null) {
+            ledger = new CommandLedger(dataSource, "snapshot.recovery_command");
+        }
+        return ledger;
+    }
+
+    /** "snapshot-worker/<instance>", as the reply names its participant. */
+    String participant() {
+        if (participant == null) {
+            participant = "snapshot-worker/" + snapshots.workerId().filter(s -> !s.isBlank()).orElseGet(() -> {
+                try {
+                    return InetAddress.getLocalHost().getHostName() + "-" + ProcessHandle.current().pid();
+                } catch (IOException e) {
+                    return "pid-" + ProcessHandle.current().pid();
+                }
+            });
+        }
+        return participant;
+    }
+}

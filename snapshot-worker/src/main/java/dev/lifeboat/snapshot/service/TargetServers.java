@@ -1,0 +1,101 @@
+package dev.lifeboat.snapshot.service;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Properties;
+import java.util.Set;
+
+import dev.lifeboat.contracts.recovery.DatabaseTarget;
+import dev.lifeboat.kit.secrets.SecretReference;
+import dev.lifeboat.snapshot.domain.CommandFailure;
+
+/** JDBC to the PostgreSQL servers recovery commands name: connecting, creating and dropping databases. */
+final class TargetServers {
+    /** Databases a DropDatabase never touches, whatever the command says. */
+    private static final Set<String> PROTECTED = Set.of("postgres", "template0", "template1");
+
+    private TargetServers() {
+    }
+
+    static String password(DatabaseTarget target) {
+        try {
+            return SecretReference.parse(target.passwordRef()).resolve();
+        } catch (RuntimeException e) {
+            throw new CommandFailure("password of target " + target.describe() + " unavailable: " + e.getMessage());
+        }
+    }
+
+    static Connection connect(DatabaseTarget target, String database, String password, int timeoutSeconds) {
+        Properties p = new Properties();
+        p.setProperty("user", target.user());
+        p.setProperty("password", password);
+        p.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
+        p.setProperty("ApplicationName", "lifeboat-recovery");
+        String url = "jdbc:postgresql://" + target.host() + ":" + target.port() + "/" + database;
+        try {
+            return DriverManager.getConnection(url, p);
+        } catch (SQLException e) {
+            throw new CommandFailure("cannot connect to " + target.host() + ":" + target.port() + "/" + database
+                    + " as " + target.user() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A database name the worker will quote and act on: non-empty, at most 63 bytes, no NUL. */
+    static String validName(DatabaseTarget target) {
+        String name = target == null ? null : target.database();
+        if (name == null || name.isBlank() || name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 63
+                || name.indexOf('\0') >= 0) {
+            throw new CommandFailure("target database name '" + name + "' is not a valid PostgreSQL database name");
+        }
+        if (PROTECTED.contains(name)) {
+            throw new CommandFailure("target database '" + name + "' is a system database; refusing to touch it");
+        }
+        return name;
+    }
+
+    static String quote(String identifier) {
+        return '"' + identifier.replace("\"", "\"\"") + '"';
+    }
+
+    static int serverMajor(Connection c) throws SQLException {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("select current_setting('server_version_num')::int")) {
+            rs.next();
+            return rs.getInt(1) / 10000;
+        }
+    }
+
+    static boolean exists(Connection c, String database) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select 1 from pg_database where datname = ?")) {
+            ps.setString(1, database);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    /** Drops {@code database} if it exists, ending its sessions first; true when it existed. */
+    static boolean drop(Connection c, String database) throws SQLException {
+        if (!exists(c, database)) {
+            return false;
+        }
+        try (Statement st = c.createStatement()) {
+            if (serverMajor(c) >= 13) {
+                st.execute("drop database if exists " + quote(database) + " with (force)");
+            } else {
+                // before PostgreSQL 13 there is no FORCE: end the sessions, then drop (a new session may race in)
+                try (PreparedStatement ps = c.prepareStatement("select pg_terminate_backend(pid) from pg_stat_activity"
+                        + " where datname = ? and pid <> pg_backend_pid()")) {
+                    ps.setString(1, database);
+                    ps.execute();
+                }
+                st.execute("drop database if exists " + quote(database));
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,336 @@
+package dev.lifeboat.snapshot.recovery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+import jakarta.inject.Inject;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.contracts.recovery.BackupLocation;
+import dev.lifeboat.contracts.recovery.DatabaseTarget;
+import dev.lifeboat.contracts.recovery.DropDatabase;
+import dev.lifeboat.contracts.recovery.RecoveryCommand;
+import dev.lifeboat.contracts.recovery.RestoreDatabase;
+import dev.lifeboat.contracts.recovery.SqlCheck;
+import dev.lifeboat.contracts.recovery.StepReply;
+import dev.lifeboat.contracts.recovery.VerifyDatabase;
+import dev.lifeboat.kit.recovery.StepReplies;
+import dev.lifeboat.kit.repository.Repositories;
+import dev.lifeboat.repository.blob.ObjectStore;
+import dev.lifeboat.repository.snapshot.BackupType;
+import dev.lifeboat.repository.snapshot.ChainContext;
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.snapshot.WriteResult;
+import dev.lifeboat.testsupport.Databases;
+import dev.lifeboat.testsupport.LocalStack;
+import dev.lifeboat.testsupport.TableFingerprint;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+/**
+ * The recovery commands of snapshot-worker against real Kafka, PostgreSQL and S3Proxy: a commands record in,
+ * a StepReply out, and the target databases as they really are afterwards.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = RecoveryCommandsTestResource.class, restrictToAnnotatedClass = true)
+class RecoveryCommandsTest {
+    static final String BUCKET = "lifeboat-snapshot-recovery-test";
+    static final Duration WAIT = Duration.ofSeconds(120);
+    static KafkaProducer<String, String> producer;
+    private static BackupLocation backup;
+    private static String sourceDb;
+
+    @Inject
+    Repositories repositories;
+    @Inject
+    ObjectStore store;
+
+    TopicTail replies;
+    TopicTail deadLetters;
+
+    @BeforeAll
+    static void producer() {
+        producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                LocalStack.ensureStarted().kafkaBootstrap(), ProducerConfig.ACKS_CONFIG, "all"),
+                new StringSerializer(), new StringSerializer());
+    }
+
+    @AfterAll
+    static void closeProducer() {
+        producer.close();
+    }
+
+    @BeforeEach
+    void tails() {
+        replies = new TopicTail(LocalStack.ensureStarted().kafkaBootstrap(), Topics.RECOVERY_REPLIES);
+        deadLetters = new TopicTail(LocalStack.ensureStarted().kafkaBootstrap(), Topics.DLQ);
+    }
+
+    @AfterEach
+    void closeTails() {
+        replies.close();
+        deadLetters.close();
+    }
+
+    @Test
+    void restoreCreatesTheTargetWithTheSourcesDataAndARepeatedCommandOnlyResendsTheReply() throws Exception {
+        BackupLocation location = backup();
+        String runId = UUID.randomUUID().toString();
+        String target = "recov_dst_" + runId.substring(0, 8);
+        Databases.dropDatabase(target);
+        RestoreDatabase restore = new RestoreDatabase(RecoveryCommand.commandId(runId, 1, "restore"), runId, 1,
+                location, target(target), 2);
+
+        send(EventType.RESTORE_DATABASE, restore);
+        StepReply reply = awaitReply(restore.commandId());
+
+        assertThat(reply.outcome()).as(reply.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+        assertThat(reply.participant()).startsWith("snapshot-worker/");
+        Map<String, TableFingerprint> source = TableFingerprint.of(sourceDb);
+        assertThat(TableFingerprint.of(target)).isEqualTo(source);
+        assertThat(reply.result()).containsEntry("database", target);
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> tables = (List<Map<String, Object>>) reply.result().get("tables");
+        assertThat(tables).hasSize(source.size());
+        for (Map<String, Object> t : tables) {
+            assertThat(((Number) t.get("rows")).longValue()).as("rows of %s", t.get("table"))
+                    .isEqualTo(source.get((String) t.get("table")).rowCount());
+        }
+        assertThat(((Number) reply.result().get("restoredBytes")).longValue()).isPositive();
+        for (String timing : List.of("fetchMillis", "pgRestoreMillis", "totalMillis")) {
+            assertThat(reply.result()).containsKey(timing);
+        }
+        assertThat(Path.of(System.getProperty("java.io.tmpdir"), "lifeboat-spool")).satisfies(spool -> {
+            if (Files.isDirectory(spool)) {
+                try (Stream<Path> left = Files.list(spool)) {
+                    assertThat(left.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("restore-"));
+                }
+            }
+        });
+
+        // a change made after the restore survives a redelivery of the command: the restore is not repeated
+        Databases.execute(target, "CREATE TABLE public.touched_after_restore (x int); "
+                + "INSERT INTO public.touched_after_restore VALUES (1)");
+        send(EventType.RESTORE_DATABASE, restore);
+        StepReply again = StepReplies.fromJson(
+                replies.awaitCount(isReplyTo(restore.commandId()), 2, WAIT).get(1).value());
+
+        assertThat(again).isEqualTo(reply);
+        assertThat(count(target, "select count(*) from public.touched_after_restore")).isEqualTo(1);
+        Databases.dropDatabase(target);
+    }
+
+    @Test
+    void restoreRefusesATargetThatExistsAlready() {
+        String runId = UUID.randomUUID().toString();
+        String target = "recov_exists_" + runId.substring(0, 8);
+        Databases.createDatabase(target);
+        Databases.execute(target, "CREATE TABLE precious (x int); INSERT INTO precious VALUES (42)");
+        RestoreDatabase restore = new RestoreDatabase(RecoveryCommand.commandId(runId, 1, "restore"), runId, 1,
+                backup(), target(target), 1);
+
+        send(EventType.RESTORE_DATABASE, restore);
+        StepReply reply = awaitReply(restore.commandId());
+
+        assertThat(reply.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(reply.message()).contains(target).contains("already exists").contains(restore.commandId());
+        assertThat(count(target, "select x from precious")).isEqualTo(42);
+        Databases.dropDatabase(target);
+    }
+
+    @Test
+    void verifyDatabaseReportsEveryCheckAndFailsNamingTheFailingOnes() {
+        String db = source();
+        String runId = UUID.randomUUID().toString();
+        long customers = count(db, "select count(*) from shop.customers");
+        VerifyDatabase passing = new VerifyDatabase(RecoveryCommand.commandId(runId, 2, "verify-database"), runId, 2,
+                target(db), List.of(
+                new SqlCheck("customers present", SqlCheck.Kind.ROW_COUNT_AT_LEAST, "shop.customers", 1L, null, null),
+                new SqlCheck("customer count", SqlCheck.Kind.QUERY_EQUALS, null, null,
+                        "select count(*) from shop.customers", String.valueOf(customers))));
+        VerifyDatabase failing = new VerifyDatabase(RecoveryCommand.commandId(runId, 3, "verify-database"), runId, 3,
+                target(db), List.of(
+                new SqlCheck("too many customers", SqlCheck.Kind.ROW_COUNT_AT_LEAST, "shop.customers",
+                        1_000_000_000L, null, null),
+                new SqlCheck("sneaky table", SqlCheck.Kind.ROW_COUNT_AT_LEAST,
+                        "shop.customers; drop table shop.payments", 0L, null, null),
+                new SqlCheck("no writes", SqlCheck.Kind.QUERY_EQUALS, null, null,
+                        "delete from shop.payments returning 1", "1"),
+                new SqlCheck("one is one", SqlCheck.Kind.QUERY_EQUALS, null, null, "select 1", "1")));
+
+        send(EventType.VERIFY_DATABASE, passing);
+        send(EventType.VERIFY_DATABASE, failing);
+        StepReply ok = awaitReply(passing.commandId());
+        StepReply bad = awaitReply(failing.commandId());
+
+        assertThat(ok.outcome()).as(ok.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+        assertThat(checks(ok)).extracting(c -> c.get("passed")).containsExactly(true, true);
+        assertThat(checks(ok).get(1)).containsEntry("actual", String.valueOf(customers));
+        assertThat(bad.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(checks(bad)).extracting(c -> c.get("name"), c -> c.get("passed")).containsExactly(
+                org.assertj.core.groups.Tuple.tuple("too many customers", false),
+                org.assertj.core.groups.Tuple.tuple("sneaky table", false),
+                org.assertj.core.groups.Tuple.tuple("no writes", false),
+                org.assertj.core.groups.Tuple.tuple("one is one", true));
+        assertThat(checks(bad).get(0)).containsEntry("actual", String.valueOf(customers));
+        assertThat(checks(bad).get(2).get("detail").toString()).contains("read-only");
+        assertThat(bad.message()).contains("3 of 4 checks failed").contains("too many customers")
+                .contains("sneaky table").contains("no writes").doesNotContain("one is one");
+        assertThat(count(db, "select count(*) from shop.payments")).isPositive();
+    }
+
+    @Test
+    void dropDatabaseDropsItAndASecondDropFindsNothingToDrop() {
+        String runId = UUID.randomUUID().toString();
+        String db = "recov_drop_" + runId.substring(0, 8);
+        Databases.createDatabase(db);
+        DropDatabase drop = new DropDatabase(RecoveryCommand.commandId(runId, 9, "drop"), runId, 9, target(db));
+        DropDatabase dropAgain = new DropDatabase(RecoveryCommand.commandId(runId, 10, "drop"), runId, 10, target(db));
+
+        send(EventType.DROP_DATABASE, drop);
+        StepReply first = awaitReply(drop.commandId());
+        send(EventType.DROP_DATABASE, dropAgain);
+        StepReply second = awaitReply(dropAgain.commandId());
+
+        assertThat(first.outcome()).isEqualTo(StepReply.Outcome.COMPLETED);
+        assertThat(first.result()).containsEntry("dropped", true);
+        assertThat(count("postgres", "select count(*) from pg_database where datname = '" + db + "'")).isZero();
+        assertThat(second.outcome()).isEqualTo(StepReply.Outcome.COMPLETED);
+        assertThat(second.result()).containsEntry("dropped", false);
+    }
+
+    @Test
+    void anInvalidCommandRecordGoesToTheDeadLetterTopicAndTheNextCommandIsAnswered() {
+        String runId = UUID.randomUUID().toString();
+        sendRaw(EventType.DROP_DATABASE, runId, "{\"commandId\": 17, \"not\": ");
+        DropDatabase drop = new DropDatabase(RecoveryCommand.commandId(runId, 1, "drop"), runId, 1,
+                target("recov_never_" + runId.substring(0, 8)));
+        send(EventType.DROP_DATABASE, drop);
+
+        ConsumerRecord<String, String> dead = deadLetters.await(r -> runId.equals(r.key()), WAIT);
+        assertThat(EventCodec.header(dead.headers(), "dead-letter-reason")).isNotBlank();
+        assertThat(awaitReply(drop.commandId()).result()).containsEntry("dropped", false);
+    }
+
+    // --- fixtures
+
+    /** A FULL backup of a sample database, written into the repository the way the worker writes one. */
+    private synchronized BackupLocation backup() {
+        if (backup != null) {
+            return backup;
+        }
+        String backupId = UUID.randomUUID().toString();
+        String sourceId = "recov-src-" + backupId.substring(0, 8);
+        String prefix = "recovery-test-" + backupId + "/" + sourceId;
+        Path dump = null;
+        try {
+            dump = Files.createTempDirectory("recovery-test-dump").resolve("dump");
+            ProcessBuilder pb = new ProcessBuilder("/usr/lib/postgresql/15/bin/pg_dump", "--format=directory",
+                    "--compress=0", "--jobs=2", "--no-password", "--file=" + dump, "--host=127.0.0.1",
+                    "--port=" + LocalStack.ensureStarted().pgPort(), "--username=postgres", "--dbname=" + source())
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.INHERIT);
+            pb.environment().put("PGPASSWORD", LocalStack.ensureStarted().pgSuperPassword());
+            assertThat(pb.start().waitFor()).as("pg_dump exit code").isZero();
+            store.ensureBucket(BUCKET);
+            Repository repository = repositories.openOrInit(BUCKET, prefix);
+            WriteResult written = repository.writer().write(dump, BackupType.FULL, ChainContext.latestChain(backupId));
+            Manifest m = written.manifest();
+            backup = new BackupLocation(backupId, sourceId, BUCKET, prefix, m.chainId(),
+                    repository.layout().manifest(m.chainId(), backupId), Instant.now(), m.stats().bytesUploaded(),
+                    m.stats().bytesRead(), "QUICK_OK");
+            return backup;
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } finally {
+            if (dump != null) {
+                try (Stream<Path> files = Files.walk(dump.getParent())) {
+                    files.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
+                } catch (IOException ignored) {
+                    // a temporary directory
+                }
+            }
+        }
+    }
+
+    private static synchronized String source() {
+        if (sourceDb == null) {
+            sourceDb = "recov_src_" + UUID.randomUUID().toString().substring(0, 8);
+            Databases.createDatabase(sourceDb);
+            Databases.loadSample(sourceDb, 1);
+        }
+        return sourceDb;
+    }
+
+    private static DatabaseTarget target(String database) {
+        return new DatabaseTarget("127.0.0.1", LocalStack.ensureStarted().pgPort(), database, "postgres",
+                "file:" + RecoveryCommandsTestResource.TARGET_PASSWORD_FILE);
+    }
+
+    private static void send(EventType type, RecoveryCommand command) {
+        sendRaw(type, command.runId(), EventCodec.encodeData(command));
+    }
+
+    private static void sendRaw(EventType type, String runId, String json) {
+        try {
+            producer.send(new ProducerRecord<>(Topics.RECOVERY_COMMANDS, null, runId, json,
+                    EventCodec.headers(type, "/test/recovery-coordinator", runId))).get();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot send " + type, e);
+        }
+    }
+
+    private StepReply awaitReply(String commandId) {
+        return StepReplies.fromJson(replies.await(isReplyTo(commandId), WAIT).value());
+    }
+
+    private static java.util.function.Predicate<ConsumerRecord<String, String>> isReplyTo(String commandId) {
+        return r -> EventType.STEP_REPLIED.ceType().equals(EventCodec.header(r.headers(), EventCodec.H_TYPE))
+                && r.value() != null && r.value().contains("\"commandId\":\"" + commandId + "\"");
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> checks(StepReply reply) {
+        return (List<Map<String, Object>>) reply.result().get("checks");
+    }
+
+    private static long count(String database, String sql) {
+        try (Connection c = Databases.connect(database); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,154 @@
+package dev.lifeboat.storage.service;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import org.jboss.logging.Logger;
+
+import dev.lifeboat.contracts.BackupCompleted;
+import dev.lifeboat.contracts.BackupVerified;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.recovery.PrepareRestore;
+import dev.lifeboat.contracts.recovery.RecoveryCommand;
+import dev.lifeboat.contracts.recovery.StepReply;
+import dev.lifeboat.contracts.recovery.VerifyBackup;
+import dev.lifeboat.kit.recovery.CommandLedger;
+import dev.lifeboat.kit.recovery.StepReplies;
+import dev.lifeboat.storage.config.StorageConfig;
+import dev.lifeboat.storage.messaging.StepReplyPublisher;
+import dev.lifeboat.storage.repository.RestorableBackupRepository;
+import io.agroal.api.AgroalDataSource;
+import io.opentelemetry.instrumentation.annotations.WithSpan;
+
+/**
+ * Carries out the recovery commands addressed to storage-worker (PrepareRestore, VerifyBackup) once per command id
+ * and answers each with a StepReply. The object store or the database failing is retried with the worker's retry
+ * settings, then answered FAILED with the cause; only the ledger or Kafka failing is thrown (the consumer retries
+ * the delivery), since then no reply can be recorded or sent.
+ */
+@ApplicationScoped
+public class RecoveryCommandService {
+    private static final Logger LOG = Logger.getLogger(RecoveryCommandService.class);
+
+    private final CommandLedger ledger;
+    private final RestorePreparation preparation;
+    private final FullVerificationService verification;
+    private final RestorableBackupRepository restorable;
+    private final StepReplyPublisher replies;
+    private final StorageConfig config;
+    private final String participant;
+
+    public RecoveryCommandService(AgroalDataSource dataSource, RestorePreparation preparation,
+                                  FullVerificationService verification, RestorableBackupRepository restorable,
+                                  StepReplyPublisher replies, StorageConfig config) {
+        this.ledger = new CommandLedger(dataSource, "storage.recovery_command");
+        this.preparation = preparation;
+        this.verification = verification;
+        this.restorable = restorable;
+        this.replies = replies;
+        this.config = config;
+        this.participant = "storage-worker/" + instance();
+    }
+
+    @WithSpan("RecoveryCommandService.handle")
+    public void handle(RecoveryCommand command, EventType type) throws InterruptedException {
+        CommandLedger.Entry entry = ledger.claim(command.commandId(), command.runId(), type.name(), participant);
+        switch (entry) {
+            case CommandLedger.Finished f -> {
+                LOG.infof("command %s finished before; re-sending its reply", command.commandId());
+                StepReply stored = StepReplies.fromJson(f.replyJson());
+                replies.send(stored, StepReplies.toJson(stored));
+            }
+            case CommandLedger.Busy b ->
+                    LOG.infof("command %s runs in another instance; this delivery is skipped", command.commandId());
+            case CommandLedger.Claim claim -> {
+                try (claim) {
+                    LOG.infof("command %s (%s, run %s step %d) started, attempt %d", command.commandId(), type,
+                            command.runId(), command.step(), claim.attempt());
+                    StepReply reply = execute(command, type);
+                    String json = StepReplies.toJson(reply);
+                    claim.finish(json);
+                    replies.send(reply, json);
+                    LOG.infof("command %s %s: %s", command.commandId(), reply.outcome(), reply.message());
+                }
+            }
+        }
+    }
+
+    private StepReply execute(RecoveryCommand command, EventType type) throws InterruptedException {
+        Instant startedAt = Instant.now();
+        Duration backoff = config.retry().initialBackoff();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return switch (command) {
+                    case PrepareRestore p -> prepared(p, type, startedAt);
+                    case VerifyBackup v -> verified(v, type, startedAt);
+                    default -> StepReplies.failed(command, type, participant, "storage-worker does not handle " + type,
+                            Map.of(), startedAt);
+                };
+            } catch (RuntimeException e) {
+                if (attempt >= config.retry().maxAttempts()) {
+                    return StepReplies.failed(command, type, participant, type + " gave up after " + attempt
+                            + " attempts: " + e.getClass().getSimpleName() + ": " + e.getMessage(), Map.of(),
+                            startedAt);
+                }
+                LOG.warnf("command %s attempt %d of %d failed, retrying in %s: %s", command.commandId(), attempt,
+                        config.retry().maxAttempts(), backoff, e.getMessage());
+                Thread.sleep(backoff.toMillis());
+                backoff = backoff.multipliedBy(2).compareTo(config.retry().maxBackoff()) > 0
+                        ? config.retry().maxBackoff() : backoff.multipliedBy(2);
+            }
+        }
+    }
+
+    private StepReply prepared(PrepareRestore p, EventType type, Instant startedAt) {
+        return switch (preparation.prepare(p)) {
+            case RestorePreparation.Chosen c -> StepReplies.completed(p, type, participant, "backup "
+                    + c.backup().backupId() + " of source " + c.backup().sourceId() + " (" + c.backupAgeSeconds()
+                    + " s old) is ready to restore", c.result(), startedAt);
+            case RestorePreparation.Refused r -> StepReplies.failed(p, type, participant, r.reason(), Map.of(),
+                    startedAt);
+        };
+    }
+
+    private StepReply verified(VerifyBackup v, EventType type, Instant startedAt) {
+        String backupId = v.backup() == null ? null : v.backup().backupId();
+        Optional<BackupCompleted> backup = backupId == null ? Optional.empty() : verification.sealedBackup(backupId);
+        if (backup.isEmpty()) {
+            return StepReplies.failed(v, type, participant, "backup " + backupId + " is not a sealed, not deleted, "
+                    + "chunked backup of this storage-worker", Map.of("ok", false, "chunks", 0,
+                    "problems", List.of("unknown backup " + backupId)), startedAt);
+        }
+        FullVerificationService.Result report = verification.verify(backup.get());
+        List<String> problems = report.problems().stream().map(p -> (p.file() == null ? "" : "file " + p.file()
+                + ": ") + (p.chunkId() == null ? "" : "chunk " + p.chunkId() + ": ") + p.what()).toList();
+        restorable.recordVerification(UUID.fromString(backupId), BackupVerified.FULL, report.ok(), problems);
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("ok", report.ok());
+        result.put("chunks", report.chunksChecked());
+        result.put("problems", problems);
+        if (report.ok()) {
+            return StepReplies.completed(v, type, participant, "backup " + backupId + " passed full verification: "
+                    + report.chunksChecked() + " chunks, " + report.bytesChecked() + " bytes", result, startedAt);
+        }
+        return StepReplies.failed(v, type, participant, "backup " + backupId + " failed full verification: "
+                + String.join("; ", problems), result, startedAt);
+    }
+
+    private static String instance() {
+        try {
+            return InetAddress.getLocalHost().getHostName() + "-" + ProcessHandle.current().pid();
+        } catch (IOException e) {
+            return "pid-" + ProcessHandle.current().pid();
+        }
+    }
+}

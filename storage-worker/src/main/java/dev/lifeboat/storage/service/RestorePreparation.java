@@ -1,0 +1,194 @@
+package dev.lifeboat.storage.service;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import org.jboss.logging.Logger;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+
+import dev.lifeboat.contracts.BackupCompleted;
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.recovery.BackupLocation;
+import dev.lifeboat.contracts.recovery.PrepareRestore;
+import dev.lifeboat.kit.repository.Repositories;
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.snapshot.VerificationReport;
+import dev.lifeboat.storage.repository.DeletedBackupRepository;
+import dev.lifeboat.storage.repository.RestorableBackupRepository;
+import dev.lifeboat.storage.repository.SealedBackup;
+import dev.lifeboat.storage.repository.SealedBackupRepository;
+import io.opentelemetry.instrumentation.annotations.WithSpan;
+
+/**
+ * PrepareRestore: picks the backup a restore will read (the one named, or the newest usable one of the source),
+ * checks that its manifest is still in the store and every chunk is present with its size (quick verification),
+ * and that it is young enough for the plan's RPO. A candidate failing the quick check is recorded as failed and
+ * the next older one is tried.
+ */
+@ApplicationScoped
+public class RestorePreparation {
+    private static final Logger LOG = Logger.getLogger(RestorePreparation.class);
+
+    private final SealedBackupRepository sealed;
+    private final DeletedBackupRepository deletions;
+    private final RestorableBackupRepository restorable;
+    private final Repositories repositories;
+
+    public RestorePreparation(SealedBackupRepository sealed, DeletedBackupRepository deletions,
+                              RestorableBackupRepository restorable, Repositories repositories) {
+        this.sealed = sealed;
+        this.deletions = deletions;
+        this.restorable = restorable;
+        this.repositories = repositories;
+    }
+
+    /** The backup chosen, or the reason there is none. */
+    public sealed interface Outcome permits Chosen, Refused {
+    }
+
+    public record Chosen(BackupLocation backup, long backupAgeSeconds) implements Outcome {
+        public Map<String, Object> result() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("backup", EventCodec.mapper().convertValue(backup, new TypeReference<Map<String, Object>>() {
+            }));
+            m.put("backupAgeSeconds", backupAgeSeconds);
+            return m;
+        }
+    }
+
+    public record Refused(String reason) implements Outcome {
+    }
+
+    @WithSpan("RestorePreparation.prepare")
+    public Outcome prepare(PrepareRestore cmd) {
+        Instant now = Instant.now();
+        if (cmd.backupId() != null && !cmd.backupId().isBlank()) {
+            return byId(cmd, now);
+        }
+        if (cmd.sourceId() == null || cmd.sourceId().isBlank()) {
+            return new Refused("PrepareRestore names neither a backupId nor a sourceId");
+        }
+        List<UUID> candidates = restorable.usableOf(cmd.sourceId());
+        if (candidates.isEmpty()) {
+            return new Refused("no usable backup of source " + cmd.sourceId() + " (none completed, or all deleted "
+                    + "or failed verification)");
+        }
+        List<String> skipped = new ArrayList<>();
+        for (UUID id : candidates) {
+            BackupCompleted c = completed(sealed.find(id).orElseThrow());
+            long age = ageSeconds(c, now);
+            if (cmd.maxAgeSeconds() != null && tooOld(c, now, cmd.maxAgeSeconds())) {
+                return new Refused("the newest usable backup of source " + cmd.sourceId() + " (" + c.backupId()
+                        + ") is " + ageText(c, now) + " s old, older than the allowed " + cmd.maxAgeSeconds() + " s (RPO)"
+                        + (skipped.isEmpty() ? "" : "; newer ones were unusable: " + String.join("; ", skipped)));
+            }
+            Optional<String> problem = check(c);
+            if (problem.isEmpty()) {
+                return new Chosen(location(c), age);
+            }
+            LOG.warnf("backup %s of source %s is not usable for restore: %s", c.backupId(), cmd.sourceId(),
+                    problem.get());
+            skipped.add(c.backupId() + ": " + problem.get());
+        }
+        return new Refused("no usable backup of source " + cmd.sourceId() + ": " + String.join("; ", skipped));
+    }
+
+    private Outcome byId(PrepareRestore cmd, Instant now) {
+        UUID id;
+        try {
+            id = UUID.fromString(cmd.backupId());
+        } catch (IllegalArgumentException e) {
+            return new Refused("backup id '" + cmd.backupId() + "' is not a UUID");
+        }
+        Optional<SealedBackup> seal = sealed.find(id);
+        if (seal.isEmpty()) {
+            return new Refused("backup " + id + " is unknown to storage-worker (never sealed)");
+        }
+        if (seal.get().outcome() != SealedBackup.Outcome.COMPLETED) {
+            return new Refused("backup " + id + " did not complete (it failed verification when sealed)");
+        }
+        if (deletions.find(id).isPresent()) {
+            return new Refused("backup " + id + " was deleted (retention)");
+        }
+        Optional<String> failed = restorable.failedVerification(id);
+        if (failed.isPresent()) {
+            return new Refused("backup " + id + " failed its latest " + failed.get());
+        }
+        BackupCompleted c = completed(seal.get());
+        if (cmd.sourceId() != null && !cmd.sourceId().isBlank() && !cmd.sourceId().equals(c.sourceId())) {
+            return new Refused("backup " + id + " belongs to source " + c.sourceId() + ", not " + cmd.sourceId());
+        }
+        long age = ageSeconds(c, now);
+        if (cmd.maxAgeSeconds() != null && tooOld(c, now, cmd.maxAgeSeconds())) {
+            return new Refused("backup " + id + " is " + ageText(c, now) + " s old, older than the allowed "
+                    + cmd.maxAgeSeconds() + " s (RPO)");
+        }
+        Optional<String> problem = check(c);
+        return problem.<Outcome>map(p -> new Refused("backup " + id + " is not usable: " + p))
+                .orElseGet(() -> new Chosen(location(c), age));
+    }
+
+    /** Empty when the manifest is in the store and its chunks pass the quick verification. */
+    private Optional<String> check(BackupCompleted c) {
+        if (c.repository() == null) {
+            return Optional.of("a single-archive backup, not in a chunked repository: restore reads repositories only");
+        }
+        Optional<ManifestLocation> at = ManifestLocation.parse(c.manifestKey());
+        if (at.isEmpty()) {
+            return Optional.of("manifest key " + c.manifestKey() + " is not a chunked-repository manifest key");
+        }
+        Optional<Repository> repository = repositories.open(c.bucket(), at.get().prefix());
+        if (repository.isEmpty()) {
+            return Optional.of("no backup repository at s3://" + c.bucket() + "/" + at.get().prefix());
+        }
+        Optional<Manifest> manifest = repository.get().manifest(at.get().chainId(), at.get().backupId());
+        if (manifest.isEmpty()) {
+            return Optional.of("manifest s3://" + c.bucket() + "/" + c.manifestKey() + " no longer exists");
+        }
+        VerificationReport report = repository.get().verifier().quick(manifest.get());
+        if (!report.ok()) {
+            List<String> problems = report.problems().stream().map(SealService::describe).toList();
+            restorable.recordVerification(UUID.fromString(c.backupId()), "QUICK", false, problems);
+            return Optional.of("quick verification failed: " + SealService.describe(report.problems(), 5));
+        }
+        return Optional.empty();
+    }
+
+    static BackupLocation location(BackupCompleted c) {
+        ManifestLocation at = ManifestLocation.parse(c.manifestKey()).orElseThrow();
+        return new BackupLocation(c.backupId(), c.sourceId(), c.bucket(), at.prefix(), at.chainId(), c.manifestKey(),
+                c.completedAt(), c.sizeBytes(), c.rawBytes(), c.verification());
+    }
+
+    private static boolean tooOld(BackupCompleted c, Instant now, long maxAgeSeconds) {
+        return Duration.between(c.completedAt(), now).toMillis() > maxAgeSeconds * 1000;
+    }
+
+    private static long ageSeconds(BackupCompleted c, Instant now) {
+        return Math.max(0, Duration.between(c.completedAt(), now).toSeconds());
+    }
+
+    private static String ageText(BackupCompleted c, Instant now) {
+        return String.format(java.util.Locale.ROOT, "%.1f", Duration.between(c.completedAt(), now).toMillis() / 1000.0);
+    }
+
+    static BackupCompleted completed(SealedBackup seal) {
+        try {
+            return EventCodec.mapper().readValue(seal.eventData(), BackupCompleted.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored BackupCompleted of backup " + seal.backupId()
+                    + " is unreadable: " + e.getOriginalMessage(), e);
+        }
+    }
+}

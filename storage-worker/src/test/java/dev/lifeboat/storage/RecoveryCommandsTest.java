@@ -1,0 +1,221 @@
+package dev.lifeboat.storage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Predicate;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.SnapshotCreated;
+import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.contracts.recovery.BackupLocation;
+import dev.lifeboat.contracts.recovery.PrepareRestore;
+import dev.lifeboat.contracts.recovery.RecoveryCommand;
+import dev.lifeboat.contracts.recovery.StepReply;
+import dev.lifeboat.contracts.recovery.VerifyBackup;
+import dev.lifeboat.kit.recovery.StepReplies;
+import dev.lifeboat.testsupport.LocalStack;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+/** PrepareRestore and VerifyBackup on the real commands topic, answered on the real replies topic. */
+@QuarkusTest
+@WithTestResource(RecoveryCommandsTestResource.class)
+class RecoveryCommandsTest extends StorageWorkerTestBase {
+    TopicTail replies;
+
+    @BeforeEach
+    void repliesTail() {
+        replies = new TopicTail(LocalStack.ensureStarted().kafkaBootstrap(), Topics.RECOVERY_REPLIES);
+    }
+
+    @AfterEach
+    void closeReplies() {
+        replies.close();
+    }
+
+    @Test
+    void prepareRestoreByIdAnswersWhereTheBackupLives() {
+        String source = "src-" + UUID.randomUUID();
+        SnapshotCreated snapshot = sealed(source, 120_000);
+        String runId = UUID.randomUUID().toString();
+        PrepareRestore prepare = new PrepareRestore(RecoveryCommand.commandId(runId, 0, "prepare"), runId, 0, source,
+                snapshot.backupId(), 3600L);
+
+        send(EventType.PREPARE_RESTORE, prepare);
+        StepReply reply = awaitReply(prepare.commandId());
+
+        assertThat(reply.outcome()).as(reply.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+        assertThat(reply.participant()).startsWith("storage-worker/");
+        BackupLocation location = locationOf(reply);
+        assertThat(location.backupId()).isEqualTo(snapshot.backupId());
+        assertThat(location.sourceId()).isEqualTo(source);
+        assertThat(location.bucket()).isEqualTo(BUCKET);
+        assertThat(location.repositoryPrefix()).isEqualTo(REPOSITORY_PREFIX);
+        assertThat(location.chainId()).isEqualTo(snapshot.repository().chainId());
+        assertThat(location.manifestKey()).isEqualTo(snapshot.objectKey());
+        assertThat(((Number) reply.result().get("backupAgeSeconds")).longValue()).isBetween(0L, 60L);
+    }
+
+    @Test
+    void prepareRestoreOfLatestSkipsABackupWhoseChunksAreGoneAndUnknownIdsFail() {
+        String source = "src-" + UUID.randomUUID();
+        SnapshotCreated older = sealed(source, 80_000);
+        SnapshotCreated newest = sealed(source, 80_000);
+        String runId = UUID.randomUUID().toString();
+        PrepareRestore latest = new PrepareRestore(RecoveryCommand.commandId(runId, 0, "prepare"), runId, 0, source,
+                null, null);
+        send(EventType.PREPARE_RESTORE, latest);
+        assertThat(locationOf(awaitReply(latest.commandId())).backupId()).isEqualTo(newest.backupId());
+
+        String chunkId = manifestOf(newest).files().getFirst().chunks().getFirst().id();
+        store.delete(BUCKET, chunkKey(newest, chunkId));
+        String run2 = UUID.randomUUID().toString();
+        PrepareRestore again = new PrepareRestore(RecoveryCommand.commandId(run2, 0, "prepare"), run2, 0, source,
+                null, null);
+        PrepareRestore unknown = new PrepareRestore(RecoveryCommand.commandId(run2, 1, "prepare"), run2, 1, source,
+                UUID.randomUUID().toString(), null);
+        send(EventType.PREPARE_RESTORE, again);
+        send(EventType.PREPARE_RESTORE, unknown);
+
+        assertThat(locationOf(awaitReply(again.commandId())).backupId()).isEqualTo(older.backupId());
+        StepReply none = awaitReply(unknown.commandId());
+        assertThat(none.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(none.message()).contains(unknown.backupId()).contains("unknown");
+    }
+
+    @Test
+    void prepareRestoreFailsWhenTheNewestBackupIsOlderThanTheRpoAndSaysHowOld() throws InterruptedException {
+        String source = "src-" + UUID.randomUUID();
+        SnapshotCreated snapshot = sealed(source, 50_000);
+        Thread.sleep(1500);
+        String runId = UUID.randomUUID().toString();
+        PrepareRestore prepare = new PrepareRestore(RecoveryCommand.commandId(runId, 0, "prepare"), runId, 0, source,
+                null, 1L);
+
+        send(EventType.PREPARE_RESTORE, prepare);
+        StepReply reply = awaitReply(prepare.commandId());
+
+        assertThat(reply.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(reply.message()).contains(snapshot.backupId()).containsPattern("is \\d+\\.\\d s old")
+                .contains("allowed 1 s (RPO)");
+    }
+
+    @Test
+    void verifyBackupPassesThenFailsNamingAFlippedChunkAndARepeatedCommandIsNotRerun() throws IOException {
+        String source = "src-" + UUID.randomUUID();
+        SnapshotCreated snapshot = sealed(source, 150_000);
+        String runId = UUID.randomUUID().toString();
+        BackupLocation location = locationOf(prepared(runId, source, snapshot.backupId()));
+        VerifyBackup verify = new VerifyBackup(RecoveryCommand.commandId(runId, 1, "verify-backup"), runId, 1, location);
+
+        send(EventType.VERIFY_BACKUP, verify);
+        StepReply ok = awaitReply(verify.commandId());
+        assertThat(ok.outcome()).as(ok.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+        assertThat(ok.result()).containsEntry("ok", true).containsEntry("problems", List.of());
+        assertThat(((Number) ok.result().get("chunks")).longValue()).isPositive();
+
+        String chunkId = manifestOf(snapshot).files().stream().filter(f -> f.path().equals("4242.dat"))
+                .findFirst().orElseThrow().chunks().getFirst().id();
+        String key = chunkKey(snapshot, chunkId);
+        byte[] chunk = readObject(key);
+        chunk[chunk.length / 2] ^= 0x01;
+        store.put(BUCKET, key, chunk);
+
+        // the same command again: the stored reply, not a new verification
+        send(EventType.VERIFY_BACKUP, verify);
+        assertThat(StepReplies.fromJson(replies.awaitCount(isReplyTo(verify.commandId()), 2, WAIT).get(1).value()))
+                .isEqualTo(ok);
+
+        String run2 = UUID.randomUUID().toString();
+        VerifyBackup verifyAgain = new VerifyBackup(RecoveryCommand.commandId(run2, 1, "verify-backup"), run2, 1,
+                location);
+        send(EventType.VERIFY_BACKUP, verifyAgain);
+        StepReply bad = awaitReply(verifyAgain.commandId());
+        assertThat(bad.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(bad.message()).contains(chunkId).contains("4242.dat");
+        assertThat(bad.result()).containsEntry("ok", false);
+        assertThat((List<?>) bad.result().get("problems")).singleElement().asString().contains(chunkId);
+
+        // a backup that failed verification is not offered for restore any more
+        StepReply refused = prepared(UUID.randomUUID().toString(), source, snapshot.backupId());
+        assertThat(refused.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(refused.message()).contains("failed its latest FULL verification");
+    }
+
+    @Test
+    void commandsOfOtherParticipantsAreIgnoredAndInvalidOnesDeadLettered() {
+        String runId = UUID.randomUUID().toString();
+        send(EventType.DROP_DATABASE, new dev.lifeboat.contracts.recovery.DropDatabase(
+                RecoveryCommand.commandId(runId, 0, "drop"), runId, 0,
+                new dev.lifeboat.contracts.recovery.DatabaseTarget("127.0.0.1", 5432, "not_mine", "u", "env:NOT_MINE")));
+        sendRaw(EventType.PREPARE_RESTORE, runId, "[1, 2");
+        PrepareRestore prepare = new PrepareRestore(RecoveryCommand.commandId(runId, 1, "prepare"), runId, 1,
+                "src-without-backups-" + runId, null, null);
+        send(EventType.PREPARE_RESTORE, prepare);
+
+        StepReply reply = awaitReply(prepare.commandId());
+        assertThat(reply.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(reply.message()).contains("no usable backup of source src-without-backups-" + runId);
+        ConsumerRecord<String, String> dead = deadLetters.await(r -> runId.equals(r.key()), WAIT);
+        assertThat(header(dead, "dead-letter-reason")).isNotBlank();
+        assertThat(replies.seen(isReplyTo(RecoveryCommand.commandId(runId, 0, "drop")))).isEmpty();
+    }
+
+    // --- fixtures
+
+    private SnapshotCreated sealed(String source, int size) {
+        SnapshotCreated s = uploadedSnapshot(size);
+        SnapshotCreated snapshot = new SnapshotCreated(s.backupId(), source, s.policyId(), s.type(), s.database(),
+                s.bucket(), s.objectKey(), s.sizeBytes(), s.rawBytes(), s.sha256(), s.serverVersion(),
+                s.pgDumpVersion(), s.workerId(), s.startedAt(), s.finishedAt(), s.repository());
+        publish(snapshot);
+        assertThat(header(events.await(outcomeOf(snapshot.backupId()), WAIT), EventCodec.H_TYPE))
+                .isEqualTo(EventType.BACKUP_COMPLETED.ceType());
+        return snapshot;
+    }
+
+    private StepReply prepared(String runId, String source, String backupId) {
+        PrepareRestore prepare = new PrepareRestore(RecoveryCommand.commandId(runId, 0, "prepare"), runId, 0, source,
+                backupId, null);
+        send(EventType.PREPARE_RESTORE, prepare);
+        return awaitReply(prepare.commandId());
+    }
+
+    private static BackupLocation locationOf(StepReply reply) {
+        assertThat(reply.outcome()).as(reply.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+        return EventCodec.mapper().convertValue((Map<?, ?>) reply.result().get("backup"), BackupLocation.class);
+    }
+
+    private static void send(EventType type, RecoveryCommand command) {
+        sendRaw(type, command.runId(), EventCodec.encodeData(command));
+    }
+
+    private static void sendRaw(EventType type, String runId, String json) {
+        try {
+            producer.send(new ProducerRecord<>(Topics.RECOVERY_COMMANDS, null, runId, json,
+                    EventCodec.headers(type, "/test/recovery-coordinator", runId))).get();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot send " + type, e);
+        }
+    }
+
+    private StepReply awaitReply(String commandId) {
+        return StepReplies.fromJson(replies.await(isReplyTo(commandId), WAIT).value());
+    }
+
+    private static Predicate<ConsumerRecord<String, String>> isReplyTo(String commandId) {
+        return r -> EventType.STEP_REPLIED.ceType().equals(header(r, EventCodec.H_TYPE)) && r.value() != null
+                && r.value().contains("\"commandId\":\"" + commandId + "\"");
+    }
+}
