@@ -14,6 +14,10 @@ public interface CoordinatorConfig {
     @WithDefault("PT30M")
     Duration defaultStepTimeout();
 
+    /** How often persisted deadlines are checked (read by SagaTimers' @Scheduled expression). */
+    @WithDefault("1s")
+    String timeoutCheckInterval();
+
     /** Timeout of calls to scheduler-service while validating a plan. */
     @WithDefault("PT5S")
     Duration schedulerTimeout();

@@ -1,7 +1,9 @@
 package dev.lifeboat.recovery.rest;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.lifeboat.recovery.domain.Run;
 import dev.lifeboat.recovery.service.PlanService;
+import dev.lifeboat.recovery.service.RunService;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
@@ -17,15 +19,18 @@ import jakarta.ws.rs.core.Context;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 
 import java.util.List;
+import java.util.Map;
 
 @Path("/api/v1/plans")
 @Produces(MediaType.APPLICATION_JSON)
 @Consumes(MediaType.APPLICATION_JSON)
 public class PlanResource {
     private final PlanService plans;
+    private final RunService runs;
 
-    public PlanResource(PlanService plans) {
+    public PlanResource(PlanService plans, RunService runs) {
         this.plans = plans;
+        this.runs = runs;
     }
 
     @GET
@@ -60,5 +65,24 @@ public class PlanResource {
     public Response delete(@PathParam("id") String id) {
         plans.delete(id);
         return Response.noContent().build();
+    }
+
+    @POST
+    @Path("{id}/runs")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Start a run of the plan", description = "Body {\"mode\": \"recovery\" | \"drill\"}. "
+            + "Answers 202 with the run id; follow the Location header.")
+    public Response start(@PathParam("id") String planId, JsonNode body, @Context UriInfo uri) {
+        Run run = runs.start(planId, body);
+        return Response.accepted(Map.of("runId", run.id, "planId", run.planId, "mode", run.mode.name(),
+                        "status", run.status.name()))
+                .location(uri.getBaseUriBuilder().path("api/v1/runs").path(run.id).build()).build();
+    }
+
+    @GET
+    @Path("{id}/runs")
+    @Operation(summary = "Runs of the plan, newest first")
+    public List<RunView> ofPlan(@PathParam("id") String planId) {
+        return runs.ofPlan(planId).stream().map(RunView::of).toList();
     }
 }

@@ -24,6 +24,7 @@ import java.util.regex.Pattern;
  */
 public final class PlanValidator {
     private static final Pattern SLUG = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
+    private static final Pattern DB_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_$-]{0,62}");
     private static final Set<String> METHODS = Set.of("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD");
 
     private final List<String> errors = new ArrayList<>();
@@ -105,6 +106,9 @@ public final class PlanValidator {
                         errors.add(at + ".target.port: must be 1..65535");
                     }
                     String database = text(t, "database", at + ".target.database", true);
+                    if (database != null && !DB_NAME.matcher(database).matches()) {
+                        errors.add(at + ".target.database: '" + database + "' is not a plain PostgreSQL name");
+                    }
                     String user = text(t, "user", at + ".target.user", true);
                     String ref = text(t, "passwordRef", at + ".target.passwordRef", true);
                     if (ref != null && !ref.startsWith("env:") && !ref.startsWith("file:")) {
