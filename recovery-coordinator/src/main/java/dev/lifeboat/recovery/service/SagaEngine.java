@@ -233,8 +233,10 @@ public class SagaEngine {
 
     /** Lifecycle events not yet confirmed by Kafka (the coordinator stopped in between) go out again. */
     public void relayEvents() {
-        List<String> ids = db.tx(c -> runs.ids(c, "select id from runs where not started_event_sent "
-                + "or (finished_at is not null and not finished_event_sent)"));
+        // only events left unsent for a while: a fresh one is still being sent by the transition that made it
+        List<String> ids = db.tx(c -> runs.ids(c, "select id from runs where (not started_event_sent and started_at "
+                + "< now() - interval '10 seconds') or (finished_at < now() - interval '10 seconds' "
+                + "and not finished_event_sent)"));
         ids.forEach(this::emit);
     }
 
