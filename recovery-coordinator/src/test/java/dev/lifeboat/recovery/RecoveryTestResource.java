@@ -4,13 +4,22 @@ import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
+import java.util.HashMap;
 import java.util.Map;
 
-/** The real PostgreSQL of the local stack (test-support starts it when absent) and a fresh database. */
+/**
+ * The real PostgreSQL and Kafka of the local stack (test-support starts them when absent), a fresh database, and
+ * a stand-in for scheduler-service's GET /api/v1/sources/{id} (a JDK HTTP server answering fixed sources: the
+ * real scheduler is another service; the end-to-end tests use it).
+ */
 public class RecoveryTestResource implements QuarkusTestResourceLifecycleManager {
     static final String DATABASE = "recovery_test";
     static final String USER = "lifeboat";
     static final String PASSWORD = "lifeboat";
+    /** Registered in the scheduler stand-in; its live database is 127.0.0.1:55432/orders. */
+    static final String SOURCE = "orders";
+
+    static TestHttpServer scheduler;
 
     @Override
     public Map<String, String> start() {
@@ -18,17 +27,29 @@ public class RecoveryTestResource implements QuarkusTestResourceLifecycleManager
         Databases.dropDatabase(DATABASE);
         // owned by the service's own role, as the lifeboat database is: Flyway creates schema "recovery" in it
         Databases.execute("postgres", "CREATE DATABASE " + DATABASE + " OWNER " + USER);
-        return Map.of(
-                "quarkus.datasource.jdbc.url", stack.jdbcUrl(DATABASE),
-                "quarkus.datasource.reactive.url",
-                "postgresql://" + stack.pgHost() + ":" + stack.pgPort() + "/" + DATABASE,
-                "quarkus.datasource.username", USER,
-                "quarkus.datasource.password", PASSWORD,
-                "kafka.bootstrap.servers", stack.kafkaBootstrap());
+        scheduler = TestHttpServer.start();
+        scheduler.respond("/api/v1/sources/" + SOURCE, 200, """
+                {"id":"orders","name":"Orders","kind":"POSTGRES","host":"127.0.0.1","port":55432,
+                 "database":"orders","username":"backup","passwordRef":"env:ORDERS_DB_PASSWORD"}""");
+        Map<String, String> config = new HashMap<>();
+        config.put("quarkus.datasource.jdbc.url", stack.jdbcUrl(DATABASE));
+        config.put("quarkus.datasource.reactive.url",
+                "postgresql://" + stack.pgHost() + ":" + stack.pgPort() + "/" + DATABASE);
+        config.put("quarkus.datasource.username", USER);
+        config.put("quarkus.datasource.password", PASSWORD);
+        config.put("kafka.bootstrap.servers", stack.kafkaBootstrap());
+        config.put("lifeboat.recovery.scheduler-url", scheduler.baseUrl());
+        config.put("lifeboat.recovery.timeout-check-interval", "200ms");
+        // not the production group: a coordinator started by another test must not take this one's replies
+        config.put("mp.messaging.incoming.step-replies.group.id", "recovery-coordinator-test");
+        return config;
     }
 
     @Override
     public void stop() {
-        // the server is shared with other modules' tests; the database is dropped by the next run
+        if (scheduler != null) {
+            scheduler.stop();
+        }
+        // the PostgreSQL server is shared with other modules' tests; the database is dropped by the next run
     }
 }

@@ -1,0 +1,73 @@
+package dev.lifeboat.recovery.messaging;
+
+import dev.lifeboat.contracts.CloudEvent;
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.InvalidEventException;
+import dev.lifeboat.contracts.recovery.StepReply;
+import dev.lifeboat.kit.messaging.KafkaEvents;
+import dev.lifeboat.recovery.service.SagaEngine;
+import io.smallrye.common.annotation.Blocking;
+import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
+import jakarta.enterprise.context.ApplicationScoped;
+import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.eclipse.microprofile.reactive.messaging.Message;
+import org.jboss.logging.Logger;
+
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Consumes lifeboat.recovery.replies.v1 (channel step-replies). A reply is applied in one transaction and the
+ * record acked after it commits; duplicates and replies for unknown or finished commands change nothing (the
+ * engine only accepts the run's pending commandId). Invalid records go to lifeboat.dlq.v1 with the reason.
+ */
+@ApplicationScoped
+public class StepReplyConsumer {
+    private static final Logger LOG = Logger.getLogger(StepReplyConsumer.class);
+    private static final int ATTEMPTS = 10;
+
+    private final SagaEngine engine;
+
+    public StepReplyConsumer(SagaEngine engine) {
+        this.engine = engine;
+    }
+
+    @Incoming("step-replies")
+    @Blocking
+    public CompletionStage<Void> onReply(Message<String> message) {
+        IncomingKafkaRecordMetadata<String, String> kafka = KafkaEvents.kafka(message);
+        String origin = kafka.getTopic() + "-" + kafka.getPartition() + "@" + kafka.getOffset();
+        String ceType = EventCodec.header(kafka.getHeaders(), EventCodec.H_TYPE);
+        if (ceType != null && !EventType.STEP_REPLIED.ceType().equals(ceType)) {
+            return message.ack();
+        }
+        CloudEvent<?> event;
+        try {
+            event = KafkaEvents.decode(message);
+        } catch (InvalidEventException e) {
+            LOG.warnf("%s is not a valid event, dead-lettered: %s", origin, e.getMessage());
+            return message.nack(e);
+        }
+        StepReply reply = (StepReply) event.data();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                engine.onReply(reply);
+                return message.ack();
+            } catch (RuntimeException e) {
+                if (attempt >= ATTEMPTS) {
+                    // the run's deadline still fires, so the saga does not hang on a reply it could not record
+                    LOG.errorf(e, "%s: reply %s could not be recorded, dead-lettered", origin, reply.commandId());
+                    return message.nack(e);
+                }
+                LOG.warnf("%s: recording reply %s failed (attempt %d), retrying: %s", origin, reply.commandId(),
+                        attempt, e.toString());
+                try {
+                    Thread.sleep(Math.min(10_000, 500L * attempt));
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return message.nack(ie);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,259 @@
+package dev.lifeboat.recovery.repository;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lifeboat.contracts.recovery.RunMode;
+import dev.lifeboat.recovery.domain.PlanSpec;
+import dev.lifeboat.recovery.domain.Run;
+import dev.lifeboat.recovery.domain.RunStatus;
+import dev.lifeboat.recovery.domain.SagaTable;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import static dev.lifeboat.recovery.repository.Db.instant;
+import static dev.lifeboat.recovery.repository.Db.toJson;
+import static dev.lifeboat.recovery.repository.Db.ts;
+
+@ApplicationScoped
+public class RunRepository {
+    private static final TypeReference<List<SagaTable.Action>> ACTIONS = new TypeReference<>() {
+    };
+
+    public record StepRow(int index, String kind, String status, Instant startedAt, Instant finishedAt,
+                          String message, JsonNode details) {
+        public Long durationMillis() {
+            return startedAt == null || finishedAt == null ? null
+                    : java.time.Duration.between(startedAt, finishedAt).toMillis();
+        }
+    }
+
+    /** Inserts the run and its PENDING steps; false when a run with this id exists (a drill fired twice). */
+    public boolean insert(Connection c, Run r) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("insert into runs (id, plan_id, plan, mode, trigger, status, "
+                + "phase, action_index, comp_index, data, started_at, traceparent, updated_at) "
+                + "values (?, ?, ?::jsonb, ?, ?, ?, ?, 0, 0, ?::jsonb, ?, ?, ?) on conflict (id) do nothing")) {
+            ps.setString(1, r.id);
+            ps.setString(2, r.planId);
+            ps.setString(3, toJson(r.plan));
+            ps.setString(4, r.mode.name());
+            ps.setString(5, r.trigger);
+            ps.setString(6, r.status.name());
+            ps.setString(7, r.phase.name());
+            ps.setString(8, toJson(r.data));
+            ps.setTimestamp(9, ts(r.startedAt));
+            ps.setString(10, r.traceparent);
+            ps.setTimestamp(11, ts(Instant.now()));
+            if (ps.executeUpdate() == 0) {
+                return false;
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement(
+                "insert into run_steps (run_id, idx, kind, status) values (?, ?, ?, 'PENDING')")) {
+            for (int i = 0; i < r.plan.steps().size(); i++) {
+                ps.setString(1, r.id);
+                ps.setInt(2, i);
+                ps.setString(3, r.plan.steps().get(i).kind());
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+        return true;
+    }
+
+    /** The run, locked for this transaction: every transition of one run is serialised by this lock. */
+    public Optional<Run> lock(Connection c, String id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select * from runs where id = ? for update")) {
+            ps.setString(1, id);
+            ResultSet rs = ps.executeQuery();
+            return rs.next() ? Optional.of(read(rs)) : Optional.empty();
+        }
+    }
+
+    public Optional<Run> find(Connection c, String id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select * from runs where id = ?")) {
+            ps.setString(1, id);
+            ResultSet rs = ps.executeQuery();
+            return rs.next() ? Optional.of(read(rs)) : Optional.empty();
+        }
+    }
+
+    public List<Run> ofPlan(Connection c, String planId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "select * from runs where plan_id = ? order by started_at desc, id")) {
+            ps.setString(1, planId);
+            ResultSet rs = ps.executeQuery();
+            List<Run> runs = new ArrayList<>();
+            while (rs.next()) {
+                runs.add(read(rs));
+            }
+            return runs;
+        }
+    }
+
+    public List<String> ids(Connection c, String sql) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ResultSet rs = ps.executeQuery();
+            List<String> ids = new ArrayList<>();
+            while (rs.next()) {
+                ids.add(rs.getString(1));
+            }
+            return ids;
+        }
+    }
+
+    public void save(Connection c, Run r, Object result) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("update runs set status = ?, phase = ?, action_index = ?, "
+                + "compensations = ?::jsonb, comp_index = ?, pending = ?::jsonb, deadline = ?, data = ?::jsonb, "
+                + "reason = ?, forward_finished_at = ?, finished_at = ?, result = coalesce(?::jsonb, result), "
+                + "updated_at = ? where id = ?")) {
+            ps.setString(1, r.status.name());
+            ps.setString(2, r.phase.name());
+            ps.setInt(3, r.actionIndex);
+            ps.setString(4, r.compensations == null ? null : toJson(r.compensations));
+            ps.setInt(5, r.compIndex);
+            ps.setString(6, r.pending == null ? null : toJson(r.pending));
+            ps.setTimestamp(7, ts(r.deadline));
+            ps.setString(8, toJson(r.data));
+            ps.setString(9, r.reason);
+            ps.setTimestamp(10, ts(r.forwardFinishedAt));
+            ps.setTimestamp(11, ts(r.finishedAt));
+            ps.setString(12, result == null ? null : toJson(result));
+            ps.setTimestamp(13, ts(Instant.now()));
+            ps.setString(14, r.id);
+            ps.executeUpdate();
+        }
+    }
+
+    public JsonNode result(Connection c, String id) throws SQLException, IOException {
+        try (PreparedStatement ps = c.prepareStatement("select result::text from runs where id = ?")) {
+            ps.setString(1, id);
+            ResultSet rs = ps.executeQuery();
+            return rs.next() && rs.getString(1) != null ? Db.json().readTree(rs.getString(1)) : null;
+        }
+    }
+
+    public List<StepRow> steps(Connection c, String runId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select * from run_steps where run_id = ? order by idx")) {
+            ps.setString(1, runId);
+            ResultSet rs = ps.executeQuery();
+            List<StepRow> steps = new ArrayList<>();
+            while (rs.next()) {
+                steps.add(new StepRow(rs.getInt("idx"), rs.getString("kind"), rs.getString("status"),
+                        instant(rs.getTimestamp("started_at")), instant(rs.getTimestamp("finished_at")),
+                        rs.getString("message"), tree(rs.getString("details"))));
+            }
+            return steps;
+        }
+    }
+
+    public void stepStarted(Connection c, String runId, int step, Instant at) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("update run_steps set status = 'RUNNING', started_at = ? "
+                + "where run_id = ? and idx = ? and status = 'PENDING'")) {
+            ps.setTimestamp(1, ts(at));
+            ps.setString(2, runId);
+            ps.setInt(3, step);
+            ps.executeUpdate();
+        }
+    }
+
+    /** Records an action's outcome on its step; {@code status}/{@code finishedAt} null leave them as they are. */
+    public void stepOutcome(Connection c, String runId, int step, String status, Instant finishedAt, String message,
+                            String detailKey, Object detail) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("update run_steps set status = coalesce(?, status), "
+                + "finished_at = coalesce(?, finished_at), message = coalesce(?, message), "
+                + "details = details || jsonb_build_object(?::text, ?::jsonb) where run_id = ? and idx = ?")) {
+            ps.setString(1, status);
+            ps.setTimestamp(2, ts(finishedAt));
+            ps.setString(3, message);
+            ps.setString(4, detailKey);
+            ps.setString(5, toJson(detail));
+            ps.setString(6, runId);
+            ps.setInt(7, step);
+            ps.executeUpdate();
+        }
+    }
+
+    public void transition(Connection c, String runId, Integer step, String action, String commandId,
+                           RunStatus from, RunStatus to, String note) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("insert into run_transitions (run_id, at, step, action, "
+                + "command_id, from_status, to_status, note) values (?, ?, ?, ?, ?, ?, ?, ?)")) {
+            ps.setString(1, runId);
+            ps.setTimestamp(2, ts(Instant.now()));
+            ps.setObject(3, step);
+            ps.setString(4, action);
+            ps.setString(5, commandId);
+            ps.setString(6, from == null ? null : from.name());
+            ps.setString(7, to == null ? null : to.name());
+            ps.setString(8, note);
+            ps.executeUpdate();
+        }
+    }
+
+    public List<JsonNode> transitions(Connection c, String runId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select json_build_object('at', at, 'step', step, 'action', "
+                + "action, 'commandId', command_id, 'from', from_status, 'to', to_status, 'note', note)::text "
+                + "from run_transitions where run_id = ? order by id")) {
+            ps.setString(1, runId);
+            ResultSet rs = ps.executeQuery();
+            List<JsonNode> list = new ArrayList<>();
+            while (rs.next()) {
+                list.add(tree(rs.getString(1)));
+            }
+            return list;
+        }
+    }
+
+    public void markEventSent(Connection c, String runId, String column) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("update runs set " + column + " = true where id = ?")) {
+            ps.setString(1, runId);
+            ps.executeUpdate();
+        }
+    }
+
+    private static Run read(ResultSet rs) throws SQLException {
+        Run r = new Run();
+        r.id = rs.getString("id");
+        r.planId = rs.getString("plan_id");
+        try {
+            r.plan = Db.json().readValue(rs.getString("plan"), PlanSpec.class);
+            String comps = rs.getString("compensations");
+            r.compensations = comps == null ? null : Db.json().readValue(comps, ACTIONS);
+            String pending = rs.getString("pending");
+            r.pending = pending == null ? null : Db.json().readValue(pending, Run.Pending.class);
+        } catch (IOException e) {
+            throw new IllegalStateException("run " + r.id + " unreadable: " + e.getMessage(), e);
+        }
+        r.mode = RunMode.valueOf(rs.getString("mode"));
+        r.trigger = rs.getString("trigger");
+        r.status = RunStatus.valueOf(rs.getString("status"));
+        r.phase = Run.Phase.valueOf(rs.getString("phase"));
+        r.actionIndex = rs.getInt("action_index");
+        r.compIndex = rs.getInt("comp_index");
+        r.deadline = instant(rs.getTimestamp("deadline"));
+        r.traceparent = rs.getString("traceparent");
+        r.data = (ObjectNode) tree(rs.getString("data"));
+        r.reason = rs.getString("reason");
+        r.startedAt = instant(rs.getTimestamp("started_at"));
+        r.forwardFinishedAt = instant(rs.getTimestamp("forward_finished_at"));
+        r.finishedAt = instant(rs.getTimestamp("finished_at"));
+        return r;
+    }
+
+    private static JsonNode tree(String json) {
+        try {
+            return json == null ? null : Db.json().readTree(json);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,142 @@
+package dev.lifeboat.recovery;
+
+import dev.lifeboat.recovery.service.DrillScheduler;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import io.restassured.response.ValidatableResponse;
+import jakarta.inject.Inject;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.hasSize;
+import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.notNullValue;
+
+/** Plans over HTTP, stored in the real PostgreSQL; sources checked against the scheduler stand-in. */
+@QuarkusTest
+@WithTestResource(RecoveryTestResource.class)
+class PlanApiTest {
+    @Inject
+    DrillScheduler drills;
+
+    private static ValidatableResponse post(Object body) {
+        return given().contentType(ContentType.JSON).body(body).post("/api/v1/plans").then();
+    }
+
+    @Test
+    void planIsCreatedReadUpdatedListedAndDeleted() {
+        String id = Plans.uniqueId("orders");
+        Map<String, Object> plan = Plans.plan(id, "PT0.001S", List.of(Plans.restore("orders_restored"),
+                Plans.verify(true), Plans.restart("http://127.0.0.1:9/restart", 1),
+                Plans.notify("http://127.0.0.1:9/hook")));
+        plan.put("drillSchedule", "0 3 * * 6");
+        post(plan).statusCode(201).header("Location", containsString("/api/v1/plans/" + id))
+                .body("rto", equalTo("PT0.001S"))
+                .body("steps[0].kind", equalTo("RestoreDatabase"))
+                .body("steps[0].jobs", equalTo(2))
+                .body("steps[0].allowLiveSource", equalTo(false))
+                .body("steps[2].retries", equalTo(1))
+                .body("nextDrillAt", notNullValue());
+        given().get("/api/v1/plans/" + id).then().statusCode(200).body("name", equalTo("Orders DR " + id))
+                .body("steps", hasSize(4)).body("steps[1].checks[0].name", equalTo("orders-not-empty"));
+        given().get("/api/v1/plans").then().statusCode(200).body("id", hasItem(id));
+
+        plan.put("name", "renamed");
+        plan.put("steps", List.of(Plans.restore("orders_restored")));
+        given().contentType(ContentType.JSON).body(plan).put("/api/v1/plans/" + id).then().statusCode(200)
+                .body("name", equalTo("renamed")).body("steps", hasSize(1));
+        post(plan).statusCode(409).contentType("application/problem+json");
+
+        given().delete("/api/v1/plans/" + id).then().statusCode(204);
+        given().get("/api/v1/plans/" + id).then().statusCode(404).contentType("application/problem+json")
+                .body("detail", containsString(id));
+        given().get("/api/v1/plans").then().body("id", not(hasItem(id)));
+    }
+
+    @Test
+    void unknownSourceIsRefusedNamingIt() {
+        Map<String, Object> restore = Plans.restore("x_restored");
+        restore.put("sourceId", "billing");
+        post(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(restore))).statusCode(422)
+                .contentType("application/problem+json").body("detail", containsString("'billing'"))
+                .body("detail", containsString("not registered in scheduler-service"));
+    }
+
+    @Test
+    void restoreOntoTheLiveSourceIsRefusedUnlessAllowed() {
+        Map<String, Object> restore = Plans.restore("orders");
+        restore.put("target", Map.of("host", "localhost", "port", 55432, "database", "orders", "user", "restore",
+                "passwordRef", "env:PW"));
+        String id = Plans.uniqueId("live");
+        post(Plans.plan(id, "PT15M", List.of(restore))).statusCode(422)
+                .body("detail", containsString("live database of source 'orders'"))
+                .body("detail", containsString("allowLiveSource"));
+        restore.put("allowLiveSource", true);
+        post(Plans.plan(id, "PT15M", List.of(restore))).statusCode(201);
+    }
+
+    @Test
+    void emptyStepsAreRefused() {
+        post(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of())).statusCode(400)
+                .contentType("application/problem+json")
+                .body("detail", containsString("steps: a plan needs at least one step"));
+    }
+
+    @Test
+    void rtoMustBeAPositiveDuration() {
+        post(Plans.plan(Plans.uniqueId("p"), "PT0S", List.of(Plans.restore("a")))).statusCode(400)
+                .body("detail", containsString("rto: 'PT0S' must be positive"));
+        post(Plans.plan(Plans.uniqueId("p"), "15 minutes", List.of(Plans.restore("a")))).statusCode(400)
+                .body("detail", containsString("rto: '15 minutes' is not an ISO-8601 duration"));
+    }
+
+    @Test
+    void restoreStepNeedsATarget() {
+        Map<String, Object> restore = Plans.restore("a");
+        restore.remove("target");
+        post(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(restore))).statusCode(400)
+                .body("detail", containsString("steps[0].target: a restore step needs a target"));
+    }
+
+    @Test
+    void badCronIsRefused() {
+        Map<String, Object> plan = Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.restore("a")));
+        plan.put("drillSchedule", "every saturday");
+        post(plan).statusCode(400).body("detail", containsString("drillSchedule 'every saturday' is not a 5-field"));
+    }
+
+    @Test
+    void unknownStepKindIsNamed() {
+        post(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Map.of("kind", "FlushCaches")))).statusCode(400)
+                .body("detail", containsString("steps[0].kind: unknown step kind 'FlushCaches'"));
+    }
+
+    @Test
+    void verifyIntegrityNeedsAPrecedingRestore() {
+        post(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.verify(true), Plans.restore("a"))))
+                .statusCode(400).body("detail", containsString("steps[0]: VerifyIntegrity checks the target of a "
+                        + "preceding RestoreDatabase step"));
+    }
+
+    @Test
+    void aDrillFireTimeStartsOneRunHoweverOftenItFires() {
+        String id = Plans.uniqueId("drill");
+        Map<String, Object> plan = Plans.plan(id, "PT15M", List.of(Plans.restart("http://127.0.0.1:9/x", 0)));
+        plan.put("drillSchedule", "*/5 * * * *");
+        post(plan).statusCode(201);
+        Instant fireTime = Instant.parse("2026-01-03T03:00:00Z");
+        drills.fire(id, fireTime);
+        drills.fire(id, fireTime); // a second coordinator instance firing the same slot
+        given().get("/api/v1/plans/" + id + "/runs").then().statusCode(200).body("$", hasSize(1))
+                .body("[0].runId", equalTo(DrillScheduler.drillRunId(id, fireTime)))
+                .body("[0].mode", equalTo("DRILL"));
+    }
+}

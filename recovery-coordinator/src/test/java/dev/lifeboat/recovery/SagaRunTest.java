@@ -1,0 +1,310 @@
+package dev.lifeboat.recovery;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.recovery.StepReply;
+import dev.lifeboat.recovery.ScriptedParticipant.Command;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import io.restassured.path.json.JsonPath;
+import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.recovery.service.SagaEngine;
+import jakarta.inject.Inject;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.endsWith;
+
+/**
+ * Whole runs against the real Kafka and PostgreSQL. The participants (storage-worker, snapshot-worker) are played
+ * by {@link ScriptedParticipant} on the real command and reply topics; RestartServices and NotifyStakeholders call a
+ * real HTTP server on a free loopback port.
+ */
+@QuarkusTest
+@WithTestResource(RecoveryTestResource.class)
+class SagaRunTest {
+    static TestHttpServer services;
+
+    @ConfigProperty(name = "kafka.bootstrap.servers")
+    String bootstrap;
+    @Inject
+    SagaEngine engine;
+    ScriptedParticipant participant;
+
+    @BeforeAll
+    static void servicesUp() {
+        services = TestHttpServer.start().respond("/restart", 200, "{}").respond("/broken", 500, "{}")
+                .respond("/hook", 200, "");
+    }
+
+    @AfterAll
+    static void servicesDown() {
+        services.stop();
+    }
+
+    @BeforeEach
+    void participantUp() {
+        participant = new ScriptedParticipant(bootstrap);
+    }
+
+    @AfterEach
+    void participantDown() {
+        participant.close();
+    }
+
+    private static String createPlan(String rto, List<Map<String, Object>> steps) {
+        String id = Plans.uniqueId("dr");
+        given().contentType(ContentType.JSON).body(Plans.plan(id, rto, steps)).post("/api/v1/plans").then()
+                .statusCode(201);
+        return id;
+    }
+
+    private static String startRun(String planId, String mode) {
+        return given().contentType(ContentType.JSON).body(Map.of("mode", mode))
+                .post("/api/v1/plans/" + planId + "/runs").then().statusCode(202)
+                .header("Location", containsString("/api/v1/runs/")).extract().path("runId");
+    }
+
+    private static JsonPath awaitRun(String runId, String status) {
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() ->
+                status.equals(given().get("/api/v1/runs/" + runId).then().extract().path("status")));
+        return given().get("/api/v1/runs/" + runId).then().statusCode(200).extract().jsonPath();
+    }
+
+    private static Map<String, Object> backup(Instant completedAt) {
+        return Map.of("backup", Map.of("backupId", "b-42", "sourceId", "orders", "bucket", "lifeboat",
+                "repositoryPrefix", "repo", "chainId", "c-1", "manifestKey", "repo/manifests/b-42",
+                "completedAt", completedAt.toString(), "sizeBytes", 1000, "rawBytes", 4000,
+                "verification", "VERIFIED"), "backupAgeSeconds", 60);
+    }
+
+    private static Map<String, Object> restored(String database) {
+        return Map.of("database", database, "tables", List.of(Map.of("table", "public.orders", "rows", 1200)),
+                "restoredBytes", 4000, "fetchMillis", 5, "pgRestoreMillis", 20, "totalMillis", 25);
+    }
+
+    @Test
+    void drillRunsEveryStepWithinRtoAndDropsTheScratchDatabase() throws Exception {
+        String planId = createPlan("PT10M", List.of(Plans.restore("orders_restored"), Plans.verify(true),
+                Plans.restart(services.baseUrl() + "/restart", 0), Plans.notify(services.baseUrl() + "/hook")));
+        String runId = startRun(planId, "drill");
+        String scratch = "drill_" + runId.replace("-", "").substring(0, 8) + "_0";
+
+        Command prepare = participant.next(runId);
+        assertThat(prepare.type()).isEqualTo(EventType.PREPARE_RESTORE);
+        assertThat(prepare.commandId()).isEqualTo(runId + ":0:prepare");
+        assertThat(prepare.data()).containsEntry("sourceId", "orders").containsEntry("maxAgeSeconds", 86400);
+        String traceId = given().get("/api/v1/runs/" + runId).then().extract().path("traceId");
+        assertThat(prepare.traceparent()).as("command joins the run's trace").contains(traceId);
+        participant.completed(prepare, backup(Instant.now().minusSeconds(60)));
+
+        Command restore = participant.next(runId);
+        assertThat(restore.type()).isEqualTo(EventType.RESTORE_DATABASE);
+        assertThat(restore.data().get("target")).asString().contains("database=" + scratch);
+        assertThat(restore.data().get("backup")).asString().contains("backupId=b-42");
+        assertThat(restore.traceparent()).contains(traceId);
+        participant.completed(restore, restored(scratch));
+
+        Command verifyBackup = participant.next(runId);
+        assertThat(verifyBackup.type()).isEqualTo(EventType.VERIFY_BACKUP);
+        participant.completed(verifyBackup, Map.of("ok", true, "chunks", 12, "problems", List.of()));
+
+        Command verifyDatabase = participant.next(runId);
+        assertThat(verifyDatabase.type()).isEqualTo(EventType.VERIFY_DATABASE);
+        assertThat(verifyDatabase.data().get("target")).asString().contains("database=" + scratch);
+        participant.completed(verifyDatabase, Map.of("checks", List.of(Map.of("name", "orders-not-empty",
+                "kind", "ROW_COUNT_AT_LEAST", "passed", true, "actual", "1200"))));
+
+        Command drop = participant.next(runId);
+        assertThat(drop.type()).as("scratch database dropped after the last step").isEqualTo(EventType.DROP_DATABASE);
+        assertThat(drop.commandId()).isEqualTo(runId + ":0:drop");
+        assertThat(drop.data().get("target")).asString().contains("database=" + scratch);
+        assertThat(services.requests("/restart")).hasSize(1);
+        assertThat(services.requests("/hook")).as("stakeholders notified before cleanup").hasSize(1);
+        participant.completed(drop, Map.of("dropped", true));
+
+        JsonPath run = awaitRun(runId, "SUCCEEDED");
+        assertThat(run.getBoolean("result.success")).isTrue();
+        assertThat(run.getBoolean("result.rtoMet")).isTrue();
+        assertThat(run.getBoolean("result.rpoMet")).isTrue();
+        assertThat(run.getLong("result.backupAgeSeconds")).isBetween(50L, 70L);
+        assertThat(run.getString("result.backupId")).isEqualTo("b-42");
+        assertThat(run.getList("steps.status")).containsExactly("SUCCEEDED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED");
+        assertThat(run.getList("steps.durationMillis")).doesNotContainNull();
+        assertThat(run.getInt("steps[0].details.restore.tables[0].rows")).isEqualTo(1200);
+        assertThat(run.getBoolean("steps[1].details.verify-database.checks[0].passed")).isTrue();
+        assertThat(run.getString("steps[0].details.cleanup.message")).isNotNull();
+        assertThat(run.getLong("result.totalMillis")).isPositive();
+
+        JsonNode summary = EventCodec.mapper().readTree(services.requests("/hook").getFirst().body());
+        assertThat(summary.path("runId").asText()).isEqualTo(runId);
+        assertThat(summary.path("plan").path("id").asText()).isEqualTo(planId);
+        assertThat(summary.path("mode").asText()).isEqualTo("DRILL");
+        assertThat(summary.path("rtoMet").asBoolean()).isTrue();
+        assertThat(summary.path("rpoMet").asBoolean()).isTrue();
+        assertThat(summary.path("backup").path("backupId").asText()).isEqualTo("b-42");
+        assertThat(summary.path("steps").get(0).path("durationMillis").asLong()).isGreaterThanOrEqualTo(0);
+        assertThat(participant.drain(runId, Duration.ofSeconds(1))).isEmpty();
+    }
+
+    @Test
+    void oneMillisecondRtoIsReportedMissed() {
+        String planId = createPlan("PT0.001S", List.of(Plans.restore("orders_restored")));
+        String runId = startRun(planId, "drill");
+        participant.completed(participant.next(runId), backup(Instant.now().minusSeconds(5)));
+        Command restore = participant.next(runId);
+        participant.completed(restore, restored("x"));
+        participant.completed(participant.next(runId), Map.of("dropped", true));
+        JsonPath run = awaitRun(runId, "SUCCEEDED");
+        assertThat(run.getBoolean("result.success")).isTrue();
+        assertThat(run.getBoolean("result.rtoMet")).isFalse();
+        assertThat(run.getLong("result.rtoMillis")).isEqualTo(1);
+    }
+
+    @Test
+    void failedDatabaseCheckCompensatesTheDrillAndNamesTheCheck() {
+        String planId = createPlan("PT10M", List.of(Plans.restore("orders_restored"), Plans.verify(false)));
+        String runId = startRun(planId, "drill");
+        participant.completed(participant.next(runId), backup(Instant.now()));
+        participant.completed(participant.next(runId), restored("x"));
+        Command verify = participant.next(runId);
+        assertThat(verify.type()).isEqualTo(EventType.VERIFY_DATABASE);
+        participant.reply(verify, StepReply.Outcome.FAILED, "check orders-not-empty failed: public.orders has 0 rows",
+                Map.of("checks", List.of(Map.of("name", "orders-not-empty", "passed", false, "actual", "0"))));
+
+        Command drop = participant.next(runId);
+        assertThat(drop.type()).as("compensation of the restore").isEqualTo(EventType.DROP_DATABASE);
+        assertThat(awaitStatusNow(runId)).isEqualTo("COMPENSATING");
+        participant.completed(drop, Map.of("dropped", true));
+
+        JsonPath run = awaitRun(runId, "COMPENSATED");
+        assertThat(run.getString("reason")).contains("step 1 (VerifyIntegrity)").contains("orders-not-empty");
+        assertThat(run.getString("result.reason")).contains("orders-not-empty");
+        assertThat(run.getBoolean("result.success")).isFalse();
+        assertThat(run.getList("steps.status")).containsExactly("COMPENSATED", "FAILED");
+    }
+
+    @Test
+    void restartEndpointAnswering500FailsAfterItsRetries() {
+        String planId = createPlan("PT10M", List.of(Plans.restart(services.baseUrl() + "/broken", 2)));
+        int before = services.requests("/broken").size();
+        KafkaConsumer<String, String> lifecycle = lifecycleConsumer();
+        String runId = startRun(planId, "recovery");
+        JsonPath run = awaitRun(runId, "FAILED");
+        assertThat(run.getString("reason")).contains("step 0 (RestartServices)").contains("answered 500")
+                .contains("after 3 attempts");
+        assertThat(services.requests("/broken").size() - before).isEqualTo(3);
+        assertThat(run.getInt("steps[0].details.restart.calls[0].attempts")).isEqualTo(3);
+
+        List<String> eventIds = new ArrayList<>();
+        await().atMost(Duration.ofSeconds(15)).until(() -> {
+            for (ConsumerRecord<String, String> r : lifecycle.poll(Duration.ofMillis(200))) {
+                if (runId.equals(r.key())) {
+                    eventIds.add(EventCodec.decode(r.headers(), r.value()).id());
+                }
+            }
+            return eventIds.size() >= 2;
+        });
+        lifecycle.close();
+        // at-least-once: a re-sent event keeps its id, which is what readers dedupe on
+        assertThat(eventIds.stream().distinct()).containsExactly(runId + ":started", runId + ":finished");
+    }
+
+    @Test
+    void resumeResendsThePendingCommandWithTheSameCommandId() {
+        String planId = createPlan("PT10M", List.of(Plans.restore("orders_restored")));
+        String runId = startRun(planId, "recovery");
+        Command prepare = participant.next(runId);
+        // what a restarted coordinator does on its first tick, here on the running one
+        engine.resume();
+        Command again = participant.next(runId);
+        assertThat(again.type()).isEqualTo(EventType.PREPARE_RESTORE);
+        assertThat(again.commandId()).isEqualTo(prepare.commandId());
+        participant.completed(prepare, backup(Instant.now()));
+        participant.completed(again, backup(Instant.now()));
+        participant.completed(participant.next(runId), restored("orders_restored"));
+        JsonPath run = awaitRun(runId, "SUCCEEDED");
+        assertThat(run.getList("transitions.note").stream().map(String::valueOf)
+                .filter(n -> n.startsWith("resumed"))).hasSize(1);
+        assertThat(participant.drain(runId, Duration.ofSeconds(1))).isEmpty();
+    }
+
+    private KafkaConsumer<String, String> lifecycleConsumer() {
+        Properties c = new Properties();
+        c.put("bootstrap.servers", bootstrap);
+        c.put("key.deserializer", StringDeserializer.class.getName());
+        c.put("value.deserializer", StringDeserializer.class.getName());
+        KafkaConsumer<String, String> consumer = new KafkaConsumer<>(c);
+        List<TopicPartition> partitions = consumer.partitionsFor(Topics.RECOVERY_EVENTS).stream()
+                .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+        consumer.assign(partitions);
+        consumer.seekToEnd(partitions);
+        partitions.forEach(consumer::position);
+        return consumer;
+    }
+
+    @Test
+    void stepWithoutReplyTimesOutAndLateReplyIsIgnored() {
+        Map<String, Object> restore = Plans.restore("orders_restored");
+        restore.put("timeout", "PT1S");
+        String planId = createPlan("PT10M", List.of(restore));
+        String runId = startRun(planId, "drill");
+        Command prepare = participant.next(runId);
+        JsonPath run = awaitRun(runId, "COMPENSATED");
+        assertThat(run.getString("reason")).contains("step 0 (RestoreDatabase)").contains("timed out after PT1S")
+                .contains("prepare");
+        participant.completed(prepare, backup(Instant.now()));
+        assertThat(participant.drain(runId, Duration.ofSeconds(2))).as("late reply starts nothing").isEmpty();
+        assertThat(given().get("/api/v1/runs/" + runId).then().extract().<String>path("status"))
+                .isEqualTo("COMPENSATED");
+    }
+
+    @Test
+    void duplicateAndUnknownRepliesAreIgnored() {
+        String planId = createPlan("PT10M", List.of(Plans.restore("orders_restored")));
+        String runId = startRun(planId, "recovery");
+        Command prepare = participant.next(runId);
+        participant.reply(new Command(prepare.type(), runId + ":9:bogus", runId, 9, Map.of(), null),
+                StepReply.Outcome.FAILED, "not a command of this run", Map.of());
+        participant.completed(prepare, backup(Instant.now()));
+        participant.completed(prepare, backup(Instant.now()));
+        Command restore = participant.next(runId);
+        assertThat(restore.type()).isEqualTo(EventType.RESTORE_DATABASE);
+        assertThat(restore.data().get("target")).asString().contains("database=orders_restored");
+        participant.completed(restore, restored("orders_restored"));
+        participant.completed(restore, restored("orders_restored"));
+
+        JsonPath run = awaitRun(runId, "SUCCEEDED");
+        assertThat(participant.drain(runId, Duration.ofSeconds(2))).as("each command sent once").isEmpty();
+        List<String> completions = run.getList("transitions.findAll { it.note?.startsWith('completed') }.action");
+        assertThat(completions).containsExactly("prepare", "restore");
+        assertThat(run.getString("status")).isEqualTo("SUCCEEDED");
+        given().get("/api/v1/plans/" + planId + "/runs").then().statusCode(200)
+                .body("[0].runId", endsWith(runId));
+    }
+
+    private static String awaitStatusNow(String runId) {
+        return given().get("/api/v1/runs/" + runId).then().extract().path("status");
+    }
+}

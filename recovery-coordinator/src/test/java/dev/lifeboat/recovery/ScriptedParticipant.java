@@ -1,0 +1,120 @@
+package dev.lifeboat.recovery;
+
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.contracts.recovery.StepReply;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * Plays storage-worker and snapshot-worker in tests, scripted by the test: it reads the real commands topic with a
+ * real Kafka consumer and answers on the real replies topic with a real producer. It does no restore work; it says
+ * what a participant would answer.
+ */
+public final class ScriptedParticipant implements AutoCloseable {
+    public record Command(EventType type, String commandId, String runId, int step, Map<String, Object> data,
+                          String traceparent) {
+    }
+
+    private final KafkaConsumer<String, String> consumer;
+    private final KafkaProducer<String, String> producer;
+    private final List<Command> seen = new ArrayList<>();
+
+    public ScriptedParticipant(String bootstrap) {
+        Properties c = new Properties();
+        c.put("bootstrap.servers", bootstrap);
+        c.put("key.deserializer", StringDeserializer.class.getName());
+        c.put("value.deserializer", StringDeserializer.class.getName());
+        c.put("enable.auto.commit", "false");
+        consumer = new KafkaConsumer<>(c);
+        List<TopicPartition> partitions = consumer.partitionsFor(Topics.RECOVERY_COMMANDS).stream()
+                .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+        consumer.assign(partitions);
+        consumer.seekToEnd(partitions);
+        partitions.forEach(consumer::position);
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrap);
+        p.put("key.serializer", StringSerializer.class.getName());
+        p.put("value.serializer", StringSerializer.class.getName());
+        producer = new KafkaProducer<>(p);
+    }
+
+    /** The next command of this run (in the order the coordinator sent them). */
+    @SuppressWarnings("unchecked")
+    public Command next(String runId, Duration timeout) {
+        Instant until = Instant.now().plus(timeout);
+        while (Instant.now().isBefore(until)) {
+            for (int i = 0; i < seen.size(); i++) {
+                if (seen.get(i).runId().equals(runId)) {
+                    return seen.remove(i);
+                }
+            }
+            for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
+                EventType type = EventType.ofCeType(EventCodec.header(r.headers(), EventCodec.H_TYPE)).orElseThrow();
+                EventCodec.decode(r.headers(), r.value()); // every command must pass its schema
+                Map<String, Object> data;
+                try {
+                    data = EventCodec.mapper().readValue(r.value(), Map.class);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+                seen.add(new Command(type, (String) data.get("commandId"), r.key(), (Integer) data.get("step"), data,
+                        EventCodec.header(r.headers(), "traceparent")));
+            }
+        }
+        throw new AssertionError("no command for run " + runId + " within " + timeout);
+    }
+
+    public Command next(String runId) {
+        return next(runId, Duration.ofSeconds(20));
+    }
+
+    /** Nothing more for this run within the given time. */
+    public List<Command> drain(String runId, Duration wait) {
+        List<Command> extra = new ArrayList<>();
+        try {
+            while (true) {
+                extra.add(next(runId, wait));
+            }
+        } catch (AssertionError done) {
+            return extra;
+        }
+    }
+
+    public void reply(Command command, StepReply.Outcome outcome, String message, Map<String, Object> result) {
+        StepReply reply = new StepReply(command.commandId(), command.runId(), command.step(),
+                command.type().ceType(), "scripted-participant/test", outcome, message, result, Instant.now(),
+                Instant.now());
+        ProducerRecord<String, String> record = new ProducerRecord<>(Topics.RECOVERY_REPLIES, null, command.runId(),
+                EventCodec.encodeData(reply), EventCodec.headers(EventType.STEP_REPLIED, "/test/scripted-participant",
+                command.runId()));
+        try {
+            producer.send(record).get();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public void completed(Command command, Map<String, Object> result) {
+        reply(command, StepReply.Outcome.COMPLETED, command.type().name().toLowerCase() + " done", result);
+    }
+
+    @Override
+    public void close() {
+        consumer.close();
+        producer.close();
+    }
+}
