@@ -12,7 +12,9 @@ public enum EventType {
     BACKUP_FAILED("dev.lifeboat.backup.failed.v1", Topics.BACKUP_EVENTS, BackupFailed.class),
     BACKUPS_EXPIRED("dev.lifeboat.backup.expired.v1", Topics.BACKUP_EVENTS, BackupsExpired.class),
     BACKUP_DELETED("dev.lifeboat.backup.deleted.v1", Topics.BACKUP_EVENTS, BackupDeleted.class),
-    BACKUP_VERIFIED("dev.lifeboat.backup.verified.v1", Topics.BACKUP_EVENTS, BackupVerified.class);
+    BACKUP_VERIFIED("dev.lifeboat.backup.verified.v1", Topics.BACKUP_EVENTS, BackupVerified.class),
+    BACKUP_COPIED("dev.lifeboat.backup.copied.v1", Topics.BACKUP_EVENTS, BackupCopied.class),
+    BACKUP_COPY_FAILED("dev.lifeboat.backup.copy-failed.v1", Topics.BACKUP_EVENTS, BackupCopyFailed.class);
 
     private final String ceType;
     private final String topic;
