@@ -9,9 +9,11 @@ import dev.lifeboat.repository.keys.MasterKey;
 import dev.lifeboat.repository.keys.RepositoryKeys;
 import dev.lifeboat.repository.keys.WrongKeyException;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
@@ -100,7 +102,7 @@ public final class Replicator {
         if (store.size(bucket, to.chainMarker(manifest.chainId())).isEmpty()) {
             byte[] content = source.store().size(source.bucket(), marker).isPresent()
                     ? Repository.readAll(source.store(), source.bucket(), marker)
-                    : ("{\"chainId\":\"" + manifest.chainId() + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                    : ("{\"chainId\":\"" + manifest.chainId() + "\"}").getBytes(StandardCharsets.UTF_8);
             store.put(bucket, to.chainMarker(manifest.chainId()), content);
         }
 
@@ -170,7 +172,7 @@ public final class Replicator {
 
     private static String sha256(byte[] bytes) {
         try {
-            return Sha256.of(new java.io.ByteArrayInputStream(bytes)).sha256();
+            return Sha256.of(new ByteArrayInputStream(bytes)).sha256();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
