@@ -22,6 +22,8 @@ public enum EventType {
     BACKUPS_EXPIRED("dev.lifeboat.backup.expired.v1", Topics.BACKUP_EVENTS, BackupsExpired.class),
     BACKUP_DELETED("dev.lifeboat.backup.deleted.v1", Topics.BACKUP_EVENTS, BackupDeleted.class),
     BACKUP_VERIFIED("dev.lifeboat.backup.verified.v1", Topics.BACKUP_EVENTS, BackupVerified.class),
+    BACKUP_COPIED("dev.lifeboat.backup.copied.v1", Topics.BACKUP_EVENTS, BackupCopied.class),
+    BACKUP_COPY_FAILED("dev.lifeboat.backup.copy-failed.v1", Topics.BACKUP_EVENTS, BackupCopyFailed.class),
     PREPARE_RESTORE("dev.lifeboat.recovery.prepare-restore.v1", Topics.RECOVERY_COMMANDS, PrepareRestore.class),
     RESTORE_DATABASE("dev.lifeboat.recovery.restore-database.v1", Topics.RECOVERY_COMMANDS, RestoreDatabase.class),
     VERIFY_BACKUP("dev.lifeboat.recovery.verify-backup.v1", Topics.RECOVERY_COMMANDS, VerifyBackup.class),

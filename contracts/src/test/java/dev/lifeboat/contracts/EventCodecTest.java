@@ -48,7 +48,15 @@ class EventCodecTest {
                         false, 20, 1, 3, 1), "QUICK_OK"),
                 new BackupVerified(id, "pg-main", BackupVerified.FULL, false,
                         java.util.List.of("base/1.dat: chunk ab12: authentication tag mismatch"), t),
-                new BackupVerified(id, "pg-main", BackupVerified.QUICK, true, java.util.List.of(), t)};
+                new BackupVerified(id, "pg-main", BackupVerified.QUICK, true, java.util.List.of(), t),
+                new SnapshotCreated(id, "pg-main", "nightly", BackupType.FULL, "shop", "bucket",
+                        "p/pg-main/chains/c1/manifests/" + id + ".json", 10, 20, sha, "15.4", "pg_dump 15", "w1", t, t,
+                        new RepositoryStats(RepositoryStats.CHUNKED_V1, "c1", null, BackupType.FULL, false,
+                                20, 10, 3, 3), new OffsiteDestination("offsite-bucket", "dr/pg-main")),
+                new BackupCopied(id, "pg-main", "nightly", "offsite-bucket", "dr/pg-main",
+                        "dr/pg-main/chains/c1/manifests/" + id + ".json", sha, 3, 2, 4096, BackupCopied.FULL_OK, t, 12),
+                new BackupCopyFailed(id, "pg-main", "nightly", "offsite-bucket", "dr/pg-main",
+                        "the destination holds another repository", false, t)};
         for (Object sample : samples) {
             EventType type = EventType.of(sample.getClass());
             Object back = EventCodec.decodeData(type, EventCodec.encodeData(sample));

@@ -101,6 +101,50 @@ class BackupEndToEndIT {
     }
 
     @Test
+    void aPolicyWithAnOffsiteDestinationGetsAVerifiedCopyThatRestoresToIdenticalData() throws Exception {
+        String source = "offsite-" + RUN;
+        platform.registerSource(source, "127.0.0.1", platform.stack.pgPort(), SOURCE_DB);
+        Map<String, TableFingerprint> expected = fingerprints(SOURCE_DB);
+        String policy = "pol-offsite-" + RUN;
+        Platform.Response created = Platform.send("POST", platform.schedulerUrl("/api/v1/policies"), Map.of(
+                "id", policy, "sourceId", source, "type", "FULL", "schedule", "0 3 1 1 *",
+                "offsite", Map.of("bucket", "lifeboat-e2e-offsite", "prefix", "dr")));
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+
+        Platform.Response accepted = Platform.send("POST", platform.schedulerUrl("/api/v1/backups"),
+                Map.of("sourceId", source, "type", "FULL", "policyId", policy));
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        String backupId = accepted.json().get("backupId").asText();
+        awaitStatus(backupId, "COMPLETED");
+
+        JsonNode[] entry = new JsonNode[1];
+        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            Platform.Response r = Platform.send("GET", platform.catalogUrl("/api/v1/backups/" + backupId), null);
+            entry[0] = r.json();
+            assertThat(entry[0].at("/locations/1/state").asText()).as(r.body()).isIn("COPIED", "FAILED");
+        });
+        JsonNode primary = entry[0].at("/locations/0");
+        JsonNode offsite = entry[0].at("/locations/1");
+        assertThat(offsite.get("state").asText()).as(entry[0].toString()).isEqualTo("COPIED");
+        assertThat(primary.get("role").asText()).isEqualTo("PRIMARY");
+        assertThat(primary.get("state").asText()).isEqualTo("COMPLETED");
+        assertThat(offsite.get("role").asText()).isEqualTo("OFFSITE");
+        assertThat(offsite.get("bucket").asText()).isEqualTo("lifeboat-e2e-offsite");
+        assertThat(offsite.get("prefix").asText()).isEqualTo("dr/" + source);
+        assertThat(offsite.get("verification").asText()).isEqualTo("FULL_OK");
+        assertThat(offsite.get("bytesCopied").asLong()).isEqualTo(entry[0].get("sizeBytes").asLong());
+
+        String restored = "e2e_offsite_restored_" + RUN;
+        restore(offsite.get("bucket").asText(), offsite.get("manifestKey").asText(),
+                entry[0].at("/chain/chainId").asText(), backupId, restored);
+        try {
+            assertThat(fingerprints(restored)).isEqualTo(expected).hasSizeGreaterThanOrEqualTo(5);
+        } finally {
+            Databases.dropDatabase(restored);
+        }
+    }
+
+    @Test
     void fullIncrementalDifferentialEachRestoreToTheirOwnTime() throws Exception {
         String db = "e2e_chain_" + RUN;
         Databases.createDatabase(db);
@@ -364,13 +408,17 @@ class BackupEndToEndIT {
 
     /** Restores a backup through the repository (every chunk authenticated) and loads it with pg_restore. */
     private static void restore(JsonNode entry, String database) throws Exception {
-        String bucket = entry.at("/location/bucket").asText();
-        String manifestKey = entry.at("/location/objectKey").asText();
+        restore(entry.at("/location/bucket").asText(), entry.at("/location/objectKey").asText(),
+                entry.at("/chain/chainId").asText(), entry.get("backupId").asText(), database);
+    }
+
+    /** Restores the backup whose manifest is {@code bucket}/{@code manifestKey} (primary or offsite copy). */
+    private static void restore(String bucket, String manifestKey, String chainId, String backupId, String database)
+            throws Exception {
         String prefix = manifestKey.substring(0, manifestKey.indexOf("/chains/"));
         Repository repository = Repository.open(new S3ObjectStore(s3, S3Settings.MIN_PART_SIZE), bucket, prefix,
                 platform.masterKey);
-        Manifest manifest = repository.manifest(entry.at("/chain/chainId").asText(), entry.get("backupId").asText())
-                .orElseThrow();
+        Manifest manifest = repository.manifest(chainId, backupId).orElseThrow();
         Path dir = Files.createTempDirectory("lifeboat-e2e-restore");
         repository.reader().restore(manifest, dir);
         Databases.createDatabase(database);

@@ -119,6 +119,48 @@ class SchedulerApiTest {
     }
 
     @Test
+    void policyWithAnOffsiteDestinationShowsItAndRefusesTheSamePlaceAsThePrimary() {
+        String src = unique("src");
+        given().contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);
+        String id = unique("offsite");
+        given().contentType(ContentType.JSON)
+                .body(Map.of("id", id, "sourceId", src, "type", "FULL", "schedule", "0 3 * * *",
+                        "destination", Map.of("bucket", "primary-eu", "prefix", "pg"),
+                        "offsite", Map.of("bucket", "offsite-us", "prefix", "dr/pg")))
+                .post("/api/v1/policies")
+                .then().statusCode(201).body("offsite.bucket", equalTo("offsite-us"))
+                .body("offsite.prefix", equalTo("dr/pg"));
+        given().get("/api/v1/policies/" + id).then().statusCode(200)
+                .body("destination.bucket", equalTo("primary-eu"))
+                .body("offsite.bucket", equalTo("offsite-us")).body("offsite.prefix", equalTo("dr/pg"));
+
+        given().contentType(ContentType.JSON)
+                .body(Map.of("sourceId", src, "type", "FULL", "schedule", "0 3 * * *",
+                        "destination", Map.of("bucket", "primary-eu", "prefix", "pg"),
+                        "offsite", Map.of("bucket", "primary-eu", "prefix", "/pg/")))
+                .post("/api/v1/policies")
+                .then().statusCode(400).contentType("application/problem+json")
+                .body("title", equalTo("Invalid offsite destination"))
+                .body("detail", containsString("must differ from the primary destination"));
+        given().contentType(ContentType.JSON)
+                .body(Map.of("sourceId", src, "type", "FULL", "schedule", "0 3 * * *",
+                        "destination", Map.of("bucket", "primary-eu", "prefix", "pg"),
+                        "offsite", Map.of("bucket", "primary-eu", "prefix", "pg/copy")))
+                .post("/api/v1/policies")
+                .then().statusCode(400).body("detail", containsString("overlaps the primary destination"));
+        given().contentType(ContentType.JSON)
+                .body(Map.of("sourceId", src, "type", "FULL", "schedule", "0 3 * * *",
+                        "offsite", Map.of("prefix", "dr")))
+                .post("/api/v1/policies")
+                .then().statusCode(400).body("detail", containsString("offsite.bucket is required"));
+        given().contentType(ContentType.JSON)
+                .body(Map.of("sourceId", src, "type", "FULL", "schedule", "0 3 * * *",
+                        "offsite", Map.of("bucket", "Not_A_Bucket")))
+                .post("/api/v1/policies")
+                .then().statusCode(400).body("errors.field", hasItem("offsite.bucket"));
+    }
+
+    @Test
     void onDemandBackupIsAcceptedAndPublishedAsACloudEvent() {
         String src = unique("src");
         given().contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);

@@ -1,6 +1,8 @@
 package dev.lifeboat.catalog.domain;
 
 import dev.lifeboat.contracts.BackupCompleted;
+import dev.lifeboat.contracts.BackupCopied;
+import dev.lifeboat.contracts.BackupCopyFailed;
 import dev.lifeboat.contracts.BackupDeleted;
 import dev.lifeboat.contracts.BackupFailed;
 import dev.lifeboat.contracts.BackupProgress;
@@ -70,7 +72,25 @@ public class Backup {
     public String verification;
     public Instant verifiedAt;
     public String verificationProblems;
+    /**
+     * The offsite copy (the policy's second destination): PENDING once SnapshotCreated names it, then COPIED or
+     * FAILED as storage-worker reports, DELETED when the expired backup's offsite manifest was deleted.
+     */
+    public String offsiteBucket;
+    public String offsitePrefix;
+    public String offsiteManifestKey;
+    public String offsiteState;
+    public String offsiteVerification;
+    public String offsiteReason;
+    public Long offsiteChunksCopied;
+    public Long offsiteBytesCopied;
+    public Instant offsiteAt;
     public Instant updatedAt;
+
+    public static final String OFFSITE_PENDING = "PENDING";
+    public static final String OFFSITE_COPIED = "COPIED";
+    public static final String OFFSITE_FAILED = "FAILED";
+    public static final String OFFSITE_DELETED = "DELETED";
 
     /** Phases of a running backup, in the order the snapshot-worker goes through them. */
     private static final List<String> PHASES = List.of("DUMPING", "UPLOADING");
@@ -86,6 +106,8 @@ public class Backup {
             case BackupsExpired x -> expired(x, event.occurredAt());
             case BackupDeleted d -> deleted(d, event.occurredAt());
             case BackupVerified v -> verified(v, event.occurredAt());
+            case BackupCopied c -> copied(c, event.occurredAt());
+            case BackupCopyFailed f -> copyFailed(f, event.occurredAt());
             default -> throw new IllegalArgumentException("not a backup event: " + event.type());
         }
         updatedAt = now;
@@ -122,6 +144,44 @@ public class Backup {
         requestedAt = earliest(requestedAt, s.startedAt() != null ? s.startedAt() : time);
         startedAt = earliest(startedAt, s.startedAt());
         status = advance(BackupStatus.SNAPSHOT_CREATED);
+        if (s.offsite() != null) {
+            offsiteBucket = fill(offsiteBucket, s.offsite().bucket());
+            offsitePrefix = fill(offsitePrefix, s.offsite().prefix());
+            offsiteState = fill(offsiteState, OFFSITE_PENDING);
+        }
+    }
+
+    /** A copy that succeeded stands, whatever failure report of an earlier attempt arrives after it. */
+    private void copied(BackupCopied c, Instant time) {
+        describe(c.sourceId(), c.policyId(), null);
+        offsiteBucket = c.bucket();
+        offsitePrefix = c.prefix();
+        offsiteManifestKey = c.manifestKey();
+        offsiteVerification = c.verification();
+        offsiteChunksCopied = c.chunksCopied();
+        offsiteBytesCopied = c.bytesCopied();
+        offsiteReason = null;
+        offsiteAt = c.copiedAt() != null ? c.copiedAt() : time;
+        if (!OFFSITE_DELETED.equals(offsiteState)) {
+            offsiteState = OFFSITE_COPIED;
+        }
+        if (status == null) {
+            status = BackupStatus.REQUESTED;
+        }
+    }
+
+    private void copyFailed(BackupCopyFailed f, Instant time) {
+        describe(f.sourceId(), f.policyId(), null);
+        offsiteBucket = fill(offsiteBucket, f.bucket());
+        offsitePrefix = fill(offsitePrefix, f.prefix());
+        if (offsiteState == null || OFFSITE_PENDING.equals(offsiteState) || OFFSITE_FAILED.equals(offsiteState)) {
+            offsiteState = OFFSITE_FAILED;
+            offsiteReason = f.reason();
+            offsiteAt = f.failedAt() != null ? f.failedAt() : time;
+        }
+        if (status == null) {
+            status = BackupStatus.REQUESTED;
+        }
     }
 
     private void completed(BackupCompleted c, Instant time) {
@@ -174,6 +234,10 @@ public class Backup {
         describe(d.sourceId(), d.policyId(), null);
         deletedAt = earliest(deletedAt, d.deletedAt() != null ? d.deletedAt() : time);
         status = advance(BackupStatus.DELETED);
+        if (offsiteManifestKey != null && d.deletedObjects() != null
+                && d.deletedObjects().contains("s3://" + offsiteBucket + "/" + offsiteManifestKey)) {
+            offsiteState = OFFSITE_DELETED;
+        }
     }
 
     /** The newest verification decides (a full verify after the quick one at sealing, or a later re-run). */

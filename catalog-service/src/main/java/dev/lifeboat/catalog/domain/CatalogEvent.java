@@ -1,6 +1,8 @@
 package dev.lifeboat.catalog.domain;
 
 import dev.lifeboat.contracts.BackupCompleted;
+import dev.lifeboat.contracts.BackupCopied;
+import dev.lifeboat.contracts.BackupCopyFailed;
 import dev.lifeboat.contracts.BackupDeleted;
 import dev.lifeboat.contracts.BackupFailed;
 import dev.lifeboat.contracts.BackupVerified;
@@ -58,6 +60,8 @@ public record CatalogEvent(String eventId, EventType type, String backupId, Inst
             case BackupFailed f -> f.backupId();
             case BackupVerified v -> v.backupId();
             case BackupDeleted d -> d.backupId();
+            case BackupCopied c -> c.backupId();
+            case BackupCopyFailed f -> f.backupId();
             default -> null;
         };
     }

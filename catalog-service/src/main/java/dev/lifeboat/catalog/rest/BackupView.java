@@ -27,6 +27,9 @@ public record BackupView(
         Long rawBytes,
         String sha256,
         BackupLocation location,
+        @Schema(description = "every place the backup is stored: PRIMARY, and OFFSITE where the policy names a "
+                + "second destination, each with its state")
+        List<StoredLocation> locations,
         Failure failure,
         Progress progress,
         String workerId,
@@ -83,7 +86,7 @@ public record BackupView(
                 : new Verification(b.verification, b.verifiedAt, b.verificationProblems);
         return new BackupView(b.backupId, b.sourceId, b.policyId, b.type, b.status, b.requestedBy, b.requestedAt,
                 b.startedAt, b.completedAt, b.durationMs, b.sizeBytes, b.rawBytes, b.sha256, BackupLocation.of(b),
-                failure, progress, b.workerId, b.expiredAt, b.deletedAt, chain, transfer, verification, b.updatedAt,
+                StoredLocation.of(b), failure, progress, b.workerId, b.expiredAt, b.deletedAt, chain, transfer, verification, b.updatedAt,
                 events);
     }
 }

@@ -3,6 +3,9 @@ package dev.lifeboat.catalog.domain;
 import dev.lifeboat.contracts.RepositoryStats;
 import dev.lifeboat.contracts.BackupVerified;
 import dev.lifeboat.contracts.BackupCompleted;
+import dev.lifeboat.contracts.BackupCopied;
+import dev.lifeboat.contracts.BackupCopyFailed;
+import dev.lifeboat.contracts.OffsiteDestination;
 import dev.lifeboat.contracts.BackupDeleted;
 import dev.lifeboat.contracts.BackupFailed;
 import dev.lifeboat.contracts.BackupProgress;
@@ -50,6 +53,33 @@ class BackupTest {
         for (List<CatalogEvent> order : permutations(events)) {
             assertThat(fold(order)).usingRecursiveComparison().ignoringFields("updatedAt").isEqualTo(inOrder);
         }
+    }
+
+    @Test
+    void aSuccessfulOffsiteCopyStandsWhateverOrderItsEventsArriveIn() {
+        CatalogEvent snapshot = event(EventType.SNAPSHOT_CREATED, T0.plusSeconds(60),
+                ((SnapshotCreated) SNAPSHOT.data()).withOffsite(new OffsiteDestination("dr", "dr/orders")));
+        CatalogEvent gaveUp = event(EventType.BACKUP_COPY_FAILED, T0.plusSeconds(80),
+                new BackupCopyFailed(ID, "orders", "nightly", "dr", "dr/orders", "store unreachable", true,
+                        T0.plusSeconds(80)));
+        CatalogEvent copied = event(EventType.BACKUP_COPIED, T0.plusSeconds(90),
+                new BackupCopied(ID, "orders", "nightly", "dr", "dr/orders", "dr/orders/chains/c/manifests/x.json",
+                        SHA, 3, 3, 4096, BackupCopied.FULL_OK, T0.plusSeconds(90), 500));
+        List<CatalogEvent> events = List.of(snapshot, COMPLETED, gaveUp, copied);
+        Backup inOrder = fold(events);
+        assertThat(inOrder.status).isEqualTo(BackupStatus.COMPLETED);
+        assertThat(inOrder.offsiteState).isEqualTo("COPIED");
+        assertThat(inOrder.offsiteReason).isNull();
+        assertThat(inOrder.offsiteVerification).isEqualTo("FULL_OK");
+        assertThat(inOrder.offsiteManifestKey).isEqualTo("dr/orders/chains/c/manifests/x.json");
+        for (List<CatalogEvent> order : permutations(events)) {
+            assertThat(fold(order)).usingRecursiveComparison().ignoringFields("updatedAt").isEqualTo(inOrder);
+        }
+
+        Backup failedOnly = fold(List.of(snapshot, COMPLETED, gaveUp));
+        assertThat(failedOnly.offsiteState).isEqualTo("FAILED");
+        assertThat(failedOnly.offsiteReason).isEqualTo("store unreachable");
+        assertThat(fold(List.of(snapshot, COMPLETED)).offsiteState).isEqualTo("PENDING");
     }
 
     @Test

@@ -30,6 +30,11 @@ public class Policy extends PanacheEntityBase {
     public int keepMonthly;
     public String bucket;
     public String prefix;
+    /** Optional second destination, on the same object-store endpoint: every completed backup is copied there. */
+    @Column(name = "offsite_bucket")
+    public String offsiteBucket;
+    @Column(name = "offsite_prefix")
+    public String offsitePrefix;
     /** Recovery point objective as an ISO-8601 duration (PT24H). */
     public String rpo;
     public boolean enabled;

@@ -9,7 +9,10 @@ import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
 import jakarta.validation.constraints.Size;
 
-/** A backup policy. Retention counts are stored now and enforced by the retention feature. */
+/**
+ * A backup policy. {@code offsite} is an optional second destination (bucket required, prefix optional) on the same
+ * object-store endpoint; it must differ from {@code destination}.
+ */
 public record PolicyRequest(
         @Pattern(regexp = Ids.PATTERN, message = Ids.MESSAGE) String id,
         @NotBlank String sourceId,
@@ -17,6 +20,7 @@ public record PolicyRequest(
         @NotBlank @Size(max = 120) String schedule,
         @Valid Retention retention,
         @Valid Destination destination,
+        @Valid Destination offsite,
         @Pattern(regexp = "^P(?!$)(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+S)?)?$",
                 message = "must be an ISO-8601 duration such as PT24H or P1D") String rpo,
         Boolean enabled) {

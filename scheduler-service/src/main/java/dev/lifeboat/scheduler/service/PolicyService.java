@@ -1,6 +1,7 @@
 package dev.lifeboat.scheduler.service;
 
 import dev.lifeboat.kit.rest.ProblemException;
+import dev.lifeboat.scheduler.domain.OffsiteRules;
 import dev.lifeboat.scheduler.domain.Policy;
 import dev.lifeboat.scheduler.domain.Source;
 import dev.lifeboat.scheduler.rest.PolicyRequest;
@@ -11,6 +12,7 @@ import io.quarkus.panache.common.Sort;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import java.time.Instant;
 import java.util.List;
@@ -24,6 +26,11 @@ public class PolicyService {
 
     @Inject
     PolicyScheduler scheduler;
+    /** The destination snapshot-worker uses when a policy names none: what an offsite destination must differ from. */
+    @ConfigProperty(name = "lifeboat.object-store.default-bucket", defaultValue = "lifeboat-backups")
+    String defaultBucket;
+    @ConfigProperty(name = "lifeboat.snapshot.default-prefix", defaultValue = "backups")
+    String defaultPrefix;
 
     @WithSession
     public Uni<List<Policy>> list(String sourceId) {
@@ -41,6 +48,13 @@ public class PolicyService {
         CronSchedule.problem(req.schedule()).ifPresent(p -> {
             throw ProblemException.badRequest(p);
         });
+        if (req.offsite() != null) {
+            OffsiteRules.problem(req.destination() == null ? null : req.destination().bucket(),
+                    req.destination() == null ? null : req.destination().prefix(), req.offsite().bucket(),
+                    req.offsite().prefix(), defaultBucket, defaultPrefix).ifPresent(p -> {
+                throw new ProblemException(400, "Invalid offsite destination", p);
+            });
+        }
         String id = req.id() != null ? req.id() : "pol-" + UUID.randomUUID().toString().substring(0, 8);
         return Source.findById(req.sourceId()).chain(source -> {
             if (source == null) {
@@ -74,6 +88,8 @@ public class PolicyService {
         p.keepMonthly = r == null || r.monthly() == null ? DEFAULT_MONTHLY : r.monthly();
         p.bucket = req.destination() == null ? null : req.destination().bucket();
         p.prefix = req.destination() == null ? null : req.destination().prefix();
+        p.offsiteBucket = req.offsite() == null ? null : req.offsite().bucket();
+        p.offsitePrefix = req.offsite() == null ? null : req.offsite().prefix();
         p.rpo = req.rpo();
         p.enabled = req.enabled() == null || req.enabled();
         p.updatedAt = Instant.now();

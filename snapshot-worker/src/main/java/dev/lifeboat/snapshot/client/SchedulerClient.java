@@ -28,7 +28,8 @@ public interface SchedulerClient {
                       String passwordRef) {
     }
 
-    record PolicyInfo(String id, String sourceId, Destination destination) {
+    /** {@code offsite}: the policy's optional second destination, copied to by storage-worker. */
+    record PolicyInfo(String id, String sourceId, Destination destination, Destination offsite) {
         public record Destination(String bucket, String prefix) {
         }
     }

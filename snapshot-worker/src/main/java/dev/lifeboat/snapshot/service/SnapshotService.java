@@ -3,6 +3,7 @@ package dev.lifeboat.snapshot.service;
 import dev.lifeboat.contracts.BackupFailed;
 import dev.lifeboat.contracts.BackupProgress;
 import dev.lifeboat.contracts.BackupRequested;
+import dev.lifeboat.contracts.OffsiteDestination;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.kit.objectstore.ObjectStoreConfig;
 import dev.lifeboat.kit.secrets.SecretReference;
@@ -132,6 +133,7 @@ public class SnapshotService {
         SchedulerClient.SourceInfo source = lookupSource(request.sourceId());
         String bucket = storeConfig.defaultBucket();
         String prefix = config.defaultPrefix();
+        OffsiteDestination offsite = null;
         if (request.policyId() != null) {
             SchedulerClient.PolicyInfo policy = lookupPolicy(request.policyId());
             if (policy.destination() != null && policy.destination().bucket() != null) {
@@ -140,6 +142,7 @@ public class SnapshotService {
             if (policy.destination() != null && policy.destination().prefix() != null) {
                 prefix = policy.destination().prefix();
             }
+            offsite = offsiteOf(policy, request.sourceId(), config.defaultPrefix());
         }
         String password = resolvePassword(source);
         SourceProbe.ServerFacts facts = SourceProbe.probe(source.host(), source.port(), source.database(),
@@ -172,7 +175,19 @@ public class SnapshotService {
         return new SnapshotCreated(request.backupId(), request.sourceId(), request.policyId(),
                 BackupType.valueOf(result.type().name()), source.database(), bucket, manifestKey, storedBytes,
                 stats.bytesRead(), manifestSha, facts.version(), PgTools.version(pgDump), workerId(), startedAt,
-                Instant.now(), repository);
+                Instant.now(), repository, offsite);
+    }
+
+    /**
+     * The policy's second destination as storage-worker needs it: the source's repository there, laid out like
+     * the primary one ({@code <prefix>/<sourceId>}, the default prefix when the policy names none).
+     */
+    static OffsiteDestination offsiteOf(SchedulerClient.PolicyInfo policy, String sourceId, String defaultPrefix) {
+        if (policy.offsite() == null || policy.offsite().bucket() == null) {
+            return null;
+        }
+        String prefix = policy.offsite().prefix() != null ? policy.offsite().prefix() : defaultPrefix;
+        return new OffsiteDestination(policy.offsite().bucket(), repositoryPrefix(prefix, sourceId));
     }
 
     /** One repository, hence one line of chains, per source: {@code <prefix>/<sourceId>}. */

@@ -1,12 +1,14 @@
 package dev.lifeboat.storage.messaging;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.lifeboat.contracts.BackupCopyFailed;
 import dev.lifeboat.contracts.BackupVerified;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.kit.messaging.KafkaEvents;
 import dev.lifeboat.storage.config.StorageConfig;
 import dev.lifeboat.storage.repository.DeletedBackup;
+import dev.lifeboat.storage.repository.OffsiteCopy;
 import dev.lifeboat.storage.repository.SealedBackup;
 import io.opentelemetry.context.Context;
 import io.smallrye.reactive.messaging.MutinyEmitter;
@@ -18,7 +20,7 @@ import org.eclipse.microprofile.reactive.messaging.Message;
 import java.util.UUID;
 
 /**
- * Emits BackupCompleted / BackupFailed / BackupDeleted / BackupVerified on channel {@code backup-events} (topic
+ * Emits BackupCompleted / BackupFailed / BackupDeleted / BackupVerified / BackupCopied / BackupCopyFailed on channel {@code backup-events} (topic
  * lifeboat.backup.events.v1). The event id and data are the ones stored with the verdict or the deletion, so
  * every emission of one fact carries the same id.
  */
@@ -42,6 +44,20 @@ public class BackupEventPublisher {
     public void publish(DeletedBackup deletion) {
         publish(EventType.BACKUP_DELETED, deletion.backupId().toString(), deletion.eventId().toString(),
                 deletion.eventData(), deletion.sourceId());
+    }
+
+    /** BackupCopied or BackupCopyFailed as stored, keyed like the SnapshotCreated it answers. */
+    public void publish(OffsiteCopy copy, String key) {
+        publish(copy.outcome().eventType(), copy.backupId().toString(), copy.eventId().toString(), copy.eventData(),
+                key);
+    }
+
+    /** A copy given up after transient failures: not stored, so it gets a fresh event id. */
+    public void publish(BackupCopyFailed failed, String key) {
+        Message<String> message = KafkaEvents.message(UUID.randomUUID().toString(), EventType.BACKUP_COPY_FAILED,
+                        key, failed, source)
+                .addMetadata(TracingMetadata.withCurrent(Context.current()));
+        emitter.sendMessageAndAwait(message);
     }
 
     /** BackupVerified: each verification run is its own fact, with a fresh event id; keyed by the source id. */

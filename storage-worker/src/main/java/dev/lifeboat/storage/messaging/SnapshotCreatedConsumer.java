@@ -9,6 +9,7 @@ import dev.lifeboat.storage.config.StorageConfig;
 import dev.lifeboat.storage.repository.DeletedBackup;
 import dev.lifeboat.storage.repository.SealedBackup;
 import dev.lifeboat.storage.service.DeletionService;
+import dev.lifeboat.storage.service.OffsiteCopyService;
 import dev.lifeboat.storage.service.SealService;
 import dev.lifeboat.storage.service.StorageMetrics;
 import io.opentelemetry.context.Context;
@@ -26,7 +27,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Consumes lifeboat.backup.events.v1 (channel {@code snapshots}) and acts on SnapshotCreated (verify and seal)
+ * Consumes lifeboat.backup.events.v1 (channel {@code snapshots}) and acts on SnapshotCreated (verify and seal, then
+ * copy offsite where the policy asks)
  * and BackupsExpired (delete the expired backups it sealed); the other lifecycle events on the topic (progress,
  * completed, failed, ...) are acknowledged and skipped. A record that
  * is not a valid event is nacked into lifeboat.dlq.v1 with the reason, and consumption goes on.
@@ -37,14 +39,16 @@ public class SnapshotCreatedConsumer {
 
     private final SealService sealer;
     private final DeletionService deleter;
+    private final OffsiteCopyService copier;
     private final BackupEventPublisher publisher;
     private final StorageConfig.Retry retry;
     private final StorageMetrics metrics;
 
-    public SnapshotCreatedConsumer(SealService sealer, DeletionService deleter, BackupEventPublisher publisher,
-                                   StorageConfig config, StorageMetrics metrics) {
+    public SnapshotCreatedConsumer(SealService sealer, DeletionService deleter, OffsiteCopyService copier,
+                                   BackupEventPublisher publisher, StorageConfig config, StorageMetrics metrics) {
         this.sealer = sealer;
         this.deleter = deleter;
+        this.copier = copier;
         this.publisher = publisher;
         this.retry = config.retry();
         this.metrics = metrics;
@@ -120,10 +124,31 @@ public class SnapshotCreatedConsumer {
      * or Kafka failing; they are retried with exponential backoff, since nothing is recorded before they pass.
      */
     private void sealAndPublish(SnapshotCreated snapshot, String key) throws GaveUpException, InterruptedException {
+        SealedBackup[] sealed = new SealedBackup[1];
         retrying("sealing", snapshot.backupId(), () -> {
-            SealedBackup verdict = sealer.seal(snapshot);
-            publisher.publish(verdict, key);
+            sealed[0] = sealer.seal(snapshot);
+            publisher.publish(sealed[0], key);
         });
+        if (OffsiteCopyService.wanted(snapshot, sealed[0])) {
+            copyOffsite(snapshot, key);
+        }
+    }
+
+    /**
+     * After BackupCompleted went out: the offsite copy, with its own retries. When the store keeps failing, the
+     * copy is reported as BackupCopyFailed (retryable) instead of dead-lettering the SnapshotCreated: the primary
+     * backup is sealed and reported, and replaying the record later copies what is still missing.
+     */
+    private void copyOffsite(SnapshotCreated snapshot, String key) throws GaveUpException, InterruptedException {
+        try {
+            retrying("offsite copy", snapshot.backupId(), () -> publisher.publish(copier.copy(snapshot), key));
+        } catch (GaveUpException e) {
+            LOG.errorf("backup %s: %s; reported as BackupCopyFailed, replay the SnapshotCreated to try again",
+                    snapshot.backupId(), e.getMessage());
+            retrying("reporting the failed offsite copy", snapshot.backupId(),
+                    () -> publisher.publish(copier.gaveUp(snapshot, "copy to s3://" + snapshot.offsite().bucket()
+                            + "/" + snapshot.offsite().prefix() + " " + e.getMessage()), key));
+        }
     }
 
     /** Runs {@code work} until it passes, with exponential backoff, at most {@code maxAttempts} times. */

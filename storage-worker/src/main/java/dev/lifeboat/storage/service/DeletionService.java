@@ -10,6 +10,8 @@ import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.repository.blob.ObjectStore;
 import dev.lifeboat.storage.repository.DeletedBackup;
 import dev.lifeboat.storage.repository.DeletedBackupRepository;
+import dev.lifeboat.storage.repository.OffsiteCopy;
+import dev.lifeboat.storage.repository.OffsiteCopyRepository;
 import dev.lifeboat.storage.repository.SealedBackup;
 import dev.lifeboat.storage.repository.SealedBackupRepository;
 import io.opentelemetry.api.trace.Span;
@@ -19,6 +21,7 @@ import org.jboss.logging.Logger;
 
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -37,11 +40,13 @@ public class DeletionService {
     private final ObjectStore store;
     private final SealedBackupRepository sealed;
     private final DeletedBackupRepository deletions;
+    private final OffsiteCopyRepository copies;
     private final StorageMetrics metrics;
     private final Clock clock = Clock.systemUTC();
 
     public DeletionService(ObjectStore store, SealedBackupRepository sealed, DeletedBackupRepository deletions,
-                           StorageMetrics metrics) {
+                           OffsiteCopyRepository copies, StorageMetrics metrics) {
+        this.copies = copies;
         this.store = store;
         this.sealed = sealed;
         this.deletions = deletions;
@@ -89,7 +94,14 @@ public class DeletionService {
             store.delete(completed.bucket(), key);
         }
         Instant now = clock.instant();
-        List<String> locations = keys.stream().map(k -> "s3://" + completed.bucket() + "/" + k).toList();
+        List<String> locations = new ArrayList<>(keys.stream().map(k -> "s3://" + completed.bucket() + "/" + k)
+                .toList());
+        // the offsite copy goes with it: its manifest, the only object that makes the copy exist
+        Optional<OffsiteCopy> copy = copies.find(id).filter(c -> c.outcome() == OffsiteCopy.Outcome.COPIED);
+        if (copy.isPresent()) {
+            store.delete(copy.get().bucket(), copy.get().manifestKey());
+            locations.add("s3://" + copy.get().bucket() + "/" + copy.get().manifestKey());
+        }
         BackupDeleted event = new BackupDeleted(backupId, completed.sourceId(), expired.policyId(), locations, now);
         DeletedBackup candidate = new DeletedBackup(id, completed.sourceId(), expired.policyId(),
                 UUID.fromString(Ids.eventId(backupId, EventType.BACKUP_DELETED)), EventCodec.encodeData(event), now);
