@@ -177,12 +177,12 @@ class RecoveryEndToEndIT {
         assertThat(result.get("backupId").asText()).isEqualTo(backupId);
         assertThat(result.get("totalMillis").asLong()).isPositive();
         for (JsonNode step : run.get("steps")) {
-            assertThat(step.get("status").asText()).as(step.toString()).isEqualTo("COMPLETED");
+            assertThat(step.get("status").asText()).as(step.toString()).isEqualTo("SUCCEEDED");
             assertThat(step.get("durationMillis").asLong()).isNotNegative();
         }
         // every table's row count and content hash in the scratch database equalled the source's (checked by the
         // drill itself, before the scratch database was dropped)
-        assertThat(run.toString()).contains("content of public.orders");
+        assertThat(run.toString()).contains("content of shop.orders");
         assertThat(databasesLike(scratchPrefix(runId))).as("scratch database dropped").isEmpty();
         assertThat(databasesLike("dr_target_" + RUN)).as("a drill never touches the plan's real target").isEmpty();
         await().atMost(Duration.ofSeconds(30)).until(() -> webhookBodies.stream().anyMatch(b -> b.contains(runId)));
@@ -213,10 +213,10 @@ class RecoveryEndToEndIT {
         String plan = createPlan("drill-bad-check-" + RUN, "PT10M", List.of(
                 restoreStep("dr_target_bad_" + RUN),
                 Map.of("kind", "VerifyIntegrity", "checksums", false, "checks", List.of(
-                        Map.of("name", "orders present", "kind", "ROW_COUNT_AT_LEAST", "table", "public.orders",
+                        Map.of("name", "orders present", "kind", "ROW_COUNT_AT_LEAST", "table", "shop.orders",
                                 "minRows", 1),
                         Map.of("name", "impossible customer count", "kind", "QUERY_EQUALS",
-                                "sql", "select count(*) from public.customers", "expected", "-1")))));
+                                "sql", "select count(*) from shop.customers", "expected", "-1")))));
         String runId = startRun(plan, "drill");
         JsonNode run = awaitRunEnd(runId);
         assertThat(run.get("status").asText()).as(run.toPrettyString()).isEqualTo("COMPENSATED");
@@ -269,7 +269,7 @@ class RecoveryEndToEndIT {
     void oneRunIsOneTraceAcrossCoordinatorAndBothWorkers() throws Exception {
         String plan = createPlan("drill-trace-" + RUN, "PT10M", List.of(restoreStep("dr_trace_" + RUN),
                 Map.of("kind", "VerifyIntegrity", "checksums", true, "checks", List.of(
-                        Map.of("name", "orders present", "kind", "ROW_COUNT_AT_LEAST", "table", "public.orders",
+                        Map.of("name", "orders present", "kind", "ROW_COUNT_AT_LEAST", "table", "shop.orders",
                                 "minRows", 1)))));
         JsonNode run = awaitRunEnd(startRun(plan, "drill"));
         assertThat(run.get("status").asText()).as(run.toPrettyString()).isEqualTo("SUCCEEDED");
