@@ -7,6 +7,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.util.List;
@@ -112,6 +113,20 @@ public class LocalDirectoryObjectStore implements ObjectStore {
         Path p = path(bucket, key);
         try {
             return Files.isRegularFile(p) ? Optional.of(Files.size(p)) : Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public Optional<ObjectInfo> stat(String bucket, String key) {
+        Path p = path(bucket, key);
+        try {
+            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+            return a.isRegularFile() ? Optional.of(new ObjectInfo(a.size(), a.lastModifiedTime().toInstant()))
+                    : Optional.empty();
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
