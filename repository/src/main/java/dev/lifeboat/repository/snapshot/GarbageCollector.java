@@ -82,12 +82,15 @@ public final class GarbageCollector {
      * @param bytesFreed     stored bytes of the swept chunks
      * @param chainsDeleted  chains deleted whole (no manifest, old enough), by id
      * @param chainsScanned  chains looked at
+     * @param chainsFailed   chains skipped because of an error ("chainId: message"); nothing of theirs was deleted
      * @param marksPending   marks left waiting for the grace period after this pass
      */
     public record Result(String location, long chunksMarked, long chunksDeleted, long bytesFreed,
-                         List<String> chainsDeleted, int chainsScanned, long marksPending, long durationMs) {
+                         List<String> chainsDeleted, int chainsScanned, List<String> chainsFailed, long marksPending,
+                         long durationMs) {
         public Result {
             chainsDeleted = List.copyOf(chainsDeleted);
+            chainsFailed = List.copyOf(chainsFailed);
         }
     }
 
@@ -114,14 +117,21 @@ public final class GarbageCollector {
         synchronized (LOCKS.computeIfAbsent(repo.location(), k -> new Object())) {
             Totals totals = new Totals();
             for (String chainId : chainIds()) {
-                collectChain(chainId, totals);
+                try {
+                    collectChain(chainId, totals);
+                } catch (RuntimeException e) {
+                    // e.g. an unreadable manifest: nothing of this chain is deleted, the other chains go on
+                    totals.chainsFailed.add(chainId + ": " + e.getMessage());
+                    LOG.warnf(e, "gc of %s: chain %s skipped", repo.location(), chainId);
+                }
             }
             Result result = new Result(repo.location(), totals.marked, totals.deleted, totals.bytes,
-                    totals.chainsDeleted, totals.scanned, totals.pending, (System.nanoTime() - started) / 1_000_000);
+                    totals.chainsDeleted, totals.scanned, totals.chainsFailed, totals.pending,
+                    (System.nanoTime() - started) / 1_000_000);
             LOG.infof("gc of %s: %d chains scanned, %d chunks marked, %d chunks deleted (%d bytes), chains deleted %s,"
-                            + " %d marks waiting for the %s grace period", result.location(), result.chainsScanned(),
-                    result.chunksMarked(), result.chunksDeleted(), result.bytesFreed(), result.chainsDeleted(),
-                    result.marksPending(), settings.grace());
+                            + " %d marks waiting for the %s grace period, %d chains failed", result.location(),
+                    result.chainsScanned(), result.chunksMarked(), result.chunksDeleted(), result.bytesFreed(),
+                    result.chainsDeleted(), result.marksPending(), settings.grace(), result.chainsFailed().size());
             return result;
         }
     }
@@ -133,6 +143,7 @@ public final class GarbageCollector {
         long pending;
         int scanned;
         final List<String> chainsDeleted = new ArrayList<>();
+        final List<String> chainsFailed = new ArrayList<>();
     }
 
     /** Every chain that has anything: objects under chains/ (also a FULL in flight), a marker, or GC state. */
