@@ -47,7 +47,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * same way (also caught by the quick verification). (3) The last-modified check trusts the store's and this host's
  * clocks to agree within {@code clockTolerance}. (4) Passes on one repository are serialized inside one JVM only; two
  * processes collecting the same repository at once can overwrite each other's marks, which delays deletion but never
- * makes a referenced or re-written chunk deletable (every delete re-checks all conditions itself).
+ * makes a referenced or re-written chunk deletable (every delete re-checks all conditions itself). (5) A chunk that
+ * becomes referenced by a new manifest and unreferenced again between two passes keeps its old mark, so a writer that
+ * started in between relying on it could lose it; that needs a manifest written and expired while a later backup of
+ * the same chain runs, which retention (never the newest backup) and one-at-a-time backups per source rule out, but
+ * several independent writers into one repository would not.
  */
 public final class GarbageCollector {
     private static final Logger LOG = Logger.getLogger(GarbageCollector.class);
