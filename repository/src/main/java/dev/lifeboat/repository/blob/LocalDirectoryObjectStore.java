@@ -12,7 +12,6 @@ import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.util.List;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 /** {@link ObjectStore} on a local directory: one sub-directory per bucket, written through a temp file and an atomic rename. */
 public class LocalDirectoryObjectStore implements ObjectStore {
@@ -138,16 +137,35 @@ public class LocalDirectoryObjectStore implements ObjectStore {
         if (!Files.isDirectory(base)) {
             return List.of();
         }
-        try (Stream<Path> files = Files.walk(base)) {
-            return files.filter(Files::isRegularFile)
-                    .filter(p -> !p.getFileName().toString().startsWith(".upload-"))
-                    .map(p -> base.relativize(p).toString().replace('\\', '/'))
-                    .filter(k -> k.startsWith(prefix))
-                    .sorted()
-                    .toList();
+        List<String> keys = new java.util.ArrayList<>();
+        try {
+            // a walk, not Files.walk: uploads (temp files renamed away) and deletes run while we list, and an entry
+            // that vanished between the directory read and its visit is simply not there any more
+            Files.walkFileTree(base, new java.nio.file.SimpleFileVisitor<>() {
+                @Override
+                public java.nio.file.FileVisitResult visitFile(Path p, BasicFileAttributes attrs) {
+                    if (attrs.isRegularFile() && !p.getFileName().toString().startsWith(".upload-")) {
+                        String key = base.relativize(p).toString().replace('\\', '/');
+                        if (key.startsWith(prefix)) {
+                            keys.add(key);
+                        }
+                    }
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public java.nio.file.FileVisitResult visitFileFailed(Path p, IOException e) throws IOException {
+                    if (e instanceof NoSuchFileException) {
+                        return java.nio.file.FileVisitResult.CONTINUE;
+                    }
+                    throw e;
+                }
+            });
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        keys.sort(null);
+        return keys;
     }
 
     @Override
