@@ -129,6 +129,32 @@ class GfsCalculatorTest {
     }
 
     @Test
+    void theChainTheRepositoryRecordedBeatsCompletionOrder() {
+        Instant t = Instant.parse("2026-11-01T02:00:00Z");
+        // "late" was taken in chain c1 against "incr" but completed after the FULL of chain c2: completion order
+        // alone would hang it on "full2"; the chain information of its BackupCompleted says otherwise
+        List<RetainedBackup> linked = Chains.link(List.of(
+                new SourceBackup("full1", t, BackupType.FULL, "c1", null),
+                new SourceBackup("incr", t.plusSeconds(3600), BackupType.INCREMENTAL, "c1", "full1"),
+                new SourceBackup("full2", t.plusSeconds(7200), BackupType.FULL, "c2", null),
+                new SourceBackup("late", t.plusSeconds(86_400), BackupType.INCREMENTAL, "c1", "incr"),
+                // no chain information (recorded before the scheduler kept it): inferred from order, as before
+                new SourceBackup("old-style", t.plusSeconds(2 * 86_400), BackupType.DIFFERENTIAL)));
+        assertThat(linked).extracting(RetainedBackup::dependsOn)
+                .containsExactly(null, "full1", null, "incr", "full2");
+        assertThat(linked).extracting(RetainedBackup::chainId).containsExactly("c1", "c1", "c2", "c1", "c2");
+
+        RetentionDecision decision = GfsCalculator.decide(Chains.link(List.of(
+                new SourceBackup("full1", t, BackupType.FULL, "c1", null),
+                new SourceBackup("incr", t.plusSeconds(3600), BackupType.INCREMENTAL, "c1", "full1"),
+                new SourceBackup("full2", t.plusSeconds(7200), BackupType.FULL, "c2", null),
+                new SourceBackup("late", t.plusSeconds(86_400), BackupType.INCREMENTAL, "c1", "incr"))),
+                new RetentionCounts(1, 0, 0));
+        assertThat(decision.keep()).containsOnlyKeys("late", "incr", "full1");
+        assertThat(decision.expire()).containsExactly("full2");
+    }
+
+    @Test
     void anIncrementalWithoutAFullStartsTheChain() {
         Instant t = Instant.parse("2026-11-01T02:00:00Z");
         List<RetainedBackup> linked = Chains.link(List.of(

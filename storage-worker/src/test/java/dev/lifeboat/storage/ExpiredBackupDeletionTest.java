@@ -101,7 +101,7 @@ class ExpiredBackupDeletionTest extends StorageWorkerTestBase {
     }
 
     /** A backup verified and sealed by the worker under test. */
-    private SnapshotCreated sealed(int size) {
+    SnapshotCreated sealed(int size) {
         SnapshotCreated snapshot = uploadedSnapshot(size);
         publish(snapshot);
         ConsumerRecord<String, String> verdict = events.await(outcomeOf(snapshot.backupId()), WAIT);
@@ -109,12 +109,12 @@ class ExpiredBackupDeletionTest extends StorageWorkerTestBase {
         return snapshot;
     }
 
-    private static BackupsExpired expiry(String... backupIds) {
+    static BackupsExpired expiry(String... backupIds) {
         return new BackupsExpired(POLICY, SOURCE, List.of(backupIds), "GFS keep 1 daily",
                 Instant.now().truncatedTo(ChronoUnit.MILLIS));
     }
 
-    private static void publish(BackupsExpired expiry) {
+    static void publish(BackupsExpired expiry) {
         try {
             producer.send(new ProducerRecord<>(Topics.BACKUP_EVENTS, null, expiry.policyId(),
                     EventCodec.encodeData(expiry), EventCodec.headers(Ids.expiryEventId(expiry.policyId(),
@@ -125,7 +125,7 @@ class ExpiredBackupDeletionTest extends StorageWorkerTestBase {
         }
     }
 
-    private static Predicate<ConsumerRecord<String, String>> deletedOf(String backupId) {
+    static Predicate<ConsumerRecord<String, String>> deletedOf(String backupId) {
         return r -> EventType.BACKUP_DELETED.ceType().equals(header(r, EventCodec.H_TYPE))
                 && r.value() != null && r.value().contains("\"backupId\":\"" + backupId + "\"");
     }

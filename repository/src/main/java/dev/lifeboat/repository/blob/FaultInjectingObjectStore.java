@@ -128,6 +128,12 @@ public class FaultInjectingObjectStore implements ObjectStore {
     }
 
     @Override
+    public Optional<ObjectInfo> stat(String bucket, String key) {
+        maybeFail("stat", key);
+        return delegate.stat(bucket, key);
+    }
+
+    @Override
     public List<String> list(String bucket, String prefix) {
         maybeFail("list", prefix);
         return delegate.list(bucket, prefix);

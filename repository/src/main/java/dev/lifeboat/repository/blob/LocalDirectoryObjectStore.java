@@ -7,11 +7,11 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.util.List;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 /** {@link ObjectStore} on a local directory: one sub-directory per bucket, written through a temp file and an atomic rename. */
 public class LocalDirectoryObjectStore implements ObjectStore {
@@ -118,21 +118,54 @@ public class LocalDirectoryObjectStore implements ObjectStore {
     }
 
     @Override
+    public Optional<ObjectInfo> stat(String bucket, String key) {
+        Path p = path(bucket, key);
+        try {
+            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+            return a.isRegularFile() ? Optional.of(new ObjectInfo(a.size(), a.lastModifiedTime().toInstant()))
+                    : Optional.empty();
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
     public List<String> list(String bucket, String prefix) {
         Path base = root.resolve(bucket);
         if (!Files.isDirectory(base)) {
             return List.of();
         }
-        try (Stream<Path> files = Files.walk(base)) {
-            return files.filter(Files::isRegularFile)
-                    .filter(p -> !p.getFileName().toString().startsWith(".upload-"))
-                    .map(p -> base.relativize(p).toString().replace('\\', '/'))
-                    .filter(k -> k.startsWith(prefix))
-                    .sorted()
-                    .toList();
+        List<String> keys = new java.util.ArrayList<>();
+        try {
+            // a walk, not Files.walk: uploads (temp files renamed away) and deletes run while we list, and an entry
+            // that vanished between the directory read and its visit is simply not there any more
+            Files.walkFileTree(base, new java.nio.file.SimpleFileVisitor<>() {
+                @Override
+                public java.nio.file.FileVisitResult visitFile(Path p, BasicFileAttributes attrs) {
+                    if (attrs.isRegularFile() && !p.getFileName().toString().startsWith(".upload-")) {
+                        String key = base.relativize(p).toString().replace('\\', '/');
+                        if (key.startsWith(prefix)) {
+                            keys.add(key);
+                        }
+                    }
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public java.nio.file.FileVisitResult visitFileFailed(Path p, IOException e) throws IOException {
+                    if (e instanceof NoSuchFileException) {
+                        return java.nio.file.FileVisitResult.CONTINUE;
+                    }
+                    throw e;
+                }
+            });
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        keys.sort(null);
+        return keys;
     }
 
     @Override

@@ -21,6 +21,12 @@ public interface ObjectStore {
     /** Size of the object, empty when it does not exist. */
     Optional<Long> size(String bucket, String key);
 
+    /**
+     * Size and last-modified time of the object, empty when it does not exist. Garbage collection uses the time to
+     * notice a chunk that was written again after it was marked unreferenced.
+     */
+    Optional<ObjectInfo> stat(String bucket, String key);
+
     List<String> list(String bucket, String prefix);
 
     void delete(String bucket, String key);

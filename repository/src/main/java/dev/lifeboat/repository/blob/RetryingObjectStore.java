@@ -96,6 +96,11 @@ public class RetryingObjectStore implements ObjectStore {
     }
 
     @Override
+    public Optional<ObjectInfo> stat(String bucket, String key) {
+        return retry("stat " + key, () -> delegate.stat(bucket, key));
+    }
+
+    @Override
     public List<String> list(String bucket, String prefix) {
         return retry("list " + prefix, () -> delegate.list(bucket, prefix));
     }

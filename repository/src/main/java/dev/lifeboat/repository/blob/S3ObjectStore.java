@@ -13,6 +13,7 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.S3Exception;
@@ -89,6 +90,21 @@ public class S3ObjectStore implements ObjectStore, AutoCloseable {
     public Optional<Long> size(String bucket, String key) {
         try {
             return Optional.of(s3.headObject(r -> r.bucket(bucket).key(key)).contentLength());
+        } catch (NoSuchKeyException | NoSuchBucketException e) {
+            return Optional.empty();
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public Optional<ObjectInfo> stat(String bucket, String key) {
+        try {
+            HeadObjectResponse head = s3.headObject(r -> r.bucket(bucket).key(key));
+            return Optional.of(new ObjectInfo(head.contentLength(), head.lastModified()));
         } catch (NoSuchKeyException | NoSuchBucketException e) {
             return Optional.empty();
         } catch (S3Exception e) {

@@ -7,6 +7,7 @@ package dev.lifeboat.repository.snapshot;
  * index/chains/&lt;chainId&gt;                      one small marker per chain (cheap to list)
  * chains/&lt;chainId&gt;/manifests/&lt;backupId&gt;.json   one per backup, written last
  * chains/&lt;chainId&gt;/chunks/&lt;id[0..2]&gt;/&lt;id&gt;       stored chunks
+ * gc/&lt;chainId&gt;.json                            garbage-collection marks of a chain (see GarbageCollector)
  * </pre>
  */
 public record Layout(String prefix) {
@@ -30,8 +31,21 @@ public record Layout(String prefix) {
         return chainIndex() + chainId;
     }
 
+    /** Everything under every chain: what garbage collection lists to find chains (also those without a marker). */
+    public String chainsRoot() {
+        return base() + "chains/";
+    }
+
     public String chain(String chainId) {
-        return base() + "chains/" + chainId + "/";
+        return chainsRoot() + chainId + "/";
+    }
+
+    public String gcRoot() {
+        return base() + "gc/";
+    }
+
+    public String gcState(String chainId) {
+        return gcRoot() + chainId + ".json";
     }
 
     public String manifests(String chainId) {

@@ -121,6 +121,14 @@ public final class Repository {
         return new Verifier(this, 2 * DEFAULT_PARALLELISM);
     }
 
+    /**
+     * Garbage collection of unreferenced chunks and empty chains; see {@link GarbageCollector} for why it is safe
+     * against backups in flight as long as {@code settings.grace()} is longer than any backup.
+     */
+    public GarbageCollector garbageCollector(GarbageCollector.Settings settings) {
+        return new GarbageCollector(this, settings, clock);
+    }
+
     /** Chain ids, oldest first (chain ids sort by creation time). */
     public List<String> chains() {
         String index = layout.chainIndex();

@@ -156,6 +156,23 @@ public final class SnapshotWriter {
         return held;
     }
 
+    /**
+     * When a chain was started, read from its id ({@code yyyyMMddTHHmmss.SSSSSSZ-<random>}); empty for an id in
+     * another shape. The chain exists (its chunks are being uploaded) from this instant, long before its marker and
+     * its FULL manifest.
+     */
+    public static Optional<Instant> chainCreatedAt(String chainId) {
+        int dash = chainId.indexOf('-');
+        if (dash < 0) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(Instant.from(CHAIN_TIME.parse(chainId.substring(0, dash))));
+        } catch (java.time.DateTimeException e) {
+            return Optional.empty();
+        }
+    }
+
     private String newChainId() {
         byte[] r = new byte[4];
         ThreadLocalRandom.current().nextBytes(r);

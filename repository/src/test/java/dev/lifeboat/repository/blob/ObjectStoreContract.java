@@ -4,6 +4,8 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.security.MessageDigest;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Optional;
 import java.util.Random;
 import java.util.UUID;
@@ -52,6 +54,26 @@ abstract class ObjectStoreContract {
         store.delete(BUCKET, prefix + "a");
         assertThat(store.list(BUCKET, prefix)).containsExactly(prefix + "b");
         assertThat(store.size(BUCKET, prefix + "a")).isEqualTo(Optional.empty());
+    }
+
+    @Test
+    void statGivesSizeAndAModificationTimeThatMovesWhenTheObjectIsWrittenAgain() throws InterruptedException {
+        ObjectStore store = store();
+        store.ensureBucket(BUCKET);
+        String key = "s/" + UUID.randomUUID();
+        assertThat(store.stat(BUCKET, key)).isEmpty();
+        Instant before = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        store.put(BUCKET, key, "first".getBytes());
+        ObjectInfo first = store.stat(BUCKET, key).orElseThrow();
+        assertThat(first.size()).isEqualTo(5);
+        assertThat(first.lastModified()).isAfterOrEqualTo(before.minusSeconds(5)).isBeforeOrEqualTo(Instant.now().plusSeconds(5));
+        Thread.sleep(1100); // S3 reports whole seconds
+        store.put(BUCKET, key, "second!".getBytes());
+        ObjectInfo second = store.stat(BUCKET, key).orElseThrow();
+        assertThat(second.size()).isEqualTo(7);
+        assertThat(second.lastModified()).isAfter(first.lastModified());
+        store.delete(BUCKET, key);
+        assertThat(store.stat(BUCKET, key)).isEmpty();
     }
 
     @Test

@@ -162,6 +162,11 @@ class RetryingObjectStoreTest {
         }
 
         @Override
+        public Optional<ObjectInfo> stat(String bucket, String key) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
         public void delete(String bucket, String key) {
             throw new UnsupportedOperationException();
         }

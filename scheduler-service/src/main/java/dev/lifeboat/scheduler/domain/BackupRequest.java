@@ -40,4 +40,10 @@ public class BackupRequest extends PanacheEntityBase {
     /** When retention decided this backup is no longer kept (BackupsExpired was written to the outbox). */
     @Column(name = "expired_at")
     public Instant expiredAt;
+    /** The repository chain of a completed chunked backup; null for a single archive or an older row. */
+    @Column(name = "chain_id")
+    public String chainId;
+    /** The backup this one was taken against (BackupCompleted.repository.parentBackupId); null for a FULL. */
+    @Column(name = "parent_backup_id")
+    public String parentBackupId;
 }

@@ -43,6 +43,9 @@ public class BackupResultService {
             r.failureReason = null;
             // the worker may have taken a FULL where an INCREMENTAL was asked for (no chain yet): record what it did
             r.type = c.type();
+            // the chain as the repository wrote it: what retention keeps a backup's dependencies by
+            r.chainId = c.repository() != null ? c.repository().chainId() : null;
+            r.parentBackupId = c.repository() != null ? c.repository().parentBackupId() : null;
             if (r.policyId == null) {
                 r.policyId = c.policyId();
             }

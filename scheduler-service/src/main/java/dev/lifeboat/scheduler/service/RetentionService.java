@@ -79,7 +79,8 @@ public class RetentionService {
                         List.of(BackupStatus.COMPLETED, BackupStatus.EXPIRED), policy.sourceId, policy.id)
                 .map(rows -> {
                     List<RetainedBackup> linked = Chains.link(rows.stream()
-                            .map(r -> new Chains.SourceBackup(r.backupId.toString(), r.completedAt, r.type)).toList());
+                            .map(r -> new Chains.SourceBackup(r.backupId.toString(), r.completedAt, r.type,
+                                    r.chainId, r.parentBackupId)).toList());
                     Set<String> candidates = rows.stream()
                             .filter(r -> policy.id.equals(r.policyId) && r.status == BackupStatus.COMPLETED)
                             .map(r -> r.backupId.toString()).collect(Collectors.toSet());

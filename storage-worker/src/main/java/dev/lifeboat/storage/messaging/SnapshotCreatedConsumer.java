@@ -10,6 +10,7 @@ import dev.lifeboat.storage.repository.DeletedBackup;
 import dev.lifeboat.storage.repository.SealedBackup;
 import dev.lifeboat.storage.service.DeletionService;
 import dev.lifeboat.storage.service.OffsiteCopyService;
+import dev.lifeboat.storage.service.GarbageCollectionService;
 import dev.lifeboat.storage.service.SealService;
 import dev.lifeboat.storage.service.StorageMetrics;
 import io.opentelemetry.context.Context;
@@ -23,13 +24,15 @@ import org.jboss.logging.Logger;
 
 import java.time.Duration;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
  * Consumes lifeboat.backup.events.v1 (channel {@code snapshots}) and acts on SnapshotCreated (verify and seal, then
- * copy offsite where the policy asks)
- * and BackupsExpired (delete the expired backups it sealed); the other lifecycle events on the topic (progress,
+ * copy offsite where the policy asks) and BackupsExpired (delete the expired backups it sealed, then a
+ * garbage-collection pass on their repositories); the other lifecycle events on the topic (progress,
  * completed, failed, ...) are acknowledged and skipped. A record that
  * is not a valid event is nacked into lifeboat.dlq.v1 with the reason, and consumption goes on.
  */
@@ -40,12 +43,15 @@ public class SnapshotCreatedConsumer {
     private final SealService sealer;
     private final DeletionService deleter;
     private final OffsiteCopyService copier;
+    private final GarbageCollectionService gc;
     private final BackupEventPublisher publisher;
     private final StorageConfig.Retry retry;
     private final StorageMetrics metrics;
 
     public SnapshotCreatedConsumer(SealService sealer, DeletionService deleter, OffsiteCopyService copier,
-                                   BackupEventPublisher publisher, StorageConfig config, StorageMetrics metrics) {
+                                   GarbageCollectionService gc, BackupEventPublisher publisher, StorageConfig config,
+                                   StorageMetrics metrics) {
+        this.gc = gc;
         this.sealer = sealer;
         this.deleter = deleter;
         this.copier = copier;
@@ -100,12 +106,21 @@ public class SnapshotCreatedConsumer {
                 .orElse(Context.current());
         String backupId = null;
         try (Scope ignored = parent.makeCurrent()) {
+            Set<GarbageCollectionService.Location> touched = new TreeSet<>();
             for (String id : expired.backupIds()) {
                 backupId = id;
                 retrying("deletion", id, () -> {
                     Optional<DeletedBackup> deletion = deleter.delete(expired, id);
                     deletion.ifPresent(publisher::publish);
+                    deletion.flatMap(DeletionService::repositoryOf).ifPresent(touched::add);
                 });
+            }
+            // the deletions are done and their events sent whatever happens here: collection is best effort and
+            // the scheduled pass repeats it
+            try {
+                gc.afterExpiry(touched);
+            } catch (RuntimeException e) {
+                LOG.warnf("gc after the expiry of policy %s did not run: %s", expired.policyId(), e.getMessage());
             }
             return message.ack();
         } catch (GaveUpException e) {

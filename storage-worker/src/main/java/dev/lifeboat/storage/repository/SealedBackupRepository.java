@@ -56,6 +56,26 @@ public class SealedBackupRepository {
     }
 
     /**
+     * (bucket, manifest key) of every completed chunked backup, deleted ones included: the repositories this worker
+     * knows, which scheduled garbage collection walks. Many rows per repository; the caller reduces them.
+     */
+    public List<String[]> chunkedManifestKeys() {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT DISTINCT event_data->>'bucket', manifest_key "
+                     + "FROM storage.sealed_backup WHERE outcome = 'COMPLETED' AND manifest_key IS NOT NULL "
+                     + "AND jsonb_typeof(event_data->'repository') = 'object'");
+             ResultSet rs = ps.executeQuery()) {
+            List<String[]> out = new ArrayList<>();
+            while (rs.next()) {
+                out.add(new String[] {rs.getString(1), rs.getString(2)});
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new StorageDatabaseException("cannot list the repositories of the sealed backups", e);
+        }
+    }
+
+    /**
      * Records a verdict unless one is already stored for the backup, and returns the stored one: when two
      * deliveries of the same SnapshotCreated race (a rebalance), both emit the verdict that won.
      */

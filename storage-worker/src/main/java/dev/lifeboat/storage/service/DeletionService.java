@@ -28,7 +28,8 @@ import java.util.UUID;
 
 /**
  * Deletes one backup that retention expired (BackupsExpired). A chunked backup loses its repository manifest, so it
- * no longer exists; the chunks it referenced stay in its chain (they are not garbage-collected yet). A single-archive
+ * no longer exists; the chunks it referenced are left to garbage collection ({@link GarbageCollectionService}), which
+ * deletes them only after a grace period, since a backup in flight may still rely on them. A single-archive
  * backup loses its manifest first, so that a half-deleted backup no longer counts as existing, then the archive. Where they are comes from this
  * worker's own record of the seal (the stored BackupCompleted), never from the expiry event. The deletion is
  * stored once per backup, so a redelivered BackupsExpired deletes nothing twice and gets the same event back.
@@ -87,7 +88,7 @@ public class DeletionService {
             return Optional.empty();
         }
         // manifest first: without it the backup no longer exists, whatever happens to the archive afterwards.
-        // A chunked backup is its manifest alone; its chunks stay in the chain (no garbage collection yet).
+        // A chunked backup is its manifest alone; its chunks are left to garbage collection (after a grace period).
         List<String> keys = completed.repository() != null ? List.of(completed.manifestKey())
                 : List.of(completed.manifestKey(), completed.objectKey());
         for (String key : keys) {
@@ -112,6 +113,17 @@ public class DeletionService {
                     String.join(", ", locations));
         }
         return Optional.of(deletion);
+    }
+
+    /** The repository a deleted chunked backup lived in (read from the stored BackupDeleted); empty for an archive. */
+    public static Optional<GarbageCollectionService.Location> repositoryOf(DeletedBackup deletion) {
+        try {
+            BackupDeleted event = EventCodec.mapper().readValue(deletion.eventData(), BackupDeleted.class);
+            return GarbageCollectionService.Location.ofDeletedObjects(event.deletedObjects());
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored BackupDeleted of backup " + deletion.backupId()
+                    + " is unreadable: " + e.getOriginalMessage(), e);
+        }
     }
 
     private static BackupCompleted completedOf(SealedBackup seal) {

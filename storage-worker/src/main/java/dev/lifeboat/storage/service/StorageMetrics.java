@@ -19,6 +19,13 @@ public class StorageMetrics {
     private final Timer verifyDuration;
     private final Counter retries;
     private final Counter deleted;
+    private final Counter gcRuns;
+    private final Counter gcFailures;
+    private final Counter gcMarked;
+    private final Counter gcDeleted;
+    private final Counter gcBytes;
+    private final Counter gcChains;
+    private final Timer gcDuration;
 
     public StorageMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -34,7 +41,35 @@ public class StorageMetrics {
         this.deleted = Counter.builder("lifeboat.backups.deleted")
                 .description("Sealed backups whose manifest and archive were deleted after retention expired them")
                 .register(registry);
+        this.gcRuns = Counter.builder("lifeboat.gc.runs")
+                .description("Garbage-collection passes over one repository").register(registry);
+        this.gcFailures = Counter.builder("lifeboat.gc.failures")
+                .description("Garbage-collection passes over one repository that failed").register(registry);
+        this.gcMarked = Counter.builder("lifeboat.gc.chunks.marked")
+                .description("Chunks marked unreferenced (deleted once the mark is older than the grace period)")
+                .register(registry);
+        this.gcDeleted = Counter.builder("lifeboat.gc.chunks.deleted")
+                .description("Unreferenced chunks deleted by garbage collection").register(registry);
+        this.gcBytes = Counter.builder("lifeboat.gc.freed.bytes")
+                .description("Stored bytes of the chunks garbage collection deleted").register(registry);
+        this.gcChains = Counter.builder("lifeboat.gc.chains.deleted")
+                .description("Chains deleted whole because no backup of theirs was left").register(registry);
+        this.gcDuration = Timer.builder("lifeboat.gc.duration")
+                .description("Time of one garbage-collection pass over one repository").register(registry);
         failedCounter(SealService.STAGE_VERIFY);
+    }
+
+    public void gc(dev.lifeboat.repository.snapshot.GarbageCollector.Result result) {
+        gcRuns.increment();
+        gcMarked.increment(result.chunksMarked());
+        gcDeleted.increment(result.chunksDeleted());
+        gcBytes.increment(result.bytesFreed());
+        gcChains.increment(result.chainsDeleted().size());
+        gcDuration.record(java.time.Duration.ofMillis(result.durationMs()));
+    }
+
+    public void gcFailed() {
+        gcFailures.increment();
     }
 
     public void completed() {

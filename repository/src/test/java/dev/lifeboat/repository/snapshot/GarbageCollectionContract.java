@@ -1,0 +1,276 @@
+package dev.lifeboat.repository.snapshot;
+
+import dev.lifeboat.repository.blob.ObjectStore;
+import dev.lifeboat.repository.content.Chunker;
+import dev.lifeboat.repository.keys.MasterKey;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Garbage collection on every object store. The collector's clock is moved by hand so that "after the grace period"
+ * does not need hours; the object store's last-modified times stay real.
+ */
+abstract class GarbageCollectionContract {
+    static final String BUCKET = "lifeboat-gc-test";
+    static final Duration GRACE = Duration.ofHours(1);
+    static final Chunker.Sizes SMALL = new Chunker.Sizes(1024, 4096, 16 * 1024);
+
+    @TempDir
+    Path tmp;
+    ObjectStore store;
+    Repository repo;
+    Instant start;
+    Instant base;
+
+    abstract ObjectStore store();
+
+    @BeforeEach
+    void setUp() {
+        store = store();
+        repo = Repository.init(store, BUCKET, "gc-" + UUID.randomUUID(), MasterKey.generate());
+        start = Instant.now();
+    }
+
+    /**
+     * A pass as if it ran {@code after} the first pass of the test (which runs at the real time, after the test's
+     * backups were written); no clock tolerance, so the stores' real last-modified times decide.
+     */
+    GarbageCollector.Result gcAt(Duration after) {
+        if (base == null) {
+            base = Instant.now();
+        }
+        Clock at = Clock.fixed(base.plus(after), ZoneOffset.UTC);
+        return new GarbageCollector(repo, new GarbageCollector.Settings(GRACE, Duration.ZERO), at).collect();
+    }
+
+    Manifest backup(Path src, BackupType type, String id) throws IOException {
+        return repo.writer(2, SMALL).write(src, type, ChainContext.latestChain(id)).manifest();
+    }
+
+    Set<String> storedChunks(String chainId) {
+        String root = repo.layout().chunks(chainId);
+        return store.list(BUCKET, root).stream().map(k -> k.substring(k.lastIndexOf('/') + 1))
+                .collect(Collectors.toSet());
+    }
+
+    static Set<String> ids(Manifest m) {
+        return m.distinctChunks().keySet().stream().map(Manifest.ChunkRef::id).collect(Collectors.toSet());
+    }
+
+    void expire(Manifest m) {
+        store.delete(BUCKET, repo.layout().manifest(m.chainId(), m.backupId()));
+    }
+
+    void assertRestores(Manifest m, Path expected) throws IOException {
+        Path dst = tmp.resolve("restore-" + m.backupId());
+        repo.reader().restore(m, dst);
+        assertThat(TestData.fingerprint(dst)).isEqualTo(TestData.fingerprint(expected));
+    }
+
+    /** FULL of two files, then an INCREMENTAL after one file changed: returns {full, incremental}, source at inc. */
+    List<Manifest> fullThenIncremental(Path src) throws IOException {
+        Files.write(src.resolve("a.dat"), TestData.tableText(60_000, 1));
+        Files.write(src.resolve("b.bin"), TestData.random(50_000, 2));
+        Manifest full = backup(src, BackupType.FULL, "full");
+        Files.write(src.resolve("b.bin"), TestData.random(50_000, 3));
+        Manifest inc = backup(src, BackupType.INCREMENTAL, "inc");
+        return List.of(full, inc);
+    }
+
+    @Test
+    void unreferencedChunksAreDeletedAfterTheGracePeriodAndReferencedOnesAreKept() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        List<Manifest> backups = fullThenIncremental(src);
+        Manifest full = backups.get(0);
+        Manifest inc = backups.get(1);
+        Set<String> onlyFull = new HashSet<>(ids(full));
+        onlyFull.removeAll(ids(inc));
+        assertThat(onlyFull).isNotEmpty();
+        long onlyFullBytes = full.distinctChunks().keySet().stream().filter(c -> onlyFull.contains(c.id()))
+                .mapToLong(Manifest.ChunkRef::storedSize).sum();
+
+        GarbageCollector.Result nothing = gcAt(Duration.ZERO);
+        assertThat(nothing.chunksMarked()).isZero();
+        assertThat(nothing.chunksDeleted()).isZero();
+
+        expire(full);
+        GarbageCollector.Result marked = gcAt(Duration.ofMinutes(1));
+        assertThat(marked.chunksMarked()).isEqualTo(onlyFull.size());
+        assertThat(marked.chunksDeleted()).isZero();
+        assertThat(store.size(BUCKET, repo.layout().gcState(full.chainId()))).isPresent();
+
+        GarbageCollector.Result swept = gcAt(GRACE.plusMinutes(2));
+        assertThat(swept.chunksDeleted()).isEqualTo(onlyFull.size());
+        assertThat(swept.bytesFreed()).isEqualTo(onlyFullBytes);
+        assertThat(swept.chainsDeleted()).isEmpty();
+        assertThat(storedChunks(inc.chainId())).isEqualTo(ids(inc));
+        // nothing left to wait for: the chain's GC state is gone
+        assertThat(store.size(BUCKET, repo.layout().gcState(full.chainId()))).isEmpty();
+        assertThat(repo.verifier().quick(inc).ok()).isTrue();
+        assertRestores(inc, src);
+    }
+
+    @Test
+    void marksYoungerThanTheGracePeriodAreKept() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        List<Manifest> backups = fullThenIncremental(src);
+        expire(backups.get(0));
+        Set<String> before = storedChunks(backups.get(0).chainId());
+
+        assertThat(gcAt(Duration.ZERO).chunksMarked()).isPositive();
+        GarbageCollector.Result early = gcAt(GRACE.minusSeconds(1));
+        assertThat(early.chunksMarked()).isZero(); // the marks of the first pass are kept, not renewed
+        assertThat(early.chunksDeleted()).isZero();
+        assertThat(early.marksPending()).isPositive();
+        assertThat(storedChunks(backups.get(0).chainId())).isEqualTo(before);
+    }
+
+    @Test
+    void aChunkReferencedAgainBeforeTheSweepIsKept() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        List<Manifest> backups = fullThenIncremental(src);
+        Manifest full = backups.get(0);
+        byte[] manifest = Repository.readAll(store, BUCKET, repo.layout().manifest(full.chainId(), full.backupId()));
+        expire(full);
+        assertThat(gcAt(Duration.ZERO).chunksMarked()).isPositive();
+        // a backup in flight that relied on those chunks writes its manifest (here: the same content) before the sweep
+        store.put(BUCKET, repo.layout().manifest(full.chainId(), full.backupId()), manifest);
+        GarbageCollector.Result late = gcAt(GRACE.plusMinutes(1));
+        assertThat(late.chunksDeleted()).isZero();
+        assertThat(late.marksPending()).isZero();
+        assertRestores(full, restoreSourceOf(full));
+    }
+
+    /** The FULL of fullThenIncremental saw b.bin with seed 2. */
+    private Path restoreSourceOf(Manifest full) throws IOException {
+        Path expected = Files.createDirectories(tmp.resolve("expected-" + full.backupId()));
+        Files.write(expected.resolve("a.dat"), TestData.tableText(60_000, 1));
+        Files.write(expected.resolve("b.bin"), TestData.random(50_000, 2));
+        return expected;
+    }
+
+    @Test
+    void aChunkWrittenAgainAfterItWasMarkedIsKeptAndMarkedAfresh() throws IOException, InterruptedException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        List<Manifest> backups = fullThenIncremental(src);
+        Manifest full = backups.get(0);
+        expire(full);
+        Set<String> onlyFull = new HashSet<>(ids(full));
+        onlyFull.removeAll(ids(backups.get(1)));
+        String rewritten = onlyFull.iterator().next();
+        String key = repo.layout().chunk(full.chainId(), rewritten);
+
+        assertThat(gcAt(Duration.ZERO).chunksMarked()).isEqualTo(onlyFull.size());
+        Thread.sleep(1100); // past the mark even at S3's whole-second resolution
+        byte[] bytes;
+        try (InputStream in = store.open(BUCKET, key)) {
+            bytes = in.readAllBytes();
+        }
+        // a backup that started after the expiry does not see the chunk as held and uploads it again
+        store.put(BUCKET, key, bytes);
+
+        GarbageCollector.Result swept = gcAt(GRACE.plusMinutes(1));
+        assertThat(swept.chunksDeleted()).isEqualTo(onlyFull.size() - 1);
+        assertThat(swept.chunksMarked()).isEqualTo(1);
+        assertThat(storedChunks(full.chainId())).contains(rewritten);
+
+        // still unreferenced a grace period after its new mark: now it goes
+        GarbageCollector.Result later = gcAt(GRACE.multipliedBy(2).plusMinutes(2));
+        assertThat(later.chunksDeleted()).isEqualTo(1);
+        assertThat(storedChunks(full.chainId())).doesNotContain(rewritten);
+        assertRestores(backups.get(1), src);
+    }
+
+    @Test
+    void aChainWithNoBackupLeftIsDeletedWholeAfterTheGracePeriod() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.write(src.resolve("a.dat"), TestData.tableText(40_000, 7));
+        Manifest old = backup(src, BackupType.FULL, "old");
+        Files.write(src.resolve("b.dat"), TestData.tableText(30_000, 8));
+        Manifest old2 = backup(src, BackupType.DIFFERENTIAL, "old-diff");
+        Manifest current = backup(src, BackupType.FULL, "current");
+        assertThat(repo.chains()).containsExactly(old.chainId(), current.chainId());
+        long oldBytes = store.list(BUCKET, repo.layout().chunks(old.chainId())).stream()
+                .mapToLong(k -> store.size(BUCKET, k).orElseThrow()).sum();
+
+        expire(old);
+        expire(old2);
+        GarbageCollector.Result marked = gcAt(Duration.ZERO);
+        assertThat(marked.chainsDeleted()).isEmpty();
+        assertThat(marked.chunksMarked()).isEqualTo(storedChunks(old.chainId()).size());
+
+        GarbageCollector.Result swept = gcAt(GRACE.plusMinutes(1));
+        assertThat(swept.chainsDeleted()).containsExactly(old.chainId());
+        assertThat(swept.bytesFreed()).isEqualTo(oldBytes);
+        assertThat(store.list(BUCKET, repo.layout().chain(old.chainId()))).isEmpty();
+        assertThat(store.size(BUCKET, repo.layout().chainMarker(old.chainId()))).isEmpty();
+        assertThat(store.size(BUCKET, repo.layout().gcState(old.chainId()))).isEmpty();
+        assertThat(repo.chains()).containsExactly(current.chainId());
+        assertRestores(current, src);
+    }
+
+    @Test
+    void aYoungChainWithoutManifestIsKeptLikeAFullInFlight() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.write(src.resolve("a.dat"), TestData.tableText(40_000, 9));
+        Manifest full = backup(src, BackupType.FULL, "inflight");
+        String manifestKey = repo.layout().manifest(full.chainId(), full.backupId());
+        byte[] manifest = Repository.readAll(store, BUCKET, manifestKey);
+        // what a FULL looks like while it uploads: chunks in a new chain, no marker, no manifest yet
+        store.delete(BUCKET, manifestKey);
+        store.delete(BUCKET, repo.layout().chainMarker(full.chainId()));
+        Set<String> chunks = storedChunks(full.chainId());
+
+        GarbageCollector.Result first = gcAt(Duration.ZERO);
+        assertThat(first.chunksMarked()).isEqualTo(chunks.size());
+        GarbageCollector.Result within = gcAt(GRACE.minusMinutes(1));
+        assertThat(within.chunksDeleted()).isZero();
+        assertThat(within.chainsDeleted()).isEmpty();
+        assertThat(storedChunks(full.chainId())).isEqualTo(chunks);
+
+        // the FULL finishes within the grace period: its manifest makes every chunk referenced again
+        store.put(BUCKET, manifestKey, manifest);
+        GarbageCollector.Result after = gcAt(GRACE.plusMinutes(1));
+        assertThat(after.chunksDeleted()).isZero();
+        assertThat(after.chainsDeleted()).isEmpty();
+        assertThat(after.marksPending()).isZero();
+        assertRestores(full, src);
+    }
+
+    @Test
+    void anEmptyChainIsKeptUntilItsCreationIsOlderThanTheGracePeriod() throws IOException {
+        // an empty directory: the FULL has no chunk at all, so only the chain's own age and emptiness count
+        Path src = Files.createDirectories(tmp.resolve("empty"));
+        Manifest full = backup(src, BackupType.FULL, "empty-full");
+        Files.write(src.resolve("x.dat"), TestData.tableText(10_000, 10));
+        Manifest keeper = backup(src, BackupType.FULL, "keeper");
+        expire(full);
+        Instant created = SnapshotWriter.chainCreatedAt(full.chainId()).orElseThrow();
+        assertThat(created).isBetween(start.minusSeconds(60), Instant.now());
+
+        // first seen empty long ago (by this clock), but the chain itself is young: kept
+        assertThat(gcAt(GRACE.multipliedBy(-3)).chainsDeleted()).isEmpty();
+        assertThat(gcAt(GRACE.dividedBy(2)).chainsDeleted()).isEmpty();
+        assertThat(repo.chains()).contains(full.chainId());
+        // the chain is older than the grace period: deleted
+        assertThat(gcAt(GRACE.plusMinutes(2)).chainsDeleted()).containsExactly(full.chainId());
+        assertThat(repo.chains()).containsExactly(keeper.chainId());
+    }
+}

@@ -1,0 +1,36 @@
+package dev.lifeboat.storage.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+import java.time.Duration;
+
+/**
+ * Garbage collection of unreferenced chunks and empty chains in the backup repositories (see
+ * {@link dev.lifeboat.repository.snapshot.GarbageCollector} for the mark-and-sweep and why the grace period).
+ */
+@ConfigMapping(prefix = "lifeboat.gc")
+public interface GcConfig {
+    /**
+     * How often a pass runs over every repository this worker knows, e.g. {@code 1h}; {@code off} turns the schedule
+     * off (passes after each expiry and {@code POST /api/v1/gc} still run). Marks only become sweepable after the
+     * grace period, so running much more often than the grace period only costs listings.
+     */
+    @WithDefault("1h")
+    String interval();
+
+    /**
+     * How long a chunk stays marked unreferenced (and a chain empty) before it is deleted. Must be longer than the
+     * longest backup: a backup still running when its chunk is swept fails its quick verification.
+     */
+    @WithDefault("6h")
+    Duration grace();
+
+    /** Allowed difference between this host's clock and the object store's last-modified times. */
+    @WithDefault("5s")
+    Duration clockTolerance();
+
+    /** Whether a pass runs on the repositories of the backups a BackupsExpired deleted, right after the deletion. */
+    @WithDefault("true")
+    boolean afterExpiry();
+}

@@ -1,0 +1,158 @@
+package dev.lifeboat.storage.service;
+
+import dev.lifeboat.kit.repository.Repositories;
+import dev.lifeboat.repository.snapshot.GarbageCollector;
+import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.storage.config.GcConfig;
+import dev.lifeboat.storage.repository.SealedBackupRepository;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.instrumentation.annotations.WithSpan;
+import io.quarkus.scheduler.Scheduled;
+import jakarta.enterprise.context.ApplicationScoped;
+import org.jboss.logging.Logger;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Runs garbage-collection passes ({@link GarbageCollector}: mark unreferenced chunks, sweep marks older than the grace
+ * period that are still unreferenced and were not written again, delete chains left without backups) over the
+ * repositories this worker knows: those of every backup it sealed. A pass runs after each BackupsExpired on the
+ * repositories it touched, on a schedule ({@code lifeboat.gc.interval}) over all of them, and on
+ * {@code POST /api/v1/gc}. Passes over one repository never overlap within this process.
+ */
+@ApplicationScoped
+public class GarbageCollectionService {
+    private static final Logger LOG = Logger.getLogger(GarbageCollectionService.class);
+
+    private final Repositories repositories;
+    private final SealedBackupRepository sealed;
+    private final GcConfig config;
+    private final StorageMetrics metrics;
+
+    public GarbageCollectionService(Repositories repositories, SealedBackupRepository sealed, GcConfig config,
+                                    StorageMetrics metrics) {
+        this.repositories = repositories;
+        this.sealed = sealed;
+        this.config = config;
+        this.metrics = metrics;
+    }
+
+    /** A repository: bucket and prefix (the part of a manifest key before {@code /chains/}). */
+    public record Location(String bucket, String prefix) implements Comparable<Location> {
+        @Override
+        public int compareTo(Location o) {
+            int b = bucket.compareTo(o.bucket);
+            return b != 0 ? b : prefix.compareTo(o.prefix);
+        }
+
+        /** The repository of the first chunked manifest named {@code s3://bucket/key} among deleted objects. */
+        public static Optional<Location> ofDeletedObjects(List<String> objects) {
+            for (String o : objects == null ? List.<String>of() : objects) {
+                if (o.startsWith("s3://") && o.indexOf('/', 5) > 5) {
+                    int slash = o.indexOf('/', 5);
+                    Optional<Location> at = ofManifest(o.substring(5, slash), o.substring(slash + 1));
+                    if (at.isPresent()) {
+                        return at;
+                    }
+                }
+            }
+            return Optional.empty();
+        }
+
+        /** The repository of a chunked manifest at {@code s3://bucket/manifestKey}, if it is one. */
+        public static Optional<Location> ofManifest(String bucket, String manifestKey) {
+            return ManifestLocation.parse(manifestKey).map(m -> new Location(bucket, m.prefix()));
+        }
+    }
+
+    /** One pass over several repositories: each repository's result, failures by location, and the totals. */
+    public record Run(List<GarbageCollector.Result> repositories, List<String> failures, long chunksMarked,
+                      long chunksDeleted, long bytesFreed, int chainsDeleted) {
+        static Run of(List<GarbageCollector.Result> results, List<String> failures) {
+            return new Run(List.copyOf(results), List.copyOf(failures),
+                    results.stream().mapToLong(GarbageCollector.Result::chunksMarked).sum(),
+                    results.stream().mapToLong(GarbageCollector.Result::chunksDeleted).sum(),
+                    results.stream().mapToLong(GarbageCollector.Result::bytesFreed).sum(),
+                    results.stream().mapToInt(r -> r.chainsDeleted().size()).sum());
+        }
+    }
+
+    /** The repositories of every chunked backup this worker sealed (deleted ones included). */
+    public Set<Location> knownRepositories() {
+        Set<Location> out = new TreeSet<>();
+        for (String[] row : sealed.chunkedManifestKeys()) {
+            Location.ofManifest(row[0], row[1]).ifPresent(out::add);
+        }
+        return out;
+    }
+
+    /** One pass over every known repository; a repository that fails is reported and the others still run. */
+    @WithSpan("GarbageCollectionService.collectAll")
+    public Run collectAll() {
+        return collect(knownRepositories());
+    }
+
+    @WithSpan("GarbageCollectionService.collect")
+    public Run collect(Collection<Location> locations) {
+        List<GarbageCollector.Result> results = new ArrayList<>();
+        List<String> failures = new ArrayList<>();
+        for (Location at : new TreeSet<>(locations)) {
+            try {
+                collect(at).ifPresent(results::add);
+            } catch (RuntimeException e) {
+                metrics.gcFailed();
+                failures.add("s3://" + at.bucket() + "/" + at.prefix() + ": " + e.getMessage());
+                LOG.warnf(e, "gc of s3://%s/%s failed; the next pass continues from the stored marks", at.bucket(),
+                        at.prefix());
+            }
+        }
+        Run run = Run.of(results, failures);
+        Span.current().setAttribute("lifeboat.gc.chunks_deleted", run.chunksDeleted());
+        Span.current().setAttribute("lifeboat.gc.bytes_freed", run.bytesFreed());
+        return run;
+    }
+
+    /** One pass over one repository; empty when there is no repository at that location. */
+    public Optional<GarbageCollector.Result> collect(Location at) {
+        Optional<Repository> repository = repositories.open(at.bucket(), at.prefix());
+        if (repository.isEmpty()) {
+            LOG.infof("gc: no repository at s3://%s/%s, nothing to collect", at.bucket(), at.prefix());
+            return Optional.empty();
+        }
+        GarbageCollector.Result result = repository.get()
+                .garbageCollector(new GarbageCollector.Settings(config.grace(), config.clockTolerance())).collect();
+        metrics.gc(result);
+        return Optional.of(result);
+    }
+
+    /** Best effort after an expiry: a failure is logged, the next scheduled pass catches up. */
+    public void afterExpiry(Collection<Location> touched) {
+        if (!config.afterExpiry() || touched.isEmpty()) {
+            return;
+        }
+        Run run = collect(touched);
+        LOG.infof("gc after expiry: %d repositories, %d chunks marked, %d chunks deleted (%d bytes), %d chains "
+                        + "deleted; unreferenced chunks go once their marks are older than %s", run.repositories().size(),
+                run.chunksMarked(), run.chunksDeleted(), run.bytesFreed(), run.chainsDeleted(), config.grace());
+    }
+
+    @Scheduled(identity = "gc", every = "${lifeboat.gc.interval:1h}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    void scheduled() {
+        Set<Location> locations;
+        try {
+            locations = knownRepositories();
+        } catch (RuntimeException e) {
+            LOG.warnf("scheduled gc skipped: %s", e.getMessage());
+            return;
+        }
+        Run run = collect(locations);
+        LOG.infof("scheduled gc: %d repositories, %d chunks marked, %d chunks deleted (%d bytes), %d chains deleted,"
+                        + " %d failed", run.repositories().size(), run.chunksMarked(), run.chunksDeleted(), run.bytesFreed(),
+                run.chainsDeleted(), run.failures().size());
+    }
+}

@@ -1,0 +1,123 @@
+package dev.lifeboat.storage;
+
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.SnapshotCreated;
+import dev.lifeboat.repository.snapshot.Layout;
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.Repository;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.path.json.JsonPath;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Garbage collection in the worker (real Kafka, PostgreSQL, S3Proxy), with a grace period of zero so that one pass
+ * marks and sweeps: after an expiry the expired backup's chain goes, the other backups stay intact; POST /api/v1/gc
+ * runs a pass on demand and reports it; the results reach the Prometheus metrics.
+ */
+@QuarkusTest
+@TestProfile(GarbageCollectionTest.NoGrace.class)
+@WithTestResource(StorageWorkerTestResource.class)
+class GarbageCollectionTest extends StorageWorkerTestBase {
+
+    public static class NoGrace implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("lifeboat.gc.grace", "0s", "lifeboat.gc.clock-tolerance", "0s", "lifeboat.gc.interval", "off");
+        }
+    }
+
+    private Repository repository() {
+        return repositories.open(BUCKET, REPOSITORY_PREFIX).orElseThrow();
+    }
+
+    private SnapshotCreated sealed(int size) {
+        SnapshotCreated snapshot = uploadedSnapshot(size);
+        publish(snapshot);
+        ConsumerRecord<String, String> verdict = events.await(outcomeOf(snapshot.backupId()), WAIT);
+        assertThat(header(verdict, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_COMPLETED.ceType());
+        return snapshot;
+    }
+
+    @Test
+    void expiringABackupCollectsItsChainAndKeepsTheOthersRestorable() throws Exception {
+        SnapshotCreated kept = sealed(30_000);
+        SnapshotCreated expired = sealed(40_000);
+        Layout layout = repository().layout();
+        String chain = expired.repository().chainId();
+        assertThat(store.list(BUCKET, layout.chunks(chain))).isNotEmpty();
+        Manifest keptManifest = manifestOf(kept);
+
+        ExpiredBackupDeletionTest.publish(ExpiredBackupDeletionTest.expiry(expired.backupId()));
+        events.await(ExpiredBackupDeletionTest.deletedOf(expired.backupId()), WAIT);
+
+        // the pass runs right after the deletions (and after BackupDeleted went out): wait for it
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!store.list(BUCKET, layout.chain(chain)).isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        assertThat(store.list(BUCKET, layout.chain(chain))).as("chunks of the expired backup's chain").isEmpty();
+        assertThat(store.size(BUCKET, layout.chainMarker(chain))).isEmpty();
+        assertThat(repository().chains()).doesNotContain(chain).contains(kept.repository().chainId());
+
+        assertThat(repository().verifier().full(keptManifest).problems()).isEmpty();
+        Path restored = Files.createTempDirectory("gc-restore");
+        repository().reader().restore(keptManifest, restored);
+        assertThat(Files.size(restored.resolve("4242.dat"))).isEqualTo(30_000);
+        assertThat(Files.readString(restored.resolve("toc.dat"))).isEqualTo("toc of " + kept.backupId());
+
+        String metrics = given().when().get("/q/metrics").then().statusCode(200).extract().asString();
+        assertThat(counter(metrics, "lifeboat_gc_chunks_deleted_total")).isPositive();
+        assertThat(counter(metrics, "lifeboat_gc_freed_bytes_total")).isGreaterThan(40_000);
+        assertThat(counter(metrics, "lifeboat_gc_chains_deleted_total")).isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void postGcRunsOnePassNowAndAnswersWhatItDid() {
+        SnapshotCreated sealed = sealed(20_000);
+        // a FULL that died before its manifest: chunks in a chain nobody references
+        SnapshotCreated abandoned = uploadedSnapshot(25_000);
+        Layout layout = repository().layout();
+        String orphan = abandoned.repository().chainId();
+        store.delete(BUCKET, abandoned.objectKey());
+        store.delete(BUCKET, layout.chainMarker(orphan));
+        long orphanBytes = store.list(BUCKET, layout.chunks(orphan)).stream()
+                .mapToLong(k -> store.size(BUCKET, k).orElseThrow()).sum();
+
+        JsonPath answer = given().when().post("/api/v1/gc").then().statusCode(200).extract().jsonPath();
+        String location = BUCKET + "/" + REPOSITORY_PREFIX;
+        List<Map<String, Object>> repos = answer.getList("repositories");
+        Map<String, Object> ours = repos.stream().filter(r -> location.equals(r.get("location"))).findFirst()
+                .orElseThrow(() -> new AssertionError("no result for " + location + " in " + answer.prettify()));
+        assertThat(String.valueOf(ours.get("chainsDeleted"))).contains(orphan);
+        assertThat(((Number) ours.get("bytesFreed")).longValue()).isGreaterThanOrEqualTo(orphanBytes);
+        assertThat(answer.getLong("chunksDeleted")).isPositive();
+        assertThat(answer.getList("failures")).isEmpty();
+        assertThat(store.list(BUCKET, layout.chain(orphan))).isEmpty();
+        assertThat(repository().verifier().quick(manifestOf(sealed)).ok()).isTrue();
+
+        // one repository only, by bucket and prefix: nothing is left to collect there
+        JsonPath again = given().queryParam("bucket", BUCKET).queryParam("prefix", REPOSITORY_PREFIX)
+                .when().post("/api/v1/gc").then().statusCode(200).extract().jsonPath();
+        assertThat(again.getList("repositories.location")).containsExactly(location);
+        assertThat(again.getLong("chunksDeleted")).isZero();
+    }
+
+    private static double counter(String metrics, String name) {
+        return metrics.lines().filter(l -> l.startsWith(name + " ") || l.startsWith(name + "{"))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+}
