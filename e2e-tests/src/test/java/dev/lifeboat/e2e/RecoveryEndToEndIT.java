@@ -86,6 +86,7 @@ class RecoveryEndToEndIT {
         }
         if (platform != null) {
             platform.close();
+            Databases.dropDatabase("dr_resume_" + RUN);
         }
     }
 
