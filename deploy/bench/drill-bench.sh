@@ -2,7 +2,8 @@
 # Drill benchmark, one run: the total time of a disaster-recovery drill through Lifeboat (plan run accepted until
 # the run ends: PrepareRestore, fetch + decrypt + pg_restore into a scratch database, full verification of the
 # backup's chunks, one row-count check per table, then the scratch database dropped) next to a bare pg_restore of
-# a bare pg_dump -Fd of the same database, so the saga's overhead shows as a ratio.
+# a bare pg_dump -Fd of the same database, so the saga's overhead shows as a ratio; and the peak RSS of
+# snapshot-worker (which restores) during the drill.
 # Needs the platform running (./lifeboat up). Usage: deploy/bench/drill-bench.sh SCALE
 # (scale 60 is about 70 MB, scale 1100 about 1 GB; database bench_<scale>, created if missing and kept).
 # Ports follow ./lifeboat and deploy/local/stack.sh: PG_PORT, SCHEDULER_PORT, CATALOG_PORT, RECOVERY_PORT.
@@ -64,9 +65,12 @@ curl -sf -X POST "$RECOVERY/api/v1/plans" -H 'Content-Type: application/json' -d
   {"kind": "VerifyIntegrity", "checksums": true, "checks": $CHECKS}]}
 EOF
 
+SNAP_PID=$(cat "$WORK/run/snapshot-worker.pid")
+PEAK=0
 T0=$(now)
 RUN=$(curl -sf -X POST "$RECOVERY/api/v1/plans/$PLAN/runs" -H 'Content-Type: application/json' -d '{"mode":"drill"}' | jq -r .runId)
 while :; do
+  RSS=$(awk '/VmRSS/{print $2}' "/proc/$SNAP_PID/status"); (( RSS > PEAK )) && PEAK=$RSS
   ST=$(curl -s "$RECOVERY/api/v1/runs/$RUN" | jq -r '.status // ""')
   [[ $ST == SUCCEEDED || $ST == FAILED || $ST == COMPENSATED ]] && break
   sleep 0.5
@@ -86,5 +90,5 @@ DRILL=$(secs "$T0" "$T1"); BARE=$(secs "$T2" "$T3")
 echo "database $DB ($SIZE), backup $ID, drill run $RUN (trace $(jq -r .traceId <<<"$VIEW"))"
 jq -r '.steps[] | "  step \(.index) \(.kind): \(.durationMillis) ms - \(.message)"' <<<"$VIEW"
 jq -r '.result | "  result: totalMillis=\(.totalMillis) rtoMet=\(.rtoMet) rpoMet=\(.rpoMet) backupAgeSeconds=\(.backupAgeSeconds)"' <<<"$VIEW"
-printf '%-10s %-16s %-16s %-8s\n' db_size lifeboat_drill_s bare_pg_restore_s ratio
-printf '%-10s %-16s %-16s %-8s\n' "${SIZE// /}" "$DRILL" "$BARE" "$(awk -v a="$DRILL" -v b="$BARE" 'BEGIN{printf "%.2f", a/b}')"
+printf '%-10s %-16s %-16s %-8s %-22s\n' db_size lifeboat_drill_s bare_pg_restore_s ratio snapshot_worker_peak_rss
+printf '%-10s %-16s %-16s %-8s %-22s\n' "${SIZE// /}" "$DRILL" "$BARE" "$(awk -v a="$DRILL" -v b="$BARE" 'BEGIN{printf "%.2f", a/b}')" "$((PEAK / 1024)) MB"
