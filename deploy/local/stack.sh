@@ -254,7 +254,8 @@ max_wal_senders = 10
 CONF
     fi
     port_free_or_die "$PG_PORT" PG
-    "${PG_RUN[@]}" "$bin/pg_ctl" -D "$d/data" -l "$d/postgres.log" -w -t "$WAIT_S" start >/dev/null 8>&- 9>&- \
+    # -p: the port follows PG_PORT even when the cluster was initialized with another one
+    "${PG_RUN[@]}" "$bin/pg_ctl" -D "$d/data" -l "$d/postgres.log" -o "-p $PG_PORT" -w -t "$WAIT_S" start >/dev/null 8>&- 9>&- \
       || { tail -20 "$d/postgres.log"; die "postgres did not start"; }
   fi
   local psql=("${PG_RUN[@]}" "$bin/psql" -h "$sock" -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt -d postgres)
