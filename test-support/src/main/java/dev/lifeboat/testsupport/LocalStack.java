@@ -84,6 +84,31 @@ public final class LocalStack {
 
     public String kafkaBootstrap() { return "127.0.0.1:" + kafkaPort; }
 
+    /**
+     * Kafka principals of the platform: each service has its own, {@code publisher} is an outside system allowed to
+     * write backup requests only, {@code admin} is the broker's super user (test set-up: topics, group offsets).
+     */
+    public static final String KAFKA_ADMIN = "admin";
+    public static final String KAFKA_PUBLISHER = "publisher";
+
+    /**
+     * Client configuration (bootstrap servers plus the principal's credentials) for a plain Kafka client (producer,
+     * consumer, admin) acting as {@code principal}: one of the services' names, {@link #KAFKA_PUBLISHER} or
+     * {@link #KAFKA_ADMIN}.
+     */
+    public Map<String, Object> kafkaClientConfig(String principal) {
+        Map<String, Object> config = new java.util.HashMap<>();
+        config.put("bootstrap.servers", kafkaBootstrap());
+        return config;
+    }
+
+    /** The same for a Quarkus service under test, as {@code kafka.*} properties (all its channels inherit them). */
+    public Map<String, String> quarkusKafkaConfig(String principal) {
+        Map<String, String> config = new java.util.HashMap<>();
+        kafkaClientConfig(principal).forEach((k, v) -> config.put("kafka." + k, String.valueOf(v)));
+        return config;
+    }
+
     public String pgHost() { return "127.0.0.1"; }
 
     public int pgPort() { return pgPort; }
