@@ -1,5 +1,6 @@
 package dev.lifeboat.catalog;
 
+import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.Ids;
@@ -99,7 +100,7 @@ class BackupLifecycleTest {
                 .body("requestedBy", equalTo("first"))
                 .body("events", hasSize(2))
                 .body("events.id", containsInAnyOrder(requestId, completedId));
-        given().when().get("/q/metrics").then().statusCode(200)
+        given().auth().oauth2(Tokens.admin()).when().get("/q/metrics").then().statusCode(200)
                 .body(containsString("lifeboat_catalog_events_duplicate_total{"));
     }
 
@@ -159,7 +160,7 @@ class BackupLifecycleTest {
         kafka.publish(source, failing.failed("DUMP", "disk full"));
         awaitBackup(failing.backupId(), "FAILED");
 
-        given().when().get("/api/v1/sources/{id}/latest-restorable", source)
+        given().auth().oauth2(Tokens.admin()).when().get("/api/v1/sources/{id}/latest-restorable", source)
                 .then().statusCode(200)
                 .body("backupId", equalTo(newer.backupId()))
                 .body("status", equalTo("COMPLETED"))
@@ -168,7 +169,7 @@ class BackupLifecycleTest {
 
     @Test
     void sourceWithoutCompletedBackupIs404ProblemJson() {
-        given().when().get("/api/v1/sources/{id}/latest-restorable", "never-backed-up")
+        given().auth().oauth2(Tokens.admin()).when().get("/api/v1/sources/{id}/latest-restorable", "never-backed-up")
                 .then().statusCode(404)
                 .contentType("application/problem+json")
                 .body("status", equalTo(404))
@@ -178,7 +179,7 @@ class BackupLifecycleTest {
     @Test
     void unknownBackupIs404ProblemJson() {
         String id = UUID.randomUUID().toString();
-        given().when().get("/api/v1/backups/{id}", id)
+        given().auth().oauth2(Tokens.admin()).when().get("/api/v1/backups/{id}", id)
                 .then().statusCode(404)
                 .contentType("application/problem+json")
                 .body("title", equalTo("Not Found"))
@@ -187,7 +188,7 @@ class BackupLifecycleTest {
     }
 
     static ValidatableResponse backup(String id) {
-        return given().when().get("/api/v1/backups/{id}", id).then();
+        return given().auth().oauth2(Tokens.admin()).when().get("/api/v1/backups/{id}", id).then();
     }
 
     static ValidatableResponse awaitBackup(String id, String status) {

@@ -1,5 +1,6 @@
 package dev.lifeboat.catalog;
 
+import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.contracts.BackupType;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -59,10 +60,10 @@ class BackupListTest {
         kafka.publish(source, b.get(3).completed(t0.plus(3, ChronoUnit.HOURS).plusSeconds(60)));
         // b[4] stays REQUESTED
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
-                given().queryParam("sourceId", source).queryParam("status", "COMPLETED")
+                given().auth().oauth2(Tokens.admin()).queryParam("sourceId", source).queryParam("status", "COMPLETED")
                         .when().get("/api/v1/backups").then().statusCode(200).body("total", equalTo(3)));
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
-                given().queryParam("sourceId", source).queryParam("status", "FAILED")
+                given().auth().oauth2(Tokens.admin()).queryParam("sourceId", source).queryParam("status", "FAILED")
                         .when().get("/api/v1/backups").then().statusCode(200).body("total", equalTo(1)));
         BackupListTest.source = source;
     }
@@ -74,46 +75,46 @@ class BackupListTest {
 
     @Test
     void listIsNewestFirstAndPaged() {
-        given().queryParam("sourceId", source)
+        given().auth().oauth2(Tokens.admin()).queryParam("sourceId", source)
                 .when().get("/api/v1/backups")
                 .then().statusCode(200)
                 .body("total", equalTo(5)).body("page", equalTo(0)).body("size", equalTo(20))
                 .body("items.backupId", contains(ids(4, 3, 2, 1, 0)));
-        given().queryParam("sourceId", source).queryParam("size", 2).queryParam("page", 1)
+        given().auth().oauth2(Tokens.admin()).queryParam("sourceId", source).queryParam("size", 2).queryParam("page", 1)
                 .when().get("/api/v1/backups")
                 .then().statusCode(200)
                 .body("total", equalTo(5)).body("page", equalTo(1)).body("size", equalTo(2))
                 .body("items.backupId", contains(ids(2, 1)));
-        given().queryParam("sourceId", source).queryParam("size", 2).queryParam("page", 2)
+        given().auth().oauth2(Tokens.admin()).queryParam("sourceId", source).queryParam("size", 2).queryParam("page", 2)
                 .when().get("/api/v1/backups")
                 .then().statusCode(200).body("items.backupId", contains(ids(0)));
-        given().queryParam("sourceId", source).queryParam("size", 2).queryParam("page", 3)
+        given().auth().oauth2(Tokens.admin()).queryParam("sourceId", source).queryParam("size", 2).queryParam("page", 3)
                 .when().get("/api/v1/backups")
                 .then().statusCode(200).body("items", hasSize(0)).body("total", equalTo(5));
     }
 
     @Test
     void filtersCombine() {
-        given().queryParam("sourceId", source).queryParam("status", "completed")
+        given().auth().oauth2(Tokens.admin()).queryParam("sourceId", source).queryParam("status", "completed")
                 .when().get("/api/v1/backups")
                 .then().statusCode(200).body("items.backupId", contains(ids(3, 1, 0)));
-        given().queryParam("sourceId", source).queryParam("type", "INCREMENTAL")
+        given().auth().oauth2(Tokens.admin()).queryParam("sourceId", source).queryParam("type", "INCREMENTAL")
                 .when().get("/api/v1/backups")
                 .then().statusCode(200).body("items.backupId", contains(ids(2, 1)));
-        given().queryParam("sourceId", source).queryParam("type", "INCREMENTAL").queryParam("status", "FAILED")
+        given().auth().oauth2(Tokens.admin()).queryParam("sourceId", source).queryParam("type", "INCREMENTAL").queryParam("status", "FAILED")
                 .when().get("/api/v1/backups")
                 .then().statusCode(200).body("items.backupId", contains(ids(2)))
                 .body("items[0].failure.reason", equalTo("bucket not found"));
         // from is inclusive, to exclusive
-        given().queryParam("sourceId", source)
+        given().auth().oauth2(Tokens.admin()).queryParam("sourceId", source)
                 .queryParam("from", t0.plus(1, ChronoUnit.HOURS).toString())
                 .queryParam("to", t0.plus(3, ChronoUnit.HOURS).toString())
                 .when().get("/api/v1/backups")
                 .then().statusCode(200).body("items.backupId", contains(ids(2, 1)));
-        given().queryParam("sourceId", source).queryParam("status", "REQUESTED")
+        given().auth().oauth2(Tokens.admin()).queryParam("sourceId", source).queryParam("status", "REQUESTED")
                 .when().get("/api/v1/backups")
                 .then().statusCode(200).body("items.backupId", contains(ids(4)));
-        given().queryParam("sourceId", "no-such-source")
+        given().auth().oauth2(Tokens.admin()).queryParam("sourceId", "no-such-source")
                 .when().get("/api/v1/backups")
                 .then().statusCode(200).body("items", hasSize(0)).body("total", equalTo(0));
     }
@@ -128,14 +129,14 @@ class BackupListTest {
         badRequest("size", "0", "'size' must be between 1 and 200");
         badRequest("size", "ten", "'size' must be an integer");
         badRequest("page", "-1", "'page' must be between 0");
-        given().queryParam("from", "2025-02-01T00:00:00Z").queryParam("to", "2025-01-01T00:00:00Z")
+        given().auth().oauth2(Tokens.admin()).queryParam("from", "2025-02-01T00:00:00Z").queryParam("to", "2025-01-01T00:00:00Z")
                 .when().get("/api/v1/backups")
                 .then().statusCode(400).body("detail", containsString("'to' must be after 'from'"));
     }
 
     @Test
     void openApiDocumentsTheEndpoints() {
-        given().when().get("/q/openapi")
+        given().auth().oauth2(Tokens.admin()).when().get("/q/openapi")
                 .then().statusCode(200)
                 .body(containsString("/api/v1/backups/{id}"))
                 .body(containsString("/api/v1/sources/{id}/latest-restorable"));
@@ -143,7 +144,7 @@ class BackupListTest {
 
     @Test
     void recordedEventsAreCountedByType() {
-        given().when().get("/q/metrics")
+        given().auth().oauth2(Tokens.admin()).when().get("/q/metrics")
                 .then().statusCode(200)
                 .body(containsString("lifeboat_catalog_events_total{type=\"dev.lifeboat.backup.requested.v1\""))
                 .body(containsString("lifeboat_catalog_events_total{type=\"dev.lifeboat.backup.completed.v1\""));
@@ -151,13 +152,13 @@ class BackupListTest {
 
     @Test
     void readyWhenDatabaseAndBothChannelsAre() {
-        given().when().get("/q/health/ready")
+        given().auth().oauth2(Tokens.admin()).when().get("/q/health/ready")
                 .then().statusCode(200)
                 .body("status", equalTo("UP"));
     }
 
     private static void badRequest(String param, String value, String detail) {
-        given().queryParam(param, value)
+        given().auth().oauth2(Tokens.admin()).queryParam(param, value)
                 .when().get("/api/v1/backups")
                 .then().statusCode(400)
                 .contentType("application/problem+json")

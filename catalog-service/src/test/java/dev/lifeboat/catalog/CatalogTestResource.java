@@ -3,6 +3,7 @@ package dev.lifeboat.catalog;
 import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
+import dev.lifeboat.testsupport.Tokens;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -52,6 +53,8 @@ public class CatalogTestResource implements QuarkusTestResourceLifecycleManager 
         // short backoff: the retry test should not wait long once the database accepts writes again
         config.put("lifeboat.catalog.retry.initial-backoff", "200ms");
         config.put("lifeboat.catalog.retry.max-backoff", "1s");
+        config.putAll(Tokens.quarkusConfig());
+        config.put("lifeboat.service-auth.token-file", Tokens.serviceTokenFile("catalog-service"));
         return config;
     }
 

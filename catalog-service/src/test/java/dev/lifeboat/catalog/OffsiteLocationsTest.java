@@ -1,5 +1,6 @@
 package dev.lifeboat.catalog;
 
+import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.contracts.BackupCopied;
 import dev.lifeboat.contracts.BackupCopyFailed;
 import dev.lifeboat.contracts.BackupDeleted;
@@ -46,7 +47,7 @@ class OffsiteLocationsTest {
         Instant start = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         OffsiteDestination to = new OffsiteDestination("lifeboat-dr", "dr/" + b.sourceId());
         kafka.publish(b.sourceId(), b.snapshotCreated(start).withOffsite(to));
-        await().atMost(WAIT).untilAsserted(() -> given().get("/api/v1/backups/{id}", b.backupId()).then()
+        await().atMost(WAIT).untilAsserted(() -> given().auth().oauth2(Tokens.admin()).get("/api/v1/backups/{id}", b.backupId()).then()
                 .statusCode(200).body("locations", hasSize(2)).body("locations[1].state", equalTo("PENDING")));
 
         kafka.publish(b.sourceId(), b.completed(start));
@@ -55,9 +56,9 @@ class OffsiteLocationsTest {
                 new BackupCopied(b.backupId(), b.sourceId(), "nightly", to.bucket(), to.prefix(), manifest,
                         b.sha256(), 3, 2, 8192, BackupCopied.FULL_OK, start.plusSeconds(9), 1200));
 
-        await().atMost(WAIT).untilAsserted(() -> given().get("/api/v1/backups/{id}", b.backupId()).then()
+        await().atMost(WAIT).untilAsserted(() -> given().auth().oauth2(Tokens.admin()).get("/api/v1/backups/{id}", b.backupId()).then()
                 .statusCode(200).body("locations[1].state", equalTo("COPIED")));
-        given().get("/api/v1/backups/{id}", b.backupId()).then().statusCode(200)
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/backups/{id}", b.backupId()).then().statusCode(200)
                 .body("status", equalTo("COMPLETED"))
                 .body("locations[0].role", equalTo("PRIMARY"))
                 .body("locations[0].state", equalTo("COMPLETED"))
@@ -72,12 +73,12 @@ class OffsiteLocationsTest {
                 .body("locations[1].chunksCopied", equalTo(2))
                 .body("locations[1].bytesCopied", equalTo(8192))
                 .body("locations[1].reason", nullValue());
-        given().queryParam("sourceId", b.sourceId()).get("/api/v1/backups").then().statusCode(200)
+        given().auth().oauth2(Tokens.admin()).queryParam("sourceId", b.sourceId()).get("/api/v1/backups").then().statusCode(200)
                 .body("items[0].locations[1].state", equalTo("COPIED"));
 
         kafka.publish(b.sourceId(), new BackupDeleted(b.backupId(), b.sourceId(), "nightly",
                 List.of("s3://lifeboat-backups/" + b.manifestKey(), "s3://lifeboat-dr/" + manifest), Instant.now()));
-        await().atMost(WAIT).untilAsserted(() -> given().get("/api/v1/backups/{id}", b.backupId()).then()
+        await().atMost(WAIT).untilAsserted(() -> given().auth().oauth2(Tokens.admin()).get("/api/v1/backups/{id}", b.backupId()).then()
                 .statusCode(200).body("status", equalTo("DELETED")).body("locations[1].state", equalTo("DELETED")));
     }
 
@@ -91,9 +92,9 @@ class OffsiteLocationsTest {
         kafka.publish(b.sourceId(), new BackupCopyFailed(b.backupId(), b.sourceId(), "nightly", to.bucket(),
                 to.prefix(), "the destination holds another repository", false, start.plusSeconds(9)));
 
-        await().atMost(WAIT).untilAsserted(() -> given().get("/api/v1/backups/{id}", b.backupId()).then()
+        await().atMost(WAIT).untilAsserted(() -> given().auth().oauth2(Tokens.admin()).get("/api/v1/backups/{id}", b.backupId()).then()
                 .statusCode(200).body("locations[1].state", equalTo("FAILED")));
-        given().get("/api/v1/backups/{id}", b.backupId()).then().statusCode(200)
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/backups/{id}", b.backupId()).then().statusCode(200)
                 .body("status", equalTo("COMPLETED"))
                 .body("locations[0].state", equalTo("COMPLETED"))
                 .body("locations[1].reason", equalTo("the destination holds another repository"))

@@ -1,5 +1,6 @@
 package dev.lifeboat.catalog;
 
+import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.Topics;
@@ -162,7 +163,7 @@ class RecoveryHistoryTest {
 
     @Test
     void badFiltersAreA400NamingEachParameter() {
-        given().queryParam("mode", "rehearsal").queryParam("size", "0")
+        given().auth().oauth2(Tokens.admin()).queryParam("mode", "rehearsal").queryParam("size", "0")
                 .when().get("/api/v1/recoveries")
                 .then().statusCode(400).contentType("application/problem+json")
                 .body("detail", containsString("query parameter 'mode' must be one of [recovery, drill], got 'rehearsal'"))
@@ -202,7 +203,7 @@ class RecoveryHistoryTest {
     }
 
     static ValidatableResponse run(String id) {
-        return given().when().get("/api/v1/recoveries/{id}", id).then();
+        return given().auth().oauth2(Tokens.admin()).when().get("/api/v1/recoveries/{id}", id).then();
     }
 
     static ValidatableResponse awaitRun(String id, java.util.function.Consumer<ValidatableResponse> until) {
@@ -212,7 +213,7 @@ class RecoveryHistoryTest {
     }
 
     static ValidatableResponse list(Map<String, String> params) {
-        return given().queryParams(params).when().get("/api/v1/recoveries").then().statusCode(200);
+        return given().auth().oauth2(Tokens.admin()).queryParams(params).when().get("/api/v1/recoveries").then().statusCode(200);
     }
 
     static int eventRows(String runId) throws Exception {

@@ -1,5 +1,6 @@
 package dev.lifeboat.catalog;
 
+import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.contracts.BackupDeleted;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.BackupsExpired;
@@ -94,15 +95,15 @@ class RetentionEventsTest {
                         EventType.BACKUP_DELETED.ceType(), EventType.BACKUP_COMPLETED.ceType()))
                 .body("status", equalTo("DELETED")));
 
-        given().when().get("/api/v1/sources/{id}/latest-restorable", source)
+        given().auth().oauth2(Tokens.admin()).when().get("/api/v1/sources/{id}/latest-restorable", source)
                 .then().statusCode(200)
                 .body("backupId", equalTo(other.backupId()))
                 .body("status", equalTo("COMPLETED"));
-        given().queryParam("sourceId", source).queryParam("status", "DELETED")
+        given().auth().oauth2(Tokens.admin()).queryParam("sourceId", source).queryParam("status", "DELETED")
                 .when().get("/api/v1/backups").then().statusCode(200)
                 .body("total", equalTo(1))
                 .body("items.backupId", contains(newer.backupId()));
-        given().queryParam("sourceId", source)
+        given().auth().oauth2(Tokens.admin()).queryParam("sourceId", source)
                 .when().get("/api/v1/backups").then().statusCode(200)
                 .body("total", equalTo(3));
     }

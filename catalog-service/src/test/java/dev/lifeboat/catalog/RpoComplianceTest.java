@@ -1,5 +1,6 @@
 package dev.lifeboat.catalog;
 
+import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.contracts.BackupType;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -129,6 +130,6 @@ class RpoComplianceTest {
     }
 
     static ValidatableResponse rpo(String sourceId) {
-        return given().when().get("/api/v1/sources/{id}/rpo", sourceId).then();
+        return given().auth().oauth2(Tokens.admin()).when().get("/api/v1/sources/{id}/rpo", sourceId).then();
     }
 }

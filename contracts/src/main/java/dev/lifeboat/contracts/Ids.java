@@ -8,6 +8,17 @@ import java.util.UUID;
  * is what makes redelivered records and re-emitted events collapse into one (at-least-once delivery).
  */
 public final class Ids {
+    /** Source and policy ids: they become Kafka keys and object-store path segments, hence the narrow alphabet. */
+    public static final String NAME = "^[a-z0-9][a-z0-9._-]{0,62}$";
+    public static final String NAME_MESSAGE =
+            "must be 1-63 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit";
+    /** Plan ids (and target server names). */
+    public static final String SLUG = "^[a-z0-9][a-z0-9-]{0,62}$";
+    public static final String SLUG_MESSAGE = "must be 1-63 characters of a-z, 0-9 or '-', starting with a letter or digit";
+    /** Backup and run ids. */
+    public static final String UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+    public static final String UUID_MESSAGE = "must be a lower-case UUID";
+
     private Ids() {
     }
 

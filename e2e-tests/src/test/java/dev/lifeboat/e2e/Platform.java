@@ -6,6 +6,7 @@ import dev.lifeboat.repository.keys.MasterKey;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
 import dev.lifeboat.testsupport.ServiceProcess;
+import dev.lifeboat.testsupport.Tokens;
 
 import dev.lifeboat.contracts.Topics;
 import org.apache.kafka.clients.admin.Admin;
@@ -147,6 +148,8 @@ final class Platform implements AutoCloseable {
         env.put("OUTBOX_RELAY_INTERVAL", "200ms");
         env.put("LIFEBOAT_MASTER_KEY_FILE", masterKeyFile.toString());
         env.put("ZIPKIN_ENDPOINT", stack.zipkinUrl() + "/api/v2/spans");
+        env.putAll(Tokens.serviceEnvironment());
+        env.put("LIFEBOAT_SERVICE_TOKEN_FILE", Tokens.serviceTokenFile(module));
         Path jar = root.resolve(module).resolve("target/quarkus-app/quarkus-run.jar");
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException(jar + " is missing: package the services first (mvn package)");
@@ -168,10 +171,18 @@ final class Platform implements AutoCloseable {
         return "http://127.0.0.1:" + catalogPort + path;
     }
 
+    /** An admin's call (every role): the tests here are about behaviour; roles are tested by each service's AuthorizationTest. */
     static Response send(String method, String url, Object body) {
+        return send(method, url, body, Tokens.admin());
+    }
+
+    static Response send(String method, String url, Object body, String token) {
         try {
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(20))
                     .header("Accept", "application/json");
+            if (token != null) {
+                b.header("Authorization", Tokens.bearer(token));
+            }
             if (body == null) {
                 b.method(method, HttpRequest.BodyPublishers.noBody());
             } else {

@@ -1,5 +1,6 @@
 package dev.lifeboat.recovery;
 
+import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.recovery.service.DrillScheduler;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -28,7 +29,7 @@ class PlanApiTest {
     DrillScheduler drills;
 
     private static ValidatableResponse post(Object body) {
-        return given().contentType(ContentType.JSON).body(body).post("/api/v1/plans").then();
+        return given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(body).post("/api/v1/plans").then();
     }
 
     @Test
@@ -45,20 +46,20 @@ class PlanApiTest {
                 .body("steps[0].allowLiveSource", equalTo(false))
                 .body("steps[2].retries", equalTo(1))
                 .body("nextDrillAt", notNullValue());
-        given().get("/api/v1/plans/" + id).then().statusCode(200).body("name", equalTo("Orders DR " + id))
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/plans/" + id).then().statusCode(200).body("name", equalTo("Orders DR " + id))
                 .body("steps", hasSize(4)).body("steps[1].checks[0].name", equalTo("orders-not-empty"));
-        given().get("/api/v1/plans").then().statusCode(200).body("id", hasItem(id));
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/plans").then().statusCode(200).body("id", hasItem(id));
 
         plan.put("name", "renamed");
         plan.put("steps", List.of(Plans.restore("orders_restored")));
-        given().contentType(ContentType.JSON).body(plan).put("/api/v1/plans/" + id).then().statusCode(200)
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(plan).put("/api/v1/plans/" + id).then().statusCode(200)
                 .body("name", equalTo("renamed")).body("steps", hasSize(1));
         post(plan).statusCode(409).contentType("application/problem+json");
 
-        given().delete("/api/v1/plans/" + id).then().statusCode(204);
-        given().get("/api/v1/plans/" + id).then().statusCode(404).contentType("application/problem+json")
+        given().auth().oauth2(Tokens.admin()).delete("/api/v1/plans/" + id).then().statusCode(204);
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/plans/" + id).then().statusCode(404).contentType("application/problem+json")
                 .body("detail", containsString(id));
-        given().get("/api/v1/plans").then().body("id", not(hasItem(id)));
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/plans").then().body("id", not(hasItem(id)));
     }
 
     @Test
@@ -135,7 +136,7 @@ class PlanApiTest {
         Instant fireTime = Instant.parse("2026-01-03T03:00:00Z");
         drills.fire(id, fireTime);
         drills.fire(id, fireTime); // a second coordinator instance firing the same slot
-        given().get("/api/v1/plans/" + id + "/runs").then().statusCode(200).body("$", hasSize(1))
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/plans/" + id + "/runs").then().statusCode(200).body("$", hasSize(1))
                 .body("[0].runId", equalTo(DrillScheduler.drillRunId(id, fireTime)))
                 .body("[0].mode", equalTo("DRILL"));
     }

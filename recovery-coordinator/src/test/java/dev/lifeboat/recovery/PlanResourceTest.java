@@ -1,5 +1,6 @@
 package dev.lifeboat.recovery;
 
+import dev.lifeboat.testsupport.Tokens;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
@@ -16,19 +17,19 @@ class PlanResourceTest {
 
     @Test
     void readyWithItsDatabase() {
-        given().when().get("/q/health/ready").then().statusCode(200)
+        given().auth().oauth2(Tokens.admin()).when().get("/q/health/ready").then().statusCode(200)
                 .body("status", equalTo("UP"))
                 .body("checks.name", hasItems("Reactive PostgreSQL connections health check"));
     }
 
     @Test
     void openApiDescribesPlansAndRuns() {
-        given().when().get("/q/openapi?format=json").then().statusCode(200)
+        given().auth().oauth2(Tokens.admin()).when().get("/q/openapi?format=json").then().statusCode(200)
                 .body(containsString("/api/v1/plans")).body(containsString("/api/v1/runs/{id}"));
     }
 
     @Test
     void metricsAreExposed() {
-        given().when().get("/q/metrics").then().statusCode(200).body(containsString("jvm_memory_used_bytes"));
+        given().auth().oauth2(Tokens.admin()).when().get("/q/metrics").then().statusCode(200).body(containsString("jvm_memory_used_bytes"));
     }
 }

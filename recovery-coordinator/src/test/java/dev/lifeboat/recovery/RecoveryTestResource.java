@@ -2,6 +2,7 @@ package dev.lifeboat.recovery;
 
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
+import dev.lifeboat.testsupport.Tokens;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
 import java.util.HashMap;
@@ -42,6 +43,8 @@ public class RecoveryTestResource implements QuarkusTestResourceLifecycleManager
         config.put("lifeboat.recovery.timeout-check-interval", "200ms");
         // not the production group: a coordinator started by another test must not take this one's replies
         config.put("mp.messaging.incoming.step-replies.group.id", "recovery-coordinator-test");
+        config.putAll(Tokens.quarkusConfig());
+        config.put("lifeboat.service-auth.token-file", Tokens.serviceTokenFile("recovery-coordinator"));
         return config;
     }
 

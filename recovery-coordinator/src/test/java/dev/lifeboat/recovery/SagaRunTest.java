@@ -1,5 +1,6 @@
 package dev.lifeboat.recovery;
 
+import dev.lifeboat.testsupport.Tokens;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
@@ -75,21 +76,21 @@ class SagaRunTest {
 
     private static String createPlan(String rto, List<Map<String, Object>> steps) {
         String id = Plans.uniqueId("dr");
-        given().contentType(ContentType.JSON).body(Plans.plan(id, rto, steps)).post("/api/v1/plans").then()
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(Plans.plan(id, rto, steps)).post("/api/v1/plans").then()
                 .statusCode(201);
         return id;
     }
 
     private static String startRun(String planId, String mode) {
-        return given().contentType(ContentType.JSON).body(Map.of("mode", mode))
+        return given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(Map.of("mode", mode))
                 .post("/api/v1/plans/" + planId + "/runs").then().statusCode(202)
                 .header("Location", containsString("/api/v1/runs/")).extract().path("runId");
     }
 
     private static JsonPath awaitRun(String runId, String status) {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() ->
-                status.equals(given().get("/api/v1/runs/" + runId).then().extract().path("status")));
-        return given().get("/api/v1/runs/" + runId).then().statusCode(200).extract().jsonPath();
+                status.equals(given().auth().oauth2(Tokens.admin()).get("/api/v1/runs/" + runId).then().extract().path("status")));
+        return given().auth().oauth2(Tokens.admin()).get("/api/v1/runs/" + runId).then().statusCode(200).extract().jsonPath();
     }
 
     private static Map<String, Object> backup(Instant completedAt) {
@@ -115,7 +116,7 @@ class SagaRunTest {
         assertThat(prepare.type()).isEqualTo(EventType.PREPARE_RESTORE);
         assertThat(prepare.commandId()).isEqualTo(runId + ":0:prepare");
         assertThat(prepare.data()).containsEntry("sourceId", "orders").containsEntry("maxAgeSeconds", 86400);
-        String traceId = given().get("/api/v1/runs/" + runId).then().extract().path("traceId");
+        String traceId = given().auth().oauth2(Tokens.admin()).get("/api/v1/runs/" + runId).then().extract().path("traceId");
         assertThat(prepare.traceparent()).as("command joins the run's trace").contains(traceId);
         participant.completed(prepare, backup(Instant.now().minusSeconds(60)));
 
@@ -276,7 +277,7 @@ class SagaRunTest {
                 .contains("prepare");
         participant.completed(prepare, backup(Instant.now()));
         assertThat(participant.drain(runId, Duration.ofSeconds(2))).as("late reply starts nothing").isEmpty();
-        assertThat(given().get("/api/v1/runs/" + runId).then().extract().<String>path("status"))
+        assertThat(given().auth().oauth2(Tokens.admin()).get("/api/v1/runs/" + runId).then().extract().<String>path("status"))
                 .isEqualTo("COMPENSATED");
     }
 
@@ -300,11 +301,11 @@ class SagaRunTest {
         List<String> completions = run.getList("transitions.findAll { it.note?.startsWith('completed') }.action");
         assertThat(completions).containsExactly("prepare", "restore");
         assertThat(run.getString("status")).isEqualTo("SUCCEEDED");
-        given().get("/api/v1/plans/" + planId + "/runs").then().statusCode(200)
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/plans/" + planId + "/runs").then().statusCode(200)
                 .body("[0].runId", endsWith(runId));
     }
 
     private static String awaitStatusNow(String runId) {
-        return given().get("/api/v1/runs/" + runId).then().extract().path("status");
+        return given().auth().oauth2(Tokens.admin()).get("/api/v1/runs/" + runId).then().extract().path("status");
     }
 }

@@ -2,6 +2,7 @@ package dev.lifeboat.scheduler;
 
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
+import dev.lifeboat.testsupport.Tokens;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
 import java.util.Map;
@@ -16,13 +17,15 @@ public class RealServers implements QuarkusTestResourceLifecycleManager {
         Databases.createDatabase(DB);
         Databases.execute(DB, "alter database " + DB + " owner to lifeboat");
         String hostPort = stack.pgHost() + ":" + stack.pgPort();
-        return Map.of(
+        Map<String, String> config = new java.util.HashMap<>(Map.of(
                 "quarkus.datasource.jdbc.url", "jdbc:postgresql://" + hostPort + "/" + DB,
                 "quarkus.datasource.reactive.url", "postgresql://" + hostPort + "/" + DB,
                 "kafka.bootstrap.servers", stack.kafkaBootstrap(),
                 "lifeboat.outbox.relay-interval", "200ms",
                 // not the production group: a scheduler started by another test must not take this one's records
-                "mp.messaging.incoming.backup-results.group.id", "scheduler-service-test");
+                "mp.messaging.incoming.backup-results.group.id", "scheduler-service-test"));
+        config.putAll(Tokens.quarkusConfig());
+        return config;
     }
 
     @Override

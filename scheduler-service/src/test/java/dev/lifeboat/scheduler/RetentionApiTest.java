@@ -1,5 +1,6 @@
 package dev.lifeboat.scheduler;
 
+import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.contracts.BackupCompleted;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.BackupsExpired;
@@ -58,12 +59,12 @@ class RetentionApiTest {
 
     /** A source and a policy keeping the newest backup of each of its last {@code daily} days only. */
     private static String policyKeepingDays(String source, int daily) {
-        given().contentType(ContentType.JSON)
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
                 .body(Map.of("id", source, "name", "Orders", "host", "127.0.0.1", "port", 55432, "database", "orders",
                         "username", "backup", "passwordRef", "env:ORDERS_DB_PASSWORD"))
                 .post("/api/v1/sources").then().statusCode(201);
         String policy = unique("daily");
-        given().contentType(ContentType.JSON)
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
                 .body(Map.of("id", policy, "sourceId", source, "type", "FULL", "schedule", "0 2 1 1 *",
                         "retention", Map.of("daily", daily, "weekly", 0, "monthly", 0)))
                 .post("/api/v1/policies").then().statusCode(201);
@@ -95,15 +96,15 @@ class RetentionApiTest {
             assertThat(e.reason()).contains(policy).contains("3 daily");
         });
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
-                given().get("/api/v1/policies/" + policy + "/retention").then().statusCode(200)
+                given().auth().oauth2(Tokens.admin()).get("/api/v1/policies/" + policy + "/retention").then().statusCode(200)
                         .body("keep.backupId", contains(ids.get(5), ids.get(4), ids.get(3)))
                         .body("keep[0].reasons", containsInAnyOrder("NEWEST", "DAILY"))
                         .body("keep[2].reasons", contains("DAILY"))
                         .body("expire", empty()));
         // completions of backups it never requested are recorded, marked expired where retention said so
-        given().get("/api/v1/backups/" + ids.get(0)).then().statusCode(200).body("status", equalTo("EXPIRED"))
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/backups/" + ids.get(0)).then().statusCode(200).body("status", equalTo("EXPIRED"))
                 .body("requestedBy", containsString("external:"));
-        given().get("/api/v1/backups/" + ids.get(5)).then().statusCode(200).body("status", equalTo("COMPLETED"));
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/backups/" + ids.get(5)).then().statusCode(200).body("status", equalTo("COMPLETED"));
 
         // every completion again (at-least-once delivery), then one new day behind them on the same partition
         List<BackupCompleted> again = new ArrayList<>(completions);
@@ -129,20 +130,20 @@ class RetentionApiTest {
         }
         publish(completions);
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
-                given().get("/api/v1/policies/" + policy + "/retention").then().statusCode(200)
+                given().auth().oauth2(Tokens.admin()).get("/api/v1/policies/" + policy + "/retention").then().statusCode(200)
                         .body("keep.backupId", contains(ids.get(3), ids.get(2), ids.get(1), ids.get(0))));
 
         VertxContextSupport.subscribeAndAwait(() -> Panache.withTransaction(() ->
                 Policy.update("keepDaily = 1 where id = ?1", policy)));
         for (int i = 0; i < 2; i++) {
-            given().get("/api/v1/policies/" + policy + "/retention").then().statusCode(200)
+            given().auth().oauth2(Tokens.admin()).get("/api/v1/policies/" + policy + "/retention").then().statusCode(200)
                     .body("retention.daily", equalTo(1))
                     .body("keep.backupId", contains(ids.get(3)))
                     .body("expire.backupId", contains(ids.get(2), ids.get(1), ids.get(0)))
                     .body("expire[0].reasons", empty());
         }
         for (String id : ids) {
-            given().get("/api/v1/backups/" + id).then().statusCode(200).body("status", equalTo("COMPLETED"));
+            given().auth().oauth2(Tokens.admin()).get("/api/v1/backups/" + id).then().statusCode(200).body("status", equalTo("COMPLETED"));
         }
         long decisions = VertxContextSupport.subscribeAndAwait(() -> Panache.withSession(() ->
                 OutboxEvent.count("eventType = ?1 and messageKey = ?2", EventType.BACKUPS_EXPIRED.ceType(), policy)));
@@ -151,7 +152,7 @@ class RetentionApiTest {
 
     @Test
     void dryRunOfAnUnknownPolicyIsAProblem() {
-        given().get("/api/v1/policies/no-such-policy/retention").then().statusCode(404)
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/policies/no-such-policy/retention").then().statusCode(404)
                 .contentType("application/problem+json").body("detail", containsString("no-such-policy"));
     }
 

@@ -1,5 +1,7 @@
 package dev.lifeboat.scheduler;
 
+import dev.lifeboat.identity.Roles;
+import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.CloudEvent;
@@ -55,19 +57,19 @@ class SchedulerApiTest {
     @Test
     void sourceIsStoredWithItsSecretReferenceOnly() {
         String id = unique("orders");
-        given().contentType(ContentType.JSON).body(source(id)).post("/api/v1/sources")
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(source(id)).post("/api/v1/sources")
                 .then().statusCode(201).header("Location", containsString("/api/v1/sources/" + id));
-        given().get("/api/v1/sources/" + id).then().statusCode(200)
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/sources/" + id).then().statusCode(200)
                 .body("passwordRef", equalTo("env:ORDERS_DB_PASSWORD"))
                 .body("$", not(hasKey("password")));
-        given().contentType(ContentType.JSON).body(source(id)).post("/api/v1/sources")
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(source(id)).post("/api/v1/sources")
                 .then().statusCode(409).contentType("application/problem+json");
-        given().contentType(ContentType.JSON).body(source(id)).put("/api/v1/sources/" + id).then().statusCode(200);
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(source(id)).put("/api/v1/sources/" + id).then().statusCode(200);
     }
 
     @Test
     void invalidSourceIsRefusedWithEveryProblemNamed() {
-        given().contentType(ContentType.JSON)
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
                 .body(Map.of("id", "Bad Id!", "name", "x", "port", 70000, "database", "d", "username", "u",
                         "passwordRef", "hunter2", "password", "hunter2"))
                 .post("/api/v1/sources")
@@ -82,21 +84,21 @@ class SchedulerApiTest {
 
     @Test
     void malformedJsonGetsAProblemResponse() {
-        given().contentType(ContentType.JSON).body("{\"name\": ").post("/api/v1/sources")
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body("{\"name\": ").post("/api/v1/sources")
                 .then().statusCode(400).contentType("application/problem+json").body("detail", notNullValue());
-        given().contentType(ContentType.JSON).body(Map.of("sourceId", "x", "type", "WEEKLY")).post("/api/v1/backups")
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(Map.of("sourceId", "x", "type", "WEEKLY")).post("/api/v1/backups")
                 .then().statusCode(400).body("detail", containsString("FULL"));
     }
 
     @Test
     void policyWithBadCronIsRefused() {
         String src = unique("src");
-        given().contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);
-        given().contentType(ContentType.JSON)
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
                 .body(Map.of("sourceId", src, "type", "FULL", "schedule", "every night at two"))
                 .post("/api/v1/policies")
                 .then().statusCode(400).body("detail", containsString("cron"));
-        given().contentType(ContentType.JSON)
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
                 .body(Map.of("sourceId", src, "type", "FULL", "schedule", "0 2 * * *", "rpo", "a day"))
                 .post("/api/v1/policies")
                 .then().statusCode(400).body("errors.field", hasItem("rpo"));
@@ -105,9 +107,9 @@ class SchedulerApiTest {
     @Test
     void policyGetsDefaultsAndItsNextRun() {
         String src = unique("src");
-        given().contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);
         String id = unique("nightly");
-        given().contentType(ContentType.JSON)
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
                 .body(Map.of("id", id, "sourceId", src, "type", "INCREMENTAL", "schedule", "0 2 * * *",
                         "destination", Map.of("bucket", "offsite-eu", "prefix", "pg/orders"), "rpo", "PT24H"))
                 .post("/api/v1/policies")
@@ -115,26 +117,26 @@ class SchedulerApiTest {
                 .body("retention.daily", equalTo(7)).body("retention.weekly", equalTo(4))
                 .body("retention.monthly", equalTo(12)).body("nextRunAt", containsString("T02:00:00Z"))
                 .body("destination.bucket", equalTo("offsite-eu"));
-        given().delete("/api/v1/sources/" + src).then().statusCode(409).body("detail", containsString("polic"));
+        given().auth().oauth2(Tokens.admin()).delete("/api/v1/sources/" + src).then().statusCode(409).body("detail", containsString("polic"));
     }
 
     @Test
     void policyWithAnOffsiteDestinationShowsItAndRefusesTheSamePlaceAsThePrimary() {
         String src = unique("src");
-        given().contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);
         String id = unique("offsite");
-        given().contentType(ContentType.JSON)
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
                 .body(Map.of("id", id, "sourceId", src, "type", "FULL", "schedule", "0 3 * * *",
                         "destination", Map.of("bucket", "primary-eu", "prefix", "pg"),
                         "offsite", Map.of("bucket", "offsite-us", "prefix", "dr/pg")))
                 .post("/api/v1/policies")
                 .then().statusCode(201).body("offsite.bucket", equalTo("offsite-us"))
                 .body("offsite.prefix", equalTo("dr/pg"));
-        given().get("/api/v1/policies/" + id).then().statusCode(200)
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/policies/" + id).then().statusCode(200)
                 .body("destination.bucket", equalTo("primary-eu"))
                 .body("offsite.bucket", equalTo("offsite-us")).body("offsite.prefix", equalTo("dr/pg"));
 
-        given().contentType(ContentType.JSON)
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
                 .body(Map.of("sourceId", src, "type", "FULL", "schedule", "0 3 * * *",
                         "destination", Map.of("bucket", "primary-eu", "prefix", "pg"),
                         "offsite", Map.of("bucket", "primary-eu", "prefix", "/pg/")))
@@ -142,18 +144,18 @@ class SchedulerApiTest {
                 .then().statusCode(400).contentType("application/problem+json")
                 .body("title", equalTo("Invalid offsite destination"))
                 .body("detail", containsString("must differ from the primary destination"));
-        given().contentType(ContentType.JSON)
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
                 .body(Map.of("sourceId", src, "type", "FULL", "schedule", "0 3 * * *",
                         "destination", Map.of("bucket", "primary-eu", "prefix", "pg"),
                         "offsite", Map.of("bucket", "primary-eu", "prefix", "pg/copy")))
                 .post("/api/v1/policies")
                 .then().statusCode(400).body("detail", containsString("overlaps the primary destination"));
-        given().contentType(ContentType.JSON)
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
                 .body(Map.of("sourceId", src, "type", "FULL", "schedule", "0 3 * * *",
                         "offsite", Map.of("prefix", "dr")))
                 .post("/api/v1/policies")
                 .then().statusCode(400).body("detail", containsString("offsite.bucket is required"));
-        given().contentType(ContentType.JSON)
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
                 .body(Map.of("sourceId", src, "type", "FULL", "schedule", "0 3 * * *",
                         "offsite", Map.of("bucket", "Not_A_Bucket")))
                 .post("/api/v1/policies")
@@ -161,23 +163,47 @@ class SchedulerApiTest {
     }
 
     @Test
-    void onDemandBackupIsAcceptedAndPublishedAsACloudEvent() {
+    void onDemandBackupIsAcceptedAndPublishedAsACloudEventNamingTheTokensSubject() {
         String src = unique("src");
-        given().contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);
-        String backupId = given().contentType(ContentType.JSON)
-                .body(Map.of("sourceId", src, "type", "DIFFERENTIAL", "requestedBy", "ops"))
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);
+        String backupId = given().auth().oauth2(Tokens.mint("dba-alice", Roles.OPERATOR)).contentType(ContentType.JSON)
+                .body(Map.of("sourceId", src, "type", "DIFFERENTIAL"))
                 .post("/api/v1/backups")
-                .then().statusCode(202).body("status", equalTo("REQUESTED"))
+                .then().statusCode(202).body("status", equalTo("REQUESTED")).body("requestedBy", equalTo("dba-alice"))
                 .extract().path("backupId");
 
         CloudEvent<?> event = awaitRequest(src);
         assertThat(event.source()).isEqualTo("/lifeboat/scheduler-service");
-        assertThat(event.data()).isEqualTo(new BackupRequested(backupId, src, BackupType.DIFFERENTIAL, null, "ops"));
+        assertThat(event.data()).isEqualTo(new BackupRequested(backupId, src, BackupType.DIFFERENTIAL, null, "dba-alice"));
+    }
+
+    @Test
+    void aRequesterNamedInTheBodyIsRefused() {
+        String src = unique("src");
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);
+        given().auth().oauth2(Tokens.operator()).contentType(ContentType.JSON)
+                .body(Map.of("sourceId", src, "requestedBy", "someone-else"))
+                .post("/api/v1/backups")
+                .then().statusCode(400).contentType("application/problem+json")
+                .body("detail", containsString("bearer token"));
+    }
+
+    @Test
+    void oversizedBodiesAndMalformedPathIdsAreRefused() {
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
+                .body("{\"id\": \"" + "x".repeat(300 * 1024) + "\"}")
+                .post("/api/v1/sources")
+                .then().statusCode(413);
+        given().auth().oauth2(Tokens.viewer()).get("/api/v1/sources/" + "Bad..Id%20")
+                .then().statusCode(400).contentType("application/problem+json")
+                .body("detail", containsString("must be 1-63 characters"));
+        given().auth().oauth2(Tokens.viewer()).get("/api/v1/backups/not-a-uuid")
+                .then().statusCode(400).contentType("application/problem+json");
     }
 
     @Test
     void backupOfAnUnknownSourceIsRefused() {
-        given().contentType(ContentType.JSON).body(Map.of("sourceId", "no-such-source"))
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(Map.of("sourceId", "no-such-source"))
                 .post("/api/v1/backups")
                 .then().statusCode(422).contentType("application/problem+json")
                 .body("detail", containsString("no-such-source"));
@@ -186,9 +212,9 @@ class SchedulerApiTest {
     @Test
     void aCronSlotFiredTwiceRecordsOneBackup() throws Throwable {
         String src = unique("src");
-        given().contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);
         String policy = unique("hourly");
-        given().contentType(ContentType.JSON)
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
                 .body(Map.of("id", policy, "sourceId", src, "type", "FULL", "schedule", "0 * * * *"))
                 .post("/api/v1/policies").then().statusCode(201);
         Instant slot = Instant.parse("2026-11-24T10:00:00Z");

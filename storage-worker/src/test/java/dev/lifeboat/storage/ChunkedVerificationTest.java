@@ -1,5 +1,6 @@
 package dev.lifeboat.storage;
 
+import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.contracts.BackupCompleted;
 import dev.lifeboat.contracts.BackupFailed;
 import dev.lifeboat.contracts.BackupVerified;
@@ -88,7 +89,7 @@ class ChunkedVerificationTest extends StorageWorkerTestBase {
     void fullVerifyOnDemandCatchesAFlippedBitAndNamesTheChunk() throws IOException {
         SnapshotCreated snapshot = sealed(150_000);
 
-        JsonPath intact = given().when().post("/api/v1/backups/{id}/verify", snapshot.backupId())
+        JsonPath intact = given().auth().oauth2(Tokens.admin()).when().post("/api/v1/backups/{id}/verify", snapshot.backupId())
                 .then().statusCode(200).body("ok", equalTo(true)).extract().jsonPath();
         assertThat(intact.getLong("chunksChecked")).isPositive();
         assertThat(intact.getLong("bytesChecked")).isPositive();
@@ -105,7 +106,7 @@ class ChunkedVerificationTest extends StorageWorkerTestBase {
         chunk[chunk.length / 2] ^= 0x01;
         store.put(BUCKET, key, chunk);
 
-        JsonPath report = given().when().post("/api/v1/backups/{id}/verify", snapshot.backupId())
+        JsonPath report = given().auth().oauth2(Tokens.admin()).when().post("/api/v1/backups/{id}/verify", snapshot.backupId())
                 .then().statusCode(200).body("ok", equalTo(false)).extract().jsonPath();
         assertThat(report.getList("problems.chunkId", String.class)).containsExactly(chunkId);
         assertThat(report.getList("problems.file", String.class)).containsExactly("4242.dat");
@@ -122,15 +123,15 @@ class ChunkedVerificationTest extends StorageWorkerTestBase {
 
     @Test
     void verifyOfAnUnknownOrUnsealedBackupIs404ProblemJson() {
-        given().when().post("/api/v1/backups/{id}/verify", UUID.randomUUID().toString())
+        given().auth().oauth2(Tokens.admin()).when().post("/api/v1/backups/{id}/verify", UUID.randomUUID().toString())
                 .then().statusCode(404).contentType(containsString("application/problem+json"))
                 .body("detail", containsString("sealed backup"));
-        given().when().post("/api/v1/backups/{id}/verify", "not-a-uuid").then().statusCode(404);
+        given().auth().oauth2(Tokens.admin()).when().post("/api/v1/backups/{id}/verify", "not-a-uuid").then().statusCode(404);
 
         SnapshotCreated failed = withSha(uploadedSnapshot(1_000), "1".repeat(64));
         publish(failed);
         events.await(outcomeOf(failed.backupId()), WAIT);
-        given().when().post("/api/v1/backups/{id}/verify", failed.backupId()).then().statusCode(404);
+        given().auth().oauth2(Tokens.admin()).when().post("/api/v1/backups/{id}/verify", failed.backupId()).then().statusCode(404);
     }
 
     private SnapshotCreated sealed(int size) {

@@ -1,5 +1,6 @@
 package dev.lifeboat.storage;
 
+import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.contracts.BackupDeleted;
 import dev.lifeboat.contracts.BackupsExpired;
 import dev.lifeboat.contracts.EventCodec;
@@ -65,7 +66,7 @@ class ExpiredBackupDeletionTest extends StorageWorkerTestBase {
         store.delete(BUCKET, expired.objectKey());
         assertThat(events.seen(deletedOf(neverSealed))).as("a backup this worker never sealed is skipped").isEmpty();
 
-        given().when().get("/q/metrics").then().statusCode(200)
+        given().auth().oauth2(Tokens.admin()).when().get("/q/metrics").then().statusCode(200)
                 .body(containsString("lifeboat_backups_deleted_total"));
     }
 

@@ -1,5 +1,6 @@
 package dev.lifeboat.storage;
 
+import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.SnapshotCreated;
@@ -79,7 +80,7 @@ class GarbageCollectionTest extends StorageWorkerTestBase {
         assertThat(Files.size(restored.resolve("4242.dat"))).isEqualTo(30_000);
         assertThat(Files.readString(restored.resolve("toc.dat"))).isEqualTo("toc of " + kept.backupId());
 
-        String metrics = given().when().get("/q/metrics").then().statusCode(200).extract().asString();
+        String metrics = given().auth().oauth2(Tokens.admin()).when().get("/q/metrics").then().statusCode(200).extract().asString();
         assertThat(counter(metrics, "lifeboat_gc_chunks_deleted_total")).isPositive();
         assertThat(counter(metrics, "lifeboat_gc_freed_bytes_total")).isGreaterThan(40_000);
         assertThat(counter(metrics, "lifeboat_gc_chains_deleted_total")).isGreaterThanOrEqualTo(1);
@@ -97,7 +98,7 @@ class GarbageCollectionTest extends StorageWorkerTestBase {
         long orphanBytes = store.list(BUCKET, layout.chunks(orphan)).stream()
                 .mapToLong(k -> store.size(BUCKET, k).orElseThrow()).sum();
 
-        JsonPath answer = given().when().post("/api/v1/gc").then().statusCode(200).extract().jsonPath();
+        JsonPath answer = given().auth().oauth2(Tokens.admin()).when().post("/api/v1/gc").then().statusCode(200).extract().jsonPath();
         String location = BUCKET + "/" + REPOSITORY_PREFIX;
         List<Map<String, Object>> repos = answer.getList("repositories");
         Map<String, Object> ours = repos.stream().filter(r -> location.equals(r.get("location"))).findFirst()
@@ -110,7 +111,7 @@ class GarbageCollectionTest extends StorageWorkerTestBase {
         assertThat(repository().verifier().quick(manifestOf(sealed)).ok()).isTrue();
 
         // one repository only, by bucket and prefix: nothing is left to collect there
-        JsonPath again = given().queryParam("bucket", BUCKET).queryParam("prefix", REPOSITORY_PREFIX)
+        JsonPath again = given().auth().oauth2(Tokens.admin()).queryParam("bucket", BUCKET).queryParam("prefix", REPOSITORY_PREFIX)
                 .when().post("/api/v1/gc").then().statusCode(200).extract().jsonPath();
         assertThat(again.getList("repositories.location")).containsExactly(location);
         assertThat(again.getLong("chunksDeleted")).isZero();

@@ -1,5 +1,6 @@
 package dev.lifeboat.storage;
 
+import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.contracts.BackupCompleted;
 import dev.lifeboat.contracts.BackupFailed;
 import dev.lifeboat.contracts.BackupProgress;
@@ -175,7 +176,7 @@ class SnapshotSealingTest extends StorageWorkerTestBase {
 
     @Test
     void readinessCoversDatabaseKafkaAndObjectStore() {
-        given().when().get("/q/health/ready").then().statusCode(200)
+        given().auth().oauth2(Tokens.admin()).when().get("/q/health/ready").then().statusCode(200)
                 .body("status", equalTo("UP"))
                 .body("checks.name", hasItems("object-store", "SmallRye Reactive Messaging - readiness check",
                         "Database connections health check"));
@@ -187,7 +188,7 @@ class SnapshotSealingTest extends StorageWorkerTestBase {
         publish(snapshot);
         events.await(outcomeOf(snapshot.backupId()), WAIT);
 
-        given().when().get("/q/metrics").then().statusCode(200)
+        given().auth().oauth2(Tokens.admin()).when().get("/q/metrics").then().statusCode(200)
                 .body(containsString("lifeboat_backups_completed_total"))
                 .body(containsString("lifeboat_backups_failed_total{stage=\"VERIFY\"}"))
                 .body(containsString("lifeboat_backup_verified_bytes_total"))

@@ -3,6 +3,7 @@ package dev.lifeboat.storage;
 import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
+import dev.lifeboat.testsupport.Tokens;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -59,6 +60,8 @@ public class StorageWorkerTestResource implements QuarkusTestResourceLifecycleMa
         config.put("lifeboat.storage.retry.max-attempts", "4");
         config.put("lifeboat.storage.retry.initial-backoff", "300ms");
         config.put("lifeboat.storage.retry.max-backoff", "1s");
+        config.putAll(Tokens.quarkusConfig());
+        config.put("lifeboat.service-auth.token-file", Tokens.serviceTokenFile("storage-worker"));
         return config;
     }
 

@@ -55,6 +55,20 @@ public final class Tokens {
         return config;
     }
 
+    /**
+     * A file holding the bearer token a service uses for its own calls to other services (subject {@code service},
+     * role lifeboat-viewer only), for {@code lifeboat.service-auth.token-file} / {@code LIFEBOAT_SERVICE_TOKEN_FILE}.
+     */
+    public static synchronized String serviceTokenFile(String service) {
+        java.nio.file.Path file = keys().directory().resolve(service + ".token");
+        try {
+            java.nio.file.Files.writeString(file, mint(service, Roles.VIEWER));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return file.toString();
+    }
+
     /** Environment for a service run as a process (ServiceProcess) to verify these tokens. */
     public static Map<String, String> serviceEnvironment() {
         return Map.of("LIFEBOAT_JWT_PUBLIC_KEY_LOCATION", keys().publicKeyFile().toUri().toString(),

@@ -1,5 +1,7 @@
 package dev.lifeboat.catalog.client;
 
+import dev.lifeboat.kit.security.ServiceBearerToken;
+import org.eclipse.microprofile.rest.client.annotation.RegisterProvider;
 import io.smallrye.mutiny.Uni;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
@@ -18,6 +20,7 @@ import java.util.List;
  * scheduler (404, 500) is final; a timeout or a refused connection is retried a little.
  */
 @RegisterRestClient(configKey = "scheduler")
+@RegisterProvider(ServiceBearerToken.class)
 @Path("/api/v1")
 public interface SchedulerClient {
 

@@ -1,5 +1,9 @@
 package dev.lifeboat.catalog.rest;
 
+import dev.lifeboat.contracts.Ids;
+import jakarta.validation.constraints.Pattern;
+import dev.lifeboat.identity.Roles;
+import jakarta.annotation.security.RolesAllowed;
 import dev.lifeboat.catalog.domain.BackupQuery;
 import dev.lifeboat.catalog.service.BackupQueries;
 import dev.lifeboat.kit.rest.Problem;
@@ -27,6 +31,7 @@ public class BackupResource {
         this.queries = queries;
     }
 
+    @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
     @Operation(summary = "List backups, newest first (by requestedAt)")
     @APIResponse(responseCode = "200", description = "one page of backups")
@@ -45,13 +50,14 @@ public class BackupResource {
         return queries.list(query).map(result -> BackupPageView.of(query, result));
     }
 
+    @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
     @Path("{id}")
     @Operation(summary = "One backup with its location and its event history (oldest first)")
     @APIResponse(responseCode = "200", description = "the backup")
     @APIResponse(responseCode = "404", description = "no such backup",
             content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
-    public Uni<BackupView> get(@PathParam("id") String id) {
+    public Uni<BackupView> get(@PathParam("id") @Pattern(regexp = Ids.UUID_PATTERN, message = Ids.UUID_MESSAGE) String id) {
         return queries.history(id).map(BackupView::of);
     }
 }

@@ -1,5 +1,9 @@
 package dev.lifeboat.catalog.rest;
 
+import dev.lifeboat.contracts.Ids;
+import jakarta.validation.constraints.Pattern;
+import dev.lifeboat.identity.Roles;
+import jakarta.annotation.security.RolesAllowed;
 import dev.lifeboat.catalog.domain.RecoveryQuery;
 import dev.lifeboat.catalog.domain.RecoveryStatus;
 import dev.lifeboat.catalog.service.RecoveryQueries;
@@ -35,6 +39,7 @@ public class RecoveryResource {
         this.queries = queries;
     }
 
+    @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
     @Operation(summary = "List recovery and drill runs, newest first (by startedAt)")
     @APIResponse(responseCode = "200", description = "one page of runs")
@@ -51,13 +56,14 @@ public class RecoveryResource {
         return queries.list(query).map(result -> RecoveryPageView.of(query, result));
     }
 
+    @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
     @Path("{id}")
     @Operation(summary = "One run with its plan steps")
     @APIResponse(responseCode = "200", description = "the run")
     @APIResponse(responseCode = "404", description = "no such run",
             content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
-    public Uni<RecoveryView> get(@PathParam("id") String id) {
+    public Uni<RecoveryView> get(@PathParam("id") @Pattern(regexp = Ids.UUID_PATTERN, message = Ids.UUID_MESSAGE) String id) {
         return queries.get(id).map(RecoveryView::of);
     }
 

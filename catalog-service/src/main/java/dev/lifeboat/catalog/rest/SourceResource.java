@@ -1,5 +1,9 @@
 package dev.lifeboat.catalog.rest;
 
+import dev.lifeboat.contracts.Ids;
+import jakarta.validation.constraints.Pattern;
+import dev.lifeboat.identity.Roles;
+import jakarta.annotation.security.RolesAllowed;
 import dev.lifeboat.catalog.domain.RpoCompliance;
 import dev.lifeboat.catalog.service.BackupQueries;
 import dev.lifeboat.catalog.service.RpoQueries;
@@ -28,16 +32,18 @@ public class SourceResource {
         this.rpo = rpo;
     }
 
+    @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
     @Path("{id}/latest-restorable")
     @Operation(summary = "The newest COMPLETED backup of a source (latest snapshot start)")
     @APIResponse(responseCode = "200", description = "the backup to restore from")
     @APIResponse(responseCode = "404", description = "the source has no completed backup",
             content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
-    public Uni<BackupView> latestRestorable(@PathParam("id") String sourceId) {
+    public Uni<BackupView> latestRestorable(@PathParam("id") @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String sourceId) {
         return queries.latestRestorable(sourceId).map(BackupView::of);
     }
 
+    @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
     @Path("{id}/rpo")
     @Operation(summary = "RPO compliance now: the newest restorable backup's age against the strictest RPO of the "
@@ -49,7 +55,7 @@ public class SourceResource {
             content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     @APIResponse(responseCode = "503", description = "scheduler-service is unreachable or too slow",
             content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
-    public Uni<RpoCompliance> rpo(@PathParam("id") String sourceId) {
+    public Uni<RpoCompliance> rpo(@PathParam("id") @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String sourceId) {
         return rpo.compliance(sourceId);
     }
 }

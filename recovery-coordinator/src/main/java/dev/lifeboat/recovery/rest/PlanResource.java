@@ -1,5 +1,9 @@
 package dev.lifeboat.recovery.rest;
 
+import dev.lifeboat.contracts.Ids;
+import jakarta.validation.constraints.Pattern;
+import dev.lifeboat.identity.Roles;
+import jakarta.annotation.security.RolesAllowed;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lifeboat.recovery.domain.Run;
 import dev.lifeboat.recovery.service.PlanService;
@@ -33,12 +37,14 @@ public class PlanResource {
         this.runs = runs;
     }
 
+    @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
     @Operation(summary = "List disaster-recovery plans, oldest first")
     public List<PlanView> list() {
         return plans.list().stream().map(PlanView::of).toList();
     }
 
+    @RolesAllowed(Roles.ADMIN)
     @POST
     @Operation(summary = "Create a plan", description = "Sources are checked against scheduler-service; "
             + "400 lists every invalid field, 422 names an unknown source or a live-source target.")
@@ -47,42 +53,47 @@ public class PlanResource {
         return Response.created(uri.getAbsolutePathBuilder().path(view.id()).build()).entity(view).build();
     }
 
+    @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
     @Path("{id}")
-    public PlanView get(@PathParam("id") String id) {
+    public PlanView get(@PathParam("id") @Pattern(regexp = Ids.SLUG, message = Ids.SLUG_MESSAGE) String id) {
         return PlanView.of(plans.get(id));
     }
 
+    @RolesAllowed(Roles.ADMIN)
     @PUT
     @Path("{id}")
     @Operation(summary = "Replace a plan (runs already started keep the plan they started with)")
-    public PlanView update(@PathParam("id") String id, JsonNode body) {
+    public PlanView update(@PathParam("id") @Pattern(regexp = Ids.SLUG, message = Ids.SLUG_MESSAGE) String id, JsonNode body) {
         return PlanView.of(plans.update(id, body));
     }
 
+    @RolesAllowed(Roles.ADMIN)
     @DELETE
     @Path("{id}")
-    public Response delete(@PathParam("id") String id) {
+    public Response delete(@PathParam("id") @Pattern(regexp = Ids.SLUG, message = Ids.SLUG_MESSAGE) String id) {
         plans.delete(id);
         return Response.noContent().build();
     }
 
+    @RolesAllowed({Roles.OPERATOR, Roles.ADMIN})
     @POST
     @Path("{id}/runs")
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Start a run of the plan", description = "Body {\"mode\": \"recovery\" | \"drill\"}. "
             + "Answers 202 with the run id; follow the Location header.")
-    public Response start(@PathParam("id") String planId, JsonNode body, @Context UriInfo uri) {
+    public Response start(@PathParam("id") @Pattern(regexp = Ids.SLUG, message = Ids.SLUG_MESSAGE) String planId, JsonNode body, @Context UriInfo uri) {
         Run run = runs.start(planId, body);
         return Response.accepted(Map.of("runId", run.id, "planId", run.planId, "mode", run.mode.name(),
                         "status", run.status.name()))
                 .location(uri.getBaseUriBuilder().path("api/v1/runs").path(run.id).build()).build();
     }
 
+    @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
     @Path("{id}/runs")
     @Operation(summary = "Runs of the plan, newest first")
-    public List<RunView> ofPlan(@PathParam("id") String planId) {
+    public List<RunView> ofPlan(@PathParam("id") @Pattern(regexp = Ids.SLUG, message = Ids.SLUG_MESSAGE) String planId) {
         return runs.ofPlan(planId).stream().map(RunView::of).toList();
     }
 }

@@ -1,5 +1,6 @@
 package dev.lifeboat.recovery.service;
 
+import dev.lifeboat.kit.security.ServiceCredentials;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.kit.rest.ProblemException;
@@ -20,10 +21,12 @@ public class SourceDirectory {
     }
 
     private final CoordinatorConfig config;
+    private final ServiceCredentials credentials;
     private final HttpClient http = HttpClient.newBuilder().build();
 
-    public SourceDirectory(CoordinatorConfig config) {
+    public SourceDirectory(CoordinatorConfig config, ServiceCredentials credentials) {
         this.config = config;
+        this.credentials = credentials;
     }
 
     public Optional<Source> find(String sourceId) {
@@ -31,8 +34,10 @@ public class SourceDirectory {
                 + java.net.URLEncoder.encode(sourceId, java.nio.charset.StandardCharsets.UTF_8);
         HttpResponse<String> response;
         try {
-            response = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(config.schedulerTimeout())
-                    .header("Accept", "application/json").GET().build(), HttpResponse.BodyHandlers.ofString());
+            HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).timeout(config.schedulerTimeout())
+                    .header("Accept", "application/json").GET();
+            credentials.authorization().ifPresent(h -> request.header("Authorization", h));
+            response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
             throw new ProblemException(503, "Service Unavailable",
                     "cannot check source '" + sourceId + "': scheduler-service at " + config.schedulerUrl()
@@ -43,6 +48,11 @@ public class SourceDirectory {
         }
         if (response.statusCode() == 404) {
             return Optional.empty();
+        }
+        if (response.statusCode() == 401 || response.statusCode() == 403) {
+            throw new ProblemException(503, "Service Unavailable", "cannot check source '" + sourceId
+                    + "': scheduler-service refused recovery-coordinator's own credentials (" + response.statusCode()
+                    + "); check the token in lifeboat.service-auth.token-file and that it holds lifeboat-viewer");
         }
         if (response.statusCode() != 200) {
             throw new ProblemException(503, "Service Unavailable", "cannot check source '" + sourceId

@@ -1,5 +1,11 @@
 package dev.lifeboat.scheduler.rest;
 
+import dev.lifeboat.contracts.Ids;
+import jakarta.validation.constraints.Pattern;
+import dev.lifeboat.identity.Roles;
+import dev.lifeboat.kit.rest.ProblemException;
+import dev.lifeboat.kit.security.Actor;
+import jakarta.annotation.security.RolesAllowed;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.scheduler.service.BackupRequestService;
 import io.smallrye.mutiny.Uni;
@@ -19,19 +25,26 @@ import java.net.URI;
 public class BackupResource {
     @Inject
     BackupRequestService backups;
+    @Inject
+    Actor actor;
 
+    @RolesAllowed({Roles.OPERATOR, Roles.ADMIN})
     @POST
     public Uni<Response> request(@Valid @NotNull BackupOrder order) {
         BackupType type = order.type() == null ? BackupType.FULL : order.type();
-        String by = order.requestedBy() == null || order.requestedBy().isBlank() ? "http" : order.requestedBy();
-        return backups.requestOnDemand(order.sourceId(), type, order.policyId(), by)
+        if (order.requestedBy() != null) {
+            throw new ProblemException(400, "Invalid request",
+                    "requestedBy is not accepted: the requester is the bearer token's subject");
+        }
+        return backups.requestOnDemand(order.sourceId(), type, order.policyId(), actor.name())
                 .map(r -> Response.accepted(BackupAccepted.of(r))
                         .location(URI.create("/api/v1/backups/" + r.backupId)).build());
     }
 
+    @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
     @Path("{id}")
-    public Uni<BackupAccepted> get(@PathParam("id") String id) {
+    public Uni<BackupAccepted> get(@PathParam("id") @Pattern(regexp = Ids.UUID_PATTERN, message = Ids.UUID_MESSAGE) String id) {
         return backups.get(id).map(BackupAccepted::of);
     }
 }

@@ -1,5 +1,6 @@
 package dev.lifeboat.scheduler.rest;
 
+import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.contracts.BackupType;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
@@ -14,7 +15,7 @@ import jakarta.validation.constraints.Size;
  * object-store endpoint; it must differ from {@code destination}.
  */
 public record PolicyRequest(
-        @Pattern(regexp = Ids.PATTERN, message = Ids.MESSAGE) String id,
+        @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String id,
         @NotBlank String sourceId,
         @NotNull BackupType type,
         @NotBlank @Size(max = 120) String schedule,

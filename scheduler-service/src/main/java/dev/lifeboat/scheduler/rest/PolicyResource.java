@@ -1,5 +1,9 @@
 package dev.lifeboat.scheduler.rest;
 
+import dev.lifeboat.contracts.Ids;
+import jakarta.validation.constraints.Pattern;
+import dev.lifeboat.identity.Roles;
+import jakarta.annotation.security.RolesAllowed;
 import dev.lifeboat.scheduler.service.CronSchedule;
 import dev.lifeboat.scheduler.service.PolicyService;
 import dev.lifeboat.scheduler.service.RetentionService;
@@ -27,33 +31,38 @@ public class PolicyResource {
     @Inject
     RetentionService retention;
 
+    @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
     public Uni<List<PolicyView>> list(@QueryParam("sourceId") String sourceId) {
         return policies.list(sourceId).map(l -> l.stream().map(PolicyResource::view).toList());
     }
 
+    @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
     @Path("{id}")
-    public Uni<PolicyView> get(@PathParam("id") String id) {
+    public Uni<PolicyView> get(@PathParam("id") @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String id) {
         return policies.get(id).map(PolicyResource::view);
     }
 
     /** Dry run of the policy's GFS retention: changes nothing. */
+    @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
     @Path("{id}/retention")
-    public Uni<RetentionView> retention(@PathParam("id") String id) {
+    public Uni<RetentionView> retention(@PathParam("id") @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String id) {
         return retention.preview(id).map(RetentionView::of);
     }
 
+    @RolesAllowed(Roles.ADMIN)
     @POST
     public Uni<Response> create(@Valid @NotNull PolicyRequest body) {
         return policies.create(body).map(p -> Response.created(URI.create("/api/v1/policies/" + p.id))
                 .entity(view(p)).build());
     }
 
+    @RolesAllowed(Roles.ADMIN)
     @DELETE
     @Path("{id}")
-    public Uni<Response> delete(@PathParam("id") String id) {
+    public Uni<Response> delete(@PathParam("id") @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String id) {
         return policies.delete(id).map(v -> Response.noContent().build());
     }
 

@@ -1,5 +1,6 @@
 package dev.lifeboat.scheduler.rest;
 
+import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.kit.secrets.SecretReference;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
@@ -10,7 +11,7 @@ import jakarta.validation.constraints.Size;
 
 /** A PostgreSQL source. {@code password} exists only to refuse it: Lifeboat stores references, not secrets. */
 public record SourceRequest(
-        @Pattern(regexp = Ids.PATTERN, message = Ids.MESSAGE) String id,
+        @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String id,
         @NotBlank @Size(max = 200) String name,
         @Pattern(regexp = "postgresql", message = "only 'postgresql' sources are supported") String kind,
         @NotBlank @Size(max = 255) String host,

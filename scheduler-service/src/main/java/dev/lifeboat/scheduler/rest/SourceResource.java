@@ -1,5 +1,9 @@
 package dev.lifeboat.scheduler.rest;
 
+import dev.lifeboat.contracts.Ids;
+import jakarta.validation.constraints.Pattern;
+import dev.lifeboat.identity.Roles;
+import jakarta.annotation.security.RolesAllowed;
 import dev.lifeboat.scheduler.service.SourceService;
 import io.smallrye.mutiny.Uni;
 import jakarta.inject.Inject;
@@ -21,32 +25,37 @@ public class SourceResource {
     @Inject
     SourceService sources;
 
+    @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
     public Uni<List<SourceView>> list() {
         return sources.list().map(l -> l.stream().map(SourceView::of).toList());
     }
 
+    @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
     @Path("{id}")
-    public Uni<SourceView> get(@PathParam("id") String id) {
+    public Uni<SourceView> get(@PathParam("id") @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String id) {
         return sources.get(id).map(SourceView::of);
     }
 
+    @RolesAllowed(Roles.ADMIN)
     @POST
     public Uni<Response> create(@Valid @NotNull SourceRequest body) {
         return sources.create(body).map(s -> Response.created(URI.create("/api/v1/sources/" + s.id))
                 .entity(SourceView.of(s)).build());
     }
 
+    @RolesAllowed(Roles.ADMIN)
     @PUT
     @Path("{id}")
-    public Uni<SourceView> put(@PathParam("id") String id, @Valid @NotNull SourceRequest body) {
+    public Uni<SourceView> put(@PathParam("id") @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String id, @Valid @NotNull SourceRequest body) {
         return sources.put(id, body).map(SourceView::of);
     }
 
+    @RolesAllowed(Roles.ADMIN)
     @DELETE
     @Path("{id}")
-    public Uni<Response> delete(@PathParam("id") String id) {
+    public Uni<Response> delete(@PathParam("id") @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String id) {
         return sources.delete(id).map(v -> Response.noContent().build());
     }
 }

@@ -1,5 +1,7 @@
 package dev.lifeboat.snapshot.client;
 
+import dev.lifeboat.kit.security.ServiceBearerToken;
+import org.eclipse.microprofile.rest.client.annotation.RegisterProvider;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
@@ -11,6 +13,7 @@ import org.eclipse.microprofile.rest.client.inject.RegisterRestClient;
  * so any system can publish it.
  */
 @RegisterRestClient(configKey = "scheduler")
+@RegisterProvider(ServiceBearerToken.class)
 @Path("/api/v1")
 public interface SchedulerClient {
 

@@ -22,6 +22,7 @@ import org.apache.kafka.common.TopicPartition;
 import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
+import dev.lifeboat.testsupport.Tokens;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
 /**
@@ -67,6 +68,8 @@ public class RecoveryCommandsTestResource implements QuarkusTestResourceLifecycl
             config.put("lifeboat.snapshot.progress-interval", "500ms");
             config.put("lifeboat.recovery.max-attempts", "2");
             config.put("lifeboat.recovery.initial-backoff", "200ms");
+            config.putAll(Tokens.quarkusConfig());
+            config.put("lifeboat.service-auth.token-file", Tokens.serviceTokenFile("snapshot-worker"));
             return config;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

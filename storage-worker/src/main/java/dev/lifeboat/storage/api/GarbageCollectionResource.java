@@ -1,5 +1,7 @@
 package dev.lifeboat.storage.api;
 
+import dev.lifeboat.identity.Roles;
+import jakarta.annotation.security.RolesAllowed;
 import dev.lifeboat.storage.service.GarbageCollectionService;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.ws.rs.POST;
@@ -20,6 +22,7 @@ public class GarbageCollectionResource {
         this.gc = gc;
     }
 
+    @RolesAllowed(Roles.ADMIN)
     @POST
     @Produces(MediaType.APPLICATION_JSON)
     @Blocking

@@ -1,5 +1,9 @@
 package dev.lifeboat.storage.api;
 
+import dev.lifeboat.contracts.Ids;
+import jakarta.validation.constraints.Pattern;
+import dev.lifeboat.identity.Roles;
+import jakarta.annotation.security.RolesAllowed;
 import dev.lifeboat.kit.rest.ProblemException;
 import dev.lifeboat.storage.service.FullVerificationService;
 import io.smallrye.common.annotation.Blocking;
@@ -19,6 +23,7 @@ public class VerificationResource {
         this.verifier = verifier;
     }
 
+    @RolesAllowed({Roles.OPERATOR, Roles.ADMIN})
     @POST
     @Path("/{backupId}/verify")
     @Produces(MediaType.APPLICATION_JSON)
@@ -26,7 +31,7 @@ public class VerificationResource {
     @Operation(summary = "Full verification of a sealed backup",
             description = "Reads every chunk, checks its authentication tag and hash; emits BackupVerified. "
                     + "404 when no sealed (completed, not deleted) chunked backup has this id.")
-    public FullVerificationService.Result verify(@PathParam("backupId") String backupId) {
+    public FullVerificationService.Result verify(@PathParam("backupId") @Pattern(regexp = Ids.UUID_PATTERN, message = Ids.UUID_MESSAGE) String backupId) {
         return verifier.verify(verifier.sealedBackup(backupId)
                 .orElseThrow(() -> ProblemException.notFound("sealed backup", backupId)));
     }

@@ -1,0 +1,31 @@
+package dev.lifeboat.snapshot.recovery;
+
+import dev.lifeboat.testsupport.OpenApiAuthorization;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import org.junit.jupiter.api.Test;
+
+import java.net.URL;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Every operation in this service's OpenAPI document, called without a token, with an expired one, with one signed by
+ * an untrusted key (401 each), with a viewer token (403 unless it only reads) and with an admin token (neither).
+ * A new endpoint without a role fails here without anyone writing a test for it.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = RecoveryCommandsTestResource.class, restrictToAnnotatedClass = true)
+class AuthorizationTest {
+    @TestHTTPResource("/")
+    URL base;
+
+    @Test
+    void everyOperationNeedsATokenAndTheRightRole() {
+        OpenApiAuthorization.Report report = OpenApiAuthorization.walk(base.toString().replaceAll("/$", ""));
+        System.out.println("[authorization] snapshot-worker: " + report.operations().size() + " operations: " + report.operations());
+        assertThat(report.operations()).hasSizeGreaterThanOrEqualTo(0);
+        assertThat(report.violations()).isEmpty();
+    }
+}

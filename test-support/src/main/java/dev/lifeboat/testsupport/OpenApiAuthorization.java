@@ -1,0 +1,127 @@
+package dev.lifeboat.testsupport;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lifeboat.identity.Roles;
+import dev.lifeboat.identity.SigningKeys;
+import dev.lifeboat.identity.TokenMinter;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Walks every operation of a running service's OpenAPI document ({@code /q/openapi}) under {@code /api/} and calls
+ * it with no token, with tokens that must not be accepted (expired; signed by a key the service does not trust),
+ * with a viewer token and with an admin token. What it expects: 401 for the first three, 403 for a viewer on every
+ * operation that is not a GET, and neither 401 nor 403 with the right role. Path parameters get a well-formed id
+ * that names nothing; bodies are {@code {}}. An endpoint added without a role annotation is denied by the services'
+ * configuration, which this walk reports as a 401/403 for the admin: it fails by construction.
+ */
+public final class OpenApiAuthorization {
+    /** One operation of the document. */
+    public record Operation(String method, String path) {
+        @Override
+        public String toString() {
+            return method + " " + path;
+        }
+    }
+
+    /** What the walk found: the operations covered and every expectation that did not hold. */
+    public record Report(List<Operation> operations, List<String> violations) {
+    }
+
+    private static final Set<String> METHODS = Set.of("get", "post", "put", "delete", "patch");
+    private static final String PROBE_ID = "authz-probe-0";
+
+    private OpenApiAuthorization() {
+    }
+
+    public static List<Operation> operations(String baseUrl) {
+        Http.Response doc = Http.get(baseUrl + "/q/openapi?format=json", Map.of("Accept", "application/json"));
+        if (doc.status() != 200) {
+            throw new IllegalStateException("GET /q/openapi answered " + doc.status());
+        }
+        try {
+            JsonNode paths = new ObjectMapper().readTree(doc.body()).path("paths");
+            List<Operation> ops = new ArrayList<>();
+            for (Iterator<Map.Entry<String, JsonNode>> it = paths.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> path = it.next();
+                if (!path.getKey().startsWith("/api/")) {
+                    continue;
+                }
+                path.getValue().fieldNames().forEachRemaining(m -> {
+                    if (METHODS.contains(m)) {
+                        ops.add(new Operation(m.toUpperCase(), path.getKey()));
+                    }
+                });
+            }
+            return ops;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static Report walk(String baseUrl) {
+        List<Operation> ops = operations(baseUrl);
+        String expired = new TokenMinter(Tokens.keys()).mint("test-admin", Roles.ALL, Duration.ofMinutes(-10));
+        String foreign = new TokenMinter(foreignKeys()).mint("test-admin", Roles.ALL, Duration.ofHours(1));
+        String viewer = Tokens.viewer();
+        String admin = Tokens.admin();
+        List<String> violations = new ArrayList<>();
+        for (Operation op : ops) {
+            String url = baseUrl + op.path().replaceAll("\\{[^}]+}", PROBE_ID);
+            expect(violations, op, "no token", call(op, url, null), 401);
+            expect(violations, op, "expired token", call(op, url, expired), 401);
+            expect(violations, op, "token signed by an untrusted key", call(op, url, foreign), 401);
+            Http.Response asViewer = call(op, url, viewer);
+            if (op.method().equals("GET")) {
+                allowed(violations, op, "viewer", asViewer);
+            } else {
+                expect(violations, op, "viewer token", asViewer, 403);
+            }
+            allowed(violations, op, "admin", call(op, url, admin));
+        }
+        return new Report(ops, violations);
+    }
+
+    private static void expect(List<String> violations, Operation op, String as, Http.Response r, int status) {
+        if (r.status() != status) {
+            violations.add(op + " with " + as + ": expected " + status + ", got " + r.status() + " " + r.body());
+        } else if (!String.valueOf(r.header("Content-Type")).startsWith("application/problem+json")) {
+            violations.add(op + " with " + as + ": " + status + " is not application/problem+json");
+        }
+    }
+
+    private static void allowed(List<String> violations, Operation op, String as, Http.Response r) {
+        if (r.status() == 401 || r.status() == 403) {
+            violations.add(op + " as " + as + ": refused with " + r.status() + " " + r.body());
+        }
+    }
+
+    private static Http.Response call(Operation op, String url, String token) {
+        Map<String, String> headers = token == null ? Map.of("Accept", "application/json")
+                : Map.of("Accept", "application/json", "Authorization", Tokens.bearer(token));
+        return switch (op.method()) {
+            case "GET" -> Http.get(url, headers);
+            case "DELETE" -> Http.send("DELETE", url, null, headers);
+            case "POST" -> Http.post(url, "{}", headers);
+            case "PUT" -> Http.put(url, "{}", headers);
+            default -> throw new IllegalArgumentException("unsupported method " + op.method());
+        };
+    }
+
+    private static SigningKeys foreignKeys() {
+        try {
+            return SigningKeys.loadOrCreate(Files.createTempDirectory("lifeboat-foreign-jwt"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
