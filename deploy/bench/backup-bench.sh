@@ -22,7 +22,8 @@ PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
 SNAP_PID=$(cat "$WORK/run/snapshot-worker.pid")
 OUT=$WORK/bench; mkdir -p "$OUT" "$WORK/secrets"
 # the worker reads the source password through a file reference, as a mounted secret would be read
-SECRET=$WORK/secrets/bench-pg-password; (umask 077; echo postgres > "$SECRET")
+# inside the secret directory ./lifeboat gives the services (LIFEBOAT_SECRETS_DIRECTORIES)
+SECRET=$WORK/secrets/sources/bench-pg-password; (umask 077; mkdir -p "${SECRET%/*}"; echo postgres > "$SECRET")
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f", b-a}'; }
 

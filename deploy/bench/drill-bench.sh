@@ -20,7 +20,8 @@ RESTORE_JOBS=${RESTORE_JOBS:-2}
 export PGPASSWORD=postgres PGOPTIONS="-c client_min_messages=warning"
 PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
 OUT=$WORK/bench; mkdir -p "$OUT" "$WORK/secrets"
-SECRET=$WORK/secrets/bench-pg-password; (umask 077; echo postgres > "$SECRET")
+# inside the secret directory ./lifeboat gives the services (LIFEBOAT_SECRETS_DIRECTORIES)
+SECRET=$WORK/secrets/sources/bench-pg-password; (umask 077; mkdir -p "${SECRET%/*}"; echo postgres > "$SECRET")
 DB=bench_$SCALE
 BARE_DB=bench_bare_restore_$$
 now() { date +%s.%N; }

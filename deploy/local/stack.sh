@@ -14,7 +14,8 @@
 # Servers:
 #   kafka     KRaft broker+controller from Maven Central jars; num.partitions=4; creates the lifeboat.* topics
 #   postgres  Debian's PostgreSQL (apt-installed when missing); superuser postgres/postgres,
-#             role lifeboat/lifeboat (CREATEDB, REPLICATION) owning database lifeboat
+#             role lifeboat/lifeboat (CREATEDB, REPLICATION) owning database lifeboat; TLS on (self-signed,
+#             the certificate to trust as CA is copied to .work/stack/pg/root.crt)
 #   s3        S3Proxy with a filesystem backend; keys local-access-key / local-secret-key, region us-east-1, path-style
 #   zipkin    Zipkin server, in-memory storage
 set -euo pipefail
@@ -229,6 +230,20 @@ pg_running() {
   local p; p=$(head -1 "$d/data/postmaster.pid"); kill -0 "$p" 2>/dev/null
 }
 
+# A self-signed server certificate for 127.0.0.1/localhost, made once; it is its own CA, copied to $PW/root.crt.
+pg_tls() {
+  local d=$1
+  if [[ ! -f $d/tls/server.crt ]]; then
+    mkdir -p "$d/tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=127.0.0.1" \
+      -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -addext "basicConstraints=critical,CA:TRUE" \
+      -keyout "$d/tls/server.key" -out "$d/tls/server.crt" >/dev/null 2>&1 || die "openssl could not make the TLS certificate"
+    chmod 600 "$d/tls/server.key"
+    [[ $(id -u) == 0 ]] && chown -R postgres:postgres "$d/tls"
+  fi
+  cp "$d/tls/server.crt" "$PW/root.crt"; chmod 644 "$PW/root.crt"
+}
+
 pg_up() {
   mkdir -p "$PW"
   local bin d sock t0; bin=$(pg_bin); d=$(pg_data); t0=$(now_ms)
@@ -253,9 +268,13 @@ wal_level = replica         # pg_basebackup needs it
 max_wal_senders = 10
 CONF
     fi
+    pg_tls "$d"
     port_free_or_die "$PG_PORT" PG
-    # -p: the port follows PG_PORT even when the cluster was initialized with another one
-    "${PG_RUN[@]}" "$bin/pg_ctl" -D "$d/data" -l "$d/postgres.log" -o "-p $PG_PORT" -w -t "$WAIT_S" start >/dev/null 8>&- 9>&- \
+    # -p: the port follows PG_PORT even when the cluster was initialized with another one; TLS on, so that
+    # sources can be registered with sslmode require or verify-full (CA: $PW/root.crt)
+    "${PG_RUN[@]}" "$bin/pg_ctl" -D "$d/data" -l "$d/postgres.log" \
+      -o "-p $PG_PORT -c ssl=on -c ssl_cert_file=$d/tls/server.crt -c ssl_key_file=$d/tls/server.key" \
+      -w -t "$WAIT_S" start >/dev/null 8>&- 9>&- \
       || { tail -20 "$d/postgres.log"; die "postgres did not start"; }
   fi
   local psql=("${PG_RUN[@]}" "$bin/psql" -h "$sock" -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt -d postgres)

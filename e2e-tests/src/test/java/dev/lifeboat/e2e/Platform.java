@@ -34,7 +34,7 @@ import java.util.Map;
  */
 final class Platform implements AutoCloseable {
     static final String PLATFORM_DB = "lifeboat_it";
-    static final String SOURCE_PASSWORD_ENV = "E2E_SOURCE_PASSWORD";
+    static final String SOURCE_PASSWORD_ENV = "LIFEBOAT_SECRET_E2E_SOURCE_PASSWORD";
     static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 

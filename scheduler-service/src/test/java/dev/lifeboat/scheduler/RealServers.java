@@ -22,6 +22,8 @@ public class RealServers implements QuarkusTestResourceLifecycleManager {
                 "quarkus.datasource.reactive.url", "postgresql://" + hostPort + "/" + DB,
                 "kafka.bootstrap.servers", stack.kafkaBootstrap(),
                 "lifeboat.outbox.relay-interval", "200ms",
+                // a platform secret inside a secret directory: registration must refuse it by name
+                "lifeboat.repository.master-key-file", SourceSecretsApiTest.MASTER_KEY_FILE,
                 // not the production group: a scheduler started by another test must not take this one's records
                 "mp.messaging.incoming.backup-results.group.id", "scheduler-service-test"));
         config.putAll(Tokens.quarkusConfig());

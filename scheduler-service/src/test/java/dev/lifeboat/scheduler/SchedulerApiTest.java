@@ -51,7 +51,7 @@ class SchedulerApiTest {
 
     private static Map<String, Object> source(String id) {
         return Map.of("id", id, "name", "Orders", "host", "127.0.0.1", "port", 55432, "database", "orders",
-                "username", "backup", "passwordRef", "env:ORDERS_DB_PASSWORD");
+                "username", "backup", "passwordRef", "env:LIFEBOAT_SECRET_ORDERS_DB_PASSWORD");
     }
 
     @Test
@@ -60,7 +60,7 @@ class SchedulerApiTest {
         given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(source(id)).post("/api/v1/sources")
                 .then().statusCode(201).header("Location", containsString("/api/v1/sources/" + id));
         given().auth().oauth2(Tokens.admin()).get("/api/v1/sources/" + id).then().statusCode(200)
-                .body("passwordRef", equalTo("env:ORDERS_DB_PASSWORD"))
+                .body("passwordRef", equalTo("env:LIFEBOAT_SECRET_ORDERS_DB_PASSWORD"))
                 .body("$", not(hasKey("password")));
         given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(source(id)).post("/api/v1/sources")
                 .then().statusCode(409).contentType("application/problem+json");

@@ -21,6 +21,10 @@ public class Source extends PanacheEntityBase {
     public String username;
     @Column(name = "password_ref")
     public String passwordRef;
+    /** libpq sslmode of every connection to the source. */
+    public String sslmode;
+    @Column(name = "ssl_root_cert_ref")
+    public String sslRootCertRef;
     @Column(name = "created_at")
     public Instant createdAt;
     @Column(name = "updated_at")

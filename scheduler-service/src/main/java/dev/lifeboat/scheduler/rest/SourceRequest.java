@@ -1,6 +1,7 @@
 package dev.lifeboat.scheduler.rest;
 
 import dev.lifeboat.contracts.Ids;
+import dev.lifeboat.kit.pg.SslMode;
 import dev.lifeboat.kit.secrets.SecretReference;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
@@ -9,7 +10,10 @@ import jakarta.validation.constraints.Null;
 import jakarta.validation.constraints.Pattern;
 import jakarta.validation.constraints.Size;
 
-/** A PostgreSQL source. {@code password} exists only to refuse it: Lifeboat stores references, not secrets. */
+/**
+ * A PostgreSQL source. {@code password} exists only to refuse it: Lifeboat stores references, not secrets.
+ * {@code sslmode} is libpq's (default require); verify-ca and verify-full need {@code sslRootCertRef}.
+ */
 public record SourceRequest(
         @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String id,
         @NotBlank @Size(max = 200) String name,
@@ -19,7 +23,12 @@ public record SourceRequest(
         @NotBlank @Size(max = 63) String database,
         @NotBlank @Size(max = 63) String username,
         @NotBlank @Pattern(regexp = SecretReference.PATTERN,
-                message = "must be a secret reference: env:VARIABLE_NAME or file:/absolute/path") String passwordRef,
+                message = "must be a secret reference: env:LIFEBOAT_SECRET_NAME or file:/path inside a secret directory")
+        String passwordRef,
+        @Pattern(regexp = SslMode.PATTERN, message = "must be one of disable, allow, prefer, require, verify-ca, "
+                + "verify-full (default require)") String sslmode,
+        @Pattern(regexp = "^file:/.+$", message = "must be file:/path of the CA certificate inside a secret directory")
+        String sslRootCertRef,
         @Null(message = "plain passwords are not accepted: store the password where the workers can read it and give passwordRef (env:NAME or file:/path)")
         String password) {
 }

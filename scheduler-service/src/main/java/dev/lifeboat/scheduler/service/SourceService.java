@@ -1,6 +1,8 @@
 package dev.lifeboat.scheduler.service;
 
+import dev.lifeboat.kit.pg.SslMode;
 import dev.lifeboat.kit.rest.ProblemException;
+import dev.lifeboat.kit.secrets.SecretPolicy;
 import dev.lifeboat.scheduler.domain.Policy;
 import dev.lifeboat.scheduler.domain.Source;
 import dev.lifeboat.scheduler.rest.SourceRequest;
@@ -9,6 +11,7 @@ import io.quarkus.hibernate.reactive.panache.common.WithSession;
 import io.quarkus.hibernate.reactive.panache.common.WithTransaction;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 
 import java.time.Instant;
 import java.util.List;
@@ -16,6 +19,8 @@ import java.util.UUID;
 
 @ApplicationScoped
 public class SourceService {
+    @Inject
+    SecretPolicy secrets;
 
     @WithSession
     public Uni<List<Source>> list() {
@@ -31,6 +36,7 @@ public class SourceService {
     @WithTransaction
     @WithSpan("SourceService.create")
     public Uni<Source> create(SourceRequest req) {
+        checkReferences(req);
         String id = req.id() != null ? req.id() : "src-" + UUID.randomUUID().toString().substring(0, 8);
         return Source.<Source>findById(id).chain(existing -> {
             if (existing != null) {
@@ -52,6 +58,7 @@ public class SourceService {
         if (req.id() != null && !req.id().equals(id)) {
             throw ProblemException.badRequest("body id '" + req.id() + "' differs from path id '" + id + "'");
         }
+        checkReferences(req);
         return Source.<Source>findById(id).chain(existing -> {
             Source s = existing != null ? existing : new Source();
             if (existing == null) {
@@ -74,6 +81,25 @@ public class SourceService {
         }));
     }
 
+    /**
+     * The references must point where the workers may resolve them. This service may not see the workers' files,
+     * so only the reference itself is checked here; the worker checks the file again before it connects.
+     */
+    private void checkReferences(SourceRequest req) {
+        try {
+            secrets.checkReference("passwordRef", req.passwordRef());
+            if (req.sslRootCertRef() != null) {
+                secrets.checkFileReference("sslRootCertRef", req.sslRootCertRef());
+            }
+        } catch (SecretPolicy.Refused e) {
+            throw ProblemException.badRequest(e.getMessage());
+        }
+        if (SslMode.parse(req.sslmode()).verifiesServer() && req.sslRootCertRef() == null) {
+            throw ProblemException.badRequest("sslmode " + req.sslmode() + " checks the server's certificate: give "
+                    + "sslRootCertRef, the file:/path of the CA certificate inside a secret directory");
+        }
+    }
+
     private static void apply(Source s, SourceRequest req) {
         s.name = req.name();
         s.kind = req.kind() == null ? "postgresql" : req.kind();
@@ -82,6 +108,8 @@ public class SourceService {
         s.database = req.database();
         s.username = req.username();
         s.passwordRef = req.passwordRef();
+        s.sslmode = SslMode.parse(req.sslmode()).value();
+        s.sslRootCertRef = req.sslRootCertRef();
         s.updatedAt = Instant.now();
     }
 }

@@ -27,8 +27,9 @@ public interface SchedulerClient {
     @Retry(maxRetries = 4, delay = 500, jitter = 200, abortOn = jakarta.ws.rs.WebApplicationException.class)
     PolicyInfo policy(@PathParam("id") String id);
 
+    /** {@code sslmode} and {@code sslRootCertRef}: TLS to the source (null sslmode: the default, require). */
     record SourceInfo(String id, String kind, String host, int port, String database, String username,
-                      String passwordRef) {
+                      String passwordRef, String sslmode, String sslRootCertRef) {
     }
 
     /** {@code offsite}: the policy's optional second destination, copied to by storage-worker. */

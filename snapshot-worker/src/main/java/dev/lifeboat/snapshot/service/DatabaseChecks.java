@@ -31,6 +31,8 @@ public class DatabaseChecks {
     private static final Logger LOG = Logger.getLogger(DatabaseChecks.class);
 
     @Inject
+    dev.lifeboat.kit.secrets.SecretPolicy secrets;
+    @Inject
     SnapshotConfig snapshots;
     @Inject
     RecoveryConfig config;
@@ -51,7 +53,7 @@ public class DatabaseChecks {
     @WithSpan("DatabaseChecks.verify")
     public List<Outcome> verify(VerifyDatabase cmd) {
         String name = TargetServers.validName(cmd.target());
-        String password = TargetServers.password(cmd.target());
+        String password = TargetServers.password(secrets, cmd.target());
         List<Outcome> out = new ArrayList<>();
         try (Connection c = TargetServers.connect(cmd.target(), name, password, snapshots.connectTimeoutSeconds())) {
             c.setAutoCommit(false);

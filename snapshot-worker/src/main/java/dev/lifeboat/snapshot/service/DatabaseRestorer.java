@@ -47,6 +47,8 @@ public class DatabaseRestorer {
     private static final int STDERR_TAIL = 2000;
 
     @Inject
+    dev.lifeboat.kit.secrets.SecretPolicy secrets;
+    @Inject
     SnapshotConfig snapshots;
     @Inject
     RecoveryConfig config;
@@ -63,7 +65,7 @@ public class DatabaseRestorer {
             throw new CommandFailure("RestoreDatabase " + cmd.commandId() + " names no complete backup location");
         }
         String name = TargetServers.validName(cmd.target());
-        String password = TargetServers.password(cmd.target());
+        String password = TargetServers.password(secrets, cmd.target());
         int jobs = cmd.jobs() > 0 ? cmd.jobs() : config.defaultJobs();
         int major = prepareTarget(cmd, name, password, claim);
         Path pgRestore = PgTools.toolFor(snapshots.pgInstallRoot(), major, "pg_restore").orElseThrow(() ->

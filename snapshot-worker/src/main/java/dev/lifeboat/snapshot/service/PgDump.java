@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.function.LongConsumer;
 
 /**
@@ -28,18 +27,14 @@ final class PgDump {
         this.connectTimeoutSeconds = connectTimeoutSeconds;
     }
 
-    void run(String host, int port, String database, String user, String password, Path target, Path spool,
-             Duration progressInterval, LongConsumer progress) {
+    void run(SourceConnection source, Path target, Path spool, Duration progressInterval, LongConsumer progress) {
         Path stderr = spool.resolve("pg_dump.stderr");
         ProcessBuilder pb = new ProcessBuilder(List.of(binary.toString(), "--format=directory", "--compress=0",
-                "--jobs=" + Math.max(1, jobs), "--no-password", "--file=" + target, "--host=" + host, "--port=" + port,
-                "--username=" + user, "--dbname=" + database))
+                "--jobs=" + Math.max(1, jobs), "--no-password", "--file=" + target, "--host=" + source.host(),
+                "--port=" + source.port(), "--username=" + source.user(), "--dbname=" + source.database()))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(stderr.toFile());
-        Map<String, String> env = pb.environment();
-        env.put("PGPASSWORD", password);
-        env.put("PGCONNECT_TIMEOUT", String.valueOf(connectTimeoutSeconds));
-        env.put("PGAPPNAME", "lifeboat-snapshot");
+        source.libpqEnvironment(pb.environment(), connectTimeoutSeconds);
         Process p = null;
         try {
             p = pb.start();

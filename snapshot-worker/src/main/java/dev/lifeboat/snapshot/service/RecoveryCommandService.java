@@ -41,6 +41,8 @@ public class RecoveryCommandService {
     private static final Logger LOG = Logger.getLogger(RecoveryCommandService.class);
 
     @Inject
+    dev.lifeboat.kit.secrets.SecretPolicy secrets;
+    @Inject
     AgroalDataSource dataSource;
     @Inject
     SnapshotConfig snapshots;
@@ -140,7 +142,7 @@ public class RecoveryCommandService {
 
     private StepReply dropped(DropDatabase d, EventType type, Instant startedAt) {
         String name = TargetServers.validName(d.target());
-        String password = TargetServers.password(d.target());
+        String password = TargetServers.password(secrets, d.target());
         try (Connection c = TargetServers.connect(d.target(), config.maintenanceDatabase(), password,
                 snapshots.connectTimeoutSeconds())) {
             boolean dropped = TargetServers.drop(c, name);

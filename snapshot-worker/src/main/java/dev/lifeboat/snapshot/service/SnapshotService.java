@@ -6,7 +6,7 @@ import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.OffsiteDestination;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.kit.objectstore.ObjectStoreConfig;
-import dev.lifeboat.kit.secrets.SecretReference;
+import dev.lifeboat.kit.secrets.SecretPolicy;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.RepositoryStats;
 import dev.lifeboat.kit.repository.Repositories;
@@ -66,6 +66,8 @@ public class SnapshotService {
     JobLedger ledger;
     @Inject
     MeterRegistry registry;
+    @Inject
+    SecretPolicy secrets;
 
     private String workerId;
 
@@ -144,22 +146,20 @@ public class SnapshotService {
             }
             offsite = offsiteOf(policy, request.sourceId(), config.defaultPrefix());
         }
-        String password = resolvePassword(source);
-        SourceProbe.ServerFacts facts = SourceProbe.probe(source.host(), source.port(), source.database(),
-                source.username(), password, config.connectTimeoutSeconds());
-        Path pgDump = PgTools.pgDumpFor(config.pgInstallRoot(), facts.major());
-        Path dumpDir = spool.resolve("dump");
         deleteRecursively(spool);
         try {
             Files.createDirectories(spool);
         } catch (IOException e) {
             throw new BackupFailure("DUMP", "cannot create spool directory " + spool + ": " + e.getMessage());
         }
+        SourceConnection connection = SourceConnection.resolve(source, secrets, spool);
+        SourceProbe.ServerFacts facts = SourceProbe.probe(connection, config.connectTimeoutSeconds());
+        Path pgDump = PgTools.pgDumpFor(config.pgInstallRoot(), facts.major());
+        Path dumpDir = spool.resolve("dump");
         progress(request, "DUMPING", 0, 0);
         new PgDump(pgDump, config.jobs(), config.connectTimeoutSeconds())
-                .run(source.host(), source.port(), source.database(), source.username(), password, dumpDir, spool,
-                        config.progressInterval(), bytes -> progress(request, "DUMPING", bytes,
-                                percent(bytes, facts.databaseBytes())));
+                .run(connection, dumpDir, spool, config.progressInterval(), bytes -> progress(request, "DUMPING", bytes,
+                        percent(bytes, facts.databaseBytes())));
         long dumpBytes = directorySize(dumpDir);
         progress(request, "DUMPING", dumpBytes, 100);
         String repositoryPrefix = repositoryPrefix(prefix, request.sourceId());
@@ -258,14 +258,6 @@ public class SnapshotService {
         } catch (RuntimeException e) {
             throw new BackupFailure("LOOKUP", "cannot reach scheduler-service to look up policy '" + policyId + "': "
                     + e.getMessage());
-        }
-    }
-
-    private static String resolvePassword(SchedulerClient.SourceInfo source) {
-        try {
-            return SecretReference.parse(source.passwordRef()).resolve();
-        } catch (RuntimeException e) {
-            throw new BackupFailure("CONNECT", "password of source '" + source.id() + "' unavailable: " + e.getMessage());
         }
     }
 

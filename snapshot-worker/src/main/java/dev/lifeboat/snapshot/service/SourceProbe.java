@@ -8,7 +8,6 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Properties;
 
 /** Connects to a source before dumping it, so that unreachable servers and bad credentials get a clear reason. */
 final class SourceProbe {
@@ -21,15 +20,13 @@ final class SourceProbe {
         }
     }
 
-    static ServerFacts probe(String host, int port, String database, String user, String password, int timeoutSeconds) {
-        Properties props = new Properties();
-        props.setProperty("user", user);
-        props.setProperty("password", password);
-        props.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
-        props.setProperty("loginTimeout", String.valueOf(timeoutSeconds));
-        props.setProperty("ApplicationName", "lifeboat-snapshot");
+    static ServerFacts probe(SourceConnection source, int timeoutSeconds) {
+        String host = source.host();
+        int port = source.port();
+        String database = source.database();
+        String user = source.user();
         String where = host + ":" + port + "/" + database;
-        try (Connection c = DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/" + database, props);
+        try (Connection c = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties(timeoutSeconds));
              Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("select current_setting('server_version_num')::int, "
                      + "current_setting('server_version'), pg_database_size(current_database())")) {
@@ -37,6 +34,11 @@ final class SourceProbe {
             return new ServerFacts(rs.getInt(1), rs.getString(2), rs.getLong(3));
         } catch (PSQLException e) {
             String state = e.getSQLState() == null ? "" : e.getSQLState();
+            if (state.startsWith("08") && isTls(e)) {
+                throw new BackupFailure("CONNECT", "TLS to " + host + ":" + port + " failed with sslmode "
+                        + source.sslmode() + " (" + rootMessage(e) + "); check that the server has TLS on and, for "
+                        + "verify-ca/verify-full, that sslRootCertRef names the CA that signed its certificate");
+            }
             if (state.startsWith("08")) {
                 throw new BackupFailure("CONNECT", "source unreachable: cannot connect to PostgreSQL at " + host + ":"
                         + port + " (" + rootMessage(e) + "); check that the server is running and accepts TCP "
@@ -53,6 +55,11 @@ final class SourceProbe {
         } catch (SQLException e) {
             throw new BackupFailure("CONNECT", "cannot connect to " + where + ": " + e.getMessage());
         }
+    }
+
+    private static boolean isTls(PSQLException e) {
+        String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+        return m.contains("ssl") || m.contains("certificate") || e.getCause() instanceof javax.net.ssl.SSLException;
     }
 
     private static String rootMessage(Throwable e) {

@@ -10,7 +10,7 @@ import java.util.Properties;
 import java.util.Set;
 
 import dev.lifeboat.contracts.recovery.DatabaseTarget;
-import dev.lifeboat.kit.secrets.SecretReference;
+import dev.lifeboat.kit.secrets.SecretPolicy;
 import dev.lifeboat.snapshot.domain.CommandFailure;
 
 /** JDBC to the PostgreSQL servers recovery commands name: connecting, creating and dropping databases. */
@@ -21,9 +21,9 @@ final class TargetServers {
     private TargetServers() {
     }
 
-    static String password(DatabaseTarget target) {
+    static String password(SecretPolicy secrets, DatabaseTarget target) {
         try {
-            return SecretReference.parse(target.passwordRef()).resolve();
+            return secrets.resolve("passwordRef", target.passwordRef());
         } catch (RuntimeException e) {
             throw new CommandFailure("password of target " + target.describe() + " unavailable: " + e.getMessage());
         }

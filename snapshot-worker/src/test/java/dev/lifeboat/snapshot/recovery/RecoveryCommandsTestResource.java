@@ -33,8 +33,8 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
  */
 public class RecoveryCommandsTestResource implements QuarkusTestResourceLifecycleManager {
     static final String DATABASE = "snapshot_test";
-    static final Path TARGET_PASSWORD_FILE = Path.of(System.getProperty("java.io.tmpdir"),
-            "lifeboat-snapshot-test-target-password");
+    static final Path SECRET_DIR = Path.of(System.getProperty("java.io.tmpdir"), "lifeboat-snapshot-test-secrets");
+    static final Path TARGET_PASSWORD_FILE = SECRET_DIR.resolve("target-password");
 
     @Override
     public Map<String, String> start() {
@@ -47,6 +47,7 @@ public class RecoveryCommandsTestResource implements QuarkusTestResourceLifecycl
         startGroupAtEnd(stack.kafkaBootstrap(), requests, Topics.BACKUP_REQUESTED);
         startGroupAtEnd(stack.kafkaBootstrap(), commands, Topics.RECOVERY_COMMANDS);
         try {
+            Files.createDirectories(SECRET_DIR);
             Files.writeString(TARGET_PASSWORD_FILE, stack.pgSuperPassword());
             byte[] key = new byte[32];
             new SecureRandom().nextBytes(key);
@@ -65,6 +66,7 @@ public class RecoveryCommandsTestResource implements QuarkusTestResourceLifecycl
             config.put("lifeboat.object-store.access-key", stack.s3AccessKey());
             config.put("lifeboat.object-store.secret-key", stack.s3SecretKey());
             config.put("lifeboat.repository.master-key-file", keyFile.toString());
+            config.put("lifeboat.secrets.directories", SECRET_DIR.toString());
             config.put("lifeboat.snapshot.progress-interval", "500ms");
             config.put("lifeboat.recovery.max-attempts", "2");
             config.put("lifeboat.recovery.initial-backoff", "200ms");
