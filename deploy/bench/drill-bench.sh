@@ -58,7 +58,7 @@ PLAN=drill-bench-$SCALE
 curl -s -X DELETE "$RECOVERY/api/v1/plans/$PLAN" >/dev/null || true
 # plans restore only into registered target servers; a drill's scratch databases are named drill_<run>_<step>
 curl -sf -X PUT "$RECOVERY/api/v1/targets/bench-local" -H 'Content-Type: application/json' \
-  -d "{\"host\":\"127.0.0.1\",\"port\":$PG_PORT,\"user\":\"postgres\",\"passwordRef\":\"file:$SECRET\",\"databasePattern\":\"^(drill_|${DB}_drill\$)\"}" >/dev/null
+  -d "{\"host\":\"127.0.0.1\",\"port\":$PG_PORT,\"user\":\"postgres\",\"passwordRef\":\"file:$SECRET\",\"databasePattern\":\"^(drill_.*|${DB}_drill)\$\"}" >/dev/null
 curl -sf -X POST "$RECOVERY/api/v1/plans" -H 'Content-Type: application/json' -d @- >/dev/null <<EOF
 {"id": "$PLAN", "name": "drill benchmark $DB", "rto": "PT1H", "rpo": "PT1H", "stepTimeout": "PT2H",
  "steps": [
