@@ -57,12 +57,14 @@ CHECKS=$("${PSQL[@]}" -d "$DB" -c "select json_agg(json_build_object('name', 'ro
   from pg_stat_user_tables")
 PLAN=drill-bench-$SCALE
 curl -s -X DELETE "$RECOVERY/api/v1/plans/$PLAN" >/dev/null || true
+# plans restore only into registered target servers; a drill's scratch databases are named drill_<run>_<step>
+curl -sf -X PUT "$RECOVERY/api/v1/targets/bench-local" -H 'Content-Type: application/json' \
+  -d "{\"host\":\"127.0.0.1\",\"port\":$PG_PORT,\"user\":\"postgres\",\"passwordRef\":\"file:$SECRET\",\"databasePattern\":\"^(drill_.*|${DB}_drill)\$\"}" >/dev/null
 curl -sf -X POST "$RECOVERY/api/v1/plans" -H 'Content-Type: application/json' -d @- >/dev/null <<EOF
 {"id": "$PLAN", "name": "drill benchmark $DB", "rto": "PT1H", "rpo": "PT1H", "stepTimeout": "PT2H",
  "steps": [
   {"kind": "RestoreDatabase", "sourceId": "$DB", "backup": "latest", "jobs": $RESTORE_JOBS,
-   "target": {"host": "127.0.0.1", "port": $PG_PORT, "database": "${DB}_drill", "user": "postgres",
-              "passwordRef": "file:$SECRET"}},
+   "target": "bench-local", "database": "${DB}_drill"},
   {"kind": "VerifyIntegrity", "checksums": true, "checks": $CHECKS}]}
 EOF
 

@@ -50,6 +50,8 @@ final class Platform implements AutoCloseable {
     final int schedulerPort = ServiceProcess.freePort();
     final int catalogPort = ServiceProcess.freePort();
     final int coordinatorPort = ServiceProcess.freePort();
+    /** Where the tests' restart and webhook endpoints listen: the coordinator's URL allowlist names only this. */
+    final int hooksPort = ServiceProcess.freePort();
     ServiceProcess scheduler;
     ServiceProcess catalog;
     ServiceProcess storage;
@@ -106,8 +108,12 @@ final class Platform implements AutoCloseable {
 
     /** Starts recovery-coordinator on its fixed port and consumer group: a restart after a crash resumes its runs. */
     ServiceProcess launchCoordinator() throws IOException {
-        return launch("recovery-coordinator", stack.repoRoot(), coordinatorPort,
-                Map.of("SCHEDULER_URL", "http://127.0.0.1:" + schedulerPort));
+        Map<String, String> env = new HashMap<>(Tokens.serviceEnvironment());
+        env.put("SCHEDULER_URL", "http://127.0.0.1:" + schedulerPort);
+        env.put("RECOVERY_URL_ALLOWLIST", "http://127.0.0.1:" + hooksPort + "/");
+        env.put("PLATFORM_URLS", "http://127.0.0.1:" + schedulerPort + ",http://127.0.0.1:" + catalogPort
+                + ",http://127.0.0.1:" + coordinatorPort);
+        return launch("recovery-coordinator", stack.repoRoot(), coordinatorPort, env);
     }
 
     private ServiceProcess launch(String module, Path root, int port, Map<String, String> env) throws IOException {
@@ -207,6 +213,19 @@ final class Platform implements AutoCloseable {
             } catch (IOException e) {
                 throw new IllegalStateException("not JSON: " + body, e);
             }
+        }
+    }
+
+    /**
+     * Registers (or replaces) target server {@code name}: the stack's PostgreSQL as its superuser, allowing the
+     * databases {@code pattern} matches.
+     */
+    void registerTarget(String name, String pattern) {
+        Response r = send("PUT", coordinatorUrl("/api/v1/targets/" + name), Map.of("host", "127.0.0.1",
+                "port", stack.pgPort(), "user", stack.pgSuperUser(), "passwordRef", "env:" + SOURCE_PASSWORD_ENV,
+                "databasePattern", pattern));
+        if (r.status() != 200 && r.status() != 201) {
+            throw new IllegalStateException("registering target " + name + " answered " + r.status() + ": " + r.body());
         }
     }
 

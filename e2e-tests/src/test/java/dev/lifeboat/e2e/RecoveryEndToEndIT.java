@@ -44,6 +44,8 @@ class RecoveryEndToEndIT {
     static final List<String> webhookBodies = new CopyOnWriteArrayList<>();
     static final AtomicInteger failingEndpointCalls = new AtomicInteger();
     static String backupId;
+    /** The registered target server every plan here restores into. */
+    static final String TARGET = "e2e-local";
 
     @BeforeAll
     static void backUpTheSource() throws Exception {
@@ -51,7 +53,8 @@ class RecoveryEndToEndIT {
         Databases.createDatabase(SOURCE_DB);
         Databases.loadSample(SOURCE_DB, 20);
         platform.registerSource(SOURCE, "127.0.0.1", platform.stack.pgPort(), SOURCE_DB);
-        hooks = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        platform.registerTarget(TARGET, "^(drill_|dr_).*");
+        hooks = HttpServer.create(new InetSocketAddress("127.0.0.1", platform.hooksPort), 0);
         hooks.createContext("/hook", exchange -> {
             webhookBodies.add(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
             exchange.sendResponseHeaders(204, -1);
@@ -94,14 +97,9 @@ class RecoveryEndToEndIT {
         return "http://127.0.0.1:" + hooks.getAddress().getPort() + path;
     }
 
-    private static Map<String, Object> target(String database) {
-        return Map.of("host", "127.0.0.1", "port", platform.stack.pgPort(), "database", database,
-                "user", platform.stack.pgSuperUser(), "passwordRef", "env:" + Platform.SOURCE_PASSWORD_ENV);
-    }
-
     private static Map<String, Object> restoreStep(String database) {
-        return Map.of("kind", "RestoreDatabase", "sourceId", SOURCE, "backup", "latest", "target", target(database),
-                "jobs", 2);
+        return Map.of("kind", "RestoreDatabase", "sourceId", SOURCE, "backup", "latest", "target", TARGET,
+                "database", database, "jobs", 2);
     }
 
     /** One QUERY_EQUALS check per table: its row count and content hash must equal the source's. */
@@ -130,8 +128,12 @@ class RecoveryEndToEndIT {
     }
 
     private static String startRun(String planId, String mode) {
+        return startRun(planId, Map.of("mode", mode));
+    }
+
+    private static String startRun(String planId, Map<String, Object> body) {
         Platform.Response r = Platform.send("POST", platform.coordinatorUrl("/api/v1/plans/" + planId + "/runs"),
-                Map.of("mode", mode));
+                body);
         assertThat(r.status()).as(r.body()).isEqualTo(202);
         return r.json().get("runId").asText();
     }
@@ -224,6 +226,25 @@ class RecoveryEndToEndIT {
         assertThat(run.at("/result/success").asBoolean()).isFalse();
         assertThat(run.toString()).contains("impossible customer count");
         assertThat(databasesLike(scratchPrefix(runId))).as("scratch database dropped").isEmpty();
+    }
+
+    @Test
+    void aRecoveryReplacesAnExistingDatabaseOnlyWhenAskedTo() throws Exception {
+        String existing = "dr_existing_" + RUN;
+        Databases.createDatabase(existing);
+        try {
+            String plan = createPlan("recovery-existing-" + RUN, "PT10M", List.of(restoreStep(existing)));
+            JsonNode refused = awaitRunEnd(startRun(plan, "recovery"));
+            assertThat(refused.get("status").asText()).as(refused.toPrettyString()).isEqualTo("FAILED");
+            assertThat(refused.get("steps").get(0).get("message").asText()).contains("already exists")
+                    .contains("replaceExisting");
+
+            JsonNode replaced = awaitRunEnd(startRun(plan, Map.of("mode", "recovery", "replaceExisting", true)));
+            assertThat(replaced.get("status").asText()).as(replaced.toPrettyString()).isEqualTo("SUCCEEDED");
+            assertThat(TableFingerprint.of(existing)).isEqualTo(TableFingerprint.of(SOURCE_DB));
+        } finally {
+            Databases.dropDatabase(existing);
+        }
     }
 
     @Test

@@ -25,7 +25,7 @@ class AuthorizationTest {
     void everyOperationNeedsATokenAndTheRightRole() {
         OpenApiAuthorization.Report report = OpenApiAuthorization.walk(base.toString().replaceAll("/$", ""));
         System.out.println("[authorization] recovery-coordinator: " + report.operations().size() + " operations: " + report.operations());
-        assertThat(report.operations()).hasSizeGreaterThanOrEqualTo(8);
+        assertThat(report.operations()).hasSizeGreaterThanOrEqualTo(12);
         assertThat(report.violations()).isEmpty();
     }
 }

@@ -13,7 +13,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
-import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
@@ -29,7 +28,7 @@ class PlanApiTest {
     DrillScheduler drills;
 
     private static ValidatableResponse post(Object body) {
-        return given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(body).post("/api/v1/plans").then();
+        return Plans.admin().contentType(ContentType.JSON).body(body).post("/api/v1/plans").then();
     }
 
     @Test
@@ -46,25 +45,25 @@ class PlanApiTest {
                 .body("steps[0].allowLiveSource", equalTo(false))
                 .body("steps[2].retries", equalTo(1))
                 .body("nextDrillAt", notNullValue());
-        given().auth().oauth2(Tokens.admin()).get("/api/v1/plans/" + id).then().statusCode(200).body("name", equalTo("Orders DR " + id))
+        Plans.admin().get("/api/v1/plans/" + id).then().statusCode(200).body("name", equalTo("Orders DR " + id))
                 .body("steps", hasSize(4)).body("steps[1].checks[0].name", equalTo("orders-not-empty"));
-        given().auth().oauth2(Tokens.admin()).get("/api/v1/plans").then().statusCode(200).body("id", hasItem(id));
+        Plans.admin().get("/api/v1/plans").then().statusCode(200).body("id", hasItem(id));
 
         plan.put("name", "renamed");
         plan.put("steps", List.of(Plans.restore("orders_restored")));
-        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(plan).put("/api/v1/plans/" + id).then().statusCode(200)
+        Plans.admin().contentType(ContentType.JSON).body(plan).put("/api/v1/plans/" + id).then().statusCode(200)
                 .body("name", equalTo("renamed")).body("steps", hasSize(1));
         post(plan).statusCode(409).contentType("application/problem+json");
 
-        given().auth().oauth2(Tokens.admin()).delete("/api/v1/plans/" + id).then().statusCode(204);
-        given().auth().oauth2(Tokens.admin()).get("/api/v1/plans/" + id).then().statusCode(404).contentType("application/problem+json")
+        Plans.admin().delete("/api/v1/plans/" + id).then().statusCode(204);
+        Plans.admin().get("/api/v1/plans/" + id).then().statusCode(404).contentType("application/problem+json")
                 .body("detail", containsString(id));
-        given().auth().oauth2(Tokens.admin()).get("/api/v1/plans").then().body("id", not(hasItem(id)));
+        Plans.admin().get("/api/v1/plans").then().body("id", not(hasItem(id)));
     }
 
     @Test
     void unknownSourceIsRefusedNamingIt() {
-        Map<String, Object> restore = Plans.restore("x_restored");
+        Map<String, Object> restore = Plans.restore("orders_x");
         restore.put("sourceId", "billing");
         post(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(restore))).statusCode(422)
                 .contentType("application/problem+json").body("detail", containsString("'billing'"))
@@ -74,8 +73,11 @@ class PlanApiTest {
     @Test
     void restoreOntoTheLiveSourceIsRefusedUnlessAllowed() {
         Map<String, Object> restore = Plans.restore("orders");
-        restore.put("target", Map.of("host", "localhost", "port", 55432, "database", "orders", "user", "restore",
-                "passwordRef", "env:PW"));
+        restore.put("target", Plans.registerTarget("live-local", Plans.TARGET_PATTERN));
+        Map<String, Object> server = Plans.target(Plans.TARGET_PATTERN);
+        server.put("host", "localhost");
+        Plans.admin().contentType(ContentType.JSON).body(server).put("/api/v1/targets/live-local").then()
+                .statusCode(200);
         String id = Plans.uniqueId("live");
         post(Plans.plan(id, "PT15M", List.of(restore))).statusCode(422)
                 .body("detail", containsString("live database of source 'orders'"))
@@ -93,23 +95,23 @@ class PlanApiTest {
 
     @Test
     void rtoMustBeAPositiveDuration() {
-        post(Plans.plan(Plans.uniqueId("p"), "PT0S", List.of(Plans.restore("a")))).statusCode(400)
+        post(Plans.plan(Plans.uniqueId("p"), "PT0S", List.of(Plans.restore("orders_a")))).statusCode(400)
                 .body("detail", containsString("rto: 'PT0S' must be positive"));
-        post(Plans.plan(Plans.uniqueId("p"), "15 minutes", List.of(Plans.restore("a")))).statusCode(400)
+        post(Plans.plan(Plans.uniqueId("p"), "15 minutes", List.of(Plans.restore("orders_a")))).statusCode(400)
                 .body("detail", containsString("rto: '15 minutes' is not an ISO-8601 duration"));
     }
 
     @Test
     void restoreStepNeedsATarget() {
-        Map<String, Object> restore = Plans.restore("a");
+        Map<String, Object> restore = Plans.restore("orders_a");
         restore.remove("target");
         post(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(restore))).statusCode(400)
-                .body("detail", containsString("steps[0].target: a restore step needs a target"));
+                .body("detail", containsString("steps[0].target: required"));
     }
 
     @Test
     void badCronIsRefused() {
-        Map<String, Object> plan = Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.restore("a")));
+        Map<String, Object> plan = Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.restore("orders_a")));
         plan.put("drillSchedule", "every saturday");
         post(plan).statusCode(400).body("detail", containsString("drillSchedule 'every saturday' is not a 5-field"));
     }
@@ -122,7 +124,7 @@ class PlanApiTest {
 
     @Test
     void verifyIntegrityNeedsAPrecedingRestore() {
-        post(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.verify(true), Plans.restore("a"))))
+        post(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.verify(true), Plans.restore("orders_a"))))
                 .statusCode(400).body("detail", containsString("steps[0]: VerifyIntegrity checks the target of a "
                         + "preceding RestoreDatabase step"));
     }
@@ -136,7 +138,7 @@ class PlanApiTest {
         Instant fireTime = Instant.parse("2026-01-03T03:00:00Z");
         drills.fire(id, fireTime);
         drills.fire(id, fireTime); // a second coordinator instance firing the same slot
-        given().auth().oauth2(Tokens.admin()).get("/api/v1/plans/" + id + "/runs").then().statusCode(200).body("$", hasSize(1))
+        Plans.admin().get("/api/v1/plans/" + id + "/runs").then().statusCode(200).body("$", hasSize(1))
                 .body("[0].runId", equalTo(DrillScheduler.drillRunId(id, fireTime)))
                 .body("[0].mode", equalTo("DRILL"));
     }

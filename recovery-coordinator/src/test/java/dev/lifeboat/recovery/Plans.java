@@ -1,12 +1,20 @@
 package dev.lifeboat.recovery;
 
+import dev.lifeboat.testsupport.Tokens;
+import io.restassured.RestAssured;
+import io.restassured.http.ContentType;
+import io.restassured.specification.RequestSpecification;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-/** Plan request bodies for tests. */
+import static org.hamcrest.Matchers.anyOf;
+import static org.hamcrest.Matchers.is;
+
+/** Plan and target server request bodies for tests, and requests with a token. */
 final class Plans {
     private Plans() {
     }
@@ -25,17 +33,38 @@ final class Plans {
         return p;
     }
 
-    static Map<String, Object> target(String database) {
-        return new LinkedHashMap<>(Map.of("host", "127.0.0.1", "port", 55432, "database", database, "user", "restore",
-                "passwordRef", "env:RESTORE_DB_PASSWORD"));
+    /** Requests as an admin (every role); {@link #as(String)} for another token. */
+    static RequestSpecification admin() {
+        return as(Tokens.admin());
     }
 
+    static RequestSpecification as(String token) {
+        return RestAssured.given().auth().oauth2(token);
+    }
+
+    /** A target server on the stack's PostgreSQL allowing drill_ and orders* databases, registered (PUT). */
+    static String registerTarget(String name, String pattern) {
+        admin().contentType(ContentType.JSON).body(target(pattern)).put("/api/v1/targets/" + name).then()
+                .statusCode(anyOf(is(200), is(201)));
+        return name;
+    }
+
+    static Map<String, Object> target(String pattern) {
+        return new LinkedHashMap<>(Map.of("host", "127.0.0.1", "port", 55432, "user", "restore",
+                "passwordRef", "env:RESTORE_DB_PASSWORD", "databasePattern", pattern));
+    }
+
+    static final String TARGET = "restore-local";
+    static final String TARGET_PATTERN = "^(drill_|orders).*";
+
     static Map<String, Object> restore(String database) {
+        registerTarget(TARGET, TARGET_PATTERN);
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("kind", "RestoreDatabase");
         s.put("sourceId", RecoveryTestResource.SOURCE);
         s.put("backup", "latest");
-        s.put("target", target(database));
+        s.put("target", TARGET);
+        s.put("database", database);
         return s;
     }
 

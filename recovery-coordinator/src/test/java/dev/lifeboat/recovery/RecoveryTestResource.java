@@ -21,6 +21,11 @@ public class RecoveryTestResource implements QuarkusTestResourceLifecycleManager
     static final String SOURCE = "orders";
 
     static TestHttpServer scheduler;
+    /**
+     * The port of the services plans restart and notify (a test starts its TestHttpServer there): with port 9
+     * (discard, never answers) the only entries of the coordinator's URL allowlist.
+     */
+    static final String SERVICES_PORT = "test.services-port";
 
     @Override
     public Map<String, String> start() {
@@ -32,7 +37,10 @@ public class RecoveryTestResource implements QuarkusTestResourceLifecycleManager
         scheduler.respond("/api/v1/sources/" + SOURCE, 200, """
                 {"id":"orders","name":"Orders","kind":"POSTGRES","host":"127.0.0.1","port":55432,
                  "database":"orders","username":"backup","passwordRef":"env:ORDERS_DB_PASSWORD"}""");
-        Map<String, String> config = new HashMap<>();
+        int servicesPort = freePort();
+        Map<String, String> config = new HashMap<>(Tokens.quarkusConfig());
+        config.put(SERVICES_PORT, String.valueOf(servicesPort));
+        config.put("lifeboat.recovery.url-allowlist", "http://127.0.0.1:" + servicesPort + "/,http://127.0.0.1:9/");
         config.put("quarkus.datasource.jdbc.url", stack.jdbcUrl(DATABASE));
         config.put("quarkus.datasource.reactive.url",
                 "postgresql://" + stack.pgHost() + ":" + stack.pgPort() + "/" + DATABASE);
@@ -48,11 +56,20 @@ public class RecoveryTestResource implements QuarkusTestResourceLifecycleManager
         return config;
     }
 
+    private static int freePort() {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 0, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     @Override
     public void stop() {
         if (scheduler != null) {
             scheduler.stop();
         }
+
         // the PostgreSQL server is shared with other modules' tests; the database is dropped by the next run
     }
 }

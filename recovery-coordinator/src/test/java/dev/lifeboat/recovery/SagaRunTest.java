@@ -17,6 +17,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.eclipse.microprofile.config.ConfigProvider;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -31,7 +32,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 
-import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
@@ -55,8 +55,10 @@ class SagaRunTest {
 
     @BeforeAll
     static void servicesUp() {
-        services = TestHttpServer.start().respond("/restart", 200, "{}").respond("/broken", 500, "{}")
-                .respond("/hook", 200, "");
+        int port = ConfigProvider.getConfig().getValue(RecoveryTestResource.SERVICES_PORT, Integer.class);
+        services = TestHttpServer.start(port).respond("/restart", 200, "{}").respond("/broken", 500, "{}")
+                .respond("/hook", 200, "").redirect("/moved", 302, "http://127.0.0.1:9/elsewhere",
+                        "secret-body-marker: follow me");
     }
 
     @AfterAll
@@ -76,21 +78,21 @@ class SagaRunTest {
 
     private static String createPlan(String rto, List<Map<String, Object>> steps) {
         String id = Plans.uniqueId("dr");
-        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(Plans.plan(id, rto, steps)).post("/api/v1/plans").then()
+        Plans.admin().contentType(ContentType.JSON).body(Plans.plan(id, rto, steps)).post("/api/v1/plans").then()
                 .statusCode(201);
         return id;
     }
 
     private static String startRun(String planId, String mode) {
-        return given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(Map.of("mode", mode))
+        return Plans.admin().contentType(ContentType.JSON).body(Map.of("mode", mode))
                 .post("/api/v1/plans/" + planId + "/runs").then().statusCode(202)
                 .header("Location", containsString("/api/v1/runs/")).extract().path("runId");
     }
 
     private static JsonPath awaitRun(String runId, String status) {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() ->
-                status.equals(given().auth().oauth2(Tokens.admin()).get("/api/v1/runs/" + runId).then().extract().path("status")));
-        return given().auth().oauth2(Tokens.admin()).get("/api/v1/runs/" + runId).then().statusCode(200).extract().jsonPath();
+                status.equals(Plans.admin().get("/api/v1/runs/" + runId).then().extract().path("status")));
+        return Plans.admin().get("/api/v1/runs/" + runId).then().statusCode(200).extract().jsonPath();
     }
 
     private static Map<String, Object> backup(Instant completedAt) {
@@ -116,7 +118,7 @@ class SagaRunTest {
         assertThat(prepare.type()).isEqualTo(EventType.PREPARE_RESTORE);
         assertThat(prepare.commandId()).isEqualTo(runId + ":0:prepare");
         assertThat(prepare.data()).containsEntry("sourceId", "orders").containsEntry("maxAgeSeconds", 86400);
-        String traceId = given().auth().oauth2(Tokens.admin()).get("/api/v1/runs/" + runId).then().extract().path("traceId");
+        String traceId = Plans.admin().get("/api/v1/runs/" + runId).then().extract().path("traceId");
         assertThat(prepare.traceparent()).as("command joins the run's trace").contains(traceId);
         participant.completed(prepare, backup(Instant.now().minusSeconds(60)));
 
@@ -277,7 +279,7 @@ class SagaRunTest {
                 .contains("prepare");
         participant.completed(prepare, backup(Instant.now()));
         assertThat(participant.drain(runId, Duration.ofSeconds(2))).as("late reply starts nothing").isEmpty();
-        assertThat(given().auth().oauth2(Tokens.admin()).get("/api/v1/runs/" + runId).then().extract().<String>path("status"))
+        assertThat(Plans.admin().get("/api/v1/runs/" + runId).then().extract().<String>path("status"))
                 .isEqualTo("COMPENSATED");
     }
 
@@ -292,7 +294,10 @@ class SagaRunTest {
         participant.completed(prepare, backup(Instant.now()));
         Command restore = participant.next(runId);
         assertThat(restore.type()).isEqualTo(EventType.RESTORE_DATABASE);
-        assertThat(restore.data().get("target")).asString().contains("database=orders_restored");
+        assertThat(restore.data().get("target")).asString().contains("database=orders_restored")
+                .contains("host=127.0.0.1").contains("port=55432").contains("passwordRef=env:RESTORE_DB_PASSWORD");
+        assertThat(restore.data()).as("without the flag the worker refuses an existing database")
+                .containsEntry("replaceExisting", false);
         participant.completed(restore, restored("orders_restored"));
         participant.completed(restore, restored("orders_restored"));
 
@@ -301,11 +306,51 @@ class SagaRunTest {
         List<String> completions = run.getList("transitions.findAll { it.note?.startsWith('completed') }.action");
         assertThat(completions).containsExactly("prepare", "restore");
         assertThat(run.getString("status")).isEqualTo("SUCCEEDED");
-        given().auth().oauth2(Tokens.admin()).get("/api/v1/plans/" + planId + "/runs").then().statusCode(200)
+        Plans.admin().get("/api/v1/plans/" + planId + "/runs").then().statusCode(200)
                 .body("[0].runId", endsWith(runId));
     }
 
+    @Test
+    void recoveryWithReplaceExistingTellsTheWorkerAndKeepsTheTargetItStartedWith() {
+        String target = Plans.registerTarget(Plans.uniqueId("pg"), "^(drill_|orders).*");
+        Map<String, Object> step = Plans.restore("orders_restored");
+        step.put("target", target);
+        String planId = createPlan("PT10M", List.of(step));
+        String runId = Plans.admin().contentType(ContentType.JSON)
+                .body(Map.of("mode", "recovery", "replaceExisting", true)).post("/api/v1/plans/" + planId + "/runs")
+                .then().statusCode(202).extract().path("runId");
+        participant.completed(participant.next(runId), backup(Instant.now()));
+        // the admin moves the target server while the run waits: the run keeps the server it started with
+        Map<String, Object> moved = Plans.target("^(drill_|orders).*");
+        moved.put("port", 6543);
+        Plans.admin().contentType(ContentType.JSON).body(moved).put("/api/v1/targets/" + target).then()
+                .statusCode(200);
+        Command restore = participant.next(runId);
+        assertThat(restore.data()).containsEntry("replaceExisting", true);
+        assertThat(restore.data().get("target")).asString().contains("port=55432");
+        participant.completed(restore, restored("orders_restored"));
+        awaitRun(runId, "SUCCEEDED");
+    }
+
+    @Test
+    void redirectsAreNotFollowedAndAnswerBodiesStayOut() {
+        String planId = createPlan("PT10M", List.of(Plans.restart(services.baseUrl() + "/moved", 0)));
+        String runId = startRun(planId, "recovery");
+        JsonPath run = awaitRun(runId, "FAILED");
+        assertThat(run.getString("reason")).contains("answered 302").contains("redirects are not followed");
+        assertThat(run.getString("steps[0].details.restart.calls[0].outcome")).startsWith("answered 302");
+        assertThat(services.requests("/moved")).hasSize(1);
+        String whole = Plans.admin().get("/api/v1/runs/" + runId).then().extract().asString();
+        assertThat(whole).doesNotContain("secret-body-marker").doesNotContain("/elsewhere");
+
+        String notifyPlan = createPlan("PT10M", List.of(Plans.notify(services.baseUrl() + "/moved")));
+        JsonPath notified = awaitRun(startRun(notifyPlan, "recovery"), "FAILED");
+        assertThat(notified.getString("reason")).contains("answered 302").contains("redirects are not followed");
+        assertThat(Plans.admin().get("/api/v1/runs/" + notified.getString("runId")).then().extract().asString())
+                .doesNotContain("secret-body-marker");
+    }
+
     private static String awaitStatusNow(String runId) {
-        return given().auth().oauth2(Tokens.admin()).get("/api/v1/runs/" + runId).then().extract().path("status");
+        return Plans.admin().get("/api/v1/runs/" + runId).then().extract().path("status");
     }
 }

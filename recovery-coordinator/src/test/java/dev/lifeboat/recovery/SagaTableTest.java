@@ -1,6 +1,5 @@
 package dev.lifeboat.recovery;
 
-import dev.lifeboat.contracts.recovery.DatabaseTarget;
 import dev.lifeboat.contracts.recovery.RunMode;
 import dev.lifeboat.recovery.domain.PlanStep;
 import dev.lifeboat.recovery.domain.SagaTable;
@@ -14,8 +13,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The saga's step table as pure logic. */
 class SagaTableTest {
     private static final List<PlanStep> STEPS = List.of(
-            new PlanStep.RestoreDatabase("orders", "latest", new DatabaseTarget("h", 5432, "o", "u", "env:P"), 2,
-                    false, null),
+            new PlanStep.RestoreDatabase("orders", "latest", "restore-local", "orders_restored", 2, false, null),
             new PlanStep.VerifyIntegrity(true, List.of(), null),
             new PlanStep.RestartServices(List.of(new PlanStep.Endpoint("POST", "http://x/r", 200)), "PT1S", 0),
             new PlanStep.NotifyStakeholders(List.of("http://x/h"), null));

@@ -16,7 +16,7 @@ public final class TestHttpServer {
     public record Request(String method, String path, String body) {
     }
 
-    private record Answer(int status, String body) {
+    private record Answer(int status, String body, String location) {
     }
 
     private final HttpServer server;
@@ -28,16 +28,23 @@ public final class TestHttpServer {
     }
 
     public static TestHttpServer start() {
+        return start(0);
+    }
+
+    public static TestHttpServer start(int port) {
         try {
-            HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+            HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
             TestHttpServer t = new TestHttpServer(server);
             server.createContext("/", exchange -> {
                 String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
                 String path = exchange.getRequestURI().getPath();
                 t.requests.add(new Request(exchange.getRequestMethod(), path, body));
-                Answer a = t.answers.getOrDefault(path, new Answer(404, "{\"status\":404}"));
+                Answer a = t.answers.getOrDefault(path, new Answer(404, "{\"status\":404}", null));
                 byte[] out = a.body().getBytes(StandardCharsets.UTF_8);
                 exchange.getResponseHeaders().add("Content-Type", "application/json");
+                if (a.location() != null) {
+                    exchange.getResponseHeaders().add("Location", a.location());
+                }
                 exchange.sendResponseHeaders(a.status(), out.length == 0 ? -1 : out.length);
                 if (out.length > 0) {
                     exchange.getResponseBody().write(out);
@@ -52,7 +59,13 @@ public final class TestHttpServer {
     }
 
     public TestHttpServer respond(String path, int status, String body) {
-        answers.put(path, new Answer(status, body));
+        answers.put(path, new Answer(status, body, null));
+        return this;
+    }
+
+    /** Answers {@code status} (a 3xx) with a Location header and a body. */
+    public TestHttpServer redirect(String path, int status, String location, String body) {
+        answers.put(path, new Answer(status, body, location));
         return this;
     }
 

@@ -1,9 +1,17 @@
 package dev.lifeboat.contracts.recovery;
 
 /**
- * Command to snapshot-worker: restore {@code backup} into {@code target}, a database that must not exist yet
- * (it is created). {@code jobs} parallel pg_restore jobs.
+ * Command to snapshot-worker: restore {@code backup} into {@code target}, which is created. When the database
+ * exists already the restore is refused, unless {@code replaceExisting} (a recovery an admin started with that
+ * flag): then the existing database is dropped first. {@code jobs} parallel pg_restore jobs. Senders without the
+ * flag (older coordinators) mean false.
  */
 public record RestoreDatabase(String commandId, String runId, int step, BackupLocation backup, DatabaseTarget target,
-                              int jobs) implements RecoveryCommand {
+                              int jobs, boolean replaceExisting) implements RecoveryCommand {
+
+    /** A restore that refuses an existing database. */
+    public RestoreDatabase(String commandId, String runId, int step, BackupLocation backup, DatabaseTarget target,
+                           int jobs) {
+        this(commandId, runId, step, backup, target, jobs, false);
+    }
 }

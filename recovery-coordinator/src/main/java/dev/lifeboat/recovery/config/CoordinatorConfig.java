@@ -4,6 +4,8 @@ import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 
 @ConfigMapping(prefix = "lifeboat.recovery")
 public interface CoordinatorConfig {
@@ -21,4 +23,18 @@ public interface CoordinatorConfig {
     /** Timeout of calls to scheduler-service while validating a plan. */
     @WithDefault("PT5S")
     Duration schedulerTimeout();
+
+    /**
+     * URL prefixes ({@code scheme://host:port[/path]}) that RestartServices and NotifyStakeholders may call.
+     * Unset: no URL is allowed, so plans with such steps are refused until an admin names what they may reach.
+     */
+    Optional<List<String>> urlAllowlist();
+
+    /**
+     * Base URLs of the platform's own services. A plan's URL on one of their host:port pairs is refused whatever
+     * the allowlist says (scheduler-url and this service's own port are added to these).
+     */
+    @WithDefault("http://127.0.0.1:8081,http://127.0.0.1:8082,http://127.0.0.1:8083,http://127.0.0.1:8084,"
+            + "http://127.0.0.1:8085")
+    List<String> platformUrls();
 }

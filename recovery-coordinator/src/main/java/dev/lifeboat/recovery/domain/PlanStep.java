@@ -3,7 +3,6 @@ package dev.lifeboat.recovery.domain;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
-import dev.lifeboat.contracts.recovery.DatabaseTarget;
 import dev.lifeboat.contracts.recovery.SqlCheck;
 
 import java.util.List;
@@ -35,9 +34,12 @@ public sealed interface PlanStep {
         };
     }
 
-    /** {@code backup}: "latest" or a backup id. */
-    record RestoreDatabase(String sourceId, String backup, DatabaseTarget target, int jobs, boolean allowLiveSource,
-                           String timeout) implements PlanStep {
+    /**
+     * {@code backup}: "latest" or a backup id. {@code target}: the name of a registered target server;
+     * {@code database}: the database on it that a recovery restores into (a drill uses a scratch database there).
+     */
+    record RestoreDatabase(String sourceId, String backup, String target, String database, int jobs,
+                           boolean allowLiveSource, String timeout) implements PlanStep {
         @JsonIgnore
         public boolean latest() {
             return "latest".equals(backup);

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.lifeboat.recovery.domain.Run;
 import dev.lifeboat.recovery.service.PlanService;
 import dev.lifeboat.recovery.service.RunService;
+import io.quarkus.security.identity.SecurityIdentity;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
@@ -31,10 +32,12 @@ import java.util.Map;
 public class PlanResource {
     private final PlanService plans;
     private final RunService runs;
+    private final SecurityIdentity identity;
 
-    public PlanResource(PlanService plans, RunService runs) {
+    public PlanResource(PlanService plans, RunService runs, SecurityIdentity identity) {
         this.plans = plans;
         this.runs = runs;
+        this.identity = identity;
     }
 
     @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
@@ -80,10 +83,12 @@ public class PlanResource {
     @POST
     @Path("{id}/runs")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Start a run of the plan", description = "Body {\"mode\": \"recovery\" | \"drill\"}. "
-            + "Answers 202 with the run id; follow the Location header.")
+    @Operation(summary = "Start a run of the plan", description = "Body {\"mode\": \"recovery\" | \"drill\", "
+            + "\"replaceExisting\": false}. A recovery needs role lifeboat-admin (403 otherwise); its restores "
+            + "refuse an existing database unless replaceExisting is true. 422 when a target server is gone or no "
+            + "longer allows the database. Answers 202 with the run id; follow the Location header.")
     public Response start(@PathParam("id") @Pattern(regexp = Ids.SLUG, message = Ids.SLUG_MESSAGE) String planId, JsonNode body, @Context UriInfo uri) {
-        Run run = runs.start(planId, body);
+        Run run = runs.start(planId, body, identity);
         return Response.accepted(Map.of("runId", run.id, "planId", run.planId, "mode", run.mode.name(),
                         "status", run.status.name()))
                 .location(uri.getBaseUriBuilder().path("api/v1/runs").path(run.id).build()).build();

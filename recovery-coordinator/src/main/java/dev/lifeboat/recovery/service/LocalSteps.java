@@ -15,8 +15,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
-/** The steps the coordinator runs itself, over plain HTTP: RestartServices and NotifyStakeholders. */
+/**
+ * The steps the coordinator runs itself, over plain HTTP: RestartServices and NotifyStakeholders. Every URL passes
+ * the URL policy right before its call; redirects are never followed (a 3xx fails the call); what a run keeps of an
+ * answer is its status code and a short reason, never its body.
+ */
 @ApplicationScoped
 public class LocalSteps {
     private static final Logger LOG = Logger.getLogger(LocalSteps.class);
@@ -24,7 +29,13 @@ public class LocalSteps {
     public record Outcome(boolean ok, String message, Map<String, Object> details) {
     }
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+            .followRedirects(HttpClient.Redirect.NEVER).build();
+    private final UrlPolicy urls;
+
+    public LocalSteps(UrlPolicy urls) {
+        this.urls = urls;
+    }
 
     /** Calls every endpoint in order; each gets 1 + retries attempts to answer its expected status. */
     public Outcome restart(PlanStep.RestartServices step) {
@@ -34,16 +45,21 @@ public class LocalSteps {
             String last = null;
             boolean ok = false;
             int attempts = 0;
-            while (!ok && attempts <= step.retries()) {
+            Optional<String> refused = urls.problem(e.url());
+            if (refused.isPresent()) {
+                last = "refused: " + refused.get();
+                attempts = step.retries() + 1;
+            }
+            while (!ok && refused.isEmpty() && attempts <= step.retries()) {
                 attempts++;
                 try {
                     HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(e.url())).timeout(perCall)
                                     .method(e.method(), HttpRequest.BodyPublishers.noBody()).build(),
                             HttpResponse.BodyHandlers.discarding());
                     ok = r.statusCode() == e.expectedStatus();
-                    last = "answered " + r.statusCode();
+                    last = answered(r);
                 } catch (IOException ex) {
-                    last = "failed: " + ex;
+                    last = "failed: " + reason(ex);
                 } catch (InterruptedException ex) {
                     Thread.currentThread().interrupt();
                     return new Outcome(false, "interrupted", Map.of("calls", calls));
@@ -56,12 +72,13 @@ public class LocalSteps {
             call.put("method", e.method());
             call.put("url", e.url());
             call.put("expectedStatus", e.expectedStatus());
-            call.put("attempts", attempts);
+            call.put("attempts", refused.isPresent() ? 0 : attempts);
             call.put("outcome", last);
             calls.add(call);
             if (!ok) {
-                return new Outcome(false, e.method() + " " + e.url() + " " + last + " (expected " + e.expectedStatus()
-                        + ") after " + attempts + " attempt" + (attempts == 1 ? "" : "s"), Map.of("calls", calls));
+                return new Outcome(false, e.method() + " " + e.url() + " " + last + (refused.isPresent() ? ""
+                        : " (expected " + e.expectedStatus() + ") after " + attempts + " attempt"
+                        + (attempts == 1 ? "" : "s")), Map.of("calls", calls));
             }
         }
         return new Outcome(true, calls.size() + " service endpoint(s) answered as expected", Map.of("calls", calls));
@@ -74,17 +91,24 @@ public class LocalSteps {
         List<String> problems = new ArrayList<>();
         for (String url : webhooks) {
             String outcome;
+            Optional<String> refused = urls.problem(url);
+            if (refused.isPresent()) {
+                outcome = "refused: " + refused.get();
+                problems.add("webhook " + url + " " + outcome);
+                sent.add(Map.of("url", url, "outcome", outcome));
+                continue;
+            }
             try {
                 HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10))
                                 .header("Content-Type", "application/json")
                                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                         HttpResponse.BodyHandlers.discarding());
-                outcome = "answered " + r.statusCode();
+                outcome = answered(r);
                 if (r.statusCode() / 100 != 2) {
                     problems.add("webhook " + url + " " + outcome);
                 }
             } catch (IOException e) {
-                outcome = "failed: " + e;
+                outcome = "failed: " + reason(e);
                 problems.add("webhook " + url + " " + outcome);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -96,6 +120,19 @@ public class LocalSteps {
         return problems.isEmpty()
                 ? new Outcome(true, "notified " + webhooks.size() + " webhook(s)", Map.of("webhooks", sent))
                 : new Outcome(false, String.join("; ", problems), Map.of("webhooks", sent));
+    }
+
+    /** The status, and for a redirect that it was not followed (the Location is not repeated: it is the body's kin). */
+    private static String answered(HttpResponse<?> r) {
+        return "answered " + r.statusCode() + (r.statusCode() / 100 == 3 ? " (a redirect; redirects are not followed)"
+                : "");
+    }
+
+    /** A short reason: the exception's kind and its first line, at most 200 characters. */
+    private static String reason(Exception e) {
+        String m = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
+        String r = e.getClass().getSimpleName() + (m.isEmpty() ? "" : ": " + m);
+        return r.length() > 200 ? r.substring(0, 200) + "..." : r;
     }
 
     private static void sleep(long millis) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.lifeboat.kit.rest.ProblemException;
 import dev.lifeboat.recovery.domain.PlanSpec;
 import dev.lifeboat.recovery.domain.PlanStep;
+import dev.lifeboat.recovery.domain.TargetServer;
 import dev.lifeboat.recovery.repository.Db;
 import dev.lifeboat.recovery.repository.PlanRepository;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
@@ -14,8 +15,10 @@ import java.net.UnknownHostException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -25,12 +28,17 @@ public class PlanService {
     private final PlanRepository plans;
     private final SourceDirectory sources;
     private final DrillScheduler drills;
+    private final RestoreTargets targets;
+    private final UrlPolicy urls;
 
-    public PlanService(Db db, PlanRepository plans, SourceDirectory sources, DrillScheduler drills) {
+    public PlanService(Db db, PlanRepository plans, SourceDirectory sources, DrillScheduler drills,
+                       RestoreTargets targets, UrlPolicy urls) {
         this.db = db;
         this.plans = plans;
         this.sources = sources;
         this.drills = drills;
+        this.targets = targets;
+        this.urls = urls;
     }
 
     @WithSpan("PlanService.list")
@@ -45,10 +53,14 @@ public class PlanService {
 
     @WithSpan("PlanService.create")
     public PlanSpec create(JsonNode body) {
-        PlanSpec plan = checkSources(PlanValidator.read(body, null));
+        PlanSpec plan = checkUrls(PlanValidator.read(body, null));
+        Map<Integer, SourceDirectory.Source> live = liveSources(plan);
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
         PlanSpec stored = plan.withTimes(now, now);
-        if (!db.tx(c -> plans.insert(c, stored))) {
+        if (!db.tx(c -> {
+            checkLiveSources(plan, targets.resolve(c, plan, null, null), live);
+            return plans.insert(c, stored);
+        })) {
             throw ProblemException.conflict("plan '" + plan.id() + "' exists; PUT /api/v1/plans/" + plan.id()
                     + " changes it");
         }
@@ -58,8 +70,10 @@ public class PlanService {
 
     @WithSpan("PlanService.update")
     public PlanSpec update(String id, JsonNode body) {
-        PlanSpec plan = checkSources(PlanValidator.read(body, id));
+        PlanSpec plan = checkUrls(PlanValidator.read(body, id));
+        Map<Integer, SourceDirectory.Source> live = liveSources(plan);
         PlanSpec stored = db.tx(c -> {
+            checkLiveSources(plan, targets.resolve(c, plan, null, null), live);
             PlanSpec old = plans.find(c, id).orElseThrow(() -> ProblemException.notFound("plan", id));
             PlanSpec updated = plan.withTimes(old.createdAt(), Instant.now().truncatedTo(ChronoUnit.MICROS));
             plans.update(c, updated);
@@ -78,12 +92,40 @@ public class PlanService {
         drills.unschedule(id);
     }
 
-    /**
-     * Every source a restore step names must be registered in scheduler-service (422 otherwise), and a restore
-     * must not target the source's own live database unless the step says allowLiveSource.
-     */
-    private PlanSpec checkSources(PlanSpec plan) {
+    /** Every RestartServices and NotifyStakeholders URL must pass the URL policy (422 naming each). */
+    private PlanSpec checkUrls(PlanSpec plan) {
         List<String> problems = new ArrayList<>();
+        for (int i = 0; i < plan.steps().size(); i++) {
+            String at = "steps[" + i + "]";
+            switch (plan.steps().get(i)) {
+                case PlanStep.RestartServices r -> {
+                    for (int j = 0; j < r.endpoints().size(); j++) {
+                        String p = at + ".endpoints[" + j + "].url: ";
+                        urls.problem(r.endpoints().get(j).url()).ifPresent(u -> problems.add(p + u));
+                    }
+                }
+                case PlanStep.NotifyStakeholders n -> {
+                    for (int j = 0; j < n.webhooks().size(); j++) {
+                        String p = at + ".webhooks[" + j + "]: ";
+                        urls.problem(n.webhooks().get(j)).ifPresent(u -> problems.add(p + u));
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new ProblemException(422, "URL not allowed", String.join("; ", problems));
+        }
+        return plan;
+    }
+
+    /**
+     * The source of every restore step, by step index: each must be registered in scheduler-service (422
+     * otherwise).
+     */
+    private Map<Integer, SourceDirectory.Source> liveSources(PlanSpec plan) {
+        Map<Integer, SourceDirectory.Source> found = new HashMap<>();
         Set<String> unknown = new LinkedHashSet<>();
         for (int i = 0; i < plan.steps().size(); i++) {
             if (!(plan.steps().get(i) instanceof PlanStep.RestoreDatabase r)) {
@@ -92,12 +134,8 @@ public class PlanService {
             Optional<SourceDirectory.Source> source = sources.find(r.sourceId());
             if (source.isEmpty()) {
                 unknown.add(r.sourceId());
-                continue;
-            }
-            SourceDirectory.Source s = source.get();
-            if (!r.allowLiveSource() && sameDatabase(s, r)) {
-                problems.add("steps[" + i + "].target: " + r.target().describe() + " is the live database of source '"
-                        + s.id() + "'; restoring would overwrite it (set allowLiveSource=true to mean it)");
+            } else {
+                found.put(i, source.get());
             }
         }
         if (!unknown.isEmpty()) {
@@ -105,15 +143,27 @@ public class PlanService {
                     + String.join(", ", unknown.stream().map(u -> "'" + u + "'").toList())
                     + " not registered in scheduler-service (GET /api/v1/sources/{id} answered 404)");
         }
+        return found;
+    }
+
+    /** A restore must not target its source's own live database unless the step says allowLiveSource. */
+    private static void checkLiveSources(PlanSpec plan, Map<Integer, TargetServer> servers,
+                                         Map<Integer, SourceDirectory.Source> live) {
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<Integer, TargetServer> e : servers.entrySet()) {
+            PlanStep.RestoreDatabase r = (PlanStep.RestoreDatabase) plan.steps().get(e.getKey());
+            SourceDirectory.Source s = live.get(e.getKey());
+            TargetServer t = e.getValue();
+            if (s != null && !r.allowLiveSource() && t.port() == s.port() && r.database().equals(s.database())
+                    && sameHost(t.host(), s.host())) {
+                problems.add("steps[" + e.getKey() + "]: " + t.target(r.database()).describe() + " (target server '"
+                        + t.name() + "') is the live database of source '" + s.id() + "'; restoring would overwrite "
+                        + "it (set allowLiveSource=true to mean it)");
+            }
+        }
         if (!problems.isEmpty()) {
             throw new ProblemException(422, "Restore target is a live source", String.join("; ", problems));
         }
-        return plan;
-    }
-
-    private static boolean sameDatabase(SourceDirectory.Source s, PlanStep.RestoreDatabase r) {
-        return r.target().port() == s.port() && r.target().database().equals(s.database())
-                && sameHost(r.target().host(), s.host());
     }
 
     private static boolean sameHost(String a, String b) {

@@ -1,7 +1,6 @@
 package dev.lifeboat.recovery.service;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.lifeboat.contracts.recovery.DatabaseTarget;
 import dev.lifeboat.contracts.recovery.SqlCheck;
 import dev.lifeboat.kit.rest.ProblemException;
 import dev.lifeboat.recovery.domain.CronSchedule;
@@ -19,8 +18,9 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Reads a plan request field by field so that every problem is named with its path (steps[2].target.host),
- * all of them at once. Source checks against scheduler-service come after, in PlanService.
+ * Reads a plan request field by field so that every problem is named with its path (steps[2].endpoints[0].url),
+ * all of them at once. Checks against registered sources, target servers and the URL allowlist come after,
+ * in PlanService.
  */
 public final class PlanValidator {
     private static final Pattern SLUG = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
@@ -95,33 +95,29 @@ public final class PlanValidator {
                 if (backup.isBlank()) {
                     errors.add(at + ".backup: 'latest' or a backup id");
                 }
-                DatabaseTarget target = null;
+                String target = null;
                 JsonNode t = n.get("target");
-                if (t == null || !t.isObject()) {
-                    errors.add(at + ".target: a restore step needs a target {host, port, database, user, passwordRef}");
+                if (t != null && t.isObject()) {
+                    errors.add(at + ".target: names a registered target server (GET /api/v1/targets); host, port "
+                            + "and user are no longer written in plans");
                 } else {
-                    String host = text(t, "host", at + ".target.host", true);
-                    int port = t.path("port").asInt(0);
-                    if (port < 1 || port > 65535) {
-                        errors.add(at + ".target.port: must be 1..65535");
+                    target = text(n, "target", at + ".target", true);
+                    if (target != null && !TargetService.NAME.matcher(target).matches()) {
+                        errors.add(at + ".target: '" + TargetService.abbreviate(target)
+                                + "' is not a target server name");
+                        target = null;
                     }
-                    String database = text(t, "database", at + ".target.database", true);
-                    if (database != null && !DB_NAME.matcher(database).matches()) {
-                        errors.add(at + ".target.database: '" + database + "' is not a plain PostgreSQL name");
-                    }
-                    String user = text(t, "user", at + ".target.user", true);
-                    String ref = text(t, "passwordRef", at + ".target.passwordRef", true);
-                    if (ref != null && !ref.startsWith("env:") && !ref.startsWith("file:")) {
-                        errors.add(at + ".target.passwordRef: a secret reference 'env:NAME' or 'file:/path', "
-                                + "never the password itself");
-                    }
-                    target = new DatabaseTarget(host, port, database, user, ref);
+                }
+                String database = text(n, "database", at + ".database", true);
+                if (database != null && !DB_NAME.matcher(database).matches()) {
+                    errors.add(at + ".database: '" + TargetService.abbreviate(database)
+                            + "' is not a plain PostgreSQL name");
                 }
                 int jobs = n.path("jobs").asInt(2);
                 if (jobs < 1 || jobs > 64) {
                     errors.add(at + ".jobs: must be 1..64");
                 }
-                return new PlanStep.RestoreDatabase(sourceId, backup, target, jobs,
+                return new PlanStep.RestoreDatabase(sourceId, backup, target, database, jobs,
                         n.path("allowLiveSource").asBoolean(false), timeout);
             }
             case PlanStep.RESTART -> {

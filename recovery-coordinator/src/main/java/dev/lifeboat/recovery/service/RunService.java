@@ -2,6 +2,8 @@ package dev.lifeboat.recovery.service;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lifeboat.contracts.recovery.RunMode;
+import dev.lifeboat.identity.Roles;
+import io.quarkus.security.identity.SecurityIdentity;
 import dev.lifeboat.kit.rest.ProblemException;
 import dev.lifeboat.recovery.domain.Run;
 import dev.lifeboat.recovery.repository.Db;
@@ -31,13 +33,36 @@ public class RunService {
         this.engine = engine;
     }
 
+    /**
+     * Body {@code {"mode": "drill" | "recovery", "replaceExisting": false}}. A recovery restores into the plan's
+     * real databases: only an admin may start one, and only with {@code replaceExisting: true} may its restores
+     * replace a database that exists (without it the restore refuses). Drills are for operators too.
+     */
     @WithSpan("RunService.start")
-    public Run start(String planId, JsonNode body) {
+    public Run start(String planId, JsonNode body, SecurityIdentity who) {
+        if (body != null && !body.isNull() && !body.isObject()) {
+            throw ProblemException.badRequest("request body must be a JSON object {\"mode\": \"drill\" | \"recovery\"}");
+        }
         String mode = body == null ? null : body.path("mode").asText(null);
         if (mode == null || !(mode.equalsIgnoreCase("recovery") || mode.equalsIgnoreCase("drill"))) {
-            throw ProblemException.badRequest("mode: '" + mode + "' must be 'recovery' or 'drill'");
+            throw ProblemException.badRequest("mode: '" + (mode == null ? null : TargetService.abbreviate(mode))
+                    + "' must be 'recovery' or 'drill'");
         }
-        return engine.start(planId, RunMode.valueOf(mode.toUpperCase(Locale.ROOT)), "api", null);
+        RunMode runMode = RunMode.valueOf(mode.toUpperCase(Locale.ROOT));
+        JsonNode replace = body.get("replaceExisting");
+        if (replace != null && !replace.isNull() && !replace.isBoolean()) {
+            throw ProblemException.badRequest("replaceExisting: must be true or false");
+        }
+        boolean replaceExisting = replace != null && replace.asBoolean(false);
+        if (replaceExisting && runMode != RunMode.RECOVERY) {
+            throw ProblemException.badRequest("replaceExisting: only a recovery run replaces databases; a drill "
+                    + "restores into scratch databases of its own");
+        }
+        if (runMode == RunMode.RECOVERY && (who == null || !who.hasRole(Roles.ADMIN))) {
+            throw new ProblemException(403, "Forbidden", "a recovery run restores into the plan's real databases "
+                    + "and needs role " + Roles.ADMIN + "; start a drill instead, or ask an admin");
+        }
+        return engine.start(planId, runMode, "api", null, replaceExisting);
     }
 
     public RunDetails get(String runId) {

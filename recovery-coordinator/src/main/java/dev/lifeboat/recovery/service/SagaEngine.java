@@ -22,11 +22,14 @@ import dev.lifeboat.recovery.domain.Run;
 import dev.lifeboat.recovery.domain.RunStatus;
 import dev.lifeboat.recovery.domain.SagaTable;
 import dev.lifeboat.recovery.domain.SagaTable.Action;
+import dev.lifeboat.recovery.domain.TargetServer;
 import dev.lifeboat.recovery.messaging.CommandSender;
 import dev.lifeboat.recovery.messaging.RunEventPublisher;
 import dev.lifeboat.recovery.repository.Db;
 import dev.lifeboat.recovery.repository.PlanRepository;
 import dev.lifeboat.recovery.repository.RunRepository;
+import dev.lifeboat.recovery.repository.TargetRepository;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
@@ -42,6 +45,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -77,10 +81,13 @@ public class SagaEngine {
     private final LocalSteps local;
     private final CoordinatorConfig config;
     private final Tracer tracer;
+    private final RestoreTargets targets;
+    private final TargetRepository targetServers;
     private final ExecutorService localWork = Executors.newVirtualThreadPerTaskExecutor();
 
     public SagaEngine(Db db, RunRepository runs, PlanRepository plans, CommandSender sender, RunEventPublisher events,
-                      LocalSteps local, CoordinatorConfig config, Tracer tracer) {
+                      LocalSteps local, CoordinatorConfig config, Tracer tracer, RestoreTargets targets,
+                      TargetRepository targetServers) {
         this.db = db;
         this.runs = runs;
         this.plans = plans;
@@ -89,6 +96,8 @@ public class SagaEngine {
         this.local = local;
         this.config = config;
         this.tracer = tracer;
+        this.targets = targets;
+        this.targetServers = targetServers;
     }
 
     @PreDestroy
@@ -97,13 +106,30 @@ public class SagaEngine {
     }
 
     /** Starts a run of the plan. With a given runId (drills), a run that exists already is returned, not repeated. */
-    @WithSpan("SagaEngine.start")
     public Run start(String planId, RunMode mode, String trigger, String runId) {
+        return start(planId, mode, trigger, runId, false);
+    }
+
+    /**
+     * Starts a run. The target servers of its restore steps are resolved now and kept with the run (a target
+     * changed later does not move a running restore), after checking that the databases the run will touch match
+     * their patterns (422 otherwise). {@code replaceExisting} (recovery only) lets its restores replace an
+     * existing database.
+     */
+    @WithSpan("SagaEngine.start")
+    public Run start(String planId, RunMode mode, String trigger, String runId, boolean replaceExisting) {
         List<Effect> effects = new ArrayList<>();
         Run run = db.tx(c -> {
             PlanSpec plan = plans.find(c, planId).orElseThrow(() -> ProblemException.notFound("plan", planId));
+            if (runId != null) {
+                Optional<Run> existing = runs.find(c, runId);
+                if (existing.isPresent()) {
+                    return existing.get();
+                }
+            }
             Run r = new Run();
             r.id = runId != null ? runId : UUID.randomUUID().toString();
+            Map<Integer, TargetServer> servers = targets.resolve(c, plan, mode, r.id);
             r.planId = planId;
             r.plan = plan;
             r.mode = mode;
@@ -111,6 +137,12 @@ public class SagaEngine {
             r.status = RunStatus.RUNNING;
             r.phase = Run.Phase.FORWARD;
             r.data = Db.json().createObjectNode();
+            ObjectNode resolved = r.data.putObject("targets");
+            servers.forEach((step, server) -> resolved.set(String.valueOf(step), Db.json().valueToTree(
+                    server.target(restoreDatabase(r.id, mode, plan, step)))));
+            if (replaceExisting && mode == RunMode.RECOVERY) {
+                r.data.put("replaceExisting", true);
+            }
             r.startedAt = Instant.now();
             // the run's root span: every command of the run is sent in a child of it (one run = one trace)
             Span root = tracer.spanBuilder("recovery-run " + planId).setAttribute("lifeboat.run.id", r.id)
@@ -121,7 +153,8 @@ public class SagaEngine {
             if (!runs.insert(c, r)) {
                 return runs.find(c, r.id).orElseThrow();
             }
-            runs.transition(c, r.id, null, null, null, null, RunStatus.RUNNING, mode + " run started (" + trigger + ")");
+            runs.transition(c, r.id, null, null, null, null, RunStatus.RUNNING, mode + " run started (" + trigger + ")"
+                    + (r.data.path("replaceExisting").asBoolean() ? ", replacing existing databases" : ""));
             effects.add(new Emit(r.id));
             effects.add(next(c, r));
             return r;
@@ -269,7 +302,7 @@ public class SagaEngine {
     private Effect dispatch(Connection c, Run r, Action a) throws Exception {
         String commandId = RecoveryCommand.commandId(r.id, a.step(), a.action());
         EventType type = a.commandType();
-        RecoveryCommand command = type == null ? null : command(r, a, commandId);
+        RecoveryCommand command = type == null ? null : command(c, r, a, commandId);
         r.pending = new Run.Pending(commandId, type == null ? null : type.name(), a.step(), a.action(),
                 command == null ? null : Db.toJson(command));
         r.deadline = Instant.now().plus(timeout(r, a.step()));
@@ -288,7 +321,7 @@ public class SagaEngine {
                 : new Send(r.id, r.traceparent, r.pending);
     }
 
-    private RecoveryCommand command(Run r, Action a, String commandId) {
+    private RecoveryCommand command(Connection c, Run r, Action a, String commandId) throws Exception {
         List<PlanStep> steps = r.plan.steps();
         return switch (a.action()) {
             case SagaTable.PREPARE -> {
@@ -301,15 +334,15 @@ public class SagaEngine {
             }
             case SagaTable.RESTORE -> {
                 PlanStep.RestoreDatabase s = (PlanStep.RestoreDatabase) steps.get(a.step());
-                yield new RestoreDatabase(commandId, r.id, a.step(), backup(r, a.step()), target(r, a.step()),
-                        s.jobs());
+                yield new RestoreDatabase(commandId, r.id, a.step(), backup(r, a.step()), target(c, r, a.step()),
+                        s.jobs(), r.mode == RunMode.RECOVERY && r.data.path("replaceExisting").asBoolean(false));
             }
             case SagaTable.VERIFY_BACKUP -> new VerifyBackup(commandId, r.id, a.step(),
                     backup(r, SagaTable.restoreBefore(steps, a.step())));
             case SagaTable.VERIFY_DATABASE -> new VerifyDatabase(commandId, r.id, a.step(),
-                    target(r, SagaTable.restoreBefore(steps, a.step())),
+                    target(c, r, SagaTable.restoreBefore(steps, a.step())),
                     ((PlanStep.VerifyIntegrity) steps.get(a.step())).checks());
-            case SagaTable.DROP -> new DropDatabase(commandId, r.id, a.step(), target(r, a.step()));
+            case SagaTable.DROP -> new DropDatabase(commandId, r.id, a.step(), target(c, r, a.step()));
             default -> throw new IllegalStateException("not a command: " + a.action());
         };
     }
@@ -349,9 +382,9 @@ public class SagaEngine {
         if (r.mode == RunMode.RECOVERY) {
             // a recovery never drops what it restored: the target stays for people to inspect, marked failed
             for (int i = 0; i <= a.step(); i++) {
-                if (r.plan.steps().get(i) instanceof PlanStep.RestoreDatabase s && s.target() != null) {
+                if (r.plan.steps().get(i) instanceof PlanStep.RestoreDatabase) {
                     runs.stepOutcome(c, r.id, i, null, null, null, "target", Map.of("database",
-                            s.target().describe(), "state", "left in place, marked failed: " + r.reason));
+                            target(c, r, i).describe(), "state", "left in place, marked failed: " + r.reason));
                 }
             }
         }
@@ -536,10 +569,30 @@ public class SagaEngine {
         return t == null ? config.defaultStepTimeout() : Duration.parse(t);
     }
 
-    /** The restore target of a step; a drill's is the scratch database on the same server. */
-    private static DatabaseTarget target(Run r, int restoreStep) {
-        DatabaseTarget t = ((PlanStep.RestoreDatabase) r.plan.steps().get(restoreStep)).target();
-        return r.mode == RunMode.DRILL ? t.withDatabase(SagaTable.scratchDatabase(r.id, restoreStep)) : t;
+    /** The database a run's restore step restores into: the plan's, or a drill's scratch database. */
+    private static String restoreDatabase(String runId, RunMode mode, PlanSpec plan, int restoreStep) {
+        return mode == RunMode.DRILL ? SagaTable.scratchDatabase(runId, restoreStep)
+                : ((PlanStep.RestoreDatabase) plan.steps().get(restoreStep)).database();
+    }
+
+    /**
+     * The restore target of a step as resolved when the run started. Runs started before targets were kept
+     * with the run resolve the step's target server now, and only a database its pattern allows.
+     */
+    private DatabaseTarget target(Connection c, Run r, int restoreStep) throws Exception {
+        JsonNode kept = r.data.path("targets").get(String.valueOf(restoreStep));
+        if (kept != null && !kept.isNull()) {
+            return Db.json().convertValue(kept, DatabaseTarget.class);
+        }
+        PlanStep.RestoreDatabase s = (PlanStep.RestoreDatabase) r.plan.steps().get(restoreStep);
+        TargetServer server = targetServers.find(c, s.target()).orElseThrow(() -> new IllegalStateException(
+                "target server '" + s.target() + "' of step " + restoreStep + " is not registered"));
+        String database = restoreDatabase(r.id, r.mode, r.plan, restoreStep);
+        if (!server.allows(database)) {
+            throw new IllegalStateException("database '" + database + "' does not match " + server.databasePattern()
+                    + " of target server '" + server.name() + "'");
+        }
+        return server.target(database);
     }
 
     private static BackupLocation backup(Run r, int restoreStep) {

@@ -110,16 +110,25 @@ public class DatabaseRestorer {
 
     /**
      * The target must not exist, unless an earlier attempt of this very command created it (then its partial
-     * content is dropped and the restore starts over). Returns the server's major version.
+     * content is dropped and the restore starts over) or the command says replaceExisting (then it is dropped).
+     * Returns the server's major version.
      */
     private int prepareTarget(RestoreDatabase cmd, String name, String password, CommandLedger.Claim claim) {
         try (Connection c = TargetServers.connect(cmd.target(), config.maintenanceDatabase(), password,
                 snapshots.connectTimeoutSeconds())) {
             int major = TargetServers.serverMajor(c);
             if (TargetServers.exists(c, name)) {
+                if (cmd.replaceExisting() && !claim.createdResource().filter(name::equals).isPresent()) {
+                    // an admin started this recovery asking for it: the existing database is replaced
+                    LOG.warnf("restore %s: replacing existing database %s (replaceExisting)", cmd.commandId(),
+                            cmd.target().describe());
+                    TargetServers.drop(c, name);
+                    return major;
+                }
                 if (!claim.createdResource().filter(name::equals).isPresent()) {
                     throw new CommandFailure("target database " + cmd.target().describe() + " already exists and was "
-                            + "not created by command " + cmd.commandId() + "; refusing to restore over it");
+                            + "not created by command " + cmd.commandId() + "; refusing to restore over it (a recovery "
+                            + "run started with replaceExisting=true by an admin replaces it)");
                 }
                 LOG.infof("restore %s: an earlier attempt created %s; dropping its partial restore", cmd.commandId(),
                         cmd.target().describe());

@@ -1,0 +1,84 @@
+package dev.lifeboat.recovery.service;
+
+import dev.lifeboat.contracts.recovery.RunMode;
+import dev.lifeboat.kit.rest.ProblemException;
+import dev.lifeboat.recovery.domain.PlanSpec;
+import dev.lifeboat.recovery.domain.PlanStep;
+import dev.lifeboat.recovery.domain.SagaTable;
+import dev.lifeboat.recovery.domain.TargetServer;
+import dev.lifeboat.recovery.repository.TargetRepository;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Resolves the target servers a plan's RestoreDatabase steps name, and checks that every database a run would
+ * create, replace or drop there is one the server's pattern allows: when a plan is written and again when a run
+ * starts (an admin may have changed or removed the target since).
+ */
+@ApplicationScoped
+public class RestoreTargets {
+    /** A stand-in run id for checking drill scratch names when a plan is written (real ones are UUIDs too). */
+    private static final String SAMPLE_RUN = "0123abcd-0000-0000-0000-000000000000";
+
+    private final TargetRepository targets;
+
+    public RestoreTargets(TargetRepository targets) {
+        this.targets = targets;
+    }
+
+    /**
+     * The server of every restore step, by step index, read under a row lock (a concurrent delete of the target
+     * waits). {@code mode} null checks a plan being written: its databases, and drill scratch names when it has a
+     * drill schedule; a run checks what it will touch: the plan's database (recovery) or its scratch databases
+     * (drill, named after {@code runId}).
+     */
+    public Map<Integer, TargetServer> resolve(Connection c, PlanSpec plan, RunMode mode, String runId)
+            throws SQLException {
+        Map<Integer, TargetServer> servers = new LinkedHashMap<>();
+        Set<String> unknown = new LinkedHashSet<>();
+        List<String> problems = new ArrayList<>();
+        for (int i = 0; i < plan.steps().size(); i++) {
+            if (!(plan.steps().get(i) instanceof PlanStep.RestoreDatabase r)) {
+                continue;
+            }
+            Optional<TargetServer> server = targets.lock(c, r.target());
+            if (server.isEmpty()) {
+                unknown.add(r.target());
+                continue;
+            }
+            TargetServer t = server.get();
+            servers.put(i, t);
+            String at = "steps[" + i + "]";
+            if (mode != RunMode.DRILL && !t.allows(r.database())) {
+                problems.add(at + ".database: '" + r.database() + "' does not match " + t.databasePattern()
+                        + " of target server '" + t.name() + "'");
+            }
+            if (mode == RunMode.DRILL || (mode == null && plan.drillSchedule() != null)) {
+                String scratch = SagaTable.scratchDatabase(mode == null ? SAMPLE_RUN : runId, i);
+                if (!t.allows(scratch)) {
+                    problems.add(at + ": a drill restores into scratch database '" + scratch + "' (drill_<run>_<step>)"
+                            + ", which does not match " + t.databasePattern() + " of target server '" + t.name()
+                            + "'; allow drill_ names there (e.g. ^(drill_|restored_).*)");
+                }
+            }
+        }
+        if (!unknown.isEmpty()) {
+            throw new ProblemException(422, "Unknown target server", "target server" + (unknown.size() > 1 ? "s " : " ")
+                    + String.join(", ", unknown.stream().map(u -> "'" + u + "'").toList())
+                    + " not registered (an admin registers it with PUT /api/v1/targets/{name})");
+        }
+        if (!problems.isEmpty()) {
+            throw new ProblemException(422, "Database not allowed on target server", String.join("; ", problems));
+        }
+        return servers;
+    }
+}

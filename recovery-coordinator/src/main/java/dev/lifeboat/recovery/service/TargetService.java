@@ -1,0 +1,181 @@
+package dev.lifeboat.recovery.service;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lifeboat.kit.rest.ProblemException;
+import dev.lifeboat.kit.secrets.SecretReference;
+import dev.lifeboat.recovery.domain.TargetServer;
+import dev.lifeboat.recovery.repository.Db;
+import dev.lifeboat.recovery.repository.TargetRepository;
+import io.opentelemetry.instrumentation.annotations.WithSpan;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/** Registered target servers: the only servers a plan may restore into. */
+@ApplicationScoped
+public class TargetService {
+    /** Target names, as plan ids: a slug. */
+    public static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
+    private static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
+            + "|\\[[0-9A-Fa-f:.]{2,45}]");
+    private static final Pattern USER = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,62}");
+    private static final int MAX_PATTERN = 256;
+    /** A pattern that admits one of these would let plans drop or replace the server's own databases. */
+    private static final Set<String> SYSTEM_DATABASES = Set.of("postgres", "template0", "template1");
+
+    /** The result of a PUT: the stored target and whether it was new. */
+    public record Saved(TargetServer target, boolean created) {
+    }
+
+    private final Db db;
+    private final TargetRepository targets;
+
+    public TargetService(Db db, TargetRepository targets) {
+        this.db = db;
+        this.targets = targets;
+    }
+
+    public List<TargetServer> list() {
+        return db.tx(targets::list);
+    }
+
+    public TargetServer get(String name) {
+        checkName(name);
+        return db.tx(c -> targets.find(c, name)).orElseThrow(() -> ProblemException.notFound("target server", name));
+    }
+
+    @WithSpan("TargetService.put")
+    public Saved put(String name, JsonNode body) {
+        checkName(name);
+        TargetServer t = read(name, body);
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        return db.tx(c -> {
+            TargetServer stored = targets.find(c, name).map(old -> t.withTimes(old.createdAt(), now))
+                    .orElse(t.withTimes(now, now));
+            boolean created = targets.upsert(c, stored);
+            return new Saved(stored, created);
+        });
+    }
+
+    /** 409 naming the plans while any plan restores into the target. */
+    @WithSpan("TargetService.delete")
+    public void delete(String name) {
+        checkName(name);
+        db.tx(c -> {
+            if (targets.lock(c, name).isEmpty()) {
+                throw ProblemException.notFound("target server", name);
+            }
+            List<String> plans = targets.plansUsing(c, name);
+            if (!plans.isEmpty()) {
+                throw new ProblemException(409, "Target server in use", "target server '" + name
+                        + "' is used by plan" + (plans.size() > 1 ? "s " : " ") + String.join(", ", plans)
+                        + "; change or delete " + (plans.size() > 1 ? "them" : "it") + " first");
+            }
+            targets.delete(c, name);
+            return null;
+        });
+    }
+
+    /** A target name from a path, validated as at creation (400 otherwise). */
+    public static void checkName(String name) {
+        if (name == null || !NAME.matcher(name).matches()) {
+            throw new ProblemException(400, "Invalid target server name", "target server name '"
+                    + abbreviate(name) + "' is not a slug (lowercase letters, digits and '-', at most 63)");
+        }
+    }
+
+    private static TargetServer read(String name, JsonNode b) {
+        List<String> errors = new ArrayList<>();
+        if (b == null || !b.isObject()) {
+            throw new ProblemException(400, "Invalid target server", "request body must be a JSON object");
+        }
+        if (b.hasNonNull("name") && !name.equals(b.get("name").asText())) {
+            errors.add("name: '" + abbreviate(b.get("name").asText()) + "' differs from the path's '" + name + "'");
+        }
+        String host = text(b, "host", errors);
+        if (host != null && !HOST.matcher(host).matches()) {
+            errors.add("host: '" + abbreviate(host) + "' is not a host name or IP address");
+        }
+        int port = 0;
+        JsonNode p = b.get("port");
+        if (p == null || !p.canConvertToInt() || !p.isIntegralNumber()) {
+            errors.add("port: required, a number 1..65535");
+        } else {
+            port = p.asInt();
+            if (port < 1 || port > 65535) {
+                errors.add("port: " + port + " is not in 1..65535");
+            }
+        }
+        String user = text(b, "user", errors);
+        if (user != null && !USER.matcher(user).matches()) {
+            errors.add("user: '" + abbreviate(user) + "' is not a plain PostgreSQL role name");
+        }
+        String ref = text(b, "passwordRef", errors);
+        if (ref != null) {
+            try {
+                SecretReference.parse(ref);
+            } catch (IllegalArgumentException e) {
+                errors.add("passwordRef: " + e.getMessage() + " (a reference to the secret, never the secret)");
+            }
+        }
+        String pattern = text(b, "databasePattern", errors);
+        if (pattern != null) {
+            patternProblem(pattern).ifPresent(pr -> errors.add("databasePattern: " + pr));
+        }
+        if (!errors.isEmpty()) {
+            throw new ProblemException(400, "Invalid target server", String.join("; ", errors));
+        }
+        return new TargetServer(name, host, port, user, ref, pattern, null, null);
+    }
+
+    private static java.util.Optional<String> patternProblem(String pattern) {
+        if (pattern.length() > MAX_PATTERN) {
+            return java.util.Optional.of("longer than " + MAX_PATTERN + " characters");
+        }
+        if (!pattern.startsWith("^")) {
+            // matched against the whole name anyway; the '^' makes the author's intent (a prefix) explicit
+            return java.util.Optional.of("'" + abbreviate(pattern) + "' must be anchored with '^' (it is matched "
+                    + "against the whole database name, e.g. ^(drill_|restored_).*)");
+        }
+        Pattern compiled;
+        try {
+            compiled = Pattern.compile(pattern);
+        } catch (PatternSyntaxException e) {
+            return java.util.Optional.of("'" + abbreviate(pattern) + "' is not a valid regular expression: "
+                    + e.getDescription());
+        }
+        for (String system : SYSTEM_DATABASES) {
+            if (compiled.matcher(system).matches()) {
+                return java.util.Optional.of("'" + abbreviate(pattern) + "' matches the system database '" + system
+                        + "'; restores may never replace or drop it");
+            }
+        }
+        if (compiled.matcher("").matches()) {
+            return java.util.Optional.of("'" + abbreviate(pattern) + "' matches the empty name");
+        }
+        return java.util.Optional.empty();
+    }
+
+    private static String text(JsonNode b, String field, List<String> errors) {
+        JsonNode v = b.get(field);
+        if (v == null || v.isNull() || (v.isTextual() && v.asText().isBlank())) {
+            errors.add(field + ": required");
+            return null;
+        }
+        if (!v.isTextual()) {
+            errors.add(field + ": must be a string");
+            return null;
+        }
+        return v.asText();
+    }
+
+    static String abbreviate(String s) {
+        return s == null ? "null" : s.length() > 80 ? s.substring(0, 80) + "..." : s;
+    }
+}

@@ -1,0 +1,175 @@
+package dev.lifeboat.recovery;
+
+import dev.lifeboat.testsupport.Tokens;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import io.restassured.response.ValidatableResponse;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.hamcrest.Matchers.allOf;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.not;
+
+/**
+ * What a plan may touch: registered target servers and their database patterns, the URL allowlist and the
+ * platform's own APIs, and who may start a recovery.
+ */
+@QuarkusTest
+@WithTestResource(RecoveryTestResource.class)
+class TargetApiTest {
+
+    private static ValidatableResponse put(String name, Object body) {
+        return Plans.admin().contentType(ContentType.JSON).body(body).put("/api/v1/targets/" + name).then();
+    }
+
+    private static ValidatableResponse postPlan(Object body) {
+        return Plans.admin().contentType(ContentType.JSON).body(body).post("/api/v1/plans").then();
+    }
+
+    @Test
+    void targetIsRegisteredReadReplacedAndDeleted() {
+        String name = Plans.uniqueId("pg");
+        put(name, Plans.target("^(drill_|restored_).*")).statusCode(201)
+                .header("Location", containsString("/api/v1/targets/" + name))
+                .body("name", equalTo(name)).body("host", equalTo("127.0.0.1")).body("port", equalTo(55432))
+                .body("user", equalTo("restore")).body("passwordRef", equalTo("env:RESTORE_DB_PASSWORD"))
+                .body("databasePattern", equalTo("^(drill_|restored_).*"));
+        Plans.as(Tokens.viewer()).get("/api/v1/targets/" + name).then().statusCode(200).body("name", equalTo(name));
+        Plans.as(Tokens.viewer()).get("/api/v1/targets").then().statusCode(200).body("name", hasItem(name));
+        Map<String, Object> changed = Plans.target("^restored_.*");
+        changed.put("port", 5433);
+        put(name, changed).statusCode(200).body("port", equalTo(5433)).body("databasePattern", equalTo("^restored_.*"));
+        Plans.admin().delete("/api/v1/targets/" + name).then().statusCode(204);
+        Plans.admin().get("/api/v1/targets/" + name).then().statusCode(404).contentType("application/problem+json");
+        Plans.admin().get("/api/v1/targets").then().body("name", not(hasItem(name)));
+    }
+
+    @Test
+    void invalidTargetIsRefusedNamingEveryField() {
+        Map<String, Object> bad = Map.of("host", "db host; rm -rf", "port", 70000, "user", "x\"y",
+                "passwordRef", "hunter2", "databasePattern", "(unclosed");
+        put("bad-target", bad).statusCode(400).contentType("application/problem+json")
+                .body("detail", allOf(containsString("host: "), containsString("port: 70000 is not in 1..65535"),
+                        containsString("user: "), containsString("passwordRef: "),
+                        containsString("databasePattern: '(unclosed' must be anchored")));
+        put("bad-target", Plans.target("^(unclosed")).statusCode(400)
+                .body("detail", containsString("is not a valid regular expression"));
+        put("bad-target", Plans.target("^.*")).statusCode(400)
+                .body("detail", containsString("matches the system database"));
+        put("Not_A_Slug", Plans.target("^restored_.*")).statusCode(400)
+                .body("detail", containsString("'Not_A_Slug' is not a slug"));
+        Plans.admin().get("/api/v1/targets/" + "x".repeat(100)).then().statusCode(400);
+        Plans.admin().get("/api/v1/targets/bad-target").then().statusCode(404);
+    }
+
+    @Test
+    void planNamingAnUnregisteredTargetIsRefusedNamingIt() {
+        Map<String, Object> restore = Plans.restore("orders_restored");
+        restore.put("target", "nowhere");
+        postPlan(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(restore))).statusCode(422)
+                .contentType("application/problem+json").body("detail", containsString("'nowhere'"))
+                .body("detail", containsString("not registered"));
+    }
+
+    @Test
+    void planWithTheOldInlineTargetIsRefused() {
+        Map<String, Object> restore = Plans.restore("orders_restored");
+        restore.put("target", Map.of("host", "10.0.0.7", "port", 5432, "user", "u", "passwordRef", "env:X"));
+        postPlan(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(restore))).statusCode(400)
+                .body("detail", containsString("names a registered target server"));
+    }
+
+    @Test
+    void databaseOutsideTheTargetsPatternIsRefused() {
+        postPlan(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.restore("payroll")))).statusCode(422)
+                .body("detail", containsString("steps[0].database: 'payroll' does not match ^(drill_|orders).*"));
+    }
+
+    @Test
+    void drillScheduleNeedsATargetThatAllowsScratchDatabases() {
+        String name = Plans.registerTarget(Plans.uniqueId("pg"), "^orders_.*");
+        Map<String, Object> restore = Plans.restore("orders_restored");
+        restore.put("target", name);
+        Map<String, Object> plan = Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(restore));
+        postPlan(plan).statusCode(201);
+        plan.put("id", Plans.uniqueId("p"));
+        plan.put("drillSchedule", "0 3 * * 6");
+        postPlan(plan).statusCode(422).body("detail", containsString("scratch database 'drill_"));
+    }
+
+    @Test
+    void targetUsedByAPlanCannotBeDeletedAndRunsRecheckIt() {
+        String name = Plans.registerTarget(Plans.uniqueId("pg"), "^(drill_|orders).*");
+        Map<String, Object> restore = Plans.restore("orders_restored");
+        restore.put("target", name);
+        String id = Plans.uniqueId("uses");
+        postPlan(Plans.plan(id, "PT15M", List.of(restore))).statusCode(201);
+        Plans.admin().delete("/api/v1/targets/" + name).then().statusCode(409)
+                .contentType("application/problem+json").body("detail", containsString(id));
+
+        // the admin narrows the pattern afterwards: a recovery of the plan no longer starts
+        put(name, Plans.target("^drill_.*")).statusCode(200);
+        Plans.admin().contentType(ContentType.JSON).body(Map.of("mode", "recovery"))
+                .post("/api/v1/plans/" + id + "/runs").then().statusCode(422)
+                .body("detail", containsString("'orders_restored' does not match ^drill_.*"));
+        Plans.admin().delete("/api/v1/plans/" + id).then().statusCode(204);
+        Plans.admin().delete("/api/v1/targets/" + name).then().statusCode(204);
+    }
+
+    @Test
+    void urlOutsideTheAllowlistIsRefused() {
+        postPlan(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.restart("http://10.1.2.3:8080/restart", 0),
+                Plans.notify("https://hooks.example.com/dr")))).statusCode(422)
+                .contentType("application/problem+json")
+                .body("detail", containsString("steps[0].endpoints[0].url: 'http://10.1.2.3:8080/restart' is not "
+                        + "under any prefix of lifeboat.recovery.url-allowlist"))
+                .body("detail", containsString("steps[1].webhooks[0]: 'https://hooks.example.com/dr'"));
+        postPlan(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.notify("http://user:pw@127.0.0.1:9/h"))))
+                .statusCode(422).body("detail", containsString("user info"))
+                .body("detail", not(containsString("pw@")));
+        postPlan(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.notify("http://127.0.0.1:9/a/../b"))))
+                .statusCode(422).body("detail", containsString("'..' path segments"));
+    }
+
+    @Test
+    void thePlatformsOwnApisAreRefusedEvenWhenAllowlisted() {
+        // scheduler-service's default port, and the scheduler this coordinator asks (same host, any path)
+        postPlan(Plans.plan(Plans.uniqueId("p"), "PT15M",
+                List.of(Plans.restart("http://127.0.0.1:8081/api/v1/sources", 0),
+                        Plans.restart("http://localhost:8083/api/v1/gc", 0)))).statusCode(422)
+                .body("detail", containsString("steps[0].endpoints[0].url: 'http://127.0.0.1:8081/api/v1/sources' is "
+                        + "an API of the platform itself"))
+                .body("detail", containsString("steps[1].endpoints[0].url: 'http://localhost:8083/api/v1/gc' is an "
+                        + "API of the platform itself"));
+    }
+
+    @Test
+    void recoveryRunsAreForAdmins() {
+        // passes once the API authenticates tokens: an operator's recovery is refused, its drill is not
+        String id = Plans.uniqueId("roles");
+        postPlan(Plans.plan(id, "PT15M", List.of(Plans.restart("http://127.0.0.1:9/x", 0)))).statusCode(201);
+        Plans.as(Tokens.operator()).contentType(ContentType.JSON).body(Map.of("mode", "recovery"))
+                .post("/api/v1/plans/" + id + "/runs").then().statusCode(403)
+                .contentType("application/problem+json").body("detail", containsString("lifeboat-admin"));
+        Plans.as(Tokens.operator()).contentType(ContentType.JSON).body(Map.of("mode", "drill"))
+                .post("/api/v1/plans/" + id + "/runs").then().statusCode(202);
+    }
+
+    @Test
+    void replaceExistingIsForRecoveriesOnly() {
+        String id = Plans.uniqueId("replace");
+        postPlan(Plans.plan(id, "PT15M", List.of(Plans.restart("http://127.0.0.1:9/x", 0)))).statusCode(201);
+        Plans.admin().contentType(ContentType.JSON).body(Map.of("mode", "drill", "replaceExisting", true))
+                .post("/api/v1/plans/" + id + "/runs").then().statusCode(400)
+                .body("detail", containsString("replaceExisting: only a recovery run"));
+        Plans.admin().contentType(ContentType.JSON).body(Map.of("mode", "recovery", "replaceExisting", "yes"))
+                .post("/api/v1/plans/" + id + "/runs").then().statusCode(400)
+                .body("detail", containsString("replaceExisting: must be true or false"));
+    }
+}
