@@ -1,5 +1,6 @@
 package dev.lifeboat.recovery;
 
+import dev.lifeboat.identity.Roles;
 import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.recovery.service.DrillScheduler;
 import io.quarkus.test.common.WithTestResource;
@@ -59,6 +60,23 @@ class PlanApiTest {
         Plans.admin().get("/api/v1/plans/" + id).then().statusCode(404).contentType("application/problem+json")
                 .body("detail", containsString(id));
         Plans.admin().get("/api/v1/plans").then().body("id", not(hasItem(id)));
+    }
+
+    @Test
+    void thePrincipalsWhoWroteAPlanAndStartedARunAreRecorded() {
+        String id = Plans.uniqueId("audit");
+        Map<String, Object> plan = Plans.plan(id, "PT1H", List.of(Plans.restore("orders_audit")));
+        Plans.as(Tokens.mint("admin-ann", Roles.ADMIN)).contentType(ContentType.JSON).body(plan)
+                .post("/api/v1/plans").then().statusCode(201)
+                .body("createdBy", equalTo("admin-ann")).body("updatedBy", equalTo("admin-ann"));
+        plan.put("name", "changed");
+        Plans.as(Tokens.mint("admin-bob", Roles.ADMIN)).contentType(ContentType.JSON).body(plan)
+                .put("/api/v1/plans/" + id).then().statusCode(200)
+                .body("createdBy", equalTo("admin-ann")).body("updatedBy", equalTo("admin-bob"));
+        String runId = Plans.as(Tokens.mint("operator-olga", Roles.OPERATOR)).contentType(ContentType.JSON)
+                .body(Map.of("mode", "drill")).post("/api/v1/plans/" + id + "/runs")
+                .then().statusCode(202).extract().path("runId");
+        Plans.admin().get("/api/v1/runs/" + runId).then().statusCode(200).body("trigger", equalTo("api:operator-olga"));
     }
 
     @Test

@@ -4,9 +4,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 
-/** A validated disaster-recovery plan. */
+/** A validated disaster-recovery plan; {@code createdBy}/{@code updatedBy} are the principals who wrote it. */
 public record PlanSpec(String id, String name, String rto, String rpo, String drillSchedule, String stepTimeout,
-                       List<PlanStep> steps, Instant createdAt, Instant updatedAt) {
+                       List<PlanStep> steps, Instant createdAt, Instant updatedAt, String createdBy, String updatedBy) {
 
     public Duration rtoDuration() {
         return Duration.parse(rto);
@@ -17,6 +17,12 @@ public record PlanSpec(String id, String name, String rto, String rpo, String dr
     }
 
     public PlanSpec withTimes(Instant created, Instant updated) {
-        return new PlanSpec(id, name, rto, rpo, drillSchedule, stepTimeout, steps, created, updated);
+        return new PlanSpec(id, name, rto, rpo, drillSchedule, stepTimeout, steps, created, updated, createdBy,
+                updatedBy);
+    }
+
+    public PlanSpec withAuthors(String created, String updated) {
+        return new PlanSpec(id, name, rto, rpo, drillSchedule, stepTimeout, steps, createdAt, updatedAt, created,
+                updated);
     }
 }

@@ -36,8 +36,8 @@ public class PlanRepository {
     /** True when inserted, false when the id exists. */
     public boolean insert(Connection c, PlanSpec p) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("insert into plans (id, name, rto_millis, rpo_millis, "
-                + "drill_schedule, step_timeout, steps, created_at, updated_at, rto, rpo) "
-                + "values (?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?) on conflict (id) do nothing")) {
+                + "drill_schedule, step_timeout, steps, created_at, updated_at, rto, rpo, created_by, updated_by) "
+                + "values (?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?) on conflict (id) do nothing")) {
             bind(ps, p);
             return ps.executeUpdate() == 1;
         }
@@ -45,8 +45,8 @@ public class PlanRepository {
 
     public boolean update(Connection c, PlanSpec p) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("update plans set name = ?, rto_millis = ?, rpo_millis = ?, "
-                + "drill_schedule = ?, step_timeout = ?, steps = ?::jsonb, updated_at = ?, rto = ?, rpo = ? "
-                + "where id = ?")) {
+                + "drill_schedule = ?, step_timeout = ?, steps = ?::jsonb, updated_at = ?, rto = ?, rpo = ?, "
+                + "updated_by = ? where id = ?")) {
             ps.setString(1, p.name());
             ps.setLong(2, p.rtoDuration().toMillis());
             ps.setLong(3, p.rpoDuration().toMillis());
@@ -56,7 +56,8 @@ public class PlanRepository {
             ps.setTimestamp(7, ts(p.updatedAt()));
             ps.setString(8, p.rto());
             ps.setString(9, p.rpo());
-            ps.setString(10, p.id());
+            ps.setString(10, p.updatedBy());
+            ps.setString(11, p.id());
             return ps.executeUpdate() == 1;
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalArgumentException(e);
@@ -83,6 +84,8 @@ public class PlanRepository {
             ps.setTimestamp(9, ts(p.updatedAt()));
             ps.setString(10, p.rto());
             ps.setString(11, p.rpo());
+            ps.setString(12, p.createdBy());
+            ps.setString(13, p.updatedBy());
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalArgumentException(e);
         }
@@ -101,7 +104,8 @@ public class PlanRepository {
         while (rs.next()) {
             plans.add(new PlanSpec(rs.getString("id"), rs.getString("name"), rs.getString("rto"), rs.getString("rpo"),
                     rs.getString("drill_schedule"), rs.getString("step_timeout"), steps(rs.getString("steps")),
-                    instant(rs.getTimestamp("created_at")), instant(rs.getTimestamp("updated_at"))));
+                    instant(rs.getTimestamp("created_at")), instant(rs.getTimestamp("updated_at")),
+                    rs.getString("created_by"), rs.getString("updated_by")));
         }
         return plans;
     }

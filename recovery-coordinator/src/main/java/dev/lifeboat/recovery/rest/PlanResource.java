@@ -52,7 +52,7 @@ public class PlanResource {
     @Operation(summary = "Create a plan", description = "Sources are checked against scheduler-service; "
             + "400 lists every invalid field, 422 names an unknown source or a live-source target.")
     public Response create(JsonNode body, @Context UriInfo uri) {
-        PlanView view = PlanView.of(plans.create(body));
+        PlanView view = PlanView.of(plans.create(body, identity.getPrincipal().getName()));
         return Response.created(uri.getAbsolutePathBuilder().path(view.id()).build()).entity(view).build();
     }
 
@@ -68,7 +68,7 @@ public class PlanResource {
     @Path("{id}")
     @Operation(summary = "Replace a plan (runs already started keep the plan they started with)")
     public PlanView update(@PathParam("id") @Pattern(regexp = Ids.SLUG, message = Ids.SLUG_MESSAGE) String id, JsonNode body) {
-        return PlanView.of(plans.update(id, body));
+        return PlanView.of(plans.update(id, body, identity.getPrincipal().getName()));
     }
 
     @RolesAllowed(Roles.ADMIN)

@@ -52,11 +52,11 @@ public class PlanService {
     }
 
     @WithSpan("PlanService.create")
-    public PlanSpec create(JsonNode body) {
+    public PlanSpec create(JsonNode body, String principal) {
         PlanSpec plan = checkUrls(PlanValidator.read(body, null));
         Map<Integer, SourceDirectory.Source> live = liveSources(plan);
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
-        PlanSpec stored = plan.withTimes(now, now);
+        PlanSpec stored = plan.withTimes(now, now).withAuthors(principal, principal);
         if (!db.tx(c -> {
             checkLiveSources(plan, targets.resolve(c, plan, null, null), live);
             return plans.insert(c, stored);
@@ -69,13 +69,14 @@ public class PlanService {
     }
 
     @WithSpan("PlanService.update")
-    public PlanSpec update(String id, JsonNode body) {
+    public PlanSpec update(String id, JsonNode body, String principal) {
         PlanSpec plan = checkUrls(PlanValidator.read(body, id));
         Map<Integer, SourceDirectory.Source> live = liveSources(plan);
         PlanSpec stored = db.tx(c -> {
             checkLiveSources(plan, targets.resolve(c, plan, null, null), live);
             PlanSpec old = plans.find(c, id).orElseThrow(() -> ProblemException.notFound("plan", id));
-            PlanSpec updated = plan.withTimes(old.createdAt(), Instant.now().truncatedTo(ChronoUnit.MICROS));
+            PlanSpec updated = plan.withTimes(old.createdAt(), Instant.now().truncatedTo(ChronoUnit.MICROS))
+                    .withAuthors(old.createdBy(), principal);
             plans.update(c, updated);
             return updated;
         });

@@ -74,7 +74,7 @@ public final class PlanValidator {
                 steps.add(step);
             }
         }
-        return new PlanSpec(id, name, rto, rpo, cron == null ? null : cron.trim(), stepTimeout, steps, null, null);
+        return new PlanSpec(id, name, rto, rpo, cron == null ? null : cron.trim(), stepTimeout, steps, null, null, null, null);
     }
 
     private PlanStep step(JsonNode n, String at, List<PlanStep> before) {

@@ -62,7 +62,8 @@ public class RunService {
             throw new ProblemException(403, "Forbidden", "a recovery run restores into the plan's real databases "
                     + "and needs role " + Roles.ADMIN + "; start a drill instead, or ask an admin");
         }
-        return engine.start(planId, runMode, "api", null, replaceExisting);
+        // the trigger names who started the run; it travels in RecoveryStarted to the catalog
+        return engine.start(planId, runMode, who == null ? "api" : "api:" + who.getPrincipal().getName(), null, replaceExisting);
     }
 
     public RunDetails get(String runId) {
