@@ -1,0 +1,270 @@
+package dev.lifeboat.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lifeboat.contracts.BackupCompleted;
+import dev.lifeboat.contracts.BackupType;
+import dev.lifeboat.contracts.BackupsExpired;
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.Ids;
+import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.repository.blob.S3ObjectStore;
+import dev.lifeboat.repository.blob.S3Settings;
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.testsupport.Databases;
+import dev.lifeboat.testsupport.LocalStack;
+import dev.lifeboat.testsupport.S3Buckets;
+import dev.lifeboat.testsupport.TableFingerprint;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.s3.S3Client;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Lifeboat as an attacker on the network sees it: Kafka clients holding an outside publisher's credentials, or a
+ * platform service's (a compromised worker), try to make the platform delete or expire backups, or back up into
+ * another source's destination. The broker refuses what the ACLs do not grant; the consumers refuse what does not
+ * agree with what they own. Afterwards the victim's backups are still there and restore equal to their source.
+ */
+class HostileClientEndToEndIT {
+    static final String SOURCE_DB = "e2e_hostile";
+    static final String RUN = Long.toString(System.currentTimeMillis(), 36);
+    static final String VICTIM = "victim-" + RUN;
+    static final String OTHER = "other-" + RUN;
+    static final String VICTIM_POLICY = "victim-policy-" + RUN;
+    static final String OTHER_POLICY = "other-policy-" + RUN;
+    static Platform platform;
+    static S3Client s3;
+    static Map<String, TableFingerprint> expected;
+    static final List<JsonNode> victimBackups = new ArrayList<>();
+
+    @BeforeAll
+    static void startPlatformWithTwoSourcesAndTheirBackups() throws Exception {
+        platform = Platform.start();
+        Databases.createDatabase(SOURCE_DB);
+        Databases.loadSample(SOURCE_DB, 1);
+        s3 = S3Buckets.client();
+        platform.registerSource(VICTIM, "127.0.0.1", platform.stack.pgPort(), SOURCE_DB);
+        platform.registerSource(OTHER, "127.0.0.1", platform.stack.pgPort(), SOURCE_DB);
+        createPolicy(VICTIM_POLICY, VICTIM, 3);
+        createPolicy(OTHER_POLICY, OTHER, 3);
+        expected = fingerprints(SOURCE_DB);
+        for (int i = 0; i < 2; i++) {
+            Platform.Response accepted = Platform.send("POST", platform.schedulerUrl("/api/v1/backups"),
+                    Map.of("sourceId", VICTIM, "type", "FULL", "policyId", VICTIM_POLICY));
+            assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+            victimBackups.add(awaitStatus(accepted.json().get("backupId").asText(), "COMPLETED"));
+        }
+    }
+
+    @AfterAll
+    static void stopPlatform() {
+        if (platform != null) {
+            platform.close();
+        }
+    }
+
+    @Test
+    void anOutsidePublisherMayRequestBackupsAndNothingElse() throws Exception {
+        String data = "{\"sourceId\":\"" + VICTIM + "\",\"type\":\"INCREMENTAL\",\"requestedBy\":\"billing-system\"}";
+        RecordMetadata sent;
+        try (KafkaProducer<String, String> publisher = producer(LocalStack.KAFKA_PUBLISHER)) {
+            sent = publisher.send(new ProducerRecord<>(Topics.BACKUP_REQUESTED, null, VICTIM, data,
+                    headers(EventType.BACKUP_REQUESTED))).get(30, TimeUnit.SECONDS);
+        }
+        JsonNode entry = awaitStatus(Ids.backupIdForRecord(sent.topic(), sent.partition(), sent.offset()), "COMPLETED");
+        assertThat(entry.get("requestedBy").asText()).isEqualTo("billing-system");
+
+        for (String topic : List.of(Topics.BACKUP_EVENTS, Topics.RECOVERY_COMMANDS, Topics.RECOVERY_REPLIES,
+                Topics.RECOVERY_EVENTS)) {
+            try (KafkaProducer<String, String> publisher = producer(LocalStack.KAFKA_PUBLISHER)) {
+                assertThatThrownBy(() -> publisher.send(new ProducerRecord<>(topic, "k", "{}",
+                        headers(EventType.BACKUP_COMPLETED))).get(30, TimeUnit.SECONDS))
+                        .as("the publisher writing to %s", topic)
+                        .isInstanceOf(ExecutionException.class)
+                        .hasCauseInstanceOf(TopicAuthorizationException.class);
+            }
+        }
+    }
+
+    @Test
+    void forgedExpiriesAndCompletionsFromACompromisedWorkerDeleteNothing() throws Exception {
+        JsonNode oldest = victimBackups.get(0);
+        String oldestId = oldest.get("backupId").asText();
+        try (KafkaProducer<String, String> worker = producer("snapshot-worker")) {
+            // an expiry the scheduler never decided: the retention of the victim's policy keeps both backups
+            send(worker, EventType.BACKUPS_EXPIRED, VICTIM_POLICY, new BackupsExpired(VICTIM_POLICY, VICTIM,
+                    List.of(oldestId), "forged", Instant.now()));
+            // an expiry naming another source's policy
+            send(worker, EventType.BACKUPS_EXPIRED, OTHER_POLICY, new BackupsExpired(OTHER_POLICY, OTHER,
+                    List.of(oldestId), "forged", Instant.now()));
+            // completions of backups that were never taken, enough to push the real ones out of the keep set
+            for (int i = 0; i < 5; i++) {
+                String fake = UUID.randomUUID().toString();
+                Instant at = Instant.now().plusSeconds(60L * (i + 1));
+                send(worker, EventType.BACKUP_COMPLETED, fake, new BackupCompleted(fake, VICTIM, VICTIM_POLICY,
+                        BackupType.FULL, oldest.at("/location/bucket").asText(), "forged/" + fake + ".json",
+                        "forged/" + fake + ".json", 1, 1, "0".repeat(64), at, at, 1, null, "QUICK_OK"));
+            }
+        }
+        // the consumers have had ample time to act on every forged record
+        Thread.sleep(Duration.ofSeconds(20).toMillis());
+        for (JsonNode backup : victimBackups) {
+            String id = backup.get("backupId").asText();
+            Platform.Response r = Platform.send("GET", platform.catalogUrl("/api/v1/backups/" + id), null);
+            assertThat(r.json().get("status").asText()).as(r.body()).isEqualTo("COMPLETED");
+            String key = backup.at("/location/objectKey").asText();
+            assertThat(s3.headObject(h -> h.bucket(backup.at("/location/bucket").asText()).key(key)).contentLength())
+                    .as("manifest %s", key).isPositive();
+            String restored = "e2e_hostile_restored_" + RUN + "_" + victimBackups.indexOf(backup);
+            restore(backup, restored);
+            try {
+                assertThat(fingerprints(restored)).isEqualTo(expected).hasSizeGreaterThanOrEqualTo(5);
+            } finally {
+                Databases.dropDatabase(restored);
+            }
+        }
+    }
+
+    @Test
+    void aBackupRequestNamingAnotherSourcesPolicyFailsWithAReason() throws Exception {
+        String backupId = UUID.randomUUID().toString();
+        String data = "{\"backupId\":\"" + backupId + "\",\"sourceId\":\"" + OTHER + "\",\"type\":\"FULL\","
+                + "\"policyId\":\"" + VICTIM_POLICY + "\",\"requestedBy\":\"intruder\"}";
+        try (KafkaProducer<String, String> publisher = producer(LocalStack.KAFKA_PUBLISHER)) {
+            publisher.send(new ProducerRecord<>(Topics.BACKUP_REQUESTED, null, OTHER, data,
+                    headers(EventType.BACKUP_REQUESTED))).get(30, TimeUnit.SECONDS);
+        }
+        JsonNode failed = awaitStatus(backupId, "FAILED");
+        assertThat(failed.toString()).contains(VICTIM_POLICY);
+    }
+
+    @Test
+    void deniedRequestsAreRefusedAsProblemsAndLoggedWithoutTheToken() throws Exception {
+        String viewer = dev.lifeboat.testsupport.Tokens.mint("intruder-" + RUN, dev.lifeboat.identity.Roles.VIEWER);
+        Platform.Response anonymous = Platform.send("DELETE", platform.schedulerUrl("/api/v1/sources/" + VICTIM), null,
+                null);
+        assertThat(anonymous.status()).isEqualTo(401);
+        assertThat(anonymous.contentType()).startsWith("application/problem+json");
+        Platform.Response forbidden = Platform.send("DELETE", platform.schedulerUrl("/api/v1/sources/" + VICTIM), null,
+                viewer);
+        assertThat(forbidden.status()).isEqualTo(403);
+        assertThat(forbidden.body()).contains("intruder-" + RUN);
+        Platform.Response gc = Platform.send("POST", platform.storage.baseUrl() + "/api/v1/gc", null, viewer);
+        assertThat(gc.status()).isEqualTo(403);
+        assertThat(Platform.send("GET", platform.schedulerUrl("/api/v1/sources/" + VICTIM), null).status())
+                .isEqualTo(200);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            String log = Files.readString(platform.scheduler.logFile());
+            assertThat(log).contains("denied DELETE /api/v1/sources/" + VICTIM + ": 401")
+                    .contains("denied DELETE /api/v1/sources/" + VICTIM + ": 403, principal 'intruder-" + RUN + "'")
+                    .doesNotContain(viewer).doesNotContain(viewer.substring(viewer.lastIndexOf('.') + 1));
+        });
+    }
+
+    private static void createPolicy(String id, String source, int daily) {
+        Map<String, Object> body = new HashMap<>();
+        body.put("id", id);
+        body.put("sourceId", source);
+        body.put("type", "FULL");
+        body.put("schedule", "0 3 1 1 *");
+        body.put("retention", Map.of("daily", daily, "weekly", 0, "monthly", 0));
+        Platform.Response r = Platform.send("POST", platform.schedulerUrl("/api/v1/policies"), body);
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+    }
+
+    private static void send(KafkaProducer<String, String> producer, EventType type, String key, Object data)
+            throws Exception {
+        producer.send(new ProducerRecord<>(type.topic(), null, key, EventCodec.encodeData(data), headers(type)))
+                .get(30, TimeUnit.SECONDS);
+    }
+
+    private static RecordHeaders headers(EventType type) {
+        RecordHeaders h = new RecordHeaders();
+        h.add("ce_specversion", "1.0".getBytes(StandardCharsets.UTF_8));
+        h.add("ce_id", UUID.randomUUID().toString().getBytes(StandardCharsets.UTF_8));
+        h.add("ce_type", type.ceType().getBytes(StandardCharsets.UTF_8));
+        h.add("ce_source", "/lifeboat/scheduler-service".getBytes(StandardCharsets.UTF_8));
+        h.add("ce_time", Instant.now().toString().getBytes(StandardCharsets.UTF_8));
+        h.add("content-type", "application/json".getBytes(StandardCharsets.UTF_8));
+        return h;
+    }
+
+    private static KafkaProducer<String, String> producer(String principal) {
+        Map<String, Object> config = new HashMap<>(platform.stack.kafkaClientConfig(principal));
+        config.put("acks", "all");
+        config.put("max.block.ms", "20000");
+        config.put("delivery.timeout.ms", "25000");
+        config.put("request.timeout.ms", "20000");
+        return new KafkaProducer<>(config, new StringSerializer(), new StringSerializer());
+    }
+
+    private static JsonNode awaitStatus(String backupId, String status) {
+        JsonNode[] last = new JsonNode[1];
+        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            Platform.Response r = Platform.send("GET", platform.catalogUrl("/api/v1/backups/" + backupId), null);
+            assertThat(r.status()).as("catalog entry of %s: %s", backupId, r.body()).isEqualTo(200);
+            last[0] = r.json();
+            String now = last[0].get("status").asText();
+            if (!now.equals(status) && (now.equals("COMPLETED") || now.equals("FAILED"))) {
+                throw new AssertionError("backup " + backupId + " ended " + now + " instead of " + status + ": "
+                        + r.body());
+            }
+            assertThat(now).as(r.body()).isEqualTo(status);
+        });
+        return last[0];
+    }
+
+    private static Map<String, TableFingerprint> fingerprints(String database) {
+        return TableFingerprint.of(platform.stack.jdbcUrl(database), platform.stack.pgSuperUser(),
+                platform.stack.pgSuperPassword());
+    }
+
+    private static void restore(JsonNode entry, String database) throws Exception {
+        String bucket = entry.at("/location/bucket").asText();
+        String manifestKey = entry.at("/location/objectKey").asText();
+        String prefix = manifestKey.substring(0, manifestKey.indexOf("/chains/"));
+        Repository repository = Repository.open(new S3ObjectStore(s3, S3Settings.MIN_PART_SIZE), bucket, prefix,
+                platform.masterKey);
+        Manifest manifest = repository.manifest(entry.at("/chain/chainId").asText(), entry.get("backupId").asText())
+                .orElseThrow();
+        Path dir = Files.createTempDirectory("lifeboat-e2e-restore");
+        repository.reader().restore(manifest, dir);
+        Databases.createDatabase(database);
+        ProcessBuilder pb = new ProcessBuilder("pg_restore", "--no-owner", "--jobs=2", "--exit-on-error",
+                "--host=127.0.0.1", "--port=" + platform.stack.pgPort(), "--username=" + platform.stack.pgSuperUser(),
+                "--dbname=" + database, dir.toString()).redirectErrorStream(true);
+        pb.environment().put("PGPASSWORD", platform.stack.pgSuperPassword());
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as("pg_restore: " + out).isZero();
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        }
+    }
+}
