@@ -28,12 +28,17 @@ final class PgDump {
         this.connectTimeoutSeconds = connectTimeoutSeconds;
     }
 
+    /** @param snapshot an exported snapshot to dump in ({@code --snapshot}), or null for pg_dump's own */
     void run(String host, int port, String database, String user, String password, Path target, Path spool,
-             Duration progressInterval, LongConsumer progress) {
+             Duration progressInterval, String snapshot, LongConsumer progress) {
         Path stderr = spool.resolve("pg_dump.stderr");
-        ProcessBuilder pb = new ProcessBuilder(List.of(binary.toString(), "--format=directory", "--compress=0",
-                "--jobs=" + Math.max(1, jobs), "--no-password", "--file=" + target, "--host=" + host, "--port=" + port,
-                "--username=" + user, "--dbname=" + database))
+        List<String> command = new java.util.ArrayList<>(List.of(binary.toString(), "--format=directory",
+                "--compress=0", "--jobs=" + Math.max(1, jobs), "--no-password", "--file=" + target, "--host=" + host,
+                "--port=" + port, "--username=" + user, "--dbname=" + database));
+        if (snapshot != null) {
+            command.add("--snapshot=" + snapshot);
+        }
+        ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(stderr.toFile());
         Map<String, String> env = pb.environment();
