@@ -24,7 +24,7 @@ import dev.lifeboat.snapshot.domain.BackupFailure;
  * A table that cannot be hashed is left out (logged), not the backup: its TABLE_MATCHES_SOURCE check then fails
  * saying the backup recorded nothing for it.
  */
-final class BackupFingerprinter implements AutoCloseable {
+public final class BackupFingerprinter implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(BackupFingerprinter.class);
 
     private final Connection connection;
@@ -37,7 +37,7 @@ final class BackupFingerprinter implements AutoCloseable {
         this.snapshotId = snapshotId;
     }
 
-    static BackupFingerprinter open(String host, int port, String database, String user, String password,
+    public static BackupFingerprinter open(String host, int port, String database, String user, String password,
                                     int timeoutSeconds) {
         Properties props = new Properties();
         props.setProperty("user", user);
@@ -73,12 +73,12 @@ final class BackupFingerprinter implements AutoCloseable {
     }
 
     /** What {@code pg_dump --snapshot} takes. */
-    String snapshotId() {
+    public String snapshotId() {
         return snapshotId;
     }
 
     /** Starts hashing every table on another thread. */
-    void start() {
+    public void start() {
         result = CompletableFuture.supplyAsync(this::hashAll, Thread.ofVirtual()::start);
     }
 
@@ -107,7 +107,7 @@ final class BackupFingerprinter implements AutoCloseable {
     }
 
     /** The fingerprints, once every table is hashed. */
-    TableFingerprints await() {
+    public TableFingerprints await() {
         try {
             return result.get();
         } catch (InterruptedException e) {
