@@ -280,6 +280,7 @@ final class CheckerRole implements AutoCloseable {
             case "25006" -> "refused: checks run in a read-only transaction and this one tried to write (" + msg + ")";
             case "42501" -> "refused: the restricted checker role may not do this (" + msg + ")";
             case "57014" -> "stopped at the statement timeout of " + timeout + " (" + msg + ")";
+            case "0A000" -> "refused: " + msg;
             case "42601" -> "refused: not a single query (" + msg + "); COPY, DO, SET and data-modifying "
                     + "statements are not checks";
             default -> "error: " + msg;

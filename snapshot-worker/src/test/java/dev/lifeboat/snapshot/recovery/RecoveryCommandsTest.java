@@ -220,7 +220,7 @@ class RecoveryCommandsTest {
         send(EventType.RESTORE_DATABASE, restore);
         assertThat(awaitReply(restore.commandId()).outcome()).isEqualTo(StepReply.Outcome.COMPLETED);
         List<SqlCheck> checks = List.of(
-                new SqlCheck("orders as backed up", SqlCheck.Kind.TABLE_MATCHES_SOURCE, "shop.orders", null, null, null),
+                new SqlCheck("events as backed up", SqlCheck.Kind.TABLE_MATCHES_SOURCE, "shop.events", null, null, null),
                 new SqlCheck("every table as backed up", SqlCheck.Kind.TABLE_MATCHES_SOURCE, SqlCheck.ALL_TABLES,
                         null, null, null));
         VerifyDatabase faithful = new VerifyDatabase(RecoveryCommand.commandId(runId, 2, "verify-database"), runId, 2,
@@ -230,10 +230,10 @@ class RecoveryCommandsTest {
         StepReply ok = awaitReply(faithful.commandId());
 
         assertThat(ok.outcome()).as(ok.message()).isEqualTo(StepReply.Outcome.COMPLETED);
-        assertThat(checks(ok).get(0).get("detail").toString()).contains("shop.orders matches the backup");
+        assertThat(checks(ok).get(0).get("detail").toString()).contains("shop.events matches the backup");
         assertThat(checks(ok).get(1).get("detail").toString()).contains("tables match the backup");
 
-        Databases.execute(target, "DELETE FROM shop.orders WHERE id = (SELECT min(id) FROM shop.orders)");
+        Databases.execute(target, "DELETE FROM shop.events WHERE ctid = (SELECT min(ctid) FROM shop.events)");
         VerifyDatabase altered = new VerifyDatabase(RecoveryCommand.commandId(runId, 3, "verify-database"), runId, 3,
                 target(target), checks, location);
         send(EventType.VERIFY_DATABASE, altered);
@@ -241,10 +241,10 @@ class RecoveryCommandsTest {
 
         assertThat(bad.outcome()).isEqualTo(StepReply.Outcome.FAILED);
         assertThat(checks(bad)).extracting(c -> c.get("passed")).containsExactly(false, false);
-        assertThat(checks(bad).get(0).get("detail").toString()).contains("shop.orders: restored")
+        assertThat(checks(bad).get(0).get("detail").toString()).contains("shop.events: restored")
                 .contains("the backup recorded");
-        assertThat(checks(bad).get(1).get("detail").toString()).contains("shop.orders").doesNotContain("shop.customers");
-        assertThat(bad.message()).contains("orders as backed up").contains("shop.orders");
+        assertThat(checks(bad).get(1).get("detail").toString()).contains("shop.events").doesNotContain("shop.customers");
+        assertThat(bad.message()).contains("events as backed up").contains("shop.events");
 
         VerifyDatabase hostile = new VerifyDatabase(RecoveryCommand.commandId(runId, 4, "verify-database"), runId, 4,
                 target(target), List.of(new SqlCheck("commit trick", SqlCheck.Kind.QUERY_EQUALS, null, null,
