@@ -8,6 +8,9 @@
 # FULL and of the DIFFERENTIAL into new databases, each compared table by table (row count + content hash) with
 # the source as it was when that backup was taken; a bare pg_dump -Fd / pg_restore of the same database; and
 # pgBackRest (PGBACKREST=0 skips it) backing up and restoring the whole cluster; then one results table.
+# FINGERPRINTS=both times the FULL backup of each database once more without table fingerprints (snapshot-worker
+# restarted with LIFEBOAT_TABLE_FINGERPRINTS=false, from its own command line and environment, then restarted as it
+# was), and prints what recording them (row count + content hash of every table, for TABLE_MATCHES_SOURCE) costs.
 # Ports follow ./lifeboat and deploy/local/stack.sh: PG_PORT, SCHEDULER_PORT, CATALOG_PORT; PGBR_PORT
 # (PG_PORT + 1) for the cluster pgBackRest restores. RESTORE_JOBS (2) for every pg_restore.
 set -euo pipefail
@@ -27,6 +30,37 @@ SECRET=$WORK/secrets/sources/bench-pg-password; (umask 077; mkdir -p "${SECRET%/
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f", b-a}'; }
 
+# Restarts snapshot-worker with the command line, directory and environment it runs with now, plus VAR=value
+# arguments; waits until it is ready again.
+restart_worker() {
+  local pid=$SNAP_PID env=() cmd=() dir port
+  mapfile -d '' env < "/proc/$pid/environ"; mapfile -d '' cmd < "/proc/$pid/cmdline"; dir=$(readlink "/proc/$pid/cwd")
+  port=$(printf '%s\n' "${env[@]}" | sed -n 's/^HTTP_PORT=//p'); port=${port:-8082}
+  kill "$pid"; for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  (cd "$dir" && env -i "${env[@]}" "$@" nohup "${cmd[@]}" >>"$WORK/logs/snapshot-worker.log" 2>&1 &
+   echo $! >"$WORK/run/snapshot-worker.pid")
+  SNAP_PID=$(cat "$WORK/run/snapshot-worker.pid")
+  for ((i = 0; i < 240; i++)); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/q/health/ready") == 200 ]] && return 0
+    sleep 0.5
+  done
+  echo "snapshot-worker not ready after restart; log: $WORK/logs/snapshot-worker.log" >&2; exit 1
+}
+# One FULL backup of $DB through Lifeboat: FULL_SECS, FULL_ID, FULL_PEAK (KiB) of snapshot-worker meanwhile.
+timed_full() {
+  local t0 st rss; FULL_PEAK=0; t0=$(now)
+  FULL_ID=$(curl -sf -X POST $SCHEDULER/api/v1/backups -H 'Content-Type: application/json' \
+        -d "{\"sourceId\":\"$DB\",\"type\":\"FULL\",\"requestedBy\":\"bench\"}" | jq -r .backupId)
+  while :; do
+    rss=$(awk '/VmRSS/{print $2}' "/proc/$SNAP_PID/status"); (( rss > FULL_PEAK )) && FULL_PEAK=$rss
+    st=$(curl -s "$CATALOG/api/v1/backups/$FULL_ID" | jq -r '.status // ""')
+    [[ $st == COMPLETED || $st == FAILED ]] && break
+    sleep 0.2
+  done
+  FULL_SECS=$(secs "$t0" "$(now)")
+  [[ $st == COMPLETED ]] || { echo "backup $FULL_ID failed"; exit 1; }
+}
+
 printf '%-8s %-10s %-12s %-12s %-14s %-12s %-12s %-14s\n' scale db_size lifeboat_s pg_dump_s pg_dump+zstd_s archive_MB zstd_pipe_MB worker_peak_rss
 for SCALE in "$@"; do
   DB=bench_$SCALE
@@ -39,18 +73,7 @@ for SCALE in "$@"; do
     -d "{\"name\":\"$DB\",\"host\":\"127.0.0.1\",\"port\":$PG_PORT,\"database\":\"$DB\",\"username\":\"postgres\",\"passwordRef\":\"file:$SECRET\"}" >/dev/null
 
   # Lifeboat: POST -> COMPLETED in the catalog, sampling snapshot-worker's RSS meanwhile
-  PEAK=0
-  T0=$(now)
-  ID=$(curl -sf -X POST $SCHEDULER/api/v1/backups -H 'Content-Type: application/json' \
-        -d "{\"sourceId\":\"$DB\",\"type\":\"FULL\",\"requestedBy\":\"bench\"}" | jq -r .backupId)
-  while :; do
-    RSS=$(awk '/VmRSS/{print $2}' "/proc/$SNAP_PID/status"); (( RSS > PEAK )) && PEAK=$RSS
-    ST=$(curl -s "$CATALOG/api/v1/backups/$ID" | jq -r '.status // ""')
-    [[ $ST == COMPLETED || $ST == FAILED ]] && break
-    sleep 0.2
-  done
-  T1=$(now)
-  [[ $ST == COMPLETED ]] || { echo "backup $ID failed"; exit 1; }
+  timed_full; ID=$FULL_ID PEAK=$FULL_PEAK LIFEBOAT_S=$FULL_SECS
   ARCHIVE=$(curl -s "$CATALOG/api/v1/backups/$ID" | jq -r '.sizeBytes')
 
   rm -rf "$OUT/dump"
@@ -59,8 +82,15 @@ for SCALE in "$@"; do
   T4=$(now); pg_dump -h 127.0.0.1 -p "$PG_PORT" -U postgres --format=custom --compress=0 "$DB" | zstd -q -3 > "$OUT/pipe.zst"; T5=$(now)
   PIPE=$(stat -c %s "$OUT/pipe.zst"); rm -f "$OUT/pipe.zst"
 
-  printf '%-8s %-10s %-12s %-12s %-14s %-12s %-12s %-14s\n' "$SCALE" "${SIZE// /}" "$(secs "$T0" "$T1")" \
+  printf '%-8s %-10s %-12s %-12s %-14s %-12s %-12s %-14s\n' "$SCALE" "${SIZE// /}" "$LIFEBOAT_S" \
     "$(secs "$T2" "$T3")" "$(secs "$T4" "$T5")" "$((ARCHIVE / 1048576))" "$((PIPE / 1048576))" "$((PEAK / 1024)) MB"
+  if [[ ${FINGERPRINTS:-} == both ]]; then
+    restart_worker LIFEBOAT_TABLE_FINGERPRINTS=false
+    timed_full; OFF_S=$FULL_SECS
+    restart_worker
+    printf '  table fingerprints: FULL with %s s, without %s s (LIFEBOAT_TABLE_FINGERPRINTS=false): %s s for recording them\n' \
+      "$LIFEBOAT_S" "$OFF_S" "$(awk -v a="$LIFEBOAT_S" -v b="$OFF_S" 'BEGIN{printf "%+.1f", a-b}')"
+  fi
 done
 
 # Chain figures (CHAIN=1): on the last database, INCREMENTAL after a contiguous 1% change and DIFFERENTIAL after

@@ -10,6 +10,7 @@ import dev.lifeboat.contracts.recovery.RecoveryStarted;
 import dev.lifeboat.contracts.recovery.RestoreDatabase;
 import dev.lifeboat.contracts.recovery.RunMode;
 import dev.lifeboat.contracts.recovery.SqlCheck;
+import dev.lifeboat.contracts.recovery.SqlCheckRules;
 import dev.lifeboat.contracts.recovery.StepReply;
 import dev.lifeboat.contracts.recovery.VerifyBackup;
 import dev.lifeboat.contracts.recovery.VerifyDatabase;
@@ -39,6 +40,11 @@ class RecoveryContractsTest {
                 new VerifyDatabase(RecoveryCommand.commandId(RUN, 1, "verify-database"), RUN, 1, TARGET, List.of(
                         new SqlCheck("orders present", SqlCheck.Kind.ROW_COUNT_AT_LEAST, "orders", 10L, null, null),
                         new SqlCheck("one admin", SqlCheck.Kind.QUERY_EQUALS, null, null, "select count(*) from admins", "1"))),
+                new VerifyDatabase(RecoveryCommand.commandId(RUN, 2, "verify-database"), RUN, 2, TARGET, List.of(
+                        new SqlCheck("orders as backed up", SqlCheck.Kind.TABLE_MATCHES_SOURCE, "shop.orders", null,
+                                null, null),
+                        new SqlCheck("all tables", SqlCheck.Kind.TABLE_MATCHES_SOURCE, "*", null, null, null)),
+                        LOCATION),
                 new DropDatabase(RecoveryCommand.commandId(RUN, 0, "drop"), RUN, 0, TARGET),
                 new StepReply(RecoveryCommand.commandId(RUN, 0, "restore"), RUN, 0, EventType.RESTORE_DATABASE.ceType(),
                         "snapshot-worker-a", StepReply.Outcome.COMPLETED, "restored 7 tables",
@@ -68,5 +74,31 @@ class RecoveryContractsTest {
                 List.of(new SqlCheck("bad", SqlCheck.Kind.ROW_COUNT_AT_LEAST, null, 1L, null, null))));
         assertThatThrownBy(() -> EventCodec.decodeData(EventType.VERIFY_DATABASE, json))
                 .isInstanceOf(InvalidEventException.class).hasMessageContaining("table");
+    }
+
+    @Test
+    void aTableMatchesSourceCheckNeedsTheBackupAndAPlainTableName() {
+        String withoutBackup = EventCodec.encodeData(new VerifyDatabase("c", RUN, 1, TARGET,
+                List.of(new SqlCheck("t", SqlCheck.Kind.TABLE_MATCHES_SOURCE, "shop.orders", null, null, null))));
+        assertThatThrownBy(() -> EventCodec.decodeData(EventType.VERIFY_DATABASE, withoutBackup))
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("backup");
+        String badTable = EventCodec.encodeData(new VerifyDatabase("c", RUN, 1, TARGET, List.of(new SqlCheck("t",
+                SqlCheck.Kind.TABLE_MATCHES_SOURCE, "orders; drop table x", null, null, null)), LOCATION));
+        assertThatThrownBy(() -> EventCodec.decodeData(EventType.VERIFY_DATABASE, badTable))
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("table");
+    }
+
+    @Test
+    void aQueryCheckWithAStatementListFailsTheSchema() {
+        String json = EventCodec.encodeData(new VerifyDatabase("c", RUN, 1, TARGET, List.of(new SqlCheck("q",
+                SqlCheck.Kind.QUERY_EQUALS, null, null, "select 1; commit; insert into t values (1)", "1"))));
+        assertThatThrownBy(() -> EventCodec.decodeData(EventType.VERIFY_DATABASE, json))
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("sql");
+        assertThat(SqlCheckRules.queryProblem("select 1;")).isEmpty();
+        assertThat(SqlCheckRules.queryProblem("/* x */ (select 1)")).isEmpty();
+        assertThat(SqlCheckRules.queryProblem("commit; insert into t values (1)")).get().asString()
+                .contains("one statement");
+        assertThat(SqlCheckRules.queryProblem("do $$ begin perform 1; end $$")).get().asString().contains("one statement");
+        assertThat(SqlCheckRules.queryProblem("copy (select 1) to program 'x'")).get().asString().contains("'copy'");
     }
 }

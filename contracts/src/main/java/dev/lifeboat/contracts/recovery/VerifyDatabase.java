@@ -2,7 +2,15 @@ package dev.lifeboat.contracts.recovery;
 
 import java.util.List;
 
-/** Command to snapshot-worker: run SQL checks on a restored database and report each outcome. */
-public record VerifyDatabase(String commandId, String runId, int step, DatabaseTarget target, List<SqlCheck> checks)
-        implements RecoveryCommand {
+/**
+ * Command to snapshot-worker: run checks on a restored database and report each outcome. {@code backup} is the
+ * backup restored into {@code target}: TABLE_MATCHES_SOURCE checks compare with what it recorded (null when the
+ * command has no such check).
+ */
+public record VerifyDatabase(String commandId, String runId, int step, DatabaseTarget target, List<SqlCheck> checks,
+                             BackupLocation backup) implements RecoveryCommand {
+
+    public VerifyDatabase(String commandId, String runId, int step, DatabaseTarget target, List<SqlCheck> checks) {
+        this(commandId, runId, step, target, checks, null);
+    }
 }

@@ -2,6 +2,7 @@ package dev.lifeboat.recovery.service;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lifeboat.contracts.recovery.SqlCheck;
+import dev.lifeboat.contracts.recovery.SqlCheckRules;
 import dev.lifeboat.kit.rest.ProblemException;
 import dev.lifeboat.recovery.domain.CronSchedule;
 import dev.lifeboat.recovery.domain.PlanSpec;
@@ -203,6 +204,16 @@ public final class PlanValidator {
         }
         if (kind == SqlCheck.Kind.QUERY_EQUALS && (sql == null || expected == null)) {
             errors.add(at + ": QUERY_EQUALS needs sql and expected");
+        }
+        if (kind == SqlCheck.Kind.QUERY_EQUALS && sql != null) {
+            SqlCheckRules.queryProblem(sql).ifPresent(p -> errors.add(at + ".sql: " + p));
+        }
+        if (kind == SqlCheck.Kind.TABLE_MATCHES_SOURCE) {
+            SqlCheckRules.tableProblem(table).ifPresent(p -> errors.add(at + ".table: " + p));
+            if (minRows != null || sql != null || expected != null) {
+                errors.add(at + ": TABLE_MATCHES_SOURCE takes only name and table (the backup recorded what to "
+                        + "expect)");
+            }
         }
         return new SqlCheck(name, kind, table, minRows, sql, expected);
     }

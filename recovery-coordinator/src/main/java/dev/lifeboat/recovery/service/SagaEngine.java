@@ -13,6 +13,7 @@ import dev.lifeboat.contracts.recovery.RestoreDatabase;
 import dev.lifeboat.contracts.recovery.RunMode;
 import dev.lifeboat.contracts.recovery.StepReply;
 import dev.lifeboat.contracts.recovery.VerifyBackup;
+import dev.lifeboat.contracts.recovery.SqlCheck;
 import dev.lifeboat.contracts.recovery.VerifyDatabase;
 import dev.lifeboat.kit.rest.ProblemException;
 import dev.lifeboat.recovery.config.CoordinatorConfig;
@@ -339,9 +340,14 @@ public class SagaEngine {
             }
             case SagaTable.VERIFY_BACKUP -> new VerifyBackup(commandId, r.id, a.step(),
                     backup(r, SagaTable.restoreBefore(steps, a.step())));
-            case SagaTable.VERIFY_DATABASE -> new VerifyDatabase(commandId, r.id, a.step(),
-                    target(c, r, SagaTable.restoreBefore(steps, a.step())),
-                    ((PlanStep.VerifyIntegrity) steps.get(a.step())).checks());
+            case SagaTable.VERIFY_DATABASE -> {
+                int restore = SagaTable.restoreBefore(steps, a.step());
+                List<SqlCheck> checks = ((PlanStep.VerifyIntegrity) steps.get(a.step())).checks();
+                // TABLE_MATCHES_SOURCE compares with what the restored backup recorded
+                boolean compares = checks.stream().anyMatch(k -> k.kind() == SqlCheck.Kind.TABLE_MATCHES_SOURCE);
+                yield new VerifyDatabase(commandId, r.id, a.step(), target(c, r, restore), checks,
+                        compares ? backup(r, restore) : null);
+            }
             case SagaTable.DROP -> new DropDatabase(commandId, r.id, a.step(), target(c, r, a.step()));
             default -> throw new IllegalStateException("not a command: " + a.action());
         };

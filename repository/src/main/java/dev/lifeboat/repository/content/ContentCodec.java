@@ -87,6 +87,52 @@ public final class ContentCodec {
         return encode(id(plaintext), plaintext);
     }
 
+    /**
+     * Encrypts a small repository record (not a chunk) under the data key, bound to {@code context} as associated
+     * data: the sealed bytes open only under the same context, so a record copied to another backup fails. Format:
+     * version(1) || nonce(12) || AES-256-GCM(dataKey, nonce, aad = "record:" + context, plaintext) with its tag.
+     */
+    public byte[] seal(String context, byte[] plaintext) {
+        byte[] nonce = new byte[NONCE_BYTES];
+        random.nextBytes(nonce);
+        try {
+            Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+            c.init(Cipher.ENCRYPT_MODE, dataKey, new GCMParameterSpec(TAG_BITS, nonce));
+            c.updateAAD(recordAad(context));
+            byte[] sealed = c.doFinal(plaintext);
+            byte[] out = new byte[1 + NONCE_BYTES + sealed.length];
+            out[0] = VERSION;
+            System.arraycopy(nonce, 0, out, 1, NONCE_BYTES);
+            System.arraycopy(sealed, 0, out, 1 + NONCE_BYTES, sealed.length);
+            return out;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES-GCM unavailable", e);
+        }
+    }
+
+    /** The plaintext of {@link #seal}; {@link SecurityException} naming {@code context} if it does not open. */
+    public byte[] open(String context, byte[] sealed) {
+        if (sealed.length < 1 + NONCE_BYTES + TAG_BITS / 8 || sealed[0] != VERSION) {
+            throw new SecurityException("sealed record " + context + " is truncated or of an unknown version");
+        }
+        try {
+            Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+            c.init(Cipher.DECRYPT_MODE, dataKey, new GCMParameterSpec(TAG_BITS, sealed, 1, NONCE_BYTES));
+            c.updateAAD(recordAad(context));
+            return c.doFinal(sealed, 1 + NONCE_BYTES, sealed.length - 1 - NONCE_BYTES);
+        } catch (AEADBadTagException e) {
+            throw new SecurityException("sealed record " + context + ": authentication tag mismatch (altered, "
+                    + "moved from another backup, or not sealed with this repository's key)", e);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES-GCM unavailable", e);
+        }
+    }
+
+    // chunk ids are 64 hex digits: a record's associated data can never equal a chunk's
+    private static byte[] recordAad(String context) {
+        return ("record:" + context).getBytes(StandardCharsets.UTF_8);
+    }
+
     /** Authenticates, decrypts, decompresses and checks the plaintext's keyed hash against {@code id}. */
     public byte[] decode(String id, byte[] stored) {
         if (stored.length < 1 + NONCE_BYTES + TAG_BITS / 8) {

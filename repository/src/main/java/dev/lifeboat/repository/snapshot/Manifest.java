@@ -13,13 +13,21 @@ import java.util.Map;
  *
  * @param parentBackupId the backup this one was taken against: null for FULL, the chain's newest backup for
  *                       INCREMENTAL, the chain's FULL for DIFFERENTIAL
+ * @param sealedTables   {@link TableFingerprints} of the backed-up database as JSON, sealed with the repository's
+ *                       data key and bound to this backup (base64); null when none were recorded. Read them with
+ *                       {@link Repository#tableFingerprints(Manifest)}
  */
 public record Manifest(int formatVersion, String backupId, String chainId, BackupType type, String parentBackupId,
-                       Instant createdAt, List<FileEntry> files, Stats stats) {
+                       Instant createdAt, List<FileEntry> files, Stats stats, String sealedTables) {
     public static final int FORMAT_VERSION = 1;
 
     public Manifest {
         files = List.copyOf(files);
+    }
+
+    public Manifest(int formatVersion, String backupId, String chainId, BackupType type, String parentBackupId,
+                    Instant createdAt, List<FileEntry> files, Stats stats) {
+        this(formatVersion, backupId, chainId, type, parentBackupId, createdAt, files, stats, null);
     }
 
     /** A file, by its path relative to the backed-up directory ('/'-separated), and its chunks in order. */

@@ -136,6 +136,34 @@ public final class Repository {
                 .sorted().toList();
     }
 
+    String sealTables(String chainId, String backupId, TableFingerprints tables) {
+        byte[] sealed = codec.seal(tablesContext(chainId, backupId), Json.write(tables));
+        return java.util.Base64.getEncoder().encodeToString(sealed);
+    }
+
+    /**
+     * The table fingerprints the backup recorded, empty when it recorded none; {@link SecurityException} when the
+     * sealed record was altered or copied from another backup.
+     */
+    public Optional<TableFingerprints> tableFingerprints(Manifest manifest) {
+        if (manifest.sealedTables() == null) {
+            return Optional.empty();
+        }
+        String context = tablesContext(manifest.chainId(), manifest.backupId());
+        byte[] sealed;
+        try {
+            sealed = java.util.Base64.getDecoder().decode(manifest.sealedTables());
+        } catch (IllegalArgumentException e) {
+            throw new SecurityException("sealed record " + context + " is not base64");
+        }
+        return Optional.of(Json.read(codec.open(context, sealed), TableFingerprints.class, context));
+    }
+
+    // not the prefix: an offsite copy (same key set, another prefix) must open it too
+    private static String tablesContext(String chainId, String backupId) {
+        return "tables/" + chainId + "/" + backupId;
+    }
+
     /** The sealed manifests of a chain, oldest first. */
     public List<Manifest> manifests(String chainId) {
         List<Manifest> out = new ArrayList<>();

@@ -60,6 +60,12 @@ public final class SnapshotWriter {
     }
 
     public WriteResult write(Path directory, BackupType requested, ChainContext context) throws IOException {
+        return write(directory, requested, context, null);
+    }
+
+    /** As {@link #write(Path, BackupType, ChainContext)}, recording {@code tables} (may be null) sealed in the manifest. */
+    public WriteResult write(Path directory, BackupType requested, ChainContext context, TableFingerprints tables)
+            throws IOException {
         long started = System.nanoTime();
         if (!Files.isDirectory(directory)) {
             throw new IOException("not a directory: " + directory);
@@ -112,7 +118,8 @@ public final class SnapshotWriter {
         Manifest.Stats stats = new Manifest.Stats(upload.bytesRead.get(), upload.bytesUploaded.get(),
                 entries.stream().mapToLong(f -> f.chunks().size()).sum(), upload.chunksUploaded.get());
         Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, context.backupId(), plan.chainId(), plan.type(),
-                plan.parentBackupId(), now, entries, stats);
+                plan.parentBackupId(), now, entries, stats,
+                tables == null ? null : repo.sealTables(plan.chainId(), context.backupId(), tables));
         if (plan.type() == BackupType.FULL) {
             repo.store().put(repo.bucket(), repo.layout().chainMarker(plan.chainId()),
                     ("{\"chainId\":\"" + plan.chainId() + "\",\"createdAt\":\"" + now + "\"}")

@@ -13,8 +13,24 @@ public interface RecoveryConfig {
     String maintenanceDatabase();
 
     /** Statement timeout of each SQL check of a VerifyDatabase (and of each row count after a restore). */
-    @WithDefault("60s")
+    @WithDefault("30s")
     Duration statementTimeout();
+
+    /**
+     * Role that QUERY_EQUALS checks run as: never superuser nor a member of pg_execute_server_program,
+     * pg_read_server_files or pg_write_server_files (checked before every use). Without
+     * {@link #checkerPasswordRef()} the worker creates it (NOLOGIN, as the target user, which then needs CREATEROLE)
+     * and gives it a fresh random password only while checks run.
+     */
+    @WithDefault("lifeboat_checker")
+    String checkerRole();
+
+    /** Secret reference of the password of a checker role provisioned by the database's administrators. */
+    java.util.Optional<String> checkerPasswordRef();
+
+    /** Values reported back from checks (actual, expected, error text) are cut to this many characters. */
+    @WithDefault("200")
+    int checkValueMaxChars();
 
     /** pg_restore --jobs when the command asks for none (jobs <= 0). */
     @WithDefault("2")

@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -16,15 +18,21 @@ import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
 import dev.lifeboat.contracts.recovery.SqlCheck;
+import dev.lifeboat.contracts.recovery.SqlCheckRules;
 import dev.lifeboat.contracts.recovery.VerifyDatabase;
+import dev.lifeboat.repository.snapshot.TableFingerprints;
 import dev.lifeboat.snapshot.config.RecoveryConfig;
 import dev.lifeboat.snapshot.config.SnapshotConfig;
+import dev.lifeboat.snapshot.domain.CommandFailure;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
 
 /**
- * VerifyDatabase: each SQL check runs in its own READ ONLY transaction with a statement timeout, so a check can
- * neither change the restored database nor hang the step. A table name is never spliced into SQL as given: the
- * server resolves it ({@code to_regclass}) and quotes the resolved schema and name itself.
+ * VerifyDatabase. Every check runs in its own READ ONLY transaction under {@code statement_timeout}, and is rolled
+ * back. Declarative checks (ROW_COUNT_AT_LEAST, TABLE_MATCHES_SOURCE) run only the worker's own SQL, with table
+ * names resolved and quoted by the server. A QUERY_EQUALS query, written by a plan's author, is held much tighter
+ * (see {@link CheckerRole}): one statement ({@link SqlCheckRules}), sent alone in the extended protocol, wrapped as
+ * a subquery (so it can only be a query), on a connection of its own as the restricted checker role. Values
+ * reported back are truncated.
  */
 @ApplicationScoped
 public class DatabaseChecks {
@@ -36,6 +44,8 @@ public class DatabaseChecks {
     SnapshotConfig snapshots;
     @Inject
     RecoveryConfig config;
+    @Inject
+    DatabaseRestorer restorer;
 
     /** One outcome per check, in the command's order. */
     public record Outcome(String name, String kind, boolean passed, String actual, String detail) {
@@ -54,26 +64,43 @@ public class DatabaseChecks {
     public List<Outcome> verify(VerifyDatabase cmd) {
         String name = TargetServers.validName(cmd.target());
         String password = TargetServers.password(secrets, cmd.target());
+        List<SqlCheck> checks = cmd.checks() == null ? List.of() : cmd.checks();
         List<Outcome> out = new ArrayList<>();
-        try (Connection c = TargetServers.connect(cmd.target(), name, password, snapshots.connectTimeoutSeconds())) {
+        Optional<TableFingerprints> recorded = checks.stream().anyMatch(c -> c.kind() == SqlCheck.Kind.TABLE_MATCHES_SOURCE)
+                ? recorded(cmd) : Optional.empty();
+        boolean anyQuery = checks.stream().anyMatch(c -> c.kind() == SqlCheck.Kind.QUERY_EQUALS);
+        try (Connection c = TargetServers.connect(cmd.target(), name, password, snapshots.connectTimeoutSeconds());
+             CheckerRole checker = anyQuery ? CheckerRole.open(cmd.target(), name, password, config,
+                     snapshots.connectTimeoutSeconds()) : null) {
             c.setAutoCommit(false);
-            for (SqlCheck check : cmd.checks() == null ? List.<SqlCheck>of() : cmd.checks()) {
-                Outcome o = run(c, check);
+            for (SqlCheck check : checks) {
+                Outcome o = truncated(run(c, checker, check, recorded));
                 LOG.infof("verify %s: check '%s' %s (%s)", cmd.commandId(), o.name(), o.passed() ? "passed" : "FAILED",
                         o.detail());
                 out.add(o);
             }
         } catch (SQLException e) {
-            throw new dev.lifeboat.snapshot.domain.CommandFailure("checks on " + cmd.target().describe()
-                    + " could not run: " + e.getMessage(), e);
+            throw new CommandFailure("checks on " + cmd.target().describe() + " could not run: " + e.getMessage(), e);
         }
         return out;
     }
 
-    private Outcome run(Connection c, SqlCheck check) throws SQLException {
+    private Optional<TableFingerprints> recorded(VerifyDatabase cmd) {
+        if (cmd.backup() == null) {
+            throw new CommandFailure("VerifyDatabase " + cmd.commandId() + " has TABLE_MATCHES_SOURCE checks but names "
+                    + "no backup to compare with");
+        }
+        return restorer.recordedTables(cmd.backup());
+    }
+
+    private Outcome run(Connection c, CheckerRole checker, SqlCheck check, Optional<TableFingerprints> recorded)
+            throws SQLException {
         String kind = check.kind() == null ? null : check.kind().name();
         if (check.kind() == null) {
             return new Outcome(check.name(), null, false, null, "check has no kind");
+        }
+        if (check.kind() == SqlCheck.Kind.QUERY_EQUALS) {
+            return queryEquals(checker, check, kind);
         }
         try {
             try (Statement st = c.createStatement()) {
@@ -82,10 +109,11 @@ public class DatabaseChecks {
             }
             return switch (check.kind()) {
                 case ROW_COUNT_AT_LEAST -> rowCount(c, check, kind);
-                case QUERY_EQUALS -> queryEquals(c, check, kind);
+                case TABLE_MATCHES_SOURCE -> tableMatches(c, check, kind, recorded);
+                case QUERY_EQUALS -> throw new IllegalStateException("handled above");
             };
         } catch (SQLException e) {
-            return new Outcome(check.name(), kind, false, null, "error: " + e.getMessage());
+            return new Outcome(check.name(), kind, false, null, CheckerRole.reason(e, config.statementTimeout()));
         } finally {
             c.rollback();
         }
@@ -116,19 +144,112 @@ public class DatabaseChecks {
         }
     }
 
-    private static Outcome queryEquals(Connection c, SqlCheck check, String kind) throws SQLException {
-        if (check.sql() == null || check.sql().isBlank()) {
-            return new Outcome(check.name(), kind, false, null, "QUERY_EQUALS needs sql");
+    /**
+     * The restored table(s) against the row count and content hash the backup recorded in the dump's snapshot.
+     * {@code *} compares every recorded table, and fails on a restored table the backup recorded nothing for.
+     */
+    private static Outcome tableMatches(Connection c, SqlCheck check, String kind, Optional<TableFingerprints> recorded)
+            throws SQLException {
+        Optional<String> problem = SqlCheckRules.tableProblem(check.table());
+        if (problem.isPresent()) {
+            return new Outcome(check.name(), kind, false, null, problem.get());
         }
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(check.sql())) {
-            if (!rs.next()) {
-                return new Outcome(check.name(), kind, false, null, "query returned no row, expected '"
-                        + check.expected() + "'");
+        if (recorded.isEmpty()) {
+            return new Outcome(check.name(), kind, false, null, "the backup recorded no table fingerprints (taken "
+                    + "with lifeboat.snapshot.table-fingerprints=false, or before they existed)");
+        }
+        if (!TableHashes.METHOD.equals(recorded.get().method())) {
+            return new Outcome(check.name(), kind, false, null, "the backup's fingerprints were computed with '"
+                    + recorded.get().method() + "', this worker computes '" + TableHashes.METHOD + "'");
+        }
+        TableHashes.pinTextForms(c);
+        Map<String, TableFingerprints.Table> expected = new TreeMap<>();
+        for (TableFingerprints.Table t : recorded.get().tables()) {
+            expected.put(t.qualified(), t);
+        }
+        List<String> wanted;
+        List<String> mismatches = new ArrayList<>();
+        if (SqlCheck.ALL_TABLES.equals(check.table())) {
+            wanted = new ArrayList<>(expected.keySet());
+            for (String[] t : TableHashes.tables(c)) {
+                if (!expected.containsKey(t[0] + "." + t[1])) {
+                    mismatches.add(t[0] + "." + t[1] + ": restored, but the backup recorded nothing for it");
+                }
             }
-            String actual = rs.getString(1);
-            boolean passed = actual == null ? check.expected() == null : actual.equals(check.expected());
-            return new Outcome(check.name(), kind, passed, actual, passed ? "returned the expected value"
-                    : "returned '" + actual + "', expected '" + check.expected() + "'");
+        } else {
+            wanted = List.of(check.table());
         }
+        for (String table : wanted) {
+            TableFingerprints.Table want = expected.get(table);
+            if (want == null) {
+                mismatches.add(table + ": the backup recorded nothing for it");
+                continue;
+            }
+            if (!exists(c, want.schema(), want.name())) {
+                mismatches.add(table + ": missing from the restored database (the backup recorded " + want.rows()
+                        + " rows)");
+                continue;
+            }
+            TableFingerprints.Table got = TableHashes.fingerprint(c, want.schema(), want.name());
+            if (got.rows() != want.rows() || !got.hash().equals(want.hash())) {
+                mismatches.add(table + ": restored " + got.rows() + " rows, content hash " + got.hash()
+                        + "; the backup recorded " + want.rows() + " rows, content hash " + want.hash());
+            }
+        }
+        if (mismatches.isEmpty()) {
+            return new Outcome(check.name(), kind, true, wanted.size() == 1 ? String.valueOf(expected.get(
+                    wanted.getFirst()).rows()) : wanted.size() + " tables", wanted.size() == 1 ? wanted.getFirst()
+                    + " matches the backup (row count and content hash)" : "all " + wanted.size()
+                    + " tables match the backup (row count and content hash)");
+        }
+        return new Outcome(check.name(), kind, false, mismatches.size() + " differ",
+                "differs from the backup: " + String.join("; ", mismatches));
+    }
+
+    private static boolean exists(Connection c, String schema, String name) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select 1 from pg_class c join pg_namespace n on n.oid = "
+                + "c.relnamespace where n.nspname = ? and c.relname = ? and c.relkind = 'r'")) {
+            ps.setString(1, schema);
+            ps.setString(2, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    private Outcome queryEquals(CheckerRole checker, SqlCheck check, String kind) {
+        if (check.sql() == null || check.sql().isBlank() || check.expected() == null) {
+            return new Outcome(check.name(), kind, false, null, "QUERY_EQUALS needs sql and expected");
+        }
+        Optional<String> problem = SqlCheckRules.queryProblem(check.sql());
+        if (problem.isPresent()) {
+            return new Outcome(check.name(), kind, false, null, "refused: " + problem.get());
+        }
+        CheckerRole.Result r = checker.query(check.sql());
+        if (r.error() != null) {
+            return new Outcome(check.name(), kind, false, null, r.error());
+        }
+        if (!r.hasRow()) {
+            return new Outcome(check.name(), kind, false, null, "query returned no row, expected '"
+                    + check.expected() + "'");
+        }
+        String actual = r.value();
+        boolean passed = actual == null ? check.expected() == null : actual.equals(check.expected());
+        return new Outcome(check.name(), kind, passed, actual, passed ? "returned the expected value"
+                : "returned '" + cut(actual, config.checkValueMaxChars()) + "', expected '"
+                + cut(check.expected(), config.checkValueMaxChars()) + "'");
+    }
+
+    private Outcome truncated(Outcome o) {
+        int max = config.checkValueMaxChars();
+        // the detail may quote values in several places; allow it a few values' worth
+        return new Outcome(o.name(), o.kind(), o.passed(), cut(o.actual(), max), cut(o.detail(), 5 * max));
+    }
+
+    static String cut(String s, int max) {
+        if (s == null || s.length() <= max) {
+            return s;
+        }
+        return s.substring(0, Math.max(0, max)) + "... (" + s.length() + " characters, cut)";
     }
 }

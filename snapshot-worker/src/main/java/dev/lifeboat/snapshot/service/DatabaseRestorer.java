@@ -29,6 +29,7 @@ import dev.lifeboat.repository.keys.WrongKeyException;
 import dev.lifeboat.repository.snapshot.CorruptChunkException;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.snapshot.TableFingerprints;
 import dev.lifeboat.snapshot.config.RecoveryConfig;
 import dev.lifeboat.snapshot.config.SnapshotConfig;
 import dev.lifeboat.snapshot.domain.CommandFailure;
@@ -137,6 +138,21 @@ public class DatabaseRestorer {
             return major;
         } catch (SQLException e) {
             throw new CommandFailure("cannot prepare target " + cmd.target().describe() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The table fingerprints the backup recorded (empty when it recorded none); a sealed record that does not open
+     * under the repository's key is a CommandFailure naming the backup.
+     */
+    Optional<TableFingerprints> recordedTables(BackupLocation backup) {
+        Manifest manifest = manifest(backup);
+        Repository repository = repositories.open(backup.bucket(), backup.repositoryPrefix()).orElseThrow();
+        try {
+            return repository.tableFingerprints(manifest);
+        } catch (SecurityException e) {
+            throw new CommandFailure("table fingerprints of backup " + backup.backupId() + " cannot be trusted: "
+                    + e.getMessage(), e);
         }
     }
 

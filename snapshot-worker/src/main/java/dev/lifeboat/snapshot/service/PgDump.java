@@ -27,11 +27,18 @@ final class PgDump {
         this.connectTimeoutSeconds = connectTimeoutSeconds;
     }
 
-    void run(SourceConnection source, Path target, Path spool, Duration progressInterval, LongConsumer progress) {
+    /** @param snapshot an exported snapshot to dump in ({@code --snapshot}), or null for pg_dump's own */
+    void run(SourceConnection source, Path target, Path spool, Duration progressInterval, String snapshot,
+             LongConsumer progress) {
         Path stderr = spool.resolve("pg_dump.stderr");
-        ProcessBuilder pb = new ProcessBuilder(List.of(binary.toString(), "--format=directory", "--compress=0",
-                "--jobs=" + Math.max(1, jobs), "--no-password", "--file=" + target, "--host=" + source.host(),
-                "--port=" + source.port(), "--username=" + source.user(), "--dbname=" + source.database()))
+        List<String> command = new java.util.ArrayList<>(List.of(binary.toString(), "--format=directory",
+                "--compress=0", "--jobs=" + Math.max(1, jobs), "--no-password", "--file=" + target,
+                "--host=" + source.host(), "--port=" + source.port(), "--username=" + source.user(),
+                "--dbname=" + source.database()));
+        if (snapshot != null) {
+            command.add("--snapshot=" + snapshot);
+        }
+        ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(stderr.toFile());
         source.libpqEnvironment(pb.environment(), connectTimeoutSeconds);

@@ -15,6 +15,7 @@ import dev.lifeboat.repository.snapshot.ChainContext;
 import dev.lifeboat.repository.snapshot.Layout;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.snapshot.TableFingerprints;
 import dev.lifeboat.repository.snapshot.WriteResult;
 import dev.lifeboat.snapshot.client.SchedulerClient;
 import dev.lifeboat.snapshot.config.SnapshotConfig;
@@ -157,13 +158,25 @@ public class SnapshotService {
         Path pgDump = PgTools.pgDumpFor(config.pgInstallRoot(), facts.major());
         Path dumpDir = spool.resolve("dump");
         progress(request, "DUMPING", 0, 0);
-        new PgDump(pgDump, config.jobs(), config.connectTimeoutSeconds())
-                .run(connection, dumpDir, spool, config.progressInterval(), bytes -> progress(request, "DUMPING", bytes,
-                        percent(bytes, facts.databaseBytes())));
+        PgDump dump = new PgDump(pgDump, config.jobs(), config.connectTimeoutSeconds());
+        java.util.function.LongConsumer dumped = bytes -> progress(request, "DUMPING", bytes,
+                percent(bytes, facts.databaseBytes()));
+        TableFingerprints tables = null;
+        if (config.tableFingerprints()) {
+            // the fingerprints and the dump read one exported snapshot, so they agree however the source changes
+            try (BackupFingerprinter fingerprints = BackupFingerprinter.open(connection,
+                    config.connectTimeoutSeconds())) {
+                fingerprints.start();
+                dump.run(connection, dumpDir, spool, config.progressInterval(), fingerprints.snapshotId(), dumped);
+                tables = fingerprints.await();
+            }
+        } else {
+            dump.run(connection, dumpDir, spool, config.progressInterval(), null, dumped);
+        }
         long dumpBytes = directorySize(dumpDir);
         progress(request, "DUMPING", dumpBytes, 100);
         String repositoryPrefix = repositoryPrefix(prefix, request.sourceId());
-        WriteResult result = write(request, bucket, repositoryPrefix, dumpDir, dumpBytes);
+        WriteResult result = write(request, bucket, repositoryPrefix, dumpDir, dumpBytes, tables);
         Manifest manifest = result.manifest();
         String manifestKey = new Layout(repositoryPrefix).manifest(manifest.chainId(), manifest.backupId());
         String manifestSha = manifestSha256(bucket, manifestKey);
@@ -201,7 +214,7 @@ public class SnapshotService {
      * no backup (only chunks that the next backup of the chain reuses).
      */
     private WriteResult write(BackupRequested request, String bucket, String repositoryPrefix, Path dumpDir,
-                              long dumpBytes) {
+                              long dumpBytes, TableFingerprints tables) {
         Repository repository;
         try {
             repository = repositories.openOrInit(bucket, repositoryPrefix);
@@ -215,7 +228,7 @@ public class SnapshotService {
         try {
             WriteResult result = repository.writer().write(dumpDir,
                     dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),
-                    ChainContext.latestChain(request.backupId()));
+                    ChainContext.latestChain(request.backupId()), tables);
             progress(request, "UPLOADING", dumpBytes, 100);
             return result;
         } catch (IOException | RuntimeException e) {

@@ -48,6 +48,8 @@ import dev.lifeboat.repository.snapshot.BackupType;
 import dev.lifeboat.repository.snapshot.ChainContext;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.snapshot.TableFingerprints;
+import dev.lifeboat.snapshot.service.BackupFingerprinter;
 import dev.lifeboat.repository.snapshot.WriteResult;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
@@ -208,6 +210,70 @@ class RecoveryCommandsTest {
     }
 
     @Test
+    void tableMatchesSourcePassesOnAFaithfulRestoreAndNamesTheTableThatWasAltered() {
+        BackupLocation location = backup();
+        String runId = UUID.randomUUID().toString();
+        String target = "recov_match_" + runId.substring(0, 8);
+        Databases.dropDatabase(target);
+        RestoreDatabase restore = new RestoreDatabase(RecoveryCommand.commandId(runId, 1, "restore"), runId, 1,
+                location, target(target), 2);
+        send(EventType.RESTORE_DATABASE, restore);
+        assertThat(awaitReply(restore.commandId()).outcome()).isEqualTo(StepReply.Outcome.COMPLETED);
+        List<SqlCheck> checks = List.of(
+                new SqlCheck("events as backed up", SqlCheck.Kind.TABLE_MATCHES_SOURCE, "shop.events", null, null, null),
+                new SqlCheck("every table as backed up", SqlCheck.Kind.TABLE_MATCHES_SOURCE, SqlCheck.ALL_TABLES,
+                        null, null, null));
+        VerifyDatabase faithful = new VerifyDatabase(RecoveryCommand.commandId(runId, 2, "verify-database"), runId, 2,
+                target(target), checks, location);
+
+        send(EventType.VERIFY_DATABASE, faithful);
+        StepReply ok = awaitReply(faithful.commandId());
+
+        assertThat(ok.outcome()).as(ok.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+        assertThat(checks(ok).get(0).get("detail").toString()).contains("shop.events matches the backup");
+        assertThat(checks(ok).get(1).get("detail").toString()).contains("tables match the backup");
+
+        Databases.execute(target, "DELETE FROM shop.events WHERE ctid = (SELECT min(ctid) FROM shop.events)");
+        VerifyDatabase altered = new VerifyDatabase(RecoveryCommand.commandId(runId, 3, "verify-database"), runId, 3,
+                target(target), checks, location);
+        send(EventType.VERIFY_DATABASE, altered);
+        StepReply bad = awaitReply(altered.commandId());
+
+        assertThat(bad.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(checks(bad)).extracting(c -> c.get("passed")).containsExactly(false, false);
+        assertThat(checks(bad).get(0).get("detail").toString()).contains("shop.events: restored")
+                .contains("the backup recorded");
+        assertThat(checks(bad).get(1).get("detail").toString()).contains("shop.events").doesNotContain("shop.customers");
+        assertThat(bad.message()).contains("events as backed up").contains("shop.events");
+
+        // a statement list does not even pass the command's schema: the record is dead-lettered, nothing runs
+        VerifyDatabase listed = new VerifyDatabase(RecoveryCommand.commandId(runId, 5, "verify-database"), runId, 5,
+                target(target), List.of(new SqlCheck("commit trick", SqlCheck.Kind.QUERY_EQUALS, null, null,
+                "commit; delete from shop.customers", "1")));
+        send(EventType.VERIFY_DATABASE, listed);
+        ConsumerRecord<String, String> dead = deadLetters.await(r -> r.value() != null
+                && r.value().contains(listed.commandId()), WAIT);
+        assertThat(EventCodec.header(dead.headers(), "dead-letter-reason")).contains("sql");
+
+        VerifyDatabase hostile = new VerifyDatabase(RecoveryCommand.commandId(runId, 4, "verify-database"), runId, 4,
+                target(target), List.of(new SqlCheck("writes", SqlCheck.Kind.QUERY_EQUALS, null, null,
+                "insert into shop.events select * from shop.events returning 1", "1"),
+                new SqlCheck("program", SqlCheck.Kind.QUERY_EQUALS, null, null,
+                        "copy (select 1) to program 'touch /tmp/lifeboat-" + runId + "'", "1"),
+                new SqlCheck("long value", SqlCheck.Kind.QUERY_EQUALS, null, null, "select repeat('x', 5000)", "x")));
+        send(EventType.VERIFY_DATABASE, hostile);
+        StepReply refused = awaitReply(hostile.commandId());
+
+        assertThat(refused.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(checks(refused).get(0).get("detail").toString()).contains("refused").contains("'insert'");
+        assertThat(checks(refused).get(1).get("detail").toString()).contains("'copy'");
+        assertThat(checks(refused).get(2).get("actual").toString()).hasSizeLessThan(300).contains("5000 characters");
+        assertThat(Path.of("/tmp/lifeboat-" + runId)).doesNotExist();
+        assertThat(count(target, "select count(*) from shop.customers")).isPositive();
+        Databases.dropDatabase(target);
+    }
+
+    @Test
     void dropDatabaseDropsItAndASecondDropFindsNothingToDrop() {
         String runId = UUID.randomUUID().toString();
         String db = "recov_drop_" + runId.substring(0, 8);
@@ -253,15 +319,24 @@ class RecoveryCommandsTest {
         Path dump = null;
         try {
             dump = Files.createTempDirectory("recovery-test-dump").resolve("dump");
-            ProcessBuilder pb = new ProcessBuilder("/usr/lib/postgresql/15/bin/pg_dump", "--format=directory",
-                    "--compress=0", "--jobs=2", "--no-password", "--file=" + dump, "--host=127.0.0.1",
-                    "--port=" + LocalStack.ensureStarted().pgPort(), "--username=postgres", "--dbname=" + source())
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.INHERIT);
-            pb.environment().put("PGPASSWORD", LocalStack.ensureStarted().pgSuperPassword());
-            assertThat(pb.start().waitFor()).as("pg_dump exit code").isZero();
+            TableFingerprints tables;
+            try (BackupFingerprinter fingerprints = BackupFingerprinter.open("127.0.0.1",
+                    LocalStack.ensureStarted().pgPort(), source(), "postgres",
+                    LocalStack.ensureStarted().pgSuperPassword(), 10)) {
+                fingerprints.start();
+                ProcessBuilder pb = new ProcessBuilder("/usr/lib/postgresql/15/bin/pg_dump", "--format=directory",
+                        "--compress=0", "--jobs=2", "--no-password", "--file=" + dump, "--host=127.0.0.1",
+                        "--port=" + LocalStack.ensureStarted().pgPort(), "--username=postgres", "--dbname=" + source(),
+                        "--snapshot=" + fingerprints.snapshotId())
+                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.INHERIT);
+                pb.environment().put("PGPASSWORD", LocalStack.ensureStarted().pgSuperPassword());
+                assertThat(pb.start().waitFor()).as("pg_dump exit code").isZero();
+                tables = fingerprints.await();
+            }
             store.ensureBucket(BUCKET);
             Repository repository = repositories.openOrInit(BUCKET, prefix);
-            WriteResult written = repository.writer().write(dump, BackupType.FULL, ChainContext.latestChain(backupId));
+            WriteResult written = repository.writer().write(dump, BackupType.FULL, ChainContext.latestChain(backupId),
+                    tables);
             Manifest m = written.manifest();
             backup = new BackupLocation(backupId, sourceId, BUCKET, prefix, m.chainId(),
                     repository.layout().manifest(m.chainId(), backupId), Instant.now(), m.stats().bytesUploaded(),

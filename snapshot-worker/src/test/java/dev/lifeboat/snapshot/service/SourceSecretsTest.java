@@ -108,12 +108,12 @@ class SourceSecretsTest {
         PgDump dump = new PgDump(pgDump, 1, 5);
         SourceConnection required = SourceConnection.resolve(source("env:LIFEBOAT_SECRET_SHOP", "require", null,
                 fake.port()), policy, spool);
-        assertThatThrownBy(() -> dump.run(required, spool.resolve("d1"), spool, Duration.ofMillis(200), b -> { }))
+        assertThatThrownBy(() -> dump.run(required, spool.resolve("d1"), spool, Duration.ofMillis(200), null, b -> { }))
                 .isInstanceOf(BackupFailure.class);
         assertThat(fake.passwords).isEmpty();
         SourceConnection plain = SourceConnection.resolve(source("env:LIFEBOAT_SECRET_SHOP", "disable", null,
                 fake.port()), policy, spool);
-        assertThatThrownBy(() -> dump.run(plain, spool.resolve("d2"), spool, Duration.ofMillis(200), b -> { }))
+        assertThatThrownBy(() -> dump.run(plain, spool.resolve("d2"), spool, Duration.ofMillis(200), null, b -> { }))
                 .isInstanceOf(BackupFailure.class).hasMessageContaining("password authentication failed");
         assertThat(fake.passwords).containsExactly(LEGIT);
     }
