@@ -145,7 +145,7 @@ class PlanApiTest {
     }
 
     private static ValidatableResponse postAsAdmin(Object body) {
-        return given().auth().oauth2(dev.lifeboat.testsupport.Tokens.admin()).contentType(ContentType.JSON).body(body)
+        return Plans.admin().contentType(ContentType.JSON).body(body)
                 .post("/api/v1/plans").then();
     }
 

@@ -20,7 +20,6 @@ import org.postgresql.PGConnection;
 
 import dev.lifeboat.contracts.recovery.DatabaseTarget;
 import dev.lifeboat.contracts.recovery.SqlCheckRules;
-import dev.lifeboat.kit.secrets.SecretReference;
 import dev.lifeboat.snapshot.config.RecoveryConfig;
 
 /**
@@ -73,7 +72,7 @@ final class CheckerRole implements AutoCloseable {
      * then fails with it as the reason.
      */
     static CheckerRole open(DatabaseTarget target, String database, String password, RecoveryConfig config,
-                            int connectTimeoutSeconds) {
+                            dev.lifeboat.kit.secrets.SecretPolicy secrets, int connectTimeoutSeconds) {
         CheckerRole r = new CheckerRole(config.checkerRole(), config.statementTimeout());
         if (!ROLE_NAME.matcher(r.role).matches()) {
             r.refusal = "checker role '" + r.role + "' (lifeboat.recovery.checker-role) is not a plain lowercase name";
@@ -82,7 +81,8 @@ final class CheckerRole implements AutoCloseable {
         try {
             String checkerPassword;
             if (config.checkerPasswordRef().isPresent()) {
-                checkerPassword = SecretReference.parse(config.checkerPasswordRef().get()).resolve();
+                checkerPassword = secrets.resolve("lifeboat.recovery.checker-password-ref",
+                        config.checkerPasswordRef().get());
             } else {
                 r.maintenance = TargetServers.connect(target, config.maintenanceDatabase(), password,
                         connectTimeoutSeconds);

@@ -70,7 +70,7 @@ public class DatabaseChecks {
                 ? recorded(cmd) : Optional.empty();
         boolean anyQuery = checks.stream().anyMatch(c -> c.kind() == SqlCheck.Kind.QUERY_EQUALS);
         try (Connection c = TargetServers.connect(cmd.target(), name, password, snapshots.connectTimeoutSeconds());
-             CheckerRole checker = anyQuery ? CheckerRole.open(cmd.target(), name, password, config,
+             CheckerRole checker = anyQuery ? CheckerRole.open(cmd.target(), name, password, config, secrets,
                      snapshots.connectTimeoutSeconds()) : null) {
             c.setAutoCommit(false);
             for (SqlCheck check : checks) {
