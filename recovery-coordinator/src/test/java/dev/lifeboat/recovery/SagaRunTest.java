@@ -16,7 +16,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
+import dev.lifeboat.testsupport.LocalStack;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -46,8 +46,6 @@ import static org.hamcrest.Matchers.endsWith;
 class SagaRunTest {
     static TestHttpServer services;
 
-    @ConfigProperty(name = "kafka.bootstrap.servers")
-    String bootstrap;
     @Inject
     SagaEngine engine;
     ScriptedParticipant participant;
@@ -65,7 +63,7 @@ class SagaRunTest {
 
     @BeforeEach
     void participantUp() {
-        participant = new ScriptedParticipant(bootstrap);
+        participant = new ScriptedParticipant(LocalStack.ensureStarted().kafkaClientConfig("storage-worker"));
     }
 
     @AfterEach
@@ -252,7 +250,7 @@ class SagaRunTest {
 
     private KafkaConsumer<String, String> lifecycleConsumer() {
         Properties c = new Properties();
-        c.put("bootstrap.servers", bootstrap);
+        c.putAll(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN));
         c.put("key.deserializer", StringDeserializer.class.getName());
         c.put("value.deserializer", StringDeserializer.class.getName());
         KafkaConsumer<String, String> consumer = new KafkaConsumer<>(c);

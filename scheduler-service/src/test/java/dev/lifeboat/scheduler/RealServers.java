@@ -4,6 +4,7 @@ import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
+import java.util.HashMap;
 import java.util.Map;
 
 /** Real Kafka and PostgreSQL from the local stack; a fresh platform database for this test run. */
@@ -16,13 +17,14 @@ public class RealServers implements QuarkusTestResourceLifecycleManager {
         Databases.createDatabase(DB);
         Databases.execute(DB, "alter database " + DB + " owner to lifeboat");
         String hostPort = stack.pgHost() + ":" + stack.pgPort();
-        return Map.of(
+        Map<String, String> config = new HashMap<>(stack.quarkusKafkaConfig("scheduler-service"));
+        config.putAll(Map.of(
                 "quarkus.datasource.jdbc.url", "jdbc:postgresql://" + hostPort + "/" + DB,
                 "quarkus.datasource.reactive.url", "postgresql://" + hostPort + "/" + DB,
-                "kafka.bootstrap.servers", stack.kafkaBootstrap(),
                 "lifeboat.outbox.relay-interval", "200ms",
                 // not the production group: a scheduler started by another test must not take this one's records
-                "mp.messaging.incoming.backup-results.group.id", "scheduler-service-test");
+                "mp.messaging.incoming.backup-results.group.id", "scheduler-service-test"));
+        return config;
     }
 
     @Override
