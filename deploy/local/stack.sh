@@ -99,8 +99,20 @@ kafka_users() { echo admin; sed -e 's/#.*//' "$KAFKA_ACLS" | awk 'NF {print $1}'
 kafka_password() { cat "$KAFKA_SECRETS/$1.password"; }
 
 # Topics and ACLs in one JVM, with the super user's credentials (AclCommand would cost a JVM per principal).
+# Compiled once into $KW/tools (javac next to java), else run from source (slower: compiles on every run).
 kafka_setup() {
-  kafka_tool "$REPO_ROOT/deploy/local/KafkaSetup.java" "$KW/config/admin.properties" "$KAFKA_ACLS" 4 "${KAFKA_TOPICS[@]}" \
+  local src=$REPO_ROOT/deploy/local/KafkaSetup.java javac main=()
+  javac=$(dirname "$(command -v "$JAVA")")/javac
+  if [[ -x $javac ]]; then
+    if [[ ! -f $KW/tools/KafkaSetup.class || $src -nt $KW/tools/KafkaSetup.class ]]; then
+      mkdir -p "$KW/tools"; "$javac" -nowarn -cp "$KW/lib/*" -d "$KW/tools" "$src" || die "cannot compile $src"
+    fi
+    main=(KafkaSetup)
+  else
+    main=("$src")
+  fi
+  "$JAVA" -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$KW/config/tools-log4j2.properties" \
+    -cp "$KW/tools:$KW/lib/*" "${main[@]}" "$KW/config/admin.properties" "$KAFKA_ACLS" 4 "${KAFKA_TOPICS[@]}" \
     || die "kafka topic/ACL setup failed (ACL table $KAFKA_ACLS)"
 }
 
