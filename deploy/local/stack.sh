@@ -12,7 +12,10 @@
 #   MVN            Maven command used for downloads (default mvn, else <repo>/mvnw)
 #   KAFKA_VERSION 4.4.0, S3PROXY_VERSION 4.1.0, ZIPKIN_VERSION 3.6.1, *_HEAP, STACK_WAIT_S (120)
 # Servers:
-#   kafka     KRaft broker+controller from Maven Central jars; num.partitions=4; creates the lifeboat.* topics
+#   kafka     KRaft broker+controller from Maven Central jars; num.partitions=4; creates the lifeboat.* topics.
+#             Clients authenticate with SASL SCRAM-SHA-512 (SASL_PLAINTEXT, loopback only) and are authorized by
+#             the ACLs of deploy/kafka/acls.conf; users: admin (super user) and every principal of that table,
+#             passwords generated once into LIFEBOAT_WORK/secrets/kafka/<user>.password (mode 600)
 #   postgres  Debian's PostgreSQL (apt-installed when missing); superuser postgres/postgres,
 #             role lifeboat/lifeboat (CREATEDB, REPLICATION) owning database lifeboat; TLS on (self-signed,
 #             the certificate to trust as CA is copied to .work/stack/pg/root.crt)
@@ -90,25 +93,54 @@ mvn_locked() {
 KW=$WORK/kafka
 kafka_tool() { "$JAVA" -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$KW/config/tools-log4j2.properties" -cp "$KW/lib/*" "$@"; }
 
-kafka_topics() {
-  local existing missing=() t
-  existing=$(kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --list)
-  for t in "${KAFKA_TOPICS[@]}"; do grep -qxF "$t" <<<"$existing" || missing+=("$t"); done
-  [[ ${#missing[@]} -eq 0 ]] && { echo "topics present: ${KAFKA_TOPICS[*]}"; return 0; }
-  local pids=() rc=0
-  for t in "${missing[@]}"; do
-    kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --create --if-not-exists \
-      --topic "$t" --partitions 4 --replication-factor 1 >/dev/null & pids+=($!)
-  done
-  for p in "${pids[@]}"; do wait "$p" || rc=1; done
-  [[ $rc == 0 ]] || die "topic creation failed"
-  echo "topics created: ${missing[*]}"
+KAFKA_SECRETS=$WORK/secrets/kafka
+KAFKA_ACLS=$REPO_ROOT/deploy/kafka/acls.conf
+# admin plus every principal named in the ACL table
+kafka_users() { echo admin; sed -e 's/#.*//' "$KAFKA_ACLS" | awk 'NF {print $1}' | sort -u; }
+kafka_password() { cat "$KAFKA_SECRETS/$1.password"; }
+
+# Topics and ACLs in one JVM, with the super user's credentials (AclCommand would cost a JVM per principal).
+# Compiled once into $KW/tools (javac next to java), else run from source (slower: compiles on every run).
+kafka_setup() {
+  local src=$REPO_ROOT/deploy/local/KafkaSetup.java javac main=()
+  javac=$(dirname "$(command -v "$JAVA")")/javac
+  if [[ -x $javac ]]; then
+    if [[ ! -f $KW/tools/KafkaSetup.class || $src -nt $KW/tools/KafkaSetup.class ]]; then
+      mkdir -p "$KW/tools"; "$javac" -nowarn -cp "$KW/lib/*" -d "$KW/tools" "$src" || die "cannot compile $src"
+    fi
+    main=(KafkaSetup)
+  else
+    main=("$src")
+  fi
+  "$JAVA" -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$KW/config/tools-log4j2.properties" \
+    -cp "$KW/tools:$KW/lib/*" "${main[@]}" "$KW/config/admin.properties" "$KAFKA_ACLS" 4 "${KAFKA_TOPICS[@]}" \
+    || die "kafka topic/ACL setup failed (ACL table $KAFKA_ACLS)"
+}
+
+# The data directory must hold exactly the SCRAM users whose passwords are on file (kafka_up generates missing
+# ones): a directory formatted by an older, plaintext stack.sh (or for other users) is throwaway: formatted again.
+kafka_format() {
+  local users u; users=$(kafka_users)
+  if [[ -f $KW/data/meta.properties ]]; then
+    local ok=1
+    [[ $(cat "$KW/data/.lifeboat-scram-users" 2>/dev/null) == "$users" ]] || ok=0
+    [[ $ok == 1 ]] && return 0
+    echo "kafka data $KW/data was formatted without these SCRAM users (an older plaintext broker?): formatting it again, its topics and offsets are lost"
+    rm -rf "$KW/data"
+  fi
+  local scram=()
+  for u in $users; do scram+=(--add-scram "SCRAM-SHA-512=[name=$u,password=$(kafka_password "$u")]"); done
+  local cid; cid=$(kafka_tool kafka.tools.StorageTool random-uuid)
+  kafka_tool kafka.tools.StorageTool format -t "$cid" -c "$KW/config/server.properties" "${scram[@]}" >"$KW/logs/format.log" 2>&1 \
+    || { cat "$KW/logs/format.log"; die "kafka storage format failed"; }
+  echo "$users" > "$KW/data/.lifeboat-scram-users"
+  echo "kafka formatted with SCRAM users: $(echo $users); passwords in $KAFKA_SECRETS"
 }
 
 kafka_up() {
   need_java
   if pid_alive "$KW/kafka.pid" "$KW"; then
-    echo "kafka already running pid $(cat "$KW/kafka.pid") on 127.0.0.1:$KAFKA_PORT"; kafka_topics; return 0
+    echo "kafka already running pid $(cat "$KW/kafka.pid") on 127.0.0.1:$KAFKA_PORT"; kafka_setup; return 0
   fi
   port_free_or_die "$KAFKA_PORT" KAFKA; port_free_or_die "$KAFKA_CONTROLLER_PORT" KAFKA_CONTROLLER
   mkdir -p "$KW"
@@ -129,15 +161,37 @@ POM
     touch "$KW/lib/.ok-$KAFKA_VERSION"
   fi
   mkdir -p "$KW/config" "$KW/logs"
-  cat > "$KW/config/server.properties" <<PROPS
+  # passwords exist before server.properties is written: it holds the super user's (mode 600)
+  local u p
+  mkdir -p "$KAFKA_SECRETS"; chmod 700 "$WORK/secrets" "$KAFKA_SECRETS"
+  for u in $(kafka_users); do
+    if [[ ! -s $KAFKA_SECRETS/$u.password ]]; then
+      rm -f "$KW/data/.lifeboat-scram-users"   # a new password means a new format
+      p=$(head -c 48 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9'); p=${p:0:32}
+      (umask 077; printf '%s' "$p" > "$KAFKA_SECRETS/$u.password")
+    fi
+  done
+  local admin_pw; admin_pw=$(kafka_password admin)
+  # The controller listener cannot use SCRAM (its credentials live in the metadata log it serves): SASL PLAIN there.
+  (umask 077; cat > "$KW/config/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=SASL_PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$KAFKA_PORT
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=SASL_PLAINTEXT
+listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$admin_pw" user_admin="$admin_pw";
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin_pw";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin
+allow.everyone.if.no.acl.found=false
+auto.create.topics.enable=false
 log.dirs=$KW/data
 num.partitions=4
 offsets.topic.replication.factor=1
@@ -147,8 +201,14 @@ transaction.state.log.min.isr=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=true
 PROPS
+  cat > "$KW/config/admin.properties" <<PROPS
+bootstrap.servers=127.0.0.1:$KAFKA_PORT
+security.protocol=SASL_PLAINTEXT
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin_pw";
+PROPS
+  )
   cat > "$KW/config/log4j2.properties" <<'L4J'
 status = warn
 appender.file.type = File
@@ -171,11 +231,7 @@ appender.console.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = WARN
 rootLogger.appenderRef.stderr.ref = STDERR
 L4J
-  if [[ ! -f $KW/data/meta.properties ]]; then   # format storage once
-    local cid; cid=$(kafka_tool kafka.tools.StorageTool random-uuid)
-    kafka_tool kafka.tools.StorageTool format -t "$cid" -c "$KW/config/server.properties" >"$KW/logs/format.log" 2>&1 \
-      || { cat "$KW/logs/format.log"; die "kafka storage format failed"; }
-  fi
+  kafka_format
   : > "$KW/logs/server.log"
   local t0; t0=$(now_ms)
   # shellcheck disable=SC2086
@@ -188,8 +244,8 @@ L4J
     sleep 0.1
   done
   grep -q "Kafka Server started" "$KW/logs/server.log" || die "kafka not ready after ${WAIT_S}s, see $KW/logs"
-  echo "kafka ready on 127.0.0.1:$KAFKA_PORT pid $(cat "$KW/kafka.pid") in $(( $(now_ms) - t0 )) ms"
-  kafka_topics
+  echo "kafka ready on 127.0.0.1:$KAFKA_PORT pid $(cat "$KW/kafka.pid") in $(( $(now_ms) - t0 )) ms (SASL SCRAM-SHA-512, ACLs)"
+  kafka_setup
 }
 kafka_down() { stop_pid "$KW/kafka.pid" "$KW" kafka; }
 kafka_status() {

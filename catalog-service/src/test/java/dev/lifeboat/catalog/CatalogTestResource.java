@@ -6,7 +6,6 @@ import dev.lifeboat.testsupport.LocalStack;
 import dev.lifeboat.testsupport.Tokens;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -37,11 +36,11 @@ public class CatalogTestResource implements QuarkusTestResourceLifecycleManager 
         Databases.dropDatabase(DATABASE);
         Databases.execute("postgres", "create database " + DATABASE + " owner " + APP_USER);
         String group = "catalog-service-test-" + UUID.randomUUID();
-        startGroupAtEnd(stack.kafkaBootstrap(), group, List.of(Topics.BACKUP_REQUESTED, Topics.BACKUP_EVENTS,
+        startGroupAtEnd(stack, group, List.of(Topics.BACKUP_REQUESTED, Topics.BACKUP_EVENTS,
                 Topics.RECOVERY_EVENTS));
 
         Map<String, String> config = new HashMap<>();
-        config.put("kafka.bootstrap.servers", stack.kafkaBootstrap());
+        config.putAll(stack.quarkusKafkaConfig("catalog-service"));
         config.put("quarkus.datasource.username", APP_USER);
         config.put("quarkus.datasource.password", "lifeboat");
         config.put("quarkus.datasource.jdbc.url", stack.jdbcUrl(DATABASE));
@@ -63,13 +62,14 @@ public class CatalogTestResource implements QuarkusTestResourceLifecycleManager 
         Databases.dropDatabase(DATABASE);
     }
 
-    static String kafkaBootstrap() {
-        return LocalStack.ensureStarted().kafkaBootstrap();
+    /** Client configuration of a Kafka principal (test set-up and reading use admin). */
+    static Map<String, Object> kafkaConfig(String principal) {
+        return LocalStack.ensureStarted().kafkaClientConfig(principal);
     }
 
     /** Commits the group's offsets at the end of every partition of those topics that exist. */
-    private static void startGroupAtEnd(String bootstrap, String group, List<String> topics) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+    private static void startGroupAtEnd(LocalStack stack, String group, List<String> topics) {
+        try (Admin admin = Admin.create(stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN))) {
             Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
             List<String> present = topics.stream().filter(existing::contains).toList();
             if (present.isEmpty()) {
@@ -88,7 +88,7 @@ public class CatalogTestResource implements QuarkusTestResourceLifecycleManager 
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("cannot position consumer group " + group + " on " + bootstrap, e);
+            throw new IllegalStateException("cannot position consumer group " + group + " on " + stack.kafkaBootstrap(), e);
         }
     }
 }

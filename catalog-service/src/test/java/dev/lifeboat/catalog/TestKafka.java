@@ -2,6 +2,8 @@ package dev.lifeboat.catalog;
 
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.testsupport.LocalStack;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -20,13 +22,29 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Predicate;
 
-/** Publishes records the way any Kafka client would, and reads a topic from a remembered position. */
+/**
+ * Publishes records the way the platform's producers would, each topic as a principal the broker lets write there
+ * (backup requests as the outside publisher, backup lifecycle as storage-worker, recovery lifecycle as
+ * recovery-coordinator), and reads a topic from a remembered position (as admin).
+ */
 final class TestKafka implements AutoCloseable {
-    private final KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
-            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, CatalogTestResource.kafkaBootstrap(),
-            ProducerConfig.ACKS_CONFIG, "all"), new StringSerializer(), new StringSerializer());
+    private static final Map<String, String> WRITER = Map.of(
+            Topics.BACKUP_REQUESTED, LocalStack.KAFKA_PUBLISHER,
+            Topics.BACKUP_EVENTS, "storage-worker",
+            Topics.RECOVERY_EVENTS, "recovery-coordinator");
+    private final Map<String, KafkaProducer<String, String>> producers = new ConcurrentHashMap<>();
+
+    private KafkaProducer<String, String> producer(String topic) {
+        String principal = WRITER.getOrDefault(topic, LocalStack.KAFKA_ADMIN);
+        return producers.computeIfAbsent(principal, p -> {
+            Map<String, Object> config = CatalogTestResource.kafkaConfig(p);
+            config.put(ProducerConfig.ACKS_CONFIG, "all");
+            return new KafkaProducer<>(config, new StringSerializer(), new StringSerializer());
+        });
+    }
 
     /** A valid event with a fresh id, time now, keyed by {@code key}, on its type's topic. */
     RecordMetadata publish(String key, Object data) {
@@ -41,7 +59,7 @@ final class TestKafka implements AutoCloseable {
 
     RecordMetadata send(String topic, String key, Headers headers, String value) {
         try {
-            return producer.send(new ProducerRecord<>(topic, null, key, value, headers)).get();
+            return producer(topic).send(new ProducerRecord<>(topic, null, key, value, headers)).get();
         } catch (Exception e) {
             throw new IllegalStateException("cannot publish to " + topic, e);
         }
@@ -76,13 +94,13 @@ final class TestKafka implements AutoCloseable {
     }
 
     private static KafkaConsumer<String, String> consumer() {
-        return new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, CatalogTestResource.kafkaBootstrap(),
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false"), new StringDeserializer(), new StringDeserializer());
+        Map<String, Object> config = CatalogTestResource.kafkaConfig(LocalStack.KAFKA_ADMIN);
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        return new KafkaConsumer<>(config, new StringDeserializer(), new StringDeserializer());
     }
 
     @Override
     public void close() {
-        producer.close(Duration.ofSeconds(10));
+        producers.values().forEach(p -> p.close(Duration.ofSeconds(10)));
     }
 }

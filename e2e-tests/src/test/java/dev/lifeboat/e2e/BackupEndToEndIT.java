@@ -9,6 +9,7 @@ import dev.lifeboat.repository.blob.Sha256;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
 import dev.lifeboat.testsupport.Databases;
+import dev.lifeboat.testsupport.LocalStack;
 import dev.lifeboat.testsupport.S3Buckets;
 import dev.lifeboat.testsupport.ServiceProcess;
 import dev.lifeboat.testsupport.TableFingerprint;
@@ -265,9 +266,11 @@ class BackupEndToEndIT {
         awaitStatus(accepted.json().get("backupId").asText(), "COMPLETED");
 
         List<DeadLetter> letters = new ArrayList<>();
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of(
-                "bootstrap.servers", platform.stack.kafkaBootstrap(), "group.id", "e2e-dlq-" + UUID.randomUUID(),
-                "auto.offset.reset", "earliest"), new StringDeserializer(), new StringDeserializer())) {
+        Map<String, Object> dlqReader = platform.stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN);
+        dlqReader.put("group.id", "e2e-dlq-" + UUID.randomUUID());
+        dlqReader.put("auto.offset.reset", "earliest");
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(dlqReader,
+                new StringDeserializer(), new StringDeserializer())) {
             consumer.subscribe(List.of(Topics.DLQ));
             long deadline = System.currentTimeMillis() + 60_000;
             while (!allDeadLetteredTwice(letters, expectedReasons.keySet()) && System.currentTimeMillis() < deadline) {
@@ -381,9 +384,11 @@ class BackupEndToEndIT {
         return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
     }
 
+    /** A producer of the outside system that asks for backups: the broker lets it write backup requests only. */
     private static KafkaProducer<String, String> producer() {
-        return new KafkaProducer<>(Map.of("bootstrap.servers", platform.stack.kafkaBootstrap(), "acks", "all"),
-                new StringSerializer(), new StringSerializer());
+        Map<String, Object> config = platform.stack.kafkaClientConfig(LocalStack.KAFKA_PUBLISHER);
+        config.put("acks", "all");
+        return new KafkaProducer<>(config, new StringSerializer(), new StringSerializer());
     }
 
     private static JsonNode awaitStatus(String backupId, String status) {

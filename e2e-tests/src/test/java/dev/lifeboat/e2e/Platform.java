@@ -125,8 +125,9 @@ final class Platform implements AutoCloseable {
      * earlier runs or by the component tests (other master keys, unknown sources) are not this run's work.
      */
     private String freshGroup(String module) {
-        String group = "e2e-" + RUN_ID + "-" + module;
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", stack.kafkaBootstrap()))) {
+        // the broker grants each service the consumer groups named after it (prefix), so the module comes first
+        String group = module + "-e2e-" + RUN_ID;
+        try (Admin admin = Admin.create(stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN))) {
             Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
             for (String topic : List.of(Topics.BACKUP_REQUESTED, Topics.BACKUP_EVENTS, Topics.RECOVERY_COMMANDS,
                     Topics.RECOVERY_REPLIES, Topics.RECOVERY_EVENTS)) {
@@ -149,10 +150,12 @@ final class Platform implements AutoCloseable {
         env.put("LIFEBOAT_DB_NAME", PLATFORM_DB);
         env.put("LIFEBOAT_DB_HOST", stack.pgHost());
         env.put("LIFEBOAT_DB_PORT", String.valueOf(stack.pgPort()));
-        env.put("KAFKA_BOOTSTRAP_SERVERS", stack.kafkaBootstrap());
+        env.putAll(stack.kafkaServiceEnvironment(module));
         env.put("S3_ENDPOINT", stack.s3Endpoint());
         env.put("OUTBOX_RELAY_INTERVAL", "200ms");
-        env.put("LIFEBOAT_MASTER_KEY_FILE", masterKeyFile.toString());
+        if (module.equals("snapshot-worker") || module.equals("storage-worker")) {
+            env.put("LIFEBOAT_MASTER_KEY_FILE", masterKeyFile.toString());   // only the workers hold the master key
+        }
         env.put("ZIPKIN_ENDPOINT", stack.zipkinUrl() + "/api/v2/spans");
         env.putAll(Tokens.serviceEnvironment());
         env.put("LIFEBOAT_SERVICE_TOKEN_FILE", Tokens.serviceTokenFile(module));

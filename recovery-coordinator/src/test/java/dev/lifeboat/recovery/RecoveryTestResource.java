@@ -46,7 +46,7 @@ public class RecoveryTestResource implements QuarkusTestResourceLifecycleManager
                 "postgresql://" + stack.pgHost() + ":" + stack.pgPort() + "/" + DATABASE);
         config.put("quarkus.datasource.username", USER);
         config.put("quarkus.datasource.password", PASSWORD);
-        config.put("kafka.bootstrap.servers", stack.kafkaBootstrap());
+        config.putAll(stack.quarkusKafkaConfig("recovery-coordinator"));
         config.put("lifeboat.recovery.scheduler-url", scheduler.baseUrl());
         config.put("lifeboat.recovery.timeout-check-interval", "200ms");
         // not the production group: a coordinator started by another test must not take this one's replies

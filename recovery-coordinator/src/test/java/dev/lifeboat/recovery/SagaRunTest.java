@@ -17,6 +17,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import dev.lifeboat.testsupport.LocalStack;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.AfterAll;
@@ -47,8 +48,6 @@ import static org.hamcrest.Matchers.endsWith;
 class SagaRunTest {
     static TestHttpServer services;
 
-    @ConfigProperty(name = "kafka.bootstrap.servers")
-    String bootstrap;
     @Inject
     SagaEngine engine;
     ScriptedParticipant participant;
@@ -68,7 +67,7 @@ class SagaRunTest {
 
     @BeforeEach
     void participantUp() {
-        participant = new ScriptedParticipant(bootstrap);
+        participant = new ScriptedParticipant(LocalStack.ensureStarted().kafkaClientConfig("storage-worker"));
     }
 
     @AfterEach
@@ -255,7 +254,7 @@ class SagaRunTest {
 
     private KafkaConsumer<String, String> lifecycleConsumer() {
         Properties c = new Properties();
-        c.put("bootstrap.servers", bootstrap);
+        c.putAll(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN));
         c.put("key.deserializer", StringDeserializer.class.getName());
         c.put("value.deserializer", StringDeserializer.class.getName());
         KafkaConsumer<String, String> consumer = new KafkaConsumer<>(c);

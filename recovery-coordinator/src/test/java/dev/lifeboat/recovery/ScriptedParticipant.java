@@ -33,9 +33,10 @@ public final class ScriptedParticipant implements AutoCloseable {
     private final KafkaProducer<String, String> producer;
     private final List<Command> seen = new ArrayList<>();
 
-    public ScriptedParticipant(String bootstrap) {
+    /** {@code kafka}: client configuration of a participant's principal (it reads commands and writes replies). */
+    public ScriptedParticipant(Map<String, Object> kafka) {
         Properties c = new Properties();
-        c.put("bootstrap.servers", bootstrap);
+        c.putAll(kafka);
         c.put("key.deserializer", StringDeserializer.class.getName());
         c.put("value.deserializer", StringDeserializer.class.getName());
         c.put("enable.auto.commit", "false");
@@ -46,7 +47,7 @@ public final class ScriptedParticipant implements AutoCloseable {
         consumer.seekToEnd(partitions);
         partitions.forEach(consumer::position);
         Properties p = new Properties();
-        p.put("bootstrap.servers", bootstrap);
+        p.putAll(kafka);
         p.put("key.serializer", StringSerializer.class.getName());
         p.put("value.serializer", StringSerializer.class.getName());
         producer = new KafkaProducer<>(p);

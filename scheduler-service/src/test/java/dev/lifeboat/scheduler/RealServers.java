@@ -5,6 +5,7 @@ import dev.lifeboat.testsupport.LocalStack;
 import dev.lifeboat.testsupport.Tokens;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
+import java.util.HashMap;
 import java.util.Map;
 
 /** Real Kafka and PostgreSQL from the local stack; a fresh platform database for this test run. */
@@ -17,10 +18,10 @@ public class RealServers implements QuarkusTestResourceLifecycleManager {
         Databases.createDatabase(DB);
         Databases.execute(DB, "alter database " + DB + " owner to lifeboat");
         String hostPort = stack.pgHost() + ":" + stack.pgPort();
-        Map<String, String> config = new java.util.HashMap<>(Map.of(
+        Map<String, String> config = new HashMap<>(stack.quarkusKafkaConfig("scheduler-service"));
+        config.putAll(Map.of(
                 "quarkus.datasource.jdbc.url", "jdbc:postgresql://" + hostPort + "/" + DB,
                 "quarkus.datasource.reactive.url", "postgresql://" + hostPort + "/" + DB,
-                "kafka.bootstrap.servers", stack.kafkaBootstrap(),
                 "lifeboat.outbox.relay-interval", "200ms",
                 // a platform secret inside a secret directory: registration must refuse it by name
                 "lifeboat.repository.master-key-file", SourceSecretsApiTest.MASTER_KEY_FILE,

@@ -23,7 +23,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
+import dev.lifeboat.testsupport.LocalStack;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -50,8 +50,6 @@ import static org.hamcrest.Matchers.equalTo;
 class RetentionApiTest {
     private static final Instant FIRST = Instant.parse("2026-03-01T02:00:00Z");
 
-    @ConfigProperty(name = "kafka.bootstrap.servers")
-    String bootstrap;
 
     private static String unique(String prefix) {
         return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
@@ -170,9 +168,11 @@ class RetentionApiTest {
                 .contains("fails schema");
     }
 
+    /** A producer with storage-worker's principal, the one that writes backup results. */
     private KafkaProducer<String, String> producer() {
-        return new KafkaProducer<>(Map.of("bootstrap.servers", bootstrap, "acks", "all"),
-                new StringSerializer(), new StringSerializer());
+        Map<String, Object> config = LocalStack.ensureStarted().kafkaClientConfig("storage-worker");
+        config.put("acks", "all");
+        return new KafkaProducer<>(config, new StringSerializer(), new StringSerializer());
     }
 
     /** Publishes as storage-worker would, in order: one key per source keeps them on one partition. */
@@ -235,7 +235,9 @@ class RetentionApiTest {
     }
 
     private KafkaConsumer<String, String> consumer() {
-        return new KafkaConsumer<>(Map.of("bootstrap.servers", bootstrap, "group.id", "retention-test-"
-                + UUID.randomUUID(), "auto.offset.reset", "earliest"), new StringDeserializer(), new StringDeserializer());
+        Map<String, Object> config = LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN);
+        config.put("group.id", "retention-test-" + UUID.randomUUID());
+        config.put("auto.offset.reset", "earliest");
+        return new KafkaConsumer<>(config, new StringDeserializer(), new StringDeserializer());
     }
 }

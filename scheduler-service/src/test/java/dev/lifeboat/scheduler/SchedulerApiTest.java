@@ -18,7 +18,7 @@ import jakarta.inject.Inject;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
+import dev.lifeboat.testsupport.LocalStack;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -40,8 +40,6 @@ import static org.hamcrest.Matchers.notNullValue;
 @QuarkusTest
 @QuarkusTestResource(value = RealServers.class, restrictToAnnotatedClass = true)
 class SchedulerApiTest {
-    @ConfigProperty(name = "kafka.bootstrap.servers")
-    String bootstrap;
     @Inject
     BackupRequestService backups;
 
@@ -228,8 +226,10 @@ class SchedulerApiTest {
     }
 
     private CloudEvent<?> awaitRequest(String sourceId) {
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of("bootstrap.servers", bootstrap,
-                "group.id", "scheduler-test-" + UUID.randomUUID(), "auto.offset.reset", "earliest"),
+        Map<String, Object> config = LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN);
+        config.put("group.id", "scheduler-test-" + UUID.randomUUID());
+        config.put("auto.offset.reset", "earliest");
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(config,
                 new StringDeserializer(), new StringDeserializer())) {
             consumer.subscribe(List.of(Topics.BACKUP_REQUESTED));
             List<CloudEvent<?>> found = new ArrayList<>();

@@ -117,7 +117,7 @@ class ExpiredBackupDeletionTest extends StorageWorkerTestBase {
 
     static void publish(BackupsExpired expiry) {
         try {
-            producer.send(new ProducerRecord<>(Topics.BACKUP_EVENTS, null, expiry.policyId(),
+            producerAs("scheduler-service").send(new ProducerRecord<>(Topics.BACKUP_EVENTS, null, expiry.policyId(),
                     EventCodec.encodeData(expiry), EventCodec.headers(Ids.expiryEventId(expiry.policyId(),
                             expiry.backupIds()), EventType.BACKUPS_EXPIRED, "/test/scheduler", expiry.policyId(),
                             expiry.decidedAt()))).get();

@@ -118,7 +118,7 @@ class OffsiteCopyTest extends StorageWorkerTestBase {
         BackupsExpired expiry = new BackupsExpired("pol-offsite", SOURCE, List.of(snapshot.backupId()),
                 "GFS keep 1 daily", Instant.now().truncatedTo(ChronoUnit.MILLIS));
         try {
-            producer.send(new ProducerRecord<>(Topics.BACKUP_EVENTS, null, expiry.policyId(),
+            producerAs("scheduler-service").send(new ProducerRecord<>(Topics.BACKUP_EVENTS, null, expiry.policyId(),
                     EventCodec.encodeData(expiry), EventCodec.headers(Ids.expiryEventId(expiry.policyId(),
                             expiry.backupIds()), EventType.BACKUPS_EXPIRED, "/test/scheduler", expiry.policyId(),
                             expiry.decidedAt()))).get();

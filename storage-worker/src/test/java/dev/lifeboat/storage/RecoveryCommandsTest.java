@@ -36,7 +36,7 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
 
     @BeforeEach
     void repliesTail() {
-        replies = new TopicTail(LocalStack.ensureStarted().kafkaBootstrap(), Topics.RECOVERY_REPLIES);
+        replies = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN), Topics.RECOVERY_REPLIES);
     }
 
     @AfterEach
@@ -203,7 +203,7 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
 
     private static void sendRaw(EventType type, String runId, String json) {
         try {
-            producer.send(new ProducerRecord<>(Topics.RECOVERY_COMMANDS, null, runId, json,
+            producerAs("recovery-coordinator").send(new ProducerRecord<>(Topics.RECOVERY_COMMANDS, null, runId, json,
                     EventCodec.headers(type, "/test/recovery-coordinator", runId))).get();
         } catch (Exception e) {
             throw new IllegalStateException("cannot send " + type, e);

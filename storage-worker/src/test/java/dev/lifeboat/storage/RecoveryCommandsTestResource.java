@@ -8,7 +8,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.stream.Collectors;
 
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -22,8 +21,7 @@ public class RecoveryCommandsTestResource extends StorageWorkerTestResource {
     public Map<String, String> start() {
         Map<String, String> config = new HashMap<>(super.start());
         String group = "storage-worker-test-commands-" + UUID.randomUUID();
-        String bootstrap = LocalStack.ensureStarted().kafkaBootstrap();
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+        try (Admin admin = Admin.create(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN))) {
             String topic = Topics.RECOVERY_COMMANDS;
             Map<TopicPartition, OffsetSpec> latest = admin.describeTopics(List.of(topic)).allTopicNames()
                     .get().get(topic).partitions().stream()

@@ -57,25 +57,35 @@ abstract class StorageWorkerTestBase {
     TopicTail events;
     TopicTail deadLetters;
 
+    /** Producers by Kafka principal: each record is written as the service that writes it in production. */
+    private static final Map<String, KafkaProducer<String, String>> producers = new java.util.concurrent.ConcurrentHashMap<>();
+
     @BeforeAll
     static void producer() {
-        producer = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, LocalStack.ensureStarted().kafkaBootstrap(),
-                ProducerConfig.ACKS_CONFIG, "all"), new StringSerializer(), new StringSerializer());
+        producer = producerAs("snapshot-worker");   // SnapshotCreated, the record most tests start from
+    }
+
+    /** A producer authenticated as {@code principal} (a service name, or LocalStack.KAFKA_ADMIN). */
+    static KafkaProducer<String, String> producerAs(String principal) {
+        return producers.computeIfAbsent(principal, p -> {
+            Map<String, Object> config = LocalStack.ensureStarted().kafkaClientConfig(p);
+            config.put(ProducerConfig.ACKS_CONFIG, "all");
+            return new KafkaProducer<>(config, new StringSerializer(), new StringSerializer());
+        });
     }
 
     @AfterAll
     static void closeProducer() {
-        if (producer != null) {
-            producer.close();
-        }
+        producers.values().forEach(KafkaProducer::close);
+        producers.clear();
+        producer = null;
     }
 
     @BeforeEach
     void tails() {
         store.ensureBucket(BUCKET);
-        events = new TopicTail(LocalStack.ensureStarted().kafkaBootstrap(), Topics.BACKUP_EVENTS);
-        deadLetters = new TopicTail(LocalStack.ensureStarted().kafkaBootstrap(), Topics.DLQ);
+        events = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN), Topics.BACKUP_EVENTS);
+        deadLetters = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN), Topics.DLQ);
     }
 
     @AfterEach

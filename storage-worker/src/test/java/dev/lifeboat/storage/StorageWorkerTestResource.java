@@ -6,7 +6,6 @@ import dev.lifeboat.testsupport.LocalStack;
 import dev.lifeboat.testsupport.Tokens;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -44,12 +43,12 @@ public class StorageWorkerTestResource implements QuarkusTestResourceLifecycleMa
         Databases.dropDatabase(DATABASE);
         // owned by the service's own role, as the lifeboat database is: Flyway creates schema "storage" in it
         Databases.execute("postgres", "CREATE DATABASE " + DATABASE + " OWNER " + USER);
-        startGroupAtEnd(stack.kafkaBootstrap(), group, Topics.BACKUP_EVENTS);
+        startGroupAtEnd(stack, group, Topics.BACKUP_EVENTS);
         Map<String, String> config = new HashMap<>();
         config.put("quarkus.datasource.jdbc.url", stack.jdbcUrl(DATABASE));
         config.put("quarkus.datasource.username", USER);
         config.put("quarkus.datasource.password", PASSWORD);
-        config.put("kafka.bootstrap.servers", stack.kafkaBootstrap());
+        config.putAll(stack.quarkusKafkaConfig("storage-worker"));
         config.put("mp.messaging.incoming.snapshots.group.id", group);
         config.put("lifeboat.object-store.endpoint", stack.s3Endpoint());
         config.put("lifeboat.object-store.region", stack.s3Region());
@@ -90,8 +89,8 @@ public class StorageWorkerTestResource implements QuarkusTestResourceLifecycleMa
         // the servers are shared with other modules' tests; the database is dropped by the next run
     }
 
-    private static void startGroupAtEnd(String bootstrap, String group, String topic) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+    private static void startGroupAtEnd(LocalStack stack, String group, String topic) {
+        try (Admin admin = Admin.create(stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN))) {
             Map<TopicPartition, OffsetSpec> latest = admin.describeTopics(List.of(topic)).allTopicNames()
                     .get().get(topic).partitions().stream()
                     .collect(Collectors.toMap(p -> new TopicPartition(topic, p.partition()), p -> OffsetSpec.latest()));

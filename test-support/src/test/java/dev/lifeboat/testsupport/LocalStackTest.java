@@ -5,10 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.junit.jupiter.api.Test;
 
@@ -23,9 +21,7 @@ class LocalStackTest {
         assertThat(Files.isRegularFile(stack.repoRoot().resolve("deploy/local/stack.sh"))).isTrue();
         assertThat(LocalStack.portOpen(stack.pgPort())).isTrue();
 
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap());
-        try (Admin admin = Admin.create(p)) {
+        try (Admin admin = Admin.create(stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN))) {
             List<String> topics = List.of("lifeboat.backup.requested.v1", "lifeboat.backup.events.v1",
                     "lifeboat.recovery.commands.v1", "lifeboat.recovery.replies.v1", "lifeboat.recovery.events.v1",
                     "lifeboat.dlq.v1");

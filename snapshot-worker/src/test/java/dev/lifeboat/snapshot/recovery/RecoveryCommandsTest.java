@@ -80,9 +80,10 @@ class RecoveryCommandsTest {
 
     @BeforeAll
     static void producer() {
-        producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                LocalStack.ensureStarted().kafkaBootstrap(), ProducerConfig.ACKS_CONFIG, "all"),
-                new StringSerializer(), new StringSerializer());
+        // commands come from recovery-coordinator: the only principal the broker lets write them
+        Map<String, Object> config = LocalStack.ensureStarted().kafkaClientConfig("recovery-coordinator");
+        config.put(ProducerConfig.ACKS_CONFIG, "all");
+        producer = new KafkaProducer<>(config, new StringSerializer(), new StringSerializer());
     }
 
     @AfterAll
@@ -92,8 +93,8 @@ class RecoveryCommandsTest {
 
     @BeforeEach
     void tails() {
-        replies = new TopicTail(LocalStack.ensureStarted().kafkaBootstrap(), Topics.RECOVERY_REPLIES);
-        deadLetters = new TopicTail(LocalStack.ensureStarted().kafkaBootstrap(), Topics.DLQ);
+        replies = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN), Topics.RECOVERY_REPLIES);
+        deadLetters = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN), Topics.DLQ);
     }
 
     @AfterEach

@@ -14,7 +14,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.stream.Collectors;
 
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -44,8 +43,8 @@ public class RecoveryCommandsTestResource implements QuarkusTestResourceLifecycl
         String run = UUID.randomUUID().toString();
         String requests = "snapshot-worker-test-requests-" + run;
         String commands = "snapshot-worker-test-commands-" + run;
-        startGroupAtEnd(stack.kafkaBootstrap(), requests, Topics.BACKUP_REQUESTED);
-        startGroupAtEnd(stack.kafkaBootstrap(), commands, Topics.RECOVERY_COMMANDS);
+        startGroupAtEnd(stack, requests, Topics.BACKUP_REQUESTED);
+        startGroupAtEnd(stack, commands, Topics.RECOVERY_COMMANDS);
         try {
             Files.createDirectories(SECRET_DIR);
             Files.writeString(TARGET_PASSWORD_FILE, stack.pgSuperPassword());
@@ -58,7 +57,7 @@ public class RecoveryCommandsTestResource implements QuarkusTestResourceLifecycl
             config.put("quarkus.datasource.jdbc.url", stack.jdbcUrl(DATABASE));
             config.put("quarkus.datasource.username", "lifeboat");
             config.put("quarkus.datasource.password", "lifeboat");
-            config.put("kafka.bootstrap.servers", stack.kafkaBootstrap());
+            config.putAll(stack.quarkusKafkaConfig("snapshot-worker"));
             config.put("mp.messaging.incoming.backup-requests.group.id", requests);
             config.put("mp.messaging.incoming.recovery-commands.group.id", commands);
             config.put("lifeboat.object-store.endpoint", stack.s3Endpoint());
@@ -83,8 +82,8 @@ public class RecoveryCommandsTestResource implements QuarkusTestResourceLifecycl
         // the servers are shared with other modules' tests; the database is dropped by the next run
     }
 
-    private static void startGroupAtEnd(String bootstrap, String group, String topic) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+    private static void startGroupAtEnd(LocalStack stack, String group, String topic) {
+        try (Admin admin = Admin.create(stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN))) {
             Map<TopicPartition, OffsetSpec> latest = admin.describeTopics(List.of(topic)).allTopicNames()
                     .get().get(topic).partitions().stream()
                     .collect(Collectors.toMap(p -> new TopicPartition(topic, p.partition()), p -> OffsetSpec.latest()));
