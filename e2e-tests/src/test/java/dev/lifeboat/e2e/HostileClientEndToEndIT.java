@@ -103,7 +103,7 @@ class HostileClientEndToEndIT {
         for (String topic : List.of(Topics.BACKUP_EVENTS, Topics.RECOVERY_COMMANDS, Topics.RECOVERY_REPLIES,
                 Topics.RECOVERY_EVENTS)) {
             try (KafkaProducer<String, String> publisher = producer(LocalStack.KAFKA_PUBLISHER)) {
-                assertThatThrownBy(() -> publisher.send(new ProducerRecord<>(topic, "k", "{}",
+                assertThatThrownBy(() -> publisher.send(new ProducerRecord<>(topic, null, "k", "{}",
                         headers(EventType.BACKUP_COMPLETED))).get(30, TimeUnit.SECONDS))
                         .as("the publisher writing to %s", topic)
                         .isInstanceOf(ExecutionException.class)
