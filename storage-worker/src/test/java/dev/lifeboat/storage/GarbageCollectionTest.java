@@ -7,6 +7,7 @@ import dev.lifeboat.repository.snapshot.Layout;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
 import io.quarkus.test.common.WithTestResource;
+import dev.lifeboat.testsupport.Tokens;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -54,14 +55,15 @@ class GarbageCollectionTest extends StorageWorkerTestBase {
 
     @Test
     void expiringABackupCollectsItsChainAndKeepsTheOthersRestorable() throws Exception {
-        SnapshotCreated kept = sealed(30_000);
-        SnapshotCreated expired = sealed(40_000);
+        String policy = FakeScheduler.policy(SOURCE, 0, 0, 0);
+        SnapshotCreated expired = ExpiredBackupDeletionTest.sealed(this, 40_000, policy);
+        SnapshotCreated kept = ExpiredBackupDeletionTest.sealed(this, 30_000, policy);
         Layout layout = repository().layout();
         String chain = expired.repository().chainId();
         assertThat(store.list(BUCKET, layout.chunks(chain))).isNotEmpty();
         Manifest keptManifest = manifestOf(kept);
 
-        ExpiredBackupDeletionTest.publish(ExpiredBackupDeletionTest.expiry(expired.backupId()));
+        ExpiredBackupDeletionTest.publish(ExpiredBackupDeletionTest.expiry(policy, expired.backupId()));
         events.await(ExpiredBackupDeletionTest.deletedOf(expired.backupId()), WAIT);
 
         // the pass runs right after the deletions (and after BackupDeleted went out): wait for it
@@ -97,7 +99,7 @@ class GarbageCollectionTest extends StorageWorkerTestBase {
         long orphanBytes = store.list(BUCKET, layout.chunks(orphan)).stream()
                 .mapToLong(k -> store.size(BUCKET, k).orElseThrow()).sum();
 
-        JsonPath answer = given().when().post("/api/v1/gc").then().statusCode(200).extract().jsonPath();
+        JsonPath answer = given().auth().oauth2(Tokens.admin()).when().post("/api/v1/gc").then().statusCode(200).extract().jsonPath();
         String location = BUCKET + "/" + REPOSITORY_PREFIX;
         List<Map<String, Object>> repos = answer.getList("repositories");
         Map<String, Object> ours = repos.stream().filter(r -> location.equals(r.get("location"))).findFirst()
@@ -110,7 +112,7 @@ class GarbageCollectionTest extends StorageWorkerTestBase {
         assertThat(repository().verifier().quick(manifestOf(sealed)).ok()).isTrue();
 
         // one repository only, by bucket and prefix: nothing is left to collect there
-        JsonPath again = given().queryParam("bucket", BUCKET).queryParam("prefix", REPOSITORY_PREFIX)
+        JsonPath again = given().auth().oauth2(Tokens.admin()).queryParam("bucket", BUCKET).queryParam("prefix", REPOSITORY_PREFIX)
                 .when().post("/api/v1/gc").then().statusCode(200).extract().jsonPath();
         assertThat(again.getList("repositories.location")).containsExactly(location);
         assertThat(again.getLong("chunksDeleted")).isZero();
