@@ -10,6 +10,8 @@ import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.scheduler.domain.OutboxEvent;
 import dev.lifeboat.scheduler.domain.Policy;
+import dev.lifeboat.testsupport.LocalStack;
+import dev.lifeboat.testsupport.Tokens;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -58,12 +60,12 @@ class RetentionApiTest {
 
     /** A source and a policy keeping the newest backup of each of its last {@code daily} days only. */
     private static String policyKeepingDays(String source, int daily) {
-        given().contentType(ContentType.JSON)
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
                 .body(Map.of("id", source, "name", "Orders", "host", "127.0.0.1", "port", 55432, "database", "orders",
                         "username", "backup", "passwordRef", "env:ORDERS_DB_PASSWORD"))
                 .post("/api/v1/sources").then().statusCode(201);
         String policy = unique("daily");
-        given().contentType(ContentType.JSON)
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
                 .body(Map.of("id", policy, "sourceId", source, "type", "FULL", "schedule", "0 2 1 1 *",
                         "retention", Map.of("daily", daily, "weekly", 0, "monthly", 0)))
                 .post("/api/v1/policies").then().statusCode(201);
@@ -118,6 +120,42 @@ class RetentionApiTest {
     }
 
     @Test
+    void forgedCompletionsExpireNothing() throws Throwable {
+        String source = unique("src");
+        String policy = policyKeepingDays(source, 2);
+        String otherSource = unique("src");
+        policyKeepingDays(otherSource, 2);
+        List<String> real = List.of(UUID.randomUUID().toString(), UUID.randomUUID().toString());
+        publish(List.of(completion(real.get(0), source, policy, 0), completion(real.get(1), source, policy, 1)));
+
+        // a principal that may write the lifecycle topic (here storage-worker's) publishes what it likes
+        String foreign = UUID.randomUUID().toString();
+        String future = UUID.randomUUID().toString();
+        String marker = UUID.randomUUID().toString();
+        BackupCompleted fromTheFuture = new BackupCompleted(future, source, policy, BackupType.FULL, "lifeboat-backups", "k/" + future,
+                "m/" + future, 1, 1, "ab".repeat(32), Instant.now().plus(Duration.ofDays(365)),
+                Instant.now().plus(Duration.ofDays(365)), 1, null, null);
+        publish(List.of(
+                // the policy of the source above, claimed by another source's backup: two days newer than the real ones
+                completion(foreign, otherSource, policy, 3),
+                fromTheFuture,
+                // no policy: recorded and nothing else; it tells when the ones before it on the partition were handled
+                completion(marker, source, null, 2)));
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> given().auth().oauth2(Tokens.admin())
+                .get("/api/v1/backups/" + marker).then().statusCode(200).body("status", equalTo("COMPLETED")));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> given().auth().oauth2(Tokens.admin())
+                .get("/api/v1/backups/" + foreign).then().statusCode(200).body("status", equalTo("COMPLETED")));
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/backups/" + future).then().statusCode(404);
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/policies/" + policy + "/retention").then().statusCode(200)
+                .body("keep.backupId", contains(real.get(1), real.get(0)))
+                .body("expire", empty());
+        long decisions = VertxContextSupport.subscribeAndAwait(() -> Panache.withSession(() ->
+                OutboxEvent.count("eventType = ?1 and messageKey = ?2", EventType.BACKUPS_EXPIRED.ceType(), policy)));
+        assertThat(decisions).as("BackupsExpired of the policy").isZero();
+    }
+
+    @Test
     void dryRunShowsWhatALowerCountWouldExpireAndChangesNothing() throws Throwable {
         String source = unique("src");
         String policy = policyKeepingDays(source, 5);
@@ -169,9 +207,12 @@ class RetentionApiTest {
                 .contains("fails schema");
     }
 
+    /** storage-worker's Kafka principal: the one that writes BackupCompleted. */
     private KafkaProducer<String, String> producer() {
-        return new KafkaProducer<>(Map.of("bootstrap.servers", bootstrap, "acks", "all"),
-                new StringSerializer(), new StringSerializer());
+        Map<String, Object> config = new java.util.HashMap<>(
+                LocalStack.ensureStarted().kafkaClientConfig("storage-worker"));
+        config.put("acks", "all");
+        return new KafkaProducer<>(config, new StringSerializer(), new StringSerializer());
     }
 
     /** Publishes as storage-worker would, in order: one key per source keeps them on one partition. */
