@@ -49,8 +49,6 @@ import java.util.stream.Stream;
  */
 @ApplicationScoped
 public class SnapshotService {
-    /** The request contradicts what scheduler-service holds (a policy of another source). */
-    public static final String STAGE_VALIDATE = "VALIDATE";
     private static final Logger LOG = Logger.getLogger(SnapshotService.class);
 
     @Inject
@@ -151,7 +149,8 @@ public class SnapshotService {
                 // its destination, offsite copy and retention are another source's: nothing may be written there
                 registry.counter("lifeboat_backup_requests_refused_total", "reason", "POLICY_OF_OTHER_SOURCE")
                         .increment();
-                throw new BackupFailure(STAGE_VALIDATE, "policy '" + request.policyId() + "' belongs to source '"
+                // stage LOOKUP (the contract's stages are fixed): what scheduler-service holds contradicts the request
+                throw new BackupFailure("LOOKUP", "policy '" + request.policyId() + "' belongs to source '"
                         + policy.sourceId() + "', not to source '" + request.sourceId() + "' that the request names; "
                         + "nothing was backed up. Name a policy of source '" + request.sourceId() + "', or none");
             }

@@ -137,7 +137,7 @@ class ForeignPolicyRequestTest {
 
         BackupFailed failed = failedOf(backupId);
         assertThat(failed.sourceId()).isEqualTo(SOURCE);
-        assertThat(failed.stage()).isEqualTo("VALIDATE");
+        assertThat(failed.stage()).isEqualTo("LOOKUP");
         assertThat(failed.reason()).contains("policy '" + OTHER_POLICY + "' belongs to source '" + OTHER_SOURCE + "'")
                 .contains("not to source '" + SOURCE + "'").contains("nothing was backed up");
         assertThat(store.list(BUCKET, OTHER_PREFIX + "/")).as("objects under the other source's destination").isEmpty();
