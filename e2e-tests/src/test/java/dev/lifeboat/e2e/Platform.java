@@ -75,8 +75,9 @@ final class Platform implements AutoCloseable {
         Path root = stack.repoRoot();
         p.scheduler = p.launch("scheduler-service", root, p.schedulerPort, Map.of());
         p.catalog = p.launch("catalog-service", root, p.catalogPort, Map.of());
-        p.storage = p.launch("storage-worker", root, ServiceProcess.freePort(), Map.of());
         String schedulerUrl = "http://127.0.0.1:" + p.schedulerPort;
+        // storage-worker reads a policy's source and retention before it deletes what a BackupsExpired names
+        p.storage = p.launch("storage-worker", root, ServiceProcess.freePort(), Map.of("SCHEDULER_URL", schedulerUrl));
         p.snapshotA = p.launch("snapshot-worker", "snapshot-worker-a", root, ServiceProcess.freePort(), Map.of(
                 "SCHEDULER_URL", schedulerUrl, "LIFEBOAT_SPOOL_DIR", p.spoolRoot.resolve("a").toString(),
                 "LIFEBOAT_SNAPSHOT_WORKER_ID", "worker-a", SOURCE_PASSWORD_ENV, stack.pgSuperPassword()));

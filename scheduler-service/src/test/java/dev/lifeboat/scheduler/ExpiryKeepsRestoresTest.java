@@ -1,6 +1,6 @@
 package dev.lifeboat.scheduler;
 
-import dev.lifeboat.contracts.BackupType;
+import dev.lifeboat.repository.snapshot.BackupType;
 import dev.lifeboat.repository.blob.LocalDirectoryObjectStore;
 import dev.lifeboat.repository.blob.ObjectStore;
 import dev.lifeboat.repository.content.Chunker;
@@ -9,12 +9,12 @@ import dev.lifeboat.repository.snapshot.ChainContext;
 import dev.lifeboat.repository.snapshot.GarbageCollector;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
-import dev.lifeboat.scheduler.domain.retention.Chains;
-import dev.lifeboat.scheduler.domain.retention.Chains.SourceBackup;
-import dev.lifeboat.scheduler.domain.retention.GfsCalculator;
-import dev.lifeboat.scheduler.domain.retention.RetainedBackup;
-import dev.lifeboat.scheduler.domain.retention.RetentionCounts;
-import dev.lifeboat.scheduler.domain.retention.RetentionDecision;
+import dev.lifeboat.repository.snapshot.retention.Chains;
+import dev.lifeboat.repository.snapshot.retention.Chains.SourceBackup;
+import dev.lifeboat.repository.snapshot.retention.GfsCalculator;
+import dev.lifeboat.repository.snapshot.retention.RetainedBackup;
+import dev.lifeboat.repository.snapshot.retention.RetentionCounts;
+import dev.lifeboat.repository.snapshot.retention.RetentionDecision;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -11,6 +11,8 @@ import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.scheduler.domain.OutboxEvent;
 import dev.lifeboat.scheduler.domain.Policy;
+import dev.lifeboat.testsupport.LocalStack;
+import dev.lifeboat.testsupport.Tokens;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -117,6 +119,42 @@ class RetentionApiTest {
     }
 
     @Test
+    void forgedCompletionsExpireNothing() throws Throwable {
+        String source = unique("src");
+        String policy = policyKeepingDays(source, 2);
+        String otherSource = unique("src");
+        policyKeepingDays(otherSource, 2);
+        List<String> real = List.of(UUID.randomUUID().toString(), UUID.randomUUID().toString());
+        publish(List.of(completion(real.get(0), source, policy, 0), completion(real.get(1), source, policy, 1)));
+
+        // a principal that may write the lifecycle topic (here storage-worker's) publishes what it likes
+        String foreign = UUID.randomUUID().toString();
+        String future = UUID.randomUUID().toString();
+        String marker = UUID.randomUUID().toString();
+        BackupCompleted fromTheFuture = new BackupCompleted(future, source, policy, BackupType.FULL, "lifeboat-backups", "k/" + future,
+                "m/" + future, 1, 1, "ab".repeat(32), Instant.now().plus(Duration.ofDays(365)),
+                Instant.now().plus(Duration.ofDays(365)), 1, null, null);
+        publish(List.of(
+                // the policy of the source above, claimed by another source's backup: two days newer than the real ones
+                completion(foreign, otherSource, policy, 3),
+                fromTheFuture,
+                // no policy: recorded and nothing else; it tells when the ones before it on the partition were handled
+                completion(marker, source, null, 2)));
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> given().auth().oauth2(Tokens.admin())
+                .get("/api/v1/backups/" + marker).then().statusCode(200).body("status", equalTo("COMPLETED")));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> given().auth().oauth2(Tokens.admin())
+                .get("/api/v1/backups/" + foreign).then().statusCode(200).body("status", equalTo("COMPLETED")));
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/backups/" + future).then().statusCode(404);
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/policies/" + policy + "/retention").then().statusCode(200)
+                .body("keep.backupId", contains(real.get(1), real.get(0)))
+                .body("expire", empty());
+        long decisions = VertxContextSupport.subscribeAndAwait(() -> Panache.withSession(() ->
+                OutboxEvent.count("eventType = ?1 and messageKey = ?2", EventType.BACKUPS_EXPIRED.ceType(), policy)));
+        assertThat(decisions).as("BackupsExpired of the policy").isZero();
+    }
+
+    @Test
     void dryRunShowsWhatALowerCountWouldExpireAndChangesNothing() throws Throwable {
         String source = unique("src");
         String policy = policyKeepingDays(source, 5);
@@ -168,9 +206,10 @@ class RetentionApiTest {
                 .contains("fails schema");
     }
 
-    /** A producer with storage-worker's principal, the one that writes backup results. */
+    /** storage-worker's Kafka principal: the one that writes BackupCompleted. */
     private KafkaProducer<String, String> producer() {
-        Map<String, Object> config = LocalStack.ensureStarted().kafkaClientConfig("storage-worker");
+        Map<String, Object> config = new java.util.HashMap<>(
+                LocalStack.ensureStarted().kafkaClientConfig("storage-worker"));
         config.put("acks", "all");
         return new KafkaProducer<>(config, new StringSerializer(), new StringSerializer());
     }

@@ -8,6 +8,7 @@ import dev.lifeboat.repository.snapshot.Layout;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
 import io.quarkus.test.common.WithTestResource;
+import dev.lifeboat.testsupport.Tokens;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -55,14 +56,15 @@ class GarbageCollectionTest extends StorageWorkerTestBase {
 
     @Test
     void expiringABackupCollectsItsChainAndKeepsTheOthersRestorable() throws Exception {
-        SnapshotCreated kept = sealed(30_000);
-        SnapshotCreated expired = sealed(40_000);
+        String policy = FakeScheduler.policy(SOURCE, 0, 0, 0);
+        SnapshotCreated expired = ExpiredBackupDeletionTest.sealed(this, 40_000, policy);
+        SnapshotCreated kept = ExpiredBackupDeletionTest.sealed(this, 30_000, policy);
         Layout layout = repository().layout();
         String chain = expired.repository().chainId();
         assertThat(store.list(BUCKET, layout.chunks(chain))).isNotEmpty();
         Manifest keptManifest = manifestOf(kept);
 
-        ExpiredBackupDeletionTest.publish(ExpiredBackupDeletionTest.expiry(expired.backupId()));
+        ExpiredBackupDeletionTest.publish(ExpiredBackupDeletionTest.expiry(policy, expired.backupId()));
         events.await(ExpiredBackupDeletionTest.deletedOf(expired.backupId()), WAIT);
 
         // the pass runs right after the deletions (and after BackupDeleted went out): wait for it

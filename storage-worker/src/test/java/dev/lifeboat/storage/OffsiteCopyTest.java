@@ -3,26 +3,20 @@ package dev.lifeboat.storage;
 import dev.lifeboat.contracts.BackupCopied;
 import dev.lifeboat.contracts.BackupCopyFailed;
 import dev.lifeboat.contracts.BackupDeleted;
-import dev.lifeboat.contracts.BackupsExpired;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.contracts.OffsiteDestination;
 import dev.lifeboat.contracts.SnapshotCreated;
-import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.repository.keys.MasterKey;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
-import java.util.List;
 import java.util.UUID;
 import java.util.function.Predicate;
 
@@ -109,22 +103,16 @@ class OffsiteCopyTest extends StorageWorkerTestBase {
     @Test
     void expiringACopiedBackupDeletesItsOffsiteManifestToo() {
         OffsiteDestination to = new OffsiteDestination(OFFSITE, "expiry-" + UUID.randomUUID() + "/" + SOURCE);
-        SnapshotCreated snapshot = uploadedSnapshot(200_000).withOffsite(to);
+        String policy = FakeScheduler.policy(SOURCE, 0, 0, 0);
+        SnapshotCreated snapshot = uploadedSnapshot(200_000, SOURCE, policy).withOffsite(to);
         publish(snapshot);
         ConsumerRecord<String, String> record = events.await(copyOutcomeOf(snapshot.backupId()), WAIT);
         BackupCopied copied = (BackupCopied) EventCodec.decode(record.headers(), record.value()).data();
         assertThat(store.size(OFFSITE, copied.manifestKey())).isPresent();
+        // a newer backup of the policy, so that its retention (newest only) really expires the copied one
+        ExpiredBackupDeletionTest.sealed(this, 1_000, policy);
 
-        BackupsExpired expiry = new BackupsExpired("pol-offsite", SOURCE, List.of(snapshot.backupId()),
-                "GFS keep 1 daily", Instant.now().truncatedTo(ChronoUnit.MILLIS));
-        try {
-            producerAs("scheduler-service").send(new ProducerRecord<>(Topics.BACKUP_EVENTS, null, expiry.policyId(),
-                    EventCodec.encodeData(expiry), EventCodec.headers(Ids.expiryEventId(expiry.policyId(),
-                            expiry.backupIds()), EventType.BACKUPS_EXPIRED, "/test/scheduler", expiry.policyId(),
-                            expiry.decidedAt()))).get();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot publish BackupsExpired", e);
-        }
+        ExpiredBackupDeletionTest.publish(ExpiredBackupDeletionTest.expiry(policy, snapshot.backupId()));
 
         ConsumerRecord<String, String> deletedRecord = events.await(r ->
                 EventType.BACKUP_DELETED.ceType().equals(header(r, EventCodec.H_TYPE)) && r.value() != null

@@ -61,7 +61,7 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
         assertThat(location.backupId()).isEqualTo(snapshot.backupId());
         assertThat(location.sourceId()).isEqualTo(source);
         assertThat(location.bucket()).isEqualTo(BUCKET);
-        assertThat(location.repositoryPrefix()).isEqualTo(REPOSITORY_PREFIX);
+        assertThat(location.repositoryPrefix()).isEqualTo(REPOSITORY_ROOT + "/" + source);
         assertThat(location.chainId()).isEqualTo(snapshot.repository().chainId());
         assertThat(location.manifestKey()).isEqualTo(snapshot.objectKey());
         assertThat(((Number) reply.result().get("backupAgeSeconds")).longValue()).isBetween(0L, 60L);
@@ -175,10 +175,7 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
     // --- fixtures
 
     private SnapshotCreated sealed(String source, int size) {
-        SnapshotCreated s = uploadedSnapshot(size);
-        SnapshotCreated snapshot = new SnapshotCreated(s.backupId(), source, s.policyId(), s.type(), s.database(),
-                s.bucket(), s.objectKey(), s.sizeBytes(), s.rawBytes(), s.sha256(), s.serverVersion(),
-                s.pgDumpVersion(), s.workerId(), s.startedAt(), s.finishedAt(), s.repository());
+        SnapshotCreated snapshot = uploadedSnapshot(size, source, null);
         publish(snapshot);
         assertThat(header(events.await(outcomeOf(snapshot.backupId()), WAIT), EventCodec.H_TYPE))
                 .isEqualTo(EventType.BACKUP_COMPLETED.ceType());
@@ -202,8 +199,8 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
     }
 
     private static void sendRaw(EventType type, String runId, String json) {
-        try {
-            producerAs("recovery-coordinator").send(new ProducerRecord<>(Topics.RECOVERY_COMMANDS, null, runId, json,
+        try (var coordinator = producerAs("recovery-coordinator")) {
+            coordinator.send(new ProducerRecord<>(Topics.RECOVERY_COMMANDS, null, runId, json,
                     EventCodec.headers(type, "/test/recovery-coordinator", runId))).get();
         } catch (Exception e) {
             throw new IllegalStateException("cannot send " + type, e);

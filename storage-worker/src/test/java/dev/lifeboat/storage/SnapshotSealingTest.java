@@ -194,4 +194,56 @@ class SnapshotSealingTest extends StorageWorkerTestBase {
                 .body(containsString("lifeboat_backup_verified_bytes_total"))
                 .body(containsString("lifeboat_backup_verify_duration_seconds_count"));
     }
+
+    @Test
+    void manifestKeyInAnotherSourcesRepositoryOrOfAnotherBackupIsRefusedAndNothingSealed() {
+        SnapshotCreated real = uploadedSnapshot(40_000);
+        String otherSource = "storage-test-intruder";
+
+        // the real manifest claimed by another source: its key is in this source's repository
+        SnapshotCreated stolen = claimedAs(real, real.backupId(), otherSource, null);
+        publish(stolen);
+        ConsumerRecord<String, String> refused = events.await(outcomeOf(real.backupId()), WAIT);
+        assertThat(header(refused, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_FAILED.ceType());
+        BackupFailed failed = (BackupFailed) EventCodec.decode(refused.headers(), refused.value()).data();
+        assertThat(failed.sourceId()).isEqualTo(otherSource);
+        assertThat(failed.reason()).contains("not in the repository of source '" + otherSource + "'")
+                .contains("nothing sealed");
+
+        // the real manifest claimed for another backup id of the right source
+        String otherBackup = UUID.randomUUID().toString();
+        publish(claimedAs(real, otherBackup, SOURCE, null));
+        BackupFailed renamed = (BackupFailed) decoded(events.await(outcomeOf(otherBackup), WAIT));
+        assertThat(renamed.reason()).contains("is the manifest of backup " + real.backupId())
+                .contains("not of backup " + otherBackup);
+
+        // the refusals were not recorded: the genuine event still seals the backup
+        publish(real);
+        ConsumerRecord<String, String> completed = events.awaitCount(outcomeOf(real.backupId()), 2, WAIT).get(1);
+        assertThat(header(completed, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_COMPLETED.ceType());
+        given().when().get("/q/metrics").then().statusCode(200)
+                .body(containsString("lifeboat_backup_seals_refused_total"), containsString("reason=\"KEY_OF_OTHER_SOURCE_OR_BACKUP\""));
+    }
+
+    @Test
+    void backupAlreadySealedForAnotherSourceGetsNoEvent() {
+        SnapshotCreated real = uploadedSnapshot(30_000);
+        publish(real);
+        assertThat(header(events.await(outcomeOf(real.backupId()), WAIT), EventCodec.H_TYPE))
+                .isEqualTo(EventType.BACKUP_COMPLETED.ceType());
+
+        // the same backup id again, for another source, then a marker to know the worker got past it
+        publish(claimedAs(real, real.backupId(), "storage-test-intruder", null));
+        SnapshotCreated marker = uploadedSnapshot(1_000, "storage-test-intruder", null);
+        publish(marker);
+        events.await(outcomeOf(marker.backupId()), WAIT);
+
+        given().when().get("/q/metrics").then().statusCode(200)
+                .body(containsString("lifeboat_backup_seals_refused_total"), containsString("reason=\"SEALED_FOR_OTHER_SOURCE\""));
+        assertThat(events.seen(outcomeOf(real.backupId()))).as("only the original verdict").hasSize(1);
+    }
+
+    private static Object decoded(ConsumerRecord<String, String> record) {
+        return EventCodec.decode(record.headers(), record.value()).data();
+    }
 }

@@ -44,8 +44,10 @@ import java.util.function.Predicate;
 abstract class StorageWorkerTestBase {
     static final String BUCKET = "lifeboat-storage-test";
     static final String SOURCE = "storage-test-src";
-    /** The master key is fresh per run, so each run writes its own repository (the bucket outlives runs). */
-    static final String REPOSITORY_PREFIX = "chunked-" + UUID.randomUUID() + "/" + SOURCE;
+    /** The master key is fresh per run, so each run writes its own repositories (the bucket outlives runs). */
+    static final String REPOSITORY_ROOT = "chunked-" + UUID.randomUUID();
+    /** The repository of {@link #SOURCE}: one per source, {@code <prefix>/<sourceId>}, as the snapshot-worker writes. */
+    static final String REPOSITORY_PREFIX = REPOSITORY_ROOT + "/" + SOURCE;
     static final Duration WAIT = Duration.ofSeconds(60);
     static KafkaProducer<String, String> producer;
 
@@ -57,27 +59,21 @@ abstract class StorageWorkerTestBase {
     TopicTail events;
     TopicTail deadLetters;
 
-    /** Producers by Kafka principal: each record is written as the service that writes it in production. */
-    private static final Map<String, KafkaProducer<String, String>> producers = new java.util.concurrent.ConcurrentHashMap<>();
-
     @BeforeAll
     static void producer() {
-        producer = producerAs("snapshot-worker");   // SnapshotCreated, the record most tests start from
+        producer = producerAs("snapshot-worker");
     }
 
-    /** A producer authenticated as {@code principal} (a service name, or LocalStack.KAFKA_ADMIN). */
+    /** A producer with the Kafka credentials of {@code principal}. */
     static KafkaProducer<String, String> producerAs(String principal) {
-        return producers.computeIfAbsent(principal, p -> {
-            Map<String, Object> config = LocalStack.ensureStarted().kafkaClientConfig(p);
-            config.put(ProducerConfig.ACKS_CONFIG, "all");
-            return new KafkaProducer<>(config, new StringSerializer(), new StringSerializer());
-        });
+        Map<String, Object> config = new java.util.HashMap<>(LocalStack.ensureStarted().kafkaClientConfig(principal));
+        config.put(ProducerConfig.ACKS_CONFIG, "all");
+        return new KafkaProducer<>(config, new StringSerializer(), new StringSerializer());
     }
 
     @AfterAll
     static void closeProducer() {
-        producers.values().forEach(KafkaProducer::close);
-        producers.clear();
+        producer.close();
         producer = null;
     }
 
@@ -99,6 +95,11 @@ abstract class StorageWorkerTestBase {
      * repository, as the snapshot-worker does, and returns the SnapshotCreated describing it.
      */
     SnapshotCreated uploadedSnapshot(int size) {
+        return uploadedSnapshot(size, SOURCE, null);
+    }
+
+    /** The same for backup of {@code source} taken for {@code policyId}, in that source's own repository. */
+    SnapshotCreated uploadedSnapshot(int size, String source, String policyId) {
         String backupId = UUID.randomUUID().toString();
         try {
             Path dir = Files.createTempDirectory("storage-test-dump");
@@ -107,7 +108,7 @@ abstract class StorageWorkerTestBase {
                 new Random().nextBytes(content);
                 Files.write(dir.resolve("4242.dat"), content);
                 Files.writeString(dir.resolve("toc.dat"), "toc of " + backupId);
-                Repository repository = repositories.openOrInit(BUCKET, REPOSITORY_PREFIX);
+                Repository repository = repositories.openOrInit(BUCKET, REPOSITORY_ROOT + "/" + source);
                 WriteResult result = repository.writer().write(dir, dev.lifeboat.repository.snapshot.BackupType.FULL,
                         ChainContext.latestChain(backupId));
                 Manifest m = result.manifest();
@@ -118,7 +119,7 @@ abstract class StorageWorkerTestBase {
                 }
                 long stored = m.distinctChunks().keySet().stream().mapToLong(Manifest.ChunkRef::storedSize).sum();
                 Instant finished = Instant.now().truncatedTo(ChronoUnit.MILLIS);
-                return new SnapshotCreated(backupId, SOURCE, null, BackupType.FULL, "orders", BUCKET, key, stored,
+                return new SnapshotCreated(backupId, source, policyId, BackupType.FULL, "orders", BUCKET, key, stored,
                         m.stats().bytesRead(), sha, "15.14", "pg_dump (PostgreSQL) 15.14", "test-worker",
                         finished.minusSeconds(60), finished, new RepositoryStats(RepositoryStats.CHUNKED_V1,
                         m.chainId(), m.parentBackupId(), BackupType.FULL, result.promotedToFull(),
@@ -136,13 +137,18 @@ abstract class StorageWorkerTestBase {
 
     /** The chunked backup's manifest as stored in the test repository. */
     Manifest manifestOf(SnapshotCreated snapshot) {
-        return repositories.open(BUCKET, REPOSITORY_PREFIX).orElseThrow()
+        return repositories.open(BUCKET, repositoryOf(snapshot)).orElseThrow()
                 .manifest(snapshot.repository().chainId(), snapshot.backupId()).orElseThrow();
+    }
+
+    /** The repository prefix of a chunked backup: its manifest key up to {@code /chains/}. */
+    static String repositoryOf(SnapshotCreated snapshot) {
+        return snapshot.objectKey().substring(0, snapshot.objectKey().indexOf("/chains/"));
     }
 
     /** Object key of a stored chunk of the chunked backup. */
     String chunkKey(SnapshotCreated snapshot, String chunkId) {
-        return repositories.open(BUCKET, REPOSITORY_PREFIX).orElseThrow().layout()
+        return repositories.open(BUCKET, repositoryOf(snapshot)).orElseThrow().layout()
                 .chunk(snapshot.repository().chainId(), chunkId);
     }
 
@@ -166,6 +172,13 @@ abstract class StorageWorkerTestBase {
         return new SnapshotCreated(backupId, SOURCE, null, BackupType.FULL, "orders", BUCKET,
                 ArchiveLayout.archiveKey("test", SOURCE, backupId), size, size * 3, sha256, "15.14",
                 "pg_dump (PostgreSQL) 15.14", "test-worker", finished.minusSeconds(60), finished, null);
+    }
+
+    /** The same event naming another source, policy or backup id (what a forger would change). */
+    static SnapshotCreated claimedAs(SnapshotCreated s, String backupId, String sourceId, String policyId) {
+        return new SnapshotCreated(backupId, sourceId, policyId, s.type(), s.database(), s.bucket(),
+                s.objectKey(), s.sizeBytes(), s.rawBytes(), s.sha256(), s.serverVersion(), s.pgDumpVersion(),
+                s.workerId(), s.startedAt(), s.finishedAt(), s.repository());
     }
 
     static SnapshotCreated withSha(SnapshotCreated s, String sha256) {

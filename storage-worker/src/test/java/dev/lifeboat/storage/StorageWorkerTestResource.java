@@ -55,12 +55,13 @@ public class StorageWorkerTestResource implements QuarkusTestResourceLifecycleMa
         config.put("lifeboat.object-store.access-key", stack.s3AccessKey());
         config.put("lifeboat.object-store.secret-key", stack.s3SecretKey());
         config.put("lifeboat.repository.master-key-file", masterKeyFile());
+        config.put("quarkus.rest-client.scheduler.url", FakeScheduler.url());
+        config.put("lifeboat.service-auth.token-file", FakeScheduler.tokenFile());
         // short retries, so that a test can outlast them (about 2 s in all)
         config.put("lifeboat.storage.retry.max-attempts", "4");
         config.put("lifeboat.storage.retry.initial-backoff", "300ms");
         config.put("lifeboat.storage.retry.max-backoff", "1s");
         config.putAll(Tokens.quarkusConfig());
-        config.put("lifeboat.service-auth.token-file", Tokens.serviceTokenFile("storage-worker"));
         return config;
     }
 

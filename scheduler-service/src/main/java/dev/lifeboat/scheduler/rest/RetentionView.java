@@ -1,8 +1,8 @@
 package dev.lifeboat.scheduler.rest;
 
 import dev.lifeboat.contracts.BackupType;
-import dev.lifeboat.scheduler.domain.retention.KeepReason;
-import dev.lifeboat.scheduler.domain.retention.RetainedBackup;
+import dev.lifeboat.repository.snapshot.retention.KeepReason;
+import dev.lifeboat.repository.snapshot.retention.RetainedBackup;
 import dev.lifeboat.scheduler.service.RetentionService.Evaluation;
 
 import java.time.Instant;
@@ -27,6 +27,7 @@ public record RetentionView(String policyId, String sourceId, PolicyRequest.Rete
     }
 
     private static Entry entry(RetainedBackup b, Set<KeepReason> reasons) {
-        return new Entry(b.backupId(), b.completedAt(), b.type(), b.chainId(), b.dependsOn(), reasons);
+        return new Entry(b.backupId(), b.completedAt(), BackupType.valueOf(b.type().name()), b.chainId(),
+                b.dependsOn(), reasons);
     }
 }

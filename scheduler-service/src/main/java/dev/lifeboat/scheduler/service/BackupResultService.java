@@ -4,6 +4,8 @@ import dev.lifeboat.contracts.BackupCompleted;
 import dev.lifeboat.contracts.BackupFailed;
 import dev.lifeboat.scheduler.domain.BackupRequest;
 import dev.lifeboat.scheduler.domain.BackupStatus;
+import dev.lifeboat.scheduler.domain.Policy;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.hibernate.reactive.panache.common.WithTransaction;
@@ -12,12 +14,21 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
+import java.time.Duration;
+import java.time.Instant;
 import java.util.UUID;
 
 /**
  * Records backup outcomes on the request rows. Idempotent by backup id: an outcome the row already has changes
  * nothing, so redelivered events are harmless. A completion also applies the policy's retention in the same
  * transaction, so the recorded completion and the BackupsExpired it causes commit together.
+ * <p>
+ * Any principal that may write the lifecycle topic could publish a BackupCompleted, and a forged one could push real
+ * backups out of the keep set. So a completion is ignored when it contradicts the request the scheduler holds (another
+ * source or policy) or completed in the future; a completion of a backup the scheduler did not request applies the
+ * retention of the policy it names only when that policy belongs to the source it names. storage-worker recomputes
+ * retention over the backups it sealed itself before deleting anything, so a decision that a forged completion still
+ * skews deletes nothing real.
  */
 @ApplicationScoped
 public class BackupResultService {
@@ -25,35 +36,84 @@ public class BackupResultService {
 
     public enum Outcome { RECORDED, DUPLICATE, IGNORED }
 
+    /** How far ahead of this clock a completion time may be (clock skew between hosts). */
+    static final Duration MAX_CLOCK_AHEAD = Duration.ofMinutes(10);
+
     @Inject
     RetentionService retention;
+    @Inject
+    MeterRegistry registry;
 
     @WithTransaction
     @WithSpan("BackupResultService.completed")
     public Uni<Outcome> completed(BackupCompleted c, String publisher) {
         UUID id = UUID.fromString(c.backupId());
+        if (c.completedAt() != null && c.completedAt().isAfter(Instant.now().plus(MAX_CLOCK_AHEAD))) {
+            // a completion "from the future" would stay the policy's newest backup, and so pin its keep set, for ever
+            return refused("COMPLETED_IN_THE_FUTURE", c, "it completed at " + c.completedAt()
+                    + ", more than " + MAX_CLOCK_AHEAD.toMinutes() + " minutes ahead of this clock");
+        }
         return BackupRequest.<BackupRequest>findById(id).chain(row -> {
             if (row != null && (row.status == BackupStatus.COMPLETED || row.status == BackupStatus.EXPIRED)) {
                 return Uni.createFrom().item(Outcome.DUPLICATE);
             }
-            BackupRequest r = row != null ? row : unrequested(id, c, publisher);
-            r.status = BackupStatus.COMPLETED;
-            r.completedAt = c.completedAt();
-            r.sizeBytes = c.sizeBytes();
-            r.failureReason = null;
-            // the worker may have taken a FULL where an INCREMENTAL was asked for (no chain yet): record what it did
-            r.type = c.type();
-            // the chain as the repository wrote it: what retention keeps a backup's dependencies by
-            r.chainId = c.repository() != null ? c.repository().chainId() : null;
-            r.parentBackupId = c.repository() != null ? c.repository().parentBackupId() : null;
-            if (r.policyId == null) {
-                r.policyId = c.policyId();
+            if (row != null && !row.sourceId.equals(c.sourceId())) {
+                return refused("REQUEST_OF_OTHER_SOURCE", c, "backup " + c.backupId() + " was requested for source '"
+                        + row.sourceId + "'");
             }
-            Uni<Void> recorded = r.persist().chain(Panache::flush);
-            return r.policyId == null
-                    ? recorded.replaceWith(Outcome.RECORDED)
-                    : recorded.chain(() -> retention.expire(r.policyId, c.backupId())).replaceWith(Outcome.RECORDED);
+            if (row != null && row.policyId != null && c.policyId() != null && !row.policyId.equals(c.policyId())) {
+                return refused("REQUEST_OF_OTHER_POLICY", c, "backup " + c.backupId() + " was requested for policy '"
+                        + row.policyId + "'");
+            }
+            if ((row == null || row.policyId == null) && c.policyId() != null) {
+                return Policy.<Policy>findById(c.policyId()).chain(policy -> {
+                    boolean owned = policy != null && policy.sourceId.equals(c.sourceId());
+                    if (!owned) {
+                        registry.counter("lifeboat_backup_completions_refused_total", "reason",
+                                "POLICY_OF_OTHER_SOURCE").increment();
+                        LOG.warnf("completion of backup %s (source %s) names policy %s, which %s: recorded without "
+                                + "the policy, no retention applied", c.backupId(), c.sourceId(), c.policyId(),
+                                policy == null ? "does not exist" : "belongs to source " + policy.sourceId);
+                    }
+                    return record(row, id, c, publisher, owned);
+                });
+            }
+            return record(row, id, c, publisher, true);
         });
+    }
+
+    /**
+     * Records the completion on its request row (a new row when the scheduler did not request it). Retention runs
+     * for the row's policy unless {@code policyTrusted} is false, in which case the row gets no policy at all, so the
+     * completion neither triggers that policy's retention nor counts among its backups.
+     */
+    private Uni<Outcome> record(BackupRequest row, UUID id, BackupCompleted c, String publisher,
+                                boolean policyTrusted) {
+        BackupRequest r = row != null ? row : unrequested(id, c, publisher);
+        r.status = BackupStatus.COMPLETED;
+        r.completedAt = c.completedAt();
+        r.sizeBytes = c.sizeBytes();
+        r.failureReason = null;
+        // the worker may have taken a FULL where an INCREMENTAL was asked for (no chain yet): record what it did
+        r.type = c.type();
+        // the chain as the repository wrote it: what retention keeps a backup's dependencies by
+        r.chainId = c.repository() != null ? c.repository().chainId() : null;
+        r.parentBackupId = c.repository() != null ? c.repository().parentBackupId() : null;
+        if (r.policyId == null && policyTrusted) {
+            r.policyId = c.policyId();
+        }
+        Uni<Void> recorded = r.persist().chain(Panache::flush);
+        return r.policyId == null
+                ? recorded.replaceWith(Outcome.RECORDED)
+                : recorded.chain(() -> retention.expire(r.policyId, c.backupId())).replaceWith(Outcome.RECORDED);
+    }
+
+    /** A completion that contradicts what the scheduler holds: not recorded, so it cannot drive retention. */
+    private Uni<Outcome> refused(String reason, BackupCompleted c, String why) {
+        registry.counter("lifeboat_backup_completions_refused_total", "reason", reason).increment();
+        LOG.warnf("completion of backup %s (source %s, policy %s) ignored: %s", c.backupId(), c.sourceId(),
+                c.policyId(), why);
+        return Uni.createFrom().item(Outcome.IGNORED);
     }
 
     @WithTransaction

@@ -9,11 +9,11 @@ import dev.lifeboat.scheduler.domain.BackupRequest;
 import dev.lifeboat.scheduler.domain.BackupStatus;
 import dev.lifeboat.scheduler.domain.OutboxEvent;
 import dev.lifeboat.scheduler.domain.Policy;
-import dev.lifeboat.scheduler.domain.retention.Chains;
-import dev.lifeboat.scheduler.domain.retention.GfsCalculator;
-import dev.lifeboat.scheduler.domain.retention.RetainedBackup;
-import dev.lifeboat.scheduler.domain.retention.RetentionCounts;
-import dev.lifeboat.scheduler.domain.retention.RetentionDecision;
+import dev.lifeboat.repository.snapshot.retention.Chains;
+import dev.lifeboat.repository.snapshot.retention.GfsCalculator;
+import dev.lifeboat.repository.snapshot.retention.RetainedBackup;
+import dev.lifeboat.repository.snapshot.retention.RetentionCounts;
+import dev.lifeboat.repository.snapshot.retention.RetentionDecision;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
 import io.quarkus.hibernate.reactive.panache.common.WithSession;
@@ -79,7 +79,8 @@ public class RetentionService {
                         List.of(BackupStatus.COMPLETED, BackupStatus.EXPIRED), policy.sourceId, policy.id)
                 .map(rows -> {
                     List<RetainedBackup> linked = Chains.link(rows.stream()
-                            .map(r -> new Chains.SourceBackup(r.backupId.toString(), r.completedAt, r.type,
+                            .map(r -> new Chains.SourceBackup(r.backupId.toString(), r.completedAt,
+                                    dev.lifeboat.repository.snapshot.BackupType.valueOf(r.type.name()),
                                     r.chainId, r.parentBackupId)).toList());
                     Set<String> candidates = rows.stream()
                             .filter(r -> policy.id.equals(r.policyId) && r.status == BackupStatus.COMPLETED)

@@ -25,8 +25,11 @@ public class JobLedger {
     @Inject
     AgroalDataSource ds;
 
-    /** The claim on a backup that should run now, or empty when it finished or another live worker runs it. */
-    public Optional<Claim> claim(String backupId, String workerId) {
+    /**
+     * The claim on a backup that should run now, or empty when it finished, another live worker runs it, or the
+     * backup id was already taken for another source (see {@link #sourceOf}).
+     */
+    public Optional<Claim> claim(String backupId, String sourceId, String workerId) {
         Connection c = null;
         try {
             c = ds.getConnection();
@@ -37,15 +40,17 @@ public class JobLedger {
                 return Optional.empty();
             }
             try (PreparedStatement ps = c.prepareStatement("""
-                    insert into snapshot.job (backup_id, status, worker_id, attempts, started_at)
-                    values (?::uuid, 'RUNNING', ?, 1, now())
+                    insert into snapshot.job (backup_id, status, worker_id, attempts, started_at, source_id)
+                    values (?::uuid, 'RUNNING', ?, 1, now(), ?)
                     on conflict (backup_id) do update
                        set status = 'RUNNING', worker_id = excluded.worker_id, attempts = job.attempts + 1,
-                           started_at = now()
+                           started_at = now(), source_id = excluded.source_id
                      where job.status = 'RUNNING'
+                       and (job.source_id is null or job.source_id = excluded.source_id)
                     returning attempts""")) {
                 ps.setString(1, backupId);
                 ps.setString(2, workerId);
+                ps.setString(3, sourceId);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (rs.next()) {
                         return Optional.of(new Claim(c, backupId));
@@ -56,6 +61,19 @@ public class JobLedger {
             return Optional.empty();
         } catch (SQLException e) {
             closeQuietly(c);
+            throw new IllegalStateException("job ledger unavailable: " + e.getMessage(), e);
+        }
+    }
+
+    /** The source a backup id was taken for, empty when this worker pool never took it (or did not record it). */
+    public Optional<String> sourceOf(String backupId) {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("select source_id from snapshot.job where backup_id = ?::uuid")) {
+            ps.setString(1, backupId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
+            }
+        } catch (SQLException e) {
             throw new IllegalStateException("job ledger unavailable: " + e.getMessage(), e);
         }
     }

@@ -93,8 +93,17 @@ public class SnapshotService {
      */
     @WithSpan("SnapshotService.backup")
     public void backup(BackupRequested request) {
-        Optional<JobLedger.Claim> claim = ledger.claim(request.backupId(), workerId());
+        Optional<JobLedger.Claim> claim = ledger.claim(request.backupId(), request.sourceId(), workerId());
         if (claim.isEmpty()) {
+            Optional<String> takenFor = ledger.sourceOf(request.backupId());
+            if (takenFor.isPresent() && !takenFor.get().equals(request.sourceId())) {
+                // no event either: a BackupFailed under this id would rewrite the other source's backup history
+                registry.counter("lifeboat_backup_requests_refused_total", "reason", "BACKUP_ID_OF_OTHER_SOURCE")
+                        .increment();
+                LOG.warnf("backup request for source %s names backup id %s, which was taken for source %s: refused, "
+                        + "nothing backed up or reported", request.sourceId(), request.backupId(), takenFor.get());
+                return;
+            }
             LOG.infof("backup %s finished or runs elsewhere; this delivery is ignored", request.backupId());
             return;
         }
@@ -139,6 +148,15 @@ public class SnapshotService {
         OffsiteDestination offsite = null;
         if (request.policyId() != null) {
             SchedulerClient.PolicyInfo policy = lookupPolicy(request.policyId());
+            if (!request.sourceId().equals(policy.sourceId())) {
+                // its destination, offsite copy and retention are another source's: nothing may be written there
+                registry.counter("lifeboat_backup_requests_refused_total", "reason", "POLICY_OF_OTHER_SOURCE")
+                        .increment();
+                // stage LOOKUP (the contract's stages are fixed): what scheduler-service holds contradicts the request
+                throw new BackupFailure("LOOKUP", "policy '" + request.policyId() + "' belongs to source '"
+                        + policy.sourceId() + "', not to source '" + request.sourceId() + "' that the request names; "
+                        + "nothing was backed up. Name a policy of source '" + request.sourceId() + "', or none");
+            }
             if (policy.destination() != null && policy.destination().bucket() != null) {
                 bucket = policy.destination().bucket();
             }
@@ -266,6 +284,9 @@ public class SnapshotService {
         try {
             return scheduler.policy(policyId);
         } catch (WebApplicationException e) {
+            if (e.getResponse().getStatus() == 404) {
+                throw new BackupFailure("LOOKUP", "policy '" + policyId + "' is not registered in scheduler-service");
+            }
             throw new BackupFailure("LOOKUP", "policy '" + policyId + "' could not be read from scheduler-service ("
                     + e.getResponse().getStatus() + ")");
         } catch (RuntimeException e) {

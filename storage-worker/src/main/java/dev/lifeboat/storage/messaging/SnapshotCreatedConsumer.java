@@ -9,6 +9,7 @@ import dev.lifeboat.storage.config.StorageConfig;
 import dev.lifeboat.storage.repository.DeletedBackup;
 import dev.lifeboat.storage.repository.SealedBackup;
 import dev.lifeboat.storage.service.DeletionService;
+import dev.lifeboat.storage.service.ExpiryGuard;
 import dev.lifeboat.storage.service.OffsiteCopyService;
 import dev.lifeboat.storage.service.GarbageCollectionService;
 import dev.lifeboat.storage.service.SealService;
@@ -23,6 +24,8 @@ import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -42,15 +45,17 @@ public class SnapshotCreatedConsumer {
 
     private final SealService sealer;
     private final DeletionService deleter;
+    private final ExpiryGuard guard;
     private final OffsiteCopyService copier;
     private final GarbageCollectionService gc;
     private final BackupEventPublisher publisher;
     private final StorageConfig.Retry retry;
     private final StorageMetrics metrics;
 
-    public SnapshotCreatedConsumer(SealService sealer, DeletionService deleter, OffsiteCopyService copier,
-                                   GarbageCollectionService gc, BackupEventPublisher publisher, StorageConfig config,
-                                   StorageMetrics metrics) {
+    public SnapshotCreatedConsumer(SealService sealer, DeletionService deleter, ExpiryGuard guard,
+                                   OffsiteCopyService copier, GarbageCollectionService gc,
+                                   BackupEventPublisher publisher, StorageConfig config, StorageMetrics metrics) {
+        this.guard = guard;
         this.gc = gc;
         this.sealer = sealer;
         this.deleter = deleter;
@@ -98,8 +103,10 @@ public class SnapshotCreatedConsumer {
     }
 
     /**
-     * Deletes every listed backup this worker sealed, one after the other, each with its own retries; a backup
-     * deleted before (redelivery, or an earlier attempt) is not deleted again and its event is re-emitted.
+     * Deletes every listed backup that {@link ExpiryGuard} allows (sealed here for the named source and policy, and
+     * not kept by the policy's retention recomputed here), one after the other, each with its own retries; the
+     * others are logged with the reason and counted, and the rest of the record goes on. A backup deleted before
+     * (redelivery, or an earlier attempt) is not deleted again and its event is re-emitted.
      */
     private CompletionStage<Void> onExpired(Message<String> message, BackupsExpired expired) {
         Context parent = TracingMetadata.fromMessage(message).map(TracingMetadata::getCurrentContext)
@@ -107,8 +114,18 @@ public class SnapshotCreatedConsumer {
         String backupId = null;
         try (Scope ignored = parent.makeCurrent()) {
             Set<GarbageCollectionService.Location> touched = new TreeSet<>();
+            Map<String, ExpiryGuard.Verdict> verdicts = new LinkedHashMap<>();
+            retrying("checking the expiry against retention", expired.policyId(),
+                    () -> verdicts.putAll(guard.check(expired)));
             for (String id : expired.backupIds()) {
                 backupId = id;
+                ExpiryGuard.Verdict verdict = verdicts.get(id);
+                if (!verdict.allowed()) {
+                    metrics.deletionRefused(verdict.refusal().name());
+                    LOG.warnf("BackupsExpired of policy %s (source %s) names backup %s: not deleted, %s",
+                            expired.policyId(), expired.sourceId(), id, verdict.reason());
+                    continue;
+                }
                 retrying("deletion", id, () -> {
                     Optional<DeletedBackup> deletion = deleter.delete(expired, id);
                     deletion.ifPresent(publisher::publish);
@@ -141,10 +158,12 @@ public class SnapshotCreatedConsumer {
     private void sealAndPublish(SnapshotCreated snapshot, String key) throws GaveUpException, InterruptedException {
         SealedBackup[] sealed = new SealedBackup[1];
         retrying("sealing", snapshot.backupId(), () -> {
-            sealed[0] = sealer.seal(snapshot);
-            publisher.publish(sealed[0], key);
+            sealed[0] = sealer.seal(snapshot).orElse(null);
+            if (sealed[0] != null) {
+                publisher.publish(sealed[0], key);
+            }
         });
-        if (OffsiteCopyService.wanted(snapshot, sealed[0])) {
+        if (sealed[0] != null && OffsiteCopyService.wanted(snapshot, sealed[0])) {
             copyOffsite(snapshot, key);
         }
     }

@@ -56,6 +56,32 @@ public class SealedBackupRepository {
     }
 
     /**
+     * Every backup of {@code sourceId} this worker verified and sealed (BackupCompleted), deleted ones included,
+     * with whether it was deleted since: what retention is recomputed from before a deletion.
+     */
+    public List<SourceSeal> completedOfSource(String sourceId) {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + ", EXISTS (SELECT 1 FROM "
+                     + "storage.deleted_backup d WHERE d.backup_id = s.backup_id) FROM storage.sealed_backup s "
+                     + "WHERE outcome = 'COMPLETED' AND event_data->>'sourceId' = ?")) {
+            ps.setString(1, sourceId);
+            try (ResultSet rs = ps.executeQuery()) {
+                List<SourceSeal> out = new ArrayList<>();
+                while (rs.next()) {
+                    out.add(new SourceSeal(read(rs), rs.getBoolean(7)));
+                }
+                return out;
+            }
+        } catch (SQLException e) {
+            throw new StorageDatabaseException("cannot list the sealed backups of source " + sourceId, e);
+        }
+    }
+
+    /** A sealed backup of a source, and whether this worker deleted it since. */
+    public record SourceSeal(SealedBackup seal, boolean deleted) {
+    }
+
+    /**
      * (bucket, manifest key) of every completed chunked backup, deleted ones included: the repositories this worker
      * knows, which scheduled garbage collection walks. Many rows per repository; the caller reduces them.
      */

@@ -36,8 +36,10 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -47,12 +49,16 @@ import java.util.stream.Collectors;
  * what the snapshot-worker reported. A match gets a manifest beside the archive (that is what "sealed" means)
  * and a BackupCompleted; anything else gets a BackupFailed at stage VERIFY and no manifest. The verdict is
  * stored once per backup, so a redelivered SnapshotCreated gets the same verdict back without any new write.
+ * Before any of that, the event must be consistent with itself ({@link #misplaced}): a key outside the source's
+ * repository or named for another backup gets a BackupFailed that is not stored, and a backup id already sealed
+ * for another source gets no event at all.
  */
 @ApplicationScoped
 public class SealService {
     public static final String STAGE_VERIFY = "VERIFY";
     public static final String VERIFICATION_QUICK_OK = "QUICK_OK";
     private static final Logger LOG = Logger.getLogger(SealService.class);
+    private static final Pattern SOURCE_ID = Pattern.compile("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$");
 
     private final ObjectStore store;
     private final Repositories repositories;
@@ -75,18 +81,34 @@ public class SealService {
      * transient failures (object store or database unreachable): nothing is recorded then, so a retry starts over.
      */
     @WithSpan("SealService.seal")
-    public SealedBackup seal(SnapshotCreated snapshot) {
+    public Optional<SealedBackup> seal(SnapshotCreated snapshot) {
         String backupId = snapshot.backupId();
         Span.current().setAttribute("lifeboat.backup.id", backupId);
         Optional<SealedBackup> earlier = verdicts.find(UUID.fromString(backupId));
         if (earlier.isPresent()) {
+            String sealedFor = sourceOf(earlier.get());
+            if (!Objects.equals(sealedFor, snapshot.sourceId())) {
+                // another source's backup id: answering with any event would rewrite that backup's history
+                metrics.sealRefused("SEALED_FOR_OTHER_SOURCE");
+                LOG.warnf("SnapshotCreated names backup %s of source %s, but that backup was already %s for source "
+                        + "%s: refused, no event", backupId, snapshot.sourceId(), earlier.get().outcome(), sealedFor);
+                return Optional.empty();
+            }
             LOG.infof("backup %s was already %s at %s: re-emitting the same event %s", backupId,
                     earlier.get().outcome(), earlier.get().sealedAt(), earlier.get().eventId());
             Span.current().setAttribute("lifeboat.redelivery", true);
-            return earlier.get();
+            return earlier;
+        }
+        Optional<String> misplaced = misplaced(snapshot);
+        if (misplaced.isPresent()) {
+            // not recorded: the refusal must not stand in for the real backup of that id, should it arrive later
+            metrics.sealRefused("KEY_OF_OTHER_SOURCE_OR_BACKUP");
+            metrics.failed(STAGE_VERIFY);
+            LOG.warnf("backup %s of source %s refused: %s", backupId, snapshot.sourceId(), misplaced.get());
+            return Optional.of(failed(snapshot, misplaced.get()));
         }
         if (snapshot.repository() != null) {
-            return record(snapshot, verifyChunked(snapshot));
+            return Optional.of(record(snapshot, verifyChunked(snapshot)));
         }
         String where = "s3://" + snapshot.bucket() + "/" + snapshot.objectKey();
         Optional<Sha256.Digest> actual = readBack(snapshot);
@@ -102,7 +124,52 @@ public class SealService {
                     + ". The object was changed or corrupted after upload; take a new backup";
         }
         SealedBackup verdict = problem == null ? sealed(snapshot) : failed(snapshot, problem);
-        return record(snapshot, verdict);
+        return Optional.of(record(snapshot, verdict));
+    }
+
+    /**
+     * Why the object the event points at cannot be this backup of this source, or empty. Every source has its own
+     * repository ({@code <prefix>/<sourceId>}) and a backup's manifest is named by its id, so a key outside the
+     * source's repository or named for another backup belongs to someone else: sealing it would let one source's
+     * events claim (and later expire) another source's backup.
+     */
+    static Optional<String> misplaced(SnapshotCreated s) {
+        String where = "s3://" + s.bucket() + "/" + s.objectKey();
+        if (s.sourceId() == null || !SOURCE_ID.matcher(s.sourceId()).matches()) {
+            return Optional.of("source id '" + s.sourceId() + "' is not a valid source id (letters, digits, '.', '_' "
+                    + "and '-', one path segment)");
+        }
+        if (s.repository() != null) {
+            Optional<ManifestLocation> at = ManifestLocation.parse(s.objectKey());
+            if (at.isEmpty()) {
+                return Optional.empty(); // verification reports the malformed key
+            }
+            String prefix = at.get().prefix();
+            if (!prefix.equals(s.sourceId()) && !prefix.endsWith("/" + s.sourceId())) {
+                return Optional.of("manifest " + where + " is in repository '" + prefix + "', not in the repository "
+                        + "of source '" + s.sourceId() + "' (<prefix>/" + s.sourceId() + "); nothing sealed");
+            }
+            if (!at.get().backupId().equals(s.backupId())) {
+                return Optional.of("manifest " + where + " is the manifest of backup " + at.get().backupId()
+                        + ", not of backup " + s.backupId() + "; nothing sealed");
+            }
+            return Optional.empty();
+        }
+        String own = s.sourceId() + "/" + s.backupId() + "/" + DumpArchive.FILE_NAME;
+        if (s.objectKey() == null || !(s.objectKey().equals(own) || s.objectKey().endsWith("/" + own))) {
+            return Optional.of("archive " + where + " is not under <prefix>/" + s.sourceId() + "/" + s.backupId()
+                    + "/, where the archive of backup " + s.backupId() + " of source '" + s.sourceId()
+                    + "' is written; nothing sealed");
+        }
+        return Optional.empty();
+    }
+
+    private static String sourceOf(SealedBackup verdict) {
+        try {
+            return EventCodec.mapper().readTree(verdict.eventData()).path("sourceId").asText(null);
+        } catch (IOException e) {
+            throw new UncheckedIOException("stored verdict on backup " + verdict.backupId() + " is unreadable", e);
+        }
     }
 
     private SealedBackup record(SnapshotCreated snapshot, SealedBackup verdict) {
@@ -172,6 +239,11 @@ public class SealService {
             Optional<Manifest> manifest = repository.get().manifest(at.chainId(), at.backupId());
             if (manifest.isEmpty()) {
                 return failed(s, "manifest " + where + " disappeared while being verified; take a new backup");
+            }
+            if (!s.backupId().equals(manifest.get().backupId()) || !at.chainId().equals(manifest.get().chainId())) {
+                return failed(s, "manifest " + where + " describes backup " + manifest.get().backupId() + " of chain "
+                        + manifest.get().chainId() + ", not backup " + s.backupId() + " of chain " + at.chainId()
+                        + "; nothing sealed");
             }
             VerificationReport report = repository.get().verifier().quick(manifest.get());
             metrics.verifiedBytes(report.bytesChecked());

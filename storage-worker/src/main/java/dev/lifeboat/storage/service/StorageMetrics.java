@@ -96,6 +96,22 @@ public class StorageMetrics {
         deleted.increment();
     }
 
+    /** A BackupsExpired entry that was not deleted, by why (see ExpiryGuard). */
+    public void deletionRefused(String reason) {
+        Counter.builder("lifeboat.backup.deletions.refused").tag("reason", reason)
+                .description("Backups named by a BackupsExpired that were not deleted because the event does not "
+                        + "match what this worker sealed or what the policy's retention keeps")
+                .register(registry).increment();
+    }
+
+    /** A SnapshotCreated that was refused before verification, by why (see SealService). */
+    public void sealRefused(String reason) {
+        Counter.builder("lifeboat.backup.seals.refused").tag("reason", reason)
+                .description("SnapshotCreated events refused because their manifest key or backup does not belong "
+                        + "to the event's source and backup")
+                .register(registry).increment();
+    }
+
     public void retried() {
         retries.increment();
     }

@@ -1,4 +1,4 @@
-package dev.lifeboat.scheduler.domain.retention;
+package dev.lifeboat.repository.snapshot.retention;
 
 /** Why a backup survives retention. A backup may have several reasons. */
 public enum KeepReason {

@@ -1,4 +1,4 @@
-package dev.lifeboat.scheduler.domain.retention;
+package dev.lifeboat.repository.snapshot.retention;
 
 import java.util.List;
 import java.util.Map;

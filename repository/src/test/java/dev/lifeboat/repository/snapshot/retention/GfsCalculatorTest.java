@@ -1,13 +1,7 @@
-package dev.lifeboat.scheduler;
+package dev.lifeboat.repository.snapshot.retention;
 
-import dev.lifeboat.contracts.BackupType;
-import dev.lifeboat.scheduler.domain.retention.Chains;
-import dev.lifeboat.scheduler.domain.retention.Chains.SourceBackup;
-import dev.lifeboat.scheduler.domain.retention.GfsCalculator;
-import dev.lifeboat.scheduler.domain.retention.KeepReason;
-import dev.lifeboat.scheduler.domain.retention.RetainedBackup;
-import dev.lifeboat.scheduler.domain.retention.RetentionCounts;
-import dev.lifeboat.scheduler.domain.retention.RetentionDecision;
+import dev.lifeboat.repository.snapshot.BackupType;
+import dev.lifeboat.repository.snapshot.retention.Chains.SourceBackup;
 import org.junit.jupiter.api.Test;
 
 import java.time.DayOfWeek;

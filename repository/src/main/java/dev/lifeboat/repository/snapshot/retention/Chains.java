@@ -1,6 +1,6 @@
-package dev.lifeboat.scheduler.domain.retention;
+package dev.lifeboat.repository.snapshot.retention;
 
-import dev.lifeboat.contracts.BackupType;
+import dev.lifeboat.repository.snapshot.BackupType;
 
 import java.time.Instant;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package dev.lifeboat.scheduler.domain.retention;
+package dev.lifeboat.repository.snapshot.retention;
 
 /** Grandfather-father-son counts: how many days, ISO weeks and calendar months keep their newest backup. */
 public record RetentionCounts(int daily, int weekly, int monthly) {
