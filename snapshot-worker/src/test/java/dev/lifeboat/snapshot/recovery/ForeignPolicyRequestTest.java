@@ -121,7 +121,7 @@ class ForeignPolicyRequestTest {
     @BeforeEach
     void tail() {
         store.ensureBucket(BUCKET);
-        events = new TopicTail(LocalStack.ensureStarted().kafkaBootstrap(), Topics.BACKUP_EVENTS);
+        events = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN), Topics.BACKUP_EVENTS);
     }
 
     @AfterEach
