@@ -19,6 +19,10 @@ WORK=$ROOT/.work
 PG_PORT=${PG_PORT:-55432}
 SCHEDULER=http://127.0.0.1:${SCHEDULER_PORT:-8081}
 CATALOG=http://127.0.0.1:${CATALOG_PORT:-8085}
+# every API call carries the admin token of the local run (./lifeboat up mints it into .work/tokens)
+TOKEN_FILE=${LIFEBOAT_TOKEN_FILE:-$ROOT/.work/tokens/admin.token}
+[[ -s $TOKEN_FILE ]] || { echo "no token at $TOKEN_FILE: start the platform with ./lifeboat up" >&2; exit 1; }
+api() { curl -H "Authorization: Bearer $(cat "$TOKEN_FILE")" "$@"; }
 RESTORE_JOBS=${RESTORE_JOBS:-2}
 export PGPASSWORD=postgres PGOPTIONS="-c client_min_messages=warning"
 PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
@@ -49,11 +53,11 @@ restart_worker() {
 # One FULL backup of $DB through Lifeboat: FULL_SECS, FULL_ID, FULL_PEAK (KiB) of snapshot-worker meanwhile.
 timed_full() {
   local t0 st rss; FULL_PEAK=0; t0=$(now)
-  FULL_ID=$(curl -sf -X POST $SCHEDULER/api/v1/backups -H 'Content-Type: application/json' \
-        -d "{\"sourceId\":\"$DB\",\"type\":\"FULL\",\"requestedBy\":\"bench\"}" | jq -r .backupId)
+  FULL_ID=$(api -sf -X POST $SCHEDULER/api/v1/backups -H 'Content-Type: application/json' \
+        -d "{\"sourceId\":\"$DB\",\"type\":\"FULL\"}" | jq -r .backupId)
   while :; do
     rss=$(awk '/VmRSS/{print $2}' "/proc/$SNAP_PID/status"); (( rss > FULL_PEAK )) && FULL_PEAK=$rss
-    st=$(curl -s "$CATALOG/api/v1/backups/$FULL_ID" | jq -r '.status // ""')
+    st=$(api -s "$CATALOG/api/v1/backups/$FULL_ID" | jq -r '.status // ""')
     [[ $st == COMPLETED || $st == FAILED ]] && break
     sleep 0.2
   done
@@ -69,12 +73,12 @@ for SCALE in "$@"; do
     "${PSQL[@]}" -d "$DB" -v scale="$SCALE" -f "$ROOT/deploy/local/sample-db.sql" >/dev/null
   fi
   SIZE=$("${PSQL[@]}" -d "$DB" -c "select pg_size_pretty(pg_database_size('$DB'))")
-  curl -sf -X PUT "$SCHEDULER/api/v1/sources/$DB" -H 'Content-Type: application/json' \
+  api -sf -X PUT "$SCHEDULER/api/v1/sources/$DB" -H 'Content-Type: application/json' \
     -d "{\"name\":\"$DB\",\"host\":\"127.0.0.1\",\"port\":$PG_PORT,\"database\":\"$DB\",\"username\":\"postgres\",\"passwordRef\":\"file:$SECRET\"}" >/dev/null
 
   # Lifeboat: POST -> COMPLETED in the catalog, sampling snapshot-worker's RSS meanwhile
   timed_full; ID=$FULL_ID PEAK=$FULL_PEAK LIFEBOAT_S=$FULL_SECS
-  ARCHIVE=$(curl -s "$CATALOG/api/v1/backups/$ID" | jq -r '.sizeBytes')
+  ARCHIVE=$(api -s "$CATALOG/api/v1/backups/$ID" | jq -r '.sizeBytes')
 
   rm -rf "$OUT/dump"
   T2=$(now); pg_dump -h 127.0.0.1 -p "$PG_PORT" -U postgres --format=directory --compress=0 --jobs=2 -f "$OUT/dump" "$DB"; T3=$(now)
@@ -133,14 +137,14 @@ same() {   # same NAME EXPECTED_FILE DB [PORT]
 declare -A TIME BYTES READ IDS
 backup() {
   local t0 id st entry; t0=$(now)
-  id=$(curl -sf -X POST $SCHEDULER/api/v1/backups -H 'Content-Type: application/json' \
-        -d "{\"sourceId\":\"$DB\",\"type\":\"$1\",\"requestedBy\":\"bench\"}" | jq -r .backupId)
+  id=$(api -sf -X POST $SCHEDULER/api/v1/backups -H 'Content-Type: application/json' \
+        -d "{\"sourceId\":\"$DB\",\"type\":\"$1\"}" | jq -r .backupId)
   while :; do
-    st=$(curl -s "$CATALOG/api/v1/backups/$id" | jq -r '.status // ""')
+    st=$(api -s "$CATALOG/api/v1/backups/$id" | jq -r '.status // ""')
     [[ $st == COMPLETED || $st == FAILED ]] && break; sleep 0.2
   done
   TIME[$1]=$(secs "$t0" "$(now)")
-  entry=$(curl -s "$CATALOG/api/v1/backups/$id")
+  entry=$(api -s "$CATALOG/api/v1/backups/$id")
   BYTES[$1]=$(jq -r .transfer.bytesUploaded <<<"$entry"); READ[$1]=$(jq -r .transfer.bytesRead <<<"$entry"); IDS[$1]=$id
   printf '%-13s %-8s %8s s  uploaded %12s bytes  read %12s bytes\n' "$1" "$st" "${TIME[$1]}" "${BYTES[$1]}" "${READ[$1]}"
   [[ $st == COMPLETED ]] || fail "$1 backup $id failed: $(jq -r .failure.reason <<<"$entry")"

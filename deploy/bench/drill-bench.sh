@@ -15,6 +15,10 @@ SCALE=${1:?usage: deploy/bench/drill-bench.sh SCALE}
 PG_PORT=${PG_PORT:-55432}
 SCHEDULER=http://127.0.0.1:${SCHEDULER_PORT:-8081}
 CATALOG=http://127.0.0.1:${CATALOG_PORT:-8085}
+# every API call carries the admin token of the local run (./lifeboat up mints it into .work/tokens)
+TOKEN_FILE=${LIFEBOAT_TOKEN_FILE:-$ROOT/.work/tokens/admin.token}
+[[ -s $TOKEN_FILE ]] || { echo "no token at $TOKEN_FILE: start the platform with ./lifeboat up" >&2; exit 1; }
+api() { curl -H "Authorization: Bearer $(cat "$TOKEN_FILE")" "$@"; }
 RECOVERY=http://127.0.0.1:${RECOVERY_PORT:-8084}
 RESTORE_JOBS=${RESTORE_JOBS:-2}
 export PGPASSWORD=postgres PGOPTIONS="-c client_min_messages=warning"
@@ -39,14 +43,14 @@ if [[ -z $("${PSQL[@]}" -d postgres -c "select 1 from pg_database where datname=
   "${PSQL[@]}" -d "$DB" -v scale="$SCALE" -f "$ROOT/deploy/local/sample-db.sql" >/dev/null
 fi
 SIZE=$("${PSQL[@]}" -d "$DB" -c "select pg_size_pretty(pg_database_size('$DB'))")
-curl -sf -X PUT "$SCHEDULER/api/v1/sources/$DB" -H 'Content-Type: application/json' \
+api -sf -X PUT "$SCHEDULER/api/v1/sources/$DB" -H 'Content-Type: application/json' \
   -d "{\"name\":\"$DB\",\"host\":\"127.0.0.1\",\"port\":$PG_PORT,\"database\":\"$DB\",\"username\":\"postgres\",\"passwordRef\":\"file:$SECRET\"}" >/dev/null
 
 # a fresh FULL, so that "latest" satisfies the plan's RPO
-ID=$(curl -sf -X POST "$SCHEDULER/api/v1/backups" -H 'Content-Type: application/json' \
-      -d "{\"sourceId\":\"$DB\",\"type\":\"FULL\",\"requestedBy\":\"drill-bench\"}" | jq -r .backupId)
+ID=$(api -sf -X POST "$SCHEDULER/api/v1/backups" -H 'Content-Type: application/json' \
+      -d "{\"sourceId\":\"$DB\",\"type\":\"FULL\"}" | jq -r .backupId)
 while :; do
-  ST=$(curl -s "$CATALOG/api/v1/backups/$ID" | jq -r '.status // ""')
+  ST=$(api -s "$CATALOG/api/v1/backups/$ID" | jq -r '.status // ""')
   [[ $ST == COMPLETED || $ST == FAILED ]] && break
   sleep 1
 done
@@ -56,11 +60,11 @@ CHECKS=$("${PSQL[@]}" -d "$DB" -c "select json_agg(json_build_object('name', 'ro
   'kind', 'ROW_COUNT_AT_LEAST', 'table', schemaname || '.' || relname, 'minRows', 1))
   from pg_stat_user_tables")
 PLAN=drill-bench-$SCALE
-curl -s -X DELETE "$RECOVERY/api/v1/plans/$PLAN" >/dev/null || true
+api -s -X DELETE "$RECOVERY/api/v1/plans/$PLAN" >/dev/null || true
 # plans restore only into registered target servers; a drill's scratch databases are named drill_<run>_<step>
-curl -sf -X PUT "$RECOVERY/api/v1/targets/bench-local" -H 'Content-Type: application/json' \
+api -sf -X PUT "$RECOVERY/api/v1/targets/bench-local" -H 'Content-Type: application/json' \
   -d "{\"host\":\"127.0.0.1\",\"port\":$PG_PORT,\"user\":\"postgres\",\"passwordRef\":\"file:$SECRET\",\"databasePattern\":\"^(drill_.*|${DB}_drill)\$\"}" >/dev/null
-curl -sf -X POST "$RECOVERY/api/v1/plans" -H 'Content-Type: application/json' -d @- >/dev/null <<EOF
+api -sf -X POST "$RECOVERY/api/v1/plans" -H 'Content-Type: application/json' -d @- >/dev/null <<EOF
 {"id": "$PLAN", "name": "drill benchmark $DB", "rto": "PT1H", "rpo": "PT1H", "stepTimeout": "PT2H",
  "steps": [
   {"kind": "RestoreDatabase", "sourceId": "$DB", "backup": "latest", "jobs": $RESTORE_JOBS,
@@ -71,15 +75,15 @@ EOF
 SNAP_PID=$(cat "$WORK/run/snapshot-worker.pid")
 PEAK=0
 T0=$(now)
-RUN=$(curl -sf -X POST "$RECOVERY/api/v1/plans/$PLAN/runs" -H 'Content-Type: application/json' -d '{"mode":"drill"}' | jq -r .runId)
+RUN=$(api -sf -X POST "$RECOVERY/api/v1/plans/$PLAN/runs" -H 'Content-Type: application/json' -d '{"mode":"drill"}' | jq -r .runId)
 while :; do
   RSS=$(awk '/VmRSS/{print $2}' "/proc/$SNAP_PID/status"); (( RSS > PEAK )) && PEAK=$RSS
-  ST=$(curl -s "$RECOVERY/api/v1/runs/$RUN" | jq -r '.status // ""')
+  ST=$(api -s "$RECOVERY/api/v1/runs/$RUN" | jq -r '.status // ""')
   [[ $ST == SUCCEEDED || $ST == FAILED || $ST == COMPENSATED ]] && break
   sleep 0.5
 done
 T1=$(now)
-VIEW=$(curl -s "$RECOVERY/api/v1/runs/$RUN")
+VIEW=$(api -s "$RECOVERY/api/v1/runs/$RUN")
 [[ $ST == SUCCEEDED ]] || { echo "drill $RUN ended $ST: $(jq -r .reason <<<"$VIEW")" >&2; exit 1; }
 
 rm -rf "$OUT/drill-dump"
