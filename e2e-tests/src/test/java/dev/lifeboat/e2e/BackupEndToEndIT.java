@@ -3,11 +3,7 @@ package dev.lifeboat.e2e;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.contracts.Topics;
-import dev.lifeboat.repository.blob.S3ObjectStore;
-import dev.lifeboat.repository.blob.S3Settings;
 import dev.lifeboat.repository.blob.Sha256;
-import dev.lifeboat.repository.snapshot.Manifest;
-import dev.lifeboat.repository.snapshot.Repository;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
 import dev.lifeboat.testsupport.S3Buckets;
@@ -392,51 +388,20 @@ class BackupEndToEndIT {
     }
 
     private static JsonNode awaitStatus(String backupId, String status) {
-        JsonNode[] last = new JsonNode[1];
-        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-            Platform.Response r = Platform.send("GET", platform.catalogUrl("/api/v1/backups/" + backupId), null);
-            assertThat(r.status()).as("catalog entry of %s: %s", backupId, r.body()).isEqualTo(200);
-            last[0] = r.json();
-            String now = last[0].get("status").asText();
-            if (!now.equals(status) && (now.equals("COMPLETED") || now.equals("FAILED"))) {
-                throw new AssertionError("backup " + backupId + " ended " + now + " instead of " + status + ": " + r.body());
-            }
-            assertThat(now).as(r.body()).isEqualTo(status);
-        });
-        return last[0];
+        return platform.awaitBackup(backupId, status);
     }
 
     private static Map<String, TableFingerprint> fingerprints(String database) {
-        return TableFingerprint.of(platform.stack.jdbcUrl(database), platform.stack.pgSuperUser(),
-                platform.stack.pgSuperPassword());
+        return platform.fingerprints(database);
     }
 
-    /** Restores a backup through the repository (every chunk authenticated) and loads it with pg_restore. */
     private static void restore(JsonNode entry, String database) throws Exception {
-        restore(entry.at("/location/bucket").asText(), entry.at("/location/objectKey").asText(),
-                entry.at("/chain/chainId").asText(), entry.get("backupId").asText(), database);
+        platform.restore(entry, database);
     }
 
-    /** Restores the backup whose manifest is {@code bucket}/{@code manifestKey} (primary or offsite copy). */
     private static void restore(String bucket, String manifestKey, String chainId, String backupId, String database)
             throws Exception {
-        String prefix = manifestKey.substring(0, manifestKey.indexOf("/chains/"));
-        Repository repository = Repository.open(new S3ObjectStore(s3, S3Settings.MIN_PART_SIZE), bucket, prefix,
-                platform.masterKey);
-        Manifest manifest = repository.manifest(chainId, backupId).orElseThrow();
-        Path dir = Files.createTempDirectory("lifeboat-e2e-restore");
-        repository.reader().restore(manifest, dir);
-        Databases.createDatabase(database);
-        ProcessBuilder pb = new ProcessBuilder("pg_restore", "--no-owner", "--jobs=2", "--exit-on-error",
-                "--host=127.0.0.1", "--port=" + platform.stack.pgPort(), "--username=" + platform.stack.pgSuperUser(),
-                "--dbname=" + database, dir.toString()).redirectErrorStream(true);
-        pb.environment().put("PGPASSWORD", platform.stack.pgSuperPassword());
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor()).as("pg_restore: " + out).isZero();
-        try (Stream<Path> files = Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        }
+        platform.restore(bucket, manifestKey, chainId, backupId, database);
     }
 
     private static List<Path> spoolEntries() {

@@ -8,13 +8,8 @@ import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.contracts.Topics;
-import dev.lifeboat.repository.blob.S3ObjectStore;
-import dev.lifeboat.repository.blob.S3Settings;
-import dev.lifeboat.repository.snapshot.Manifest;
-import dev.lifeboat.repository.snapshot.Repository;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
-import dev.lifeboat.testsupport.S3Buckets;
 import dev.lifeboat.testsupport.TableFingerprint;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -29,7 +24,6 @@ import software.amazon.awssdk.services.s3.S3Client;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -39,7 +33,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -68,7 +61,7 @@ class HostileClientEndToEndIT {
         platform = Platform.start();
         Databases.createDatabase(SOURCE_DB);
         Databases.loadSample(SOURCE_DB, 1);
-        s3 = S3Buckets.client();
+        s3 = platform.s3();
         platform.registerSource(VICTIM, "127.0.0.1", platform.stack.pgPort(), SOURCE_DB);
         platform.registerSource(OTHER, "127.0.0.1", platform.stack.pgPort(), SOURCE_DB);
         createPolicy(VICTIM_POLICY, VICTIM, 3);
@@ -225,46 +218,14 @@ class HostileClientEndToEndIT {
     }
 
     private static JsonNode awaitStatus(String backupId, String status) {
-        JsonNode[] last = new JsonNode[1];
-        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-            Platform.Response r = Platform.send("GET", platform.catalogUrl("/api/v1/backups/" + backupId), null);
-            assertThat(r.status()).as("catalog entry of %s: %s", backupId, r.body()).isEqualTo(200);
-            last[0] = r.json();
-            String now = last[0].get("status").asText();
-            if (!now.equals(status) && (now.equals("COMPLETED") || now.equals("FAILED"))) {
-                throw new AssertionError("backup " + backupId + " ended " + now + " instead of " + status + ": "
-                        + r.body());
-            }
-            assertThat(now).as(r.body()).isEqualTo(status);
-        });
-        return last[0];
+        return platform.awaitBackup(backupId, status);
     }
 
     private static Map<String, TableFingerprint> fingerprints(String database) {
-        return TableFingerprint.of(platform.stack.jdbcUrl(database), platform.stack.pgSuperUser(),
-                platform.stack.pgSuperPassword());
+        return platform.fingerprints(database);
     }
 
     private static void restore(JsonNode entry, String database) throws Exception {
-        String bucket = entry.at("/location/bucket").asText();
-        String manifestKey = entry.at("/location/objectKey").asText();
-        String prefix = manifestKey.substring(0, manifestKey.indexOf("/chains/"));
-        Repository repository = Repository.open(new S3ObjectStore(s3, S3Settings.MIN_PART_SIZE), bucket, prefix,
-                platform.masterKey);
-        Manifest manifest = repository.manifest(entry.at("/chain/chainId").asText(), entry.get("backupId").asText())
-                .orElseThrow();
-        Path dir = Files.createTempDirectory("lifeboat-e2e-restore");
-        repository.reader().restore(manifest, dir);
-        Databases.createDatabase(database);
-        ProcessBuilder pb = new ProcessBuilder("pg_restore", "--no-owner", "--jobs=2", "--exit-on-error",
-                "--host=127.0.0.1", "--port=" + platform.stack.pgPort(), "--username=" + platform.stack.pgSuperUser(),
-                "--dbname=" + database, dir.toString()).redirectErrorStream(true);
-        pb.environment().put("PGPASSWORD", platform.stack.pgSuperPassword());
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor()).as("pg_restore: " + out).isZero();
-        try (Stream<Path> files = Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        }
+        platform.restore(entry, database);
     }
 }

@@ -2,23 +2,30 @@ package dev.lifeboat.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.repository.blob.S3ObjectStore;
+import dev.lifeboat.repository.blob.S3Settings;
 import dev.lifeboat.repository.keys.MasterKey;
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.Repository;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
+import dev.lifeboat.testsupport.S3Buckets;
 import dev.lifeboat.testsupport.ServiceProcess;
+import dev.lifeboat.testsupport.TableFingerprint;
 import dev.lifeboat.testsupport.Tokens;
-
-import dev.lifeboat.contracts.Topics;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import software.amazon.awssdk.services.s3.S3Client;
 
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,6 +33,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The packaged services started as separate processes against the real servers, as in production:
@@ -240,6 +251,64 @@ final class Platform implements AutoCloseable {
                 "username", stack.pgSuperUser(), "passwordRef", "env:" + SOURCE_PASSWORD_ENV));
         if (r.status() != 200) {
             throw new IllegalStateException("registering source " + id + " answered " + r.status() + ": " + r.body());
+        }
+    }
+
+    private S3Client s3;
+
+    synchronized S3Client s3() {
+        if (s3 == null) {
+            s3 = S3Buckets.client();
+        }
+        return s3;
+    }
+
+    /** The catalog entry of {@code backupId} once it reached {@code status}; fails at once if it ended otherwise. */
+    JsonNode awaitBackup(String backupId, String status) {
+        JsonNode[] last = new JsonNode[1];
+        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            Platform.Response r = send("GET", catalogUrl("/api/v1/backups/" + backupId), null);
+            assertThat(r.status()).as("catalog entry of %s: %s", backupId, r.body()).isEqualTo(200);
+            last[0] = r.json();
+            String now = last[0].get("status").asText();
+            if (!now.equals(status) && (now.equals("COMPLETED") || now.equals("FAILED"))) {
+                throw new AssertionError("backup " + backupId + " ended " + now + " instead of " + status + ": " + r.body());
+            }
+            assertThat(now).as(r.body()).isEqualTo(status);
+        });
+        return last[0];
+    }
+
+    Map<String, TableFingerprint> fingerprints(String database) {
+        return TableFingerprint.of(stack.jdbcUrl(database), stack.pgSuperUser(),
+                stack.pgSuperPassword());
+    }
+
+    /** Restores a backup through the repository (every chunk authenticated) and loads it with pg_restore. */
+    void restore(JsonNode entry, String database) throws Exception {
+        restore(entry.at("/location/bucket").asText(), entry.at("/location/objectKey").asText(),
+                entry.at("/chain/chainId").asText(), entry.get("backupId").asText(), database);
+    }
+
+    /** Restores the backup whose manifest is {@code bucket}/{@code manifestKey} (primary or offsite copy). */
+    void restore(String bucket, String manifestKey, String chainId, String backupId, String database)
+            throws Exception {
+        String prefix = manifestKey.substring(0, manifestKey.indexOf("/chains/"));
+        Repository repository = Repository.open(new S3ObjectStore(s3(), S3Settings.MIN_PART_SIZE), bucket, prefix,
+                masterKey);
+        Manifest manifest = repository.manifest(chainId, backupId).orElseThrow();
+        Path dir = Files.createTempDirectory("lifeboat-e2e-restore");
+        repository.reader().restore(manifest, dir);
+        Databases.createDatabase(database);
+        ProcessBuilder pb = new ProcessBuilder("pg_restore", "--no-owner", "--jobs=2", "--exit-on-error",
+                "--host=127.0.0.1", "--port=" + stack.pgPort(), "--username=" + stack.pgSuperUser(),
+                "--dbname=" + database, dir.toString()).redirectErrorStream(true);
+        pb.environment().put("PGPASSWORD", stack.pgSuperPassword());
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as("pg_restore: " + out).isZero();
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
         }
     }
 

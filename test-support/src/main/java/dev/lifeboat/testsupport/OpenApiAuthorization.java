@@ -68,6 +68,25 @@ public final class OpenApiAuthorization {
         }
     }
 
+    /**
+     * Walks {@code baseUrl} (a service under test) and fails, listing every violation, unless every operation is
+     * protected as described above and the document holds at least {@code atLeast} operations. Prints the count.
+     */
+    public static Report assertProtected(String service, java.net.URL baseUrl, int atLeast) {
+        Report report = walk(baseUrl.toString().replaceAll("/$", ""));
+        System.out.println("[authorization] " + service + ": " + report.operations().size() + " operations: "
+                + report.operations());
+        if (report.operations().size() < atLeast) {
+            throw new AssertionError(service + " documents " + report.operations().size() + " operations under /api/, "
+                    + "expected at least " + atLeast + ": " + report.operations());
+        }
+        if (!report.violations().isEmpty()) {
+            throw new AssertionError(report.violations().size() + " authorization violations in " + service + ":\n  "
+                    + String.join("\n  ", report.violations()));
+        }
+        return report;
+    }
+
     public static Report walk(String baseUrl) {
         List<Operation> ops = operations(baseUrl);
         String expired = new TokenMinter(Tokens.keys()).mint("test-admin", Roles.ALL, Duration.ofMinutes(-10));
