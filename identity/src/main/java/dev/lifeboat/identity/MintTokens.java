@@ -26,6 +26,8 @@ public final class MintTokens implements Callable<Integer> {
     String issuer;
     @Option(names = "--roles-claim", defaultValue = "groups")
     String rolesClaim;
+    @Option(names = "--audience", defaultValue = TokenMinter.AUDIENCE)
+    String audience;
     @Option(names = "--lifetime", defaultValue = "P30D", description = "ISO-8601 duration, default ${DEFAULT-VALUE}")
     Duration lifetime;
 
@@ -37,7 +39,7 @@ public final class MintTokens implements Callable<Integer> {
                 return 2;
             }
         }
-        System.out.println(new TokenMinter(SigningKeys.loadOrCreate(keys), issuer, rolesClaim)
+        System.out.println(new TokenMinter(SigningKeys.loadOrCreate(keys), issuer, rolesClaim, audience)
                 .mint(subject, roles, lifetime));
         return 0;
     }

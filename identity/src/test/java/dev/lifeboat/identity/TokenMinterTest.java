@@ -38,7 +38,7 @@ class TokenMinterTest {
         String header = new String(Base64.getUrlDecoder().decode(parts[0]), StandardCharsets.UTF_8);
         String claims = new String(Base64.getUrlDecoder().decode(parts[1]), StandardCharsets.UTF_8);
         assertThat(header).contains("\"alg\":\"RS256\"");
-        assertThat(claims).contains("\"iss\":\"" + TokenMinter.LOCAL_ISSUER + "\"", "\"sub\":\"dba-alice\"",
+        assertThat(claims).contains("\"iss\":\"" + TokenMinter.LOCAL_ISSUER + "\"", "\"sub\":\"dba-alice\"", "\"aud\":\"lifeboat\"",
                 "\"lifeboat-viewer\"", "\"lifeboat-operator\"", "\"exp\":").doesNotContain("lifeboat-admin");
         Signature rsa = Signature.getInstance("SHA256withRSA");
         rsa.initVerify(keys.publicKey());

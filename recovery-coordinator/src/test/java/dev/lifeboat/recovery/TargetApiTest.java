@@ -38,7 +38,7 @@ class TargetApiTest {
         put(name, Plans.target("^(drill_|restored_).*")).statusCode(201)
                 .header("Location", containsString("/api/v1/targets/" + name))
                 .body("name", equalTo(name)).body("host", equalTo("127.0.0.1")).body("port", equalTo(55432))
-                .body("user", equalTo("restore")).body("passwordRef", equalTo("env:RESTORE_DB_PASSWORD"))
+                .body("user", equalTo("restore")).body("passwordRef", equalTo("env:LIFEBOAT_SECRET_RESTORE_DB_PASSWORD"))
                 .body("databasePattern", equalTo("^(drill_|restored_).*"));
         Plans.as(Tokens.viewer()).get("/api/v1/targets/" + name).then().statusCode(200).body("name", equalTo(name));
         Plans.as(Tokens.viewer()).get("/api/v1/targets").then().statusCode(200).body("name", hasItem(name));
@@ -58,6 +58,11 @@ class TargetApiTest {
                 .body("detail", allOf(containsString("host: "), containsString("port: 70000 is not in 1..65535"),
                         containsString("user: "), containsString("passwordRef: "),
                         containsString("databasePattern: '(unclosed' must be anchored")));
+        for (String outside : java.util.List.of("file:/etc/shadow", "env:PATH", "env:LIFEBOAT_MASTER_KEY")) {
+            Map<String, Object> t = Plans.target("^restored_.*");
+            t.put("passwordRef", outside);
+            put("bad-target", t).statusCode(400).body("detail", containsString("passwordRef"));
+        }
         put("bad-target", Plans.target("^(unclosed")).statusCode(400)
                 .body("detail", containsString("is not a valid regular expression"));
         put("bad-target", Plans.target("^.*")).statusCode(400)
@@ -151,13 +156,23 @@ class TargetApiTest {
 
     @Test
     void recoveryRunsAreForAdmins() {
-        // passes once the API authenticates tokens: an operator's recovery is refused, its drill is not
         String id = Plans.uniqueId("roles");
-        postPlan(Plans.plan(id, "PT15M", List.of(Plans.restart("http://127.0.0.1:9/x", 0)))).statusCode(201);
+        postPlan(Plans.plan(id, "PT15M", List.of(Plans.restore("orders_roles")))).statusCode(201);
         Plans.as(Tokens.operator()).contentType(ContentType.JSON).body(Map.of("mode", "recovery"))
                 .post("/api/v1/plans/" + id + "/runs").then().statusCode(403)
                 .contentType("application/problem+json").body("detail", containsString("lifeboat-admin"));
         Plans.as(Tokens.operator()).contentType(ContentType.JSON).body(Map.of("mode", "drill"))
+                .post("/api/v1/plans/" + id + "/runs").then().statusCode(202);
+    }
+
+    @Test
+    void aDrillThatRestartsRealServicesIsForAdmins() {
+        String id = Plans.uniqueId("restarts");
+        postPlan(Plans.plan(id, "PT15M", List.of(Plans.restart("http://127.0.0.1:9/x", 0)))).statusCode(201);
+        Plans.as(Tokens.operator()).contentType(ContentType.JSON).body(Map.of("mode", "drill"))
+                .post("/api/v1/plans/" + id + "/runs").then().statusCode(403)
+                .contentType("application/problem+json").body("detail", containsString("RestartServices"));
+        Plans.admin().contentType(ContentType.JSON).body(Map.of("mode", "drill"))
                 .post("/api/v1/plans/" + id + "/runs").then().statusCode(202);
     }
 

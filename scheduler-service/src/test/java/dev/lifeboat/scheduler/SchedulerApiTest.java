@@ -176,6 +176,16 @@ class SchedulerApiTest {
     }
 
     @Test
+    void connectionParametersSmuggledInHostOrDatabaseAreRefused() {
+        Map<String, Object> body = new java.util.HashMap<>(source(unique("src")));
+        body.put("database", "dbname=orders host=203.0.113.9 sslmode=disable");
+        body.put("host", "db.example?sslmode=disable");
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(body).post("/api/v1/sources")
+                .then().statusCode(400).contentType("application/problem+json")
+                .body("errors.field", hasItem("database")).body("errors.field", hasItem("host"));
+    }
+
+    @Test
     void aRequesterNamedInTheBodyIsRefused() {
         String src = unique("src");
         given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);

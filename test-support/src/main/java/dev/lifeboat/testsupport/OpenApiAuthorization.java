@@ -18,7 +18,8 @@ import java.util.Set;
 
 /**
  * Walks every operation of a running service's OpenAPI document ({@code /q/openapi}) under {@code /api/} and calls
- * it with no token, with tokens that must not be accepted (expired; signed by a key the service does not trust),
+ * it with no token, with tokens that must not be accepted (expired; signed by a key the service does not trust;
+ * issued to another audience),
  * with a viewer token and with an admin token. What it expects: 401 for the first three, 403 for a viewer on every
  * operation that is not a GET, and neither 401 nor 403 with the right role. Path parameters get a well-formed id
  * that names nothing; bodies are {@code {}}. An endpoint added without a role annotation is denied by the services'
@@ -91,6 +92,8 @@ public final class OpenApiAuthorization {
         List<Operation> ops = operations(baseUrl);
         String expired = new TokenMinter(Tokens.keys()).mint("test-admin", Roles.ALL, Duration.ofMinutes(-10));
         String foreign = new TokenMinter(foreignKeys()).mint("test-admin", Roles.ALL, Duration.ofHours(1));
+        String otherAudience = new TokenMinter(Tokens.keys(), TokenMinter.LOCAL_ISSUER, "groups", "another-app")
+                .mint("test-admin", Roles.ALL, Duration.ofHours(1));
         String viewer = Tokens.viewer();
         String admin = Tokens.admin();
         List<String> violations = new ArrayList<>();
@@ -99,6 +102,7 @@ public final class OpenApiAuthorization {
             expect(violations, op, "no token", call(op, url, null), 401);
             expect(violations, op, "expired token", call(op, url, expired), 401);
             expect(violations, op, "token signed by an untrusted key", call(op, url, foreign), 401);
+            expect(violations, op, "token for another audience", call(op, url, otherAudience), 401);
             Http.Response asViewer = call(op, url, viewer);
             if (op.method().equals("GET")) {
                 allowed(violations, op, "viewer", asViewer);

@@ -62,6 +62,16 @@ public class RunService {
             throw new ProblemException(403, "Forbidden", "a recovery run restores into the plan's real databases "
                     + "and needs role " + Roles.ADMIN + "; start a drill instead, or ask an admin");
         }
+        if (runMode == RunMode.DRILL && (who == null || !who.hasRole(Roles.ADMIN))) {
+            // a drill restores into scratch databases, but its RestartServices steps call the real endpoints
+            boolean restarts = db.tx(c -> plans.find(c, planId)).map(p -> p.steps().stream()
+                    .anyMatch(step -> step instanceof dev.lifeboat.recovery.domain.PlanStep.RestartServices))
+                    .orElse(false);
+            if (restarts) {
+                throw new ProblemException(403, "Forbidden", "plan '" + planId + "' has RestartServices steps, "
+                        + "which call the real services even in a drill: a drill of it needs role " + Roles.ADMIN);
+            }
+        }
         // the trigger names who started the run; it travels in RecoveryStarted to the catalog
         return engine.start(planId, runMode, who == null ? "api" : "api:" + who.getPrincipal().getName(), null, replaceExisting);
     }

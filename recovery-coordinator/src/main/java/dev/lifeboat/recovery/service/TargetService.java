@@ -1,8 +1,8 @@
 package dev.lifeboat.recovery.service;
 
+import dev.lifeboat.kit.secrets.SecretPolicy;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lifeboat.kit.rest.ProblemException;
-import dev.lifeboat.kit.secrets.SecretReference;
 import dev.lifeboat.recovery.domain.TargetServer;
 import dev.lifeboat.recovery.repository.Db;
 import dev.lifeboat.recovery.repository.TargetRepository;
@@ -35,8 +35,10 @@ public class TargetService {
 
     private final Db db;
     private final TargetRepository targets;
+    private final SecretPolicy secrets;
 
-    public TargetService(Db db, TargetRepository targets) {
+    public TargetService(Db db, TargetRepository targets, SecretPolicy secrets) {
+        this.secrets = secrets;
         this.db = db;
         this.targets = targets;
     }
@@ -53,7 +55,7 @@ public class TargetService {
     @WithSpan("TargetService.put")
     public Saved put(String name, JsonNode body) {
         checkName(name);
-        TargetServer t = read(name, body);
+        TargetServer t = read(name, body, secrets);
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
         return db.tx(c -> {
             TargetServer stored = targets.find(c, name).map(old -> t.withTimes(old.createdAt(), now))
@@ -90,7 +92,7 @@ public class TargetService {
         }
     }
 
-    private static TargetServer read(String name, JsonNode b) {
+    private static TargetServer read(String name, JsonNode b, SecretPolicy secrets) {
         List<String> errors = new ArrayList<>();
         if (b == null || !b.isObject()) {
             throw new ProblemException(400, "Invalid target server", "request body must be a JSON object");
@@ -119,7 +121,8 @@ public class TargetService {
         String ref = text(b, "passwordRef", errors);
         if (ref != null) {
             try {
-                SecretReference.parse(ref);
+                // the same rules as a source's: the worker that connects applies them again before use
+                secrets.checkReference("passwordRef", ref);
             } catch (IllegalArgumentException e) {
                 errors.add("passwordRef: " + e.getMessage() + " (a reference to the secret, never the secret)");
             }

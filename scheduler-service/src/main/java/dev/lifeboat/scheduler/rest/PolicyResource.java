@@ -33,7 +33,7 @@ public class PolicyResource {
 
     @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
-    public Uni<List<PolicyView>> list(@QueryParam("sourceId") String sourceId) {
+    public Uni<List<PolicyView>> list(@QueryParam("sourceId") @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String sourceId) {
         return policies.list(sourceId).map(l -> l.stream().map(PolicyResource::view).toList());
     }
 

@@ -18,10 +18,15 @@ public record SourceRequest(
         @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String id,
         @NotBlank @Size(max = 200) String name,
         @Pattern(regexp = "postgresql", message = "only 'postgresql' sources are supported") String kind,
-        @NotBlank @Size(max = 255) String host,
+        // host and database reach libpq and the JDBC URL as they are: anything beyond a plain name or address could
+        // carry connection parameters of its own (dbname=... host=..., ?sslmode=disable)
+        @NotBlank @Size(max = 255) @Pattern(regexp = "^([A-Za-z0-9]([A-Za-z0-9.-]{0,253}[A-Za-z0-9])?|\\[[0-9A-Fa-f:.]+])$",
+                message = "must be a host name or an IP address") String host,
         @Min(1) @Max(65535) Integer port,
-        @NotBlank @Size(max = 63) String database,
-        @NotBlank @Size(max = 63) String username,
+        @NotBlank @Pattern(regexp = "^[A-Za-z_][A-Za-z0-9_$-]{0,62}$",
+                message = "must be a plain database name (letters, digits, _, $, -)") String database,
+        @NotBlank @Pattern(regexp = "^[A-Za-z_][A-Za-z0-9_.$@-]{0,62}$",
+                message = "must be a plain role name (letters, digits, _, ., $, @, -)") String username,
         @NotBlank @Pattern(regexp = SecretReference.PATTERN,
                 message = "must be a secret reference: env:LIFEBOAT_SECRET_NAME or file:/path inside a secret directory")
         String passwordRef,

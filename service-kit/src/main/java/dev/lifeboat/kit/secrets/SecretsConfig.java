@@ -43,6 +43,6 @@ public interface SecretsConfig {
      * each may also name a file ({@code *_FILE}) that is refused as a platform file.
      */
     @WithDefault("LIFEBOAT_MASTER_KEY,LIFEBOAT_MASTER_KEY_FILE,LIFEBOAT_DB_PASSWORD,S3_ACCESS_KEY,S3_SECRET_KEY,"
-            + "LIFEBOAT_SERVICE_TOKEN_FILE,LIFEBOAT_JWT_SIGN_KEY_FILE,KAFKA_PASSWORD,KAFKA_SASL_PASSWORD")
+            + "LIFEBOAT_SERVICE_TOKEN_FILE,LIFEBOAT_JWT_SIGN_KEY_FILE,KAFKA_PASSWORD,KAFKA_PASSWORD_FILE,KAFKA_SASL_PASSWORD")
     List<String> platformEnv();
 }
