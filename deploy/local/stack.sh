@@ -291,6 +291,11 @@ pg_tls() {
   local d=$1
   if [[ ! -f $d/tls/server.crt ]]; then
     mkdir -p "$d/tls"
+    if ! command -v openssl >/dev/null 2>&1; then
+      [[ $(id -u) == 0 ]] || die "openssl is required for the PostgreSQL server certificate (apt-get install openssl)"
+      apt-get install -y -qq --no-install-recommends openssl >/dev/null 2>&1 \
+        || { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends openssl >/dev/null; }
+    fi
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=127.0.0.1" \
       -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -addext "basicConstraints=critical,CA:TRUE" \
       -keyout "$d/tls/server.key" -out "$d/tls/server.crt" >/dev/null 2>&1 || die "openssl could not make the TLS certificate"
