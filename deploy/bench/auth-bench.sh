@@ -62,7 +62,8 @@ mkdir -p "$ROOT/.work"
 WORK=$(mktemp -d "$ROOT/.work/auth-bench.XXXXXX")
 BASE_TREE=$WORK/baseline
 PIDS=(); DB_CREATED=0; TOPICS_CREATED=0; TREE_CREATED=0
-CP=$ROOT/catalog-service/target/quarkus-app/lib/main/*
+# AuthBench.java runs on catalog-service's own libraries (contracts, kafka-clients); SLF4J stays quiet
+BENCH=("$JAVA" -Dslf4j.provider=org.slf4j.helpers.NOPServiceProvider -Dslf4j.internal.verbosity=ERROR -cp "$ROOT/catalog-service/target/quarkus-app/lib/main/*" "$ROOT/deploy/bench/AuthBench.java")
 stop() {   # stop PID: TERM, up to 20 s, then KILL
   kill "$1" 2>/dev/null || return 0
   for ((i = 0; i < 100; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.2; done
@@ -71,9 +72,12 @@ stop() {   # stop PID: TERM, up to 20 s, then KILL
 cleanup() {
   local rc=$?
   set +e
+  if ((rc != 0)); then   # the logs go with the work directory: show their ends first
+    for f in "$WORK/current.log" "$WORK/baseline.log"; do [[ -s $f ]] && { echo "--- end of ${f##*/}"; tail -20 "$f"; } >&2; done
+  fi
   for p in "${PIDS[@]}"; do stop "$p"; done
   if [[ $TOPICS_CREATED == 1 ]]; then
-    "$JAVA" -cp "$CP" "$ROOT/deploy/bench/AuthBench.java" topics "127.0.0.1:$KAFKA_PORT" "$PREFIX" delete "$GROUP" \
+    "${BENCH[@]}" topics "127.0.0.1:$KAFKA_PORT" "$PREFIX" delete "$GROUP" \
       || echo "auth-bench: could not delete topics $PREFIX.* and group $GROUP" >&2
   fi
   [[ $DB_CREATED == 1 ]] && "${PSQL[@]}" -d postgres -c "drop database if exists $DB with (force)"
@@ -90,8 +94,7 @@ if [[ ${SKIP_BUILD:-0} != 1 ]]; then
   say "building catalog-service (current tree, $(git -C "$ROOT" rev-parse --short HEAD))"
   (cd "$ROOT" && ./mvnw -B -q -DskipTests package -pl catalog-service -am) || fail "build of the current tree failed"
 fi
-[[ -f $ROOT/catalog-service/target/quarkus-app/quarkus-run.jar && -s $ROOT/identity/target/runtime.classpath ]] \
-  || fail "catalog-service or identity not built in $ROOT (run without SKIP_BUILD)"
+[[ -f $ROOT/catalog-service/target/quarkus-app/quarkus-run.jar ]] || fail "catalog-service not built in $ROOT (run without SKIP_BUILD)"
 say "building catalog-service at $BASELINE (no authentication) in a temporary worktree"
 git -C "$ROOT" worktree add -q --detach "$BASE_TREE" "$BASELINE"; TREE_CREATED=1
 (cd "$BASE_TREE" && ./mvnw -B -q -DskipTests package -pl catalog-service -am) || fail "build of $BASELINE failed"
@@ -100,14 +103,16 @@ if ls "$BASE_TREE/catalog-service/target/quarkus-app/lib/main/" | grep -q smallr
 fi
 
 # ---------------------------------------------------------------- tokens, database, topics
-ID_CP="$ROOT/identity/target/classes:$(cat "$ROOT/identity/target/runtime.classpath")"
+# MintTokens (identity module) on catalog-service's libraries, which carry the JSON and config implementations
+# smallrye-jwt-build needs at run time
+QLIB=$ROOT/catalog-service/target/quarkus-app/lib
 mint() {   # mint SUBJECT ROLE > FILE; the key pair is created in $WORK/jwt on first use
-  "$JAVA" -XX:TieredStopAtLevel=1 -cp "$ID_CP" dev.lifeboat.identity.MintTokens --keys "$WORK/jwt" \
-    --subject "$1" --role "$2" --lifetime PT6H
+  "$JAVA" -XX:TieredStopAtLevel=1 -cp "$QLIB/boot/*:$QLIB/main/*" dev.lifeboat.identity.MintTokens --keys "$WORK/jwt" \
+    --subject "$1" --role "$2" --lifetime PT6H 2>>"$WORK/mint.log" || { cat "$WORK/mint.log" >&2; fail "cannot mint a token"; }
 }
 (umask 077; mint auth-bench lifeboat-viewer > "$WORK/viewer.token"; mint catalog-service lifeboat-viewer > "$WORK/service.token")
 "${PSQL[@]}" -d postgres -c "create database $DB owner lifeboat"; DB_CREATED=1
-"$JAVA" -cp "$CP" "$ROOT/deploy/bench/AuthBench.java" topics "127.0.0.1:$KAFKA_PORT" "$PREFIX" create; TOPICS_CREATED=1
+"${BENCH[@]}" topics "127.0.0.1:$KAFKA_PORT" "$PREFIX" create; TOPICS_CREATED=1
 
 start_catalog() {   # start_catalog JAR PORT LOG [ENV=VALUE...]: starts it, waits until ready, sets STARTED_PID
   local jar=$1 port=$2 log=$3; shift 3
@@ -124,10 +129,10 @@ start_catalog() {   # start_catalog JAR PORT LOG [ENV=VALUE...]: starts it, wait
   STARTED_PID=$!; PIDS+=("$STARTED_PID")
   for ((i = 0; i < 480; i++)); do
     [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/q/health/ready") == 200 ]] && return 0
-    kill -0 "$STARTED_PID" 2>/dev/null || { tail -30 "$log"; fail "catalog-service on $port stopped; log above"; }
+    kill -0 "$STARTED_PID" 2>/dev/null || fail "catalog-service on $port stopped"
     sleep 0.5
   done
-  tail -30 "$log"; fail "catalog-service on $port not ready after 240 s"
+  fail "catalog-service on $port not ready after 240 s"
 }
 total() {   # total URL [curl args...]: the list's total, or an empty line
   curl -s "$1$PATH_QUERY" "${@:2}" | jq -r '.total // empty' 2>/dev/null || true
@@ -136,7 +141,7 @@ declare -A P50 P99 RPS LABEL
 measure() {   # measure with|without URL
   local out
   say "measuring ${LABEL[$1]}: $WARMUP warm-up + $REQUESTS requests, concurrency $CONCURRENCY (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-  out=$("$JAVA" -cp "$CP" "$ROOT/deploy/bench/AuthBench.java" load "$2$PATH_QUERY" \
+  out=$("${BENCH[@]}" load "$2$PATH_QUERY" \
     "$WORK/viewer.token" "$REQUESTS" "$WARMUP" "$CONCURRENCY") || fail "load run against $2 failed"
   read -r "P50[$1]" "P99[$1]" "RPS[$1]" <<<"$out"
   [[ -n ${RPS[$1]:-} ]] || fail "load run against $2 printed nothing"
@@ -153,17 +158,22 @@ start_catalog "$ROOT/catalog-service/target/quarkus-app/quarkus-run.jar" "$BENCH
 CURRENT_PID=$STARTED_PID
 say "publishing $BACKUPS backups over $SOURCES sources to $PREFIX.backup.* (3 CloudEvents each)"
 T0=$(date +%s.%N)
-SEEDED=$("$JAVA" -cp "$CP" "$ROOT/deploy/bench/AuthBench.java" seed "127.0.0.1:$KAFKA_PORT" "$PREFIX" "$BACKUPS" "$SOURCES")
-for ((i = 0; i < 1200; i++)); do
-  [[ $(total "$CURRENT" -H "Authorization: Bearer $(cat "$WORK/viewer.token")") == "$SEEDED" ]] && break
-  kill -0 "$CURRENT_PID" 2>/dev/null || { tail -30 "$WORK/current.log"; fail "catalog-service stopped while consuming"; }
-  sleep 0.5
+SEEDED=$("${BENCH[@]}" seed "127.0.0.1:$KAFKA_PORT" "$PREFIX" "$BACKUPS" "$SOURCES")
+# consumed when every event is in the backups' histories; given up only when nothing moves for 120 s
+EVENTS=0; STILL=0
+while ((EVENTS < SEEDED * 3)); do
+  sleep 1
+  kill -0 "$CURRENT_PID" 2>/dev/null || fail "catalog-service stopped while consuming"
+  NOW=$("${PSQL[@]}" -d "$DB" -c "select count(*) from catalog.backup_event" 2>/dev/null || echo 0)
+  if ((NOW > EVENTS)); then EVENTS=$NOW; STILL=0; elif ((++STILL >= 120)); then
+    fail "the catalog recorded $EVENTS of $((SEEDED * 3)) events and nothing more for 120 s"
+  fi
 done
 GOT=$(total "$CURRENT" -H "Authorization: Bearer $(cat "$WORK/viewer.token")")
-[[ $GOT == "$SEEDED" ]] || fail "the catalog holds ${GOT:-no} backups after 600 s, expected $SEEDED"
+[[ $GOT == "$SEEDED" ]] || fail "GET $PATH_QUERY answers total ${GOT:-nothing}, expected $SEEDED"
 COMPLETED=$("${PSQL[@]}" -d "$DB" -c "select count(*) filter (where status = 'COMPLETED') || ' completed, ' ||
   count(*) filter (where status = 'FAILED') || ' failed, ' || count(distinct source_id) || ' sources' from catalog.backup")
-echo "   the catalog recorded $SEEDED backups ($COMPLETED) in $(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s"
+echo "   the catalog recorded $SEEDED backups ($COMPLETED), $EVENTS events, in $(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s"
 NOAUTH=$(curl -s -o /dev/null -w '%{http_code}' "$CURRENT$PATH_QUERY")
 [[ $NOAUTH == 401 ]] || fail "the current build answered $NOAUTH without a token, expected 401"
 measure with "$CURRENT"
