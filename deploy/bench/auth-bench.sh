@@ -63,7 +63,7 @@ WORK=$(mktemp -d "$ROOT/.work/auth-bench.XXXXXX")
 BASE_TREE=$WORK/baseline
 PIDS=(); DB_CREATED=0; TOPICS_CREATED=0; TREE_CREATED=0
 # AuthBench.java runs on catalog-service's own libraries (contracts, kafka-clients); SLF4J stays quiet
-BENCH=("$JAVA" -Dslf4j.provider=org.slf4j.helpers.NOPServiceProvider -Dslf4j.internal.verbosity=ERROR -cp "$ROOT/catalog-service/target/quarkus-app/lib/main/*" "$ROOT/deploy/bench/AuthBench.java")
+BENCH=("$JAVA" -Dslf4j.provider=org.slf4j.helpers.NOP_FallbackServiceProvider -Dslf4j.internal.verbosity=ERROR -cp "$ROOT/catalog-service/target/quarkus-app/lib/main/*" "$ROOT/deploy/bench/AuthBench.java")
 stop() {   # stop PID: TERM, up to 20 s, then KILL
   kill "$1" 2>/dev/null || return 0
   for ((i = 0; i < 100; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.2; done
