@@ -69,12 +69,24 @@ public final class AuthBench {
                 prefix + ".recovery.events.v1", prefix + ".dlq.v1");
     }
 
+    /** The client settings plus SASL SCRAM when KAFKA_SASL_JAAS_CONFIG is set (the broker of the local stack). */
+    static Map<String, Object> kafka(Map<String, Object> base) {
+        Map<String, Object> config = new HashMap<>(base);
+        String jaas = System.getenv("KAFKA_SASL_JAAS_CONFIG");
+        if (jaas != null && !jaas.isBlank()) {
+            config.put("security.protocol", "SASL_PLAINTEXT");
+            config.put("sasl.mechanism", "SCRAM-SHA-512");
+            config.put("sasl.jaas.config", jaas);
+        }
+        return config;
+    }
+
     /** Creates the bench's topics (4 partitions, like the platform's), or deletes them and the consumer group. */
     static void topics(String[] args) throws Exception {
         if (args.length < 4) {
             usage("topics needs BOOTSTRAP PREFIX create|delete");
         }
-        Map<String, Object> config = Map.of("bootstrap.servers", args[1], "request.timeout.ms", 30_000);
+        Map<String, Object> config = kafka(Map.of("bootstrap.servers", args[1], "request.timeout.ms", 30_000));
         try (var admin = org.apache.kafka.clients.admin.Admin.create(config)) {
             List<String> names = benchTopics(args[2]);
             if (args[3].equals("create")) {
@@ -107,7 +119,7 @@ public final class AuthBench {
         String requestedTopic = benchTopics(prefix).get(0);
         String eventsTopic = benchTopics(prefix).get(1);
         Random random = new Random(42);
-        Map<String, Object> config = new HashMap<>(Map.of("bootstrap.servers", args[1], "acks", "all",
+        Map<String, Object> config = kafka(Map.of("bootstrap.servers", args[1], "acks", "all",
                 "linger.ms", 20, "enable.idempotence", true));
         var serializer = new org.apache.kafka.common.serialization.StringSerializer();
         int perSource = (backups + sources - 1) / sources;

@@ -60,6 +60,14 @@ done
 (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null || fail "no Kafka on 127.0.0.1:$KAFKA_PORT (deploy/local/stack.sh up kafka postgres; set KAFKA_PORT)"
 "${PSQL[@]}" -d postgres -c "select 1" >/dev/null 2>&1 || fail "no PostgreSQL on 127.0.0.1:$PG_PORT as postgres/postgres (deploy/local/stack.sh up postgres; set PG_PORT)"
 
+# The broker authenticates (SASL SCRAM) and authorizes: the benchmark's topics, group and both catalog instances
+# use the stack's admin principal, whose password stack.sh generated (the catalog-service principal may touch only
+# the platform's own lifeboat.* topics)
+KAFKA_ADMIN_PASSWORD_FILE=${LIFEBOAT_WORK:-$ROOT/.work/stack}/secrets/kafka/admin.password
+[[ -s $KAFKA_ADMIN_PASSWORD_FILE ]] || fail "no Kafka admin password at $KAFKA_ADMIN_PASSWORD_FILE (deploy/local/stack.sh up kafka)"
+export KAFKA_SASL_JAAS_CONFIG="org.apache.kafka.common.security.scram.ScramLoginModule required username=\"admin\" password=\"$(cat "$KAFKA_ADMIN_PASSWORD_FILE")\";"
+KAFKA_SYS=(-Dkafka.security.protocol=SASL_PLAINTEXT -Dkafka.sasl.mechanism=SCRAM-SHA-512 "-Dkafka.sasl.jaas.config=$KAFKA_SASL_JAAS_CONFIG")
+
 mkdir -p "$ROOT/.work"
 WORK=$(mktemp -d "$ROOT/.work/auth-bench.XXXXXX")
 BASE_TREE=$WORK/baseline
@@ -127,7 +135,7 @@ start_catalog() {   # start_catalog JAR PORT LOG [ENV=VALUE...]: starts it, wait
     MP_MESSAGING_INCOMING_BACKUP_EVENTS_DEAD_LETTER_QUEUE_TOPIC="$PREFIX.dlq.v1" \
     MP_MESSAGING_INCOMING_RECOVERY_EVENTS_DEAD_LETTER_QUEUE_TOPIC="$PREFIX.dlq.v1" \
     ZIPKIN_ENDPOINT="" "$@" \
-    "$JAVA" $JAVA_OPTS -jar "$jar" > "$log" 2>&1 &
+    "$JAVA" $JAVA_OPTS "${KAFKA_SYS[@]}" -jar "$jar" > "$log" 2>&1 &
   STARTED_PID=$!; PIDS+=("$STARTED_PID")
   for ((i = 0; i < 480; i++)); do
     [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/q/health/ready") == 200 ]] && return 0
