@@ -71,7 +71,8 @@ class QueryCheckIsolationTest {
 
     static CheckerRole.Result run(String sql) {
         try (CheckerRole checker = CheckerRole.open(target(), db, LocalStack.ensureStarted().pgSuperPassword(),
-                config(), new dev.lifeboat.kit.secrets.SecretPolicy("LIFEBOAT_SECRET_", java.util.List.of(),
+                config(), new dev.lifeboat.kit.secrets.SecretPolicy("LIFEBOAT_SECRET_",
+                java.util.List.of(java.nio.file.Path.of(System.getProperty("java.io.tmpdir"))),
                 java.util.List.of(), java.util.Set.of(), System::getenv), 10)) {
             return checker.query(sql);
         }

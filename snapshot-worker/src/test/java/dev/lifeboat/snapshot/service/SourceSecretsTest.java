@@ -121,7 +121,7 @@ class SourceSecretsTest {
     @Test
     void verifyFullConnectsToTheRealServerWithItsCaAndRefusesWithoutOne() throws Exception {
         LocalStack stack = LocalStack.ensureStarted();
-        Path ca = stack.repoRoot().resolve(".work/stack/pg/root.crt");
+        Path ca = stack.workDir().resolve("pg/root.crt");
         Files.copy(ca, secrets.resolve("pg-ca.crt"));
         Files.writeString(secrets.resolve("postgres"), stack.pgSuperPassword());
         SchedulerClient.SourceInfo s = new SchedulerClient.SourceInfo("pg", "postgresql", stack.pgHost(),
