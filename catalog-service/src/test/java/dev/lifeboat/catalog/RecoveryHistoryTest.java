@@ -171,10 +171,13 @@ class RecoveryHistoryTest {
     }
 
     @Test
-    void anUnknownRunIsA404Problem() {
-        run("no-such-run").statusCode(404).contentType("application/problem+json")
+    void anUnknownRunIsA404ProblemAndAMalformedIdA400() {
+        String unknown = java.util.UUID.randomUUID().toString();
+        run(unknown).statusCode(404).contentType("application/problem+json")
                 .body("status", equalTo(404))
-                .body("detail", equalTo("recovery run 'no-such-run' does not exist"));
+                .body("detail", equalTo("recovery run '" + unknown + "' does not exist"));
+        run("no-such-run").statusCode(400).contentType("application/problem+json")
+                .body("detail", containsString("must be a lower-case UUID"));
     }
 
     @Test

@@ -153,16 +153,16 @@ class PlanApiTest {
     void aQueryCheckIsOneQueryNeverAStatementList() {
         for (String sql : List.of("select 1; commit; insert into shop.orders default values",
                 "commit; insert into shop.orders default values", "select 1;select 2")) {
-            postAsAdmin(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.restore("a"), verifyWith(Map.of(
+            postAsAdmin(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.restore("orders_a"), verifyWith(Map.of(
                     "name", "sneaky", "kind", "QUERY_EQUALS", "sql", sql, "expected", "1"))))).statusCode(400)
                     .body("detail", containsString("steps[1].checks[0].sql: sql must be one statement"));
         }
-        postAsAdmin(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.restore("a"), verifyWith(Map.of(
+        postAsAdmin(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.restore("orders_a"), verifyWith(Map.of(
                 "name", "copy", "kind", "QUERY_EQUALS", "sql", "copy (select 1) to program 'touch /tmp/x'",
                 "expected", "1"))))).statusCode(400)
                 .body("detail", containsString("steps[1].checks[0].sql: sql must be a read-only query"))
                 .body("detail", containsString("not 'copy'"));
-        postAsAdmin(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.restore("a"), verifyWith(Map.of(
+        postAsAdmin(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.restore("orders_a"), verifyWith(Map.of(
                 "name", "fine", "kind", "QUERY_EQUALS", "sql", "select count(*) from shop.orders;",
                 "expected", "1"))))).statusCode(201);
     }
@@ -170,7 +170,7 @@ class PlanApiTest {
     @Test
     void tableMatchesSourceNamesATableOrEveryTable() {
         String id = Plans.uniqueId("p");
-        postAsAdmin(Plans.plan(id, "PT15M", List.of(Plans.restore("a"),
+        postAsAdmin(Plans.plan(id, "PT15M", List.of(Plans.restore("orders_a"),
                 Map.of("kind", "VerifyIntegrity", "checks", List.of(
                         Map.of("name", "orders as backed up", "kind", "TABLE_MATCHES_SOURCE", "table", "shop.orders"),
                         Map.of("name", "everything", "kind", "TABLE_MATCHES_SOURCE", "table", "*"))))))
@@ -179,11 +179,11 @@ class PlanApiTest {
                 .body("steps[1].checks[0].table", equalTo("shop.orders"))
                 .body("steps[1].checks[1].table", equalTo("*"));
         for (String table : List.of("orders", "shop.orders; drop table x", "\"shop\".orders", "a.b.c")) {
-            postAsAdmin(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.restore("a"), verifyWith(Map.of(
+            postAsAdmin(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.restore("orders_a"), verifyWith(Map.of(
                     "name", "bad", "kind", "TABLE_MATCHES_SOURCE", "table", table))))).statusCode(400)
                     .body("detail", containsString("steps[1].checks[0].table: table '" + table + "' is not"));
         }
-        postAsAdmin(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.restore("a"), verifyWith(Map.of(
+        postAsAdmin(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.restore("orders_a"), verifyWith(Map.of(
                 "name", "no table", "kind", "TABLE_MATCHES_SOURCE"))))).statusCode(400)
                 .body("detail", containsString("steps[1].checks[0].table: table is required"));
     }

@@ -126,7 +126,7 @@ class ChunkedVerificationTest extends StorageWorkerTestBase {
         given().auth().oauth2(Tokens.admin()).when().post("/api/v1/backups/{id}/verify", UUID.randomUUID().toString())
                 .then().statusCode(404).contentType(containsString("application/problem+json"))
                 .body("detail", containsString("sealed backup"));
-        given().auth().oauth2(Tokens.admin()).when().post("/api/v1/backups/{id}/verify", "not-a-uuid").then().statusCode(404);
+        given().auth().oauth2(Tokens.admin()).when().post("/api/v1/backups/{id}/verify", "not-a-uuid").then().statusCode(400).contentType(containsString("application/problem+json"));
 
         SnapshotCreated failed = withSha(uploadedSnapshot(1_000), "1".repeat(64));
         publish(failed);
