@@ -257,7 +257,7 @@ class BackupEndToEndIT {
             }
         }
         Platform.Response accepted = Platform.send("POST", platform.schedulerUrl("/api/v1/backups"),
-                Map.of("sourceId", source, "type", "FULL", "requestedBy", "after-bad-records"));
+                Map.of("sourceId", source, "type", "FULL"));
         assertThat(accepted.status()).isEqualTo(202);
         awaitStatus(accepted.json().get("backupId").asText(), "COMPLETED");
 
