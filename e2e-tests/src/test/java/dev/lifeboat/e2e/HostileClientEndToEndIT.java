@@ -66,12 +66,12 @@ class HostileClientEndToEndIT {
         platform.registerSource(OTHER, "127.0.0.1", platform.stack.pgPort(), SOURCE_DB);
         createPolicy(VICTIM_POLICY, VICTIM, 3);
         createPolicy(OTHER_POLICY, OTHER, 3);
-        expected = fingerprints(SOURCE_DB);
+        expected = platform.fingerprints(SOURCE_DB);
         // one backup of the policy: its retention (3 daily) keeps it, so any deletion of it is a forgery's doing
         Platform.Response accepted = Platform.send("POST", platform.schedulerUrl("/api/v1/backups"),
                 Map.of("sourceId", VICTIM, "type", "FULL", "policyId", VICTIM_POLICY));
         assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
-        victimBackups.add(awaitStatus(accepted.json().get("backupId").asText(), "COMPLETED"));
+        victimBackups.add(platform.awaitBackup(accepted.json().get("backupId").asText(), "COMPLETED"));
     }
 
     @AfterAll
@@ -89,7 +89,7 @@ class HostileClientEndToEndIT {
             sent = publisher.send(new ProducerRecord<>(Topics.BACKUP_REQUESTED, null, VICTIM, data,
                     headers(EventType.BACKUP_REQUESTED))).get(30, TimeUnit.SECONDS);
         }
-        JsonNode entry = awaitStatus(Ids.backupIdForRecord(sent.topic(), sent.partition(), sent.offset()), "COMPLETED");
+        JsonNode entry = platform.awaitBackup(Ids.backupIdForRecord(sent.topic(), sent.partition(), sent.offset()), "COMPLETED");
         assertThat(entry.get("requestedBy").asText()).isEqualTo("billing-system");
 
         for (String topic : List.of(Topics.BACKUP_EVENTS, Topics.RECOVERY_COMMANDS, Topics.RECOVERY_REPLIES,
@@ -134,9 +134,9 @@ class HostileClientEndToEndIT {
             assertThat(s3.headObject(h -> h.bucket(backup.at("/location/bucket").asText()).key(key)).contentLength())
                     .as("manifest %s", key).isPositive();
             String restored = "e2e_hostile_restored_" + RUN + "_" + victimBackups.indexOf(backup);
-            restore(backup, restored);
+            platform.restore(backup, restored);
             try {
-                assertThat(fingerprints(restored)).isEqualTo(expected).hasSizeGreaterThanOrEqualTo(5);
+                assertThat(platform.fingerprints(restored)).isEqualTo(expected).hasSizeGreaterThanOrEqualTo(5);
             } finally {
                 Databases.dropDatabase(restored);
             }
@@ -152,7 +152,7 @@ class HostileClientEndToEndIT {
             publisher.send(new ProducerRecord<>(Topics.BACKUP_REQUESTED, null, OTHER, data,
                     headers(EventType.BACKUP_REQUESTED))).get(30, TimeUnit.SECONDS);
         }
-        JsonNode failed = awaitStatus(backupId, "FAILED");
+        JsonNode failed = platform.awaitBackup(backupId, "FAILED");
         assertThat(failed.toString()).contains(VICTIM_POLICY);
     }
 
@@ -214,17 +214,5 @@ class HostileClientEndToEndIT {
         config.put("delivery.timeout.ms", "25000");
         config.put("request.timeout.ms", "20000");
         return new KafkaProducer<>(config, new StringSerializer(), new StringSerializer());
-    }
-
-    private static JsonNode awaitStatus(String backupId, String status) {
-        return platform.awaitBackup(backupId, status);
-    }
-
-    private static Map<String, TableFingerprint> fingerprints(String database) {
-        return platform.fingerprints(database);
-    }
-
-    private static void restore(JsonNode entry, String database) throws Exception {
-        platform.restore(entry, database);
     }
 }
