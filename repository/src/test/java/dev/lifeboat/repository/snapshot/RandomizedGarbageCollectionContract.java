@@ -148,7 +148,16 @@ abstract class RandomizedGarbageCollectionContract {
                 durations.stream().mapToLong(Long::longValue).max().orElse(0), grace(), kept.size(), expired.size(),
                 swept.get(), freed.get(), chainsDeleted.size());
         assertThat(expired).isNotEmpty();
-        assertThat(swept.get()).as("garbage was collected").isPositive();
+        // garbage existed when an expired backup referenced a chunk that no kept backup of its chain does; a seed whose
+        // expired backups share all their chunks with kept ones leaves none, and then nothing must have been swept
+        Map<String, Set<String>> keptIds = new HashMap<>();
+        kept.forEach(t -> keptIds.computeIfAbsent(t.manifest().chainId(), c -> new HashSet<>())
+                .addAll(GarbageCollectionContract.ids(t.manifest())));
+        boolean garbageExisted = expired.stream().anyMatch(t -> !keptIds.getOrDefault(t.manifest().chainId(), Set.of())
+                .containsAll(GarbageCollectionContract.ids(t.manifest())));
+        if (garbageExisted) {
+            assertThat(swept.get() + chainsDeleted.size()).as("garbage was collected").isPositive();
+        }
 
         // nothing kept is lost: every kept backup verifies and restores to exactly what it was taken from
         for (Taken t : kept) {
