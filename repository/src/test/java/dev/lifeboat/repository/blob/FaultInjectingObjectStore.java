@@ -9,6 +9,8 @@ import java.io.InputStream;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -18,6 +20,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * so a single-threaded run is reproducible.
  *
  * <p>Failures are injected before the call reaches the store, except short reads which cut a real stream.
+ *
+ * <p>Writes to one bucket can also be held ({@link #holdWrites}): they block until {@link #release()}, or fail after
+ * {@link #cut()} (a writer that died part way), which makes a long copy last as long as a test needs.
  */
 public class FaultInjectingObjectStore implements ObjectStore {
 
@@ -32,6 +37,12 @@ public class FaultInjectingObjectStore implements ObjectStore {
     private final Faults faults;
     private final Random random;
     private final AtomicLong injected = new AtomicLong();
+    private final AtomicLong held = new AtomicLong();
+    private final AtomicLong passed = new AtomicLong();
+    private volatile Hold hold;
+
+    private record Hold(String bucket, long allowFirst, CountDownLatch released, boolean[] cut) {
+    }
 
     public FaultInjectingObjectStore(ObjectStore delegate, Faults faults, long seed) {
         this.delegate = delegate;
@@ -42,6 +53,58 @@ public class FaultInjectingObjectStore implements ObjectStore {
     /** How many faults were injected so far (tests assert the faults really happened). */
     public long injectedFaults() {
         return injected.get();
+    }
+
+    /**
+     * From now on, writes to {@code bucket} after the first {@code allowFirst} block until {@link #release()} (at most
+     * {@code 5 min}, so a forgotten hold cannot hang a build), or throw once {@link #cut()} is called.
+     */
+    public void holdWrites(String bucket, long allowFirst) {
+        passed.set(0);
+        held.set(0);
+        hold = new Hold(bucket, allowFirst, new CountDownLatch(1), new boolean[1]);
+    }
+
+    /** Lets the held writes (and all later ones) through. */
+    public void release() {
+        Hold h = hold;
+        hold = null;
+        if (h != null) {
+            h.released().countDown();
+        }
+    }
+
+    /** Makes the held writes (and all later ones to the held bucket) fail, as if their writer had died. */
+    public void cut() {
+        Hold h = hold;
+        if (h != null) {
+            h.cut()[0] = true;
+            h.released().countDown();
+        }
+    }
+
+    /** How many writes are blocked in {@link #holdWrites} right now, or were before a release. */
+    public long heldWrites() {
+        return held.get();
+    }
+
+    private void maybeHold(String bucket, String key) {
+        Hold h = hold;
+        if (h == null || !h.bucket().equals(bucket) || passed.incrementAndGet() <= h.allowFirst()) {
+            return;
+        }
+        held.incrementAndGet();
+        try {
+            if (!h.released().await(5, TimeUnit.MINUTES)) {
+                throw new IllegalStateException("injected: write of " + key + " held for 5 minutes, never released");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("injected: interrupted while holding the write of " + key, e);
+        }
+        if (h.cut()[0]) {
+            throw new IllegalStateException("injected: the writer of " + bucket + "/" + key + " died");
+        }
     }
 
     private void maybeFail(String operation, String key) {
@@ -81,6 +144,7 @@ public class FaultInjectingObjectStore implements ObjectStore {
             @Override
             public StoredObject commit() {
                 try {
+                    maybeHold(bucket, key);
                     maybeFail("commit", key);
                 } catch (RuntimeException e) {
                     inner.abort();
@@ -103,6 +167,7 @@ public class FaultInjectingObjectStore implements ObjectStore {
 
     @Override
     public void put(String bucket, String key, byte[] content) {
+        maybeHold(bucket, key);
         maybeFail("put", key);
         delegate.put(bucket, key, content);
     }
