@@ -170,27 +170,6 @@ class ExpiredBackupDeletionTest extends StorageWorkerTestBase {
                 .filter(r -> r.value() != null && r.value().contains(expired.backupId()))).isEmpty();
     }
 
-    @Test
-    void expiredSingleArchiveBackupLosesManifestThenArchive() {
-        String policy = FakeScheduler.policy(SOURCE, 0, 0, 0);
-        SnapshotCreated archive = archiveSnapshot(1_500);
-        SnapshotCreated expired = claimedAs(archive, archive.backupId(), SOURCE, policy);
-        publish(expired);
-        assertThat(header(events.await(outcomeOf(expired.backupId()), WAIT), EventCodec.H_TYPE))
-                .isEqualTo(EventType.BACKUP_COMPLETED.ceType());
-        sealed(this, 1_000, policy);
-        String manifestKey = dev.lifeboat.repository.archive.ArchiveLayout.manifestKeyFor(expired.objectKey());
-
-        publish(expiry(policy, expired.backupId()));
-
-        ConsumerRecord<String, String> record = events.await(deletedOf(expired.backupId()), WAIT);
-        BackupDeleted deleted = (BackupDeleted) EventCodec.decode(record.headers(), record.value()).data();
-        assertThat(deleted.deletedObjects()).as("manifest first, then the archive").containsExactly(
-                "s3://" + BUCKET + "/" + manifestKey, "s3://" + BUCKET + "/" + expired.objectKey());
-        assertThat(store.size(BUCKET, manifestKey)).isEmpty();
-        assertThat(store.size(BUCKET, expired.objectKey())).isEmpty();
-    }
-
     /** The backup restores from its own manifest to the bytes it was taken from (sizes and the table of contents). */
     void assertRestores(SnapshotCreated s) throws Exception {
         Manifest manifest = manifestOf(s);

@@ -9,9 +9,6 @@ import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.contracts.Topics;
-import dev.lifeboat.repository.archive.ArchiveLayout;
-import dev.lifeboat.repository.archive.BackupManifest;
-import dev.lifeboat.repository.archive.DumpArchive;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -35,8 +32,8 @@ import static org.hamcrest.Matchers.hasItems;
 @WithTestResource(StorageWorkerTestResource.class)
 class SnapshotSealingTest extends StorageWorkerTestBase {
     @Test
-    void matchingSingleArchiveIsSealedWithManifestAndCompleted() throws IOException {
-        SnapshotCreated snapshot = archiveSnapshot(300_000);
+    void verifiedBackupIsCompletedInTheSnapshotsTraceWithItsTimings() {
+        SnapshotCreated snapshot = uploadedSnapshot(300_000);
         String traceId = UUID.randomUUID().toString().replace("-", "");
         Headers headers = EventCodec.headers(EventType.SNAPSHOT_CREATED, "/test/snapshot-worker", snapshot.sourceId());
         headers.add("traceparent", ("00-" + traceId + "-00f067aa0ba902b7-01").getBytes(StandardCharsets.UTF_8));
@@ -50,64 +47,36 @@ class SnapshotSealingTest extends StorageWorkerTestBase {
         assertThat(header(record, "traceparent")).as("the verdict continues the snapshot's trace")
                 .startsWith("00-" + traceId + "-");
         BackupCompleted completed = (BackupCompleted) EventCodec.decode(record.headers(), record.value()).data();
-        String manifestKey = ArchiveLayout.manifestKeyFor(snapshot.objectKey());
-        assertThat(completed.manifestKey()).isEqualTo(manifestKey);
-        assertThat(completed.sizeBytes()).isEqualTo(300_000);
+        assertThat(completed.manifestKey()).isEqualTo(snapshot.objectKey());
+        assertThat(completed.sizeBytes()).isEqualTo(snapshot.sizeBytes());
         assertThat(completed.rawBytes()).isEqualTo(snapshot.rawBytes());
         assertThat(completed.sha256()).isEqualTo(snapshot.sha256());
         assertThat(completed.bucket()).isEqualTo(BUCKET);
-        assertThat(completed.objectKey()).isEqualTo(snapshot.objectKey());
         assertThat(completed.startedAt()).isEqualTo(snapshot.startedAt());
         assertThat(completed.durationMs())
                 .isEqualTo(Duration.between(snapshot.startedAt(), completed.completedAt()).toMillis())
                 .isGreaterThanOrEqualTo(60_000);
-
-        BackupManifest manifest = EventCodec.mapper().readValue(readObject(manifestKey), BackupManifest.class);
-        assertThat(manifest.formatVersion()).isEqualTo(1);
-        assertThat(manifest.backupId()).isEqualTo(snapshot.backupId());
-        assertThat(manifest.sourceId()).isEqualTo(SOURCE);
-        assertThat(manifest.type()).isEqualTo("FULL");
-        assertThat(manifest.database()).isEqualTo("orders");
-        assertThat(manifest.sealedAt()).isEqualTo(completed.completedAt());
-        assertThat(manifest.archive()).isEqualTo(new BackupManifest.Archive(BUCKET, snapshot.objectKey(),
-                DumpArchive.FORMAT, 300_000, snapshot.rawBytes(), snapshot.sha256()));
-        assertThat(manifest.tools()).containsEntry("pgDump", "pg_dump (PostgreSQL) 15.14")
-                .containsEntry("server", "15.14").containsKey("lifeboat");
     }
 
     @Test
-    void wrongChecksumFailsVerificationWithReadableReasonAndNoManifest() {
-        SnapshotCreated uploaded = archiveSnapshot(50_000);
-        String wrongSha = "0".repeat(64);
-        SnapshotCreated snapshot = withSha(uploaded, wrongSha);
+    void snapshotOutsideAChunkedRepositoryIsRefusedAsTheRetiredSingleArchiveFormat() {
+        SnapshotCreated chunked = uploadedSnapshot(1_000);
+        SnapshotCreated archive = new SnapshotCreated(chunked.backupId(), SOURCE, null, chunked.type(), "orders",
+                BUCKET, "test/" + SOURCE + "/" + chunked.backupId() + "/dump.tar.zst", 1234, 3702, "ab".repeat(32),
+                "15.14", "pg_dump (PostgreSQL) 15.14", "test-worker", chunked.startedAt(), chunked.finishedAt(), null);
 
-        publish(snapshot);
+        publish(archive);
 
-        ConsumerRecord<String, String> record = events.await(outcomeOf(snapshot.backupId()), WAIT);
-        assertThat(header(record, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_FAILED.ceType());
-        assertThat(header(record, EventCodec.H_ID)).isEqualTo(Ids.eventId(snapshot.backupId(), EventType.BACKUP_FAILED));
+        ConsumerRecord<String, String> record = events.await(outcomeOf(archive.backupId()), WAIT);
         BackupFailed failed = (BackupFailed) EventCodec.decode(record.headers(), record.value()).data();
         assertThat(failed.stage()).isEqualTo("VERIFY");
-        assertThat(failed.reason())
-                .contains("s3://" + BUCKET + "/" + snapshot.objectKey())
-                .contains("SHA-256 differs")
-                .contains("expected 50000 bytes with SHA-256 " + wrongSha)
-                .contains("read back 50000 bytes with SHA-256 " + uploaded.sha256());
-        assertThat(store.size(BUCKET, ArchiveLayout.manifestKeyFor(snapshot.objectKey()))).isEmpty();
-    }
+        assertThat(failed.reason()).contains("s3://" + BUCKET + "/" + archive.objectKey())
+                .contains("single-archive backups are no longer sealed");
 
-    @Test
-    void missingArchiveFailsVerification() {
-        SnapshotCreated snapshot = snapshot(UUID.randomUUID().toString(), 1234, "ab".repeat(32));
-
-        publish(snapshot);
-
-        ConsumerRecord<String, String> record = events.await(outcomeOf(snapshot.backupId()), WAIT);
-        BackupFailed failed = (BackupFailed) EventCodec.decode(record.headers(), record.value()).data();
-        assertThat(failed.stage()).isEqualTo("VERIFY");
-        assertThat(failed.reason()).contains("s3://" + BUCKET + "/" + snapshot.objectKey() + " does not exist")
-                .contains("expected 1234 bytes");
-        assertThat(store.size(BUCKET, ArchiveLayout.manifestKeyFor(snapshot.objectKey()))).isEmpty();
+        // not recorded: the real backup of that id, arriving later, is still sealed
+        publish(chunked);
+        ConsumerRecord<String, String> real = events.awaitCount(outcomeOf(chunked.backupId()), 2, WAIT).get(1);
+        assertThat(header(real, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_COMPLETED.ceType());
     }
 
     @Test

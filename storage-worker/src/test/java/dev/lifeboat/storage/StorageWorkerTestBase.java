@@ -7,7 +7,6 @@ import dev.lifeboat.contracts.RepositoryStats;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.kit.repository.Repositories;
-import dev.lifeboat.repository.archive.ArchiveLayout;
 import dev.lifeboat.repository.snapshot.ChainContext;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
@@ -27,7 +26,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -150,28 +148,6 @@ abstract class StorageWorkerTestBase {
     String chunkKey(SnapshotCreated snapshot, String chunkId) {
         return repositories.open(BUCKET, repositoryOf(snapshot)).orElseThrow().layout()
                 .chunk(snapshot.repository().chainId(), chunkId);
-    }
-
-    /** Uploads {@code size} random bytes as a single-archive backup (the format before chunked repositories). */
-    SnapshotCreated archiveSnapshot(int size) {
-        String backupId = UUID.randomUUID().toString();
-        byte[] content = new byte[size];
-        new Random().nextBytes(content);
-        SnapshotCreated snapshot;
-        try {
-            snapshot = snapshot(backupId, size, Sha256.of(new ByteArrayInputStream(content)).sha256());
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        store.put(BUCKET, snapshot.objectKey(), content);
-        return snapshot;
-    }
-
-    static SnapshotCreated snapshot(String backupId, long size, String sha256) {
-        Instant finished = Instant.now().truncatedTo(ChronoUnit.MILLIS);
-        return new SnapshotCreated(backupId, SOURCE, null, BackupType.FULL, "orders", BUCKET,
-                ArchiveLayout.archiveKey("test", SOURCE, backupId), size, size * 3, sha256, "15.14",
-                "pg_dump (PostgreSQL) 15.14", "test-worker", finished.minusSeconds(60), finished, null);
     }
 
     /** The same event naming another source, policy or backup id (what a forger would change). */

@@ -38,21 +38,34 @@ public class DeletedBackupRepository {
 
     /**
      * Records a deletion unless one is already stored, and returns the stored one: two deliveries racing each
-     * other both emit the event that won.
+     * other both emit the event that won. {@code jobs} (the garbage-collection pass the deletion asks for) are
+     * queued in the same transaction, when this call inserted the deletion.
      */
-    public DeletedBackup record(DeletedBackup deletion) {
-        try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("""
-                     INSERT INTO storage.deleted_backup (backup_id, policy_id, event_id, event_data, deleted_at)
-                     VALUES (?, ?, ?, ?::jsonb, ?)
-                     ON CONFLICT (backup_id) DO NOTHING""")) {
-            ps.setObject(1, deletion.backupId());
-            ps.setString(2, deletion.policyId());
-            ps.setObject(3, deletion.eventId());
-            ps.setString(4, deletion.eventData());
-            ps.setTimestamp(5, Timestamp.from(deletion.deletedAt()));
-            if (ps.executeUpdate() == 1) {
-                return deletion;
+    public DeletedBackup record(DeletedBackup deletion, java.util.List<StorageJob.New> jobs) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement("""
+                    INSERT INTO storage.deleted_backup (backup_id, policy_id, event_id, event_data, deleted_at)
+                    VALUES (?, ?, ?, ?::jsonb, ?)
+                    ON CONFLICT (backup_id) DO NOTHING""")) {
+                ps.setObject(1, deletion.backupId());
+                ps.setString(2, deletion.policyId());
+                ps.setObject(3, deletion.eventId());
+                ps.setString(4, deletion.eventData());
+                ps.setTimestamp(5, Timestamp.from(deletion.deletedAt()));
+                boolean inserted = ps.executeUpdate() == 1;
+                if (inserted) {
+                    for (StorageJob.New job : jobs) {
+                        StorageJobRepository.add(c, job);
+                    }
+                }
+                c.commit();
+                if (inserted) {
+                    return deletion;
+                }
+            } catch (SQLException e) {
+                c.rollback();
+                throw e;
             }
         } catch (SQLException e) {
             throw new StorageDatabaseException("cannot record the deletion of backup " + deletion.backupId(), e);

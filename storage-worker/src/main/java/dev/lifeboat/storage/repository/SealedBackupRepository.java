@@ -103,27 +103,41 @@ public class SealedBackupRepository {
 
     /**
      * Records a verdict unless one is already stored for the backup, and returns the stored one: when two
-     * deliveries of the same SnapshotCreated race (a rebalance), both emit the verdict that won.
+     * deliveries of the same SnapshotCreated race (a rebalance), both emit the verdict that won. {@code jobs} (the
+     * long work the verdict asks for, such as an offsite copy) are queued in the same transaction, and only when
+     * this call inserted the verdict: a crash cannot leave a sealed backup whose copy was never queued.
      */
-    public Recorded record(SealedBackup verdict) {
-        try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("""
-                     INSERT INTO storage.sealed_backup
-                         (backup_id, outcome, manifest_key, event_id, event_data, sealed_at)
-                     VALUES (?, ?, ?, ?, ?::jsonb, ?)
-                     ON CONFLICT (backup_id) DO NOTHING""")) {
-            ps.setObject(1, verdict.backupId());
-            ps.setString(2, verdict.outcome().name());
-            if (verdict.manifestKey() == null) {
-                ps.setNull(3, Types.VARCHAR);
-            } else {
-                ps.setString(3, verdict.manifestKey());
-            }
-            ps.setObject(4, verdict.eventId());
-            ps.setString(5, verdict.eventData());
-            ps.setTimestamp(6, Timestamp.from(verdict.sealedAt()));
-            if (ps.executeUpdate() == 1) {
-                return new Recorded(verdict, true);
+    public Recorded record(SealedBackup verdict, List<StorageJob.New> jobs) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement("""
+                    INSERT INTO storage.sealed_backup
+                        (backup_id, outcome, manifest_key, event_id, event_data, sealed_at)
+                    VALUES (?, ?, ?, ?, ?::jsonb, ?)
+                    ON CONFLICT (backup_id) DO NOTHING""")) {
+                ps.setObject(1, verdict.backupId());
+                ps.setString(2, verdict.outcome().name());
+                if (verdict.manifestKey() == null) {
+                    ps.setNull(3, Types.VARCHAR);
+                } else {
+                    ps.setString(3, verdict.manifestKey());
+                }
+                ps.setObject(4, verdict.eventId());
+                ps.setString(5, verdict.eventData());
+                ps.setTimestamp(6, Timestamp.from(verdict.sealedAt()));
+                boolean inserted = ps.executeUpdate() == 1;
+                if (inserted) {
+                    for (StorageJob.New job : jobs) {
+                        StorageJobRepository.add(c, job);
+                    }
+                }
+                c.commit();
+                if (inserted) {
+                    return new Recorded(verdict, true);
+                }
+            } catch (SQLException e) {
+                c.rollback();
+                throw e;
             }
         } catch (SQLException e) {
             throw new StorageDatabaseException("cannot record the verdict on backup " + verdict.backupId(), e);

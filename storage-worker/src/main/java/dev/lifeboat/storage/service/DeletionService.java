@@ -14,6 +14,8 @@ import dev.lifeboat.storage.repository.OffsiteCopy;
 import dev.lifeboat.storage.repository.OffsiteCopyRepository;
 import dev.lifeboat.storage.repository.SealedBackup;
 import dev.lifeboat.storage.repository.SealedBackupRepository;
+import dev.lifeboat.storage.repository.StorageJob;
+import dev.lifeboat.storage.config.GcConfig;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -29,8 +31,8 @@ import java.util.UUID;
 /**
  * Deletes one backup that retention expired (BackupsExpired). A chunked backup loses its repository manifest, so it
  * no longer exists; the chunks it referenced are left to garbage collection ({@link GarbageCollectionService}), which
- * deletes them only after a grace period, since a backup in flight may still rely on them. A single-archive
- * backup loses its manifest first, so that a half-deleted backup no longer counts as existing, then the archive. Where they are comes from this
+ * deletes them only after a grace period, since a backup in flight may still rely on them; a pass over the backup's
+ * repository is queued with the deletion ({@code lifeboat.gc.after-expiry}). Where the manifest is comes from this
  * worker's own record of the seal (the stored BackupCompleted), never from the expiry event. The deletion is
  * stored once per backup, so a redelivered BackupsExpired deletes nothing twice and gets the same event back.
  */
@@ -43,10 +45,12 @@ public class DeletionService {
     private final DeletedBackupRepository deletions;
     private final OffsiteCopyRepository copies;
     private final StorageMetrics metrics;
+    private final boolean gcAfterExpiry;
     private final Clock clock = Clock.systemUTC();
 
     public DeletionService(ObjectStore store, SealedBackupRepository sealed, DeletedBackupRepository deletions,
-                           OffsiteCopyRepository copies, StorageMetrics metrics) {
+                           OffsiteCopyRepository copies, StorageMetrics metrics, GcConfig gc) {
+        this.gcAfterExpiry = gc.afterExpiry();
         this.copies = copies;
         this.store = store;
         this.sealed = sealed;
@@ -87,16 +91,11 @@ public class DeletionService {
                     backupId, expired.policyId(), expired.sourceId(), completed.sourceId());
             return Optional.empty();
         }
-        // manifest first: without it the backup no longer exists, whatever happens to the archive afterwards.
-        // A chunked backup is its manifest alone; its chunks are left to garbage collection (after a grace period).
-        List<String> keys = completed.repository() != null ? List.of(completed.manifestKey())
-                : List.of(completed.manifestKey(), completed.objectKey());
-        for (String key : keys) {
-            store.delete(completed.bucket(), key);
-        }
+        // a backup is its manifest alone; its chunks are left to garbage collection (after a grace period)
+        store.delete(completed.bucket(), completed.manifestKey());
         Instant now = clock.instant();
-        List<String> locations = new ArrayList<>(keys.stream().map(k -> "s3://" + completed.bucket() + "/" + k)
-                .toList());
+        List<String> locations = new ArrayList<>(List.of("s3://" + completed.bucket() + "/"
+                + completed.manifestKey()));
         // the offsite copy goes with it: its manifest, the only object that makes the copy exist
         Optional<OffsiteCopy> copy = copies.find(id).filter(c -> c.outcome() == OffsiteCopy.Outcome.COPIED);
         if (copy.isPresent()) {
@@ -106,24 +105,17 @@ public class DeletionService {
         BackupDeleted event = new BackupDeleted(backupId, completed.sourceId(), expired.policyId(), locations, now);
         DeletedBackup candidate = new DeletedBackup(id, completed.sourceId(), expired.policyId(),
                 UUID.fromString(Ids.eventId(backupId, EventType.BACKUP_DELETED)), EventCodec.encodeData(event), now);
-        DeletedBackup deletion = deletions.record(candidate);
+        List<StorageJob.New> jobs = gcAfterExpiry
+                ? GarbageCollectionService.Location.ofManifest(completed.bucket(), completed.manifestKey())
+                        .map(at -> List.of(StorageJobRunner.gcJob(at))).orElse(List.of())
+                : List.of();
+        DeletedBackup deletion = deletions.record(candidate, jobs);
         if (deletion == candidate) {
             metrics.deleted();
             LOG.infof("backup %s deleted (policy %s: %s): %s", backupId, expired.policyId(), expired.reason(),
                     String.join(", ", locations));
         }
         return Optional.of(deletion);
-    }
-
-    /** The repository a deleted chunked backup lived in (read from the stored BackupDeleted); empty for an archive. */
-    public static Optional<GarbageCollectionService.Location> repositoryOf(DeletedBackup deletion) {
-        try {
-            BackupDeleted event = EventCodec.mapper().readValue(deletion.eventData(), BackupDeleted.class);
-            return GarbageCollectionService.Location.ofDeletedObjects(event.deletedObjects());
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("stored BackupDeleted of backup " + deletion.backupId()
-                    + " is unreadable: " + e.getOriginalMessage(), e);
-        }
     }
 
     private static BackupCompleted completedOf(SealedBackup seal) {

@@ -22,7 +22,7 @@ import java.util.TreeSet;
  * Runs garbage-collection passes ({@link GarbageCollector}: mark unreferenced chunks, sweep marks older than the grace
  * period that are still unreferenced and were not written again, delete chains left without backups) over the
  * repositories this worker knows: those of every backup it sealed. A pass runs after each BackupsExpired on the
- * repositories it touched, on a schedule ({@code lifeboat.gc.interval}) over all of them, and on
+ * repositories it touched (queued with the deletion, run by {@link StorageJobRunner}), on a schedule ({@code lifeboat.gc.interval}) over all of them, and on
  * {@code POST /api/v1/gc}. Passes over one repository never overlap within this process.
  */
 @ApplicationScoped
@@ -128,17 +128,6 @@ public class GarbageCollectionService {
                 .garbageCollector(new GarbageCollector.Settings(config.grace(), config.clockTolerance())).collect();
         metrics.gc(result);
         return Optional.of(result);
-    }
-
-    /** Best effort after an expiry: a failure is logged, the next scheduled pass catches up. */
-    public void afterExpiry(Collection<Location> touched) {
-        if (!config.afterExpiry() || touched.isEmpty()) {
-            return;
-        }
-        Run run = collect(touched);
-        LOG.infof("gc after expiry: %d repositories, %d chunks marked, %d chunks deleted (%d bytes), %d chains "
-                        + "deleted; unreferenced chunks go once their marks are older than %s", run.repositories().size(),
-                run.chunksMarked(), run.chunksDeleted(), run.bytesFreed(), run.chainsDeleted(), config.grace());
     }
 
     @Scheduled(identity = "gc", every = "${lifeboat.gc.interval:1h}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)

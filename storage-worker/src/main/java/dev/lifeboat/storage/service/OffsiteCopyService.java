@@ -17,6 +17,7 @@ import dev.lifeboat.repository.snapshot.VerificationReport;
 import dev.lifeboat.storage.repository.OffsiteCopy;
 import dev.lifeboat.storage.repository.OffsiteCopyRepository;
 import dev.lifeboat.storage.repository.SealedBackup;
+import dev.lifeboat.storage.repository.StorageJob;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -31,7 +32,8 @@ import java.util.UUID;
 /**
  * Copies a sealed chunked backup to the offsite destination its SnapshotCreated names (the policy's second
  * destination, on the same object-store endpoint), then reads every chunk of the copy back from there (full
- * verification). The outcome is stored once per backup, so a redelivered SnapshotCreated re-emits the same event
+ * verification). The copy is a job queued with the seal and run by {@link StorageJobRunner}, off the sealing path.
+ * The outcome is stored once per backup, so a redelivered SnapshotCreated re-emits the same event
  * and copies nothing again. A copy that cannot succeed (another repository at the destination, a damaged source,
  * a copy that fails verification) is a stored BackupCopyFailed; the primary backup stays COMPLETED either way.
  */
@@ -52,6 +54,17 @@ public class OffsiteCopyService {
     public static boolean wanted(SnapshotCreated snapshot, SealedBackup verdict) {
         return snapshot.offsite() != null && snapshot.repository() != null
                 && verdict.outcome() == SealedBackup.Outcome.COMPLETED;
+    }
+
+    /** The queued copy of {@code snapshot}, written with its seal; its events go out keyed {@code eventKey}. */
+    public static StorageJob.New job(SnapshotCreated snapshot, String eventKey) {
+        return new StorageJob.New(StorageJob.Kind.OFFSITE_COPY, "copy:" + snapshot.backupId(),
+                EventCodec.encodeData(snapshot), eventKey);
+    }
+
+    /** The stored outcome of the copy of {@code backupId}, if it ran to an end. */
+    public Optional<OffsiteCopy> outcome(String backupId) {
+        return copies.find(UUID.fromString(backupId));
     }
 
     /**

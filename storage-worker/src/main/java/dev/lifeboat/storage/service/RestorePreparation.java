@@ -141,9 +141,6 @@ public class RestorePreparation {
 
     /** Empty when the manifest is in the store and its chunks pass the quick verification. */
     private Optional<String> check(BackupCompleted c) {
-        if (c.repository() == null) {
-            return Optional.of("a single-archive backup, not in a chunked repository: restore reads repositories only");
-        }
         Optional<ManifestLocation> at = ManifestLocation.parse(c.manifestKey());
         if (at.isEmpty()) {
             return Optional.of("manifest key " + c.manifestKey() + " is not a chunked-repository manifest key");

@@ -7,11 +7,7 @@ import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.kit.repository.Repositories;
 import dev.lifeboat.repository.keys.WrongKeyException;
-import dev.lifeboat.repository.archive.ArchiveLayout;
-import dev.lifeboat.repository.archive.BackupManifest;
-import dev.lifeboat.repository.archive.DumpArchive;
 import dev.lifeboat.repository.blob.ObjectNotFoundException;
-import dev.lifeboat.repository.blob.ObjectStore;
 import dev.lifeboat.repository.blob.Sha256;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
@@ -19,11 +15,11 @@ import dev.lifeboat.repository.snapshot.VerificationReport;
 import dev.lifeboat.storage.repository.SealedBackup;
 import dev.lifeboat.storage.repository.SealedBackup.Outcome;
 import dev.lifeboat.storage.repository.SealedBackupRepository;
+import dev.lifeboat.storage.repository.StorageJob;
 import io.micrometer.core.instrument.Timer;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
 import jakarta.enterprise.context.ApplicationScoped;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 
@@ -33,9 +29,7 @@ import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
@@ -43,15 +37,14 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
- * Turns a SnapshotCreated into a verdict. A chunked backup ({@code repository} set) is checked by its manifest's
- * SHA-256 and a quick verification of its chunks (see {@link #verifyChunked}). A single archive (the format before
- * the chunked repository) is handled as before: the archive is read back whole and its size and SHA-256 compared with
- * what the snapshot-worker reported. A match gets a manifest beside the archive (that is what "sealed" means)
- * and a BackupCompleted; anything else gets a BackupFailed at stage VERIFY and no manifest. The verdict is
- * stored once per backup, so a redelivered SnapshotCreated gets the same verdict back without any new write.
- * Before any of that, the event must be consistent with itself ({@link #misplaced}): a key outside the source's
- * repository or named for another backup gets a BackupFailed that is not stored, and a backup id already sealed
- * for another source gets no event at all.
+ * Turns a SnapshotCreated into a verdict. The backup's manifest is checked by its SHA-256 and a quick verification of
+ * its chunks (see {@link #verifyChunked}); a match is a BackupCompleted ("sealed": the repository manifest, written
+ * last by the snapshot-worker, is what makes the backup exist), anything else a BackupFailed at stage VERIFY. The
+ * verdict is stored once per backup, so a redelivered SnapshotCreated gets the same verdict back without any new
+ * write; a sealed backup whose policy names an offsite destination gets its copy queued in the same transaction
+ * (run off the sealing path, see {@link StorageJobRunner}). Before any of that, the event must be consistent with
+ * itself ({@link #misplaced}): a key outside the source's repository or named for another backup gets a
+ * BackupFailed that is not stored, and a backup id already sealed for another source gets no event at all.
  */
 @ApplicationScoped
 public class SealService {
@@ -60,28 +53,24 @@ public class SealService {
     private static final Logger LOG = Logger.getLogger(SealService.class);
     private static final Pattern SOURCE_ID = Pattern.compile("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$");
 
-    private final ObjectStore store;
     private final Repositories repositories;
     private final SealedBackupRepository verdicts;
     private final StorageMetrics metrics;
-    private final String lifeboatVersion;
     private final Clock clock = Clock.systemUTC();
 
-    public SealService(ObjectStore store, Repositories repositories, SealedBackupRepository verdicts, StorageMetrics metrics,
-                       @ConfigProperty(name = "quarkus.application.version") String lifeboatVersion) {
-        this.store = store;
+    public SealService(Repositories repositories, SealedBackupRepository verdicts, StorageMetrics metrics) {
         this.repositories = repositories;
         this.verdicts = verdicts;
         this.metrics = metrics;
-        this.lifeboatVersion = lifeboatVersion;
     }
 
     /**
      * Verifies and seals one backup, or returns the verdict stored by an earlier delivery. Throws on
      * transient failures (object store or database unreachable): nothing is recorded then, so a retry starts over.
+     * {@code eventKey} is the Kafka key the backup's later events (its offsite copy's) go out with.
      */
     @WithSpan("SealService.seal")
-    public Optional<SealedBackup> seal(SnapshotCreated snapshot) {
+    public Optional<SealedBackup> seal(SnapshotCreated snapshot, String eventKey) {
         String backupId = snapshot.backupId();
         Span.current().setAttribute("lifeboat.backup.id", backupId);
         Optional<SealedBackup> earlier = verdicts.find(UUID.fromString(backupId));
@@ -107,24 +96,14 @@ public class SealService {
             LOG.warnf("backup %s of source %s refused: %s", backupId, snapshot.sourceId(), misplaced.get());
             return Optional.of(failed(snapshot, misplaced.get()));
         }
-        if (snapshot.repository() != null) {
-            return Optional.of(record(snapshot, verifyChunked(snapshot)));
+        if (snapshot.repository() == null) {
+            // not recorded, like a misplaced key: it must not stand in for a real backup of that id
+            metrics.failed(STAGE_VERIFY);
+            return Optional.of(failed(snapshot, "s3://" + snapshot.bucket() + "/" + snapshot.objectKey()
+                    + " is not in a chunked repository (the SnapshotCreated has no 'repository'): single-archive "
+                    + "backups are no longer sealed; take a new backup with a current snapshot-worker"));
         }
-        String where = "s3://" + snapshot.bucket() + "/" + snapshot.objectKey();
-        Optional<Sha256.Digest> actual = readBack(snapshot);
-        String problem = null;
-        if (actual.isEmpty()) {
-            problem = "archive " + where + " does not exist (expected " + describe(snapshot.sizeBytes(),
-                    snapshot.sha256()) + "): it was deleted or never uploaded; check the bucket and the "
-                    + "snapshot-worker log, then take a new backup";
-        } else if (!matches(snapshot, actual.get())) {
-            problem = "archive " + where + " does not match what was uploaded: " + mismatch(snapshot, actual.get())
-                    + "; expected " + describe(snapshot.sizeBytes(), snapshot.sha256())
-                    + ", read back " + describe(actual.get().sizeBytes(), actual.get().sha256())
-                    + ". The object was changed or corrupted after upload; take a new backup";
-        }
-        SealedBackup verdict = problem == null ? sealed(snapshot) : failed(snapshot, problem);
-        return Optional.of(record(snapshot, verdict));
+        return Optional.of(record(snapshot, verifyChunked(snapshot), eventKey));
     }
 
     /**
@@ -139,27 +118,21 @@ public class SealService {
             return Optional.of("source id '" + s.sourceId() + "' is not a valid source id (letters, digits, '.', '_' "
                     + "and '-', one path segment)");
         }
-        if (s.repository() != null) {
-            Optional<ManifestLocation> at = ManifestLocation.parse(s.objectKey());
-            if (at.isEmpty()) {
-                return Optional.empty(); // verification reports the malformed key
-            }
-            String prefix = at.get().prefix();
-            if (!prefix.equals(s.sourceId()) && !prefix.endsWith("/" + s.sourceId())) {
-                return Optional.of("manifest " + where + " is in repository '" + prefix + "', not in the repository "
-                        + "of source '" + s.sourceId() + "' (<prefix>/" + s.sourceId() + "); nothing sealed");
-            }
-            if (!at.get().backupId().equals(s.backupId())) {
-                return Optional.of("manifest " + where + " is the manifest of backup " + at.get().backupId()
-                        + ", not of backup " + s.backupId() + "; nothing sealed");
-            }
-            return Optional.empty();
+        if (s.repository() == null) {
+            return Optional.empty(); // not a chunked backup: sealing refuses it with the reason
         }
-        String own = s.sourceId() + "/" + s.backupId() + "/" + DumpArchive.FILE_NAME;
-        if (s.objectKey() == null || !(s.objectKey().equals(own) || s.objectKey().endsWith("/" + own))) {
-            return Optional.of("archive " + where + " is not under <prefix>/" + s.sourceId() + "/" + s.backupId()
-                    + "/, where the archive of backup " + s.backupId() + " of source '" + s.sourceId()
-                    + "' is written; nothing sealed");
+        Optional<ManifestLocation> at = ManifestLocation.parse(s.objectKey());
+        if (at.isEmpty()) {
+            return Optional.empty(); // verification reports the malformed key
+        }
+        String prefix = at.get().prefix();
+        if (!prefix.equals(s.sourceId()) && !prefix.endsWith("/" + s.sourceId())) {
+            return Optional.of("manifest " + where + " is in repository '" + prefix + "', not in the repository "
+                    + "of source '" + s.sourceId() + "' (<prefix>/" + s.sourceId() + "); nothing sealed");
+        }
+        if (!at.get().backupId().equals(s.backupId())) {
+            return Optional.of("manifest " + where + " is the manifest of backup " + at.get().backupId()
+                    + ", not of backup " + s.backupId() + "; nothing sealed");
         }
         return Optional.empty();
     }
@@ -172,11 +145,13 @@ public class SealService {
         }
     }
 
-    private SealedBackup record(SnapshotCreated snapshot, SealedBackup verdict) {
+    private SealedBackup record(SnapshotCreated snapshot, SealedBackup verdict, String eventKey) {
         String backupId = snapshot.backupId();
         String problem = verdict.outcome() == Outcome.FAILED ? failureReason(verdict) : null;
         String where = "s3://" + snapshot.bucket() + "/" + snapshot.objectKey();
-        SealedBackupRepository.Recorded recorded = verdicts.record(verdict);
+        List<StorageJob.New> jobs = OffsiteCopyService.wanted(snapshot, verdict)
+                ? List.of(OffsiteCopyService.job(snapshot, eventKey)) : List.of();
+        SealedBackupRepository.Recorded recorded = verdicts.record(verdict, jobs);
         if (!recorded.inserted()) {
             LOG.infof("backup %s was recorded concurrently by another delivery as %s", backupId,
                     recorded.verdict().outcome());
@@ -294,62 +269,6 @@ public class SealService {
         return verdict(s, Outcome.COMPLETED, s.objectKey(), event, now);
     }
 
-    /** Size and digest of the archive as stored now, empty when there is no such object. */
-    private Optional<Sha256.Digest> readBack(SnapshotCreated snapshot) {
-        Timer.Sample sample = metrics.startVerify();
-        try (InputStream in = store.open(snapshot.bucket(), snapshot.objectKey())) {
-            Sha256.Digest digest = Sha256.of(in);
-            metrics.verifiedBytes(digest.sizeBytes());
-            return Optional.of(digest);
-        } catch (ObjectNotFoundException e) {
-            return Optional.empty();
-        } catch (S3Exception e) {
-            if (e.statusCode() == 404) {
-                return Optional.empty();
-            }
-            throw e;
-        } catch (IOException e) {
-            throw new UncheckedIOException("reading s3://" + snapshot.bucket() + "/" + snapshot.objectKey()
-                    + " back failed: " + e.getMessage(), e);
-        } finally {
-            metrics.stopVerify(sample);
-        }
-    }
-
-    private static boolean matches(SnapshotCreated s, Sha256.Digest actual) {
-        return s.sizeBytes() == actual.sizeBytes() && s.sha256().equalsIgnoreCase(actual.sha256());
-    }
-
-    private static String mismatch(SnapshotCreated s, Sha256.Digest actual) {
-        boolean size = s.sizeBytes() != actual.sizeBytes();
-        boolean sha = !s.sha256().equalsIgnoreCase(actual.sha256());
-        return size && sha ? "size and SHA-256 differ" : size ? "size differs" : "SHA-256 differs";
-    }
-
-    private static String describe(long size, String sha256) {
-        return size + " bytes with SHA-256 " + sha256;
-    }
-
-    private SealedBackup sealed(SnapshotCreated s) {
-        Instant now = clock.instant();
-        String manifestKey = ArchiveLayout.manifestKeyFor(s.objectKey());
-        BackupManifest manifest = new BackupManifest(BackupManifest.FORMAT_VERSION, s.backupId(), s.sourceId(),
-                s.policyId(), s.type().name(), s.database(), s.startedAt(), s.finishedAt(), now,
-                new BackupManifest.Archive(s.bucket(), s.objectKey(), DumpArchive.FORMAT, s.sizeBytes(),
-                        s.rawBytes(), s.sha256()),
-                tools(s));
-        try {
-            store.put(s.bucket(), manifestKey,
-                    EventCodec.mapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot serialise the manifest of backup " + s.backupId(), e);
-        }
-        BackupCompleted event = new BackupCompleted(s.backupId(), s.sourceId(), s.policyId(), s.type(), s.bucket(),
-                s.objectKey(), manifestKey, s.sizeBytes(), s.rawBytes(), s.sha256(), s.startedAt(), now,
-                Math.max(0, Duration.between(s.startedAt(), now).toMillis()), null, null);
-        return verdict(s, Outcome.COMPLETED, manifestKey, event, now);
-    }
-
     private SealedBackup failed(SnapshotCreated s, String reason) {
         Instant now = clock.instant();
         return verdict(s, Outcome.FAILED, null, new BackupFailed(s.backupId(), s.sourceId(), STAGE_VERIFY, reason, now),
@@ -360,17 +279,5 @@ public class SealService {
                                         Instant now) {
         return new SealedBackup(UUID.fromString(s.backupId()), outcome, manifestKey,
                 UUID.fromString(Ids.eventId(s.backupId(), outcome.eventType())), EventCodec.encodeData(event), now);
-    }
-
-    private Map<String, String> tools(SnapshotCreated s) {
-        Map<String, String> tools = new LinkedHashMap<>();
-        if (s.pgDumpVersion() != null) {
-            tools.put("pgDump", s.pgDumpVersion());
-        }
-        if (s.serverVersion() != null) {
-            tools.put("server", s.serverVersion());
-        }
-        tools.put("lifeboat", lifeboatVersion);
-        return tools;
     }
 }

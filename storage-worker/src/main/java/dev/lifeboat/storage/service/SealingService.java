@@ -1,0 +1,55 @@
+package dev.lifeboat.storage.service;
+
+import dev.lifeboat.contracts.SnapshotCreated;
+import dev.lifeboat.storage.messaging.BackupEventPublisher;
+import dev.lifeboat.storage.repository.OffsiteCopy;
+import dev.lifeboat.storage.repository.SealedBackup;
+import dev.lifeboat.storage.repository.StorageJobRepository;
+import io.opentelemetry.instrumentation.annotations.WithSpan;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.util.Optional;
+
+/**
+ * What a SnapshotCreated leads to on the sealing path, kept short: the verdict ({@link SealService}, which queues the
+ * offsite copy with the seal) and its BackupCompleted or BackupFailed. The copy itself runs later, off this path
+ * ({@link StorageJobRunner}). A redelivered SnapshotCreated re-emits the stored verdict and, when the copy has ended,
+ * its stored outcome; a copy that was given up is queued again.
+ */
+@ApplicationScoped
+public class SealingService {
+    private final SealService sealer;
+    private final OffsiteCopyService copier;
+    private final StorageJobRepository jobs;
+    private final BackupEventPublisher publisher;
+
+    public SealingService(SealService sealer, OffsiteCopyService copier, StorageJobRepository jobs,
+                          BackupEventPublisher publisher) {
+        this.sealer = sealer;
+        this.copier = copier;
+        this.jobs = jobs;
+        this.publisher = publisher;
+    }
+
+    /**
+     * Seals and reports {@code snapshot}, its events keyed {@code key}. Throws on transient failures (object store,
+     * database, Kafka); everything it does is idempotent, so the caller retries the whole call.
+     */
+    @WithSpan("SealingService.sealAndPublish")
+    public void sealAndPublish(SnapshotCreated snapshot, String key) {
+        Optional<SealedBackup> sealed = sealer.seal(snapshot, key);
+        if (sealed.isEmpty()) {
+            return;
+        }
+        publisher.publish(sealed.get(), key);
+        if (OffsiteCopyService.wanted(snapshot, sealed.get())) {
+            Optional<OffsiteCopy> copied = copier.outcome(snapshot.backupId());
+            if (copied.isPresent()) {
+                publisher.publish(copied.get(), key);
+            } else {
+                // no-op while the copy queued with the seal is pending; queues it again after it was given up
+                jobs.add(OffsiteCopyService.job(snapshot, key));
+            }
+        }
+    }
+}
