@@ -61,6 +61,11 @@ public class StorageWorkerTestResource implements QuarkusTestResourceLifecycleMa
         config.put("lifeboat.storage.retry.max-attempts", "4");
         config.put("lifeboat.storage.retry.initial-backoff", "300ms");
         config.put("lifeboat.storage.retry.max-backoff", "1s");
+        // storage jobs: looked at often, and a dead worker's claim runs out within seconds
+        config.put("lifeboat.storage.jobs.poll", "200ms");
+        config.put("lifeboat.storage.jobs.lease", "3s");
+        config.put("lifeboat.storage.jobs.initial-backoff", "500ms");
+        config.put("lifeboat.storage.jobs.max-backoff", "2s");
         config.putAll(Tokens.quarkusConfig());
         return config;
     }
