@@ -67,7 +67,7 @@ class GarbageCollectionTest extends StorageWorkerTestBase {
         ExpiredBackupDeletionTest.publish(ExpiredBackupDeletionTest.expiry(policy, expired.backupId()));
         events.await(ExpiredBackupDeletionTest.deletedOf(expired.backupId()), WAIT);
 
-        // the pass runs right after the deletions (and after BackupDeleted went out): wait for it
+        // the pass is queued with the deletion and runs off the consumer, after BackupDeleted went out: wait for it
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (!store.list(BUCKET, layout.chain(chain)).isEmpty() && System.nanoTime() < deadline) {
             Thread.sleep(200);

@@ -109,6 +109,8 @@ class StorageJobsTest extends StorageWorkerTestBase {
         assertThat(copied.chunksCopied()).as("the two chunks the dead worker copied are not copied again")
                 .isEqualTo(total - 2);
         assertThat(copied.verification()).isEqualTo("FULL_OK");
+        // the job is marked done right after its event went out
+        await().atMost(WAIT).until(() -> jobRow("copy:" + snapshot.backupId()).startsWith("DONE"));
         assertThat(jobRow("copy:" + snapshot.backupId())).startsWith("DONE by storage-worker-")
                 .doesNotContain("killed");
     }

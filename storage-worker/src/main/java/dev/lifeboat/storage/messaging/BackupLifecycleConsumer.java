@@ -63,11 +63,11 @@ public class BackupLifecycleConsumer {
         }
         if (event.data() instanceof SnapshotCreated snapshot) {
             String key = key(message, snapshot);
-            return handle(message, "sealing of backup " + snapshot.backupId(),
+            return handle(message, "sealing", "backup " + snapshot.backupId(),
                     () -> sealing.sealAndPublish(snapshot, key));
         }
         if (event.data() instanceof BackupsExpired expired) {
-            return handle(message, "expiry of policy " + expired.policyId(), () -> expiry.apply(expired));
+            return handle(message, "expiry", "policy " + expired.policyId(), () -> expiry.apply(expired));
         }
         return message.ack();
     }
@@ -76,26 +76,26 @@ public class BackupLifecycleConsumer {
      * Runs {@code work} in the record's trace with retries of transient failures, then acks; a failure that outlasts
      * the retries nacks the record into the dead-letter topic, from where it can be replayed once the cause is fixed.
      */
-    private CompletionStage<Void> handle(Message<String> message, String what, Runnable work) {
+    private CompletionStage<Void> handle(Message<String> message, String what, String of, Runnable work) {
         Context parent = TracingMetadata.fromMessage(message).map(TracingMetadata::getCurrentContext)
                 .orElse(Context.current());
         try (Scope ignored = parent.makeCurrent()) {
-            retrying(what, work);
+            retrying(what, of, work);
             return message.ack();
         } catch (GaveUpException e) {
             LOG.errorf("%s: %s; the record goes to the dead-letter topic and can be replayed once the cause is "
-                    + "fixed", what, e.getMessage());
+                    + "fixed", of, e.getMessage());
             return message.nack(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             // shutting down: leave the record unacknowledged so that it is redelivered after the restart
-            LOG.infof("%s: interrupted while retrying, left for redelivery", what);
+            LOG.infof("%s: interrupted while retrying %s, left for redelivery", of, what);
             return CompletableFuture.completedFuture(null);
         }
     }
 
     /** Runs {@code work} until it passes, with exponential backoff, at most {@code maxAttempts} times. */
-    private void retrying(String what, Runnable work) throws GaveUpException, InterruptedException {
+    private void retrying(String what, String of, Runnable work) throws GaveUpException, InterruptedException {
         Duration backoff = retry.initialBackoff();
         for (int attempt = 1; ; attempt++) {
             try {
@@ -106,8 +106,8 @@ public class BackupLifecycleConsumer {
                     throw new GaveUpException(what + " gave up after " + attempt + " attempts: " + describe(e), e);
                 }
                 metrics.retried();
-                LOG.warnf("%s: attempt %d of %d failed, retrying in %s: %s", what, attempt, retry.maxAttempts(),
-                        backoff, describe(e));
+                LOG.warnf("%s: %s attempt %d of %d failed, retrying in %s: %s", of, what, attempt,
+                        retry.maxAttempts(), backoff, describe(e));
                 Thread.sleep(backoff.toMillis());
                 backoff = backoff.multipliedBy(2).compareTo(retry.maxBackoff()) > 0 ? retry.maxBackoff()
                         : backoff.multipliedBy(2);
