@@ -14,7 +14,8 @@ CREATE TABLE storage_job (
     event_key     text,
     status        text        NOT NULL CHECK (status IN ('PENDING', 'DONE', 'FAILED')),
     attempts      integer     NOT NULL DEFAULT 0,
-    -- not before this time (the backoff after a transient failure)
+    -- not before this time (the backoff after a transient failure); 'infinity' while an offsite copy waits for its
+    -- BackupCompleted to go out, so that the copy's outcome never precedes it on the topic
     run_after     timestamptz NOT NULL,
     claimed_by    text,
     claimed_until timestamptz,

@@ -16,7 +16,13 @@ public record StorageJob(long id, Kind kind, String subject, String payload, Str
         GC
     }
 
-    /** A job to be written with the state change that causes it. */
-    public record New(Kind kind, String subject, String payload, String eventKey) {
+    /**
+     * A job to be written with the state change that causes it. A {@code held} job does not run before
+     * {@link StorageJobRepository#release} (the event announcing that change went out first).
+     */
+    public record New(Kind kind, String subject, String payload, String eventKey, boolean held) {
+        public New released() {
+            return new New(kind, subject, payload, eventKey, false);
+        }
     }
 }

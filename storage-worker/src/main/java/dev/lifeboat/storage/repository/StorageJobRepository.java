@@ -9,7 +9,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Collection;
-import java.util.List;
 import java.util.Optional;
 
 /**
@@ -32,12 +31,13 @@ public class StorageJobRepository {
     public static void add(Connection c, StorageJob.New job) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 INSERT INTO storage.storage_job (kind, subject, payload, event_key, status, run_after, created_at)
-                VALUES (?, ?, ?::jsonb, ?, 'PENDING', now(), now())
+                VALUES (?, ?, ?::jsonb, ?, 'PENDING', CASE WHEN ? THEN 'infinity'::timestamptz ELSE now() END, now())
                 ON CONFLICT (subject) WHERE status = 'PENDING' DO NOTHING""")) {
             ps.setString(1, job.kind().name());
             ps.setString(2, job.subject());
             ps.setString(3, job.payload());
             ps.setString(4, job.eventKey());
+            ps.setBoolean(5, job.held());
             ps.executeUpdate();
         }
     }
@@ -48,6 +48,18 @@ public class StorageJobRepository {
             add(c, job);
         } catch (SQLException e) {
             throw new StorageDatabaseException("cannot queue " + job.kind() + " job for " + job.subject(), e);
+        }
+    }
+
+    /** Lets the held pending job on {@code subject} run now; nothing when there is none. */
+    public void release(String subject) {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("UPDATE storage.storage_job SET run_after = now() "
+                     + "WHERE subject = ? AND status = 'PENDING' AND run_after = 'infinity'::timestamptz")) {
+            ps.setString(1, subject);
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new StorageDatabaseException("cannot release the job on " + subject, e);
         }
     }
 
@@ -133,24 +145,6 @@ public class StorageJobRepository {
             ps.executeUpdate();
         } catch (SQLException e) {
             throw new StorageDatabaseException("cannot release the storage jobs " + ids, e);
-        }
-    }
-
-    /** Pending jobs of {@code kind}, for health and tests: subjects in queue order. */
-    public List<String> pendingSubjects(StorageJob.Kind kind) {
-        try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT subject FROM storage.storage_job "
-                     + "WHERE status = 'PENDING' AND kind = ? ORDER BY id")) {
-            ps.setString(1, kind.name());
-            try (ResultSet rs = ps.executeQuery()) {
-                List<String> out = new java.util.ArrayList<>();
-                while (rs.next()) {
-                    out.add(rs.getString(1));
-                }
-                return out;
-            }
-        } catch (SQLException e) {
-            throw new StorageDatabaseException("cannot list the pending storage jobs", e);
         }
     }
 

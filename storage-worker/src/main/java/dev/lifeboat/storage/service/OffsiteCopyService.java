@@ -56,10 +56,17 @@ public class OffsiteCopyService {
                 && verdict.outcome() == SealedBackup.Outcome.COMPLETED;
     }
 
-    /** The queued copy of {@code snapshot}, written with its seal; its events go out keyed {@code eventKey}. */
+    /**
+     * The queued copy of {@code snapshot}, written with its seal and held until its BackupCompleted went out, so that
+     * readers of the topic see the copy's outcome after it; its events go out keyed {@code eventKey}.
+     */
     public static StorageJob.New job(SnapshotCreated snapshot, String eventKey) {
-        return new StorageJob.New(StorageJob.Kind.OFFSITE_COPY, "copy:" + snapshot.backupId(),
-                EventCodec.encodeData(snapshot), eventKey);
+        return new StorageJob.New(StorageJob.Kind.OFFSITE_COPY, subject(snapshot), EventCodec.encodeData(snapshot),
+                eventKey, true);
+    }
+
+    public static String subject(SnapshotCreated snapshot) {
+        return "copy:" + snapshot.backupId();
     }
 
     /** The stored outcome of the copy of {@code backupId}, if it ran to an end. */

@@ -12,8 +12,8 @@ import java.util.Optional;
 
 /**
  * What a SnapshotCreated leads to on the sealing path, kept short: the verdict ({@link SealService}, which queues the
- * offsite copy with the seal) and its BackupCompleted or BackupFailed. The copy itself runs later, off this path
- * ({@link StorageJobRunner}). A redelivered SnapshotCreated re-emits the stored verdict and, when the copy has ended,
+ * offsite copy with the seal) and its BackupCompleted or BackupFailed. The copy is let run once that event went out,
+ * and runs off this path ({@link StorageJobRunner}). A redelivered SnapshotCreated re-emits the stored verdict and, when the copy has ended,
  * its stored outcome; a copy that was given up is queued again.
  */
 @ApplicationScoped
@@ -48,7 +48,8 @@ public class SealingService {
                 publisher.publish(copied.get(), key);
             } else {
                 // no-op while the copy queued with the seal is pending; queues it again after it was given up
-                jobs.add(OffsiteCopyService.job(snapshot, key));
+                jobs.add(OffsiteCopyService.job(snapshot, key).released());
+                jobs.release(OffsiteCopyService.subject(snapshot));
             }
         }
     }

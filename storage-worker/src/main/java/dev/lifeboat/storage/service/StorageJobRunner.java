@@ -74,7 +74,7 @@ public class StorageJobRunner {
     public static StorageJob.New gcJob(GarbageCollectionService.Location at) {
         return new StorageJob.New(StorageJob.Kind.GC, "gc:" + at.bucket() + "/" + at.prefix(),
                 EventCodec.mapper().createObjectNode().put("bucket", at.bucket()).put("prefix", at.prefix())
-                        .toString(), null);
+                        .toString(), null, false);
     }
 
     /**
