@@ -58,7 +58,8 @@ public final class Verifier {
     }
 
     /** One chunk's finding: at most one of the two is present. */
-    private record Check(Optional<VerificationReport.Problem> corrupt, Optional<VerificationReport.Problem> unreadable) {
+    private record Check(Optional<VerificationReport.Problem> corrupt,
+                         Optional<VerificationReport.Problem> unreadable) {
     }
 
     /**

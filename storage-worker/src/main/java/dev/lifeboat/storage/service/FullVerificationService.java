@@ -98,8 +98,9 @@ public class FullVerificationService {
         switch (result.outcome()) {
             case BackupVerified.PASSED -> LOG.infof("backup %s passed full verification: %d chunks, %d bytes in %d ms",
                     backup.backupId(), result.chunksChecked(), result.bytesChecked(), result.durationMs());
-            case BackupVerified.UNREADABLE -> LOG.warnf("backup %s could not be fully verified now, the object store did not answer (its verdict "
-                        + "is unchanged; the next run tries again): %s", backup.backupId(), problems);
+            case BackupVerified.UNREADABLE -> LOG.warnf("backup %s could not be fully verified now, the object "
+                    + "store did not answer (its verdict is unchanged; the next run tries again): %s",
+                    backup.backupId(), problems);
             default -> {
                 metrics.failed("FULL_VERIFY");
                 LOG.warnf("backup %s FAILED full verification, it is no longer offered for restore nor counted by "

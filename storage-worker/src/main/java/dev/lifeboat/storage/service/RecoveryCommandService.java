@@ -46,7 +46,8 @@ public class RecoveryCommandService {
     private final String participant;
 
     public RecoveryCommandService(AgroalDataSource dataSource, RestorePreparation preparation,
-                                  FullVerificationService verification, StepReplyPublisher replies, StorageConfig config) {
+                                  FullVerificationService verification, StepReplyPublisher replies,
+                                  StorageConfig config) {
         this.ledger = new CommandLedger(dataSource, "storage.recovery_command");
         this.preparation = preparation;
         this.verification = verification;
