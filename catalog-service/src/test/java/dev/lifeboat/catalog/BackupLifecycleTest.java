@@ -3,6 +3,7 @@ package dev.lifeboat.catalog;
 import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.BackupType;
+import dev.lifeboat.contracts.BackupVerified;
 import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.contracts.Topics;
 import io.quarkus.test.common.WithTestResource;
@@ -77,6 +78,26 @@ class BackupLifecycleTest {
                 .body("events[0].time", equalTo(start.toString()))
                 .body("events[0].data.requestedBy", equalTo("ops@example.com"))
                 .body("events[3].data.manifestKey", equalTo(b.manifestKey()));
+    }
+
+    @Test
+    void theVerdictShowsWithItsTimeAndAVerificationThatCouldNotReadTheStoreIsShownApart() {
+        TestBackups b = TestBackups.full();
+        Instant done = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        kafka.publish(b.sourceId(), b.completed(done));
+        kafka.publish(b.sourceId(), new BackupVerified(b.backupId(), b.sourceId(), BackupVerified.FULL, false,
+                java.util.List.of("3001.dat: chunk ab12: authentication tag mismatch"), done.plusSeconds(60)));
+        kafka.publish(b.sourceId(), new BackupVerified(b.backupId(), b.sourceId(), BackupVerified.FULL, false,
+                java.util.List.of("manifest unreadable now: connection refused"), done.plusSeconds(120),
+                BackupVerified.UNREADABLE));
+
+        await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> backup(b.backupId())
+                .statusCode(200)
+                .body("verification.state", equalTo("FAILED"))
+                .body("verification.verifiedAt", equalTo(done.plusSeconds(60).toString()))
+                .body("verification.problems", containsString("authentication tag mismatch"))
+                .body("verification.unreadableAt", equalTo(done.plusSeconds(120).toString()))
+                .body("verification.unreadableProblems", containsString("connection refused")));
     }
 
     @Test

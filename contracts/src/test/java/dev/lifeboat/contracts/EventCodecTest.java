@@ -49,6 +49,9 @@ class EventCodecTest {
                 new BackupVerified(id, "pg-main", BackupVerified.FULL, false,
                         java.util.List.of("base/1.dat: chunk ab12: authentication tag mismatch"), t),
                 new BackupVerified(id, "pg-main", BackupVerified.QUICK, true, java.util.List.of(), t),
+                new BackupVerified(id, "pg-main", BackupVerified.FULL, false,
+                        java.util.List.of("base/1.dat: chunk ab12: unreadable now: connection refused"), t,
+                        BackupVerified.UNREADABLE),
                 new SnapshotCreated(id, "pg-main", "nightly", BackupType.FULL, "shop", "bucket",
                         "p/pg-main/chains/c1/manifests/" + id + ".json", 10, 20, sha, "15.4", "pg_dump 15", "w1", t, t,
                         new RepositoryStats(RepositoryStats.CHUNKED_V1, "c1", null, BackupType.FULL, false,
@@ -62,6 +65,22 @@ class EventCodecTest {
             Object back = EventCodec.decodeData(type, EventCodec.encodeData(sample));
             assertThat(back).isEqualTo(sample);
         }
+    }
+
+    @Test
+    void backupVerifiedWithoutOutcomeReadsAsPassedOrCorruptFromOk() {
+        String id = "0b0e2a9e-7d3f-4d7e-9a53-2f6c1b9f0c11";
+        String failed = "{\"backupId\":\"" + id + "\",\"sourceId\":\"pg-main\",\"level\":\"FULL\",\"ok\":false,"
+                + "\"problems\":[\"a: chunk b: missing\"],\"verifiedAt\":\"2026-01-01T00:00:00Z\"}";
+        BackupVerified old = (BackupVerified) EventCodec.decodeData(EventType.BACKUP_VERIFIED, failed);
+        assertThat(old.outcome()).isEqualTo(BackupVerified.CORRUPT);
+        assertThat(old.conclusive()).isTrue();
+        BackupVerified passed = (BackupVerified) EventCodec.decodeData(EventType.BACKUP_VERIFIED,
+                failed.replace("\"ok\":false", "\"ok\":true"));
+        assertThat(passed.outcome()).isEqualTo(BackupVerified.PASSED);
+        assertThatThrownBy(() -> EventCodec.decodeData(EventType.BACKUP_VERIFIED,
+                failed.replace("}", ",\"outcome\":\"MAYBE\"}")))
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("outcome");
     }
 
     @Test

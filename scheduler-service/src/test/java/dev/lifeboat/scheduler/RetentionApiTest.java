@@ -2,6 +2,7 @@ package dev.lifeboat.scheduler;
 
 import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.contracts.BackupCompleted;
+import dev.lifeboat.contracts.BackupVerified;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.BackupsExpired;
 import dev.lifeboat.contracts.CloudEvent;
@@ -116,6 +117,52 @@ class RetentionApiTest {
         assertThat(expiredIds(all)).as("each backup expired exactly once")
                 .containsExactlyInAnyOrder(ids.get(0), ids.get(1), ids.get(2), ids.get(3));
         assertThat(all).hasSize(4);
+    }
+
+    @Test
+    void aCorruptBackupTakesNoSlotAndTheNewestVerifiedBackupIsNeverExpired() {
+        String source = unique("src");
+        String policy = policyKeepingDays(source, 1);
+        String verified = UUID.randomUUID().toString();
+        String corrupt = UUID.randomUUID().toString();
+        String newest = UUID.randomUUID().toString();
+        Instant checked = FIRST.plus(Duration.ofDays(3));
+        try (KafkaProducer<String, String> producer = producer()) {
+            send(producer, completion(verified, source, policy, 0));
+            send(producer, new BackupVerified(verified, source, BackupVerified.FULL, true, List.of(), checked));
+            send(producer, completion(corrupt, source, policy, 1));
+            send(producer, new BackupVerified(corrupt, source, BackupVerified.FULL, false,
+                    List.of("base/1.dat: chunk ab12: authentication tag mismatch"), checked));
+            // the store was down during a later run: no verdict, the one before stands
+            send(producer, new BackupVerified(corrupt, source, BackupVerified.FULL, false,
+                    List.of("manifest unreadable now: connection refused"), checked.plusSeconds(60),
+                    BackupVerified.UNREADABLE));
+            send(producer, completion(newest, source, policy, 2));
+        }
+
+        List<BackupsExpired> expired = awaitExpiries(policy, seen -> expiredIds(seen).contains(corrupt));
+        assertThat(expiredIds(expired)).as("one daily slot, yet the fully verified backup is never expired")
+                .containsExactly(corrupt);
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/policies/" + policy + "/retention").then().statusCode(200)
+                .body("keep.backupId", contains(newest, verified))
+                .body("keep[0].reasons", containsInAnyOrder("NEWEST", "DAILY"))
+                .body("keep[1].reasons", contains("NEWEST_VERIFIED"))
+                .body("keep[1].integrity", equalTo("VERIFIED"));
+    }
+
+    private static void send(KafkaProducer<String, String> producer, Object event) {
+        EventType type = EventType.of(event.getClass());
+        String backupId = event instanceof BackupCompleted c ? c.backupId() : ((BackupVerified) event).backupId();
+        String sourceId = event instanceof BackupCompleted c ? c.sourceId() : ((BackupVerified) event).sourceId();
+        Headers headers = EventCodec.headers(type == EventType.BACKUP_COMPLETED
+                ? Ids.eventId(backupId, type) : UUID.randomUUID().toString(), type, "/test/storage-worker", backupId,
+                Instant.now());
+        try {
+            producer.send(new ProducerRecord<>(Topics.BACKUP_EVENTS, null, sourceId, EventCodec.encodeData(event),
+                    headers)).get();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot publish " + type + " of backup " + backupId, e);
+        }
     }
 
     @Test

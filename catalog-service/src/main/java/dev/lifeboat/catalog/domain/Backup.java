@@ -68,10 +68,13 @@ public class Backup {
     public Long bytesUploaded;
     public Long chunksTotal;
     public Long chunksUploaded;
-    /** QUICK_OK, FULL_OK or FAILED: a FAILED backup is never offered for restore. */
+    /** QUICK_OK, FULL_OK or FAILED (found corrupt): a FAILED backup is never offered for restore. */
     public String verification;
     public Instant verifiedAt;
     public String verificationProblems;
+    /** The newest verification that could not read the store: no verdict, shown apart from the one above. */
+    public Instant unreadableAt;
+    public String unreadableProblems;
     /**
      * The offsite copy (the policy's second destination): PENDING once SnapshotCreated names it, then COPIED or
      * FAILED as storage-worker reports, DELETED when the expired backup's offsite manifest was deleted.
@@ -240,11 +243,19 @@ public class Backup {
         }
     }
 
-    /** The newest verification decides (a full verify after the quick one at sealing, or a later re-run). */
+    /**
+     * The newest conclusive verification decides (a full verify after the quick one at sealing, or a later re-run).
+     * One that could not read the store is no verdict: the newest such is kept apart and the verdict stands.
+     */
     private void verified(BackupVerified v, Instant time) {
         describe(v.sourceId(), null, null);
         Instant at = v.verifiedAt() != null ? v.verifiedAt() : time;
-        if (verifiedAt == null || !at.isBefore(verifiedAt)) {
+        if (!v.conclusive()) {
+            if (unreadableAt == null || !at.isBefore(unreadableAt)) {
+                unreadableAt = at;
+                unreadableProblems = v.problems().isEmpty() ? null : String.join("; ", v.problems());
+            }
+        } else if (verifiedAt == null || !at.isBefore(verifiedAt)) {
             verifiedAt = at;
             verification = !v.ok() ? "FAILED" : BackupVerified.FULL.equals(v.level()) ? "FULL_OK" : "QUICK_OK";
             verificationProblems = v.problems().isEmpty() ? null : String.join("; ", v.problems());

@@ -41,7 +41,9 @@ public record BackupView(
         Chain chain,
         @Schema(description = "chunked backups: bytes read, bytes uploaded and the dedup ratio (read / uploaded)")
         Transfer transfer,
-        @Schema(description = "last verification: QUICK_OK, FULL_OK or FAILED (a FAILED backup is not restorable)")
+        @Schema(description = "the verdict of the last conclusive verification: QUICK_OK, FULL_OK or FAILED (found "
+                + "corrupt: not restorable, not counted by retention), with its time; unreadableAt/unreadableProblems: "
+                + "the newest verification that could not read the object store, which changes no verdict")
         Verification verification,
         Instant updatedAt,
         @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -61,7 +63,9 @@ public record BackupView(
                            Double dedupRatio) {
     }
 
-    public record Verification(String state, Instant verifiedAt, String problems) {
+    public record Verification(String state, Instant verifiedAt, String problems,
+                               @JsonInclude(JsonInclude.Include.NON_NULL) Instant unreadableAt,
+                               @JsonInclude(JsonInclude.Include.NON_NULL) String unreadableProblems) {
     }
 
     static BackupView of(Backup b) {
@@ -82,8 +86,9 @@ public record BackupView(
         Transfer transfer = b.bytesRead == null ? null
                 : new Transfer(b.bytesRead, b.bytesUploaded, b.chunksTotal, b.chunksUploaded,
                 b.bytesUploaded == null || b.bytesUploaded == 0 ? null : (double) b.bytesRead / b.bytesUploaded);
-        Verification verification = b.verification == null ? null
-                : new Verification(b.verification, b.verifiedAt, b.verificationProblems);
+        Verification verification = b.verification == null && b.unreadableAt == null ? null
+                : new Verification(b.verification, b.verifiedAt, b.verificationProblems, b.unreadableAt,
+                b.unreadableProblems);
         return new BackupView(b.backupId, b.sourceId, b.policyId, b.type, b.status, b.requestedBy, b.requestedAt,
                 b.startedAt, b.completedAt, b.durationMs, b.sizeBytes, b.rawBytes, b.sha256, BackupLocation.of(b),
                 StoredLocation.of(b), failure, progress, b.workerId, b.expiredAt, b.deletedAt, chain, transfer, verification, b.updatedAt,

@@ -152,6 +152,26 @@ class BackupTest {
     }
 
     @Test
+    void aVerificationThatCouldNotReadTheStoreIsShownApartAndLeavesTheVerdict() {
+        CatalogEvent full = event(EventType.BACKUP_VERIFIED, T0.plusSeconds(500),
+                new BackupVerified(ID, "orders", BackupVerified.FULL, true, List.of(), T0.plusSeconds(500)));
+        CatalogEvent unreadable = event(EventType.BACKUP_VERIFIED, T0.plusSeconds(900),
+                new BackupVerified(ID, "orders", BackupVerified.FULL, false,
+                        List.of("manifest s3://bkt/m.json unreadable now: connection refused"), T0.plusSeconds(900),
+                        BackupVerified.UNREADABLE));
+        CatalogEvent older = event(EventType.BACKUP_VERIFIED, T0.plusSeconds(800),
+                new BackupVerified(ID, "orders", BackupVerified.FULL, false,
+                        List.of("chunk cd: unreadable now: 503"), T0.plusSeconds(800), BackupVerified.UNREADABLE));
+        for (List<CatalogEvent> order : permutations(List.of(COMPLETED, full, unreadable, older))) {
+            Backup b = fold(order);
+            assertThat(b.verification).isEqualTo("FULL_OK");
+            assertThat(b.verifiedAt).isEqualTo(T0.plusSeconds(500));
+            assertThat(b.unreadableAt).isEqualTo(T0.plusSeconds(900));
+            assertThat(b.unreadableProblems).contains("connection refused");
+        }
+    }
+
+    @Test
     void chunkedBackupKeepsItsEffectiveTypeAndChain() {
         RepositoryStats stats = new RepositoryStats(RepositoryStats.CHUNKED_V1, "chain-1", null, BackupType.INCREMENTAL,
                 true, 1000, 400, 10, 10);

@@ -1,6 +1,5 @@
 package dev.lifeboat.repository.snapshot;
 
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -40,22 +39,41 @@ public final class Verifier {
             t.setDaemon(true);
             return t;
         });
-        List<CompletableFuture<Optional<VerificationReport.Problem>>> checks = new ArrayList<>();
+        List<CompletableFuture<Check>> checks = new ArrayList<>();
         Map<Manifest.ChunkRef, String> chunks = manifest.distinctChunks();
         try {
             for (var e : chunks.entrySet()) {
                 Manifest.ChunkRef ref = e.getKey();
                 String file = e.getValue();
-                checks.add(CompletableFuture.supplyAsync(() -> mode == VerificationReport.Mode.QUICK
-                        ? checkPresent(manifest, file, ref, bytes)
-                        : checkContent(manifest, file, ref, bytes), pool));
+                checks.add(CompletableFuture.supplyAsync(() -> check(manifest, file, ref, bytes, mode), pool));
             }
-            List<VerificationReport.Problem> problems = checks.stream().map(CompletableFuture::join)
-                    .flatMap(Optional::stream).toList();
+            List<Check> done = checks.stream().map(CompletableFuture::join).toList();
             return new VerificationReport(manifest.backupId(), manifest.chainId(), mode, chunks.size(), bytes.get(),
-                    problems, (System.nanoTime() - started) / 1_000_000);
+                    done.stream().map(Check::corrupt).flatMap(Optional::stream).toList(),
+                    done.stream().map(Check::unreadable).flatMap(Optional::stream).toList(),
+                    (System.nanoTime() - started) / 1_000_000);
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    /** One chunk's finding: at most one of the two is present. */
+    private record Check(Optional<VerificationReport.Problem> corrupt,
+                         Optional<VerificationReport.Problem> unreadable) {
+    }
+
+    /**
+     * Anything but a proven integrity failure (the store unreachable, a 5xx or timeout that outlasted the store's
+     * retries, a refused read) leaves the chunk unread, not corrupt.
+     */
+    private Check check(Manifest m, String file, Manifest.ChunkRef ref, AtomicLong bytes,
+                        VerificationReport.Mode mode) {
+        try {
+            return new Check(mode == VerificationReport.Mode.QUICK ? checkPresent(m, file, ref, bytes)
+                    : checkContent(m, file, ref, bytes), Optional.empty());
+        } catch (RuntimeException e) {
+            return new Check(Optional.empty(), Optional.of(new VerificationReport.Problem(file, ref.id(),
+                    "unreadable now: " + e)));
         }
     }
 
@@ -82,8 +100,6 @@ public final class Verifier {
         } catch (CorruptChunkException e) {
             String what = e.getMessage().substring(e.getMessage().indexOf(ref.id()) + ref.id().length() + 2);
             return Optional.of(new VerificationReport.Problem(file, ref.id(), what));
-        } catch (UncheckedIOException e) {
-            return Optional.of(new VerificationReport.Problem(file, ref.id(), "unreadable: " + e.getMessage()));
         }
     }
 }

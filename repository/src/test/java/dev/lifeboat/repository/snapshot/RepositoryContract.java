@@ -1,6 +1,10 @@
 package dev.lifeboat.repository.snapshot;
 
+import dev.lifeboat.repository.blob.ObjectInfo;
 import dev.lifeboat.repository.blob.ObjectStore;
+import dev.lifeboat.repository.blob.ObjectWriter;
+import dev.lifeboat.repository.blob.RetryPolicy;
+import dev.lifeboat.repository.blob.RetryingObjectStore;
 import dev.lifeboat.repository.keys.MasterKey;
 import dev.lifeboat.repository.keys.WrongKeyException;
 import org.junit.jupiter.api.BeforeEach;
@@ -9,9 +13,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.ConnectException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -102,6 +112,98 @@ abstract class RepositoryContract {
                 .hasMessageContaining("file data.bin")
                 .hasMessageContaining("chunk " + victim.id())
                 .satisfies(e -> assertThat(((CorruptChunkException) e).chunkId()).isEqualTo(victim.id()));
+    }
+
+    @Test
+    void chunksTheStoreCannotServeNowAreUnreadableNotCorrupt() throws IOException {
+        Path src = source("src");
+        Files.write(src.resolve("data.bin"), TestData.random(2 * 1024 * 1024, 7));
+        Manifest m = repo.writer().write(src, BackupType.FULL, ChainContext.latestChain("b1")).manifest();
+        UnreachableChunks unreachable = new UnreachableChunks(store);
+        Repository over = Repository.open(new RetryingObjectStore(unreachable,
+                new RetryPolicy(3, Duration.ofMillis(1), Duration.ofMillis(5))), BUCKET, prefix, master);
+        unreachable.down = true;
+
+        for (VerificationReport report : List.of(over.verifier().full(m), over.verifier().quick(m))) {
+            assertThat(report.ok()).as(report.mode().name()).isFalse();
+            assertThat(report.verdict()).as(report.mode().name()).isEqualTo(VerificationReport.Verdict.UNREADABLE);
+            assertThat(report.problems()).as("no chunk is called corrupt").isEmpty();
+            assertThat(report.unreadable()).isNotEmpty().allSatisfy(p -> {
+                assertThat(p.file()).isEqualTo("data.bin");
+                assertThat(p.what()).contains("Connection refused");
+            });
+        }
+        assertThat(unreachable.refused.get()).as("each read was retried").isGreaterThanOrEqualTo(
+                3L * m.distinctChunks().size());
+
+        unreachable.down = false;
+        assertThat(over.verifier().full(m).verdict()).isEqualTo(VerificationReport.Verdict.PASSED);
+    }
+
+    /** The chunk reads of a store that stopped answering: connection refused, as S3 clients report it. */
+    static final class UnreachableChunks implements ObjectStore {
+        private final ObjectStore delegate;
+        final AtomicLong refused = new AtomicLong();
+        volatile boolean down;
+
+        UnreachableChunks(ObjectStore delegate) {
+            this.delegate = delegate;
+        }
+
+        private void refuse(String key) {
+            if (down && key.contains("/chunks/")) {
+                refused.incrementAndGet();
+                throw new UncheckedIOException(new ConnectException("Connection refused reading " + key));
+            }
+        }
+
+        @Override
+        public ObjectWriter create(String bucket, String key) {
+            return delegate.create(bucket, key);
+        }
+
+        @Override
+        public void put(String bucket, String key, byte[] content) {
+            delegate.put(bucket, key, content);
+        }
+
+        @Override
+        public InputStream open(String bucket, String key) {
+            refuse(key);
+            return delegate.open(bucket, key);
+        }
+
+        @Override
+        public Optional<Long> size(String bucket, String key) {
+            refuse(key);
+            return delegate.size(bucket, key);
+        }
+
+        @Override
+        public Optional<ObjectInfo> stat(String bucket, String key) {
+            refuse(key);
+            return delegate.stat(bucket, key);
+        }
+
+        @Override
+        public List<String> list(String bucket, String prefix) {
+            return delegate.list(bucket, prefix);
+        }
+
+        @Override
+        public void delete(String bucket, String key) {
+            delegate.delete(bucket, key);
+        }
+
+        @Override
+        public void ensureBucket(String bucket) {
+            delegate.ensureBucket(bucket);
+        }
+
+        @Override
+        public void ping() {
+            delegate.ping();
+        }
     }
 
     @Test

@@ -46,4 +46,13 @@ public class BackupRequest extends PanacheEntityBase {
     /** The backup this one was taken against (BackupCompleted.repository.parentBackupId); null for a FULL. */
     @Column(name = "parent_backup_id")
     public String parentBackupId;
+    /** The latest conclusive verification: PASSED or CORRUPT (BackupVerified.outcome); null when none ran. */
+    @Column(name = "verdict")
+    public String verdict;
+    /** QUICK or FULL: the level of {@link #verdict}. */
+    @Column(name = "verdict_level")
+    public String verdictLevel;
+    /** When the verification that gave {@link #verdict} ran; a verdict older than this one changes nothing. */
+    @Column(name = "verdict_at")
+    public Instant verdictAt;
 }

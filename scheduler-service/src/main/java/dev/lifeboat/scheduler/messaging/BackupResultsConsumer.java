@@ -2,6 +2,7 @@ package dev.lifeboat.scheduler.messaging;
 
 import dev.lifeboat.contracts.BackupCompleted;
 import dev.lifeboat.contracts.BackupFailed;
+import dev.lifeboat.contracts.BackupVerified;
 import dev.lifeboat.contracts.CloudEvent;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
@@ -24,7 +25,8 @@ import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 
 /**
- * Consumes lifeboat.backup.events.v1 (channel backup-results) for BackupCompleted and BackupFailed. Other types
+ * Consumes lifeboat.backup.events.v1 (channel backup-results) for BackupCompleted, BackupFailed and BackupVerified
+ * (the verdict retention reads). Other types
  * on the topic (progress, SnapshotCreated, our own BackupsExpired, types added later) are acked unread. A record
  * is acked only after its transaction commits; a replay after a crash finds the outcome recorded and does nothing.
  */
@@ -32,7 +34,7 @@ import java.util.function.Supplier;
 public class BackupResultsConsumer {
     private static final Logger LOG = Logger.getLogger(BackupResultsConsumer.class);
     private static final Set<String> HANDLED = Set.of(EventType.BACKUP_COMPLETED.ceType(),
-            EventType.BACKUP_FAILED.ceType());
+            EventType.BACKUP_FAILED.ceType(), EventType.BACKUP_VERIFIED.ceType());
 
     private final BackupResultService results;
     private final ResultsConfig config;
@@ -61,6 +63,7 @@ public class BackupResultsConsumer {
         Supplier<Uni<? extends Outcome>> work = switch (event.data()) {
             case BackupCompleted c -> () -> results.completed(c, event.source());
             case BackupFailed f -> () -> results.failed(f);
+            case BackupVerified v -> () -> results.verified(v);
             default -> () -> Uni.createFrom().item(Outcome.IGNORED);
         };
         return untilCommitted(work, origin)

@@ -1,6 +1,7 @@
 package dev.lifeboat.scheduler.rest;
 
 import dev.lifeboat.contracts.BackupType;
+import dev.lifeboat.repository.snapshot.retention.Integrity;
 import dev.lifeboat.repository.snapshot.retention.KeepReason;
 import dev.lifeboat.repository.snapshot.retention.RetainedBackup;
 import dev.lifeboat.scheduler.service.RetentionService.Evaluation;
@@ -13,8 +14,9 @@ import java.util.Set;
 public record RetentionView(String policyId, String sourceId, PolicyRequest.Retention retention, Instant evaluatedAt,
                             List<Entry> keep, List<Entry> expire) {
 
+    /** {@code integrity}: UNVERIFIED (checked at sealing), VERIFIED (full verification passed) or CORRUPT. */
     public record Entry(String backupId, Instant completedAt, BackupType type, String chainId, String dependsOn,
-                        Set<KeepReason> reasons) {
+                        Set<KeepReason> reasons, Integrity integrity) {
     }
 
     public static RetentionView of(Evaluation e) {
@@ -28,6 +30,6 @@ public record RetentionView(String policyId, String sourceId, PolicyRequest.Rete
 
     private static Entry entry(RetainedBackup b, Set<KeepReason> reasons) {
         return new Entry(b.backupId(), b.completedAt(), BackupType.valueOf(b.type().name()), b.chainId(),
-                b.dependsOn(), reasons);
+                b.dependsOn(), reasons, b.integrity());
     }
 }

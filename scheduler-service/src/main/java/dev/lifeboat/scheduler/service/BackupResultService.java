@@ -2,6 +2,7 @@ package dev.lifeboat.scheduler.service;
 
 import dev.lifeboat.contracts.BackupCompleted;
 import dev.lifeboat.contracts.BackupFailed;
+import dev.lifeboat.contracts.BackupVerified;
 import dev.lifeboat.scheduler.domain.BackupRequest;
 import dev.lifeboat.scheduler.domain.BackupStatus;
 import dev.lifeboat.scheduler.domain.Policy;
@@ -130,6 +131,45 @@ public class BackupResultService {
             }
             row.status = BackupStatus.FAILED;
             row.failureReason = f.stage() + ": " + f.reason();
+            return row.persist().replaceWith(Outcome.RECORDED);
+        });
+    }
+
+    /**
+     * Records a conclusive verification verdict (PASSED or CORRUPT) on the backup's row, so that the next retention
+     * decision of its policy reads it; the newest verification wins whatever order the events arrive in. UNREADABLE
+     * is no verdict on the backup and changes nothing. A verdict naming another source than the row is ignored; a
+     * forged verdict can at worst skew the scheduler's decision, since storage-worker recomputes retention over its
+     * own verdicts before deleting anything.
+     */
+    @WithTransaction
+    @WithSpan("BackupResultService.verified")
+    public Uni<Outcome> verified(BackupVerified v) {
+        if (!v.conclusive()) {
+            LOG.infof("backup %s could not be verified now (%s); its verdict is unchanged", v.backupId(),
+                    String.join("; ", v.problems()));
+            return Uni.createFrom().item(Outcome.IGNORED);
+        }
+        return BackupRequest.<BackupRequest>findById(UUID.fromString(v.backupId())).chain(row -> {
+            if (row == null || !row.sourceId.equals(v.sourceId())) {
+                LOG.debugf("verdict on backup %s (source %s), which the scheduler %s: ignored", v.backupId(),
+                        v.sourceId(), row == null ? "does not know" : "holds for source " + row.sourceId);
+                return Uni.createFrom().item(Outcome.IGNORED);
+            }
+            Instant at = v.verifiedAt() != null ? v.verifiedAt() : Instant.now();
+            if (row.verdictAt != null && at.isBefore(row.verdictAt)) {
+                return Uni.createFrom().item(Outcome.DUPLICATE);
+            }
+            if (v.outcome().equals(row.verdict) && v.level().equals(row.verdictLevel) && at.equals(row.verdictAt)) {
+                return Uni.createFrom().item(Outcome.DUPLICATE);
+            }
+            row.verdict = v.outcome();
+            row.verdictLevel = v.level();
+            row.verdictAt = at;
+            if (BackupVerified.CORRUPT.equals(v.outcome())) {
+                LOG.warnf("backup %s of source %s failed %s verification: retention no longer counts it", v.backupId(),
+                        v.sourceId(), v.level());
+            }
             return row.persist().replaceWith(Outcome.RECORDED);
         });
     }

@@ -1,5 +1,6 @@
 package dev.lifeboat.scheduler.service;
 
+import dev.lifeboat.contracts.BackupVerified;
 import dev.lifeboat.contracts.BackupsExpired;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
@@ -11,6 +12,7 @@ import dev.lifeboat.scheduler.domain.OutboxEvent;
 import dev.lifeboat.scheduler.domain.Policy;
 import dev.lifeboat.repository.snapshot.retention.Chains;
 import dev.lifeboat.repository.snapshot.retention.GfsCalculator;
+import dev.lifeboat.repository.snapshot.retention.Integrity;
 import dev.lifeboat.repository.snapshot.retention.RetainedBackup;
 import dev.lifeboat.repository.snapshot.retention.RetentionCounts;
 import dev.lifeboat.repository.snapshot.retention.RetentionDecision;
@@ -33,7 +35,9 @@ import java.util.stream.Collectors;
 
 /**
  * GFS retention of a policy. The decision is computed from the database each time (never from a running total),
- * so the dry run and the real run agree, and a redelivered completion finds nothing left to expire.
+ * so the dry run and the real run agree, and a redelivered completion finds nothing left to expire. Each backup
+ * enters with its latest conclusive verification verdict (BackupVerified): a corrupt one takes no slot and the newest
+ * fully verified one is always kept.
  */
 @ApplicationScoped
 public class RetentionService {
@@ -81,7 +85,7 @@ public class RetentionService {
                     List<RetainedBackup> linked = Chains.link(rows.stream()
                             .map(r -> new Chains.SourceBackup(r.backupId.toString(), r.completedAt,
                                     dev.lifeboat.repository.snapshot.BackupType.valueOf(r.type.name()),
-                                    r.chainId, r.parentBackupId)).toList());
+                                    r.chainId, r.parentBackupId, integrity(r))).toList());
                     Set<String> candidates = rows.stream()
                             .filter(r -> policy.id.equals(r.policyId) && r.status == BackupStatus.COMPLETED)
                             .map(r -> r.backupId.toString()).collect(Collectors.toSet());
@@ -90,6 +94,15 @@ public class RetentionService {
                     return new Evaluation(policy, counts, GfsCalculator.decide(scoped, counts), scoped.stream()
                             .collect(Collectors.toMap(RetainedBackup::backupId, Function.identity())));
                 });
+    }
+
+    /** What retention makes of a backup's latest conclusive verdict: only a passed FULL one counts as verified. */
+    static Integrity integrity(BackupRequest r) {
+        if (BackupVerified.CORRUPT.equals(r.verdict)) {
+            return Integrity.CORRUPT;
+        }
+        return BackupVerified.PASSED.equals(r.verdict) && BackupVerified.FULL.equals(r.verdictLevel)
+                ? Integrity.VERIFIED : Integrity.UNVERIFIED;
     }
 
     private Uni<List<String>> record(Evaluation e, String trigger) {

@@ -7,10 +7,12 @@ import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.repository.snapshot.BackupType;
 import dev.lifeboat.repository.snapshot.retention.Chains;
 import dev.lifeboat.repository.snapshot.retention.GfsCalculator;
+import dev.lifeboat.repository.snapshot.retention.Integrity;
 import dev.lifeboat.repository.snapshot.retention.RetainedBackup;
 import dev.lifeboat.repository.snapshot.retention.RetentionCounts;
 import dev.lifeboat.repository.snapshot.retention.RetentionDecision;
 import dev.lifeboat.storage.client.SchedulerClient;
+import dev.lifeboat.storage.repository.RestorableBackupRepository;
 import dev.lifeboat.storage.repository.SealedBackup;
 import dev.lifeboat.storage.repository.SealedBackupRepository;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
@@ -23,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.stream.Collectors;
 
 /**
@@ -33,8 +36,8 @@ import java.util.stream.Collectors;
  *   <li>the policy the event names exists in scheduler-service and belongs to the source the event names;</li>
  *   <li>this worker sealed the backup (verified it and emitted BackupCompleted) for that source and that policy;</li>
  *   <li>the policy's GFS retention, recomputed here over the backups this worker sealed for the source (its own
- *   record, with the counts read from scheduler-service), does not keep it, neither for itself nor because a kept
- *   backup depends on it.</li>
+ *   record and its own verification verdicts, with the counts read from scheduler-service), does not keep it,
+ *   neither for itself nor because a kept backup depends on it.</li>
  * </ul>
  * The recomputation uses the same calculator as the scheduler, over the same facts (completion time, type, chain and
  * parent as sealed), so a legitimate expiry passes. A failure to reach scheduler-service is thrown (transient: the
@@ -56,10 +59,13 @@ public class ExpiryGuard {
     }
 
     private final SealedBackupRepository sealed;
+    private final RestorableBackupRepository verifications;
     private final SchedulerClient scheduler;
 
-    public ExpiryGuard(SealedBackupRepository sealed, @RestClient SchedulerClient scheduler) {
+    public ExpiryGuard(SealedBackupRepository sealed, RestorableBackupRepository verifications,
+                       @RestClient SchedulerClient scheduler) {
         this.sealed = sealed;
+        this.verifications = verifications;
         this.scheduler = scheduler;
     }
 
@@ -91,7 +97,9 @@ public class ExpiryGuard {
             ofSource.put(id, s);
             completions.put(id, completedOf(s.seal()));
         }
-        RetentionDecision decision = decide(policy, ofSource, completions);
+        Map<UUID, Integrity> integrity = verifications.integrityOf(ofSource.values().stream()
+                .map(seal -> seal.seal().backupId()).toList());
+        RetentionDecision decision = decide(policy, ofSource, completions, integrity);
         for (String id : expired.backupIds()) {
             verdicts.put(id, verdict(id, policyId, sourceId, decision, completions));
         }
@@ -123,14 +131,19 @@ public class ExpiryGuard {
         return Verdict.ALLOWED;
     }
 
-    /** The policy's keep set over the backups this worker sealed for it, chains linked across the whole source. */
+    /**
+     * The policy's keep set over the backups this worker sealed for it, chains linked across the whole source, each
+     * with the verdict of its latest conclusive verification (as the scheduler has it from BackupVerified).
+     */
     private static RetentionDecision decide(SchedulerClient.PolicyInfo policy,
                                             Map<String, SealedBackupRepository.SourceSeal> ofSource,
-                                            Map<String, BackupCompleted> completions) {
+                                            Map<String, BackupCompleted> completions,
+                                            Map<UUID, Integrity> integrity) {
         List<Chains.SourceBackup> history = completions.values().stream().map(c -> new Chains.SourceBackup(
                 c.backupId(), c.completedAt(), BackupType.valueOf(c.type().name()),
                 c.repository() != null ? c.repository().chainId() : null,
-                c.repository() != null ? c.repository().parentBackupId() : null)).toList();
+                c.repository() != null ? c.repository().parentBackupId() : null,
+                integrity.getOrDefault(UUID.fromString(c.backupId()), Integrity.UNVERIFIED))).toList();
         Set<String> candidates = completions.values().stream()
                 .filter(c -> policy.id().equals(c.policyId()) && !ofSource.get(c.backupId()).deleted())
                 .map(BackupCompleted::backupId).collect(Collectors.toSet());

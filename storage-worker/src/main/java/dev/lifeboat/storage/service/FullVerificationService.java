@@ -10,6 +10,7 @@ import dev.lifeboat.repository.snapshot.Repository;
 import dev.lifeboat.repository.snapshot.VerificationReport;
 import dev.lifeboat.storage.messaging.BackupEventPublisher;
 import dev.lifeboat.storage.repository.DeletedBackupRepository;
+import dev.lifeboat.storage.repository.RestorableBackupRepository;
 import dev.lifeboat.storage.repository.SealedBackup;
 import dev.lifeboat.storage.repository.SealedBackupRepository;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
@@ -18,6 +19,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import org.jboss.logging.Logger;
 
 import java.time.Clock;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -25,7 +27,10 @@ import java.util.UUID;
 /**
  * Full verification of sealed chunked backups: every chunk is read, authenticated (AES-GCM tag) and hashed. On
  * demand over HTTP and, when {@code lifeboat.storage.full-verify.every} is set, on a schedule over every sealed
- * backup that was not deleted. Each run emits BackupVerified (level FULL); ok=false means not usable for restore.
+ * backup that was not deleted; and for a recovery's VerifyBackup. Each run records its verdict in
+ * {@code storage.backup_verification} (what PrepareRestore and the expiry check read) and emits BackupVerified
+ * (level FULL), which scheduler-service's retention and the catalog read. Only a proven integrity failure is
+ * CORRUPT; a store that cannot be read now (after the store's retries) gives UNREADABLE, which changes no verdict.
  */
 @ApplicationScoped
 public class FullVerificationService {
@@ -34,23 +39,28 @@ public class FullVerificationService {
     private final Repositories repositories;
     private final SealedBackupRepository sealed;
     private final DeletedBackupRepository deletions;
+    private final RestorableBackupRepository restorable;
     private final BackupEventPublisher publisher;
     private final StorageMetrics metrics;
     private final Clock clock = Clock.systemUTC();
 
     public FullVerificationService(Repositories repositories, SealedBackupRepository sealed,
-                                   DeletedBackupRepository deletions, BackupEventPublisher publisher,
-                                   StorageMetrics metrics) {
+                                   DeletedBackupRepository deletions, RestorableBackupRepository restorable,
+                                   BackupEventPublisher publisher, StorageMetrics metrics) {
         this.repositories = repositories;
         this.sealed = sealed;
         this.deletions = deletions;
+        this.restorable = restorable;
         this.publisher = publisher;
         this.metrics = metrics;
     }
 
-    /** The report of one full verification, as the HTTP API answers it. */
-    public record Result(String backupId, String level, boolean ok, List<ProblemView> problems, long chunksChecked,
-                         long bytesChecked, long durationMs) {
+    /**
+     * The report of one full verification, as the HTTP API answers it. {@code outcome}: PASSED, CORRUPT (not
+     * usable for restore) or UNREADABLE (the store could not be read now; the verdict before it stands).
+     */
+    public record Result(String backupId, String level, boolean ok, String outcome, List<ProblemView> problems,
+                         long chunksChecked, long bytesChecked, long durationMs) {
     }
 
     public record ProblemView(String file, String chunkId, String what) {
@@ -70,21 +80,32 @@ public class FullVerificationService {
                 .filter(c -> c.repository() != null);
     }
 
-    /** Reads every chunk of {@code backup}, emits BackupVerified and returns the report. */
+    /**
+     * Reads every chunk of {@code backup}, records the verdict where restore selection and retention read it, emits
+     * BackupVerified and returns the report. The record comes first: an event is never ahead of the verdict.
+     */
     @WithSpan("FullVerificationService.verify")
     public Result verify(BackupCompleted backup) {
         long started = System.nanoTime();
         Result result = run(backup, started);
+        Instant at = clock.instant();
+        List<String> problems = result.problems().stream().map(p -> SealService.describe(
+                new VerificationReport.Problem(p.file(), p.chunkId(), p.what()))).toList();
+        restorable.recordVerification(UUID.fromString(backup.backupId()), BackupVerified.FULL, result.outcome(),
+                problems, at);
         publisher.publish(new BackupVerified(backup.backupId(), backup.sourceId(), BackupVerified.FULL, result.ok(),
-                result.problems().stream().map(p -> SealService.describe(
-                        new VerificationReport.Problem(p.file(), p.chunkId(), p.what()))).toList(),
-                clock.instant()));
-        if (result.ok()) {
-            LOG.infof("backup %s passed full verification: %d chunks, %d bytes in %d ms", backup.backupId(),
-                    result.chunksChecked(), result.bytesChecked(), result.durationMs());
-        } else {
-            metrics.failed("FULL_VERIFY");
-            LOG.warnf("backup %s FAILED full verification: %s", backup.backupId(), result.problems());
+                problems, at, result.outcome()));
+        switch (result.outcome()) {
+            case BackupVerified.PASSED -> LOG.infof("backup %s passed full verification: %d chunks, %d bytes in %d ms",
+                    backup.backupId(), result.chunksChecked(), result.bytesChecked(), result.durationMs());
+            case BackupVerified.UNREADABLE -> LOG.warnf("backup %s could not be fully verified now, the object "
+                    + "store did not answer (its verdict is unchanged; the next run tries again): %s",
+                    backup.backupId(), problems);
+            default -> {
+                metrics.failed("FULL_VERIFY");
+                LOG.warnf("backup %s FAILED full verification, it is no longer offered for restore nor counted by "
+                        + "retention: %s", backup.backupId(), problems);
+            }
         }
         return result;
     }
@@ -93,27 +114,39 @@ public class FullVerificationService {
         String where = "s3://" + backup.bucket() + "/" + backup.manifestKey();
         Optional<ManifestLocation> at = ManifestLocation.parse(backup.manifestKey());
         if (at.isEmpty()) {
-            return failed(backup, started, "manifest key " + where + " is not a chunked-repository manifest key");
+            return failed(backup, started, BackupVerified.CORRUPT, "manifest key " + where
+                    + " is not a chunked-repository manifest key");
         }
-        Optional<Repository> repository = repositories.open(backup.bucket(), at.get().prefix());
-        if (repository.isEmpty()) {
-            return failed(backup, started, "no backup repository at s3://" + backup.bucket() + "/"
-                    + at.get().prefix());
+        Optional<Repository> repository;
+        Optional<Manifest> manifest;
+        try {
+            repository = repositories.open(backup.bucket(), at.get().prefix());
+            if (repository.isEmpty()) {
+                return failed(backup, started, BackupVerified.CORRUPT, "no backup repository at s3://"
+                        + backup.bucket() + "/" + at.get().prefix());
+            }
+            manifest = repository.get().manifest(at.get().chainId(), at.get().backupId());
+        } catch (RuntimeException e) {
+            // the store's retries are spent, or the master key does not open the repository (configuration):
+            // the manifest cannot be read now, which proves nothing about the backup's bytes
+            return failed(backup, started, BackupVerified.UNREADABLE, "manifest " + where
+                    + " unreadable now: " + e);
         }
-        Optional<Manifest> manifest = repository.get().manifest(at.get().chainId(), at.get().backupId());
         if (manifest.isEmpty()) {
-            return failed(backup, started, "manifest " + where + " does not exist");
+            return failed(backup, started, BackupVerified.CORRUPT, "manifest " + where + " does not exist");
         }
         VerificationReport report = repository.get().verifier().full(manifest.get());
         metrics.verifiedBytes(report.bytesChecked());
-        return new Result(backup.backupId(), BackupVerified.FULL, report.ok(), report.problems().stream()
-                .map(p -> new ProblemView(p.file(), p.chunkId(), p.what())).toList(), report.chunksChecked(),
-                report.bytesChecked(), (System.nanoTime() - started) / 1_000_000);
+        List<VerificationReport.Problem> shown = report.verdict() == VerificationReport.Verdict.UNREADABLE
+                ? report.unreadable() : report.problems();
+        return new Result(backup.backupId(), BackupVerified.FULL, report.ok(), report.verdict().name(),
+                shown.stream().map(p -> new ProblemView(p.file(), p.chunkId(), p.what())).toList(),
+                report.chunksChecked(), report.bytesChecked(), (System.nanoTime() - started) / 1_000_000);
     }
 
-    private static Result failed(BackupCompleted backup, long started, String what) {
-        return new Result(backup.backupId(), BackupVerified.FULL, false, List.of(new ProblemView(null, null, what)),
-                0, 0, (System.nanoTime() - started) / 1_000_000);
+    private static Result failed(BackupCompleted backup, long started, String outcome, String what) {
+        return new Result(backup.backupId(), BackupVerified.FULL, false, outcome,
+                List.of(new ProblemView(null, null, what)), 0, 0, (System.nanoTime() - started) / 1_000_000);
     }
 
     /** Full verification of every sealed chunked backup; off unless lifeboat.storage.full-verify.every is set. */
@@ -128,6 +161,7 @@ public class FullVerificationService {
             return;
         }
         int bad = 0;
+        int unreadable = 0;
         int checked = 0;
         for (SealedBackup s : backups) {
             BackupCompleted c = completedOf(s);
@@ -136,14 +170,17 @@ public class FullVerificationService {
             }
             try {
                 checked++;
-                if (!verify(c).ok()) {
-                    bad++;
+                switch (verify(c).outcome()) {
+                    case BackupVerified.CORRUPT -> bad++;
+                    case BackupVerified.UNREADABLE -> unreadable++;
+                    default -> { }
                 }
             } catch (RuntimeException e) {
                 LOG.warnf("scheduled full verification of backup %s did not run: %s", s.backupId(), e.getMessage());
             }
         }
-        LOG.infof("scheduled full verification: %d backups checked, %d failed", checked, bad);
+        LOG.infof("scheduled full verification: %d backups checked, %d corrupt, %d unreadable now", checked, bad,
+                unreadable);
     }
 
     private static BackupCompleted completedOf(SealedBackup seal) {

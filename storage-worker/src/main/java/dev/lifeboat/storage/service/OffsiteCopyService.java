@@ -112,7 +112,8 @@ public class OffsiteCopyService {
         Manifest copied = result.destination().manifest(at.chainId(), at.backupId()).orElseThrow(() ->
                 new IllegalStateException("the copied manifest of backup " + s.backupId() + " is not readable at "
                         + where));
-        VerificationReport report = result.destination().verifier().full(copied);
+        VerificationReport report = result.destination().verifier().full(copied)
+                .requireReadable("full verification of the copy of backup " + s.backupId() + " at " + where);
         if (!report.ok()) {
             return record(failed(s, "the copy at " + where + " failed full verification: "
                     + report.problems().size() + " bad of " + report.chunksChecked() + " chunks: "

@@ -8,7 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -24,8 +23,8 @@ import dev.lifeboat.contracts.recovery.VerifyBackup;
 import dev.lifeboat.kit.recovery.CommandLedger;
 import dev.lifeboat.kit.recovery.StepReplies;
 import dev.lifeboat.storage.config.StorageConfig;
+import dev.lifeboat.repository.snapshot.StoreUnreadableException;
 import dev.lifeboat.storage.messaging.StepReplyPublisher;
-import dev.lifeboat.storage.repository.RestorableBackupRepository;
 import io.agroal.api.AgroalDataSource;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
 
@@ -42,18 +41,16 @@ public class RecoveryCommandService {
     private final CommandLedger ledger;
     private final RestorePreparation preparation;
     private final FullVerificationService verification;
-    private final RestorableBackupRepository restorable;
     private final StepReplyPublisher replies;
     private final StorageConfig config;
     private final String participant;
 
     public RecoveryCommandService(AgroalDataSource dataSource, RestorePreparation preparation,
-                                  FullVerificationService verification, RestorableBackupRepository restorable,
-                                  StepReplyPublisher replies, StorageConfig config) {
+                                  FullVerificationService verification, StepReplyPublisher replies,
+                                  StorageConfig config) {
         this.ledger = new CommandLedger(dataSource, "storage.recovery_command");
         this.preparation = preparation;
         this.verification = verification;
-        this.restorable = restorable;
         this.replies = replies;
         this.config = config;
         this.participant = "storage-worker/" + instance();
@@ -131,7 +128,11 @@ public class RecoveryCommandService {
         FullVerificationService.Result report = verification.verify(backup.get());
         List<String> problems = report.problems().stream().map(p -> (p.file() == null ? "" : "file " + p.file()
                 + ": ") + (p.chunkId() == null ? "" : "chunk " + p.chunkId() + ": ") + p.what()).toList();
-        restorable.recordVerification(UUID.fromString(backupId), BackupVerified.FULL, report.ok(), problems);
+        if (BackupVerified.UNREADABLE.equals(report.outcome())) {
+            // retried like any outage; the reply after the last attempt says "unreadable now", never "corrupt"
+            throw new StoreUnreadableException("backup " + backupId + " could not be read from the object store "
+                    + "now, its integrity is unknown: " + String.join("; ", problems));
+        }
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("ok", report.ok());
         result.put("chunks", report.chunksChecked());

@@ -17,6 +17,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 
 import dev.lifeboat.contracts.BackupCompleted;
+import dev.lifeboat.contracts.BackupVerified;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.recovery.BackupLocation;
 import dev.lifeboat.contracts.recovery.PrepareRestore;
@@ -24,6 +25,7 @@ import dev.lifeboat.kit.repository.Repositories;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
 import dev.lifeboat.repository.snapshot.VerificationReport;
+import dev.lifeboat.storage.messaging.BackupEventPublisher;
 import dev.lifeboat.storage.repository.DeletedBackupRepository;
 import dev.lifeboat.storage.repository.RestorableBackupRepository;
 import dev.lifeboat.storage.repository.SealedBackup;
@@ -44,13 +46,16 @@ public class RestorePreparation {
     private final DeletedBackupRepository deletions;
     private final RestorableBackupRepository restorable;
     private final Repositories repositories;
+    private final BackupEventPublisher publisher;
 
     public RestorePreparation(SealedBackupRepository sealed, DeletedBackupRepository deletions,
-                              RestorableBackupRepository restorable, Repositories repositories) {
+                              RestorableBackupRepository restorable, Repositories repositories,
+                              BackupEventPublisher publisher) {
         this.sealed = sealed;
         this.deletions = deletions;
         this.restorable = restorable;
         this.repositories = repositories;
+        this.publisher = publisher;
     }
 
     /** The backup chosen, or the reason there is none. */
@@ -153,10 +158,15 @@ public class RestorePreparation {
         if (manifest.isEmpty()) {
             return Optional.of("manifest s3://" + c.bucket() + "/" + c.manifestKey() + " no longer exists");
         }
-        VerificationReport report = repository.get().verifier().quick(manifest.get());
+        VerificationReport report = repository.get().verifier().quick(manifest.get())
+                .requireReadable("quick verification of backup " + c.backupId() + " before a restore");
         if (!report.ok()) {
             List<String> problems = report.problems().stream().map(SealService::describe).toList();
-            restorable.recordVerification(UUID.fromString(c.backupId()), "QUICK", false, problems);
+            Instant now = Instant.now();
+            restorable.recordVerification(UUID.fromString(c.backupId()), BackupVerified.QUICK,
+                    BackupVerified.CORRUPT, problems, now);
+            publisher.publish(new BackupVerified(c.backupId(), c.sourceId(), BackupVerified.QUICK, false, problems,
+                    now, BackupVerified.CORRUPT));
             return Optional.of("quick verification failed: " + SealService.describe(report.problems(), 5));
         }
         return Optional.empty();

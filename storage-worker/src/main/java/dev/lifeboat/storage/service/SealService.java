@@ -220,7 +220,8 @@ public class SealService {
                         + manifest.get().chainId() + ", not backup " + s.backupId() + " of chain " + at.chainId()
                         + "; nothing sealed");
             }
-            VerificationReport report = repository.get().verifier().quick(manifest.get());
+            VerificationReport report = repository.get().verifier().quick(manifest.get())
+                    .requireReadable("quick verification of backup " + s.backupId() + " at " + where);
             metrics.verifiedBytes(report.bytesChecked());
             if (!report.ok()) {
                 return failed(s, "quick verification of backup " + s.backupId() + " (chain " + at.chainId()

@@ -26,13 +26,20 @@ public final class Chains {
 
     /**
      * A completed (or already expired) backup of the source, whichever policy or request it came from.
-     * {@code chainId} and {@code parentBackupId} are what the repository recorded (null when unknown).
+     * {@code chainId} and {@code parentBackupId} are what the repository recorded (null when unknown);
+     * {@code integrity} what its latest conclusive verification said.
      */
     public record SourceBackup(String backupId, Instant completedAt, BackupType type, String chainId,
-                               String parentBackupId) {
+                               String parentBackupId, Integrity integrity) {
         /** A backup without chain information: its dependency is inferred from completion order. */
         public SourceBackup(String backupId, Instant completedAt, BackupType type) {
-            this(backupId, completedAt, type, null, null);
+            this(backupId, completedAt, type, null, null, Integrity.UNVERIFIED);
+        }
+
+        /** A backup checked at sealing only. */
+        public SourceBackup(String backupId, Instant completedAt, BackupType type, String chainId,
+                            String parentBackupId) {
+            this(backupId, completedAt, type, chainId, parentBackupId, Integrity.UNVERIFIED);
         }
 
         boolean hasChainInfo() {
@@ -69,7 +76,8 @@ public final class Chains {
                 chainId = chainLabel;
                 dependsOn = b.type() == BackupType.DIFFERENTIAL ? fullId : previous;
             }
-            linked.add(new RetainedBackup(b.backupId(), b.completedAt(), b.type(), chainId, dependsOn));
+            linked.add(new RetainedBackup(b.backupId(), b.completedAt(), b.type(), chainId, dependsOn,
+                    b.integrity()));
             previous = b.backupId();
         }
         return linked;
@@ -93,7 +101,8 @@ public final class Chains {
                 RetainedBackup p = byId.get(parent);
                 parent = p == null ? null : p.dependsOn();
             }
-            result.add(new RetainedBackup(b.backupId(), b.completedAt(), b.type(), b.chainId(), parent));
+            result.add(new RetainedBackup(b.backupId(), b.completedAt(), b.type(), b.chainId(), parent,
+                    b.integrity()));
         }
         return result;
     }

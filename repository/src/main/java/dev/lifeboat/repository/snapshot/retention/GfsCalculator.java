@@ -23,8 +23,12 @@ import java.util.function.Function;
  *   <li>weekly: the newest of each of the last {@code weekly} ISO weeks (Monday to Sunday) that have one;</li>
  *   <li>monthly: the newest of each of the last {@code monthly} calendar months that have one;</li>
  *   <li>the newest backup is always kept;</li>
+ *   <li>the newest backup whose full verification passed is always kept;</li>
  *   <li>whatever a kept backup depends on, transitively, is kept too.</li>
  * </ul>
+ * A backup whose latest verification found it corrupt is left out of every count above (it takes no slot and is
+ * never "the newest"); it is kept only as a DEPENDENCY of a kept backup. Such a dependent is judged by its own
+ * verdict: its manifest lists every chunk it needs, so its own verification shows whether a shared chunk is bad.
  */
 public final class GfsCalculator {
     /** Newest first; equal completion times are ordered by id so the decision does not depend on input order. */
@@ -36,15 +40,19 @@ public final class GfsCalculator {
 
     public static RetentionDecision decide(List<RetainedBackup> backups, RetentionCounts counts) {
         List<RetainedBackup> newestFirst = backups.stream().sorted(NEWEST_FIRST).toList();
+        // a corrupt backup can never be restored, so it must not take the slot of a good one
+        List<RetainedBackup> usable = newestFirst.stream().filter(b -> b.integrity() != Integrity.CORRUPT).toList();
         Map<String, Set<KeepReason>> reasons = new HashMap<>();
-        if (!newestFirst.isEmpty()) {
-            add(reasons, newestFirst.get(0).backupId(), KeepReason.NEWEST);
+        if (!usable.isEmpty()) {
+            add(reasons, usable.get(0).backupId(), KeepReason.NEWEST);
         }
-        newestPerPeriod(newestFirst, counts.daily(), GfsCalculator::day)
+        usable.stream().filter(b -> b.integrity() == Integrity.VERIFIED).findFirst()
+                .ifPresent(b -> add(reasons, b.backupId(), KeepReason.NEWEST_VERIFIED));
+        newestPerPeriod(usable, counts.daily(), GfsCalculator::day)
                 .forEach(id -> add(reasons, id, KeepReason.DAILY));
-        newestPerPeriod(newestFirst, counts.weekly(), GfsCalculator::isoWeek)
+        newestPerPeriod(usable, counts.weekly(), GfsCalculator::isoWeek)
                 .forEach(id -> add(reasons, id, KeepReason.WEEKLY));
-        newestPerPeriod(newestFirst, counts.monthly(), b -> YearMonth.from(day(b)))
+        newestPerPeriod(usable, counts.monthly(), b -> YearMonth.from(day(b)))
                 .forEach(id -> add(reasons, id, KeepReason.MONTHLY));
         keepDependencies(newestFirst, reasons);
 

@@ -215,4 +215,48 @@ class GfsCalculatorTest {
         assertThat(decision.keep()).isEmpty();
         assertThat(decision.expire()).isEmpty();
     }
+
+    @Test
+    void aCorruptBackupTakesNoSlotAndTheNewestVerifiedOneIsNeverExpired() {
+        Instant day = Instant.parse("2026-11-24T02:00:00Z");
+        RetainedBackup verified = new RetainedBackup("a-verified", day, BackupType.FULL, "c1", null,
+                Integrity.VERIFIED);
+        RetainedBackup unverified = new RetainedBackup("b-unverified", day.plusSeconds(60), BackupType.FULL, "c2",
+                null, Integrity.UNVERIFIED);
+        RetainedBackup corrupt = new RetainedBackup("c-corrupt", day.plusSeconds(120), BackupType.FULL, "c3", null,
+                Integrity.CORRUPT);
+
+        // one daily slot: before verdicts counted, the corrupt newest took it and the two good ones expired
+        RetentionDecision decision = GfsCalculator.decide(List.of(verified, unverified, corrupt),
+                new RetentionCounts(1, 0, 0));
+
+        assertThat(decision.keep()).containsOnlyKeys("b-unverified", "a-verified");
+        assertThat(decision.keep().get("b-unverified")).containsExactlyInAnyOrder(KeepReason.NEWEST,
+                KeepReason.DAILY);
+        assertThat(decision.keep().get("a-verified")).containsExactly(KeepReason.NEWEST_VERIFIED);
+        assertThat(decision.expire()).containsExactly("c-corrupt");
+    }
+
+    @Test
+    void aCorruptBackupThatAKeptOneDependsOnIsKeptOnlyAsADependency() {
+        Instant day = Instant.parse("2026-11-24T02:00:00Z");
+        RetainedBackup full = new RetainedBackup("full", day, BackupType.FULL, "c1", null, Integrity.CORRUPT);
+        RetainedBackup incremental = new RetainedBackup("incr", day.plusSeconds(60), BackupType.INCREMENTAL, "c1",
+                "full", Integrity.UNVERIFIED);
+
+        RetentionDecision decision = GfsCalculator.decide(List.of(full, incremental), new RetentionCounts(0, 0, 0));
+
+        assertThat(decision.keep().get("incr")).containsExactly(KeepReason.NEWEST);
+        assertThat(decision.keep().get("full")).containsExactly(KeepReason.DEPENDENCY);
+    }
+
+    @Test
+    void chainsCarryEachBackupsIntegrityThroughLinkingAndScoping() {
+        Instant t = Instant.parse("2026-11-24T02:00:00Z");
+        List<RetainedBackup> linked = Chains.link(List.of(
+                new SourceBackup("f", t, BackupType.FULL, "c1", null, Integrity.VERIFIED),
+                new SourceBackup("i", t.plusSeconds(1), BackupType.INCREMENTAL, "c1", "f", Integrity.CORRUPT)));
+        assertThat(Chains.within(linked, Set.of("f", "i"))).extracting(RetainedBackup::integrity)
+                .containsExactly(Integrity.VERIFIED, Integrity.CORRUPT);
+    }
 }
