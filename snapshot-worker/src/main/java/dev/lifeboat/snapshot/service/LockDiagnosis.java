@@ -41,7 +41,7 @@ final class LockDiagnosis {
     /** Sessions holding an ACCESS EXCLUSIVE lock on {@code table} (the only mode that blocks pg_dump's lock). */
     static String holdersOf(SourceConnection source, String table, int connectTimeoutSeconds) {
         String sql = """
-                select l.pid, l.mode, a.usename, a.application_name, host(a.client_addr), a.xact_start, a.state
+                select l.pid, a.usename, a.application_name, host(a.client_addr), a.xact_start, a.state, l.mode
                 from pg_locks l left join pg_stat_activity a on a.pid = l.pid
                 where l.locktype = 'relation' and l.relation = to_regclass(?) and l.granted
                   and l.mode = 'AccessExclusiveLock' and l.pid <> pg_backend_pid()""";
@@ -51,7 +51,7 @@ final class LockDiagnosis {
             List<String> holders = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    holders.add(session(rs, 1) + " holding " + rs.getString(2));
+                    holders.add(session(rs, 1) + " holding " + rs.getString(7));
                 }
             }
             if (holders.isEmpty()) {
@@ -92,6 +92,26 @@ final class LockDiagnosis {
         } catch (SQLException e) {
             LOG.warnf("cannot read the lock waits of %s on %s: %s", applicationName, source, e.getMessage());
             return Optional.of("what pg_dump waited for could not be read: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Ends the server sessions of a killed pg_dump: a backend waiting in a lock queue does not notice that its
+     * client is gone, and would keep its place in the queue (ahead of the sessions queued behind it) until its own
+     * timeout. A role may end its own sessions.
+     */
+    static void endSessions(SourceConnection source, String applicationName, int connectTimeoutSeconds) {
+        try (Connection c = connect(source, connectTimeoutSeconds);
+             PreparedStatement ps = c.prepareStatement("select count(pg_terminate_backend(pid)) from pg_stat_activity "
+                     + "where application_name = ? and pid <> pg_backend_pid()")) {
+            ps.setString(1, applicationName);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                LOG.debugf("ended %d session(s) of %s on %s", rs.getInt(1), applicationName, source);
+            }
+        } catch (SQLException e) {
+            LOG.warnf("cannot end the sessions of %s on %s (they end at their lock wait timeout): %s",
+                    applicationName, source, e.getMessage());
         }
     }
 

@@ -54,8 +54,10 @@ final class PgDump {
     void run(SourceConnection source, Path target, Path spool, Duration progressInterval, String snapshot,
              String backupId, Deadline deadline, LongConsumer progress) {
         Path stderr = spool.resolve("pg_dump.stderr");
+        // a lock wait that would outlast the deadline is ended by the deadline, which reads who holds the lock
+        // while pg_dump still waits for it; pg_dump's own timeout then only backs it up
         Duration lockWait = lockWaitTimeout.compareTo(deadline.remaining()) < 0 ? lockWaitTimeout
-                : deadline.remaining();
+                : deadline.remaining().plus(progressInterval.multipliedBy(2)).plusSeconds(5);
         List<String> command = new ArrayList<>(List.of(binary.toString(), "--format=directory",
                 "--compress=0", "--jobs=" + Math.max(1, jobs), "--no-password", "--file=" + target,
                 "--lock-wait-timeout=" + Math.max(1, lockWait.toMillis()),
@@ -82,14 +84,16 @@ final class PgDump {
                     TimeUnit.MILLISECONDS)) {
                 if (deadline.passed()) {
                     // read before the kill: once pg_dump's sessions are gone, so is what they waited for
-                    String cause = LockDiagnosis.waitsOf(source, applicationName, connectTimeoutSeconds)
-                            .orElse("pg_dump was not waiting for a lock; check that the source server at "
-                                    + source.host() + ":" + source.port() + " answers and is not overloaded");
+                    var lock = LockDiagnosis.waitsOf(source, applicationName, connectTimeoutSeconds);
                     child.kill();
+                    LockDiagnosis.endSessions(source, applicationName, connectTimeoutSeconds);
+                    String what = lock.map(l -> l + ". Nothing was uploaded; end that session or let its "
+                            + "transaction finish (or raise maxDuration), then request the backup again")
+                            .orElse("pg_dump was not waiting for a lock. Nothing was uploaded; check that the source "
+                                    + "server at " + source.host() + ":" + source.port() + " answers and is not "
+                                    + "overloaded, or raise maxDuration if the database needs longer to dump");
                     throw new BackupFailure("DUMP", "pg_dump of " + source.host() + ":" + source.port() + "/"
-                            + source.database() + " was stopped at " + deadline.describe() + ": " + cause
-                            + ". Nothing was uploaded; end that session or raise maxDuration, then request the "
-                            + "backup again");
+                            + source.database() + " was stopped at " + deadline.describe() + ": " + what);
                 }
                 progress.accept(SnapshotService.directorySize(target));
             }
