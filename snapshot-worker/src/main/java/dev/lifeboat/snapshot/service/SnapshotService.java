@@ -37,7 +37,9 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.Comparator;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -200,11 +202,6 @@ public class SnapshotService {
             dump.run(connection, dumpDir, spool, config.progressInterval(), null, request.backupId(), deadline,
                     dumped);
         }
-        if (deadline.passed()) {
-            throw new BackupFailure("DUMP", "the dump of " + connection.host() + ":" + connection.port() + "/"
-                    + connection.database() + " ended after " + deadline.describe() + "; nothing was uploaded. "
-                    + "Raise maxDuration if the source needs longer, then request the backup again");
-        }
         long dumpBytes = directorySize(dumpDir);
         progress(request, "DUMPING", dumpBytes, 100);
         String repositoryPrefix = repositoryPrefix(prefix, request.sourceId());
@@ -236,18 +233,18 @@ public class SnapshotService {
     }
 
     /** The policy's maxDuration from the start of the backup; the worker's default when the policy has none. */
-    static Deadline deadlineOf(SchedulerClient.PolicyInfo policy, Instant startedAt, java.time.Duration fallback) {
+    static Deadline deadlineOf(SchedulerClient.PolicyInfo policy, Instant startedAt, Duration fallback) {
         if (policy.maxDuration() == null || policy.maxDuration().isBlank()) {
             return Deadline.after(startedAt, fallback, "the worker's default, lifeboat.snapshot.max-duration: "
                     + "policy '" + policy.id() + "' names none");
         }
         try {
-            java.time.Duration d = java.time.Duration.parse(policy.maxDuration());
+            Duration d = Duration.parse(policy.maxDuration());
             if (d.isNegative() || d.isZero()) {
-                throw new java.time.format.DateTimeParseException("not positive", policy.maxDuration(), 0);
+                throw new DateTimeParseException("not positive", policy.maxDuration(), 0);
             }
             return Deadline.after(startedAt, d, "maxDuration of policy '" + policy.id() + "'");
-        } catch (java.time.format.DateTimeParseException e) {
+        } catch (DateTimeParseException e) {
             throw new BackupFailure("LOOKUP", "policy '" + policy.id() + "' has maxDuration '" + policy.maxDuration()
                     + "', which is not a positive ISO-8601 duration such as PT6H; nothing was backed up. Correct "
                     + "the policy in scheduler-service");
