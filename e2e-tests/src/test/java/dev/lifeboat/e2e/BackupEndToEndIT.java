@@ -404,13 +404,22 @@ class BackupEndToEndIT {
         platform.restore(bucket, manifestKey, chainId, backupId, database);
     }
 
+    /**
+     * What backups left in the workers' spools: each worker keeps its jobs in its own run-<id> directory (with its
+     * lock file and the records of running child processes), next to the spool's sweep lock.
+     */
     private static List<Path> spoolEntries() {
         List<Path> left = new ArrayList<>();
         for (String worker : List.of("a", "b")) {
             Path spool = platform.spoolRoot.resolve(worker);
             if (Files.isDirectory(spool)) {
-                try (Stream<Path> s = Files.list(spool)) {
-                    s.forEach(left::add);
+                try (Stream<Path> s = Files.walk(spool, 3)) {
+                    s.filter(p -> !p.equals(spool))
+                            .filter(p -> !p.getFileName().toString().equals(".sweep.lock"))
+                            .filter(p -> !p.getFileName().toString().equals(".lock"))
+                            .filter(p -> !(p.getParent().equals(spool) && p.getFileName().toString().startsWith("run-")))
+                            .filter(p -> !(p.getFileName().toString().equals("children") && Files.isDirectory(p)))
+                            .forEach(left::add);
                 } catch (java.io.IOException e) {
                     throw new IllegalStateException(e);
                 }

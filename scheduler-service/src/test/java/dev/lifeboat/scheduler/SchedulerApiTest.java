@@ -100,6 +100,10 @@ class SchedulerApiTest {
                 .body(Map.of("sourceId", src, "type", "FULL", "schedule", "0 2 * * *", "rpo", "a day"))
                 .post("/api/v1/policies")
                 .then().statusCode(400).body("errors.field", hasItem("rpo"));
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
+                .body(Map.of("sourceId", src, "type", "FULL", "schedule", "0 2 * * *", "maxDuration", "PT2S"))
+                .post("/api/v1/policies")
+                .then().statusCode(400).body("detail", containsString("maxDuration PT2S is outside PT10S to"));
     }
 
     @Test
@@ -114,7 +118,11 @@ class SchedulerApiTest {
                 .then().statusCode(201)
                 .body("retention.daily", equalTo(7)).body("retention.weekly", equalTo(4))
                 .body("retention.monthly", equalTo(12)).body("nextRunAt", containsString("T02:00:00Z"))
-                .body("destination.bucket", equalTo("offsite-eu"));
+                .body("destination.bucket", equalTo("offsite-eu")).body("maxDuration", equalTo("PT6H"));
+        given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
+                .body(Map.of("sourceId", src, "type", "FULL", "schedule", "0 3 * * *", "maxDuration", "PT90M"))
+                .post("/api/v1/policies")
+                .then().statusCode(201).body("maxDuration", equalTo("PT1H30M"));
         given().auth().oauth2(Tokens.admin()).delete("/api/v1/sources/" + src).then().statusCode(409).body("detail", containsString("polic"));
     }
 

@@ -24,6 +24,14 @@ public interface CoordinatorConfig {
     @WithDefault("PT5S")
     Duration schedulerTimeout();
 
+    /** How long a RestartServices or NotifyStakeholders webhook may take to accept the connection. */
+    @WithDefault("PT5S")
+    Duration webhookConnectTimeout();
+
+    /** How long a NotifyStakeholders webhook may take to answer (RestartServices calls use the step's timeout). */
+    @WithDefault("PT10S")
+    Duration notifyTimeout();
+
     /**
      * URL prefixes ({@code scheme://host:port[/path]}) that RestartServices and NotifyStakeholders may call.
      * Unset: no URL is allowed, so plans with such steps are refused until an admin names what they may reach.

@@ -29,12 +29,15 @@ public class LocalSteps {
     public record Outcome(boolean ok, String message, Map<String, Object> details) {
     }
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
-            .followRedirects(HttpClient.Redirect.NEVER).build();
+    private final HttpClient http;
     private final UrlPolicy urls;
+    private final Duration notifyTimeout;
 
-    public LocalSteps(UrlPolicy urls) {
+    public LocalSteps(UrlPolicy urls, dev.lifeboat.recovery.config.CoordinatorConfig config) {
         this.urls = urls;
+        this.notifyTimeout = config.notifyTimeout();
+        this.http = HttpClient.newBuilder().connectTimeout(config.webhookConnectTimeout())
+                .followRedirects(HttpClient.Redirect.NEVER).build();
     }
 
     /** Calls every endpoint in order; each gets 1 + retries attempts to answer its expected status. */
@@ -99,7 +102,7 @@ public class LocalSteps {
                 continue;
             }
             try {
-                HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10))
+                HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(notifyTimeout)
                                 .header("Content-Type", "application/json")
                                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                         HttpResponse.BodyHandlers.discarding());

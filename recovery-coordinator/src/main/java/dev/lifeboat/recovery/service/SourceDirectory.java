@@ -22,11 +22,12 @@ public class SourceDirectory {
 
     private final CoordinatorConfig config;
     private final ServiceCredentials credentials;
-    private final HttpClient http = HttpClient.newBuilder().build();
+    private final HttpClient http;
 
     public SourceDirectory(CoordinatorConfig config, ServiceCredentials credentials) {
         this.config = config;
         this.credentials = credentials;
+        this.http = HttpClient.newBuilder().connectTimeout(config.schedulerTimeout()).build();
     }
 
     public Optional<Source> find(String sourceId) {

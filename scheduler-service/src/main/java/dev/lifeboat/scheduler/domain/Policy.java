@@ -37,6 +37,12 @@ public class Policy extends PanacheEntityBase {
     public String offsitePrefix;
     /** Recovery point objective as an ISO-8601 duration (PT24H). */
     public String rpo;
+    /**
+     * The longest one backup of this policy may run (ISO-8601, PT6H); snapshot-worker stops it there and reports it
+     * FAILED with the stage it was in.
+     */
+    @Column(name = "max_duration")
+    public String maxDuration;
     public boolean enabled;
     @Column(name = "created_at")
     public Instant createdAt;

@@ -12,7 +12,8 @@ import jakarta.validation.constraints.Size;
 
 /**
  * A backup policy. {@code offsite} is an optional second destination (bucket required, prefix optional) on the same
- * object-store endpoint; it must differ from {@code destination}.
+ * object-store endpoint; it must differ from {@code destination}. {@code maxDuration}: the longest one backup may run
+ * before snapshot-worker stops it and reports it FAILED (default {@code lifeboat.policy.default-max-duration}).
  */
 public record PolicyRequest(
         @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String id,
@@ -24,6 +25,8 @@ public record PolicyRequest(
         @Valid Destination offsite,
         @Pattern(regexp = "^P(?!$)(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+S)?)?$",
                 message = "must be an ISO-8601 duration such as PT24H or P1D") String rpo,
+        @Pattern(regexp = "^P(?!$)(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+S)?)?$",
+                message = "must be an ISO-8601 duration such as PT6H or PT30M") String maxDuration,
         Boolean enabled) {
 
     public record Retention(@Min(0) @Max(10000) Integer daily, @Min(0) @Max(10000) Integer weekly,

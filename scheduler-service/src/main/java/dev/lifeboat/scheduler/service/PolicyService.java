@@ -1,6 +1,7 @@
 package dev.lifeboat.scheduler.service;
 
 import dev.lifeboat.kit.rest.ProblemException;
+import dev.lifeboat.scheduler.domain.MaxDuration;
 import dev.lifeboat.scheduler.domain.OffsiteRules;
 import dev.lifeboat.scheduler.domain.Policy;
 import dev.lifeboat.scheduler.domain.Source;
@@ -14,6 +15,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
@@ -31,6 +33,9 @@ public class PolicyService {
     String defaultBucket;
     @ConfigProperty(name = "lifeboat.snapshot.default-prefix", defaultValue = "backups")
     String defaultPrefix;
+    /** A policy's maxDuration when the request names none. */
+    @ConfigProperty(name = "lifeboat.policy.default-max-duration", defaultValue = "PT6H")
+    Duration defaultMaxDuration;
 
     @WithSession
     public Uni<List<Policy>> list(String sourceId) {
@@ -46,6 +51,9 @@ public class PolicyService {
     @WithSpan("PolicyService.create")
     public Uni<Policy> create(PolicyRequest req) {
         CronSchedule.problem(req.schedule()).ifPresent(p -> {
+            throw ProblemException.badRequest(p);
+        });
+        MaxDuration.problem(req.maxDuration()).ifPresent(p -> {
             throw ProblemException.badRequest(p);
         });
         if (req.offsite() != null) {
@@ -78,7 +86,7 @@ public class PolicyService {
         return get(id).call(Policy::delete).invoke(p -> scheduler.unschedule(p.id)).replaceWithVoid();
     }
 
-    private static void apply(Policy p, PolicyRequest req) {
+    private void apply(Policy p, PolicyRequest req) {
         p.sourceId = req.sourceId();
         p.type = req.type();
         p.schedule = req.schedule().trim();
@@ -91,6 +99,8 @@ public class PolicyService {
         p.offsiteBucket = req.offsite() == null ? null : req.offsite().bucket();
         p.offsitePrefix = req.offsite() == null ? null : req.offsite().prefix();
         p.rpo = req.rpo();
+        p.maxDuration = req.maxDuration() != null ? Duration.parse(req.maxDuration()).toString()
+                : defaultMaxDuration.toString();
         p.enabled = req.enabled() == null || req.enabled();
         p.updatedAt = Instant.now();
     }

@@ -32,8 +32,11 @@ public interface SchedulerClient {
                       String passwordRef, String sslmode, String sslRootCertRef) {
     }
 
-    /** {@code offsite}: the policy's optional second destination, copied to by storage-worker. */
-    record PolicyInfo(String id, String sourceId, Destination destination, Destination offsite) {
+    /**
+     * {@code offsite}: the policy's optional second destination, copied to by storage-worker. {@code maxDuration}:
+     * ISO-8601, the longest one backup may run (absent from older scheduler-service versions).
+     */
+    record PolicyInfo(String id, String sourceId, Destination destination, Destination offsite, String maxDuration) {
         public record Destination(String bucket, String prefix) {
         }
     }

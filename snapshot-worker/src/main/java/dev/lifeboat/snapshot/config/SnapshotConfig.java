@@ -35,6 +35,33 @@ public interface SnapshotConfig {
     int connectTimeoutSeconds();
 
     /**
+     * How long a read from a source or target server may wait (JDBC socketTimeout) before the call fails: a server
+     * that stops answering. Longer than any single statement the worker runs there.
+     */
+    @WithDefault("10m")
+    Duration socketTimeout();
+
+    /** TCP keepalive idle time of pg_dump's and pg_restore's connections; a dead peer is noticed after ~2x this. */
+    @WithDefault("30s")
+    Duration keepaliveIdle();
+
+    /** pg_dump --lock-wait-timeout: how long pg_dump waits for a table lock (never past the backup's deadline). */
+    @WithDefault("5m")
+    Duration lockWaitTimeout();
+
+    /** The maximum backup duration when the request names no policy (a policy's maxDuration wins). */
+    @WithDefault("6h")
+    Duration maxDuration();
+
+    /** Backups run at once on this worker, each of another source (one source's backups run in order). */
+    @WithDefault("3")
+    int concurrentBackups();
+
+    /** Requests taken from Kafka and not finished yet, beyond which consumption pauses. */
+    @WithDefault("100")
+    int maxPendingRequests();
+
+    /**
      * Record each table's row count and content hash in the backup, taken in the dump's own snapshot, for
      * TABLE_MATCHES_SOURCE checks. Costs one extra read of every table while pg_dump runs.
      */

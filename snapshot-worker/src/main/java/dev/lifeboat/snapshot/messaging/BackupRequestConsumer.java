@@ -13,11 +13,14 @@ import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Consumes lifeboat.backup.requested.v1 (keyed by source id, so one source's backups run in order). Invalid
- * records are nacked into lifeboat.dlq.v1; a valid request is acked only after its outcome event is sent.
+ * Consumes lifeboat.backup.requested.v1 (keyed by source id). Invalid records are nacked into lifeboat.dlq.v1; a
+ * valid request is handed to its source's lane ({@link SourceLanes}: several sources at once, one source's backups
+ * in order) and acked only after its outcome event is sent; offsets are committed up to the oldest request not
+ * acked yet, so a crash redelivers every unfinished one.
  */
 @ApplicationScoped
 public class BackupRequestConsumer {
@@ -27,6 +30,8 @@ public class BackupRequestConsumer {
 
     @Inject
     SnapshotService snapshots;
+    @Inject
+    SourceLanes lanes;
 
     @Incoming("backup-requests")
     @Blocking
@@ -46,7 +51,16 @@ public class BackupRequestConsumer {
             IncomingKafkaRecordMetadata<String, String> k = KafkaEvents.kafka(message);
             request = request.withBackupId(Ids.backupIdForRecord(k.getTopic(), k.getPartition(), k.getOffset()));
         }
-        return runWithRetries(request, message);
+        BackupRequested accepted = request;
+        try {
+            lanes.submit(request.sourceId(), () -> runWithRetries(accepted, message));
+        } catch (InterruptedException e) {
+            // shutting down: neither acked nor dead-lettered, the request is redelivered after the restart
+            Thread.currentThread().interrupt();
+            return CompletableFuture.completedFuture(null);
+        }
+        // not acked here: the lane acks (or nacks) the record when the backup has ended
+        return CompletableFuture.completedFuture(null);
     }
 
     /**

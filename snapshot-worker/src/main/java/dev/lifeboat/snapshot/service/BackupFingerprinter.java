@@ -47,9 +47,13 @@ public final class BackupFingerprinter implements AutoCloseable {
                 host + ":" + port + "/" + database);
     }
 
-    /** Over the source's own connection settings (password and TLS as resolved for this backup). */
-    static BackupFingerprinter open(SourceConnection source, int timeoutSeconds) {
-        return open(source.jdbcUrl(), source.jdbcProperties(timeoutSeconds), source.toString());
+    /**
+     * Over the source's own connection settings (password and TLS as resolved for this backup). Hashing a large
+     * table is one long statement: reads may wait until the backup's deadline, not beyond.
+     */
+    static BackupFingerprinter open(SourceConnection source, int timeoutSeconds, Deadline deadline) {
+        return open(source.jdbcUrl(), source.jdbcProperties(timeoutSeconds,
+                (int) Math.max(1, deadline.remaining().toSeconds() + 1)), source.toString());
     }
 
     private static BackupFingerprinter open(String url, Properties props, String where) {
@@ -115,10 +119,14 @@ public final class BackupFingerprinter implements AutoCloseable {
         return new TableFingerprints(TableHashes.METHOD, out);
     }
 
-    /** The fingerprints, once every table is hashed. */
-    public TableFingerprints await() {
+    /** The fingerprints, once every table is hashed; fails when hashing outlasts the backup's deadline. */
+    public TableFingerprints await(Deadline deadline) {
         try {
-            return result.get();
+            return result.get(Math.max(1, deadline.remaining().toMillis()), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new BackupFailure("DUMP", "the table fingerprints were not done at " + deadline.describe()
+                    + "; nothing was uploaded. Raise maxDuration, or set LIFEBOAT_TABLE_FINGERPRINTS=false to back up "
+                    + "without them");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new BackupFailure("DUMP", "interrupted while fingerprinting tables");

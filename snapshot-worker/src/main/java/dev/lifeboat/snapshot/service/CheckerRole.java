@@ -234,6 +234,9 @@ final class CheckerRole implements AutoCloseable {
         p.setProperty("user", role);
         p.setProperty("password", password);
         p.setProperty("connectTimeout", String.valueOf(connectTimeoutSeconds));
+        // every statement ends at statement_timeout; a read waiting past it means the server stopped answering
+        p.setProperty("socketTimeout", String.valueOf(Math.max(1, timeout.toSeconds()) + 10));
+        p.setProperty("tcpKeepAlive", "true");
         p.setProperty("ApplicationName", "lifeboat-check");
         p.setProperty("preferQueryMode", "extended");
         p.setProperty("options", "-c default_transaction_read_only=on -c statement_timeout="

@@ -55,6 +55,8 @@ public class DatabaseRestorer {
     RecoveryConfig config;
     @Inject
     Repositories repositories;
+    @Inject
+    Spool spools;
 
     /** The reply's result on success; {@link CommandFailure} or {@link TransientFailure} otherwise. */
     @WithSpan("DatabaseRestorer.restore")
@@ -73,7 +75,7 @@ public class DatabaseRestorer {
                 new CommandFailure("no pg_restore for PostgreSQL " + major + " on this worker (looked in "
                         + snapshots.pgInstallRoot() + "/<major>/bin); install the PostgreSQL " + major + " client"));
         Manifest manifest = manifest(backup);
-        Path spool = snapshots.spoolDir().resolve("restore-"
+        Path spool = spools.job("restore-"
                 + UUID.nameUUIDFromBytes(cmd.commandId().getBytes(StandardCharsets.UTF_8)));
         SnapshotService.deleteRecursively(spool);
         boolean created = false;
@@ -236,8 +238,8 @@ public class DatabaseRestorer {
         Path stderr = spool.resolve("pg_restore.stderr");
         ProcessBuilder pb = new ProcessBuilder(List.of(pgRestore.toString(), "--format=directory",
                 "--jobs=" + jobs, "--no-owner", "--exit-on-error", "--no-password", "--host=" + cmd.target().host(),
-                "--port=" + cmd.target().port(), "--username=" + cmd.target().user(), "--dbname=" + name,
-                dumpDir.toString()))
+                "--port=" + cmd.target().port(), "--username=" + cmd.target().user(),
+                "--dbname=" + SourceConnection.libpqDatabase(name, snapshots.keepaliveIdle()), dumpDir.toString()))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(stderr.toFile());
         // the password goes through the environment: in no process list, no log
@@ -245,10 +247,16 @@ public class DatabaseRestorer {
         pb.environment().put("PGCONNECT_TIMEOUT", String.valueOf(snapshots.connectTimeoutSeconds()));
         pb.environment().put("PGAPPNAME", "lifeboat-restore");
         LOG.infof("restore %s: %s --jobs=%d into %s", cmd.commandId(), pgRestore, jobs, cmd.target().describe());
-        Process p = null;
         long start = System.nanoTime();
+        ChildProcesses.Child child;
         try {
-            p = pb.start();
+            child = spools.children().start(pb);
+        } catch (IOException e) {
+            throw new CommandFailure("cannot run " + pgRestore + ": " + e.getMessage(), e);
+        }
+        // closing the child kills its whole process group if it still runs (interrupted, failed)
+        try (child) {
+            Process p = child.process();
             while (!p.waitFor(snapshots.progressInterval().toMillis(), TimeUnit.MILLISECONDS)) {
                 LOG.infof("restore %s: pg_restore running for %d s", cmd.commandId(), millisSince(start) / 1000);
             }
@@ -256,10 +264,7 @@ public class DatabaseRestorer {
                 throw new CommandFailure("pg_restore into " + cmd.target().describe() + " exited with "
                         + p.exitValue() + ": " + tail(stderr));
             }
-        } catch (IOException e) {
-            throw new CommandFailure("cannot run " + pgRestore + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
-            p.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new CommandFailure("interrupted while pg_restore was running");
         }

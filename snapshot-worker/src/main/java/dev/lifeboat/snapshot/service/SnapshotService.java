@@ -37,7 +37,9 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.Comparator;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -69,6 +71,8 @@ public class SnapshotService {
     MeterRegistry registry;
     @Inject
     SecretPolicy secrets;
+    @Inject
+    Spool spools;
 
     private String workerId;
 
@@ -111,7 +115,7 @@ public class SnapshotService {
             registry.counter("lifeboat_backups_started_total").increment();
             Instant startedAt = Instant.now();
             Timer.Sample timer = Timer.start(registry);
-            Path spool = config.spoolDir().resolve(request.backupId());
+            Path spool = spools.job(request.backupId());
             SnapshotCreated created;
             try {
                 created = capture(request, spool, startedAt);
@@ -146,6 +150,8 @@ public class SnapshotService {
         String bucket = storeConfig.defaultBucket();
         String prefix = config.defaultPrefix();
         OffsiteDestination offsite = null;
+        Deadline deadline = Deadline.after(startedAt, config.maxDuration(),
+                "the worker's default, lifeboat.snapshot.max-duration: the request names no policy");
         if (request.policyId() != null) {
             SchedulerClient.PolicyInfo policy = lookupPolicy(request.policyId());
             if (!request.sourceId().equals(policy.sourceId())) {
@@ -164,6 +170,7 @@ public class SnapshotService {
                 prefix = policy.destination().prefix();
             }
             offsite = offsiteOf(policy, request.sourceId(), config.defaultPrefix());
+            deadline = deadlineOf(policy, startedAt, config.maxDuration());
         }
         deleteRecursively(spool);
         try {
@@ -172,24 +179,28 @@ public class SnapshotService {
             throw new BackupFailure("DUMP", "cannot create spool directory " + spool + ": " + e.getMessage());
         }
         SourceConnection connection = SourceConnection.resolve(source, secrets, spool);
-        SourceProbe.ServerFacts facts = SourceProbe.probe(connection, config.connectTimeoutSeconds());
+        SourceProbe.ServerFacts facts = SourceProbe.probe(connection, config.connectTimeoutSeconds(),
+                (int) config.socketTimeout().toSeconds());
         Path pgDump = PgTools.pgDumpFor(config.pgInstallRoot(), facts.major());
         Path dumpDir = spool.resolve("dump");
         progress(request, "DUMPING", 0, 0);
-        PgDump dump = new PgDump(pgDump, config.jobs(), config.connectTimeoutSeconds());
+        PgDump dump = new PgDump(pgDump, config.jobs(), config.connectTimeoutSeconds(), config.lockWaitTimeout(),
+                config.keepaliveIdle(), spools.children());
         java.util.function.LongConsumer dumped = bytes -> progress(request, "DUMPING", bytes,
                 percent(bytes, facts.databaseBytes()));
         TableFingerprints tables = null;
         if (config.tableFingerprints()) {
             // the fingerprints and the dump read one exported snapshot, so they agree however the source changes
             try (BackupFingerprinter fingerprints = BackupFingerprinter.open(connection,
-                    config.connectTimeoutSeconds())) {
+                    config.connectTimeoutSeconds(), deadline)) {
                 fingerprints.start();
-                dump.run(connection, dumpDir, spool, config.progressInterval(), fingerprints.snapshotId(), dumped);
-                tables = fingerprints.await();
+                dump.run(connection, dumpDir, spool, config.progressInterval(), fingerprints.snapshotId(),
+                        request.backupId(), deadline, dumped);
+                tables = fingerprints.await(deadline);
             }
         } else {
-            dump.run(connection, dumpDir, spool, config.progressInterval(), null, dumped);
+            dump.run(connection, dumpDir, spool, config.progressInterval(), null, request.backupId(), deadline,
+                    dumped);
         }
         long dumpBytes = directorySize(dumpDir);
         progress(request, "DUMPING", dumpBytes, 100);
@@ -219,6 +230,25 @@ public class SnapshotService {
         }
         String prefix = policy.offsite().prefix() != null ? policy.offsite().prefix() : defaultPrefix;
         return new OffsiteDestination(policy.offsite().bucket(), repositoryPrefix(prefix, sourceId));
+    }
+
+    /** The policy's maxDuration from the start of the backup; the worker's default when the policy has none. */
+    static Deadline deadlineOf(SchedulerClient.PolicyInfo policy, Instant startedAt, Duration fallback) {
+        if (policy.maxDuration() == null || policy.maxDuration().isBlank()) {
+            return Deadline.after(startedAt, fallback, "the worker's default, lifeboat.snapshot.max-duration: "
+                    + "policy '" + policy.id() + "' names none");
+        }
+        try {
+            Duration d = Duration.parse(policy.maxDuration());
+            if (d.isNegative() || d.isZero()) {
+                throw new DateTimeParseException("not positive", policy.maxDuration(), 0);
+            }
+            return Deadline.after(startedAt, d, "maxDuration of policy '" + policy.id() + "'");
+        } catch (DateTimeParseException e) {
+            throw new BackupFailure("LOOKUP", "policy '" + policy.id() + "' has maxDuration '" + policy.maxDuration()
+                    + "', which is not a positive ISO-8601 duration such as PT6H; nothing was backed up. Correct "
+                    + "the policy in scheduler-service");
+        }
     }
 
     /** One repository, hence one line of chains, per source: {@code <prefix>/<sourceId>}. */

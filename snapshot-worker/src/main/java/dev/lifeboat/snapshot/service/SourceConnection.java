@@ -70,7 +70,11 @@ record SourceConnection(String host, int port, String database, String user, Str
         return "jdbc:postgresql://" + host + ":" + port + "/" + database;
     }
 
-    Properties jdbcProperties(int timeoutSeconds) {
+    /**
+     * {@code socketTimeoutSeconds}: how long a read may wait for the server (0: no limit), so a server that stops
+     * answering fails the call instead of holding it for ever; longer than any statement the connection runs.
+     */
+    Properties jdbcProperties(int timeoutSeconds, int socketTimeoutSeconds) {
         Properties props = new Properties();
         props.setProperty("user", user);
         props.setProperty("password", password);
@@ -80,6 +84,8 @@ record SourceConnection(String host, int port, String database, String user, Str
         }
         props.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
         props.setProperty("loginTimeout", String.valueOf(timeoutSeconds));
+        props.setProperty("socketTimeout", String.valueOf(Math.max(0, socketTimeoutSeconds)));
+        props.setProperty("tcpKeepAlive", "true");
         props.setProperty("ApplicationName", "lifeboat-snapshot");
         return props;
     }
@@ -89,7 +95,7 @@ record SourceConnection(String host, int port, String database, String user, Str
      * environment holds the platform's secrets (master key, database password, object-store keys), which a child
      * process that talks to a source's server has no business holding.
      */
-    void libpqEnvironment(Map<String, String> env, int timeoutSeconds) {
+    void libpqEnvironment(Map<String, String> env, int timeoutSeconds, String applicationName) {
         Map<String, String> inherited = Map.copyOf(env);
         env.clear();
         for (String keep : new String[]{"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR"}) {
@@ -103,6 +109,20 @@ record SourceConnection(String host, int port, String database, String user, Str
             env.put("PGSSLROOTCERT", rootCert.toString());
         }
         env.put("PGCONNECT_TIMEOUT", String.valueOf(timeoutSeconds));
-        env.put("PGAPPNAME", "lifeboat-snapshot");
+        env.put("PGAPPNAME", applicationName);
+    }
+
+    /**
+     * The libpq connection string of the database, with TCP keepalives: libpq has no environment variables for
+     * them, and without them a connection to a server that vanished from the network waits for hours.
+     */
+    String libpqDatabase(java.time.Duration keepaliveIdle) {
+        return libpqDatabase(database, keepaliveIdle);
+    }
+
+    static String libpqDatabase(String database, java.time.Duration keepaliveIdle) {
+        long idle = Math.max(1, keepaliveIdle.toSeconds());
+        return "dbname='" + database.replace("\\", "\\\\").replace("'", "\\'") + "' keepalives=1 keepalives_idle="
+                + idle + " keepalives_interval=" + Math.max(1, idle / 3) + " keepalives_count=3";
     }
 }

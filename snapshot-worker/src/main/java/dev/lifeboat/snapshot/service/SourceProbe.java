@@ -20,13 +20,14 @@ final class SourceProbe {
         }
     }
 
-    static ServerFacts probe(SourceConnection source, int timeoutSeconds) {
+    static ServerFacts probe(SourceConnection source, int timeoutSeconds, int socketTimeoutSeconds) {
         String host = source.host();
         int port = source.port();
         String database = source.database();
         String user = source.user();
         String where = host + ":" + port + "/" + database;
-        try (Connection c = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties(timeoutSeconds));
+        try (Connection c = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties(timeoutSeconds,
+                socketTimeoutSeconds));
              Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("select current_setting('server_version_num')::int, "
                      + "current_setting('server_version'), pg_database_size(current_database())")) {

@@ -29,11 +29,23 @@ final class TargetServers {
         }
     }
 
+    /**
+     * How long a read from a target may wait: lifeboat.snapshot.socket-timeout (the same limit as for sources), so
+     * that a target server that stops answering fails the command instead of holding it.
+     */
+    static int socketTimeoutSeconds() {
+        return (int) org.eclipse.microprofile.config.ConfigProvider.getConfig()
+                .getOptionalValue("lifeboat.snapshot.socket-timeout", java.time.Duration.class)
+                .orElse(java.time.Duration.ofMinutes(10)).toSeconds();
+    }
+
     static Connection connect(DatabaseTarget target, String database, String password, int timeoutSeconds) {
         Properties p = new Properties();
         p.setProperty("user", target.user());
         p.setProperty("password", password);
         p.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
+        p.setProperty("socketTimeout", String.valueOf(socketTimeoutSeconds()));
+        p.setProperty("tcpKeepAlive", "true");
         p.setProperty("ApplicationName", "lifeboat-recovery");
         String url = "jdbc:postgresql://" + target.host() + ":" + target.port() + "/" + database;
         try {

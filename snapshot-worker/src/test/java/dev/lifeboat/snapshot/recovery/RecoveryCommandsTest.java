@@ -133,7 +133,8 @@ class RecoveryCommandsTest {
         }
         assertThat(Path.of(System.getProperty("java.io.tmpdir"), "lifeboat-spool")).satisfies(spool -> {
             if (Files.isDirectory(spool)) {
-                try (Stream<Path> left = Files.list(spool)) {
+                // each worker's jobs live in its run directory, run-<id>/restore-<id>
+                try (Stream<Path> left = Files.walk(spool, 2)) {
                     assertThat(left.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("restore-"));
                 }
             }
@@ -332,7 +333,8 @@ class RecoveryCommandsTest {
                         .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.INHERIT);
                 pb.environment().put("PGPASSWORD", LocalStack.ensureStarted().pgSuperPassword());
                 assertThat(pb.start().waitFor()).as("pg_dump exit code").isZero();
-                tables = fingerprints.await();
+                tables = fingerprints.await(dev.lifeboat.snapshot.service.Deadline.after(java.time.Instant.now(),
+                        Duration.ofMinutes(5), "the test's limit"));
             }
             store.ensureBucket(BUCKET);
             Repository repository = repositories.openOrInit(BUCKET, prefix);

@@ -59,14 +59,17 @@ class BackupFingerprinterTest {
             }
             TableFingerprints recorded;
             long writesBefore;
+            Deadline limit = Deadline.after(java.time.Instant.now(), Duration.ofMinutes(5), "the test's limit");
             try (BackupFingerprinter fp = BackupFingerprinter.open("127.0.0.1", stack.pgPort(), source, "postgres",
                     stack.pgSuperPassword(), 10)) {
                 writesBefore = writes.get();
                 fp.start();
-                new PgDump(Path.of("/usr/lib/postgresql/15/bin/pg_dump"), 2, 10).run(new SourceConnection("127.0.0.1",
+                new PgDump(Path.of("/usr/lib/postgresql/15/bin/pg_dump"), 2, 10, Duration.ofMinutes(1),
+                        Duration.ofSeconds(30), new ChildProcesses(spool.resolve("children"))).run(new SourceConnection("127.0.0.1",
                         stack.pgPort(), source, "postgres", stack.pgSuperPassword(), SslMode.PREFER, null),
-                        spool.resolve("dump"), spool, Duration.ofMillis(200), fp.snapshotId(), bytes -> { });
-                recorded = fp.await();
+                        spool.resolve("dump"), spool, Duration.ofMillis(200), fp.snapshotId(), "fingerprint-test", limit,
+                        bytes -> { });
+                recorded = fp.await(limit);
             }
             assertThat(writes.get()).as("writes committed while the backup ran").isGreaterThan(writesBefore);
             stop.set(true);

@@ -18,12 +18,12 @@ class RepositoryPrefixTest {
     void theOffsiteRepositoryIsLaidOutLikeThePrimaryOne() {
         var primary = new SchedulerClient.PolicyInfo.Destination("main", "backups");
         assertThat(SnapshotService.offsiteOf(new SchedulerClient.PolicyInfo("p", "pg-main", primary,
-                new SchedulerClient.PolicyInfo.Destination("dr-bucket", "/dr/")), "pg-main", "backups"))
+                new SchedulerClient.PolicyInfo.Destination("dr-bucket", "/dr/"), null), "pg-main", "backups"))
                 .isEqualTo(new OffsiteDestination("dr-bucket", "dr/pg-main"));
         assertThat(SnapshotService.offsiteOf(new SchedulerClient.PolicyInfo("p", "pg-main", primary,
-                new SchedulerClient.PolicyInfo.Destination("dr-bucket", null)), "pg-main", "backups"))
+                new SchedulerClient.PolicyInfo.Destination("dr-bucket", null), null), "pg-main", "backups"))
                 .isEqualTo(new OffsiteDestination("dr-bucket", "backups/pg-main"));
-        assertThat(SnapshotService.offsiteOf(new SchedulerClient.PolicyInfo("p", "pg-main", primary, null),
+        assertThat(SnapshotService.offsiteOf(new SchedulerClient.PolicyInfo("p", "pg-main", primary, null, null),
                 "pg-main", "backups")).isNull();
     }
 }

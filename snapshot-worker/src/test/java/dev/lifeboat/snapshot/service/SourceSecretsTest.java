@@ -66,7 +66,7 @@ class SourceSecretsTest {
 
     /** The backup path up to and including the probe: resolve, then connect. */
     private void probe(SchedulerClient.SourceInfo source) {
-        SourceProbe.probe(SourceConnection.resolve(source, policy, spool), 5);
+        SourceProbe.probe(SourceConnection.resolve(source, policy, spool), 5, 30);
     }
 
     @Test
@@ -105,15 +105,18 @@ class SourceSecretsTest {
     @Test
     void pgDumpGetsTheSslmodeAndOnlyTheSourceSecret() throws Exception {
         Path pgDump = PgTools.pgDumpFor(Path.of("/usr/lib/postgresql"), 15);
-        PgDump dump = new PgDump(pgDump, 1, 5);
+        PgDump dump = new PgDump(pgDump, 1, 5, Duration.ofMinutes(1), Duration.ofSeconds(30),
+                new ChildProcesses(spool.resolve("children")));
         SourceConnection required = SourceConnection.resolve(source("env:LIFEBOAT_SECRET_SHOP", "require", null,
                 fake.port()), policy, spool);
-        assertThatThrownBy(() -> dump.run(required, spool.resolve("d1"), spool, Duration.ofMillis(200), null, b -> { }))
+        assertThatThrownBy(() -> dump.run(required, spool.resolve("d1"), spool, Duration.ofMillis(200), null, "b1",
+                Deadline.after(java.time.Instant.now(), Duration.ofMinutes(2), "the test's limit"), b -> { }))
                 .isInstanceOf(BackupFailure.class);
         assertThat(fake.passwords).isEmpty();
         SourceConnection plain = SourceConnection.resolve(source("env:LIFEBOAT_SECRET_SHOP", "disable", null,
                 fake.port()), policy, spool);
-        assertThatThrownBy(() -> dump.run(plain, spool.resolve("d2"), spool, Duration.ofMillis(200), null, b -> { }))
+        assertThatThrownBy(() -> dump.run(plain, spool.resolve("d2"), spool, Duration.ofMillis(200), null, "b1",
+                Deadline.after(java.time.Instant.now(), Duration.ofMinutes(2), "the test's limit"), b -> { }))
                 .isInstanceOf(BackupFailure.class).hasMessageContaining("password authentication failed");
         assertThat(fake.passwords).containsExactly(LEGIT);
     }
@@ -128,7 +131,7 @@ class SourceSecretsTest {
                 stack.pgPort(), "postgres", stack.pgSuperUser(), "file:" + secrets.resolve("postgres"), "verify-full",
                 "file:" + secrets.resolve("pg-ca.crt"));
         SourceConnection c = SourceConnection.resolve(s, policy, spool);
-        assertThat(SourceProbe.probe(c, 5).major()).isGreaterThanOrEqualTo(10);
+        assertThat(SourceProbe.probe(c, 5, 30).major()).isGreaterThanOrEqualTo(10);
         assertThat(Files.readString(c.rootCert())).isEqualTo(Files.readString(ca));
 
         Path otherCa = secrets.resolve("other-ca.crt");
