@@ -63,8 +63,6 @@ final class Soak {
     final List<String> harnessErrors = new CopyOnWriteArrayList<>();
     final AtomicLong rowsWritten = new AtomicLong();
     private final AtomicBoolean writing = new AtomicBoolean(true);
-    /** Servers currently stopped by the injector: the other lane does not need them to act. */
-    private final Map<String, Boolean> serverDown = new ConcurrentHashMap<>();
 
     Soak(SoakSettings settings, Platform platform) {
         this.settings = settings;
@@ -213,14 +211,12 @@ final class Soak {
 
     private void outage(String server, Fault f) {
         log("stopping " + server + " for " + f.length().toSeconds() + " s");
-        serverDown.put(server, true);
         try {
             platform.stack.stopServer(server);
             injected.get(f.kind()).incrementAndGet();
             pause(f.length());
         } finally {
             startServer(server);
-            serverDown.remove(server);
         }
         log(server + " back");
     }
