@@ -90,14 +90,14 @@ final class Platform implements AutoCloseable {
     }
 
     static Platform start() throws Exception {
-        return start(1, Map.of());
+        return start(1, Map.of(), Duration.ofSeconds(120));
     }
 
     /**
      * Starts the platform with {@code storageWorkers} (1 or 2) storage-worker instances; {@code commonEnv} is added
-     * to every service's environment.
+     * to every service's environment; each instance must be ready within {@code ready}.
      */
-    static Platform start(int storageWorkers, Map<String, String> commonEnv) throws Exception {
+    static Platform start(int storageWorkers, Map<String, String> commonEnv, Duration ready) throws Exception {
         if (storageWorkers < 1 || storageWorkers > 2) {
             throw new IllegalArgumentException("storage-worker instances: 1 or 2, not " + storageWorkers);
         }
@@ -124,7 +124,7 @@ final class Platform implements AutoCloseable {
                 "LIFEBOAT_SNAPSHOT_WORKER_ID", "worker-b", SOURCE_PASSWORD_ENV, stack.pgSuperPassword()));
         p.coordinator = p.launchCoordinator();
         for (ServiceProcess s : p.processes) {
-            s.awaitReady(Duration.ofSeconds(120));
+            s.awaitReady(ready);
         }
         return p;
     }

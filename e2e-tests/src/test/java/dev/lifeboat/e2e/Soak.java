@@ -34,9 +34,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class Soak {
     static final int SOURCES = 3;
-    /** Killed instances must be ready again within this (a start can meet an outage of another fault lane). */
-    private static final Duration RESTART_DEADLINE = Duration.ofMinutes(5);
-
     final SoakSettings settings;
     final Platform platform;
     final String run = Long.toString(System.currentTimeMillis(), 36);
@@ -238,15 +235,16 @@ final class Soak {
     }
 
     private void restart(String instance) {
-        long deadline = System.nanoTime() + RESTART_DEADLINE.toNanos();
+        // a start can meet an outage of the other fault lane: tried again until twice the ready time has passed
+        long deadline = System.nanoTime() + settings.ready().multipliedBy(2).toNanos();
         while (true) {
             try {
-                platform.restart(instance, Duration.ofMinutes(3));
+                platform.restart(instance, settings.ready());
                 log(instance + " restarted");
                 return;
             } catch (RuntimeException e) {
                 if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException(instance + " not ready again within " + RESTART_DEADLINE + ": "
+                    throw new IllegalStateException(instance + " not ready again within " + settings.ready().multipliedBy(2) + ": "
                             + e.getMessage(), e);
                 }
                 log(instance + " did not come back (" + firstLine(e.getMessage()) + "), starting it again");

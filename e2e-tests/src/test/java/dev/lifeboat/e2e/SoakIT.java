@@ -27,7 +27,7 @@ class SoakIT {
                 + settings.seed() + "); " + settings.replayLine());
         String report;
         SoakChecks checks;
-        try (Platform platform = Platform.start(2, settings.serviceEnv())) {
+        try (Platform platform = Platform.start(2, settings.serviceEnv(), settings.ready())) {
             Soak soak = new Soak(settings, platform);
             try {
                 soak.prepare();

@@ -18,7 +18,8 @@ class SoakPlanTest {
     static SoakSettings settings(long seed, int minutes) {
         SoakSettings.Range r = new SoakSettings.Range(30, 90);
         return new SoakSettings(seed, Duration.ofMinutes(minutes), r, r, new SoakSettings.Range(20, 60),
-                new SoakSettings.Range(10, 30), new SoakSettings.Range(60, 120), Duration.ofMinutes(5), false, Map.of());
+                new SoakSettings.Range(10, 30), new SoakSettings.Range(60, 120), Duration.ofMinutes(5), false, Map.of(),
+                Duration.ofMinutes(5));
     }
 
     @Test

@@ -21,9 +21,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param drain         after the window, how long work may take to end before what is still open counts as stuck
  * @param enforce       findings fail the test (else the run is reported as aborted, with every finding)
  * @param serviceEnv    added to every service's environment, e.g. a shorter watchdog for a short run
+ * @param ready         how long a service instance may take to be ready, at start and after a kill
  */
 public record SoakSettings(long seed, Duration window, Range outage, Range lock, Range gap, Range backupEvery,
-                           Range drillEvery, Duration drain, boolean enforce, Map<String, String> serviceEnv) {
+                           Range drillEvery, Duration drain, boolean enforce, Map<String, String> serviceEnv,
+                           Duration ready) {
 
     /** Seconds, inclusive, drawn uniformly. */
     public record Range(int min, int max) {
@@ -65,7 +67,8 @@ public record SoakSettings(long seed, Duration window, Range outage, Range lock,
                 range("drillEverySeconds", "30-50"),
                 minutes("drainMinutes", "1.5"),
                 Boolean.parseBoolean(value("enforce", "false")),
-                env(value("serviceEnv", "")));
+                env(value("serviceEnv", "")),
+                minutes("readyMinutes", "5"));
     }
 
     private static long parseSeed(String text) {
@@ -125,6 +128,6 @@ public record SoakSettings(long seed, Duration window, Range outage, Range lock,
                 + outage.min + "-" + outage.max + " SOAK_LOCK_SECONDS=" + lock.min + "-" + lock.max
                 + " SOAK_GAP_SECONDS=" + gap.min + "-" + gap.max + " SOAK_BACKUP_EVERY_SECONDS=" + backupEvery.min
                 + "-" + backupEvery.max + " SOAK_DRILL_EVERY_SECONDS=" + drillEvery.min + "-" + drillEvery.max
-                + " SOAK_DRAIN_MINUTES=" + drain.toMillis() / 60_000.0;
+                + " SOAK_DRAIN_MINUTES=" + drain.toMillis() / 60_000.0 + " SOAK_READY_MINUTES=" + ready.toMillis() / 60_000.0;
     }
 }
