@@ -109,7 +109,7 @@ final class Soak {
             planIds.add(planId);
         }
         for (int i = 0; i < SOURCES; i++) {
-            requestBackup(i, BackupType.FULL);
+            requestBackup(i, BackupType.FULL, true);
         }
     }
 
@@ -280,19 +280,25 @@ final class Soak {
     }
 
     private void runWork() {
+        int backups = 0;
         for (Work w : plan.work()) {
             sleepUntil(w.at());
             switch (w.kind()) {
-                case BACKUP -> requestBackup(w.source(), w.type());
+                // the first of each source and type are outside retention: each (source, type) keeps one to restore
+                case BACKUP -> requestBackup(w.source(), w.type(), backups++ >= SOURCES * BackupType.values().length);
                 case DRILL -> startDrill(w.source());
             }
         }
     }
 
-    /** On demand, with the source's policy: retention treats it as one of the policy's backups. */
-    void requestBackup(int src, BackupType type) {
-        Platform.Response r = submit("POST", platform.schedulerUrl("/api/v1/backups"), Map.of("sourceId",
-                sourceIds.get(src), "type", type.name(), "policyId", policyIds.get(src)), 202, type + " of source " + src);
+    /** On demand; with the source's policy, retention treats it as one of the policy's backups. */
+    void requestBackup(int src, BackupType type, boolean withPolicy) {
+        Map<String, Object> body = new LinkedHashMap<>(Map.of("sourceId", sourceIds.get(src), "type", type.name()));
+        if (withPolicy) {
+            body.put("policyId", policyIds.get(src));
+        }
+        Platform.Response r = submit("POST", platform.schedulerUrl("/api/v1/backups"), body, 202,
+                type + " of source " + src);
         if (r != null) {
             accepted.put(r.json().get("backupId").asText(), Instant.now());
         }

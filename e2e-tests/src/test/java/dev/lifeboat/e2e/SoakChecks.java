@@ -58,7 +58,7 @@ final class SoakChecks {
 
     private final Soak soak;
     private final Platform platform;
-    final List<String> findings = new ArrayList<>();
+    final Set<String> findings = new java.util.LinkedHashSet<>();
     /** backupId -> the BackupRequested's data (and the record's time) */
     private final Map<String, Request> requests = new LinkedHashMap<>();
     private final Map<String, JsonNode> backups = new HashMap<>();
@@ -67,6 +67,8 @@ final class SoakChecks {
     private int verified;
     private int restored;
     private int manifestsChecked;
+    /** Backups that retention expired while the checks ran (the policies keep firing): not judged. */
+    private int expiredDuringChecks;
     private long chunksChecked;
     private String longestItem = "-";
     private Duration longest = Duration.ZERO;
@@ -363,6 +365,23 @@ final class SoakChecks {
                 .toList();
     }
 
+    /**
+     * Asks the catalog again: a backup that a later backup's retention expired while the checks ran is gone on
+     * purpose, not lost.
+     */
+    private boolean stillLive(String id) {
+        try {
+            Platform.Response r = Platform.send("GET", platform.catalogUrl("/api/v1/backups/" + id), null);
+            if (r.status() == 200 && (r.json().hasNonNull("expiredAt") || "DELETED".equals(r.json().path("status").asText()))) {
+                expiredDuringChecks++;
+                return false;
+            }
+        } catch (RuntimeException e) {
+            // the catalog not answering is no excuse: judged on what was seen
+        }
+        return true;
+    }
+
     private void checkVerificationAndRestores() {
         List<String> storage = platform.processes.stream().filter(p -> p.name().startsWith("storage-worker"))
                 .map(p -> p.baseUrl()).toList();
@@ -371,7 +390,7 @@ final class SoakChecks {
             Platform.Response r = Platform.send("POST", storage.get(verified % storage.size())
                     + "/api/v1/backups/" + id + "/verify", null);
             verified++;
-            if (r.status() != 200 || !r.json().path("ok").asBoolean()) {
+            if ((r.status() != 200 || !r.json().path("ok").asBoolean()) && stillLive(id)) {
                 findings.add("FALSELY COMPLETED backup " + id + " of " + b.path("sourceId").asText() + " ("
                         + b.path("type").asText() + "): full verification answered " + r.status() + " "
                         + Soak.firstLine(r.body()));
@@ -417,6 +436,9 @@ final class SoakChecks {
                 }
             }
         } catch (Exception | AssertionError e) {
+            if (!stillLive(id)) {
+                return;
+            }
             findings.add("FALSELY COMPLETED backup " + id + " of " + b.path("sourceId").asText() + " ("
                     + b.path("type").asText() + "): restore failed: " + Soak.firstLine(e.getMessage()));
         } finally {
@@ -503,7 +525,8 @@ final class SoakChecks {
                 }
             }
             for (JsonNode b : liveCompleted()) {
-                if (source.equals(b.path("sourceId").asText()) && !inBucket.contains(b.get("backupId").asText())) {
+                if (source.equals(b.path("sourceId").asText()) && !inBucket.contains(b.get("backupId").asText())
+                        && stillLive(b.get("backupId").asText())) {
                     findings.add("NO MANIFEST for COMPLETED backup " + b.get("backupId").asText() + " of " + source);
                 }
             }
@@ -532,12 +555,19 @@ final class SoakChecks {
         soak.faultLog.forEach(f -> r.append("  ").append(f).append('\n'));
         r.append("backups requested in the window: ").append(requests.size()).append(" (on demand ")
                 .append(soak.accepted.size()).append(", by type ").append(byType).append(") -> ").append(outcomes).append('\n');
+        Map<String, Long> failures = requests.values().stream().map(q -> backups.get(q.backupId()))
+                .filter(b -> b != null && "FAILED".equals(b.path("status").asText()))
+                .collect(Collectors.groupingBy(b -> b.at("/failure/stage").asText("?") + ": "
+                        + Soak.firstLine(b.at("/failure/reason").asText("")).replaceAll("[0-9a-f]{8}-[0-9a-f-]{27}", "<id>")
+                        .replaceAll("(.{90}).*", "$1..."), TreeMap::new, Collectors.counting()));
+        failures.forEach((reason, n) -> r.append("  FAILED ").append(n).append(" x ").append(reason).append('\n'));
         r.append("drills started: ").append(soak.drills.size()).append(" -> ").append(drillOutcomes).append('\n');
         r.append("requests refused at submission (client told): ").append(soak.refused.size()).append('\n');
         soak.refused.forEach(f -> r.append("  ").append(f).append('\n'));
         r.append("full verifications: ").append(verified).append(", restores compared with backup-time fingerprints: ")
                 .append(restored).append(", manifests checked: ").append(manifestsChecked).append(", chunks: ")
-                .append(chunksChecked).append('\n');
+                .append(chunksChecked).append(", expired by retention during the checks (not judged): ")
+                .append(expiredDuringChecks).append('\n');
         r.append("dead-lettered records of this soak: ").append(deadLetters.size()).append('\n');
         r.append("LOST or STUCK: ").append(lost).append("   FALSELY COMPLETED: ").append(falselyCompleted).append('\n');
         r.append("longest unresolved: ").append(longest.toSeconds()).append(" s (").append(longestItem).append(")\n");
