@@ -40,8 +40,9 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * The packaged services started as separate processes against the real servers, as in production:
- * scheduler, catalog, storage-worker and two snapshot-worker instances in one consumer group. They use
- * their own platform database so they never see the quick-start platform's state.
+ * scheduler, catalog, storage-worker (one instance, or two in one consumer group) and two snapshot-worker
+ * instances in one consumer group. They use their own platform database so they never see the quick-start
+ * platform's state. {@link #restart} brings a crashed instance back on its port, group and environment.
  */
 final class Platform implements AutoCloseable {
     static final String PLATFORM_DB = "lifeboat_it";
@@ -54,7 +55,7 @@ final class Platform implements AutoCloseable {
     /** The repository master key, handed to the workers as a key file, as a mounted secret would be. */
     final MasterKey masterKey = MasterKey.generate();
     final Path masterKeyFile;
-    final List<ServiceProcess> processes = new ArrayList<>();
+    final List<ServiceProcess> processes = new java.util.concurrent.CopyOnWriteArrayList<>();
     private static final String RUN_ID = Long.toString(System.currentTimeMillis(), 36);
     /** one group per service, shared by its instances (the two snapshot-workers split the work) */
     private final Map<String, String> groups = new HashMap<>();
@@ -66,29 +67,55 @@ final class Platform implements AutoCloseable {
     ServiceProcess scheduler;
     ServiceProcess catalog;
     ServiceProcess storage;
+    /** The second storage-worker instance, when started with two; else null. */
+    ServiceProcess storageB;
     ServiceProcess snapshotA;
     ServiceProcess snapshotB;
     ServiceProcess coordinator;
 
-    private Platform(LocalStack stack) throws IOException {
+    private Platform(LocalStack stack, Map<String, String> commonEnv) throws IOException {
         this.stack = stack;
+        this.commonEnv = Map.copyOf(commonEnv);
         this.spoolRoot = Files.createTempDirectory("lifeboat-e2e-spool");
         this.masterKeyFile = Files.createTempFile("lifeboat-e2e-master", ".key");
         Files.writeString(masterKeyFile, masterKey.toBase64());
     }
 
+    /** How each instance was launched, by name: what {@link #restart} launches again. */
+    private final Map<String, Launch> launches = new HashMap<>();
+    /** Added to every service's environment (settings a test shortens, such as deadlines). */
+    private final Map<String, String> commonEnv;
+
+    private record Launch(String module, Path root, int port, Map<String, String> env) {
+    }
+
     static Platform start() throws Exception {
+        return start(1, Map.of(), Duration.ofSeconds(120));
+    }
+
+    /**
+     * Starts the platform with {@code storageWorkers} (1 or 2) storage-worker instances; {@code commonEnv} is added
+     * to every service's environment; each instance must be ready within {@code ready}.
+     */
+    static Platform start(int storageWorkers, Map<String, String> commonEnv, Duration ready) throws Exception {
+        if (storageWorkers < 1 || storageWorkers > 2) {
+            throw new IllegalArgumentException("storage-worker instances: 1 or 2, not " + storageWorkers);
+        }
         LocalStack stack = LocalStack.ensureStarted();
         refuseToShareTopicsWithARunningPlatform();
         Databases.createDatabase(PLATFORM_DB);
         Databases.execute(PLATFORM_DB, "alter database " + PLATFORM_DB + " owner to lifeboat");
-        Platform p = new Platform(stack);
+        Platform p = new Platform(stack, commonEnv);
         Path root = stack.repoRoot();
         p.scheduler = p.launch("scheduler-service", root, p.schedulerPort, Map.of());
         p.catalog = p.launch("catalog-service", root, p.catalogPort, Map.of());
         String schedulerUrl = "http://127.0.0.1:" + p.schedulerPort;
         // storage-worker reads a policy's source and retention before it deletes what a BackupsExpired names
         p.storage = p.launch("storage-worker", root, ServiceProcess.freePort(), Map.of("SCHEDULER_URL", schedulerUrl));
+        if (storageWorkers == 2) {
+            p.storageB = p.launch("storage-worker", "storage-worker-b", root, ServiceProcess.freePort(),
+                    Map.of("SCHEDULER_URL", schedulerUrl));
+        }
         p.snapshotA = p.launch("snapshot-worker", "snapshot-worker-a", root, ServiceProcess.freePort(), Map.of(
                 "SCHEDULER_URL", schedulerUrl, "LIFEBOAT_SPOOL_DIR", p.spoolRoot.resolve("a").toString(),
                 "LIFEBOAT_SNAPSHOT_WORKER_ID", "worker-a", SOURCE_PASSWORD_ENV, stack.pgSuperPassword()));
@@ -97,7 +124,7 @@ final class Platform implements AutoCloseable {
                 "LIFEBOAT_SNAPSHOT_WORKER_ID", "worker-b", SOURCE_PASSWORD_ENV, stack.pgSuperPassword()));
         p.coordinator = p.launchCoordinator();
         for (ServiceProcess s : p.processes) {
-            s.awaitReady(Duration.ofSeconds(120));
+            s.awaitReady(ready);
         }
         return p;
     }
@@ -157,7 +184,8 @@ final class Platform implements AutoCloseable {
 
     private ServiceProcess launch(String module, String name, Path root, int port, Map<String, String> extraEnv)
             throws IOException {
-        Map<String, String> env = new HashMap<>(extraEnv);
+        Map<String, String> env = new HashMap<>(commonEnv);
+        env.putAll(extraEnv);
         env.put("KAFKA_GROUP_ID", groups.computeIfAbsent(module, this::freshGroup));
         env.put("LIFEBOAT_DB_NAME", PLATFORM_DB);
         env.put("LIFEBOAT_DB_HOST", stack.pgHost());
@@ -177,7 +205,41 @@ final class Platform implements AutoCloseable {
         }
         ServiceProcess p = ServiceProcess.start(name, jar, Map.of("quarkus.http.port", String.valueOf(port)), env);
         processes.add(p);
+        launches.put(name, new Launch(module, root, port, Map.copyOf(env)));
         return p;
+    }
+
+    /** The running instance called {@code name} (e.g. snapshot-worker-b). */
+    ServiceProcess instance(String name) {
+        return processes.stream().filter(p -> p.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no service instance " + name + " in " + processes));
+    }
+
+    /**
+     * Starts {@code name} again as it was launched (same port, consumer group and environment) after it was killed,
+     * and waits until it is ready: a crashed instance brought back by its supervisor.
+     */
+    synchronized ServiceProcess restart(String name, Duration ready) {
+        Launch l = launches.get(name);
+        if (l == null) {
+            throw new IllegalArgumentException("no service instance " + name + " was launched here");
+        }
+        ServiceProcess old = instance(name);
+        if (old.isAlive()) {
+            old.kill9();
+        }
+        Path jar = l.root().resolve(l.module()).resolve("target/quarkus-app/quarkus-run.jar");
+        ServiceProcess fresh = ServiceProcess.start(name, jar, Map.of("quarkus.http.port", String.valueOf(l.port())),
+                l.env());
+        processes.set(processes.indexOf(old), fresh);
+        if (scheduler == old) scheduler = fresh;
+        if (catalog == old) catalog = fresh;
+        if (storage == old) storage = fresh;
+        if (storageB == old) storageB = fresh;
+        if (snapshotA == old) snapshotA = fresh;
+        if (snapshotB == old) snapshotB = fresh;
+        if (coordinator == old) coordinator = fresh;
+        return fresh.awaitReady(ready);
     }
 
     String schedulerUrl(String path) {
@@ -314,7 +376,7 @@ final class Platform implements AutoCloseable {
 
     @Override
     public void close() {
-        for (ServiceProcess p : processes) {
+        for (ServiceProcess p : List.copyOf(processes)) {
             p.stop();
         }
     }
