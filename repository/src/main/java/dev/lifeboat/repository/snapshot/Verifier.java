@@ -11,8 +11,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Checks a backup against its chain's chunk store. {@link #quick} asks only the size of every chunk (cheap, after
- * each backup); {@link #full} reads, authenticates and hashes every chunk (on demand, on a schedule). Each distinct
+ * Checks a backup against its chain's chunk store. {@link #quick} asks the size of every chunk and decrypts the
+ * smallest one (cheap, after each backup: a backup written under a key set the repository does not keep fails here,
+ * not at restore); {@link #full} reads, authenticates and hashes every chunk (on demand, on a schedule). Each distinct
  * chunk is checked once; problems name the first file using it.
  */
 public final class Verifier {
@@ -50,8 +51,11 @@ public final class Verifier {
                         ? checkPresent(manifest, file, ref, bytes)
                         : checkContent(manifest, file, ref, bytes), pool));
             }
-            List<VerificationReport.Problem> problems = checks.stream().map(CompletableFuture::join)
-                    .flatMap(Optional::stream).toList();
+            List<VerificationReport.Problem> problems = new ArrayList<>(checks.stream().map(CompletableFuture::join)
+                    .flatMap(Optional::stream).toList());
+            if (mode == VerificationReport.Mode.QUICK && problems.isEmpty() && !chunks.isEmpty()) {
+                checkKey(manifest, chunks).ifPresent(problems::add);
+            }
             return new VerificationReport(manifest.backupId(), manifest.chainId(), mode, chunks.size(), bytes.get(),
                     problems, (System.nanoTime() - started) / 1_000_000);
         } finally {
@@ -71,6 +75,24 @@ public final class Verifier {
                     + " bytes but the manifest says " + ref.storedSize()));
         }
         return Optional.empty();
+    }
+
+    /**
+     * Every chunk of a backup is encrypted with the one key set its writer held, so one chunk that authenticates
+     * under the repository's key set shows the backup was written with it.
+     */
+    private Optional<VerificationReport.Problem> checkKey(Manifest m, Map<Manifest.ChunkRef, String> chunks) {
+        var smallest = chunks.entrySet().stream().min(java.util.Comparator.comparingLong(e -> e.getKey().storedSize()))
+                .orElseThrow();
+        try {
+            // a read error is thrown, not reported: the store being away says nothing about the backup
+            ChunkFetcher.fetch(repo, m, smallest.getValue(), smallest.getKey());
+            return Optional.empty();
+        } catch (CorruptChunkException e) {
+            return Optional.of(new VerificationReport.Problem(smallest.getValue(), smallest.getKey().id(),
+                    "cannot be decrypted with the repository's key set (" + e.getMessage() + "): the backup was "
+                            + "written under another key set or the chunk is damaged"));
+        }
     }
 
     private Optional<VerificationReport.Problem> checkContent(Manifest m, String file, Manifest.ChunkRef ref,
