@@ -208,6 +208,20 @@ public final class Repository {
         return Optional.of(Json.read(readAll(store, bucket, key), Manifest.class, key));
     }
 
+    /**
+     * The manifest of {@code backupId} in whichever chain holds it, or empty. A backup id names at most one backup of
+     * a repository: a writer that finds it here announces that backup instead of writing it again.
+     */
+    public Optional<Manifest> findManifest(String backupId) {
+        for (String chainId : chains()) {
+            Optional<Manifest> found = manifest(chainId, backupId);
+            if (found.isPresent()) {
+                return found;
+            }
+        }
+        return Optional.empty();
+    }
+
     /** The FULL manifest of a chain, if the chain has one. */
     public Optional<Manifest> full(String chainId) {
         return manifests(chainId).stream().filter(m -> m.type() == BackupType.FULL).findFirst();
