@@ -38,7 +38,8 @@ class GarbageCollectionTest extends StorageWorkerTestBase {
     public static class NoGrace implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("lifeboat.gc.grace", "0s", "lifeboat.gc.clock-tolerance", "0s", "lifeboat.gc.interval", "off");
+            return Map.of("lifeboat.gc.grace", "0s", "lifeboat.gc.clock-tolerance", "0s", "lifeboat.gc.interval", "off",
+                    "lifeboat.gc.unsealed-grace", "0s");
         }
     }
 
@@ -117,6 +118,27 @@ class GarbageCollectionTest extends StorageWorkerTestBase {
                 .when().post("/api/v1/gc").then().statusCode(200).extract().jsonPath();
         assertThat(again.getList("repositories.location")).containsExactly(location);
         assertThat(again.getLong("chunksDeleted")).isZero();
+    }
+
+    @Test
+    void aManifestThatWasNeverSealedIsDeletedWithItsChunksAndSealedOnesStay() {
+        SnapshotCreated sealed = sealed(20_000);
+        // its snapshot-worker died after writing the manifest, before SnapshotCreated: no verdict, ever
+        SnapshotCreated abandoned = uploadedSnapshot(25_000);
+        Layout layout = repository().layout();
+        String chain = abandoned.repository().chainId();
+        assertThat(store.size(BUCKET, abandoned.objectKey())).isPresent();
+
+        JsonPath answer = given().auth().oauth2(Tokens.admin()).queryParam("bucket", BUCKET)
+                .queryParam("prefix", REPOSITORY_PREFIX).when().post("/api/v1/gc").then().statusCode(200).extract()
+                .jsonPath();
+
+        assertThat(answer.getList("repositories[0].unsealedManifestsDeleted")).contains(abandoned.backupId())
+                .doesNotContain(sealed.backupId());
+        assertThat(store.size(BUCKET, abandoned.objectKey())).isEmpty();
+        assertThat(store.list(BUCKET, layout.chain(chain))).as("the abandoned backup's chunks").isEmpty();
+        assertThat(store.size(BUCKET, sealed.objectKey())).isPresent();
+        assertThat(repository().verifier().quick(manifestOf(sealed)).ok()).isTrue();
     }
 
     private static double counter(String metrics, String name) {

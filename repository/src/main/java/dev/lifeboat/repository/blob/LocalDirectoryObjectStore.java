@@ -96,6 +96,35 @@ public class LocalDirectoryObjectStore implements ObjectStore {
         }
     }
 
+    /**
+     * Writes a temporary file, then links it under the key: a hard link is never made over an existing file, so of
+     * two writers exactly one creates the object, and a reader never sees it half written.
+     */
+    @Override
+    public boolean putIfAbsent(String bucket, String key, byte[] content) {
+        Path target = path(bucket, key);
+        Path tmp = null;
+        try {
+            Files.createDirectories(target.getParent());
+            tmp = Files.createTempFile(target.getParent(), ".upload-", ".tmp");
+            Files.write(tmp, content);
+            Files.createLink(target, tmp);
+            return true;
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            return false;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + target + ": " + e.getMessage(), e);
+        } finally {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // a stray temp file is never read as an object
+                }
+            }
+        }
+    }
+
     @Override
     public InputStream open(String bucket, String key) {
         try {

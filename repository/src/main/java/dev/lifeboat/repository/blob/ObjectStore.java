@@ -15,6 +15,13 @@ public interface ObjectStore {
 
     void put(String bucket, String key, byte[] content);
 
+    /**
+     * Creates {@code key} only if no object has that key: true when this call created it, false when an object
+     * already existed (left as it was). Of writers racing on one key exactly one gets true, so a file that must be
+     * written once (a repository's key file) never has two versions.
+     */
+    boolean putIfAbsent(String bucket, String key, byte[] content);
+
     /** Reads the whole object as a stream; throws {@link ObjectNotFoundException} when it is absent. */
     InputStream open(String bucket, String key);
 

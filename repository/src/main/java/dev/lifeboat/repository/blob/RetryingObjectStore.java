@@ -83,6 +83,12 @@ public class RetryingObjectStore implements ObjectStore {
         });
     }
 
+    /** A retry after a create whose answer was lost reports false: the object is there, written by this caller. */
+    @Override
+    public boolean putIfAbsent(String bucket, String key, byte[] content) {
+        return retry("putIfAbsent " + key, () -> delegate.putIfAbsent(bucket, key, content));
+    }
+
     @Override
     public InputStream open(String bucket, String key) {
         long expected = size(bucket, key).orElseThrow(() -> new ObjectNotFoundException(bucket, key));

@@ -77,6 +77,24 @@ public class S3ObjectStore implements ObjectStore, AutoCloseable {
         s3.putObject(r -> r.bucket(bucket).key(key).contentLength((long) content.length), RequestBody.fromBytes(content));
     }
 
+    /**
+     * A conditional PUT ({@code If-None-Match: *}): the store refuses it with 412 when the key exists. A 409 means
+     * another conditional write of the key is in progress; that one decides, so this caller lost.
+     */
+    @Override
+    public boolean putIfAbsent(String bucket, String key, byte[] content) {
+        try {
+            s3.putObject(r -> r.bucket(bucket).key(key).contentLength((long) content.length).ifNoneMatch("*"),
+                    RequestBody.fromBytes(content));
+            return true;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 412 || e.statusCode() == 409) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
     @Override
     public InputStream open(String bucket, String key) {
         try {

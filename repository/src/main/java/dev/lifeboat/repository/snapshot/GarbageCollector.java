@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
 
 /**
  * Deletes the chunks that no manifest of their chain references any more, and chains that have no manifest left
@@ -39,6 +40,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * with no manifest is deleted only once it was created (its id carries the time) and seen empty more than the grace
  * period ago: a FULL in flight writes chunks into its new chain long before its marker and manifest exist, and an
  * INCREMENTAL in flight may extend a chain whose manifests were all just expired.
+ *
+ * <p><b>Manifests that were never sealed.</b> A writer that dies after writing its manifest and before the backup was
+ * sealed (storage-worker records which backups it sealed; the repository does not) leaves a manifest that nobody
+ * restores from but that keeps its chunks alive. Given {@link UnsealedManifests}, a pass deletes such a manifest once
+ * it is older than that grace period (a redelivered request announces it well within it); its chunks then go the
+ * way of any unreferenced chunk, with the grace period above.
  *
  * <p><b>What it does not cover (residual races).</b> (1) A backup that runs longer than the grace period may lose a
  * chunk it relied on; the quick verification at sealing then fails it (BackupFailed), so nothing is sealed with a
@@ -79,6 +86,18 @@ public final class GarbageCollector {
     }
 
     /**
+     * Which backups were sealed, and how long a manifest may wait to be sealed before it counts as left behind by a
+     * writer that died. {@code sealed} is asked about each old manifest right before it would be deleted.
+     */
+    public record UnsealedManifests(Predicate<String> sealed, Duration grace) {
+        public UnsealedManifests {
+            if (grace.isNegative()) {
+                throw new IllegalArgumentException("grace of unsealed manifests must not be negative");
+            }
+        }
+    }
+
+    /**
      * What one pass did.
      *
      * @param chunksMarked   chunks newly marked unreferenced (including chunks marked again after being re-written)
@@ -88,13 +107,15 @@ public final class GarbageCollector {
      * @param chainsScanned  chains looked at
      * @param chainsFailed   chains skipped because of an error ("chainId: message"); nothing of theirs was deleted
      * @param marksPending   marks left waiting for the grace period after this pass
+     * @param unsealedManifestsDeleted backup ids whose manifests were deleted because they were never sealed
      */
     public record Result(String location, long chunksMarked, long chunksDeleted, long bytesFreed,
                          List<String> chainsDeleted, int chainsScanned, List<String> chainsFailed, long marksPending,
-                         long durationMs) {
+                         long durationMs, List<String> unsealedManifestsDeleted) {
         public Result {
             chainsDeleted = List.copyOf(chainsDeleted);
             chainsFailed = List.copyOf(chainsFailed);
+            unsealedManifestsDeleted = List.copyOf(unsealedManifestsDeleted);
         }
     }
 
@@ -108,11 +129,22 @@ public final class GarbageCollector {
     private final Repository repo;
     private final Settings settings;
     private final Clock clock;
+    private final UnsealedManifests unsealed;
 
     GarbageCollector(Repository repo, Settings settings, Clock clock) {
+        this(repo, settings, clock, null);
+    }
+
+    private GarbageCollector(Repository repo, Settings settings, Clock clock, UnsealedManifests unsealed) {
         this.repo = repo;
         this.settings = settings;
         this.clock = clock;
+        this.unsealed = unsealed;
+    }
+
+    /** This collector, also deleting manifests that were never sealed (see the class comment). */
+    public GarbageCollector withUnsealedManifests(UnsealedManifests policy) {
+        return new GarbageCollector(repo, settings, clock, policy);
     }
 
     /** One mark-and-sweep pass over every chain of the repository. */
@@ -131,11 +163,13 @@ public final class GarbageCollector {
             }
             Result result = new Result(repo.location(), totals.marked, totals.deleted, totals.bytes,
                     totals.chainsDeleted, totals.scanned, totals.chainsFailed, totals.pending,
-                    (System.nanoTime() - started) / 1_000_000);
+                    (System.nanoTime() - started) / 1_000_000, totals.unsealedDeleted);
             LOG.infof("gc of %s: %d chains scanned, %d chunks marked, %d chunks deleted (%d bytes), chains deleted %s,"
-                            + " %d marks waiting for the %s grace period, %d chains failed", result.location(),
+                            + " %d marks waiting for the %s grace period, %d chains failed, unsealed manifests "
+                            + "deleted %s", result.location(),
                     result.chainsScanned(), result.chunksMarked(), result.chunksDeleted(), result.bytesFreed(),
-                    result.chainsDeleted(), result.marksPending(), settings.grace(), result.chainsFailed().size());
+                    result.chainsDeleted(), result.marksPending(), settings.grace(), result.chainsFailed().size(),
+                    result.unsealedManifestsDeleted());
             return result;
         }
     }
@@ -148,6 +182,7 @@ public final class GarbageCollector {
         int scanned;
         final List<String> chainsDeleted = new ArrayList<>();
         final List<String> chainsFailed = new ArrayList<>();
+        final List<String> unsealedDeleted = new ArrayList<>();
     }
 
     /** Every chain that has anything: objects under chains/ (also a FULL in flight), a marker, or GC state. */
@@ -176,6 +211,9 @@ public final class GarbageCollector {
         ChainMarks stored = readMarks(chainId);
         Map<String, Instant> marks = new TreeMap<>(stored.chunks());
         Instant emptySince = stored.emptySince();
+        if (unsealed != null) {
+            deleteUnsealedManifests(chainId, now, totals);
+        }
 
         // mark
         Set<String> referenced = referenced(chainId);
@@ -244,6 +282,21 @@ public final class GarbageCollector {
             } else {
                 repo.store().put(repo.bucket(), repo.layout().gcState(chainId), Json.write(next));
             }
+        }
+    }
+
+    private void deleteUnsealedManifests(String chainId, Instant now, Totals totals) {
+        Instant due = now.minus(unsealed.grace());
+        for (Manifest m : repo.manifests(chainId)) {
+            // asked per manifest, as late as possible: a seal may land while the pass runs
+            if (m.createdAt().isAfter(due) || unsealed.sealed().test(m.backupId())) {
+                continue;
+            }
+            repo.store().delete(repo.bucket(), repo.layout().manifest(chainId, m.backupId()));
+            totals.unsealedDeleted.add(m.backupId());
+            LOG.warnf("gc of %s: backup %s (%s, chain %s) was written at %s and never sealed; its manifest was "
+                            + "deleted after the %s grace period, its chunks follow once unreferenced", repo.location(),
+                    m.backupId(), m.type(), chainId, m.createdAt(), unsealed.grace());
         }
     }
 

@@ -129,8 +129,8 @@ public final class Replicator {
         RepositoryKeys sourceKeys = Json.read(sourceFile, KeyFile.class, source.layout().keyFile())
                 .unwrap(masterKey, source.location());
         String where = bucket + "/" + to.prefix();
-        if (store.size(bucket, to.keyFile()).isEmpty()) {
-            store.put(bucket, to.keyFile(), sourceFile);
+        // created only if absent: a copy racing with another writer there checks the winner's key set below
+        if (store.size(bucket, to.keyFile()).isEmpty() && store.putIfAbsent(bucket, to.keyFile(), sourceFile)) {
             return true;
         }
         KeyFile existing = Json.read(Repository.readAll(store, bucket, to.keyFile()), KeyFile.class, to.keyFile());

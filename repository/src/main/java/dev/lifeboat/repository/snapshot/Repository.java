@@ -52,22 +52,42 @@ public final class Repository {
     public static Repository init(ObjectStore store, String bucket, String prefix, MasterKey masterKey) {
         Layout layout = new Layout(prefix);
         store.ensureBucket(bucket);
-        if (readKeyFile(store, bucket, layout).isPresent()) {
+        if (!create(store, bucket, layout, masterKey)) {
             throw new IllegalStateException("a repository already exists at " + location(bucket, layout));
         }
-        Instant now = Instant.now();
-        RepositoryKeys keys = RepositoryKeys.generate();
-        store.put(bucket, layout.keyFile(), Json.write(KeyFile.wrap(keys, masterKey, now, now)));
-        // two workers initializing at once: whichever key file landed last is the repository's; use that one
         return open(store, bucket, prefix, masterKey);
     }
 
-    /** What a worker calls: opens the repository, creating it on first use. */
+    /**
+     * What a worker calls: opens the repository, creating it on first use. Two workers creating it at once both end
+     * up with the key set that was written first: the key file is created only if absent, and the one that loses
+     * reads the winner's, so no chunk is ever encrypted with a key set the repository does not keep.
+     */
     public static Repository openOrInit(ObjectStore store, String bucket, String prefix, MasterKey masterKey) {
         Layout layout = new Layout(prefix);
-        return readKeyFile(store, bucket, layout).isPresent()
-                ? open(store, bucket, prefix, masterKey)
-                : init(store, bucket, prefix, masterKey);
+        if (readKeyFile(store, bucket, layout).isEmpty()) {
+            store.ensureBucket(bucket);
+            create(store, bucket, layout, masterKey);
+        }
+        return open(store, bucket, prefix, masterKey);
+    }
+
+    /**
+     * Writes a fresh key file unless one exists; true when this call created the repository. A create whose answer
+     * was lost and was repeated (by the store client or a retry) is refused as existing, so the key file found is
+     * compared with the one written.
+     */
+    private static boolean create(ObjectStore store, String bucket, Layout layout, MasterKey masterKey) {
+        Instant now = Instant.now();
+        byte[] keyFile = Json.write(KeyFile.wrap(RepositoryKeys.generate(), masterKey, now, now));
+        if (store.putIfAbsent(bucket, layout.keyFile(), keyFile)) {
+            return true;
+        }
+        try {
+            return java.util.Arrays.equals(readAll(store, bucket, layout.keyFile()), keyFile);
+        } catch (ObjectNotFoundException e) {
+            return false;
+        }
     }
 
     private static Optional<KeyFile> readKeyFile(ObjectStore store, String bucket, Layout layout) {
@@ -186,6 +206,20 @@ public final class Repository {
             return Optional.empty();
         }
         return Optional.of(Json.read(readAll(store, bucket, key), Manifest.class, key));
+    }
+
+    /**
+     * The manifest of {@code backupId} in whichever chain holds it, or empty. A backup id names at most one backup of
+     * a repository: a writer that finds it here announces that backup instead of writing it again.
+     */
+    public Optional<Manifest> findManifest(String backupId) {
+        for (String chainId : chains()) {
+            Optional<Manifest> found = manifest(chainId, backupId);
+            if (found.isPresent()) {
+                return found;
+            }
+        }
+        return Optional.empty();
     }
 
     /** The FULL manifest of a chain, if the chain has one. */

@@ -70,10 +70,13 @@ public final class SnapshotWriter {
         if (!Files.isDirectory(directory)) {
             throw new IOException("not a directory: " + directory);
         }
-        Plan plan = plan(requested, context);
-        if (repo.store().size(repo.bucket(), repo.layout().manifest(plan.chainId(), context.backupId())).isPresent()) {
-            throw new IllegalStateException("backup " + context.backupId() + " already exists in chain " + plan.chainId());
+        Optional<Manifest> existing = repo.findManifest(context.backupId());
+        if (existing.isPresent()) {
+            // in any chain: a FULL written again would start a second chain for one backup
+            throw new IllegalStateException("backup " + context.backupId() + " already exists in chain "
+                    + existing.get().chainId());
         }
+        Plan plan = plan(requested, context);
         List<Path> files = listFiles(directory);
 
         Upload upload = new Upload(plan);

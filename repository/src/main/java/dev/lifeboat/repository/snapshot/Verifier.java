@@ -10,8 +10,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Checks a backup against its chain's chunk store. {@link #quick} asks only the size of every chunk (cheap, after
- * each backup); {@link #full} reads, authenticates and hashes every chunk (on demand, on a schedule). Each distinct
+ * Checks a backup against its chain's chunk store. {@link #quick} asks the size of every chunk and decrypts the
+ * smallest one (cheap, after each backup: a backup written under a key set the repository does not keep fails here,
+ * not at restore); {@link #full} reads, authenticates and hashes every chunk (on demand, on a schedule). Each distinct
  * chunk is checked once; problems name the first file using it.
  */
 public final class Verifier {
@@ -47,7 +48,11 @@ public final class Verifier {
                 String file = e.getValue();
                 checks.add(CompletableFuture.supplyAsync(() -> check(manifest, file, ref, bytes, mode), pool));
             }
-            List<Check> done = checks.stream().map(CompletableFuture::join).toList();
+            List<Check> done = new ArrayList<>(checks.stream().map(CompletableFuture::join).toList());
+            if (mode == VerificationReport.Mode.QUICK && !chunks.isEmpty()
+                    && done.stream().allMatch(c -> c.corrupt().isEmpty() && c.unreadable().isEmpty())) {
+                done.add(checkKey(manifest, chunks));
+            }
             return new VerificationReport(manifest.backupId(), manifest.chainId(), mode, chunks.size(), bytes.get(),
                     done.stream().map(Check::corrupt).flatMap(Optional::stream).toList(),
                     done.stream().map(Check::unreadable).flatMap(Optional::stream).toList(),
@@ -89,6 +94,27 @@ public final class Verifier {
                     + " bytes but the manifest says " + ref.storedSize()));
         }
         return Optional.empty();
+    }
+
+    /**
+     * Every chunk of a backup is encrypted with the one key set its writer held, so one chunk that authenticates
+     * under the repository's key set shows the backup was written with it.
+     */
+    private Check checkKey(Manifest m, Map<Manifest.ChunkRef, String> chunks) {
+        var smallest = chunks.entrySet().stream().min(java.util.Comparator.comparingLong(e -> e.getKey().storedSize()))
+                .orElseThrow();
+        try {
+            ChunkFetcher.fetch(repo, m, smallest.getValue(), smallest.getKey());
+            return new Check(Optional.empty(), Optional.empty());
+        } catch (CorruptChunkException e) {
+            return new Check(Optional.of(new VerificationReport.Problem(smallest.getValue(), smallest.getKey().id(),
+                    "cannot be decrypted with the repository's key set (" + e.getMessage() + "): the backup was "
+                            + "written under another key set or the chunk is damaged")), Optional.empty());
+        } catch (RuntimeException e) {
+            // the store being away says nothing about the backup
+            return new Check(Optional.empty(), Optional.of(new VerificationReport.Problem(smallest.getValue(),
+                    smallest.getKey().id(), "unreadable now: " + e)));
+        }
     }
 
     private Optional<VerificationReport.Problem> checkContent(Manifest m, String file, Manifest.ChunkRef ref,

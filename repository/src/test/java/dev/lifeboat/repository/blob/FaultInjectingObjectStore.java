@@ -173,6 +173,12 @@ public class FaultInjectingObjectStore implements ObjectStore {
     }
 
     @Override
+    public boolean putIfAbsent(String bucket, String key, byte[] content) {
+        maybeFail("putIfAbsent", key);
+        return delegate.putIfAbsent(bucket, key, content);
+    }
+
+    @Override
     public InputStream open(String bucket, String key) {
         maybeFail("open", key);
         InputStream in = delegate.open(bucket, key);

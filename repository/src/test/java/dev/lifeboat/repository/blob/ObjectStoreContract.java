@@ -77,6 +77,51 @@ abstract class ObjectStoreContract {
     }
 
     @Test
+    void putIfAbsentCreatesOnceAndKeepsTheFirstContent() throws IOException {
+        ObjectStore store = store();
+        store.ensureBucket(BUCKET);
+        String key = "c/" + UUID.randomUUID() + "/key.json";
+        assertThat(store.putIfAbsent(BUCKET, key, "first".getBytes())).isTrue();
+        assertThat(store.putIfAbsent(BUCKET, key, "second, longer".getBytes())).isFalse();
+        try (var in = store.open(BUCKET, key)) {
+            assertThat(new String(in.readAllBytes())).isEqualTo("first");
+        }
+    }
+
+    @Test
+    void ofWritersRacingToCreateOneKeyExactlyOneWinsAndItsContentStays() throws Exception {
+        ObjectStore store = store();
+        store.ensureBucket(BUCKET);
+        String key = "c/" + UUID.randomUUID() + "/key.json";
+        int writers = 6;
+        var start = new java.util.concurrent.CountDownLatch(1);
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(writers);
+        try {
+            java.util.List<java.util.concurrent.Future<Boolean>> results = new java.util.ArrayList<>();
+            for (int i = 0; i < writers; i++) {
+                byte[] content = ("writer-" + i).getBytes();
+                results.add(pool.submit(() -> {
+                    start.await();
+                    return store.putIfAbsent(BUCKET, key, content);
+                }));
+            }
+            start.countDown();
+            java.util.List<Integer> winners = new java.util.ArrayList<>();
+            for (int i = 0; i < writers; i++) {
+                if (results.get(i).get()) {
+                    winners.add(i);
+                }
+            }
+            assertThat(winners).hasSize(1);
+            try (var in = store.open(BUCKET, key)) {
+                assertThat(new String(in.readAllBytes())).isEqualTo("writer-" + winners.getFirst());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void abortedWriteLeavesNothing() throws IOException {
         ObjectStore store = store();
         store.ensureBucket(BUCKET);

@@ -152,6 +152,11 @@ class RetryingObjectStoreTest {
         }
 
         @Override
+        public boolean putIfAbsent(String bucket, String key, byte[] content) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
         public InputStream open(String bucket, String key) {
             throw new UnsupportedOperationException();
         }

@@ -128,6 +128,47 @@ abstract class GarbageCollectionContract {
     }
 
     @Test
+    void aManifestNeverSealedIsDeletedAfterItsGracePeriodAndItsChunksFollow() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        List<Manifest> backups = fullThenIncremental(src);
+        Manifest full = backups.get(0);
+        Manifest unsealed = backups.get(1); // its writer died before the backup was sealed
+        Set<String> onlyUnsealed = new HashSet<>(ids(unsealed));
+        onlyUnsealed.removeAll(ids(full));
+        assertThat(onlyUnsealed).isNotEmpty();
+        Duration unsealedGrace = Duration.ofHours(3);
+        Set<String> sealedLookups = new HashSet<>();
+        GarbageCollector.UnsealedManifests policy = new GarbageCollector.UnsealedManifests(id -> {
+            sealedLookups.add(id);
+            return id.equals(full.backupId());
+        }, unsealedGrace);
+
+        GarbageCollector.Result young = gcWith(policy, unsealedGrace.minusMinutes(1));
+        assertThat(young.unsealedManifestsDeleted()).isEmpty();
+        assertThat(repo.manifests(full.chainId())).containsExactly(full, unsealed);
+
+        GarbageCollector.Result old = gcWith(policy, unsealedGrace.plusMinutes(1));
+        assertThat(old.unsealedManifestsDeleted()).containsExactly(unsealed.backupId());
+        assertThat(old.chunksMarked()).isEqualTo(onlyUnsealed.size());
+        assertThat(repo.manifests(full.chainId())).containsExactly(full);
+        assertThat(sealedLookups).contains(full.backupId(), unsealed.backupId());
+
+        GarbageCollector.Result swept = gcWith(policy, unsealedGrace.plus(GRACE).plusMinutes(2));
+        assertThat(swept.chunksDeleted()).isEqualTo(onlyUnsealed.size());
+        assertThat(storedChunks(full.chainId())).isEqualTo(ids(full));
+        assertThat(repo.verifier().quick(full).ok()).isTrue();
+    }
+
+    GarbageCollector.Result gcWith(GarbageCollector.UnsealedManifests policy, Duration after) {
+        if (base == null) {
+            base = Instant.now();
+        }
+        Clock at = Clock.fixed(base.plus(after), ZoneOffset.UTC);
+        return new GarbageCollector(repo, new GarbageCollector.Settings(GRACE, Duration.ZERO), at)
+                .withUnsealedManifests(policy).collect();
+    }
+
+    @Test
     void marksYoungerThanTheGracePeriodAreKept() throws IOException {
         Path src = Files.createDirectories(tmp.resolve("src"));
         List<Manifest> backups = fullThenIncremental(src);

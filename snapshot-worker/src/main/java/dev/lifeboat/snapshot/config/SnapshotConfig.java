@@ -67,4 +67,11 @@ public interface SnapshotConfig {
      */
     @WithDefault("true")
     boolean tableFingerprints();
+
+    /**
+     * How long a delivery of a backup that another live worker is running waits for that worker to finish or stop
+     * before it is tried again (unacknowledged). Its holder's death ends the wait at once.
+     */
+    @WithDefault("15m")
+    Duration claimWait();
 }

@@ -9,35 +9,49 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
 import java.util.Optional;
 
 /**
  * One row per backup this worker pool took on. It turns at-least-once delivery into one backup per id:
  * a finished backup is never redone, and while a worker runs a backup it holds a PostgreSQL advisory lock on
- * its id, so a copy of the request redelivered to another worker (a rebalance while the backup runs) is
- * skipped. The lock lives in the worker's database session: a worker that dies releases it, and the next
- * delivery redoes the backup from scratch.
+ * its id. The lock lives in the worker's database session, so it is a lease that lasts exactly as long as the worker:
+ * a worker that dies (or whose host vanishes: the session's TCP keepalives give up within about a minute) releases it.
+ * A copy of the request delivered to another worker while the lock is held (a rebalance while the backup runs) is
+ * not acknowledged and forgotten: it waits for the lock, then acknowledges a backup that finished or takes over one
+ * that its holder left RUNNING.
  */
 @ApplicationScoped
 public class JobLedger {
     private static final Logger LOG = Logger.getLogger(JobLedger.class);
+    private static final String LOCK_NOT_AVAILABLE = "55P03";
 
     @Inject
     AgroalDataSource ds;
 
     /**
-     * The claim on a backup that should run now, or empty when it finished, another live worker runs it, or the
-     * backup id was already taken for another source (see {@link #sourceOf}).
+     * The claim on a backup that should run now, or empty when it finished or the backup id was already taken for
+     * another source (see {@link #sourceOf}). While another live worker holds the backup, waits up to {@code wait}
+     * for it to finish or stop; {@link ClaimHeldException} when it still holds it then.
      */
-    public Optional<Claim> claim(String backupId, String sourceId, String workerId) {
+    public Optional<Claim> claim(String backupId, String sourceId, String workerId, Duration wait) {
         Connection c = null;
         try {
             c = ds.getConnection();
             c.setAutoCommit(true);
+            keepAlive(c);
             if (!lock(c, backupId)) {
-                LOG.infof("backup %s is being taken by another worker; this delivery is skipped", backupId);
-                c.close();
-                return Optional.empty();
+                String holder = holder(c, backupId);
+                LOG.infof("backup %s is being run by worker %s; this delivery waits up to %s for it to finish or stop",
+                        backupId, holder, wait);
+                if (!lockWithin(c, backupId, wait)) {
+                    c.close();
+                    throw new ClaimHeldException("backup " + backupId + " is still being run by worker "
+                            + holder(backupId) + " after waiting " + wait + " for it; this delivery stays "
+                            + "unacknowledged and is tried again (lifeboat.snapshot.claim-wait)");
+                }
+                LOG.infof("backup %s was released by worker %s", backupId, holder);
             }
             try (PreparedStatement ps = c.prepareStatement("""
                     insert into snapshot.job (backup_id, status, worker_id, attempts, started_at, source_id)
@@ -62,6 +76,63 @@ public class JobLedger {
         } catch (SQLException e) {
             closeQuietly(c);
             throw new IllegalStateException("job ledger unavailable: " + e.getMessage(), e);
+        }
+    }
+
+    /** Another live worker still runs the backup after the delivery waited for it: try the delivery again later. */
+    public static final class ClaimHeldException extends IllegalStateException {
+        public ClaimHeldException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * The server drops the session of a worker whose host vanished (and with it the lock) after about a minute of
+     * unanswered keepalives, instead of the operating system's default of hours.
+     */
+    private static void keepAlive(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("set tcp_keepalives_idle = 30; set tcp_keepalives_interval = 10; set tcp_keepalives_count = 3");
+        }
+    }
+
+    private static boolean lockWithin(Connection c, String backupId, Duration wait) throws SQLException {
+        try (PreparedStatement timeout = c.prepareStatement("select set_config('lock_timeout', ?, false)")) {
+            timeout.setString(1, Math.max(1, wait.toMillis()) + "ms");
+            timeout.execute();
+        }
+        try (PreparedStatement ps = c.prepareStatement("select pg_advisory_lock(hashtextextended(?, 0))")) {
+            ps.setString(1, backupId);
+            ps.execute();
+            return true;
+        } catch (SQLException e) {
+            if (LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
+                return false;
+            }
+            throw e;
+        } finally {
+            try (Statement st = c.createStatement()) {
+                st.execute("reset lock_timeout");
+            }
+        }
+    }
+
+    private static String holder(Connection c, String backupId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "select worker_id, started_at from snapshot.job where backup_id = ?::uuid")) {
+            ps.setString(1, backupId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? "'" + rs.getString(1) + "' (since " + rs.getTimestamp(2).toInstant() + ")"
+                        : "(not recorded yet)";
+            }
+        }
+    }
+
+    private String holder(String backupId) {
+        try (Connection c = ds.getConnection()) {
+            return holder(c, backupId);
+        } catch (SQLException e) {
+            return "(unknown: " + e.getMessage() + ")";
         }
     }
 

@@ -90,14 +90,16 @@ public class SnapshotService {
     }
 
     /**
-     * Runs the backup unless it already finished or another live worker runs it (a redelivered request):
-     * at-least-once in, once in effect. A failure of the backup itself ends in BackupFailed; a failure to
+     * Runs the backup unless it already finished (a redelivered request): at-least-once in, once in effect. While
+     * another live worker runs it, waits for that worker (see {@link JobLedger#claim}) and throws when it still runs,
+     * so the delivery stays unacknowledged; a backup whose manifest an earlier attempt wrote is announced, not redone. A failure of the backup itself ends in BackupFailed; a failure to
      * record or report the outcome (database or Kafka down) is thrown, so the delivery is retried and the
      * backup, still RUNNING in the ledger, is redone.
      */
     @WithSpan("SnapshotService.backup")
     public void backup(BackupRequested request) {
-        Optional<JobLedger.Claim> claim = ledger.claim(request.backupId(), request.sourceId(), workerId());
+        Optional<JobLedger.Claim> claim = ledger.claim(request.backupId(), request.sourceId(), workerId(),
+                config.claimWait());
         if (claim.isEmpty()) {
             Optional<String> takenFor = ledger.sourceOf(request.backupId());
             if (takenFor.isPresent() && !takenFor.get().equals(request.sourceId())) {
@@ -108,7 +110,7 @@ public class SnapshotService {
                         + "nothing backed up or reported", request.sourceId(), request.backupId(), takenFor.get());
                 return;
             }
-            LOG.infof("backup %s finished or runs elsewhere; this delivery is ignored", request.backupId());
+            LOG.infof("backup %s already finished; this delivery is acknowledged", request.backupId());
             return;
         }
         try (JobLedger.Claim job = claim.get()) {
@@ -172,6 +174,11 @@ public class SnapshotService {
             offsite = offsiteOf(policy, request.sourceId(), config.defaultPrefix());
             deadline = deadlineOf(policy, startedAt, config.maxDuration());
         }
+        String repositoryPrefix = repositoryPrefix(prefix, request.sourceId());
+        Optional<SnapshotCreated> written = alreadyWritten(request, source, bucket, repositoryPrefix, offsite);
+        if (written.isPresent()) {
+            return written.get();
+        }
         deleteRecursively(spool);
         try {
             Files.createDirectories(spool);
@@ -204,20 +211,58 @@ public class SnapshotService {
         }
         long dumpBytes = directorySize(dumpDir);
         progress(request, "DUMPING", dumpBytes, 100);
-        String repositoryPrefix = repositoryPrefix(prefix, request.sourceId());
         WriteResult result = write(request, bucket, repositoryPrefix, dumpDir, dumpBytes, tables);
-        Manifest manifest = result.manifest();
+        return snapshotCreated(request, source, bucket, repositoryPrefix, result.manifest(), facts.version(),
+                PgTools.version(pgDump), startedAt, Instant.now(), offsite);
+    }
+
+    /**
+     * SnapshotCreated for the manifest of this backup that an earlier delivery already wrote (it stopped before
+     * announcing it), or empty. Announcing that manifest, not backing up again, is what keeps one backup one manifest
+     * in one chain: an INCREMENTAL written twice would be refused, a FULL written twice would start a second chain.
+     */
+    private Optional<SnapshotCreated> alreadyWritten(BackupRequested request, SchedulerClient.SourceInfo source,
+                                                     String bucket, String repositoryPrefix, OffsiteDestination offsite) {
+        Optional<Manifest> manifest;
+        try {
+            manifest = repositories.open(bucket, repositoryPrefix)
+                    .flatMap(repository -> repository.findManifest(request.backupId()));
+        } catch (Repositories.MissingMasterKeyException e) {
+            throw new BackupFailure("UPLOAD", e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw new BackupFailure("UPLOAD", "cannot look for backup " + request.backupId() + " in repository s3://"
+                    + bucket + "/" + repositoryPrefix + ": " + e.getMessage(), e);
+        }
+        if (manifest.isEmpty()) {
+            return Optional.empty();
+        }
+        registry.counter("lifeboat_backups_announced_from_manifest_total").increment();
+        LOG.infof("backup %s of %s was already written (chain %s, %s) by an earlier delivery that stopped before "
+                        + "announcing it: announcing that manifest", request.backupId(), request.sourceId(),
+                manifest.get().chainId(), manifest.get().type());
+        // the versions are not in the manifest; the time it was written stands for both ends of the lost attempt
+        Instant written = manifest.get().createdAt();
+        return Optional.of(snapshotCreated(request, source, bucket, repositoryPrefix, manifest.get(), null, null,
+                written, written, offsite));
+    }
+
+    private SnapshotCreated snapshotCreated(BackupRequested request, SchedulerClient.SourceInfo source, String bucket,
+                                            String repositoryPrefix, Manifest manifest, String serverVersion,
+                                            String pgDumpVersion, Instant startedAt, Instant finishedAt,
+                                            OffsiteDestination offsite) {
         String manifestKey = new Layout(repositoryPrefix).manifest(manifest.chainId(), manifest.backupId());
         String manifestSha = manifestSha256(bucket, manifestKey);
         long storedBytes = manifest.distinctChunks().keySet().stream().mapToLong(Manifest.ChunkRef::storedSize).sum();
         Manifest.Stats stats = manifest.stats();
+        boolean promoted = request.type() != BackupType.FULL
+                && manifest.type() == dev.lifeboat.repository.snapshot.BackupType.FULL;
         RepositoryStats repository = new RepositoryStats(RepositoryStats.CHUNKED_V1, manifest.chainId(),
-                manifest.parentBackupId(), request.type(), result.promotedToFull(), stats.bytesRead(),
+                manifest.parentBackupId(), request.type(), promoted, stats.bytesRead(),
                 stats.bytesUploaded(), stats.chunksTotal(), stats.chunksUploaded());
         return new SnapshotCreated(request.backupId(), request.sourceId(), request.policyId(),
-                BackupType.valueOf(result.type().name()), source.database(), bucket, manifestKey, storedBytes,
-                stats.bytesRead(), manifestSha, facts.version(), PgTools.version(pgDump), workerId(), startedAt,
-                Instant.now(), repository, offsite);
+                BackupType.valueOf(manifest.type().name()), source.database(), bucket, manifestKey, storedBytes,
+                stats.bytesRead(), manifestSha, serverVersion, pgDumpVersion, workerId(), startedAt, finishedAt,
+                repository, offsite);
     }
 
     /**

@@ -26,6 +26,14 @@ public interface GcConfig {
     @WithDefault("6h")
     Duration grace();
 
+    /**
+     * How long a manifest in the bucket may stay without a sealing verdict (a snapshot-worker died after writing it
+     * and before its SnapshotCreated was handled) before a pass deletes it, so that its chunks can be collected.
+     * Longer than the longest the platform may take to seal a written backup, outages and parked records included.
+     */
+    @WithDefault("72h")
+    Duration unsealedGrace();
+
     /** Allowed difference between this host's clock and the object store's last-modified times. */
     @WithDefault("5s")
     Duration clockTolerance();

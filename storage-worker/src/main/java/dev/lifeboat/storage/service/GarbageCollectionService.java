@@ -4,6 +4,7 @@ import dev.lifeboat.kit.repository.Repositories;
 import dev.lifeboat.repository.snapshot.GarbageCollector;
 import dev.lifeboat.repository.snapshot.Repository;
 import dev.lifeboat.storage.config.GcConfig;
+import dev.lifeboat.storage.repository.SealedBackup;
 import dev.lifeboat.storage.repository.SealedBackupRepository;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
@@ -17,10 +18,12 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.UUID;
 
 /**
- * Runs garbage-collection passes ({@link GarbageCollector}: mark unreferenced chunks, sweep marks older than the grace
- * period that are still unreferenced and were not written again, delete chains left without backups) over the
+ * Runs garbage-collection passes ({@link GarbageCollector}: delete manifests never sealed within
+ * {@code lifeboat.gc.unsealed-grace}, mark unreferenced chunks, sweep marks older than the grace period that are still
+ * unreferenced and were not written again, delete chains left without backups) over the
  * repositories this worker knows: those of every backup it sealed. A pass runs after each BackupsExpired on the
  * repositories it touched (queued with the deletion, run by {@link StorageJobRunner}), on a schedule ({@code lifeboat.gc.interval}) over all of them, and on
  * {@code POST /api/v1/gc}. Passes over one repository never overlap within this process.
@@ -125,9 +128,26 @@ public class GarbageCollectionService {
             return Optional.empty();
         }
         GarbageCollector.Result result = repository.get()
-                .garbageCollector(new GarbageCollector.Settings(config.grace(), config.clockTolerance())).collect();
+                .garbageCollector(new GarbageCollector.Settings(config.grace(), config.clockTolerance()))
+                .withUnsealedManifests(new GarbageCollector.UnsealedManifests(this::sealedOrNotOurs,
+                        config.unsealedGrace()))
+                .collect();
         metrics.gc(result);
         return Optional.of(result);
+    }
+
+    /**
+     * Whether a manifest must stay: its backup was sealed (COMPLETED). A FAILED verdict or none at all lets it go
+     * after the grace period. An id that is not a backup id of this platform names nothing it wrote: kept.
+     */
+    private boolean sealedOrNotOurs(String backupId) {
+        UUID id;
+        try {
+            id = UUID.fromString(backupId);
+        } catch (IllegalArgumentException e) {
+            return true;
+        }
+        return sealed.find(id).map(v -> v.outcome() == SealedBackup.Outcome.COMPLETED).orElse(false);
     }
 
     @Scheduled(identity = "gc", every = "${lifeboat.gc.interval:1h}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)

@@ -1,0 +1,292 @@
+package dev.lifeboat.snapshot.recovery;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.lifeboat.contracts.BackupRequested;
+import dev.lifeboat.contracts.BackupType;
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.SnapshotCreated;
+import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.kit.repository.Repositories;
+import dev.lifeboat.repository.blob.ObjectStore;
+import dev.lifeboat.repository.snapshot.ChainContext;
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.testsupport.Databases;
+import dev.lifeboat.testsupport.LocalStack;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A redelivered BackupRequested ends in exactly one outcome: one that finds the manifest an earlier attempt wrote
+ * (that attempt died before SnapshotCreated) announces that manifest, in its one chain; one that finds another worker
+ * holding the backup waits for it and runs the backup when that worker dies, or acknowledges it when that worker
+ * finished it. The crash states are staged exactly (manifest in the bucket, ledger row RUNNING, lock held by another
+ * session) on the real Kafka, PostgreSQL and S3Proxy; scheduler-service's lookups are answered by the test.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = RedeliveredBackupRequestTest.Resource.class, restrictToAnnotatedClass = true)
+class RedeliveredBackupRequestTest {
+    static final Duration WAIT = Duration.ofSeconds(90);
+    static final String BUCKET = "lifeboat-snapshot-redelivery-test";
+    static final String PREFIX = "redelivery-" + UUID.randomUUID();
+    static final String POLICY = "redelivery-policy";
+    static final String SOURCE_DB = "redelivery_src_" + UUID.randomUUID().toString().substring(0, 8);
+    static final Map<String, String> SCHEDULER = new ConcurrentHashMap<>();
+    static HttpServer scheduler;
+    static KafkaProducer<String, String> publisher;
+
+    @Inject
+    Repositories repositories;
+    @Inject
+    ObjectStore store;
+    TopicTail events;
+
+    public static class Resource extends RecoveryCommandsTestResource {
+        @Override
+        public Map<String, String> start() {
+            Map<String, String> config = new HashMap<>(super.start());
+            config.put("quarkus.rest-client.scheduler.url", schedulerUrl());
+            return config;
+        }
+    }
+
+    static synchronized String schedulerUrl() {
+        if (scheduler == null) {
+            try {
+                scheduler = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            scheduler.createContext("/api/v1/", RedeliveredBackupRequestTest::answer);
+            scheduler.start();
+        }
+        return "http://127.0.0.1:" + scheduler.getAddress().getPort();
+    }
+
+    /** A source on the stack's PostgreSQL and its policy writing to this test's bucket and prefix. */
+    static String source() {
+        String id = "src-" + UUID.randomUUID().toString().substring(0, 8);
+        SCHEDULER.put("sources/" + id, """
+                {"id":"%s","kind":"postgresql","host":"127.0.0.1","port":%d,"database":"%s","username":"postgres",
+                 "passwordRef":"file:%s"}""".formatted(id, LocalStack.ensureStarted().pgPort(), SOURCE_DB,
+                RecoveryCommandsTestResource.TARGET_PASSWORD_FILE));
+        SCHEDULER.put("policies/" + POLICY + "-" + id, """
+                {"id":"%s","sourceId":"%s","destination":{"bucket":"%s","prefix":"%s"},"offsite":null}"""
+                .formatted(POLICY + "-" + id, id, BUCKET, PREFIX));
+        return id;
+    }
+
+    private static void answer(HttpExchange exchange) throws IOException {
+        String body = SCHEDULER.get(exchange.getRequestURI().getPath().substring("/api/v1/".length()));
+        byte[] bytes = (body == null ? "{\"status\":404,\"title\":\"Not Found\"}" : body)
+                .getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().add("Content-Type", body == null ? "application/problem+json"
+                : "application/json");
+        exchange.sendResponseHeaders(body == null ? 404 : 200, bytes.length);
+        exchange.getResponseBody().write(bytes);
+        exchange.close();
+    }
+
+    @BeforeAll
+    static void setUp() {
+        publisher = new KafkaProducer<>(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_PUBLISHER),
+                new StringSerializer(), new StringSerializer());
+        Databases.createDatabase(SOURCE_DB);
+        Databases.loadSample(SOURCE_DB, 1);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        publisher.close();
+        if (scheduler != null) {
+            scheduler.stop(0);
+        }
+        Databases.dropDatabase(SOURCE_DB);
+    }
+
+    @BeforeEach
+    void tail() {
+        store.ensureBucket(BUCKET);
+        events = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN),
+                Topics.BACKUP_EVENTS);
+    }
+
+    @AfterEach
+    void closeTail() {
+        events.close();
+    }
+
+    @Test
+    void redeliveredFullWhoseManifestWasWrittenIsAnnouncedFromItAndStartsNoSecondChain() throws Exception {
+        String source = source();
+        Repository repository = repositories.openOrInit(BUCKET, PREFIX + "/" + source);
+        String backupId = UUID.randomUUID().toString();
+        // the crash: the manifest is written, SnapshotCreated was never sent, the ledger still says RUNNING
+        Manifest written = writeDirectly(repository, backupId, dev.lifeboat.repository.snapshot.BackupType.FULL);
+        ledgerRow(backupId, source);
+
+        request(new BackupRequested(backupId, source, BackupType.FULL, POLICY + "-" + source, "test"));
+
+        SnapshotCreated created = snapshotOf(backupId);
+        assertThat(created.objectKey()).isEqualTo(repository.layout().manifest(written.chainId(), backupId));
+        assertThat(created.type()).isEqualTo(BackupType.FULL);
+        assertThat(created.repository().chainId()).isEqualTo(written.chainId());
+        assertThat(repository.chains()).containsExactly(written.chainId());
+        assertThat(repository.manifests(written.chainId())).extracting(Manifest::backupId).containsExactly(backupId);
+        assertThat(events.seen(ofType(EventType.BACKUP_FAILED, backupId))).isEmpty();
+    }
+
+    @Test
+    void redeliveredIncrementalWhoseManifestWasWrittenIsAnnouncedFromItInsteadOfFailing() throws Exception {
+        String source = source();
+        Repository repository = repositories.openOrInit(BUCKET, PREFIX + "/" + source);
+        String fullId = UUID.randomUUID().toString();
+        Manifest full = writeDirectly(repository, fullId, dev.lifeboat.repository.snapshot.BackupType.FULL);
+        String backupId = UUID.randomUUID().toString();
+        Manifest written = writeDirectly(repository, backupId, dev.lifeboat.repository.snapshot.BackupType.INCREMENTAL);
+        ledgerRow(backupId, source);
+
+        request(new BackupRequested(backupId, source, BackupType.INCREMENTAL, POLICY + "-" + source, "test"));
+
+        SnapshotCreated created = snapshotOf(backupId);
+        assertThat(created.objectKey()).isEqualTo(repository.layout().manifest(full.chainId(), backupId));
+        assertThat(created.type()).isEqualTo(BackupType.INCREMENTAL);
+        assertThat(created.repository().parentBackupId()).isEqualTo(fullId);
+        assertThat(created.sha256()).isNotBlank();
+        assertThat(written.chainId()).isEqualTo(full.chainId());
+        assertThat(repository.chains()).containsExactly(full.chainId());
+        assertThat(repository.manifests(full.chainId())).extracting(Manifest::backupId)
+                .containsExactly(fullId, backupId);
+        assertThat(events.seen(ofType(EventType.BACKUP_FAILED, backupId))).isEmpty();
+    }
+
+    @Test
+    void aDeliveryThatFindsTheBackupHeldWaitsAndRunsItWhenTheHolderDiesOrAcknowledgesItWhenTheHolderFinished()
+            throws Exception {
+        String source = source();
+        String policy = POLICY + "-" + source;
+
+        String orphaned = UUID.randomUUID().toString();
+        try (Connection holder = holdClaim(orphaned, source)) {
+            request(new BackupRequested(orphaned, source, BackupType.FULL, policy, "test"));
+            assertThat(events.readFor(Duration.ofSeconds(4)).filter(about(orphaned)))
+                    .as("nothing happens to the backup while its holder lives").isEmpty();
+        } // the holder dies: its session, and with it the lock, ends
+        SnapshotCreated created = snapshotOf(orphaned);
+        assertThat(created.workerId()).isNotEqualTo("worker-that-dies");
+        Repository repository = repositories.open(BUCKET, PREFIX + "/" + source).orElseThrow();
+        assertThat(repository.manifests(created.repository().chainId())).extracting(Manifest::backupId)
+                .containsExactly(orphaned);
+
+        String finished = UUID.randomUUID().toString();
+        String marker = UUID.randomUUID().toString();
+        try (Connection holder = holdClaim(finished, source)) {
+            request(new BackupRequested(finished, source, BackupType.FULL, policy, "test"));
+            // on the same key, so handled after the held delivery: its outcome shows that one was let go
+            request(new BackupRequested(marker, source, BackupType.FULL, "no-such-policy", "test"));
+            events.readFor(Duration.ofSeconds(2));
+            try (PreparedStatement ps = holder.prepareStatement(
+                    "update snapshot.job set status = 'SNAPSHOT_CREATED', finished_at = now() where backup_id = ?::uuid")) {
+                ps.setString(1, finished);
+                ps.executeUpdate();
+            }
+        }
+        events.await(ofType(EventType.BACKUP_FAILED, marker), WAIT);
+        assertThat(events.seen(about(finished))).as("the finished backup is not run again").isEmpty();
+    }
+
+    private Manifest writeDirectly(Repository repository, String backupId,
+                                   dev.lifeboat.repository.snapshot.BackupType type) throws IOException {
+        Path dir = Files.createTempDirectory("redelivery-");
+        Files.writeString(dir.resolve("toc.dat"), "table data of " + backupId);
+        return repository.writer().write(dir, type, ChainContext.latestChain(backupId)).manifest();
+    }
+
+    private static Connection ledger() throws Exception {
+        return DriverManager.getConnection(LocalStack.ensureStarted().jdbcUrl(RecoveryCommandsTestResource.DATABASE),
+                "lifeboat", "lifeboat");
+    }
+
+    private static void ledgerRow(String backupId, String source) throws Exception {
+        try (Connection c = ledger(); PreparedStatement ps = c.prepareStatement("""
+                insert into snapshot.job (backup_id, status, worker_id, attempts, started_at, source_id)
+                values (?::uuid, 'RUNNING', 'worker-that-died', 1, now(), ?)""")) {
+            ps.setString(1, backupId);
+            ps.setString(2, source);
+            ps.executeUpdate();
+        }
+    }
+
+    /** What a live worker running the backup holds: the ledger row and the lock, in its own session. */
+    private static Connection holdClaim(String backupId, String source) throws Exception {
+        Connection c = ledger();
+        try (PreparedStatement lock = c.prepareStatement("select pg_advisory_lock(hashtextextended(?, 0))");
+             PreparedStatement row = c.prepareStatement("""
+                     insert into snapshot.job (backup_id, status, worker_id, attempts, started_at, source_id)
+                     values (?::uuid, 'RUNNING', 'worker-that-dies', 1, now(), ?)""")) {
+            lock.setString(1, backupId);
+            lock.execute();
+            row.setString(1, backupId);
+            row.setString(2, source);
+            row.executeUpdate();
+        }
+        return c;
+    }
+
+    private SnapshotCreated snapshotOf(String backupId) {
+        ConsumerRecord<String, String> record = events.await(r -> ofType(EventType.SNAPSHOT_CREATED, backupId).test(r)
+                || ofType(EventType.BACKUP_FAILED, backupId).test(r), WAIT);
+        Object data = EventCodec.decode(record.headers(), record.value()).data();
+        assertThat(data).as("outcome of backup %s", backupId).isInstanceOf(SnapshotCreated.class);
+        return (SnapshotCreated) data;
+    }
+
+    private static Predicate<ConsumerRecord<String, String>> about(String backupId) {
+        return r -> r.value() != null && r.value().contains("\"backupId\":\"" + backupId + "\"");
+    }
+
+    private static Predicate<ConsumerRecord<String, String>> ofType(EventType type, String backupId) {
+        return r -> type.ceType().equals(EventCodec.header(r.headers(), EventCodec.H_TYPE))
+                && about(backupId).test(r);
+    }
+
+    private static void request(BackupRequested request) {
+        try {
+            publisher.send(new ProducerRecord<>(Topics.BACKUP_REQUESTED, null, request.sourceId(),
+                    EventCodec.encodeData(request), EventCodec.headers(EventType.BACKUP_REQUESTED, "/test/publisher",
+                    request.sourceId()))).get();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot publish BackupRequested " + request.backupId(), e);
+        }
+    }
+}
