@@ -242,7 +242,9 @@ public class DatabaseRestorer {
                 "--dbname=" + SourceConnection.libpqDatabase(name, snapshots.keepaliveIdle()), dumpDir.toString()))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(stderr.toFile());
-        // the password goes through the environment: in no process list, no log
+        // nothing of the worker's environment (its secrets) goes to pg_restore; the target's password goes through
+        // the environment: in no process list, no log
+        SourceConnection.withoutPlatformEnvironment(pb.environment());
         pb.environment().put("PGPASSWORD", password);
         pb.environment().put("PGCONNECT_TIMEOUT", String.valueOf(snapshots.connectTimeoutSeconds()));
         pb.environment().put("PGAPPNAME", "lifeboat-restore");

@@ -91,11 +91,10 @@ record SourceConnection(String host, int port, String database, String user, Str
     }
 
     /**
-     * The environment of a libpq client (pg_dump) for this source, and nothing of the worker's own: the worker's
-     * environment holds the platform's secrets (master key, database password, object-store keys), which a child
-     * process that talks to a source's server has no business holding.
+     * Leaves only what a PostgreSQL client program needs to run (path, home, locale, time zone, temp dir) of a child
+     * process's inherited environment: the worker's own holds the platform's secrets.
      */
-    void libpqEnvironment(Map<String, String> env, int timeoutSeconds, String applicationName) {
+    static void withoutPlatformEnvironment(Map<String, String> env) {
         Map<String, String> inherited = Map.copyOf(env);
         env.clear();
         for (String keep : new String[]{"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR"}) {
@@ -103,6 +102,15 @@ record SourceConnection(String host, int port, String database, String user, Str
                 env.put(keep, inherited.get(keep));
             }
         }
+    }
+
+    /**
+     * The environment of a libpq client (pg_dump) for this source, and nothing of the worker's own: the worker's
+     * environment holds the platform's secrets (master key, database password, object-store keys), which a child
+     * process that talks to a source's server has no business holding.
+     */
+    void libpqEnvironment(Map<String, String> env, int timeoutSeconds, String applicationName) {
+        withoutPlatformEnvironment(env);
         env.put("PGPASSWORD", password);
         env.put("PGSSLMODE", sslmode.value());
         if (rootCert != null) {
