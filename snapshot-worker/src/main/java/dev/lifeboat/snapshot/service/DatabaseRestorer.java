@@ -8,6 +8,8 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,6 +25,7 @@ import org.jboss.logging.Logger;
 
 import dev.lifeboat.contracts.recovery.BackupLocation;
 import dev.lifeboat.contracts.recovery.RestoreDatabase;
+import dev.lifeboat.kit.recovery.CommandDeadlines;
 import dev.lifeboat.kit.recovery.CommandLedger;
 import dev.lifeboat.kit.repository.Repositories;
 import dev.lifeboat.repository.keys.WrongKeyException;
@@ -84,6 +87,7 @@ public class DatabaseRestorer {
             long fetchMillis = millisSince(fetchStart);
             LOG.infof("restore %s: fetched backup %s (%d bytes, %d files) in %d ms", cmd.commandId(),
                     backup.backupId(), manifest.totalSize(), manifest.files().size(), fetchMillis);
+            stopAtDeadline(cmd, "after fetching the backup, before creating the target database");
             createDatabase(cmd, name, password);
             created = true;
             claim.created(name);
@@ -91,6 +95,8 @@ public class DatabaseRestorer {
             runPgRestore(cmd, pgRestore, name, password, jobs, dumpDir, spool);
             long pgRestoreMillis = millisSince(restoreStart);
             List<Map<String, Object>> tables = countRows(cmd, name, password);
+            // finished too late: the run was failed meanwhile, so the database must not stay behind
+            stopAtDeadline(cmd, "after pg_restore finished");
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("database", name);
             result.put("tables", tables);
@@ -249,7 +255,12 @@ public class DatabaseRestorer {
         long start = System.nanoTime();
         try {
             p = pb.start();
-            while (!p.waitFor(snapshots.progressInterval().toMillis(), TimeUnit.MILLISECONDS)) {
+            while (!p.waitFor(waitMillis(cmd), TimeUnit.MILLISECONDS)) {
+                if (CommandDeadlines.passed(cmd, Instant.now())) {
+                    p.destroyForcibly();
+                    p.waitFor(snapshots.connectTimeoutSeconds(), TimeUnit.SECONDS);
+                    stopAtDeadline(cmd, "while pg_restore was running");
+                }
                 LOG.infof("restore %s: pg_restore running for %d s", cmd.commandId(), millisSince(start) / 1000);
             }
             if (p.exitValue() != 0) {
@@ -306,6 +317,34 @@ public class DatabaseRestorer {
             LOG.warnf("restore %s failed and its partly restored %s could not be dropped: %s", cmd.commandId(),
                     cmd.target().describe(), e.getMessage());
         }
+    }
+
+    /**
+     * A restore refused for its deadline drops the database an earlier attempt of the same command created (the
+     * ledger's proof of ownership), so that nothing half-restored stays behind a failed run.
+     */
+    public void discardPartial(RestoreDatabase cmd, CommandLedger.Claim claim) {
+        String name = TargetServers.validName(cmd.target());
+        if (claim.createdResource().filter(name::equals).isPresent()) {
+            dropQuietly(cmd, name, TargetServers.password(secrets, cmd.target()));
+        }
+    }
+
+    /** A CommandFailure (the caller drops what it created) once the command's deadline passed. */
+    private static void stopAtDeadline(RestoreDatabase cmd, String doing) {
+        Instant now = Instant.now();
+        if (CommandDeadlines.passed(cmd, now)) {
+            throw new CommandFailure(CommandDeadlines.overrun(cmd, doing, now));
+        }
+    }
+
+    /** How long to wait for pg_restore before the next progress line or the deadline, whichever is first. */
+    private long waitMillis(RestoreDatabase cmd) {
+        long interval = snapshots.progressInterval().toMillis();
+        if (cmd.deadline() == null) {
+            return interval;
+        }
+        return Math.max(1, Math.min(interval, Duration.between(Instant.now(), cmd.deadline()).toMillis() + 1));
     }
 
     private static long millisSince(long nanoStart) {
