@@ -240,6 +240,44 @@ public class SagaEngine {
     }
 
     /**
+     * Runs left RUNNING or COMPENSATING with nothing in flight (no pending command, or a pending one without a
+     * deadline) for the stall timeout: no timer would ever move them, so they are taken up again here. A run
+     * without a pending command dispatches its next action (forward, cleanup or compensation, as its state says);
+     * one whose pending command lacks a deadline re-sends it with a fresh deadline. Returns how many.
+     */
+    public int stalled() {
+        List<String> ids = db.tx(c -> runs.ids(c, "select id from runs where status in ('RUNNING', 'COMPENSATING')"
+                + " and (pending is null or deadline is null) and updated_at < now() - make_interval(secs => "
+                + Math.max(1, config.stallTimeout().toSeconds()) + ")"));
+        for (String id : ids) {
+            List<Effect> effects = new ArrayList<>();
+            db.tx(c -> {
+                Run r = runs.lock(c, id).orElse(null);
+                if (r == null || r.status.finished() || r.pending != null && r.deadline != null) {
+                    return null;
+                }
+                String note = "nothing in flight for over " + config.stallTimeout() + " (" + (r.pending == null
+                        ? "no pending command" : "pending " + r.pending.commandId() + " had no deadline") + "): ";
+                LOG.warnf("run %s: %s taken up again", r.id, note);
+                if (r.pending == null) {
+                    runs.transition(c, r.id, null, null, null, r.status, r.status, note + "next action dispatched");
+                    effects.add(next(c, r));
+                } else {
+                    r.deadline = Instant.now().plus(timeout(r, r.pending.step()));
+                    r.pending = withDeadline(r.pending, r.deadline);
+                    runs.save(c, r, null);
+                    runs.transition(c, r.id, r.pending.step(), r.pending.action(), r.pending.commandId(), r.status,
+                            r.status, note + "pending command re-sent, deadline " + r.deadline);
+                    effects.add(pendingEffect(r));
+                }
+                return null;
+            });
+            perform(effects);
+        }
+        return ids.size();
+    }
+
+    /**
      * After a restart: every RUNNING or COMPENSATING run re-sends its pending command with the same commandId
      * (participants dedupe it) and gets a fresh deadline; a reply that arrived meanwhile is consumed as usual.
      */
