@@ -46,4 +46,17 @@ public class BackupRequest extends PanacheEntityBase {
     /** The backup this one was taken against (BackupCompleted.repository.parentBackupId); null for a FULL. */
     @Column(name = "parent_backup_id")
     public String parentBackupId;
+    /** The watchdog's clock: set by the database on insert, moved on each re-request. */
+    @Column(name = "last_requested_at", insertable = false)
+    public Instant lastRequestedAt;
+    /** The last heartbeat (progress event or SnapshotCreated), its phase and the worker that sent it. */
+    @Column(name = "last_progress_at")
+    public Instant lastProgressAt;
+    @Column(name = "progress_phase")
+    public String progressPhase;
+    @Column(name = "progress_worker")
+    public String progressWorker;
+    /** How many times the watchdog requested the backup again. */
+    @Column(name = "rerequests", insertable = false)
+    public int rerequests;
 }
