@@ -71,6 +71,8 @@ public class DatabaseRestorer {
         String name = TargetServers.validName(cmd.target());
         String password = TargetServers.password(secrets, cmd.target());
         int jobs = cmd.jobs() > 0 ? cmd.jobs() : config.defaultJobs();
+        // a retry after a transient failure may come too late: nothing is dropped or replaced then
+        stopAtDeadline(cmd, "before preparing the target");
         int major = prepareTarget(cmd, name, password, claim);
         Path pgRestore = PgTools.toolFor(snapshots.pgInstallRoot(), major, "pg_restore").orElseThrow(() ->
                 new CommandFailure("no pg_restore for PostgreSQL " + major + " on this worker (looked in "
