@@ -11,6 +11,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.recovery.repository.Db;
 import dev.lifeboat.recovery.service.SagaEngine;
 import jakarta.inject.Inject;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -50,6 +51,8 @@ class SagaRunTest {
 
     @Inject
     SagaEngine engine;
+    @Inject
+    Db db;
     ScriptedParticipant participant;
 
     @BeforeAll
@@ -243,6 +246,8 @@ class SagaRunTest {
         Command again = participant.next(runId);
         assertThat(again.type()).isEqualTo(EventType.PREPARE_RESTORE);
         assertThat(again.commandId()).isEqualTo(prepare.commandId());
+        assertThat(deadline(again)).as("the re-sent command carries the run's fresh deadline")
+                .isAfter(deadline(prepare));
         participant.completed(prepare, backup(Instant.now()));
         participant.completed(again, backup(Instant.now()));
         participant.completed(participant.next(runId), restored("orders_restored"));
@@ -271,8 +276,11 @@ class SagaRunTest {
         Map<String, Object> restore = Plans.restore("orders_restored");
         restore.put("timeout", "PT1S");
         String planId = createPlan("PT10M", List.of(restore));
+        Instant sent = Instant.now();
         String runId = startRun(planId, "drill");
         Command prepare = participant.next(runId);
+        assertThat(deadline(prepare)).as("the command carries when the run stops waiting for it")
+                .isBetween(sent.plusSeconds(1).minusMillis(500), Instant.now().plusSeconds(1));
         JsonPath run = awaitRun(runId, "COMPENSATED");
         assertThat(run.getString("reason")).contains("step 0 (RestoreDatabase)").contains("timed out after PT1S")
                 .contains("prepare");
@@ -280,6 +288,36 @@ class SagaRunTest {
         assertThat(participant.drain(runId, Duration.ofSeconds(2))).as("late reply starts nothing").isEmpty();
         assertThat(Plans.admin().get("/api/v1/runs/" + runId).then().extract().<String>path("status"))
                 .isEqualTo("COMPENSATED");
+    }
+
+    @Test
+    void aRunLeftWithNothingInFlightIsTakenUpAgainAtItsNextAction() {
+        String planId = createPlan("PT10M", List.of(Plans.restore("orders_restored")));
+        String runId = startRun(planId, "recovery");
+        Command prepare = participant.next(runId);
+        participant.completed(prepare, backup(Instant.now()));
+        Command restore = participant.next(runId);
+        // a run RUNNING with no step in flight and no timer: what a lost transition would leave behind
+        db.tx(c -> {
+            try (var ps = c.prepareStatement("update runs set pending = null, deadline = null, action_index = 1,"
+                    + " updated_at = now() - interval '1 hour' where id = ?")) {
+                ps.setString(1, runId);
+                return ps.executeUpdate();
+            }
+        });
+
+        Command again = participant.next(runId);
+
+        assertThat(again.commandId()).isEqualTo(restore.commandId());
+        assertThat(deadline(again)).isAfter(Instant.now());
+        participant.completed(again, restored("orders_restored"));
+        JsonPath run = awaitRun(runId, "SUCCEEDED");
+        assertThat(run.getList("transitions.note").stream().map(String::valueOf)
+                .filter(n -> n.startsWith("nothing in flight"))).hasSize(1);
+    }
+
+    private static Instant deadline(Command command) {
+        return Instant.parse(String.valueOf(command.data().get("deadline")));
     }
 
     @Test

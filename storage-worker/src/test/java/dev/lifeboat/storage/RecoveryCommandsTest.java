@@ -68,6 +68,25 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
     }
 
     @Test
+    void aPrepareRestoreDeliveredAfterItsDeadlineIsRefusedSayingByHowMuch() {
+        String source = "src-" + UUID.randomUUID();
+        SnapshotCreated snapshot = sealed(source, 50_000);
+        String runId = UUID.randomUUID().toString();
+        java.time.Instant deadline = java.time.Instant.now().minusSeconds(30);
+        PrepareRestore late = new PrepareRestore(RecoveryCommand.commandId(runId, 0, "prepare"), runId, 0, source,
+                snapshot.backupId(), null, deadline);
+
+        send(EventType.PREPARE_RESTORE, late);
+        StepReply reply = awaitReply(late.commandId());
+
+        assertThat(reply.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(reply.message()).contains("PREPARE_RESTORE " + late.commandId())
+                .contains("storage-worker/").contains("after its deadline " + deadline).contains("late by PT3")
+                .contains("not started");
+        assertThat(reply.result()).containsEntry("late", true).doesNotContainKey("backup");
+    }
+
+    @Test
     void prepareRestoreOfLatestSkipsABackupWhoseChunksAreGoneAndUnknownIdsFail() {
         String source = "src-" + UUID.randomUUID();
         SnapshotCreated older = sealed(source, 80_000);

@@ -99,6 +99,22 @@ class BackupTest {
     }
 
     @Test
+    void aRunningBackupTheSchedulersWatchdogFailedShowsFailedWithItsReasonInAnyOrder() {
+        CatalogEvent watchdog = event(EventType.BACKUP_FAILED, T0.plusSeconds(3600),
+                new BackupFailed(ID, "orders", "UPLOAD", "no progress since " + T0.plusSeconds(30)
+                        + " (phase UPLOADING on worker worker-7); re-requested 2 times", T0.plusSeconds(3600)));
+        List<CatalogEvent> events = List.of(REQUESTED, PROGRESS, watchdog);
+
+        for (List<CatalogEvent> order : permutations(events)) {
+            Backup b = fold(order);
+            assertThat(b.status).as("after %s", order).isEqualTo(BackupStatus.FAILED);
+            assertThat(b.failureStage).isEqualTo("UPLOAD");
+            assertThat(b.failureReason).contains("no progress since").contains("re-requested 2 times");
+            assertThat(b.completedAt).isEqualTo(T0.plusSeconds(3600));
+        }
+    }
+
+    @Test
     void statusOnlyMovesForward() {
         Backup b = fold(List.of(SNAPSHOT, PROGRESS, REQUESTED));
         assertThat(b.status).isEqualTo(BackupStatus.SNAPSHOT_CREATED);

@@ -1,5 +1,7 @@
 package dev.lifeboat.contracts.recovery;
 
+import java.time.Instant;
+
 /**
  * Command to snapshot-worker: restore {@code backup} into {@code target}, which is created. When the database
  * exists already the restore is refused, unless {@code replaceExisting} (a recovery an admin started with that
@@ -7,11 +9,17 @@ package dev.lifeboat.contracts.recovery;
  * flag (older coordinators) mean false.
  */
 public record RestoreDatabase(String commandId, String runId, int step, BackupLocation backup, DatabaseTarget target,
-                              int jobs, boolean replaceExisting) implements RecoveryCommand {
+                              int jobs, boolean replaceExisting, Instant deadline) implements RecoveryCommand {
+
+    /** A restore without a deadline. */
+    public RestoreDatabase(String commandId, String runId, int step, BackupLocation backup, DatabaseTarget target,
+                           int jobs, boolean replaceExisting) {
+        this(commandId, runId, step, backup, target, jobs, replaceExisting, null);
+    }
 
     /** A restore that refuses an existing database. */
     public RestoreDatabase(String commandId, String runId, int step, BackupLocation backup, DatabaseTarget target,
                            int jobs) {
-        this(commandId, runId, step, backup, target, jobs, false);
+        this(commandId, runId, step, backup, target, jobs, false, null);
     }
 }

@@ -1,5 +1,6 @@
 package dev.lifeboat.contracts.recovery;
 
+import java.time.Instant;
 import java.util.List;
 
 /**
@@ -8,9 +9,14 @@ import java.util.List;
  * command has no such check).
  */
 public record VerifyDatabase(String commandId, String runId, int step, DatabaseTarget target, List<SqlCheck> checks,
-                             BackupLocation backup) implements RecoveryCommand {
+                             BackupLocation backup, Instant deadline) implements RecoveryCommand {
+
+    public VerifyDatabase(String commandId, String runId, int step, DatabaseTarget target, List<SqlCheck> checks,
+                          BackupLocation backup) {
+        this(commandId, runId, step, target, checks, backup, null);
+    }
 
     public VerifyDatabase(String commandId, String runId, int step, DatabaseTarget target, List<SqlCheck> checks) {
-        this(commandId, runId, step, target, checks, null);
+        this(commandId, runId, step, target, checks, null, null);
     }
 }

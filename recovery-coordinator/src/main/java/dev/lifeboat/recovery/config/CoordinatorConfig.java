@@ -20,6 +20,13 @@ public interface CoordinatorConfig {
     @WithDefault("1s")
     String timeoutCheckInterval();
 
+    /**
+     * How long a RUNNING or COMPENSATING run may stay with nothing in flight (no pending command, or one without a
+     * deadline) before the checker takes it up again at its next action. Normal transitions never leave a run so.
+     */
+    @WithDefault("PT5M")
+    Duration stallTimeout();
+
     /** Timeout of calls to scheduler-service while validating a plan. */
     @WithDefault("PT5S")
     Duration schedulerTimeout();

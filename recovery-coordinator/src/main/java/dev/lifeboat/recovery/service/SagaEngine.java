@@ -240,6 +240,44 @@ public class SagaEngine {
     }
 
     /**
+     * Runs left RUNNING or COMPENSATING with nothing in flight (no pending command, or a pending one without a
+     * deadline) for the stall timeout: no timer would ever move them, so they are taken up again here. A run
+     * without a pending command dispatches its next action (forward, cleanup or compensation, as its state says);
+     * one whose pending command lacks a deadline re-sends it with a fresh deadline. Returns how many.
+     */
+    public int stalled() {
+        List<String> ids = db.tx(c -> runs.ids(c, "select id from runs where status in ('RUNNING', 'COMPENSATING')"
+                + " and (pending is null or deadline is null) and updated_at < now() - make_interval(secs => "
+                + Math.max(1, config.stallTimeout().toSeconds()) + ")"));
+        for (String id : ids) {
+            List<Effect> effects = new ArrayList<>();
+            db.tx(c -> {
+                Run r = runs.lock(c, id).orElse(null);
+                if (r == null || r.status.finished() || r.pending != null && r.deadline != null) {
+                    return null;
+                }
+                String note = "nothing in flight for over " + config.stallTimeout() + " (" + (r.pending == null
+                        ? "no pending command" : "pending " + r.pending.commandId() + " had no deadline") + "): ";
+                LOG.warnf("run %s: %s taken up again", r.id, note);
+                if (r.pending == null) {
+                    runs.transition(c, r.id, null, null, null, r.status, r.status, note + "next action dispatched");
+                    effects.add(next(c, r));
+                } else {
+                    r.deadline = Instant.now().plus(timeout(r, r.pending.step()));
+                    r.pending = withDeadline(r.pending, r.deadline);
+                    runs.save(c, r, null);
+                    runs.transition(c, r.id, r.pending.step(), r.pending.action(), r.pending.commandId(), r.status,
+                            r.status, note + "pending command re-sent, deadline " + r.deadline);
+                    effects.add(pendingEffect(r));
+                }
+                return null;
+            });
+            perform(effects);
+        }
+        return ids.size();
+    }
+
+    /**
      * After a restart: every RUNNING or COMPENSATING run re-sends its pending command with the same commandId
      * (participants dedupe it) and gets a fresh deadline; a reply that arrived meanwhile is consumed as usual.
      */
@@ -254,6 +292,7 @@ public class SagaEngine {
                     return null;
                 }
                 r.deadline = Instant.now().plus(timeout(r, r.pending.step()));
+                r.pending = withDeadline(r.pending, r.deadline);
                 runs.save(c, r, null);
                 runs.transition(c, r.id, r.pending.step(), r.pending.action(), r.pending.commandId(), r.status,
                         r.status, "resumed after coordinator restart: pending command re-sent");
@@ -303,10 +342,10 @@ public class SagaEngine {
     private Effect dispatch(Connection c, Run r, Action a) throws Exception {
         String commandId = RecoveryCommand.commandId(r.id, a.step(), a.action());
         EventType type = a.commandType();
-        RecoveryCommand command = type == null ? null : command(c, r, a, commandId);
+        r.deadline = Instant.now().plus(timeout(r, a.step()));
+        RecoveryCommand command = type == null ? null : command(c, r, a, commandId, r.deadline);
         r.pending = new Run.Pending(commandId, type == null ? null : type.name(), a.step(), a.action(),
                 command == null ? null : Db.toJson(command));
-        r.deadline = Instant.now().plus(timeout(r, a.step()));
         if (r.phase == Run.Phase.FORWARD) {
             runs.stepStarted(c, r.id, a.step(), Instant.now());
         }
@@ -317,12 +356,31 @@ public class SagaEngine {
         return pendingEffect(r);
     }
 
+    /**
+     * The pending command re-sent with the run's fresh deadline. A participant that already answered the command
+     * (same commandId) answers again as before; one that never saw it may start it until the new deadline.
+     */
+    private static Run.Pending withDeadline(Run.Pending p, Instant deadline) {
+        if (p.payload() == null) {
+            return p;
+        }
+        try {
+            ObjectNode command = (ObjectNode) Db.json().readTree(p.payload());
+            command.put("deadline", deadline.toString());
+            return new Run.Pending(p.commandId(), p.type(), p.step(), p.action(), Db.toJson(command));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("pending command " + p.commandId() + " is unreadable: " + e.getMessage(), e);
+        }
+    }
+
     private Effect pendingEffect(Run r) {
         return r.pending.type() == null ? new RunLocal(r.id, r.pending, timeout(r, r.pending.step()))
                 : new Send(r.id, r.traceparent, r.pending);
     }
 
-    private RecoveryCommand command(Connection c, Run r, Action a, String commandId) throws Exception {
+    /** The command of {@code a}; it carries the run's deadline for it, past which participants do not start it. */
+    private RecoveryCommand command(Connection c, Run r, Action a, String commandId, Instant deadline)
+            throws Exception {
         List<PlanStep> steps = r.plan.steps();
         return switch (a.action()) {
             case SagaTable.PREPARE -> {
@@ -331,24 +389,25 @@ public class SagaEngine {
                 // newest there is and reports whether it met the RPO
                 Long maxAge = s.latest() && r.mode == RunMode.DRILL ? r.plan.rpoDuration().toSeconds() : null;
                 yield new PrepareRestore(commandId, r.id, a.step(), s.sourceId(), s.latest() ? null : s.backup(),
-                        maxAge == null ? null : Math.max(1, maxAge));
+                        maxAge == null ? null : Math.max(1, maxAge), deadline);
             }
             case SagaTable.RESTORE -> {
                 PlanStep.RestoreDatabase s = (PlanStep.RestoreDatabase) steps.get(a.step());
                 yield new RestoreDatabase(commandId, r.id, a.step(), backup(r, a.step()), target(c, r, a.step()),
-                        s.jobs(), r.mode == RunMode.RECOVERY && r.data.path("replaceExisting").asBoolean(false));
+                        s.jobs(), r.mode == RunMode.RECOVERY && r.data.path("replaceExisting").asBoolean(false),
+                        deadline);
             }
             case SagaTable.VERIFY_BACKUP -> new VerifyBackup(commandId, r.id, a.step(),
-                    backup(r, SagaTable.restoreBefore(steps, a.step())));
+                    backup(r, SagaTable.restoreBefore(steps, a.step())), deadline);
             case SagaTable.VERIFY_DATABASE -> {
                 int restore = SagaTable.restoreBefore(steps, a.step());
                 List<SqlCheck> checks = ((PlanStep.VerifyIntegrity) steps.get(a.step())).checks();
                 // TABLE_MATCHES_SOURCE compares with what the restored backup recorded
                 boolean compares = checks.stream().anyMatch(k -> k.kind() == SqlCheck.Kind.TABLE_MATCHES_SOURCE);
                 yield new VerifyDatabase(commandId, r.id, a.step(), target(c, r, restore), checks,
-                        compares ? backup(r, restore) : null);
+                        compares ? backup(r, restore) : null, deadline);
             }
-            case SagaTable.DROP -> new DropDatabase(commandId, r.id, a.step(), target(c, r, a.step()));
+            case SagaTable.DROP -> new DropDatabase(commandId, r.id, a.step(), target(c, r, a.step()), deadline);
             default -> throw new IllegalStateException("not a command: " + a.action());
         };
     }

@@ -33,6 +33,7 @@ public class SagaTimers {
                 }
             }
             engine.timeouts();
+            engine.stalled();
             engine.relayEvents();
         } catch (RuntimeException e) {
             LOG.warnf("saga timer tick failed, next tick retries: %s", e.toString());

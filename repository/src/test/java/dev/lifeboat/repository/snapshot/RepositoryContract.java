@@ -169,6 +169,11 @@ abstract class RepositoryContract {
         }
 
         @Override
+        public boolean putIfAbsent(String bucket, String key, byte[] content) {
+            return delegate.putIfAbsent(bucket, key, content);
+        }
+
+        @Override
         public InputStream open(String bucket, String key) {
             refuse(key);
             return delegate.open(bucket, key);

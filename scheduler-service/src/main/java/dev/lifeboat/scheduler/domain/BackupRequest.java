@@ -55,4 +55,17 @@ public class BackupRequest extends PanacheEntityBase {
     /** When the verification that gave {@link #verdict} ran; a verdict older than this one changes nothing. */
     @Column(name = "verdict_at")
     public Instant verdictAt;
+    /** The watchdog's clock: set by the database on insert, moved on each re-request. */
+    @Column(name = "last_requested_at", insertable = false)
+    public Instant lastRequestedAt;
+    /** The last heartbeat (progress event or SnapshotCreated), its phase and the worker that sent it. */
+    @Column(name = "last_progress_at")
+    public Instant lastProgressAt;
+    @Column(name = "progress_phase")
+    public String progressPhase;
+    @Column(name = "progress_worker")
+    public String progressWorker;
+    /** How many times the watchdog requested the backup again. */
+    @Column(name = "rerequests", insertable = false)
+    public int rerequests;
 }

@@ -3,6 +3,8 @@ package dev.lifeboat.scheduler.messaging;
 import dev.lifeboat.contracts.BackupCompleted;
 import dev.lifeboat.contracts.BackupFailed;
 import dev.lifeboat.contracts.BackupVerified;
+import dev.lifeboat.contracts.BackupProgress;
+import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.contracts.CloudEvent;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
@@ -10,6 +12,7 @@ import dev.lifeboat.contracts.InvalidEventException;
 import dev.lifeboat.kit.messaging.KafkaEvents;
 import dev.lifeboat.scheduler.config.ResultsConfig;
 import dev.lifeboat.scheduler.service.BackupResultService;
+import dev.lifeboat.scheduler.service.BackupWatchdog;
 import dev.lifeboat.scheduler.service.BackupResultService.Outcome;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
@@ -26,22 +29,25 @@ import java.util.function.Supplier;
 
 /**
  * Consumes lifeboat.backup.events.v1 (channel backup-results) for BackupCompleted, BackupFailed and BackupVerified
- * (the verdict retention reads). Other types
- * on the topic (progress, SnapshotCreated, our own BackupsExpired, types added later) are acked unread. A record
+ * (the verdict retention reads), and progress and SnapshotCreated as heartbeats for {@link BackupWatchdog}. Other
+ * types on the topic (our own BackupsExpired, types added later) are acked unread. A record
  * is acked only after its transaction commits; a replay after a crash finds the outcome recorded and does nothing.
  */
 @ApplicationScoped
 public class BackupResultsConsumer {
     private static final Logger LOG = Logger.getLogger(BackupResultsConsumer.class);
     private static final Set<String> HANDLED = Set.of(EventType.BACKUP_COMPLETED.ceType(),
-            EventType.BACKUP_FAILED.ceType(), EventType.BACKUP_VERIFIED.ceType());
+            EventType.BACKUP_FAILED.ceType(), EventType.BACKUP_VERIFIED.ceType(), EventType.BACKUP_PROGRESS.ceType(),
+            EventType.SNAPSHOT_CREATED.ceType());
 
     private final BackupResultService results;
     private final ResultsConfig config;
+    private final BackupWatchdog watchdog;
 
-    public BackupResultsConsumer(BackupResultService results, ResultsConfig config) {
+    public BackupResultsConsumer(BackupResultService results, ResultsConfig config, BackupWatchdog watchdog) {
         this.results = results;
         this.config = config;
+        this.watchdog = watchdog;
     }
 
     @Incoming("backup-results")
@@ -64,6 +70,9 @@ public class BackupResultsConsumer {
             case BackupCompleted c -> () -> results.completed(c, event.source());
             case BackupFailed f -> () -> results.failed(f);
             case BackupVerified v -> () -> results.verified(v);
+            // heartbeats of running backups, for the watchdog
+            case BackupProgress p -> () -> watchdog.progress(p);
+            case SnapshotCreated s -> () -> watchdog.snapshotCreated(s);
             default -> () -> Uni.createFrom().item(Outcome.IGNORED);
         };
         return untilCommitted(work, origin)

@@ -8,6 +8,8 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,6 +25,7 @@ import org.jboss.logging.Logger;
 
 import dev.lifeboat.contracts.recovery.BackupLocation;
 import dev.lifeboat.contracts.recovery.RestoreDatabase;
+import dev.lifeboat.kit.recovery.CommandDeadlines;
 import dev.lifeboat.kit.recovery.CommandLedger;
 import dev.lifeboat.kit.repository.Repositories;
 import dev.lifeboat.repository.keys.WrongKeyException;
@@ -70,6 +73,8 @@ public class DatabaseRestorer {
         String name = TargetServers.validName(cmd.target());
         String password = TargetServers.password(secrets, cmd.target());
         int jobs = cmd.jobs() > 0 ? cmd.jobs() : config.defaultJobs();
+        // a retry after a transient failure may come too late: nothing is dropped or replaced then
+        stopAtDeadline(cmd, "before preparing the target");
         int major = prepareTarget(cmd, name, password, claim);
         Path pgRestore = PgTools.toolFor(snapshots.pgInstallRoot(), major, "pg_restore").orElseThrow(() ->
                 new CommandFailure("no pg_restore for PostgreSQL " + major + " on this worker (looked in "
@@ -86,6 +91,7 @@ public class DatabaseRestorer {
             long fetchMillis = millisSince(fetchStart);
             LOG.infof("restore %s: fetched backup %s (%d bytes, %d files) in %d ms", cmd.commandId(),
                     backup.backupId(), manifest.totalSize(), manifest.files().size(), fetchMillis);
+            stopAtDeadline(cmd, "after fetching the backup, before creating the target database");
             createDatabase(cmd, name, password);
             created = true;
             claim.created(name);
@@ -93,6 +99,8 @@ public class DatabaseRestorer {
             runPgRestore(cmd, pgRestore, name, password, jobs, dumpDir, spool);
             long pgRestoreMillis = millisSince(restoreStart);
             List<Map<String, Object>> tables = countRows(cmd, name, password);
+            // finished too late: the run was failed meanwhile, so the database must not stay behind
+            stopAtDeadline(cmd, "after pg_restore finished");
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("database", name);
             result.put("tables", tables);
@@ -256,10 +264,14 @@ public class DatabaseRestorer {
         } catch (IOException e) {
             throw new CommandFailure("cannot run " + pgRestore + ": " + e.getMessage(), e);
         }
-        // closing the child kills its whole process group if it still runs (interrupted, failed)
+        // closing the child kills its whole process group if it still runs (interrupted, failed, past the deadline)
         try (child) {
             Process p = child.process();
-            while (!p.waitFor(snapshots.progressInterval().toMillis(), TimeUnit.MILLISECONDS)) {
+            while (!p.waitFor(waitMillis(cmd), TimeUnit.MILLISECONDS)) {
+                if (CommandDeadlines.passed(cmd, Instant.now())) {
+                    child.kill();
+                    stopAtDeadline(cmd, "while pg_restore was running");
+                }
                 LOG.infof("restore %s: pg_restore running for %d s", cmd.commandId(), millisSince(start) / 1000);
             }
             if (p.exitValue() != 0) {
@@ -313,6 +325,34 @@ public class DatabaseRestorer {
             LOG.warnf("restore %s failed and its partly restored %s could not be dropped: %s", cmd.commandId(),
                     cmd.target().describe(), e.getMessage());
         }
+    }
+
+    /**
+     * A restore refused for its deadline drops the database an earlier attempt of the same command created (the
+     * ledger's proof of ownership), so that nothing half-restored stays behind a failed run.
+     */
+    public void discardPartial(RestoreDatabase cmd, CommandLedger.Claim claim) {
+        String name = TargetServers.validName(cmd.target());
+        if (claim.createdResource().filter(name::equals).isPresent()) {
+            dropQuietly(cmd, name, TargetServers.password(secrets, cmd.target()));
+        }
+    }
+
+    /** A CommandFailure (the caller drops what it created) once the command's deadline passed. */
+    private static void stopAtDeadline(RestoreDatabase cmd, String doing) {
+        Instant now = Instant.now();
+        if (CommandDeadlines.passed(cmd, now)) {
+            throw new CommandFailure(CommandDeadlines.overrun(cmd, doing, now));
+        }
+    }
+
+    /** How long to wait for pg_restore before the next progress line or the deadline, whichever is first. */
+    private long waitMillis(RestoreDatabase cmd) {
+        long interval = snapshots.progressInterval().toMillis();
+        if (cmd.deadline() == null) {
+            return interval;
+        }
+        return Math.max(1, Math.min(interval, Duration.between(Instant.now(), cmd.deadline()).toMillis() + 1));
     }
 
     private static long millisSince(long nanoStart) {

@@ -21,6 +21,7 @@ import dev.lifeboat.contracts.recovery.RecoveryCommand;
 import dev.lifeboat.contracts.recovery.RestoreDatabase;
 import dev.lifeboat.contracts.recovery.StepReply;
 import dev.lifeboat.contracts.recovery.VerifyDatabase;
+import dev.lifeboat.kit.recovery.CommandDeadlines;
 import dev.lifeboat.kit.recovery.CommandLedger;
 import dev.lifeboat.kit.recovery.StepReplies;
 import dev.lifeboat.snapshot.config.RecoveryConfig;
@@ -74,7 +75,14 @@ public class RecoveryCommandService {
                 try (claim) {
                     LOG.infof("command %s (%s, run %s step %d) started, attempt %d", command.commandId(), type,
                             command.runId(), command.step(), claim.attempt());
-                    StepReply reply = execute(command, type, claim);
+                    StepReply reply = CommandDeadlines.refusal(command, type, participant(), Instant.now())
+                            .orElse(null);
+                    if (reply == null) {
+                        reply = execute(command, type, claim);
+                    } else if (command instanceof RestoreDatabase r) {
+                        // an attempt that died before the deadline may have left a partial database behind
+                        restorer.discardPartial(r, claim);
+                    }
                     String json = StepReplies.toJson(reply);
                     claim.finish(json);
                     replies.send(reply, json);

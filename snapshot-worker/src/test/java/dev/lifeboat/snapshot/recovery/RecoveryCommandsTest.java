@@ -153,6 +153,45 @@ class RecoveryCommandsTest {
     }
 
     @Test
+    void aRestoreDeliveredAfterItsDeadlineIsRefusedAndRestoresNothing() {
+        // the participant was down while the run waited: the run timed out, then the command arrived
+        String runId = UUID.randomUUID().toString();
+        String target = "recov_late_" + runId.substring(0, 8);
+        String kept = "recov_keep_" + runId.substring(0, 8);
+        Databases.dropDatabase(target);
+        Databases.createDatabase(kept);
+        Databases.execute(kept, "CREATE TABLE precious (x int); INSERT INTO precious VALUES (7)");
+        Instant deadline = Instant.now().minusSeconds(90);
+        RestoreDatabase late = new RestoreDatabase(RecoveryCommand.commandId(runId, 0, "restore"), runId, 0, backup(),
+                target(target), 1, true, deadline);
+        DropDatabase lateDrop = new DropDatabase(RecoveryCommand.commandId(runId, 0, "drop"), runId, 0,
+                target(kept), deadline);
+
+        send(EventType.RESTORE_DATABASE, late);
+        send(EventType.DROP_DATABASE, lateDrop);
+        StepReply reply = awaitReply(late.commandId());
+        StepReply dropReply = awaitReply(lateDrop.commandId());
+
+        assertThat(reply.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(reply.message()).contains(late.commandId()).contains("after its deadline " + deadline)
+                .contains("late by PT1M3").contains("not started");
+        assertThat(reply.result()).containsEntry("late", true).containsEntry("deadline", deadline.toString());
+        assertThat(((Number) reply.result().get("lateMillis")).longValue()).isGreaterThanOrEqualTo(90_000);
+        assertThat(exists(target)).as("database %s restored after the deadline", target).isFalse();
+        assertThat(dropReply.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(dropReply.message()).contains("after its deadline");
+        assertThat(count(kept, "select x from precious")).as("dropped after the deadline").isEqualTo(7);
+
+        // a redelivery after the refusal gets the same answer: the ledger keeps it
+        send(EventType.RESTORE_DATABASE, late);
+        StepReply again = StepReplies.fromJson(
+                replies.awaitCount(isReplyTo(late.commandId()), 2, WAIT).get(1).value());
+        assertThat(again).isEqualTo(reply);
+        assertThat(exists(target)).isFalse();
+        Databases.dropDatabase(kept);
+    }
+
+    @Test
     void restoreRefusesATargetThatExistsAlready() {
         String runId = UUID.randomUUID().toString();
         String target = "recov_exists_" + runId.substring(0, 8);
@@ -400,6 +439,10 @@ class RecoveryCommandsTest {
     @SuppressWarnings("unchecked")
     private static List<Map<String, Object>> checks(StepReply reply) {
         return (List<Map<String, Object>>) reply.result().get("checks");
+    }
+
+    private static boolean exists(String database) {
+        return count("postgres", "select count(*) from pg_database where datname = '" + database + "'") > 0;
     }
 
     private static long count(String database, String sql) {

@@ -20,6 +20,7 @@ import dev.lifeboat.contracts.recovery.PrepareRestore;
 import dev.lifeboat.contracts.recovery.RecoveryCommand;
 import dev.lifeboat.contracts.recovery.StepReply;
 import dev.lifeboat.contracts.recovery.VerifyBackup;
+import dev.lifeboat.kit.recovery.CommandDeadlines;
 import dev.lifeboat.kit.recovery.CommandLedger;
 import dev.lifeboat.kit.recovery.StepReplies;
 import dev.lifeboat.storage.config.StorageConfig;
@@ -71,7 +72,11 @@ public class RecoveryCommandService {
                 try (claim) {
                     LOG.infof("command %s (%s, run %s step %d) started, attempt %d", command.commandId(), type,
                             command.runId(), command.step(), claim.attempt());
-                    StepReply reply = execute(command, type);
+                    StepReply reply = CommandDeadlines.refusal(command, type, participant, Instant.now())
+                            .orElse(null);
+                    if (reply == null) {
+                        reply = execute(command, type);
+                    }
                     String json = StepReplies.toJson(reply);
                     claim.finish(json);
                     replies.send(reply, json);
