@@ -58,9 +58,9 @@ public class StorageWorkerTestResource implements QuarkusTestResourceLifecycleMa
         config.put("quarkus.rest-client.scheduler.url", FakeScheduler.url());
         config.put("lifeboat.service-auth.token-file", FakeScheduler.tokenFile());
         // short retries, so that a test can outlast them (about 2 s in all)
-        config.put("lifeboat.storage.retry.max-attempts", "4");
-        config.put("lifeboat.storage.retry.initial-backoff", "300ms");
-        config.put("lifeboat.storage.retry.max-backoff", "1s");
+        config.put("lifeboat.retry.window", "4s");
+        config.put("lifeboat.retry.initial-backoff", "300ms");
+        config.put("lifeboat.retry.max-backoff", "1s");
         config.putAll(Tokens.quarkusConfig());
         return config;
     }

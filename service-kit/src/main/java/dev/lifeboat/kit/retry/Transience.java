@@ -34,6 +34,14 @@ public final class Transience {
     private Transience() {
     }
 
+    /** {@link #isTransient} for annotations: {@code @RetryWhen(exception = Transience.IsTransient.class)}. */
+    public static final class IsTransient implements java.util.function.Predicate<Throwable> {
+        @Override
+        public boolean test(Throwable error) {
+            return isTransient(error);
+        }
+    }
+
     public static boolean isTransient(Throwable error) {
         boolean transientSoFar = false;
         int depth = 0;
@@ -86,7 +94,8 @@ public final class Transience {
         String name = t.getClass().getName();
         // Vert.x clients (reactive PostgreSQL, HTTP) report a lost or refused connection with their own types
         if (name.endsWith("ClosedConnectionException") || name.endsWith("NoStackTraceTimeoutException")
-                || name.endsWith("ConnectTimeoutException")) {
+                || name.endsWith("ConnectTimeoutException")
+                || name.equals("org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException")) {
             return Decision.TRANSIENT;
         }
         if (name.endsWith("NoStackTraceThrowable") && t.getMessage() != null

@@ -5,7 +5,10 @@ import dev.lifeboat.contracts.CloudEvent;
 import dev.lifeboat.contracts.InvalidEventException;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.kit.messaging.KafkaEvents;
-import dev.lifeboat.storage.config.StorageConfig;
+import dev.lifeboat.kit.messaging.Parking;
+import dev.lifeboat.kit.retry.RetriesExhaustedException;
+import dev.lifeboat.kit.retry.RetryPolicy;
+import dev.lifeboat.kit.retry.Transience;
 import dev.lifeboat.storage.repository.DeletedBackup;
 import dev.lifeboat.storage.repository.SealedBackup;
 import dev.lifeboat.storage.service.DeletionService;
@@ -23,7 +26,6 @@ import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -37,7 +39,8 @@ import java.util.concurrent.CompletionStage;
  * copy offsite where the policy asks) and BackupsExpired (delete the expired backups it sealed, then a
  * garbage-collection pass on their repositories); the other lifecycle events on the topic (progress,
  * completed, failed, ...) are acknowledged and skipped. A record that
- * is not a valid event is nacked into lifeboat.dlq.v1 with the reason, and consumption goes on.
+ * is not a valid event is nacked into lifeboat.dlq.v1 with the reason, and consumption goes on; a valid one whose
+ * work still fails transiently at the end of the retry window is parked on lifeboat.parked.v1.
  */
 @ApplicationScoped
 public class SnapshotCreatedConsumer {
@@ -49,19 +52,22 @@ public class SnapshotCreatedConsumer {
     private final OffsiteCopyService copier;
     private final GarbageCollectionService gc;
     private final BackupEventPublisher publisher;
-    private final StorageConfig.Retry retry;
+    private final RetryPolicy retry;
+    private final Parking parking;
     private final StorageMetrics metrics;
 
     public SnapshotCreatedConsumer(SealService sealer, DeletionService deleter, ExpiryGuard guard,
                                    OffsiteCopyService copier, GarbageCollectionService gc,
-                                   BackupEventPublisher publisher, StorageConfig config, StorageMetrics metrics) {
+                                   BackupEventPublisher publisher, RetryPolicy retry, Parking parking,
+                                   StorageMetrics metrics) {
         this.guard = guard;
         this.gc = gc;
         this.sealer = sealer;
         this.deleter = deleter;
         this.copier = copier;
         this.publisher = publisher;
-        this.retry = config.retry();
+        this.retry = retry;
+        this.parking = parking;
         this.metrics = metrics;
     }
 
@@ -90,10 +96,8 @@ public class SnapshotCreatedConsumer {
         try (Scope ignored = parent.makeCurrent()) {
             sealAndPublish(snapshot, key(message, snapshot));
             return message.ack();
-        } catch (GaveUpException e) {
-            LOG.errorf("backup %s: %s; the record goes to the dead-letter topic and can be replayed once the "
-                    + "cause is fixed", snapshot.backupId(), e.getMessage());
-            return message.nack(e);
+        } catch (RetriesExhaustedException e) {
+            return parking.park(message, e).subscribeAsCompletionStage().thenCompose(done -> message.ack());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             // shutting down: leave the record unacknowledged so that it is redelivered after the restart
@@ -140,10 +144,9 @@ public class SnapshotCreatedConsumer {
                 LOG.warnf("gc after the expiry of policy %s did not run: %s", expired.policyId(), e.getMessage());
             }
             return message.ack();
-        } catch (GaveUpException e) {
-            LOG.errorf("expiry of policy %s, backup %s: %s; the record goes to the dead-letter topic and can be "
-                    + "replayed once the cause is fixed", expired.policyId(), backupId, e.getMessage());
-            return message.nack(e);
+        } catch (RetriesExhaustedException e) {
+            LOG.errorf("expiry of policy %s stopped at backup %s", expired.policyId(), backupId);
+            return parking.park(message, e).subscribeAsCompletionStage().thenCompose(done -> message.ack());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             LOG.infof("expiry of policy %s: interrupted while retrying, left for redelivery", expired.policyId());
@@ -155,7 +158,8 @@ public class SnapshotCreatedConsumer {
      * A verdict (completed or failed) is a result, not an error. Errors here are the object store, the database
      * or Kafka failing; they are retried with exponential backoff, since nothing is recorded before they pass.
      */
-    private void sealAndPublish(SnapshotCreated snapshot, String key) throws GaveUpException, InterruptedException {
+    private void sealAndPublish(SnapshotCreated snapshot, String key)
+            throws RetriesExhaustedException, InterruptedException {
         SealedBackup[] sealed = new SealedBackup[1];
         retrying("sealing", snapshot.backupId(), () -> {
             sealed[0] = sealer.seal(snapshot).orElse(null);
@@ -173,10 +177,11 @@ public class SnapshotCreatedConsumer {
      * copy is reported as BackupCopyFailed (retryable) instead of dead-lettering the SnapshotCreated: the primary
      * backup is sealed and reported, and replaying the record later copies what is still missing.
      */
-    private void copyOffsite(SnapshotCreated snapshot, String key) throws GaveUpException, InterruptedException {
+    private void copyOffsite(SnapshotCreated snapshot, String key)
+            throws RetriesExhaustedException, InterruptedException {
         try {
             retrying("offsite copy", snapshot.backupId(), () -> publisher.publish(copier.copy(snapshot), key));
-        } catch (GaveUpException e) {
+        } catch (RetriesExhaustedException e) {
             LOG.errorf("backup %s: %s; reported as BackupCopyFailed, replay the SnapshotCreated to try again",
                     snapshot.backupId(), e.getMessage());
             retrying("reporting the failed offsite copy", snapshot.backupId(),
@@ -185,25 +190,19 @@ public class SnapshotCreatedConsumer {
         }
     }
 
-    /** Runs {@code work} until it passes, with exponential backoff, at most {@code maxAttempts} times. */
-    private void retrying(String what, String backupId, Runnable work) throws GaveUpException, InterruptedException {
-        Duration backoff = retry.initialBackoff();
-        for (int attempt = 1; ; attempt++) {
+    /** Runs {@code work} under the platform's retry policy, counting the retries. */
+    private void retrying(String what, String backupId, Runnable work) throws RetriesExhaustedException,
+            InterruptedException {
+        retry.run(what + " of " + backupId, () -> {
             try {
                 work.run();
-                return;
             } catch (RuntimeException e) {
-                if (attempt >= retry.maxAttempts()) {
-                    throw new GaveUpException(what + " gave up after " + attempt + " attempts: " + describe(e), e);
+                if (Transience.isTransient(e)) {
+                    metrics.retried();
                 }
-                metrics.retried();
-                LOG.warnf("backup %s: %s attempt %d of %d failed, retrying in %s: %s", backupId, what, attempt,
-                        retry.maxAttempts(), backoff, describe(e));
-                Thread.sleep(backoff.toMillis());
-                backoff = backoff.multipliedBy(2).compareTo(retry.maxBackoff()) > 0 ? retry.maxBackoff()
-                        : backoff.multipliedBy(2);
+                throw e;
             }
-        }
+        });
     }
 
     /**
@@ -217,12 +216,5 @@ public class SnapshotCreatedConsumer {
 
     private static String describe(Throwable e) {
         return e.getClass().getSimpleName() + ": " + e.getMessage();
-    }
-
-    /** The transient failure outlasted every retry. Its message is the dead-letter reason. */
-    static final class GaveUpException extends Exception {
-        GaveUpException(String message, Throwable cause) {
-            super(message, cause);
-        }
     }
 }
