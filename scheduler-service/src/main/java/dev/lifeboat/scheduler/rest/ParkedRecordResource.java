@@ -22,11 +22,10 @@ import java.util.List;
 
 /**
  * Parked records (valid work an outage held up past the retry window) and dead letters (records a consumer refused):
- * list them, and replay one to its origin topic once the cause is fixed. Administrators only: a replay makes the
- * platform act again.
+ * list them (where each came from and why it is held, never its payload: every role reads, as everywhere), and
+ * replay one to its origin topic once the cause is fixed (administrators only: a replay makes the platform act again).
  */
 @Path("/api/v1/admin/parked")
-@RolesAllowed(Roles.ADMIN)
 public class ParkedRecordResource {
     /** Which record to replay: {@code from} is {@code parked} or {@code dead-letter}. */
     public record ReplayOrder(@Pattern(regexp = "parked|dead-letter", message = "must be parked or dead-letter")
@@ -40,6 +39,7 @@ public class ParkedRecordResource {
     @Inject
     Actor actor;
 
+    @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
     public List<HeldRecord> list(@QueryParam("from") @DefaultValue("parked")
                                  @Pattern(regexp = "parked|dead-letter", message = "must be parked or dead-letter")
@@ -48,6 +48,7 @@ public class ParkedRecordResource {
         return parked.list(from, limit);
     }
 
+    @RolesAllowed(Roles.ADMIN)
     @POST
     @Path("replay")
     public Replayed replay(@Valid @NotNull ReplayOrder order) {
