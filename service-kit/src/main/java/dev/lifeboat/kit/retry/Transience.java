@@ -1,6 +1,11 @@
 package dev.lifeboat.kit.retry;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.lifeboat.contracts.InvalidEventException;
 import dev.lifeboat.repository.blob.ObjectNotFoundException;
+import dev.lifeboat.repository.content.ChunkIntegrityException;
+import dev.lifeboat.repository.keys.WrongKeyException;
+import dev.lifeboat.repository.snapshot.CorruptChunkException;
 import jakarta.ws.rs.WebApplicationException;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
@@ -60,7 +65,10 @@ public final class Transience {
     private enum Decision { TRANSIENT, PERMANENT, UNDECIDED }
 
     private static Decision decide(Throwable t) {
-        if (t instanceof ObjectNotFoundException) {
+        // invalid or damaged data, wherever it was read from, stays invalid: a JSON error is an IOException too
+        if (t instanceof ObjectNotFoundException || t instanceof InvalidEventException
+                || t instanceof JsonProcessingException || t instanceof ChunkIntegrityException
+                || t instanceof CorruptChunkException || t instanceof WrongKeyException) {
             return Decision.PERMANENT;
         }
         if (t instanceof SdkServiceException s) {
