@@ -31,15 +31,19 @@ public class RetryPolicy {
 
     public RetryPolicy(RetryConfig config) {
         this.config = config;
+        // the library refuses a delay that is not shorter than the whole window (a short window in tests)
+        long window = Math.max(2, config.window().toMillis());
+        long maxDelay = Math.min(config.maxBackoff().toMillis(), window - 1);
+        long delay = Math.min(config.initialBackoff().toMillis(), maxDelay);
         this.guard = Guard.create()
                 .withDescription("lifeboat transient failures")
                 .withRetry()
                 .maxRetries(-1)
-                .delay(config.initialBackoff().toMillis(), ChronoUnit.MILLIS)
+                .delay(delay, ChronoUnit.MILLIS)
                 .jitter(0, ChronoUnit.MILLIS)
-                .maxDuration(config.window().toMillis(), ChronoUnit.MILLIS)
+                .maxDuration(window, ChronoUnit.MILLIS)
                 .whenException(Transience::isTransient)
-                .withExponentialBackoff().factor(2).maxDelay(config.maxBackoff().toMillis(), ChronoUnit.MILLIS).done()
+                .withExponentialBackoff().factor(2).maxDelay(maxDelay, ChronoUnit.MILLIS).done()
                 .done()
                 .build();
     }
