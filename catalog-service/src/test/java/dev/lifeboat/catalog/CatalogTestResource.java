@@ -50,8 +50,8 @@ public class CatalogTestResource implements QuarkusTestResourceLifecycleManager 
         config.put("mp.messaging.incoming.backup-events.group.id", group);
         config.put("mp.messaging.incoming.recovery-events.group.id", group);
         // short backoff: the retry test should not wait long once the database accepts writes again
-        config.put("lifeboat.catalog.retry.initial-backoff", "200ms");
-        config.put("lifeboat.catalog.retry.max-backoff", "1s");
+        config.put("lifeboat.retry.initial-backoff", "200ms");
+        config.put("lifeboat.retry.max-backoff", "1s");
         config.putAll(Tokens.quarkusConfig());
         config.put("lifeboat.service-auth.token-file", Tokens.serviceTokenFile("catalog-service"));
         return config;

@@ -21,6 +21,6 @@ class AuthorizationTest {
 
     @Test
     void everyOperationNeedsATokenAndTheRightRole() {
-        OpenApiAuthorization.assertProtected("scheduler-service", base, 11);
+        OpenApiAuthorization.assertProtected("scheduler-service", base, 13);
     }
 }

@@ -57,10 +57,10 @@ public class StorageWorkerTestResource implements QuarkusTestResourceLifecycleMa
         config.put("lifeboat.repository.master-key-file", masterKeyFile());
         config.put("quarkus.rest-client.scheduler.url", FakeScheduler.url());
         config.put("lifeboat.service-auth.token-file", FakeScheduler.tokenFile());
-        // short retries, so that a test can outlast them (about 2 s in all)
-        config.put("lifeboat.storage.retry.max-attempts", "4");
-        config.put("lifeboat.storage.retry.initial-backoff", "300ms");
-        config.put("lifeboat.storage.retry.max-backoff", "1s");
+        // a short retry window, so that a test can outlast it
+        config.put("lifeboat.retry.window", "4s");
+        config.put("lifeboat.retry.initial-backoff", "300ms");
+        config.put("lifeboat.retry.max-backoff", "1s");
         // storage jobs: looked at often, and a dead worker's claim runs out within seconds
         config.put("lifeboat.storage.jobs.poll", "200ms");
         config.put("lifeboat.storage.jobs.lease", "3s");

@@ -4,6 +4,7 @@ import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.kit.messaging.Parking;
 import dev.lifeboat.testsupport.LocalStack;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -13,59 +14,81 @@ import jakarta.inject.Inject;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.SQLException;
-import java.sql.Statement;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * The worker's own database goes away (its table is renamed) while a SnapshotCreated is in flight: a short
- * outage is retried through, a long one sends the record to the dead-letter topic, from where a replay completes it.
+ * The worker's PostgreSQL server is stopped while a SnapshotCreated is in flight: an outage shorter than the retry
+ * window is ridden out, a longer one parks the record on lifeboat.parked.v1 (not the dead-letter topic), from where
+ * a replay completes it.
  */
 @QuarkusTest
 @WithTestResource(StorageWorkerTestResource.class)
 class TransientFailureTest extends StorageWorkerTestBase {
     @Inject
     MeterRegistry registry;
+    TopicTail parked;
+
+    @BeforeEach
+    void tailParked() {
+        parked = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN), Topics.PARKED);
+    }
+
+    @AfterEach
+    void closeParked() {
+        parked.close();
+    }
 
     @Test
-    void shortDatabaseOutageIsRetriedAndTheBackupCompletes() {
+    void shortPostgresOutageIsRetriedAndTheBackupCompletes() {
         SnapshotCreated snapshot = uploadedSnapshot(2_000);
         double retriesBefore = retries();
-        try (DatabaseOutage ignored = DatabaseOutage.begin()) {
+        LocalStack stack = LocalStack.ensureStarted();
+        stack.stopServer("postgres");
+        try {
             publish(snapshot);
             await().atMost(WAIT).until(() -> retries() > retriesBefore);
+        } finally {
+            stack.startServer("postgres");
         }
 
         ConsumerRecord<String, String> record = events.await(outcomeOf(snapshot.backupId()), WAIT);
         assertThat(header(record, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_COMPLETED.ceType());
+        assertThat(deadLetters.seen(r -> r.value() != null && r.value().contains(snapshot.backupId()))).isEmpty();
     }
 
     @Test
-    void outageOutlastingTheRetriesDeadLettersTheSnapshotAndAReplayCompletesIt() {
+    void outageOutlastingTheRetryWindowParksTheSnapshotAndAReplayCompletesIt() {
         SnapshotCreated snapshot = uploadedSnapshot(2_000);
-        ConsumerRecord<String, String> dead;
-        try (DatabaseOutage ignored = DatabaseOutage.begin()) {
+        ConsumerRecord<String, String> held;
+        LocalStack stack = LocalStack.ensureStarted();
+        stack.stopServer("postgres");
+        try {
             publish(snapshot);
-            dead = deadLetters.await(r -> r.value() != null && r.value().contains(snapshot.backupId()), WAIT);
+            held = parked.await(r -> r.value() != null && r.value().contains(snapshot.backupId()), WAIT);
+        } finally {
+            stack.startServer("postgres");
         }
-        assertThat(header(dead, "dead-letter-reason"))
-                .startsWith("sealing gave up after 4 attempts: StorageDatabaseException: cannot read sealed backup "
-                        + snapshot.backupId());
+        assertThat(header(held, Parking.ORIGIN_TOPIC)).isEqualTo(Topics.BACKUP_EVENTS);
+        assertThat(header(held, Parking.REASON)).startsWith("sealing of " + snapshot.backupId()
+                + " failed transiently").contains("retry window");
+        assertThat(header(held, EventCodec.H_TYPE)).isEqualTo(EventType.SNAPSHOT_CREATED.ceType());
+        assertThat(deadLetters.seen(r -> r.value() != null && r.value().contains(snapshot.backupId())))
+                .as("a valid record is never dead-lettered").isEmpty();
         assertThat(events.seen(outcomeOf(snapshot.backupId()))).as("no verdict on a transient failure").isEmpty();
 
+        // what scheduler-service's replay does: the record as it was, back on its origin topic
         RecordHeaders original = new RecordHeaders();
-        dead.headers().forEach(h -> {
-            if (!h.key().startsWith("dead-letter-")) {
+        held.headers().forEach(h -> {
+            if (!h.key().startsWith("lifeboat-origin-") && !h.key().startsWith("lifeboat-parked-")) {
                 original.add(h);
             }
         });
-        producer.send(new ProducerRecord<>(Topics.BACKUP_EVENTS, null, dead.key(), dead.value(), original));
+        producer.send(new ProducerRecord<>(Topics.BACKUP_EVENTS, null, held.key(), held.value(), original));
 
         ConsumerRecord<String, String> record = events.await(outcomeOf(snapshot.backupId()), WAIT);
         assertThat(header(record, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_COMPLETED.ceType());
@@ -74,28 +97,5 @@ class TransientFailureTest extends StorageWorkerTestBase {
     private double retries() {
         Counter retries = registry.find("lifeboat.storage.seal.retries").counter();
         return retries == null ? 0 : retries.count();
-    }
-
-    /** Renames the worker's table away, and back on close: every statement on it fails meanwhile. */
-    private static final class DatabaseOutage implements AutoCloseable {
-        static DatabaseOutage begin() {
-            sql("ALTER TABLE storage.sealed_backup RENAME TO sealed_backup_away");
-            return new DatabaseOutage();
-        }
-
-        @Override
-        public void close() {
-            sql("ALTER TABLE storage.sealed_backup_away RENAME TO sealed_backup");
-        }
-
-        private static void sql(String statement) {
-            try (Connection c = DriverManager.getConnection(
-                    LocalStack.ensureStarted().jdbcUrl(StorageWorkerTestResource.DATABASE),
-                    StorageWorkerTestResource.USER, StorageWorkerTestResource.PASSWORD); Statement st = c.createStatement()) {
-                st.execute(statement);
-            } catch (SQLException e) {
-                throw new IllegalStateException(statement + ": " + e.getMessage(), e);
-            }
-        }
     }
 }

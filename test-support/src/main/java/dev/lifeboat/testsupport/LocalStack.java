@@ -260,6 +260,53 @@ public final class LocalStack {
         return v == null || v.isBlank() ? def : Integer.parseInt(v.trim());
     }
 
+    /**
+     * Stops one server of the stack ({@code postgres}, {@code s3} or {@code kafka}) to stage an outage, and waits
+     * until its port is closed. Always call {@link #startServer} again in a {@code finally}.
+     */
+    public void stopServer(String server) {
+        int rc = runStack(repoRoot, List.of("down", server), 2);
+        if (rc != 0) {
+            throw new IllegalStateException("deploy/local/stack.sh down " + server + " failed with exit code " + rc);
+        }
+        awaitPort(portOf(server), false);
+    }
+
+    /** Starts a server stopped by {@link #stopServer} again and waits until its port answers. */
+    public void startServer(String server) {
+        int rc = runStack(repoRoot, List.of("up", server), START_TIMEOUT_MINUTES);
+        if (rc != 0) {
+            throw new IllegalStateException("deploy/local/stack.sh up " + server + " failed with exit code " + rc);
+        }
+        awaitPort(portOf(server), true);
+    }
+
+    private int portOf(String server) {
+        return switch (server) {
+            case "postgres" -> pgPort;
+            case "s3" -> s3Port;
+            case "kafka" -> kafkaPort;
+            case "zipkin" -> zipkinPort;
+            default -> throw new IllegalArgumentException("unknown server " + server
+                    + " (postgres, s3, kafka, zipkin)");
+        };
+    }
+
+    private static void awaitPort(int port, boolean open) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (portOpen(port) != open) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("port " + port + " still " + (open ? "closed" : "open") + " after 60 s");
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
     private static int runStack(Path root, List<String> args, long timeoutMinutes) {
         List<String> cmd = new ArrayList<>();
         cmd.add("bash");

@@ -8,6 +8,8 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.WebApplicationException;
+import dev.lifeboat.kit.retry.Transience;
+import io.smallrye.faulttolerance.api.RetryWhen;
 import org.eclipse.microprofile.faulttolerance.Retry;
 import org.eclipse.microprofile.faulttolerance.Timeout;
 import org.eclipse.microprofile.rest.client.inject.RegisterRestClient;
@@ -16,8 +18,8 @@ import java.util.List;
 
 /**
  * Sources and policies (and so the RPO a source must meet) are owned by scheduler-service; the catalog asks for
- * them when a caller asks for RPO compliance instead of keeping a copy that could be stale. An answer from the
- * scheduler (404, 500) is final; a timeout or a refused connection is retried a little.
+ * them when a caller asks for RPO compliance instead of keeping a copy that could be stale. A 4xx answer is final; a
+ * timeout, a refused connection or a 5xx (transient in service-kit's {@link Transience}) is retried a little.
  */
 @RegisterRestClient(configKey = "scheduler")
 @RegisterProvider(ServiceBearerToken.class)
@@ -27,13 +29,15 @@ public interface SchedulerClient {
     @GET
     @Path("sources/{id}")
     @Timeout(3000)
-    @Retry(maxRetries = 2, delay = 200, jitter = 100, abortOn = WebApplicationException.class)
+    @Retry(maxRetries = 2, delay = 200, jitter = 100)
+    @RetryWhen(exception = Transience.IsTransient.class)
     Uni<SourceInfo> source(@PathParam("id") String id);
 
     @GET
     @Path("policies")
     @Timeout(3000)
-    @Retry(maxRetries = 2, delay = 200, jitter = 100, abortOn = WebApplicationException.class)
+    @Retry(maxRetries = 2, delay = 200, jitter = 100)
+    @RetryWhen(exception = Transience.IsTransient.class)
     Uni<List<PolicyInfo>> policies(@QueryParam("sourceId") String sourceId);
 
     /** The part of scheduler-service's SourceView the catalog needs. */

@@ -1,6 +1,5 @@
 package dev.lifeboat.catalog.messaging;
 
-import dev.lifeboat.catalog.config.CatalogConfig;
 import dev.lifeboat.catalog.domain.CatalogEvent;
 import dev.lifeboat.catalog.domain.RecordOutcome;
 import dev.lifeboat.catalog.service.CatalogMetrics;
@@ -8,6 +7,9 @@ import dev.lifeboat.catalog.service.EventRecorder;
 import dev.lifeboat.contracts.CloudEvent;
 import dev.lifeboat.contracts.InvalidEventException;
 import dev.lifeboat.kit.messaging.KafkaEvents;
+import dev.lifeboat.kit.messaging.Parking;
+import dev.lifeboat.kit.retry.RetriesExhaustedException;
+import dev.lifeboat.kit.retry.RetryPolicy;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
 import io.vertx.core.Context;
@@ -32,12 +34,15 @@ public class BackupEventsConsumer {
 
     private final EventRecorder recorder;
     private final CatalogMetrics metrics;
-    private final CatalogConfig config;
+    private final RetryPolicy retry;
+    private final Parking parking;
 
-    public BackupEventsConsumer(EventRecorder recorder, CatalogMetrics metrics, CatalogConfig config) {
+    public BackupEventsConsumer(EventRecorder recorder, CatalogMetrics metrics, RetryPolicy retry,
+            Parking parking) {
         this.recorder = recorder;
         this.metrics = metrics;
-        this.config = config;
+        this.retry = retry;
+        this.parking = parking;
     }
 
     @Incoming("backup-requests")
@@ -82,7 +87,10 @@ public class BackupEventsConsumer {
                     })
                     .replaceWithVoid());
         }
-        return all.chain(() -> Uni.createFrom().completionStage(message.ack()));
+        return all.chain(() -> Uni.createFrom().completionStage(message.ack()))
+                .onFailure(RetriesExhaustedException.class).recoverWithUni(e -> parking
+                        .park(message, (RetriesExhaustedException) e)
+                        .chain(() -> Uni.createFrom().completionStage(message.ack())));
     }
 
     /**
@@ -92,12 +100,7 @@ public class BackupEventsConsumer {
     private Uni<RecordOutcome> recordUntilCommitted(CatalogEvent event, String origin) {
         Context context = Vertx.currentContext();
         Executor onContext = context == null ? Runnable::run : task -> context.runOnContext(ignored -> task.run());
-        return Uni.createFrom().deferred(() -> recorder.record(event))
-                .runSubscriptionOn(onContext)
-                .onFailure().invoke(t -> LOG.warnf("%s: recording event %s failed, will retry: %s",
-                        origin, event.eventId(), t.toString()))
-                .onFailure().retry()
-                .withBackOff(config.retry().initialBackoff(), config.retry().maxBackoff())
-                .indefinitely();
+        return retry.retrying(origin + ": recording event " + event.eventId(),
+                () -> Uni.createFrom().deferred(() -> recorder.record(event)).runSubscriptionOn(onContext));
     }
 }

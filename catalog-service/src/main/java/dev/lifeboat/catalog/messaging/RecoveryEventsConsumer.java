@@ -1,6 +1,5 @@
 package dev.lifeboat.catalog.messaging;
 
-import dev.lifeboat.catalog.config.CatalogConfig;
 import dev.lifeboat.catalog.domain.RecordOutcome;
 import dev.lifeboat.catalog.domain.RecoveryEvent;
 import dev.lifeboat.catalog.service.CatalogMetrics;
@@ -8,6 +7,9 @@ import dev.lifeboat.catalog.service.RecoveryRecorder;
 import dev.lifeboat.contracts.CloudEvent;
 import dev.lifeboat.contracts.InvalidEventException;
 import dev.lifeboat.kit.messaging.KafkaEvents;
+import dev.lifeboat.kit.messaging.Parking;
+import dev.lifeboat.kit.retry.RetriesExhaustedException;
+import dev.lifeboat.kit.retry.RetryPolicy;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
 import io.vertx.core.Context;
@@ -32,12 +34,15 @@ public class RecoveryEventsConsumer {
 
     private final RecoveryRecorder recorder;
     private final CatalogMetrics metrics;
-    private final CatalogConfig config;
+    private final RetryPolicy retry;
+    private final Parking parking;
 
-    public RecoveryEventsConsumer(RecoveryRecorder recorder, CatalogMetrics metrics, CatalogConfig config) {
+    public RecoveryEventsConsumer(RecoveryRecorder recorder, CatalogMetrics metrics, RetryPolicy retry,
+            Parking parking) {
         this.recorder = recorder;
         this.metrics = metrics;
-        this.config = config;
+        this.retry = retry;
+        this.parking = parking;
     }
 
     @Incoming(CHANNEL)
@@ -68,19 +73,17 @@ public class RecoveryEventsConsumer {
                         LOG.debugf("%s: event %s of run %s was recorded before", origin, e.eventId(), e.runId());
                     }
                 })
-                .chain(() -> Uni.createFrom().completionStage(message.ack()));
+                .chain(() -> Uni.createFrom().completionStage(message.ack()))
+                .onFailure(RetriesExhaustedException.class).recoverWithUni(t -> parking
+                        .park(message, (RetriesExhaustedException) t)
+                        .chain(() -> Uni.createFrom().completionStage(message.ack())));
     }
 
     /** As in {@link BackupEventsConsumer}: every attempt runs on the record's Vert.x context, retried with backoff. */
     private Uni<RecordOutcome> recordUntilCommitted(RecoveryEvent event, String origin) {
         Context context = Vertx.currentContext();
         Executor onContext = context == null ? Runnable::run : task -> context.runOnContext(ignored -> task.run());
-        return Uni.createFrom().deferred(() -> recorder.record(event))
-                .runSubscriptionOn(onContext)
-                .onFailure().invoke(t -> LOG.warnf("%s: recording event %s failed, will retry: %s",
-                        origin, event.eventId(), t.toString()))
-                .onFailure().retry()
-                .withBackOff(config.retry().initialBackoff(), config.retry().maxBackoff())
-                .indefinitely();
+        return retry.retrying(origin + ": recording event " + event.eventId(),
+                () -> Uni.createFrom().deferred(() -> recorder.record(event)).runSubscriptionOn(onContext));
     }
 }

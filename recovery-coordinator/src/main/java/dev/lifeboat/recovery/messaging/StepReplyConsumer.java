@@ -6,6 +6,9 @@ import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.InvalidEventException;
 import dev.lifeboat.contracts.recovery.StepReply;
 import dev.lifeboat.kit.messaging.KafkaEvents;
+import dev.lifeboat.kit.messaging.Parking;
+import dev.lifeboat.kit.retry.RetriesExhaustedException;
+import dev.lifeboat.kit.retry.RetryPolicy;
 import dev.lifeboat.recovery.service.SagaEngine;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
@@ -14,22 +17,27 @@ import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
  * Consumes lifeboat.recovery.replies.v1 (channel step-replies). A reply is applied in one transaction and the
  * record acked after it commits; duplicates and replies for unknown or finished commands change nothing (the
- * engine only accepts the run's pending commandId). Invalid records go to lifeboat.dlq.v1 with the reason.
+ * engine only accepts the run's pending commandId). Invalid records go to lifeboat.dlq.v1 with the reason; a reply
+ * that cannot be recorded for the whole retry window is parked on lifeboat.parked.v1.
  */
 @ApplicationScoped
 public class StepReplyConsumer {
     private static final Logger LOG = Logger.getLogger(StepReplyConsumer.class);
-    private static final int ATTEMPTS = 10;
 
     private final SagaEngine engine;
+    private final RetryPolicy retry;
+    private final Parking parking;
 
-    public StepReplyConsumer(SagaEngine engine) {
+    public StepReplyConsumer(SagaEngine engine, RetryPolicy retry, Parking parking) {
         this.engine = engine;
+        this.retry = retry;
+        this.parking = parking;
     }
 
     @Incoming("step-replies")
@@ -49,25 +57,16 @@ public class StepReplyConsumer {
             return message.nack(e);
         }
         StepReply reply = (StepReply) event.data();
-        for (int attempt = 1; ; attempt++) {
-            try {
-                engine.onReply(reply);
-                return message.ack();
-            } catch (RuntimeException e) {
-                if (attempt >= ATTEMPTS) {
-                    // the run's deadline still fires, so the saga does not hang on a reply it could not record
-                    LOG.errorf(e, "%s: reply %s could not be recorded, dead-lettered", origin, reply.commandId());
-                    return message.nack(e);
-                }
-                LOG.warnf("%s: recording reply %s failed (attempt %d), retrying: %s", origin, reply.commandId(),
-                        attempt, e.toString());
-                try {
-                    Thread.sleep(Math.min(10_000, 500L * attempt));
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    return message.nack(ie);
-                }
-            }
+        try {
+            retry.run(origin + ": recording reply " + reply.commandId(), () -> engine.onReply(reply));
+            return message.ack();
+        } catch (RetriesExhaustedException e) {
+            // the run's deadline still fires, so the saga does not hang on a reply it could not record
+            return parking.park(message, e).subscribeAsCompletionStage().thenCompose(done -> message.ack());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            LOG.infof("%s: interrupted while retrying, left for redelivery", origin);
+            return CompletableFuture.completedFuture(null);
         }
     }
 }

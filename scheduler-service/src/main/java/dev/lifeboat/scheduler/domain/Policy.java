@@ -48,4 +48,7 @@ public class Policy extends PanacheEntityBase {
     public Instant createdAt;
     @Column(name = "updated_at")
     public Instant updatedAt;
+    /** The latest cron slot recorded as a backup request (null before the first). */
+    @Column(name = "last_fire_at")
+    public Instant lastFireAt;
 }

@@ -10,7 +10,9 @@ import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.InvalidEventException;
 import dev.lifeboat.kit.messaging.KafkaEvents;
-import dev.lifeboat.scheduler.config.ResultsConfig;
+import dev.lifeboat.kit.messaging.Parking;
+import dev.lifeboat.kit.retry.RetriesExhaustedException;
+import dev.lifeboat.kit.retry.RetryPolicy;
 import dev.lifeboat.scheduler.service.BackupResultService;
 import dev.lifeboat.scheduler.service.BackupWatchdog;
 import dev.lifeboat.scheduler.service.BackupResultService.Outcome;
@@ -41,12 +43,15 @@ public class BackupResultsConsumer {
             EventType.SNAPSHOT_CREATED.ceType());
 
     private final BackupResultService results;
-    private final ResultsConfig config;
+    private final RetryPolicy retry;
+    private final Parking parking;
     private final BackupWatchdog watchdog;
 
-    public BackupResultsConsumer(BackupResultService results, ResultsConfig config, BackupWatchdog watchdog) {
+    public BackupResultsConsumer(BackupResultService results, RetryPolicy retry, Parking parking,
+                                 BackupWatchdog watchdog) {
         this.results = results;
-        this.config = config;
+        this.retry = retry;
+        this.parking = parking;
         this.watchdog = watchdog;
     }
 
@@ -77,7 +82,10 @@ public class BackupResultsConsumer {
         };
         return untilCommitted(work, origin)
                 .invoke(outcome -> LOG.debugf("%s: %s %s", origin, event.type(), outcome))
-                .chain(() -> Uni.createFrom().completionStage(message.ack()));
+                .chain(() -> Uni.createFrom().completionStage(message.ack()))
+                .onFailure(RetriesExhaustedException.class).recoverWithUni(e -> parking
+                        .park(message, (RetriesExhaustedException) e)
+                        .chain(() -> Uni.createFrom().completionStage(message.ack())));
     }
 
     /**
@@ -87,12 +95,7 @@ public class BackupResultsConsumer {
     private Uni<Outcome> untilCommitted(Supplier<Uni<? extends Outcome>> work, String origin) {
         Context context = Vertx.currentContext();
         Executor onContext = context == null ? Runnable::run : task -> context.runOnContext(ignored -> task.run());
-        return Uni.createFrom().<Outcome>deferred(work)
-                .runSubscriptionOn(onContext)
-                .onFailure().invoke(t -> LOG.warnf("%s: recording the result failed, will retry: %s", origin,
-                        t.toString()))
-                .onFailure().retry()
-                .withBackOff(config.retry().initialBackoff(), config.retry().maxBackoff())
-                .indefinitely();
+        return retry.retrying(origin + ": recording the result",
+                () -> Uni.createFrom().<Outcome>deferred(work).runSubscriptionOn(onContext));
     }
 }

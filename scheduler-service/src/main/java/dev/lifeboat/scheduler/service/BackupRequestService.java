@@ -53,8 +53,9 @@ public class BackupRequestService {
     }
 
     /**
-     * A policy's cron fired. The backup id is derived from policy and fire time, so several scheduler instances
-     * firing the same slot record one request.
+     * A policy's cron fired (or a missed slot is caught up). The backup id is derived from policy and fire time, so
+     * several scheduler instances firing the same slot, or a catch-up of a slot that fired, record one request. The
+     * policy remembers its latest slot fired, in the same transaction.
      */
     @WithTransaction
     @WithSpan("BackupRequestService.requestScheduled")
@@ -63,6 +64,9 @@ public class BackupRequestService {
         return Policy.<Policy>findById(policyId).chain(policy -> {
             if (policy == null || !policy.enabled) {
                 return Uni.createFrom().voidItem();
+            }
+            if (policy.lastFireAt == null || policy.lastFireAt.isBefore(fireTime)) {
+                policy.lastFireAt = fireTime;
             }
             return BackupRequest.<BackupRequest>findById(backupId).chain(existing -> existing != null
                     ? Uni.createFrom().voidItem()

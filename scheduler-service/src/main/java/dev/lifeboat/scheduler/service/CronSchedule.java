@@ -36,4 +36,11 @@ public final class CronSchedule {
                 .nextExecution(ZonedDateTime.ofInstant(after, ZoneOffset.UTC))
                 .map(ZonedDateTime::toInstant);
     }
+
+    /** The latest slot before {@code before}. */
+    public static Optional<Instant> latestBefore(String expression, Instant before) {
+        return ExecutionTime.forCron(PARSER.parse(expression.trim()))
+                .lastExecution(ZonedDateTime.ofInstant(before, ZoneOffset.UTC))
+                .map(ZonedDateTime::toInstant);
+    }
 }

@@ -4,13 +4,15 @@ import dev.lifeboat.contracts.CloudEvent;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.recovery.RecoveryCommand;
 import dev.lifeboat.kit.messaging.KafkaEvents;
+import dev.lifeboat.kit.messaging.Parking;
+import dev.lifeboat.kit.retry.RetriesExhaustedException;
+import dev.lifeboat.kit.retry.RetryPolicy;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.Scope;
 import io.smallrye.reactive.messaging.TracingMetadata;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
-import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -19,12 +21,11 @@ import java.util.concurrent.CompletionStage;
  * How a participant takes one record from lifeboat.recovery.commands.v1: invalid records are nacked into
  * lifeboat.dlq.v1 with the reason; commands of other participants are acked untouched; its own commands are
  * handed to {@code handler} inside the sender's trace context. The handler throwing means the ledger or Kafka
- * failed: the delivery is retried with backoff until it passes or the worker stops, never dead-lettered, since the
- * coordinator waits for the reply.
+ * failed: the delivery is retried under the platform's {@link RetryPolicy}, never dead-lettered; when the window is
+ * over it is parked (the coordinator's step deadline has answered the run by then).
  */
 public final class CommandDelivery {
     private static final Logger LOG = Logger.getLogger(CommandDelivery.class);
-    private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
 
     /** Does the command once and replies; throws only when no reply could be recorded or sent. */
     @FunctionalInterface
@@ -34,10 +35,14 @@ public final class CommandDelivery {
 
     private final Set<EventType> handled;
     private final Handler handler;
+    private final RetryPolicy retry;
+    private final Parking parking;
 
-    public CommandDelivery(Set<EventType> handled, Handler handler) {
+    public CommandDelivery(Set<EventType> handled, Handler handler, RetryPolicy retry, Parking parking) {
         this.handled = Set.copyOf(handled);
         this.handler = handler;
+        this.retry = retry;
+        this.parking = parking;
     }
 
     /** Call from a blocking {@code @Incoming} method. */
@@ -61,19 +66,15 @@ public final class CommandDelivery {
         }
         Context parent = TracingMetadata.fromMessage(message).map(TracingMetadata::getCurrentContext)
                 .orElse(Context.current());
-        Duration backoff = Duration.ofSeconds(1);
         try (Scope ignored = parent.makeCurrent()) {
-            for (int attempt = 1; ; attempt++) {
-                try {
-                    handler.handle(command, type);
-                    return message.ack();
-                } catch (RuntimeException e) {
-                    LOG.warnf("command %s: attempt %d could not be recorded or answered, retrying in %s: %s",
-                            command.commandId(), attempt, backoff, e.getMessage());
-                    Thread.sleep(backoff.toMillis());
-                    backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
-                }
-            }
+            retry.call("command " + command.commandId() + " (" + type + ")", () -> {
+                handler.handle(command, type);
+                return null;
+            });
+            return message.ack();
+        } catch (RetriesExhaustedException e) {
+            // the coordinator's step deadline has answered the run meanwhile
+            return parking.park(message, e).subscribeAsCompletionStage().thenCompose(done -> message.ack());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             // shutting down: unacknowledged, the command is redelivered after the restart

@@ -5,6 +5,8 @@ import org.eclipse.microprofile.rest.client.annotation.RegisterProvider;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
+import dev.lifeboat.kit.retry.Transience;
+import io.smallrye.faulttolerance.api.RetryWhen;
 import org.eclipse.microprofile.faulttolerance.Retry;
 import org.eclipse.microprofile.rest.client.inject.RegisterRestClient;
 
@@ -19,12 +21,14 @@ public interface SchedulerClient {
 
     @GET
     @Path("sources/{id}")
-    @Retry(maxRetries = 4, delay = 500, jitter = 200, abortOn = jakarta.ws.rs.WebApplicationException.class)
+    @Retry(maxRetries = 4, delay = 500, jitter = 200)
+    @RetryWhen(exception = Transience.IsTransient.class)
     SourceInfo source(@PathParam("id") String id);
 
     @GET
     @Path("policies/{id}")
-    @Retry(maxRetries = 4, delay = 500, jitter = 200, abortOn = jakarta.ws.rs.WebApplicationException.class)
+    @Retry(maxRetries = 4, delay = 500, jitter = 200)
+    @RetryWhen(exception = Transience.IsTransient.class)
     PolicyInfo policy(@PathParam("id") String id);
 
     /** {@code sslmode} and {@code sslRootCertRef}: TLS to the source (null sslmode: the default, require). */

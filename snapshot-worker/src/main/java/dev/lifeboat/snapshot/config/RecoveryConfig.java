@@ -35,17 +35,4 @@ public interface RecoveryConfig {
     /** pg_restore --jobs when the command asks for none (jobs <= 0). */
     @WithDefault("2")
     int defaultJobs();
-
-    /**
-     * Attempts of a command whose object store or ledger fails transiently; after the last one the command is
-     * answered FAILED with the cause (never dead-lettered: the coordinator must hear back).
-     */
-    @WithDefault("5")
-    int maxAttempts();
-
-    @WithDefault("1s")
-    Duration initialBackoff();
-
-    @WithDefault("30s")
-    Duration maxBackoff();
 }

@@ -4,6 +4,9 @@ import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.CloudEvent;
 import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.kit.messaging.KafkaEvents;
+import dev.lifeboat.kit.messaging.Parking;
+import dev.lifeboat.kit.retry.RetriesExhaustedException;
+import dev.lifeboat.kit.retry.RetryPolicy;
 import dev.lifeboat.snapshot.service.SnapshotService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
@@ -19,19 +22,22 @@ import java.util.concurrent.CompletionStage;
 /**
  * Consumes lifeboat.backup.requested.v1 (keyed by source id). Invalid records are nacked into lifeboat.dlq.v1; a
  * valid request is handed to its source's lane ({@link SourceLanes}: several sources at once, one source's backups
- * in order) and acked only after its outcome event is sent; offsets are committed up to the oldest request not
- * acked yet, so a crash redelivers every unfinished one.
+ * in order) and acked only after its outcome event is sent, or after it was parked on lifeboat.parked.v1 when an
+ * outage outlasted the retry window; offsets are committed up to the oldest request not acked yet, so a crash
+ * redelivers every unfinished one.
  */
 @ApplicationScoped
 public class BackupRequestConsumer {
     private static final Logger LOG = Logger.getLogger(BackupRequestConsumer.class);
-    private static final int MAX_ATTEMPTS = 6;
-    private static final long FIRST_RETRY_DELAY_MS = 1000;
 
     @Inject
     SnapshotService snapshots;
     @Inject
     SourceLanes lanes;
+    @Inject
+    RetryPolicy retry;
+    @Inject
+    Parking parking;
 
     @Incoming("backup-requests")
     @Blocking
@@ -64,30 +70,25 @@ public class BackupRequestConsumer {
     }
 
     /**
-     * The database or Kafka being briefly away must not lose a valid request: retry with backoff, and only
-     * then dead-letter it (with the reason), from where it can be replayed.
+     * The database, the object store, scheduler-service or Kafka being away must not lose a valid request: the
+     * platform's retry policy rides the outage out; past its window the request is parked (not dead-lettered), from
+     * where it is replayed once the cause is fixed. A permanent failure nacks it into the dead-letter topic.
      */
     private CompletionStage<Void> runWithRetries(BackupRequested request, Message<String> message) {
-        long delay = FIRST_RETRY_DELAY_MS;
-        for (int attempt = 1; ; attempt++) {
-            try {
-                snapshots.backup(request);
-                return message.ack();
-            } catch (RuntimeException e) {
-                if (attempt >= MAX_ATTEMPTS) {
-                    return message.nack(new IllegalStateException("backup " + request.backupId() + " gave up after "
-                            + attempt + " attempts: " + e.getMessage(), e));
-                }
-                LOG.warnf("backup %s attempt %d failed, retrying in %d ms: %s", request.backupId(), attempt, delay,
-                        e.getMessage());
-                try {
-                    Thread.sleep(delay);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    return message.nack(e);
-                }
-                delay = Math.min(delay * 2, 30_000);
-            }
+        try {
+            retry.run("backup " + request.backupId() + " of source " + request.sourceId(),
+                    () -> snapshots.backup(request));
+            return message.ack();
+        } catch (RetriesExhaustedException e) {
+            return parking.park(message, e).subscribeAsCompletionStage().thenCompose(done -> message.ack());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            // shutting down: unacknowledged, the request is redelivered after the restart
+            LOG.infof("backup %s: interrupted while retrying, left for redelivery", request.backupId());
+            return CompletableFuture.completedFuture(null);
+        } catch (RuntimeException e) {
+            return message.nack(new IllegalStateException("backup " + request.backupId() + " failed: "
+                    + e.getMessage(), e));
         }
     }
 }

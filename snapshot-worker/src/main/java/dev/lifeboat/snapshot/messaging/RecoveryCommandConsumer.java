@@ -9,7 +9,9 @@ import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
 
 import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.kit.messaging.Parking;
 import dev.lifeboat.kit.recovery.CommandDelivery;
+import dev.lifeboat.kit.retry.RetryPolicy;
 import dev.lifeboat.snapshot.service.RecoveryCommandService;
 import io.smallrye.common.annotation.Blocking;
 
@@ -21,8 +23,9 @@ import io.smallrye.common.annotation.Blocking;
 public class RecoveryCommandConsumer {
     private final CommandDelivery delivery;
 
-    public RecoveryCommandConsumer(RecoveryCommandService commands) {
-        this.delivery = new CommandDelivery(Set.of(EventType.RESTORE_DATABASE, EventType.VERIFY_DATABASE, EventType.DROP_DATABASE), commands::handle);
+    public RecoveryCommandConsumer(RecoveryCommandService commands, RetryPolicy retry, Parking parking) {
+        this.delivery = new CommandDelivery(Set.of(EventType.RESTORE_DATABASE, EventType.VERIFY_DATABASE, EventType.DROP_DATABASE), commands::handle,
+                retry, parking);
     }
 
     @Incoming("recovery-commands")

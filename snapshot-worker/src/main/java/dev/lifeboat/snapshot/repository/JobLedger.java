@@ -80,7 +80,8 @@ public class JobLedger {
     }
 
     /** Another live worker still runs the backup after the delivery waited for it: try the delivery again later. */
-    public static final class ClaimHeldException extends IllegalStateException {
+    public static final class ClaimHeldException extends IllegalStateException
+            implements dev.lifeboat.kit.retry.TransientFailure {
         public ClaimHeldException(String message) {
             super(message);
         }

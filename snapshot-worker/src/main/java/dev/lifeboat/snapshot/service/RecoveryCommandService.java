@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -24,10 +23,11 @@ import dev.lifeboat.contracts.recovery.VerifyDatabase;
 import dev.lifeboat.kit.recovery.CommandDeadlines;
 import dev.lifeboat.kit.recovery.CommandLedger;
 import dev.lifeboat.kit.recovery.StepReplies;
+import dev.lifeboat.kit.retry.RetriesExhaustedException;
+import dev.lifeboat.kit.retry.RetryPolicy;
 import dev.lifeboat.snapshot.config.RecoveryConfig;
 import dev.lifeboat.snapshot.config.SnapshotConfig;
 import dev.lifeboat.snapshot.domain.CommandFailure;
-import dev.lifeboat.snapshot.domain.TransientFailure;
 import dev.lifeboat.snapshot.messaging.StepReplyPublisher;
 import io.agroal.api.AgroalDataSource;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
@@ -49,6 +49,8 @@ public class RecoveryCommandService {
     SnapshotConfig snapshots;
     @Inject
     RecoveryConfig config;
+    @Inject
+    RetryPolicy retry;
     @Inject
     DatabaseRestorer restorer;
     @Inject
@@ -92,36 +94,33 @@ public class RecoveryCommandService {
         }
     }
 
+    /**
+     * Object store or ledger failures are retried by the platform's retry policy; past its window the command is
+     * answered FAILED with the cause (never parked: the coordinator must hear back).
+     */
     private StepReply execute(RecoveryCommand command, EventType type, CommandLedger.Claim claim)
             throws InterruptedException {
         Instant startedAt = Instant.now();
-        Duration backoff = config.initialBackoff();
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return switch (command) {
-                    case RestoreDatabase r -> restored(r, type, claim, startedAt);
-                    case VerifyDatabase v -> verified(v, type, startedAt);
-                    case DropDatabase d -> dropped(d, type, startedAt);
-                    default -> throw new CommandFailure("snapshot-worker does not handle " + type);
-                };
-            } catch (CommandFailure e) {
-                return StepReplies.failed(command, type, participant(), e.getMessage(), Map.of(), startedAt);
-            } catch (TransientFailure e) {
-                if (attempt >= config.maxAttempts()) {
-                    return StepReplies.failed(command, type, participant(), "gave up after " + attempt
-                            + " attempts: " + e.getMessage(), Map.of(), startedAt);
+        try {
+            return retry.call("command " + command.commandId() + " (" + type + ")", () -> {
+                try {
+                    return switch (command) {
+                        case RestoreDatabase r -> restored(r, type, claim, startedAt);
+                        case VerifyDatabase v -> verified(v, type, startedAt);
+                        case DropDatabase d -> dropped(d, type, startedAt);
+                        default -> throw new CommandFailure("snapshot-worker does not handle " + type);
+                    };
+                } catch (CommandFailure e) {
+                    return StepReplies.failed(command, type, participant(), e.getMessage(), Map.of(), startedAt);
                 }
-                LOG.warnf("command %s attempt %d failed, retrying in %s: %s", command.commandId(), attempt, backoff,
-                        e.getMessage());
-                Thread.sleep(backoff.toMillis());
-                backoff = backoff.multipliedBy(2).compareTo(config.maxBackoff()) > 0 ? config.maxBackoff()
-                        : backoff.multipliedBy(2);
-            } catch (CommandLedger.LedgerUnavailableException e) {
-                throw e;
-            } catch (RuntimeException e) {
-                LOG.errorf(e, "command %s failed unexpectedly", command.commandId());
-                return StepReplies.failed(command, type, participant(), "unexpected error: " + e, Map.of(), startedAt);
-            }
+            });
+        } catch (RetriesExhaustedException e) {
+            return StepReplies.failed(command, type, participant(), e.getMessage(), Map.of(), startedAt);
+        } catch (CommandLedger.LedgerUnavailableException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "command %s failed unexpectedly", command.commandId());
+            return StepReplies.failed(command, type, participant(), "unexpected error: " + e, Map.of(), startedAt);
         }
     }
 

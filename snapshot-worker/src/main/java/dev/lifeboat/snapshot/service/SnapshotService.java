@@ -10,6 +10,7 @@ import dev.lifeboat.kit.secrets.SecretPolicy;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.RepositoryStats;
 import dev.lifeboat.kit.repository.Repositories;
+import dev.lifeboat.kit.retry.Transience;
 import dev.lifeboat.repository.blob.Sha256;
 import dev.lifeboat.repository.snapshot.ChainContext;
 import dev.lifeboat.repository.snapshot.Layout;
@@ -122,9 +123,16 @@ public class SnapshotService {
             try {
                 created = capture(request, spool, startedAt);
             } catch (BackupFailure f) {
+                if (Transience.isTransient(f)) {
+                    // the object store or scheduler-service is away: no verdict, the delivery is retried
+                    throw f;
+                }
                 fail(job, request, f.stage(), f.getMessage());
                 return;
             } catch (RuntimeException e) {
+                if (Transience.isTransient(e)) {
+                    throw e;
+                }
                 LOG.errorf(e, "backup %s failed unexpectedly", request.backupId());
                 fail(job, request, "UPLOAD", "unexpected error: " + e.getMessage());
                 return;

@@ -67,8 +67,8 @@ public class RecoveryCommandsTestResource implements QuarkusTestResourceLifecycl
             config.put("lifeboat.repository.master-key-file", keyFile.toString());
             config.put("lifeboat.secrets.directories", SECRET_DIR.toString());
             config.put("lifeboat.snapshot.progress-interval", "500ms");
-            config.put("lifeboat.recovery.max-attempts", "2");
-            config.put("lifeboat.recovery.initial-backoff", "200ms");
+            config.put("lifeboat.retry.window", "1s");
+            config.put("lifeboat.retry.initial-backoff", "200ms");
             config.putAll(Tokens.quarkusConfig());
             config.put("lifeboat.service-auth.token-file", Tokens.serviceTokenFile("snapshot-worker"));
             return config;

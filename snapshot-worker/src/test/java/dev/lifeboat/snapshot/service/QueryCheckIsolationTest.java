@@ -60,9 +60,6 @@ class QueryCheckIsolationTest {
             public String maintenanceDatabase() { return "postgres"; }
             public Duration statementTimeout() { return TIMEOUT; }
             public int defaultJobs() { return 1; }
-            public int maxAttempts() { return 1; }
-            public Duration initialBackoff() { return Duration.ofMillis(100); }
-            public Duration maxBackoff() { return Duration.ofMillis(100); }
             public String checkerRole() { return "lifeboat_checker"; }
             public Optional<String> checkerPasswordRef() { return Optional.empty(); }
             public int checkValueMaxChars() { return 200; }

@@ -5,7 +5,10 @@ import dev.lifeboat.contracts.CloudEvent;
 import dev.lifeboat.contracts.InvalidEventException;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.kit.messaging.KafkaEvents;
-import dev.lifeboat.storage.config.StorageConfig;
+import dev.lifeboat.kit.messaging.Parking;
+import dev.lifeboat.kit.retry.RetriesExhaustedException;
+import dev.lifeboat.kit.retry.RetryPolicy;
+import dev.lifeboat.kit.retry.Transience;
 import dev.lifeboat.storage.service.ExpiryService;
 import dev.lifeboat.storage.service.SealingService;
 import dev.lifeboat.storage.service.StorageMetrics;
@@ -18,7 +21,6 @@ import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
-import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -28,7 +30,8 @@ import java.util.concurrent.CompletionStage;
  * retention expired); the other lifecycle events on the topic (progress, completed, failed, ...) are acknowledged
  * and skipped. Long storage work (offsite copies, garbage collection) is only queued here, so each record is
  * handled quickly. A record that is not a valid event is nacked into lifeboat.dlq.v1 with the reason, and
- * consumption goes on.
+ * consumption goes on; a valid one whose work still fails transiently at the end of the retry window is parked on
+ * lifeboat.parked.v1, from where it can be replayed.
  */
 @ApplicationScoped
 public class BackupLifecycleConsumer {
@@ -36,14 +39,16 @@ public class BackupLifecycleConsumer {
 
     private final SealingService sealing;
     private final ExpiryService expiry;
-    private final StorageConfig.Retry retry;
+    private final RetryPolicy retry;
+    private final Parking parking;
     private final StorageMetrics metrics;
 
-    public BackupLifecycleConsumer(SealingService sealing, ExpiryService expiry, StorageConfig config,
+    public BackupLifecycleConsumer(SealingService sealing, ExpiryService expiry, RetryPolicy retry, Parking parking,
                                    StorageMetrics metrics) {
         this.sealing = sealing;
         this.expiry = expiry;
-        this.retry = config.retry();
+        this.retry = retry;
+        this.parking = parking;
         this.metrics = metrics;
     }
 
@@ -73,8 +78,8 @@ public class BackupLifecycleConsumer {
     }
 
     /**
-     * Runs {@code work} in the record's trace with retries of transient failures, then acks; a failure that outlasts
-     * the retries nacks the record into the dead-letter topic, from where it can be replayed once the cause is fixed.
+     * Runs {@code work} in the record's trace with retries of transient failures, then acks; a transient failure that
+     * outlasts the retry window parks the record; a permanent one nacks it into the dead-letter topic with the reason.
      */
     private CompletionStage<Void> handle(Message<String> message, String what, String of, Runnable work) {
         Context parent = TracingMetadata.fromMessage(message).map(TracingMetadata::getCurrentContext)
@@ -82,10 +87,12 @@ public class BackupLifecycleConsumer {
         try (Scope ignored = parent.makeCurrent()) {
             retrying(what, of, work);
             return message.ack();
-        } catch (GaveUpException e) {
-            LOG.errorf("%s: %s; the record goes to the dead-letter topic and can be replayed once the cause is "
-                    + "fixed", of, e.getMessage());
-            return message.nack(e);
+        } catch (RetriesExhaustedException e) {
+            LOG.errorf("%s: %s; the record is parked and can be replayed once the cause is fixed", of, e.getMessage());
+            return parking.park(message, e).subscribeAsCompletionStage().thenCompose(done -> message.ack());
+        } catch (RuntimeException e) {
+            LOG.errorf("%s: %s failed: %s; the record goes to the dead-letter topic", of, what, describe(e));
+            return message.nack(new IllegalStateException(what + " failed: " + describe(e), e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             // shutting down: leave the record unacknowledged so that it is redelivered after the restart
@@ -94,25 +101,19 @@ public class BackupLifecycleConsumer {
         }
     }
 
-    /** Runs {@code work} until it passes, with exponential backoff, at most {@code maxAttempts} times. */
-    private void retrying(String what, String of, Runnable work) throws GaveUpException, InterruptedException {
-        Duration backoff = retry.initialBackoff();
-        for (int attempt = 1; ; attempt++) {
+    /** Runs {@code work} under the platform's retry policy, counting the retries. */
+    private void retrying(String what, String of, Runnable work) throws RetriesExhaustedException,
+            InterruptedException {
+        retry.run(what + " of " + of, () -> {
             try {
                 work.run();
-                return;
             } catch (RuntimeException e) {
-                if (attempt >= retry.maxAttempts()) {
-                    throw new GaveUpException(what + " gave up after " + attempt + " attempts: " + describe(e), e);
+                if (Transience.isTransient(e)) {
+                    metrics.retried();
                 }
-                metrics.retried();
-                LOG.warnf("%s: %s attempt %d of %d failed, retrying in %s: %s", of, what, attempt,
-                        retry.maxAttempts(), backoff, describe(e));
-                Thread.sleep(backoff.toMillis());
-                backoff = backoff.multipliedBy(2).compareTo(retry.maxBackoff()) > 0 ? retry.maxBackoff()
-                        : backoff.multipliedBy(2);
+                throw e;
             }
-        }
+        });
     }
 
     /**
@@ -126,12 +127,5 @@ public class BackupLifecycleConsumer {
 
     private static String describe(Throwable e) {
         return e.getClass().getSimpleName() + ": " + e.getMessage();
-    }
-
-    /** The transient failure outlasted every retry. Its message is the dead-letter reason. */
-    static final class GaveUpException extends Exception {
-        GaveUpException(String message, Throwable cause) {
-            super(message, cause);
-        }
     }
 }

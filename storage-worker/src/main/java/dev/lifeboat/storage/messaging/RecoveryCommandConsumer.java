@@ -9,7 +9,9 @@ import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
 
 import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.kit.messaging.Parking;
 import dev.lifeboat.kit.recovery.CommandDelivery;
+import dev.lifeboat.kit.retry.RetryPolicy;
 import dev.lifeboat.storage.service.RecoveryCommandService;
 import io.smallrye.common.annotation.Blocking;
 
@@ -21,8 +23,9 @@ import io.smallrye.common.annotation.Blocking;
 public class RecoveryCommandConsumer {
     private final CommandDelivery delivery;
 
-    public RecoveryCommandConsumer(RecoveryCommandService commands) {
-        this.delivery = new CommandDelivery(Set.of(EventType.PREPARE_RESTORE, EventType.VERIFY_BACKUP), commands::handle);
+    public RecoveryCommandConsumer(RecoveryCommandService commands, RetryPolicy retry, Parking parking) {
+        this.delivery = new CommandDelivery(Set.of(EventType.PREPARE_RESTORE, EventType.VERIFY_BACKUP), commands::handle,
+                retry, parking);
     }
 
     @Incoming("recovery-commands")

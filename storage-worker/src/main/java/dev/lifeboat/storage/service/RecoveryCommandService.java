@@ -23,7 +23,8 @@ import dev.lifeboat.contracts.recovery.VerifyBackup;
 import dev.lifeboat.kit.recovery.CommandDeadlines;
 import dev.lifeboat.kit.recovery.CommandLedger;
 import dev.lifeboat.kit.recovery.StepReplies;
-import dev.lifeboat.storage.config.StorageConfig;
+import dev.lifeboat.kit.retry.RetriesExhaustedException;
+import dev.lifeboat.kit.retry.RetryPolicy;
 import dev.lifeboat.repository.snapshot.StoreUnreadableException;
 import dev.lifeboat.storage.messaging.StepReplyPublisher;
 import io.agroal.api.AgroalDataSource;
@@ -43,17 +44,17 @@ public class RecoveryCommandService {
     private final RestorePreparation preparation;
     private final FullVerificationService verification;
     private final StepReplyPublisher replies;
-    private final StorageConfig config;
+    private final RetryPolicy retry;
     private final String participant;
 
     public RecoveryCommandService(AgroalDataSource dataSource, RestorePreparation preparation,
                                   FullVerificationService verification, StepReplyPublisher replies,
-                                  StorageConfig config) {
+                                  RetryPolicy retry) {
         this.ledger = new CommandLedger(dataSource, "storage.recovery_command");
         this.preparation = preparation;
         this.verification = verification;
         this.replies = replies;
-        this.config = config;
+        this.retry = retry;
         this.participant = "storage-worker/" + instance();
     }
 
@@ -88,27 +89,18 @@ public class RecoveryCommandService {
 
     private StepReply execute(RecoveryCommand command, EventType type) throws InterruptedException {
         Instant startedAt = Instant.now();
-        Duration backoff = config.retry().initialBackoff();
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return switch (command) {
-                    case PrepareRestore p -> prepared(p, type, startedAt);
-                    case VerifyBackup v -> verified(v, type, startedAt);
-                    default -> StepReplies.failed(command, type, participant, "storage-worker does not handle " + type,
-                            Map.of(), startedAt);
-                };
-            } catch (RuntimeException e) {
-                if (attempt >= config.retry().maxAttempts()) {
-                    return StepReplies.failed(command, type, participant, type + " gave up after " + attempt
-                            + " attempts: " + e.getClass().getSimpleName() + ": " + e.getMessage(), Map.of(),
-                            startedAt);
-                }
-                LOG.warnf("command %s attempt %d of %d failed, retrying in %s: %s", command.commandId(), attempt,
-                        config.retry().maxAttempts(), backoff, e.getMessage());
-                Thread.sleep(backoff.toMillis());
-                backoff = backoff.multipliedBy(2).compareTo(config.retry().maxBackoff()) > 0
-                        ? config.retry().maxBackoff() : backoff.multipliedBy(2);
-            }
+        try {
+            return retry.call("command " + command.commandId() + " (" + type + ")", () -> switch (command) {
+                case PrepareRestore p -> prepared(p, type, startedAt);
+                case VerifyBackup v -> verified(v, type, startedAt);
+                default -> StepReplies.failed(command, type, participant, "storage-worker does not handle " + type,
+                        Map.of(), startedAt);
+            });
+        } catch (RetriesExhaustedException e) {
+            return StepReplies.failed(command, type, participant, e.getMessage(), Map.of(), startedAt);
+        } catch (RuntimeException e) {
+            return StepReplies.failed(command, type, participant, type + " failed: " + e.getClass().getSimpleName()
+                    + ": " + e.getMessage(), Map.of(), startedAt);
         }
     }
 

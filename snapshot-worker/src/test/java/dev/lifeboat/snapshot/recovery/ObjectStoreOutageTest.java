@@ -1,0 +1,137 @@
+package dev.lifeboat.snapshot.recovery;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.lifeboat.contracts.BackupRequested;
+import dev.lifeboat.contracts.BackupType;
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.repository.blob.ObjectStore;
+import dev.lifeboat.testsupport.Databases;
+import dev.lifeboat.testsupport.LocalStack;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Predicate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The object store is stopped while a backup is taken: the request is redone under the retry policy, no BackupFailed
+ * is reported for the outage, and the backup is created once the store is back. Real Kafka, PostgreSQL (the source
+ * too) and S3Proxy; scheduler-service's source lookup is answered by a small HTTP server of the test's own.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = ObjectStoreOutageTest.Resource.class, restrictToAnnotatedClass = true)
+class ObjectStoreOutageTest {
+    static final String SOURCE = "outage-src";
+    static final String SOURCE_DB = "snapshot_outage_src";
+    static final String BUCKET = "lifeboat-snapshot-outage-test";
+    static final Duration OUTAGE = Duration.ofSeconds(20);
+    static HttpServer scheduler;
+
+    @Inject
+    ObjectStore store;
+
+    /** The component test's servers, a retry window longer than the outage, and the stand-in scheduler. */
+    public static class Resource extends RecoveryCommandsTestResource {
+        @Override
+        public Map<String, String> start() {
+            Map<String, String> config = new HashMap<>(super.start());
+            config.put("quarkus.rest-client.scheduler.url", schedulerUrl());
+            config.put("lifeboat.object-store.default-bucket", BUCKET);
+            config.put("lifeboat.retry.window", "3m");
+            config.put("lifeboat.retry.initial-backoff", "1s");
+            config.put("lifeboat.retry.max-backoff", "3s");
+            return config;
+        }
+    }
+
+    static synchronized String schedulerUrl() {
+        if (scheduler == null) {
+            LocalStack stack = LocalStack.ensureStarted();
+            Databases.createDatabase(SOURCE_DB);
+            Databases.loadSample(SOURCE_DB, 1);
+            byte[] source = """
+                    {"id":"%s","kind":"postgresql","host":"127.0.0.1","port":%d,"database":"%s",
+                     "username":"%s","passwordRef":"file:%s","sslmode":"require"}"""
+                    .formatted(SOURCE, stack.pgPort(), SOURCE_DB, stack.pgSuperUser(),
+                            RecoveryCommandsTestResource.TARGET_PASSWORD_FILE).getBytes(StandardCharsets.UTF_8);
+            try {
+                scheduler = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            scheduler.createContext("/api/v1/sources/" + SOURCE, exchange -> {
+                exchange.getResponseHeaders().add("Content-Type", "application/json");
+                exchange.sendResponseHeaders(200, source.length);
+                exchange.getResponseBody().write(source);
+                exchange.close();
+            });
+            scheduler.start();
+        }
+        return "http://127.0.0.1:" + scheduler.getAddress().getPort();
+    }
+
+    @AfterAll
+    static void stopScheduler() {
+        if (scheduler != null) {
+            scheduler.stop(0);
+            scheduler = null;
+        }
+    }
+
+    @Test
+    void backupTakenWhileTheObjectStoreIsDownCompletesOnceItIsBack() throws Exception {
+        store.ensureBucket(BUCKET);
+        LocalStack stack = LocalStack.ensureStarted();
+        String backupId = UUID.randomUUID().toString();
+        try (TopicTail events = new TopicTail(stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN), Topics.BACKUP_EVENTS);
+             TopicTail parked = new TopicTail(stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN), Topics.PARKED);
+             TopicTail dead = new TopicTail(stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN), Topics.DLQ);
+             KafkaProducer<String, String> publisher = new KafkaProducer<>(
+                     stack.kafkaClientConfig(LocalStack.KAFKA_PUBLISHER), new StringSerializer(),
+                     new StringSerializer())) {
+            stack.stopServer("s3");
+            try {
+                BackupRequested request = new BackupRequested(backupId, SOURCE, BackupType.FULL, null, "test");
+                publisher.send(new ProducerRecord<>(Topics.BACKUP_REQUESTED, null, SOURCE,
+                        EventCodec.encodeData(request), EventCodec.headers(EventType.BACKUP_REQUESTED,
+                                "/test/publisher", SOURCE))).get();
+                Thread.sleep(OUTAGE.toMillis());
+                assertThat(events.seen(ofType(EventType.BACKUP_FAILED, backupId)))
+                        .as("an object store outage is not a failed backup").isEmpty();
+                assertThat(events.seen(ofType(EventType.SNAPSHOT_CREATED, backupId))).isEmpty();
+            } finally {
+                stack.startServer("s3");
+            }
+
+            ConsumerRecord<String, String> created = events.await(ofType(EventType.SNAPSHOT_CREATED, backupId),
+                    Duration.ofSeconds(120));
+            assertThat(created.value()).contains(BUCKET);
+            assertThat(events.seen(ofType(EventType.BACKUP_FAILED, backupId))).isEmpty();
+            assertThat(parked.seen(r -> r.value() != null && r.value().contains(backupId))).isEmpty();
+            assertThat(dead.seen(r -> r.value() != null && r.value().contains(backupId))).isEmpty();
+        }
+    }
+
+    private static Predicate<ConsumerRecord<String, String>> ofType(EventType type, String backupId) {
+        return r -> type.ceType().equals(EventCodec.header(r.headers(), EventCodec.H_TYPE))
+                && r.value() != null && r.value().contains("\"backupId\":\"" + backupId + "\"");
+    }
+}
