@@ -82,43 +82,6 @@ public final class LocalStack {
         return instance;
     }
 
-    /**
-     * Stops one server ({@code kafka}, {@code postgres} or {@code s3}) with {@code stack.sh down}, keeping its data
-     * directory, so that {@link #startServer} brings back the same topics, databases and buckets: an outage, not a
-     * loss. Waits until the port is closed.
-     */
-    public void stopServer(String server) {
-        int rc = runStack(repoRoot, List.of("down", server), 3);
-        if (rc != 0) {
-            throw new IllegalStateException("deploy/local/stack.sh down " + server + " failed with exit code " + rc);
-        }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (portOpen(portOf(server)) && System.nanoTime() < deadline) {
-            sleepMillis(200);
-        }
-        if (portOpen(portOf(server))) {
-            throw new IllegalStateException(server + " still listens on 127.0.0.1:" + portOf(server) + " 60 s after stack.sh down");
-        }
-    }
-
-    /** Starts a server stopped by {@link #stopServer} again on the same port and data, and waits until it is ready. */
-    public void startServer(String server) {
-        int rc = runStack(repoRoot, List.of("up", server), START_TIMEOUT_MINUTES);
-        if (rc != 0) {
-            throw new IllegalStateException("deploy/local/stack.sh up " + server + " failed with exit code " + rc);
-        }
-    }
-
-    private int portOf(String server) {
-        return switch (server) {
-            case "kafka" -> kafkaPort;
-            case "postgres" -> pgPort;
-            case "s3" -> s3Port;
-            case "zipkin" -> zipkinPort;
-            default -> throw new IllegalArgumentException("unknown server '" + server + "' (kafka|postgres|s3|zipkin)");
-        };
-    }
-
     private static void sleepMillis(long ms) {
         try {
             Thread.sleep(ms);

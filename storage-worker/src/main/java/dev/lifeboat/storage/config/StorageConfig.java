@@ -3,6 +3,8 @@ package dev.lifeboat.storage.config;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
+import java.time.Duration;
+
 /** How storage-worker behaves when its object store or database fails for a while. */
 @ConfigMapping(prefix = "lifeboat.storage")
 public interface StorageConfig {
