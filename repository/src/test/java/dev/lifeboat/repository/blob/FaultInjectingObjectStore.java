@@ -174,6 +174,7 @@ public class FaultInjectingObjectStore implements ObjectStore {
 
     @Override
     public boolean putIfAbsent(String bucket, String key, byte[] content) {
+        maybeHold(bucket, key);
         maybeFail("putIfAbsent", key);
         return delegate.putIfAbsent(bucket, key, content);
     }
