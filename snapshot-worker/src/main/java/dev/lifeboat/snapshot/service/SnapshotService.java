@@ -356,10 +356,11 @@ public class SnapshotService {
                 throw new BackupFailure("LOOKUP", "source '" + sourceId + "' is not registered in scheduler-service");
             }
             throw new BackupFailure("LOOKUP", "scheduler-service answered " + e.getResponse().getStatus()
-                    + " for source '" + sourceId + "'");
+                    + " for source '" + sourceId + "'", e);
         } catch (RuntimeException e) {
+            // the cause decides: scheduler-service away is transient (retried, then parked), not a failed backup
             throw new BackupFailure("LOOKUP", "cannot reach scheduler-service to look up source '" + sourceId + "': "
-                    + e.getMessage());
+                    + e.getMessage(), e);
         }
     }
 
@@ -371,10 +372,10 @@ public class SnapshotService {
                 throw new BackupFailure("LOOKUP", "policy '" + policyId + "' is not registered in scheduler-service");
             }
             throw new BackupFailure("LOOKUP", "policy '" + policyId + "' could not be read from scheduler-service ("
-                    + e.getResponse().getStatus() + ")");
+                    + e.getResponse().getStatus() + ")", e);
         } catch (RuntimeException e) {
             throw new BackupFailure("LOOKUP", "cannot reach scheduler-service to look up policy '" + policyId + "': "
-                    + e.getMessage());
+                    + e.getMessage(), e);
         }
     }
 
