@@ -16,9 +16,10 @@ public interface ObjectStore {
     void put(String bucket, String key, byte[] content);
 
     /**
-     * Creates {@code key} only if no object has that key: true when this call created it, false when an object
-     * already existed (left as it was). Of writers racing on one key exactly one gets true, so a file that must be
-     * written once (a repository's key file) never has two versions.
+     * Creates {@code key} only if no object has that key: true when this call created it (or the object already
+     * holds exactly these bytes, as when a client repeated a request whose answer was lost), false when an object
+     * with other content already existed (left as it was). Of writers racing on one key with different contents
+     * exactly one gets true, so a file that must be written once (a repository's key file) never has two versions.
      */
     boolean putIfAbsent(String bucket, String key, byte[] content);
 

@@ -88,10 +88,22 @@ public class S3ObjectStore implements ObjectStore, AutoCloseable {
                     RequestBody.fromBytes(content));
             return true;
         } catch (S3Exception e) {
-            if (e.statusCode() == 412 || e.statusCode() == 409) {
+            if (e.statusCode() == 412) {
+                // the key exists; it may hold our own bytes when the client repeated a request whose answer was lost
+                return holds(bucket, key, content);
+            }
+            if (e.statusCode() == 409) {
                 return false;
             }
             throw e;
+        }
+    }
+
+    private boolean holds(String bucket, String key, byte[] content) {
+        try {
+            return java.util.Arrays.equals(s3.getObjectAsBytes(r -> r.bucket(bucket).key(key)).asByteArray(), content);
+        } catch (NoSuchKeyException e) {
+            return false;
         }
     }
 
