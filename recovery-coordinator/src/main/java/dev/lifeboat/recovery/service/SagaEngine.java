@@ -242,7 +242,8 @@ public class SagaEngine {
             int step = Integer.parseInt(commandId.replaceAll(ownDrop, "$1"));
             runs.stepOutcome(c, r.id, step, null, null, null, "lateReply", outcome(ok, message, Map.of()));
             runs.transition(c, r.id, step, SagaTable.DROP, commandId, r.status, r.status, "late compensation of step "
-                    + step + " " + (ok ? "done" : "failed") + " (" + cause + ")" + (message == null ? "" : ": " + message));
+                    + step + " " + (ok ? "done" : "failed") + " (" + cause + ")"
+                    + (message == null ? "" : ": " + message));
             return true;
         }
         int step;

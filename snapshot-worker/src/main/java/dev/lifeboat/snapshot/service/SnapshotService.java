@@ -131,8 +131,9 @@ public class SnapshotService {
             Instant startedAt = Instant.now();
             // the maxDuration counts from the first attempt: redoing the backup through an outage does not extend it
             AtomicReference<Deadline> deadline = new AtomicReference<>(Deadline.after(job.firstStartedAt(),
-                    config.maxDuration(), "the worker's default, lifeboat.snapshot.max-duration: the policy "
-                            + "could not be read"));
+                    config.maxDuration(), "the worker's default, lifeboat.snapshot.max-duration: " + (request
+                            .policyId() == null ? "the request names no policy" : "policy '" + request.policyId()
+                            + "' could not be read")));
             Timer.Sample timer = Timer.start(registry);
             Path spool = spools.job(request.backupId());
             SnapshotCreated created;
@@ -194,8 +195,8 @@ public class SnapshotService {
         return Optional.of(unreachable(outage.stage()) + " unreachable for "
                 + approximately(Duration.between(outage.since(), now)) + " (since " + outage.since() + "): "
                 + outage.cause() + "; the backup passed " + deadline.describe() + " and was stopped, nothing of it "
-                + "was kept. Bring " + (outage.stage().equals("UPLOAD") ? "the " : "") + unreachable(outage.stage()) + " back, then request the backup again (or allow "
-                + "more time)");
+                + "was kept. Bring " + (outage.stage().equals("UPLOAD") ? "the " : "") + unreachable(outage.stage())
+                + " back, then request the backup again (or allow more time)");
     }
 
     private static String unreachable(String stage) {

@@ -61,7 +61,7 @@ class BackupDeadlineOutageTest {
     @Inject
     AgroalDataSource ds;
 
-    /** The component test's servers, a retry window much longer than the policy's maxDuration, the stand-in scheduler. */
+    /** The component test's servers, a retry window much longer than the maxDuration, the stand-in scheduler. */
     public static class Resource extends RecoveryCommandsTestResource {
         @Override
         public Map<String, String> start() {
