@@ -5,6 +5,8 @@ import dev.lifeboat.contracts.BackupProgress;
 import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.OffsiteDestination;
 import dev.lifeboat.contracts.SnapshotCreated;
+import dev.lifeboat.kit.fault.CrashPoint;
+import dev.lifeboat.kit.fault.CrashPoints;
 import dev.lifeboat.kit.objectstore.ObjectStoreConfig;
 import dev.lifeboat.kit.secrets.SecretPolicy;
 import dev.lifeboat.contracts.BackupType;
@@ -74,6 +76,8 @@ public class SnapshotService {
     SecretPolicy secrets;
     @Inject
     Spool spools;
+    @Inject
+    CrashPoints crashPoints;
 
     private String workerId;
 
@@ -141,6 +145,7 @@ public class SnapshotService {
                 deleteRecursively(spool);
             }
             events.snapshotCreated(created);
+            crashPoints.reached(CrashPoint.AFTER_SNAPSHOT_CREATED);
             job.finish("SNAPSHOT_CREATED");
             registry.counter("lifeboat_backup_bytes_total").increment(created.sizeBytes());
             LOG.infof("backup %s of %s uploaded: %d bytes (%d raw) to s3://%s/%s", request.backupId(),
@@ -220,6 +225,7 @@ public class SnapshotService {
         long dumpBytes = directorySize(dumpDir);
         progress(request, "DUMPING", dumpBytes, 100);
         WriteResult result = write(request, bucket, repositoryPrefix, dumpDir, dumpBytes, tables);
+        crashPoints.reached(CrashPoint.AFTER_MANIFEST);
         return snapshotCreated(request, source, bucket, repositoryPrefix, result.manifest(), facts.version(),
                 PgTools.version(pgDump), startedAt, Instant.now(), offsite);
     }
@@ -327,7 +333,8 @@ public class SnapshotService {
         }
         progress(request, "UPLOADING", 0, 0);
         try {
-            WriteResult result = repository.writer().write(dumpDir,
+            WriteResult result = repository.writer()
+                    .beforeManifest(() -> crashPoints.reached(CrashPoint.BEFORE_MANIFEST)).write(dumpDir,
                     dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),
                     ChainContext.latestChain(request.backupId()), tables);
             progress(request, "UPLOADING", dumpBytes, 100);
