@@ -220,9 +220,29 @@ final class Platform implements AutoCloseable {
      * and waits until it is ready: a crashed instance brought back by its supervisor.
      */
     synchronized ServiceProcess restart(String name, Duration ready) {
+        return restart(name, ready, Map.of());
+    }
+
+    /**
+     * As {@link #restart(String, Duration)}, with {@code envChanges} applied to the instance's environment from now on
+     * (an empty value removes the variable): e.g. a crash point set for one start, then removed again.
+     */
+    synchronized ServiceProcess restart(String name, Duration ready, Map<String, String> envChanges) {
         Launch l = launches.get(name);
         if (l == null) {
             throw new IllegalArgumentException("no service instance " + name + " was launched here");
+        }
+        if (!envChanges.isEmpty()) {
+            Map<String, String> env = new HashMap<>(l.env());
+            envChanges.forEach((k, v) -> {
+                if (v.isEmpty()) {
+                    env.remove(k);
+                } else {
+                    env.put(k, v);
+                }
+            });
+            l = new Launch(l.module(), l.root(), l.port(), Map.copyOf(env));
+            launches.put(name, l);
         }
         ServiceProcess old = instance(name);
         if (old.isAlive()) {
