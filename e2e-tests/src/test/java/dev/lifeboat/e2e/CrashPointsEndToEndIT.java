@@ -1,6 +1,7 @@
 package dev.lifeboat.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.ServiceProcess;
 import dev.lifeboat.testsupport.TableFingerprint;
@@ -121,6 +122,10 @@ class CrashPointsEndToEndIT {
      */
     private static Crashed crash(String instance, String point, String source, String db, String type) {
         long started = System.nanoTime();
+        // a record left from the previous point (a repeated SnapshotCreated) must not be the one that hits this point
+        String module = instance.startsWith("storage-worker") ? "storage-worker" : "snapshot-worker";
+        platform.awaitConsumed(module, module.equals("storage-worker") ? Topics.BACKUP_EVENTS : Topics.BACKUP_REQUESTED,
+                Duration.ofSeconds(60));
         ServiceProcess armed = platform.restart(instance, READY, Map.of(HALT_AT, point));
         Map<String, TableFingerprint> expected = platform.fingerprints(db);
         Platform.Response accepted = Platform.send("POST", platform.schedulerUrl("/api/v1/backups"),
@@ -130,7 +135,7 @@ class CrashPointsEndToEndIT {
 
         int status = armed.awaitExit(Duration.ofMinutes(2));
         assertThat(status).as("%s halted at %s; log:%n%s", instance, point, armed.logTail(30)).isEqualTo(137);
-        assertThat(armed.logTail(200)).contains("halting at crash point '" + point + "'");
+        assertThat(armed.logTail(200)).contains("halting at crash point '" + point + "' in backup " + backupId);
         platform.restart(instance, READY, Map.of(HALT_AT, ""));
 
         JsonNode entry = platform.awaitBackup(backupId, "COMPLETED");

@@ -15,7 +15,7 @@ public enum CrashPoint {
     AFTER_MANIFEST("after-manifest"),
     /** snapshot-worker: SnapshotCreated is sent, the job ledger still says RUNNING and the offset is not committed. */
     AFTER_SNAPSHOT_CREATED("after-snapshot-created"),
-    /** storage-worker: the verdict (and any offsite copy job) is stored, BackupCompleted or BackupFailed is not sent. */
+    /** storage-worker: the verdict (and any offsite copy job) stored, its BackupCompleted or BackupFailed not sent. */
     WHILE_SEALING("while-sealing");
 
     private final String key;

@@ -34,10 +34,14 @@ public class CrashPoints {
                 + "LIFEBOAT_FAULT_HALT_AT in production", p.key()));
     }
 
-    /** Halts the process when {@code point} is the armed one; does nothing otherwise. */
-    public void reached(CrashPoint point) {
+    /**
+     * Halts the process when {@code point} is the armed one; does nothing otherwise. {@code subject} (e.g. "backup
+     * &lt;id&gt;") is logged, so a test can tell which piece of work the crash hit.
+     */
+    public void reached(CrashPoint point, String subject) {
         if (armed.isPresent() && armed.get() == point) {
-            LOG.errorf("halting at crash point '%s' (lifeboat.fault.halt-at), as kill -9 would", point.key());
+            LOG.errorf("halting at crash point '%s' in %s (lifeboat.fault.halt-at), as kill -9 would", point.key(),
+                    subject);
             System.out.flush();
             System.err.flush();
             Runtime.getRuntime().halt(HALT_STATUS);

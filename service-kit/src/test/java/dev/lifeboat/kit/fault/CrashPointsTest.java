@@ -21,9 +21,9 @@ class CrashPointsTest {
     @Test
     void unsetOrBlankOrAnotherPointNeverHalts() {
         // reaching a point that is not armed returns: this JVM would end here otherwise
-        new CrashPoints(Optional::empty).reached(CrashPoint.AFTER_MANIFEST);
-        new CrashPoints(() -> Optional.of(" ")).reached(CrashPoint.AFTER_MANIFEST);
-        new CrashPoints(() -> Optional.of("while-sealing")).reached(CrashPoint.AFTER_MANIFEST);
+        new CrashPoints(Optional::empty).reached(CrashPoint.AFTER_MANIFEST, "backup b1");
+        new CrashPoints(() -> Optional.of(" ")).reached(CrashPoint.AFTER_MANIFEST, "backup b1");
+        new CrashPoints(() -> Optional.of("while-sealing")).reached(CrashPoint.AFTER_MANIFEST, "backup b1");
         assertThat(CrashPoint.byKey(" while-sealing ")).contains(CrashPoint.WHILE_SEALING);
     }
 }

@@ -145,7 +145,7 @@ public class SnapshotService {
                 deleteRecursively(spool);
             }
             events.snapshotCreated(created);
-            crashPoints.reached(CrashPoint.AFTER_SNAPSHOT_CREATED);
+            crashPoints.reached(CrashPoint.AFTER_SNAPSHOT_CREATED, "backup " + request.backupId());
             job.finish("SNAPSHOT_CREATED");
             registry.counter("lifeboat_backup_bytes_total").increment(created.sizeBytes());
             LOG.infof("backup %s of %s uploaded: %d bytes (%d raw) to s3://%s/%s", request.backupId(),
@@ -225,7 +225,7 @@ public class SnapshotService {
         long dumpBytes = directorySize(dumpDir);
         progress(request, "DUMPING", dumpBytes, 100);
         WriteResult result = write(request, bucket, repositoryPrefix, dumpDir, dumpBytes, tables);
-        crashPoints.reached(CrashPoint.AFTER_MANIFEST);
+        crashPoints.reached(CrashPoint.AFTER_MANIFEST, "backup " + request.backupId());
         return snapshotCreated(request, source, bucket, repositoryPrefix, result.manifest(), facts.version(),
                 PgTools.version(pgDump), startedAt, Instant.now(), offsite);
     }
@@ -333,10 +333,11 @@ public class SnapshotService {
         }
         progress(request, "UPLOADING", 0, 0);
         try {
+            String backup = "backup " + request.backupId();
             WriteResult result = repository.writer()
-                    .beforeManifest(() -> crashPoints.reached(CrashPoint.BEFORE_MANIFEST)).write(dumpDir,
-                    dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),
-                    ChainContext.latestChain(request.backupId()), tables);
+                    .beforeManifest(() -> crashPoints.reached(CrashPoint.BEFORE_MANIFEST, backup))
+                    .write(dumpDir, dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),
+                            ChainContext.latestChain(request.backupId()), tables);
             progress(request, "UPLOADING", dumpBytes, 100);
             return result;
         } catch (IOException | RuntimeException e) {

@@ -45,7 +45,7 @@ public class SealingService {
         if (sealed.isEmpty()) {
             return;
         }
-        crashPoints.reached(CrashPoint.WHILE_SEALING);
+        crashPoints.reached(CrashPoint.WHILE_SEALING, "backup " + snapshot.backupId());
         publisher.publish(sealed.get(), key);
         if (OffsiteCopyService.wanted(snapshot, sealed.get())) {
             Optional<OffsiteCopy> copied = copier.outcome(snapshot.backupId());
