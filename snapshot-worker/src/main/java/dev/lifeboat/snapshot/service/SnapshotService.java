@@ -5,6 +5,8 @@ import dev.lifeboat.contracts.BackupProgress;
 import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.OffsiteDestination;
 import dev.lifeboat.contracts.SnapshotCreated;
+import dev.lifeboat.kit.fault.CrashPoint;
+import dev.lifeboat.kit.fault.CrashPoints;
 import dev.lifeboat.kit.objectstore.ObjectStoreConfig;
 import dev.lifeboat.kit.secrets.SecretPolicy;
 import dev.lifeboat.contracts.BackupType;
@@ -77,6 +79,8 @@ public class SnapshotService {
     SecretPolicy secrets;
     @Inject
     Spool spools;
+    @Inject
+    CrashPoints crashPoints;
 
     private String workerId;
 
@@ -172,6 +176,7 @@ public class SnapshotService {
             }
             outages.remove(request.backupId());
             events.snapshotCreated(created);
+            crashPoints.reached(CrashPoint.AFTER_SNAPSHOT_CREATED, "backup " + request.backupId());
             job.finish("SNAPSHOT_CREATED");
             registry.counter("lifeboat_backup_bytes_total").increment(created.sizeBytes());
             LOG.infof("backup %s of %s uploaded: %d bytes (%d raw) to s3://%s/%s", request.backupId(),
@@ -293,6 +298,7 @@ public class SnapshotService {
         long dumpBytes = directorySize(dumpDir);
         progress(request, "DUMPING", dumpBytes, 100);
         WriteResult result = write(request, bucket, repositoryPrefix, dumpDir, dumpBytes, tables);
+        crashPoints.reached(CrashPoint.AFTER_MANIFEST, "backup " + request.backupId());
         return snapshotCreated(request, source, bucket, repositoryPrefix, result.manifest(), facts.version(),
                 PgTools.version(pgDump), startedAt, Instant.now(), offsite);
     }
@@ -400,9 +406,11 @@ public class SnapshotService {
         }
         progress(request, "UPLOADING", 0, 0);
         try {
-            WriteResult result = repository.writer().write(dumpDir,
-                    dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),
-                    ChainContext.latestChain(request.backupId()), tables);
+            String backup = "backup " + request.backupId();
+            WriteResult result = repository.writer()
+                    .beforeManifest(() -> crashPoints.reached(CrashPoint.BEFORE_MANIFEST, backup))
+                    .write(dumpDir, dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),
+                            ChainContext.latestChain(request.backupId()), tables);
             progress(request, "UPLOADING", dumpBytes, 100);
             return result;
         } catch (IOException | RuntimeException e) {
