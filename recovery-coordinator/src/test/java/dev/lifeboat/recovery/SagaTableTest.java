@@ -65,6 +65,16 @@ class SagaTableTest {
     }
 
     @Test
+    void whatAnAttemptedActionMayHaveLeftBehindIsUndoneOnlyInADrill() {
+        assertThat(SagaTable.undo(STEPS, RunMode.DRILL, new Action(0, "restore", false)))
+                .contains(new Action(0, "drop", false));
+        assertThat(SagaTable.undo(STEPS, RunMode.DRILL, new Action(0, "prepare", false))).as("nothing created yet")
+                .isEmpty();
+        assertThat(SagaTable.undo(STEPS, RunMode.RECOVERY, new Action(0, "restore", false))).isEmpty();
+        assertThat(SagaTable.undo(STEPS, RunMode.DRILL, new Action(2, "restart", false))).isEmpty();
+    }
+
+    @Test
     void recoveryCompensationNeverDropsTheTarget() {
         assertThat(SagaTable.compensations(STEPS, RunMode.RECOVERY, new Action(1, "verify-backup", false)))
                 .containsExactly(new Action(1, "notify-failure", false));

@@ -336,10 +336,11 @@ public final class SagaTable {
      */
     public static List<Action> compensations(List<PlanStep> steps, RunMode mode, Action failed) {
         List<Action> actions = new ArrayList<>();
+        undo(steps, mode, failed).ifPresent(actions::add);
         if (mode == RunMode.DRILL) {
-            for (int i = failed.step(); i >= 0; i--) {
+            for (int i = failed.step() - 1; i >= 0; i--) {
                 Compensation c = kind(steps.get(i)).compensation();
-                if (c != null && (i < failed.step() || attempted(steps.get(i), c.from(), failed.action()))) {
+                if (c != null) {
                     actions.add(new Action(i, c.action().name(), false));
                 }
             }
@@ -347,6 +348,18 @@ public final class SagaTable {
         steps.stream().map(s -> kind(s).failureNotice()).filter(Objects::nonNull).findFirst()
                 .ifPresent(n -> actions.add(new Action(failed.step(), n.name(), false)));
         return actions;
+    }
+
+    /**
+     * What undoes whatever {@code attempted} (a forward action, finished or not) may have left behind: in a drill,
+     * its step's compensation once the action is the one that creates something or comes after it; a recovery
+     * keeps what it restored, so nothing.
+     */
+    public static Optional<Action> undo(List<PlanStep> steps, RunMode mode, Action attempted) {
+        PlanStep step = steps.get(attempted.step());
+        Compensation c = kind(step).compensation();
+        return mode == RunMode.DRILL && c != null && attempted(step, c.from(), attempted.action())
+                ? Optional.of(new Action(attempted.step(), c.action().name(), false)) : Optional.empty();
     }
 
     /** Whether the step's action {@code failedAction} is {@code from} or comes after it. */
