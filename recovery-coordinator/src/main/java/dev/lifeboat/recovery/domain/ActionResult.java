@@ -46,8 +46,8 @@ public sealed interface ActionResult {
     record Sent(String url, String outcome) {
     }
 
-    /** A recovery's restore target after a failure: never dropped, kept for people to inspect. */
+    /** What became of a restore's target when the run could not keep its usual course (kept, or dropped late). */
     @JsonInclude(JsonInclude.Include.ALWAYS)
-    record LeftInPlace(String database, String state) implements ActionResult {
+    record TargetState(String database, String state) implements ActionResult {
     }
 }

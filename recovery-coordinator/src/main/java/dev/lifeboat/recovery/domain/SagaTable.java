@@ -101,7 +101,7 @@ public final class SagaTable {
     static final StepKind RESTORE_KIND = StepKind.of(PlanStep.RestoreDatabase.class)
             .invokes(PREPARE_RESTORE, RESTORE_DATABASE)
             .compensatedBy(new Compensation(DROP_SCRATCH, RESTORE, "drop of scratch database",
-                    (ctx, reason) -> new ActionResult.LeftInPlace(ctx.target(ctx.stepIndex()).describe(),
+                    (ctx, reason) -> new ActionResult.TargetState(ctx.target(ctx.stepIndex()).describe(),
                             "left in place, marked failed: " + reason)));
 
     static final StepKind RESTART_KIND = StepKind.of(PlanStep.RestartServices.class)

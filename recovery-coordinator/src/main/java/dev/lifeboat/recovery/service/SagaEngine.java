@@ -175,7 +175,7 @@ public class SagaEngine {
         db.tx(c -> {
             Run r = runs.lock(c, runId).orElse(null);
             if (r == null || r.status.finished() || r.pending == null || !r.pending.commandId().equals(commandId)) {
-                if (r != null && lateReply(c, r, commandId, ok, message, cause, effects)) {
+                if (r != null && lateReply(c, r, commandId, outcome, cause, effects)) {
                     return null;
                 }
                 LOG.debugf("ignored %s for %s: run %s", cause, commandId, r == null ? "unknown"
@@ -230,12 +230,15 @@ public class SagaEngine {
      * dropping it would leave nothing); the reply to that drop is recorded too. Other late replies change nothing.
      * Returns whether the reply was one of these.
      */
-    private boolean lateReply(Connection c, Run r, String commandId, boolean ok, String message, String cause,
+    private boolean lateReply(Connection c, Run r, String commandId, ActionResult.Outcome outcome, String cause,
                               List<Effect> effects) throws Exception {
+        boolean ok = outcome.ok();
+        String message = outcome.message();
         String ownDrop = "^" + java.util.regex.Pattern.quote(r.id) + ":(\\d{1,4}):" + LATE_DROP + "$";
         if (commandId.matches(ownDrop)) {
             int step = Integer.parseInt(commandId.replaceAll(ownDrop, "$1"));
-            runs.stepOutcome(c, r.id, step, null, null, null, "lateReply", outcome(ok, message, Map.of()));
+            runs.stepOutcome(c, r.id, step, null, null, null, "lateReply",
+                    outcome(ok, message, new ActionResult.Reply(Db.json().createObjectNode())));
             runs.transition(c, r.id, step, SagaTable.DROP, commandId, r.status, r.status, "late compensation of step "
                     + step + " " + (ok ? "done" : "failed") + " (" + cause + ")"
                     + (message == null ? "" : ": " + message));
@@ -256,27 +259,29 @@ public class SagaEngine {
             step = rs.getInt(1);
             action = rs.getString(2);
         }
-        if (!ok || !SagaTable.RESTORE.equals(action)) {
+        // what the step's compensation undoes is what its creating action left behind
+        SagaTable.Compensation undo = compensation(r, step);
+        if (!ok || undo == null || !undo.from().equals(action)) {
             runs.transition(c, r.id, step, action, commandId, r.status, r.status, "late reply for step " + step
                     + " after timeout (" + cause + "): " + (ok ? "completed" : "failed") + ", nothing to undo");
             return true;
         }
-        DatabaseTarget target = target(c, r, step);
+        DatabaseTarget target = targets.kept(c, r, step);
         String note = "late reply for step " + step + " after timeout (" + cause + "): ";
-        if (r.mode == RunMode.RECOVERY && r.data.path("replaceExisting").asBoolean(false)) {
-            runs.stepOutcome(c, r.id, step, null, null, null, "target", Map.of("database", target.describe(),
-                    "state", "restored after the step timed out; it replaced the existing database, so it is left in "
-                            + "place, marked failed"));
+        if (r.mode == RunMode.RECOVERY && r.replaceExisting()) {
+            runs.stepOutcome(c, r.id, step, null, null, null, "target", new ActionResult.TargetState(
+                    target.describe(), "restored after the step timed out; it replaced the existing database, so it "
+                    + "is left in place, marked failed"));
             runs.transition(c, r.id, step, action, commandId, r.status, r.status, note + "restored database "
                     + target.describe() + " left in place (it replaced the existing one), marked failed");
             return true;
         }
         String dropId = RecoveryCommand.commandId(r.id, step, LATE_DROP);
         Instant deadline = Instant.now().plus(timeout(r, step));
-        Run.Pending drop = new Run.Pending(dropId, EventType.DROP_DATABASE.name(), step, SagaTable.DROP,
-                Db.toJson(new DropDatabase(dropId, r.id, step, target, deadline)));
-        runs.stepOutcome(c, r.id, step, null, null, null, "target", Map.of("database", target.describe(),
-                "state", "restored after the step timed out: dropped as compensation"));
+        Run.Pending drop = new Run.Pending(dropId, undo.action().command().name(), step, undo.action().name(),
+                Db.toJson(undo.action().factory().create(commandContext(c, r, step, dropId, deadline))));
+        runs.stepOutcome(c, r.id, step, null, null, null, "target", new ActionResult.TargetState(target.describe(),
+                "restored after the step timed out: dropped as compensation"));
         runs.transition(c, r.id, step, action, commandId, r.status, r.status, note + "compensated, DropDatabase of "
                 + target.describe() + " sent");
         LOG.warnf("run %s: step %d restored %s after it had timed out; dropping it", r.id, step, target.describe());
