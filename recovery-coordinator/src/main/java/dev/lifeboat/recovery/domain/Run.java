@@ -1,6 +1,9 @@
 package dev.lifeboat.recovery.domain;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.recovery.BackupLocation;
 import dev.lifeboat.contracts.recovery.RunMode;
 
 import java.time.Instant;
@@ -32,4 +35,18 @@ public class Run {
     public Instant startedAt;
     public Instant forwardFinishedAt;
     public Instant finishedAt;
+
+    /** The backup a restore step's PrepareRestore chose. */
+    public BackupLocation backup(int restoreStep) {
+        JsonNode b = data.path("backups").get(String.valueOf(restoreStep));
+        if (b == null || b.isNull()) {
+            throw new IllegalStateException("step " + restoreStep + " has no prepared backup");
+        }
+        return EventCodec.mapper().convertValue(b, BackupLocation.class);
+    }
+
+    /** A recovery started to replace existing databases (never a drill). */
+    public boolean replaceExisting() {
+        return data.path("replaceExisting").asBoolean(false);
+    }
 }

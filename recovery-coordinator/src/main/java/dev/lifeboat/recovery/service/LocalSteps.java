@@ -1,6 +1,11 @@
 package dev.lifeboat.recovery.service;
 
+import dev.lifeboat.recovery.domain.ActionResult;
+import dev.lifeboat.recovery.domain.ActionResult.Call;
+import dev.lifeboat.recovery.domain.ActionResult.Outcome;
+import dev.lifeboat.recovery.domain.ActionResult.Sent;
 import dev.lifeboat.recovery.domain.PlanStep;
+import dev.lifeboat.recovery.domain.RunSummary;
 import dev.lifeboat.recovery.repository.Db;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.jboss.logging.Logger;
@@ -12,9 +17,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -25,9 +28,6 @@ import java.util.Optional;
 @ApplicationScoped
 public class LocalSteps {
     private static final Logger LOG = Logger.getLogger(LocalSteps.class);
-
-    public record Outcome(boolean ok, String message, Map<String, Object> details) {
-    }
 
     private final HttpClient http;
     private final UrlPolicy urls;
@@ -43,7 +43,7 @@ public class LocalSteps {
     /** Calls every endpoint in order; each gets 1 + retries attempts to answer its expected status. */
     public Outcome restart(PlanStep.RestartServices step) {
         Duration perCall = Duration.parse(step.timeout());
-        List<Map<String, Object>> calls = new ArrayList<>();
+        List<Call> calls = new ArrayList<>();
         for (PlanStep.Endpoint e : step.endpoints()) {
             String last = null;
             boolean ok = false;
@@ -65,32 +65,27 @@ public class LocalSteps {
                     last = "failed: " + reason(ex);
                 } catch (InterruptedException ex) {
                     Thread.currentThread().interrupt();
-                    return new Outcome(false, "interrupted", Map.of("calls", calls));
+                    return new Outcome(false, "interrupted", new ActionResult.Restarted(calls));
                 }
                 if (!ok && attempts <= step.retries()) {
                     sleep(Math.min(5000, 200L * attempts));
                 }
             }
-            Map<String, Object> call = new LinkedHashMap<>();
-            call.put("method", e.method());
-            call.put("url", e.url());
-            call.put("expectedStatus", e.expectedStatus());
-            call.put("attempts", refused.isPresent() ? 0 : attempts);
-            call.put("outcome", last);
-            calls.add(call);
+            calls.add(new Call(e.method(), e.url(), e.expectedStatus(), refused.isPresent() ? 0 : attempts, last));
             if (!ok) {
                 return new Outcome(false, e.method() + " " + e.url() + " " + last + (refused.isPresent() ? ""
                         : " (expected " + e.expectedStatus() + ") after " + attempts + " attempt"
-                        + (attempts == 1 ? "" : "s")), Map.of("calls", calls));
+                        + (attempts == 1 ? "" : "s")), new ActionResult.Restarted(calls));
             }
         }
-        return new Outcome(true, calls.size() + " service endpoint(s) answered as expected", Map.of("calls", calls));
+        return new Outcome(true, calls.size() + " service endpoint(s) answered as expected",
+                new ActionResult.Restarted(calls));
     }
 
     /** POSTs the summary to every webhook; any non-2xx answer fails the step (naming the webhook). */
-    public Outcome notify(List<String> webhooks, Map<String, Object> summary) {
+    public Outcome notify(List<String> webhooks, RunSummary summary) {
         String body = Db.toJson(summary);
-        List<Map<String, Object>> sent = new ArrayList<>();
+        List<Sent> sent = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         for (String url : webhooks) {
             String outcome;
@@ -98,7 +93,7 @@ public class LocalSteps {
             if (refused.isPresent()) {
                 outcome = "refused: " + refused.get();
                 problems.add("webhook " + url + " " + outcome);
-                sent.add(Map.of("url", url, "outcome", outcome));
+                sent.add(new Sent(url, outcome));
                 continue;
             }
             try {
@@ -115,14 +110,14 @@ public class LocalSteps {
                 problems.add("webhook " + url + " " + outcome);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return new Outcome(false, "interrupted", Map.of());
+                return new Outcome(false, "interrupted", new ActionResult.Notified(null));
             }
-            sent.add(Map.of("url", url, "outcome", outcome));
+            sent.add(new Sent(url, outcome));
             LOG.debugf("notified %s: %s", url, outcome);
         }
         return problems.isEmpty()
-                ? new Outcome(true, "notified " + webhooks.size() + " webhook(s)", Map.of("webhooks", sent))
-                : new Outcome(false, String.join("; ", problems), Map.of("webhooks", sent));
+                ? new Outcome(true, "notified " + webhooks.size() + " webhook(s)", new ActionResult.Notified(sent))
+                : new Outcome(false, String.join("; ", problems), new ActionResult.Notified(sent));
     }
 
     /** The status, and for a redirect that it was not followed (the Location is not repeated: it is the body's kin). */

@@ -1,11 +1,15 @@
 package dev.lifeboat.recovery.service;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lifeboat.contracts.recovery.DatabaseTarget;
 import dev.lifeboat.contracts.recovery.RunMode;
 import dev.lifeboat.kit.rest.ProblemException;
 import dev.lifeboat.recovery.domain.PlanSpec;
 import dev.lifeboat.recovery.domain.PlanStep;
+import dev.lifeboat.recovery.domain.Run;
 import dev.lifeboat.recovery.domain.SagaTable;
 import dev.lifeboat.recovery.domain.TargetServer;
+import dev.lifeboat.recovery.repository.Db;
 import dev.lifeboat.recovery.repository.TargetRepository;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -80,5 +84,31 @@ public class RestoreTargets {
             throw new ProblemException(422, "Database not allowed on target server", String.join("; ", problems));
         }
         return servers;
+    }
+
+    /** The database a run's restore step restores into: the plan's, or a drill's scratch database. */
+    public static String database(String runId, RunMode mode, PlanSpec plan, int restoreStep) {
+        return mode == RunMode.DRILL ? SagaTable.scratchDatabase(runId, restoreStep)
+                : ((PlanStep.RestoreDatabase) plan.steps().get(restoreStep)).database();
+    }
+
+    /**
+     * The restore target of a step as resolved when the run started. Runs started before targets were kept
+     * with the run resolve the step's target server now, and only a database its pattern allows.
+     */
+    public DatabaseTarget kept(Connection c, Run r, int restoreStep) throws SQLException {
+        JsonNode kept = r.data.path("targets").get(String.valueOf(restoreStep));
+        if (kept != null && !kept.isNull()) {
+            return Db.json().convertValue(kept, DatabaseTarget.class);
+        }
+        PlanStep.RestoreDatabase s = (PlanStep.RestoreDatabase) r.plan.steps().get(restoreStep);
+        TargetServer server = targets.find(c, s.target()).orElseThrow(() -> new IllegalStateException(
+                "target server '" + s.target() + "' of step " + restoreStep + " is not registered"));
+        String database = database(r.id, r.mode, r.plan, restoreStep);
+        if (!server.allows(database)) {
+            throw new IllegalStateException("database '" + database + "' does not match " + server.databasePattern()
+                    + " of target server '" + server.name() + "'");
+        }
+        return server.target(database);
     }
 }

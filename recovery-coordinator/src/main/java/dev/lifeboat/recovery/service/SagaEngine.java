@@ -1,35 +1,30 @@
 package dev.lifeboat.recovery.service;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.lifeboat.contracts.EventType;
-import dev.lifeboat.contracts.recovery.BackupLocation;
 import dev.lifeboat.contracts.recovery.DatabaseTarget;
-import dev.lifeboat.contracts.recovery.DropDatabase;
-import dev.lifeboat.contracts.recovery.PrepareRestore;
 import dev.lifeboat.contracts.recovery.RecoveryCommand;
 import dev.lifeboat.contracts.recovery.RecoveryFinished;
 import dev.lifeboat.contracts.recovery.RecoveryStarted;
-import dev.lifeboat.contracts.recovery.RestoreDatabase;
 import dev.lifeboat.contracts.recovery.RunMode;
 import dev.lifeboat.contracts.recovery.StepReply;
-import dev.lifeboat.contracts.recovery.VerifyBackup;
-import dev.lifeboat.contracts.recovery.SqlCheck;
-import dev.lifeboat.contracts.recovery.VerifyDatabase;
 import dev.lifeboat.kit.rest.ProblemException;
 import dev.lifeboat.recovery.config.CoordinatorConfig;
+import dev.lifeboat.recovery.domain.ActionResult;
 import dev.lifeboat.recovery.domain.PlanSpec;
 import dev.lifeboat.recovery.domain.PlanStep;
 import dev.lifeboat.recovery.domain.Run;
+import dev.lifeboat.recovery.domain.RunResult;
 import dev.lifeboat.recovery.domain.RunStatus;
+import dev.lifeboat.recovery.domain.RunSummary;
 import dev.lifeboat.recovery.domain.SagaTable;
 import dev.lifeboat.recovery.domain.SagaTable.Action;
+import dev.lifeboat.recovery.domain.SagaTable.ActionSpec;
 import dev.lifeboat.recovery.domain.TargetServer;
 import dev.lifeboat.recovery.messaging.CommandSender;
 import dev.lifeboat.recovery.messaging.RunEventPublisher;
 import dev.lifeboat.recovery.repository.Db;
 import dev.lifeboat.recovery.repository.PlanRepository;
 import dev.lifeboat.recovery.repository.RunRepository;
-import dev.lifeboat.recovery.repository.TargetRepository;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.Tracer;
@@ -43,7 +38,6 @@ import java.sql.Connection;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -52,10 +46,12 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * The recovery saga. Every transition happens in one transaction holding the run's row lock: the outcome of the
- * pending command is recorded, the next command is chosen (SagaTable) and persisted as "pending" with its deadline,
- * and only after the commit is it sent. A reply whose commandId is not the run's pending one (a duplicate, a late
- * reply after a timeout, an unknown run) changes nothing, so no step runs twice.
+ * The recovery saga's transition mechanics. Every transition happens in one transaction holding the run's row lock:
+ * the outcome of the pending command is recorded, the next action is chosen from the step table (SagaTable: what
+ * each step kind sends, what its reply leaves in the run, what undoes it) and persisted as "pending" with its
+ * deadline, and only after the commit is it sent or run. A reply whose commandId is not the run's pending one (a
+ * duplicate, a late reply after a timeout, an unknown run) changes nothing, so no step runs twice: that check is in
+ * {@link #complete}, where every outcome (reply, local action, timeout) arrives.
  */
 @ApplicationScoped
 public class SagaEngine {
@@ -85,12 +81,10 @@ public class SagaEngine {
     private final CoordinatorConfig config;
     private final Tracer tracer;
     private final RestoreTargets targets;
-    private final TargetRepository targetServers;
     private final ExecutorService localWork = Executors.newVirtualThreadPerTaskExecutor();
 
     public SagaEngine(Db db, RunRepository runs, PlanRepository plans, CommandSender sender, RunEventPublisher events,
-                      LocalSteps local, CoordinatorConfig config, Tracer tracer, RestoreTargets targets,
-                      TargetRepository targetServers) {
+                      LocalSteps local, CoordinatorConfig config, Tracer tracer, RestoreTargets targets) {
         this.db = db;
         this.runs = runs;
         this.plans = plans;
@@ -100,7 +94,6 @@ public class SagaEngine {
         this.config = config;
         this.tracer = tracer;
         this.targets = targets;
-        this.targetServers = targetServers;
     }
 
     @PreDestroy
@@ -142,7 +135,7 @@ public class SagaEngine {
             r.data = Db.json().createObjectNode();
             ObjectNode resolved = r.data.putObject("targets");
             servers.forEach((step, server) -> resolved.set(String.valueOf(step), Db.json().valueToTree(
-                    server.target(restoreDatabase(r.id, mode, plan, step)))));
+                    server.target(RestoreTargets.database(r.id, mode, plan, step)))));
             if (replaceExisting && mode == RunMode.RECOVERY) {
                 r.data.put("replaceExisting", true);
             }
@@ -168,21 +161,21 @@ public class SagaEngine {
 
     /** A participant's reply. */
     public void onReply(StepReply reply) {
-        complete(reply.runId(), reply.commandId(), reply.completed(), reply.message(), reply.result(),
-                "reply from " + reply.participant());
+        ObjectNode result = reply.result() == null ? Db.json().createObjectNode() : Db.json().valueToTree(reply.result());
+        complete(reply.runId(), reply.commandId(), new ActionResult.Outcome(reply.completed(), reply.message(),
+                new ActionResult.Reply(result)), "reply from " + reply.participant());
     }
 
     /**
      * The outcome of the run's pending command or local action. Ignored unless {@code commandId} is exactly what
      * the run waits for.
      */
-    public void complete(String runId, String commandId, boolean ok, String message, Map<String, Object> result,
-                         String cause) {
+    public void complete(String runId, String commandId, ActionResult.Outcome outcome, String cause) {
         List<Effect> effects = new ArrayList<>();
         db.tx(c -> {
             Run r = runs.lock(c, runId).orElse(null);
             if (r == null || r.status.finished() || r.pending == null || !r.pending.commandId().equals(commandId)) {
-                if (r != null && lateReply(c, r, commandId, ok, message, cause, effects)) {
+                if (r != null && lateReply(c, r, commandId, outcome, cause, effects)) {
                     return null;
                 }
                 LOG.debugf("ignored %s for %s: run %s", cause, commandId, r == null ? "unknown"
@@ -192,7 +185,9 @@ public class SagaEngine {
             }
             Action a = new Action(r.pending.step(), r.pending.action(), r.phase == Run.Phase.CLEANUP);
             RunStatus before = r.status;
-            Map<String, Object> res = result == null ? Map.of() : result;
+            boolean ok = outcome.ok();
+            String message = outcome.message();
+            ActionResult res = outcome.result();
             Instant now = Instant.now();
             r.pending = null;
             r.deadline = null;
@@ -210,8 +205,8 @@ public class SagaEngine {
                     runs.stepOutcome(c, r.id, a.step(), null, null, null, "cleanup",
                             outcome(ok, message, res));
                     if (!ok) {
-                        r.data.withArrayProperty("cleanupProblems").add("drop of scratch database of step " + a.step()
-                                + " failed: " + message);
+                        r.data.withArrayProperty("cleanupProblems").add(compensation(r, a.step()).what()
+                                + " of step " + a.step() + " failed: " + message);
                     }
                     r.actionIndex++;
                 }
@@ -235,12 +230,15 @@ public class SagaEngine {
      * dropping it would leave nothing); the reply to that drop is recorded too. Other late replies change nothing.
      * Returns whether the reply was one of these.
      */
-    private boolean lateReply(Connection c, Run r, String commandId, boolean ok, String message, String cause,
+    private boolean lateReply(Connection c, Run r, String commandId, ActionResult.Outcome outcome, String cause,
                               List<Effect> effects) throws Exception {
+        boolean ok = outcome.ok();
+        String message = outcome.message();
         String ownDrop = "^" + java.util.regex.Pattern.quote(r.id) + ":(\\d{1,4}):" + LATE_DROP + "$";
         if (commandId.matches(ownDrop)) {
             int step = Integer.parseInt(commandId.replaceAll(ownDrop, "$1"));
-            runs.stepOutcome(c, r.id, step, null, null, null, "lateReply", outcome(ok, message, Map.of()));
+            runs.stepOutcome(c, r.id, step, null, null, null, "lateReply",
+                    outcome(ok, message, new ActionResult.Reply(Db.json().createObjectNode())));
             runs.transition(c, r.id, step, SagaTable.DROP, commandId, r.status, r.status, "late compensation of step "
                     + step + " " + (ok ? "done" : "failed") + " (" + cause + ")"
                     + (message == null ? "" : ": " + message));
@@ -261,27 +259,29 @@ public class SagaEngine {
             step = rs.getInt(1);
             action = rs.getString(2);
         }
-        if (!ok || !SagaTable.RESTORE.equals(action)) {
+        // what the step's compensation undoes is what its creating action left behind
+        SagaTable.Compensation undo = compensation(r, step);
+        if (!ok || undo == null || !undo.from().equals(action)) {
             runs.transition(c, r.id, step, action, commandId, r.status, r.status, "late reply for step " + step
                     + " after timeout (" + cause + "): " + (ok ? "completed" : "failed") + ", nothing to undo");
             return true;
         }
-        DatabaseTarget target = target(c, r, step);
+        DatabaseTarget target = targets.kept(c, r, step);
         String note = "late reply for step " + step + " after timeout (" + cause + "): ";
-        if (r.mode == RunMode.RECOVERY && r.data.path("replaceExisting").asBoolean(false)) {
-            runs.stepOutcome(c, r.id, step, null, null, null, "target", Map.of("database", target.describe(),
-                    "state", "restored after the step timed out; it replaced the existing database, so it is left in "
-                            + "place, marked failed"));
+        if (r.mode == RunMode.RECOVERY && r.replaceExisting()) {
+            runs.stepOutcome(c, r.id, step, null, null, null, "target", new ActionResult.TargetState(
+                    target.describe(), "restored after the step timed out; it replaced the existing database, so it "
+                    + "is left in place, marked failed"));
             runs.transition(c, r.id, step, action, commandId, r.status, r.status, note + "restored database "
                     + target.describe() + " left in place (it replaced the existing one), marked failed");
             return true;
         }
         String dropId = RecoveryCommand.commandId(r.id, step, LATE_DROP);
         Instant deadline = Instant.now().plus(timeout(r, step));
-        Run.Pending drop = new Run.Pending(dropId, EventType.DROP_DATABASE.name(), step, SagaTable.DROP,
-                Db.toJson(new DropDatabase(dropId, r.id, step, target, deadline)));
-        runs.stepOutcome(c, r.id, step, null, null, null, "target", Map.of("database", target.describe(),
-                "state", "restored after the step timed out: dropped as compensation"));
+        Run.Pending drop = new Run.Pending(dropId, undo.action().command().name(), step, undo.action().name(),
+                Db.toJson(undo.action().factory().create(commandContext(c, r, step, dropId, deadline))));
+        runs.stepOutcome(c, r.id, step, null, null, null, "target", new ActionResult.TargetState(target.describe(),
+                "restored after the step timed out: dropped as compensation"));
         runs.transition(c, r.id, step, action, commandId, r.status, r.status, note + "compensated, DropDatabase of "
                 + target.describe() + " sent");
         LOG.warnf("run %s: step %d restored %s after it had timed out; dropping it", r.id, step, target.describe());
@@ -299,9 +299,9 @@ public class SagaEngine {
                 continue;
             }
             PlanStep step = r.plan.steps().get(r.pending.step());
-            complete(id, r.pending.commandId(), false, "step " + r.pending.step() + " (" + step.kind()
-                    + ") timed out after " + timeout(r, r.pending.step()) + " waiting for " + r.pending.action(),
-                    Map.of("timedOut", true), "timeout");
+            complete(id, r.pending.commandId(), new ActionResult.Outcome(false, "step " + r.pending.step() + " ("
+                    + step.kind() + ") timed out after " + timeout(r, r.pending.step()) + " waiting for "
+                    + r.pending.action(), new ActionResult.TimedOut()), "timeout");
         }
     }
 
@@ -407,25 +407,22 @@ public class SagaEngine {
 
     private Effect dispatch(Connection c, Run r, Action a) throws Exception {
         String commandId = RecoveryCommand.commandId(r.id, a.step(), a.action());
-        EventType type = a.commandType();
+        ActionSpec spec = SagaTable.spec(r.plan.steps(), a);
         r.deadline = Instant.now().plus(timeout(r, a.step()));
-        RecoveryCommand command = type == null ? null : command(c, r, a, commandId, r.deadline);
-        r.pending = new Run.Pending(commandId, type == null ? null : type.name(), a.step(), a.action(),
+        RecoveryCommand command = spec.isLocal() ? null
+                : spec.factory().create(commandContext(c, r, a.step(), commandId, r.deadline));
+        r.pending = new Run.Pending(commandId, spec.isLocal() ? null : spec.command().name(), a.step(), a.action(),
                 command == null ? null : Db.toJson(command));
         if (r.phase == Run.Phase.FORWARD) {
             runs.stepStarted(c, r.id, a.step(), Instant.now());
         }
         runs.save(c, r, null);
         runs.transition(c, r.id, a.step(), a.action(), commandId, r.status, r.status,
-                (type == null ? "coordinator action " : "command " + type.ceType() + " ") + "sent, deadline "
-                        + r.deadline);
+                (spec.isLocal() ? "coordinator action " : "command " + spec.command().ceType() + " ")
+                        + "sent, deadline " + r.deadline);
         return pendingEffect(r);
     }
 
-    /**
-     * The pending command re-sent with the run's fresh deadline. A participant that already answered the command
-     * (same commandId) answers again as before; one that never saw it may start it until the new deadline.
-     */
     private static Run.Pending withDeadline(Run.Pending p, Instant deadline) {
         if (p.payload() == null) {
             return p;
@@ -445,52 +442,11 @@ public class SagaEngine {
     }
 
     /** The command of {@code a}; it carries the run's deadline for it, past which participants do not start it. */
-    private RecoveryCommand command(Connection c, Run r, Action a, String commandId, Instant deadline)
-            throws Exception {
-        List<PlanStep> steps = r.plan.steps();
-        return switch (a.action()) {
-            case SagaTable.PREPARE -> {
-                PlanStep.RestoreDatabase s = (PlanStep.RestoreDatabase) steps.get(a.step());
-                // a drill proves the RPO can be met, so it asks for a backup young enough; a recovery restores the
-                // newest there is and reports whether it met the RPO
-                Long maxAge = s.latest() && r.mode == RunMode.DRILL ? r.plan.rpoDuration().toSeconds() : null;
-                yield new PrepareRestore(commandId, r.id, a.step(), s.sourceId(), s.latest() ? null : s.backup(),
-                        maxAge == null ? null : Math.max(1, maxAge), deadline);
-            }
-            case SagaTable.RESTORE -> {
-                PlanStep.RestoreDatabase s = (PlanStep.RestoreDatabase) steps.get(a.step());
-                yield new RestoreDatabase(commandId, r.id, a.step(), backup(r, a.step()), target(c, r, a.step()),
-                        s.jobs(), r.mode == RunMode.RECOVERY && r.data.path("replaceExisting").asBoolean(false),
-                        deadline);
-            }
-            case SagaTable.VERIFY_BACKUP -> new VerifyBackup(commandId, r.id, a.step(),
-                    backup(r, SagaTable.restoreBefore(steps, a.step())), deadline);
-            case SagaTable.VERIFY_DATABASE -> {
-                int restore = SagaTable.restoreBefore(steps, a.step());
-                List<SqlCheck> checks = ((PlanStep.VerifyIntegrity) steps.get(a.step())).checks();
-                // TABLE_MATCHES_SOURCE compares with what the restored backup recorded
-                boolean compares = checks.stream().anyMatch(k -> k.kind() == SqlCheck.Kind.TABLE_MATCHES_SOURCE);
-                yield new VerifyDatabase(commandId, r.id, a.step(), target(c, r, restore), checks,
-                        compares ? backup(r, restore) : null, deadline);
-            }
-            case SagaTable.DROP -> new DropDatabase(commandId, r.id, a.step(), target(c, r, a.step()), deadline);
-            default -> throw new IllegalStateException("not a command: " + a.action());
-        };
-    }
 
-    private void forwardSucceeded(Connection c, Run r, Action a, String message, Map<String, Object> res, Instant now)
+    private void forwardSucceeded(Connection c, Run r, Action a, String message, ActionResult res, Instant now)
             throws Exception {
-        if (SagaTable.PREPARE.equals(a.action())) {
-            JsonNode backup = Db.json().valueToTree(res.get("backup"));
-            r.data.withObjectProperty("backups").set(String.valueOf(a.step()), backup);
-            if (!r.data.has("backupId") && backup != null) {
-                r.data.put("backupId", backup.path("backupId").asText(null));
-                r.data.put("sourceId", backup.path("sourceId").asText(null));
-                Long age = backupAge(r, backup, res);
-                if (age != null) {
-                    r.data.put("backupAgeSeconds", age);
-                }
-            }
+        if (res instanceof ActionResult.Reply reply) {
+            SagaTable.spec(r.plan.steps(), a).onCompleted().completed(r, a.step(), reply.fields());
         }
         List<Action> forward = SagaTable.forward(r.plan.steps(), r.mode);
         boolean lastOfStep = r.actionIndex + 1 >= forward.size() || forward.get(r.actionIndex + 1).step() != a.step()
@@ -499,7 +455,7 @@ public class SagaEngine {
                 message, a.action(), res);
     }
 
-    private void fail(Connection c, Run r, Action a, String message, Map<String, Object> res, Instant now)
+    private void fail(Connection c, Run r, Action a, String message, ActionResult res, Instant now)
             throws Exception {
         PlanStep step = r.plan.steps().get(a.step());
         String why = message == null || message.isBlank() ? a.action() + " failed" : message;
@@ -511,19 +467,21 @@ public class SagaEngine {
         r.compensations = SagaTable.compensations(r.plan.steps(), r.mode, a);
         r.compIndex = 0;
         if (r.mode == RunMode.RECOVERY) {
-            // a recovery never drops what it restored: the target stays for people to inspect, marked failed
+            // a recovery never undoes what it restored: each such step records what it keeps instead
             for (int i = 0; i <= a.step(); i++) {
-                if (r.plan.steps().get(i) instanceof PlanStep.RestoreDatabase) {
-                    runs.stepOutcome(c, r.id, i, null, null, null, "target", Map.of("database",
-                            target(c, r, i).describe(), "state", "left in place, marked failed: " + r.reason));
+                SagaTable.Compensation undo = compensation(r, i);
+                if (undo != null && undo.recovery() != null) {
+                    runs.stepOutcome(c, r.id, i, null, null, null, "target", undo.recovery().kept(
+                            commandContext(c, r, i, null, null), r.reason));
                 }
             }
         }
     }
 
-    private void compensated(Connection c, Run r, Action a, boolean ok, String message, Map<String, Object> res,
+    private void compensated(Connection c, Run r, Action a, boolean ok, String message, ActionResult res,
                              Instant now) throws Exception {
-        if (SagaTable.DROP.equals(a.action())) {
+        SagaTable.Compensation undo = compensation(r, a.step());
+        if (undo != null && undo.action().name().equals(a.action())) {
             runs.stepOutcome(c, r.id, a.step(), ok ? "COMPENSATED" : null, null, null, "compensation",
                     outcome(ok, message, res));
         } else {
@@ -546,30 +504,9 @@ public class SagaEngine {
         } else if (status == RunStatus.SUCCEEDED && r.data.has("cleanupProblems")) {
             r.reason = "succeeded, but cleanup failed: " + join(r.data.get("cleanupProblems"));
         }
-        runs.save(c, r, result(r));
+        runs.save(c, r, RunResult.of(r));
         runs.transition(c, r.id, null, null, null, before, status, r.reason == null ? "run finished" : r.reason);
         return new Emit(r.id);
-    }
-
-    /** The run's result as answered by GET /runs/{id} and reported in RecoveryFinished. */
-    Map<String, Object> result(Run r) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        Instant end = r.forwardFinishedAt != null ? r.forwardFinishedAt : Instant.now();
-        long total = Duration.between(r.startedAt, end).toMillis();
-        long rto = r.plan.rtoDuration().toMillis();
-        boolean success = r.status == RunStatus.SUCCEEDED;
-        Long age = r.data.has("backupAgeSeconds") ? r.data.get("backupAgeSeconds").asLong() : null;
-        m.put("success", success);
-        m.put("totalMillis", total);
-        m.put("rtoMillis", rto);
-        m.put("rtoMet", success && total <= rto);
-        m.put("rpoMillis", r.plan.rpoDuration().toMillis());
-        m.put("rpoMet", age == null ? null : age * 1000 <= r.plan.rpoDuration().toMillis());
-        m.put("backupAgeSeconds", age);
-        m.put("backupId", r.data.path("backupId").asText(null));
-        m.put("sourceId", r.data.path("sourceId").asText(null));
-        m.put("reason", r.reason);
-        return m;
     }
 
     // ---------------------------------------------------------------- effects
@@ -589,24 +526,6 @@ public class SagaEngine {
                 LOG.warnf("after-commit effect %s failed: %s", e, ex.toString());
             }
         }
-    }
-
-    private void runLocal(RunLocal l) {
-        Run.Pending p = l.pending();
-        LocalSteps.Outcome outcome;
-        try {
-            Run r = db.tx(c -> runs.find(c, l.runId()).orElseThrow());
-            outcome = switch (p.action()) {
-                case SagaTable.RESTART -> local.restart((PlanStep.RestartServices) r.plan.steps().get(p.step()));
-                case SagaTable.NOTIFY -> local.notify(webhooks(r, p.step()), summary(l.runId()));
-                case SagaTable.NOTIFY_FAILURE -> local.notify(allWebhooks(r), summary(l.runId()));
-                default -> throw new IllegalStateException("not a local action: " + p.action());
-            };
-        } catch (RuntimeException e) {
-            LOG.warnf(e, "local action %s failed", p.commandId());
-            outcome = new LocalSteps.Outcome(false, p.action() + " failed: " + e, Map.of());
-        }
-        complete(l.runId(), p.commandId(), outcome.ok(), outcome.message(), outcome.details(), "coordinator");
     }
 
     private void emit(String runId) {
@@ -641,119 +560,115 @@ public class SagaEngine {
         }
     }
 
+
+    private void runLocal(RunLocal l) {
+        Run.Pending p = l.pending();
+        ActionResult.Outcome outcome;
+        try {
+            Run r = db.tx(c -> runs.find(c, l.runId()).orElseThrow());
+            ActionSpec spec = SagaTable.spec(r.plan.steps(), new Action(p.step(), p.action(), false));
+            if (!spec.isLocal()) {
+                throw new IllegalStateException("not a local action: " + p.action());
+            }
+            outcome = spec.local().run(new LocalContext(r, p.step()));
+        } catch (RuntimeException e) {
+            LOG.warnf(e, "local action %s failed", p.commandId());
+            outcome = new ActionResult.Outcome(false, p.action() + " failed: " + e,
+                    new ActionResult.Reply(Db.json().createObjectNode()));
+        }
+        complete(l.runId(), p.commandId(), outcome, "coordinator");
+    }
+
     private RecoveryFinished finishedEvent(Run r) {
-        Map<String, Object> res = result(r);
+        RunResult res = RunResult.of(r);
         List<RunRepository.StepRow> steps = db.tx(c -> runs.steps(c, r.id));
         return new RecoveryFinished(r.id, r.planId, r.plan.name(), r.mode,
-                RecoveryFinished.Status.valueOf(r.status.name()), (Boolean) res.get("success"), r.reason, r.startedAt,
-                r.finishedAt, (Long) res.get("totalMillis"), (Long) res.get("rtoMillis"), (Boolean) res.get("rtoMet"),
-                r.plan.rpoDuration().toSeconds(), (Boolean) res.get("rpoMet"), (String) res.get("sourceId"),
-                (String) res.get("backupId"), (Long) res.get("backupAgeSeconds"),
+                RecoveryFinished.Status.valueOf(r.status.name()), res.success(), r.reason, r.startedAt,
+                r.finishedAt, res.totalMillis(), res.rtoMillis(), res.rtoMet(),
+                r.plan.rpoDuration().toSeconds(), res.rpoMet(), res.sourceId(),
+                res.backupId(), res.backupAgeSeconds(),
                 steps.stream().map(s -> new RecoveryFinished.StepOutcome(s.index(), s.kind(), s.status(),
                         s.startedAt(), s.finishedAt(), s.durationMillis(), s.message())).toList());
     }
 
     /** What stakeholders receive: the run so far. */
-    Map<String, Object> summary(String runId) {
+    RunSummary summary(String runId) {
         return db.tx(c -> {
             Run r = runs.find(c, runId).orElseThrow();
             List<RunRepository.StepRow> steps = runs.steps(c, runId);
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("plan", Map.of("id", r.planId, "name", r.plan.name(), "rto", r.plan.rto(), "rpo", r.plan.rpo()));
-            m.put("runId", r.id);
-            m.put("mode", r.mode.name());
-            m.put("status", r.status.name());
-            m.put("outcome", r.status == RunStatus.COMPENSATING ? "failed" : "in progress");
-            m.put("reason", r.reason);
-            m.put("startedAt", r.startedAt.toString());
-            Map<String, Object> res = result(r);
+            RunResult res = RunResult.of(r);
             long elapsed = Duration.between(r.startedAt, Instant.now()).toMillis();
-            m.put("elapsedMillis", elapsed);
-            m.put("rtoMillis", res.get("rtoMillis"));
-            m.put("rtoMet", r.status == RunStatus.RUNNING && elapsed <= (Long) res.get("rtoMillis"));
-            m.put("rpoMet", res.get("rpoMet"));
-            Map<String, Object> backup = new LinkedHashMap<>();
-            backup.put("backupId", res.get("backupId"));
-            backup.put("sourceId", res.get("sourceId"));
-            backup.put("ageSeconds", res.get("backupAgeSeconds"));
-            m.put("backup", backup);
-            m.put("steps", steps.stream().map(s -> {
-                Map<String, Object> sm = new LinkedHashMap<>();
-                sm.put("index", s.index());
-                sm.put("kind", s.kind());
-                sm.put("status", s.status());
-                sm.put("durationMillis", s.durationMillis());
-                sm.put("message", s.message());
-                return sm;
-            }).toList());
-            return m;
+            return new RunSummary(new RunSummary.Plan(r.planId, r.plan.name(), r.plan.rto(), r.plan.rpo()), r.id,
+                    r.mode.name(), r.status.name(), r.status == RunStatus.COMPENSATING ? "failed" : "in progress",
+                    r.reason, r.startedAt.toString(), elapsed, res.rtoMillis(),
+                    r.status == RunStatus.RUNNING && elapsed <= res.rtoMillis(), res.rpoMet(),
+                    new RunSummary.Backup(res.backupId(), res.sourceId(), res.backupAgeSeconds()),
+                    steps.stream().map(s -> new RunSummary.Step(s.index(), s.kind(), s.status(), s.durationMillis(),
+                            s.message())).toList());
         });
     }
 
     // ---------------------------------------------------------------- helpers
 
+    /** What the table's command factories and recovery records may ask of a run, inside its transaction. */
+    private record CommandContext(Connection c, Run run, int stepIndex, String commandId, Instant deadline,
+                                  RestoreTargets targets) implements SagaTable.CommandContext {
+        @Override
+        public DatabaseTarget target(int restoreStep) throws Exception {
+            return targets.kept(c, run, restoreStep);
+        }
+    }
+
+    private CommandContext commandContext(Connection c, Run r, int step, String commandId, Instant deadline) {
+        return new CommandContext(c, r, step, commandId, deadline, targets);
+    }
+
+    /** What the table's coordinator actions use: this coordinator's HTTP calls and the run's summary. */
+    private final class LocalContext implements SagaTable.LocalContext {
+        private final Run run;
+        private final int step;
+
+        LocalContext(Run run, int step) {
+            this.run = run;
+            this.step = step;
+        }
+
+        @Override
+        public Run run() {
+            return run;
+        }
+
+        @Override
+        public int stepIndex() {
+            return step;
+        }
+
+        @Override
+        public ActionResult.Outcome restart(PlanStep.RestartServices s) {
+            return local.restart(s);
+        }
+
+        @Override
+        public ActionResult.Outcome notify(List<String> webhooks) {
+            return local.notify(webhooks, summary(run.id));
+        }
+    }
+
+    private static SagaTable.Compensation compensation(Run r, int step) {
+        return SagaTable.kind(r.plan.steps().get(step)).compensation();
+    }
+
     Duration timeout(Run r, int step) {
-        String t = r.plan.steps().get(step) instanceof PlanStep.RestartServices ? null : r.plan.steps().get(step).timeout();
+        String t = SagaTable.timeout(r.plan.steps().get(step));
         if (t == null) {
             t = r.plan.stepTimeout();
         }
         return t == null ? config.defaultStepTimeout() : Duration.parse(t);
     }
 
-    /** The database a run's restore step restores into: the plan's, or a drill's scratch database. */
-    private static String restoreDatabase(String runId, RunMode mode, PlanSpec plan, int restoreStep) {
-        return mode == RunMode.DRILL ? SagaTable.scratchDatabase(runId, restoreStep)
-                : ((PlanStep.RestoreDatabase) plan.steps().get(restoreStep)).database();
-    }
-
-    /**
-     * The restore target of a step as resolved when the run started. Runs started before targets were kept
-     * with the run resolve the step's target server now, and only a database its pattern allows.
-     */
-    private DatabaseTarget target(Connection c, Run r, int restoreStep) throws Exception {
-        JsonNode kept = r.data.path("targets").get(String.valueOf(restoreStep));
-        if (kept != null && !kept.isNull()) {
-            return Db.json().convertValue(kept, DatabaseTarget.class);
-        }
-        PlanStep.RestoreDatabase s = (PlanStep.RestoreDatabase) r.plan.steps().get(restoreStep);
-        TargetServer server = targetServers.find(c, s.target()).orElseThrow(() -> new IllegalStateException(
-                "target server '" + s.target() + "' of step " + restoreStep + " is not registered"));
-        String database = restoreDatabase(r.id, r.mode, r.plan, restoreStep);
-        if (!server.allows(database)) {
-            throw new IllegalStateException("database '" + database + "' does not match " + server.databasePattern()
-                    + " of target server '" + server.name() + "'");
-        }
-        return server.target(database);
-    }
-
-    private static BackupLocation backup(Run r, int restoreStep) {
-        JsonNode b = r.data.path("backups").get(String.valueOf(restoreStep));
-        if (b == null || b.isNull()) {
-            throw new IllegalStateException("step " + restoreStep + " has no prepared backup");
-        }
-        return Db.json().convertValue(b, BackupLocation.class);
-    }
-
-    /** Age of the backup at the start of the run: from its completion time when known, else as reported. */
-    private static Long backupAge(Run r, JsonNode backup, Map<String, Object> res) {
-        String completed = backup.path("completedAt").asText(null);
-        if (completed != null) {
-            return Math.max(0, Duration.between(Instant.parse(completed), r.startedAt).toSeconds());
-        }
-        return res.get("backupAgeSeconds") instanceof Number n ? n.longValue() : null;
-    }
-
-    private static List<String> webhooks(Run r, int step) {
-        return ((PlanStep.NotifyStakeholders) r.plan.steps().get(step)).webhooks();
-    }
-
-    private static List<String> allWebhooks(Run r) {
-        return r.plan.steps().stream().filter(s -> s instanceof PlanStep.NotifyStakeholders)
-                .flatMap(s -> ((PlanStep.NotifyStakeholders) s).webhooks().stream()).distinct().toList();
-    }
-
-    private static Map<String, Object> outcome(boolean ok, String message, Map<String, Object> res) {
-        Map<String, Object> m = new LinkedHashMap<>(res);
+    /** The action's result with its outcome, as a compensation or cleanup records it on the step. */
+    private static ObjectNode outcome(boolean ok, String message, ActionResult res) {
+        ObjectNode m = Db.json().valueToTree(res);
         m.put("ok", ok);
         m.put("message", message);
         return m;
