@@ -139,6 +139,24 @@ public class JobLedger {
         }
     }
 
+    /** A failure recorded by {@link Claim#failed}: what a BackupFailed of the backup said. */
+    public record RecordedFailure(String stage, String reason) {
+    }
+
+    /** The failure recorded for a backup that ended FAILED; empty for any other backup. */
+    public Optional<RecordedFailure> failureOf(String backupId) {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("select failure_stage, failure_reason from snapshot.job"
+                     + " where backup_id = ?::uuid and status = 'FAILED' and failure_reason is not null")) {
+            ps.setString(1, backupId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(new RecordedFailure(rs.getString(1), rs.getString(2))) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("job ledger unavailable: " + e.getMessage(), e);
+        }
+    }
+
     /** The source a backup id was taken for, empty when this worker pool never took it (or did not record it). */
     public Optional<String> sourceOf(String backupId) {
         try (Connection c = ds.getConnection();
@@ -194,6 +212,19 @@ public class JobLedger {
                     "update snapshot.job set status = ?, finished_at = now() where backup_id = ?::uuid")) {
                 ps.setString(1, outcome);
                 ps.setString(2, backupId);
+                ps.executeUpdate();
+            } catch (SQLException e) {
+                throw new IllegalStateException("job ledger unavailable: " + e.getMessage(), e);
+            }
+        }
+
+        /** Ends the backup FAILED with what its BackupFailed says, so a later delivery can say it again. */
+        public void failed(String stage, String reason) {
+            try (PreparedStatement ps = connection.prepareStatement("update snapshot.job set status = 'FAILED',"
+                    + " finished_at = now(), failure_stage = ?, failure_reason = ? where backup_id = ?::uuid")) {
+                ps.setString(1, stage);
+                ps.setString(2, reason);
+                ps.setString(3, backupId);
                 ps.executeUpdate();
             } catch (SQLException e) {
                 throw new IllegalStateException("job ledger unavailable: " + e.getMessage(), e);

@@ -109,9 +109,10 @@ public class SnapshotService {
     /**
      * Runs the backup unless it already finished (a redelivered request): at-least-once in, once in effect. While
      * another live worker runs it, waits for that worker (see {@link JobLedger#claim}) and throws when it still runs,
-     * so the delivery stays unacknowledged; a backup whose manifest an earlier attempt wrote is announced, not redone. A failure of the backup itself ends in BackupFailed; a failure to
-     * record or report the outcome (database or Kafka down) is thrown, so the delivery is retried and the
-     * backup, still RUNNING in the ledger, is redone.
+     * so the delivery stays unacknowledged; a backup whose manifest an earlier attempt wrote is announced, not redone. A failure of the backup itself is
+     * recorded in the ledger, then announced in BackupFailed; a delivery that finds it recorded announces it again.
+     * A failure to record the outcome (database down) is thrown, so the delivery is retried and the backup, still
+     * RUNNING in the ledger and announced nowhere, is redone.
      */
     @WithSpan("SnapshotService.backup")
     public void backup(BackupRequested request) {
@@ -125,6 +126,15 @@ public class SnapshotService {
                         .increment();
                 LOG.warnf("backup request for source %s names backup id %s, which was taken for source %s: refused, "
                         + "nothing backed up or reported", request.sourceId(), request.backupId(), takenFor.get());
+                return;
+            }
+            Optional<JobLedger.RecordedFailure> failure = ledger.failureOf(request.backupId());
+            if (failure.isPresent()) {
+                // the failure may never have been announced (the send failed after it was recorded): say it again
+                LOG.infof("backup %s already failed at %s; this delivery announces that failure again",
+                        request.backupId(), failure.get().stage());
+                events.backupFailed(new BackupFailed(request.backupId(), request.sourceId(), failure.get().stage(),
+                        failure.get().reason(), Instant.now()));
                 return;
             }
             LOG.infof("backup %s already finished; this delivery is acknowledged", request.backupId());
@@ -218,9 +228,11 @@ public class SnapshotService {
 
     private void fail(JobLedger.Claim job, BackupRequested request, String stage, String reason) {
         LOG.warnf("backup %s of %s failed at %s: %s", request.backupId(), request.sourceId(), stage, reason);
+        // recorded first: when the ledger cannot be written the delivery is retried with nothing announced, and a
+        // recorded failure is announced again by a later delivery, so the backup has one outcome either way
+        job.failed(stage, reason);
         registry.counter("lifeboat_backups_failed_total", "stage", stage).increment();
         events.backupFailed(new BackupFailed(request.backupId(), request.sourceId(), stage, reason, Instant.now()));
-        job.finish("FAILED");
     }
 
     /** Takes the backup; {@code deadlineOut} receives its deadline as soon as the policy is known. */

@@ -2,6 +2,7 @@ package dev.lifeboat.snapshot.recovery;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.lifeboat.contracts.BackupFailed;
 import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.EventCodec;
@@ -223,6 +224,31 @@ class RedeliveredBackupRequestTest {
         }
         events.await(ofType(EventType.BACKUP_FAILED, marker), WAIT);
         assertThat(events.seen(about(finished))).as("the finished backup is not run again").isEmpty();
+    }
+
+    @Test
+    void aDeliveryOfABackupThatFailedAnnouncesTheRecordedFailureAgainInsteadOfRedoingIt() throws Exception {
+        String source = source();
+        String backupId = UUID.randomUUID().toString();
+        // the crash: the failure is recorded, BackupFailed never left (the broker was away, or the worker died)
+        try (Connection c = ledger(); PreparedStatement ps = c.prepareStatement("""
+                insert into snapshot.job (backup_id, status, worker_id, attempts, started_at, finished_at, source_id,
+                                          failure_stage, failure_reason)
+                values (?::uuid, 'FAILED', 'worker-that-died', 1, now(), now(), ?, 'DUMP', 'pg_dump exited with 1')""")) {
+            ps.setString(1, backupId);
+            ps.setString(2, source);
+            ps.executeUpdate();
+        }
+
+        request(new BackupRequested(backupId, source, BackupType.FULL, POLICY + "-" + source, "test"));
+
+        ConsumerRecord<String, String> outcome = events.await(r -> ofType(EventType.SNAPSHOT_CREATED, backupId).test(r)
+                || ofType(EventType.BACKUP_FAILED, backupId).test(r), WAIT);
+        Object data = EventCodec.decode(outcome.headers(), outcome.value()).data();
+        assertThat(data).as("outcome of backup %s", backupId).isInstanceOf(BackupFailed.class);
+        assertThat(((BackupFailed) data).stage()).isEqualTo("DUMP");
+        assertThat(((BackupFailed) data).reason()).isEqualTo("pg_dump exited with 1");
+        assertThat(repositories.open(BUCKET, PREFIX + "/" + source)).as("nothing backed up").isEmpty();
     }
 
     private Manifest writeDirectly(Repository repository, String backupId,
