@@ -90,6 +90,7 @@ class OutageRecoveryTest {
                         .header("Retry-After", matchesPattern("[1-9][0-9]*"))
                         .body("status", equalTo(503))
                         .body("detail", containsString("scheduler-service's database is unavailable"))
+                        .body("detail", containsString(":" + stack.pgPort()))
                         .body("detail", containsString("retry later"));
             }
             publish(completed, eventId);

@@ -17,6 +17,7 @@ import java.util.regex.Pattern;
 @ApplicationScoped
 public class Dependencies {
     private static final Pattern HOST_PORT = Pattern.compile("//(?:[^@/]*@)?([^/:?]+)(?::(\\d+))?");
+    private static final Pattern ADDRESS = Pattern.compile("[\\w.\\-\\]/]+:\\d{2,5}\\b");
     private static final int SUMMARY_LIMIT = 200;
 
     private final Set<String> databaseAddresses;
@@ -66,19 +67,25 @@ public class Dependencies {
         return message.contains(host) && Pattern.compile(":" + port + "(?!\\d)").matcher(message).find();
     }
 
-    /** The deepest cause's message, which names the address and the reason, kept short. */
+    /**
+     * The deepest message on the cause chain that names an address (host:port), kept short: the innermost cause often
+     * says only "Connection refused" where a wrapper names the server; without an address, the innermost message.
+     */
     static String summary(Throwable error) {
-        Throwable root = error;
+        String deepest = null;
+        String withAddress = null;
         int depth = 0;
-        while (root.getCause() != null && root.getCause() != root && depth++ < 32) {
-            root = root.getCause();
+        for (Throwable t = error; t != null && depth < 32; t = t.getCause() == t ? null : t.getCause(), depth++) {
+            String m = t.getMessage();
+            if (m != null && !m.isBlank()) {
+                deepest = m;
+                if (ADDRESS.matcher(m).find()) {
+                    withAddress = m;
+                }
+            }
         }
-        String message = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
-        // the outermost message often names the address where the innermost only says "Connection refused"
-        if (error != root && error.getMessage() != null && error.getMessage().length() > message.length()
-                && error.getMessage().contains(message)) {
-            message = error.getMessage();
-        }
+        String message = withAddress != null ? withAddress : deepest != null ? deepest
+                : error.getClass().getSimpleName();
         return message.length() > SUMMARY_LIMIT ? message.substring(0, SUMMARY_LIMIT) + "..." : message;
     }
 }

@@ -44,6 +44,9 @@ class ProblemMappersTest {
             assertThat(r.getMediaType().toString()).isEqualTo(Problem.MEDIA_TYPE);
             assertThat(problem(r).detail()).startsWith("storage-worker's database is unavailable (")
                     .endsWith("); retry later");
+            if (!(jdbc.getMessage().contains("acquisition"))) {
+                assertThat(problem(r).detail()).as("names where").contains("db.internal").contains(":5432");
+            }
         }
     }
 
