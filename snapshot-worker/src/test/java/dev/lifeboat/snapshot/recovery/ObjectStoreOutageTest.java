@@ -132,7 +132,8 @@ class ObjectStoreOutageTest {
             try {
                 publish(publisher, backupId);
                 awaitHeldWrite(Duration.ofSeconds(120));
-                List<String> stored = store.list(BUCKET, "").stream().filter(k -> k.contains(SOURCE + "/")).toList();
+                // chunks are written in parallel: the one let through may still be on its way while the next is held
+                List<String> stored = awaitStoredChunk(Duration.ofSeconds(30));
                 assertThat(stored).as("chunks stored before the stop: the outage lands mid-upload")
                         .anyMatch(k -> k.contains("/chunks/"));
                 assertThat(stored).as("no manifest yet").noneMatch(k -> k.contains("/manifests/"));
@@ -165,6 +166,17 @@ class ObjectStoreOutageTest {
         BackupRequested request = new BackupRequested(backupId, SOURCE, BackupType.FULL, null, "test");
         publisher.send(new ProducerRecord<>(Topics.BACKUP_REQUESTED, null, SOURCE, EventCodec.encodeData(request),
                 EventCodec.headers(EventType.BACKUP_REQUESTED, "/test/publisher", SOURCE))).get();
+    }
+
+    private List<String> awaitStoredChunk(Duration timeout) throws InterruptedException {
+        Instant deadline = Instant.now().plus(timeout);
+        while (true) {
+            List<String> stored = store.list(BUCKET, "").stream().filter(k -> k.contains(SOURCE + "/")).toList();
+            if (stored.stream().anyMatch(k -> k.contains("/chunks/")) || Instant.now().isAfter(deadline)) {
+                return stored;
+            }
+            Thread.sleep(100);
+        }
     }
 
     private void awaitHeldWrite(Duration timeout) throws InterruptedException {
