@@ -24,7 +24,6 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-export SOAK_RUN=true
 export SOAK_MINUTES=${SOAK_MINUTES:-20}
 export SOAK_OUTAGE_SECONDS=${SOAK_OUTAGE_SECONDS:-30-90}
 export SOAK_LOCK_SECONDS=${SOAK_LOCK_SECONDS:-30-90}

@@ -209,6 +209,36 @@ final class Platform implements AutoCloseable {
         return p;
     }
 
+    /**
+     * Waits until the instances of {@code module} committed every record on {@code topic} that is there now: nothing
+     * earlier is left for them to redeliver, e.g. into an instance about to be started with a crash point.
+     */
+    void awaitConsumed(String module, String topic, Duration timeout) {
+        String group = groups.get(module);
+        try (Admin admin = Admin.create(stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN))) {
+            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+            admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
+                    .forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
+            Map<TopicPartition, Long> ends = new HashMap<>();
+            admin.listOffsets(latest).all().get().forEach((tp, info) -> ends.put(tp, info.offset()));
+            await().atMost(timeout).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+                Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
+                        .partitionsToOffsetAndMetadata().get();
+                ends.forEach((tp, end) -> {
+                    OffsetAndMetadata at = committed.get(tp);
+                    assertThat(at == null ? 0 : at.offset()).as("%s committed on %s", group, tp)
+                            .isGreaterThanOrEqualTo(end);
+                });
+            });
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException("cannot read the offsets of " + group + " on " + topic + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
     /** The running instance called {@code name} (e.g. snapshot-worker-b). */
     ServiceProcess instance(String name) {
         return processes.stream().filter(p -> p.name().equals(name)).findFirst()
@@ -220,9 +250,29 @@ final class Platform implements AutoCloseable {
      * and waits until it is ready: a crashed instance brought back by its supervisor.
      */
     synchronized ServiceProcess restart(String name, Duration ready) {
+        return restart(name, ready, Map.of());
+    }
+
+    /**
+     * As {@link #restart(String, Duration)}, with {@code envChanges} applied to the instance's environment from now on
+     * (an empty value removes the variable): e.g. a crash point set for one start, then removed again.
+     */
+    synchronized ServiceProcess restart(String name, Duration ready, Map<String, String> envChanges) {
         Launch l = launches.get(name);
         if (l == null) {
             throw new IllegalArgumentException("no service instance " + name + " was launched here");
+        }
+        if (!envChanges.isEmpty()) {
+            Map<String, String> env = new HashMap<>(l.env());
+            envChanges.forEach((k, v) -> {
+                if (v.isEmpty()) {
+                    env.remove(k);
+                } else {
+                    env.put(k, v);
+                }
+            });
+            l = new Launch(l.module(), l.root(), l.port(), Map.copyOf(env));
+            launches.put(name, l);
         }
         ServiceProcess old = instance(name);
         if (old.isAlive()) {

@@ -46,7 +46,8 @@ import java.util.stream.Collectors;
  *       tables equal the fingerprints the backup took at backup time;</li>
  *   <li>the bucket holds a manifest for every COMPLETED backup and none for anything else, and every chunk a
  *       manifest names;</li>
- *   <li>the newest verified backup of each policy was not expired; every cron minute was fired or caught up;</li>
+ *   <li>the newest verified backup of each source (and the newest fully verified one) was not expired; every cron
+ *       minute was fired or caught up;</li>
  *   <li>every drill ended with a result.</li>
  * </ul>
  */
@@ -55,6 +56,8 @@ final class SoakChecks {
     private static final Set<String> TERMINAL_RUN = Set.of("SUCCEEDED", "FAILED", "COMPENSATED");
     /** A missed cron minute must have been caught up within this (longest outage plus a restart). */
     private static final Duration CATCH_UP = Duration.ofMinutes(4);
+    /** How long the catalog may trail the scheduler before a disagreement counts. */
+    private static final Duration SETTLE = Duration.ofSeconds(60);
 
     private final Soak soak;
     private final Platform platform;
@@ -269,30 +272,46 @@ final class SoakChecks {
         }
     }
 
+    /**
+     * Catalog and scheduler tell the same story. The catalog follows the lifecycle topic, so it may be a moment behind
+     * (an expiry the scheduler just decided): a disagreement is asked again until {@link #SETTLE} has passed.
+     */
     private void checkSchedulerAgrees() {
+        Map<String, String> disagreements = new LinkedHashMap<>();
+        Instant settleBy = Instant.now().plus(SETTLE);
         for (Request q : requests.values()) {
-            JsonNode b = backups.get(q.backupId());
-            if (!terminal(b)) {
-                continue;
-            }
-            Platform.Response r;
-            try {
-                r = Platform.send("GET", platform.schedulerUrl("/api/v1/backups/" + q.backupId()), null);
-            } catch (RuntimeException e) {
-                findings.add("scheduler unreachable asking for backup " + q.backupId() + ": " + e.getMessage());
-                continue;
-            }
-            String catalog = b.path("status").asText();
-            String scheduler = r.status() == 200 ? r.json().path("status").asText() : "HTTP " + r.status();
-            boolean agree = switch (catalog) {
-                case "COMPLETED" -> scheduler.equals("COMPLETED") || scheduler.equals("EXPIRED") && b.hasNonNull("expiredAt");
-                case "DELETED" -> scheduler.equals("EXPIRED");
-                default -> scheduler.equals(catalog);
-            };
-            if (!agree) {
-                findings.add("DISAGREE on backup " + q.backupId() + ": catalog " + catalog + ", scheduler " + scheduler);
+            if (terminal(backups.get(q.backupId()))) {
+                disagreement(q.backupId()).ifPresent(d -> disagreements.put(q.backupId(), d));
             }
         }
+        while (!disagreements.isEmpty() && Instant.now().isBefore(settleBy)) {
+            Soak.pause(Duration.ofSeconds(5));
+            for (String id : List.copyOf(disagreements.keySet())) {
+                backups.remove(id);
+                refreshBackup(id);
+                disagreement(id).ifPresentOrElse(d -> disagreements.put(id, d), () -> disagreements.remove(id));
+            }
+        }
+        disagreements.forEach((id, d) -> findings.add("DISAGREE on backup " + id + ": " + d + " (still after "
+                + SETTLE.toSeconds() + " s)"));
+    }
+
+    private Optional<String> disagreement(String id) {
+        JsonNode b = backups.get(id);
+        String catalog = b == null ? "nothing" : b.path("status").asText();
+        String scheduler;
+        try {
+            Platform.Response r = Platform.send("GET", platform.schedulerUrl("/api/v1/backups/" + id), null);
+            scheduler = r.status() == 200 ? r.json().path("status").asText() : "HTTP " + r.status();
+        } catch (RuntimeException e) {
+            scheduler = "unreachable (" + Soak.firstLine(e.getMessage()) + ")";
+        }
+        boolean agree = switch (catalog) {
+            case "COMPLETED" -> scheduler.equals("COMPLETED") || scheduler.equals("EXPIRED") && b.hasNonNull("expiredAt");
+            case "DELETED" -> scheduler.equals("EXPIRED");
+            default -> scheduler.equals(catalog);
+        };
+        return agree ? Optional.empty() : Optional.of("catalog " + catalog + ", scheduler " + scheduler);
     }
 
     private void checkDrills(Instant now) {
@@ -339,22 +358,55 @@ final class SoakChecks {
         return soak.accepted.containsKey(q.backupId()) ? "http:" + by : "scheduler";
     }
 
-    /** The newest backup of each policy that passed verification must still be there. */
+    /**
+     * The newest backup of each source that passed verification (at sealing or in full) must still be there, and so
+     * must the newest that passed a full verification. The policies keep firing while the checks run, so this is
+     * judged on every backup of the source the catalog knows now, those requested after the window included.
+     */
     private void checkRetention() {
-        for (String policy : soak.policyIds) {
-            Optional<JsonNode> newestVerified = requests.values().stream().filter(q -> policy.equals(q.policyId()))
-                    .map(q -> backups.get(q.backupId())).filter(b -> b != null && b.hasNonNull("completedAt"))
-                    .filter(b -> Set.of("QUICK_OK", "FULL_OK").contains(b.at("/verification/state").asText()))
-                    .filter(b -> !"FAILED".equals(b.path("status").asText()))
-                    .max(Comparator.comparing(b -> Instant.parse(b.get("completedAt").asText())));
-            if (newestVerified.isEmpty()) {
-                findings.add("RETENTION: policy " + policy + " has no verified backup at all");
+        for (String source : soak.sourceIds) {
+            List<JsonNode> all;
+            try {
+                all = allBackupsOf(source);
+            } catch (RuntimeException e) {
+                findings.add("RETENTION: cannot list the backups of " + source + ": " + Soak.firstLine(e.getMessage()));
                 continue;
             }
-            JsonNode b = newestVerified.get();
-            if ("DELETED".equals(b.path("status").asText()) || b.hasNonNull("expiredAt")) {
-                findings.add("RETENTION expired the newest verified backup " + b.get("backupId").asText() + " of "
-                        + policy + " (status " + b.path("status").asText() + ", expired " + b.path("expiredAt") + ")");
+            List<JsonNode> newestFirst = all.stream().filter(b -> b.hasNonNull("completedAt"))
+                    .filter(b -> !"FAILED".equals(b.path("status").asText()))
+                    .sorted(Comparator.comparing((JsonNode b) -> Instant.parse(b.get("completedAt").asText())).reversed())
+                    .toList();
+            Optional<JsonNode> newestVerified = newestFirst.stream()
+                    .filter(b -> Set.of("QUICK_OK", "FULL_OK").contains(b.at("/verification/state").asText())).findFirst();
+            if (newestVerified.isEmpty()) {
+                findings.add("RETENTION: " + source + " has no verified backup at all");
+                continue;
+            }
+            expiredByRetention(newestVerified.get(), "newest verified", source);
+            newestFirst.stream().filter(b -> "FULL_OK".equals(b.at("/verification/state").asText())).findFirst()
+                    .ifPresent(b -> expiredByRetention(b, "newest fully verified", source));
+        }
+    }
+
+    private void expiredByRetention(JsonNode b, String which, String source) {
+        if ("DELETED".equals(b.path("status").asText()) || b.hasNonNull("expiredAt")) {
+            findings.add("RETENTION expired the " + which + " backup " + b.get("backupId").asText() + " of " + source
+                    + " (status " + b.path("status").asText() + ", expired " + b.path("expiredAt") + ")");
+        }
+    }
+
+    /** Every backup of {@code source} in the catalog, page by page. */
+    private List<JsonNode> allBackupsOf(String source) {
+        List<JsonNode> out = new ArrayList<>();
+        for (int page = 0; ; page++) {
+            Platform.Response r = Platform.send("GET", platform.catalogUrl("/api/v1/backups?sourceId=" + source
+                    + "&size=200&page=" + page), null);
+            if (r.status() != 200) {
+                throw new IllegalStateException("catalog answered " + r.status() + ": " + Soak.firstLine(r.body()));
+            }
+            r.json().path("items").forEach(out::add);
+            if (r.json().path("items").size() < 200) {
+                return out;
             }
         }
     }

@@ -59,14 +59,14 @@ public record SoakSettings(long seed, Duration window, Range outage, Range lock,
         String seedText = value("seed", null);
         long seed = seedText == null ? ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE) : parseSeed(seedText);
         return new SoakSettings(seed,
-                minutes("minutes", "2"),
-                range("outageSeconds", "15-20"),
-                range("lockSeconds", "15-25"),
-                range("gapSeconds", "5-15"),
+                minutes("minutes", "1.5"),
+                range("outageSeconds", "10-15"),
+                range("lockSeconds", "10-20"),
+                range("gapSeconds", "5-10"),
                 range("backupEverySeconds", "8-15"),
                 range("drillEverySeconds", "30-50"),
-                minutes("drainMinutes", "1.5"),
-                Boolean.parseBoolean(value("enforce", "false")),
+                minutes("drainMinutes", "2"),
+                Boolean.parseBoolean(value("enforce", "true")),
                 env(value("serviceEnv", "")),
                 minutes("readyMinutes", "5"));
     }

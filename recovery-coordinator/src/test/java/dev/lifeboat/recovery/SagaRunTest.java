@@ -291,6 +291,44 @@ class SagaRunTest {
     }
 
     @Test
+    void restoreThatSucceedsAfterItsStepTimedOutIsDroppedAndRecordedOnTheRun() {
+        String planId = createPlan("PT10M", List.of(Plans.restore("orders_late")));
+        String runId = startRun(planId, "recovery");
+        participant.completed(participant.next(runId), backup(Instant.now()));
+        Command restore = participant.next(runId);
+        assertThat(restore.type()).isEqualTo(EventType.RESTORE_DATABASE);
+        // the restore's deadline passes while the worker still restores
+        db.tx(c -> {
+            try (var ps = c.prepareStatement("update runs set deadline = now() - interval '1 second' where id = ?")) {
+                ps.setString(1, runId);
+                return ps.executeUpdate();
+            }
+        });
+        engine.timeouts();
+        assertThat(awaitRun(runId, "FAILED").getString("reason")).contains("timed out");
+
+        // the worker started before the deadline and finished after it: the database exists now
+        participant.completed(restore, restored("orders_late"));
+
+        Command drop = participant.next(runId);
+        assertThat(drop.type()).isEqualTo(EventType.DROP_DATABASE);
+        assertThat(drop.step()).isZero();
+        assertThat(drop.data().get("target")).asString().contains("database=orders_late");
+        participant.completed(drop, Map.of("dropped", true));
+        participant.completed(restore, restored("orders_late"));
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(() -> Plans.admin()
+                .get("/api/v1/runs/" + runId).then().extract().jsonPath().getList("transitions.note").stream()
+                .map(String::valueOf).anyMatch(n -> n.startsWith("late compensation of step 0 done")));
+
+        JsonPath run = Plans.admin().get("/api/v1/runs/" + runId).then().statusCode(200).extract().jsonPath();
+        assertThat(run.getString("status")).as("the run's outcome stands").isEqualTo("FAILED");
+        assertThat(run.getList("transitions.note").stream().map(String::valueOf)
+                .filter(n -> n.startsWith("late reply for step 0 after timeout"))).as("once, the duplicate ignored")
+                .singleElement().asString().contains("compensated").contains("orders_late");
+        assertThat(participant.drain(runId, Duration.ofSeconds(2))).as("one drop for one late restore").isEmpty();
+    }
+
+    @Test
     void aRunLeftWithNothingInFlightIsTakenUpAgainAtItsNextAction() {
         String planId = createPlan("PT10M", List.of(Plans.restore("orders_restored")));
         String runId = startRun(planId, "recovery");

@@ -148,6 +148,21 @@ public final class ServiceProcess {
         LIVE.remove(this);
     }
 
+    /** Waits up to {@code timeout} for the process to end by itself (a crash); its exit status. */
+    public int awaitExit(Duration timeout) {
+        try {
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new IllegalStateException(name + " still runs after " + timeout + "; last log lines:\n"
+                        + logTail(50));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+        LIVE.remove(this);
+        return process.exitValue();
+    }
+
     public long pid() { return process.pid(); }
 
     public boolean isAlive() { return process.isAlive(); }

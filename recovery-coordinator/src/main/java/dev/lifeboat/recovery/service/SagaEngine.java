@@ -60,6 +60,8 @@ import java.util.concurrent.Executors;
 @ApplicationScoped
 public class SagaEngine {
     private static final Logger LOG = Logger.getLogger(SagaEngine.class);
+    /** The action of the drop that undoes a restore whose success arrived after its step timed out. */
+    private static final String LATE_DROP = "late-drop";
 
     /** What to do once the transaction committed. */
     sealed interface Effect {
@@ -180,6 +182,9 @@ public class SagaEngine {
         db.tx(c -> {
             Run r = runs.lock(c, runId).orElse(null);
             if (r == null || r.status.finished() || r.pending == null || !r.pending.commandId().equals(commandId)) {
+                if (r != null && lateReply(c, r, commandId, ok, message, cause, effects)) {
+                    return null;
+                }
                 LOG.debugf("ignored %s for %s: run %s", cause, commandId, r == null ? "unknown"
                         : r.status.finished() ? "finished" : "waits for " + (r.pending == null ? "nothing"
                         : r.pending.commandId()));
@@ -221,6 +226,67 @@ public class SagaEngine {
             return null;
         });
         perform(effects);
+    }
+
+    /**
+     * A reply to a command the run had already timed out: the participant started before the deadline and finished
+     * after it. A restore that succeeded that late created a database the run reported as not restored, so it is
+     * undone as the run's compensation would, by dropping it (a recovery that replaced an existing database keeps it:
+     * dropping it would leave nothing); the reply to that drop is recorded too. Other late replies change nothing.
+     * Returns whether the reply was one of these.
+     */
+    private boolean lateReply(Connection c, Run r, String commandId, boolean ok, String message, String cause,
+                              List<Effect> effects) throws Exception {
+        String ownDrop = "^" + java.util.regex.Pattern.quote(r.id) + ":(\\d{1,4}):" + LATE_DROP + "$";
+        if (commandId.matches(ownDrop)) {
+            int step = Integer.parseInt(commandId.replaceAll(ownDrop, "$1"));
+            runs.stepOutcome(c, r.id, step, null, null, null, "lateReply", outcome(ok, message, Map.of()));
+            runs.transition(c, r.id, step, SagaTable.DROP, commandId, r.status, r.status, "late compensation of step "
+                    + step + " " + (ok ? "done" : "failed") + " (" + cause + ")"
+                    + (message == null ? "" : ": " + message));
+            return true;
+        }
+        int step;
+        String action;
+        // only a command this run timed out, answered late for the first time (a redelivered reply is a duplicate)
+        try (var ps = c.prepareStatement("select step, action, bool_or(note like 'failed (timeout)%'), "
+                + "bool_or(note like 'late reply%') from run_transitions where run_id = ? and command_id = ? "
+                + "and step is not null group by step, action")) {
+            ps.setString(1, r.id);
+            ps.setString(2, commandId);
+            var rs = ps.executeQuery();
+            if (!rs.next() || !rs.getBoolean(3) || rs.getBoolean(4)) {
+                return false;
+            }
+            step = rs.getInt(1);
+            action = rs.getString(2);
+        }
+        if (!ok || !SagaTable.RESTORE.equals(action)) {
+            runs.transition(c, r.id, step, action, commandId, r.status, r.status, "late reply for step " + step
+                    + " after timeout (" + cause + "): " + (ok ? "completed" : "failed") + ", nothing to undo");
+            return true;
+        }
+        DatabaseTarget target = target(c, r, step);
+        String note = "late reply for step " + step + " after timeout (" + cause + "): ";
+        if (r.mode == RunMode.RECOVERY && r.data.path("replaceExisting").asBoolean(false)) {
+            runs.stepOutcome(c, r.id, step, null, null, null, "target", Map.of("database", target.describe(),
+                    "state", "restored after the step timed out; it replaced the existing database, so it is left in "
+                            + "place, marked failed"));
+            runs.transition(c, r.id, step, action, commandId, r.status, r.status, note + "restored database "
+                    + target.describe() + " left in place (it replaced the existing one), marked failed");
+            return true;
+        }
+        String dropId = RecoveryCommand.commandId(r.id, step, LATE_DROP);
+        Instant deadline = Instant.now().plus(timeout(r, step));
+        Run.Pending drop = new Run.Pending(dropId, EventType.DROP_DATABASE.name(), step, SagaTable.DROP,
+                Db.toJson(new DropDatabase(dropId, r.id, step, target, deadline)));
+        runs.stepOutcome(c, r.id, step, null, null, null, "target", Map.of("database", target.describe(),
+                "state", "restored after the step timed out: dropped as compensation"));
+        runs.transition(c, r.id, step, action, commandId, r.status, r.status, note + "compensated, DropDatabase of "
+                + target.describe() + " sent");
+        LOG.warnf("run %s: step %d restored %s after it had timed out; dropping it", r.id, step, target.describe());
+        effects.add(new Send(r.id, r.traceparent, drop));
+        return true;
     }
 
     /** Times out every run whose deadline passed. Runs locked by another instance are left to it. */

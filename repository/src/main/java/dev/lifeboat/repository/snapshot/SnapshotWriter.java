@@ -17,6 +17,7 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -46,6 +47,7 @@ public final class SnapshotWriter {
     private final Repository repo;
     private final int parallelism;
     private final Chunker.Sizes sizes;
+    private Runnable beforeManifest = () -> { };
 
     SnapshotWriter(Repository repo, int parallelism, Chunker.Sizes sizes) {
         if (parallelism < 1) {
@@ -57,6 +59,15 @@ public final class SnapshotWriter {
     }
 
     private record Plan(BackupType type, String chainId, String parentBackupId, Map<String, Manifest.ChunkRef> held) {
+    }
+
+    /**
+     * Runs {@code hook} once every chunk is stored and before the manifest (and a FULL's chain marker) is written:
+     * where crash tests stop a writer, since a crash there must leave no backup, only chunks the chain may reuse.
+     */
+    public SnapshotWriter beforeManifest(Runnable hook) {
+        this.beforeManifest = Objects.requireNonNull(hook);
+        return this;
     }
 
     public WriteResult write(Path directory, BackupType requested, ChainContext context) throws IOException {
@@ -123,6 +134,7 @@ public final class SnapshotWriter {
         Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, context.backupId(), plan.chainId(), plan.type(),
                 plan.parentBackupId(), now, entries, stats,
                 tables == null ? null : repo.sealTables(plan.chainId(), context.backupId(), tables));
+        beforeManifest.run();
         if (plan.type() == BackupType.FULL) {
             repo.store().put(repo.bucket(), repo.layout().chainMarker(plan.chainId()),
                     ("{\"chainId\":\"" + plan.chainId() + "\",\"createdAt\":\"" + now + "\"}")

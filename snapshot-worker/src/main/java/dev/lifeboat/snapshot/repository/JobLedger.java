@@ -54,24 +54,26 @@ public class JobLedger {
                 LOG.infof("backup %s was released by worker %s", backupId, holder);
             }
             try (PreparedStatement ps = c.prepareStatement("""
-                    insert into snapshot.job (backup_id, status, worker_id, attempts, started_at, source_id)
-                    values (?::uuid, 'RUNNING', ?, 1, now(), ?)
+                    insert into snapshot.job (backup_id, status, worker_id, attempts, started_at, source_id,
+                                              first_started_at)
+                    values (?::uuid, 'RUNNING', ?, 1, now(), ?, now())
                     on conflict (backup_id) do update
                        set status = 'RUNNING', worker_id = excluded.worker_id, attempts = job.attempts + 1,
-                           started_at = now(), source_id = excluded.source_id
+                           started_at = now(), source_id = excluded.source_id,
+                           first_started_at = coalesce(job.first_started_at, job.started_at)
                      where job.status = 'RUNNING'
                        and (job.source_id is null or job.source_id = excluded.source_id)
-                    returning attempts""")) {
+                    returning attempts, first_started_at""")) {
                 ps.setString(1, backupId);
                 ps.setString(2, workerId);
                 ps.setString(3, sourceId);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (rs.next()) {
-                        return Optional.of(new Claim(c, backupId));
+                        return Optional.of(new Claim(c, backupId, rs.getTimestamp(2).toInstant()));
                     }
                 }
             }
-            new Claim(c, backupId).close();
+            new Claim(c, backupId, null).close();
             return Optional.empty();
         } catch (SQLException e) {
             closeQuietly(c);
@@ -174,10 +176,17 @@ public class JobLedger {
     public static final class Claim implements AutoCloseable {
         private final Connection connection;
         private final String backupId;
+        private final java.time.Instant firstStartedAt;
 
-        Claim(Connection connection, String backupId) {
+        Claim(Connection connection, String backupId, java.time.Instant firstStartedAt) {
             this.connection = connection;
             this.backupId = backupId;
+            this.firstStartedAt = firstStartedAt;
+        }
+
+        /** When the first attempt of this backup started, on this worker or another: its deadline counts from there. */
+        public java.time.Instant firstStartedAt() {
+            return firstStartedAt;
         }
 
         public void finish(String outcome) {

@@ -5,6 +5,8 @@ import dev.lifeboat.contracts.BackupProgress;
 import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.OffsiteDestination;
 import dev.lifeboat.contracts.SnapshotCreated;
+import dev.lifeboat.kit.fault.CrashPoint;
+import dev.lifeboat.kit.fault.CrashPoints;
 import dev.lifeboat.kit.objectstore.ObjectStoreConfig;
 import dev.lifeboat.kit.secrets.SecretPolicy;
 import dev.lifeboat.contracts.BackupType;
@@ -42,7 +44,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Comparator;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
 /**
@@ -74,8 +79,19 @@ public class SnapshotService {
     SecretPolicy secrets;
     @Inject
     Spool spools;
+    @Inject
+    CrashPoints crashPoints;
 
     private String workerId;
+
+    /**
+     * Since when each backup redone under the retry policy could not reach a server it needs, and why: the reason of
+     * a backup stopped at its deadline during an outage. Kept while the backup is being retried on this worker.
+     */
+    private final Map<String, Outage> outages = new ConcurrentHashMap<>();
+
+    private record Outage(Instant since, String stage, String cause) {
+    }
 
     String workerId() {
         if (workerId == null) {
@@ -117,22 +133,40 @@ public class SnapshotService {
         try (JobLedger.Claim job = claim.get()) {
             registry.counter("lifeboat_backups_started_total").increment();
             Instant startedAt = Instant.now();
+            // the maxDuration counts from the first attempt: redoing the backup through an outage does not extend it
+            AtomicReference<Deadline> deadline = new AtomicReference<>(Deadline.after(job.firstStartedAt(),
+                    config.maxDuration(), "the worker's default, lifeboat.snapshot.max-duration: " + (request
+                            .policyId() == null ? "the request names no policy" : "policy '" + request.policyId()
+                            + "' could not be read")));
             Timer.Sample timer = Timer.start(registry);
             Path spool = spools.job(request.backupId());
             SnapshotCreated created;
             try {
-                created = capture(request, spool, startedAt);
+                created = capture(request, spool, startedAt, job.firstStartedAt(), deadline);
             } catch (BackupFailure f) {
                 if (Transience.isTransient(f)) {
-                    // the object store or scheduler-service is away: no verdict, the delivery is retried
-                    throw f;
+                    // the object store or scheduler-service is away: no verdict, the delivery is retried, until the
+                    // backup's deadline, which ends it
+                    Optional<String> stopped = outage(request, f.stage(), f, deadline.get());
+                    if (stopped.isEmpty()) {
+                        throw f;
+                    }
+                    fail(job, request, f.stage(), stopped.get());
+                    return;
                 }
+                outages.remove(request.backupId());
                 fail(job, request, f.stage(), f.getMessage());
                 return;
             } catch (RuntimeException e) {
                 if (Transience.isTransient(e)) {
-                    throw e;
+                    Optional<String> stopped = outage(request, "UPLOAD", e, deadline.get());
+                    if (stopped.isEmpty()) {
+                        throw e;
+                    }
+                    fail(job, request, "UPLOAD", stopped.get());
+                    return;
                 }
+                outages.remove(request.backupId());
                 LOG.errorf(e, "backup %s failed unexpectedly", request.backupId());
                 fail(job, request, "UPLOAD", "unexpected error: " + e.getMessage());
                 return;
@@ -140,12 +174,46 @@ public class SnapshotService {
                 timer.stop(registry.timer("lifeboat_backup_duration"));
                 deleteRecursively(spool);
             }
+            outages.remove(request.backupId());
             events.snapshotCreated(created);
+            crashPoints.reached(CrashPoint.AFTER_SNAPSHOT_CREATED, "backup " + request.backupId());
             job.finish("SNAPSHOT_CREATED");
             registry.counter("lifeboat_backup_bytes_total").increment(created.sizeBytes());
             LOG.infof("backup %s of %s uploaded: %d bytes (%d raw) to s3://%s/%s", request.backupId(),
                     request.sourceId(), created.sizeBytes(), created.rawBytes(), created.bucket(), created.objectKey());
         }
+    }
+
+    /**
+     * Notes a transient failure of this attempt; when the backup's deadline has passed, the reason it ends with:
+     * what was unreachable, since when and why, and the limit it passed. Empty while there is time left to retry.
+     */
+    private Optional<String> outage(BackupRequested request, String stage, Throwable cause, Deadline deadline) {
+        Instant now = Instant.now();
+        Outage outage = outages.merge(request.backupId(), new Outage(now, stage, cause.getMessage()),
+                (first, latest) -> new Outage(first.since(), latest.stage(), latest.cause()));
+        if (!deadline.passed()) {
+            return Optional.empty();
+        }
+        outages.remove(request.backupId());
+        registry.counter("lifeboat_backups_past_deadline_total", "stage", stage).increment();
+        return Optional.of(unreachable(outage.stage()) + " unreachable for "
+                + approximately(Duration.between(outage.since(), now)) + " (since " + outage.since() + "): "
+                + outage.cause() + "; the backup passed " + deadline.describe() + " and was stopped, nothing of it "
+                + "was kept. Bring " + (outage.stage().equals("UPLOAD") ? "the " : "") + unreachable(outage.stage())
+                + " back, then request the backup again (or allow more time)");
+    }
+
+    private static String unreachable(String stage) {
+        return switch (stage) {
+            case "LOOKUP" -> "scheduler-service";
+            case "UPLOAD" -> "object store";
+            default -> "a server the backup needs";
+        };
+    }
+
+    private static String approximately(Duration d) {
+        return d.toMinutes() >= 1 ? d.toMinutes() + " min" : d.toSeconds() + " s";
     }
 
     private void fail(JobLedger.Claim job, BackupRequested request, String stage, String reason) {
@@ -155,12 +223,14 @@ public class SnapshotService {
         job.finish("FAILED");
     }
 
-    private SnapshotCreated capture(BackupRequested request, Path spool, Instant startedAt) {
+    /** Takes the backup; {@code deadlineOut} receives its deadline as soon as the policy is known. */
+    private SnapshotCreated capture(BackupRequested request, Path spool, Instant startedAt, Instant firstStartedAt,
+                                    AtomicReference<Deadline> deadlineOut) {
         SchedulerClient.SourceInfo source = lookupSource(request.sourceId());
         String bucket = storeConfig.defaultBucket();
         String prefix = config.defaultPrefix();
         OffsiteDestination offsite = null;
-        Deadline deadline = Deadline.after(startedAt, config.maxDuration(),
+        Deadline deadline = Deadline.after(firstStartedAt, config.maxDuration(),
                 "the worker's default, lifeboat.snapshot.max-duration: the request names no policy");
         if (request.policyId() != null) {
             SchedulerClient.PolicyInfo policy = lookupPolicy(request.policyId());
@@ -180,12 +250,20 @@ public class SnapshotService {
                 prefix = policy.destination().prefix();
             }
             offsite = offsiteOf(policy, request.sourceId(), config.defaultPrefix());
-            deadline = deadlineOf(policy, startedAt, config.maxDuration());
+            deadline = deadlineOf(policy, firstStartedAt, config.maxDuration());
         }
+        deadlineOut.set(deadline);
         String repositoryPrefix = repositoryPrefix(prefix, request.sourceId());
         Optional<SnapshotCreated> written = alreadyWritten(request, source, bucket, repositoryPrefix, offsite);
         if (written.isPresent()) {
             return written.get();
+        }
+        if (deadline.passed()) {
+            Outage outage = outages.remove(request.backupId());
+            throw new BackupFailure(outage == null ? "DUMP" : outage.stage(), "the backup passed "
+                    + deadline.describe() + " before this attempt started (its first attempt started at "
+                    + firstStartedAt + (outage == null ? "" : "; " + unreachable(outage.stage())
+                    + " was unreachable since " + outage.since() + ": " + outage.cause()) + "); nothing was backed up");
         }
         deleteRecursively(spool);
         try {
@@ -220,6 +298,7 @@ public class SnapshotService {
         long dumpBytes = directorySize(dumpDir);
         progress(request, "DUMPING", dumpBytes, 100);
         WriteResult result = write(request, bucket, repositoryPrefix, dumpDir, dumpBytes, tables);
+        crashPoints.reached(CrashPoint.AFTER_MANIFEST, "backup " + request.backupId());
         return snapshotCreated(request, source, bucket, repositoryPrefix, result.manifest(), facts.version(),
                 PgTools.version(pgDump), startedAt, Instant.now(), offsite);
     }
@@ -327,9 +406,11 @@ public class SnapshotService {
         }
         progress(request, "UPLOADING", 0, 0);
         try {
-            WriteResult result = repository.writer().write(dumpDir,
-                    dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),
-                    ChainContext.latestChain(request.backupId()), tables);
+            String backup = "backup " + request.backupId();
+            WriteResult result = repository.writer()
+                    .beforeManifest(() -> crashPoints.reached(CrashPoint.BEFORE_MANIFEST, backup))
+                    .write(dumpDir, dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),
+                            ChainContext.latestChain(request.backupId()), tables);
             progress(request, "UPLOADING", dumpBytes, 100);
             return result;
         } catch (IOException | RuntimeException e) {

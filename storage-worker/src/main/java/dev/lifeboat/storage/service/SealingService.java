@@ -1,6 +1,8 @@
 package dev.lifeboat.storage.service;
 
 import dev.lifeboat.contracts.SnapshotCreated;
+import dev.lifeboat.kit.fault.CrashPoint;
+import dev.lifeboat.kit.fault.CrashPoints;
 import dev.lifeboat.storage.messaging.BackupEventPublisher;
 import dev.lifeboat.storage.repository.OffsiteCopy;
 import dev.lifeboat.storage.repository.SealedBackup;
@@ -22,13 +24,15 @@ public class SealingService {
     private final OffsiteCopyService copier;
     private final StorageJobRepository jobs;
     private final BackupEventPublisher publisher;
+    private final CrashPoints crashPoints;
 
     public SealingService(SealService sealer, OffsiteCopyService copier, StorageJobRepository jobs,
-                          BackupEventPublisher publisher) {
+                          BackupEventPublisher publisher, CrashPoints crashPoints) {
         this.sealer = sealer;
         this.copier = copier;
         this.jobs = jobs;
         this.publisher = publisher;
+        this.crashPoints = crashPoints;
     }
 
     /**
@@ -41,6 +45,7 @@ public class SealingService {
         if (sealed.isEmpty()) {
             return;
         }
+        crashPoints.reached(CrashPoint.WHILE_SEALING, "backup " + snapshot.backupId());
         publisher.publish(sealed.get(), key);
         if (OffsiteCopyService.wanted(snapshot, sealed.get())) {
             Optional<OffsiteCopy> copied = copier.outcome(snapshot.backupId());

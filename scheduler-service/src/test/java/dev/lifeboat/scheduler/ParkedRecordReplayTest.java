@@ -1,0 +1,107 @@
+package dev.lifeboat.scheduler;
+
+import dev.lifeboat.contracts.BackupRequested;
+import dev.lifeboat.contracts.BackupType;
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.identity.Roles;
+import dev.lifeboat.scheduler.service.ParkedRecordService;
+import dev.lifeboat.testsupport.LocalStack;
+import dev.lifeboat.testsupport.Tokens;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import io.restassured.path.json.JsonPath;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A replay is republished under scheduler-service's own Kafka principal, so the replayed record names the
+ * administrator who asked for it (the token's principal) and where it was held. Real Kafka and PostgreSQL.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = RealServers.class, restrictToAnnotatedClass = true)
+class ParkedRecordReplayTest {
+
+    @Test
+    void replayedDeadLetterNamesTheAdministratorWhoReplayedIt() throws Exception {
+        LocalStack stack = LocalStack.ensureStarted();
+        String backupId = UUID.randomUUID().toString();
+        BackupRequested request = new BackupRequested(backupId, "replay-src", BackupType.FULL, null, "test");
+        Headers headers = EventCodec.headers(EventType.BACKUP_REQUESTED, "/test/publisher", "replay-src");
+        headers.add("dead-letter-topic", utf8(Topics.BACKUP_REQUESTED));
+        headers.add("dead-letter-partition", utf8("0"));
+        headers.add("dead-letter-offset", utf8("7"));
+        headers.add("dead-letter-reason", utf8("source 'replay-src' was not registered yet"));
+        // a forged audit header on the held record does not survive the replay
+        headers.add(ParkedRecordService.REPLAYED_BY, utf8("someone-else"));
+        RecordMetadata held;
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(
+                stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN), new StringSerializer(), new StringSerializer())) {
+            held = producer.send(new ProducerRecord<>(Topics.DLQ, null, "replay-src", EventCodec.encodeData(request),
+                    headers)).get();
+        }
+
+        JsonPath replayed = given().auth().oauth2(Tokens.mint("admin-carol", Roles.ADMIN)).contentType(ContentType.JSON)
+                .body(Map.of("from", "dead-letter", "partition", held.partition(), "offset", held.offset()))
+                .post("/api/v1/admin/parked/replay").then().statusCode(200).extract().jsonPath();
+
+        assertThat(replayed.getString("topic")).isEqualTo(Topics.BACKUP_REQUESTED);
+        ConsumerRecord<String, String> copy = read(stack, replayed.getString("topic"), replayed.getInt("partition"),
+                replayed.getLong("offset"));
+        assertThat(copy.value()).contains(backupId);
+        assertThat(values(copy.headers(), ParkedRecordService.REPLAYED_BY)).containsExactly("admin-carol");
+        assertThat(values(copy.headers(), ParkedRecordService.REPLAYED_FROM))
+                .containsExactly(Topics.DLQ + "-" + held.partition() + "@" + held.offset());
+        assertThat(values(copy.headers(), "dead-letter-reason")).isEmpty();
+    }
+
+    private static ConsumerRecord<String, String> read(LocalStack stack, String topic, int partition, long offset) {
+        Map<String, Object> config = new HashMap<>(stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN));
+        config.put("enable.auto.commit", "false");
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(config, new StringDeserializer(),
+                new StringDeserializer())) {
+            TopicPartition tp = new TopicPartition(topic, partition);
+            consumer.assign(List.of(tp));
+            consumer.seek(tp, offset);
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (r.offset() == offset) {
+                        return r;
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no record at " + topic + "-" + partition + "@" + offset + " within 10 s");
+    }
+
+    private static List<String> values(Headers headers, String key) {
+        return java.util.stream.StreamSupport.stream(headers.headers(key).spliterator(), false)
+                .map(Header::value).map(v -> new String(v, StandardCharsets.UTF_8)).toList();
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+}
