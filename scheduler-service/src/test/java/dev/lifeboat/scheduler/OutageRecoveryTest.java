@@ -7,6 +7,7 @@ import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.kit.messaging.Parking;
+import dev.lifeboat.kit.rest.Problem;
 import dev.lifeboat.scheduler.service.CronSchedule;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
@@ -41,7 +42,9 @@ import java.util.UUID;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.matchesPattern;
 
 /**
  * A valid record is not lost to an outage that outlasts the retry window: it is parked apart from the dead letters,
@@ -63,7 +66,7 @@ class OutageRecoveryTest {
     }
 
     @Test
-    void resultParkedDuringADatabaseOutageIsListedAndCompletesTheBackupWhenReplayed() {
+    void duringADatabaseOutageCallersGetA503WithTheCauseAndAParkedResultCompletesTheBackupWhenReplayed() {
         LocalStack stack = LocalStack.ensureStarted();
         String source = unique("src");
         registerSource(source);
@@ -78,6 +81,18 @@ class OutageRecoveryTest {
 
         stack.stopServer("postgres");
         try {
+            // a client calling while the database is away is told why and when to come back, not a bare 500
+            for (var call : List.<java.util.function.Supplier<io.restassured.response.Response>>of(
+                    () -> given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
+                            .body(Map.of("sourceId", source, "type", "FULL")).post("/api/v1/backups"),
+                    () -> given().auth().oauth2(Tokens.admin()).get("/api/v1/sources/" + source))) {
+                call.get().then().statusCode(503).contentType(Problem.MEDIA_TYPE)
+                        .header("Retry-After", matchesPattern("[1-9][0-9]*"))
+                        .body("status", equalTo(503))
+                        .body("detail", containsString("scheduler-service's database is unavailable"))
+                        .body("detail", containsString(":" + stack.pgPort()))
+                        .body("detail", containsString("retry later"));
+            }
             publish(completed, eventId);
             await().atMost(Duration.ofSeconds(60)).until(() -> held(Topics.PARKED, eventId).isPresent());
         } finally {

@@ -3,14 +3,18 @@ package dev.lifeboat.kit.rest;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import dev.lifeboat.kit.retry.Transience;
+import jakarta.inject.Inject;
 import jakarta.validation.ConstraintViolation;
 import jakarta.validation.ConstraintViolationException;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -18,6 +22,16 @@ import java.util.stream.Collectors;
 /** Every error a Lifeboat HTTP API answers is problem+json with a message a person can act on. */
 public class ProblemMappers {
     private static final Logger LOG = Logger.getLogger(ProblemMappers.class);
+
+    @ConfigProperty(name = "quarkus.application.name", defaultValue = "the service")
+    String applicationName;
+
+    /** What a 503 tells a client to wait before calling again. */
+    @ConfigProperty(name = "lifeboat.http.retry-after", defaultValue = "30s")
+    Duration retryAfter;
+
+    @Inject
+    Dependencies dependencies;
 
     @ServerExceptionMapper
     public Response problem(ProblemException e, UriInfo uri) {
@@ -64,9 +78,23 @@ public class ProblemMappers {
         return respond(status, e.getResponse().getStatusInfo().getReasonPhrase(), e.getMessage(), uri, null);
     }
 
+    /**
+     * Anything else, checked or not: the reactive clients report a refused or lost connection as a checked
+     * exception or a bare Throwable, which would otherwise reach the caller as an opaque 500. A server this service
+     * depends on being away (the platform's one definition of transient) is a 503 that names it, with Retry-After.
+     */
     @ServerExceptionMapper
-    public Response unexpected(RuntimeException e, UriInfo uri) {
-        LOG.errorf(e, "unexpected error on %s", uri.getPath());
+    public Response unexpected(Throwable e, UriInfo uri) {
+        if (Transience.isTransient(e)) {
+            String what = dependencies.isDatabase(e) ? applicationName + "'s database"
+                    : "a server " + applicationName + " depends on";
+            LOG.warnf("%s %s answered 503: %s is unavailable: %s", uri == null ? "" : uri.getPath(), applicationName,
+                    what, Dependencies.summary(e));
+            Response problem = respond(503, "Service Unavailable", what + " is unavailable ("
+                    + Dependencies.summary(e) + "); retry later", uri, null);
+            return Response.fromResponse(problem).header("Retry-After", Math.max(1, retryAfter.toSeconds())).build();
+        }
+        LOG.errorf(e, "unexpected error on %s", uri == null ? "" : uri.getPath());
         return respond(500, "Internal Server Error", "unexpected error: " + e.getClass().getSimpleName()
                 + "; the service log has the details", uri, null);
     }
