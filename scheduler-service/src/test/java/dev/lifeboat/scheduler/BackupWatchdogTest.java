@@ -76,6 +76,46 @@ class BackupWatchdogTest {
     }
 
     @Test
+    void aRequestAnotherSystemPublishedDirectlyIsWatchedLikeTheSchedulersOwn() throws Exception {
+        String src = register();
+        Map<String, Object> config = LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_PUBLISHER);
+        config.put(ProducerConfig.ACKS_CONFIG, "all");
+        try (KafkaProducer<String, String> publisher = new KafkaProducer<>(config, new StringSerializer(),
+                new StringSerializer())) {
+            // a new consumer group starts at the end of the topic: wait until the scheduler takes requests in
+            long until = System.currentTimeMillis() + 120_000;
+            boolean seen = false;
+            while (!seen && System.currentTimeMillis() < until) {
+                String warmUp = publishDirectly(publisher, src);
+                for (int i = 0; i < 10 && !seen; i++) {
+                    Thread.sleep(300);
+                    seen = given().auth().oauth2(Tokens.viewer()).get("/api/v1/backups/" + warmUp).statusCode() == 200;
+                }
+            }
+            assertThat(seen).as("the scheduler records requests published by others").isTrue();
+
+            String backupId = publishDirectly(publisher, src);
+
+            BackupFailed failed = awaitFailure(backupId, Duration.ofSeconds(90));
+            assertThat(requestsOf(src, backupId)).as("the request and its two re-requests").hasSize(3);
+            assertThat(failed.stage()).isEqualTo("QUEUED");
+            assertThat(failed.reason()).contains("no worker reported progress").contains("re-requested 2 times");
+            given().auth().oauth2(Tokens.viewer()).get("/api/v1/backups/" + backupId).then().statusCode(200)
+                    .body("status", org.hamcrest.Matchers.equalTo("FAILED"))
+                    .body("requestedBy", org.hamcrest.Matchers.equalTo("erp-nightly"));
+        }
+    }
+
+    private static String publishDirectly(KafkaProducer<String, String> publisher, String src) throws Exception {
+        String backupId = UUID.randomUUID().toString();
+        BackupRequested request = new BackupRequested(backupId, src, dev.lifeboat.contracts.BackupType.FULL, null,
+                "erp-nightly");
+        publisher.send(new ProducerRecord<>(Topics.BACKUP_REQUESTED, null, src, EventCodec.encodeData(request),
+                EventCodec.headers(EventType.BACKUP_REQUESTED, "/erp/nightly", src))).get();
+        return backupId;
+    }
+
+    @Test
     void aBackupWhoseProgressStopsIsReRequestedThenFailedNamingItsPhaseAndWorker() throws Exception {
         String src = register();
         Instant lastBeat;

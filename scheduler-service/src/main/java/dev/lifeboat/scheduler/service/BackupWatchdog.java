@@ -46,6 +46,45 @@ public class BackupWatchdog {
     @Inject
     MeterRegistry registry;
 
+    /**
+     * A BackupRequested on the topic: one another system published gets its row here (REQUESTED, watched from now);
+     * one the ledger holds already (the scheduler's own request, a re-request) is left as it is.
+     */
+    @WithTransaction
+    @WithSpan("BackupWatchdog.requestSeen")
+    public Uni<Outcome> requestSeen(BackupRequested r, Instant publishedAt) {
+        UUID id;
+        try {
+            id = UUID.fromString(r.backupId());
+        } catch (IllegalArgumentException | NullPointerException e) {
+            return Uni.createFrom().item(Outcome.IGNORED);
+        }
+        if (r.sourceId() == null || r.type() == null) {
+            return Uni.createFrom().item(Outcome.IGNORED);
+        }
+        return Panache.getSession().chain(session -> session.createNativeQuery("""
+                        insert into scheduler.backup_request (backup_id, source_id, policy_id, backup_type,
+                                                              requested_by, requested_at, status)
+                        values (:id, :source, :policy, :type, :by, :at, 'REQUESTED')
+                        on conflict (backup_id) do nothing""")
+                        .setParameter("id", id)
+                        .setParameter("source", r.sourceId())
+                        .setParameter("policy", r.policyId())
+                        .setParameter("type", r.type().name())
+                        .setParameter("by", r.requestedBy() == null || r.requestedBy().isBlank() ? "unknown"
+                                : truncate(r.requestedBy()))
+                        .setParameter("at", publishedAt == null ? Instant.now() : publishedAt)
+                        .executeUpdate())
+                .map(n -> {
+                    if (n > 0) {
+                        LOG.infof("backup %s of source %s requested by %s outside the scheduler: watched from now",
+                                r.backupId(), r.sourceId(), r.requestedBy());
+                        return Outcome.RECORDED;
+                    }
+                    return Outcome.DUPLICATE;
+                });
+    }
+
     /** A progress event: the backup is being worked on, in this phase, by this worker. */
     @WithTransaction
     @WithSpan("BackupWatchdog.progress")
