@@ -59,6 +59,18 @@ public class Dependencies {
         return false;
     }
 
+    /**
+     * {@link #summary} of a failure of this service's database, led by the database's configured address when the
+     * failure does not name one (a connection the server ended while shutting down says only why).
+     */
+    public String databaseSummary(Throwable error) {
+        String summary = summary(error);
+        if (ADDRESS.matcher(summary).find() || databaseAddresses.isEmpty()) {
+            return summary;
+        }
+        return String.join(", ", databaseAddresses) + ": " + summary;
+    }
+
     /** Netty writes "host/ip:port", the JDBC driver "host:port": the host and the port are matched apart. */
     private static boolean names(String message, String hostPort) {
         int colon = hostPort.lastIndexOf(':');

@@ -86,12 +86,13 @@ public class ProblemMappers {
     @ServerExceptionMapper
     public Response unexpected(Throwable e, UriInfo uri) {
         if (Transience.isTransient(e)) {
-            String what = dependencies.isDatabase(e) ? applicationName + "'s database"
-                    : "a server " + applicationName + " depends on";
+            boolean database = dependencies.isDatabase(e);
+            String what = database ? applicationName + "'s database" : "a server " + applicationName + " depends on";
+            String summary = database ? dependencies.databaseSummary(e) : Dependencies.summary(e);
             LOG.warnf("%s %s answered 503: %s is unavailable: %s", uri == null ? "" : uri.getPath(), applicationName,
-                    what, Dependencies.summary(e));
-            Response problem = respond(503, "Service Unavailable", what + " is unavailable ("
-                    + Dependencies.summary(e) + "); retry later", uri, null);
+                    what, summary);
+            Response problem = respond(503, "Service Unavailable", what + " is unavailable (" + summary
+                    + "); retry later", uri, null);
             return Response.fromResponse(problem).header("Retry-After", Math.max(1, retryAfter.toSeconds())).build();
         }
         LOG.errorf(e, "unexpected error on %s", uri == null ? "" : uri.getPath());
