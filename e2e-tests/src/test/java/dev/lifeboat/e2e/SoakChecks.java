@@ -54,7 +54,7 @@ import java.util.stream.Collectors;
 final class SoakChecks {
     private static final Set<String> TERMINAL_BACKUP = Set.of("COMPLETED", "FAILED", "DELETED");
     private static final Set<String> TERMINAL_RUN = Set.of("SUCCEEDED", "FAILED", "COMPENSATED");
-    /** A missed cron minute must have been caught up within this (longest outage plus a restart). */
+    /** A missed cron minute must have been caught up within this, plus the outages that followed it. */
     private static final Duration CATCH_UP = Duration.ofMinutes(4);
     /** How long the catalog may trail the scheduler before a disagreement counts. */
     private static final Duration SETTLE = Duration.ofSeconds(60);
@@ -342,14 +342,41 @@ final class SoakChecks {
                     .map(Request::publishedAt).sorted().toList();
             for (Instant m = first; m.plus(CATCH_UP).isBefore(soak.cutoff); m = m.plusSeconds(60)) {
                 Instant boundary = m;
-                boolean covered = fires.stream().anyMatch(f -> !f.isBefore(boundary.minusSeconds(5))
-                        && f.isBefore(boundary.plus(CATCH_UP)));
+                Instant by = catchUpDeadline(boundary);
+                boolean covered = fires.stream().anyMatch(f -> !f.isBefore(boundary.minusSeconds(5)) && f.isBefore(by));
                 if (!covered) {
                     findings.add("CRON fire of " + policy + " at " + boundary + " neither fired nor caught up within "
                             + CATCH_UP.toMinutes() + " min");
                 }
             }
         }
+    }
+
+    /**
+     * When a fire for {@code boundary} must have happened: {@link #CATCH_UP} after it, moved on by every outage that
+     * keeps the scheduler from firing (its database or the broker stopped, the scheduler killed) and starts before
+     * that time, since such outages may follow each other.
+     */
+    private Instant catchUpDeadline(Instant boundary) {
+        Instant by = boundary.plus(CATCH_UP);
+        Set<SoakPlan.Fault> counted = new java.util.HashSet<>();
+        boolean moved = true;
+        while (moved) {
+            moved = false;
+            for (SoakPlan.Fault f : soak.plan.faults()) {
+                boolean blocksFires = f.kind() == SoakPlan.FaultKind.STOP_POSTGRES
+                        || f.kind() == SoakPlan.FaultKind.STOP_BROKER
+                        || f.kind() == SoakPlan.FaultKind.KILL_INSTANCE && "scheduler-service".equals(f.target());
+                Instant start = soak.windowStart.plus(f.at());
+                Instant end = soak.windowStart.plus(f.end());
+                if (blocksFires && !counted.contains(f) && end.isAfter(boundary) && start.isBefore(by)) {
+                    counted.add(f);
+                    by = by.plus(f.length());
+                    moved = true;
+                }
+            }
+        }
+        return by;
     }
 
     private String requestedBy(Request q) {
