@@ -12,15 +12,12 @@ import dev.lifeboat.kit.retry.RetriesExhaustedException;
 import dev.lifeboat.kit.retry.RetryPolicy;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
-import io.vertx.core.Context;
-import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
 import java.util.List;
-import java.util.concurrent.Executor;
 
 /**
  * Consumes lifeboat.backup.requested.v1 (channel backup-requests) and lifeboat.backup.events.v1 (channel
@@ -93,14 +90,7 @@ public class BackupEventsConsumer {
                         .chain(() -> Uni.createFrom().completionStage(message.ack())));
     }
 
-    /**
-     * Hibernate Reactive must run on the record's Vert.x context; a retry after backoff is resubscribed from a
-     * timer thread, so every attempt is moved back onto that context.
-     */
     private Uni<RecordOutcome> recordUntilCommitted(CatalogEvent event, String origin) {
-        Context context = Vertx.currentContext();
-        Executor onContext = context == null ? Runnable::run : task -> context.runOnContext(ignored -> task.run());
-        return retry.retrying(origin + ": recording event " + event.eventId(),
-                () -> Uni.createFrom().deferred(() -> recorder.record(event)).runSubscriptionOn(onContext));
+        return retry.retryingOnContext(origin + ": recording event " + event.eventId(), () -> recorder.record(event));
     }
 }

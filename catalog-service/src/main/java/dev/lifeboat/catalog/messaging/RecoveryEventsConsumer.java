@@ -12,15 +12,12 @@ import dev.lifeboat.kit.retry.RetriesExhaustedException;
 import dev.lifeboat.kit.retry.RetryPolicy;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
-import io.vertx.core.Context;
-import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
 import java.util.Optional;
-import java.util.concurrent.Executor;
 
 /**
  * Consumes lifeboat.recovery.events.v1 (channel recovery-events): RecoveryStarted and RecoveryFinished of
@@ -79,11 +76,7 @@ public class RecoveryEventsConsumer {
                         .chain(() -> Uni.createFrom().completionStage(message.ack())));
     }
 
-    /** As in {@link BackupEventsConsumer}: every attempt runs on the record's Vert.x context, retried with backoff. */
     private Uni<RecordOutcome> recordUntilCommitted(RecoveryEvent event, String origin) {
-        Context context = Vertx.currentContext();
-        Executor onContext = context == null ? Runnable::run : task -> context.runOnContext(ignored -> task.run());
-        return retry.retrying(origin + ": recording event " + event.eventId(),
-                () -> Uni.createFrom().deferred(() -> recorder.record(event)).runSubscriptionOn(onContext));
+        return retry.retryingOnContext(origin + ": recording event " + event.eventId(), () -> recorder.record(event));
     }
 }

@@ -18,15 +18,12 @@ import dev.lifeboat.scheduler.service.BackupWatchdog;
 import dev.lifeboat.scheduler.service.BackupResultService.Outcome;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
-import io.vertx.core.Context;
-import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
 import java.util.Set;
-import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 
 /**
@@ -88,14 +85,7 @@ public class BackupResultsConsumer {
                         .chain(() -> Uni.createFrom().completionStage(message.ack())));
     }
 
-    /**
-     * Hibernate Reactive must run on the record's Vert.x context; a retry after backoff is resubscribed from a
-     * timer thread, so every attempt is moved back onto that context.
-     */
     private Uni<Outcome> untilCommitted(Supplier<Uni<? extends Outcome>> work, String origin) {
-        Context context = Vertx.currentContext();
-        Executor onContext = context == null ? Runnable::run : task -> context.runOnContext(ignored -> task.run());
-        return retry.retrying(origin + ": recording the result",
-                () -> Uni.createFrom().<Outcome>deferred(work).runSubscriptionOn(onContext));
+        return retry.<Outcome>retryingOnContext(origin + ": recording the result", work);
     }
 }

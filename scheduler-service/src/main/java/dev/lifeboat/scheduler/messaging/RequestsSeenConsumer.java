@@ -10,15 +10,12 @@ import dev.lifeboat.kit.retry.RetryPolicy;
 import dev.lifeboat.scheduler.service.BackupWatchdog;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
-import io.vertx.core.Context;
-import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
 import java.time.Instant;
-import java.util.concurrent.Executor;
 
 /**
  * Consumes lifeboat.backup.requested.v1 (channel requests-seen) so that a backup another system requested (the
@@ -57,11 +54,8 @@ public class RequestsSeenConsumer {
             return Uni.createFrom().completionStage(message.ack());
         }
         Instant publishedAt = kafka.getTimestamp();
-        Context context = Vertx.currentContext();
-        Executor onContext = context == null ? Runnable::run : task -> context.runOnContext(ignored -> task.run());
-        return retry.retrying(origin + ": recording the request",
-                        () -> Uni.createFrom().deferred(() -> watchdog.requestSeen(request, publishedAt))
-                                .runSubscriptionOn(onContext))
+        return retry.retryingOnContext(origin + ": recording the request",
+                        () -> watchdog.requestSeen(request, publishedAt))
                 .invoke(outcome -> LOG.debugf("%s: BackupRequested %s %s", origin, request.backupId(), outcome))
                 .chain(() -> Uni.createFrom().completionStage(message.ack()))
                 .onFailure(RetriesExhaustedException.class).recoverWithUni(e -> parking

@@ -104,6 +104,17 @@ public class RetryPolicy {
     }
 
     /**
+     * {@link #retrying} with every attempt on the caller's Vert.x context: Hibernate Reactive must run on a
+     * record's context, and a retry after backoff is resubscribed from a timer thread.
+     */
+    public <T> Uni<T> retryingOnContext(String what, Supplier<? extends Uni<? extends T>> work) {
+        io.vertx.core.Context context = io.vertx.core.Vertx.currentContext();
+        java.util.concurrent.Executor onContext = context == null ? Runnable::run
+                : task -> context.runOnContext(ignored -> task.run());
+        return retrying(what, () -> Uni.createFrom().<T>deferred(work::get).runSubscriptionOn(onContext));
+    }
+
+    /**
      * Resubscribes to {@code work} while it fails transiently, within the window; then fails with
      * {@link RetriesExhaustedException}. A permanent failure passes through unchanged.
      */
