@@ -8,6 +8,7 @@ package dev.lifeboat.repository.snapshot;
  * chains/&lt;chainId&gt;/manifests/&lt;backupId&gt;.json   one per backup, written last
  * chains/&lt;chainId&gt;/chunks/&lt;id[0..2]&gt;/&lt;id&gt;       stored chunks
  * gc/&lt;chainId&gt;.json                            garbage-collection marks of a chain (see GarbageCollector)
+ * wal/...                                       archived WAL of a physical source (see WalArchive)
  * </pre>
  */
 public record Layout(String prefix) {

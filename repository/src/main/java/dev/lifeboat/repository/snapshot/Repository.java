@@ -137,6 +137,15 @@ public final class Repository {
         return new SnapshotReader(this, DEFAULT_PARALLELISM);
     }
 
+    /** This repository's archived WAL (physical sources), with PostgreSQL's default 16 MiB segments. */
+    public dev.lifeboat.repository.wal.WalArchive wal() {
+        return wal(dev.lifeboat.repository.wal.WalNames.DEFAULT_SEGMENT_SIZE);
+    }
+
+    public dev.lifeboat.repository.wal.WalArchive wal(int segmentSize) {
+        return new dev.lifeboat.repository.wal.WalArchive(store, bucket, layout.prefix(), codec, segmentSize);
+    }
+
     public Verifier verifier() {
         return new Verifier(this, 2 * DEFAULT_PARALLELISM);
     }

@@ -77,10 +77,33 @@ public final class SnapshotWriter {
     /** As {@link #write(Path, BackupType, ChainContext)}, recording {@code tables} (may be null) sealed in the manifest. */
     public WriteResult write(Path directory, BackupType requested, ChainContext context, TableFingerprints tables)
             throws IOException {
-        long started = System.nanoTime();
         if (!Files.isDirectory(directory)) {
             throw new IOException("not a directory: " + directory);
         }
+        List<Entry> entries = new ArrayList<>();
+        for (Path file : listFiles(directory)) {
+            entries.add(new Entry(relative(directory, file), () -> Files.newInputStream(file)));
+        }
+        return write(entries.iterator(), requested, context, tables);
+    }
+
+    /** A file of a backup: its path in the manifest and where its bytes come from, opened once, when its turn comes. */
+    public record Entry(String path, StreamSource content) {
+    }
+
+    @FunctionalInterface
+    public interface StreamSource {
+        InputStream open() throws IOException;
+    }
+
+    /**
+     * Backs up {@code entries} in the order given, each read to its end as it comes, so that a producer still
+     * running (a tool writing to a pipe) is consumed while it writes: nothing is spooled to disk first. Paths must be
+     * distinct; memory stays bounded as for a directory.
+     */
+    public WriteResult write(java.util.Iterator<Entry> entries, BackupType requested, ChainContext context,
+                             TableFingerprints tables) throws IOException {
+        long started = System.nanoTime();
         Optional<Manifest> existing = repo.findManifest(context.backupId());
         if (existing.isPresent()) {
             // in any chain: a FULL written again would start a second chain for one backup
@@ -88,32 +111,34 @@ public final class SnapshotWriter {
                     + existing.get().chainId());
         }
         Plan plan = plan(requested, context);
-        List<Path> files = listFiles(directory);
 
         Upload upload = new Upload(plan);
-        List<Manifest.FileEntry> entries = new ArrayList<>();
+        List<Manifest.FileEntry> files = new ArrayList<>();
         try {
+            List<String> paths = new ArrayList<>();
             List<List<Future<Manifest.ChunkRef>>> perFile = new ArrayList<>();
             List<Long> sizesRead = new ArrayList<>();
-            for (Path file : files) {
+            while (entries.hasNext()) {
+                Entry entry = entries.next();
                 List<Future<Manifest.ChunkRef>> refs = new ArrayList<>();
                 long size = 0;
-                try (InputStream in = Files.newInputStream(file)) {
+                try (InputStream in = entry.content().open()) {
                     Chunker chunker = new Chunker(in, sizes);
                     for (byte[] chunk; (chunk = chunker.next()) != null; ) {
                         size += chunk.length;
                         refs.add(upload.submit(chunk));
                     }
                 }
+                paths.add(entry.path());
                 perFile.add(refs);
                 sizesRead.add(size);
             }
-            for (int i = 0; i < files.size(); i++) {
+            for (int i = 0; i < paths.size(); i++) {
                 List<Manifest.ChunkRef> refs = new ArrayList<>();
                 for (Future<Manifest.ChunkRef> f : perFile.get(i)) {
                     refs.add(f.get());
                 }
-                entries.add(new Manifest.FileEntry(relative(directory, files.get(i)), sizesRead.get(i), refs));
+                files.add(new Manifest.FileEntry(paths.get(i), sizesRead.get(i), refs));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -130,9 +155,9 @@ public final class SnapshotWriter {
 
         Instant now = repo.clock().instant();
         Manifest.Stats stats = new Manifest.Stats(upload.bytesRead.get(), upload.bytesUploaded.get(),
-                entries.stream().mapToLong(f -> f.chunks().size()).sum(), upload.chunksUploaded.get());
+                files.stream().mapToLong(f -> f.chunks().size()).sum(), upload.chunksUploaded.get());
         Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, context.backupId(), plan.chainId(), plan.type(),
-                plan.parentBackupId(), now, entries, stats,
+                plan.parentBackupId(), now, files, stats,
                 tables == null ? null : repo.sealTables(plan.chainId(), context.backupId(), tables));
         beforeManifest.run();
         if (plan.type() == BackupType.FULL) {

@@ -14,6 +14,8 @@ public class Source extends PanacheEntityBase {
     public String id;
     public String name;
     public String kind;
+    /** logical (pg_dump of {@link #database}) or physical (the whole cluster over the replication protocol). */
+    public String method;
     public String host;
     public int port;
     @Column(name = "database_name")

@@ -18,6 +18,9 @@ public record SourceRequest(
         @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String id,
         @NotBlank @Size(max = 200) String name,
         @Pattern(regexp = "postgresql", message = "only 'postgresql' sources are supported") String kind,
+        @Pattern(regexp = "logical|physical", message = "must be logical (pg_dump of one database, the default) or "
+                + "physical (the whole cluster: base backups over the replication protocol plus WAL archiving)")
+        String method,
         // host and database reach libpq and the JDBC URL as they are: anything beyond a plain name or address could
         // carry connection parameters of its own (dbname=... host=..., ?sslmode=disable)
         @NotBlank @Size(max = 255) @Pattern(regexp = "^([A-Za-z0-9]([A-Za-z0-9.-]{0,253}[A-Za-z0-9])?|\\[[0-9A-Fa-f:.]+])$",

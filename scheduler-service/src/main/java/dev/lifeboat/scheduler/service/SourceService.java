@@ -64,6 +64,11 @@ public class SourceService {
             if (existing == null) {
                 s.id = id;
                 s.createdAt = Instant.now();
+            } else if (!existing.method.equals(req.method() == null ? "logical" : req.method())) {
+                // a chain of pg_dump output and a chain of cluster files cannot follow each other
+                throw ProblemException.conflict("source '" + id + "' is backed up " + existing.method + "ly; its "
+                        + "method cannot change: register the " + (existing.method.equals("logical") ? "cluster"
+                        : "database") + " as a new source");
             }
             apply(s, req);
             return s.<Source>persist();
@@ -103,6 +108,7 @@ public class SourceService {
     private static void apply(Source s, SourceRequest req) {
         s.name = req.name();
         s.kind = req.kind() == null ? "postgresql" : req.kind();
+        s.method = req.method() == null ? "logical" : req.method();
         s.host = req.host();
         s.port = req.port() == null ? 5432 : req.port();
         s.database = req.database();

@@ -1,0 +1,262 @@
+package dev.lifeboat.repository.wal;
+
+import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdException;
+import dev.lifeboat.repository.blob.ObjectNotFoundException;
+import dev.lifeboat.repository.blob.ObjectStore;
+import dev.lifeboat.repository.content.ContentCodec;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * The archived WAL of one source, in its repository under {@code <prefix>/wal/}:
+ * <pre>
+ * wal/&lt;segment&gt;            a complete segment (16 MiB of WAL unless the cluster was built otherwise)
+ * wal/&lt;segment&gt;.partial    the segment being written: its first bytes, up to the last archived LSN; replaced as it grows
+ * wal/&lt;tli&gt;.history        timeline history files; backup history files under their own names
+ * </pre>
+ * Each object is {@code seal("wal:" + name, sha256(plaintext) || zstd(plaintext))} under the repository's data key:
+ * compressed, encrypted, bound to its name (an object copied under another name does not open) and checksummed.
+ */
+public final class WalArchive {
+    private static final int SHA256_BYTES = 32;
+    private static final String PARTIAL = ".partial";
+
+    private final ObjectStore store;
+    private final String bucket;
+    private final String root;
+    private final ContentCodec codec;
+    private final int segmentSize;
+
+    public WalArchive(ObjectStore store, String bucket, String repositoryPrefix, ContentCodec codec, int segmentSize) {
+        this.store = store;
+        this.bucket = bucket;
+        String prefix = repositoryPrefix == null ? "" : repositoryPrefix.replaceAll("^/+|/+$", "");
+        this.root = (prefix.isEmpty() ? "" : prefix + "/") + "wal/";
+        this.codec = codec;
+        this.segmentSize = segmentSize;
+        WalNames.segmentName(1, 0, segmentSize); // rejects a size that is not a power of two
+    }
+
+    public int segmentSize() {
+        return segmentSize;
+    }
+
+    /** Where the archive lives, for messages. */
+    public String location() {
+        return "s3://" + bucket + "/" + root;
+    }
+
+    /**
+     * Stores a complete WAL file: a segment of exactly {@link #segmentSize()} bytes, a timeline history file or a
+     * backup history file. Storing a complete segment removes its partial.
+     */
+    public void put(String name, byte[] content) {
+        if (!WalNames.isArchivable(name)) {
+            throw new IllegalArgumentException("not a WAL file name: " + name);
+        }
+        if (WalNames.isSegment(name) && content.length != segmentSize) {
+            throw new IllegalArgumentException("WAL segment " + name + " has " + content.length + " bytes, not "
+                    + segmentSize);
+        }
+        store.put(bucket, root + name, seal(name, content));
+        if (WalNames.isSegment(name)) {
+            store.delete(bucket, root + name + PARTIAL);
+        }
+    }
+
+    /**
+     * Stores the first {@code length} bytes of a segment still being written (everything up to the archived LSN);
+     * trailing zero bytes are not stored. Replaces an earlier partial of the same segment.
+     */
+    public void putPartial(String segment, byte[] content, int length) {
+        WalNames.requireSegment(segment);
+        if (length < 0 || length > segmentSize || length > content.length) {
+            throw new IllegalArgumentException("partial of " + segment + ": bad length " + length);
+        }
+        String name = segment + PARTIAL;
+        store.put(bucket, root + name, seal(name, Arrays.copyOf(content, length)));
+    }
+
+    /**
+     * The content of a WAL file as PostgreSQL's restore_command must deliver it: a complete segment; else the
+     * segment's partial, padded with zeros to the segment size (recovery ends where its WAL ends); a history file as
+     * stored. Empty when the archive has neither. {@link WalIntegrityException} when the stored object is damaged or
+     * was not written under this name with this repository's key.
+     */
+    public Optional<byte[]> fetch(String name) {
+        if (!WalNames.isArchivable(name)) {
+            throw new IllegalArgumentException("not a WAL file name: " + name);
+        }
+        Optional<byte[]> whole = read(name);
+        if (whole.isPresent() || !WalNames.isSegment(name)) {
+            return whole;
+        }
+        return read(name + PARTIAL).map(prefix -> Arrays.copyOf(prefix, segmentSize));
+    }
+
+    /** Whether the archive holds {@code segment} complete (not only a partial). */
+    public boolean hasComplete(String segment) {
+        return store.size(bucket, root + WalNames.requireSegment(segment)).isPresent();
+    }
+
+    /** What the archive holds, in name order. */
+    public Listing list() {
+        List<String> segments = new ArrayList<>();
+        List<String> partials = new ArrayList<>();
+        List<String> histories = new ArrayList<>();
+        for (String key : store.list(bucket, root)) {
+            String name = key.substring(root.length());
+            if (WalNames.isSegment(name)) {
+                segments.add(name);
+            } else if (name.endsWith(PARTIAL) && WalNames.isSegment(name.substring(0, name.length() - PARTIAL.length()))) {
+                partials.add(name.substring(0, name.length() - PARTIAL.length()));
+            } else if (WalNames.isHistory(name)) {
+                histories.add(name);
+            }
+        }
+        segments.sort(null);
+        partials.sort(null);
+        histories.sort(null);
+        return new Listing(segments, partials, histories);
+    }
+
+    /**
+     * @param segments  complete segments
+     * @param partials  segments of which only a partial is stored
+     * @param histories timeline history files
+     */
+    public record Listing(List<String> segments, List<String> partials, List<String> histories) {
+    }
+
+    /**
+     * Checks that the archive holds every segment from {@code from} on without a hole, across timeline switches
+     * (at each position the segment of any timeline counts). A partial counts as the last position only.
+     */
+    public Continuity continuity(String from) {
+        long first = WalNames.segmentNumber(from, segmentSize);
+        Listing listing = list();
+        TreeMap<Long, String> byNumber = new TreeMap<>();
+        for (String s : listing.segments()) {
+            long n = WalNames.segmentNumber(s, segmentSize);
+            if (n >= first) {
+                byNumber.merge(n, s, (a, b) -> a.compareTo(b) >= 0 ? a : b);
+            }
+        }
+        Optional<String> partial = listing.partials().stream()
+                .filter(p -> WalNames.segmentNumber(p, segmentSize) >= first)
+                .max(java.util.Comparator.comparingLong((String p) -> WalNames.segmentNumber(p, segmentSize)));
+        String lastContiguous = null;
+        long expected = first;
+        for (var e : byNumber.entrySet()) {
+            if (e.getKey() != expected) {
+                return new Continuity(from, Optional.ofNullable(lastContiguous),
+                        Optional.of(WalNames.segmentName(WalNames.timeline(e.getValue()), expected, segmentSize)),
+                        Optional.empty());
+            }
+            lastContiguous = e.getValue();
+            expected++;
+        }
+        if (partial.isPresent() && WalNames.segmentNumber(partial.get(), segmentSize) > expected) {
+            return new Continuity(from, Optional.ofNullable(lastContiguous),
+                    Optional.of(WalNames.segmentName(WalNames.timeline(partial.get()), expected, segmentSize)),
+                    partial);
+        }
+        return new Continuity(from, Optional.ofNullable(lastContiguous), Optional.empty(), partial);
+    }
+
+    /**
+     * @param lastContiguous the newest complete segment reachable from {@code from} without a hole
+     * @param firstMissing   the first segment missing after it, when a newer one exists
+     * @param partial        the segment being written, when its partial is stored
+     */
+    public record Continuity(String from, Optional<String> lastContiguous, Optional<String> firstMissing,
+                             Optional<String> partial) {
+        public boolean unbroken() {
+            return firstMissing.isEmpty();
+        }
+    }
+
+    /**
+     * Deletes the segments (complete or partial) and backup history files older than {@code oldestKept} on every
+     * timeline; timeline history files are small and kept. Returns how many objects were deleted.
+     */
+    public int deleteBefore(String oldestKept) {
+        long keep = WalNames.segmentNumber(oldestKept, segmentSize);
+        int deleted = 0;
+        for (String key : store.list(bucket, root)) {
+            String name = key.substring(root.length());
+            String segment = name.endsWith(PARTIAL) ? name.substring(0, name.length() - PARTIAL.length())
+                    : WalNames.isBackupHistory(name) ? name.substring(0, 24) : name;
+            if (WalNames.isSegment(segment) && WalNames.segmentNumber(segment, segmentSize) < keep) {
+                store.delete(bucket, key);
+                deleted++;
+            }
+        }
+        return deleted;
+    }
+
+    private Optional<byte[]> read(String name) {
+        byte[] stored;
+        try (InputStream in = store.open(bucket, root + name)) {
+            stored = in.readAllBytes();
+        } catch (ObjectNotFoundException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read WAL file " + name + " from " + location(), e);
+        }
+        return Optional.of(open(name, stored));
+    }
+
+    private byte[] seal(String name, byte[] plaintext) {
+        byte[] compressed = Zstd.compress(plaintext, 1);
+        byte[] body = new byte[SHA256_BYTES + compressed.length];
+        System.arraycopy(sha256(plaintext), 0, body, 0, SHA256_BYTES);
+        System.arraycopy(compressed, 0, body, SHA256_BYTES, compressed.length);
+        return codec.seal("wal:" + name, body);
+    }
+
+    private byte[] open(String name, byte[] stored) {
+        byte[] body;
+        try {
+            body = codec.open("wal:" + name, stored);
+        } catch (SecurityException e) {
+            throw new WalIntegrityException(name, e.getMessage(), e);
+        }
+        if (body.length < SHA256_BYTES) {
+            throw new WalIntegrityException(name, "stored object is truncated", null);
+        }
+        byte[] compressed = Arrays.copyOfRange(body, SHA256_BYTES, body.length);
+        byte[] plain;
+        try {
+            long size = Zstd.getFrameContentSize(compressed);
+            if (size < 0 || size > segmentSize) {
+                throw new WalIntegrityException(name, "bad compressed frame (content size " + size + ")", null);
+            }
+            plain = Zstd.decompress(compressed, (int) size);
+        } catch (ZstdException | IllegalArgumentException e) {
+            throw new WalIntegrityException(name, "cannot decompress: " + e.getMessage(), e);
+        }
+        if (!MessageDigest.isEqual(sha256(plain), Arrays.copyOf(body, SHA256_BYTES))) {
+            throw new WalIntegrityException(name, "checksum mismatch after decompression", null);
+        }
+        return plain;
+    }
+
+    private static byte[] sha256(byte[] data) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(data);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 unavailable", e);
+        }
+    }
+}

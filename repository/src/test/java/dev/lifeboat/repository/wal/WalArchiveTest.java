@@ -1,0 +1,112 @@
+package dev.lifeboat.repository.wal;
+
+import dev.lifeboat.repository.blob.ObjectStore;
+import dev.lifeboat.repository.blob.S3ObjectStore;
+import dev.lifeboat.repository.blob.S3Settings;
+import dev.lifeboat.repository.keys.MasterKey;
+import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.testsupport.LocalStack;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.Random;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The WAL archive on the real S3-compatible server, with small segments so the test stays quick. */
+class WalArchiveTest {
+    private static final String BUCKET = "lifeboat-wal-test";
+    private static final int SEGMENT = 1024 * 1024;
+
+    private ObjectStore store;
+    private String prefix;
+    private WalArchive wal;
+
+    @BeforeEach
+    void setUp() {
+        LocalStack stack = LocalStack.ensureStarted();
+        store = S3ObjectStore.connect(new S3Settings(Optional.of(URI.create(stack.s3Endpoint())), "us-east-1", true,
+                "local-access-key", "local-secret-key", S3Settings.MIN_PART_SIZE));
+        prefix = "wal-" + UUID.randomUUID();
+        wal = Repository.init(store, BUCKET, prefix, MasterKey.generate()).wal(SEGMENT);
+    }
+
+    private static byte[] segment(long seed) {
+        byte[] b = new byte[SEGMENT];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    private static String name(int timeline, long number) {
+        return WalNames.segmentName(timeline, number, SEGMENT);
+    }
+
+    @Test
+    void aSegmentComesBackAsStoredAndItsPartialGivesWayToIt() {
+        byte[] full = segment(1);
+        wal.putPartial(name(1, 7), full, 1000);
+        byte[] padded = wal.fetch(name(1, 7)).orElseThrow();
+        assertThat(padded).hasSize(SEGMENT);
+        assertThat(Arrays.copyOf(padded, 1000)).isEqualTo(Arrays.copyOf(full, 1000));
+        assertThat(Arrays.copyOfRange(padded, 1000, SEGMENT)).containsOnly((byte) 0);
+
+        wal.put(name(1, 7), full);
+        assertThat(wal.fetch(name(1, 7))).contains(full);
+        assertThat(wal.list().partials()).isEmpty();
+        assertThat(wal.fetch(name(1, 8))).isEmpty();
+        assertThat(wal.fetch("00000002.history")).isEmpty();
+    }
+
+    @Test
+    void aHoleIsFoundAcrossATimelineSwitch() {
+        wal.put(name(1, 3), segment(3));
+        wal.put(name(1, 4), segment(4));
+        wal.put("00000002.history", "1\t0/5000000\tbefore transaction 900\n".getBytes());
+        wal.put(name(2, 5), segment(5));
+        wal.putPartial(name(2, 6), segment(6), 4096);
+        WalArchive.Continuity whole = wal.continuity(name(1, 3));
+        assertThat(whole.unbroken()).isTrue();
+        assertThat(whole.lastContiguous()).contains(name(2, 5));
+        assertThat(whole.partial()).contains(name(2, 6));
+
+        wal.deleteBefore(name(1, 5));
+        assertThat(wal.list().segments()).containsExactly(name(2, 5));
+        assertThat(wal.list().histories()).containsExactly("00000002.history");
+
+        wal.put(name(2, 8), segment(8));
+        WalArchive.Continuity broken = wal.continuity(name(2, 5));
+        assertThat(broken.unbroken()).isFalse();
+        assertThat(broken.lastContiguous()).contains(name(2, 5));
+        assertThat(broken.firstMissing()).contains(name(2, 6));
+    }
+
+    @Test
+    void anObjectMovedUnderAnotherNameOrAlteredIsRefused() throws Exception {
+        wal.put(name(1, 1), segment(1));
+        byte[] stored;
+        try (var in = store.open(BUCKET, prefix + "/wal/" + name(1, 1))) {
+            stored = in.readAllBytes();
+        }
+        store.put(BUCKET, prefix + "/wal/" + name(1, 2), stored);
+        assertThatThrownBy(() -> wal.fetch(name(1, 2))).isInstanceOf(WalIntegrityException.class)
+                .hasMessageContaining(name(1, 2));
+        stored[stored.length - 1] ^= 1;
+        store.put(BUCKET, prefix + "/wal/" + name(1, 1), stored);
+        assertThatThrownBy(() -> wal.fetch(name(1, 1))).isInstanceOf(WalIntegrityException.class);
+    }
+
+    @Test
+    void namesOutsideWalAreRefused() {
+        assertThatThrownBy(() -> wal.fetch("../keys/repository-key.json")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> wal.put(name(1, 1), new byte[10])).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("not " + SEGMENT);
+        assertThat(WalNames.parseLsn("16/B374D848")).isEqualTo(0x16B374D848L);
+        assertThat(WalNames.formatLsn(0x16B374D848L)).isEqualTo("16/B374D848");
+        assertThat(WalNames.segmentOf(1, 0x16B374D848L, 16 * 1024 * 1024)).isEqualTo("0000000100000016000000B3");
+    }
+}
