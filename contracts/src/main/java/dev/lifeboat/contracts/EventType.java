@@ -20,6 +20,7 @@ public enum EventType {
     BACKUP_COMPLETED("dev.lifeboat.backup.completed.v1", Topics.BACKUP_EVENTS, BackupCompleted.class),
     BACKUP_FAILED("dev.lifeboat.backup.failed.v1", Topics.BACKUP_EVENTS, BackupFailed.class),
     BACKUPS_EXPIRED("dev.lifeboat.backup.expired.v1", Topics.BACKUP_EVENTS, BackupsExpired.class),
+    EXPIRY_REVOKED("dev.lifeboat.backup.expiry-revoked.v1", Topics.BACKUP_EVENTS, ExpiryRevoked.class),
     BACKUP_DELETED("dev.lifeboat.backup.deleted.v1", Topics.BACKUP_EVENTS, BackupDeleted.class),
     BACKUP_VERIFIED("dev.lifeboat.backup.verified.v1", Topics.BACKUP_EVENTS, BackupVerified.class),
     BACKUP_COPIED("dev.lifeboat.backup.copied.v1", Topics.BACKUP_EVENTS, BackupCopied.class),

@@ -9,6 +9,7 @@ import dev.lifeboat.contracts.BackupProgress;
 import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.BackupsExpired;
+import dev.lifeboat.contracts.ExpiryRevoked;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.contracts.RepositoryStats;
 import dev.lifeboat.contracts.BackupVerified;
@@ -107,6 +108,7 @@ public class Backup {
             case BackupCompleted c -> completed(c, event.occurredAt());
             case BackupFailed f -> failed(f, event.occurredAt());
             case BackupsExpired x -> expired(x, event.occurredAt());
+            case ExpiryRevoked x -> expiryRevoked(x, event.occurredAt());
             case BackupDeleted d -> deleted(d, event.occurredAt());
             case BackupVerified v -> verified(v, event.occurredAt());
             case BackupCopied c -> copied(c, event.occurredAt());
@@ -228,6 +230,21 @@ public class Backup {
     private void expired(BackupsExpired x, Instant time) {
         describe(x.sourceId(), x.policyId(), null);
         expiredAt = earliest(expiredAt, x.decidedAt() != null ? x.decidedAt() : time);
+        if (status == null) {
+            status = BackupStatus.REQUESTED;
+        }
+    }
+
+    /**
+     * The scheduler took an expiry back (the backup passed a full verification after it was expired and its policy
+     * keeps it): {@code expiredAt} is cleared unless a later expiry decision came after the revocation.
+     */
+    private void expiryRevoked(ExpiryRevoked x, Instant time) {
+        describe(x.sourceId(), x.policyId(), null);
+        Instant revokedAt = x.revokedAt() != null ? x.revokedAt() : time;
+        if (expiredAt != null && !expiredAt.isAfter(revokedAt)) {
+            expiredAt = null;
+        }
         if (status == null) {
             status = BackupStatus.REQUESTED;
         }
