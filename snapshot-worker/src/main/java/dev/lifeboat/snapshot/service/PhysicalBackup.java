@@ -27,7 +27,6 @@ import java.time.format.DateTimeParseException;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
-import java.util.NoSuchElementException;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -170,7 +169,7 @@ final class PhysicalBackup {
             try {
                 return writer.physical(() -> finished(source, p, stderr, tar, serverVersion, deadline,
                                 stoppedAtDeadline))
-                        .write(oneEntry(tar), type, context, null);
+                        .write(oneEntry(tar), type, context, null).manifest();
             } catch (BackupFailure f) {
                 throw f;
             } catch (IOException | RuntimeException e) {
