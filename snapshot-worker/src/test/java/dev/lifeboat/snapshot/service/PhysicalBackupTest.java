@@ -158,6 +158,26 @@ class PhysicalBackupTest {
     }
 
     @Test
+    void baseBackupStillRunningAtTheDeadlineIsKilledWithItsGroupAndLeavesNoBackup() throws Exception {
+        Path spool = Files.createDirectories(work.resolve(UUID.randomUUID().toString()));
+        String backupId = UUID.randomUUID().toString();
+        Instant start = Instant.now();
+        BackupFailure failure = catchThrowableOfType(BackupFailure.class, () -> new PhysicalBackup(
+                PgCluster.binDir().resolve("pg_basebackup"), 5, Duration.ofSeconds(30), Duration.ofMillis(100),
+                new ChildProcesses(spool.resolve("children")))
+                .run(replicator(), repository.writer(), BackupType.FULL, ChainContext.latestChain(backupId), spool,
+                        backupId, "15", Deadline.after(start, Duration.ofMillis(700), "maxDuration of policy 'tight'"),
+                        bytes -> { }));
+        assertThat(failure.stage()).isEqualTo("DUMP");
+        assertThat(failure.getMessage()).contains("was stopped at the maximum backup duration PT0.7S "
+                + "(maxDuration of policy 'tight')", "Nothing was kept as a backup");
+        assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofSeconds(10));
+        assertThat(repository.findManifest(backupId)).isEmpty();
+        assertThat(ProcessHandle.allProcesses().filter(h -> h.info().commandLine().orElse("")
+                .contains("--label=" + PgDump.applicationName(backupId)))).isEmpty();
+    }
+
+    @Test
     void roleWithoutReplicationOrPgHbaLineFailsSayingWhatToChange() {
         source.execute("postgres", """
                 drop role if exists reader; create role reader login password 'reader';
