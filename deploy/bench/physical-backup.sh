@@ -12,7 +12,7 @@
 #
 # Needs: deploy/local/stack.sh up s3 (same S3_PORT), PostgreSQL server binaries (/usr/lib/postgresql/<major>/bin),
 # pgbackrest (apt-get install -y pgbackrest), a JDK 21+. Usage: deploy/bench/physical-backup.sh
-# Environment: BENCH_PG_PORT (21435), S3_PORT (9000), SIZE_GB (1), WORK (<repo>/.work/physical-bench),
+# Environment: BENCH_PG_PORT (21435), S3_PORT (9000), SIZE_GB (1), WORK (<repo>/.work/physical-bench), JAVA_XMX (512m),
 # MAVEN_ARGS (extra Maven arguments, e.g. -o -Dmaven.repo.local=...), SKIP_BUILD=1 when the modules are installed,
 # KEEP=1 keeps the cluster and pgBackRest's repository. Everything else it starts is stopped on exit, by pid.
 set -euo pipefail
@@ -127,7 +127,7 @@ fi
 say "physical FULL (snapshot-worker's physical path)"
 t0=$(now)
 (cd "$ROOT" && ./mvnw -B -q ${MAVEN_ARGS:-} -pl snapshot-worker test -Dtest=PhysicalBackupBench \
-  -Dsurefire.failIfNoSpecifiedTests=false -DargLine="-Xmx512m" -Dlifeboat.bench=true \
+  -Dsurefire.failIfNoSpecifiedTests=false -DargLine="-Xmx${JAVA_XMX:-512m}" -Dlifeboat.bench=true \
   -Dlifeboat.bench.pg-port="$PORT" -Dlifeboat.bench.s3-endpoint="http://127.0.0.1:$S3_PORT" \
   -Dlifeboat.bench.pg-basebackup="$BIN/pg_basebackup") | tee "$WORK/lifeboat.out" | grep BENCH || \
   fail "the physical FULL failed; output in $WORK/lifeboat.out"

@@ -36,7 +36,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @QuarkusTest
 @QuarkusTestResource(value = RedeliveredBackupRequestTest.Resource.class, restrictToAnnotatedClass = true)
 class PhysicalSourceBackupTest {
-    static final int PORT = Integer.getInteger("lifeboat.test.pgcluster-port", 21433) + 2;
+    static final int PORT = freePort();
     static PgCluster cluster;
     static KafkaProducer<String, String> publisher;
 
@@ -54,6 +54,15 @@ class PhysicalSourceBackupTest {
         Files.createDirectories(RecoveryCommandsTestResource.SECRET_DIR);
         Files.writeString(RecoveryCommandsTestResource.SECRET_DIR.resolve("replicator-password"),
                 PgCluster.REPLICATION_PASSWORD);
+    }
+
+    static int freePort() {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @AfterAll

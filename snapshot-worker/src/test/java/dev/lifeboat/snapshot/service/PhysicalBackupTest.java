@@ -44,9 +44,9 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
  * which PostgreSQL starts and holds exactly the source's data.
  */
 class PhysicalBackupTest {
-    /** Ports of this test's clusters: the source and the one started on a restored backup. */
-    static final int SOURCE_PORT = Integer.getInteger("lifeboat.test.pgcluster-port", 21433);
-    static final int RESTORED_PORT = SOURCE_PORT + 1;
+    /** Ports of this test's clusters: the source and the one started on a restored backup (free ones by default). */
+    static final int SOURCE_PORT = port("lifeboat.test.pgcluster-port");
+    static final int RESTORED_PORT = port("lifeboat.test.pgcluster-restored-port");
     static final List<String> STABLE_TABLES = List.of("sales.customers", "sales.orders", "docs.documents",
             "docs.events");
 
@@ -197,6 +197,20 @@ class PhysicalBackupTest {
         assertThat(noHba.stage()).isEqualTo("CONNECT");
         assertThat(noHba.getMessage()).contains("refuses replication connections of role 'nohba'",
                 "host replication nohba");
+    }
+
+    /** The port a system property names, else one free now. */
+    static int port(String property) {
+        Integer set = Integer.getInteger(property);
+        if (set != null) {
+            return set;
+        }
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static SourceConnection replicator() {
