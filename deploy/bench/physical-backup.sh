@@ -6,7 +6,7 @@
 # The cluster is one of its own (initdb under the work directory, port BENCH_PG_PORT, run as the postgres OS user
 # when root), filled with SIZE_GB (1) of varied data in two schemas: narrow rows with numeric and arrays, jsonb
 # orders, and documents with incompressible bytea; then VACUUM (FREEZE, ANALYZE) and a checkpoint. The physical FULL
-# runs PhysicalBackupBench (snapshot-worker test sources, through Maven's surefire, -Xmx512m) against the
+# runs PhysicalBackupBench (snapshot-worker test sources, through Maven's surefire, -Xmx$JAVA_XMX) against the
 # S3-compatible server of deploy/local/stack.sh (S3_PORT); pgBackRest writes to a repository directory on the same
 # disk, WAL archived by archive-push, online with start-fast.
 #
