@@ -146,6 +146,9 @@ class PhysicalBackupTest {
                         + "read, %d uploaded (%.1f%% of the FULL's upload)%n", full.stats().bytesRead(),
                 full.stats().bytesUploaded(), incremental.stats().bytesRead(), incremental.stats().bytesUploaded(),
                 share * 100);
+        // a 1% random update touches about half the heap pages of a table of ~70 rows per page (and the WAL segment
+        // the base backup carries is new): what dedups is what no update touched, here the documents' TOAST data.
+        // This run measures ~41% (64 KiB chunks instead of 512 KiB: ~40%, so the page churn decides, not the chunker)
         assertThat(share).as("share of the FULL's upload that the INCREMENTAL uploaded").isLessThan(0.5);
 
         PgCluster restored = restore(incremental);
