@@ -59,12 +59,38 @@ class EventCodecTest {
                 new BackupCopied(id, "pg-main", "nightly", "offsite-bucket", "dr/pg-main",
                         "dr/pg-main/chains/c1/manifests/" + id + ".json", sha, 3, 2, 4096, BackupCopied.FULL_OK, t, 12),
                 new BackupCopyFailed(id, "pg-main", "nightly", "offsite-bucket", "dr/pg-main",
-                        "the destination holds another repository", false, t)};
+                        "the destination holds another repository", false, t),
+                physicalSnapshot(id, sha, t, "0/3000028")};
         for (Object sample : samples) {
             EventType type = EventType.of(sample.getClass());
             Object back = EventCodec.decodeData(type, EventCodec.encodeData(sample));
             assertThat(back).isEqualTo(sample);
         }
+    }
+
+    private static SnapshotCreated physicalSnapshot(String id, String sha, Instant t, String startLsn) {
+        return new SnapshotCreated(id, "pg-main", "nightly", BackupType.FULL, "postgres", "bucket",
+                "p/pg-main/chains/c1/manifests/" + id + ".json", 10, 20, sha, "15.4", "pg_basebackup 15", "w1", t, t,
+                new RepositoryStats(RepositoryStats.CHUNKED_V1, "c1", null, BackupType.FULL, false, 20, 10, 3, 3))
+                .withMethod(SnapshotCreated.PHYSICAL, new PhysicalBackupInfo("7440891358716117040", "15", 1, startLsn,
+                        "0/3000100", "000000010000000000000003", t, t));
+    }
+
+    @Test
+    void physicalSnapshotWithAMalformedLsnFailsTheSchemaAndOneWithoutMethodStillReads() {
+        Instant t = Instant.parse("2026-11-24T10:15:30Z");
+        String id = "0b9a3a5e-5d7e-4a4f-9d40-6c3f1f0f8a11";
+        String bad = EventCodec.encodeData(physicalSnapshot(id, "a".repeat(64), t, "0/3000028"))
+                .replace("\"startLsn\":\"0/3000028\"", "\"startLsn\":\"3000028; drop table\"");
+        assertThatThrownBy(() -> EventCodec.decodeData(EventType.SNAPSHOT_CREATED, bad))
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("startLsn");
+        String old = EventCodec.encodeData(new SnapshotCreated(id, "pg-main", null, BackupType.FULL, "shop", "bucket",
+                "k", 10, 20, "a".repeat(64), "15.4", "pg_dump 15", "w1", t, t, null))
+                .replace(",\"method\":null", "").replace(",\"physical\":null", "");
+        assertThat(old).doesNotContain("method").doesNotContain("physical");
+        SnapshotCreated read = (SnapshotCreated) EventCodec.decodeData(EventType.SNAPSHOT_CREATED, old);
+        assertThat(read.method()).isNull();
+        assertThat(read.physical()).isNull();
     }
 
     @Test

@@ -10,6 +10,7 @@ import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.BackupsExpired;
 import dev.lifeboat.contracts.ExpiryRevoked;
+import dev.lifeboat.contracts.PhysicalBackupInfo;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.contracts.RepositoryStats;
 import dev.lifeboat.contracts.BackupVerified;
@@ -69,6 +70,17 @@ public class Backup {
     public Long bytesUploaded;
     public Long chunksTotal;
     public Long chunksUploaded;
+    /** logical or physical (null: reported before physical backups existed, so logical). */
+    public String method;
+    /** A physical base backup's place in its cluster's WAL (SnapshotCreated.physical). */
+    public String physicalSystemIdentifier;
+    public String physicalPgVersion;
+    public Integer physicalTimeline;
+    public String physicalStartLsn;
+    public String physicalStopLsn;
+    public String physicalStartWalSegment;
+    public Instant physicalStartTime;
+    public Instant physicalStopTime;
     /** QUICK_OK, FULL_OK or FAILED (found corrupt): a FAILED backup is never offered for restore. */
     public String verification;
     public Instant verifiedAt;
@@ -149,6 +161,7 @@ public class Backup {
         requestedAt = earliest(requestedAt, s.startedAt() != null ? s.startedAt() : time);
         startedAt = earliest(startedAt, s.startedAt());
         status = advance(BackupStatus.SNAPSHOT_CREATED);
+        physical(s.method(), s.physical());
         if (s.offsite() != null) {
             offsiteBucket = fill(offsiteBucket, s.offsite().bucket());
             offsitePrefix = fill(offsitePrefix, s.offsite().prefix());
@@ -294,6 +307,22 @@ public class Backup {
         bytesUploaded = fill(bytesUploaded, r.bytesUploaded());
         chunksTotal = fill(chunksTotal, r.chunksTotal());
         chunksUploaded = fill(chunksUploaded, r.chunksUploaded());
+    }
+
+    /** One backup is taken once: a redelivered SnapshotCreated says the same, the first one's facts stay. */
+    private void physical(String how, PhysicalBackupInfo p) {
+        method = fill(method, how);
+        if (p == null) {
+            return;
+        }
+        physicalSystemIdentifier = fill(physicalSystemIdentifier, p.systemIdentifier());
+        physicalPgVersion = fill(physicalPgVersion, p.pgVersion());
+        physicalTimeline = fill(physicalTimeline, p.timeline() > 0 ? p.timeline() : null);
+        physicalStartLsn = fill(physicalStartLsn, p.startLsn());
+        physicalStopLsn = fill(physicalStopLsn, p.stopLsn());
+        physicalStartWalSegment = fill(physicalStartWalSegment, p.startWalSegment());
+        physicalStartTime = fill(physicalStartTime, p.startTime());
+        physicalStopTime = fill(physicalStopTime, p.stopTime());
     }
 
     private void describe(String source, String policy, BackupType backupType) {

@@ -31,9 +31,22 @@ public interface SchedulerClient {
     @RetryWhen(exception = Transience.IsTransient.class)
     PolicyInfo policy(@PathParam("id") String id);
 
-    /** {@code sslmode} and {@code sslRootCertRef}: TLS to the source (null sslmode: the default, require). */
+    /**
+     * {@code sslmode} and {@code sslRootCertRef}: TLS to the source (null sslmode: the default, require).
+     * {@code method}: {@code logical} (pg_dump of {@code database}) or {@code physical} (base backup of the whole
+     * cluster); null from scheduler-service versions before physical backups, which means logical.
+     */
     record SourceInfo(String id, String kind, String host, int port, String database, String username,
-                      String passwordRef, String sslmode, String sslRootCertRef) {
+                      String passwordRef, String sslmode, String sslRootCertRef, String method) {
+
+        public SourceInfo(String id, String kind, String host, int port, String database, String username,
+                          String passwordRef, String sslmode, String sslRootCertRef) {
+            this(id, kind, host, port, database, username, passwordRef, sslmode, sslRootCertRef, null);
+        }
+
+        public boolean physical() {
+            return "physical".equals(method);
+        }
     }
 
     /**
