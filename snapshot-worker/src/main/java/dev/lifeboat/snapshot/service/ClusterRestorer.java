@@ -319,13 +319,13 @@ public class ClusterRestorer {
             }
         } catch (CorruptChunkException e) {
             throw new CommandFailure(e.getMessage(), e);
-        } catch (IOException | UncheckedIOException e) {
-            if (tar.isAlive() || tar.exitValue() != 0) {
-                throw new CommandFailure("extracting " + file + " of backup " + manifest.backupId() + " into " + into
-                        + " failed: " + e.getMessage() + (Files.exists(tarLog) ? "; tar: " + tail(tarLog, 5) : ""), e);
-            }
+        } catch (UncheckedIOException e) {
             throw new TransientFailure("object store failed reading " + file + " of backup " + manifest.backupId()
                     + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            // tar stopped reading: its own words say why
+            throw new CommandFailure("extracting " + file + " of backup " + manifest.backupId() + " into " + into
+                    + " failed: " + e.getMessage() + "; tar: " + tail(tarLog, 5), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CommandFailure("interrupted extracting " + file + " into " + into, e);
