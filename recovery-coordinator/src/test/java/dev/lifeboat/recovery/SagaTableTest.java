@@ -43,7 +43,7 @@ class SagaTableTest {
             new PlanStep.RestartServices(List.of(new PlanStep.Endpoint("POST", "http://x/r", 200)), "PT1S", 0),
             new PlanStep.NotifyStakeholders(List.of("http://x/h"), null),
             new PlanStep.RestoreCluster("orders-pg", "latest", "restore-clusters", "orders-pitr", 5433,
-                    RecoveryTarget.time(Instant.parse("2026-01-01T00:00:30Z")), null));
+                    RecoveryTarget.time(Instant.parse("2026-01-01T00:00:30Z")), "PT5M", null));
     private static final ClusterTarget CLUSTER = new ClusterTarget("/var/lib/lifeboat/restores", "drill_6f0c1a2b_4",
             5433);
 
@@ -104,6 +104,10 @@ class SagaTableTest {
                 .isEqualTo("drill_6f0c1a2b_4");
         assertThat(SagaTable.clusterName("6f0c1a2b-9d1e-4c1a-8f00-000000000000", RunMode.RECOVERY, step, 4))
                 .isEqualTo("orders-pitr");
+        Run recovery = drill(EVERY_KIND);
+        recovery.mode = RunMode.RECOVERY;
+        assertThat(SagaTable.recoveryTarget(recovery, step)).as("a recovery replays to the plan's target")
+                .isEqualTo(RecoveryTarget.time(Instant.parse("2026-01-01T00:00:30Z")));
     }
 
     @Test
@@ -160,7 +164,8 @@ class SagaTableTest {
             RecoveryCommand command = spec.factory().create(context(run, a.step(), commandId, deadline, target));
             if (command instanceof RestoreCluster rc) {
                 assertThat(rc.target()).isEqualTo(CLUSTER);
-                assertThat(rc.recoveryTarget()).isEqualTo(RecoveryTarget.time(Instant.parse("2026-01-01T00:00:30Z")));
+                assertThat(rc.recoveryTarget()).as("a drill replays to its start minus drillAgo")
+                        .isEqualTo(RecoveryTarget.time(Instant.parse("2025-12-31T23:56:00Z")));
                 assertThat(rc.backup().backupId()).isEqualTo("b-42");
             }
             assertThat(EventType.of(command.getClass())).as(a.action()).isEqualTo(spec.command());

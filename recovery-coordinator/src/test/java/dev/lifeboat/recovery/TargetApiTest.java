@@ -89,7 +89,7 @@ class TargetApiTest {
 
         Map<String, Object> step = new java.util.LinkedHashMap<>(Map.of("kind", "RestoreCluster", "sourceId",
                 RecoveryTestResource.SOURCE, "target", name, "cluster", "orders-pitr", "port", 5434,
-                "recoveryTarget", Map.of("kind", "TIME", "value", "2026-12-03T22:15:00Z")));
+                "recoveryTarget", Map.of("kind", "TIME", "value", "2026-12-03T22:15:00Z"), "drillAgo", "PT5M"));
         postPlan(Plans.plan(Plans.uniqueId("pitr"), "PT15M", List.of(step))).statusCode(201)
                 .body("steps[0].kind", equalTo("RestoreCluster"))
                 .body("steps[0].recoveryTarget.kind", equalTo("TIME"));

@@ -54,10 +54,11 @@ public sealed interface PlanStep {
      * A point-in-time restore of a physical source into a new PostgreSQL cluster on a registered cluster target:
      * {@code backup} "latest" or a backup id (its base backup); {@code recoveryTarget} how far archived WAL is
      * replayed; {@code cluster} the new data directory's name under the target's data root (a drill uses
-     * {@code drill_<run>_<step>}); {@code port} one of the target's ports.
+     * {@code drill_<run>_<step>}); {@code port} one of the target's ports. {@code drillAgo} (ISO-8601 duration,
+     * optional): a drill replays to its start minus this instead, so that it proves the recent past is recoverable.
      */
     record RestoreCluster(String sourceId, String backup, String target, String cluster, int port,
-                          RecoveryTarget recoveryTarget, String timeout) implements PlanStep {
+                          RecoveryTarget recoveryTarget, String drillAgo, String timeout) implements PlanStep {
         @JsonIgnore
         public boolean latest() {
             return "latest".equals(backup);

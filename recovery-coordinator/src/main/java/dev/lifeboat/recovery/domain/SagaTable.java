@@ -8,6 +8,7 @@ import dev.lifeboat.contracts.recovery.DatabaseTarget;
 import dev.lifeboat.contracts.recovery.DropDatabase;
 import dev.lifeboat.contracts.recovery.PrepareRestore;
 import dev.lifeboat.contracts.recovery.RecoveryCommand;
+import dev.lifeboat.contracts.recovery.RecoveryTarget;
 import dev.lifeboat.contracts.recovery.RemoveCluster;
 import dev.lifeboat.contracts.recovery.RestoreCluster;
 import dev.lifeboat.contracts.recovery.RestoreDatabase;
@@ -95,7 +96,15 @@ public final class SagaTable {
     static final ActionSpec RESTORE_CLUSTER_ACTION = ActionSpec.command(RESTORE_CLUSTER, EventType.RESTORE_CLUSTER,
             ctx -> new RestoreCluster(ctx.commandId(), ctx.run().id, ctx.stepIndex(),
                     ctx.run().backup(ctx.stepIndex()), ctx.cluster(ctx.stepIndex()),
-                    ctx.step(PlanStep.RestoreCluster.class).recoveryTarget(), ctx.deadline()));
+                    recoveryTarget(ctx.run(), ctx.step(PlanStep.RestoreCluster.class)), ctx.deadline()));
+
+    /** A drill with {@code drillAgo} replays to its start minus that; otherwise the step's target. */
+    public static RecoveryTarget recoveryTarget(Run r, PlanStep.RestoreCluster s) {
+        if (r.mode == RunMode.DRILL && s.drillAgo() != null) {
+            return RecoveryTarget.time(r.startedAt.minus(java.time.Duration.parse(s.drillAgo())));
+        }
+        return s.recoveryTarget() == null ? RecoveryTarget.latest() : s.recoveryTarget();
+    }
 
     static final ActionSpec REMOVE_CLUSTER_ACTION = ActionSpec.command(REMOVE_CLUSTER, EventType.REMOVE_CLUSTER,
             ctx -> new RemoveCluster(ctx.commandId(), ctx.run().id, ctx.stepIndex(), ctx.cluster(ctx.stepIndex()),

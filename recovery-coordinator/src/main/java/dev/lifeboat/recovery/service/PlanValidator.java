@@ -147,7 +147,9 @@ public final class PlanValidator {
                     port = p.asInt();
                 }
                 RecoveryTarget recoveryTarget = recoveryTarget(n.get("recoveryTarget"), at + ".recoveryTarget");
-                return new PlanStep.RestoreCluster(sourceId, backup, target, cluster, port, recoveryTarget, timeout);
+                String drillAgo = duration(n, "drillAgo", at + ".drillAgo", false);
+                return new PlanStep.RestoreCluster(sourceId, backup, target, cluster, port, recoveryTarget, drillAgo,
+                        timeout);
             }
             case PlanStep.RESTART -> {
                 List<PlanStep.Endpoint> endpoints = new ArrayList<>();
