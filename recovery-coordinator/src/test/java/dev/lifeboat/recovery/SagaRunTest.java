@@ -115,9 +115,9 @@ class SagaRunTest {
         Plans.admin().contentType(ContentType.JSON).body(Map.of("kind", "cluster", "dataRoot",
                 "/var/lib/lifeboat/restores", "ports", "5433-5440")).put("/api/v1/targets/" + target).then()
                 .statusCode(201);
-        String planId = createPlan("PT10M", List.of(new java.util.LinkedHashMap<>(Map.of("kind", "RestoreCluster",
-                "sourceId", "orders", "target", target, "cluster", "orders-pitr", "port", 5435, "drillAgo", "PT5M")),
-                Plans.notify(services.baseUrl() + "/hook")));
+        Map<String, Object> step = Map.of("kind", "RestoreCluster", "sourceId", RecoveryTestResource.SOURCE,
+                "target", target, "cluster", "orders-pitr", "port", 5435, "drillAgo", "PT5M");
+        String planId = createPlan("PT10M", List.of(step, Plans.notify(services.baseUrl() + "/hook")));
         String runId = startRun(planId, "drill");
         String scratch = "drill_" + runId.replace("-", "").substring(0, 8) + "_0";
 

@@ -359,7 +359,7 @@ class ClusterRestoreTest {
     }
 
     /** A failed assertion may leave a restored cluster running: its postmaster goes with the test. */
-    private static void stopClustersUnder(Path root) {
+    static void stopClustersUnder(Path root) {
         if (!Files.isDirectory(root)) {
             return;
         }
@@ -376,7 +376,7 @@ class ClusterRestoreTest {
         }
     }
 
-    private static void deleteRecursively(Path root) {
+    static void deleteRecursively(Path root) {
         if (!Files.exists(root)) {
             return;
         }
