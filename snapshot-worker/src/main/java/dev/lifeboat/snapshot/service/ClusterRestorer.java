@@ -71,6 +71,9 @@ public class ClusterRestorer {
     /** Unix socket paths are limited to 107 bytes; longer directories get no socket (TCP on 127.0.0.1 only). */
     private static final int MAX_SOCKET_DIR = 90;
     private static final int LOG_TAIL_LINES = 12;
+    /** PostgreSQL's recovery_target_time accepts no ISO-8601 'T' and 'Z': a space and an explicit offset instead. */
+    private static final java.time.format.DateTimeFormatter PG_TIME = java.time.format.DateTimeFormatter
+            .ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS'+00'").withZone(java.time.ZoneOffset.UTC);
 
     @Inject
     SnapshotConfig snapshots;
@@ -459,7 +462,8 @@ public class ClusterRestorer {
                     .append("recovery_target_timeline = 'latest'\n")
                     .append("recovery_target_action = 'promote'\n");
             switch (target.kind()) {
-                case TIME -> conf.append("recovery_target_time = '").append(target.value()).append("'\n");
+                case TIME -> conf.append("recovery_target_time = '").append(PG_TIME.format(Instant.parse(target.value())))
+                        .append("'\n");
                 case LSN -> conf.append("recovery_target_lsn = '").append(target.value()).append("'\n");
                 case XID -> conf.append("recovery_target_xid = '").append(target.value()).append("'\n");
                 case NAME -> conf.append("recovery_target_name = '").append(target.value()).append("'\n");
