@@ -187,6 +187,30 @@ class ClusterRestoreTest {
                 .contains("last reachable point is the end of segment " + lastReachable);
         assertThat(ClusterRestoreTestResource.DATA_ROOT.resolve(target.name())).doesNotExist();
         assertThat(ClusterRestoreTestResource.DATA_ROOT.resolve(target.name() + ".restore")).doesNotExist();
+
+        // a time target is found only by replaying: PostgreSQL stops at the hole, and the reply names it
+        ClusterTarget timed = new ClusterTarget(target.dataRoot(), "hole-time-" + runId.substring(0, 8), freePort());
+        RestoreCluster toTime = new RestoreCluster(RecoveryCommand.commandId(runId, 1, "restore-cluster"), runId, 1,
+                backup, timed, RecoveryTarget.time(src.targetTime()), Instant.now().plus(WAIT));
+        send(EventType.RESTORE_CLUSTER, toTime);
+        StepReply timedReply = awaitReply(toTime.commandId());
+
+        assertThat(timedReply.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(timedReply.message()).contains("WAL segment " + missing + " is missing")
+                .contains("last reachable point is the end of segment " + lastReachable)
+                .contains("PostgreSQL stopped");
+        assertThat(ClusterRestoreTestResource.DATA_ROOT.resolve(timed.name())).doesNotExist();
+        assertThat(listening(timed.port())).isFalse();
+
+        // a data root the worker does not allow is refused before anything is created
+        RestoreCluster elsewhere = new RestoreCluster(RecoveryCommand.commandId(runId, 2, "restore-cluster"), runId,
+                2, backup, new ClusterTarget("/etc", "pg", timed.port()), RecoveryTarget.latest(),
+                Instant.now().plus(WAIT));
+        send(EventType.RESTORE_CLUSTER, elsewhere);
+        StepReply refused = awaitReply(elsewhere.commandId());
+        assertThat(refused.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(refused.message()).contains("data root '/etc' is not one this worker allows");
+        assertThat(Path.of("/etc/pg")).doesNotExist();
     }
 
     /**
