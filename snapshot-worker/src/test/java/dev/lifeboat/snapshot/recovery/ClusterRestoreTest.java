@@ -117,7 +117,7 @@ class ClusterRestoreTest {
     }
 
     @Test
-    void restoresToATimeBetweenTwoMarkersExactlyAsTheSourceWasThenAndRemovalStopsAndDeletesTheCluster()
+    void restoresToATimeBetweenTwoMarkersExactlyAsTheSourceWasThenOnceAndRemovalStopsAndDeletesTheCluster()
             throws Exception {
         Source src = source();
         BackupLocation backup = upload(src, Set.of());
@@ -148,6 +148,13 @@ class ClusterRestoreTest {
         }
         assertThat(TableFingerprint.of(url, PgCluster.SUPERUSER, PgCluster.SUPERUSER_PASSWORD))
                 .as("every table as it was at the target time").isEqualTo(src.tablesAtTarget());
+
+        // a redelivered command is answered again, and the running cluster is left alone
+        send(EventType.RESTORE_CLUSTER, restore);
+        StepReply again = StepReplies.fromJson(
+                replies.awaitCount(isReplyTo(restore.commandId()), 2, WAIT).get(1).value());
+        assertThat(again).isEqualTo(reply);
+        assertThat(listening(port)).isTrue();
 
         // the compensation: the cluster stops and its directories go
         RemoveCluster remove = new RemoveCluster(RecoveryCommand.commandId(runId, 0, "remove-cluster"), runId, 0,
