@@ -4,6 +4,8 @@ import dev.lifeboat.contracts.recovery.DropDatabase;
 import dev.lifeboat.contracts.recovery.PrepareRestore;
 import dev.lifeboat.contracts.recovery.RecoveryFinished;
 import dev.lifeboat.contracts.recovery.RecoveryStarted;
+import dev.lifeboat.contracts.recovery.RemoveCluster;
+import dev.lifeboat.contracts.recovery.RestoreCluster;
 import dev.lifeboat.contracts.recovery.RestoreDatabase;
 import dev.lifeboat.contracts.recovery.StepReply;
 import dev.lifeboat.contracts.recovery.VerifyBackup;
@@ -30,6 +32,8 @@ public enum EventType {
     VERIFY_BACKUP("dev.lifeboat.recovery.verify-backup.v1", Topics.RECOVERY_COMMANDS, VerifyBackup.class),
     VERIFY_DATABASE("dev.lifeboat.recovery.verify-database.v1", Topics.RECOVERY_COMMANDS, VerifyDatabase.class),
     DROP_DATABASE("dev.lifeboat.recovery.drop-database.v1", Topics.RECOVERY_COMMANDS, DropDatabase.class),
+    RESTORE_CLUSTER("dev.lifeboat.recovery.restore-cluster.v1", Topics.RECOVERY_COMMANDS, RestoreCluster.class),
+    REMOVE_CLUSTER("dev.lifeboat.recovery.remove-cluster.v1", Topics.RECOVERY_COMMANDS, RemoveCluster.class),
     STEP_REPLIED("dev.lifeboat.recovery.step-replied.v1", Topics.RECOVERY_REPLIES, StepReply.class),
     RECOVERY_STARTED("dev.lifeboat.recovery.started.v1", Topics.RECOVERY_EVENTS, RecoveryStarted.class),
     RECOVERY_FINISHED("dev.lifeboat.recovery.finished.v1", Topics.RECOVERY_EVENTS, RecoveryFinished.class);

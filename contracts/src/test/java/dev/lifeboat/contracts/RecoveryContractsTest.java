@@ -28,6 +28,8 @@ class RecoveryContractsTest {
     private static final String RUN = "5f0c2a4e-8f7d-4d8e-9a51-0f5b1c2d3e4f";
     private static final DatabaseTarget TARGET = new DatabaseTarget("127.0.0.1", 55432, "shop_drill", "postgres",
             "env:TARGET_DB_PASSWORD");
+    private static final dev.lifeboat.contracts.recovery.ClusterTarget CLUSTER =
+            new dev.lifeboat.contracts.recovery.ClusterTarget("/var/lib/lifeboat/restores", "shop-pitr", 5433);
     private static final BackupLocation LOCATION = new BackupLocation("0b9a3a5e-5d7e-4a4f-9d40-6c3f1f0f8a11", "shop",
             "lifeboat-backups", "backups/shop", "c1", "backups/shop/chains/c1/manifests/x.json", T, 10, 20, "QUICK_OK");
 
@@ -46,6 +48,12 @@ class RecoveryContractsTest {
                         new SqlCheck("all tables", SqlCheck.Kind.TABLE_MATCHES_SOURCE, "*", null, null, null)),
                         LOCATION),
                 new DropDatabase(RecoveryCommand.commandId(RUN, 0, "drop"), RUN, 0, TARGET),
+                new dev.lifeboat.contracts.recovery.RestoreCluster(RecoveryCommand.commandId(RUN, 0, "restore-cluster"),
+                        RUN, 0, LOCATION, CLUSTER, dev.lifeboat.contracts.recovery.RecoveryTarget.time(T), T),
+                new dev.lifeboat.contracts.recovery.RestoreCluster(RecoveryCommand.commandId(RUN, 1, "restore-cluster"),
+                        RUN, 1, LOCATION, CLUSTER, dev.lifeboat.contracts.recovery.RecoveryTarget.latest(), null),
+                new dev.lifeboat.contracts.recovery.RemoveCluster(RecoveryCommand.commandId(RUN, 0, "remove-cluster"),
+                        RUN, 0, CLUSTER, T),
                 new StepReply(RecoveryCommand.commandId(RUN, 0, "restore"), RUN, 0, EventType.RESTORE_DATABASE.ceType(),
                         "snapshot-worker-a", StepReply.Outcome.COMPLETED, "restored 7 tables",
                         Map.of("tables", List.of(Map.of("table", "public.orders", "rows", 12))), T, T),

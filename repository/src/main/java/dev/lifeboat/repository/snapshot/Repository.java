@@ -137,6 +137,14 @@ public final class Repository {
         return new SnapshotReader(this, DEFAULT_PARALLELISM);
     }
 
+    /** A reader with {@code parallelism} chunks in flight. */
+    public SnapshotReader reader(int parallelism) {
+        if (parallelism < 1) {
+            throw new IllegalArgumentException("parallelism must be at least 1");
+        }
+        return new SnapshotReader(this, parallelism);
+    }
+
     /** This repository's archived WAL (physical sources), with PostgreSQL's default 16 MiB segments. */
     public dev.lifeboat.repository.wal.WalArchive wal() {
         return wal(dev.lifeboat.repository.wal.WalNames.DEFAULT_SEGMENT_SIZE);

@@ -63,6 +63,35 @@ public final class SnapshotReader {
         }
     }
 
+    /**
+     * Writes the file {@code path} of the backup to {@code out} in order, its chunks fetched, authenticated and
+     * decrypted {@code parallelism} ahead: what a restore that feeds a consumer (tar extracting a base backup) reads,
+     * with nothing written to disk first.
+     */
+    public void copy(Manifest manifest, String path, OutputStream out) throws IOException {
+        Manifest.FileEntry file = manifest.files().stream().filter(f -> f.path().equals(path)).findFirst()
+                .orElseThrow(() -> new IOException("backup " + manifest.backupId() + " has no file " + path));
+        ExecutorService pool = Executors.newFixedThreadPool(parallelism, r -> {
+            Thread t = new Thread(r, "snapshot-copy");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            ArrayDeque<CompletableFuture<byte[]>> window = new ArrayDeque<>();
+            int next = 0;
+            while (next < file.chunks().size() || !window.isEmpty()) {
+                while (next < file.chunks().size() && window.size() < parallelism) {
+                    Manifest.ChunkRef ref = file.chunks().get(next++);
+                    window.add(CompletableFuture.supplyAsync(
+                            () -> ChunkFetcher.fetch(repo, manifest, file.path(), ref), pool));
+                }
+                out.write(join(window.poll()));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     private static byte[] join(CompletableFuture<byte[]> f) {
         try {
             return f.join();
