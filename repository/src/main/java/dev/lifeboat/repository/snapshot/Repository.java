@@ -166,6 +166,14 @@ public final class Repository {
         return new GarbageCollector(this, settings, clock);
     }
 
+    /**
+     * Retention of the archived WAL: deletes what no physical base backup of this repository needs, never WAL younger
+     * than {@code minAge}; see {@link WalCollector}.
+     */
+    public WalCollector walCollector(java.time.Duration minAge) {
+        return new WalCollector(this, minAge, clock);
+    }
+
     /** Chain ids, oldest first (chain ids sort by creation time). */
     public List<String> chains() {
         String index = layout.chainIndex();
