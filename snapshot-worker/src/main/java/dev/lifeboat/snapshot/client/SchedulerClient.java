@@ -5,6 +5,7 @@ import org.eclipse.microprofile.rest.client.annotation.RegisterProvider;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
+import java.util.List;
 import dev.lifeboat.kit.retry.Transience;
 import io.smallrye.faulttolerance.api.RetryWhen;
 import org.eclipse.microprofile.faulttolerance.Retry;
@@ -25,6 +26,11 @@ public interface SchedulerClient {
     @RetryWhen(exception = Transience.IsTransient.class)
     SourceInfo source(@PathParam("id") String id);
 
+    /** Every source, in id order; the WAL archiver picks the physical ones. Its caller sets the deadline. */
+    @GET
+    @Path("sources")
+    List<SourceSummary> sources();
+
     @GET
     @Path("policies/{id}")
     @Retry(maxRetries = 4, delay = 500, jitter = 200)
@@ -34,6 +40,10 @@ public interface SchedulerClient {
     /** {@code sslmode} and {@code sslRootCertRef}: TLS to the source (null sslmode: the default, require). */
     record SourceInfo(String id, String kind, String host, int port, String database, String username,
                       String passwordRef, String sslmode, String sslRootCertRef) {
+    }
+
+    /** The part of a listed source the archiver chooses by: {@code method} logical (pg_dump) or physical. */
+    record SourceSummary(String id, String kind, String method) {
     }
 
     /**
