@@ -36,7 +36,8 @@ public enum EventType {
     REMOVE_CLUSTER("dev.lifeboat.recovery.remove-cluster.v1", Topics.RECOVERY_COMMANDS, RemoveCluster.class),
     STEP_REPLIED("dev.lifeboat.recovery.step-replied.v1", Topics.RECOVERY_REPLIES, StepReply.class),
     RECOVERY_STARTED("dev.lifeboat.recovery.started.v1", Topics.RECOVERY_EVENTS, RecoveryStarted.class),
-    RECOVERY_FINISHED("dev.lifeboat.recovery.finished.v1", Topics.RECOVERY_EVENTS, RecoveryFinished.class);
+    RECOVERY_FINISHED("dev.lifeboat.recovery.finished.v1", Topics.RECOVERY_EVENTS, RecoveryFinished.class),
+    WAL_STATUS("dev.lifeboat.wal.status.v1", Topics.WAL_STATUS, WalStatus.class);
 
     private final String ceType;
     private final String topic;

@@ -60,7 +60,12 @@ class EventCodecTest {
                         "dr/pg-main/chains/c1/manifests/" + id + ".json", sha, 3, 2, 4096, BackupCopied.FULL_OK, t, 12),
                 new BackupCopyFailed(id, "pg-main", "nightly", "offsite-bucket", "dr/pg-main",
                         "the destination holds another repository", false, t),
-                physicalSnapshot(id, sha, t, "0/3000028")};
+                physicalSnapshot(id, sha, t, "0/3000028"),
+                new WalStatus("pg-main", "w1", 3, 1, "0/5000000", t, "0/5001000", 4096L, 0.5,
+                        "000000010000000000000001", "000000010000000000000004", false, null, WalStatus.STREAMING,
+                        null, t),
+                new WalStatus("pg-main", "w1", 3, 2, null, null, null, null, null, null, null, true,
+                        "000000020000000000000007", WalStatus.RECONNECTING, "connection refused", t)};
         for (Object sample : samples) {
             EventType type = EventType.of(sample.getClass());
             Object back = EventCodec.decodeData(type, EventCodec.encodeData(sample));
@@ -91,6 +96,17 @@ class EventCodecTest {
         SnapshotCreated read = (SnapshotCreated) EventCodec.decodeData(EventType.SNAPSHOT_CREATED, old);
         assertThat(read.method()).isNull();
         assertThat(read.physical()).isNull();
+    }
+
+    @Test
+    void aWalStatusWithAMalformedLsnOrSegmentIsInvalid() {
+        String valid = "{\"sourceId\":\"pg-main\",\"workerId\":\"w1\",\"leaseToken\":1,\"timeline\":1,"
+                + "\"gap\":false,\"state\":\"STREAMING\",\"reportedAt\":\"2026-01-01T00:00:00Z\"";
+        assertThat(EventCodec.decodeData(EventType.WAL_STATUS, valid + "}")).isInstanceOf(WalStatus.class);
+        assertThatThrownBy(() -> EventCodec.decodeData(EventType.WAL_STATUS, valid + ",\"archivedLsn\":\"zz\"}"))
+                .isInstanceOf(InvalidEventException.class);
+        assertThatThrownBy(() -> EventCodec.decodeData(EventType.WAL_STATUS,
+                valid + ",\"firstMissingSegment\":\"../keys\"}")).isInstanceOf(InvalidEventException.class);
     }
 
     @Test

@@ -5,6 +5,7 @@ import org.eclipse.microprofile.rest.client.annotation.RegisterProvider;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
+import java.util.List;
 import dev.lifeboat.kit.retry.Transience;
 import io.smallrye.faulttolerance.api.RetryWhen;
 import org.eclipse.microprofile.faulttolerance.Retry;
@@ -24,6 +25,11 @@ public interface SchedulerClient {
     @Retry(maxRetries = 4, delay = 500, jitter = 200)
     @RetryWhen(exception = Transience.IsTransient.class)
     SourceInfo source(@PathParam("id") String id);
+
+    /** Every source, in id order; the WAL archiver picks the physical ones. Its caller sets the deadline. */
+    @GET
+    @Path("sources")
+    List<SourceSummary> sources();
 
     @GET
     @Path("policies/{id}")
@@ -47,6 +53,10 @@ public interface SchedulerClient {
         public boolean physical() {
             return "physical".equals(method);
         }
+    }
+
+    /** The part of a listed source the archiver chooses by: {@code method} logical (pg_dump) or physical. */
+    record SourceSummary(String id, String kind, String method) {
     }
 
     /**
