@@ -168,10 +168,10 @@ public final class Repository {
 
     /**
      * Retention of the archived WAL: deletes what no physical base backup of this repository needs, never WAL younger
-     * than {@code minAge}; see {@link WalCollector}.
+     * than {@code minAge}; see {@link dev.lifeboat.repository.wal.WalCollector}.
      */
-    public WalCollector walCollector(java.time.Duration minAge) {
-        return new WalCollector(this, minAge, clock);
+    public dev.lifeboat.repository.wal.WalCollector walCollector(java.time.Duration minAge) {
+        return new dev.lifeboat.repository.wal.WalCollector(this, minAge, clock);
     }
 
     /** Chain ids, oldest first (chain ids sort by creation time). */

@@ -187,25 +187,6 @@ public final class WalArchive {
     }
 
     /**
-     * Deletes the segments (complete or partial) and backup history files older than {@code oldestKept} on every
-     * timeline; timeline history files are small and kept. Returns how many objects were deleted.
-     */
-    public int deleteBefore(String oldestKept) {
-        long keep = WalNames.segmentNumber(oldestKept, segmentSize);
-        int deleted = 0;
-        for (String key : store.list(bucket, root)) {
-            String name = key.substring(root.length());
-            String segment = name.endsWith(PARTIAL) ? name.substring(0, name.length() - PARTIAL.length())
-                    : WalNames.isBackupHistory(name) ? name.substring(0, 24) : name;
-            if (WalNames.isSegment(segment) && WalNames.segmentNumber(segment, segmentSize) < keep) {
-                store.delete(bucket, key);
-                deleted++;
-            }
-        }
-        return deleted;
-    }
-
-    /**
      * Deletes the segments (complete or partial) and backup history files that sit before {@code oldestKept} in the
      * WAL on every timeline, compared by {@link WalNames#position} (so whatever the segment size), except those
      * written after {@code writtenBefore}: a base backup still being written has no manifest yet, and the WAL it

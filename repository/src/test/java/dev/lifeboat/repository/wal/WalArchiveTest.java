@@ -76,7 +76,7 @@ class WalArchiveTest {
         assertThat(whole.lastContiguous()).contains(name(2, 5));
         assertThat(whole.partial()).contains(name(2, 6));
 
-        wal.deleteBefore(name(1, 5));
+        wal.pruneBefore(name(1, 5), java.time.Instant.now().plusSeconds(60));
         assertThat(wal.list().segments()).containsExactly(name(2, 5));
         assertThat(wal.list().histories()).containsExactly("00000002.history");
 

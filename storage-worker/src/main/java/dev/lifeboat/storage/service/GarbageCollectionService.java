@@ -3,7 +3,7 @@ package dev.lifeboat.storage.service;
 import dev.lifeboat.kit.repository.Repositories;
 import dev.lifeboat.repository.snapshot.GarbageCollector;
 import dev.lifeboat.repository.snapshot.Repository;
-import dev.lifeboat.repository.snapshot.WalCollector;
+import dev.lifeboat.repository.wal.WalCollector;
 import dev.lifeboat.storage.config.GcConfig;
 import dev.lifeboat.storage.repository.SealedBackup;
 import dev.lifeboat.storage.repository.SealedBackupRepository;

@@ -66,7 +66,7 @@ public class StorageMetrics {
         failedCounter(SealService.STAGE_VERIFY);
     }
 
-    public void wal(dev.lifeboat.repository.snapshot.WalCollector.Result result) {
+    public void wal(dev.lifeboat.repository.wal.WalCollector.Result result) {
         walSegmentsDeleted.increment(result.segmentsDeleted() + result.partialsDeleted());
         walOtherDeleted.increment(result.otherDeleted());
     }

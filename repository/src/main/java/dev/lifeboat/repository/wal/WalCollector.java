@@ -1,7 +1,7 @@
-package dev.lifeboat.repository.snapshot;
+package dev.lifeboat.repository.wal;
 
-import dev.lifeboat.repository.wal.WalArchive;
-import dev.lifeboat.repository.wal.WalNames;
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.Repository;
 import org.jboss.logging.Logger;
 
 import java.time.Clock;
@@ -51,7 +51,7 @@ public final class WalCollector {
     private final Duration minAge;
     private final Clock clock;
 
-    WalCollector(Repository repo, Duration minAge, Clock clock) {
+    public WalCollector(Repository repo, Duration minAge, Clock clock) {
         if (minAge.isNegative()) {
             throw new IllegalArgumentException("minimum age of WAL must not be negative");
         }
