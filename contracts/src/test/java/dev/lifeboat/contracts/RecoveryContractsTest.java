@@ -61,7 +61,13 @@ class RecoveryContractsTest {
                 new RecoveryFinished(RUN, "shop-dr", "shop DR", RunMode.DRILL, RecoveryFinished.Status.SUCCEEDED, true,
                         null, T, T.plusSeconds(12), 12_000, 900_000, true, 86_400, true, "shop", LOCATION.backupId(), 300L,
                         List.of(new RecoveryFinished.StepOutcome(0, "RestoreDatabase", "COMPLETED", T, T.plusSeconds(9),
-                                9_000L, "restored 7 tables")))};
+                                9_000L, "restored 7 tables")), null),
+                new RecoveryFinished(RUN, "shop-dr", "shop DR", RunMode.DRILL, RecoveryFinished.Status.SUCCEEDED, true,
+                        null, T, T.plusSeconds(20), 20_000, 900_000, true, 86_400, true, "shop", LOCATION.backupId(), 300L,
+                        List.of(new RecoveryFinished.StepOutcome(0, "RestoreCluster", "COMPLETED", T, T.plusSeconds(18),
+                                18_000L, "cluster accepting connections")),
+                        new RecoveryFinished.ClusterRestoreMeasure(0, 1_200_000_000L, 9_000, 12L, 201_326_592L,
+                                4_000L, 6_000, 2_500, 18_000))};
         for (Object sample : samples) {
             EventType type = EventType.of(sample.getClass());
             assertThat(EventCodec.decodeData(type, EventCodec.encodeData(sample))).isEqualTo(sample);

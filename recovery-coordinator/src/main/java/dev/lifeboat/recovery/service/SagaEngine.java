@@ -595,7 +595,8 @@ public class SagaEngine {
                 r.plan.rpoDuration().toSeconds(), res.rpoMet(), res.sourceId(),
                 res.backupId(), res.backupAgeSeconds(),
                 steps.stream().map(s -> new RecoveryFinished.StepOutcome(s.index(), s.kind(), s.status(),
-                        s.startedAt(), s.finishedAt(), s.durationMillis(), s.message())).toList());
+                        s.startedAt(), s.finishedAt(), s.durationMillis(), s.message())).toList(),
+                null);
     }
 
     /** What stakeholders receive: the run so far. */
