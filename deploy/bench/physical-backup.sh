@@ -17,6 +17,7 @@
 # KEEP=1 keeps the cluster and pgBackRest's repository. Everything else it starts is stopped on exit, by pid.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/deploy/bench/varied-cluster.sh"
 PORT=${BENCH_PG_PORT:-21435}
 S3_PORT=${S3_PORT:-9000}
 SIZE_GB=${SIZE_GB:-1}
@@ -40,18 +41,14 @@ if [[ -z ${JAVA_HOME:-} ]]; then
   done
 fi
 
-stop_cluster() {
-  [[ -f $DATA/postmaster.pid ]] && "${AS_PG[@]}" "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null 2>&1 || true
-}
 cleanup() {
-  stop_cluster
+  varied_cluster_stop
   [[ ${KEEP:-0} == 1 ]] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 rm -rf "$WORK"; mkdir -p "$WORK" "$PGBR/repo" "$PGBR/log" "$PGBR/spool"
 [[ $(id -u) == 0 ]] && chown -R postgres:postgres "$WORK"
-echo postgres > "$WORK/.pw"; [[ $(id -u) == 0 ]] && chown postgres "$WORK/.pw"
 cat > "$PGBR/pgbackrest.conf" <<EOF
 [global]
 repo1-path=$PGBR/repo
@@ -74,49 +71,13 @@ EOF
 PGBACKREST=("${AS_PG[@]}" pgbackrest --config="$PGBR/pgbackrest.conf" --stanza=bench)
 
 say "initdb under $DATA, port $PORT"
-"${AS_PG[@]}" "$BIN/initdb" -D "$DATA" -U postgres --pwfile="$WORK/.pw" -E UTF8 --locale=C.UTF-8 \
-  --auth-local=trust --auth-host=scram-sha-256 >/dev/null
-cat >> "$DATA/postgresql.conf" <<EOF
-listen_addresses = '127.0.0.1'
-port = $PORT
-unix_socket_directories = '$WORK'
-wal_level = replica
-max_wal_senders = 10
-shared_buffers = 256MB
-max_wal_size = 4GB
-archive_mode = on
-archive_command = 'pgbackrest --config=$PGBR/pgbackrest.conf --stanza=bench archive-push %p'
-EOF
-cat > "$DATA/pg_hba.conf" <<EOF
-local all         all                       trust
-host  replication replicator 127.0.0.1/32  scram-sha-256
-host  all         all        127.0.0.1/32  scram-sha-256
-EOF
-"${AS_PG[@]}" "$BIN/pg_ctl" -D "$DATA" -l "$WORK/postgres.log" -w start >/dev/null
-PSQL=("${AS_PG[@]}" "$BIN/psql" -h "$WORK" -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAt)
-"${PSQL[@]}" -c "create role replicator login replication password 'replicator'"
+EXTRA_CONF="archive_mode = on
+archive_command = 'pgbackrest --config=$PGBR/pgbackrest.conf --stanza=bench archive-push %p'"
+varied_cluster_init
 
-ROWS=$((SIZE_GB * 1000000))
 say "filling the cluster with ~$SIZE_GB GB of varied data"
 t0=$(now)
-"${PSQL[@]}" <<EOF
-create schema sales; create schema docs;
-create table sales.customers (id int primary key, name text, email text, balance numeric(12,2), tags text[],
-  created timestamptz);
-insert into sales.customers select g, 'customer ' || g, 'c' || g || '@example.org', (g * 7.31) % 10000,
-  array['t' || g % 7, 't' || g % 11], '2024-01-01'::timestamptz + g * interval '1 min'
-  from generate_series(1, $ROWS) g;
-create table sales.orders (id bigint primary key, customer int, amount numeric(12,2), placed timestamptz, lines jsonb);
-insert into sales.orders select g, g % $ROWS + 1, (g * 13.7) % 5000, '2024-06-01'::timestamptz + g * interval '7 s',
-  jsonb_build_object('sku', 'sku-' || g % 997, 'qty', g % 9 + 1, 'note', md5(g::text))
-  from generate_series(1, $((ROWS * 2))) g;
-create index on sales.orders (customer);
-create table docs.documents (id int primary key, title text, version int, body bytea);
-insert into docs.documents select g, 'document ' || g, 1, decode(string_agg(md5(g::text || '-' || k), ''), 'hex')
-  from generate_series(1, $((ROWS / 5))) g, generate_series(1, 150) k group by g;
-vacuum (freeze, analyze);
-checkpoint;
-EOF
+varied_cluster_fill
 say "cluster ready in $(secs "$t0" "$(now)") s: $("${PSQL[@]}" -c "select pg_size_pretty(sum(pg_database_size(oid))) from pg_database")"
 
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then

@@ -1,0 +1,61 @@
+# Sourced by the physical benchmarks: a PostgreSQL cluster of their own, filled with varied data.
+# Expects BIN (PostgreSQL's bin directory), WORK, DATA, PORT, SIZE_GB, AS_PG (runuser prefix when root, else empty);
+# EXTRA_CONF is appended to postgresql.conf (archive settings). Defines PSQL and the functions below.
+
+# initdb, settings, pg_hba (local trust, replication and TCP by password), start, the replicator role
+varied_cluster_init() {
+  echo postgres > "$WORK/.pw"; [[ $(id -u) == 0 ]] && chown postgres "$WORK/.pw"
+  "${AS_PG[@]}" "$BIN/initdb" -D "$DATA" -U postgres --pwfile="$WORK/.pw" -E UTF8 --locale=C.UTF-8 \
+    --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+  # TLS on, as Lifeboat's sources default to sslmode=require
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=127.0.0.1" -keyout "$DATA/server.key" \
+    -out "$DATA/server.crt" >/dev/null 2>&1
+  chmod 600 "$DATA/server.key"; [[ $(id -u) == 0 ]] && chown postgres:postgres "$DATA/server.key" "$DATA/server.crt"
+  cat >> "$DATA/postgresql.conf" <<EOF
+listen_addresses = '127.0.0.1'
+port = $PORT
+unix_socket_directories = '$WORK'
+wal_level = replica
+max_wal_senders = 10
+max_replication_slots = 10
+shared_buffers = 256MB
+max_wal_size = 4GB
+ssl = on
+${EXTRA_CONF:-}
+EOF
+  cat > "$DATA/pg_hba.conf" <<EOF
+local all         all                       trust
+host  replication replicator 127.0.0.1/32  scram-sha-256
+host  all         all        127.0.0.1/32  scram-sha-256
+EOF
+  "${AS_PG[@]}" "$BIN/pg_ctl" -D "$DATA" -l "$WORK/postgres.log" -w start >/dev/null
+  PSQL=("${AS_PG[@]}" "$BIN/psql" -h "$WORK" -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAt)
+  "${PSQL[@]}" -c "create role replicator login replication password 'replicator'"
+}
+
+# about SIZE_GB of data in two schemas: narrow rows with numeric and arrays, jsonb orders, incompressible bytea
+varied_cluster_fill() {
+  local rows=$((SIZE_GB * 1000000))
+  "${PSQL[@]}" <<EOF
+create schema sales; create schema docs;
+create table sales.customers (id int primary key, name text, email text, balance numeric(12,2), tags text[],
+  created timestamptz);
+insert into sales.customers select g, 'customer ' || g, 'c' || g || '@example.org', (g * 7.31) % 10000,
+  array['t' || g % 7, 't' || g % 11], '2024-01-01'::timestamptz + g * interval '1 min'
+  from generate_series(1, $rows) g;
+create table sales.orders (id bigint primary key, customer int, amount numeric(12,2), placed timestamptz, lines jsonb);
+insert into sales.orders select g, g % $rows + 1, (g * 13.7) % 5000, '2024-06-01'::timestamptz + g * interval '7 s',
+  jsonb_build_object('sku', 'sku-' || g % 997, 'qty', g % 9 + 1, 'note', md5(g::text))
+  from generate_series(1, $((rows * 2))) g;
+create index on sales.orders (customer);
+create table docs.documents (id int primary key, title text, version int, body bytea);
+insert into docs.documents select g, 'document ' || g, 1, decode(string_agg(md5(g::text || '-' || k), ''), 'hex')
+  from generate_series(1, $((rows / 5))) g, generate_series(1, 150) k group by g;
+vacuum (freeze, analyze);
+checkpoint;
+EOF
+}
+
+varied_cluster_stop() {
+  [[ -f $DATA/postmaster.pid ]] && "${AS_PG[@]}" "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null 2>&1 || true
+}
