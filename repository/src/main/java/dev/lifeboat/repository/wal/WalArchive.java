@@ -143,8 +143,12 @@ public final class WalArchive {
      * (at each position the segment of any timeline counts). A partial counts as the last position only.
      */
     public Continuity continuity(String from) {
+        return continuity(from, list());
+    }
+
+    /** {@link #continuity(String)} over a listing taken before, so one listing serves several questions. */
+    public Continuity continuity(String from, Listing listing) {
         long first = WalNames.segmentNumber(from, segmentSize);
-        Listing listing = list();
         TreeMap<Long, String> byNumber = new TreeMap<>();
         for (String s : listing.segments()) {
             long n = WalNames.segmentNumber(s, segmentSize);
