@@ -383,17 +383,19 @@ class WalArchiverTest {
     @Test
     void aHoleBeforeTheLeasesFirstSegmentIsReportedFromTheOldestBaseBackupsStart() throws Exception {
         String source = "pitr-oldhole";
-        switchWal(2);
+        switchWal(3);
         cluster.execute("postgres", "checkpoint");
         long now = Long.divideUnsigned(serverFlushLsn(), WalNames.DEFAULT_SEGMENT_SIZE);
-        // an earlier owner archived segment now-2 and lost now-1; a base backup starts at now-2
+        // a base backup starts at now-3; an earlier owner archived now-3 and now-1 and lost now-2 in between
         var repo = repositories.openOrInit(BUCKET, PREFIX + "/" + source);
         WalArchive archive = repo.wal();
-        String baseStart = WalNames.segmentName(1, now - 2, archive.segmentSize());
+        String baseStart = WalNames.segmentName(1, now - 3, archive.segmentSize());
+        String lost = WalNames.segmentName(1, now - 2, archive.segmentSize());
         archive.put(baseStart, new byte[archive.segmentSize()]);
+        archive.put(WalNames.segmentName(1, now - 1, archive.segmentSize()), new byte[archive.segmentSize()]);
         repo.writer().physical(() -> new dev.lifeboat.repository.snapshot.Manifest.Physical("1", "15", "15",
-                        1, WalNames.formatLsn((now - 2) * archive.segmentSize()),
-                        WalNames.formatLsn((now - 2) * archive.segmentSize() + 4096), baseStart,
+                        1, WalNames.formatLsn((now - 3) * archive.segmentSize()),
+                        WalNames.formatLsn((now - 3) * archive.segmentSize() + 4096), baseStart,
                         java.time.Instant.now(), java.time.Instant.now()))
                 .write(List.of(new dev.lifeboat.repository.snapshot.SnapshotWriter.Entry(
                                 dev.lifeboat.repository.snapshot.Manifest.BASE_TAR,
@@ -412,10 +414,9 @@ class WalArchiverTest {
             });
             WalStatus status = statuses().get(source);
             assertThat(new LeaseStore(ds).archiveFrom(source).orElseThrow()).as("the lease's first segment")
-                    .isGreaterThan(WalNames.segmentName(1, now - 1, archive.segmentSize()));
+                    .isGreaterThan(lost);
             assertThat(status.gap()).isTrue();
-            assertThat(status.firstMissingSegment()).isEqualTo(WalNames.segmentName(1, now - 1,
-                    archive.segmentSize()));
+            assertThat(status.firstMissingSegment()).isEqualTo(lost);
             assertThat(status.lastContiguousSegment()).isEqualTo(baseStart);
         } finally {
             node.close();
