@@ -22,11 +22,22 @@ import java.time.Instant;
  * @param firstMissingSegment   the first missing segment when there is a gap
  * @param state                 STREAMING, or RECONNECTING while the archiver cannot stream (see {@code error})
  * @param error                 why it cannot stream, when it cannot; never a credential
+ * @param warning               what the archive may lack although streaming goes on (for instance WAL written while
+ *                              the source's replication slot was missing, after a failover to a promoted standby);
+ *                              null when nothing is known to be at risk. Absent from older archivers
  */
 public record WalStatus(String sourceId, String workerId, long leaseToken, int timeline, String archivedLsn,
                         Instant archivedAt, String serverLsn, Long lagBytes, Double lagSeconds, String continuityFrom,
                         String lastContiguousSegment, boolean gap, String firstMissingSegment, String state,
-                        String error, Instant reportedAt) {
+                        String error, Instant reportedAt, String warning) {
     public static final String STREAMING = "STREAMING";
     public static final String RECONNECTING = "RECONNECTING";
+
+    public WalStatus(String sourceId, String workerId, long leaseToken, int timeline, String archivedLsn,
+                     Instant archivedAt, String serverLsn, Long lagBytes, Double lagSeconds, String continuityFrom,
+                     String lastContiguousSegment, boolean gap, String firstMissingSegment, String state,
+                     String error, Instant reportedAt) {
+        this(sourceId, workerId, leaseToken, timeline, archivedLsn, archivedAt, serverLsn, lagBytes, lagSeconds,
+                continuityFrom, lastContiguousSegment, gap, firstMissingSegment, state, error, reportedAt, null);
+    }
 }

@@ -42,6 +42,26 @@ public final class PgCluster {
      * When the tests run as root and the postgres OS user cannot write {@code dir}, the cluster lives under
      * /var/tmp instead, at a path derived from {@code dir}.
      */
+    /**
+     * A streaming standby of {@code primary} under {@code dir} (data directory {@code dir/data}) on {@code port},
+     * made fresh by {@code pg_basebackup -R} over the primary's replication role: it follows the primary until
+     * {@link #promote()}. Settings the primary set with ALTER SYSTEM come along. Not started.
+     */
+    public static PgCluster standbyOf(PgCluster primary, Path dir, int port) {
+        PgCluster standby = new PgCluster(reachableHome(dir.toAbsolutePath()), port);
+        deleteRecursively(standby.dataDir());
+        run(List.of(binDir().resolve("pg_basebackup").toString(), "-D", standby.dataDir().toString(), "-d",
+                "host=127.0.0.1 port=" + primary.port + " user=" + REPLICATION_USER + " password="
+                        + REPLICATION_PASSWORD, "-R", "-X", "stream", "-c", "fast"), 120);
+        return standby;
+    }
+
+    /** Promotes a standby to a primary on a new timeline and waits until it accepts writes. */
+    public void promote() {
+        run(List.of(binDir().resolve("pg_ctl").toString(), "-D", dataDir().toString(), "-w", "-t", "60", "promote"),
+                90);
+    }
+
     public static PgCluster at(Path dir, int port) {
         Path home = reachableHome(dir.toAbsolutePath());
         PgCluster cluster = new PgCluster(home, port);

@@ -139,39 +139,93 @@ public final class WalArchive {
     }
 
     /**
-     * Checks that the archive holds every segment from {@code from} on without a hole, across timeline switches
-     * (at each position the segment of any timeline counts). A partial counts as the last position only.
+     * Checks that the archive holds every segment from {@code from} on without a hole, across timeline switches: at
+     * each position the segment must be on the timeline that the newest timeline history file names for it (before
+     * a switch point's segment the parent's, from it on the child's), as restore_command will ask for it; WAL of an
+     * abandoned timeline after its switch (a former primary that wrote on) does not count. Without a history file
+     * any timeline counts. A partial counts as the last position only.
      */
     public Continuity continuity(String from) {
+        return continuity(from, list());
+    }
+
+    /** {@link #continuity(String)} over a listing taken before, so one listing serves several questions. */
+    public Continuity continuity(String from, Listing listing) {
         long first = WalNames.segmentNumber(from, segmentSize);
-        Listing listing = list();
+        TreeMap<Long, Integer> timelines = timelines(listing);
         TreeMap<Long, String> byNumber = new TreeMap<>();
         for (String s : listing.segments()) {
             long n = WalNames.segmentNumber(s, segmentSize);
-            if (n >= first) {
+            if (n >= first && onPath(timelines, s, n)) {
                 byNumber.merge(n, s, (a, b) -> a.compareTo(b) >= 0 ? a : b);
             }
         }
         Optional<String> partial = listing.partials().stream()
                 .filter(p -> WalNames.segmentNumber(p, segmentSize) >= first)
+                .filter(p -> onPath(timelines, p, WalNames.segmentNumber(p, segmentSize)))
                 .max(java.util.Comparator.comparingLong((String p) -> WalNames.segmentNumber(p, segmentSize)));
         String lastContiguous = null;
         long expected = first;
         for (var e : byNumber.entrySet()) {
             if (e.getKey() != expected) {
                 return new Continuity(from, Optional.ofNullable(lastContiguous),
-                        Optional.of(WalNames.segmentName(WalNames.timeline(e.getValue()), expected, segmentSize)),
-                        Optional.empty());
+                        Optional.of(missing(timelines, e.getValue(), expected)), Optional.empty());
             }
             lastContiguous = e.getValue();
             expected++;
         }
         if (partial.isPresent() && WalNames.segmentNumber(partial.get(), segmentSize) > expected) {
             return new Continuity(from, Optional.ofNullable(lastContiguous),
-                    Optional.of(WalNames.segmentName(WalNames.timeline(partial.get()), expected, segmentSize)),
-                    partial);
+                    Optional.of(missing(timelines, partial.get(), expected)), partial);
         }
         return new Continuity(from, Optional.ofNullable(lastContiguous), Optional.empty(), partial);
+    }
+
+    private String missing(TreeMap<Long, Integer> timelines, String next, long number) {
+        int timeline = timelines.isEmpty() ? WalNames.timeline(next) : timelines.floorEntry(number).getValue();
+        return WalNames.segmentName(timeline, number, segmentSize);
+    }
+
+    private static boolean onPath(TreeMap<Long, Integer> timelines, String segment, long number) {
+        return timelines.isEmpty() || timelines.floorEntry(number).getValue() == WalNames.timeline(segment);
+    }
+
+    /**
+     * From the newest timeline history file: the segment number each timeline of the path starts at (the first
+     * from 0). Empty without a history file, or when it cannot be read: then any timeline counts.
+     */
+    private TreeMap<Long, Integer> timelines(Listing listing) {
+        TreeMap<Long, Integer> from = new TreeMap<>();
+        if (listing.histories().isEmpty()) {
+            return from;
+        }
+        String newest = listing.histories().getLast();
+        int newestTimeline = Integer.parseInt(newest.substring(0, 8), 16);
+        byte[] content;
+        try {
+            content = fetch(newest).orElse(null);
+        } catch (RuntimeException e) {
+            return from;
+        }
+        if (content == null) {
+            return from;
+        }
+        long start = 0;
+        for (String line : new String(content, java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+            String[] fields = line.trim().split("\\s+");
+            if (fields.length < 2 || fields[0].startsWith("#") || !fields[1].contains("/")) {
+                continue;
+            }
+            try {
+                int parent = Integer.parseInt(fields[0]);
+                from.put(start, parent);
+                start = Long.divideUnsigned(WalNames.parseLsn(fields[1]), segmentSize);
+            } catch (RuntimeException e) {
+                return new TreeMap<>();
+            }
+        }
+        from.put(start, newestTimeline);
+        return from;
     }
 
     /**

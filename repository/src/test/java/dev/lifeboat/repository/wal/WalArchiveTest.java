@@ -68,7 +68,8 @@ class WalArchiveTest {
     void aHoleIsFoundAcrossATimelineSwitch() {
         wal.put(name(1, 3), segment(3));
         wal.put(name(1, 4), segment(4));
-        wal.put("00000002.history", "1\t0/5000000\tbefore transaction 900\n".getBytes());
+        // timeline 2 branched off in segment 5 (1 MiB segments)
+        wal.put("00000002.history", "1\t0/500100\tbefore transaction 900\n".getBytes());
         wal.put(name(2, 5), segment(5));
         wal.putPartial(name(2, 6), segment(6), 4096);
         WalArchive.Continuity whole = wal.continuity(name(1, 3));
@@ -85,6 +86,30 @@ class WalArchiveTest {
         assertThat(broken.unbroken()).isFalse();
         assertThat(broken.lastContiguous()).contains(name(2, 5));
         assertThat(broken.firstMissing()).contains(name(2, 6));
+    }
+
+    @Test
+    void continuityFollowsTheHistoryFileAndIgnoresWalOfTheAbandonedTimeline() {
+        wal.put(name(1, 3), segment(3));
+        wal.put(name(1, 4), segment(4));
+        wal.putPartial(name(1, 5), segment(5), 4096);
+        // the former primary wrote on after the switch: segment 6 of timeline 1 is not on the path
+        wal.put(name(1, 6), segment(16));
+        wal.put("00000002.history", "1\t0/500100\tno recovery target specified\n".getBytes());
+        wal.put(name(2, 5), segment(5));
+        wal.put(name(2, 7), segment(7));
+        WalArchive.Continuity c = wal.continuity(name(1, 3));
+        assertThat(c.unbroken()).isFalse();
+        assertThat(c.lastContiguous()).contains(name(2, 5));
+        assertThat(c.firstMissing()).contains(name(2, 6));
+
+        wal.put(name(2, 6), segment(6));
+        assertThat(wal.continuity(name(1, 3)).unbroken()).isTrue();
+        assertThat(wal.continuity(name(1, 3)).lastContiguous()).contains(name(2, 7));
+        // a segment of the path's parent missing before the switch is a hole even when the child has it
+        wal.put(name(2, 4), segment(4));
+        store.delete(BUCKET, prefix + "/wal/" + name(1, 4));
+        assertThat(wal.continuity(name(1, 3)).firstMissing()).contains(name(1, 4));
     }
 
     @Test

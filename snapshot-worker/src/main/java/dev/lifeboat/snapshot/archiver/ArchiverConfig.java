@@ -37,6 +37,17 @@ public interface ArchiverConfig {
     @WithDefault("5s")
     Duration statusInterval();
 
+    /**
+     * How often the continuity check looks up the repository's physical base backups again (it checks from the start
+     * of the oldest); the archive itself is listed every status interval.
+     */
+    @WithDefault("60s")
+    Duration baseBackupsInterval();
+
+    /** How long dropping the replication slot of a deleted source may wait for the server to let the slot go. */
+    @WithDefault("10s")
+    Duration slotDropTimeout();
+
     /** First wait before streaming a source again after a failure; doubles up to {@link #restartMaxBackoff()}. */
     @WithDefault("1s")
     Duration restartInitialBackoff();

@@ -30,6 +30,14 @@ final class ArchiverNode implements AutoCloseable {
         WalStreamer create(String sourceId, Supplier<LeaseStore.Lease> lease, Consumer<WalStatus> status);
     }
 
+    /**
+     * Whether scheduler-service says a source no longer exists (404): true when deleted, false when it still
+     * exists; throws when it cannot tell (an outage is not a deletion).
+     */
+    interface DeletionProbe {
+        boolean deleted(String sourceId) throws Exception;
+    }
+
     private record Held(AtomicReference<LeaseStore.Lease> lease, WalStreamer streamer) {
     }
 
@@ -41,14 +49,21 @@ final class ArchiverNode implements AutoCloseable {
     private final Consumer<WalStatus> status;
     private final Map<String, Held> held = new ConcurrentHashMap<>();
     private final Consumer<String> released;
+    private final DeletionProbe deletions;
+    private final java.util.function.BiConsumer<String, String> slotDropped;
     private ScheduledExecutorService timer;
 
     /**
      * @param physicalSources the ids of the physical sources, as scheduler-service lists them now
      * @param released        told the id of each source this instance stops streaming
+     * @param deletions       asked about a source held here that the listing no longer has
+     * @param slotDropped     told the source id and slot name of each slot dropped for a deleted source
      */
     ArchiverNode(String owner, ArchiverConfig config, LeaseStore leases, Supplier<List<String>> physicalSources,
-                 StreamerFactory streamers, Consumer<WalStatus> status, Consumer<String> released) {
+                 StreamerFactory streamers, Consumer<WalStatus> status, Consumer<String> released,
+                 DeletionProbe deletions, java.util.function.BiConsumer<String, String> slotDropped) {
+        this.deletions = deletions;
+        this.slotDropped = slotDropped;
         this.owner = owner;
         this.config = config;
         this.leases = leases;
@@ -97,9 +112,7 @@ final class ArchiverNode implements AutoCloseable {
         }
         for (String sourceId : held.keySet()) {
             if (!sources.contains(sourceId)) {
-                LOG.infof("source %s is no longer a physical source in scheduler-service: its WAL archiving stops",
-                        sourceId);
-                drop(sourceId, true);
+                unlisted(sourceId);
             }
         }
         for (String sourceId : sources) {
@@ -119,6 +132,42 @@ final class ArchiverNode implements AutoCloseable {
                 LOG.warnf("WAL archiver: cannot take the lease of source %s: %s", sourceId, e.toString());
             }
         }
+    }
+
+    /**
+     * A source held here that the listing no longer has: deleted (scheduler-service answers 404), its archiving
+     * stops and its replication slot is dropped, or it would retain WAL on its server until the disk fills; still
+     * there but no longer physical, its archiving stops and the slot stays; unknown (scheduler-service unreachable
+     * within the sources timeout), nothing changes until the next listing.
+     */
+    private void unlisted(String sourceId) {
+        boolean deleted;
+        try {
+            deleted = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return deletions.deleted(sourceId);
+                } catch (Exception e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            }).get(config.sourcesTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null
+                    ? (e.getCause().getCause() != null ? e.getCause().getCause() : e.getCause()) : e;
+            LOG.warnf("WAL archiver: source %s is missing from the listing but scheduler-service could not say "
+                    + "whether it was deleted within %s (%s); its archiving goes on", sourceId,
+                    config.sourcesTimeout(), cause.toString());
+            return;
+        }
+        if (!deleted) {
+            LOG.infof("source %s is no longer a physical source in scheduler-service: its WAL archiving stops",
+                    sourceId);
+            drop(sourceId, true);
+            return;
+        }
+        Held h = held.get(sourceId);
+        LOG.infof("source %s was deleted in scheduler-service: its WAL archiving stops and its replication slot "
+                + "%s is dropped", sourceId, h == null ? "?" : h.streamer().slot());
+        drop(sourceId, true, true);
     }
 
     /** Renews every lease held; a lease lost or run out stops its source at once. */
@@ -152,6 +201,10 @@ final class ArchiverNode implements AutoCloseable {
     }
 
     private void drop(String sourceId, boolean release) {
+        drop(sourceId, release, false);
+    }
+
+    private void drop(String sourceId, boolean release, boolean dropSlot) {
         Held h = held.remove(sourceId);
         if (h == null) {
             return;
@@ -161,6 +214,11 @@ final class ArchiverNode implements AutoCloseable {
             h.streamer().awaitStopped(Duration.ofSeconds(10));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        // still under the lease: no other instance streams the source meanwhile
+        if (dropSlot && h.lease().get().valid() && h.streamer().dropSlot(config.slotDropTimeout())) {
+            LOG.infof("dropped replication slot %s of deleted source %s", h.streamer().slot(), sourceId);
+            slotDropped.accept(sourceId, h.streamer().slot());
         }
         released.accept(sourceId);
         if (release) {

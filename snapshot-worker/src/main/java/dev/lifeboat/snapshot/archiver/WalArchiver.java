@@ -4,7 +4,7 @@ import dev.lifeboat.contracts.WalStatus;
 import dev.lifeboat.kit.objectstore.ObjectStoreConfig;
 import dev.lifeboat.kit.repository.Repositories;
 import dev.lifeboat.kit.secrets.SecretPolicy;
-import dev.lifeboat.repository.wal.WalArchive;
+import dev.lifeboat.repository.snapshot.Repository;
 import dev.lifeboat.snapshot.client.SchedulerClient;
 import dev.lifeboat.snapshot.config.SnapshotConfig;
 import dev.lifeboat.snapshot.messaging.WalStatusPublisher;
@@ -102,8 +102,8 @@ public class WalArchiver {
             }
 
             @Override
-            public WalArchive archive(String sourceId, int segmentSize) {
-                return repositories.openOrInit(bucket(), repositoryPrefix(sourceId)).wal(segmentSize);
+            public Repository repository(String sourceId) {
+                return repositories.openOrInit(bucket(), repositoryPrefix(sourceId));
             }
 
             @Override
@@ -123,7 +123,7 @@ public class WalArchiver {
         };
         return new ArchiverNode(owner, config, leaseStore, sources,
                 (sourceId, lease, sink) -> new WalStreamer(context, sourceId, lease, sink), this::report,
-                this::forget);
+                this::forget, this::deleted, this::slotDropped);
     }
 
     /** The latest status of each source this worker streams. */
@@ -151,6 +151,24 @@ public class WalArchiver {
             }
         }
         return ids;
+    }
+
+    /** Whether scheduler-service answers 404 for the source; anything but a 404 or a 2xx is thrown. */
+    boolean deleted(String sourceId) {
+        try {
+            scheduler.source(sourceId);
+            return false;
+        } catch (jakarta.ws.rs.WebApplicationException e) {
+            if (e.getResponse() != null && e.getResponse().getStatus() == 404) {
+                return true;
+            }
+            throw e;
+        }
+    }
+
+    private void slotDropped(String sourceId, String slot) {
+        LOG.infof("WAL archiver: replication slot %s of deleted source %s dropped", slot, sourceId);
+        registry.counter("lifeboat_wal_slots_dropped_total", "source", sourceId, "slot", slot).increment();
     }
 
     private void report(WalStatus status) {

@@ -1,7 +1,9 @@
 package dev.lifeboat.snapshot.archiver;
 
 import dev.lifeboat.contracts.WalStatus;
+import dev.lifeboat.repository.snapshot.Repository;
 import dev.lifeboat.repository.wal.WalArchive;
+import dev.lifeboat.repository.wal.WalGapCheck;
 import dev.lifeboat.repository.wal.WalNames;
 import dev.lifeboat.snapshot.service.SourceConnection;
 import org.jboss.logging.Logger;
@@ -53,8 +55,8 @@ final class WalStreamer implements Runnable {
         /** Connection details of the source (password resolved), fresh for each (re)connection. */
         SourceConnection connect(String sourceId);
 
-        /** The source's WAL archive for the cluster's segment size. */
-        WalArchive archive(String sourceId, int segmentSize);
+        /** The source's repository: its base backups and, for the cluster's segment size, its WAL archive. */
+        Repository repository(String sourceId);
 
         LeaseStore leases();
 
@@ -83,6 +85,13 @@ final class WalStreamer implements Runnable {
     private volatile String error;
     private volatile boolean streaming;
     private volatile WalStatus lastStatus;
+    private volatile String warning;
+    /** The segment the archive resumed at after the slot was re-created; the warning holds until it is contiguous. */
+    private volatile long warnedSegment = -1;
+    /** Set when this streamer re-created the slot: streaming resumes at the archive's position, not the slot's. */
+    private volatile boolean resumeFromArchive;
+    private volatile SourceConnection lastSource;
+    private WalGapCheck gapCheck;
 
     WalStreamer(Context context, String sourceId, Supplier<LeaseStore.Lease> lease, Consumer<WalStatus> statusSink) {
         this.context = context;
@@ -154,6 +163,14 @@ final class WalStreamer implements Runnable {
                     break;
                 }
                 error = describe(e);
+                if (resumeFromArchive && error.contains("has already been removed")) {
+                    // the server recycled the WAL before the slot was re-created: resume at the slot's position
+                    resumeFromArchive = false;
+                    warning = "source " + sourceId + ": the server no longer holds the WAL from the archive's "
+                            + "position to where replication slot " + slot + " was re-created (" + error
+                            + "); the archive has a gap there, see the continuity check";
+                    LOG.warn(warning);
+                }
                 LOG.warnf("WAL archiving of source %s stopped: %s; streaming again in %s", sourceId, error,
                         backoff);
                 publishStatus();
@@ -178,12 +195,17 @@ final class WalStreamer implements Runnable {
 
     private void streamOnce() throws Exception {
         SourceConnection source = context.connect(sourceId);
+        lastSource = source;
         Properties props = source.jdbcProperties(context.connectTimeoutSeconds(), 0);
         props.setProperty("ApplicationName", "lifeboat-wal-archiver");
         try (Connection sql = DriverManager.getConnection(source.jdbcUrl(), props)) {
             int segmentSize = segmentSize(sql);
-            WalArchive archive = context.archive(sourceId, segmentSize);
-            long restart = ensureSlot(sql);
+            Repository repository = context.repository(sourceId);
+            WalArchive archive = repository.wal(segmentSize);
+            if (gapCheck == null) {
+                gapCheck = new WalGapCheck(repository, archive, context.config().baseBackupsInterval());
+            }
+            long restart = ensureSlot(sql, archive);
 
             Properties rprops = source.jdbcProperties(context.connectTimeoutSeconds(), 0);
             rprops.setProperty("ApplicationName", "lifeboat-wal-archiver");
@@ -198,8 +220,8 @@ final class WalStreamer implements Runnable {
             }
             try (repl) {
                 timeline = identifyTimeline(repl);
-                archiveHistories(repl, archive);
-                long segment = Long.divideUnsigned(restart, segmentSize);
+                long switchPoint = archiveHistories(repl, archive);
+                long segment = startSegment(restart, archive, segmentSize, switchPoint);
                 long start = segment * segmentSize;
                 LeaseStore.Lease held = lease.get();
                 if (held == null || !held.valid()) {
@@ -287,6 +309,7 @@ final class WalStreamer implements Runnable {
     }
 
     private void archived(PGReplicationStream s, long lsn) throws SQLException {
+        resumeFromArchive = false;
         archivedLsn = lsn;
         archivedAt = Instant.now();
         LogSequenceNumber position = LogSequenceNumber.valueOf(lsn);
@@ -358,13 +381,10 @@ final class WalStreamer implements Runnable {
         try {
             WalArchive.Continuity continuity = null;
             String from = null;
-            if (archive != null) {
-                from = context.leases().archiveFrom(sourceId).orElse(null);
-                if (from == null) {
-                    var listing = archive.list();
-                    from = listing.segments().isEmpty() ? null : listing.segments().getFirst();
-                }
-                continuity = from == null ? null : archive.continuity(from);
+            if (archive != null && gapCheck != null) {
+                continuity = gapCheck.check().orElse(null);
+                from = continuity == null ? null : continuity.from();
+                clearWarningWhenContiguous(continuity, archive.segmentSize());
             } else if (lastStatus != null) {
                 from = lastStatus.continuityFrom();
             }
@@ -382,7 +402,7 @@ final class WalStreamer implements Runnable {
                     continuity != null ? continuity.firstMissing().orElse(null)
                             : last == null ? null : last.firstMissingSegment(),
                     streaming ? WalStatus.STREAMING : WalStatus.RECONNECTING, streaming ? null : error,
-                    Instant.now());
+                    Instant.now(), warning);
             lastStatus = status;
             statusSink.accept(status);
         } catch (Exception e) {
@@ -394,14 +414,20 @@ final class WalStreamer implements Runnable {
         return lastStatus;
     }
 
-    /** The slot's position; the slot is created (reserving WAL from now on) when the source has none yet. */
-    private long ensureSlot(Connection sql) throws SQLException {
+    /**
+     * The slot's position; the slot is created (reserving WAL from now on) when the server has none: a new source,
+     * or a standby promoted after a failover (slots are not copied to standbys), or a slot someone dropped. When the
+     * archive already holds WAL, streaming then resumes at the archive's position instead ({@link #startSegment}).
+     */
+    private long ensureSlot(Connection sql, WalArchive archive) throws SQLException {
         Optional<Long> position = slotPosition(sql);
         if (position.isEmpty()) {
             try (PreparedStatement ps = sql.prepareStatement("select pg_create_physical_replication_slot(?, true)")) {
                 ps.setString(1, slot);
                 ps.execute();
                 LOG.infof("created physical replication slot %s on source %s", slot, sourceId);
+                WalArchive.Listing held = archive.list();
+                resumeFromArchive = !held.segments().isEmpty() || !held.partials().isEmpty();
             } catch (SQLException e) {
                 if (!DUPLICATE_OBJECT.equals(e.getSQLState())) {
                     throw new SQLException("cannot create replication slot " + slot + " (the source's user needs the "
@@ -452,24 +478,157 @@ final class WalStreamer implements Runnable {
         }
     }
 
-    /** Timeline history files of every timeline up to the current one that the archive lacks. */
-    private void archiveHistories(Connection repl, WalArchive archive) throws SQLException {
+    /**
+     * Archives the timeline history files of every timeline up to the current one that the archive lacks, and
+     * returns where the current timeline branched off its parent (0 on timeline 1): from the current timeline's
+     * history file, whose last line names the parent and the switch point.
+     */
+    private long archiveHistories(Connection repl, WalArchive archive) throws SQLException {
         if (timeline <= 1) {
-            return;
+            return 0;
         }
         var held = archive.list().histories();
+        byte[] current = null;
         for (int tli = 2; tli <= timeline; tli++) {
             String name = String.format(Locale.ROOT, "%08X.history", tli);
             if (held.contains(name)) {
+                if (tli == timeline) {
+                    current = archive.fetch(name).orElse(null);
+                }
                 continue;
             }
             try (Statement st = repl.createStatement(); ResultSet rs = st.executeQuery("TIMELINE_HISTORY " + tli)) {
                 if (rs.next()) {
                     byte[] content = rs.getBytes(2);
-                    archive.put(name, content == null ? rs.getString(2).getBytes(StandardCharsets.UTF_8) : content);
+                    content = content == null ? rs.getString(2).getBytes(StandardCharsets.UTF_8) : content;
+                    archive.put(name, content);
                     LOG.infof("archived timeline history %s of source %s", name, sourceId);
+                    if (tli == timeline) {
+                        current = content;
+                    }
                 }
             }
+        }
+        return current == null ? 0 : switchPoint(new String(current, StandardCharsets.UTF_8));
+    }
+
+    /** The switch point on the last line of a timeline history file ({@code parentTLI<tab>LSN<tab>reason}). */
+    static long switchPoint(String history) {
+        long point = 0;
+        for (String line : history.split("\n")) {
+            String[] fields = line.trim().split("\\s+");
+            if (fields.length >= 2 && !fields[0].startsWith("#") && fields[1].contains("/")) {
+                point = WalNames.parseLsn(fields[1]);
+            }
+        }
+        return point;
+    }
+
+    /**
+     * The segment streaming starts at: the one holding the slot's position; the archive's next segment after the
+     * slot was re-created (what the server still holds of the WAL between them is not lost that way). Never before
+     * the segment where the current timeline began: a server serves its current timeline only from there on (older
+     * segments are files of the parent timeline), so WAL of the parent before it is in the archive only if the
+     * former primary's archiver stored it; the continuity check tells.
+     */
+    private long startSegment(long slotRestart, WalArchive archive, int segmentSize, long switchPoint) {
+        long segment = Long.divideUnsigned(slotRestart, segmentSize);
+        String why = null;
+        if (resumeFromArchive) {
+            Optional<Long> next = nextToArchive(archive.list(), segmentSize);
+            if (next.isPresent()) {
+                why = "replication slot " + slot + " was missing on the server of source " + sourceId
+                        + " (a promoted standby, or dropped) and was created again at "
+                        + WalNames.formatLsn(slotRestart) + "; the archive resumes at segment "
+                        + WalNames.segmentName(timeline, next.get(), segmentSize)
+                        + ": WAL written while no slot held it may be missing, see the continuity check";
+                segment = next.get();
+            }
+        }
+        long firstOfTimeline = Long.divideUnsigned(switchPoint, segmentSize);
+        if (switchPoint != 0 && segment < firstOfTimeline) {
+            why = "source " + sourceId + " switched to timeline " + timeline + " at " + WalNames.formatLsn(switchPoint)
+                    + "; the archive's position (segment " + WalNames.segmentName(timeline - 1, segment, segmentSize)
+                    + ") is older and the server serves timeline " + timeline + " only from segment "
+                    + WalNames.segmentName(timeline, firstOfTimeline, segmentSize)
+                    + ": the WAL of the former timeline between them is in the archive only if it was archived "
+                    + "before the switch, see the continuity check";
+            segment = firstOfTimeline;
+        }
+        if (why != null) {
+            warning = why;
+            warnedSegment = segment;
+            LOG.warn(why);
+        }
+        return segment;
+    }
+
+    /** The first segment the archive lacks after its newest one: a partial's segment, else after the newest. */
+    private static Optional<Long> nextToArchive(WalArchive.Listing listing, int segmentSize) {
+        long next = -1;
+        for (String s : listing.segments()) {
+            next = Math.max(next, WalNames.segmentNumber(s, segmentSize) + 1);
+        }
+        for (String p : listing.partials()) {
+            next = Math.max(next, WalNames.segmentNumber(p, segmentSize));
+        }
+        return next < 0 ? Optional.empty() : Optional.of(next);
+    }
+
+    /** A warning about WAL at risk holds until the archive is contiguous past the segment it resumed at. */
+    private void clearWarningWhenContiguous(WalArchive.Continuity continuity, int segmentSize) {
+        long at = warnedSegment;
+        if (warning == null || at < 0 || continuity == null || !continuity.unbroken()
+                || continuity.lastContiguous().isEmpty()) {
+            return;
+        }
+        if (WalNames.segmentNumber(continuity.lastContiguous().get(), segmentSize) >= at) {
+            LOG.infof("source %s: the archive is contiguous from %s past segment %s again", sourceId,
+                    continuity.from(), WalNames.segmentName(timeline, at, segmentSize));
+            warning = null;
+            warnedSegment = -1;
+        }
+    }
+
+    /**
+     * Drops the source's replication slot on its server (the source was deleted, so nothing must retain its WAL),
+     * over the connection details last used; call after {@link #stop()}. Waits up to {@code timeout} for the server
+     * to let the slot go (it stays active for a moment after the stream closed). False when it could not.
+     */
+    boolean dropSlot(Duration timeout) {
+        SourceConnection source = lastSource;
+        if (source == null) {
+            return false;
+        }
+        long until = System.nanoTime() + timeout.toNanos();
+        String last = null;
+        do {
+            Properties props = source.jdbcProperties(context.connectTimeoutSeconds(), 0);
+            props.setProperty("ApplicationName", "lifeboat-wal-archiver");
+            try (Connection sql = DriverManager.getConnection(source.jdbcUrl(), props);
+                 PreparedStatement ps = sql.prepareStatement("""
+                         select pg_drop_replication_slot(slot_name) from pg_replication_slots
+                          where slot_name = ? and slot_type = 'physical'""")) {
+                ps.setString(1, slot);
+                ps.execute();
+                return true;
+            } catch (SQLException e) {
+                last = e.getMessage();
+            }
+        } while (System.nanoTime() - until < 0 && pause(200));
+        LOG.warnf("could not drop replication slot %s of deleted source %s on %s:%d within %s: %s; drop it by hand "
+                + "(select pg_drop_replication_slot('%s')), it retains WAL on that server", slot, sourceId,
+                source.host(), source.port(), timeout, last, slot);
+        return false;
+    }
+
+    private static boolean pause(long millis) {
+        try {
+            Thread.sleep(millis);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 

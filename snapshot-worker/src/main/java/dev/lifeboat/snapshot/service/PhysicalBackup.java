@@ -314,6 +314,17 @@ final class PhysicalBackup {
                     + "; check that the server is running and accepts replication connections from this worker."
                     + said);
         }
+        if (e.contains("has already been removed") || e.contains("could not find wal file")
+                || e.contains("could not find any wal files")) {
+            // -X fetch asks for the WAL from the backup's start only at its end. A replication slot does not keep it:
+            // the WAL archiver's slot retains WAL from the archive's position on, which is past the backup's start
+            // while the archiver is current
+            return new BackupFailure("DUMP", "pg_basebackup of " + where + " needed WAL from the backup's start "
+                    + "that the server had already recycled when the backup ended (heavy writes during the backup); "
+                    + "nothing was kept as a backup. Set wal_keep_size in postgresql.conf to more than the WAL "
+                    + "written during one base backup (SELECT pg_reload_conf() applies it), then take the backup "
+                    + "again." + said);
+        }
         return new BackupFailure("DUMP", "pg_basebackup of " + where + " exited with " + exit + "; nothing was "
                 + "kept as a backup." + said);
     }

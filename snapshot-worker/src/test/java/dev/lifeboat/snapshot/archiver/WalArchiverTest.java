@@ -57,6 +57,9 @@ class WalArchiverTest {
     static final String BUCKET = "lifeboat-archiver-test";
     static final String PREFIX = "archiver-" + UUID.randomUUID().toString().substring(0, 8);
     static final Map<String, String> SCHEDULER = new ConcurrentHashMap<>();
+    /** Paths the fake scheduler-service answers 503 to, as during an outage. */
+    static final java.util.Set<String> SCHEDULER_DOWN = ConcurrentHashMap.newKeySet();
+    static Path passwordFile;
     static HttpServer scheduler;
     static PgCluster cluster;
 
@@ -68,6 +71,8 @@ class WalArchiverTest {
     Repositories repositories;
     @Inject
     ObjectStore store;
+    @Inject
+    io.micrometer.core.instrument.MeterRegistry registry;
 
     public static class Resource extends RecoveryCommandsTestResource {
         @Override
@@ -85,6 +90,8 @@ class WalArchiverTest {
             config.put("lifeboat.archiver.restart-max-backoff", "1s");
             config.put("lifeboat.archiver.bucket", BUCKET);
             config.put("lifeboat.archiver.prefix", PREFIX);
+            config.put("lifeboat.archiver.sources-timeout", "2s");
+            config.put("lifeboat.archiver.base-backups-interval", "2s");
             return config;
         }
     }
@@ -103,7 +110,13 @@ class WalArchiverTest {
     }
 
     private static void answer(HttpExchange exchange) throws IOException {
-        String body = SCHEDULER.get(exchange.getRequestURI().getPath().substring("/api/v1/".length()));
+        String path = exchange.getRequestURI().getPath().substring("/api/v1/".length());
+        if (SCHEDULER_DOWN.contains(path)) {
+            exchange.sendResponseHeaders(503, -1);
+            exchange.close();
+            return;
+        }
+        String body = SCHEDULER.get(path);
         byte[] bytes = (body == null ? "{\"status\":404,\"title\":\"Not Found\"}" : body)
                 .getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().add("Content-Type", body == null ? "application/problem+json"
@@ -120,11 +133,9 @@ class WalArchiverTest {
                 "replicator-password");
         Files.createDirectories(password.getParent());
         Files.writeString(password, PgCluster.REPLICATION_PASSWORD);
-        for (String id : List.of("pitr-main", "pitr-gap")) {
-            SCHEDULER.put("sources/" + id, """
-                    {"id":"%s","kind":"postgresql","method":"physical","host":"127.0.0.1","port":%d,
-                     "database":"postgres","username":"%s","passwordRef":"file:%s","sslmode":"disable"}"""
-                    .formatted(id, PG_PORT, PgCluster.REPLICATION_USER, password));
+        passwordFile = password;
+        for (String id : List.of("pitr-main", "pitr-gap", "pitr-oldhole", "pitr-deleted")) {
+            SCHEDULER.put("sources/" + id, source(id, PG_PORT));
         }
         SCHEDULER.put("sources", """
                 [{"id":"pitr-main","kind":"postgresql","method":"physical"},
@@ -134,10 +145,18 @@ class WalArchiverTest {
                 + "pad text, at timestamptz default clock_timestamp())");
     }
 
+    static String source(String id, int port) {
+        return """
+                {"id":"%s","kind":"postgresql","method":"physical","host":"127.0.0.1","port":%d,
+                 "database":"postgres","username":"%s","passwordRef":"file:%s","sslmode":"disable"}"""
+                .formatted(id, port, PgCluster.REPLICATION_USER, passwordFile);
+    }
+
     @AfterAll
     static void stopCluster() {
         if (cluster != null) {
-            for (String slot : List.of("lifeboat_wal_pitr_main_", "lifeboat_wal_pitr_gap_")) {
+            for (String slot : List.of("lifeboat_wal_pitr_main_", "lifeboat_wal_pitr_gap_", "lifeboat_wal_pitr_oldhole_",
+                    "lifeboat_wal_pitr_deleted_")) {
                 try {
                     cluster.execute("postgres", "select pg_drop_replication_slot(slot_name) from pg_replication_slots"
                             + " where slot_name like '" + slot + "%' and not active");
@@ -277,6 +296,170 @@ class WalArchiverTest {
         }
     }
 
+    @Test
+    void afterAFailoverTheArchiveFollowsThePromotedStandbysTimelineWithoutAHole() throws Exception {
+        String source = "pitr-failover";
+        PgCluster primary = PgCluster.at(Path.of("target", "pgc-failover-primary"), PG_PORT + 1).start();
+        PgCluster standby = null;
+        ArchiverNode node = null;
+        try (TopicTail topic = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN),
+                Topics.WAL_STATUS)) {
+            // the standby keeps recent WAL (as wal_keep_size does in production), so it still holds what the
+            // archive lacks when it becomes the primary
+            primary.execute("postgres", "alter system set wal_keep_size = '256MB'");
+            primary.execute("postgres", "select pg_reload_conf()");
+            primary.execute("postgres", "create table if not exists marker (id bigserial primary key, note text, "
+                    + "pad text, at timestamptz default clock_timestamp())");
+            standby = PgCluster.standbyOf(primary, Path.of("target", "pgc-failover-standby"), PG_PORT + 2).start();
+            SCHEDULER.put("sources/" + source, source(source, PG_PORT + 1));
+            node = archiver.node("worker-failover", () -> List.of(source), new LeaseStore(ds));
+            node.start();
+            switchWal(primary, 2);
+            long beforeFailover = serverFlushLsn(primary);
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> Long.compareUnsigned(archived(source), beforeFailover) >= 0);
+
+            // a clean failover: the standby has all the primary wrote, the primary stops, the standby is promoted
+            // and the source's address now reaches it; it writes on, long enough for a checkpoint to move past
+            // the switch, so a slot created now would reserve WAL from after what the archive holds
+            primary.execute("postgres", "insert into marker (note) values ('last on timeline 1')");
+            long last = serverFlushLsn(primary);
+            PgCluster following = standby;
+            await().atMost(Duration.ofSeconds(20)).until(() ->
+                    Long.compareUnsigned(lsn(following, "select pg_last_wal_replay_lsn()::text"), last) >= 0);
+            primary.stop();
+            standby.promote();
+            standby.execute("postgres", "insert into marker (note) values ('first on timeline 2')");
+            switchWal(standby, 2);
+            standby.execute("postgres", "checkpoint");
+            SCHEDULER.put("sources/" + source, source(source, PG_PORT + 2));
+            switchWal(standby, 1);
+            long afterFailover = serverFlushLsn(standby);
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                WalStatus st = statuses().get(source);
+                return st != null && st.timeline() == 2
+                        && Long.compareUnsigned(archived(source), afterFailover) >= 0;
+            });
+
+            WalArchive archive = repositories.openOrInit(BUCKET, PREFIX + "/" + source).wal();
+            int size = archive.segmentSize();
+            assertThat(archive.list().histories()).contains("00000002.history");
+            long switchPoint = WalStreamer.switchPoint(new String(archive.fetch("00000002.history").orElseThrow(),
+                    StandardCharsets.UTF_8));
+            long switchSegment = Long.divideUnsigned(switchPoint, size);
+            assertThat(slotExists(standby, source)).as("the slot exists on the new primary").isTrue();
+            var topicReport = topic.await(r -> source.equals(r.key()) && r.value().contains("\"warning\":\"replication slot"),
+                    Duration.ofSeconds(10));
+            assertThat(topicReport.value()).contains("was missing").contains("continuity check");
+
+            // restore_command asks for each segment on the timeline the history file says: before the switch on
+            // timeline 1, from the switch segment on timeline 2; every one is there, so nothing is missing
+            String first = archive.list().segments().getFirst();
+            WalArchive.Continuity continuity = archive.continuity(first);
+            assertThat(continuity.unbroken()).as("continuity from %s: %s", first, continuity).isTrue();
+            long lastSegment = Long.divideUnsigned(afterFailover - 1, size);
+            assertThat(switchSegment).isGreaterThan(WalNames.segmentNumber(first, size));
+            for (long n = WalNames.segmentNumber(first, size); n < lastSegment; n++) {
+                String name = WalNames.segmentName(n < switchSegment ? 1 : 2, n, size);
+                assertThat(archive.hasComplete(name)).as("segment %s archived complete", name).isTrue();
+            }
+            String firstOfTimeline2 = WalNames.segmentName(2, switchSegment, size);
+            assertThat(archive.fetch(firstOfTimeline2).orElseThrow())
+                    .as("%s equals the new primary's", firstOfTimeline2)
+                    .isEqualTo(Files.readAllBytes(standby.dataDir().resolve("pg_wal").resolve(firstOfTimeline2)));
+            await().atMost(Duration.ofSeconds(10)).until(() -> !statuses().get(source).gap()
+                    && statuses().get(source).warning() == null);
+        } finally {
+            if (node != null) {
+                node.close();
+            }
+            primary.destroy();
+            if (standby != null) {
+                standby.destroy();
+            }
+        }
+    }
+
+    @Test
+    void aHoleBeforeTheLeasesFirstSegmentIsReportedFromTheOldestBaseBackupsStart() throws Exception {
+        String source = "pitr-oldhole";
+        switchWal(3);
+        cluster.execute("postgres", "checkpoint");
+        long now = Long.divideUnsigned(serverFlushLsn(), WalNames.DEFAULT_SEGMENT_SIZE);
+        // a base backup starts at now-3; an earlier owner archived now-3 and now-1 and lost now-2 in between
+        var repo = repositories.openOrInit(BUCKET, PREFIX + "/" + source);
+        WalArchive archive = repo.wal();
+        String baseStart = WalNames.segmentName(1, now - 3, archive.segmentSize());
+        String lost = WalNames.segmentName(1, now - 2, archive.segmentSize());
+        archive.put(baseStart, new byte[archive.segmentSize()]);
+        archive.put(WalNames.segmentName(1, now - 1, archive.segmentSize()), new byte[archive.segmentSize()]);
+        repo.writer().physical(() -> new dev.lifeboat.repository.snapshot.Manifest.Physical("1", "15", "15",
+                        1, WalNames.formatLsn((now - 3) * archive.segmentSize()),
+                        WalNames.formatLsn((now - 3) * archive.segmentSize() + 4096), baseStart,
+                        java.time.Instant.now(), java.time.Instant.now()))
+                .write(List.of(new dev.lifeboat.repository.snapshot.SnapshotWriter.Entry(
+                                dev.lifeboat.repository.snapshot.Manifest.BASE_TAR,
+                                () -> new java.io.ByteArrayInputStream(new byte[1024]))).iterator(),
+                        dev.lifeboat.repository.snapshot.BackupType.FULL,
+                        dev.lifeboat.repository.snapshot.ChainContext.latestChain("base-oldhole"), null);
+        ArchiverNode node = archiver.node("worker-oldhole", () -> List.of(source), new LeaseStore(ds));
+        try {
+            node.start();
+            switchWal(2);
+            long committed = serverFlushLsn();
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                WalStatus st = statuses().get(source);
+                return st != null && Long.compareUnsigned(archived(source), committed) >= 0
+                        && baseStart.equals(st.continuityFrom());
+            });
+            WalStatus status = statuses().get(source);
+            assertThat(new LeaseStore(ds).archiveFrom(source).orElseThrow()).as("the lease's first segment")
+                    .isGreaterThan(lost);
+            assertThat(status.gap()).isTrue();
+            assertThat(status.firstMissingSegment()).isEqualTo(lost);
+            assertThat(status.lastContiguousSegment()).isEqualTo(baseStart);
+        } finally {
+            node.close();
+        }
+    }
+
+    @Test
+    void theSlotOfASourceDeletedInTheSchedulerIsDroppedButAnOutageIsNotADeletion() throws Exception {
+        String source = "pitr-deleted";
+        List<String> listed = new java.util.concurrent.CopyOnWriteArrayList<>(List.of(source));
+        ArchiverNode node = archiver.node("worker-deleted", () -> List.copyOf(listed), new LeaseStore(ds));
+        cluster.execute("postgres", "select pg_create_physical_replication_slot('lifeboat_wal_unknown') "
+                + "where not exists (select 1 from pg_replication_slots where slot_name = 'lifeboat_wal_unknown')");
+        try {
+            node.start();
+            await().atMost(Duration.ofSeconds(20)).until(() -> statuses().containsKey(source)
+                    && statuses().get(source).archivedLsn() != null);
+            assertThat(slotExists(cluster, source)).isTrue();
+
+            // gone from the listing while scheduler-service cannot answer about it: archiving goes on
+            SCHEDULER_DOWN.add("sources/" + source);
+            listed.clear();
+            Thread.sleep(3000);
+            assertThat(node.owned()).contains(source);
+            assertThat(slotExists(cluster, source)).isTrue();
+
+            // scheduler-service says it no longer exists: the slot goes with it
+            SCHEDULER_DOWN.remove("sources/" + source);
+            SCHEDULER.remove("sources/" + source);
+            await().atMost(Duration.ofSeconds(20)).until(() -> !slotExists(cluster, source));
+            assertThat(node.owned()).doesNotContain(source);
+            assertThat(registry.counter("lifeboat_wal_slots_dropped_total", "source", source, "slot",
+                    WalStreamer.slotName("lifeboat_wal_", source)).count()).isEqualTo(1.0);
+            // a slot this Lifeboat never knew is not touched
+            assertThat(slotExists(cluster, "unknown")).isTrue();
+        } finally {
+            SCHEDULER_DOWN.clear();
+            node.close();
+            cluster.execute("postgres", "select pg_drop_replication_slot(slot_name) from pg_replication_slots "
+                    + "where slot_name = 'lifeboat_wal_unknown'");
+        }
+    }
+
     private Map<String, WalStatus> statuses() {
         return archiver.statuses();
     }
@@ -287,15 +470,36 @@ class WalArchiverTest {
     }
 
     private static long serverFlushLsn() throws Exception {
-        try (Connection c = cluster.connect("postgres"); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("select pg_current_wal_flush_lsn()::text")) {
+        return serverFlushLsn(cluster);
+    }
+
+    private static long serverFlushLsn(PgCluster on) throws Exception {
+        return lsn(on, "select pg_current_wal_flush_lsn()::text");
+    }
+
+    private static long lsn(PgCluster on, String query) throws Exception {
+        try (Connection c = on.connect("postgres"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery(query)) {
             rs.next();
-            return WalNames.parseLsn(rs.getString(1));
+            return rs.getString(1) == null ? 0 : WalNames.parseLsn(rs.getString(1));
+        }
+    }
+
+    private static boolean slotExists(PgCluster on, String source) throws Exception {
+        try (Connection c = on.connect("postgres"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("select count(*) from pg_replication_slots where slot_name = '"
+                     + WalStreamer.slotName("lifeboat_wal_", source) + "'")) {
+            rs.next();
+            return rs.getInt(1) == 1;
         }
     }
 
     private static void switchWal(int times) throws Exception {
-        try (Connection c = cluster.connect("postgres"); Statement st = c.createStatement()) {
+        switchWal(cluster, times);
+    }
+
+    private static void switchWal(PgCluster on, int times) throws Exception {
+        try (Connection c = on.connect("postgres"); Statement st = c.createStatement()) {
             for (int i = 0; i < times; i++) {
                 st.execute("insert into marker (note, pad) select 'switch', repeat(md5(random()::text), 20) "
                         + "from generate_series(1, 200)");

@@ -202,6 +202,43 @@ class PhysicalBackupTest {
                 "host replication nohba");
     }
 
+    @Test
+    void walRecycledBeforeTheBaseBackupEndsFailsNamingWalKeepSize() {
+        // pg_basebackup is held still (SIGSTOP) while the server writes and checkpoints past the backup's start,
+        // as heavy writes during a long backup do; -X fetch then asks for WAL the server no longer has
+        AtomicBoolean churned = new AtomicBoolean();
+        BackupFailure failure = catchThrowableOfType(BackupFailure.class, () -> backup(BackupType.FULL, replicator(),
+                bytes -> {
+                    if (churned.getAndSet(true)) {
+                        return;
+                    }
+                    List<ProcessHandle> tools = ProcessHandle.current().descendants()
+                            .filter(h -> h.info().command().orElse("").endsWith("pg_basebackup")).toList();
+                    tools.forEach(h -> signal("STOP", h.pid()));
+                    try {
+                        for (int i = 0; i < 3; i++) {
+                            source.execute("postgres", "insert into sales.live (payload) select md5(g::text) "
+                                    + "from generate_series(1, 200) g; select pg_switch_wal(); checkpoint");
+                        }
+                    } finally {
+                        tools.forEach(h -> signal("CONT", h.pid()));
+                    }
+                }));
+        assertThat(churned).as("the backup ran long enough to be held").isTrue();
+        assertThat(failure).as("the backup fails").isNotNull();
+        assertThat(failure.getMessage()).contains("recycled", "wal_keep_size", "127.0.0.1:" + SOURCE_PORT);
+    }
+
+    private static void signal(String signal, long pid) {
+        try {
+            new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).start().waitFor();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** The port a system property names, else one free now. */
     static int port(String property) {
         Integer set = Integer.getInteger(property);
@@ -222,6 +259,11 @@ class PhysicalBackupTest {
     }
 
     private static Manifest backup(BackupType type, SourceConnection connection) throws IOException {
+        return backup(type, connection, bytes -> { });
+    }
+
+    private static Manifest backup(BackupType type, SourceConnection connection,
+                                   java.util.function.LongConsumer progress) throws IOException {
         PhysicalBackup.checkReplication(connection, 5, 60);
         Path spool = Files.createDirectories(work.resolve(UUID.randomUUID().toString()));
         String backupId = UUID.randomUUID().toString();
@@ -229,7 +271,7 @@ class PhysicalBackupTest {
         Manifest m = new PhysicalBackup(PgCluster.binDir().resolve("pg_basebackup"), 5, Duration.ofSeconds(30),
                 Duration.ofMillis(500), new ChildProcesses(spool.resolve("children")))
                 .run(connection, repository.writer(), type, ChainContext.latestChain(backupId), spool, backupId,
-                        "15", Deadline.after(Instant.now(), Duration.ofMinutes(2), "the test's limit"), bytes -> { });
+                        "15", Deadline.after(Instant.now(), Duration.ofMinutes(2), "the test's limit"), progress);
         System.out.printf("physical %s: %d ms%n", type, (System.nanoTime() - started) / 1_000_000);
         return m;
     }
