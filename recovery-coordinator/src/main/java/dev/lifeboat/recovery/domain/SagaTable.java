@@ -104,10 +104,14 @@ public final class SagaTable {
                     ctx.run().backup(ctx.stepIndex()), ctx.cluster(ctx.stepIndex()),
                     recoveryTarget(ctx.run(), ctx.step(PlanStep.RestoreCluster.class)), ctx.deadline()));
 
-    /** A drill with {@code drillAgo} replays to its start minus that; otherwise the step's target. */
+    /**
+     * A drill with {@code drillAgo} replays to its start minus that; otherwise the step's target. Whole milliseconds:
+     * PrepareRestore and RestoreCluster must name the same instant whether the run was just created or read back.
+     */
     public static RecoveryTarget recoveryTarget(Run r, PlanStep.RestoreCluster s) {
         if (r.mode == RunMode.DRILL && s.drillAgo() != null) {
-            return RecoveryTarget.time(r.startedAt.minus(java.time.Duration.parse(s.drillAgo())));
+            return RecoveryTarget.time(r.startedAt.minus(java.time.Duration.parse(s.drillAgo()))
+                    .truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
         }
         return s.recoveryTarget() == null ? RecoveryTarget.latest() : s.recoveryTarget();
     }

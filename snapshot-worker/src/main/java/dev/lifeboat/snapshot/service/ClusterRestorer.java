@@ -56,8 +56,9 @@ import io.opentelemetry.instrumentation.annotations.WithSpan;
  * configured (recovery.signal, port, 127.0.0.1, archive_mode off, the recovery target, promote), PostgreSQL is started
  * and replays the source's archived WAL, which a {@link WalPrefetcher} fetches ahead of replay for restore_command.
  * The reply says where the cluster runs and how long fetching, WAL replay and starting took. A hole in the archive
- * before the target refuses the restore with the last reachable point. RemoveCluster stops such a cluster and
- * removes its directories. Nothing outside the worker's configured data roots is ever created or removed.
+ * before the target refuses the restore with the last reachable point. The cluster's socket lives in its private
+ * work directory and admits only this worker's checks ({@link #socketTarget}); TCP keeps the source's own pg_hba.
+ * RemoveCluster stops such a cluster and removes its directories. Nothing outside the worker's configured data roots is ever created or removed.
  */
 @ApplicationScoped
 public class ClusterRestorer {
