@@ -101,7 +101,7 @@ public class DatabaseChecks {
         }
         for (Map.Entry<String, List<SqlCheck>> e : byDatabase.entrySet()) {
             DatabaseTarget target = clusters.socketTarget(cmd.cluster(), e.getKey());
-            String name = TargetServers.validName(target);
+            String name = TargetServers.plainName(target);
             List<Outcome> got = verifyOn(cmd.commandId(), target, name, "", e.getValue(), Optional.empty());
             for (int i = 0; i < got.size(); i++) {
                 outcomes.put(e.getValue().get(i), got.get(i));

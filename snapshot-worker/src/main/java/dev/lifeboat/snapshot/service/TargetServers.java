@@ -83,13 +83,22 @@ final class TargetServers {
 
     /** A database name the worker will quote and act on: non-empty, at most 63 bytes, no NUL. */
     static String validName(DatabaseTarget target) {
+        String name = plainName(target);
+        if (PROTECTED.contains(name)) {
+            throw new CommandFailure("target database '" + name + "' is a system database; refusing to touch it");
+        }
+        return name;
+    }
+
+    /**
+     * A database name as PostgreSQL accepts it. Read-only checks on a restored cluster may read any of its databases
+     * (postgres included); everything else uses {@link #validName}.
+     */
+    static String plainName(DatabaseTarget target) {
         String name = target == null ? null : target.database();
         if (name == null || name.isBlank() || name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 63
                 || name.indexOf('\0') >= 0) {
             throw new CommandFailure("target database name '" + name + "' is not a valid PostgreSQL database name");
-        }
-        if (PROTECTED.contains(name)) {
-            throw new CommandFailure("target database '" + name + "' is a system database; refusing to touch it");
         }
         return name;
     }
