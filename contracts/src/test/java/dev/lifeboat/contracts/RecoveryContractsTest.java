@@ -37,6 +37,11 @@ class RecoveryContractsTest {
     void everyRecoveryMessageRoundTripsThroughItsSchema() {
         Object[] samples = {
                 new PrepareRestore(RecoveryCommand.commandId(RUN, 0, "prepare"), RUN, 0, "shop", null, 86400L),
+                new PrepareRestore(RecoveryCommand.commandId(RUN, 1, "prepare"), RUN, 1, "shop", null, null, T,
+                        dev.lifeboat.contracts.recovery.RecoveryTarget.time(T)),
+                VerifyDatabase.onCluster(RecoveryCommand.commandId(RUN, 3, "verify-database"), RUN, 3, CLUSTER,
+                        List.of(new SqlCheck("orders present", SqlCheck.Kind.ROW_COUNT_AT_LEAST, "orders", 10L, null,
+                                null, "shop")), T),
                 new RestoreDatabase(RecoveryCommand.commandId(RUN, 0, "restore"), RUN, 0, LOCATION, TARGET, 2),
                 new VerifyBackup(RecoveryCommand.commandId(RUN, 1, "verify-backup"), RUN, 1, LOCATION),
                 new VerifyDatabase(RecoveryCommand.commandId(RUN, 1, "verify-database"), RUN, 1, TARGET, List.of(
@@ -88,6 +93,22 @@ class RecoveryContractsTest {
                 List.of(new SqlCheck("bad", SqlCheck.Kind.ROW_COUNT_AT_LEAST, null, 1L, null, null))));
         assertThatThrownBy(() -> EventCodec.decodeData(EventType.VERIFY_DATABASE, json))
                 .isInstanceOf(InvalidEventException.class).hasMessageContaining("table");
+    }
+
+    @Test
+    void aVerifyDatabaseNamesEitherATargetOrARestoredClusterAndOldPrepareRestoresStayValid() {
+        List<SqlCheck> checks = List.of(new SqlCheck("n", SqlCheck.Kind.ROW_COUNT_AT_LEAST, "orders", 1L, null, null,
+                "shop"));
+        String neither = EventCodec.encodeData(new VerifyDatabase("c", RUN, 1, null, checks, null, null, null));
+        assertThatThrownBy(() -> EventCodec.decodeData(EventType.VERIFY_DATABASE, neither))
+                .isInstanceOf(InvalidEventException.class);
+        String both = EventCodec.encodeData(new VerifyDatabase("c", RUN, 1, TARGET, checks, null, null, CLUSTER));
+        assertThatThrownBy(() -> EventCodec.decodeData(EventType.VERIFY_DATABASE, both))
+                .isInstanceOf(InvalidEventException.class);
+        String older = "{\"commandId\":\"c\",\"runId\":\"" + RUN + "\",\"step\":0,\"sourceId\":\"shop\","
+                + "\"backupId\":null,\"maxAgeSeconds\":60}";
+        assertThat(((PrepareRestore) EventCodec.decodeData(EventType.PREPARE_RESTORE, older)).recoveryTarget())
+                .isNull();
     }
 
     @Test

@@ -192,7 +192,7 @@ class PlanApiTest {
     void verifyIntegrityNeedsAPrecedingRestore() {
         post(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.verify(true), Plans.restore("orders_a"))))
                 .statusCode(400).body("detail", containsString("steps[0]: VerifyIntegrity checks the target of a "
-                        + "preceding RestoreDatabase step"));
+                        + "preceding RestoreDatabase or RestoreCluster step"));
     }
 
     @Test

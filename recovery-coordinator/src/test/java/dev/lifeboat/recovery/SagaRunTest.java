@@ -109,20 +109,43 @@ class SagaRunTest {
                 "restoredBytes", 4000, "fetchMillis", 5, "pgRestoreMillis", 20, "totalMillis", 25);
     }
 
-    @Test
-    void physicalDrillRestoresAScratchClusterToItsStartMinusDrillAgoThenRemovesIt() {
+    private static String clusterTarget() {
         String target = Plans.uniqueId("clusters");
         Plans.admin().contentType(ContentType.JSON).body(Map.of("kind", "cluster", "dataRoot",
                 "/var/lib/lifeboat/restores", "ports", "5433-5440")).put("/api/v1/targets/" + target).then()
                 .statusCode(201);
-        Map<String, Object> step = Map.of("kind", "RestoreCluster", "sourceId", RecoveryTestResource.SOURCE,
-                "target", target, "cluster", "orders-pitr", "port", 5435, "drillAgo", "PT5M");
-        String planId = createPlan("PT10M", List.of(step, Plans.notify(services.baseUrl() + "/hook")));
+        return target;
+    }
+
+    private static Map<String, Object> clusterDrill(String target) {
+        return Map.of("kind", "RestoreCluster", "sourceId", RecoveryTestResource.SOURCE, "target", target,
+                "cluster", "orders-pitr", "port", 5435, "drillAgo", "PT5M");
+    }
+
+    private static Map<String, Object> clusterChecks(boolean checksums) {
+        return Map.of("kind", "VerifyIntegrity", "checksums", checksums, "checks", List.of(Map.of(
+                "name", "orders-not-empty", "kind", "ROW_COUNT_AT_LEAST", "table", "public.orders", "minRows", 1,
+                "database", "shop")));
+    }
+
+    @Test
+    void physicalDrillRestoresFromABaseBackupConsistentByItsTargetChecksTheClusterAndReportsWhatTheRestoreTook()
+            throws Exception {
+        String target = clusterTarget();
+        String planId = createPlan("PT10M", List.of(clusterDrill(target), clusterChecks(true),
+                Plans.notify(services.baseUrl() + "/hook")));
+        KafkaConsumer<String, String> lifecycle = lifecycleConsumer();
         String runId = startRun(planId, "drill");
         String scratch = "drill_" + runId.replace("-", "").substring(0, 8) + "_0";
 
         Command prepare = participant.next(runId);
         assertThat(prepare.type()).isEqualTo(EventType.PREPARE_RESTORE);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> consistentBy = (Map<String, Object>) prepare.data().get("recoveryTarget");
+        assertThat(consistentBy).as("storage-worker picks a base backup consistent by the drill's target")
+                .containsEntry("kind", "TIME");
+        assertThat(prepare.data().get("maxAgeSeconds")).as("the archived WAL, not the base backup's age, is the RPO")
+                .isNull();
         participant.completed(prepare, backup(Instant.now().minusSeconds(60)));
 
         Command restore = participant.next(runId);
@@ -133,11 +156,28 @@ class SagaRunTest {
         assertThat(restore.data().get("backup")).asString().contains("backupId=b-42");
         @SuppressWarnings("unchecked")
         Map<String, Object> recoveryTarget = (Map<String, Object>) restore.data().get("recoveryTarget");
-        assertThat(recoveryTarget).containsEntry("kind", "TIME");
+        assertThat(recoveryTarget).isEqualTo(consistentBy).containsEntry("kind", "TIME");
         assertThat(Duration.between(Instant.parse((String) recoveryTarget.get("value")), Instant.now()))
                 .as("the drill's start minus drillAgo").isBetween(Duration.ofMinutes(5), Duration.ofMinutes(6));
-        participant.completed(restore, Map.of("host", "127.0.0.1", "port", 5435, "fetchMillis", 40,
-                "replayMillis", 300, "startMillis", 20, "totalMillis", 400));
+        // the worker answers once the cluster was promoted: replay is inside the step, so inside the RTO
+        Thread.sleep(400);
+        Map<String, Object> measured = new java.util.LinkedHashMap<>();
+        measured.putAll(Map.of("host", "127.0.0.1", "port", 5435, "baseBytes", 52_428_800L, "fetchMillis", 40,
+                "walFilesFetched", 3, "walBytesFetched", 50_331_648L, "walFetchMillis", 120, "replayMillis", 300,
+                "startMillis", 20, "totalMillis", 400));
+        participant.completed(restore, measured);
+
+        Command verifyBackup = participant.next(runId);
+        assertThat(verifyBackup.type()).as("checksums of the base backup").isEqualTo(EventType.VERIFY_BACKUP);
+        assertThat(verifyBackup.data().get("backup")).asString().contains("backupId=b-42");
+        participant.completed(verifyBackup, Map.of("ok", true, "chunks", 12, "problems", List.of()));
+
+        Command verify = participant.next(runId);
+        assertThat(verify.type()).isEqualTo(EventType.VERIFY_DATABASE);
+        assertThat(verify.data().get("target")).as("no database target: the restored cluster").isNull();
+        assertThat(verify.data().get("cluster")).asString().contains("name=" + scratch).contains("port=5435");
+        assertThat(verify.data().get("checks")).asString().contains("database=shop");
+        participant.completed(verify, Map.of("checks", List.of(Map.of("name", "orders-not-empty", "passed", true))));
 
         Command remove = participant.next(runId);
         assertThat(remove.type()).as("scratch cluster removed after the last step").isEqualTo(EventType.REMOVE_CLUSTER);
@@ -146,9 +186,81 @@ class SagaRunTest {
         participant.completed(remove, Map.of("removed", true));
 
         JsonPath run = awaitRun(runId, "SUCCEEDED");
-        assertThat(run.getList("steps.status")).containsExactly("SUCCEEDED", "SUCCEEDED");
+        assertThat(run.getList("steps.status")).containsExactly("SUCCEEDED", "SUCCEEDED", "SUCCEEDED");
         assertThat(run.getInt("steps[0].details.restore-cluster.replayMillis")).isEqualTo(300);
+        assertThat(run.getLong("result.totalMillis")).as("the RTO includes the restore's replay")
+                .isGreaterThanOrEqualTo(400);
         assertThat(services.requests("/hook")).as("stakeholders notified before cleanup").isNotEmpty();
+
+        JsonNode finished = finishedEvent(lifecycle, runId);
+        JsonNode measure = finished.path("clusterRestore");
+        assertThat(measure.path("step").asInt()).isZero();
+        assertThat(measure.path("baseBytes").asLong()).isEqualTo(52_428_800L);
+        assertThat(measure.path("fetchMillis").asLong()).isEqualTo(40);
+        assertThat(measure.path("walFiles").asLong()).isEqualTo(3);
+        assertThat(measure.path("walBytes").asLong()).isEqualTo(50_331_648L);
+        assertThat(measure.path("walFetchMillis").asLong()).isEqualTo(120);
+        assertThat(measure.path("replayMillis").asLong()).isEqualTo(300);
+        assertThat(measure.path("startMillis").asLong()).isEqualTo(20);
+        assertThat(measure.path("totalMillis").asLong()).isEqualTo(400);
+        assertThat(finished.path("totalMillis").asLong()).isGreaterThanOrEqualTo(400);
+    }
+
+    @Test
+    void aFailedCheckOnTheRestoredClusterRemovesItAndPlansCannotCompareItWithFingerprints() throws Exception {
+        String target = clusterTarget();
+        Plans.admin().contentType(ContentType.JSON).body(Plans.plan(Plans.uniqueId("dr"), "PT10M", List.of(
+                clusterDrill(target), Map.of("kind", "VerifyIntegrity", "checks", List.of(
+                        Map.of("name", "same", "kind", "TABLE_MATCHES_SOURCE", "table", "public.orders",
+                                "database", "shop"),
+                        Map.of("name", "nowhere", "kind", "ROW_COUNT_AT_LEAST", "table", "public.orders",
+                                "minRows", 1))))))
+                .post("/api/v1/plans").then().statusCode(400)
+                .body("detail", containsString("steps[1].checks[0]: TABLE_MATCHES_SOURCE compares with table "
+                        + "fingerprints a logical backup records; a physical base backup records none"))
+                .body("detail", containsString("steps[1].checks[1].database: required"));
+
+        String planId = createPlan("PT10M", List.of(clusterDrill(target), clusterChecks(false)));
+        KafkaConsumer<String, String> lifecycle = lifecycleConsumer();
+        String runId = startRun(planId, "drill");
+        participant.completed(participant.next(runId), backup(Instant.now()));
+        participant.completed(participant.next(runId), Map.of("host", "127.0.0.1", "port", 5435, "fetchMillis", 40,
+                "replayMillis", 300, "startMillis", 20, "totalMillis", 400));
+        Command verify = participant.next(runId);
+        assertThat(verify.type()).isEqualTo(EventType.VERIFY_DATABASE);
+        participant.reply(verify, StepReply.Outcome.FAILED, "1 of 1 checks failed on the restored cluster: "
+                + "orders-not-empty (public.orders has 0 rows, fewer than 1)", Map.of("checks", List.of(
+                Map.of("name", "orders-not-empty", "passed", false, "actual", "0"))));
+
+        Command remove = participant.next(runId);
+        assertThat(remove.type()).as("compensation of the restore").isEqualTo(EventType.REMOVE_CLUSTER);
+        assertThat(remove.commandId()).isEqualTo(runId + ":0:remove-cluster");
+        participant.completed(remove, Map.of("removed", true));
+
+        JsonPath run = awaitRun(runId, "COMPENSATED");
+        assertThat(run.getString("reason")).contains("step 1 (VerifyIntegrity)").contains("orders-not-empty");
+        assertThat(run.getList("steps.status")).containsExactly("COMPENSATED", "FAILED");
+        JsonNode finished = finishedEvent(lifecycle, runId);
+        assertThat(finished.path("status").asText()).isEqualTo("COMPENSATED");
+        assertThat(finished.path("clusterRestore").path("replayMillis").asLong())
+                .as("what the restore took, even when a check failed after it").isEqualTo(300);
+        assertThat(finished.path("clusterRestore").path("walFiles").isNumber()).as("not reported").isFalse();
+    }
+
+    /** The run's RecoveryFinished as published on the recovery events topic. */
+    private static JsonNode finishedEvent(KafkaConsumer<String, String> lifecycle, String runId) throws Exception {
+        List<String> found = new ArrayList<>();
+        await().atMost(Duration.ofSeconds(15)).until(() -> {
+            for (ConsumerRecord<String, String> r : lifecycle.poll(Duration.ofMillis(200))) {
+                if (runId.equals(r.key()) && EventCodec.decode(r.headers(), r.value()).id()
+                        .equals(runId + ":finished")) {
+                    found.add(r.value());
+                }
+            }
+            return !found.isEmpty();
+        });
+        lifecycle.close();
+        return EventCodec.mapper().readTree(found.getFirst());
     }
 
     @Test

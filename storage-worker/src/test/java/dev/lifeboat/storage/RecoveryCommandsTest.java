@@ -3,6 +3,7 @@ package dev.lifeboat.storage;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -21,9 +22,12 @@ import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.contracts.recovery.BackupLocation;
 import dev.lifeboat.contracts.recovery.PrepareRestore;
 import dev.lifeboat.contracts.recovery.RecoveryCommand;
+import dev.lifeboat.contracts.recovery.RecoveryTarget;
 import dev.lifeboat.contracts.recovery.StepReply;
 import dev.lifeboat.contracts.recovery.VerifyBackup;
 import dev.lifeboat.kit.recovery.StepReplies;
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.wal.WalNames;
 import dev.lifeboat.testsupport.LocalStack;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -128,6 +132,52 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
         assertThat(reply.outcome()).isEqualTo(StepReply.Outcome.FAILED);
         assertThat(reply.message()).contains(snapshot.backupId()).containsPattern("is \\d+\\.\\d s old")
                 .contains("allowed 1 s (RPO)");
+    }
+
+    @Test
+    void aTimeOrLsnTargetRestoresFromTheNewestBaseBackupConsistentByItAndRefusesOneEndingAfterIt() {
+        String source = "src-" + UUID.randomUUID();
+        Instant firstEnd = Instant.now().minusSeconds(120);
+        Instant secondEnd = Instant.now().minusSeconds(30);
+        SnapshotCreated first = ExpiredBackupDeletionTest.sealedAs(this, uploadedPhysicalSnapshot(source, null,
+                physical("0/2000028", "0/2000100", firstEnd)));
+        SnapshotCreated second = ExpiredBackupDeletionTest.sealedAs(this, uploadedPhysicalSnapshot(source, null,
+                physical("0/5000028", "0/5000100", secondEnd)));
+        String runId = UUID.randomUUID().toString();
+        // markers committed between the two base backups: a target among them replays from the first
+        PrepareRestore between = prepare(runId, 0, source, null, RecoveryTarget.time(secondEnd.minusSeconds(10)));
+        PrepareRestore afterBoth = prepare(runId, 1, source, null, RecoveryTarget.time(secondEnd.plusSeconds(1)));
+        PrepareRestore byLsn = prepare(runId, 2, source, null, new RecoveryTarget(RecoveryTarget.Kind.LSN, "0/4000000"));
+        PrepareRestore beforeAll = prepare(runId, 3, source, null, RecoveryTarget.time(firstEnd.minusSeconds(1)));
+        PrepareRestore namedTooNew = prepare(runId, 4, source, second.backupId(),
+                RecoveryTarget.time(secondEnd.minusSeconds(10)));
+        for (PrepareRestore p : List.of(between, afterBoth, byLsn, beforeAll, namedTooNew)) {
+            send(EventType.PREPARE_RESTORE, p);
+        }
+
+        assertThat(locationOf(awaitReply(between.commandId())).backupId()).isEqualTo(first.backupId());
+        assertThat(locationOf(awaitReply(afterBoth.commandId())).backupId()).isEqualTo(second.backupId());
+        assertThat(locationOf(awaitReply(byLsn.commandId())).backupId()).isEqualTo(first.backupId());
+        StepReply none = awaitReply(beforeAll.commandId());
+        assertThat(none.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(none.message()).contains("no base backup of source " + source + " is consistent by time "
+                + firstEnd.minusSeconds(1)).contains("earliest recoverable point is " + firstEnd + " (LSN 0/2000100");
+        StepReply refused = awaitReply(namedTooNew.commandId());
+        assertThat(refused.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(refused.message()).contains("backup " + second.backupId() + " is consistent only from " + secondEnd)
+                .contains("after the recovery target time " + secondEnd.minusSeconds(10));
+    }
+
+    private static PrepareRestore prepare(String runId, int step, String source, String backupId,
+                                          RecoveryTarget target) {
+        return new PrepareRestore(RecoveryCommand.commandId(runId, step, "prepare"), runId, step, source, backupId,
+                null, null, target);
+    }
+
+    private static Manifest.Physical physical(String startLsn, String stopLsn, Instant stopTime) {
+        String segment = WalNames.segmentOf(1, WalNames.parseLsn(startLsn), WalNames.DEFAULT_SEGMENT_SIZE);
+        return new Manifest.Physical("7312345678901234567", "15", "15.14", 1, startLsn, stopLsn, segment,
+                stopTime.minusSeconds(5), stopTime);
     }
 
     @Test

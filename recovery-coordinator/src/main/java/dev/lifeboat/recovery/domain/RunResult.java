@@ -1,6 +1,8 @@
 package dev.lifeboat.recovery.domain;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lifeboat.contracts.recovery.RecoveryFinished.ClusterRestoreMeasure;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -23,5 +25,24 @@ public record RunResult(boolean success, long totalMillis, long rtoMillis, boole
         Long age = r.data.has("backupAgeSeconds") ? r.data.get("backupAgeSeconds").asLong() : null;
         return new RunResult(success, total, rto, success && total <= rto, rpo, age == null ? null : age * 1000 <= rpo,
                 age, r.data.path("backupId").asText(null), r.data.path("sourceId").asText(null), r.reason);
+    }
+
+    /**
+     * What a RestoreCluster step measured, from its restore-cluster reply; null when the step has no such reply (it
+     * failed, or a participant answered without the measures). A missing part reads as 0 (null for the WAL parts a
+     * restore may not report).
+     */
+    public static ClusterRestoreMeasure clusterRestore(int step, JsonNode reply) {
+        if (reply == null || !reply.isObject() || !reply.path("totalMillis").isNumber()) {
+            return null;
+        }
+        return new ClusterRestoreMeasure(step, reply.path("baseBytes").asLong(0), reply.path("fetchMillis").asLong(0),
+                number(reply, "walFilesFetched"), reply.path("walBytesFetched").asLong(0),
+                number(reply, "walFetchMillis"), reply.path("replayMillis").asLong(0),
+                reply.path("startMillis").asLong(0), reply.path("totalMillis").asLong());
+    }
+
+    private static Long number(JsonNode n, String field) {
+        return n.path(field).isNumber() ? n.get(field).asLong() : null;
     }
 }

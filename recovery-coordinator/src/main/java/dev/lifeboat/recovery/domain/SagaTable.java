@@ -41,7 +41,10 @@ import java.util.stream.Stream;
  *                    |   to the recovery target, promoted)          |
  * RestartServices    | restart (HTTP calls by the coordinator)      | none
  * VerifyIntegrity    | verify-backup (VerifyBackup) if checksums    | none
- *                    | verify-database (VerifyDatabase) if checks   |
+ *                    |   of the backup the restore before it read   |
+ *                    | verify-database (VerifyDatabase) if checks:  |
+ *                    |   on the restored database, or on the        |
+ *                    |   restored cluster (each check's database)   |
  * NotifyStakeholders | notify (HTTP POST by the coordinator)        | none; a failed run notifies with the outcome
  * </pre>
  */
@@ -87,10 +90,13 @@ public final class SagaTable {
     static final ActionSpec PREPARE_CLUSTER_RESTORE = ActionSpec.command(PREPARE, EventType.PREPARE_RESTORE, ctx -> {
         PlanStep.RestoreCluster s = ctx.step(PlanStep.RestoreCluster.class);
         Run r = ctx.run();
-        // the base backup: replay from it reaches the recovery target; a drill asks for one within the RPO
-        Long maxAge = s.latest() && r.mode == RunMode.DRILL ? r.plan.rpoDuration().toSeconds() : null;
+        // the base backup: consistent by the recovery target (so replay can reach it), the newest such; a drill
+        // replaying to the latest point asks for one within the RPO
+        RecoveryTarget target = recoveryTarget(r, s);
+        Long maxAge = s.latest() && r.mode == RunMode.DRILL && target.kind() == RecoveryTarget.Kind.LATEST
+                ? r.plan.rpoDuration().toSeconds() : null;
         return new PrepareRestore(ctx.commandId(), r.id, ctx.stepIndex(), s.sourceId(), s.latest() ? null : s.backup(),
-                maxAge == null ? null : Math.max(1, maxAge), ctx.deadline());
+                maxAge == null ? null : Math.max(1, maxAge), ctx.deadline(), target);
     }).onCompleted(SagaTable::prepared);
 
     static final ActionSpec RESTORE_CLUSTER_ACTION = ActionSpec.command(RESTORE_CLUSTER, EventType.RESTORE_CLUSTER,
@@ -98,10 +104,14 @@ public final class SagaTable {
                     ctx.run().backup(ctx.stepIndex()), ctx.cluster(ctx.stepIndex()),
                     recoveryTarget(ctx.run(), ctx.step(PlanStep.RestoreCluster.class)), ctx.deadline()));
 
-    /** A drill with {@code drillAgo} replays to its start minus that; otherwise the step's target. */
+    /**
+     * A drill with {@code drillAgo} replays to its start minus that; otherwise the step's target. Whole milliseconds:
+     * PrepareRestore and RestoreCluster must name the same instant whether the run was just created or read back.
+     */
     public static RecoveryTarget recoveryTarget(Run r, PlanStep.RestoreCluster s) {
         if (r.mode == RunMode.DRILL && s.drillAgo() != null) {
-            return RecoveryTarget.time(r.startedAt.minus(java.time.Duration.parse(s.drillAgo())));
+            return RecoveryTarget.time(r.startedAt.minus(java.time.Duration.parse(s.drillAgo()))
+                    .truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
         }
         return s.recoveryTarget() == null ? RecoveryTarget.latest() : s.recoveryTarget();
     }
@@ -118,6 +128,11 @@ public final class SagaTable {
             ctx -> {
                 int restore = restoreBefore(ctx.run().plan.steps(), ctx.stepIndex());
                 List<SqlCheck> checks = ctx.step(PlanStep.VerifyIntegrity.class).checks();
+                if (ctx.run().plan.steps().get(restore) instanceof PlanStep.RestoreCluster) {
+                    // each check in the database it names, on the restored cluster (no recorded fingerprints)
+                    return VerifyDatabase.onCluster(ctx.commandId(), ctx.run().id, ctx.stepIndex(),
+                            ctx.cluster(restore), checks, ctx.deadline());
+                }
                 // TABLE_MATCHES_SOURCE compares with what the restored backup recorded
                 boolean compares = checks.stream().anyMatch(k -> k.kind() == SqlCheck.Kind.TABLE_MATCHES_SOURCE);
                 return new VerifyDatabase(ctx.commandId(), ctx.run().id, ctx.stepIndex(), ctx.target(restore), checks,
@@ -421,10 +436,10 @@ public final class SagaTable {
         return kind(step).stepTimeout() ? step.timeout() : null;
     }
 
-    /** The nearest RestoreDatabase step before {@code step}, or -1. */
+    /** The nearest RestoreDatabase or RestoreCluster step before {@code step}, or -1. */
     public static int restoreBefore(List<PlanStep> steps, int step) {
         for (int i = step - 1; i >= 0; i--) {
-            if (steps.get(i) instanceof PlanStep.RestoreDatabase) {
+            if (steps.get(i) instanceof PlanStep.RestoreDatabase || steps.get(i) instanceof PlanStep.RestoreCluster) {
                 return i;
             }
         }

@@ -176,16 +176,18 @@ public final class PlanValidator {
                 return new PlanStep.RestartServices(endpoints, timeout == null ? "PT10S" : timeout, retries);
             }
             case PlanStep.VERIFY -> {
-                if (SagaTable.restoreBefore(before, before.size()) < 0) {
-                    errors.add(at + ": VerifyIntegrity checks the target of a preceding RestoreDatabase step, "
-                            + "and there is none before it");
+                int restore = SagaTable.restoreBefore(before, before.size());
+                if (restore < 0) {
+                    errors.add(at + ": VerifyIntegrity checks the target of a preceding RestoreDatabase or "
+                            + "RestoreCluster step, and there is none before it");
                 }
+                boolean onCluster = restore >= 0 && before.get(restore) instanceof PlanStep.RestoreCluster;
                 boolean checksums = n.path("checksums").asBoolean(false);
                 List<SqlCheck> checks = new ArrayList<>();
                 JsonNode c = n.get("checks");
                 if (c != null && c.isArray()) {
                     for (int j = 0; j < c.size(); j++) {
-                        checks.add(check(c.get(j), at + ".checks[" + j + "]"));
+                        checks.add(check(c.get(j), at + ".checks[" + j + "]", onCluster));
                     }
                 }
                 if (!checksums && checks.isEmpty()) {
@@ -244,7 +246,8 @@ public final class PlanValidator {
         return t;
     }
 
-    private SqlCheck check(JsonNode c, String at) {
+    /** {@code onCluster}: the check runs on a cluster restored from a physical backup, in the database it names. */
+    private SqlCheck check(JsonNode c, String at, boolean onCluster) {
         String name = text(c, "name", at + ".name", true);
         String kindText = c.path("kind").asText(null);
         SqlCheck.Kind kind = null;
@@ -273,7 +276,21 @@ public final class PlanValidator {
                         + "expect)");
             }
         }
-        return new SqlCheck(name, kind, table, minRows, sql, expected);
+        String database = text(c, "database", at + ".database", onCluster);
+        if (onCluster && kind == SqlCheck.Kind.TABLE_MATCHES_SOURCE) {
+            errors.add(at + ": TABLE_MATCHES_SOURCE compares with table fingerprints a logical backup records; a "
+                    + "physical base backup records none, so a check after RestoreCluster cannot use it (use "
+                    + "ROW_COUNT_AT_LEAST or QUERY_EQUALS)");
+        }
+        if (!onCluster && database != null) {
+            errors.add(at + ".database: only a check on a restored cluster names a database (after RestoreDatabase "
+                    + "the check runs in the restored database)");
+        }
+        if (database != null && !DB_NAME.matcher(database).matches()) {
+            errors.add(at + ".database: '" + TargetService.abbreviate(database) + "' is not a database name "
+                    + "(letters, digits, '_', '$', '-', at most 63, not starting with a digit)");
+        }
+        return new SqlCheck(name, kind, table, minRows, sql, expected, database);
     }
 
     private String text(JsonNode n, String field, String at, boolean required) {

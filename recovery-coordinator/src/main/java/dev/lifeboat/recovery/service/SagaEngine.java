@@ -596,7 +596,15 @@ public class SagaEngine {
                 res.backupId(), res.backupAgeSeconds(),
                 steps.stream().map(s -> new RecoveryFinished.StepOutcome(s.index(), s.kind(), s.status(),
                         s.startedAt(), s.finishedAt(), s.durationMillis(), s.message())).toList(),
-                null);
+                clusterRestore(r, steps));
+    }
+
+    /** The first RestoreCluster step's measures, when it restored a cluster. */
+    private static RecoveryFinished.ClusterRestoreMeasure clusterRestore(Run r, List<RunRepository.StepRow> steps) {
+        return steps.stream().filter(s -> r.plan.steps().get(s.index()) instanceof PlanStep.RestoreCluster)
+                .filter(s -> s.details() != null)
+                .map(s -> RunResult.clusterRestore(s.index(), s.details().get(SagaTable.RESTORE_CLUSTER)))
+                .filter(java.util.Objects::nonNull).findFirst().orElse(null);
     }
 
     /** What stakeholders receive: the run so far. */

@@ -66,6 +66,15 @@ public interface RecoveryConfig {
         @WithDefault("30m")
         Duration recoveryTimeout();
 
+        /**
+         * The role of a restored cluster that VerifyDatabase checks connect as (a superuser of the source, so that
+         * every check can read what it names). It logs in only over the restored cluster's private local socket,
+         * by peer authentication of this worker's OS user: a restore maps that OS user to this role and to the
+         * checker role, and to nothing else.
+         */
+        @WithDefault("postgres")
+        String checkUser();
+
         /** pg_ctl stop of a cluster being removed. */
         @WithDefault("60s")
         Duration stopTimeout();

@@ -232,7 +232,9 @@ final class CheckerRole implements AutoCloseable {
                                     Duration timeout, int connectTimeoutSeconds) throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", role);
-        p.setProperty("password", password);
+        if (password != null) {
+            p.setProperty("password", password);
+        }
         p.setProperty("connectTimeout", String.valueOf(connectTimeoutSeconds));
         // every statement ends at statement_timeout; a read waiting past it means the server stopped answering
         p.setProperty("socketTimeout", String.valueOf(Math.max(1, timeout.toSeconds()) + 10));
@@ -241,8 +243,7 @@ final class CheckerRole implements AutoCloseable {
         p.setProperty("preferQueryMode", "extended");
         p.setProperty("options", "-c default_transaction_read_only=on -c statement_timeout="
                 + Math.max(1, timeout.toMillis()));
-        Connection c = DriverManager.getConnection("jdbc:postgresql://" + target.host() + ":" + target.port() + "/"
-                + database, p);
+        Connection c = DriverManager.getConnection(TargetServers.url(target, database, p), p);
         c.setAutoCommit(false);
         return c;
     }

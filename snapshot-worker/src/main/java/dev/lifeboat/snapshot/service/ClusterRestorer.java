@@ -56,8 +56,9 @@ import io.opentelemetry.instrumentation.annotations.WithSpan;
  * configured (recovery.signal, port, 127.0.0.1, archive_mode off, the recovery target, promote), PostgreSQL is started
  * and replays the source's archived WAL, which a {@link WalPrefetcher} fetches ahead of replay for restore_command.
  * The reply says where the cluster runs and how long fetching, WAL replay and starting took. A hole in the archive
- * before the target refuses the restore with the last reachable point. RemoveCluster stops such a cluster and
- * removes its directories. Nothing outside the worker's configured data roots is ever created or removed.
+ * before the target refuses the restore with the last reachable point. The cluster's socket lives in its private
+ * work directory and admits only this worker's checks ({@link #socketTarget}); TCP keeps the source's own pg_hba.
+ * RemoveCluster stops such a cluster and removes its directories. Nothing outside the worker's configured data roots is ever created or removed.
  */
 @ApplicationScoped
 public class ClusterRestorer {
@@ -71,6 +72,8 @@ public class ClusterRestorer {
     /** Unix socket paths are limited to 107 bytes; longer directories get no socket (TCP on 127.0.0.1 only). */
     private static final int MAX_SOCKET_DIR = 90;
     private static final int LOG_TAIL_LINES = 12;
+    private static final String IDENT_MAP = "lifeboat_restore";
+    private static final Pattern PLAIN_ROLE = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,62}");
     /** PostgreSQL's recovery_target_time accepts no ISO-8601 'T' and 'Z': a space and an explicit offset instead. */
     private static final java.time.format.DateTimeFormatter PG_TIME = java.time.format.DateTimeFormatter
             .ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS'+00'").withZone(java.time.ZoneOffset.UTC);
@@ -128,7 +131,8 @@ public class ClusterRestorer {
                                             Repository repository, Manifest manifest, long started) {
         long fetchStart = System.nanoTime();
         createOwned(paths.data(), true);
-        createOwned(paths.work(), false);
+        // private: it holds the cluster's socket, which admits this worker's OS user without a password
+        createOwned(paths.work(), true);
         createOwned(paths.wal(), false);
         extract(cmd, repository, manifest, BASE_TAR, paths.data());
         if (manifest.files().stream().anyMatch(f -> f.path().equals(WAL_TAR))) {
@@ -447,9 +451,9 @@ public class ClusterRestorer {
                 Files.writeString(data.resolve("postgresql.conf"), "# written by the point-in-time restore\n");
             }
             if (!Files.exists(data.resolve("pg_hba.conf"))) {
-                Files.writeString(data.resolve("pg_hba.conf"), "local all all peer\n"
-                        + "host all all 127.0.0.1/32 scram-sha-256\n");
+                Files.writeString(data.resolve("pg_hba.conf"), "host all all 127.0.0.1/32 scram-sha-256\n");
             }
+            admitChecksOverSocket(cmd, data);
             String socketDir = paths.work().toString().length() <= MAX_SOCKET_DIR ? paths.work().toString() : "";
             StringBuilder conf = new StringBuilder("\n# point-in-time restore (RestoreCluster " + cmd.commandId()
                     .replaceAll("[^A-Za-z0-9:._-]", "_") + ")\n")
@@ -457,6 +461,9 @@ public class ClusterRestorer {
                     .append("listen_addresses = '127.0.0.1'\n")
                     .append("unix_socket_directories = '").append(socketDir).append("'\n")
                     .append("archive_mode = off\n")
+                    // the files written here, even when the source kept its configuration elsewhere
+                    .append("hba_file = '").append(data.resolve("pg_hba.conf")).append("'\n")
+                    .append("ident_file = '").append(data.resolve("pg_ident.conf")).append("'\n")
                     .append("hot_standby = on\n")
                     .append("restore_command = '").append(script).append(" %f %p'\n")
                     .append("recovery_target_timeline = 'latest'\n")
@@ -475,12 +482,54 @@ public class ClusterRestorer {
             Files.deleteIfExists(data.resolve("postmaster.pid"));
             Files.writeString(data.resolve("recovery.signal"), "");
             for (Path p : List.of(script, data.resolve("postgresql.conf"), data.resolve("pg_hba.conf"),
+                    data.resolve("pg_ident.conf"),
                     data.resolve("postgresql.auto.conf"), data.resolve("recovery.signal"))) {
                 own(p);
             }
         } catch (IOException e) {
             throw new CommandFailure("cannot write the recovery settings into " + data + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The restored cluster keeps the source's roles and pg_hba for TCP; local-socket connections (its socket lives
+     * only in the private work directory) are admitted by peer authentication, and only for this worker's OS user
+     * as the check user or the checker role: a line first in pg_hba (the first matching line decides) and a map in
+     * pg_ident. Nothing is opened over TCP.
+     */
+    private void admitChecksOverSocket(RestoreCluster cmd, Path data) throws IOException {
+        String osUser = System.getProperty("user.name");
+        for (String name : List.of(osUser, config.cluster().checkUser(), config.checkerRole())) {
+            if (!PLAIN_ROLE.matcher(name).matches()) {
+                throw new CommandFailure("'" + clip(name) + "' (the worker's OS user, lifeboat.recovery.cluster"
+                        + ".check-user or lifeboat.recovery.checker-role) is not a plain name; the restored cluster's "
+                        + "pg_ident.conf cannot name it");
+            }
+        }
+        Path hba = data.resolve("pg_hba.conf");
+        Files.writeString(hba, "# point-in-time restore (RestoreCluster " + cmd.commandId().replaceAll(
+                "[^A-Za-z0-9:._-]", "_") + "): the private socket admits only the restoring worker's checks\n"
+                + "local all all peer map=" + IDENT_MAP + "\n" + Files.readString(hba, StandardCharsets.UTF_8));
+        Files.writeString(data.resolve("pg_ident.conf"), "\n# point-in-time restore: the restoring worker's checks\n"
+                + IDENT_MAP + " " + osUser + " " + config.cluster().checkUser() + "\n"
+                + IDENT_MAP + " " + osUser + " " + config.checkerRole() + "\n",
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
+
+    /**
+     * Where VerifyDatabase reaches {@code database} of a cluster this worker restored: its private socket, as the
+     * check user (peer authentication, no password). Only clusters under an allowed data root qualify.
+     */
+    public dev.lifeboat.contracts.recovery.DatabaseTarget socketTarget(ClusterTarget cluster, String database) {
+        Paths paths = paths(cluster);
+        Path socket = paths.work().resolve(".s.PGSQL." + cluster.port());
+        if (!Files.exists(socket)) {
+            throw new CommandFailure("no restored cluster listens on the private socket " + socket + " of "
+                    + cluster.describe() + " (not restored by this worker, stopped, or its directory is longer than "
+                    + MAX_SOCKET_DIR + " characters so it has no socket)");
+        }
+        return new dev.lifeboat.contracts.recovery.DatabaseTarget(paths.work().toString(), cluster.port(), database,
+                config.cluster().checkUser(), null);
     }
 
     // ---------------------------------------------------------------- PostgreSQL

@@ -17,6 +17,7 @@ import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
+import dev.lifeboat.contracts.recovery.DatabaseTarget;
 import dev.lifeboat.contracts.recovery.SqlCheck;
 import dev.lifeboat.contracts.recovery.SqlCheckRules;
 import dev.lifeboat.contracts.recovery.VerifyDatabase;
@@ -46,6 +47,8 @@ public class DatabaseChecks {
     RecoveryConfig config;
     @Inject
     DatabaseRestorer restorer;
+    @Inject
+    ClusterRestorer clusters;
 
     /** One outcome per check, in the command's order. */
     public record Outcome(String name, String kind, boolean passed, String actual, String detail) {
@@ -62,25 +65,67 @@ public class DatabaseChecks {
 
     @WithSpan("DatabaseChecks.verify")
     public List<Outcome> verify(VerifyDatabase cmd) {
+        List<SqlCheck> checks = cmd.checks() == null ? List.of() : cmd.checks();
+        if (cmd.cluster() != null) {
+            return verifyCluster(cmd, checks);
+        }
+        if (cmd.target() == null) {
+            throw new CommandFailure("VerifyDatabase " + cmd.commandId() + " names neither a target database nor a "
+                    + "restored cluster");
+        }
         String name = TargetServers.validName(cmd.target());
         String password = TargetServers.password(secrets, cmd.target());
-        List<SqlCheck> checks = cmd.checks() == null ? List.of() : cmd.checks();
-        List<Outcome> out = new ArrayList<>();
         Optional<TableFingerprints> recorded = checks.stream().anyMatch(c -> c.kind() == SqlCheck.Kind.TABLE_MATCHES_SOURCE)
                 ? recorded(cmd) : Optional.empty();
+        return verifyOn(cmd.commandId(), cmd.target(), name, password, checks, recorded);
+    }
+
+    /**
+     * Checks on a restored cluster: each in the database it names, connected over the cluster's private socket as
+     * the configured check user. A physical base backup records no table fingerprints, so TABLE_MATCHES_SOURCE
+     * fails with the reason.
+     */
+    private List<Outcome> verifyCluster(VerifyDatabase cmd, List<SqlCheck> checks) {
+        Map<String, List<SqlCheck>> byDatabase = new LinkedHashMap<>();
+        Map<SqlCheck, Outcome> outcomes = new java.util.IdentityHashMap<>();
+        for (SqlCheck check : checks) {
+            if (check.database() == null || check.database().isBlank()) {
+                outcomes.put(check, new Outcome(check.name(), check.kind() == null ? null : check.kind().name(), false,
+                        null, "a check on a restored cluster names the database it runs in"));
+            } else if (check.kind() == SqlCheck.Kind.TABLE_MATCHES_SOURCE) {
+                outcomes.put(check, new Outcome(check.name(), check.kind().name(), false, null, "a physical base "
+                        + "backup records no table fingerprints to compare with"));
+            } else {
+                byDatabase.computeIfAbsent(check.database(), d -> new ArrayList<>()).add(check);
+            }
+        }
+        for (Map.Entry<String, List<SqlCheck>> e : byDatabase.entrySet()) {
+            DatabaseTarget target = clusters.socketTarget(cmd.cluster(), e.getKey());
+            String name = TargetServers.plainName(target);
+            List<Outcome> got = verifyOn(cmd.commandId(), target, name, "", e.getValue(), Optional.empty());
+            for (int i = 0; i < got.size(); i++) {
+                outcomes.put(e.getValue().get(i), got.get(i));
+            }
+        }
+        return checks.stream().map(outcomes::get).toList();
+    }
+
+    private List<Outcome> verifyOn(String commandId, DatabaseTarget target, String name, String password,
+                                   List<SqlCheck> checks, Optional<TableFingerprints> recorded) {
+        List<Outcome> out = new ArrayList<>();
         boolean anyQuery = checks.stream().anyMatch(c -> c.kind() == SqlCheck.Kind.QUERY_EQUALS);
-        try (Connection c = TargetServers.connect(cmd.target(), name, password, snapshots.connectTimeoutSeconds());
-             CheckerRole checker = anyQuery ? CheckerRole.open(cmd.target(), name, password, config, secrets,
+        try (Connection c = TargetServers.connect(target, name, password, snapshots.connectTimeoutSeconds());
+             CheckerRole checker = anyQuery ? CheckerRole.open(target, name, password, config, secrets,
                      snapshots.connectTimeoutSeconds()) : null) {
             c.setAutoCommit(false);
             for (SqlCheck check : checks) {
                 Outcome o = truncated(run(c, checker, check, recorded));
-                LOG.infof("verify %s: check '%s' %s (%s)", cmd.commandId(), o.name(), o.passed() ? "passed" : "FAILED",
+                LOG.infof("verify %s: check '%s' %s (%s)", commandId, o.name(), o.passed() ? "passed" : "FAILED",
                         o.detail());
                 out.add(o);
             }
         } catch (SQLException e) {
-            throw new CommandFailure("checks on " + cmd.target().describe() + " could not run: " + e.getMessage(), e);
+            throw new CommandFailure("checks on " + target.describe() + " could not run: " + e.getMessage(), e);
         }
         return out;
     }

@@ -160,14 +160,15 @@ public class RecoveryCommandService {
 
     private StepReply verified(VerifyDatabase v, EventType type, Instant startedAt) {
         List<DatabaseChecks.Outcome> outcomes = checks.verify(v);
+        String where = v.cluster() != null ? "the restored cluster " + v.cluster().describe() : v.target().describe();
         Map<String, Object> result = Map.of("checks", outcomes.stream().map(DatabaseChecks.Outcome::toMap).toList());
         List<DatabaseChecks.Outcome> failed = outcomes.stream().filter(o -> !o.passed()).toList();
         if (failed.isEmpty()) {
             return StepReplies.completed(v, type, participant(), "all " + outcomes.size() + " checks passed on "
-                    + v.target().describe(), result, startedAt);
+                    + where, result, startedAt);
         }
         return StepReplies.failed(v, type, participant(), failed.size() + " of " + outcomes.size()
-                + " checks failed on " + v.target().describe() + ": " + failed.stream()
+                + " checks failed on " + where + ": " + failed.stream()
                 .map(o -> o.name() + " (" + o.detail() + ")").collect(Collectors.joining("; ")), result, startedAt);
     }
 

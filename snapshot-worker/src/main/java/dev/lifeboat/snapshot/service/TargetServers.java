@@ -22,6 +22,11 @@ final class TargetServers {
     }
 
     static String password(SecretPolicy secrets, DatabaseTarget target) {
+        if (onSocket(target)) {
+            // only the worker itself points a target at a restored cluster's socket; a command never may
+            throw new CommandFailure("target host '" + target.host() + "' is a socket directory; a command names a "
+                    + "server by host name or address");
+        }
         try {
             return secrets.resolve("passwordRef", target.passwordRef());
         } catch (RuntimeException e) {
@@ -39,6 +44,26 @@ final class TargetServers {
                 .orElse(java.time.Duration.ofMinutes(10)).toSeconds();
     }
 
+    /**
+     * A target whose host is a directory (as in libpq) is a restored cluster's private Unix-domain socket, reached
+     * through junixsocket; such targets are made only by {@link ClusterRestorer#socketTarget}.
+     */
+    static boolean onSocket(DatabaseTarget target) {
+        return target.host() != null && target.host().startsWith("/");
+    }
+
+    /** The JDBC URL of a database on the target, with the socket properties when it is reached over a socket. */
+    static String url(DatabaseTarget target, String database, Properties p) {
+        if (onSocket(target)) {
+            p.setProperty("socketFactory", "org.newsclub.net.unix.AFUNIXSocketFactory$FactoryArg");
+            p.setProperty("socketFactoryArg", target.host() + "/.s.PGSQL." + target.port());
+            // peer authentication: the server asks no password
+            p.remove("password");
+            return "jdbc:postgresql://localhost:" + target.port() + "/" + database;
+        }
+        return "jdbc:postgresql://" + target.host() + ":" + target.port() + "/" + database;
+    }
+
     static Connection connect(DatabaseTarget target, String database, String password, int timeoutSeconds) {
         Properties p = new Properties();
         p.setProperty("user", target.user());
@@ -47,7 +72,7 @@ final class TargetServers {
         p.setProperty("socketTimeout", String.valueOf(socketTimeoutSeconds()));
         p.setProperty("tcpKeepAlive", "true");
         p.setProperty("ApplicationName", "lifeboat-recovery");
-        String url = "jdbc:postgresql://" + target.host() + ":" + target.port() + "/" + database;
+        String url = url(target, database, p);
         try {
             return DriverManager.getConnection(url, p);
         } catch (SQLException e) {
@@ -58,13 +83,22 @@ final class TargetServers {
 
     /** A database name the worker will quote and act on: non-empty, at most 63 bytes, no NUL. */
     static String validName(DatabaseTarget target) {
+        String name = plainName(target);
+        if (PROTECTED.contains(name)) {
+            throw new CommandFailure("target database '" + name + "' is a system database; refusing to touch it");
+        }
+        return name;
+    }
+
+    /**
+     * A database name as PostgreSQL accepts it. Read-only checks on a restored cluster may read any of its databases
+     * (postgres included); everything else uses {@link #validName}.
+     */
+    static String plainName(DatabaseTarget target) {
         String name = target == null ? null : target.database();
         if (name == null || name.isBlank() || name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 63
                 || name.indexOf('\0') >= 0) {
             throw new CommandFailure("target database name '" + name + "' is not a valid PostgreSQL database name");
-        }
-        if (PROTECTED.contains(name)) {
-            throw new CommandFailure("target database '" + name + "' is a system database; refusing to touch it");
         }
         return name;
     }

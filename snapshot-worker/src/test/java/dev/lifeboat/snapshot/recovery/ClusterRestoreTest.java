@@ -1,6 +1,7 @@
 package dev.lifeboat.snapshot.recovery;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -46,6 +47,8 @@ import dev.lifeboat.contracts.recovery.RecoveryCommand;
 import dev.lifeboat.contracts.recovery.RecoveryTarget;
 import dev.lifeboat.contracts.recovery.RemoveCluster;
 import dev.lifeboat.contracts.recovery.RestoreCluster;
+import dev.lifeboat.contracts.recovery.SqlCheck;
+import dev.lifeboat.contracts.recovery.VerifyDatabase;
 import dev.lifeboat.contracts.recovery.StepReply;
 import dev.lifeboat.kit.recovery.StepReplies;
 import dev.lifeboat.kit.repository.Repositories;
@@ -117,7 +120,7 @@ class ClusterRestoreTest {
     }
 
     @Test
-    void restoresToATimeBetweenTwoMarkersExactlyAsTheSourceWasThenOnceAndRemovalStopsAndDeletesTheCluster()
+    void restoresToATimeBetweenTwoMarkersExactlyAsTheSourceWasThenOnceChecksRunOnItAndRemovalDeletesIt()
             throws Exception {
         Source src = source();
         BackupLocation backup = upload(src, Set.of());
@@ -148,6 +151,39 @@ class ClusterRestoreTest {
         }
         assertThat(TableFingerprint.of(url, PgCluster.SUPERUSER, PgCluster.SUPERUSER_PASSWORD))
                 .as("every table as it was at the target time").isEqualTo(src.tablesAtTarget());
+
+        // checks on the restored cluster run over its private socket, with no password; TCP keeps the source's rules
+        VerifyDatabase verify = VerifyDatabase.onCluster(RecoveryCommand.commandId(runId, 1, "verify-database"),
+                runId, 1, target, List.of(
+                        new SqlCheck("markers restored", SqlCheck.Kind.ROW_COUNT_AT_LEAST, "markers", 3L, null, null,
+                                "postgres"),
+                        new SqlCheck("exactly the markers before the target", SqlCheck.Kind.QUERY_EQUALS, null, null,
+                                "select string_agg(id::text, ',' order by id) from markers", "1,2,3", "postgres")),
+                Instant.now().plus(WAIT));
+        send(EventType.VERIFY_DATABASE, verify);
+        StepReply verified = awaitReply(verify.commandId());
+        assertThat(verified.outcome()).as(verified.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+        assertThat(verified.message()).contains("all 2 checks passed on the restored cluster");
+        VerifyDatabase failing = VerifyDatabase.onCluster(RecoveryCommand.commandId(runId, 2, "verify-database"),
+                runId, 2, target, List.of(
+                        new SqlCheck("a marker after the target", SqlCheck.Kind.ROW_COUNT_AT_LEAST, "markers", 4L,
+                                null, null, "postgres"),
+                        new SqlCheck("hostile", SqlCheck.Kind.QUERY_EQUALS, null, null, "delete from markers", "0",
+                                "postgres"),
+                        new SqlCheck("nowhere", SqlCheck.Kind.ROW_COUNT_AT_LEAST, "markers", 1L, null, null, null)),
+                Instant.now().plus(WAIT));
+        send(EventType.VERIFY_DATABASE, failing);
+        StepReply failed = awaitReply(failing.commandId());
+        assertThat(failed.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(failed.message()).contains("3 of 3 checks failed").contains("has 3 rows, fewer than 4")
+                .contains("hostile (refused").contains("nowhere (a check on a restored cluster names the database");
+        try (Connection c = DriverManager.getConnection(url, PgCluster.SUPERUSER, PgCluster.SUPERUSER_PASSWORD);
+             Statement st = c.createStatement()) {
+            assertThat(queryInts(st, "select count(*)::int from markers")).as("the hostile query changed nothing")
+                    .containsExactly(3);
+        }
+        assertThatThrownBy(() -> DriverManager.getConnection(url, PgCluster.SUPERUSER, "not-the-password").close())
+                .as("no trust over TCP").hasMessageContaining("password authentication failed");
 
         // a redelivered command is answered again, and the running cluster is left alone
         send(EventType.RESTORE_CLUSTER, restore);

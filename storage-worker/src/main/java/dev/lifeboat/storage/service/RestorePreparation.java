@@ -21,10 +21,12 @@ import dev.lifeboat.contracts.BackupVerified;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.recovery.BackupLocation;
 import dev.lifeboat.contracts.recovery.PrepareRestore;
+import dev.lifeboat.contracts.recovery.RecoveryTarget;
 import dev.lifeboat.kit.repository.Repositories;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
 import dev.lifeboat.repository.snapshot.VerificationReport;
+import dev.lifeboat.repository.wal.WalNames;
 import dev.lifeboat.storage.messaging.BackupEventPublisher;
 import dev.lifeboat.storage.repository.DeletedBackupRepository;
 import dev.lifeboat.storage.repository.RestorableBackupRepository;
@@ -36,7 +38,9 @@ import io.opentelemetry.instrumentation.annotations.WithSpan;
  * PrepareRestore: picks the backup a restore will read (the one named, or the newest usable one of the source),
  * checks that its manifest is still in the store and every chunk is present with its size (quick verification),
  * and that it is young enough for the plan's RPO. A candidate failing the quick check is recorded as failed and
- * the next older one is tried.
+ * the next older one is tried. For a point-in-time restore to a time or an LSN, only a physical base backup
+ * consistent by then (manifest {@code physical.stopTime} / {@code stopLsn} not after the target) can be the base:
+ * the newest such is chosen, and none refuses with the earliest recoverable point.
  */
 @ApplicationScoped
 public class RestorePreparation {
@@ -89,9 +93,24 @@ public class RestorePreparation {
             return new Refused("no usable backup of source " + cmd.sourceId() + " (none completed, or all deleted "
                     + "or failed verification)");
         }
+        RecoveryTarget pointInTime = pointInTime(cmd.recoveryTarget());
         List<String> skipped = new ArrayList<>();
+        Manifest.Physical earliest = null;
+        int endingAfter = 0;
         for (UUID id : candidates) {
             BackupCompleted c = completed(sealed.find(id).orElseThrow());
+            if (pointInTime != null) {
+                Optional<Manifest.Physical> physical = physical(c);
+                if (physical.isEmpty()) {
+                    skipped.add(c.backupId() + ": not a physical base backup (or its manifest is unreadable)");
+                    continue;
+                }
+                earliest = physical.get();
+                if (endsAfter(physical.get(), pointInTime)) {
+                    endingAfter++;
+                    continue;
+                }
+            }
             long age = ageSeconds(c, now);
             if (cmd.maxAgeSeconds() != null && tooOld(c, now, cmd.maxAgeSeconds())) {
                 return new Refused("the newest usable backup of source " + cmd.sourceId() + " (" + c.backupId()
@@ -106,7 +125,44 @@ public class RestorePreparation {
                     problem.get());
             skipped.add(c.backupId() + ": " + problem.get());
         }
+        if (pointInTime != null && endingAfter > 0) {
+            return new Refused("no base backup of source " + cmd.sourceId() + " is consistent by "
+                    + pointInTime.describe() + ": all " + endingAfter + " usable ones end after it; the earliest "
+                    + "recoverable point is " + consistencyPoint(earliest)
+                    + (skipped.isEmpty() ? "" : "; unusable: " + String.join("; ", skipped)));
+        }
         return new Refused("no usable backup of source " + cmd.sourceId() + ": " + String.join("; ", skipped));
+    }
+
+    /** The targets a base backup must be consistent by: a time or an LSN (others are not positions we can order). */
+    private static RecoveryTarget pointInTime(RecoveryTarget t) {
+        if (t == null || t.kind() == null || (t.kind() != RecoveryTarget.Kind.TIME
+                && t.kind() != RecoveryTarget.Kind.LSN)) {
+            return null;
+        }
+        // the command is hostile input: a malformed target refuses nothing here and is refused by the restore
+        return t.problem().isEmpty() ? t : null;
+    }
+
+    /** Whether recovery from this base backup becomes consistent only after the target (so it cannot stop there). */
+    static boolean endsAfter(Manifest.Physical p, RecoveryTarget t) {
+        if (t.kind() == RecoveryTarget.Kind.TIME) {
+            return p.stopTime() == null || p.stopTime().isAfter(Instant.parse(t.value()));
+        }
+        return p.stopLsn() == null || Long.compareUnsigned(WalNames.parseLsn(p.stopLsn()),
+                WalNames.parseLsn(t.value())) > 0;
+    }
+
+    private static String consistencyPoint(Manifest.Physical p) {
+        return p.stopTime() + " (LSN " + p.stopLsn() + ", timeline " + p.timeline() + ")";
+    }
+
+    /** The manifest's physical part: where the base backup sits in the source's WAL; empty for a logical backup. */
+    private Optional<Manifest.Physical> physical(BackupCompleted c) {
+        return ManifestLocation.parse(c.manifestKey())
+                .flatMap(at -> repositories.open(c.bucket(), at.prefix())
+                        .flatMap(r -> r.manifest(at.chainId(), at.backupId())))
+                .map(Manifest::physical);
     }
 
     private Outcome byId(PrepareRestore cmd, Instant now) {
@@ -138,6 +194,20 @@ public class RestorePreparation {
         if (cmd.maxAgeSeconds() != null && tooOld(c, now, cmd.maxAgeSeconds())) {
             return new Refused("backup " + id + " is " + ageText(c, now) + " s old, older than the allowed "
                     + cmd.maxAgeSeconds() + " s (RPO)");
+        }
+        RecoveryTarget pointInTime = pointInTime(cmd.recoveryTarget());
+        if (pointInTime != null) {
+            Optional<Manifest.Physical> physical = physical(c);
+            if (physical.isEmpty()) {
+                return new Refused("backup " + id + " is not a physical base backup (its manifest has no physical "
+                        + "part, or is unreadable); a point-in-time restore needs one");
+            }
+            if (endsAfter(physical.get(), pointInTime)) {
+                return new Refused("backup " + id + " is consistent only from " + consistencyPoint(physical.get())
+                        + ", after the recovery target " + pointInTime.describe() + "; a restore from it cannot stop "
+                        + "there: name an older backup (or \"latest\", which picks the newest one consistent by "
+                        + "the target), or a later target");
+            }
         }
         Optional<String> problem = check(c);
         return problem.<Outcome>map(p -> new Refused("backup " + id + " is not usable: " + p))
