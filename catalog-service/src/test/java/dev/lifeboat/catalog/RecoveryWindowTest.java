@@ -152,14 +152,24 @@ class RecoveryWindowTest {
         rto(b.sourceId()).statusCode(200).body("predictedSeconds", nullValue())
                 .body("reason", containsString("no succeeded run of source '" + b.sourceId() + "'"));
 
+        Map<TopicPartition, Long> dlqStart = TestKafka.endOffsets(Topics.DLQ);
         String run = UUID.randomUUID().toString();
-        kafka.publish(run, new RecoveryFinished(run, "plan-l", "logical DR", RunMode.DRILL,
-                RecoveryFinished.Status.SUCCEEDED, true, null, t0, t0.plusSeconds(40), 40_000, 60_000, true, 3600,
-                true, b.sourceId(), b.backupId(), 60L, List.of(new StepOutcome(0, "RestoreDatabase", "COMPLETED",
-                t0, t0.plusSeconds(32), 32_000L, "restored")), null));
+        kafka.publish(run, logicalRun(run, b, t0, 40_000, 32_000));
+        // later runs whose restore step took negative time, or longer than the whole run: not measurements
+        String negative = UUID.randomUUID().toString();
+        kafka.publish(negative, logicalRun(negative, b, t0.plusSeconds(100), 40_000, -1));
+        String longer = UUID.randomUUID().toString();
+        kafka.publish(longer, logicalRun(longer, b, t0.plusSeconds(200), 40_000, 400_000));
         // the same backup restored again takes as long as it did: 16384 raw bytes at 512 B/s
         await().atMost(WAIT).untilAsserted(() -> rto(b.sourceId()).statusCode(200)
                 .body("predictedSeconds", equalTo(32.0f)));
+        List<ConsumerRecord<String, String>> dead = TestKafka.read(dlqStart,
+                r -> negative.equals(r.key()) || longer.equals(r.key()), 2, WAIT);
+        assertThat(dead).extracting(r -> EventCodec.header(r.headers(), "dead-letter-reason"))
+                .containsExactlyInAnyOrder(
+                        "RecoveryFinished.steps[0] (RestoreDatabase): durationMillis must not be negative, got -1",
+                        "RecoveryFinished.steps[0] (RestoreDatabase): durationMillis 400000 is longer than the whole "
+                                + "run's totalMillis 40000");
         rto(b.sourceId()).body("rates.runId", equalTo(run))
                 .body("lastDrill.measuredRtoSeconds", equalTo(40.0f))
                 .body("rtoTargetSeconds", equalTo(60))
@@ -175,6 +185,14 @@ class RecoveryWindowTest {
                 "7440891358716117040", "15", 1, startLsn, stopLsn, segment, start, start.plusSeconds(4))));
         kafka.publish(source, b.completed(start));
         return b;
+    }
+
+    private static RecoveryFinished logicalRun(String runId, TestBackups b, Instant start, long totalMillis,
+                                               long restoreMillis) {
+        return new RecoveryFinished(runId, "plan-l", "logical DR", RunMode.DRILL, RecoveryFinished.Status.SUCCEEDED,
+                true, null, start, start.plusMillis(totalMillis), totalMillis, 60_000, true, 3600, true, b.sourceId(),
+                b.backupId(), 60L, List.of(new StepOutcome(0, "RestoreDatabase", "COMPLETED", start,
+                start.plusMillis(Math.max(0, restoreMillis)), restoreMillis, "restored")), null);
     }
 
     private static WalStatus wal(String source, long token, Instant at, boolean gap, String lastContiguous,

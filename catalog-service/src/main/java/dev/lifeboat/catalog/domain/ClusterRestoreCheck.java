@@ -5,10 +5,11 @@ import dev.lifeboat.contracts.recovery.RecoveryFinished;
 import dev.lifeboat.contracts.recovery.RecoveryFinished.ClusterRestoreMeasure;
 
 /**
- * The plausibility of what a RecoveryFinished says its RestoreCluster step measured. The catalog predicts every
- * later RTO of the source from these figures, so one record with impossible numbers (from a faulty or hostile
- * producer) would mislead operators until the next drill; such a record is dead-lettered with the reason instead.
- * The schema already refuses negative numbers; this checks what a schema cannot: the figures against each other.
+ * The plausibility of what a RecoveryFinished says its restore measured: its RestoreCluster step's figures and its
+ * steps' durations. The catalog predicts every later RTO of the source from these, so one record with impossible
+ * numbers (from a faulty or hostile producer) would mislead operators until the next drill; such a record is
+ * dead-lettered with the reason instead. The schema refuses most negative numbers (not a step's duration); this
+ * checks the rest and what a schema cannot: the figures against each other.
  */
 public final class ClusterRestoreCheck {
     /**
@@ -26,6 +27,7 @@ public final class ClusterRestoreCheck {
 
     /** Throws {@link InvalidEventException} naming the first implausible figure; nothing when there is no measure. */
     public static void check(RecoveryFinished f) {
+        checkSteps(f);
         ClusterRestoreMeasure m = f.clusterRestore();
         if (m == null) {
             return;
@@ -59,6 +61,30 @@ public final class ClusterRestoreCheck {
         }
         if (f.steps() != null && f.steps().stream().noneMatch(s -> s.index() == m.step())) {
             throw invalid("step " + m.step() + " names no step of the run");
+        }
+    }
+
+    /**
+     * No step took negative time, and no restore step longer than the run it is part of (cleanup steps of a drill
+     * may run past the run's total, restore steps cannot).
+     */
+    private static void checkSteps(RecoveryFinished f) {
+        if (f.steps() == null) {
+            return;
+        }
+        for (RecoveryFinished.StepOutcome s : f.steps()) {
+            Long d = s.durationMillis();
+            if (d == null) {
+                continue;
+            }
+            if (d < 0) {
+                throw new InvalidEventException("RecoveryFinished.steps[" + s.index() + "] (" + s.kind()
+                        + "): durationMillis must not be negative, got " + d);
+            }
+            if (s.kind() != null && s.kind().startsWith("Restore") && d > f.totalMillis() + ROUNDING_MILLIS) {
+                throw new InvalidEventException("RecoveryFinished.steps[" + s.index() + "] (" + s.kind()
+                        + "): durationMillis " + d + " is longer than the whole run's totalMillis " + f.totalMillis());
+            }
         }
     }
 

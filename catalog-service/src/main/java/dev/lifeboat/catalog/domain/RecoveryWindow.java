@@ -101,8 +101,11 @@ public record RecoveryWindow(
                 note = "its start segment " + b.physicalStartWalSegment + " is older than the archive's WAL, which "
                         + "begins at " + from;
             } else if (reach == null || lsn(b.physicalStopLsn) > reach) {
-                note = "its stop LSN " + b.physicalStopLsn + " lies past the last reachable WAL"
-                        + (wal.gap ? " (segment " + wal.firstMissingSegment + " is missing)" : "");
+                note = wal.gap
+                        ? "its stop LSN " + b.physicalStopLsn + " lies past the missing segment "
+                        + wal.firstMissingSegment + ": restorable to its own end (its WAL is in the backup), but "
+                        + "whether the archive holds the WAL after it without a hole is not known"
+                        : "its stop LSN " + b.physicalStopLsn + " lies past the archive's last LSN " + wal.archivedLsn;
             } else {
                 in = true;
                 note = first == null ? "the window starts at its consistency point" : "within the window";
