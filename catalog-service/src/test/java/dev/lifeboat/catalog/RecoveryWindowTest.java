@@ -110,6 +110,10 @@ class RecoveryWindowTest {
                 .body("lastDrill.measuredRtoSeconds", equalTo(9.0f))
                 .body("rtoTargetSeconds", equalTo(600))
                 .body("predictedWithinTarget", equalTo(true));
+        given().auth().oauth2(Tokens.viewer()).get("/api/v1/recoveries/{id}", drill).then().statusCode(200)
+                .body("clusterRestore.baseBytes", equalTo(16_384_000))
+                .body("clusterRestore.replayMillis", equalTo(4_000))
+                .body("clusterRestore.startMillis", equalTo(1_500));
         List<ConsumerRecord<String, String>> dead = TestKafka.read(dlqStart,
                 r -> absurd.equals(r.key()) || negative.equals(r.key()), 2, WAIT);
         assertThat(dead).extracting(r -> EventCodec.header(r.headers(), "dead-letter-reason"))
