@@ -21,6 +21,6 @@ class AuthorizationTest {
 
     @Test
     void everyOperationNeedsATokenAndTheRightRole() {
-        OpenApiAuthorization.assertProtected("catalog-service", base, 6);
+        OpenApiAuthorization.assertProtected("catalog-service", base, 8);
     }
 }

@@ -44,6 +44,16 @@ public class Recovery {
     public String sourceId;
     public String backupId;
     public Long backupAgeSeconds;
+    /** What the run's RestoreCluster step measured (RecoveryFinished.clusterRestore); null when it restored none. */
+    public Integer clusterRestoreStep;
+    public Long clusterBaseBytes;
+    public Long clusterFetchMillis;
+    public Long clusterWalFiles;
+    public Long clusterWalBytes;
+    public Long clusterWalFetchMillis;
+    public Long clusterReplayMillis;
+    public Long clusterStartMillis;
+    public Long clusterTotalMillis;
     public Instant updatedAt;
 
     public void started(RecoveryStarted s, Instant now) {
@@ -81,6 +91,18 @@ public class Recovery {
         sourceId = f.sourceId();
         backupId = f.backupId();
         backupAgeSeconds = f.backupAgeSeconds();
+        RecoveryFinished.ClusterRestoreMeasure m = f.clusterRestore();
+        if (m != null) {
+            clusterRestoreStep = m.step();
+            clusterBaseBytes = m.baseBytes();
+            clusterFetchMillis = m.fetchMillis();
+            clusterWalFiles = m.walFiles();
+            clusterWalBytes = m.walBytes();
+            clusterWalFetchMillis = m.walFetchMillis();
+            clusterReplayMillis = m.replayMillis();
+            clusterStartMillis = m.startMillis();
+            clusterTotalMillis = m.totalMillis();
+        }
         updatedAt = now;
         if (f.steps() == null) {
             return List.of();

@@ -13,11 +13,18 @@ import java.util.Optional;
 public record RecoveryEvent(String eventId, EventType type, String runId, Instant occurredAt, Object data,
                             String dataJson) {
 
-    /** The catalog's view of a decoded record from the recovery events topic; empty for a type it does not fold. */
+    /**
+     * The catalog's view of a decoded record from the recovery events topic; empty for a type it does not fold.
+     * Throws {@link dev.lifeboat.contracts.InvalidEventException} for a RecoveryFinished whose restore measure is
+     * implausible ({@link ClusterRestoreCheck}).
+     */
     public static Optional<RecoveryEvent> of(CloudEvent<?> event) {
         String runId = switch (event.data()) {
             case RecoveryStarted s -> s.runId();
-            case RecoveryFinished f -> f.runId();
+            case RecoveryFinished f -> {
+                ClusterRestoreCheck.check(f);
+                yield f.runId();
+            }
             default -> null;
         };
         if (runId == null) {

@@ -1,6 +1,7 @@
 package dev.lifeboat.catalog.messaging;
 
 import dev.lifeboat.catalog.service.CatalogMetrics;
+import dev.lifeboat.catalog.service.RecoveryWindowQueries;
 import dev.lifeboat.catalog.service.WalStatusRecorder;
 import dev.lifeboat.contracts.CloudEvent;
 import dev.lifeboat.contracts.EventType;
@@ -31,8 +32,11 @@ public class WalStatusConsumer {
     private final CatalogMetrics metrics;
     private final RetryPolicy retry;
     private final Parking parking;
+    private final RecoveryWindowQueries windows;
 
-    public WalStatusConsumer(WalStatusRecorder recorder, CatalogMetrics metrics, RetryPolicy retry, Parking parking) {
+    public WalStatusConsumer(WalStatusRecorder recorder, CatalogMetrics metrics, RetryPolicy retry, Parking parking,
+                             RecoveryWindowQueries windows) {
+        this.windows = windows;
         this.recorder = recorder;
         this.metrics = metrics;
         this.retry = retry;
@@ -57,7 +61,7 @@ public class WalStatusConsumer {
             return Uni.createFrom().completionStage(message.ack());
         }
         return retry.retryingOnContext(origin + ": recording the WAL status of " + status.sourceId(),
-                        () -> recorder.record(status))
+                        () -> recorder.record(status).call(() -> refreshWindow(status.sourceId(), origin)))
                 .invoke(kept -> {
                     if (kept) {
                         metrics.recorded(EventType.WAL_STATUS);
@@ -69,5 +73,13 @@ public class WalStatusConsumer {
                 .onFailure(RetriesExhaustedException.class).recoverWithUni(t -> parking
                         .park(message, (RetriesExhaustedException) t)
                         .chain(() -> Uni.createFrom().completionStage(message.ack())));
+    }
+
+    /** The window gauges follow the archive; a failure to refresh them neither retries nor holds the record. */
+    private Uni<Void> refreshWindow(String sourceId, String origin) {
+        return windows.refresh(sourceId).onFailure().recoverWithItem(t -> {
+            LOG.debugf("%s: recovery window gauges of %s not refreshed: %s", origin, sourceId, t);
+            return null;
+        });
     }
 }

@@ -61,6 +61,24 @@ public class BackupRepository implements PanacheRepositoryBase<Backup, String> {
                 .firstResult();
     }
 
+    /**
+     * The source's retained backups of one method (null: logical, as before physical ones existed): COMPLETED (so not
+     * deleted), not expired and not found corrupt, the ones a recovery may start from.
+     */
+    public Uni<List<Backup>> retained(String sourceId, boolean physical) {
+        return list("sourceId = ?1 and status = ?2 and expiredAt is null"
+                        + " and (verification is null or verification <> 'FAILED')"
+                        + (physical ? " and method = 'physical'" : " and (method is null or method <> 'physical')"),
+                sourceId, BackupStatus.COMPLETED);
+    }
+
+    /** How many backups of the source the catalog knows, all methods, and how many of them are physical. */
+    public Uni<long[]> countByMethod(String sourceId) {
+        return count("sourceId = ?1", sourceId)
+                .chain(all -> count("sourceId = ?1 and method = 'physical'", sourceId)
+                        .map(physical -> new long[]{all, physical}));
+    }
+
     private static Where where(BackupQuery q) {
         Where w = new Where();
         w.add("sourceId = :sourceId", "sourceId", q.sourceId());

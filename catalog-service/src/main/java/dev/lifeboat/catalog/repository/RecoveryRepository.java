@@ -3,6 +3,8 @@ package dev.lifeboat.catalog.repository;
 import dev.lifeboat.catalog.domain.Recovery;
 import dev.lifeboat.catalog.domain.RecoveryQuery;
 import dev.lifeboat.catalog.domain.RecoveryStatus;
+import dev.lifeboat.catalog.domain.RtoPrediction;
+import dev.lifeboat.contracts.recovery.RunMode;
 import io.quarkus.hibernate.reactive.panache.PanacheRepositoryBase;
 import io.quarkus.panache.common.Page;
 import io.quarkus.panache.common.Sort;
@@ -37,6 +39,44 @@ public class RecoveryRepository implements PanacheRepositoryBase<Recovery, Strin
                         .setParameter("now", now)
                         .executeUpdate())
                 .chain(() -> findById(runId, LockModeType.PESSIMISTIC_WRITE));
+    }
+
+    private static final Sort NEWEST_FINISHED = Sort.by("finishedAt", Sort.Direction.Descending,
+            Sort.NullPrecedence.NULLS_LAST).and("runId", Sort.Direction.Descending);
+
+    /** The newest succeeded run of the source whose RestoreCluster step measured a base fetch rate. */
+    public Uni<Recovery> newestClusterMeasure(String sourceId) {
+        return find("sourceId = ?1 and status = ?2 and clusterBaseBytes > 0 and clusterFetchMillis > 0",
+                NEWEST_FINISHED, sourceId, RecoveryStatus.SUCCEEDED).firstResult();
+    }
+
+    /** The source's newest finished drill, whatever its outcome. */
+    public Uni<Recovery> lastDrill(String sourceId) {
+        return find("sourceId = ?1 and mode = ?2 and status <> ?3", NEWEST_FINISHED, sourceId, RunMode.DRILL,
+                RecoveryStatus.RUNNING).firstResult();
+    }
+
+    /**
+     * The newest succeeded run of the source whose RestoreDatabase step completed in a measured time and whose
+     * restored backup's size the catalog knows; null when there is none.
+     */
+    public Uni<RtoPrediction.LogicalMeasure> newestLogicalMeasure(String sourceId) {
+        return getSession().chain(s -> s.createSelectionQuery("""
+                                select r, b.backupId, coalesce(nullif(b.rawBytes, 0), b.sizeBytes), st.durationMillis
+                                  from Recovery r
+                                  join RecoveryStep st on st.runId = r.runId
+                                  join Backup b on b.backupId = r.backupId
+                                 where r.sourceId = :source and r.status = :succeeded
+                                   and st.kind = 'RestoreDatabase' and st.status = 'COMPLETED'
+                                   and st.durationMillis > 0 and coalesce(nullif(b.rawBytes, 0), b.sizeBytes) > 0
+                                 order by r.finishedAt desc nulls last, r.runId desc""", Object[].class)
+                        .setParameter("source", sourceId)
+                        .setParameter("succeeded", RecoveryStatus.SUCCEEDED)
+                        .setMaxResults(1)
+                        .getResultList())
+                .map(rows -> rows.isEmpty() ? null : new RtoPrediction.LogicalMeasure((Recovery) rows.getFirst()[0],
+                        (String) rows.getFirst()[1], ((Number) rows.getFirst()[2]).longValue(),
+                        ((Number) rows.getFirst()[3]).longValue()));
     }
 
     public Uni<List<Recovery>> page(RecoveryQuery q) {

@@ -37,6 +37,9 @@ public record RecoveryView(
         String sourceId,
         String backupId,
         Long backupAgeSeconds,
+        @Schema(description = "what the run's RestoreCluster step measured (the rates GET /sources/{id}/rto predicts "
+                + "from); null when it restored no cluster")
+        ClusterRestore clusterRestore,
         Instant updatedAt,
         @JsonInclude(JsonInclude.Include.NON_NULL)
         @Schema(description = "the plan steps as they ended, in plan order; only on GET /recoveries/{id}")
@@ -46,6 +49,15 @@ public record RecoveryView(
                        Long durationMillis, String message) {
         static Step of(RecoveryStep s) {
             return new Step(s.stepIndex, s.kind, s.status, s.startedAt, s.finishedAt, s.durationMillis, s.message);
+        }
+    }
+
+    public record ClusterRestore(int step, long baseBytes, long fetchMillis, Long walFiles, Long walBytes,
+                                 Long walFetchMillis, Long replayMillis, Long startMillis, Long totalMillis) {
+        static ClusterRestore of(Recovery r) {
+            return r.clusterRestoreStep == null ? null : new ClusterRestore(r.clusterRestoreStep, r.clusterBaseBytes,
+                    r.clusterFetchMillis, r.clusterWalFiles, r.clusterWalBytes, r.clusterWalFetchMillis,
+                    r.clusterReplayMillis, r.clusterStartMillis, r.clusterTotalMillis);
         }
     }
 
@@ -60,6 +72,6 @@ public record RecoveryView(
     private static RecoveryView of(Recovery r, List<Step> steps) {
         return new RecoveryView(r.runId, r.planId, r.planName, r.mode, r.trigger, r.status, r.success, r.reason,
                 r.startedAt, r.finishedAt, r.totalMillis, r.rtoMillis, r.rtoMet, r.rpoSeconds, r.rpoMet, r.sourceId,
-                r.backupId, r.backupAgeSeconds, r.updatedAt, steps);
+                r.backupId, r.backupAgeSeconds, ClusterRestore.of(r), r.updatedAt, steps);
     }
 }

@@ -7,6 +7,9 @@ import jakarta.annotation.security.RolesAllowed;
 import dev.lifeboat.catalog.domain.RpoCompliance;
 import dev.lifeboat.catalog.service.BackupQueries;
 import dev.lifeboat.catalog.service.RpoQueries;
+import dev.lifeboat.catalog.domain.RecoveryWindow;
+import dev.lifeboat.catalog.domain.RtoPrediction;
+import dev.lifeboat.catalog.service.RecoveryWindowQueries;
 import dev.lifeboat.kit.rest.Problem;
 import io.smallrye.mutiny.Uni;
 import jakarta.ws.rs.GET;
@@ -26,10 +29,12 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 public class SourceResource {
     private final BackupQueries queries;
     private final RpoQueries rpo;
+    private final RecoveryWindowQueries windows;
 
-    public SourceResource(BackupQueries queries, RpoQueries rpo) {
+    public SourceResource(BackupQueries queries, RpoQueries rpo, RecoveryWindowQueries windows) {
         this.queries = queries;
         this.rpo = rpo;
+        this.windows = windows;
     }
 
     @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
@@ -57,5 +62,34 @@ public class SourceResource {
             content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     public Uni<RpoCompliance> rpo(@PathParam("id") @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String sourceId) {
         return rpo.compliance(sourceId);
+    }
+
+    @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
+    @GET
+    @Path("{id}/recovery-window")
+    @Operation(summary = "The points the source can be recovered to: for a physical source the continuous window from "
+            + "the consistency point of its oldest retained base backup followed by gap-free WAL to the last point "
+            + "its WAL archive reaches (before a gap, if one is reported); for a logical source its backup points")
+    @APIResponse(responseCode = "200", description = "continuous true with earliest and latest (physical); false with "
+            + "the reason (no window yet, or a logical source: restorePoints)")
+    @APIResponse(responseCode = "404", description = "the catalog knows no backup and no WAL archive of the source",
+            content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    public Uni<RecoveryWindow> recoveryWindow(@PathParam("id") @Pattern(regexp = Ids.NAME,
+            message = Ids.NAME_MESSAGE) String sourceId) {
+        return windows.window(sourceId);
+    }
+
+    @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
+    @GET
+    @Path("{id}/rto")
+    @Operation(summary = "The RTO predicted for restoring the source now (its current size at the rates a recent run "
+            + "measured), next to its last drill's measured RTO and the plan's RTO target")
+    @APIResponse(responseCode = "200", description = "predictedSeconds, or null with the reason when nothing is "
+            + "measured yet; the inputs and the run the rates come from")
+    @APIResponse(responseCode = "404", description = "the catalog knows no backup and no WAL archive of the source",
+            content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    public Uni<RtoPrediction> rto(@PathParam("id") @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE)
+                                  String sourceId) {
+        return windows.rto(sourceId);
     }
 }

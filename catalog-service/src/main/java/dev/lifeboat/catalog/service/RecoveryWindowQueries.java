@@ -1,0 +1,118 @@
+package dev.lifeboat.catalog.service;
+
+import dev.lifeboat.catalog.domain.RecoveryWindow;
+import dev.lifeboat.catalog.domain.RtoPrediction;
+import dev.lifeboat.catalog.domain.WalArchiveStatus;
+import dev.lifeboat.catalog.repository.BackupRepository;
+import dev.lifeboat.catalog.repository.RecoveryRepository;
+import dev.lifeboat.catalog.repository.WalStatusRepository;
+import dev.lifeboat.kit.rest.ProblemException;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.instrumentation.annotations.WithSpan;
+import io.quarkus.hibernate.reactive.panache.Panache;
+import io.smallrye.mutiny.Uni;
+import jakarta.enterprise.context.ApplicationScoped;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Per source, from the catalog alone: the recoverable window (its retained backups and, physical, its WAL archive's
+ * reach) and the RTO predicted from measured restore rates. Whether a source is physical is what the catalog has
+ * seen of it: a physical base backup or a WAL archiver's report.
+ * <p>
+ * Gauges {@code lifeboat_recovery_window_earliest_timestamp_seconds{source}} and
+ * {@code lifeboat_recovery_window_latest_timestamp_seconds{source}} (epoch seconds, NaN while a physical source has
+ * no window) are set each time a physical source's window is computed: on every WAL archiver report and every read.
+ */
+@ApplicationScoped
+public class RecoveryWindowQueries {
+    private final BackupRepository backups;
+    private final WalStatusRepository walStatuses;
+    private final RecoveryRepository runs;
+    private final MeterRegistry registry;
+    private final int walSegmentSize;
+    private final Map<String, double[]> windows = new ConcurrentHashMap<>();
+
+    public RecoveryWindowQueries(BackupRepository backups, WalStatusRepository walStatuses, RecoveryRepository runs,
+                                 MeterRegistry registry,
+                                 @ConfigProperty(name = "lifeboat.catalog.wal-segment-size", defaultValue = "16777216")
+                                 int walSegmentSize) {
+        this.backups = backups;
+        this.walStatuses = walStatuses;
+        this.runs = runs;
+        this.registry = registry;
+        this.walSegmentSize = walSegmentSize;
+    }
+
+    private record Known(boolean physical, WalArchiveStatus wal) {
+    }
+
+    @WithSpan("RecoveryWindowQueries.window")
+    public Uni<RecoveryWindow> window(String sourceId) {
+        return Panache.withSession(() -> known(sourceId).chain(k -> backups.retained(sourceId, k.physical())
+                        .map(list -> k.physical()
+                                ? RecoveryWindow.physical(sourceId, list, k.wal(), walSegmentSize, Instant.now())
+                                : RecoveryWindow.logical(sourceId, list, Instant.now()))))
+                .invoke(this::publish);
+    }
+
+    @WithSpan("RecoveryWindowQueries.rto")
+    public Uni<RtoPrediction> rto(String sourceId) {
+        return Panache.withSession(() -> known(sourceId).chain(k -> runs.lastDrill(sourceId).chain(drill -> {
+            if (k.physical()) {
+                return backups.retained(sourceId, true).chain(list -> runs.newestClusterMeasure(sourceId)
+                        .map(measured -> RtoPrediction.physical(sourceId, list.stream()
+                                        .max(Comparator.comparing(b -> b.physicalStopTime == null ? Instant.MIN
+                                                : b.physicalStopTime)).orElse(null),
+                                k.wal(), walSegmentSize, measured, drill, Instant.now())));
+            }
+            return backups.latestCompleted(sourceId).chain(newest -> runs.newestLogicalMeasure(sourceId)
+                    .map(measured -> RtoPrediction.logical(sourceId, newest, measured, drill, Instant.now())));
+        })));
+    }
+
+    /** Recomputes the gauges of a physical source after its archiver reported. */
+    public Uni<Void> refresh(String sourceId) {
+        return window(sourceId).replaceWithVoid();
+    }
+
+    private Uni<Known> known(String sourceId) {
+        return walStatuses.findById(sourceId).chain(wal -> backups.countByMethod(sourceId).map(counts -> {
+            if (wal == null && counts[0] == 0) {
+                throw new ProblemException(404, "Not Found", "the catalog knows no backup and no WAL archive of "
+                        + "source '" + sourceId + "'");
+            }
+            return new Known(wal != null || counts[1] > 0, wal);
+        }));
+    }
+
+    private void publish(RecoveryWindow w) {
+        if (!RecoveryWindow.PHYSICAL.equals(w.method())) {
+            return;
+        }
+        double[] values = windows.computeIfAbsent(w.sourceId(), source -> {
+            double[] v = {Double.NaN, Double.NaN};
+            Gauge.builder("lifeboat.recovery.window.earliest.timestamp.seconds", v, a -> a[0])
+                    .tag("source", source)
+                    .description("earliest point the source can be recovered to (epoch seconds); NaN: no window")
+                    .register(registry);
+            Gauge.builder("lifeboat.recovery.window.latest.timestamp.seconds", v, a -> a[1])
+                    .tag("source", source)
+                    .description("latest point the source can be recovered to (epoch seconds; past a WAL gap the "
+                            + "newest time known to lie before it); NaN: no window")
+                    .register(registry);
+            return v;
+        });
+        values[0] = seconds(w.continuous() ? w.earliest() : null);
+        values[1] = seconds(w.continuous() ? w.latest() : null);
+    }
+
+    private static double seconds(RecoveryWindow.Point p) {
+        return p == null || p.time() == null ? Double.NaN : p.time().toEpochMilli() / 1000.0;
+    }
+}
