@@ -100,7 +100,7 @@ class PointInTimeRecoveryIT {
                 "RECOVERY_CLUSTER_DATA_ROOTS", DATA_ROOT.toString(),
                 "RECOVERY_CLUSTER_PORTS", "1024-65535",
                 "RECOVERY_CLUSTER_WAL_WAIT", "20s",
-                "RECOVERY_CLUSTER_RECOVERY_TIMEOUT", "120s"), Duration.ofMinutes(5));
+                "RECOVERY_CLUSTER_RECOVERY_TIMEOUT", "120s"), Duration.ofMinutes(8));
         sourceSetUp.join();
         assertThat(source).as("source cluster started").isNotNull();
         Duration platformReady = Duration.between(began, Instant.now());
