@@ -238,7 +238,7 @@ class PointInTimeRecoveryIT {
         assertThat(started.status()).as(started.body()).isEqualTo(202);
         String runId = started.json().get("runId").asText();
         JsonNode[] last = new JsonNode[1];
-        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).until(() -> {
+        await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().until(() -> {
             Platform.Response r = Platform.send("GET", platform.coordinatorUrl("/api/v1/runs/" + runId), null);
             last[0] = r.json();
             return Set.of("SUCCEEDED", "FAILED", "COMPENSATED").contains(r.json().get("status").asText());
@@ -249,7 +249,7 @@ class PointInTimeRecoveryIT {
     /** The source's archiver lease holder once it is not {@code previous} (null: any holder). */
     private static String awaitLeaseOwner(String previous, Duration within) {
         String[] owner = new String[1];
-        await().atMost(within).pollInterval(Duration.ofMillis(200)).until(() -> {
+        await().atMost(within).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() -> {
             try (Connection c = Databases.connect(Platform.PLATFORM_DB); PreparedStatement ps = c.prepareStatement(
                     "select owner from snapshot.archiver_lease where source_id = ? and expires_at > now()")) {
                 ps.setString(1, SOURCE);
@@ -265,7 +265,7 @@ class PointInTimeRecoveryIT {
     /** The catalog's view of the archive (walArchive of the source's RPO) once a fresh report with a position is in. */
     private static JsonNode awaitArchiveReport(Duration within) {
         JsonNode[] wal = new JsonNode[1];
-        await().atMost(within).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
+        await().atMost(within).pollInterval(Duration.ofMillis(300)).ignoreExceptions().untilAsserted(() -> {
             Platform.Response r = Platform.send("GET", platform.catalogUrl("/api/v1/sources/" + SOURCE + "/rpo"), null);
             assertThat(r.status()).as(r.body()).isEqualTo(200);
             wal[0] = r.json().get("walArchive");
