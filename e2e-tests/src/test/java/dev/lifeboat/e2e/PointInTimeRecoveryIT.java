@@ -188,6 +188,24 @@ class PointInTimeRecoveryIT {
         assertThat(TableFingerprint.of(timeUrl, PgCluster.SUPERUSER, PgCluster.SUPERUSER_PASSWORD))
                 .as("every table as it was at %s", targetTime).isEqualTo(atTarget);
 
+        // 6. a physical drill: restored to its start minus drillAgo on a scratch cluster, which is removed at its end;
+        // its RTO counts the WAL replay
+        int drillPort = basePort + 3;
+        JsonNode drill = runPlan("pitr-drill-" + RUN, "drill", restoreStep("pitr-drill-" + RUN, drillPort,
+                Map.of("kind", "LATEST"), "PT5S"));
+        assertThat(drill.get("status").asText()).as(drill.toPrettyString()).isEqualTo("SUCCEEDED");
+        JsonNode drilled = drill.at("/steps/0/details/restore-cluster");
+        assertThat(drilled.get("recoveryTarget").asText()).as(drilled.toString()).startsWith("time ");
+        assertThat(drilled.get("dataDirectory").asText()).contains("/drill_");
+        assertThat(drilled.get("replayMillis").asLong()).isPositive();
+        assertThat(drill.at("/result/totalMillis").asLong()).as(drill.toString())
+                .isGreaterThanOrEqualTo(drilled.get("fetchMillis").asLong() + drilled.get("replayMillis").asLong());
+        assertThat(Path.of(drilled.get("dataDirectory").asText())).as("scratch cluster removed").doesNotExist();
+        try (Stream<Path> left = Files.list(DATA_ROOT)) {
+            assertThat(left.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("drill_"));
+        }
+        assertThat(listening(drillPort)).as("scratch cluster stopped").isFalse();
+
         // 5. the source dies: a restore to the latest point loses nothing older than the reported lag
         Thread.sleep(2_000);
         JsonNode wal = awaitArchiveReport(Duration.ofSeconds(10));
@@ -214,7 +232,7 @@ class PointInTimeRecoveryIT {
                         + "%d ms, restore to time %s (%s), reported lag at the source's kill %.1f s, markers "
                         + "acknowledged %d, restored at latest %d, total %s s%n",
                 platformReady.toSeconds(), Duration.between(began, backedUp).toSeconds(), takeover.toMillis(),
-                targetTime, timeRun.at("/steps/0").toString(), lagSeconds, markers.acknowledged.size(),
+                targetTime, timeRun.at("/steps/0").toString() + ", drill " + drill.at("/result"), lagSeconds, markers.acknowledged.size(),
                 survived.size(), Duration.between(began, Instant.now()).toSeconds());
     }
 
@@ -441,21 +459,22 @@ class PointInTimeRecoveryIT {
     }
 
     /**
-     * The first of three free ports for the source and the two restored clusters: right above the stack's PostgreSQL
+     * The first of four free ports for the source and the three restored clusters: right above the stack's PostgreSQL
      * (where a developer's stack keeps its ports together), else anywhere free.
      */
     private static int clusterPorts() {
         int preferred = LocalStack.ensureStarted().pgPort() + 1;
-        if (!listening(preferred) && !listening(preferred + 1) && !listening(preferred + 2)) {
+        if (!listening(preferred) && !listening(preferred + 1) && !listening(preferred + 2)
+                && !listening(preferred + 3)) {
             return preferred;
         }
         for (int attempt = 0; attempt < 20; attempt++) {
             int port = ServiceProcess.freePort();
-            if (port < 65533 && !listening(port + 1) && !listening(port + 2)) {
+            if (port < 65532 && !listening(port + 1) && !listening(port + 2) && !listening(port + 3)) {
                 return port;
             }
         }
-        throw new IllegalStateException("no three free ports in a row for the PostgreSQL clusters of this test");
+        throw new IllegalStateException("no four free ports in a row for the PostgreSQL clusters of this test");
     }
 
     private static boolean listening(int port) {
