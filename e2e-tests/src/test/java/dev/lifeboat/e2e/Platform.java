@@ -108,8 +108,9 @@ final class Platform implements AutoCloseable {
         Platform p = new Platform(stack, commonEnv);
         Path root = stack.repoRoot();
         p.scheduler = p.launch("scheduler-service", root, p.schedulerPort, Map.of());
-        p.catalog = p.launch("catalog-service", root, p.catalogPort, Map.of());
         String schedulerUrl = "http://127.0.0.1:" + p.schedulerPort;
+        // the catalog reads a source's policies (and its method) from scheduler-service for GET /sources/{id}/rpo
+        p.catalog = p.launch("catalog-service", root, p.catalogPort, Map.of("SCHEDULER_URL", schedulerUrl));
         // storage-worker reads a policy's source and retention before it deletes what a BackupsExpired names
         p.storage = p.launch("storage-worker", root, ServiceProcess.freePort(), Map.of("SCHEDULER_URL", schedulerUrl));
         if (storageWorkers == 2) {
