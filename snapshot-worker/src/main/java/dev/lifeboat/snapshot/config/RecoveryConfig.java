@@ -35,4 +35,12 @@ public interface RecoveryConfig {
     /** pg_restore --jobs when the command asks for none (jobs <= 0). */
     @WithDefault("2")
     int defaultJobs();
+
+    /**
+     * Feed the tables' data into pg_restore through named pipes while it runs, fetched from the repository as
+     * pg_restore asks for it, instead of fetching the whole dump before pg_restore starts. Off: the dump is fetched
+     * whole first (pg_restore then schedules its parallel jobs largest table first).
+     */
+    @WithDefault("true")
+    boolean streamIntoPgRestore();
 }
