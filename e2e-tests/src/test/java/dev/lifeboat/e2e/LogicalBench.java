@@ -29,7 +29,8 @@ class LogicalBench {
         Databases.createDatabase(TINY_DB);
         Databases.execute(TINY_DB, "create table if not exists public.t (id int primary key, note text); "
                 + "insert into public.t select g, 'n' || g from generate_series(1, 100) g on conflict do nothing");
-        try (Platform platform = Platform.start()) {
+        // a loaded machine starts six JVMs slowly
+        try (Platform platform = Platform.start(1, Map.of(), Duration.ofMinutes(8))) {
             platform.registerSource("bench-tiny", "127.0.0.1", platform.stack.pgPort(), TINY_DB);
             platform.registerSource("bench-logical", "127.0.0.1", platform.stack.pgPort(), database);
 
