@@ -93,9 +93,9 @@ LOG=$OUT/lifeboat.log
 val() { sed -n "s/^BENCH $1=//p" "$LOG" | tail -1; }
 FULL_MS=$(val full_ms); TINY=$(val tiny_full_ms); TINY_MED=$(val tiny_full_median_ms)
 STEPS=$(val restore_steps)
-FETCH_MS=$(jq -r '.[0].details.fetchMillis // .[0].details.result.fetchMillis // empty' <<<"$STEPS" 2>/dev/null || true)
-PGRL_MS=$(jq -r '.[0].details.pgRestoreMillis // .[0].details.result.pgRestoreMillis // empty' <<<"$STEPS" 2>/dev/null || true)
-RTOT_MS=$(jq -r '.[0].details.totalMillis // .[0].details.result.totalMillis // empty' <<<"$STEPS" 2>/dev/null || true)
+FETCH_MS=$(jq -r '[.[0].details | .. | .fetchMillis? // empty] | first // empty' <<<"$STEPS" 2>/dev/null || true)
+PGRL_MS=$(jq -r '[.[0].details | .. | .pgRestoreMillis? // empty] | first // empty' <<<"$STEPS" 2>/dev/null || true)
+RTOT_MS=$(jq -r '[.[0].details | .. | .totalMillis? // empty] | first // empty' <<<"$STEPS" 2>/dev/null || true)
 STEP_MS=$(jq -r '.[0].durationMillis' <<<"$STEPS" 2>/dev/null || true)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else print "-" }'; }
