@@ -288,7 +288,6 @@ public class SnapshotService {
                 (int) config.socketTimeout().toSeconds());
         Path pgDump = PgTools.pgDumpFor(config.pgInstallRoot(), facts.major());
         Path dumpDir = spool.resolve("dump");
-        Repository repository = openRepository(bucket, repositoryPrefix);
         progress(request, "DUMPING", 0, 0);
         PgDump dump = new PgDump(pgDump, config.jobs(), config.connectTimeoutSeconds(), config.lockWaitTimeout(),
                 config.keepaliveIdle(), spools.children());
@@ -304,14 +303,14 @@ public class SnapshotService {
                 fingerprints.start();
                 try (PgDump.Running running = dump.start(connection, dumpDir, spool, config.progressInterval(),
                         fingerprints.snapshotId(), request.backupId(), deadline, dumped)) {
-                    result = write(request, bucket, repositoryPrefix, repository, running,
+                    result = write(request, bucket, repositoryPrefix, running,
                             () -> fingerprints.await(until));
                 }
             }
         } else {
             try (PgDump.Running running = dump.start(connection, dumpDir, spool, config.progressInterval(), null,
                     request.backupId(), deadline, dumped)) {
-                result = write(request, bucket, repositoryPrefix, repository, running, () -> null);
+                result = write(request, bucket, repositoryPrefix, running, () -> null);
             }
         }
         crashPoints.reached(CrashPoint.AFTER_MANIFEST, "backup " + request.backupId());
@@ -421,13 +420,18 @@ public class SnapshotService {
      * has completed the dump, so a failure of either leaves no backup (only chunks that the next backup of the chain
      * reuses). A failure of the dump keeps its stage (DUMP); any other is the upload's.
      */
-    private WriteResult write(BackupRequested request, String bucket, String repositoryPrefix, Repository repository,
-                              PgDump.Running dump, java.util.function.Supplier<TableFingerprints> tables) {
+    private WriteResult write(BackupRequested request, String bucket, String repositoryPrefix, PgDump.Running dump,
+                              java.util.function.Supplier<TableFingerprints> tables) {
+        java.util.Iterator<dev.lifeboat.repository.snapshot.SnapshotWriter.Entry> files = dump.files();
+        // the repository is opened (created on first use) once pg_dump has produced something: a pg_dump that
+        // fails at its start leaves nothing at all in the bucket
+        files.hasNext();
+        Repository repository = openRepository(bucket, repositoryPrefix);
         try {
             String backup = "backup " + request.backupId();
             WriteResult result = repository.writer()
                     .beforeManifest(() -> crashPoints.reached(CrashPoint.BEFORE_MANIFEST, backup))
-                    .writeStreamed(dump.files(),
+                    .writeStreamed(files,
                             dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),
                             ChainContext.latestChain(request.backupId()), tables);
             long dumpBytes = result.manifest().totalSize();
