@@ -37,7 +37,7 @@ public class CatalogTestResource implements QuarkusTestResourceLifecycleManager 
         Databases.execute("postgres", "create database " + DATABASE + " owner " + APP_USER);
         String group = "catalog-service-test-" + UUID.randomUUID();
         startGroupAtEnd(stack, group, List.of(Topics.BACKUP_REQUESTED, Topics.BACKUP_EVENTS,
-                Topics.RECOVERY_EVENTS));
+                Topics.RECOVERY_EVENTS, Topics.WAL_STATUS));
 
         Map<String, String> config = new HashMap<>();
         config.putAll(stack.quarkusKafkaConfig("catalog-service"));
@@ -49,6 +49,7 @@ public class CatalogTestResource implements QuarkusTestResourceLifecycleManager 
         config.put("mp.messaging.incoming.backup-requests.group.id", group);
         config.put("mp.messaging.incoming.backup-events.group.id", group);
         config.put("mp.messaging.incoming.recovery-events.group.id", group);
+        config.put("mp.messaging.incoming.wal-status.group.id", group);
         // short backoff: the retry test should not wait long once the database accepts writes again
         config.put("lifeboat.retry.initial-backoff", "200ms");
         config.put("lifeboat.retry.max-backoff", "1s");

@@ -4,6 +4,7 @@ import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.contracts.BackupDeleted;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.BackupsExpired;
+import dev.lifeboat.contracts.ExpiryRevoked;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.Ids;
 import io.quarkus.test.common.WithTestResource;
@@ -23,6 +24,7 @@ import static io.restassured.RestAssured.given;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.nullValue;
 import static org.hamcrest.Matchers.hasItem;
 
 /** Retention on the real Kafka topic: BackupsExpired goes into each backup's history, BackupDeleted is final. */
@@ -106,5 +108,31 @@ class RetentionEventsTest {
         given().auth().oauth2(Tokens.admin()).queryParam("sourceId", source)
                 .when().get("/api/v1/backups").then().statusCode(200)
                 .body("total", equalTo(3));
+    }
+
+    @Test
+    void aRevokedExpiryClearsExpiredAtAndALaterExpiryComesBack() {
+        String source = TestBackups.newSource();
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        TestBackups b = TestBackups.full().ofSource(source);
+        completed(b, now.minusSeconds(600));
+        awaitBackup(b.backupId(), "COMPLETED");
+        BackupsExpired expiry = new BackupsExpired("nightly", source, List.of(b.backupId()), "GFS keep 1 daily", now);
+        kafka.publish(Ids.expiryEventId("nightly", expiry.backupIds()), now, "nightly", expiry);
+        await().atMost(WAIT).untilAsserted(() -> backup(b.backupId()).body("expiredAt", equalTo(now.toString())));
+
+        ExpiryRevoked revoked = new ExpiryRevoked("nightly", source, List.of(b.backupId()),
+                "policy nightly keeps it (NEWEST_VERIFIED)", now.plusSeconds(2));
+        kafka.publish(java.util.UUID.randomUUID().toString(), now.plusSeconds(2), "nightly", revoked);
+        await().atMost(WAIT).untilAsserted(() -> backup(b.backupId())
+                .body("events.type", hasItem(EventType.EXPIRY_REVOKED.ceType()))
+                .body("expiredAt", nullValue())
+                .body("status", equalTo("COMPLETED")));
+
+        BackupsExpired later = new BackupsExpired("nightly", source, List.of(b.backupId()), "GFS keep 1 daily",
+                now.plusSeconds(60));
+        kafka.publish(java.util.UUID.randomUUID().toString(), now.plusSeconds(60), "nightly", later);
+        await().atMost(WAIT).untilAsserted(() -> backup(b.backupId())
+                .body("expiredAt", equalTo(now.plusSeconds(60).toString())));
     }
 }

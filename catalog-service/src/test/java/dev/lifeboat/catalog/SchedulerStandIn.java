@@ -33,6 +33,8 @@ public class SchedulerStandIn implements QuarkusTestResourceLifecycleManager {
     static final String NO_BACKUP = "rpo-no-backup";
     /** Only a disabled policy: nothing to comply with. */
     static final String NO_RPO = "rpo-none";
+    /** A physical source (WAL archiving), RPO PT1M. */
+    static final String PHYSICAL = "rpo-physical";
     /** The stand-in answers 500 for this source. */
     static final String SCHEDULER_ERROR = "rpo-scheduler-error";
     /** The stand-in answers after 10 s for this source, past the catalog's timeout. */
@@ -44,7 +46,8 @@ public class SchedulerStandIn implements QuarkusTestResourceLifecycleManager {
                     policy("pol-c-paused", COMPLIANT, "INCREMENTAL", "PT1M", false)),
             LATE, List.of(policy("pol-l-hourly", LATE, "FULL", "PT1H", true)),
             NO_BACKUP, List.of(policy("pol-n-daily", NO_BACKUP, "FULL", "P1D", true)),
-            NO_RPO, List.of(policy("pol-x-paused", NO_RPO, "FULL", "PT1H", false)));
+            NO_RPO, List.of(policy("pol-x-paused", NO_RPO, "FULL", "PT1H", false)),
+            PHYSICAL, List.of(policy("pol-p-minute", PHYSICAL, "FULL", "PT1M", true)));
 
     private HttpServer server;
     private ExecutorService executor;
@@ -121,9 +124,10 @@ public class SchedulerStandIn implements QuarkusTestResourceLifecycleManager {
     /** scheduler-service's SourceView. */
     private static String source(String id) {
         return """
-                {"id":"%s","name":"%s db","kind":"POSTGRES","host":"127.0.0.1","port":55432,"database":"app",\
-                "username":"app","passwordRef":"env:APP_DB_PASSWORD","createdAt":"2026-01-01T00:00:00Z",\
-                "updatedAt":"2026-01-01T00:00:00Z"}""".formatted(id, id);
+                {"id":"%s","name":"%s db","kind":"POSTGRES","method":"%s","host":"127.0.0.1","port":55432,\
+                "database":"app","username":"app","passwordRef":"env:APP_DB_PASSWORD",\
+                "createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-01T00:00:00Z"}"""
+                .formatted(id, id, PHYSICAL.equals(id) ? "physical" : "logical");
     }
 
     /** scheduler-service's PolicyView. */

@@ -34,7 +34,8 @@ final class TestKafka implements AutoCloseable {
     private static final Map<String, String> WRITER = Map.of(
             Topics.BACKUP_REQUESTED, LocalStack.KAFKA_PUBLISHER,
             Topics.BACKUP_EVENTS, "storage-worker",
-            Topics.RECOVERY_EVENTS, "recovery-coordinator");
+            Topics.RECOVERY_EVENTS, "recovery-coordinator",
+            Topics.WAL_STATUS, "snapshot-worker");
     private final Map<String, KafkaProducer<String, String>> producers = new ConcurrentHashMap<>();
 
     private KafkaProducer<String, String> producer(String topic) {

@@ -34,7 +34,7 @@ record TestRuns(String runId, String planId, RunMode mode, String sourceId, Inst
                 1200L, List.of(
                 step(0, "RestoreDatabase", "COMPLETED", t, 30_000, "restored 3 tables"),
                 step(1, "VerifyIntegrity", "COMPLETED", t.plusSeconds(30), 10_000, "2 checks passed"),
-                step(2, "NotifyStakeholders", "COMPLETED", t.plusSeconds(40), 2_000, null)));
+                step(2, "NotifyStakeholders", "COMPLETED", t.plusSeconds(40), 2_000, null)), null);
     }
 
     /** A run whose verification failed; a drill is compensated (scratch database dropped), a recovery failed. */
@@ -45,7 +45,7 @@ record TestRuns(String runId, String planId, RunMode mode, String sourceId, Inst
         return new RecoveryFinished(runId, planId, "orders DR", mode, status, false, reason, startedAt,
                 t.plusSeconds(50), 50_000, 600_000, true, 3600, true, sourceId, "backup-" + runId, 1200L, List.of(
                 step(0, "RestoreDatabase", "COMPENSATED", t, 30_000, "restored 3 tables, then dropped"),
-                step(1, "VerifyIntegrity", "FAILED", t.plusSeconds(30), 20_000, reason)));
+                step(1, "VerifyIntegrity", "FAILED", t.plusSeconds(30), 20_000, reason)), null);
     }
 
     private static StepOutcome step(int index, String kind, String status, Instant start, long millis, String message) {

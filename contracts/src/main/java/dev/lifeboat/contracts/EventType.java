@@ -4,6 +4,8 @@ import dev.lifeboat.contracts.recovery.DropDatabase;
 import dev.lifeboat.contracts.recovery.PrepareRestore;
 import dev.lifeboat.contracts.recovery.RecoveryFinished;
 import dev.lifeboat.contracts.recovery.RecoveryStarted;
+import dev.lifeboat.contracts.recovery.RemoveCluster;
+import dev.lifeboat.contracts.recovery.RestoreCluster;
 import dev.lifeboat.contracts.recovery.RestoreDatabase;
 import dev.lifeboat.contracts.recovery.StepReply;
 import dev.lifeboat.contracts.recovery.VerifyBackup;
@@ -20,6 +22,7 @@ public enum EventType {
     BACKUP_COMPLETED("dev.lifeboat.backup.completed.v1", Topics.BACKUP_EVENTS, BackupCompleted.class),
     BACKUP_FAILED("dev.lifeboat.backup.failed.v1", Topics.BACKUP_EVENTS, BackupFailed.class),
     BACKUPS_EXPIRED("dev.lifeboat.backup.expired.v1", Topics.BACKUP_EVENTS, BackupsExpired.class),
+    EXPIRY_REVOKED("dev.lifeboat.backup.expiry-revoked.v1", Topics.BACKUP_EVENTS, ExpiryRevoked.class),
     BACKUP_DELETED("dev.lifeboat.backup.deleted.v1", Topics.BACKUP_EVENTS, BackupDeleted.class),
     BACKUP_VERIFIED("dev.lifeboat.backup.verified.v1", Topics.BACKUP_EVENTS, BackupVerified.class),
     BACKUP_COPIED("dev.lifeboat.backup.copied.v1", Topics.BACKUP_EVENTS, BackupCopied.class),
@@ -29,9 +32,12 @@ public enum EventType {
     VERIFY_BACKUP("dev.lifeboat.recovery.verify-backup.v1", Topics.RECOVERY_COMMANDS, VerifyBackup.class),
     VERIFY_DATABASE("dev.lifeboat.recovery.verify-database.v1", Topics.RECOVERY_COMMANDS, VerifyDatabase.class),
     DROP_DATABASE("dev.lifeboat.recovery.drop-database.v1", Topics.RECOVERY_COMMANDS, DropDatabase.class),
+    RESTORE_CLUSTER("dev.lifeboat.recovery.restore-cluster.v1", Topics.RECOVERY_COMMANDS, RestoreCluster.class),
+    REMOVE_CLUSTER("dev.lifeboat.recovery.remove-cluster.v1", Topics.RECOVERY_COMMANDS, RemoveCluster.class),
     STEP_REPLIED("dev.lifeboat.recovery.step-replied.v1", Topics.RECOVERY_REPLIES, StepReply.class),
     RECOVERY_STARTED("dev.lifeboat.recovery.started.v1", Topics.RECOVERY_EVENTS, RecoveryStarted.class),
-    RECOVERY_FINISHED("dev.lifeboat.recovery.finished.v1", Topics.RECOVERY_EVENTS, RecoveryFinished.class);
+    RECOVERY_FINISHED("dev.lifeboat.recovery.finished.v1", Topics.RECOVERY_EVENTS, RecoveryFinished.class),
+    WAL_STATUS("dev.lifeboat.wal.status.v1", Topics.WAL_STATUS, WalStatus.class);
 
     private final String ceType;
     private final String topic;

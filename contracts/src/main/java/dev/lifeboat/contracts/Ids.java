@@ -45,6 +45,15 @@ public final class Ids {
         return nameUuid("expired:" + policyId + ":" + String.join(",", new java.util.TreeSet<>(backupIds)));
     }
 
+    /**
+     * The event id of a retention decision made because of {@code cause} (a completion, a verification): the same
+     * decision re-sent keeps its id, while a later decision expiring the same backups again (after an
+     * {@link ExpiryRevoked}) gets another, so that consumers do not take it for a duplicate.
+     */
+    public static String expiryEventId(String policyId, java.util.Collection<String> backupIds, String cause) {
+        return nameUuid("expired:" + policyId + ":" + String.join(",", new java.util.TreeSet<>(backupIds)) + ":" + cause);
+    }
+
     private static String nameUuid(String name) {
         return UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8)).toString();
     }

@@ -59,12 +59,54 @@ class EventCodecTest {
                 new BackupCopied(id, "pg-main", "nightly", "offsite-bucket", "dr/pg-main",
                         "dr/pg-main/chains/c1/manifests/" + id + ".json", sha, 3, 2, 4096, BackupCopied.FULL_OK, t, 12),
                 new BackupCopyFailed(id, "pg-main", "nightly", "offsite-bucket", "dr/pg-main",
-                        "the destination holds another repository", false, t)};
+                        "the destination holds another repository", false, t),
+                physicalSnapshot(id, sha, t, "0/3000028"),
+                new WalStatus("pg-main", "w1", 3, 1, "0/5000000", t, "0/5001000", 4096L, 0.5,
+                        "000000010000000000000001", "000000010000000000000004", false, null, WalStatus.STREAMING,
+                        null, t),
+                new WalStatus("pg-main", "w1", 3, 2, null, null, null, null, null, null, null, true,
+                        "000000020000000000000007", WalStatus.RECONNECTING, "connection refused", t)};
         for (Object sample : samples) {
             EventType type = EventType.of(sample.getClass());
             Object back = EventCodec.decodeData(type, EventCodec.encodeData(sample));
             assertThat(back).isEqualTo(sample);
         }
+    }
+
+    private static SnapshotCreated physicalSnapshot(String id, String sha, Instant t, String startLsn) {
+        return new SnapshotCreated(id, "pg-main", "nightly", BackupType.FULL, "postgres", "bucket",
+                "p/pg-main/chains/c1/manifests/" + id + ".json", 10, 20, sha, "15.4", "pg_basebackup 15", "w1", t, t,
+                new RepositoryStats(RepositoryStats.CHUNKED_V1, "c1", null, BackupType.FULL, false, 20, 10, 3, 3))
+                .withMethod(SnapshotCreated.PHYSICAL, new PhysicalBackupInfo("7440891358716117040", "15", 1, startLsn,
+                        "0/3000100", "000000010000000000000003", t, t));
+    }
+
+    @Test
+    void physicalSnapshotWithAMalformedLsnFailsTheSchemaAndOneWithoutMethodStillReads() {
+        Instant t = Instant.parse("2026-11-24T10:15:30Z");
+        String id = "0b9a3a5e-5d7e-4a4f-9d40-6c3f1f0f8a11";
+        String bad = EventCodec.encodeData(physicalSnapshot(id, "a".repeat(64), t, "0/3000028"))
+                .replace("\"startLsn\":\"0/3000028\"", "\"startLsn\":\"3000028; drop table\"");
+        assertThatThrownBy(() -> EventCodec.decodeData(EventType.SNAPSHOT_CREATED, bad))
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("startLsn");
+        String old = EventCodec.encodeData(new SnapshotCreated(id, "pg-main", null, BackupType.FULL, "shop", "bucket",
+                "k", 10, 20, "a".repeat(64), "15.4", "pg_dump 15", "w1", t, t, null))
+                .replace(",\"method\":null", "").replace(",\"physical\":null", "");
+        assertThat(old).doesNotContain("method").doesNotContain("physical");
+        SnapshotCreated read = (SnapshotCreated) EventCodec.decodeData(EventType.SNAPSHOT_CREATED, old);
+        assertThat(read.method()).isNull();
+        assertThat(read.physical()).isNull();
+    }
+
+    @Test
+    void aWalStatusWithAMalformedLsnOrSegmentIsInvalid() {
+        String valid = "{\"sourceId\":\"pg-main\",\"workerId\":\"w1\",\"leaseToken\":1,\"timeline\":1,"
+                + "\"gap\":false,\"state\":\"STREAMING\",\"reportedAt\":\"2026-01-01T00:00:00Z\"";
+        assertThat(EventCodec.decodeData(EventType.WAL_STATUS, valid + "}")).isInstanceOf(WalStatus.class);
+        assertThatThrownBy(() -> EventCodec.decodeData(EventType.WAL_STATUS, valid + ",\"archivedLsn\":\"zz\"}"))
+                .isInstanceOf(InvalidEventException.class);
+        assertThatThrownBy(() -> EventCodec.decodeData(EventType.WAL_STATUS,
+                valid + ",\"firstMissingSegment\":\"../keys\"}")).isInstanceOf(InvalidEventException.class);
     }
 
     @Test

@@ -28,6 +28,8 @@ class RecoveryContractsTest {
     private static final String RUN = "5f0c2a4e-8f7d-4d8e-9a51-0f5b1c2d3e4f";
     private static final DatabaseTarget TARGET = new DatabaseTarget("127.0.0.1", 55432, "shop_drill", "postgres",
             "env:TARGET_DB_PASSWORD");
+    private static final dev.lifeboat.contracts.recovery.ClusterTarget CLUSTER =
+            new dev.lifeboat.contracts.recovery.ClusterTarget("/var/lib/lifeboat/restores", "shop-pitr", 5433);
     private static final BackupLocation LOCATION = new BackupLocation("0b9a3a5e-5d7e-4a4f-9d40-6c3f1f0f8a11", "shop",
             "lifeboat-backups", "backups/shop", "c1", "backups/shop/chains/c1/manifests/x.json", T, 10, 20, "QUICK_OK");
 
@@ -46,6 +48,12 @@ class RecoveryContractsTest {
                         new SqlCheck("all tables", SqlCheck.Kind.TABLE_MATCHES_SOURCE, "*", null, null, null)),
                         LOCATION),
                 new DropDatabase(RecoveryCommand.commandId(RUN, 0, "drop"), RUN, 0, TARGET),
+                new dev.lifeboat.contracts.recovery.RestoreCluster(RecoveryCommand.commandId(RUN, 0, "restore-cluster"),
+                        RUN, 0, LOCATION, CLUSTER, dev.lifeboat.contracts.recovery.RecoveryTarget.time(T), T),
+                new dev.lifeboat.contracts.recovery.RestoreCluster(RecoveryCommand.commandId(RUN, 1, "restore-cluster"),
+                        RUN, 1, LOCATION, CLUSTER, dev.lifeboat.contracts.recovery.RecoveryTarget.latest(), null),
+                new dev.lifeboat.contracts.recovery.RemoveCluster(RecoveryCommand.commandId(RUN, 0, "remove-cluster"),
+                        RUN, 0, CLUSTER, T),
                 new StepReply(RecoveryCommand.commandId(RUN, 0, "restore"), RUN, 0, EventType.RESTORE_DATABASE.ceType(),
                         "snapshot-worker-a", StepReply.Outcome.COMPLETED, "restored 7 tables",
                         Map.of("tables", List.of(Map.of("table", "public.orders", "rows", 12))), T, T),
@@ -53,7 +61,13 @@ class RecoveryContractsTest {
                 new RecoveryFinished(RUN, "shop-dr", "shop DR", RunMode.DRILL, RecoveryFinished.Status.SUCCEEDED, true,
                         null, T, T.plusSeconds(12), 12_000, 900_000, true, 86_400, true, "shop", LOCATION.backupId(), 300L,
                         List.of(new RecoveryFinished.StepOutcome(0, "RestoreDatabase", "COMPLETED", T, T.plusSeconds(9),
-                                9_000L, "restored 7 tables")))};
+                                9_000L, "restored 7 tables")), null),
+                new RecoveryFinished(RUN, "shop-dr", "shop DR", RunMode.DRILL, RecoveryFinished.Status.SUCCEEDED, true,
+                        null, T, T.plusSeconds(20), 20_000, 900_000, true, 86_400, true, "shop", LOCATION.backupId(), 300L,
+                        List.of(new RecoveryFinished.StepOutcome(0, "RestoreCluster", "COMPLETED", T, T.plusSeconds(18),
+                                18_000L, "cluster accepting connections")),
+                        new RecoveryFinished.ClusterRestoreMeasure(0, 1_200_000_000L, 9_000, 12L, 201_326_592L,
+                                4_000L, 6_000, 2_500, 18_000))};
         for (Object sample : samples) {
             EventType type = EventType.of(sample.getClass());
             assertThat(EventCodec.decodeData(type, EventCodec.encodeData(sample))).isEqualTo(sample);

@@ -110,6 +110,48 @@ class SagaRunTest {
     }
 
     @Test
+    void physicalDrillRestoresAScratchClusterToItsStartMinusDrillAgoThenRemovesIt() {
+        String target = Plans.uniqueId("clusters");
+        Plans.admin().contentType(ContentType.JSON).body(Map.of("kind", "cluster", "dataRoot",
+                "/var/lib/lifeboat/restores", "ports", "5433-5440")).put("/api/v1/targets/" + target).then()
+                .statusCode(201);
+        Map<String, Object> step = Map.of("kind", "RestoreCluster", "sourceId", RecoveryTestResource.SOURCE,
+                "target", target, "cluster", "orders-pitr", "port", 5435, "drillAgo", "PT5M");
+        String planId = createPlan("PT10M", List.of(step, Plans.notify(services.baseUrl() + "/hook")));
+        String runId = startRun(planId, "drill");
+        String scratch = "drill_" + runId.replace("-", "").substring(0, 8) + "_0";
+
+        Command prepare = participant.next(runId);
+        assertThat(prepare.type()).isEqualTo(EventType.PREPARE_RESTORE);
+        participant.completed(prepare, backup(Instant.now().minusSeconds(60)));
+
+        Command restore = participant.next(runId);
+        assertThat(restore.type()).isEqualTo(EventType.RESTORE_CLUSTER);
+        assertThat(restore.commandId()).isEqualTo(runId + ":0:restore-cluster");
+        assertThat(restore.data().get("target")).asString().contains("name=" + scratch).contains("port=5435")
+                .contains("dataRoot=/var/lib/lifeboat/restores");
+        assertThat(restore.data().get("backup")).asString().contains("backupId=b-42");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> recoveryTarget = (Map<String, Object>) restore.data().get("recoveryTarget");
+        assertThat(recoveryTarget).containsEntry("kind", "TIME");
+        assertThat(Duration.between(Instant.parse((String) recoveryTarget.get("value")), Instant.now()))
+                .as("the drill's start minus drillAgo").isBetween(Duration.ofMinutes(5), Duration.ofMinutes(6));
+        participant.completed(restore, Map.of("host", "127.0.0.1", "port", 5435, "fetchMillis", 40,
+                "replayMillis", 300, "startMillis", 20, "totalMillis", 400));
+
+        Command remove = participant.next(runId);
+        assertThat(remove.type()).as("scratch cluster removed after the last step").isEqualTo(EventType.REMOVE_CLUSTER);
+        assertThat(remove.commandId()).isEqualTo(runId + ":0:remove-cluster");
+        assertThat(remove.data().get("target")).asString().contains("name=" + scratch);
+        participant.completed(remove, Map.of("removed", true));
+
+        JsonPath run = awaitRun(runId, "SUCCEEDED");
+        assertThat(run.getList("steps.status")).containsExactly("SUCCEEDED", "SUCCEEDED");
+        assertThat(run.getInt("steps[0].details.restore-cluster.replayMillis")).isEqualTo(300);
+        assertThat(services.requests("/hook")).as("stakeholders notified before cleanup").isNotEmpty();
+    }
+
+    @Test
     void drillRunsEveryStepWithinRtoAndDropsTheScratchDatabase() throws Exception {
         String planId = createPlan("PT10M", List.of(Plans.restore("orders_restored"), Plans.verify(true),
                 Plans.restart(services.baseUrl() + "/restart", 0), Plans.notify(services.baseUrl() + "/hook")));

@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.recovery.ClusterTarget;
 import dev.lifeboat.contracts.recovery.DatabaseTarget;
+import dev.lifeboat.contracts.recovery.RecoveryTarget;
+import dev.lifeboat.contracts.recovery.RestoreCluster;
 import dev.lifeboat.contracts.recovery.RecoveryCommand;
 import dev.lifeboat.contracts.recovery.RunMode;
 import dev.lifeboat.contracts.recovery.SqlCheck;
@@ -38,7 +41,11 @@ class SagaTableTest {
             new PlanStep.VerifyIntegrity(true, List.of(new SqlCheck("same", SqlCheck.Kind.TABLE_MATCHES_SOURCE,
                     "public.orders", null, null, null)), "PT1M"),
             new PlanStep.RestartServices(List.of(new PlanStep.Endpoint("POST", "http://x/r", 200)), "PT1S", 0),
-            new PlanStep.NotifyStakeholders(List.of("http://x/h"), null));
+            new PlanStep.NotifyStakeholders(List.of("http://x/h"), null),
+            new PlanStep.RestoreCluster("orders-pg", "latest", "restore-clusters", "orders-pitr", 5433,
+                    RecoveryTarget.time(Instant.parse("2026-01-01T00:00:30Z")), "PT5M", null));
+    private static final ClusterTarget CLUSTER = new ClusterTarget("/var/lib/lifeboat/restores", "drill_6f0c1a2b_4",
+            5433);
 
     @Test
     void drillRunsEveryActionThenDropsItsScratchDatabases() {
@@ -78,6 +85,29 @@ class SagaTableTest {
     void recoveryCompensationNeverDropsTheTarget() {
         assertThat(SagaTable.compensations(STEPS, RunMode.RECOVERY, new Action(1, "verify-backup", false)))
                 .containsExactly(new Action(1, "notify-failure", false));
+    }
+
+    @Test
+    void aRestoredClusterIsRemovedWhenADrillEndsOrFailsAndKeptByARecovery() {
+        List<PlanStep> steps = List.of(EVERY_KIND.get(4), EVERY_KIND.get(3));
+        assertThat(SagaTable.forward(steps, RunMode.DRILL)).containsExactly(new Action(0, "prepare", false),
+                new Action(0, "restore-cluster", false), new Action(1, "notify", false),
+                new Action(0, "remove-cluster", true));
+        assertThat(SagaTable.compensations(steps, RunMode.DRILL, new Action(0, "restore-cluster", false)))
+                .as("a failed restore may leave a partial cluster").containsExactly(
+                        new Action(0, "remove-cluster", false), new Action(0, "notify-failure", false));
+        assertThat(SagaTable.compensations(steps, RunMode.DRILL, new Action(0, "prepare", false)))
+                .as("nothing restored yet").containsExactly(new Action(0, "notify-failure", false));
+        assertThat(SagaTable.undo(steps, RunMode.RECOVERY, new Action(0, "restore-cluster", false))).isEmpty();
+        PlanStep.RestoreCluster step = (PlanStep.RestoreCluster) EVERY_KIND.get(4);
+        assertThat(SagaTable.clusterName("6f0c1a2b-9d1e-4c1a-8f00-000000000000", RunMode.DRILL, step, 4))
+                .isEqualTo("drill_6f0c1a2b_4");
+        assertThat(SagaTable.clusterName("6f0c1a2b-9d1e-4c1a-8f00-000000000000", RunMode.RECOVERY, step, 4))
+                .isEqualTo("orders-pitr");
+        Run recovery = drill(EVERY_KIND);
+        recovery.mode = RunMode.RECOVERY;
+        assertThat(SagaTable.recoveryTarget(recovery, step)).as("a recovery replays to the plan's target")
+                .isEqualTo(RecoveryTarget.time(Instant.parse("2026-01-01T00:00:30Z")));
     }
 
     @Test
@@ -132,6 +162,12 @@ class SagaTableTest {
             }
             String commandId = RecoveryCommand.commandId(run.id, a.step(), a.action());
             RecoveryCommand command = spec.factory().create(context(run, a.step(), commandId, deadline, target));
+            if (command instanceof RestoreCluster rc) {
+                assertThat(rc.target()).isEqualTo(CLUSTER);
+                assertThat(rc.recoveryTarget()).as("a drill replays to its start minus drillAgo")
+                        .isEqualTo(RecoveryTarget.time(Instant.parse("2025-12-31T23:56:00Z")));
+                assertThat(rc.backup().backupId()).isEqualTo("b-42");
+            }
             assertThat(EventType.of(command.getClass())).as(a.action()).isEqualTo(spec.command());
             assertThat(command.commandId()).isEqualTo(commandId);
             assertThat(command.runId()).isEqualTo(run.id);
@@ -140,7 +176,7 @@ class SagaTableTest {
             sent.add(spec.command().name());
         }
         assertThat(sent).containsExactly("PREPARE_RESTORE", "RESTORE_DATABASE", "VERIFY_BACKUP", "VERIFY_DATABASE",
-                "DROP_DATABASE");
+                "PREPARE_RESTORE", "RESTORE_CLUSTER", "DROP_DATABASE", "REMOVE_CLUSTER");
     }
 
     @Test
@@ -190,6 +226,7 @@ class SagaTableTest {
         run.startedAt = Instant.parse("2026-01-01T00:01:00Z");
         run.data = EventCodec.mapper().createObjectNode();
         run.data.withObjectProperty("backups").set("0", backupJson("2026-01-01T00:00:00Z"));
+        run.data.withObjectProperty("backups").set("4", backupJson("2026-01-01T00:00:00Z"));
         return run;
     }
 
@@ -222,6 +259,10 @@ class SagaTableTest {
 
             public DatabaseTarget target(int restoreStep) {
                 return target;
+            }
+
+            public ClusterTarget cluster(int clusterStep) {
+                return CLUSTER;
             }
         };
     }

@@ -74,6 +74,42 @@ class TargetApiTest {
     }
 
     @Test
+    void clusterTargetHoldsADataRootAndPortsAndRestoreClusterStepsMustFitIt() {
+        String name = Plans.uniqueId("clusters");
+        put(name, Map.of("kind", "cluster", "dataRoot", "/var/lib/lifeboat/restores", "ports", "5433-5440"))
+                .statusCode(201).body("kind", equalTo("cluster"))
+                .body("dataRoot", equalTo("/var/lib/lifeboat/restores")).body("ports", equalTo("5433-5440"));
+        put("bad-cluster", Map.of("kind", "cluster", "dataRoot", "/var/lib/../../etc", "ports", "80-70000",
+                "host", "10.0.0.1")).statusCode(400).body("detail", allOf(containsString("dataRoot: "),
+                containsString("ports: 80-70000 must lie within 1024-65535"), containsString("host: a cluster target")));
+        put("bad-cluster", Map.of("kind", "cluster", "dataRoot", "/tmp/x'; archive_command='sh", "ports", "6000-6001"))
+                .statusCode(400).body("detail", containsString("is not an absolute path of letters"));
+        put("bad-cluster", Map.of("kind", "tape")).statusCode(400)
+                .body("detail", containsString("kind: 'tape' is not one of database, cluster"));
+
+        Map<String, Object> step = new java.util.LinkedHashMap<>(Map.of("kind", "RestoreCluster", "sourceId",
+                RecoveryTestResource.SOURCE, "target", name, "cluster", "orders-pitr", "port", 5434,
+                "recoveryTarget", Map.of("kind", "TIME", "value", "2026-12-03T22:15:00Z"), "drillAgo", "PT5M"));
+        postPlan(Plans.plan(Plans.uniqueId("pitr"), "PT15M", List.of(step))).statusCode(201)
+                .body("steps[0].kind", equalTo("RestoreCluster"))
+                .body("steps[0].recoveryTarget.kind", equalTo("TIME"));
+        step.put("port", 5441);
+        postPlan(Plans.plan(Plans.uniqueId("pitr"), "PT15M", List.of(step))).statusCode(422)
+                .body("detail", containsString("port: 5441 is not one of the ports 5433-5440"));
+        step.put("port", 5434);
+        step.put("target", Plans.TARGET);
+        Plans.restore("orders_x");
+        postPlan(Plans.plan(Plans.uniqueId("pitr"), "PT15M", List.of(step))).statusCode(422)
+                .body("detail", containsString("is a database server; RestoreCluster needs a cluster target"));
+        step.put("target", name);
+        step.put("cluster", "../etc");
+        step.put("recoveryTarget", Map.of("kind", "NAME", "value", "x'; drop"));
+        postPlan(Plans.plan(Plans.uniqueId("pitr"), "PT15M", List.of(step))).statusCode(400)
+                .body("detail", allOf(containsString("cluster: '../etc' is not a plain name"),
+                        containsString("is not a restore point name")));
+    }
+
+    @Test
     void planNamingAnUnregisteredTargetIsRefusedNamingIt() {
         Map<String, Object> restore = Plans.restore("orders_restored");
         restore.put("target", "nowhere");

@@ -3,6 +3,7 @@ package dev.lifeboat.scheduler;
 import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.contracts.BackupCompleted;
 import dev.lifeboat.contracts.BackupVerified;
+import dev.lifeboat.contracts.ExpiryRevoked;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.BackupsExpired;
 import dev.lifeboat.contracts.CloudEvent;
@@ -148,6 +149,46 @@ class RetentionApiTest {
                 .body("keep[0].reasons", containsInAnyOrder("NEWEST", "DAILY"))
                 .body("keep[1].reasons", contains("NEWEST_VERIFIED"))
                 .body("keep[1].integrity", equalTo("VERIFIED"));
+    }
+
+    @Test
+    void aBackupExpiredWhileItsFullVerificationRanIsKeptOnceItPassesAndTheOlderVerifiedOneGoesInstead() {
+        String source = unique("src");
+        String policy = policyKeepingDays(source, 1);
+        String older = UUID.randomUUID().toString();
+        String middle = UUID.randomUUID().toString();
+        String newest = UUID.randomUUID().toString();
+        try (KafkaProducer<String, String> producer = producer()) {
+            send(producer, completion(older, source, policy, 0));
+            send(producer, new BackupVerified(older, source, BackupVerified.FULL, true, List.of(),
+                    FIRST.plus(Duration.ofDays(1))));
+            send(producer, completion(middle, source, policy, 1));
+            send(producer, completion(newest, source, policy, 2));
+        }
+        assertThat(expiredIds(awaitExpiries(policy, seen -> expiredIds(seen).contains(middle))))
+                .as("one daily slot and the older backup is the newest fully verified one").containsExactly(middle);
+
+        // a drill verified the middle backup while retention expired it; storage-worker kept it (its own verdict)
+        try (KafkaProducer<String, String> producer = producer()) {
+            send(producer, new BackupVerified(middle, source, BackupVerified.FULL, true, List.of(),
+                    FIRST.plus(Duration.ofDays(3))));
+        }
+        List<ConsumerRecord<String, String>> revoked = poll(Topics.BACKUP_EVENTS, r -> policy.equals(r.key())
+                && EventType.EXPIRY_REVOKED.ceType().equals(EventCodec.header(r.headers(), EventCodec.H_TYPE)), 1);
+        assertThat(revoked).hasSize(1);
+        ExpiryRevoked event = (ExpiryRevoked) EventCodec.decode(revoked.getFirst().headers(),
+                revoked.getFirst().value()).data();
+        assertThat(event.backupIds()).containsExactly(middle);
+        assertThat(event.reason()).contains(policy).contains("NEWEST_VERIFIED");
+        assertThat(expiredIds(awaitExpiries(policy, seen -> expiredIds(seen).contains(older))))
+                .containsExactlyInAnyOrder(middle, older);
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/backups/" + middle).then().statusCode(200)
+                .body("status", equalTo("COMPLETED"));
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/backups/" + older).then().statusCode(200)
+                .body("status", equalTo("EXPIRED"));
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/policies/" + policy + "/retention").then().statusCode(200)
+                .body("keep.backupId", contains(newest, middle))
+                .body("keep[1].reasons", contains("NEWEST_VERIFIED"));
     }
 
     private static void send(KafkaProducer<String, String> producer, Object event) {

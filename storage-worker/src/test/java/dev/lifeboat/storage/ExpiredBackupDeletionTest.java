@@ -196,7 +196,11 @@ class ExpiredBackupDeletionTest extends StorageWorkerTestBase {
     }
 
     static SnapshotCreated sealed(StorageWorkerTestBase test, int size, String source, String policy) {
-        SnapshotCreated snapshot = test.uploadedSnapshot(size, source, policy);
+        return sealedAs(test, test.uploadedSnapshot(size, source, policy));
+    }
+
+    /** Announces an uploaded snapshot and waits until the worker under test sealed it. */
+    static SnapshotCreated sealedAs(StorageWorkerTestBase test, SnapshotCreated snapshot) {
         publish(snapshot);
         ConsumerRecord<String, String> verdict = test.events.await(outcomeOf(snapshot.backupId()), WAIT);
         assertThat(header(verdict, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_COMPLETED.ceType());

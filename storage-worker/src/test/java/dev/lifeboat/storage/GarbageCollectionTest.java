@@ -39,7 +39,7 @@ class GarbageCollectionTest extends StorageWorkerTestBase {
         @Override
         public Map<String, String> getConfigOverrides() {
             return Map.of("lifeboat.gc.grace", "0s", "lifeboat.gc.clock-tolerance", "0s", "lifeboat.gc.interval", "off",
-                    "lifeboat.gc.unsealed-grace", "0s");
+                    "lifeboat.gc.unsealed-grace", "0s", "lifeboat.gc.wal-min-age", WalRetentionTest.MIN_AGE.toSeconds() + "s");
         }
     }
 

@@ -133,6 +133,44 @@ abstract class StorageWorkerTestBase {
         }
     }
 
+    /**
+     * Writes a physical FULL base backup of {@code source} (one {@code base.tar} of random bytes, the manifest
+     * recording {@code physical}) into that source's repository, as the snapshot-worker does, and returns the
+     * SnapshotCreated describing it.
+     */
+    SnapshotCreated uploadedPhysicalSnapshot(String source, String policyId, Manifest.Physical physical) {
+        String backupId = UUID.randomUUID().toString();
+        byte[] tar = new byte[30_000];
+        new Random().nextBytes(tar);
+        Repository repository = repositories.openOrInit(BUCKET, REPOSITORY_ROOT + "/" + source);
+        try {
+            WriteResult result = repository.writer().physical(() -> physical).write(
+                    java.util.List.of(new dev.lifeboat.repository.snapshot.SnapshotWriter.Entry(Manifest.BASE_TAR,
+                            () -> new java.io.ByteArrayInputStream(tar))).iterator(),
+                    dev.lifeboat.repository.snapshot.BackupType.FULL, ChainContext.latestChain(backupId), null);
+            Manifest m = result.manifest();
+            String key = repository.layout().manifest(m.chainId(), backupId);
+            String sha;
+            try (InputStream in = store.open(BUCKET, key)) {
+                sha = Sha256.of(in).sha256();
+            }
+            long stored = m.distinctChunks().keySet().stream().mapToLong(Manifest.ChunkRef::storedSize).sum();
+            Instant finished = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+            return new SnapshotCreated(backupId, source, policyId, BackupType.FULL, "postgres", BUCKET, key, stored,
+                    m.stats().bytesRead(), sha, "15.14", "pg_basebackup (PostgreSQL) 15.14", "test-worker",
+                    finished.minusSeconds(60), finished, new RepositoryStats(RepositoryStats.CHUNKED_V1,
+                    m.chainId(), m.parentBackupId(), BackupType.FULL, result.promotedToFull(),
+                    m.stats().bytesRead(), m.stats().bytesUploaded(), m.stats().chunksTotal(),
+                    m.stats().chunksUploaded()))
+                    .withMethod(SnapshotCreated.PHYSICAL, new dev.lifeboat.contracts.PhysicalBackupInfo(
+                            physical.systemIdentifier(), physical.pgVersion(), physical.timeline(),
+                            physical.startLsn(), physical.stopLsn(), physical.startWalSegment(),
+                            physical.startTime(), physical.stopTime()));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** The chunked backup's manifest as stored in the test repository. */
     Manifest manifestOf(SnapshotCreated snapshot) {
         return repositories.open(BUCKET, repositoryOf(snapshot)).orElseThrow()

@@ -24,7 +24,7 @@ class LocalStackTest {
         try (Admin admin = Admin.create(stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN))) {
             List<String> topics = List.of("lifeboat.backup.requested.v1", "lifeboat.backup.events.v1",
                     "lifeboat.recovery.commands.v1", "lifeboat.recovery.replies.v1", "lifeboat.recovery.events.v1",
-                    "lifeboat.dlq.v1", "lifeboat.parked.v1");
+                    "lifeboat.wal.status.v1", "lifeboat.dlq.v1", "lifeboat.parked.v1");
             Map<String, TopicDescription> d = admin.describeTopics(topics).allTopicNames().get();
             assertThat(d).hasSize(topics.size());
             d.values().forEach(t -> assertThat(t.partitions()).as(t.name()).hasSize(4));

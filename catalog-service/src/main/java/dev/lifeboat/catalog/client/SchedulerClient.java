@@ -40,8 +40,11 @@ public interface SchedulerClient {
     @RetryWhen(exception = Transience.IsTransient.class)
     Uni<List<PolicyInfo>> policies(@QueryParam("sourceId") String sourceId);
 
-    /** The part of scheduler-service's SourceView the catalog needs. */
-    record SourceInfo(String id, String name) {
+    /**
+     * The part of scheduler-service's SourceView the catalog needs; {@code method} logical or physical (absent from
+     * older scheduler-service versions: logical).
+     */
+    record SourceInfo(String id, String name, String method) {
     }
 
     /** The part of scheduler-service's PolicyView the catalog needs; {@code rpo} is an ISO-8601 duration or null. */

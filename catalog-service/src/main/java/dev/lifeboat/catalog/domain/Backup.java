@@ -9,6 +9,8 @@ import dev.lifeboat.contracts.BackupProgress;
 import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.BackupsExpired;
+import dev.lifeboat.contracts.ExpiryRevoked;
+import dev.lifeboat.contracts.PhysicalBackupInfo;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.contracts.RepositoryStats;
 import dev.lifeboat.contracts.BackupVerified;
@@ -68,6 +70,17 @@ public class Backup {
     public Long bytesUploaded;
     public Long chunksTotal;
     public Long chunksUploaded;
+    /** logical or physical (null: reported before physical backups existed, so logical). */
+    public String method;
+    /** A physical base backup's place in its cluster's WAL (SnapshotCreated.physical). */
+    public String physicalSystemIdentifier;
+    public String physicalPgVersion;
+    public Integer physicalTimeline;
+    public String physicalStartLsn;
+    public String physicalStopLsn;
+    public String physicalStartWalSegment;
+    public Instant physicalStartTime;
+    public Instant physicalStopTime;
     /** QUICK_OK, FULL_OK or FAILED (found corrupt): a FAILED backup is never offered for restore. */
     public String verification;
     public Instant verifiedAt;
@@ -107,6 +120,7 @@ public class Backup {
             case BackupCompleted c -> completed(c, event.occurredAt());
             case BackupFailed f -> failed(f, event.occurredAt());
             case BackupsExpired x -> expired(x, event.occurredAt());
+            case ExpiryRevoked x -> expiryRevoked(x, event.occurredAt());
             case BackupDeleted d -> deleted(d, event.occurredAt());
             case BackupVerified v -> verified(v, event.occurredAt());
             case BackupCopied c -> copied(c, event.occurredAt());
@@ -147,6 +161,7 @@ public class Backup {
         requestedAt = earliest(requestedAt, s.startedAt() != null ? s.startedAt() : time);
         startedAt = earliest(startedAt, s.startedAt());
         status = advance(BackupStatus.SNAPSHOT_CREATED);
+        physical(s.method(), s.physical());
         if (s.offsite() != null) {
             offsiteBucket = fill(offsiteBucket, s.offsite().bucket());
             offsitePrefix = fill(offsitePrefix, s.offsite().prefix());
@@ -233,6 +248,21 @@ public class Backup {
         }
     }
 
+    /**
+     * The scheduler took an expiry back (the backup passed a full verification after it was expired and its policy
+     * keeps it): {@code expiredAt} is cleared unless a later expiry decision came after the revocation.
+     */
+    private void expiryRevoked(ExpiryRevoked x, Instant time) {
+        describe(x.sourceId(), x.policyId(), null);
+        Instant revokedAt = x.revokedAt() != null ? x.revokedAt() : time;
+        if (expiredAt != null && !expiredAt.isAfter(revokedAt)) {
+            expiredAt = null;
+        }
+        if (status == null) {
+            status = BackupStatus.REQUESTED;
+        }
+    }
+
     private void deleted(BackupDeleted d, Instant time) {
         describe(d.sourceId(), d.policyId(), null);
         deletedAt = earliest(deletedAt, d.deletedAt() != null ? d.deletedAt() : time);
@@ -277,6 +307,22 @@ public class Backup {
         bytesUploaded = fill(bytesUploaded, r.bytesUploaded());
         chunksTotal = fill(chunksTotal, r.chunksTotal());
         chunksUploaded = fill(chunksUploaded, r.chunksUploaded());
+    }
+
+    /** One backup is taken once: a redelivered SnapshotCreated says the same, the first one's facts stay. */
+    private void physical(String how, PhysicalBackupInfo p) {
+        method = fill(method, how);
+        if (p == null) {
+            return;
+        }
+        physicalSystemIdentifier = fill(physicalSystemIdentifier, p.systemIdentifier());
+        physicalPgVersion = fill(physicalPgVersion, p.pgVersion());
+        physicalTimeline = fill(physicalTimeline, p.timeline() > 0 ? p.timeline() : null);
+        physicalStartLsn = fill(physicalStartLsn, p.startLsn());
+        physicalStopLsn = fill(physicalStopLsn, p.stopLsn());
+        physicalStartWalSegment = fill(physicalStartWalSegment, p.startWalSegment());
+        physicalStartTime = fill(physicalStartTime, p.startTime());
+        physicalStopTime = fill(physicalStopTime, p.stopTime());
     }
 
     private void describe(String source, String policy, BackupType backupType) {

@@ -9,6 +9,7 @@ import dev.lifeboat.contracts.BackupVerified;
 import dev.lifeboat.contracts.BackupProgress;
 import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.BackupsExpired;
+import dev.lifeboat.contracts.ExpiryRevoked;
 import dev.lifeboat.contracts.CloudEvent;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
@@ -45,6 +46,9 @@ public record CatalogEvent(String eventId, EventType type, String backupId, Inst
 
     private static List<String> backupIdsOf(Object data) {
         if (data instanceof BackupsExpired x) {
+            return x.backupIds() == null ? List.of() : x.backupIds();
+        }
+        if (data instanceof ExpiryRevoked x) {
             return x.backupIds() == null ? List.of() : x.backupIds();
         }
         String backupId = backupIdOf(data);

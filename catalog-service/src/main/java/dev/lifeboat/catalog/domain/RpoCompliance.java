@@ -7,10 +7,13 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * Whether a source meets its recovery point objective now: its newest restorable backup (COMPLETED, not deleted,
- * not failed verification) must be younger than the strictest RPO of its enabled policies. The age is counted
- * from the backup's completion. {@code compliant} is null only when no enabled policy sets an RPO (nothing to
- * meet); a source with an RPO and no restorable backup is not compliant.
+ * Whether a source meets its recovery point objective now. A logical source: its newest restorable backup
+ * (COMPLETED, not deleted, not failed verification) must be younger than the strictest RPO of its enabled policies;
+ * the age is counted from the backup's completion. A physical source: its WAL archive's lag (how long ago the server
+ * was last at a position the archive holds, plus the age of that report) must be within the RPO, and the archive
+ * must have no gap ({@code walArchive}). {@code compliant} is null only when no enabled policy sets an RPO (nothing
+ * to meet); a source with an RPO and no restorable backup (logical) or no archiver report (physical) is not
+ * compliant.
  */
 public record RpoCompliance(
         String sourceId,
@@ -21,7 +24,26 @@ public record RpoCompliance(
         Long rpoSeconds,
         String policyId,
         LatestBackup latestBackup,
-        List<PolicyRpo> policies) {
+        List<PolicyRpo> policies,
+        WalArchive walArchive) {
+
+    /**
+     * The WAL archive of a physical source as its archiver last reported it. {@code lagSeconds}: as reported;
+     * {@code reportAgeSeconds}: how old that report is now; {@code rpoSeconds}: both together, the RPO met now;
+     * {@code stale}: the report is older than the catalog waits for one (no archiver reports for the source).
+     */
+    public record WalArchive(String workerId, String state, String error, String archivedLsn, Instant archivedAt,
+                             String serverLsn, Long lagBytes, Double lagSeconds, Instant reportedAt,
+                             long reportAgeSeconds, boolean stale, double rpoSeconds, boolean gap,
+                             String continuityFrom, String lastContiguousSegment, String firstMissingSegment) {
+        public static WalArchive of(WalArchiveStatus s, Instant now, Duration staleAfter) {
+            long age = Math.max(0, Duration.between(s.reportedAt, now).toSeconds());
+            double lag = (s.lagSeconds == null ? 0 : s.lagSeconds) + age;
+            return new WalArchive(s.workerId, s.state, s.error, s.archivedLsn, s.archivedAt, s.serverLsn, s.lagBytes,
+                    s.lagSeconds, s.reportedAt, age, age > staleAfter.toSeconds(), lag, s.gap, s.continuityFrom,
+                    s.lastContiguousSegment, s.firstMissingSegment);
+        }
+    }
 
     /** A policy as scheduler-service reports it. */
     public record Policy(String policyId, String type, boolean enabled, String rpo) {
@@ -36,6 +58,60 @@ public record RpoCompliance(
      */
     public record PolicyRpo(String policyId, String type, boolean enabled, String rpo, Long rpoSeconds,
                             boolean applies, Boolean compliant) {
+    }
+
+    /**
+     * A physical source: its archive's lag against the strictest enabled RPO. A gap fails it whatever the lag (no
+     * recovery reaches past the missing segment); no report, or the archive never reached, fails it too.
+     */
+    public static RpoCompliance evaluatePhysical(String sourceId, List<Policy> policies, Backup newest,
+                                                 WalArchiveStatus status, Instant now, Duration staleAfter) {
+        LatestBackup latest = newest == null ? null : latest(newest, now);
+        WalArchive wal = status == null ? null : WalArchive.of(status, now, staleAfter);
+        List<PolicyRpo> each = policyRpos(policies, wal == null || wal.archivedLsn() == null || wal.gap() ? null
+                : (long) Math.ceil(wal.rpoSeconds()));
+        PolicyRpo strictest = strictest(each);
+        if (strictest == null) {
+            return new RpoCompliance(sourceId, now, null, "no enabled policy of source '" + sourceId
+                    + "' sets an RPO", null, null, null, latest, each, wal);
+        }
+        String objective = "the RPO " + strictest.rpo() + " of policy '" + strictest.policyId() + "'";
+        String reason;
+        boolean met = false;
+        if (wal == null) {
+            reason = "no WAL archiver has reported for physical source '" + sourceId + "'; " + objective
+                    + " is not met";
+        } else if (wal.gap()) {
+            reason = "the WAL archive of source '" + sourceId + "' has a gap: segment " + wal.firstMissingSegment()
+                    + " is missing (the last reachable one is " + wal.lastContiguousSegment() + "); " + objective
+                    + " is not met";
+        } else if (wal.archivedLsn() == null) {
+            reason = "the archiver of source '" + sourceId + "' has archived no WAL yet" + (wal.error() == null ? ""
+                    : " (" + wal.error() + ")") + "; " + objective + " is not met";
+        } else {
+            met = wal.rpoSeconds() <= strictest.rpoSeconds();
+            reason = "the WAL archive trails the server by " + String.format(java.util.Locale.ROOT, "%.1f",
+                    wal.rpoSeconds()) + " s" + (wal.stale() ? " (no report for " + wal.reportAgeSeconds() + " s)"
+                    : "") + ", " + (met ? "within " : "beyond ") + objective;
+        }
+        return new RpoCompliance(sourceId, now, met, reason, strictest.rpo(), strictest.rpoSeconds(),
+                strictest.policyId(), latest, each, wal);
+    }
+
+    private static List<PolicyRpo> policyRpos(List<Policy> policies, Long achievedSeconds) {
+        return policies.stream()
+                .sorted(Comparator.comparing(Policy::policyId))
+                .map(p -> {
+                    Long seconds = seconds(p.rpo());
+                    return new PolicyRpo(p.policyId(), p.type(), p.enabled(), p.rpo(), seconds,
+                            p.enabled() && seconds != null,
+                            seconds == null ? null : achievedSeconds != null && achievedSeconds <= seconds);
+                })
+                .toList();
+    }
+
+    private static PolicyRpo strictest(List<PolicyRpo> each) {
+        return each.stream().filter(PolicyRpo::applies).min(Comparator.comparing(PolicyRpo::rpoSeconds)).orElse(null);
     }
 
     public static RpoCompliance evaluate(String sourceId, List<Policy> policies, Backup newest, Instant now) {
@@ -53,19 +129,19 @@ public record RpoCompliance(
                 .min(Comparator.comparing(PolicyRpo::rpoSeconds)).orElse(null);
         if (strictest == null) {
             return new RpoCompliance(sourceId, now, null, "no enabled policy of source '" + sourceId
-                    + "' sets an RPO", null, null, null, latest, each);
+                    + "' sets an RPO", null, null, null, latest, each, null);
         }
         String objective = "the RPO " + strictest.rpo() + " of policy '" + strictest.policyId() + "'";
         if (latest == null) {
             return new RpoCompliance(sourceId, now, false, "source '" + sourceId + "' has no completed backup; "
                     + objective + " is not met", strictest.rpo(), strictest.rpoSeconds(), strictest.policyId(),
-                    null, each);
+                    null, each, null);
         }
         boolean met = latest.ageSeconds() <= strictest.rpoSeconds();
         String reason = "the newest completed backup '" + latest.backupId() + "' is " + latest.ageSeconds()
                 + " s old, " + (met ? "within " : "older than ") + objective;
         return new RpoCompliance(sourceId, now, met, reason, strictest.rpo(), strictest.rpoSeconds(),
-                strictest.policyId(), latest, each);
+                strictest.policyId(), latest, each, null);
     }
 
     private static LatestBackup latest(Backup b, Instant now) {

@@ -45,6 +45,13 @@ public record BackupView(
                 + "corrupt: not restorable, not counted by retention), with its time; unreadableAt/unreadableProblems: "
                 + "the newest verification that could not read the object store, which changes no verdict")
         Verification verification,
+        @Schema(description = "logical (pg_dump of one database) or physical (base backup of the whole cluster); null "
+                + "for backups reported before physical backups existed, which are logical")
+        String method,
+        @Schema(description = "physical backups: the cluster's system identifier and major version, and where the "
+                + "backup sits in its WAL (recovery starts at startLsn on timeline, segment startWalSegment, and is "
+                + "consistent after stopLsn)")
+        Physical physical,
         Instant updatedAt,
         @JsonInclude(JsonInclude.Include.NON_NULL)
         @Schema(description = "the backup's events, oldest first; only on GET /backups/{id}")
@@ -61,6 +68,10 @@ public record BackupView(
 
     public record Transfer(Long bytesRead, Long bytesUploaded, Long chunksTotal, Long chunksUploaded,
                            Double dedupRatio) {
+    }
+
+    public record Physical(String systemIdentifier, String pgVersion, Integer timeline, String startLsn,
+                           String stopLsn, String startWalSegment, Instant startTime, Instant stopTime) {
     }
 
     public record Verification(String state, Instant verifiedAt, String problems,
@@ -89,9 +100,13 @@ public record BackupView(
         Verification verification = b.verification == null && b.unreadableAt == null ? null
                 : new Verification(b.verification, b.verifiedAt, b.verificationProblems, b.unreadableAt,
                 b.unreadableProblems);
+        Physical physical = b.physicalStartLsn == null ? null
+                : new Physical(b.physicalSystemIdentifier, b.physicalPgVersion, b.physicalTimeline,
+                b.physicalStartLsn, b.physicalStopLsn, b.physicalStartWalSegment, b.physicalStartTime,
+                b.physicalStopTime);
         return new BackupView(b.backupId, b.sourceId, b.policyId, b.type, b.status, b.requestedBy, b.requestedAt,
                 b.startedAt, b.completedAt, b.durationMs, b.sizeBytes, b.rawBytes, b.sha256, BackupLocation.of(b),
-                StoredLocation.of(b), failure, progress, b.workerId, b.expiredAt, b.deletedAt, chain, transfer, verification, b.updatedAt,
-                events);
+                StoredLocation.of(b), failure, progress, b.workerId, b.expiredAt, b.deletedAt, chain, transfer, verification,
+                b.method, physical, b.updatedAt, events);
     }
 }

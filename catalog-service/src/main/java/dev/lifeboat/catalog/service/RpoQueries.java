@@ -4,50 +4,74 @@ import dev.lifeboat.catalog.client.SchedulerClient;
 import dev.lifeboat.catalog.domain.Backup;
 import dev.lifeboat.catalog.domain.RpoCompliance;
 import dev.lifeboat.catalog.repository.BackupRepository;
+import dev.lifeboat.catalog.repository.WalStatusRepository;
 import dev.lifeboat.kit.rest.ProblemException;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.ws.rs.WebApplicationException;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.rest.client.inject.RestClient;
 import org.jboss.logging.Logger;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 
-/** RPO compliance of a source: its newest restorable backup from the catalog, its RPO from scheduler-service. */
+/**
+ * RPO compliance of a source: its RPO from scheduler-service, and what it achieves from the catalog: the newest
+ * restorable backup of a logical source, the newest WAL archiving status of a physical one.
+ */
 @ApplicationScoped
 public class RpoQueries {
     private static final Logger LOG = Logger.getLogger(RpoQueries.class);
 
     private final BackupRepository backups;
+    private final WalStatusRepository walStatuses;
     private final SchedulerClient scheduler;
+    private final Duration walStatusStaleAfter;
 
-    public RpoQueries(BackupRepository backups, @RestClient SchedulerClient scheduler) {
+    public RpoQueries(BackupRepository backups, WalStatusRepository walStatuses, @RestClient SchedulerClient scheduler,
+                      @ConfigProperty(name = "lifeboat.catalog.wal-status-stale-after", defaultValue = "60s")
+                      Duration walStatusStaleAfter) {
         this.backups = backups;
+        this.walStatuses = walStatuses;
         this.scheduler = scheduler;
+        this.walStatusStaleAfter = walStatusStaleAfter;
     }
 
     @WithSpan("RpoQueries.compliance")
     public Uni<RpoCompliance> compliance(String sourceId) {
         // the catalog first, in its own session; then the scheduler, which owns whether the source exists at all
         return newestRestorable(sourceId)
-                .chain(newest -> policies(sourceId)
-                        .map(policies -> RpoCompliance.evaluate(sourceId, policies, newest, Instant.now())));
+                .chain(newest -> sourceAndPolicies(sourceId).chain(source -> {
+                    if (PHYSICAL.equals(source.method())) {
+                        return Panache.withSession(() -> walStatuses.findById(sourceId))
+                                .map(status -> RpoCompliance.evaluatePhysical(sourceId, source.policies(), newest,
+                                        status, Instant.now(), walStatusStaleAfter));
+                    }
+                    return Uni.createFrom().item(RpoCompliance.evaluate(sourceId, source.policies(), newest,
+                            Instant.now()));
+                }));
+    }
+
+    private static final String PHYSICAL = "physical";
+
+    private record SourcePolicies(String method, List<RpoCompliance.Policy> policies) {
     }
 
     private Uni<Backup> newestRestorable(String sourceId) {
         return Panache.withSession(() -> backups.latestCompleted(sourceId));
     }
 
-    private Uni<List<RpoCompliance.Policy>> policies(String sourceId) {
+    private Uni<SourcePolicies> sourceAndPolicies(String sourceId) {
         return scheduler.source(sourceId)
-                .chain(() -> scheduler.policies(sourceId))
-                .map(list -> list.stream()
-                        .filter(p -> sourceId.equals(p.sourceId()))
-                        .map(p -> new RpoCompliance.Policy(p.id(), p.type(), p.enabled(), p.rpo()))
-                        .toList())
+                .chain(source -> scheduler.policies(sourceId)
+                        .map(list -> new SourcePolicies(source.method(), list.stream()
+                                .filter(p -> sourceId.equals(p.sourceId()))
+                                .map(p -> new RpoCompliance.Policy(p.id(), p.type(), p.enabled(), p.rpo()))
+                                .toList())))
                 .onFailure().transform(t -> problem(sourceId, t));
     }
 

@@ -13,6 +13,7 @@ import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.BackupsExpired;
 import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.PhysicalBackupInfo;
 import dev.lifeboat.contracts.SnapshotCreated;
 import org.junit.jupiter.api.Test;
 
@@ -53,6 +54,27 @@ class BackupTest {
         for (List<CatalogEvent> order : permutations(events)) {
             assertThat(fold(order)).usingRecursiveComparison().ignoringFields("updatedAt").isEqualTo(inOrder);
         }
+    }
+
+    @Test
+    void aPhysicalBackupKeepsItsWalPositionWhateverOrderItsEventsArriveIn() {
+        CatalogEvent physical = event(EventType.SNAPSHOT_CREATED, T0.plusSeconds(60),
+                ((SnapshotCreated) SNAPSHOT.data()).withMethod(SnapshotCreated.PHYSICAL, new PhysicalBackupInfo(
+                        "7440891358716117040", "15", 2, "0/5000028", "0/5000100", "000000020000000000000005",
+                        T0.plusSeconds(11), T0.plusSeconds(58))));
+        List<CatalogEvent> events = List.of(REQUESTED, PROGRESS, physical, COMPLETED);
+        Backup inOrder = fold(events);
+        assertThat(inOrder.method).isEqualTo("physical");
+        assertThat(inOrder.physicalTimeline).isEqualTo(2);
+        assertThat(inOrder.physicalStartLsn).isEqualTo("0/5000028");
+        assertThat(inOrder.physicalStopLsn).isEqualTo("0/5000100");
+        assertThat(inOrder.physicalStartWalSegment).isEqualTo("000000020000000000000005");
+        assertThat(inOrder.physicalSystemIdentifier).isEqualTo("7440891358716117040");
+        for (List<CatalogEvent> order : permutations(events)) {
+            assertThat(fold(order)).usingRecursiveComparison().ignoringFields("updatedAt").isEqualTo(inOrder);
+        }
+        assertThat(fold(List.of(REQUESTED, SNAPSHOT, COMPLETED)).method).as("a producer before physical backups")
+                .isNull();
     }
 
     @Test

@@ -3,10 +3,14 @@ package dev.lifeboat.recovery.domain;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.recovery.ClusterTarget;
 import dev.lifeboat.contracts.recovery.DatabaseTarget;
 import dev.lifeboat.contracts.recovery.DropDatabase;
 import dev.lifeboat.contracts.recovery.PrepareRestore;
 import dev.lifeboat.contracts.recovery.RecoveryCommand;
+import dev.lifeboat.contracts.recovery.RecoveryTarget;
+import dev.lifeboat.contracts.recovery.RemoveCluster;
+import dev.lifeboat.contracts.recovery.RestoreCluster;
 import dev.lifeboat.contracts.recovery.RestoreDatabase;
 import dev.lifeboat.contracts.recovery.RunMode;
 import dev.lifeboat.contracts.recovery.SqlCheck;
@@ -30,6 +34,11 @@ import java.util.stream.Stream;
  * RestoreDatabase    | prepare (PrepareRestore, storage-worker)     | drill: drop (DropDatabase of the scratch db),
  *                    |   reply: the backup to restore, its age      |   also its cleanup after a successful drill
  *                    | restore (RestoreDatabase, snapshot-worker)   | recovery: target left in place, marked failed
+ * RestoreCluster     | prepare (PrepareRestore, storage-worker)     | drill: remove-cluster (RemoveCluster: stop the
+ *                    |   reply: the base backup to restore          |   cluster, remove its data directory), also its
+ *                    | restore-cluster (RestoreCluster,             |   cleanup after a successful drill
+ *                    |   snapshot-worker: base backup + WAL replay  | recovery: cluster left running, marked failed
+ *                    |   to the recovery target, promoted)          |
  * RestartServices    | restart (HTTP calls by the coordinator)      | none
  * VerifyIntegrity    | verify-backup (VerifyBackup) if checksums    | none
  *                    | verify-database (VerifyDatabase) if checks   |
@@ -42,6 +51,8 @@ public final class SagaTable {
     public static final String VERIFY_BACKUP = "verify-backup";
     public static final String VERIFY_DATABASE = "verify-database";
     public static final String DROP = "drop";
+    public static final String RESTORE_CLUSTER = "restore-cluster";
+    public static final String REMOVE_CLUSTER = "remove-cluster";
     public static final String RESTART = "restart";
     public static final String NOTIFY = "notify";
     public static final String NOTIFY_FAILURE = "notify-failure";
@@ -71,6 +82,32 @@ public final class SagaTable {
 
     static final ActionSpec DROP_SCRATCH = ActionSpec.command(DROP, EventType.DROP_DATABASE, ctx ->
             new DropDatabase(ctx.commandId(), ctx.run().id, ctx.stepIndex(), ctx.target(ctx.stepIndex()),
+                    ctx.deadline()));
+
+    static final ActionSpec PREPARE_CLUSTER_RESTORE = ActionSpec.command(PREPARE, EventType.PREPARE_RESTORE, ctx -> {
+        PlanStep.RestoreCluster s = ctx.step(PlanStep.RestoreCluster.class);
+        Run r = ctx.run();
+        // the base backup: replay from it reaches the recovery target; a drill asks for one within the RPO
+        Long maxAge = s.latest() && r.mode == RunMode.DRILL ? r.plan.rpoDuration().toSeconds() : null;
+        return new PrepareRestore(ctx.commandId(), r.id, ctx.stepIndex(), s.sourceId(), s.latest() ? null : s.backup(),
+                maxAge == null ? null : Math.max(1, maxAge), ctx.deadline());
+    }).onCompleted(SagaTable::prepared);
+
+    static final ActionSpec RESTORE_CLUSTER_ACTION = ActionSpec.command(RESTORE_CLUSTER, EventType.RESTORE_CLUSTER,
+            ctx -> new RestoreCluster(ctx.commandId(), ctx.run().id, ctx.stepIndex(),
+                    ctx.run().backup(ctx.stepIndex()), ctx.cluster(ctx.stepIndex()),
+                    recoveryTarget(ctx.run(), ctx.step(PlanStep.RestoreCluster.class)), ctx.deadline()));
+
+    /** A drill with {@code drillAgo} replays to its start minus that; otherwise the step's target. */
+    public static RecoveryTarget recoveryTarget(Run r, PlanStep.RestoreCluster s) {
+        if (r.mode == RunMode.DRILL && s.drillAgo() != null) {
+            return RecoveryTarget.time(r.startedAt.minus(java.time.Duration.parse(s.drillAgo())));
+        }
+        return s.recoveryTarget() == null ? RecoveryTarget.latest() : s.recoveryTarget();
+    }
+
+    static final ActionSpec REMOVE_CLUSTER_ACTION = ActionSpec.command(REMOVE_CLUSTER, EventType.REMOVE_CLUSTER,
+            ctx -> new RemoveCluster(ctx.commandId(), ctx.run().id, ctx.stepIndex(), ctx.cluster(ctx.stepIndex()),
                     ctx.deadline()));
 
     static final ActionSpec VERIFY_BACKUP_HASHES = ActionSpec.command(VERIFY_BACKUP, EventType.VERIFY_BACKUP, ctx ->
@@ -104,6 +141,12 @@ public final class SagaTable {
                     (ctx, reason) -> new ActionResult.TargetState(ctx.target(ctx.stepIndex()).describe(),
                             "left in place, marked failed: " + reason)));
 
+    static final StepKind CLUSTER_KIND = StepKind.of(PlanStep.RestoreCluster.class)
+            .invokes(PREPARE_CLUSTER_RESTORE, RESTORE_CLUSTER_ACTION)
+            .compensatedBy(new Compensation(REMOVE_CLUSTER_ACTION, RESTORE_CLUSTER, "removal of the restored cluster",
+                    (ctx, reason) -> new ActionResult.TargetState(ctx.cluster(ctx.stepIndex()).describe(),
+                            "left in place, marked failed: " + reason)));
+
     static final StepKind RESTART_KIND = StepKind.of(PlanStep.RestartServices.class)
             .invokes(RESTART_SERVICES)
             // its own timeout bounds each HTTP call; the step as a whole runs under the plan's step timeout
@@ -122,6 +165,7 @@ public final class SagaTable {
     public static StepKind kind(PlanStep step) {
         return switch (step) {
             case PlanStep.RestoreDatabase r -> RESTORE_KIND;
+            case PlanStep.RestoreCluster r -> CLUSTER_KIND;
             case PlanStep.RestartServices r -> RESTART_KIND;
             case PlanStep.VerifyIntegrity v -> VERIFY_KIND;
             case PlanStep.NotifyStakeholders n -> NOTIFY_KIND;
@@ -174,6 +218,9 @@ public final class SagaTable {
 
         /** The restore target of a step as resolved when the run started. */
         DatabaseTarget target(int restoreStep) throws Exception;
+
+        /** The new cluster of a RestoreCluster step as resolved when the run started. */
+        ClusterTarget cluster(int clusterStep) throws Exception;
 
         default <S extends PlanStep> S step(Class<S> type) {
             return type.cast(run().plan.steps().get(stepIndex()));
@@ -382,6 +429,11 @@ public final class SagaTable {
             }
         }
         return -1;
+    }
+
+    /** The cluster a run's RestoreCluster step creates: the plan's, or (drill) a scratch one named like a database. */
+    public static String clusterName(String runId, RunMode mode, PlanStep.RestoreCluster step, int index) {
+        return mode == RunMode.DRILL ? scratchDatabase(runId, index) : step.cluster();
     }
 
     /** A drill restores into {@code drill_<first 8 of runId>_<step>} on the plan's target server. */

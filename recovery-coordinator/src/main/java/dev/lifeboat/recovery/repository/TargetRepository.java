@@ -40,20 +40,25 @@ public class TargetRepository {
 
     /** Inserts or replaces; true when it was created. Keeps the first creation time. */
     public boolean upsert(Connection c, TargetServer t) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("insert into target_servers (name, host, port, username, "
-                + "password_ref, database_pattern, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?) "
-                + "on conflict (name) do update set host = excluded.host, port = excluded.port, "
+        try (PreparedStatement ps = c.prepareStatement("insert into target_servers (name, kind, host, port, "
+                + "username, password_ref, database_pattern, data_root, port_range, created_at, updated_at) "
+                + "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                + "on conflict (name) do update set kind = excluded.kind, host = excluded.host, port = excluded.port, "
                 + "username = excluded.username, password_ref = excluded.password_ref, "
-                + "database_pattern = excluded.database_pattern, updated_at = excluded.updated_at "
+                + "database_pattern = excluded.database_pattern, data_root = excluded.data_root, "
+                + "port_range = excluded.port_range, updated_at = excluded.updated_at "
                 + "returning (xmax = 0) as inserted")) {
             ps.setString(1, t.name());
-            ps.setString(2, t.host());
-            ps.setInt(3, t.port());
-            ps.setString(4, t.user());
-            ps.setString(5, t.passwordRef());
-            ps.setString(6, t.databasePattern());
-            ps.setTimestamp(7, ts(t.createdAt()));
-            ps.setTimestamp(8, ts(t.updatedAt()));
+            ps.setString(2, t.kind());
+            ps.setString(3, t.host());
+            ps.setObject(4, t.port(), java.sql.Types.INTEGER);
+            ps.setString(5, t.user());
+            ps.setString(6, t.passwordRef());
+            ps.setString(7, t.databasePattern());
+            ps.setString(8, t.dataRoot());
+            ps.setString(9, t.ports());
+            ps.setTimestamp(10, ts(t.createdAt()));
+            ps.setTimestamp(11, ts(t.updatedAt()));
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getBoolean(1);
@@ -68,10 +73,10 @@ public class TargetRepository {
         }
     }
 
-    /** Ids of the plans with a RestoreDatabase step on the target. */
+    /** Ids of the plans with a RestoreDatabase or RestoreCluster step on the target. */
     public List<String> plansUsing(Connection c, String name) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("select id from plans p where exists (select 1 from "
-                + "jsonb_array_elements(p.steps) s where s->>'kind' = 'RestoreDatabase' and s->>'target' = ?) "
+                + "jsonb_array_elements(p.steps) s where s->>'kind' in ('RestoreDatabase', 'RestoreCluster') and s->>'target' = ?) "
                 + "order by id")) {
             ps.setString(1, name);
             List<String> ids = new ArrayList<>();
@@ -87,8 +92,9 @@ public class TargetRepository {
     private static List<TargetServer> read(ResultSet rs) throws SQLException {
         List<TargetServer> list = new ArrayList<>();
         while (rs.next()) {
-            list.add(new TargetServer(rs.getString("name"), rs.getString("host"), rs.getInt("port"),
-                    rs.getString("username"), rs.getString("password_ref"), rs.getString("database_pattern"),
+            list.add(new TargetServer(rs.getString("name"), rs.getString("kind"), rs.getString("host"),
+                    rs.getObject("port", Integer.class), rs.getString("username"), rs.getString("password_ref"),
+                    rs.getString("database_pattern"), rs.getString("data_root"), rs.getString("port_range"),
                     instant(rs.getTimestamp("created_at")), instant(rs.getTimestamp("updated_at"))));
         }
         return list;

@@ -49,7 +49,9 @@ public class TargetResource {
     @Path("{name}")
     @RolesAllowed(Roles.ADMIN)
     @Operation(summary = "Register or replace a target server",
-            description = "Body {host, port, user, passwordRef, databasePattern}. 201 when created, 200 when "
+            description = "Body {host, port, user, passwordRef, databasePattern} for a database server, or {kind: "
+                    + "\"cluster\", dataRoot, ports: \"first-last\"} for where point-in-time restores create new "
+                    + "clusters. 201 when created, 200 when "
                     + "replaced; 400 lists every invalid field. Plans are checked against it again at run start.")
     public Response put(@PathParam("name") String name, JsonNode body, @Context UriInfo uri) {
         TargetService.Saved saved = targets.put(name, body);

@@ -129,12 +129,17 @@ public class PlanService {
         Map<Integer, SourceDirectory.Source> found = new HashMap<>();
         Set<String> unknown = new LinkedHashSet<>();
         for (int i = 0; i < plan.steps().size(); i++) {
-            if (!(plan.steps().get(i) instanceof PlanStep.RestoreDatabase r)) {
+            String sourceId = switch (plan.steps().get(i)) {
+                case PlanStep.RestoreDatabase r -> r.sourceId();
+                case PlanStep.RestoreCluster r -> r.sourceId();
+                default -> null;
+            };
+            if (sourceId == null) {
                 continue;
             }
-            Optional<SourceDirectory.Source> source = sources.find(r.sourceId());
+            Optional<SourceDirectory.Source> source = sources.find(sourceId);
             if (source.isEmpty()) {
-                unknown.add(r.sourceId());
+                unknown.add(sourceId);
             } else {
                 found.put(i, source.get());
             }

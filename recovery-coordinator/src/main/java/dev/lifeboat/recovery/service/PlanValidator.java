@@ -1,6 +1,7 @@
 package dev.lifeboat.recovery.service;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.lifeboat.contracts.recovery.RecoveryTarget;
 import dev.lifeboat.contracts.recovery.SqlCheck;
 import dev.lifeboat.contracts.recovery.SqlCheckRules;
 import dev.lifeboat.kit.rest.ProblemException;
@@ -26,6 +27,7 @@ import java.util.regex.Pattern;
 public final class PlanValidator {
     private static final Pattern SLUG = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
     private static final Pattern DB_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_$-]{0,62}");
+    private static final Pattern CLUSTER_NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
     private static final Set<String> METHODS = Set.of("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD");
 
     private final List<String> errors = new ArrayList<>();
@@ -121,6 +123,34 @@ public final class PlanValidator {
                 return new PlanStep.RestoreDatabase(sourceId, backup, target, database, jobs,
                         n.path("allowLiveSource").asBoolean(false), timeout);
             }
+            case PlanStep.RESTORE_CLUSTER -> {
+                String sourceId = text(n, "sourceId", at + ".sourceId", true);
+                String backup = n.hasNonNull("backup") ? n.get("backup").asText() : "latest";
+                if (backup.isBlank()) {
+                    errors.add(at + ".backup: 'latest' or a backup id");
+                }
+                String target = text(n, "target", at + ".target", true);
+                if (target != null && !TargetService.NAME.matcher(target).matches()) {
+                    errors.add(at + ".target: '" + TargetService.abbreviate(target) + "' is not a target name");
+                    target = null;
+                }
+                String cluster = text(n, "cluster", at + ".cluster", true);
+                if (cluster != null && !CLUSTER_NAME.matcher(cluster).matches()) {
+                    errors.add(at + ".cluster: '" + TargetService.abbreviate(cluster) + "' is not a plain name "
+                            + "(lowercase letters, digits, '_' and '-', at most 63)");
+                }
+                JsonNode p = n.get("port");
+                int port = 0;
+                if (p == null || !p.isIntegralNumber() || p.asInt() < 1024 || p.asInt() > 65535) {
+                    errors.add(at + ".port: required, a number 1024..65535 within the target's ports");
+                } else {
+                    port = p.asInt();
+                }
+                RecoveryTarget recoveryTarget = recoveryTarget(n.get("recoveryTarget"), at + ".recoveryTarget");
+                String drillAgo = duration(n, "drillAgo", at + ".drillAgo", false);
+                return new PlanStep.RestoreCluster(sourceId, backup, target, cluster, port, recoveryTarget, drillAgo,
+                        timeout);
+            }
             case PlanStep.RESTART -> {
                 List<PlanStep.Endpoint> endpoints = new ArrayList<>();
                 JsonNode e = n.get("endpoints");
@@ -184,6 +214,34 @@ public final class PlanValidator {
                 return null;
             }
         }
+    }
+
+    /** {kind: LATEST|TIME|LSN|XID|NAME, value}; absent means latest. */
+    private RecoveryTarget recoveryTarget(JsonNode n, String at) {
+        if (n == null || n.isNull()) {
+            return RecoveryTarget.latest();
+        }
+        if (!n.isObject()) {
+            errors.add(at + ": an object {kind, value}");
+            return null;
+        }
+        String kindText = n.path("kind").asText("");
+        RecoveryTarget.Kind kind;
+        try {
+            kind = RecoveryTarget.Kind.valueOf(kindText.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            errors.add(at + ".kind: '" + TargetService.abbreviate(kindText) + "' is not one of "
+                    + List.of(RecoveryTarget.Kind.values()));
+            return null;
+        }
+        JsonNode v = n.get("value");
+        if (v != null && !v.isNull() && !v.isTextual()) {
+            errors.add(at + ".value: must be a string");
+            return null;
+        }
+        RecoveryTarget t = new RecoveryTarget(kind, v == null || v.isNull() ? null : v.asText());
+        t.problem().ifPresent(p -> errors.add(at + ": " + p));
+        return t;
     }
 
     private SqlCheck check(JsonNode c, String at) {

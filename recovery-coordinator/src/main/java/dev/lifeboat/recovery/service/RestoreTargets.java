@@ -1,6 +1,7 @@
 package dev.lifeboat.recovery.service;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.lifeboat.contracts.recovery.ClusterTarget;
 import dev.lifeboat.contracts.recovery.DatabaseTarget;
 import dev.lifeboat.contracts.recovery.RunMode;
 import dev.lifeboat.kit.rest.ProblemException;
@@ -50,6 +51,7 @@ public class RestoreTargets {
         Map<Integer, TargetServer> servers = new LinkedHashMap<>();
         Set<String> unknown = new LinkedHashSet<>();
         List<String> problems = new ArrayList<>();
+        clusters(c, plan, mode, runId, unknown, problems);
         for (int i = 0; i < plan.steps().size(); i++) {
             if (!(plan.steps().get(i) instanceof PlanStep.RestoreDatabase r)) {
                 continue;
@@ -60,8 +62,13 @@ public class RestoreTargets {
                 continue;
             }
             TargetServer t = server.get();
-            servers.put(i, t);
             String at = "steps[" + i + "]";
+            if (t.isCluster()) {
+                problems.add(at + ".target: '" + t.name() + "' is a cluster target (for RestoreCluster steps); "
+                        + "RestoreDatabase needs a database server");
+                continue;
+            }
+            servers.put(i, t);
             if (mode != RunMode.DRILL && !t.allows(r.database())) {
                 problems.add(at + ".database: '" + r.database() + "' does not match " + t.databasePattern()
                         + " of target server '" + t.name() + "'");
@@ -84,6 +91,66 @@ public class RestoreTargets {
             throw new ProblemException(422, "Database not allowed on target server", String.join("; ", problems));
         }
         return servers;
+    }
+
+    /**
+     * The new cluster of every RestoreCluster step, by step index, read under a row lock: the target must be a
+     * registered cluster target and the step's port one of its ports. {@code mode} as for {@link #resolve}.
+     */
+    public Map<Integer, ClusterTarget> clusters(Connection c, PlanSpec plan, RunMode mode, String runId)
+            throws SQLException {
+        Set<String> unknown = new LinkedHashSet<>();
+        List<String> problems = new ArrayList<>();
+        Map<Integer, ClusterTarget> clusters = clusters(c, plan, mode, runId, unknown, problems);
+        if (!unknown.isEmpty() || !problems.isEmpty()) {
+            throw new IllegalStateException("cluster targets changed while the run started: " + unknown + problems);
+        }
+        return clusters;
+    }
+
+    private Map<Integer, ClusterTarget> clusters(Connection c, PlanSpec plan, RunMode mode, String runId,
+                                                 Set<String> unknown, List<String> problems) throws SQLException {
+        Map<Integer, ClusterTarget> clusters = new LinkedHashMap<>();
+        for (int i = 0; i < plan.steps().size(); i++) {
+            if (!(plan.steps().get(i) instanceof PlanStep.RestoreCluster r)) {
+                continue;
+            }
+            Optional<TargetServer> server = targets.lock(c, r.target());
+            if (server.isEmpty()) {
+                unknown.add(r.target());
+                continue;
+            }
+            TargetServer t = server.get();
+            String at = "steps[" + i + "]";
+            if (!t.isCluster()) {
+                problems.add(at + ".target: '" + t.name() + "' is a database server; RestoreCluster needs a cluster "
+                        + "target (PUT /api/v1/targets/{name} with kind cluster, dataRoot, ports)");
+                continue;
+            }
+            if (!t.allowsPort(r.port())) {
+                problems.add(at + ".port: " + r.port() + " is not one of the ports " + t.ports() + " of cluster target '"
+                        + t.name() + "'");
+                continue;
+            }
+            clusters.put(i, t.cluster(SagaTable.clusterName(mode == null ? SAMPLE_RUN : runId,
+                    mode == null ? RunMode.RECOVERY : mode, r, i), r.port()));
+        }
+        return clusters;
+    }
+
+    /** The cluster of a RestoreCluster step as resolved when the run started. */
+    public ClusterTarget keptCluster(Run r, int step) {
+        JsonNode kept = r.data.path("clusters").get(String.valueOf(step));
+        if (kept == null || kept.isNull()) {
+            throw new IllegalStateException("run " + r.id + " resolved no cluster for step " + step);
+        }
+        return Db.json().convertValue(kept, ClusterTarget.class);
+    }
+
+    /** What a restore step of a run restores into, for messages: a database or a cluster. */
+    public String describe(Connection c, Run r, int step) throws SQLException {
+        return r.plan.steps().get(step) instanceof PlanStep.RestoreCluster ? keptCluster(r, step).describe()
+                : kept(c, r, step).describe();
     }
 
     /** The database a run's restore step restores into: the plan's, or a drill's scratch database. */

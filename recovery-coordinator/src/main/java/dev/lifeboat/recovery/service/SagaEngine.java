@@ -1,6 +1,7 @@
 package dev.lifeboat.recovery.service;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.lifeboat.contracts.recovery.ClusterTarget;
 import dev.lifeboat.contracts.recovery.DatabaseTarget;
 import dev.lifeboat.contracts.recovery.RecoveryCommand;
 import dev.lifeboat.contracts.recovery.RecoveryFinished;
@@ -136,6 +137,11 @@ public class SagaEngine {
             ObjectNode resolved = r.data.putObject("targets");
             servers.forEach((step, server) -> resolved.set(String.valueOf(step), Db.json().valueToTree(
                     server.target(RestoreTargets.database(r.id, mode, plan, step)))));
+            Map<Integer, ClusterTarget> clusters = targets.clusters(c, plan, mode, r.id);
+            if (!clusters.isEmpty()) {
+                ObjectNode kept = r.data.putObject("clusters");
+                clusters.forEach((step, cluster) -> kept.set(String.valueOf(step), Db.json().valueToTree(cluster)));
+            }
             if (replaceExisting && mode == RunMode.RECOVERY) {
                 r.data.put("replaceExisting", true);
             }
@@ -266,25 +272,26 @@ public class SagaEngine {
                     + " after timeout (" + cause + "): " + (ok ? "completed" : "failed") + ", nothing to undo");
             return true;
         }
-        DatabaseTarget target = targets.kept(c, r, step);
+        String where = targets.describe(c, r, step);
         String note = "late reply for step " + step + " after timeout (" + cause + "): ";
         if (r.mode == RunMode.RECOVERY && r.replaceExisting()) {
             runs.stepOutcome(c, r.id, step, null, null, null, "target", new ActionResult.TargetState(
-                    target.describe(), "restored after the step timed out; it replaced the existing database, so it "
+                    where, "restored after the step timed out; it replaced the existing database, so it "
                     + "is left in place, marked failed"));
             runs.transition(c, r.id, step, action, commandId, r.status, r.status, note + "restored database "
-                    + target.describe() + " left in place (it replaced the existing one), marked failed");
+                    + where + " left in place (it replaced the existing one), marked failed");
             return true;
         }
         String dropId = RecoveryCommand.commandId(r.id, step, LATE_DROP);
         Instant deadline = Instant.now().plus(timeout(r, step));
         Run.Pending drop = new Run.Pending(dropId, undo.action().command().name(), step, undo.action().name(),
                 Db.toJson(undo.action().factory().create(commandContext(c, r, step, dropId, deadline))));
-        runs.stepOutcome(c, r.id, step, null, null, null, "target", new ActionResult.TargetState(target.describe(),
-                "restored after the step timed out: dropped as compensation"));
-        runs.transition(c, r.id, step, action, commandId, r.status, r.status, note + "compensated, DropDatabase of "
-                + target.describe() + " sent");
-        LOG.warnf("run %s: step %d restored %s after it had timed out; dropping it", r.id, step, target.describe());
+        runs.stepOutcome(c, r.id, step, null, null, null, "target", new ActionResult.TargetState(where,
+                "restored after the step timed out: " + undo.what() + " as compensation"));
+        runs.transition(c, r.id, step, action, commandId, r.status, r.status, note + "compensated, "
+                + undo.action().command().name() + " of " + where + " sent");
+        LOG.warnf("run %s: step %d restored %s after it had timed out; undoing it (%s)", r.id, step, where,
+                undo.what());
         effects.add(new Send(r.id, r.traceparent, drop));
         return true;
     }
@@ -588,7 +595,8 @@ public class SagaEngine {
                 r.plan.rpoDuration().toSeconds(), res.rpoMet(), res.sourceId(),
                 res.backupId(), res.backupAgeSeconds(),
                 steps.stream().map(s -> new RecoveryFinished.StepOutcome(s.index(), s.kind(), s.status(),
-                        s.startedAt(), s.finishedAt(), s.durationMillis(), s.message())).toList());
+                        s.startedAt(), s.finishedAt(), s.durationMillis(), s.message())).toList(),
+                null);
     }
 
     /** What stakeholders receive: the run so far. */
@@ -616,6 +624,11 @@ public class SagaEngine {
         @Override
         public DatabaseTarget target(int restoreStep) throws Exception {
             return targets.kept(c, run, restoreStep);
+        }
+
+        @Override
+        public ClusterTarget cluster(int clusterStep) {
+            return targets.keptCluster(run, clusterStep);
         }
     }
 

@@ -26,6 +26,8 @@ public class TargetService {
             + "|\\[[0-9A-Fa-f:.]{2,45}]");
     private static final Pattern USER = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,62}");
     private static final int MAX_PATTERN = 256;
+    private static final Pattern DATA_ROOT = Pattern.compile("/[A-Za-z0-9/._-]{1,200}");
+    private static final Pattern PORTS = Pattern.compile("([0-9]{1,5})-([0-9]{1,5})");
     /** A pattern that admits one of these would let plans drop or replace the server's own databases. */
     private static final Set<String> SYSTEM_DATABASES = Set.of("postgres", "template0", "template1");
 
@@ -100,6 +102,13 @@ public class TargetService {
         if (b.hasNonNull("name") && !name.equals(b.get("name").asText())) {
             errors.add("name: '" + abbreviate(b.get("name").asText()) + "' differs from the path's '" + name + "'");
         }
+        String kind = b.hasNonNull("kind") ? b.get("kind").asText() : TargetServer.DATABASE;
+        if (TargetServer.CLUSTER.equals(kind)) {
+            return cluster(name, b, errors);
+        }
+        if (!TargetServer.DATABASE.equals(kind)) {
+            errors.add("kind: '" + abbreviate(kind) + "' is not one of database, cluster");
+        }
         String host = text(b, "host", errors);
         if (host != null && !HOST.matcher(host).matches()) {
             errors.add("host: '" + abbreviate(host) + "' is not a host name or IP address");
@@ -135,6 +144,47 @@ public class TargetService {
             throw new ProblemException(400, "Invalid target server", String.join("; ", errors));
         }
         return new TargetServer(name, host, port, user, ref, pattern, null, null);
+    }
+
+    /**
+     * A place for restored clusters: {@code dataRoot} an absolute, normalized path of plain characters (it travels
+     * into the worker's PostgreSQL configuration), {@code ports} an unprivileged range {@code first-last}. Fields of
+     * a database server are refused, so that a target is never half one kind and half the other.
+     */
+    private static TargetServer cluster(String name, JsonNode b, List<String> errors) {
+        for (String field : List.of("host", "port", "user", "passwordRef", "databasePattern")) {
+            if (b.has(field)) {
+                errors.add(field + ": a cluster target has no " + field + " (restored clusters listen on 127.0.0.1 "
+                        + "of the worker that restores them)");
+            }
+        }
+        String root = text(b, "dataRoot", errors);
+        if (root != null) {
+            if (!DATA_ROOT.matcher(root).matches()) {
+                errors.add("dataRoot: '" + abbreviate(root) + "' is not an absolute path of letters, digits, '/', "
+                        + "'.', '_' and '-'");
+            } else if (!java.nio.file.Path.of(root).normalize().toString().equals(root) || root.equals("/")) {
+                errors.add("dataRoot: '" + abbreviate(root) + "' is not a normalized directory below / (no '.', "
+                        + "'..', '//' or trailing '/')");
+            }
+        }
+        String ports = text(b, "ports", errors);
+        if (ports != null) {
+            java.util.regex.Matcher m = PORTS.matcher(ports);
+            if (!m.matches()) {
+                errors.add("ports: '" + abbreviate(ports) + "' is not a range first-last (e.g. 5433-5499)");
+            } else {
+                int first = Integer.parseInt(m.group(1));
+                int last = Integer.parseInt(m.group(2));
+                if (first < 1024 || last > 65535 || first > last) {
+                    errors.add("ports: " + ports + " must lie within 1024-65535, first <= last");
+                }
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw new ProblemException(400, "Invalid target server", String.join("; ", errors));
+        }
+        return TargetServer.cluster(name, root, ports);
     }
 
     private static java.util.Optional<String> patternProblem(String pattern) {

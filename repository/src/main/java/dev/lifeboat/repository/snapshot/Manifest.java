@@ -16,18 +16,45 @@ import java.util.Map;
  * @param sealedTables   {@link TableFingerprints} of the backed-up database as JSON, sealed with the repository's
  *                       data key and bound to this backup (base64); null when none were recorded. Read them with
  *                       {@link Repository#tableFingerprints(Manifest)}
+ * @param physical       for a physical base backup (one file {@code base.tar}, pg_basebackup's tar stream of the
+ *                       whole cluster with the WAL it needs): where it starts and ends in the WAL; null for a
+ *                       logical backup and in manifests written before physical backups existed
  */
 public record Manifest(int formatVersion, String backupId, String chainId, BackupType type, String parentBackupId,
-                       Instant createdAt, List<FileEntry> files, Stats stats, String sealedTables) {
+                       Instant createdAt, List<FileEntry> files, Stats stats, String sealedTables, Physical physical) {
     public static final int FORMAT_VERSION = 1;
+
+    /** The one file of a physical base backup: pg_basebackup's tar stream ({@code -Ft -X fetch}). */
+    public static final String BASE_TAR = "base.tar";
 
     public Manifest {
         files = List.copyOf(files);
     }
 
     public Manifest(int formatVersion, String backupId, String chainId, BackupType type, String parentBackupId,
+                    Instant createdAt, List<FileEntry> files, Stats stats, String sealedTables) {
+        this(formatVersion, backupId, chainId, type, parentBackupId, createdAt, files, stats, sealedTables, null);
+    }
+
+    public Manifest(int formatVersion, String backupId, String chainId, BackupType type, String parentBackupId,
                     Instant createdAt, List<FileEntry> files, Stats stats) {
-        this(formatVersion, backupId, chainId, type, parentBackupId, createdAt, files, stats, null);
+        this(formatVersion, backupId, chainId, type, parentBackupId, createdAt, files, stats, null, null);
+    }
+
+    /**
+     * Where a physical base backup sits in the source cluster's WAL: recovery starts at {@code startLsn} on
+     * {@code timeline} (segment {@code startWalSegment}) and is consistent once it has replayed up to
+     * {@code stopLsn}.
+     *
+     * @param systemIdentifier the cluster's database system identifier (pg_control), unsigned, in decimal: WAL of
+     *                         another cluster never applies to this backup
+     * @param pgVersion        the server's major version (PG_VERSION), which a restore must run
+     * @param serverVersion    the server's full version as it reported it
+     * @param startTime        START TIME of the backup_label; {@code stopTime}: when pg_basebackup reported the end
+     */
+    public record Physical(String systemIdentifier, String pgVersion, String serverVersion, int timeline,
+                           String startLsn, String stopLsn, String startWalSegment, Instant startTime,
+                           Instant stopTime) {
     }
 
     /** A file, by its path relative to the backed-up directory ('/'-separated), and its chunks in order. */

@@ -137,6 +137,14 @@ public final class Repository {
         return new SnapshotReader(this, DEFAULT_PARALLELISM);
     }
 
+    /** A reader with {@code parallelism} chunks in flight. */
+    public SnapshotReader reader(int parallelism) {
+        if (parallelism < 1) {
+            throw new IllegalArgumentException("parallelism must be at least 1");
+        }
+        return new SnapshotReader(this, parallelism);
+    }
+
     /** This repository's archived WAL (physical sources), with PostgreSQL's default 16 MiB segments. */
     public dev.lifeboat.repository.wal.WalArchive wal() {
         return wal(dev.lifeboat.repository.wal.WalNames.DEFAULT_SEGMENT_SIZE);
@@ -156,6 +164,14 @@ public final class Repository {
      */
     public GarbageCollector garbageCollector(GarbageCollector.Settings settings) {
         return new GarbageCollector(this, settings, clock);
+    }
+
+    /**
+     * Retention of the archived WAL: deletes what no physical base backup of this repository needs, never WAL younger
+     * than {@code minAge}; see {@link dev.lifeboat.repository.wal.WalCollector}.
+     */
+    public dev.lifeboat.repository.wal.WalCollector walCollector(java.time.Duration minAge) {
+        return new dev.lifeboat.repository.wal.WalCollector(this, minAge, clock);
     }
 
     /** Chain ids, oldest first (chain ids sort by creation time). */

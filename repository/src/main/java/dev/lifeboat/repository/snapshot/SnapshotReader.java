@@ -122,13 +122,24 @@ public final class SnapshotReader {
     }
 
     /**
+     * Writes the file {@code path} of the backup to {@code out} in order, its chunks fetched, authenticated and
+     * decrypted {@code parallelism} ahead: what a restore that feeds a consumer (tar extracting a base backup) reads,
+     * with nothing written to disk first.
+     */
+    public void copy(Manifest manifest, String path, OutputStream out) throws IOException {
+        Manifest.FileEntry file = manifest.files().stream().filter(f -> f.path().equals(path)).findFirst()
+                .orElseThrow(() -> new IOException("backup " + manifest.backupId() + " has no file " + path));
+        copy(manifest, file, out);
+    }
+
+    /**
      * Streams one file of the backup into {@code out} (not closed), {@code parallelism} chunks in flight, each
      * authenticated, in order: for a reader that consumes the file as it comes (a pipe into pg_restore). Returns the
      * bytes written, which the manifest's size for the file must equal.
      */
     public long copy(Manifest manifest, Manifest.FileEntry file, OutputStream out) throws IOException {
         ExecutorService pool = Executors.newFixedThreadPool(parallelism, r -> {
-            Thread t = new Thread(r, "snapshot-restore");
+            Thread t = new Thread(r, "snapshot-copy");
             t.setDaemon(true);
             return t;
         });

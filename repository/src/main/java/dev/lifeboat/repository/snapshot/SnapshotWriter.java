@@ -48,6 +48,7 @@ public final class SnapshotWriter {
     private final int parallelism;
     private final Chunker.Sizes sizes;
     private Runnable beforeManifest = () -> { };
+    private java.util.function.Supplier<Manifest.Physical> physical = () -> null;
 
     SnapshotWriter(Repository repo, int parallelism, Chunker.Sizes sizes) {
         if (parallelism < 1) {
@@ -67,6 +68,16 @@ public final class SnapshotWriter {
      */
     public SnapshotWriter beforeManifest(Runnable hook) {
         this.beforeManifest = Objects.requireNonNull(hook);
+        return this;
+    }
+
+    /**
+     * Asks {@code physical} for the physical facts of the backup once its entries are all read, before the manifest:
+     * a producer learns where its backup ends only when its stream has ended. It may throw to write no manifest (the
+     * producer failed after its last byte).
+     */
+    public SnapshotWriter physical(java.util.function.Supplier<Manifest.Physical> physical) {
+        this.physical = Objects.requireNonNull(physical);
         return this;
     }
 
@@ -170,7 +181,7 @@ public final class SnapshotWriter {
                 files.stream().mapToLong(f -> f.chunks().size()).sum(), upload.chunksUploaded.get());
         Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, context.backupId(), plan.chainId(), plan.type(),
                 plan.parentBackupId(), now, files, stats,
-                tables == null ? null : repo.sealTables(plan.chainId(), context.backupId(), tables));
+                tables == null ? null : repo.sealTables(plan.chainId(), context.backupId(), tables), physical.get());
         beforeManifest.run();
         if (plan.type() == BackupType.FULL) {
             repo.store().put(repo.bucket(), repo.layout().chainMarker(plan.chainId()),

@@ -187,22 +187,54 @@ public final class WalArchive {
     }
 
     /**
-     * Deletes the segments (complete or partial) and backup history files older than {@code oldestKept} on every
-     * timeline; timeline history files are small and kept. Returns how many objects were deleted.
+     * Deletes the segments (complete or partial) and backup history files that sit before {@code oldestKept} in the
+     * WAL on every timeline, compared by {@link WalNames#position} (so whatever the segment size), except those
+     * written after {@code writtenBefore}: a base backup still being written has no manifest yet, and the WAL it
+     * starts from is young. Timeline history files are small and kept.
      */
-    public int deleteBefore(String oldestKept) {
-        long keep = WalNames.segmentNumber(oldestKept, segmentSize);
-        int deleted = 0;
+    public Pruned pruneBefore(String oldestKept, java.time.Instant writtenBefore) {
+        long keep = WalNames.position(oldestKept);
+        int segments = 0;
+        int partials = 0;
+        int backupHistories = 0;
+        int young = 0;
         for (String key : store.list(bucket, root)) {
             String name = key.substring(root.length());
-            String segment = name.endsWith(PARTIAL) ? name.substring(0, name.length() - PARTIAL.length())
+            boolean partial = name.endsWith(PARTIAL);
+            String segment = partial ? name.substring(0, name.length() - PARTIAL.length())
                     : WalNames.isBackupHistory(name) ? name.substring(0, 24) : name;
-            if (WalNames.isSegment(segment) && WalNames.segmentNumber(segment, segmentSize) < keep) {
-                store.delete(bucket, key);
-                deleted++;
+            if (!WalNames.isSegment(segment) || WalNames.position(segment) >= keep) {
+                continue;
+            }
+            Optional<dev.lifeboat.repository.blob.ObjectInfo> info = store.stat(bucket, key);
+            if (info.isEmpty()) {
+                continue;
+            }
+            if (info.get().lastModified().isAfter(writtenBefore)) {
+                young++;
+                continue;
+            }
+            store.delete(bucket, key);
+            if (partial) {
+                partials++;
+            } else if (WalNames.isSegment(name)) {
+                segments++;
+            } else {
+                backupHistories++;
             }
         }
-        return deleted;
+        return new Pruned(oldestKept, segments, partials, backupHistories, young);
+    }
+
+    /**
+     * What {@link #pruneBefore} deleted.
+     *
+     * @param segments        complete segments deleted
+     * @param partials        partial segments deleted
+     * @param backupHistories backup history files deleted
+     * @param keptYoung       objects before {@code oldestKept} kept because they were written too recently
+     */
+    public record Pruned(String oldestKept, int segments, int partials, int backupHistories, int keptYoung) {
     }
 
     private Optional<byte[]> read(String name) {

@@ -56,6 +56,16 @@ public final class WalNames {
         return log * segmentsPerLog(segmentSize) + seg;
     }
 
+    /**
+     * Where {@code segment} sits in the WAL, whatever its timeline, as a number that orders segments the same way
+     * for every segment size: the "log" part above the "seg" part, which is always below the segments per log. What
+     * retention compares when it does not know the size the cluster was built with.
+     */
+    public static long position(String segment) {
+        requireSegment(segment);
+        return (Long.parseLong(segment.substring(8, 16), 16) << 32) | Long.parseLong(segment.substring(16, 24), 16);
+    }
+
     public static String segmentName(int timeline, long segmentNumber, int segmentSize) {
         long perLog = segmentsPerLog(segmentSize);
         return String.format(Locale.ROOT, "%08X%08X%08X", timeline, segmentNumber / perLog, segmentNumber % perLog);

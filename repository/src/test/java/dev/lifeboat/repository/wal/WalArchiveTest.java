@@ -26,6 +26,7 @@ class WalArchiveTest {
     private ObjectStore store;
     private String prefix;
     private WalArchive wal;
+    private Repository repository;
 
     @BeforeEach
     void setUp() {
@@ -33,7 +34,8 @@ class WalArchiveTest {
         store = S3ObjectStore.connect(new S3Settings(Optional.of(URI.create(stack.s3Endpoint())), "us-east-1", true,
                 "local-access-key", "local-secret-key", S3Settings.MIN_PART_SIZE));
         prefix = "wal-" + UUID.randomUUID();
-        wal = Repository.init(store, BUCKET, prefix, MasterKey.generate()).wal(SEGMENT);
+        repository = Repository.init(store, BUCKET, prefix, MasterKey.generate());
+        wal = repository.wal(SEGMENT);
     }
 
     private static byte[] segment(long seed) {
@@ -74,7 +76,7 @@ class WalArchiveTest {
         assertThat(whole.lastContiguous()).contains(name(2, 5));
         assertThat(whole.partial()).contains(name(2, 6));
 
-        wal.deleteBefore(name(1, 5));
+        wal.pruneBefore(name(1, 5), java.time.Instant.now().plusSeconds(60));
         assertThat(wal.list().segments()).containsExactly(name(2, 5));
         assertThat(wal.list().histories()).containsExactly("00000002.history");
 
@@ -83,6 +85,36 @@ class WalArchiveTest {
         assertThat(broken.unbroken()).isFalse();
         assertThat(broken.lastContiguous()).contains(name(2, 5));
         assertThat(broken.firstMissing()).contains(name(2, 6));
+    }
+
+    @Test
+    void pruningComparesWalPositionsWhateverSegmentSizeItAssumesAndSparesRecentFiles() {
+        // 1 MiB segments: 4096 per "log", so the segment after 00000FFF is 000000010000000100000000
+        String beforeBoundary = name(1, 4095);
+        String keptFrom = name(2, 4096);
+        wal.put(beforeBoundary, segment(1));
+        wal.put(name(1, 4096), segment(2));
+        wal.put(keptFrom, segment(3));
+        wal.putPartial(name(2, 4097), segment(4), 100);
+        wal.put(beforeBoundary + ".00000028.backup", "START WAL LOCATION".getBytes());
+        wal.put("00000002.history", "1\t0/100000000\tno recovery target specified\n".getBytes());
+        assertThat(beforeBoundary).isEqualTo("000000010000000000000FFF");
+        assertThat(keptFrom).isEqualTo("000000020000000100000000");
+
+        // the default archive assumes 16 MiB segments (256 per log), where 00000FFF would count as far ahead
+        WalArchive assumingDefaultSize = repository.wal();
+        WalArchive.Pruned tooRecent = assumingDefaultSize.pruneBefore(keptFrom, java.time.Instant.now().minusSeconds(60));
+        assertThat(tooRecent.segments() + tooRecent.backupHistories()).isZero();
+        assertThat(tooRecent.keptYoung()).isEqualTo(2);
+
+        WalArchive.Pruned pruned = assumingDefaultSize.pruneBefore(keptFrom, java.time.Instant.now().plusSeconds(60));
+        assertThat(pruned.segments()).isEqualTo(1);
+        assertThat(pruned.backupHistories()).isEqualTo(1);
+        assertThat(pruned.partials()).isZero();
+        assertThat(wal.list().segments()).containsExactly(name(1, 4096), keptFrom);
+        assertThat(wal.list().partials()).containsExactly(name(2, 4097));
+        assertThat(wal.list().histories()).containsExactly("00000002.history");
+        assertThat(wal.continuity(keptFrom).unbroken()).isTrue();
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.lifeboat.scheduler.service;
 import dev.lifeboat.contracts.BackupCompleted;
 import dev.lifeboat.contracts.BackupFailed;
 import dev.lifeboat.contracts.BackupVerified;
+import dev.lifeboat.repository.snapshot.retention.Integrity;
 import dev.lifeboat.scheduler.domain.BackupRequest;
 import dev.lifeboat.scheduler.domain.BackupStatus;
 import dev.lifeboat.scheduler.domain.Policy;
@@ -170,7 +171,14 @@ public class BackupResultService {
                 LOG.warnf("backup %s of source %s failed %s verification: retention no longer counts it", v.backupId(),
                         v.sourceId(), v.level());
             }
-            return row.persist().replaceWith(Outcome.RECORDED);
+            Uni<Void> recorded = row.persist().chain(Panache::flush);
+            if (row.status == BackupStatus.EXPIRED && row.policyId != null
+                    && RetentionService.integrity(row) == Integrity.VERIFIED) {
+                // expired while its full verification ran: it may be the newest verified backup the policy must keep
+                return recorded.chain(() -> retention.reconsider(row, "its full verification at " + at))
+                        .replaceWith(Outcome.RECORDED);
+            }
+            return recorded.replaceWith(Outcome.RECORDED);
         });
     }
 

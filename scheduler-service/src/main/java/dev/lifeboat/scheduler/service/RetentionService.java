@@ -4,6 +4,8 @@ import dev.lifeboat.contracts.BackupVerified;
 import dev.lifeboat.contracts.BackupsExpired;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.ExpiryRevoked;
+import io.quarkus.hibernate.reactive.panache.Panache;
 import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.kit.rest.ProblemException;
 import dev.lifeboat.scheduler.domain.BackupRequest;
@@ -73,7 +75,7 @@ public class RetentionService {
                         policyId);
                 return Uni.createFrom().item(List.<String>of());
             }
-            return evaluate(policy).chain(e -> record(e, trigger));
+            return evaluate(policy).chain(e -> record(e, "backup " + trigger + " completed"));
         });
     }
 
@@ -96,6 +98,51 @@ public class RetentionService {
                 });
     }
 
+    /**
+     * A backup that retention expired before its full verification passed (a drill verified it meanwhile) may be the
+     * one the policy must keep now: the newest fully verified backup of the source. Takes the expiry back when the
+     * policy keeps it (ExpiryRevoked through the outbox) and expires what the policy no longer keeps instead;
+     * otherwise it stays expired. storage-worker recomputes retention with its own verdicts before deleting and so
+     * refused to delete such a backup; had it been deleted already, BackupDeleted follows and ends it. The policy row
+     * is locked as in {@link #expire}.
+     */
+    @WithSpan("RetentionService.reconsider")
+    Uni<Boolean> reconsider(BackupRequest row, String trigger) {
+        return Policy.<Policy>findById(row.policyId, LockModeType.PESSIMISTIC_WRITE).chain(policy -> {
+            if (policy == null || row.status != BackupStatus.EXPIRED) {
+                return Uni.createFrom().item(false);
+            }
+            Instant expiredAt = row.expiredAt;
+            row.status = BackupStatus.COMPLETED;
+            return row.persist().chain(Panache::flush).chain(() -> evaluate(policy)).chain(e -> {
+                String id = row.backupId.toString();
+                if (!e.decision().kept(id)) {
+                    row.status = BackupStatus.EXPIRED;
+                    row.expiredAt = expiredAt;
+                    return row.persist().chain(Panache::flush).replaceWith(false);
+                }
+                row.expiredAt = null;
+                Instant now = Instant.now();
+                ExpiryRevoked event = new ExpiryRevoked(policy.id, policy.sourceId, List.of(id), "policy " + policy.id
+                        + " keeps backup " + id + " (" + e.decision().keep().get(id) + ") after " + trigger
+                        + "; it was expired at " + expiredAt, now);
+                OutboxEvent out = new OutboxEvent();
+                out.id = UUID.nameUUIDFromBytes(("expiry-revoked:" + id + ":" + now).getBytes(
+                        java.nio.charset.StandardCharsets.UTF_8));
+                out.topic = EventType.EXPIRY_REVOKED.topic();
+                out.eventType = EventType.EXPIRY_REVOKED.ceType();
+                out.messageKey = policy.id;
+                out.payload = EventCodec.encodeData(event);
+                out.createdAt = now;
+                LOG.infof("policy %s: expiry of backup %s taken back after %s: the policy keeps it (%s)", policy.id,
+                        id, trigger, e.decision().keep().get(id));
+                registry.counter("lifeboat_backup_expiries_revoked_total").increment();
+                return row.persist().chain(out::persist).chain(Panache::flush)
+                        .chain(() -> record(e, "backup " + id + " passed its full verification")).replaceWith(true);
+            });
+        });
+    }
+
     /** What retention makes of a backup's latest conclusive verdict: only a passed FULL one counts as verified. */
     static Integrity integrity(BackupRequest r) {
         if (BackupVerified.CORRUPT.equals(r.verdict)) {
@@ -105,7 +152,7 @@ public class RetentionService {
                 ? Integrity.VERIFIED : Integrity.UNVERIFIED;
     }
 
-    private Uni<List<String>> record(Evaluation e, String trigger) {
+    private Uni<List<String>> record(Evaluation e, String cause) {
         List<String> expired = e.decision().expire();
         if (expired.isEmpty()) {
             return Uni.createFrom().item(List.of());
@@ -114,10 +161,10 @@ public class RetentionService {
         List<UUID> ids = expired.stream().map(UUID::fromString).toList();
         Policy policy = e.policy();
         BackupsExpired event = new BackupsExpired(policy.id, policy.sourceId, expired,
-                "GFS retention of policy " + policy.id + " (" + e.counts() + ") after backup " + trigger
-                        + " completed; " + e.decision().keep().size() + " kept", now);
+                "GFS retention of policy " + policy.id + " (" + e.counts() + ") after " + cause + "; "
+                        + e.decision().keep().size() + " kept", now);
         OutboxEvent row = new OutboxEvent();
-        row.id = UUID.fromString(Ids.expiryEventId(policy.id, expired));
+        row.id = UUID.fromString(Ids.expiryEventId(policy.id, expired, cause));
         row.topic = EventType.BACKUPS_EXPIRED.topic();
         row.eventType = EventType.BACKUPS_EXPIRED.ceType();
         row.messageKey = policy.id;
@@ -128,8 +175,8 @@ public class RetentionService {
                 .chain(row::persist)
                 .invoke(() -> {
                     registry.counter("lifeboat_backups_expired_total").increment(expired.size());
-                    LOG.infof("policy %s: %d backup(s) expired after %s completed, %d kept", policy.id,
-                            expired.size(), trigger, e.decision().keep().size());
+                    LOG.infof("policy %s: %d backup(s) expired after %s, %d kept", policy.id,
+                            expired.size(), cause, e.decision().keep().size());
                 })
                 .replaceWith(expired);
     }

@@ -5,6 +5,7 @@ import org.eclipse.microprofile.rest.client.annotation.RegisterProvider;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
+import java.util.List;
 import dev.lifeboat.kit.retry.Transience;
 import io.smallrye.faulttolerance.api.RetryWhen;
 import org.eclipse.microprofile.faulttolerance.Retry;
@@ -25,15 +26,37 @@ public interface SchedulerClient {
     @RetryWhen(exception = Transience.IsTransient.class)
     SourceInfo source(@PathParam("id") String id);
 
+    /** Every source, in id order; the WAL archiver picks the physical ones. Its caller sets the deadline. */
+    @GET
+    @Path("sources")
+    List<SourceSummary> sources();
+
     @GET
     @Path("policies/{id}")
     @Retry(maxRetries = 4, delay = 500, jitter = 200)
     @RetryWhen(exception = Transience.IsTransient.class)
     PolicyInfo policy(@PathParam("id") String id);
 
-    /** {@code sslmode} and {@code sslRootCertRef}: TLS to the source (null sslmode: the default, require). */
+    /**
+     * {@code sslmode} and {@code sslRootCertRef}: TLS to the source (null sslmode: the default, require).
+     * {@code method}: {@code logical} (pg_dump of {@code database}) or {@code physical} (base backup of the whole
+     * cluster); null from scheduler-service versions before physical backups, which means logical.
+     */
     record SourceInfo(String id, String kind, String host, int port, String database, String username,
-                      String passwordRef, String sslmode, String sslRootCertRef) {
+                      String passwordRef, String sslmode, String sslRootCertRef, String method) {
+
+        public SourceInfo(String id, String kind, String host, int port, String database, String username,
+                          String passwordRef, String sslmode, String sslRootCertRef) {
+            this(id, kind, host, port, database, username, passwordRef, sslmode, sslRootCertRef, null);
+        }
+
+        public boolean physical() {
+            return "physical".equals(method);
+        }
+    }
+
+    /** The part of a listed source the archiver chooses by: {@code method} logical (pg_dump) or physical. */
+    record SourceSummary(String id, String kind, String method) {
     }
 
     /**

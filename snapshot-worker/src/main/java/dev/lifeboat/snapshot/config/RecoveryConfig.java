@@ -43,4 +43,39 @@ public interface RecoveryConfig {
      */
     @WithDefault("true")
     boolean streamIntoPgRestore();
+
+    /** Point-in-time restores (RestoreCluster) into new PostgreSQL clusters on this worker's host. */
+    Cluster cluster();
+
+    interface Cluster {
+        /**
+         * Directories under which a restore may create a data directory (absolute). None: every RestoreCluster is
+         * refused. A registered cluster target names one of them; nothing outside them is ever created or removed.
+         */
+        java.util.Optional<java.util.List<String>> dataRoots();
+
+        /** The ports a restored cluster may listen on (127.0.0.1 only), as {@code first-last}. */
+        @WithDefault("5433-5499")
+        String ports();
+
+        /** The OS user PostgreSQL runs as when the worker runs as root (PostgreSQL refuses to run as root). */
+        @WithDefault("postgres")
+        String osUser();
+
+        /** Base backup chunks and WAL files fetched, decrypted and checked ahead of their consumer at once. */
+        @WithDefault("4")
+        int prefetch();
+
+        /** How long restore_command waits for a WAL file the prefetcher is still fetching. */
+        @WithDefault("120s")
+        Duration walWait();
+
+        /** From starting PostgreSQL until recovery reached its target, promoted and accepts connections. */
+        @WithDefault("30m")
+        Duration recoveryTimeout();
+
+        /** pg_ctl stop of a cluster being removed. */
+        @WithDefault("60s")
+        Duration stopTimeout();
+    }
 }

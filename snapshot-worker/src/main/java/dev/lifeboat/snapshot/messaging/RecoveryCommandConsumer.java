@@ -16,7 +16,7 @@ import dev.lifeboat.snapshot.service.RecoveryCommandService;
 import io.smallrye.common.annotation.Blocking;
 
 /**
- * Consumes lifeboat.recovery.commands.v1 (keyed by run id) and acts on RestoreDatabase, VerifyDatabase and DropDatabase; other
+ * Consumes lifeboat.recovery.commands.v1 (keyed by run id) and acts on RestoreDatabase, VerifyDatabase, DropDatabase, RestoreCluster and RemoveCluster; other
  * commands belong to other participants. Dead letters, tracing and retries: {@link CommandDelivery}.
  */
 @ApplicationScoped
@@ -24,7 +24,8 @@ public class RecoveryCommandConsumer {
     private final CommandDelivery delivery;
 
     public RecoveryCommandConsumer(RecoveryCommandService commands, RetryPolicy retry, Parking parking) {
-        this.delivery = new CommandDelivery(Set.of(EventType.RESTORE_DATABASE, EventType.VERIFY_DATABASE, EventType.DROP_DATABASE), commands::handle,
+        this.delivery = new CommandDelivery(Set.of(EventType.RESTORE_DATABASE, EventType.VERIFY_DATABASE, EventType.DROP_DATABASE,
+                EventType.RESTORE_CLUSTER, EventType.REMOVE_CLUSTER), commands::handle,
                 retry, parking);
     }
 

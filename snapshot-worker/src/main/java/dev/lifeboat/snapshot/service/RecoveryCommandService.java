@@ -17,6 +17,8 @@ import org.jboss.logging.Logger;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.recovery.DropDatabase;
 import dev.lifeboat.contracts.recovery.RecoveryCommand;
+import dev.lifeboat.contracts.recovery.RemoveCluster;
+import dev.lifeboat.contracts.recovery.RestoreCluster;
 import dev.lifeboat.contracts.recovery.RestoreDatabase;
 import dev.lifeboat.contracts.recovery.StepReply;
 import dev.lifeboat.contracts.recovery.VerifyDatabase;
@@ -54,6 +56,8 @@ public class RecoveryCommandService {
     @Inject
     DatabaseRestorer restorer;
     @Inject
+    ClusterRestorer clusters;
+    @Inject
     DatabaseChecks checks;
     @Inject
     StepReplyPublisher replies;
@@ -84,6 +88,8 @@ public class RecoveryCommandService {
                     } else if (command instanceof RestoreDatabase r) {
                         // an attempt that died before the deadline may have left a partial database behind
                         restorer.discardPartial(r, claim);
+                    } else if (command instanceof RestoreCluster r && claim.createdResource().isPresent()) {
+                        clusters.remove(new RemoveCluster(r.commandId(), r.runId(), r.step(), r.target(), null));
                     }
                     String json = StepReplies.toJson(reply);
                     claim.finish(json);
@@ -108,6 +114,8 @@ public class RecoveryCommandService {
                         case RestoreDatabase r -> restored(r, type, claim, startedAt);
                         case VerifyDatabase v -> verified(v, type, startedAt);
                         case DropDatabase d -> dropped(d, type, startedAt);
+                        case RestoreCluster r -> clusterRestored(r, type, claim, startedAt);
+                        case RemoveCluster r -> clusterRemoved(r, type, startedAt);
                         default -> throw new CommandFailure("snapshot-worker does not handle " + type);
                     };
                 } catch (CommandFailure e) {
@@ -132,6 +140,22 @@ public class RecoveryCommandService {
         return StepReplies.completed(r, type, participant(), "restored backup " + r.backup().backupId() + " into "
                 + r.target().describe() + ": " + tables.size() + " tables, " + rows + " rows in "
                 + result.get("totalMillis") + " ms", result, startedAt);
+    }
+
+    private StepReply clusterRestored(RestoreCluster r, EventType type, CommandLedger.Claim claim,
+                                      Instant startedAt) {
+        Map<String, Object> result = clusters.restore(r, claim);
+        return StepReplies.completed(r, type, participant(), "restored backup " + r.backup().backupId() + " to "
+                + (r.recoveryTarget() == null ? "latest" : r.recoveryTarget().describe()) + " into "
+                + r.target().describe() + ", running on 127.0.0.1:" + r.target().port() + " (fetch "
+                + result.get("fetchMillis") + " ms, WAL replay " + result.get("replayMillis") + " ms, start "
+                + result.get("startMillis") + " ms)", result, startedAt);
+    }
+
+    private StepReply clusterRemoved(RemoveCluster r, EventType type, Instant startedAt) {
+        boolean removed = clusters.remove(r);
+        return StepReplies.completed(r, type, participant(), removed ? "stopped and removed " + r.target().describe()
+                : r.target().describe() + " did not exist", Map.of("removed", removed), startedAt);
     }
 
     private StepReply verified(VerifyDatabase v, EventType type, Instant startedAt) {

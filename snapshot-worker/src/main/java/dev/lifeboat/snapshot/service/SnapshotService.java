@@ -4,6 +4,7 @@ import dev.lifeboat.contracts.BackupFailed;
 import dev.lifeboat.contracts.BackupProgress;
 import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.OffsiteDestination;
+import dev.lifeboat.contracts.PhysicalBackupInfo;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.kit.fault.CrashPoint;
 import dev.lifeboat.kit.fault.CrashPoints;
@@ -286,6 +287,10 @@ public class SnapshotService {
         SourceConnection connection = SourceConnection.resolve(source, secrets, spool);
         SourceProbe.ServerFacts facts = SourceProbe.probe(connection, config.connectTimeoutSeconds(),
                 (int) config.socketTimeout().toSeconds());
+        if (source.physical()) {
+            return physical(request, source, connection, facts, bucket, repositoryPrefix, spool, startedAt, deadline,
+                    offsite);
+        }
         Path pgDump = PgTools.pgDumpFor(config.pgInstallRoot(), facts.major());
         Path dumpDir = spool.resolve("dump");
         progress(request, "DUMPING", 0, 0);
@@ -316,6 +321,42 @@ public class SnapshotService {
         crashPoints.reached(CrashPoint.AFTER_MANIFEST, "backup " + request.backupId());
         return snapshotCreated(request, source, bucket, repositoryPrefix, result.manifest(), facts.version(),
                 PgTools.version(pgDump), startedAt, Instant.now(), offsite);
+    }
+
+    /** A base backup of the whole cluster of a {@code physical} source ({@link PhysicalBackup}). */
+    private SnapshotCreated physical(BackupRequested request, SchedulerClient.SourceInfo source,
+                                     SourceConnection connection, SourceProbe.ServerFacts facts, String bucket,
+                                     String repositoryPrefix, Path spool, Instant startedAt, Deadline deadline,
+                                     OffsiteDestination offsite) {
+        PhysicalBackup.ClusterFacts cluster = PhysicalBackup.checkReplication(connection,
+                config.connectTimeoutSeconds(), (int) config.socketTimeout().toSeconds());
+        Path tool = PgTools.toolFor(config.pgInstallRoot(), facts.major(), "pg_basebackup")
+                .orElseThrow(() -> new BackupFailure("DUMP", "no pg_basebackup for PostgreSQL " + facts.major()
+                        + " on this worker (looked in " + config.pgInstallRoot() + "/<major>/bin); install the "
+                        + "PostgreSQL " + facts.major() + " client (Debian: postgresql-client-" + facts.major() + ")"));
+        Repository repository;
+        try {
+            repository = repositories.openOrInit(bucket, repositoryPrefix);
+        } catch (Repositories.MissingMasterKeyException e) {
+            throw new BackupFailure("UPLOAD", e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw new BackupFailure("UPLOAD", "cannot open the backup repository s3://" + bucket + "/"
+                    + repositoryPrefix + ": " + e.getMessage(), e);
+        }
+        progress(request, "DUMPING", 0, 0);
+        String backup = "backup " + request.backupId();
+        Manifest manifest = new PhysicalBackup(tool, config.connectTimeoutSeconds(), config.keepaliveIdle(),
+                config.progressInterval(), spools.children())
+                .run(connection, repository.writer()
+                                .beforeManifest(() -> crashPoints.reached(CrashPoint.BEFORE_MANIFEST, backup)),
+                        dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),
+                        ChainContext.latestChain(request.backupId()), spool, request.backupId(), facts.version(),
+                        deadline, bytes -> progress(request, "DUMPING", bytes,
+                                percent(bytes, cluster.clusterBytes())));
+        progress(request, "UPLOADING", manifest.totalSize(), 100);
+        crashPoints.reached(CrashPoint.AFTER_MANIFEST, backup);
+        return snapshotCreated(request, source, bucket, repositoryPrefix, manifest, facts.version(),
+                PgTools.version(tool), startedAt, Instant.now(), offsite);
     }
 
     /**
@@ -361,10 +402,15 @@ public class SnapshotService {
         RepositoryStats repository = new RepositoryStats(RepositoryStats.CHUNKED_V1, manifest.chainId(),
                 manifest.parentBackupId(), request.type(), promoted, stats.bytesRead(),
                 stats.bytesUploaded(), stats.chunksTotal(), stats.chunksUploaded());
-        return new SnapshotCreated(request.backupId(), request.sourceId(), request.policyId(),
+        SnapshotCreated created = new SnapshotCreated(request.backupId(), request.sourceId(), request.policyId(),
                 BackupType.valueOf(manifest.type().name()), source.database(), bucket, manifestKey, storedBytes,
                 stats.bytesRead(), manifestSha, serverVersion, pgDumpVersion, workerId(), startedAt, finishedAt,
                 repository, offsite);
+        Manifest.Physical p = manifest.physical();
+        return p == null ? created.withMethod(SnapshotCreated.LOGICAL, null)
+                : created.withMethod(SnapshotCreated.PHYSICAL, new PhysicalBackupInfo(p.systemIdentifier(),
+                p.pgVersion(), p.timeline(), p.startLsn(), p.stopLsn(), p.startWalSegment(), p.startTime(),
+                p.stopTime()));
     }
 
     /**

@@ -18,7 +18,7 @@ import java.util.Properties;
  * probe and pg_dump alike. The CA is copied into the backup's private spool, so that the file the clients open is
  * the one that was checked.
  */
-record SourceConnection(String host, int port, String database, String user, String password, SslMode sslmode,
+public record SourceConnection(String host, int port, String database, String user, String password, SslMode sslmode,
                         Path rootCert) {
 
     @Override
@@ -27,7 +27,7 @@ record SourceConnection(String host, int port, String database, String user, Str
     }
 
     /** Fails with stage CONNECT and a reason naming the reference and the rule when the source cannot be used. */
-    static SourceConnection resolve(SchedulerClient.SourceInfo source, SecretPolicy policy, Path spool) {
+    public static SourceConnection resolve(SchedulerClient.SourceInfo source, SecretPolicy policy, Path spool) {
         SslMode mode;
         try {
             mode = SslMode.parse(source.sslmode());
@@ -66,7 +66,7 @@ record SourceConnection(String host, int port, String database, String user, Str
                 mode, rootCert);
     }
 
-    String jdbcUrl() {
+    public String jdbcUrl() {
         return "jdbc:postgresql://" + host + ":" + port + "/" + database;
     }
 
@@ -74,7 +74,7 @@ record SourceConnection(String host, int port, String database, String user, Str
      * {@code socketTimeoutSeconds}: how long a read may wait for the server (0: no limit), so a server that stops
      * answering fails the call instead of holding it for ever; longer than any statement the connection runs.
      */
-    Properties jdbcProperties(int timeoutSeconds, int socketTimeoutSeconds) {
+    public Properties jdbcProperties(int timeoutSeconds, int socketTimeoutSeconds) {
         Properties props = new Properties();
         props.setProperty("user", user);
         props.setProperty("password", password);

@@ -17,12 +17,12 @@ import java.util.function.Predicate;
  * Reads a topic from its end at the moment of creation, with a plain KafkaConsumer (no group): the records
  * a test sees are the ones written after it started, however much history the shared topic holds.
  */
-final class TopicTail implements AutoCloseable {
+public final class TopicTail implements AutoCloseable {
     private final KafkaConsumer<String, String> consumer;
     private final List<ConsumerRecord<String, String>> seen = new ArrayList<>();
 
     /** {@code kafka}: client configuration of the reading principal (LocalStack.kafkaClientConfig). */
-    TopicTail(Map<String, Object> kafka, String topic) {
+    public TopicTail(Map<String, Object> kafka, String topic) {
         Map<String, Object> config = new java.util.HashMap<>(kafka);
         config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         consumer = new KafkaConsumer<>(config, new StringDeserializer(), new StringDeserializer());
@@ -35,12 +35,12 @@ final class TopicTail implements AutoCloseable {
     }
 
     /** The first record since creation that matches, waiting up to {@code timeout}. */
-    ConsumerRecord<String, String> await(Predicate<ConsumerRecord<String, String>> match, Duration timeout) {
+    public ConsumerRecord<String, String> await(Predicate<ConsumerRecord<String, String>> match, Duration timeout) {
         return awaitCount(match, 1, timeout).getFirst();
     }
 
     /** The first {@code count} records since creation that match, in partition order. */
-    List<ConsumerRecord<String, String>> awaitCount(Predicate<ConsumerRecord<String, String>> match, int count,
+    public List<ConsumerRecord<String, String>> awaitCount(Predicate<ConsumerRecord<String, String>> match, int count,
                                                     Duration timeout) {
         Instant deadline = Instant.now().plus(timeout);
         while (true) {

@@ -64,6 +64,7 @@ class QueryCheckIsolationTest {
             public String checkerRole() { return "lifeboat_checker"; }
             public Optional<String> checkerPasswordRef() { return Optional.empty(); }
             public int checkValueMaxChars() { return 200; }
+            public Cluster cluster() { return null; }
         };
     }
 

@@ -28,7 +28,9 @@ public class GarbageCollectionResource {
     @Blocking
     @Operation(summary = "Run one garbage-collection pass now",
             description = "Marks unreferenced chunks and deletes those marked longer than the grace period ago, "
-                    + "plus chains left without backups. Without parameters: every repository of a backup this "
+                    + "plus chains left without backups, and the archived WAL before the start of the oldest "
+                    + "physical base backup left (never WAL younger than lifeboat.gc.wal-min-age; all of it when "
+                    + "there is no physical base backup). Without parameters: every repository of a backup this "
                     + "worker sealed; with bucket (and prefix): that repository only.")
     public GarbageCollectionService.Run run(@QueryParam("bucket") String bucket, @QueryParam("prefix") String prefix) {
         if (bucket != null && !bucket.isBlank()) {

@@ -38,6 +38,14 @@ public interface GcConfig {
     @WithDefault("5s")
     Duration clockTolerance();
 
+    /**
+     * How old archived WAL must be before retention may delete it, even when it lies before the start of the oldest
+     * physical base backup left: a base backup being written has no manifest yet, and the WAL it starts from must
+     * survive until it has one. Longer than the longest base backup.
+     */
+    @WithDefault("6h")
+    Duration walMinAge();
+
     /** Whether a pass runs on the repositories of the backups a BackupsExpired deleted, right after the deletion. */
     @WithDefault("true")
     boolean afterExpiry();

@@ -32,7 +32,8 @@ import java.util.UUID;
  * Deletes one backup that retention expired (BackupsExpired). A chunked backup loses its repository manifest, so it
  * no longer exists; the chunks it referenced are left to garbage collection ({@link GarbageCollectionService}), which
  * deletes them only after a grace period, since a backup in flight may still rely on them; a pass over the backup's
- * repository is queued with the deletion ({@code lifeboat.gc.after-expiry}). Where the manifest is comes from this
+ * repository is queued with the deletion ({@code lifeboat.gc.after-expiry}); that pass also deletes the archived WAL
+ * that no physical base backup left needs (WAL retention, see {@link GarbageCollectionService}). Where the manifest is comes from this
  * worker's own record of the seal (the stored BackupCompleted), never from the expiry event. The deletion is
  * stored once per backup, so a redelivered BackupsExpired deletes nothing twice and gets the same event back.
  */

@@ -3,6 +3,7 @@ package dev.lifeboat.storage.service;
 import dev.lifeboat.kit.repository.Repositories;
 import dev.lifeboat.repository.snapshot.GarbageCollector;
 import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.wal.WalCollector;
 import dev.lifeboat.storage.config.GcConfig;
 import dev.lifeboat.storage.repository.SealedBackup;
 import dev.lifeboat.storage.repository.SealedBackupRepository;
@@ -27,6 +28,11 @@ import java.util.UUID;
  * repositories this worker knows: those of every backup it sealed. A pass runs after each BackupsExpired on the
  * repositories it touched (queued with the deletion, run by {@link StorageJobRunner}), on a schedule ({@code lifeboat.gc.interval}) over all of them, and on
  * {@code POST /api/v1/gc}. Passes over one repository never overlap within this process.
+ *
+ * <p>Each pass also applies WAL retention to the repository ({@link WalCollector}): the archived WAL before the start
+ * segment of the oldest physical base backup left is deleted, once older than {@code lifeboat.gc.wal-min-age}; a
+ * repository without a physical base backup keeps all of its WAL. So expiring a physical backup frees its WAL with the
+ * pass queued by its deletion.
  */
 @ApplicationScoped
 public class GarbageCollectionService {
@@ -73,15 +79,20 @@ public class GarbageCollectionService {
         }
     }
 
-    /** One pass over several repositories: each repository's result, failures by location, and the totals. */
-    public record Run(List<GarbageCollector.Result> repositories, List<String> failures, long chunksMarked,
-                      long chunksDeleted, long bytesFreed, int chainsDeleted) {
-        static Run of(List<GarbageCollector.Result> results, List<String> failures) {
-            return new Run(List.copyOf(results), List.copyOf(failures),
+    /**
+     * One pass over several repositories: each repository's result (chunks and chains; WAL), failures by location,
+     * and the totals. {@code walSegmentsDeleted} counts complete and partial segments.
+     */
+    public record Run(List<GarbageCollector.Result> repositories, List<WalCollector.Result> wal, List<String> failures,
+                      long chunksMarked, long chunksDeleted, long bytesFreed, int chainsDeleted,
+                      long walSegmentsDeleted) {
+        static Run of(List<GarbageCollector.Result> results, List<WalCollector.Result> wal, List<String> failures) {
+            return new Run(List.copyOf(results), List.copyOf(wal), List.copyOf(failures),
                     results.stream().mapToLong(GarbageCollector.Result::chunksMarked).sum(),
                     results.stream().mapToLong(GarbageCollector.Result::chunksDeleted).sum(),
                     results.stream().mapToLong(GarbageCollector.Result::bytesFreed).sum(),
-                    results.stream().mapToInt(r -> r.chainsDeleted().size()).sum());
+                    results.stream().mapToInt(r -> r.chainsDeleted().size()).sum(),
+                    wal.stream().mapToLong(r -> r.segmentsDeleted() + r.partialsDeleted()).sum());
         }
     }
 
@@ -103,6 +114,7 @@ public class GarbageCollectionService {
     @WithSpan("GarbageCollectionService.collect")
     public Run collect(Collection<Location> locations) {
         List<GarbageCollector.Result> results = new ArrayList<>();
+        List<WalCollector.Result> wal = new ArrayList<>();
         List<String> failures = new ArrayList<>();
         for (Location at : new TreeSet<>(locations)) {
             try {
@@ -113,10 +125,19 @@ public class GarbageCollectionService {
                 LOG.warnf(e, "gc of s3://%s/%s failed; the next pass continues from the stored marks", at.bucket(),
                         at.prefix());
             }
+            try {
+                collectWal(at).ifPresent(wal::add);
+            } catch (RuntimeException e) {
+                metrics.gcFailed();
+                failures.add("WAL of s3://" + at.bucket() + "/" + at.prefix() + ": " + e.getMessage());
+                LOG.warnf(e, "wal retention of s3://%s/%s failed; its WAL stays until a pass succeeds", at.bucket(),
+                        at.prefix());
+            }
         }
-        Run run = Run.of(results, failures);
+        Run run = Run.of(results, wal, failures);
         Span.current().setAttribute("lifeboat.gc.chunks_deleted", run.chunksDeleted());
         Span.current().setAttribute("lifeboat.gc.bytes_freed", run.bytesFreed());
+        Span.current().setAttribute("lifeboat.gc.wal_segments_deleted", run.walSegmentsDeleted());
         return run;
     }
 
@@ -133,6 +154,18 @@ public class GarbageCollectionService {
                         config.unsealedGrace()))
                 .collect();
         metrics.gc(result);
+        return Optional.of(result);
+    }
+
+    /** WAL retention of one repository; empty when there is no repository at that location. */
+    public Optional<WalCollector.Result> collectWal(Location at) {
+        Optional<Repository> repository = repositories.open(at.bucket(), at.prefix());
+        if (repository.isEmpty()) {
+            return Optional.empty();
+        }
+        WalCollector.Result result = repository.get()
+                .walCollector(config.walMinAge().plus(config.clockTolerance())).collect();
+        metrics.wal(result);
         return Optional.of(result);
     }
 
@@ -161,7 +194,8 @@ public class GarbageCollectionService {
         }
         Run run = collect(locations);
         LOG.infof("scheduled gc: %d repositories, %d chunks marked, %d chunks deleted (%d bytes), %d chains deleted,"
-                        + " %d failed", run.repositories().size(), run.chunksMarked(), run.chunksDeleted(), run.bytesFreed(),
-                run.chainsDeleted(), run.failures().size());
+                        + " %d WAL segments deleted, %d failed", run.repositories().size(), run.chunksMarked(),
+                run.chunksDeleted(), run.bytesFreed(), run.chainsDeleted(), run.walSegmentsDeleted(),
+                run.failures().size());
     }
 }

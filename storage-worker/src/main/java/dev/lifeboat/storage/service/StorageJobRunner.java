@@ -146,8 +146,9 @@ public class StorageJobRunner {
         if (!run.failures().isEmpty()) {
             throw new IllegalStateException("gc pass failed: " + String.join("; ", run.failures()));
         }
-        LOG.infof("gc after expiry of %s: %d chunks marked, %d chunks deleted (%d bytes), %d chains deleted",
-                job.subject(), run.chunksMarked(), run.chunksDeleted(), run.bytesFreed(), run.chainsDeleted());
+        LOG.infof("gc after expiry of %s: %d chunks marked, %d chunks deleted (%d bytes), %d chains deleted, %d WAL "
+                        + "segments deleted", job.subject(), run.chunksMarked(), run.chunksDeleted(), run.bytesFreed(),
+                run.chainsDeleted(), run.walSegmentsDeleted());
     }
 
     /** Transient until give-up-after has passed since the job was queued; then given up and, for a copy, reported. */

@@ -26,6 +26,8 @@ public class StorageMetrics {
     private final Counter gcBytes;
     private final Counter gcChains;
     private final Timer gcDuration;
+    private final Counter walSegmentsDeleted;
+    private final Counter walOtherDeleted;
 
     public StorageMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -56,7 +58,17 @@ public class StorageMetrics {
                 .description("Chains deleted whole because no backup of theirs was left").register(registry);
         this.gcDuration = Timer.builder("lifeboat.gc.duration")
                 .description("Time of one garbage-collection pass over one repository").register(registry);
+        this.walSegmentsDeleted = Counter.builder("lifeboat.wal.segments.deleted")
+                .description("Archived WAL segments (complete or partial) deleted by retention: before the start of "
+                        + "the oldest physical base backup left").register(registry);
+        this.walOtherDeleted = Counter.builder("lifeboat.wal.backup-history.deleted")
+                .description("Archived backup history files deleted by WAL retention").register(registry);
         failedCounter(SealService.STAGE_VERIFY);
+    }
+
+    public void wal(dev.lifeboat.repository.wal.WalCollector.Result result) {
+        walSegmentsDeleted.increment(result.segmentsDeleted() + result.partialsDeleted());
+        walOtherDeleted.increment(result.otherDeleted());
     }
 
     public void gc(dev.lifeboat.repository.snapshot.GarbageCollector.Result result) {

@@ -1,0 +1,82 @@
+package dev.lifeboat.catalog;
+
+import dev.lifeboat.contracts.WalStatus;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+
+import static dev.lifeboat.catalog.RpoComplianceTest.rpo;
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+
+/**
+ * GET /api/v1/sources/{id}/rpo of a physical source: its WAL archivers' reports come through real Kafka
+ * (lifeboat.wal.status.v1, written as snapshot-worker) into the real PostgreSQL catalog; the source and its RPO
+ * (PT1M) from {@link SchedulerStandIn}.
+ */
+@QuarkusTest
+@WithTestResource(CatalogTestResource.class)
+@WithTestResource(SchedulerStandIn.class)
+class WalArchiveRpoTest {
+    static final String SOURCE = SchedulerStandIn.PHYSICAL;
+    static TestKafka kafka;
+
+    @BeforeAll
+    static void connect() {
+        kafka = new TestKafka();
+    }
+
+    @AfterAll
+    static void disconnect() {
+        kafka.close();
+    }
+
+    @Test
+    void aPhysicalSourceMeetsItsRpoByItsWalArchiveLagUntilAGapIsReportedAndAnEarlierOwnerCannotHideIt() {
+        rpo(SOURCE).statusCode(200).body("compliant", equalTo(false))
+                .body("reason", containsString("no WAL archiver has reported"));
+
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        kafka.publish(SOURCE, status(7, now, 2.5, false, null));
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> rpo(SOURCE).statusCode(200)
+                .body("walArchive.archivedLsn", equalTo("0/5000000")));
+        rpo(SOURCE).body("compliant", equalTo(true))
+                .body("rpo", equalTo("PT1M"))
+                .body("walArchive.workerId", equalTo("worker-7"))
+                .body("walArchive.lagSeconds", equalTo(2.5f))
+                .body("walArchive.gap", equalTo(false))
+                .body("reason", containsString("within the RPO PT1M of policy 'pol-p-minute'"));
+
+        kafka.publish(SOURCE, status(7, now.plusSeconds(1), 1.0, true, "000000010000000000000003"));
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> rpo(SOURCE).statusCode(200)
+                .body("walArchive.gap", equalTo(true)));
+        rpo(SOURCE).body("compliant", equalTo(false))
+                .body("walArchive.firstMissingSegment", equalTo("000000010000000000000003"))
+                .body("reason", containsString("segment 000000010000000000000003 is missing"));
+
+        // a late report of the owner before (lower lease token) does not replace its successor's, however recent
+        kafka.publish(SOURCE, status(6, now.plusSeconds(5), 0.0, false, null));
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(6)).until(() -> {
+            var body = rpo(SOURCE).statusCode(200).extract().jsonPath();
+            return "worker-7".equals(body.getString("walArchive.workerId")) && body.getBoolean("walArchive.gap");
+        });
+        // a new owner's report replaces it even when it was made earlier
+        kafka.publish(SOURCE, status(8, now.plusSeconds(2), 0.5, true, "000000010000000000000003"));
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> rpo(SOURCE).statusCode(200)
+                .body("walArchive.workerId", equalTo("worker-8")));
+        rpo(SOURCE).body("compliant", equalTo(false)).body("walArchive.gap", equalTo(true));
+    }
+
+    private static WalStatus status(long token, Instant at, double lagSeconds, boolean gap, String missing) {
+        return new WalStatus(SOURCE, "worker-" + token, token, 1, "0/5000000", at.minusMillis(500), "0/5001000",
+                4096L, lagSeconds, "000000010000000000000001", gap ? "000000010000000000000002"
+                : "000000010000000000000004", gap, missing, WalStatus.STREAMING, null, at);
+    }
+}

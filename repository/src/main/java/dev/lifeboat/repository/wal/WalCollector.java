@@ -1,0 +1,117 @@
+package dev.lifeboat.repository.wal;
+
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.Repository;
+import org.jboss.logging.Logger;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Deletes the archived WAL ({@link WalArchive}) that no base backup of the repository needs any more. A point-in-time
+ * restore starts from a physical base backup and replays WAL from that backup's start segment on, up to any later
+ * point; so every segment from the start segment of the <em>oldest</em> physical base backup still present (every
+ * manifest, whatever its chain, sealed or not) on is kept, on every timeline, and the rest goes. Timeline history
+ * files are always kept.
+ *
+ * <p>A repository with WAL but no physical base backup (the archiver started before the first base backup, or every
+ * base backup expired) keeps all of it: whether a future base backup could use it is not known yet, and deleting it
+ * cannot be undone. WAL written less than {@code minAge} ago is never deleted: a base backup being written has no
+ * manifest yet, and the segment it starts from must outlive the expiry of the backups before it.
+ *
+ * <p>A manifest that cannot be read, or a physical one without a usable start segment, stops the pass before
+ * anything is deleted: the oldest start would be a guess.
+ */
+public final class WalCollector {
+    private static final Logger LOG = Logger.getLogger(WalCollector.class);
+
+    /** Default of {@code minAge}: as long as the chunk grace period, longer than the longest base backup. */
+    public static final Duration DEFAULT_MIN_AGE = Duration.ofHours(6);
+
+    /**
+     * What one pass did.
+     *
+     * @param oldestBaseBackup the backup id of the physical base backup with the oldest start; null when there is none
+     * @param keptFrom         the segment kept from on; null when every WAL file was kept (no base backup)
+     * @param baseBackups      physical base backups found
+     * @param segmentsDeleted  complete segments deleted
+     * @param partialsDeleted  partial segments deleted
+     * @param otherDeleted     backup history files deleted
+     * @param keptYoung        WAL files before {@code keptFrom} kept because they are younger than the minimum age
+     */
+    public record Result(String location, String oldestBaseBackup, String keptFrom, int baseBackups,
+                         int segmentsDeleted, int partialsDeleted, int otherDeleted, int keptYoung, long durationMs) {
+    }
+
+    private final Repository repo;
+    private final WalArchive wal;
+    private final Duration minAge;
+    private final Clock clock;
+
+    public WalCollector(Repository repo, Duration minAge, Clock clock) {
+        if (minAge.isNegative()) {
+            throw new IllegalArgumentException("minimum age of WAL must not be negative");
+        }
+        this.repo = repo;
+        // the segment size only matters to continuity; pruning compares positions, valid for any size
+        this.wal = repo.wal();
+        this.minAge = minAge;
+        this.clock = clock;
+    }
+
+    /** One pass over the repository's WAL archive. */
+    public Result collect() {
+        long started = System.nanoTime();
+        List<Manifest> base = new ArrayList<>();
+        for (String chainId : repo.chains()) {
+            for (Manifest m : repo.manifests(chainId)) {
+                if (m.physical() != null) {
+                    base.add(m);
+                }
+            }
+        }
+        if (base.isEmpty()) {
+            WalArchive.Listing held = wal.list();
+            if (!held.segments().isEmpty() || !held.partials().isEmpty()) {
+                LOG.infof("wal retention of %s: no physical base backup in the repository, so all %d archived WAL "
+                                + "segments (and %d partial) are kept: a restore needs a base backup to start from and "
+                                + "a future one may start in them", repo.location(), held.segments().size(),
+                        held.partials().size());
+            }
+            return new Result(repo.location(), null, null, 0, 0, 0, 0, 0, elapsedMs(started));
+        }
+        for (Manifest m : base) {
+            startSegment(m);
+        }
+        Manifest oldest = base.stream().min(Comparator.comparingLong((Manifest m) -> WalNames.position(startSegment(m)))
+                .thenComparing(Manifest::createdAt)).orElseThrow();
+        String keptFrom = startSegment(oldest);
+        WalArchive.Pruned pruned = wal.pruneBefore(keptFrom, clock.instant().minus(minAge));
+        Result result = new Result(repo.location(), oldest.backupId(), keptFrom, base.size(), pruned.segments(),
+                pruned.partials(), pruned.backupHistories(), pruned.keptYoung(), elapsedMs(started));
+        LOG.infof("wal retention of %s: kept from %s, the start of base backup %s (oldest of %d, chain %s); deleted "
+                        + "%d segments, %d partial segments, %d backup history files; %d older files kept for being "
+                        + "younger than %s", repo.location(), keptFrom, oldest.backupId(), base.size(),
+                oldest.chainId(), result.segmentsDeleted(), result.partialsDeleted(), result.otherDeleted(),
+                result.keptYoung(), minAge);
+        return result;
+    }
+
+    private String startSegment(Manifest m) {
+        String segment = m.physical().startWalSegment();
+        if (!WalNames.isSegment(segment)) {
+            throw new IllegalStateException("physical base backup " + m.backupId() + " (chain " + m.chainId()
+                    + ") in " + repo.location() + " records no usable start WAL segment ("
+                    + (segment == null ? "none" : "'" + segment.replaceAll("[^\\x20-\\x7e]", "?") + "'")
+                    + "); no WAL was deleted, since the oldest start cannot be told");
+        }
+        return segment;
+    }
+
+    private static long elapsedMs(long started) {
+        return (System.nanoTime() - started) / 1_000_000;
+    }
+}

@@ -1,0 +1,203 @@
+package dev.lifeboat.snapshot.archiver;
+
+import dev.lifeboat.contracts.WalStatus;
+import dev.lifeboat.kit.objectstore.ObjectStoreConfig;
+import dev.lifeboat.kit.repository.Repositories;
+import dev.lifeboat.kit.secrets.SecretPolicy;
+import dev.lifeboat.repository.wal.WalArchive;
+import dev.lifeboat.snapshot.client.SchedulerClient;
+import dev.lifeboat.snapshot.config.SnapshotConfig;
+import dev.lifeboat.snapshot.messaging.WalStatusPublisher;
+import dev.lifeboat.snapshot.service.SourceConnection;
+import dev.lifeboat.snapshot.service.Spool;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import org.eclipse.microprofile.rest.client.inject.RestClient;
+import org.jboss.logging.Logger;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/**
+ * The WAL archiver role of snapshot-worker (on unless lifeboat.archiver.enabled=false): this worker's
+ * {@link ArchiverNode}, fed with the physical sources scheduler-service lists, publishing each owned source's status
+ * on lifeboat.wal.status.v1 and as Prometheus gauges.
+ */
+@ApplicationScoped
+public class WalArchiver {
+    private static final Logger LOG = Logger.getLogger(WalArchiver.class);
+
+    @Inject
+    ArchiverConfig config;
+    @Inject
+    SnapshotConfig snapshotConfig;
+    @Inject
+    ObjectStoreConfig storeConfig;
+    @Inject
+    LeaseStore leases;
+    @Inject
+    Repositories repositories;
+    @Inject
+    SecretPolicy secrets;
+    @Inject
+    Spool spool;
+    @Inject
+    @RestClient
+    SchedulerClient scheduler;
+    @Inject
+    WalStatusPublisher publisher;
+    @Inject
+    MeterRegistry registry;
+
+    private final Map<String, WalStatus> latest = new ConcurrentHashMap<>();
+    private final Map<String, List<Meter>> gauges = new ConcurrentHashMap<>();
+    private ArchiverNode node;
+
+    void onStart(@Observes StartupEvent event) {
+        if (!config.enabled()) {
+            LOG.info("WAL archiver off (lifeboat.archiver.enabled=false)");
+            return;
+        }
+        String workerId = snapshotConfig.workerId().filter(s -> !s.isBlank())
+                .orElseGet(() -> "snapshot-worker-" + ProcessHandle.current().pid());
+        node = node(workerId + "-" + UUID.randomUUID().toString().substring(0, 8), this::physicalSources);
+        node.start();
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        if (node != null) {
+            node.close();
+        }
+    }
+
+    /**
+     * An archiver instance of this worker's configuration, owner {@code owner}, that archives the sources
+     * {@code sources} names. The role runs one; more instances share the same leases as separate workers would.
+     */
+    ArchiverNode node(String owner, Supplier<List<String>> sources) {
+        return node(owner, sources, leases);
+    }
+
+    ArchiverNode node(String owner, Supplier<List<String>> sources, LeaseStore leaseStore) {
+        WalStreamer.Context context = new WalStreamer.Context() {
+            @Override
+            public ArchiverConfig config() {
+                return config;
+            }
+
+            @Override
+            public SourceConnection connect(String sourceId) {
+                return SourceConnection.resolve(scheduler.source(sourceId), secrets,
+                        spool.job("archiver-" + sourceId));
+            }
+
+            @Override
+            public WalArchive archive(String sourceId, int segmentSize) {
+                return repositories.openOrInit(bucket(), repositoryPrefix(sourceId)).wal(segmentSize);
+            }
+
+            @Override
+            public LeaseStore leases() {
+                return leaseStore;
+            }
+
+            @Override
+            public int connectTimeoutSeconds() {
+                return snapshotConfig.connectTimeoutSeconds();
+            }
+
+            @Override
+            public String workerId() {
+                return owner;
+            }
+        };
+        return new ArchiverNode(owner, config, leaseStore, sources,
+                (sourceId, lease, sink) -> new WalStreamer(context, sourceId, lease, sink), this::report,
+                this::forget);
+    }
+
+    /** The latest status of each source this worker streams. */
+    public Map<String, WalStatus> statuses() {
+        return Map.copyOf(latest);
+    }
+
+    String bucket() {
+        return config.bucket().filter(b -> !b.isBlank()).orElse(storeConfig.defaultBucket());
+    }
+
+    /** The source's repository, where its base backups and its WAL live: {@code <prefix>/<sourceId>}. */
+    String repositoryPrefix(String sourceId) {
+        String prefix = config.prefix().filter(p -> !p.isBlank()).orElse(snapshotConfig.defaultPrefix())
+                .replaceAll("^/+|/+$", "");
+        return prefix.isEmpty() ? sourceId : prefix + "/" + sourceId;
+    }
+
+    /** The ids of the physical PostgreSQL sources scheduler-service lists. */
+    List<String> physicalSources() {
+        List<String> ids = new ArrayList<>();
+        for (SchedulerClient.SourceSummary s : scheduler.sources()) {
+            if ("physical".equals(s.method()) && (s.kind() == null || "postgresql".equals(s.kind()))) {
+                ids.add(s.id());
+            }
+        }
+        return ids;
+    }
+
+    private void report(WalStatus status) {
+        latest.put(status.sourceId(), status);
+        gauges.computeIfAbsent(status.sourceId(), this::register);
+        publisher.publish(status);
+    }
+
+    private void forget(String sourceId) {
+        latest.remove(sourceId);
+        List<Meter> meters = gauges.remove(sourceId);
+        if (meters != null) {
+            meters.forEach(registry::remove);
+        }
+    }
+
+    private List<Meter> register(String sourceId) {
+        return List.of(
+                Gauge.builder("lifeboat_wal_archive_lag_seconds", latest,
+                                m -> value(m.get(sourceId), s -> s.lagSeconds()))
+                        .description("Seconds since the source's server was last at a WAL position the archive holds "
+                                + "(the RPO now)").tag("source", sourceId).register(registry),
+                Gauge.builder("lifeboat_wal_archive_lag_bytes", latest,
+                                m -> value(m.get(sourceId), s -> s.lagBytes() == null ? null
+                                        : s.lagBytes().doubleValue()))
+                        .description("WAL bytes the server has flushed that the archive does not hold yet")
+                        .tag("source", sourceId).register(registry),
+                Gauge.builder("lifeboat_wal_last_archived_timestamp_seconds", latest,
+                                m -> value(m.get(sourceId), s -> s.archivedAt() == null ? null
+                                        : s.archivedAt().toEpochMilli() / 1000.0))
+                        .description("When WAL of the source was last stored in the archive (Unix time)")
+                        .tag("source", sourceId).register(registry),
+                Gauge.builder("lifeboat_wal_archive_gap", latest,
+                                m -> value(m.get(sourceId), s -> s.gap() ? 1.0 : 0.0))
+                        .description("1 when a WAL segment is missing from the source's archive")
+                        .tag("source", sourceId).register(registry),
+                Gauge.builder("lifeboat_wal_archive_streaming", latest,
+                                m -> value(m.get(sourceId), s -> WalStatus.STREAMING.equals(s.state()) ? 1.0 : 0.0))
+                        .description("1 while this worker streams the source's WAL, 0 while it reconnects")
+                        .tag("source", sourceId).register(registry));
+    }
+
+    private static double value(WalStatus status, java.util.function.Function<WalStatus, Double> read) {
+        if (status == null) {
+            return Double.NaN;
+        }
+        Double v = read.apply(status);
+        return v == null ? Double.NaN : v;
+    }
+}

@@ -1,0 +1,521 @@
+package dev.lifeboat.snapshot.archiver;
+
+import dev.lifeboat.contracts.WalStatus;
+import dev.lifeboat.repository.wal.WalArchive;
+import dev.lifeboat.repository.wal.WalNames;
+import dev.lifeboat.snapshot.service.SourceConnection;
+import org.jboss.logging.Logger;
+import org.postgresql.PGConnection;
+import org.postgresql.PGProperty;
+import org.postgresql.replication.LogSequenceNumber;
+import org.postgresql.replication.PGReplicationStream;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * Streams the WAL of one physical source into its archive while this worker holds the source's lease, over the
+ * replication protocol (pgjdbc's replication API) through a physical replication slot of the source.
+ * <p>
+ * The segment being received is kept in memory; a complete segment goes to {@link WalArchive#put}, and the segment
+ * being written is uploaded as its partial ({@link WalArchive#putPartial}) every partial interval when it grew. Only
+ * then is the position reported to the server as flushed, so the slot keeps every WAL byte that is not in the
+ * archive yet: whoever owns the source next (this worker after a reconnect, another after a failover) starts again
+ * at the beginning of the segment holding the slot's position, and nothing received but not archived is lost with a
+ * dead owner. Nothing is written to local disk but the CA certificate of the source in the worker's spool.
+ */
+final class WalStreamer implements Runnable {
+    private static final Logger LOG = Logger.getLogger(WalStreamer.class);
+    private static final String DUPLICATE_OBJECT = "42710";
+    /** How many server positions are kept to measure the lag in seconds (one per partial interval). */
+    private static final int MAX_SAMPLES = 4096;
+
+    /** What a streamer needs from its worker. */
+    interface Context {
+        ArchiverConfig config();
+
+        /** Connection details of the source (password resolved), fresh for each (re)connection. */
+        SourceConnection connect(String sourceId);
+
+        /** The source's WAL archive for the cluster's segment size. */
+        WalArchive archive(String sourceId, int segmentSize);
+
+        LeaseStore leases();
+
+        int connectTimeoutSeconds();
+
+        String workerId();
+    }
+
+    private final Context context;
+    private final String sourceId;
+    private final Supplier<LeaseStore.Lease> lease;
+    private final Consumer<WalStatus> statusSink;
+    private final String slot;
+    private volatile boolean stopped;
+    private volatile Thread thread;
+    private volatile PGReplicationStream stream;
+    private volatile Connection replication;
+
+    // everything below is written by the streaming thread; status() reads it from there too
+    private final Deque<long[]> samples = new ArrayDeque<>(); // {serverLsn, epochMillis}
+    private final long startedAtMillis = System.currentTimeMillis();
+    private volatile int timeline;
+    private volatile long archivedLsn = -1;
+    private volatile Instant archivedAt;
+    private volatile long serverLsn = -1;
+    private volatile String error;
+    private volatile boolean streaming;
+    private volatile WalStatus lastStatus;
+
+    WalStreamer(Context context, String sourceId, Supplier<LeaseStore.Lease> lease, Consumer<WalStatus> statusSink) {
+        this.context = context;
+        this.sourceId = sourceId;
+        this.lease = lease;
+        this.statusSink = statusSink;
+        this.slot = slotName(context.config().slotPrefix(), sourceId);
+    }
+
+    /**
+     * The slot of a source: the prefix and the source id with everything but a-z, 0-9 and _ replaced by _, cut to
+     * PostgreSQL's 63 characters; a short hash of the id keeps two ids that map alike apart.
+     */
+    static String slotName(String prefix, String sourceId) {
+        String cleaned = sourceId.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
+        String name = prefix.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_") + cleaned;
+        if (name.equals(prefix + sourceId) && name.length() <= 63) {
+            return name;
+        }
+        String hash = Integer.toHexString(sourceId.hashCode() & 0x7fffffff);
+        return (name.length() > 54 ? name.substring(0, 54) : name) + "_" + hash;
+    }
+
+    String slot() {
+        return slot;
+    }
+
+    String sourceId() {
+        return sourceId;
+    }
+
+    void start() {
+        Thread t = Thread.ofPlatform().name("wal-archiver-" + sourceId).daemon(true).unstarted(this);
+        thread = t;
+        t.start();
+    }
+
+    /** Stops streaming at once: the replication connection is closed under the reader. */
+    void stop() {
+        stopped = true;
+        closeQuietly(replication);
+        Thread t = thread;
+        if (t != null) {
+            t.interrupt();
+        }
+    }
+
+    /** Waits for the streaming thread to end. */
+    boolean awaitStopped(Duration timeout) throws InterruptedException {
+        Thread t = thread;
+        return t == null || t.join(timeout);
+    }
+
+    boolean running() {
+        Thread t = thread;
+        return t != null && t.isAlive();
+    }
+
+    @Override
+    public void run() {
+        Duration backoff = context.config().restartInitialBackoff();
+        while (active()) {
+            try {
+                streamOnce();
+                backoff = context.config().restartInitialBackoff();
+            } catch (Exception e) {
+                streaming = false;
+                if (!active()) {
+                    break;
+                }
+                error = describe(e);
+                LOG.warnf("WAL archiving of source %s stopped: %s; streaming again in %s", sourceId, error,
+                        backoff);
+                publishStatus();
+                if (!sleep(backoff)) {
+                    break;
+                }
+                backoff = backoff.multipliedBy(2);
+                if (backoff.compareTo(context.config().restartMaxBackoff()) > 0) {
+                    backoff = context.config().restartMaxBackoff();
+                }
+            }
+        }
+        streaming = false;
+        closeQuietly(replication);
+        LOG.infof("WAL archiving of source %s ended on this worker (%s)", sourceId,
+                stopped ? "stopped" : "lease no longer held");
+    }
+
+    private boolean active() {
+        return !stopped && lease.get() != null && lease.get().valid();
+    }
+
+    private void streamOnce() throws Exception {
+        SourceConnection source = context.connect(sourceId);
+        Properties props = source.jdbcProperties(context.connectTimeoutSeconds(), 0);
+        props.setProperty("ApplicationName", "lifeboat-wal-archiver");
+        try (Connection sql = DriverManager.getConnection(source.jdbcUrl(), props)) {
+            int segmentSize = segmentSize(sql);
+            WalArchive archive = context.archive(sourceId, segmentSize);
+            long restart = ensureSlot(sql);
+
+            Properties rprops = source.jdbcProperties(context.connectTimeoutSeconds(), 0);
+            rprops.setProperty("ApplicationName", "lifeboat-wal-archiver");
+            PGProperty.REPLICATION.set(rprops, "true");
+            PGProperty.ASSUME_MIN_SERVER_VERSION.set(rprops, "10");
+            PGProperty.PREFER_QUERY_MODE.set(rprops, "simple");
+            Connection repl = DriverManager.getConnection(source.jdbcUrl(), rprops);
+            replication = repl;
+            if (stopped) {
+                closeQuietly(repl);
+                return;
+            }
+            try (repl) {
+                timeline = identifyTimeline(repl);
+                archiveHistories(repl, archive);
+                long segment = Long.divideUnsigned(restart, segmentSize);
+                long start = segment * segmentSize;
+                LeaseStore.Lease held = lease.get();
+                if (held == null || !held.valid()) {
+                    return;
+                }
+                context.leases().recordArchiveFrom(held, WalNames.segmentName(timeline, segment, segmentSize));
+                PGReplicationStream s = repl.unwrap(PGConnection.class).getReplicationAPI().replicationStream()
+                        .physical()
+                        .withSlotName(slot)
+                        .withStartPosition(LogSequenceNumber.valueOf(start))
+                        .withAutomaticFlush(false)
+                        .withStatusInterval(10, TimeUnit.SECONDS)
+                        .start();
+                stream = s;
+                streaming = true;
+                error = null;
+                LOG.infof("archiving WAL of source %s from %s (segment %s, slot %s, timeline %d) into %s",
+                        sourceId, WalNames.formatLsn(start), WalNames.segmentName(timeline, segment, segmentSize),
+                        slot, timeline, archive.location());
+                receive(s, sql, archive, segmentSize, segment);
+            }
+        }
+    }
+
+    /** Reads the stream into the segment buffer until stopped or the lease is lost; uploads as it goes. */
+    private void receive(PGReplicationStream s, Connection sql, WalArchive archive, int segmentSize, long firstSegment)
+            throws SQLException {
+        byte[] buffer = new byte[segmentSize];
+        long segment = firstSegment;
+        int filled = 0;
+        int uploaded = 0;
+        long partialEvery = context.config().partialInterval().toNanos();
+        long statusEvery = context.config().statusInterval().toNanos();
+        long nextPartial = System.nanoTime() + partialEvery;
+        long nextStatus = System.nanoTime();
+        while (active()) {
+            ByteBuffer data = s.readPending();
+            if (data != null) {
+                long end = s.getLastReceiveLSN().asLong();
+                long dataStart = end - data.remaining();
+                long expected = segment * segmentSize + filled;
+                if (dataStart != expected) {
+                    throw new IllegalStateException("the server sent WAL from " + WalNames.formatLsn(dataStart)
+                            + " where " + WalNames.formatLsn(expected) + " was expected");
+                }
+                while (data.hasRemaining()) {
+                    int take = Math.min(segmentSize - filled, data.remaining());
+                    data.get(buffer, filled, take);
+                    filled += take;
+                    if (filled == segmentSize) {
+                        requireLease();
+                        archive.put(WalNames.segmentName(timeline, segment, segmentSize), buffer);
+                        archived(s, (segment + 1) * segmentSize);
+                        segment++;
+                        filled = 0;
+                        uploaded = 0;
+                    }
+                }
+            }
+            long now = System.nanoTime();
+            if (now - nextPartial >= 0) {
+                nextPartial = now + partialEvery;
+                if (filled > uploaded) {
+                    requireLease();
+                    archive.putPartial(WalNames.segmentName(timeline, segment, segmentSize), buffer, filled);
+                    uploaded = filled;
+                    archived(s, segment * segmentSize + filled);
+                }
+                sampleServer(sql);
+            }
+            if (now - nextStatus >= 0) {
+                nextStatus = now + statusEvery;
+                publishStatus(archive);
+            }
+            if (data == null) {
+                sleepBriefly();
+            }
+        }
+    }
+
+    private void requireLease() {
+        if (!active()) {
+            throw new IllegalStateException("the lease of source " + sourceId + " is no longer held by this worker");
+        }
+    }
+
+    private void archived(PGReplicationStream s, long lsn) throws SQLException {
+        archivedLsn = lsn;
+        archivedAt = Instant.now();
+        LogSequenceNumber position = LogSequenceNumber.valueOf(lsn);
+        s.setFlushedLSN(position);
+        s.setAppliedLSN(position);
+        s.forceUpdateStatus();
+    }
+
+    private void sampleServer(Connection sql) {
+        try (Statement st = sql.createStatement();
+             ResultSet rs = st.executeQuery("select pg_current_wal_flush_lsn()::text")) {
+            rs.next();
+            long lsn = WalNames.parseLsn(rs.getString(1));
+            serverLsn = lsn;
+            long now = System.currentTimeMillis();
+            synchronized (samples) {
+                if (samples.isEmpty() || samples.peekLast()[0] != lsn) {
+                    samples.addLast(new long[]{lsn, now});
+                }
+                while (samples.size() > MAX_SAMPLES) {
+                    samples.removeFirst();
+                }
+            }
+        } catch (SQLException | RuntimeException e) {
+            LOG.debugf("source %s: cannot read the server's WAL position: %s", sourceId, e.getMessage());
+        }
+    }
+
+    /**
+     * Seconds since the server was last at a position the archive holds: 0 when its newest known position is
+     * archived, else the age of the newest sample that is archived (everything written after it may be missing).
+     */
+    Double lagSeconds(long nowMillis) {
+        long archived = archivedLsn;
+        synchronized (samples) {
+            if (samples.isEmpty()) {
+                return archived < 0 ? null : 0.0;
+            }
+            if (archived >= 0 && Long.compareUnsigned(samples.peekLast()[0], archived) <= 0) {
+                return 0.0;
+            }
+            long since = startedAtMillis;
+            long[] newestArchived = null;
+            for (long[] sample : samples) {
+                if (archived >= 0 && Long.compareUnsigned(sample[0], archived) <= 0) {
+                    newestArchived = sample;
+                }
+            }
+            if (newestArchived != null) {
+                since = newestArchived[1];
+                // keep the one archived sample that still matters
+                while (samples.peekFirst() != newestArchived) {
+                    samples.removeFirst();
+                }
+            }
+            return Math.max(0, nowMillis - since) / 1000.0;
+        }
+    }
+
+    private void publishStatus() {
+        publishStatus(null);
+    }
+
+    private void publishStatus(WalArchive archive) {
+        LeaseStore.Lease held = lease.get();
+        if (held == null) {
+            return;
+        }
+        try {
+            WalArchive.Continuity continuity = null;
+            String from = null;
+            if (archive != null) {
+                from = context.leases().archiveFrom(sourceId).orElse(null);
+                if (from == null) {
+                    var listing = archive.list();
+                    from = listing.segments().isEmpty() ? null : listing.segments().getFirst();
+                }
+                continuity = from == null ? null : archive.continuity(from);
+            } else if (lastStatus != null) {
+                from = lastStatus.continuityFrom();
+            }
+            long archived = archivedLsn;
+            long server = serverLsn;
+            Long lagBytes = archived < 0 || server < 0 ? null : Math.max(0, server - archived);
+            WalStatus last = lastStatus;
+            WalStatus status = new WalStatus(sourceId, context.workerId(), held.token(), timeline,
+                    archived < 0 ? null : WalNames.formatLsn(archived), archivedAt,
+                    server < 0 ? null : WalNames.formatLsn(server), lagBytes, lagSeconds(System.currentTimeMillis()),
+                    from,
+                    continuity != null ? continuity.lastContiguous().orElse(null)
+                            : last == null ? null : last.lastContiguousSegment(),
+                    continuity != null ? !continuity.unbroken() : last != null && last.gap(),
+                    continuity != null ? continuity.firstMissing().orElse(null)
+                            : last == null ? null : last.firstMissingSegment(),
+                    streaming ? WalStatus.STREAMING : WalStatus.RECONNECTING, streaming ? null : error,
+                    Instant.now());
+            lastStatus = status;
+            statusSink.accept(status);
+        } catch (Exception e) {
+            LOG.warnf("source %s: cannot report WAL archiving status: %s", sourceId, describe(e));
+        }
+    }
+
+    WalStatus lastStatus() {
+        return lastStatus;
+    }
+
+    /** The slot's position; the slot is created (reserving WAL from now on) when the source has none yet. */
+    private long ensureSlot(Connection sql) throws SQLException {
+        Optional<Long> position = slotPosition(sql);
+        if (position.isEmpty()) {
+            try (PreparedStatement ps = sql.prepareStatement("select pg_create_physical_replication_slot(?, true)")) {
+                ps.setString(1, slot);
+                ps.execute();
+                LOG.infof("created physical replication slot %s on source %s", slot, sourceId);
+            } catch (SQLException e) {
+                if (!DUPLICATE_OBJECT.equals(e.getSQLState())) {
+                    throw new SQLException("cannot create replication slot " + slot + " (the source's user needs the "
+                            + "REPLICATION attribute and max_replication_slots room): " + e.getMessage(),
+                            e.getSQLState(), e);
+                }
+            }
+            position = slotPosition(sql);
+        }
+        return position.orElseThrow(() -> new IllegalStateException("replication slot " + slot
+                + " has no WAL position reserved"));
+    }
+
+    private Optional<Long> slotPosition(Connection sql) throws SQLException {
+        try (PreparedStatement ps = sql.prepareStatement("""
+                select coalesce(restart_lsn, pg_current_wal_flush_lsn())::text, slot_type
+                  from pg_replication_slots where slot_name = ?""")) {
+            ps.setString(1, slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                if (!"physical".equals(rs.getString(2))) {
+                    throw new IllegalStateException("replication slot " + slot + " exists and is " + rs.getString(2)
+                            + ", not physical; drop it or set lifeboat.archiver.slot-prefix");
+                }
+                return Optional.of(WalNames.parseLsn(rs.getString(1)));
+            }
+        }
+    }
+
+    private static int segmentSize(Connection sql) throws SQLException {
+        try (Statement st = sql.createStatement();
+             ResultSet rs = st.executeQuery("select setting::bigint, unit from pg_settings where name = "
+                     + "'wal_segment_size'")) {
+            rs.next();
+            long value = rs.getLong(1);
+            String unit = rs.getString(2);
+            long bytes = "8kB".equals(unit) ? value * 8192 : "MB".equals(unit) ? value * 1024 * 1024 : value;
+            return Math.toIntExact(bytes);
+        }
+    }
+
+    private static int identifyTimeline(Connection repl) throws SQLException {
+        try (Statement st = repl.createStatement(); ResultSet rs = st.executeQuery("IDENTIFY_SYSTEM")) {
+            rs.next();
+            return rs.getInt("timeline");
+        }
+    }
+
+    /** Timeline history files of every timeline up to the current one that the archive lacks. */
+    private void archiveHistories(Connection repl, WalArchive archive) throws SQLException {
+        if (timeline <= 1) {
+            return;
+        }
+        var held = archive.list().histories();
+        for (int tli = 2; tli <= timeline; tli++) {
+            String name = String.format(Locale.ROOT, "%08X.history", tli);
+            if (held.contains(name)) {
+                continue;
+            }
+            try (Statement st = repl.createStatement(); ResultSet rs = st.executeQuery("TIMELINE_HISTORY " + tli)) {
+                if (rs.next()) {
+                    byte[] content = rs.getBytes(2);
+                    archive.put(name, content == null ? rs.getString(2).getBytes(StandardCharsets.UTF_8) : content);
+                    LOG.infof("archived timeline history %s of source %s", name, sourceId);
+                }
+            }
+        }
+    }
+
+    private boolean sleep(Duration d) {
+        try {
+            long until = System.nanoTime() + d.toNanos();
+            while (active() && System.nanoTime() - until < 0) {
+                Thread.sleep(Math.min(200, Math.max(1, (until - System.nanoTime()) / 1_000_000)));
+            }
+            return active();
+        } catch (InterruptedException e) {
+            return false;
+        }
+    }
+
+    private static void sleepBriefly() {
+        try {
+            Thread.sleep(5);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static String describe(Throwable e) {
+        StringBuilder s = new StringBuilder(e.getClass().getSimpleName());
+        if (e.getMessage() != null) {
+            s.append(": ").append(e.getMessage());
+        }
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        if (root != e && root.getMessage() != null && !String.valueOf(e.getMessage()).contains(root.getMessage())) {
+            s.append(" (").append(root.getClass().getSimpleName()).append(": ").append(root.getMessage()).append(')');
+        }
+        return s.length() > 1000 ? s.substring(0, 1000) : s.toString();
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            LOG.debugf("closing: %s", e.getMessage());
+        }
+    }
+}

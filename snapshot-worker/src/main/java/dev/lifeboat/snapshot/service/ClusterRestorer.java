@@ -1,0 +1,727 @@
+package dev.lifeboat.snapshot.service;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
+import java.nio.file.attribute.UserPrincipalLookupService;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import org.jboss.logging.Logger;
+
+import dev.lifeboat.contracts.recovery.BackupLocation;
+import dev.lifeboat.contracts.recovery.ClusterTarget;
+import dev.lifeboat.contracts.recovery.RecoveryTarget;
+import dev.lifeboat.contracts.recovery.RemoveCluster;
+import dev.lifeboat.contracts.recovery.RestoreCluster;
+import dev.lifeboat.kit.recovery.CommandLedger;
+import dev.lifeboat.kit.repository.Repositories;
+import dev.lifeboat.repository.keys.WrongKeyException;
+import dev.lifeboat.repository.snapshot.CorruptChunkException;
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.wal.WalArchive;
+import dev.lifeboat.repository.wal.WalNames;
+import dev.lifeboat.snapshot.config.RecoveryConfig;
+import dev.lifeboat.snapshot.config.SnapshotConfig;
+import dev.lifeboat.snapshot.domain.CommandFailure;
+import dev.lifeboat.snapshot.domain.TransientFailure;
+import io.opentelemetry.instrumentation.annotations.WithSpan;
+
+/**
+ * RestoreCluster: a physical base backup (the manifest's {@code base.tar}, pg_basebackup's tar stream) is fetched and
+ * decrypted {@code prefetch} chunks ahead straight into {@code tar -x} of a new data directory, recovery is
+ * configured (recovery.signal, port, 127.0.0.1, archive_mode off, the recovery target, promote), PostgreSQL is started
+ * and replays the source's archived WAL, which a {@link WalPrefetcher} fetches ahead of replay for restore_command.
+ * The reply says where the cluster runs and how long fetching, WAL replay and starting took. A hole in the archive
+ * before the target refuses the restore with the last reachable point. RemoveCluster stops such a cluster and
+ * removes its directories. Nothing outside the worker's configured data roots is ever created or removed.
+ */
+@ApplicationScoped
+public class ClusterRestorer {
+    private static final Logger LOG = Logger.getLogger(ClusterRestorer.class);
+    static final String BASE_TAR = "base.tar";
+    static final String WAL_TAR = "pg_wal.tar";
+    private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
+    private static final Pattern START = Pattern.compile("START WAL LOCATION: ([0-9A-F]+/[0-9A-F]+) \\(file ([0-9A-F]{24})\\)");
+    private static final Pattern TIMELINE = Pattern.compile("START TIMELINE: ([0-9]+)");
+    private static final boolean ROOT = "root".equals(System.getProperty("user.name"));
+    /** Unix socket paths are limited to 107 bytes; longer directories get no socket (TCP on 127.0.0.1 only). */
+    private static final int MAX_SOCKET_DIR = 90;
+    private static final int LOG_TAIL_LINES = 12;
+    /** PostgreSQL's recovery_target_time accepts no ISO-8601 'T' and 'Z': a space and an explicit offset instead. */
+    private static final java.time.format.DateTimeFormatter PG_TIME = java.time.format.DateTimeFormatter
+            .ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS'+00'").withZone(java.time.ZoneOffset.UTC);
+
+    @Inject
+    SnapshotConfig snapshots;
+    @Inject
+    RecoveryConfig config;
+    @Inject
+    Repositories repositories;
+
+    /** The reply's result on success; {@link CommandFailure} or {@link TransientFailure} otherwise. */
+    @WithSpan("ClusterRestorer.restore")
+    public Map<String, Object> restore(RestoreCluster cmd, CommandLedger.Claim claim) {
+        long started = System.nanoTime();
+        BackupLocation backup = cmd.backup();
+        if (backup == null || backup.backupId() == null || backup.bucket() == null || backup.chainId() == null) {
+            throw new CommandFailure("RestoreCluster " + cmd.commandId() + " names no complete backup location");
+        }
+        RecoveryTarget target = cmd.recoveryTarget() == null ? RecoveryTarget.latest() : cmd.recoveryTarget();
+        target.problem().ifPresent(p -> {
+            throw new CommandFailure("RestoreCluster " + cmd.commandId() + ": recovery target " + p);
+        });
+        Paths paths = paths(cmd.target());
+        stopAtDeadline(cmd, "before preparing the data directory");
+        if (Files.exists(paths.data()) || Files.exists(paths.work())) {
+            if (!claim.createdResource().filter(paths.data().toString()::equals).isPresent()) {
+                throw new CommandFailure("data directory " + paths.data() + " already exists and was not created by "
+                        + "command " + cmd.commandId() + "; refusing to restore over it (remove it, or restore under "
+                        + "another name)");
+            }
+            LOG.infof("restore %s: an earlier attempt created %s; removing its partial restore", cmd.commandId(),
+                    paths.data());
+            remove(paths);
+        }
+        requireFreePort(cmd.target().port());
+        Repository repository = repository(backup);
+        Manifest manifest = manifest(repository, backup);
+        if (manifest.files().stream().noneMatch(f -> f.path().equals(BASE_TAR))) {
+            throw new CommandFailure("backup " + backup.backupId() + " is not a physical base backup (its manifest "
+                    + "has no " + BASE_TAR + "); restore it with RestoreDatabase");
+        }
+        claim.created(paths.data().toString());
+        try {
+            return restoreInto(cmd, target, paths, repository, manifest, started);
+        } catch (RuntimeException e) {
+            if (!(e instanceof CommandLedger.LedgerUnavailableException)) {
+                removeQuietly(cmd.commandId(), paths);
+            }
+            throw e;
+        }
+    }
+
+    private Map<String, Object> restoreInto(RestoreCluster cmd, RecoveryTarget target, Paths paths,
+                                            Repository repository, Manifest manifest, long started) {
+        long fetchStart = System.nanoTime();
+        createOwned(paths.data(), true);
+        createOwned(paths.work(), false);
+        createOwned(paths.wal(), false);
+        extract(cmd, repository, manifest, BASE_TAR, paths.data());
+        if (manifest.files().stream().anyMatch(f -> f.path().equals(WAL_TAR))) {
+            extract(cmd, repository, manifest, WAL_TAR, paths.data().resolve("pg_wal"));
+        }
+        long fetchMillis = millisSince(fetchStart);
+        BackupStart start = backupStart(paths.data(), cmd.backup().backupId());
+        int major = major(paths.data());
+        Path bin = snapshots.pgInstallRoot().resolve(String.valueOf(major)).resolve("bin");
+        if (!Files.isExecutable(bin.resolve("pg_ctl"))) {
+            throw new CommandFailure("no PostgreSQL " + major + " server on this worker (looked for " + bin
+                    + "/pg_ctl); a physical backup restores only on its own major version");
+        }
+        LOG.infof("restore %s: extracted base backup %s (%d bytes) into %s in %d ms; WAL from %s (timeline %d)",
+                cmd.commandId(), cmd.backup().backupId(), manifest.totalSize(), paths.data(), fetchMillis,
+                WalNames.formatLsn(start.lsn()), start.timeline());
+
+        WalArchive wal = repository.wal();
+        String from = firstSegmentToFetch(paths.data(), start.segment(), wal.segmentSize());
+        WalArchive.Continuity continuity = wal.continuity(from);
+        refuseUnreachable(cmd, target, wal, continuity);
+        List<String> plan = walPlan(wal, continuity, from);
+        writeRecoverySettings(cmd, target, paths);
+        stopAtDeadline(cmd, "after extracting the base backup, before starting PostgreSQL");
+
+        WalPrefetcher prefetcher = new WalPrefetcher(wal, plan, paths.wal(), paths.work().resolve("failed"),
+                Math.max(1, config.cluster().prefetch()));
+        try (prefetcher) {
+            try {
+                prefetcher.start();
+            } catch (IllegalStateException e) {
+                throw new CommandFailure(e.getMessage(), e);
+            }
+            long replayStart = System.nanoTime();
+            pgCtl(bin, List.of("-D", paths.data().toString(), "-l", paths.log().toString(), "-W", "start"),
+                    Duration.ofSeconds(60), "start PostgreSQL in " + paths.data());
+            awaitPromoted(cmd, paths, continuity, wal);
+            long replayMillis = millisSince(replayStart);
+            long readyStart = System.nanoTime();
+            awaitAcceptingConnections(bin, cmd.target().port(), paths);
+            long startMillis = millisSince(readyStart);
+            stopAtDeadline(cmd, "after PostgreSQL was promoted");
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("host", "127.0.0.1");
+            result.put("port", cmd.target().port());
+            result.put("dataDirectory", paths.data().toString());
+            result.put("majorVersion", major);
+            result.put("recoveryTarget", target.describe());
+            result.put("baseBackupStartLsn", WalNames.formatLsn(start.lsn()));
+            result.put("baseBytes", manifest.totalSize());
+            result.put("walFilesFetched", prefetcher.delivered());
+            result.put("walBytesFetched", prefetcher.bytes());
+            logLine(paths.log(), "recovery stopping [^\n]*").ifPresent(l -> result.put("recoveryStop", l));
+            logLine(paths.log(), "last completed transaction was at log time [^\n]*")
+                    .ifPresent(l -> result.put("lastTransaction", l));
+            logLine(paths.log(), "selected new timeline ID: [0-9]+").ifPresent(l -> result.put("timeline", l));
+            result.put("fetchMillis", fetchMillis);
+            result.put("walFetchMillis", prefetcher.fetchMillis());
+            result.put("replayMillis", replayMillis);
+            result.put("startMillis", startMillis);
+            result.put("totalMillis", millisSince(started));
+            return result;
+        } finally {
+            deleteRecursively(paths.wal());
+        }
+    }
+
+    /** RemoveCluster: stops the cluster (immediate) if it runs and removes its directories; true if any existed. */
+    @WithSpan("ClusterRestorer.remove")
+    public boolean remove(RemoveCluster cmd) {
+        Paths paths = paths(cmd.target());
+        boolean existed = Files.exists(paths.data()) || Files.exists(paths.work());
+        remove(paths);
+        return existed;
+    }
+
+    // ---------------------------------------------------------------- target
+
+    /** Where a cluster target lives: its data directory and, beside it, the restore's own files. */
+    record Paths(Path root, Path data, Path work) {
+        Path wal() {
+            return work.resolve("wal");
+        }
+
+        Path log() {
+            return work.resolve("postgres.log");
+        }
+    }
+
+    /** The target's directories, only under a data root this worker allows and only on an allowed port. */
+    Paths paths(ClusterTarget t) {
+        if (t == null || t.dataRoot() == null || t.name() == null) {
+            throw new CommandFailure("cluster target missing or incomplete (dataRoot, name, port)");
+        }
+        if (!NAME.matcher(t.name()).matches()) {
+            throw new CommandFailure("cluster name '" + clip(t.name()) + "' is not a plain name (lowercase letters, "
+                    + "digits, '_' and '-', at most 63)");
+        }
+        List<Path> roots = config.cluster().dataRoots().orElse(List.of()).stream().filter(r -> !r.isBlank())
+                .map(r -> Path.of(r.trim()).toAbsolutePath().normalize()).toList();
+        Path root = Path.of(t.dataRoot()).normalize();
+        if (!Path.of(t.dataRoot()).isAbsolute() || !roots.contains(root)) {
+            throw new CommandFailure("data root '" + clip(t.dataRoot()) + "' is not one this worker allows ("
+                    + (roots.isEmpty() ? "none configured: lifeboat.recovery.cluster.data-roots" : roots) + ")");
+        }
+        int[] range = ports();
+        if (t.port() < range[0] || t.port() > range[1]) {
+            throw new CommandFailure("port " + t.port() + " is not one this worker allows (" + range[0] + "-"
+                    + range[1] + ", lifeboat.recovery.cluster.ports)");
+        }
+        return new Paths(root, root.resolve(t.name()), root.resolve(t.name() + ".restore"));
+    }
+
+    private int[] ports() {
+        String spec = config.cluster().ports().trim();
+        try {
+            String[] parts = spec.split("-", 2);
+            int first = Integer.parseInt(parts[0].trim());
+            int last = parts.length > 1 ? Integer.parseInt(parts[1].trim()) : first;
+            return new int[] {first, last};
+        } catch (RuntimeException e) {
+            throw new CommandFailure("lifeboat.recovery.cluster.ports '" + spec + "' is not first-last");
+        }
+    }
+
+    private static void requireFreePort(int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 500);
+            throw new CommandFailure("port " + port + " on 127.0.0.1 is in use; a restored cluster needs a free one");
+        } catch (IOException free) {
+            // nothing listens there
+        }
+    }
+
+    // ---------------------------------------------------------------- base backup
+
+    private Repository repository(BackupLocation backup) {
+        String where = "s3://" + backup.bucket() + "/" + backup.repositoryPrefix();
+        try {
+            return repositories.open(backup.bucket(), backup.repositoryPrefix()).orElseThrow(() ->
+                    new CommandFailure("no backup repository at " + where + " (backup " + backup.backupId() + ")"));
+        } catch (CommandFailure e) {
+            throw e;
+        } catch (Repositories.MissingMasterKeyException | WrongKeyException e) {
+            throw new CommandFailure("cannot open the backup repository " + where + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw new TransientFailure("object store failed opening the backup repository " + where + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private static Manifest manifest(Repository repository, BackupLocation backup) {
+        String expectedKey = repository.layout().manifest(backup.chainId(), backup.backupId());
+        if (backup.manifestKey() != null && !expectedKey.equals(backup.manifestKey())) {
+            throw new CommandFailure("manifest key " + backup.manifestKey() + " of backup " + backup.backupId()
+                    + " is not where repository " + repository.location() + " keeps it (" + expectedKey + ")");
+        }
+        try {
+            return repository.manifest(backup.chainId(), backup.backupId()).orElseThrow(() ->
+                    new CommandFailure("manifest " + expectedKey + " of backup " + backup.backupId()
+                            + " does not exist in " + repository.location()));
+        } catch (CommandFailure e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new TransientFailure("cannot read manifest " + expectedKey + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Streams the backup's {@code file} (a tar) into {@code tar -x} run as PostgreSQL's OS user. */
+    private void extract(RestoreCluster cmd, Repository repository, Manifest manifest, String file, Path into) {
+        List<String> command = asOsUser(List.of("tar", "-x", "-f", "-", "-C", into.toString()));
+        Process tar;
+        try {
+            tar = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(into.resolveSibling(into.getFileName() + ".tar.log").toFile()).start();
+        } catch (IOException e) {
+            throw new CommandFailure("cannot start tar to extract " + file + " into " + into + ": " + e.getMessage(), e);
+        }
+        Path tarLog = into.resolveSibling(into.getFileName() + ".tar.log");
+        try {
+            try (OutputStream in = tar.getOutputStream()) {
+                repository.reader(Math.max(1, config.cluster().prefetch())).copy(manifest, file, in);
+            }
+            if (!tar.waitFor(config.cluster().stopTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new CommandFailure("tar extracting " + file + " into " + into + " did not finish within "
+                        + config.cluster().stopTimeout() + " after its input ended");
+            }
+            if (tar.exitValue() != 0) {
+                throw new CommandFailure("tar extracting " + file + " of backup " + manifest.backupId() + " into "
+                        + into + " exited " + tar.exitValue() + ": " + tail(tarLog, 5));
+            }
+        } catch (CorruptChunkException e) {
+            throw new CommandFailure(e.getMessage(), e);
+        } catch (UncheckedIOException e) {
+            throw new TransientFailure("object store failed reading " + file + " of backup " + manifest.backupId()
+                    + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            // tar stopped reading: its own words say why
+            throw new CommandFailure("extracting " + file + " of backup " + manifest.backupId() + " into " + into
+                    + " failed: " + e.getMessage() + "; tar: " + tail(tarLog, 5), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CommandFailure("interrupted extracting " + file + " into " + into, e);
+        } finally {
+            tar.destroyForcibly();
+            try {
+                Files.deleteIfExists(tarLog);
+            } catch (IOException ignored) {
+                // the work directory goes with the cluster
+            }
+        }
+    }
+
+    record BackupStart(long lsn, String segment, int timeline) {
+    }
+
+    /** Where WAL replay starts, from the backup_label pg_basebackup put into the data directory. */
+    private static BackupStart backupStart(Path data, String backupId) {
+        Path label = data.resolve("backup_label");
+        String text;
+        try {
+            text = Files.readString(label, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new CommandFailure("backup " + backupId + " has no readable backup_label (" + e.getMessage()
+                    + "); it is not a base backup taken by pg_basebackup", e);
+        }
+        Matcher m = START.matcher(text);
+        Matcher t = TIMELINE.matcher(text);
+        if (!m.find()) {
+            throw new CommandFailure("backup_label of backup " + backupId + " names no START WAL LOCATION");
+        }
+        return new BackupStart(WalNames.parseLsn(m.group(1)), m.group(2),
+                t.find() ? Integer.parseInt(t.group(1)) : WalNames.timeline(m.group(2)));
+    }
+
+    private static int major(Path data) {
+        try {
+            return Integer.parseInt(Files.readString(data.resolve("PG_VERSION")).trim());
+        } catch (IOException | NumberFormatException e) {
+            throw new CommandFailure("the restored data directory " + data + " has no readable PG_VERSION", e);
+        }
+    }
+
+    // ---------------------------------------------------------------- WAL
+
+    /** The first segment of replay that the base backup did not bring along in pg_wal (-X fetch / -X stream). */
+    private static String firstSegmentToFetch(Path data, String startSegment, int segmentSize) {
+        long next = WalNames.segmentNumber(startSegment, segmentSize);
+        int timeline = WalNames.timeline(startSegment);
+        while (Files.isRegularFile(data.resolve("pg_wal").resolve(WalNames.segmentName(timeline, next, segmentSize)))) {
+            next++;
+        }
+        return WalNames.segmentName(timeline, next, segmentSize);
+    }
+
+    /**
+     * Refuses before anything starts when the target lies past a hole: LATEST always does (replay would stop at the
+     * hole and promote, silently losing what follows), an LSN when it is at or after the first missing segment.
+     * Time, xid and name targets are found only by replaying: PostgreSQL stops at the hole and the failure names it.
+     */
+    private static void refuseUnreachable(RestoreCluster cmd, RecoveryTarget target, WalArchive wal,
+                                          WalArchive.Continuity c) {
+        if (c.unbroken()) {
+            return;
+        }
+        long hole = WalNames.startLsn(c.firstMissing().orElseThrow(), wal.segmentSize());
+        boolean past = switch (target.kind()) {
+            case LATEST -> true;
+            case LSN -> Long.compareUnsigned(WalNames.parseLsn(target.value()), hole) >= 0;
+            default -> false;
+        };
+        if (past) {
+            throw new CommandFailure(holeMessage(target, wal, c));
+        }
+    }
+
+    private static String holeMessage(RecoveryTarget target, WalArchive wal, WalArchive.Continuity c) {
+        String missing = c.firstMissing().orElseThrow();
+        return "refusing to restore to " + target.describe() + ": WAL segment " + missing + " is missing from "
+                + wal.location() + ", so replay cannot pass LSN "
+                + WalNames.formatLsn(WalNames.startLsn(missing, wal.segmentSize())) + "; the last reachable point is "
+                + c.lastContiguous().map(s -> "the end of segment " + s + " (LSN "
+                + WalNames.formatLsn(WalNames.startLsn(s, wal.segmentSize()) + wal.segmentSize()) + ")")
+                .orElse("the end of the base backup's own WAL (LSN " + WalNames.formatLsn(WalNames.startLsn(missing,
+                        wal.segmentSize())) + ")")
+                + "; restore to a point before it, or archive the missing segment";
+    }
+
+    /** What restore_command may be given: the history files, then every segment reachable without a hole. */
+    private static List<String> walPlan(WalArchive wal, WalArchive.Continuity c, String from) {
+        WalArchive.Listing listing = wal.list();
+        List<String> plan = new ArrayList<>(listing.histories());
+        long first = WalNames.segmentNumber(from, wal.segmentSize());
+        long last = c.lastContiguous().map(s -> WalNames.segmentNumber(s, wal.segmentSize())).orElse(first - 1);
+        for (String s : listing.segments()) {
+            long n = WalNames.segmentNumber(s, wal.segmentSize());
+            if (n >= first && n <= last) {
+                plan.add(s);
+            }
+        }
+        c.partial().filter(p -> c.unbroken() && WalNames.segmentNumber(p, wal.segmentSize()) == last + 1)
+                .ifPresent(plan::add);
+        return plan;
+    }
+
+    /** recovery.signal and the settings, after the base backup's own (later lines win). */
+    private void writeRecoverySettings(RestoreCluster cmd, RecoveryTarget target, Paths paths) {
+        Path data = paths.data();
+        try {
+            Path script = paths.work().resolve("restore_command.sh");
+            Files.writeString(script, WalPrefetcher.restoreCommandScript(paths.wal(), paths.work().resolve("plan"),
+                    paths.work().resolve("failed"), config.cluster().walWait()));
+            Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+            if (!Files.exists(data.resolve("postgresql.conf"))) {
+                // a base backup of a cluster whose configuration lives outside its data directory (Debian)
+                Files.writeString(data.resolve("postgresql.conf"), "# written by the point-in-time restore\n");
+            }
+            if (!Files.exists(data.resolve("pg_hba.conf"))) {
+                Files.writeString(data.resolve("pg_hba.conf"), "local all all peer\n"
+                        + "host all all 127.0.0.1/32 scram-sha-256\n");
+            }
+            String socketDir = paths.work().toString().length() <= MAX_SOCKET_DIR ? paths.work().toString() : "";
+            StringBuilder conf = new StringBuilder("\n# point-in-time restore (RestoreCluster " + cmd.commandId()
+                    .replaceAll("[^A-Za-z0-9:._-]", "_") + ")\n")
+                    .append("port = ").append(cmd.target().port()).append('\n')
+                    .append("listen_addresses = '127.0.0.1'\n")
+                    .append("unix_socket_directories = '").append(socketDir).append("'\n")
+                    .append("archive_mode = off\n")
+                    .append("hot_standby = on\n")
+                    .append("restore_command = '").append(script).append(" %f %p'\n")
+                    .append("recovery_target_timeline = 'latest'\n")
+                    .append("recovery_target_action = 'promote'\n");
+            switch (target.kind()) {
+                case TIME -> conf.append("recovery_target_time = '").append(PG_TIME.format(Instant.parse(target.value())))
+                        .append("'\n");
+                case LSN -> conf.append("recovery_target_lsn = '").append(target.value()).append("'\n");
+                case XID -> conf.append("recovery_target_xid = '").append(target.value()).append("'\n");
+                case NAME -> conf.append("recovery_target_name = '").append(target.value()).append("'\n");
+                case LATEST -> { }
+            }
+            Files.writeString(data.resolve("postgresql.auto.conf"), conf, StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND);
+            Files.deleteIfExists(data.resolve("standby.signal"));
+            Files.deleteIfExists(data.resolve("postmaster.pid"));
+            Files.writeString(data.resolve("recovery.signal"), "");
+            for (Path p : List.of(script, data.resolve("postgresql.conf"), data.resolve("pg_hba.conf"),
+                    data.resolve("postgresql.auto.conf"), data.resolve("recovery.signal"))) {
+                own(p);
+            }
+        } catch (IOException e) {
+            throw new CommandFailure("cannot write the recovery settings into " + data + ": " + e.getMessage(), e);
+        }
+    }
+
+    // ---------------------------------------------------------------- PostgreSQL
+
+    /**
+     * Waits (recovery-timeout) until recovery has ended and the server runs as a primary: recovery.signal is gone
+     * (PostgreSQL removes it at promotion) and postmaster.pid says ready. A postmaster that exits first failed: the
+     * reply names the hole when the archive has one, and the log's last lines.
+     */
+    private void awaitPromoted(RestoreCluster cmd, Paths paths, WalArchive.Continuity c, WalArchive wal) {
+        Instant deadline = Instant.now().plus(config.cluster().recoveryTimeout());
+        Path pid = paths.data().resolve("postmaster.pid");
+        // pg_ctl returned once the postmaster was launched; its pid file appears when it has started
+        Instant startupGrace = Instant.now().plusSeconds(30);
+        boolean seenRunning = false;
+        while (true) {
+            Optional<List<String>> pidLines = readLines(pid);
+            boolean running = pidLines.flatMap(l -> l.isEmpty() ? Optional.empty() : parseLong(l.getFirst()))
+                    .flatMap(ProcessHandle::of).map(ProcessHandle::isAlive).orElse(false);
+            seenRunning |= running;
+            if (running && !Files.exists(paths.data().resolve("recovery.signal"))
+                    && pidLines.get().size() >= 8 && pidLines.get().get(7).trim().equals("ready")) {
+                return;
+            }
+            if (!running && (seenRunning || Instant.now().isAfter(startupGrace))) {
+                String log = tail(paths.log(), LOG_TAIL_LINES);
+                RecoveryTarget target = cmd.recoveryTarget() == null ? RecoveryTarget.latest() : cmd.recoveryTarget();
+                if (!c.unbroken()) {
+                    throw new CommandFailure(holeMessage(target, wal, c) + "; PostgreSQL stopped: " + log);
+                }
+                throw new CommandFailure("PostgreSQL in " + paths.data() + " stopped before recovery reached "
+                        + target.describe() + ": " + log);
+            }
+            if (Instant.now().isAfter(deadline)) {
+                throw new CommandFailure("recovery in " + paths.data() + " did not reach its target and promote "
+                        + "within " + config.cluster().recoveryTimeout() + " (lifeboat.recovery.cluster"
+                        + ".recovery-timeout): " + tail(paths.log(), LOG_TAIL_LINES));
+            }
+            sleep(100);
+        }
+    }
+
+    private void awaitAcceptingConnections(Path bin, int port, Paths paths) {
+        Instant deadline = Instant.now().plus(config.cluster().stopTimeout());
+        while (true) {
+            try {
+                Process p = new ProcessBuilder(bin.resolve("pg_isready").toString(), "-h", "127.0.0.1", "-p",
+                        String.valueOf(port), "-t", "2").redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                if (p.waitFor(5, TimeUnit.SECONDS) && p.exitValue() == 0) {
+                    return;
+                }
+                p.destroyForcibly();
+            } catch (IOException e) {
+                throw new CommandFailure("cannot run pg_isready: " + e.getMessage(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CommandFailure("interrupted waiting for 127.0.0.1:" + port, e);
+            }
+            if (Instant.now().isAfter(deadline)) {
+                throw new CommandFailure("the promoted cluster in " + paths.data() + " does not accept connections on "
+                        + "127.0.0.1:" + port + " within " + config.cluster().stopTimeout() + ": "
+                        + tail(paths.log(), LOG_TAIL_LINES));
+            }
+            sleep(100);
+        }
+    }
+
+    /** Stops a cluster (immediate: it is being thrown away) and removes its data and work directories. */
+    private void remove(Paths paths) {
+        Path pid = paths.data().resolve("postmaster.pid");
+        if (Files.exists(pid)) {
+            try {
+                Path bin = snapshots.pgInstallRoot().resolve(String.valueOf(major(paths.data()))).resolve("bin");
+                pgCtl(bin, List.of("-D", paths.data().toString(), "-m", "immediate", "-w", "-t",
+                        String.valueOf(Math.max(1, config.cluster().stopTimeout().toSeconds())), "stop"),
+                        config.cluster().stopTimeout().plusSeconds(5), "stop PostgreSQL in " + paths.data());
+            } catch (CommandFailure e) {
+                LOG.warnf("pg_ctl stop of %s failed (%s); ending its postmaster", paths.data(), e.getMessage());
+            }
+            // a postmaster pg_ctl could not stop (or a stale pid file): end it only if it runs from this directory
+            readLines(pid).flatMap(l -> l.isEmpty() ? Optional.empty() : parseLong(l.getFirst()))
+                    .flatMap(ProcessHandle::of).filter(h -> h.info().commandLine().map(cl -> cl.contains(
+                            paths.data().toString())).orElse(false)).ifPresent(h -> {
+                                h.descendants().forEach(ProcessHandle::destroyForcibly);
+                                h.destroyForcibly();
+                            });
+        }
+        deleteRecursively(paths.data());
+        deleteRecursively(paths.work());
+    }
+
+    private void removeQuietly(String commandId, Paths paths) {
+        try {
+            remove(paths);
+        } catch (RuntimeException e) {
+            LOG.warnf("restore %s failed and its cluster %s could not be removed: %s", commandId, paths.data(),
+                    e.getMessage());
+        }
+    }
+
+    private void pgCtl(Path bin, List<String> args, Duration timeout, String what) {
+        List<String> command = new ArrayList<>();
+        command.add(bin.resolve("pg_ctl").toString());
+        command.addAll(args);
+        Path out = null;
+        try {
+            out = Files.createTempFile("lifeboat-pg_ctl", ".out");
+            Process p = new ProcessBuilder(asOsUser(command)).redirectErrorStream(true).redirectOutput(out.toFile())
+                    .start();
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                throw new CommandFailure("pg_ctl could not " + what + " within " + timeout + ": " + tail(out, 5));
+            }
+            if (p.exitValue() != 0) {
+                throw new CommandFailure("pg_ctl could not " + what + " (exit " + p.exitValue() + "): " + tail(out, 5));
+            }
+        } catch (IOException e) {
+            throw new CommandFailure("cannot run pg_ctl to " + what + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CommandFailure("interrupted: pg_ctl " + what, e);
+        } finally {
+            if (out != null) {
+                try {
+                    Files.deleteIfExists(out);
+                } catch (IOException ignored) {
+                    // a temporary file
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- files and processes
+
+    /** PostgreSQL refuses to run as root: as root, its tools run as the configured OS user. */
+    private List<String> asOsUser(List<String> command) {
+        if (!ROOT) {
+            return command;
+        }
+        List<String> full = new ArrayList<>(List.of("runuser", "-u", config.cluster().osUser(), "--"));
+        full.addAll(command);
+        return full;
+    }
+
+    private void createOwned(Path dir, boolean privateDir) {
+        try {
+            Files.createDirectories(dir.getParent());
+            Files.createDirectory(dir);
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString(privateDir ? "rwx------"
+                    : "rwxr-xr-x"));
+            own(dir);
+        } catch (IOException e) {
+            throw new CommandFailure("cannot create " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void own(Path p) throws IOException {
+        if (!ROOT) {
+            return;
+        }
+        UserPrincipalLookupService lookup = p.getFileSystem().getUserPrincipalLookupService();
+        UserPrincipal user = lookup.lookupPrincipalByName(config.cluster().osUser());
+        GroupPrincipal group = lookup.lookupPrincipalByGroupName(config.cluster().osUser());
+        PosixFileAttributeView view = Files.getFileAttributeView(p, PosixFileAttributeView.class);
+        view.setOwner(user);
+        view.setGroup(group);
+    }
+
+    private static void stopAtDeadline(RestoreCluster cmd, String where) {
+        if (cmd.deadline() != null && Instant.now().isAfter(cmd.deadline())) {
+            throw new CommandFailure("RestoreCluster " + cmd.commandId() + " passed its deadline " + cmd.deadline()
+                    + " " + where + "; stopped (the run has moved on)");
+        }
+    }
+
+    private static Optional<String> logLine(Path log, String regex) {
+        try (Stream<String> lines = Files.lines(log, StandardCharsets.UTF_8)) {
+            Pattern p = Pattern.compile(regex);
+            return lines.map(p::matcher).filter(Matcher::find).map(Matcher::group).reduce((a, b) -> b);
+        } catch (IOException | UncheckedIOException e) {
+            return Optional.empty();
+        }
+    }
+
+    static String tail(Path file, int lines) {
+        try {
+            List<String> all = Files.readAllLines(file, StandardCharsets.UTF_8);
+            return String.join(" | ", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException | UncheckedIOException e) {
+            return "(no output: " + e.getMessage() + ")";
+        }
+    }
+
+    private static Optional<List<String>> readLines(Path p) {
+        try {
+            return Optional.of(Files.readAllLines(p, StandardCharsets.UTF_8));
+        } catch (IOException | UncheckedIOException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static Optional<Long> parseLong(String s) {
+        try {
+            return Optional.of(Long.parseLong(s.trim()));
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CommandFailure("interrupted", e);
+        }
+    }
+
+    static void deleteRecursively(Path root) {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (IOException | UncheckedIOException e) {
+            throw new CommandFailure("cannot remove " + root + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static long millisSince(long nanos) {
+        return (System.nanoTime() - nanos) / 1_000_000;
+    }
+
+    private static String clip(String s) {
+        return s.length() > 80 ? s.substring(0, 80) + "..." : s;
+    }
+}

@@ -1,0 +1,201 @@
+package dev.lifeboat.snapshot.service;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.jboss.logging.Logger;
+
+import dev.lifeboat.repository.wal.WalArchive;
+
+/**
+ * Fills a directory with the WAL files a recovery will ask for, ahead of replay: {@code parallelism} fetches (each
+ * decrypted and checksummed by {@link WalArchive#fetch}) in flight, in the order replay needs them, and no more than
+ * a few segments ahead of what restore_command has taken (each taken file is marked {@code <name>.done} by the
+ * script and removed a little later), so the disk holds a bounded window whatever the length of the archive.
+ * restore_command itself is the tiny script of {@link #restoreCommandScript}: it waits for its file here. A fetch that
+ * fails writes the {@code failed} marker with the reason, so that restore_command fails at once instead of waiting.
+ */
+final class WalPrefetcher implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(WalPrefetcher.class);
+    /** Files delivered and not yet taken, per fetch in flight. */
+    private static final int AHEAD_PER_FETCH = 2;
+    /** Taken files kept a little while: recovery may read the newest one again when it ends. */
+    private static final int KEEP_TAKEN = 2;
+
+    private final WalArchive wal;
+    private final List<String> plan;
+    private final Path dir;
+    private final Path failedMarker;
+    private final int parallelism;
+    private final ExecutorService pool;
+    private final AtomicLong bytes = new AtomicLong();
+    private final AtomicLong fetchNanos = new AtomicLong();
+    private volatile int delivered;
+    private volatile boolean stopped;
+    private Thread feeder;
+
+    WalPrefetcher(WalArchive wal, List<String> plan, Path dir, Path failedMarker, int parallelism) {
+        this.wal = wal;
+        this.plan = List.copyOf(plan);
+        this.dir = dir;
+        this.failedMarker = failedMarker;
+        this.parallelism = parallelism;
+        this.pool = Executors.newFixedThreadPool(parallelism, r -> {
+            Thread t = new Thread(r, "wal-prefetch");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * restore_command: {@code <script> %f %p}. A name outside the plan (a newer timeline's history file, a segment
+     * past the archive's end or past a hole) fails at once, which is how recovery learns where the WAL ends.
+     */
+    static String restoreCommandScript(Path dir, Path plan, Path failed, Duration wait) {
+        return """
+                #!/bin/sh
+                # restore_command of a point-in-time restore: the worker's prefetcher delivers WAL files into %1$s
+                d='%1$s'
+                grep -qxF "$1" '%2$s' || exit 1
+                end=$(( $(date +%%s) + %3$d ))
+                while [ ! -f "$d/$1" ]; do
+                  [ -f '%4$s' ] && { echo "restore_command: $1: $(cat '%4$s')" >&2; exit 1; }
+                  [ "$(date +%%s)" -ge "$end" ] && { echo "restore_command: $1 not delivered within %3$d s" >&2; exit 1; }
+                  sleep 0.05
+                done
+                cp "$d/$1" "$2" && touch "$d/$1.done"
+                """.formatted(dir, plan, Math.max(1, wait.toSeconds()), failed);
+    }
+
+    void start() {
+        try {
+            Path planFile = failedMarker.resolveSibling("plan");
+            Files.write(planFile, plan, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot write the WAL plan beside " + dir + ": " + e.getMessage(), e);
+        }
+        feeder = new Thread(this::feed, "wal-prefetch-feeder");
+        feeder.setDaemon(true);
+        feeder.start();
+    }
+
+    private void feed() {
+        ArrayDeque<CompletableFuture<Void>> inFlight = new ArrayDeque<>();
+        List<String> written = new ArrayList<>();
+        int next = 0;
+        try {
+            while (!stopped && (next < plan.size() || !inFlight.isEmpty())) {
+                while (!inFlight.isEmpty() && inFlight.peek().isDone()) {
+                    join(inFlight.poll());
+                    written.add(plan.get(delivered));
+                    delivered++;
+                }
+                int taken = prune(written);
+                boolean room = delivered + inFlight.size() - taken < parallelism * AHEAD_PER_FETCH;
+                if (next < plan.size() && inFlight.size() < parallelism && room) {
+                    String name = plan.get(next++);
+                    inFlight.add(CompletableFuture.runAsync(() -> fetch(name), pool));
+                } else {
+                    Thread.sleep(20);
+                }
+            }
+            while (!stopped) {
+                prune(written);
+                Thread.sleep(100);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.warnf("WAL prefetch into %s stopped: %s", dir, e.getMessage());
+            try {
+                Files.writeString(failedMarker, String.valueOf(e.getMessage()).replaceAll("[\r\n']", " "));
+            } catch (IOException ignored) {
+                // restore_command then waits until its own deadline
+            }
+        }
+    }
+
+    /** Removes taken files, keeping the newest few; returns how many of the written files were taken. */
+    private int prune(List<String> written) {
+        int taken = 0;
+        for (int i = 0; i < written.size(); i++) {
+            if (Files.exists(dir.resolve(written.get(i) + ".done"))) {
+                taken = i + 1;
+            }
+        }
+        for (int i = 0; i < taken - KEEP_TAKEN; i++) {
+            try {
+                Files.deleteIfExists(dir.resolve(written.get(i)));
+            } catch (IOException ignored) {
+                // retried on the next round
+            }
+        }
+        return taken;
+    }
+
+    private void fetch(String name) {
+        long start = System.nanoTime();
+        byte[] content = wal.fetch(name).orElseThrow(() -> new IllegalStateException("WAL file " + name
+                + " disappeared from " + wal.location() + " during the restore"));
+        Path tmp = dir.resolve(name + ".tmp");
+        try {
+            Files.write(tmp, content);
+            // restore_command sees a file only once it is complete
+            Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot write WAL file " + name + " into " + dir + ": " + e.getMessage(), e);
+        }
+        bytes.addAndGet(content.length);
+        fetchNanos.addAndGet(System.nanoTime() - start);
+    }
+
+    int delivered() {
+        return delivered;
+    }
+
+    long bytes() {
+        return bytes.get();
+    }
+
+    /** Time spent fetching, summed over the fetches (they overlap: wall time is less). */
+    long fetchMillis() {
+        return fetchNanos.get() / 1_000_000;
+    }
+
+    @Override
+    public void close() {
+        stopped = true;
+        if (feeder != null) {
+            feeder.interrupt();
+            try {
+                feeder.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        pool.shutdownNow();
+    }
+
+    private static void join(CompletableFuture<Void> f) {
+        try {
+            f.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
+        }
+    }
+}

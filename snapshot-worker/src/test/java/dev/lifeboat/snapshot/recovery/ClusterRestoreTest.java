@@ -1,0 +1,420 @@
+package dev.lifeboat.snapshot.recovery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+
+import jakarta.inject.Inject;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.contracts.recovery.BackupLocation;
+import dev.lifeboat.contracts.recovery.ClusterTarget;
+import dev.lifeboat.contracts.recovery.RecoveryCommand;
+import dev.lifeboat.contracts.recovery.RecoveryTarget;
+import dev.lifeboat.contracts.recovery.RemoveCluster;
+import dev.lifeboat.contracts.recovery.RestoreCluster;
+import dev.lifeboat.contracts.recovery.StepReply;
+import dev.lifeboat.kit.recovery.StepReplies;
+import dev.lifeboat.kit.repository.Repositories;
+import dev.lifeboat.repository.blob.ObjectStore;
+import dev.lifeboat.repository.snapshot.BackupType;
+import dev.lifeboat.repository.snapshot.ChainContext;
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.wal.WalArchive;
+import dev.lifeboat.repository.wal.WalNames;
+import dev.lifeboat.testsupport.LocalStack;
+import dev.lifeboat.testsupport.PgCluster;
+import dev.lifeboat.testsupport.TableFingerprint;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+/**
+ * Point-in-time restores of a physical source through the RestoreCluster command, against real Kafka, S3Proxy and
+ * PostgreSQL clusters: a source of its own (archive_command copying WAL into a directory that the test uploads with
+ * WalArchive.put), a pg_basebackup tar written into the repository, a marker table committed under write load, and
+ * the restored cluster compared with the tables as they were at the target time.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = ClusterRestoreTestResource.class, restrictToAnnotatedClass = true)
+class ClusterRestoreTest {
+    static final String BUCKET = "lifeboat-cluster-restore-test";
+    static final Duration WAIT = Duration.ofSeconds(150);
+    static KafkaProducer<String, String> producer;
+    private static Source source;
+
+    @Inject
+    Repositories repositories;
+    @Inject
+    ObjectStore store;
+
+    TopicTail replies;
+
+    /** The physical source as the test left it: where its base backup and archived WAL are, and the oracle. */
+    record Source(PgCluster cluster, Path baseBackup, Path archive, Instant targetTime,
+                  Map<String, TableFingerprint> tablesAtTarget, List<Integer> markersBeforeTarget) {
+    }
+
+    @BeforeAll
+    static void producer() {
+        Map<String, Object> config = LocalStack.ensureStarted().kafkaClientConfig("recovery-coordinator");
+        config.put(ProducerConfig.ACKS_CONFIG, "all");
+        producer = new KafkaProducer<>(config, new StringSerializer(), new StringSerializer());
+    }
+
+    @AfterAll
+    static void cleanUp() {
+        producer.close();
+        if (source != null) {
+            source.cluster().destroy();
+        }
+        stopClustersUnder(ClusterRestoreTestResource.DATA_ROOT);
+        deleteRecursively(ClusterRestoreTestResource.ROOT);
+    }
+
+    @BeforeEach
+    void tails() {
+        replies = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN),
+                Topics.RECOVERY_REPLIES);
+    }
+
+    @AfterEach
+    void closeTails() {
+        replies.close();
+    }
+
+    @Test
+    void restoresToATimeBetweenTwoMarkersExactlyAsTheSourceWasThenOnceAndRemovalStopsAndDeletesTheCluster()
+            throws Exception {
+        Source src = source();
+        BackupLocation backup = upload(src, Set.of());
+        String runId = UUID.randomUUID().toString();
+        int port = freePort();
+        ClusterTarget target = new ClusterTarget(ClusterRestoreTestResource.DATA_ROOT.toString(),
+                "pitr-" + runId.substring(0, 8), port);
+        RestoreCluster restore = new RestoreCluster(RecoveryCommand.commandId(runId, 0, "restore-cluster"), runId, 0,
+                backup, target, RecoveryTarget.time(src.targetTime()), Instant.now().plus(WAIT));
+
+        send(EventType.RESTORE_CLUSTER, restore);
+        StepReply reply = awaitReply(restore.commandId());
+
+        assertThat(reply.outcome()).as(reply.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+        assertThat(reply.result()).containsEntry("host", "127.0.0.1").containsEntry("port", port)
+                .containsEntry("dataDirectory", ClusterRestoreTestResource.DATA_ROOT.resolve(target.name()).toString());
+        for (String timing : List.of("fetchMillis", "walFetchMillis", "replayMillis", "startMillis", "totalMillis")) {
+            assertThat(reply.result()).containsKey(timing);
+        }
+        assertThat(((Number) reply.result().get("walFilesFetched")).intValue()).isPositive();
+        String url = "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
+        try (Connection c = DriverManager.getConnection(url, PgCluster.SUPERUSER, PgCluster.SUPERUSER_PASSWORD);
+             Statement st = c.createStatement()) {
+            assertThat(queryInts(st, "select case when pg_is_in_recovery() then 1 else 0 end"))
+                    .as("promoted").containsExactly(0);
+            assertThat(queryInts(st, "select id from markers order by id"))
+                    .as("markers committed before %s", src.targetTime()).isEqualTo(src.markersBeforeTarget());
+        }
+        assertThat(TableFingerprint.of(url, PgCluster.SUPERUSER, PgCluster.SUPERUSER_PASSWORD))
+                .as("every table as it was at the target time").isEqualTo(src.tablesAtTarget());
+
+        // a redelivered command is answered again, and the running cluster is left alone
+        send(EventType.RESTORE_CLUSTER, restore);
+        StepReply again = StepReplies.fromJson(
+                replies.awaitCount(isReplyTo(restore.commandId()), 2, WAIT).get(1).value());
+        assertThat(again).isEqualTo(reply);
+        assertThat(listening(port)).isTrue();
+
+        // the compensation: the cluster stops and its directories go
+        RemoveCluster remove = new RemoveCluster(RecoveryCommand.commandId(runId, 0, "remove-cluster"), runId, 0,
+                target, Instant.now().plus(WAIT));
+        send(EventType.REMOVE_CLUSTER, remove);
+        StepReply removed = awaitReply(remove.commandId());
+
+        assertThat(removed.outcome()).as(removed.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+        assertThat(removed.result()).containsEntry("removed", true);
+        assertThat(ClusterRestoreTestResource.DATA_ROOT.resolve(target.name())).doesNotExist();
+        assertThat(ClusterRestoreTestResource.DATA_ROOT.resolve(target.name() + ".restore")).doesNotExist();
+        assertThat(listening(port)).as("something still listens on %d", port).isFalse();
+    }
+
+    @Test
+    void aMissingSegmentRefusesARestorePastItNamingTheLastReachablePointAndLeavesNothingBehind() throws Exception {
+        Source src = source();
+        List<String> archived;
+        try (Stream<Path> files = Files.list(src.archive())) {
+            archived = files.map(p -> p.getFileName().toString()).filter(WalNames::isSegment).sorted().toList();
+        }
+        // the segment before the newest: replay needs it after the base backup's own WAL
+        String missing = archived.get(archived.size() - 2);
+        String lastReachable = archived.get(archived.size() - 3);
+        BackupLocation backup = upload(src, Set.of(missing));
+        String runId = UUID.randomUUID().toString();
+        ClusterTarget target = new ClusterTarget(ClusterRestoreTestResource.DATA_ROOT.toString(),
+                "hole-" + runId.substring(0, 8), freePort());
+        RestoreCluster restore = new RestoreCluster(RecoveryCommand.commandId(runId, 0, "restore-cluster"), runId, 0,
+                backup, target, RecoveryTarget.latest(), Instant.now().plus(WAIT));
+
+        send(EventType.RESTORE_CLUSTER, restore);
+        StepReply reply = awaitReply(restore.commandId());
+
+        assertThat(reply.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(reply.message()).contains("WAL segment " + missing + " is missing")
+                .contains("last reachable point is the end of segment " + lastReachable);
+        assertThat(ClusterRestoreTestResource.DATA_ROOT.resolve(target.name())).doesNotExist();
+        assertThat(ClusterRestoreTestResource.DATA_ROOT.resolve(target.name() + ".restore")).doesNotExist();
+
+        // a time target is found only by replaying: PostgreSQL stops at the hole, and the reply names it
+        ClusterTarget timed = new ClusterTarget(target.dataRoot(), "hole-time-" + runId.substring(0, 8), freePort());
+        RestoreCluster toTime = new RestoreCluster(RecoveryCommand.commandId(runId, 1, "restore-cluster"), runId, 1,
+                backup, timed, RecoveryTarget.time(src.targetTime()), Instant.now().plus(WAIT));
+        send(EventType.RESTORE_CLUSTER, toTime);
+        StepReply timedReply = awaitReply(toTime.commandId());
+
+        assertThat(timedReply.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(timedReply.message()).contains("WAL segment " + missing + " is missing")
+                .contains("last reachable point is the end of segment " + lastReachable)
+                .contains("PostgreSQL stopped");
+        assertThat(ClusterRestoreTestResource.DATA_ROOT.resolve(timed.name())).doesNotExist();
+        assertThat(listening(timed.port())).isFalse();
+
+        // a data root the worker does not allow is refused before anything is created
+        RestoreCluster elsewhere = new RestoreCluster(RecoveryCommand.commandId(runId, 2, "restore-cluster"), runId,
+                2, backup, new ClusterTarget("/etc", "pg", timed.port()), RecoveryTarget.latest(),
+                Instant.now().plus(WAIT));
+        send(EventType.RESTORE_CLUSTER, elsewhere);
+        StepReply refused = awaitReply(elsewhere.commandId());
+        assertThat(refused.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(refused.message()).contains("data root '/etc' is not one this worker allows");
+        assertThat(Path.of("/etc/pg")).doesNotExist();
+    }
+
+    /**
+     * The source, once per run: archiving on, a base backup, then markers 1..5 committed under a write load, and
+     * between markers 3 and 4 a quiet moment in which the tables are fingerprinted and the target time is taken.
+     */
+    private static synchronized Source source() throws Exception {
+        if (source != null) {
+            return source;
+        }
+        Path root = ClusterRestoreTestResource.ROOT;
+        Path archive = root.resolve("archive");
+        Path base = root.resolve("base");
+        Files.createDirectories(archive);
+        chownToPostgres(root);
+        PgCluster cluster = PgCluster.at(root.resolve("source"), freePort()).start();
+        cluster.execute("postgres", "ALTER SYSTEM SET archive_mode = on");
+        cluster.execute("postgres", "ALTER SYSTEM SET archive_command = 'test ! -f " + archive + "/%f && cp %p "
+                + archive + "/%f'");
+        cluster.stop();
+        cluster.start();
+        cluster.execute("postgres", "CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL, note text);"
+                + "INSERT INTO accounts SELECT g, g * 10, md5(g::text) FROM generate_series(1, 20000) g;"
+                + "CREATE TABLE events (id bigserial PRIMARY KEY, account int, amount bigint, at timestamptz);"
+                + "CREATE TABLE markers (id int PRIMARY KEY, committed_at timestamptz NOT NULL)");
+        PgCluster.run(List.of(PgCluster.binDir().resolve("pg_basebackup").toString(), "-D", base.toString(),
+                "-Ft", "-X", "fetch", "-c", "fast", "-d", "host=127.0.0.1 port=" + cluster.port() + " user="
+                        + PgCluster.REPLICATION_USER + " password=" + PgCluster.REPLICATION_PASSWORD), 120);
+
+        AtomicBoolean loading = new AtomicBoolean(true);
+        AtomicBoolean done = new AtomicBoolean(false);
+        Thread load = Thread.ofPlatform().daemon().start(() -> writeLoad(cluster, loading, done));
+        Instant targetTime = null;
+        Map<String, TableFingerprint> atTarget = null;
+        try (Connection c = cluster.connect("postgres"); Statement st = c.createStatement()) {
+            for (int i = 1; i <= 5; i++) {
+                st.execute("INSERT INTO markers VALUES (" + i + ", clock_timestamp())");
+                Thread.sleep(150);
+                if (i == 1 || i == 4) {
+                    st.execute("SELECT pg_switch_wal()");
+                }
+                if (i == 3) {
+                    loading.set(false);
+                    Thread.sleep(300);
+                    atTarget = TableFingerprint.of(cluster.jdbcUrl("postgres"), PgCluster.SUPERUSER,
+                            PgCluster.SUPERUSER_PASSWORD);
+                    targetTime = queryInstant(st, "select clock_timestamp()");
+                    Thread.sleep(100);
+                    loading.set(true);
+                }
+            }
+            done.set(true);
+            load.join(10_000);
+            String last = queryString(st, "select pg_walfile_name(pg_switch_wal())");
+            Instant until = Instant.now().plusSeconds(30);
+            while (!Files.exists(archive.resolve(last)) && Instant.now().isBefore(until)) {
+                Thread.sleep(100);
+            }
+            assertThat(archive.resolve(last)).as("archived by archive_command").exists();
+        }
+        source = new Source(cluster, base, archive, targetTime, atTarget, List.of(1, 2, 3));
+        return source;
+    }
+
+    /** Updates and inserts in short transactions while {@code loading}, until {@code done}. */
+    private static void writeLoad(PgCluster cluster, AtomicBoolean loading, AtomicBoolean done) {
+        try (Connection c = cluster.connect("postgres"); Statement st = c.createStatement()) {
+            while (!done.get()) {
+                if (!loading.get()) {
+                    Thread.sleep(10);
+                    continue;
+                }
+                int account = ThreadLocalRandom.current().nextInt(1, 20001);
+                st.execute("UPDATE accounts SET balance = balance + 1 WHERE id = " + account + ";"
+                        + "INSERT INTO events (account, amount, at) VALUES (" + account + ", 1, clock_timestamp())");
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("write load on the source failed: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The base backup and the archived WAL (but {@code omitted}) in a repository of its own. */
+    private BackupLocation upload(Source src, Set<String> omitted) throws IOException {
+        String backupId = UUID.randomUUID().toString();
+        String sourceId = "pitr-" + backupId.substring(0, 8);
+        String prefix = "cluster-restore-test/" + sourceId;
+        store.ensureBucket(BUCKET);
+        Repository repository = repositories.openOrInit(BUCKET, prefix);
+        Manifest m = repository.writer().write(src.baseBackup(), BackupType.FULL, ChainContext.latestChain(backupId))
+                .manifest();
+        assertThat(m.files()).extracting(Manifest.FileEntry::path).contains("base.tar");
+        WalArchive wal = repository.wal();
+        try (Stream<Path> files = Files.list(src.archive())) {
+            for (Path f : files.sorted().toList()) {
+                String name = f.getFileName().toString();
+                if (WalNames.isArchivable(name) && !omitted.contains(name)) {
+                    wal.put(name, Files.readAllBytes(f));
+                }
+            }
+        }
+        return new BackupLocation(backupId, sourceId, BUCKET, prefix, m.chainId(),
+                repository.layout().manifest(m.chainId(), backupId), Instant.now(), m.totalSize(), m.totalSize(),
+                null);
+    }
+
+    private static void send(EventType type, RecoveryCommand command) {
+        try {
+            producer.send(new ProducerRecord<>(Topics.RECOVERY_COMMANDS, null, command.runId(),
+                    EventCodec.encodeData(command), EventCodec.headers(type, "/test/recovery-coordinator",
+                    command.runId()))).get();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot send " + type, e);
+        }
+    }
+
+    private StepReply awaitReply(String commandId) {
+        return StepReplies.fromJson(replies.await(isReplyTo(commandId), WAIT).value());
+    }
+
+    private static java.util.function.Predicate<ConsumerRecord<String, String>> isReplyTo(String commandId) {
+        return r -> EventType.STEP_REPLIED.ceType().equals(EventCodec.header(r.headers(), EventCodec.H_TYPE))
+                && r.value() != null && r.value().contains("\"commandId\":\"" + commandId + "\"");
+    }
+
+    private static List<Integer> queryInts(Statement st, String sql) throws SQLException {
+        List<Integer> out = new ArrayList<>();
+        try (ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                out.add(rs.getInt(1));
+            }
+        }
+        return out;
+    }
+
+    private static String queryString(Statement st, String sql) throws SQLException {
+        try (ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    private static Instant queryInstant(Statement st, String sql) throws SQLException {
+        try (ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getTimestamp(1).toInstant();
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static boolean listening(int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 500);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static void chownToPostgres(Path path) throws Exception {
+        if ("root".equals(System.getProperty("user.name"))) {
+            new ProcessBuilder("chown", "-R", "postgres:postgres", path.toString()).start().waitFor();
+        }
+    }
+
+    /** A failed assertion may leave a restored cluster running: its postmaster goes with the test. */
+    static void stopClustersUnder(Path root) {
+        if (!Files.isDirectory(root)) {
+            return;
+        }
+        try (Stream<Path> dirs = Files.list(root)) {
+            for (Path dir : dirs.toList()) {
+                Path pid = dir.resolve("postmaster.pid");
+                if (Files.exists(pid)) {
+                    ProcessHandle.of(Long.parseLong(Files.readAllLines(pid).getFirst().trim()))
+                            .ifPresent(ProcessHandle::destroyForcibly);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // best effort: the directory is removed next
+        }
+    }
+
+    static void deleteRecursively(Path root) {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // best effort
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package dev.lifeboat.snapshot.service;
+
+import dev.lifeboat.kit.pg.SslMode;
+import dev.lifeboat.repository.blob.S3ObjectStore;
+import dev.lifeboat.repository.blob.S3Settings;
+import dev.lifeboat.repository.keys.MasterKey;
+import dev.lifeboat.repository.snapshot.BackupType;
+import dev.lifeboat.repository.snapshot.ChainContext;
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.Repository;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * One physical FULL of a running cluster into a repository on the S3-compatible server, timed, with the peak RSS of
+ * this JVM (the process that runs the physical path, pg_basebackup being its child). Not part of the build: run by
+ * {@code deploy/bench/physical-backup.sh}, which builds the cluster and compares with pgBackRest.
+ */
+@EnabledIfSystemProperty(named = "lifeboat.bench", matches = "true")
+class PhysicalBackupBench {
+
+    @Test
+    void physicalFullOfTheBenchCluster() throws Exception {
+        int port = Integer.getInteger("lifeboat.bench.pg-port");
+        String s3 = System.getProperty("lifeboat.bench.s3-endpoint");
+        S3ObjectStore store = S3ObjectStore.connect(new S3Settings(Optional.of(URI.create(s3)), "us-east-1", true,
+                "local-access-key", "local-secret-key", S3Settings.MIN_PART_SIZE));
+        store.ensureBucket("physical-bench");
+        Repository repository = Repository.openOrInit(store, "physical-bench", "bench/" + UUID.randomUUID(),
+                MasterKey.generate());
+        SourceConnection source = new SourceConnection("127.0.0.1", port, "postgres", "replicator", "replicator",
+                SslMode.DISABLE, null);
+        Path spool = Files.createTempDirectory("physical-bench");
+        String backupId = UUID.randomUUID().toString();
+        long t0 = System.nanoTime();
+        PhysicalBackup.checkReplication(source, 10, 600);
+        Manifest m = new PhysicalBackup(Path.of(System.getProperty("lifeboat.bench.pg-basebackup")), 10,
+                Duration.ofSeconds(30), Duration.ofSeconds(2), new ChildProcesses(spool.resolve("children")))
+                .run(source, repository.writer(), BackupType.FULL, ChainContext.latestChain(backupId), spool,
+                        backupId, "bench", Deadline.after(Instant.now(), Duration.ofHours(1), "bench"), b -> { });
+        double secs = (System.nanoTime() - t0) / 1e9;
+        String hwm = Files.readAllLines(Path.of("/proc/self/status")).stream()
+                .filter(l -> l.startsWith("VmHWM")).findFirst().orElse("VmHWM: ?").replaceAll("\\s+", " ");
+        System.out.printf("BENCH physical FULL: %.1f s, %d bytes read, %d bytes uploaded in %d chunks; peak RSS of "
+                        + "the worker JVM %s; start %s stop %s%n", secs, m.stats().bytesRead(),
+                m.stats().bytesUploaded(), m.stats().chunksUploaded(), hwm.substring(hwm.indexOf(':') + 1).trim(),
+                m.physical().startLsn(), m.physical().stopLsn());
+        SnapshotService.deleteRecursively(spool);
+    }
+}
