@@ -324,11 +324,8 @@ final class PgDump {
         /** The files pg_dump and its parallel workers hold open (from /proc); empty where that cannot be read. */
         private Optional<Set<Path>> openFiles() {
             Set<Path> open = new HashSet<>();
-            List<ProcessHandle> processes = new ArrayList<>();
-            processes.add(child.process().toHandle());
-            child.process().descendants().forEach(processes::add);
-            for (ProcessHandle h : processes) {
-                Path fds = Path.of("/proc", Long.toString(h.pid()), "fd");
+            for (long pid : pgDumpProcesses()) {
+                Path fds = Path.of("/proc", Long.toString(pid), "fd");
                 try (Stream<Path> entries = Files.list(fds)) {
                     for (Path fd : (Iterable<Path>) entries::iterator) {
                         try {
@@ -344,6 +341,46 @@ final class PgDump {
                 }
             }
             return Optional.of(open);
+        }
+
+        /**
+         * pg_dump and its parallel workers (its children, forked at its start). Read from each process's
+         * {@code /proc/<pid>/task/<tid>/children}: {@link Process#descendants()} lists every process of the machine
+         * to find them, which, looked at every few milliseconds on a busy host, costs more than reading the dump.
+         */
+        private List<Long> pgDumpProcesses() {
+            List<Long> pids = new ArrayList<>();
+            ArrayDeque<Long> todo = new ArrayDeque<>(List.of(child.process().pid()));
+            while (!todo.isEmpty()) {
+                long pid = todo.poll();
+                pids.add(pid);
+                try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+                    for (Path task : (Iterable<Path>) tasks::iterator) {
+                        Path children = task.resolve("children");
+                        if (!Files.exists(children)) {
+                            // a kernel without the children files: the slower way
+                            return descendantsOf(child.process());
+                        }
+                        for (String c : Files.readString(children).trim().split("\\s+")) {
+                            if (!c.isEmpty()) {
+                                todo.add(Long.parseLong(c));
+                            }
+                        }
+                    }
+                } catch (NoSuchFileException e) {
+                    // ended meanwhile: it holds nothing and has no children left
+                } catch (IOException | NumberFormatException e) {
+                    return descendantsOf(child.process());
+                }
+            }
+            return pids;
+        }
+
+        private static List<Long> descendantsOf(Process process) {
+            List<Long> pids = new ArrayList<>();
+            pids.add(process.pid());
+            process.descendants().forEach(h -> pids.add(h.pid()));
+            return pids;
         }
 
         @Override
