@@ -126,6 +126,18 @@ public class S3ObjectStore implements ObjectStore, AutoCloseable {
         }
     }
 
+    /** One GET: its answer carries the length. */
+    @Override
+    public Sized openSized(String bucket, String key) {
+        try {
+            software.amazon.awssdk.core.ResponseInputStream<software.amazon.awssdk.services.s3.model.GetObjectResponse>
+                    in = s3.getObject(r -> r.bucket(bucket).key(key));
+            return new Sized(in, in.response().contentLength());
+        } catch (NoSuchKeyException | NoSuchBucketException e) {
+            throw new ObjectNotFoundException(bucket, key);
+        }
+    }
+
     @Override
     public Optional<Long> size(String bucket, String key) {
         try {
