@@ -15,10 +15,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * A restore reads every chunk through the retrying store: on the real S3-compatible server each read is one request
- * (the GET answers the object's length as well, which the store needs to resume a cut stream; FaultInjectedS3ObjectStoreTest
- * covers the resuming), not a HEAD and then a
- * GET, since a restore's speed is bound by its round trips.
+ * A restore reads every chunk through the retrying store: on the real S3-compatible server each read is one request,
+ * not a HEAD and then a GET, since a restore's speed is bound by its round trips. The GET answers the object's length
+ * as well, which the store needs to resume a cut stream (FaultInjectedS3ObjectStoreTest covers the resuming).
  */
 class S3ReadRequestsTest {
 
