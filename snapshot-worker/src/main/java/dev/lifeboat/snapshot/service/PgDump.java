@@ -61,6 +61,15 @@ final class PgDump {
         this.children = children;
     }
 
+    /**
+     * pg_dump's jobs for a database of {@code databaseBytes} (0 when unknown): one below {@code minParallelBytes},
+     * since each parallel worker connects and reads the catalog before it dumps anything, which on a small database
+     * costs more than the parallel dump saves; {@code configured} otherwise.
+     */
+    static int jobsFor(int configured, long databaseBytes, long minParallelBytes) {
+        return databaseBytes > 0 && databaseBytes < minParallelBytes ? 1 : configured;
+    }
+
     /** The name pg_dump's sessions carry on the source, so that what they wait for can be found. */
     static String applicationName(String backupId) {
         String name = "lifeboat-snapshot " + backupId;

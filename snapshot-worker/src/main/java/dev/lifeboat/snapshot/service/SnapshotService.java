@@ -294,7 +294,8 @@ public class SnapshotService {
         Path pgDump = PgTools.pgDumpFor(config.pgInstallRoot(), facts.major());
         Path dumpDir = spool.resolve("dump");
         progress(request, "DUMPING", 0, 0);
-        PgDump dump = new PgDump(pgDump, config.jobs(), config.connectTimeoutSeconds(), config.lockWaitTimeout(),
+        PgDump dump = new PgDump(pgDump, PgDump.jobsFor(config.jobs(), facts.databaseBytes(),
+                config.parallelDumpMinBytes()), config.connectTimeoutSeconds(), config.lockWaitTimeout(),
                 config.keepaliveIdle(), spools.children());
         java.util.function.LongConsumer dumped = bytes -> progress(request, "DUMPING", bytes,
                 percent(bytes, facts.databaseBytes()));

@@ -149,6 +149,23 @@ class PgDumpStreamTest {
         }
     }
 
+    /**
+     * pg_dump's parallel workers each connect and read the catalog before dumping anything: on a small database that
+     * costs more than it saves (a 100-row database: 0.4 s more with two jobs than with one), so a database below the
+     * threshold is dumped with one job, and a larger one with the jobs configured.
+     */
+    @Test
+    void aSmallDatabaseIsDumpedWithOneJobALargerOneWithTheJobsConfigured() {
+        long threshold = 64L * 1024 * 1024;
+        assertThat(PgDump.jobsFor(2, 8L * 1024 * 1024, threshold)).isEqualTo(1);
+        assertThat(PgDump.jobsFor(2, threshold, threshold)).isEqualTo(2);
+        assertThat(PgDump.jobsFor(4, 10L * threshold, threshold)).isEqualTo(4);
+        // unknown size (the probe could not read it): the jobs configured
+        assertThat(PgDump.jobsFor(2, 0, threshold)).isEqualTo(2);
+        // no threshold: always the jobs configured
+        assertThat(PgDump.jobsFor(2, 1, 0)).isEqualTo(2);
+    }
+
     private static void terminate(String applicationName) {
         try (Connection c = Databases.connect("postgres"); Statement st = c.createStatement()) {
             st.execute("select pg_terminate_backend(pid) from pg_stat_activity where application_name = '"
