@@ -26,6 +26,20 @@ public interface ObjectStore {
     /** Reads the whole object as a stream; throws {@link ObjectNotFoundException} when it is absent. */
     InputStream open(String bucket, String key);
 
+    /** An object's content with its length. */
+    record Sized(InputStream content, long length) {
+    }
+
+    /**
+     * Opens an object and tells its length; {@link ObjectNotFoundException} when it does not exist. Here a
+     * {@link #size} and then an {@link #open}: a store that learns the length from the read itself answers both with
+     * one request.
+     */
+    default Sized openSized(String bucket, String key) {
+        long length = size(bucket, key).orElseThrow(() -> new ObjectNotFoundException(bucket, key));
+        return new Sized(open(bucket, key), length);
+    }
+
     /** Size of the object, empty when it does not exist. */
     Optional<Long> size(String bucket, String key);
 

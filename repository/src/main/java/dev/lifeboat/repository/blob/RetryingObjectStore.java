@@ -91,9 +91,15 @@ public class RetryingObjectStore implements ObjectStore {
 
     @Override
     public InputStream open(String bucket, String key) {
-        long expected = size(bucket, key).orElseThrow(() -> new ObjectNotFoundException(bucket, key));
-        InputStream first = retry("open " + key, () -> delegate.open(bucket, key));
-        return new ResumingStream(bucket, key, expected, first);
+        // the length the read must reach comes with the read: a chunk fetched is one round trip, not two
+        Sized first = retry("open " + key, () -> delegate.openSized(bucket, key));
+        return new ResumingStream(bucket, key, first.length(), first.content());
+    }
+
+    @Override
+    public Sized openSized(String bucket, String key) {
+        Sized first = retry("open " + key, () -> delegate.openSized(bucket, key));
+        return new Sized(new ResumingStream(bucket, key, first.length(), first.content()), first.length());
     }
 
     @Override

@@ -74,7 +74,7 @@ public class S3ObjectStore implements ObjectStore, AutoCloseable {
 
     @Override
     public void put(String bucket, String key, byte[] content) {
-        s3.putObject(r -> r.bucket(bucket).key(key).contentLength((long) content.length), RequestBody.fromBytes(content));
+        s3.putObject(r -> r.bucket(bucket).key(key).contentLength((long) content.length), body(content));
     }
 
     /**
@@ -85,7 +85,7 @@ public class S3ObjectStore implements ObjectStore, AutoCloseable {
     public boolean putIfAbsent(String bucket, String key, byte[] content) {
         try {
             s3.putObject(r -> r.bucket(bucket).key(key).contentLength((long) content.length).ifNoneMatch("*"),
-                    RequestBody.fromBytes(content));
+                    body(content));
             return true;
         } catch (S3Exception e) {
             if (e.statusCode() == 412) {
@@ -97,6 +97,16 @@ public class S3ObjectStore implements ObjectStore, AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /**
+     * The content as the request's body without a copy ({@link RequestBody#fromBytes} copies every object once more):
+     * callers hand over arrays they do not change afterwards.
+     */
+    private static RequestBody body(byte[] content) {
+        return RequestBody.fromContentProvider(
+                software.amazon.awssdk.http.ContentStreamProvider.fromByteArrayUnsafe(content), content.length,
+                "application/octet-stream");
     }
 
     private boolean holds(String bucket, String key, byte[] content) {
@@ -111,6 +121,18 @@ public class S3ObjectStore implements ObjectStore, AutoCloseable {
     public InputStream open(String bucket, String key) {
         try {
             return s3.getObject(r -> r.bucket(bucket).key(key));
+        } catch (NoSuchKeyException | NoSuchBucketException e) {
+            throw new ObjectNotFoundException(bucket, key);
+        }
+    }
+
+    /** One GET: its answer carries the length. */
+    @Override
+    public Sized openSized(String bucket, String key) {
+        try {
+            software.amazon.awssdk.core.ResponseInputStream<software.amazon.awssdk.services.s3.model.GetObjectResponse>
+                    in = s3.getObject(r -> r.bucket(bucket).key(key));
+            return new Sized(in, in.response().contentLength());
         } catch (NoSuchKeyException | NoSuchBucketException e) {
             throw new ObjectNotFoundException(bucket, key);
         }

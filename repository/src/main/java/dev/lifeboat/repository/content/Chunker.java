@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
  * used, after it a looser one, which pulls chunk sizes towards the average. Because a cut depends only on the
  * bytes just before it, inserting or removing bytes moves the cuts near the edit only: the chunks after it repeat.
  *
- * <p>Streaming: one buffer of {@code maxSize} bytes whatever the input size. Not thread-safe; one per stream.
+ * <p>Streaming: one buffer of twice {@code maxSize} bytes whatever the input size. Not thread-safe; one per stream.
  */
 public final class Chunker {
 
@@ -41,8 +41,14 @@ public final class Chunker {
     private final Sizes sizes;
     private final long maskStrict;
     private final long maskLoose;
+    /**
+     * Twice the largest chunk: chunks are cut where they lie ({@code [start, end)} holds the bytes read and not cut
+     * yet), and what is left is moved to the front only once less than a whole largest chunk fits behind it, so
+     * each byte is moved at most about once instead of after every chunk.
+     */
     private final byte[] buffer;
-    private int filled;
+    private int start;
+    private int end;
     private boolean eof;
 
     public Chunker(InputStream in, Sizes sizes) {
@@ -51,7 +57,7 @@ public final class Chunker {
         int bits = Integer.numberOfTrailingZeros(sizes.avg());
         this.maskStrict = topBits(Math.min(63, bits + 2));
         this.maskLoose = topBits(Math.max(1, bits - 2));
-        this.buffer = new byte[sizes.max()];
+        this.buffer = new byte[2 * sizes.max()];
     }
 
     public Chunker(InputStream in) {
@@ -65,48 +71,59 @@ public final class Chunker {
     /** The next chunk (a fresh array), or null at the end of the stream. */
     public byte[] next() throws IOException {
         fill();
-        if (filled == 0) {
+        if (end == start) {
             return null;
         }
-        int cut = cutPoint(buffer, filled);
-        byte[] chunk = Arrays.copyOf(buffer, cut);
-        System.arraycopy(buffer, cut, buffer, 0, filled - cut);
-        filled -= cut;
+        int cut = cutPoint(buffer, start, end - start);
+        byte[] chunk = Arrays.copyOfRange(buffer, start, start + cut);
+        start += cut;
         return chunk;
     }
 
+    /** Makes at least one largest chunk available from {@code start}, unless the stream ends first. */
     private void fill() throws IOException {
-        while (!eof && filled < buffer.length) {
-            int n = in.read(buffer, filled, buffer.length - filled);
+        if (eof || end - start >= sizes.max()) {
+            return;
+        }
+        if (buffer.length - start < sizes.max()) {
+            System.arraycopy(buffer, start, buffer, 0, end - start);
+            end -= start;
+            start = 0;
+        }
+        while (!eof && end < buffer.length) {
+            int n = in.read(buffer, end, buffer.length - end);
             if (n < 0) {
                 eof = true;
             } else {
-                filled += n;
+                end += n;
             }
         }
     }
 
-    /** Length of the chunk that starts at 0 in {@code data[0..length)}; the buffer is full unless at end of stream. */
-    int cutPoint(byte[] data, int length) {
+    /**
+     * Length of the chunk that starts at {@code offset} in {@code data[offset..offset+length)}; {@code length} is at
+     * least the largest chunk unless the stream has ended.
+     */
+    int cutPoint(byte[] data, int offset, int length) {
         if (length <= sizes.min()) {
             return length;
         }
         int normal = Math.min(sizes.avg(), length);
-        int end = Math.min(sizes.max(), length);
+        int limit = Math.min(sizes.max(), length);
         long hash = 0;
         int i = sizes.min();
         for (; i < normal; i++) {
-            hash = (hash << 1) + GEAR[data[i] & 0xff];
+            hash = (hash << 1) + GEAR[data[offset + i] & 0xff];
             if ((hash & maskStrict) == 0) {
                 return i + 1;
             }
         }
-        for (; i < end; i++) {
-            hash = (hash << 1) + GEAR[data[i] & 0xff];
+        for (; i < limit; i++) {
+            hash = (hash << 1) + GEAR[data[offset + i] & 0xff];
             if ((hash & maskLoose) == 0) {
                 return i + 1;
             }
         }
-        return end;
+        return limit;
     }
 }

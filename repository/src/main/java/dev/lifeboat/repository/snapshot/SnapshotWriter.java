@@ -114,6 +114,17 @@ public final class SnapshotWriter {
      */
     public WriteResult write(java.util.Iterator<Entry> entries, BackupType requested, ChainContext context,
                              TableFingerprints tables) throws IOException {
+        return writeStreamed(entries, requested, context, () -> tables);
+    }
+
+    /**
+     * As {@link #write(java.util.Iterator, BackupType, ChainContext, TableFingerprints)}, with the table fingerprints
+     * asked for once every entry has been read, just before the manifest: they may be computed while the entries
+     * are produced (an exception from {@code tables} leaves no manifest).
+     */
+    public WriteResult writeStreamed(java.util.Iterator<Entry> entries, BackupType requested, ChainContext context,
+                                     java.util.function.Supplier<TableFingerprints> fingerprints)
+            throws IOException {
         long started = System.nanoTime();
         Optional<Manifest> existing = repo.findManifest(context.backupId());
         if (existing.isPresent()) {
@@ -164,6 +175,7 @@ public final class SnapshotWriter {
             upload.pool.shutdownNow();
         }
 
+        TableFingerprints tables = fingerprints.get();
         Instant now = repo.clock().instant();
         Manifest.Stats stats = new Manifest.Stats(upload.bytesRead.get(), upload.bytesUploaded.get(),
                 files.stream().mapToLong(f -> f.chunks().size()).sum(), upload.chunksUploaded.get());

@@ -56,6 +56,25 @@ class ChunkerTest {
         assertThat(avg).isBetween(256.0 * 1024, 1024.0 * 1024);
     }
 
+    /**
+     * Where chunks are cut decides which chunks a new backup shares with the ones before it: the cuts of a fixed
+     * input are pinned, so that no change to how the chunker reads its input moves them (a moved cut would upload a
+     * whole chain's data again).
+     */
+    @Test
+    void cutsOfAFixedInputNeverMove() throws IOException {
+        byte[] data = random(9 * 1024 * 1024 + 12345, 20261204L);
+        // a long run of one byte: cuts at the largest size
+        java.util.Arrays.fill(data, 3_000_000, 5_500_000, (byte) 7);
+        List<Integer> large = chunks(data, Chunker.Sizes.DEFAULT).stream().map(c -> c.length).toList();
+        List<Integer> small = chunks(data, new Chunker.Sizes(64, 256, 1024)).stream().map(c -> c.length).toList();
+
+        assertThat(large).hasSize(12).startsWith(599521, 840632, 596067, 525416, 2097152, 1048427, 472953, 258546);
+        assertThat(large.hashCode()).isEqualTo(-1584085368);
+        assertThat(small).hasSize(26287).startsWith(502, 314, 258, 361, 354, 330, 278, 404);
+        assertThat(small.hashCode()).isEqualTo(-1547833578);
+    }
+
     @Test
     void boundariesStayStableWhenBytesAreInsertedAtTheFront() throws IOException {
         byte[] original = random(16 * 1024 * 1024, 2);

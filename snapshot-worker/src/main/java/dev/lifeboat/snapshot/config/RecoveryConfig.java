@@ -36,6 +36,14 @@ public interface RecoveryConfig {
     @WithDefault("2")
     int defaultJobs();
 
+    /**
+     * Feed the tables' data into pg_restore through named pipes while it runs, fetched from the repository as
+     * pg_restore asks for it, instead of fetching the whole dump before pg_restore starts. Off: the dump is fetched
+     * whole first (pg_restore then schedules its parallel jobs largest table first).
+     */
+    @WithDefault("true")
+    boolean streamIntoPgRestore();
+
     /** Point-in-time restores (RestoreCluster) into new PostgreSQL clusters on this worker's host. */
     Cluster cluster();
 

@@ -17,6 +17,14 @@ public interface SnapshotConfig {
     @WithDefault("2")
     int jobs();
 
+    /**
+     * Databases smaller than this many bytes (pg_database_size) are dumped with one job: each parallel worker
+     * connects and reads the catalog first, which on a small database costs more than it saves. 0: always
+     * {@link #jobs()}.
+     */
+    @WithDefault("67108864")
+    long parallelDumpMinBytes();
+
     /** Directory holding one bin/ per PostgreSQL major version (Debian: /usr/lib/postgresql/15/bin). */
     @WithDefault("/usr/lib/postgresql")
     Path pgInstallRoot();

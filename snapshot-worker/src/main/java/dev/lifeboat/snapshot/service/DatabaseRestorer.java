@@ -49,6 +49,10 @@ import io.opentelemetry.instrumentation.annotations.WithSpan;
 public class DatabaseRestorer {
     private static final Logger LOG = Logger.getLogger(DatabaseRestorer.class);
     private static final int STDERR_TAIL = 2000;
+    /** How often a streamed restore looks at its feeders while pg_restore runs. */
+    private static final long FEED_CHECK_MILLIS = 50;
+    /** Table data files beyond which a restore fetches the dump whole first (a waiting thread per pipe). */
+    private static final int MAX_PIPES = 2000;
 
     @Inject
     dev.lifeboat.kit.secrets.SecretPolicy secrets;
@@ -87,28 +91,42 @@ public class DatabaseRestorer {
         try {
             Path dumpDir = spool.resolve("dump");
             long fetchStart = System.nanoTime();
-            fetch(backup, manifest, dumpDir);
-            long fetchMillis = millisSince(fetchStart);
-            LOG.infof("restore %s: fetched backup %s (%d bytes, %d files) in %d ms", cmd.commandId(),
-                    backup.backupId(), manifest.totalSize(), manifest.files().size(), fetchMillis);
-            stopAtDeadline(cmd, "after fetching the backup, before creating the target database");
-            createDatabase(cmd, name, password);
-            created = true;
-            claim.created(name);
-            long restoreStart = System.nanoTime();
-            runPgRestore(cmd, pgRestore, name, password, jobs, dumpDir, spool);
-            long pgRestoreMillis = millisSince(restoreStart);
-            List<Map<String, Object>> tables = countRows(cmd, name, password);
-            // finished too late: the run was failed meanwhile, so the database must not stay behind
-            stopAtDeadline(cmd, "after pg_restore finished");
-            Map<String, Object> result = new LinkedHashMap<>();
-            result.put("database", name);
-            result.put("tables", tables);
-            result.put("restoredBytes", manifest.totalSize());
-            result.put("fetchMillis", fetchMillis);
-            result.put("pgRestoreMillis", pgRestoreMillis);
-            result.put("totalMillis", millisSince(started));
-            return result;
+            Repository repository = repository(backup);
+            Optional<PgRestoreFeed> feed = Optional.empty();
+            if (config.streamIntoPgRestore()) {
+                // the table of contents and large objects first; the tables' data goes through pipes while
+                // pg_restore runs
+                fetch(backup, manifest, repository, dumpDir, file -> !PgRestoreFeed.piped(file));
+                feed = PgRestoreFeed.prepare(repository, manifest, dumpDir, MAX_PIPES);
+            }
+            if (feed.isEmpty()) {
+                fetch(backup, manifest, repository, dumpDir, file -> !config.streamIntoPgRestore()
+                        || PgRestoreFeed.piped(file));
+                LOG.infof("restore %s: fetched backup %s (%d bytes, %d files) in %d ms", cmd.commandId(),
+                        backup.backupId(), manifest.totalSize(), manifest.files().size(), millisSince(fetchStart));
+            }
+            try (PgRestoreFeed pipes = feed.orElse(null)) {
+                stopAtDeadline(cmd, "after fetching the backup, before creating the target database");
+                createDatabase(cmd, name, password);
+                created = true;
+                claim.created(name);
+                long restoreStart = System.nanoTime();
+                long fetchMillis = runPgRestore(cmd, backup, pgRestore, name, password, jobs, dumpDir, spool, pipes,
+                        fetchStart);
+                long pgRestoreMillis = millisSince(restoreStart);
+                List<Map<String, Object>> tables = countRows(cmd, name, password);
+                // finished too late: the run was failed meanwhile, so the database must not stay behind
+                stopAtDeadline(cmd, "after pg_restore finished");
+                Map<String, Object> result = new LinkedHashMap<>();
+                result.put("database", name);
+                result.put("tables", tables);
+                result.put("restoredBytes", manifest.totalSize());
+                result.put("fetchMillis", fetchMillis);
+                result.put("pgRestoreMillis", pgRestoreMillis);
+                result.put("streamed", pipes != null);
+                result.put("totalMillis", millisSince(started));
+                return result;
+            }
         } catch (RuntimeException e) {
             if (created && !(e instanceof CommandLedger.LedgerUnavailableException)) {
                 dropQuietly(cmd, name, password);
@@ -197,9 +215,22 @@ public class DatabaseRestorer {
         }
     }
 
-    /** Restores the files through the reader, logging progress while it runs. */
-    private void fetch(BackupLocation backup, Manifest manifest, Path dumpDir) {
-        Repository repository = repositories.open(backup.bucket(), backup.repositoryPrefix()).orElseThrow();
+    private Repository repository(BackupLocation backup) {
+        try {
+            return repositories.open(backup.bucket(), backup.repositoryPrefix()).orElseThrow(() ->
+                    new CommandFailure("no backup repository at s3://" + backup.bucket() + "/"
+                            + backup.repositoryPrefix() + " (backup " + backup.backupId() + ")"));
+        } catch (CommandFailure e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new TransientFailure("object store failed opening the backup repository s3://" + backup.bucket()
+                    + "/" + backup.repositoryPrefix() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Restores the files {@code which} selects through the reader, logging progress while it runs. */
+    private void fetch(BackupLocation backup, Manifest manifest, Repository repository, Path dumpDir,
+                       java.util.function.Predicate<Manifest.FileEntry> which) {
         Thread progress = Thread.ofVirtual().unstarted(() -> {
             long interval = Math.max(200, snapshots.progressInterval().toMillis());
             try {
@@ -215,18 +246,25 @@ public class DatabaseRestorer {
         });
         progress.start();
         try {
-            repository.reader().restore(manifest, dumpDir);
-        } catch (CorruptChunkException e) {
-            throw new CommandFailure("backup " + backup.backupId() + " cannot be restored: " + e.getMessage(), e);
-        } catch (IOException e) {
-            throw new CommandFailure("restoring backup " + backup.backupId() + " into the spool " + dumpDir
-                    + " failed: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            throw new TransientFailure("object store failed while fetching backup " + backup.backupId() + ": "
-                    + e.getMessage(), e);
+            repository.reader().restore(manifest, dumpDir, which);
+        } catch (RuntimeException | IOException e) {
+            throw fetchFailure(backup, dumpDir, e);
         } finally {
             progress.interrupt();
         }
+    }
+
+    /** A failure to read the backup: corrupt data and local trouble are final, the object store's are not. */
+    private static RuntimeException fetchFailure(BackupLocation backup, Path dumpDir, Exception e) {
+        if (e instanceof CorruptChunkException) {
+            return new CommandFailure("backup " + backup.backupId() + " cannot be restored: " + e.getMessage(), e);
+        }
+        if (e instanceof IOException) {
+            return new CommandFailure("restoring backup " + backup.backupId() + " into the spool " + dumpDir
+                    + " failed: " + e.getMessage(), e);
+        }
+        return new TransientFailure("object store failed while fetching backup " + backup.backupId() + ": "
+                + e.getMessage(), e);
     }
 
     private void createDatabase(RestoreDatabase cmd, String name, String password) {
@@ -241,8 +279,13 @@ public class DatabaseRestorer {
         }
     }
 
-    private void runPgRestore(RestoreDatabase cmd, Path pgRestore, String name, String password, int jobs,
-                              Path dumpDir, Path spool) {
+    /**
+     * Runs pg_restore over the dump directory, feeding {@code pipes} (null when every file was fetched before) while
+     * it runs. Returns the milliseconds from {@code fetchStart} until the backup was fetched whole.
+     */
+    private long runPgRestore(RestoreDatabase cmd, BackupLocation backup, Path pgRestore, String name,
+                              String password, int jobs, Path dumpDir, Path spool, PgRestoreFeed pipes,
+                              long fetchStart) {
         Path stderr = spool.resolve("pg_restore.stderr");
         ProcessBuilder pb = new ProcessBuilder(List.of(pgRestore.toString(), "--format=directory",
                 "--jobs=" + jobs, "--no-owner", "--exit-on-error", "--no-password", "--host=" + cmd.target().host(),
@@ -256,8 +299,10 @@ public class DatabaseRestorer {
         pb.environment().put("PGPASSWORD", password);
         pb.environment().put("PGCONNECT_TIMEOUT", String.valueOf(snapshots.connectTimeoutSeconds()));
         pb.environment().put("PGAPPNAME", "lifeboat-restore");
-        LOG.infof("restore %s: %s --jobs=%d into %s", cmd.commandId(), pgRestore, jobs, cmd.target().describe());
+        LOG.infof("restore %s: %s --jobs=%d into %s%s", cmd.commandId(), pgRestore, jobs, cmd.target().describe(),
+                pipes == null ? "" : ", the tables' data streamed from the repository while it runs");
         long start = System.nanoTime();
+        long fetchMillis = pipes == null ? millisSince(fetchStart) : -1;
         ChildProcesses.Child child;
         try {
             child = spools.children().start(pb);
@@ -266,18 +311,58 @@ public class DatabaseRestorer {
         }
         // closing the child kills its whole process group if it still runs (interrupted, failed, past the deadline)
         try (child) {
+            if (pipes != null) {
+                pipes.start();
+            }
             Process p = child.process();
-            while (!p.waitFor(waitMillis(cmd), TimeUnit.MILLISECONDS)) {
+            long nextLog = System.nanoTime() + snapshots.progressInterval().toNanos();
+            while (!p.waitFor(pipes == null ? waitMillis(cmd) : Math.min(FEED_CHECK_MILLIS, waitMillis(cmd)),
+                    TimeUnit.MILLISECONDS)) {
                 if (CommandDeadlines.passed(cmd, Instant.now())) {
                     child.kill();
                     stopAtDeadline(cmd, "while pg_restore was running");
                 }
-                LOG.infof("restore %s: pg_restore running for %d s", cmd.commandId(), millisSince(start) / 1000);
+                if (pipes != null) {
+                    Optional<Exception> unreadable = pipes.failure().filter(e -> !(e instanceof IOException));
+                    if (unreadable.isPresent()) {
+                        // the backup could not be read: pg_restore would wait for data that does not come
+                        child.kill();
+                        throw fetchFailure(backup, dumpDir, unreadable.get());
+                    }
+                    if (fetchMillis < 0 && pipes.unfed().isEmpty()) {
+                        fetchMillis = millisSince(fetchStart);
+                    }
+                }
+                if (System.nanoTime() >= nextLog) {
+                    nextLog = System.nanoTime() + snapshots.progressInterval().toNanos();
+                    LOG.infof("restore %s: pg_restore running for %d s%s", cmd.commandId(),
+                            millisSince(start) / 1000, pipes == null ? "" : ", " + pipes.bytesFed()
+                                    + " bytes of table data streamed into it");
+                }
             }
             if (p.exitValue() != 0) {
+                // a broken pipe is what pg_restore's own failure does to a feeder: its message says more
+                Optional<Exception> unreadable = pipes == null ? Optional.empty()
+                        : pipes.failure().filter(e -> !(e instanceof IOException));
+                if (unreadable.isPresent()) {
+                    throw fetchFailure(backup, dumpDir, unreadable.get());
+                }
                 throw new CommandFailure("pg_restore into " + cmd.target().describe() + " exited with "
                         + p.exitValue() + ": " + tail(stderr));
             }
+            if (pipes != null) {
+                pipes.close();
+                if (pipes.failure().isPresent()) {
+                    throw fetchFailure(backup, dumpDir, pipes.failure().get());
+                }
+                if (!pipes.unfed().isEmpty()) {
+                    throw new CommandFailure("pg_restore into " + cmd.target().describe() + " finished without "
+                            + "reading all of backup " + backup.backupId() + " (files " + pipes.unfed() + " not read "
+                            + "to their end); the restore is incomplete and was discarded");
+                }
+                fetchMillis = fetchMillis < 0 ? millisSince(fetchStart) : fetchMillis;
+            }
+            return fetchMillis;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CommandFailure("interrupted while pg_restore was running");

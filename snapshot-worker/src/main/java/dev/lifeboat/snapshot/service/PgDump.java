@@ -2,14 +2,32 @@ package dev.lifeboat.snapshot.service;
 
 import dev.lifeboat.snapshot.domain.BackupFailure;
 
+import dev.lifeboat.repository.snapshot.SnapshotWriter;
+
+import java.io.FilterInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.NoSuchFileException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
 import java.util.function.LongConsumer;
 
 /**
@@ -24,6 +42,8 @@ import java.util.function.LongConsumer;
  */
 final class PgDump {
     private static final int STDERR_TAIL = 2000;
+    /** How often a running dump is looked at for files pg_dump has finished. */
+    private static final long POLL_MILLIS = 20;
     private final Path binary;
     private final int jobs;
     private final int connectTimeoutSeconds;
@@ -41,6 +61,15 @@ final class PgDump {
         this.children = children;
     }
 
+    /**
+     * pg_dump's jobs for a database of {@code databaseBytes} (0 when unknown): one below {@code minParallelBytes},
+     * since each parallel worker connects and reads the catalog before it dumps anything, which on a small database
+     * costs more than the parallel dump saves; {@code configured} otherwise.
+     */
+    static int jobsFor(int configured, long databaseBytes, long minParallelBytes) {
+        return databaseBytes > 0 && databaseBytes < minParallelBytes ? 1 : configured;
+    }
+
     /** The name pg_dump's sessions carry on the source, so that what they wait for can be found. */
     static String applicationName(String backupId) {
         String name = "lifeboat-snapshot " + backupId;
@@ -48,11 +77,37 @@ final class PgDump {
     }
 
     /**
+     * Runs pg_dump to its end, nothing read while it runs: the dump is complete in {@code target} on return.
+     *
      * @param snapshot an exported snapshot to dump in ({@code --snapshot}), or null for pg_dump's own
      * @param backupId names pg_dump's sessions on the source ({@link #applicationName})
      */
     void run(SourceConnection source, Path target, Path spool, Duration progressInterval, String snapshot,
              String backupId, Deadline deadline, LongConsumer progress) {
+        try (Running running = start(source, target, spool, progressInterval, snapshot, backupId, deadline,
+                progress, false)) {
+            running.await();
+        }
+    }
+
+    /**
+     * Starts pg_dump and hands out each file of the dump as soon as pg_dump has closed it, while it goes on with the
+     * others: the repository reads a table's file (and the file is removed once read) while pg_dump still dumps
+     * the next ones, so the dump is never spooled whole. {@code toc.dat}, written last, comes last. The files end
+     * only once pg_dump has exited successfully; a pg_dump that fails, is killed at the deadline or dies halfway
+     * ends them with a {@link BackupFailure} (stage DUMP) instead, so a writer that reads them writes no manifest.
+     *
+     * @param snapshot an exported snapshot to dump in ({@code --snapshot}), or null for pg_dump's own
+     * @param backupId names pg_dump's sessions on the source ({@link #applicationName})
+     */
+    Running start(SourceConnection source, Path target, Path spool, Duration progressInterval, String snapshot,
+                  String backupId, Deadline deadline, LongConsumer progress) {
+        return start(source, target, spool, progressInterval, snapshot, backupId, deadline, progress, true);
+    }
+
+    private Running start(SourceConnection source, Path target, Path spool, Duration progressInterval,
+                          String snapshot, String backupId, Deadline deadline, LongConsumer progress,
+                          boolean removeRead) {
         Path stderr = spool.resolve("pg_dump.stderr");
         // a lock wait that would outlast the deadline is ended by the deadline, which reads who holds the lock
         // while pg_dump still waits for it; pg_dump's own timeout then only backs it up
@@ -77,7 +132,24 @@ final class PgDump {
         } catch (IOException e) {
             throw new BackupFailure("DUMP", "cannot run " + binary + ": " + e.getMessage());
         }
-        try (child) {
+        Running running = new Running(child, target, removeRead);
+        Thread.ofVirtual().name("pg_dump-" + backupId).start(() -> {
+            try {
+                watch(child, source, applicationName, lockWait, stderr, progressInterval, deadline,
+                        () -> progress.accept(running.bytesDumped()));
+                running.outcome.complete(null);
+            } catch (RuntimeException e) {
+                running.outcome.completeExceptionally(e);
+            }
+        });
+        return running;
+    }
+
+    /** Waits for pg_dump until it exits or the deadline passes; a failure names its cause. */
+    private void watch(ChildProcesses.Child child, SourceConnection source, String applicationName,
+                       Duration lockWait, Path stderr, Duration progressInterval, Deadline deadline,
+                       Runnable progress) {
+        try {
             Process p = child.process();
             long interval = Math.max(50, progressInterval.toMillis());
             while (!p.waitFor(Math.min(interval, Math.max(1, deadline.remaining().toMillis())),
@@ -95,7 +167,7 @@ final class PgDump {
                     throw new BackupFailure("DUMP", "pg_dump of " + source.host() + ":" + source.port() + "/"
                             + source.database() + " was stopped at " + deadline.describe() + ": " + what);
                 }
-                progress.accept(SnapshotService.directorySize(target));
+                progress.run();
             }
             if (p.exitValue() != 0) {
                 String error = tail(stderr);
@@ -107,11 +179,222 @@ final class PgDump {
                             + ". Nothing was uploaded; end that session (pg_terminate_backend) or let its "
                             + "transaction finish, then request the backup again. pg_dump said: " + error);
                 }
-                throw new BackupFailure("DUMP", "pg_dump exited with " + p.exitValue() + ": " + error);
+                throw new BackupFailure("DUMP", "pg_dump of " + source.host() + ":" + source.port() + "/"
+                        + source.database() + " exited with " + p.exitValue() + " before the dump was complete; "
+                        + "no manifest was written. pg_dump said: " + error);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new BackupFailure("DUMP", "interrupted while pg_dump was running");
+        }
+    }
+
+    /**
+     * A pg_dump at work. {@link #files()} hands out the files it has finished; closing ends pg_dump (its whole
+     * process group) if it still runs, which is what a failed upload does to it.
+     */
+    static final class Running implements AutoCloseable {
+        private static final String TOC = "toc.dat";
+        private final ChildProcesses.Child child;
+        private final Path target;
+        private final boolean removeRead;
+        final CompletableFuture<Void> outcome = new CompletableFuture<>();
+        private final Set<String> handedOut = new HashSet<>();
+        private final AtomicLong removedBytes = new AtomicLong();
+
+        private Running(ChildProcesses.Child child, Path target, boolean removeRead) {
+            this.child = child;
+            this.target = target;
+            this.removeRead = removeRead;
+        }
+
+        /** Bytes pg_dump has written so far, counting the files already read and removed. */
+        long bytesDumped() {
+            return removedBytes.get() + SnapshotService.directorySize(target);
+        }
+
+        /** Waits for pg_dump's end; a {@link BackupFailure} when it did not complete the dump. */
+        void await() {
+            try {
+                outcome.join();
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : e;
+            }
+        }
+
+        /**
+         * The dump's files as pg_dump finishes them, in the order it finished them (the entries' order does not
+         * matter to pg_restore). {@code hasNext} waits for the next finished file, pg_dump's end, or its failure.
+         */
+        Iterator<SnapshotWriter.Entry> files() {
+            return new Iterator<>() {
+                private final ArrayDeque<Path> ready = new ArrayDeque<>();
+
+                @Override
+                public boolean hasNext() {
+                    while (ready.isEmpty()) {
+                        boolean ended = outcome.isDone();
+                        if (ended) {
+                            await();
+                        }
+                        ready.addAll(finished(ended));
+                        if (ended) {
+                            return !ready.isEmpty();
+                        }
+                        if (ready.isEmpty()) {
+                            try {
+                                outcome.get(POLL_MILLIS, TimeUnit.MILLISECONDS);
+                            } catch (TimeoutException | ExecutionException e) {
+                                // next round: a new file, or pg_dump's end and its outcome
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                                throw new BackupFailure("DUMP", "interrupted while pg_dump was running");
+                            }
+                        }
+                    }
+                    return true;
+                }
+
+                @Override
+                public SnapshotWriter.Entry next() {
+                    if (!hasNext()) {
+                        throw new NoSuchElementException();
+                    }
+                    Path file = ready.poll();
+                    return new SnapshotWriter.Entry(target.relativize(file).toString().replace('\\', '/'),
+                            () -> open(file));
+                }
+            };
+        }
+
+        private InputStream open(Path file) throws IOException {
+            InputStream in = Files.newInputStream(file);
+            if (!removeRead) {
+                return in;
+            }
+            return new FilterInputStream(in) {
+                @Override
+                public void close() throws IOException {
+                    super.close();
+                    // read into the repository: its space goes back at once, so the spool holds only what is
+                    // being dumped and not read yet
+                    long size = Files.size(file);
+                    Files.deleteIfExists(file);
+                    removedBytes.addAndGet(size);
+                }
+            };
+        }
+
+        /**
+         * Files of the dump not handed out yet that pg_dump has closed: listed first, then compared with what
+         * pg_dump's processes hold open, so a file listed and not open any more is complete (pg_dump never reopens
+         * one). All of them, toc.dat last, once pg_dump has ended.
+         */
+        private List<Path> finished(boolean ended) {
+            List<Path> listed;
+            try (Stream<Path> files = Files.list(target)) {
+                listed = files.filter(Files::isRegularFile)
+                        .filter(f -> !handedOut.contains(f.getFileName().toString()))
+                        .sorted(Comparator.comparing((Path f) -> f.getFileName().toString().equals(TOC))
+                                .thenComparing(Path::toString))
+                        .toList();
+            } catch (NoSuchFileException e) {
+                return List.of(); // pg_dump creates the directory when it starts
+            } catch (IOException e) {
+                throw new BackupFailure("DUMP", "cannot list the dump directory " + target + ": " + e.getMessage());
+            }
+            if (!ended) {
+                Optional<Set<Path>> open = openFiles();
+                if (open.isEmpty()) {
+                    return List.of(); // cannot tell what is complete: everything is read once pg_dump has ended
+                }
+                // the kernel names open files by their real path
+                Path dir = realPath(target);
+                listed = listed.stream().filter(f -> !f.getFileName().toString().equals(TOC))
+                        .filter(f -> !open.get().contains(dir.resolve(f.getFileName()))).toList();
+            }
+            listed.forEach(f -> handedOut.add(f.getFileName().toString()));
+            return listed;
+        }
+
+        private Path realTarget;
+
+        private Path realPath(Path dir) {
+            if (realTarget == null) {
+                try {
+                    realTarget = dir.toRealPath();
+                } catch (IOException e) {
+                    return dir.toAbsolutePath();
+                }
+            }
+            return realTarget;
+        }
+
+        /** The files pg_dump and its parallel workers hold open (from /proc); empty where that cannot be read. */
+        private Optional<Set<Path>> openFiles() {
+            Set<Path> open = new HashSet<>();
+            for (long pid : pgDumpProcesses()) {
+                Path fds = Path.of("/proc", Long.toString(pid), "fd");
+                try (Stream<Path> entries = Files.list(fds)) {
+                    for (Path fd : (Iterable<Path>) entries::iterator) {
+                        try {
+                            open.add(Files.readSymbolicLink(fd));
+                        } catch (IOException | UnsupportedOperationException e) {
+                            // closed meanwhile
+                        }
+                    }
+                } catch (NoSuchFileException e) {
+                    // the process ended meanwhile: it holds nothing
+                } catch (IOException | RuntimeException e) {
+                    return Optional.empty();
+                }
+            }
+            return Optional.of(open);
+        }
+
+        /**
+         * pg_dump and its parallel workers (its children, forked at its start). Read from each process's
+         * {@code /proc/<pid>/task/<tid>/children}: {@link Process#descendants()} lists every process of the machine
+         * to find them, which, looked at every few milliseconds on a busy host, costs more than reading the dump.
+         */
+        private List<Long> pgDumpProcesses() {
+            List<Long> pids = new ArrayList<>();
+            ArrayDeque<Long> todo = new ArrayDeque<>(List.of(child.process().pid()));
+            while (!todo.isEmpty()) {
+                long pid = todo.poll();
+                pids.add(pid);
+                try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+                    for (Path task : (Iterable<Path>) tasks::iterator) {
+                        Path children = task.resolve("children");
+                        if (!Files.exists(children)) {
+                            // a kernel without the children files: the slower way
+                            return descendantsOf(child.process());
+                        }
+                        for (String c : Files.readString(children).trim().split("\\s+")) {
+                            if (!c.isEmpty()) {
+                                todo.add(Long.parseLong(c));
+                            }
+                        }
+                    }
+                } catch (NoSuchFileException e) {
+                    // ended meanwhile: it holds nothing and has no children left
+                } catch (IOException | NumberFormatException e) {
+                    return descendantsOf(child.process());
+                }
+            }
+            return pids;
+        }
+
+        private static List<Long> descendantsOf(Process process) {
+            List<Long> pids = new ArrayList<>();
+            pids.add(process.pid());
+            process.descendants().forEach(h -> pids.add(h.pid()));
+            return pids;
+        }
+
+        @Override
+        public void close() {
+            child.close();
         }
     }
 

@@ -49,7 +49,22 @@ final class PgTools {
         }
     }
 
+    /** The version line of each pg_dump asked about: it does not change while the worker runs. */
+    private static final java.util.Map<Path, String> VERSIONS = new java.util.concurrent.ConcurrentHashMap<>();
+
     static String version(Path pgDump) {
+        String known = VERSIONS.get(pgDump);
+        if (known != null) {
+            return known;
+        }
+        String version = askVersion(pgDump);
+        if (!version.equals("unknown")) {
+            VERSIONS.put(pgDump, version);
+        }
+        return version;
+    }
+
+    private static String askVersion(Path pgDump) {
         try {
             Process p = new ProcessBuilder(pgDump.toString(), "--version").redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes()).trim();

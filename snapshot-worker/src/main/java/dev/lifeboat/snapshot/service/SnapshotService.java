@@ -294,27 +294,31 @@ public class SnapshotService {
         Path pgDump = PgTools.pgDumpFor(config.pgInstallRoot(), facts.major());
         Path dumpDir = spool.resolve("dump");
         progress(request, "DUMPING", 0, 0);
-        PgDump dump = new PgDump(pgDump, config.jobs(), config.connectTimeoutSeconds(), config.lockWaitTimeout(),
+        PgDump dump = new PgDump(pgDump, PgDump.jobsFor(config.jobs(), facts.databaseBytes(),
+                config.parallelDumpMinBytes()), config.connectTimeoutSeconds(), config.lockWaitTimeout(),
                 config.keepaliveIdle(), spools.children());
         java.util.function.LongConsumer dumped = bytes -> progress(request, "DUMPING", bytes,
                 percent(bytes, facts.databaseBytes()));
-        TableFingerprints tables = null;
+        WriteResult result;
+        Deadline until = deadline;
+        // the repository reads each file of the dump as soon as pg_dump has closed it, while pg_dump goes on
         if (config.tableFingerprints()) {
             // the fingerprints and the dump read one exported snapshot, so they agree however the source changes
             try (BackupFingerprinter fingerprints = BackupFingerprinter.open(connection,
                     config.connectTimeoutSeconds(), deadline)) {
                 fingerprints.start();
-                dump.run(connection, dumpDir, spool, config.progressInterval(), fingerprints.snapshotId(),
-                        request.backupId(), deadline, dumped);
-                tables = fingerprints.await(deadline);
+                try (PgDump.Running running = dump.start(connection, dumpDir, spool, config.progressInterval(),
+                        fingerprints.snapshotId(), request.backupId(), deadline, dumped)) {
+                    result = write(request, bucket, repositoryPrefix, running,
+                            () -> fingerprints.await(until));
+                }
             }
         } else {
-            dump.run(connection, dumpDir, spool, config.progressInterval(), null, request.backupId(), deadline,
-                    dumped);
+            try (PgDump.Running running = dump.start(connection, dumpDir, spool, config.progressInterval(), null,
+                    request.backupId(), deadline, dumped)) {
+                result = write(request, bucket, repositoryPrefix, running, () -> null);
+            }
         }
-        long dumpBytes = directorySize(dumpDir);
-        progress(request, "DUMPING", dumpBytes, 100);
-        WriteResult result = write(request, bucket, repositoryPrefix, dumpDir, dumpBytes, tables);
         crashPoints.reached(CrashPoint.AFTER_MANIFEST, "backup " + request.backupId());
         return snapshotCreated(request, source, bucket, repositoryPrefix, result.manifest(), facts.version(),
                 PgTools.version(pgDump), startedAt, Instant.now(), offsite);
@@ -447,30 +451,42 @@ public class SnapshotService {
         return p.isEmpty() ? sourceId : p + "/" + sourceId;
     }
 
-    /**
-     * Writes the dump directory into the source's repository: chunks first, the manifest last, so a failure leaves
-     * no backup (only chunks that the next backup of the chain reuses).
-     */
-    private WriteResult write(BackupRequested request, String bucket, String repositoryPrefix, Path dumpDir,
-                              long dumpBytes, TableFingerprints tables) {
-        Repository repository;
+    private Repository openRepository(String bucket, String repositoryPrefix) {
         try {
-            repository = repositories.openOrInit(bucket, repositoryPrefix);
+            return repositories.openOrInit(bucket, repositoryPrefix);
         } catch (Repositories.MissingMasterKeyException e) {
             throw new BackupFailure("UPLOAD", e.getMessage(), e);
         } catch (RuntimeException e) {
             throw new BackupFailure("UPLOAD", "cannot open the backup repository s3://" + bucket + "/"
                     + repositoryPrefix + ": " + e.getMessage(), e);
         }
-        progress(request, "UPLOADING", 0, 0);
+    }
+
+    /**
+     * Writes the dump into the source's repository while pg_dump runs: chunks first, the manifest last, once pg_dump
+     * has completed the dump, so a failure of either leaves no backup (only chunks that the next backup of the chain
+     * reuses). A failure of the dump keeps its stage (DUMP); any other is the upload's.
+     */
+    private WriteResult write(BackupRequested request, String bucket, String repositoryPrefix, PgDump.Running dump,
+                              java.util.function.Supplier<TableFingerprints> tables) {
+        java.util.Iterator<dev.lifeboat.repository.snapshot.SnapshotWriter.Entry> files = dump.files();
+        // the repository is opened (created on first use) once pg_dump has produced something: a pg_dump that
+        // fails at its start leaves nothing at all in the bucket
+        files.hasNext();
+        Repository repository = openRepository(bucket, repositoryPrefix);
         try {
             String backup = "backup " + request.backupId();
             WriteResult result = repository.writer()
                     .beforeManifest(() -> crashPoints.reached(CrashPoint.BEFORE_MANIFEST, backup))
-                    .write(dumpDir, dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),
+                    .writeStreamed(files,
+                            dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),
                             ChainContext.latestChain(request.backupId()), tables);
+            long dumpBytes = result.manifest().totalSize();
+            progress(request, "DUMPING", dumpBytes, 100);
             progress(request, "UPLOADING", dumpBytes, 100);
             return result;
+        } catch (BackupFailure e) {
+            throw e;
         } catch (IOException | RuntimeException e) {
             throw new BackupFailure("UPLOAD", "writing backup " + request.backupId() + " into repository s3://"
                     + bucket + "/" + repositoryPrefix + " failed: " + e.getMessage(), e);

@@ -131,6 +131,8 @@ class RecoveryCommandsTest {
         for (String timing : List.of("fetchMillis", "pgRestoreMillis", "totalMillis")) {
             assertThat(reply.result()).containsKey(timing);
         }
+        // the tables' data went into pg_restore through pipes while it ran, not through a spooled copy
+        assertThat(reply.result()).containsEntry("streamed", true);
         assertThat(Path.of(System.getProperty("java.io.tmpdir"), "lifeboat-spool")).satisfies(spool -> {
             if (Files.isDirectory(spool)) {
                 // each worker's jobs live in its run directory, run-<id>/restore-<id>
@@ -189,6 +191,32 @@ class RecoveryCommandsTest {
         assertThat(again).isEqualTo(reply);
         assertThat(exists(target)).isFalse();
         Databases.dropDatabase(kept);
+    }
+
+    @Test
+    void aCorruptChunkInATablesDataFailsTheStreamedRestoreNamingItAndLeavesNoDatabase() throws Exception {
+        BackupLocation location = freshBackup();
+        Repository repository = repositories.open(BUCKET, location.repositoryPrefix()).orElseThrow();
+        Manifest manifest = repository.manifest(location.chainId(), location.backupId()).orElseThrow();
+        // the largest table's data: pg_restore is loading it from its pipe when the bad chunk comes
+        Manifest.FileEntry largest = manifest.files().stream().filter(f -> f.path().matches("\\d+\\.dat"))
+                .max(Comparator.comparingLong(Manifest.FileEntry::size)).orElseThrow();
+        Manifest.ChunkRef bad = largest.chunks().getLast();
+        byte[] garbage = new byte[bad.storedSize()];
+        new java.util.Random(7).nextBytes(garbage);
+        store.put(BUCKET, repository.layout().chunk(location.chainId(), bad.id()), garbage);
+        String runId = UUID.randomUUID().toString();
+        String target = "recov_corrupt_" + runId.substring(0, 8);
+        RestoreDatabase restore = new RestoreDatabase(RecoveryCommand.commandId(runId, 1, "restore"), runId, 1,
+                location, target(target), 2);
+
+        send(EventType.RESTORE_DATABASE, restore);
+        StepReply reply = awaitReply(restore.commandId());
+
+        assertThat(reply.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(reply.message()).contains("backup " + location.backupId() + " cannot be restored")
+                .contains(largest.path()).contains(bad.id());
+        assertThat(exists(target)).as("the partly restored %s is dropped", target).isFalse();
     }
 
     @Test
@@ -351,9 +379,14 @@ class RecoveryCommandsTest {
 
     /** A FULL backup of a sample database, written into the repository the way the worker writes one. */
     private synchronized BackupLocation backup() {
-        if (backup != null) {
-            return backup;
+        if (backup == null) {
+            backup = freshBackup();
         }
+        return backup;
+    }
+
+    /** A FULL backup of the sample database in a repository of its own. */
+    private BackupLocation freshBackup() {
         String backupId = UUID.randomUUID().toString();
         String sourceId = "recov-src-" + backupId.substring(0, 8);
         String prefix = "recovery-test-" + backupId + "/" + sourceId;
@@ -380,10 +413,9 @@ class RecoveryCommandsTest {
             WriteResult written = repository.writer().write(dump, BackupType.FULL, ChainContext.latestChain(backupId),
                     tables);
             Manifest m = written.manifest();
-            backup = new BackupLocation(backupId, sourceId, BUCKET, prefix, m.chainId(),
+            return new BackupLocation(backupId, sourceId, BUCKET, prefix, m.chainId(),
                     repository.layout().manifest(m.chainId(), backupId), Instant.now(), m.stats().bytesUploaded(),
                     m.stats().bytesRead(), "QUICK_OK");
-            return backup;
         } catch (IOException e) {
             throw new IllegalStateException(e);
         } catch (InterruptedException e) {

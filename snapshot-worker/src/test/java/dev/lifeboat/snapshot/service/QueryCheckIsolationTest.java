@@ -60,6 +60,7 @@ class QueryCheckIsolationTest {
             public String maintenanceDatabase() { return "postgres"; }
             public Duration statementTimeout() { return TIMEOUT; }
             public int defaultJobs() { return 1; }
+            public boolean streamIntoPgRestore() { return true; }
             public String checkerRole() { return "lifeboat_checker"; }
             public Optional<String> checkerPasswordRef() { return Optional.empty(); }
             public int checkValueMaxChars() { return 200; }

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Logical path benchmark, one run (not part of the test run). On the stack's PostgreSQL (deploy/local/stack.sh, its
+# ports from PG_PORT etc. as for the tests), a database of varied data in several schemas (numeric, text, arrays,
+# jsonb, bytea, timestamps; keys, foreign keys and indexes; about 450 MB at SCALE=1) is dumped and restored bare:
+# `pg_dump -Fc -Z0 | zstd -1`, `pg_dump -Fd -Z0 -j2` to local disk and `pg_restore -j2` of that directory. Then the
+# packaged platform (started by e2e-tests' LogicalBench on free ports, its own topics' consumer groups and platform
+# database) takes a FULL of the same database (request until COMPLETED in the catalog) and restores it in a drill
+# (the RestoreDatabase step's fetch and pg_restore times), and times FULLs of a tiny database: the fixed cost of the
+# event hops. Prints one table with the ratios the targets are stated in.
+#
+# Needs: the services packaged (./mvnw install -DskipTests), pg_dump/pg_restore/psql and zstd on PATH.
+# Usage: deploy/bench/logical.sh   (SCALE=2 doubles the data; KEEP=1 keeps the database for the next run;
+# MVN_ARGS for Maven, e.g. MVN_ARGS="-o -Dmaven.repo.local=/path/m2")
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PG_PORT=${PG_PORT:-55432}
+SCALE=${SCALE:-1}
+DB=bench_logical
+OUT=${LIFEBOAT_WORK:-$ROOT/.work}/bench-logical
+export PGPASSWORD=${PGPASSWORD:-postgres} PGOPTIONS="-c client_min_messages=warning"
+PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
+mkdir -p "$OUT"
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", b-a}'; }
+cleanup() {
+  set +e
+  "${PSQL[@]}" -d postgres -c "drop database if exists ${DB}_bare" >/dev/null
+  [[ ${KEEP:-0} == 1 ]] || "${PSQL[@]}" -d postgres -c "drop database if exists $DB" >/dev/null
+  rm -rf "$OUT/dump" "$OUT/pipe.zst"
+}
+trap cleanup EXIT
+"${PSQL[@]}" -d postgres -c "select 1" >/dev/null || { echo "no PostgreSQL on 127.0.0.1:$PG_PORT (deploy/local/stack.sh up postgres)" >&2; exit 1; }
+
+if [[ -z $("${PSQL[@]}" -d postgres -c "select 1 from pg_database where datname = '$DB'") ]]; then
+  echo "creating $DB (SCALE=$SCALE)"
+  "${PSQL[@]}" -d postgres -c "create database $DB"
+  "${PSQL[@]}" -d "$DB" -v s="$SCALE" <<'SQL'
+create schema shop; create schema events; create schema media; create schema metrics;
+create table shop.customers (id bigint primary key, name text not null, email text, balance numeric(14,2),
+  tags text[], profile jsonb, created_at timestamptz);
+insert into shop.customers select g, 'customer ' || g, 'c' || g || '@example.org', (g * 37 % 100000) / 7.0,
+  array['t' || g % 7, 't' || g % 11], jsonb_build_object('tier', g % 5, 'city', 'city ' || g % 300, 'opt', g % 2 = 0),
+  timestamptz '2020-01-01' + g * interval '7 minutes'
+  from generate_series(1, 200000 * :s) g;
+create table shop.orders (id bigint primary key, customer_id bigint not null references shop.customers,
+  total numeric(12,2), status text, placed_at timestamptz);
+insert into shop.orders select g, 1 + g % (200000 * :s), (g * 13 % 50000) / 3.0,
+  (array['new','paid','shipped','returned'])[1 + g % 4], timestamptz '2021-01-01' + g * interval '1 minute'
+  from generate_series(1, 1000000 * :s) g;
+create index on shop.orders (customer_id);
+create table shop.order_items (order_id bigint references shop.orders, line int, sku text, quantity int,
+  price numeric(10,2), primary key (order_id, line));
+insert into shop.order_items select o, l, 'SKU-' || (o * l) % 9973, 1 + (o + l) % 9, ((o * 7 + l) % 20000) / 9.0
+  from generate_series(1, 1000000 * :s) o, generate_series(1, 2) l;
+create table events.log (id bigint primary key, at timestamptz, kind text, payload jsonb);
+insert into events.log select g, timestamptz '2022-01-01' + g * interval '1 second', 'kind' || g % 17,
+  jsonb_build_object('user', g % 5000, 'path', '/api/v1/items/' || g, 'ms', g % 997, 'ok', g % 13 <> 0,
+                     'trace', md5(g::text))
+  from generate_series(1, 500000 * :s) g;
+create index on events.log (at);
+create table media.blobs (id int primary key, name text, content bytea);
+insert into media.blobs select g, 'file-' || g || '.bin',
+  decode(md5(g::text) || repeat(md5((g * 31)::text) || md5((g * 17)::text), 60), 'hex')
+  from generate_series(1, 40000 * :s) g;
+create table metrics.samples (ts timestamptz, host int, cpu float8, mem float8, vals int[]);
+insert into metrics.samples select timestamptz '2023-01-01' + g * interval '10 seconds', g % 64, (g % 1000) / 10.0,
+  sin(g) * 1000, array[g % 100, g % 1000, g % 10000]
+  from generate_series(1, 1500000 * :s) g;
+create index on metrics.samples (host, ts);
+vacuum analyze;
+SQL
+fi
+SIZE=$("${PSQL[@]}" -d "$DB" -c "select pg_size_pretty(pg_database_size('$DB'))")
+echo "database $DB: $SIZE"
+
+rm -f "$OUT/pipe.zst"
+T0=$(now); pg_dump -h 127.0.0.1 -p "$PG_PORT" -U postgres --format=custom --compress=0 "$DB" | zstd -q -1 > "$OUT/pipe.zst"; T1=$(now)
+ZSTD_S=$(secs "$T0" "$T1"); ZSTD_B=$(stat -c %s "$OUT/pipe.zst"); rm -f "$OUT/pipe.zst"
+rm -rf "$OUT/dump"
+T0=$(now); pg_dump -h 127.0.0.1 -p "$PG_PORT" -U postgres --format=directory --compress=0 --jobs=2 -f "$OUT/dump" "$DB"; T1=$(now)
+FD_S=$(secs "$T0" "$T1")
+"${PSQL[@]}" -d postgres -c "drop database if exists ${DB}_bare" -c "create database ${DB}_bare"
+T0=$(now); pg_restore -h 127.0.0.1 -p "$PG_PORT" -U postgres --jobs=2 --no-owner --exit-on-error -d "${DB}_bare" "$OUT/dump"; T1=$(now)
+PGR_S=$(secs "$T0" "$T1")
+"${PSQL[@]}" -d postgres -c "drop database ${DB}_bare"; rm -rf "$OUT/dump"
+echo "bare: pg_dump -Fc -Z0 | zstd -1 ${ZSTD_S} s ($((ZSTD_B / 1048576)) MB), pg_dump -Fd -Z0 -j2 ${FD_S} s, pg_restore -j2 ${PGR_S} s"
+
+LOG=$OUT/lifeboat.log
+# shellcheck disable=SC2086
+(cd "$ROOT" && ./mvnw -B ${MVN_ARGS:-} -pl e2e-tests verify -Dit.test=LogicalBench -Dtest=none \
+   -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false \
+   -Dlifeboat.bench.database="$DB") > "$LOG" 2>&1 || { tail -60 "$LOG"; echo "LogicalBench failed; log: $LOG" >&2; exit 1; }
+val() { sed -n "s/^BENCH $1=//p" "$LOG" | tail -1; }
+FULL_MS=$(val full_ms); TINY=$(val tiny_full_ms); TINY_MED=$(val tiny_full_median_ms)
+STEPS=$(val restore_steps)
+FETCH_MS=$(jq -r '[.[0].details | .. | .fetchMillis? // empty] | first // empty' <<<"$STEPS" 2>/dev/null || true)
+PGRL_MS=$(jq -r '[.[0].details | .. | .pgRestoreMillis? // empty] | first // empty' <<<"$STEPS" 2>/dev/null || true)
+RTOT_MS=$(jq -r '[.[0].details | .. | .totalMillis? // empty] | first // empty' <<<"$STEPS" 2>/dev/null || true)
+STEP_MS=$(jq -r '.[0].durationMillis' <<<"$STEPS" 2>/dev/null || true)
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else print "-" }'; }
+FULL_S=$(awk -v m="$FULL_MS" 'BEGIN{printf "%.2f", m/1000}')
+RTOT_S=$(awk -v m="${RTOT_MS:-0}" 'BEGIN{printf "%.2f", m/1000}')
+echo
+echo "results on $DB ($SIZE; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)):"
+printf '  %-52s %9s  %s\n' what "wall s" note
+printf '  %-52s %9s  %s\n' "pg_dump -Fc -Z0 | zstd -1" "$ZSTD_S" "$((ZSTD_B / 1048576)) MB"
+printf '  %-52s %9s  %s\n' "pg_dump -Fd -Z0 -j2 to local disk" "$FD_S" ""
+printf '  %-52s %9s  %s\n' "Lifeboat logical FULL (request until COMPLETED)" "$FULL_S" "$(ratio "$FULL_S" "$ZSTD_S") of the zstd pipe (target 1.3x)"
+printf '  %-52s %9s  %s\n' "pg_restore -j2 (bare)" "$PGR_S" ""
+printf '  %-52s %9s  %s\n' "Lifeboat restore (RestoreDatabase: fetch+pg_restore)" "$RTOT_S" "$(ratio "$RTOT_S" "$PGR_S") of bare pg_restore (target 1.15x); fetch ${FETCH_MS:-?} ms, pg_restore ${PGRL_MS:-?} ms, step ${STEP_MS:-?} ms"
+printf '  %-52s %9s  %s\n' "tiny database FULL, request until COMPLETED (ms)" "$TINY_MED" "median of $TINY"
+echo "  one tiny backup's catalog entry (where its time went): $(val tiny_entry)"

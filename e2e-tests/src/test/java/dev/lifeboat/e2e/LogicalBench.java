@@ -1,0 +1,115 @@
+package dev.lifeboat.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lifeboat.testsupport.Databases;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The logical path's figures, one run, for deploy/bench/logical.sh (not a test: its name keeps it out of the test
+ * run; the script runs it with {@code -Dit.test=LogicalBench}). On the packaged platform: the fixed cost of a FULL of
+ * a tiny database (request until COMPLETED, several times), a FULL of the database {@code lifeboat.bench.database}
+ * (request until COMPLETED) and a drill restoring it (the RestoreDatabase step's fetch and pg_restore times). Prints
+ * {@code BENCH key=value} lines, and the catalog entry of one tiny backup for where its time went.
+ */
+class LogicalBench {
+    private static final String TINY_DB = "bench_tiny";
+
+    @Test
+    void logicalPathFigures() throws Exception {
+        String database = System.getProperty("lifeboat.bench.database", "bench_logical");
+        int tinyRuns = Integer.getInteger("lifeboat.bench.tiny-runs", 5);
+        Databases.createDatabase(TINY_DB);
+        Databases.execute(TINY_DB, "create table if not exists public.t (id int primary key, note text); "
+                + "insert into public.t select g, 'n' || g from generate_series(1, 100) g on conflict do nothing");
+        // a loaded machine starts six JVMs slowly
+        try (Platform platform = Platform.start(1, Map.of(), Duration.ofMinutes(8))) {
+            platform.registerSource("bench-tiny", "127.0.0.1", platform.stack.pgPort(), TINY_DB);
+            platform.registerSource("bench-logical", "127.0.0.1", platform.stack.pgPort(), database);
+
+            full(platform, "bench-tiny", Duration.ofMillis(10)); // warms every service's first-use paths
+            List<Long> tiny = new ArrayList<>();
+            JsonNode lastTiny = null;
+            for (int i = 0; i < tinyRuns; i++) {
+                Timed t = full(platform, "bench-tiny", Duration.ofMillis(10));
+                tiny.add(t.millis());
+                lastTiny = t.entry();
+            }
+            List<Long> sorted = tiny.stream().sorted().toList();
+            System.out.println("BENCH tiny_full_ms=" + tiny);
+            System.out.println("BENCH tiny_full_median_ms=" + sorted.get(sorted.size() / 2));
+            System.out.println("BENCH tiny_entry=" + lastTiny);
+
+            Timed large = full(platform, "bench-logical", Duration.ofMillis(50));
+            System.out.println("BENCH full_ms=" + large.millis());
+            System.out.println("BENCH full_bytes_read=" + large.entry().at("/transfer/bytesRead").asLong());
+            System.out.println("BENCH full_bytes_uploaded=" + large.entry().at("/transfer/bytesUploaded").asLong());
+
+            platform.registerTarget("bench", "^drill_.*");
+            Map<String, Object> plan = new LinkedHashMap<>();
+            String planId = "bench-restore-" + Long.toString(System.currentTimeMillis(), 36);
+            plan.put("id", planId);
+            plan.put("name", "logical restore benchmark");
+            plan.put("rto", "PT1H");
+            plan.put("rpo", "PT1H");
+            plan.put("steps", List.of(Map.of("kind", "RestoreDatabase", "sourceId", "bench-logical",
+                    "backup", "latest", "target", "bench", "database", "drill_bench", "jobs", 2)));
+            Platform.Response created = Platform.send("POST", platform.coordinatorUrl("/api/v1/plans"), plan);
+            check(created.status() == 201, "plan: " + created.body());
+            Platform.Response started = Platform.send("POST", platform.coordinatorUrl("/api/v1/plans/" + planId
+                    + "/runs"), Map.of("mode", "drill"));
+            check(started.status() == 202, "run: " + started.body());
+            String runId = started.json().get("runId").asText();
+            JsonNode run;
+            Instant end = Instant.now().plus(Duration.ofMinutes(15));
+            while (true) {
+                run = Platform.send("GET", platform.coordinatorUrl("/api/v1/runs/" + runId), null).json();
+                if (Set.of("SUCCEEDED", "FAILED", "COMPENSATED").contains(run.get("status").asText())) {
+                    break;
+                }
+                check(Instant.now().isBefore(end), "drill still " + run.get("status") + " after 15 min");
+                Thread.sleep(100);
+            }
+            check(run.get("status").asText().equals("SUCCEEDED"), "drill ended " + run);
+            System.out.println("BENCH restore_steps=" + run.get("steps"));
+        }
+    }
+
+    private record Timed(long millis, JsonNode entry) {
+    }
+
+    /** A FULL of {@code source}, timed from the request until the catalog shows it COMPLETED. */
+    private static Timed full(Platform platform, String source, Duration poll) throws InterruptedException {
+        long t0 = System.nanoTime();
+        Platform.Response r = Platform.send("POST", platform.schedulerUrl("/api/v1/backups"),
+                Map.of("sourceId", source, "type", "FULL"));
+        check(r.status() == 202, "backup request: " + r.body());
+        String id = r.json().get("backupId").asText();
+        Instant end = Instant.now().plus(Duration.ofMinutes(15));
+        while (true) {
+            Platform.Response e = Platform.send("GET", platform.catalogUrl("/api/v1/backups/" + id), null);
+            if (e.status() == 200) {
+                String status = e.json().get("status").asText();
+                if (status.equals("COMPLETED")) {
+                    return new Timed((System.nanoTime() - t0) / 1_000_000, e.json());
+                }
+                check(!status.equals("FAILED"), "backup " + id + " failed: " + e.body());
+            }
+            check(Instant.now().isBefore(end), "backup " + id + " not COMPLETED after 15 min");
+            Thread.sleep(poll.toMillis());
+        }
+    }
+
+    private static void check(boolean ok, String what) {
+        if (!ok) {
+            throw new IllegalStateException(what);
+        }
+    }
+}

@@ -1,0 +1,190 @@
+package dev.lifeboat.snapshot.service;
+
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.Repository;
+import org.jboss.logging.Logger;
+
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Pattern;
+
+/**
+ * The table data files of a directory-format dump fed into pg_restore while it runs, instead of fetched whole
+ * before it starts. Each {@code <dumpId>.dat} of the backup becomes a named pipe in the dump directory; a thread per
+ * pipe waits for pg_restore (any of its parallel workers) to open it, then streams that file from the repository
+ * into it, chunks fetched, authenticated and decrypted several at a time. pg_restore reads the table of contents and
+ * creates the schema while nothing is fetched yet, and loads a table while the table's later chunks are still being
+ * fetched; a table pg_restore is not loading costs a blocked thread, no memory.
+ *
+ * <p>What pg_restore gives up: with a pipe it cannot see a table's size, so its parallel workers take the tables in
+ * dump order instead of largest first. A restore succeeds only when pg_restore succeeded and every pipe was fed to
+ * its end ({@link #unfed()} empty): a pipe closed early would look to pg_restore like a table with less data.
+ */
+final class PgRestoreFeed implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(PgRestoreFeed.class);
+    /** The files pg_dump writes table data into (large objects and the table of contents are fetched first). */
+    private static final Pattern TABLE_DATA = Pattern.compile("\\d+\\.dat");
+
+    private final Repository repository;
+    private final Manifest manifest;
+    private final Path dumpDir;
+    private final List<Manifest.FileEntry> pipes;
+    private final List<Thread> feeders = new ArrayList<>();
+    private final Map<String, Long> fed = new ConcurrentHashMap<>();
+    private final AtomicLong bytesFed = new AtomicLong();
+    private final AtomicReference<Exception> failure = new AtomicReference<>();
+    private final List<OutputStream> heldOpen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile boolean stopping;
+
+    private PgRestoreFeed(Repository repository, Manifest manifest, Path dumpDir, List<Manifest.FileEntry> pipes) {
+        this.repository = repository;
+        this.manifest = manifest;
+        this.dumpDir = dumpDir;
+        this.pipes = pipes;
+    }
+
+    /** Files fed through pipes: the table data files of a directory-format dump. */
+    static boolean piped(Manifest.FileEntry file) {
+        return TABLE_DATA.matcher(file.path()).matches();
+    }
+
+    /**
+     * Makes a named pipe in {@code dumpDir} (which holds the other files already) for every table data file of the
+     * backup; empty when pipes cannot be made here (no mkfifo, or more files than {@code maxPipes} threads may
+     * wait on), and the caller fetches the files whole instead.
+     */
+    static Optional<PgRestoreFeed> prepare(Repository repository, Manifest manifest, Path dumpDir, int maxPipes) {
+        List<Manifest.FileEntry> pipes = manifest.files().stream().filter(PgRestoreFeed::piped).toList();
+        if (pipes.isEmpty() || pipes.size() > maxPipes) {
+            return Optional.empty();
+        }
+        List<String> command = new ArrayList<>(List.of("mkfifo", "-m", "600", "--"));
+        pipes.forEach(f -> command.add(dumpDir.resolve(f.path()).toString()));
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                LOG.warnf("cannot make named pipes in %s (%s): fetching backup %s whole before pg_restore", dumpDir,
+                        out, manifest.backupId());
+                return Optional.empty();
+            }
+        } catch (IOException e) {
+            LOG.warnf("cannot run mkfifo (%s): fetching backup %s whole before pg_restore", e.getMessage(),
+                    manifest.backupId());
+            return Optional.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
+        return Optional.of(new PgRestoreFeed(repository, manifest, dumpDir, pipes));
+    }
+
+    /** Starts a feeder per pipe; call once pg_restore has started. */
+    void start() {
+        for (Manifest.FileEntry file : pipes) {
+            Path pipe = dumpDir.resolve(file.path());
+            feeders.add(Thread.ofPlatform().daemon().name("pg_restore-feed-" + file.path()).stackSize(256 * 1024)
+                    .start(() -> feed(file, pipe)));
+        }
+    }
+
+    private void feed(Manifest.FileEntry file, Path pipe) {
+        OutputStream out = null;
+        try {
+            // blocks until a pg_restore worker opens the pipe to load this table
+            out = new FileOutputStream(pipe.toFile());
+            if (stopping) {
+                out.close();
+                return;
+            }
+            long n = repository.reader().copy(manifest, file, new CountingStream(out));
+            out.close();
+            fed.put(file.path(), n);
+        } catch (IOException | RuntimeException e) {
+            if (!stopping) {
+                failure.compareAndSet(null, e);
+            }
+            if (out != null) {
+                // left open until pg_restore is ended: it must not take the end of the pipe for the end of the table
+                heldOpen.add(out);
+            }
+        }
+    }
+
+    /** The first failure of a feeder (the object store, a corrupt chunk, pg_restore gone), if any. */
+    Optional<Exception> failure() {
+        return Optional.ofNullable(failure.get());
+    }
+
+    long bytesFed() {
+        return bytesFed.get();
+    }
+
+    /** Table data files not fed to their end: must be none once pg_restore has succeeded. */
+    List<String> unfed() {
+        return pipes.stream().map(Manifest.FileEntry::path).filter(p -> !fed.containsKey(p)).toList();
+    }
+
+    /**
+     * Ends every feeder: one still waiting for pg_restore is released by opening its pipe for reading and writing
+     * (which never blocks), one still writing gets a broken pipe once nothing reads it.
+     */
+    @Override
+    public void close() {
+        stopping = true;
+        for (int i = 0; i < feeders.size(); i++) {
+            Thread t = feeders.get(i);
+            if (t.isAlive()) {
+                try (RandomAccessFile release = new RandomAccessFile(dumpDir.resolve(pipes.get(i).path()).toFile(),
+                        "rw")) {
+                    release.length(); // opened: that is all it takes
+                } catch (IOException e) {
+                    LOG.debugf("releasing feeder of %s: %s", pipes.get(i).path(), e.getMessage());
+                }
+            }
+        }
+        for (Thread t : feeders) {
+            try {
+                t.join(TimeUnit.SECONDS.toMillis(10));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            if (t.isAlive()) {
+                LOG.warnf("feeder %s did not end within 10 s", t.getName());
+            }
+        }
+        for (OutputStream out : heldOpen) {
+            try {
+                out.close();
+            } catch (IOException e) {
+                LOG.debugf("closing a pipe into pg_restore: %s", e.getMessage());
+            }
+        }
+        heldOpen.clear();
+    }
+
+    private final class CountingStream extends java.io.FilterOutputStream {
+        CountingStream(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+            bytesFed.addAndGet(len);
+        }
+    }
+}
