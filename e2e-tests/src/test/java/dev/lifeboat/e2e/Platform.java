@@ -107,27 +107,37 @@ final class Platform implements AutoCloseable {
         Databases.execute(PLATFORM_DB, "alter database " + PLATFORM_DB + " owner to lifeboat");
         Platform p = new Platform(stack, commonEnv);
         Path root = stack.repoRoot();
-        p.scheduler = p.launch("scheduler-service", root, p.schedulerPort, Map.of());
-        String schedulerUrl = "http://127.0.0.1:" + p.schedulerPort;
-        // the catalog reads a source's policies (and its method) from scheduler-service for GET /sources/{id}/rpo
-        p.catalog = p.launch("catalog-service", root, p.catalogPort, Map.of("SCHEDULER_URL", schedulerUrl));
-        // storage-worker reads a policy's source and retention before it deletes what a BackupsExpired names
-        p.storage = p.launch("storage-worker", root, ServiceProcess.freePort(), Map.of("SCHEDULER_URL", schedulerUrl));
-        if (storageWorkers == 2) {
-            p.storageB = p.launch("storage-worker", "storage-worker-b", root, ServiceProcess.freePort(),
-                    Map.of("SCHEDULER_URL", schedulerUrl));
-        }
-        p.snapshotA = p.launch("snapshot-worker", "snapshot-worker-a", root, ServiceProcess.freePort(), Map.of(
-                "SCHEDULER_URL", schedulerUrl, "LIFEBOAT_SPOOL_DIR", p.spoolRoot.resolve("a").toString(),
-                "LIFEBOAT_SNAPSHOT_WORKER_ID", "worker-a", SOURCE_PASSWORD_ENV, stack.pgSuperPassword()));
-        p.snapshotB = p.launch("snapshot-worker", "snapshot-worker-b", root, ServiceProcess.freePort(), Map.of(
-                "SCHEDULER_URL", schedulerUrl, "LIFEBOAT_SPOOL_DIR", p.spoolRoot.resolve("b").toString(),
-                "LIFEBOAT_SNAPSHOT_WORKER_ID", "worker-b", SOURCE_PASSWORD_ENV, stack.pgSuperPassword()));
-        p.coordinator = p.launchCoordinator();
-        for (ServiceProcess s : p.processes) {
-            s.awaitReady(ready);
+        try {
+            p.launchAll(storageWorkers, root, ready);
+        } catch (Exception | Error notStarted) {
+            // the test fails; its instances must not keep running (and loading the machine) under the next tests
+            p.close();
+            throw notStarted;
         }
         return p;
+    }
+
+    private void launchAll(int storageWorkers, Path root, Duration ready) throws IOException {
+        scheduler = launch("scheduler-service", root, schedulerPort, Map.of());
+        String schedulerUrl = "http://127.0.0.1:" + schedulerPort;
+        // the catalog reads a source's policies (and its method) from scheduler-service for GET /sources/{id}/rpo
+        catalog = launch("catalog-service", root, catalogPort, Map.of("SCHEDULER_URL", schedulerUrl));
+        // storage-worker reads a policy's source and retention before it deletes what a BackupsExpired names
+        storage = launch("storage-worker", root, ServiceProcess.freePort(), Map.of("SCHEDULER_URL", schedulerUrl));
+        if (storageWorkers == 2) {
+            storageB = launch("storage-worker", "storage-worker-b", root, ServiceProcess.freePort(),
+                    Map.of("SCHEDULER_URL", schedulerUrl));
+        }
+        snapshotA = launch("snapshot-worker", "snapshot-worker-a", root, ServiceProcess.freePort(), Map.of(
+                "SCHEDULER_URL", schedulerUrl, "LIFEBOAT_SPOOL_DIR", spoolRoot.resolve("a").toString(),
+                "LIFEBOAT_SNAPSHOT_WORKER_ID", "worker-a", SOURCE_PASSWORD_ENV, stack.pgSuperPassword()));
+        snapshotB = launch("snapshot-worker", "snapshot-worker-b", root, ServiceProcess.freePort(), Map.of(
+                "SCHEDULER_URL", schedulerUrl, "LIFEBOAT_SPOOL_DIR", spoolRoot.resolve("b").toString(),
+                "LIFEBOAT_SNAPSHOT_WORKER_ID", "worker-b", SOURCE_PASSWORD_ENV, stack.pgSuperPassword()));
+        coordinator = launchCoordinator();
+        for (ServiceProcess s : processes) {
+            s.awaitReady(ready);
+        }
     }
 
     /** Two platforms on the same topics would take each other's work; the quick-start one must be stopped first. */

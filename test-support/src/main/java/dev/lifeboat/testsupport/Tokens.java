@@ -62,7 +62,12 @@ public final class Tokens {
     public static synchronized String serviceTokenFile(String service) {
         java.nio.file.Path file = keys().directory().resolve(service + ".token");
         try {
-            java.nio.file.Files.writeString(file, mint(service, Roles.VIEWER));
+            // replaced in one move: a service of another test JVM (test lanes run at once) reading the file never
+            // finds it truncated
+            java.nio.file.Path next = java.nio.file.Files.createTempFile(file.getParent(), service, ".token.tmp");
+            java.nio.file.Files.writeString(next, mint(service, Roles.VIEWER));
+            java.nio.file.Files.move(next, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
