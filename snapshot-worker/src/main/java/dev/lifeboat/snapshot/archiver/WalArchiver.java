@@ -61,6 +61,8 @@ public class WalArchiver {
 
     private final Map<String, WalStatus> latest = new ConcurrentHashMap<>();
     private final Map<String, List<Meter>> gauges = new ConcurrentHashMap<>();
+    /** Sources whose enabled policies disagree on their destination: the status carries the warning. */
+    private final Map<String, String> destinationWarnings = new ConcurrentHashMap<>();
     private ArchiverNode node;
 
     void onStart(@Observes StartupEvent event) {
@@ -104,6 +106,11 @@ public class WalArchiver {
             @Override
             public Repository repository(String sourceId) {
                 Destination d = destination(sourceId);
+                if (d.warning() == null) {
+                    destinationWarnings.remove(sourceId);
+                } else {
+                    destinationWarnings.put(sourceId, d.warning());
+                }
                 return repositories.openOrInit(d.bucket(), d.repositoryPrefix());
             }
 
@@ -222,7 +229,14 @@ public class WalArchiver {
         registry.counter("lifeboat_wal_slots_dropped_total", "source", sourceId, "slot", slot).increment();
     }
 
-    private void report(WalStatus status) {
+    private void report(WalStatus reported) {
+        String destinationWarning = destinationWarnings.get(reported.sourceId());
+        WalStatus status = destinationWarning == null ? reported : new WalStatus(reported.sourceId(),
+                reported.workerId(), reported.leaseToken(), reported.timeline(), reported.archivedLsn(),
+                reported.archivedAt(), reported.serverLsn(), reported.lagBytes(), reported.lagSeconds(),
+                reported.continuityFrom(), reported.lastContiguousSegment(), reported.gap(),
+                reported.firstMissingSegment(), reported.state(), reported.error(), reported.reportedAt(),
+                reported.warning() == null ? destinationWarning : reported.warning() + "; " + destinationWarning);
         latest.put(status.sourceId(), status);
         gauges.computeIfAbsent(status.sourceId(), this::register);
         publisher.publish(status);
@@ -230,6 +244,7 @@ public class WalArchiver {
 
     private void forget(String sourceId) {
         latest.remove(sourceId);
+        destinationWarnings.remove(sourceId);
         List<Meter> meters = gauges.remove(sourceId);
         if (meters != null) {
             meters.forEach(registry::remove);
