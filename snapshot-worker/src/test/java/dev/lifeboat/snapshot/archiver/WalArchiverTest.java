@@ -461,15 +461,21 @@ class WalArchiverTest {
         // enabled policies that disagree: the first by policy id wins, with a warning that names them
         SCHEDULER.put("policies?sourceId=" + source, """
                 [{"id":"b","sourceId":"%1$s","destination":{"bucket":"%2$s","prefix":"one"},"enabled":true},
-                 {"id":"a","sourceId":"%1$s","destination":{"bucket":null,"prefix":"two"},"enabled":true}]
+                 {"id":"a","sourceId":"%1$s","destination":{"bucket":"%2$s","prefix":"two"},"enabled":true}]
                 """.formatted(source, bucket));
+        ArchiverNode disagreeing = archiver.node("worker-dest-2", () -> List.of(source), new LeaseStore(ds));
         try {
             WalArchiver.Destination chosen = archiver.destination(source);
-            assertThat(chosen.bucket()).isNotEqualTo(bucket);
             assertThat(chosen.repositoryPrefix()).isEqualTo("two/" + source);
             assertThat(chosen.warning()).contains("policies of source " + source + " name different destinations")
                     .contains("policy a").contains("policy b");
+            disagreeing.start();
+            await().atMost(Duration.ofSeconds(20)).until(() -> statuses().containsKey(source)
+                    && statuses().get(source).warning() != null && "worker-dest-2".equals(
+                    statuses().get(source).workerId()));
+            assertThat(statuses().get(source).warning()).contains("name different destinations");
         } finally {
+            disagreeing.close();
             SCHEDULER.remove("policies?sourceId=" + source);
         }
     }
