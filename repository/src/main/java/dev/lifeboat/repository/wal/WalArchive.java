@@ -109,6 +109,16 @@ public final class WalArchive {
         return store.size(bucket, root + WalNames.requireSegment(segment)).isPresent();
     }
 
+    /**
+     * When the archive last stored {@code segment}: its complete object, else its partial; empty when it holds
+     * neither. WAL in it was written by the source no later than this (S3 reports whole seconds).
+     */
+    public Optional<java.time.Instant> writtenAt(String segment) {
+        WalNames.requireSegment(segment);
+        return store.stat(bucket, root + segment).or(() -> store.stat(bucket, root + segment + PARTIAL))
+                .map(dev.lifeboat.repository.blob.ObjectInfo::lastModified);
+    }
+
     /** What the archive holds, in name order. */
     public Listing list() {
         List<String> segments = new ArrayList<>();

@@ -62,9 +62,15 @@ public interface ArchiverConfig {
     @WithDefault("lifeboat_wal_")
     String slotPrefix();
 
-    /** Bucket of the archive; the object store's default bucket when unset. */
+    /**
+     * Bucket of the archive of a source without an enabled policy (one with policies is archived into their
+     * destination); the object store's default bucket when unset.
+     */
     Optional<String> bucket();
 
-    /** Prefix of the archive; the archive is {@code <prefix>/<sourceId>/wal/}. lifeboat.snapshot.default-prefix when unset. */
+    /**
+     * Prefix of the archive of a source without an enabled policy: {@code <prefix>/<sourceId>/wal/};
+     * lifeboat.snapshot.default-prefix when unset.
+     */
     Optional<String> prefix();
 }

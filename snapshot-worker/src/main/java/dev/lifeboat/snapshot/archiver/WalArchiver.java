@@ -61,6 +61,8 @@ public class WalArchiver {
 
     private final Map<String, WalStatus> latest = new ConcurrentHashMap<>();
     private final Map<String, List<Meter>> gauges = new ConcurrentHashMap<>();
+    /** Sources whose enabled policies disagree on their destination: the status carries the warning. */
+    private final Map<String, String> destinationWarnings = new ConcurrentHashMap<>();
     private ArchiverNode node;
 
     void onStart(@Observes StartupEvent event) {
@@ -103,7 +105,13 @@ public class WalArchiver {
 
             @Override
             public Repository repository(String sourceId) {
-                return repositories.openOrInit(bucket(), repositoryPrefix(sourceId));
+                Destination d = destination(sourceId);
+                if (d.warning() == null) {
+                    destinationWarnings.remove(sourceId);
+                } else {
+                    destinationWarnings.put(sourceId, d.warning());
+                }
+                return repositories.openOrInit(d.bucket(), d.repositoryPrefix());
             }
 
             @Override
@@ -129,6 +137,56 @@ public class WalArchiver {
     /** The latest status of each source this worker streams. */
     public Map<String, WalStatus> statuses() {
         return Map.copyOf(latest);
+    }
+
+    /** Where a source's WAL is archived: a repository, and why it was chosen when that needs a person's eye. */
+    record Destination(String bucket, String repositoryPrefix, String warning) {
+        Destination(String bucket, String repositoryPrefix) {
+            this(bucket, repositoryPrefix, null);
+        }
+    }
+
+    /**
+     * The repository the source's base backups go to, which is where restores and the WAL garbage collection look
+     * for its WAL: the destination of its enabled policies, computed as a backup computes it (the store's default
+     * bucket and lifeboat.snapshot.default-prefix for what a policy leaves out). Enabled policies that name different
+     * destinations get the first by policy id, with a warning. A source without an enabled policy keeps
+     * lifeboat.archiver.bucket/prefix. Read when streaming (re)starts; scheduler-service down fails the start, which
+     * is retried like any other.
+     */
+    Destination destination(String sourceId) {
+        List<SchedulerClient.PolicySummary> enabled = scheduler.policies(sourceId).stream()
+                .filter(p -> p != null && p.id() != null && sourceId.equals(p.sourceId()) && p.active())
+                .sorted(java.util.Comparator.comparing(SchedulerClient.PolicySummary::id)).toList();
+        if (enabled.isEmpty()) {
+            return new Destination(bucket(), repositoryPrefix(sourceId));
+        }
+        Map<Destination, List<String>> byDestination = new java.util.LinkedHashMap<>();
+        for (SchedulerClient.PolicySummary p : enabled) {
+            byDestination.computeIfAbsent(of(p, sourceId), d -> new ArrayList<>()).add(p.id());
+        }
+        Destination first = byDestination.keySet().iterator().next();
+        if (byDestination.size() == 1) {
+            return first;
+        }
+        StringBuilder names = new StringBuilder();
+        byDestination.forEach((d, ids) -> names.append(names.isEmpty() ? "" : ", ").append("s3://")
+                .append(d.bucket()).append('/').append(d.repositoryPrefix()).append(" (policy ")
+                .append(String.join(", policy ", ids)).append(')'));
+        String warning = "the enabled policies of source " + sourceId + " name different destinations (" + names
+                + "); its WAL is archived only into s3://" + first.bucket() + "/" + first.repositoryPrefix()
+                + " (policy " + enabled.getFirst().id() + ", the first by id), so backups in the others cannot be "
+                + "restored to a point in time: give the policies one destination";
+        LOG.warn(warning);
+        return new Destination(first.bucket(), first.repositoryPrefix(), warning);
+    }
+
+    private Destination of(SchedulerClient.PolicySummary policy, String sourceId) {
+        SchedulerClient.PolicyInfo.Destination d = policy.destination();
+        String bucket = d != null && d.bucket() != null ? d.bucket() : storeConfig.defaultBucket();
+        String prefix = d != null && d.prefix() != null ? d.prefix() : snapshotConfig.defaultPrefix();
+        return new Destination(bucket, dev.lifeboat.snapshot.service.SnapshotService.repositoryPrefix(prefix,
+                sourceId));
     }
 
     String bucket() {
@@ -171,7 +229,14 @@ public class WalArchiver {
         registry.counter("lifeboat_wal_slots_dropped_total", "source", sourceId, "slot", slot).increment();
     }
 
-    private void report(WalStatus status) {
+    private void report(WalStatus reported) {
+        String destinationWarning = destinationWarnings.get(reported.sourceId());
+        WalStatus status = destinationWarning == null ? reported : new WalStatus(reported.sourceId(),
+                reported.workerId(), reported.leaseToken(), reported.timeline(), reported.archivedLsn(),
+                reported.archivedAt(), reported.serverLsn(), reported.lagBytes(), reported.lagSeconds(),
+                reported.continuityFrom(), reported.lastContiguousSegment(), reported.gap(),
+                reported.firstMissingSegment(), reported.state(), reported.error(), reported.reportedAt(),
+                reported.warning() == null ? destinationWarning : reported.warning() + "; " + destinationWarning);
         latest.put(status.sourceId(), status);
         gauges.computeIfAbsent(status.sourceId(), this::register);
         publisher.publish(status);
@@ -179,6 +244,7 @@ public class WalArchiver {
 
     private void forget(String sourceId) {
         latest.remove(sourceId);
+        destinationWarnings.remove(sourceId);
         List<Meter> meters = gauges.remove(sourceId);
         if (meters != null) {
             meters.forEach(registry::remove);

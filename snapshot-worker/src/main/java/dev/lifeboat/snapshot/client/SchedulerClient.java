@@ -5,6 +5,7 @@ import org.eclipse.microprofile.rest.client.annotation.RegisterProvider;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.QueryParam;
 import java.util.List;
 import dev.lifeboat.kit.retry.Transience;
 import io.smallrye.faulttolerance.api.RetryWhen;
@@ -37,6 +38,13 @@ public interface SchedulerClient {
     @RetryWhen(exception = Transience.IsTransient.class)
     PolicyInfo policy(@PathParam("id") String id);
 
+    /** The policies of a source; the WAL archiver archives into their destination. */
+    @GET
+    @Path("policies")
+    @Retry(maxRetries = 4, delay = 500, jitter = 200)
+    @RetryWhen(exception = Transience.IsTransient.class)
+    List<PolicySummary> policies(@QueryParam("sourceId") String sourceId);
+
     /**
      * {@code sslmode} and {@code sslRootCertRef}: TLS to the source (null sslmode: the default, require).
      * {@code method}: {@code logical} (pg_dump of {@code database}) or {@code physical} (base backup of the whole
@@ -57,6 +65,13 @@ public interface SchedulerClient {
 
     /** The part of a listed source the archiver chooses by: {@code method} logical (pg_dump) or physical. */
     record SourceSummary(String id, String kind, String method) {
+    }
+
+    /** The part of a listed policy the WAL archiver chooses its destination by; null {@code enabled} means enabled. */
+    record PolicySummary(String id, String sourceId, PolicyInfo.Destination destination, Boolean enabled) {
+        public boolean active() {
+            return enabled == null || enabled;
+        }
     }
 
     /**

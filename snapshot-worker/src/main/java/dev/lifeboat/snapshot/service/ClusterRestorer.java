@@ -152,8 +152,11 @@ public class ClusterRestorer {
 
         WalArchive wal = repository.wal();
         String from = firstSegmentToFetch(paths.data(), start.segment(), wal.segmentSize());
-        WalArchive.Continuity continuity = wal.continuity(from);
+        WalArchive.Listing listing = wal.list();
+        WalArchive.Continuity continuity = wal.continuity(from, listing);
+        refuseEmptyArchive(cmd, target, wal, start, from, listing, continuity);
         refuseUnreachable(cmd, target, wal, continuity);
+        refuseBeyondArchive(target, wal, continuity, from, listing, start);
         List<String> plan = walPlan(wal, continuity, from);
         writeRecoverySettings(cmd, target, paths);
         stopAtDeadline(cmd, "after extracting the base backup, before starting PostgreSQL");
@@ -386,6 +389,74 @@ public class ClusterRestorer {
             next++;
         }
         return WalNames.segmentName(timeline, next, segmentSize);
+    }
+
+    /**
+     * An archive that holds nothing after the base backup's own WAL is one nobody wrote to (the archiver not running
+     * for the source, or archiving somewhere else than the backup's repository) as often as one of a source that
+     * wrote nothing since: replay would stop at the end of the base backup and promote, and the restore would look
+     * complete. It is accepted only when the archive holds the backup's own WAL contiguously from its start segment,
+     * which shows the archiver was writing here while the backup ran.
+     */
+    private static void refuseEmptyArchive(RestoreCluster cmd, RecoveryTarget target, WalArchive wal,
+                                           BackupStart start, String from, WalArchive.Listing listing,
+                                           WalArchive.Continuity afterBackup) {
+        if (afterBackup.lastContiguous().isPresent() || afterBackup.partial().isPresent() || !afterBackup.unbroken()) {
+            return;
+        }
+        long fromNumber = WalNames.segmentNumber(from, wal.segmentSize());
+        WalArchive.Continuity ofBackup = wal.continuity(start.segment(), listing);
+        boolean backupWalArchived = ofBackup.unbroken() && ofBackup.lastContiguous()
+                .map(s -> WalNames.segmentNumber(s, wal.segmentSize()) >= fromNumber - 1).orElse(false);
+        if (backupWalArchived) {
+            return;
+        }
+        throw new CommandFailure("refusing to restore to " + target.describe() + ": the WAL archive "
+                + wal.location() + " holds nothing from the base backup's start segment " + start.segment()
+                + " on, so replay could not go past the base backup; the last reachable point is the end of the base "
+                + "backup's own WAL (LSN " + WalNames.formatLsn(WalNames.startLsn(from, wal.segmentSize())) + "). "
+                + "Check: is the WAL archiver running for source " + cmd.backup().sourceId()
+                + " (lifeboat_wal_archive_streaming, lifeboat.wal.status.v1), and does its archive location match "
+                + "the policy's destination (this backup's repository s3://" + cmd.backup().bucket() + "/"
+                + cmd.backup().repositoryPrefix() + ")?");
+    }
+
+    /**
+     * Refuses an LSN target past the end of what the archive holds, and a time target later than the archive's
+     * newest WAL was stored (no commit after that instant can be in it; S3 reports whole seconds, hence the second
+     * of slack): PostgreSQL would only find out after fetching and replaying everything.
+     */
+    private static void refuseBeyondArchive(RecoveryTarget target, WalArchive wal, WalArchive.Continuity c,
+                                            String from, WalArchive.Listing listing, BackupStart start) {
+        if (target.kind() != RecoveryTarget.Kind.LSN && target.kind() != RecoveryTarget.Kind.TIME) {
+            return;
+        }
+        int size = wal.segmentSize();
+        Optional<String> newest = c.partial().or(c::lastContiguous);
+        long end = newest.map(s -> WalNames.startLsn(s, size) + size).orElse(WalNames.startLsn(from, size));
+        String reachable = newest.map(s -> "the end of segment " + s + " (LSN " + WalNames.formatLsn(
+                WalNames.startLsn(s, size) + size) + ")" + (c.partial().isPresent()
+                ? ", of which only the part written so far is archived" : ""))
+                .orElse("the end of the base backup's own WAL (LSN " + WalNames.formatLsn(end) + ")");
+        if (target.kind() == RecoveryTarget.Kind.LSN) {
+            if (Long.compareUnsigned(WalNames.parseLsn(target.value()), end) > 0) {
+                throw new CommandFailure("refusing to restore to " + target.describe() + ": the WAL archive "
+                        + wal.location() + " ends before " + target.describe() + "; the last reachable point is "
+                        + reachable + ". Restore to a point before it, or check that the WAL archiver runs for the "
+                        + "source and archives into this backup's repository");
+            }
+            return;
+        }
+        Optional<String> written = newest.or(() -> wal.continuity(start.segment(), listing).lastContiguous());
+        Optional<Instant> lastStored = written.flatMap(wal::writtenAt);
+        Instant wanted = Instant.parse(target.value());
+        if (lastStored.isPresent() && wanted.isAfter(lastStored.get().plusSeconds(1))) {
+            throw new CommandFailure("refusing to restore to " + target.describe() + ": the WAL archive "
+                    + wal.location() + " ends before " + target.describe() + " (its newest WAL, " + written.get()
+                    + ", was stored at " + lastStored.get() + "); the last reachable point is " + reachable
+                    + ". Restore to a time before it, or check that the WAL archiver runs for the source and "
+                    + "archives into this backup's repository");
+        }
     }
 
     /**

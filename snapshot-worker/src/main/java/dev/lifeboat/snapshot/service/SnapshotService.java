@@ -446,7 +446,7 @@ public class SnapshotService {
     }
 
     /** One repository, hence one line of chains, per source: {@code <prefix>/<sourceId>}. */
-    static String repositoryPrefix(String prefix, String sourceId) {
+    public static String repositoryPrefix(String prefix, String sourceId) {
         String p = prefix == null ? "" : prefix.replaceAll("^/+|/+$", "");
         return p.isEmpty() ? sourceId : p + "/" + sourceId;
     }

@@ -110,13 +110,15 @@ class WalArchiverTest {
     }
 
     private static void answer(HttpExchange exchange) throws IOException {
-        String path = exchange.getRequestURI().getPath().substring("/api/v1/".length());
+        String path = exchange.getRequestURI().getPath().substring("/api/v1/".length())
+                + (exchange.getRequestURI().getQuery() == null ? "" : "?" + exchange.getRequestURI().getQuery());
         if (SCHEDULER_DOWN.contains(path)) {
             exchange.sendResponseHeaders(503, -1);
             exchange.close();
             return;
         }
-        String body = SCHEDULER.get(path);
+        // scheduler-service lists no policies of a source that has none
+        String body = SCHEDULER.getOrDefault(path, path.startsWith("policies?") ? "[]" : null);
         byte[] bytes = (body == null ? "{\"status\":404,\"title\":\"Not Found\"}" : body)
                 .getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().add("Content-Type", body == null ? "application/problem+json"
@@ -134,7 +136,7 @@ class WalArchiverTest {
         Files.createDirectories(password.getParent());
         Files.writeString(password, PgCluster.REPLICATION_PASSWORD);
         passwordFile = password;
-        for (String id : List.of("pitr-main", "pitr-gap", "pitr-oldhole", "pitr-deleted")) {
+        for (String id : List.of("pitr-main", "pitr-gap", "pitr-oldhole", "pitr-deleted", "pitr-dest")) {
             SCHEDULER.put("sources/" + id, source(id, PG_PORT));
         }
         SCHEDULER.put("sources", """
@@ -156,7 +158,7 @@ class WalArchiverTest {
     static void stopCluster() {
         if (cluster != null) {
             for (String slot : List.of("lifeboat_wal_pitr_main_", "lifeboat_wal_pitr_gap_", "lifeboat_wal_pitr_oldhole_",
-                    "lifeboat_wal_pitr_deleted_")) {
+                    "lifeboat_wal_pitr_deleted_", "lifeboat_wal_pitr_dest_")) {
                 try {
                     cluster.execute("postgres", "select pg_drop_replication_slot(slot_name) from pg_replication_slots"
                             + " where slot_name like '" + slot + "%' and not active");
@@ -420,6 +422,61 @@ class WalArchiverTest {
             assertThat(status.lastContiguousSegment()).isEqualTo(baseStart);
         } finally {
             node.close();
+        }
+    }
+
+    @Test
+    void theArchiveIsWrittenWhereTheSourcesPoliciesPutItsBaseBackups() throws Exception {
+        String source = "pitr-dest";
+        String bucket = "lifeboat-archiver-policy-test";
+        String prefix = "policy-" + UUID.randomUUID().toString().substring(0, 8);
+        store.ensureBucket(bucket);
+        // no policy: the archiver's own location, as before
+        assertThat(archiver.destination(source)).isEqualTo(new WalArchiver.Destination(BUCKET, PREFIX + "/" + source));
+        // a disabled policy elsewhere does not count; the enabled ones agree on their destination
+        SCHEDULER.put("policies?sourceId=" + source, """
+                [{"id":"b-nightly","sourceId":"%1$s","destination":{"bucket":"%2$s","prefix":"%3$s"},"enabled":true},
+                 {"id":"a-hourly","sourceId":"%1$s","destination":{"bucket":"%2$s","prefix":"/%3$s/"},"enabled":true},
+                 {"id":"0-old","sourceId":"%1$s","destination":{"bucket":"elsewhere","prefix":"old"},"enabled":false}]
+                """.formatted(source, bucket, prefix));
+        assertThat(archiver.destination(source)).isEqualTo(new WalArchiver.Destination(bucket, prefix + "/" + source));
+
+        ArchiverNode node = archiver.node("worker-dest", () -> List.of(source), new LeaseStore(ds));
+        try {
+            node.start();
+            await().atMost(Duration.ofSeconds(20)).until(() -> statuses().containsKey(source)
+                    && statuses().get(source).archivedLsn() != null);
+            switchWal(2);
+            long committed = serverFlushLsn();
+            await().atMost(Duration.ofSeconds(20)).until(() -> Long.compareUnsigned(archived(source), committed) >= 0);
+            WalArchive archive = repositories.openOrInit(bucket, prefix + "/" + source).wal();
+            assertThat(archive.list().segments()).as("WAL in the policy's repository").isNotEmpty();
+            assertThat(store.list(BUCKET, PREFIX + "/" + source + "/wal/")).as("nothing at the archiver's default")
+                    .isEmpty();
+        } finally {
+            node.close();
+            SCHEDULER.remove("policies?sourceId=" + source);
+        }
+
+        // enabled policies that disagree: the first by policy id wins, with a warning that names them
+        SCHEDULER.put("policies?sourceId=" + source, """
+                [{"id":"b","sourceId":"%1$s","destination":{"bucket":"%2$s","prefix":"one"},"enabled":true},
+                 {"id":"a","sourceId":"%1$s","destination":{"bucket":"%2$s","prefix":"two"},"enabled":true}]
+                """.formatted(source, bucket));
+        ArchiverNode disagreeing = archiver.node("worker-dest-2", () -> List.of(source), new LeaseStore(ds));
+        try {
+            WalArchiver.Destination chosen = archiver.destination(source);
+            assertThat(chosen.repositoryPrefix()).isEqualTo("two/" + source);
+            assertThat(chosen.warning()).contains("policies of source " + source + " name different destinations")
+                    .contains("policy a").contains("policy b");
+            disagreeing.start();
+            await().atMost(Duration.ofSeconds(20)).until(() -> statuses().containsKey(source)
+                    && statuses().get(source).warning() != null && "worker-dest-2".equals(
+                    statuses().get(source).workerId()));
+            assertThat(statuses().get(source).warning()).contains("name different destinations");
+        } finally {
+            disagreeing.close();
+            SCHEDULER.remove("policies?sourceId=" + source);
         }
     }
 

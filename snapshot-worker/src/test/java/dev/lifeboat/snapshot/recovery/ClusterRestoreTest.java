@@ -256,6 +256,53 @@ class ClusterRestoreTest {
         assertThat(Path.of("/etc/pg")).doesNotExist();
     }
 
+    @Test
+    void anArchiveElsewhereOrEndingBeforeTheTargetRefusesTheRestoreBeforePostgresStartsNamingWhereItLooked()
+            throws Exception {
+        Source src = source();
+        // the base backup in its policy's repository, its WAL archived somewhere else: this repository has none
+        BackupLocation backup = upload(src, Set.of(), false);
+        String runId = UUID.randomUUID().toString();
+        String where = "s3://" + BUCKET + "/" + backup.repositoryPrefix() + "/wal/";
+        int step = 0;
+        for (RecoveryTarget wanted : List.of(RecoveryTarget.latest(), RecoveryTarget.time(src.targetTime()))) {
+            ClusterTarget target = new ClusterTarget(ClusterRestoreTestResource.DATA_ROOT.toString(),
+                    "empty-" + step + "-" + runId.substring(0, 8), freePort());
+            RestoreCluster restore = new RestoreCluster(RecoveryCommand.commandId(runId, step, "restore-cluster"),
+                    runId, step, backup, target, wanted, Instant.now().plus(WAIT));
+            step++;
+            send(EventType.RESTORE_CLUSTER, restore);
+            StepReply reply = awaitReply(restore.commandId());
+
+            assertThat(reply.outcome()).as(reply.message()).isEqualTo(StepReply.Outcome.FAILED);
+            assertThat(reply.message()).contains(where).contains("holds nothing from the base backup's start segment")
+                    .contains("the last reachable point is the end of the base backup's own WAL (LSN ")
+                    .contains("is the WAL archiver running for source " + backup.sourceId())
+                    .contains("the policy's destination").doesNotContain("PostgreSQL stopped");
+            assertThat(ClusterRestoreTestResource.DATA_ROOT.resolve(target.name())).doesNotExist();
+            assertThat(listening(target.port())).isFalse();
+        }
+
+        // an archive that is there but ends before the target: refused up front too, not left to replay
+        BackupLocation archived = upload(src, Set.of(), true);
+        for (RecoveryTarget wanted : List.of(RecoveryTarget.time(Instant.now().plusSeconds(3600)),
+                new RecoveryTarget(RecoveryTarget.Kind.LSN, "FF/0"))) {
+            ClusterTarget target = new ClusterTarget(ClusterRestoreTestResource.DATA_ROOT.toString(),
+                    "short-" + step + "-" + runId.substring(0, 8), freePort());
+            RestoreCluster restore = new RestoreCluster(RecoveryCommand.commandId(runId, step, "restore-cluster"),
+                    runId, step, archived, target, wanted, Instant.now().plus(WAIT));
+            step++;
+            send(EventType.RESTORE_CLUSTER, restore);
+            StepReply reply = awaitReply(restore.commandId());
+
+            assertThat(reply.outcome()).as(reply.message()).isEqualTo(StepReply.Outcome.FAILED);
+            assertThat(reply.message()).contains("s3://" + BUCKET + "/" + archived.repositoryPrefix() + "/wal/")
+                    .contains("ends before " + wanted.describe()).contains("the last reachable point is")
+                    .doesNotContain("PostgreSQL stopped");
+            assertThat(ClusterRestoreTestResource.DATA_ROOT.resolve(target.name())).doesNotExist();
+        }
+    }
+
     /**
      * The source, once per run: archiving on, a base backup, then markers 1..5 committed under a write load, and
      * between markers 3 and 4 a quiet moment in which the tables are fingerprinted and the target time is taken.
@@ -339,6 +386,11 @@ class ClusterRestoreTest {
 
     /** The base backup and the archived WAL (but {@code omitted}) in a repository of its own. */
     private BackupLocation upload(Source src, Set<String> omitted) throws IOException {
+        return upload(src, omitted, true);
+    }
+
+    /** The base backup, and the archived WAL (but {@code omitted}) only when {@code withWal}. */
+    private BackupLocation upload(Source src, Set<String> omitted, boolean withWal) throws IOException {
         String backupId = UUID.randomUUID().toString();
         String sourceId = "pitr-" + backupId.substring(0, 8);
         String prefix = "cluster-restore-test/" + sourceId;
@@ -349,7 +401,7 @@ class ClusterRestoreTest {
         assertThat(m.files()).extracting(Manifest.FileEntry::path).contains("base.tar");
         WalArchive wal = repository.wal();
         try (Stream<Path> files = Files.list(src.archive())) {
-            for (Path f : files.sorted().toList()) {
+            for (Path f : withWal ? files.sorted().toList() : List.<Path>of()) {
                 String name = f.getFileName().toString();
                 if (WalNames.isArchivable(name) && !omitted.contains(name)) {
                     wal.put(name, Files.readAllBytes(f));
