@@ -64,11 +64,11 @@ cleanup() {
   [[ -f $PGBR_DATA/postmaster.pid ]] && "${AS_PG[@]}" "$BIN/pg_ctl" -D "$PGBR_DATA" -m immediate -w stop >/dev/null 2>&1
   # the archiver's slot would retain WAL on a cluster that is about to go anyway
   varied_cluster_stop
-  if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$WORK" "${CLUSTERS:?}/$CLUSTER"; fi
+  if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$WORK" "${CLUSTERS:?}/$CLUSTER" "$CLUSTERS/$CLUSTER.restore"; fi
 }
 trap cleanup EXIT
 
-rm -rf "$WORK" "${CLUSTERS:?}/$CLUSTER"; mkdir -p "$WORK" "$PGBR/repo" "$PGBR/log" "$PGBR/spool" "$CLUSTERS"
+rm -rf "$WORK" "${CLUSTERS:?}/$CLUSTER" "$CLUSTERS/$CLUSTER.restore"; mkdir -p "$WORK" "$PGBR/repo" "$PGBR/log" "$PGBR/spool" "$CLUSTERS"
 cat > "$PGBR/pgbackrest.conf" <<EOF
 [global]
 repo1-path=$PGBR/repo
