@@ -49,26 +49,8 @@ trap cleanup EXIT
 
 rm -rf "$WORK"; mkdir -p "$WORK" "$PGBR/repo" "$PGBR/log" "$PGBR/spool"
 [[ $(id -u) == 0 ]] && chown -R postgres:postgres "$WORK"
-cat > "$PGBR/pgbackrest.conf" <<EOF
-[global]
-repo1-path=$PGBR/repo
-repo1-retention-full=2
-log-path=$PGBR/log
-spool-path=$PGBR/spool
-lock-path=$PGBR/spool
-compress-type=zst
-process-max=2
-start-fast=y
-log-level-console=warn
-
-[bench]
-pg1-path=$DATA
-pg1-port=$PORT
-pg1-socket-path=$WORK
-pg1-user=postgres
-EOF
+pgbackrest_conf
 [[ $(id -u) == 0 ]] && chown -R postgres:postgres "$PGBR"
-PGBACKREST=("${AS_PG[@]}" pgbackrest --config="$PGBR/pgbackrest.conf" --stanza=bench)
 
 say "initdb under $DATA, port $PORT"
 EXTRA_CONF="archive_mode = on

@@ -69,26 +69,8 @@ cleanup() {
 trap cleanup EXIT
 
 rm -rf "$WORK" "${CLUSTERS:?}/$CLUSTER" "$CLUSTERS/$CLUSTER.restore"; mkdir -p "$WORK" "$PGBR/repo" "$PGBR/log" "$PGBR/spool" "$CLUSTERS"
-cat > "$PGBR/pgbackrest.conf" <<EOF
-[global]
-repo1-path=$PGBR/repo
-repo1-retention-full=2
-log-path=$PGBR/log
-spool-path=$PGBR/spool
-lock-path=$PGBR/spool
-compress-type=zst
-process-max=2
-start-fast=y
-log-level-console=warn
-
-[bench]
-pg1-path=$DATA
-pg1-port=$PORT
-pg1-socket-path=$WORK
-pg1-user=postgres
-EOF
+pgbackrest_conf
 [[ $(id -u) == 0 ]] && chown -R postgres:postgres "$WORK" "$CLUSTERS"
-PGBACKREST=("${AS_PG[@]}" pgbackrest --config="$PGBR/pgbackrest.conf" --stanza=bench)
 
 say "initdb under $DATA, port $PORT; ~$SIZE_GB GB of varied data and pgbench at scale ${PGBENCH_SCALE:-20}"
 EXTRA_CONF="archive_mode = on

@@ -59,3 +59,26 @@ EOF
 varied_cluster_stop() {
   [[ -f $DATA/postmaster.pid ]] && "${AS_PG[@]}" "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null 2>&1 || true
 }
+
+# pgBackRest next to it (zst, process-max 2, start-fast), repository under PGBR; defines PGBACKREST
+pgbackrest_conf() {
+  cat > "$PGBR/pgbackrest.conf" <<EOF
+[global]
+repo1-path=$PGBR/repo
+repo1-retention-full=2
+log-path=$PGBR/log
+spool-path=$PGBR/spool
+lock-path=$PGBR/spool
+compress-type=zst
+process-max=2
+start-fast=y
+log-level-console=warn
+
+[bench]
+pg1-path=$DATA
+pg1-port=$PORT
+pg1-socket-path=$WORK
+pg1-user=postgres
+EOF
+  PGBACKREST=("${AS_PG[@]}" pgbackrest --config="$PGBR/pgbackrest.conf" --stanza=bench)
+}
