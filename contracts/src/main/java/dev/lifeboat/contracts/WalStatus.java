@@ -20,7 +20,10 @@ import java.time.Instant;
  * @param lastContiguousSegment the newest complete segment reachable from it without a hole
  * @param gap                   true when a segment is missing between continuityFrom and the newest archived WAL
  * @param firstMissingSegment   the first missing segment when there is a gap
- * @param state                 STREAMING, or RECONNECTING while the archiver cannot stream (see {@code error})
+ * @param state                 STREAMING; RECONNECTING while the archiver cannot stream (see {@code error}); REFUSED
+ *                              while the archive belongs to another PostgreSQL cluster than the source's server (a
+ *                              re-initialised data directory under the same source id): nothing is written until an
+ *                              administrator acts, and {@code error} says how
  * @param error                 why it cannot stream, when it cannot; never a credential
  * @param warning               what the archive may lack although streaming goes on (for instance WAL written while
  *                              the source's replication slot was missing, after a failover to a promoted standby);
@@ -32,6 +35,7 @@ public record WalStatus(String sourceId, String workerId, long leaseToken, int t
                         String error, Instant reportedAt, String warning) {
     public static final String STREAMING = "STREAMING";
     public static final String RECONNECTING = "RECONNECTING";
+    public static final String REFUSED = "REFUSED";
 
     public WalStatus(String sourceId, String workerId, long leaseToken, int timeline, String archivedLsn,
                      Instant archivedAt, String serverLsn, Long lagBytes, Double lagSeconds, String continuityFrom,

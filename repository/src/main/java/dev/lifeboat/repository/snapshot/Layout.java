@@ -9,6 +9,7 @@ package dev.lifeboat.repository.snapshot;
  * chains/&lt;chainId&gt;/chunks/&lt;id[0..2]&gt;/&lt;id&gt;       stored chunks
  * gc/&lt;chainId&gt;.json                            garbage-collection marks of a chain (see GarbageCollector)
  * wal/...                                       archived WAL of a physical source (see WalArchive)
+ * wal-retired/&lt;sysid&gt;-&lt;time&gt;/...                an archive of an earlier cluster, moved aside by WalArchive.retire
  * </pre>
  */
 public record Layout(String prefix) {

@@ -23,28 +23,50 @@ import java.util.TreeMap;
  * wal/&lt;segment&gt;            a complete segment (16 MiB of WAL unless the cluster was built otherwise)
  * wal/&lt;segment&gt;.partial    the segment being written: its first bytes, up to the last archived LSN; replaced as it grows
  * wal/&lt;tli&gt;.history        timeline history files; backup history files under their own names
+ * wal/system-identifier    the PostgreSQL cluster the archive belongs to, written once by its first archiver
+ * wal-retired/&lt;sysid&gt;-&lt;time&gt;/  an archive moved aside by {@link #retire}, same layout
  * </pre>
  * Each object is {@code seal("wal:" + name, sha256(plaintext) || zstd(plaintext))} under the repository's data key:
  * compressed, encrypted, bound to its name (an object copied under another name does not open) and checksummed.
+ * <p>
+ * An archive holds the WAL of one cluster only: {@link #claim} binds it to a system identifier before anything is
+ * written, and {@link #fetch(String, String)} checks the identifier in each segment's first page header, so that
+ * WAL of two clusters that shared a source id (a re-initialised data directory) is never mixed in one recovery.
  */
 public final class WalArchive {
     private static final int SHA256_BYTES = 32;
     private static final String PARTIAL = ".partial";
+    /** The object naming the cluster the archive belongs to. */
+    public static final String SYSTEM_IDENTIFIER = "system-identifier";
+    static final String RETIRED = "wal-retired/";
+    private static final java.time.format.DateTimeFormatter RETIRED_TIME = java.time.format.DateTimeFormatter
+            .ofPattern("yyyyMMdd'T'HHmmss'Z'", java.util.Locale.ROOT).withZone(java.time.ZoneOffset.UTC);
 
     private final ObjectStore store;
     private final String bucket;
+    private final String base;
     private final String root;
     private final ContentCodec codec;
     private final int segmentSize;
 
     public WalArchive(ObjectStore store, String bucket, String repositoryPrefix, ContentCodec codec, int segmentSize) {
+        this(store, bucket, base(repositoryPrefix), base(repositoryPrefix) + "wal/", codec, segmentSize);
+    }
+
+    private WalArchive(ObjectStore store, String bucket, String base, String root, ContentCodec codec,
+                       int segmentSize) {
         this.store = store;
         this.bucket = bucket;
-        String prefix = repositoryPrefix == null ? "" : repositoryPrefix.replaceAll("^/+|/+$", "");
-        this.root = (prefix.isEmpty() ? "" : prefix + "/") + "wal/";
+        this.base = base;
+        this.root = root;
         this.codec = codec;
         this.segmentSize = segmentSize;
         WalNames.segmentName(1, 0, segmentSize); // rejects a size that is not a power of two
+    }
+
+    private static String base(String repositoryPrefix) {
+        String prefix = repositoryPrefix == null ? "" : repositoryPrefix.replaceAll("^/+|/+$", "");
+        return prefix.isEmpty() ? "" : prefix + "/";
     }
 
     public int segmentSize() {
@@ -117,6 +139,206 @@ public final class WalArchive {
         WalNames.requireSegment(segment);
         return store.stat(bucket, root + segment).or(() -> store.stat(bucket, root + segment + PARTIAL))
                 .map(dev.lifeboat.repository.blob.ObjectInfo::lastModified);
+    }
+
+    /**
+     * The cluster the archive belongs to, as recorded by {@link #claim}; empty for an archive nobody claimed yet (new,
+     * or written before archives recorded it). {@link WalIntegrityException} when the record was altered or copied
+     * from another repository.
+     *
+     * @param systemIdentifier the cluster's system identifier (unsigned decimal)
+     * @param since            when the archive was bound to it
+     */
+    public record Identity(String systemIdentifier, java.time.Instant since) {
+    }
+
+    public Optional<Identity> identity() {
+        return read(SYSTEM_IDENTIFIER).map(b -> parseIdentity(new String(b, java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
+    private static Identity parseIdentity(String text) {
+        String id = null;
+        java.time.Instant since = null;
+        for (String line : text.split("\n")) {
+            int eq = line.indexOf('=');
+            if (eq < 0) {
+                continue;
+            }
+            String key = line.substring(0, eq).trim();
+            String value = line.substring(eq + 1).trim();
+            try {
+                if (key.equals("system_identifier")) {
+                    id = Long.toUnsignedString(Long.parseUnsignedLong(value));
+                } else if (key.equals("since")) {
+                    since = java.time.Instant.parse(value);
+                }
+            } catch (RuntimeException e) {
+                throw new WalIntegrityException(SYSTEM_IDENTIFIER, "unreadable " + key, e);
+            }
+        }
+        if (id == null) {
+            throw new WalIntegrityException(SYSTEM_IDENTIFIER, "names no system_identifier", null);
+        }
+        return new Identity(id, since);
+    }
+
+    /**
+     * Binds the archive to the cluster {@code systemIdentifier} before WAL of it is written: records it when the
+     * archive is not bound yet, after checking that the newest WAL already stored (an archive from before archives
+     * recorded their cluster) has the same identifier in its header. {@link ForeignClusterException} when the archive
+     * belongs to another cluster; then nothing is written.
+     */
+    public Identity claim(String systemIdentifier) {
+        String wanted = Long.toUnsignedString(Long.parseUnsignedLong(systemIdentifier));
+        Optional<Identity> bound = identity();
+        if (bound.isEmpty()) {
+            Optional<String> stored = newestSegmentIdentifier(list());
+            if (stored.isPresent() && !stored.get().equals(wanted)) {
+                throw foreign(new Identity(stored.get(), null), wanted);
+            }
+            Identity mine = new Identity(wanted, java.time.Instant.now());
+            store.putIfAbsent(bucket, root + SYSTEM_IDENTIFIER, sealIdentity(mine));
+            bound = identity();
+        }
+        Identity identity = bound.orElseThrow(() -> new IllegalStateException("the archive " + location()
+                + " lost its " + SYSTEM_IDENTIFIER + " record while it was written"));
+        if (!identity.systemIdentifier().equals(wanted)) {
+            throw foreign(identity, wanted);
+        }
+        return identity;
+    }
+
+    private ForeignClusterException foreign(Identity archive, String offered) {
+        return new ForeignClusterException("the WAL archive " + location() + " belongs to the PostgreSQL cluster with "
+                + "system identifier " + archive.systemIdentifier() + (archive.since() == null ? ""
+                : " (since " + archive.since() + ")") + ", not to cluster " + offered, archive.systemIdentifier(),
+                offered);
+    }
+
+    private byte[] sealIdentity(Identity identity) {
+        String text = "system_identifier=" + identity.systemIdentifier() + "\n"
+                + (identity.since() == null ? "" : "since=" + identity.since() + "\n");
+        return seal(SYSTEM_IDENTIFIER, text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /**
+     * The system identifier in the header of the newest stored segment that has one (a partial counts; a partial
+     * shorter than the header does not): what an archive that recorded no identifier holds.
+     */
+    Optional<String> newestSegmentIdentifier(Listing listing) {
+        List<String> names = new ArrayList<>(listing.segments());
+        names.addAll(listing.partials());
+        names.sort(java.util.Comparator.comparingLong(WalNames::position).reversed());
+        for (String name : names.subList(0, Math.min(3, names.size()))) {
+            Optional<byte[]> content = read(name).or(() -> read(name + PARTIAL));
+            Optional<String> id = content.flatMap(c -> WalSegmentHeader.systemIdentifier(c, c.length, segmentSize));
+            if (id.isPresent()) {
+                return id;
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * {@link #fetch(String)} for a recovery of the cluster {@code systemIdentifier}: a segment whose first page header
+     * names another cluster is refused with {@link ForeignClusterException} (a segment too short to say, a zero-padded
+     * partial of a few bytes, passes: PostgreSQL checks the header of whatever it replays).
+     */
+    public Optional<byte[]> fetch(String name, String systemIdentifier) {
+        Optional<byte[]> content = fetch(name);
+        if (content.isPresent() && WalNames.isSegment(name) && systemIdentifier != null) {
+            Optional<String> found = WalSegmentHeader.systemIdentifier(content.get(), content.get().length,
+                    segmentSize);
+            if (found.isPresent() && !found.get().equals(systemIdentifier)) {
+                throw new ForeignClusterException("WAL segment " + name + " in " + location() + " was written by the "
+                        + "PostgreSQL cluster with system identifier " + found.get() + " (its page header), not by "
+                        + "the base backup's cluster " + systemIdentifier + "; it is not replayed", systemIdentifier,
+                        found.get());
+            }
+        }
+        return content;
+    }
+
+    /**
+     * What {@link #retire} did.
+     *
+     * @param location where the archive is now
+     * @param objects  how many objects were moved
+     */
+    public record Retired(String location, String systemIdentifier, int objects) {
+    }
+
+    /**
+     * Moves the whole archive aside to {@code wal-retired/<systemIdentifier>-<time>/} of the same repository (nothing
+     * is deleted that was not copied first; the identity record goes last, so an interrupted move is repeated by
+     * calling again), after which the next archiver starts a new archive here. {@code confirmedIdentifier} must be the
+     * cluster the archive belongs to ({@link #identity()}, or for an archive that recorded none the header of its
+     * newest segment): {@link ForeignClusterException} otherwise, and nothing moves. Restores of base backups of the
+     * retired cluster still find its WAL there ({@link #retired()}).
+     */
+    public Retired retire(String confirmedIdentifier, java.time.Instant now) {
+        String confirmed = Long.toUnsignedString(Long.parseUnsignedLong(confirmedIdentifier));
+        Listing listing = list();
+        Identity identity = identity().orElseGet(() -> newestSegmentIdentifier(listing)
+                .map(id -> new Identity(id, null)).orElse(null));
+        if (identity == null) {
+            throw new IllegalStateException("the WAL archive " + location() + " holds no WAL that names its cluster; "
+                    + "there is nothing to retire");
+        }
+        if (!identity.systemIdentifier().equals(confirmed)) {
+            throw new ForeignClusterException("the WAL archive " + location() + " belongs to the PostgreSQL cluster "
+                    + "with system identifier " + identity.systemIdentifier() + ", not " + confirmed
+                    + "; nothing was moved", identity.systemIdentifier(), confirmed);
+        }
+        String target = base + RETIRED + confirmed + "-" + RETIRED_TIME.format(now) + "/";
+        int moved = 0;
+        String identityKey = root + SYSTEM_IDENTIFIER;
+        List<String> keys = store.list(bucket, root);
+        for (String key : keys) {
+            if (!key.equals(identityKey)) {
+                copy(key, target + key.substring(root.length()));
+            }
+        }
+        if (keys.contains(identityKey)) {
+            copy(identityKey, target + SYSTEM_IDENTIFIER);
+        } else {
+            store.put(bucket, target + SYSTEM_IDENTIFIER, sealIdentity(identity));
+        }
+        for (String key : keys) {
+            if (!key.equals(identityKey)) {
+                store.delete(bucket, key);
+                moved++;
+            }
+        }
+        if (keys.contains(identityKey)) {
+            store.delete(bucket, identityKey);
+            moved++;
+        }
+        return new Retired("s3://" + bucket + "/" + target, confirmed, moved);
+    }
+
+    private void copy(String from, String to) {
+        try (InputStream in = store.open(bucket, from)) {
+            // sealed under the file's name, not its key: the copy opens where it is
+            store.put(bucket, to, in.readAllBytes());
+        } catch (ObjectNotFoundException e) {
+            // gone meanwhile (a partial replaced by its segment): nothing to copy
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot copy " + from + " to " + to + " in " + bucket, e);
+        }
+    }
+
+    /** The archives of this repository moved aside by {@link #retire}, in name order. */
+    public List<WalArchive> retired() {
+        String prefix = base + RETIRED;
+        java.util.TreeSet<String> roots = new java.util.TreeSet<>();
+        for (String key : store.list(bucket, prefix)) {
+            if (key.endsWith("/" + SYSTEM_IDENTIFIER) && key.indexOf('/', prefix.length()) == key.length()
+                    - SYSTEM_IDENTIFIER.length() - 1) {
+                roots.add(key.substring(0, key.length() - SYSTEM_IDENTIFIER.length()));
+            }
+        }
+        return roots.stream().map(r -> new WalArchive(store, bucket, base, r, codec, segmentSize)).toList();
     }
 
     /** What the archive holds, in name order. */

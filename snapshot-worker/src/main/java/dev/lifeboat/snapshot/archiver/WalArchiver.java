@@ -134,6 +134,32 @@ public class WalArchiver {
                 this::forget, this::deleted, this::slotDropped);
     }
 
+    /**
+     * Starts a new archive for the source: moves its current archive (in the source's destination, as the archiver
+     * computes it) aside to {@code wal-retired/} of the same repository. {@code systemIdentifier} must name the cluster
+     * the archive belongs to, which the refusal's message quotes, so that an archive is never moved by mistake; the
+     * archiver that owns the source binds the emptied archive to its server's cluster at its next attempt.
+     *
+     * @throws dev.lifeboat.repository.wal.ForeignClusterException when the archive belongs to another cluster
+     * @throws java.util.NoSuchElementException                    when there is no archive to retire
+     */
+    public dev.lifeboat.repository.wal.WalArchive.Retired retire(String sourceId, String systemIdentifier) {
+        Destination d = destination(sourceId);
+        Repository repository = repositories.open(d.bucket(), d.repositoryPrefix()).orElseThrow(() ->
+                new java.util.NoSuchElementException("source " + sourceId + " has no repository at s3://"
+                        + d.bucket() + "/" + d.repositoryPrefix()));
+        try {
+            var retired = repository.wal().retire(systemIdentifier, java.time.Instant.now());
+            LOG.warnf("the WAL archive of source %s (cluster %s) was moved aside to %s (%d objects); the next archiver "
+                    + "attempt starts a new archive", sourceId, retired.systemIdentifier(), retired.location(),
+                    retired.objects());
+            registry.counter("lifeboat_wal_archives_retired_total", "source", sourceId).increment();
+            return retired;
+        } catch (IllegalStateException e) {
+            throw new java.util.NoSuchElementException(e.getMessage());
+        }
+    }
+
     /** The latest status of each source this worker streams. */
     public Map<String, WalStatus> statuses() {
         return Map.copyOf(latest);
@@ -274,6 +300,11 @@ public class WalArchiver {
                 Gauge.builder("lifeboat_wal_archive_streaming", latest,
                                 m -> value(m.get(sourceId), s -> WalStatus.STREAMING.equals(s.state()) ? 1.0 : 0.0))
                         .description("1 while this worker streams the source's WAL, 0 while it reconnects")
+                        .tag("source", sourceId).register(registry),
+                Gauge.builder("lifeboat_wal_archive_refused", latest,
+                                m -> value(m.get(sourceId), s -> WalStatus.REFUSED.equals(s.state()) ? 1.0 : 0.0))
+                        .description("1 while the source's archive refuses its server, which is another PostgreSQL "
+                                + "cluster than the archive's (the status's error says what to do)")
                         .tag("source", sourceId).register(registry));
     }
 

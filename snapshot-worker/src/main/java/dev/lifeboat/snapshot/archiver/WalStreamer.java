@@ -2,6 +2,7 @@ package dev.lifeboat.snapshot.archiver;
 
 import dev.lifeboat.contracts.WalStatus;
 import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.wal.ForeignClusterException;
 import dev.lifeboat.repository.wal.WalArchive;
 import dev.lifeboat.repository.wal.WalGapCheck;
 import dev.lifeboat.repository.wal.WalNames;
@@ -91,6 +92,8 @@ final class WalStreamer implements Runnable {
     /** Set when this streamer re-created the slot: streaming resumes at the archive's position, not the slot's. */
     private volatile boolean resumeFromArchive;
     private volatile SourceConnection lastSource;
+    /** Why the archive refuses the server (another cluster than the archive's); null while it accepts it. */
+    private volatile String refused;
     private WalGapCheck gapCheck;
 
     WalStreamer(Context context, String sourceId, Supplier<LeaseStore.Lease> lease, Consumer<WalStatus> statusSink) {
@@ -162,7 +165,7 @@ final class WalStreamer implements Runnable {
                 if (!active()) {
                     break;
                 }
-                error = describe(e);
+                error = e instanceof ArchiveRefused ? e.getMessage() : describe(e);
                 if (resumeFromArchive && error.contains("has already been removed")) {
                     // the server recycled the WAL before the slot was re-created: resume at the slot's position
                     resumeFromArchive = false;
@@ -205,7 +208,6 @@ final class WalStreamer implements Runnable {
             if (gapCheck == null) {
                 gapCheck = new WalGapCheck(repository, archive, context.config().baseBackupsInterval());
             }
-            long restart = ensureSlot(sql, archive);
 
             Properties rprops = source.jdbcProperties(context.connectTimeoutSeconds(), 0);
             rprops.setProperty("ApplicationName", "lifeboat-wal-archiver");
@@ -219,7 +221,10 @@ final class WalStreamer implements Runnable {
                 return;
             }
             try (repl) {
-                timeline = identifyTimeline(repl);
+                String systemIdentifier = identifySystem(repl);
+                // before the slot: a server the archive refuses must not be made to retain WAL for it
+                claim(archive, systemIdentifier, source);
+                long restart = ensureSlot(sql, archive);
                 long switchPoint = archiveHistories(repl, archive);
                 long segment = startSegment(restart, archive, segmentSize, switchPoint);
                 long start = segment * segmentSize;
@@ -243,6 +248,44 @@ final class WalStreamer implements Runnable {
                         slot, timeline, archive.location());
                 receive(s, sql, archive, segmentSize, segment);
             }
+        }
+    }
+
+    /** The archive refuses the source's server: streaming it would mix the WAL of two clusters in one archive. */
+    static final class ArchiveRefused extends IllegalStateException {
+        ArchiveRefused(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /**
+     * Binds the archive to the server's cluster, or refuses with what the operator can do: the archive holds WAL of
+     * another cluster (the data directory was re-initialised, or the source now points at another server), and
+     * writing this server's WAL next to it would corrupt every recovery through it.
+     */
+    private void claim(WalArchive archive, String systemIdentifier, SourceConnection source) {
+        try {
+            archive.claim(systemIdentifier);
+            if (refused != null) {
+                LOG.infof("source %s: the archive %s accepts the server (cluster %s) again", sourceId,
+                        archive.location(), systemIdentifier);
+            }
+            refused = null;
+        } catch (ForeignClusterException e) {
+            String why = "refusing to archive WAL of source " + sourceId + ": the server at " + source.host() + ":"
+                    + source.port() + " is the PostgreSQL cluster with system identifier " + systemIdentifier
+                    + ", but the WAL archive " + archive.location() + " belongs to the cluster with system identifier "
+                    + e.expected() + " (the data directory was re-initialised, or the source now names another server); nothing "
+                    + "was written and no replication slot was created, so the archive is not mixed. Either "
+                    + "register this server under a new source id, or start a new archive for source " + sourceId
+                    + ": POST /api/v1/sources/" + sourceId + "/wal-archive/retire?systemIdentifier=" + e.expected()
+                    + " on snapshot-worker (role lifeboat-admin) moves the old archive aside, under wal-retired/ of "
+                    + "the same repository, where restores of the old cluster's base backups still find it";
+            if (!why.equals(refused)) {
+                LOG.warn(why);
+            }
+            refused = why;
+            throw new ArchiveRefused(why, e);
         }
     }
 
@@ -401,7 +444,8 @@ final class WalStreamer implements Runnable {
                     continuity != null ? !continuity.unbroken() : last != null && last.gap(),
                     continuity != null ? continuity.firstMissing().orElse(null)
                             : last == null ? null : last.firstMissingSegment(),
-                    streaming ? WalStatus.STREAMING : WalStatus.RECONNECTING, streaming ? null : error,
+                    streaming ? WalStatus.STREAMING : refused != null ? WalStatus.REFUSED : WalStatus.RECONNECTING,
+                    streaming ? null : error,
                     Instant.now(), warning);
             lastStatus = status;
             statusSink.accept(status);
@@ -471,10 +515,12 @@ final class WalStreamer implements Runnable {
         }
     }
 
-    private static int identifyTimeline(Connection repl) throws SQLException {
+    /** IDENTIFY_SYSTEM: sets the server's timeline and returns its cluster's system identifier. */
+    private String identifySystem(Connection repl) throws SQLException {
         try (Statement st = repl.createStatement(); ResultSet rs = st.executeQuery("IDENTIFY_SYSTEM")) {
             rs.next();
-            return rs.getInt("timeline");
+            timeline = rs.getInt("timeline");
+            return Long.toUnsignedString(Long.parseUnsignedLong(rs.getString("systemid").trim()));
         }
     }
 

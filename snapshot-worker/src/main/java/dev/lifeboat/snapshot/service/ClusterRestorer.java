@@ -42,7 +42,9 @@ import dev.lifeboat.repository.keys.WrongKeyException;
 import dev.lifeboat.repository.snapshot.CorruptChunkException;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.wal.ForeignClusterException;
 import dev.lifeboat.repository.wal.WalArchive;
+import dev.lifeboat.repository.wal.WalIntegrityException;
 import dev.lifeboat.repository.wal.WalNames;
 import dev.lifeboat.snapshot.config.RecoveryConfig;
 import dev.lifeboat.snapshot.config.SnapshotConfig;
@@ -150,7 +152,8 @@ public class ClusterRestorer {
                 cmd.commandId(), cmd.backup().backupId(), manifest.totalSize(), paths.data(), fetchMillis,
                 WalNames.formatLsn(start.lsn()), start.timeline());
 
-        WalArchive wal = repository.wal();
+        String cluster = systemIdentifier(paths.data(), manifest);
+        WalArchive wal = archiveOf(repository.wal(), cluster, cmd.backup().backupId());
         String from = firstSegmentToFetch(paths.data(), start.segment(), wal.segmentSize());
         WalArchive.Listing listing = wal.list();
         WalArchive.Continuity continuity = wal.continuity(from, listing);
@@ -161,7 +164,7 @@ public class ClusterRestorer {
         writeRecoverySettings(cmd, target, paths);
         stopAtDeadline(cmd, "after extracting the base backup, before starting PostgreSQL");
 
-        WalPrefetcher prefetcher = new WalPrefetcher(wal, plan, paths.wal(), paths.work().resolve("failed"),
+        WalPrefetcher prefetcher = new WalPrefetcher(wal, cluster, plan, paths.wal(), paths.work().resolve("failed"),
                 Math.max(1, config.cluster().prefetch()));
         try (prefetcher) {
             try {
@@ -185,6 +188,8 @@ public class ClusterRestorer {
             result.put("majorVersion", major);
             result.put("recoveryTarget", target.describe());
             result.put("baseBackupStartLsn", WalNames.formatLsn(start.lsn()));
+            result.put("systemIdentifier", cluster);
+            result.put("walArchive", wal.location());
             result.put("baseBytes", manifest.totalSize());
             result.put("walFilesFetched", prefetcher.delivered());
             result.put("walBytesFetched", prefetcher.bytes());
@@ -380,6 +385,70 @@ public class ClusterRestorer {
     }
 
     // ---------------------------------------------------------------- WAL
+
+    /**
+     * The system identifier of the restored cluster: from its pg_control (the first 8 bytes of global/pg_control,
+     * ControlFileData.system_identifier, in the byte order of the server, little-endian on every supported platform),
+     * else as the manifest recorded it.
+     */
+    static String systemIdentifier(Path data, Manifest manifest) {
+        try {
+            byte[] control = Files.readAllBytes(data.resolve("global").resolve("pg_control"));
+            if (control.length >= 8) {
+                long id = java.nio.ByteBuffer.wrap(control, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+                if (id != 0) {
+                    return Long.toUnsignedString(id);
+                }
+            }
+        } catch (IOException e) {
+            LOG.debugf("no readable pg_control in %s: %s", data, e.getMessage());
+        }
+        String recorded = manifest.physical() == null ? null : manifest.physical().systemIdentifier();
+        if (recorded == null) {
+            throw new CommandFailure("backup " + manifest.backupId() + " names no system identifier (no readable "
+                    + "global/pg_control in its data directory, none in its manifest); its WAL cannot be told from "
+                    + "another cluster's");
+        }
+        return recorded;
+    }
+
+    /**
+     * The WAL archive of the backup's cluster: the repository's archive when it belongs to that cluster (or recorded
+     * none, as archives written before they did: then each segment's header is checked as it is fetched); else an
+     * archive of it that was moved aside (wal-retired/) when the source's server was replaced by another cluster.
+     * Refused, naming both identifiers, when none belongs to it: replaying another cluster's WAL on these data files
+     * would corrupt them.
+     */
+    private static WalArchive archiveOf(WalArchive current, String cluster, String backupId) {
+        Optional<WalArchive.Identity> identity;
+        try {
+            identity = current.identity();
+        } catch (WalIntegrityException e) {
+            throw new CommandFailure("the WAL archive " + current.location() + " cannot say which cluster it belongs to: "
+                    + e.getMessage(), e);
+        }
+        if (identity.isEmpty() || identity.get().systemIdentifier().equals(cluster)) {
+            return current;
+        }
+        for (WalArchive retired : current.retired()) {
+            try {
+                if (retired.identity().map(i -> i.systemIdentifier().equals(cluster)).orElse(false)) {
+                    LOG.infof("backup %s is of cluster %s, whose WAL was moved aside to %s; restoring from there",
+                            backupId, cluster, retired.location());
+                    return retired;
+                }
+            } catch (WalIntegrityException e) {
+                LOG.warnf("retired WAL archive %s skipped: %s", retired.location(), e.getMessage());
+            }
+        }
+        throw new CommandFailure("refusing to restore backup " + backupId + ": it is of the PostgreSQL cluster with "
+                + "system identifier " + cluster + ", but the WAL archive " + current.location() + " holds WAL of the "
+                + "cluster with system identifier " + identity.get().systemIdentifier()
+                + (identity.get().since() == null ? "" : " (since " + identity.get().since() + ")")
+                + " and no retired archive (wal-retired/) of the repository is of cluster " + cluster
+                + "; WAL of another cluster is never replayed. Restore a base backup of cluster "
+                + identity.get().systemIdentifier() + " instead");
+    }
 
     /** The first segment of replay that the base backup did not bring along in pg_wal (-X fetch / -X stream). */
     private static String firstSegmentToFetch(Path data, String startSegment, int segmentSize) {
@@ -621,8 +690,18 @@ public class ClusterRestorer {
             boolean running = pidLines.flatMap(l -> l.isEmpty() ? Optional.empty() : parseLong(l.getFirst()))
                     .flatMap(ProcessHandle::of).map(ProcessHandle::isAlive).orElse(false);
             seenRunning |= running;
+            refusedWal(paths).ifPresent(reason -> {
+                throw new CommandFailure("refusing to complete the restore to " + (cmd.recoveryTarget() == null
+                        ? RecoveryTarget.latest() : cmd.recoveryTarget()).describe() + ": replay needed " + reason
+                        + "; the restored cluster is removed rather than promoted short of its target");
+            });
             if (running && !Files.exists(paths.data().resolve("recovery.signal"))
                     && pidLines.get().size() >= 8 && pidLines.get().get(7).trim().equals("ready")) {
+                // the refusal may have come just before promotion
+                refusedWal(paths).ifPresent(reason -> {
+                    throw new CommandFailure("refusing to complete the restore: replay needed " + reason
+                            + "; the restored cluster is removed rather than kept short of its target");
+                });
                 return;
             }
             if (!running && (seenRunning || Instant.now().isAfter(startupGrace))) {
@@ -640,6 +719,29 @@ public class ClusterRestorer {
                         + ".recovery-timeout): " + tail(paths.log(), LOG_TAIL_LINES));
             }
             sleep(100);
+        }
+    }
+
+    /**
+     * The WAL file restore_command asked for and was refused by the prefetcher (its {@code .refused} marker), with
+     * the prefetcher's reason: recovery would end there and promote, losing everything after it without saying so.
+     */
+    private static Optional<String> refusedWal(Paths paths) {
+        try (Stream<Path> files = Files.list(paths.wal())) {
+            Optional<String> name = files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".refused"))
+                    .map(n -> n.substring(0, n.length() - ".refused".length())).sorted().findFirst();
+            if (name.isEmpty()) {
+                return Optional.empty();
+            }
+            String reason;
+            try {
+                reason = Files.readString(paths.work().resolve("failed"), StandardCharsets.UTF_8).strip();
+            } catch (IOException e) {
+                reason = "(the reason was not recorded)";
+            }
+            return Optional.of("WAL file " + name.get() + ", which was refused: " + reason);
+        } catch (IOException e) {
+            return Optional.empty();
         }
     }
 

@@ -79,8 +79,12 @@ final class PhysicalBackup {
         this.children = children;
     }
 
-    /** What the cluster holds, for progress: the sum of its databases' sizes (0 when the role may not see them). */
-    record ClusterFacts(long clusterBytes) {
+    /**
+     * What the cluster holds, for progress: the sum of its databases' sizes (0 when the role may not see them); and
+     * its system identifier (null when pg_control_system() is not allowed to the role: the base backup's pg_control
+     * tells it at the end).
+     */
+    record ClusterFacts(long clusterBytes, String systemIdentifier) {
     }
 
     /**
@@ -130,20 +134,38 @@ final class PhysicalBackup {
             } catch (SQLException e) {
                 LOG.debugf("cluster size of %s unknown (progress shows bytes only): %s", where, e.getMessage());
             }
-            return new ClusterFacts(bytes);
+            String systemIdentifier = null;
+            try (ResultSet rs = st.executeQuery("select system_identifier::text from pg_control_system()")) {
+                if (rs.next()) {
+                    systemIdentifier = Long.toUnsignedString(Long.parseLong(rs.getString(1)));
+                }
+            } catch (SQLException | RuntimeException e) {
+                LOG.debugf("system identifier of %s unknown before the backup: %s", where, e.getMessage());
+            }
+            return new ClusterFacts(bytes, systemIdentifier);
         } catch (SQLException e) {
             throw new BackupFailure("CONNECT", "cannot check the replication settings of " + where + " as role '"
                     + source.user() + "': " + e.getMessage());
         }
     }
 
+    /** {@link #run(SourceConnection, SnapshotWriter, BackupType, ChainContext, Path, String, String, Deadline,
+     * LongConsumer, java.util.function.Consumer)} of any cluster. */
+    Manifest run(SourceConnection source, SnapshotWriter writer, BackupType type, ChainContext context, Path spool,
+                 String backupId, String serverVersion, Deadline deadline, LongConsumer progress) {
+        return run(source, writer, type, context, spool, backupId, serverVersion, deadline, progress, id -> {
+        });
+    }
+
     /**
      * Takes the base backup and writes it through {@code writer} into the repository; returns the manifest written.
      *
-     * @param backupId names pg_basebackup's session and the backup's label on the source
+     * @param backupId     names pg_basebackup's session and the backup's label on the source
+     * @param clusterCheck given the backup's system identifier before the manifest is written; throws to refuse it
      */
     Manifest run(SourceConnection source, SnapshotWriter writer, BackupType type, ChainContext context, Path spool,
-                 String backupId, String serverVersion, Deadline deadline, LongConsumer progress) {
+                 String backupId, String serverVersion, Deadline deadline, LongConsumer progress,
+                 java.util.function.Consumer<String> clusterCheck) {
         Path stderr = spool.resolve("pg_basebackup.stderr");
         String applicationName = PgDump.applicationName(backupId);
         List<String> command = List.of(binary.toString(), "--pgdata=-", "--format=tar", "--wal-method=fetch",
@@ -167,8 +189,15 @@ final class PhysicalBackup {
             Thread watchdog = Thread.ofVirtual().name("pg_basebackup-watchdog " + backupId)
                     .start(() -> watch(child, tar, deadline, stoppedAtDeadline, progress));
             try {
-                return writer.physical(() -> finished(source, p, stderr, tar, serverVersion, deadline,
-                                stoppedAtDeadline))
+                return writer.physical(() -> {
+                            Manifest.Physical physical = finished(source, p, stderr, tar, serverVersion, deadline,
+                                    stoppedAtDeadline);
+                            // pg_control is the backup's own word on its cluster; a refusal here writes no manifest
+                            if (physical.systemIdentifier() != null) {
+                                clusterCheck.accept(physical.systemIdentifier());
+                            }
+                            return physical;
+                        })
                         .write(oneEntry(tar), type, context, null).manifest();
             } catch (BackupFailure f) {
                 throw f;

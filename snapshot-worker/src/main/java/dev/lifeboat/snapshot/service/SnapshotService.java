@@ -344,6 +344,11 @@ public class SnapshotService {
             throw new BackupFailure("UPLOAD", "cannot open the backup repository s3://" + bucket + "/"
                     + repositoryPrefix + ": " + e.getMessage(), e);
         }
+        java.util.function.Consumer<String> sameCluster = id -> requireArchiveCluster(repository, request, bucket,
+                repositoryPrefix, id);
+        if (cluster.systemIdentifier() != null) {
+            sameCluster.accept(cluster.systemIdentifier());
+        }
         progress(request, "DUMPING", 0, 0);
         String backup = "backup " + request.backupId();
         Manifest manifest = new PhysicalBackup(tool, config.connectTimeoutSeconds(), config.keepaliveIdle(),
@@ -353,11 +358,39 @@ public class SnapshotService {
                         dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),
                         ChainContext.latestChain(request.backupId()), spool, request.backupId(), facts.version(),
                         deadline, bytes -> progress(request, "DUMPING", bytes,
-                                percent(bytes, cluster.clusterBytes())));
+                                percent(bytes, cluster.clusterBytes())), sameCluster);
         progress(request, "UPLOADING", manifest.totalSize(), 100);
         crashPoints.reached(CrashPoint.AFTER_MANIFEST, backup);
         return snapshotCreated(request, source, bucket, repositoryPrefix, manifest, facts.version(),
                 PgTools.version(tool), startedAt, Instant.now(), offsite);
+    }
+
+    /**
+     * Refuses a base backup of another PostgreSQL cluster than the one the repository's WAL archive belongs to: its
+     * restores would find no WAL of their own cluster there (and another cluster's WAL is never replayed). Checked
+     * before the backup starts when the role may read pg_control_system(), and always before its manifest is
+     * written. An archive that names no cluster yet accepts any.
+     */
+    private static void requireArchiveCluster(Repository repository, BackupRequested request, String bucket,
+                                              String repositoryPrefix, String systemIdentifier) {
+        Optional<dev.lifeboat.repository.wal.WalArchive.Identity> archive;
+        try {
+            archive = repository.wal().identity();
+        } catch (RuntimeException e) {
+            throw new BackupFailure("UPLOAD", "cannot read which cluster the WAL archive of s3://" + bucket + "/"
+                    + repositoryPrefix + " belongs to: " + e.getMessage(), e);
+        }
+        if (archive.isPresent() && !archive.get().systemIdentifier().equals(systemIdentifier)) {
+            throw new BackupFailure("CONNECT", "refusing base backup " + request.backupId() + " of source "
+                    + request.sourceId() + ": its server is the PostgreSQL cluster with system identifier "
+                    + systemIdentifier + ", but the source's WAL archive s3://" + bucket + "/" + repositoryPrefix
+                    + "/wal/ belongs to the cluster with system identifier " + archive.get().systemIdentifier()
+                    + " (the data directory was re-initialised, or the source now names another server); nothing "
+                    + "was kept as a backup. Either register this server under a new source id, or start a new "
+                    + "archive for source " + request.sourceId() + ": POST /api/v1/sources/" + request.sourceId()
+                    + "/wal-archive/retire?systemIdentifier=" + archive.get().systemIdentifier() + " on "
+                    + "snapshot-worker (role lifeboat-admin) moves the old archive aside");
+        }
     }
 
     /**

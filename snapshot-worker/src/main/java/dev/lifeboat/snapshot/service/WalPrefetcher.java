@@ -35,6 +35,7 @@ final class WalPrefetcher implements AutoCloseable {
     private static final int KEEP_TAKEN = 2;
 
     private final WalArchive wal;
+    private final String systemIdentifier;
     private final List<String> plan;
     private final Path dir;
     private final Path failedMarker;
@@ -46,8 +47,11 @@ final class WalPrefetcher implements AutoCloseable {
     private volatile boolean stopped;
     private Thread feeder;
 
-    WalPrefetcher(WalArchive wal, List<String> plan, Path dir, Path failedMarker, int parallelism) {
+    /** @param systemIdentifier the restored cluster's: a segment of another cluster is refused, never delivered */
+    WalPrefetcher(WalArchive wal, String systemIdentifier, List<String> plan, Path dir, Path failedMarker,
+                  int parallelism) {
         this.wal = wal;
+        this.systemIdentifier = systemIdentifier;
         this.plan = List.copyOf(plan);
         this.dir = dir;
         this.failedMarker = failedMarker;
@@ -61,7 +65,9 @@ final class WalPrefetcher implements AutoCloseable {
 
     /**
      * restore_command: {@code <script> %f %p}. A name outside the plan (a newer timeline's history file, a segment
-     * past the archive's end or past a hole) fails at once, which is how recovery learns where the WAL ends.
+     * past the archive's end or past a hole) fails at once, which is how recovery learns where the WAL ends. A file
+     * asked for after a fetch failed is marked {@code <name>.refused}: the restore then fails instead of promoting
+     * at the point where the WAL was refused.
      */
     static String restoreCommandScript(Path dir, Path plan, Path failed, Duration wait) {
         return """
@@ -71,7 +77,7 @@ final class WalPrefetcher implements AutoCloseable {
                 grep -qxF "$1" '%2$s' || exit 1
                 end=$(( $(date +%%s) + %3$d ))
                 while [ ! -f "$d/$1" ]; do
-                  [ -f '%4$s' ] && { echo "restore_command: $1: $(cat '%4$s')" >&2; exit 1; }
+                  [ -f '%4$s' ] && { echo "restore_command: $1: $(cat '%4$s')" >&2; : > "$d/$1.refused"; exit 1; }
                   [ "$(date +%%s)" -ge "$end" ] && { echo "restore_command: $1 not delivered within %3$d s" >&2; exit 1; }
                   sleep 0.05
                 done
@@ -147,7 +153,7 @@ final class WalPrefetcher implements AutoCloseable {
 
     private void fetch(String name) {
         long start = System.nanoTime();
-        byte[] content = wal.fetch(name).orElseThrow(() -> new IllegalStateException("WAL file " + name
+        byte[] content = wal.fetch(name, systemIdentifier).orElseThrow(() -> new IllegalStateException("WAL file " + name
                 + " disappeared from " + wal.location() + " during the restore"));
         Path tmp = dir.resolve(name + ".tmp");
         try {
