@@ -48,6 +48,58 @@ class WalArchiveTest {
         return WalNames.segmentName(timeline, number, SEGMENT);
     }
 
+    /** A segment whose first page carries PostgreSQL's long header naming cluster {@code systemIdentifier}. */
+    private static byte[] segmentOf(long systemIdentifier, long number, long seed) {
+        byte[] b = segment(seed);
+        java.nio.ByteBuffer h = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        h.putShort(0, (short) 0xD116).putShort(2, (short) 0x0002).putInt(4, 1).putLong(8, number * SEGMENT)
+                .putInt(16, 0).putInt(20, 0).putLong(24, systemIdentifier).putInt(32, SEGMENT).putInt(36, 8192);
+        return b;
+    }
+
+    @Test
+    void anArchiveBelongsToOneClusterAndIsMovedAsideOnlyWhenItsClusterIsNamed() {
+        long a = 7_415_000_000_000_000_001L;
+        long b = 7_415_000_000_000_000_002L;
+        // an archive written before archives recorded their cluster: its newest segment's header tells
+        wal.put(name(1, 3), segmentOf(a, 3, 3));
+        wal.putPartial(name(1, 4), segmentOf(a, 4, 4), 4096);
+        assertThat(wal.identity()).isEmpty();
+        assertThatThrownBy(() -> wal.claim(Long.toUnsignedString(b))).isInstanceOf(ForeignClusterException.class)
+                .hasMessageContaining("system identifier " + a).hasMessageContaining("not to cluster " + b);
+        assertThat(wal.identity()).as("a refused claim records nothing").isEmpty();
+        assertThat(wal.claim(Long.toUnsignedString(a)).systemIdentifier()).isEqualTo(Long.toUnsignedString(a));
+        assertThat(wal.identity().orElseThrow().systemIdentifier()).isEqualTo(Long.toUnsignedString(a));
+        assertThatThrownBy(() -> wal.claim(Long.toUnsignedString(b))).isInstanceOf(ForeignClusterException.class);
+
+        // a segment of another cluster under a name replay asks for is refused, naming both
+        wal.put(name(1, 5), segmentOf(b, 5, 5));
+        assertThat(wal.fetch(name(1, 3), Long.toUnsignedString(a))).isPresent();
+        assertThat(wal.fetch(name(1, 4), Long.toUnsignedString(a))).as("a partial's header counts").isPresent();
+        assertThatThrownBy(() -> wal.fetch(name(1, 5), Long.toUnsignedString(a)))
+                .isInstanceOf(ForeignClusterException.class).hasMessageContaining(name(1, 5))
+                .hasMessageContaining(Long.toUnsignedString(a)).hasMessageContaining(Long.toUnsignedString(b));
+        assertThat(WalSegmentHeader.systemIdentifier(segment(9), SEGMENT, SEGMENT)).as("no long header").isEmpty();
+
+        // moved aside only when the caller names the archive's cluster; then a new archive can start here
+        assertThatThrownBy(() -> wal.retire(Long.toUnsignedString(b), java.time.Instant.now()))
+                .isInstanceOf(ForeignClusterException.class).hasMessageContaining("nothing was moved");
+        assertThat(wal.list().segments()).hasSize(2);
+        WalArchive.Retired retired = wal.retire(Long.toUnsignedString(a), java.time.Instant.parse(
+                "2026-12-04T10:00:00Z"));
+        assertThat(retired.location()).endsWith(prefix + "/wal-retired/" + a + "-20261204T100000Z/");
+        assertThat(retired.objects()).isEqualTo(4);
+        assertThat(wal.list().segments()).isEmpty();
+        assertThat(wal.list().partials()).isEmpty();
+        assertThat(wal.identity()).isEmpty();
+        assertThat(wal.claim(Long.toUnsignedString(b)).systemIdentifier()).isEqualTo(Long.toUnsignedString(b));
+        WalArchive old = wal.retired().getFirst();
+        assertThat(wal.retired()).hasSize(1);
+        assertThat(old.identity().orElseThrow().systemIdentifier()).isEqualTo(Long.toUnsignedString(a));
+        assertThat(old.fetch(name(1, 3), Long.toUnsignedString(a))).contains(segmentOf(a, 3, 3));
+        assertThat(old.list().partials()).containsExactly(name(1, 4));
+    }
+
     @Test
     void aSegmentComesBackAsStoredAndItsPartialGivesWayToIt() {
         byte[] full = segment(1);

@@ -174,8 +174,13 @@ final class WalStreamer implements Runnable {
                             + "); the archive has a gap there, see the continuity check";
                     LOG.warn(warning);
                 }
-                LOG.warnf("WAL archiving of source %s stopped: %s; streaming again in %s", sourceId, error,
-                        backoff);
+                if (e instanceof ArchiveRefused) {
+                    // said once when it began (claim); asked again at every attempt until an administrator acts
+                    LOG.debugf("source %s still refused; asking again in %s", sourceId, backoff);
+                } else {
+                    LOG.warnf("WAL archiving of source %s stopped: %s; streaming again in %s", sourceId, error,
+                            backoff);
+                }
                 publishStatus();
                 if (!sleep(backoff)) {
                     break;

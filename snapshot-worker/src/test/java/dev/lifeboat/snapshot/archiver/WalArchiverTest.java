@@ -14,6 +14,7 @@ import dev.lifeboat.snapshot.recovery.RecoveryCommandsTestResource;
 import dev.lifeboat.snapshot.recovery.TopicTail;
 import dev.lifeboat.testsupport.LocalStack;
 import dev.lifeboat.testsupport.PgCluster;
+import dev.lifeboat.testsupport.Tokens;
 import io.agroal.api.AgroalDataSource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -379,6 +380,100 @@ class WalArchiverTest {
             if (standby != null) {
                 standby.destroy();
             }
+        }
+    }
+
+    @Test
+    void aClusterReinitialisedUnderTheSameSourceIdIsRefusedWithTheReasonUntilAnAdminRetiresTheOldArchive()
+            throws Exception {
+        String source = "pitr-reinit";
+        Path dir = Path.of("target", "pgc-reinit");
+        PgCluster first = PgCluster.at(dir, PG_PORT + 3).start();
+        PgCluster second = null;
+        ArchiverNode node = archiver.node("worker-reinit", () -> List.of(source), new LeaseStore(ds));
+        try {
+            first.execute("postgres", "create table if not exists marker (id bigserial primary key, note text, "
+                    + "pad text, at timestamptz default clock_timestamp())");
+            SCHEDULER.put("sources/" + source, source(source, PG_PORT + 3));
+            String oldCluster = systemIdentifier(first);
+            node.start();
+            switchWal(first, 2);
+            long committed = serverFlushLsn(first);
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> Long.compareUnsigned(archived(source), committed) >= 0);
+            WalArchive archive = repositories.openOrInit(BUCKET, PREFIX + "/" + source).wal();
+            assertThat(archive.identity().orElseThrow().systemIdentifier()).isEqualTo(oldCluster);
+            node.close();
+
+            // the data directory is re-initialised: another cluster at the same address, under the same source id
+            first.destroy();
+            second = PgCluster.at(dir, PG_PORT + 3).start();
+            second.execute("postgres", "create table marker (id bigserial primary key, note text, pad text, "
+                    + "at timestamptz default clock_timestamp())");
+            String newCluster = systemIdentifier(second);
+            assertThat(newCluster).isNotEqualTo(oldCluster);
+            List<String> before = store.list(BUCKET, PREFIX + "/" + source + "/wal/");
+            node = archiver.node("worker-reinit-2", () -> List.of(source), new LeaseStore(ds));
+            node.start();
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(() ->
+                    statuses().containsKey(source) && WalStatus.REFUSED.equals(statuses().get(source).state()));
+            WalStatus refused = statuses().get(source);
+            assertThat(refused.error()).contains("cluster with system identifier " + newCluster)
+                    .contains("belongs to the cluster with system identifier " + oldCluster)
+                    .contains("nothing was written").contains("register this server under a new source id")
+                    .contains("POST /api/v1/sources/" + source + "/wal-archive/retire?systemIdentifier="
+                            + oldCluster);
+            assertThat(registry.get("lifeboat_wal_archive_refused").tag("source", source).gauge().value())
+                    .isEqualTo(1.0);
+            assertThat(store.list(BUCKET, PREFIX + "/" + source + "/wal/")).as("nothing written")
+                    .containsExactlyInAnyOrderElementsOf(before);
+            assertThat(slotExists(second, source)).as("no slot made to retain WAL for a refused archive").isFalse();
+
+            // the administrator's way out: naming another cluster than the archive's moves nothing
+            String url = "/api/v1/sources/" + source + "/wal-archive/retire?systemIdentifier=";
+            io.restassured.RestAssured.given().header("Authorization", Tokens.bearer(Tokens.admin()))
+                    .post(url + newCluster).then().statusCode(409)
+                    .body("detail", org.hamcrest.Matchers.containsString("nothing was moved"));
+            io.restassured.RestAssured.given().header("Authorization", Tokens.bearer(Tokens.operator()))
+                    .post(url + oldCluster).then().statusCode(403);
+            String moved = io.restassured.RestAssured.given()
+                    .header("Authorization", Tokens.bearer(Tokens.admin())).post(url + oldCluster).then()
+                    .statusCode(200).extract().path("location");
+            assertThat(moved).contains(PREFIX + "/" + source + "/wal-retired/" + oldCluster + "-");
+
+            // the archiver starts a new archive of the new cluster; the old one is kept where restores find it
+            PgCluster now = second;
+            switchWal(now, 1);
+            long afterRetire = serverFlushLsn(now);
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(() ->
+                    WalStatus.STREAMING.equals(statuses().get(source).state())
+                            && Long.compareUnsigned(archived(source), afterRetire) >= 0);
+            assertThat(archive.identity().orElseThrow().systemIdentifier()).isEqualTo(newCluster);
+            assertThat(archive.retired()).hasSize(1);
+            WalArchive old = archive.retired().getFirst();
+            assertThat(old.identity().orElseThrow().systemIdentifier()).isEqualTo(oldCluster);
+            assertThat(old.list().segments()).hasSizeGreaterThanOrEqualTo(2);
+            for (String segment : archive.list().segments()) {
+                assertThat(archive.fetch(segment, newCluster)).as("%s is the new cluster's", segment).isPresent();
+            }
+            assertThat(registry.get("lifeboat_wal_archive_refused").tag("source", source).gauge().value())
+                    .isEqualTo(0.0);
+        } finally {
+            node.close();
+            SCHEDULER.remove("sources/" + source);
+            if (second != null) {
+                second.destroy();
+            } else {
+                first.destroy();
+            }
+        }
+    }
+
+    private static String systemIdentifier(PgCluster on) throws Exception {
+        try (Connection c = on.connect("postgres"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("select system_identifier::text from pg_control_system()")) {
+            rs.next();
+            return rs.getString(1);
         }
     }
 

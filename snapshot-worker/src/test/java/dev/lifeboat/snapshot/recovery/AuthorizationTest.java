@@ -21,6 +21,6 @@ class AuthorizationTest {
 
     @Test
     void everyOperationNeedsATokenAndTheRightRole() {
-        OpenApiAuthorization.assertProtected("snapshot-worker", base, 0);
+        OpenApiAuthorization.assertProtected("snapshot-worker", base, 1);
     }
 }

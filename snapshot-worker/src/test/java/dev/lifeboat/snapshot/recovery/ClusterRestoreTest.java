@@ -303,6 +303,86 @@ class ClusterRestoreTest {
         }
     }
 
+    @Test
+    void aRestoreReplaysOnlyWalOfTheBaseBackupsClusterAndRefusesAnotherClustersNamingBoth() throws Exception {
+        Source src = source();
+        String cluster;
+        try (Connection c = src.cluster().connect("postgres"); Statement st = c.createStatement()) {
+            cluster = queryString(st, "select system_identifier::text from pg_control_system()");
+        }
+        String other = Long.toUnsignedString(Long.parseUnsignedLong(cluster) ^ 0x5a5aL);
+        List<String> archived;
+        try (Stream<Path> files = Files.list(src.archive())) {
+            archived = files.map(p -> p.getFileName().toString()).filter(WalNames::isSegment).sorted().toList();
+        }
+        String runId = UUID.randomUUID().toString();
+
+        // a segment of another cluster under a name replay needs (an archive that recorded no cluster, written
+        // under one source id by two clusters): refused when restore_command asks for it, never replayed
+        String foreign = archived.get(archived.size() - 2);
+        BackupLocation mixed = upload(src, Set.of(foreign));
+        byte[] content = Files.readAllBytes(src.archive().resolve(foreign));
+        java.nio.ByteBuffer.wrap(content).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(24,
+                Long.parseUnsignedLong(other));
+        repositories.openOrInit(BUCKET, mixed.repositoryPrefix()).wal().put(foreign, content);
+        ClusterTarget target = new ClusterTarget(ClusterRestoreTestResource.DATA_ROOT.toString(),
+                "mixed-" + runId.substring(0, 8), freePort());
+        RestoreCluster restore = new RestoreCluster(RecoveryCommand.commandId(runId, 0, "restore-cluster"), runId, 0,
+                mixed, target, RecoveryTarget.latest(), Instant.now().plus(WAIT));
+        send(EventType.RESTORE_CLUSTER, restore);
+        StepReply reply = awaitReply(restore.commandId());
+        assertThat(reply.outcome()).as(reply.message()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(reply.message()).contains("WAL segment " + foreign).contains("system identifier " + other)
+                .contains("the base backup's cluster " + cluster).contains("rather than promoted short of its target");
+        assertThat(ClusterRestoreTestResource.DATA_ROOT.resolve(target.name())).doesNotExist();
+        assertThat(listening(target.port())).isFalse();
+
+        // the archive now belongs to another cluster (the source's server was replaced, the old archive retired):
+        // refused before PostgreSQL starts when no archive of the backup's cluster is left ...
+        BackupLocation backup = upload(src, Set.of());
+        WalArchive wal = repositories.openOrInit(BUCKET, backup.repositoryPrefix()).wal();
+        wal.claim(cluster);
+        wal.retire(cluster, Instant.now());
+        wal.claim(other);
+        List<String> retired = store.list(BUCKET, backup.repositoryPrefix() + "/wal-retired/");
+        retired.forEach(key -> store.delete(BUCKET, key));
+        ClusterTarget refusedTarget = new ClusterTarget(target.dataRoot(), "foreign-" + runId.substring(0, 8),
+                freePort());
+        RestoreCluster refusedRestore = new RestoreCluster(RecoveryCommand.commandId(runId, 1, "restore-cluster"),
+                runId, 1, backup, refusedTarget, RecoveryTarget.latest(), Instant.now().plus(WAIT));
+        send(EventType.RESTORE_CLUSTER, refusedRestore);
+        StepReply refused = awaitReply(refusedRestore.commandId());
+        assertThat(refused.outcome()).as(refused.message()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(refused.message()).contains("system identifier " + cluster)
+                .contains("holds WAL of the cluster with system identifier " + other)
+                .contains("WAL of another cluster is never replayed").doesNotContain("PostgreSQL stopped");
+        assertThat(ClusterRestoreTestResource.DATA_ROOT.resolve(refusedTarget.name())).doesNotExist();
+
+        // ... and restored from the retired archive of its cluster when there is one
+        BackupLocation moved = upload(src, Set.of());
+        WalArchive movedWal = repositories.openOrInit(BUCKET, moved.repositoryPrefix()).wal();
+        movedWal.retire(cluster, Instant.now());
+        movedWal.claim(other);
+        ClusterTarget pickedTarget = new ClusterTarget(target.dataRoot(), "retired-" + runId.substring(0, 8),
+                freePort());
+        RestoreCluster picked = new RestoreCluster(RecoveryCommand.commandId(runId, 2, "restore-cluster"), runId, 2,
+                moved, pickedTarget, RecoveryTarget.time(src.targetTime()), Instant.now().plus(WAIT));
+        send(EventType.RESTORE_CLUSTER, picked);
+        StepReply restored = awaitReply(picked.commandId());
+        assertThat(restored.outcome()).as(restored.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+        assertThat(restored.result()).containsEntry("systemIdentifier", cluster);
+        assertThat((String) restored.result().get("walArchive")).contains("/wal-retired/" + cluster + "-");
+        String url = "jdbc:postgresql://127.0.0.1:" + pickedTarget.port() + "/postgres";
+        try (Connection c = DriverManager.getConnection(url, PgCluster.SUPERUSER, PgCluster.SUPERUSER_PASSWORD);
+             Statement st = c.createStatement()) {
+            assertThat(queryInts(st, "select id from markers order by id")).isEqualTo(src.markersBeforeTarget());
+        }
+        RemoveCluster remove = new RemoveCluster(RecoveryCommand.commandId(runId, 2, "remove-cluster"), runId, 2,
+                pickedTarget, Instant.now().plus(WAIT));
+        send(EventType.REMOVE_CLUSTER, remove);
+        assertThat(awaitReply(remove.commandId()).outcome()).isEqualTo(StepReply.Outcome.COMPLETED);
+    }
+
     /**
      * The source, once per run: archiving on, a base backup, then markers 1..5 committed under a write load, and
      * between markers 3 and 4 a quiet moment in which the tables are fingerprinted and the target time is taken.
