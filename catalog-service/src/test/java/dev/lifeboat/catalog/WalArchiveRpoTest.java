@@ -72,6 +72,15 @@ class WalArchiveRpoTest {
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> rpo(SOURCE).statusCode(200)
                 .body("walArchive.workerId", equalTo("worker-8")));
         rpo(SOURCE).body("compliant", equalTo(false)).body("walArchive.gap", equalTo(true));
+
+        // an archive that refuses its server (another cluster under the source id) fails the RPO, saying why
+        kafka.publish(SOURCE, new WalStatus(SOURCE, "worker-8", 8, 1, "0/5000000", now, "0/5001000", 4096L, 0.5,
+                "000000010000000000000001", "000000010000000000000004", false, null, WalStatus.REFUSED,
+                "refusing to archive WAL of source " + SOURCE + ": another cluster", now.plusSeconds(3)));
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> rpo(SOURCE).statusCode(200)
+                .body("walArchive.state", equalTo(WalStatus.REFUSED)));
+        rpo(SOURCE).body("compliant", equalTo(false))
+                .body("reason", containsString("refuses its server: refusing to archive WAL of source " + SOURCE));
     }
 
     private static WalStatus status(long token, Instant at, double lagSeconds, boolean gap, String missing) {

@@ -62,13 +62,15 @@ public record RpoCompliance(
 
     /**
      * A physical source: its archive's lag against the strictest enabled RPO. A gap fails it whatever the lag (no
-     * recovery reaches past the missing segment); no report, or the archive never reached, fails it too.
+     * recovery reaches past the missing segment), so does an archive that refuses its server (another cluster);
+     * no report, or the archive never reached, fails it too.
      */
     public static RpoCompliance evaluatePhysical(String sourceId, List<Policy> policies, Backup newest,
                                                  WalArchiveStatus status, Instant now, Duration staleAfter) {
         LatestBackup latest = newest == null ? null : latest(newest, now);
         WalArchive wal = status == null ? null : WalArchive.of(status, now, staleAfter);
-        List<PolicyRpo> each = policyRpos(policies, wal == null || wal.archivedLsn() == null || wal.gap() ? null
+        List<PolicyRpo> each = policyRpos(policies, wal == null || wal.archivedLsn() == null || wal.gap()
+                || dev.lifeboat.contracts.WalStatus.REFUSED.equals(wal.state()) ? null
                 : (long) Math.ceil(wal.rpoSeconds()));
         PolicyRpo strictest = strictest(each);
         if (strictest == null) {
@@ -81,6 +83,10 @@ public record RpoCompliance(
         if (wal == null) {
             reason = "no WAL archiver has reported for physical source '" + sourceId + "'; " + objective
                     + " is not met";
+        } else if (dev.lifeboat.contracts.WalStatus.REFUSED.equals(wal.state())) {
+            // nothing the server writes is archived until an administrator acts, whatever the last lag was
+            reason = "the WAL archive of source '" + sourceId + "' refuses its server: " + wal.error() + "; "
+                    + objective + " is not met";
         } else if (wal.gap()) {
             reason = "the WAL archive of source '" + sourceId + "' has a gap: segment " + wal.firstMissingSegment()
                     + " is missing (the last reachable one is " + wal.lastContiguousSegment() + "); " + objective

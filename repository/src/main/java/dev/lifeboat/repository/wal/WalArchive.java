@@ -252,7 +252,7 @@ public final class WalArchive {
             if (found.isPresent() && !found.get().equals(systemIdentifier)) {
                 throw new ForeignClusterException("WAL segment " + name + " in " + location() + " was written by the "
                         + "PostgreSQL cluster with system identifier " + found.get() + " (its page header), not by "
-                        + "the base backup's cluster " + systemIdentifier + "; it is not replayed", systemIdentifier,
+                        + "cluster " + systemIdentifier + " of the base backup; it is not replayed", systemIdentifier,
                         found.get());
             }
         }

@@ -333,7 +333,7 @@ class ClusterRestoreTest {
         StepReply reply = awaitReply(restore.commandId());
         assertThat(reply.outcome()).as(reply.message()).isEqualTo(StepReply.Outcome.FAILED);
         assertThat(reply.message()).contains("WAL segment " + foreign).contains("system identifier " + other)
-                .contains("the base backup's cluster " + cluster).contains("rather than promoted short of its target");
+                .contains("not by cluster " + cluster + " of the base backup").contains("rather than promoted short of its target");
         assertThat(ClusterRestoreTestResource.DATA_ROOT.resolve(target.name())).doesNotExist();
         assertThat(listening(target.port())).isFalse();
 
