@@ -32,7 +32,9 @@ PGBR_PORT=$((PORT + 1))
 CLUSTER_PORT=${CLUSTER_PORT:-5499}
 CLUSTER=pitr-bench
 CLUSTERS=$ROOT/.work/clusters
-SOURCE=pitr-bench
+# a source id of its own per run: each run's cluster is a new one (its own system identifier), and the archive of an
+# earlier run's cluster stays in the bucket, where the archiver would refuse the new cluster under the same id
+SOURCE=pitr-bench-$(date -u +%Y%m%d%H%M%S)
 SCHEDULER=http://127.0.0.1:${SCHEDULER_PORT:-8081}
 METRICS=http://127.0.0.1:${SNAPSHOT_PORT:-8082}/q/metrics
 RECOVERY=http://127.0.0.1:${RECOVERY_PORT:-8084}
@@ -91,7 +93,9 @@ api -sf -o /dev/null -X PUT "$SCHEDULER/api/v1/sources/$SOURCE" -H 'Content-Type
   --argjson port "$PORT" --arg ref "file:$SECRET" '{name: "PITR benchmark cluster", host: "127.0.0.1", port: $port,
   database: "postgres", username: "replicator", passwordRef: $ref, method: "physical"}')" \
   || fail "cannot register the physical source $SOURCE"
-archiving() { api -sf "$CATALOG/api/v1/sources/$SOURCE/rpo" | jq -e '.walArchive.archivedLsn != null' >/dev/null; }
+archiving() { local w; w=$(api -sf "$CATALOG/api/v1/sources/$SOURCE/rpo" | jq -c '.walArchive // {}')
+  [[ $(jq -r .state <<<"$w") == REFUSED ]] && fail "the archiver refuses the source: $(jq -r .error <<<"$w")"
+  jq -e '.archivedLsn != null' <<<"$w" >/dev/null; }
 say "waiting for the archiver to take the source"
 await 120 archiving || fail "no archiver reported the source within 120 s (snapshot-worker's LIFEBOAT_ARCHIVER_*)"
 

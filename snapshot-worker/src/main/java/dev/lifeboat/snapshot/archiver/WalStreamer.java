@@ -389,12 +389,15 @@ final class WalStreamer implements Runnable {
     /**
      * Seconds since the server was last at a position the archive holds: 0 when its newest known position is
      * archived, else the age of the newest sample that is archived (everything written after it may be missing).
+     * Before this streamer has archived anything or asked the server (it cannot stream: source down, archive
+     * refused), the time since it started: nothing it was given has been archived for at least that long. Never
+     * unknown, so the gauge and the RPO grow while nothing is archived instead of reading NaN.
      */
     Double lagSeconds(long nowMillis) {
         long archived = archivedLsn;
         synchronized (samples) {
             if (samples.isEmpty()) {
-                return archived < 0 ? null : 0.0;
+                return archived < 0 ? Math.max(0, nowMillis - startedAtMillis) / 1000.0 : 0.0;
             }
             if (archived >= 0 && Long.compareUnsigned(samples.peekLast()[0], archived) <= 0) {
                 return 0.0;
