@@ -8,10 +8,12 @@ import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.auth.aws.signer.AwsV4FamilyHttpSigner;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.auth.scheme.S3AuthSchemeProvider;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
@@ -52,7 +54,8 @@ public class S3ObjectStore implements ObjectStore, AutoCloseable {
                 .region(Region.of(settings.region()))
                 .forcePathStyle(settings.pathStyle())
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .authSchemeProvider(bodiesSentWhole(S3AuthSchemeProvider.defaultProvider()));
         settings.endpoint().ifPresent(b::endpointOverride);
         if (settings.accessKey() != null && !settings.accessKey().isBlank()) {
             b.credentialsProvider(StaticCredentialsProvider.create(
@@ -61,6 +64,22 @@ public class S3ObjectStore implements ObjectStore, AutoCloseable {
             b.credentialsProvider(DefaultCredentialsProvider.builder().build());
         }
         return new S3ObjectStore(b.build(), settings.partSizeBytes());
+    }
+
+    /**
+     * Bodies sent whole, never as aws-chunked streams. Over plain HTTP the SDK signs the payload; by default it cuts
+     * each body into signed aws-chunked pieces (a signature per piece, the body copied into the framing), which cost
+     * more CPU than anything in a backup's upload but compression and encryption, and which the local S3-compatible
+     * server failed to read under load ("Error writing request body to server" after the retries). Without chunked
+     * encoding the body is hashed once (SHA-256 in {@code x-amz-content-sha256}) and signed in the headers; over
+     * HTTPS nothing changes (the payload is not signed there, checksums are only sent when required).
+     */
+    static S3AuthSchemeProvider bodiesSentWhole(S3AuthSchemeProvider delegate) {
+        return params -> delegate.resolveAuthScheme(params).stream()
+                .map(option -> option.toBuilder()
+                        .putSignerProperty(AwsV4FamilyHttpSigner.CHUNK_ENCODING_ENABLED, false)
+                        .build())
+                .toList();
     }
 
     public S3Client client() {
