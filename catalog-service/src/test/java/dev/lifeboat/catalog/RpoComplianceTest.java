@@ -2,7 +2,12 @@ package dev.lifeboat.catalog;
 
 import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.contracts.BackupType;
+import dev.lifeboat.contracts.BackupVerified;
+import dev.lifeboat.contracts.recovery.RunMode;
+import dev.lifeboat.catalog.service.FleetMetrics;
 import io.quarkus.test.common.WithTestResource;
+import io.quarkus.vertx.VertxContextSupport;
+import jakarta.inject.Inject;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.ValidatableResponse;
 import org.junit.jupiter.api.AfterAll;
@@ -12,9 +17,13 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 import static dev.lifeboat.catalog.BackupLifecycleTest.awaitBackup;
 import static io.restassured.RestAssured.given;
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.allOf;
 import static org.hamcrest.Matchers.contains;
@@ -33,6 +42,9 @@ import static org.hamcrest.Matchers.nullValue;
 @WithTestResource(SchedulerStandIn.class)
 class RpoComplianceTest {
     static TestKafka kafka;
+
+    @Inject
+    FleetMetrics fleetMetrics;
 
     @BeforeAll
     static void connect() {
@@ -127,6 +139,66 @@ class RpoComplianceTest {
                 .body("detail", containsString("scheduler-service is unreachable"));
         // three attempts of at most ~1 s each, not the stand-in's 10 s
         assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofSeconds(9));
+    }
+
+    @Test
+    void theFleetGaugesShowAStaleBackupAFailedVerificationAndAFailedDrill() {
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        TestBackups good = TestBackups.of(BackupType.FULL).ofSource(SchedulerStandIn.FLEET);
+        TestBackups corrupt = TestBackups.of(BackupType.INCREMENTAL).ofSource(SchedulerStandIn.FLEET);
+        Instant goodStart = now.minus(2, ChronoUnit.HOURS);
+        Instant verifiedOk = now.minus(90, ChronoUnit.MINUTES);
+        kafka.publish(good.sourceId(), good.completed(goodStart));
+        kafka.publish(good.sourceId(), new BackupVerified(good.backupId(), good.sourceId(), BackupVerified.FULL, true,
+                List.of(), verifiedOk));
+        kafka.publish(corrupt.sourceId(), corrupt.completed(now.minus(10, ChronoUnit.MINUTES)));
+        kafka.publish(corrupt.sourceId(), new BackupVerified(corrupt.backupId(), corrupt.sourceId(),
+                BackupVerified.FULL, false, List.of("chunk 3 hash mismatch"), now.minus(1, ChronoUnit.MINUTES)));
+        TestRuns drill = TestRuns.of(TestRuns.newPlan(), RunMode.DRILL, SchedulerStandIn.FLEET,
+                now.minus(5, ChronoUnit.MINUTES));
+        kafka.publish(drill.runId(), drill.started("drill-schedule"));
+        kafka.publish(drill.runId(), drill.failed("row count of orders differs"));
+        TestBackups fresh = TestBackups.of(BackupType.FULL).ofSource(SchedulerStandIn.FLEET_OK);
+        kafka.publish(fresh.sourceId(), fresh.completed(now.minus(1, ChronoUnit.MINUTES)));
+
+        String fleet = "{source=\"" + SchedulerStandIn.FLEET + "\"}";
+        // the events reach the catalog asynchronously: refresh (as the timer does every 30 s) until they show
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            VertxContextSupport.subscribeAndAwait(() -> fleetMetrics.refresh());
+            Map<String, Double> m = metrics();
+            // the corrupt backup does not count: the newest restorable one is two hours old, past the PT1H RPO
+            assertThat(m).containsEntry("lifeboat_source_rpo_compliant" + fleet, 0.0)
+                    .containsEntry("lifeboat_source_rpo_seconds" + fleet, 3600.0)
+                    .containsEntry("lifeboat_source_last_backup_timestamp_seconds" + fleet,
+                            goodStart.plusSeconds(7).toEpochMilli() / 1000.0)
+                    .containsEntry("lifeboat_source_last_verified_backup_timestamp_seconds" + fleet,
+                            verifiedOk.toEpochMilli() / 1000.0)
+                    .containsEntry("lifeboat_source_last_verification_ok" + fleet, 0.0)
+                    .containsEntry("lifeboat_source_last_drill_success" + fleet, 0.0)
+                    .containsEntry("lifeboat_source_last_drill_rto_seconds" + fleet, 50.0)
+                    .containsEntry("lifeboat_source_rto_target_seconds" + fleet, 600.0)
+                    .containsEntry("lifeboat_source_rpo_compliant{source=\"" + SchedulerStandIn.FLEET_OK + "\"}",
+                            1.0)
+                    // a source whose only policy is disabled has no RPO to meet: no series
+                    .doesNotContainKey("lifeboat_source_rpo_compliant{source=\"" + SchedulerStandIn.NO_RPO + "\"}");
+            assertThat(m.get("lifeboat_catalog_fleet_refresh_timestamp_seconds"))
+                    .isGreaterThanOrEqualTo(now.getEpochSecond());
+        });
+    }
+
+    /** The Prometheus scrape (open, like health), as series name with labels to value. */
+    static Map<String, Double> metrics() {
+        String text = given().when().get("/q/metrics").then().statusCode(200).extract().asString();
+        Map<String, Double> m = new HashMap<>();
+        for (String line : text.split("\n")) {
+            int exemplar = line.indexOf(" # ");
+            line = exemplar < 0 ? line : line.substring(0, exemplar);
+            int space = line.lastIndexOf(' ');
+            if (line.startsWith("lifeboat_") && space > 0) {
+                m.put(line.substring(0, space), Double.parseDouble(line.substring(space + 1)));
+            }
+        }
+        return m;
     }
 
     static ValidatableResponse rpo(String sourceId) {

@@ -35,6 +35,10 @@ public class SchedulerStandIn implements QuarkusTestResourceLifecycleManager {
     static final String NO_RPO = "rpo-none";
     /** A physical source (WAL archiving), RPO PT1M. */
     static final String PHYSICAL = "rpo-physical";
+    /** RPO PT1H, for the per-source gauges: a stale backup, a failed verification, a failed drill. */
+    static final String FLEET = "rpo-fleet";
+    /** RPO PT1H, for the per-source gauges: a fresh backup. */
+    static final String FLEET_OK = "rpo-fleet-ok";
     /** The stand-in answers 500 for this source. */
     static final String SCHEDULER_ERROR = "rpo-scheduler-error";
     /** The stand-in answers after 10 s for this source, past the catalog's timeout. */
@@ -47,7 +51,9 @@ public class SchedulerStandIn implements QuarkusTestResourceLifecycleManager {
             LATE, List.of(policy("pol-l-hourly", LATE, "FULL", "PT1H", true)),
             NO_BACKUP, List.of(policy("pol-n-daily", NO_BACKUP, "FULL", "P1D", true)),
             NO_RPO, List.of(policy("pol-x-paused", NO_RPO, "FULL", "PT1H", false)),
-            PHYSICAL, List.of(policy("pol-p-minute", PHYSICAL, "FULL", "PT1M", true)));
+            PHYSICAL, List.of(policy("pol-p-minute", PHYSICAL, "FULL", "PT1M", true)),
+            FLEET, List.of(policy("pol-f-hourly", FLEET, "FULL", "PT1H", true)),
+            FLEET_OK, List.of(policy("pol-k-hourly", FLEET_OK, "FULL", "PT1H", true)));
 
     private HttpServer server;
     private ExecutorService executor;

@@ -1,7 +1,10 @@
 package dev.lifeboat.catalog;
 
+import dev.lifeboat.catalog.service.FleetMetrics;
 import dev.lifeboat.contracts.WalStatus;
 import io.quarkus.test.common.WithTestResource;
+import io.quarkus.vertx.VertxContextSupport;
+import jakarta.inject.Inject;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -10,8 +13,10 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.Map;
 
 import static dev.lifeboat.catalog.RpoComplianceTest.rpo;
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
@@ -28,6 +33,9 @@ class WalArchiveRpoTest {
     static final String SOURCE = SchedulerStandIn.PHYSICAL;
     static TestKafka kafka;
 
+    @Inject
+    FleetMetrics fleetMetrics;
+
     @BeforeAll
     static void connect() {
         kafka = new TestKafka();
@@ -39,7 +47,7 @@ class WalArchiveRpoTest {
     }
 
     @Test
-    void aPhysicalSourceMeetsItsRpoByItsWalArchiveLagUntilAGapIsReportedAndAnEarlierOwnerCannotHideIt() {
+    void aPhysicalSourceMeetsItsRpoByItsWalArchiveLagUntilAGapIsReportedAndAnEarlierOwnerCannotHideIt() throws Throwable {
         rpo(SOURCE).statusCode(200).body("compliant", equalTo(false))
                 .body("reason", containsString("no WAL archiver has reported"));
 
@@ -72,6 +80,15 @@ class WalArchiveRpoTest {
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> rpo(SOURCE).statusCode(200)
                 .body("walArchive.workerId", equalTo("worker-8")));
         rpo(SOURCE).body("compliant", equalTo(false)).body("walArchive.gap", equalTo(true));
+
+        // the per-source gauges say the same (the lag: 0.5 s reported plus the age of the report)
+        VertxContextSupport.subscribeAndAwait(() -> fleetMetrics.refresh());
+        Map<String, Double> m = RpoComplianceTest.metrics();
+        String source = "{source=\"" + SOURCE + "\"}";
+        assertThat(m).containsEntry("lifeboat_source_wal_archive_gap" + source, 1.0)
+                .containsEntry("lifeboat_source_rpo_compliant" + source, 0.0)
+                .containsEntry("lifeboat_source_rpo_seconds" + source, 60.0);
+        assertThat(m.get("lifeboat_source_wal_archive_lag_seconds" + source)).isGreaterThanOrEqualTo(0.5);
 
         // an archive that refuses its server (another cluster under the source id) fails the RPO, saying why
         kafka.publish(SOURCE, new WalStatus(SOURCE, "worker-8", 8, 1, "0/5000000", now, "0/5001000", 4096L, 0.5,
