@@ -33,7 +33,7 @@ public class BackupResource {
 
     @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
-    @Operation(summary = "List backups, newest first (by requestedAt)")
+    @Operation(summary = "List backups, newest first (by requestedAt, then backupId), one page per cursor")
     @APIResponse(responseCode = "200", description = "one page of backups")
     @APIResponse(responseCode = "400", description = "a filter or paging parameter is invalid",
             content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
@@ -44,9 +44,11 @@ public class BackupResource {
             @Parameter(description = "FULL, INCREMENTAL or DIFFERENTIAL") @QueryParam("type") String type,
             @Parameter(description = "requested at or after this ISO-8601 instant") @QueryParam("from") String from,
             @Parameter(description = "requested before this ISO-8601 instant") @QueryParam("to") String to,
-            @Parameter(description = "0-based page number, default 0") @QueryParam("page") String page,
+            @Parameter(description = "the nextCursor of the previous page (same filters); absent: the first page")
+            @QueryParam("cursor") String cursor,
+            @Parameter(description = "not supported: pages follow by cursor (400)") @QueryParam("page") String page,
             @Parameter(description = "page size, default 20, at most 200") @QueryParam("size") String size) {
-        BackupQuery query = BackupQueryParams.parse(sourceId, status, type, from, to, page, size);
+        BackupQuery query = BackupQueryParams.parse(sourceId, status, type, from, to, page, cursor, size);
         return queries.list(query).map(result -> BackupPageView.of(query, result));
     }
 
