@@ -34,41 +34,18 @@ RUN_ID=$(date +%s)-$$
 DB=catalog_scale_${RUN_ID//-/_}
 PREFIX=catalog-scale-$RUN_ID
 GROUP=catalog-service-catalog-scale-$RUN_ID
-export PGPASSWORD=postgres PGOPTIONS="-c client_min_messages=warning"
-PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
-
-fail() { echo "catalog-scale: $*" >&2; exit 1; }
-say() { echo "== $*"; }
-
-if [[ -z ${JAVA_HOME:-} ]]; then
-  for j in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-21-jdk-amd64 /usr/lib/jvm/java-21-openjdk-amd64; do
-    [[ -x $j/bin/java ]] && { export JAVA_HOME=$j; break; }
-  done
-fi
-[[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]] || fail "no JDK found: set JAVA_HOME to a JDK 21 or newer"
-JAVA=$JAVA_HOME/bin/java
+NAME=catalog-scale
+source "$ROOT/deploy/bench/catalog-bench-lib.sh"
+bench_java
 for tool in curl jq psql python3; do command -v "$tool" >/dev/null || fail "$tool is required"; done
 for p in "$BENCH_PORT" "$STANDIN_PORT"; do
   (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && fail "port 127.0.0.1:$p is in use (set BENCH_PORT / SCHEDULER_STANDIN_PORT)"
 done
-(exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null || fail "no Kafka on 127.0.0.1:$KAFKA_PORT (deploy/local/stack.sh up kafka postgres; set KAFKA_PORT)"
-"${PSQL[@]}" -d postgres -c "select 1" >/dev/null 2>&1 || fail "no PostgreSQL on 127.0.0.1:$PG_PORT as postgres/postgres (deploy/local/stack.sh up postgres; set PG_PORT)"
-
-# the run's topics, group and catalog-service use the stack's Kafka admin principal (see auth-bench.sh)
-KAFKA_ADMIN_PASSWORD_FILE=${LIFEBOAT_WORK:-$ROOT/.work/stack}/secrets/kafka/admin.password
-[[ -s $KAFKA_ADMIN_PASSWORD_FILE ]] || fail "no Kafka admin password at $KAFKA_ADMIN_PASSWORD_FILE (deploy/local/stack.sh up kafka)"
-export KAFKA_SASL_JAAS_CONFIG="org.apache.kafka.common.security.scram.ScramLoginModule required username=\"admin\" password=\"$(cat "$KAFKA_ADMIN_PASSWORD_FILE")\";"
-KAFKA_SYS=(-Dkafka.security.protocol=SASL_PLAINTEXT -Dkafka.sasl.mechanism=SCRAM-SHA-512 "-Dkafka.sasl.jaas.config=$KAFKA_SASL_JAAS_CONFIG")
+bench_servers
 
 mkdir -p "$ROOT/.work"
 WORK=$(mktemp -d "$ROOT/.work/catalog-scale.XXXXXX")
 PIDS=(); DB_CREATED=0; TOPICS_CREATED=0
-BENCH=("$JAVA" -Dslf4j.provider=org.slf4j.helpers.NOP_FallbackServiceProvider -Dslf4j.internal.verbosity=ERROR -cp "$ROOT/catalog-service/target/quarkus-app/lib/main/*" "$ROOT/deploy/bench/AuthBench.java")
-stop() {   # stop PID: TERM, up to 20 s, then KILL
-  kill "$1" 2>/dev/null || return 0
-  for ((i = 0; i < 100; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.2; done
-  kill -9 "$1" 2>/dev/null || true
-}
 cleanup() {
   local rc=$?
   set +e
@@ -92,11 +69,6 @@ fi
 [[ -f $ROOT/catalog-service/target/quarkus-app/quarkus-run.jar ]] || fail "catalog-service not built in $ROOT (run without SKIP_BUILD)"
 
 # ---------------------------------------------------------------- tokens, database, topics, scheduler stand-in
-QLIB=$ROOT/catalog-service/target/quarkus-app/lib
-mint() {   # mint SUBJECT ROLE > FILE; the key pair is created in $WORK/jwt on first use
-  "$JAVA" -XX:TieredStopAtLevel=1 -cp "$QLIB/boot/*:$QLIB/main/*" dev.lifeboat.identity.MintTokens --keys "$WORK/jwt" \
-    --subject "$1" --role "$2" --lifetime PT6H 2>>"$WORK/mint.log" || { cat "$WORK/mint.log" >&2; fail "cannot mint a token"; }
-}
 (umask 077; mint catalog-scale lifeboat-viewer > "$WORK/viewer.token"; mint catalog-service lifeboat-viewer > "$WORK/service.token")
 "${PSQL[@]}" -d postgres -c "create database $DB owner lifeboat"; DB_CREATED=1
 "${BENCH[@]}" topics "127.0.0.1:$KAFKA_PORT" "$PREFIX" create; TOPICS_CREATED=1
@@ -127,27 +99,9 @@ python3 "$WORK/standin/server.py" "$STANDIN_PORT" "$WORK/standin/policies.json" 
 
 # ---------------------------------------------------------------- catalog-service, seed
 say "starting catalog-service on $BENCH_PORT, database $DB"
-env HTTP_PORT="$BENCH_PORT" LIFEBOAT_DB_PORT="$PG_PORT" LIFEBOAT_DB_NAME="$DB" \
-  KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT" KAFKA_GROUP_ID="$GROUP" \
-  MP_MESSAGING_INCOMING_BACKUP_REQUESTS_TOPIC="$PREFIX.backup.requested.v1" \
-  MP_MESSAGING_INCOMING_BACKUP_EVENTS_TOPIC="$PREFIX.backup.events.v1" \
-  MP_MESSAGING_INCOMING_RECOVERY_EVENTS_TOPIC="$PREFIX.recovery.events.v1" \
-  MP_MESSAGING_INCOMING_WAL_STATUS_TOPIC="$PREFIX.wal.status.v1" \
-  MP_MESSAGING_INCOMING_BACKUP_REQUESTS_DEAD_LETTER_QUEUE_TOPIC="$PREFIX.dlq.v1" \
-  MP_MESSAGING_INCOMING_BACKUP_EVENTS_DEAD_LETTER_QUEUE_TOPIC="$PREFIX.dlq.v1" \
-  MP_MESSAGING_INCOMING_RECOVERY_EVENTS_DEAD_LETTER_QUEUE_TOPIC="$PREFIX.dlq.v1" \
-  MP_MESSAGING_INCOMING_WAL_STATUS_DEAD_LETTER_QUEUE_TOPIC="$PREFIX.dlq.v1" \
-  SCHEDULER_URL="http://127.0.0.1:$STANDIN_PORT" ZIPKIN_ENDPOINT="" \
-  LIFEBOAT_JWT_PUBLIC_KEY_LOCATION="file:$WORK/jwt/public.pem" LIFEBOAT_SERVICE_TOKEN_FILE="$WORK/service.token" \
-  "$JAVA" $JAVA_OPTS "${KAFKA_SYS[@]}" -jar "$ROOT/catalog-service/target/quarkus-app/quarkus-run.jar" \
-  > "$WORK/catalog.log" 2>&1 &
-CATALOG_PID=$!; PIDS+=("$CATALOG_PID")
-for ((i = 0; ; i++)); do
-  [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$BENCH_PORT/q/health/ready") == 200 ]] && break
-  kill -0 "$CATALOG_PID" 2>/dev/null || fail "catalog-service stopped"
-  ((i < 480)) || fail "catalog-service not ready after 240 s"
-  sleep 0.5
-done
+start_catalog "$ROOT/catalog-service/target/quarkus-app/quarkus-run.jar" "$BENCH_PORT" "$WORK/catalog.log" \
+  SCHEDULER_URL="http://127.0.0.1:$STANDIN_PORT" \
+  LIFEBOAT_JWT_PUBLIC_KEY_LOCATION="file:$WORK/jwt/public.pem" LIFEBOAT_SERVICE_TOKEN_FILE="$WORK/service.token"
 say "seeding $SOURCES sources x $PER_SOURCE backups into $DB (straight into the tables)"
 T0=$(date +%s)
 "${PSQL[@]}" -d "$DB" -v sources="$SOURCES" -v per_source="$PER_SOURCE" -f "$ROOT/deploy/bench/catalog-scale-seed.sql"
