@@ -223,6 +223,9 @@ class BackupLifecycleTest {
     record Sse(String event, String data) {
     }
 
+    /** Comment lines (heartbeats) seen by {@link #follow} streams. */
+    static final java.util.concurrent.atomic.AtomicInteger COMMENTS = new java.util.concurrent.atomic.AtomicInteger();
+
     /** Reads the events of a stream into a queue on a thread of its own (ends with an "end" item). */
     static java.util.concurrent.BlockingQueue<Sse> follow(String backupId) throws Exception {
         var queue = new java.util.concurrent.LinkedBlockingQueue<Sse>();
@@ -244,6 +247,8 @@ class BackupLifecycleTest {
                     }
                     event = "message";
                     data.setLength(0);
+                } else if (line.startsWith(":")) {
+                    COMMENTS.incrementAndGet();
                 } else if (line.startsWith("event:")) {
                     event = line.substring(6).trim();
                 } else if (line.startsWith("data:")) {
@@ -282,6 +287,9 @@ class BackupLifecycleTest {
         assertThat(p.has("etaSeconds")).isTrue();
         assertThat(p.path("at").asText()).isNotBlank();
 
+        // the test profile sends a heartbeat every 2 s (CatalogTestResource)
+        int comments = COMMENTS.get();
+        await().atMost(WAIT).until(() -> COMMENTS.get() > comments);
         kafka.publish(b.sourceId(), b.progress("UPLOADING", 5000, 50));
         Sse second = next(events);
         assertThat(second.event()).isEqualTo("progress");
