@@ -59,12 +59,7 @@ cleanup() {
   if ((rc != 0)); then   # the logs go with the work directory: show their ends first
     for f in "$WORK/current.log" "$WORK/baseline.log"; do [[ -s $f ]] && { echo "--- end of ${f##*/}"; tail -20 "$f"; } >&2; done
   fi
-  for p in "${PIDS[@]}"; do stop "$p"; done
-  if [[ $TOPICS_CREATED == 1 ]]; then
-    "${BENCH[@]}" topics "127.0.0.1:$KAFKA_PORT" "$PREFIX" delete "$GROUP" \
-      || echo "auth-bench: could not delete topics $PREFIX.* and group $GROUP" >&2
-  fi
-  [[ $DB_CREATED == 1 ]] && "${PSQL[@]}" -d postgres -c "drop database if exists $DB with (force)"
+  bench_teardown
   if [[ $TREE_CREATED == 1 ]]; then git -C "$ROOT" worktree remove --force "$BASE_TREE"; fi
   rm -rf "$WORK"
   git -C "$ROOT" worktree prune

@@ -69,3 +69,14 @@ start_catalog() {   # start_catalog JAR PORT LOG [ENV=VALUE...]: starts it, wait
   done
   fail "catalog-service on $port not ready after 240 s"
 }
+
+bench_teardown() {   # on exit: stops PIDS, deletes the run's topics and group, drops DB (unless KEEP_DB=1)
+  for p in "${PIDS[@]}"; do stop "$p"; done
+  if [[ ${TOPICS_CREATED:-0} == 1 ]]; then
+    "${BENCH[@]}" topics "127.0.0.1:$KAFKA_PORT" "$PREFIX" delete "$GROUP" \
+      || echo "$NAME: could not delete topics $PREFIX.* and group $GROUP" >&2
+  fi
+  if [[ ${DB_CREATED:-0} == 1 && ${KEEP_DB:-0} != 1 ]]; then
+    "${PSQL[@]}" -d postgres -c "drop database if exists $DB with (force)"
+  fi
+}

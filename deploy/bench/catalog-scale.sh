@@ -50,12 +50,7 @@ cleanup() {
   local rc=$?
   set +e
   if ((rc != 0)) && [[ -s $WORK/catalog.log ]]; then { echo "--- end of catalog.log"; tail -20 "$WORK/catalog.log"; } >&2; fi
-  for p in "${PIDS[@]}"; do stop "$p"; done
-  if [[ $TOPICS_CREATED == 1 ]]; then
-    "${BENCH[@]}" topics "127.0.0.1:$KAFKA_PORT" "$PREFIX" delete "$GROUP" \
-      || echo "catalog-scale: could not delete topics $PREFIX.* and group $GROUP" >&2
-  fi
-  if [[ $DB_CREATED == 1 && ${KEEP_DB:-0} != 1 ]]; then "${PSQL[@]}" -d postgres -c "drop database if exists $DB with (force)"; fi
+  bench_teardown
   rm -rf "$WORK"
   exit $rc
 }
