@@ -66,7 +66,7 @@ public final class AuthBench {
 
     static List<String> benchTopics(String prefix) {
         return List.of(prefix + ".backup.requested.v1", prefix + ".backup.events.v1",
-                prefix + ".recovery.events.v1", prefix + ".dlq.v1");
+                prefix + ".recovery.events.v1", prefix + ".wal.status.v1", prefix + ".dlq.v1");
     }
 
     /** The client settings plus SASL SCRAM when KAFKA_SASL_JAAS_CONFIG is set (the broker of the local stack). */

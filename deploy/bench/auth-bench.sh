@@ -39,58 +39,27 @@ RUN_ID=$(date +%s)-$$
 DB=auth_bench_${RUN_ID//-/_}
 PREFIX=auth-bench-$RUN_ID
 GROUP=catalog-service-auth-bench-$RUN_ID
-export PGPASSWORD=postgres PGOPTIONS="-c client_min_messages=warning"
-PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
-
-fail() { echo "auth-bench: $*" >&2; exit 1; }
-say() { echo "== $*"; }
-
-if [[ -z ${JAVA_HOME:-} ]]; then
-  for j in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-21-jdk-amd64 /usr/lib/jvm/java-21-openjdk-amd64; do
-    [[ -x $j/bin/java ]] && { export JAVA_HOME=$j; break; }
-  done
-fi
-[[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]] || fail "no JDK found: set JAVA_HOME to a JDK 21 or newer"
-JAVA=$JAVA_HOME/bin/java
+NAME=auth-bench
+source "$ROOT/deploy/bench/catalog-bench-lib.sh"
+bench_java
 for tool in curl jq psql git; do command -v "$tool" >/dev/null || fail "$tool is required"; done
 git -C "$ROOT" rev-parse --verify -q "$BASELINE^{commit}" >/dev/null || fail "baseline commit '$BASELINE' not found in $ROOT"
 for p in "$BENCH_PORT" "$BASELINE_PORT"; do
   (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && fail "port 127.0.0.1:$p is in use (set BENCH_PORT / BASELINE_PORT)"
 done
-(exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null || fail "no Kafka on 127.0.0.1:$KAFKA_PORT (deploy/local/stack.sh up kafka postgres; set KAFKA_PORT)"
-"${PSQL[@]}" -d postgres -c "select 1" >/dev/null 2>&1 || fail "no PostgreSQL on 127.0.0.1:$PG_PORT as postgres/postgres (deploy/local/stack.sh up postgres; set PG_PORT)"
-
-# The broker authenticates (SASL SCRAM) and authorizes: the benchmark's topics, group and both catalog instances
-# use the stack's admin principal, whose password stack.sh generated (the catalog-service principal may touch only
-# the platform's own lifeboat.* topics)
-KAFKA_ADMIN_PASSWORD_FILE=${LIFEBOAT_WORK:-$ROOT/.work/stack}/secrets/kafka/admin.password
-[[ -s $KAFKA_ADMIN_PASSWORD_FILE ]] || fail "no Kafka admin password at $KAFKA_ADMIN_PASSWORD_FILE (deploy/local/stack.sh up kafka)"
-export KAFKA_SASL_JAAS_CONFIG="org.apache.kafka.common.security.scram.ScramLoginModule required username=\"admin\" password=\"$(cat "$KAFKA_ADMIN_PASSWORD_FILE")\";"
-KAFKA_SYS=(-Dkafka.security.protocol=SASL_PLAINTEXT -Dkafka.sasl.mechanism=SCRAM-SHA-512 "-Dkafka.sasl.jaas.config=$KAFKA_SASL_JAAS_CONFIG")
+bench_servers
 
 mkdir -p "$ROOT/.work"
 WORK=$(mktemp -d "$ROOT/.work/auth-bench.XXXXXX")
 BASE_TREE=$WORK/baseline
 PIDS=(); DB_CREATED=0; TOPICS_CREATED=0; TREE_CREATED=0
-# AuthBench.java runs on catalog-service's own libraries (contracts, kafka-clients); SLF4J stays quiet
-BENCH=("$JAVA" -Dslf4j.provider=org.slf4j.helpers.NOP_FallbackServiceProvider -Dslf4j.internal.verbosity=ERROR -cp "$ROOT/catalog-service/target/quarkus-app/lib/main/*" "$ROOT/deploy/bench/AuthBench.java")
-stop() {   # stop PID: TERM, up to 20 s, then KILL
-  kill "$1" 2>/dev/null || return 0
-  for ((i = 0; i < 100; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.2; done
-  kill -9 "$1" 2>/dev/null || true
-}
 cleanup() {
   local rc=$?
   set +e
   if ((rc != 0)); then   # the logs go with the work directory: show their ends first
     for f in "$WORK/current.log" "$WORK/baseline.log"; do [[ -s $f ]] && { echo "--- end of ${f##*/}"; tail -20 "$f"; } >&2; done
   fi
-  for p in "${PIDS[@]}"; do stop "$p"; done
-  if [[ $TOPICS_CREATED == 1 ]]; then
-    "${BENCH[@]}" topics "127.0.0.1:$KAFKA_PORT" "$PREFIX" delete "$GROUP" \
-      || echo "auth-bench: could not delete topics $PREFIX.* and group $GROUP" >&2
-  fi
-  [[ $DB_CREATED == 1 ]] && "${PSQL[@]}" -d postgres -c "drop database if exists $DB with (force)"
+  bench_teardown
   if [[ $TREE_CREATED == 1 ]]; then git -C "$ROOT" worktree remove --force "$BASE_TREE"; fi
   rm -rf "$WORK"
   git -C "$ROOT" worktree prune
@@ -113,38 +82,11 @@ if ls "$BASE_TREE/catalog-service/target/quarkus-app/lib/main/" | grep -q smallr
 fi
 
 # ---------------------------------------------------------------- tokens, database, topics
-# MintTokens (identity module) on catalog-service's libraries, which carry the JSON and config implementations
-# smallrye-jwt-build needs at run time
-QLIB=$ROOT/catalog-service/target/quarkus-app/lib
-mint() {   # mint SUBJECT ROLE > FILE; the key pair is created in $WORK/jwt on first use
-  "$JAVA" -XX:TieredStopAtLevel=1 -cp "$QLIB/boot/*:$QLIB/main/*" dev.lifeboat.identity.MintTokens --keys "$WORK/jwt" \
-    --subject "$1" --role "$2" --lifetime PT6H 2>>"$WORK/mint.log" || { cat "$WORK/mint.log" >&2; fail "cannot mint a token"; }
-}
 (umask 077; mint auth-bench lifeboat-viewer > "$WORK/viewer.token"; mint catalog-service lifeboat-viewer > "$WORK/service.token")
 "${PSQL[@]}" -d postgres -c "create database $DB owner lifeboat"; DB_CREATED=1
 "${BENCH[@]}" topics "127.0.0.1:$KAFKA_PORT" "$PREFIX" create; TOPICS_CREATED=1
 
-start_catalog() {   # start_catalog JAR PORT LOG [ENV=VALUE...]: starts it, waits until ready, sets STARTED_PID
-  local jar=$1 port=$2 log=$3; shift 3
-  env HTTP_PORT="$port" LIFEBOAT_DB_PORT="$PG_PORT" LIFEBOAT_DB_NAME="$DB" \
-    KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT" KAFKA_GROUP_ID="$GROUP" \
-    MP_MESSAGING_INCOMING_BACKUP_REQUESTS_TOPIC="$PREFIX.backup.requested.v1" \
-    MP_MESSAGING_INCOMING_BACKUP_EVENTS_TOPIC="$PREFIX.backup.events.v1" \
-    MP_MESSAGING_INCOMING_RECOVERY_EVENTS_TOPIC="$PREFIX.recovery.events.v1" \
-    MP_MESSAGING_INCOMING_BACKUP_REQUESTS_DEAD_LETTER_QUEUE_TOPIC="$PREFIX.dlq.v1" \
-    MP_MESSAGING_INCOMING_BACKUP_EVENTS_DEAD_LETTER_QUEUE_TOPIC="$PREFIX.dlq.v1" \
-    MP_MESSAGING_INCOMING_RECOVERY_EVENTS_DEAD_LETTER_QUEUE_TOPIC="$PREFIX.dlq.v1" \
-    ZIPKIN_ENDPOINT="" "$@" \
-    "$JAVA" $JAVA_OPTS "${KAFKA_SYS[@]}" -jar "$jar" > "$log" 2>&1 &
-  STARTED_PID=$!; PIDS+=("$STARTED_PID")
-  for ((i = 0; i < 480; i++)); do
-    [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/q/health/ready") == 200 ]] && return 0
-    kill -0 "$STARTED_PID" 2>/dev/null || fail "catalog-service on $port stopped"
-    sleep 0.5
-  done
-  fail "catalog-service on $port not ready after 240 s"
-}
-total() {   # total URL [curl args...]: the list's total, or an empty line
+total() {   # total URL [curl args...]: the list's total (builds before cursor paging), or an empty line
   curl -s "$1$PATH_QUERY" "${@:2}" | jq -r '.total // empty' 2>/dev/null || true
 }
 declare -A P50 P99 RPS LABEL
@@ -179,8 +121,12 @@ while ((EVENTS < SEEDED * 3)); do
     fail "the catalog recorded $EVENTS of $((SEEDED * 3)) events and nothing more for 120 s"
   fi
 done
-GOT=$(total "$CURRENT" -H "Authorization: Bearer $(cat "$WORK/viewer.token")")
-[[ $GOT == "$SEEDED" ]] || fail "GET $PATH_QUERY answers total ${GOT:-nothing}, expected $SEEDED"
+# the current build counts no totals (its lists page by cursor): a full first page with a next cursor, and the rows
+GOT=$(curl -s "$CURRENT$PATH_QUERY" -H "Authorization: Bearer $(cat "$WORK/viewer.token")" \
+  | jq -r '"\(.items | length) \(.nextCursor != null)"' 2>/dev/null || true)
+[[ $GOT == "20 true" ]] || fail "GET $PATH_QUERY answers ${GOT:-nothing}, expected a full page and a next cursor"
+GOT=$("${PSQL[@]}" -d "$DB" -c "select count(*) from catalog.backup")
+[[ $GOT == "$SEEDED" ]] || fail "the catalog holds $GOT backups, expected $SEEDED"
 COMPLETED=$("${PSQL[@]}" -d "$DB" -c "select count(*) filter (where status = 'COMPLETED') || ' completed, ' ||
   count(*) filter (where status = 'FAILED') || ' failed, ' || count(distinct source_id) || ' sources' from catalog.backup")
 echo "   the catalog recorded $SEEDED backups ($COMPLETED), $EVENTS events, in $(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s"

@@ -21,6 +21,6 @@ class AuthorizationTest {
 
     @Test
     void everyOperationNeedsATokenAndTheRightRole() {
-        OpenApiAuthorization.assertProtected("catalog-service", base, 8);
+        OpenApiAuthorization.assertProtected("catalog-service", base, 10);
     }
 }

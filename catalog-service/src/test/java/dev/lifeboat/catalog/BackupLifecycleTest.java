@@ -20,6 +20,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.UUID;
 
 import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.containsInAnyOrder;
@@ -216,5 +217,100 @@ class BackupLifecycleTest {
         await().atMost(WAIT).pollInterval(Duration.ofMillis(200))
                 .untilAsserted(() -> backup(id).statusCode(200).body("status", equalTo(status)));
         return backup(id).statusCode(200);
+    }
+
+    /** One server-sent event: its name and its data. */
+    record Sse(String event, String data) {
+    }
+
+    /** Comment lines (heartbeats) seen by {@link #follow} streams. */
+    static final java.util.concurrent.atomic.AtomicInteger COMMENTS = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** Reads the events of a stream into a queue on a thread of its own (ends with an "end" item). */
+    static java.util.concurrent.BlockingQueue<Sse> follow(String backupId) throws Exception {
+        var queue = new java.util.concurrent.LinkedBlockingQueue<Sse>();
+        var client = java.net.http.HttpClient.newHttpClient();
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                        + io.restassured.RestAssured.port + "/api/v1/backups/" + backupId + "/progress"))
+                .header("Authorization", "Bearer " + Tokens.viewer()).header("Accept", "text/event-stream")
+                .timeout(WAIT).build();
+        var response = client.send(request, java.net.http.HttpResponse.BodyHandlers.ofLines());
+        assertThat(response.statusCode()).isEqualTo(200);
+        Thread.ofVirtual().start(() -> {
+            String event = "message";
+            StringBuilder data = new StringBuilder();
+            for (var it = response.body().iterator(); it.hasNext(); ) {
+                String line = it.next();
+                if (line.isEmpty()) {
+                    if (!data.isEmpty()) {
+                        queue.add(new Sse(event, data.toString()));
+                    }
+                    event = "message";
+                    data.setLength(0);
+                } else if (line.startsWith(":")) {
+                    COMMENTS.incrementAndGet();
+                } else if (line.startsWith("event:")) {
+                    event = line.substring(6).trim();
+                } else if (line.startsWith("data:")) {
+                    data.append(line.substring(5).trim());
+                }
+            }
+            queue.add(new Sse("end", ""));
+        });
+        return queue;
+    }
+
+    static Sse next(java.util.concurrent.BlockingQueue<Sse> queue) throws InterruptedException {
+        Sse e = queue.poll(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(e).as("an event within %s", WAIT).isNotNull();
+        return e;
+    }
+
+    @Test
+    void progressStreamsWhileTheBackupRunsThenDoneEndsIt() throws Exception {
+        TestBackups b = TestBackups.of(BackupType.FULL);
+        kafka.publish(b.sourceId(), b.requested("progress-test"));
+        kafka.publish(b.sourceId(), b.progress("DUMPING", 1000, 10));
+        awaitBackup(b.backupId(), "RUNNING");
+        var events = follow(b.backupId());
+        Sse first = next(events);
+        assertThat(first.event()).isEqualTo("progress");
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var p = json.readTree(first.data());
+        assertThat(p.path("backupId").asText()).isEqualTo(b.backupId());
+        assertThat(p.path("status").asText()).isEqualTo("RUNNING");
+        assertThat(p.path("phase").asText()).isEqualTo("DUMPING");
+        assertThat(p.path("bytesDone").asLong()).isEqualTo(1000);
+        assertThat(p.path("bytesTotal").asLong()).isEqualTo(10000);
+        assertThat(p.path("percent").asInt()).isEqualTo(10);
+        assertThat(p.has("rateBytesPerSecond")).isTrue();
+        assertThat(p.has("etaSeconds")).isTrue();
+        assertThat(p.path("at").asText()).isNotBlank();
+
+        // the test profile sends a heartbeat every 2 s (CatalogTestResource)
+        int comments = COMMENTS.get();
+        await().atMost(WAIT).until(() -> COMMENTS.get() > comments);
+        kafka.publish(b.sourceId(), b.progress("UPLOADING", 5000, 50));
+        Sse second = next(events);
+        assertThat(second.event()).isEqualTo("progress");
+        assertThat(json.readTree(second.data()).path("phase").asText()).isEqualTo("UPLOADING");
+        assertThat(json.readTree(second.data()).path("bytesDone").asLong()).isEqualTo(5000);
+
+        kafka.publish(b.sourceId(), b.completed(Instant.now().minusSeconds(7)));
+        Sse done = next(events);
+        assertThat(done.event()).isEqualTo("done");
+        var view = json.readTree(done.data());
+        assertThat(view.path("backupId").asText()).isEqualTo(b.backupId());
+        assertThat(view.path("status").asText()).isEqualTo("COMPLETED");
+        assertThat(view.path("events").size()).isGreaterThanOrEqualTo(4);
+        assertThat(next(events).event()).isEqualTo("end");
+
+        // a finished backup: done at once, then the end
+        var again = follow(b.backupId());
+        assertThat(next(again).event()).isEqualTo("done");
+        assertThat(next(again).event()).isEqualTo("end");
+
+        given().auth().oauth2(Tokens.viewer()).when().get("/api/v1/backups/{id}/progress", UUID.randomUUID().toString())
+                .then().statusCode(404).contentType("application/problem+json");
     }
 }

@@ -53,6 +53,8 @@ public class CatalogTestResource implements QuarkusTestResourceLifecycleManager 
         // short backoff: the retry test should not wait long once the database accepts writes again
         config.put("lifeboat.retry.initial-backoff", "200ms");
         config.put("lifeboat.retry.max-backoff", "1s");
+        // progress streams: a heartbeat comment a test can wait for
+        config.put("lifeboat.catalog.progress.heartbeat", "2s");
         config.putAll(Tokens.quarkusConfig());
         config.put("lifeboat.service-auth.token-file", Tokens.serviceTokenFile("catalog-service"));
         return config;

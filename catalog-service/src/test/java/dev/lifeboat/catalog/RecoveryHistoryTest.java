@@ -142,13 +142,13 @@ class RecoveryHistoryTest {
         kafka.publish(drillFailed.runId(), drillFailed.failed("check orders_not_empty failed"));
         kafka.publish(recoveryOk.runId(), recoveryOk.succeeded());
         kafka.publish(recoveryRunning.runId(), recoveryRunning.started("ops@example.com"));
-        await().atMost(WAIT).untilAsserted(() -> list(Map.of("planId", plan)).body("total", equalTo(4)));
+        await().atMost(WAIT).untilAsserted(() -> list(Map.of("planId", plan)).body("items", hasSize(4)));
 
         list(Map.of("planId", plan)).body("items.runId", contains(recoveryRunning.runId(), recoveryOk.runId(),
-                drillFailed.runId(), drillOk.runId())).body("page", equalTo(0)).body("size", equalTo(20))
+                drillFailed.runId(), drillOk.runId())).body("size", equalTo(20)).body("nextCursor", nullValue())
                 .body("items[0].steps", nullValue());
         list(Map.of("planId", plan, "mode", "drill"))
-                .body("total", equalTo(2)).body("items.runId", contains(drillFailed.runId(), drillOk.runId()));
+                .body("items.runId", contains(drillFailed.runId(), drillOk.runId()));
         list(Map.of("planId", plan, "mode", "RECOVERY", "status", "running"))
                 .body("items.runId", contains(recoveryRunning.runId()));
         list(Map.of("planId", plan, "status", "COMPENSATED"))
@@ -156,16 +156,28 @@ class RecoveryHistoryTest {
                 .body("items[0].reason", equalTo("check orders_not_empty failed"));
         list(Map.of("planId", plan, "sourceId", "src-y", "status", "succeeded"))
                 .body("items.runId", contains(recoveryOk.runId()));
-        list(Map.of("planId", plan, "size", "2", "page", "1"))
-                .body("total", equalTo(4)).body("page", equalTo(1)).body("size", equalTo(2))
-                .body("items.runId", contains(drillFailed.runId(), drillOk.runId()));
+        String cursor = list(Map.of("planId", plan, "size", "2"))
+                .body("items.runId", contains(recoveryRunning.runId(), recoveryOk.runId()))
+                .body("nextCursor", notNullValue()).extract().path("nextCursor");
+        list(Map.of("planId", plan, "size", "2", "cursor", cursor))
+                .body("size", equalTo(2)).body("items.runId", contains(drillFailed.runId(), drillOk.runId()))
+                .body("nextCursor", nullValue());
+        // a cursor is bound to its list and its filters
+        given().auth().oauth2(Tokens.admin()).queryParams(Map.of("planId", plan, "mode", "drill", "cursor", cursor))
+                .when().get("/api/v1/recoveries").then().statusCode(400)
+                .body("detail", containsString("'cursor' was issued for other filters"));
+        given().auth().oauth2(Tokens.admin()).queryParam("cursor", cursor)
+                .when().get("/api/v1/backups").then().statusCode(400)
+                .body("detail", containsString("'cursor' is not a cursor of this list"));
     }
 
     @Test
     void badFiltersAreA400NamingEachParameter() {
         given().auth().oauth2(Tokens.admin()).queryParam("mode", "rehearsal").queryParam("size", "0")
+                .queryParam("page", "1")
                 .when().get("/api/v1/recoveries")
                 .then().statusCode(400).contentType("application/problem+json")
+                .body("detail", containsString("query parameter 'page' is not supported"))
                 .body("detail", containsString("query parameter 'mode' must be one of [recovery, drill], got 'rehearsal'"))
                 .body("detail", containsString("query parameter 'size' must be between 1 and 200, got 0"));
     }

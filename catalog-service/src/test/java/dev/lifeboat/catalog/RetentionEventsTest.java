@@ -24,6 +24,7 @@ import static io.restassured.RestAssured.given;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.nullValue;
 import static org.hamcrest.Matchers.hasItem;
 
@@ -103,11 +104,10 @@ class RetentionEventsTest {
                 .body("status", equalTo("COMPLETED"));
         given().auth().oauth2(Tokens.admin()).queryParam("sourceId", source).queryParam("status", "DELETED")
                 .when().get("/api/v1/backups").then().statusCode(200)
-                .body("total", equalTo(1))
                 .body("items.backupId", contains(newer.backupId()));
         given().auth().oauth2(Tokens.admin()).queryParam("sourceId", source)
                 .when().get("/api/v1/backups").then().statusCode(200)
-                .body("total", equalTo(3));
+                .body("items", hasSize(3));
     }
 
     @Test

@@ -201,6 +201,55 @@ class RpoComplianceTest {
         return m;
     }
 
+    /**
+     * GET /api/v1/fleet: every source with policies or backups, in one answer, with the RPO verdict of
+     * GET /sources/{id}/rpo, the next scheduled run, the last drill and the newest verification.
+     */
+    @Test
+    void theFleetShowsEachSourceWithItsRpoVerdictAndLastDrill() {
+        TestBackups recent = TestBackups.of(BackupType.INCREMENTAL).ofSource(SchedulerStandIn.COMPLIANT);
+        TestBackups old = TestBackups.of(BackupType.FULL).ofSource(SchedulerStandIn.LATE);
+        kafka.publish(recent.sourceId(), recent.completed(Instant.now().minus(20, ChronoUnit.MINUTES)));
+        kafka.publish(old.sourceId(), old.completed(Instant.now().minus(3, ChronoUnit.HOURS)));
+        TestRuns drill = TestRuns.of(TestRuns.newPlan(), dev.lifeboat.contracts.recovery.RunMode.DRILL,
+                SchedulerStandIn.COMPLIANT, Instant.now().minus(10, ChronoUnit.MINUTES));
+        kafka.publish(drill.runId(), drill.succeeded());
+        awaitBackup(recent.backupId(), "COMPLETED");
+        awaitBackup(old.backupId(), "COMPLETED");
+        String compliant = "sources.find { it.sourceId == '" + SchedulerStandIn.COMPLIANT + "' }";
+        String late = "sources.find { it.sourceId == '" + SchedulerStandIn.LATE + "' }";
+        String none = "sources.find { it.sourceId == '" + SchedulerStandIn.NO_BACKUP + "' }";
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> fleet()
+                .body(compliant + ".lastDrill.runId", equalTo(drill.runId())));
+        fleet().body("checkedAt", org.hamcrest.Matchers.notNullValue())
+                .body(compliant + ".method", equalTo("logical"))
+                .body(compliant + ".rpoCompliant", equalTo(true))
+                .body(compliant + ".rpoSeconds", equalTo(7200))
+                .body(compliant + ".nextScheduledAt", equalTo("2026-01-01T01:00:00Z"))
+                .body(compliant + ".lastGoodBackup.type", org.hamcrest.Matchers.notNullValue())
+                .body(compliant + ".lastDrill.status", equalTo("SUCCEEDED"))
+                .body(compliant + ".lastDrill.rtoSeconds", equalTo(42.0f))
+                .body(compliant + ".lastDrill.rtoTargetSeconds", equalTo(600))
+                .body(compliant + ".lastDrill.rtoMet", equalTo(true))
+                .body(late + ".rpoCompliant", equalTo(false))
+                .body(late + ".rpoSeconds", equalTo(3600))
+                .body(late + ".reason", containsString("older than the RPO PT1H of policy 'pol-l-hourly'"))
+                .body(late + ".lastGoodBackup.ageSeconds", greaterThanOrEqualTo(2 * 3600))
+                .body(late + ".lastDrill", nullValue())
+                .body(none + ".lastGoodBackup", nullValue())
+                .body(none + ".rpoCompliant", equalTo(false))
+                .body(none + ".reason", equalTo("source 'rpo-no-backup' has no completed backup; "
+                        + "the RPO P1D of policy 'pol-n-daily' is not met"));
+        // the same verdict as the source's own RPO answer
+        String fleetNewest = fleet().extract().path(late + ".lastGoodBackup.backupId");
+        rpo(SchedulerStandIn.LATE).statusCode(200).body("compliant", equalTo(false))
+                .body("latestBackup.backupId", equalTo(fleetNewest));
+    }
+
+    static ValidatableResponse fleet() {
+        return given().auth().oauth2(Tokens.viewer()).when().get("/api/v1/fleet").then().statusCode(200);
+    }
+
     static ValidatableResponse rpo(String sourceId) {
         return given().auth().oauth2(Tokens.admin()).when().get("/api/v1/sources/{id}/rpo", sourceId).then();
     }

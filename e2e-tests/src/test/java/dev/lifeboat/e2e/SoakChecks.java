@@ -430,20 +430,20 @@ final class SoakChecks {
         }
     }
 
-    /** Every backup of {@code source} in the catalog, page by page. */
+    /** Every backup of {@code source} in the catalog, page by page (each page names the next one's cursor). */
     private List<JsonNode> allBackupsOf(String source) {
         List<JsonNode> out = new ArrayList<>();
-        for (int page = 0; ; page++) {
+        String cursor = null;
+        do {
             Platform.Response r = Platform.send("GET", platform.catalogUrl("/api/v1/backups?sourceId=" + source
-                    + "&size=200&page=" + page), null);
+                    + "&size=200" + (cursor == null ? "" : "&cursor=" + cursor)), null);
             if (r.status() != 200) {
                 throw new IllegalStateException("catalog answered " + r.status() + ": " + Soak.firstLine(r.body()));
             }
             r.json().path("items").forEach(out::add);
-            if (r.json().path("items").size() < 200) {
-                return out;
-            }
-        }
+            cursor = r.json().path("nextCursor").isTextual() ? r.json().path("nextCursor").asText() : null;
+        } while (cursor != null);
+        return out;
     }
 
     private List<JsonNode> liveCompleted() {

@@ -129,8 +129,10 @@ public final class OpenApiAuthorization {
     }
 
     private static Http.Response call(Operation op, String url, String token) {
-        Map<String, String> headers = token == null ? Map.of("Accept", "application/json")
-                : Map.of("Accept", "application/json", "Authorization", Tokens.bearer(token));
+        // JSON preferred, anything else accepted: an operation that only streams (text/event-stream) is probed too
+        String accept = "application/json, */*;q=0.1";
+        Map<String, String> headers = token == null ? Map.of("Accept", accept)
+                : Map.of("Accept", accept, "Authorization", Tokens.bearer(token));
         return switch (op.method()) {
             case "GET" -> Http.get(url, headers);
             case "DELETE" -> Http.send("DELETE", url, null, headers);

@@ -47,7 +47,10 @@ public interface SchedulerClient {
     record SourceInfo(String id, String name, String method) {
     }
 
-    /** The part of scheduler-service's PolicyView the catalog needs; {@code rpo} is an ISO-8601 duration or null. */
-    record PolicyInfo(String id, String sourceId, String type, String rpo, boolean enabled) {
+    /**
+     * The part of scheduler-service's PolicyView the catalog needs; {@code rpo} is an ISO-8601 duration or null;
+     * {@code nextRunAt}: when its schedule fires next (null when disabled or absent from older versions).
+     */
+    record PolicyInfo(String id, String sourceId, String type, String rpo, boolean enabled, java.time.Instant nextRunAt) {
     }
 }

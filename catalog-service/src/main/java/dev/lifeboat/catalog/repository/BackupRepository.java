@@ -4,23 +4,16 @@ import dev.lifeboat.catalog.domain.Backup;
 import dev.lifeboat.catalog.domain.BackupQuery;
 import dev.lifeboat.catalog.domain.BackupStatus;
 import io.quarkus.hibernate.reactive.panache.PanacheRepositoryBase;
-import io.quarkus.panache.common.Page;
 import io.quarkus.panache.common.Sort;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.LockModeType;
 
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 @ApplicationScoped
 public class BackupRepository implements PanacheRepositoryBase<Backup, String> {
-
-    private static final Sort NEWEST_FIRST = Sort.by("requestedAt", Sort.Direction.Descending, Sort.NullPrecedence.NULLS_LAST)
-            .and("backupId", Sort.Direction.Descending);
 
     /** The restore point of a backup is when its snapshot started; ties go to the one completed last. */
     private static final Sort NEWEST_RESTORE_POINT = Sort.by("startedAt", Sort.Direction.Descending, Sort.NullPrecedence.NULLS_LAST)
@@ -44,15 +37,23 @@ public class BackupRepository implements PanacheRepositoryBase<Backup, String> {
                 .chain(() -> findById(backupId, LockModeType.PESSIMISTIC_WRITE));
     }
 
-    public Uni<List<Backup>> page(BackupQuery q) {
-        Where where = where(q);
-        var query = where.isEmpty() ? findAll(NEWEST_FIRST) : find(where.hql(), NEWEST_FIRST, where.params);
-        return query.page(Page.of(q.page(), q.size())).list();
-    }
-
-    public Uni<Long> count(BackupQuery q) {
-        Where where = where(q);
-        return where.isEmpty() ? count() : count(where.hql(), where.params);
+    /**
+     * One page newest first by requested_at (backups no event has dated yet last), then backup_id: {@code limit} rows
+     * after the query's cursor. Every filter is served by an index of migration V9.
+     */
+    public Uni<List<Backup>> page(BackupQuery q, int limit) {
+        Keyset k = new Keyset("backup", "requested_at", "backup_id");
+        k.where("source_id = :sourceId", "sourceId", q.sourceId())
+                .where("status = :status", "status", q.status() == null ? null : q.status().name())
+                .where("type = :type", "type", q.type() == null ? null : q.type().name())
+                .where(k.key() + " >= :from", "from", q.from())
+                .where(k.key() + " < :to and requested_at is not null", "to", q.to())
+                .after(q.after());
+        return getSession().chain(s -> {
+            var query = s.createNativeQuery(k.sql(), Backup.class);
+            k.params.forEach(query::setParameter);
+            return query.setMaxResults(limit).getResultList();
+        });
     }
 
     public Uni<Backup> latestCompleted(String sourceId) {
@@ -77,35 +78,5 @@ public class BackupRepository implements PanacheRepositoryBase<Backup, String> {
         return count("sourceId = ?1", sourceId)
                 .chain(all -> count("sourceId = ?1 and method = 'physical'", sourceId)
                         .map(physical -> new long[]{all, physical}));
-    }
-
-    private static Where where(BackupQuery q) {
-        Where w = new Where();
-        w.add("sourceId = :sourceId", "sourceId", q.sourceId());
-        w.add("status = :status", "status", q.status());
-        w.add("type = :type", "type", q.type());
-        w.add("requestedAt >= :from", "from", q.from());
-        w.add("requestedAt < :to", "to", q.to());
-        return w;
-    }
-
-    private static final class Where {
-        final List<String> conditions = new ArrayList<>();
-        final Map<String, Object> params = new HashMap<>();
-
-        void add(String condition, String name, Object value) {
-            if (value != null) {
-                conditions.add(condition);
-                params.put(name, value);
-            }
-        }
-
-        boolean isEmpty() {
-            return conditions.isEmpty();
-        }
-
-        String hql() {
-            return String.join(" and ", conditions);
-        }
     }
 }

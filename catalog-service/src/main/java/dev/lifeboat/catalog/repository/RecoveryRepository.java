@@ -6,23 +6,16 @@ import dev.lifeboat.catalog.domain.RecoveryStatus;
 import dev.lifeboat.catalog.domain.RtoPrediction;
 import dev.lifeboat.contracts.recovery.RunMode;
 import io.quarkus.hibernate.reactive.panache.PanacheRepositoryBase;
-import io.quarkus.panache.common.Page;
 import io.quarkus.panache.common.Sort;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.persistence.LockModeType;
 
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 @ApplicationScoped
 public class RecoveryRepository implements PanacheRepositoryBase<Recovery, String> {
-
-    private static final Sort NEWEST_FIRST = Sort.by("startedAt", Sort.Direction.Descending, Sort.NullPrecedence.NULLS_LAST)
-            .and("runId", Sort.Direction.Descending);
 
     /**
      * The run's row, locked for update until the transaction ends; created RUNNING if this is the first event
@@ -79,33 +72,21 @@ public class RecoveryRepository implements PanacheRepositoryBase<Recovery, Strin
                         ((Number) rows.getFirst()[3]).longValue()));
     }
 
-    public Uni<List<Recovery>> page(RecoveryQuery q) {
-        Map<String, Object> params = new HashMap<>();
-        String where = where(q, params);
-        var query = where.isEmpty() ? findAll(NEWEST_FIRST) : find(where, NEWEST_FIRST, params);
-        return query.page(Page.of(q.page(), q.size())).list();
-    }
-
-    public Uni<Long> count(RecoveryQuery q) {
-        Map<String, Object> params = new HashMap<>();
-        String where = where(q, params);
-        return where.isEmpty() ? count() : count(where, params);
-    }
-
-    private static String where(RecoveryQuery q, Map<String, Object> params) {
-        List<String> conditions = new ArrayList<>();
-        add(conditions, params, "mode = :mode", "mode", q.mode());
-        add(conditions, params, "planId = :planId", "planId", q.planId());
-        add(conditions, params, "status = :status", "status", q.status());
-        add(conditions, params, "sourceId = :sourceId", "sourceId", q.sourceId());
-        return String.join(" and ", conditions);
-    }
-
-    private static void add(List<String> conditions, Map<String, Object> params, String condition, String name,
-                            Object value) {
-        if (value != null) {
-            conditions.add(condition);
-            params.put(name, value);
-        }
+    /**
+     * One page newest first by started_at (runs no event has dated yet last), then run_id: {@code limit} rows after
+     * the query's cursor. Every filter is served by an index of migration V9.
+     */
+    public Uni<List<Recovery>> page(RecoveryQuery q, int limit) {
+        Keyset k = new Keyset("recovery", "started_at", "run_id")
+                .where("mode = :mode", "mode", q.mode() == null ? null : q.mode().name())
+                .where("plan_id = :planId", "planId", q.planId())
+                .where("status = :status", "status", q.status() == null ? null : q.status().name())
+                .where("source_id = :sourceId", "sourceId", q.sourceId())
+                .after(q.after());
+        return getSession().chain(s -> {
+            var query = s.createNativeQuery(k.sql(), Recovery.class);
+            k.params.forEach(query::setParameter);
+            return query.setMaxResults(limit).getResultList();
+        });
     }
 }

@@ -2,6 +2,7 @@ package dev.lifeboat.catalog.rest;
 
 import dev.lifeboat.catalog.domain.BackupQuery;
 import dev.lifeboat.catalog.domain.BackupStatus;
+import dev.lifeboat.catalog.domain.ListCursor;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.kit.rest.ProblemException;
 
@@ -25,24 +26,36 @@ final class BackupQueryParams {
     }
 
     static BackupQuery parse(String sourceId, String status, String type, String from, String to, String page,
-                             String size) {
+                             String cursor, String size) {
         BackupQueryParams p = new BackupQueryParams();
         BackupStatus st = p.oneOf("status", status, BackupStatus.class);
         BackupType ty = p.oneOf("type", type, BackupType.class);
         Instant fromTime = p.instant("from", from);
         Instant toTime = p.instant("to", to);
-        int pageNo = p.integer("page", page, 0, 0, Integer.MAX_VALUE);
+        if (page != null && !page.isBlank()) {
+            p.errors.add(PAGE_REMOVED);
+        }
         int pageSize = p.integer("size", size, BackupQuery.DEFAULT_SIZE, 1, BackupQuery.MAX_SIZE);
         if (fromTime != null && toTime != null && !fromTime.isBefore(toTime)) {
             p.errors.add("query parameter 'to' must be after 'from'");
         }
-        if (p.errors.isEmpty() && (long) pageNo * pageSize > Integer.MAX_VALUE) {
-            p.errors.add("query parameter 'page' is too large for a page size of " + pageSize);
-        }
         if (!p.errors.isEmpty()) {
             throw ProblemException.badRequest(String.join("; ", p.errors));
         }
-        return new BackupQuery(blankToNull(sourceId), st, ty, fromTime, toTime, pageNo, pageSize);
+        BackupQuery filters = new BackupQuery(blankToNull(sourceId), st, ty, fromTime, toTime, null, pageSize);
+        return new BackupQuery(filters.sourceId(), st, ty, fromTime, toTime,
+                ListCursor.decode(LIST, filters(filters), cursor), pageSize);
+    }
+
+    /** Lists page by cursor: an offset costs the rows it skips, which a deep page of a large catalog cannot afford. */
+    static final String PAGE_REMOVED = "query parameter 'page' is not supported: pages follow each other by cursor "
+            + "(pass the previous page's nextCursor as 'cursor')";
+
+    static final String LIST = "backups";
+
+    /** The filters a cursor is bound to. */
+    static String filters(BackupQuery q) {
+        return q.sourceId() + "|" + q.status() + "|" + q.type() + "|" + q.from() + "|" + q.to();
     }
 
     private <E extends Enum<E>> E oneOf(String name, String value, Class<E> type) {

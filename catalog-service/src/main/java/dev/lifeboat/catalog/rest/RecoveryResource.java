@@ -4,6 +4,7 @@ import dev.lifeboat.contracts.Ids;
 import jakarta.validation.constraints.Pattern;
 import dev.lifeboat.identity.Roles;
 import jakarta.annotation.security.RolesAllowed;
+import dev.lifeboat.catalog.domain.ListCursor;
 import dev.lifeboat.catalog.domain.RecoveryQuery;
 import dev.lifeboat.catalog.domain.RecoveryStatus;
 import dev.lifeboat.catalog.service.RecoveryQueries;
@@ -41,7 +42,7 @@ public class RecoveryResource {
 
     @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
-    @Operation(summary = "List recovery and drill runs, newest first (by startedAt)")
+    @Operation(summary = "List recovery and drill runs, newest first (by startedAt, then runId), one page per cursor")
     @APIResponse(responseCode = "200", description = "one page of runs")
     @APIResponse(responseCode = "400", description = "a filter or paging parameter is invalid",
             content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
@@ -50,9 +51,11 @@ public class RecoveryResource {
             @Parameter(description = "only runs of this plan") @QueryParam("planId") String planId,
             @Parameter(description = "RUNNING, SUCCEEDED, FAILED or COMPENSATED") @QueryParam("status") String status,
             @Parameter(description = "only runs that restored a backup of this source") @QueryParam("sourceId") String sourceId,
-            @Parameter(description = "0-based page number, default 0") @QueryParam("page") String page,
+            @Parameter(description = "the nextCursor of the previous page (same filters); absent: the first page")
+            @QueryParam("cursor") String cursor,
+            @Parameter(description = "not supported: pages follow by cursor (400)") @QueryParam("page") String page,
             @Parameter(description = "page size, default 20, at most 200") @QueryParam("size") String size) {
-        RecoveryQuery query = parse(mode, planId, status, sourceId, page, size);
+        RecoveryQuery query = parse(mode, planId, status, sourceId, page, cursor, size);
         return queries.list(query).map(result -> RecoveryPageView.of(query, result));
     }
 
@@ -69,19 +72,27 @@ public class RecoveryResource {
 
     /** Parameters arrive as text so a bad value is a 400 naming it; all problems are reported at once. */
     private static RecoveryQuery parse(String mode, String planId, String status, String sourceId, String page,
-                                       String size) {
+                                       String cursor, String size) {
         List<String> errors = new ArrayList<>();
         RunMode m = oneOf("mode", mode, RunMode.class, errors);
         RecoveryStatus st = oneOf("status", status, RecoveryStatus.class, errors);
-        int pageNo = integer("page", page, 0, 0, Integer.MAX_VALUE, errors);
-        int pageSize = integer("size", size, RecoveryQuery.DEFAULT_SIZE, 1, RecoveryQuery.MAX_SIZE, errors);
-        if (errors.isEmpty() && (long) pageNo * pageSize > Integer.MAX_VALUE) {
-            errors.add("query parameter 'page' is too large for a page size of " + pageSize);
+        if (page != null && !page.isBlank()) {
+            errors.add(BackupQueryParams.PAGE_REMOVED);
         }
+        int pageSize = integer("size", size, RecoveryQuery.DEFAULT_SIZE, 1, RecoveryQuery.MAX_SIZE, errors);
         if (!errors.isEmpty()) {
             throw ProblemException.badRequest(String.join("; ", errors));
         }
-        return new RecoveryQuery(m, blankToNull(planId), st, blankToNull(sourceId), pageNo, pageSize);
+        RecoveryQuery filters = new RecoveryQuery(m, blankToNull(planId), st, blankToNull(sourceId), null, pageSize);
+        return new RecoveryQuery(m, filters.planId(), st, filters.sourceId(),
+                ListCursor.decode(LIST, filters(filters), cursor), pageSize);
+    }
+
+    static final String LIST = "recoveries";
+
+    /** The filters a cursor is bound to. */
+    static String filters(RecoveryQuery q) {
+        return q.mode() + "|" + q.planId() + "|" + q.status() + "|" + q.sourceId();
     }
 
     private static <E extends Enum<E>> E oneOf(String name, String value, Class<E> type, List<String> errors) {

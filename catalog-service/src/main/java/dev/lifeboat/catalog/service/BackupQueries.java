@@ -24,14 +24,15 @@ public class BackupQueries {
         this.events = events;
     }
 
-    public record BackupPage(List<Backup> items, long total) {
+    /** One page, and whether there are more rows after it (one more than the page was read to know). */
+    public record BackupPage(List<Backup> items, boolean more) {
     }
 
     @WithSession
     @WithSpan("BackupQueries.list")
     public Uni<BackupPage> list(BackupQuery query) {
-        // one session runs one statement at a time: page, then count
-        return backups.page(query).chain(items -> backups.count(query).map(total -> new BackupPage(items, total)));
+        return backups.page(query, query.size() + 1).map(rows -> rows.size() > query.size()
+                ? new BackupPage(rows.subList(0, query.size()), true) : new BackupPage(rows, false));
     }
 
     @WithSession

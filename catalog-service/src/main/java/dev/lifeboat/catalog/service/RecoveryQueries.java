@@ -24,7 +24,8 @@ public class RecoveryQueries {
         this.steps = steps;
     }
 
-    public record RecoveryPage(List<Recovery> items, long total) {
+    /** One page, and whether there are more rows after it (one more than the page was read to know). */
+    public record RecoveryPage(List<Recovery> items, boolean more) {
     }
 
     public record RecoveryDetail(Recovery run, List<RecoveryStep> steps) {
@@ -33,7 +34,8 @@ public class RecoveryQueries {
     @WithSession
     @WithSpan("RecoveryQueries.list")
     public Uni<RecoveryPage> list(RecoveryQuery query) {
-        return runs.page(query).chain(items -> runs.count(query).map(total -> new RecoveryPage(items, total)));
+        return runs.page(query, query.size() + 1).map(rows -> rows.size() > query.size()
+                ? new RecoveryPage(rows.subList(0, query.size()), true) : new RecoveryPage(rows, false));
     }
 
     @WithSession

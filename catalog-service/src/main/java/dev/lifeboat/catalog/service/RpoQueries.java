@@ -3,6 +3,7 @@ package dev.lifeboat.catalog.service;
 import dev.lifeboat.catalog.client.SchedulerClient;
 import dev.lifeboat.catalog.domain.Backup;
 import dev.lifeboat.catalog.domain.RpoCompliance;
+import dev.lifeboat.catalog.domain.WalArchiveStatus;
 import dev.lifeboat.catalog.repository.BackupRepository;
 import dev.lifeboat.catalog.repository.WalStatusRepository;
 import dev.lifeboat.kit.rest.ProblemException;
@@ -48,15 +49,31 @@ public class RpoQueries {
                 .chain(newest -> sourceAndPolicies(sourceId).chain(source -> {
                     if (PHYSICAL.equals(source.method())) {
                         return Panache.withSession(() -> walStatuses.findById(sourceId))
-                                .map(status -> RpoCompliance.evaluatePhysical(sourceId, source.policies(), newest,
-                                        status, Instant.now(), walStatusStaleAfter));
+                                .map(status -> evaluate(sourceId, source.method(), source.policies(), newest,
+                                        status, Instant.now()));
                     }
-                    return Uni.createFrom().item(RpoCompliance.evaluate(sourceId, source.policies(), newest,
-                            Instant.now()));
+                    return Uni.createFrom().item(evaluate(sourceId, source.method(), source.policies(), newest,
+                            null, Instant.now()));
                 }));
     }
 
-    private static final String PHYSICAL = "physical";
+    /**
+     * The one rule of RPO compliance, for one source and for the fleet: a physical source by its WAL archive
+     * ({@code status}), any other by its newest restorable backup ({@code newest}).
+     */
+    public RpoCompliance evaluate(String sourceId, String method, List<RpoCompliance.Policy> policies, Backup newest,
+                                  WalArchiveStatus status, Instant now) {
+        return PHYSICAL.equals(method)
+                ? RpoCompliance.evaluatePhysical(sourceId, policies, newest, status, now, walStatusStaleAfter)
+                : RpoCompliance.evaluate(sourceId, policies, newest, now);
+    }
+
+    /** How long the catalog waits for a WAL archiver's report before it calls the last one stale. */
+    public Duration walStatusStaleAfter() {
+        return walStatusStaleAfter;
+    }
+
+    static final String PHYSICAL = "physical";
 
     private record SourcePolicies(String method, List<RpoCompliance.Policy> policies) {
     }

@@ -29,7 +29,8 @@ public interface SnapshotConfig {
     @WithDefault("/usr/lib/postgresql")
     Path pgInstallRoot();
 
-    @WithDefault("2s")
+    /** How often a running backup reports BackupProgress (what catalog-service's live progress streams show). */
+    @WithDefault("1s")
     Duration progressInterval();
 
     /** Name of this worker instance in events; defaults to host name and pid. */

@@ -1,0 +1,198 @@
+package dev.lifeboat.catalog.service;
+
+import dev.lifeboat.catalog.client.SchedulerClient;
+import dev.lifeboat.catalog.domain.Backup;
+import dev.lifeboat.catalog.domain.FleetView;
+import dev.lifeboat.catalog.domain.Recovery;
+import dev.lifeboat.catalog.domain.RecoveryStatus;
+import dev.lifeboat.catalog.domain.RpoCompliance;
+import dev.lifeboat.catalog.domain.RtoPrediction;
+import dev.lifeboat.catalog.domain.WalArchiveStatus;
+import dev.lifeboat.contracts.BackupType;
+import io.opentelemetry.instrumentation.annotations.WithSpan;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import jakarta.enterprise.context.ApplicationScoped;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.eclipse.microprofile.rest.client.inject.RestClient;
+import org.jboss.logging.Logger;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+
+/**
+ * The fleet at a glance: one SQL statement over the catalog for every source (its newest restorable backup, WAL
+ * archive status, newest finished drill and newest verification, one row each), plus one call to scheduler-service
+ * for every policy (RPO and next run). RPO compliance is {@link RpoQueries#evaluate}, the rule of GET /sources/{id}/rpo.
+ */
+@ApplicationScoped
+public class FleetQueries {
+    private static final Logger LOG = Logger.getLogger(FleetQueries.class);
+
+    private final Pool pool;
+    private final RpoQueries rpo;
+    private final SchedulerClient scheduler;
+    private final String sql;
+
+    public FleetQueries(Pool pool, RpoQueries rpo, @RestClient SchedulerClient scheduler,
+                        @ConfigProperty(name = "quarkus.hibernate-orm.database.default-schema") String schema) {
+        this.pool = pool;
+        this.rpo = rpo;
+        this.scheduler = scheduler;
+        this.sql = SQL.replace("{s}", schema);
+    }
+
+    /**
+     * One row per source: source_state (kept by the database after every write of backup and recovery rows, migration
+     * V10) and the source's WAL archiver report.
+     */
+    private static final String SQL = """
+            select coalesce(st.source_id, w.source_id) as source_id,
+                   st.backup_id, st.type, st.method, st.requested_at, st.started_at, st.completed_at,
+                   st.last_verified_at,
+                   st.drill_run_id as run_id, st.drill_plan_id as plan_id, st.drill_status as status,
+                   st.drill_total_millis as total_millis, st.drill_rto_millis as rto_millis,
+                   st.drill_rto_met as rto_met, st.drill_finished_at as finished_at,
+                   w.worker_id, w.archived_lsn, w.archived_at, w.server_lsn, w.lag_bytes, w.lag_seconds,
+                   w.continuity_from, w.last_contiguous_segment, w.gap, w.first_missing_segment, w.state, w.error,
+                   w.reported_at
+              from {s}.source_state st
+              full join {s}.wal_status w on w.source_id = st.source_id
+             order by 1""";
+
+    /** What the catalog knows of one source. */
+    private record Known(String sourceId, Backup newest, WalArchiveStatus wal, Recovery drill, Instant lastVerifiedAt) {
+    }
+
+    @WithSpan("FleetQueries.fleet")
+    public Uni<FleetView> fleet() {
+        Uni<Map<String, Known>> catalog = pool.query(sql).execute().map(rows -> {
+            Map<String, Known> known = new TreeMap<>();
+            for (Row row : rows) {
+                Known k = known(row);
+                known.put(k.sourceId(), k);
+            }
+            return known;
+        });
+        Uni<Optional<List<SchedulerClient.PolicyInfo>>> policies = scheduler.policies(null)
+                .map(Optional::of)
+                .onFailure().recoverWithItem(t -> {
+                    LOG.warnf("scheduler-service did not answer for the fleet's policies: %s", t.toString());
+                    return Optional.empty();
+                });
+        return Uni.combine().all().unis(catalog, policies).asTuple()
+                .map(t -> view(t.getItem1(), t.getItem2(), Instant.now()));
+    }
+
+    private FleetView view(Map<String, Known> known, Optional<List<SchedulerClient.PolicyInfo>> policies,
+                           Instant now) {
+        Map<String, List<SchedulerClient.PolicyInfo>> bySource = policies.orElse(List.of()).stream()
+                .filter(p -> p.sourceId() != null)
+                .collect(Collectors.groupingBy(SchedulerClient.PolicyInfo::sourceId, TreeMap::new, Collectors.toList()));
+        // a source with policies and nothing in the catalog yet is in the fleet too (and misses its RPO)
+        Map<String, Known> all = new TreeMap<>(known);
+        bySource.keySet().forEach(id -> all.putIfAbsent(id, new Known(id, null, null, null, null)));
+        List<FleetView.Source> sources = new ArrayList<>(all.size());
+        for (Known k : all.values()) {
+            sources.add(source(k, policies.isPresent() ? bySource.getOrDefault(k.sourceId(), List.of()) : null, now));
+        }
+        return new FleetView(now, sources);
+    }
+
+    private FleetView.Source source(Known k, List<SchedulerClient.PolicyInfo> policies, Instant now) {
+        String method = k.wal() != null ? RpoQueries.PHYSICAL
+                : k.newest() == null ? null : k.newest().method == null ? "logical" : k.newest().method;
+        Long rpoSeconds = null;
+        Boolean compliant = null;
+        String reason;
+        Instant next = null;
+        if (policies == null) {
+            reason = "scheduler-service did not answer: the RPO of source '" + k.sourceId() + "' is unknown";
+        } else {
+            RpoCompliance c = rpo.evaluate(k.sourceId(), method, policies.stream()
+                    .map(p -> new RpoCompliance.Policy(p.id(), p.type(), p.enabled(), p.rpo())).toList(),
+                    k.newest(), k.wal(), now);
+            rpoSeconds = c.rpoSeconds();
+            compliant = c.compliant();
+            reason = c.reason();
+            next = policies.stream().filter(SchedulerClient.PolicyInfo::enabled)
+                    .map(SchedulerClient.PolicyInfo::nextRunAt).filter(Objects::nonNull)
+                    .min(Comparator.naturalOrder()).orElse(null);
+        }
+        FleetView.LastGoodBackup good = null;
+        if (k.newest() != null) {
+            Backup b = k.newest();
+            Instant at = b.completedAt != null ? b.completedAt : b.startedAt != null ? b.startedAt : b.requestedAt;
+            good = new FleetView.LastGoodBackup(b.backupId, b.completedAt,
+                    at == null ? 0 : Math.max(0, Duration.between(at, now).toSeconds()),
+                    b.type == null ? null : b.type.name());
+        }
+        Double lag = k.wal() == null || k.wal().archivedLsn == null ? null
+                : RpoCompliance.WalArchive.of(k.wal(), now, rpo.walStatusStaleAfter()).rpoSeconds();
+        RtoPrediction.Drill d = RtoPrediction.Drill.of(k.drill());
+        FleetView.LastDrill drill = d == null ? null : new FleetView.LastDrill(d.runId(), d.status(),
+                d.measuredRtoSeconds(), d.rtoTargetSeconds(), d.rtoMet(), d.finishedAt());
+        return new FleetView.Source(k.sourceId(), method, good, rpoSeconds, compliant, reason, next, lag, drill,
+                k.lastVerifiedAt());
+    }
+
+    private static Known known(Row row) {
+        String sourceId = row.getString("source_id");
+        Backup newest = null;
+        if (row.getString("backup_id") != null) {
+            newest = new Backup();
+            newest.backupId = row.getString("backup_id");
+            newest.sourceId = sourceId;
+            newest.type = row.getString("type") == null ? null : BackupType.valueOf(row.getString("type"));
+            newest.method = row.getString("method");
+            newest.requestedAt = instant(row, "requested_at");
+            newest.startedAt = instant(row, "started_at");
+            newest.completedAt = instant(row, "completed_at");
+        }
+        WalArchiveStatus wal = null;
+        if (row.getString("worker_id") != null) {
+            wal = new WalArchiveStatus();
+            wal.sourceId = sourceId;
+            wal.workerId = row.getString("worker_id");
+            wal.archivedLsn = row.getString("archived_lsn");
+            wal.archivedAt = instant(row, "archived_at");
+            wal.serverLsn = row.getString("server_lsn");
+            wal.lagBytes = row.getLong("lag_bytes");
+            wal.lagSeconds = row.getDouble("lag_seconds");
+            wal.continuityFrom = row.getString("continuity_from");
+            wal.lastContiguousSegment = row.getString("last_contiguous_segment");
+            wal.gap = Boolean.TRUE.equals(row.getBoolean("gap"));
+            wal.firstMissingSegment = row.getString("first_missing_segment");
+            wal.state = row.getString("state");
+            wal.error = row.getString("error");
+            wal.reportedAt = instant(row, "reported_at");
+        }
+        Recovery drill = null;
+        if (row.getString("run_id") != null) {
+            drill = new Recovery();
+            drill.runId = row.getString("run_id");
+            drill.planId = row.getString("plan_id");
+            drill.status = RecoveryStatus.valueOf(row.getString("status"));
+            drill.totalMillis = row.getLong("total_millis");
+            drill.rtoMillis = row.getLong("rto_millis");
+            drill.rtoMet = row.getBoolean("rto_met");
+            drill.finishedAt = instant(row, "finished_at");
+        }
+        return new Known(sourceId, newest, wal, drill, instant(row, "last_verified_at"));
+    }
+
+    private static Instant instant(Row row, String column) {
+        OffsetDateTime t = row.getOffsetDateTime(column);
+        return t == null ? null : t.toInstant();
+    }
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Catalog at fleet scale, one run: p50/p99 of catalog-service's list endpoints and fleet view over HTTP with a
+# viewer token, with SOURCES x PER_SOURCE backups (default 1,000 x 1,000 = one million) in its PostgreSQL.
+#
+# The rows go straight into the catalog's tables (deploy/bench/catalog-scale-seed.sql: a mix of statuses, types,
+# methods and times, drills and recoveries, WAL archiver reports for the physical sources), not through Kafka: a
+# million backups through the event path would take hours here. catalog-service runs on a database of its own,
+# created and migrated (Flyway) by the service at start, seeded, analyzed, then measured. Its consumers read topics
+# of the run's own (catalog-scale-<id>.*), never the platform's. GET /api/v1/fleet asks scheduler-service for every
+# policy once per request: a stand-in (python3 http.server on SCHEDULER_STANDIN_PORT) answers with one enabled
+# policy per source (RPO P1D, a next run), so the fleet's figure includes that call over loopback.
+#
+# Measured, each with WARMUP unmeasured and REQUESTS measured requests from CONCURRENCY virtual threads
+# (deploy/bench/AuthBench.java load: java.net.http, keep-alive): the first page, ?status=FAILED, ?type=FULL,
+# ?sourceId=, a page DEEP pages down (reached by following nextCursor), the first page of /recoveries and
+# ?mode=drill, and /fleet.
+#
+# Needs Kafka and PostgreSQL of deploy/local/stack.sh (`deploy/local/stack.sh up kafka postgres`), a JDK 21+, curl,
+# jq, psql, python3. Usage: deploy/bench/catalog-scale.sh
+# Environment: KAFKA_PORT (9092), PG_PORT (55432), BENCH_PORT (18095), SCHEDULER_STANDIN_PORT (18096), SOURCES (1000),
+# PER_SOURCE (1000), DEEP (500), REQUESTS (2000), WARMUP (300), CONCURRENCY (4), LIFEBOAT_JAVA_OPTS (-Xmx512m),
+# SKIP_BUILD=1 to use catalog-service as built, KEEP_DB=1 to keep the database (its name is printed);
+# Maven reads extra arguments from MAVEN_ARGS (e.g. -Dmaven.repo.local=...).
+# Everything it creates goes on exit: catalog-service and the stand-in (by pid), the database (unless KEEP_DB),
+# the topics and the consumer group, the key pair and tokens, the work directory.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+KAFKA_PORT=${KAFKA_PORT:-9092}; PG_PORT=${PG_PORT:-55432}
+BENCH_PORT=${BENCH_PORT:-18095}; STANDIN_PORT=${SCHEDULER_STANDIN_PORT:-18096}
+SOURCES=${SOURCES:-1000}; PER_SOURCE=${PER_SOURCE:-1000}; DEEP=${DEEP:-500}
+REQUESTS=${REQUESTS:-2000}; WARMUP=${WARMUP:-300}; CONCURRENCY=${CONCURRENCY:-4}
+JAVA_OPTS=${LIFEBOAT_JAVA_OPTS:--Xmx512m}
+RUN_ID=$(date +%s)-$$
+DB=catalog_scale_${RUN_ID//-/_}
+PREFIX=catalog-scale-$RUN_ID
+GROUP=catalog-service-catalog-scale-$RUN_ID
+NAME=catalog-scale
+source "$ROOT/deploy/bench/catalog-bench-lib.sh"
+bench_java
+for tool in curl jq psql python3; do command -v "$tool" >/dev/null || fail "$tool is required"; done
+for p in "$BENCH_PORT" "$STANDIN_PORT"; do
+  (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && fail "port 127.0.0.1:$p is in use (set BENCH_PORT / SCHEDULER_STANDIN_PORT)"
+done
+bench_servers
+
+mkdir -p "$ROOT/.work"
+WORK=$(mktemp -d "$ROOT/.work/catalog-scale.XXXXXX")
+PIDS=(); DB_CREATED=0; TOPICS_CREATED=0
+cleanup() {
+  local rc=$?
+  set +e
+  if ((rc != 0)) && [[ -s $WORK/catalog.log ]]; then { echo "--- end of catalog.log"; tail -20 "$WORK/catalog.log"; } >&2; fi
+  bench_teardown
+  rm -rf "$WORK"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+  say "building catalog-service ($(git -C "$ROOT" rev-parse --short HEAD))"
+  (cd "$ROOT" && ./mvnw -B -q -DskipTests package -pl catalog-service -am) || fail "build failed"
+fi
+[[ -f $ROOT/catalog-service/target/quarkus-app/quarkus-run.jar ]] || fail "catalog-service not built in $ROOT (run without SKIP_BUILD)"
+
+# ---------------------------------------------------------------- tokens, database, topics, scheduler stand-in
+(umask 077; mint catalog-scale lifeboat-viewer > "$WORK/viewer.token"; mint catalog-service lifeboat-viewer > "$WORK/service.token")
+"${PSQL[@]}" -d postgres -c "create database $DB owner lifeboat"; DB_CREATED=1
+"${BENCH[@]}" topics "127.0.0.1:$KAFKA_PORT" "$PREFIX" create; TOPICS_CREATED=1
+
+mkdir -p "$WORK/standin/api/v1"
+python3 - "$SOURCES" > "$WORK/standin/policies.json" <<'PY'
+import json, sys, datetime
+n = int(sys.argv[1])
+nxt = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:00:00Z")
+print(json.dumps([{"id": "policy-db-%05d" % s, "sourceId": "db-%05d" % s, "type": "INCREMENTAL",
+                   "schedule": "0 0 */6 * * ?", "nextRunAt": nxt, "rpo": "P1D", "enabled": True}
+                  for s in range(1, n + 1)]))
+PY
+cat > "$WORK/standin/server.py" <<'PY'
+import http.server, sys
+body = open(sys.argv[2], "rb").read()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        if self.path.split("?")[0] != "/api/v1/policies":
+            self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers(); return
+        self.send_response(200); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+python3 "$WORK/standin/server.py" "$STANDIN_PORT" "$WORK/standin/policies.json" & PIDS+=("$!")
+
+# ---------------------------------------------------------------- catalog-service, seed
+say "starting catalog-service on $BENCH_PORT, database $DB"
+start_catalog "$ROOT/catalog-service/target/quarkus-app/quarkus-run.jar" "$BENCH_PORT" "$WORK/catalog.log" \
+  SCHEDULER_URL="http://127.0.0.1:$STANDIN_PORT" \
+  LIFEBOAT_JWT_PUBLIC_KEY_LOCATION="file:$WORK/jwt/public.pem" LIFEBOAT_SERVICE_TOKEN_FILE="$WORK/service.token"
+say "seeding $SOURCES sources x $PER_SOURCE backups into $DB (straight into the tables)"
+T0=$(date +%s)
+"${PSQL[@]}" -d "$DB" -v sources="$SOURCES" -v per_source="$PER_SOURCE" -f "$ROOT/deploy/bench/catalog-scale-seed.sql"
+echo "   $("${PSQL[@]}" -d "$DB" -c "select count(*) || ' backups, ' || count(distinct source_id) || ' sources' from catalog.backup") in $(($(date +%s) - T0)) s"
+
+# ---------------------------------------------------------------- measure
+BASE=http://127.0.0.1:$BENCH_PORT
+AUTH=(-H "Authorization: Bearer $(cat "$WORK/viewer.token")")
+say "following nextCursor $DEEP pages down (size 20)"
+CURSOR=""
+for ((i = 1; i < DEEP; i++)); do
+  CURSOR=$(curl -sf "${AUTH[@]}" "$BASE/api/v1/backups?size=20${CURSOR:+&cursor=$CURSOR}" | jq -r '.nextCursor // empty')
+  [[ -n $CURSOR ]] || fail "page $i has no nextCursor"
+done
+declare -a NAMES URLS
+add() { NAMES+=("$1"); URLS+=("$2"); }
+add "backups, first page" "/api/v1/backups?size=20"
+add "backups ?status=FAILED" "/api/v1/backups?size=20&status=FAILED"
+add "backups ?type=FULL" "/api/v1/backups?size=20&type=FULL"
+add "backups ?sourceId=" "/api/v1/backups?size=20&sourceId=db-$(printf '%05d' $((SOURCES / 2)))"
+add "backups, page $DEEP by cursor" "/api/v1/backups?size=20&cursor=$CURSOR"
+add "recoveries, first page" "/api/v1/recoveries?size=20"
+add "recoveries ?mode=drill" "/api/v1/recoveries?size=20&mode=drill"
+add "fleet ($SOURCES sources)" "/api/v1/fleet"
+SOURCES_SEEN=$(curl -sf "${AUTH[@]}" "$BASE/api/v1/fleet" | jq '[.sources[] | select(.rpoSeconds != null)] | length')
+[[ $SOURCES_SEEN == "$SOURCES" ]] || fail "the fleet shows $SOURCES_SEEN sources with their RPO, expected $SOURCES"
+declare -a OUT
+for i in "${!NAMES[@]}"; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "${AUTH[@]}" "$BASE${URLS[$i]}")
+  [[ $code == 200 ]] || fail "GET ${URLS[$i]} answered $code"
+  say "measuring ${NAMES[$i]}: $WARMUP warm-up + $REQUESTS requests, concurrency $CONCURRENCY"
+  OUT[$i]=$("${BENCH[@]}" load "$BASE${URLS[$i]}" "$WORK/viewer.token" "$REQUESTS" "$WARMUP" "$CONCURRENCY") \
+    || fail "load run of ${URLS[$i]} failed"
+done
+
+echo
+echo "catalog-service $(git -C "$ROOT" rev-parse --short HEAD), $SOURCES x $PER_SOURCE backups; machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-34s %9s %9s %9s\n' endpoint "p50 ms" "p99 ms" "req/s"
+for i in "${!NAMES[@]}"; do
+  read -r p50 p99 rps <<<"${OUT[$i]}"
+  printf '%-34s %9s %9s %9s\n' "${NAMES[$i]}" "$p50" "$p99" "$rps"
+done
+[[ ${KEEP_DB:-0} == 1 ]] && echo "database kept: $DB"
+exit 0
