@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lifeboat.cli.Settings.Service;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -96,12 +97,8 @@ final class BackupCommand {
         String from;
         @Option(names = "--to", paramLabel = "INSTANT", description = "requested before (ISO-8601)")
         String to;
-        @Option(names = "--limit", description = "at most this many (default 20)")
-        int limit = 20;
-        @Option(names = "--cursor", description = "continue where a listing stopped")
-        String cursor;
-        @Option(names = "--page", description = "start at this page (services that page by number)")
-        Integer page;
+        @Mixin
+        Paging paging;
 
         @Override
         public Integer call() {
@@ -113,14 +110,14 @@ final class BackupCommand {
             q.put("type", type == null ? null : type.toUpperCase(Locale.ROOT));
             q.put("from", from);
             q.put("to", to);
-            Page p = list(Service.CATALOG, "/api/v1/backups", q, limit, cursor, page);
+            Page p = list(Service.CATALOG, "/api/v1/backups", q, paging.limit, paging.cursor, paging.page);
             if (out().structured(p.toJson())) {
                 return ExitCodes.OK;
             }
             Output.Table t = new Output.Table("BACKUP", "SOURCE", "TYPE", "STATUS", "CHAIN", "REQUESTED", "DURATION",
                     "SIZE", "VERIFIED", "LOCATIONS");
             for (JsonNode b : p.items()) {
-                t.row(text(b, "/backupId"), text(b, "/sourceId"), text(b, "/type"), status(out(), text(b, "/status")),
+                t.row(text(b, "/backupId"), text(b, "/sourceId"), text(b, "/type"), out().status(text(b, "/status")),
                         chain(b), Output.time(b, "/requestedAt"), Output.millis(Output.longOrNull(b, "/durationMs")),
                         Output.bytes(Output.longOrNull(b, "/sizeBytes")), text(b, "/verification/state"),
                         locations(b));
@@ -129,18 +126,6 @@ final class BackupCommand {
             moreHint(p, p.items().size());
             return ExitCodes.OK;
         }
-    }
-
-    static String status(Output o, String s) {
-        if (s == null) {
-            return null;
-        }
-        return switch (s) {
-            case "COMPLETED" -> o.paint(Output.Colour.GREEN, s);
-            case "FAILED" -> o.paint(Output.Colour.RED, s);
-            case "DELETED" -> o.paint(Output.Colour.DIM, s);
-            default -> o.paint(Output.Colour.YELLOW, s);
-        };
     }
 
     /** "chain 1a2b3c4d ← 5e6f7a8b" (its chain and parent, short), or "-" for a backup outside chains. */
@@ -177,7 +162,7 @@ final class BackupCommand {
             f.add(new String[]{"backup", text(b, "/backupId")});
             f.add(new String[]{"source", text(b, "/sourceId") + (b.hasNonNull("method") ? " (" + text(b, "/method") + ")" : "")});
             f.add(new String[]{"type", text(b, "/type")});
-            f.add(new String[]{"status", status(out(), text(b, "/status"))});
+            f.add(new String[]{"status", out().status(text(b, "/status"))});
             f.add(new String[]{"policy", text(b, "/policyId")});
             f.add(new String[]{"requested", Output.time(b, "/requestedAt") + " by " + text(b, "/requestedBy")});
             f.add(new String[]{"completed", Output.time(b, "/completedAt")});

@@ -126,6 +126,19 @@ final class Output {
         }
     }
 
+    /** A backup's or run's status coloured by what it means: done well, failed, gone, or under way. */
+    String status(String s) {
+        if (s == null) {
+            return null;
+        }
+        return switch (s) {
+            case "COMPLETED", "SUCCEEDED" -> paint(Colour.GREEN, s);
+            case "FAILED", "COMPENSATED" -> paint(Colour.RED, s);
+            case "DELETED" -> paint(Colour.DIM, s);
+            default -> paint(Colour.YELLOW, s);
+        };
+    }
+
     /** Key-value lines for one object ({@code show} commands). */
     void fields(List<String[]> pairs) {
         int w = 0;

@@ -3,6 +3,7 @@ package dev.lifeboat.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lifeboat.cli.Settings.Service;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -29,12 +30,8 @@ final class RunCommand {
         String source;
         @Option(names = "--status", description = "RUNNING, SUCCEEDED, FAILED or COMPENSATED")
         String status;
-        @Option(names = "--limit", description = "at most this many (default 20)")
-        int limit = 20;
-        @Option(names = "--cursor", description = "continue where a listing stopped")
-        String cursor;
-        @Option(names = "--page", description = "start at this page (services that page by number)")
-        Integer page;
+        @Mixin
+        Paging paging;
 
         @Override
         public Integer call() {
@@ -43,14 +40,14 @@ final class RunCommand {
             q.put("planId", plan == null ? null : checkId("plan id", plan, SLUG));
             q.put("sourceId", source == null ? null : checkId("source id", source, NAME));
             q.put("status", status == null ? null : status.toUpperCase(Locale.ROOT));
-            Page p = list(Service.CATALOG, "/api/v1/recoveries", q, limit, cursor, page);
+            Page p = list(Service.CATALOG, "/api/v1/recoveries", q, paging.limit, paging.cursor, paging.page);
             if (out().structured(p.toJson())) {
                 return ExitCodes.OK;
             }
             Output.Table t = new Output.Table("RUN", "PLAN", "MODE", "STATUS", "STARTED", "TOTAL", "RTO", "RPO",
                     "BACKUP");
             for (JsonNode r : p.items()) {
-                t.row(text(r, "/runId"), text(r, "/planId"), lower(text(r, "/mode")), status(out(), text(r, "/status")),
+                t.row(text(r, "/runId"), text(r, "/planId"), lower(text(r, "/mode")), out().status(text(r, "/status")),
                         Output.time(r, "/startedAt"), Output.millis(Output.longOrNull(r, "/totalMillis")),
                         met(out(), r.path("rtoMet"), Output.millis(Output.longOrNull(r, "/rtoMillis"))),
                         met(out(), r.path("rpoMet"), Output.age(Output.longOrNull(r, "/rpoSeconds"))),
@@ -64,17 +61,6 @@ final class RunCommand {
 
     static String lower(String s) {
         return s == null ? null : s.toLowerCase(Locale.ROOT);
-    }
-
-    static String status(Output o, String s) {
-        if (s == null) {
-            return null;
-        }
-        return switch (s) {
-            case "SUCCEEDED" -> o.paint(Output.Colour.GREEN, s);
-            case "FAILED", "COMPENSATED" -> o.paint(Output.Colour.RED, s);
-            default -> o.paint(Output.Colour.YELLOW, s);
-        };
     }
 
     /** "met (1h00m00s)" / "missed (...)" coloured; "-" when not measured. */
@@ -105,7 +91,7 @@ final class RunCommand {
             f.add(new String[]{"run", text(run, "/runId")});
             f.add(new String[]{"plan", text(run, "/planId") + (run.hasNonNull("planName") ? " (" + text(run, "/planName") + ")" : "")});
             f.add(new String[]{"mode", lower(text(run, "/mode"))});
-            f.add(new String[]{"status", status(out(), text(run, "/status"))});
+            f.add(new String[]{"status", out().status(text(run, "/status"))});
             f.add(new String[]{"started", Output.time(run, "/startedAt")});
             f.add(new String[]{"finished", Output.time(run, "/finishedAt")});
             JsonNode result = run.has("result") ? run.path("result") : run;
@@ -125,7 +111,7 @@ final class RunCommand {
                 Output.Table t = new Output.Table("STEP", "KIND", "STATUS", "STARTED", "DURATION", "MESSAGE");
                 for (JsonNode s : run.path("steps")) {
                     t.row(String.valueOf(s.path("index").asInt() + 1), text(s, "/kind"),
-                            status(out(), text(s, "/status")), Output.time(s, "/startedAt"),
+                            out().status(text(s, "/status")), Output.time(s, "/startedAt"),
                             Output.millis(Output.longOrNull(s, "/durationMillis")), text(s, "/message"));
                 }
                 t.print(out().out);

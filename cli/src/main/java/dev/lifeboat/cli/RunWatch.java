@@ -60,7 +60,7 @@ final class RunWatch {
     private void report(JsonNode run) {
         String status = text(run, "/status");
         if (!status.equals(lastStatus)) {
-            line("run " + text(run, "/runId") + " " + colour(status) + (run.hasNonNull("phase") ? " (" + text(run,
+            line("run " + text(run, "/runId") + " " + out.status(status) + (run.hasNonNull("phase") ? " (" + text(run,
                     "/phase") + ")" : ""));
             lastStatus = status;
         }
@@ -72,7 +72,7 @@ final class RunWatch {
             }
             stepStates.put(index, st);
             StringBuilder sb = new StringBuilder("  step ").append(index + 1).append(' ').append(text(s, "/kind"))
-                    .append(' ').append(colour(st));
+                    .append(' ').append(out.status(st));
             if (s.path("durationMillis").isNumber()) {
                 sb.append(" in ").append(Output.millis(s.get("durationMillis").asLong()));
             }
@@ -86,17 +86,6 @@ final class RunWatch {
     private void line(String text) {
         live.println(LocalTime.now(ZoneOffset.UTC).format(CLOCK) + " " + text);
         live.flush();
-    }
-
-    private String colour(String status) {
-        if (status == null) {
-            return null;
-        }
-        return switch (status) {
-            case "SUCCEEDED" -> out.paint(Output.Colour.GREEN, status);
-            case "FAILED", "COMPENSATED" -> out.paint(Output.Colour.RED, status);
-            default -> out.paint(Output.Colour.YELLOW, status);
-        };
     }
 
     /** The run's end in one line: status, total, RTO against the plan's target, the trace. */

@@ -19,6 +19,15 @@ import static dev.lifeboat.cli.Output.text;
                 SourceCommand.Rm.class, SourceCommand.Check.class})
 final class SourceCommand {
 
+    /** The source as scheduler-service holds it (its id checked first). */
+    static JsonNode source(Cmd c, String id) {
+        return c.api().get(Service.SCHEDULER, "/api/v1/sources/" + c.checkId("source id", id, Cmd.NAME));
+    }
+
+    static JsonNode policies(Cmd c, String id) {
+        return c.api().get(Service.SCHEDULER, "/api/v1/policies", java.util.Map.of("sourceId", id));
+    }
+
     @Command(name = "add", description = "Registers or replaces a source (admin). The password is a reference "
             + "(env:LIFEBOAT_SECRET_<NAME> or file:/path) the workers resolve, never the password itself.")
     static final class Add extends Cmd {
@@ -104,9 +113,8 @@ final class SourceCommand {
 
         @Override
         public Integer call() {
-            checkId("source id", id, NAME);
-            JsonNode s = api().get(Service.SCHEDULER, "/api/v1/sources/" + id);
-            JsonNode policies = api().get(Service.SCHEDULER, "/api/v1/policies", java.util.Map.of("sourceId", id));
+            JsonNode s = source(this, id);
+            JsonNode policies = policies(this, id);
             JsonNode rpo = optional(Service.CATALOG, "/api/v1/sources/" + id + "/rpo");
             ObjectNode all = Api.JSON.createObjectNode();
             all.set("source", s);
@@ -174,9 +182,8 @@ final class SourceCommand {
 
         @Override
         public Integer call() {
-            checkId("source id", id, NAME);
-            JsonNode s = api().get(Service.SCHEDULER, "/api/v1/sources/" + id);
-            JsonNode policies = api().get(Service.SCHEDULER, "/api/v1/policies", java.util.Map.of("sourceId", id));
+            JsonNode s = source(this, id);
+            JsonNode policies = policies(this, id);
             JsonNode rpo = api().get(Service.CATALOG, "/api/v1/sources/" + id + "/rpo");
             Api.Response latest = api().send(Service.CATALOG, "GET", api().uri(Service.CATALOG,
                     "/api/v1/sources/" + id + "/latest-restorable", null), null);
