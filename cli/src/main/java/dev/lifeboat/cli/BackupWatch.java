@@ -198,7 +198,7 @@ final class BackupWatch {
             return;
         }
         lastLine = line;
-        if (out.tty) {
+        if (out.errTty) {
             out.err.print("\r\033[K" + line);
         } else {
             out.err.println(line);
@@ -207,7 +207,7 @@ final class BackupWatch {
     }
 
     private void endLine() {
-        if (out.tty && !lastLine.isEmpty()) {
+        if (out.errTty && !lastLine.isEmpty()) {
             out.err.println();
             out.err.flush();
             lastLine = "";

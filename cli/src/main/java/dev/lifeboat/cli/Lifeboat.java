@@ -24,7 +24,7 @@ import java.util.Map;
                 RestoreCommand.class, PlanCommand.class, DrillCommand.class, RunCommand.class, StatusCommand.class,
                 DlqCommand.class},
         footerHeading = "%nExit codes:%n",
-        footer = {"  0  ok", "  1  the operation failed (a backup or run FAILED, a source outside its RPO, a server error)",
+        footer = {"  0  ok", "  1  operation failed (backup or run FAILED, source outside its RPO, server error)",
                 "  2  usage (unknown command or option, invalid argument)",
                 "  3  authentication or authorization (401, 403, no token)",
                 "  4  not found (404)", "  5  server unreachable, 503 or timeout",
@@ -128,7 +128,9 @@ public final class Lifeboat implements Runnable {
             boolean terminal = tty != null ? Boolean.parseBoolean(tty) : System.console() != null;
             boolean colour = terminal && !noColor && env.get("NO_COLOR") == null
                     && !"dumb".equals(env.get("TERM"));
-            output = new Output(out, err, format, terminal, colour);
+            String errTty = System.getProperty("lifeboat.tty.err");
+            output = new Output(out, err, format, terminal, colour,
+                    errTty != null ? Boolean.parseBoolean(errTty) : terminal);
         }
         return output;
     }

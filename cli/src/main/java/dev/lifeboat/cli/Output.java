@@ -35,13 +35,16 @@ final class Output {
     final Format format;
     final boolean tty;
     final boolean colour;
+    /** Standard error is a terminal: live progress is one line redrawn in place. */
+    final boolean errTty;
 
-    Output(PrintWriter out, PrintWriter err, Format format, boolean tty, boolean colour) {
+    Output(PrintWriter out, PrintWriter err, Format format, boolean tty, boolean colour, boolean errTty) {
         this.out = out;
         this.err = err;
         this.format = format;
         this.tty = tty;
         this.colour = colour;
+        this.errTty = errTty;
     }
 
     boolean table() {

@@ -41,7 +41,7 @@ class CliFormattingTest {
     @Test
     void tableColumnsAlignIgnoringColours() {
         Output o = new Output(new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()),
-                Output.Format.table, true, true);
+                Output.Format.table, true, true, true);
         StringWriter sw = new StringWriter();
         new Output.Table("ID", "STATE").row("a", o.paint(Output.Colour.RED, "BREACH")).row("longer-id", "OK")
                 .print(new PrintWriter(sw));
