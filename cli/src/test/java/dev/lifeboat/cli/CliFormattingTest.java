@@ -137,7 +137,9 @@ class CliFormattingTest {
                 "http://127.0.0.1:" + closedPort, "--token", "a.b.c"}, Map.of(), new PrintWriter(new StringWriter()),
                 new PrintWriter(err));
         assertThat(unreachable).isEqualTo(ExitCodes.UNREACHABLE);
-        assertThat(err.toString()).contains("cannot reach catalog").doesNotContain("a.b.c");
+        // the option given after the subcommand applies (inherited from the root command)
+        assertThat(err.toString()).contains("cannot reach catalog at http://127.0.0.1:" + closedPort)
+                .doesNotContain("a.b.c");
 
         assertThat(Lifeboat.execute(new String[]{"backup", "show", "nope"}, Map.of(),
                 new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()))).isEqualTo(ExitCodes.USAGE);
