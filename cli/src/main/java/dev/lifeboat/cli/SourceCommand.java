@@ -19,13 +19,18 @@ import static dev.lifeboat.cli.Output.text;
                 SourceCommand.Rm.class, SourceCommand.Check.class})
 final class SourceCommand {
 
-    /** The source as scheduler-service holds it (its id checked first). */
-    static JsonNode source(Cmd c, String id) {
-        return c.api().get(Service.SCHEDULER, "/api/v1/sources/" + c.checkId("source id", id, Cmd.NAME));
-    }
+    /** A command about one source: the source and its policies as scheduler-service holds them. */
+    abstract static class OneSource extends Cmd {
+        @Parameters(paramLabel = "ID")
+        String id;
 
-    static JsonNode policies(Cmd c, String id) {
-        return c.api().get(Service.SCHEDULER, "/api/v1/policies", java.util.Map.of("sourceId", id));
+        record Known(JsonNode source, JsonNode policies) {
+        }
+
+        Known known() {
+            JsonNode source = api().get(Service.SCHEDULER, "/api/v1/sources/" + checkId("source id", id, NAME));
+            return new Known(source, api().get(Service.SCHEDULER, "/api/v1/policies", java.util.Map.of("sourceId", id)));
+        }
     }
 
     @Command(name = "add", description = "Registers or replaces a source (admin). The password is a reference "
@@ -107,14 +112,12 @@ final class SourceCommand {
     }
 
     @Command(name = "show", description = "One source with its policies and its RPO compliance")
-    static final class Show extends Cmd {
-        @Parameters(paramLabel = "ID")
-        String id;
-
+    static final class Show extends OneSource {
         @Override
         public Integer call() {
-            JsonNode s = source(this, id);
-            JsonNode policies = policies(this, id);
+            Known k = known();
+            JsonNode s = k.source();
+            JsonNode policies = k.policies();
             JsonNode rpo = optional(Service.CATALOG, "/api/v1/sources/" + id + "/rpo");
             ObjectNode all = Api.JSON.createObjectNode();
             all.set("source", s);
@@ -176,14 +179,12 @@ final class SourceCommand {
     @Command(name = "check", description = "What Lifeboat knows about a source's protection: registration, "
             + "policies, newest restorable backup, RPO, WAL archive (a physical source) and recoverable window. "
             + "Exit 1 when something is missing.")
-    static final class Check extends Cmd {
-        @Parameters(paramLabel = "ID")
-        String id;
-
+    static final class Check extends OneSource {
         @Override
         public Integer call() {
-            JsonNode s = source(this, id);
-            JsonNode policies = policies(this, id);
+            Known k = known();
+            JsonNode s = k.source();
+            JsonNode policies = k.policies();
             JsonNode rpo = api().get(Service.CATALOG, "/api/v1/sources/" + id + "/rpo");
             Api.Response latest = api().send(Service.CATALOG, "GET", api().uri(Service.CATALOG,
                     "/api/v1/sources/" + id + "/latest-restorable", null), null);
