@@ -4,7 +4,7 @@
 # Needs the platform running (./lifeboat up). Usage: deploy/bench/backup-bench.sh SCALE [SCALE...]
 # (scale 60 is the quick-start database, about 70 MB; scale 1000 is about 1 GB; one database bench_<scale> each)
 #
-# CHAIN=1 adds, on the last database: INCREMENTAL and DIFFERENTIAL after 1% changes; `./lifeboat restore` of the
+# CHAIN=1 adds, on the last database: INCREMENTAL and DIFFERENTIAL after 1% changes; `./lifeboat dev restore` of the
 # FULL and of the DIFFERENTIAL into new databases, each compared table by table (row count + content hash) with
 # the source as it was when that backup was taken; a bare pg_dump -Fd / pg_restore of the same database; and
 # pgBackRest (PGBACKREST=0 skips it) backing up and restoring the whole cluster; then one results table.
@@ -159,14 +159,14 @@ backup FULL; fingerprint "$DB" > "$OUT/$DB.full.fp"
 change 10; backup INCREMENTAL
 change 50; backup DIFFERENTIAL; fingerprint "$DB" > "$OUT/$DB.diff.fp"
 
-# Lifeboat restore: `./lifeboat restore` (catalog -> RestoreCommand fetch+decrypt -> pg_restore) of FULL and DIFFERENTIAL
+# Lifeboat restore: `./lifeboat dev restore` (catalog -> RestoreCommand fetch+decrypt -> pg_restore) of FULL and DIFFERENTIAL
 declare -A RT_TOTAL RT_FETCH RT_PGR
 lifeboat_restore() {   # TYPE EXPECTED_FP
   local target=${DB}_restored_$(tr '[:upper:]' '[:lower:]' <<<"$1") t0 log
   "${PSQL[@]}" -d postgres -c "drop database if exists $target"; CREATED_DBS+=("$target")
   log=$OUT/restore-$1.log
   t0=$(now)
-  RESTORE_JOBS=$RESTORE_JOBS "$ROOT/lifeboat" restore "${IDS[$1]}" "$target" > "$log" 2>&1 || { cat "$log"; fail "lifeboat restore of $1 failed"; }
+  RESTORE_JOBS=$RESTORE_JOBS "$ROOT/lifeboat" dev restore "${IDS[$1]}" "$target" > "$log" 2>&1 || { cat "$log"; fail "lifeboat restore of $1 failed"; }
   RT_TOTAL[$1]=$(secs "$t0" "$(now)")
   RT_FETCH[$1]=$(sed -n 's/^fetch+decrypt \([0-9.]*\) s (\([0-9.]*\) s after.*/\1 s (in-JVM \2)/p' "$log"); RT_PGR[$1]=$(sed -n 's/.*pg_restore (--jobs=[0-9]*) \([0-9.]*\) s.*/\1/p' "$log")
   echo "lifeboat restore $1: fetch+decrypt ${RT_FETCH[$1]}, pg_restore ${RT_PGR[$1]} s, total ${RT_TOTAL[$1]} s (with the JVM start)"

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.TableFingerprint;
+import dev.lifeboat.testsupport.Tokens;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -312,6 +313,116 @@ class RecoveryEndToEndIT {
             return services.containsAll(List.of("recovery-coordinator", "storage-worker", "snapshot-worker"));
         });
         assertThat(services).contains("recovery-coordinator", "storage-worker", "snapshot-worker");
+    }
+
+    // ---- the lifeboat CLI as a separate process against this platform ------------------------------------------
+
+    private static CliProcess.Result cli(String... args) {
+        return CliProcess.run(platform, Tokens.admin(), Duration.ofMinutes(4), args);
+    }
+
+    @Test
+    void cliListsBackupsAsTableAndJsonAndExitsWithItsDocumentedCodes() {
+        CliProcess.Result table = cli("backup", "ls", "--source", SOURCE);
+        assertThat(table.exit()).as(table.toString()).isZero();
+        assertThat(table.stdout().lines().findFirst().orElse("")).startsWith("BACKUP").contains("SOURCE")
+                .contains("STATUS").contains("SIZE").contains("VERIFIED");
+        assertThat(table.stdout()).contains(backupId).contains("COMPLETED").doesNotContain("\033[");
+
+        CliProcess.Result json = cli("--output", "json", "backup", "ls", "--source", SOURCE);
+        assertThat(json.exit()).as(json.toString()).isZero();
+        List<String> ids = new ArrayList<>();
+        json.json().get("items").forEach(b -> ids.add(b.get("backupId").asText()));
+        assertThat(ids).contains(backupId);
+
+        CliProcess.Result yaml = cli("backup", "show", backupId, "-o", "yaml");
+        assertThat(yaml.exit()).as(yaml.toString()).isZero();
+        assertThat(yaml.stdout()).contains("backupId: \"" + backupId + "\"").contains("status: \"COMPLETED\"");
+
+        // 4: an unknown backup, with the problem's title
+        CliProcess.Result unknown = cli("backup", "show", java.util.UUID.randomUUID().toString());
+        assertThat(unknown.exit()).as(unknown.toString()).isEqualTo(4);
+        assertThat(unknown.stderr()).contains("catalog answered 404");
+
+        // 3: a token the services refuse (401), never echoed
+        String forged = Tokens.admin().substring(0, Tokens.admin().lastIndexOf('.') + 1) + "AAAAforged";
+        CliProcess.Result refused = CliProcess.run(platform, forged, Duration.ofMinutes(1), "backup", "ls");
+        assertThat(refused.exit()).as(refused.toString()).isEqualTo(3);
+        assertThat(refused.stderr()).contains("401").doesNotContain(forged).doesNotContain("AAAAforged");
+        // 3: a viewer's token may not request a backup (403)
+        CliProcess.Result viewer = CliProcess.run(platform, Tokens.viewer(), Duration.ofMinutes(1), "backup", "create",
+                SOURCE);
+        assertThat(viewer.exit()).as(viewer.toString()).isEqualTo(3);
+        assertThat(viewer.stderr()).contains("403");
+
+        // 2: usage
+        assertThat(cli("backup", "show", "not-a-uuid").exit()).isEqualTo(2);
+        assertThat(cli("no-such-command").exit()).isEqualTo(2);
+    }
+
+    @Test
+    void cliBacksUpWithProgressAndRestoresTheLatestBackupIdenticalToTheSource() throws Exception {
+        // a source of its own, so that the other tests' "latest" stays the backup made at the start
+        String source = "cli-" + RUN;
+        CliProcess.Result added = cli("source", "add", source, "--host", "127.0.0.1", "--port",
+                String.valueOf(platform.stack.pgPort()), "--database", SOURCE_DB, "--username",
+                platform.stack.pgSuperUser(), "--password-ref", "env:" + Platform.SOURCE_PASSWORD_ENV);
+        assertThat(added.exit()).as(added.toString()).isZero();
+
+        CliProcess.Result backup = cli("backup", "create", source, "--type", "FULL", "--wait", "--wait-timeout", "180");
+        assertThat(backup.exit()).as(backup.toString()).isZero();
+        assertThat(backup.stdout()).contains("COMPLETED").contains("stored");
+        // the progress: one line per update on a pipe, at least the request and a state it passed through
+        assertThat(backup.stderr()).contains("requested (FULL of " + source + ")");
+        assertThat(backup.stderr().lines().filter(l -> l.matches("^(REQUESTED|RUNNING|SNAPSHOT_CREATED).*")).count())
+                .as(backup.toString()).isPositive();
+
+        String database = "dr_cli_" + RUN;
+        try {
+            CliProcess.Result restore = cli("restore", "latest", "--source", source, "--target", TARGET, "--db",
+                    database, "--wait-timeout", "180");
+            assertThat(restore.exit()).as(restore.toString()).isZero();
+            assertThat(restore.stdout()).contains("step 1 RestoreDatabase SUCCEEDED").contains("SUCCEEDED");
+            assertThat(TableFingerprint.of(database)).isEqualTo(TableFingerprint.of(SOURCE_DB));
+
+            // the run is listed and shown
+            CliProcess.Result runs = cli("-o", "json", "run", "ls", "--plan", "restore-" + database.replace('_', '-'));
+            assertThat(runs.exit()).as(runs.toString()).isZero();
+        } finally {
+            Databases.dropDatabase(database);
+        }
+    }
+
+    @Test
+    void cliStatusShowsASourceOutsideItsRpo() {
+        String source = "cli-rpo-" + RUN;
+        assertThat(cli("source", "add", source, "--host", "127.0.0.1", "--port", String.valueOf(platform.stack.pgPort()),
+                "--database", SOURCE_DB, "--username", platform.stack.pgSuperUser(), "--password-ref",
+                "env:" + Platform.SOURCE_PASSWORD_ENV).exit()).isZero();
+        // an RPO of one hour and no backup yet (its only slot is on the first of January)
+        CliProcess.Result policy = cli("policy", "add", "--source", source, "--type", "FULL", "--schedule",
+                "0 0 1 1 *", "--rpo", "PT1H");
+        assertThat(policy.exit()).as(policy.toString()).isZero();
+
+        CliProcess.Result status = cli("status");
+        assertThat(status.exit()).as("a source outside its RPO: exit 1\n" + status).isEqualTo(1);
+        String line = status.stdout().lines().filter(l -> l.startsWith(source + " ")).findFirst().orElseThrow(
+                () -> new AssertionError("no line for " + source + "\n" + status));
+        assertThat(line).contains("BREACH").contains("1h00m");
+        assertThat(status.stdout()).contains("outside the RPO");
+
+        CliProcess.Result json = cli("status", "-o", "json");
+        assertThat(json.exit()).isEqualTo(1);
+        JsonNode entry = null;
+        for (JsonNode s : json.json().get("sources")) {
+            if (s.get("sourceId").asText().equals(source)) {
+                entry = s;
+            }
+        }
+        assertThat(entry).as(json.stdout()).isNotNull();
+        assertThat(entry.get("rpoCompliant").asBoolean(true)).isFalse();
+        assertThat(entry.get("rpoSeconds").asLong()).isEqualTo(3600);
+        assertThat(entry.get("lastGoodBackup").isNull()).isTrue();
     }
 
     private static int countOccurrences(String text, String needle) {

@@ -1,0 +1,153 @@
+package dev.lifeboat.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.EnumMap;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class CliFormattingTest {
+
+    @Test
+    void progressLineShowsPhaseBytesPercentRateAndEta() {
+        String line = BackupWatch.progressLine("RUNNING", "dump", 12L * 1024 * 1024, 48L * 1024 * 1024, 25.0,
+                4.0 * 1024 * 1024, 9L);
+        assertThat(line).isEqualTo("RUNNING dump  12.0 MiB / 48.0 MiB   25%  [#####---------------]  4.0 MiB/s  ETA 9s");
+        assertThat(BackupWatch.progressLine("REQUESTED", null, null, null, null, null, null)).isEqualTo("REQUESTED");
+    }
+
+    @Test
+    void sizesAndAgesReadAsPeopleWriteThem() {
+        assertThat(Output.bytes(512L)).isEqualTo("512 B");
+        assertThat(Output.bytes(1536L)).isEqualTo("1.5 KiB");
+        assertThat(Output.bytes(3L * 1024 * 1024 * 1024)).isEqualTo("3.0 GiB");
+        assertThat(Output.age(45L)).isEqualTo("45s");
+        assertThat(Output.age(725L)).isEqualTo("12m05s");
+        assertThat(Output.age(3600L)).isEqualTo("1h00m");
+        assertThat(Output.age(2 * 86400L + 4 * 3600L)).isEqualTo("2d04h");
+        assertThat(Output.millis(3200L)).isEqualTo("3.2s");
+        assertThat(Output.isoSeconds("PT24H")).isEqualTo(86400L);
+    }
+
+    @Test
+    void tableColumnsAlignIgnoringColours() {
+        Output o = new Output(new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()),
+                Output.Format.table, true, true, true);
+        StringWriter sw = new StringWriter();
+        new Output.Table("ID", "STATE").row("a", o.paint(Output.Colour.RED, "BREACH")).row("longer-id", "OK")
+                .print(new PrintWriter(sw));
+        String[] lines = sw.toString().split("\n");
+        assertThat(lines[0]).isEqualTo("ID         STATE");
+        assertThat(lines[1]).isEqualTo("a          \033[31mBREACH\033[0m");
+        assertThat(lines[2]).isEqualTo("longer-id  OK");
+    }
+
+    @Test
+    void problemsShowTitleDetailAndFieldsOnly() {
+        Api.Response r = new Api.Response(400, """
+                {"type":"about:blank","title":"Invalid request","status":400,"detail":"2 fields are invalid",
+                 "errors":[{"field":"port","message":"must be at most 65535"},{"field":"host","message":"must be a host name"}]}""",
+                "application/problem+json");
+        assertThat(Api.problemText(r)).isEqualTo("Invalid request: 2 fields are invalid; port: must be at most 65535; "
+                + "host: must be a host name");
+        assertThat(Api.problemText(new Api.Response(401, "", ""))).isEqualTo("Unauthorized");
+    }
+
+    @Test
+    void listsAreReadInEveryShapeTheServicesAnswer() throws Exception {
+        Cmd.Page plain = Cmd.page(Api.JSON.readTree("[{\"id\":1},{\"id\":2}]"));
+        assertThat(plain.items()).hasSize(2);
+        assertThat(plain.nextCursor()).isNull();
+        Cmd.Page numbered = Cmd.page(Api.JSON.readTree("{\"items\":[{\"id\":1}],\"page\":0,\"size\":1,\"total\":5}"));
+        assertThat(numbered.total()).isEqualTo(5L);
+        assertThat(numbered.page()).isZero();
+        Cmd.Page keyset = Cmd.page(Api.JSON.readTree("{\"items\":[{\"id\":1}],\"nextCursor\":\"abc\"}"));
+        assertThat(keyset.nextCursor()).isEqualTo("abc");
+        assertThat(Cmd.page(Api.JSON.readTree("{\"items\":[],\"nextCursor\":null}")).nextCursor()).isNull();
+    }
+
+    @Test
+    void flagsOverrideTheEnvironmentWhichOverridesTheConfigFile(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("config.yaml");
+        Files.writeString(config, "gateway: https://lifeboat.example\ncatalog: https://catalog.example\ntoken: from.config.file\n");
+        Path tokenFile = dir.resolve("token");
+        Files.writeString(tokenFile, "from.token.file\n");
+        Map<Settings.Service, String> none = new EnumMap<>(Settings.Service.class);
+
+        Settings fromFile = Settings.resolve(new Settings.Flags(null, none, null, null, config), Map.of(), null);
+        assertThat(fromFile.token).isEqualTo("from.config.file");
+        assertThat(fromFile.urls.get(Settings.Service.CATALOG)).hasToString("https://catalog.example");
+        assertThat(fromFile.urls.get(Settings.Service.SCHEDULER)).hasToString("https://lifeboat.example/scheduler");
+
+        Settings fromEnv = Settings.resolve(new Settings.Flags(null, none, null, null, config),
+                Map.of("LIFEBOAT_TOKEN", "from.env.var", "LIFEBOAT_CATALOG_URL", "http://127.0.0.1:9"), null);
+        assertThat(fromEnv.token).isEqualTo("from.env.var");
+        assertThat(fromEnv.tokenOrigin).isEqualTo("LIFEBOAT_TOKEN");
+        assertThat(fromEnv.urls.get(Settings.Service.CATALOG)).hasToString("http://127.0.0.1:9");
+
+        Map<Settings.Service, String> flagUrls = new EnumMap<>(Settings.Service.class);
+        flagUrls.put(Settings.Service.CATALOG, "http://127.0.0.1:7/");
+        Settings fromFlags = Settings.resolve(new Settings.Flags(null, flagUrls, null, tokenFile, config),
+                Map.of("LIFEBOAT_TOKEN", "from.env.var"), null);
+        assertThat(fromFlags.token).isEqualTo("from.token.file");
+        assertThat(fromFlags.urls.get(Settings.Service.CATALOG)).hasToString("http://127.0.0.1:7");
+
+        Settings defaults = Settings.resolve(new Settings.Flags(null, none, null, null, dir.resolve("absent.yaml")),
+                Map.of(), null);
+        assertThat(defaults.token).isNull();
+        assertThat(defaults.urls.get(Settings.Service.RECOVERY)).hasToString("http://127.0.0.1:8084");
+    }
+
+    @Test
+    void loginStoresTheTokenReadableByItsOwnerOnly(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("sub/config.yaml");
+        Path tokenFile = dir.resolve("token");
+        // header.payload.signature, payload {"sub":"alice"}
+        Files.writeString(tokenFile, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln\n");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = Lifeboat.execute(new String[]{"login", "--config", config.toString(), "--token-file",
+                tokenFile.toString(), "--catalog-url", "http://127.0.0.1:18085"}, Map.of(), new PrintWriter(out),
+                new PrintWriter(err));
+        assertThat(exit).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("subject alice").doesNotContain("c2ln");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(config))).isEqualTo("rw-------");
+        JsonNode stored = Settings.readConfig(config);
+        assertThat(stored.get("token").asText()).isEqualTo("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln");
+        assertThat(stored.get("catalog").asText()).isEqualTo("http://127.0.0.1:18085");
+    }
+
+    @Test
+    void exitCodesForUsageAndAnUnreachableServer() throws Exception {
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
+        StringWriter err = new StringWriter();
+        int unreachable = Lifeboat.execute(new String[]{"backup", "ls", "--catalog-url",
+                "http://127.0.0.1:" + closedPort, "--token", "a.b.c"}, Map.of(), new PrintWriter(new StringWriter()),
+                new PrintWriter(err));
+        assertThat(unreachable).isEqualTo(ExitCodes.UNREACHABLE);
+        // the option given after the subcommand applies (inherited from the root command)
+        assertThat(err.toString()).contains("cannot reach catalog at http://127.0.0.1:" + closedPort)
+                .doesNotContain("a.b.c");
+
+        assertThat(Lifeboat.execute(new String[]{"backup", "show", "nope"}, Map.of(),
+                new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()))).isEqualTo(ExitCodes.USAGE);
+        assertThat(Lifeboat.execute(new String[]{"restore", "latest", "--target", "t", "--db", "x"}, Map.of(),
+                new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()))).isEqualTo(ExitCodes.USAGE);
+        StringWriter completion = new StringWriter();
+        assertThat(Lifeboat.execute(new String[]{"completion"}, Map.of(), new PrintWriter(completion),
+                new PrintWriter(new StringWriter()))).isZero();
+        assertThat(completion.toString()).contains("complete -F").contains("backup");
+    }
+}
