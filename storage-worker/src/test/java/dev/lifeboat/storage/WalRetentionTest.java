@@ -91,7 +91,8 @@ class WalRetentionTest extends StorageWorkerTestBase {
             wal.put(s, walBytes(s));
         }
         wal.putPartial(segment(2, 10), walBytes(segment(2, 10)), 4096);
-        wal.put("00000002.history", "1\t0/6000000\tno recovery target specified\n".getBytes(StandardCharsets.US_ASCII));
+        // timeline 2 begins at 0/600000, the start of segment 6 with 1 MiB segments
+        wal.put("00000002.history", "1\t0/600000\tno recovery target specified\n".getBytes(StandardCharsets.US_ASCII));
         String olderStart = segment(1, 2);
         String newerStart = segment(2, 7);
         String olderLabel = olderStart + ".00000028.backup";
