@@ -139,6 +139,7 @@ public class FleetMetrics {
     private final SchedulerClient scheduler;
     private final Duration walStatusStaleAfter;
     private final Map<SourceGauge, MultiGauge> gauges = new EnumMap<>(SourceGauge.class);
+    private static final String REFRESH_GAUGE = "lifeboat.catalog.fleet.refresh.timestamp.seconds";
     private final AtomicReference<Double> refreshedAt = new AtomicReference<>(Double.NaN);
     private final AtomicBoolean failing = new AtomicBoolean();
 
@@ -153,7 +154,10 @@ public class FleetMetrics {
         for (SourceGauge g : SourceGauge.values()) {
             gauges.put(g, MultiGauge.builder(g.metric).description(g.help).register(registry));
         }
-        Gauge.builder("lifeboat.catalog.fleet.refresh.timestamp.seconds", refreshedAt, AtomicReference::get)
+        // a registry that outlives an earlier instance (one per application start in a JVM) would keep that
+        // instance's gauge, which no refresh updates any more: this instance's value replaces it
+        registry.find(REFRESH_GAUGE).meters().forEach(registry::remove);
+        Gauge.builder(REFRESH_GAUGE, refreshedAt, AtomicReference::get).strongReference(true)
                 .description("when the per-source gauges were last refreshed (epoch seconds)").register(registry);
     }
 
