@@ -2,11 +2,14 @@ package dev.lifeboat.kit.repository;
 
 import dev.lifeboat.repository.blob.ObjectStore;
 import dev.lifeboat.repository.blob.RetryingObjectStore;
+import dev.lifeboat.repository.content.ContentCodec;
 import dev.lifeboat.repository.keys.MasterKey;
 import dev.lifeboat.repository.snapshot.Layout;
 import dev.lifeboat.repository.snapshot.Repository;
 import io.quarkus.arc.properties.IfBuildProperty;
+import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import org.jboss.logging.Logger;
 
 import java.util.Map;
@@ -31,6 +34,14 @@ public class Repositories {
     public Repositories(ObjectStore store, RepositoryConfig config) {
         this.store = new RetryingObjectStore(store);
         this.config = config;
+    }
+
+    /**
+     * A service that encodes or decodes chunks starts compiling that path at once, in the background, so that its
+     * first backup or restore does not run AES-GCM at the speed of a cold JVM.
+     */
+    void onStart(@Observes StartupEvent event) {
+        ContentCodec.warmUpInBackground();
     }
 
     /** The master key; {@link MissingMasterKeyException} naming both options when neither is set. */
