@@ -101,7 +101,14 @@ public class ClusterRestorer {
         });
         Paths paths = paths(cmd.target());
         stopAtDeadline(cmd, "before preparing the data directory");
-        if (Files.exists(paths.data()) || Files.exists(paths.work())) {
+        if (!Files.exists(paths.data()) && Files.exists(paths.work())) {
+            // no cluster runs without its data directory: the work directory of one removed by hand, or of a restore
+            // that ended with its worker before it could clean up, holds nothing anyone needs
+            LOG.infof("restore %s: removing %s, left without its data directory %s by an earlier restore",
+                    cmd.commandId(), paths.work(), paths.data());
+            deleteRecursively(paths.work());
+        }
+        if (Files.exists(paths.data())) {
             if (!claim.createdResource().filter(paths.data().toString()::equals).isPresent()) {
                 throw new CommandFailure("data directory " + paths.data() + " already exists and was not created by "
                         + "command " + cmd.commandId() + "; refusing to restore over it (remove it, or restore under "

@@ -130,11 +130,17 @@ class ClusterRestoreTest {
                 "pitr-" + runId.substring(0, 8), port);
         RestoreCluster restore = new RestoreCluster(RecoveryCommand.commandId(runId, 0, "restore-cluster"), runId, 0,
                 backup, target, RecoveryTarget.time(src.targetTime()), Instant.now().plus(WAIT));
+        // the work directory an earlier cluster of that name left behind when its data directory was removed by hand
+        Path leftover = ClusterRestoreTestResource.DATA_ROOT.resolve(target.name() + ".restore");
+        Files.createDirectories(leftover.resolve("wal"));
+        Files.writeString(leftover.resolve("postgres.log"), "an earlier cluster's log");
 
         send(EventType.RESTORE_CLUSTER, restore);
         StepReply reply = awaitReply(restore.commandId());
 
         assertThat(reply.outcome()).as(reply.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+        assertThat(leftover.resolve("postgres.log")).as("the leftover work directory was replaced")
+                .content().doesNotContain("an earlier cluster's log");
         assertThat(reply.result()).containsEntry("host", "127.0.0.1").containsEntry("port", port)
                 .containsEntry("dataDirectory", ClusterRestoreTestResource.DATA_ROOT.resolve(target.name()).toString());
         for (String timing : List.of("fetchMillis", "walFetchMillis", "replayMillis", "startMillis", "totalMillis")) {
