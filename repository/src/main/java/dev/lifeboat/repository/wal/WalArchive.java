@@ -513,6 +513,34 @@ public final class WalArchive {
     }
 
     /**
+     * Deletes the whole archive, its identity record last (an interrupted delete is finished by calling again), when
+     * none of its objects was written after {@code writtenBefore}: the number of objects deleted, or -1 when a
+     * younger one kept it all.
+     */
+    public int deleteAll(java.time.Instant writtenBefore) {
+        List<String> keys = store.list(bucket, root);
+        for (String key : keys) {
+            Optional<dev.lifeboat.repository.blob.ObjectInfo> info = store.stat(bucket, key);
+            if (info.isPresent() && info.get().lastModified().isAfter(writtenBefore)) {
+                return -1;
+            }
+        }
+        String identityKey = root + SYSTEM_IDENTIFIER;
+        int deleted = 0;
+        for (String key : keys) {
+            if (!key.equals(identityKey)) {
+                store.delete(bucket, key);
+                deleted++;
+            }
+        }
+        if (keys.contains(identityKey)) {
+            store.delete(bucket, identityKey);
+            deleted++;
+        }
+        return deleted;
+    }
+
+    /**
      * What {@link #pruneBefore} deleted.
      *
      * @param segments        complete segments deleted

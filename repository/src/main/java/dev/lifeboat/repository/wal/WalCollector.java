@@ -22,6 +22,11 @@ import java.util.List;
  * cannot be undone. WAL written less than {@code minAge} ago is never deleted: a base backup being written has no
  * manifest yet, and the segment it starts from must outlive the expiry of the backups before it.
  *
+ * <p>An archive moved aside when its cluster was replaced ({@link WalArchive#retire}) serves only base backups of
+ * that cluster: it is pruned before the oldest start among them, and deleted whole once none is left (its newest
+ * object older than {@code minAge}). A base backup whose manifest names no cluster could be of any, so it keeps
+ * every retired archive's WAL from its start on.
+ *
  * <p>A manifest that cannot be read, or a physical one without a usable start segment, stops the pass before
  * anything is deleted: the oldest start would be a guess.
  */
@@ -43,7 +48,22 @@ public final class WalCollector {
      * @param keptYoung        WAL files before {@code keptFrom} kept because they are younger than the minimum age
      */
     public record Result(String location, String oldestBaseBackup, String keptFrom, int baseBackups,
-                         int segmentsDeleted, int partialsDeleted, int otherDeleted, int keptYoung, long durationMs) {
+                         int segmentsDeleted, int partialsDeleted, int otherDeleted, int keptYoung, long durationMs,
+                         List<RetiredResult> retired) {
+        public Result {
+            retired = List.copyOf(retired);
+        }
+    }
+
+    /**
+     * What one pass did to one retired archive.
+     *
+     * @param keptFrom        the segment kept from on; null when the archive was deleted whole or kept whole
+     * @param deletedWhole    no base backup of its cluster is left: every object of it was deleted
+     * @param objectsDeleted  objects deleted (segments, partials, history files, its identity record)
+     */
+    public record RetiredResult(String location, String systemIdentifier, String keptFrom, boolean deletedWhole,
+                                int objectsDeleted) {
     }
 
     private final Repository repo;
@@ -81,7 +101,7 @@ public final class WalCollector {
                                 + "a future one may start in them", repo.location(), held.segments().size(),
                         held.partials().size());
             }
-            return new Result(repo.location(), null, null, 0, 0, 0, 0, 0, elapsedMs(started));
+            return new Result(repo.location(), null, null, 0, 0, 0, 0, 0, elapsedMs(started), List.of());
         }
         for (Manifest m : base) {
             startSegment(m);
@@ -90,14 +110,44 @@ public final class WalCollector {
                 .thenComparing(Manifest::createdAt)).orElseThrow();
         String keptFrom = startSegment(oldest);
         WalArchive.Pruned pruned = wal.pruneBefore(keptFrom, clock.instant().minus(minAge));
+        List<RetiredResult> retired = new ArrayList<>();
+        for (WalArchive archive : wal.retired()) {
+            retired.add(collectRetired(archive, base));
+        }
         Result result = new Result(repo.location(), oldest.backupId(), keptFrom, base.size(), pruned.segments(),
-                pruned.partials(), pruned.backupHistories(), pruned.keptYoung(), elapsedMs(started));
+                pruned.partials(), pruned.backupHistories(), pruned.keptYoung(), elapsedMs(started), retired);
         LOG.infof("wal retention of %s: kept from %s, the start of base backup %s (oldest of %d, chain %s); deleted "
                         + "%d segments, %d partial segments, %d backup history files; %d older files kept for being "
                         + "younger than %s", repo.location(), keptFrom, oldest.backupId(), base.size(),
                 oldest.chainId(), result.segmentsDeleted(), result.partialsDeleted(), result.otherDeleted(),
                 result.keptYoung(), minAge);
         return result;
+    }
+
+    private RetiredResult collectRetired(WalArchive archive, List<Manifest> base) {
+        String cluster = archive.identity().map(WalArchive.Identity::systemIdentifier).orElse(null);
+        List<Manifest> served = base.stream().filter(m -> cluster == null || m.physical().systemIdentifier() == null
+                || m.physical().systemIdentifier().isBlank() || cluster.equals(m.physical().systemIdentifier()))
+                .toList();
+        java.time.Instant writtenBefore = clock.instant().minus(minAge);
+        if (served.isEmpty()) {
+            int deleted = archive.deleteAll(writtenBefore);
+            boolean whole = deleted >= 0;
+            LOG.infof("wal retention of %s: retired archive %s of cluster %s serves no base backup left; %s",
+                    repo.location(), archive.location(), cluster, whole ? "deleted its " + deleted + " objects"
+                            : "kept, for having objects younger than " + minAge);
+            return new RetiredResult(archive.location(), cluster, null, whole, Math.max(0, deleted));
+        }
+        String keptFrom = served.stream().map(this::startSegment).min(Comparator.comparingLong(WalNames::position))
+                .orElseThrow();
+        WalArchive.Pruned pruned = archive.pruneBefore(keptFrom, writtenBefore);
+        int deleted = pruned.segments() + pruned.partials() + pruned.backupHistories();
+        if (deleted > 0) {
+            LOG.infof("wal retention of %s: retired archive %s of cluster %s kept from %s for %d base backups; "
+                    + "deleted %d objects", repo.location(), archive.location(), cluster, keptFrom, served.size(),
+                    deleted);
+        }
+        return new RetiredResult(archive.location(), cluster, keptFrom, false, deleted);
     }
 
     private String startSegment(Manifest m) {

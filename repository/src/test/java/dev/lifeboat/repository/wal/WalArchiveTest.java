@@ -4,13 +4,18 @@ import dev.lifeboat.repository.blob.ObjectStore;
 import dev.lifeboat.repository.blob.S3ObjectStore;
 import dev.lifeboat.repository.blob.S3Settings;
 import dev.lifeboat.repository.keys.MasterKey;
+import dev.lifeboat.repository.snapshot.BackupType;
+import dev.lifeboat.repository.snapshot.ChainContext;
+import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.snapshot.SnapshotWriter;
 import dev.lifeboat.testsupport.LocalStack;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import java.util.UUID;
@@ -98,6 +103,61 @@ class WalArchiveTest {
         assertThat(old.identity().orElseThrow().systemIdentifier()).isEqualTo(Long.toUnsignedString(a));
         assertThat(old.fetch(name(1, 3), Long.toUnsignedString(a))).contains(segmentOf(a, 3, 3));
         assertThat(old.list().partials()).containsExactly(name(1, 4));
+    }
+
+    @Test
+    void aRetiredArchiveKeepsOnlyWhatBaseBackupsOfItsClusterNeedAndGoesWithTheLastOfThem() throws Exception {
+        long a = 7_415_000_000_000_000_011L;
+        long b = 7_415_000_000_000_000_012L;
+        wal.claim(Long.toUnsignedString(a));
+        for (int n = 3; n <= 6; n++) {
+            wal.put(name(1, n), segmentOf(a, n, n));
+        }
+        wal.retire(Long.toUnsignedString(a), java.time.Instant.now());
+        wal.claim(Long.toUnsignedString(b));
+        for (int n = 10; n <= 11; n++) {
+            wal.put(name(1, n), segmentOf(b, n, n));
+        }
+        String backupOfA = baseBackup(a, name(1, 5));
+        baseBackup(b, name(1, 10));
+
+        WalCollector.Result first = repository.walCollector(java.time.Duration.ZERO).collect();
+        WalArchive retired = wal.retired().getFirst();
+        assertThat(retired.list().segments()).as("the retired cluster's base backup starts in segment 5")
+                .containsExactly(name(1, 5), name(1, 6));
+        assertThat(first.retired()).singleElement().satisfies(r -> {
+            assertThat(r.systemIdentifier()).isEqualTo(Long.toUnsignedString(a));
+            assertThat(r.keptFrom()).isEqualTo(name(1, 5));
+            assertThat(r.objectsDeleted()).isEqualTo(2);
+        });
+        assertThat(wal.list().segments()).as("the live archive's WAL is the new cluster's").containsExactly(
+                name(1, 10), name(1, 11));
+
+        // the retired cluster's last base backup expires: its archive goes, the live one stays
+        repository.store().delete(BUCKET, repository.layout().manifest(
+                repository.findManifest(backupOfA).orElseThrow().chainId(), backupOfA));
+        WalCollector.Result second = repository.walCollector(java.time.Duration.ZERO).collect();
+        assertThat(second.retired()).singleElement().satisfies(r -> {
+            assertThat(r.deletedWhole()).isTrue();
+            assertThat(r.objectsDeleted()).isEqualTo(3);
+        });
+        assertThat(wal.retired()).isEmpty();
+        assertThat(store.list(BUCKET, prefix + "/wal-retired/")).isEmpty();
+        assertThat(wal.list().segments()).containsExactly(name(1, 10), name(1, 11));
+        assertThat(wal.identity().orElseThrow().systemIdentifier()).isEqualTo(Long.toUnsignedString(b));
+    }
+
+    /** A physical base backup of cluster {@code systemIdentifier} starting in {@code startSegment}; its backup id. */
+    private String baseBackup(long systemIdentifier, String startSegment) throws Exception {
+        String backupId = "full-" + systemIdentifier % 1000 + "-" + UUID.randomUUID();
+        java.time.Instant now = java.time.Instant.now();
+        Manifest.Physical facts = new Manifest.Physical(Long.toUnsignedString(systemIdentifier), "15", "15.8", 1,
+                "0/0", "0/0", startSegment, now, now);
+        byte[] tar = segment(systemIdentifier);
+        repository.writer().physical(() -> facts).write(List.of(new SnapshotWriter.Entry(Manifest.BASE_TAR,
+                () -> new java.io.ByteArrayInputStream(tar))).iterator(), BackupType.FULL,
+                ChainContext.latestChain(backupId), null);
+        return backupId;
     }
 
     @Test

@@ -67,7 +67,8 @@ public class StorageMetrics {
     }
 
     public void wal(dev.lifeboat.repository.wal.WalCollector.Result result) {
-        walSegmentsDeleted.increment(result.segmentsDeleted() + result.partialsDeleted());
+        walSegmentsDeleted.increment(result.segmentsDeleted() + result.partialsDeleted()
+                + result.retired().stream().mapToInt(r -> r.objectsDeleted()).sum());
         walOtherDeleted.increment(result.otherDeleted());
     }
 
