@@ -41,7 +41,7 @@ public final class ContentCodec {
     private static final int ZSTD_LEVEL = 1;
 
     /** Rounds of {@link #warmUp}: enough calls for the JIT to compile the AES-GCM and SHA-256 paths. */
-    static final int WARM_UP_ROUNDS = 6000;
+    public static final int WARM_UP_ROUNDS = 6000;
     private static final AtomicBoolean WARM_UP_STARTED = new AtomicBoolean();
 
     private final SecretKeySpec dataKey;

@@ -3,6 +3,7 @@ package dev.lifeboat.snapshot.service;
 import dev.lifeboat.kit.pg.SslMode;
 import dev.lifeboat.repository.blob.S3ObjectStore;
 import dev.lifeboat.repository.blob.S3Settings;
+import dev.lifeboat.repository.content.ContentCodec;
 import dev.lifeboat.repository.keys.MasterKey;
 import dev.lifeboat.repository.snapshot.BackupType;
 import dev.lifeboat.repository.snapshot.ChainContext;
@@ -40,6 +41,12 @@ class PhysicalBackupBench {
                 SslMode.DISABLE, null);
         Path spool = Files.createTempDirectory("physical-bench");
         String backupId = UUID.randomUUID().toString();
+        // what a worker does once at its start (Repositories); -Dlifeboat.bench.cold=true measures a cold JVM instead
+        long w0 = System.nanoTime();
+        if (!Boolean.getBoolean("lifeboat.bench.cold")) {
+            ContentCodec.warmUp(ContentCodec.WARM_UP_ROUNDS);
+        }
+        System.out.printf("BENCH codec warm-up: %.1f s%n", (System.nanoTime() - w0) / 1e9);
         long t0 = System.nanoTime();
         PhysicalBackup.checkReplication(source, 10, 600);
         Manifest m = new PhysicalBackup(Path.of(System.getProperty("lifeboat.bench.pg-basebackup")), 10,
