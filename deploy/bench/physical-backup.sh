@@ -15,6 +15,8 @@
 # Environment: BENCH_PG_PORT (21435), S3_PORT (9000), SIZE_GB (1), WORK (<repo>/.work/physical-bench), JAVA_XMX (512m),
 # MAVEN_ARGS (extra Maven arguments, e.g. -o -Dmaven.repo.local=...), SKIP_BUILD=1 when the modules are installed,
 # KEEP=1 keeps the cluster and pgBackRest's repository. Everything else it starts is stopped on exit, by pid.
+# The JVM warms up the chunk codec before the FULL, as a worker does at its start; MAVEN_ARGS=-Dlifeboat.bench.cold=true
+# times the FULL in a cold JVM instead.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/deploy/bench/varied-cluster.sh"
