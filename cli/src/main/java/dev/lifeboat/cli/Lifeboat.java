@@ -24,10 +24,11 @@ import java.util.Map;
                 RestoreCommand.class, PlanCommand.class, DrillCommand.class, RunCommand.class, StatusCommand.class,
                 DlqCommand.class},
         footerHeading = "%nExit codes:%n",
-        footer = {"  0  ok", "  1  operation failed (backup or run FAILED, source outside its RPO, server error)",
+        footer = {"  0  ok", "  1  operation failed (backup or run FAILED, source outside its RPO or missing a privilege, "
+                        + "server error)",
                 "  2  usage (unknown command or option, invalid argument)",
                 "  3  authentication or authorization (401, 403, no token)",
-                "  4  not found (404)", "  5  server unreachable, 503 or timeout",
+                "  4  not found (404)", "  5  server unreachable, 503 or timeout; source check: the source unreachable",
                 "  6  request refused as invalid or conflicting (400, 409, 413, 422)"})
 public final class Lifeboat implements Runnable {
     @Spec
@@ -38,7 +39,7 @@ public final class Lifeboat implements Runnable {
     Output.Format format = Output.Format.table;
 
     @Option(names = "--gateway", scope = ScopeType.INHERIT, paramLabel = "URL",
-            description = "one base URL for every service (each under /scheduler, /catalog, /recovery, /storage); "
+            description = "one base URL for every service (each under /scheduler, /catalog, /recovery, /storage, /snapshot); "
                     + "env LIFEBOAT_GATEWAY_URL")
     String gateway;
 
@@ -57,6 +58,10 @@ public final class Lifeboat implements Runnable {
     @Option(names = "--storage-url", scope = ScopeType.INHERIT, paramLabel = "URL",
             description = "storage-worker (default http://127.0.0.1:8083); env LIFEBOAT_STORAGE_URL")
     String storageUrl;
+
+    @Option(names = "--snapshot-url", scope = ScopeType.INHERIT, paramLabel = "URL",
+            description = "snapshot-worker (default http://127.0.0.1:8082); env LIFEBOAT_SNAPSHOT_URL")
+    String snapshotUrl;
 
     @Option(names = "--token", scope = ScopeType.INHERIT, paramLabel = "JWT",
             description = "bearer token (visible to other local users in the process list: prefer --token-file, "
@@ -97,6 +102,7 @@ public final class Lifeboat implements Runnable {
             urls.put(Service.CATALOG, catalogUrl);
             urls.put(Service.RECOVERY, recoveryUrl);
             urls.put(Service.STORAGE, storageUrl);
+            urls.put(Service.SNAPSHOT, snapshotUrl);
             settings = Settings.resolve(new Settings.Flags(gateway, urls, token, tokenFile, config), env, repoRoot());
         }
         return settings;

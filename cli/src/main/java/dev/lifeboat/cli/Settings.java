@@ -25,7 +25,7 @@ final class Settings {
 
     /** The four services the CLI talks to, with their config key and local port. */
     enum Service {
-        SCHEDULER("scheduler", 8081), STORAGE("storage", 8083), RECOVERY("recovery", 8084), CATALOG("catalog", 8085);
+        SCHEDULER("scheduler", 8081), SNAPSHOT("snapshot", 8082), STORAGE("storage", 8083), RECOVERY("recovery", 8084), CATALOG("catalog", 8085);
 
         final String key;
         final int localPort;
