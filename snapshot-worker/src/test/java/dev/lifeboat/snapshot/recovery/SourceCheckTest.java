@@ -16,7 +16,6 @@ import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -58,14 +57,8 @@ class SourceCheckTest {
                 throw new UncheckedIOException(e);
             }
             scheduler.createContext("/api/v1/sources/", exchange -> {
-                String body = SOURCES.get(exchange.getRequestURI().getPath().substring("/api/v1/sources/".length()));
-                byte[] bytes = (body == null ? "{\"status\":404,\"title\":\"Not Found\"}" : body)
-                        .getBytes(StandardCharsets.UTF_8);
-                exchange.getResponseHeaders().add("Content-Type", body == null ? "application/problem+json"
-                        : "application/json");
-                exchange.sendResponseHeaders(body == null ? 404 : 200, bytes.length);
-                exchange.getResponseBody().write(bytes);
-                exchange.close();
+                String path = exchange.getRequestURI().getPath();
+                SchedulerAnswer.send(exchange, SOURCES.get(path.substring("/api/v1/sources/".length())));
             });
             scheduler.start();
             config.put("quarkus.rest-client.scheduler.url", "http://127.0.0.1:" + scheduler.getAddress().getPort());
