@@ -34,8 +34,27 @@ final class Api {
     Api(Settings settings, Duration requestTimeout) {
         this.settings = settings;
         this.requestTimeout = requestTimeout;
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
-                .followRedirects(HttpClient.Redirect.NEVER).build();
+        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+                .followRedirects(HttpClient.Redirect.NEVER);
+        if (settings.urls.values().stream().noneMatch(u -> "https".equals(u.getScheme()))) {
+            b.sslContext(noTls());
+        }
+        this.http = b.build();
+    }
+
+    /**
+     * The TLS context of a client that only ever speaks plain HTTP (every URL http, no redirects followed): it trusts
+     * no certificate, so it needs none of the JDK's trust store, whose loading was a fifth of a short command's start.
+     * A TLS connection made with it would fail its handshake.
+     */
+    private static javax.net.ssl.SSLContext noTls() {
+        try {
+            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+            ctx.init(new javax.net.ssl.KeyManager[0], new javax.net.ssl.TrustManager[0], null);
+            return ctx;
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("no TLS implementation in this Java: " + e.getMessage(), e);
+        }
     }
 
     /** A response the caller inspects itself (a status it expects, such as 404 while a backup is not yet known). */

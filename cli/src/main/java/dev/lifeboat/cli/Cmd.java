@@ -59,7 +59,7 @@ abstract class Cmd implements Callable<Integer> {
         try {
             String text = "-".equals(file.toString()) ? new String(System.in.readAllBytes())
                     : Files.readString(file);
-            JsonNode n = Settings.YAML.readTree(text);
+            JsonNode n = Settings.yaml().readTree(text);
             if (n == null || !n.isObject()) {
                 throw usage(file + ": expected a YAML or JSON object");
             }

@@ -20,14 +20,12 @@ import java.util.Map;
 /** The {@code lifeboat} command: its global options, its subcommands and the mapping of failures to exit codes. */
 @Command(name = "lifeboat", mixinStandardHelpOptions = true, versionProvider = Lifeboat.Version.class,
         description = "Operate Lifeboat (backup and disaster recovery for PostgreSQL fleets) over its HTTP APIs.",
-        subcommands = {LoginCommand.class, SourceCommand.class, PolicyCommand.class, BackupCommand.class,
-                RestoreCommand.class, PlanCommand.class, DrillCommand.class, RunCommand.class, StatusCommand.class,
-                DlqCommand.class},
         footerHeading = "%nExit codes:%n",
-        footer = {"  0  ok", "  1  operation failed (backup or run FAILED, source outside its RPO, server error)",
+        footer = {"  0  ok", "  1  operation failed (backup or run FAILED, source outside its RPO or missing a privilege, "
+                        + "server error)",
                 "  2  usage (unknown command or option, invalid argument)",
                 "  3  authentication or authorization (401, 403, no token)",
-                "  4  not found (404)", "  5  server unreachable, 503 or timeout",
+                "  4  not found (404)", "  5  server unreachable, 503 or timeout; source check: the source unreachable",
                 "  6  request refused as invalid or conflicting (400, 409, 413, 422)"})
 public final class Lifeboat implements Runnable {
     @Spec
@@ -38,7 +36,7 @@ public final class Lifeboat implements Runnable {
     Output.Format format = Output.Format.table;
 
     @Option(names = "--gateway", scope = ScopeType.INHERIT, paramLabel = "URL",
-            description = "one base URL for every service (each under /scheduler, /catalog, /recovery, /storage); "
+            description = "one base URL for every service (each under /scheduler, /catalog, /recovery, /storage, /snapshot); "
                     + "env LIFEBOAT_GATEWAY_URL")
     String gateway;
 
@@ -57,6 +55,10 @@ public final class Lifeboat implements Runnable {
     @Option(names = "--storage-url", scope = ScopeType.INHERIT, paramLabel = "URL",
             description = "storage-worker (default http://127.0.0.1:8083); env LIFEBOAT_STORAGE_URL")
     String storageUrl;
+
+    @Option(names = "--snapshot-url", scope = ScopeType.INHERIT, paramLabel = "URL",
+            description = "snapshot-worker (default http://127.0.0.1:8082); env LIFEBOAT_SNAPSHOT_URL")
+    String snapshotUrl;
 
     @Option(names = "--token", scope = ScopeType.INHERIT, paramLabel = "JWT",
             description = "bearer token (visible to other local users in the process list: prefer --token-file, "
@@ -97,6 +99,7 @@ public final class Lifeboat implements Runnable {
             urls.put(Service.CATALOG, catalogUrl);
             urls.put(Service.RECOVERY, recoveryUrl);
             urls.put(Service.STORAGE, storageUrl);
+            urls.put(Service.SNAPSHOT, snapshotUrl);
             settings = Settings.resolve(new Settings.Flags(gateway, urls, token, tokenFile, config), env, repoRoot());
         }
         return settings;
@@ -149,7 +152,7 @@ public final class Lifeboat implements Runnable {
         root.env = env;
         root.out = out;
         root.err = err;
-        CommandLine cl = commandLine(root);
+        CommandLine cl = commandLine(root, args);
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
@@ -170,13 +173,65 @@ public final class Lifeboat implements Runnable {
         return cl.execute(args);
     }
 
+    /** The commands, in the order of the help. */
+    private static final Map<String, Class<?>> COMMANDS = commands(LoginCommand.class, SourceCommand.class,
+            PolicyCommand.class, BackupCommand.class, RestoreCommand.class, PlanCommand.class, DrillCommand.class,
+            RunCommand.class, StatusCommand.class, DlqCommand.class);
+
+    /** The root's options that take their value from the next argument. */
+    private static final java.util.Set<String> VALUED_OPTIONS = java.util.Set.of("-o", "--output", "--gateway",
+            "--scheduler-url", "--snapshot-url", "--storage-url", "--recovery-url", "--catalog-url", "--token",
+            "--token-file", "--config", "--timeout");
+    private static final java.util.Set<String> FLAGS = java.util.Set.of("--no-color");
+
+    private static Map<String, Class<?>> commands(Class<?>... classes) {
+        Map<String, Class<?>> m = new java.util.LinkedHashMap<>();
+        for (Class<?> c : classes) {
+            m.put(c.getAnnotation(Command.class).name(), c);
+        }
+        return m;
+    }
+
     static CommandLine commandLine(Lifeboat root) {
+        return commandLine(root, null);
+    }
+
+    /**
+     * The command line with only the command {@code args} name, when they name one plainly: picocli reads every
+     * command's annotations by reflection when it is added, which was most of a short command's start. Every command
+     * (and completion) for the help, a version, anything unknown or unclear.
+     */
+    static CommandLine commandLine(Lifeboat root, String[] args) {
         CommandLine cl = new CommandLine(root).setCaseInsensitiveEnumValuesAllowed(true);
+        String named = args == null ? null : named(args);
+        if (named != null) {
+            cl.addSubcommand(named, COMMANDS.get(named));
+            return cl;
+        }
+        COMMANDS.forEach(cl::addSubcommand);
         CommandLine completion = new CommandLine(new AutoComplete.GenerateCompletion());
         completion.getCommandSpec().usageMessage().description(
                 "Prints a bash/zsh completion script: source <(lifeboat completion)");
         cl.addSubcommand("completion", completion);
         return cl;
+    }
+
+    /** The command the arguments name after the root's own options; null when that is not plain. */
+    static String named(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (VALUED_OPTIONS.contains(a)) {
+                i++;
+            } else if (a.startsWith("--") && a.contains("=")
+                    && VALUED_OPTIONS.contains(a.substring(0, a.indexOf('=')))) {
+                continue;
+            } else if (a.startsWith("-o") && a.length() > 2 && !a.startsWith("--")) {
+                continue;
+            } else if (!FLAGS.contains(a)) {
+                return COMMANDS.containsKey(a) ? a : null;
+            }
+        }
+        return null;
     }
 
     static final class Version implements CommandLine.IVersionProvider {

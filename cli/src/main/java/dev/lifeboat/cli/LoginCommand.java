@@ -91,6 +91,7 @@ final class LoginCommand extends Cmd {
         if (root.catalogUrl != null) config.put("catalog", root.catalogUrl);
         if (root.recoveryUrl != null) config.put("recovery", root.recoveryUrl);
         if (root.storageUrl != null) config.put("storage", root.storageUrl);
+        if (root.snapshotUrl != null) config.put("snapshot", root.snapshotUrl);
         Settings.writeConfig(file, config);
         String who = subject(token);
         out().out.println("token from " + how + (who == null ? "" : " (subject " + who + expiry(token) + ")")

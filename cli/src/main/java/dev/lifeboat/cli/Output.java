@@ -57,7 +57,7 @@ final class Output {
             switch (format) {
                 case json -> out.println(Api.JSON.copy().enable(SerializationFeature.INDENT_OUTPUT)
                         .writeValueAsString(value));
-                case yaml -> out.print(Settings.YAML.writeValueAsString(value));
+                case yaml -> out.print(Settings.yaml().writeValueAsString(value));
                 default -> {
                     return false;
                 }

@@ -55,7 +55,7 @@ final class PlanCommand {
 
         private static String yaml(JsonNode p) {
             try {
-                return Settings.YAML.writeValueAsString(p);
+                return Settings.yaml().writeValueAsString(p);
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                 return p.toPrettyString() + "\n";
             }

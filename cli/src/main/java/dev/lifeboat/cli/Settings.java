@@ -21,11 +21,18 @@ import java.util.Map;
  * {@code <repository>/.work/tokens} when the CLI runs from the repository).
  */
 final class Settings {
-    static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    /** The YAML mapper, made on first use: most commands read no config file and print no YAML. */
+    static ObjectMapper yaml() {
+        return Yaml.MAPPER;
+    }
 
-    /** The four services the CLI talks to, with their config key and local port. */
+    private static final class Yaml {
+        static final ObjectMapper MAPPER = new ObjectMapper(new YAMLFactory());
+    }
+
+    /** The five services the CLI talks to, with their config key and local port. */
     enum Service {
-        SCHEDULER("scheduler", 8081), STORAGE("storage", 8083), RECOVERY("recovery", 8084), CATALOG("catalog", 8085);
+        SCHEDULER("scheduler", 8081), SNAPSHOT("snapshot", 8082), STORAGE("storage", 8083), RECOVERY("recovery", 8084), CATALOG("catalog", 8085);
 
         final String key;
         final int localPort;
@@ -68,12 +75,12 @@ final class Settings {
 
     static JsonNode readConfig(Path file) {
         if (!Files.isRegularFile(file)) {
-            return YAML.createObjectNode();
+            return Api.JSON.createObjectNode();
         }
         try {
-            JsonNode n = YAML.readTree(file.toFile());
+            JsonNode n = yaml().readTree(file.toFile());
             if (n == null || n.isMissingNode() || n.isNull()) {
-                return YAML.createObjectNode();
+                return Api.JSON.createObjectNode();
             }
             if (!n.isObject()) {
                 throw new CliException(ExitCodes.USAGE, "config file " + file + ": expected a mapping of keys");
@@ -100,7 +107,7 @@ final class Settings {
             } catch (UnsupportedOperationException ignored) {
                 // as above
             }
-            YAML.writeValue(tmp.toFile(), config);
+            yaml().writeValue(tmp.toFile(), config);
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new CliException(ExitCodes.FAILED, "cannot write the config file " + file + ": " + e.getMessage());

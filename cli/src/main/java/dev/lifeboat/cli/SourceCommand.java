@@ -176,62 +176,97 @@ final class SourceCommand {
         }
     }
 
-    @Command(name = "check", description = "What Lifeboat knows about a source's protection: registration, "
-            + "policies, newest restorable backup, RPO, WAL archive (a physical source) and recoverable window. "
-            + "Exit 1 when something is missing.")
+    @Command(name = "check", description = "Whether the source can be backed up now and what protects it. "
+            + "snapshot-worker connects with the source's credentials and reports the server version, the "
+            + "pg_dump/pg_restore (or pg_basebackup) it would run, the database size and each missing privilege or "
+            + "setting with the GRANT or setting that fixes it (operator); then the policies, newest restorable "
+            + "backup, RPO and WAL archive. Exit 0 when ready, 1 when something is missing, 5 when the source is "
+            + "unreachable.")
     static final class Check extends OneSource {
+        @Option(names = "--connection-only", description = "only the connection and privileges (a source with no "
+                + "backup yet)")
+        boolean connectionOnly;
+
         @Override
         public Integer call() {
             Known k = known();
             JsonNode s = k.source();
             JsonNode policies = k.policies();
-            JsonNode rpo = api().get(Service.CATALOG, "/api/v1/sources/" + id + "/rpo");
-            Api.Response latest = api().send(Service.CATALOG, "GET", api().uri(Service.CATALOG,
-                    "/api/v1/sources/" + id + "/latest-restorable", null), null);
+            JsonNode readiness = api().post(Service.SNAPSHOT, "/api/v1/sources/" + id + "/check", null);
             List<String> missing = new ArrayList<>();
-            if (policies.isEmpty()) {
-                missing.add("no policy: nothing is backed up on a schedule (lifeboat policy add)");
-            }
-            if (latest.status() != 200) {
-                missing.add("no restorable backup (lifeboat backup create " + id + ")");
-            }
-            if (rpo.path("compliant").isBoolean() && !rpo.get("compliant").asBoolean()) {
-                missing.add("outside its RPO: " + text(rpo, "/reason"));
-            }
-            if (rpo.path("walArchive").path("gap").asBoolean(false)) {
-                missing.add("a gap in the WAL archive from " + text(rpo, "/walArchive/firstMissingSegment"));
-            }
-            if (!"require".equals(text(s, "/sslmode")) && !String.valueOf(text(s, "/sslmode")).startsWith("verify")) {
-                missing.add("sslmode " + text(s, "/sslmode") + ": the password may travel in the clear");
+            for (JsonNode m : readiness.path("missing")) {
+                missing.add(text(m, "/what") + ": " + text(m, "/fix"));
             }
             ObjectNode report = Api.JSON.createObjectNode();
             report.set("source", s);
-            report.set("rpo", rpo);
-            report.set("latestRestorable", latest.status() == 200 ? latest.json() : Api.JSON.nullNode());
+            report.set("readiness", readiness);
+            Api.Response latest = null;
+            JsonNode rpo = Api.JSON.nullNode();
+            if (!connectionOnly) {
+                rpo = api().get(Service.CATALOG, "/api/v1/sources/" + id + "/rpo");
+                latest = api().send(Service.CATALOG, "GET", api().uri(Service.CATALOG,
+                        "/api/v1/sources/" + id + "/latest-restorable", null), null);
+                if (policies.isEmpty()) {
+                    missing.add("no policy: nothing is backed up on a schedule (lifeboat policy add)");
+                }
+                if (latest.status() != 200) {
+                    missing.add("no restorable backup (lifeboat backup create " + id + ")");
+                }
+                if (rpo.path("compliant").isBoolean() && !rpo.get("compliant").asBoolean()) {
+                    missing.add("outside its RPO: " + text(rpo, "/reason"));
+                }
+                if (rpo.path("walArchive").path("gap").asBoolean(false)) {
+                    missing.add("a gap in the WAL archive from " + text(rpo, "/walArchive/firstMissingSegment"));
+                }
+                report.set("rpo", rpo);
+                report.set("latestRestorable", latest.status() == 200 ? latest.json() : Api.JSON.nullNode());
+            }
+            String sslmode = text(s, "/sslmode");
+            if (!"require".equals(sslmode) && !String.valueOf(sslmode).startsWith("verify")) {
+                missing.add("sslmode " + sslmode + ": the password may travel in the clear");
+            }
+            boolean unreachable = "UNREACHABLE".equals(text(readiness, "/status"));
             report.set("missing", Api.JSON.valueToTree(missing));
             if (!out().structured(report)) {
                 List<String[]> f = new ArrayList<>();
                 f.add(new String[]{"source", id + " (" + text(s, "/method") + ", " + text(s, "/host") + ":"
-                        + text(s, "/port") + "/" + text(s, "/database") + ", sslmode " + text(s, "/sslmode") + ")"});
-                f.add(new String[]{"policies", String.valueOf(policies.size())});
-                f.add(new String[]{"latest restorable", latest.status() == 200
-                        ? text(latest.json(), "/backupId") + " (" + Output.time(latest.json(), "/completedAt") + ")"
-                        : "none"});
-                f.add(new String[]{"RPO", StatusCommand.rpoCell(out(), rpo.path("compliant").isBoolean()
-                        ? rpo.get("compliant").asBoolean() : null)});
-                if (latest.status() == 200 && latest.json().hasNonNull("physical")) {
-                    f.add(new String[]{"server version", text(latest.json(), "/physical/pgVersion")});
+                        + text(s, "/port") + "/" + text(s, "/database") + " as " + text(s, "/username")
+                        + ", sslmode " + sslmode + ")"});
+                f.add(new String[]{"connection", unreachable
+                        ? out().paint(Output.Colour.RED, "unreachable (" + text(readiness, "/unreachable/reason")
+                        + ")") + ": " + text(readiness, "/unreachable/message")
+                        : out().paint(Output.Colour.GREEN, "ok") + " (" + Output.millis(Output.longOrNull(readiness,
+                        "/tookMillis")) + ")"});
+                if (readiness.hasNonNull("server")) {
+                    f.add(new String[]{"server", "PostgreSQL " + text(readiness, "/server/version") + ", database "
+                            + Output.bytes(Output.longOrNull(readiness, "/server/databaseBytes"))});
+                }
+                for (JsonNode t : readiness.path("tools")) {
+                    f.add(new String[]{text(t, "/name"), t.hasNonNull("path") ? text(t, "/path") + " ("
+                            + text(t, "/version") + (t.path("sameMajor").asBoolean() ? "" : ", a newer major "
+                            + "version") + ")" : out().paint(Output.Colour.RED, "none installed on the worker")});
+                }
+                for (JsonNode ok : readiness.path("satisfied")) {
+                    f.add(new String[]{"has", ok.asText()});
+                }
+                if (!connectionOnly) {
+                    f.add(new String[]{"policies", String.valueOf(policies.size())});
+                    f.add(new String[]{"latest restorable", latest.status() == 200
+                            ? text(latest.json(), "/backupId") + " (" + Output.time(latest.json(), "/completedAt")
+                            + ")" : "none"});
+                    f.add(new String[]{"RPO", StatusCommand.rpoCell(out(), rpo.path("compliant").isBoolean()
+                            ? rpo.get("compliant").asBoolean() : null)});
                 }
                 out().fields(f);
                 for (String m : missing) {
                     out().out.println(out().paint(Output.Colour.RED, "missing: ") + m);
                 }
-                if (missing.isEmpty()) {
+                if (missing.isEmpty() && !unreachable) {
                     out().out.println(out().paint(Output.Colour.GREEN, "ok"));
                 }
                 out().out.flush();
             }
-            return missing.isEmpty() ? ExitCodes.OK : ExitCodes.FAILED;
+            return unreachable ? ExitCodes.UNREACHABLE : missing.isEmpty() ? ExitCodes.OK : ExitCodes.FAILED;
         }
     }
 }

@@ -18,6 +18,32 @@ import static org.assertj.core.api.Assertions.assertThat;
 class CliFormattingTest {
 
     @Test
+    void onlyTheNamedCommandIsBuiltAndEverythingUnclearBuildsAll() {
+        assertThat(Lifeboat.named(new String[]{"backup", "ls"})).isEqualTo("backup");
+        assertThat(Lifeboat.named(new String[]{"-o", "json", "--no-color", "status"})).isEqualTo("status");
+        assertThat(Lifeboat.named(new String[]{"--output=yaml", "-ojson", "source", "check", "x"})).isEqualTo("source");
+        // a value that looks like a command is the option's value, not the command
+        assertThat(Lifeboat.named(new String[]{"--token-file", "source", "backup", "ls"})).isEqualTo("backup");
+        assertThat(Lifeboat.named(new String[]{"--help"})).isNull();
+        assertThat(Lifeboat.named(new String[]{"completion"})).isNull();
+        assertThat(Lifeboat.named(new String[]{"no-such-command"})).isNull();
+        assertThat(Lifeboat.named(new String[]{})).isNull();
+
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int help = Lifeboat.execute(new String[]{"--help"}, Map.of(), new PrintWriter(out), new PrintWriter(err));
+        assertThat(help).isZero();
+        assertThat(out.toString()).contains("login", "source", "policy", "backup", "restore", "plan", "drill", "run",
+                "status", "dlq", "completion");
+        StringWriter checkUsage = new StringWriter();
+        assertThat(Lifeboat.execute(new String[]{"source", "check"}, Map.of(), new PrintWriter(new StringWriter()),
+                new PrintWriter(checkUsage))).isEqualTo(ExitCodes.USAGE);
+        assertThat(checkUsage.toString()).contains("Missing required parameter: 'ID'").contains("--connection-only");
+        assertThat(Lifeboat.execute(new String[]{"no-such-command"}, Map.of(), new PrintWriter(new StringWriter()),
+                new PrintWriter(new StringWriter()))).isEqualTo(ExitCodes.USAGE);
+    }
+
+    @Test
     void progressLineShowsPhaseBytesPercentRateAndEta() {
         String line = BackupWatch.progressLine("RUNNING", "dump", 12L * 1024 * 1024, 48L * 1024 * 1024, 25.0,
                 4.0 * 1024 * 1024, 9L);

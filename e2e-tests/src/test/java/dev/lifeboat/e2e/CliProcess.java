@@ -56,6 +56,7 @@ final class CliProcess {
         env.put("LIFEBOAT_SCHEDULER_URL", platform.schedulerUrl(""));
         env.put("LIFEBOAT_CATALOG_URL", platform.catalogUrl(""));
         env.put("LIFEBOAT_RECOVERY_URL", platform.coordinatorUrl(""));
+        env.put("LIFEBOAT_SNAPSHOT_URL", platform.snapshotA.baseUrl());
         env.put("LIFEBOAT_CONFIG", platform.spoolRoot.resolve("cli-config.yaml").toString());
         if (token != null) {
             env.put("LIFEBOAT_TOKEN", token);

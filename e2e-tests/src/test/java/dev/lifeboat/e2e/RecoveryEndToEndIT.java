@@ -322,6 +322,23 @@ class RecoveryEndToEndIT {
     }
 
     @Test
+    void cliSourceCheckConnectsThroughTheWorkerAndNamesTheServerAndItsDumpProgram() {
+        CliProcess.Result json = cli("source", "check", SOURCE, "--connection-only", "-o", "json");
+        assertThat(json.exit()).as(json.toString()).isIn(0, 1);
+        assertThat(json.json().at("/readiness/status").asText()).as(json.toString()).isEqualTo("READY");
+        assertThat(json.json().at("/readiness/server/versionNum").asInt()).isGreaterThanOrEqualTo(140000);
+        assertThat(json.json().at("/readiness/tools/0/name").asText()).isEqualTo("pg_dump");
+
+        CliProcess.Result table = cli("source", "check", SOURCE, "--connection-only");
+        assertThat(table.stdout()).contains("connection").contains("pg_dump").contains("PostgreSQL ");
+
+        // 3: a viewer may not make the worker connect to a source
+        CliProcess.Result viewer = CliProcess.run(platform, Tokens.viewer(), Duration.ofMinutes(1), "source", "check",
+                SOURCE);
+        assertThat(viewer.exit()).as(viewer.toString()).isEqualTo(3);
+    }
+
+    @Test
     void cliListsBackupsAsTableAndJsonAndExitsWithItsDocumentedCodes() {
         CliProcess.Result table = cli("backup", "ls", "--source", SOURCE);
         assertThat(table.exit()).as(table.toString()).isZero();

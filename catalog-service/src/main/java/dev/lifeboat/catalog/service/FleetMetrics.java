@@ -1,36 +1,24 @@
 package dev.lifeboat.catalog.service;
 
-import dev.lifeboat.catalog.client.SchedulerClient;
-import dev.lifeboat.catalog.client.SchedulerClient.PolicyInfo;
 import dev.lifeboat.catalog.domain.Backup;
-import dev.lifeboat.catalog.domain.RpoCompliance;
-import dev.lifeboat.catalog.domain.WalArchiveStatus;
-import dev.lifeboat.catalog.repository.WalStatusRepository;
+import dev.lifeboat.catalog.domain.FleetView;
+import dev.lifeboat.catalog.domain.Recovery;
+import dev.lifeboat.catalog.domain.RecoveryStatus;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
-import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.runtime.Startup;
 import io.quarkus.scheduler.Scheduled;
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.sqlclient.Pool;
-import io.vertx.mutiny.sqlclient.Row;
-import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
-import org.eclipse.microprofile.rest.client.inject.RestClient;
 import org.jboss.logging.Logger;
 
-import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -51,9 +39,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@code lifeboat_source_last_drill_rto_seconds} (its total time), {@code lifeboat_source_last_drill_success} (1/0)
  * and {@code lifeboat_source_rto_target_seconds} (its plan's RTO).</li>
  * </ul>
- * The sources are those with a policy at scheduler-service, a WAL archive or a drill. A refresh (every
- * {@code lifeboat.catalog.fleet-metrics.refresh}) is one call to scheduler-service for all policies, one read of the
- * WAL archive statuses and one SQL query whose per-source lookups each walk an index; a scrape reads the values held.
+ * The sources are those of GET /api/v1/fleet: with a policy at scheduler-service, a backup, a WAL archive or a drill.
+ * A refresh (every {@code lifeboat.catalog.fleet-metrics.refresh}) is that endpoint's read: one call to
+ * scheduler-service for all policies and one SQL query of the read model kept per source (source_state); a scrape
+ * reads the values held.
  * When scheduler-service cannot be reached the previous values stay; {@code
  * lifeboat_catalog_fleet_refresh_timestamp_seconds} says when the last refresh succeeded.
  */
@@ -61,48 +50,6 @@ import java.util.concurrent.atomic.AtomicReference;
 @ApplicationScoped
 public class FleetMetrics {
     private static final Logger LOG = Logger.getLogger(FleetMetrics.class);
-
-    /**
-     * Per source: the newest restorable backup, the newest verifications, the newest finished drill; each lookup walks
-     * an index from its newest end (backup_restorable_idx, whose order is started_at desc nulls first: so the newest
-     * with a start time first, and one without, rare, only when there is none, as BackupRepository.latestCompleted
-     * orders them; backup_source_verified_idx; recovery's by source).
-     * 1,000 sources over 1,000,000 backups: about 200 ms on a busy 2-core machine.
-     */
-    static final String FLEET_SQL = """
-            select s.source_id, coalesce(b.backup_id, u.backup_id) as backup_id,
-                   coalesce(b.requested_at, u.requested_at) as requested_at, b.started_at,
-                   coalesce(b.completed_at, u.completed_at) as completed_at,
-                   v.verification as last_verification, ok.verified_at as last_ok_verified_at,
-                   d.finished_at as drill_finished_at, d.success as drill_success, d.total_millis as drill_millis,
-                   d.rto_millis as drill_rto_millis
-              from unnest($1::text[]) as s(source_id)
-              left join lateral (select backup_id, requested_at, started_at, completed_at from catalog.backup
-                                  where source_id = s.source_id and status = 'COMPLETED'
-                                    and (verification is null or verification <> 'FAILED')
-                                    and started_at is not null
-                                  order by started_at desc limit 1) b on true
-              left join lateral (select backup_id, requested_at, completed_at from catalog.backup
-                                  where source_id = s.source_id and status = 'COMPLETED'
-                                    and (verification is null or verification <> 'FAILED')
-                                    and started_at is null
-                                  order by completed_at desc limit 1) u on b.backup_id is null
-              left join lateral (select verification from catalog.backup
-                                  where source_id = s.source_id and verified_at is not null
-                                  order by verified_at desc limit 1) v on true
-              left join lateral (select verified_at from catalog.backup
-                                  where source_id = s.source_id and verified_at is not null
-                                    and verification in ('FULL_OK', 'QUICK_OK')
-                                  order by verified_at desc limit 1) ok on true
-              left join lateral (select finished_at, success, total_millis, rto_millis from catalog.recovery
-                                  where source_id = s.source_id and mode = 'DRILL' and finished_at is not null
-                                  order by started_at desc limit 1) d on true
-            """;
-
-    /** Sources whose newest drill the catalog holds (a drill may name a source without a policy). */
-    static final String DRILL_SOURCES_SQL = """
-            select distinct source_id from catalog.recovery where mode = 'DRILL' and source_id is not null
-            """;
 
     enum SourceGauge {
         LAST_BACKUP("lifeboat.source.last.backup.timestamp.seconds",
@@ -134,23 +81,14 @@ public class FleetMetrics {
     record SourceValues(String sourceId, Map<SourceGauge, Double> values) {
     }
 
-    private final Pool pool;
-    private final WalStatusRepository walStatuses;
-    private final SchedulerClient scheduler;
-    private final Duration walStatusStaleAfter;
+    private final FleetQueries fleet;
     private final Map<SourceGauge, MultiGauge> gauges = new EnumMap<>(SourceGauge.class);
     private static final String REFRESH_GAUGE = "lifeboat.catalog.fleet.refresh.timestamp.seconds";
     private final AtomicReference<Double> refreshedAt = new AtomicReference<>(Double.NaN);
     private final AtomicBoolean failing = new AtomicBoolean();
 
-    public FleetMetrics(Pool pool, WalStatusRepository walStatuses, @RestClient SchedulerClient scheduler,
-                        MeterRegistry registry,
-                        @ConfigProperty(name = "lifeboat.catalog.wal-status-stale-after", defaultValue = "60s")
-                        Duration walStatusStaleAfter) {
-        this.pool = pool;
-        this.walStatuses = walStatuses;
-        this.scheduler = scheduler;
-        this.walStatusStaleAfter = walStatusStaleAfter;
+    public FleetMetrics(FleetQueries fleet, MeterRegistry registry) {
+        this.fleet = fleet;
         for (SourceGauge g : SourceGauge.values()) {
             gauges.put(g, MultiGauge.builder(g.metric).description(g.help).register(registry));
         }
@@ -180,75 +118,51 @@ public class FleetMetrics {
         });
     }
 
-    /** Recomputes every per-source gauge. */
+    /**
+     * Recomputes every per-source gauge from one read of the fleet ({@link FleetQueries#read}, what GET /fleet shows);
+     * fails, keeping the previous values, when scheduler-service does not answer (the RPOs would be unknown).
+     */
     public Uni<Void> refresh() {
-        return scheduler.policies(null)
-                .chain(policies -> Panache.withSession(() -> walStatuses.listAll())
-                        .chain(wal -> pool.query(DRILL_SOURCES_SQL).execute().chain(drills -> {
-                            List<String> ids = new ArrayList<>();
-                            policies.forEach(p -> ids.add(p.sourceId()));
-                            wal.forEach(w -> ids.add(w.sourceId));
-                            drills.forEach(r -> ids.add(r.getString(0)));
-                            TreeSet<String> sources = new TreeSet<>();
-                            ids.stream().filter(id -> id != null && !id.isBlank()).forEach(sources::add);
-                            return pool.preparedQuery(FLEET_SQL)
-                                    .execute(Tuple.of(sources.toArray(String[]::new)))
-                                    .map(rows -> {
-                                        Instant now = Instant.now();
-                                        Map<String, WalArchiveStatus> walBySource = new HashMap<>();
-                                        wal.forEach(w -> walBySource.put(w.sourceId, w));
-                                        List<SourceValues> all = new ArrayList<>();
-                                        for (Row row : rows) {
-                                            all.add(values(row, policies, walBySource, now));
-                                        }
-                                        return all;
-                                    });
-                        })))
+        return fleet.read().map(f -> {
+            if (f.policies().isEmpty()) {
+                throw new IllegalStateException("scheduler-service did not answer for the fleet's policies");
+            }
+            List<SourceValues> all = new ArrayList<>(f.sources().size());
+            for (FleetView.Source source : f.sources()) {
+                all.add(values(source, f.known().get(source.sourceId())));
+            }
+            return all;
+        })
                 .invoke(this::publish)
                 .invoke(() -> refreshedAt.set(Instant.now().toEpochMilli() / 1000.0))
                 .replaceWithVoid();
     }
 
-    private SourceValues values(Row row, List<PolicyInfo> policies, Map<String, WalArchiveStatus> wal,
-                                Instant now) {
-        String sourceId = row.getString("source_id");
+    private static SourceValues values(FleetView.Source source, FleetQueries.Known known) {
         Map<SourceGauge, Double> v = new EnumMap<>(SourceGauge.class);
-        Backup newest = null;
-        if (row.getString("backup_id") != null) {
-            newest = new Backup();
-            newest.backupId = row.getString("backup_id");
-            newest.requestedAt = instant(row, "requested_at");
-            newest.startedAt = instant(row, "started_at");
-            newest.completedAt = instant(row, "completed_at");
-            Instant at = newest.completedAt != null ? newest.completedAt : newest.startedAt;
-            put(v, SourceGauge.LAST_BACKUP, at == null ? null : seconds(at));
+        Backup newest = known.newest();
+        if (newest != null) {
+            put(v, SourceGauge.LAST_BACKUP, seconds(newest.completedAt != null ? newest.completedAt
+                    : newest.startedAt));
         }
-        put(v, SourceGauge.LAST_VERIFIED, seconds(instant(row, "last_ok_verified_at")));
-        String verification = row.getString("last_verification");
-        put(v, SourceGauge.LAST_VERIFICATION_OK, verification == null ? null : "FAILED".equals(verification) ? 0.0 : 1.0);
-
-        List<RpoCompliance.Policy> own = policies.stream().filter(p -> sourceId.equals(p.sourceId()))
-                .map(p -> new RpoCompliance.Policy(p.id(), p.type(), p.enabled(), p.rpo())).toList();
-        WalArchiveStatus status = wal.get(sourceId);
-        RpoCompliance rpo = status != null
-                ? RpoCompliance.evaluatePhysical(sourceId, own, newest, status, now, walStatusStaleAfter)
-                : RpoCompliance.evaluate(sourceId, own, newest, now);
-        put(v, SourceGauge.RPO, rpo.rpoSeconds() == null ? null : rpo.rpoSeconds().doubleValue());
-        put(v, SourceGauge.RPO_COMPLIANT, rpo.compliant() == null ? null : rpo.compliant() ? 1.0 : 0.0);
-        if (rpo.walArchive() != null) {
-            put(v, SourceGauge.WAL_LAG, rpo.walArchive().rpoSeconds());
-            put(v, SourceGauge.WAL_GAP, rpo.walArchive().gap() ? 1.0 : 0.0);
+        put(v, SourceGauge.LAST_VERIFIED, seconds(known.lastPassedVerifiedAt()));
+        String verification = known.lastVerification();
+        put(v, SourceGauge.LAST_VERIFICATION_OK, verification == null ? null
+                : "FAILED".equals(verification) ? 0.0 : 1.0);
+        put(v, SourceGauge.RPO, source.rpoSeconds() == null ? null : source.rpoSeconds().doubleValue());
+        put(v, SourceGauge.RPO_COMPLIANT, source.rpoCompliant() == null ? null : source.rpoCompliant() ? 1.0 : 0.0);
+        if (known.wal() != null) {
+            put(v, SourceGauge.WAL_LAG, source.archiveLagSeconds());
+            put(v, SourceGauge.WAL_GAP, known.wal().gap ? 1.0 : 0.0);
         }
-
-        Instant drillAt = instant(row, "drill_finished_at");
-        if (drillAt != null) {
-            put(v, SourceGauge.DRILL_TIME, seconds(drillAt));
-            Boolean success = row.getBoolean("drill_success");
-            put(v, SourceGauge.DRILL_SUCCESS, success == null ? null : success ? 1.0 : 0.0);
-            put(v, SourceGauge.DRILL_RTO, millisToSeconds(row.getLong("drill_millis")));
-            put(v, SourceGauge.RTO_TARGET, millisToSeconds(row.getLong("drill_rto_millis")));
+        Recovery drill = known.drill();
+        if (drill != null && drill.finishedAt != null) {
+            put(v, SourceGauge.DRILL_TIME, seconds(drill.finishedAt));
+            put(v, SourceGauge.DRILL_SUCCESS, drill.status == RecoveryStatus.SUCCEEDED ? 1.0 : 0.0);
+            put(v, SourceGauge.DRILL_RTO, millisToSeconds(drill.totalMillis));
+            put(v, SourceGauge.RTO_TARGET, millisToSeconds(drill.rtoMillis));
         }
-        return new SourceValues(sourceId, v);
+        return new SourceValues(source.sourceId(), v);
     }
 
     private void publish(List<SourceValues> all) {
@@ -268,11 +182,6 @@ public class FleetMetrics {
         if (value != null) {
             v.put(g, value);
         }
-    }
-
-    private static Instant instant(Row row, String column) {
-        OffsetDateTime t = row.getOffsetDateTime(column);
-        return t == null ? null : t.toInstant();
     }
 
     private static Double seconds(Instant t) {

@@ -34,6 +34,7 @@ import java.util.stream.Collectors;
  * The fleet at a glance: one SQL statement over the catalog for every source (its newest restorable backup, WAL
  * archive status, newest finished drill and newest verification, one row each), plus one call to scheduler-service
  * for every policy (RPO and next run). RPO compliance is {@link RpoQueries#evaluate}, the rule of GET /sources/{id}/rpo.
+ * GET /fleet and the per-source gauges ({@link FleetMetrics}) both read the fleet through {@link #read()}.
  */
 @ApplicationScoped
 public class FleetQueries {
@@ -59,7 +60,7 @@ public class FleetQueries {
     private static final String SQL = """
             select coalesce(st.source_id, w.source_id) as source_id,
                    st.backup_id, st.type, st.method, st.requested_at, st.started_at, st.completed_at,
-                   st.last_verified_at,
+                   st.last_verified_at, st.last_verification, st.last_passed_verified_at,
                    st.drill_run_id as run_id, st.drill_plan_id as plan_id, st.drill_status as status,
                    st.drill_total_millis as total_millis, st.drill_rto_millis as rto_millis,
                    st.drill_rto_met as rto_met, st.drill_finished_at as finished_at,
@@ -70,12 +71,32 @@ public class FleetQueries {
               full join {s}.wal_status w on w.source_id = st.source_id
              order by 1""";
 
-    /** What the catalog knows of one source. */
-    private record Known(String sourceId, Backup newest, WalArchiveStatus wal, Recovery drill, Instant lastVerifiedAt) {
+    /**
+     * What the catalog knows of one source. {@code lastVerification}: the verdict of its newest verification;
+     * {@code lastPassedVerifiedAt}: the newest verification that passed.
+     */
+    record Known(String sourceId, Backup newest, WalArchiveStatus wal, Recovery drill, Instant lastVerifiedAt,
+                 String lastVerification, Instant lastPassedVerifiedAt) {
+        static Known nothing(String sourceId) {
+            return new Known(sourceId, null, null, null, null, null, null);
+        }
+    }
+
+    /**
+     * The fleet as read at {@code now}: every source the catalog or scheduler-service knows, in id order, each with
+     * its view; {@code policies} empty when scheduler-service did not answer.
+     */
+    record Fleet(Instant now, Map<String, Known> known, Optional<List<SchedulerClient.PolicyInfo>> policies,
+                 List<FleetView.Source> sources) {
     }
 
     @WithSpan("FleetQueries.fleet")
     public Uni<FleetView> fleet() {
+        return read().map(f -> new FleetView(f.now(), f.sources()));
+    }
+
+    /** One read of the catalog's fleet query and one call to scheduler-service. */
+    Uni<Fleet> read() {
         Uni<Map<String, Known>> catalog = pool.query(sql).execute().map(rows -> {
             Map<String, Known> known = new TreeMap<>();
             for (Row row : rows) {
@@ -94,19 +115,18 @@ public class FleetQueries {
                 .map(t -> view(t.getItem1(), t.getItem2(), Instant.now()));
     }
 
-    private FleetView view(Map<String, Known> known, Optional<List<SchedulerClient.PolicyInfo>> policies,
-                           Instant now) {
+    private Fleet view(Map<String, Known> known, Optional<List<SchedulerClient.PolicyInfo>> policies, Instant now) {
         Map<String, List<SchedulerClient.PolicyInfo>> bySource = policies.orElse(List.of()).stream()
                 .filter(p -> p.sourceId() != null)
                 .collect(Collectors.groupingBy(SchedulerClient.PolicyInfo::sourceId, TreeMap::new, Collectors.toList()));
         // a source with policies and nothing in the catalog yet is in the fleet too (and misses its RPO)
         Map<String, Known> all = new TreeMap<>(known);
-        bySource.keySet().forEach(id -> all.putIfAbsent(id, new Known(id, null, null, null, null)));
+        bySource.keySet().forEach(id -> all.putIfAbsent(id, Known.nothing(id)));
         List<FleetView.Source> sources = new ArrayList<>(all.size());
         for (Known k : all.values()) {
             sources.add(source(k, policies.isPresent() ? bySource.getOrDefault(k.sourceId(), List.of()) : null, now));
         }
-        return new FleetView(now, sources);
+        return new Fleet(now, all, policies, sources);
     }
 
     private FleetView.Source source(Known k, List<SchedulerClient.PolicyInfo> policies, Instant now) {
@@ -188,7 +208,8 @@ public class FleetQueries {
             drill.rtoMet = row.getBoolean("rto_met");
             drill.finishedAt = instant(row, "finished_at");
         }
-        return new Known(sourceId, newest, wal, drill, instant(row, "last_verified_at"));
+        return new Known(sourceId, newest, wal, drill, instant(row, "last_verified_at"),
+                row.getString("last_verification"), instant(row, "last_passed_verified_at"));
     }
 
     private static Instant instant(Row row, String column) {

@@ -62,6 +62,11 @@ public interface ArchiverConfig {
     @WithDefault("lifeboat_wal_")
     String slotPrefix();
 
+    /** The replication slot the archiving of {@code sourceId} holds on its server. */
+    default String slotOf(String sourceId) {
+        return WalStreamer.slotName(slotPrefix(), sourceId);
+    }
+
     /**
      * Bucket of the archive of a source without an enabled policy (one with policies is archived into their
      * destination); the object store's default bucket when unset.

@@ -44,6 +44,13 @@ public interface SnapshotConfig {
     int connectTimeoutSeconds();
 
     /**
+     * How long each query of a source check ({@code POST /api/v1/sources/{id}/check}) may take, on top of the connect
+     * timeout: a server that accepts the connection and then stops answering fails the check instead of holding it.
+     */
+    @WithDefault("30s")
+    Duration checkTimeout();
+
+    /**
      * How long a read from a source or target server may wait (JDBC socketTimeout) before the call fails: a server
      * that stops answering. Longer than any single statement the worker runs there.
      */

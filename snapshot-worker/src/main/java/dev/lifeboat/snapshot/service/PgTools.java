@@ -49,6 +49,8 @@ final class PgTools {
         }
     }
 
+    private static final int VERSION_TIMEOUT_SECONDS = 10;
+
     /** The version line of each pg_dump asked about: it does not change while the worker runs. */
     private static final java.util.Map<Path, String> VERSIONS = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -67,9 +69,12 @@ final class PgTools {
     private static String askVersion(Path pgDump) {
         try {
             Process p = new ProcessBuilder(pgDump.toString(), "--version").redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes()).trim();
-            p.waitFor();
-            return out;
+            // one short line, well within the pipe's buffer: read after the exit, so a hung program cannot hold us
+            if (!p.waitFor(VERSION_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return "unknown";
+            }
+            return new String(p.getInputStream().readAllBytes()).trim();
         } catch (IOException e) {
             return "unknown";
         } catch (InterruptedException e) {

@@ -120,13 +120,7 @@ class WalArchiverTest {
         }
         // scheduler-service lists no policies of a source that has none
         String body = SCHEDULER.getOrDefault(path, path.startsWith("policies?") ? "[]" : null);
-        byte[] bytes = (body == null ? "{\"status\":404,\"title\":\"Not Found\"}" : body)
-                .getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().add("Content-Type", body == null ? "application/problem+json"
-                : "application/json");
-        exchange.sendResponseHeaders(body == null ? 404 : 200, bytes.length);
-        exchange.getResponseBody().write(bytes);
-        exchange.close();
+        dev.lifeboat.snapshot.recovery.SchedulerAnswer.send(exchange, body);
     }
 
     @BeforeAll

@@ -154,13 +154,7 @@ class LockedSourceTest {
 
     private static void answer(HttpExchange exchange) throws IOException {
         String body = SCHEDULER.get(exchange.getRequestURI().getPath().substring("/api/v1/".length()));
-        byte[] bytes = (body == null ? "{\"status\":404,\"title\":\"Not Found\"}" : body)
-                .getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().add("Content-Type", body == null ? "application/problem+json"
-                : "application/json");
-        exchange.sendResponseHeaders(body == null ? 404 : 200, bytes.length);
-        exchange.getResponseBody().write(bytes);
-        exchange.close();
+        SchedulerAnswer.send(exchange, body);
     }
 
     @AfterAll

@@ -32,7 +32,6 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -109,13 +108,7 @@ class RedeliveredBackupRequestTest {
 
     private static void answer(HttpExchange exchange) throws IOException {
         String body = SCHEDULER.get(exchange.getRequestURI().getPath().substring("/api/v1/".length()));
-        byte[] bytes = (body == null ? "{\"status\":404,\"title\":\"Not Found\"}" : body)
-                .getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().add("Content-Type", body == null ? "application/problem+json"
-                : "application/json");
-        exchange.sendResponseHeaders(body == null ? 404 : 200, bytes.length);
-        exchange.getResponseBody().write(bytes);
-        exchange.close();
+        SchedulerAnswer.send(exchange, body);
     }
 
     @BeforeAll
