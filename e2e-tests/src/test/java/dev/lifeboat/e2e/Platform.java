@@ -121,7 +121,9 @@ final class Platform implements AutoCloseable {
         scheduler = launch("scheduler-service", root, schedulerPort, Map.of());
         String schedulerUrl = "http://127.0.0.1:" + schedulerPort;
         // the catalog reads a source's policies (and its method) from scheduler-service for GET /sources/{id}/rpo
-        catalog = launch("catalog-service", root, catalogPort, Map.of("SCHEDULER_URL", schedulerUrl));
+        // ... and its dashboard relays drills to recovery-coordinator and links runs to their traces in Zipkin
+        catalog = launch("catalog-service", root, catalogPort, Map.of("SCHEDULER_URL", schedulerUrl,
+                "COORDINATOR_URL", "http://127.0.0.1:" + coordinatorPort, "ZIPKIN_UI_URL", stack.zipkinUrl()));
         // storage-worker reads a policy's source and retention before it deletes what a BackupsExpired names
         storage = launch("storage-worker", root, ServiceProcess.freePort(), Map.of("SCHEDULER_URL", schedulerUrl));
         if (storageWorkers == 2) {
