@@ -89,8 +89,9 @@ final class Platform implements AutoCloseable {
     private record Launch(String module, Path root, int port, Map<String, String> env) {
     }
 
+    /** Each instance must be ready within lifeboat.e2e.ready (ISO-8601, default PT2M; longer on a loaded machine). */
     static Platform start() throws Exception {
-        return start(1, Map.of(), Duration.ofSeconds(120));
+        return start(1, Map.of(), Duration.parse(System.getProperty("lifeboat.e2e.ready", "PT2M")));
     }
 
     /**
