@@ -238,7 +238,10 @@ class RecoveryEndToEndIT {
             String backupHref = browser.wait(Duration.ofSeconds(30)).until(d -> d.findElements(
                     org.openqa.selenium.By.cssSelector("#action-result a")).stream()
                     .map(a -> a.getAttribute("href")).findFirst().orElse(null));
-            browser.go(backupHref.substring(platform.catalogUrl("").length()));
+            String requested = backupHref.substring(backupHref.lastIndexOf('/') + 1);
+            await().atMost(Duration.ofSeconds(30)).until(() -> Platform.send("GET",
+                    platform.catalogUrl("/api/v1/backups/" + requested), null).status() == 200);
+            browser.go("/ui/backups/" + requested);
             assertThat(browser.find("main").getText()).contains("by test-operator");
             // the page follows the backup's progress stream and reloads itself when it is done
             browser.wait(Duration.ofMinutes(3)).until(d -> d.findElement(

@@ -211,6 +211,17 @@ public class DashboardResource {
                 .build();
     }
 
+    /**
+     * A page's problem (unknown backup or run, a bad filter) as a page. A backup requested a moment ago may not be in
+     * the catalog yet: its page asks the browser to load it again shortly.
+     */
+    @ServerExceptionMapper
+    public Response problem(ProblemException e, ContainerRequestContext request) {
+        boolean soon = e.status() == 404 && request.getUriInfo().getPath().startsWith("/ui/backups/");
+        return Response.status(e.status()).type(MediaType.TEXT_HTML_TYPE)
+                .entity(Pages.problem(who(), e.title(), e.getMessage(), soon).render()).build();
+    }
+
     private Response toSignIn(ContainerRequestContext request, String target, boolean clearCookie) {
         Response.ResponseBuilder r = request.getHeaderString("HX-Request") != null
                 ? Response.status(401).header("HX-Redirect", target)

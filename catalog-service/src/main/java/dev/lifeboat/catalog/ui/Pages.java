@@ -42,6 +42,9 @@ final class Pages {
 
     static native TemplateInstance run(Who who, RecoveryView run, List<StepBar> steps, String traceUrl);
 
+    /** {@code retry}: the browser loads the page again in a few seconds (a backup not recorded yet). */
+    static native TemplateInstance problem(Who who, String title, String detail, boolean retry);
+
     /** The answer to an action, swapped into the page by htmx. */
     static native TemplateInstance actionResult(boolean ok, String message, String link, String linkText);
 }
