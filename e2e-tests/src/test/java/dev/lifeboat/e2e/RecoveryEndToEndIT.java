@@ -266,7 +266,7 @@ class RecoveryEndToEndIT {
             browser.go("/ui/backups/" + backupId);
             assertThat(browser.find("#status").getText()).isEqualTo("COMPLETED");
             assertThat(browser.find("#locations").getText()).contains("PRIMARY");
-            assertThat(browser.find("#events").getText()).contains("BackupCompleted");
+            assertThat(browser.find("#events").getText()).contains("backup.completed");
             browser.screenshot("dashboard-backup");
 
             browser.go("/ui/runs");
