@@ -13,7 +13,8 @@
 # Measured, each with WARMUP unmeasured and REQUESTS measured requests from CONCURRENCY virtual threads
 # (deploy/bench/AuthBench.java load: java.net.http, keep-alive): the first page, ?status=FAILED, ?type=FULL,
 # ?sourceId=, a page DEEP pages down (reached by following nextCursor), the first page of /recoveries and
-# ?mode=drill, and /fleet.
+# ?mode=drill, and /fleet. Then the dashboard's first pages (/ui and /ui/sources/<id>), one load each; DASHBOARD_ONLY=1
+# measures only those (deploy/bench/dashboard-load.sh).
 #
 # Needs Kafka and PostgreSQL of deploy/local/stack.sh (`deploy/local/stack.sh up kafka postgres`), a JDK 21+, curl,
 # jq, psql, python3. Usage: deploy/bench/catalog-scale.sh
@@ -123,7 +124,19 @@ add "recoveries ?mode=drill" "/api/v1/recoveries?size=20&mode=drill"
 add "fleet ($SOURCES sources)" "/api/v1/fleet"
 SOURCES_SEEN=$(curl -sf "${AUTH[@]}" "$BASE/api/v1/fleet" | jq '[.sources[] | select(.rpoSeconds != null)] | length')
 [[ $SOURCES_SEEN == "$SOURCES" ]] || fail "the fleet shows $SOURCES_SEEN sources with their RPO, expected $SOURCES"
+# the dashboard's first pages as a browser signed in as a viewer loads them (the token in the session cookie): the
+# HTML of the fleet overview and of one source's page, the first request after start and the one after it
+page_ms() {
+  curl -s -o /dev/null -w '%{http_code} %{time_total}' -b "lifeboat_session=$(cat "$WORK/viewer.token")" "$BASE$1" \
+    | awk -v u="$1" '$1 != 200 { print "GET " u " answered " $1 > "/dev/stderr"; exit 1 } { printf "%.0f", $2 * 1000 }'
+}
+DASH_SOURCE=db-$(printf '%05d' $((SOURCES / 2)))
+DASH_FLEET_FIRST=$(page_ms /ui) || fail "the dashboard's fleet page failed"
+DASH_FLEET=$(page_ms /ui) || fail "the dashboard's fleet page failed"
+DASH_SOURCE_FIRST=$(page_ms "/ui/sources/$DASH_SOURCE") || fail "the dashboard's source page failed"
+DASH_SOURCE_MS=$(page_ms "/ui/sources/$DASH_SOURCE") || fail "the dashboard's source page failed"
 declare -a OUT
+[[ ${DASHBOARD_ONLY:-0} == 1 ]] && NAMES=()
 for i in "${!NAMES[@]}"; do
   code=$(curl -s -o /dev/null -w '%{http_code}' "${AUTH[@]}" "$BASE${URLS[$i]}")
   [[ $code == 200 ]] || fail "GET ${URLS[$i]} answered $code"
@@ -134,10 +147,14 @@ done
 
 echo
 echo "catalog-service $(git -C "$ROOT" rev-parse --short HEAD), $SOURCES x $PER_SOURCE backups; machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-34s %9s %9s %9s\n' endpoint "p50 ms" "p99 ms" "req/s"
+(( ${#NAMES[@]} > 0 )) && printf '%-34s %9s %9s %9s\n' endpoint "p50 ms" "p99 ms" "req/s"
 for i in "${!NAMES[@]}"; do
   read -r p50 p99 rps <<<"${OUT[$i]}"
   printf '%-34s %9s %9s %9s\n' "${NAMES[$i]}" "$p50" "$p99" "$rps"
 done
+echo "dashboard, one load each (first request after start, then the next):"
+printf '%-34s %9s %9s\n' page "first ms" "next ms"
+printf '%-34s %9s %9s\n' "fleet overview ($SOURCES sources)" "$DASH_FLEET_FIRST" "$DASH_FLEET"
+printf '%-34s %9s %9s\n' "source $DASH_SOURCE ($PER_SOURCE backups)" "$DASH_SOURCE_FIRST" "$DASH_SOURCE_MS"
 [[ ${KEEP_DB:-0} == 1 ]] && echo "database kept: $DB"
 exit 0

@@ -89,8 +89,9 @@ final class Platform implements AutoCloseable {
     private record Launch(String module, Path root, int port, Map<String, String> env) {
     }
 
+    /** Each instance must be ready within lifeboat.e2e.ready (ISO-8601, default PT2M; longer on a loaded machine). */
     static Platform start() throws Exception {
-        return start(1, Map.of(), Duration.ofSeconds(120));
+        return start(1, Map.of(), Duration.parse(System.getProperty("lifeboat.e2e.ready", "PT2M")));
     }
 
     /**
@@ -121,7 +122,9 @@ final class Platform implements AutoCloseable {
         scheduler = launch("scheduler-service", root, schedulerPort, Map.of());
         String schedulerUrl = "http://127.0.0.1:" + schedulerPort;
         // the catalog reads a source's policies (and its method) from scheduler-service for GET /sources/{id}/rpo
-        catalog = launch("catalog-service", root, catalogPort, Map.of("SCHEDULER_URL", schedulerUrl));
+        // ... and its dashboard relays drills to recovery-coordinator and links runs to their traces in Zipkin
+        catalog = launch("catalog-service", root, catalogPort, Map.of("SCHEDULER_URL", schedulerUrl,
+                "COORDINATOR_URL", "http://127.0.0.1:" + coordinatorPort, "ZIPKIN_UI_URL", stack.zipkinUrl()));
         // storage-worker reads a policy's source and retention before it deletes what a BackupsExpired names
         storage = launch("storage-worker", root, ServiceProcess.freePort(), Map.of("SCHEDULER_URL", schedulerUrl));
         if (storageWorkers == 2) {

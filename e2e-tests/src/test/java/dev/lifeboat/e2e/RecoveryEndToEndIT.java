@@ -212,6 +212,86 @@ class RecoveryEndToEndIT {
         assertThat(strict.at("/result/success").asBoolean()).isTrue();
     }
 
+    /**
+     * The dashboard in a real browser over this class's real runs: an operator starts a drill and requests a backup
+     * from it (both relayed with the operator's own token, so the backup is recorded as theirs) and watches the
+     * backup's live progress; a viewer then sees every page with the real data and no action, and a POST of an
+     * action in the viewer's session is refused. No page logs a console error.
+     */
+    @Test
+    void dashboardShowsTheRealRunsAndOnlyAnOperatorActs() throws Exception {
+        String plan = createPlan("drill-ui-" + RUN, "PT10M", List.of(restoreStep("dr_ui_" + RUN),
+                Map.of("kind", "VerifyIntegrity", "checksums", true, "checks", contentChecks())));
+        try (DashboardBrowser browser = DashboardBrowser.open(platform.catalogUrl(""))) {
+            browser.signIn(Tokens.operator());
+            browser.go("/ui/runs");
+            browser.find("tr[data-plan='" + plan + "'] button.start-drill").click();
+            String runHref = browser.wait(Duration.ofSeconds(30)).until(d -> d.findElements(
+                    org.openqa.selenium.By.cssSelector("tr[data-plan='" + plan + "'] .result a")).stream()
+                    .map(a -> a.getAttribute("href")).findFirst().orElse(null));
+            String runId = runHref.substring(runHref.lastIndexOf('/') + 1);
+            JsonNode run = awaitRunEnd(runId);
+            assertThat(run.get("status").asText()).as(run.toPrettyString()).isEqualTo("SUCCEEDED");
+
+            browser.go("/ui/sources/" + SOURCE);
+            browser.find("button.request-backup").click();
+            String backupHref = browser.wait(Duration.ofSeconds(30)).until(d -> d.findElements(
+                    org.openqa.selenium.By.cssSelector("#action-result a")).stream()
+                    .map(a -> a.getAttribute("href")).findFirst().orElse(null));
+            String requested = backupHref.substring(backupHref.lastIndexOf('/') + 1);
+            await().atMost(Duration.ofSeconds(30)).until(() -> Platform.send("GET",
+                    platform.catalogUrl("/api/v1/backups/" + requested), null).status() == 200);
+            browser.go("/ui/backups/" + requested);
+            assertThat(browser.find("main").getText()).contains("by test-operator");
+            // the page follows the backup's progress stream and reloads itself when it is done
+            browser.wait(Duration.ofMinutes(3)).until(d -> d.findElement(
+                    org.openqa.selenium.By.id("status")).getText().equals("COMPLETED"));
+            assertThat(browser.all("#events li")).hasSizeGreaterThanOrEqualTo(3);
+            browser.signOut();
+
+            browser.signIn(Tokens.viewer());
+            await().atMost(Duration.ofSeconds(30)).until(() -> Platform.send("GET",
+                    platform.catalogUrl("/api/v1/recoveries/" + runId), null).status() == 200);
+            browser.go("/ui");
+            assertThat(browser.find("tr[data-source='" + SOURCE + "']").getText()).contains("ago");
+            assertThat(browser.all(".request-backup")).isEmpty();
+            browser.screenshot("dashboard-fleet");
+
+            browser.go("/ui/sources/" + SOURCE);
+            assertThat(browser.all("#backups tbody tr.status-COMPLETED")).hasSizeGreaterThanOrEqualTo(2);
+            assertThat(browser.all(".plot circle")).hasSizeGreaterThanOrEqualTo(4);
+            assertThat(browser.all(".request-backup")).isEmpty();
+            browser.screenshot("dashboard-source");
+
+            browser.go("/ui/backups/" + backupId);
+            assertThat(browser.find("#status").getText()).isEqualTo("COMPLETED");
+            assertThat(browser.find("#locations").getText()).contains("PRIMARY");
+            assertThat(browser.find("#events").getText()).contains("backup.completed");
+            browser.screenshot("dashboard-backup");
+
+            browser.go("/ui/runs");
+            assertThat(browser.find("#runs").getText()).contains("SUCCEEDED");
+            assertThat(browser.all(".start-drill")).isEmpty();
+            browser.screenshot("dashboard-runs");
+
+            browser.go("/ui/runs/" + runId);
+            assertThat(browser.all("#steps tbody tr.status-SUCCEEDED")).hasSizeGreaterThanOrEqualTo(2);
+            assertThat(browser.find("#rto").getText()).contains("met");
+            assertThat(browser.find("#trace").getAttribute("href"))
+                    .startsWith(platform.stack.zipkinUrl() + "/zipkin/traces/" + run.get("traceId").asText());
+            browser.screenshot("dashboard-run");
+
+            HttpResponse<String> refused = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                            URI.create(platform.catalogUrl("/ui/sources/" + SOURCE + "/backups")))
+                    .header("Cookie", "lifeboat_session=" + browser.session())
+                    .header("Origin", platform.catalogUrl("")).header("HX-Request", "true")
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .POST(HttpRequest.BodyPublishers.ofString("type=FULL")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(refused.statusCode()).as(refused.body()).isEqualTo(403);
+            assertThat(browser.consoleErrors()).isEmpty();
+        }
+    }
+
     @Test
     void aFailingSqlCheckCompensatesTheDrillAndNamesTheCheck() throws Exception {
         String plan = createPlan("drill-bad-check-" + RUN, "PT10M", List.of(

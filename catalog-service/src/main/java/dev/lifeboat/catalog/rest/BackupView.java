@@ -79,11 +79,11 @@ public record BackupView(
                                @JsonInclude(JsonInclude.Include.NON_NULL) String unreadableProblems) {
     }
 
-    static BackupView of(Backup b) {
+    public static BackupView of(Backup b) {
         return of(b, null);
     }
 
-    static BackupView of(BackupHistory h) {
+    public static BackupView of(BackupHistory h) {
         return of(h.backup(), h.events().stream().map(EventView::of).toList());
     }
 

@@ -61,11 +61,11 @@ public record RecoveryView(
         }
     }
 
-    static RecoveryView of(Recovery r) {
+    public static RecoveryView of(Recovery r) {
         return of(r, null);
     }
 
-    static RecoveryView of(RecoveryQueries.RecoveryDetail d) {
+    public static RecoveryView of(RecoveryQueries.RecoveryDetail d) {
         return of(d.run(), d.steps().stream().map(Step::of).toList());
     }
 

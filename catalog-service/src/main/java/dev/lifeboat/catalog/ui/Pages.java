@@ -1,0 +1,50 @@
+package dev.lifeboat.catalog.ui;
+
+import dev.lifeboat.catalog.client.PlatformActions;
+import dev.lifeboat.catalog.domain.FleetView;
+import dev.lifeboat.catalog.domain.RecoveryWindow;
+import dev.lifeboat.catalog.rest.BackupView;
+import dev.lifeboat.catalog.rest.RecoveryView;
+import io.quarkus.qute.CheckedTemplate;
+import io.quarkus.qute.TemplateInstance;
+
+import java.util.List;
+
+/** The dashboard's pages (templates/dashboard/*.html); every value shown is escaped by Qute. */
+@CheckedTemplate(basePath = "dashboard")
+final class Pages {
+    private Pages() {
+    }
+
+    /** The signed-in person as the pages show them; {@code canAct}: holds a role that may request backups and drills. */
+    record Who(String name, String role, boolean canAct) {
+    }
+
+    /** The source page's filters as chosen (empty: any). */
+    record Filters(String status, String type, List<String> statuses, List<String> types) {
+    }
+
+    /** A step on a run's timeline: its bar's offset and width in percent of the run's length. */
+    record StepBar(RecoveryView.Step step, double left, double width) {
+    }
+
+    static native TemplateInstance signIn(Object who, String message, String error);
+
+    static native TemplateInstance fleet(Who who, FleetView fleet);
+
+    static native TemplateInstance source(Who who, String sourceId, Filters filters, List<BackupView> backups,
+                                          boolean more, Plot sizes, Plot durations, RecoveryWindow window);
+
+    static native TemplateInstance backup(Who who, BackupView backup, boolean running);
+
+    static native TemplateInstance runs(Who who, List<RecoveryView> runs, List<PlatformActions.PlanInfo> plans,
+                                        String plansError);
+
+    static native TemplateInstance run(Who who, RecoveryView run, List<StepBar> steps, String traceUrl);
+
+    /** {@code retry}: the browser loads the page again in a few seconds (a backup not recorded yet). */
+    static native TemplateInstance problem(Who who, String title, String detail, boolean retry);
+
+    /** The answer to an action, swapped into the page by htmx. */
+    static native TemplateInstance actionResult(boolean ok, String message, String link, String linkText);
+}

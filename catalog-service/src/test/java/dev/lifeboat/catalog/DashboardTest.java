@@ -1,0 +1,199 @@
+package dev.lifeboat.catalog;
+
+import dev.lifeboat.identity.Roles;
+import dev.lifeboat.identity.SigningKeys;
+import dev.lifeboat.identity.TokenMinter;
+import dev.lifeboat.testsupport.Tokens;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.response.Response;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.URL;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The dashboard's pages against the real catalog (events published to the real Kafka): sign-in into a strict
+ * HttpOnly cookie, the redirects without or with an ended session, escaping of hostile data, and who may act. The
+ * pages are not in the OpenAPI document, so AuthorizationTest does not walk them; this test does.
+ */
+@QuarkusTest
+@WithTestResource(CatalogTestResource.class)
+class DashboardTest {
+    static TestKafka kafka;
+
+    @TestHTTPResource("/")
+    URL base;
+
+    @BeforeAll
+    static void connect() {
+        kafka = new TestKafka();
+    }
+
+    @AfterAll
+    static void disconnect() {
+        kafka.close();
+    }
+
+    private String origin() {
+        return base.getProtocol() + "://" + base.getHost() + ":" + base.getPort();
+    }
+
+    /** Signs in through the form as a browser would and returns the session cookie's value. */
+    private String signIn(String token) {
+        Response r = given().redirects().follow(false).header("Origin", origin())
+                .formParam("token", token).post("/ui/sign-in");
+        assertThat(r.statusCode()).as(r.body().asString()).isEqualTo(303);
+        return r.getCookie("lifeboat_session");
+    }
+
+    private Response page(String path, String session) {
+        return given().redirects().follow(false).cookie("lifeboat_session", session).get(path);
+    }
+
+    @Test
+    void pagesWithoutASessionGoToSignIn() {
+        for (String path : List.of("/ui", "/ui/runs", "/ui/sources/any")) {
+            Response r = given().redirects().follow(false).get(path);
+            assertThat(r.statusCode()).as(path).isEqualTo(303);
+            assertThat(r.header("Location")).as(path).endsWith("/ui/sign-in");
+        }
+        Response signIn = given().get("/ui/sign-in");
+        assertThat(signIn.statusCode()).isEqualTo(200);
+        assertThat(signIn.header("Content-Security-Policy")).contains("script-src 'self'");
+        assertThat(signIn.body().asString()).contains("name=\"token\"");
+    }
+
+    @Test
+    void signInKeepsTheVerifiedTokenInAStrictHttpOnlyCookieAndSignOutClearsIt() {
+        Response r = given().redirects().follow(false).header("Origin", origin())
+                .formParam("token", Tokens.viewer()).post("/ui/sign-in");
+        assertThat(r.statusCode()).isEqualTo(303);
+        assertThat(r.header("Location")).endsWith("/ui");
+        String setCookie = r.headers().getValues("Set-Cookie").stream()
+                .filter(c -> c.startsWith("lifeboat_session=")).findFirst().orElseThrow();
+        assertThat(setCookie).containsIgnoringCase("HttpOnly").containsIgnoringCase("SameSite=Strict")
+                .contains("Path=/").doesNotContainIgnoringCase("Secure");
+        String session = r.getCookie("lifeboat_session");
+
+        Response fleet = page("/ui", session);
+        assertThat(fleet.statusCode()).isEqualTo(200);
+        assertThat(fleet.contentType()).startsWith("text/html");
+        assertThat(fleet.body().asString()).contains("<h1>Fleet</h1>").contains("test-viewer");
+
+        Response out = given().redirects().follow(false).header("Origin", origin())
+                .cookie("lifeboat_session", session).post("/ui/sign-out");
+        assertThat(out.statusCode()).isEqualTo(303);
+        assertThat(out.headers().getValues("Set-Cookie")).anySatisfy(c ->
+                assertThat(c).startsWith("lifeboat_session=").contains("Max-Age=0"));
+    }
+
+    @Test
+    void aTokenTheApiWouldRefuseIsNotKept() throws Exception {
+        SigningKeys other = SigningKeys.loadOrCreate(Files.createTempDirectory("untrusted-jwt"));
+        String untrusted = new TokenMinter(other).mint("mallory", Roles.ALL, Duration.ofHours(1));
+        String expired = new TokenMinter(Tokens.keys()).mint("late", Roles.ALL, Duration.ofMinutes(-10));
+        String roleless = Tokens.mint("nobody", "another-application-role");
+        for (String token : List.of(untrusted, expired, "not-a-jwt")) {
+            Response r = given().redirects().follow(false).header("Origin", origin())
+                    .formParam("token", token).post("/ui/sign-in");
+            assertThat(r.statusCode()).isEqualTo(401);
+            assertThat(r.getCookie("lifeboat_session")).isNull();
+            assertThat(r.body().asString()).contains("This token is not accepted");
+        }
+        Response r = given().redirects().follow(false).header("Origin", origin())
+                .formParam("token", roleless).post("/ui/sign-in");
+        assertThat(r.statusCode()).isEqualTo(403);
+        assertThat(r.getCookie("lifeboat_session")).isNull();
+    }
+
+    @Test
+    void anEndedSessionReturnsToSignInWithAMessage() {
+        String expired = new TokenMinter(Tokens.keys()).mint("late", Roles.ALL, Duration.ofMinutes(-10));
+        Response r = page("/ui", expired);
+        assertThat(r.statusCode()).isEqualTo(303);
+        assertThat(r.header("Location")).endsWith("/ui/sign-in?ended=true");
+        assertThat(r.headers().getValues("Set-Cookie")).anySatisfy(c -> assertThat(c).contains("Max-Age=0"));
+        assertThat(given().get(r.header("Location")).body().asString()).contains("Your session ended");
+    }
+
+    @Test
+    void hostileDataIsShownEscaped() {
+        TestBackups b = TestBackups.full();
+        String hostile = "<script>alert('x')</script><img src=x onerror=alert(1)>";
+        kafka.publish(b.sourceId(), b.requested("ops\"><b>"));
+        kafka.publish(b.sourceId(), b.failed("DUMP", hostile));
+        String session = signIn(Tokens.viewer());
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                assertThat(page("/ui/backups/" + b.backupId(), session).body().asString()).contains(">FAILED<"));
+        String backup = page("/ui/backups/" + b.backupId(), session).body().asString();
+        assertThat(backup).contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;")
+                .doesNotContain("<script>alert").doesNotContain("<img src=x").doesNotContain("ops\"><b>");
+        String source = page("/ui/sources/" + b.sourceId(), session).body().asString();
+        assertThat(source).contains("FAILED").doesNotContain("ops\"><b>");
+    }
+
+    @Test
+    void aViewerSeesNoActionAndIsRefusedOneAnOperatorSeesThem() {
+        TestBackups b = TestBackups.full();
+        Instant start = Instant.now().minusSeconds(60);
+        kafka.publish(b.sourceId(), b.requested("ops"));
+        kafka.publish(b.sourceId(), b.completed(start));
+        String viewer = signIn(Tokens.viewer());
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
+                page("/ui/sources/" + b.sourceId(), viewer).body().asString()).contains("COMPLETED"));
+        String viewerPage = page("/ui/sources/" + b.sourceId(), viewer).body().asString();
+        assertThat(viewerPage).doesNotContain("request-backup").contains("<svg");
+        assertThat(page("/ui", viewer).body().asString()).doesNotContain("request-backup");
+
+        Response refused = given().redirects().follow(false).header("Origin", origin()).header("HX-Request", "true")
+                .cookie("lifeboat_session", viewer).formParam("type", "FULL")
+                .post("/ui/sources/" + b.sourceId() + "/backups");
+        assertThat(refused.statusCode()).isEqualTo(403);
+        Response drill = given().redirects().follow(false).header("Origin", origin()).header("HX-Request", "true")
+                .cookie("lifeboat_session", viewer).post("/ui/plans/any-plan/runs");
+        assertThat(drill.statusCode()).isEqualTo(403);
+
+        String operator = signIn(Tokens.operator());
+        assertThat(page("/ui/sources/" + b.sourceId(), operator).body().asString()).contains("request-backup");
+    }
+
+    @Test
+    void aPostFromAnotherSiteOrWithoutOriginIsRefused() {
+        String operator = signIn(Tokens.operator());
+        Response crossSite = given().redirects().follow(false).header("Origin", "http://evil.example")
+                .cookie("lifeboat_session", operator).formParam("type", "FULL").post("/ui/sources/anything/backups");
+        assertThat(crossSite.statusCode()).isEqualTo(403);
+        assertThat(crossSite.body().asString()).contains("did not come from a Lifeboat dashboard page");
+        Response noOrigin = given().redirects().follow(false).cookie("lifeboat_session", operator)
+                .formParam("type", "FULL").post("/ui/sources/anything/backups");
+        assertThat(noOrigin.statusCode()).isEqualTo(403);
+        Response loginCsrf = given().redirects().follow(false).header("Origin", "http://evil.example")
+                .formParam("token", Tokens.viewer()).post("/ui/sign-in");
+        assertThat(loginCsrf.statusCode()).isEqualTo(403);
+    }
+
+    @Test
+    void theApiTakesTheSessionCookieAndTheAuthorizationHeader() {
+        TestBackups b = TestBackups.full();
+        kafka.publish(b.sourceId(), b.requested("ops"));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(given()
+                .header("Authorization", Tokens.bearer(Tokens.viewer())).get("/api/v1/backups/" + b.backupId())
+                .statusCode()).isEqualTo(200));
+        assertThat(given().cookie("lifeboat_session", signIn(Tokens.viewer())).get("/api/v1/backups/" + b.backupId())
+                .statusCode()).isEqualTo(200);
+        assertThat(given().get("/api/v1/backups/" + b.backupId()).statusCode()).isEqualTo(401);
+        assertThat(given().get("/webjars/htmx.org/2.0.4/dist/htmx.min.js").statusCode()).isEqualTo(200);
+        assertThat(given().get("/ui-assets/dashboard.css").statusCode()).isEqualTo(200);
+    }
+}
