@@ -18,7 +18,8 @@ import java.util.EnumMap;
 import java.util.Map;
 
 /** The {@code lifeboat} command: its global options, its subcommands and the mapping of failures to exit codes. */
-@Command(name = "lifeboat", mixinStandardHelpOptions = true, versionProvider = Lifeboat.Version.class,
+@Command(name = "lifeboat", mixinStandardHelpOptions = true, scope = ScopeType.INHERIT,
+        versionProvider = Lifeboat.Version.class,
         description = "Operate Lifeboat (backup and disaster recovery for PostgreSQL fleets) over its HTTP APIs.",
         footerHeading = "%nExit codes:%n",
         footer = {"  0  ok", "  1  operation failed (backup or run FAILED, source outside its RPO or missing a privilege, "

@@ -35,6 +35,12 @@ class CliFormattingTest {
         assertThat(help).isZero();
         assertThat(out.toString()).contains("login", "source", "policy", "backup", "restore", "plan", "drill", "run",
                 "status", "dlq", "completion");
+        for (String[] args : new String[][]{{"source", "--help"}, {"backup", "ls", "-h"}, {"restore", "--help"}}) {
+            StringWriter usage = new StringWriter();
+            assertThat(Lifeboat.execute(args, Map.of(), new PrintWriter(usage), new PrintWriter(new StringWriter())))
+                    .as("every command has --help: %s", String.join(" ", args)).isZero();
+            assertThat(usage.toString()).contains("Usage: lifeboat " + args[0]).contains("Exit codes:");
+        }
         StringWriter checkUsage = new StringWriter();
         assertThat(Lifeboat.execute(new String[]{"source", "check"}, Map.of(), new PrintWriter(new StringWriter()),
                 new PrintWriter(checkUsage))).isEqualTo(ExitCodes.USAGE);
