@@ -328,6 +328,24 @@ public final class WalArchive {
         }
     }
 
+    private static final java.util.regex.Pattern RETIRED_NAME = java.util.regex.Pattern.compile(
+            "([0-9]{1,20})-[0-9]{8}T[0-9]{6}Z/");
+
+    /**
+     * For an archive moved aside by {@link #retire}: the cluster its directory is named after
+     * ({@code wal-retired/<systemIdentifier>-<time>/}); empty for the live archive or a directory not named so.
+     * The name is written by the move and not sealed; the identity record is sealed but bound only to its file name,
+     * so a reader that acts on either checks that both agree.
+     */
+    public Optional<String> retiredIdentifier() {
+        String prefix = base + RETIRED;
+        if (!root.startsWith(prefix)) {
+            return Optional.empty();
+        }
+        java.util.regex.Matcher m = RETIRED_NAME.matcher(root.substring(prefix.length()));
+        return m.matches() ? Optional.of(m.group(1)) : Optional.empty();
+    }
+
     /** The archives of this repository moved aside by {@link #retire}, in name order. */
     public List<WalArchive> retired() {
         String prefix = base + RETIRED;

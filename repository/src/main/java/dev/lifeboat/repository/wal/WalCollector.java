@@ -25,7 +25,8 @@ import java.util.List;
  * <p>An archive moved aside when its cluster was replaced ({@link WalArchive#retire}) serves only base backups of
  * that cluster: it is pruned before the oldest start among them, and deleted whole once none is left (its newest
  * object older than {@code minAge}). A base backup whose manifest names no cluster could be of any, so it keeps
- * every retired archive's WAL from its start on.
+ * every retired archive's WAL from its start on. A retired archive whose identity record does not name the cluster
+ * its directory is named after is kept whole.
  *
  * <p>A manifest that cannot be read, or a physical one without a usable start segment, stops the pass before
  * anything is deleted: the oldest start would be a guess.
@@ -126,7 +127,15 @@ public final class WalCollector {
 
     private RetiredResult collectRetired(WalArchive archive, List<Manifest> base) {
         String cluster = archive.identity().map(WalArchive.Identity::systemIdentifier).orElse(null);
-        List<Manifest> served = base.stream().filter(m -> cluster == null || m.physical().systemIdentifier() == null
+        String named = archive.retiredIdentifier().orElse(null);
+        if (cluster == null || !cluster.equals(named)) {
+            // a record copied in from another archive would make base backups of the wrong cluster decide
+            LOG.warnf("wal retention of %s: retired archive %s is kept whole: its directory names cluster %s but its "
+                            + "identity record %s; check who wrote to the bucket", repo.location(), archive.location(),
+                    named, cluster == null ? "is missing" : "names " + cluster);
+            return new RetiredResult(archive.location(), cluster, null, false, 0);
+        }
+        List<Manifest> served = base.stream().filter(m -> m.physical().systemIdentifier() == null
                 || m.physical().systemIdentifier().isBlank() || cluster.equals(m.physical().systemIdentifier()))
                 .toList();
         java.time.Instant writtenBefore = clock.instant().minus(minAge);

@@ -135,9 +135,28 @@ class WalArchiveTest {
         assertThat(wal.list().segments()).as("the live archive's WAL is the new cluster's").containsExactly(
                 name(1, 10), name(1, 11));
 
-        // the retired cluster's last base backup expires: its archive goes, the live one stays
+        // the live archive's identity record copied over the retired one's (it opens: sealed under the same name):
+        // base backups of the new cluster must not decide what of the old cluster's WAL goes
+        String retiredRecord = prefix + "/wal-retired/" + retired.location().replaceAll(".*/wal-retired/", "")
+                + WalArchive.SYSTEM_IDENTIFIER;
+        byte[] original;
+        try (java.io.InputStream in = store.open(BUCKET, retiredRecord)) {
+            original = in.readAllBytes();
+        }
+        try (java.io.InputStream in = store.open(BUCKET, prefix + "/wal/" + WalArchive.SYSTEM_IDENTIFIER)) {
+            store.put(BUCKET, retiredRecord, in.readAllBytes());
+        }
         repository.store().delete(BUCKET, repository.layout().manifest(
                 repository.findManifest(backupOfA).orElseThrow().chainId(), backupOfA));
+        WalCollector.Result swapped = repository.walCollector(java.time.Duration.ZERO).collect();
+        assertThat(swapped.retired()).singleElement().satisfies(r -> {
+            assertThat(r.deletedWhole()).isFalse();
+            assertThat(r.objectsDeleted()).isZero();
+        });
+        assertThat(wal.retired().getFirst().list().segments()).containsExactly(name(1, 5), name(1, 6));
+        store.put(BUCKET, retiredRecord, original);
+
+        // the retired cluster's last base backup expires: its archive goes, the live one stays
         WalCollector.Result second = repository.walCollector(java.time.Duration.ZERO).collect();
         assertThat(second.retired()).singleElement().satisfies(r -> {
             assertThat(r.deletedWhole()).isTrue();
