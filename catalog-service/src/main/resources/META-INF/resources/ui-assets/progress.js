@@ -1,5 +1,5 @@
-// Live progress of a running backup: the catalog's server-sent events (GET /api/v1/backups/{id}/progress), read with
-// the session cookie. Text goes in through textContent only; the page reloads when the backup is done.
+// Live progress of a running backup: the catalog's server-sent events (GET /ui/backups/{id}/progress, the stream of
+// GET /api/v1/backups/{id}/progress), read with the session cookie. Text goes in through textContent only; the page reloads when the backup is done.
 (function () {
   var section = document.getElementById('progress');
   if (!section || !window.EventSource) {
@@ -8,7 +8,7 @@
   var id = section.getAttribute('data-backup');
   var bar = document.getElementById('progress-bar');
   var text = document.getElementById('progress-text');
-  var source = new EventSource('/api/v1/backups/' + encodeURIComponent(id) + '/progress');
+  var source = new EventSource('/ui/backups/' + encodeURIComponent(id) + '/progress');
   source.addEventListener('progress', function (e) {
     var p = JSON.parse(e.data);
     if (typeof p.percent === 'number') {

@@ -83,7 +83,7 @@ class DashboardTest {
         String setCookie = r.headers().getValues("Set-Cookie").stream()
                 .filter(c -> c.startsWith("lifeboat_session=")).findFirst().orElseThrow();
         assertThat(setCookie).containsIgnoringCase("HttpOnly").containsIgnoringCase("SameSite=Strict")
-                .contains("Path=/").doesNotContainIgnoringCase("Secure");
+                .contains("Path=/ui").doesNotContainIgnoringCase("Secure");
         String session = r.getCookie("lifeboat_session");
 
         Response fleet = page("/ui", session);
@@ -144,7 +144,7 @@ class DashboardTest {
     }
 
     @Test
-    void aViewerSeesNoActionAndIsRefusedOneAnOperatorSeesThem() {
+    void aViewerSeesNoActionAndIsRefusedOneAnOperatorSeesThem() throws Exception {
         TestBackups b = TestBackups.full();
         Instant start = Instant.now().minusSeconds(60);
         kafka.publish(b.sourceId(), b.requested("ops"));
@@ -166,6 +166,15 @@ class DashboardTest {
 
         String operator = signIn(Tokens.operator());
         assertThat(page("/ui/sources/" + b.sourceId(), operator).body().asString()).contains("request-backup");
+
+        // the live progress stream under /ui, where the session cookie goes: a finished backup is 'done' at once
+        java.net.http.HttpResponse<String> progress = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(base.toURI().resolve("/ui/backups/" + b.backupId() + "/progress"))
+                        .version(java.net.http.HttpClient.Version.HTTP_1_1)
+                        .header("Cookie", "lifeboat_session=" + viewer).header("Accept", "text/event-stream")
+                        .timeout(Duration.ofSeconds(30)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(progress.statusCode()).isEqualTo(200);
+        assertThat(progress.body()).containsPattern("event: ?done").contains(b.backupId());
     }
 
     @Test

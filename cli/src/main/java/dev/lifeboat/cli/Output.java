@@ -85,7 +85,7 @@ final class Output {
         Table row(String... cells) {
             List<String> r = new ArrayList<>();
             for (String c : cells) {
-                r.add(c == null ? "-" : c);
+                r.add(c == null ? "-" : printable(c));
             }
             rows.add(r);
             return this;
@@ -149,12 +149,36 @@ final class Output {
             w = Math.max(w, p[0].length());
         }
         for (String[] p : pairs) {
-            out.println(String.format("%-" + (w + 1) + "s %s", p[0] + ":", p[1] == null ? "-" : p[1]));
+            out.println(String.format("%-" + (w + 1) + "s %s", p[0] + ":", p[1] == null ? "-" : printable(p[1])));
         }
         out.flush();
     }
 
     // ---- formatting of values -------------------------------------------------------------------------------
+
+    private static final java.util.regex.Pattern COLOUR = java.util.regex.Pattern.compile("\033\\[[0-9;]*m");
+
+    /**
+     * {@code s} with every control character shown as '?', except the colour codes of {@link #paint}: names and
+     * messages come from servers and sources, and a terminal would act on the escape sequences hidden in them
+     * (rewriting lines, setting the clipboard).
+     */
+    static String printable(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        java.util.regex.Matcher colour = COLOUR.matcher(s);
+        int i = 0;
+        while (i < s.length()) {
+            char c = s.charAt(i);
+            if (c == '\033' && colour.find(i) && colour.start() == i) {
+                sb.append(s, i, colour.end());
+                i = colour.end();
+            } else {
+                sb.append(Character.isISOControl(c) || c == '\u2028' || c == '\u2029' ? '?' : c);
+                i++;
+            }
+        }
+        return sb.toString();
+    }
 
     static String text(JsonNode n, String pointer) {
         JsonNode v = n.at(pointer);

@@ -58,6 +58,14 @@ class CliFormattingTest {
     }
 
     @Test
+    void controlCharactersFromServersAreShownNotObeyedButOurColoursStay() {
+        assertThat(Output.printable("ledger\033]52;c;cm0gLXJmIH4=\007.entries\rfake"))
+                .isEqualTo("ledger?]52;c;cm0gLXJmIH4=?.entries?fake");
+        assertThat(Output.printable("\033[32mCOMPLETED\033[0m")).isEqualTo("\033[32mCOMPLETED\033[0m");
+        assertThat(Output.printable("plain name")).isEqualTo("plain name");
+    }
+
+    @Test
     void sizesAndAgesReadAsPeopleWriteThem() {
         assertThat(Output.bytes(512L)).isEqualTo("512 B");
         assertThat(Output.bytes(1536L)).isEqualTo("1.5 KiB");

@@ -88,6 +88,14 @@ public class BackupResource {
             content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     public Multi<OutboundSseEvent> progress(@PathParam("id") @Pattern(regexp = Ids.UUID_PATTERN,
             message = Ids.UUID_MESSAGE) String id, @Context Sse sse) {
+        return events(progress, id, sse);
+    }
+
+    /**
+     * The progress stream of backup {@code id} as server-sent events; {@link ProblemException} 404 when there is no
+     * such backup. Shared with the dashboard's copy of the stream ({@code /ui/backups/{id}/progress}).
+     */
+    public static Multi<OutboundSseEvent> events(BackupProgressStream progress, String id, Sse sse) {
         Backup first = progress.current(id);
         if (first == null) {
             throw ProblemException.notFound("backup", id);

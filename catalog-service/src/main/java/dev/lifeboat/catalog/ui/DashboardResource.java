@@ -5,8 +5,10 @@ import dev.lifeboat.catalog.domain.BackupQuery;
 import dev.lifeboat.catalog.domain.BackupStatus;
 import dev.lifeboat.catalog.domain.RecoveryQuery;
 import dev.lifeboat.catalog.domain.RecoveryWindow;
+import dev.lifeboat.catalog.rest.BackupResource;
 import dev.lifeboat.catalog.rest.BackupView;
 import dev.lifeboat.catalog.rest.RecoveryView;
+import dev.lifeboat.catalog.service.BackupProgressStream;
 import dev.lifeboat.catalog.service.BackupQueries;
 import dev.lifeboat.catalog.service.FleetQueries;
 import dev.lifeboat.catalog.service.RecoveryQueries;
@@ -20,6 +22,8 @@ import io.quarkus.security.AuthenticationFailedException;
 import io.quarkus.security.ForbiddenException;
 import io.quarkus.security.UnauthorizedException;
 import io.quarkus.security.identity.SecurityIdentity;
+import io.smallrye.common.annotation.Blocking;
+import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.validation.constraints.Pattern;
@@ -33,8 +37,11 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.sse.OutboundSseEvent;
+import jakarta.ws.rs.sse.Sse;
 import org.eclipse.microprofile.jwt.JsonWebToken;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.rest.client.inject.RestClient;
@@ -72,11 +79,13 @@ public class DashboardResource {
     private final PlatformActions.Scheduler scheduler;
     private final PlatformActions.Coordinator coordinator;
     private final DashboardConfig config;
+    private final BackupProgressStream progress;
 
     public DashboardResource(FleetQueries fleet, BackupQueries backups, RecoveryQueries recoveries,
                              RecoveryWindowQueries windows, SecurityIdentity identity,
                              @RestClient PlatformActions.Scheduler scheduler,
-                             @RestClient PlatformActions.Coordinator coordinator, DashboardConfig config) {
+                             @RestClient PlatformActions.Coordinator coordinator, DashboardConfig config,
+                             BackupProgressStream progress) {
         this.fleet = fleet;
         this.backups = backups;
         this.recoveries = recoveries;
@@ -85,6 +94,7 @@ public class DashboardResource {
         this.scheduler = scheduler;
         this.coordinator = coordinator;
         this.config = config;
+        this.progress = progress;
     }
 
     @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
@@ -132,6 +142,21 @@ public class DashboardResource {
                 .map(b -> Pages.backup(who(), b, b.status() != null && !b.status().isFinal()));
     }
 
+    /**
+     * A backup's live progress for its page: the stream of {@code GET /api/v1/backups/{id}/progress}, here because
+     * the session cookie is sent to /ui paths only (so the API never takes it).
+     */
+    @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
+    @GET
+    @Path("backups/{id}/progress")
+    @Produces(MediaType.SERVER_SENT_EVENTS)
+    @Blocking
+    @Operation(hidden = true)
+    public Multi<OutboundSseEvent> progress(@PathParam("id") @Pattern(regexp = Ids.UUID_PATTERN,
+            message = Ids.UUID_MESSAGE) String id, @Context Sse sse) {
+        return BackupResource.events(progress, id, sse);
+    }
+
     @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
     @Path("runs")
@@ -169,7 +194,8 @@ public class DashboardResource {
         return scheduler.requestBackup(bearer(), new PlatformActions.BackupOrder(sourceId,
                         (t == null ? BackupType.FULL : t).name()))
                 .map(a -> Pages.actionResult(true, (a.type() == null ? "" : a.type() + " ") + "backup of "
-                        + sourceId + " requested by " + a.requestedBy(), "/ui/backups/" + a.backupId(), a.backupId()))
+                        + sourceId + " requested by " + a.requestedBy(), "/ui/backups/" + Formats.segment(a.backupId()),
+                        a.backupId()))
                 .onFailure().recoverWithItem(e -> Pages.actionResult(false,
                         "scheduler-service did not accept the backup request: " + reason(e), null, null));
     }
@@ -183,7 +209,7 @@ public class DashboardResource {
             message = Ids.SLUG_MESSAGE) String planId) {
         return coordinator.startRun(bearer(), planId, new PlatformActions.RunOrder("drill"))
                 .map(r -> Pages.actionResult(true, "drill of plan " + planId + " started",
-                        "/ui/runs/" + r.runId(), r.runId()))
+                        "/ui/runs/" + Formats.segment(r.runId()), r.runId()))
                 .onFailure().recoverWithItem(e -> Pages.actionResult(false,
                         "recovery-coordinator did not start the drill: " + reason(e), null, null));
     }

@@ -105,7 +105,9 @@ public class SessionResource {
     }
 
     static NewCookie cookie(String name, String value, int maxAge, URI request) {
-        return new NewCookie.Builder(name).value(value).path("/").maxAge(maxAge).httpOnly(true)
+        // sent to the dashboard's own paths only: not to the API, and not to other services on another port of this
+        // host (cookies do not tell ports apart), which all live outside /ui
+        return new NewCookie.Builder(name).value(value).path("/ui").maxAge(maxAge).httpOnly(true)
                 .sameSite(NewCookie.SameSite.STRICT).secure("https".equalsIgnoreCase(request.getScheme())).build();
     }
 

@@ -211,7 +211,12 @@ public class ClusterRestorer {
             result.put("totalMillis", millisSince(started));
             return result;
         } finally {
-            deleteRecursively(paths.wal());
+            try {
+                deleteRecursively(paths.wal());
+            } catch (CommandFailure e) {
+                // never in place of the restore's own outcome: the files only take space until the cluster is removed
+                LOG.warnf("restore %s: its fetched WAL stays in %s: %s", cmd.commandId(), paths.wal(), e.getMessage());
+            }
         }
     }
 

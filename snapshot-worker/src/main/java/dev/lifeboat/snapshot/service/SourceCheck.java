@@ -90,8 +90,10 @@ public class SourceCheck {
         int timeout = config.connectTimeoutSeconds();
         int checkSeconds = (int) Math.max(1, config.checkTimeout().toSeconds());
         Properties props = connection.jdbcProperties(timeout, checkSeconds);
+        // search_path pinned as pg_dump pins it: no function or operator a user of the source planted in a schema
+        // of theirs is called by these queries, which may run as a superuser
         props.setProperty("options", "-c statement_timeout=" + checkSeconds * 1000L
-                + " -c default_transaction_read_only=on");
+                + " -c default_transaction_read_only=on -c search_path=pg_catalog");
         try (Connection c = DriverManager.getConnection(connection.jdbcUrl(), props)) {
             SourceProbe.ServerFacts facts = SourceProbe.facts(c);
             Server server = new Server(facts.version(), facts.versionNum(), facts.databaseBytes());

@@ -192,6 +192,14 @@ final class WalPrefetcher implements AutoCloseable {
             }
         }
         pool.shutdownNow();
+        try {
+            // a fetch still writing its file would race the removal of the directory that follows
+            if (!pool.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                LOG.warnf("WAL prefetch into %s: fetches still running 10 s after the restore ended", dir);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static void join(CompletableFuture<Void> f) {

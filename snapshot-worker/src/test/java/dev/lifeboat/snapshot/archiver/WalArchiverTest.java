@@ -533,11 +533,12 @@ class WalArchiverTest {
         ArchiverNode node = archiver.node("worker-dest", () -> List.of(source), new LeaseStore(ds));
         try {
             node.start();
-            await().atMost(Duration.ofSeconds(20)).until(() -> statuses().containsKey(source)
+            // where the WAL goes is under test here, not how fast: generous waits for a loaded machine
+            await().atMost(Duration.ofSeconds(60)).until(() -> statuses().containsKey(source)
                     && statuses().get(source).archivedLsn() != null);
             switchWal(2);
             long committed = serverFlushLsn();
-            await().atMost(Duration.ofSeconds(20)).until(() -> Long.compareUnsigned(archived(source), committed) >= 0);
+            await().atMost(Duration.ofSeconds(60)).until(() -> Long.compareUnsigned(archived(source), committed) >= 0);
             WalArchive archive = repositories.openOrInit(bucket, prefix + "/" + source).wal();
             assertThat(archive.list().segments()).as("WAL in the policy's repository").isNotEmpty();
             assertThat(store.list(BUCKET, PREFIX + "/" + source + "/wal/")).as("nothing at the archiver's default")
