@@ -54,6 +54,12 @@ import static org.awaitility.Awaitility.await;
 @QuarkusTestResource(value = WalArchiverTest.Resource.class, restrictToAnnotatedClass = true)
 class WalArchiverTest {
     static final Duration LEASE_TTL = Duration.ofSeconds(4);
+    /**
+     * How long a wait for the archive to catch up may take. Generous: these waits only let the work happen on a
+     * loaded machine (two test lanes on two cores); what is timed (a committed row archived within seconds, the
+     * takeover within the lease's TTL) has waits and assertions of its own.
+     */
+    static final Duration PROGRESS = Duration.ofSeconds(60);
     static final int PG_PORT = Integer.parseInt(System.getenv().getOrDefault("ARCHIVER_TEST_PG_PORT", "22433"));
     static final String BUCKET = "lifeboat-archiver-test";
     static final String PREFIX = "archiver-" + UUID.randomUUID().toString().substring(0, 8);
@@ -188,15 +194,15 @@ class WalArchiverTest {
         Thread load = Thread.ofPlatform().start(() -> write(writing));
         try {
             first.start();
-            await().atMost(Duration.ofSeconds(20)).until(() -> first.owned().contains(source));
+            await().atMost(PROGRESS).until(() -> first.owned().contains(source));
             second.start();
             WalArchive archive = repositories.openOrInit(BUCKET, PREFIX + "/" + source).wal();
 
             // the partial trails the server by about the partial interval: a committed row is archived in seconds
-            await().atMost(Duration.ofSeconds(20)).until(() -> archived(source) > 0);
+            await().atMost(PROGRESS).until(() -> archived(source) > 0);
             switchWal(3);
             long switched = serverFlushLsn();
-            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+            await().atMost(PROGRESS).pollInterval(Duration.ofMillis(100))
                     .until(() -> Long.compareUnsigned(archived(source), switched) >= 0);
             cluster.execute("postgres", "insert into marker (note) values ('committed')");
             long committed = serverFlushLsn();
@@ -218,7 +224,7 @@ class WalArchiverTest {
                     LEASE_TTL.toSeconds() + 2);
             switchWal(2);
             long lastCommitted = serverFlushLsn();
-            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).until(() ->
+            await().atMost(PROGRESS).pollInterval(Duration.ofMillis(200)).until(() ->
                     statuses().containsKey(source) && "worker-b".equals(statuses().get(source).workerId())
                             && Long.compareUnsigned(archived(source), lastCommitted) >= 0);
             writing.set(false);
@@ -266,10 +272,10 @@ class WalArchiverTest {
             ArchiverNode node = archiver.node("worker-gap", () -> List.of(source), new LeaseStore(ds));
             try {
                 node.start();
-                await().atMost(Duration.ofSeconds(20)).until(() -> archiver.statuses().containsKey(source));
+                await().atMost(PROGRESS).until(() -> archiver.statuses().containsKey(source));
                 switchWal(3);
                 long committed = serverFlushLsn();
-                await().atMost(Duration.ofSeconds(20)).until(() -> {
+                await().atMost(PROGRESS).until(() -> {
                     WalStatus s = archiver.statuses().get(source);
                     return s.archivedLsn() != null
                             && Long.compareUnsigned(WalNames.parseLsn(s.archivedLsn()), committed) >= 0;
@@ -313,7 +319,7 @@ class WalArchiverTest {
             node.start();
             switchWal(primary, 2);
             long beforeFailover = serverFlushLsn(primary);
-            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+            await().atMost(PROGRESS).pollInterval(Duration.ofMillis(100))
                     .until(() -> Long.compareUnsigned(archived(source), beforeFailover) >= 0);
 
             // a clean failover: the standby has all the primary wrote, the primary stops, the standby is promoted
@@ -322,7 +328,7 @@ class WalArchiverTest {
             primary.execute("postgres", "insert into marker (note) values ('last on timeline 1')");
             long last = serverFlushLsn(primary);
             PgCluster following = standby;
-            await().atMost(Duration.ofSeconds(20)).until(() ->
+            await().atMost(PROGRESS).until(() ->
                     Long.compareUnsigned(lsn(following, "select pg_last_wal_replay_lsn()::text"), last) >= 0);
             primary.stop();
             standby.promote();
@@ -393,7 +399,7 @@ class WalArchiverTest {
             node.start();
             switchWal(first, 2);
             long committed = serverFlushLsn(first);
-            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+            await().atMost(PROGRESS).pollInterval(Duration.ofMillis(100))
                     .until(() -> Long.compareUnsigned(archived(source), committed) >= 0);
             WalArchive archive = repositories.openOrInit(BUCKET, PREFIX + "/" + source).wal();
             assertThat(archive.identity().orElseThrow().systemIdentifier()).isEqualTo(oldCluster);
@@ -409,7 +415,7 @@ class WalArchiverTest {
             List<String> before = store.list(BUCKET, PREFIX + "/" + source + "/wal/");
             node = archiver.node("worker-reinit-2", () -> List.of(source), new LeaseStore(ds));
             node.start();
-            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(() ->
+            await().atMost(PROGRESS).pollInterval(Duration.ofMillis(100)).until(() ->
                     statuses().containsKey(source) && WalStatus.REFUSED.equals(statuses().get(source).state()));
             WalStatus refused = statuses().get(source);
             assertThat(refused.error()).contains("cluster with system identifier " + newCluster)
@@ -439,7 +445,7 @@ class WalArchiverTest {
             PgCluster now = second;
             switchWal(now, 1);
             long afterRetire = serverFlushLsn(now);
-            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(() ->
+            await().atMost(PROGRESS).pollInterval(Duration.ofMillis(100)).until(() ->
                     WalStatus.STREAMING.equals(statuses().get(source).state())
                             && Long.compareUnsigned(archived(source), afterRetire) >= 0);
             assertThat(archive.identity().orElseThrow().systemIdentifier()).isEqualTo(newCluster);
@@ -498,7 +504,7 @@ class WalArchiverTest {
             node.start();
             switchWal(2);
             long committed = serverFlushLsn();
-            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            await().atMost(PROGRESS).pollInterval(Duration.ofMillis(200)).until(() -> {
                 WalStatus st = statuses().get(source);
                 return st != null && Long.compareUnsigned(archived(source), committed) >= 0
                         && baseStart.equals(st.continuityFrom());
@@ -533,12 +539,11 @@ class WalArchiverTest {
         ArchiverNode node = archiver.node("worker-dest", () -> List.of(source), new LeaseStore(ds));
         try {
             node.start();
-            // where the WAL goes is under test here, not how fast: generous waits for a loaded machine
-            await().atMost(Duration.ofSeconds(60)).until(() -> statuses().containsKey(source)
+            await().atMost(PROGRESS).until(() -> statuses().containsKey(source)
                     && statuses().get(source).archivedLsn() != null);
             switchWal(2);
             long committed = serverFlushLsn();
-            await().atMost(Duration.ofSeconds(60)).until(() -> Long.compareUnsigned(archived(source), committed) >= 0);
+            await().atMost(PROGRESS).until(() -> Long.compareUnsigned(archived(source), committed) >= 0);
             WalArchive archive = repositories.openOrInit(bucket, prefix + "/" + source).wal();
             assertThat(archive.list().segments()).as("WAL in the policy's repository").isNotEmpty();
             assertThat(store.list(BUCKET, PREFIX + "/" + source + "/wal/")).as("nothing at the archiver's default")
@@ -560,7 +565,7 @@ class WalArchiverTest {
             assertThat(chosen.warning()).contains("policies of source " + source + " name different destinations")
                     .contains("policy a").contains("policy b");
             disagreeing.start();
-            await().atMost(Duration.ofSeconds(20)).until(() -> statuses().containsKey(source)
+            await().atMost(PROGRESS).until(() -> statuses().containsKey(source)
                     && statuses().get(source).warning() != null && "worker-dest-2".equals(
                     statuses().get(source).workerId()));
             assertThat(statuses().get(source).warning()).contains("name different destinations");
@@ -579,7 +584,7 @@ class WalArchiverTest {
                 + "where not exists (select 1 from pg_replication_slots where slot_name = 'lifeboat_wal_unknown')");
         try {
             node.start();
-            await().atMost(Duration.ofSeconds(20)).until(() -> statuses().containsKey(source)
+            await().atMost(PROGRESS).until(() -> statuses().containsKey(source)
                     && statuses().get(source).archivedLsn() != null);
             assertThat(slotExists(cluster, source)).isTrue();
 
@@ -593,7 +598,7 @@ class WalArchiverTest {
             // scheduler-service says it no longer exists: the slot goes with it
             SCHEDULER_DOWN.remove("sources/" + source);
             SCHEDULER.remove("sources/" + source);
-            await().atMost(Duration.ofSeconds(20)).until(() -> !slotExists(cluster, source));
+            await().atMost(PROGRESS).until(() -> !slotExists(cluster, source));
             assertThat(node.owned()).doesNotContain(source);
             assertThat(registry.counter("lifeboat_wal_slots_dropped_total", "source", source, "slot",
                     WalStreamer.slotName("lifeboat_wal_", source)).count()).isEqualTo(1.0);
