@@ -291,7 +291,6 @@ public final class WalArchive {
                     + "; nothing was moved", identity.systemIdentifier(), confirmed);
         }
         String target = base + RETIRED + confirmed + "-" + RETIRED_TIME.format(now) + "/";
-        int moved = 0;
         String identityKey = root + SYSTEM_IDENTIFIER;
         List<String> keys = store.list(bucket, root);
         for (String key : keys) {
@@ -304,17 +303,25 @@ public final class WalArchive {
         } else {
             store.put(bucket, target + SYSTEM_IDENTIFIER, sealIdentity(identity));
         }
+        int moved = deleteIdentityLast(keys);
+        return new Retired("s3://" + bucket + "/" + target, confirmed, moved);
+    }
+
+    /** Deletes {@code keys} of this archive, its identity record last, so an interrupted pass is repeated whole. */
+    private int deleteIdentityLast(List<String> keys) {
+        String identityKey = root + SYSTEM_IDENTIFIER;
+        int deleted = 0;
         for (String key : keys) {
             if (!key.equals(identityKey)) {
                 store.delete(bucket, key);
-                moved++;
+                deleted++;
             }
         }
         if (keys.contains(identityKey)) {
             store.delete(bucket, identityKey);
-            moved++;
+            deleted++;
         }
-        return new Retired("s3://" + bucket + "/" + target, confirmed, moved);
+        return deleted;
     }
 
     private void copy(String from, String to) {
@@ -531,82 +538,6 @@ public final class WalArchive {
     }
 
     /**
-     * What {@link #replicateTo} copied.
-     *
-     * @param segments  complete segments copied
-     * @param histories timeline history files copied
-     * @param bytes     stored bytes copied
-     * @param newest    the newest complete segment the copy now holds, if any
-     */
-    public record Replicated(String location, int segments, int histories, long bytes, Optional<String> newest) {
-    }
-
-    /**
-     * Copies to {@code destination} (the same repository's archive in another place: its copy made with the same key
-     * set) every complete segment and history file it lacks, as stored: the objects are sealed under their names, so
-     * they open there as here; each copied segment is read back and authenticated there. The cluster's identity
-     * record goes first, so the copy is bound to the same cluster before any of its WAL arrives. Segments still being
-     * written (partials) are not copied: the copy reaches the newest complete segment. {@link ForeignClusterException}
-     * when the destination belongs to another cluster, and nothing is copied.
-     */
-    public Replicated replicateTo(WalArchive destination) {
-        if (destination.store == store && destination.bucket.equals(bucket) && destination.root.equals(root)) {
-            throw new IllegalArgumentException("the WAL archive " + location() + " cannot be copied onto itself");
-        }
-        Optional<Identity> ours = identity();
-        Optional<Identity> theirs = destination.identity();
-        if (ours.isPresent() && theirs.isPresent()
-                && !ours.get().systemIdentifier().equals(theirs.get().systemIdentifier())) {
-            throw new ForeignClusterException("the WAL archive " + destination.location() + " belongs to the "
-                    + "PostgreSQL cluster with system identifier " + theirs.get().systemIdentifier() + ", not to "
-                    + ours.get().systemIdentifier() + " of " + location() + "; nothing was copied",
-                    theirs.get().systemIdentifier(), ours.get().systemIdentifier());
-        }
-        if (ours.isPresent() && theirs.isEmpty()) {
-            copyTo(destination, SYSTEM_IDENTIFIER);
-            // opens only under the same key set: a destination with other keys fails here, before any WAL is copied
-            destination.identity();
-        }
-        Listing held = list();
-        java.util.Set<String> there = new java.util.HashSet<>();
-        for (String key : destination.store.list(destination.bucket, destination.root)) {
-            there.add(key.substring(destination.root.length()));
-        }
-        int histories = 0;
-        int segments = 0;
-        long bytes = 0;
-        for (String name : held.histories()) {
-            if (!there.contains(name)) {
-                bytes += copyTo(destination, name);
-                histories++;
-            }
-        }
-        for (String name : held.segments()) {
-            if (!there.contains(name)) {
-                bytes += copyTo(destination, name);
-                destination.read(name).orElseThrow(() -> new IllegalStateException("WAL segment " + name
-                        + " copied to " + destination.location() + " is not there"));
-                destination.store.delete(destination.bucket, destination.root + name + PARTIAL);
-                segments++;
-            }
-        }
-        Optional<String> newest = held.segments().isEmpty() ? Optional.empty()
-                : Optional.of(held.segments().getLast());
-        return new Replicated(destination.location(), segments, histories, bytes, newest);
-    }
-
-    private long copyTo(WalArchive destination, String name) {
-        byte[] stored;
-        try (InputStream in = store.open(bucket, root + name)) {
-            stored = in.readAllBytes();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read WAL file " + name + " from " + location(), e);
-        }
-        destination.store.put(destination.bucket, destination.root + name, stored);
-        return stored.length;
-    }
-
-    /**
      * Deletes the whole archive, its identity record last (an interrupted delete is finished by calling again), when
      * none of its objects was written after {@code writtenBefore}: the number of objects deleted, or -1 when a
      * younger one kept it all.
@@ -619,19 +550,7 @@ public final class WalArchive {
                 return -1;
             }
         }
-        String identityKey = root + SYSTEM_IDENTIFIER;
-        int deleted = 0;
-        for (String key : keys) {
-            if (!key.equals(identityKey)) {
-                store.delete(bucket, key);
-                deleted++;
-            }
-        }
-        if (keys.contains(identityKey)) {
-            store.delete(bucket, identityKey);
-            deleted++;
-        }
-        return deleted;
+        return deleteIdentityLast(keys);
     }
 
     /**

@@ -32,7 +32,6 @@ class WalArchiveTest {
     private String prefix;
     private WalArchive wal;
     private Repository repository;
-    private MasterKey masterKey;
 
     @BeforeEach
     void setUp() {
@@ -40,8 +39,7 @@ class WalArchiveTest {
         store = S3ObjectStore.connect(new S3Settings(Optional.of(URI.create(stack.s3Endpoint())), "us-east-1", true,
                 "local-access-key", "local-secret-key", S3Settings.MIN_PART_SIZE));
         prefix = "wal-" + UUID.randomUUID();
-        masterKey = MasterKey.generate();
-        repository = Repository.init(store, BUCKET, prefix, masterKey);
+        repository = Repository.init(store, BUCKET, prefix, MasterKey.generate());
         wal = repository.wal(SEGMENT);
     }
 
@@ -166,46 +164,6 @@ class WalArchiveTest {
         assertThat(store.list(BUCKET, prefix + "/wal-retired/")).isEmpty();
         assertThat(wal.list().segments()).containsExactly(name(1, 10), name(1, 11));
         assertThat(wal.identity().orElseThrow().systemIdentifier()).isEqualTo(Long.toUnsignedString(b));
-    }
-
-    @Test
-    void theCopyOfAnArchiveGetsTheSegmentsAndHistoriesItLacksOpensThereAndStaysWithItsCluster() throws Exception {
-        long a = 7_415_000_000_000_000_021L;
-        wal.claim(Long.toUnsignedString(a));
-        wal.put(name(1, 3), segmentOf(a, 3, 3));
-        wal.put(name(1, 4), segmentOf(a, 4, 4));
-        wal.put("00000002.history", "1\t0/500100\tbefore transaction 900\n".getBytes());
-        wal.putPartial(name(1, 5), segmentOf(a, 5, 5), 4096);
-        // the offsite copy of a base backup: the same repository, key set and all, in another place
-        Manifest backup = repository.findManifest(baseBackup(a, name(1, 3))).orElseThrow();
-        Repository offsite = new dev.lifeboat.repository.snapshot.Replicator(repository, masterKey)
-                .replicate(backup, store, BUCKET, prefix + "-offsite").destination();
-        WalArchive copy = offsite.wal(SEGMENT);
-
-        WalArchive.Replicated first = wal.replicateTo(copy);
-        assertThat(first.segments()).isEqualTo(2);
-        assertThat(first.histories()).isEqualTo(1);
-        assertThat(first.newest()).contains(name(1, 4));
-        assertThat(copy.identity().orElseThrow().systemIdentifier()).isEqualTo(Long.toUnsignedString(a));
-        assertThat(copy.fetch(name(1, 4), Long.toUnsignedString(a))).contains(segmentOf(a, 4, 4));
-        assertThat(copy.fetch("00000002.history")).contains("1\t0/500100\tbefore transaction 900\n".getBytes());
-        assertThat(copy.list().partials()).as("a segment still being written is not copied").isEmpty();
-        assertThat(wal.replicateTo(copy).segments()).as("nothing twice").isZero();
-
-        wal.put(name(1, 5), segmentOf(a, 5, 5));
-        WalArchive.Replicated next = wal.replicateTo(copy);
-        assertThat(next.segments()).isEqualTo(1);
-        assertThat(next.newest()).contains(name(1, 5));
-        assertThat(copy.list().segments()).containsExactly(name(1, 3), name(1, 4), name(1, 5));
-
-        // a copy bound to another cluster gets nothing
-        Repository elsewhere = new dev.lifeboat.repository.snapshot.Replicator(repository, masterKey)
-                .replicate(backup, store, BUCKET, prefix + "-other").destination();
-        WalArchive other = elsewhere.wal(SEGMENT);
-        other.claim(Long.toUnsignedString(7_415_000_000_000_000_022L));
-        assertThatThrownBy(() -> wal.replicateTo(other)).isInstanceOf(ForeignClusterException.class)
-                .hasMessageContaining("nothing was copied");
-        assertThat(other.list().segments()).isEmpty();
     }
 
     /** A physical base backup of cluster {@code systemIdentifier} starting in {@code startSegment}; its backup id. */
