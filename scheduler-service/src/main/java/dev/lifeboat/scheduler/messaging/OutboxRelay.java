@@ -4,42 +4,105 @@ import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.kit.messaging.KafkaEvents;
 import dev.lifeboat.scheduler.domain.OutboxEvent;
 import io.quarkus.hibernate.reactive.panache.Panache;
-import io.quarkus.scheduler.Scheduled;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.quarkus.vertx.core.runtime.context.VertxContextSafetyToggle;
+import io.smallrye.common.vertx.VertxContext;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.MutinyEmitter;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.jboss.logging.Logger;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Sends committed outbox rows to Kafka in order and marks them sent once the broker acknowledged them.
  * Rows are claimed with SKIP LOCKED so several scheduler instances relay without sending a row twice;
  * a crash between ack and commit re-sends a row with the same event id, which consumers dedupe.
+ *
+ * <p>It runs every {@code lifeboat.outbox.relay-interval} (a Vert.x timer: the scheduler extension's intervals do not
+ * go below a second), and at once when a request that wrote a row has committed ({@link #wake()}), so an on-demand
+ * backup request reaches the broker without waiting for the next tick. One relay runs at a time per instance; a wake
+ * during a relay runs another right after it.
  */
 @ApplicationScoped
 public class OutboxRelay {
     private static final Logger LOG = Logger.getLogger(OutboxRelay.class);
     private static final String SOURCE = "/lifeboat/scheduler-service";
     private static final int BATCH = 100;
+    private static final long FIRST_RUN_DELAY_MS = 2000;
 
     @Inject
     @Channel("backup-requests")
     MutinyEmitter<String> emitter;
 
-    @Scheduled(every = "${lifeboat.outbox.relay-interval}", delayed = "2s",
-            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    @Inject
+    Vertx vertx;
+
+    @ConfigProperty(name = "lifeboat.outbox.relay-interval")
+    Duration interval;
+
+    private final AtomicBoolean running = new AtomicBoolean();
+    private final AtomicBoolean again = new AtomicBoolean();
+    private final AtomicBoolean failing = new AtomicBoolean();
+    private volatile long timer = -1;
+
+    void start(@Observes StartupEvent event) {
+        timer = vertx.setPeriodic(FIRST_RUN_DELAY_MS, Math.max(10, interval.toMillis()), id -> wake());
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        vertx.cancelTimer(timer);
+    }
+
+    /** Relays now, on a context of its own (callable from any thread, after the writing transaction committed). */
+    public void wake() {
+        if (!running.compareAndSet(false, true)) {
+            again.set(true);
+            return;
+        }
+        again.set(false);
+        Context context = VertxContext.createNewDuplicatedContext(vertx.getOrCreateContext());
+        VertxContextSafetyToggle.setContextSafe(context, true);
+        context.runOnContext(v -> relay().subscribe().with(done -> finished(), failure -> finished()));
+    }
+
+    private void finished() {
+        running.set(false);
+        if (again.getAndSet(false)) {
+            wake();
+        }
+    }
+
     Uni<Void> relay() {
         return Panache.withTransaction(() -> Panache.getSession().chain(session -> session
                         .createNativeQuery("select * from scheduler.outbox where sent_at is null order by created_at "
                                 + "limit " + BATCH + " for update skip locked", OutboxEvent.class)
                         .getResultList())
                 .chain(this::sendAll))
-                .onFailure().invoke(e -> LOG.warnf("outbox relay will retry: %s", e.getMessage()))
+                .invoke(() -> {
+                    if (failing.compareAndSet(true, false)) {
+                        LOG.info("outbox relay sends again");
+                    }
+                })
+                .onFailure().invoke(e -> {
+                    // once per outage, not on every tick
+                    if (failing.compareAndSet(false, true)) {
+                        LOG.warnf("outbox relay will retry every %s until it succeeds: %s", interval, e.getMessage());
+                    } else {
+                        LOG.debugf("outbox relay will retry: %s", e.getMessage());
+                    }
+                })
                 .onFailure().recoverWithNull()
                 .replaceWithVoid();
     }

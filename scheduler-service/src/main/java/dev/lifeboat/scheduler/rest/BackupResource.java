@@ -7,6 +7,7 @@ import dev.lifeboat.kit.rest.ProblemException;
 import dev.lifeboat.kit.security.Actor;
 import jakarta.annotation.security.RolesAllowed;
 import dev.lifeboat.contracts.BackupType;
+import dev.lifeboat.scheduler.messaging.OutboxRelay;
 import dev.lifeboat.scheduler.service.BackupRequestService;
 import io.smallrye.mutiny.Uni;
 import jakarta.inject.Inject;
@@ -26,6 +27,8 @@ public class BackupResource {
     @Inject
     BackupRequestService backups;
     @Inject
+    OutboxRelay relay;
+    @Inject
     Actor actor;
 
     @RolesAllowed({Roles.OPERATOR, Roles.ADMIN})
@@ -37,6 +40,7 @@ public class BackupResource {
                     "requestedBy is not accepted: the requester is the bearer token's subject");
         }
         return backups.requestOnDemand(order.sourceId(), type, order.policyId(), actor.name())
+                .invoke(relay::wake)
                 .map(r -> Response.accepted(BackupAccepted.of(r))
                         .location(URI.create("/api/v1/backups/" + r.backupId)).build());
     }
