@@ -346,7 +346,7 @@ public class ClusterRestorer {
      */
     private long extract(RestoreCluster cmd, Repository repository, Manifest manifest, String file, Path into) {
         // 1 MiB records read in full (-B: a pipe hands over less at a time) instead of tar's 10 KiB: a third of
-        // tar's time extracting a base backup, most of it system calls
+        // tar's own CPU time (system calls, mostly); writing the files into the page cache takes what it takes
         List<String> command = asOsUser(List.of("tar", "-x", "-b", "2048", "-B", "-f", "-", "-C", into.toString()));
         Process tar;
         try {
