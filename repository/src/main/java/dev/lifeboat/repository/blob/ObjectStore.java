@@ -51,6 +51,17 @@ public interface ObjectStore {
 
     List<String> list(String bucket, String prefix);
 
+    /**
+     * Hands every object under {@code prefix} with its size to {@code each}, listing them (a thousand objects per
+     * request on S3) instead of asking one object at a time. A listing that is retried may hand an object twice.
+     * Here a {@link #list} and a {@link #size} per object: stores whose listing tells sizes answer it with the listing.
+     */
+    default void listSizes(String bucket, String prefix, java.util.function.BiConsumer<String, Long> each) {
+        for (String key : list(bucket, prefix)) {
+            size(bucket, key).ifPresent(size -> each.accept(key, size));
+        }
+    }
+
     void delete(String bucket, String key);
 
     void ensureBucket(String bucket);

@@ -118,6 +118,14 @@ public class RetryingObjectStore implements ObjectStore {
     }
 
     @Override
+    public void listSizes(String bucket, String prefix, java.util.function.BiConsumer<String, Long> each) {
+        retry("list " + prefix, () -> {
+            delegate.listSizes(bucket, prefix, each);
+            return null;
+        });
+    }
+
+    @Override
     public void delete(String bucket, String key) {
         retry("delete " + key, () -> {
             delegate.delete(bucket, key);

@@ -199,6 +199,16 @@ public class S3ObjectStore implements ObjectStore, AutoCloseable {
     }
 
     @Override
+    public void listSizes(String bucket, String prefix, java.util.function.BiConsumer<String, Long> each) {
+        try {
+            s3.listObjectsV2Paginator(r -> r.bucket(bucket).prefix(prefix)).contents()
+                    .forEach(o -> each.accept(o.key(), o.size()));
+        } catch (NoSuchBucketException e) {
+            // no bucket, no objects
+        }
+    }
+
+    @Override
     public void delete(String bucket, String key) {
         s3.deleteObject(r -> r.bucket(bucket).key(key));
     }

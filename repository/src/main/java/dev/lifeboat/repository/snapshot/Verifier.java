@@ -10,9 +10,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Checks a backup against its chain's chunk store. {@link #quick} asks the size of every chunk and decrypts the
- * smallest one (cheap, after each backup: a backup written under a key set the repository does not keep fails here,
- * not at restore); {@link #full} reads, authenticates and hashes every chunk (on demand, on a schedule). Each distinct
+ * Checks a backup against its chain's chunk store. {@link #quick} compares the size of every chunk (from one listing
+ * of the chain's chunks) with the manifest and decrypts the smallest one (cheap, after each backup and before each
+ * restore: a backup written under a key set the repository does not keep fails here, not at restore); {@link #full} reads, authenticates and hashes every chunk (on demand, on a schedule). Each distinct
  * chunk is checked once; problems name the first file using it.
  */
 public final class Verifier {
@@ -42,10 +42,18 @@ public final class Verifier {
         });
         List<CompletableFuture<Check>> checks = new ArrayList<>();
         Map<Manifest.ChunkRef, String> chunks = manifest.distinctChunks();
+        Map<String, Long> listed = mode == VerificationReport.Mode.QUICK ? listedSizes(manifest, chunks)
+                : Map.of();
         try {
             for (var e : chunks.entrySet()) {
                 Manifest.ChunkRef ref = e.getKey();
                 String file = e.getValue();
+                Long size = listed.get(ref.id());
+                if (size != null) {
+                    checks.add(CompletableFuture.completedFuture(new Check(sizeProblem(file, ref, size, bytes),
+                            Optional.empty())));
+                    continue;
+                }
                 checks.add(CompletableFuture.supplyAsync(() -> check(manifest, file, ref, bytes, mode), pool));
             }
             List<Check> done = new ArrayList<>(checks.stream().map(CompletableFuture::join).toList());
@@ -82,15 +90,48 @@ public final class Verifier {
         }
     }
 
+    /**
+     * The stored sizes of the backup's chunks, by chunk id, from one listing of the chain's chunk store (a thousand
+     * objects per request on S3, where asking each chunk's size is one request per chunk). A chunk the listing does
+     * not show is asked for on its own, so that only a store that says so twice makes a chunk missing; a listing that
+     * fails leaves every chunk to be asked for on its own.
+     */
+    private Map<String, Long> listedSizes(Manifest m, Map<Manifest.ChunkRef, String> chunks) {
+        if (chunks.isEmpty()) {
+            return Map.of();
+        }
+        Map<String, String> wanted = new java.util.HashMap<>();
+        for (Manifest.ChunkRef ref : chunks.keySet()) {
+            wanted.put(repo.layout().chunk(m.chainId(), ref.id()), ref.id());
+        }
+        Map<String, Long> sizes = new java.util.HashMap<>();
+        try {
+            repo.store().listSizes(repo.bucket(), repo.layout().chunks(m.chainId()), (key, size) -> {
+                String id = wanted.get(key);
+                if (id != null) {
+                    sizes.put(id, size);
+                }
+            });
+        } catch (RuntimeException e) {
+            return Map.of();
+        }
+        return sizes;
+    }
+
     private Optional<VerificationReport.Problem> checkPresent(Manifest m, String file, Manifest.ChunkRef ref,
                                                               AtomicLong bytes) {
         Optional<Long> size = repo.store().size(repo.bucket(), repo.layout().chunk(m.chainId(), ref.id()));
         if (size.isEmpty()) {
             return Optional.of(new VerificationReport.Problem(file, ref.id(), "missing"));
         }
-        bytes.addAndGet(size.get());
-        if (size.get() != ref.storedSize()) {
-            return Optional.of(new VerificationReport.Problem(file, ref.id(), "stored size " + size.get()
+        return sizeProblem(file, ref, size.get(), bytes);
+    }
+
+    private static Optional<VerificationReport.Problem> sizeProblem(String file, Manifest.ChunkRef ref, long size,
+                                                                    AtomicLong bytes) {
+        bytes.addAndGet(size);
+        if (size != ref.storedSize()) {
+            return Optional.of(new VerificationReport.Problem(file, ref.id(), "stored size " + size
                     + " bytes but the manifest says " + ref.storedSize()));
         }
         return Optional.empty();

@@ -212,6 +212,12 @@ public class FaultInjectingObjectStore implements ObjectStore {
     }
 
     @Override
+    public void listSizes(String bucket, String prefix, java.util.function.BiConsumer<String, Long> each) {
+        maybeFail("list", prefix);
+        delegate.listSizes(bucket, prefix, each);
+    }
+
+    @Override
     public void delete(String bucket, String key) {
         maybeFail("delete", key);
         delegate.delete(bucket, key);

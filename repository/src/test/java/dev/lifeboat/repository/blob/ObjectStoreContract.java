@@ -57,6 +57,22 @@ abstract class ObjectStoreContract {
     }
 
     @Test
+    void listingWithSizesGivesEveryObjectUnderThePrefixWithItsSize() {
+        ObjectStore store = store();
+        store.ensureBucket(BUCKET);
+        String prefix = "z/" + UUID.randomUUID() + "/";
+        store.put(BUCKET, prefix + "a", "A".getBytes());
+        store.put(BUCKET, prefix + "d/b", "BBB".getBytes());
+        store.put(BUCKET, "z/" + UUID.randomUUID() + "/elsewhere", "C".getBytes());
+        java.util.Map<String, Long> sizes = new java.util.TreeMap<>();
+        store.listSizes(BUCKET, prefix, sizes::put);
+        assertThat(sizes).containsExactly(java.util.Map.entry(prefix + "a", 1L), java.util.Map.entry(prefix + "d/b", 3L));
+        java.util.Map<String, Long> none = new java.util.TreeMap<>();
+        store.listSizes(BUCKET, "z/" + UUID.randomUUID() + "/", none::put);
+        assertThat(none).isEmpty();
+    }
+
+    @Test
     void statGivesSizeAndAModificationTimeThatMovesWhenTheObjectIsWrittenAgain() throws InterruptedException {
         ObjectStore store = store();
         store.ensureBucket(BUCKET);

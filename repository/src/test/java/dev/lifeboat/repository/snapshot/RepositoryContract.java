@@ -228,6 +228,25 @@ abstract class RepositoryContract {
     }
 
     @Test
+    void quickVerifyCatchesAChunkCutShortAndPassesTheRest() throws IOException {
+        Path src = source("src");
+        Files.write(src.resolve("data.bin"), TestData.random(3 * 1024 * 1024, 7));
+        Manifest m = repo.writer().write(src, BackupType.FULL, ChainContext.latestChain("b1")).manifest();
+        assertThat(m.distinctChunks()).hasSizeGreaterThan(2);
+        Manifest.ChunkRef victim = m.files().getFirst().chunks().get(1);
+        String key = repo.layout().chunk(m.chainId(), victim.id());
+        byte[] stored;
+        try (var in = store.open(BUCKET, key)) {
+            stored = in.readAllBytes();
+        }
+        store.put(BUCKET, key, java.util.Arrays.copyOf(stored, stored.length - 1));
+        VerificationReport report = repo.verifier().quick(m);
+        assertThat(report.problems()).singleElement().isEqualTo(new VerificationReport.Problem("data.bin",
+                victim.id(), "stored size " + (stored.length - 1) + " bytes but the manifest says " + stored.length));
+        assertThat(report.chunksChecked()).isEqualTo(m.distinctChunks().size());
+    }
+
+    @Test
     void wrongMasterKeyAndRotation() throws IOException {
         Path src = source("src");
         Files.write(src.resolve("t.dat"), TestData.tableText(300_000, 6));

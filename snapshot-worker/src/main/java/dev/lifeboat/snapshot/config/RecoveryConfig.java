@@ -62,9 +62,17 @@ public interface RecoveryConfig {
         @WithDefault("postgres")
         String osUser();
 
-        /** Base backup chunks and WAL files fetched, decrypted and checked ahead of their consumer at once. */
+        /** WAL files fetched, decrypted and checked ahead of replay at once. */
         @WithDefault("4")
         int prefetch();
+
+        /**
+         * Base backup chunks fetched, decrypted and checked ahead of tar at once. Reading one chunk is mostly waiting
+         * for the object store, so many in flight keep the disk busy; memory is about two chunks (at most 2 MiB
+         * each) per chunk in flight.
+         */
+        @WithDefault("16")
+        int chunksInFlight();
 
         /** How long restore_command waits for a WAL file the prefetcher is still fetching. */
         @WithDefault("120s")

@@ -54,7 +54,7 @@ import io.opentelemetry.instrumentation.annotations.WithSpan;
 
 /**
  * RestoreCluster: a physical base backup (the manifest's {@code base.tar}, pg_basebackup's tar stream) is fetched and
- * decrypted {@code prefetch} chunks ahead straight into {@code tar -x} of a new data directory, recovery is
+ * decrypted {@code chunks-in-flight} chunks ahead straight into {@code tar -x} of a new data directory, recovery is
  * configured (recovery.signal, port, 127.0.0.1, archive_mode off, the recovery target, promote), PostgreSQL is started
  * and replays the source's archived WAL, which a {@link WalPrefetcher} fetches ahead of replay for restore_command.
  * The reply says where the cluster runs and how long fetching, WAL replay and starting took. A hole in the archive
@@ -119,15 +119,17 @@ public class ClusterRestorer {
             remove(paths);
         }
         requireFreePort(cmd.target().port());
+        long manifestStart = System.nanoTime();
         Repository repository = repository(backup);
         Manifest manifest = manifest(repository, backup);
+        long manifestMillis = millisSince(manifestStart);
         if (manifest.files().stream().noneMatch(f -> f.path().equals(BASE_TAR))) {
             throw new CommandFailure("backup " + backup.backupId() + " is not a physical base backup (its manifest "
                     + "has no " + BASE_TAR + "); restore it with RestoreDatabase");
         }
         claim.created(paths.data().toString());
         try {
-            return restoreInto(cmd, target, paths, repository, manifest, started);
+            return restoreInto(cmd, target, paths, repository, manifest, started, manifestMillis);
         } catch (RuntimeException e) {
             if (!(e instanceof CommandLedger.LedgerUnavailableException)) {
                 removeQuietly(cmd.commandId(), paths);
@@ -137,17 +139,19 @@ public class ClusterRestorer {
     }
 
     private Map<String, Object> restoreInto(RestoreCluster cmd, RecoveryTarget target, Paths paths,
-                                            Repository repository, Manifest manifest, long started) {
+                                            Repository repository, Manifest manifest, long started,
+                                            long manifestMillis) {
         long fetchStart = System.nanoTime();
         createOwned(paths.data(), true);
         // private: it holds the cluster's socket, which admits this worker's OS user without a password
         createOwned(paths.work(), true);
         createOwned(paths.wal(), false);
-        extract(cmd, repository, manifest, BASE_TAR, paths.data());
+        long tarNanos = extract(cmd, repository, manifest, BASE_TAR, paths.data());
         if (manifest.files().stream().anyMatch(f -> f.path().equals(WAL_TAR))) {
-            extract(cmd, repository, manifest, WAL_TAR, paths.data().resolve("pg_wal"));
+            tarNanos += extract(cmd, repository, manifest, WAL_TAR, paths.data().resolve("pg_wal"));
         }
         long fetchMillis = millisSince(fetchStart);
+        long tarMillis = tarNanos / 1_000_000;
         BackupStart start = backupStart(paths.data(), cmd.backup().backupId());
         int major = major(paths.data());
         Path bin = snapshots.pgInstallRoot().resolve(String.valueOf(major)).resolve("bin");
@@ -159,6 +163,7 @@ public class ClusterRestorer {
                 cmd.commandId(), cmd.backup().backupId(), manifest.totalSize(), paths.data(), fetchMillis,
                 WalNames.formatLsn(start.lsn()), start.timeline());
 
+        long checkStart = System.nanoTime();
         String cluster = systemIdentifier(paths.data(), manifest);
         WalArchive wal = archiveOf(repository.wal(), cluster, cmd.backup().backupId());
         String from = firstSegmentToFetch(paths.data(), start.segment(), wal.segmentSize());
@@ -167,7 +172,8 @@ public class ClusterRestorer {
         refuseEmptyArchive(cmd, target, wal, start, from, listing, continuity);
         refuseUnreachable(cmd, target, wal, continuity);
         refuseBeyondArchive(target, wal, continuity, from, listing, start);
-        List<String> plan = walPlan(wal, continuity, from);
+        List<String> plan = walPlan(wal, listing, continuity, from);
+        long walCheckMillis = millisSince(checkStart);
         writeRecoverySettings(cmd, target, paths);
         stopAtDeadline(cmd, "after extracting the base backup, before starting PostgreSQL");
 
@@ -182,6 +188,7 @@ public class ClusterRestorer {
             long replayStart = System.nanoTime();
             pgCtl(bin, List.of("-D", paths.data().toString(), "-l", paths.log().toString(), "-W", "start"),
                     Duration.ofSeconds(60), "start PostgreSQL in " + paths.data());
+            long pgCtlMillis = millisSince(replayStart);
             awaitPromoted(cmd, paths, continuity, wal);
             long replayMillis = millisSince(replayStart);
             long readyStart = System.nanoTime();
@@ -204,11 +211,23 @@ public class ClusterRestorer {
             logLine(paths.log(), "last completed transaction was at log time [^\n]*")
                     .ifPresent(l -> result.put("lastTransaction", l));
             logLine(paths.log(), "selected new timeline ID: [0-9]+").ifPresent(l -> result.put("timeline", l));
+            result.put("manifestMillis", manifestMillis);
             result.put("fetchMillis", fetchMillis);
+            result.put("extractWriteMillis", tarMillis);
+            result.put("walCheckMillis", walCheckMillis);
             result.put("walFetchMillis", prefetcher.fetchMillis());
+            result.put("walWaits", prefetcher.waits());
             result.put("replayMillis", replayMillis);
             result.put("startMillis", startMillis);
             result.put("totalMillis", millisSince(started));
+            LOG.infof("restore %s: ready on 127.0.0.1:%d in %d ms: manifest %d ms; base backup %d MB in %d ms (tar "
+                            + "writing %d ms of it, the rest waiting for chunks); WAL archive checks %d ms; pg_ctl start "
+                            + "%d ms; replay until promoted %d ms (%d WAL files, %d MB, fetched in %d ms summed over "
+                            + "parallel fetches; restore_command waited for %d of them); accepting connections %d ms",
+                    cmd.commandId(), cmd.target().port(), millisSince(started), manifestMillis,
+                    manifest.totalSize() / 1_000_000, fetchMillis, tarMillis, walCheckMillis, pgCtlMillis,
+                    replayMillis, prefetcher.delivered(), prefetcher.bytes() / 1_000_000, prefetcher.fetchMillis(),
+                    prefetcher.waits(), startMillis);
             return result;
         } finally {
             try {
@@ -321,9 +340,14 @@ public class ClusterRestorer {
         }
     }
 
-    /** Streams the backup's {@code file} (a tar) into {@code tar -x} run as PostgreSQL's OS user. */
-    private void extract(RestoreCluster cmd, Repository repository, Manifest manifest, String file, Path into) {
-        List<String> command = asOsUser(List.of("tar", "-x", "-f", "-", "-C", into.toString()));
+    /**
+     * Streams the backup's {@code file} (a tar) into {@code tar -x} run as PostgreSQL's OS user. Returns how long
+     * writing into tar took (tar writing the files); the rest of the time went to waiting for chunks.
+     */
+    private long extract(RestoreCluster cmd, Repository repository, Manifest manifest, String file, Path into) {
+        // 1 MiB records read in full (-B: a pipe hands over less at a time) instead of tar's 10 KiB: a third of
+        // tar's own CPU time (system calls, mostly); writing the files into the page cache takes what it takes
+        List<String> command = asOsUser(List.of("tar", "-x", "-b", "2048", "-B", "-f", "-", "-C", into.toString()));
         Process tar;
         try {
             tar = new ProcessBuilder(command).redirectErrorStream(true)
@@ -332,9 +356,10 @@ public class ClusterRestorer {
             throw new CommandFailure("cannot start tar to extract " + file + " into " + into + ": " + e.getMessage(), e);
         }
         Path tarLog = into.resolveSibling(into.getFileName() + ".tar.log");
+        TimedOutputStream in = new TimedOutputStream(tar.getOutputStream());
         try {
-            try (OutputStream in = tar.getOutputStream()) {
-                repository.reader(Math.max(1, config.cluster().prefetch())).copy(manifest, file, in);
+            try (in) {
+                repository.reader(Math.max(1, config.cluster().chunksInFlight())).copy(manifest, file, in);
             }
             if (!tar.waitFor(config.cluster().stopTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
                 throw new CommandFailure("tar extracting " + file + " into " + into + " did not finish within "
@@ -344,6 +369,7 @@ public class ClusterRestorer {
                 throw new CommandFailure("tar extracting " + file + " of backup " + manifest.backupId() + " into "
                         + into + " exited " + tar.exitValue() + ": " + tail(tarLog, 5));
             }
+            return in.nanos;
         } catch (CorruptChunkException e) {
             throw new CommandFailure(e.getMessage(), e);
         } catch (UncheckedIOException e) {
@@ -363,6 +389,27 @@ public class ClusterRestorer {
             } catch (IOException ignored) {
                 // the work directory goes with the cluster
             }
+        }
+    }
+
+    /** Counts the time spent in writes: how long the consumer (tar, writing files) held the producer up. */
+    private static final class TimedOutputStream extends java.io.FilterOutputStream {
+        private long nanos;
+
+        TimedOutputStream(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            long t = System.nanoTime();
+            out.write(b, off, len);
+            nanos += System.nanoTime() - t;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            out.write(b);
         }
     }
 
@@ -574,8 +621,8 @@ public class ClusterRestorer {
     }
 
     /** What restore_command may be given: the history files, then every segment reachable without a hole. */
-    private static List<String> walPlan(WalArchive wal, WalArchive.Continuity c, String from) {
-        WalArchive.Listing listing = wal.list();
+    private static List<String> walPlan(WalArchive wal, WalArchive.Listing listing, WalArchive.Continuity c,
+                                        String from) {
         List<String> plan = new ArrayList<>(listing.histories());
         long first = WalNames.segmentNumber(from, wal.segmentSize());
         long last = c.lastContiguous().map(s -> WalNames.segmentNumber(s, wal.segmentSize())).orElse(first - 1);
@@ -688,7 +735,10 @@ public class ClusterRestorer {
 
     /**
      * Waits (recovery-timeout) until recovery has ended and the server runs as a primary: recovery.signal is gone
-     * (PostgreSQL removes it at promotion) and postmaster.pid says ready. A postmaster that exits first failed: the
+     * (PostgreSQL removes it at promotion), postmaster.pid says ready and pg_control says in production. The first
+     * two alone come too early: the pid file says ready as soon as hot standby admits read-only connections, and
+     * recovery.signal goes before the end-of-recovery checkpoint, during which the server is still in recovery (and
+     * refuses writes); PostgreSQL marks its control file in production only after it left recovery. A postmaster that exits first failed: the
      * reply names the hole when the archive has one, and the log's last lines.
      */
     private void awaitPromoted(RestoreCluster cmd, Paths paths, WalArchive.Continuity c, WalArchive wal) {
@@ -708,7 +758,8 @@ public class ClusterRestorer {
                         + "; the restored cluster is removed rather than promoted short of its target");
             });
             if (running && !Files.exists(paths.data().resolve("recovery.signal"))
-                    && pidLines.get().size() >= 8 && pidLines.get().get(7).trim().equals("ready")) {
+                    && pidLines.get().size() >= 8 && pidLines.get().get(7).trim().equals("ready")
+                    && inProduction(paths.data())) {
                 // the refusal may have come just before promotion
                 refusedWal(paths).ifPresent(reason -> {
                     throw new CommandFailure("refusing to complete the restore: replay needed " + reason
@@ -731,6 +782,25 @@ public class ClusterRestorer {
                         + ".recovery-timeout): " + tail(paths.log(), LOG_TAIL_LINES));
             }
             sleep(100);
+        }
+    }
+
+    /** pg_control's {@code state} (after system_identifier and two version numbers) as of PostgreSQL 9.6 on. */
+    private static final int CONTROL_STATE_OFFSET = 16;
+    /** DBState's DB_IN_PRODUCTION: recovery has ended and the server accepts writes. */
+    private static final int DB_IN_PRODUCTION = 6;
+
+    /** Whether the cluster's control file says it runs in production (recovery over, promoted). */
+    static boolean inProduction(Path data) {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(data.resolve("global")
+                .resolve("pg_control"))) {
+            java.nio.ByteBuffer state = java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            while (state.hasRemaining() && ch.read(state, CONTROL_STATE_OFFSET + state.position()) > 0) {
+                // a 4-byte read at a fixed offset: one call in practice
+            }
+            return !state.hasRemaining() && state.getInt(0) == DB_IN_PRODUCTION;
+        } catch (IOException e) {
+            return false;
         }
     }
 

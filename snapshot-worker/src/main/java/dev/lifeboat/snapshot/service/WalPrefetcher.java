@@ -23,7 +23,8 @@ import dev.lifeboat.repository.wal.WalArchive;
  * Fills a directory with the WAL files a recovery will ask for, ahead of replay: {@code parallelism} fetches (each
  * decrypted and checksummed by {@link WalArchive#fetch}) in flight, in the order replay needs them, and no more than
  * a few segments ahead of what restore_command has taken (each taken file is marked {@code <name>.done} by the
- * script and removed a little later), so the disk holds a bounded window whatever the length of the archive.
+ * script and removed a little later; one it had to wait for is marked {@code <name>.wait}), so the disk holds a
+ * bounded window whatever the length of the archive.
  * restore_command itself is the tiny script of {@link #restoreCommandScript}: it waits for its file here. A fetch that
  * fails writes the {@code failed} marker with the reason, so that restore_command fails at once instead of waiting.
  */
@@ -76,6 +77,7 @@ final class WalPrefetcher implements AutoCloseable {
                 d='%1$s'
                 grep -qxF "$1" '%2$s' || exit 1
                 end=$(( $(date +%%s) + %3$d ))
+                [ -f "$d/$1" ] || : > "$d/$1.wait"
                 while [ ! -f "$d/$1" ]; do
                   [ -f '%4$s' ] && { echo "restore_command: $1: $(cat '%4$s')" >&2; : > "$d/$1.refused"; exit 1; }
                   [ "$(date +%%s)" -ge "$end" ] && { echo "restore_command: $1 not delivered within %3$d s" >&2; exit 1; }
@@ -165,6 +167,15 @@ final class WalPrefetcher implements AutoCloseable {
         }
         bytes.addAndGet(content.length);
         fetchNanos.addAndGet(System.nanoTime() - start);
+    }
+
+    /** How many files restore_command had to wait for (each marked {@code <name>.wait}): replay outran the fetches. */
+    int waits() {
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            return (int) files.filter(p -> p.getFileName().toString().endsWith(".wait")).count();
+        } catch (IOException e) {
+            return -1;
+        }
     }
 
     int delivered() {
