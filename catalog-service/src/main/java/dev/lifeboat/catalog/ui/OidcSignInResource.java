@@ -21,6 +21,8 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.jboss.logging.Logger;
 
 import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
 import java.security.MessageDigest;
 import java.nio.charset.StandardCharsets;
 
@@ -38,7 +40,7 @@ public class OidcSignInResource {
     static final String STATE_COOKIE = "lifeboat_oidc_state";
 
     /** What a sign-in under way keeps until the provider sends the person back. */
-    private record Pending(String nonce, String verifier) {
+    private record Pending(String nonce, String verifier, Instant expiresAt) {
     }
 
     private final OidcProvider provider;
@@ -46,7 +48,7 @@ public class OidcSignInResource {
     private final DashboardSessions sessions;
     private final JWTParser parser;
     private final Cache<String, Pending> pending;
-    private final long timeoutMinutes;
+    private final Duration timeout;
 
     public OidcSignInResource(OidcProvider provider, SessionResource session, DashboardSessions sessions,
                               JWTParser parser, DashboardConfig config) {
@@ -54,9 +56,8 @@ public class OidcSignInResource {
         this.session = session;
         this.sessions = sessions;
         this.parser = parser;
-        this.pending = Caffeine.newBuilder().maximumSize(config.maxSessions())
-                .expireAfterWrite(config.oidc().signInTimeout()).build();
-        this.timeoutMinutes = Math.max(1, config.oidc().signInTimeout().toMinutes());
+        this.timeout = config.oidc().signInTimeout();
+        this.pending = Caffeine.newBuilder().maximumSize(config.maxSessions()).expireAfterWrite(timeout).build();
     }
 
     @PermitAll
@@ -68,7 +69,8 @@ public class OidcSignInResource {
             return session.refused(404, "No identity provider is configured for this dashboard: sign in with a token.");
         }
         String state = DashboardSessions.randomId();
-        Pending p = new Pending(DashboardSessions.randomId(), DashboardSessions.randomId());
+        Pending p = new Pending(DashboardSessions.randomId(), DashboardSessions.randomId(),
+                Instant.now().plus(timeout));
         URI authorize;
         try {
             authorize = provider.authorizationRequest(state, p.nonce(), p.verifier());
@@ -77,7 +79,7 @@ public class OidcSignInResource {
             return session.refused(e.status, e.getMessage());
         }
         pending.put(state, p);
-        return Response.seeOther(authorize).cookie(stateCookie(state, (int) (timeoutMinutes * 60), uri)).build();
+        return Response.seeOther(authorize).cookie(stateCookie(state, (int) timeout.toSeconds(), uri)).build();
     }
 
     @PermitAll
@@ -93,10 +95,11 @@ public class OidcSignInResource {
         }
         // taken, not read: a state (with its verifier and nonce) serves one sign-in, so a replayed answer finds none
         Pending p = pending.asMap().remove(state);
-        if (p == null) {
+        if (p == null || !p.expiresAt().isAfter(Instant.now())) {
             LOG.warn("OIDC sign-in refused: its state is unknown (used already, expired, or from before a restart)");
             return withStateCleared(session.refused(400, "This sign-in was already completed, or was started more "
-                    + "than " + timeoutMinutes + " minutes ago, or before this service restarted: start it again."), uri);
+                    + "than " + (timeout.toSeconds() < 120 ? timeout.toSeconds() + " seconds" : timeout.toMinutes() + " minutes")
+                    + " ago, or before this service restarted: start it again."), uri);
         }
         try {
             OidcProvider.Tokens tokens = provider.exchange(code, p.verifier());
