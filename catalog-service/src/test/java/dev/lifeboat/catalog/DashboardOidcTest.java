@@ -246,7 +246,7 @@ class DashboardOidcTest {
         URI next = URI.create(out.headers().firstValue("Location").orElseThrow());
         assertThat(next.toString()).startsWith(OidcProviderTestResource.issuer() + "/endsession?");
         assertThat(query(next)).containsEntry("client_id", OidcProviderTestResource.CLIENT_ID)
-                .containsEntry("post_logout_redirect_uri", base + "/ui/sign-in?signedOut=true")
+                .containsEntry("post_logout_redirect_uri", base + "/ui/signed-out")
                 .containsKey("id_token_hint");
         assertThat(browser.cookie(SESSION)).isEmpty();
 

@@ -204,7 +204,7 @@ public class OidcProvider {
         Map<String, String> q = new LinkedHashMap<>();
         q.put("client_id", config.clientId().orElseThrow());
         q.put("post_logout_redirect_uri", externalUrl.orElseThrow().toString().replaceAll("/+$", "")
-                + "/ui/sign-in?signedOut=true");
+                + SessionResource.SIGNED_OUT);
         if (idToken != null) {
             q.put("id_token_hint", idToken);
         }

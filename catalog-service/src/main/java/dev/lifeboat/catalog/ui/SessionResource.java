@@ -36,6 +36,7 @@ import java.util.Optional;
 @Produces(MediaType.TEXT_HTML)
 public class SessionResource {
     private static final Logger LOG = Logger.getLogger(SessionResource.class);
+    static final String SIGNED_OUT = "/ui/signed-out";
     /** Longer than any provider's token; a bound on what a hostile form post makes this service parse. */
     static final int MAX_TOKEN_LENGTH = 16_384;
 
@@ -55,10 +56,21 @@ public class SessionResource {
     @GET
     @Path("sign-in")
     @Operation(hidden = true)
-    public TemplateInstance page(@QueryParam("ended") boolean ended, @QueryParam("signedOut") boolean signedOut) {
-        String message = ended ? "Your session ended: its token expired or is no longer accepted. Sign in again."
-                : signedOut ? "You are signed out." : null;
-        return Pages.signIn(null, message, null, oidc.name());
+    public TemplateInstance page(@QueryParam("ended") boolean ended) {
+        return Pages.signIn(null, ended ? "Your session ended: its token expired or is no longer accepted. Sign in "
+                + "again." : null, null, oidc.name());
+    }
+
+    /**
+     * Where sign-out ends, also on the way back from the provider's sign-out (a path without a query: providers
+     * match post-logout redirect URIs exactly).
+     */
+    @PermitAll
+    @GET
+    @Path("signed-out")
+    @Operation(hidden = true)
+    public TemplateInstance signedOut() {
+        return Pages.signIn(null, "You are signed out.", null, oidc.name());
     }
 
     @PermitAll
@@ -97,7 +109,7 @@ public class SessionResource {
         Cookie cookie = headers.getCookies().get(config.cookie());
         Optional<DashboardSessions.Session> ended = sessions.end(cookie == null ? null : cookie.getValue());
         URI next = ended.map(DashboardSessions.Session::idToken).flatMap(oidc::endSession)
-                .orElse(URI.create("/ui/sign-in?signedOut=true"));
+                .orElse(URI.create(SIGNED_OUT));
         return Response.seeOther(next).cookie(sessions.clear(uri.getRequestUri())).build();
     }
 
