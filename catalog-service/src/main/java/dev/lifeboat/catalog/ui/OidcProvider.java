@@ -186,6 +186,11 @@ public class OidcProvider {
             throw new OidcException(401, "The identity provider's ID token is not accepted: not signed by its keys, "
                     + "not for this client, or expired.");
         }
+        // OpenID Connect Core 3.1.3.7: with several audiences, the party it was issued to must be this client
+        Object azp = id.getClaim("azp");
+        if (azp != null && !config.clientId().get().equals(azp.toString().replace("\"", ""))) {
+            throw new OidcException(401, "The identity provider's ID token was issued to another client.");
+        }
         Object claim = id.getClaim("nonce");
         String got = claim == null ? "" : claim.toString().replace("\"", "");
         if (!MessageDigest.isEqual(got.getBytes(StandardCharsets.UTF_8), nonce.getBytes(StandardCharsets.UTF_8))) {
