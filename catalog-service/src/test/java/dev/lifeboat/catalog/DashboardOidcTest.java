@@ -89,6 +89,15 @@ class DashboardOidcTest {
             return post(client, loginForm, Map.of("username", user, "claims", claims));
         }
 
+        /** Signs in at the provider as an operator and returns its answer, the address it sends the browser back to. */
+        String providerAnswer() {
+            HttpResponse<String> back = login(stopping, toProviderLogin(), "olivia", List.of(Roles.OPERATOR), null);
+            assertThat(back.statusCode()).isEqualTo(302);
+            String callback = back.headers().firstValue("Location").orElseThrow();
+            assertThat(callback).startsWith(base + "/ui/oidc/callback?");
+            return callback;
+        }
+
         /** The whole sign-in: dashboard, provider's login form, back to the dashboard's "signed in" page. */
         HttpResponse<String> signIn(String user, List<String> groups) {
             HttpResponse<String> done = login(following, toProviderLogin(), user, groups, null);
@@ -157,11 +166,7 @@ class DashboardOidcTest {
     @Test
     void anAnswerWithAnotherStateIsRefused() {
         Browser browser = new Browser();
-        HttpResponse<String> back = browser.login(browser.stopping, browser.toProviderLogin(), "olivia",
-                List.of(Roles.OPERATOR), null);
-        assertThat(back.statusCode()).isEqualTo(302);
-        String callback = back.headers().firstValue("Location").orElseThrow();
-        assertThat(callback).startsWith(base + "/ui/oidc/callback?");
+        String callback = browser.providerAnswer();
         String forged = callback.replaceAll("state=[^&]*", "state=" + "A".repeat(43));
         HttpResponse<String> refused = browser.get(browser.stopping, forged);
         assertThat(refused.statusCode()).isEqualTo(400);
@@ -179,16 +184,12 @@ class DashboardOidcTest {
     @Test
     void aReplayedAnswerIsRefused() {
         Browser browser = new Browser();
-        HttpResponse<String> back = browser.login(browser.stopping, browser.toProviderLogin(), "olivia",
-                List.of(Roles.OPERATOR), null);
-        String callback = back.headers().firstValue("Location").orElseThrow();
-        String state = query(URI.create(callback)).get("state");
+        String callback = browser.providerAnswer();
         assertThat(browser.get(browser.stopping, callback).statusCode()).isEqualTo(200);
         String session = browser.cookie(SESSION).orElseThrow();
 
         // the same code and state again, even with the state cookie put back: the sign-in they belonged to is used up
-        HttpResponse<String> replayed = send(HttpClient.newHttpClient(), HttpRequest.newBuilder(URI.create(callback))
-                .header("Cookie", STATE + "=" + state).GET());
+        HttpResponse<String> replayed = withStateCookie(callback);
         assertThat(replayed.statusCode()).isEqualTo(400);
         assertThat(replayed.body()).contains("This sign-in was already completed");
         assertThat(replayed.headers().allValues("Set-Cookie")).noneMatch(c -> c.startsWith(SESSION + "="));
@@ -198,14 +199,10 @@ class DashboardOidcTest {
     @Test
     void anAnswerWhosePkceVerifierIsGoneIsRefused() throws InterruptedException {
         Browser browser = new Browser();
-        HttpResponse<String> back = browser.login(browser.stopping, browser.toProviderLogin(), "olivia",
-                List.of(Roles.OPERATOR), null);
-        String callback = back.headers().firstValue("Location").orElseThrow();
+        String callback = browser.providerAnswer();
         // the verifier (with the nonce) is forgotten once the sign-in has taken longer than it may
         Thread.sleep(Duration.ofSeconds(OidcProviderTestResource.SIGN_IN_TIMEOUT_SECONDS + 1));
-        HttpResponse<String> refused = send(HttpClient.newHttpClient(), HttpRequest.newBuilder(URI.create(callback))
-                .header("Cookie", STATE + "="
-                        + query(URI.create(callback)).get("state")).GET());
+        HttpResponse<String> refused = withStateCookie(callback);
         assertThat(refused.statusCode()).isEqualTo(400);
         assertThat(refused.body()).contains("was started more than " + OidcProviderTestResource.SIGN_IN_TIMEOUT_SECONDS
                 + " seconds ago");
@@ -272,6 +269,12 @@ class DashboardOidcTest {
         assertThat(in.statusCode()).as(in.body()).isEqualTo(303);
         assertThat(browser.cookie(SESSION).orElseThrow()).matches("[A-Za-z0-9_-]{43}");
         assertThat(browser.get(browser.following, base + "/ui").body()).contains("paula");
+    }
+
+    /** The provider's answer sent as a browser that holds that sign-in's state cookie would send it. */
+    private static HttpResponse<String> withStateCookie(String callback) {
+        return send(HttpClient.newHttpClient(), HttpRequest.newBuilder(URI.create(callback))
+                .header("Cookie", STATE + "=" + query(URI.create(callback)).get("state")).GET());
     }
 
     private static Map<String, String> query(URI uri) {
