@@ -101,20 +101,22 @@ kafka_users() { echo admin; sed -e 's/#.*//' "$KAFKA_ACLS" | awk 'NF {print $1}'
 kafka_password() { cat "$KAFKA_SECRETS/$1.password"; }
 
 # Topics and ACLs in one JVM, with the super user's credentials (AclCommand would cost a JVM per principal).
-# Compiled once into $KW/tools (javac next to java), else run from source (slower: compiles on every run).
+# Compiled once into $KW/tools/release-17 (javac next to java; class files for Java 17, so the stack also starts when
+# JAVA_HOME later names an older JDK than the one that compiled it), else run from source (slower: compiles on every
+# run).
 kafka_setup() {
-  local src=$REPO_ROOT/deploy/local/KafkaSetup.java javac main=()
+  local src=$REPO_ROOT/deploy/local/KafkaSetup.java javac main=() tools=$KW/tools/release-17
   javac=$(dirname "$(command -v "$JAVA")")/javac
   if [[ -x $javac ]]; then
-    if [[ ! -f $KW/tools/KafkaSetup.class || $src -nt $KW/tools/KafkaSetup.class ]]; then
-      mkdir -p "$KW/tools"; "$javac" -nowarn -cp "$KW/lib/*" -d "$KW/tools" "$src" || die "cannot compile $src"
+    if [[ ! -f $tools/KafkaSetup.class || $src -nt $tools/KafkaSetup.class ]]; then
+      mkdir -p "$tools"; "$javac" -nowarn --release 17 -cp "$KW/lib/*" -d "$tools" "$src" || die "cannot compile $src"
     fi
     main=(KafkaSetup)
   else
     main=("$src")
   fi
   "$JAVA" -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$KW/config/tools-log4j2.properties" \
-    -cp "$KW/tools:$KW/lib/*" "${main[@]}" "$KW/config/admin.properties" "$KAFKA_ACLS" 4 "${KAFKA_TOPICS[@]}" \
+    -cp "$tools:$KW/lib/*" "${main[@]}" "$KW/config/admin.properties" "$KAFKA_ACLS" 4 "${KAFKA_TOPICS[@]}" \
     || die "kafka topic/ACL setup failed (ACL table $KAFKA_ACLS)"
 }
 

@@ -220,4 +220,38 @@ class DashboardTest {
         assertThat(given().get("/webjars/htmx.org/2.0.4/dist/htmx.min.js").statusCode()).isEqualTo(200);
         assertThat(given().get("/ui-assets/dashboard.css").statusCode()).isEqualTo(200);
     }
+
+    @Test
+    void theSourceHistoryPagesThroughOlderBackupsWithItsFilters() {
+        String source = TestBackups.newSource();
+        int count = 205;  // one more page than the 200 a page shows
+        List<TestBackups> made = java.util.stream.IntStream.range(0, count)
+                .mapToObj(i -> TestBackups.full().ofSource(source)).toList();
+        for (TestBackups b : made) {
+            kafka.publish(source, b.requested("ops"));
+        }
+        String session = signIn(Tokens.viewer());
+        String first = "/ui/sources/" + source + "?status=REQUESTED&type=FULL";
+        String[] pages = new String[3];
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            pages[0] = page(first, session).body().asString();
+            java.util.regex.Matcher older = java.util.regex.Pattern
+                    .compile("id=\"older-backups\" href=\"([^\"]+)\"").matcher(pages[0]);
+            assertThat(older.find()).as("a link to older backups").isTrue();
+            pages[1] = older.group(1).replace("&amp;", "&");
+            pages[2] = page(pages[1], session).body().asString();
+            assertThat(made.stream().filter(b -> pages[2].contains(b.backupId())).count())
+                    .as("backups on the second page, once the catalog has all").isEqualTo(count - 200);
+        });
+        String page1 = pages[0];
+        String next = pages[1];
+        String page2 = pages[2];
+        assertThat(page1).doesNotContain("id=\"newest-backups\"");
+        assertThat(next).contains("status=REQUESTED").contains("type=FULL").contains("cursor=");
+        assertThat(page2).contains("id=\"newest-backups\"").doesNotContain("id=\"older-backups\"");
+        assertThat(made.stream().filter(b -> page1.contains(b.backupId())).count()).isEqualTo(200);
+        assertThat(made).allMatch(b -> page1.contains(b.backupId()) != page2.contains(b.backupId()));
+        // a cursor issued for other filters is refused, not silently applied to these
+        assertThat(page(next.replace("status=REQUESTED", "status=FAILED"), session).statusCode()).isEqualTo(400);
+    }
 }

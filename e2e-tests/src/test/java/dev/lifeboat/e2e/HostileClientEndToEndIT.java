@@ -10,6 +10,7 @@ import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
+import dev.lifeboat.testsupport.ServiceProcess;
 import dev.lifeboat.testsupport.TableFingerprint;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -176,6 +177,20 @@ class HostileClientEndToEndIT {
                     .contains("denied DELETE /api/v1/sources/" + VICTIM + ": 403, principal 'intruder-" + RUN + "'")
                     .doesNotContain(viewer).doesNotContain(viewer.substring(viewer.lastIndexOf('.') + 1));
         });
+    }
+
+    @Test
+    void everyPackagedServiceServesItsSwaggerUiAndDocumentButNoOperationWithoutAToken() {
+        for (ServiceProcess service : List.of(platform.scheduler, platform.snapshotA, platform.storage,
+                platform.coordinator, platform.catalog)) {
+            Platform.Response ui = Platform.send("GET", service.baseUrl() + "/q/swagger-ui/", null, null);
+            assertThat(ui.status()).as(service.baseUrl()).isEqualTo(200);
+            assertThat(ui.contentType()).startsWith("text/html");
+            Platform.Response document = Platform.send("GET", service.baseUrl() + "/q/openapi?format=json", null, null);
+            assertThat(document.status()).as(service.baseUrl()).isEqualTo(200);
+            assertThat(document.body()).contains("\"/api/v1/");
+        }
+        assertThat(Platform.send("GET", platform.catalogUrl("/api/v1/backups"), null, null).status()).isEqualTo(401);
     }
 
     private static void createPolicy(String id, String source, int daily) {

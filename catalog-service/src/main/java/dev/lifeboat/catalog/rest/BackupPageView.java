@@ -18,7 +18,7 @@ public record BackupPageView(
         @Schema(description = "pass as 'cursor' (with the same filters) for the next page; null on the last page")
         String nextCursor) {
 
-    static BackupPageView of(BackupQuery query, BackupQueries.BackupPage page) {
+    public static BackupPageView of(BackupQuery query, BackupQueries.BackupPage page) {
         Backup last = page.more() ? page.items().getLast() : null;
         return new BackupPageView(page.items().stream().map(BackupView::of).toList(), query.size(),
                 last == null ? null : ListCursor.encode(BackupQueryParams.LIST, BackupQueryParams.filters(query),

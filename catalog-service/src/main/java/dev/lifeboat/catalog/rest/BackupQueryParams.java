@@ -19,13 +19,13 @@ import java.util.function.Function;
  * a bad value is answered with a 400 that names the parameter (JAX-RS would answer 404 for an enum or number
  * it cannot convert). All problems are reported at once.
  */
-final class BackupQueryParams {
+public final class BackupQueryParams {
     private final List<String> errors = new ArrayList<>();
 
     private BackupQueryParams() {
     }
 
-    static BackupQuery parse(String sourceId, String status, String type, String from, String to, String page,
+    public static BackupQuery parse(String sourceId, String status, String type, String from, String to, String page,
                              String cursor, String size) {
         BackupQueryParams p = new BackupQueryParams();
         BackupStatus st = p.oneOf("status", status, BackupStatus.class);

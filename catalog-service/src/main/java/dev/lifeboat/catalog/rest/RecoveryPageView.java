@@ -15,7 +15,7 @@ public record RecoveryPageView(
         @Schema(description = "pass as 'cursor' (with the same filters) for the next page; null on the last page")
         String nextCursor) {
 
-    static RecoveryPageView of(RecoveryQuery query, RecoveryQueries.RecoveryPage page) {
+    public static RecoveryPageView of(RecoveryQuery query, RecoveryQueries.RecoveryPage page) {
         Recovery last = page.more() ? page.items().getLast() : null;
         return new RecoveryPageView(page.items().stream().map(RecoveryView::of).toList(), query.size(),
                 last == null ? null : ListCursor.encode(RecoveryResource.LIST, RecoveryResource.filters(query),

@@ -71,7 +71,7 @@ public class RecoveryResource {
     }
 
     /** Parameters arrive as text so a bad value is a 400 naming it; all problems are reported at once. */
-    private static RecoveryQuery parse(String mode, String planId, String status, String sourceId, String page,
+    public static RecoveryQuery parse(String mode, String planId, String status, String sourceId, String page,
                                        String cursor, String size) {
         List<String> errors = new ArrayList<>();
         RunMode m = oneOf("mode", mode, RunMode.class, errors);

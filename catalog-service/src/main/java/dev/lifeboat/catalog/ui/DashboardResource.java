@@ -5,8 +5,12 @@ import dev.lifeboat.catalog.domain.BackupQuery;
 import dev.lifeboat.catalog.domain.BackupStatus;
 import dev.lifeboat.catalog.domain.RecoveryQuery;
 import dev.lifeboat.catalog.domain.RecoveryWindow;
+import dev.lifeboat.catalog.rest.BackupPageView;
+import dev.lifeboat.catalog.rest.BackupQueryParams;
 import dev.lifeboat.catalog.rest.BackupResource;
 import dev.lifeboat.catalog.rest.BackupView;
+import dev.lifeboat.catalog.rest.RecoveryPageView;
+import dev.lifeboat.catalog.rest.RecoveryResource;
 import dev.lifeboat.catalog.rest.RecoveryView;
 import dev.lifeboat.catalog.service.BackupProgressStream;
 import dev.lifeboat.catalog.service.BackupQueries;
@@ -112,12 +116,14 @@ public class DashboardResource {
     @Operation(hidden = true)
     public Uni<TemplateInstance> source(@PathParam("id") @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE)
                                         String sourceId, @QueryParam("status") String status,
-                                        @QueryParam("type") String type) {
+                                        @QueryParam("type") String type, @QueryParam("cursor") String cursor) {
         BackupStatus st = oneOf(BackupStatus.class, status);
         BackupType ty = oneOf(BackupType.class, type);
         Pages.Filters filters = new Pages.Filters(st == null ? "" : st.name(), ty == null ? "" : ty.name(),
                 names(BackupStatus.values()), names(BackupType.values()));
-        return backups.list(new BackupQuery(sourceId, st, ty, null, null, null, HISTORY_SIZE))
+        BackupQuery query = BackupQueryParams.parse(sourceId, st == null ? null : st.name(),
+                ty == null ? null : ty.name(), null, null, null, cursor, String.valueOf(HISTORY_SIZE));
+        return backups.list(query)
                 .chain(page -> windows.window(sourceId)
                         .onFailure(ProblemException.class).recoverWithNull()
                         .map(window -> {
@@ -130,7 +136,8 @@ public class DashboardResource {
                                     ms -> Formats.millis(ms));
                             RecoveryWindow shown = window != null && (window.continuous()
                                     || RecoveryWindow.PHYSICAL.equals(window.method())) ? window : null;
-                            return Pages.source(who(), sourceId, filters, views, page.more(), sizes, durations, shown);
+                            return Pages.source(who(), sourceId, filters, views, query.after() != null,
+                                    BackupPageView.of(query, page).nextCursor(), sizes, durations, shown);
                         }));
     }
 
@@ -163,14 +170,14 @@ public class DashboardResource {
     @GET
     @Path("runs")
     @Operation(hidden = true)
-    public Uni<TemplateInstance> runs() {
-        Uni<List<RecoveryView>> runs = recoveries.list(new RecoveryQuery(null, null, null, null, null, RUNS_SIZE))
-                .map(page -> page.items().stream().map(RecoveryView::of).toList());
+    public Uni<TemplateInstance> runs(@QueryParam("cursor") String cursor) {
+        RecoveryQuery query = RecoveryResource.parse(null, null, null, null, null, cursor, String.valueOf(RUNS_SIZE));
+        Uni<RecoveryPageView> runs = recoveries.list(query).map(page -> RecoveryPageView.of(query, page));
         return runs.chain(list -> coordinator.plans(bearer())
-                .map(plans -> Pages.runs(who(), list, plans, null))
+                .map(plans -> Pages.runs(who(), list, query.after() != null, plans, null))
                 .onFailure().recoverWithItem(t -> {
                     LOG.warnf("recovery-coordinator did not list the plans: %s", t.toString());
-                    return Pages.runs(who(), list, List.of(), "recovery-coordinator did not list the plans ("
+                    return Pages.runs(who(), list, query.after() != null, List.of(), "recovery-coordinator did not list the plans ("
                             + reason(t) + "); the runs below come from the catalog");
                 }));
     }

@@ -4,6 +4,7 @@ import dev.lifeboat.catalog.client.PlatformActions;
 import dev.lifeboat.catalog.domain.FleetView;
 import dev.lifeboat.catalog.domain.RecoveryWindow;
 import dev.lifeboat.catalog.rest.BackupView;
+import dev.lifeboat.catalog.rest.RecoveryPageView;
 import dev.lifeboat.catalog.rest.RecoveryView;
 import io.quarkus.qute.CheckedTemplate;
 import io.quarkus.qute.TemplateInstance;
@@ -36,13 +37,15 @@ final class Pages {
 
     static native TemplateInstance fleet(Who who, FleetView fleet);
 
+    /** {@code paged}: this is not the first page; {@code next}: the cursor of the next (older) page, or null. */
     static native TemplateInstance source(Who who, String sourceId, Filters filters, List<BackupView> backups,
-                                          boolean more, Plot sizes, Plot durations, RecoveryWindow window);
+                                          boolean paged, String next, Plot sizes, Plot durations,
+                                          RecoveryWindow window);
 
     static native TemplateInstance backup(Who who, BackupView backup, boolean running);
 
-    static native TemplateInstance runs(Who who, List<RecoveryView> runs, List<PlatformActions.PlanInfo> plans,
-                                        String plansError);
+    static native TemplateInstance runs(Who who, RecoveryPageView runs, boolean paged,
+                                        List<PlatformActions.PlanInfo> plans, String plansError);
 
     static native TemplateInstance run(Who who, RecoveryView run, List<StepBar> steps, String traceUrl);
 

@@ -11,6 +11,7 @@ import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.eclipse.microprofile.faulttolerance.exceptions.BulkheadException;
 import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
@@ -22,6 +23,7 @@ import java.util.stream.Collectors;
 /** Every error a Lifeboat HTTP API answers is problem+json with a message a person can act on. */
 public class ProblemMappers {
     private static final Logger LOG = Logger.getLogger(ProblemMappers.class);
+    private static final int BUSY_RETRY_AFTER_SECONDS = 5;
 
     @ConfigProperty(name = "quarkus.application.name", defaultValue = "the service")
     String applicationName;
@@ -76,6 +78,19 @@ public class ProblemMappers {
             return unreadable(j, uri);
         }
         return respond(status, e.getResponse().getStatusInfo().getReasonPhrase(), e.getMessage(), uri, null);
+    }
+
+    /**
+     * An operation limited to a number of concurrent calls (a {@code @Bulkhead}) that is at its limit: 503 with a
+     * short Retry-After, since the calls ahead of this one end within their own deadlines.
+     */
+    @ServerExceptionMapper
+    public Response busy(BulkheadException e, UriInfo uri) {
+        LOG.infof("%s answered 503: as many calls of this operation as allowed are running", uri == null ? ""
+                : uri.getPath());
+        Response problem = respond(503, "Service Unavailable", applicationName + " is already running as many of "
+                + "these operations as it allows at once; retry in a few seconds", uri, null);
+        return Response.fromResponse(problem).header("Retry-After", BUSY_RETRY_AFTER_SECONDS).build();
     }
 
     /**

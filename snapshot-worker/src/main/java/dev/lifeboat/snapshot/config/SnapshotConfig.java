@@ -51,6 +51,13 @@ public interface SnapshotConfig {
     Duration checkTimeout();
 
     /**
+     * How long a whole source check may take, its connections included: when it passes, the check's open
+     * connections are closed and it reports the source UNREACHABLE (TIMEOUT), naming this limit.
+     */
+    @WithDefault("60s")
+    Duration checkDeadline();
+
+    /**
      * How long a read from a source or target server may wait (JDBC socketTimeout) before the call fails: a server
      * that stops answering. Longer than any single statement the worker runs there.
      */

@@ -15,6 +15,7 @@ import dev.lifeboat.snapshot.domain.SourceReadiness.Unreachable;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import org.eclipse.microprofile.faulttolerance.Bulkhead;
 import org.eclipse.microprofile.rest.client.inject.RestClient;
 import org.jboss.logging.Logger;
 
@@ -27,12 +28,17 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Checks that this worker can back up a source: connects as the source's user with its resolved credentials (the same
@@ -57,8 +63,12 @@ public class SourceCheck {
     @Inject
     Spool spools;
 
-    /** Throws NoSuchElementException when scheduler-service knows no source {@code sourceId}. */
+    /**
+     * Throws NoSuchElementException when scheduler-service knows no source {@code sourceId}, and BulkheadException
+     * when as many checks as {@code LIFEBOAT_CHECK_CONCURRENCY} allows are already running on this worker.
+     */
     @WithSpan("SourceCheck.check")
+    @Bulkhead(4)
     public SourceReadiness check(String sourceId) {
         long started = System.nanoTime();
         SchedulerClient.SourceInfo source;
@@ -71,14 +81,70 @@ public class SourceCheck {
             throw e;
         }
         Path spool = spools.job("check-" + UUID.randomUUID());
-        try {
-            return check(source, spool, started);
+        try (Guard guard = new Guard(config.checkDeadline())) {
+            SourceReadiness readiness = check(source, spool, guard, started);
+            if (guard.fired()) {
+                String message = "the check did not finish within " + config.checkDeadline()
+                        + " (LIFEBOAT_CHECK_DEADLINE): " + source.host() + ":" + source.port()
+                        + " accepted the connection but answered too slowly or not at all";
+                LOG.infof("source %s check: %s", source.id(), message);
+                return report(source, readiness.method(), Status.UNREACHABLE,
+                        new Unreachable(Refusal.TIMEOUT, message), readiness.server(), readiness.tools(),
+                        readiness.satisfied(), readiness.missing(), started);
+            }
+            return readiness;
         } finally {
             deleteQuietly(spool);
         }
     }
 
-    private SourceReadiness check(SchedulerClient.SourceInfo source, Path spool, long started) {
+    /**
+     * A check's deadline: when it passes, every connection the check opened is aborted (its socket closed), so a
+     * source that stops answering mid-check ends the check then, however many queries were left.
+     */
+    private static final class Guard implements AutoCloseable {
+        private final List<Connection> open = new CopyOnWriteArrayList<>();
+        private final AtomicBoolean fired = new AtomicBoolean();
+        private volatile boolean closed;
+
+        Guard(Duration deadline) {
+            CompletableFuture.runAsync(this::fire,
+                    CompletableFuture.delayedExecutor(deadline.toMillis(), TimeUnit.MILLISECONDS));
+        }
+
+        Connection watch(Connection c) {
+            open.add(c);
+            if (fired.get()) {
+                abort(c);
+            }
+            return c;
+        }
+
+        boolean fired() {
+            return fired.get();
+        }
+
+        private void fire() {
+            if (!closed && fired.compareAndSet(false, true)) {
+                open.forEach(Guard::abort);
+            }
+        }
+
+        private static void abort(Connection c) {
+            try {
+                c.abort(Runnable::run);
+            } catch (SQLException | RuntimeException e) {
+                LOG.debugf("aborting a source check's connection: %s", e.getMessage());
+            }
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+        }
+    }
+
+    private SourceReadiness check(SchedulerClient.SourceInfo source, Path spool, Guard guard, long started) {
         String method = source.physical() ? "physical" : "logical";
         SourceConnection connection;
         try {
@@ -94,7 +160,7 @@ public class SourceCheck {
         // of theirs is called by these queries, which may run as a superuser
         props.setProperty("options", "-c statement_timeout=" + checkSeconds * 1000L
                 + " -c default_transaction_read_only=on -c search_path=pg_catalog");
-        try (Connection c = DriverManager.getConnection(connection.jdbcUrl(), props)) {
+        try (Connection c = guard.watch(DriverManager.getConnection(connection.jdbcUrl(), props))) {
             SourceProbe.ServerFacts facts = SourceProbe.facts(c);
             Server server = new Server(facts.version(), facts.versionNum(), facts.databaseBytes());
             List<String> satisfied = new ArrayList<>();
@@ -105,7 +171,7 @@ public class SourceCheck {
             }
             Role role = role(c);
             if (source.physical()) {
-                physical(c, connection, source.id(), role, satisfied, missing);
+                physical(c, connection, guard, source.id(), role, satisfied, missing);
             } else {
                 logical(c, role, facts.major(), satisfied, missing);
             }
@@ -228,7 +294,7 @@ public class SourceCheck {
     }
 
     /** pg_basebackup and the WAL archiver: REPLICATION, wal_level, a free WAL sender, the archiver's slot. */
-    private void physical(Connection c, SourceConnection connection, String sourceId, Role role,
+    private void physical(Connection c, SourceConnection connection, Guard guard, String sourceId, Role role,
                           List<String> satisfied, List<Missing> missing) throws SQLException {
         String user = ident(role.name());
         if (role.superuser() || role.replication()) {
@@ -279,19 +345,19 @@ public class SourceCheck {
             }
         }
         if (role.superuser() || role.replication()) {
-            replicationConnection(connection, satisfied, missing, user);
+            replicationConnection(connection, guard, satisfied, missing, user);
         }
     }
 
     /** pg_hba.conf admits replication connections separately from ordinary ones: try one. */
-    private void replicationConnection(SourceConnection connection, List<String> satisfied, List<Missing> missing,
-                                       String user) {
+    private void replicationConnection(SourceConnection connection, Guard guard, List<String> satisfied,
+                                       List<Missing> missing, String user) {
         Properties props = connection.jdbcProperties(config.connectTimeoutSeconds(),
                 (int) Math.max(1, config.checkTimeout().toSeconds()));
         props.setProperty("replication", "database");
         props.setProperty("assumeMinServerVersion", "10");
         props.setProperty("preferQueryMode", "simple");
-        try (Connection r = DriverManager.getConnection(connection.jdbcUrl(), props);
+        try (Connection r = guard.watch(DriverManager.getConnection(connection.jdbcUrl(), props));
              Statement st = r.createStatement();
              ResultSet rs = st.executeQuery("IDENTIFY_SYSTEM")) {
             rs.next();

@@ -14,17 +14,30 @@ import org.junit.jupiter.api.Test;
 import com.sun.net.httpserver.HttpServer;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.notNullValue;
 
 /**
  * {@code POST /api/v1/sources/{id}/check} against the stack's real PostgreSQL, with roles made for the test: one that
@@ -41,6 +54,8 @@ class SourceCheckTest {
     static final String PASSWORD = "Pw-" + UUID.randomUUID();
     static final String WRONG_PASSWORD = "Wrong-" + UUID.randomUUID();
     static final Map<String, String> SOURCES = new ConcurrentHashMap<>();
+    static final Duration DEADLINE = Duration.ofSeconds(10);
+    static final int CONCURRENT_CHECKS = 2;
     static HttpServer scheduler;
     static Path passwordFile;
     static Path wrongPasswordFile;
@@ -62,6 +77,11 @@ class SourceCheckTest {
             });
             scheduler.start();
             config.put("quarkus.rest-client.scheduler.url", "http://127.0.0.1:" + scheduler.getAddress().getPort());
+            // a whole check within DEADLINE, each query within a minute: a stalled query ends at the deadline
+            config.put("lifeboat.snapshot.check-deadline", DEADLINE.toSeconds() + "s");
+            config.put("lifeboat.snapshot.check-timeout", "60s");
+            config.put("quarkus.fault-tolerance.\"dev.lifeboat.snapshot.service.SourceCheck/check\".bulkhead.value",
+                    String.valueOf(CONCURRENT_CHECKS));
             return config;
         }
 
@@ -105,10 +125,15 @@ class SourceCheckTest {
     }
 
     static String source(String user, Path password, int port, String method) {
+        return source(user, password, port, method, "require");
+    }
+
+    static String source(String user, Path password, int port, String method, String sslmode) {
         String id = "chk-" + UUID.randomUUID().toString().substring(0, 8);
         SOURCES.put(id, """
                 {"id":"%s","kind":"postgresql","host":"127.0.0.1","port":%d,"database":"%s","username":"%s",
-                 "passwordRef":"file:%s","method":"%s"}""".formatted(id, port, DB, user, password, method));
+                 "passwordRef":"file:%s","method":"%s","sslmode":"%s"}"""
+                .formatted(id, port, DB, user, password, method, sslmode));
         return id;
     }
 
@@ -190,5 +215,113 @@ class SourceCheckTest {
         check("no-such-source-" + RUN, Tokens.operator(), 404);
         RestAssured.given().header("Authorization", Tokens.bearer(Tokens.operator()))
                 .post("/api/v1/sources/Bad%20Id/check").then().statusCode(400);
+    }
+
+    @Test
+    void aSourceThatStopsAnsweringEndsAtTheDeadlineAndChecksBeyondTheLimitAreTurnedAway() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(CONCURRENT_CHECKS);
+        try (StallingProxy proxy = new StallingProxy(pgPort())) {
+            // plain text, so the proxy sees where the first query starts
+            String id = source(READER, passwordFile, proxy.port(), "logical", "disable");
+            long started = System.nanoTime();
+            List<Future<JsonPath>> stalled = new ArrayList<>();
+            for (int i = 0; i < CONCURRENT_CHECKS; i++) {
+                stalled.add(pool.submit(() -> check(id, Tokens.operator(), 200)));
+            }
+            long waitUntil = System.nanoTime() + DEADLINE.toNanos();
+            while (proxy.stalled() < CONCURRENT_CHECKS && System.nanoTime() < waitUntil) {
+                Thread.sleep(50);
+            }
+            assertThat(proxy.stalled()).as("checks holding a connection the source no longer answers on")
+                    .isEqualTo(CONCURRENT_CHECKS);
+
+            RestAssured.given().header("Authorization", Tokens.bearer(Tokens.operator()))
+                    .post("/api/v1/sources/" + id + "/check")
+                    .then().statusCode(503).header("Retry-After", notNullValue())
+                    .body("detail", containsString("retry in a few seconds"));
+
+            for (Future<JsonPath> f : stalled) {
+                JsonPath r = f.get(DEADLINE.toSeconds() + 30, TimeUnit.SECONDS);
+                assertThat(r.getString("status")).isEqualTo("UNREACHABLE");
+                assertThat(r.getString("unreachable.reason")).isEqualTo("TIMEOUT");
+                assertThat(r.getString("unreachable.message"))
+                        .contains("did not finish within " + DEADLINE).contains("LIFEBOAT_CHECK_DEADLINE");
+            }
+            assertThat(Duration.ofNanos(System.nanoTime() - started))
+                    .as("ended by the check's deadline, not by the one-minute query timeout")
+                    .isLessThan(Duration.ofSeconds(45));
+        } finally {
+            pool.shutdownNow();
+        }
+        // the limit is on checks running, not a ban: a check of a source that answers goes through again
+        JsonPath r = check(source(READER, passwordFile, pgPort(), "logical"), Tokens.operator(), 200);
+        assertThat(r.getString("status")).isEqualTo("READY");
+    }
+
+    /**
+     * Forwards connections to PostgreSQL through start-up and authentication, then stops forwarding at the first
+     * query (a plain-text Parse or Query message): a server that accepted the session and then stopped answering.
+     */
+    static final class StallingProxy implements AutoCloseable {
+        private final ServerSocket server;
+        private final int upstream;
+        private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+        private final AtomicInteger stalled = new AtomicInteger();
+
+        StallingProxy(int upstream) throws IOException {
+            this.upstream = upstream;
+            this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+            Thread.ofVirtual().start(this::accept);
+        }
+
+        int port() {
+            return server.getLocalPort();
+        }
+
+        int stalled() {
+            return stalled.get();
+        }
+
+        private void accept() {
+            try {
+                while (true) {
+                    Socket client = server.accept();
+                    Socket pg = new Socket(InetAddress.getLoopbackAddress(), upstream);
+                    sockets.add(client);
+                    sockets.add(pg);
+                    Thread.ofVirtual().start(() -> pump(pg, client, false));
+                    Thread.ofVirtual().start(() -> pump(client, pg, true));
+                }
+            } catch (IOException closed) {
+                // the proxy was closed
+            }
+        }
+
+        private void pump(Socket from, Socket to, boolean fromClient) {
+            byte[] buf = new byte[8192];
+            boolean stalling = false;
+            try (var in = from.getInputStream(); var out = to.getOutputStream()) {
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    if (fromClient && !stalling && (buf[0] == 'P' || buf[0] == 'Q')) {
+                        stalling = true;
+                        stalled.incrementAndGet();
+                    }
+                    if (!stalling) {
+                        out.write(buf, 0, n);
+                        out.flush();
+                    }
+                }
+            } catch (IOException closed) {
+                // either side went away
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            server.close();
+            for (Socket s : sockets) {
+                s.close();
+            }
+        }
     }
 }
