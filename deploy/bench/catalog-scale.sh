@@ -124,10 +124,14 @@ add "recoveries ?mode=drill" "/api/v1/recoveries?size=20&mode=drill"
 add "fleet ($SOURCES sources)" "/api/v1/fleet"
 SOURCES_SEEN=$(curl -sf "${AUTH[@]}" "$BASE/api/v1/fleet" | jq '[.sources[] | select(.rpoSeconds != null)] | length')
 [[ $SOURCES_SEEN == "$SOURCES" ]] || fail "the fleet shows $SOURCES_SEEN sources with their RPO, expected $SOURCES"
-# the dashboard's first pages as a browser signed in as a viewer loads them (the token in the session cookie): the
-# HTML of the fleet overview and of one source's page, the first request after start and the one after it
+# the dashboard's first pages as a browser signed in as a viewer loads them (signed in through the sign-in form, whose
+# session cookie names a session held by catalog-service): the HTML of the fleet overview and of one source's page, the
+# first request after start and the one after it
+DASH_COOKIES="$WORK/dashboard.cookies"
+curl -sf -o /dev/null -c "$DASH_COOKIES" -H "Origin: $BASE" --data-urlencode "token@$WORK/viewer.token" \
+  "$BASE/ui/sign-in" || fail "signing in to the dashboard with $WORK/viewer.token failed"
 page_ms() {
-  curl -s -o /dev/null -w '%{http_code} %{time_total}' -b "lifeboat_session=$(cat "$WORK/viewer.token")" "$BASE$1" \
+  curl -s -o /dev/null -w '%{http_code} %{time_total}' -b "$DASH_COOKIES" "$BASE$1" \
     | awk -v u="$1" '$1 != 200 { print "GET " u " answered " $1 > "/dev/stderr"; exit 1 } { printf "%.0f", $2 * 1000 }'
 }
 DASH_SOURCE=db-$(printf '%05d' $((SOURCES / 2)))

@@ -23,8 +23,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * The dashboard's pages against the real catalog (events published to the real Kafka): sign-in into a strict
- * HttpOnly cookie, the redirects without or with an ended session, escaping of hostile data, and who may act. The
+ * The dashboard's pages against the real catalog (events published to the real Kafka): sign-in with a token into a
+ * session held on the server behind a random id in a strict HttpOnly cookie, the redirects without or with an ended session, escaping of hostile data, and who may act. The
  * pages are not in the OpenAPI document, so AuthorizationTest does not walk them; this test does.
  */
 @QuarkusTest
@@ -75,7 +75,7 @@ class DashboardTest {
     }
 
     @Test
-    void signInKeepsTheVerifiedTokenInAStrictHttpOnlyCookieAndSignOutClearsIt() {
+    void signInKeepsTheVerifiedTokenOnTheServerBehindARandomIdInAStrictHttpOnlyCookieAndSignOutEndsIt() {
         Response r = given().redirects().follow(false).header("Origin", origin())
                 .formParam("token", Tokens.viewer()).post("/ui/sign-in");
         assertThat(r.statusCode()).isEqualTo(303);
@@ -85,6 +85,7 @@ class DashboardTest {
         assertThat(setCookie).containsIgnoringCase("HttpOnly").containsIgnoringCase("SameSite=Strict")
                 .contains("Path=/ui").doesNotContainIgnoringCase("Secure");
         String session = r.getCookie("lifeboat_session");
+        assertThat(session).matches("[A-Za-z0-9_-]{43}").doesNotContain(".").doesNotStartWith("eyJ");
 
         Response fleet = page("/ui", session);
         assertThat(fleet.statusCode()).isEqualTo(200);
@@ -96,6 +97,19 @@ class DashboardTest {
         assertThat(out.statusCode()).isEqualTo(303);
         assertThat(out.headers().getValues("Set-Cookie")).anySatisfy(c ->
                 assertThat(c).startsWith("lifeboat_session=").contains("Max-Age=0"));
+        assertThat(out.header("Location")).endsWith("/ui/signed-out");
+        // ended on the server: the id, sent again, opens nothing
+        Response after = page("/ui", session);
+        assertThat(after.statusCode()).isEqualTo(303);
+        assertThat(after.header("Location")).endsWith("/ui/sign-in?ended=true");
+    }
+
+    @Test
+    void theSignInPageOffersNoProviderWhenNoneIsConfigured() {
+        assertThat(given().get("/ui/sign-in").body().asString()).doesNotContain("sign-in-provider");
+        Response r = given().redirects().follow(false).get("/ui/oidc/sign-in");
+        assertThat(r.statusCode()).isEqualTo(404);
+        assertThat(r.body().asString()).contains("No identity provider is configured");
     }
 
     @Test
@@ -118,9 +132,10 @@ class DashboardTest {
     }
 
     @Test
-    void anEndedSessionReturnsToSignInWithAMessage() {
-        String expired = new TokenMinter(Tokens.keys()).mint("late", Roles.ALL, Duration.ofMinutes(-10));
-        Response r = page("/ui", expired);
+    void aCookieNamingNoLiveSessionReturnsToSignInWithAMessage() {
+        // a token where the session id belongs (as the cookie held before) opens nothing either
+        String token = Tokens.admin();
+        Response r = page("/ui", token);
         assertThat(r.statusCode()).isEqualTo(303);
         assertThat(r.header("Location")).endsWith("/ui/sign-in?ended=true");
         assertThat(r.headers().getValues("Set-Cookie")).anySatisfy(c -> assertThat(c).contains("Max-Age=0"));
@@ -151,7 +166,7 @@ class DashboardTest {
         kafka.publish(b.sourceId(), b.completed(start));
         String viewer = signIn(Tokens.viewer());
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
-                page("/ui/sources/" + b.sourceId(), viewer).body().asString()).contains("COMPLETED"));
+                page("/ui/sources/" + b.sourceId(), viewer).body().asString()).contains(b.backupId()).contains("<svg"));
         String viewerPage = page("/ui/sources/" + b.sourceId(), viewer).body().asString();
         assertThat(viewerPage).doesNotContain("request-backup").contains("<svg");
         assertThat(page("/ui", viewer).body().asString()).doesNotContain("request-backup");

@@ -243,8 +243,10 @@ class RecoveryEndToEndIT {
                     platform.catalogUrl("/api/v1/backups/" + requested), null).status() == 200);
             browser.go("/ui/backups/" + requested);
             assertThat(browser.find("main").getText()).contains("by test-operator");
-            // the page follows the backup's progress stream and reloads itself when it is done
-            browser.wait(Duration.ofMinutes(3)).until(d -> d.findElement(
+            // the page follows the backup's progress stream and reloads itself when it is done (an element read
+            // while the page reloads is stale: read it again)
+            browser.wait(Duration.ofMinutes(3)).ignoring(org.openqa.selenium.StaleElementReferenceException.class)
+                    .until(d -> d.findElement(
                     org.openqa.selenium.By.id("status")).getText().equals("COMPLETED"));
             assertThat(browser.all("#events li")).hasSizeGreaterThanOrEqualTo(3);
             browser.signOut();

@@ -83,13 +83,14 @@ public class DashboardResource {
     private final PlatformActions.Scheduler scheduler;
     private final PlatformActions.Coordinator coordinator;
     private final DashboardConfig config;
+    private final DashboardSessions sessions;
     private final BackupProgressStream progress;
 
     public DashboardResource(FleetQueries fleet, BackupQueries backups, RecoveryQueries recoveries,
                              RecoveryWindowQueries windows, SecurityIdentity identity,
                              @RestClient PlatformActions.Scheduler scheduler,
                              @RestClient PlatformActions.Coordinator coordinator, DashboardConfig config,
-                             BackupProgressStream progress) {
+                             BackupProgressStream progress, DashboardSessions sessions) {
         this.fleet = fleet;
         this.backups = backups;
         this.recoveries = recoveries;
@@ -98,6 +99,7 @@ public class DashboardResource {
         this.scheduler = scheduler;
         this.coordinator = coordinator;
         this.config = config;
+        this.sessions = sessions;
         this.progress = progress;
     }
 
@@ -221,10 +223,14 @@ public class DashboardResource {
                         "recovery-coordinator did not start the drill: " + reason(e), null, null));
     }
 
-    /** No session: to the sign-in page (htmx follows HX-Redirect instead of swapping the page in). */
+    /**
+     * No session: to the sign-in page (htmx follows HX-Redirect instead of swapping the page in); told that the
+     * session ended when the browser still sends a session cookie that names no live session.
+     */
     @ServerExceptionMapper
     public Response noSession(UnauthorizedException e, ContainerRequestContext request) {
-        return toSignIn(request, "/ui/sign-in", false);
+        boolean ended = request.getCookies().containsKey(config.cookie());
+        return toSignIn(request, ended ? "/ui/sign-in?ended=true" : "/ui/sign-in", ended);
     }
 
     /** A session whose token is no longer accepted (expired, or its key changed): sign in again, told why. */
@@ -260,7 +266,7 @@ public class DashboardResource {
                 ? Response.status(401).header("HX-Redirect", target)
                 : Response.seeOther(URI.create(target));
         if (clearCookie) {
-            r.cookie(SessionResource.clear(config.cookie(), request.getUriInfo().getRequestUri()));
+            r.cookie(sessions.clear(request.getUriInfo().getRequestUri()));
         }
         return r.build();
     }

@@ -29,7 +29,11 @@ final class Pages {
     record StepBar(RecoveryView.Step step, double left, double width) {
     }
 
-    static native TemplateInstance signIn(Object who, String message, String error);
+    /** {@code provider}: the OIDC provider's name for its sign-in button; null when none is configured. */
+    static native TemplateInstance signIn(Object who, String message, String error, String provider);
+
+    /** After a sign-in through the provider: moves on to the fleet from a page of this site (see OidcSignInResource). */
+    static native TemplateInstance signedIn();
 
     static native TemplateInstance fleet(Who who, FleetView fleet);
 

@@ -39,6 +39,10 @@ public class SameOriginFilter {
             return Optional.empty();
         }
         String host = request.getHeaderString(HttpHeaders.HOST);
+        if (host == null) {
+            // HTTP/2 names the host in the :authority pseudo-header, not in Host
+            host = request.getUriInfo().getRequestUri().getRawAuthority();
+        }
         host = host == null ? null : host.toLowerCase(java.util.Locale.ROOT);
         String origin = origin(request.getHeaderString("Origin"));
         if (origin == null) {

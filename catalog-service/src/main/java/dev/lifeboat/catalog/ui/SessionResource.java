@@ -13,8 +13,9 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.Cookie;
+import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
-import jakarta.ws.rs.core.NewCookie;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
 import org.eclipse.microprofile.jwt.JsonWebToken;
@@ -23,35 +24,53 @@ import org.jboss.logging.Logger;
 
 import java.net.URI;
 import java.time.Instant;
+import java.util.Optional;
 
 /**
  * Sign-in with a bearer token: the token a person pastes is verified as the API verifies it (issuer, key, audience,
- * expiry) and kept in an HttpOnly, SameSite=Strict cookie (Secure over https) that smallrye-jwt reads on every
- * request (mp.jwt.token.cookie). The cookie lives no longer than the token. Sign-out clears it.
+ * expiry) and kept in a server-side session ({@link DashboardSessions}) whose random id goes into an HttpOnly,
+ * SameSite=Strict cookie (Secure over https). The session lives no longer than the token. Sign-out ends it, and for a
+ * sign-in through the OIDC provider continues to the provider's own sign-out where it offers one.
  */
 @Path("/ui")
 @Produces(MediaType.TEXT_HTML)
 public class SessionResource {
     private static final Logger LOG = Logger.getLogger(SessionResource.class);
-    /** Browsers keep cookies up to about 4 KB; a longer token could not be stored. */
-    static final int MAX_TOKEN_LENGTH = 3800;
+    static final String SIGNED_OUT = "/ui/signed-out";
+    /** Longer than any provider's token; a bound on what a hostile form post makes this service parse. */
+    static final int MAX_TOKEN_LENGTH = 16_384;
 
     private final JWTParser parser;
     private final DashboardConfig config;
+    private final DashboardSessions sessions;
+    private final OidcProvider oidc;
 
-    public SessionResource(JWTParser parser, DashboardConfig config) {
+    public SessionResource(JWTParser parser, DashboardConfig config, DashboardSessions sessions, OidcProvider oidc) {
         this.parser = parser;
         this.config = config;
+        this.sessions = sessions;
+        this.oidc = oidc;
     }
 
     @PermitAll
     @GET
     @Path("sign-in")
     @Operation(hidden = true)
-    public TemplateInstance page(@QueryParam("ended") boolean ended, @QueryParam("signedOut") boolean signedOut) {
-        String message = ended ? "Your session ended: its token expired or is no longer accepted. Sign in again."
-                : signedOut ? "You are signed out." : null;
-        return Pages.signIn(null, message, null);
+    public TemplateInstance page(@QueryParam("ended") boolean ended) {
+        return Pages.signIn(null, ended ? "Your session ended: its token expired or is no longer accepted. Sign in "
+                + "again." : null, null, oidc.name());
+    }
+
+    /**
+     * Where sign-out ends, also on the way back from the provider's sign-out (a path without a query: providers
+     * match post-logout redirect URIs exactly).
+     */
+    @PermitAll
+    @GET
+    @Path("signed-out")
+    @Operation(hidden = true)
+    public TemplateInstance signedOut() {
+        return Pages.signIn(null, "You are signed out.", null, oidc.name());
     }
 
     @PermitAll
@@ -68,8 +87,8 @@ public class SessionResource {
             return refused(400, "Paste a bearer token (./lifeboat tokens prints local ones).");
         }
         if (token.length() > MAX_TOKEN_LENGTH) {
-            return refused(400, "This token is longer than " + MAX_TOKEN_LENGTH + " characters and cannot be kept "
-                    + "in a browser cookie.");
+            return refused(400, "This token is longer than " + MAX_TOKEN_LENGTH + " characters; no token for "
+                    + "Lifeboat is.");
         }
         JsonWebToken jwt;
         try {
@@ -79,39 +98,41 @@ public class SessionResource {
             return refused(401, "This token is not accepted: it is malformed, expired, not for Lifeboat, or not "
                     + "signed by the configured issuer.");
         }
-        if (jwt.getGroups() == null || jwt.getGroups().stream().noneMatch(Roles.ALL::contains)) {
-            LOG.warnf("sign-in refused: principal '%s' holds no Lifeboat role", jwt.getName());
-            return refused(403, "This token holds no Lifeboat role (" + String.join(", ", Roles.ALL) + ").");
-        }
-        long maxAge = Math.max(1, jwt.getExpirationTime() - Instant.now().getEpochSecond());
-        LOG.infof("signed in to the dashboard: principal '%s'", jwt.getName());
-        return Response.seeOther(URI.create("/ui"))
-                .cookie(cookie(config.cookie(), token, (int) Math.min(Integer.MAX_VALUE, maxAge), uri.getRequestUri()))
-                .build();
+        return startSession(jwt, null, uri.getRequestUri(), Response.seeOther(URI.create("/ui")));
     }
 
     @PermitAll
     @POST
     @Path("sign-out")
     @Operation(hidden = true)
-    public Response signOut(@Context UriInfo uri) {
-        return Response.seeOther(URI.create("/ui/sign-in?signedOut=true"))
-                .cookie(clear(config.cookie(), uri.getRequestUri())).build();
+    public Response signOut(@Context UriInfo uri, @Context HttpHeaders headers) {
+        Cookie cookie = headers.getCookies().get(config.cookie());
+        Optional<DashboardSessions.Session> ended = sessions.end(cookie == null ? null : cookie.getValue());
+        URI next = ended.map(DashboardSessions.Session::idToken).flatMap(oidc::endSession)
+                .orElse(URI.create(SIGNED_OUT));
+        return Response.seeOther(next).cookie(sessions.clear(uri.getRequestUri())).build();
     }
 
-    private static Response refused(int status, String error) {
+    /**
+     * Opens a session for a token the API accepts and answers with its cookie; refuses (403) a token that holds no
+     * Lifeboat role. {@code idToken}: the provider's ID token of a sign-in through it, else null.
+     */
+    Response startSession(JsonWebToken jwt, String idToken, URI request, Response.ResponseBuilder answer) {
+        Optional<String> id = sessions.open(jwt, idToken);
+        if (id.isEmpty()) {
+            LOG.warnf("sign-in refused: principal '%s' holds no Lifeboat role", jwt.getName());
+            return refused(403, "This sign-in holds no Lifeboat role (" + String.join(", ", Roles.ALL) + "): ask "
+                    + "for one at your identity provider.");
+        }
+        long maxAge = Math.max(1, jwt.getExpirationTime() - Instant.now().getEpochSecond());
+        LOG.infof("signed in to the dashboard: principal '%s'%s", jwt.getName(),
+                idToken == null ? " (token)" : " (through the identity provider)");
+        return answer.cookie(sessions.cookie(id.get(), (int) Math.min(Integer.MAX_VALUE, maxAge), request)).build();
+    }
+
+    /** The sign-in page with what went wrong, answered with that status. */
+    Response refused(int status, String error) {
         return Response.status(status).type(MediaType.TEXT_HTML_TYPE)
-                .entity(Pages.signIn(null, null, error).render()).build();
-    }
-
-    static NewCookie cookie(String name, String value, int maxAge, URI request) {
-        // sent to the dashboard's own paths only: not to the API, and not to other services on another port of this
-        // host (cookies do not tell ports apart), which all live outside /ui
-        return new NewCookie.Builder(name).value(value).path("/ui").maxAge(maxAge).httpOnly(true)
-                .sameSite(NewCookie.SameSite.STRICT).secure("https".equalsIgnoreCase(request.getScheme())).build();
-    }
-
-    static NewCookie clear(String name, URI request) {
-        return cookie(name, "", 0, request);
+                .entity(Pages.signIn(null, null, error, oidc.name()).render()).build();
     }
 }

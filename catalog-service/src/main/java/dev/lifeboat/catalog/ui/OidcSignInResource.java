@@ -1,0 +1,157 @@
+package dev.lifeboat.catalog.ui;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.smallrye.jwt.auth.principal.JWTParser;
+import io.smallrye.jwt.auth.principal.ParseException;
+import jakarta.annotation.security.PermitAll;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.Cookie;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.NewCookie;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
+import org.eclipse.microprofile.jwt.JsonWebToken;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.jboss.logging.Logger;
+
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.security.MessageDigest;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Sign-in through the configured OIDC provider: the authorization code flow with PKCE (S256), a state bound to this
+ * browser by a short-lived cookie and kept here with the nonce and the PKCE verifier, each usable once. The access
+ * token the provider returns must pass the API's own verification (issuer, key set, audience, roles claim): the person
+ * gets exactly the role it gives them, as with a pasted token.
+ */
+@Path("/ui/oidc")
+@Produces(MediaType.TEXT_HTML)
+public class OidcSignInResource {
+    private static final Logger LOG = Logger.getLogger(OidcSignInResource.class);
+    /** Binds a sign-in's state to the browser that started it; sent on the provider's redirect back (SameSite=Lax). */
+    static final String STATE_COOKIE = "lifeboat_oidc_state";
+
+    /** What a sign-in under way keeps until the provider sends the person back. */
+    private record Pending(String nonce, String verifier, Instant expiresAt) {
+    }
+
+    private final OidcProvider provider;
+    private final SessionResource session;
+    private final DashboardSessions sessions;
+    private final JWTParser parser;
+    private final Cache<String, Pending> pending;
+    private final Duration timeout;
+
+    public OidcSignInResource(OidcProvider provider, SessionResource session, DashboardSessions sessions,
+                              JWTParser parser, DashboardConfig config) {
+        this.provider = provider;
+        this.session = session;
+        this.sessions = sessions;
+        this.parser = parser;
+        this.timeout = config.oidc().signInTimeout();
+        this.pending = Caffeine.newBuilder().maximumSize(config.maxSessions()).expireAfterWrite(timeout).build();
+    }
+
+    @PermitAll
+    @GET
+    @Path("sign-in")
+    @Operation(hidden = true)
+    public Response start(@Context UriInfo uri) {
+        if (!provider.configured()) {
+            return session.refused(404, "No identity provider is configured for this dashboard: sign in with a token.");
+        }
+        String state = DashboardSessions.randomId();
+        Pending p = new Pending(DashboardSessions.randomId(), DashboardSessions.randomId(),
+                Instant.now().plus(timeout));
+        URI authorize;
+        try {
+            authorize = provider.authorizationRequest(state, p.nonce(), p.verifier());
+        } catch (OidcProvider.OidcException e) {
+            LOG.warnf("OIDC sign-in not started: %s", e.getMessage());
+            return session.refused(e.status, e.getMessage());
+        }
+        pending.put(state, p);
+        return Response.seeOther(authorize).cookie(stateCookie(state, (int) timeout.toSeconds(), uri)).build();
+    }
+
+    @PermitAll
+    @GET
+    @Path("callback")
+    @Operation(hidden = true)
+    public Response callback(@QueryParam("code") String code, @QueryParam("state") String state,
+                             @QueryParam("error") String error, @QueryParam("error_description") String description,
+                             @Context HttpHeaders headers, @Context UriInfo uri) {
+        Response refused = check(code, state, error, description, headers);
+        if (refused != null) {
+            return withStateCleared(refused, uri);
+        }
+        // taken, not read: a state (with its verifier and nonce) serves one sign-in, so a replayed answer finds none
+        Pending p = pending.asMap().remove(state);
+        if (p == null || !p.expiresAt().isAfter(Instant.now())) {
+            LOG.warn("OIDC sign-in refused: its state is unknown (used already, expired, or from before a restart)");
+            return withStateCleared(session.refused(400, "This sign-in was already completed, or was started more "
+                    + "than " + (timeout.toSeconds() < 120 ? timeout.toSeconds() + " seconds" : timeout.toMinutes() + " minutes")
+                    + " ago, or before this service restarted: start it again."), uri);
+        }
+        try {
+            OidcProvider.Tokens tokens = provider.exchange(code, p.verifier());
+            provider.verifyIdToken(tokens.idToken(), p.nonce());
+            JsonWebToken access;
+            try {
+                access = parser.parse(tokens.accessToken());
+            } catch (ParseException e) {
+                LOG.warnf("OIDC sign-in refused: the access token is not accepted by the API's verification (%s)",
+                        e.getClass().getSimpleName());
+                return withStateCleared(session.refused(401, "The identity provider signed you in, but its access "
+                        + "token is not accepted by Lifeboat: check that its issuer, audience (lifeboat) and roles "
+                        + "claim match the service's LIFEBOAT_JWT_* settings."), uri);
+            }
+            // a 200 page that moves on by itself, not a redirect: a SameSite=Strict cookie set at the end of a
+            // navigation that began at the provider is not sent on a redirect within that same navigation
+            return withStateCleared(session.startSession(access, tokens.idToken(), uri.getRequestUri(),
+                    Response.ok(Pages.signedIn().render(), MediaType.TEXT_HTML_TYPE)), uri);
+        } catch (OidcProvider.OidcException e) {
+            LOG.warnf("OIDC sign-in refused: %s", e.getMessage());
+            return withStateCleared(session.refused(e.status, e.getMessage()), uri);
+        }
+    }
+
+    /** The answer's shape and its binding to this browser; null when the code may be exchanged. */
+    private Response check(String code, String state, String error, String description, HttpHeaders headers) {
+        if (error != null) {
+            LOG.warnf("OIDC sign-in refused by the provider: %s", OidcProvider.clip(error));
+            return session.refused(401, "The identity provider did not sign you in (" + OidcProvider.clip(error)
+                    + (description == null ? "" : ": " + OidcProvider.clip(description)) + ").");
+        }
+        Cookie bound = headers.getCookies().get(STATE_COOKIE);
+        if (state == null || bound == null || !MessageDigest.isEqual(state.getBytes(StandardCharsets.UTF_8),
+                bound.getValue().getBytes(StandardCharsets.UTF_8))) {
+            LOG.warn("OIDC sign-in refused: its state does not match the one this browser started");
+            return session.refused(400, "This sign-in answer does not belong to a sign-in started in this browser "
+                    + "(its state does not match): start the sign-in again.");
+        }
+        if (code == null || code.isBlank() || code.length() > 4096) {
+            return session.refused(400, "The identity provider's answer carries no authorization code: start the "
+                    + "sign-in again.");
+        }
+        return null;
+    }
+
+    private Response withStateCleared(Response r, UriInfo uri) {
+        r.getHeaders().add(HttpHeaders.SET_COOKIE, stateCookie("", 0, uri));
+        return r;
+    }
+
+    private NewCookie stateCookie(String state, int maxAge, UriInfo uri) {
+        // Lax: the browser comes back from the provider by a cross-site navigation, which Strict would not send it on
+        return sessions.cookie(STATE_COOKIE, state, maxAge, "/ui/oidc", NewCookie.SameSite.LAX, uri.getRequestUri());
+    }
+}
