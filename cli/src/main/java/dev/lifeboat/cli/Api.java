@@ -93,6 +93,12 @@ final class Api {
         return checked(s, send(s, "POST", uri(s, path, null), body)).json();
     }
 
+    /** A POST whose answer may take longer than the usual deadline: it waits {@code atLeast}, or --timeout if longer. */
+    JsonNode postSlow(Service s, String path, Object body, Duration atLeast) {
+        Duration timeout = atLeast.compareTo(requestTimeout) > 0 ? atLeast : requestTimeout;
+        return checked(s, send(s, "POST", uri(s, path, null), body, timeout)).json();
+    }
+
     JsonNode put(Service s, String path, Object body) {
         return checked(s, send(s, "PUT", uri(s, path, null), body)).json();
     }
@@ -103,7 +109,11 @@ final class Api {
 
     /** Sends without judging the status; unreachable servers and timeouts still throw (exit code 5). */
     Response send(Service service, String method, URI uri, Object body) {
-        HttpRequest.Builder b = request(uri).timeout(requestTimeout).header("Accept", "application/json");
+        return send(service, method, uri, body, requestTimeout);
+    }
+
+    private Response send(Service service, String method, URI uri, Object body, Duration timeout) {
+        HttpRequest.Builder b = request(uri).timeout(timeout).header("Accept", "application/json");
         try {
             if (body == null) {
                 b.method(method, HttpRequest.BodyPublishers.noBody());

@@ -183,6 +183,9 @@ final class SourceCommand {
             + "backup, RPO and WAL archive. Exit 0 when ready, 1 when something is missing, 5 when the source is "
             + "unreachable.")
     static final class Check extends OneSource {
+        /** snapshot-worker's default check deadline (LIFEBOAT_CHECK_DEADLINE, 60 s) plus its connect timeout. */
+        static final java.time.Duration CHECK_ANSWER = java.time.Duration.ofSeconds(75);
+
         @Option(names = "--connection-only", description = "only the connection and privileges (a source with no "
                 + "backup yet)")
         boolean connectionOnly;
@@ -192,7 +195,9 @@ final class SourceCommand {
             Known k = known();
             JsonNode s = k.source();
             JsonNode policies = k.policies();
-            JsonNode readiness = api().post(Service.SNAPSHOT, "/api/v1/sources/" + id + "/check", null);
+            // the worker ends a check at its deadline (60 s by default) and reports why: wait for that report
+            JsonNode readiness = api().postSlow(Service.SNAPSHOT, "/api/v1/sources/" + id + "/check", null,
+                    CHECK_ANSWER);
             List<String> missing = new ArrayList<>();
             for (JsonNode m : readiness.path("missing")) {
                 missing.add(text(m, "/what") + ": " + text(m, "/fix"));

@@ -3,6 +3,8 @@ package dev.lifeboat.catalog.ui;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarkus.runtime.StartupEvent;
+import io.smallrye.jwt.auth.principal.DefaultJWTCallerPrincipalFactory;
+import io.smallrye.jwt.auth.principal.DefaultJWTParser;
 import io.smallrye.jwt.auth.principal.JWTAuthContextInfo;
 import io.smallrye.jwt.auth.principal.JWTParser;
 import io.smallrye.jwt.auth.principal.ParseException;
@@ -66,11 +68,13 @@ public class OidcProvider {
     private final HttpClient http;
     private volatile Metadata metadata;
 
-    public OidcProvider(DashboardConfig config, ObjectMapper json, JWTParser parser) {
+    public OidcProvider(DashboardConfig config, ObjectMapper json) {
         this.config = config.oidc();
         this.externalUrl = config.externalUrl();
         this.json = json;
-        this.parser = parser;
+        // a parser of its own: smallrye-jwt's keeps the key set of the first token it verified, so sharing the API's
+        // would check ID tokens against the API's keys, or API tokens against the provider's, whichever came first
+        this.parser = new DefaultJWTParser(new DefaultJWTCallerPrincipalFactory());
         this.http = HttpClient.newBuilder().connectTimeout(this.config.requestTimeout())
                 .followRedirects(HttpClient.Redirect.NEVER).build();
     }

@@ -126,17 +126,21 @@ public class OidcSignInResource {
 
     /** The answer's shape and its binding to this browser; null when the code may be exchanged. */
     private Response check(String code, String state, String error, String description, HttpHeaders headers) {
-        if (error != null) {
-            LOG.warnf("OIDC sign-in refused by the provider: %s", OidcProvider.clip(error));
-            return session.refused(401, "The identity provider did not sign you in (" + OidcProvider.clip(error)
-                    + (description == null ? "" : ": " + OidcProvider.clip(description)) + ").");
-        }
+        // the state first: an answer that does not belong to this browser's sign-in shows nothing it carries (an
+        // error text of someone else's choosing on this page) and does not end the sign-in under way
         Cookie bound = headers.getCookies().get(STATE_COOKIE);
         if (state == null || bound == null || !MessageDigest.isEqual(state.getBytes(StandardCharsets.UTF_8),
                 bound.getValue().getBytes(StandardCharsets.UTF_8))) {
             LOG.warn("OIDC sign-in refused: its state does not match the one this browser started");
             return session.refused(400, "This sign-in answer does not belong to a sign-in started in this browser "
                     + "(its state does not match): start the sign-in again.");
+        }
+        if (error != null) {
+            String errorCode = OidcProvider.clip(error).replaceAll("[^A-Za-z0-9_.-]", "?");
+            LOG.warnf("OIDC sign-in refused by the provider: %s", errorCode);
+            return session.refused(401, "The identity provider did not sign you in (" + errorCode
+                    + (description == null ? "" : ": " + OidcProvider.clip(description).replaceAll("\\p{Cntrl}", "?"))
+                    + ").");
         }
         if (code == null || code.isBlank() || code.length() > 4096) {
             return session.refused(400, "The identity provider's answer carries no authorization code: start the "

@@ -15,8 +15,14 @@ final class ChunkFetcher {
     static byte[] fetch(Repository repo, Manifest manifest, String file, Manifest.ChunkRef ref) {
         String key = repo.layout().chunk(manifest.chainId(), ref.id());
         byte[] stored;
+        if (ref.storedSize() < 0 || ref.storedSize() > Integer.MAX_VALUE - 8) {
+            throw new CorruptChunkException(manifest.backupId(), file, ref.id(), "the manifest gives a stored size of "
+                    + ref.storedSize() + " bytes", null);
+        }
         try (InputStream in = repo.store().open(repo.bucket(), key)) {
-            stored = in.readAllBytes();
+            // one byte more than the manifest says, never the whole object: a chunk replaced in the bucket by a large
+            // object is refused after that byte instead of being read into memory
+            stored = in.readNBytes(ref.storedSize() + 1);
         } catch (ObjectNotFoundException e) {
             throw new CorruptChunkException(manifest.backupId(), file, ref.id(), "missing (" + key + ")", e);
         } catch (IOException e) {
@@ -24,8 +30,9 @@ final class ChunkFetcher {
                     + ": cannot read " + key + ": " + e.getMessage(), e);
         }
         if (stored.length != ref.storedSize()) {
-            throw new CorruptChunkException(manifest.backupId(), file, ref.id(), "stored size " + stored.length
-                    + " bytes but the manifest says " + ref.storedSize(), null);
+            throw new CorruptChunkException(manifest.backupId(), file, ref.id(), (stored.length > ref.storedSize()
+                    ? "stored size larger than" : "stored size " + stored.length + " bytes but")
+                    + " the manifest says " + ref.storedSize(), null);
         }
         byte[] plain;
         try {

@@ -41,6 +41,9 @@ public class OutboxRelay {
     private static final String SOURCE = "/lifeboat/scheduler-service";
     private static final int BATCH = 100;
     private static final long FIRST_RUN_DELAY_MS = 2000;
+    /** Longer than a Kafka send may take (delivery.timeout.ms, 2 min by default) for a batch. */
+    private static final Duration RUN_LIMIT = Duration.ofMinutes(5);
+    private static final Duration WARN_EVERY = Duration.ofMinutes(1);
 
     @Inject
     @Channel("backup-requests")
@@ -56,25 +59,43 @@ public class OutboxRelay {
     private final AtomicBoolean again = new AtomicBoolean();
     private final AtomicBoolean failing = new AtomicBoolean();
     private volatile long timer = -1;
+    private volatile boolean stopped;
+    private volatile long lastWarned;
 
     void start(@Observes StartupEvent event) {
         timer = vertx.setPeriodic(FIRST_RUN_DELAY_MS, Math.max(10, interval.toMillis()), id -> wake());
     }
 
     void stop(@Observes ShutdownEvent event) {
+        stopped = true;
         vertx.cancelTimer(timer);
     }
 
     /** Relays now, on a context of its own (callable from any thread, after the writing transaction committed). */
     public void wake() {
+        if (stopped) {
+            return;
+        }
         if (!running.compareAndSet(false, true)) {
             again.set(true);
             return;
         }
         again.set(false);
-        Context context = VertxContext.createNewDuplicatedContext(vertx.getOrCreateContext());
-        VertxContextSafetyToggle.setContextSafe(context, true);
-        context.runOnContext(v -> relay().subscribe().with(done -> finished(), failure -> finished()));
+        try {
+            Context context = VertxContext.createNewDuplicatedContext(vertx.getOrCreateContext());
+            VertxContextSafetyToggle.setContextSafe(context, true);
+            // deferred: a failure while building the relay ends this run like any other failure, and a relay that
+            // never completes (a query or a send with no answer) is given up, so one stuck run cannot stop the relay
+            context.runOnContext(v -> Uni.createFrom().deferred(this::relay)
+                    .ifNoItem().after(RUN_LIMIT).fail()
+                    .subscribe().with(done -> finished(), failure -> {
+                        LOG.warnf("outbox relay run ended: %s", failure.toString());
+                        finished();
+                    }));
+        } catch (RuntimeException e) {
+            LOG.warnf("outbox relay could not start a run: %s", e.toString());
+            finished();
+        }
     }
 
     private void finished() {
@@ -96,8 +117,10 @@ public class OutboxRelay {
                     }
                 })
                 .onFailure().invoke(e -> {
-                    // once per outage, not on every tick
-                    if (failing.compareAndSet(false, true)) {
+                    // once per outage and then once a minute, not on every tick
+                    long now = System.nanoTime();
+                    if (failing.compareAndSet(false, true) || now - lastWarned > WARN_EVERY.toNanos()) {
+                        lastWarned = now;
                         LOG.warnf("outbox relay will retry every %s until it succeeds: %s", interval, e.getMessage());
                     } else {
                         LOG.debugf("outbox relay will retry: %s", e.getMessage());

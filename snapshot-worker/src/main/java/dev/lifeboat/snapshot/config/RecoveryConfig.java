@@ -69,7 +69,7 @@ public interface RecoveryConfig {
         /**
          * Base backup chunks fetched, decrypted and checked ahead of tar at once. Reading one chunk is mostly waiting
          * for the object store, so many in flight keep the disk busy; memory is about two chunks (at most 2 MiB
-         * each) per chunk in flight.
+         * each) per chunk in flight; at most 64.
          */
         @WithDefault("16")
         int chunksInFlight();

@@ -65,6 +65,8 @@ import io.opentelemetry.instrumentation.annotations.WithSpan;
 @ApplicationScoped
 public class ClusterRestorer {
     private static final Logger LOG = Logger.getLogger(ClusterRestorer.class);
+    /** Whatever chunks-in-flight says: each chunk in flight holds up to two chunks of memory. */
+    private static final int MAX_CHUNKS_IN_FLIGHT = 64;
     static final String BASE_TAR = "base.tar";
     static final String WAL_TAR = "pg_wal.tar";
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
@@ -359,7 +361,7 @@ public class ClusterRestorer {
         TimedOutputStream in = new TimedOutputStream(tar.getOutputStream());
         try {
             try (in) {
-                repository.reader(Math.max(1, config.cluster().chunksInFlight())).copy(manifest, file, in);
+                repository.reader(Math.clamp(config.cluster().chunksInFlight(), 1, MAX_CHUNKS_IN_FLIGHT)).copy(manifest, file, in);
             }
             if (!tar.waitFor(config.cluster().stopTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
                 throw new CommandFailure("tar extracting " + file + " into " + into + " did not finish within "

@@ -35,8 +35,9 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -86,7 +87,7 @@ public class SourceCheck {
             if (guard.fired()) {
                 String message = "the check did not finish within " + config.checkDeadline()
                         + " (LIFEBOAT_CHECK_DEADLINE): " + source.host() + ":" + source.port()
-                        + " accepted the connection but answered too slowly or not at all";
+                        + " answered too slowly or not at all";
                 LOG.infof("source %s check: %s", source.id(), message);
                 return report(source, readiness.method(), Status.UNREACHABLE,
                         new Unreachable(Refusal.TIMEOUT, message), readiness.server(), readiness.tools(),
@@ -103,13 +104,24 @@ public class SourceCheck {
      * source that stops answering mid-check ends the check then, however many queries were left.
      */
     private static final class Guard implements AutoCloseable {
+        private static final ScheduledThreadPoolExecutor TIMERS = timers();
         private final List<Connection> open = new CopyOnWriteArrayList<>();
         private final AtomicBoolean fired = new AtomicBoolean();
+        private final ScheduledFuture<?> timer;
         private volatile boolean closed;
 
         Guard(Duration deadline) {
-            CompletableFuture.runAsync(this::fire,
-                    CompletableFuture.delayedExecutor(deadline.toMillis(), TimeUnit.MILLISECONDS));
+            timer = TIMERS.schedule(this::fire, deadline.toMillis(), TimeUnit.MILLISECONDS);
+        }
+
+        private static ScheduledThreadPoolExecutor timers() {
+            ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
+                Thread t = new Thread(r, "source-check-deadline");
+                t.setDaemon(true);
+                return t;
+            });
+            timers.setRemoveOnCancelPolicy(true);  // a check that ended leaves nothing behind
+            return timers;
         }
 
         Connection watch(Connection c) {
@@ -141,6 +153,7 @@ public class SourceCheck {
         @Override
         public void close() {
             closed = true;
+            timer.cancel(false);
         }
     }
 
