@@ -312,9 +312,13 @@ final class Soak {
         }
     }
 
-    /** A client that retries for 30 s, as an operator's script would; what is still refused then is counted. */
+    /**
+     * A client that retries for 2 minutes, as an operator's script would; what is still refused then is counted. Two
+     * minutes outlast the longest outage injected (90 s), including a service killed while PostgreSQL is stopped,
+     * which stays down until PostgreSQL is back.
+     */
     private Platform.Response submit(String method, String url, Object body, int expected, String what) {
-        Instant giveUp = Instant.now().plusSeconds(30);
+        Instant giveUp = Instant.now().plusSeconds(120);
         String last = "";
         while (Instant.now().isBefore(giveUp)) {
             try {

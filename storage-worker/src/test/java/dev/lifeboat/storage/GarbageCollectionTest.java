@@ -69,8 +69,10 @@ class GarbageCollectionTest extends StorageWorkerTestBase {
         events.await(ExpiredBackupDeletionTest.deletedOf(expired.backupId()), WAIT);
 
         // the pass is queued with the deletion and runs off the consumer, after BackupDeleted went out: wait for it
+        // to delete the chain's objects and then, last, its marker
         long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!store.list(BUCKET, layout.chain(chain)).isEmpty() && System.nanoTime() < deadline) {
+        while ((!store.list(BUCKET, layout.chain(chain)).isEmpty()
+                || store.size(BUCKET, layout.chainMarker(chain)).isPresent()) && System.nanoTime() < deadline) {
             Thread.sleep(200);
         }
         assertThat(store.list(BUCKET, layout.chain(chain))).as("chunks of the expired backup's chain").isEmpty();
