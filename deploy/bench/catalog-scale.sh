@@ -20,6 +20,7 @@
 # jq, psql, python3. Usage: deploy/bench/catalog-scale.sh
 # Environment: KAFKA_PORT (9092), PG_PORT (55432), BENCH_PORT (18095), SCHEDULER_STANDIN_PORT (18096), SOURCES (1000),
 # PER_SOURCE (1000), DEEP (500), REQUESTS (2000), WARMUP (300), CONCURRENCY (4), LIFEBOAT_JAVA_OPTS (-Xmx512m),
+# BENCH_JAVA_OPTS (the load generator's JVM, -XX:+UseZGC),
 # SKIP_BUILD=1 to use catalog-service as built, KEEP_DB=1 to keep the database (its name is printed);
 # Maven reads extra arguments from MAVEN_ARGS (e.g. -Dmaven.repo.local=...).
 # Everything it creates goes on exit: catalog-service and the stand-in (by pid), the database (unless KEEP_DB),

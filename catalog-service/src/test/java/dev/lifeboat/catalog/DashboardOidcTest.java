@@ -167,6 +167,15 @@ class DashboardOidcTest {
     void anAnswerWithAnotherStateIsRefused() {
         Browser browser = new Browser();
         String callback = browser.providerAnswer();
+        // the state cookie is sealed: it shows neither the state nor anything else, and an altered one is refused
+        String sealedState = browser.cookie(STATE).orElseThrow();
+        assertThat(sealedState).doesNotContain(query(URI.create(callback)).get("state"));
+        char[] altered = sealedState.toCharArray();
+        altered[30] = altered[30] == 'A' ? 'B' : 'A';
+        HttpResponse<String> tampered = withStateCookie(callback, new String(altered));
+        assertThat(tampered.statusCode()).isEqualTo(400);
+        assertThat(tampered.body()).contains("does not belong to a sign-in started in this browser");
+
         String forged = callback.replaceAll("state=[^&]*", "state=" + "A".repeat(43));
         HttpResponse<String> refused = browser.get(browser.stopping, forged);
         assertThat(refused.statusCode()).isEqualTo(400);
@@ -185,11 +194,12 @@ class DashboardOidcTest {
     void aReplayedAnswerIsRefused() {
         Browser browser = new Browser();
         String callback = browser.providerAnswer();
+        String sealedState = browser.cookie(STATE).orElseThrow();
         assertThat(browser.get(browser.stopping, callback).statusCode()).isEqualTo(200);
         String session = browser.cookie(SESSION).orElseThrow();
 
         // the same code and state again, even with the state cookie put back: the sign-in they belonged to is used up
-        HttpResponse<String> replayed = withStateCookie(callback);
+        HttpResponse<String> replayed = withStateCookie(callback, sealedState);
         assertThat(replayed.statusCode()).isEqualTo(400);
         assertThat(replayed.body()).contains("This sign-in was already completed");
         assertThat(replayed.headers().allValues("Set-Cookie")).noneMatch(c -> c.startsWith(SESSION + "="));
@@ -200,9 +210,10 @@ class DashboardOidcTest {
     void anAnswerWhosePkceVerifierIsGoneIsRefused() throws InterruptedException {
         Browser browser = new Browser();
         String callback = browser.providerAnswer();
-        // the verifier (with the nonce) is forgotten once the sign-in has taken longer than it may
+        String sealedState = browser.cookie(STATE).orElseThrow();
+        // the verifier (with the nonce) is no longer accepted once the sign-in has taken longer than it may
         Thread.sleep(Duration.ofSeconds(OidcProviderTestResource.SIGN_IN_TIMEOUT_SECONDS + 1));
-        HttpResponse<String> refused = withStateCookie(callback);
+        HttpResponse<String> refused = withStateCookie(callback, sealedState);
         assertThat(refused.statusCode()).isEqualTo(400);
         assertThat(refused.body()).contains("was started more than " + OidcProviderTestResource.SIGN_IN_TIMEOUT_SECONDS
                 + " seconds ago");
@@ -272,9 +283,9 @@ class DashboardOidcTest {
     }
 
     /** The provider's answer sent as a browser that holds that sign-in's state cookie would send it. */
-    private static HttpResponse<String> withStateCookie(String callback) {
+    private static HttpResponse<String> withStateCookie(String callback, String sealedState) {
         return send(HttpClient.newHttpClient(), HttpRequest.newBuilder(URI.create(callback))
-                .header("Cookie", STATE + "=" + query(URI.create(callback)).get("state")).GET());
+                .header("Cookie", STATE + "=" + sealedState).GET());
     }
 
     private static Map<String, String> query(URI uri) {

@@ -23,14 +23,17 @@ import org.jboss.logging.Logger;
 import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import java.security.MessageDigest;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Sign-in through the configured OIDC provider: the authorization code flow with PKCE (S256), a state bound to this
- * browser by a short-lived cookie and kept here with the nonce and the PKCE verifier, each usable once. The access
- * token the provider returns must pass the API's own verification (issuer, key set, audience, roles claim): the person
- * gets exactly the role it gives them, as with a pasted token.
+ * Sign-in through the configured OIDC provider: the authorization code flow with PKCE (S256). The sign-in under way
+ * (its state, nonce, PKCE verifier and deadline) travels in a short-lived cookie sealed with a key of this process
+ * (AES-256-GCM: the browser can neither read nor alter it), so starting a sign-in keeps nothing here: however many
+ * are started, none crowds out another. A state serves one answer: it is remembered as used until its deadline. The
+ * access token the provider returns must pass the API's own verification (issuer, key set, audience, roles claim):
+ * the person gets exactly the role it gives them, as with a pasted token.
  */
 @Path("/ui/oidc")
 @Produces(MediaType.TEXT_HTML)
@@ -39,15 +42,17 @@ public class OidcSignInResource {
     /** Binds a sign-in's state to the browser that started it; sent on the provider's redirect back (SameSite=Lax). */
     static final String STATE_COOKIE = "lifeboat_oidc_state";
 
-    /** What a sign-in under way keeps until the provider sends the person back. */
-    private record Pending(String nonce, String verifier, Instant expiresAt) {
+    /** What a sign-in under way keeps (in its sealed cookie) until the provider sends the person back. */
+    record Pending(String state, String nonce, String verifier, Instant expiresAt) {
     }
 
     private final OidcProvider provider;
     private final SessionResource session;
     private final DashboardSessions sessions;
     private final JWTParser parser;
-    private final Cache<String, Pending> pending;
+    private final SealedState sealed = new SealedState();
+    /** States whose answer has come back, until their deadline: a replayed answer finds its state here. */
+    private final Cache<String, Boolean> used;
     private final Duration timeout;
 
     public OidcSignInResource(OidcProvider provider, SessionResource session, DashboardSessions sessions,
@@ -57,7 +62,7 @@ public class OidcSignInResource {
         this.sessions = sessions;
         this.parser = parser;
         this.timeout = config.oidc().signInTimeout();
-        this.pending = Caffeine.newBuilder().maximumSize(config.maxSessions()).expireAfterWrite(timeout).build();
+        this.used = Caffeine.newBuilder().maximumSize(config.maxSessions()).expireAfterWrite(timeout).build();
     }
 
     @PermitAll
@@ -68,18 +73,16 @@ public class OidcSignInResource {
         if (!provider.configured()) {
             return session.refused(404, "No identity provider is configured for this dashboard: sign in with a token.");
         }
-        String state = DashboardSessions.randomId();
-        Pending p = new Pending(DashboardSessions.randomId(), DashboardSessions.randomId(),
+        Pending p = new Pending(DashboardSessions.randomId(), DashboardSessions.randomId(), DashboardSessions.randomId(),
                 Instant.now().plus(timeout));
         URI authorize;
         try {
-            authorize = provider.authorizationRequest(state, p.nonce(), p.verifier());
+            authorize = provider.authorizationRequest(p.state(), p.nonce(), p.verifier());
         } catch (OidcProvider.OidcException e) {
             LOG.warnf("OIDC sign-in not started: %s", e.getMessage());
             return session.refused(e.status, e.getMessage());
         }
-        pending.put(state, p);
-        return Response.seeOther(authorize).cookie(stateCookie(state, (int) timeout.toSeconds(), uri)).build();
+        return Response.seeOther(authorize).cookie(stateCookie(sealed.seal(p), (int) timeout.toSeconds(), uri)).build();
     }
 
     @PermitAll
@@ -89,17 +92,20 @@ public class OidcSignInResource {
     public Response callback(@QueryParam("code") String code, @QueryParam("state") String state,
                              @QueryParam("error") String error, @QueryParam("error_description") String description,
                              @Context HttpHeaders headers, @Context UriInfo uri) {
-        Response refused = check(code, state, error, description, headers);
+        Cookie bound = headers.getCookies().get(STATE_COOKIE);
+        Optional<Pending> started = bound == null ? Optional.empty() : sealed.open(bound.getValue());
+        Response refused = check(code, state, started, error, description);
         if (refused != null) {
             return withStateCleared(refused, uri);
         }
-        // taken, not read: a state (with its verifier and nonce) serves one sign-in, so a replayed answer finds none
-        Pending p = pending.asMap().remove(state);
-        if (p == null || !p.expiresAt().isAfter(Instant.now())) {
-            LOG.warn("OIDC sign-in refused: its state is unknown (used already, expired, or from before a restart)");
+        Pending p = started.orElseThrow();
+        // a state serves one answer: a replayed one (even with the cookie put back) finds it used
+        boolean replayed = used.asMap().putIfAbsent(p.state(), Boolean.TRUE) != null;
+        if (replayed || !p.expiresAt().isAfter(Instant.now())) {
+            LOG.warnf("OIDC sign-in refused: its state was %s", replayed ? "used already" : "past its deadline");
             return withStateCleared(session.refused(400, "This sign-in was already completed, or was started more "
                     + "than " + (timeout.toSeconds() < 120 ? timeout.toSeconds() + " seconds" : timeout.toMinutes() + " minutes")
-                    + " ago, or before this service restarted: start it again."), uri);
+                    + " ago: start it again."), uri);
         }
         try {
             OidcProvider.Tokens tokens = provider.exchange(code, p.verifier());
@@ -125,15 +131,15 @@ public class OidcSignInResource {
     }
 
     /** The answer's shape and its binding to this browser; null when the code may be exchanged. */
-    private Response check(String code, String state, String error, String description, HttpHeaders headers) {
+    private Response check(String code, String state, Optional<Pending> started, String error, String description) {
         // the state first: an answer that does not belong to this browser's sign-in shows nothing it carries (an
         // error text of someone else's choosing on this page) and does not end the sign-in under way
-        Cookie bound = headers.getCookies().get(STATE_COOKIE);
-        if (state == null || bound == null || !MessageDigest.isEqual(state.getBytes(StandardCharsets.UTF_8),
-                bound.getValue().getBytes(StandardCharsets.UTF_8))) {
+        if (state == null || started.isEmpty() || !MessageDigest.isEqual(state.getBytes(StandardCharsets.UTF_8),
+                started.get().state().getBytes(StandardCharsets.UTF_8))) {
             LOG.warn("OIDC sign-in refused: its state does not match the one this browser started");
             return session.refused(400, "This sign-in answer does not belong to a sign-in started in this browser "
-                    + "(its state does not match): start the sign-in again.");
+                    + "(its state does not match, or the sign-in began before this service restarted): start the "
+                    + "sign-in again.");
         }
         if (error != null) {
             String errorCode = OidcProvider.clip(error).replaceAll("[^A-Za-z0-9_.-]", "?");
