@@ -13,6 +13,7 @@ import jakarta.enterprise.event.Observes;
 import org.eclipse.microprofile.jwt.JsonWebToken;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -61,6 +62,9 @@ public class OidcProvider {
         }
     }
 
+    /** The most of a provider's answer (discovery document, token response) that is read. */
+    private static final int MAX_ANSWER_BYTES = 1024 * 1024;
+
     private final DashboardConfig.Oidc config;
     private final Optional<URI> externalUrl;
     private final ObjectMapper json;
@@ -87,6 +91,13 @@ public class OidcProvider {
                     + "LIFEBOAT_OIDC_CLIENT_ID and LIFEBOAT_UI_EXTERNAL_URL (the address people open the dashboard "
                     + "at, for the redirect URI <external-url>" + CALLBACK + "); some are missing.");
         }
+        config.issuer().ifPresent(issuer -> {
+            if (!secureOrLoopback(URI.create(issuer))) {
+                throw new IllegalStateException("LIFEBOAT_OIDC_ISSUER must be an https URL (plain http only for a "
+                        + "provider on this host's loopback), not '" + issuer + "': the sign-in's code and the client "
+                        + "secret travel to it");
+            }
+        });
         externalUrl.ifPresent(u -> {
             if (u.getScheme() == null || u.getHost() == null || !u.getScheme().matches("(?i)https?")) {
                 throw new IllegalStateException("LIFEBOAT_UI_EXTERNAL_URL must be an http(s) URL such as "
@@ -233,9 +244,14 @@ public class OidcProvider {
 
     private JsonNode call(HttpRequest.Builder request, String what) throws OidcException {
         HttpRequest r = request.timeout(config.requestTimeout()).build();
-        HttpResponse<String> response;
+        HttpResponse<InputStream> response;
+        byte[] answer;
         try {
-            response = http.send(r, HttpResponse.BodyHandlers.ofString());
+            response = http.send(r, HttpResponse.BodyHandlers.ofInputStream());
+            try (InputStream in = response.body()) {
+                // read to one byte past the limit, never more: a provider's answer is a few kilobytes
+                answer = in.readNBytes(MAX_ANSWER_BYTES + 1);
+            }
         } catch (IOException e) {
             throw new OidcException(502, "The identity provider at " + r.uri().getHost() + " did not answer for "
                     + what + " (" + e.getClass().getSimpleName() + "). Try again, or sign in with a token.");
@@ -243,9 +259,13 @@ public class OidcProvider {
             Thread.currentThread().interrupt();
             throw new OidcException(503, "Interrupted while asking the identity provider.");
         }
+        if (answer.length > MAX_ANSWER_BYTES) {
+            throw new OidcException(502, "The identity provider at " + r.uri().getHost() + " answered more than "
+                    + MAX_ANSWER_BYTES / 1024 + " KiB for " + what + "; that is not an answer Lifeboat reads.");
+        }
         JsonNode body;
         try {
-            body = json.readTree(response.body());
+            body = json.readTree(answer);
         } catch (IOException notJson) {
             body = null;
         }
@@ -266,13 +286,24 @@ public class OidcProvider {
             return Optional.empty();
         }
         URI u = URI.create(v);
-        return "https".equalsIgnoreCase(u.getScheme()) || "http".equalsIgnoreCase(u.getScheme())
-                ? Optional.of(u) : Optional.empty();
+        return secureOrLoopback(u) ? Optional.of(u) : Optional.empty();
+    }
+
+    /** https, or plain http to a loopback address (a provider on this host, as in a local run). */
+    static boolean secureOrLoopback(URI u) {
+        if ("https".equalsIgnoreCase(u.getScheme())) {
+            return u.getHost() != null;
+        }
+        if (!"http".equalsIgnoreCase(u.getScheme()) || u.getHost() == null) {
+            return false;
+        }
+        String host = u.getHost().replaceAll("^\\[|]$", "");
+        return host.equalsIgnoreCase("localhost") || host.matches("127(\\.\\d{1,3}){3}") || host.equals("::1");
     }
 
     private static OidcException missing(URI discovery, String field) {
-        return new OidcException(502, "The identity provider's discovery document " + discovery + " has no "
-                + field + ".");
+        return new OidcException(502, "The identity provider's discovery document " + discovery + " has no usable "
+                + field + " (an https URL; plain http only on this host's loopback).");
     }
 
     static String clip(String s) {
