@@ -10,7 +10,8 @@
 # policy once per request: a stand-in (python3 http.server on SCHEDULER_STANDIN_PORT) answers with one enabled
 # policy per source (RPO P1D, a next run), so the fleet's figure includes that call over loopback.
 #
-# Measured, each with WARMUP unmeasured and REQUESTS measured requests from CONCURRENCY virtual threads
+# Every endpoint is first warmed with WARMUP requests (the service's JIT), then each measured with WARMUP unmeasured
+# and REQUESTS measured requests from CONCURRENCY virtual threads
 # (deploy/bench/AuthBench.java load: java.net.http, keep-alive): the first page, ?status=FAILED, ?type=FULL,
 # ?sourceId=, a page DEEP pages down (reached by following nextCursor), the first page of /recoveries and
 # ?mode=drill, and /fleet. Then the dashboard's first pages (/ui and /ui/sources/<id>), one load each; DASHBOARD_ONLY=1
@@ -142,6 +143,13 @@ DASH_SOURCE_FIRST=$(page_ms "/ui/sources/$DASH_SOURCE") || fail "the dashboard's
 DASH_SOURCE_MS=$(page_ms "/ui/sources/$DASH_SOURCE") || fail "the dashboard's source page failed"
 declare -a OUT
 [[ ${DASHBOARD_ONLY:-0} == 1 ]] && NAMES=()
+# a service answering all day has compiled every path: each endpoint gets WARMUP requests before any is measured, so
+# the first one measured does not carry the JIT's work for the others
+for i in "${!NAMES[@]}"; do
+  say "warming ${NAMES[$i]}: $WARMUP requests"
+  "${BENCH[@]}" load "$BASE${URLS[$i]}" "$WORK/viewer.token" "$WARMUP" 0 "$CONCURRENCY" >/dev/null \
+    || fail "warm-up of ${URLS[$i]} failed"
+done
 for i in "${!NAMES[@]}"; do
   code=$(curl -s -o /dev/null -w '%{http_code}' "${AUTH[@]}" "$BASE${URLS[$i]}")
   [[ $code == 200 ]] || fail "GET ${URLS[$i]} answered $code"

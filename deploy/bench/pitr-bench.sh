@@ -16,7 +16,8 @@
 # Needs: the platform running (./lifeboat up; start snapshot-worker with LIFEBOAT_ARCHIVER_STATUS_INTERVAL=1s for
 # fine-grained lag samples), pgbackrest, jq. Ports follow ./lifeboat: SCHEDULER_PORT, SNAPSHOT_PORT, RECOVERY_PORT,
 # CATALOG_PORT. Environment: BENCH_PG_PORT (21436), SIZE_GB (1), PGBENCH_SCALE (20), PGBENCH_SECONDS (60),
-# PGBENCH_CLIENTS (4), CLUSTER_PORT (5499, the restored cluster, within the cluster target's ports), KEEP=1 keeps
+# PGBENCH_CLIENTS (4), PGBR_REPO (posix: pgBackRest's repository on local disk; s3: on an S3Proxy of its own over
+# https, see varied-cluster.sh), CLUSTER_PORT (5499, the restored cluster, within the cluster target's ports), KEEP=1 keeps
 # the clusters and pgBackRest's repository. Everything it starts is stopped on exit, by pid or pg_ctl.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -66,6 +67,7 @@ cleanup() {
   [[ -f $PGBR_DATA/postmaster.pid ]] && "${AS_PG[@]}" "$BIN/pg_ctl" -D "$PGBR_DATA" -m immediate -w stop >/dev/null 2>&1
   # the archiver's slot would retain WAL on a cluster that is about to go anyway
   varied_cluster_stop
+  pgbackrest_s3_down
   if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$WORK" "${CLUSTERS:?}/$CLUSTER" "$CLUSTERS/$CLUSTER.restore"; fi
 }
 trap cleanup EXIT
@@ -178,7 +180,7 @@ printf '%-64s %10s %10s\n' "" "Lifeboat" "pgBackRest"
 printf '%-64s %10s %10s\n' "physical FULL, wall (s): request until COMPLETED / backup" "$FULL_SECS" "$PGBR_FULL_SECS"
 printf '%-64s %10s %10s\n' "restore of the FULL + pgbench's WAL until promoted (s)" "$LIFEBOAT_RESTORE_SECS" "$PGBR_RESTORE_SECS"
 echo "archive lag under pgbench (s), $LAG_N samples: p50 $LAG_P50, p99 $LAG_P99, max $LAG_MAX"
-echo "Lifeboat FULL stored: $FULL_BYTES bytes; pgBackRest repository: $(du -sb "$PGBR/repo" | cut -f1) bytes"
+echo "Lifeboat FULL stored: $FULL_BYTES bytes; pgBackRest repository (${PGBR_REPO:-posix}): $(pgbackrest_repo_bytes) bytes"
 echo "Lifeboat restore parts: $PARTS; restored cluster at $RESTORED_LSN, source ended at $END_LSN"
 for s in snapshot-worker storage-worker scheduler-service recovery-coordinator catalog-service; do
   echo "peak RSS $s: $(rss "$s")"

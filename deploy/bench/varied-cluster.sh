@@ -61,10 +61,61 @@ varied_cluster_stop() {
 }
 
 # pgBackRest next to it (zst, process-max 2, start-fast), repository under PGBR; defines PGBACKREST
+# PGBR_REPO=s3: pgBackRest's repository goes to an S3-compatible server like Lifeboat's, not to local disk: an S3Proxy
+# of its own (the jar deploy/local/stack.sh uses) over https (pgBackRest speaks S3 only over TLS) on PGBR_S3_PORT
+# (S3_PORT + 443), filesystem under $PGBR/s3, so both tools pay for an object store on the same two cores.
+PGBR_S3_PID=
+pgbackrest_s3_up() {
+  [[ ${PGBR_REPO:-posix} == s3 ]] || return 0
+  local port=${PGBR_S3_PORT:-$(( ${S3_PORT:-9000} + 443 ))} java=${JAVA_HOME:+$JAVA_HOME/bin/}java
+  local jar=${M2_REPO:-$HOME/.m2/repository}/org/gaul/s3proxy/4.1.0/s3proxy-4.1.0-jar-with-dependencies.jar
+  [[ -f $jar ]] || { echo "no S3Proxy jar at $jar: run deploy/local/stack.sh up s3 once" >&2; return 1; }
+  mkdir -p "$PGBR/s3/data/pgbackrest"
+  "${java%java}keytool" -genkeypair -alias s3 -keyalg RSA -keysize 2048 -validity 2 -dname CN=127.0.0.1 \
+    -ext SAN=IP:127.0.0.1 -keystore "$PGBR/s3/keystore.p12" -storetype PKCS12 -storepass bench-only >/dev/null 2>&1
+  cat > "$PGBR/s3/s3proxy.conf" <<CONF
+s3proxy.secure-endpoint=https://127.0.0.1:$port
+s3proxy.keystore-path=$PGBR/s3/keystore.p12
+s3proxy.keystore-password=bench-only
+s3proxy.authorization=aws-v2-or-v4
+s3proxy.identity=pgbr-bench
+s3proxy.credential=pgbr-bench-secret
+s3proxy.ignore-unknown-headers=true
+jclouds.provider=filesystem-nio2
+jclouds.identity=unused
+jclouds.credential=unused
+jclouds.filesystem.basedir=$PGBR/s3/data
+CONF
+  "$java" ${S3_HEAP:--Xmx256m} -jar "$jar" --properties "$PGBR/s3/s3proxy.conf" >"$PGBR/s3/s3proxy.log" 2>&1 &
+  PGBR_S3_PID=$!
+  local deadline=$(( $(date +%s) + 60 ))
+  until curl -sk -o /dev/null "https://127.0.0.1:$port/"; do
+    kill -0 "$PGBR_S3_PID" 2>/dev/null || { tail -20 "$PGBR/s3/s3proxy.log" >&2; return 1; }
+    (( $(date +%s) < deadline )) || { echo "pgBackRest's S3Proxy did not answer on $port within 60 s" >&2; return 1; }
+    sleep 0.5
+  done
+  PGBR_S3_CONF="repo1-type=s3
+repo1-path=/repo
+repo1-s3-bucket=pgbackrest
+repo1-s3-endpoint=127.0.0.1
+repo1-storage-port=$port
+repo1-s3-region=us-east-1
+repo1-s3-key=pgbr-bench
+repo1-s3-key-secret=pgbr-bench-secret
+repo1-s3-uri-style=path
+repo1-storage-verify-tls=n"
+}
+pgbackrest_s3_down() { [[ -n $PGBR_S3_PID ]] && kill "$PGBR_S3_PID" 2>/dev/null; PGBR_S3_PID=; return 0; }
+# bytes in pgBackRest's repository, wherever it is
+pgbackrest_repo_bytes() {
+  if [[ ${PGBR_REPO:-posix} == s3 ]]; then du -sb "$PGBR/s3/data" | cut -f1; else du -sb "$PGBR/repo" | cut -f1; fi
+}
+
 pgbackrest_conf() {
+  pgbackrest_s3_up
   cat > "$PGBR/pgbackrest.conf" <<EOF
 [global]
-repo1-path=$PGBR/repo
+${PGBR_S3_CONF:-repo1-path=$PGBR/repo}
 repo1-retention-full=2
 log-path=$PGBR/log
 spool-path=$PGBR/spool
