@@ -197,6 +197,7 @@ final class Api {
             case 404 -> ExitCodes.NOT_FOUND;
             case 400, 409, 413, 422 -> ExitCodes.REFUSED;
             case 502, 503, 504 -> ExitCodes.UNREACHABLE;
+            case 429 -> ExitCodes.BUSY;
             default -> ExitCodes.FAILED;
         };
         String hint = code == ExitCodes.AUTH ? authHint() : "";

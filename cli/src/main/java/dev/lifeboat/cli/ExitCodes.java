@@ -22,6 +22,8 @@ final class ExitCodes {
     static final int UNREACHABLE = 5;
     /** The server refused the request as invalid or conflicting (400, 409, 413, 422). */
     static final int REFUSED = 6;
+    /** The server is running as many of these operations as it allows (429): retry in a few seconds. */
+    static final int BUSY = 7;
 
     private ExitCodes() {
     }

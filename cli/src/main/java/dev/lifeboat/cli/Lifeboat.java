@@ -27,7 +27,8 @@ import java.util.Map;
                 "  2  usage (unknown command or option, invalid argument)",
                 "  3  authentication or authorization (401, 403, no token)",
                 "  4  not found (404)", "  5  server unreachable, 503 or timeout; source check: the source unreachable",
-                "  6  request refused as invalid or conflicting (400, 409, 413, 422)"})
+                "  6  request refused as invalid or conflicting (400, 409, 413, 422)",
+                "  7  busy: the server runs as many of these operations as it allows (429); retry in a few seconds"})
 public final class Lifeboat implements Runnable {
     @Spec
     CommandSpec spec;

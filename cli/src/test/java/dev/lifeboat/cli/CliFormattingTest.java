@@ -1,12 +1,15 @@
 package dev.lifeboat.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -164,6 +167,34 @@ class CliFormattingTest {
         JsonNode stored = Settings.readConfig(config);
         assertThat(stored.get("token").asText()).isEqualTo("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln");
         assertThat(stored.get("catalog").asText()).isEqualTo("http://127.0.0.1:18085");
+    }
+
+    @Test
+    void aServerAtItsLimitIsExitCodeSevenApartFromAnUnreachableSource() throws Exception {
+        // a stand-in answering as snapshot-worker does when it runs as many source checks as it allows (the real
+        // answer is SourceCheckTest's): the CLI tells "retry in a moment" from "the source cannot be reached"
+        HttpServer busy = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        busy.createContext("/", exchange -> {
+            byte[] body = ("{\"type\":\"about:blank\",\"title\":\"Too Many Requests\",\"status\":429,\"detail\":"
+                    + "\"snapshot-worker is already running as many of these operations as it allows at once; retry in "
+                    + "a few seconds\"}").getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().add("Content-Type", "application/problem+json");
+            exchange.getResponseHeaders().add("Retry-After", "5");
+            exchange.sendResponseHeaders(429, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        busy.start();
+        try {
+            StringWriter err = new StringWriter();
+            int code = Lifeboat.execute(new String[]{"source", "check", "orders-db", "--gateway",
+                    "http://127.0.0.1:" + busy.getAddress().getPort(), "--token", "a.b.c"}, Map.of(),
+                    new PrintWriter(new StringWriter()), new PrintWriter(err));
+            assertThat(code).isEqualTo(ExitCodes.BUSY);
+            assertThat(err.toString()).contains("429").contains("retry in a few seconds");
+        } finally {
+            busy.stop(0);
+        }
     }
 
     @Test

@@ -81,14 +81,15 @@ public class ProblemMappers {
     }
 
     /**
-     * An operation limited to a number of concurrent calls (a {@code @Bulkhead}) that is at its limit: 503 with a
-     * short Retry-After, since the calls ahead of this one end within their own deadlines.
+     * An operation limited to a number of concurrent calls (a {@code @Bulkhead}) that is at its limit: 429 with a
+     * short Retry-After, since the calls ahead of this one end within their own deadlines. Not 503: the service and
+     * everything it depends on are there, and a caller can tell "try again in a moment" from "something is down".
      */
     @ServerExceptionMapper
     public Response busy(BulkheadException e, UriInfo uri) {
-        LOG.infof("%s answered 503: as many calls of this operation as allowed are running", uri == null ? ""
+        LOG.infof("%s answered 429: as many calls of this operation as allowed are running", uri == null ? ""
                 : uri.getPath());
-        Response problem = respond(503, "Service Unavailable", applicationName + " is already running as many of "
+        Response problem = respond(429, "Too Many Requests", applicationName + " is already running as many of "
                 + "these operations as it allows at once; retry in a few seconds", uri, null);
         return Response.fromResponse(problem).header("Retry-After", BUSY_RETRY_AFTER_SECONDS).build();
     }

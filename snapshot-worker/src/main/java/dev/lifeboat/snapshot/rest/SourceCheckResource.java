@@ -37,7 +37,8 @@ public class SourceCheckResource {
                     + "REFUSED, TIMEOUT, TLS, AUTHENTICATION_FAILED, NO_DATABASE, CREDENTIALS); the server's version "
                     + "and database size; the pg_dump/pg_restore (logical) or pg_basebackup (physical) this worker "
                     + "would run; and each privilege or setting the source's method needs that is missing, with the "
-                    + "GRANT or setting that fixes it. Reads only; answered 200 whatever the status.")
+                    + "GRANT or setting that fixes it. Reads only; answered 200 whatever the status, 429 with "
+                    + "Retry-After when this worker is already running as many checks as it allows.")
     public SourceReadiness check(@PathParam("sourceId") String sourceId) {
         if (sourceId == null || !SOURCE_ID.matcher(sourceId).matches()) {
             throw ProblemException.badRequest("sourceId " + dev.lifeboat.contracts.Ids.NAME_MESSAGE);

@@ -237,7 +237,7 @@ class SourceCheckTest {
 
             RestAssured.given().header("Authorization", Tokens.bearer(Tokens.operator()))
                     .post("/api/v1/sources/" + id + "/check")
-                    .then().statusCode(503).header("Retry-After", notNullValue())
+                    .then().statusCode(429).header("Retry-After", notNullValue())
                     .body("detail", containsString("retry in a few seconds"));
 
             for (Future<JsonPath> f : stalled) {
