@@ -188,6 +188,10 @@ class DashboardOidcTest {
         assertThat(elsewhere.statusCode()).isEqualTo(400);
         assertThat(elsewhere.body()).contains("does not belong to a sign-in started in this browser");
         assertThat(other.cookie(SESSION)).isEmpty();
+
+        // none of these ended the sign-in under way in the first browser: its own answer still completes it
+        assertThat(browser.get(browser.stopping, callback).statusCode()).isEqualTo(200);
+        assertThat(browser.cookie(SESSION)).isPresent();
     }
 
     @Test

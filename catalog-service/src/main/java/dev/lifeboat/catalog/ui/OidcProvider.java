@@ -27,6 +27,12 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 
 /**
@@ -64,6 +70,8 @@ public class OidcProvider {
 
     /** The most of a provider's answer (discovery document, token response) that is read. */
     private static final int MAX_ANSWER_BYTES = 1024 * 1024;
+    /** Reads answer bodies, so that a deadline can be kept on a body that trickles. */
+    private static final ExecutorService READERS = Executors.newVirtualThreadPerTaskExecutor();
 
     private final DashboardConfig.Oidc config;
     private final Optional<URI> externalUrl;
@@ -99,9 +107,10 @@ public class OidcProvider {
             }
         });
         externalUrl.ifPresent(u -> {
-            if (u.getScheme() == null || u.getHost() == null || !u.getScheme().matches("(?i)https?")) {
-                throw new IllegalStateException("LIFEBOAT_UI_EXTERNAL_URL must be an http(s) URL such as "
-                        + "https://lifeboat.example.com, not '" + u + "'");
+            if (!secureOrLoopback(u)) {
+                throw new IllegalStateException("LIFEBOAT_UI_EXTERNAL_URL must be an https URL such as "
+                        + "https://lifeboat.example.com (plain http only on this host's loopback), not '" + u
+                        + "': the provider's authorization code and the session cookie travel to it");
             }
         });
     }
@@ -248,9 +257,20 @@ public class OidcProvider {
         byte[] answer;
         try {
             response = http.send(r, HttpResponse.BodyHandlers.ofInputStream());
+            // the request's timeout ends at the headers: the body gets the same time again, then its stream is
+            // closed under the reader; and it is read to one byte past the limit, never more
             try (InputStream in = response.body()) {
-                // read to one byte past the limit, never more: a provider's answer is a few kilobytes
-                answer = in.readNBytes(MAX_ANSWER_BYTES + 1);
+                Future<byte[]> read = READERS.submit(() -> in.readNBytes(MAX_ANSWER_BYTES + 1));
+                try {
+                    answer = read.get(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                } catch (TimeoutException e) {
+                    read.cancel(true);
+                    throw new OidcException(502, "The identity provider at " + r.uri().getHost() + " did not finish "
+                            + "its answer for " + what + " within " + config.requestTimeout().toSeconds()
+                            + " s. Try again, or sign in with a token.");
+                } catch (ExecutionException e) {
+                    throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+                }
             }
         } catch (IOException e) {
             throw new OidcException(502, "The identity provider at " + r.uri().getHost() + " did not answer for "
@@ -270,9 +290,10 @@ public class OidcProvider {
             body = null;
         }
         if (response.statusCode() / 100 != 2 || body == null || !body.isObject()) {
-            String error = body != null && body.hasNonNull("error") ? " (" + clip(body.path("error").asText())
-                    + (body.hasNonNull("error_description") ? ": " + clip(body.path("error_description").asText()) : "")
-                    + ")" : "";
+            // the provider's words go into the log and onto the page: no control characters (line breaks) in them
+            String error = body != null && body.hasNonNull("error") ? " (" + printable(body.path("error").asText())
+                    + (body.hasNonNull("error_description") ? ": " + printable(body.path("error_description").asText())
+                    : "") + ")" : "";
             int status = response.statusCode() == 400 || response.statusCode() == 401 ? 401 : 502;
             throw new OidcException(status, "The identity provider refused " + what + ": HTTP "
                     + response.statusCode() + error + ".");
@@ -298,7 +319,8 @@ public class OidcProvider {
             return false;
         }
         String host = u.getHost().replaceAll("^\\[|]$", "");
-        return host.equalsIgnoreCase("localhost") || host.matches("127(\\.\\d{1,3}){3}") || host.equals("::1");
+        return host.equalsIgnoreCase("localhost") || host.equals("::1")
+                || host.matches("127\\.(25[0-5]|2[0-4]\\d|1?\\d?\\d)(\\.(25[0-5]|2[0-4]\\d|1?\\d?\\d)){2}");
     }
 
     private static OidcException missing(URI discovery, String field) {
@@ -308,6 +330,11 @@ public class OidcProvider {
 
     static String clip(String s) {
         return s.length() > 200 ? s.substring(0, 200) + "..." : s;
+    }
+
+    /** At most 200 characters, control characters replaced. */
+    static String printable(String s) {
+        return clip(s).replaceAll("\\p{Cntrl}", "?");
     }
 
     private static String enc(String s) {

@@ -16,6 +16,7 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.NewCookie;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
+import org.eclipse.microprofile.faulttolerance.Bulkhead;
 import org.eclipse.microprofile.jwt.JsonWebToken;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.jboss.logging.Logger;
@@ -85,10 +86,15 @@ public class OidcSignInResource {
         return Response.seeOther(authorize).cookie(stateCookie(sealed.seal(p), (int) timeout.toSeconds(), uri)).build();
     }
 
+    /** At most this many answers are being exchanged with the provider at once; one more is answered 429. */
+    static final int CALLBACKS_AT_ONCE = 16;
+
     @PermitAll
     @GET
     @Path("callback")
     @Operation(hidden = true)
+    // anyone can start sign-ins and send answers back: each costs a call to the provider, so only so many at once
+    @Bulkhead(CALLBACKS_AT_ONCE)
     public Response callback(@QueryParam("code") String code, @QueryParam("state") String state,
                              @QueryParam("error") String error, @QueryParam("error_description") String description,
                              @Context HttpHeaders headers, @Context UriInfo uri) {
@@ -96,7 +102,10 @@ public class OidcSignInResource {
         Optional<Pending> started = bound == null ? Optional.empty() : sealed.open(bound.getValue());
         Response refused = check(code, state, started, error, description);
         if (refused != null) {
-            return withStateCleared(refused, uri);
+            // an answer that is not this browser's leaves its sign-in under way (a link from elsewhere cannot end it);
+            // one that is, but carries the provider's refusal, ends it
+            return started.isPresent() && state != null && state.equals(started.get().state())
+                    ? withStateCleared(refused, uri) : refused;
         }
         Pending p = started.orElseThrow();
         // a state serves one answer: a replayed one (even with the cookie put back) finds it used
@@ -107,6 +116,7 @@ public class OidcSignInResource {
                     + "than " + (timeout.toSeconds() < 120 ? timeout.toSeconds() + " seconds" : timeout.toMinutes() + " minutes")
                     + " ago: start it again."), uri);
         }
+        boolean signedIn = false;
         try {
             OidcProvider.Tokens tokens = provider.exchange(code, p.verifier());
             provider.verifyIdToken(tokens.idToken(), p.nonce());
@@ -122,11 +132,19 @@ public class OidcSignInResource {
             }
             // a 200 page that moves on by itself, not a redirect: a SameSite=Strict cookie set at the end of a
             // navigation that began at the provider is not sent on a redirect within that same navigation
-            return withStateCleared(session.startSession(access, tokens.idToken(), uri.getRequestUri(),
-                    Response.ok(Pages.signedIn().render(), MediaType.TEXT_HTML_TYPE)), uri);
+            Response page = session.startSession(access, tokens.idToken(), uri.getRequestUri(),
+                    Response.ok(Pages.signedIn().render(), MediaType.TEXT_HTML_TYPE));
+            signedIn = page.getStatus() == 200;
+            return withStateCleared(page, uri);
         } catch (OidcProvider.OidcException e) {
             LOG.warnf("OIDC sign-in refused: %s", e.getMessage());
             return withStateCleared(session.refused(e.status, e.getMessage()), uri);
+        } finally {
+            if (!signedIn) {
+                // only sign-ins that ended in a session hold a place among the used states: answers with codes the
+                // provider refused (anyone can start sign-ins and send such answers) cannot crowd them out
+                used.invalidate(p.state());
+            }
         }
     }
 

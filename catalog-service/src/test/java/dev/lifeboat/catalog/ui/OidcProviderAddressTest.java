@@ -19,6 +19,9 @@ class OidcProviderAddressTest {
         assertThat(OidcProvider.secureOrLoopback(URI.create("http://login.example.com/realms/lifeboat"))).isFalse();
         assertThat(OidcProvider.secureOrLoopback(URI.create("http://10.0.0.5/realms/lifeboat"))).isFalse();
         assertThat(OidcProvider.secureOrLoopback(URI.create("http://127.0.0.1.example.com/"))).isFalse();
+        // not an address but a name (looked up in DNS, search domains and all)
+        assertThat(OidcProvider.secureOrLoopback(URI.create("http://127.0.0.999/"))).isFalse();
+        assertThat(OidcProvider.secureOrLoopback(URI.create("http://127.1.2.255:8080/"))).isTrue();
         assertThat(OidcProvider.secureOrLoopback(URI.create("ftp://login.example.com/"))).isFalse();
         assertThat(OidcProvider.secureOrLoopback(URI.create("javascript:alert(1)"))).isFalse();
     }
