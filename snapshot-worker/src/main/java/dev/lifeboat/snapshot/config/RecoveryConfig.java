@@ -67,12 +67,19 @@ public interface RecoveryConfig {
         int prefetch();
 
         /**
-         * Base backup chunks fetched, decrypted and checked ahead of tar at once. Reading one chunk is mostly waiting
-         * for the object store, so many in flight keep the disk busy; memory is about two chunks (at most 2 MiB
-         * each) per chunk in flight; at most 64.
+         * Base backup chunks fetched, decrypted and checked ahead of extraction at once. Reading one chunk is
+         * mostly waiting for the object store, so many in flight keep the disk busy; memory is about two chunks (at
+         * most 2 MiB each) per chunk in flight; at most 64.
          */
         @WithDefault("16")
         int chunksInFlight();
+
+        /**
+         * Threads writing a base backup's files while its stream is read and its chunks decrypted (positional
+         * writes, four 1 MiB buffers each): two to four let both overlap on a small machine; at most 16.
+         */
+        @WithDefault("3")
+        int extractWriters();
 
         /** How long restore_command waits for a WAL file the prefetcher is still fetching. */
         @WithDefault("120s")
@@ -91,7 +98,7 @@ public interface RecoveryConfig {
         @WithDefault("postgres")
         String checkUser();
 
-        /** pg_ctl stop of a cluster being removed. */
+        /** pg_ctl stop of a cluster being removed; also how long extraction waits for one file write. */
         @WithDefault("60s")
         Duration stopTimeout();
     }
