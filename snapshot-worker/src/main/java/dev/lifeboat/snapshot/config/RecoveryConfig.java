@@ -47,6 +47,15 @@ public interface RecoveryConfig {
     /** Point-in-time restores (RestoreCluster) into new PostgreSQL clusters on this worker's host. */
     Cluster cluster();
 
+    /** PostgreSQL's recovery_init_sync_method values. */
+    enum InitSyncMethod {
+        FSYNC, SYNCFS;
+
+        public String setting() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
     interface Cluster {
         /**
          * Directories under which a restore may create a data directory (absolute). None: every RestoreCluster is
@@ -80,6 +89,15 @@ public interface RecoveryConfig {
          */
         @WithDefault("3")
         int extractWriters();
+
+        /**
+         * How a restored cluster (PostgreSQL 14 and later) makes the extracted files durable before replay
+         * ({@code recovery_init_sync_method}): {@code syncfs} syncs the file system that holds them in one call (on
+         * Linux 5.8 and later it reports write errors like fsync does; it also writes out other programs' pending
+         * data on that file system), {@code fsync} opens and syncs every file.
+         */
+        @WithDefault("syncfs")
+        InitSyncMethod initSyncMethod();
 
         /** How long restore_command waits for a WAL file the prefetcher is still fetching. */
         @WithDefault("120s")

@@ -68,6 +68,8 @@ public class ClusterRestorer {
     private static final int MAX_CHUNKS_IN_FLIGHT = 64;
     /** Whatever extract-writers says: each holds four 1 MiB buffers, and more than the cores only wait. */
     private static final int MAX_EXTRACT_WRITERS = 16;
+    /** recovery_init_sync_method came with PostgreSQL 14. */
+    private static final int FIRST_WITH_INIT_SYNC_METHOD = 14;
     static final String BASE_TAR = "base.tar";
     static final String WAL_TAR = "pg_wal.tar";
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
@@ -187,7 +189,7 @@ public class ClusterRestorer {
         refuseBeyondArchive(target, wal, continuity, from, listing, start);
         List<String> plan = walPlan(wal, listing, continuity, from);
         long walCheckMillis = millisSince(checkStart);
-        writeRecoverySettings(cmd, target, paths);
+        writeRecoverySettings(cmd, target, paths, major);
         stopAtDeadline(cmd, "after extracting the base backup, before starting PostgreSQL");
 
         WalPrefetcher prefetcher = new WalPrefetcher(wal, cluster, plan, paths.wal(), paths.work().resolve("failed"),
@@ -616,7 +618,7 @@ public class ClusterRestorer {
     }
 
     /** recovery.signal and the settings, after the base backup's own (later lines win). */
-    private void writeRecoverySettings(RestoreCluster cmd, RecoveryTarget target, Paths paths) {
+    private void writeRecoverySettings(RestoreCluster cmd, RecoveryTarget target, Paths paths, int major) {
         Path data = paths.data();
         try {
             Path script = paths.work().resolve("restore_command.sh");
@@ -645,6 +647,12 @@ public class ClusterRestorer {
                     .append("restore_command = '").append(script).append(" %f %p'\n")
                     .append("recovery_target_timeline = 'latest'\n")
                     .append("recovery_target_action = 'promote'\n");
+            if (major >= FIRST_WITH_INIT_SYNC_METHOD) {
+                // the files were just written and are not on disk yet: PostgreSQL syncs the data directory before
+                // replay either way; syncfs does it in one call per file system instead of an fsync per file
+                conf.append("recovery_init_sync_method = ").append(config.cluster().initSyncMethod().setting())
+                        .append('\n');
+            }
             switch (target.kind()) {
                 case TIME -> conf.append("recovery_target_time = '").append(PG_TIME.format(Instant.parse(target.value())))
                         .append("'\n");
