@@ -91,6 +91,13 @@ public interface RecoveryConfig {
         int extractWriters();
 
         /**
+         * Whether the base backup's files are written with direct I/O where the file system takes it: no copy
+         * through the page cache, and nothing left for PostgreSQL's sync of the data directory to write out.
+         */
+        @WithDefault("true")
+        boolean directIo();
+
+        /**
          * How a restored cluster (PostgreSQL 14 and later) makes the extracted files durable before replay
          * ({@code recovery_init_sync_method}): {@code syncfs} syncs the file system that holds them in one call (on
          * Linux 5.8 and later it reports write errors like fsync does; it also writes out other programs' pending

@@ -155,7 +155,7 @@ public class ClusterRestorer {
         Extraction extraction;
         int writers = Math.clamp(config.cluster().extractWriters(), 1, MAX_EXTRACT_WRITERS);
         try (TarExtractor extractor = new TarExtractor(paths.data(), clusterOwner(), writers,
-                config.cluster().stopTimeout())) {
+                config.cluster().stopTimeout(), config.cluster().directIo())) {
             extraction = extract(repository, manifest, extractor, BASE_TAR, paths.data());
             if (manifest.files().stream().anyMatch(f -> f.path().equals(WAL_TAR))) {
                 extraction = extraction.plus(extract(repository, manifest, extractor, WAL_TAR,

@@ -45,8 +45,9 @@ import dev.lifeboat.snapshot.domain.CommandFailure;
 /**
  * Writes tar streams (pg_basebackup's: ustar, GNU long names, pax headers, as Apache Commons Compress reads them) out
  * into a directory tree. Each stream is read once, on the caller's thread; file contents go to a few writer threads
- * as positional writes through a fixed set of buffers, so that reading the stream (fetching and decrypting a backup's
- * chunks) and writing the files overlap, and memory stays the same whatever the size of the archive.
+ * (each file to one of them, the next file to the next) as positional writes through a fixed set of buffers, so that
+ * reading the stream (fetching and decrypting a backup's chunks) and writing the files overlap, several files are
+ * written at once, and memory stays the same whatever the size of the archive.
  * <p>
  * The stream is hostile input. An entry is refused, naming it, when its name is absolute or holds {@code ..}, when it
  * would be written through a symbolic link or below a file that an earlier entry made, when it would replace
@@ -62,6 +63,10 @@ import dev.lifeboat.snapshot.domain.CommandFailure;
 final class TarExtractor implements AutoCloseable {
     static final int BUFFER_SIZE = 1 << 20;
     static final int BUFFERS_PER_WRITER = 4;
+    private static final Set<java.nio.file.OpenOption> BUFFERED_CREATE = Set.of(StandardOpenOption.CREATE_NEW,
+            StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+    private static final Set<java.nio.file.OpenOption> DIRECT_CREATE = Set.of(StandardOpenOption.CREATE_NEW,
+            StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS, com.sun.nio.file.ExtendedOpenOption.DIRECT);
     private static final int MAX_NAME_SHOWN = 160;
 
     /** Who the tree is handed to at {@link #finish()}. */
@@ -78,9 +83,20 @@ final class TarExtractor implements AutoCloseable {
     private final Path root;
     private final Optional<Owner> owner;
     private final Duration writeTimeout;
-    private final ExecutorService writers;
+    /**
+     * One thread per lane; all writes of a file go to one lane, in order: files are written side by side, never one
+     * file by several threads (they would only queue for the file's lock in the kernel).
+     */
+    private final ExecutorService[] writers;
+    private int nextLane;
     private final int maxBuffers;
-    private final BlockingQueue<byte[]> free = new LinkedBlockingQueue<>();
+    private final BlockingQueue<ByteBuffer> free = new LinkedBlockingQueue<>();
+    /** What the stream is read into before it goes to a writer's (aligned, direct) buffer. */
+    private final byte[] scratch = new byte[BUFFER_SIZE];
+    /** The file system's block size: direct I/O writes whole, aligned blocks. */
+    private final int block;
+    /** Whether files are written with direct I/O, past the page cache (where the file system allows it). */
+    private final boolean direct;
     private int allocated;
     private final AtomicReference<IOException> failure = new AtomicReference<>();
     private final LongAdder writeNanos = new LongAdder();
@@ -97,8 +113,10 @@ final class TarExtractor implements AutoCloseable {
      * @param writerThreads threads writing file contents, each with {@link #BUFFERS_PER_WRITER} buffers of
      *                     {@link #BUFFER_SIZE} bytes
      * @param writeTimeout how long reading the stream may wait for the writers to free a buffer
+     * @param directIo     write with direct I/O where the file system allows it: no copy into the page cache, and
+     *                     nothing left for PostgreSQL's sync of the data directory to write out (it still syncs)
      */
-    TarExtractor(Path root, Optional<Owner> owner, int writerThreads, Duration writeTimeout) {
+    TarExtractor(Path root, Optional<Owner> owner, int writerThreads, Duration writeTimeout, boolean directIo) {
         this.root = root.toAbsolutePath().normalize();
         if (!Files.isDirectory(this.root, LinkOption.NOFOLLOW_LINKS)) {
             throw new IllegalArgumentException(this.root + " is not a directory");
@@ -107,12 +125,17 @@ final class TarExtractor implements AutoCloseable {
         this.writeTimeout = writeTimeout;
         int threads = Math.max(1, writerThreads);
         this.maxBuffers = threads * BUFFERS_PER_WRITER;
-        this.writers = Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "tar-writer");
-            t.setDaemon(true);
-            return t;
-        });
+        this.writers = new ExecutorService[threads];
+        for (int i = 0; i < threads; i++) {
+            writers[i] = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "tar-writer");
+                t.setDaemon(true);
+                return t;
+            });
+        }
         directories.add(this.root);
+        this.block = blockSize(this.root);
+        this.direct = directIo && block > 0 && BUFFER_SIZE % block == 0 && directIoWorks();
     }
 
     /**
@@ -183,6 +206,11 @@ final class TarExtractor implements AutoCloseable {
         own(root);
     }
 
+    /** Whether files are written with direct I/O. */
+    boolean directIo() {
+        return direct;
+    }
+
     /** Buffers ever allocated: at most {@link #BUFFERS_PER_WRITER} per writer, whatever was extracted. */
     int buffersAllocated() {
         return allocated;
@@ -190,9 +218,13 @@ final class TarExtractor implements AutoCloseable {
 
     @Override
     public void close() {
-        writers.shutdownNow();
+        for (ExecutorService lane : writers) {
+            lane.shutdownNow();
+        }
         try {
-            writers.awaitTermination(writeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            for (ExecutorService lane : writers) {
+                lane.awaitTermination(writeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -266,33 +298,40 @@ final class TarExtractor implements AutoCloseable {
         parent(path, archive, name);
         FileChannel channel;
         try {
-            channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS);
+            channel = FileChannel.open(path, direct ? DIRECT_CREATE : BUFFERED_CREATE);
         } catch (FileAlreadyExistsException e) {
             throw refused(archive, name, "would replace what an earlier entry made");
         }
         created.add(path);
-        OpenFile file = new OpenFile(path, channel);
+        OpenFile file = new OpenFile(path, channel, writers[nextLane]);
+        nextLane = (nextLane + 1) % writers.length;
         open.add(file);
         long position = 0;
         try {
             Files.setPosixFilePermissions(path, permissions(mode));
             while (true) {
-                byte[] buffer = buffer();
-                int n = tar.readNBytes(buffer, 0, buffer.length);
+                int n = tar.readNBytes(scratch, 0, BUFFER_SIZE);
                 if (n <= 0) {
-                    free.add(buffer);
                     break;
                 }
+                ByteBuffer buffer = buffer();
+                buffer.clear();
+                buffer.put(scratch, 0, n);
+                if (direct && n % block != 0) {
+                    // a whole last block, cut back to the file's size once written
+                    buffer.put(new byte[block - n % block]);
+                }
+                buffer.flip();
                 long at = position;
                 position += n;
                 file.pending.incrementAndGet();
-                writers.execute(() -> write(file, buffer, n, at));
-                if (n < buffer.length) {
+                file.lane.execute(() -> write(file, buffer, at));
+                if (n < BUFFER_SIZE) {
                     break;
                 }
             }
         } finally {
+            file.size = position;
             file.release();
         }
         return position;
@@ -376,30 +415,35 @@ final class TarExtractor implements AutoCloseable {
     private final class OpenFile {
         final Path path;
         final FileChannel channel;
+        final ExecutorService lane;
         final AtomicInteger pending = new AtomicInteger(1);
+        /** Set before the last release, which the writes' releases happen after. */
+        volatile long size;
 
-        OpenFile(Path path, FileChannel channel) {
+        OpenFile(Path path, FileChannel channel, ExecutorService lane) {
             this.path = path;
             this.channel = channel;
+            this.lane = lane;
         }
 
         void release() {
             if (pending.decrementAndGet() == 0) {
                 open.remove(this);
-                try {
-                    channel.close();
+                try (channel) {
+                    if (direct && size % block != 0) {
+                        channel.truncate(size);
+                    }
                 } catch (IOException e) {
-                    failure.compareAndSet(null, new IOException("cannot close " + path + ": " + e.getMessage(), e));
+                    failure.compareAndSet(null, new IOException("cannot finish " + path + ": " + e.getMessage(), e));
                 }
             }
         }
     }
 
-    private void write(OpenFile file, byte[] buffer, int length, long position) {
+    private void write(OpenFile file, ByteBuffer bytes, long position) {
         try {
             if (failure.get() == null) {
                 long start = System.nanoTime();
-                ByteBuffer bytes = ByteBuffer.wrap(buffer, 0, length);
                 long at = position;
                 while (bytes.hasRemaining()) {
                     at += file.channel.write(bytes, at);
@@ -410,20 +454,21 @@ final class TarExtractor implements AutoCloseable {
             failure.compareAndSet(null, new IOException("cannot write " + file.path + ": " + e.getMessage(), e));
         } finally {
             file.release();
-            free.add(buffer);
+            free.add(bytes);
         }
     }
 
     /** A free buffer: a new one while fewer than the limit exist, else the next one a writer is done with. */
-    private byte[] buffer() throws IOException {
+    private ByteBuffer buffer() throws IOException {
         failed();
-        byte[] buffer = free.poll();
+        ByteBuffer buffer = free.poll();
         if (buffer != null) {
             return buffer;
         }
         if (allocated < maxBuffers) {
             allocated++;
-            return new byte[BUFFER_SIZE];
+            // aligned for direct I/O, and room for a last block padded to its end
+            return ByteBuffer.allocateDirect(BUFFER_SIZE + 2 * Math.max(block, 1)).alignedSlice(Math.max(block, 1));
         }
         long start = System.nanoTime();
         buffer = poll();
@@ -434,7 +479,7 @@ final class TarExtractor implements AutoCloseable {
 
     /** Waits until every buffer is back: every write done, every file closed. */
     private void awaitWrites() throws IOException {
-        List<byte[]> back = new ArrayList<>();
+        List<ByteBuffer> back = new ArrayList<>();
         long start = System.nanoTime();
         try {
             while (back.size() < allocated) {
@@ -447,9 +492,9 @@ final class TarExtractor implements AutoCloseable {
         failed();
     }
 
-    private byte[] poll() throws IOException {
+    private ByteBuffer poll() throws IOException {
         try {
-            byte[] buffer = free.poll(writeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            ByteBuffer buffer = free.poll(writeTimeout.toMillis(), TimeUnit.MILLISECONDS);
             if (buffer == null) {
                 throw new IOException("no file write finished within " + writeTimeout + " (the disk under " + root
                         + " does not keep up, or hangs)");
@@ -458,6 +503,36 @@ final class TarExtractor implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted waiting for the files under " + root + " to be written");
+        }
+    }
+
+    private static int blockSize(Path dir) {
+        try {
+            long size = Files.getFileStore(dir).getBlockSize();
+            return size > 0 && size <= 64 * 1024 && Long.bitCount(size) == 1 ? (int) size : 0;
+        } catch (IOException | UnsupportedOperationException e) {
+            return 0;
+        }
+    }
+
+    /** Whether this file system takes direct I/O (tmpfs, for one, may not): a block written to a probe file. */
+    private boolean directIoWorks() {
+        Path probe = root.resolve(".direct-io-probe");
+        try {
+            try (FileChannel ch = FileChannel.open(probe, DIRECT_CREATE)) {
+                ByteBuffer one = ByteBuffer.allocateDirect(2 * block).alignedSlice(block);
+                one.limit(block);
+                ch.write(one, 0);
+            }
+            return true;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        } finally {
+            try {
+                Files.deleteIfExists(probe);
+            } catch (IOException ignored) {
+                // inside a directory that a failed restore removes
+            }
         }
     }
 

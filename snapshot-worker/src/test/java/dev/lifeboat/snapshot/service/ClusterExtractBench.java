@@ -84,13 +84,16 @@ class ClusterExtractBench {
             start = System.nanoTime();
             TarExtractor.Stats stats;
             long chunkWait;
-            try (TarExtractor extractor = new TarExtractor(extractInto, owner, writers, Duration.ofMinutes(1));
+            boolean directIo;
+            try (TarExtractor extractor = new TarExtractor(extractInto, owner, writers, Duration.ofMinutes(1),
+                    Boolean.parseBoolean(System.getProperty("lifeboat.bench.direct-io", "true")));
                  SnapshotReader.FileStream in = repository.reader(16).open(m, "base.tar")) {
                 stats = extractor.extract(in, extractInto, "base.tar");
+                directIo = extractor.directIo();
                 extractor.finish();
                 chunkWait = in.waitNanos();
             }
-            System.out.printf("BENCH round %d: extractor (%d writers) %.2f s: %d files, %d MB; waiting for chunks "
+            System.out.printf("BENCH round %d: extractor (%d writers, direct I/O " + directIo + ") %.2f s: %d files, %d MB; waiting for chunks "
                             + "%.2f s, for writers %.2f s, writers busy %.2f s summed%n", round, writers,
                     (System.nanoTime() - start) / 1e9, stats.files(), stats.bytes() / 1_000_000, chunkWait / 1e9,
                     stats.writerWaitNanos() / 1e9, stats.writeNanos() / 1e9);
@@ -143,6 +146,7 @@ class ClusterExtractBench {
     private static Path fresh(Path dir, Optional<TarExtractor.Owner> owner) throws Exception {
         ClusterRestorer.deleteRecursively(dir);
         Files.createDirectories(dir);
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
         if (owner.isPresent()) {
             Files.setOwner(dir, owner.get().user());
         }

@@ -83,8 +83,12 @@ class TarExtractorTest {
         return b;
     }
 
+    private TarExtractor extractor(Path root, int writers, boolean directIo) {
+        return new TarExtractor(root, Optional.empty(), writers, Duration.ofSeconds(30), directIo);
+    }
+
     private TarExtractor extractor(Path root, int writers) {
-        return new TarExtractor(root, Optional.empty(), writers, Duration.ofSeconds(30));
+        return extractor(root, writers, true);
     }
 
     @Test
@@ -93,7 +97,8 @@ class TarExtractorTest {
         byte[] relation = random(5 * TarExtractor.BUFFER_SIZE + 12345, 1);
         byte[] small = random(8192, 2);
         for (int longFileMode : List.of(TarArchiveOutputStream.LONGFILE_GNU, TarArchiveOutputStream.LONGFILE_POSIX)) {
-            Path data = Files.createDirectory(tmp.resolve("data-" + longFileMode));
+          for (boolean directIo : List.of(true, false)) {
+            Path data = Files.createDirectory(tmp.resolve("data-" + longFileMode + "-" + directIo));
             byte[] archive = tar(longFileMode,
                     Entry.file("PG_VERSION", 0600, "16\n".getBytes()),
                     Entry.dir("base/", 0700),
@@ -107,7 +112,7 @@ class TarExtractorTest {
                     Entry.file(longDir + "e".repeat(120), 0600, small),
                     Entry.dir("pg_tblspc/", 0700),
                     Entry.symlink("pg_tblspc/16385", "/srv/tablespaces/outside"));
-            try (TarExtractor extractor = extractor(data, 3)) {
+            try (TarExtractor extractor = extractor(data, 3, directIo)) {
                 TarExtractor.Stats stats = extractor.extract(new ByteArrayInputStream(archive), data, "base.tar");
                 extractor.finish();
                 assertThat(stats.files()).isEqualTo(6);
@@ -127,6 +132,8 @@ class TarExtractorTest {
             Path link = data.resolve("pg_tblspc/16385");
             assertThat(Files.isSymbolicLink(link)).isTrue();
             assertThat(Files.readSymbolicLink(link)).isEqualTo(Path.of("/srv/tablespaces/outside"));
+            assertThat(data.resolve(".direct-io-probe")).doesNotExist();
+          }
         }
     }
 
@@ -140,7 +147,7 @@ class TarExtractorTest {
                 lookup.lookupPrincipalByName("nobody"), lookup.lookupPrincipalByGroupName("nogroup")))
                 : Optional.empty();
         byte[] segment = random(3 * TarExtractor.BUFFER_SIZE, 3);
-        try (TarExtractor extractor = new TarExtractor(data, owner, 2, Duration.ofSeconds(30))) {
+        try (TarExtractor extractor = new TarExtractor(data, owner, 2, Duration.ofSeconds(30), true)) {
             extractor.extract(new ByteArrayInputStream(tar(TarArchiveOutputStream.LONGFILE_POSIX,
                     Entry.dir("pg_wal/", 0700), Entry.dir("pg_wal/archive_status/", 0700),
                     Entry.symlink("pg_tblspc/16385", "/srv/outside"))), data, "base.tar");
