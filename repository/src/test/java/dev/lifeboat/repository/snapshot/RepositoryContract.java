@@ -86,6 +86,17 @@ abstract class RepositoryContract {
         assertThat(full.chunksChecked()).isEqualTo(m.distinctChunks().size());
     }
 
+    /** Damages a stored chunk without changing its size: only reading it whole can tell. */
+    private void flipABit(Manifest m, Manifest.ChunkRef victim) throws IOException {
+        String key = repo.layout().chunk(m.chainId(), victim.id());
+        byte[] stored;
+        try (InputStream in = store.open(BUCKET, key)) {
+            stored = in.readAllBytes();
+        }
+        stored[stored.length / 2] ^= 0x04;
+        store.put(BUCKET, key, stored);
+    }
+
     @Test
     void aFileReadAsAStreamComesInOrderAndABadChunkStopsTheReaderNamingIt() throws IOException {
         Path src = source("src");
@@ -115,13 +126,7 @@ abstract class RepositoryContract {
                 .hasMessageContaining("has no file pg_wal.tar");
 
         Manifest.ChunkRef victim = m.files().getFirst().chunks().get(2);
-        String key = repo.layout().chunk(m.chainId(), victim.id());
-        byte[] stored;
-        try (InputStream in = store.open(BUCKET, key)) {
-            stored = in.readAllBytes();
-        }
-        stored[stored.length / 2] ^= 0x04;
-        store.put(BUCKET, key, stored);
+        flipABit(m, victim);
         try (SnapshotReader.FileStream in = repo.reader(4).open(m, "base.tar")) {
             assertThatThrownBy(() -> in.transferTo(java.io.OutputStream.nullOutputStream()))
                     .isInstanceOf(CorruptChunkException.class).hasMessageContaining("chunk " + victim.id());
@@ -134,13 +139,7 @@ abstract class RepositoryContract {
         Files.write(src.resolve("data.bin"), TestData.random(3 * 1024 * 1024, 4));
         Manifest m = repo.writer().write(src, BackupType.FULL, ChainContext.latestChain("b1")).manifest();
         Manifest.ChunkRef victim = m.files().getFirst().chunks().get(1);
-        String key = repo.layout().chunk(m.chainId(), victim.id());
-        byte[] stored;
-        try (InputStream in = store.open(BUCKET, key)) {
-            stored = in.readAllBytes();
-        }
-        stored[stored.length / 2] ^= 0x04;
-        store.put(BUCKET, key, stored);
+        flipABit(m, victim);
 
         assertThat(repo.verifier().quick(m).ok()).isTrue(); // same size: only a full verify can see it
         VerificationReport report = repo.verifier().full(m);
