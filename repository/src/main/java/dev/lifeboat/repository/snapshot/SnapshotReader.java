@@ -1,12 +1,14 @@
 package dev.lifeboat.repository.snapshot;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
@@ -123,13 +125,13 @@ public final class SnapshotReader {
 
     /**
      * Writes the file {@code path} of the backup to {@code out} in order, its chunks fetched, authenticated and
-     * decrypted {@code parallelism} ahead: what a restore that feeds a consumer (tar extracting a base backup) reads,
-     * with nothing written to disk first.
+     * decrypted {@code parallelism} ahead: for a consumer that is fed (a process's standard input), with nothing
+     * written to disk first.
      */
     public void copy(Manifest manifest, String path, OutputStream out) throws IOException {
-        Manifest.FileEntry file = manifest.files().stream().filter(f -> f.path().equals(path)).findFirst()
-                .orElseThrow(() -> new IOException("backup " + manifest.backupId() + " has no file " + path));
-        copy(manifest, file, out);
+        try (FileStream in = open(manifest, path)) {
+            in.transferTo(out);
+        }
     }
 
     /**
@@ -138,34 +140,126 @@ public final class SnapshotReader {
      * bytes written, which the manifest's size for the file must equal.
      */
     public long copy(Manifest manifest, Manifest.FileEntry file, OutputStream out) throws IOException {
-        ExecutorService pool = Executors.newFixedThreadPool(parallelism, r -> {
+        try (FileStream in = new FileStream(manifest, file)) {
+            return in.transferTo(out);
+        }
+    }
+
+    /**
+     * One file of the backup as a stream, read in order while its chunks are fetched, authenticated and decrypted
+     * {@code parallelism} ahead: for a reader that pulls (a tar extractor). Closing it stops the fetches still in
+     * flight. A bad chunk throws {@link CorruptChunkException} from {@code read}; the end of the file throws an
+     * {@link IOException} when its size is not the manifest's.
+     */
+    public FileStream open(Manifest manifest, String path) throws IOException {
+        Manifest.FileEntry file = manifest.files().stream().filter(f -> f.path().equals(path)).findFirst()
+                .orElseThrow(() -> new IOException("backup " + manifest.backupId() + " has no file " + path));
+        return new FileStream(manifest, file);
+    }
+
+    /** A file of the backup, its chunks fetched ahead; says how long its reader waited for them. */
+    public final class FileStream extends InputStream {
+        private final Manifest manifest;
+        private final Manifest.FileEntry file;
+        private final ExecutorService pool = Executors.newFixedThreadPool(parallelism, r -> {
             Thread t = new Thread(r, "snapshot-copy");
             t.setDaemon(true);
             return t;
         });
-        ArrayDeque<CompletableFuture<byte[]>> window = new ArrayDeque<>();
-        long written = 0;
-        try {
-            int next = 0;
-            while (next < file.chunks().size() || !window.isEmpty()) {
-                while (next < file.chunks().size() && window.size() < parallelism) {
-                    Manifest.ChunkRef ref = file.chunks().get(next++);
-                    window.add(CompletableFuture.supplyAsync(
-                            () -> ChunkFetcher.fetch(repo, manifest, file.path(), ref), pool));
-                }
-                byte[] chunk = join(window.poll());
-                out.write(chunk);
-                written += chunk.length;
+        private final ArrayDeque<CompletableFuture<byte[]>> window = new ArrayDeque<>();
+        private int next;
+        private byte[] current;
+        private int position;
+        private long read;
+        private long waitNanos;
+        private boolean ended;
+
+        private FileStream(Manifest manifest, Manifest.FileEntry file) {
+            this.manifest = manifest;
+            this.file = file;
+        }
+
+        /** How long reads were held up waiting for a chunk to arrive: the object store, or decryption, behind. */
+        public long waitNanos() {
+            return waitNanos;
+        }
+
+        @Override
+        public int read() throws IOException {
+            return available() > 0 || advance() ? current[position++] & 0xff : -1;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            Objects.checkFromIndexSize(off, len, b.length);
+            if (len == 0) {
+                return 0;
             }
-        } finally {
+            if (available() == 0 && !advance()) {
+                return -1;
+            }
+            int n = Math.min(len, current.length - position);
+            System.arraycopy(current, position, b, off, n);
+            position += n;
+            return n;
+        }
+
+        /** Writes the rest of the file into {@code out} a whole chunk at a time, with no copy in between. */
+        @Override
+        public long transferTo(OutputStream out) throws IOException {
+            long n = 0;
+            while (available() > 0 || advance()) {
+                out.write(current, position, current.length - position);
+                n += current.length - position;
+                position = current.length;
+            }
+            return n;
+        }
+
+        @Override
+        public int available() {
+            return current == null ? 0 : current.length - position;
+        }
+
+        @Override
+        public void close() {
             window.forEach(f -> f.cancel(true));
+            window.clear();
             pool.shutdownNow();
         }
-        if (written != file.size()) {
-            throw new IOException("backup " + manifest.backupId() + ", file " + file.path() + ": restored "
-                    + written + " bytes, the manifest says " + file.size());
+
+        /** The next chunk in order, false at the end of the file (whose size is checked then). */
+        private boolean advance() throws IOException {
+            do {
+                fill();
+                CompletableFuture<byte[]> head = window.poll();
+                if (head == null) {
+                    if (!ended) {
+                        ended = true;
+                        if (read != file.size()) {
+                            throw new IOException("backup " + manifest.backupId() + ", file " + file.path()
+                                    + ": restored " + read + " bytes, the manifest says " + file.size());
+                        }
+                    }
+                    return false;
+                }
+                long waiting = System.nanoTime();
+                current = join(head);
+                waitNanos += System.nanoTime() - waiting;
+                position = 0;
+                read += current.length;
+                fill();
+            } while (current.length == 0);
+            return true;
         }
-        return written;
+
+        private void fill() {
+            while (next < file.chunks().size() && window.size() < parallelism) {
+                Manifest.ChunkRef ref = file.chunks().get(next++);
+                window.add(CompletableFuture.supplyAsync(() -> ChunkFetcher.fetch(repo, manifest, file.path(), ref),
+                        pool));
+            }
+        }
     }
 
     private static byte[] join(CompletableFuture<byte[]> f) {

@@ -86,12 +86,8 @@ abstract class RepositoryContract {
         assertThat(full.chunksChecked()).isEqualTo(m.distinctChunks().size());
     }
 
-    @Test
-    void aFlippedBitIsCaughtByFullVerifyAndByRestoreNamingTheChunk() throws IOException {
-        Path src = source("src");
-        Files.write(src.resolve("data.bin"), TestData.random(3 * 1024 * 1024, 4));
-        Manifest m = repo.writer().write(src, BackupType.FULL, ChainContext.latestChain("b1")).manifest();
-        Manifest.ChunkRef victim = m.files().getFirst().chunks().get(1);
+    /** Damages a stored chunk without changing its size: only reading it whole can tell. */
+    private void flipABit(Manifest m, Manifest.ChunkRef victim) throws IOException {
         String key = repo.layout().chunk(m.chainId(), victim.id());
         byte[] stored;
         try (InputStream in = store.open(BUCKET, key)) {
@@ -99,6 +95,51 @@ abstract class RepositoryContract {
         }
         stored[stored.length / 2] ^= 0x04;
         store.put(BUCKET, key, stored);
+    }
+
+    @Test
+    void aFileReadAsAStreamComesInOrderAndABadChunkStopsTheReaderNamingIt() throws IOException {
+        Path src = source("src");
+        byte[] data = TestData.random(5 * 1024 * 1024 + 77, 7);
+        Files.write(src.resolve("base.tar"), data);
+        Manifest m = repo.writer().write(src, BackupType.FULL, ChainContext.latestChain("b1")).manifest();
+        assertThat(m.files().getFirst().chunks()).hasSizeGreaterThan(2);
+
+        java.io.ByteArrayOutputStream read = new java.io.ByteArrayOutputStream();
+        try (SnapshotReader.FileStream in = repo.reader(4).open(m, "base.tar")) {
+            for (int i = 0; i < 10; i++) {
+                read.write(in.read());
+            }
+            byte[] buffer = new byte[777];
+            int n;
+            while ((n = in.read(buffer, 0, buffer.length)) > 0) {
+                read.write(buffer, 0, n);
+            }
+            assertThat(in.read()).isEqualTo(-1);
+            assertThat(in.waitNanos()).isNotNegative();
+        }
+        assertThat(read.toByteArray()).isEqualTo(data);
+        java.io.ByteArrayOutputStream copied = new java.io.ByteArrayOutputStream();
+        repo.reader(4).copy(m, "base.tar", copied);
+        assertThat(copied.toByteArray()).isEqualTo(data);
+        assertThatThrownBy(() -> repo.reader().open(m, "pg_wal.tar")).isInstanceOf(IOException.class)
+                .hasMessageContaining("has no file pg_wal.tar");
+
+        Manifest.ChunkRef victim = m.files().getFirst().chunks().get(2);
+        flipABit(m, victim);
+        try (SnapshotReader.FileStream in = repo.reader(4).open(m, "base.tar")) {
+            assertThatThrownBy(() -> in.transferTo(java.io.OutputStream.nullOutputStream()))
+                    .isInstanceOf(CorruptChunkException.class).hasMessageContaining("chunk " + victim.id());
+        }
+    }
+
+    @Test
+    void aFlippedBitIsCaughtByFullVerifyAndByRestoreNamingTheChunk() throws IOException {
+        Path src = source("src");
+        Files.write(src.resolve("data.bin"), TestData.random(3 * 1024 * 1024, 4));
+        Manifest m = repo.writer().write(src, BackupType.FULL, ChainContext.latestChain("b1")).manifest();
+        Manifest.ChunkRef victim = m.files().getFirst().chunks().get(1);
+        flipABit(m, victim);
 
         assertThat(repo.verifier().quick(m).ok()).isTrue(); // same size: only a full verify can see it
         VerificationReport report = repo.verifier().full(m);

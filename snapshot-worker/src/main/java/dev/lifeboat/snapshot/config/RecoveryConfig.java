@@ -47,6 +47,15 @@ public interface RecoveryConfig {
     /** Point-in-time restores (RestoreCluster) into new PostgreSQL clusters on this worker's host. */
     Cluster cluster();
 
+    /** PostgreSQL's recovery_init_sync_method values. */
+    enum InitSyncMethod {
+        FSYNC, SYNCFS;
+
+        public String setting() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
     interface Cluster {
         /**
          * Directories under which a restore may create a data directory (absolute). None: every RestoreCluster is
@@ -67,12 +76,35 @@ public interface RecoveryConfig {
         int prefetch();
 
         /**
-         * Base backup chunks fetched, decrypted and checked ahead of tar at once. Reading one chunk is mostly waiting
-         * for the object store, so many in flight keep the disk busy; memory is about two chunks (at most 2 MiB
-         * each) per chunk in flight; at most 64.
+         * Base backup chunks fetched, decrypted and checked ahead of extraction at once. Reading one chunk is
+         * mostly waiting for the object store, so many in flight keep the disk busy; memory is about two chunks (at
+         * most 2 MiB each) per chunk in flight; at most 64.
          */
         @WithDefault("16")
         int chunksInFlight();
+
+        /**
+         * Threads writing a base backup's files while its stream is read and its chunks decrypted (positional
+         * writes, four 1 MiB buffers each): two to four let both overlap on a small machine; at most 16.
+         */
+        @WithDefault("3")
+        int extractWriters();
+
+        /**
+         * Whether the base backup's files are written with direct I/O where the file system takes it: no copy
+         * through the page cache, and nothing left for PostgreSQL's sync of the data directory to write out.
+         */
+        @WithDefault("true")
+        boolean directIo();
+
+        /**
+         * How a restored cluster (PostgreSQL 14 and later) makes the extracted files durable before replay
+         * ({@code recovery_init_sync_method}): {@code syncfs} syncs the file system that holds them in one call (on
+         * Linux 5.8 and later it reports write errors like fsync does; it also writes out other programs' pending
+         * data on that file system), {@code fsync} opens and syncs every file.
+         */
+        @WithDefault("syncfs")
+        InitSyncMethod initSyncMethod();
 
         /** How long restore_command waits for a WAL file the prefetcher is still fetching. */
         @WithDefault("120s")
@@ -91,7 +123,7 @@ public interface RecoveryConfig {
         @WithDefault("postgres")
         String checkUser();
 
-        /** pg_ctl stop of a cluster being removed. */
+        /** pg_ctl stop of a cluster being removed; also how long extraction waits for one file write. */
         @WithDefault("60s")
         Duration stopTimeout();
     }

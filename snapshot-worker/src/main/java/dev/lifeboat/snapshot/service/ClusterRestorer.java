@@ -1,7 +1,6 @@
 package dev.lifeboat.snapshot.service;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -9,10 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.nio.file.attribute.UserPrincipal;
 import java.nio.file.attribute.UserPrincipalLookupService;
 import java.time.Duration;
 import java.time.Instant;
@@ -42,6 +39,7 @@ import dev.lifeboat.repository.keys.WrongKeyException;
 import dev.lifeboat.repository.snapshot.CorruptChunkException;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.snapshot.SnapshotReader;
 import dev.lifeboat.repository.wal.ForeignClusterException;
 import dev.lifeboat.repository.wal.WalArchive;
 import dev.lifeboat.repository.wal.WalIntegrityException;
@@ -54,7 +52,8 @@ import io.opentelemetry.instrumentation.annotations.WithSpan;
 
 /**
  * RestoreCluster: a physical base backup (the manifest's {@code base.tar}, pg_basebackup's tar stream) is fetched and
- * decrypted {@code chunks-in-flight} chunks ahead straight into {@code tar -x} of a new data directory, recovery is
+ * decrypted {@code chunks-in-flight} chunks ahead while a {@link TarExtractor} writes its files into a new data
+ * directory with {@code extract-writers} threads (nothing spooled, hostile entries refused), recovery is
  * configured (recovery.signal, port, 127.0.0.1, archive_mode off, the recovery target, promote), PostgreSQL is started
  * and replays the source's archived WAL, which a {@link WalPrefetcher} fetches ahead of replay for restore_command.
  * The reply says where the cluster runs and how long fetching, WAL replay and starting took. A hole in the archive
@@ -67,6 +66,10 @@ public class ClusterRestorer {
     private static final Logger LOG = Logger.getLogger(ClusterRestorer.class);
     /** Whatever chunks-in-flight says: each chunk in flight holds up to two chunks of memory. */
     private static final int MAX_CHUNKS_IN_FLIGHT = 64;
+    /** Whatever extract-writers says: each holds four 1 MiB buffers, and more than the cores only wait. */
+    private static final int MAX_EXTRACT_WRITERS = 16;
+    /** recovery_init_sync_method came with PostgreSQL 14. */
+    private static final int FIRST_WITH_INIT_SYNC_METHOD = 14;
     static final String BASE_TAR = "base.tar";
     static final String WAL_TAR = "pg_wal.tar";
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
@@ -144,16 +147,26 @@ public class ClusterRestorer {
                                             Repository repository, Manifest manifest, long started,
                                             long manifestMillis) {
         long fetchStart = System.nanoTime();
-        createOwned(paths.data(), true);
+        // the OS user's only once everything in it is written (TarExtractor.finish)
+        createDirectory(paths.data(), true);
         // private: it holds the cluster's socket, which admits this worker's OS user without a password
         createOwned(paths.work(), true);
         createOwned(paths.wal(), false);
-        long tarNanos = extract(cmd, repository, manifest, BASE_TAR, paths.data());
-        if (manifest.files().stream().anyMatch(f -> f.path().equals(WAL_TAR))) {
-            tarNanos += extract(cmd, repository, manifest, WAL_TAR, paths.data().resolve("pg_wal"));
+        Extraction extraction;
+        int writers = Math.clamp(config.cluster().extractWriters(), 1, MAX_EXTRACT_WRITERS);
+        try (TarExtractor extractor = new TarExtractor(paths.data(), clusterOwner(), writers,
+                config.cluster().stopTimeout(), config.cluster().directIo())) {
+            extraction = extract(repository, manifest, extractor, BASE_TAR, paths.data());
+            if (manifest.files().stream().anyMatch(f -> f.path().equals(WAL_TAR))) {
+                extraction = extraction.plus(extract(repository, manifest, extractor, WAL_TAR,
+                        paths.data().resolve("pg_wal")));
+            }
+            extractor.finish();
+        } catch (IOException e) {
+            throw new CommandFailure("cannot give the restored files in " + paths.data() + " their modes and owner "
+                    + config.cluster().osUser() + ": " + e.getMessage(), e);
         }
         long fetchMillis = millisSince(fetchStart);
-        long tarMillis = tarNanos / 1_000_000;
         BackupStart start = backupStart(paths.data(), cmd.backup().backupId());
         int major = major(paths.data());
         Path bin = snapshots.pgInstallRoot().resolve(String.valueOf(major)).resolve("bin");
@@ -176,7 +189,7 @@ public class ClusterRestorer {
         refuseBeyondArchive(target, wal, continuity, from, listing, start);
         List<String> plan = walPlan(wal, listing, continuity, from);
         long walCheckMillis = millisSince(checkStart);
-        writeRecoverySettings(cmd, target, paths);
+        writeRecoverySettings(cmd, target, paths, major);
         stopAtDeadline(cmd, "after extracting the base backup, before starting PostgreSQL");
 
         WalPrefetcher prefetcher = new WalPrefetcher(wal, cluster, plan, paths.wal(), paths.work().resolve("failed"),
@@ -215,19 +228,25 @@ public class ClusterRestorer {
             logLine(paths.log(), "selected new timeline ID: [0-9]+").ifPresent(l -> result.put("timeline", l));
             result.put("manifestMillis", manifestMillis);
             result.put("fetchMillis", fetchMillis);
-            result.put("extractWriteMillis", tarMillis);
+            result.put("extractWriteMillis", extraction.writerWaitNanos() / 1_000_000);
+            result.put("chunkWaitMillis", extraction.chunkWaitNanos() / 1_000_000);
+            result.put("writeMillis", extraction.writeNanos() / 1_000_000);
+            result.put("extractedFiles", extraction.files());
             result.put("walCheckMillis", walCheckMillis);
             result.put("walFetchMillis", prefetcher.fetchMillis());
             result.put("walWaits", prefetcher.waits());
             result.put("replayMillis", replayMillis);
             result.put("startMillis", startMillis);
             result.put("totalMillis", millisSince(started));
-            LOG.infof("restore %s: ready on 127.0.0.1:%d in %d ms: manifest %d ms; base backup %d MB in %d ms (tar "
-                            + "writing %d ms of it, the rest waiting for chunks); WAL archive checks %d ms; pg_ctl start "
+            LOG.infof("restore %s: ready on 127.0.0.1:%d in %d ms: manifest %d ms; base backup %d MB, %d files in %d ms "
+                            + "(waiting for chunks %d ms of it, for the file writers %d ms; %d writers busy %d ms "
+                            + "summed); WAL archive checks %d ms; pg_ctl start "
                             + "%d ms; replay until promoted %d ms (%d WAL files, %d MB, fetched in %d ms summed over "
                             + "parallel fetches; restore_command waited for %d of them); accepting connections %d ms",
                     cmd.commandId(), cmd.target().port(), millisSince(started), manifestMillis,
-                    manifest.totalSize() / 1_000_000, fetchMillis, tarMillis, walCheckMillis, pgCtlMillis,
+                    manifest.totalSize() / 1_000_000, extraction.files(), fetchMillis,
+                    extraction.chunkWaitNanos() / 1_000_000, extraction.writerWaitNanos() / 1_000_000,
+                    writers, extraction.writeNanos() / 1_000_000, walCheckMillis, pgCtlMillis,
                     replayMillis, prefetcher.delivered(), prefetcher.bytes() / 1_000_000, prefetcher.fetchMillis(),
                     prefetcher.waits(), startMillis);
             return result;
@@ -343,75 +362,34 @@ public class ClusterRestorer {
     }
 
     /**
-     * Streams the backup's {@code file} (a tar) into {@code tar -x} run as PostgreSQL's OS user. Returns how long
-     * writing into tar took (tar writing the files); the rest of the time went to waiting for chunks.
+     * Writes the backup's {@code file} (a tar) out into {@code into}, its chunks fetched, authenticated and decrypted
+     * {@code chunks-in-flight} ahead while the extractor's writers write the files. Says where the time went.
      */
-    private long extract(RestoreCluster cmd, Repository repository, Manifest manifest, String file, Path into) {
-        // 1 MiB records read in full (-B: a pipe hands over less at a time) instead of tar's 10 KiB: a third of
-        // tar's own CPU time (system calls, mostly); writing the files into the page cache takes what it takes
-        List<String> command = asOsUser(List.of("tar", "-x", "-b", "2048", "-B", "-f", "-", "-C", into.toString()));
-        Process tar;
-        try {
-            tar = new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectOutput(into.resolveSibling(into.getFileName() + ".tar.log").toFile()).start();
-        } catch (IOException e) {
-            throw new CommandFailure("cannot start tar to extract " + file + " into " + into + ": " + e.getMessage(), e);
-        }
-        Path tarLog = into.resolveSibling(into.getFileName() + ".tar.log");
-        TimedOutputStream in = new TimedOutputStream(tar.getOutputStream());
-        try {
-            try (in) {
-                repository.reader(Math.clamp(config.cluster().chunksInFlight(), 1, MAX_CHUNKS_IN_FLIGHT)).copy(manifest, file, in);
-            }
-            if (!tar.waitFor(config.cluster().stopTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
-                throw new CommandFailure("tar extracting " + file + " into " + into + " did not finish within "
-                        + config.cluster().stopTimeout() + " after its input ended");
-            }
-            if (tar.exitValue() != 0) {
-                throw new CommandFailure("tar extracting " + file + " of backup " + manifest.backupId() + " into "
-                        + into + " exited " + tar.exitValue() + ": " + tail(tarLog, 5));
-            }
-            return in.nanos;
+    private Extraction extract(Repository repository, Manifest manifest, TarExtractor extractor, String file,
+                               Path into) {
+        try (SnapshotReader.FileStream in = repository.reader(Math.clamp(config.cluster().chunksInFlight(), 1,
+                MAX_CHUNKS_IN_FLIGHT)).open(manifest, file)) {
+            TarExtractor.Stats stats = extractor.extract(in, into, file + " of backup " + manifest.backupId());
+            return new Extraction(stats.files(), in.waitNanos(), stats.writerWaitNanos(), stats.writeNanos());
         } catch (CorruptChunkException e) {
             throw new CommandFailure(e.getMessage(), e);
         } catch (UncheckedIOException e) {
             throw new TransientFailure("object store failed reading " + file + " of backup " + manifest.backupId()
                     + ": " + e.getMessage(), e);
         } catch (IOException e) {
-            // tar stopped reading: its own words say why
             throw new CommandFailure("extracting " + file + " of backup " + manifest.backupId() + " into " + into
-                    + " failed: " + e.getMessage() + "; tar: " + tail(tarLog, 5), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new CommandFailure("interrupted extracting " + file + " into " + into, e);
-        } finally {
-            tar.destroyForcibly();
-            try {
-                Files.deleteIfExists(tarLog);
-            } catch (IOException ignored) {
-                // the work directory goes with the cluster
-            }
+                    + " failed: " + e.getMessage(), e);
         }
     }
 
-    /** Counts the time spent in writes: how long the consumer (tar, writing files) held the producer up. */
-    private static final class TimedOutputStream extends java.io.FilterOutputStream {
-        private long nanos;
-
-        TimedOutputStream(OutputStream out) {
-            super(out);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            long t = System.nanoTime();
-            out.write(b, off, len);
-            nanos += System.nanoTime() - t;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            out.write(b);
+    /**
+     * Where a base backup's extraction spent its time: files written, waiting for chunks (the object store or
+     * decryption behind), waiting for the writers (the disk behind), and the writers' own time summed over them.
+     */
+    record Extraction(long files, long chunkWaitNanos, long writerWaitNanos, long writeNanos) {
+        Extraction plus(Extraction o) {
+            return new Extraction(files + o.files, chunkWaitNanos + o.chunkWaitNanos,
+                    writerWaitNanos + o.writerWaitNanos, writeNanos + o.writeNanos);
         }
     }
 
@@ -640,7 +618,7 @@ public class ClusterRestorer {
     }
 
     /** recovery.signal and the settings, after the base backup's own (later lines win). */
-    private void writeRecoverySettings(RestoreCluster cmd, RecoveryTarget target, Paths paths) {
+    private void writeRecoverySettings(RestoreCluster cmd, RecoveryTarget target, Paths paths, int major) {
         Path data = paths.data();
         try {
             Path script = paths.work().resolve("restore_command.sh");
@@ -669,6 +647,12 @@ public class ClusterRestorer {
                     .append("restore_command = '").append(script).append(" %f %p'\n")
                     .append("recovery_target_timeline = 'latest'\n")
                     .append("recovery_target_action = 'promote'\n");
+            if (major >= FIRST_WITH_INIT_SYNC_METHOD) {
+                // the files were just written and are not on disk yet: PostgreSQL syncs the data directory before
+                // replay either way; syncfs does it in one call per file system instead of an fsync per file
+                conf.append("recovery_init_sync_method = ").append(config.cluster().initSyncMethod().setting())
+                        .append('\n');
+            }
             switch (target.kind()) {
                 case TIME -> conf.append("recovery_target_time = '").append(PG_TIME.format(Instant.parse(target.value())))
                         .append("'\n");
@@ -933,27 +917,49 @@ public class ClusterRestorer {
     }
 
     private void createOwned(Path dir, boolean privateDir) {
+        createDirectory(dir, privateDir);
+        try {
+            own(dir);
+        } catch (IOException e) {
+            throw new CommandFailure("cannot hand " + dir + " to " + config.cluster().osUser() + ": " + e.getMessage(),
+                    e);
+        }
+    }
+
+    private static void createDirectory(Path dir, boolean privateDir) {
         try {
             Files.createDirectories(dir.getParent());
             Files.createDirectory(dir);
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString(privateDir ? "rwx------"
                     : "rwxr-xr-x"));
-            own(dir);
         } catch (IOException e) {
             throw new CommandFailure("cannot create " + dir + ": " + e.getMessage(), e);
         }
     }
 
-    private void own(Path p) throws IOException {
+    /** Who the restored files belong to: the OS user PostgreSQL runs as, when the worker is root. */
+    private Optional<TarExtractor.Owner> clusterOwner() {
         if (!ROOT) {
+            return Optional.empty();
+        }
+        UserPrincipalLookupService lookup = java.nio.file.FileSystems.getDefault().getUserPrincipalLookupService();
+        try {
+            return Optional.of(new TarExtractor.Owner(lookup.lookupPrincipalByName(config.cluster().osUser()),
+                    lookup.lookupPrincipalByGroupName(config.cluster().osUser())));
+        } catch (IOException e) {
+            throw new CommandFailure("the OS user " + config.cluster().osUser() + " (lifeboat.recovery.cluster.os-user)"
+                    + " cannot be found: " + e.getMessage(), e);
+        }
+    }
+
+    private void own(Path p) throws IOException {
+        Optional<TarExtractor.Owner> owner = clusterOwner();
+        if (owner.isEmpty()) {
             return;
         }
-        UserPrincipalLookupService lookup = p.getFileSystem().getUserPrincipalLookupService();
-        UserPrincipal user = lookup.lookupPrincipalByName(config.cluster().osUser());
-        GroupPrincipal group = lookup.lookupPrincipalByGroupName(config.cluster().osUser());
         PosixFileAttributeView view = Files.getFileAttributeView(p, PosixFileAttributeView.class);
-        view.setOwner(user);
-        view.setGroup(group);
+        view.setOwner(owner.get().user());
+        view.setGroup(owner.get().group());
     }
 
     private static void stopAtDeadline(RestoreCluster cmd, String where) {

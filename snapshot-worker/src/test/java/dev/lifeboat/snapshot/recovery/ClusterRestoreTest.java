@@ -143,11 +143,14 @@ class ClusterRestoreTest {
                 .content().doesNotContain("an earlier cluster's log");
         assertThat(reply.result()).containsEntry("host", "127.0.0.1").containsEntry("port", port)
                 .containsEntry("dataDirectory", ClusterRestoreTestResource.DATA_ROOT.resolve(target.name()).toString());
-        for (String timing : List.of("manifestMillis", "fetchMillis", "extractWriteMillis", "walCheckMillis",
-                "walFetchMillis", "walWaits", "replayMillis", "startMillis", "totalMillis")) {
+        for (String timing : List.of("manifestMillis", "fetchMillis", "extractWriteMillis", "chunkWaitMillis",
+                "writeMillis", "walCheckMillis", "walFetchMillis", "walWaits", "replayMillis", "startMillis",
+                "totalMillis")) {
             assertThat(reply.result()).containsKey(timing);
         }
         assertThat(((Number) reply.result().get("walFilesFetched")).intValue()).isPositive();
+        assertThat(((Number) reply.result().get("extractedFiles")).intValue()).as("the base backup's files")
+                .isGreaterThan(100);
         String url = "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
         try (Connection c = DriverManager.getConnection(url, PgCluster.SUPERUSER, PgCluster.SUPERUSER_PASSWORD);
              Statement st = c.createStatement()) {
