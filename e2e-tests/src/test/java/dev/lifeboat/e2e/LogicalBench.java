@@ -16,7 +16,8 @@ import java.util.Set;
  * The logical path's figures, one run, for deploy/bench/logical.sh (not a test: its name keeps it out of the test
  * run; the script runs it with {@code -Dit.test=LogicalBench}). On the packaged platform: the fixed cost of a FULL of
  * a tiny database (request until COMPLETED, several times), a FULL of the database {@code lifeboat.bench.database}
- * (request until COMPLETED) and a drill restoring it (the RestoreDatabase step's fetch and pg_restore times). Prints
+ * (request until COMPLETED) and a drill restoring it (the RestoreDatabase step's fetch and pg_restore times); with
+ * {@code lifeboat.bench.database=none} only the tiny rounds. Prints
  * {@code BENCH key=value} lines, and the catalog entry of one tiny backup for where its time went.
  */
 class LogicalBench {
@@ -24,21 +25,25 @@ class LogicalBench {
 
     @Test
     void logicalPathFigures() throws Exception {
+        // "none": only the tiny rounds
         String database = System.getProperty("lifeboat.bench.database", "bench_logical");
         int tinyRuns = Integer.getInteger("lifeboat.bench.tiny-runs", 5);
+        // every run has a master key of its own, so its sources get repositories of their own
+        String run = Long.toString(System.currentTimeMillis(), 36);
+        String tinySource = "bench-tiny-" + run;
+        String largeSource = "bench-logical-" + run;
         Databases.createDatabase(TINY_DB);
         Databases.execute(TINY_DB, "create table if not exists public.t (id int primary key, note text); "
                 + "insert into public.t select g, 'n' || g from generate_series(1, 100) g on conflict do nothing");
         // a loaded machine starts six JVMs slowly
         try (Platform platform = Platform.start(1, Map.of(), Duration.ofMinutes(8))) {
-            platform.registerSource("bench-tiny", "127.0.0.1", platform.stack.pgPort(), TINY_DB);
-            platform.registerSource("bench-logical", "127.0.0.1", platform.stack.pgPort(), database);
+            platform.registerSource(tinySource, "127.0.0.1", platform.stack.pgPort(), TINY_DB);
 
-            full(platform, "bench-tiny", Duration.ofMillis(10)); // warms every service's first-use paths
+            full(platform, tinySource, Duration.ofMillis(10)); // warms every service's first-use paths
             List<Long> tiny = new ArrayList<>();
             JsonNode lastTiny = null;
             for (int i = 0; i < tinyRuns; i++) {
-                Timed t = full(platform, "bench-tiny", Duration.ofMillis(10));
+                Timed t = full(platform, tinySource, Duration.ofMillis(10));
                 tiny.add(t.millis());
                 lastTiny = t.entry();
             }
@@ -46,8 +51,12 @@ class LogicalBench {
             System.out.println("BENCH tiny_full_ms=" + tiny);
             System.out.println("BENCH tiny_full_median_ms=" + sorted.get(sorted.size() / 2));
             System.out.println("BENCH tiny_entry=" + lastTiny);
+            if (database.equals("none")) {
+                return;
+            }
 
-            Timed large = full(platform, "bench-logical", Duration.ofMillis(50));
+            platform.registerSource(largeSource, "127.0.0.1", platform.stack.pgPort(), database);
+            Timed large = full(platform, largeSource, Duration.ofMillis(50));
             System.out.println("BENCH full_ms=" + large.millis());
             System.out.println("BENCH full_bytes_read=" + large.entry().at("/transfer/bytesRead").asLong());
             System.out.println("BENCH full_bytes_uploaded=" + large.entry().at("/transfer/bytesUploaded").asLong());
@@ -59,7 +68,7 @@ class LogicalBench {
             plan.put("name", "logical restore benchmark");
             plan.put("rto", "PT1H");
             plan.put("rpo", "PT1H");
-            plan.put("steps", List.of(Map.of("kind", "RestoreDatabase", "sourceId", "bench-logical",
+            plan.put("steps", List.of(Map.of("kind", "RestoreDatabase", "sourceId", largeSource,
                     "backup", "latest", "target", "bench", "database", "drill_bench", "jobs", 2)));
             Platform.Response created = Platform.send("POST", platform.coordinatorUrl("/api/v1/plans"), plan);
             check(created.status() == 201, "plan: " + created.body());
