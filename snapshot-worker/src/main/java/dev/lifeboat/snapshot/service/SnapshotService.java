@@ -320,8 +320,8 @@ public class SnapshotService {
             }
         }
         crashPoints.reached(CrashPoint.AFTER_MANIFEST, "backup " + request.backupId());
-        return snapshotCreated(request, source, bucket, repositoryPrefix, result.manifest(), facts.version(),
-                PgTools.version(pgDump), startedAt, Instant.now(), offsite);
+        return snapshotCreated(request, source, bucket, repositoryPrefix, result.manifest(),
+                result.manifestSha256(), facts.version(), PgTools.version(pgDump), startedAt, Instant.now(), offsite);
     }
 
     /** A base backup of the whole cluster of a {@code physical} source ({@link PhysicalBackup}). */
@@ -361,7 +361,7 @@ public class SnapshotService {
                                 percent(bytes, cluster.clusterBytes())), sameCluster);
         progress(request, "UPLOADING", manifest.totalSize(), 100);
         crashPoints.reached(CrashPoint.AFTER_MANIFEST, backup);
-        return snapshotCreated(request, source, bucket, repositoryPrefix, manifest, facts.version(),
+        return snapshotCreated(request, source, bucket, repositoryPrefix, manifest, null, facts.version(),
                 PgTools.version(tool), startedAt, Instant.now(), offsite);
     }
 
@@ -420,15 +420,19 @@ public class SnapshotService {
         // the versions are not in the manifest; the time it was written stands for both ends of the lost attempt
         Instant written = manifest.get().createdAt();
         return Optional.of(snapshotCreated(request, source, bucket, repositoryPrefix, manifest.get(), null, null,
-                written, written, offsite));
+                null, written, written, offsite));
     }
 
+    /**
+     * {@code writtenSha256}: the manifest's SHA-256 as this attempt stored it, or null to read the stored manifest
+     * back (one written by an earlier attempt, or by a writer that does not report it).
+     */
     private SnapshotCreated snapshotCreated(BackupRequested request, SchedulerClient.SourceInfo source, String bucket,
-                                            String repositoryPrefix, Manifest manifest, String serverVersion,
-                                            String pgDumpVersion, Instant startedAt, Instant finishedAt,
-                                            OffsiteDestination offsite) {
+                                            String repositoryPrefix, Manifest manifest, String writtenSha256,
+                                            String serverVersion, String pgDumpVersion, Instant startedAt,
+                                            Instant finishedAt, OffsiteDestination offsite) {
         String manifestKey = new Layout(repositoryPrefix).manifest(manifest.chainId(), manifest.backupId());
-        String manifestSha = manifestSha256(bucket, manifestKey);
+        String manifestSha = writtenSha256 != null ? writtenSha256 : manifestSha256(bucket, manifestKey);
         long storedBytes = manifest.distinctChunks().keySet().stream().mapToLong(Manifest.ChunkRef::storedSize).sum();
         Manifest.Stats stats = manifest.stats();
         boolean promoted = request.type() != BackupType.FULL
