@@ -285,38 +285,41 @@ public class SnapshotService {
             throw new BackupFailure("DUMP", "cannot create spool directory " + spool + ": " + e.getMessage());
         }
         SourceConnection connection = SourceConnection.resolve(source, secrets, spool);
-        SourceProbe.ServerFacts facts = SourceProbe.probe(connection, config.connectTimeoutSeconds(),
+        SourceProbe.Probed probed = SourceProbe.connect(connection, config.connectTimeoutSeconds(),
                 (int) config.socketTimeout().toSeconds());
+        SourceProbe.ServerFacts facts = probed.facts();
         if (source.physical()) {
+            probed.close();
             return physical(request, source, connection, facts, bucket, repositoryPrefix, spool, startedAt, deadline,
                     offsite);
         }
-        Path pgDump = PgTools.pgDumpFor(config.pgInstallRoot(), facts.major());
-        Path dumpDir = spool.resolve("dump");
-        progress(request, "DUMPING", 0, 0);
-        PgDump dump = new PgDump(pgDump, PgDump.jobsFor(config.jobs(), facts.databaseBytes(),
-                config.parallelDumpMinBytes()), config.connectTimeoutSeconds(), config.lockWaitTimeout(),
-                config.keepaliveIdle(), spools.children());
-        java.util.function.LongConsumer dumped = bytes -> progress(request, "DUMPING", bytes,
-                percent(bytes, facts.databaseBytes()));
+        // the fingerprints and the dump read one exported snapshot, so they agree however the source changes; the
+        // probe's connection goes on as the fingerprints' (one connection less before pg_dump can start)
+        BackupFingerprinter fingerprints = config.tableFingerprints()
+                ? BackupFingerprinter.on(probed.connection(), connection.toString(), deadline) : null;
+        if (fingerprints == null) {
+            probed.close();
+        }
+        Path pgDump;
         WriteResult result;
-        Deadline until = deadline;
-        // the repository reads each file of the dump as soon as pg_dump has closed it, while pg_dump goes on
-        if (config.tableFingerprints()) {
-            // the fingerprints and the dump read one exported snapshot, so they agree however the source changes
-            try (BackupFingerprinter fingerprints = BackupFingerprinter.open(connection,
-                    config.connectTimeoutSeconds(), deadline)) {
+        try (fingerprints) {
+            pgDump = PgTools.pgDumpFor(config.pgInstallRoot(), facts.major());
+            Path dumpDir = spool.resolve("dump");
+            progress(request, "DUMPING", 0, 0);
+            PgDump dump = new PgDump(pgDump, PgDump.jobsFor(config.jobs(), facts.databaseBytes(),
+                    config.parallelDumpMinBytes()), config.connectTimeoutSeconds(), config.lockWaitTimeout(),
+                    config.keepaliveIdle(), spools.children());
+            java.util.function.LongConsumer dumped = bytes -> progress(request, "DUMPING", bytes,
+                    percent(bytes, facts.databaseBytes()));
+            Deadline until = deadline;
+            if (fingerprints != null) {
                 fingerprints.start();
-                try (PgDump.Running running = dump.start(connection, dumpDir, spool, config.progressInterval(),
-                        fingerprints.snapshotId(), request.backupId(), deadline, dumped)) {
-                    result = write(request, bucket, repositoryPrefix, running,
-                            () -> fingerprints.await(until));
-                }
             }
-        } else {
-            try (PgDump.Running running = dump.start(connection, dumpDir, spool, config.progressInterval(), null,
-                    request.backupId(), deadline, dumped)) {
-                result = write(request, bucket, repositoryPrefix, running, () -> null);
+            // the repository reads each file of the dump as soon as pg_dump has closed it, while pg_dump goes on
+            try (PgDump.Running running = dump.start(connection, dumpDir, spool, config.progressInterval(),
+                    fingerprints == null ? null : fingerprints.snapshotId(), request.backupId(), deadline, dumped)) {
+                result = write(request, bucket, repositoryPrefix, running,
+                        fingerprints == null ? () -> null : () -> fingerprints.await(until));
             }
         }
         crashPoints.reached(CrashPoint.AFTER_MANIFEST, "backup " + request.backupId());
