@@ -233,10 +233,12 @@ public final class Repository {
 
     public Optional<Manifest> manifest(String chainId, String backupId) {
         String key = layout.manifest(chainId, backupId);
-        if (store.size(bucket, key).isEmpty()) {
+        try {
+            // one GET, which says when there is none: no HEAD first
+            return Optional.of(Json.read(readAll(store, bucket, key), Manifest.class, key));
+        } catch (ObjectNotFoundException e) {
             return Optional.empty();
         }
-        return Optional.of(Json.read(readAll(store, bucket, key), Manifest.class, key));
     }
 
     /**
