@@ -6,8 +6,6 @@ import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -26,8 +24,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 @TestProfile(ProgressWakeTest.HourlyPoll.class)
 @WithTestResource(CatalogTestResource.class)
 class ProgressWakeTest {
-    static TestKafka kafka;
-
     public static class HourlyPoll implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
@@ -35,18 +31,14 @@ class ProgressWakeTest {
         }
     }
 
-    @BeforeAll
-    static void connect() {
-        kafka = new TestKafka();
-    }
-
-    @AfterAll
-    static void disconnect() {
-        kafka.close();
-    }
-
     @Test
     void streamShowsProgressAndCompletionAsSoonAsTheyAreRecorded() throws Exception {
+        try (TestKafka kafka = new TestKafka()) {
+            followsWhatIsRecorded(kafka);
+        }
+    }
+
+    private static void followsWhatIsRecorded(TestKafka kafka) throws Exception {
         TestBackups b = TestBackups.of(BackupType.FULL);
         kafka.publish(b.sourceId(), b.requested("wake-test"));
         kafka.publish(b.sourceId(), b.progress("DUMPING", 1000, 10));
