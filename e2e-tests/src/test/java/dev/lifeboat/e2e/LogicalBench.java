@@ -29,9 +29,9 @@ class LogicalBench {
         String database = System.getProperty("lifeboat.bench.database", "bench_logical");
         int tinyRuns = Integer.getInteger("lifeboat.bench.tiny-runs", 5);
         // every run has a master key of its own, so its sources get repositories of their own
-        String runId = Long.toString(System.currentTimeMillis(), 36);
-        String tinySource = "bench-tiny-" + runId;
-        String largeSource = "bench-logical-" + runId;
+        String benchId = Long.toString(System.currentTimeMillis(), 36);
+        String tinySource = "bench-tiny-" + benchId;
+        String largeSource = "bench-logical-" + benchId;
         Databases.createDatabase(TINY_DB);
         Databases.execute(TINY_DB, "create table if not exists public.t (id int primary key, note text); "
                 + "insert into public.t select g, 'n' || g from generate_series(1, 100) g on conflict do nothing");
