@@ -47,6 +47,8 @@ import java.time.format.DateTimeParseException;
 import java.util.Comparator;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
@@ -267,26 +269,55 @@ public class SnapshotService {
         }
         deadlineOut.set(deadline);
         String repositoryPrefix = repositoryPrefix(prefix, request.sourceId());
-        Optional<SnapshotCreated> written = alreadyWritten(request, source, bucket, repositoryPrefix, offsite);
-        if (written.isPresent()) {
-            return written.get();
-        }
+        // whether an earlier delivery wrote this backup is asked of the object store while the source is connected
+        // to: two waits for other servers, neither needing the other
+        String destinationBucket = bucket;
+        OffsiteDestination destinationOffsite = offsite;
+        CompletableFuture<Optional<SnapshotCreated>> earlier = CompletableFuture.supplyAsync(() -> alreadyWritten(
+                request, source, destinationBucket, repositoryPrefix, destinationOffsite), Thread.ofVirtual()::start);
         if (deadline.passed()) {
+            Optional<SnapshotCreated> written = joined(earlier);
+            if (written.isPresent()) {
+                return written.get();
+            }
             Outage outage = outages.remove(request.backupId());
             throw new BackupFailure(outage == null ? "DUMP" : outage.stage(), "the backup passed "
                     + deadline.describe() + " before this attempt started (its first attempt started at "
                     + firstStartedAt + (outage == null ? "" : "; " + unreachable(outage.stage())
                     + " was unreachable since " + outage.since() + ": " + outage.cause()) + "); nothing was backed up");
         }
-        deleteRecursively(spool);
+        SourceConnection connection;
+        SourceProbe.Probed probed;
         try {
-            Files.createDirectories(spool);
-        } catch (IOException e) {
-            throw new BackupFailure("DUMP", "cannot create spool directory " + spool + ": " + e.getMessage());
+            deleteRecursively(spool);
+            try {
+                Files.createDirectories(spool);
+            } catch (IOException e) {
+                throw new BackupFailure("DUMP", "cannot create spool directory " + spool + ": " + e.getMessage());
+            }
+            connection = SourceConnection.resolve(source, secrets, spool);
+            probed = SourceProbe.connect(connection, config.connectTimeoutSeconds(),
+                    (int) config.socketTimeout().toSeconds());
+        } catch (RuntimeException e) {
+            // a backup an earlier delivery wrote is announced, and an object store that cannot tell is the failure,
+            // whatever the source says now
+            Optional<SnapshotCreated> written = joined(earlier);
+            if (written.isPresent()) {
+                return written.get();
+            }
+            throw e;
         }
-        SourceConnection connection = SourceConnection.resolve(source, secrets, spool);
-        SourceProbe.Probed probed = SourceProbe.connect(connection, config.connectTimeoutSeconds(),
-                (int) config.socketTimeout().toSeconds());
+        Optional<SnapshotCreated> written;
+        try {
+            written = joined(earlier);
+        } catch (RuntimeException e) {
+            probed.close();
+            throw e;
+        }
+        if (written.isPresent()) {
+            probed.close();
+            return written.get();
+        }
         SourceProbe.ServerFacts facts = probed.facts();
         if (source.physical()) {
             probed.close();
@@ -396,6 +427,14 @@ public class SnapshotService {
         }
     }
 
+    private static <T> T joined(CompletableFuture<T> future) {
+        try {
+            return future.join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
+    }
+
     /**
      * SnapshotCreated for the manifest of this backup that an earlier delivery already wrote (it stopped before
      * announcing it), or empty. Announcing that manifest, not backing up again, is what keeps one backup one manifest
@@ -491,9 +530,21 @@ public class SnapshotService {
         return p.isEmpty() ? sourceId : p + "/" + sourceId;
     }
 
-    private Repository openRepository(String bucket, String repositoryPrefix) {
+    /**
+     * The source's repository. One that exists is used at once, so the writer's own checks (is the backup there
+     * already, which chain) run while pg_dump works; a new one is created only once pg_dump has produced something
+     * ({@code files.hasNext()}), so a pg_dump that fails at its start leaves nothing at all in the bucket.
+     */
+    private Repository openRepository(String bucket, String repositoryPrefix, java.util.Iterator<?> files) {
         try {
+            Optional<Repository> existing = repositories.open(bucket, repositoryPrefix);
+            if (existing.isPresent()) {
+                return existing.get();
+            }
+            files.hasNext();
             return repositories.openOrInit(bucket, repositoryPrefix);
+        } catch (BackupFailure e) {
+            throw e;
         } catch (Repositories.MissingMasterKeyException e) {
             throw new BackupFailure("UPLOAD", e.getMessage(), e);
         } catch (RuntimeException e) {
@@ -510,10 +561,7 @@ public class SnapshotService {
     private WriteResult write(BackupRequested request, String bucket, String repositoryPrefix, PgDump.Running dump,
                               java.util.function.Supplier<TableFingerprints> tables) {
         java.util.Iterator<dev.lifeboat.repository.snapshot.SnapshotWriter.Entry> files = dump.files();
-        // the repository is opened (created on first use) once pg_dump has produced something: a pg_dump that
-        // fails at its start leaves nothing at all in the bucket
-        files.hasNext();
-        Repository repository = openRepository(bucket, repositoryPrefix);
+        Repository repository = openRepository(bucket, repositoryPrefix, files);
         try {
             String backup = "backup " + request.backupId();
             WriteResult result = repository.writer()
