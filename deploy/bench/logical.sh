@@ -6,7 +6,8 @@
 # packaged platform (started by e2e-tests' LogicalBench on free ports, its own topics' consumer groups and platform
 # database) takes a FULL of the same database (request until COMPLETED in the catalog) and restores it in a drill
 # (the RestoreDatabase step's fetch and pg_restore times), and times FULLs of a tiny database: the fixed cost of the
-# event hops. Prints one table with the ratios the targets are stated in.
+# event hops, with the median time of each hop read from the times the services record. Prints one table with the
+# ratios the targets are stated in.
 #
 # Needs: the services packaged (./mvnw install -DskipTests), pg_dump/pg_restore/psql and zstd on PATH.
 # Usage: deploy/bench/logical.sh   (SCALE=2 doubles the data; KEEP=1 keeps the database for the next run;
@@ -110,4 +111,5 @@ printf '  %-52s %9s  %s\n' "Lifeboat logical FULL (request until COMPLETED)" "$F
 printf '  %-52s %9s  %s\n' "pg_restore -j2 (bare)" "$PGR_S" ""
 printf '  %-52s %9s  %s\n' "Lifeboat restore (RestoreDatabase: fetch+pg_restore)" "$RTOT_S" "$(ratio "$RTOT_S" "$PGR_S") of bare pg_restore (target 1.15x); fetch ${FETCH_MS:-?} ms, pg_restore ${PGRL_MS:-?} ms, step ${STEP_MS:-?} ms"
 printf '  %-52s %9s  %s\n' "tiny database FULL, request until COMPLETED (ms)" "$TINY_MED" "median of $TINY"
-echo "  one tiny backup's catalog entry (where its time went): $(val tiny_entry)"
+echo "  tiny FULL per hop, median ms (request row, relay, snapshot-worker, sealing, catalog): $(val tiny_hops_median_ms)"
+echo "  one tiny backup's catalog entry: $(val tiny_entry)"

@@ -16,7 +16,8 @@ import java.util.Set;
  * The logical path's figures, one run, for deploy/bench/logical.sh (not a test: its name keeps it out of the test
  * run; the script runs it with {@code -Dit.test=LogicalBench}). On the packaged platform: the fixed cost of a FULL of
  * a tiny database (request until COMPLETED, several times), a FULL of the database {@code lifeboat.bench.database}
- * (request until COMPLETED) and a drill restoring it (the RestoreDatabase step's fetch and pg_restore times). Prints
+ * (request until COMPLETED) and a drill restoring it (the RestoreDatabase step's fetch and pg_restore times); with
+ * {@code lifeboat.bench.database=none} only the tiny rounds. Prints
  * {@code BENCH key=value} lines, and the catalog entry of one tiny backup for where its time went.
  */
 class LogicalBench {
@@ -24,30 +25,40 @@ class LogicalBench {
 
     @Test
     void logicalPathFigures() throws Exception {
+        // "none": only the tiny rounds
         String database = System.getProperty("lifeboat.bench.database", "bench_logical");
         int tinyRuns = Integer.getInteger("lifeboat.bench.tiny-runs", 5);
+        // every run has a master key of its own, so its sources get repositories of their own
+        String benchId = Long.toString(System.currentTimeMillis(), 36);
+        String tinySource = "bench-tiny-" + benchId;
+        String largeSource = "bench-logical-" + benchId;
         Databases.createDatabase(TINY_DB);
         Databases.execute(TINY_DB, "create table if not exists public.t (id int primary key, note text); "
                 + "insert into public.t select g, 'n' || g from generate_series(1, 100) g on conflict do nothing");
         // a loaded machine starts six JVMs slowly
         try (Platform platform = Platform.start(1, Map.of(), Duration.ofMinutes(8))) {
-            platform.registerSource("bench-tiny", "127.0.0.1", platform.stack.pgPort(), TINY_DB);
-            platform.registerSource("bench-logical", "127.0.0.1", platform.stack.pgPort(), database);
+            platform.registerSource(tinySource, "127.0.0.1", platform.stack.pgPort(), TINY_DB);
 
-            full(platform, "bench-tiny", Duration.ofMillis(10)); // warms every service's first-use paths
+            full(platform, tinySource, Duration.ofMillis(10)); // warms every service's first-use paths
             List<Long> tiny = new ArrayList<>();
-            JsonNode lastTiny = null;
+            List<Timed> tinyRounds = new ArrayList<>();
             for (int i = 0; i < tinyRuns; i++) {
-                Timed t = full(platform, "bench-tiny", Duration.ofMillis(10));
+                Timed t = full(platform, tinySource, Duration.ofMillis(10));
                 tiny.add(t.millis());
-                lastTiny = t.entry();
+                tinyRounds.add(t);
             }
             List<Long> sorted = tiny.stream().sorted().toList();
             System.out.println("BENCH tiny_full_ms=" + tiny);
             System.out.println("BENCH tiny_full_median_ms=" + sorted.get(sorted.size() / 2));
-            System.out.println("BENCH tiny_entry=" + lastTiny);
+            System.out.println("BENCH tiny_entry=" + tinyRounds.getLast().entry());
+            System.out.println("BENCH tiny_hops_median_ms=" + Hops.medians(tinyRounds.stream()
+                    .map(t -> Hops.of(t.backupId(), t.requested(), t.seen())).toList()));
+            if (database.equals("none")) {
+                return;
+            }
 
-            Timed large = full(platform, "bench-logical", Duration.ofMillis(50));
+            platform.registerSource(largeSource, "127.0.0.1", platform.stack.pgPort(), database);
+            Timed large = full(platform, largeSource, Duration.ofMillis(50));
             System.out.println("BENCH full_ms=" + large.millis());
             System.out.println("BENCH full_bytes_read=" + large.entry().at("/transfer/bytesRead").asLong());
             System.out.println("BENCH full_bytes_uploaded=" + large.entry().at("/transfer/bytesUploaded").asLong());
@@ -59,7 +70,7 @@ class LogicalBench {
             plan.put("name", "logical restore benchmark");
             plan.put("rto", "PT1H");
             plan.put("rpo", "PT1H");
-            plan.put("steps", List.of(Map.of("kind", "RestoreDatabase", "sourceId", "bench-logical",
+            plan.put("steps", List.of(Map.of("kind", "RestoreDatabase", "sourceId", largeSource,
                     "backup", "latest", "target", "bench", "database", "drill_bench", "jobs", 2)));
             Platform.Response created = Platform.send("POST", platform.coordinatorUrl("/api/v1/plans"), plan);
             check(created.status() == 201, "plan: " + created.body());
@@ -82,12 +93,71 @@ class LogicalBench {
         }
     }
 
-    private record Timed(long millis, JsonNode entry) {
+    /** One FULL: its id, when it was requested and when the catalog was first seen to show it COMPLETED. */
+    private record Timed(long millis, JsonNode entry, String backupId, Instant requested, Instant seen) {
+    }
+
+    /**
+     * Where one FULL's time went between the services, from the times each of them recorded in its own schema of the
+     * platform database (one machine, one clock): the scheduler's request row and its outbox row's send, the
+     * snapshot-worker's claim of the job, the SnapshotCreated event's time, the storage-worker's verdict, and when the
+     * catalog received BackupCompleted.
+     */
+    private static final class Hops {
+        static final List<String> NAMES = List.of("post_to_row", "row_to_relayed", "relayed_to_claimed",
+                "claimed_to_snapshot_created", "snapshot_created_to_verdict", "verdict_to_catalog_received",
+                "catalog_received_to_seen");
+
+        static Map<String, Long> of(String backupId, Instant requested, Instant seen) {
+            try (java.sql.Connection c = Databases.connect(Platform.PLATFORM_DB);
+                 java.sql.PreparedStatement ps = c.prepareStatement("""
+                         select r.requested_at,
+                                (select o.sent_at from scheduler.outbox o where o.payload like '%' || ? || '%'
+                                  order by o.sent_at limit 1),
+                                (select j.started_at from snapshot.job j where j.backup_id = ?::uuid),
+                                (select e.occurred_at from catalog.backup_event e where e.backup_id = ?
+                                  and e.event_type = 'dev.lifeboat.backup.snapshot-created.v1'),
+                                (select v.sealed_at from storage.sealed_backup v where v.backup_id = ?::uuid),
+                                (select e.received_at from catalog.backup_event e where e.backup_id = ?
+                                  and e.event_type = 'dev.lifeboat.backup.completed.v1')
+                         from scheduler.backup_request r where r.backup_id = ?::uuid""")) {
+                for (int i = 1; i <= 6; i++) {
+                    ps.setString(i, backupId);
+                }
+                try (java.sql.ResultSet rs = ps.executeQuery()) {
+                    check(rs.next(), "backup " + backupId + " is not in scheduler.backup_request");
+                    List<Instant> at = new ArrayList<>(List.of(requested));
+                    for (int i = 1; i <= 6; i++) {
+                        java.sql.Timestamp t = rs.getTimestamp(i);
+                        check(t != null, "backup " + backupId + ": time " + i + " of its hops was not recorded");
+                        at.add(t.toInstant());
+                    }
+                    at.add(seen);
+                    Map<String, Long> hops = new LinkedHashMap<>();
+                    for (int i = 0; i < NAMES.size(); i++) {
+                        hops.put(NAMES.get(i), Duration.between(at.get(i), at.get(i + 1)).toMillis());
+                    }
+                    return hops;
+                }
+            } catch (java.sql.SQLException e) {
+                throw new IllegalStateException("reading the hops of backup " + backupId + ": " + e.getMessage(), e);
+            }
+        }
+
+        static Map<String, Long> medians(List<Map<String, Long>> rounds) {
+            Map<String, Long> out = new LinkedHashMap<>();
+            for (String name : NAMES) {
+                List<Long> values = rounds.stream().map(r -> r.get(name)).sorted().toList();
+                out.put(name, values.get(values.size() / 2));
+            }
+            return out;
+        }
     }
 
     /** A FULL of {@code source}, timed from the request until the catalog shows it COMPLETED. */
     private static Timed full(Platform platform, String source, Duration poll) throws InterruptedException {
         long t0 = System.nanoTime();
+        Instant requested = Instant.now();
         Platform.Response r = Platform.send("POST", platform.schedulerUrl("/api/v1/backups"),
                 Map.of("sourceId", source, "type", "FULL"));
         check(r.status() == 202, "backup request: " + r.body());
@@ -98,7 +168,7 @@ class LogicalBench {
             if (e.status() == 200) {
                 String status = e.json().get("status").asText();
                 if (status.equals("COMPLETED")) {
-                    return new Timed((System.nanoTime() - t0) / 1_000_000, e.json());
+                    return new Timed((System.nanoTime() - t0) / 1_000_000, e.json(), id, requested, Instant.now());
                 }
                 check(!status.equals("FAILED"), "backup " + id + " failed: " + e.body());
             }

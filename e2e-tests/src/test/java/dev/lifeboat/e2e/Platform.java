@@ -103,7 +103,7 @@ final class Platform implements AutoCloseable {
             throw new IllegalArgumentException("storage-worker instances: 1 or 2, not " + storageWorkers);
         }
         LocalStack stack = LocalStack.ensureStarted();
-        refuseToShareTopicsWithARunningPlatform();
+        refuseToShareTopicsWithARunningPlatform(stack);
         Databases.createDatabase(PLATFORM_DB);
         Databases.execute(PLATFORM_DB, "alter database " + PLATFORM_DB + " owner to lifeboat");
         Platform p = new Platform(stack, commonEnv);
@@ -143,8 +143,14 @@ final class Platform implements AutoCloseable {
         }
     }
 
-    /** Two platforms on the same topics would take each other's work; the quick-start one must be stopped first. */
-    private static void refuseToShareTopicsWithARunningPlatform() {
+    /**
+     * Two platforms on the same topics would take each other's work; the quick-start one (services on 8081..8085, Kafka
+     * on 9092) must be stopped first. Tests on a Kafka of their own (KAFKA_PORT) share no topics with it.
+     */
+    private static void refuseToShareTopicsWithARunningPlatform(LocalStack stack) {
+        if (!stack.kafkaBootstrap().endsWith(":9092")) {
+            return;
+        }
         for (int port = 8081; port <= 8085; port++) {
             try {
                 HttpResponse<Void> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/health"))

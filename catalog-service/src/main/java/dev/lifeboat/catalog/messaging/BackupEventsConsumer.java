@@ -2,6 +2,7 @@ package dev.lifeboat.catalog.messaging;
 
 import dev.lifeboat.catalog.domain.CatalogEvent;
 import dev.lifeboat.catalog.domain.RecordOutcome;
+import dev.lifeboat.catalog.service.BackupProgressStream;
 import dev.lifeboat.catalog.service.CatalogMetrics;
 import dev.lifeboat.catalog.service.EventRecorder;
 import dev.lifeboat.contracts.CloudEvent;
@@ -23,7 +24,7 @@ import java.util.List;
  * Consumes lifeboat.backup.requested.v1 (channel backup-requests) and lifeboat.backup.events.v1 (channel
  * backup-events). A record is acked only once its transaction has committed, so the committed offset never
  * passes an event that is not in the catalog; a crash replays from there and the event id makes the replay
- * harmless.
+ * harmless. A recorded event wakes the progress streams of its backup open on this instance.
  */
 @ApplicationScoped
 public class BackupEventsConsumer {
@@ -33,13 +34,15 @@ public class BackupEventsConsumer {
     private final CatalogMetrics metrics;
     private final RetryPolicy retry;
     private final Parking parking;
+    private final BackupProgressStream progress;
 
     public BackupEventsConsumer(EventRecorder recorder, CatalogMetrics metrics, RetryPolicy retry,
-            Parking parking) {
+            Parking parking, BackupProgressStream progress) {
         this.recorder = recorder;
         this.metrics = metrics;
         this.retry = retry;
         this.parking = parking;
+        this.progress = progress;
     }
 
     @Incoming("backup-requests")
@@ -76,6 +79,7 @@ public class BackupEventsConsumer {
                     .invoke(outcome -> {
                         if (outcome == RecordOutcome.RECORDED) {
                             metrics.recorded(e.type());
+                            progress.changed(e.backupId());
                         } else {
                             metrics.duplicate(e.type());
                             LOG.debugf("%s: event %s of backup %s was recorded before", origin, e.eventId(),

@@ -15,7 +15,10 @@ import org.jboss.logging.Logger;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -23,8 +26,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * The live progress of one backup, read from the catalog's own row of it: every catalog instance records every
  * backup event into the same database, so whichever instance a client reaches sees the backup as it stands, also
- * one that started before the client connected. The row is read every poll interval (the snapshot-worker reports
- * progress about once a second) and a {@code progress} item goes out when it changed; once the backup reached a
+ * one that started before the client connected. The row is read as soon as this instance has recorded an event of
+ * the backup ({@link #changed}), and every poll interval for what other instances recorded (the snapshot-worker
+ * reports progress about once a second); a {@code progress} item goes out when it changed; once the backup reached a
  * final status one {@code done} item with its full history, and the stream ends. A stream still open at the
  * deadline ends with an {@code error} item; a {@code heartbeat} item goes out every heartbeat interval.
  */
@@ -37,6 +41,8 @@ public class BackupProgressStream {
     private final Duration pollInterval;
     private final Duration deadline;
     private final Duration heartbeat;
+    /** The streams open on this instance, by backup id. */
+    private final Map<String, Set<Follower>> following = new ConcurrentHashMap<>();
 
     public BackupProgressStream(BackupRepository backups, BackupQueries queries,
                                 @ConfigProperty(name = "lifeboat.catalog.progress.poll-interval", defaultValue = "1s")
@@ -90,25 +96,44 @@ public class BackupProgressStream {
     public Multi<Item> follow(Backup first) {
         return Multi.createFrom().emitter(emitter -> {
             Follower f = new Follower(first.backupId, emitter);
+            following.computeIfAbsent(f.backupId, k -> ConcurrentHashMap.newKeySet()).add(f);
             ScheduledExecutorService pool = Infrastructure.getDefaultWorkerPool();
             ScheduledFuture<?> task = pool.scheduleWithFixedDelay(() -> f.tick(null), pollInterval.toMillis(),
                     pollInterval.toMillis(), TimeUnit.MILLISECONDS);
-            emitter.onTermination(() -> task.cancel(false));
+            emitter.onTermination(() -> {
+                task.cancel(false);
+                following.computeIfPresent(f.backupId, (id, followers) -> {
+                    followers.remove(f);
+                    return followers.isEmpty() ? null : followers;
+                });
+            });
             pool.execute(() -> f.tick(first));
         });
+    }
+
+    /**
+     * An event of {@code backupId} was committed by this instance: its streams here read the row now rather than at
+     * their next poll, so a client following a backup sees it finish when the catalog does.
+     */
+    public void changed(String backupId) {
+        Set<Follower> followers = following.get(backupId);
+        if (followers != null) {
+            followers.forEach(f -> Infrastructure.getDefaultWorkerPool().execute(() -> f.tick(null)));
+        }
     }
 
     private static boolean isFinal(BackupStatus s) {
         return s == BackupStatus.COMPLETED || s == BackupStatus.FAILED || s == BackupStatus.DELETED;
     }
 
-    /** The state of one stream; ticks never overlap (fixed delay) except the first, so the methods synchronize. */
+    /** The state of one stream; ticks come from the poll, the first read and {@link #changed}, so they synchronize. */
     private final class Follower {
         private final String backupId;
         private final MultiEmitter<? super Item> emitter;
         private final Instant started = Instant.now();
         private Instant lastBeat = started;
         private Progress last;
+        private boolean ended;
 
         Follower(String backupId, MultiEmitter<? super Item> emitter) {
             this.backupId = backupId;
@@ -116,20 +141,18 @@ public class BackupProgressStream {
         }
 
         synchronized void tick(Backup read) {
-            if (emitter.isCancelled()) {
+            if (ended || emitter.isCancelled()) {
                 return;
             }
             try {
                 Instant now = Instant.now();
                 Backup b = read != null ? read : current(backupId);
                 if (b == null) {
-                    emitter.emit(new Failed("backup '" + backupId + "' is no longer in the catalog"));
-                    emitter.complete();
+                    end(new Failed("backup '" + backupId + "' is no longer in the catalog"));
                     return;
                 }
                 if (isFinal(b.status)) {
-                    emitter.emit(new Done(history(backupId)));
-                    emitter.complete();
+                    end(new Done(history(backupId)));
                     return;
                 }
                 Progress p = progress(b, now);
@@ -140,9 +163,8 @@ public class BackupProgressStream {
                     emitter.emit(p);
                 }
                 if (Duration.between(started, now).compareTo(deadline) >= 0) {
-                    emitter.emit(new Failed("backup '" + backupId + "' did not finish within " + deadline
+                    end(new Failed("backup '" + backupId + "' did not finish within " + deadline
                             + " of following it; ask again to keep following"));
-                    emitter.complete();
                     return;
                 }
                 if (Duration.between(lastBeat, now).compareTo(heartbeat) >= 0) {
@@ -153,6 +175,12 @@ public class BackupProgressStream {
                 // the database may be away for a moment: the next tick tries again, the deadline still holds
                 LOG.debugf("progress of backup %s not read this time: %s", backupId, e.toString());
             }
+        }
+
+        private void end(Item item) {
+            ended = true;
+            emitter.emit(item);
+            emitter.complete();
         }
     }
 

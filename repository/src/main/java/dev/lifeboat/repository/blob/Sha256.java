@@ -37,6 +37,13 @@ public final class Sha256 {
         return new Digest(size, hex(md));
     }
 
+    /** The hex digest of {@code bytes}. */
+    public static String of(byte[] bytes) {
+        MessageDigest md = newDigest();
+        md.update(bytes);
+        return hex(md);
+    }
+
     public record Digest(long sizeBytes, String sha256) {
     }
 }

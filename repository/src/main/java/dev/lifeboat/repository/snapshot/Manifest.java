@@ -27,6 +27,11 @@ public record Manifest(int formatVersion, String backupId, String chainId, Backu
     /** The one file of a physical base backup: pg_basebackup's tar stream ({@code -Ft -X fetch}). */
     public static final String BASE_TAR = "base.tar";
 
+    /** A manifest from the bytes of its stored object; {@code what} names it in the error when they do not parse. */
+    public static Manifest parse(byte[] stored, String what) {
+        return Json.read(stored, Manifest.class, what);
+    }
+
     public Manifest {
         files = List.copyOf(files);
     }

@@ -17,6 +17,10 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * A backup repository in {@code bucket} under {@code prefix} of an {@link ObjectStore}: the entry point of the
@@ -25,6 +29,8 @@ import java.util.Optional;
  */
 public final class Repository {
     static final int DEFAULT_PARALLELISM = 4;
+    /** Chains asked at once for a backup's manifest ({@link #findManifest}). */
+    static final int FIND_IN_FLIGHT = 8;
 
     private final ObjectStore store;
     private final String bucket;
@@ -227,24 +233,50 @@ public final class Repository {
 
     public Optional<Manifest> manifest(String chainId, String backupId) {
         String key = layout.manifest(chainId, backupId);
-        if (store.size(bucket, key).isEmpty()) {
+        try {
+            // one GET, which says when there is none: no HEAD first
+            return Optional.of(Json.read(readAll(store, bucket, key), Manifest.class, key));
+        } catch (ObjectNotFoundException e) {
             return Optional.empty();
         }
-        return Optional.of(Json.read(readAll(store, bucket, key), Manifest.class, key));
     }
 
     /**
      * The manifest of {@code backupId} in whichever chain holds it, or empty. A backup id names at most one backup of
-     * a repository: a writer that finds it here announces that backup instead of writing it again.
+     * a repository: a writer that finds it here announces that backup instead of writing it again. Every backup asks
+     * this before it starts, and a repository may hold many chains (one per FULL), so the chains are asked newest
+     * first (where a backup written before is) and {@link #FIND_IN_FLIGHT} at a time, not one round trip after the
+     * other.
      */
     public Optional<Manifest> findManifest(String backupId) {
-        for (String chainId : chains()) {
-            Optional<Manifest> found = manifest(chainId, backupId);
-            if (found.isPresent()) {
-                return found;
+        List<String> chains = chains().reversed();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int from = 0; from < chains.size(); from += FIND_IN_FLIGHT) {
+                List<String> batch = chains.subList(from, Math.min(chains.size(), from + FIND_IN_FLIGHT));
+                List<Future<Boolean>> held = batch.stream().map(chainId -> pool.submit(() ->
+                        store.size(bucket, layout.manifest(chainId, backupId)).isPresent())).toList();
+                for (int i = 0; i < batch.size(); i++) {
+                    if (done(held.get(i))) {
+                        Optional<Manifest> found = manifest(batch.get(i), backupId);
+                        if (found.isPresent()) {
+                            return found;
+                        }
+                    }
+                }
             }
         }
         return Optional.empty();
+    }
+
+    private static <T> T done(Future<T> future) {
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while looking for a manifest", e);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        }
     }
 
     /** The FULL manifest of a chain, if the chain has one. */

@@ -1,5 +1,6 @@
 package dev.lifeboat.repository.snapshot;
 
+import dev.lifeboat.repository.blob.Sha256;
 import dev.lifeboat.repository.content.Chunker;
 import dev.lifeboat.repository.content.EncodedChunk;
 import org.jboss.logging.Logger;
@@ -188,12 +189,14 @@ public final class SnapshotWriter {
                     ("{\"chainId\":\"" + plan.chainId() + "\",\"createdAt\":\"" + now + "\"}")
                             .getBytes(StandardCharsets.UTF_8));
         }
-        repo.store().put(repo.bucket(), repo.layout().manifest(plan.chainId(), context.backupId()), Json.write(manifest));
+        byte[] stored = Json.write(manifest);
+        repo.store().put(repo.bucket(), repo.layout().manifest(plan.chainId(), context.backupId()), stored);
         boolean promoted = requested != BackupType.FULL && plan.type() == BackupType.FULL;
         LOG.infof("backup %s (%s%s) sealed in chain %s: %d bytes read, %d bytes uploaded in %d of %d chunks",
                 context.backupId(), plan.type(), promoted ? ", promoted from " + requested : "", plan.chainId(),
                 stats.bytesRead(), stats.bytesUploaded(), stats.chunksUploaded(), stats.chunksTotal());
-        return new WriteResult(manifest, requested, promoted, (System.nanoTime() - started) / 1_000_000);
+        return new WriteResult(manifest, requested, promoted, (System.nanoTime() - started) / 1_000_000,
+                Sha256.of(stored));
     }
 
     private Plan plan(BackupType requested, ChainContext context) {

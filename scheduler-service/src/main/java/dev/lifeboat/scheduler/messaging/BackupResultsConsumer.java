@@ -43,13 +43,15 @@ public class BackupResultsConsumer {
     private final RetryPolicy retry;
     private final Parking parking;
     private final BackupWatchdog watchdog;
+    private final OutboxRelay relay;
 
     public BackupResultsConsumer(BackupResultService results, RetryPolicy retry, Parking parking,
-                                 BackupWatchdog watchdog) {
+                                 BackupWatchdog watchdog, OutboxRelay relay) {
         this.results = results;
         this.retry = retry;
         this.parking = parking;
         this.watchdog = watchdog;
+        this.relay = relay;
     }
 
     @Incoming("backup-results")
@@ -77,8 +79,15 @@ public class BackupResultsConsumer {
             case SnapshotCreated s -> () -> watchdog.snapshotCreated(s);
             default -> () -> Uni.createFrom().item(Outcome.IGNORED);
         };
+        // retention may have expired backups (outbox rows): they leave now, not at the relay's next tick
+        boolean wake = event.data() instanceof BackupCompleted || event.data() instanceof BackupVerified;
         return untilCommitted(work, origin)
                 .invoke(outcome -> LOG.debugf("%s: %s %s", origin, event.type(), outcome))
+                .invoke(() -> {
+                    if (wake) {
+                        relay.wake();
+                    }
+                })
                 .chain(() -> Uni.createFrom().completionStage(message.ack()))
                 .onFailure(RetriesExhaustedException.class).recoverWithUni(e -> parking
                         .park(message, (RetriesExhaustedException) e)

@@ -30,10 +30,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Rows are claimed with SKIP LOCKED so several scheduler instances relay without sending a row twice;
  * a crash between ack and commit re-sends a row with the same event id, which consumers dedupe.
  *
- * <p>It runs every {@code lifeboat.outbox.relay-interval} (a Vert.x timer: the scheduler extension's intervals do not
- * go below a second), and at once when a request that wrote a row has committed ({@link #wake()}), so an on-demand
- * backup request reaches the broker without waiting for the next tick. One relay runs at a time per instance; a wake
- * during a relay runs another right after it.
+ * <p>It runs at once when a transaction that wrote a row has committed ({@link #wake()}: an on-demand request, a cron
+ * fire or a missed slot caught up, a completion or verification whose retention expired backups, the watchdog), so
+ * an event reaches the broker without waiting for a tick, and every {@code lifeboat.outbox.relay-interval} (a Vert.x
+ * timer: the scheduler extension's intervals do not go below a second) for rows a wake missed (another instance's,
+ * a failed run's). One relay runs at a time per instance; a wake during a relay runs another right after it.
  */
 @ApplicationScoped
 public class OutboxRelay {

@@ -10,6 +10,7 @@ import dev.lifeboat.scheduler.config.WatchdogConfig;
 import dev.lifeboat.scheduler.domain.BackupRequest;
 import dev.lifeboat.scheduler.domain.BackupStatus;
 import dev.lifeboat.scheduler.domain.OutboxEvent;
+import dev.lifeboat.scheduler.messaging.OutboxRelay;
 import dev.lifeboat.scheduler.service.BackupResultService.Outcome;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
@@ -45,6 +46,8 @@ public class BackupWatchdog {
     WatchdogConfig config;
     @Inject
     MeterRegistry registry;
+    @Inject
+    OutboxRelay relay;
 
     /**
      * A BackupRequested on the topic: one another system published gets its row here (REQUESTED, watched from now);
@@ -120,6 +123,7 @@ public class BackupWatchdog {
                 .invoke(n -> {
                     if (n > 0) {
                         LOG.infof("watchdog resolved %d backup(s) without progress", n);
+                        relay.wake();
                     }
                 })
                 .onFailure().invoke(e -> LOG.warnf("backup watchdog check failed, the next check retries: %s",

@@ -1,6 +1,7 @@
 package dev.lifeboat.scheduler.service;
 
 import dev.lifeboat.scheduler.domain.Policy;
+import dev.lifeboat.scheduler.messaging.OutboxRelay;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.runtime.StartupEvent;
 import io.quarkus.scheduler.Scheduled;
@@ -31,6 +32,8 @@ public class PolicyScheduler {
     Scheduler scheduler;
     @Inject
     BackupRequestService backups;
+    @Inject
+    OutboxRelay relay;
     @ConfigProperty(name = "lifeboat.schedule.catch-up-interval")
     String catchUpInterval;
     @ConfigProperty(name = "lifeboat.schedule.catch-up-grace")
@@ -53,6 +56,8 @@ public class PolicyScheduler {
                 .setCron(policy.schedule)
                 .setTimeZone("UTC")
                 .setAsyncTask(execution -> backups.requestScheduled(policyId, execution.getScheduledFireTime())
+                        // committed: the request leaves now, not at the relay's next tick
+                        .invoke(relay::wake)
                         .onFailure().invoke(e -> LOG.errorf(e, "policy %s could not request its backup", policyId))
                         .onFailure().recoverWithNull())
                 .schedule();
@@ -73,6 +78,7 @@ public class PolicyScheduler {
                 .onItem().transformToMulti(policies -> Multi.createFrom().iterable(policies))
                 .onItem().transformToUniAndConcatenate(policy -> missedSlot(policy, now)
                         .map(slot -> backups.requestScheduled(policy.id, slot)
+                                .invoke(relay::wake)
                                 .invoke(() -> LOG.infof("policy %s: slot %s was missed (service or database "
                                         + "down), fired now", policy.id, slot))
                                 .onFailure().invoke(e -> LOG.warnf("policy %s: catching up slot %s failed, "

@@ -56,11 +56,35 @@ public final class BackupFingerprinter implements AutoCloseable {
                 (int) Math.max(1, deadline.remaining().toSeconds() + 1)), source.toString());
     }
 
+    /**
+     * On a connection to the source the backup opened already (its probe's), which it takes over and closes: one
+     * connection (TLS, authentication) less before pg_dump can start. Its reads may wait until the backup's deadline.
+     */
+    static BackupFingerprinter on(Connection c, String where, Deadline deadline) {
+        try {
+            c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE,
+                    deadline.remaining().toMillis() + 1000));
+        } catch (SQLException e) {
+            closeQuietly(c);
+            throw failedToBegin(where, e);
+        }
+        return begin(c, where);
+    }
+
     private static BackupFingerprinter open(String url, Properties props, String where) {
         props.setProperty("ApplicationName", "lifeboat-snapshot-fingerprints");
-        Connection c = null;
+        Connection c;
         try {
             c = DriverManager.getConnection(url, props);
+        } catch (SQLException e) {
+            throw failedToBegin(where, e);
+        }
+        return begin(c, where);
+    }
+
+    /** Exports the snapshot pg_dump will dump in, from a REPEATABLE READ transaction begun on {@code c}. */
+    private static BackupFingerprinter begin(Connection c, String where) {
+        try {
             c.setAutoCommit(false);
             try (Statement st = c.createStatement()) {
                 st.execute("set transaction isolation level repeatable read, read only");
@@ -73,15 +97,21 @@ public final class BackupFingerprinter implements AutoCloseable {
                 return new BackupFingerprinter(c, id);
             }
         } catch (SQLException e) {
-            if (c != null) {
-                try {
-                    c.close();
-                } catch (SQLException ignored) {
-                    // the connection is unusable anyway
-                }
-            }
-            throw new BackupFailure("DUMP", "cannot open a snapshot of " + where + " for the table fingerprints: "
-                    + e.getMessage() + " (set LIFEBOAT_TABLE_FINGERPRINTS=false to back up without them)");
+            closeQuietly(c);
+            throw failedToBegin(where, e);
+        }
+    }
+
+    private static BackupFailure failedToBegin(String where, SQLException e) {
+        return new BackupFailure("DUMP", "cannot open a snapshot of " + where + " for the table fingerprints: "
+                + e.getMessage() + " (set LIFEBOAT_TABLE_FINGERPRINTS=false to back up without them)");
+    }
+
+    private static void closeQuietly(Connection c) {
+        try {
+            c.close();
+        } catch (SQLException ignored) {
+            // the connection is unusable anyway
         }
     }
 

@@ -113,8 +113,9 @@ final class PgDump {
         // while pg_dump still waits for it; pg_dump's own timeout then only backs it up
         Duration lockWait = lockWaitTimeout.compareTo(deadline.remaining()) < 0 ? lockWaitTimeout
                 : deadline.remaining().plus(progressInterval.multipliedBy(2)).plusSeconds(5);
+        // --no-sync: the spool is read (and removed) while pg_dump runs, so flushing it to disk first only waits
         List<String> command = new ArrayList<>(List.of(binary.toString(), "--format=directory",
-                "--compress=0", "--jobs=" + Math.max(1, jobs), "--no-password", "--file=" + target,
+                "--compress=0", "--jobs=" + Math.max(1, jobs), "--no-sync", "--no-password", "--file=" + target,
                 "--lock-wait-timeout=" + Math.max(1, lockWait.toMillis()),
                 "--host=" + source.host(), "--port=" + source.port(), "--username=" + source.user(),
                 "--dbname=" + source.libpqDatabase(keepaliveIdle)));

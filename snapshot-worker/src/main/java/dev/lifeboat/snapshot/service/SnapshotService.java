@@ -47,6 +47,8 @@ import java.time.format.DateTimeParseException;
 import java.util.Comparator;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
@@ -267,61 +269,93 @@ public class SnapshotService {
         }
         deadlineOut.set(deadline);
         String repositoryPrefix = repositoryPrefix(prefix, request.sourceId());
-        Optional<SnapshotCreated> written = alreadyWritten(request, source, bucket, repositoryPrefix, offsite);
-        if (written.isPresent()) {
-            return written.get();
-        }
+        // whether an earlier delivery wrote this backup is asked of the object store while the source is connected
+        // to: two waits for other servers, neither needing the other
+        String destinationBucket = bucket;
+        OffsiteDestination destinationOffsite = offsite;
+        CompletableFuture<Optional<SnapshotCreated>> earlier = CompletableFuture.supplyAsync(() -> alreadyWritten(
+                request, source, destinationBucket, repositoryPrefix, destinationOffsite), Thread.ofVirtual()::start);
         if (deadline.passed()) {
+            Optional<SnapshotCreated> written = joined(earlier);
+            if (written.isPresent()) {
+                return written.get();
+            }
             Outage outage = outages.remove(request.backupId());
             throw new BackupFailure(outage == null ? "DUMP" : outage.stage(), "the backup passed "
                     + deadline.describe() + " before this attempt started (its first attempt started at "
                     + firstStartedAt + (outage == null ? "" : "; " + unreachable(outage.stage())
                     + " was unreachable since " + outage.since() + ": " + outage.cause()) + "); nothing was backed up");
         }
-        deleteRecursively(spool);
+        SourceConnection connection;
+        SourceProbe.Probed probed;
         try {
-            Files.createDirectories(spool);
-        } catch (IOException e) {
-            throw new BackupFailure("DUMP", "cannot create spool directory " + spool + ": " + e.getMessage());
+            deleteRecursively(spool);
+            try {
+                Files.createDirectories(spool);
+            } catch (IOException e) {
+                throw new BackupFailure("DUMP", "cannot create spool directory " + spool + ": " + e.getMessage());
+            }
+            connection = SourceConnection.resolve(source, secrets, spool);
+            probed = SourceProbe.connect(connection, config.connectTimeoutSeconds(),
+                    (int) config.socketTimeout().toSeconds());
+        } catch (RuntimeException e) {
+            // a backup an earlier delivery wrote is announced, and an object store that cannot tell is the failure,
+            // whatever the source says now
+            Optional<SnapshotCreated> written = joined(earlier);
+            if (written.isPresent()) {
+                return written.get();
+            }
+            throw e;
         }
-        SourceConnection connection = SourceConnection.resolve(source, secrets, spool);
-        SourceProbe.ServerFacts facts = SourceProbe.probe(connection, config.connectTimeoutSeconds(),
-                (int) config.socketTimeout().toSeconds());
+        Optional<SnapshotCreated> written;
+        try {
+            written = joined(earlier);
+        } catch (RuntimeException e) {
+            probed.close();
+            throw e;
+        }
+        if (written.isPresent()) {
+            probed.close();
+            return written.get();
+        }
+        SourceProbe.ServerFacts facts = probed.facts();
         if (source.physical()) {
+            probed.close();
             return physical(request, source, connection, facts, bucket, repositoryPrefix, spool, startedAt, deadline,
                     offsite);
         }
-        Path pgDump = PgTools.pgDumpFor(config.pgInstallRoot(), facts.major());
-        Path dumpDir = spool.resolve("dump");
-        progress(request, "DUMPING", 0, 0);
-        PgDump dump = new PgDump(pgDump, PgDump.jobsFor(config.jobs(), facts.databaseBytes(),
-                config.parallelDumpMinBytes()), config.connectTimeoutSeconds(), config.lockWaitTimeout(),
-                config.keepaliveIdle(), spools.children());
-        java.util.function.LongConsumer dumped = bytes -> progress(request, "DUMPING", bytes,
-                percent(bytes, facts.databaseBytes()));
+        // the fingerprints and the dump read one exported snapshot, so they agree however the source changes; the
+        // probe's connection goes on as the fingerprints' (one connection less before pg_dump can start)
+        BackupFingerprinter fingerprints = config.tableFingerprints()
+                ? BackupFingerprinter.on(probed.connection(), connection.toString(), deadline) : null;
+        if (fingerprints == null) {
+            probed.close();
+        }
+        Path pgDump;
         WriteResult result;
-        Deadline until = deadline;
-        // the repository reads each file of the dump as soon as pg_dump has closed it, while pg_dump goes on
-        if (config.tableFingerprints()) {
-            // the fingerprints and the dump read one exported snapshot, so they agree however the source changes
-            try (BackupFingerprinter fingerprints = BackupFingerprinter.open(connection,
-                    config.connectTimeoutSeconds(), deadline)) {
+        try (fingerprints) {
+            pgDump = PgTools.pgDumpFor(config.pgInstallRoot(), facts.major());
+            Path dumpDir = spool.resolve("dump");
+            progress(request, "DUMPING", 0, 0);
+            PgDump dump = new PgDump(pgDump, PgDump.jobsFor(config.jobs(), facts.databaseBytes(),
+                    config.parallelDumpMinBytes()), config.connectTimeoutSeconds(), config.lockWaitTimeout(),
+                    config.keepaliveIdle(), spools.children());
+            java.util.function.LongConsumer dumped = bytes -> progress(request, "DUMPING", bytes,
+                    percent(bytes, facts.databaseBytes()));
+            Deadline until = deadline;
+            if (fingerprints != null) {
                 fingerprints.start();
-                try (PgDump.Running running = dump.start(connection, dumpDir, spool, config.progressInterval(),
-                        fingerprints.snapshotId(), request.backupId(), deadline, dumped)) {
-                    result = write(request, bucket, repositoryPrefix, running,
-                            () -> fingerprints.await(until));
-                }
             }
-        } else {
-            try (PgDump.Running running = dump.start(connection, dumpDir, spool, config.progressInterval(), null,
-                    request.backupId(), deadline, dumped)) {
-                result = write(request, bucket, repositoryPrefix, running, () -> null);
+            // the repository reads each file of the dump as soon as pg_dump has closed it, while pg_dump goes on
+            try (PgDump.Running running = dump.start(connection, dumpDir, spool, config.progressInterval(),
+                    fingerprints == null ? null : fingerprints.snapshotId(), request.backupId(), deadline, dumped)) {
+                result = write(request, bucket, repositoryPrefix, running,
+                        fingerprints == null ? () -> null : () -> fingerprints.await(until));
             }
         }
         crashPoints.reached(CrashPoint.AFTER_MANIFEST, "backup " + request.backupId());
-        return snapshotCreated(request, source, bucket, repositoryPrefix, result.manifest(), facts.version(),
-                PgTools.version(pgDump), startedAt, Instant.now(), offsite);
+        return snapshotCreated(request, source, bucket, repositoryPrefix, result.manifest(),
+                result.manifestSha256(), facts.version(), PgTools.version(pgDump), startedAt, Instant.now(), offsite);
     }
 
     /** A base backup of the whole cluster of a {@code physical} source ({@link PhysicalBackup}). */
@@ -361,7 +395,7 @@ public class SnapshotService {
                                 percent(bytes, cluster.clusterBytes())), sameCluster);
         progress(request, "UPLOADING", manifest.totalSize(), 100);
         crashPoints.reached(CrashPoint.AFTER_MANIFEST, backup);
-        return snapshotCreated(request, source, bucket, repositoryPrefix, manifest, facts.version(),
+        return snapshotCreated(request, source, bucket, repositoryPrefix, manifest, null, facts.version(),
                 PgTools.version(tool), startedAt, Instant.now(), offsite);
     }
 
@@ -393,6 +427,14 @@ public class SnapshotService {
         }
     }
 
+    private static <T> T joined(CompletableFuture<T> future) {
+        try {
+            return future.join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
+    }
+
     /**
      * SnapshotCreated for the manifest of this backup that an earlier delivery already wrote (it stopped before
      * announcing it), or empty. Announcing that manifest, not backing up again, is what keeps one backup one manifest
@@ -420,15 +462,19 @@ public class SnapshotService {
         // the versions are not in the manifest; the time it was written stands for both ends of the lost attempt
         Instant written = manifest.get().createdAt();
         return Optional.of(snapshotCreated(request, source, bucket, repositoryPrefix, manifest.get(), null, null,
-                written, written, offsite));
+                null, written, written, offsite));
     }
 
+    /**
+     * {@code writtenSha256}: the manifest's SHA-256 as this attempt stored it, or null to read the stored manifest
+     * back (one written by an earlier attempt, or by a writer that does not report it).
+     */
     private SnapshotCreated snapshotCreated(BackupRequested request, SchedulerClient.SourceInfo source, String bucket,
-                                            String repositoryPrefix, Manifest manifest, String serverVersion,
-                                            String pgDumpVersion, Instant startedAt, Instant finishedAt,
-                                            OffsiteDestination offsite) {
+                                            String repositoryPrefix, Manifest manifest, String writtenSha256,
+                                            String serverVersion, String pgDumpVersion, Instant startedAt,
+                                            Instant finishedAt, OffsiteDestination offsite) {
         String manifestKey = new Layout(repositoryPrefix).manifest(manifest.chainId(), manifest.backupId());
-        String manifestSha = manifestSha256(bucket, manifestKey);
+        String manifestSha = writtenSha256 != null ? writtenSha256 : manifestSha256(bucket, manifestKey);
         long storedBytes = manifest.distinctChunks().keySet().stream().mapToLong(Manifest.ChunkRef::storedSize).sum();
         Manifest.Stats stats = manifest.stats();
         boolean promoted = request.type() != BackupType.FULL
@@ -484,9 +530,21 @@ public class SnapshotService {
         return p.isEmpty() ? sourceId : p + "/" + sourceId;
     }
 
-    private Repository openRepository(String bucket, String repositoryPrefix) {
+    /**
+     * The source's repository. One that exists is used at once, so the writer's own checks (is the backup there
+     * already, which chain) run while pg_dump works; a new one is created only once pg_dump has produced something
+     * ({@code files.hasNext()}), so a pg_dump that fails at its start leaves nothing at all in the bucket.
+     */
+    private Repository openRepository(String bucket, String repositoryPrefix, java.util.Iterator<?> files) {
         try {
+            Optional<Repository> existing = repositories.open(bucket, repositoryPrefix);
+            if (existing.isPresent()) {
+                return existing.get();
+            }
+            files.hasNext();
             return repositories.openOrInit(bucket, repositoryPrefix);
+        } catch (BackupFailure e) {
+            throw e;
         } catch (Repositories.MissingMasterKeyException e) {
             throw new BackupFailure("UPLOAD", e.getMessage(), e);
         } catch (RuntimeException e) {
@@ -503,10 +561,7 @@ public class SnapshotService {
     private WriteResult write(BackupRequested request, String bucket, String repositoryPrefix, PgDump.Running dump,
                               java.util.function.Supplier<TableFingerprints> tables) {
         java.util.Iterator<dev.lifeboat.repository.snapshot.SnapshotWriter.Entry> files = dump.files();
-        // the repository is opened (created on first use) once pg_dump has produced something: a pg_dump that
-        // fails at its start leaves nothing at all in the bucket
-        files.hasNext();
-        Repository repository = openRepository(bucket, repositoryPrefix);
+        Repository repository = openRepository(bucket, repositoryPrefix, files);
         try {
             String backup = "backup " + request.backupId();
             WriteResult result = repository.writer()

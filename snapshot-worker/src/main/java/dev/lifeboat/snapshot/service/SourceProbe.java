@@ -27,10 +27,37 @@ final class SourceProbe {
     }
 
     static ServerFacts probe(SourceConnection source, int timeoutSeconds, int socketTimeoutSeconds) {
-        try (Connection c = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties(timeoutSeconds,
-                socketTimeoutSeconds))) {
-            return facts(c);
+        try (Probed probed = connect(source, timeoutSeconds, socketTimeoutSeconds)) {
+            return probed.facts();
+        }
+    }
+
+    /** A connection to the source that answered, and what it said; whoever holds it closes it. */
+    record Probed(Connection connection, ServerFacts facts) implements AutoCloseable {
+        @Override
+        public void close() {
+            try {
+                connection.close();
+            } catch (SQLException e) {
+                // nothing was written on it
+            }
+        }
+    }
+
+    /**
+     * As {@link #probe}, keeping the connection open: a backup goes on with it (its table fingerprints) instead of
+     * connecting again.
+     */
+    static Probed connect(SourceConnection source, int timeoutSeconds, int socketTimeoutSeconds) {
+        Connection c = null;
+        try {
+            c = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties(timeoutSeconds,
+                    socketTimeoutSeconds));
+            return new Probed(c, facts(c));
         } catch (SQLException e) {
+            if (c != null) {
+                new Probed(c, null).close();
+            }
             throw new BackupFailure("CONNECT", diagnose(source, e).message());
         }
     }

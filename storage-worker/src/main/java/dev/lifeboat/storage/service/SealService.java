@@ -201,26 +201,25 @@ public class SealService {
         }
         Timer.Sample sample = metrics.startVerify();
         try {
-            Optional<String> sha = manifestSha256(s.bucket(), s.objectKey());
-            if (sha.isEmpty()) {
+            // read once: the bytes whose SHA-256 is checked are the bytes parsed
+            Optional<byte[]> stored = readManifest(s.bucket(), s.objectKey());
+            if (stored.isEmpty()) {
                 return failed(s, "manifest " + where + " does not exist: the backup was deleted or never "
                         + "finished; check the bucket and the snapshot-worker log, then take a new backup");
             }
-            if (!sha.get().equalsIgnoreCase(s.sha256())) {
+            String sha = Sha256.of(stored.get());
+            if (!sha.equalsIgnoreCase(s.sha256())) {
                 return failed(s, "manifest " + where + " does not match what was written: SHA-256 differs; "
-                        + "expected " + s.sha256() + ", read back " + sha.get()
+                        + "expected " + s.sha256() + ", read back " + sha
                         + ". The manifest was changed or corrupted after upload; take a new backup");
             }
-            Optional<Manifest> manifest = repository.get().manifest(at.chainId(), at.backupId());
-            if (manifest.isEmpty()) {
-                return failed(s, "manifest " + where + " disappeared while being verified; take a new backup");
-            }
-            if (!s.backupId().equals(manifest.get().backupId()) || !at.chainId().equals(manifest.get().chainId())) {
-                return failed(s, "manifest " + where + " describes backup " + manifest.get().backupId() + " of chain "
-                        + manifest.get().chainId() + ", not backup " + s.backupId() + " of chain " + at.chainId()
+            Manifest manifest = Manifest.parse(stored.get(), where);
+            if (!s.backupId().equals(manifest.backupId()) || !at.chainId().equals(manifest.chainId())) {
+                return failed(s, "manifest " + where + " describes backup " + manifest.backupId() + " of chain "
+                        + manifest.chainId() + ", not backup " + s.backupId() + " of chain " + at.chainId()
                         + "; nothing sealed");
             }
-            VerificationReport report = repository.get().verifier().quick(manifest.get())
+            VerificationReport report = repository.get().verifier().quick(manifest)
                     .requireReadable("quick verification of backup " + s.backupId() + " at " + where);
             metrics.verifiedBytes(report.bytesChecked());
             if (!report.ok()) {
@@ -246,9 +245,9 @@ public class SealService {
                 + (p.chunkId() == null ? "" : "chunk " + p.chunkId() + ": ") + p.what();
     }
 
-    private Optional<String> manifestSha256(String bucket, String key) {
+    private Optional<byte[]> readManifest(String bucket, String key) {
         try (InputStream in = repositories.store().open(bucket, key)) {
-            return Optional.of(Sha256.of(in).sha256());
+            return Optional.of(in.readAllBytes());
         } catch (ObjectNotFoundException e) {
             return Optional.empty();
         } catch (S3Exception e) {
