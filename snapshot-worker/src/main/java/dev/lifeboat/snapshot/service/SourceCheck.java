@@ -83,8 +83,11 @@ public class SourceCheck {
         }
         Path spool = spools.job("check-" + UUID.randomUUID());
         try (Guard guard = new Guard(config.checkDeadline())) {
+            long guarded = System.nanoTime();
             SourceReadiness readiness = check(source, spool, guard, started);
-            if (guard.fired()) {
+            // past the deadline whichever gave up first: the guard, or a connect timeout as long as the deadline (the
+            // guard's timer may run a moment late on a busy machine)
+            if (guard.fired() || System.nanoTime() - guarded >= config.checkDeadline().toNanos()) {
                 String message = "the check did not finish within " + config.checkDeadline()
                         + " (LIFEBOAT_CHECK_DEADLINE): " + source.host() + ":" + source.port()
                         + " answered too slowly or not at all";
