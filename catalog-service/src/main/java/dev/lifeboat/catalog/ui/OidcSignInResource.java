@@ -100,12 +100,13 @@ public class OidcSignInResource {
                              @Context HttpHeaders headers, @Context UriInfo uri) {
         Cookie bound = headers.getCookies().get(STATE_COOKIE);
         Optional<Pending> started = bound == null ? Optional.empty() : sealed.open(bound.getValue());
-        Response refused = check(code, state, started, error, description);
+        boolean ours = state != null && started.isPresent() && MessageDigest.isEqual(
+                state.getBytes(StandardCharsets.UTF_8), started.get().state().getBytes(StandardCharsets.UTF_8));
+        Response refused = check(code, ours, error, description);
         if (refused != null) {
             // an answer that is not this browser's leaves its sign-in under way (a link from elsewhere cannot end it);
             // one that is, but carries the provider's refusal, ends it
-            return started.isPresent() && state != null && state.equals(started.get().state())
-                    ? withStateCleared(refused, uri) : refused;
+            return ours ? withStateCleared(refused, uri) : refused;
         }
         Pending p = started.orElseThrow();
         // a state serves one answer: a replayed one (even with the cookie put back) finds it used
@@ -149,11 +150,10 @@ public class OidcSignInResource {
     }
 
     /** The answer's shape and its binding to this browser; null when the code may be exchanged. */
-    private Response check(String code, String state, Optional<Pending> started, String error, String description) {
+    private Response check(String code, boolean ours, String error, String description) {
         // the state first: an answer that does not belong to this browser's sign-in shows nothing it carries (an
         // error text of someone else's choosing on this page) and does not end the sign-in under way
-        if (state == null || started.isEmpty() || !MessageDigest.isEqual(state.getBytes(StandardCharsets.UTF_8),
-                started.get().state().getBytes(StandardCharsets.UTF_8))) {
+        if (!ours) {
             LOG.warn("OIDC sign-in refused: its state does not match the one this browser started");
             return session.refused(400, "This sign-in answer does not belong to a sign-in started in this browser "
                     + "(its state does not match, or the sign-in began before this service restarted): start the "
@@ -163,7 +163,7 @@ public class OidcSignInResource {
             String errorCode = OidcProvider.clip(error).replaceAll("[^A-Za-z0-9_.-]", "?");
             LOG.warnf("OIDC sign-in refused by the provider: %s", errorCode);
             return session.refused(401, "The identity provider did not sign you in (" + errorCode
-                    + (description == null ? "" : ": " + OidcProvider.clip(description).replaceAll("\\p{Cntrl}", "?"))
+                    + (description == null ? "" : ": " + OidcProvider.printable(description))
                     + ").");
         }
         if (code == null || code.isBlank() || code.length() > 4096) {
