@@ -20,7 +20,7 @@
 #
 # Needs Kafka and PostgreSQL of deploy/local/stack.sh (`deploy/local/stack.sh up kafka postgres`), a JDK 21+,
 # curl, jq, psql. Usage: deploy/bench/auth-bench.sh
-# Environment: KAFKA_PORT (9092), PG_PORT (55432), BENCH_PORT (18085) and BASELINE_PORT (18185) for the two
+# Environment: KAFKA_PORT (9092), PG_PORT (25432), BENCH_PORT (18085) and BASELINE_PORT (18185) for the two
 # catalog-service instances, BACKUPS (3000), SOURCES (8), REQUESTS (10000), WARMUP (2000), CONCURRENCY (8),
 # BASELINE (00b18d2), LIFEBOAT_JAVA_OPTS (-Xmx512m), SKIP_BUILD=1 to use the current tree's catalog-service as
 # built; Maven reads extra arguments from MAVEN_ARGS (e.g. -Dmaven.repo.local=...).
@@ -28,7 +28,7 @@
 # consumer group, the key pair and tokens, the baseline worktree and the work directory.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-KAFKA_PORT=${KAFKA_PORT:-9092}; PG_PORT=${PG_PORT:-55432}
+KAFKA_PORT=${KAFKA_PORT:-9092}; PG_PORT=${PG_PORT:-25432}
 BENCH_PORT=${BENCH_PORT:-18085}; BASELINE_PORT=${BASELINE_PORT:-18185}
 BACKUPS=${BACKUPS:-3000}; SOURCES=${SOURCES:-8}
 REQUESTS=${REQUESTS:-10000}; WARMUP=${WARMUP:-2000}; CONCURRENCY=${CONCURRENCY:-8}

@@ -19,7 +19,7 @@
 #
 # Needs Kafka and PostgreSQL of deploy/local/stack.sh (`deploy/local/stack.sh up kafka postgres`), a JDK 21+, curl,
 # jq, psql, python3. Usage: deploy/bench/catalog-scale.sh
-# Environment: KAFKA_PORT (9092), PG_PORT (55432), BENCH_PORT (18095), SCHEDULER_STANDIN_PORT (18096), SOURCES (1000),
+# Environment: KAFKA_PORT (9092), PG_PORT (25432), BENCH_PORT (18095), SCHEDULER_STANDIN_PORT (18096), SOURCES (1000),
 # PER_SOURCE (1000), DEEP (500), REQUESTS (2000), WARMUP (300), CONCURRENCY (4), LIFEBOAT_JAVA_OPTS (-Xmx512m),
 # BENCH_JAVA_OPTS (the load generator's JVM, -XX:+UseZGC),
 # SKIP_BUILD=1 to use catalog-service as built, KEEP_DB=1 to keep the database (its name is printed);
@@ -28,7 +28,7 @@
 # the topics and the consumer group, the key pair and tokens, the work directory.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-KAFKA_PORT=${KAFKA_PORT:-9092}; PG_PORT=${PG_PORT:-55432}
+KAFKA_PORT=${KAFKA_PORT:-9092}; PG_PORT=${PG_PORT:-25432}
 BENCH_PORT=${BENCH_PORT:-18095}; STANDIN_PORT=${SCHEDULER_STANDIN_PORT:-18096}
 SOURCES=${SOURCES:-1000}; PER_SOURCE=${PER_SOURCE:-1000}; DEEP=${DEEP:-500}
 REQUESTS=${REQUESTS:-2000}; WARMUP=${WARMUP:-300}; CONCURRENCY=${CONCURRENCY:-4}

@@ -12,7 +12,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$ROOT/.work
 SCALE=${1:?usage: deploy/bench/drill-bench.sh SCALE}
-PG_PORT=${PG_PORT:-55432}
+PG_PORT=${PG_PORT:-25432}
 SCHEDULER=http://127.0.0.1:${SCHEDULER_PORT:-8081}
 CATALOG=http://127.0.0.1:${CATALOG_PORT:-8085}
 # every API call carries the admin token of the local run (./lifeboat up mints it into .work/tokens)

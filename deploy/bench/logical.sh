@@ -14,7 +14,7 @@
 # MVN_ARGS for Maven, e.g. MVN_ARGS="-o -Dmaven.repo.local=/path/m2")
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PG_PORT=${PG_PORT:-55432}
+PG_PORT=${PG_PORT:-25432}
 SCALE=${SCALE:-1}
 DB=bench_logical
 OUT=${LIFEBOAT_WORK:-$ROOT/.work}/bench-logical

@@ -8,7 +8,7 @@
 # Everything binds 127.0.0.1. Data, logs and pid files live under LIFEBOAT_WORK (default <repo>/.work/stack).
 # Environment:
 #   LIFEBOAT_WORK  work directory                      KAFKA_PORT 9092, KAFKA_CONTROLLER_PORT 9093
-#   PG_PORT 55432  S3_PORT 9000  ZIPKIN_PORT 9411      JAVA_HOME (else `java` on PATH; JDK 17+)
+#   PG_PORT 25432  S3_PORT 9000  ZIPKIN_PORT 9411      JAVA_HOME (else `java` on PATH; JDK 17+)
 #   MVN            Maven command used for downloads (default mvn, else <repo>/mvnw)
 #   KAFKA_VERSION 4.4.0, S3PROXY_VERSION 4.1.0, ZIPKIN_VERSION 3.6.1, *_HEAP, STACK_WAIT_S (120)
 # Servers:
@@ -29,7 +29,7 @@ WORK=${LIFEBOAT_WORK:-$REPO_ROOT/.work/stack}
 mkdir -p "$WORK"; WORK=$(cd "$WORK" && pwd)
 
 KAFKA_PORT=${KAFKA_PORT:-9092}; KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
-PG_PORT=${PG_PORT:-55432}; S3_PORT=${S3_PORT:-9000}; ZIPKIN_PORT=${ZIPKIN_PORT:-9411}
+PG_PORT=${PG_PORT:-25432}; S3_PORT=${S3_PORT:-9000}; ZIPKIN_PORT=${ZIPKIN_PORT:-9411}
 KAFKA_VERSION=${KAFKA_VERSION:-4.4.0}; LOG4J_VERSION=${LOG4J_VERSION:-2.25.5}  # log4j must match kafka-server's log4j-core
 S3PROXY_VERSION=${S3PROXY_VERSION:-4.1.0}; ZIPKIN_VERSION=${ZIPKIN_VERSION:-3.6.1}
 KAFKA_HEAP=${KAFKA_HEAP:-"-Xms128m -Xmx512m"}; S3_HEAP=${S3_HEAP:-"-Xmx256m"}; ZIPKIN_HEAP=${ZIPKIN_HEAP:-"-Xmx256m"}
@@ -336,10 +336,18 @@ CONF
     port_free_or_die "$PG_PORT" PG
     # -p: the port follows PG_PORT even when the cluster was initialized with another one; TLS on, so that
     # sources can be registered with sslmode require or verify-full (CA: $PW/root.crt)
-    "${PG_RUN[@]}" "$bin/pg_ctl" -D "$d/data" -l "$d/postgres.log" \
-      -o "-p $PG_PORT -c ssl=on -c ssl_cert_file=$d/tls/server.crt -c ssl_key_file=$d/tls/server.key" \
-      -w -t "$WAIT_S" start >/dev/null 8>&- 9>&- \
-      || { tail -20 "$d/postgres.log"; die "postgres did not start"; }
+    # A client socket can hold the port for a moment (a connection retried while the server was down may even
+    # connect to itself when the port lies in the kernel's ephemeral range): "Address already in use" is retried.
+    local attempt
+    for attempt in 1 2 3 4 5 6; do
+      "${PG_RUN[@]}" "$bin/pg_ctl" -D "$d/data" -l "$d/postgres.log" \
+        -o "-p $PG_PORT -c ssl=on -c ssl_cert_file=$d/tls/server.crt -c ssl_key_file=$d/tls/server.key" \
+        -w -t "$WAIT_S" start >/dev/null 8>&- 9>&- && break
+      if ((attempt < 6)) && tail -5 "$d/postgres.log" | grep -q "Address already in use"; then
+        echo "port $PG_PORT held by a client socket; retrying in 5 s"; sleep 5; continue
+      fi
+      tail -20 "$d/postgres.log"; die "postgres did not start"
+    done
   fi
   local psql=("${PG_RUN[@]}" "$bin/psql" -h "$sock" -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt -d postgres)
   [[ -n $("${psql[@]}" -c "select 1 from pg_roles where rolname='lifeboat'") ]] \
@@ -466,6 +474,12 @@ cmd=${1:-}; shift || true
 case $cmd in
   up|down)
     exec 9>"$WORK/.stack.lock"; flock 9     # one up/down at a time for this work directory
+    if [[ $cmd == up ]] && read -r eph_lo eph_hi < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null; then
+      for p in KAFKA_PORT KAFKA_CONTROLLER_PORT PG_PORT S3_PORT ZIPKIN_PORT; do
+        ((${!p} >= eph_lo && ${!p} <= eph_hi)) && echo "WARNING: $p=${!p} lies in the ephemeral port range" \
+          "$eph_lo-$eph_hi: an outgoing connection may hold it while the server is down and block its restart" >&2
+      done
+    fi
     t0=$(now_ms)
     if run_parallel "$cmd" "$@"; then echo "stack $cmd done in $(( $(now_ms) - t0 )) ms (work dir $WORK)"
     else echo "stack $cmd FAILED after $(( $(now_ms) - t0 )) ms; logs under $WORK" >&2; exit 1; fi ;;

@@ -130,7 +130,7 @@ public class SchedulerStandIn implements QuarkusTestResourceLifecycleManager {
     /** scheduler-service's SourceView. */
     private static String source(String id) {
         return """
-                {"id":"%s","name":"%s db","kind":"POSTGRES","method":"%s","host":"127.0.0.1","port":55432,\
+                {"id":"%s","name":"%s db","kind":"POSTGRES","method":"%s","host":"127.0.0.1","port":25432,\
                 "database":"app","username":"app","passwordRef":"env:APP_DB_PASSWORD",\
                 "createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-01T00:00:00Z"}"""
                 .formatted(id, id, PHYSICAL.equals(id) ? "physical" : "logical");

@@ -26,7 +26,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class RecoveryContractsTest {
     private static final Instant T = Instant.parse("2026-11-25T08:00:00Z");
     private static final String RUN = "5f0c2a4e-8f7d-4d8e-9a51-0f5b1c2d3e4f";
-    private static final DatabaseTarget TARGET = new DatabaseTarget("127.0.0.1", 55432, "shop_drill", "postgres",
+    private static final DatabaseTarget TARGET = new DatabaseTarget("127.0.0.1", 25432, "shop_drill", "postgres",
             "env:TARGET_DB_PASSWORD");
     private static final dev.lifeboat.contracts.recovery.ClusterTarget CLUSTER =
             new dev.lifeboat.contracts.recovery.ClusterTarget("/var/lib/lifeboat/restores", "shop-pitr", 5433);

@@ -50,7 +50,7 @@ final class Plans {
     }
 
     static Map<String, Object> target(String pattern) {
-        return new LinkedHashMap<>(Map.of("host", "127.0.0.1", "port", 55432, "user", "restore",
+        return new LinkedHashMap<>(Map.of("host", "127.0.0.1", "port", 25432, "user", "restore",
                 "passwordRef", "env:LIFEBOAT_SECRET_RESTORE_DB_PASSWORD", "databasePattern", pattern));
     }
 

@@ -17,7 +17,7 @@ public class RecoveryTestResource implements QuarkusTestResourceLifecycleManager
     static final String DATABASE = "recovery_test";
     static final String USER = "lifeboat";
     static final String PASSWORD = "lifeboat";
-    /** Registered in the scheduler stand-in; its live database is 127.0.0.1:55432/orders. */
+    /** Registered in the scheduler stand-in; its live database is 127.0.0.1:25432/orders. */
     static final String SOURCE = "orders";
 
     static TestHttpServer scheduler;
@@ -35,7 +35,7 @@ public class RecoveryTestResource implements QuarkusTestResourceLifecycleManager
         Databases.execute("postgres", "CREATE DATABASE " + DATABASE + " OWNER " + USER);
         scheduler = TestHttpServer.start();
         scheduler.respond("/api/v1/sources/" + SOURCE, 200, """
-                {"id":"orders","name":"Orders","kind":"POSTGRES","host":"127.0.0.1","port":55432,
+                {"id":"orders","name":"Orders","kind":"POSTGRES","host":"127.0.0.1","port":25432,
                  "database":"orders","username":"backup","passwordRef":"env:ORDERS_DB_PASSWORD"}""");
         int servicesPort = freePort();
         Map<String, String> config = new HashMap<>(Tokens.quarkusConfig());

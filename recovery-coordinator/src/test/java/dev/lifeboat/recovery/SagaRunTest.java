@@ -524,7 +524,7 @@ class SagaRunTest {
         Command restore = participant.next(runId);
         assertThat(restore.type()).isEqualTo(EventType.RESTORE_DATABASE);
         assertThat(restore.data().get("target")).asString().contains("database=orders_restored")
-                .contains("host=127.0.0.1").contains("port=55432").contains("passwordRef=env:LIFEBOAT_SECRET_RESTORE_DB_PASSWORD");
+                .contains("host=127.0.0.1").contains("port=25432").contains("passwordRef=env:LIFEBOAT_SECRET_RESTORE_DB_PASSWORD");
         assertThat(restore.data()).as("without the flag the worker refuses an existing database")
                 .containsEntry("replaceExisting", false);
         participant.completed(restore, restored("orders_restored"));
@@ -556,7 +556,7 @@ class SagaRunTest {
                 .statusCode(200);
         Command restore = participant.next(runId);
         assertThat(restore.data()).containsEntry("replaceExisting", true);
-        assertThat(restore.data().get("target")).asString().contains("port=55432");
+        assertThat(restore.data().get("target")).asString().contains("port=25432");
         participant.completed(restore, restored("orders_restored"));
         awaitRun(runId, "SUCCEEDED");
     }

@@ -37,7 +37,7 @@ class TargetApiTest {
         String name = Plans.uniqueId("pg");
         put(name, Plans.target("^(drill_|restored_).*")).statusCode(201)
                 .header("Location", containsString("/api/v1/targets/" + name))
-                .body("name", equalTo(name)).body("host", equalTo("127.0.0.1")).body("port", equalTo(55432))
+                .body("name", equalTo(name)).body("host", equalTo("127.0.0.1")).body("port", equalTo(25432))
                 .body("user", equalTo("restore")).body("passwordRef", equalTo("env:LIFEBOAT_SECRET_RESTORE_DB_PASSWORD"))
                 .body("databasePattern", equalTo("^(drill_|restored_).*"));
         Plans.as(Tokens.viewer()).get("/api/v1/targets/" + name).then().statusCode(200).body("name", equalTo(name));

@@ -179,7 +179,7 @@ class BackupWatchdogTest {
     private static String register() {
         String src = "wd-" + UUID.randomUUID().toString().substring(0, 8);
         given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
-                .body(Map.of("id", src, "name", "Stalled", "host", "127.0.0.1", "port", 55432, "database", "orders",
+                .body(Map.of("id", src, "name", "Stalled", "host", "127.0.0.1", "port", 25432, "database", "orders",
                         "username", "backup", "passwordRef", "env:LIFEBOAT_SECRET_ORDERS_DB_PASSWORD"))
                 .post("/api/v1/sources").then().statusCode(201);
         return src;

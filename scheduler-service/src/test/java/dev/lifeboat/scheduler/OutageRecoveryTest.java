@@ -60,7 +60,7 @@ class OutageRecoveryTest {
 
     private static void registerSource(String source) {
         given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
-                .body(Map.of("id", source, "name", "Orders", "host", "127.0.0.1", "port", 55432, "database", "orders",
+                .body(Map.of("id", source, "name", "Orders", "host", "127.0.0.1", "port", 25432, "database", "orders",
                         "username", "backup", "passwordRef", "env:LIFEBOAT_SECRET_ORDERS_DB_PASSWORD"))
                 .post("/api/v1/sources").then().statusCode(201);
     }

@@ -62,7 +62,7 @@ class RetentionApiTest {
     /** A source and a policy keeping the newest backup of each of its last {@code daily} days only. */
     private static String policyKeepingDays(String source, int daily) {
         given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
-                .body(Map.of("id", source, "name", "Orders", "host", "127.0.0.1", "port", 55432, "database", "orders",
+                .body(Map.of("id", source, "name", "Orders", "host", "127.0.0.1", "port", 25432, "database", "orders",
                         "username", "backup", "passwordRef", "env:LIFEBOAT_SECRET_ORDERS_DB_PASSWORD"))
                 .post("/api/v1/sources").then().statusCode(201);
         String policy = unique("daily");

@@ -48,7 +48,7 @@ class SchedulerApiTest {
     }
 
     private static Map<String, Object> source(String id) {
-        return Map.of("id", id, "name", "Orders", "host", "127.0.0.1", "port", 55432, "database", "orders",
+        return Map.of("id", id, "name", "Orders", "host", "127.0.0.1", "port", 25432, "database", "orders",
                 "username", "backup", "passwordRef", "env:LIFEBOAT_SECRET_ORDERS_DB_PASSWORD");
     }
 

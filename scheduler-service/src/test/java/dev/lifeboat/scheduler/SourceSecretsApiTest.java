@@ -25,7 +25,7 @@ class SourceSecretsApiTest {
     static final String MASTER_KEY_FILE = "/run/secrets/lifeboat-master.key";
 
     private static Map<String, Object> source(String id, String passwordRef) {
-        Map<String, Object> m = new HashMap<>(Map.of("id", id, "name", "Orders", "host", "127.0.0.1", "port", 55432,
+        Map<String, Object> m = new HashMap<>(Map.of("id", id, "name", "Orders", "host", "127.0.0.1", "port", 25432,
                 "database", "orders", "username", "backup", "passwordRef", passwordRef));
         return m;
     }

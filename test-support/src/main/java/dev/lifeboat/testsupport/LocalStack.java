@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Testcontainers is not used: the machines this project builds on have no container engine.
  *
  * <p>Ports follow the same environment variables as {@code stack.sh}: {@code KAFKA_PORT} (9092), {@code PG_PORT}
- * (55432), {@code S3_PORT} (9000), {@code ZIPKIN_PORT} (9411).
+ * (25432), {@code S3_PORT} (9000), {@code ZIPKIN_PORT} (9411).
  */
 public final class LocalStack {
 
@@ -58,7 +58,7 @@ public final class LocalStack {
         }
         Path root = findRepoRoot();
         int kafka = envPort("KAFKA_PORT", 9092);
-        int pg = envPort("PG_PORT", 55432);
+        int pg = envPort("PG_PORT", 25432);
         int s3 = envPort("S3_PORT", 9000);
         int zipkin = envPort("ZIPKIN_PORT", 9411);
         List<String> missing = new ArrayList<>();
