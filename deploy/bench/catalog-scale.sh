@@ -6,15 +6,16 @@
 # methods and times, drills and recoveries, WAL archiver reports for the physical sources), not through Kafka: a
 # million backups through the event path would take hours here. catalog-service runs on a database of its own,
 # created and migrated (Flyway) by the service at start, seeded, analyzed, then measured. Its consumers read topics
-# of the run's own (catalog-scale-<id>.*), never the platform's. GET /api/v1/fleet asks scheduler-service for every
-# policy once per request: a stand-in (python3 http.server on SCHEDULER_STANDIN_PORT) answers with one enabled
-# policy per source (RPO P1D, a next run), so the fleet's figure includes that call over loopback.
+# of the run's own (catalog-scale-<id>.*), never the platform's. A page of GET /api/v1/fleet asks scheduler-service
+# once for the policies of the page's sources: a stand-in (python3 http.server on SCHEDULER_STANDIN_PORT) answers
+# as scheduler-service does, with one enabled policy per source (RPO P1D, a next run), so the fleet's figures
+# include that call over loopback.
 #
 # Every endpoint is first warmed with WARMUP requests (the service's JIT), then each measured with WARMUP unmeasured
 # and REQUESTS measured requests from CONCURRENCY virtual threads
 # (deploy/bench/AuthBench.java load: java.net.http, keep-alive): the first page, ?status=FAILED, ?type=FULL,
 # ?sourceId=, a page DEEP pages down (reached by following nextCursor), the first page of /recoveries and
-# ?mode=drill, and /fleet. Then the dashboard's first pages (/ui and /ui/sources/<id>), one load each; DASHBOARD_ONLY=1
+# ?mode=drill, and /fleet (its first page of 100, its fifth by cursor, all sources in one page of 1,000). Then the dashboard's first pages (/ui and /ui/sources/<id>), one load each; DASHBOARD_ONLY=1
 # measures only those (deploy/bench/dashboard-load.sh).
 #
 # Needs Kafka and PostgreSQL of deploy/local/stack.sh (`deploy/local/stack.sh up kafka postgres`), a JDK 21+, curl,
@@ -81,13 +82,25 @@ print(json.dumps([{"id": "policy-db-%05d" % s, "sourceId": "db-%05d" % s, "type"
                   for s in range(1, n + 1)]))
 PY
 cat > "$WORK/standin/server.py" <<'PY'
-import http.server, sys
-body = open(sys.argv[2], "rb").read()
+import bisect, http.server, json, sys, urllib.parse
+policies = sorted(json.load(open(sys.argv[2])), key=lambda p: (p["sourceId"], p["id"]))
+keys = [p["sourceId"] for p in policies]
+every = json.dumps(policies).encode()
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
-        if self.path.split("?")[0] != "/api/v1/policies":
+        url = urllib.parse.urlsplit(self.path)
+        if url.path != "/api/v1/policies":
             self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers(); return
+        q = dict(urllib.parse.parse_qsl(url.query))
+        body = every
+        if "sources" in q:   # every policy of the first N source ids after afterSourceId, as scheduler-service
+            start = bisect.bisect_right(keys, q.get("afterSourceId", ""))
+            page, ids = [], set()
+            for p in policies[start:]:
+                if p["sourceId"] not in ids and len(ids) == int(q["sources"]): break
+                ids.add(p["sourceId"]); page.append(p)
+            body = json.dumps(page).encode()
         self.send_response(200); self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
     def log_message(self, *a): pass
@@ -123,9 +136,21 @@ add "backups ?sourceId=" "/api/v1/backups?size=20&sourceId=db-$(printf '%05d' $(
 add "backups, page $DEEP by cursor" "/api/v1/backups?size=20&cursor=$CURSOR"
 add "recoveries, first page" "/api/v1/recoveries?size=20"
 add "recoveries ?mode=drill" "/api/v1/recoveries?size=20&mode=drill"
-add "fleet ($SOURCES sources)" "/api/v1/fleet"
-SOURCES_SEEN=$(curl -sf "${AUTH[@]}" "$BASE/api/v1/fleet" | jq '[.sources[] | select(.rpoSeconds != null)] | length')
-[[ $SOURCES_SEEN == "$SOURCES" ]] || fail "the fleet shows $SOURCES_SEEN sources with their RPO, expected $SOURCES"
+# the fleet a page at a time: every source once, each with its RPO, following nextCursor; the fifth page measured too
+say "following the fleet's nextCursor (size 100) to its end"
+SOURCES_SEEN=0; FLEET_CURSOR=""; FLEET_PAGE5=""; FLEET_PAGES=0
+while :; do
+  PAGE=$(curl -sf "${AUTH[@]}" "$BASE/api/v1/fleet?size=100${FLEET_CURSOR:+&cursor=$FLEET_CURSOR}") || fail "a page of the fleet failed"
+  SOURCES_SEEN=$((SOURCES_SEEN + $(jq '[.sources[] | select(.rpoSeconds != null)] | length' <<<"$PAGE")))
+  FLEET_PAGES=$((FLEET_PAGES + 1))
+  FLEET_CURSOR=$(jq -r '.nextCursor // empty' <<<"$PAGE")
+  ((FLEET_PAGES == 4)) && FLEET_PAGE5=$FLEET_CURSOR
+  [[ -n $FLEET_CURSOR ]] || break
+done
+[[ $SOURCES_SEEN == "$SOURCES" ]] || fail "the fleet's pages show $SOURCES_SEEN sources with their RPO, expected $SOURCES"
+add "fleet, first page (100 of $SOURCES sources)" "/api/v1/fleet?size=100"
+[[ -n $FLEET_PAGE5 ]] && add "fleet, page 5 by cursor" "/api/v1/fleet?size=100&cursor=$FLEET_PAGE5"
+add "fleet, all $SOURCES sources in one page" "/api/v1/fleet?size=1000"
 # the dashboard's first pages as a browser signed in as a viewer loads them (signed in through the sign-in form, whose
 # session cookie names a session held by catalog-service): the HTML of the fleet overview and of one source's page, the
 # first request after start and the one after it

@@ -1,5 +1,7 @@
 package dev.lifeboat.catalog;
 
+import dev.lifeboat.catalog.domain.ListCursor;
+import dev.lifeboat.catalog.service.FleetQueries;
 import dev.lifeboat.identity.Roles;
 import dev.lifeboat.identity.SigningKeys;
 import dev.lifeboat.identity.TokenMinter;
@@ -253,5 +255,32 @@ class DashboardTest {
         assertThat(made).allMatch(b -> page1.contains(b.backupId()) != page2.contains(b.backupId()));
         // a cursor issued for other filters is refused, not silently applied to these
         assertThat(page(next.replace("status=REQUESTED", "status=FAILED"), session).statusCode()).isEqualTo(400);
+    }
+
+    @Test
+    void theFleetOverviewPagesThroughSourcesByCursor() {
+        String prefix = "fleet-" + java.util.UUID.randomUUID().toString().substring(0, 8) + "-";
+        List<String> sources = java.util.stream.IntStream.rangeClosed(1, FleetQueries.DEFAULT_SIZE + 1)
+                .mapToObj(i -> prefix + String.format("%03d", i)).toList();
+        for (String source : sources) {
+            kafka.publish(source, TestBackups.full().ofSource(source).requested("ops"));
+        }
+        String session = signIn(Tokens.viewer());
+        // the page that starts right before these sources, as a "Next sources" link would name it
+        String start = "/ui?cursor=" + ListCursor.encode(FleetQueries.LIST, "", null, prefix);
+        String[] pages = new String[2];
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            pages[0] = page(start, session).body().asString();
+            assertThat(sources.stream().filter(s -> pages[0].contains("data-source=\"" + s + "\"")).count())
+                    .as("sources on the page, once the catalog has all").isEqualTo(FleetQueries.DEFAULT_SIZE);
+        });
+        assertThat(pages[0]).contains("id=\"fleet-first\"").doesNotContain("data-source=\"" + sources.getLast() + "\"");
+        java.util.regex.Matcher next = java.util.regex.Pattern.compile("id=\"fleet-next\" href=\"([^\"]+)\"")
+                .matcher(pages[0]);
+        assertThat(next.find()).as("a link to the next sources").isTrue();
+        pages[1] = page(next.group(1).replace("&amp;", "&"), session).body().asString();
+        assertThat(pages[1]).contains("data-source=\"" + sources.getLast() + "\"")
+                .doesNotContain("data-source=\"" + sources.getFirst() + "\"");
+        assertThat(page("/ui?cursor=not-a-cursor", session).statusCode()).isEqualTo(400);
     }
 }

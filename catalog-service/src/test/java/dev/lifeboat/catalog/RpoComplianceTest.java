@@ -4,7 +4,9 @@ import dev.lifeboat.testsupport.Tokens;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.BackupVerified;
 import dev.lifeboat.contracts.recovery.RunMode;
+import dev.lifeboat.catalog.domain.ListCursor;
 import dev.lifeboat.catalog.service.FleetMetrics;
+import dev.lifeboat.catalog.service.FleetQueries;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.vertx.VertxContextSupport;
 import jakarta.inject.Inject;
@@ -202,7 +204,7 @@ class RpoComplianceTest {
     }
 
     /**
-     * GET /api/v1/fleet: every source with policies or backups, in one answer, with the RPO verdict of
+     * GET /api/v1/fleet: every source with policies or backups, with the RPO verdict of
      * GET /sources/{id}/rpo, the next scheduled run, the last drill and the newest verification.
      */
     @Test
@@ -246,8 +248,59 @@ class RpoComplianceTest {
                 .body("latestBackup.backupId", equalTo(fleetNewest));
     }
 
+    /**
+     * GET /api/v1/fleet a page at a time: following nextCursor with two sources a page meets every source once, in id
+     * order, each with what the catalog and scheduler-service know of it, as one large page shows it; sources only
+     * scheduler-service knows (policies, no backup) are paged like the others.
+     */
+    @Test
+    void theFleetPagesByCursorMeetEverySourceOnceInIdOrder() {
+        TestBackups recent = TestBackups.of(BackupType.FULL).ofSource(SchedulerStandIn.COMPLIANT);
+        kafka.publish(recent.sourceId(), recent.completed(Instant.now().minus(5, ChronoUnit.MINUTES)));
+        awaitBackup(recent.backupId(), "COMPLETED");
+        Map<String, Object> whole = new java.util.LinkedHashMap<>();
+        for (Map<String, Object> s : fleet().extract().jsonPath().<Map<String, Object>>getList("sources")) {
+            whole.put((String) s.get("sourceId"), s.get("rpoSeconds"));
+        }
+        List<String> walked = new java.util.ArrayList<>();
+        String cursor = ListCursor.encode(FleetQueries.LIST, "", null, "rpo-");
+        do {
+            io.restassured.path.json.JsonPath page = given().auth().oauth2(Tokens.viewer())
+                    .queryParam("size", 2).queryParam("cursor", cursor)
+                    .get("/api/v1/fleet").then().statusCode(200).extract().jsonPath();
+            List<Map<String, Object>> sources = page.getList("sources");
+            assertThat(sources).hasSizeLessThanOrEqualTo(2);
+            for (Map<String, Object> s : sources) {
+                String id = (String) s.get("sourceId");
+                assertThat(whole).containsKey(id);
+                assertThat(s.get("rpoSeconds")).as("rpoSeconds of %s", id).isEqualTo(whole.get(id));
+                walked.add(id);
+            }
+            cursor = page.getString("nextCursor");
+        } while (cursor != null && walked.getLast().startsWith("rpo-"));
+        List<String> stand = walked.stream().filter(id -> id.startsWith("rpo-")).toList();
+        assertThat(stand).doesNotHaveDuplicates().isSorted()
+                .containsAll(SchedulerStandIn.sourceIds())
+                .containsAll(whole.keySet().stream().filter(id -> id.startsWith("rpo-")).toList());
+        assertThat(whole.get(SchedulerStandIn.NO_BACKUP)).isEqualTo(86400);
+
+        given().auth().oauth2(Tokens.viewer()).queryParam("size", 0).get("/api/v1/fleet")
+                .then().statusCode(400).body("detail", containsString("must be at least 1"));
+        given().auth().oauth2(Tokens.viewer()).queryParam("size", FleetQueries.MAX_SIZE + 1).get("/api/v1/fleet")
+                .then().statusCode(400).body("detail", containsString("must be at most"));
+        given().auth().oauth2(Tokens.viewer()).queryParam("cursor", "rpo-compliant' or 1=1").get("/api/v1/fleet")
+                .then().statusCode(400).body("detail", containsString("not a cursor of this list"));
+        String backupsCursor = ListCursor.encode("backups", "", null, "rpo-");
+        given().auth().oauth2(Tokens.viewer()).queryParam("cursor", backupsCursor).get("/api/v1/fleet")
+                .then().statusCode(400).body("detail", containsString("not a cursor of this list"));
+    }
+
+    /** The fleet from just before the stand-in's sources ("rpo-..."), in one page of the largest size. */
     static ValidatableResponse fleet() {
-        return given().auth().oauth2(Tokens.viewer()).when().get("/api/v1/fleet").then().statusCode(200);
+        return given().auth().oauth2(Tokens.viewer())
+                .queryParam("cursor", ListCursor.encode(FleetQueries.LIST, "", null, "rpo-"))
+                .queryParam("size", FleetQueries.MAX_SIZE)
+                .when().get("/api/v1/fleet").then().statusCode(200);
     }
 
     static ValidatableResponse rpo(String sourceId) {

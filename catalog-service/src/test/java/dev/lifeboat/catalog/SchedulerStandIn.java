@@ -106,16 +106,36 @@ public class SchedulerStandIn implements QuarkusTestResourceLifecycleManager {
         }
     }
 
+    /** The sources the stand-in has policies for. */
+    static java.util.Set<String> sourceIds() {
+        return POLICIES.keySet();
+    }
+
+    /** As scheduler-service: all, one source's ({@code sourceId}), or those of a page of source ids ({@code sources}). */
     private void policies(HttpExchange x) throws IOException {
         String query = x.getRequestURI().getRawQuery();
-        String sourceId = query == null ? null : java.util.Arrays.stream(query.split("&"))
-                .filter(p -> p.startsWith("sourceId="))
-                .map(p -> URLDecoder.decode(p.substring("sourceId=".length()), StandardCharsets.UTF_8))
-                .findFirst().orElse(null);
-        List<String> list = sourceId == null
-                ? POLICIES.values().stream().flatMap(List::stream).toList()
-                : POLICIES.getOrDefault(sourceId, List.of());
+        String sourceId = parameter(query, "sourceId");
+        String sources = parameter(query, "sources");
+        String after = parameter(query, "afterSourceId");
+        List<String> list;
+        if (sources != null) {
+            list = POLICIES.keySet().stream().sorted()
+                    .filter(id -> after == null || id.compareTo(after) > 0)
+                    .limit(Integer.parseInt(sources))
+                    .flatMap(id -> POLICIES.get(id).stream()).toList();
+        } else {
+            list = sourceId == null
+                    ? POLICIES.values().stream().flatMap(List::stream).toList()
+                    : POLICIES.getOrDefault(sourceId, List.of());
+        }
         respond(x, 200, list.stream().collect(Collectors.joining(",", "[", "]")));
+    }
+
+    private static String parameter(String query, String name) {
+        return query == null ? null : java.util.Arrays.stream(query.split("&"))
+                .filter(p -> p.startsWith(name + "="))
+                .map(p -> URLDecoder.decode(p.substring(name.length() + 1), StandardCharsets.UTF_8))
+                .findFirst().orElse(null);
     }
 
     private static void respond(HttpExchange x, int status, String json) throws IOException {

@@ -13,7 +13,7 @@ import java.util.Map;
 import static dev.lifeboat.cli.Output.text;
 
 /**
- * {@code lifeboat status}: the fleet at a glance, from catalog-service's {@code GET /api/v1/fleet}; a catalog without
+ * {@code lifeboat status}: the fleet at a glance, from catalog-service's {@code GET /api/v1/fleet} (every page); a catalog without
  * it is asked per source ({@code GET /api/v1/sources/{id}/rpo} and the source's newest drill).
  */
 @Command(name = "status", description = "The fleet: per source the last good backup, its age against the RPO and the "
@@ -22,8 +22,7 @@ final class StatusCommand extends Cmd {
 
     @Override
     public Integer call() {
-        Api.Response r = api().send(Service.CATALOG, "GET", api().uri(Service.CATALOG, "/api/v1/fleet", null), null);
-        JsonNode fleet = r.status() == 404 || r.status() == 405 ? perSource() : api().checked(Service.CATALOG, r).json();
+        JsonNode fleet = wholeFleet();
         int breaches = 0;
         for (JsonNode s : fleet.path("sources")) {
             if (s.path("rpoCompliant").isBoolean() && !s.get("rpoCompliant").asBoolean()) {
@@ -56,6 +55,39 @@ final class StatusCommand extends Cmd {
             out().out.flush();
         }
         return breaches == 0 ? ExitCodes.OK : ExitCodes.FAILED;
+    }
+
+    /** Sources per page of GET /api/v1/fleet (its largest). */
+    static final int FLEET_PAGE = 1000;
+
+    /**
+     * Every page of GET /api/v1/fleet, as one document of that shape (the first page's checkedAt); a catalog without
+     * it is asked per source.
+     */
+    private JsonNode wholeFleet() {
+        ObjectNode fleet = null;
+        String cursor = null;
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        do {
+            Map<String, String> query = new LinkedHashMap<>();
+            query.put("size", String.valueOf(FLEET_PAGE));
+            query.put("cursor", cursor);
+            Api.Response r = api().send(Service.CATALOG, "GET", api().uri(Service.CATALOG, "/api/v1/fleet", query),
+                    null);
+            if (fleet == null && (r.status() == 404 || r.status() == 405)) {
+                return perSource();
+            }
+            JsonNode page = api().checked(Service.CATALOG, r).json();
+            if (fleet == null) {
+                fleet = Api.JSON.createObjectNode();
+                fleet.set("checkedAt", page.path("checkedAt"));
+                fleet.putArray("sources");
+            }
+            ArrayNode sources = (ArrayNode) fleet.get("sources");
+            page.path("sources").forEach(sources::add);
+            cursor = page.path("nextCursor").isTextual() ? page.get("nextCursor").asText() : null;
+        } while (cursor != null && seen.add(cursor));
+        return fleet;
     }
 
     static String rpoCell(Output o, Boolean compliant) {

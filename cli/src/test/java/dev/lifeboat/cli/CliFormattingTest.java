@@ -198,6 +198,44 @@ class CliFormattingTest {
     }
 
     @Test
+    void statusFollowsTheFleetsPagesAndCountsEverySource() throws Exception {
+        // a stand-in for catalog-service's GET /api/v1/fleet in two pages (the real one is RpoComplianceTest's and the
+        // end-to-end run's): status asks for every page and judges the whole fleet
+        java.util.List<String> queries = new java.util.concurrent.CopyOnWriteArrayList<>();
+        HttpServer catalog = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        catalog.createContext("/api/v1/fleet", exchange -> {
+            String query = exchange.getRequestURI().getRawQuery();
+            queries.add(query);
+            String json = query.contains("cursor=page2")
+                    ? "{\"checkedAt\":\"2026-01-01T00:00:01Z\",\"sources\":[{\"sourceId\":\"b-late\",\"rpoSeconds\":60,"
+                            + "\"rpoCompliant\":false,\"reason\":\"too old\"}],\"nextCursor\":null}"
+                    : "{\"checkedAt\":\"2026-01-01T00:00:00Z\",\"sources\":[{\"sourceId\":\"a-ok\",\"rpoSeconds\":60,"
+                            + "\"rpoCompliant\":true}],\"nextCursor\":\"page2\"}";
+            byte[] body = json.getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().add("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        catalog.start();
+        try {
+            StringWriter out = new StringWriter();
+            int code = Lifeboat.execute(new String[]{"status", "-o", "json", "--catalog-url",
+                    "http://127.0.0.1:" + catalog.getAddress().getPort(), "--token", "a.b.c"}, Map.of(),
+                    new PrintWriter(out), new PrintWriter(new StringWriter()));
+            assertThat(code).isEqualTo(ExitCodes.FAILED);
+            assertThat(queries).hasSize(2);
+            assertThat(queries.get(0)).contains("size=").doesNotContain("cursor=");
+            assertThat(queries.get(1)).contains("cursor=page2");
+            JsonNode fleet = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.toString());
+            assertThat(fleet.path("sources").findValuesAsText("sourceId")).containsExactly("a-ok", "b-late");
+            assertThat(fleet.path("checkedAt").asText()).isEqualTo("2026-01-01T00:00:00Z");
+        } finally {
+            catalog.stop(0);
+        }
+    }
+
+    @Test
     void exitCodesForUsageAndAnUnreachableServer() throws Exception {
         int closedPort;
         try (ServerSocket s = new ServerSocket(0)) {

@@ -107,6 +107,40 @@ class SchedulerApiTest {
     }
 
     @Test
+    void policiesPageBySourceWithEveryPolicyOfEachSourceItNames() {
+        String run = unique("pages") + "-";
+        List<String> ids = List.of(run + "a", run + "b", run + "c");
+        for (String src : ids) {
+            given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(source(src))
+                    .post("/api/v1/sources").then().statusCode(201);
+        }
+        // two policies for b: a page that names b carries both
+        for (String[] p : new String[][] {{ids.get(0), "FULL"}, {ids.get(1), "FULL"}, {ids.get(1), "INCREMENTAL"},
+                {ids.get(2), "FULL"}}) {
+            given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON)
+                    .body(Map.of("sourceId", p[0], "type", p[1], "schedule", "0 2 * * *"))
+                    .post("/api/v1/policies").then().statusCode(201);
+        }
+        List<String> first = given().auth().oauth2(Tokens.viewer())
+                .queryParam("afterSourceId", run).queryParam("sources", 2)
+                .get("/api/v1/policies").then().statusCode(200).extract().jsonPath().getList("sourceId");
+        assertThat(first).containsExactly(ids.get(0), ids.get(1), ids.get(1));
+        List<String> next = given().auth().oauth2(Tokens.viewer())
+                .queryParam("afterSourceId", ids.get(1)).queryParam("sources", 1)
+                .get("/api/v1/policies").then().statusCode(200).extract().jsonPath().getList("sourceId");
+        assertThat(next).containsExactly(ids.get(2));
+
+        given().auth().oauth2(Tokens.viewer()).queryParam("afterSourceId", run).get("/api/v1/policies")
+                .then().statusCode(400).body("detail", containsString("needs 'sources'"));
+        given().auth().oauth2(Tokens.viewer()).queryParam("sources", 0).get("/api/v1/policies")
+                .then().statusCode(400).body("detail", containsString("must be at least 1"));
+        given().auth().oauth2(Tokens.viewer()).queryParam("sourceId", ids.get(0)).queryParam("sources", 2)
+                .get("/api/v1/policies").then().statusCode(400).body("detail", containsString("exclude each other"));
+        given().auth().oauth2(Tokens.viewer()).queryParam("afterSourceId", "X' or 1=1").queryParam("sources", 2)
+                .get("/api/v1/policies").then().statusCode(400).body("detail", containsString("afterSourceId"));
+    }
+
+    @Test
     void policyGetsDefaultsAndItsNextRun() {
         String src = unique("src");
         given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);

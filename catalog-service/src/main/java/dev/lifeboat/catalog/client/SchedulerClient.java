@@ -40,6 +40,15 @@ public interface SchedulerClient {
     @RetryWhen(exception = Transience.IsTransient.class)
     Uni<List<PolicyInfo>> policies(@QueryParam("sourceId") String sourceId);
 
+    /** Every policy of the first {@code sources} source ids after {@code afterSourceId} (null: from the first). */
+    @GET
+    @Path("policies")
+    @Timeout(3000)
+    @Retry(maxRetries = 2, delay = 200, jitter = 100)
+    @RetryWhen(exception = Transience.IsTransient.class)
+    Uni<List<PolicyInfo>> policyPage(@QueryParam("afterSourceId") String afterSourceId,
+                                     @QueryParam("sources") int sources);
+
     /**
      * The part of scheduler-service's SourceView the catalog needs; {@code method} logical or physical (absent from
      * older scheduler-service versions: logical).

@@ -5,8 +5,12 @@ import org.eclipse.microprofile.openapi.annotations.media.Schema;
 import java.time.Instant;
 import java.util.List;
 
-/** Every source the catalog or scheduler-service knows, at a glance; see GET /api/v1/fleet. */
-public record FleetView(Instant checkedAt, List<Source> sources) {
+/** One page of the sources the catalog or scheduler-service knows, in id order, at a glance; see GET /api/v1/fleet. */
+public record FleetView(
+        Instant checkedAt,
+        List<Source> sources,
+        @Schema(description = "pass as 'cursor' for the next page; null on the last page")
+        String nextCursor) {
 
     public record Source(
             String sourceId,

@@ -3,6 +3,7 @@ package dev.lifeboat.catalog.service;
 import dev.lifeboat.catalog.client.SchedulerClient;
 import dev.lifeboat.catalog.domain.Backup;
 import dev.lifeboat.catalog.domain.FleetView;
+import dev.lifeboat.catalog.domain.ListCursor;
 import dev.lifeboat.catalog.domain.Recovery;
 import dev.lifeboat.catalog.domain.RecoveryStatus;
 import dev.lifeboat.catalog.domain.RpoCompliance;
@@ -13,6 +14,8 @@ import io.opentelemetry.instrumentation.annotations.WithSpan;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.RowSet;
+import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.rest.client.inject.RestClient;
@@ -31,10 +34,11 @@ import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**
- * The fleet at a glance: one SQL statement over the catalog for every source (its newest restorable backup, WAL
- * archive status, newest finished drill and newest verification, one row each), plus one call to scheduler-service
- * for every policy (RPO and next run). RPO compliance is {@link RpoQueries#evaluate}, the rule of GET /sources/{id}/rpo.
- * GET /fleet and the per-source gauges ({@link FleetMetrics}) both read the fleet through {@link #read()}.
+ * The fleet at a glance: one SQL statement over the catalog (per source its newest restorable backup, WAL archive
+ * status, newest finished drill and newest verification, one row each), plus one call to scheduler-service for the
+ * policies (RPO and next run). RPO compliance is {@link RpoQueries#evaluate}, the rule of GET /sources/{id}/rpo.
+ * GET /fleet and the dashboard read it a page at a time ({@link #page}); the per-source gauges ({@link FleetMetrics})
+ * read all of it ({@link #read()}) on their timer.
  */
 @ApplicationScoped
 public class FleetQueries {
@@ -44,6 +48,7 @@ public class FleetQueries {
     private final RpoQueries rpo;
     private final SchedulerClient scheduler;
     private final String sql;
+    private final String pageSql;
 
     public FleetQueries(Pool pool, RpoQueries rpo, @RestClient SchedulerClient scheduler,
                         @ConfigProperty(name = "quarkus.hibernate-orm.database.default-schema") String schema) {
@@ -51,14 +56,12 @@ public class FleetQueries {
         this.rpo = rpo;
         this.scheduler = scheduler;
         this.sql = SQL.replace("{s}", schema);
+        this.pageSql = PAGE_SQL.replace("{s}", schema);
     }
 
-    /**
-     * One row per source: source_state (kept by the database after every write of backup and recovery rows, migration
-     * V10) and the source's WAL archiver report.
-     */
-    private static final String SQL = """
-            select coalesce(st.source_id, w.source_id) as source_id,
+    /** What the fleet shows of a source: its source_state row and its WAL archiver report; {id}: its source id. */
+    private static final String COLUMNS = """
+            select {id} as source_id,
                    st.backup_id, st.type, st.method, st.requested_at, st.started_at, st.completed_at,
                    st.last_verified_at, st.last_verification, st.last_passed_verified_at,
                    st.drill_run_id as run_id, st.drill_plan_id as plan_id, st.drill_status as status,
@@ -67,9 +70,35 @@ public class FleetQueries {
                    w.worker_id, w.archived_lsn, w.archived_at, w.server_lsn, w.lag_bytes, w.lag_seconds,
                    w.continuity_from, w.last_contiguous_segment, w.gap, w.first_missing_segment, w.state, w.error,
                    w.reported_at
+            """;
+
+    /**
+     * One row per source: source_state (kept by the database after every write of backup and recovery rows, migration
+     * V10) and the source's WAL archiver report.
+     */
+    private static final String SQL = COLUMNS.replace("{id}", "coalesce(st.source_id, w.source_id)") + """
               from {s}.source_state st
               full join {s}.wal_status w on w.source_id = st.source_id
              order by 1""";
+
+    /**
+     * The first $2 sources after source id $1, the same rows as {@link #SQL}. Ids compare bytewise (collation "C",
+     * as scheduler-service pages policies and as Java orders strings), whatever the database's collation.
+     */
+    private static final String PAGE_SQL = """
+            with ids as (
+                select source_id from (
+                    select source_id from {s}.source_state where source_id collate "C" > $1
+                    union
+                    select source_id from {s}.wal_status where source_id collate "C" > $1) u
+                 order by source_id collate "C"
+                 limit $2)
+            """ + COLUMNS.replace("{id}", "ids.source_id") + """
+              from ids
+              left join {s}.source_state st on st.source_id = ids.source_id
+              left join {s}.wal_status w on w.source_id = ids.source_id
+             order by ids.source_id collate "C"
+            """;
 
     /**
      * What the catalog knows of one source. {@code lastVerification}: the verdict of its newest verification;
@@ -90,29 +119,58 @@ public class FleetQueries {
                  List<FleetView.Source> sources) {
     }
 
-    @WithSpan("FleetQueries.fleet")
-    public Uni<FleetView> fleet() {
-        return read().map(f -> new FleetView(f.now(), f.sources()));
+    /** The list a fleet cursor belongs to. */
+    public static final String LIST = "fleet";
+    public static final int DEFAULT_SIZE = 100;
+    public static final int MAX_SIZE = 1000;
+
+    /**
+     * One page of the fleet: the first {@code size} sources, in id order, after {@code afterSourceId} (null: from the
+     * first). Costs one statement over at most size + 1 sources and one call to scheduler-service for the policies
+     * of at most size + 1 sources, whatever the fleet's size. A source is on the page when the catalog or
+     * scheduler-service knows it; the page holds the smallest ids of both, and each side was asked for one more
+     * than the page, so every source on it comes with everything either side knows of it.
+     */
+    @WithSpan("FleetQueries.page")
+    public Uni<FleetView> page(String afterSourceId, int size) {
+        String after = afterSourceId == null ? "" : afterSourceId;
+        Uni<Map<String, Known>> catalog = pool.preparedQuery(pageSql).execute(Tuple.of(after, size + 1))
+                .map(FleetQueries::byId);
+        Uni<Optional<List<SchedulerClient.PolicyInfo>>> policies = answered(scheduler.policyPage(afterSourceId,
+                size + 1));
+        return Uni.combine().all().unis(catalog, policies).asTuple().map(t -> {
+            Fleet f = view(t.getItem1(), t.getItem2(), Instant.now());
+            List<FleetView.Source> sources = f.sources();
+            if (sources.size() <= size) {
+                return new FleetView(f.now(), sources, null);
+            }
+            List<FleetView.Source> page = sources.subList(0, size);
+            return new FleetView(f.now(), List.copyOf(page),
+                    ListCursor.encode(LIST, "", null, page.getLast().sourceId()));
+        });
     }
 
-    /** One read of the catalog's fleet query and one call to scheduler-service. */
+    /** The whole fleet (the per-source gauges): one read of the catalog's fleet query and one call to scheduler-service. */
     Uni<Fleet> read() {
-        Uni<Map<String, Known>> catalog = pool.query(sql).execute().map(rows -> {
-            Map<String, Known> known = new TreeMap<>();
-            for (Row row : rows) {
-                Known k = known(row);
-                known.put(k.sourceId(), k);
-            }
-            return known;
+        return Uni.combine().all().unis(pool.query(sql).execute().map(FleetQueries::byId), answered(scheduler.policies(null)))
+                .asTuple().map(t -> view(t.getItem1(), t.getItem2(), Instant.now()));
+    }
+
+    private static Map<String, Known> byId(RowSet<Row> rows) {
+        Map<String, Known> known = new TreeMap<>();
+        for (Row row : rows) {
+            Known k = known(row);
+            known.put(k.sourceId(), k);
+        }
+        return known;
+    }
+
+    /** The policies, or empty when scheduler-service did not answer (the catalog's part of the fleet still shows). */
+    private static Uni<Optional<List<SchedulerClient.PolicyInfo>>> answered(Uni<List<SchedulerClient.PolicyInfo>> call) {
+        return call.map(Optional::of).onFailure().recoverWithItem(t -> {
+            LOG.warnf("scheduler-service did not answer for the fleet's policies: %s", t.toString());
+            return Optional.empty();
         });
-        Uni<Optional<List<SchedulerClient.PolicyInfo>>> policies = scheduler.policies(null)
-                .map(Optional::of)
-                .onFailure().recoverWithItem(t -> {
-                    LOG.warnf("scheduler-service did not answer for the fleet's policies: %s", t.toString());
-                    return Optional.empty();
-                });
-        return Uni.combine().all().unis(catalog, policies).asTuple()
-                .map(t -> view(t.getItem1(), t.getItem2(), Instant.now()));
     }
 
     private Fleet view(Map<String, Known> known, Optional<List<SchedulerClient.PolicyInfo>> policies, Instant now) {

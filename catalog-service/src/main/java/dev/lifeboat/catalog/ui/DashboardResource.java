@@ -3,6 +3,7 @@ package dev.lifeboat.catalog.ui;
 import dev.lifeboat.catalog.client.PlatformActions;
 import dev.lifeboat.catalog.domain.BackupQuery;
 import dev.lifeboat.catalog.domain.BackupStatus;
+import dev.lifeboat.catalog.domain.ListCursor;
 import dev.lifeboat.catalog.domain.RecoveryQuery;
 import dev.lifeboat.catalog.domain.RecoveryWindow;
 import dev.lifeboat.catalog.rest.BackupPageView;
@@ -106,8 +107,10 @@ public class DashboardResource {
     @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
     @Operation(hidden = true)
-    public Uni<TemplateInstance> fleet() {
-        return fleet.fleet().map(f -> Pages.fleet(who(), f));
+    public Uni<TemplateInstance> fleet(@QueryParam("cursor") String cursor) {
+        ListCursor after = ListCursor.decode(FleetQueries.LIST, "", cursor);
+        return fleet.page(after == null ? null : after.id(), FleetQueries.DEFAULT_SIZE)
+                .map(f -> Pages.fleet(who(), f, after != null));
     }
 
     @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})

@@ -35,7 +35,8 @@ final class Pages {
     /** After a sign-in through the provider: moves on to the fleet from a page of this site (see OidcSignInResource). */
     static native TemplateInstance signedIn();
 
-    static native TemplateInstance fleet(Who who, FleetView fleet);
+    /** {@code paged}: this is not the first page; {@code fleet.nextCursor}: the next page's cursor, or null. */
+    static native TemplateInstance fleet(Who who, FleetView fleet, boolean paged);
 
     /** {@code paged}: this is not the first page; {@code next}: the cursor of the next (older) page, or null. */
     static native TemplateInstance source(Who who, String sourceId, Filters filters, List<BackupView> backups,

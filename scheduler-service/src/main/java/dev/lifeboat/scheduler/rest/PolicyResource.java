@@ -2,6 +2,11 @@ package dev.lifeboat.scheduler.rest;
 
 import dev.lifeboat.contracts.Ids;
 import jakarta.validation.constraints.Pattern;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import dev.lifeboat.kit.rest.ProblemException;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import dev.lifeboat.identity.Roles;
 import jakarta.annotation.security.RolesAllowed;
 import dev.lifeboat.scheduler.service.CronSchedule;
@@ -33,9 +38,29 @@ public class PolicyResource {
 
     @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
-    public Uni<List<PolicyView>> list(@QueryParam("sourceId") @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String sourceId) {
-        return policies.list(sourceId).map(l -> l.stream().map(PolicyResource::view).toList());
+    @Operation(summary = "Policies by id; or of one source (sourceId); or, with 'sources', every policy of the first "
+            + "that many source ids after 'afterSourceId', by source id (how catalog-service pages the fleet)")
+    public Uni<List<PolicyView>> list(
+            @QueryParam("sourceId") @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String sourceId,
+            @Parameter(description = "with 'sources': start after this source id (absent: from the first)")
+            @QueryParam("afterSourceId") @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String afterSourceId,
+            @Parameter(description = "how many source ids the answer covers, every policy of each (1 to "
+                    + MAX_SOURCES_PER_PAGE + ")")
+            @QueryParam("sources") @Min(value = 1, message = "must be at least 1")
+            @Max(value = MAX_SOURCES_PER_PAGE, message = "must be at most " + MAX_SOURCES_PER_PAGE) Integer sources) {
+        if (sources == null && afterSourceId != null) {
+            throw ProblemException.badRequest("query parameter 'afterSourceId' needs 'sources' (how many source ids)");
+        }
+        if (sources != null && sourceId != null) {
+            throw ProblemException.badRequest("query parameters 'sourceId' and 'sources' exclude each other");
+        }
+        Uni<List<Policy>> found = sources == null ? policies.list(sourceId)
+                : policies.listBySourcePage(afterSourceId, sources);
+        return found.map(l -> l.stream().map(PolicyResource::view).toList());
     }
+
+    /** The most source ids one page of policies covers. */
+    static final int MAX_SOURCES_PER_PAGE = 1001;
 
     @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
