@@ -314,6 +314,9 @@ pg_up() {
   sock=$d; [[ ${#sock} -gt 80 ]] && sock=/tmp      # unix socket paths are limited to ~107 bytes
   local fresh=1
   if pg_running; then
+    local running_port; running_port=$(sed -n 4p "$d/data/postmaster.pid")
+    [[ $running_port == "$PG_PORT" ]] || die "postgres of $d runs on port $running_port, not PG_PORT=$PG_PORT" \
+      "(the default moved from 55432 to 25432): stop it first (PG_PORT=$running_port $0 down postgres)"
     fresh=0; echo "postgres already running pid $(pg_pidfile_pid) on 127.0.0.1:$PG_PORT"
   else
     if [[ ! -f $d/data/PG_VERSION ]]; then
