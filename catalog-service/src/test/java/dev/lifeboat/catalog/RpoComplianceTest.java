@@ -272,8 +272,10 @@ class RpoComplianceTest {
             assertThat(sources).hasSizeLessThanOrEqualTo(2);
             for (Map<String, Object> s : sources) {
                 String id = (String) s.get("sourceId");
-                assertThat(whole).containsKey(id);
-                assertThat(s.get("rpoSeconds")).as("rpoSeconds of %s", id).isEqualTo(whole.get(id));
+                if (id.startsWith("rpo-")) {  // other tests' sources may still be arriving after these
+                    assertThat(whole).containsKey(id);
+                    assertThat(s.get("rpoSeconds")).as("rpoSeconds of %s", id).isEqualTo(whole.get(id));
+                }
                 walked.add(id);
             }
             cursor = page.getString("nextCursor");
