@@ -181,13 +181,39 @@ public final class ServiceProcess {
         return tail(log, lines);
     }
 
-    /** A free TCP port on 127.0.0.1 (free when asked; another process may take it later). */
+    /** Where {@link #freePort()} looks: below Linux's ephemeral range (32768-60999) and the stack's own ports. */
+    static final int PORTS_FROM = 28100;
+    static final int PORTS_TO = 32700;
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * A free TCP port on 127.0.0.1 (free when asked; another process may take it later), not one this JVM handed out
+     * before. It lies below the kernel's ephemeral port range: a server the tests stop and start again on its port
+     * (a service killed mid-run, a database) would otherwise find the port taken by some client's outgoing
+     * connection, or by a connection retried to it that connected to itself. Falls back to any free port.
+     */
     public static int freePort() {
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int port = random.nextInt(PORTS_FROM, PORTS_TO);
+            if (HANDED_OUT.add(port) && bindable(port)) {
+                return port;
+            }
+        }
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            s.setReuseAddress(true);
             return s.getLocalPort();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    private static boolean bindable(int port) {
+        try (ServerSocket s = new ServerSocket()) {
+            s.setReuseAddress(false);
+            s.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 1);
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -57,12 +57,7 @@ class PhysicalSourceBackupTest {
     }
 
     static int freePort() {
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1,
-                java.net.InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        return dev.lifeboat.testsupport.ServiceProcess.freePort();
     }
 
     @AfterAll

@@ -245,12 +245,7 @@ class PhysicalBackupTest {
         if (set != null) {
             return set;
         }
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1,
-                java.net.InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        return dev.lifeboat.testsupport.ServiceProcess.freePort();
     }
 
     private static SourceConnection replicator() {
