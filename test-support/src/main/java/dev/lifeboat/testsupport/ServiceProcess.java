@@ -181,9 +181,25 @@ public final class ServiceProcess {
         return tail(log, lines);
     }
 
-    /** Where {@link #freePort()} looks: below Linux's ephemeral range (32768-60999) and the stack's own ports. */
-    static final int PORTS_FROM = 28100;
-    static final int PORTS_TO = 32700;
+    /**
+     * Where {@link #freePort()} looks: below Linux's ephemeral range (32768-60999) and above the stack's own ports,
+     * in one of two windows of 2,300 ports chosen by the stack's PostgreSQL port (PG_PORT, which test lanes set 1000
+     * apart), so that two lanes running at once do not pick the same port in the moment before its server binds it.
+     */
+    static final int PORTS_FROM;
+    static final int PORTS_TO;
+
+    static {
+        int pg;
+        try {
+            pg = Integer.parseInt(System.getenv().getOrDefault("PG_PORT", "25432").trim());
+        } catch (NumberFormatException e) {
+            pg = 25432;
+        }
+        PORTS_FROM = 28100 + (pg / 1000 % 2) * 2300;
+        PORTS_TO = PORTS_FROM + 2300;
+    }
+
     private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /**
