@@ -343,10 +343,11 @@ CONF
     # connect to itself when the port lies in the kernel's ephemeral range): "Address already in use" is retried.
     local attempt
     for attempt in 1 2 3 4 5 6; do
+      local logged=0; [[ -f $d/postgres.log ]] && logged=$(stat -c %s "$d/postgres.log")
       "${PG_RUN[@]}" "$bin/pg_ctl" -D "$d/data" -l "$d/postgres.log" \
         -o "-p $PG_PORT -c ssl=on -c ssl_cert_file=$d/tls/server.crt -c ssl_key_file=$d/tls/server.key" \
         -w -t "$WAIT_S" start >/dev/null 8>&- 9>&- && break
-      if ((attempt < 6)) && tail -5 "$d/postgres.log" | grep -q "Address already in use"; then
+      if ((attempt < 6)) && grep -q "Address already in use" < <(tail -c +$((logged + 1)) "$d/postgres.log"); then
         echo "port $PG_PORT held by a client socket; retrying in 5 s"; sleep 5; continue
       fi
       tail -20 "$d/postgres.log"; die "postgres did not start"

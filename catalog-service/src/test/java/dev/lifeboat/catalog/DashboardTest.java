@@ -269,11 +269,15 @@ class DashboardTest {
         // the page that starts right before these sources, as a "Next sources" link would name it
         String start = "/ui?cursor=" + ListCursor.encode(FleetQueries.LIST, "", null, prefix);
         String[] pages = new String[2];
-        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
-            pages[0] = page(start, session).body().asString();
-            assertThat(sources.stream().filter(s -> pages[0].contains("data-source=\"" + s + "\"")).count())
-                    .as("sources on the page, once the catalog has all").isEqualTo(FleetQueries.DEFAULT_SIZE);
-        });
+        // the events take their own partitions: wait until the catalog has every one of these sources
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(given().auth().oauth2(Tokens.viewer())
+                .queryParam("size", FleetQueries.MAX_SIZE)
+                .queryParam("cursor", ListCursor.encode(FleetQueries.LIST, "", null, prefix))
+                .get("/api/v1/fleet").then().statusCode(200).extract().jsonPath().getList("sources.sourceId"))
+                .containsAll(sources));
+        pages[0] = page(start, session).body().asString();
+        assertThat(sources.stream().filter(s -> pages[0].contains("data-source=\"" + s + "\"")).count())
+                .as("sources on the page").isEqualTo(FleetQueries.DEFAULT_SIZE);
         assertThat(pages[0]).contains("id=\"fleet-first\"").doesNotContain("data-source=\"" + sources.getLast() + "\"");
         java.util.regex.Matcher next = java.util.regex.Pattern.compile("id=\"fleet-next\" href=\"([^\"]+)\"")
                 .matcher(pages[0]);

@@ -286,10 +286,14 @@ class RpoComplianceTest {
                 .containsAll(whole.keySet().stream().filter(id -> id.startsWith("rpo-")).toList());
         assertThat(whole.get(SchedulerStandIn.NO_BACKUP)).isEqualTo(86400);
 
-        given().auth().oauth2(Tokens.viewer()).queryParam("size", 0).get("/api/v1/fleet")
-                .then().statusCode(400).body("detail", containsString("must be at least 1"));
-        given().auth().oauth2(Tokens.viewer()).queryParam("size", FleetQueries.MAX_SIZE + 1).get("/api/v1/fleet")
-                .then().statusCode(400).body("detail", containsString("must be at most"));
+        for (String size : List.of("0", String.valueOf(FleetQueries.MAX_SIZE + 1), "abc")) {
+            given().auth().oauth2(Tokens.viewer()).queryParam("size", size).get("/api/v1/fleet")
+                    .then().statusCode(400).body("detail", containsString("must be an integer between 1 and 1000"));
+        }
+        // a well-formed cursor naming what can be no source id
+        given().auth().oauth2(Tokens.viewer())
+                .queryParam("cursor", ListCursor.encode(FleetQueries.LIST, "", null, "Not:A-Source"))
+                .get("/api/v1/fleet").then().statusCode(400).body("detail", containsString("not a cursor of this list"));
         given().auth().oauth2(Tokens.viewer()).queryParam("cursor", "rpo-compliant' or 1=1").get("/api/v1/fleet")
                 .then().statusCode(400).body("detail", containsString("not a cursor of this list"));
         String backupsCursor = ListCursor.encode("backups", "", null, "rpo-");

@@ -54,21 +54,37 @@ final class StatusCommand extends Cmd {
                     + Output.time(fleet, "/checkedAt") + ")");
             out().out.flush();
         }
+        if (fleet.path("policiesKnown").isBoolean() && !fleet.get("policiesKnown").asBoolean()) {
+            out().err.println("warning: scheduler-service did not answer for part of the fleet: those sources' RPO "
+                    + "is unknown, and sources that only have a policy so far are missing");
+            out().err.flush();
+            if (breaches == 0) {
+                return ExitCodes.UNREACHABLE;
+            }
+        }
         return breaches == 0 ? ExitCodes.OK : ExitCodes.FAILED;
     }
 
     /** Sources per page of GET /api/v1/fleet (its largest). */
     static final int FLEET_PAGE = 1000;
+    /** More pages than any fleet has: a server that keeps sending cursors is not followed forever. */
+    static final int MAX_FLEET_PAGES = 10_000;
 
     /**
-     * Every page of GET /api/v1/fleet, as one document of that shape (the first page's checkedAt); a catalog without
-     * it is asked per source.
+     * Every page of GET /api/v1/fleet, as one document of that shape (the first page's checkedAt; policiesKnown false
+     * when any page lacked scheduler-service's answer); a catalog without it is asked per source. Pages must go
+     * forward: a page with a cursor but no source, or a source id not after the page before's, ends the command.
      */
     private JsonNode wholeFleet() {
         ObjectNode fleet = null;
         String cursor = null;
-        java.util.Set<String> seen = new java.util.HashSet<>();
+        String last = null;
+        int pages = 0;
         do {
+            if (++pages > MAX_FLEET_PAGES) {
+                throw new CliException(ExitCodes.FAILED, "catalog sent more than " + MAX_FLEET_PAGES
+                        + " pages of the fleet; stopped");
+            }
             Map<String, String> query = new LinkedHashMap<>();
             query.put("size", String.valueOf(FLEET_PAGE));
             query.put("cursor", cursor);
@@ -81,13 +97,34 @@ final class StatusCommand extends Cmd {
             if (fleet == null) {
                 fleet = Api.JSON.createObjectNode();
                 fleet.set("checkedAt", page.path("checkedAt"));
+                fleet.put("policiesKnown", true);
                 fleet.putArray("sources");
             }
+            if (page.path("policiesKnown").isBoolean() && !page.get("policiesKnown").asBoolean()) {
+                fleet.put("policiesKnown", false);
+            }
             ArrayNode sources = (ArrayNode) fleet.get("sources");
-            page.path("sources").forEach(sources::add);
+            for (JsonNode s : page.path("sources")) {
+                String id = text(s, "/sourceId");
+                if (id == null || (last != null && compareBytewise(id, last) <= 0)) {
+                    throw new CliException(ExitCodes.FAILED, "catalog's fleet pages went backwards (source '" + id
+                            + "' after '" + last + "'); stopped");
+                }
+                last = id;
+                sources.add(s);
+            }
             cursor = page.path("nextCursor").isTextual() ? page.get("nextCursor").asText() : null;
-        } while (cursor != null && seen.add(cursor));
+            if (cursor != null && page.path("sources").isEmpty()) {
+                throw new CliException(ExitCodes.FAILED, "catalog sent an empty page of the fleet with a next cursor; "
+                        + "stopped");
+            }
+        } while (cursor != null);
         return fleet;
+    }
+
+    private static int compareBytewise(String a, String b) {
+        return java.util.Arrays.compareUnsigned(a.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                b.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     static String rpoCell(Output o, Boolean compliant) {

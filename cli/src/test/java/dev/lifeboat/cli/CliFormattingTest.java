@@ -233,6 +233,55 @@ class CliFormattingTest {
         } finally {
             catalog.stop(0);
         }
+        // a server that sends the same source under ever new cursors is not followed forever
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        HttpServer looping = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        looping.createContext("/api/v1/fleet", exchange -> {
+            byte[] body = ("{\"checkedAt\":\"2026-01-01T00:00:00Z\",\"policiesKnown\":true,\"sources\":"
+                    + "[{\"sourceId\":\"a-ok\",\"rpoCompliant\":true}],\"nextCursor\":\"c" + asked.incrementAndGet()
+                    + "\"}").getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().add("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        looping.start();
+        try {
+            StringWriter err = new StringWriter();
+            int code = Lifeboat.execute(new String[]{"status", "--catalog-url",
+                    "http://127.0.0.1:" + looping.getAddress().getPort(), "--token", "a.b.c"}, Map.of(),
+                    new PrintWriter(new StringWriter()), new PrintWriter(err));
+            assertThat(code).isEqualTo(ExitCodes.FAILED);
+            assertThat(err.toString()).contains("went backwards");
+            assertThat(asked.get()).isEqualTo(2);
+        } finally {
+            looping.stop(0);
+        }
+    }
+
+    @Test
+    void statusWithoutTheSchedulersAnswerSaysSoAndExitsFive() throws Exception {
+        HttpServer catalog = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        catalog.createContext("/api/v1/fleet", exchange -> {
+            byte[] body = ("{\"checkedAt\":\"2026-01-01T00:00:00Z\",\"policiesKnown\":false,\"sources\":"
+                    + "[{\"sourceId\":\"a\",\"rpoCompliant\":null,\"reason\":\"scheduler-service did not answer\"}],"
+                    + "\"nextCursor\":null}").getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().add("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        catalog.start();
+        try {
+            StringWriter err = new StringWriter();
+            int code = Lifeboat.execute(new String[]{"status", "--catalog-url",
+                    "http://127.0.0.1:" + catalog.getAddress().getPort(), "--token", "a.b.c"}, Map.of(),
+                    new PrintWriter(new StringWriter()), new PrintWriter(err));
+            assertThat(code).isEqualTo(ExitCodes.UNREACHABLE);
+            assertThat(err.toString()).contains("scheduler-service did not answer for part of the fleet");
+        } finally {
+            catalog.stop(0);
+        }
     }
 
     @Test

@@ -9,6 +9,9 @@ import java.util.List;
 public record FleetView(
         Instant checkedAt,
         List<Source> sources,
+        @Schema(description = "false when scheduler-service did not answer for this page: its sources' RPO verdicts are "
+                + "unknown, and sources only scheduler-service knows (a policy, no backup yet) are missing from it")
+        boolean policiesKnown,
         @Schema(description = "pass as 'cursor' for the next page; null on the last page")
         String nextCursor) {
 

@@ -1,19 +1,18 @@
 package dev.lifeboat.catalog.rest;
 
 import dev.lifeboat.catalog.domain.FleetView;
-import dev.lifeboat.catalog.domain.ListCursor;
 import dev.lifeboat.catalog.service.FleetQueries;
 import dev.lifeboat.identity.Roles;
 import io.smallrye.mutiny.Uni;
 import jakarta.annotation.security.RolesAllowed;
-import jakarta.validation.constraints.Max;
-import jakarta.validation.constraints.Min;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
 import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
@@ -40,12 +39,11 @@ public class FleetResource {
     @APIResponse(responseCode = "400", description = "a size out of range or a cursor that is not this list's")
     public Uni<FleetView> fleet(
             @Parameter(description = "sources per page, 1 to " + FleetQueries.MAX_SIZE + " (default "
-                    + FleetQueries.DEFAULT_SIZE + ")")
-            @QueryParam("size") @Min(value = 1, message = "must be at least 1")
-            @Max(value = FleetQueries.MAX_SIZE, message = "must be at most " + FleetQueries.MAX_SIZE) Integer size,
+                    + FleetQueries.DEFAULT_SIZE + ")", schema = @Schema(type = SchemaType.INTEGER))
+            @QueryParam("size") String size,
             @Parameter(description = "the nextCursor of the page before; absent: the first page")
             @QueryParam("cursor") String cursor) {
-        ListCursor after = ListCursor.decode(FleetQueries.LIST, "", cursor);
-        return fleet.page(after == null ? null : after.id(), size == null ? FleetQueries.DEFAULT_SIZE : size);
+        int pageSize = FleetQueries.pageSize(size);
+        return fleet.page(FleetQueries.cursorSourceId(cursor), pageSize);
     }
 }

@@ -10,6 +10,8 @@ import dev.lifeboat.catalog.domain.RpoCompliance;
 import dev.lifeboat.catalog.domain.RtoPrediction;
 import dev.lifeboat.catalog.domain.WalArchiveStatus;
 import dev.lifeboat.contracts.BackupType;
+import dev.lifeboat.contracts.Ids;
+import dev.lifeboat.kit.rest.ProblemException;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
@@ -24,7 +26,9 @@ import org.jboss.logging.Logger;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -83,14 +87,17 @@ public class FleetQueries {
 
     /**
      * The first $2 sources after source id $1, the same rows as {@link #SQL}. Ids compare bytewise (collation "C",
-     * as scheduler-service pages policies and as Java orders strings), whatever the database's collation.
+     * as scheduler-service pages policies, and {@link #BYTEWISE}), whatever the database's collation; each side walks
+     * its index of that order (Flyway V13) from the cursor and stops after $2.
      */
     private static final String PAGE_SQL = """
             with ids as (
                 select source_id from (
-                    select source_id from {s}.source_state where source_id collate "C" > $1
+                    (select source_id from {s}.source_state where source_id collate "C" > $1
+                      order by source_id collate "C" limit $2)
                     union
-                    select source_id from {s}.wal_status where source_id collate "C" > $1) u
+                    (select source_id from {s}.wal_status where source_id collate "C" > $1
+                      order by source_id collate "C" limit $2)) u
                  order by source_id collate "C"
                  limit $2)
             """ + COLUMNS.replace("{id}", "ids.source_id") + """
@@ -124,12 +131,49 @@ public class FleetQueries {
     public static final int DEFAULT_SIZE = 100;
     public static final int MAX_SIZE = 1000;
 
+    /** Source ids in bytewise (UTF-8) order: the order of PostgreSQL's collation "C", which the pages follow. */
+    static final Comparator<String> BYTEWISE = (a, b) -> Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8),
+            b.getBytes(StandardCharsets.UTF_8));
+
+    /**
+     * The source id a fleet cursor continues after; null for none (the first page). A cursor that is not this list's,
+     * or names no possible source id, is a 400.
+     */
+    public static String cursorSourceId(String cursor) {
+        ListCursor c = ListCursor.decode(LIST, "", cursor);
+        if (c == null) {
+            return null;
+        }
+        if (!c.id().matches(Ids.NAME)) {
+            throw ProblemException.badRequest("query parameter 'cursor' is not a cursor of this list: pass the "
+                    + "nextCursor of a previous page unchanged");
+        }
+        return c.id();
+    }
+
+    /** The page size a query parameter asks for: absent is {@link #DEFAULT_SIZE}; anything else 1 to {@link #MAX_SIZE}. */
+    public static int pageSize(String size) {
+        if (size == null || size.isBlank()) {
+            return DEFAULT_SIZE;
+        }
+        try {
+            int n = Integer.parseInt(size.trim());
+            if (n >= 1 && n <= MAX_SIZE) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // answered below
+        }
+        throw ProblemException.badRequest("query parameter 'size' must be an integer between 1 and " + MAX_SIZE);
+    }
+
     /**
      * One page of the fleet: the first {@code size} sources, in id order, after {@code afterSourceId} (null: from the
      * first). Costs one statement over at most size + 1 sources and one call to scheduler-service for the policies
-     * of at most size + 1 sources, whatever the fleet's size. A source is on the page when the catalog or
-     * scheduler-service knows it; the page holds the smallest ids of both, and each side was asked for one more
-     * than the page, so every source on it comes with everything either side knows of it.
+     * of at most size + 1 sources. A source is on the page when the catalog or scheduler-service knows it; the page
+     * holds the smallest ids of both, and each side was asked for one more than the page, so every source on it
+     * comes with everything either side knows of it. What scheduler-service answers beyond what was asked (an older
+     * version ignores the paging parameters and sends every policy) is cut to what was asked.
      */
     @WithSpan("FleetQueries.page")
     public Uni<FleetView> page(String afterSourceId, int size) {
@@ -137,17 +181,28 @@ public class FleetQueries {
         Uni<Map<String, Known>> catalog = pool.preparedQuery(pageSql).execute(Tuple.of(after, size + 1))
                 .map(FleetQueries::byId);
         Uni<Optional<List<SchedulerClient.PolicyInfo>>> policies = answered(scheduler.policyPage(afterSourceId,
-                size + 1));
+                size + 1)).map(answer -> answer.map(all -> firstSources(all, after, size + 1)));
         return Uni.combine().all().unis(catalog, policies).asTuple().map(t -> {
             Fleet f = view(t.getItem1(), t.getItem2(), Instant.now());
+            boolean policiesKnown = t.getItem2().isPresent();
             List<FleetView.Source> sources = f.sources();
             if (sources.size() <= size) {
-                return new FleetView(f.now(), sources, null);
+                return new FleetView(f.now(), sources, policiesKnown, null);
             }
             List<FleetView.Source> page = sources.subList(0, size);
-            return new FleetView(f.now(), List.copyOf(page),
+            return new FleetView(f.now(), List.copyOf(page), policiesKnown,
                     ListCursor.encode(LIST, "", null, page.getLast().sourceId()));
         });
+    }
+
+    /** The policies of the first {@code sources} source ids after {@code after}, of those given. */
+    static List<SchedulerClient.PolicyInfo> firstSources(List<SchedulerClient.PolicyInfo> policies, String after,
+                                                         int sources) {
+        java.util.Set<String> kept = policies.stream().map(SchedulerClient.PolicyInfo::sourceId)
+                .filter(id -> id != null && BYTEWISE.compare(id, after) > 0)
+                .sorted(BYTEWISE).distinct().limit(sources)
+                .collect(Collectors.toSet());
+        return policies.stream().filter(p -> kept.contains(p.sourceId())).toList();
     }
 
     /** The whole fleet (the per-source gauges): one read of the catalog's fleet query and one call to scheduler-service. */
@@ -157,7 +212,7 @@ public class FleetQueries {
     }
 
     private static Map<String, Known> byId(RowSet<Row> rows) {
-        Map<String, Known> known = new TreeMap<>();
+        Map<String, Known> known = new TreeMap<>(BYTEWISE);
         for (Row row : rows) {
             Known k = known(row);
             known.put(k.sourceId(), k);
@@ -176,9 +231,11 @@ public class FleetQueries {
     private Fleet view(Map<String, Known> known, Optional<List<SchedulerClient.PolicyInfo>> policies, Instant now) {
         Map<String, List<SchedulerClient.PolicyInfo>> bySource = policies.orElse(List.of()).stream()
                 .filter(p -> p.sourceId() != null)
-                .collect(Collectors.groupingBy(SchedulerClient.PolicyInfo::sourceId, TreeMap::new, Collectors.toList()));
+                .collect(Collectors.groupingBy(SchedulerClient.PolicyInfo::sourceId, () -> new TreeMap<>(BYTEWISE),
+                        Collectors.toList()));
         // a source with policies and nothing in the catalog yet is in the fleet too (and misses its RPO)
-        Map<String, Known> all = new TreeMap<>(known);
+        Map<String, Known> all = new TreeMap<>(BYTEWISE);
+        all.putAll(known);
         bySource.keySet().forEach(id -> all.putIfAbsent(id, Known.nothing(id)));
         List<FleetView.Source> sources = new ArrayList<>(all.size());
         for (Known k : all.values()) {

@@ -3,7 +3,6 @@ package dev.lifeboat.catalog.ui;
 import dev.lifeboat.catalog.client.PlatformActions;
 import dev.lifeboat.catalog.domain.BackupQuery;
 import dev.lifeboat.catalog.domain.BackupStatus;
-import dev.lifeboat.catalog.domain.ListCursor;
 import dev.lifeboat.catalog.domain.RecoveryQuery;
 import dev.lifeboat.catalog.domain.RecoveryWindow;
 import dev.lifeboat.catalog.rest.BackupPageView;
@@ -108,9 +107,8 @@ public class DashboardResource {
     @GET
     @Operation(hidden = true)
     public Uni<TemplateInstance> fleet(@QueryParam("cursor") String cursor) {
-        ListCursor after = ListCursor.decode(FleetQueries.LIST, "", cursor);
-        return fleet.page(after == null ? null : after.id(), FleetQueries.DEFAULT_SIZE)
-                .map(f -> Pages.fleet(who(), f, after != null));
+        String after = FleetQueries.cursorSourceId(cursor);
+        return fleet.page(after, FleetQueries.DEFAULT_SIZE).map(f -> Pages.fleet(who(), f, after != null));
     }
 
     @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
