@@ -288,7 +288,7 @@ class RpoComplianceTest {
 
         for (String size : List.of("0", String.valueOf(FleetQueries.MAX_SIZE + 1), "abc")) {
             given().auth().oauth2(Tokens.viewer()).queryParam("size", size).get("/api/v1/fleet")
-                    .then().statusCode(400).body("detail", containsString("must be an integer between 1 and 1000"));
+                    .then().statusCode(400).body("detail", containsString("must be an integer between 1 and " + FleetQueries.MAX_SIZE));
         }
         // a well-formed cursor naming what can be no source id
         given().auth().oauth2(Tokens.viewer())

@@ -66,7 +66,7 @@ final class StatusCommand extends Cmd {
     }
 
     /** Sources per page of GET /api/v1/fleet (its largest). */
-    static final int FLEET_PAGE = 1000;
+    static final int FLEET_PAGE = 200;
     /** More pages than any fleet has: a server that keeps sending cursors is not followed forever. */
     static final int MAX_FLEET_PAGES = 10_000;
 

@@ -129,7 +129,7 @@ public class FleetQueries {
     /** The list a fleet cursor belongs to. */
     public static final String LIST = "fleet";
     public static final int DEFAULT_SIZE = 100;
-    public static final int MAX_SIZE = 1000;
+    public static final int MAX_SIZE = 200;
 
     /** Source ids in bytewise (UTF-8) order: the order of PostgreSQL's collation "C", which the pages follow. */
     static final Comparator<String> BYTEWISE = (a, b) -> Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8),
