@@ -92,19 +92,28 @@ final class Platform implements AutoCloseable {
     }
 
     /**
-     * The platform of the test classes that need no settings of their own (one storage-worker, no extra environment):
-     * started by the first of them and kept for the next, since a start and a stop of the services take about a
-     * minute and a half on two cores. It is stopped when a platform with settings of its own starts (two platforms
-     * of one run would share consumer groups and take each other's records) and at the end of the run: a class that
-     * uses it is annotated {@code @ExtendWith(Platform.Shared.class)}. Each instance must be ready within
-     * lifeboat.e2e.ready (ISO-8601, default PT2M; longer on a loaded machine).
+     * The platform of the test classes that need no settings of their own beyond {@link #SHARED_ENV} (one
+     * storage-worker): started by the first of them and kept for the next, since a start and a stop of the services
+     * take about a minute and a half on two cores. It is stopped when a platform with settings of its own starts (two
+     * platforms of one run would share consumer groups and take each other's records) and at the end of the run: a
+     * class that uses it is annotated {@code @ExtendWith(Platform.Shared.class)} and leaves every instance running as
+     * it found it. Each instance must be ready within lifeboat.e2e.ready (ISO-8601, default PT2M; longer on a loaded
+     * machine).
      */
     static synchronized Platform shared() throws Exception {
         if (shared == null) {
-            shared = start(1, Map.of(), Duration.parse(System.getProperty("lifeboat.e2e.ready", "PT2M")));
+            shared = start(1, SHARED_ENV, Duration.parse(System.getProperty("lifeboat.e2e.ready", "PT2M")));
         }
         return shared;
     }
+
+    /**
+     * The shared platform's settings: an instance restarted after a crash takes its partitions back once the crashed
+     * one's session expired, so keep that short (6 s instead of Kafka's 45); instances are restarted while others
+     * run, and on a busy machine the first database connection may be slow.
+     */
+    static final Map<String, String> SHARED_ENV = Map.of("KAFKA_SESSION_TIMEOUT_MS", "6000",
+            "QUARKUS_DATASOURCE_JDBC_ACQUISITION_TIMEOUT", "60S");
 
     private static Platform shared;
 
