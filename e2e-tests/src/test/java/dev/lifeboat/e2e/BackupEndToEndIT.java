@@ -18,9 +18,10 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.common.utils.Utils;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import software.amazon.awssdk.services.s3.S3Client;
 
 import java.nio.charset.StandardCharsets;
@@ -41,6 +42,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /** The backup path end to end: HTTP or any Kafka publisher in, a verified archive in S3 and a catalog entry out. */
+@ExtendWith(Platform.Shared.class)
+@Order(1)
 class BackupEndToEndIT {
     static final String SOURCE_DB = "e2e_shop";
     /** large enough that one changed region is a small part of the whole (about 150 MB in PostgreSQL) */
@@ -51,17 +54,10 @@ class BackupEndToEndIT {
 
     @BeforeAll
     static void startPlatform() throws Exception {
-        platform = Platform.start();
+        platform = Platform.shared();
         Databases.createDatabase(SOURCE_DB);
         Databases.loadSample(SOURCE_DB, 2);
         s3 = S3Buckets.client();
-    }
-
-    @AfterAll
-    static void stopPlatform() {
-        if (platform != null) {
-            platform.close();
-        }
     }
 
     @Test

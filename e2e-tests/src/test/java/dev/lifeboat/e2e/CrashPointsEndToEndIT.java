@@ -7,7 +7,9 @@ import dev.lifeboat.testsupport.ServiceProcess;
 import dev.lifeboat.testsupport.TableFingerprint;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
@@ -29,6 +31,8 @@ import static org.awaitility.Awaitility.await;
  * without it; the redelivered work must end the backup COMPLETED, with one manifest in the chain it belongs to (no
  * second chain for a FULL, no "already exists" for an INCREMENTAL), restoring to the source as it was.
  */
+@ExtendWith(Platform.Shared.class)
+@Order(4)
 class CrashPointsEndToEndIT {
     static final String RUN = Long.toString(System.currentTimeMillis(), 36);
     static final String HALT_AT = "LIFEBOAT_FAULT_HALT_AT";
@@ -38,18 +42,18 @@ class CrashPointsEndToEndIT {
 
     @BeforeAll
     static void startPlatform() throws Exception {
-        // a restarted instance takes its partitions back once the crashed one's session expired: keep that short;
-        // instances are restarted while others run, on a busy machine the first database connection may be slow
-        platform = Platform.start(1, Map.of("KAFKA_SESSION_TIMEOUT_MS", "6000",
-                "QUARKUS_DATASOURCE_JDBC_ACQUISITION_TIMEOUT", "60S"), Duration.ofSeconds(300));
+        // the shared platform's short Kafka session (Platform.SHARED_ENV): a restarted instance takes its
+        // partitions back soon after the crashed one's session expired
+        platform = Platform.shared();
         // one snapshot-worker in the group: the instance given the crash point is the one that takes the request
         platform.instance("snapshot-worker-b").stop();
     }
 
+    /** The shared platform as this class found it: both snapshot-workers. */
     @AfterAll
-    static void stopPlatform() {
+    static void restartSecondSnapshotWorker() {
         if (platform != null) {
-            platform.close();
+            platform.restart("snapshot-worker-b", READY);
         }
     }
 

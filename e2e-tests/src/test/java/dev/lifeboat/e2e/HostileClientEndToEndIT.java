@@ -18,9 +18,10 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import software.amazon.awssdk.services.s3.S3Client;
 
 import java.nio.file.Files;
@@ -44,6 +45,8 @@ import static org.awaitility.Awaitility.await;
  * another source's destination. The broker refuses what the ACLs do not grant; the consumers refuse what does not
  * agree with what they own. Afterwards the victim's backups are still there and restore equal to their source.
  */
+@ExtendWith(Platform.Shared.class)
+@Order(2)
 class HostileClientEndToEndIT {
     static final String SOURCE_DB = "e2e_hostile";
     static final String RUN = Long.toString(System.currentTimeMillis(), 36);
@@ -58,7 +61,7 @@ class HostileClientEndToEndIT {
 
     @BeforeAll
     static void startPlatformWithTwoSourcesAndTheirBackups() throws Exception {
-        platform = Platform.start();
+        platform = Platform.shared();
         Databases.createDatabase(SOURCE_DB);
         Databases.loadSample(SOURCE_DB, 1);
         s3 = platform.s3();
@@ -72,13 +75,6 @@ class HostileClientEndToEndIT {
                 Map.of("sourceId", VICTIM, "type", "FULL", "policyId", VICTIM_POLICY));
         assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
         victimBackups.add(platform.awaitBackup(accepted.json().get("backupId").asText(), "COMPLETED"));
-    }
-
-    @AfterAll
-    static void stopPlatform() {
-        if (platform != null) {
-            platform.close();
-        }
     }
 
     @Test

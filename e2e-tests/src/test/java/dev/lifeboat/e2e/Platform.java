@@ -18,6 +18,8 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 import software.amazon.awssdk.services.s3.S3Client;
 
 import java.io.IOException;
@@ -89,19 +91,59 @@ final class Platform implements AutoCloseable {
     private record Launch(String module, Path root, int port, Map<String, String> env) {
     }
 
-    /** Each instance must be ready within lifeboat.e2e.ready (ISO-8601, default PT2M; longer on a loaded machine). */
-    static Platform start() throws Exception {
-        return start(1, Map.of(), Duration.parse(System.getProperty("lifeboat.e2e.ready", "PT2M")));
+    /**
+     * The platform of the test classes that need no settings of their own beyond {@link #SHARED_ENV} (one
+     * storage-worker): started by the first of them and kept for the next, since a start and a stop of the services
+     * take about a minute and a half on two cores. It is stopped when a platform with settings of its own starts (two
+     * platforms of one run would share consumer groups and take each other's records) and at the end of the run: a
+     * class that uses it is annotated {@code @ExtendWith(Platform.Shared.class)} and leaves every instance running as
+     * it found it. Each instance must be ready within lifeboat.e2e.ready (ISO-8601, default PT2M; longer on a loaded
+     * machine).
+     */
+    static synchronized Platform shared() throws Exception {
+        if (shared == null) {
+            shared = start(1, SHARED_ENV, Duration.parse(System.getProperty("lifeboat.e2e.ready", "PT2M")));
+        }
+        return shared;
+    }
+
+    /**
+     * The shared platform's settings: an instance restarted after a crash takes its partitions back once the crashed
+     * one's session expired, so keep that short (6 s instead of Kafka's 45); instances are restarted while others
+     * run, and on a busy machine the first database connection may be slow.
+     */
+    static final Map<String, String> SHARED_ENV = Map.of("KAFKA_SESSION_TIMEOUT_MS", "6000",
+            "QUARKUS_DATASOURCE_JDBC_ACQUISITION_TIMEOUT", "60S");
+
+    private static Platform shared;
+
+    private static synchronized void closeShared() {
+        if (shared != null) {
+            Platform p = shared;
+            shared = null;
+            p.close();
+        }
+    }
+
+    /** Stops the shared platform once every test class of the run has finished (the root context closes). */
+    static final class Shared implements BeforeAllCallback {
+        @Override
+        public void beforeAll(ExtensionContext context) {
+            context.getRoot().getStore(ExtensionContext.Namespace.create(Shared.class))
+                    .computeIfAbsent(Shared.class, k -> (AutoCloseable) Platform::closeShared, AutoCloseable.class);
+        }
     }
 
     /**
      * Starts the platform with {@code storageWorkers} (1 or 2) storage-worker instances; {@code commonEnv} is added
-     * to every service's environment; each instance must be ready within {@code ready}.
+     * to every service's environment; each instance must be ready within {@code ready}. The shared platform, when
+     * running, is stopped first.
      */
     static Platform start(int storageWorkers, Map<String, String> commonEnv, Duration ready) throws Exception {
         if (storageWorkers < 1 || storageWorkers > 2) {
             throw new IllegalArgumentException("storage-worker instances: 1 or 2, not " + storageWorkers);
         }
+        closeShared();
         LocalStack stack = LocalStack.ensureStarted();
         refuseToShareTopicsWithARunningPlatform(stack);
         Databases.createDatabase(PLATFORM_DB);
@@ -444,10 +486,18 @@ final class Platform implements AutoCloseable {
         }
     }
 
+    /** Stops every instance at once: each takes seconds to shut down (a catalog-service about ten), one by one half a minute. */
     @Override
     public void close() {
-        for (ServiceProcess p : List.copyOf(processes)) {
-            p.stop();
+        List<Thread> stopping = List.copyOf(processes).stream()
+                .map(p -> Thread.ofPlatform().name("stop " + p.name()).start(p::stop)).toList();
+        for (Thread t : stopping) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 }

@@ -7,7 +7,9 @@ import dev.lifeboat.testsupport.TableFingerprint;
 import dev.lifeboat.testsupport.Tokens;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -36,6 +38,8 @@ import static org.awaitility.Awaitility.await;
  * Disaster-recovery plans end to end: the packaged coordinator, storage-worker, snapshot-workers and catalog as
  * separate processes, restoring real backups into real databases through the saga on Kafka.
  */
+@ExtendWith(Platform.Shared.class)
+@Order(3)
 class RecoveryEndToEndIT {
     static final String SOURCE_DB = "e2e_dr_source";
     static final String RUN = Long.toString(System.currentTimeMillis(), 36);
@@ -50,7 +54,7 @@ class RecoveryEndToEndIT {
 
     @BeforeAll
     static void backUpTheSource() throws Exception {
-        platform = Platform.start();
+        platform = Platform.shared();
         Databases.createDatabase(SOURCE_DB);
         Databases.loadSample(SOURCE_DB, 20);
         platform.registerSource(SOURCE, "127.0.0.1", platform.stack.pgPort(), SOURCE_DB);
@@ -88,10 +92,7 @@ class RecoveryEndToEndIT {
         if (hooks != null) {
             hooks.stop(0);
         }
-        if (platform != null) {
-            platform.close();
-            Databases.dropDatabase("dr_resume_" + RUN);
-        }
+        Databases.dropDatabase("dr_resume_" + RUN);
     }
 
     private static String hookUrl(String path) {
