@@ -152,6 +152,8 @@ done
 add "fleet, first page (100 of $SOURCES sources)" "/api/v1/fleet?size=100"
 [[ -n $FLEET_PAGE5 ]] && add "fleet, page 5 by cursor" "/api/v1/fleet?size=100&cursor=$FLEET_PAGE5"
 add "fleet, largest page (200 sources)" "/api/v1/fleet?size=200"
+# what a fleet page waits for at scheduler-service, alone: the stand-in's answer for a page of 100
+add "(stand-in alone: policies, 101 src)" "http://127.0.0.1:$STANDIN_PORT/api/v1/policies?sources=101"
 # the dashboard's first pages as a browser signed in as a viewer loads them (signed in through the sign-in form, whose
 # session cookie names a session held by catalog-service): the HTML of the fleet overview and of one source's page, the
 # first request after start and the one after it
@@ -171,16 +173,17 @@ declare -a OUT
 [[ ${DASHBOARD_ONLY:-0} == 1 ]] && NAMES=()
 # a service answering all day has compiled every path: each endpoint gets WARMUP requests before any is measured, so
 # the first one measured does not carry the JIT's work for the others
+url() { [[ $1 == http* ]] && echo "$1" || echo "$BASE$1"; }   # an absolute URL is measured as it is
 for i in "${!NAMES[@]}"; do
   say "warming ${NAMES[$i]}: $WARMUP requests"
-  "${BENCH[@]}" load "$BASE${URLS[$i]}" "$WORK/viewer.token" "$WARMUP" 0 "$CONCURRENCY" >/dev/null \
+  "${BENCH[@]}" load "$(url "${URLS[$i]}")" "$WORK/viewer.token" "$WARMUP" 0 "$CONCURRENCY" >/dev/null \
     || fail "warm-up of ${URLS[$i]} failed"
 done
 for i in "${!NAMES[@]}"; do
-  code=$(curl -s -o /dev/null -w '%{http_code}' "${AUTH[@]}" "$BASE${URLS[$i]}")
+  code=$(curl -s -o /dev/null -w '%{http_code}' "${AUTH[@]}" "$(url "${URLS[$i]}")")
   [[ $code == 200 ]] || fail "GET ${URLS[$i]} answered $code"
   say "measuring ${NAMES[$i]}: $WARMUP warm-up + $REQUESTS requests, concurrency $CONCURRENCY"
-  OUT[$i]=$("${BENCH[@]}" load "$BASE${URLS[$i]}" "$WORK/viewer.token" "$REQUESTS" "$WARMUP" "$CONCURRENCY") \
+  OUT[$i]=$("${BENCH[@]}" load "$(url "${URLS[$i]}")" "$WORK/viewer.token" "$REQUESTS" "$WARMUP" "$CONCURRENCY") \
     || fail "load run of ${URLS[$i]} failed"
 done
 

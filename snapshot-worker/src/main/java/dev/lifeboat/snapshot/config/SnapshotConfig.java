@@ -29,6 +29,14 @@ public interface SnapshotConfig {
     @WithDefault("/usr/lib/postgresql")
     Path pgInstallRoot();
 
+    /**
+     * Bytes of made-up rows this worker backs up into, and restores from, a throwaway repository in its spool right
+     * after it starts, so that its first real backup runs on compiled code instead of paying for the JIT's warm-up
+     * (see DataPathWarmup); 0: none.
+     */
+    @WithDefault("67108864")
+    long warmupBytes();
+
     /** How often a running backup reports BackupProgress (what catalog-service's live progress streams show). */
     @WithDefault("1s")
     Duration progressInterval();
