@@ -40,9 +40,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * and {@code lifeboat_source_rto_target_seconds} (its plan's RTO).</li>
  * </ul>
  * The sources are those of GET /api/v1/fleet: with a policy at scheduler-service, a backup, a WAL archive or a drill.
- * A refresh (every {@code lifeboat.catalog.fleet-metrics.refresh}) is that endpoint's read: one call to
- * scheduler-service for all policies and one SQL query of the read model kept per source (source_state); a scrape
- * reads the values held.
+ * A refresh (every {@code lifeboat.catalog.fleet-metrics.refresh}) reads the whole fleet as that endpoint reads a
+ * page: one call to scheduler-service for all policies and one SQL query of the read model kept per source
+ * (source_state); a scrape reads the values held.
  * When scheduler-service cannot be reached the previous values stay; {@code
  * lifeboat_catalog_fleet_refresh_timestamp_seconds} says when the last refresh succeeded.
  */
