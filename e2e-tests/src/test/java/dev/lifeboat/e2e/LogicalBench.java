@@ -36,7 +36,9 @@ class LogicalBench {
         Databases.execute(TINY_DB, "create table if not exists public.t (id int primary key, note text); "
                 + "insert into public.t select g, 'n' || g from generate_series(1, 100) g on conflict do nothing");
         // a loaded machine starts six JVMs slowly
-        try (Platform platform = Platform.start(1, Map.of(), Duration.ofMinutes(8))) {
+        // snapshot-worker's start-up warm-up as in production (64 MiB), not the tests' smaller one
+        try (Platform platform = Platform.start(1, Map.of("LIFEBOAT_SNAPSHOT_WARMUP_BYTES", String.valueOf(64 << 20)),
+                Duration.ofMinutes(8))) {
             platform.registerSource(tinySource, "127.0.0.1", platform.stack.pgPort(), TINY_DB);
 
             full(platform, tinySource, Duration.ofMillis(10)); // warms every service's first-use paths

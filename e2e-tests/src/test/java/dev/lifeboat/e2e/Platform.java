@@ -258,6 +258,10 @@ final class Platform implements AutoCloseable {
         if (module.equals("snapshot-worker") || module.equals("storage-worker")) {
             env.put("LIFEBOAT_MASTER_KEY_FILE", masterKeyFile.toString());   // only the workers hold the master key
         }
+        if (module.equals("snapshot-worker")) {
+            // the start-up warm-up runs, smaller than in production: the tests start many workers on two cores
+            env.putIfAbsent("LIFEBOAT_SNAPSHOT_WARMUP_BYTES", String.valueOf(8 << 20));
+        }
         env.put("ZIPKIN_ENDPOINT", stack.zipkinUrl() + "/api/v2/spans");
         env.putAll(Tokens.serviceEnvironment());
         env.put("LIFEBOAT_SERVICE_TOKEN_FILE", Tokens.serviceTokenFile(module));
