@@ -212,10 +212,7 @@ class CliFormattingTest {
                     : "{\"checkedAt\":\"2026-01-01T00:00:00Z\",\"sources\":[{\"sourceId\":\"a-ok\",\"rpoSeconds\":60,"
                             + "\"rpoCompliant\":true}],\"nextCursor\":\"page2\"}";
             byte[] body = json.getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().add("Content-Type", "application/json");
-            exchange.sendResponseHeaders(200, body.length);
-            exchange.getResponseBody().write(body);
-            exchange.close();
+            answer(exchange, body);
         });
         catalog.start();
         try {
@@ -240,10 +237,7 @@ class CliFormattingTest {
             byte[] body = ("{\"checkedAt\":\"2026-01-01T00:00:00Z\",\"policiesKnown\":true,\"sources\":"
                     + "[{\"sourceId\":\"a-ok\",\"rpoCompliant\":true}],\"nextCursor\":\"c" + asked.incrementAndGet()
                     + "\"}").getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().add("Content-Type", "application/json");
-            exchange.sendResponseHeaders(200, body.length);
-            exchange.getResponseBody().write(body);
-            exchange.close();
+            answer(exchange, body);
         });
         looping.start();
         try {
@@ -266,10 +260,7 @@ class CliFormattingTest {
             byte[] body = ("{\"checkedAt\":\"2026-01-01T00:00:00Z\",\"policiesKnown\":false,\"sources\":"
                     + "[{\"sourceId\":\"a\",\"rpoCompliant\":null,\"reason\":\"scheduler-service did not answer\"}],"
                     + "\"nextCursor\":null}").getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().add("Content-Type", "application/json");
-            exchange.sendResponseHeaders(200, body.length);
-            exchange.getResponseBody().write(body);
-            exchange.close();
+            answer(exchange, body);
         });
         catalog.start();
         try {
@@ -307,5 +298,13 @@ class CliFormattingTest {
         assertThat(Lifeboat.execute(new String[]{"completion"}, Map.of(), new PrintWriter(completion),
                 new PrintWriter(new StringWriter()))).isZero();
         assertThat(completion.toString()).contains("complete -F").contains("backup");
+    }
+
+    /** A stand-in's 200 JSON answer. */
+    private static void answer(com.sun.net.httpserver.HttpExchange exchange, byte[] body) throws java.io.IOException {
+        exchange.getResponseHeaders().add("Content-Type", "application/json");
+        exchange.sendResponseHeaders(200, body.length);
+        exchange.getResponseBody().write(body);
+        exchange.close();
     }
 }
