@@ -173,8 +173,7 @@ class CliFormattingTest {
     void aServerAtItsLimitIsExitCodeSevenApartFromAnUnreachableSource() throws Exception {
         // a stand-in answering as snapshot-worker does when it runs as many source checks as it allows (the real
         // answer is SourceCheckTest's): the CLI tells "retry in a moment" from "the source cannot be reached"
-        HttpServer busy = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        busy.createContext("/", exchange -> {
+        HttpServer busy = serve("/", exchange -> {
             byte[] body = ("{\"type\":\"about:blank\",\"title\":\"Too Many Requests\",\"status\":429,\"detail\":"
                     + "\"snapshot-worker is already running as many of these operations as it allows at once; retry in "
                     + "a few seconds\"}").getBytes(StandardCharsets.UTF_8);
@@ -184,7 +183,6 @@ class CliFormattingTest {
             exchange.getResponseBody().write(body);
             exchange.close();
         });
-        busy.start();
         try {
             StringWriter err = new StringWriter();
             int code = Lifeboat.execute(new String[]{"source", "check", "orders-db", "--gateway",
@@ -202,8 +200,7 @@ class CliFormattingTest {
         // a stand-in for catalog-service's GET /api/v1/fleet in two pages (the real one is RpoComplianceTest's and the
         // end-to-end run's): status asks for every page and judges the whole fleet
         java.util.List<String> queries = new java.util.concurrent.CopyOnWriteArrayList<>();
-        HttpServer catalog = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        catalog.createContext("/api/v1/fleet", exchange -> {
+        HttpServer catalog = serve("/api/v1/fleet", exchange -> {
             String query = exchange.getRequestURI().getRawQuery();
             queries.add(query);
             String json = query.contains("cursor=page2")
@@ -214,7 +211,6 @@ class CliFormattingTest {
             byte[] body = json.getBytes(StandardCharsets.UTF_8);
             answer(exchange, body);
         });
-        catalog.start();
         try {
             StringWriter out = new StringWriter();
             int code = Lifeboat.execute(new String[]{"status", "-o", "json", "--catalog-url",
@@ -232,14 +228,12 @@ class CliFormattingTest {
         }
         // a server that sends the same source under ever new cursors is not followed forever
         java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
-        HttpServer looping = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        looping.createContext("/api/v1/fleet", exchange -> {
+        HttpServer looping = serve("/api/v1/fleet", exchange -> {
             byte[] body = ("{\"checkedAt\":\"2026-01-01T00:00:00Z\",\"policiesKnown\":true,\"sources\":"
                     + "[{\"sourceId\":\"a-ok\",\"rpoCompliant\":true}],\"nextCursor\":\"c" + asked.incrementAndGet()
                     + "\"}").getBytes(StandardCharsets.UTF_8);
             answer(exchange, body);
         });
-        looping.start();
         try {
             StringWriter err = new StringWriter();
             int code = Lifeboat.execute(new String[]{"status", "--catalog-url",
@@ -255,14 +249,12 @@ class CliFormattingTest {
 
     @Test
     void statusWithoutTheSchedulersAnswerSaysSoAndExitsFive() throws Exception {
-        HttpServer catalog = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        catalog.createContext("/api/v1/fleet", exchange -> {
+        HttpServer catalog = serve("/api/v1/fleet", exchange -> {
             byte[] body = ("{\"checkedAt\":\"2026-01-01T00:00:00Z\",\"policiesKnown\":false,\"sources\":"
                     + "[{\"sourceId\":\"a\",\"rpoCompliant\":null,\"reason\":\"scheduler-service did not answer\"}],"
                     + "\"nextCursor\":null}").getBytes(StandardCharsets.UTF_8);
             answer(exchange, body);
         });
-        catalog.start();
         try {
             StringWriter err = new StringWriter();
             int code = Lifeboat.execute(new String[]{"status", "--catalog-url",
@@ -306,5 +298,13 @@ class CliFormattingTest {
         exchange.sendResponseHeaders(200, body.length);
         exchange.getResponseBody().write(body);
         exchange.close();
+    }
+
+    /** A stand-in HTTP server on a free loopback port, answering {@code path} with {@code handler}; started. */
+    private static HttpServer serve(String path, com.sun.net.httpserver.HttpHandler handler) throws java.io.IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext(path, handler);
+        server.start();
+        return server;
     }
 }

@@ -31,6 +31,11 @@ public record ListCursor(Instant at, String id) {
 
     /** Null for no cursor (the first page); a 400 naming the parameter for one that is not this list's. */
     public static ListCursor decode(String list, String filters, String value) {
+        return decode(list, filters, value, ID);
+    }
+
+    /** As {@link #decode(String, String, String)}, the row id held to {@code ids} (a list's own id rule). */
+    public static ListCursor decode(String list, String filters, String value, Pattern ids) {
         if (value == null || value.isBlank()) {
             return null;
         }
@@ -49,7 +54,7 @@ public record ListCursor(Instant at, String id) {
         }
         // the id may contain dots: it is everything between the key and the fingerprint
         String id = String.join(".", java.util.Arrays.copyOfRange(parts, 2, parts.length - 1));
-        if (!ID.matcher(id).matches()) {
+        if (!ID.matcher(id).matches() || !ids.matcher(id).matches()) {
             throw invalid();
         }
         Instant at = null;

@@ -135,20 +135,15 @@ public class FleetQueries {
     static final Comparator<String> BYTEWISE = (a, b) -> Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8),
             b.getBytes(StandardCharsets.UTF_8));
 
+    private static final java.util.regex.Pattern SOURCE_ID = java.util.regex.Pattern.compile(Ids.NAME);
+
     /**
      * The source id a fleet cursor continues after; null for none (the first page). A cursor that is not this list's,
      * or names no possible source id, is a 400.
      */
     public static String cursorSourceId(String cursor) {
-        ListCursor c = ListCursor.decode(LIST, "", cursor);
-        if (c == null) {
-            return null;
-        }
-        if (!c.id().matches(Ids.NAME)) {
-            throw ProblemException.badRequest("query parameter 'cursor' is not a cursor of this list: pass the "
-                    + "nextCursor of a previous page unchanged");
-        }
-        return c.id();
+        ListCursor c = ListCursor.decode(LIST, "", cursor, SOURCE_ID);
+        return c == null ? null : c.id();
     }
 
     /** The page size a query parameter asks for: absent is {@link #DEFAULT_SIZE}; anything else 1 to {@link #MAX_SIZE}. */
@@ -184,7 +179,7 @@ public class FleetQueries {
                 size + 1)).map(answer -> answer.map(all -> firstSources(all, after, size + 1)));
         return Uni.combine().all().unis(catalog, policies).asTuple().map(t -> {
             Fleet f = view(t.getItem1(), t.getItem2(), Instant.now());
-            boolean policiesKnown = t.getItem2().isPresent();
+            boolean policiesKnown = f.policies().isPresent();
             List<FleetView.Source> sources = f.sources();
             if (sources.size() <= size) {
                 return new FleetView(f.now(), sources, policiesKnown, null);
