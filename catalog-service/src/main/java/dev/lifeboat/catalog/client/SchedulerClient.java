@@ -1,5 +1,7 @@
 package dev.lifeboat.catalog.client;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import dev.lifeboat.kit.security.ServiceBearerToken;
 import org.eclipse.microprofile.rest.client.annotation.RegisterProvider;
 import io.smallrye.mutiny.Uni;
@@ -60,6 +62,8 @@ public interface SchedulerClient {
      * The part of scheduler-service's PolicyView the catalog needs; {@code rpo} is an ISO-8601 duration or null;
      * {@code nextRunAt}: when its schedule fires next (null when disabled or absent from older versions).
      */
-    record PolicyInfo(String id, String sourceId, String type, String rpo, boolean enabled, java.time.Instant nextRunAt) {
+    @JsonIgnoreProperties(ignoreUnknown = true)   // skipped, not buffered: the policies' other fields
+    record PolicyInfo(String id, String sourceId, String type, String rpo, boolean enabled,
+                      @JsonDeserialize(using = UtcInstantDeserializer.class) java.time.Instant nextRunAt) {
     }
 }

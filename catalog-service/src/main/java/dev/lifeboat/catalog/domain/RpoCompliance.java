@@ -3,6 +3,7 @@ package dev.lifeboat.catalog.domain;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 
@@ -104,35 +105,37 @@ public record RpoCompliance(
                 strictest.policyId(), latest, each, wal);
     }
 
+    /** Each policy's RPO, in policy id order (a fleet page evaluates every source: plain loops, no streams). */
     private static List<PolicyRpo> policyRpos(List<Policy> policies, Long achievedSeconds) {
-        return policies.stream()
-                .sorted(Comparator.comparing(Policy::policyId))
-                .map(p -> {
-                    Long seconds = seconds(p.rpo());
-                    return new PolicyRpo(p.policyId(), p.type(), p.enabled(), p.rpo(), seconds,
-                            p.enabled() && seconds != null,
-                            seconds == null ? null : achievedSeconds != null && achievedSeconds <= seconds);
-                })
-                .toList();
+        Policy[] sorted = policies.toArray(new Policy[0]);
+        if (sorted.length > 1) {
+            Arrays.sort(sorted, Comparator.comparing(Policy::policyId));
+        }
+        PolicyRpo[] each = new PolicyRpo[sorted.length];
+        for (int i = 0; i < sorted.length; i++) {
+            Policy p = sorted[i];
+            Long seconds = seconds(p.rpo());
+            each[i] = new PolicyRpo(p.policyId(), p.type(), p.enabled(), p.rpo(), seconds,
+                    p.enabled() && seconds != null,
+                    seconds == null ? null : achievedSeconds != null && achievedSeconds <= seconds);
+        }
+        return List.of(each);
     }
 
     private static PolicyRpo strictest(List<PolicyRpo> each) {
-        return each.stream().filter(PolicyRpo::applies).min(Comparator.comparing(PolicyRpo::rpoSeconds)).orElse(null);
+        PolicyRpo strictest = null;
+        for (PolicyRpo p : each) {
+            if (p.applies() && (strictest == null || p.rpoSeconds() < strictest.rpoSeconds())) {
+                strictest = p;
+            }
+        }
+        return strictest;
     }
 
     public static RpoCompliance evaluate(String sourceId, List<Policy> policies, Backup newest, Instant now) {
         LatestBackup latest = newest == null ? null : latest(newest, now);
-        List<PolicyRpo> each = policies.stream()
-                .sorted(Comparator.comparing(Policy::policyId))
-                .map(p -> {
-                    Long seconds = seconds(p.rpo());
-                    return new PolicyRpo(p.policyId(), p.type(), p.enabled(), p.rpo(), seconds,
-                            p.enabled() && seconds != null,
-                            seconds == null ? null : latest != null && latest.ageSeconds() <= seconds);
-                })
-                .toList();
-        PolicyRpo strictest = each.stream().filter(PolicyRpo::applies)
-                .min(Comparator.comparing(PolicyRpo::rpoSeconds)).orElse(null);
+        List<PolicyRpo> each = policyRpos(policies, latest == null ? null : latest.ageSeconds());
+        PolicyRpo strictest = strictest(each);
         if (strictest == null) {
             return new RpoCompliance(sourceId, now, null, "no enabled policy of source '" + sourceId
                     + "' sets an RPO", null, null, null, latest, each, null);
