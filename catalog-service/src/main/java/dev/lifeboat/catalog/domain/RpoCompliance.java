@@ -51,6 +51,17 @@ public record RpoCompliance(
     }
 
     public record LatestBackup(String backupId, Instant startedAt, Instant completedAt, long ageSeconds) {
+        /** A backup's age at {@code now}, counted from its completion (or its start, or its request). */
+        public static LatestBackup of(String backupId, Instant requestedAt, Instant startedAt, Instant completedAt,
+                                      Instant now) {
+            Instant at = completedAt != null ? completedAt : startedAt != null ? startedAt : requestedAt;
+            long age = at == null ? 0 : Math.max(0, Duration.between(at, now).toSeconds());
+            return new LatestBackup(backupId, startedAt, completedAt, age);
+        }
+
+        public static LatestBackup of(Backup b, Instant now) {
+            return b == null ? null : of(b.backupId, b.requestedAt, b.startedAt, b.completedAt, now);
+        }
     }
 
     /**
@@ -66,9 +77,8 @@ public record RpoCompliance(
      * recovery reaches past the missing segment), so does an archive that refuses its server (another cluster);
      * no report, or the archive never reached, fails it too.
      */
-    public static RpoCompliance evaluatePhysical(String sourceId, List<Policy> policies, Backup newest,
+    public static RpoCompliance evaluatePhysical(String sourceId, List<Policy> policies, LatestBackup latest,
                                                  WalArchiveStatus status, Instant now, Duration staleAfter) {
-        LatestBackup latest = newest == null ? null : latest(newest, now);
         WalArchive wal = status == null ? null : WalArchive.of(status, now, staleAfter);
         List<PolicyRpo> each = policyRpos(policies, wal == null || wal.archivedLsn() == null || wal.gap()
                 || dev.lifeboat.contracts.WalStatus.REFUSED.equals(wal.state()) ? null
@@ -132,8 +142,7 @@ public record RpoCompliance(
         return strictest;
     }
 
-    public static RpoCompliance evaluate(String sourceId, List<Policy> policies, Backup newest, Instant now) {
-        LatestBackup latest = newest == null ? null : latest(newest, now);
+    public static RpoCompliance evaluate(String sourceId, List<Policy> policies, LatestBackup latest, Instant now) {
         List<PolicyRpo> each = policyRpos(policies, latest == null ? null : latest.ageSeconds());
         PolicyRpo strictest = strictest(each);
         if (strictest == null) {
@@ -151,12 +160,6 @@ public record RpoCompliance(
                 + " s old, " + (met ? "within " : "older than ") + objective;
         return new RpoCompliance(sourceId, now, met, reason, strictest.rpo(), strictest.rpoSeconds(),
                 strictest.policyId(), latest, each, null);
-    }
-
-    private static LatestBackup latest(Backup b, Instant now) {
-        Instant at = b.completedAt != null ? b.completedAt : b.startedAt != null ? b.startedAt : b.requestedAt;
-        long age = at == null ? 0 : Math.max(0, Duration.between(at, now).toSeconds());
-        return new LatestBackup(b.backupId, b.startedAt, b.completedAt, age);
     }
 
     private static Long seconds(String iso) {

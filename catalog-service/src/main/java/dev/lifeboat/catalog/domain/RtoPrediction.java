@@ -45,9 +45,15 @@ public record RtoPrediction(
     public record Drill(String runId, String planId, String status, Instant finishedAt, Double measuredRtoSeconds,
                         Long rtoTargetSeconds, Boolean rtoMet) {
         public static Drill of(Recovery r) {
-            return r == null ? null : new Drill(r.runId, r.planId, r.status == null ? null : r.status.name(),
-                    r.finishedAt, r.totalMillis == null ? null : r.totalMillis / 1000.0,
-                    r.rtoMillis == null ? null : r.rtoMillis / 1000, r.rtoMet);
+            return r == null ? null : of(r.runId, r.planId, r.status, r.finishedAt, r.totalMillis, r.rtoMillis,
+                    r.rtoMet);
+        }
+
+        public static Drill of(String runId, String planId, RecoveryStatus status, Instant finishedAt,
+                               Long totalMillis, Long rtoMillis, Boolean rtoMet) {
+            return new Drill(runId, planId, status == null ? null : status.name(), finishedAt,
+                    totalMillis == null ? null : totalMillis / 1000.0, rtoMillis == null ? null : rtoMillis / 1000,
+                    rtoMet);
         }
     }
 

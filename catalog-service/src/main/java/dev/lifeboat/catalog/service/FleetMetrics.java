@@ -1,8 +1,6 @@
 package dev.lifeboat.catalog.service;
 
-import dev.lifeboat.catalog.domain.Backup;
 import dev.lifeboat.catalog.domain.FleetView;
-import dev.lifeboat.catalog.domain.Recovery;
 import dev.lifeboat.catalog.domain.RecoveryStatus;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -140,10 +138,10 @@ public class FleetMetrics {
 
     private static SourceValues values(FleetView.Source source, FleetQueries.Known known) {
         Map<SourceGauge, Double> v = new EnumMap<>(SourceGauge.class);
-        Backup newest = known.newest();
+        FleetQueries.Newest newest = known.newest();
         if (newest != null) {
-            put(v, SourceGauge.LAST_BACKUP, seconds(newest.completedAt != null ? newest.completedAt
-                    : newest.startedAt));
+            put(v, SourceGauge.LAST_BACKUP, seconds(newest.completedAt() != null ? newest.completedAt()
+                    : newest.startedAt()));
         }
         put(v, SourceGauge.LAST_VERIFIED, seconds(known.lastPassedVerifiedAt()));
         String verification = known.lastVerification();
@@ -155,12 +153,12 @@ public class FleetMetrics {
             put(v, SourceGauge.WAL_LAG, source.archiveLagSeconds());
             put(v, SourceGauge.WAL_GAP, known.wal().gap ? 1.0 : 0.0);
         }
-        Recovery drill = known.drill();
-        if (drill != null && drill.finishedAt != null) {
-            put(v, SourceGauge.DRILL_TIME, seconds(drill.finishedAt));
-            put(v, SourceGauge.DRILL_SUCCESS, drill.status == RecoveryStatus.SUCCEEDED ? 1.0 : 0.0);
-            put(v, SourceGauge.DRILL_RTO, millisToSeconds(drill.totalMillis));
-            put(v, SourceGauge.RTO_TARGET, millisToSeconds(drill.rtoMillis));
+        FleetQueries.Drill drill = known.drill();
+        if (drill != null && drill.finishedAt() != null) {
+            put(v, SourceGauge.DRILL_TIME, seconds(drill.finishedAt()));
+            put(v, SourceGauge.DRILL_SUCCESS, drill.status() == RecoveryStatus.SUCCEEDED ? 1.0 : 0.0);
+            put(v, SourceGauge.DRILL_RTO, millisToSeconds(drill.totalMillis()));
+            put(v, SourceGauge.RTO_TARGET, millisToSeconds(drill.rtoMillis()));
         }
         return new SourceValues(source.sourceId(), v);
     }

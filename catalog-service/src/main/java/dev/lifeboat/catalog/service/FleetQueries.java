@@ -1,10 +1,8 @@
 package dev.lifeboat.catalog.service;
 
 import dev.lifeboat.catalog.client.SchedulerClient;
-import dev.lifeboat.catalog.domain.Backup;
 import dev.lifeboat.catalog.domain.FleetView;
 import dev.lifeboat.catalog.domain.ListCursor;
-import dev.lifeboat.catalog.domain.Recovery;
 import dev.lifeboat.catalog.domain.RecoveryStatus;
 import dev.lifeboat.catalog.domain.RpoCompliance;
 import dev.lifeboat.catalog.domain.RtoPrediction;
@@ -23,7 +21,6 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.rest.client.inject.RestClient;
 import org.jboss.logging.Logger;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
@@ -108,11 +105,21 @@ public class FleetQueries {
      * What the catalog knows of one source. {@code lastVerification}: the verdict of its newest verification;
      * {@code lastPassedVerifiedAt}: the newest verification that passed.
      */
-    record Known(String sourceId, Backup newest, WalArchiveStatus wal, Recovery drill, Instant lastVerifiedAt,
+    record Known(String sourceId, Newest newest, WalArchiveStatus wal, Drill drill, Instant lastVerifiedAt,
                  String lastVerification, Instant lastPassedVerifiedAt) {
         static Known nothing(String sourceId) {
             return new Known(sourceId, null, null, null, null, null, null);
         }
+    }
+
+    /** A source's newest restorable backup, as source_state keeps it (plain values: a page reads up to 201). */
+    record Newest(String backupId, BackupType type, String method, Instant requestedAt, Instant startedAt,
+                  Instant completedAt) {
+    }
+
+    /** A source's newest finished drill, as source_state keeps it. */
+    record Drill(String runId, String planId, RecoveryStatus status, Long totalMillis, Long rtoMillis, Boolean rtoMet,
+                 Instant finishedAt) {
     }
 
     /**
@@ -256,11 +263,14 @@ public class FleetQueries {
 
     private FleetView.Source source(Known k, List<SchedulerClient.PolicyInfo> policies, Instant now) {
         String method = k.wal() != null ? RpoQueries.PHYSICAL
-                : k.newest() == null ? null : k.newest().method == null ? "logical" : k.newest().method;
+                : k.newest() == null ? null : k.newest().method() == null ? "logical" : k.newest().method();
         Long rpoSeconds = null;
         Boolean compliant = null;
         String reason;
         Instant next = null;
+        Newest b = k.newest();
+        RpoCompliance.LatestBackup latest = b == null ? null
+                : RpoCompliance.LatestBackup.of(b.backupId(), b.requestedAt(), b.startedAt(), b.completedAt(), now);
         if (policies == null) {
             reason = "scheduler-service did not answer: the RPO of source '" + k.sourceId() + "' is unknown";
         } else {
@@ -271,22 +281,18 @@ public class FleetQueries {
                     next = p.nextRunAt();
                 }
             }
-            RpoCompliance c = rpo.evaluate(k.sourceId(), method, each, k.newest(), k.wal(), now);
+            RpoCompliance c = rpo.evaluate(k.sourceId(), method, each, latest, k.wal(), now);
             rpoSeconds = c.rpoSeconds();
             compliant = c.compliant();
             reason = c.reason();
         }
-        FleetView.LastGoodBackup good = null;
-        if (k.newest() != null) {
-            Backup b = k.newest();
-            Instant at = b.completedAt != null ? b.completedAt : b.startedAt != null ? b.startedAt : b.requestedAt;
-            good = new FleetView.LastGoodBackup(b.backupId, b.completedAt,
-                    at == null ? 0 : Math.max(0, Duration.between(at, now).toSeconds()),
-                    b.type == null ? null : b.type.name());
-        }
+        FleetView.LastGoodBackup good = latest == null ? null : new FleetView.LastGoodBackup(b.backupId(),
+                b.completedAt(), latest.ageSeconds(), b.type() == null ? null : b.type().name());
         Double lag = k.wal() == null || k.wal().archivedLsn == null ? null
                 : RpoCompliance.WalArchive.of(k.wal(), now, rpo.walStatusStaleAfter()).rpoSeconds();
-        RtoPrediction.Drill d = RtoPrediction.Drill.of(k.drill());
+        RtoPrediction.Drill d = k.drill() == null ? null : RtoPrediction.Drill.of(k.drill().runId(),
+                k.drill().planId(), k.drill().status(), k.drill().finishedAt(), k.drill().totalMillis(),
+                k.drill().rtoMillis(), k.drill().rtoMet());
         FleetView.LastDrill drill = d == null ? null : new FleetView.LastDrill(d.runId(), d.status(),
                 d.measuredRtoSeconds(), d.rtoTargetSeconds(), d.rtoMet(), d.finishedAt());
         return new FleetView.Source(k.sourceId(), method, good, rpoSeconds, compliant, reason, next, lag, drill,
@@ -295,16 +301,12 @@ public class FleetQueries {
 
     private static Known known(Row row) {
         String sourceId = row.getString("source_id");
-        Backup newest = null;
+        Newest newest = null;
         if (row.getString("backup_id") != null) {
-            newest = new Backup();
-            newest.backupId = row.getString("backup_id");
-            newest.sourceId = sourceId;
-            newest.type = row.getString("type") == null ? null : BackupType.valueOf(row.getString("type"));
-            newest.method = row.getString("method");
-            newest.requestedAt = instant(row, "requested_at");
-            newest.startedAt = instant(row, "started_at");
-            newest.completedAt = instant(row, "completed_at");
+            String type = row.getString("type");
+            newest = new Newest(row.getString("backup_id"), type == null ? null : BackupType.valueOf(type),
+                    row.getString("method"), instant(row, "requested_at"), instant(row, "started_at"),
+                    instant(row, "completed_at"));
         }
         WalArchiveStatus wal = null;
         if (row.getString("worker_id") != null) {
@@ -324,16 +326,11 @@ public class FleetQueries {
             wal.error = row.getString("error");
             wal.reportedAt = instant(row, "reported_at");
         }
-        Recovery drill = null;
+        Drill drill = null;
         if (row.getString("run_id") != null) {
-            drill = new Recovery();
-            drill.runId = row.getString("run_id");
-            drill.planId = row.getString("plan_id");
-            drill.status = RecoveryStatus.valueOf(row.getString("status"));
-            drill.totalMillis = row.getLong("total_millis");
-            drill.rtoMillis = row.getLong("rto_millis");
-            drill.rtoMet = row.getBoolean("rto_met");
-            drill.finishedAt = instant(row, "finished_at");
+            drill = new Drill(row.getString("run_id"), row.getString("plan_id"),
+                    RecoveryStatus.valueOf(row.getString("status")), row.getLong("total_millis"),
+                    row.getLong("rto_millis"), row.getBoolean("rto_met"), instant(row, "finished_at"));
         }
         return new Known(sourceId, newest, wal, drill, instant(row, "last_verified_at"),
                 row.getString("last_verification"), instant(row, "last_passed_verified_at"));

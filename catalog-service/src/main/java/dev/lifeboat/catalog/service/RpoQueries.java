@@ -63,9 +63,15 @@ public class RpoQueries {
      */
     public RpoCompliance evaluate(String sourceId, String method, List<RpoCompliance.Policy> policies, Backup newest,
                                   WalArchiveStatus status, Instant now) {
+        return evaluate(sourceId, method, policies, RpoCompliance.LatestBackup.of(newest, now), status, now);
+    }
+
+    /** The same, with the newest restorable backup's age already taken ({@code latest}, null: none). */
+    public RpoCompliance evaluate(String sourceId, String method, List<RpoCompliance.Policy> policies,
+                                  RpoCompliance.LatestBackup latest, WalArchiveStatus status, Instant now) {
         return PHYSICAL.equals(method)
-                ? RpoCompliance.evaluatePhysical(sourceId, policies, newest, status, now, walStatusStaleAfter)
-                : RpoCompliance.evaluate(sourceId, policies, newest, now);
+                ? RpoCompliance.evaluatePhysical(sourceId, policies, latest, status, now, walStatusStaleAfter)
+                : RpoCompliance.evaluate(sourceId, policies, latest, now);
     }
 
     /** How long the catalog waits for a WAL archiver's report before it calls the last one stale. */
