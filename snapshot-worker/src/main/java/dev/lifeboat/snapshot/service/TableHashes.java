@@ -11,8 +11,8 @@ import java.util.List;
 import dev.lifeboat.repository.snapshot.TableFingerprints;
 
 /**
- * Row count and content hash of a table, computed the same way at backup time (in the dump's snapshot) and after a
- * restore. The hash is the sum over rows of the first 64 bits of {@code md5(row::text)} as a signed bigint (summed
+ * Row count and content hash of a table as backups recorded them before {@link CopyHashes} (computed by the source
+ * server, in the dump's snapshot): kept to check restores of those backups, and to list a restored database's tables. The hash is the sum over rows of the first 64 bits of {@code md5(row::text)} as a signed bigint (summed
  * as numeric, so it cannot overflow): independent of row order, so it needs no sort and costs one sequential scan.
  * Row text depends on session settings, so both sides pin them first ({@link #pinTextForms}).
  */

@@ -11,6 +11,7 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -48,6 +49,7 @@ import dev.lifeboat.repository.snapshot.BackupType;
 import dev.lifeboat.repository.snapshot.ChainContext;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.snapshot.SnapshotWriter;
 import dev.lifeboat.repository.snapshot.TableFingerprints;
 import dev.lifeboat.snapshot.service.BackupFingerprinter;
 import dev.lifeboat.repository.snapshot.WriteResult;
@@ -393,25 +395,31 @@ class RecoveryCommandsTest {
         Path dump = null;
         try {
             dump = Files.createTempDirectory("recovery-test-dump").resolve("dump");
-            TableFingerprints tables;
-            try (BackupFingerprinter fingerprints = BackupFingerprinter.open("127.0.0.1",
-                    LocalStack.ensureStarted().pgPort(), source(), "postgres",
-                    LocalStack.ensureStarted().pgSuperPassword(), 10)) {
-                fingerprints.start();
-                ProcessBuilder pb = new ProcessBuilder("/usr/lib/postgresql/15/bin/pg_dump", "--format=directory",
-                        "--compress=0", "--jobs=2", "--no-password", "--file=" + dump, "--host=127.0.0.1",
-                        "--port=" + LocalStack.ensureStarted().pgPort(), "--username=postgres", "--dbname=" + source(),
-                        "--snapshot=" + fingerprints.snapshotId())
-                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.INHERIT);
-                pb.environment().put("PGPASSWORD", LocalStack.ensureStarted().pgSuperPassword());
-                assertThat(pb.start().waitFor()).as("pg_dump exit code").isZero();
-                tables = fingerprints.await(dev.lifeboat.snapshot.service.Deadline.after(java.time.Instant.now(),
-                        Duration.ofMinutes(5), "the test's limit"));
-            }
+            Path pgDump = Path.of("/usr/lib/postgresql/15/bin/pg_dump");
             store.ensureBucket(BUCKET);
             Repository repository = repositories.openOrInit(BUCKET, prefix);
-            WriteResult written = repository.writer().write(dump, BackupType.FULL, ChainContext.latestChain(backupId),
-                    tables);
+            WriteResult written;
+            try (BackupFingerprinter fingerprints = BackupFingerprinter.open("127.0.0.1",
+                    LocalStack.ensureStarted().pgPort(), source(), "postgres",
+                    LocalStack.ensureStarted().pgSuperPassword(), 10, pgDump.resolveSibling("pg_restore"))) {
+                ProcessBuilder pb = new ProcessBuilder(pgDump.toString(), "--format=directory",
+                        "--compress=0", "--jobs=2", "--no-password", "--encoding=UTF8", "--file=" + dump,
+                        "--host=127.0.0.1", "--port=" + LocalStack.ensureStarted().pgPort(), "--username=postgres",
+                        "--dbname=" + source(), "--snapshot=" + fingerprints.snapshotId())
+                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.INHERIT);
+                pb.environment().put("PGPASSWORD", LocalStack.ensureStarted().pgSuperPassword());
+                pb.environment().put("PGOPTIONS", BackupFingerprinter.PG_OPTIONS);
+                assertThat(pb.start().waitFor()).as("pg_dump exit code").isZero();
+                // the files as the worker hands them to the writer: each read through the fingerprints, toc.dat last
+                List<SnapshotWriter.Entry> entries = new ArrayList<>();
+                try (Stream<Path> files = Files.list(dump)) {
+                    files.sorted(Comparator.comparing((Path f) -> f.getFileName().toString().equals("toc.dat")))
+                            .forEach(f -> entries.add(new SnapshotWriter.Entry(f.getFileName().toString(),
+                                    () -> fingerprints.tap(f, Files.newInputStream(f)))));
+                }
+                written = repository.writer().writeStreamed(entries.iterator(), BackupType.FULL,
+                        ChainContext.latestChain(backupId), fingerprints::fingerprints);
+            }
             Manifest m = written.manifest();
             return new BackupLocation(backupId, sourceId, BUCKET, prefix, m.chainId(),
                     repository.layout().manifest(m.chainId(), backupId), Instant.now(), m.stats().bytesUploaded(),

@@ -118,12 +118,12 @@ class LogicalPathBench {
         Deadline deadline = Deadline.after(Instant.now(), Duration.ofHours(1), "bench");
         try {
             if (fingerprints) {
-                try (BackupFingerprinter f = BackupFingerprinter.open(source, 10, deadline)) {
-                    f.start();
+                try (BackupFingerprinter f = BackupFingerprinter.open(source, 10, deadline,
+                        pgDump.resolveSibling("pg_restore"))) {
                     try (PgDump.Running running = dump.start(source, spool.resolve("dump"), spool,
-                            Duration.ofSeconds(1), f.snapshotId(), backupId, deadline, b -> { })) {
+                            Duration.ofSeconds(1), f.snapshotId(), backupId, deadline, b -> { }, f::tap)) {
                         return repo.writer().writeStreamed(running.files(), BackupType.FULL,
-                                ChainContext.latestChain(backupId), () -> f.await(deadline)).manifest();
+                                ChainContext.latestChain(backupId), f::fingerprints).manifest();
                     }
                 }
             }
