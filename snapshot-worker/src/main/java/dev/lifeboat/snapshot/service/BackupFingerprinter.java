@@ -22,6 +22,7 @@ import java.util.regex.Pattern;
 
 import org.jboss.logging.Logger;
 
+import dev.lifeboat.repository.snapshot.CopyRows;
 import dev.lifeboat.repository.snapshot.TableFingerprints;
 import dev.lifeboat.snapshot.domain.BackupFailure;
 
@@ -65,7 +66,7 @@ public final class BackupFingerprinter implements AutoCloseable {
     private final String snapshotId;
     private final Map<Long, Named> tables;
     private final Path pgRestore;
-    private final Map<Integer, CopyHashes.Rows> hashed = new ConcurrentHashMap<>();
+    private final Map<Integer, CopyRows> hashed = new ConcurrentHashMap<>();
     private volatile Map<Integer, Long> contents;
     private volatile String contentsFailure;
 
@@ -171,7 +172,7 @@ public final class BackupFingerprinter implements AutoCloseable {
         Matcher data = DATA_FILE.matcher(name);
         if (data.matches()) {
             int dumpId = Integer.parseInt(data.group(1));
-            return CopyHashes.hashing(in, rows -> hashed.put(dumpId, rows));
+            return CopyRows.hashing(in, rows -> hashed.put(dumpId, rows));
         }
         if (name.equals(TOC)) {
             listContents(file.getParent());
@@ -228,7 +229,7 @@ public final class BackupFingerprinter implements AutoCloseable {
         List<TableFingerprints.Table> out = new ArrayList<>();
         toc.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
             Named table = tables.get(e.getValue());
-            CopyHashes.Rows rows = hashed.get(e.getKey());
+            CopyRows rows = hashed.get(e.getKey());
             if (table == null) {
                 LOG.warnf("table with oid %d (dump id %d) left out of the fingerprints: not an ordinary table in "
                         + "the dump's snapshot", e.getValue(), e.getKey());

@@ -1,4 +1,4 @@
-package dev.lifeboat.snapshot.service;
+package dev.lifeboat.repository.snapshot;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.Test;
 
-class CopyHashesTest {
+class CopyRowsTest {
 
     /** The sum the rows must come to: each line's first 64 MD5 bits as a signed long, summed exactly. */
     private static BigInteger expected(String... lines) throws Exception {
@@ -31,7 +31,7 @@ class CopyHashesTest {
         byte[] bytes = data.getBytes(StandardCharsets.UTF_8);
         String want = expected("1\ta\\tb\\nc", "2\t\\N", "3\t\\\\.", "").toString();
         for (int piece = 1; piece <= bytes.length; piece++) {
-            CopyHashes.Rows rows = new CopyHashes.Rows();
+            CopyRows rows = new CopyRows();
             for (int at = 0; at < bytes.length; at += piece) {
                 rows.update(bytes, at, Math.min(piece, bytes.length - at));
             }
@@ -52,7 +52,7 @@ class CopyHashesTest {
         }
         BigInteger want = expected(lines);
         assertThat(want.abs()).isGreaterThan(BigInteger.valueOf(Long.MAX_VALUE));
-        CopyHashes.Rows rows = new CopyHashes.Rows();
+        CopyRows rows = new CopyRows();
         try (OutputStream out = rows.sink()) {
             out.write(all.toString().getBytes(StandardCharsets.UTF_8));
         }
@@ -64,15 +64,15 @@ class CopyHashesTest {
     @Test
     void aStreamReadToItsEndReportsItsRowsAndOneClosedEarlyDoesNot() throws Exception {
         byte[] bytes = "a\nb\n\\.\n\n".getBytes(StandardCharsets.UTF_8);
-        AtomicReference<CopyHashes.Rows> got = new AtomicReference<>();
-        try (InputStream in = CopyHashes.hashing(new ByteArrayInputStream(bytes), got::set)) {
+        AtomicReference<CopyRows> got = new AtomicReference<>();
+        try (InputStream in = CopyRows.hashing(new ByteArrayInputStream(bytes), got::set)) {
             in.transferTo(OutputStream.nullOutputStream());
         }
         assertThat(got.get().count()).isEqualTo(2);
         assertThat(got.get().hash()).isEqualTo(expected("a", "b").toString());
 
-        AtomicReference<CopyHashes.Rows> early = new AtomicReference<>();
-        try (InputStream in = CopyHashes.hashing(new ByteArrayInputStream(bytes), early::set)) {
+        AtomicReference<CopyRows> early = new AtomicReference<>();
+        try (InputStream in = CopyRows.hashing(new ByteArrayInputStream(bytes), early::set)) {
             in.read(new byte[3]);
         }
         assertThat(early.get()).isNull();
