@@ -344,6 +344,35 @@ class RecoveryCommandsTest {
         Databases.dropDatabase(target);
     }
 
+
+    @Test
+    void tableMatchesSourceStillChecksABackupRecordedWithTheEarlierMethod() {
+        BackupLocation location = freshBackup(true);
+        String runId = UUID.randomUUID().toString();
+        String target = "recov_match1_" + runId.substring(0, 8);
+        Databases.dropDatabase(target);
+        RestoreDatabase restore = new RestoreDatabase(RecoveryCommand.commandId(runId, 1, "restore"), runId, 1,
+                location, target(target), 2);
+        send(EventType.RESTORE_DATABASE, restore);
+        assertThat(awaitReply(restore.commandId()).outcome()).isEqualTo(StepReply.Outcome.COMPLETED);
+        List<SqlCheck> checks = List.of(new SqlCheck("every table as backed up", SqlCheck.Kind.TABLE_MATCHES_SOURCE,
+                SqlCheck.ALL_TABLES, null, null, null));
+        VerifyDatabase faithful = new VerifyDatabase(RecoveryCommand.commandId(runId, 2, "verify-database"), runId, 2,
+                target(target), checks, location);
+        send(EventType.VERIFY_DATABASE, faithful);
+        StepReply ok = awaitReply(faithful.commandId());
+        assertThat(ok.outcome()).as(ok.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+        assertThat(checks(ok).get(0).get("detail").toString()).contains("tables match the backup");
+
+        Databases.execute(target, "DELETE FROM shop.events WHERE ctid = (SELECT min(ctid) FROM shop.events)");
+        VerifyDatabase altered = new VerifyDatabase(RecoveryCommand.commandId(runId, 3, "verify-database"), runId, 3,
+                target(target), checks, location);
+        send(EventType.VERIFY_DATABASE, altered);
+        StepReply bad = awaitReply(altered.commandId());
+        assertThat(bad.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(checks(bad).get(0).get("detail").toString()).contains("shop.events: restored")
+                .doesNotContain("shop.customers");
+    }
     @Test
     void dropDatabaseDropsItAndASecondDropFindsNothingToDrop() {
         String runId = UUID.randomUUID().toString();
@@ -387,8 +416,15 @@ class RecoveryCommandsTest {
         return backup;
     }
 
-    /** A FULL backup of the sample database in a repository of its own. */
     private BackupLocation freshBackup() {
+        return freshBackup(false);
+    }
+
+    /**
+     * A FULL backup of the sample database in a repository of its own; {@code earlierMethod}: with the fingerprints
+     * an earlier worker recorded (md5-sum64-v1, hashed by the source server), as a backup taken before them has.
+     */
+    private BackupLocation freshBackup(boolean earlierMethod) {
         String backupId = UUID.randomUUID().toString();
         String sourceId = "recov-src-" + backupId.substring(0, 8);
         String prefix = "recovery-test-" + backupId + "/" + sourceId;
@@ -418,7 +454,8 @@ class RecoveryCommandsTest {
                                     () -> fingerprints.tap(f, Files.newInputStream(f)))));
                 }
                 written = repository.writer().writeStreamed(entries.iterator(), BackupType.FULL,
-                        ChainContext.latestChain(backupId), fingerprints::fingerprints);
+                        ChainContext.latestChain(backupId), earlierMethod ? () -> earlierFingerprints(source())
+                                : fingerprints::fingerprints);
             }
             Manifest m = written.manifest();
             return new BackupLocation(backupId, sourceId, BUCKET, prefix, m.chainId(),
@@ -438,6 +475,37 @@ class RecoveryCommandsTest {
                 }
             }
         }
+    }
+
+    /** md5-sum64-v1 as the source server computed it, on the (unchanging) sample database. */
+    private static TableFingerprints earlierFingerprints(String database) {
+        List<TableFingerprints.Table> tables = new ArrayList<>();
+        try (Connection c = Databases.connect(database); Statement st = c.createStatement()) {
+            c.setAutoCommit(false);
+            st.execute("select set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), "
+                    + "set_config('IntervalStyle', 'postgres', true), set_config('extra_float_digits', '3', true), "
+                    + "set_config('bytea_output', 'hex', true)");
+            List<String[]> names = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery("select n.nspname, c.relname, quote_ident(n.nspname) || '.' || "
+                    + "quote_ident(c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                    + "where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema') "
+                    + "and n.nspname not like 'pg\\_temp\\_%' and n.nspname not like 'pg\\_toast%'")) {
+                while (rs.next()) {
+                    names.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3)});
+                }
+            }
+            for (String[] t : names) {
+                try (ResultSet rs = st.executeQuery("select count(*), coalesce(sum(('x' || left(md5(t::text), 16))"
+                        + "::bit(64)::bigint), 0)::text from only " + t[2] + " as t")) {
+                    rs.next();
+                    tables.add(new TableFingerprints.Table(t[0], t[1], rs.getLong(1), rs.getString(2)));
+                }
+            }
+            c.rollback();
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        return new TableFingerprints("md5-sum64-v1", tables);
     }
 
     private static synchronized String source() {
