@@ -45,9 +45,15 @@ public final class BackupFingerprinter implements AutoCloseable {
     private static final String TOC = "toc.dat";
     private static final long LIST_TIMEOUT_SECONDS = 60;
 
-    /** Ordinary tables (partitions included, partitioned parents not: their rows are in the partitions), by oid. */
+    /**
+     * Ordinary tables (partitions included, partitioned parents not: their rows are in the partitions), by oid, and
+     * whether an extension owns them: pg_dump dumps of an extension's configuration table only the rows its filter
+     * keeps, while CREATE EXTENSION fills in the others on restore, so those are not fingerprinted (nor checked).
+     */
     private static final String TABLES = """
-            select c.oid, n.nspname, c.relname
+            select c.oid, n.nspname, c.relname,
+                   exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid
+                           and d.deptype = 'e')
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             where c.relkind = 'r'
               and n.nspname not in ('pg_catalog', 'information_schema')
@@ -59,7 +65,7 @@ public final class BackupFingerprinter implements AutoCloseable {
      */
     public static final String PG_OPTIONS = CopyHashes.PG_OPTIONS;
 
-    private record Named(String schema, String name) {
+    private record Named(String schema, String name, boolean ofExtension) {
     }
 
     private final Connection connection;
@@ -134,7 +140,7 @@ public final class BackupFingerprinter implements AutoCloseable {
                 Map<Long, Named> tables = new HashMap<>();
                 try (ResultSet rs = st.executeQuery(TABLES)) {
                     while (rs.next()) {
-                        tables.put(rs.getLong(1), new Named(rs.getString(2), rs.getString(3)));
+                        tables.put(rs.getLong(1), new Named(rs.getString(2), rs.getString(3), rs.getBoolean(4)));
                     }
                 }
                 return new BackupFingerprinter(c, id, tables, pgRestore);
@@ -233,6 +239,8 @@ public final class BackupFingerprinter implements AutoCloseable {
             if (table == null) {
                 LOG.warnf("table with oid %d (dump id %d) left out of the fingerprints: not an ordinary table in "
                         + "the dump's snapshot", e.getValue(), e.getKey());
+            } else if (table.ofExtension()) {
+                LOG.debugf("table %s.%s not fingerprinted: it belongs to an extension", table.schema(), table.name());
             } else if (rows == null) {
                 LOG.warnf("table %s.%s left out of the fingerprints: its data file %d.dat was not read to its end",
                         table.schema(), table.name(), e.getKey());

@@ -19,13 +19,18 @@ import dev.lifeboat.repository.snapshot.TableFingerprints;
 final class TableHashes {
     static final String METHOD = "md5-sum64-v1";
 
-    /** Ordinary tables (partitions included, partitioned parents not: their rows are in the partitions). */
+    /**
+     * Ordinary tables (partitions included, partitioned parents not: their rows are in the partitions), except those
+     * of an extension: CREATE EXTENSION makes them and fills them, not the backup's data.
+     */
     private static final String TABLES = """
             select n.nspname, c.relname
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             where c.relkind = 'r'
               and n.nspname not in ('pg_catalog', 'information_schema')
               and n.nspname not like 'pg\\_temp\\_%' and n.nspname not like 'pg\\_toast%'
+              and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid
+                              and d.deptype = 'e')
             order by 1, 2""";
 
     private TableHashes() {
