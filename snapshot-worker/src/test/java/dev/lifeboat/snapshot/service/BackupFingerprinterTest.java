@@ -2,6 +2,7 @@ package dev.lifeboat.snapshot.service;
 
 import dev.lifeboat.kit.pg.SslMode;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.File;
 import java.nio.file.Files;
@@ -178,6 +179,23 @@ class BackupFingerprinterTest {
             writer.join();
             Databases.dropDatabase(source);
             Databases.dropDatabase(restored);
+            delete(work);
+        }
+    }
+
+    @Test
+    void withoutTheTableOfContentsListedTheBackupFailsNamingWhy() throws Exception {
+        LocalStack stack = LocalStack.ensureStarted();
+        Path work = Files.createTempDirectory("fp-toc");
+        try (BackupFingerprinter fp = BackupFingerprinter.open("127.0.0.1", stack.pgPort(), "postgres", "postgres",
+                stack.pgSuperPassword(), 10, work.resolve("no-such-pg_restore"))) {
+            Path dump = Files.createDirectories(work.resolve("dump"));
+            Files.writeString(dump.resolve("toc.dat"), "not a dump");
+            fp.tap(dump.resolve("toc.dat"), java.io.InputStream.nullInputStream()).close();
+            assertThatThrownBy(fp::fingerprints).isInstanceOf(dev.lifeboat.snapshot.domain.BackupFailure.class)
+                    .hasMessageContaining("no-such-pg_restore")
+                    .hasMessageContaining("LIFEBOAT_TABLE_FINGERPRINTS=false");
+        } finally {
             delete(work);
         }
     }
