@@ -68,11 +68,15 @@ public final class BackupFingerprinter implements AutoCloseable {
     private record Named(String schema, String name, boolean ofExtension) {
     }
 
+    private record Counted(long rows, String hash) {
+    }
+
     private final Connection connection;
     private final String snapshotId;
     private final Map<Long, Named> tables;
     private final Path pgRestore;
-    private final Map<Integer, CopyRows> hashed = new ConcurrentHashMap<>();
+    /** Each data file read to its end, by dump id: its rows counted and hashed (the hasher itself is not kept). */
+    private final Map<Integer, Counted> hashed = new ConcurrentHashMap<>();
     private volatile Map<Integer, Long> contents;
     private volatile String contentsFailure;
 
@@ -178,7 +182,7 @@ public final class BackupFingerprinter implements AutoCloseable {
         Matcher data = DATA_FILE.matcher(name);
         if (data.matches()) {
             int dumpId = Integer.parseInt(data.group(1));
-            return CopyRows.hashing(in, rows -> hashed.put(dumpId, rows));
+            return CopyRows.hashing(in, rows -> hashed.put(dumpId, new Counted(rows.count(), rows.hash())));
         }
         if (name.equals(TOC)) {
             listContents(file.getParent());
@@ -235,7 +239,7 @@ public final class BackupFingerprinter implements AutoCloseable {
         List<TableFingerprints.Table> out = new ArrayList<>();
         toc.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
             Named table = tables.get(e.getValue());
-            CopyRows rows = hashed.get(e.getKey());
+            Counted rows = hashed.get(e.getKey());
             if (table == null) {
                 LOG.warnf("table with oid %d (dump id %d) left out of the fingerprints: not an ordinary table in "
                         + "the dump's snapshot", e.getValue(), e.getKey());
@@ -245,7 +249,7 @@ public final class BackupFingerprinter implements AutoCloseable {
                 LOG.warnf("table %s.%s left out of the fingerprints: its data file %d.dat was not read to its end",
                         table.schema(), table.name(), e.getKey());
             } else {
-                out.add(new TableFingerprints.Table(table.schema(), table.name(), rows.count(), rows.hash()));
+                out.add(new TableFingerprints.Table(table.schema(), table.name(), rows.rows(), rows.hash()));
             }
         });
         out.sort(java.util.Comparator.comparing(TableFingerprints.Table::schema)
