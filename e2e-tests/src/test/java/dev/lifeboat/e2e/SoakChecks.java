@@ -6,6 +6,7 @@ import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.repository.blob.ObjectStore;
 import dev.lifeboat.repository.blob.S3ObjectStore;
 import dev.lifeboat.repository.blob.S3Settings;
+import dev.lifeboat.repository.snapshot.CopyRows;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
 import dev.lifeboat.repository.snapshot.TableFingerprints;
@@ -512,6 +513,11 @@ final class SoakChecks {
                 findings.add("backup " + id + " recorded no table fingerprints: cannot prove it restores its source");
                 return;
             }
+            if (!CopyRows.METHOD.equals(atBackup.get().method())) {
+                findings.add("backup " + id + " recorded fingerprints computed with '" + atBackup.get().method()
+                        + "', which this check does not compute");
+                return;
+            }
             platform.restore(b, db);
             Map<String, TableFingerprints.Table> now = fingerprints(db);
             for (TableFingerprints.Table t : atBackup.get().tables()) {
@@ -533,7 +539,10 @@ final class SoakChecks {
         }
     }
 
-    /** The fingerprints snapshot-worker records (md5-sum64-v1), computed the same way on the restored database. */
+    /**
+     * The fingerprints snapshot-worker records ({@link CopyRows#METHOD}), computed the same way on the restored
+     * database: the COPY text of the columns pg_dump dumps, under the text settings pg_dump runs with.
+     */
     private Map<String, TableFingerprints.Table> fingerprints(String db) throws Exception {
         Map<String, TableFingerprints.Table> out = new TreeMap<>();
         try (Connection c = soak.connect(db)) {
@@ -542,22 +551,26 @@ final class SoakChecks {
             try (Statement st = c.createStatement()) {
                 st.execute("select set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), "
                         + "set_config('IntervalStyle', 'postgres', true), set_config('extra_float_digits', '3', true), "
-                        + "set_config('bytea_output', 'hex', true)");
-                try (ResultSet rs = st.executeQuery("select n.nspname, c.relname, quote_ident(n.nspname) || '.' || "
-                        + "quote_ident(c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                        + "set_config('bytea_output', 'hex', true), set_config('lc_monetary', 'C', true), "
+                        + "set_config('search_path', '', true)");
+                try (ResultSet rs = st.executeQuery("select n.nspname, c.relname, 'select ' || coalesce((select "
+                        + "string_agg(quote_ident(a.attname), ', ' order by a.attnum) from pg_attribute a where "
+                        + "a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''), '') "
+                        + "|| ' from only ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
+                        + "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
                         + "where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema') "
                         + "and n.nspname not like 'pg\\_temp\\_%' and n.nspname not like 'pg\\_toast%'")) {
                     while (rs.next()) {
                         tables.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3)});
                     }
                 }
-                for (String[] t : tables) {
-                    try (ResultSet rs = st.executeQuery("select count(*), coalesce(sum(('x' || left(md5(t::text), 16))"
-                            + "::bit(64)::bigint), 0)::text from only " + t[2] + " as t")) {
-                        rs.next();
-                        out.put(t[0] + "." + t[1], new TableFingerprints.Table(t[0], t[1], rs.getLong(1), rs.getString(2)));
-                    }
-                }
+            }
+            for (String[] t : tables) {
+                CopyRows rows = new CopyRows();
+                c.unwrap(org.postgresql.PGConnection.class).getCopyAPI().copyOut("COPY (" + t[2] + ") TO STDOUT",
+                        rows.sink());
+                rows.end();
+                out.put(t[0] + "." + t[1], new TableFingerprints.Table(t[0], t[1], rows.count(), rows.hash()));
             }
             c.rollback();
         }

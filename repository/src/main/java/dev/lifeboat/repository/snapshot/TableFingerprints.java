@@ -9,8 +9,8 @@ import java.util.Optional;
  * repository's data key (see {@link Repository#tableFingerprints(Manifest)}): whoever can write to the bucket but
  * does not hold the key can neither read nor forge them.
  *
- * @param method how {@code hash} was computed (e.g. {@code md5-sum64-v1}); a verifier computing another way must
- *               not compare
+ * @param method how {@code hash} was computed (e.g. {@code copy-md5-sum64-v2}, see {@link CopyRows}); a verifier
+ *               computing another way must not compare
  */
 public record TableFingerprints(String method, List<Table> tables) {
     public TableFingerprints {

@@ -1,77 +1,110 @@
 package dev.lifeboat.snapshot.service;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.jboss.logging.Logger;
 
+import dev.lifeboat.repository.snapshot.CopyRows;
 import dev.lifeboat.repository.snapshot.TableFingerprints;
 import dev.lifeboat.snapshot.domain.BackupFailure;
 
 /**
- * Fingerprints the tables of a source in the very snapshot pg_dump dumps: a REPEATABLE READ transaction exports
- * its snapshot ({@link #snapshotId()}, for {@code pg_dump --snapshot}), then hashes every table in that same
- * transaction on its own thread while pg_dump runs. Writes going on meanwhile are seen by neither. The transaction
- * stays open until {@link #close()}, after pg_dump (and its parallel workers) have imported the snapshot.
- * A table that cannot be hashed is left out (logged), not the backup: its TABLE_MATCHES_SOURCE check then fails
- * saying the backup recorded nothing for it.
+ * Fingerprints the tables of a source from the dump itself ({@link CopyHashes}): every table data file of the dump
+ * is counted and hashed as the repository reads it ({@link #tap}), so the source does no work for them. Which table
+ * a file holds comes from the dump's table of contents ({@code pg_restore -l}: dump id, table oid) and the source's
+ * catalog, read in the snapshot pg_dump dumps: a REPEATABLE READ transaction exports it ({@link #snapshotId()}, for
+ * {@code pg_dump --snapshot}) and stays open until {@link #close()}, after pg_dump (and its parallel workers) have
+ * imported it, so a table renamed or created meanwhile is named as the dump names it.
+ * <p>
+ * A table whose data file was not read to its end, or that the catalog does not name, is left out (logged), not the
+ * backup: its TABLE_MATCHES_SOURCE check then fails saying the backup recorded nothing for it.
  */
 public final class BackupFingerprinter implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(BackupFingerprinter.class);
+    private static final Pattern DATA_FILE = Pattern.compile("(\\d+)\\.dat");
+    /** A table's data in {@code pg_restore -l}: {@code <dumpId>; <tableoid> <oid> TABLE DATA <schema> <name> <owner>}. */
+    private static final Pattern TABLE_DATA = Pattern.compile("^(\\d+); \\d+ (\\d+) TABLE DATA ");
+    private static final String TOC = "toc.dat";
+    private static final long LIST_TIMEOUT_SECONDS = 60;
+
+    /**
+     * Ordinary tables (partitions included, partitioned parents not: their rows are in the partitions), by oid, and
+     * whether an extension owns them: pg_dump dumps of an extension's configuration table only the rows its filter
+     * keeps, while CREATE EXTENSION fills in the others on restore, so those are not fingerprinted (nor checked).
+     */
+    private static final String TABLES = """
+            select c.oid, n.nspname, c.relname,
+                   exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid
+                           and d.deptype = 'e')
+            from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where c.relkind = 'r'
+              and n.nspname not in ('pg_catalog', 'information_schema')
+              and n.nspname not like 'pg\\_temp\\_%' and n.nspname not like 'pg\\_toast%'""";
+
+    /**
+     * The session settings pg_dump must run with ({@code PGOPTIONS}), along with {@code --encoding=UTF8}, for its
+     * data files to hash as the checker hashes a restored table.
+     */
+    public static final String PG_OPTIONS = CopyHashes.PG_OPTIONS;
+
+    private record Named(String schema, String name, boolean ofExtension) {
+    }
+
+    private record Counted(long rows, String hash) {
+    }
 
     private final Connection connection;
     private final String snapshotId;
-    private volatile boolean stopping;
-    private CompletableFuture<TableFingerprints> result;
+    private final Map<Long, Named> tables;
+    private final Path pgRestore;
+    /** Each data file read to its end, by dump id: its rows counted and hashed (the hasher itself is not kept). */
+    private final Map<Integer, Counted> hashed = new ConcurrentHashMap<>();
+    private volatile Map<Integer, Long> contents;
+    private volatile String contentsFailure;
 
-    private BackupFingerprinter(Connection connection, String snapshotId) {
+    private BackupFingerprinter(Connection connection, String snapshotId, Map<Long, Named> tables, Path pgRestore) {
         this.connection = connection;
         this.snapshotId = snapshotId;
+        this.tables = tables;
+        this.pgRestore = pgRestore;
     }
 
+    /** @param pgRestore the pg_restore of the pg_dump that dumps (it lists the dump's table of contents) */
     public static BackupFingerprinter open(String host, int port, String database, String user, String password,
-                                    int timeoutSeconds) {
+                                           int timeoutSeconds, Path pgRestore) {
         Properties props = new Properties();
         props.setProperty("user", user);
         props.setProperty("password", password);
         props.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
         return open("jdbc:postgresql://" + host + ":" + port + "/" + database, props,
-                host + ":" + port + "/" + database);
+                host + ":" + port + "/" + database, pgRestore);
     }
 
-    /**
-     * Over the source's own connection settings (password and TLS as resolved for this backup). Hashing a large
-     * table is one long statement: reads may wait until the backup's deadline, not beyond.
-     */
-    static BackupFingerprinter open(SourceConnection source, int timeoutSeconds, Deadline deadline) {
+    /** Over the source's own connection settings (password and TLS as resolved for this backup). */
+    static BackupFingerprinter open(SourceConnection source, int timeoutSeconds, Deadline deadline, Path pgRestore) {
         return open(source.jdbcUrl(), source.jdbcProperties(timeoutSeconds,
-                (int) Math.max(1, deadline.remaining().toSeconds() + 1)), source.toString());
+                (int) Math.max(1, deadline.remaining().toSeconds() + 1)), source.toString(), pgRestore);
     }
 
-    /**
-     * On a connection to the source the backup opened already (its probe's), which it takes over and closes: one
-     * connection (TLS, authentication) less before pg_dump can start. Its reads may wait until the backup's deadline.
-     */
-    static BackupFingerprinter on(Connection c, String where, Deadline deadline) {
-        try {
-            c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE,
-                    deadline.remaining().toMillis() + 1000));
-        } catch (SQLException e) {
-            closeQuietly(c);
-            throw failedToBegin(where, e);
-        }
-        return begin(c, where);
-    }
-
-    private static BackupFingerprinter open(String url, Properties props, String where) {
+    private static BackupFingerprinter open(String url, Properties props, String where, Path pgRestore) {
         props.setProperty("ApplicationName", "lifeboat-snapshot-fingerprints");
         Connection c;
         try {
@@ -79,11 +112,26 @@ public final class BackupFingerprinter implements AutoCloseable {
         } catch (SQLException e) {
             throw failedToBegin(where, e);
         }
-        return begin(c, where);
+        return begin(c, where, pgRestore);
     }
 
-    /** Exports the snapshot pg_dump will dump in, from a REPEATABLE READ transaction begun on {@code c}. */
-    private static BackupFingerprinter begin(Connection c, String where) {
+    /**
+     * On a connection to the source the backup opened already (its probe's), which it takes over and closes: one
+     * connection (TLS, authentication) less before pg_dump can start. Its reads may wait until the backup's deadline.
+     */
+    static BackupFingerprinter on(Connection c, String where, Deadline deadline, Path pgRestore) {
+        try {
+            c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE,
+                    deadline.remaining().toMillis() + 1000));
+        } catch (SQLException e) {
+            closeQuietly(c);
+            throw failedToBegin(where, e);
+        }
+        return begin(c, where, pgRestore);
+    }
+
+    /** Exports the snapshot pg_dump will dump in and reads the tables' names in it. */
+    private static BackupFingerprinter begin(Connection c, String where, Path pgRestore) {
         try {
             c.setAutoCommit(false);
             try (Statement st = c.createStatement()) {
@@ -93,8 +141,13 @@ public final class BackupFingerprinter implements AutoCloseable {
                     rs.next();
                     id = rs.getString(1);
                 }
-                TableHashes.pinTextForms(c);
-                return new BackupFingerprinter(c, id);
+                Map<Long, Named> tables = new HashMap<>();
+                try (ResultSet rs = st.executeQuery(TABLES)) {
+                    while (rs.next()) {
+                        tables.put(rs.getLong(1), new Named(rs.getString(2), rs.getString(3), rs.getBoolean(4)));
+                    }
+                }
+                return new BackupFingerprinter(c, id, tables, pgRestore);
             }
         } catch (SQLException e) {
             closeQuietly(c);
@@ -120,72 +173,93 @@ public final class BackupFingerprinter implements AutoCloseable {
         return snapshotId;
     }
 
-    /** Starts hashing every table on another thread. */
-    public void start() {
-        result = CompletableFuture.supplyAsync(this::hashAll, Thread.ofVirtual()::start);
-    }
-
-    private TableFingerprints hashAll() {
-        List<TableFingerprints.Table> out = new ArrayList<>();
-        try {
-            for (String[] t : TableHashes.tables(connection)) {
-                if (stopping) {
-                    break;
-                }
-                try (Statement sp = connection.createStatement()) {
-                    sp.execute("savepoint lifeboat_fingerprint");
-                    out.add(TableHashes.fingerprint(connection, t[0], t[1]));
-                    sp.execute("release savepoint lifeboat_fingerprint");
-                } catch (SQLException e) {
-                    LOG.warnf("table %s.%s left out of the fingerprints: %s", t[0], t[1], e.getMessage());
-                    try (Statement sp = connection.createStatement()) {
-                        sp.execute("rollback to savepoint lifeboat_fingerprint");
-                    }
-                }
-            }
-        } catch (SQLException e) {
-            throw new BackupFailure("DUMP", "table fingerprints failed: " + e.getMessage());
+    /**
+     * {@code in}, the content of {@code file} of a complete or growing dump, as the repository reads it: a table's
+     * data file is hashed on the way; the table of contents, handed out once pg_dump has ended, is listed first.
+     */
+    public InputStream tap(Path file, InputStream in) throws IOException {
+        String name = file.getFileName().toString();
+        Matcher data = DATA_FILE.matcher(name);
+        if (data.matches()) {
+            int dumpId = Integer.parseInt(data.group(1));
+            return CopyRows.hashing(in, rows -> hashed.put(dumpId, new Counted(rows.count(), rows.hash())));
         }
-        return new TableFingerprints(TableHashes.METHOD, out);
+        if (name.equals(TOC)) {
+            listContents(file.getParent());
+        }
+        return in;
     }
 
-    /** The fingerprints, once every table is hashed; fails when hashing outlasts the backup's deadline. */
-    public TableFingerprints await(Deadline deadline) {
+    /**
+     * dump id to table oid of every table's data in the dump, from {@code pg_restore --list} (it reads toc.dat only),
+     * its listing written next to the dump and read once it has ended, under a deadline.
+     */
+    private void listContents(Path dumpDir) {
+        Path listing = dumpDir.resolveSibling("toc.list");
         try {
-            return result.get(Math.max(1, deadline.remaining().toMillis()), java.util.concurrent.TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-            throw new BackupFailure("DUMP", "the table fingerprints were not done at " + deadline.describe()
-                    + "; nothing was uploaded. Raise maxDuration, or set LIFEBOAT_TABLE_FINGERPRINTS=false to back up "
-                    + "without them");
+            Process p = new ProcessBuilder(pgRestore.toString(), "--list", "--file=" + listing, dumpDir.toString())
+                    .redirectErrorStream(true).redirectOutput(dumpDir.resolveSibling("toc.list.stderr").toFile())
+                    .start();
+            if (!p.waitFor(LIST_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                contentsFailure = pgRestore + " --list " + dumpDir + " did not end within " + LIST_TIMEOUT_SECONDS
+                        + " s";
+                return;
+            }
+            if (p.exitValue() != 0) {
+                contentsFailure = pgRestore + " --list " + dumpDir + " exited with " + p.exitValue() + ": "
+                        + Files.readString(dumpDir.resolveSibling("toc.list.stderr")).strip();
+                return;
+            }
+            Map<Integer, Long> out = new HashMap<>();
+            try (var lines = Files.lines(listing, StandardCharsets.ISO_8859_1)) {
+                lines.map(TABLE_DATA::matcher).filter(Matcher::find).forEach(m ->
+                        out.put(Integer.parseInt(m.group(1)), Long.parseLong(m.group(2))));
+            }
+            contents = out;
+        } catch (IOException | RuntimeException e) {
+            contentsFailure = "cannot list the table of contents of " + dumpDir + " with " + pgRestore + ": " + e;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new BackupFailure("DUMP", "interrupted while fingerprinting tables");
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof BackupFailure f) {
-                throw f;
-            }
-            throw new BackupFailure("DUMP", "table fingerprints failed: " + e.getCause());
+            contentsFailure = "interrupted while listing the dump's table of contents";
         }
     }
 
-    /** Ends the transaction (and the exported snapshot); cancels hashing still running, e.g. after pg_dump failed. */
+    /**
+     * The fingerprints, once the repository has read every file of the dump through {@link #tap}: every table whose
+     * data the dump holds, an empty one with 0 rows.
+     */
+    public TableFingerprints fingerprints() {
+        Map<Integer, Long> toc = contents;
+        if (toc == null) {
+            throw new BackupFailure("DUMP", "table fingerprints failed: " + (contentsFailure != null ? contentsFailure
+                    : "the dump's table of contents was not read") + "; nothing was uploaded as a backup (set "
+                    + "LIFEBOAT_TABLE_FINGERPRINTS=false to back up without them)");
+        }
+        List<TableFingerprints.Table> out = new ArrayList<>();
+        toc.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
+            Named table = tables.get(e.getValue());
+            Counted rows = hashed.get(e.getKey());
+            if (table == null) {
+                LOG.warnf("table with oid %d (dump id %d) left out of the fingerprints: not an ordinary table in "
+                        + "the dump's snapshot", e.getValue(), e.getKey());
+            } else if (table.ofExtension()) {
+                LOG.debugf("table %s.%s not fingerprinted: it belongs to an extension", table.schema(), table.name());
+            } else if (rows == null) {
+                LOG.warnf("table %s.%s left out of the fingerprints: its data file %d.dat was not read to its end",
+                        table.schema(), table.name(), e.getKey());
+            } else {
+                out.add(new TableFingerprints.Table(table.schema(), table.name(), rows.rows(), rows.hash()));
+            }
+        });
+        out.sort(java.util.Comparator.comparing(TableFingerprints.Table::schema)
+                .thenComparing(TableFingerprints.Table::name));
+        return new TableFingerprints(CopyHashes.METHOD, out);
+    }
+
+    /** Ends the transaction (and the exported snapshot). */
     @Override
     public void close() {
-        if (result != null && !result.isDone()) {
-            stopping = true;
-            try {
-                connection.unwrap(org.postgresql.PGConnection.class).cancelQuery();
-            } catch (SQLException ignored) {
-                // closing the connection below ends it as well
-            }
-        }
-        if (result != null) {
-            try {
-                result.join();
-            } catch (RuntimeException ignored) {
-                // reported by await(), or not wanted any more
-            }
-        }
         try {
             connection.rollback();
             connection.close();

@@ -4,6 +4,7 @@ import dev.lifeboat.repository.blob.LocalDirectoryObjectStore;
 import dev.lifeboat.repository.keys.MasterKey;
 import dev.lifeboat.repository.snapshot.BackupType;
 import dev.lifeboat.repository.snapshot.ChainContext;
+import dev.lifeboat.repository.snapshot.CopyRows;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
 import dev.lifeboat.repository.snapshot.SnapshotReader;
@@ -32,7 +33,8 @@ import java.util.stream.Stream;
 
 /**
  * Right after start, backs up made-up rows into a throwaway repository in this worker's spool and restores them, then
- * deletes it: the data path (chunking, zstd, AES-GCM, the keyed chunk ids, the manifest) is compiled by the JIT
+ * deletes it: the data path (the table fingerprints' row hashing, chunking, zstd, AES-GCM, the keyed chunk ids, the
+ * manifest) is compiled by the JIT
  * before the first real backup needs it, which otherwise pays for that on its own clock (the first logical FULL of a
  * fresh worker took several times as long as the next). On a thread of its own; a failure is logged and changes
  * nothing else. {@code lifeboat.snapshot.warmup-bytes} sets how much (0: none).
@@ -75,7 +77,9 @@ public class DataPathWarmup {
             List<SnapshotWriter.Entry> entries = new ArrayList<>();
             for (int i = 0; i < FILES; i++) {
                 long seed = i;
-                entries.add(new SnapshotWriter.Entry("table-" + i + ".dat", () -> new Rows(bytes / FILES, seed)));
+                // read as a table's data file of a dump is, through the table fingerprints' row hashing
+                entries.add(new SnapshotWriter.Entry("table-" + i + ".dat", () -> CopyRows.hashing(
+                        new Rows(bytes / FILES, seed), rows -> { })));
             }
             WriteResult written = repo.writer().write(entries.iterator(), BackupType.FULL,
                     ChainContext.latestChain(UUID.randomUUID().toString()), null);

@@ -206,11 +206,18 @@ public class DatabaseChecks {
             return new Outcome(check.name(), kind, false, null, "the backup recorded no table fingerprints (taken "
                     + "with lifeboat.snapshot.table-fingerprints=false, or before they existed)");
         }
-        if (!TableHashes.METHOD.equals(recorded.get().method())) {
+        String method = recorded.get().method();
+        boolean fromCopy = CopyHashes.METHOD.equals(method);
+        if (!fromCopy && !TableHashes.METHOD.equals(method)) {
             return new Outcome(check.name(), kind, false, null, "the backup's fingerprints were computed with '"
-                    + recorded.get().method() + "', this worker computes '" + TableHashes.METHOD + "'");
+                    + method + "', this worker computes '" + CopyHashes.METHOD + "' and '" + TableHashes.METHOD
+                    + "' only");
         }
-        TableHashes.pinTextForms(c);
+        if (fromCopy) {
+            CopyHashes.pinTextForms(c);
+        } else {
+            TableHashes.pinTextForms(c);
+        }
         Map<String, TableFingerprints.Table> expected = new TreeMap<>();
         for (TableFingerprints.Table t : recorded.get().tables()) {
             expected.put(t.qualified(), t);
@@ -238,7 +245,9 @@ public class DatabaseChecks {
                         + " rows)");
                 continue;
             }
-            TableFingerprints.Table got = TableHashes.fingerprint(c, want.schema(), want.name());
+            // a backup's fingerprints are compared the way that backup computed them
+            TableFingerprints.Table got = fromCopy ? CopyHashes.fingerprint(c, want.schema(), want.name())
+                    : TableHashes.fingerprint(c, want.schema(), want.name());
             if (got.rows() != want.rows() || !got.hash().equals(want.hash())) {
                 mismatches.add(table + ": restored " + got.rows() + " rows, content hash " + got.hash()
                         + "; the backup recorded " + want.rows() + " rows, content hash " + want.hash());

@@ -85,7 +85,7 @@ final class PgDump {
     void run(SourceConnection source, Path target, Path spool, Duration progressInterval, String snapshot,
              String backupId, Deadline deadline, LongConsumer progress) {
         try (Running running = start(source, target, spool, progressInterval, snapshot, backupId, deadline,
-                progress, false)) {
+                progress, false, null)) {
             running.await();
         }
     }
@@ -102,12 +102,28 @@ final class PgDump {
      */
     Running start(SourceConnection source, Path target, Path spool, Duration progressInterval, String snapshot,
                   String backupId, Deadline deadline, LongConsumer progress) {
-        return start(source, target, spool, progressInterval, snapshot, backupId, deadline, progress, true);
+        return start(source, target, spool, progressInterval, snapshot, backupId, deadline, progress, true, null);
+    }
+
+    /**
+     * As {@link #start(SourceConnection, Path, Path, Duration, String, String, Deadline, LongConsumer)}, each file
+     * read through {@code tap}, which hashes the tables' rows: pg_dump then writes its COPY text in UTF-8 under the
+     * session settings the hashes are defined by ({@link CopyHashes#PG_OPTIONS}).
+     */
+    Running start(SourceConnection source, Path target, Path spool, Duration progressInterval, String snapshot,
+                  String backupId, Deadline deadline, LongConsumer progress, Tap tap) {
+        return start(source, target, spool, progressInterval, snapshot, backupId, deadline, progress, true, tap);
+    }
+
+    /** Sees each file of the dump as it is read: returns what the reader reads instead of {@code in}. */
+    @FunctionalInterface
+    interface Tap {
+        InputStream open(Path file, InputStream in) throws IOException;
     }
 
     private Running start(SourceConnection source, Path target, Path spool, Duration progressInterval,
                           String snapshot, String backupId, Deadline deadline, LongConsumer progress,
-                          boolean removeRead) {
+                          boolean removeRead, Tap tap) {
         Path stderr = spool.resolve("pg_dump.stderr");
         // a lock wait that would outlast the deadline is ended by the deadline, which reads who holds the lock
         // while pg_dump still waits for it; pg_dump's own timeout then only backs it up
@@ -122,18 +138,24 @@ final class PgDump {
         if (snapshot != null) {
             command.add("--snapshot=" + snapshot);
         }
+        if (tap != null) {
+            command.add("--encoding=UTF8");
+        }
         ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(stderr.toFile());
         String applicationName = applicationName(backupId);
         source.libpqEnvironment(pb.environment(), connectTimeoutSeconds, applicationName);
+        if (tap != null) {
+            pb.environment().put("PGOPTIONS", CopyHashes.PG_OPTIONS);
+        }
         ChildProcesses.Child child;
         try {
             child = children.start(pb);
         } catch (IOException e) {
             throw new BackupFailure("DUMP", "cannot run " + binary + ": " + e.getMessage());
         }
-        Running running = new Running(child, target, removeRead);
+        Running running = new Running(child, target, removeRead, tap);
         Thread.ofVirtual().name("pg_dump-" + backupId).start(() -> {
             try {
                 watch(child, source, applicationName, lockWait, stderr, progressInterval, deadline,
@@ -199,14 +221,16 @@ final class PgDump {
         private final ChildProcesses.Child child;
         private final Path target;
         private final boolean removeRead;
+        private final Tap tap;
         final CompletableFuture<Void> outcome = new CompletableFuture<>();
         private final Set<String> handedOut = new HashSet<>();
         private final AtomicLong removedBytes = new AtomicLong();
 
-        private Running(ChildProcesses.Child child, Path target, boolean removeRead) {
+        private Running(ChildProcesses.Child child, Path target, boolean removeRead, Tap tap) {
             this.child = child;
             this.target = target;
             this.removeRead = removeRead;
+            this.tap = tap;
         }
 
         /** Bytes pg_dump has written so far, counting the files already read and removed. */
@@ -269,7 +293,8 @@ final class PgDump {
         }
 
         private InputStream open(Path file) throws IOException {
-            InputStream in = Files.newInputStream(file);
+            InputStream read = Files.newInputStream(file);
+            InputStream in = tap == null ? read : tap.open(file, read);
             if (!removeRead) {
                 return in;
             }

@@ -324,17 +324,22 @@ public class SnapshotService {
             return physical(request, source, connection, facts, bucket, repositoryPrefix, spool, startedAt, deadline,
                     offsite);
         }
-        // the fingerprints and the dump read one exported snapshot, so they agree however the source changes; the
-        // probe's connection goes on as the fingerprints' (one connection less before pg_dump can start)
-        BackupFingerprinter fingerprints = config.tableFingerprints()
-                ? BackupFingerprinter.on(probed.connection(), connection.toString(), deadline) : null;
+        Path pgDump;
+        try {
+            pgDump = PgTools.pgDumpFor(config.pgInstallRoot(), facts.major());
+        } catch (RuntimeException e) {
+            probed.close();
+            throw e;
+        }
+        // the fingerprints are taken from the dump's own bytes as the repository reads them; the probe's connection
+        // goes on to export the snapshot pg_dump dumps and to name the dumped tables as they are in it
+        BackupFingerprinter fingerprints = config.tableFingerprints() ? BackupFingerprinter.on(probed.connection(),
+                connection.toString(), deadline, pgDump.resolveSibling("pg_restore")) : null;
         if (fingerprints == null) {
             probed.close();
         }
-        Path pgDump;
         WriteResult result;
         try (fingerprints) {
-            pgDump = PgTools.pgDumpFor(config.pgInstallRoot(), facts.major());
             Path dumpDir = spool.resolve("dump");
             progress(request, "DUMPING", 0, 0);
             PgDump dump = new PgDump(pgDump, PgDump.jobsFor(config.jobs(), facts.databaseBytes(),
@@ -342,15 +347,12 @@ public class SnapshotService {
                     config.keepaliveIdle(), spools.children());
             java.util.function.LongConsumer dumped = bytes -> progress(request, "DUMPING", bytes,
                     percent(bytes, facts.databaseBytes()));
-            Deadline until = deadline;
-            if (fingerprints != null) {
-                fingerprints.start();
-            }
             // the repository reads each file of the dump as soon as pg_dump has closed it, while pg_dump goes on
             try (PgDump.Running running = dump.start(connection, dumpDir, spool, config.progressInterval(),
-                    fingerprints == null ? null : fingerprints.snapshotId(), request.backupId(), deadline, dumped)) {
+                    fingerprints == null ? null : fingerprints.snapshotId(), request.backupId(), deadline, dumped,
+                    fingerprints == null ? null : fingerprints::tap)) {
                 result = write(request, bucket, repositoryPrefix, running,
-                        fingerprints == null ? () -> null : () -> fingerprints.await(until));
+                        fingerprints == null ? () -> null : fingerprints::fingerprints);
             }
         }
         crashPoints.reached(CrashPoint.AFTER_MANIFEST, "backup " + request.backupId());

@@ -11,21 +11,26 @@ import java.util.List;
 import dev.lifeboat.repository.snapshot.TableFingerprints;
 
 /**
- * Row count and content hash of a table, computed the same way at backup time (in the dump's snapshot) and after a
- * restore. The hash is the sum over rows of the first 64 bits of {@code md5(row::text)} as a signed bigint (summed
+ * Row count and content hash of a table as backups recorded them before {@link CopyHashes} (computed by the source
+ * server, in the dump's snapshot): kept to check restores of those backups, and to list a restored database's tables. The hash is the sum over rows of the first 64 bits of {@code md5(row::text)} as a signed bigint (summed
  * as numeric, so it cannot overflow): independent of row order, so it needs no sort and costs one sequential scan.
  * Row text depends on session settings, so both sides pin them first ({@link #pinTextForms}).
  */
 final class TableHashes {
     static final String METHOD = "md5-sum64-v1";
 
-    /** Ordinary tables (partitions included, partitioned parents not: their rows are in the partitions). */
+    /**
+     * Ordinary tables (partitions included, partitioned parents not: their rows are in the partitions), except those
+     * of an extension: CREATE EXTENSION makes them and fills them, not the backup's data.
+     */
     private static final String TABLES = """
             select n.nspname, c.relname
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             where c.relkind = 'r'
               and n.nspname not in ('pg_catalog', 'information_schema')
               and n.nspname not like 'pg\\_temp\\_%' and n.nspname not like 'pg\\_toast%'
+              and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid
+                              and d.deptype = 'e')
             order by 1, 2""";
 
     private TableHashes() {

@@ -11,6 +11,7 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -48,6 +49,7 @@ import dev.lifeboat.repository.snapshot.BackupType;
 import dev.lifeboat.repository.snapshot.ChainContext;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.snapshot.SnapshotWriter;
 import dev.lifeboat.repository.snapshot.TableFingerprints;
 import dev.lifeboat.snapshot.service.BackupFingerprinter;
 import dev.lifeboat.repository.snapshot.WriteResult;
@@ -278,16 +280,21 @@ class RecoveryCommandsTest {
         assertThat(count(db, "select count(*) from shop.payments")).isPositive();
     }
 
-    @Test
-    void tableMatchesSourcePassesOnAFaithfulRestoreAndNamesTheTableThatWasAltered() {
-        BackupLocation location = backup();
-        String runId = UUID.randomUUID().toString();
-        String target = "recov_match_" + runId.substring(0, 8);
+    /**
+     * Restores {@code location} into a new database, where TABLE_MATCHES_SOURCE passes on one table and on all (a
+     * table of an extension created there left aside), then deletes a row of shop.events, which both checks name;
+     * returns the restored database.
+     */
+    private String tableMatchesSourceOn(BackupLocation location, String runId, String targetPrefix) {
+        String target = targetPrefix + runId.substring(0, 8);
         Databases.dropDatabase(target);
         RestoreDatabase restore = new RestoreDatabase(RecoveryCommand.commandId(runId, 1, "restore"), runId, 1,
                 location, target(target), 2);
         send(EventType.RESTORE_DATABASE, restore);
         assertThat(awaitReply(restore.commandId()).outcome()).isEqualTo(StepReply.Outcome.COMPLETED);
+        // a table an extension owns is the extension's, not the backup's: "*" leaves it alone
+        Databases.execute(target, "create extension citext; create table public.of_extension (x int); "
+                + "alter extension citext add table public.of_extension");
         List<SqlCheck> checks = List.of(
                 new SqlCheck("events as backed up", SqlCheck.Kind.TABLE_MATCHES_SOURCE, "shop.events", null, null, null),
                 new SqlCheck("every table as backed up", SqlCheck.Kind.TABLE_MATCHES_SOURCE, SqlCheck.ALL_TABLES,
@@ -314,6 +321,13 @@ class RecoveryCommandsTest {
                 .contains("the backup recorded");
         assertThat(checks(bad).get(1).get("detail").toString()).contains("shop.events").doesNotContain("shop.customers");
         assertThat(bad.message()).contains("events as backed up").contains("shop.events");
+        return target;
+    }
+
+    @Test
+    void tableMatchesSourcePassesOnAFaithfulRestoreAndNamesTheTableThatWasAltered() {
+        String runId = UUID.randomUUID().toString();
+        String target = tableMatchesSourceOn(backup(), runId, "recov_match_");
 
         // a statement list does not even pass the command's schema: the record is dead-lettered, nothing runs
         VerifyDatabase listed = new VerifyDatabase(RecoveryCommand.commandId(runId, 5, "verify-database"), runId, 5,
@@ -339,6 +353,12 @@ class RecoveryCommandsTest {
         assertThat(checks(refused).get(2).get("actual").toString()).hasSizeLessThan(300).contains("5000 characters");
         assertThat(Path.of("/tmp/lifeboat-" + runId)).doesNotExist();
         assertThat(count(target, "select count(*) from shop.customers")).isPositive();
+        Databases.dropDatabase(target);
+    }
+
+    @Test
+    void tableMatchesSourceStillChecksABackupRecordedWithTheEarlierMethod() {
+        String target = tableMatchesSourceOn(freshBackup(true), UUID.randomUUID().toString(), "recov_match1_");
         Databases.dropDatabase(target);
     }
 
@@ -385,33 +405,47 @@ class RecoveryCommandsTest {
         return backup;
     }
 
-    /** A FULL backup of the sample database in a repository of its own. */
     private BackupLocation freshBackup() {
+        return freshBackup(false);
+    }
+
+    /**
+     * A FULL backup of the sample database in a repository of its own; {@code earlierMethod}: with the fingerprints
+     * an earlier worker recorded (md5-sum64-v1, hashed by the source server), as a backup taken before them has.
+     */
+    private BackupLocation freshBackup(boolean earlierMethod) {
         String backupId = UUID.randomUUID().toString();
         String sourceId = "recov-src-" + backupId.substring(0, 8);
         String prefix = "recovery-test-" + backupId + "/" + sourceId;
         Path dump = null;
         try {
             dump = Files.createTempDirectory("recovery-test-dump").resolve("dump");
-            TableFingerprints tables;
-            try (BackupFingerprinter fingerprints = BackupFingerprinter.open("127.0.0.1",
-                    LocalStack.ensureStarted().pgPort(), source(), "postgres",
-                    LocalStack.ensureStarted().pgSuperPassword(), 10)) {
-                fingerprints.start();
-                ProcessBuilder pb = new ProcessBuilder("/usr/lib/postgresql/15/bin/pg_dump", "--format=directory",
-                        "--compress=0", "--jobs=2", "--no-password", "--file=" + dump, "--host=127.0.0.1",
-                        "--port=" + LocalStack.ensureStarted().pgPort(), "--username=postgres", "--dbname=" + source(),
-                        "--snapshot=" + fingerprints.snapshotId())
-                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.INHERIT);
-                pb.environment().put("PGPASSWORD", LocalStack.ensureStarted().pgSuperPassword());
-                assertThat(pb.start().waitFor()).as("pg_dump exit code").isZero();
-                tables = fingerprints.await(dev.lifeboat.snapshot.service.Deadline.after(java.time.Instant.now(),
-                        Duration.ofMinutes(5), "the test's limit"));
-            }
+            Path pgDump = Path.of("/usr/lib/postgresql/15/bin/pg_dump");
             store.ensureBucket(BUCKET);
             Repository repository = repositories.openOrInit(BUCKET, prefix);
-            WriteResult written = repository.writer().write(dump, BackupType.FULL, ChainContext.latestChain(backupId),
-                    tables);
+            WriteResult written;
+            try (BackupFingerprinter fingerprints = BackupFingerprinter.open("127.0.0.1",
+                    LocalStack.ensureStarted().pgPort(), source(), "postgres",
+                    LocalStack.ensureStarted().pgSuperPassword(), 10, pgDump.resolveSibling("pg_restore"))) {
+                ProcessBuilder pb = new ProcessBuilder(pgDump.toString(), "--format=directory",
+                        "--compress=0", "--jobs=2", "--no-password", "--encoding=UTF8", "--file=" + dump,
+                        "--host=127.0.0.1", "--port=" + LocalStack.ensureStarted().pgPort(), "--username=postgres",
+                        "--dbname=" + source(), "--snapshot=" + fingerprints.snapshotId())
+                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.INHERIT);
+                pb.environment().put("PGPASSWORD", LocalStack.ensureStarted().pgSuperPassword());
+                pb.environment().put("PGOPTIONS", BackupFingerprinter.PG_OPTIONS);
+                assertThat(pb.start().waitFor()).as("pg_dump exit code").isZero();
+                // the files as the worker hands them to the writer: each read through the fingerprints, toc.dat last
+                List<SnapshotWriter.Entry> entries = new ArrayList<>();
+                try (Stream<Path> files = Files.list(dump)) {
+                    files.sorted(Comparator.comparing((Path f) -> f.getFileName().toString().equals("toc.dat")))
+                            .forEach(f -> entries.add(new SnapshotWriter.Entry(f.getFileName().toString(),
+                                    () -> fingerprints.tap(f, Files.newInputStream(f)))));
+                }
+                written = repository.writer().writeStreamed(entries.iterator(), BackupType.FULL,
+                        ChainContext.latestChain(backupId), earlierMethod ? () -> earlierFingerprints(source())
+                                : fingerprints::fingerprints);
+            }
             Manifest m = written.manifest();
             return new BackupLocation(backupId, sourceId, BUCKET, prefix, m.chainId(),
                     repository.layout().manifest(m.chainId(), backupId), Instant.now(), m.stats().bytesUploaded(),
@@ -430,6 +464,37 @@ class RecoveryCommandsTest {
                 }
             }
         }
+    }
+
+    /** md5-sum64-v1 as the source server computed it, on the (unchanging) sample database. */
+    private static TableFingerprints earlierFingerprints(String database) {
+        List<TableFingerprints.Table> tables = new ArrayList<>();
+        try (Connection c = Databases.connect(database); Statement st = c.createStatement()) {
+            c.setAutoCommit(false);
+            st.execute("select set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), "
+                    + "set_config('IntervalStyle', 'postgres', true), set_config('extra_float_digits', '3', true), "
+                    + "set_config('bytea_output', 'hex', true)");
+            List<String[]> names = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery("select n.nspname, c.relname, quote_ident(n.nspname) || '.' || "
+                    + "quote_ident(c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                    + "where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema') "
+                    + "and n.nspname not like 'pg\\_temp\\_%' and n.nspname not like 'pg\\_toast%'")) {
+                while (rs.next()) {
+                    names.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3)});
+                }
+            }
+            for (String[] t : names) {
+                try (ResultSet rs = st.executeQuery("select count(*), coalesce(sum(('x' || left(md5(t::text), 16))"
+                        + "::bit(64)::bigint), 0)::text from only " + t[2] + " as t")) {
+                    rs.next();
+                    tables.add(new TableFingerprints.Table(t[0], t[1], rs.getLong(1), rs.getString(2)));
+                }
+            }
+            c.rollback();
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        return new TableFingerprints("md5-sum64-v1", tables);
     }
 
     private static synchronized String source() {

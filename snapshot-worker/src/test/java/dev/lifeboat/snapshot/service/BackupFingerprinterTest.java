@@ -2,6 +2,7 @@ package dev.lifeboat.snapshot.service;
 
 import dev.lifeboat.kit.pg.SslMode;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.File;
 import java.nio.file.Files;
@@ -9,6 +10,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -19,15 +21,116 @@ import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 
+import dev.lifeboat.repository.blob.LocalDirectoryObjectStore;
+import dev.lifeboat.repository.keys.MasterKey;
+import dev.lifeboat.repository.snapshot.BackupType;
+import dev.lifeboat.repository.snapshot.ChainContext;
+import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.Repository;
 import dev.lifeboat.repository.snapshot.TableFingerprints;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
 
 /**
- * Fingerprints recorded while writes go on during the dump describe exactly what the dump holds: restored, every
- * table hashes to what was recorded, though the source has moved on.
+ * The fingerprints a backup takes from pg_dump's data files as they stream into the repository equal what the
+ * checker computes on the restored database with COPY, whatever the types, the names and the session settings of
+ * either server; and they describe exactly what the dump holds while writes go on during it.
  */
 class BackupFingerprinterTest {
+    private static final Path PG_DUMP = Path.of("/usr/lib/postgresql/15/bin/pg_dump");
+    private static final Path PG_RESTORE = Path.of("/usr/lib/postgresql/15/bin/pg_restore");
+
+    /**
+     * Types whose text form depends on settings or needs escaping, odd names, and tables of every kind, one of them
+     * an extension's (neither fingerprinted nor checked).
+     */
+    private static final String VARIED = """
+            create table public.zoo (
+              id int primary key, n numeric, t text, b bytea, j jsonb, arr text[], ts timestamptz, iv interval,
+              f float8, r real, gone int, m money, d date, tm timetz,
+              g int generated always as (id * 2) stored, tail text);
+            alter table public.zoo drop column gone;
+            insert into public.zoo (id, n, t, b, j, arr, ts, iv, f, r, m, d, tm, tail) values
+              (1, 123456789.000000001, e'tab\\there\\nnewline\\\\back\\rslash', '\\x00ff0a5c'::bytea,
+               '{"a": [1, 2.50, "x\\ty"], "b": null}', array['a b', null, 'c"d', e'e\\\\f'],
+               '2026-03-01 12:34:56.789+05', '1 year 2 mons 3 days 04:05:06.7', 1.7976931348623157e308, 'NaN',
+               12.34, '2026-01-31', '23:59:59.999999+02', 'ü ☃ 𝄞'),
+              (2, 'NaN', '', '', 'null', '{}', '-infinity', '-1 day -00:00:01', '-Infinity', 3.4028235e38,
+               -0.01, '0001-01-01', '00:00:00-12', '\\.'),
+              (3, null, null, null, null, null, null, null, 4.9e-324, -0.0, null, null, null, null),
+              (4, -1e-30, '\\N', '\\x5c4e'::bytea, '[]', array[]::text[], 'epoch', '0', 0.1, 1e-45, 0, 'infinity',
+               null, e'two\\n\\nlines');
+            create schema ODD;
+            create table ODD."Table ""with"" spaces" (id int, "col name" text);
+            insert into ODD."Table ""with"" spaces" values (1, 'x'), (2, 'y y');
+            create table ODD."empty one" (x int);
+            create table public.parted (k int, v text) partition by range (k);
+            create table public.parted_low partition of public.parted for values from (0) to (100);
+            create table public.parted_high partition of public.parted for values from (100) to (1000);
+            insert into public.parted select g, 'v' || g from generate_series(1, 300) g;
+            create table public.many as select g, md5(g::text) as h, g * 1.5 as x from generate_series(1, 60000) g;
+            create table public.no_columns ();
+            insert into public.no_columns default values;
+            insert into public.no_columns default values;
+            create extension citext;
+            create table public.of_extension (x int);
+            insert into public.of_extension values (1);
+            alter extension citext add table public.of_extension;
+            """.replace("ODD", "\"odd \"\"schema\"\"\"");
+
+    @Test
+    void fingerprintsTakenFromTheDumpEqualTheCheckersOnTheRestoredDatabase() throws Exception {
+        LocalStack stack = LocalStack.ensureStarted();
+        String source = "fpv_src_" + UUID.randomUUID().toString().substring(0, 8);
+        String restored = source.replace("fpv_src_", "fpv_dst_");
+        Path work = Files.createTempDirectory("fp-varied");
+        try {
+            Databases.createDatabase(source);
+            Databases.execute(source, VARIED);
+            // settings the text forms depend on, different on each side and from the pinned ones
+            Databases.execute(source, "alter database " + source + " set timezone to 'America/New_York'; "
+                    + "alter database " + source + " set intervalstyle to 'sql_standard'; "
+                    + "alter database " + source + " set extra_float_digits to 0; "
+                    + "alter database " + source + " set bytea_output to 'escape'; "
+                    + "alter database " + source + " set datestyle to 'SQL, DMY'");
+            Databases.createDatabase(restored);
+            Databases.execute(restored, "alter database " + restored + " set timezone to 'Asia/Kathmandu'; "
+                    + "alter database " + restored + " set intervalstyle to 'iso_8601'; "
+                    + "alter database " + restored + " set datestyle to 'German'; "
+                    + "alter database " + restored + " set search_path to 'odd \"schema\"', public");
+
+            Backup backup = backUp(stack, source, work);
+            TableFingerprints recorded = backup.tables();
+            assertThat(recorded.method()).isEqualTo(CopyHashes.METHOD);
+            assertThat(recorded.tables()).extracting(TableFingerprints.Table::qualified).containsExactlyInAnyOrder(
+                    "public.zoo", "odd \"schema\".Table \"with\" spaces", "odd \"schema\".empty one",
+                    "public.parted_low", "public.parted_high", "public.many", "public.no_columns");
+            assertThat(recorded.table("odd \"schema\"", "empty one").orElseThrow().rows()).isZero();
+            assertThat(recorded.table("odd \"schema\"", "empty one").orElseThrow().hash()).isEqualTo("0");
+            assertThat(recorded.table("public", "zoo").orElseThrow().rows()).isEqualTo(4);
+            assertThat(recorded.table("public", "parted_high").orElseThrow().rows()).isEqualTo(201);
+            assertThat(recorded.table("public", "many").orElseThrow().rows()).isEqualTo(60000);
+            assertThat(recorded.table("public", "no_columns").orElseThrow().rows()).isEqualTo(2);
+
+            restore(stack, backup.dump(), restored);
+            assertThat(checkerHashes(restored)).isEqualTo(recorded.tables());
+            assertThat(checkerHashes(source)).as("the source, read the checker's way").isEqualTo(recorded.tables());
+
+            Databases.execute(restored, "update public.zoo set t = t || ' ' where id = 1");
+            List<TableFingerprints.Table> changed = checkerHashes(restored);
+            assertThat(changed).filteredOn(t -> t.name().equals("zoo")).singleElement()
+                    .satisfies(t -> {
+                        assertThat(t.rows()).isEqualTo(4);
+                        assertThat(t.hash()).isNotEqualTo(recorded.table("public", "zoo").orElseThrow().hash());
+                    });
+            assertThat(changed).filteredOn(t -> !t.name().equals("zoo"))
+                    .isEqualTo(recorded.tables().stream().filter(t -> !t.name().equals("zoo")).toList());
+        } finally {
+            Databases.dropDatabase(source);
+            Databases.dropDatabase(restored);
+            delete(work);
+        }
+    }
 
     @Test
     void fingerprintsTakenDuringWritesMatchTheRestoredDump() throws Exception {
@@ -38,7 +141,7 @@ class BackupFingerprinterTest {
         Databases.loadSample(source, 1);
         Databases.execute(source, "create table public.busy (id bigserial primary key, n int not null); "
                 + "insert into public.busy (n) select g from generate_series(1, 200000) g");
-        Path spool = Files.createTempDirectory("fp-test");
+        Path work = Files.createTempDirectory("fp-test");
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong writes = new AtomicLong();
         Thread writer = Thread.ofPlatform().start(() -> {
@@ -57,58 +160,105 @@ class BackupFingerprinterTest {
             while (writes.get() < 20) {
                 Thread.sleep(10);
             }
-            TableFingerprints recorded;
-            long writesBefore;
-            Deadline limit = Deadline.after(java.time.Instant.now(), Duration.ofMinutes(5), "the test's limit");
-            try (BackupFingerprinter fp = BackupFingerprinter.open("127.0.0.1", stack.pgPort(), source, "postgres",
-                    stack.pgSuperPassword(), 10)) {
-                writesBefore = writes.get();
-                fp.start();
-                new PgDump(Path.of("/usr/lib/postgresql/15/bin/pg_dump"), 2, 10, Duration.ofMinutes(1),
-                        Duration.ofSeconds(30), new ChildProcesses(spool.resolve("children"))).run(new SourceConnection("127.0.0.1",
-                        stack.pgPort(), source, "postgres", stack.pgSuperPassword(), SslMode.PREFER, null),
-                        spool.resolve("dump"), spool, Duration.ofMillis(200), fp.snapshotId(), "fingerprint-test", limit,
-                        bytes -> { });
-                recorded = fp.await(limit);
-            }
+            long writesBefore = writes.get();
+            Backup backup = backUp(stack, source, work);
             assertThat(writes.get()).as("writes committed while the backup ran").isGreaterThan(writesBefore);
             stop.set(true);
             writer.join();
 
             Databases.createDatabase(restored);
-            ProcessBuilder pb = new ProcessBuilder("/usr/lib/postgresql/15/bin/pg_restore", "--format=directory",
-                    "--no-owner", "--exit-on-error", "--host=127.0.0.1", "--port=" + stack.pgPort(),
-                    "--username=postgres", "--dbname=" + restored, spool.resolve("dump").toString())
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.INHERIT);
-            pb.environment().put("PGPASSWORD", stack.pgSuperPassword());
-            assertThat(pb.start().waitFor()).isZero();
-
-            assertThat(recorded.method()).isEqualTo(TableHashes.METHOD);
+            restore(stack, backup.dump(), restored);
+            TableFingerprints recorded = backup.tables();
             assertThat(recorded.tables()).extracting(TableFingerprints.Table::qualified)
                     .contains("public.busy", "shop.orders", "shop.events");
-            assertThat(hashes(restored)).isEqualTo(recorded.tables());
-            assertThat(hashes(source)).as("the source moved on after the snapshot").isNotEqualTo(recorded.tables());
+            assertThat(checkerHashes(restored)).isEqualTo(recorded.tables());
+            assertThat(checkerHashes(source)).as("the source moved on after the snapshot")
+                    .isNotEqualTo(recorded.tables());
         } finally {
             stop.set(true);
             writer.join();
             Databases.dropDatabase(source);
             Databases.dropDatabase(restored);
-            try (Stream<Path> files = Files.walk(spool)) {
-                files.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
-            }
+            delete(work);
         }
     }
 
-    static List<TableFingerprints.Table> hashes(String database) throws Exception {
+    @Test
+    void withoutTheTableOfContentsListedTheBackupFailsNamingWhy() throws Exception {
+        LocalStack stack = LocalStack.ensureStarted();
+        Path work = Files.createTempDirectory("fp-toc");
+        try (BackupFingerprinter fp = BackupFingerprinter.open("127.0.0.1", stack.pgPort(), "postgres", "postgres",
+                stack.pgSuperPassword(), 10, work.resolve("no-such-pg_restore"))) {
+            Path dump = Files.createDirectories(work.resolve("dump"));
+            Files.writeString(dump.resolve("toc.dat"), "not a dump");
+            fp.tap(dump.resolve("toc.dat"), java.io.InputStream.nullInputStream()).close();
+            assertThatThrownBy(fp::fingerprints).isInstanceOf(dev.lifeboat.snapshot.domain.BackupFailure.class)
+                    .hasMessageContaining("no-such-pg_restore")
+                    .hasMessageContaining("LIFEBOAT_TABLE_FINGERPRINTS=false");
+        } finally {
+            delete(work);
+        }
+    }
+
+    private record Backup(TableFingerprints tables, Path dump) {
+    }
+
+    /**
+     * As the worker backs up: pg_dump's files streamed into a repository through the fingerprinter while pg_dump
+     * runs; the fingerprints read back sealed from the manifest, the dump restored from the repository.
+     */
+    private static Backup backUp(LocalStack stack, String database, Path work) throws Exception {
+        Repository repo = Repository.init(new LocalDirectoryObjectStore(work.resolve("store")), "fp", "repository",
+                MasterKey.generate());
+        Path spool = Files.createDirectories(work.resolve("spool"));
+        Deadline limit = Deadline.after(Instant.now(), Duration.ofMinutes(5), "the test's limit");
+        SourceConnection source = new SourceConnection("127.0.0.1", stack.pgPort(), database, "postgres",
+                stack.pgSuperPassword(), SslMode.PREFER, null);
+        String backupId = UUID.randomUUID().toString();
+        Manifest manifest;
+        try (BackupFingerprinter fp = BackupFingerprinter.open("127.0.0.1", stack.pgPort(), database, "postgres",
+                stack.pgSuperPassword(), 10, PG_RESTORE)) {
+            PgDump dump = new PgDump(PG_DUMP, 2, 10, Duration.ofMinutes(1), Duration.ofSeconds(30),
+                    new ChildProcesses(spool.resolve("children")));
+            try (PgDump.Running running = dump.start(source, spool.resolve("dump"), spool, Duration.ofMillis(200),
+                    fp.snapshotId(), backupId, limit, bytes -> { }, fp::tap)) {
+                manifest = repo.writer().writeStreamed(running.files(), BackupType.FULL,
+                        ChainContext.latestChain(backupId), fp::fingerprints).manifest();
+            }
+        }
+        assertThat(Files.exists(spool.resolve("dump").resolve("toc.dat"))).as("read and removed").isFalse();
+        Path restoredDump = work.resolve("restored-dump");
+        repo.reader().restore(manifest, restoredDump);
+        return new Backup(repo.tableFingerprints(manifest).orElseThrow(), restoredDump);
+    }
+
+    private static void restore(LocalStack stack, Path dump, String database) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(PG_RESTORE.toString(), "--format=directory", "--no-owner",
+                "--exit-on-error", "--host=127.0.0.1", "--port=" + stack.pgPort(), "--username=postgres",
+                "--dbname=" + database, dump.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.INHERIT);
+        pb.environment().put("PGPASSWORD", stack.pgSuperPassword());
+        assertThat(pb.start().waitFor()).isZero();
+    }
+
+    /** What TABLE_MATCHES_SOURCE computes for every table of {@code database}, in the fingerprints' order. */
+    static List<TableFingerprints.Table> checkerHashes(String database) throws Exception {
         try (Connection c = Databases.connect(database)) {
             c.setAutoCommit(false);
-            TableHashes.pinTextForms(c);
+            CopyHashes.pinTextForms(c);
             List<TableFingerprints.Table> out = new ArrayList<>();
             for (String[] t : TableHashes.tables(c)) {
-                out.add(TableHashes.fingerprint(c, t[0], t[1]));
+                out.add(CopyHashes.fingerprint(c, t[0], t[1]));
             }
             c.rollback();
+            out.sort(Comparator.comparing(TableFingerprints.Table::schema).thenComparing(TableFingerprints.Table::name));
             return out;
+        }
+    }
+
+    private static void delete(Path dir) throws Exception {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
         }
     }
 }

@@ -69,18 +69,24 @@ class LogicalPathBench {
                 Manifest[] m = new Manifest[1];
                 long cpu0 = cpuMillis(ProcessHandle.current().pid());
                 long s3cpu0 = s3Pid() > 0 ? cpuMillis(s3Pid()) : 0;
+                long pgCpu0 = serverCpuMillis(database);
                 double ours = timed(() -> m[0] = backup(repo, source, pgDump, work, false));
-                line.append(String.format(", ours %.2f s (%.2fx; CPU of this JVM %d ms, of the S3 server %d ms)",
-                        ours, ours / bare, cpuMillis(ProcessHandle.current().pid()) - cpu0,
-                        s3Pid() > 0 ? cpuMillis(s3Pid()) - s3cpu0 : -1));
+                line.append(String.format(", ours %.2f s (%.2fx; CPU of this JVM %d ms, of the S3 server %d ms, of "
+                                + "the PostgreSQL server %d ms)", ours, ours / bare,
+                        cpuMillis(ProcessHandle.current().pid()) - cpu0, s3Pid() > 0 ? cpuMillis(s3Pid()) - s3cpu0 : -1,
+                        serverCpuMillis(database) - pgCpu0));
                 last = m[0];
                 lastRepo = repo;
             }
             if (what.contains("fingerprints")) {
                 Repository repo = Repository.openOrInit(retrying, "logical-bench", "bench/" + UUID.randomUUID(),
                         MasterKey.generate());
+                long cpu0 = cpuMillis(ProcessHandle.current().pid());
+                long pgCpu0 = serverCpuMillis(database);
                 double ours = timed(() -> backup(repo, source, pgDump, work, true));
-                line.append(String.format(", ours with fingerprints %.2f s (%.2fx)", ours, ours / bare));
+                line.append(String.format(", ours with fingerprints %.2f s (%.2fx; CPU of this JVM %d ms, of the "
+                                + "PostgreSQL server %d ms)", ours, ours / bare,
+                        cpuMillis(ProcessHandle.current().pid()) - cpu0, serverCpuMillis(database) - pgCpu0));
             }
             if (what.contains("restore") && last != null) {
                 Path dump = work.resolve("bare-dump");
@@ -118,12 +124,12 @@ class LogicalPathBench {
         Deadline deadline = Deadline.after(Instant.now(), Duration.ofHours(1), "bench");
         try {
             if (fingerprints) {
-                try (BackupFingerprinter f = BackupFingerprinter.open(source, 10, deadline)) {
-                    f.start();
+                try (BackupFingerprinter f = BackupFingerprinter.open(source, 10, deadline,
+                        pgDump.resolveSibling("pg_restore"))) {
                     try (PgDump.Running running = dump.start(source, spool.resolve("dump"), spool,
-                            Duration.ofSeconds(1), f.snapshotId(), backupId, deadline, b -> { })) {
+                            Duration.ofSeconds(1), f.snapshotId(), backupId, deadline, b -> { }, f::tap)) {
                         return repo.writer().writeStreamed(running.files(), BackupType.FULL,
-                                ChainContext.latestChain(backupId), () -> f.await(deadline)).manifest();
+                                ChainContext.latestChain(backupId), f::fingerprints).manifest();
                     }
                 }
             }
@@ -170,6 +176,26 @@ class LogicalPathBench {
             String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
             String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
             return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10;
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    /**
+     * CPU of the PostgreSQL server: its postmaster's own and that of its ended children (the sessions of a finished
+     * backup), from /proc; the server must run on this machine.
+     */
+    private static long serverCpuMillis(String database) {
+        try (var c = Databases.connect(database); var st = c.createStatement();
+             var rs = st.executeQuery("select pg_backend_pid()")) {
+            rs.next();
+            String stat = Files.readString(Path.of("/proc/" + rs.getInt(1) + "/stat"));
+            long postmaster = Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1]);
+            Thread.sleep(300); // the sessions just closed are reaped, their CPU added to the postmaster's
+            String own = Files.readString(Path.of("/proc/" + postmaster + "/stat"));
+            String[] f = own.substring(own.lastIndexOf(')') + 2).split(" ");
+            return (Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14]))
+                    * 10;
         } catch (Exception e) {
             return -1;
         }

@@ -1,0 +1,166 @@
+package dev.lifeboat.repository.snapshot;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.math.BigInteger;
+import java.security.DigestException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.function.Consumer;
+
+/**
+ * Row count and content hash of a table's data in PostgreSQL's COPY text, fed in pieces of any size: one line per
+ * row, ended by a newline (COPY escapes newlines inside values); a {@code \.} line ends the data and nothing after it
+ * is a row. The hash ({@link #METHOD}) is the sum over rows of the first 64 bits of the MD5 of the row's line
+ * (without its newline) as a signed long, summed without overflow and printed in decimal: independent of row order.
+ * MD5 because the JDK computes it with an intrinsic and it only has to tell content apart, not resist a forger (the
+ * fingerprints are sealed under the repository's key). Memory stays flat: a line is hashed as its bytes come.
+ */
+public final class CopyRows {
+    /** The {@link TableFingerprints#method()} of hashes computed this way. */
+    public static final String METHOD = "copy-md5-sum64-v2";
+
+    private final MessageDigest md5;
+    private final byte[] digest = new byte[16];
+    private long rows;
+    /** The sum, 128 bits wide: a signed long per row cannot carry it past either end. */
+    private long low;
+    private long high;
+    /** Bytes of the current line so far, and its first two (to recognise {@code \.}). */
+    private long lineLength;
+    private byte first;
+    private byte second;
+    private boolean ended;
+
+    public CopyRows() {
+        try {
+            md5 = MessageDigest.getInstance("MD5");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("this JVM has no MD5", e);
+        }
+    }
+
+    public void update(byte[] b, int off, int len) {
+        int end = off + len;
+        int start = off;
+        for (int i = off; i < end && !ended; i++) {
+            if (b[i] == '\n') {
+                take(b, start, i - start);
+                lineDone();
+                start = i + 1;
+            }
+        }
+        if (!ended && start < end) {
+            take(b, start, end - start);
+        }
+    }
+
+    private void take(byte[] b, int off, int len) {
+        if (len == 0) {
+            return;
+        }
+        if (lineLength == 0) {
+            first = b[off];
+            second = len > 1 ? b[off + 1] : 0;
+        } else if (lineLength == 1) {
+            second = b[off];
+        }
+        lineLength += len;
+        md5.update(b, off, len);
+    }
+
+    private void lineDone() {
+        try {
+            md5.digest(digest, 0, digest.length);
+        } catch (DigestException e) {
+            throw new IllegalStateException(e);
+        }
+        if (lineLength == 2 && first == '\\' && second == '.') {
+            ended = true;
+            return;
+        }
+        long v = 0;
+        for (int i = 0; i < 8; i++) {
+            v = (v << 8) | (digest[i] & 0xff);
+        }
+        long sum = low + v;
+        // unsigned carry out of the low half, plus the sign of v extended into the high half
+        high += (Long.compareUnsigned(sum, low) < 0 ? 1 : 0) + (v < 0 ? -1 : 0);
+        low = sum;
+        rows++;
+        lineLength = 0;
+    }
+
+    /** The data is complete: a last line without its newline still counts as a row. */
+    public void end() {
+        if (!ended && lineLength > 0) {
+            lineDone();
+        }
+        ended = true;
+    }
+
+    public long count() {
+        return rows;
+    }
+
+    /** The sum in decimal. */
+    public String hash() {
+        return BigInteger.valueOf(high).shiftLeft(64).add(new BigInteger(Long.toUnsignedString(low))).toString();
+    }
+
+    /** An output stream feeding these rows (what a COPY TO STDOUT client writes into). */
+    public OutputStream sink() {
+        return new OutputStream() {
+            @Override
+            public void write(int b) {
+                update(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                update(b, off, len);
+            }
+        };
+    }
+
+    /**
+     * {@code in} as read, its bytes counted and hashed as rows on the way; {@code done} receives the rows once
+     * {@code in} has been read to its end (not when it is closed before: then the rows are unknown).
+     */
+    public static InputStream hashing(InputStream in, Consumer<CopyRows> done) {
+        CopyRows rows = new CopyRows();
+        return new InputStream() {
+            private boolean finished;
+
+            @Override
+            public int read() throws IOException {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                int n = in.read(b, off, len);
+                if (n > 0) {
+                    rows.update(b, off, n);
+                } else if (n < 0 && !finished) {
+                    finished = true;
+                    rows.end();
+                    done.accept(rows);
+                }
+                return n;
+            }
+
+            @Override
+            public int available() throws IOException {
+                return in.available();
+            }
+
+            @Override
+            public void close() throws IOException {
+                in.close();
+            }
+        };
+    }
+}

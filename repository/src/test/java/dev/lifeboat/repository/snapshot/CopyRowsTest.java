@@ -1,0 +1,80 @@
+package dev.lifeboat.repository.snapshot;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.Test;
+
+class CopyRowsTest {
+
+    /** The sum the rows must come to: each line's first 64 MD5 bits as a signed long, summed exactly. */
+    private static BigInteger expected(String... lines) throws Exception {
+        BigInteger sum = BigInteger.ZERO;
+        for (String line : lines) {
+            byte[] d = MessageDigest.getInstance("MD5").digest(line.getBytes(StandardCharsets.UTF_8));
+            sum = sum.add(BigInteger.valueOf(new BigInteger(1, d).shiftRight(64).longValue()));
+        }
+        return sum;
+    }
+
+    @Test
+    void rowsEndAtTheEndOfDataMarkerWhateverThePiecesTheyComeIn() throws Exception {
+        String data = "1\ta\\tb\\nc\n2\t\\N\n3\t\\\\.\n\n\\.\n\nignored\n";
+        byte[] bytes = data.getBytes(StandardCharsets.UTF_8);
+        String want = expected("1\ta\\tb\\nc", "2\t\\N", "3\t\\\\.", "").toString();
+        for (int piece = 1; piece <= bytes.length; piece++) {
+            CopyRows rows = new CopyRows();
+            for (int at = 0; at < bytes.length; at += piece) {
+                rows.update(bytes, at, Math.min(piece, bytes.length - at));
+            }
+            rows.end();
+            assertThat(rows.count()).as("pieces of %d bytes", piece).isEqualTo(4);
+            assertThat(rows.hash()).as("pieces of %d bytes", piece).isEqualTo(want);
+        }
+    }
+
+    @Test
+    void theSumIsExactBeyondTheRangeOfALong() throws Exception {
+        SplittableRandom random = new SplittableRandom(7);
+        String[] lines = new String[20000];
+        StringBuilder all = new StringBuilder();
+        for (int i = 0; i < lines.length; i++) {
+            lines[i] = i + "\t" + Long.toHexString(random.nextLong());
+            all.append(lines[i]).append('\n');
+        }
+        BigInteger want = expected(lines);
+        assertThat(want.abs()).isGreaterThan(BigInteger.valueOf(Long.MAX_VALUE));
+        CopyRows rows = new CopyRows();
+        try (OutputStream out = rows.sink()) {
+            out.write(all.toString().getBytes(StandardCharsets.UTF_8));
+        }
+        rows.end();
+        assertThat(rows.count()).isEqualTo(lines.length);
+        assertThat(rows.hash()).isEqualTo(want.toString());
+    }
+
+    @Test
+    void aStreamReadToItsEndReportsItsRowsAndOneClosedEarlyDoesNot() throws Exception {
+        byte[] bytes = "a\nb\n\\.\n\n".getBytes(StandardCharsets.UTF_8);
+        AtomicReference<CopyRows> got = new AtomicReference<>();
+        try (InputStream in = CopyRows.hashing(new ByteArrayInputStream(bytes), got::set)) {
+            in.transferTo(OutputStream.nullOutputStream());
+        }
+        assertThat(got.get().count()).isEqualTo(2);
+        assertThat(got.get().hash()).isEqualTo(expected("a", "b").toString());
+
+        AtomicReference<CopyRows> early = new AtomicReference<>();
+        try (InputStream in = CopyRows.hashing(new ByteArrayInputStream(bytes), early::set)) {
+            in.read(new byte[3]);
+        }
+        assertThat(early.get()).isNull();
+    }
+}

@@ -1,0 +1,77 @@
+package dev.lifeboat.snapshot.service;
+
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+import org.postgresql.PGConnection;
+
+import dev.lifeboat.repository.snapshot.CopyRows;
+import dev.lifeboat.repository.snapshot.TableFingerprints;
+
+/**
+ * Row count and content hash of a table taken from its COPY text ({@link CopyRows}): at backup time from the bytes of
+ * pg_dump's data file as they stream into the repository (nothing more is asked of the source), after a restore from
+ * {@code COPY (select <pg_dump's columns> from only t) TO STDOUT}. Replaces {@link TableHashes}, which had the source
+ * server hash every table again while pg_dump read it.
+ * <p>
+ * COPY text depends on session settings, so pg_dump runs with {@link #PG_OPTIONS} and the checker pins the same
+ * ones ({@link #pinTextForms}); both read in UTF-8.
+ */
+final class CopyHashes {
+    static final String METHOD = CopyRows.METHOD;
+
+    /**
+     * For pg_dump's sessions ({@code PGOPTIONS}), what its COPY text depends on and it does not set itself (it sets
+     * DateStyle ISO, IntervalStyle postgres, extra_float_digits 3 and an empty search_path on its own; they are
+     * named here as well so that the checker's list below is the whole story).
+     */
+    static final String PG_OPTIONS = "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres "
+            + "-c extra_float_digits=3 -c bytea_output=hex -c lc_monetary=C";
+
+    private CopyHashes() {
+    }
+
+    /** The settings of {@link #PG_OPTIONS} and pg_dump's empty search_path; inside a transaction (SET LOCAL). */
+    static void pinTextForms(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("select set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), "
+                    + "set_config('IntervalStyle', 'postgres', true), set_config('extra_float_digits', '3', true), "
+                    + "set_config('bytea_output', 'hex', true), set_config('lc_monetary', 'C', true), "
+                    + "set_config('search_path', '', true)");
+        }
+    }
+
+    /**
+     * The fingerprint of one restored table, from the COPY text of the columns pg_dump dumps (not dropped, not
+     * generated, in attnum order); the names are quoted by the server, never spliced in as given.
+     */
+    static TableFingerprints.Table fingerprint(Connection c, String schema, String name) throws SQLException {
+        String query;
+        try (PreparedStatement ps = c.prepareStatement("select 'select ' || coalesce((select string_agg("
+                + "quote_ident(a.attname), ', ' order by a.attnum) from pg_attribute a where a.attrelid = c.oid "
+                + "and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''), '') || ' from only ' "
+                + "|| quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
+                + "from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = ? and c.relname = ?")) {
+            ps.setString(1, schema);
+            ps.setString(2, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw new SQLException("table " + schema + "." + name + " does not exist");
+                }
+                query = rs.getString(1);
+            }
+        }
+        CopyRows rows = new CopyRows();
+        try {
+            c.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (" + query + ") TO STDOUT", rows.sink());
+        } catch (IOException e) {
+            throw new SQLException("reading " + schema + "." + name + " failed: " + e.getMessage(), e);
+        }
+        rows.end();
+        return new TableFingerprints.Table(schema, name, rows.count(), rows.hash());
+    }
+}
