@@ -21,7 +21,7 @@
 # Needs Kafka and PostgreSQL of deploy/local/stack.sh (`deploy/local/stack.sh up kafka postgres`), a JDK 21+, curl,
 # jq, psql, python3. Usage: deploy/bench/catalog-scale.sh
 # Environment: KAFKA_PORT (9092), PG_PORT (25432), BENCH_PORT (18095), SCHEDULER_STANDIN_PORT (18096), SOURCES (1000),
-# PER_SOURCE (1000), DEEP (500), REQUESTS (2000), WARMUP (300), CONCURRENCY (4), LIFEBOAT_JAVA_OPTS (-Xmx512m),
+# PER_SOURCE (1000), DEEP (500), REQUESTS (2000), WARMUP (300), CONCURRENCY (4), LIFEBOAT_JAVA_OPTS (-Xmx512m -XX:+UseZGC),
 # BENCH_JAVA_OPTS (the load generator's JVM, -XX:+UseZGC),
 # SKIP_BUILD=1 to use catalog-service as built, KEEP_DB=1 to keep the database (its name is printed);
 # Maven reads extra arguments from MAVEN_ARGS (e.g. -Dmaven.repo.local=...).
@@ -33,7 +33,7 @@ KAFKA_PORT=${KAFKA_PORT:-9092}; PG_PORT=${PG_PORT:-25432}
 BENCH_PORT=${BENCH_PORT:-18095}; STANDIN_PORT=${SCHEDULER_STANDIN_PORT:-18096}
 SOURCES=${SOURCES:-1000}; PER_SOURCE=${PER_SOURCE:-1000}; DEEP=${DEEP:-500}
 REQUESTS=${REQUESTS:-2000}; WARMUP=${WARMUP:-300}; CONCURRENCY=${CONCURRENCY:-4}
-JAVA_OPTS=${LIFEBOAT_JAVA_OPTS:--Xmx512m}
+JAVA_OPTS=${LIFEBOAT_JAVA_OPTS:--Xmx512m -XX:+UseZGC}   # as ./lifeboat starts catalog-service
 RUN_ID=$(date +%s)-$$
 DB=catalog_scale_${RUN_ID//-/_}
 PREFIX=catalog-scale-$RUN_ID

@@ -28,7 +28,7 @@ import dev.lifeboat.snapshot.domain.BackupFailure;
 
 /**
  * Fingerprints the tables of a source from the dump itself ({@link CopyHashes}): every table data file of the dump
- * is counted and hashed as the repository reads it ({@link #tap}), so the source does no work for them. Which table
+ * is counted and hashed as the repository reads it ({@link #open}), so the source does no work for them. Which table
  * a file holds comes from the dump's table of contents ({@code pg_restore -l}: dump id, table oid) and the source's
  * catalog, read in the snapshot pg_dump dumps: a REPEATABLE READ transaction exports it ({@link #snapshotId()}, for
  * {@code pg_dump --snapshot}) and stays open until {@link #close()}, after pg_dump (and its parallel workers) have
@@ -37,7 +37,7 @@ import dev.lifeboat.snapshot.domain.BackupFailure;
  * A table whose data file was not read to its end, or that the catalog does not name, is left out (logged), not the
  * backup: its TABLE_MATCHES_SOURCE check then fails saying the backup recorded nothing for it.
  */
-public final class BackupFingerprinter implements AutoCloseable {
+public final class BackupFingerprinter implements AutoCloseable, PgDump.Tap {
     private static final Logger LOG = Logger.getLogger(BackupFingerprinter.class);
     private static final Pattern DATA_FILE = Pattern.compile("(\\d+)\\.dat");
     /** A table's data in {@code pg_restore -l}: {@code <dumpId>; <tableoid> <oid> TABLE DATA <schema> <name> <owner>}. */
@@ -79,12 +79,25 @@ public final class BackupFingerprinter implements AutoCloseable {
     private final Map<Integer, Counted> hashed = new ConcurrentHashMap<>();
     private volatile Map<Integer, Long> contents;
     private volatile String contentsFailure;
+    private final boolean dumpInUtf8;
 
-    private BackupFingerprinter(Connection connection, String snapshotId, Map<Long, Named> tables, Path pgRestore) {
+    private BackupFingerprinter(Connection connection, String snapshotId, Map<Long, Named> tables, Path pgRestore,
+                                boolean dumpInUtf8) {
         this.connection = connection;
         this.snapshotId = snapshotId;
         this.tables = tables;
         this.pgRestore = pgRestore;
+        this.dumpInUtf8 = dumpInUtf8;
+    }
+
+    /**
+     * Whether pg_dump must write in UTF-8 ({@code --encoding=UTF8}), as the checker reads: yes, but for a SQL_ASCII
+     * database, whose bytes no encoding converts (both read them as stored) and whose dump, labelled UTF-8, a
+     * SQL_ASCII target would check as UTF-8 and refuse where they are not.
+     */
+    @Override
+    public boolean utf8() {
+        return dumpInUtf8;
     }
 
     /** @param pgRestore the pg_restore of the pg_dump that dumps (it lists the dump's table of contents) */
@@ -133,6 +146,16 @@ public final class BackupFingerprinter implements AutoCloseable {
     /** Exports the snapshot pg_dump will dump in and reads the tables' names in it. */
     private static BackupFingerprinter begin(Connection c, String where, Path pgRestore) {
         try {
+            boolean sqlAscii;
+            try (Statement st = c.createStatement();
+                 // idle until pg_dump's workers have imported the snapshot: a source's idle or transaction timeout
+                 // must not end it first (pg_dump turns them off for its own sessions too)
+                 ResultSet rs = st.executeQuery("select coalesce(string_agg(set_config(name, '0', false), ','), ''), "
+                         + "current_setting('server_encoding') = 'SQL_ASCII' from pg_settings where name in "
+                         + "('idle_in_transaction_session_timeout', 'transaction_timeout')")) {
+                rs.next();
+                sqlAscii = rs.getBoolean(2);
+            }
             c.setAutoCommit(false);
             try (Statement st = c.createStatement()) {
                 st.execute("set transaction isolation level repeatable read, read only");
@@ -147,7 +170,7 @@ public final class BackupFingerprinter implements AutoCloseable {
                         tables.put(rs.getLong(1), new Named(rs.getString(2), rs.getString(3), rs.getBoolean(4)));
                     }
                 }
-                return new BackupFingerprinter(c, id, tables, pgRestore);
+                return new BackupFingerprinter(c, id, tables, pgRestore, !sqlAscii);
             }
         } catch (SQLException e) {
             closeQuietly(c);
@@ -177,7 +200,8 @@ public final class BackupFingerprinter implements AutoCloseable {
      * {@code in}, the content of {@code file} of a complete or growing dump, as the repository reads it: a table's
      * data file is hashed on the way; the table of contents, handed out once pg_dump has ended, is listed first.
      */
-    public InputStream tap(Path file, InputStream in) throws IOException {
+    @Override
+    public InputStream open(Path file, InputStream in) throws IOException {
         String name = file.getFileName().toString();
         Matcher data = DATA_FILE.matcher(name);
         if (data.matches()) {
@@ -185,6 +209,7 @@ public final class BackupFingerprinter implements AutoCloseable {
             return CopyRows.hashing(in, rows -> hashed.put(dumpId, new Counted(rows.count(), rows.hash())));
         }
         if (name.equals(TOC)) {
+            close();   // pg_dump has ended: its snapshot need not hold the source's vacuum back any longer
             listContents(file.getParent());
         }
         return in;
@@ -196,10 +221,13 @@ public final class BackupFingerprinter implements AutoCloseable {
      */
     private void listContents(Path dumpDir) {
         Path listing = dumpDir.resolveSibling("toc.list");
+        Process p = null;
         try {
-            Process p = new ProcessBuilder(pgRestore.toString(), "--list", "--file=" + listing, dumpDir.toString())
-                    .redirectErrorStream(true).redirectOutput(dumpDir.resolveSibling("toc.list.stderr").toFile())
-                    .start();
+            ProcessBuilder pb = new ProcessBuilder(pgRestore.toString(), "--list", "--file=" + listing,
+                    dumpDir.toString()).redirectErrorStream(true)
+                    .redirectOutput(dumpDir.resolveSibling("toc.list.stderr").toFile());
+            SourceConnection.withoutPlatformEnvironment(pb.environment());
+            p = pb.start();
             if (!p.waitFor(LIST_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 contentsFailure = pgRestore + " --list " + dumpDir + " did not end within " + LIST_TIMEOUT_SECONDS
@@ -221,12 +249,13 @@ public final class BackupFingerprinter implements AutoCloseable {
             contentsFailure = "cannot list the table of contents of " + dumpDir + " with " + pgRestore + ": " + e;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            p.destroyForcibly();
             contentsFailure = "interrupted while listing the dump's table of contents";
         }
     }
 
     /**
-     * The fingerprints, once the repository has read every file of the dump through {@link #tap}: every table whose
+     * The fingerprints, once the repository has read every file of the dump through {@link #open}: every table whose
      * data the dump holds, an empty one with 0 rows.
      */
     public TableFingerprints fingerprints() {
@@ -257,12 +286,14 @@ public final class BackupFingerprinter implements AutoCloseable {
         return new TableFingerprints(CopyHashes.METHOD, out);
     }
 
-    /** Ends the transaction (and the exported snapshot). */
+    /** Ends the transaction (and the exported snapshot); once pg_dump has ended, or when the backup ends. */
     @Override
     public void close() {
         try {
-            connection.rollback();
-            connection.close();
+            if (!connection.isClosed()) {
+                connection.rollback();
+                connection.close();
+            }
         } catch (SQLException e) {
             LOG.debugf("closing the fingerprint connection: %s", e.getMessage());
         }

@@ -27,10 +27,11 @@ final class CopyHashes {
     /**
      * For pg_dump's sessions ({@code PGOPTIONS}), what its COPY text depends on and it does not set itself (it sets
      * DateStyle ISO, IntervalStyle postgres, extra_float_digits 3 and an empty search_path on its own; they are
-     * named here as well so that the checker's list below is the whole story).
+     * named here as well so that the checker's list below is the whole story). lc_monetary is left as the source
+     * has it: money is dumped in that form and read back in the target's, which a restore must share anyway.
      */
     static final String PG_OPTIONS = "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres "
-            + "-c extra_float_digits=3 -c bytea_output=hex -c lc_monetary=C";
+            + "-c extra_float_digits=3 -c bytea_output=hex";
 
     private CopyHashes() {
     }
@@ -40,8 +41,16 @@ final class CopyHashes {
         try (Statement st = c.createStatement()) {
             st.execute("select set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), "
                     + "set_config('IntervalStyle', 'postgres', true), set_config('extra_float_digits', '3', true), "
-                    + "set_config('bytea_output', 'hex', true), set_config('lc_monetary', 'C', true), "
+                    + "set_config('bytea_output', 'hex', true), "
                     + "set_config('search_path', '', true)");
+        }
+    }
+
+    private static boolean sqlAscii(Connection c) throws SQLException {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("select current_setting('server_encoding') = 'SQL_ASCII'")) {
+            rs.next();
+            return rs.getBoolean(1);
         }
     }
 
@@ -66,8 +75,20 @@ final class CopyHashes {
             }
         }
         CopyRows rows = new CopyRows();
-        try {
-            c.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (" + query + ") TO STDOUT", rows.sink());
+        // a SQL_ASCII database's bytes, as stored (as pg_dump dumped them), not checked as UTF-8 on the way out; the
+        // connection must allow the change (TargetServers.connect: allowEncodingChanges)
+        boolean asStored = sqlAscii(c);
+        try (Statement st = c.createStatement()) {
+            if (asStored) {
+                st.execute("set client_encoding = 'SQL_ASCII'");
+            }
+            try {
+                c.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (" + query + ") TO STDOUT", rows.sink());
+            } finally {
+                if (asStored) {
+                    st.execute("set client_encoding = 'UTF8'");
+                }
+            }
         } catch (IOException e) {
             throw new SQLException("reading " + schema + "." + name + " failed: " + e.getMessage(), e);
         }

@@ -116,9 +116,11 @@ final class PgDump {
     }
 
     /** Sees each file of the dump as it is read: returns what the reader reads instead of {@code in}. */
-    @FunctionalInterface
     interface Tap {
         InputStream open(Path file, InputStream in) throws IOException;
+
+        /** Whether pg_dump writes in UTF-8 ({@code --encoding=UTF8}) for it. */
+        boolean utf8();
     }
 
     private Running start(SourceConnection source, Path target, Path spool, Duration progressInterval,
@@ -138,7 +140,7 @@ final class PgDump {
         if (snapshot != null) {
             command.add("--snapshot=" + snapshot);
         }
-        if (tap != null) {
+        if (tap != null && tap.utf8()) {
             command.add("--encoding=UTF8");
         }
         ProcessBuilder pb = new ProcessBuilder(command)

@@ -350,7 +350,7 @@ public class SnapshotService {
             // the repository reads each file of the dump as soon as pg_dump has closed it, while pg_dump goes on
             try (PgDump.Running running = dump.start(connection, dumpDir, spool, config.progressInterval(),
                     fingerprints == null ? null : fingerprints.snapshotId(), request.backupId(), deadline, dumped,
-                    fingerprints == null ? null : fingerprints::tap)) {
+                    fingerprints)) {
                 result = write(request, bucket, repositoryPrefix, running,
                         fingerprints == null ? () -> null : fingerprints::fingerprints);
             }

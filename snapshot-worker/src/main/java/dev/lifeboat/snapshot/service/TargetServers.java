@@ -72,6 +72,8 @@ final class TargetServers {
         p.setProperty("socketTimeout", String.valueOf(socketTimeoutSeconds()));
         p.setProperty("tcpKeepAlive", "true");
         p.setProperty("ApplicationName", "lifeboat-recovery");
+        // a SQL_ASCII database's table fingerprints are read as stored (CopyHashes): client_encoding changes there
+        p.setProperty("allowEncodingChanges", "true");
         String url = url(target, database, p);
         try {
             return DriverManager.getConnection(url, p);

@@ -440,7 +440,7 @@ class RecoveryCommandsTest {
                 try (Stream<Path> files = Files.list(dump)) {
                     files.sorted(Comparator.comparing((Path f) -> f.getFileName().toString().equals("toc.dat")))
                             .forEach(f -> entries.add(new SnapshotWriter.Entry(f.getFileName().toString(),
-                                    () -> fingerprints.tap(f, Files.newInputStream(f)))));
+                                    () -> fingerprints.open(f, Files.newInputStream(f)))));
                 }
                 written = repository.writer().writeStreamed(entries.iterator(), BackupType.FULL,
                         ChainContext.latestChain(backupId), earlierMethod ? () -> earlierFingerprints(source())

@@ -133,6 +133,33 @@ class BackupFingerprinterTest {
     }
 
     @Test
+    void aSqlAsciiDatabaseIsDumpedAsStoredAndItsBytesHashAndRestoreAlike() throws Exception {
+        LocalStack stack = LocalStack.ensureStarted();
+        String source = "fpa_src_" + UUID.randomUUID().toString().substring(0, 8);
+        String restored = source.replace("fpa_src_", "fpa_dst_");
+        Path work = Files.createTempDirectory("fp-ascii");
+        try {
+            for (String db : List.of(source, restored)) {
+                Databases.dropDatabase(db);
+                Databases.execute("postgres", "create database " + db + " encoding 'SQL_ASCII' lc_collate 'C' "
+                        + "lc_ctype 'C' template template0");
+            }
+            // Latin-1 bytes, not UTF-8: a dump labelled UTF-8 would be refused by the SQL_ASCII target
+            Databases.execute(source, "create table legacy (id int, name text); "
+                    + "insert into legacy values (1, e'caf\\xe9'), (2, e'na\\xefve \\xff'), (3, 'plain')");
+
+            Backup backup = backUp(stack, source, work);
+            assertThat(backup.tables().table("public", "legacy").orElseThrow().rows()).isEqualTo(3);
+            restore(stack, backup.dump(), restored);
+            assertThat(checkerHashes(restored)).isEqualTo(backup.tables().tables());
+        } finally {
+            delete(work);
+            Databases.dropDatabase(source);
+            Databases.dropDatabase(restored);
+        }
+    }
+
+    @Test
     void fingerprintsTakenDuringWritesMatchTheRestoredDump() throws Exception {
         LocalStack stack = LocalStack.ensureStarted();
         String source = "fp_src_" + UUID.randomUUID().toString().substring(0, 8);
@@ -191,7 +218,7 @@ class BackupFingerprinterTest {
                 stack.pgSuperPassword(), 10, work.resolve("no-such-pg_restore"))) {
             Path dump = Files.createDirectories(work.resolve("dump"));
             Files.writeString(dump.resolve("toc.dat"), "not a dump");
-            fp.tap(dump.resolve("toc.dat"), java.io.InputStream.nullInputStream()).close();
+            fp.open(dump.resolve("toc.dat"), java.io.InputStream.nullInputStream()).close();
             assertThatThrownBy(fp::fingerprints).isInstanceOf(dev.lifeboat.snapshot.domain.BackupFailure.class)
                     .hasMessageContaining("no-such-pg_restore")
                     .hasMessageContaining("LIFEBOAT_TABLE_FINGERPRINTS=false");
@@ -221,7 +248,7 @@ class BackupFingerprinterTest {
             PgDump dump = new PgDump(PG_DUMP, 2, 10, Duration.ofMinutes(1), Duration.ofSeconds(30),
                     new ChildProcesses(spool.resolve("children")));
             try (PgDump.Running running = dump.start(source, spool.resolve("dump"), spool, Duration.ofMillis(200),
-                    fp.snapshotId(), backupId, limit, bytes -> { }, fp::tap)) {
+                    fp.snapshotId(), backupId, limit, bytes -> { }, fp)) {
                 manifest = repo.writer().writeStreamed(running.files(), BackupType.FULL,
                         ChainContext.latestChain(backupId), fp::fingerprints).manifest();
             }
@@ -243,7 +270,12 @@ class BackupFingerprinterTest {
 
     /** What TABLE_MATCHES_SOURCE computes for every table of {@code database}, in the fingerprints' order. */
     static List<TableFingerprints.Table> checkerHashes(String database) throws Exception {
-        try (Connection c = Databases.connect(database)) {
+        LocalStack stack = LocalStack.ensureStarted();
+        java.util.Properties p = new java.util.Properties();
+        p.setProperty("user", stack.pgSuperUser());
+        p.setProperty("password", stack.pgSuperPassword());
+        p.setProperty("allowEncodingChanges", "true");   // as TargetServers.connect
+        try (Connection c = java.sql.DriverManager.getConnection(stack.jdbcUrl(database), p)) {
             c.setAutoCommit(false);
             CopyHashes.pinTextForms(c);
             List<TableFingerprints.Table> out = new ArrayList<>();

@@ -127,7 +127,7 @@ class LogicalPathBench {
                 try (BackupFingerprinter f = BackupFingerprinter.open(source, 10, deadline,
                         pgDump.resolveSibling("pg_restore"))) {
                     try (PgDump.Running running = dump.start(source, spool.resolve("dump"), spool,
-                            Duration.ofSeconds(1), f.snapshotId(), backupId, deadline, b -> { }, f::tap)) {
+                            Duration.ofSeconds(1), f.snapshotId(), backupId, deadline, b -> { }, f)) {
                         return repo.writer().writeStreamed(running.files(), BackupType.FULL,
                                 ChainContext.latestChain(backupId), f::fingerprints).manifest();
                     }
