@@ -46,24 +46,18 @@ final class CopyHashes {
         }
     }
 
-    private static boolean sqlAscii(Connection c) throws SQLException {
-        try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("select current_setting('server_encoding') = 'SQL_ASCII'")) {
-            rs.next();
-            return rs.getBoolean(1);
-        }
-    }
-
     /**
      * The fingerprint of one restored table, from the COPY text of the columns pg_dump dumps (not dropped, not
      * generated, in attnum order); the names are quoted by the server, never spliced in as given.
      */
     static TableFingerprints.Table fingerprint(Connection c, String schema, String name) throws SQLException {
         String query;
+        boolean asStored;
         try (PreparedStatement ps = c.prepareStatement("select 'select ' || coalesce((select string_agg("
                 + "quote_ident(a.attname), ', ' order by a.attnum) from pg_attribute a where a.attrelid = c.oid "
                 + "and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''), '') || ' from only ' "
-                + "|| quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
+                + "|| quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
+                + "current_setting('server_encoding') = 'SQL_ASCII' "
                 + "from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = ? and c.relname = ?")) {
             ps.setString(1, schema);
             ps.setString(2, name);
@@ -72,12 +66,12 @@ final class CopyHashes {
                     throw new SQLException("table " + schema + "." + name + " does not exist");
                 }
                 query = rs.getString(1);
+                asStored = rs.getBoolean(2);
             }
         }
         CopyRows rows = new CopyRows();
         // a SQL_ASCII database's bytes, as stored (as pg_dump dumped them), not checked as UTF-8 on the way out; the
         // connection must allow the change (TargetServers.connect: allowEncodingChanges)
-        boolean asStored = sqlAscii(c);
         try (Statement st = c.createStatement()) {
             if (asStored) {
                 st.execute("set client_encoding = 'SQL_ASCII'");
