@@ -1,5 +1,7 @@
 package dev.lifeboat.repository.snapshot;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+
 import java.util.List;
 import java.util.Optional;
 
@@ -17,8 +19,23 @@ public record TableFingerprints(String method, List<Table> tables) {
         tables = List.copyOf(tables);
     }
 
-    /** @param hash order-independent content hash, as text; @param rows exact row count */
-    public record Table(String schema, String name, long rows, String hash) {
+    /**
+     * @param hash    order-independent content hash, as text
+     * @param rows    exact row count
+     * @param columns the columns in the order the dump wrote them, where a restore may give the table another order
+     *                (a table that inherits: a restore creates its inherited columns first, then its own); null when
+     *                the restored table's own order is the dump's
+     */
+    public record Table(String schema, String name, long rows, String hash,
+                        @JsonInclude(JsonInclude.Include.NON_NULL) List<String> columns) {
+        public Table {
+            columns = columns == null ? null : List.copyOf(columns);
+        }
+
+        public Table(String schema, String name, long rows, String hash) {
+            this(schema, name, rows, hash, null);
+        }
+
         /** schema.name, as plans name tables. */
         public String qualified() {
             return schema + "." + name;

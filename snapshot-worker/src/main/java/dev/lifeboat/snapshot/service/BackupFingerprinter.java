@@ -49,11 +49,17 @@ public final class BackupFingerprinter implements AutoCloseable, PgDump.Tap {
      * Ordinary tables (partitions included, partitioned parents not: their rows are in the partitions), by oid, and
      * whether an extension owns them: pg_dump dumps of an extension's configuration table only the rows its filter
      * keeps, while CREATE EXTENSION fills in the others on restore, so those are not fingerprinted (nor checked).
+     * For a table that inherits, also the columns pg_dump's COPY names, in its order (not dropped, not generated, by
+     * attnum): a restore recreates such a table with its inherited columns first, which need not be the source's
+     * order, while the data file keeps the source's.
      */
     private static final String TABLES = """
             select c.oid, n.nspname, c.relname,
                    exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid
-                           and d.deptype = 'e')
+                           and d.deptype = 'e'),
+                   case when exists (select 1 from pg_inherits i where i.inhrelid = c.oid) then
+                     array(select a.attname::text from pg_attribute a where a.attrelid = c.oid and a.attnum > 0
+                           and not a.attisdropped and a.attgenerated = '' order by a.attnum) end
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             where c.relkind = 'r'
               and n.nspname not in ('pg_catalog', 'information_schema')
@@ -65,7 +71,8 @@ public final class BackupFingerprinter implements AutoCloseable, PgDump.Tap {
      */
     public static final String PG_OPTIONS = CopyHashes.PG_OPTIONS;
 
-    private record Named(String schema, String name, boolean ofExtension) {
+    /** @param columns pg_dump's column order where a restore may change it, else null */
+    private record Named(String schema, String name, boolean ofExtension, List<String> columns) {
     }
 
     private record Counted(long rows, String hash) {
@@ -167,7 +174,9 @@ public final class BackupFingerprinter implements AutoCloseable, PgDump.Tap {
                 Map<Long, Named> tables = new HashMap<>();
                 try (ResultSet rs = st.executeQuery(TABLES)) {
                     while (rs.next()) {
-                        tables.put(rs.getLong(1), new Named(rs.getString(2), rs.getString(3), rs.getBoolean(4)));
+                        java.sql.Array columns = rs.getArray(5);
+                        tables.put(rs.getLong(1), new Named(rs.getString(2), rs.getString(3), rs.getBoolean(4),
+                                columns == null ? null : List.of((String[]) columns.getArray())));
                     }
                 }
                 return new BackupFingerprinter(c, id, tables, pgRestore, !sqlAscii);
@@ -278,7 +287,8 @@ public final class BackupFingerprinter implements AutoCloseable, PgDump.Tap {
                 LOG.warnf("table %s.%s left out of the fingerprints: its data file %d.dat was not read to its end",
                         table.schema(), table.name(), e.getKey());
             } else {
-                out.add(new TableFingerprints.Table(table.schema(), table.name(), rows.rows(), rows.hash()));
+                out.add(new TableFingerprints.Table(table.schema(), table.name(), rows.rows(), rows.hash(),
+                        table.columns()));
             }
         });
         out.sort(java.util.Comparator.comparing(TableFingerprints.Table::schema)

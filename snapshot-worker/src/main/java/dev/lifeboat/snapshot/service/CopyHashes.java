@@ -6,6 +6,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 
 import org.postgresql.PGConnection;
 
@@ -46,21 +47,35 @@ final class CopyHashes {
         }
     }
 
-    /**
-     * The fingerprint of one restored table, from the COPY text of the columns pg_dump dumps (not dropped, not
-     * generated, in attnum order); the names are quoted by the server, never spliced in as given.
-     */
+    /** The fingerprint of one restored table in its own column order; see {@link #fingerprint(Connection, Table)}. */
     static TableFingerprints.Table fingerprint(Connection c, String schema, String name) throws SQLException {
+        return fingerprint(c, new TableFingerprints.Table(schema, name, 0, "", null));
+    }
+
+    /**
+     * The fingerprint of the restored table {@code recorded} names, from the COPY text of the columns pg_dump dumped:
+     * those {@code recorded} lists, in that order, or else the table's own (not dropped, not generated, in attnum
+     * order); the names are quoted by the server, never spliced in as given.
+     */
+    static TableFingerprints.Table fingerprint(Connection c, TableFingerprints.Table recorded) throws SQLException {
+        String schema = recorded.schema();
+        String name = recorded.name();
         String query;
         boolean asStored;
-        try (PreparedStatement ps = c.prepareStatement("select 'select ' || coalesce((select string_agg("
-                + "quote_ident(a.attname), ', ' order by a.attnum) from pg_attribute a where a.attrelid = c.oid "
-                + "and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''), '') || ' from only ' "
+        try (PreparedStatement ps = c.prepareStatement("select 'select ' || coalesce(case when ?::text[] is null "
+                + "then (select string_agg(quote_ident(a.attname), ', ' order by a.attnum) from pg_attribute a "
+                + "where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = '') "
+                + "else (select string_agg(quote_ident(u.col), ', ' order by u.ord) from unnest(?::text[]) "
+                + "with ordinality u(col, ord)) end, '') || ' from only ' "
                 + "|| quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
                 + "current_setting('server_encoding') = 'SQL_ASCII' "
                 + "from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = ? and c.relname = ?")) {
-            ps.setString(1, schema);
-            ps.setString(2, name);
+            java.sql.Array columns = recorded.columns() == null ? null
+                    : c.createArrayOf("text", recorded.columns().toArray());
+            ps.setArray(1, columns);
+            ps.setArray(2, columns);
+            ps.setString(3, schema);
+            ps.setString(4, name);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     throw new SQLException("table " + schema + "." + name + " does not exist");
@@ -87,6 +102,32 @@ final class CopyHashes {
             throw new SQLException("reading " + schema + "." + name + " failed: " + e.getMessage(), e);
         }
         rows.end();
-        return new TableFingerprints.Table(schema, name, rows.count(), rows.hash());
+        return new TableFingerprints.Table(schema, name, rows.count(), rows.hash(), recorded.columns());
+    }
+
+    /**
+     * The columns {@code recorded} lists that the restored table lacks (or has only as generated ones): its data
+     * cannot equal the backup's then, and the check says which.
+     */
+    static List<String> missingColumns(Connection c, TableFingerprints.Table recorded) throws SQLException {
+        if (recorded.columns() == null) {
+            return List.of();
+        }
+        try (PreparedStatement ps = c.prepareStatement("select u.col from unnest(?::text[]) with ordinality u(col, ord) "
+                + "where not exists (select 1 from pg_attribute a join pg_class c on c.oid = a.attrelid "
+                + "join pg_namespace n on n.oid = c.relnamespace where n.nspname = ? and c.relname = ? "
+                + "and a.attname = u.col and a.attnum > 0 and not a.attisdropped and a.attgenerated = '') "
+                + "order by u.ord")) {
+            ps.setArray(1, c.createArrayOf("text", recorded.columns().toArray()));
+            ps.setString(2, recorded.schema());
+            ps.setString(3, recorded.name());
+            List<String> missing = new java.util.ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    missing.add(rs.getString(1));
+                }
+            }
+            return missing;
+        }
     }
 }

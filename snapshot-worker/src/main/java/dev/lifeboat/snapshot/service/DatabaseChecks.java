@@ -245,8 +245,14 @@ public class DatabaseChecks {
                         + " rows)");
                 continue;
             }
+            List<String> missingColumns = fromCopy ? CopyHashes.missingColumns(c, want) : List.of();
+            if (!missingColumns.isEmpty()) {
+                mismatches.add(table + ": restored without the column(s) " + String.join(", ", missingColumns)
+                        + " that the backup's data holds");
+                continue;
+            }
             // a backup's fingerprints are compared the way that backup computed them
-            TableFingerprints.Table got = fromCopy ? CopyHashes.fingerprint(c, want.schema(), want.name())
+            TableFingerprints.Table got = fromCopy ? CopyHashes.fingerprint(c, want)
                     : TableHashes.fingerprint(c, want.schema(), want.name());
             if (got.rows() != want.rows() || !got.hash().equals(want.hash())) {
                 mismatches.add(table + ": restored " + got.rows() + " rows, content hash " + got.hash()

@@ -357,6 +357,49 @@ class RecoveryCommandsTest {
     }
 
     @Test
+    void tableMatchesSourceReadsAnInheritingTableInTheOrderItsDataWasDumpedIn() {
+        String runId = UUID.randomUUID().toString();
+        String source = "recov_heir_" + runId.substring(0, 8);
+        String target = "recov_heir_dst_" + runId.substring(0, 8);
+        Databases.createDatabase(source);
+        try {
+            // the column added to the parent comes last in the child; a restore puts inherited columns first
+            Databases.execute(source, "create schema shop; create table shop.base (a int, b text); "
+                    + "create table shop.heir (own text) inherits (shop.base); "
+                    + "alter table shop.base add column c int; "
+                    + "insert into shop.heir values (1, 'x', 'mine', 7), (2, null, 'more', null); "
+                    + "insert into shop.base values (10, 'parent', 3)");
+            BackupLocation location = freshBackup(source, false);
+            RestoreDatabase restore = new RestoreDatabase(RecoveryCommand.commandId(runId, 1, "restore"), runId, 1,
+                    location, target(target), 2);
+            send(EventType.RESTORE_DATABASE, restore);
+            assertThat(awaitReply(restore.commandId()).outcome()).isEqualTo(StepReply.Outcome.COMPLETED);
+            assertThat(count(target, "select count(*) from pg_attribute where attrelid = 'shop.heir'::regclass "
+                    + "and attname = 'own' and attnum = 4")).as("the restored child's own column comes last").isOne();
+            List<SqlCheck> checks = List.of(new SqlCheck("every table as backed up",
+                    SqlCheck.Kind.TABLE_MATCHES_SOURCE, SqlCheck.ALL_TABLES, null, null, null));
+            VerifyDatabase verify = new VerifyDatabase(RecoveryCommand.commandId(runId, 2, "verify-database"), runId,
+                    2, target(target), checks, location);
+            send(EventType.VERIFY_DATABASE, verify);
+            StepReply ok = awaitReply(verify.commandId());
+            assertThat(ok.outcome()).as(ok.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+            assertThat(checks(ok).getFirst().get("detail").toString()).contains("all 2 tables match the backup");
+
+            Databases.execute(target, "alter table shop.heir drop column own");
+            VerifyDatabase lacking = new VerifyDatabase(RecoveryCommand.commandId(runId, 3, "verify-database"), runId,
+                    3, target(target), checks, location);
+            send(EventType.VERIFY_DATABASE, lacking);
+            StepReply bad = awaitReply(lacking.commandId());
+            assertThat(bad.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+            assertThat(checks(bad).getFirst().get("detail").toString())
+                    .contains("shop.heir: restored without the column(s) own").doesNotContain("shop.base");
+        } finally {
+            Databases.dropDatabase(target);
+            Databases.dropDatabase(source);
+        }
+    }
+
+    @Test
     void tableMatchesSourceStillChecksABackupRecordedWithTheEarlierMethod() {
         String target = tableMatchesSourceOn(freshBackup(true), UUID.randomUUID().toString(), "recov_match1_");
         Databases.dropDatabase(target);
@@ -414,6 +457,10 @@ class RecoveryCommandsTest {
      * an earlier worker recorded (md5-sum64-v1, hashed by the source server), as a backup taken before them has.
      */
     private BackupLocation freshBackup(boolean earlierMethod) {
+        return freshBackup(source(), earlierMethod);
+    }
+
+    private BackupLocation freshBackup(String database, boolean earlierMethod) {
         String backupId = UUID.randomUUID().toString();
         String sourceId = "recov-src-" + backupId.substring(0, 8);
         String prefix = "recovery-test-" + backupId + "/" + sourceId;
@@ -425,12 +472,12 @@ class RecoveryCommandsTest {
             Repository repository = repositories.openOrInit(BUCKET, prefix);
             WriteResult written;
             try (BackupFingerprinter fingerprints = BackupFingerprinter.open("127.0.0.1",
-                    LocalStack.ensureStarted().pgPort(), source(), "postgres",
+                    LocalStack.ensureStarted().pgPort(), database, "postgres",
                     LocalStack.ensureStarted().pgSuperPassword(), 10, pgDump.resolveSibling("pg_restore"))) {
                 ProcessBuilder pb = new ProcessBuilder(pgDump.toString(), "--format=directory",
                         "--compress=0", "--jobs=2", "--no-password", "--encoding=UTF8", "--file=" + dump,
                         "--host=127.0.0.1", "--port=" + LocalStack.ensureStarted().pgPort(), "--username=postgres",
-                        "--dbname=" + source(), "--snapshot=" + fingerprints.snapshotId())
+                        "--dbname=" + database, "--snapshot=" + fingerprints.snapshotId())
                         .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.INHERIT);
                 pb.environment().put("PGPASSWORD", LocalStack.ensureStarted().pgSuperPassword());
                 pb.environment().put("PGOPTIONS", BackupFingerprinter.PG_OPTIONS);
@@ -443,7 +490,7 @@ class RecoveryCommandsTest {
                                     () -> fingerprints.open(f, Files.newInputStream(f)))));
                 }
                 written = repository.writer().writeStreamed(entries.iterator(), BackupType.FULL,
-                        ChainContext.latestChain(backupId), earlierMethod ? () -> earlierFingerprints(source())
+                        ChainContext.latestChain(backupId), earlierMethod ? () -> earlierFingerprints(database)
                                 : fingerprints::fingerprints);
             }
             Manifest m = written.manifest();

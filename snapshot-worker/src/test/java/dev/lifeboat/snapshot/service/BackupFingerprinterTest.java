@@ -72,6 +72,11 @@ class BackupFingerprinterTest {
             create table public.no_columns ();
             insert into public.no_columns default values;
             insert into public.no_columns default values;
+            create table public.base (a int, b text);
+            create table public.heir (own text) inherits (public.base);
+            alter table public.base add column c int;
+            insert into public.heir values (1, 'x', 'mine', 7), (2, null, 'more', null);
+            insert into public.base values (10, 'parent', 3);
             create extension citext;
             create table public.of_extension (x int);
             insert into public.of_extension values (1);
@@ -104,7 +109,8 @@ class BackupFingerprinterTest {
             assertThat(recorded.method()).isEqualTo(CopyHashes.METHOD);
             assertThat(recorded.tables()).extracting(TableFingerprints.Table::qualified).containsExactlyInAnyOrder(
                     "public.zoo", "odd \"schema\".Table \"with\" spaces", "odd \"schema\".empty one",
-                    "public.parted_low", "public.parted_high", "public.many", "public.no_columns");
+                    "public.parted_low", "public.parted_high", "public.many", "public.no_columns", "public.base",
+                    "public.heir");
             assertThat(recorded.table("odd \"schema\"", "empty one").orElseThrow().rows()).isZero();
             assertThat(recorded.table("odd \"schema\"", "empty one").orElseThrow().hash()).isEqualTo("0");
             assertThat(recorded.table("public", "zoo").orElseThrow().rows()).isEqualTo(4);
@@ -112,12 +118,21 @@ class BackupFingerprinterTest {
             assertThat(recorded.table("public", "many").orElseThrow().rows()).isEqualTo(60000);
             assertThat(recorded.table("public", "no_columns").orElseThrow().rows()).isEqualTo(2);
 
+            // a column added to the parent comes last in the child, but a restore puts inherited columns first
+            assertThat(recorded.table("public", "heir").orElseThrow().columns()).containsExactly("a", "b", "own", "c");
+            assertThat(recorded.table("public", "base").orElseThrow().columns()).isNull();
+            assertThat(recorded.table("public", "zoo").orElseThrow().columns()).isNull();
+
             restore(stack, backup.dump(), restored);
-            assertThat(checkerHashes(restored)).isEqualTo(recorded.tables());
-            assertThat(checkerHashes(source)).as("the source, read the checker's way").isEqualTo(recorded.tables());
+            assertThat(checkerHashes(restored, recorded)).isEqualTo(recorded.tables());
+            assertThat(checkerHashes(source, recorded)).as("the source, read the checker's way")
+                    .isEqualTo(recorded.tables());
+            assertThat(checkerHashes(restored).stream().filter(t -> t.name().equals("heir")).findFirst().orElseThrow()
+                    .hash()).as("the restored child read in its own column order (a, b, c, own)")
+                    .isNotEqualTo(recorded.table("public", "heir").orElseThrow().hash());
 
             Databases.execute(restored, "update public.zoo set t = t || ' ' where id = 1");
-            List<TableFingerprints.Table> changed = checkerHashes(restored);
+            List<TableFingerprints.Table> changed = checkerHashes(restored, recorded);
             assertThat(changed).filteredOn(t -> t.name().equals("zoo")).singleElement()
                     .satisfies(t -> {
                         assertThat(t.rows()).isEqualTo(4);
@@ -270,6 +285,11 @@ class BackupFingerprinterTest {
 
     /** What TABLE_MATCHES_SOURCE computes for every table of {@code database}, in the fingerprints' order. */
     static List<TableFingerprints.Table> checkerHashes(String database) throws Exception {
+        return checkerHashes(database, new TableFingerprints(CopyHashes.METHOD, List.of()));
+    }
+
+    /** The same, reading each table in the column order {@code recorded} holds for it, as the check does. */
+    static List<TableFingerprints.Table> checkerHashes(String database, TableFingerprints recorded) throws Exception {
         LocalStack stack = LocalStack.ensureStarted();
         java.util.Properties p = new java.util.Properties();
         p.setProperty("user", stack.pgSuperUser());
@@ -280,7 +300,8 @@ class BackupFingerprinterTest {
             CopyHashes.pinTextForms(c);
             List<TableFingerprints.Table> out = new ArrayList<>();
             for (String[] t : TableHashes.tables(c)) {
-                out.add(CopyHashes.fingerprint(c, t[0], t[1]));
+                out.add(CopyHashes.fingerprint(c, recorded.table(t[0], t[1])
+                        .orElse(new TableFingerprints.Table(t[0], t[1], 0, ""))));
             }
             c.rollback();
             out.sort(Comparator.comparing(TableFingerprints.Table::schema).thenComparing(TableFingerprints.Table::name));

@@ -52,6 +52,16 @@ class LogicalPathBench {
                 stack.pgSuperPassword(), SslMode.DISABLE, null);
         Path pgDump = PgTools.pgDumpFor(PG_ROOT, 15);
         Path pgRestore = PgTools.toolFor(PG_ROOT, 15, "pg_restore").orElseThrow();
+        long warmup = Long.getLong("lifeboat.bench.warmup-bytes", 0);
+        if (warmup > 0) {
+            // as snapshot-worker does at start
+            long cpu0 = cpuMillis(ProcessHandle.current().pid());
+            dev.lifeboat.repository.content.ContentCodec.warmUp(Integer.getInteger("lifeboat.bench.codec-rounds",
+                    dev.lifeboat.repository.content.ContentCodec.WARM_UP_ROUNDS));
+            DataPathWarmup.Result r = DataPathWarmup.run(work.resolve("warmup"), warmup);
+            System.out.printf("BENCH warm-up of %d MiB: %d ms, CPU %d ms%n", warmup >> 20, r.millis(),
+                    cpuMillis(ProcessHandle.current().pid()) - cpu0);
+        }
         List<String> lines = new ArrayList<>();
         Manifest last = null;
         Repository lastRepo = null;
