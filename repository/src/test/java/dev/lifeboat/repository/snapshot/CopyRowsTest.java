@@ -11,18 +11,59 @@ import java.security.MessageDigest;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicReference;
 
+import net.jpountz.xxhash.XXHash64;
+import net.jpountz.xxhash.XXHashFactory;
 import org.junit.jupiter.api.Test;
 
 class CopyRowsTest {
 
-    /** The sum the rows must come to: each line's first 64 MD5 bits as a signed long, summed exactly. */
-    private static BigInteger expected(String... lines) throws Exception {
+    /** The sum the rows must come to: each line's XXH64 (seed 0, one-shot) as a signed long, summed exactly. */
+    private static BigInteger expected(String... lines) {
+        XXHash64 xxh64 = XXHashFactory.safeInstance().hash64();
+        BigInteger sum = BigInteger.ZERO;
+        for (String line : lines) {
+            byte[] b = line.getBytes(StandardCharsets.UTF_8);
+            sum = sum.add(BigInteger.valueOf(xxh64.hash(b, 0, b.length, 0)));
+        }
+        return sum;
+    }
+
+    /** The same for the earlier method: each line's first 64 MD5 bits. */
+    private static BigInteger expectedMd5(String... lines) throws Exception {
         BigInteger sum = BigInteger.ZERO;
         for (String line : lines) {
             byte[] d = MessageDigest.getInstance("MD5").digest(line.getBytes(StandardCharsets.UTF_8));
             sum = sum.add(BigInteger.valueOf(new BigInteger(1, d).shiftRight(64).longValue()));
         }
         return sum;
+    }
+
+    @Test
+    void eachLineIsHashedWithXxh64AsPublished() {
+        // the reference values of XXH64 with seed 0: "abc" 0x44BC2CF5AD770999, "" 0xEF46DB3751D8E999
+        CopyRows rows = new CopyRows();
+        rows.update("abc\n\n".getBytes(StandardCharsets.US_ASCII), 0, 5);
+        rows.end();
+        assertThat(rows.count()).isEqualTo(2);
+        assertThat(rows.hash()).isEqualTo(BigInteger.valueOf(0x44BC2CF5AD770999L)
+                .add(BigInteger.valueOf(0xEF46DB3751D8E999L)).toString());
+    }
+
+    @Test
+    void backupsRecordedWithMd5AreStillHashedThatWay() throws Exception {
+        String data = "1\ta\n2\t\\N\n\\.\n";
+        byte[] bytes = data.getBytes(StandardCharsets.UTF_8);
+        for (int piece = 1; piece <= bytes.length; piece++) {
+            CopyRows rows = CopyRows.of(CopyRows.MD5_METHOD);
+            for (int at = 0; at < bytes.length; at += piece) {
+                rows.update(bytes, at, Math.min(piece, bytes.length - at));
+            }
+            rows.end();
+            assertThat(rows.count()).isEqualTo(2);
+            assertThat(rows.hash()).isEqualTo(expectedMd5("1\ta", "2\t\\N").toString());
+        }
+        assertThat(CopyRows.of(CopyRows.METHOD).hash()).isEqualTo("0");
+        assertThat(CopyRows.computes("md5-sum64-v1")).isFalse();
     }
 
     @Test

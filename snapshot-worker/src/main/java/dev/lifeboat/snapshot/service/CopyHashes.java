@@ -47,17 +47,19 @@ final class CopyHashes {
         }
     }
 
-    /** The fingerprint of one restored table in its own column order; see {@link #fingerprint(Connection, Table)}. */
+    /** The fingerprint of one restored table in its own column order, hashed the current way ({@link #METHOD}). */
     static TableFingerprints.Table fingerprint(Connection c, String schema, String name) throws SQLException {
-        return fingerprint(c, new TableFingerprints.Table(schema, name, 0, "", null));
+        return fingerprint(c, new TableFingerprints.Table(schema, name, 0, "", null), METHOD);
     }
 
     /**
      * The fingerprint of the restored table {@code recorded} names, from the COPY text of the columns pg_dump dumped:
      * those {@code recorded} lists, in that order, or else the table's own (not dropped, not generated, in attnum
-     * order); the names are quoted by the server, never spliced in as given.
+     * order); the names are quoted by the server, never spliced in as given. The rows are hashed as {@code method}
+     * says ({@link CopyRows#computes}).
      */
-    static TableFingerprints.Table fingerprint(Connection c, TableFingerprints.Table recorded) throws SQLException {
+    static TableFingerprints.Table fingerprint(Connection c, TableFingerprints.Table recorded, String method)
+            throws SQLException {
         String schema = recorded.schema();
         String name = recorded.name();
         String query;
@@ -84,7 +86,7 @@ final class CopyHashes {
                 asStored = rs.getBoolean(2);
             }
         }
-        CopyRows rows = new CopyRows();
+        CopyRows rows = CopyRows.of(method);
         // a SQL_ASCII database's bytes, as stored (as pg_dump dumped them), not checked as UTF-8 on the way out; the
         // connection must allow the change (TargetServers.connect: allowEncodingChanges)
         try (Statement st = c.createStatement()) {

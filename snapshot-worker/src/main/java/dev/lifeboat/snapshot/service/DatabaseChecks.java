@@ -207,10 +207,11 @@ public class DatabaseChecks {
                     + "with lifeboat.snapshot.table-fingerprints=false, or before they existed)");
         }
         String method = recorded.get().method();
-        boolean fromCopy = CopyHashes.METHOD.equals(method);
+        boolean fromCopy = dev.lifeboat.repository.snapshot.CopyRows.computes(method);
         if (!fromCopy && !TableHashes.METHOD.equals(method)) {
             return new Outcome(check.name(), kind, false, null, "the backup's fingerprints were computed with '"
-                    + method + "', this worker computes '" + CopyHashes.METHOD + "' and '" + TableHashes.METHOD
+                    + method + "', this worker computes '" + CopyHashes.METHOD + "', '"
+                    + dev.lifeboat.repository.snapshot.CopyRows.MD5_METHOD + "' and '" + TableHashes.METHOD
                     + "' only");
         }
         if (fromCopy) {
@@ -252,7 +253,7 @@ public class DatabaseChecks {
                 continue;
             }
             // a backup's fingerprints are compared the way that backup computed them
-            TableFingerprints.Table got = fromCopy ? CopyHashes.fingerprint(c, want)
+            TableFingerprints.Table got = fromCopy ? CopyHashes.fingerprint(c, want, method)
                     : TableHashes.fingerprint(c, want.schema(), want.name());
             if (got.rows() != want.rows() || !got.hash().equals(want.hash())) {
                 mismatches.add(table + ": restored " + got.rows() + " rows, content hash " + got.hash()

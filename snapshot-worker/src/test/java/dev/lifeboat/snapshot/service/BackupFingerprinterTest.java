@@ -301,7 +301,7 @@ class BackupFingerprinterTest {
             List<TableFingerprints.Table> out = new ArrayList<>();
             for (String[] t : TableHashes.tables(c)) {
                 out.add(CopyHashes.fingerprint(c, recorded.table(t[0], t[1])
-                        .orElse(new TableFingerprints.Table(t[0], t[1], 0, ""))));
+                        .orElse(new TableFingerprints.Table(t[0], t[1], 0, "")), recorded.method()));
             }
             c.rollback();
             out.sort(Comparator.comparing(TableFingerprints.Table::schema).thenComparing(TableFingerprints.Table::name));
