@@ -11,7 +11,8 @@
 #
 # Needs: the services packaged (./mvnw install -DskipTests), pg_dump/pg_restore/psql and zstd on PATH.
 # Usage: deploy/bench/logical.sh   (SCALE=2 doubles the data; KEEP=1 keeps the database for the next run;
-# MVN_ARGS for Maven, e.g. MVN_ARGS="-o -Dmaven.repo.local=/path/m2")
+# FULL_ROUNDS=2 times the same worker's next FULL too (the first is a fresh worker's); MVN_ARGS for Maven, e.g.
+# MVN_ARGS="-o -Dmaven.repo.local=/path/m2")
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PG_PORT=${PG_PORT:-25432}
@@ -90,7 +91,7 @@ LOG=$OUT/lifeboat.log
 # shellcheck disable=SC2086
 (cd "$ROOT" && ./mvnw -B ${MVN_ARGS:-} -pl e2e-tests verify -Dit.test=LogicalBench -Dtest=none \
    -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false \
-   -Dlifeboat.bench.database="$DB") > "$LOG" 2>&1 || { tail -60 "$LOG"; echo "LogicalBench failed; log: $LOG" >&2; exit 1; }
+   -Dlifeboat.bench.database="$DB" -Dlifeboat.bench.full-rounds="${FULL_ROUNDS:-1}") > "$LOG" 2>&1 || { tail -60 "$LOG"; echo "LogicalBench failed; log: $LOG" >&2; exit 1; }
 val() { sed -n "s/^BENCH $1=//p" "$LOG" | tail -1; }
 FULL_MS=$(val full_ms); TINY=$(val tiny_full_ms); TINY_MED=$(val tiny_full_median_ms)
 STEPS=$(val restore_steps)
@@ -108,6 +109,9 @@ printf '  %-52s %9s  %s\n' what "wall s" note
 printf '  %-52s %9s  %s\n' "pg_dump -Fc -Z0 | zstd -1" "$ZSTD_S" "$((ZSTD_B / 1048576)) MB"
 printf '  %-52s %9s  %s\n' "pg_dump -Fd -Z0 -j2 to local disk" "$FD_S" ""
 printf '  %-52s %9s  %s\n' "Lifeboat logical FULL (request until COMPLETED)" "$FULL_S" "$(ratio "$FULL_S" "$ZSTD_S") of the zstd pipe (target 1.3x)"
+if [[ ${FULL_ROUNDS:-1} -gt 1 ]]; then
+  printf '  %-52s %9s  %s\n' "  the same worker's FULLs, in order (ms)" "" "$(val full_rounds_ms)"
+fi
 printf '  %-52s %9s  %s\n' "pg_restore -j2 (bare)" "$PGR_S" ""
 printf '  %-52s %9s  %s\n' "Lifeboat restore (RestoreDatabase: fetch+pg_restore)" "$RTOT_S" "$(ratio "$RTOT_S" "$PGR_S") of bare pg_restore (target 1.15x); fetch ${FETCH_MS:-?} ms, pg_restore ${PGRL_MS:-?} ms, step ${STEP_MS:-?} ms"
 printf '  %-52s %9s  %s\n' "tiny database FULL, request until COMPLETED (ms)" "$TINY_MED" "median of $TINY"
