@@ -181,11 +181,14 @@ public final class ContentCodec {
     }
 
     /**
-     * Runs {@link #encode} and {@link #decode} on small throwaway chunks under a throwaway key until the JIT has
-     * compiled them. The JDK's AES-GCM runs at its vectorised speed only once the code calling it is compiled, and a
-     * worker encodes a chunk of up to a few MiB per call: left to warm up on real chunks, a fresh JVM ran AES-GCM at
-     * about 20 MB/s through its first several hundred MiB, against well over 1 GB/s once warm (one run, 1 MiB chunks).
-     * Nothing is stored; {@code rounds} small calls take a few seconds of one core.
+     * Runs {@link #encode} and {@link #decode} on throwaway chunks under a throwaway key until the JIT has compiled
+     * them. The JDK's AES-GCM runs at its vectorised speed only once the code calling it is compiled, and a worker
+     * encodes a chunk of up to a few MiB per call: left to warm up on real chunks, a fresh JVM ran AES-GCM at about
+     * 20 MB/s through its first several hundred MiB, against well over 1 GB/s once warm (one run, 1 MiB chunks). The
+     * plaintexts are random, so that zstd leaves them as large as they are: AES-GCM takes its bulk path only from 512
+     * bytes, and its widest one from 64 KiB, which every 16th round reaches (a compressible 1 KiB, as this warm-up
+     * once used, left both cold: it reached AES-GCM as a few dozen bytes). Nothing is stored; {@code rounds} calls
+     * take a few seconds of one core.
      */
     public static void warmUp(int rounds) {
         SecureRandom random = new SecureRandom();
@@ -194,8 +197,13 @@ public final class ContentCodec {
         random.nextBytes(dataKey);
         random.nextBytes(idKey);
         ContentCodec codec = new ContentCodec(dataKey, idKey);
-        byte[] plaintext = new byte[1024];
+        java.util.SplittableRandom noise = new java.util.SplittableRandom(random.nextLong());
+        byte[] small = new byte[1024];
+        byte[] large = new byte[80 * 1024];
+        noise.nextBytes(small);
+        noise.nextBytes(large);
         for (int i = 0; i < rounds; i++) {
+            byte[] plaintext = i % 16 == 15 ? large : small;
             plaintext[i % plaintext.length] = (byte) i;
             EncodedChunk chunk = codec.encode(plaintext);
             codec.decode(chunk.id(), chunk.stored());
