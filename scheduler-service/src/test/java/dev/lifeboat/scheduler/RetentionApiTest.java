@@ -103,9 +103,9 @@ class RetentionApiTest {
                         .body("keep[0].reasons", containsInAnyOrder("NEWEST", "DAILY"))
                         .body("keep[2].reasons", contains("DAILY"))
                         .body("expire", empty()));
-        // completions of backups it never requested are recorded, marked expired where retention said so
+        // the requests' rows are marked expired where retention said so, their requester kept
         given().auth().oauth2(Tokens.admin()).get("/api/v1/backups/" + ids.get(0)).then().statusCode(200).body("status", equalTo("EXPIRED"))
-                .body("requestedBy", containsString("external:"));
+                .body("requestedBy", equalTo("test-admin"));
         given().auth().oauth2(Tokens.admin()).get("/api/v1/backups/" + ids.get(5)).then().statusCode(200).body("status", equalTo("COMPLETED"));
 
         // every completion again (at-least-once delivery), then one new day behind them on the same partition
@@ -191,7 +191,39 @@ class RetentionApiTest {
                 .body("keep[1].reasons", contains("NEWEST_VERIFIED"));
     }
 
+    /**
+     * The request rows of {@code completions}, as the scheduler holds them for backups it (or, seen on the requests
+     * topic, another system) requested: a completion without one counts in no policy.
+     */
+    private static void requested(List<BackupCompleted> completions) {
+        try {
+            VertxContextSupport.subscribeAndAwait(() -> Panache.withTransaction(() -> Panache.getSession()
+                    .chain(session -> {
+                        io.smallrye.mutiny.Uni<Integer> all = io.smallrye.mutiny.Uni.createFrom().item(0);
+                        for (BackupCompleted c : completions) {
+                            all = all.chain(() -> session.createNativeQuery("""
+                                    insert into scheduler.backup_request (backup_id, source_id, policy_id, backup_type,
+                                                                          requested_by, requested_at, status)
+                                    values (:id, :source, :policy, :type, 'test-admin', :at, 'REQUESTED')
+                                    on conflict (backup_id) do nothing""")
+                                    .setParameter("id", UUID.fromString(c.backupId()))
+                                    .setParameter("source", c.sourceId())
+                                    .setParameter("policy", c.policyId())
+                                    .setParameter("type", c.type().name())
+                                    .setParameter("at", c.startedAt())
+                                    .executeUpdate());
+                        }
+                        return all;
+                    })));
+        } catch (Throwable e) {
+            throw new IllegalStateException("cannot record the requests of " + completions.size() + " backups", e);
+        }
+    }
+
     private static void send(KafkaProducer<String, String> producer, Object event) {
+        if (event instanceof BackupCompleted c) {
+            requested(List.of(c));
+        }
         EventType type = EventType.of(event.getClass());
         String backupId = event instanceof BackupCompleted c ? c.backupId() : ((BackupVerified) event).backupId();
         String sourceId = event instanceof BackupCompleted c ? c.sourceId() : ((BackupVerified) event).sourceId();
@@ -219,13 +251,16 @@ class RetentionApiTest {
         String foreign = UUID.randomUUID().toString();
         String future = UUID.randomUUID().toString();
         String marker = UUID.randomUUID().toString();
+        String neverRequested = UUID.randomUUID().toString();
         BackupCompleted fromTheFuture = new BackupCompleted(future, source, policy, BackupType.FULL, "lifeboat-backups", "k/" + future,
                 "m/" + future, 1, 1, "ab".repeat(32), Instant.now().plus(Duration.ofDays(365)),
                 Instant.now().plus(Duration.ofDays(365)), 1, null, null);
-        publish(List.of(
+        publishUnrequested(List.of(
                 // the policy of the source above, claimed by another source's backup: two days newer than the real ones
                 completion(foreign, otherSource, policy, 3),
                 fromTheFuture,
+                // the right source and policy, newer than the real ones, but nobody requested it
+                completion(neverRequested, source, policy, 4),
                 // no policy: recorded and nothing else; it tells when the ones before it on the partition were handled
                 completion(marker, source, null, 2)));
 
@@ -233,6 +268,8 @@ class RetentionApiTest {
                 .get("/api/v1/backups/" + marker).then().statusCode(200).body("status", equalTo("COMPLETED")));
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> given().auth().oauth2(Tokens.admin())
                 .get("/api/v1/backups/" + foreign).then().statusCode(200).body("status", equalTo("COMPLETED")));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> given().auth().oauth2(Tokens.admin())
+                .get("/api/v1/backups/" + neverRequested).then().statusCode(200).body("status", equalTo("COMPLETED")));
         given().auth().oauth2(Tokens.admin()).get("/api/v1/backups/" + future).then().statusCode(404);
         given().auth().oauth2(Tokens.admin()).get("/api/v1/policies/" + policy + "/retention").then().statusCode(200)
                 .body("keep.backupId", contains(real.get(1), real.get(0)))
@@ -240,6 +277,46 @@ class RetentionApiTest {
         long decisions = VertxContextSupport.subscribeAndAwait(() -> Panache.withSession(() ->
                 OutboxEvent.count("eventType = ?1 and messageKey = ?2", EventType.BACKUPS_EXPIRED.ceType(), policy)));
         assertThat(decisions).as("BackupsExpired of the policy").isZero();
+    }
+
+    @Test
+    void aCompletionReadBeforeItsRequestJoinsThePolicyOnceTheRequestIsSeen() throws Throwable {
+        String source = unique("src");
+        String policy = policyKeepingDays(source, 1);
+        String older = UUID.randomUUID().toString();
+        String newer = UUID.randomUUID().toString();
+        publish(List.of(completion(older, source, policy, 0)));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> given().auth().oauth2(Tokens.admin())
+                .get("/api/v1/policies/" + policy + "/retention").then().statusCode(200)
+                .body("keep.backupId", contains(older)));
+
+        // after an outage the completion of another system's request is read before the request itself
+        BackupCompleted early = completion(newer, source, policy, 1);
+        publishUnrequested(List.of(early));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> given().auth().oauth2(Tokens.admin())
+                .get("/api/v1/backups/" + newer).then().statusCode(200).body("status", equalTo("COMPLETED")));
+        given().auth().oauth2(Tokens.admin()).get("/api/v1/policies/" + policy + "/retention").then()
+                .statusCode(200).body("keep.backupId", contains(older)).body("expire", empty());
+
+        Map<String, Object> request = new java.util.LinkedHashMap<>();
+        request.put("backupId", newer);
+        request.put("sourceId", source);
+        request.put("policyId", policy);
+        request.put("type", "FULL");
+        request.put("requestedBy", "other-system");
+        try (KafkaProducer<String, String> publisher = new KafkaProducer<>(
+                LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_PUBLISHER), new StringSerializer(),
+                new StringSerializer())) {
+            publisher.send(new ProducerRecord<>(Topics.BACKUP_REQUESTED, null, source,
+                    new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(request),
+                    EventCodec.headers(UUID.randomUUID().toString(), EventType.BACKUP_REQUESTED, "/test/other-system",
+                            newer, Instant.now()))).get();
+        }
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> given().auth().oauth2(Tokens.admin())
+                .get("/api/v1/policies/" + policy + "/retention").then().statusCode(200)
+                .body("keep.backupId", contains(newer)));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> given().auth().oauth2(Tokens.admin())
+                .get("/api/v1/backups/" + older).then().statusCode(200).body("status", equalTo("EXPIRED")));
     }
 
     @Test
@@ -303,7 +380,14 @@ class RetentionApiTest {
     }
 
     /** Publishes as storage-worker would, in order: one key per source keeps them on one partition. */
+    /** Completions of backups the scheduler requested. */
     private void publish(List<BackupCompleted> completions) {
+        requested(completions);
+        publishUnrequested(completions);
+    }
+
+    /** Completions as any principal that may write the lifecycle topic can publish them: of backups never requested. */
+    private void publishUnrequested(List<BackupCompleted> completions) {
         try (KafkaProducer<String, String> producer = producer()) {
             for (BackupCompleted c : completions) {
                 Headers headers = EventCodec.headers(Ids.eventId(c.backupId(), EventType.BACKUP_COMPLETED),

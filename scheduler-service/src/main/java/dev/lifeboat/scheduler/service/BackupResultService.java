@@ -27,10 +27,11 @@ import java.util.UUID;
  * <p>
  * Any principal that may write the lifecycle topic could publish a BackupCompleted, and a forged one could push real
  * backups out of the keep set. So a completion is ignored when it contradicts the request the scheduler holds (another
- * source or policy) or completed in the future; a completion of a backup the scheduler did not request applies the
- * retention of the policy it names only when that policy belongs to the source it names. storage-worker recomputes
- * retention over the backups it sealed itself before deleting anything, so a decision that a forged completion still
- * skews deletes nothing real.
+ * source or policy) or completed in the future, and one of a backup nobody requested (no row: neither the scheduler
+ * nor, through {@link BackupWatchdog#requestSeen}, another system) is recorded without a policy: it neither triggers
+ * nor counts in any policy's retention until its request is seen, which then names the policy (a request and its
+ * completion read from two topics after an outage may come in either order). storage-worker also recomputes
+ * retention over the backups it sealed itself before deleting anything.
  */
 @ApplicationScoped
 public class BackupResultService {
@@ -67,7 +68,14 @@ public class BackupResultService {
                 return refused("REQUEST_OF_OTHER_POLICY", c, "backup " + c.backupId() + " was requested for policy '"
                         + row.policyId + "'");
             }
-            if ((row == null || row.policyId == null) && c.policyId() != null) {
+            if (row == null) {
+                registry.counter("lifeboat_backup_completions_unrequested_total").increment();
+                LOG.warnf("completion of backup %s (source %s, policy %s) came before any request for it: recorded "
+                        + "without a policy, no retention applied until its request is seen", c.backupId(),
+                        c.sourceId(), c.policyId());
+                return record(null, id, c, publisher, false);
+            }
+            if (row.policyId == null && c.policyId() != null) {
                 return Policy.<Policy>findById(c.policyId()).chain(policy -> {
                     boolean owned = policy != null && policy.sourceId.equals(c.sourceId());
                     if (!owned) {

@@ -48,6 +48,8 @@ public class BackupWatchdog {
     MeterRegistry registry;
     @Inject
     OutboxRelay relay;
+    @Inject
+    RetentionService retention;
 
     /**
      * A BackupRequested on the topic: one another system published gets its row here (REQUESTED, watched from now);
@@ -78,13 +80,39 @@ public class BackupWatchdog {
                                 : truncate(r.requestedBy()))
                         .setParameter("at", publishedAt == null ? Instant.now() : publishedAt)
                         .executeUpdate())
-                .map(n -> {
+                .chain(n -> {
                     if (n > 0) {
                         LOG.infof("backup %s of source %s requested by %s outside the scheduler: watched from now",
                                 r.backupId(), r.sourceId(), r.requestedBy());
-                        return Outcome.RECORDED;
+                        return Uni.createFrom().item(Outcome.RECORDED);
                     }
-                    return Outcome.DUPLICATE;
+                    return r.policyId() == null ? Uni.createFrom().item(Outcome.DUPLICATE) : completedFirst(id, r);
+                });
+    }
+
+    /**
+     * A request whose completion was recorded before it (BackupResultService keeps such a completion out of every
+     * policy): the backup now joins the policy the request names, when that policy is its source's, and the policy's
+     * retention runs as it would have on the completion.
+     */
+    private Uni<Outcome> completedFirst(UUID id, BackupRequested r) {
+        return Panache.getSession().chain(session -> session.createNativeQuery("""
+                        update scheduler.backup_request b set policy_id = :policy
+                        where b.backup_id = :id and b.status = 'COMPLETED' and b.policy_id is null
+                          and b.source_id = :source
+                          and exists (select 1 from scheduler.policy p where p.id = :policy
+                                      and p.source_id = :source)""")
+                        .setParameter("id", id)
+                        .setParameter("policy", r.policyId())
+                        .setParameter("source", r.sourceId())
+                        .executeUpdate())
+                .chain(n -> {
+                    if (n == 0) {
+                        return Uni.createFrom().item(Outcome.DUPLICATE);
+                    }
+                    LOG.infof("backup %s completed before its request was seen: it joins policy %s now", r.backupId(),
+                            r.policyId());
+                    return retention.expire(r.policyId(), r.backupId()).replaceWith(Outcome.RECORDED);
                 });
     }
 
