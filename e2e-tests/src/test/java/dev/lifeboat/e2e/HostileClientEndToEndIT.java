@@ -126,6 +126,9 @@ class HostileClientEndToEndIT {
             String id = backup.get("backupId").asText();
             Platform.Response r = Platform.send("GET", platform.catalogUrl("/api/v1/backups/" + id), null);
             assertThat(r.json().get("status").asText()).as(r.body()).isEqualTo("COMPLETED");
+            // nor did the forged completions push it out of its policy's keep set in the scheduler's ledger
+            Platform.Response ledger = Platform.send("GET", platform.schedulerUrl("/api/v1/backups/" + id), null);
+            assertThat(ledger.json().get("status").asText()).as(ledger.body()).isEqualTo("COMPLETED");
             String key = backup.at("/location/objectKey").asText();
             assertThat(s3.headObject(h -> h.bucket(backup.at("/location/bucket").asText()).key(key)).contentLength())
                     .as("manifest %s", key).isPositive();
