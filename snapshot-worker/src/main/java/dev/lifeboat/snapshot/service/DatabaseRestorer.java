@@ -11,11 +11,19 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Queue;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -114,7 +122,7 @@ public class DatabaseRestorer {
                 long fetchMillis = runPgRestore(cmd, backup, pgRestore, name, password, jobs, dumpDir, spool, pipes,
                         fetchStart);
                 long pgRestoreMillis = millisSince(restoreStart);
-                List<Map<String, Object>> tables = countRows(cmd, name, password);
+                List<Map<String, Object>> tables = countRows(cmd, name, password, jobs);
                 // finished too late: the run was failed meanwhile, so the database must not stay behind
                 stopAtDeadline(cmd, "after pg_restore finished");
                 Map<String, Object> result = new LinkedHashMap<>();
@@ -369,36 +377,69 @@ public class DatabaseRestorer {
         }
     }
 
-    /** Exact row count of every ordinary user table, by schema and name. */
-    private List<Map<String, Object>> countRows(RestoreDatabase cmd, String name, String password) {
+    /**
+     * Exact row count of every ordinary user table, by schema and name: {@code jobs} connections count at once, the
+     * largest tables first (a restore's counting reads every table once more).
+     */
+    private List<Map<String, Object>> countRows(RestoreDatabase cmd, String name, String password, int jobs) {
+        List<String[]> tables = new ArrayList<>();
         try (Connection c = TargetServers.connect(cmd.target(), name, password, snapshots.connectTimeoutSeconds());
-             Statement st = c.createStatement()) {
-            List<String[]> tables = new ArrayList<>();
-            try (ResultSet rs = st.executeQuery("""
-                    select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
-                    where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema')
-                      and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp\\_%'
-                    order by 1, 2""")) {
-                while (rs.next()) {
-                    tables.add(new String[] {rs.getString(1), rs.getString(2)});
-                }
+             Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("""
+                     select n.nspname, c.relname, row_number() over (order by n.nspname, c.relname)
+                     from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                     where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema')
+                       and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp\\_%'
+                     order by pg_relation_size(c.oid) desc""")) {
+            while (rs.next()) {
+                tables.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3)});
             }
-            List<Map<String, Object>> out = new ArrayList<>();
-            for (String[] t : tables) {
-                try (ResultSet rs = st.executeQuery("select count(*) from only " + TargetServers.quote(t[0]) + "."
-                        + TargetServers.quote(t[1]))) {
-                    rs.next();
-                    Map<String, Object> row = new LinkedHashMap<>();
-                    row.put("table", t[0] + "." + t[1]);
-                    row.put("rows", rs.getLong(1));
-                    out.add(row);
-                }
-            }
-            return out;
         } catch (SQLException e) {
-            throw new CommandFailure("counting the rows of restored " + cmd.target().describe() + " failed: "
-                    + e.getMessage(), e);
+            throw countFailure(cmd, e);
         }
+        Queue<String[]> next = new ConcurrentLinkedQueue<>(tables);
+        Map<String, Long> counted = new ConcurrentHashMap<>();
+        List<Future<Void>> counters = new ArrayList<>();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < Math.max(1, Math.min(jobs, tables.size())); i++) {
+                counters.add(pool.submit(() -> {
+                    try (Connection c = TargetServers.connect(cmd.target(), name, password,
+                            snapshots.connectTimeoutSeconds()); Statement st = c.createStatement()) {
+                        for (String[] t = next.poll(); t != null; t = next.poll()) {
+                            try (ResultSet rs = st.executeQuery("select count(*) from only "
+                                    + TargetServers.quote(t[0]) + "." + TargetServers.quote(t[1]))) {
+                                rs.next();
+                                counted.put(t[0] + "." + t[1], rs.getLong(1));
+                            }
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<Void> counter : counters) {
+                counter.get();
+            }
+        } catch (ExecutionException e) {
+            throw countFailure(cmd, e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CommandFailure("interrupted while counting the rows of restored " + cmd.target().describe());
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        // by schema and name, in the server's order
+        tables.stream().sorted(Comparator.comparingLong(t -> Long.parseLong(t[2])))
+                .map(t -> t[0] + "." + t[1]).forEach(table -> {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("table", table);
+            row.put("rows", counted.get(table));
+            out.add(row);
+        });
+        return out;
+    }
+
+    private static CommandFailure countFailure(RestoreDatabase cmd, Throwable e) {
+        return new CommandFailure("counting the rows of restored " + cmd.target().describe() + " failed: "
+                + e.getMessage(), e);
     }
 
     private void dropQuietly(RestoreDatabase cmd, String name, String password) {
