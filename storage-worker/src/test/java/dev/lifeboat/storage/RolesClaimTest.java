@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Roles read from the claim an identity provider puts them in: with {@code LIFEBOAT_JWT_ROLES_CLAIM} set to
  * Keycloak's {@code realm_access/roles}, a token holding lifeboat-operator there may verify backups, one holding
- * lifeboat-viewer there may not.
+ * lifeboat-viewer there may not, and neither may one holding every role in a plain {@code groups} claim.
  */
 @QuarkusTest
 @TestProfile(RolesClaimTest.KeycloakRealmRoles.class)
@@ -49,6 +49,10 @@ class RolesClaimTest {
         Http.Response viewer = Http.post(url, null, Tokens.auth(realmRoles("keycloak-viewer", Roles.VIEWER)));
         assertThat(viewer.status()).as(viewer.body()).isEqualTo(403);
         assertThat(viewer.body()).contains("keycloak-viewer");
+
+        // the roles in a plain groups claim count for nothing once another claim is configured
+        Http.Response groupsOnly = Http.post(url, null, Tokens.auth(Tokens.admin()));
+        assertThat(groupsOnly.status()).as(groupsOnly.body()).isEqualTo(403);
     }
 
     /** A token as Keycloak issues it: realm roles under realm_access.roles, no groups claim. */
