@@ -1,6 +1,7 @@
 package dev.lifeboat.catalog;
 
 import dev.lifeboat.testsupport.OpenApiAuthorization;
+import dev.lifeboat.testsupport.OpenApiInputChecks;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -22,5 +23,10 @@ class AuthorizationTest {
     @Test
     void everyOperationNeedsATokenAndTheRightRole() {
         OpenApiAuthorization.assertProtected("catalog-service", base, 10);
+    }
+
+    @Test
+    void everyPathIdIsValidatedAndEveryBodyIsBounded() {
+        OpenApiInputChecks.assertInputChecked("catalog-service", base);
     }
 }

@@ -14,11 +14,16 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.lang.reflect.Method;
 import java.net.URL;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -286,5 +291,109 @@ class DashboardTest {
         assertThat(pages[1]).contains("data-source=\"" + sources.getLast() + "\"")
                 .doesNotContain("data-source=\"" + sources.getFirst() + "\"");
         assertThat(page("/ui?cursor=not-a-cursor", session).statusCode()).isEqualTo(400);
+    }
+
+    /**
+     * Every route this service serves outside /api (the dashboard's pages and actions, found in the compiled classes,
+     * so a route added later is walked too): only the sign-in and sign-out pages are open; every other route sends a
+     * browser without a session to sign in, and with a session whose token holds a single role answers 403 exactly
+     * when the route does not name that role. Path ids are malformed, so no allowed call reaches another service.
+     */
+    @Test
+    void everyDashboardRouteNeedsASessionAndOneOfTheRolesItNames() throws Exception {
+        Set<String> open = Set.of("GET /ui/sign-in", "POST /ui/sign-in", "GET /ui/signed-out", "POST /ui/sign-out",
+                "GET /ui/oidc/sign-in", "GET /ui/oidc/callback");
+        Map<String, String> sessions = Map.of(Roles.VIEWER, signIn(Tokens.mint("only-viewer", Roles.VIEWER)),
+                Roles.OPERATOR, signIn(Tokens.mint("only-operator", Roles.OPERATOR)),
+                Roles.ADMIN, signIn(Tokens.mint("only-admin", Roles.ADMIN)));
+        List<String> walked = new ArrayList<>();
+        List<String> violations = new ArrayList<>();
+        for (Class<?> resource : resourceClasses()) {
+            String root = resource.getAnnotation(jakarta.ws.rs.Path.class).value();
+            if (root.startsWith("/api/")) {
+                continue; // AuthorizationTest walks these through the OpenAPI document
+            }
+            for (Method m : resource.getDeclaredMethods()) {
+                String verb = verb(m);
+                if (verb == null) {
+                    continue;
+                }
+                jakarta.ws.rs.Path sub = m.getAnnotation(jakarta.ws.rs.Path.class);
+                String path = (root + (sub == null ? "" : "/" + sub.value())).replaceAll("/+", "/");
+                String route = verb + " " + path;
+                if (m.isAnnotationPresent(jakarta.annotation.security.PermitAll.class)) {
+                    if (!open.contains(route)) {
+                        violations.add(route + " is open to anyone (@PermitAll) but is no sign-in or sign-out page");
+                    }
+                    continue;
+                }
+                jakarta.annotation.security.RolesAllowed roles =
+                        m.getAnnotation(jakarta.annotation.security.RolesAllowed.class);
+                if (roles == null) {
+                    roles = resource.getAnnotation(jakarta.annotation.security.RolesAllowed.class);
+                }
+                if (roles == null) {
+                    violations.add(route + " names no role");
+                    continue;
+                }
+                walked.add(route);
+                String url = path.replaceAll("\\{[^}]+}", "Bad..Id");
+                Response anonymous = route(verb, url, null);
+                if (anonymous.statusCode() != 303 || !anonymous.header("Location").endsWith("/ui/sign-in")) {
+                    violations.add(route + " without a session: expected 303 to /ui/sign-in, got "
+                            + anonymous.statusCode() + " " + anonymous.header("Location"));
+                }
+                Set<String> allowed = Set.of(roles.value());
+                for (Map.Entry<String, String> session : sessions.entrySet()) {
+                    int status = route(verb, url, session.getValue()).statusCode();
+                    boolean refused = status == 403 || status == 401 || status == 303;
+                    if (allowed.contains(session.getKey()) == refused) {
+                        violations.add(route + " with a session holding only " + session.getKey() + ": got " + status
+                                + ", expected " + (refused ? "it allowed (the route names that role)" : "403"));
+                    }
+                }
+            }
+        }
+        System.out.println("[authorization] catalog-service dashboard: " + walked.size() + " routes: " + walked);
+        assertThat(violations).isEmpty();
+        assertThat(walked).hasSizeGreaterThanOrEqualTo(8);
+    }
+
+    private Response route(String verb, String url, String session) {
+        var request = given().redirects().follow(false).header("Origin", origin());
+        if (session != null) {
+            request = request.cookie("lifeboat_session", session);
+        }
+        // the dashboard's actions are form posts
+        return verb.equals("GET") ? request.get(url) : request.formParam("type", "FULL").request(verb, url);
+    }
+
+    private static String verb(Method m) {
+        for (Class<? extends java.lang.annotation.Annotation> a : List.of(jakarta.ws.rs.GET.class,
+                jakarta.ws.rs.POST.class, jakarta.ws.rs.PUT.class, jakarta.ws.rs.DELETE.class,
+                jakarta.ws.rs.PATCH.class)) {
+            if (m.isAnnotationPresent(a)) {
+                return a.getSimpleName();
+            }
+        }
+        return null;
+    }
+
+    /** The JAX-RS resource classes compiled into this service. */
+    private static List<Class<?>> resourceClasses() throws Exception {
+        java.nio.file.Path classes = java.nio.file.Path.of("target/classes");
+        List<Class<?>> found = new ArrayList<>();
+        try (Stream<java.nio.file.Path> files = Files.walk(classes)) {
+            for (java.nio.file.Path f : files.filter(p -> p.toString().endsWith(".class")
+                    && !p.getFileName().toString().contains("$")).toList()) {
+                String name = classes.relativize(f).toString().replace('/', '.').replaceAll("\\.class$", "");
+                Class<?> c = Class.forName(name, false, DashboardTest.class.getClassLoader());
+                if (c.isAnnotationPresent(jakarta.ws.rs.Path.class) && !c.isInterface()) {
+                    found.add(c);
+                }
+            }
+        }
+        assertThat(found).as("resource classes under %s", classes.toAbsolutePath()).isNotEmpty();
+        return found;
     }
 }

@@ -228,6 +228,29 @@ class SchedulerApiTest {
     }
 
     @Test
+    void sourcesAndPoliciesRecordWhoRegisteredAndReplacedThemFromTheToken() {
+        String alice = Tokens.mint("alice", Roles.ADMIN);
+        String bob = Tokens.mint("bob", Roles.ADMIN);
+        String src = unique("src");
+        Map<String, Object> body = new java.util.HashMap<>(source(src));
+        body.put("createdBy", "mallory");
+        body.put("updatedBy", "mallory");
+        given().auth().oauth2(alice).contentType(ContentType.JSON).body(body).post("/api/v1/sources")
+                .then().statusCode(201).body("createdBy", equalTo("alice")).body("updatedBy", equalTo("alice"));
+        given().auth().oauth2(bob).contentType(ContentType.JSON).body(body).put("/api/v1/sources/" + src)
+                .then().statusCode(200);
+        given().auth().oauth2(Tokens.viewer()).get("/api/v1/sources/" + src).then().statusCode(200)
+                .body("createdBy", equalTo("alice")).body("updatedBy", equalTo("bob"));
+        String policy = unique("nightly");
+        given().auth().oauth2(bob).contentType(ContentType.JSON)
+                .body(Map.of("id", policy, "sourceId", src, "type", "FULL", "schedule", "0 2 * * *",
+                        "createdBy", "mallory"))
+                .post("/api/v1/policies").then().statusCode(201);
+        given().auth().oauth2(Tokens.viewer()).get("/api/v1/policies/" + policy).then().statusCode(200)
+                .body("createdBy", equalTo("bob")).body("updatedBy", equalTo("bob"));
+    }
+
+    @Test
     void aRequesterNamedInTheBodyIsRefused() {
         String src = unique("src");
         given().auth().oauth2(Tokens.admin()).contentType(ContentType.JSON).body(source(src)).post("/api/v1/sources").then().statusCode(201);

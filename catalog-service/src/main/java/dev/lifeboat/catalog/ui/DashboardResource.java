@@ -65,7 +65,7 @@ import java.util.Objects;
  * The web dashboard: pages rendered from the catalog's own queries (the fleet in one query, a source's history, a
  * backup, the recovery and drill runs), and the two actions an operator may take from it, relayed to the service that
  * owns them with the signed-in person's own token. Not part of the OpenAPI document (these are pages, not an API);
- * DashboardAuthorizationTest walks them instead.
+ * DashboardTest walks every route of it instead (everyDashboardRouteNeedsASessionAndOneOfTheRolesItNames).
  */
 @Path("/ui")
 @Produces(MediaType.TEXT_HTML)
@@ -244,7 +244,7 @@ public class DashboardResource {
     public Response forbidden(ForbiddenException e, ContainerRequestContext request) {
         String name = identity.isAnonymous() ? "anonymous" : identity.getPrincipal().getName();
         LOG.warnf("denied %s %s: 403, principal '%s' lacks the role this action needs", request.getMethod(),
-                request.getUriInfo().getPath(), name);
+                dev.lifeboat.kit.security.AccessDeniedMappers.loggedPath(request), name);
         return Response.status(403).type(MediaType.TEXT_HTML_TYPE)
                 .entity(Pages.actionResult(false, "Your role may not do this: requesting backups and starting "
                         + "drills needs lifeboat-operator or lifeboat-admin.", null, null).render())

@@ -52,7 +52,7 @@ public class SameOriginFilter {
             return Optional.empty();
         }
         LOG.warnf("denied %s %s: 403, cross-origin or without Origin/Referer (origin %s, host %s)",
-                request.getMethod(), path, origin, host);
+                request.getMethod(), dev.lifeboat.kit.security.AccessDeniedMappers.loggedPath(request), origin, host);
         return Optional.of(Response.status(403).type(MediaType.TEXT_PLAIN_TYPE)
                 .entity("Refused: this request did not come from a Lifeboat dashboard page of this host.").build());
     }

@@ -48,6 +48,11 @@ public class Policy extends PanacheEntityBase {
     public Instant createdAt;
     @Column(name = "updated_at")
     public Instant updatedAt;
+    /** The bearer token's subject of the request that registered it, and of the last one that replaced it. */
+    @Column(name = "created_by")
+    public String createdBy;
+    @Column(name = "updated_by")
+    public String updatedBy;
     /** The latest cron slot recorded as a backup request (null before the first). */
     @Column(name = "last_fire_at")
     public Instant lastFireAt;

@@ -31,4 +31,9 @@ public class Source extends PanacheEntityBase {
     public Instant createdAt;
     @Column(name = "updated_at")
     public Instant updatedAt;
+    /** The bearer token's subject of the request that registered it, and of the last one that replaced it. */
+    @Column(name = "created_by")
+    public String createdBy;
+    @Column(name = "updated_by")
+    public String updatedBy;
 }

@@ -8,6 +8,7 @@ import dev.lifeboat.kit.rest.ProblemException;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import dev.lifeboat.identity.Roles;
+import dev.lifeboat.kit.security.Actor;
 import jakarta.annotation.security.RolesAllowed;
 import dev.lifeboat.scheduler.service.CronSchedule;
 import dev.lifeboat.scheduler.service.PolicyService;
@@ -35,6 +36,8 @@ public class PolicyResource {
     PolicyService policies;
     @Inject
     RetentionService retention;
+    @Inject
+    Actor actor;
 
     @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
@@ -80,7 +83,7 @@ public class PolicyResource {
     @RolesAllowed(Roles.ADMIN)
     @POST
     public Uni<Response> create(@Valid @NotNull PolicyRequest body) {
-        return policies.create(body).map(p -> Response.created(URI.create("/api/v1/policies/" + p.id))
+        return policies.create(body, actor.name()).map(p -> Response.created(URI.create("/api/v1/policies/" + p.id))
                 .entity(view(p)).build());
     }
 

@@ -3,6 +3,7 @@ package dev.lifeboat.scheduler.rest;
 import dev.lifeboat.contracts.Ids;
 import jakarta.validation.constraints.Pattern;
 import dev.lifeboat.identity.Roles;
+import dev.lifeboat.kit.security.Actor;
 import jakarta.annotation.security.RolesAllowed;
 import dev.lifeboat.scheduler.service.SourceService;
 import io.smallrye.mutiny.Uni;
@@ -24,6 +25,8 @@ import java.util.List;
 public class SourceResource {
     @Inject
     SourceService sources;
+    @Inject
+    Actor actor;
 
     @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
@@ -41,7 +44,7 @@ public class SourceResource {
     @RolesAllowed(Roles.ADMIN)
     @POST
     public Uni<Response> create(@Valid @NotNull SourceRequest body) {
-        return sources.create(body).map(s -> Response.created(URI.create("/api/v1/sources/" + s.id))
+        return sources.create(body, actor.name()).map(s -> Response.created(URI.create("/api/v1/sources/" + s.id))
                 .entity(SourceView.of(s)).build());
     }
 
@@ -49,7 +52,7 @@ public class SourceResource {
     @PUT
     @Path("{id}")
     public Uni<SourceView> put(@PathParam("id") @Pattern(regexp = Ids.NAME, message = Ids.NAME_MESSAGE) String id, @Valid @NotNull SourceRequest body) {
-        return sources.put(id, body).map(SourceView::of);
+        return sources.put(id, body, actor.name()).map(SourceView::of);
     }
 
     @RolesAllowed(Roles.ADMIN)

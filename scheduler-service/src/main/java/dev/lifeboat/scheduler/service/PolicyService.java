@@ -74,7 +74,7 @@ public class PolicyService {
 
     @WithTransaction
     @WithSpan("PolicyService.create")
-    public Uni<Policy> create(PolicyRequest req) {
+    public Uni<Policy> create(PolicyRequest req, String principal) {
         CronSchedule.problem(req.schedule()).ifPresent(p -> {
             throw ProblemException.badRequest(p);
         });
@@ -101,6 +101,8 @@ public class PolicyService {
             Policy p = new Policy();
             p.id = id;
             p.createdAt = Instant.now();
+            p.createdBy = principal;
+            p.updatedBy = principal;
             apply(p, req);
             return p.<Policy>persist();
         }).invoke(scheduler::schedule);

@@ -35,7 +35,7 @@ public class SourceService {
     /** Creates a source; 409 when the id is taken. */
     @WithTransaction
     @WithSpan("SourceService.create")
-    public Uni<Source> create(SourceRequest req) {
+    public Uni<Source> create(SourceRequest req, String principal) {
         checkReferences(req);
         String id = req.id() != null ? req.id() : "src-" + UUID.randomUUID().toString().substring(0, 8);
         return Source.<Source>findById(id).chain(existing -> {
@@ -46,7 +46,8 @@ public class SourceService {
             Source s = new Source();
             s.id = id;
             s.createdAt = Instant.now();
-            apply(s, req);
+            s.createdBy = principal;
+            apply(s, req, principal);
             return s.<Source>persist();
         });
     }
@@ -54,7 +55,7 @@ public class SourceService {
     /** Creates or replaces the source {@code id}: safe to repeat. */
     @WithTransaction
     @WithSpan("SourceService.put")
-    public Uni<Source> put(String id, SourceRequest req) {
+    public Uni<Source> put(String id, SourceRequest req, String principal) {
         if (req.id() != null && !req.id().equals(id)) {
             throw ProblemException.badRequest("body id '" + req.id() + "' differs from path id '" + id + "'");
         }
@@ -64,13 +65,14 @@ public class SourceService {
             if (existing == null) {
                 s.id = id;
                 s.createdAt = Instant.now();
+                s.createdBy = principal;
             } else if (!existing.method.equals(req.method() == null ? "logical" : req.method())) {
                 // a chain of pg_dump output and a chain of cluster files cannot follow each other
                 throw ProblemException.conflict("source '" + id + "' is backed up " + existing.method + "ly; its "
                         + "method cannot change: register the " + (existing.method.equals("logical") ? "cluster"
                         : "database") + " as a new source");
             }
-            apply(s, req);
+            apply(s, req, principal);
             return s.<Source>persist();
         });
     }
@@ -105,7 +107,7 @@ public class SourceService {
         }
     }
 
-    private static void apply(Source s, SourceRequest req) {
+    private static void apply(Source s, SourceRequest req, String principal) {
         s.name = req.name();
         s.kind = req.kind() == null ? "postgresql" : req.kind();
         s.method = req.method() == null ? "logical" : req.method();
@@ -117,5 +119,6 @@ public class SourceService {
         s.sslmode = SslMode.parse(req.sslmode()).value();
         s.sslRootCertRef = req.sslRootCertRef();
         s.updatedAt = Instant.now();
+        s.updatedBy = principal;
     }
 }

@@ -37,14 +37,22 @@ public class AccessDeniedMappers {
         Principal who = request.getSecurityContext().getUserPrincipal();
         String name = who == null ? "anonymous" : who.getName();
         LOG.warnf("denied %s %s: 403, principal '%s' lacks the role this operation needs", request.getMethod(),
-                request.getUriInfo().getPath(), name);
+                loggedPath(request), name);
         Problem p = new Problem("about:blank", "Forbidden", 403, "principal '" + name
                 + "' does not hold a role that may perform this operation", request.getUriInfo().getPath(), null);
         return Response.status(403).type(Problem.MEDIA_TYPE).entity(p).build();
     }
 
+    /**
+     * The request's path for a log line, as it was sent (percent-encoded): decoded, a path holding {@code %0A} would
+     * let anyone, without a token, write lines of their own choosing into the audit log.
+     */
+    public static String loggedPath(ContainerRequestContext request) {
+        return request.getUriInfo().getRequestUri().getRawPath();
+    }
+
     private static Response unauthorized(ContainerRequestContext request, String reason) {
-        LOG.warnf("denied %s %s: 401, %s", request.getMethod(), request.getUriInfo().getPath(), reason);
+        LOG.warnf("denied %s %s: 401, %s", request.getMethod(), loggedPath(request), reason);
         Problem p = new Problem("about:blank", "Unauthorized", 401, reason
                 + "; send Authorization: Bearer <token> issued by the configured identity provider",
                 request.getUriInfo().getPath(), null);

@@ -28,6 +28,6 @@ public class AuditLog implements ContainerResponseFilter {
         }
         Principal who = request.getSecurityContext().getUserPrincipal();
         LOG.infof("audit: principal '%s' %s %s -> %d", who == null ? "anonymous" : who.getName(), method,
-                request.getUriInfo().getPath(), status);
+                AccessDeniedMappers.loggedPath(request), status);
     }
 }

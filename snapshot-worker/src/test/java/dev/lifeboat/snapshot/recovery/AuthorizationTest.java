@@ -1,6 +1,7 @@
 package dev.lifeboat.snapshot.recovery;
 
 import dev.lifeboat.testsupport.OpenApiAuthorization;
+import dev.lifeboat.testsupport.OpenApiInputChecks;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -22,5 +23,10 @@ class AuthorizationTest {
     @Test
     void everyOperationNeedsATokenAndTheRightRole() {
         OpenApiAuthorization.assertProtected("snapshot-worker", base, 1);
+    }
+
+    @Test
+    void everyPathIdIsValidatedAndEveryBodyIsBounded() {
+        OpenApiInputChecks.assertInputChecked("snapshot-worker", base);
     }
 }
