@@ -39,12 +39,19 @@ class TargetApiTest {
                 .header("Location", containsString("/api/v1/targets/" + name))
                 .body("name", equalTo(name)).body("host", equalTo("127.0.0.1")).body("port", equalTo(25432))
                 .body("user", equalTo("restore")).body("passwordRef", equalTo("env:LIFEBOAT_SECRET_RESTORE_DB_PASSWORD"))
-                .body("databasePattern", equalTo("^(drill_|restored_).*"));
+                .body("databasePattern", equalTo("^(drill_|restored_).*"))
+                .body("createdBy", equalTo("test-admin")).body("updatedBy", equalTo("test-admin"));
         Plans.as(Tokens.viewer()).get("/api/v1/targets/" + name).then().statusCode(200).body("name", equalTo(name));
         Plans.as(Tokens.viewer()).get("/api/v1/targets").then().statusCode(200).body("name", hasItem(name));
         Map<String, Object> changed = Plans.target("^restored_.*");
         changed.put("port", 5433);
-        put(name, changed).statusCode(200).body("port", equalTo(5433)).body("databasePattern", equalTo("^restored_.*"));
+        // who replaced it comes from the token, never from the body
+        changed.put("createdBy", "someone-else");
+        changed.put("updatedBy", "someone-else");
+        String otherAdmin = Tokens.mint("second-admin", dev.lifeboat.identity.Roles.ADMIN);
+        Plans.as(otherAdmin).contentType(ContentType.JSON).body(changed).put("/api/v1/targets/" + name).then()
+                .statusCode(200).body("port", equalTo(5433)).body("databasePattern", equalTo("^restored_.*"))
+                .body("createdBy", equalTo("test-admin")).body("updatedBy", equalTo("second-admin"));
         Plans.admin().delete("/api/v1/targets/" + name).then().statusCode(204);
         Plans.admin().get("/api/v1/targets/" + name).then().statusCode(404).contentType("application/problem+json");
         Plans.admin().get("/api/v1/targets").then().body("name", not(hasItem(name)));

@@ -18,19 +18,20 @@ import java.util.regex.Pattern;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record TargetServer(String name, String kind, String host, Integer port, String user, String passwordRef,
                            String databasePattern, String dataRoot, String ports, Instant createdAt,
-                           Instant updatedAt) {
+                           Instant updatedAt, String createdBy, String updatedBy) {
     public static final String DATABASE = "database";
     public static final String CLUSTER = "cluster";
 
     /** A database server. */
     public TargetServer(String name, String host, int port, String user, String passwordRef, String databasePattern,
                         Instant createdAt, Instant updatedAt) {
-        this(name, DATABASE, host, port, user, passwordRef, databasePattern, null, null, createdAt, updatedAt);
+        this(name, DATABASE, host, port, user, passwordRef, databasePattern, null, null, createdAt, updatedAt, null,
+                null);
     }
 
     /** A place for restored clusters. */
     public static TargetServer cluster(String name, String dataRoot, String ports) {
-        return new TargetServer(name, CLUSTER, null, null, null, null, null, dataRoot, ports, null, null);
+        return new TargetServer(name, CLUSTER, null, null, null, null, null, dataRoot, ports, null, null, null, null);
     }
 
     @JsonIgnore
@@ -65,6 +66,12 @@ public record TargetServer(String name, String kind, String host, Integer port, 
 
     public TargetServer withTimes(Instant created, Instant updated) {
         return new TargetServer(name, kind, host, port, user, passwordRef, databasePattern, dataRoot, ports, created,
-                updated);
+                updated, createdBy, updatedBy);
+    }
+
+    /** Who registered it and who last replaced it (the bearer token's subjects). */
+    public TargetServer withAuthors(String created, String updated) {
+        return new TargetServer(name, kind, host, port, user, passwordRef, databasePattern, dataRoot, ports, createdAt,
+                updatedAt, created, updated);
     }
 }

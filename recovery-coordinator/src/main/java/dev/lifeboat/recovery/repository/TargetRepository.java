@@ -41,12 +41,14 @@ public class TargetRepository {
     /** Inserts or replaces; true when it was created. Keeps the first creation time. */
     public boolean upsert(Connection c, TargetServer t) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("insert into target_servers (name, kind, host, port, "
-                + "username, password_ref, database_pattern, data_root, port_range, created_at, updated_at) "
-                + "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                + "username, password_ref, database_pattern, data_root, port_range, created_at, updated_at, "
+                + "created_by, updated_by) "
+                + "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 + "on conflict (name) do update set kind = excluded.kind, host = excluded.host, port = excluded.port, "
                 + "username = excluded.username, password_ref = excluded.password_ref, "
                 + "database_pattern = excluded.database_pattern, data_root = excluded.data_root, "
-                + "port_range = excluded.port_range, updated_at = excluded.updated_at "
+                + "port_range = excluded.port_range, updated_at = excluded.updated_at, "
+                + "updated_by = excluded.updated_by "
                 + "returning (xmax = 0) as inserted")) {
             ps.setString(1, t.name());
             ps.setString(2, t.kind());
@@ -59,6 +61,8 @@ public class TargetRepository {
             ps.setString(9, t.ports());
             ps.setTimestamp(10, ts(t.createdAt()));
             ps.setTimestamp(11, ts(t.updatedAt()));
+            ps.setString(12, t.createdBy());
+            ps.setString(13, t.updatedBy());
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getBoolean(1);
@@ -95,7 +99,8 @@ public class TargetRepository {
             list.add(new TargetServer(rs.getString("name"), rs.getString("kind"), rs.getString("host"),
                     rs.getObject("port", Integer.class), rs.getString("username"), rs.getString("password_ref"),
                     rs.getString("database_pattern"), rs.getString("data_root"), rs.getString("port_range"),
-                    instant(rs.getTimestamp("created_at")), instant(rs.getTimestamp("updated_at"))));
+                    instant(rs.getTimestamp("created_at")), instant(rs.getTimestamp("updated_at")),
+                    rs.getString("created_by"), rs.getString("updated_by")));
         }
         return list;
     }

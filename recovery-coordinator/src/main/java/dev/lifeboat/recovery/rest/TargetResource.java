@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.lifeboat.identity.Roles;
 import dev.lifeboat.recovery.domain.TargetServer;
 import dev.lifeboat.recovery.service.TargetService;
+import io.quarkus.security.identity.SecurityIdentity;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -26,9 +27,11 @@ import java.util.List;
 @Consumes(MediaType.APPLICATION_JSON)
 public class TargetResource {
     private final TargetService targets;
+    private final SecurityIdentity identity;
 
-    public TargetResource(TargetService targets) {
+    public TargetResource(TargetService targets, SecurityIdentity identity) {
         this.targets = targets;
+        this.identity = identity;
     }
 
     @GET
@@ -54,7 +57,7 @@ public class TargetResource {
                     + "clusters. 201 when created, 200 when "
                     + "replaced; 400 lists every invalid field. Plans are checked against it again at run start.")
     public Response put(@PathParam("name") String name, JsonNode body, @Context UriInfo uri) {
-        TargetService.Saved saved = targets.put(name, body);
+        TargetService.Saved saved = targets.put(name, body, identity.getPrincipal().getName());
         return saved.created() ? Response.created(uri.getAbsolutePath()).entity(saved.target()).build()
                 : Response.ok(saved.target()).build();
     }

@@ -55,13 +55,14 @@ public class TargetService {
     }
 
     @WithSpan("TargetService.put")
-    public Saved put(String name, JsonNode body) {
+    public Saved put(String name, JsonNode body, String principal) {
         checkName(name);
         TargetServer t = read(name, body, secrets);
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
         return db.tx(c -> {
-            TargetServer stored = targets.find(c, name).map(old -> t.withTimes(old.createdAt(), now))
-                    .orElse(t.withTimes(now, now));
+            TargetServer stored = targets.find(c, name)
+                    .map(old -> t.withTimes(old.createdAt(), now).withAuthors(old.createdBy(), principal))
+                    .orElse(t.withTimes(now, now).withAuthors(principal, principal));
             boolean created = targets.upsert(c, stored);
             return new Saved(stored, created);
         });
