@@ -11,7 +11,9 @@ import jakarta.enterprise.event.Observes;
  * Turns the dashboard's session cookie into the bearer token it stands for, before anything authenticates the
  * request: the session's token goes into the request's Authorization header, which smallrye-jwt verifies as it
  * verifies any API client's (issuer, key, audience, expiry, roles). A request that brings its own Authorization header
- * keeps it; a cookie that names no live session adds nothing (the page then answers "session ended").
+ * keeps it; a cookie that names no live session adds nothing (the page then answers "session ended"). Only on the
+ * dashboard's own paths ({@code /ui}), where browsers send the cookie: the API takes bearer tokens only, so a cookie
+ * sent there by hand (browsers never do) authorizes nothing.
  */
 @ApplicationScoped
 public class SessionAuthorization {
@@ -31,7 +33,8 @@ public class SessionAuthorization {
     }
 
     void authorize(RoutingContext rc) {
-        Cookie cookie = rc.request().getCookie(config.cookie());
+        String path = rc.normalizedPath();
+        Cookie cookie = path.equals("/ui") || path.startsWith("/ui/") ? rc.request().getCookie(config.cookie()) : null;
         if (cookie != null && rc.request().getHeader(HttpHeaders.AUTHORIZATION) == null) {
             sessions.find(cookie.getValue()).ifPresent(s ->
                     rc.request().headers().set(HttpHeaders.AUTHORIZATION, "Bearer " + s.token()));
