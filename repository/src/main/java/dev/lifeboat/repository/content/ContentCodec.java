@@ -187,8 +187,11 @@ public final class ContentCodec {
      * 20 MB/s through its first several hundred MiB, against well over 1 GB/s once warm (one run, 1 MiB chunks). The
      * plaintexts are random, so that zstd leaves them as large as they are: AES-GCM takes its bulk path only from 512
      * bytes, and its widest one from 64 KiB, which every 16th round reaches (a compressible 1 KiB, as this warm-up
-     * once used, left both cold: it reached AES-GCM as a few dozen bytes). Nothing is stored; {@code rounds} calls
-     * take a few seconds of one core.
+     * once used, left both cold: it reached AES-GCM as a few dozen bytes); every 64th round is larger than the 1 MiB
+     * AES-GCM splits its work at, as a real chunk can be: without it the first real chunks threw the compiled code
+     * away (an uncommon trap in GCTR.update) and 1 MiB chunks encoded at a third of the speed for a while (50 of them
+     * in 195-295 ms after the warm-up, 71-77 ms with it; one JVM, this machine). Nothing is stored; {@code rounds}
+     * calls take a few seconds of one core.
      */
     public static void warmUp(int rounds) {
         SecureRandom random = new SecureRandom();
@@ -200,10 +203,12 @@ public final class ContentCodec {
         java.util.SplittableRandom noise = new java.util.SplittableRandom(random.nextLong());
         byte[] small = new byte[1024];
         byte[] large = new byte[80 * 1024];
+        byte[] largest = new byte[1536 * 1024];
         noise.nextBytes(small);
         noise.nextBytes(large);
+        noise.nextBytes(largest);
         for (int i = 0; i < rounds; i++) {
-            byte[] plaintext = i % 16 == 15 ? large : small;
+            byte[] plaintext = i % 64 == 63 ? largest : i % 16 == 15 ? large : small;
             plaintext[i % plaintext.length] = (byte) i;
             EncodedChunk chunk = codec.encode(plaintext);
             codec.decode(chunk.id(), chunk.stored());
