@@ -38,7 +38,8 @@ import java.util.stream.Stream;
  * <p>The files are read in path order by the calling thread and cut into chunks; {@code parallelism} workers hash,
  * compress, encrypt and upload them. At most {@code 2 * parallelism} chunks are in flight, so memory stays around
  * {@code (2 * parallelism + 1) * maxChunkSize} whatever the directory size. The manifest goes up last, after every
- * chunk it names is stored.
+ * chunk it names is stored. Streamed entries may be read by several threads at once ({@link #readers(int)}): a
+ * producer that writes several files at a time (pg_dump's parallel jobs) is then followed in all of them.
  */
 public final class SnapshotWriter {
     private static final Logger LOG = Logger.getLogger(SnapshotWriter.class);
@@ -50,6 +51,7 @@ public final class SnapshotWriter {
     private final Chunker.Sizes sizes;
     private Runnable beforeManifest = () -> { };
     private java.util.function.Supplier<Manifest.Physical> physical = () -> null;
+    private int readers = 1;
 
     SnapshotWriter(Repository repo, int parallelism, Chunker.Sizes sizes) {
         if (parallelism < 1) {
@@ -79,6 +81,19 @@ public final class SnapshotWriter {
      */
     public SnapshotWriter physical(java.util.function.Supplier<Manifest.Physical> physical) {
         this.physical = Objects.requireNonNull(physical);
+        return this;
+    }
+
+    /**
+     * Reads up to {@code readers} streamed entries at once, each cut into chunks on its own thread, for entries that
+     * can be opened while others are still being read (files of a directory, not the members of one tar stream). The
+     * manifest lists the files in the order they were taken from the iterator. One by default.
+     */
+    public SnapshotWriter readers(int readers) {
+        if (readers < 1) {
+            throw new IllegalArgumentException("readers must be at least 1");
+        }
+        this.readers = readers;
         return this;
     }
 
@@ -138,30 +153,13 @@ public final class SnapshotWriter {
         Upload upload = new Upload(plan);
         List<Manifest.FileEntry> files = new ArrayList<>();
         try {
-            List<String> paths = new ArrayList<>();
-            List<List<Future<Manifest.ChunkRef>>> perFile = new ArrayList<>();
-            List<Long> sizesRead = new ArrayList<>();
-            while (entries.hasNext()) {
-                Entry entry = entries.next();
-                List<Future<Manifest.ChunkRef>> refs = new ArrayList<>();
-                long size = 0;
-                try (InputStream in = entry.content().open()) {
-                    Chunker chunker = new Chunker(in, sizes);
-                    for (byte[] chunk; (chunk = chunker.next()) != null; ) {
-                        size += chunk.length;
-                        refs.add(upload.submit(chunk));
-                    }
-                }
-                paths.add(entry.path());
-                perFile.add(refs);
-                sizesRead.add(size);
-            }
-            for (int i = 0; i < paths.size(); i++) {
+            List<FileRead> read = readers == 1 ? readInTurn(entries, upload) : readAtOnce(entries, upload);
+            for (FileRead file : read) {
                 List<Manifest.ChunkRef> refs = new ArrayList<>();
-                for (Future<Manifest.ChunkRef> f : perFile.get(i)) {
+                for (Future<Manifest.ChunkRef> f : file.chunks()) {
                     refs.add(f.get());
                 }
-                files.add(new Manifest.FileEntry(paths.get(i), sizesRead.get(i), refs));
+                files.add(new Manifest.FileEntry(file.path(), file.size(), refs));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -197,6 +195,96 @@ public final class SnapshotWriter {
                 stats.bytesRead(), stats.bytesUploaded(), stats.chunksUploaded(), stats.chunksTotal());
         return new WriteResult(manifest, requested, promoted, (System.nanoTime() - started) / 1_000_000,
                 Sha256.of(stored));
+    }
+
+    /** A file cut into chunks, its chunks possibly still being stored. */
+    private record FileRead(String path, long size, List<Future<Manifest.ChunkRef>> chunks) {
+    }
+
+    private FileRead read(Entry entry, Upload upload) throws IOException, InterruptedException {
+        List<Future<Manifest.ChunkRef>> refs = new ArrayList<>();
+        long size = 0;
+        try (InputStream in = entry.content().open()) {
+            Chunker chunker = new Chunker(in, sizes);
+            for (byte[] chunk; (chunk = chunker.next()) != null; ) {
+                if (upload.failure.get() instanceof RuntimeException failed) {
+                    throw failed; // a chunk could not be stored: reading on would only delay saying so
+                }
+                size += chunk.length;
+                refs.add(upload.submit(chunk));
+            }
+        }
+        return new FileRead(entry.path(), size, refs);
+    }
+
+    private List<FileRead> readInTurn(java.util.Iterator<Entry> entries, Upload upload)
+            throws IOException, InterruptedException {
+        List<FileRead> read = new ArrayList<>();
+        while (entries.hasNext()) {
+            read.add(read(entries.next(), upload));
+        }
+        return read;
+    }
+
+    /**
+     * {@code readers} threads take the next entry from the iterator (one at a time) and read it; the first failure
+     * stops the others (interrupted) and is thrown.
+     */
+    private List<FileRead> readAtOnce(java.util.Iterator<Entry> entries, Upload upload)
+            throws IOException, InterruptedException {
+        List<FileRead> read = new ArrayList<>();
+        ExecutorService pool = Executors.newFixedThreadPool(readers, r -> {
+            Thread t = new Thread(r, "snapshot-read");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            java.util.concurrent.CompletionService<Void> running =
+                    new java.util.concurrent.ExecutorCompletionService<>(pool);
+            Object turn = new Object();
+            for (int i = 0; i < readers; i++) {
+                running.submit(() -> {
+                    while (true) {
+                        Entry entry;
+                        int index;
+                        synchronized (turn) {
+                            if (!entries.hasNext()) {
+                                return null;
+                            }
+                            entry = entries.next();
+                            synchronized (read) {
+                                index = read.size();
+                                read.add(null);
+                            }
+                        }
+                        FileRead file = read(entry, upload);
+                        synchronized (read) {
+                            read.set(index, file);
+                        }
+                    }
+                });
+            }
+            for (int i = 0; i < readers; i++) {
+                try {
+                    running.take().get();
+                } catch (ExecutionException e) {
+                    pool.shutdownNow();
+                    Throwable cause = e.getCause();
+                    if (cause instanceof IOException io) {
+                        throw io;
+                    }
+                    if (cause instanceof RuntimeException r) {
+                        throw r;
+                    }
+                    throw new IOException(cause.toString(), cause);
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        synchronized (read) {
+            return List.copyOf(read);
+        }
     }
 
     private Plan plan(BackupType requested, ChainContext context) {

@@ -44,6 +44,8 @@ final class PgDump {
     private static final int STDERR_TAIL = 2000;
     /** How often a running dump is looked at for files pg_dump has finished. */
     private static final long POLL_MILLIS = 20;
+    /** How long a reader at the end of a file pg_dump still writes waits before it looks again. */
+    private static final long FOLLOW_MILLIS = 5;
     private final Path binary;
     private final int jobs;
     private final int connectTimeoutSeconds;
@@ -91,9 +93,9 @@ final class PgDump {
     }
 
     /**
-     * Starts pg_dump and hands out each file of the dump as soon as pg_dump has closed it, while it goes on with the
-     * others: the repository reads a table's file (and the file is removed once read) while pg_dump still dumps
-     * the next ones, so the dump is never spooled whole. {@code toc.dat}, written last, comes last. The files end
+     * Starts pg_dump and hands out each file of the dump as soon as pg_dump is seen writing it: the repository
+     * reads a table's file while pg_dump still writes it and the next ones (the file is removed once read), so the
+     * dump is never spooled whole and the upload ends soon after pg_dump does. {@code toc.dat}, written last, comes last. The files end
      * only once pg_dump has exited successfully; a pg_dump that fails, is killed at the deadline or dies halfway
      * ends them with a {@link BackupFailure} (stage DUMP) instead, so a writer that reads them writes no manifest.
      *
@@ -157,7 +159,7 @@ final class PgDump {
         } catch (IOException e) {
             throw new BackupFailure("DUMP", "cannot run " + binary + ": " + e.getMessage());
         }
-        Running running = new Running(child, target, removeRead, tap);
+        Running running = new Running(child, target, removeRead, tap, Math.max(1, jobs));
         Thread.ofVirtual().name("pg_dump-" + backupId).start(() -> {
             try {
                 watch(child, source, applicationName, lockWait, stderr, progressInterval, deadline,
@@ -215,7 +217,7 @@ final class PgDump {
     }
 
     /**
-     * A pg_dump at work. {@link #files()} hands out the files it has finished; closing ends pg_dump (its whole
+     * A pg_dump at work. {@link #files()} hands out the files it writes; closing ends pg_dump (its whole
      * process group) if it still runs, which is what a failed upload does to it.
      */
     static final class Running implements AutoCloseable {
@@ -226,13 +228,20 @@ final class PgDump {
         private final Tap tap;
         final CompletableFuture<Void> outcome = new CompletableFuture<>();
         private final Set<String> handedOut = new HashSet<>();
+        private final int jobs;
         private final AtomicLong removedBytes = new AtomicLong();
 
-        private Running(ChildProcesses.Child child, Path target, boolean removeRead, Tap tap) {
+        private Running(ChildProcesses.Child child, Path target, boolean removeRead, Tap tap, int jobs) {
+            this.jobs = jobs;
             this.child = child;
             this.target = target;
             this.removeRead = removeRead;
             this.tap = tap;
+        }
+
+        /** How many files pg_dump writes at once: as many readers follow it ({@link SnapshotWriter#readers}). */
+        int jobs() {
+            return jobs;
         }
 
         /** Bytes pg_dump has written so far, counting the files already read and removed. */
@@ -250,8 +259,9 @@ final class PgDump {
         }
 
         /**
-         * The dump's files as pg_dump finishes them, in the order it finished them (the entries' order does not
-         * matter to pg_restore). {@code hasNext} waits for the next finished file, pg_dump's end, or its failure.
+         * The dump's files as pg_dump starts writing them, each read to its end as pg_dump writes it (the entries'
+         * order does not matter to pg_restore). {@code hasNext} waits for the next file, pg_dump's end, or its
+         * failure. Several readers may each read a file at once, one taking the next file at a time.
          */
         Iterator<SnapshotWriter.Entry> files() {
             return new Iterator<>() {
@@ -295,7 +305,7 @@ final class PgDump {
         }
 
         private InputStream open(Path file) throws IOException {
-            InputStream read = Files.newInputStream(file);
+            InputStream read = new Following(file);
             InputStream in = tap == null ? read : tap.open(file, read);
             if (!removeRead) {
                 return in;
@@ -314,9 +324,67 @@ final class PgDump {
         }
 
         /**
-         * Files of the dump not handed out yet that pg_dump has closed: listed first, then compared with what
-         * pg_dump's processes hold open, so a file listed and not open any more is complete (pg_dump never reopens
-         * one). All of them, toc.dat last, once pg_dump has ended.
+         * A file of the dump read while pg_dump may still write it: at its current end the reader waits for more
+         * until pg_dump has closed the file (or ended), then reads what came meanwhile, and only then ends.
+         */
+        private final class Following extends InputStream {
+            private final Path file;
+            private final InputStream in;
+            private boolean closedByPgDump;
+
+            Following(Path file) throws IOException {
+                this.file = file;
+                this.in = Files.newInputStream(file);
+            }
+
+            @Override
+            public int read() throws IOException {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                while (true) {
+                    int n = in.read(b, off, len);
+                    if (n != -1 || closedByPgDump) {
+                        return n;
+                    }
+                    // at the end written so far: pg_dump's end, or its closing the file, is the file's end; a read
+                    // after seeing that takes what was written in between
+                    closedByPgDump = outcome.isDone() || closedNow(file);
+                    if (!closedByPgDump) {
+                        try {
+                            Thread.sleep(FOLLOW_MILLIS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            throw new java.io.InterruptedIOException("interrupted while reading " + file
+                                    + " as pg_dump writes it");
+                        }
+                    }
+                }
+            }
+
+            @Override
+            public void close() throws IOException {
+                in.close();
+            }
+        }
+
+        /**
+         * Whether pg_dump, seen holding {@code file} open when it was handed out, holds it no more (pg_dump never
+         * reopens a file; unknown counts as open).
+         */
+        private boolean closedNow(Path file) {
+            return openFiles().map(open -> !open.contains(realPath(target).resolve(file.getFileName())))
+                    .orElse(false);
+        }
+
+        /**
+         * Files of the dump not handed out yet that pg_dump holds open: listed first, then compared with what
+         * pg_dump's processes hold open. Such a file is read while pg_dump writes it ({@link Following}). A file
+         * never seen open (written whole between two looks, or not opened yet) waits for pg_dump's end: a file just
+         * created is listed before its creator holds it open. All the rest, toc.dat last, once pg_dump has ended.
          */
         private List<Path> finished(boolean ended) {
             List<Path> listed;
@@ -339,7 +407,7 @@ final class PgDump {
                 // the kernel names open files by their real path
                 Path dir = realPath(target);
                 listed = listed.stream().filter(f -> !f.getFileName().toString().equals(TOC))
-                        .filter(f -> !open.get().contains(dir.resolve(f.getFileName()))).toList();
+                        .filter(f -> open.get().contains(dir.resolve(f.getFileName()))).toList();
             }
             listed.forEach(f -> handedOut.add(f.getFileName().toString()));
             return listed;

@@ -568,6 +568,7 @@ public class SnapshotService {
             String backup = "backup " + request.backupId();
             WriteResult result = repository.writer()
                     .beforeManifest(() -> crashPoints.reached(CrashPoint.BEFORE_MANIFEST, backup))
+                    .readers(dump.jobs())
                     .writeStreamed(files,
                             dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),
                             ChainContext.latestChain(request.backupId()), tables);

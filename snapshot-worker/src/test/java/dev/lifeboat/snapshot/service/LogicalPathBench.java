@@ -117,6 +117,15 @@ class LogicalPathBench {
                 Databases.dropDatabase("bench_restore_ours");
                 line.append(String.format("; pg_restore -j2 %.2f s, ours %.2f s (%.2fx)", bareRestore, ours,
                         ours / bareRestore));
+                if (what.contains("whole")) {
+                    Databases.execute("postgres", "create database bench_restore_ours template template0");
+                    long[] fetched = new long[1];
+                    double whole = timed(() -> fetched[0] = restoreWhole(repo, manifest, pgRestore, stack.pgPort(),
+                            work));
+                    Databases.dropDatabase("bench_restore_ours");
+                    line.append(String.format(", fetched whole first %.2f s (%.2fx; fetch %d ms)", whole,
+                            whole / bareRestore, fetched[0]));
+                }
             }
             System.out.println("BENCH " + line);
             lines.add(line.toString());
@@ -138,7 +147,7 @@ class LogicalPathBench {
                         pgDump.resolveSibling("pg_restore"))) {
                     try (PgDump.Running running = dump.start(source, spool.resolve("dump"), spool,
                             Duration.ofSeconds(1), f.snapshotId(), backupId, deadline, b -> { }, f)) {
-                        return repo.writer().writeStreamed(running.files(), BackupType.FULL,
+                        return repo.writer().readers(running.jobs()).writeStreamed(running.files(), BackupType.FULL,
                                 ChainContext.latestChain(backupId), f::fingerprints).manifest();
                     }
                 }
@@ -148,7 +157,7 @@ class LogicalPathBench {
                     null, backupId, deadline, b -> { })) {
                 long[] dumped = new long[1];
                 running.outcome.thenRun(() -> dumped[0] = System.nanoTime());
-                Manifest m = repo.writer().writeStreamed(running.files(), BackupType.FULL,
+                Manifest m = repo.writer().readers(running.jobs()).writeStreamed(running.files(), BackupType.FULL,
                         ChainContext.latestChain(backupId), () -> null).manifest();
                 System.out.printf("BENCH pg_dump ended at %.2f s, the manifest written at %.2f s%n",
                         (dumped[0] - t0) / 1e9, (System.nanoTime() - t0) / 1e9);
@@ -156,6 +165,26 @@ class LogicalPathBench {
             }
         } finally {
             SnapshotService.deleteRecursively(spool);
+        }
+    }
+
+    /** The whole dump fetched into files, then pg_restore from them; returns the fetch's milliseconds. */
+    private static long restoreWhole(Repository repo, Manifest manifest, Path pgRestore, int port, Path work)
+            throws Exception {
+        Path dumpDir = work.resolve("restore-" + UUID.randomUUID());
+        try {
+            long t0 = System.nanoTime();
+            repo.reader(Integer.getInteger("lifeboat.bench.fetch-parallelism", 4)).restore(manifest, dumpDir, f -> true);
+            long fetchMillis = (System.nanoTime() - t0) / 1_000_000;
+            Process p = new ProcessBuilder("bash", "-c", "PGPASSWORD=postgres " + pgRestore + " -h 127.0.0.1 -p "
+                    + port + " -U postgres --format=directory --jobs=2 --no-owner --exit-on-error "
+                    + "-d bench_restore_ours " + dumpDir).inheritIO().start();
+            if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) {
+                throw new IllegalStateException("pg_restore failed");
+            }
+            return fetchMillis;
+        } finally {
+            SnapshotService.deleteRecursively(dumpDir);
         }
     }
 

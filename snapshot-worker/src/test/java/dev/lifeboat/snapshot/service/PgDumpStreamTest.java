@@ -110,6 +110,11 @@ class PgDumpStreamTest {
         }
     }
 
+    /**
+     * Files are read while pg_dump writes them, by as many readers as pg_dump has jobs: the largest table's file is
+     * handed out when only part of it is written, and every data file comes out byte for byte as a plain pg_dump of the same
+     * (unchanging) database writes it, none cut short at a moment its writer was behind.
+     */
     @Test
     void aCompleteStreamedDumpHoldsEveryFileOfTheDumpAndTheTocLast() throws Exception {
         LocalStack stack = LocalStack.ensureStarted();
@@ -124,12 +129,52 @@ class PgDumpStreamTest {
         String backupId = "complete-" + UUID.randomUUID();
 
         Manifest manifest;
+        java.util.Map<String, Long> sizeWhenHanded = new java.util.concurrent.ConcurrentHashMap<>();
         try (PgDump.Running running = dump.start(source, spool.resolve("dump"), spool, Duration.ofMillis(200), null,
                 backupId, Deadline.after(Instant.now(), Duration.ofMinutes(2), "the test's limit"), bytes -> { })) {
-            manifest = repository.writer().writeStreamed(running.files(), BackupType.FULL,
+            Iterator<SnapshotWriter.Entry> files = running.files();
+            Iterator<SnapshotWriter.Entry> observed = new Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    return files.hasNext();
+                }
+
+                @Override
+                public SnapshotWriter.Entry next() {
+                    SnapshotWriter.Entry entry = files.next();
+                    try {
+                        sizeWhenHanded.put(entry.path(), Files.size(spool.resolve("dump").resolve(entry.path())));
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                    return entry;
+                }
+            };
+            assertThat(running.jobs()).isEqualTo(2);
+            manifest = repository.writer().readers(running.jobs()).writeStreamed(observed, BackupType.FULL,
                     ChainContext.latestChain(backupId), () -> null).manifest();
         }
         repository.reader().restore(manifest, reference);
+
+        Manifest.FileEntry largest = manifest.files().stream()
+                .max(java.util.Comparator.comparingLong(Manifest.FileEntry::size)).orElseThrow();
+        assertThat(largest.size()).isGreaterThan(20L << 20);
+        assertThat(sizeWhenHanded.get(largest.path())).as("handed out while pg_dump still wrote it")
+                .isLessThan(largest.size());
+        Path plain = work.resolve("plain-" + UUID.randomUUID());
+        ProcessBuilder pgDump = new ProcessBuilder(PgTools.pgDumpFor(Path.of("/usr/lib/postgresql"), 15).toString(),
+                "--format=directory", "--compress=0", "--host=127.0.0.1", "--port=" + stack.pgPort(),
+                "--username=postgres", "--file=" + plain, DATABASE).redirectErrorStream(true);
+        pgDump.environment().put("PGPASSWORD", stack.pgSuperPassword());
+        Process plainDump = pgDump.start();
+        String out = new String(plainDump.getInputStream().readAllBytes());
+        assertThat(plainDump.waitFor()).as(out).isZero();
+        for (Manifest.FileEntry file : manifest.files()) {
+            if (file.path().endsWith(".dat") && !file.path().equals("toc.dat")) {
+                assertThat(Files.mismatch(reference.resolve(file.path()), plain.resolve(file.path())))
+                        .as(file.path() + " as pg_dump writes it").isEqualTo(-1L);
+            }
+        }
 
         assertThat(manifest.files().getLast().path()).isEqualTo("toc.dat");
         assertThat(manifest.files()).hasSizeGreaterThanOrEqualTo(3);
