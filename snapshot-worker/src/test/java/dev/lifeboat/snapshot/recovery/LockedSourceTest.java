@@ -119,7 +119,8 @@ class LockedSourceTest {
         int partitions = 4; // deploy/local/stack.sh num.partitions: the test checks it below
         int target = Utils.toPositive(Utils.murmur2(source.getBytes(StandardCharsets.UTF_8))) % partitions;
         for (int i = 0; ; i++) {
-            String candidate = "locked-b-" + i;
+            // unique per run, as A is: a repository an earlier run left in the bucket has another master key
+            String candidate = "locked-b-" + source.substring("locked-a-".length()) + "-" + i;
             if (Utils.toPositive(Utils.murmur2(candidate.getBytes(StandardCharsets.UTF_8))) % partitions == target) {
                 return candidate;
             }
