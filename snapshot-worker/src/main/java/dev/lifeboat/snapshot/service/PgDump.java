@@ -331,6 +331,8 @@ final class PgDump {
             private final Path file;
             private final InputStream in;
             private boolean closedByPgDump;
+            /** Whether bytes came since the file was last looked at: while it grows, pg_dump is not asked. */
+            private boolean grew;
 
             Following(Path file) throws IOException {
                 this.file = file;
@@ -348,11 +350,13 @@ final class PgDump {
                 while (true) {
                     int n = in.read(b, off, len);
                     if (n != -1 || closedByPgDump) {
+                        grew |= n > 0;
                         return n;
                     }
                     // at the end written so far: pg_dump's end, or its closing the file, is the file's end; a read
                     // after seeing that takes what was written in between
-                    closedByPgDump = outcome.isDone() || closedNow(file);
+                    closedByPgDump = outcome.isDone() || !grew && closedNow(file);
+                    grew = false;
                     if (!closedByPgDump) {
                         try {
                             Thread.sleep(FOLLOW_MILLIS);
