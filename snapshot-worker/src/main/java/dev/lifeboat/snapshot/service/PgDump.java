@@ -11,6 +11,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -333,10 +334,14 @@ final class PgDump {
             private boolean closedByPgDump;
             /** Whether bytes came since the file was last looked at: while it grows, pg_dump is not asked. */
             private boolean grew;
+            private final Object fileKey;
 
             Following(Path file) throws IOException {
                 this.file = file;
                 this.in = Files.newInputStream(file);
+                // the file itself, not its name: pg_dump holding another file of that name (or this one under
+                // another name) must not end it early
+                this.fileKey = Files.readAttributes(file, BasicFileAttributes.class).fileKey();
             }
 
             @Override
@@ -355,7 +360,7 @@ final class PgDump {
                     }
                     // at the end written so far: pg_dump's end, or its closing the file, is the file's end; a read
                     // after seeing that takes what was written in between
-                    closedByPgDump = outcome.isDone() || !grew && closedNow(file);
+                    closedByPgDump = outcome.isDone() || !grew && closedNow(fileKey);
                     grew = false;
                     if (!closedByPgDump) {
                         try {
@@ -376,12 +381,31 @@ final class PgDump {
         }
 
         /**
-         * Whether pg_dump, seen holding {@code file} open when it was handed out, holds it no more (pg_dump never
-         * reopens a file; unknown counts as open).
+         * Whether pg_dump, seen holding the file ({@code fileKey}: its device and inode) open when it was handed out,
+         * holds it no more: pg_dump never reopens a file. Where /proc cannot be read, it counts as still held.
          */
-        private boolean closedNow(Path file) {
-            return openFiles().map(open -> !open.contains(realPath(target).resolve(file.getFileName())))
-                    .orElse(false);
+        private boolean closedNow(Object fileKey) {
+            if (fileKey == null) {
+                return false;
+            }
+            for (long pid : pgDumpProcesses()) {
+                try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+                    for (Path fd : (Iterable<Path>) fds::iterator) {
+                        try {
+                            if (fileKey.equals(Files.readAttributes(fd, BasicFileAttributes.class).fileKey())) {
+                                return false;
+                            }
+                        } catch (IOException e) {
+                            // closed meanwhile
+                        }
+                    }
+                } catch (NoSuchFileException e) {
+                    // the process ended meanwhile: it holds nothing
+                } catch (IOException | RuntimeException e) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         /**
