@@ -47,10 +47,14 @@ public class S3ObjectStore implements ObjectStore, AutoCloseable {
     }
 
     public static S3ObjectStore connect(S3Settings settings) {
+        return new S3ObjectStore(configured(settings).httpClientBuilder(UrlConnectionHttpClient.builder()
+                .connectionTimeout(Duration.ofSeconds(5))
+                .socketTimeout(Duration.ofMinutes(2))).build(), settings.partSizeBytes());
+    }
+
+    /** The client as {@link #connect} builds it, but for its HTTP client: {@link S3Warmup} runs the same one. */
+    static S3ClientBuilder configured(S3Settings settings) {
         S3ClientBuilder b = S3Client.builder()
-                .httpClientBuilder(UrlConnectionHttpClient.builder()
-                        .connectionTimeout(Duration.ofSeconds(5))
-                        .socketTimeout(Duration.ofMinutes(2)))
                 .region(Region.of(settings.region()))
                 .forcePathStyle(settings.pathStyle())
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
@@ -63,7 +67,7 @@ public class S3ObjectStore implements ObjectStore, AutoCloseable {
         } else {
             b.credentialsProvider(DefaultCredentialsProvider.builder().build());
         }
-        return new S3ObjectStore(b.build(), settings.partSizeBytes());
+        return b;
     }
 
     /**

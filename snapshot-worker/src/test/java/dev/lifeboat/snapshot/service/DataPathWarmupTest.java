@@ -17,6 +17,10 @@ class DataPathWarmupTest {
         DataPathWarmup.Result r = DataPathWarmup.run(dir, 8L << 20);
         assertThat(r.bytes()).isEqualTo(8L << 20);
         assertThat(r.restoredBytes()).isEqualTo(r.bytes());
+        // 8 MiB: 256 PUT and GET pairs through the S3 client, a HEAD and a missing-key GET in every eighth round
+        assertThat(DataPathWarmup.objectStoreRounds(8L << 20)).isEqualTo(256);
+        assertThat(r.objectStoreRequests()).isEqualTo(256 * 2 + 32 * 2);
+        assertThat(DataPathWarmup.objectStoreRounds(64L << 20)).isEqualTo(2000);
         assertThat(dir).doesNotExist();
     }
 
