@@ -58,7 +58,7 @@ class PgDumpStreamTest {
     }
 
     @Test
-    void finishedFilesReachTheRepositoryWhilePgDumpRunsAndADumpDyingHalfwayLeavesNoManifest() throws Exception {
+    void filesReachTheRepositoryWhilePgDumpRunsAndADumpDyingHalfwayLeavesNoManifest() throws Exception {
         LocalStack stack = LocalStack.ensureStarted();
         Repository repository = Repository.init(new LocalDirectoryObjectStore(work.resolve("store")), "bucket",
                 "repo", MasterKey.generate());
@@ -72,26 +72,15 @@ class PgDumpStreamTest {
 
         try (PgDump.Running running = dump.start(source, spool.resolve("dump"), spool, Duration.ofMillis(200), null,
                 backupId, Deadline.after(Instant.now(), Duration.ofMinutes(2), "the test's limit"), bytes -> { })) {
-            Iterator<SnapshotWriter.Entry> files = running.files();
-            Iterator<SnapshotWriter.Entry> observed = new Iterator<>() {
-                @Override
-                public boolean hasNext() {
-                    return files.hasNext();
+            Iterator<SnapshotWriter.Entry> observed = observing(running.files(), entry -> {
+                if (handedWhileRunning.isEmpty()) {
+                    handedWhileRunning.add(entry.path());
+                    // the first file comes while pg_dump is still dumping (the large table at the latest): end its
+                    // session there, as a server restart or an administrator would
+                    assertThat(running.outcome).isNotDone();
+                    terminate(PgDump.applicationName(backupId));
                 }
-
-                @Override
-                public SnapshotWriter.Entry next() {
-                    SnapshotWriter.Entry entry = files.next();
-                    if (handedWhileRunning.isEmpty()) {
-                        handedWhileRunning.add(entry.path());
-                        // the first finished file comes while pg_dump is still dumping the large table: end its
-                        // session there, as a server restart or an administrator would
-                        assertThat(running.outcome).isNotDone();
-                        terminate(PgDump.applicationName(backupId));
-                    }
-                    return entry;
-                }
-            };
+            });
 
             BackupFailure failure = catchThrowableOfType(BackupFailure.class, () -> repository.writer()
                     .writeStreamed(observed, BackupType.FULL, ChainContext.latestChain(backupId), () -> null));
@@ -132,24 +121,13 @@ class PgDumpStreamTest {
         java.util.Map<String, Long> sizeWhenHanded = new java.util.concurrent.ConcurrentHashMap<>();
         try (PgDump.Running running = dump.start(source, spool.resolve("dump"), spool, Duration.ofMillis(200), null,
                 backupId, Deadline.after(Instant.now(), Duration.ofMinutes(2), "the test's limit"), bytes -> { })) {
-            Iterator<SnapshotWriter.Entry> files = running.files();
-            Iterator<SnapshotWriter.Entry> observed = new Iterator<>() {
-                @Override
-                public boolean hasNext() {
-                    return files.hasNext();
+            Iterator<SnapshotWriter.Entry> observed = observing(running.files(), entry -> {
+                try {
+                    sizeWhenHanded.put(entry.path(), Files.size(spool.resolve("dump").resolve(entry.path())));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
                 }
-
-                @Override
-                public SnapshotWriter.Entry next() {
-                    SnapshotWriter.Entry entry = files.next();
-                    try {
-                        sizeWhenHanded.put(entry.path(), Files.size(spool.resolve("dump").resolve(entry.path())));
-                    } catch (IOException e) {
-                        throw new java.io.UncheckedIOException(e);
-                    }
-                    return entry;
-                }
-            };
+            });
             assertThat(running.jobs()).isEqualTo(2);
             manifest = repository.writer().readers(running.jobs()).writeStreamed(observed, BackupType.FULL,
                     ChainContext.latestChain(backupId), () -> null).manifest();
@@ -209,6 +187,24 @@ class PgDumpStreamTest {
         assertThat(PgDump.jobsFor(2, 0, threshold)).isEqualTo(2);
         // no threshold: always the jobs configured
         assertThat(PgDump.jobsFor(2, 1, 0)).isEqualTo(2);
+    }
+
+    /** {@code files}, each entry shown to {@code handed} as the writer takes it. */
+    private static Iterator<SnapshotWriter.Entry> observing(Iterator<SnapshotWriter.Entry> files,
+                                                            java.util.function.Consumer<SnapshotWriter.Entry> handed) {
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return files.hasNext();
+            }
+
+            @Override
+            public SnapshotWriter.Entry next() {
+                SnapshotWriter.Entry entry = files.next();
+                handed.accept(entry);
+                return entry;
+            }
+        };
     }
 
     private static void terminate(String applicationName) {
