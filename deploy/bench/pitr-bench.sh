@@ -11,8 +11,9 @@
 #   4. the peak RSS (VmHWM) of every service process.
 # The cluster is one of its own (deploy/bench/varied-cluster.sh: SIZE_GB of varied data in two schemas, plus pgbench
 # tables at PGBENCH_SCALE), registered as a physical source; its WAL goes both to pgBackRest (archive_command) and
-# to Lifeboat's archiver (replication slot). Before the restores the current segment is switched and both archives
-# are waited for, so both replay the same WAL.
+# to Lifeboat's archiver (replication slot). Before the FULLs and before the restores the current segment is
+# switched and both archives are waited for: the FULLs share the machine with no archive backlog, and both restores
+# replay the same WAL.
 # Needs: the platform running (./lifeboat up; start snapshot-worker with LIFEBOAT_ARCHIVER_STATUS_INTERVAL=1s for
 # fine-grained lag samples), pgbackrest, jq. Ports follow ./lifeboat: SCHEDULER_PORT, SNAPSHOT_PORT, RECOVERY_PORT,
 # CATALOG_PORT. Environment: BENCH_PG_PORT (21436), SIZE_GB (1), PGBENCH_SCALE (20), PGBENCH_SECONDS (60),
@@ -101,6 +102,22 @@ archiving() { local w; w=$(api -sf "$CATALOG/api/v1/sources/$SOURCE/rpo" | jq -c
 say "waiting for the archiver to take the source"
 await 120 archiving || fail "no archiver reported the source within 120 s (snapshot-worker's LIFEBOAT_ARCHIVER_*)"
 
+# switches the WAL segment and waits until pgBackRest (archive_command) and Lifeboat's archiver both hold everything
+# up to it: END_LSN, SWITCHED
+archives_caught_up() {
+  END_LSN=$("${PSQL[@]}" -c "select pg_current_wal_lsn()")
+  SWITCHED=$("${PSQL[@]}" -c "select pg_walfile_name(pg_switch_wal())")
+  pgbr_done() { [[ $("${PSQL[@]}" -c "select coalesce(last_archived_wal, '') >= '$SWITCHED' from pg_stat_archiver") == t ]]; }
+  lifeboat_done() { local a; a=$(api -sf "$CATALOG/api/v1/sources/$SOURCE/rpo" | jq -r '.walArchive.archivedLsn // empty')
+    [[ -n $a && $("${PSQL[@]}" -c "select '$a'::pg_lsn >= '$END_LSN'::pg_lsn") == t ]]; }
+  await 300 pgbr_done || fail "pgBackRest did not archive $SWITCHED within 300 s"
+  await 300 lifeboat_done || fail "Lifeboat's archive did not reach $END_LSN within 300 s"
+}
+# the cluster's creation wrote its size in WAL: both archives take that backlog before either FULL runs, so that
+# neither FULL shares the 2 cores with it (the first one did, before)
+say "waiting for both archives to take the WAL the cluster's creation wrote"
+archives_caught_up
+
 say "physical FULL through the platform"
 t0=$(now)
 ID=$(api -sf -X POST "$SCHEDULER/api/v1/backups" -H 'Content-Type: application/json' \
@@ -129,14 +146,8 @@ WAL_BYTES=$("${PSQL[@]}" -c "select pg_current_wal_lsn() - '0/0'::pg_lsn")
 read -r LAG_N LAG_P50 LAG_P99 LAG_MAX < <(sort -g "$WORK/lag.txt" | awk '{v[NR]=$1} END {if (NR == 0) {print 0, "-", "-", "-"; exit}
   p50 = v[int((NR - 1) * 0.50) + 1]; p99 = v[int((NR - 1) * 0.99) + 1]; printf "%d %.2f %.2f %.2f\n", NR, p50, p99, v[NR]}')
 
-# both archives complete up to the same point: switch the segment and wait for pgBackRest and the archiver
-END_LSN=$("${PSQL[@]}" -c "select pg_current_wal_lsn()")
-SWITCHED=$("${PSQL[@]}" -c "select pg_walfile_name(pg_switch_wal())")
-pgbr_done() { [[ $("${PSQL[@]}" -c "select coalesce(last_archived_wal, '') >= '$SWITCHED' from pg_stat_archiver") == t ]]; }
-lifeboat_done() { local a; a=$(api -sf "$CATALOG/api/v1/sources/$SOURCE/rpo" | jq -r '.walArchive.archivedLsn // empty')
-  [[ -n $a && $("${PSQL[@]}" -c "select '$a'::pg_lsn >= '$END_LSN'::pg_lsn") == t ]]; }
-await 300 pgbr_done || fail "pgBackRest did not archive $SWITCHED within 300 s"
-await 300 lifeboat_done || fail "Lifeboat's archive did not reach $END_LSN within 300 s"
+# both archives complete up to the same point
+archives_caught_up
 
 say "Lifeboat: RestoreCluster of $ID to latest into cluster '$CLUSTER' on 127.0.0.1:$CLUSTER_PORT"
 api -sf -o /dev/null -X PUT "$RECOVERY/api/v1/targets/local-clusters" -H 'Content-Type: application/json' \
