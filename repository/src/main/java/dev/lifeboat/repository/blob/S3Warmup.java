@@ -85,7 +85,7 @@ public final class S3Warmup {
         return new Result(requests, bytes, (System.nanoTime() - started) / 1_000_000);
     }
 
-    /** An HTTP client answering PUT, GET, HEAD and DELETE of objects from a map, as an S3 server would. */
+    /** An HTTP client answering PUT, GET and HEAD of objects from a map, as an S3 server would. */
     static final class InMemoryHttp implements SdkHttpClient {
         final Map<String, byte[]> objects = new ConcurrentHashMap<>();
 
@@ -114,10 +114,6 @@ public final class S3Warmup {
                 }
                 objects.put(key, body);
                 return response(200, null, Map.of("ETag", "\"" + Integer.toHexString(body.length) + "\""));
-            }
-            if (method == SdkHttpMethod.DELETE) {
-                objects.remove(key);
-                return response(204, null, Map.of());
             }
             byte[] stored = objects.get(key);
             if (stored == null) {

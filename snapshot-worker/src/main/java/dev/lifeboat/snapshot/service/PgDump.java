@@ -341,7 +341,7 @@ final class PgDump {
                 this.in = Files.newInputStream(file);
                 // the file itself, not its name: pg_dump holding another file of that name (or this one under
                 // another name) must not end it early
-                this.fileKey = Files.readAttributes(file, BasicFileAttributes.class).fileKey();
+                this.fileKey = fileKey(file);
             }
 
             @Override
@@ -385,27 +385,7 @@ final class PgDump {
          * holds it no more: pg_dump never reopens a file. Where /proc cannot be read, it counts as still held.
          */
         private boolean closedNow(Object fileKey) {
-            if (fileKey == null) {
-                return false;
-            }
-            for (long pid : pgDumpProcesses()) {
-                try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
-                    for (Path fd : (Iterable<Path>) fds::iterator) {
-                        try {
-                            if (fileKey.equals(Files.readAttributes(fd, BasicFileAttributes.class).fileKey())) {
-                                return false;
-                            }
-                        } catch (IOException e) {
-                            // closed meanwhile
-                        }
-                    }
-                } catch (NoSuchFileException e) {
-                    // the process ended meanwhile: it holds nothing
-                } catch (IOException | RuntimeException e) {
-                    return false;
-                }
-            }
-            return true;
+            return fileKey != null && heldFiles().map(held -> !held.contains(fileKey)).orElse(false);
         }
 
         /**
@@ -428,43 +408,38 @@ final class PgDump {
                 throw new BackupFailure("DUMP", "cannot list the dump directory " + target + ": " + e.getMessage());
             }
             if (!ended) {
-                Optional<Set<Path>> open = openFiles();
-                if (open.isEmpty()) {
+                Optional<Set<Object>> held = heldFiles();
+                if (held.isEmpty()) {
                     return List.of(); // cannot tell what is complete: everything is read once pg_dump has ended
                 }
-                // the kernel names open files by their real path
-                Path dir = realPath(target);
                 listed = listed.stream().filter(f -> !f.getFileName().toString().equals(TOC))
-                        .filter(f -> open.get().contains(dir.resolve(f.getFileName()))).toList();
+                        .filter(f -> held.get().contains(fileKey(f))).toList();
             }
             listed.forEach(f -> handedOut.add(f.getFileName().toString()));
             return listed;
         }
 
-        private Path realTarget;
-
-        private Path realPath(Path dir) {
-            if (realTarget == null) {
-                try {
-                    realTarget = dir.toRealPath();
-                } catch (IOException e) {
-                    return dir.toAbsolutePath();
-                }
+        /** A file's device and inode; null when it cannot be read (gone meanwhile). */
+        private static Object fileKey(Path file) {
+            try {
+                return Files.readAttributes(file, BasicFileAttributes.class).fileKey();
+            } catch (IOException e) {
+                return null;
             }
-            return realTarget;
         }
 
-        /** The files pg_dump and its parallel workers hold open (from /proc); empty where that cannot be read. */
-        private Optional<Set<Path>> openFiles() {
-            Set<Path> open = new HashSet<>();
+        /**
+         * The files pg_dump and its parallel workers hold open (from /proc), by device and inode; empty where that
+         * cannot be read.
+         */
+        private Optional<Set<Object>> heldFiles() {
+            Set<Object> held = new HashSet<>();
             for (long pid : pgDumpProcesses()) {
-                Path fds = Path.of("/proc", Long.toString(pid), "fd");
-                try (Stream<Path> entries = Files.list(fds)) {
-                    for (Path fd : (Iterable<Path>) entries::iterator) {
-                        try {
-                            open.add(Files.readSymbolicLink(fd));
-                        } catch (IOException | UnsupportedOperationException e) {
-                            // closed meanwhile
+                try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+                    for (Path fd : (Iterable<Path>) fds::iterator) {
+                        Object key = fileKey(fd); // the descriptor's link leads to the open file itself
+                        if (key != null) {
+                            held.add(key);
                         }
                     }
                 } catch (NoSuchFileException e) {
@@ -473,7 +448,7 @@ final class PgDump {
                     return Optional.empty();
                 }
             }
-            return Optional.of(open);
+            return Optional.of(held);
         }
 
         /**
