@@ -47,7 +47,10 @@ class PgDumpStreamTest {
         Databases.execute(DATABASE, "create table public.a_small (id int primary key, note text); "
                 + "insert into public.a_small select g, 'row ' || g from generate_series(1, 1000) g; "
                 + "create table public.b_large (id int, payload text); "
-                + "insert into public.b_large select g, repeat(md5(g::text), 4) from generate_series(1, 400000) g");
+                + "insert into public.b_large select g, repeat(md5(g::text), 4) from generate_series(1, 400000) g; "
+                // dumped after both: whichever file is handed out first, pg_dump still needs its session then
+                + "create table public.c_tail (id int, note text); "
+                + "insert into public.c_tail select g, 'tail ' || g from generate_series(1, 200000) g");
         work = Files.createTempDirectory("pgdump-stream-test");
     }
 
