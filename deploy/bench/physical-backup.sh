@@ -72,7 +72,7 @@ fi
 say "physical FULL (snapshot-worker's physical path)"
 t0=$(now)
 (cd "$ROOT" && ./mvnw -B -q ${MAVEN_ARGS:-} -pl snapshot-worker test -Dtest=PhysicalBackupBench \
-  -Dsurefire.failIfNoSpecifiedTests=false -DargLine="-Xmx${JAVA_XMX:-512m}" -Dlifeboat.bench=true \
+  -Dsurefire.failIfNoSpecifiedTests=false -DargLine="-Xmx${JAVA_XMX:-512m} ${BENCH_JAVA_OPTS:-}" -Dlifeboat.bench=true \
   -Dlifeboat.bench.pg-port="$PORT" -Dlifeboat.bench.s3-endpoint="http://127.0.0.1:$S3_PORT" \
   -Dlifeboat.bench.pg-basebackup="$BIN/pg_basebackup") | tee "$WORK/lifeboat.out" | grep BENCH || \
   fail "the physical FULL failed; output in $WORK/lifeboat.out"
