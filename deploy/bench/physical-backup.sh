@@ -74,9 +74,9 @@ t0=$(now)
 (cd "$ROOT" && ./mvnw -B -q ${MAVEN_ARGS:-} -pl snapshot-worker test -Dtest=PhysicalBackupBench \
   -Dsurefire.failIfNoSpecifiedTests=false -DargLine="-Xmx${JAVA_XMX:-512m} ${BENCH_JAVA_OPTS:-}" -Dlifeboat.bench=true \
   -Dlifeboat.bench.pg-port="$PORT" -Dlifeboat.bench.s3-endpoint="http://127.0.0.1:$S3_PORT" \
-  -Dlifeboat.bench.pg-basebackup="$BIN/pg_basebackup") | tee "$WORK/lifeboat.out" | grep BENCH || \
+  -Dlifeboat.bench.pg-basebackup="$BIN/pg_basebackup" ${CHUNK_SIZES:+-Dlifeboat.bench.chunk-sizes=$CHUNK_SIZES}) | tee "$WORK/lifeboat.out" | grep BENCH || \
   fail "the physical FULL failed; output in $WORK/lifeboat.out"
-LIFEBOAT=$(grep -o 'physical FULL: [0-9.]* s' "$WORK/lifeboat.out" | grep -o '[0-9.]*')
+LIFEBOAT=$(grep -o 'physical FULL: [0-9.]* s' "$WORK/lifeboat.out" | head -1 | grep -o '[0-9.]*')
 say "Maven + JVM start included: $(secs "$t0" "$(now)") s"
 
 say "pgbackrest backup --type=full (zst, process-max 2)"

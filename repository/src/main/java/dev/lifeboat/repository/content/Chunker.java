@@ -18,6 +18,13 @@ public final class Chunker {
     /** Chunk size bounds in bytes: {@code min <= avg <= max}, avg a power of two. */
     public record Sizes(int min, int avg, int max) {
         public static final Sizes DEFAULT = new Sizes(128 * 1024, 512 * 1024, 2 * 1024 * 1024);
+        /**
+         * For physical base backups: a quarter as many objects as {@link #DEFAULT}. A cluster is mostly large
+         * relation files, whose pages change scattered (so a changed file rarely keeps smaller chunks either), and
+         * each object costs a request of its own. Measured on a 1.1 GB cluster (PhysicalBackupBench, warm JVM): 1817
+         * objects and 9.9 s with {@link #DEFAULT}, 452 and 8.2-8.5 s with a 2 MiB average.
+         */
+        public static final Sizes BASE_BACKUP = new Sizes(512 * 1024, 2 * 1024 * 1024, 4 * 1024 * 1024);
 
         public Sizes {
             if (min < 64 || min > avg || avg > max || Integer.bitCount(avg) != 1) {

@@ -135,6 +135,10 @@ public final class Repository {
         return new SnapshotWriter(this, DEFAULT_PARALLELISM, Chunker.Sizes.DEFAULT);
     }
 
+    public SnapshotWriter writer(Chunker.Sizes sizes) {
+        return new SnapshotWriter(this, DEFAULT_PARALLELISM, sizes);
+    }
+
     public SnapshotWriter writer(int parallelism, Chunker.Sizes sizes) {
         return new SnapshotWriter(this, parallelism, sizes);
     }

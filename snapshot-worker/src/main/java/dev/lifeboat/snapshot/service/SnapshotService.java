@@ -15,6 +15,7 @@ import dev.lifeboat.contracts.RepositoryStats;
 import dev.lifeboat.kit.repository.Repositories;
 import dev.lifeboat.kit.retry.Transience;
 import dev.lifeboat.repository.blob.Sha256;
+import dev.lifeboat.repository.content.Chunker;
 import dev.lifeboat.repository.snapshot.ChainContext;
 import dev.lifeboat.repository.snapshot.Layout;
 import dev.lifeboat.repository.snapshot.Manifest;
@@ -389,7 +390,7 @@ public class SnapshotService {
         String backup = "backup " + request.backupId();
         Manifest manifest = new PhysicalBackup(tool, config.connectTimeoutSeconds(), config.keepaliveIdle(),
                 config.progressInterval(), spools.children())
-                .run(connection, repository.writer()
+                .run(connection, repository.writer(Chunker.Sizes.BASE_BACKUP)
                                 .beforeManifest(() -> crashPoints.reached(CrashPoint.BEFORE_MANIFEST, backup)),
                         dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),
                         ChainContext.latestChain(request.backupId()), spool, request.backupId(), facts.version(),

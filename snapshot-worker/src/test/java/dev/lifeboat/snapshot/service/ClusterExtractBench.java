@@ -17,6 +17,7 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 import dev.lifeboat.repository.blob.S3ObjectStore;
 import dev.lifeboat.repository.blob.S3Settings;
+import dev.lifeboat.repository.content.Chunker;
 import dev.lifeboat.repository.content.ContentCodec;
 import dev.lifeboat.repository.keys.MasterKey;
 import dev.lifeboat.repository.snapshot.BackupType;
@@ -50,7 +51,7 @@ class ClusterExtractBench {
                 MasterKey.generate());
         ContentCodec.warmUp(ContentCodec.WARM_UP_ROUNDS);
         long t0 = System.nanoTime();
-        Manifest m = repository.writer().write(baseDir, BackupType.FULL,
+        Manifest m = repository.writer(Chunker.Sizes.BASE_BACKUP).write(baseDir, BackupType.FULL,
                 ChainContext.latestChain(UUID.randomUUID().toString())).manifest();
         System.out.printf("BENCH upload of base.tar: %d MB in %.1f s%n", m.totalSize() / 1_000_000,
                 (System.nanoTime() - t0) / 1e9);

@@ -3,6 +3,7 @@ package dev.lifeboat.snapshot.service;
 import dev.lifeboat.kit.pg.SslMode;
 import dev.lifeboat.repository.blob.S3ObjectStore;
 import dev.lifeboat.repository.blob.S3Settings;
+import dev.lifeboat.repository.content.Chunker;
 import dev.lifeboat.repository.content.ContentCodec;
 import dev.lifeboat.repository.keys.MasterKey;
 import dev.lifeboat.repository.snapshot.BackupType;
@@ -35,31 +36,39 @@ class PhysicalBackupBench {
         S3ObjectStore store = S3ObjectStore.connect(new S3Settings(Optional.of(URI.create(s3)), "us-east-1", true,
                 "local-access-key", "local-secret-key", S3Settings.MIN_PART_SIZE));
         store.ensureBucket("physical-bench");
-        Repository repository = Repository.openOrInit(store, "physical-bench", "bench/" + UUID.randomUUID(),
-                MasterKey.generate());
         SourceConnection source = new SourceConnection("127.0.0.1", port, "postgres", "replicator", "replicator",
                 SslMode.DISABLE, null);
         Path spool = Files.createTempDirectory("physical-bench");
-        String backupId = UUID.randomUUID().toString();
         // what a worker does once at its start (Repositories); -Dlifeboat.bench.cold=true measures a cold JVM instead
         long w0 = System.nanoTime();
         if (!Boolean.getBoolean("lifeboat.bench.cold")) {
             ContentCodec.warmUp(ContentCodec.WARM_UP_ROUNDS);
         }
         System.out.printf("BENCH codec warm-up: %.1f s%n", (System.nanoTime() - w0) / 1e9);
-        long t0 = System.nanoTime();
-        PhysicalBackup.checkReplication(source, 10, 600);
-        Manifest m = new PhysicalBackup(Path.of(System.getProperty("lifeboat.bench.pg-basebackup")), 10,
-                Duration.ofSeconds(30), Duration.ofSeconds(2), new ChildProcesses(spool.resolve("children")))
-                .run(source, repository.writer(), BackupType.FULL, ChainContext.latestChain(backupId), spool,
-                        backupId, "bench", Deadline.after(Instant.now(), Duration.ofHours(1), "bench"), b -> { });
-        double secs = (System.nanoTime() - t0) / 1e9;
-        String hwm = Files.readAllLines(Path.of("/proc/self/status")).stream()
-                .filter(l -> l.startsWith("VmHWM")).findFirst().orElse("VmHWM: ?").replaceAll("\\s+", " ");
-        System.out.printf("BENCH physical FULL: %.1f s, %d bytes read, %d bytes uploaded in %d chunks; peak RSS of "
-                        + "the worker JVM %s; start %s stop %s%n", secs, m.stats().bytesRead(),
-                m.stats().bytesUploaded(), m.stats().chunksUploaded(), hwm.substring(hwm.indexOf(':') + 1).trim(),
-                m.physical().startLsn(), m.physical().stopLsn());
+        // -Dlifeboat.bench.chunk-sizes=min/avg/max,... (KiB; default Chunker.Sizes.BASE_BACKUP): one FULL per setting,
+        // each into a repository of its own
+        for (String setting : System.getProperty("lifeboat.bench.chunk-sizes", "512/2048/4096").split(",")) {
+            String[] kib = setting.split("/");
+            Chunker.Sizes sizes = new Chunker.Sizes(Integer.parseInt(kib[0]) * 1024, Integer.parseInt(kib[1]) * 1024,
+                    Integer.parseInt(kib[2]) * 1024);
+            Repository into = Repository.openOrInit(store, "physical-bench", "bench/" + UUID.randomUUID(),
+                    MasterKey.generate());
+            String id = UUID.randomUUID().toString();
+            long t0 = System.nanoTime();
+            PhysicalBackup.checkReplication(source, 10, 600);
+            Manifest m = new PhysicalBackup(Path.of(System.getProperty("lifeboat.bench.pg-basebackup")), 10,
+                    Duration.ofSeconds(30), Duration.ofSeconds(2), new ChildProcesses(spool.resolve("children")))
+                    .run(source, into.writer(4, sizes), BackupType.FULL,
+                            ChainContext.latestChain(id), spool, id, "bench",
+                            Deadline.after(Instant.now(), Duration.ofHours(1), "bench"), b -> { });
+            double secs = (System.nanoTime() - t0) / 1e9;
+            String hwm = Files.readAllLines(Path.of("/proc/self/status")).stream()
+                    .filter(l -> l.startsWith("VmHWM")).findFirst().orElse("VmHWM: ?").replaceAll("\\s+", " ");
+            System.out.printf("BENCH physical FULL: %.1f s, chunks %s KiB, %d bytes read, %d bytes uploaded in %d "
+                            + "chunks; peak RSS of the worker JVM %s; start %s stop %s%n", secs, setting,
+                    m.stats().bytesRead(), m.stats().bytesUploaded(), m.stats().chunksUploaded(),
+                    hwm.substring(hwm.indexOf(':') + 1).trim(), m.physical().startLsn(), m.physical().stopLsn());
+        }
         SnapshotService.deleteRecursively(spool);
     }
 }
