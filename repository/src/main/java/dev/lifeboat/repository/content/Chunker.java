@@ -22,7 +22,8 @@ public final class Chunker {
          * For physical base backups: a quarter as many objects as {@link #DEFAULT}. A cluster is mostly large
          * relation files, whose pages change scattered (so a changed file rarely keeps smaller chunks either), and
          * each object costs a request of its own. Measured on a 1.1 GB cluster (PhysicalBackupBench, warm JVM): 1817
-         * objects and 9.9 s with {@link #DEFAULT}, 452 and 8.2-8.5 s with a 2 MiB average.
+         * objects and 9.9 s with {@link #DEFAULT}, 452 and 8.2-8.5 s with 512 KiB / 2 MiB / 8 MiB. The maximum here is
+         * 4 MiB, which bounds a restore's memory (two chunks per chunk in flight).
          */
         public static final Sizes BASE_BACKUP = new Sizes(512 * 1024, 2 * 1024 * 1024, 4 * 1024 * 1024);
 
