@@ -17,7 +17,7 @@
 # Needs: the platform running (./lifeboat up; start snapshot-worker with LIFEBOAT_ARCHIVER_STATUS_INTERVAL=1s for
 # fine-grained lag samples), pgbackrest, jq. Ports follow ./lifeboat: SCHEDULER_PORT, SNAPSHOT_PORT, RECOVERY_PORT,
 # CATALOG_PORT. Environment: BENCH_PG_PORT (21436), SIZE_GB (1), PGBENCH_SCALE (20), PGBENCH_SECONDS (60),
-# PGBENCH_CLIENTS (4), PGBR_REPO (posix: pgBackRest's repository on local disk; s3: on an S3Proxy of its own over
+# PGBENCH_CLIENTS (4), FULL_ROUNDS (1; more: each side's next FULLs too, in turn, the restores from the last), PGBR_REPO (posix: pgBackRest's repository on local disk; s3: on an S3Proxy of its own over
 # https, see varied-cluster.sh), CLUSTER_PORT (5499, the restored cluster, within the cluster target's ports), KEEP=1 keeps
 # the clusters and pgBackRest's repository. Everything it starts is stopped on exit, by pid or pg_ctl.
 set -euo pipefail
@@ -105,6 +105,8 @@ await 120 archiving || fail "no archiver reported the source within 120 s (snaps
 # switches the WAL segment and waits until pgBackRest (archive_command) and Lifeboat's archiver both hold everything
 # up to it: END_LSN, SWITCHED
 archives_caught_up() {
+  # a commit first: a switch right after another one (pgBackRest's backup ends with one) would not switch at all
+  "${PSQL[@]}" -c "select txid_current()" >/dev/null
   END_LSN=$("${PSQL[@]}" -c "select pg_current_wal_lsn()")
   SWITCHED=$("${PSQL[@]}" -c "select pg_walfile_name(pg_switch_wal())")
   pgbr_done() { [[ $("${PSQL[@]}" -c "select coalesce(last_archived_wal, '') >= '$SWITCHED' from pg_stat_archiver") == t ]]; }
@@ -118,21 +120,32 @@ archives_caught_up() {
 say "waiting for both archives to take the WAL the cluster's creation wrote"
 archives_caught_up
 
+# one physical FULL through the platform: its id in ID, request until COMPLETED in FULL_SECS
+lifeboat_full() {
+  local t0; t0=$(now)
+  ID=$(api -sf -X POST "$SCHEDULER/api/v1/backups" -H 'Content-Type: application/json' \
+    -d "{\"sourceId\":\"$SOURCE\",\"type\":\"FULL\"}" | jq -r .backupId) || fail "backup request refused"
+  status() { ST=$(api -s "$CATALOG/api/v1/backups/$ID" | jq -r '.status // ""'); [[ $ST == COMPLETED || $ST == FAILED ]]; }
+  await 3600 status || fail "backup $ID not finished within an hour"
+  [[ $ST == COMPLETED ]] || fail "backup $ID $ST: $(api -s "$CATALOG/api/v1/backups/$ID" | jq -c .)"
+  FULL_SECS=$(secs "$t0" "$(now)")
+}
+pgbackrest_full() { local t0; t0=$(now); "${PGBACKREST[@]}" backup --type=full; PGBR_FULL_SECS=$(secs "$t0" "$(now)"); }
+
 say "physical FULL through the platform"
-t0=$(now)
-ID=$(api -sf -X POST "$SCHEDULER/api/v1/backups" -H 'Content-Type: application/json' \
-  -d "{\"sourceId\":\"$SOURCE\",\"type\":\"FULL\"}" | jq -r .backupId) || fail "backup request refused"
-status() { ST=$(api -s "$CATALOG/api/v1/backups/$ID" | jq -r '.status // ""'); [[ $ST == COMPLETED || $ST == FAILED ]]; }
-await 3600 status || fail "backup $ID not finished within an hour"
-[[ $ST == COMPLETED ]] || fail "backup $ID $ST: $(api -s "$CATALOG/api/v1/backups/$ID" | jq -c .)"
-FULL_SECS=$(secs "$t0" "$(now)")
+lifeboat_full
 FULL_BYTES=$(api -s "$CATALOG/api/v1/backups/$ID" | jq -r '.storedBytes // .sizeBytes // .uploadedBytes // "?"')
 say "FULL $ID COMPLETED in $FULL_SECS s"
-
 say "pgbackrest backup --type=full"
-t0=$(now)
-"${PGBACKREST[@]}" backup --type=full
-PGBR_FULL_SECS=$(secs "$t0" "$(now)")
+pgbackrest_full
+FULLS=$FULL_SECS; PGBR_FULLS=$PGBR_FULL_SECS
+# FULL_ROUNDS > 1: the same worker's and pgBackRest's next FULLs, in turn; the restores start from the last of each
+for ((round = 2; round <= ${FULL_ROUNDS:-1}; round++)); do
+  archives_caught_up
+  say "FULL round $round: Lifeboat, then pgBackRest"
+  lifeboat_full; FULLS+=" $FULL_SECS"
+  pgbackrest_full; PGBR_FULLS+=" $PGBR_FULL_SECS"
+done
 
 say "pgbench, ${PGBENCH_CLIENTS:-4} clients for ${PGBENCH_SECONDS:-60} s, sampling the archive lag"
 gauge() { curl -s "$METRICS" | awk -v s="source=\"$SOURCE\"" '/^lifeboat_wal_archive_lag_seconds\{/ && index($0, s) {print $NF}'; }
@@ -188,7 +201,8 @@ rss() { local pid; pid=$(cat "$ROOT/.work/run/$1.pid" 2>/dev/null) || { echo "-"
 echo
 echo "cluster: $("${PSQL[@]}" -c "select pg_size_pretty(sum(pg_database_size(oid))) from pg_database"); pgbench $TPS tps for ${PGBENCH_SECONDS:-60} s; WAL written in all: $((WAL_BYTES / 1048576)) MiB; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-64s %10s %10s\n' "" "Lifeboat" "pgBackRest"
-printf '%-64s %10s %10s\n' "physical FULL, wall (s): request until COMPLETED / backup" "$FULL_SECS" "$PGBR_FULL_SECS"
+printf '%-64s %10s %10s\n' "physical FULL, wall (s): request until COMPLETED / backup" "${FULLS%% *}" "${PGBR_FULLS%% *}"
+(( ${FULL_ROUNDS:-1} > 1 )) && echo "physical FULLs in order (s): Lifeboat $FULLS; pgBackRest $PGBR_FULLS"
 printf '%-64s %10s %10s\n' "restore of the FULL + pgbench's WAL until promoted (s)" "$LIFEBOAT_RESTORE_SECS" "$PGBR_RESTORE_SECS"
 echo "archive lag under pgbench (s), $LAG_N samples: p50 $LAG_P50, p99 $LAG_P99, max $LAG_MAX"
 echo "Lifeboat FULL stored: $FULL_BYTES bytes; pgBackRest repository (${PGBR_REPO:-posix}): $(pgbackrest_repo_bytes) bytes"
