@@ -47,7 +47,10 @@ class PhysicalBackupBench {
         System.out.printf("BENCH codec warm-up: %.1f s%n", (System.nanoTime() - w0) / 1e9);
         // -Dlifeboat.bench.chunk-sizes=min/avg/max,... (KiB; default Chunker.Sizes.BASE_BACKUP): one FULL per setting,
         // each into a repository of its own
-        for (String setting : System.getProperty("lifeboat.bench.chunk-sizes", "512/2048/4096").split(",")) {
+        Chunker.Sizes base = Chunker.Sizes.BASE_BACKUP;
+        String settings = System.getProperty("lifeboat.bench.chunk-sizes",
+                base.min() / 1024 + "/" + base.avg() / 1024 + "/" + base.max() / 1024);
+        for (String setting : settings.split(",")) {
             String[] kib = setting.split("/");
             Chunker.Sizes sizes = new Chunker.Sizes(Integer.parseInt(kib[0]) * 1024, Integer.parseInt(kib[1]) * 1024,
                     Integer.parseInt(kib[2]) * 1024);
@@ -58,8 +61,7 @@ class PhysicalBackupBench {
             PhysicalBackup.checkReplication(source, 10, 600);
             Manifest m = new PhysicalBackup(Path.of(System.getProperty("lifeboat.bench.pg-basebackup")), 10,
                     Duration.ofSeconds(30), Duration.ofSeconds(2), new ChildProcesses(spool.resolve("children")))
-                    .run(source, into.writer(4, sizes), BackupType.FULL,
-                            ChainContext.latestChain(id), spool, id, "bench",
+                    .run(source, into.writer(sizes), BackupType.FULL, ChainContext.latestChain(id), spool, id, "bench",
                             Deadline.after(Instant.now(), Duration.ofHours(1), "bench"), b -> { });
             double secs = (System.nanoTime() - t0) / 1e9;
             String hwm = Files.readAllLines(Path.of("/proc/self/status")).stream()

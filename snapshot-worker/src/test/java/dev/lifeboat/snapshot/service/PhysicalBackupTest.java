@@ -170,9 +170,9 @@ class PhysicalBackupTest {
         BackupFailure failure = catchThrowableOfType(BackupFailure.class, () -> new PhysicalBackup(
                 PgCluster.binDir().resolve("pg_basebackup"), 5, Duration.ofSeconds(30), Duration.ofMillis(100),
                 new ChildProcesses(spool.resolve("children")))
-                .run(replicator(), repository.writer(Chunker.Sizes.BASE_BACKUP), BackupType.FULL, ChainContext.latestChain(backupId), spool,
-                        backupId, "15", Deadline.after(start, Duration.ofMillis(700), "maxDuration of policy 'tight'"),
-                        bytes -> { }));
+                .run(replicator(), repository.writer(Chunker.Sizes.BASE_BACKUP), BackupType.FULL,
+                        ChainContext.latestChain(backupId), spool, backupId, "15",
+                        Deadline.after(start, Duration.ofMillis(700), "maxDuration of policy 'tight'"), bytes -> { }));
         assertThat(failure.stage()).isEqualTo("DUMP");
         assertThat(failure.getMessage()).contains("was stopped at the maximum backup duration PT0.7S "
                 + "(maxDuration of policy 'tight')", "Nothing was kept as a backup");
@@ -267,8 +267,9 @@ class PhysicalBackupTest {
         long started = System.nanoTime();
         Manifest m = new PhysicalBackup(PgCluster.binDir().resolve("pg_basebackup"), 5, Duration.ofSeconds(30),
                 Duration.ofMillis(500), new ChildProcesses(spool.resolve("children")))
-                .run(connection, repository.writer(Chunker.Sizes.BASE_BACKUP), type, ChainContext.latestChain(backupId), spool, backupId,
-                        "15", Deadline.after(Instant.now(), Duration.ofMinutes(2), "the test's limit"), progress);
+                .run(connection, repository.writer(Chunker.Sizes.BASE_BACKUP), type, ChainContext.latestChain(backupId),
+                        spool, backupId, "15", Deadline.after(Instant.now(), Duration.ofMinutes(2), "the test's limit"),
+                        progress);
         System.out.printf("physical %s: %d ms%n", type, (System.nanoTime() - started) / 1_000_000);
         return m;
     }
