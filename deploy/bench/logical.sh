@@ -4,14 +4,17 @@
 # jsonb, bytea, timestamps; keys, foreign keys and indexes; about 450 MB at SCALE=1) is dumped and restored bare:
 # `pg_dump -Fc -Z0 | zstd -1`, `pg_dump -Fd -Z0 -j2` to local disk and `pg_restore -j2` of that directory. Then the
 # packaged platform (started by e2e-tests' LogicalBench on free ports, its own topics' consumer groups and platform
-# database) takes a FULL of the same database (request until COMPLETED in the catalog) and restores it in a drill
-# (the RestoreDatabase step's fetch and pg_restore times), and times FULLs of a tiny database: the fixed cost of the
-# event hops, with the median time of each hop read from the times the services record. Prints one table with the
+# database; one snapshot-worker) takes a FULL of the same database (from the request until the catalog recorded it
+# COMPLETED, read from the catalog's event table, so that the bench's own polling stays rare) and restores it in a
+# drill (the RestoreDatabase step's fetch and pg_restore times), and times FULLs of a tiny database: the fixed cost of
+# the event hops, with the median time of each hop read from the times the services record. Prints one table with the
 # ratios the targets are stated in.
 #
-# Needs: the services packaged (./mvnw install -DskipTests), pg_dump/pg_restore/psql and zstd on PATH.
+# Needs: the services packaged (./mvnw install -DskipTests), pg_dump/pg_restore/psql/pgbench and zstd on PATH.
 # Usage: deploy/bench/logical.sh   (SCALE=2 doubles the data; KEEP=1 keeps the database for the next run;
-# FULL_ROUNDS=2 times the same worker's next FULL too (the first is a fresh worker's); MVN_ARGS for Maven, e.g.
+# WRITE_RATE=N write transactions a second during every measurement, bare and Lifeboat's (default 50; 0: none);
+# FULL_ROUNDS=2 times the same worker's next FULL too (the first is a fresh worker's), RESTORE_ROUNDS=2 its next
+# restore; MVN_ARGS for Maven, e.g.
 # MVN_ARGS="-o -Dmaven.repo.local=/path/m2")
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,6 +29,7 @@ now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", b-a}'; }
 cleanup() {
   set +e
+  [[ -z ${WRITER_PID:-} ]] || { kill "$WRITER_PID" 2>/dev/null; wait "$WRITER_PID" 2>/dev/null; }
   "${PSQL[@]}" -d postgres -c "drop database if exists ${DB}_bare" >/dev/null
   [[ ${KEEP:-0} == 1 ]] || "${PSQL[@]}" -d postgres -c "drop database if exists $DB" >/dev/null
   rm -rf "$OUT/dump" "$OUT/pipe.zst"
@@ -75,6 +79,32 @@ fi
 SIZE=$("${PSQL[@]}" -d "$DB" -c "select pg_size_pretty(pg_database_size('$DB'))")
 echo "database $DB: $SIZE"
 
+# writes go on during every measurement, bare and Lifeboat alike: WRITE_RATE transactions a second (0: none), each
+# updating rows at random over the four schemas and adding one
+WRITE_RATE=${WRITE_RATE:-50}
+WRITER_PID=
+if [[ $WRITE_RATE -gt 0 ]]; then
+  cat > "$OUT/writes.sql" <<'PGB'
+\set o random(1, 1000000)
+\set c random(1, 200000)
+\set e random(1, 500000)
+\set b random(1, 40000)
+begin;
+update shop.orders set status = 'returned', total = total + 1 where id = :o;
+update shop.order_items set quantity = quantity + 1 where order_id = :o;
+update shop.customers set balance = balance - 1, profile = profile || '{"touched": true}' where id = :c;
+update events.log set payload = payload || '{"seen": 1}' where id = :e;
+update media.blobs set name = name || '+' where id = :b;
+insert into metrics.samples values (now(), :b % 64, random() * 100, random() * 1000, array[:o % 100, :c % 1000]);
+commit;
+PGB
+  pgbench -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -c 1 -R "$WRITE_RATE" -T 7200 -f "$OUT/writes.sql" "$DB" \
+    > "$OUT/writes.log" 2>&1 &
+  WRITER_PID=$!
+  echo "writing $WRITE_RATE transactions a second into $DB while everything below runs (pgbench pid $WRITER_PID)"
+fi
+writer_alive() { [[ -z $WRITER_PID ]] || kill -0 "$WRITER_PID" 2>/dev/null || { echo "the writer (pgbench) died: $(tail -3 "$OUT/writes.log")" >&2; exit 1; }; }
+
 rm -f "$OUT/pipe.zst"
 T0=$(now); pg_dump -h 127.0.0.1 -p "$PG_PORT" -U postgres --format=custom --compress=0 "$DB" | zstd -q -1 > "$OUT/pipe.zst"; T1=$(now)
 ZSTD_S=$(secs "$T0" "$T1"); ZSTD_B=$(stat -c %s "$OUT/pipe.zst"); rm -f "$OUT/pipe.zst"
@@ -85,13 +115,16 @@ FD_S=$(secs "$T0" "$T1")
 T0=$(now); pg_restore -h 127.0.0.1 -p "$PG_PORT" -U postgres --jobs=2 --no-owner --exit-on-error -d "${DB}_bare" "$OUT/dump"; T1=$(now)
 PGR_S=$(secs "$T0" "$T1")
 "${PSQL[@]}" -d postgres -c "drop database ${DB}_bare"; rm -rf "$OUT/dump"
+writer_alive
 echo "bare: pg_dump -Fc -Z0 | zstd -1 ${ZSTD_S} s ($((ZSTD_B / 1048576)) MB), pg_dump -Fd -Z0 -j2 ${FD_S} s, pg_restore -j2 ${PGR_S} s"
 
 LOG=$OUT/lifeboat.log
 # shellcheck disable=SC2086
 (cd "$ROOT" && ./mvnw -B ${MVN_ARGS:-} -pl e2e-tests verify -Dit.test=LogicalBench -Dtest=none \
    -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false \
-   -Dlifeboat.bench.database="$DB" -Dlifeboat.bench.full-rounds="${FULL_ROUNDS:-1}") > "$LOG" 2>&1 || { tail -60 "$LOG"; echo "LogicalBench failed; log: $LOG" >&2; exit 1; }
+   -Dlifeboat.bench.database="$DB" -Dlifeboat.bench.full-rounds="${FULL_ROUNDS:-1}" \
+   -Dlifeboat.bench.restore-rounds="${RESTORE_ROUNDS:-1}") > "$LOG" 2>&1 || { tail -60 "$LOG"; echo "LogicalBench failed; log: $LOG" >&2; exit 1; }
+writer_alive
 val() { sed -n "s/^BENCH $1=//p" "$LOG" | tail -1; }
 FULL_MS=$(val full_ms); TINY=$(val tiny_full_ms); TINY_MED=$(val tiny_full_median_ms)
 STEPS=$(val restore_steps)
@@ -104,16 +137,24 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else p
 FULL_S=$(awk -v m="$FULL_MS" 'BEGIN{printf "%.2f", m/1000}')
 RTOT_S=$(awk -v m="${RTOT_MS:-0}" 'BEGIN{printf "%.2f", m/1000}')
 echo
-echo "results on $DB ($SIZE; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)):"
+echo "results on $DB ($SIZE; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $WRITE_RATE write transactions a second throughout):"
 printf '  %-52s %9s  %s\n' what "wall s" note
 printf '  %-52s %9s  %s\n' "pg_dump -Fc -Z0 | zstd -1" "$ZSTD_S" "$((ZSTD_B / 1048576)) MB"
 printf '  %-52s %9s  %s\n' "pg_dump -Fd -Z0 -j2 to local disk" "$FD_S" ""
-printf '  %-52s %9s  %s\n' "Lifeboat logical FULL (request until COMPLETED)" "$FULL_S" "$(ratio "$FULL_S" "$ZSTD_S") of the zstd pipe (target 1.3x)"
+printf '  %-52s %9s  %s\n' "Lifeboat logical FULL (request until catalog COMPLETED)" "$FULL_S" "$(ratio "$FULL_S" "$ZSTD_S") of the zstd pipe (target 1.3x)"
 if [[ ${FULL_ROUNDS:-1} -gt 1 ]]; then
   printf '  %-52s %9s  %s\n' "  the same worker's FULLs, in order (ms)" "" "$(val full_rounds_ms)"
 fi
 printf '  %-52s %9s  %s\n' "pg_restore -j2 (bare)" "$PGR_S" ""
 printf '  %-52s %9s  %s\n' "Lifeboat restore (RestoreDatabase: fetch+pg_restore)" "$RTOT_S" "$(ratio "$RTOT_S" "$PGR_S") of bare pg_restore (target 1.15x); fetch ${FETCH_MS:-?} ms, pg_restore ${PGRL_MS:-?} ms, step ${STEP_MS:-?} ms"
-printf '  %-52s %9s  %s\n' "tiny database FULL, request until COMPLETED (ms)" "$TINY_MED" "median of $TINY"
+if [[ ${RESTORE_ROUNDS:-1} -gt 1 ]]; then
+  NEXT=()
+  for ((i = 1; i < RESTORE_ROUNDS; i++)); do
+    NEXT+=("$(jq -r '[.[0].details | .. | .totalMillis? // empty] | first // empty' <<<"$(val "restore_round_${i}_steps")")")
+  done
+  printf '  %-52s %9s  %s\n' "  the same worker's next restores (RestoreDatabase ms)" "" "${NEXT[*]}"
+fi
+printf '  %-52s %9s  %s\n' "tiny database FULL, until catalog COMPLETED (ms)" "$TINY_MED" "median of $TINY"
 echo "  tiny FULL per hop, median ms (request row, relay, snapshot-worker, sealing, catalog): $(val tiny_hops_median_ms)"
+echo "  large FULL per hop, ms (the same hops): $(val full_round_0_hops_ms)"
 echo "  one tiny backup's catalog entry: $(val tiny_entry)"
