@@ -14,7 +14,7 @@
 # Usage: deploy/bench/logical.sh   (SCALE=2 doubles the data; KEEP=1 keeps the database for the next run;
 # WRITE_RATE=N write transactions a second during every measurement, bare and Lifeboat's (default 50; 0: none);
 # FULL_ROUNDS=2 times the same worker's next FULL too (the first is a fresh worker's), RESTORE_ROUNDS=2 its next
-# restore; MVN_ARGS for Maven, e.g.
+# restore; CPU_REPORT=1 prints each process's CPU-seconds during every dump and restore; MVN_ARGS for Maven, e.g.
 # MVN_ARGS="-o -Dmaven.repo.local=/path/m2")
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -27,8 +27,10 @@ PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
 mkdir -p "$OUT"
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", b-a}'; }
+CPU_PID=
 cleanup() {
   set +e
+  [[ -z ${CPU_PID:-} ]] || kill "$CPU_PID" 2>/dev/null
   [[ -z ${WRITER_PID:-} ]] || { kill "$WRITER_PID" 2>/dev/null; wait "$WRITER_PID" 2>/dev/null; }
   "${PSQL[@]}" -d postgres -c "drop database if exists ${DB}_bare" >/dev/null
   [[ ${KEEP:-0} == 1 ]] || "${PSQL[@]}" -d postgres -c "drop database if exists $DB" >/dev/null
@@ -78,6 +80,11 @@ SQL
 fi
 SIZE=$("${PSQL[@]}" -d "$DB" -c "select pg_size_pretty(pg_database_size('$DB'))")
 echo "database $DB: $SIZE"
+
+# CPU_REPORT=1: each process's CPU-seconds during every dump and restore, printed at the end
+if [[ ${CPU_REPORT:-0} == 1 ]]; then
+  "$ROOT/deploy/bench/cpu-by-process.py" record "$OUT/cpu.txt" & CPU_PID=$!
+fi
 
 # writes go on during every measurement, bare and Lifeboat alike: WRITE_RATE transactions a second (0: none), each
 # updating rows at random over the four schemas and adding one
@@ -158,3 +165,7 @@ printf '  %-52s %9s  %s\n' "tiny database FULL, until catalog COMPLETED (ms)" "$
 echo "  tiny FULL per hop, median ms (request row, relay, snapshot-worker, sealing, catalog): $(val tiny_hops_median_ms)"
 echo "  large FULL per hop, ms (the same hops): $(val full_round_0_hops_ms)"
 echo "  one tiny backup's catalog entry: $(val tiny_entry)"
+if [[ -n $CPU_PID ]]; then
+  echo "  CPU-seconds by process while pg_dump, then pg_restore ran (the first of each is bare):"
+  "$ROOT/deploy/bench/cpu-by-process.py" report "$OUT/cpu.txt" pg_dump pg_restore | sed 's/^/    /'
+fi

@@ -20,8 +20,8 @@
 # PGBENCH_CLIENTS (4), FULL_WRITE_RATE (50 pgbench transactions a second during the FULLs, both sides; 0: none),
 # FULL_ROUNDS (1; more: each side's next FULLs too, in turn, the restores from the last), PGBR_REPO (posix:
 # pgBackRest's repository on local disk; s3: on an S3Proxy of its own over https, see varied-cluster.sh),
-# CLUSTER_PORT (5499, the restored cluster, within the cluster target's ports), KEEP=1 keeps the clusters and
-# pgBackRest's repository. Everything it starts is stopped on exit, by pid or pg_ctl.
+# CLUSTER_PORT (5499, the restored cluster, within the cluster target's ports), CPU_REPORT=1 (each process's
+# CPU-seconds during the FULLs, printed at the end), KEEP=1 keeps the clusters and pgBackRest's repository. Everything it starts is stopped on exit, by pid or pg_ctl.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/deploy/bench/varied-cluster.sh"
@@ -64,8 +64,10 @@ curl -sf -o /dev/null "$METRICS" || fail "snapshot-worker's metrics do not answe
 
 SAMPLER=
 WRITER=
+CPU_PID=
 cleanup() {
   set +e
+  [[ -n $CPU_PID ]] && kill "$CPU_PID" 2>/dev/null
   [[ -n $SAMPLER ]] && kill "$SAMPLER" 2>/dev/null
   [[ -n $WRITER ]] && kill "$WRITER" 2>/dev/null
   api -o /dev/null -X DELETE "$SCHEDULER/api/v1/sources/$SOURCE"
@@ -140,6 +142,11 @@ lifeboat_full() {
   FULL_SECS=$(secs "$t0" "$(date -d "$(jq -r .completedAt <<<"$entry")" +%s.%N)")
 }
 pgbackrest_full() { local t0; t0=$(now); "${PGBACKREST[@]}" backup --type=full; PGBR_FULL_SECS=$(secs "$t0" "$(now)"); }
+
+# CPU_REPORT=1: each process's CPU-seconds while pg_basebackup (Lifeboat's FULLs) and pgbackrest ran, at the end
+if [[ ${CPU_REPORT:-0} == 1 ]]; then
+  "$ROOT/deploy/bench/cpu-by-process.py" record "$WORK/cpu.txt" & CPU_PID=$!
+fi
 
 # writes go on during every FULL, Lifeboat's and pgBackRest's alike: FULL_WRITE_RATE pgbench transactions a second
 # (each updates a random account, teller and branch and adds a history row; 0: none)
@@ -232,3 +239,7 @@ echo "Lifeboat restore parts: $PARTS; restored cluster at $RESTORED_LSN, source 
 for s in snapshot-worker storage-worker scheduler-service recovery-coordinator catalog-service; do
   echo "peak RSS $s: $(rss "$s")"
 done
+if [[ -n $CPU_PID ]]; then
+  echo "CPU-seconds by process while pg_basebackup (Lifeboat's FULLs), then pgbackrest (its FULLs, archive-push, restore) ran:"
+  "$ROOT/deploy/bench/cpu-by-process.py" report "$WORK/cpu.txt" pg_basebackup pgbackrest | sed 's/^/  /'
+fi

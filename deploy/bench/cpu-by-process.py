@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Where a benchmark's CPU went, by process, read from /proc once a second (Linux only, no dependencies).
+
+  deploy/bench/cpu-by-process.py record FILE      samples until stopped (kill it by pid): one line a second, the
+                                                  CPU ticks each process group used in that second
+  deploy/bench/cpu-by-process.py report FILE MARKER...
+                                                  for each stretch of seconds in which a process named MARKER ran
+                                                  (pg_dump, pg_restore, pg_basebackup, pgbackrest...), the
+                                                  CPU-seconds of every group in it, largest first
+
+Groups: Lifeboat's services by module name, S3Proxy, Kafka, Zipkin, the test JVMs; PostgreSQL's processes by their
+kind (pg:postgres is a client backend, pg:walsender...); any other process by its command name. A process is counted
+from the second it is first seen; one that lives less than a second between two samples is missed.
+"""
+import os
+import sys
+import time
+
+JAVA_GROUPS = ["scheduler-service", "snapshot-worker", "storage-worker", "recovery-coordinator", "catalog-service",
+               "s3proxy", "zipkin", "kafka.Kafka", "surefire", "failsafe", "plexus-classworlds"]
+
+
+def group(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            comm = f.read().strip()
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return None
+    if comm == "java":
+        return "java:" + next((g for g in JAVA_GROUPS if g in cmd), "other")
+    if comm.startswith("postgres"):
+        return "pg:" + (cmd.split(":", 1)[1].split()[0] if ":" in cmd else "postmaster")
+    return comm
+
+
+def ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def record(path):
+    seen = {}
+    first = True
+    with open(path, "w") as out:
+        while True:
+            now = time.time()
+            used = {}
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    t = ticks(pid)
+                except OSError:
+                    continue
+                name = group(pid)
+                if name is None:
+                    continue
+                # a process already running at the first sample counts from then, a later one from its start
+                delta = t - seen[pid] if pid in seen else (0 if first else t)
+                seen[pid] = t
+                if delta:
+                    used[name] = used.get(name, 0) + delta
+            out.write("%.1f %s\n" % (now, " ".join(f"{k}={v}" for k, v in sorted(used.items()))))
+            out.flush()
+            first = False
+            time.sleep(1)
+
+
+def report(path, markers):
+    hz = os.sysconf("SC_CLK_TCK")
+    rows = []
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            rows.append((float(parts[0]), {k: int(v) for k, v in (p.rsplit("=", 1) for p in parts[1:])}))
+    for marker in markers:
+        stretches, current = [], []
+        for i, (_, used) in enumerate(rows):
+            if marker in used:
+                if current and i - current[-1] > 3:
+                    stretches.append(current)
+                    current = []
+                current.append(i)
+        if current:
+            stretches.append(current)
+        for s in stretches:
+            first, last = max(s[0] - 1, 0), s[-1]
+            total = {}
+            for _, used in rows[first + 1:last + 1]:
+                for k, v in used.items():
+                    total[k] = total.get(k, 0) + v
+            wall = rows[last][0] - rows[first][0]
+            top = sorted(total.items(), key=lambda kv: -kv[1])
+            print(f"{marker}: {wall:.0f} s, {sum(total.values()) / hz:.1f} CPU-s: "
+                  + " ".join(f"{k}={v / hz:.2f}" for k, v in top[:12]))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "record":
+        record(sys.argv[2])
+    elif len(sys.argv) >= 4 and sys.argv[1] == "report":
+        report(sys.argv[2], sys.argv[3:])
+    else:
+        sys.exit(__doc__)
