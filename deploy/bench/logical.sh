@@ -137,7 +137,9 @@ FULL_MS=$(val full_ms); TINY=$(val tiny_full_ms); TINY_MED=$(val tiny_full_media
 STEPS=$(val restore_steps)
 FETCH_MS=$(jq -r '[.[0].details | .. | .fetchMillis? // empty] | first // empty' <<<"$STEPS" 2>/dev/null || true)
 PGRL_MS=$(jq -r '[.[0].details | .. | .pgRestoreMillis? // empty] | first // empty' <<<"$STEPS" 2>/dev/null || true)
-RTOT_MS=$(jq -r '[.[0].details | .. | .totalMillis? // empty] | first // empty' <<<"$STEPS" 2>/dev/null || true)
+# the RestoreDatabase step's own total, from a drill's steps
+restore_total() { jq -r '[.[0].details | .. | .totalMillis? // empty] | first // empty' <<<"$1" 2>/dev/null || true; }
+RTOT_MS=$(restore_total "$STEPS")
 STEP_MS=$(jq -r '.[0].durationMillis' <<<"$STEPS" 2>/dev/null || true)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else print "-" }'; }
@@ -157,7 +159,7 @@ printf '  %-52s %9s  %s\n' "Lifeboat restore (RestoreDatabase: fetch+pg_restore)
 if [[ ${RESTORE_ROUNDS:-1} -gt 1 ]]; then
   NEXT=()
   for ((i = 1; i < RESTORE_ROUNDS; i++)); do
-    NEXT+=("$(jq -r '[.[0].details | .. | .totalMillis? // empty] | first // empty' <<<"$(val "restore_round_${i}_steps")")")
+    NEXT+=("$(restore_total "$(val "restore_round_${i}_steps")")")
   done
   printf '  %-52s %9s  %s\n' "  the same worker's next restores (RestoreDatabase ms)" "" "${NEXT[*]}"
 fi

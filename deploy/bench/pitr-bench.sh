@@ -130,16 +130,16 @@ archives_caught_up
 # one physical FULL through the platform: its id in ID, from the request until the completion the platform recorded
 # (the catalog entry's completedAt, not the bench's next look) in FULL_SECS
 lifeboat_full() {
-  local t0 entry; t0=$(now)
+  local t0; t0=$(now)
   ID=$(api -sf -X POST "$SCHEDULER/api/v1/backups" -H 'Content-Type: application/json' \
     -d "{\"sourceId\":\"$SOURCE\",\"type\":\"FULL\"}" | jq -r .backupId) || fail "backup request refused"
-  status() { ST=$(api -s "$CATALOG/api/v1/backups/$ID" | jq -r '.status // ""'); [[ $ST == COMPLETED || $ST == FAILED ]]; }
+  status() { ENTRY=$(api -s "$CATALOG/api/v1/backups/$ID"); ST=$(jq -r '.status // ""' <<<"$ENTRY")
+    [[ $ST == COMPLETED || $ST == FAILED ]]; }
   # a look is a signed-token request the catalog answers from its database (12-20 ms of its CPU): rare ones, since
   # the time comes from the entry
   AWAIT_SLEEP=2 await 3600 status || fail "backup $ID not finished within an hour"
-  entry=$(api -s "$CATALOG/api/v1/backups/$ID")
-  [[ $ST == COMPLETED ]] || fail "backup $ID $ST: $(jq -c . <<<"$entry")"
-  FULL_SECS=$(secs "$t0" "$(date -d "$(jq -r .completedAt <<<"$entry")" +%s.%N)")
+  [[ $ST == COMPLETED ]] || fail "backup $ID $ST: $(jq -c . <<<"$ENTRY")"
+  FULL_SECS=$(secs "$t0" "$(date -d "$(jq -r .completedAt <<<"$ENTRY")" +%s.%N)")
 }
 pgbackrest_full() { local t0; t0=$(now); "${PGBACKREST[@]}" backup --type=full; PGBR_FULL_SECS=$(secs "$t0" "$(now)"); }
 
@@ -161,7 +161,7 @@ writer_alive() { [[ -z $WRITER ]] || kill -0 "$WRITER" 2>/dev/null \
 
 say "physical FULL through the platform"
 lifeboat_full
-FULL_BYTES=$(api -s "$CATALOG/api/v1/backups/$ID" | jq -r '.storedBytes // .sizeBytes // .uploadedBytes // "?"')
+FULL_BYTES=$(jq -r '.storedBytes // .sizeBytes // .uploadedBytes // "?"' <<<"$ENTRY")
 say "FULL $ID COMPLETED in $FULL_SECS s"
 say "pgbackrest backup --type=full"
 pgbackrest_full

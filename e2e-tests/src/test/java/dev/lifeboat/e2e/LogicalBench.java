@@ -65,7 +65,7 @@ class LogicalBench {
             System.out.println("BENCH tiny_full_median_ms=" + sorted.get(sorted.size() / 2));
             System.out.println("BENCH tiny_entry=" + tinyRounds.getLast().entry());
             System.out.println("BENCH tiny_hops_median_ms=" + Hops.medians(tinyRounds.stream()
-                    .map(t -> Hops.of(t.backupId(), t.requested(), t.seen())).toList()));
+                    .map(Hops::of).toList()));
             if (database.equals("none")) {
                 return;
             }
@@ -83,8 +83,7 @@ class LogicalBench {
                 fulls.add(large.recordedMillis());
                 System.out.println("BENCH full_round_" + i + "_uploaded=" + large.entry().at("/transfer/bytesUploaded")
                         .asLong());
-                System.out.println("BENCH full_round_" + i + "_hops_ms=" + Hops.of(large.backupId(), large.requested(),
-                        large.seen()));
+                System.out.println("BENCH full_round_" + i + "_hops_ms=" + Hops.of(large));
             }
             System.out.println("BENCH full_rounds_ms=" + fulls);
             System.out.println("BENCH full_ms=" + fulls.getFirst());
@@ -136,10 +135,13 @@ class LogicalBench {
     }
 
     /**
-     * One FULL: its id, when it was requested, when the catalog recorded it COMPLETED ({@code recordedMillis} after the
-     * request: the platform's own time, whatever the bench's polling interval) and when the bench saw it so.
+     * One FULL: its id, when it was requested, when the catalog recorded it COMPLETED (the platform's own time,
+     * whatever the bench's polling interval) and when the bench saw it so.
      */
-    private record Timed(long recordedMillis, JsonNode entry, String backupId, Instant requested, Instant seen) {
+    private record Timed(JsonNode entry, String backupId, Instant requested, Instant recorded, Instant seen) {
+        long recordedMillis() {
+            return Duration.between(requested, recorded).toMillis();
+        }
     }
 
     /**
@@ -153,7 +155,8 @@ class LogicalBench {
                 "claimed_to_snapshot_created", "snapshot_created_to_verdict", "verdict_to_catalog_received",
                 "catalog_received_to_seen");
 
-        static Map<String, Long> of(String backupId, Instant requested, Instant seen) {
+        static Map<String, Long> of(Timed full) {
+            String backupId = full.backupId();
             try (java.sql.Connection c = Databases.connect(Platform.PLATFORM_DB);
                  java.sql.PreparedStatement ps = c.prepareStatement("""
                          select r.requested_at,
@@ -162,22 +165,21 @@ class LogicalBench {
                                 (select j.started_at from snapshot.job j where j.backup_id = ?::uuid),
                                 (select e.occurred_at from catalog.backup_event e where e.backup_id = ?
                                   and e.event_type = 'dev.lifeboat.backup.snapshot-created.v1'),
-                                (select v.sealed_at from storage.sealed_backup v where v.backup_id = ?::uuid),
-                                (select e.received_at from catalog.backup_event e where e.backup_id = ?
-                                  and e.event_type = 'dev.lifeboat.backup.completed.v1')
+                                (select v.sealed_at from storage.sealed_backup v where v.backup_id = ?::uuid)
                          from scheduler.backup_request r where r.backup_id = ?::uuid""")) {
-                for (int i = 1; i <= 6; i++) {
+                for (int i = 1; i <= 5; i++) {
                     ps.setString(i, backupId);
                 }
                 try (java.sql.ResultSet rs = ps.executeQuery()) {
                     check(rs.next(), "backup " + backupId + " is not in scheduler.backup_request");
-                    List<Instant> at = new ArrayList<>(List.of(requested));
-                    for (int i = 1; i <= 6; i++) {
+                    List<Instant> at = new ArrayList<>(List.of(full.requested()));
+                    for (int i = 1; i <= 5; i++) {
                         java.sql.Timestamp t = rs.getTimestamp(i);
                         check(t != null, "backup " + backupId + ": time " + i + " of its hops was not recorded");
                         at.add(t.toInstant());
                     }
-                    at.add(seen);
+                    at.add(full.recorded());
+                    at.add(full.seen());
                     Map<String, Long> hops = new LinkedHashMap<>();
                     for (int i = 0; i < NAMES.size(); i++) {
                         hops.put(NAMES.get(i), Duration.between(at.get(i), at.get(i + 1)).toMillis());
@@ -229,8 +231,7 @@ class LogicalBench {
                 String status = e.json().get("status").asText();
                 if (status.equals("COMPLETED")) {
                     Instant seen = Instant.now();
-                    Instant recorded = Hops.completedReceived(id);
-                    return new Timed(Duration.between(requested, recorded).toMillis(), e.json(), id, requested, seen);
+                    return new Timed(e.json(), id, requested, Hops.completedReceived(id), seen);
                 }
                 check(!status.equals("FAILED"), "backup " + id + " failed: " + e.body());
             }
