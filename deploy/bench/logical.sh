@@ -128,7 +128,7 @@ echo "bare: pg_dump -Fc -Z0 | zstd -1 ${ZSTD_S} s ($((ZSTD_B / 1048576)) MB), pg
 LOG=$OUT/lifeboat.log
 # shellcheck disable=SC2086
 (cd "$ROOT" && ./mvnw -B ${MVN_ARGS:-} -pl e2e-tests verify -Dit.test=LogicalBench -Dtest=none \
-   -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false \
+   -Dlifeboat.bench=true -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false \
    -Dlifeboat.bench.database="$DB" -Dlifeboat.bench.full-rounds="${FULL_ROUNDS:-1}" \
    -Dlifeboat.bench.restore-rounds="${RESTORE_ROUNDS:-1}") > "$LOG" 2>&1 || { tail -60 "$LOG"; echo "LogicalBench failed; log: $LOG" >&2; exit 1; }
 writer_alive

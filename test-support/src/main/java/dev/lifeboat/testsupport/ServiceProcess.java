@@ -24,13 +24,17 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A packaged Quarkus service ({@code target/quarkus-app/quarkus-run.jar}) running as its own OS process, as in
- * production: {@code java -Xmx256m -D<props> -jar quarkus-run.jar}, with the running JVM's java. Its stdout and
+ * production: {@code java -Xmx256m <options> -D<props> -jar quarkus-run.jar}, with the running JVM's java; the options
+ * are the system property {@value #JVM_OPTIONS} (the build sets it from test.jvm.options). Its stdout and
  * stderr go to {@code target/e2e-logs/<name>.log} (appended, so a restarted service keeps its history).
  *
  * <p>If {@code quarkus.http.port} is not among the system properties a free port is chosen. Processes still alive
  * when the test JVM exits are killed.
  */
 public final class ServiceProcess {
+
+    /** JVM options for every service started (the build's test.jvm.options; none for the benchmarks). */
+    public static final String JVM_OPTIONS = "lifeboat.test.jvm-options";
 
     private static final Set<ServiceProcess> LIVE = ConcurrentHashMap.newKeySet();
 
@@ -68,6 +72,10 @@ public final class ServiceProcess {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx256m");
+        String options = System.getProperty(JVM_OPTIONS, "").trim();
+        if (!options.isEmpty()) {
+            cmd.addAll(Arrays.asList(options.split("\\s+")));
+        }
         props.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.add("-jar");
         cmd.add(quarkusRunJar.toAbsolutePath().toString());
