@@ -55,6 +55,8 @@ public class CatalogTestResource implements QuarkusTestResourceLifecycleManager 
         config.put("lifeboat.retry.max-backoff", "1s");
         // progress streams: a heartbeat comment a test can wait for
         config.put("lifeboat.catalog.progress.heartbeat", "2s");
+        // window gauges: an archiver's report within this of the last refresh leaves them (RecoveryWindowTest)
+        config.put("lifeboat.catalog.window-gauges.refresh", "10m");
         config.putAll(Tokens.quarkusConfig());
         config.put("lifeboat.service-auth.token-file", Tokens.serviceTokenFile("catalog-service"));
         return config;

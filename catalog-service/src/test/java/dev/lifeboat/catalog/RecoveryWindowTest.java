@@ -134,11 +134,38 @@ class RecoveryWindowTest {
                 .body("firstMissingSegment", equalTo(SEG_4))
                 .body("reason", containsString("WAL segment " + SEG_4 + " is missing"))
                 .body("baseBackups.find { it.backupId == '" + b2.backupId() + "' }.inWindow", equalTo(false));
-        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        String metrics = metrics();
         assertThat(gauge(metrics, "lifeboat_recovery_window_earliest_timestamp_seconds", source))
                 .isEqualTo(t0.plusSeconds(64).getEpochSecond());
         assertThat(gauge(metrics, "lifeboat_recovery_window_latest_timestamp_seconds", source))
                 .isEqualTo(t0.plusSeconds(64).getEpochSecond());
+    }
+
+    @Test
+    void archiverReportsRefreshTheWindowGaugesAtMostOncePerIntervalAndAReadAlways() {
+        String source = TestBackups.newSource();
+        Instant t0 = Instant.now().minusSeconds(3600).truncatedTo(ChronoUnit.SECONDS);
+        physical(source, t0, "0/2000028", "0/2000060", SEG_2);
+        await().atMost(WAIT).untilAsserted(() -> rto(source).statusCode(200)
+                .body("inputs.replayFromLsn", equalTo("0/2000028")));
+        Instant first = t0.plusSeconds(1800);
+        kafka.publish(source, wal(source, 1, first, false, SEG_4, null));
+        // the first report sets the gauges, with no read of the window
+        await().atMost(WAIT).untilAsserted(() -> assertThat(gauge(metrics(),
+                "lifeboat_recovery_window_latest_timestamp_seconds", source)).isEqualTo(first.getEpochSecond()));
+
+        Instant second = first.plusSeconds(60);
+        kafka.publish(source, new WalStatus(source, "worker-1", 1, 1, "0/6800000", second, "0/6801000", 4096L, 0.5,
+                SEG_2, "000000010000000000000006", false, null, WalStatus.STREAMING, null, second));
+        await().atMost(WAIT).untilAsserted(() -> rto(source).statusCode(200)
+                .body("inputs.replayToLsn", equalTo("0/6800000")));
+        // recorded, but within the refresh interval (10 min in the tests) of the first: the gauges stay
+        assertThat(gauge(metrics(), "lifeboat_recovery_window_latest_timestamp_seconds", source))
+                .isEqualTo(first.getEpochSecond());
+        // a read of the window computes it, and sets them
+        window(source).statusCode(200).body("latest.time", equalTo(second.toString()));
+        assertThat(gauge(metrics(), "lifeboat_recovery_window_latest_timestamp_seconds", source))
+                .isEqualTo(second.getEpochSecond());
     }
 
     @Test
@@ -222,6 +249,10 @@ class RecoveryWindowTest {
                 .filter(l -> l.startsWith(name + "{") && l.contains("source=\"" + source + "\""))
                 .map(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
                 .findFirst().orElseThrow(() -> new AssertionError("no gauge " + name + " of " + source));
+    }
+
+    private static String metrics() {
+        return given().get("/q/metrics").then().statusCode(200).extract().asString();
     }
 
     static ValidatableResponse window(String source) {

@@ -15,6 +15,7 @@ import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.Map;
@@ -27,7 +28,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>
  * Gauges {@code lifeboat_recovery_window_earliest_timestamp_seconds{source}} and
  * {@code lifeboat_recovery_window_latest_timestamp_seconds{source}} (epoch seconds, NaN while a physical source has
- * no window) are set each time a physical source's window is computed: on every WAL archiver report and every read.
+ * no window) are set each time a physical source's window is computed: on every read, and on a WAL archiver's report
+ * when the source's were last set longer ago than {@code lifeboat.catalog.window-gauges.refresh} (30 s). The window
+ * reads every retained base backup of the source; an archiver reports every few seconds per source, which for a
+ * fleet would be that read several times a second over and over for gauges a scrape reads every 15 to 60 s.
  */
 @ApplicationScoped
 public class RecoveryWindowQueries {
@@ -36,17 +40,23 @@ public class RecoveryWindowQueries {
     private final RecoveryRepository runs;
     private final MeterRegistry registry;
     private final int walSegmentSize;
+    private final long gaugeRefreshNanos;
     private final Map<String, double[]> windows = new ConcurrentHashMap<>();
+    /** When each physical source's gauges were last set (System.nanoTime). */
+    private final Map<String, Long> publishedAt = new ConcurrentHashMap<>();
 
     public RecoveryWindowQueries(BackupRepository backups, WalStatusRepository walStatuses, RecoveryRepository runs,
                                  MeterRegistry registry,
                                  @ConfigProperty(name = "lifeboat.catalog.wal-segment-size", defaultValue = "16777216")
-                                 int walSegmentSize) {
+                                 int walSegmentSize,
+                                 @ConfigProperty(name = "lifeboat.catalog.window-gauges.refresh", defaultValue = "30s")
+                                 Duration gaugeRefresh) {
         this.backups = backups;
         this.walStatuses = walStatuses;
         this.runs = runs;
         this.registry = registry;
         this.walSegmentSize = walSegmentSize;
+        this.gaugeRefreshNanos = gaugeRefresh.toNanos();
     }
 
     private record Known(boolean physical, WalArchiveStatus wal) {
@@ -76,8 +86,18 @@ public class RecoveryWindowQueries {
         })));
     }
 
-    /** Recomputes the gauges of a physical source after its archiver reported. */
+    /**
+     * Recomputes the gauges of a physical source after its archiver reported, unless they were set less than the
+     * refresh interval ago. The source is taken as refreshed before the window is read, so that reports arriving
+     * meanwhile do not read it too.
+     */
     public Uni<Void> refresh(String sourceId) {
+        long now = System.nanoTime();
+        Long last = publishedAt.get(sourceId);
+        if (last != null && now - last < gaugeRefreshNanos) {
+            return Uni.createFrom().voidItem();
+        }
+        publishedAt.put(sourceId, now);
         return window(sourceId).replaceWithVoid();
     }
 
@@ -110,6 +130,7 @@ public class RecoveryWindowQueries {
         });
         values[0] = seconds(w.continuous() ? w.earliest() : null);
         values[1] = seconds(w.continuous() ? w.latest() : null);
+        publishedAt.put(w.sourceId(), System.nanoTime());
     }
 
     private static double seconds(RecoveryWindow.Point p) {
