@@ -41,7 +41,8 @@ if [[ ${SOAK_SKIP_BUILD:-0} != 1 ]]; then
 fi
 echo "soak: $SOAK_MINUTES min, outages $SOAK_OUTAGE_SECONDS s, locks $SOAK_LOCK_SECONDS s, seed ${SOAK_SEED:-new}"
 rc=0
-"${MVN[@]}" -pl e2e-tests verify -Dit.test=SoakIT -Dtest=SoakPlanTest -Dsurefire.failIfNoSpecifiedTests=false \
+# the services run with the JVM's defaults, as in production (the test run's short soak uses test.jvm.options, pom.xml)
+"${MVN[@]}" -pl e2e-tests verify -Dtest.jvm.options= -Dit.test=SoakIT -Dtest=SoakPlanTest -Dsurefire.failIfNoSpecifiedTests=false \
   -Dfailsafe.failIfNoSpecifiedTests=false -Dlifeboat.soak.enforce="$SOAK_ENFORCE" || rc=$?
 REPORT=$(ls -t e2e-tests/target/soak-report-*.txt 2>/dev/null | head -1 || true)
 if [[ -n $REPORT ]]; then

@@ -2,6 +2,7 @@ package dev.lifeboat.catalog;
 
 import dev.lifeboat.contracts.BackupsExpired;
 import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.PhysicalBackupInfo;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.contracts.Topics;
@@ -155,10 +156,13 @@ class RecoveryWindowTest {
                 "lifeboat_recovery_window_latest_timestamp_seconds", source)).isEqualTo(first.getEpochSecond()));
 
         Instant second = first.plusSeconds(60);
+        double recorded = walStatusesRecorded();
         kafka.publish(source, new WalStatus(source, "worker-1", 1, 1, "0/6800000", second, "0/6801000", 4096L, 0.5,
                 SEG_2, "000000010000000000000006", false, null, WalStatus.STREAMING, null, second));
         await().atMost(WAIT).untilAsserted(() -> rto(source).statusCode(200)
                 .body("inputs.replayToLsn", equalTo("0/6800000")));
+        // the consumer counts a report once the gauges' refresh, or the decision not to refresh, is behind it
+        await().atMost(WAIT).untilAsserted(() -> assertThat(walStatusesRecorded()).isGreaterThan(recorded));
         // recorded, but within the refresh interval (10 min in the tests) of the first: the gauges stay
         assertThat(gauge(metrics(), "lifeboat_recovery_window_latest_timestamp_seconds", source))
                 .isEqualTo(first.getEpochSecond());
@@ -249,6 +253,16 @@ class RecoveryWindowTest {
                 .filter(l -> l.startsWith(name + "{") && l.contains("source=\"" + source + "\""))
                 .map(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
                 .findFirst().orElseThrow(() -> new AssertionError("no gauge " + name + " of " + source));
+    }
+
+    /** lifeboat_catalog_events_total of WAL statuses: reports this instance recorded. */
+    private static double walStatusesRecorded() {
+        return metrics().lines()
+                .filter(l -> l.startsWith("lifeboat_catalog_events_total{")
+                        && l.contains("type=\"" + EventType.WAL_STATUS.ceType() + "\""))
+                // the value follows the labels; an exemplar (# {span_id=...} value time) may follow it
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.indexOf("} ") + 2).split(" ")[0]))
+                .sum();
     }
 
     private static String metrics() {

@@ -33,7 +33,10 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ServiceProcess {
 
-    /** JVM options for every service started (the build's test.jvm.options; none for the benchmarks). */
+    /**
+     * JVM options for every service started, separated by white space, no quoting (the build's test.jvm.options;
+     * none for the benchmarks).
+     */
     public static final String JVM_OPTIONS = "lifeboat.test.jvm-options";
 
     private static final Set<ServiceProcess> LIVE = ConcurrentHashMap.newKeySet();

@@ -42,7 +42,10 @@ public class RecoveryWindowQueries {
     private final int walSegmentSize;
     private final long gaugeRefreshNanos;
     private final Map<String, double[]> windows = new ConcurrentHashMap<>();
-    /** When each physical source's gauges were last set (System.nanoTime). */
+    /**
+     * Per physical source, when the reading of the window its gauges hold started (System.nanoTime), or of the one
+     * being read for an archiver's report.
+     */
     private final Map<String, Long> publishedAt = new ConcurrentHashMap<>();
 
     public RecoveryWindowQueries(BackupRepository backups, WalStatusRepository walStatuses, RecoveryRepository runs,
@@ -64,11 +67,16 @@ public class RecoveryWindowQueries {
 
     @WithSpan("RecoveryWindowQueries.window")
     public Uni<RecoveryWindow> window(String sourceId) {
+        return Uni.createFrom().deferred(() -> compute(sourceId, System.nanoTime()));
+    }
+
+    /** The window, read from a session started at {@code started} (System.nanoTime), its gauges set from it. */
+    private Uni<RecoveryWindow> compute(String sourceId, long started) {
         return Panache.withSession(() -> known(sourceId).chain(k -> backups.retained(sourceId, k.physical())
                         .map(list -> k.physical()
                                 ? RecoveryWindow.physical(sourceId, list, k.wal(), walSegmentSize, Instant.now())
                                 : RecoveryWindow.logical(sourceId, list, Instant.now()))))
-                .invoke(this::publish);
+                .invoke(w -> publish(w, started));
     }
 
     @WithSpan("RecoveryWindowQueries.rto")
@@ -89,7 +97,7 @@ public class RecoveryWindowQueries {
     /**
      * Recomputes the gauges of a physical source after its archiver reported, unless they were set less than the
      * refresh interval ago. The source is taken as refreshed before the window is read, so that reports arriving
-     * meanwhile do not read it too.
+     * meanwhile do not read it too; a read that fails gives that back, so the next report tries again.
      */
     public Uni<Void> refresh(String sourceId) {
         long now = System.nanoTime();
@@ -97,8 +105,8 @@ public class RecoveryWindowQueries {
         if (last != null && now - last < gaugeRefreshNanos) {
             return Uni.createFrom().voidItem();
         }
-        publishedAt.put(sourceId, now);
-        return window(sourceId).replaceWithVoid();
+        publishedAt.merge(sourceId, now, Math::max);
+        return compute(sourceId, now).onFailure().invoke(t -> publishedAt.remove(sourceId, now)).replaceWithVoid();
     }
 
     private Uni<Known> known(String sourceId) {
@@ -111,8 +119,12 @@ public class RecoveryWindowQueries {
         }));
     }
 
-    private void publish(RecoveryWindow w) {
+    private void publish(RecoveryWindow w, long started) {
         if (!RecoveryWindow.PHYSICAL.equals(w.method())) {
+            return;
+        }
+        // a window whose reading started before the one held (or being read for a report) does not overwrite it
+        if (publishedAt.merge(w.sourceId(), started, Math::max) != started) {
             return;
         }
         double[] values = windows.computeIfAbsent(w.sourceId(), source -> {
@@ -130,7 +142,6 @@ public class RecoveryWindowQueries {
         });
         values[0] = seconds(w.continuous() ? w.earliest() : null);
         values[1] = seconds(w.continuous() ? w.latest() : null);
-        publishedAt.put(w.sourceId(), System.nanoTime());
     }
 
     private static double seconds(RecoveryWindow.Point p) {
