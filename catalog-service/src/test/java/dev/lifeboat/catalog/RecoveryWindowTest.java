@@ -26,6 +26,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 
 import static io.restassured.RestAssured.given;
@@ -249,20 +250,22 @@ class RecoveryWindowTest {
 
     /** The value of the gauge {@code name} of {@code source} in a Prometheus text exposition. */
     private static double gauge(String metrics, String name, String source) {
-        return metrics.lines()
-                .filter(l -> l.startsWith(name + "{") && l.contains("source=\"" + source + "\""))
-                .map(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
-                .findFirst().orElseThrow(() -> new AssertionError("no gauge " + name + " of " + source));
+        return sample(metrics, name, "source", source)
+                .orElseThrow(() -> new AssertionError("no gauge " + name + " of " + source));
     }
 
     /** lifeboat_catalog_events_total of WAL statuses: reports this instance recorded. */
     private static double walStatusesRecorded() {
-        return metrics().lines()
-                .filter(l -> l.startsWith("lifeboat_catalog_events_total{")
-                        && l.contains("type=\"" + EventType.WAL_STATUS.ceType() + "\""))
+        return sample(metrics(), "lifeboat_catalog_events_total", "type", EventType.WAL_STATUS.ceType()).orElse(0.0);
+    }
+
+    /** The sample of {@code name} whose label {@code label} is {@code value}, in a Prometheus text exposition. */
+    private static Optional<Double> sample(String metrics, String name, String label, String value) {
+        return metrics.lines()
+                .filter(l -> l.startsWith(name + "{") && l.contains(label + "=\"" + value + "\""))
                 // the value follows the labels; an exemplar (# {span_id=...} value time) may follow it
-                .mapToDouble(l -> Double.parseDouble(l.substring(l.indexOf("} ") + 2).split(" ")[0]))
-                .sum();
+                .map(l -> Double.parseDouble(l.substring(l.indexOf("} ") + 2).split(" ")[0]))
+                .findFirst();
     }
 
     private static String metrics() {
