@@ -14,8 +14,8 @@
 # Usage: deploy/bench/logical.sh   (SCALE=2 doubles the data; KEEP=1 keeps the database for the next run;
 # WRITE_RATE=N write transactions a second during every measurement, bare and Lifeboat's (default 50; 0: none);
 # FULL_ROUNDS=2 times the same worker's next FULL too (the first is a fresh worker's), RESTORE_ROUNDS=2 its next
-# restore; CPU_REPORT=1 prints each process's CPU-seconds during every dump and restore; MVN_ARGS for Maven, e.g.
-# MVN_ARGS="-o -Dmaven.repo.local=/path/m2")
+# restore; CHANGE=0 skips the INCREMENTAL after a 1 % scattered change; CPU_REPORT=1 prints each process's
+# CPU-seconds during every dump and restore; MVN_ARGS for Maven, e.g. MVN_ARGS="-o -Dmaven.repo.local=/path/m2")
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PG_PORT=${PG_PORT:-25432}
@@ -125,12 +125,28 @@ PGR_S=$(secs "$T0" "$T1")
 writer_alive
 echo "bare: pg_dump -Fc -Z0 | zstd -1 ${ZSTD_S} s ($((ZSTD_B / 1048576)) MB), pg_dump -Fd -Z0 -j2 ${FD_S} s, pg_restore -j2 ${PGR_S} s"
 
+# CHANGE=1 (default): after the FULLs, 1 % of every table's rows updated, scattered (every hundredth key; a
+# different hundredth each run), then an INCREMENTAL: the share of the FULL it uploads
+CHANGE_ARG=
+if [[ ${CHANGE:-1} == 1 ]]; then
+  cat > "$OUT/change.sql" <<'SQL'
+create temporary table pick as select (extract(epoch from clock_timestamp())::bigint % 100) as r;
+update shop.customers set balance = balance + 1 where id % 100 = (select r from pick);
+update shop.orders set total = total + 1 where id % 100 = (select r from pick);
+update shop.order_items set quantity = quantity + 1 where order_id % 100 = (select r from pick);
+update events.log set payload = payload || '{"changed": true}' where id % 100 = (select r from pick);
+update media.blobs set name = name || '~' where id % 100 = (select r from pick);
+update metrics.samples set cpu = cpu + 1 where (extract(epoch from ts)::bigint / 10) % 100 = (select r from pick);
+drop table pick;
+SQL
+  CHANGE_ARG=-Dlifeboat.bench.change-sql=$OUT/change.sql
+fi
 LOG=$OUT/lifeboat.log
 # shellcheck disable=SC2086
 (cd "$ROOT" && ./mvnw -B ${MVN_ARGS:-} -pl e2e-tests verify -Dit.test=LogicalBench -Dtest=none \
    -Dlifeboat.bench=true -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false \
    -Dlifeboat.bench.database="$DB" -Dlifeboat.bench.full-rounds="${FULL_ROUNDS:-1}" \
-   -Dlifeboat.bench.restore-rounds="${RESTORE_ROUNDS:-1}") > "$LOG" 2>&1 || { tail -60 "$LOG"; echo "LogicalBench failed; log: $LOG" >&2; exit 1; }
+   -Dlifeboat.bench.restore-rounds="${RESTORE_ROUNDS:-1}" $CHANGE_ARG) > "$LOG" 2>&1 || { tail -60 "$LOG"; echo "LogicalBench failed; log: $LOG" >&2; exit 1; }
 writer_alive
 val() { sed -n "s/^BENCH $1=//p" "$LOG" | tail -1; }
 FULL_MS=$(val full_ms); TINY=$(val tiny_full_ms); TINY_MED=$(val tiny_full_median_ms)
@@ -153,6 +169,11 @@ printf '  %-52s %9s  %s\n' "pg_dump -Fd -Z0 -j2 to local disk" "$FD_S" ""
 printf '  %-52s %9s  %s\n' "Lifeboat logical FULL (request until catalog COMPLETED)" "$FULL_S" "$(ratio "$FULL_S" "$ZSTD_S") of the zstd pipe (target 1.3x)"
 if [[ ${FULL_ROUNDS:-1} -gt 1 ]]; then
   printf '  %-52s %9s  %s\n' "  the same worker's FULLs, in order (ms)" "" "$(val full_rounds_ms)"
+fi
+printf '  %-52s %9s  %s\n' "  chunks of the (last) FULL" "" "$(val full_chunks)"
+if [[ -n $CHANGE_ARG ]]; then
+  printf '  %-52s %9s  %s\n' "INCREMENTAL after 1 % of rows changed, scattered (ms)" "$(val incremental_ms)" \
+    "uploaded $(val incremental_uploaded) bytes, $(val incremental_share) of the FULL's; chunks uploaded/total $(val incremental_chunks)"
 fi
 printf '  %-52s %9s  %s\n' "pg_restore -j2 (bare)" "$PGR_S" ""
 printf '  %-52s %9s  %s\n' "Lifeboat restore (RestoreDatabase: fetch+pg_restore)" "$RTOT_S" "$(ratio "$RTOT_S" "$PGR_S") of bare pg_restore (target 1.15x); fetch ${FETCH_MS:-?} ms, pg_restore ${PGRL_MS:-?} ms, step ${STEP_MS:-?} ms"

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.lifeboat.testsupport.Databases;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -89,6 +91,21 @@ class LogicalBench {
             System.out.println("BENCH full_ms=" + fulls.getFirst());
             System.out.println("BENCH full_bytes_read=" + large.entry().at("/transfer/bytesRead").asLong());
             System.out.println("BENCH full_bytes_uploaded=" + large.entry().at("/transfer/bytesUploaded").asLong());
+            // lifeboat.bench.change-sql: a change run on the database, then an INCREMENTAL, for the share of the
+            // FULL it uploads
+            String change = System.getProperty("lifeboat.bench.change-sql", "");
+            if (!change.isBlank()) {
+                Databases.execute(database, Files.readString(Path.of(change)));
+                Timed incremental = full(platform, largeSource, "INCREMENTAL", Duration.ofSeconds(1));
+                long uploaded = incremental.entry().at("/transfer/bytesUploaded").asLong();
+                System.out.println("BENCH incremental_ms=" + incremental.recordedMillis());
+                System.out.println("BENCH incremental_uploaded=" + uploaded);
+                System.out.println("BENCH incremental_chunks=" + incremental.entry().at("/transfer/chunksUploaded")
+                        .asLong() + "/" + incremental.entry().at("/transfer/chunksTotal").asLong());
+                System.out.printf("BENCH incremental_share=%.3f%n",
+                        (double) uploaded / large.entry().at("/transfer/bytesUploaded").asLong());
+            }
+            System.out.println("BENCH full_chunks=" + large.entry().at("/transfer/chunksTotal").asLong());
 
             platform.registerTarget("bench", "^drill_.*");
             Map<String, Object> plan = new LinkedHashMap<>();
@@ -219,9 +236,15 @@ class LogicalBench {
 
     /** A FULL of {@code source}, timed from the request until the catalog recorded it COMPLETED. */
     private static Timed full(Platform platform, String source, Duration poll) throws InterruptedException {
+        return full(platform, source, "FULL", poll);
+    }
+
+    /** A backup of {@code type}, timed from the request until the catalog recorded it COMPLETED. */
+    private static Timed full(Platform platform, String source, String type, Duration poll)
+            throws InterruptedException {
         Instant requested = Instant.now();
         Platform.Response r = Platform.send("POST", platform.schedulerUrl("/api/v1/backups"),
-                Map.of("sourceId", source, "type", "FULL"));
+                Map.of("sourceId", source, "type", type));
         check(r.status() == 202, "backup request: " + r.body());
         String id = r.json().get("backupId").asText();
         Instant end = Instant.now().plus(Duration.ofMinutes(15));

@@ -10,6 +10,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.function.Consumer;
 
 import net.jpountz.xxhash.StreamingXXHash64;
+import net.jpountz.xxhash.XXHash64;
 import net.jpountz.xxhash.XXHashFactory;
 
 /**
@@ -67,8 +68,17 @@ public final class CopyRows {
         int start = off;
         for (int i = off; i < end && !ended; i++) {
             if (b[i] == '\n') {
-                take(b, start, i - start);
-                lineDone();
+                if (lineLength == 0) {
+                    // the whole line is here (most are): hashed in one call, no streaming state
+                    int n = i - start;
+                    lineLength = n;
+                    first = n > 0 ? b[start] : 0;
+                    second = n > 1 ? b[start + 1] : 0;
+                    lineDone(line.whole(b, start, n));
+                } else {
+                    take(b, start, i - start);
+                    lineDone(line.finish());
+                }
                 start = i + 1;
             }
         }
@@ -91,8 +101,7 @@ public final class CopyRows {
         line.update(b, off, len);
     }
 
-    private void lineDone() {
-        long v = line.finish();
+    private void lineDone(long v) {
         if (lineLength == 2 && first == '\\' && second == '.') {
             ended = true;
             return;
@@ -108,7 +117,7 @@ public final class CopyRows {
     /** The data is complete: a last line without its newline still counts as a row. */
     public void end() {
         if (!ended && lineLength > 0) {
-            lineDone();
+            lineDone(line.finish());
         }
         ended = true;
     }
@@ -182,10 +191,19 @@ public final class CopyRows {
         void update(byte[] b, int off, int len);
 
         long finish();
+
+        /** The hash of a line given whole, as {@link #update} of its bytes and then {@link #finish} would give. */
+        long whole(byte[] b, int off, int len);
     }
 
     private static final class Xxh64 implements LineHash {
         private final StreamingXXHash64 hash = XXHASH.newStreamingHash64(0);
+        private final XXHash64 oneShot = XXHASH.hash64();
+
+        @Override
+        public long whole(byte[] b, int off, int len) {
+            return oneShot.hash(b, off, len, 0);
+        }
 
         @Override
         public void update(byte[] b, int off, int len) {
@@ -215,6 +233,12 @@ public final class CopyRows {
         @Override
         public void update(byte[] b, int off, int len) {
             md5.update(b, off, len);
+        }
+
+        @Override
+        public long whole(byte[] b, int off, int len) {
+            md5.update(b, off, len);
+            return finish();
         }
 
         @Override

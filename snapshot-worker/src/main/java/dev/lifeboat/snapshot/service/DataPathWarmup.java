@@ -2,6 +2,7 @@ package dev.lifeboat.snapshot.service;
 
 import dev.lifeboat.repository.blob.LocalDirectoryObjectStore;
 import dev.lifeboat.repository.blob.S3Warmup;
+import dev.lifeboat.repository.content.Chunker;
 import dev.lifeboat.repository.keys.MasterKey;
 import dev.lifeboat.repository.snapshot.BackupType;
 import dev.lifeboat.repository.snapshot.ChainContext;
@@ -95,7 +96,7 @@ public class DataPathWarmup {
                 entries.add(new SnapshotWriter.Entry("table-" + i + ".dat", () -> CopyRows.hashing(
                         new Rows(bytes / FILES, seed), rows -> { })));
             }
-            WriteResult written = repo.writer().write(entries.iterator(), BackupType.FULL,
+            WriteResult written = repo.writer(Chunker.Sizes.DUMP).write(entries.iterator(), BackupType.FULL,
                     ChainContext.latestChain(UUID.randomUUID().toString()), null);
             Manifest manifest = written.manifest();
             SnapshotReader reader = repo.reader();

@@ -567,7 +567,7 @@ public class SnapshotService {
         Repository repository = openRepository(bucket, repositoryPrefix, files);
         try {
             String backup = "backup " + request.backupId();
-            WriteResult result = repository.writer()
+            WriteResult result = repository.writer(Chunker.Sizes.DUMP)
                     .beforeManifest(() -> crashPoints.reached(CrashPoint.BEFORE_MANIFEST, backup))
                     .readers(dump.jobs())
                     .writeStreamed(files,

@@ -3,6 +3,7 @@ package dev.lifeboat.snapshot.service;
 import dev.lifeboat.kit.pg.SslMode;
 import dev.lifeboat.repository.blob.S3ObjectStore;
 import dev.lifeboat.repository.blob.S3Settings;
+import dev.lifeboat.repository.content.Chunker;
 import dev.lifeboat.repository.keys.MasterKey;
 import dev.lifeboat.repository.snapshot.BackupType;
 import dev.lifeboat.repository.snapshot.ChainContext;
@@ -147,7 +148,7 @@ class LogicalPathBench {
                         pgDump.resolveSibling("pg_restore"))) {
                     try (PgDump.Running running = dump.start(source, spool.resolve("dump"), spool,
                             Duration.ofSeconds(1), f.snapshotId(), backupId, deadline, b -> { }, f)) {
-                        return repo.writer().readers(running.jobs()).writeStreamed(running.files(), BackupType.FULL,
+                        return repo.writer(Chunker.Sizes.DUMP).readers(running.jobs()).writeStreamed(running.files(), BackupType.FULL,
                                 ChainContext.latestChain(backupId), f::fingerprints).manifest();
                     }
                 }
@@ -157,7 +158,7 @@ class LogicalPathBench {
                     null, backupId, deadline, b -> { })) {
                 long[] dumped = new long[1];
                 running.outcome.thenRun(() -> dumped[0] = System.nanoTime());
-                Manifest m = repo.writer().readers(running.jobs()).writeStreamed(running.files(), BackupType.FULL,
+                Manifest m = repo.writer(Chunker.Sizes.DUMP).readers(running.jobs()).writeStreamed(running.files(), BackupType.FULL,
                         ChainContext.latestChain(backupId), () -> null).manifest();
                 System.out.printf("BENCH pg_dump ended at %.2f s, the manifest written at %.2f s%n",
                         (dumped[0] - t0) / 1e9, (System.nanoTime() - t0) / 1e9);
