@@ -96,7 +96,7 @@ class LogicalBench {
             String change = System.getProperty("lifeboat.bench.change-sql", "");
             if (!change.isBlank()) {
                 Databases.execute(database, Files.readString(Path.of(change)));
-                Timed incremental = full(platform, largeSource, "INCREMENTAL", Duration.ofSeconds(1));
+                Timed incremental = backup(platform, largeSource, "INCREMENTAL", Duration.ofSeconds(1));
                 long uploaded = incremental.entry().at("/transfer/bytesUploaded").asLong();
                 System.out.println("BENCH incremental_ms=" + incremental.recordedMillis());
                 System.out.println("BENCH incremental_uploaded=" + uploaded);
@@ -236,11 +236,11 @@ class LogicalBench {
 
     /** A FULL of {@code source}, timed from the request until the catalog recorded it COMPLETED. */
     private static Timed full(Platform platform, String source, Duration poll) throws InterruptedException {
-        return full(platform, source, "FULL", poll);
+        return backup(platform, source, "FULL", poll);
     }
 
     /** A backup of {@code type}, timed from the request until the catalog recorded it COMPLETED. */
-    private static Timed full(Platform platform, String source, String type, Duration poll)
+    private static Timed backup(Platform platform, String source, String type, Duration poll)
             throws InterruptedException {
         Instant requested = Instant.now();
         Platform.Response r = Platform.send("POST", platform.schedulerUrl("/api/v1/backups"),

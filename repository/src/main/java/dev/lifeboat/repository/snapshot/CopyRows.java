@@ -192,8 +192,11 @@ public final class CopyRows {
 
         long finish();
 
-        /** The hash of a line given whole, as {@link #update} of its bytes and then {@link #finish} would give. */
-        long whole(byte[] b, int off, int len);
+        /** The hash of a line given whole, as {@link #update} of its bytes and then {@link #finish} give. */
+        default long whole(byte[] b, int off, int len) {
+            update(b, off, len);
+            return finish();
+        }
     }
 
     private static final class Xxh64 implements LineHash {
@@ -233,12 +236,6 @@ public final class CopyRows {
         @Override
         public void update(byte[] b, int off, int len) {
             md5.update(b, off, len);
-        }
-
-        @Override
-        public long whole(byte[] b, int off, int len) {
-            md5.update(b, off, len);
-            return finish();
         }
 
         @Override

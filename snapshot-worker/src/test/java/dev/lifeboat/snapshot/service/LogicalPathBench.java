@@ -148,8 +148,8 @@ class LogicalPathBench {
                         pgDump.resolveSibling("pg_restore"))) {
                     try (PgDump.Running running = dump.start(source, spool.resolve("dump"), spool,
                             Duration.ofSeconds(1), f.snapshotId(), backupId, deadline, b -> { }, f)) {
-                        return repo.writer(Chunker.Sizes.DUMP).readers(running.jobs()).writeStreamed(running.files(), BackupType.FULL,
-                                ChainContext.latestChain(backupId), f::fingerprints).manifest();
+                        return repo.writer(Chunker.Sizes.DUMP).readers(running.jobs()).writeStreamed(running.files(),
+                                BackupType.FULL, ChainContext.latestChain(backupId), f::fingerprints).manifest();
                     }
                 }
             }
@@ -158,8 +158,8 @@ class LogicalPathBench {
                     null, backupId, deadline, b -> { })) {
                 long[] dumped = new long[1];
                 running.outcome.thenRun(() -> dumped[0] = System.nanoTime());
-                Manifest m = repo.writer(Chunker.Sizes.DUMP).readers(running.jobs()).writeStreamed(running.files(), BackupType.FULL,
-                        ChainContext.latestChain(backupId), () -> null).manifest();
+                Manifest m = repo.writer(Chunker.Sizes.DUMP).readers(running.jobs()).writeStreamed(running.files(),
+                        BackupType.FULL, ChainContext.latestChain(backupId), () -> null).manifest();
                 System.out.printf("BENCH pg_dump ended at %.2f s, the manifest written at %.2f s%n",
                         (dumped[0] - t0) / 1e9, (System.nanoTime() - t0) / 1e9);
                 return m;
