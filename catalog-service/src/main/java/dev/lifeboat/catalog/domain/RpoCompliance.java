@@ -30,15 +30,16 @@ public record RpoCompliance(
 
     /**
      * The WAL archive of a physical source as its archiver last reported it. {@code lagSeconds}: as reported;
-     * {@code reportAgeSeconds}: how old that report is now; {@code rpoSeconds}: both together, the RPO met now;
+     * {@code reportAgeSeconds}: how old that report is now, to the millisecond; {@code rpoSeconds}: both together,
+     * the RPO met now;
      * {@code stale}: the report is older than the catalog waits for one (no archiver reports for the source).
      */
     public record WalArchive(String workerId, String state, String error, String archivedLsn, Instant archivedAt,
                              String serverLsn, Long lagBytes, Double lagSeconds, Instant reportedAt,
-                             long reportAgeSeconds, boolean stale, double rpoSeconds, boolean gap,
+                             double reportAgeSeconds, boolean stale, double rpoSeconds, boolean gap,
                              String continuityFrom, String lastContiguousSegment, String firstMissingSegment) {
         public static WalArchive of(WalArchiveStatus s, Instant now, Duration staleAfter) {
-            long age = Math.max(0, Duration.between(s.reportedAt, now).toSeconds());
+            double age = Math.max(0, Duration.between(s.reportedAt, now).toMillis()) / 1000.0;
             double lag = (s.lagSeconds == null ? 0 : s.lagSeconds) + age;
             return new WalArchive(s.workerId, s.state, s.error, s.archivedLsn, s.archivedAt, s.serverLsn, s.lagBytes,
                     s.lagSeconds, s.reportedAt, age, age > staleAfter.toSeconds(), lag, s.gap, s.continuityFrom,
@@ -108,7 +109,8 @@ public record RpoCompliance(
         } else {
             met = wal.rpoSeconds() <= strictest.rpoSeconds();
             reason = "the WAL archive trails the server by " + String.format(java.util.Locale.ROOT, "%.1f",
-                    wal.rpoSeconds()) + " s" + (wal.stale() ? " (no report for " + wal.reportAgeSeconds() + " s)"
+                    wal.rpoSeconds()) + " s" + (wal.stale() ? " (no report for "
+                    + String.format(java.util.Locale.ROOT, "%.0f", wal.reportAgeSeconds()) + " s)"
                     : "") + ", " + (met ? "within " : "beyond ") + objective;
         }
         return new RpoCompliance(sourceId, now, met, reason, strictest.rpo(), strictest.rpoSeconds(),

@@ -305,48 +305,76 @@ final class WalStreamer implements Runnable {
         long statusEvery = context.config().statusInterval().toNanos();
         long nextPartial = System.nanoTime() + partialEvery;
         long nextStatus = System.nanoTime();
-        while (active()) {
-            ByteBuffer data = s.readPending();
-            if (data != null) {
-                long end = s.getLastReceiveLSN().asLong();
-                long dataStart = end - data.remaining();
-                long expected = segment * segmentSize + filled;
-                if (dataStart != expected) {
-                    throw new IllegalStateException("the server sent WAL from " + WalNames.formatLsn(dataStart)
-                            + " where " + WalNames.formatLsn(expected) + " was expected");
-                }
-                while (data.hasRemaining()) {
-                    int take = Math.min(segmentSize - filled, data.remaining());
-                    data.get(buffer, filled, take);
-                    filled += take;
-                    if (filled == segmentSize) {
-                        requireLease();
-                        archive.put(WalNames.segmentName(timeline, segment, segmentSize), buffer);
-                        archived(s, (segment + 1) * segmentSize);
-                        segment++;
-                        filled = 0;
-                        uploaded = 0;
+        try {
+            while (active()) {
+                ByteBuffer data = s.readPending();
+                if (data != null) {
+                    long end = s.getLastReceiveLSN().asLong();
+                    long dataStart = end - data.remaining();
+                    long expected = segment * segmentSize + filled;
+                    if (dataStart != expected) {
+                        throw new IllegalStateException("the server sent WAL from " + WalNames.formatLsn(dataStart)
+                                + " where " + WalNames.formatLsn(expected) + " was expected");
+                    }
+                    while (data.hasRemaining()) {
+                        int take = Math.min(segmentSize - filled, data.remaining());
+                        data.get(buffer, filled, take);
+                        filled += take;
+                        if (filled == segmentSize) {
+                            requireLease();
+                            archive.put(WalNames.segmentName(timeline, segment, segmentSize), buffer);
+                            archived(s, (segment + 1) * segmentSize);
+                            segment++;
+                            filled = 0;
+                            uploaded = 0;
+                        }
                     }
                 }
-            }
-            long now = System.nanoTime();
-            if (now - nextPartial >= 0) {
-                nextPartial = now + partialEvery;
-                if (filled > uploaded) {
-                    requireLease();
-                    archive.putPartial(WalNames.segmentName(timeline, segment, segmentSize), buffer, filled);
-                    uploaded = filled;
-                    archived(s, segment * segmentSize + filled);
+                long now = System.nanoTime();
+                if (now - nextPartial >= 0) {
+                    nextPartial = now + partialEvery;
+                    if (filled > uploaded) {
+                        requireLease();
+                        archive.putPartial(WalNames.segmentName(timeline, segment, segmentSize), buffer, filled);
+                        uploaded = filled;
+                        archived(s, segment * segmentSize + filled);
+                    }
+                    sampleServer(sql);
                 }
-                sampleServer(sql);
+                if (now - nextStatus >= 0) {
+                    nextStatus = now + statusEvery;
+                    publishStatus(archive);
+                }
+                if (data == null) {
+                    sleepBriefly();
+                }
             }
-            if (now - nextStatus >= 0) {
-                nextStatus = now + statusEvery;
-                publishStatus(archive);
-            }
-            if (data == null) {
-                sleepBriefly();
-            }
+        } catch (SQLException | RuntimeException e) {
+            keepReceived(archive, segment, segmentSize, buffer, filled, uploaded);
+            throw e;
+        }
+    }
+
+    /**
+     * When streaming breaks (the server died, the connection dropped), uploads the WAL received since the last
+     * partial: the server sent only WAL it had flushed, so it is the cluster's and belongs in the archive, and the
+     * server may not come back to send it again. Best effort: the original failure is what the caller reports.
+     */
+    private void keepReceived(WalArchive archive, long segment, int segmentSize, byte[] buffer, int filled,
+                              int uploaded) {
+        if (filled <= uploaded || filled >= segmentSize || !active()) {
+            return;
+        }
+        try {
+            archive.putPartial(WalNames.segmentName(timeline, segment, segmentSize), buffer, filled);
+            resumeFromArchive = false;
+            archivedLsn = segment * segmentSize + filled;
+            archivedAt = Instant.now();
+            LOG.infof("source %s: streaming broke; the %d bytes of WAL received since the last upload are archived "
+                    + "(through %s)", sourceId, filled - uploaded, WalNames.formatLsn(archivedLsn));
+        } catch (RuntimeException e) {
+            LOG.warnf("source %s: streaming broke, and the %d bytes of WAL received since the last upload could not "
+                    + "be archived: %s", sourceId, filled - uploaded, describe(e));
         }
     }
 
@@ -366,16 +394,22 @@ final class WalStreamer implements Runnable {
         s.forceUpdateStatus();
     }
 
+    /**
+     * Records where the server's WAL is flushed to. The time is taken before asking: every transaction acknowledged
+     * before that time lies at or below the answer, whenever the server computed it.
+     */
     private void sampleServer(Connection sql) {
+        long askedAt = System.currentTimeMillis();
         try (Statement st = sql.createStatement();
              ResultSet rs = st.executeQuery("select pg_current_wal_flush_lsn()::text")) {
             rs.next();
             long lsn = WalNames.parseLsn(rs.getString(1));
             serverLsn = lsn;
-            long now = System.currentTimeMillis();
             synchronized (samples) {
-                if (samples.isEmpty() || samples.peekLast()[0] != lsn) {
-                    samples.addLast(new long[]{lsn, now});
+                if (!samples.isEmpty() && samples.peekLast()[0] == lsn) {
+                    samples.peekLast()[1] = askedAt;   // still there: known at that position until now
+                } else {
+                    samples.addLast(new long[]{lsn, askedAt});
                 }
                 while (samples.size() > MAX_SAMPLES) {
                     samples.removeFirst();
@@ -387,21 +421,17 @@ final class WalStreamer implements Runnable {
     }
 
     /**
-     * Seconds since the server was last at a position the archive holds: 0 when its newest known position is
-     * archived, else the age of the newest sample that is archived (everything written after it may be missing).
-     * Before this streamer has archived anything or asked the server (it cannot stream: source down, archive
-     * refused), the time since it started: nothing it was given has been archived for at least that long. Never
-     * unknown, so the gauge and the RPO grow while nothing is archived instead of reading NaN.
+     * Seconds since the server was last known to be at a position the archive holds: the age of the newest sample
+     * that is archived. Every transaction acknowledged before that sample was taken is in the archive; one
+     * acknowledged after it may be missing, even when the newest sample is archived (the server may have written
+     * since), so the lag is never 0 but about the partial interval on an idle server. Before this streamer has
+     * archived anything or asked the server (it cannot stream: source down, archive refused), the time since it
+     * started: nothing it was given has been archived for at least that long. Never unknown, so the gauge and the
+     * RPO grow while nothing is archived instead of reading NaN.
      */
     Double lagSeconds(long nowMillis) {
         long archived = archivedLsn;
         synchronized (samples) {
-            if (samples.isEmpty()) {
-                return archived < 0 ? Math.max(0, nowMillis - startedAtMillis) / 1000.0 : 0.0;
-            }
-            if (archived >= 0 && Long.compareUnsigned(samples.peekLast()[0], archived) <= 0) {
-                return 0.0;
-            }
             long since = startedAtMillis;
             long[] newestArchived = null;
             for (long[] sample : samples) {
@@ -441,11 +471,12 @@ final class WalStreamer implements Runnable {
             }
             long archived = archivedLsn;
             long server = serverLsn;
+            Instant now = Instant.now();   // the lag is as of the report's time
             Long lagBytes = archived < 0 || server < 0 ? null : Math.max(0, server - archived);
             WalStatus last = lastStatus;
             WalStatus status = new WalStatus(sourceId, context.workerId(), held.token(), timeline,
                     archived < 0 ? null : WalNames.formatLsn(archived), archivedAt,
-                    server < 0 ? null : WalNames.formatLsn(server), lagBytes, lagSeconds(System.currentTimeMillis()),
+                    server < 0 ? null : WalNames.formatLsn(server), lagBytes, lagSeconds(now.toEpochMilli()),
                     from,
                     continuity != null ? continuity.lastContiguous().orElse(null)
                             : last == null ? null : last.lastContiguousSegment(),
@@ -454,7 +485,7 @@ final class WalStreamer implements Runnable {
                             : last == null ? null : last.firstMissingSegment(),
                     streaming ? WalStatus.STREAMING : refused != null ? WalStatus.REFUSED : WalStatus.RECONNECTING,
                     streaming ? null : error,
-                    Instant.now(), warning);
+                    now, warning);
             lastStatus = status;
             statusSink.accept(status);
         } catch (Exception e) {
