@@ -1,5 +1,6 @@
 package dev.lifeboat.repository.snapshot;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonInclude;
 
 import java.util.List;
@@ -25,15 +26,23 @@ public record TableFingerprints(String method, List<Table> tables) {
      * @param columns the columns in the order the dump wrote them, where a restore may give the table another order
      *                (a table that inherits: a restore creates its inherited columns first, then its own); null when
      *                the restored table's own order is the dump's
+     * @param file    the dump's file holding the table's rows ({@code <dumpId>.dat}), so that a restore can count
+     *                what it feeds pg_restore instead of counting the loaded table; null in backups recorded before
      */
     public record Table(String schema, String name, long rows, String hash,
-                        @JsonInclude(JsonInclude.Include.NON_NULL) List<String> columns) {
+                        @JsonInclude(JsonInclude.Include.NON_NULL) List<String> columns,
+                        @JsonInclude(JsonInclude.Include.NON_NULL) String file) {
+        @JsonCreator
         public Table {
             columns = columns == null ? null : List.copyOf(columns);
         }
 
+        public Table(String schema, String name, long rows, String hash, List<String> columns) {
+            this(schema, name, rows, hash, columns, null);
+        }
+
         public Table(String schema, String name, long rows, String hash) {
-            this(schema, name, rows, hash, null);
+            this(schema, name, rows, hash, null, null);
         }
 
         /** schema.name, as plans name tables. */

@@ -1,6 +1,7 @@
 package dev.lifeboat.repository.snapshot;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
@@ -80,6 +81,25 @@ class CopyRowsTest {
             assertThat(rows.count()).as("pieces of %d bytes", piece).isEqualTo(4);
             assertThat(rows.hash()).as("pieces of %d bytes", piece).isEqualTo(want);
         }
+    }
+
+    @Test
+    void rowsOnlyCountedComeToTheSameCountAndHaveNoHash() {
+        String data = "1\ta\\tb\\nc\n2\t\\N\n3\t\\\\.\n\n\\.\n\nignored\n";
+        byte[] bytes = data.getBytes(StandardCharsets.UTF_8);
+        for (int piece = 1; piece <= bytes.length; piece++) {
+            CopyRows rows = CopyRows.counting();
+            for (int at = 0; at < bytes.length; at += piece) {
+                rows.update(bytes, at, Math.min(piece, bytes.length - at));
+            }
+            rows.end();
+            assertThat(rows.count()).as("pieces of %d bytes", piece).isEqualTo(4);
+        }
+        CopyRows unended = CopyRows.counting();
+        unended.update("1\n2".getBytes(StandardCharsets.US_ASCII), 0, 3);
+        unended.end();
+        assertThat(unended.count()).as("a last line without its newline").isEqualTo(2);
+        assertThatThrownBy(unended::hash).isInstanceOf(IllegalStateException.class);
     }
 
     @Test

@@ -288,7 +288,7 @@ public final class BackupFingerprinter implements AutoCloseable, PgDump.Tap {
                         table.schema(), table.name(), e.getKey());
             } else {
                 out.add(new TableFingerprints.Table(table.schema(), table.name(), rows.rows(), rows.hash(),
-                        table.columns()));
+                        table.columns(), e.getKey() + ".dat"));
             }
         });
         out.sort(java.util.Comparator.comparing(TableFingerprints.Table::schema)

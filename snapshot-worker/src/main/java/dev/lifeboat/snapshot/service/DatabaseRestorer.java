@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -122,16 +123,19 @@ public class DatabaseRestorer {
                 long fetchMillis = runPgRestore(cmd, backup, pgRestore, name, password, jobs, dumpDir, spool, pipes,
                         fetchStart);
                 long pgRestoreMillis = millisSince(restoreStart);
-                List<Map<String, Object>> tables = countRows(cmd, name, password, jobs);
+                Map<List<String>, Long> fedRows = pipes == null ? Map.of()
+                        : rowsFed(cmd, repository, manifest, pipes.rowsFed());
+                RowCounts counts = countRows(cmd, name, password, jobs, fedRows);
                 // finished too late: the run was failed meanwhile, so the database must not stay behind
                 stopAtDeadline(cmd, "after pg_restore finished");
                 Map<String, Object> result = new LinkedHashMap<>();
                 result.put("database", name);
-                result.put("tables", tables);
+                result.put("tables", counts.tables());
                 result.put("restoredBytes", manifest.totalSize());
                 result.put("fetchMillis", fetchMillis);
                 result.put("pgRestoreMillis", pgRestoreMillis);
                 result.put("streamed", pipes != null);
+                result.put("tablesCountedFromFeed", counts.fromFeed());
                 result.put("totalMillis", millisSince(started));
                 return result;
             }
@@ -378,10 +382,37 @@ public class DatabaseRestorer {
     }
 
     /**
-     * Exact row count of every ordinary user table, by schema and name: {@code jobs} connections count at once, the
-     * largest tables first (a restore's counting reads every table once more).
+     * The rows fed into pg_restore, by table ({@code [schema, name]}): the backup's fingerprints name the table each
+     * data file holds. Empty when they do not (a backup recorded without them, or before they named files), or when
+     * they cannot be read: then every table is counted on the server.
      */
-    private List<Map<String, Object>> countRows(RestoreDatabase cmd, String name, String password, int jobs) {
+    private static Map<List<String>, Long> rowsFed(RestoreDatabase cmd, Repository repository, Manifest manifest,
+                                                  Map<String, Long> byFile) {
+        Optional<TableFingerprints> recorded;
+        try {
+            recorded = repository.tableFingerprints(manifest);
+        } catch (RuntimeException e) {
+            LOG.warnf("restore %s: the backup's table fingerprints cannot be read (%s); counting every restored table "
+                    + "on the server", cmd.commandId(), e.getMessage());
+            return Map.of();
+        }
+        Map<List<String>, Long> out = new HashMap<>();
+        for (TableFingerprints.Table t : recorded.map(TableFingerprints::tables).orElse(List.of())) {
+            Long rows = t.file() == null ? null : byFile.get(t.file());
+            if (rows != null) {
+                out.put(List.of(t.schema(), t.name()), rows);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Exact row count of every ordinary user table, by schema and name. A table in {@code fed} has the rows fed into
+     * pg_restore for it (each table's COPY loads all of its data or fails the restore); the others are counted on
+     * the server, {@code jobs} connections at once, the largest tables first (reading each table once more).
+     */
+    private RowCounts countRows(RestoreDatabase cmd, String name, String password, int jobs,
+                                Map<List<String>, Long> fed) {
         List<String[]> tables = new ArrayList<>();
         try (Connection c = TargetServers.connect(cmd.target(), name, password, snapshots.connectTimeoutSeconds());
              Statement st = c.createStatement();
@@ -397,11 +428,20 @@ public class DatabaseRestorer {
         } catch (SQLException e) {
             throw countFailure(cmd, e);
         }
-        Queue<String[]> next = new ConcurrentLinkedQueue<>(tables);
         Map<String, Long> counted = new ConcurrentHashMap<>();
+        Queue<String[]> next = new ConcurrentLinkedQueue<>();
+        for (String[] t : tables) {
+            Long rows = fed.get(List.of(t[0], t[1]));
+            if (rows != null) {
+                counted.put(t[0] + "." + t[1], rows);
+            } else {
+                next.add(t);
+            }
+        }
+        int queried = next.size();
         List<Future<Void>> counters = new ArrayList<>();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (int i = 0; i < Math.max(1, Math.min(jobs, tables.size())); i++) {
+            for (int i = 0; i < Math.min(Math.max(1, jobs), next.size()); i++) {
                 counters.add(pool.submit(() -> {
                     try (Connection c = TargetServers.connect(cmd.target(), name, password,
                             snapshots.connectTimeoutSeconds()); Statement st = c.createStatement()) {
@@ -434,7 +474,11 @@ public class DatabaseRestorer {
             row.put("rows", counted.get(table));
             out.add(row);
         });
-        return out;
+        return new RowCounts(out, tables.size() - queried);
+    }
+
+    /** @param fromFeed how many of the tables were counted from what was fed into pg_restore */
+    private record RowCounts(List<Map<String, Object>> tables, int fromFeed) {
     }
 
     private static CommandFailure countFailure(RestoreDatabase cmd, Throwable e) {

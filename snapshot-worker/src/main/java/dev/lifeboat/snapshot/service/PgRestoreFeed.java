@@ -1,5 +1,6 @@
 package dev.lifeboat.snapshot.service;
 
+import dev.lifeboat.repository.snapshot.CopyRows;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
 import org.jboss.logging.Logger;
@@ -43,6 +44,8 @@ final class PgRestoreFeed implements AutoCloseable {
     private final List<Manifest.FileEntry> pipes;
     private final List<Thread> feeders = new ArrayList<>();
     private final Map<String, Long> fed = new ConcurrentHashMap<>();
+    /** The rows of each file fed to its end (its lines of COPY text). */
+    private final Map<String, Long> rowsFed = new ConcurrentHashMap<>();
     private final AtomicLong bytesFed = new AtomicLong();
     private final AtomicReference<Exception> failure = new AtomicReference<>();
     private final List<OutputStream> heldOpen = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -109,8 +112,11 @@ final class PgRestoreFeed implements AutoCloseable {
                 out.close();
                 return;
             }
-            long n = repository.reader().copy(manifest, file, new CountingStream(out));
+            CopyRows rows = CopyRows.counting();
+            long n = repository.reader().copy(manifest, file, new CountingStream(out, rows));
             out.close();
+            rows.end();
+            rowsFed.put(file.path(), rows.count());
             fed.put(file.path(), n);
         } catch (IOException | RuntimeException e) {
             if (!stopping) {
@@ -130,6 +136,14 @@ final class PgRestoreFeed implements AutoCloseable {
 
     long bytesFed() {
         return bytesFed.get();
+    }
+
+    /**
+     * The rows fed through each table data file, by file name, for the files fed to their end. Once pg_restore has
+     * succeeded (with {@code --exit-on-error}, each table's COPY all or nothing) these are the loaded tables' rows.
+     */
+    Map<String, Long> rowsFed() {
+        return Map.copyOf(rowsFed);
     }
 
     /** Table data files not fed to their end: must be none once pg_restore has succeeded. */
@@ -177,13 +191,22 @@ final class PgRestoreFeed implements AutoCloseable {
     }
 
     private final class CountingStream extends java.io.FilterOutputStream {
-        CountingStream(OutputStream out) {
+        private final CopyRows rows;
+
+        CountingStream(OutputStream out, CopyRows rows) {
             super(out);
+            this.rows = rows;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
         }
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
             out.write(b, off, len);
+            rows.update(b, off, len);
             bytesFed.addAndGet(len);
         }
     }
