@@ -27,7 +27,8 @@ public record TableFingerprints(String method, List<Table> tables) {
      *                (a table that inherits: a restore creates its inherited columns first, then its own); null when
      *                the restored table's own order is the dump's
      * @param file    the dump's file holding the table's rows ({@code <dumpId>.dat}), so that a restore can count
-     *                what it feeds pg_restore instead of counting the loaded table; null in backups recorded before
+     *                what it feeds pg_restore instead of counting the loaded table; null where a restore may load
+     *                that file's rows into other tables (hash partitions), and in backups recorded before
      */
     public record Table(String schema, String name, long rows, String hash,
                         @JsonInclude(JsonInclude.Include.NON_NULL) List<String> columns,

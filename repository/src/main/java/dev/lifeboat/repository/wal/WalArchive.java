@@ -110,6 +110,15 @@ public final class WalArchive {
     }
 
     /**
+     * How many bytes of {@code segment} its stored partial holds (trailing zero bytes not stored); 0 when the archive
+     * holds no partial of it. Read and authenticated whole: meant for an archiver (re)starting within the segment.
+     */
+    public int partialLength(String segment) {
+        WalNames.requireSegment(segment);
+        return read(segment + PARTIAL).map(b -> b.length).orElse(0);
+    }
+
+    /**
      * The content of a WAL file as PostgreSQL's restore_command must deliver it: a complete segment; else the
      * segment's partial, padded with zeros to the segment size (recovery ends where its WAL ends); a history file as
      * stored. Empty when the archive has neither. {@link WalIntegrityException} when the stored object is damaged or

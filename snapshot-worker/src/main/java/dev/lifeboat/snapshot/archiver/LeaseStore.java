@@ -9,7 +9,9 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Timestamp;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Optional;
 
 /**
@@ -108,6 +110,38 @@ public class LeaseStore {
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
             }
+        }
+    }
+
+    /**
+     * The time before which every transaction of the source is in its archive, as its last owner measured it; empty
+     * while none was recorded.
+     */
+    public Optional<Instant> archivedThrough(String sourceId) throws SQLException {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement(
+                     "select archived_through from snapshot.archiver_lease where source_id = ?")) {
+            ps.setString(1, sourceId);
+            try (ResultSet rs = ps.executeQuery()) {
+                Timestamp at = rs.next() ? rs.getTimestamp(1) : null;
+                return Optional.ofNullable(at).map(Timestamp::toInstant);
+            }
+        }
+    }
+
+    /** Moves {@link #archivedThrough} forward to {@code at}, while {@code lease} holds the source. */
+    public void recordArchivedThrough(Lease lease, Instant at) throws SQLException {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("""
+                     update snapshot.archiver_lease set archived_through = ?
+                      where source_id = ? and token = ?
+                        and (archived_through is null or archived_through < ?)""")) {
+            c.setAutoCommit(true);
+            ps.setTimestamp(1, Timestamp.from(at));
+            ps.setString(2, lease.sourceId());
+            ps.setLong(3, lease.token());
+            ps.setTimestamp(4, Timestamp.from(at));
+            ps.executeUpdate();
         }
     }
 

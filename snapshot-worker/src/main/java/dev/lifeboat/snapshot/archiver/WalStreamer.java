@@ -79,6 +79,10 @@ final class WalStreamer implements Runnable {
     // everything below is written by the streaming thread; status() reads it from there too
     private final Deque<long[]> samples = new ArrayDeque<>(); // {serverLsn, epochMillis}
     private final long startedAtMillis = System.currentTimeMillis();
+    /** Before this time every transaction was archived, as the source's previous owner last measured; -1: unknown. */
+    private volatile long inheritedHorizonMillis = -1;
+    /** What this streamer last recorded as {@link LeaseStore#archivedThrough}. */
+    private long recordedHorizonMillis = -1;
     private volatile int timeline;
     private volatile long archivedLsn = -1;
     private volatile Instant archivedAt;
@@ -155,6 +159,7 @@ final class WalStreamer implements Runnable {
 
     @Override
     public void run() {
+        inheritHorizon();
         Duration backoff = context.config().restartInitialBackoff();
         while (active()) {
             try {
@@ -195,6 +200,28 @@ final class WalStreamer implements Runnable {
         closeQuietly(replication);
         LOG.infof("WAL archiving of source %s ended on this worker (%s)", sourceId,
                 stopped ? "stopped" : "lease no longer held");
+    }
+
+    /** Reads where the previous owner left the archive's horizon: the lag counts from there until this one's own. */
+    void inheritHorizon() {
+        try {
+            context.leases().archivedThrough(sourceId).ifPresent(at -> inheritedHorizonMillis = at.toEpochMilli());
+        } catch (SQLException | RuntimeException e) {
+            LOG.debugf("source %s: cannot read the archive's horizon from the lease: %s", sourceId, e.getMessage());
+        }
+    }
+
+    /** Records the horizon the reported lag stands for, for whoever owns the source next. */
+    private void recordHorizon(LeaseStore.Lease held, long horizonMillis) {
+        if (horizonMillis <= recordedHorizonMillis) {
+            return;
+        }
+        try {
+            context.leases().recordArchivedThrough(held, Instant.ofEpochMilli(horizonMillis));
+            recordedHorizonMillis = horizonMillis;
+        } catch (SQLException | RuntimeException e) {
+            LOG.debugf("source %s: cannot record the archive's horizon: %s", sourceId, e.getMessage());
+        }
     }
 
     private boolean active() {
@@ -300,7 +327,9 @@ final class WalStreamer implements Runnable {
         byte[] buffer = new byte[segmentSize];
         long segment = firstSegment;
         int filled = 0;
-        int uploaded = 0;
+        // streaming starts again at the beginning of a segment whose partial an earlier owner (or this one before a
+        // reconnect) may have stored further: none is stored again until it is longer, so the archive never shrinks
+        int uploaded = archive.partialLength(WalNames.segmentName(timeline, segment, segmentSize));
         long partialEvery = context.config().partialInterval().toNanos();
         long statusEvery = context.config().statusInterval().toNanos();
         long nextPartial = System.nanoTime() + partialEvery;
@@ -362,8 +391,10 @@ final class WalStreamer implements Runnable {
      */
     private void keepReceived(WalArchive archive, long segment, int segmentSize, byte[] buffer, int filled,
                               int uploaded) {
-        if (filled <= uploaded || filled >= segmentSize || !active()) {
-            return;
+        LeaseStore.Lease held = lease.get();
+        if (filled <= uploaded || filled >= segmentSize || !active() || held == null
+                || held.validUntilNanos() - System.nanoTime() < context.config().leaseRenewInterval().toNanos()) {
+            return;   // nothing new, or too near the lease's end for an upload to finish before another owner's
         }
         try {
             archive.putPartial(WalNames.segmentName(timeline, segment, segmentSize), buffer, filled);
@@ -425,14 +456,16 @@ final class WalStreamer implements Runnable {
      * that is archived. Every transaction acknowledged before that sample was taken is in the archive; one
      * acknowledged after it may be missing, even when the newest sample is archived (the server may have written
      * since), so the lag is never 0 but about the partial interval on an idle server. Before this streamer has
-     * archived anything or asked the server (it cannot stream: source down, archive refused), the time since it
-     * started: nothing it was given has been archived for at least that long. Never unknown, so the gauge and the
-     * RPO grow while nothing is archived instead of reading NaN.
+     * archived one of its own samples (it cannot stream: source down, archive refused; or it is catching up), the
+     * time since the previous owner's horizon ({@link LeaseStore#archivedThrough}), else since this streamer
+     * started: nothing after that is known to be archived. Never unknown, so the gauge and the RPO grow while nothing
+     * is archived instead of reading NaN.
      */
     Double lagSeconds(long nowMillis) {
         long archived = archivedLsn;
         synchronized (samples) {
-            long since = startedAtMillis;
+            long inherited = inheritedHorizonMillis;
+            long since = inherited >= 0 ? Math.min(startedAtMillis, inherited) : startedAtMillis;
             long[] newestArchived = null;
             for (long[] sample : samples) {
                 if (archived >= 0 && Long.compareUnsigned(sample[0], archived) <= 0) {
@@ -472,11 +505,12 @@ final class WalStreamer implements Runnable {
             long archived = archivedLsn;
             long server = serverLsn;
             Instant now = Instant.now();   // the lag is as of the report's time
+            Double lag = lagSeconds(now.toEpochMilli());
             Long lagBytes = archived < 0 || server < 0 ? null : Math.max(0, server - archived);
             WalStatus last = lastStatus;
             WalStatus status = new WalStatus(sourceId, context.workerId(), held.token(), timeline,
                     archived < 0 ? null : WalNames.formatLsn(archived), archivedAt,
-                    server < 0 ? null : WalNames.formatLsn(server), lagBytes, lagSeconds(now.toEpochMilli()),
+                    server < 0 ? null : WalNames.formatLsn(server), lagBytes, lag,
                     from,
                     continuity != null ? continuity.lastContiguous().orElse(null)
                             : last == null ? null : last.lastContiguousSegment(),
@@ -488,6 +522,7 @@ final class WalStreamer implements Runnable {
                     now, warning);
             lastStatus = status;
             statusSink.accept(status);
+            recordHorizon(held, now.toEpochMilli() - Math.round(lag * 1000));
         } catch (Exception e) {
             LOG.warnf("source %s: cannot report WAL archiving status: %s", sourceId, describe(e));
         }
@@ -558,7 +593,15 @@ final class WalStreamer implements Runnable {
     private String identifySystem(Connection repl) throws SQLException {
         try (Statement st = repl.createStatement(); ResultSet rs = st.executeQuery("IDENTIFY_SYSTEM")) {
             rs.next();
-            timeline = rs.getInt("timeline");
+            int current = rs.getInt("timeline");
+            if (timeline != 0 && current != timeline) {
+                // positions of another timeline say nothing about what of this one is archived
+                archivedLsn = -1;
+                synchronized (samples) {
+                    samples.clear();
+                }
+            }
+            timeline = current;
             return Long.toUnsignedString(Long.parseUnsignedLong(rs.getString("systemid").trim()));
         }
     }

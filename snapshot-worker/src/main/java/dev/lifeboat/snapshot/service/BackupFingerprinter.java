@@ -51,7 +51,9 @@ public final class BackupFingerprinter implements AutoCloseable, PgDump.Tap {
      * keeps, while CREATE EXTENSION fills in the others on restore, so those are not fingerprinted (nor checked).
      * For a table that inherits, also the columns pg_dump's COPY names, in its order (not dropped, not generated, by
      * attnum): a restore recreates such a table with its inherited columns first, which need not be the source's
-     * order, while the data file keeps the source's.
+     * order, while the data file keeps the source's. And whether the table is a partition under hash partitioning,
+     * whose rows pg_dump may load through the partitioned root (enum keys hash differently on another server), so
+     * that they land in other partitions on restore than the file they came in.
      */
     private static final String TABLES = """
             select c.oid, n.nspname, c.relname,
@@ -59,7 +61,13 @@ public final class BackupFingerprinter implements AutoCloseable, PgDump.Tap {
                            and d.deptype = 'e'),
                    case when exists (select 1 from pg_inherits i where i.inhrelid = c.oid) then
                      array(select a.attname::text from pg_attribute a where a.attrelid = c.oid and a.attnum > 0
-                           and not a.attisdropped and a.attgenerated = '' order by a.attnum) end
+                           and not a.attisdropped and a.attgenerated = '' order by a.attnum) end,
+                   c.relispartition and exists (
+                     with recursive up(relid) as (
+                       select i.inhparent from pg_inherits i where i.inhrelid = c.oid
+                       union all
+                       select i.inhparent from pg_inherits i join up on i.inhrelid = up.relid)
+                     select 1 from up join pg_partitioned_table p on p.partrelid = up.relid where p.partstrat = 'h')
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             where c.relkind = 'r'
               and n.nspname not in ('pg_catalog', 'information_schema')
@@ -71,8 +79,12 @@ public final class BackupFingerprinter implements AutoCloseable, PgDump.Tap {
      */
     public static final String PG_OPTIONS = CopyHashes.PG_OPTIONS;
 
-    /** @param columns pg_dump's column order where a restore may change it, else null */
-    private record Named(String schema, String name, boolean ofExtension, List<String> columns) {
+    /**
+     * @param columns          pg_dump's column order where a restore may change it, else null
+     * @param mayLoadElsewhere a hash partition: its file's rows may be routed to other partitions on restore
+     */
+    private record Named(String schema, String name, boolean ofExtension, List<String> columns,
+                         boolean mayLoadElsewhere) {
     }
 
     private record Counted(long rows, String hash) {
@@ -176,7 +188,7 @@ public final class BackupFingerprinter implements AutoCloseable, PgDump.Tap {
                     while (rs.next()) {
                         java.sql.Array columns = rs.getArray(5);
                         tables.put(rs.getLong(1), new Named(rs.getString(2), rs.getString(3), rs.getBoolean(4),
-                                columns == null ? null : List.of((String[]) columns.getArray())));
+                                columns == null ? null : List.of((String[]) columns.getArray()), rs.getBoolean(6)));
                     }
                 }
                 return new BackupFingerprinter(c, id, tables, pgRestore, !sqlAscii);
@@ -288,7 +300,7 @@ public final class BackupFingerprinter implements AutoCloseable, PgDump.Tap {
                         table.schema(), table.name(), e.getKey());
             } else {
                 out.add(new TableFingerprints.Table(table.schema(), table.name(), rows.rows(), rows.hash(),
-                        table.columns(), e.getKey() + ".dat"));
+                        table.columns(), table.mayLoadElsewhere() ? null : e.getKey() + ".dat"));
             }
         });
         out.sort(java.util.Comparator.comparing(TableFingerprints.Table::schema)

@@ -428,12 +428,12 @@ public class DatabaseRestorer {
         } catch (SQLException e) {
             throw countFailure(cmd, e);
         }
-        Map<String, Long> counted = new ConcurrentHashMap<>();
+        Map<List<String>, Long> counted = new ConcurrentHashMap<>();
         Queue<String[]> next = new ConcurrentLinkedQueue<>();
         for (String[] t : tables) {
             Long rows = fed.get(List.of(t[0], t[1]));
             if (rows != null) {
-                counted.put(t[0] + "." + t[1], rows);
+                counted.put(List.of(t[0], t[1]), rows);
             } else {
                 next.add(t);
             }
@@ -449,7 +449,7 @@ public class DatabaseRestorer {
                             try (ResultSet rs = st.executeQuery("select count(*) from only "
                                     + TargetServers.quote(t[0]) + "." + TargetServers.quote(t[1]))) {
                                 rs.next();
-                                counted.put(t[0] + "." + t[1], rs.getLong(1));
+                                counted.put(List.of(t[0], t[1]), rs.getLong(1));
                             }
                         }
                     }
@@ -467,11 +467,10 @@ public class DatabaseRestorer {
         }
         List<Map<String, Object>> out = new ArrayList<>();
         // by schema and name, in the server's order
-        tables.stream().sorted(Comparator.comparingLong(t -> Long.parseLong(t[2])))
-                .map(t -> t[0] + "." + t[1]).forEach(table -> {
+        tables.stream().sorted(Comparator.comparingLong(t -> Long.parseLong(t[2]))).forEach(t -> {
             Map<String, Object> row = new LinkedHashMap<>();
-            row.put("table", table);
-            row.put("rows", counted.get(table));
+            row.put("table", t[0] + "." + t[1]);
+            row.put("rows", counted.get(List.of(t[0], t[1])));
             out.add(row);
         });
         return new RowCounts(out, tables.size() - queried);
