@@ -277,12 +277,22 @@ public class WalArchiver {
         }
     }
 
+    /** The reported lag grown by the report's age: what the lag is when the gauge is read. */
+    private static Double lagNow(WalStatus s) {
+        if (s.lagSeconds() == null) {
+            return null;
+        }
+        long age = s.reportedAt() == null ? 0
+                : Math.max(0, System.currentTimeMillis() - s.reportedAt().toEpochMilli());
+        return s.lagSeconds() + age / 1000.0;
+    }
+
     private List<Meter> register(String sourceId) {
         return List.of(
                 Gauge.builder("lifeboat_wal_archive_lag_seconds", latest,
-                                m -> value(m.get(sourceId), s -> s.lagSeconds()))
-                        .description("Seconds since the source's server was last at a WAL position the archive holds "
-                                + "(the RPO now)").tag("source", sourceId).register(registry),
+                                m -> value(m.get(sourceId), WalArchiver::lagNow))
+                        .description("Seconds since the source's server was last known at a WAL position the archive "
+                                + "holds (the RPO now)").tag("source", sourceId).register(registry),
                 Gauge.builder("lifeboat_wal_archive_lag_bytes", latest,
                                 m -> value(m.get(sourceId), s -> s.lagBytes() == null ? null
                                         : s.lagBytes().doubleValue()))
