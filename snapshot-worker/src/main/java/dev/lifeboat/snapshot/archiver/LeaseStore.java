@@ -103,14 +103,7 @@ public class LeaseStore {
 
     /** The segment where the source's archive begins, as first recorded; empty before anything was archived. */
     public Optional<String> archiveFrom(String sourceId) throws SQLException {
-        try (Connection c = ds.getConnection();
-             PreparedStatement ps = c.prepareStatement(
-                     "select archive_from from snapshot.archiver_lease where source_id = ?")) {
-            ps.setString(1, sourceId);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
-            }
-        }
+        return column(sourceId, "archive_from", rs -> rs.getString(1));
     }
 
     /**
@@ -118,15 +111,27 @@ public class LeaseStore {
      * while none was recorded.
      */
     public Optional<Instant> archivedThrough(String sourceId) throws SQLException {
+        return column(sourceId, "archived_through", rs -> {
+            Timestamp at = rs.getTimestamp(1);
+            return at == null ? null : at.toInstant();
+        });
+    }
+
+    /** One column (a name from this class, never from input) of the source's lease row. */
+    private <T> Optional<T> column(String sourceId, String column, ColumnReader<T> read) throws SQLException {
         try (Connection c = ds.getConnection();
              PreparedStatement ps = c.prepareStatement(
-                     "select archived_through from snapshot.archiver_lease where source_id = ?")) {
+                     "select " + column + " from snapshot.archiver_lease where source_id = ?")) {
             ps.setString(1, sourceId);
             try (ResultSet rs = ps.executeQuery()) {
-                Timestamp at = rs.next() ? rs.getTimestamp(1) : null;
-                return Optional.ofNullable(at).map(Timestamp::toInstant);
+                return rs.next() ? Optional.ofNullable(read.read(rs)) : Optional.empty();
             }
         }
+    }
+
+    @FunctionalInterface
+    private interface ColumnReader<T> {
+        T read(ResultSet rs) throws SQLException;
     }
 
     /** Moves {@link #archivedThrough} forward to {@code at}, while {@code lease} holds the source. */

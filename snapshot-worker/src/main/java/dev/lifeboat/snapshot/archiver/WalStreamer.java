@@ -270,7 +270,10 @@ final class WalStreamer implements Runnable {
                         .withSlotName(slot)
                         .withStartPosition(LogSequenceNumber.valueOf(start))
                         .withAutomaticFlush(false)
-                        .withStatusInterval(10, TimeUnit.SECONDS)
+                        // a status message every partial interval: a server that died is noticed by the next
+                        // write (reads of a dead connection only come back empty)
+                        .withStatusInterval((int) Math.max(100, context.config().partialInterval().toMillis()),
+                                TimeUnit.MILLISECONDS)
                         .start();
                 stream = s;
                 streaming = true;
