@@ -209,11 +209,6 @@ public final class CopyRows {
 
     private static final class NoHash implements LineHash {
         @Override
-        public long whole(byte[] b, int off, int len) {
-            return 0;
-        }
-
-        @Override
         public void update(byte[] b, int off, int len) {
         }
 

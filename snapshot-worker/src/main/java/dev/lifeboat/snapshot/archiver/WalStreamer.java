@@ -401,9 +401,7 @@ final class WalStreamer implements Runnable {
         }
         try {
             archive.putPartial(WalNames.segmentName(timeline, segment, segmentSize), buffer, filled);
-            resumeFromArchive = false;
-            archivedLsn = segment * segmentSize + filled;
-            archivedAt = Instant.now();
+            markArchived(segment * segmentSize + filled);
             LOG.infof("source %s: streaming broke; the %d bytes of WAL received since the last upload are archived "
                     + "(through %s)", sourceId, filled - uploaded, WalNames.formatLsn(archivedLsn));
         } catch (RuntimeException e) {
@@ -412,16 +410,21 @@ final class WalStreamer implements Runnable {
         }
     }
 
+    private void markArchived(long lsn) {
+        resumeFromArchive = false;
+        archivedLsn = lsn;
+        archivedAt = Instant.now();
+    }
+
     private void requireLease() {
         if (!active()) {
             throw new IllegalStateException("the lease of source " + sourceId + " is no longer held by this worker");
         }
     }
 
+    /** The archive holds the WAL up to {@code lsn}: reported as flushed to the server, so its slot may move on. */
     private void archived(PGReplicationStream s, long lsn) throws SQLException {
-        resumeFromArchive = false;
-        archivedLsn = lsn;
-        archivedAt = Instant.now();
+        markArchived(lsn);
         LogSequenceNumber position = LogSequenceNumber.valueOf(lsn);
         s.setFlushedLSN(position);
         s.setAppliedLSN(position);

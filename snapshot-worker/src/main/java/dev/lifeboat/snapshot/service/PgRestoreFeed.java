@@ -43,8 +43,7 @@ final class PgRestoreFeed implements AutoCloseable {
     private final Path dumpDir;
     private final List<Manifest.FileEntry> pipes;
     private final List<Thread> feeders = new ArrayList<>();
-    private final Map<String, Long> fed = new ConcurrentHashMap<>();
-    /** The rows of each file fed to its end (its lines of COPY text). */
+    /** The rows of each file fed to its end (its lines of COPY text); a file missing here was not fed whole. */
     private final Map<String, Long> rowsFed = new ConcurrentHashMap<>();
     private final AtomicLong bytesFed = new AtomicLong();
     private final AtomicReference<Exception> failure = new AtomicReference<>();
@@ -113,11 +112,10 @@ final class PgRestoreFeed implements AutoCloseable {
                 return;
             }
             CopyRows rows = CopyRows.counting();
-            long n = repository.reader().copy(manifest, file, new CountingStream(out, rows));
+            repository.reader().copy(manifest, file, new CountingStream(out, rows));
             out.close();
             rows.end();
             rowsFed.put(file.path(), rows.count());
-            fed.put(file.path(), n);
         } catch (IOException | RuntimeException e) {
             if (!stopping) {
                 failure.compareAndSet(null, e);
@@ -148,7 +146,7 @@ final class PgRestoreFeed implements AutoCloseable {
 
     /** Table data files not fed to their end: must be none once pg_restore has succeeded. */
     List<String> unfed() {
-        return pipes.stream().map(Manifest.FileEntry::path).filter(p -> !fed.containsKey(p)).toList();
+        return pipes.stream().map(Manifest.FileEntry::path).filter(p -> !rowsFed.containsKey(p)).toList();
     }
 
     /**
