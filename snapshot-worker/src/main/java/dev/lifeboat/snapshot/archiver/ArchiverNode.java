@@ -3,9 +3,11 @@ package dev.lifeboat.snapshot.archiver;
 import dev.lifeboat.contracts.WalStatus;
 import org.jboss.logging.Logger;
 
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -215,8 +217,9 @@ final class ArchiverNode implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        // still under the lease: no other instance streams the source meanwhile
-        if (dropSlot && h.lease().get().valid() && h.streamer().dropSlot(config.slotDropTimeout())) {
+        // still under the lease (renewed first: stopping the stream may have taken most of it), so no other
+        // instance streams the source meanwhile
+        if (dropSlot && renewedForSlotDrop(sourceId, h) && h.streamer().dropSlot(config.slotDropTimeout())) {
             LOG.infof("dropped replication slot %s of deleted source %s", h.streamer().slot(), sourceId);
             slotDropped.accept(sourceId, h.streamer().slot());
         }
@@ -227,6 +230,20 @@ final class ArchiverNode implements AutoCloseable {
             } catch (Exception e) {
                 LOG.debugf("releasing the lease of %s: %s", sourceId, e.getMessage());
             }
+        }
+    }
+
+    private boolean renewedForSlotDrop(String sourceId, Held h) {
+        try {
+            Optional<LeaseStore.Lease> renewed = leases.renew(h.lease().get(), config.leaseTtl());
+            renewed.ifPresent(h.lease()::set);
+            return renewed.isPresent() && renewed.get().valid();
+        } catch (SQLException e) {
+            LOG.warnf("WAL archiver %s could not renew the lease of deleted source %s before dropping its replication "
+                    + "slot %s (%s): the slot stays and retains WAL on the server; drop it there with "
+                    + "pg_drop_replication_slot('%s')", owner, sourceId, h.streamer().slot(), e.getMessage(),
+                    h.streamer().slot());
+            return false;
         }
     }
 

@@ -207,21 +207,25 @@ class WalArchiverTest {
             cluster.execute("postgres", "insert into marker (note) values ('committed')");
             long committed = serverFlushLsn();
             long t0 = System.nanoTime();
-            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
                     .until(() -> Long.compareUnsigned(archived(source), committed) >= 0);
-            // the partial interval (0.5 s) plus the status interval (1 s) through which the test sees it
+            // the partial interval (0.5 s) plus the status interval (1 s) through which the test sees it, about 1 s
+            // on an idle machine; the bound is the archive lag the archiver must keep (5 s), which a loaded machine
+            // (two test lanes on two cores, each upload slower) must still meet
             double trailSeconds = (System.nanoTime() - t0) / 1e9;
-            assertThat(trailSeconds).as("seconds until a committed position was archived").isLessThan(3);
+            assertThat(trailSeconds).as("seconds until a committed position was archived").isLessThan(5);
             assertThat(second.owned()).as("one owner at a time").isEmpty();
 
             // the owner dies holding its lease; the other takes the source over within the lease's TTL
             first.close();
             long killed = System.nanoTime();
-            await().atMost(LEASE_TTL.plusSeconds(6)).pollInterval(Duration.ofMillis(100))
+            await().atMost(LEASE_TTL.plusSeconds(10)).pollInterval(Duration.ofMillis(100))
                     .until(() -> second.owned().contains(source));
+            // the lease's TTL from its last renewal, then the other worker's next claim (every 0.5 s) and the claim
+            // itself: about 3.5 s idle, some seconds more under load
             double takeover = (System.nanoTime() - killed) / 1e9;
             assertThat(takeover).as("seconds until the other worker took over").isLessThan(
-                    LEASE_TTL.toSeconds() + 2);
+                    LEASE_TTL.toSeconds() + 4);
             switchWal(2);
             long lastCommitted = serverFlushLsn();
             await().atMost(PROGRESS).pollInterval(Duration.ofMillis(200)).until(() ->
@@ -287,7 +291,7 @@ class WalArchiverTest {
                 store.delete(BUCKET, PREFIX + "/" + source + "/wal/" + deleted);
 
                 var report = topic.await(r -> source.equals(r.key()) && r.value().contains("\"gap\":true"),
-                        Duration.ofSeconds(15));
+                        Duration.ofSeconds(30));
                 JsonNode status = EventCodec.mapper().readTree(report.value());
                 assertThat(status.get("firstMissingSegment").asText()).isEqualTo(deleted);
                 assertThat(status.get("lastContiguousSegment").asText()).isEqualTo(segments.get(0));
@@ -338,7 +342,7 @@ class WalArchiverTest {
             SCHEDULER.put("sources/" + source, source(source, PG_PORT + 2));
             switchWal(standby, 1);
             long afterFailover = serverFlushLsn(standby);
-            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            await().atMost(PROGRESS).pollInterval(Duration.ofMillis(200)).until(() -> {
                 WalStatus st = statuses().get(source);
                 return st != null && st.timeline() == 2
                         && Long.compareUnsigned(archived(source), afterFailover) >= 0;
@@ -352,7 +356,7 @@ class WalArchiverTest {
             long switchSegment = Long.divideUnsigned(switchPoint, size);
             assertThat(slotExists(standby, source)).as("the slot exists on the new primary").isTrue();
             var topicReport = topic.await(r -> source.equals(r.key()) && r.value().contains("\"warning\":\"replication slot"),
-                    Duration.ofSeconds(10));
+                    Duration.ofSeconds(30));
             assertThat(topicReport.value()).contains("was missing").contains("continuity check");
 
             // restore_command asks for each segment on the timeline the history file says: before the switch on
@@ -370,7 +374,7 @@ class WalArchiverTest {
             assertThat(archive.fetch(firstOfTimeline2).orElseThrow())
                     .as("%s equals the new primary's", firstOfTimeline2)
                     .isEqualTo(Files.readAllBytes(standby.dataDir().resolve("pg_wal").resolve(firstOfTimeline2)));
-            await().atMost(Duration.ofSeconds(10)).until(() -> !statuses().get(source).gap()
+            await().atMost(Duration.ofSeconds(30)).until(() -> !statuses().get(source).gap()
                     && statuses().get(source).warning() == null);
         } finally {
             if (node != null) {
