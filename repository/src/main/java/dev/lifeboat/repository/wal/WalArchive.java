@@ -21,13 +21,20 @@ import java.util.TreeMap;
  * The archived WAL of one source, in its repository under {@code <prefix>/wal/}:
  * <pre>
  * wal/&lt;segment&gt;            a complete segment (16 MiB of WAL unless the cluster was built otherwise)
- * wal/&lt;segment&gt;.partial    the segment being written: its first bytes, up to the last archived LSN; replaced as it grows
+ * wal/&lt;segment&gt;.partial    the segment being written: its first bytes (the partial's base), rewritten now and then
+ * wal/&lt;segment&gt;.partial.&lt;offset&gt;  a piece of it: the bytes from that offset (8 hex digits) on, stored as it grows
  * wal/&lt;tli&gt;.history        timeline history files; backup history files under their own names
  * wal/system-identifier    the PostgreSQL cluster the archive belongs to, written once by its first archiver
  * wal-retired/&lt;sysid&gt;-&lt;time&gt;/  an archive moved aside by {@link #retire}, same layout
  * </pre>
  * Each object is {@code seal("wal:" + name, sha256(plaintext) || zstd(plaintext))} under the repository's data key:
  * compressed, encrypted, bound to its name (an object copied under another name does not open) and checksummed.
+ * <p>
+ * The partial of a segment is its base joined with the pieces that continue it without a hole ({@link #fetch}).
+ * An archiver stores each second only what the server wrote since the last upload, as a piece
+ * ({@link PartialWriter}), and rewrites the base (deleting the pieces it covers) only when the pieces add up to
+ * more than it or grow many: the archive trails a slowly written segment by a second without uploading the whole
+ * segment every second.
  * <p>
  * An archive holds the WAL of one cluster only: {@link #claim} binds it to a system identifier before anything is
  * written, and {@link #fetch(String, String)} checks the identifier in each segment's first page header, so that
@@ -36,6 +43,12 @@ import java.util.TreeMap;
 public final class WalArchive {
     private static final int SHA256_BYTES = 32;
     private static final String PARTIAL = ".partial";
+    /** What follows {@code <segment>.partial} in a piece's name: its offset in the segment. */
+    private static final java.util.regex.Pattern PIECE = java.util.regex.Pattern.compile("\\.([0-9a-f]{8})");
+    /** A partial written as more pieces than this gets a new base, so a read joins few objects. */
+    static final int MAX_PIECES = 32;
+    /** Attempts at joining a partial whose objects change under the read (a new base replacing its pieces). */
+    private static final int JOIN_ATTEMPTS = 3;
     /** The object naming the cluster the archive belongs to. */
     public static final String SYSTEM_IDENTIFIER = "system-identifier";
     static final String RETIRED = "wal-retired/";
@@ -97,25 +110,208 @@ public final class WalArchive {
     }
 
     /**
-     * Stores the first {@code length} bytes of a segment still being written (everything up to the archived LSN);
-     * trailing zero bytes are not stored. Replaces an earlier partial of the same segment.
+     * Stores the first {@code length} bytes of a segment still being written (everything up to the archived LSN) as
+     * its partial's base; trailing zero bytes are not stored. Replaces an earlier base of the same segment (pieces
+     * stored after it stay, and still join where they continue it). An archiver writes through
+     * {@link #partialWriter} instead.
      */
     public void putPartial(String segment, byte[] content, int length) {
         WalNames.requireSegment(segment);
-        if (length < 0 || length > segmentSize || length > content.length) {
-            throw new IllegalArgumentException("partial of " + segment + ": bad length " + length);
-        }
+        checkLength(segment, content, length);
         String name = segment + PARTIAL;
         store.put(bucket, root + name, seal(name, Arrays.copyOf(content, length)));
     }
 
+    private void checkLength(String segment, byte[] content, int length) {
+        if (length < 0 || length > segmentSize || length > content.length) {
+            throw new IllegalArgumentException("partial of " + segment + ": bad length " + length);
+        }
+    }
+
     /**
-     * How many bytes of {@code segment} its stored partial holds (trailing zero bytes not stored); 0 when the archive
-     * holds no partial of it. Read and authenticated whole: meant for an archiver (re)starting within the segment.
+     * How many bytes of {@code segment} its stored partial holds (its base and the pieces joined; trailing zero bytes
+     * not stored); 0 when the archive holds no partial of it. Read and authenticated whole: meant for an archiver
+     * (re)starting within the segment.
      */
     public int partialLength(String segment) {
         WalNames.requireSegment(segment);
-        return read(segment + PARTIAL).map(b -> b.length).orElse(0);
+        return readPartial(segment).map(p -> p.bytes().length).orElse(0);
+    }
+
+    /**
+     * A writer of the partial of {@code segment}, the segment an archiver is receiving: starts from what the archive
+     * holds of it (read once, so a restarted or new archiver never stores it shorter).
+     */
+    public PartialWriter partialWriter(String segment) {
+        WalNames.requireSegment(segment);
+        Optional<Partial> held = readPartial(segment);
+        return new PartialWriter(segment, held.map(p -> p.bytes().length).orElse(0),
+                held.map(Partial::objects).orElse(List.of()));
+    }
+
+    /**
+     * A writer of the partial of {@code segment}, the segment that follows one this archiver has just stored
+     * complete: nothing of it can be stored yet, so nothing is read.
+     */
+    public PartialWriter partialWriterOfNext(String segment) {
+        WalNames.requireSegment(segment);
+        return new PartialWriter(segment, 0, List.of());
+    }
+
+    /**
+     * Stores a segment's partial as it grows, the bytes new since its last call as a piece
+     * ({@code <segment>.partial.<offset>}). The whole prefix is stored again as the base, and the pieces it covers are deleted
+     * (those of an earlier writer too), when this writer has stored no base yet, when the pieces since the base add
+     * up to more than it, or when they are {@link #MAX_PIECES}: the bytes uploaded stay within a small multiple of
+     * the WAL written, and a read joins at most a base and {@link #MAX_PIECES} pieces. Not thread-safe: one
+     * archiver's streaming thread.
+     */
+    public final class PartialWriter {
+        private final String segment;
+        private int stored;
+        private int base;
+        private long pieceBytes;
+        /** Objects a new base replaces: the pieces this writer stored since its base, those it found at its start. */
+        private final List<String> covered;
+
+        private PartialWriter(String segment, int stored, List<String> found) {
+            this.segment = segment;
+            this.stored = stored;
+            this.covered = new ArrayList<>(found.stream().filter(n -> !n.equals(segment + PARTIAL)).toList());
+        }
+
+        /** How many bytes of the segment the archive holds, as far as this writer knows. */
+        public int stored() {
+            return stored;
+        }
+
+        /**
+         * Stores {@code content[0, length)} when it is longer than what is stored: only the new bytes, or the whole
+         * prefix as a new base. False when there was nothing new to store.
+         */
+        public boolean write(byte[] content, int length) {
+            checkLength(segment, content, length);
+            if (length <= stored) {
+                return false;
+            }
+            if (base == 0 || covered.size() >= MAX_PIECES || pieceBytes + (length - stored) > base) {
+                putPartial(segment, content, length);
+                for (String piece : covered) {
+                    store.delete(bucket, root + piece);
+                }
+                covered.clear();
+                base = length;
+                pieceBytes = 0;
+            } else {
+                String name = pieceName(segment, stored);
+                store.put(bucket, root + name, seal(name, Arrays.copyOfRange(content, stored, length)));
+                covered.add(name);
+                pieceBytes += length - stored;
+            }
+            stored = length;
+            return true;
+        }
+
+        /**
+         * Stores the segment complete ({@link #put}, which removes its base) and deletes the pieces this writer knows
+         * of; a piece it does not know of (another archiver's, stored meanwhile) is left to the WAL retention.
+         */
+        public void complete(byte[] content) {
+            put(segment, content);
+            for (String piece : covered) {
+                store.delete(bucket, root + piece);
+            }
+            covered.clear();
+        }
+    }
+
+    private static String pieceName(String segment, int offset) {
+        return segment + PARTIAL + "." + String.format(java.util.Locale.ROOT, "%08x", offset);
+    }
+
+    /** The segment a partial's object (its base or a piece) belongs to, or null when {@code name} is not one. */
+    static String partialSegment(String name) {
+        int at = name.indexOf(PARTIAL);
+        if (at < 0 || !WalNames.isSegment(name.substring(0, at))) {
+            return null;
+        }
+        String rest = name.substring(at + PARTIAL.length());
+        return rest.isEmpty() || PIECE.matcher(rest).matches() ? name.substring(0, at) : null;
+    }
+
+    /**
+     * A segment's stored partial: its bytes (the base joined with the pieces that continue it without a hole) and
+     * the names of the objects it is stored as.
+     */
+    private record Partial(byte[] bytes, List<String> objects) {
+    }
+
+    /**
+     * The partial of {@code segment} as stored, empty when there is none. Its objects are listed, then read: one
+     * that is gone by then (a new base replaced it, or the segment was stored complete) makes the read start over.
+     */
+    private Optional<Partial> readPartial(String segment) {
+        String prefix = root + segment + PARTIAL;
+        for (int attempt = 1; ; attempt++) {
+            boolean hasBase = false;
+            TreeMap<Integer, String> pieces = new TreeMap<>();
+            List<String> objects = new ArrayList<>();
+            for (String key : store.list(bucket, prefix)) {
+                String name = key.substring(root.length());
+                String rest = key.substring(prefix.length());
+                java.util.regex.Matcher m = PIECE.matcher(rest);
+                if (rest.isEmpty()) {
+                    hasBase = true;
+                    objects.add(name);
+                } else if (m.matches()) {
+                    pieces.put(Integer.parseInt(m.group(1), 16), name);
+                    objects.add(name);
+                }
+            }
+            if (objects.isEmpty()) {
+                return Optional.empty();
+            }
+            Optional<byte[]> joined = join(segment, hasBase, pieces);
+            if (joined.isPresent()) {
+                return Optional.of(new Partial(joined.get(), objects));
+            }
+            if (attempt == JOIN_ATTEMPTS) {
+                throw new UncheckedIOException(new IOException("the partial of WAL segment " + segment + " in "
+                        + location() + " kept changing while it was read (" + JOIN_ATTEMPTS + " attempts)"));
+            }
+        }
+    }
+
+    /** The base and the pieces that continue it without a hole, joined; empty when one of them is gone. */
+    private Optional<byte[]> join(String segment, boolean hasBase, TreeMap<Integer, String> pieces) {
+        byte[] joined = new byte[0];
+        if (hasBase) {
+            Optional<byte[]> base = read(segment + PARTIAL);
+            if (base.isEmpty()) {
+                return Optional.empty();
+            }
+            joined = base.get();
+        }
+        for (var e : pieces.entrySet()) {
+            int offset = e.getKey();
+            if (offset > joined.length) {
+                break;   // a hole (a piece whose predecessor is not stored): what follows it does not join
+            }
+            Optional<byte[]> piece = read(e.getValue());
+            if (piece.isEmpty()) {
+                return Optional.empty();
+            }
+            int end = offset + piece.get().length;
+            if (end > segmentSize) {
+                throw new WalIntegrityException(e.getValue(), "reaches past the segment's end (" + end + " bytes)",
+                        null);
+            }
+            if (end > joined.length) {
+                joined = Arrays.copyOf(joined, end);
+                System.arraycopy(piece.get(), 0, joined, offset, piece.get().length);
+            }
+        }
+        return Optional.of(joined);
     }
 
     /**
@@ -132,7 +328,17 @@ public final class WalArchive {
         if (whole.isPresent() || !WalNames.isSegment(name)) {
             return whole;
         }
-        return read(name + PARTIAL).map(prefix -> Arrays.copyOf(prefix, segmentSize));
+        Optional<Partial> partial;
+        try {
+            partial = readPartial(name);
+        } catch (UncheckedIOException e) {
+            // replaced while read: stored complete meanwhile, most likely
+            partial = Optional.empty();
+        }
+        if (partial.isEmpty()) {
+            return read(name);
+        }
+        return partial.map(p -> Arrays.copyOf(p.bytes(), segmentSize));
     }
 
     /** Whether the archive holds {@code segment} complete (not only a partial). */
@@ -146,8 +352,12 @@ public final class WalArchive {
      */
     public Optional<java.time.Instant> writtenAt(String segment) {
         WalNames.requireSegment(segment);
-        return store.stat(bucket, root + segment).or(() -> store.stat(bucket, root + segment + PARTIAL))
-                .map(dev.lifeboat.repository.blob.ObjectInfo::lastModified);
+        return store.stat(bucket, root + segment).map(dev.lifeboat.repository.blob.ObjectInfo::lastModified)
+                .or(() -> store.list(bucket, root + segment + PARTIAL).stream()
+                        .filter(key -> segment.equals(partialSegment(key.substring(root.length()))))
+                        .flatMap(key -> store.stat(bucket, key).stream())
+                        .map(dev.lifeboat.repository.blob.ObjectInfo::lastModified)
+                        .max(java.util.Comparator.naturalOrder()));
     }
 
     /**
@@ -239,7 +449,7 @@ public final class WalArchive {
         names.addAll(listing.partials());
         names.sort(java.util.Comparator.comparingLong(WalNames::position).reversed());
         for (String name : names.subList(0, Math.min(3, names.size()))) {
-            Optional<byte[]> content = read(name).or(() -> read(name + PARTIAL));
+            Optional<byte[]> content = read(name).or(() -> readPartial(name).map(Partial::bytes));
             Optional<String> id = content.flatMap(c -> WalSegmentHeader.systemIdentifier(c, c.length, segmentSize));
             if (id.isPresent()) {
                 return id;
@@ -384,14 +594,17 @@ public final class WalArchive {
             String name = key.substring(root.length());
             if (WalNames.isSegment(name)) {
                 segments.add(name);
-            } else if (name.endsWith(PARTIAL) && WalNames.isSegment(name.substring(0, name.length() - PARTIAL.length()))) {
-                partials.add(name.substring(0, name.length() - PARTIAL.length()));
+            } else if (partialSegment(name) != null) {
+                String segment = partialSegment(name);
+                if (partials.isEmpty() || !partials.getLast().equals(segment)) {
+                    partials.add(segment);
+                }
             } else if (WalNames.isHistory(name)) {
                 histories.add(name);
             }
         }
         segments.sort(null);
-        partials.sort(null);
+        partials = new ArrayList<>(new java.util.TreeSet<>(partials));
         histories.sort(null);
         return new Listing(segments, partials, histories);
     }
@@ -520,8 +733,8 @@ public final class WalArchive {
         int young = 0;
         for (String key : store.list(bucket, root)) {
             String name = key.substring(root.length());
-            boolean partial = name.endsWith(PARTIAL);
-            String segment = partial ? name.substring(0, name.length() - PARTIAL.length())
+            boolean partial = partialSegment(name) != null;
+            String segment = partial ? partialSegment(name)
                     : WalNames.isBackupHistory(name) ? name.substring(0, 24) : name;
             if (!WalNames.isSegment(segment) || WalNames.position(segment) >= keep) {
                 continue;
@@ -566,7 +779,7 @@ public final class WalArchive {
      * What {@link #pruneBefore} deleted.
      *
      * @param segments        complete segments deleted
-     * @param partials        partial segments deleted
+     * @param partials        objects of partial segments deleted (bases and pieces)
      * @param backupHistories backup history files deleted
      * @param keptYoung       objects before {@code oldestKept} kept because they were written too recently
      */

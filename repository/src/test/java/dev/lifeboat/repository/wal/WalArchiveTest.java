@@ -32,6 +32,7 @@ class WalArchiveTest {
     private String prefix;
     private WalArchive wal;
     private Repository repository;
+    private MasterKey key;
 
     @BeforeEach
     void setUp() {
@@ -39,7 +40,8 @@ class WalArchiveTest {
         store = S3ObjectStore.connect(new S3Settings(Optional.of(URI.create(stack.s3Endpoint())), "us-east-1", true,
                 "local-access-key", "local-secret-key", S3Settings.MIN_PART_SIZE));
         prefix = "wal-" + UUID.randomUUID();
-        repository = Repository.init(store, BUCKET, prefix, MasterKey.generate());
+        key = MasterKey.generate();
+        repository = Repository.init(store, BUCKET, prefix, key);
         wal = repository.wal(SEGMENT);
     }
 
@@ -193,6 +195,136 @@ class WalArchiveTest {
         assertThat(wal.list().partials()).isEmpty();
         assertThat(wal.fetch(name(1, 8))).isEmpty();
         assertThat(wal.fetch("00000002.history")).isEmpty();
+    }
+
+    @Test
+    void aGrowingPartialIsStoredAsPiecesThatJoinIntoItsPrefix() {
+        byte[] full = segment(11);
+        String seg = name(1, 9);
+        java.util.concurrent.atomic.AtomicLong uploaded = new java.util.concurrent.atomic.AtomicLong();
+        WalArchive counted = Repository.openOrInit(new CountingStore(store, uploaded), BUCKET, prefix, key)
+                .wal(SEGMENT);
+        WalArchive.PartialWriter writer = counted.partialWriter(seg);
+        assertThat(writer.stored()).isZero();
+        int[] lengths = {4096, 5000, 6000, 7000, 9000, 9100, 20_000, 20_001};
+        for (int length : lengths) {
+            assertThat(writer.write(full, length)).isTrue();
+            assertThat(wal.partialLength(seg)).as("joined after storing %d bytes", length).isEqualTo(length);
+            byte[] fetched = wal.fetch(seg).orElseThrow();
+            assertThat(Arrays.copyOf(fetched, length)).isEqualTo(Arrays.copyOf(full, length));
+            assertThat(Arrays.copyOfRange(fetched, length, SEGMENT)).containsOnly((byte) 0);
+        }
+        assertThat(writer.write(full, 20_001)).as("nothing new").isFalse();
+        List<String> objects = store.list(BUCKET, prefix + "/wal/" + seg);
+        assertThat(objects).as("a base and pieces").hasSizeGreaterThan(1).hasSizeLessThanOrEqualTo(
+                WalArchive.MAX_PIECES + 1);
+        assertThat(wal.list().partials()).containsExactly(seg);
+        assertThat(wal.writtenAt(seg)).isPresent();
+        // bases at 4096, 9000 and 20000 bytes, the rest as pieces: 36101 bytes of WAL (plus each object's sealing)
+        // where storing the whole prefix every time would upload 80197
+        long whole = Arrays.stream(lengths).asLongStream().sum();
+        assertThat(uploaded.get()).isLessThan(whole / 2);
+
+        // a new writer (another archiver, or this one after a reconnect) starts from what is stored, never shorter
+        WalArchive.PartialWriter next = wal.partialWriter(seg);
+        assertThat(next.stored()).isEqualTo(20_001);
+        assertThat(next.write(full, 15_000)).isFalse();
+        assertThat(next.write(full, 30_000)).isTrue();
+        assertThat(store.list(BUCKET, prefix + "/wal/" + seg)).as("its first store is a base replacing the pieces")
+                .containsExactly(prefix + "/wal/" + seg + ".partial");
+        assertThat(Arrays.copyOf(wal.fetch(seg).orElseThrow(), 30_000)).isEqualTo(Arrays.copyOf(full, 30_000));
+
+        next.complete(full);
+        assertThat(store.list(BUCKET, prefix + "/wal/" + seg)).containsExactly(prefix + "/wal/" + seg);
+        assertThat(wal.fetch(seg)).contains(full);
+        assertThat(wal.list().partials()).isEmpty();
+    }
+
+    @Test
+    void aPieceJoinsOnlyWhereItContinuesThePartialAndOnlyUnderItsOwnName() throws Exception {
+        byte[] full = segment(12);
+        String seg = name(1, 10);
+        WalArchive.PartialWriter writer = wal.partialWriter(seg);
+        writer.write(full, 1000);
+        writer.write(full, 1200);   // piece at 1000
+        writer.write(full, 1300);   // piece at 1200
+        String root = prefix + "/wal/";
+        String at1000 = root + seg + ".partial.000003e8";
+        String at1200 = root + seg + ".partial.000004b0";
+        assertThat(store.list(BUCKET, root + seg)).contains(at1000, at1200);
+        assertThat(wal.partialLength(seg)).isEqualTo(1300);
+
+        // a piece lost: what follows it does not join, the partial ends where the hole starts
+        byte[] kept;
+        try (var in = store.open(BUCKET, at1000)) {
+            kept = in.readAllBytes();
+        }
+        store.delete(BUCKET, at1000);
+        assertThat(wal.partialLength(seg)).isEqualTo(1000);
+        // a piece stored under another offset's name does not open
+        store.put(BUCKET, at1000, store.open(BUCKET, at1200).readAllBytes());
+        assertThatThrownBy(() -> wal.fetch(seg)).isInstanceOf(WalIntegrityException.class);
+        store.put(BUCKET, at1000, kept);
+        assertThat(Arrays.copyOf(wal.fetch(seg).orElseThrow(), 1300)).isEqualTo(Arrays.copyOf(full, 1300));
+
+        // retention deletes a partial's pieces with its base
+        WalArchive.Pruned pruned = wal.pruneBefore(name(1, 11), java.time.Instant.now().plusSeconds(60));
+        assertThat(pruned.partials()).isEqualTo(3);
+        assertThat(store.list(BUCKET, root + seg)).isEmpty();
+    }
+
+    /** The store, counting the bytes put into it. */
+    private record CountingStore(ObjectStore store, java.util.concurrent.atomic.AtomicLong put) implements ObjectStore {
+        @Override
+        public dev.lifeboat.repository.blob.ObjectWriter create(String bucket, String key) {
+            return store.create(bucket, key);
+        }
+
+        @Override
+        public void put(String bucket, String key, byte[] content) {
+            put.addAndGet(content.length);
+            store.put(bucket, key, content);
+        }
+
+        @Override
+        public boolean putIfAbsent(String bucket, String key, byte[] content) {
+            return store.putIfAbsent(bucket, key, content);
+        }
+
+        @Override
+        public java.io.InputStream open(String bucket, String key) {
+            return store.open(bucket, key);
+        }
+
+        @Override
+        public Optional<Long> size(String bucket, String key) {
+            return store.size(bucket, key);
+        }
+
+        @Override
+        public Optional<dev.lifeboat.repository.blob.ObjectInfo> stat(String bucket, String key) {
+            return store.stat(bucket, key);
+        }
+
+        @Override
+        public List<String> list(String bucket, String prefix) {
+            return store.list(bucket, prefix);
+        }
+
+        @Override
+        public void delete(String bucket, String key) {
+            store.delete(bucket, key);
+        }
+
+        @Override
+        public void ensureBucket(String bucket) {
+            store.ensureBucket(bucket);
+        }
+
+        @Override
+        public void ping() {
+            store.ping();
+        }
     }
 
     @Test

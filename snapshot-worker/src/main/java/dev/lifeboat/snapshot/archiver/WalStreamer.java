@@ -332,7 +332,7 @@ final class WalStreamer implements Runnable {
         int filled = 0;
         // streaming starts again at the beginning of a segment whose partial an earlier owner (or this one before a
         // reconnect) may have stored further: none is stored again until it is longer, so the archive never shrinks
-        int uploaded = archive.partialLength(WalNames.segmentName(timeline, segment, segmentSize));
+        WalArchive.PartialWriter partial = archive.partialWriter(WalNames.segmentName(timeline, segment, segmentSize));
         long partialEvery = context.config().partialInterval().toNanos();
         long statusEvery = context.config().statusInterval().toNanos();
         long nextPartial = System.nanoTime() + partialEvery;
@@ -354,21 +354,21 @@ final class WalStreamer implements Runnable {
                         filled += take;
                         if (filled == segmentSize) {
                             requireLease();
-                            archive.put(WalNames.segmentName(timeline, segment, segmentSize), buffer);
+                            partial.complete(buffer);
                             archived(s, (segment + 1) * segmentSize);
                             segment++;
                             filled = 0;
-                            uploaded = 0;
+                            partial = archive.partialWriterOfNext(WalNames.segmentName(timeline, segment,
+                                    segmentSize));
                         }
                     }
                 }
                 long now = System.nanoTime();
                 if (now - nextPartial >= 0) {
                     nextPartial = now + partialEvery;
-                    if (filled > uploaded) {
+                    if (filled > partial.stored()) {
                         requireLease();
-                        archive.putPartial(WalNames.segmentName(timeline, segment, segmentSize), buffer, filled);
-                        uploaded = filled;
+                        partial.write(buffer, filled);
                         archived(s, segment * segmentSize + filled);
                     }
                     sampleServer(sql);
@@ -382,7 +382,7 @@ final class WalStreamer implements Runnable {
                 }
             }
         } catch (SQLException | RuntimeException e) {
-            keepReceived(archive, segment, segmentSize, buffer, filled, uploaded);
+            keepReceived(partial, segment, segmentSize, buffer, filled);
             throw e;
         }
     }
@@ -392,15 +392,16 @@ final class WalStreamer implements Runnable {
      * partial: the server sent only WAL it had flushed, so it is the cluster's and belongs in the archive, and the
      * server may not come back to send it again. Best effort: the original failure is what the caller reports.
      */
-    private void keepReceived(WalArchive archive, long segment, int segmentSize, byte[] buffer, int filled,
-                              int uploaded) {
+    private void keepReceived(WalArchive.PartialWriter partial, long segment, int segmentSize, byte[] buffer,
+                              int filled) {
         LeaseStore.Lease held = lease.get();
+        int uploaded = partial.stored();
         if (filled <= uploaded || filled >= segmentSize || !active() || held == null
                 || held.validUntilNanos() - System.nanoTime() < context.config().leaseRenewInterval().toNanos()) {
             return;   // nothing new, or too near the lease's end for an upload to finish before another owner's
         }
         try {
-            archive.putPartial(WalNames.segmentName(timeline, segment, segmentSize), buffer, filled);
+            partial.write(buffer, filled);
             markArchived(segment * segmentSize + filled);
             LOG.infof("source %s: streaming broke; the %d bytes of WAL received since the last upload are archived "
                     + "(through %s)", sourceId, filled - uploaded, WalNames.formatLsn(archivedLsn));
