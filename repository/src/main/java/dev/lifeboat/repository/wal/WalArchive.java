@@ -111,31 +111,45 @@ public final class WalArchive {
 
     /**
      * Stores the first {@code length} bytes of a segment still being written (everything up to the archived LSN) as
-     * its partial's base; trailing zero bytes are not stored. Replaces an earlier base of the same segment (pieces
-     * stored after it stay, and still join where they continue it). An archiver writes through
-     * {@link #partialWriter} instead.
+     * its partial's base. Replaces an earlier base of the same segment; pieces stored against that one no longer
+     * join. An archiver writes through {@link #partialWriter} instead.
      */
     public void putPartial(String segment, byte[] content, int length) {
-        WalNames.requireSegment(segment);
-        checkLength(segment, content, length);
-        String name = segment + PARTIAL;
-        store.put(bucket, root + name, seal(name, Arrays.copyOf(content, length)));
+        putBase(segment, content, length);
     }
 
-    private void checkLength(String segment, byte[] content, int length) {
+    /** Stores the base; returns the tag that pieces joining it are sealed with. */
+    private String putBase(String segment, byte[] content, int length) {
+        WalNames.requireSegment(segment);
         if (length < 0 || length > segmentSize || length > content.length) {
             throw new IllegalArgumentException("partial of " + segment + ": bad length " + length);
         }
+        String name = segment + PARTIAL;
+        byte[] sealed = seal(name, Arrays.copyOf(content, length));
+        store.put(bucket, root + name, sealed);
+        return baseTag(sealed);
     }
 
     /**
-     * How many bytes of {@code segment} its stored partial holds (its base and the pieces joined; trailing zero bytes
-     * not stored); 0 when the archive holds no partial of it. Read and authenticated whole: meant for an archiver
-     * (re)starting within the segment.
+     * What a piece is bound to besides its own name: the base it continues (a digest of the base as stored). A piece
+     * of another base (an earlier one of this segment, or one copied from another archive of the repository) does
+     * not open against this one, so it never joins it.
+     */
+    private static String baseTag(byte[] storedBase) {
+        return java.util.HexFormat.of().formatHex(sha256(storedBase), 0, 16);
+    }
+
+    private static String pieceSealName(String pieceName, String baseTag) {
+        return pieceName + "@" + baseTag;
+    }
+
+    /**
+     * How many bytes of {@code segment} its stored partial holds (its base and the pieces joined); 0 when the archive
+     * holds no partial of it. Read and authenticated whole: meant for an archiver (re)starting within the segment.
      */
     public int partialLength(String segment) {
         WalNames.requireSegment(segment);
-        return readPartial(segment).map(p -> p.bytes().length).orElse(0);
+        return readPartial(segment).bytes().length;
     }
 
     /**
@@ -144,9 +158,8 @@ public final class WalArchive {
      */
     public PartialWriter partialWriter(String segment) {
         WalNames.requireSegment(segment);
-        Optional<Partial> held = readPartial(segment);
-        return new PartialWriter(segment, held.map(p -> p.bytes().length).orElse(0),
-                held.map(Partial::objects).orElse(List.of()));
+        Partial held = readPartial(segment);
+        return new PartialWriter(segment, held.bytes().length, held.pieces());
     }
 
     /**
@@ -160,24 +173,25 @@ public final class WalArchive {
 
     /**
      * Stores a segment's partial as it grows, the bytes new since its last call as a piece
-     * ({@code <segment>.partial.<offset>}). The whole prefix is stored again as the base, and the pieces it covers are deleted
-     * (those of an earlier writer too), when this writer has stored no base yet, when the pieces since the base add
-     * up to more than it, or when they are {@link #MAX_PIECES}: the bytes uploaded stay within a small multiple of
-     * the WAL written, and a read joins at most a base and {@link #MAX_PIECES} pieces. Not thread-safe: one
-     * archiver's streaming thread.
+     * ({@code <segment>.partial.<offset>}, sealed against the base it continues). The whole prefix is stored again as
+     * the base when this writer has stored no base yet, when the pieces since its base add up to more than it, or
+     * when they are {@link #MAX_PIECES}; the pieces the new base covers (an earlier writer's too) are deleted after
+     * it, in the background. So the bytes uploaded stay within a small multiple of the WAL written, and a read joins
+     * at most a base and {@link #MAX_PIECES} pieces. Not thread-safe: one archiver's streaming thread.
      */
     public final class PartialWriter {
         private final String segment;
         private int stored;
-        private int base;
+        private int baseLength;
+        private String baseTag;
         private long pieceBytes;
-        /** Objects a new base replaces: the pieces this writer stored since its base, those it found at its start. */
+        /** Pieces a new base covers: those this writer stored since its base, those it found at its start. */
         private final List<String> covered;
 
         private PartialWriter(String segment, int stored, List<String> found) {
             this.segment = segment;
             this.stored = stored;
-            this.covered = new ArrayList<>(found.stream().filter(n -> !n.equals(segment + PARTIAL)).toList());
+            this.covered = new ArrayList<>(found);
         }
 
         /** How many bytes of the segment the archive holds, as far as this writer knows. */
@@ -190,21 +204,22 @@ public final class WalArchive {
          * prefix as a new base. False when there was nothing new to store.
          */
         public boolean write(byte[] content, int length) {
-            checkLength(segment, content, length);
+            if (length < 0 || length > segmentSize || length > content.length) {
+                throw new IllegalArgumentException("partial of " + segment + ": bad length " + length);
+            }
             if (length <= stored) {
                 return false;
             }
-            if (base == 0 || covered.size() >= MAX_PIECES || pieceBytes + (length - stored) > base) {
-                putPartial(segment, content, length);
-                for (String piece : covered) {
-                    store.delete(bucket, root + piece);
-                }
-                covered.clear();
-                base = length;
+            if (baseTag == null || covered.size() >= MAX_PIECES || pieceBytes + (length - stored) > baseLength) {
+                baseTag = putBase(segment, content, length);
+                baseLength = length;
                 pieceBytes = 0;
+                deleteInBackground(List.copyOf(covered));
+                covered.clear();
             } else {
                 String name = pieceName(segment, stored);
-                store.put(bucket, root + name, seal(name, Arrays.copyOfRange(content, stored, length)));
+                store.put(bucket, root + name, seal(pieceSealName(name, baseTag),
+                        Arrays.copyOfRange(content, stored, length)));
                 covered.add(name);
                 pieceBytes += length - stored;
             }
@@ -214,15 +229,33 @@ public final class WalArchive {
 
         /**
          * Stores the segment complete ({@link #put}, which removes its base) and deletes the pieces this writer knows
-         * of; a piece it does not know of (another archiver's, stored meanwhile) is left to the WAL retention.
+         * of; a piece it does not know of (another archiver's, stored meanwhile) no longer joins anything and is left
+         * to the WAL retention.
          */
         public void complete(byte[] content) {
             put(segment, content);
-            for (String piece : covered) {
-                store.delete(bucket, root + piece);
-            }
+            deleteInBackground(List.copyOf(covered));
             covered.clear();
         }
+    }
+
+    /**
+     * Deletes pieces that joined nothing any more, off the archiver's streaming thread; one that fails stays until
+     * the WAL retention deletes it with its segment.
+     */
+    private void deleteInBackground(List<String> pieces) {
+        if (pieces.isEmpty()) {
+            return;
+        }
+        Thread.ofVirtual().name("wal-piece-delete").start(() -> {
+            for (String piece : pieces) {
+                try {
+                    store.delete(bucket, root + piece);
+                } catch (RuntimeException e) {
+                    // harmless: it is covered and sealed against a base that is gone
+                }
+            }
+        });
     }
 
     private static String pieceName(String segment, int offset) {
@@ -240,78 +273,117 @@ public final class WalArchive {
     }
 
     /**
-     * A segment's stored partial: its bytes (the base joined with the pieces that continue it without a hole) and
-     * the names of the objects it is stored as.
+     * A segment's stored partial: its bytes (the base joined with the pieces that continue it without a hole; none
+     * without a base) and the names of its pieces.
      */
-    private record Partial(byte[] bytes, List<String> objects) {
+    private record Partial(byte[] bytes, List<String> pieces) {
+    }
+
+    /** A partial's objects changed under a read (a new base replaced its pieces, or the segment was completed). */
+    private static final class PartialChanged extends RuntimeException {
+        PartialChanged(String message) {
+            super(message);
+        }
     }
 
     /**
-     * The partial of {@code segment} as stored, empty when there is none. Its objects are listed, then read: one
-     * that is gone by then (a new base replaced it, or the segment was stored complete) makes the read start over.
+     * The partial of {@code segment} as stored (no bytes when there is no base). Its objects are listed, then read:
+     * one that is gone by then makes the read start over, a few times; {@link PartialChanged} when it keeps changing.
      */
-    private Optional<Partial> readPartial(String segment) {
+    private Partial readPartial(String segment) {
         String prefix = root + segment + PARTIAL;
         for (int attempt = 1; ; attempt++) {
             boolean hasBase = false;
             TreeMap<Integer, String> pieces = new TreeMap<>();
-            List<String> objects = new ArrayList<>();
             for (String key : store.list(bucket, prefix)) {
-                String name = key.substring(root.length());
                 String rest = key.substring(prefix.length());
                 java.util.regex.Matcher m = PIECE.matcher(rest);
                 if (rest.isEmpty()) {
                     hasBase = true;
-                    objects.add(name);
                 } else if (m.matches()) {
-                    pieces.put(Integer.parseInt(m.group(1), 16), name);
-                    objects.add(name);
+                    long offset = Long.parseLong(m.group(1), 16);
+                    if (offset < segmentSize) {
+                        pieces.put((int) offset, key.substring(root.length()));
+                    }
                 }
             }
-            if (objects.isEmpty()) {
-                return Optional.empty();
+            List<String> names = List.copyOf(pieces.values());
+            if (!hasBase) {
+                // pieces without their base (completed meanwhile, or left over): they join nothing
+                return new Partial(new byte[0], names);
             }
-            Optional<byte[]> joined = join(segment, hasBase, pieces);
+            Optional<byte[]> joined = join(segment, pieces);
             if (joined.isPresent()) {
-                return Optional.of(new Partial(joined.get(), objects));
+                return new Partial(joined.get(), names);
             }
             if (attempt == JOIN_ATTEMPTS) {
-                throw new UncheckedIOException(new IOException("the partial of WAL segment " + segment + " in "
-                        + location() + " kept changing while it was read (" + JOIN_ATTEMPTS + " attempts)"));
+                throw new PartialChanged("the partial of WAL segment " + segment + " in " + location()
+                        + " kept changing while it was read (" + JOIN_ATTEMPTS + " attempts)");
+            }
+            try {
+                Thread.sleep(20L * attempt);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new PartialChanged("interrupted while reading the partial of WAL segment " + segment);
             }
         }
     }
 
-    /** The base and the pieces that continue it without a hole, joined; empty when one of them is gone. */
-    private Optional<byte[]> join(String segment, boolean hasBase, TreeMap<Integer, String> pieces) {
-        byte[] joined = new byte[0];
-        if (hasBase) {
-            Optional<byte[]> base = read(segment + PARTIAL);
-            if (base.isEmpty()) {
-                return Optional.empty();
-            }
-            joined = base.get();
+    /**
+     * The base joined with the pieces that continue it without a hole; empty when the base is gone. A piece sealed
+     * against another base (an earlier one of this segment, covered by this one) is passed over, and the first one
+     * that would extend the partial but does not open against this base ends it, as a hole does; a piece adds only
+     * the bytes past what is joined, it never replaces any.
+     */
+    private Optional<byte[]> join(String segment, TreeMap<Integer, String> pieces) {
+        String baseName = segment + PARTIAL;
+        byte[] stored;
+        try (InputStream in = store.open(bucket, root + baseName)) {
+            stored = in.readAllBytes();
+        } catch (ObjectNotFoundException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read WAL file " + baseName + " from " + location(), e);
         }
+        byte[] base = open(baseName, stored);
+        if (pieces.isEmpty()) {
+            return Optional.of(base);
+        }
+        String tag = baseTag(stored);
+        byte[] joined = Arrays.copyOf(base, segmentSize);
+        int length = base.length;
         for (var e : pieces.entrySet()) {
             int offset = e.getKey();
-            if (offset > joined.length) {
+            if (offset > length) {
                 break;   // a hole (a piece whose predecessor is not stored): what follows it does not join
             }
-            Optional<byte[]> piece = read(e.getValue());
-            if (piece.isEmpty()) {
+            byte[] piece;
+            try (InputStream in = store.open(bucket, root + e.getValue())) {
+                piece = open(pieceSealName(e.getValue(), tag), in.readAllBytes());
+            } catch (ObjectNotFoundException gone) {
+                if (offset < length) {
+                    continue;   // an earlier base's piece, deleted after this base covered it
+                }
                 return Optional.empty();
+            } catch (WalIntegrityException other) {
+                if (offset < length) {
+                    continue;   // an earlier base's piece
+                }
+                break;          // not this base's continuation
+            } catch (IOException io) {
+                throw new UncheckedIOException("cannot read WAL file " + e.getValue() + " from " + location(), io);
             }
-            int end = offset + piece.get().length;
+            int end = offset + piece.length;
             if (end > segmentSize) {
                 throw new WalIntegrityException(e.getValue(), "reaches past the segment's end (" + end + " bytes)",
                         null);
             }
-            if (end > joined.length) {
-                joined = Arrays.copyOf(joined, end);
-                System.arraycopy(piece.get(), 0, joined, offset, piece.get().length);
+            if (end > length) {
+                System.arraycopy(piece, length - offset, joined, length, end - length);
+                length = end;
             }
         }
-        return Optional.of(joined);
+        return Optional.of(Arrays.copyOf(joined, length));
     }
 
     /**
@@ -328,17 +400,17 @@ public final class WalArchive {
         if (whole.isPresent() || !WalNames.isSegment(name)) {
             return whole;
         }
-        Optional<Partial> partial;
+        byte[] partial;
         try {
-            partial = readPartial(name);
-        } catch (UncheckedIOException e) {
-            // replaced while read: stored complete meanwhile, most likely
-            partial = Optional.empty();
+            partial = readPartial(name).bytes();
+        } catch (PartialChanged e) {
+            partial = new byte[0];
         }
-        if (partial.isEmpty()) {
+        if (partial.length == 0) {
+            // stored complete while the partial was read, or neither is stored
             return read(name);
         }
-        return partial.map(p -> Arrays.copyOf(p.bytes(), segmentSize));
+        return Optional.of(Arrays.copyOf(partial, segmentSize));
     }
 
     /** Whether the archive holds {@code segment} complete (not only a partial). */
@@ -449,7 +521,7 @@ public final class WalArchive {
         names.addAll(listing.partials());
         names.sort(java.util.Comparator.comparingLong(WalNames::position).reversed());
         for (String name : names.subList(0, Math.min(3, names.size()))) {
-            Optional<byte[]> content = read(name).or(() -> readPartial(name).map(Partial::bytes));
+            Optional<byte[]> content = read(name).or(() -> Optional.of(readPartial(name).bytes()));
             Optional<String> id = content.flatMap(c -> WalSegmentHeader.systemIdentifier(c, c.length, segmentSize));
             if (id.isPresent()) {
                 return id;
@@ -594,17 +666,15 @@ public final class WalArchive {
             String name = key.substring(root.length());
             if (WalNames.isSegment(name)) {
                 segments.add(name);
-            } else if (partialSegment(name) != null) {
-                String segment = partialSegment(name);
-                if (partials.isEmpty() || !partials.getLast().equals(segment)) {
-                    partials.add(segment);
-                }
+            } else if (name.endsWith(PARTIAL) && partialSegment(name) != null) {
+                // a partial is its base (pieces without one join nothing)
+                partials.add(partialSegment(name));
             } else if (WalNames.isHistory(name)) {
                 histories.add(name);
             }
         }
         segments.sort(null);
-        partials = new ArrayList<>(new java.util.TreeSet<>(partials));
+        partials.sort(null);
         histories.sort(null);
         return new Listing(segments, partials, histories);
     }
@@ -749,7 +819,7 @@ public final class WalArchive {
             }
             store.delete(bucket, key);
             if (partial) {
-                partials++;
+                partials += name.endsWith(PARTIAL) ? 1 : 0;   // a partial counts once, by its base
             } else if (WalNames.isSegment(name)) {
                 segments++;
             } else {
@@ -779,7 +849,7 @@ public final class WalArchive {
      * What {@link #pruneBefore} deleted.
      *
      * @param segments        complete segments deleted
-     * @param partials        objects of partial segments deleted (bases and pieces)
+     * @param partials        partial segments deleted (their bases; their pieces go with them uncounted)
      * @param backupHistories backup history files deleted
      * @param keptYoung       objects before {@code oldestKept} kept because they were written too recently
      */

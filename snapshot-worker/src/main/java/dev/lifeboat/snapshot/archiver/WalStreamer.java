@@ -36,8 +36,9 @@ import java.util.function.Supplier;
  * Streams the WAL of one physical source into its archive while this worker holds the source's lease, over the
  * replication protocol (pgjdbc's replication API) through a physical replication slot of the source.
  * <p>
- * The segment being received is kept in memory; a complete segment goes to {@link WalArchive#put}, and the segment
- * being written is uploaded as its partial ({@link WalArchive#putPartial}) every partial interval when it grew. Only
+ * The segment being received is kept in memory; a complete segment goes to the archive whole, and the segment being
+ * written is uploaded as its partial ({@link WalArchive.PartialWriter}: what is new as a piece, now and then the whole
+ * prefix as its base) every partial interval when it grew. Only
  * then is the position reported to the server as flushed, so the slot keeps every WAL byte that is not in the
  * archive yet: whoever owns the source next (this worker after a reconnect, another after a failover) starts again
  * at the beginning of the segment holding the slot's position, and nothing received but not archived is lost with a
