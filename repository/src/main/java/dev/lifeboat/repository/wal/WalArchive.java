@@ -21,8 +21,11 @@ import java.util.TreeMap;
  * The archived WAL of one source, in its repository under {@code <prefix>/wal/}:
  * <pre>
  * wal/&lt;segment&gt;            a complete segment (16 MiB of WAL unless the cluster was built otherwise)
- * wal/&lt;segment&gt;.partial    the segment being written: its first bytes (the partial's base), rewritten now and then
- * wal/&lt;segment&gt;.partial.&lt;offset&gt;  a piece of it: the bytes from that offset (8 hex digits) on, stored as it grows
+ * wal/&lt;segment&gt;.partial    the segment being written: its first bytes (the partial's base),
+ *                          rewritten now and then
+ * wal/&lt;segment&gt;.partial.&lt;offset&gt;-&lt;base&gt;
+ *                          a piece of it: the bytes from that offset (8 hex digits) on, stored as it grows;
+ *                          &lt;base&gt; names the base it continues (16 hex digits of the stored base's SHA-256)
  * wal/&lt;tli&gt;.history        timeline history files; backup history files under their own names
  * wal/system-identifier    the PostgreSQL cluster the archive belongs to, written once by its first archiver
  * wal-retired/&lt;sysid&gt;-&lt;time&gt;/  an archive moved aside by {@link #retire}, same layout
@@ -43,8 +46,12 @@ import java.util.TreeMap;
 public final class WalArchive {
     private static final int SHA256_BYTES = 32;
     private static final String PARTIAL = ".partial";
-    /** What follows {@code <segment>.partial} in a piece's name: its offset in the segment. */
-    private static final java.util.regex.Pattern PIECE = java.util.regex.Pattern.compile("\\.([0-9a-f]{8})");
+    /**
+     * What follows {@code <segment>.partial} in a piece's name: its offset in the segment and the tag of the base it
+     * continues.
+     */
+    private static final java.util.regex.Pattern PIECE = java.util.regex.Pattern.compile(
+            "\\.([0-9a-f]{8})-([0-9a-f]{16})");
     /** A partial written as more pieces than this gets a new base, so a read joins few objects. */
     static final int MAX_PIECES = 32;
     /** Attempts at joining a partial whose objects change under the read (a new base replacing its pieces). */
@@ -131,16 +138,12 @@ public final class WalArchive {
     }
 
     /**
-     * What a piece is bound to besides its own name: the base it continues (a digest of the base as stored). A piece
-     * of another base (an earlier one of this segment, or one copied from another archive of the repository) does
-     * not open against this one, so it never joins it.
+     * The base a piece continues, named in the piece's name (and so sealed into it): a digest of the base as stored.
+     * A piece of another base (an earlier one of this segment, another archiver's, or one copied from another archive
+     * of the repository) is not read with this one, and two writers' pieces never share a name.
      */
     private static String baseTag(byte[] storedBase) {
-        return java.util.HexFormat.of().formatHex(sha256(storedBase), 0, 16);
-    }
-
-    private static String pieceSealName(String pieceName, String baseTag) {
-        return pieceName + "@" + baseTag;
+        return java.util.HexFormat.of().formatHex(sha256(storedBase), 0, 8);
     }
 
     /**
@@ -173,10 +176,10 @@ public final class WalArchive {
 
     /**
      * Stores a segment's partial as it grows, the bytes new since its last call as a piece
-     * ({@code <segment>.partial.<offset>}, sealed against the base it continues). The whole prefix is stored again as
-     * the base when this writer has stored no base yet, when the pieces since its base add up to more than it, or
-     * when they are {@link #MAX_PIECES}; the pieces the new base covers (an earlier writer's too) are deleted after
-     * it, in the background. So the bytes uploaded stay within a small multiple of the WAL written, and a read joins
+     * ({@code <segment>.partial.<offset>-<base>}, named after the base it continues). The whole prefix is stored
+     * again as the base when this writer has stored no base yet, when the pieces since its base add up to more than
+     * it, or when they are {@link #MAX_PIECES}; the pieces the new base covers (an earlier writer's too) are deleted
+     * after it, in the background. So the bytes uploaded stay within a small multiple of the WAL written, and a read joins
      * at most a base and {@link #MAX_PIECES} pieces. Not thread-safe: one archiver's streaming thread.
      */
     public final class PartialWriter {
@@ -217,9 +220,8 @@ public final class WalArchive {
                 deleteInBackground(List.copyOf(covered));
                 covered.clear();
             } else {
-                String name = pieceName(segment, stored);
-                store.put(bucket, root + name, seal(pieceSealName(name, baseTag),
-                        Arrays.copyOfRange(content, stored, length)));
+                String name = pieceName(segment, stored, baseTag);
+                store.put(bucket, root + name, seal(name, Arrays.copyOfRange(content, stored, length)));
                 covered.add(name);
                 pieceBytes += length - stored;
             }
@@ -258,8 +260,8 @@ public final class WalArchive {
         });
     }
 
-    private static String pieceName(String segment, int offset) {
-        return segment + PARTIAL + "." + String.format(java.util.Locale.ROOT, "%08x", offset);
+    private static String pieceName(String segment, int offset, String baseTag) {
+        return segment + PARTIAL + "." + String.format(java.util.Locale.ROOT, "%08x", offset) + "-" + baseTag;
     }
 
     /** The segment a partial's object (its base or a piece) belongs to, or null when {@code name} is not one. */
@@ -294,25 +296,20 @@ public final class WalArchive {
         String prefix = root + segment + PARTIAL;
         for (int attempt = 1; ; attempt++) {
             boolean hasBase = false;
-            TreeMap<Integer, String> pieces = new TreeMap<>();
+            List<String> names = new ArrayList<>();
             for (String key : store.list(bucket, prefix)) {
                 String rest = key.substring(prefix.length());
-                java.util.regex.Matcher m = PIECE.matcher(rest);
                 if (rest.isEmpty()) {
                     hasBase = true;
-                } else if (m.matches()) {
-                    long offset = Long.parseLong(m.group(1), 16);
-                    if (offset < segmentSize) {
-                        pieces.put((int) offset, key.substring(root.length()));
-                    }
+                } else if (PIECE.matcher(rest).matches()) {
+                    names.add(key.substring(root.length()));
                 }
             }
-            List<String> names = List.copyOf(pieces.values());
             if (!hasBase) {
                 // pieces without their base (completed meanwhile, or left over): they join nothing
                 return new Partial(new byte[0], names);
             }
-            Optional<byte[]> joined = join(segment, pieces);
+            Optional<byte[]> joined = join(segment, names);
             if (joined.isPresent()) {
                 return new Partial(joined.get(), names);
             }
@@ -330,12 +327,12 @@ public final class WalArchive {
     }
 
     /**
-     * The base joined with the pieces that continue it without a hole; empty when the base is gone. A piece sealed
-     * against another base (an earlier one of this segment, covered by this one) is passed over, and the first one
-     * that would extend the partial but does not open against this base ends it, as a hole does; a piece adds only
-     * the bytes past what is joined, it never replaces any.
+     * The base joined with its pieces (those named with its tag) in offset order, as long as they continue it without
+     * a hole; a piece adds only the bytes past what is joined, it never replaces any. Empty when the base or one of
+     * its pieces is gone (a new base replaced them): the caller reads again. {@link WalIntegrityException} when one of
+     * its pieces does not open: damaged, or not written by this repository under that name.
      */
-    private Optional<byte[]> join(String segment, TreeMap<Integer, String> pieces) {
+    private Optional<byte[]> join(String segment, List<String> names) {
         String baseName = segment + PARTIAL;
         byte[] stored;
         try (InputStream in = store.open(bucket, root + baseName)) {
@@ -346,41 +343,40 @@ public final class WalArchive {
             throw new UncheckedIOException("cannot read WAL file " + baseName + " from " + location(), e);
         }
         byte[] base = open(baseName, stored);
+        String tag = baseTag(stored);
+        TreeMap<Long, String> pieces = new TreeMap<>();
+        for (String name : names) {
+            java.util.regex.Matcher m = PIECE.matcher(name.substring(baseName.length()));
+            if (m.matches() && m.group(2).equals(tag)) {
+                pieces.put(Long.parseLong(m.group(1), 16), name);
+            }
+        }
         if (pieces.isEmpty()) {
             return Optional.of(base);
         }
-        String tag = baseTag(stored);
         byte[] joined = Arrays.copyOf(base, segmentSize);
         int length = base.length;
         for (var e : pieces.entrySet()) {
-            int offset = e.getKey();
+            long offset = e.getKey();
             if (offset > length) {
                 break;   // a hole (a piece whose predecessor is not stored): what follows it does not join
             }
             byte[] piece;
             try (InputStream in = store.open(bucket, root + e.getValue())) {
-                piece = open(pieceSealName(e.getValue(), tag), in.readAllBytes());
+                piece = open(e.getValue(), in.readAllBytes());
             } catch (ObjectNotFoundException gone) {
-                if (offset < length) {
-                    continue;   // an earlier base's piece, deleted after this base covered it
-                }
                 return Optional.empty();
-            } catch (WalIntegrityException other) {
-                if (offset < length) {
-                    continue;   // an earlier base's piece
-                }
-                break;          // not this base's continuation
             } catch (IOException io) {
                 throw new UncheckedIOException("cannot read WAL file " + e.getValue() + " from " + location(), io);
             }
-            int end = offset + piece.length;
+            long end = offset + piece.length;
             if (end > segmentSize) {
                 throw new WalIntegrityException(e.getValue(), "reaches past the segment's end (" + end + " bytes)",
                         null);
             }
             if (end > length) {
-                System.arraycopy(piece, length - offset, joined, length, end - length);
-                length = end;
+                System.arraycopy(piece, (int) (length - offset), joined, length, (int) (end - length));
+                length = (int) end;
             }
         }
         return Optional.of(Arrays.copyOf(joined, length));

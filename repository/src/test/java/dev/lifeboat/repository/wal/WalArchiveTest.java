@@ -258,33 +258,36 @@ class WalArchiveTest {
         writer.write(full, 1000);
         writer.write(full, 1200);   // piece at 1000
         writer.write(full, 1300);   // piece at 1200
-        String at1000 = root + seg + ".partial.000003e8";
-        String at1200 = root + seg + ".partial.000004b0";
-        assertThat(store.list(BUCKET, root + seg)).contains(at1000, at1200);
+        String at1000 = piece(root + seg, "000003e8");
+        String at1200 = piece(root + seg, "000004b0");
         assertThat(wal.partialLength(seg)).isEqualTo(1300);
 
         // a piece lost: what follows it does not join, the partial ends where the hole starts
         byte[] kept = readObject(at1000);
         store.delete(BUCKET, at1000);
         assertThat(wal.partialLength(seg)).isEqualTo(1000);
-        // a piece stored under another offset's name does not open there: the partial ends before it
+        // a piece's content stored under another piece's name does not open there: the partial is refused
         store.put(BUCKET, at1000, readObject(at1200));
-        assertThat(wal.partialLength(seg)).isEqualTo(1000);
-        assertThat(Arrays.copyOfRange(wal.fetch(seg).orElseThrow(), 1000, SEGMENT)).containsOnly((byte) 0);
+        assertThatThrownBy(() -> wal.fetch(seg)).isInstanceOf(WalIntegrityException.class);
         store.put(BUCKET, at1000, kept);
         assertThat(Arrays.copyOf(wal.fetch(seg).orElseThrow(), 1300)).isEqualTo(Arrays.copyOf(full, 1300));
 
-        // pieces are bound to the base they continue: another base of the same length (here other bytes, as a piece
-        // copied from another archive of the repository would carry) joins none of them
+        // pieces name the base they continue: another base (here of other bytes, as one copied from another archive
+        // of the repository would hold) joins none of them, and they are not even read
         byte[] other = segment(13);
         wal.putPartial(seg, other, 1000);
         assertThat(wal.partialLength(seg)).isEqualTo(1000);
         assertThat(Arrays.copyOf(wal.fetch(seg).orElseThrow(), 1000)).isEqualTo(Arrays.copyOf(other, 1000));
-        wal.putPartial(seg, full, 1000);
 
-        // an object under a piece's name that is not one (an offset past any segment, no content) is passed over
-        store.put(BUCKET, root + seg + ".partial.ffffffff", new byte[0]);
-        assertThat(wal.partialLength(seg)).isEqualTo(1000);
+        // a new writer starts from that base; an object under a piece's name with an offset past any segment (no
+        // content, no key needed to put it there) is passed over
+        WalArchive.PartialWriter next = wal.partialWriter(seg);
+        next.write(full, 1100);
+        next.write(full, 1150);   // piece at 1100
+        String at1100 = piece(root + seg, "0000044c");
+        store.put(BUCKET, at1100.replace(".0000044c-", ".ffffffff-"), new byte[0]);
+        assertThat(wal.partialLength(seg)).isEqualTo(1150);
+        assertThat(Arrays.copyOf(wal.fetch(seg).orElseThrow(), 1150)).isEqualTo(Arrays.copyOf(full, 1150));
 
         // pieces without their base join nothing: no partial
         store.delete(BUCKET, root + seg + ".partial");
@@ -297,6 +300,13 @@ class WalArchiveTest {
         WalArchive.Pruned pruned = wal.pruneBefore(name(1, 11), java.time.Instant.now().plusSeconds(60));
         assertThat(pruned.partials()).as("a partial counts once").isEqualTo(1);
         assertThat(store.list(BUCKET, root + seg)).isEmpty();
+    }
+
+    /** The key of the piece of {@code partial} at {@code offset} (8 hex digits), whatever base it names. */
+    private String piece(String partial, String offset) {
+        List<String> found = store.list(BUCKET, partial + ".partial." + offset + "-");
+        assertThat(found).as("the piece at %s", offset).hasSize(1);
+        return found.getFirst();
     }
 
     private byte[] readObject(String key) throws java.io.IOException {
