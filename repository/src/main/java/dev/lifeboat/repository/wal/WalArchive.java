@@ -157,12 +157,21 @@ public final class WalArchive {
 
     /**
      * A writer of the partial of {@code segment}, the segment an archiver is receiving: starts from what the archive
-     * holds of it (read once, so a restarted or new archiver never stores it shorter).
+     * holds of it (read once, so a restarted or new archiver never stores it shorter). When what is stored does not
+     * open (damaged, or not written by this repository), the writer stores the partial anew from its first write and
+     * says why ({@link PartialWriter#replacing()}): the archiver streams the segment from its start, so it has every
+     * byte of it.
      */
     public PartialWriter partialWriter(String segment) {
         WalNames.requireSegment(segment);
-        Partial held = readPartial(segment);
-        return new PartialWriter(segment, held.bytes().length, held.pieces());
+        try {
+            Partial held = readPartial(segment);
+            return new PartialWriter(segment, held.bytes().length, held.pieces(), null);
+        } catch (WalIntegrityException e) {
+            List<String> pieces = store.list(bucket, root + segment + PARTIAL + ".").stream()
+                    .map(key -> key.substring(root.length())).filter(n -> segment.equals(partialSegment(n))).toList();
+            return new PartialWriter(segment, 0, pieces, e.getMessage());
+        }
     }
 
     /**
@@ -171,7 +180,7 @@ public final class WalArchive {
      */
     public PartialWriter partialWriterOfNext(String segment) {
         WalNames.requireSegment(segment);
-        return new PartialWriter(segment, 0, List.of());
+        return new PartialWriter(segment, 0, List.of(), null);
     }
 
     /**
@@ -191,10 +200,18 @@ public final class WalArchive {
         /** Pieces a new base covers: those this writer stored since its base, those it found at its start. */
         private final List<String> covered;
 
-        private PartialWriter(String segment, int stored, List<String> found) {
+        private final String replacing;
+
+        private PartialWriter(String segment, int stored, List<String> found, String replacing) {
             this.segment = segment;
             this.stored = stored;
             this.covered = new ArrayList<>(found);
+            this.replacing = replacing;
+        }
+
+        /** Why the partial stored before this writer is replaced whole: it did not open. Empty when it did. */
+        public Optional<String> replacing() {
+            return Optional.ofNullable(replacing);
         }
 
         /** How many bytes of the segment the archive holds, as far as this writer knows. */

@@ -302,6 +302,26 @@ class WalArchiveTest {
         assertThat(store.list(BUCKET, root + seg)).isEmpty();
     }
 
+    @Test
+    void aPartialThatDoesNotOpenIsStoredAnewByTheNextWriter() {
+        byte[] full = segment(14);
+        String seg = name(1, 12);
+        String root = prefix + "/wal/";
+        WalArchive.PartialWriter writer = wal.partialWriter(seg);
+        writer.write(full, 2000);
+        writer.write(full, 2500);
+        store.put(BUCKET, root + seg + ".partial", new byte[] {1, 2, 3});   // damaged, or not this repository's
+        assertThatThrownBy(() -> wal.fetch(seg)).isInstanceOf(WalIntegrityException.class);
+
+        WalArchive.PartialWriter next = wal.partialWriter(seg);
+        assertThat(next.replacing()).hasValueSatisfying(why -> assertThat(why).contains(seg + ".partial"));
+        assertThat(next.stored()).isZero();
+        assertThat(next.write(full, 1500)).isTrue();
+        awaitObjects(root + seg, 1);   // a new base; the piece of the damaged one deleted
+        assertThat(Arrays.copyOf(wal.fetch(seg).orElseThrow(), 1500)).isEqualTo(Arrays.copyOf(full, 1500));
+        assertThat(wal.partialWriter(seg).replacing()).isEmpty();
+    }
+
     /** The key of the piece of {@code partial} at {@code offset} (8 hex digits), whatever base it names. */
     private String piece(String partial, String offset) {
         List<String> found = store.list(BUCKET, partial + ".partial." + offset + "-");
