@@ -333,10 +333,10 @@ final class WalStreamer implements Runnable {
         int filled = 0;
         // streaming starts again at the beginning of a segment whose partial an earlier owner (or this one before a
         // reconnect) may have stored further: none is stored again until it is longer, so the archive never shrinks
-        WalArchive.PartialWriter partial = archive.partialWriter(WalNames.segmentName(timeline, segment, segmentSize));
+        String receiving = WalNames.segmentName(timeline, segment, segmentSize);
+        WalArchive.PartialWriter partial = archive.partialWriter(receiving);
         partial.replacing().ifPresent(why -> LOG.warnf("source %s: the archived partial of segment %s does not open "
-                + "(%s); it is stored anew from the WAL streamed now", sourceId,
-                WalNames.segmentName(timeline, segment, segmentSize), why));
+                + "(%s); it is stored anew from the WAL streamed now", sourceId, receiving, why));
         long partialEvery = context.config().partialInterval().toNanos();
         long statusEvery = context.config().statusInterval().toNanos();
         long nextPartial = System.nanoTime() + partialEvery;
