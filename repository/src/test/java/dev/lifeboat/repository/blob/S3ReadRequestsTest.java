@@ -95,12 +95,11 @@ class S3ReadRequestsTest {
     }
 
     /** Counts the requests that reach the store. */
-    private static final class Counting implements ObjectStore {
-        final ObjectStore delegate;
+    private static final class Counting extends ForwardingObjectStore {
         final AtomicInteger requests = new AtomicInteger();
 
         Counting(ObjectStore delegate) {
-            this.delegate = delegate;
+            super(delegate);
         }
 
         @Override
@@ -125,41 +124,6 @@ class S3ReadRequestsTest {
         public Optional<ObjectInfo> stat(String bucket, String key) {
             requests.incrementAndGet();
             return delegate.stat(bucket, key);
-        }
-
-        @Override
-        public ObjectWriter create(String bucket, String key) {
-            return delegate.create(bucket, key);
-        }
-
-        @Override
-        public void put(String bucket, String key, byte[] content) {
-            delegate.put(bucket, key, content);
-        }
-
-        @Override
-        public boolean putIfAbsent(String bucket, String key, byte[] content) {
-            return delegate.putIfAbsent(bucket, key, content);
-        }
-
-        @Override
-        public List<String> list(String bucket, String prefix) {
-            return delegate.list(bucket, prefix);
-        }
-
-        @Override
-        public void delete(String bucket, String key) {
-            delegate.delete(bucket, key);
-        }
-
-        @Override
-        public void ensureBucket(String bucket) {
-            delegate.ensureBucket(bucket);
-        }
-
-        @Override
-        public void ping() {
-            delegate.ping();
         }
     }
 }

@@ -1,11 +1,9 @@
 package dev.lifeboat.repository.snapshot;
 
-import dev.lifeboat.repository.blob.ObjectInfo;
+import dev.lifeboat.repository.blob.ForwardingObjectStore;
 import dev.lifeboat.repository.blob.ObjectStore;
-import dev.lifeboat.repository.blob.ObjectWriter;
 
 import java.io.InputStream;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.CountDownLatch;
@@ -19,15 +17,14 @@ import java.util.concurrent.atomic.AtomicReference;
  * Stages the worst interleaving of two writers creating one new repository: both see no key file, the first creates
  * one and reads it back, and only then does the second write its own. Everything else goes straight to the real store.
  */
-final class KeyFileRace implements ObjectStore {
-    private final ObjectStore delegate;
+final class KeyFileRace extends ForwardingObjectStore {
     private final CyclicBarrier bothSawNoKeyFile = new CyclicBarrier(2);
     private final AtomicInteger absentChecks = new AtomicInteger();
     private final AtomicReference<Thread> first = new AtomicReference<>();
     private final CountDownLatch firstReadItsKeys = new CountDownLatch(1);
 
     KeyFileRace(ObjectStore delegate) {
-        this.delegate = delegate;
+        super(delegate);
     }
 
     private static boolean keyFile(String key) {
@@ -84,35 +81,5 @@ final class KeyFileRace implements ObjectStore {
             firstReadItsKeys.countDown();
         }
         return in;
-    }
-
-    @Override
-    public ObjectWriter create(String bucket, String key) {
-        return delegate.create(bucket, key);
-    }
-
-    @Override
-    public Optional<ObjectInfo> stat(String bucket, String key) {
-        return delegate.stat(bucket, key);
-    }
-
-    @Override
-    public List<String> list(String bucket, String prefix) {
-        return delegate.list(bucket, prefix);
-    }
-
-    @Override
-    public void delete(String bucket, String key) {
-        delegate.delete(bucket, key);
-    }
-
-    @Override
-    public void ensureBucket(String bucket) {
-        delegate.ensureBucket(bucket);
-    }
-
-    @Override
-    public void ping() {
-        delegate.ping();
     }
 }

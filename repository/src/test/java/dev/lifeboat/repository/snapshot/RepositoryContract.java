@@ -1,8 +1,8 @@
 package dev.lifeboat.repository.snapshot;
 
+import dev.lifeboat.repository.blob.ForwardingObjectStore;
 import dev.lifeboat.repository.blob.ObjectInfo;
 import dev.lifeboat.repository.blob.ObjectStore;
-import dev.lifeboat.repository.blob.ObjectWriter;
 import dev.lifeboat.repository.blob.RetryPolicy;
 import dev.lifeboat.repository.blob.RetryingObjectStore;
 import dev.lifeboat.repository.keys.MasterKey;
@@ -183,13 +183,12 @@ abstract class RepositoryContract {
     }
 
     /** The chunk reads of a store that stopped answering: connection refused, as S3 clients report it. */
-    static final class UnreachableChunks implements ObjectStore {
-        private final ObjectStore delegate;
+    static final class UnreachableChunks extends ForwardingObjectStore {
         final AtomicLong refused = new AtomicLong();
         volatile boolean down;
 
         UnreachableChunks(ObjectStore delegate) {
-            this.delegate = delegate;
+            super(delegate);
         }
 
         private void refuse(String key) {
@@ -197,21 +196,6 @@ abstract class RepositoryContract {
                 refused.incrementAndGet();
                 throw new UncheckedIOException(new ConnectException("Connection refused reading " + key));
             }
-        }
-
-        @Override
-        public ObjectWriter create(String bucket, String key) {
-            return delegate.create(bucket, key);
-        }
-
-        @Override
-        public void put(String bucket, String key, byte[] content) {
-            delegate.put(bucket, key, content);
-        }
-
-        @Override
-        public boolean putIfAbsent(String bucket, String key, byte[] content) {
-            return delegate.putIfAbsent(bucket, key, content);
         }
 
         @Override
@@ -230,26 +214,6 @@ abstract class RepositoryContract {
         public Optional<ObjectInfo> stat(String bucket, String key) {
             refuse(key);
             return delegate.stat(bucket, key);
-        }
-
-        @Override
-        public List<String> list(String bucket, String prefix) {
-            return delegate.list(bucket, prefix);
-        }
-
-        @Override
-        public void delete(String bucket, String key) {
-            delegate.delete(bucket, key);
-        }
-
-        @Override
-        public void ensureBucket(String bucket) {
-            delegate.ensureBucket(bucket);
-        }
-
-        @Override
-        public void ping() {
-            delegate.ping();
         }
     }
 
