@@ -188,8 +188,8 @@ public final class WalArchive {
      * ({@code <segment>.partial.<offset>-<base>}, named after the base it continues). The whole prefix is stored
      * again as the base when this writer has stored no base yet, when the pieces since its base add up to more than
      * it, or when they are {@link #MAX_PIECES}; the pieces the new base covers (an earlier writer's too) are deleted
-     * after it, in the background. So the bytes uploaded stay within a small multiple of the WAL written, and a read joins
-     * at most a base and {@link #MAX_PIECES} pieces. Not thread-safe: one archiver's streaming thread.
+     * after it, in the background. So the bytes uploaded stay within a small multiple of the WAL written, and a read
+     * joins at most a base and {@link #MAX_PIECES} pieces. Not thread-safe: one archiver's streaming thread.
      */
     public final class PartialWriter {
         private final String segment;
@@ -199,7 +199,7 @@ public final class WalArchive {
         private long pieceBytes;
         /** Pieces a new base covers: those this writer stored since its base, those it found at its start. */
         private final List<String> covered;
-
+        /** Why what was stored of the partial is replaced whole (it did not open); null when it opened. */
         private final String replacing;
 
         private PartialWriter(String segment, int stored, List<String> found, String replacing) {
