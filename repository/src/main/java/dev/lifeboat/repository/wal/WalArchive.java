@@ -351,14 +351,11 @@ public final class WalArchive {
      */
     private Optional<byte[]> join(String segment, List<String> names) {
         String baseName = segment + PARTIAL;
-        byte[] stored;
-        try (InputStream in = store.open(bucket, root + baseName)) {
-            stored = in.readAllBytes();
-        } catch (ObjectNotFoundException e) {
+        Optional<byte[]> storedBase = readStored(baseName);
+        if (storedBase.isEmpty()) {
             return Optional.empty();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read WAL file " + baseName + " from " + location(), e);
         }
+        byte[] stored = storedBase.get();
         byte[] base = open(baseName, stored);
         String tag = baseTag(stored);
         TreeMap<Long, String> pieces = new TreeMap<>();
@@ -378,14 +375,11 @@ public final class WalArchive {
             if (offset > length) {
                 break;   // a hole (a piece whose predecessor is not stored): what follows it does not join
             }
-            byte[] piece;
-            try (InputStream in = store.open(bucket, root + e.getValue())) {
-                piece = open(e.getValue(), in.readAllBytes());
-            } catch (ObjectNotFoundException gone) {
+            Optional<byte[]> read = read(e.getValue());
+            if (read.isEmpty()) {
                 return Optional.empty();
-            } catch (IOException io) {
-                throw new UncheckedIOException("cannot read WAL file " + e.getValue() + " from " + location(), io);
             }
+            byte[] piece = read.get();
             long end = offset + piece.length;
             if (end > segmentSize) {
                 throw new WalIntegrityException(e.getValue(), "reaches past the segment's end (" + end + " bytes)",
@@ -870,15 +864,18 @@ public final class WalArchive {
     }
 
     private Optional<byte[]> read(String name) {
-        byte[] stored;
+        return readStored(name).map(stored -> open(name, stored));
+    }
+
+    /** The object {@code name} as stored (sealed); empty when it does not exist. */
+    private Optional<byte[]> readStored(String name) {
         try (InputStream in = store.open(bucket, root + name)) {
-            stored = in.readAllBytes();
+            return Optional.of(in.readAllBytes());
         } catch (ObjectNotFoundException e) {
             return Optional.empty();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read WAL file " + name + " from " + location(), e);
         }
-        return Optional.of(open(name, stored));
     }
 
     private byte[] seal(String name, byte[] plaintext) {
