@@ -2,6 +2,7 @@ package dev.lifeboat.catalog;
 
 import dev.lifeboat.catalog.service.FleetMetrics;
 import dev.lifeboat.contracts.WalStatus;
+import dev.lifeboat.testsupport.Databases;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.vertx.VertxContextSupport;
 import jakarta.inject.Inject;
@@ -13,7 +14,9 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 
 import static dev.lifeboat.catalog.RpoComplianceTest.rpo;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -98,6 +101,41 @@ class WalArchiveRpoTest {
                 .body("walArchive.state", equalTo(WalStatus.REFUSED)));
         rpo(SOURCE).body("compliant", equalTo(false))
                 .body("reason", containsString("refuses its server: refusing to archive WAL of source " + SOURCE));
+    }
+
+    @Test
+    void aSourceThatLeavesTheFleetLosesItsRecoveryWindowSeries() throws Throwable {
+        String gone = "rpo-departed-" + UUID.randomUUID().toString().substring(0, 8);
+        String kept = "rpo-staying-" + UUID.randomUUID().toString().substring(0, 8);
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        for (String source : List.of(gone, kept)) {
+            kafka.publish(source, new WalStatus(source, "worker-1", 1, 1, "0/5000000", now, "0/5001000", 4096L, 0.5,
+                    "000000010000000000000001", "000000010000000000000004", false, null, WalStatus.STREAMING, null,
+                    now));
+        }
+        // an archiver's report makes a source physical and sets its window's series (NaN: no base backup yet)
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(RpoComplianceTest.metrics().keySet())
+                .contains(windowSeries(gone), windowSeries(kept)));
+
+        // every row of the source removed from the catalog (an operator's purge): the fleet no longer lists it
+        Databases.execute(CatalogTestResource.DATABASE, "delete from catalog.wal_status where source_id = '" + gone
+                + "'");
+        VertxContextSupport.subscribeAndAwait(() -> fleetMetrics.refresh());
+        Map<String, Double> m = RpoComplianceTest.metrics();
+        assertThat(m).doesNotContainKey(windowSeries(gone))
+                .doesNotContainKey("lifeboat_recovery_window_earliest_timestamp_seconds{source=\"" + gone + "\"}")
+                .containsKey(windowSeries(kept));
+
+        // it comes back with its next report
+        kafka.publish(gone, new WalStatus(gone, "worker-1", 1, 1, "0/6000000", now.plusSeconds(1), "0/6001000",
+                4096L, 0.5, "000000010000000000000001", "000000010000000000000005", false, null, WalStatus.STREAMING,
+                null, now.plusSeconds(1)));
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(RpoComplianceTest.metrics())
+                .containsKey(windowSeries(gone)));
+    }
+
+    private static String windowSeries(String source) {
+        return "lifeboat_recovery_window_latest_timestamp_seconds{source=\"" + source + "\"}";
     }
 
     private static WalStatus status(long token, Instant at, double lagSeconds, boolean gap, String missing) {

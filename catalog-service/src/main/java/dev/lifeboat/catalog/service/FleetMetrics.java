@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
 
 /**
  * Per-source gauges for alerting and dashboards, label {@code source}; a series exists only where its value is known
@@ -80,13 +81,15 @@ public class FleetMetrics {
     }
 
     private final FleetQueries fleet;
+    private final RecoveryWindowQueries windows;
     private final Map<SourceGauge, MultiGauge> gauges = new EnumMap<>(SourceGauge.class);
     private static final String REFRESH_GAUGE = "lifeboat.catalog.fleet.refresh.timestamp.seconds";
     private final AtomicReference<Double> refreshedAt = new AtomicReference<>(Double.NaN);
     private final AtomicBoolean failing = new AtomicBoolean();
 
-    public FleetMetrics(FleetQueries fleet, MeterRegistry registry) {
+    public FleetMetrics(FleetQueries fleet, RecoveryWindowQueries windows, MeterRegistry registry) {
         this.fleet = fleet;
+        this.windows = windows;
         for (SourceGauge g : SourceGauge.values()) {
             gauges.put(g, MultiGauge.builder(g.metric).description(g.help).register(registry));
         }
@@ -132,6 +135,9 @@ public class FleetMetrics {
             return all;
         })
                 .invoke(this::publish)
+                // a source that left the fleet keeps no recovery-window series either
+                .invoke(all -> windows.keepGaugesOf(all.stream().map(SourceValues::sourceId)
+                        .collect(Collectors.toSet())))
                 .invoke(() -> refreshedAt.set(Instant.now().toEpochMilli() / 1000.0))
                 .replaceWithVoid();
     }

@@ -18,7 +18,9 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -31,10 +33,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * no window) are set each time a physical source's window is computed: on every read, and on a WAL archiver's report
  * when the source's were last set longer ago than {@code lifeboat.catalog.window-gauges.refresh} (30 s). The window
  * reads every retained base backup of the source; an archiver reports every few seconds per source, which for a
- * fleet would be that read several times a second over and over for gauges a scrape reads every 15 to 60 s.
+ * fleet would be that read several times a second over and over for gauges a scrape reads every 15 to 60 s. A source
+ * that leaves the fleet (no backup, WAL archive report or policy left) loses its two series at the fleet gauges' next
+ * refresh ({@link #keepGaugesOf}).
  */
 @ApplicationScoped
 public class RecoveryWindowQueries {
+    private static final String EARLIEST = "lifeboat.recovery.window.earliest.timestamp.seconds";
+    private static final String LATEST = "lifeboat.recovery.window.latest.timestamp.seconds";
     private final BackupRepository backups;
     private final WalStatusRepository walStatuses;
     private final RecoveryRepository runs;
@@ -127,21 +133,42 @@ public class RecoveryWindowQueries {
         if (publishedAt.merge(w.sourceId(), started, Math::max) != started) {
             return;
         }
-        double[] values = windows.computeIfAbsent(w.sourceId(), source -> {
+        double[] values = gaugesOf(w.sourceId());
+        values[0] = seconds(w.continuous() ? w.earliest() : null);
+        values[1] = seconds(w.continuous() ? w.latest() : null);
+    }
+
+    /**
+     * The values behind the source's two gauges, registered on first use. Registering and dropping hold this object's
+     * lock: a gauge dropped while being registered again would leave values that no series reads.
+     */
+    private synchronized double[] gaugesOf(String sourceId) {
+        return windows.computeIfAbsent(sourceId, source -> {
             double[] v = {Double.NaN, Double.NaN};
-            Gauge.builder("lifeboat.recovery.window.earliest.timestamp.seconds", v, a -> a[0])
+            Gauge.builder(EARLIEST, v, a -> a[0])
                     .tag("source", source)
                     .description("earliest point the source can be recovered to (epoch seconds); NaN: no window")
                     .register(registry);
-            Gauge.builder("lifeboat.recovery.window.latest.timestamp.seconds", v, a -> a[1])
+            Gauge.builder(LATEST, v, a -> a[1])
                     .tag("source", source)
                     .description("latest point the source can be recovered to (epoch seconds; past a WAL gap the "
                             + "newest time known to lie before it); NaN: no window")
                     .register(registry);
             return v;
         });
-        values[0] = seconds(w.continuous() ? w.earliest() : null);
-        values[1] = seconds(w.continuous() ? w.latest() : null);
+    }
+
+    /** Drops the window gauges of every source not in {@code fleet} (the ids of every source the fleet lists). */
+    public synchronized void keepGaugesOf(Set<String> fleet) {
+        for (String source : List.copyOf(windows.keySet())) {
+            if (!fleet.contains(source)) {
+                windows.remove(source);
+                publishedAt.remove(source);
+                for (String name : new String[] {EARLIEST, LATEST}) {
+                    registry.find(name).tag("source", source).meters().forEach(registry::remove);
+                }
+            }
+        }
     }
 
     private static double seconds(RecoveryWindow.Point p) {
