@@ -124,6 +124,11 @@ public class FleetMetrics {
      * fails, keeping the previous values, when scheduler-service does not answer (the RPOs would be unknown).
      */
     public Uni<Void> refresh() {
+        return Uni.createFrom().deferred(() -> refreshFrom(System.nanoTime()));
+    }
+
+    /** {@link #refresh} with a fleet read that started at {@code started} (System.nanoTime). */
+    private Uni<Void> refreshFrom(long started) {
         return fleet.read().map(f -> {
             if (f.policies().isEmpty()) {
                 throw new IllegalStateException("scheduler-service did not answer for the fleet's policies");
@@ -137,7 +142,7 @@ public class FleetMetrics {
                 .invoke(this::publish)
                 // a source that left the fleet keeps no recovery-window series either
                 .invoke(all -> windows.keepGaugesOf(all.stream().map(SourceValues::sourceId)
-                        .collect(Collectors.toSet())))
+                        .collect(Collectors.toSet()), started))
                 .invoke(() -> refreshedAt.set(Instant.now().toEpochMilli() / 1000.0))
                 .replaceWithVoid();
     }

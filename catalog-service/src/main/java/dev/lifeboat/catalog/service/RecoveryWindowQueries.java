@@ -34,8 +34,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * when the source's were last set longer ago than {@code lifeboat.catalog.window-gauges.refresh} (30 s). The window
  * reads every retained base backup of the source; an archiver reports every few seconds per source, which for a
  * fleet would be that read several times a second over and over for gauges a scrape reads every 15 to 60 s. A source
- * that leaves the fleet (no backup, WAL archive report or policy left) loses its two series at the fleet gauges' next
- * refresh ({@link #keepGaugesOf}).
+ * that is no longer in the fleet loses its two series at the fleet gauges' next refresh ({@link #keepGaugesOf}). The
+ * catalog itself never removes a source's rows (source_state, wal_status): only a purge of the catalog's database does.
  */
 @ApplicationScoped
 public class RecoveryWindowQueries {
@@ -158,10 +158,15 @@ public class RecoveryWindowQueries {
         });
     }
 
-    /** Drops the window gauges of every source not in {@code fleet} (the ids of every source the fleet lists). */
-    public synchronized void keepGaugesOf(Set<String> fleet) {
+    /**
+     * Drops the window gauges of every source not in {@code fleet} (the ids of every source a read of the fleet listed,
+     * started at {@code readStarted}, System.nanoTime), but those set since that read started: a source that appeared
+     * meanwhile is not one that left.
+     */
+    public synchronized void keepGaugesOf(Set<String> fleet, long readStarted) {
         for (String source : List.copyOf(windows.keySet())) {
-            if (!fleet.contains(source)) {
+            Long published = publishedAt.get(source);
+            if (!fleet.contains(source) && (published == null || published - readStarted < 0)) {
                 windows.remove(source);
                 publishedAt.remove(source);
                 for (String name : new String[] {EARLIEST, LATEST}) {
