@@ -128,13 +128,17 @@ public final class WalArchive {
     /** Stores the base; returns the tag that pieces joining it are sealed with. */
     private String putBase(String segment, byte[] content, int length) {
         WalNames.requireSegment(segment);
-        if (length < 0 || length > segmentSize || length > content.length) {
-            throw new IllegalArgumentException("partial of " + segment + ": bad length " + length);
-        }
+        checkLength(segment, content, length);
         String name = segment + PARTIAL;
         byte[] sealed = seal(name, Arrays.copyOf(content, length));
         store.put(bucket, root + name, sealed);
         return baseTag(sealed);
+    }
+
+    private void checkLength(String segment, byte[] content, int length) {
+        if (length < 0 || length > segmentSize || length > content.length) {
+            throw new IllegalArgumentException("partial of " + segment + ": bad length " + length);
+        }
     }
 
     /**
@@ -168,8 +172,7 @@ public final class WalArchive {
             Partial held = readPartial(segment);
             return new PartialWriter(segment, held.bytes().length, held.pieces(), null);
         } catch (WalIntegrityException e) {
-            List<String> pieces = store.list(bucket, root + segment + PARTIAL + ".").stream()
-                    .map(key -> key.substring(root.length())).filter(n -> segment.equals(partialSegment(n))).toList();
+            List<String> pieces = partialObjects(segment).stream().filter(n -> !n.equals(segment + PARTIAL)).toList();
             return new PartialWriter(segment, 0, pieces, e.getMessage());
         }
     }
@@ -224,9 +227,7 @@ public final class WalArchive {
          * prefix as a new base. False when there was nothing new to store.
          */
         public boolean write(byte[] content, int length) {
-            if (length < 0 || length > segmentSize || length > content.length) {
-                throw new IllegalArgumentException("partial of " + segment + ": bad length " + length);
-            }
+            checkLength(segment, content, length);
             if (length <= stored) {
                 return false;
             }
@@ -281,6 +282,12 @@ public final class WalArchive {
         return segment + PARTIAL + "." + String.format(java.util.Locale.ROOT, "%08x", offset) + "-" + baseTag;
     }
 
+    /** The names of the objects {@code segment}'s partial is stored as: its base and its pieces, as listed. */
+    private List<String> partialObjects(String segment) {
+        return store.list(bucket, root + segment + PARTIAL).stream().map(key -> key.substring(root.length()))
+                .filter(name -> segment.equals(partialSegment(name))).toList();
+    }
+
     /** The segment a partial's object (its base or a piece) belongs to, or null when {@code name} is not one. */
     static String partialSegment(String name) {
         int at = name.indexOf(PARTIAL);
@@ -310,18 +317,9 @@ public final class WalArchive {
      * one that is gone by then makes the read start over, a few times; {@link PartialChanged} when it keeps changing.
      */
     private Partial readPartial(String segment) {
-        String prefix = root + segment + PARTIAL;
         for (int attempt = 1; ; attempt++) {
-            boolean hasBase = false;
-            List<String> names = new ArrayList<>();
-            for (String key : store.list(bucket, prefix)) {
-                String rest = key.substring(prefix.length());
-                if (rest.isEmpty()) {
-                    hasBase = true;
-                } else if (PIECE.matcher(rest).matches()) {
-                    names.add(key.substring(root.length()));
-                }
-            }
+            List<String> names = new ArrayList<>(partialObjects(segment));
+            boolean hasBase = names.remove(segment + PARTIAL);
             if (!hasBase) {
                 // pieces without their base (completed meanwhile, or left over): they join nothing
                 return new Partial(new byte[0], names);
@@ -432,9 +430,8 @@ public final class WalArchive {
     public Optional<java.time.Instant> writtenAt(String segment) {
         WalNames.requireSegment(segment);
         return store.stat(bucket, root + segment).map(dev.lifeboat.repository.blob.ObjectInfo::lastModified)
-                .or(() -> store.list(bucket, root + segment + PARTIAL).stream()
-                        .filter(key -> segment.equals(partialSegment(key.substring(root.length()))))
-                        .flatMap(key -> store.stat(bucket, key).stream())
+                .or(() -> partialObjects(segment).stream()
+                        .flatMap(name -> store.stat(bucket, root + name).stream())
                         .map(dev.lifeboat.repository.blob.ObjectInfo::lastModified)
                         .max(java.util.Comparator.naturalOrder()));
     }
