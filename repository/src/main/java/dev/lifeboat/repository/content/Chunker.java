@@ -87,14 +87,37 @@ public final class Chunker {
 
     /** The next chunk (a fresh array), or null at the end of the stream. */
     public byte[] next() throws IOException {
-        fill();
-        if (end == start) {
+        int cut = nextCut();
+        if (cut == 0) {
             return null;
         }
-        int cut = cutPoint(buffer, start, end - start);
         byte[] chunk = Arrays.copyOfRange(buffer, start, start + cut);
         start += cut;
         return chunk;
+    }
+
+    /**
+     * Copies the next chunk to the start of {@code into} (at least {@link Sizes#max()} long) and returns its length,
+     * or -1 at the end of the stream: the same chunks as {@link #next()}, for a caller that reuses its arrays. A fresh
+     * array of megabytes per chunk costs more than the copy: the heap must be cleared for it and collected after it.
+     */
+    public int next(byte[] into) throws IOException {
+        if (into.length < sizes.max()) {
+            throw new IllegalArgumentException("a chunk needs " + sizes.max() + " bytes, the array has " + into.length);
+        }
+        int cut = nextCut();
+        if (cut == 0) {
+            return -1;
+        }
+        System.arraycopy(buffer, start, into, 0, cut);
+        start += cut;
+        return cut;
+    }
+
+    /** The length of the next chunk, from {@code start}; 0 at the end of the stream. */
+    private int nextCut() throws IOException {
+        fill();
+        return end == start ? 0 : cutPoint(buffer, start, end - start);
     }
 
     /** Makes at least one largest chunk available from {@code start}, unless the stream ends first. */

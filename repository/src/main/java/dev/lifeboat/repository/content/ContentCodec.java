@@ -60,7 +60,8 @@ public final class ContentCodec {
         return id(plaintext, plaintext.length);
     }
 
-    private String id(byte[] plaintext, int length) {
+    /** {@link #id(byte[])} of the first {@code length} bytes of {@code plaintext}. */
+    public String id(byte[] plaintext, int length) {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(idKey);
@@ -74,20 +75,43 @@ public final class ContentCodec {
     /** Compresses and encrypts; {@code id} must be {@link #id(byte[])} of the plaintext. */
     public EncodedChunk encode(String id, byte[] plaintext) {
         byte[] compressed = Zstd.compress(plaintext, ZSTD_LEVEL);
+        return encrypt(id, plaintext.length, compressed, compressed.length);
+    }
+
+    /** How long the {@code scratch} of {@link #encode(String, byte[], int, byte[])} must be for a chunk of {@code length}. */
+    public static int scratchLength(int length) {
+        return Math.toIntExact(Zstd.compressBound(length));
+    }
+
+    /**
+     * As {@link #encode(String, byte[])}, of the first {@code length} bytes of {@code plaintext}, compressed into
+     * {@code scratch} (at least {@link #scratchLength} long) instead of a new array: for a writer that reuses its
+     * arrays chunk after chunk, so that the stored bytes are the only array a chunk allocates.
+     */
+    public EncodedChunk encode(String id, byte[] plaintext, int length, byte[] scratch) {
+        long compressed = Zstd.compressByteArray(scratch, 0, scratch.length, plaintext, 0, length, ZSTD_LEVEL);
+        if (Zstd.isError(compressed)) {
+            throw new IllegalStateException("zstd cannot compress chunk " + id + ": "
+                    + Zstd.getErrorName(compressed));
+        }
+        return encrypt(id, length, scratch, (int) compressed);
+    }
+
+    private EncodedChunk encrypt(String id, int plaintextLength, byte[] compressed, int compressedLength) {
         byte[] nonce = new byte[NONCE_BYTES];
         random.nextBytes(nonce);
         try {
             Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
             c.init(Cipher.ENCRYPT_MODE, dataKey, new GCMParameterSpec(TAG_BITS, nonce));
             c.updateAAD(id.getBytes(StandardCharsets.US_ASCII));
-            byte[] out = new byte[1 + NONCE_BYTES + c.getOutputSize(compressed.length)];
+            byte[] out = new byte[1 + NONCE_BYTES + c.getOutputSize(compressedLength)];
             out[0] = VERSION;
             System.arraycopy(nonce, 0, out, 1, NONCE_BYTES);
-            int n = c.doFinal(compressed, 0, compressed.length, out, 1 + NONCE_BYTES);
+            int n = c.doFinal(compressed, 0, compressedLength, out, 1 + NONCE_BYTES);
             if (n != out.length - 1 - NONCE_BYTES) {
                 throw new IllegalStateException("unexpected GCM output length");
             }
-            return new EncodedChunk(id, plaintext.length, out);
+            return new EncodedChunk(id, plaintextLength, out);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("AES-GCM unavailable", e);
         }

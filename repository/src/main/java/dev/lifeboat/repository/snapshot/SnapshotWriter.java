@@ -2,6 +2,7 @@ package dev.lifeboat.repository.snapshot;
 
 import dev.lifeboat.repository.blob.Sha256;
 import dev.lifeboat.repository.content.Chunker;
+import dev.lifeboat.repository.content.ContentCodec;
 import dev.lifeboat.repository.content.EncodedChunk;
 import org.jboss.logging.Logger;
 
@@ -36,8 +37,11 @@ import java.util.stream.Stream;
  * Backs up a directory into the repository as one backup of a chain.
  *
  * <p>The files are read in path order by the calling thread and cut into chunks; {@code parallelism} workers hash,
- * compress, encrypt and upload them. At most {@code 2 * parallelism} chunks are in flight, so memory stays around
- * {@code (2 * parallelism + 1) * maxChunkSize} whatever the directory size. The manifest goes up last, after every
+ * compress, encrypt and upload them. At most {@code 2 * parallelism} chunks are in flight, each in an array of the
+ * largest chunk's size (with room for its compressed form) that is used again for a later chunk once this one is
+ * stored, so memory stays around {@code 2 * parallelism * 2 * maxChunkSize} whatever the directory size, and a chunk
+ * allocates only its stored bytes (arrays of megabytes made afresh per chunk kept the garbage collector busy through
+ * a whole backup). The manifest goes up last, after every
  * chunk it names is stored. Streamed entries may be read by several threads at once ({@link #readers(int)}): a
  * producer that writes several files at a time (pg_dump's parallel jobs) is then followed in all of them.
  */
@@ -206,12 +210,13 @@ public final class SnapshotWriter {
         long size = 0;
         try (InputStream in = entry.content().open()) {
             Chunker chunker = new Chunker(in, sizes);
-            for (byte[] chunk; (chunk = chunker.next()) != null; ) {
+            for (Slot slot; (slot = upload.next(chunker)) != null; ) {
                 if (upload.failure.get() instanceof RuntimeException failed) {
+                    upload.release(slot);
                     throw failed; // a chunk could not be stored: reading on would only delay saying so
                 }
-                size += chunk.length;
-                refs.add(upload.submit(chunk));
+                size += slot.length;
+                refs.add(upload.submit(slot));
             }
         }
         return new FileRead(entry.path(), size, refs);
@@ -351,11 +356,25 @@ public final class SnapshotWriter {
         return directory.relativize(file).toString().replace('\\', '/');
     }
 
+    /** A chunk in flight: the array it was read into, its length there, and room to compress it. */
+    private static final class Slot {
+        final byte[] chunk;
+        final byte[] scratch;
+        int length;
+
+        Slot(int maxChunk) {
+            this.chunk = new byte[maxChunk];
+            this.scratch = new byte[ContentCodec.scratchLength(maxChunk)];
+        }
+    }
+
     /** The parallel part: hash, skip if held, else encode and upload once. */
     private final class Upload {
         final Plan plan;
         final ExecutorService pool;
         final Semaphore inFlight = new Semaphore(2 * parallelism);
+        /** Slots of chunks stored, for the next ones; at most as many were made as chunks may be in flight. */
+        final java.util.Queue<Slot> free = new java.util.concurrent.ConcurrentLinkedQueue<>();
         final Map<String, CompletableFuture<Manifest.ChunkRef>> thisBackup = new ConcurrentHashMap<>();
         final AtomicLong bytesRead = new AtomicLong();
         final AtomicLong bytesUploaded = new AtomicLong();
@@ -371,28 +390,55 @@ public final class SnapshotWriter {
             });
         }
 
-        Future<Manifest.ChunkRef> submit(byte[] chunk) throws InterruptedException {
+        /**
+         * The stream's next chunk in a slot of its own, waiting while {@code 2 * parallelism} chunks are in flight;
+         * null at the end of the stream.
+         */
+        Slot next(Chunker chunker) throws IOException, InterruptedException {
             inFlight.acquire();
+            Slot slot = free.poll();
+            if (slot == null) {
+                slot = new Slot(sizes.max());
+            }
+            try {
+                slot.length = chunker.next(slot.chunk);
+            } catch (IOException | RuntimeException e) {
+                release(slot);
+                throw e;
+            }
+            if (slot.length < 0) {
+                release(slot);
+                return null;
+            }
+            return slot;
+        }
+
+        void release(Slot slot) {
+            free.add(slot);
+            inFlight.release();
+        }
+
+        Future<Manifest.ChunkRef> submit(Slot slot) {
             Throwable failed = failure.get();
             if (failed != null) {
-                inFlight.release();
+                release(slot);
                 return CompletableFuture.failedFuture(failed);
             }
-            bytesRead.addAndGet(chunk.length);
+            bytesRead.addAndGet(slot.length);
             return CompletableFuture.supplyAsync(() -> {
                 try {
-                    return store(chunk);
+                    return store(slot);
                 } catch (RuntimeException e) {
                     failure.compareAndSet(null, e);
                     throw e;
                 } finally {
-                    inFlight.release();
+                    release(slot);
                 }
             }, pool);
         }
 
-        private Manifest.ChunkRef store(byte[] chunk) {
-            String id = repo.codec().id(chunk);
+        private Manifest.ChunkRef store(Slot slot) {
+            String id = repo.codec().id(slot.chunk, slot.length);
             Manifest.ChunkRef held = plan.held().get(id);
             if (held != null) {
                 return held;
@@ -403,11 +449,11 @@ public final class SnapshotWriter {
                 return other.join();
             }
             try {
-                EncodedChunk encoded = repo.codec().encode(id, chunk);
+                EncodedChunk encoded = repo.codec().encode(id, slot.chunk, slot.length, slot.scratch);
                 repo.store().put(repo.bucket(), repo.layout().chunk(plan.chainId(), id), encoded.stored());
                 bytesUploaded.addAndGet(encoded.stored().length);
                 chunksUploaded.incrementAndGet();
-                Manifest.ChunkRef ref = new Manifest.ChunkRef(id, chunk.length, encoded.stored().length);
+                Manifest.ChunkRef ref = new Manifest.ChunkRef(id, slot.length, encoded.stored().length);
                 mine.complete(ref);
                 return ref;
             } catch (RuntimeException e) {

@@ -32,6 +32,27 @@ class ChunkerTest {
         return out;
     }
 
+    /** The chunks a reused array receives are the ones {@link Chunker#next()} returns, cut at the same places. */
+    @Test
+    void chunksCopiedIntoAReusedArrayAreTheSameChunks() throws IOException {
+        byte[] data = random(9 * 1024 * 1024 + 17, 3);
+        List<byte[]> expected = chunks(data, Chunker.Sizes.DEFAULT);
+        Chunker c = new Chunker(new ByteArrayInputStream(data), Chunker.Sizes.DEFAULT);
+        byte[] into = new byte[Chunker.Sizes.DEFAULT.max()];
+        List<byte[]> copied = new ArrayList<>();
+        for (int n; (n = c.next(into)) >= 0; ) {
+            copied.add(java.util.Arrays.copyOf(into, n));
+        }
+        assertThat(copied).hasSameSizeAs(expected);
+        for (int i = 0; i < expected.size(); i++) {
+            assertThat(copied.get(i)).as("chunk %d", i).isEqualTo(expected.get(i));
+        }
+        assertThat(c.next(into)).isEqualTo(-1);
+        assertThatThrownBy(() -> new Chunker(new ByteArrayInputStream(data), Chunker.Sizes.DEFAULT)
+                .next(new byte[Chunker.Sizes.DEFAULT.max() - 1]))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs");
+    }
+
     static byte[] random(int size, long seed) {
         byte[] b = new byte[size];
         new Random(seed).nextBytes(b);

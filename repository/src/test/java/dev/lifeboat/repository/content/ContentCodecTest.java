@@ -32,6 +32,34 @@ class ContentCodecTest {
         assertThat(codec.decode(r.id(), r.stored())).isEqualTo(random);
     }
 
+    /**
+     * A writer that reuses its arrays encodes the first bytes of a larger array, compressed into a scratch array that
+     * still holds an earlier chunk's bytes: what it stores is the chunk alone, under the chunk's own id.
+     */
+    @Test
+    void aChunkAtTheStartOfALargerArrayEncodesAsItself() {
+        byte[] text = "INSERT INTO t VALUES (42, 'x');\n".repeat(20_000).getBytes(StandardCharsets.UTF_8);
+        byte[] array = new byte[text.length + 100_000];
+        new Random(7).nextBytes(array);
+        System.arraycopy(text, 0, array, 0, text.length);
+        byte[] scratch = new byte[ContentCodec.scratchLength(array.length)];
+        new Random(8).nextBytes(scratch);
+
+        String id = codec.id(array, text.length);
+        assertThat(id).isEqualTo(codec.id(text));
+        EncodedChunk e = codec.encode(id, array, text.length, scratch);
+        assertThat(e.size()).isEqualTo(text.length);
+        assertThat(e.stored().length).isLessThan(text.length / 10);
+        assertThat(codec.decode(id, e.stored())).isEqualTo(text);
+
+        // and again in the same arrays, with a chunk that does not compress
+        byte[] random = new byte[300_000];
+        new Random(9).nextBytes(random);
+        System.arraycopy(random, 0, array, 0, random.length);
+        EncodedChunk r = codec.encode(codec.id(array, random.length), array, random.length, scratch);
+        assertThat(codec.decode(codec.id(random), r.stored())).isEqualTo(random);
+    }
+
     @Test
     void freshNoncePerChunk() {
         byte[] data = "same".getBytes(StandardCharsets.UTF_8);
