@@ -6,7 +6,8 @@
 # The cluster is one of its own (initdb under the work directory, port BENCH_PG_PORT, run as the postgres OS user
 # when root), filled with SIZE_GB (1) of varied data in two schemas: narrow rows with numeric and arrays, jsonb
 # orders, and documents with incompressible bytea; then VACUUM (FREEZE, ANALYZE) and a checkpoint. The physical FULL
-# runs PhysicalBackupBench (snapshot-worker test sources, through Maven's surefire, -Xmx$JAVA_XMX) against the
+# runs PhysicalBackupBench (snapshot-worker test sources, through Maven's surefire, -Xmx$JAVA_XMX and
+# BENCH_JAVA_OPTS, default -XX:G1HeapRegionSize=16m as snapshot-worker runs in production) against the
 # S3-compatible server of deploy/local/stack.sh (S3_PORT); pgBackRest writes to a repository directory on the same
 # disk, WAL archived by archive-push, online with start-fast.
 #
@@ -72,7 +73,7 @@ fi
 say "physical FULL (snapshot-worker's physical path)"
 t0=$(now)
 (cd "$ROOT" && ./mvnw -B -q ${MAVEN_ARGS:-} -pl snapshot-worker test -Dtest=PhysicalBackupBench \
-  -Dsurefire.failIfNoSpecifiedTests=false -DargLine="-Xmx${JAVA_XMX:-512m} ${BENCH_JAVA_OPTS:-}" -Dlifeboat.bench=true \
+  -Dsurefire.failIfNoSpecifiedTests=false -DargLine="-Xmx${JAVA_XMX:-512m} ${BENCH_JAVA_OPTS:--XX:G1HeapRegionSize=16m}" -Dlifeboat.bench=true \
   -Dlifeboat.bench.pg-port="$PORT" -Dlifeboat.bench.s3-endpoint="http://127.0.0.1:$S3_PORT" \
   -Dlifeboat.bench.pg-basebackup="$BIN/pg_basebackup" ${CHUNK_SIZES:+-Dlifeboat.bench.chunk-sizes=$CHUNK_SIZES}) | tee "$WORK/lifeboat.out" | grep BENCH || \
   fail "the physical FULL failed; output in $WORK/lifeboat.out"
