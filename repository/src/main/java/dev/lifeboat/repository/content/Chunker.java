@@ -2,7 +2,6 @@ package dev.lifeboat.repository.content;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -65,6 +64,8 @@ public final class Chunker {
      */
     private final byte[] buffer;
     private int start;
+    /** The length of the chunk at {@code start} once {@link #peek} measured it, until it is taken; else 0. */
+    private int pending;
     private int end;
     private boolean eof;
 
@@ -87,37 +88,38 @@ public final class Chunker {
 
     /** The next chunk (a fresh array), or null at the end of the stream. */
     public byte[] next() throws IOException {
-        int cut = nextCut();
-        if (cut == 0) {
+        int length = peek();
+        if (length == 0) {
             return null;
         }
-        byte[] chunk = Arrays.copyOfRange(buffer, start, start + cut);
-        start += cut;
+        byte[] chunk = new byte[length];
+        take(chunk);
         return chunk;
     }
 
     /**
-     * Copies the next chunk to the start of {@code into} (at least {@link Sizes#max()} long) and returns its length,
-     * or -1 at the end of the stream: the same chunks as {@link #next()}, for a caller that reuses its arrays. A fresh
-     * array of megabytes per chunk costs more than the copy: the heap must be cleared for it and collected after it.
+     * The length of the next chunk, reading ahead as far as it needs; 0 at the end of the stream. {@link #take} then
+     * copies that chunk: for a caller that reuses its arrays, and so must know how large an array the chunk needs. A
+     * fresh array of megabytes per chunk costs more than the copy: the heap must be cleared for it and collected after.
      */
-    public int next(byte[] into) throws IOException {
-        if (into.length < sizes.max()) {
-            throw new IllegalArgumentException("a chunk needs " + sizes.max() + " bytes, the array has " + into.length);
+    public int peek() throws IOException {
+        if (pending == 0) {
+            fill();
+            pending = end == start ? 0 : cutPoint(buffer, start, end - start);
         }
-        int cut = nextCut();
-        if (cut == 0) {
-            return -1;
-        }
-        System.arraycopy(buffer, start, into, 0, cut);
-        start += cut;
-        return cut;
+        return pending;
     }
 
-    /** The length of the next chunk, from {@code start}; 0 at the end of the stream. */
-    private int nextCut() throws IOException {
-        fill();
-        return end == start ? 0 : cutPoint(buffer, start, end - start);
+    /** Copies the chunk {@link #peek} measured to the start of {@code into} and moves past it; returns its length. */
+    public int take(byte[] into) throws IOException {
+        int length = peek();
+        if (into.length < length) {
+            throw new IllegalArgumentException("the next chunk has " + length + " bytes, the array " + into.length);
+        }
+        System.arraycopy(buffer, start, into, 0, length);
+        start += length;
+        pending = 0;
+        return length;
     }
 
     /** Makes at least one largest chunk available from {@code start}, unless the stream ends first. */

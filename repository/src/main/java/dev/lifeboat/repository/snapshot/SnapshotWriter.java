@@ -37,11 +37,11 @@ import java.util.stream.Stream;
  * Backs up a directory into the repository as one backup of a chain.
  *
  * <p>The files are read in path order by the calling thread and cut into chunks; {@code parallelism} workers hash,
- * compress, encrypt and upload them. At most {@code 2 * parallelism} chunks are in flight, each in an array of the
- * largest chunk's size (with room for its compressed form) that is used again for a later chunk once this one is
- * stored, so memory stays around {@code 2 * parallelism * 2 * maxChunkSize} whatever the directory size, and a chunk
- * allocates only its stored bytes (arrays of megabytes made afresh per chunk kept the garbage collector busy through
- * a whole backup). The manifest goes up last, after every
+ * compress, encrypt and upload them. At most {@code 2 * parallelism} chunks are in flight, each in an array (with one
+ * to compress it into) that is used again for a later chunk once this one is stored, so memory stays under
+ * {@code 2 * parallelism * 2 * maxChunkSize} whatever the directory size, and a chunk allocates only its stored bytes
+ * (arrays of megabytes made afresh per chunk kept the garbage collector busy through a whole backup). The manifest
+ * goes up last, after every
  * chunk it names is stored. Streamed entries may be read by several threads at once ({@link #readers(int)}): a
  * producer that writes several files at a time (pg_dump's parallel jobs) is then followed in all of them.
  */
@@ -356,15 +356,35 @@ public final class SnapshotWriter {
         return directory.relativize(file).toString().replace('\\', '/');
     }
 
-    /** A chunk in flight: the array it was read into, its length there, and room to compress it. */
+    /**
+     * A chunk in flight: the array it was read into and its length there, and the array it is compressed into. Both
+     * grow as the chunks need, by powers of two up to the largest chunk's size, so a slot grows a few times and then
+     * stays, and a small backup's slots stay small.
+     */
     private static final class Slot {
-        final byte[] chunk;
-        final byte[] scratch;
+        byte[] chunk = new byte[0];
+        byte[] scratch = new byte[0];
         int length;
 
-        Slot(int maxChunk) {
-            this.chunk = new byte[maxChunk];
-            this.scratch = new byte[ContentCodec.scratchLength(maxChunk)];
+        /** Takes the chunker's next chunk, into a larger array first when it does not fit; false at the end. */
+        boolean take(Chunker chunker, int maxChunk) throws IOException {
+            length = chunker.peek();
+            if (length == 0) {
+                return false;
+            }
+            if (chunk.length < length) {
+                chunk = new byte[Math.max(length, Math.min(maxChunk, Integer.highestOneBit(length) << 1))];
+            }
+            chunker.take(chunk);
+            return true;
+        }
+
+        /** Room to compress the chunk in, made larger when it has too little. */
+        byte[] scratch() {
+            if (scratch.length < ContentCodec.scratchLength(length)) {
+                scratch = new byte[ContentCodec.scratchLength(chunk.length)];
+            }
+            return scratch;
         }
     }
 
@@ -398,17 +418,16 @@ public final class SnapshotWriter {
             inFlight.acquire();
             Slot slot = free.poll();
             if (slot == null) {
-                slot = new Slot(sizes.max());
+                slot = new Slot();
             }
             try {
-                slot.length = chunker.next(slot.chunk);
+                if (!slot.take(chunker, sizes.max())) {
+                    release(slot);
+                    return null;
+                }
             } catch (IOException | RuntimeException e) {
                 release(slot);
                 throw e;
-            }
-            if (slot.length < 0) {
-                release(slot);
-                return null;
             }
             return slot;
         }
@@ -449,7 +468,7 @@ public final class SnapshotWriter {
                 return other.join();
             }
             try {
-                EncodedChunk encoded = repo.codec().encode(id, slot.chunk, slot.length, slot.scratch);
+                EncodedChunk encoded = repo.codec().encode(id, slot.chunk, slot.length, slot.scratch());
                 repo.store().put(repo.bucket(), repo.layout().chunk(plan.chainId(), id), encoded.stored());
                 bytesUploaded.addAndGet(encoded.stored().length);
                 chunksUploaded.incrementAndGet();

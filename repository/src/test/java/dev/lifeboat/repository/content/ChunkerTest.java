@@ -32,25 +32,34 @@ class ChunkerTest {
         return out;
     }
 
-    /** The chunks a reused array receives are the ones {@link Chunker#next()} returns, cut at the same places. */
+    /**
+     * A caller that reuses its arrays asks each chunk's length first ({@link Chunker#peek}, as often as it likes),
+     * then takes it: the chunks are the ones {@link Chunker#next()} returns, cut at the same places.
+     */
     @Test
-    void chunksCopiedIntoAReusedArrayAreTheSameChunks() throws IOException {
+    void chunksTakenIntoAReusedArrayAreTheSameChunks() throws IOException {
         byte[] data = random(9 * 1024 * 1024 + 17, 3);
         List<byte[]> expected = chunks(data, Chunker.Sizes.DEFAULT);
         Chunker c = new Chunker(new ByteArrayInputStream(data), Chunker.Sizes.DEFAULT);
         byte[] into = new byte[Chunker.Sizes.DEFAULT.max()];
-        List<byte[]> copied = new ArrayList<>();
-        for (int n; (n = c.next(into)) >= 0; ) {
-            copied.add(java.util.Arrays.copyOf(into, n));
+        List<byte[]> taken = new ArrayList<>();
+        for (int n; (n = c.peek()) > 0; ) {
+            assertThat(c.peek()).isEqualTo(n);
+            assertThat(c.take(into)).isEqualTo(n);
+            taken.add(java.util.Arrays.copyOf(into, n));
         }
-        assertThat(copied).hasSameSizeAs(expected);
+        assertThat(taken).hasSameSizeAs(expected);
         for (int i = 0; i < expected.size(); i++) {
-            assertThat(copied.get(i)).as("chunk %d", i).isEqualTo(expected.get(i));
+            assertThat(taken.get(i)).as("chunk %d", i).isEqualTo(expected.get(i));
         }
-        assertThat(c.next(into)).isEqualTo(-1);
-        assertThatThrownBy(() -> new Chunker(new ByteArrayInputStream(data), Chunker.Sizes.DEFAULT)
-                .next(new byte[Chunker.Sizes.DEFAULT.max() - 1]))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs");
+        assertThat(c.peek()).isZero();
+        assertThat(c.next()).isNull();
+
+        Chunker small = new Chunker(new ByteArrayInputStream(data), Chunker.Sizes.DEFAULT);
+        int first = small.peek();
+        assertThatThrownBy(() -> small.take(new byte[first - 1]))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("the next chunk has " + first);
+        assertThat(small.take(new byte[first])).isEqualTo(first);
     }
 
     static byte[] random(int size, long seed) {

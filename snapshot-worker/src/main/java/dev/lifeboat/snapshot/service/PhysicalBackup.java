@@ -354,6 +354,16 @@ final class PhysicalBackup {
                     + "written during one base backup (SELECT pg_reload_conf() applies it), then take the backup "
                     + "again." + said);
         }
+        if (e.contains("copy stream ended before last file was finished")) {
+            // the server ended the stream with an error that pg_basebackup, reading the stream, did not get to print;
+            // the server's log has it. Recycled WAL is the cause a DBA can prevent, and the one heavy writes make
+            return new BackupFailure("DUMP", "the server at " + where + " stopped sending the base backup before it "
+                    + "was complete; nothing was kept as a backup. Its log says why. Under heavy writes it is "
+                    + "usually WAL from the backup's start that the server had already recycled when the backup "
+                    + "ended: set wal_keep_size in postgresql.conf to more than the WAL written during one base "
+                    + "backup (SELECT pg_reload_conf() applies it) and take the backup again. Otherwise the server "
+                    + "was restarted or its WAL sender was terminated." + said);
+        }
         return new BackupFailure("DUMP", "pg_basebackup of " + where + " exited with " + exit + "; nothing was "
                 + "kept as a backup." + said);
     }

@@ -228,7 +228,21 @@ class PhysicalBackupTest {
                 }));
         assertThat(churned).as("the backup ran long enough to be held").isTrue();
         assertThat(failure).as("the backup fails").isNotNull();
+        // pg_basebackup prints the server's "already removed" error, or, when it reads the stream's end first, only
+        // that the stream ended early: the failure names the cause either way
         assertThat(failure.getMessage()).contains("recycled", "wal_keep_size", "127.0.0.1:" + SOURCE_PORT);
+    }
+
+    @Test
+    void aStreamTheServerEndedEarlyNamesRecycledWalAndTheServerLog() {
+        SourceConnection source = replicator();
+        BackupFailure f = PhysicalBackup.failure(source, 1, "pg_basebackup: write-ahead log start point: 0/C000028 "
+                + "on timeline 1\npg_basebackup: error: COPY stream ended before last file was finished");
+        assertThat(f.stage()).isEqualTo("DUMP");
+        assertThat(f.getMessage()).contains("127.0.0.1:" + SOURCE_PORT, "stopped sending", "log", "recycled",
+                "wal_keep_size", "COPY stream ended before last file was finished");
+        assertThat(PhysicalBackup.failure(source, 1, "pg_basebackup: error: something else").getMessage())
+                .contains("exited with 1").doesNotContain("wal_keep_size");
     }
 
     private static void signal(String signal, long pid) {
