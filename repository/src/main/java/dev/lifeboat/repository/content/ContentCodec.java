@@ -89,11 +89,8 @@ public final class ContentCodec {
      * arrays chunk after chunk, so that the stored bytes are the only array a chunk allocates.
      */
     public EncodedChunk encode(String id, byte[] plaintext, int length, byte[] scratch) {
+        // throws ZstdException on a zstd error, as Zstd.compress does
         long compressed = Zstd.compressByteArray(scratch, 0, scratch.length, plaintext, 0, length, ZSTD_LEVEL);
-        if (Zstd.isError(compressed)) {
-            throw new IllegalStateException("zstd cannot compress chunk " + id + ": "
-                    + Zstd.getErrorName(compressed));
-        }
         return encrypt(id, length, scratch, (int) compressed);
     }
 

@@ -37,11 +37,12 @@ import java.util.stream.Stream;
  * Backs up a directory into the repository as one backup of a chain.
  *
  * <p>The files are read in path order by the calling thread and cut into chunks; {@code parallelism} workers hash,
- * compress, encrypt and upload them. At most {@code 2 * parallelism} chunks are in flight, each in an array (with one
- * to compress it into) that is used again for a later chunk once this one is stored, so memory stays under
- * {@code 2 * parallelism * 2 * maxChunkSize} whatever the directory size, and a chunk allocates only its stored bytes
- * (arrays of megabytes made afresh per chunk kept the garbage collector busy through a whole backup). The manifest
- * goes up last, after every
+ * compress, encrypt and upload them. At most {@code 2 * parallelism} chunks are in flight, each in a slot (its array
+ * and one to compress it into, together a little over {@code 2 * maxChunkSize}) that is used again for a later chunk
+ * once this one is stored, so a chunk allocates only its stored bytes (arrays of megabytes made afresh per chunk kept
+ * the garbage collector busy through a whole backup). Memory stays around {@code (4 * parallelism + 2 * readers) *
+ * maxChunkSize} for the slots and the readers' buffers, plus the stored bytes of the {@code parallelism} chunks being
+ * uploaded, whatever the directory size. The manifest goes up last, after every
  * chunk it names is stored. Streamed entries may be read by several threads at once ({@link #readers(int)}): a
  * producer that writes several files at a time (pg_dump's parallel jobs) is then followed in all of them.
  */
@@ -366,17 +367,12 @@ public final class SnapshotWriter {
         byte[] scratch = new byte[0];
         int length;
 
-        /** Takes the chunker's next chunk, into a larger array first when it does not fit; false at the end. */
-        boolean take(Chunker chunker, int maxChunk) throws IOException {
-            length = chunker.peek();
-            if (length == 0) {
-                return false;
-            }
+        /** Takes the chunk the chunker measured ({@code length} bytes), into a larger array first when it does not fit. */
+        void take(Chunker chunker, int length, int maxChunk) throws IOException {
             if (chunk.length < length) {
                 chunk = new byte[Math.max(length, Math.min(maxChunk, Integer.highestOneBit(length) << 1))];
             }
-            chunker.take(chunk);
-            return true;
+            this.length = chunker.take(chunk);
         }
 
         /** Room to compress the chunk in, made larger when it has too little. */
@@ -411,23 +407,28 @@ public final class SnapshotWriter {
         }
 
         /**
-         * The stream's next chunk in a slot of its own, waiting while {@code 2 * parallelism} chunks are in flight;
-         * null at the end of the stream.
+         * The stream's next chunk in a slot of its own, or null at the end of the stream. The chunk is read ahead
+         * first (into the chunker's buffer), then a slot is waited for while {@code 2 * parallelism} chunks are in
+         * flight: a reader waiting for its producer holds no slot the uploads could use.
          */
         Slot next(Chunker chunker) throws IOException, InterruptedException {
+            int length = chunker.peek();
+            if (length == 0) {
+                return null;
+            }
             inFlight.acquire();
             Slot slot = free.poll();
             if (slot == null) {
                 slot = new Slot();
             }
+            boolean taken = false;
             try {
-                if (!slot.take(chunker, sizes.max())) {
+                slot.take(chunker, length, sizes.max());
+                taken = true;
+            } finally {
+                if (!taken) {
                     release(slot);
-                    return null;
                 }
-            } catch (IOException | RuntimeException e) {
-                release(slot);
-                throw e;
             }
             return slot;
         }
@@ -475,7 +476,8 @@ public final class SnapshotWriter {
                 Manifest.ChunkRef ref = new Manifest.ChunkRef(id, slot.length, encoded.stored().length);
                 mine.complete(ref);
                 return ref;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
+                // a task waiting for the same chunk's upload (join) must learn of the failure, whatever it is
                 mine.completeExceptionally(e);
                 throw e;
             }

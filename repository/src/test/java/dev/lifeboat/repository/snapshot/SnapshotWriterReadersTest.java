@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.lifeboat.repository.blob.LocalDirectoryObjectStore;
+import dev.lifeboat.repository.content.Chunker;
 import dev.lifeboat.repository.keys.MasterKey;
 
 import java.io.ByteArrayInputStream;
@@ -52,6 +53,42 @@ class SnapshotWriterReadersTest {
         // the same bytes read by one reader give the same chunks
         Manifest again = repo.writer().writeStreamed(entries.iterator(), BackupType.INCREMENTAL,
                 ChainContext.latestChain("readers-2"), () -> null).manifest();
+        assertThat(again.stats().chunksUploaded()).isZero();
+    }
+
+    /**
+     * Two slots (parallelism 1) shared by four readers, hundreds of small chunks of every size, files repeating each
+     * other's bytes (a chunk waits for the same chunk's upload by another reader) and tiny files before large ones
+     * (slots grow): every file restores equal, and the same bytes again upload nothing.
+     */
+    @Test
+    void fewSlotsSharedByManyReadersKeepEveryChunkItsOwn() throws IOException {
+        Repository repo = Repository.init(new LocalDirectoryObjectStore(tmp.resolve("store")), "bucket", "repo",
+                MasterKey.generate());
+        Chunker.Sizes small = new Chunker.Sizes(1024, 4096, 16 * 1024);
+        Map<String, byte[]> content = new java.util.LinkedHashMap<>();
+        content.put("a-tiny.dat", TestData.random(10, 1));
+        content.put("b-small.dat", TestData.random(3_000, 2));
+        byte[] shared = TestData.tableText(400_000, 3);
+        for (int i = 0; i < 4; i++) {
+            content.put("c-copy-" + i + ".dat", shared);
+            content.put("d-own-" + i + ".dat", TestData.random(150_000 + i * 70_001, 10 + i));
+        }
+        List<SnapshotWriter.Entry> entries = new ArrayList<>();
+        content.forEach((path, bytes) -> entries.add(new SnapshotWriter.Entry(path,
+                () -> new ByteArrayInputStream(bytes))));
+
+        Manifest manifest = repo.writer(1, small).readers(4).writeStreamed(entries.iterator(), BackupType.FULL,
+                ChainContext.latestChain("slots-1"), () -> null).manifest();
+
+        assertThat(manifest.stats().chunksTotal()).isGreaterThan(200);
+        Path restored = tmp.resolve("restored-slots");
+        repo.reader().restore(manifest, restored);
+        for (Map.Entry<String, byte[]> e : content.entrySet()) {
+            assertThat(Files.readAllBytes(restored.resolve(e.getKey()))).as(e.getKey()).isEqualTo(e.getValue());
+        }
+        Manifest again = repo.writer(1, small).writeStreamed(entries.iterator(), BackupType.INCREMENTAL,
+                ChainContext.latestChain("slots-2"), () -> null).manifest();
         assertThat(again.stats().chunksUploaded()).isZero();
     }
 

@@ -360,9 +360,11 @@ final class PhysicalBackup {
             return new BackupFailure("DUMP", "the server at " + where + " stopped sending the base backup before it "
                     + "was complete; nothing was kept as a backup. Its log says why. Under heavy writes it is "
                     + "usually WAL from the backup's start that the server had already recycled when the backup "
-                    + "ended: set wal_keep_size in postgresql.conf to more than the WAL written during one base "
-                    + "backup (SELECT pg_reload_conf() applies it) and take the backup again. Otherwise the server "
-                    + "was restarted or its WAL sender was terminated." + said);
+                    + "ended (the log says 'requested WAL segment ... has already been removed'): set wal_keep_size "
+                    + "in postgresql.conf to more than the WAL written during one base backup (SELECT "
+                    + "pg_reload_conf() applies it) and take the backup again. Otherwise the server could not read "
+                    + "a file of its data directory (permissions, an I/O error), was restarted, or its WAL sender "
+                    + "was terminated." + said);
         }
         return new BackupFailure("DUMP", "pg_basebackup of " + where + " exited with " + exit + "; nothing was "
                 + "kept as a backup." + said);
