@@ -6,6 +6,7 @@ import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.recovery.StepReply;
 import dev.lifeboat.recovery.ScriptedParticipant.Command;
+import dev.lifeboat.recovery.domain.ActionResult;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
@@ -460,6 +461,10 @@ class SagaRunTest {
         });
         engine.timeouts();
         assertThat(awaitRun(runId, "FAILED").getString("reason")).contains("timed out");
+        // a second timer that found the step due as well (another instance's, or the next tick's) times it out again
+        // after the first: that is no reply, and must not use up the participant's late reply below
+        engine.complete(runId, restore.commandId(), new ActionResult.Outcome(false, "timed out again",
+                new ActionResult.TimedOut()), "timeout");
 
         // the worker started before the deadline and finished after it: the database exists now
         participant.completed(restore, restored("orders_late"));

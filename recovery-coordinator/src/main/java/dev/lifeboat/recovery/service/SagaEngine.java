@@ -181,7 +181,10 @@ public class SagaEngine {
         db.tx(c -> {
             Run r = runs.lock(c, runId).orElse(null);
             if (r == null || r.status.finished() || r.pending == null || !r.pending.commandId().equals(commandId)) {
-                if (r != null && lateReply(c, r, commandId, outcome, cause, effects)) {
+                // a timeout of a command already completed (two timers found it due: another instance's, or the
+                // next tick's) is no reply: taken for one, it would use up the participant's late reply that follows
+                if (r != null && !(outcome.result() instanceof ActionResult.TimedOut)
+                        && lateReply(c, r, commandId, outcome, cause, effects)) {
                     return null;
                 }
                 LOG.debugf("ignored %s for %s: run %s", cause, commandId, r == null ? "unknown"
