@@ -74,8 +74,7 @@ public final class ContentCodec {
 
     /** Compresses and encrypts; {@code id} must be {@link #id(byte[])} of the plaintext. */
     public EncodedChunk encode(String id, byte[] plaintext) {
-        byte[] compressed = Zstd.compress(plaintext, ZSTD_LEVEL);
-        return encrypt(id, plaintext.length, compressed, compressed.length);
+        return encode(id, plaintext, plaintext.length, new byte[scratchLength(plaintext.length)]);
     }
 
     /** How long the {@code scratch} of {@link #encode(String, byte[], int, byte[])} must be for a chunk of {@code length}. */
@@ -90,25 +89,21 @@ public final class ContentCodec {
      */
     public EncodedChunk encode(String id, byte[] plaintext, int length, byte[] scratch) {
         // throws ZstdException on a zstd error, as Zstd.compress does
-        long compressed = Zstd.compressByteArray(scratch, 0, scratch.length, plaintext, 0, length, ZSTD_LEVEL);
-        return encrypt(id, length, scratch, (int) compressed);
-    }
-
-    private EncodedChunk encrypt(String id, int plaintextLength, byte[] compressed, int compressedLength) {
+        int compressed = (int) Zstd.compressByteArray(scratch, 0, scratch.length, plaintext, 0, length, ZSTD_LEVEL);
         byte[] nonce = new byte[NONCE_BYTES];
         random.nextBytes(nonce);
         try {
             Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
             c.init(Cipher.ENCRYPT_MODE, dataKey, new GCMParameterSpec(TAG_BITS, nonce));
             c.updateAAD(id.getBytes(StandardCharsets.US_ASCII));
-            byte[] out = new byte[1 + NONCE_BYTES + c.getOutputSize(compressedLength)];
+            byte[] out = new byte[1 + NONCE_BYTES + c.getOutputSize(compressed)];
             out[0] = VERSION;
             System.arraycopy(nonce, 0, out, 1, NONCE_BYTES);
-            int n = c.doFinal(compressed, 0, compressedLength, out, 1 + NONCE_BYTES);
+            int n = c.doFinal(scratch, 0, compressed, out, 1 + NONCE_BYTES);
             if (n != out.length - 1 - NONCE_BYTES) {
                 throw new IllegalStateException("unexpected GCM output length");
             }
-            return new EncodedChunk(id, plaintextLength, out);
+            return new EncodedChunk(id, length, out);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("AES-GCM unavailable", e);
         }

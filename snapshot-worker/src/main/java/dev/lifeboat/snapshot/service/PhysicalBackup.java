@@ -53,6 +53,9 @@ import java.util.regex.Pattern;
 final class PhysicalBackup {
     private static final Logger LOG = Logger.getLogger(PhysicalBackup.class);
     private static final int STDERR_TAIL = 2000;
+    /** What a DBA does when the server recycled WAL a base backup still needed. */
+    private static final String KEEP_WAL = "Set wal_keep_size in postgresql.conf to more than the WAL written during "
+            + "one base backup (SELECT pg_reload_conf() applies it), then take the backup again.";
     static final String BACKUP_LABEL = "backup_label";
     static final String PG_CONTROL = "global/pg_control";
     static final String PG_VERSION = "PG_VERSION";
@@ -350,9 +353,7 @@ final class PhysicalBackup {
             // while the archiver is current
             return new BackupFailure("DUMP", "pg_basebackup of " + where + " needed WAL from the backup's start "
                     + "that the server had already recycled when the backup ended (heavy writes during the backup); "
-                    + "nothing was kept as a backup. Set wal_keep_size in postgresql.conf to more than the WAL "
-                    + "written during one base backup (SELECT pg_reload_conf() applies it), then take the backup "
-                    + "again." + said);
+                    + "nothing was kept as a backup. " + KEEP_WAL + said);
         }
         if (e.contains("copy stream ended before last file was finished")) {
             // the server ended the stream with an error that pg_basebackup, reading the stream, did not get to print;
@@ -360,11 +361,9 @@ final class PhysicalBackup {
             return new BackupFailure("DUMP", "the server at " + where + " stopped sending the base backup before it "
                     + "was complete; nothing was kept as a backup. Its log says why. Under heavy writes it is "
                     + "usually WAL from the backup's start that the server had already recycled when the backup "
-                    + "ended (the log says 'requested WAL segment ... has already been removed'): set wal_keep_size "
-                    + "in postgresql.conf to more than the WAL written during one base backup (SELECT "
-                    + "pg_reload_conf() applies it) and take the backup again. Otherwise the server could not read "
-                    + "a file of its data directory (permissions, an I/O error), was restarted, or its WAL sender "
-                    + "was terminated." + said);
+                    + "ended (the log says 'requested WAL segment ... has already been removed'). " + KEEP_WAL
+                    + " Otherwise the server could not read a file of its data directory (permissions, an I/O "
+                    + "error), was restarted, or its WAL sender was terminated." + said);
         }
         return new BackupFailure("DUMP", "pg_basebackup of " + where + " exited with " + exit + "; nothing was "
                 + "kept as a backup." + said);
