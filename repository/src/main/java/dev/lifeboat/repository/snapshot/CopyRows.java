@@ -3,14 +3,16 @@ package dev.lifeboat.repository.snapshot;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.math.BigInteger;
+import java.nio.ByteOrder;
 import java.security.DigestException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.function.Consumer;
 
 import net.jpountz.xxhash.StreamingXXHash64;
-import net.jpountz.xxhash.XXHash64;
 import net.jpountz.xxhash.XXHashFactory;
 
 /**
@@ -28,6 +30,15 @@ public final class CopyRows {
     /** The same with the first 64 bits of each line's MD5, as backups recorded before {@link #METHOD}. */
     public static final String MD5_METHOD = "copy-md5-sum64-v2";
     private static final XXHashFactory XXHASH = XXHashFactory.safeInstance();
+    private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long NEWLINES = 0x0A0A0A0A0A0A0A0AL;
+    /** XXH64's primes. */
+    private static final long P1 = 0x9E3779B185EBCA87L;
+    private static final long P2 = 0xC2B2AE3D27D4EB4FL;
+    private static final long P3 = 0x165667B19E3779F9L;
+    private static final long P4 = 0x85EBCA77C2B2AE63L;
+    private static final long P5 = 0x27D4EB2F165667C5L;
 
     private final LineHash line;
     private long rows;
@@ -71,25 +82,109 @@ public final class CopyRows {
     public void update(byte[] b, int off, int len) {
         int end = off + len;
         int start = off;
-        for (int i = off; i < end && !ended; i++) {
-            if (b[i] == '\n') {
-                if (lineLength == 0) {
-                    // the whole line is here (most are): hashed in one call, no streaming state
-                    int n = i - start;
-                    lineLength = n;
-                    first = n > 0 ? b[start] : 0;
-                    second = n > 1 ? b[start + 1] : 0;
-                    lineDone(line.whole(b, start, n));
-                } else {
-                    take(b, start, i - start);
-                    lineDone(line.finish());
-                }
-                start = i + 1;
+        while (!ended) {
+            int newline = newline(b, start, end);
+            if (newline < 0) {
+                break;
             }
+            if (lineLength == 0) {
+                // the whole line is here (most are): hashed in one call, no streaming state
+                int n = newline - start;
+                lineLength = n;
+                first = n > 0 ? b[start] : 0;
+                second = n > 1 ? b[start + 1] : 0;
+                lineDone(line.whole(b, start, n));
+            } else {
+                take(b, start, newline - start);
+                lineDone(line.finish());
+            }
+            start = newline + 1;
         }
         if (!ended && start < end) {
             take(b, start, end - start);
         }
+    }
+
+    /**
+     * Index of the first newline in {@code b[from..to)}, or -1: eight bytes at a time (a word's bytes equal to
+     * {@code '\n'} become zero bytes, and the lowest zero byte of a word is found exactly by the usual bit trick),
+     * then the last few one by one. Scanning byte by byte took as much CPU as hashing the rows.
+     */
+    static int newline(byte[] b, int from, int to) {
+        int i = from;
+        for (; i + Long.BYTES <= to; i += Long.BYTES) {
+            long w = (long) LONG_LE.get(b, i) ^ NEWLINES;
+            long zero = (w - 0x0101010101010101L) & ~w & 0x8080808080808080L;
+            if (zero != 0) {
+                return i + (Long.numberOfTrailingZeros(zero) >>> 3);
+            }
+        }
+        for (; i < to; i++) {
+            if (b[i] == '\n') {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * XXH64 with seed 0 of {@code b[off..off+len)}, the same value as lz4-java's {@code XXHash64} gives: the
+     * algorithm as published, reading its words through a little-endian view of the array (one load each, where
+     * lz4-java's safe version assembles every word from eight bytes and its fast one needs {@code sun.misc.Unsafe}).
+     */
+    static long xxh64(byte[] b, int off, int len) {
+        java.util.Objects.checkFromIndexSize(off, len, b.length);
+        int p = off;
+        int end = off + len;
+        long h;
+        if (len >= 32) {
+            long v1 = P1 + P2;
+            long v2 = P2;
+            long v3 = 0;
+            long v4 = -P1;
+            int limit = end - 32;
+            do {
+                v1 = round(v1, (long) LONG_LE.get(b, p));
+                v2 = round(v2, (long) LONG_LE.get(b, p + 8));
+                v3 = round(v3, (long) LONG_LE.get(b, p + 16));
+                v4 = round(v4, (long) LONG_LE.get(b, p + 24));
+                p += 32;
+            } while (p <= limit);
+            h = Long.rotateLeft(v1, 1) + Long.rotateLeft(v2, 7) + Long.rotateLeft(v3, 12) + Long.rotateLeft(v4, 18);
+            h = merge(h, v1);
+            h = merge(h, v2);
+            h = merge(h, v3);
+            h = merge(h, v4);
+        } else {
+            h = P5;
+        }
+        h += len;
+        for (; p + 8 <= end; p += 8) {
+            h ^= round(0, (long) LONG_LE.get(b, p));
+            h = Long.rotateLeft(h, 27) * P1 + P4;
+        }
+        if (p + 4 <= end) {
+            h ^= ((int) INT_LE.get(b, p) & 0xFFFFFFFFL) * P1;
+            h = Long.rotateLeft(h, 23) * P2 + P3;
+            p += 4;
+        }
+        for (; p < end; p++) {
+            h ^= (b[p] & 0xFF) * P5;
+            h = Long.rotateLeft(h, 11) * P1;
+        }
+        h ^= h >>> 33;
+        h *= P2;
+        h ^= h >>> 29;
+        h *= P3;
+        return h ^ (h >>> 32);
+    }
+
+    private static long round(long acc, long input) {
+        return Long.rotateLeft(acc + input * P2, 31) * P1;
+    }
+
+    private static long merge(long acc, long v) {
+        return (acc ^ round(0, v)) * P1 + P4;
     }
 
     private void take(byte[] b, int off, int len) {
@@ -219,12 +314,12 @@ public final class CopyRows {
     }
 
     private static final class Xxh64 implements LineHash {
+        /** For the few lines split between two reads; a line read whole is hashed by {@link #xxh64}. */
         private final StreamingXXHash64 hash = XXHASH.newStreamingHash64(0);
-        private final XXHash64 oneShot = XXHASH.hash64();
 
         @Override
         public long whole(byte[] b, int off, int len) {
-            return oneShot.hash(b, off, len, 0);
+            return xxh64(b, off, len);
         }
 
         @Override

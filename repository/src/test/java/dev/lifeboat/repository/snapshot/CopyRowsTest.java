@@ -51,6 +51,72 @@ class CopyRowsTest {
     }
 
     @Test
+    void theLineHashIsXxh64AtEveryLengthAndOffset() {
+        // lz4-java's XXH64 is the reference; every length up to past four stripes, at offsets that misalign the
+        // words, over bytes of every value
+        XXHash64 reference = XXHashFactory.safeInstance().hash64();
+        byte[] b = new byte[400];
+        new SplittableRandom(7).nextBytes(b);
+        for (int off = 0; off < 9; off++) {
+            for (int len = 0; off + len <= 300; len++) {
+                assertThat(CopyRows.xxh64(b, off, len)).as("offset %d, length %d", off, len)
+                        .isEqualTo(reference.hash(b, off, len, 0));
+            }
+        }
+        assertThatThrownBy(() -> CopyRows.xxh64(b, 390, 11)).isInstanceOf(IndexOutOfBoundsException.class);
+    }
+
+    @Test
+    void theNewlineFoundIsTheFirstInTheRangeWhereverItLies() {
+        SplittableRandom random = new SplittableRandom(11);
+        for (int round = 0; round < 20_000; round++) {
+            byte[] b = new byte[1 + random.nextInt(40)];
+            for (int i = 0; i < b.length; i++) {
+                // bytes next to '\n' (0x09, 0x0b) and high ones, which a careless word trick takes for it
+                int kind = random.nextInt(10);
+                b[i] = (byte) (kind == 0 ? '\n' : kind == 1 ? 0x0b : kind == 2 ? 0x09 : kind == 3 ? 0x8a
+                        : random.nextInt(256));
+            }
+            int from = random.nextInt(b.length + 1);
+            int to = from + random.nextInt(b.length - from + 1);
+            int expected = -1;
+            for (int i = from; i < to; i++) {
+                if (b[i] == '\n') {
+                    expected = i;
+                    break;
+                }
+            }
+            assertThat(CopyRows.newline(b, from, to)).as("round %d", round).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void manyRowsInPiecesOfAnySizeComeToEachLinesXxh64Summed() {
+        SplittableRandom random = new SplittableRandom(3);
+        String[] lines = new String[2000];
+        StringBuilder data = new StringBuilder();
+        for (int i = 0; i < lines.length; i++) {
+            StringBuilder line = new StringBuilder();
+            int length = random.nextInt(i % 10 == 0 ? 700 : 90);
+            for (int c = 0; c < length; c++) {
+                line.append((char) (random.nextInt(5) == 0 ? '\t' : 'a' + random.nextInt(26)));
+            }
+            lines[i] = line.toString();
+            data.append(lines[i]).append('\n');
+        }
+        byte[] bytes = data.toString().getBytes(StandardCharsets.UTF_8);
+        for (int piece : new int[] {1, 7, 64, 4096, bytes.length}) {
+            CopyRows rows = new CopyRows();
+            for (int at = 0; at < bytes.length; at += piece) {
+                rows.update(bytes, at, Math.min(piece, bytes.length - at));
+            }
+            rows.end();
+            assertThat(rows.count()).as("pieces of %d", piece).isEqualTo(lines.length);
+            assertThat(rows.hash()).as("pieces of %d", piece).isEqualTo(expected(lines).toString());
+        }
+    }
+
+    @Test
     void backupsRecordedWithMd5AreStillHashedThatWay() throws Exception {
         String data = "1\ta\n2\t\\N\n\\.\n";
         byte[] bytes = data.getBytes(StandardCharsets.UTF_8);
