@@ -253,7 +253,22 @@ public final class Repository {
      * other.
      */
     public Optional<Manifest> findManifest(String backupId) {
-        List<String> chains = chains().reversed();
+        return findIn(chains(), backupId);
+    }
+
+    /**
+     * {@link #findManifest(String)} for a FULL no attempt of which started before {@code since}: such a FULL started
+     * its chain at or after that instant, so only those chains are asked (and any whose id does not tell when it
+     * was started), not every chain of the repository. {@code since} is read on another machine than the chain ids
+     * were, so callers give it with a margin for clocks that disagree.
+     */
+    public Optional<Manifest> findManifest(String backupId, Instant since) {
+        return findIn(chains().stream().filter(chainId -> SnapshotWriter.chainCreatedAt(chainId)
+                .map(created -> !created.isBefore(since)).orElse(true)).toList(), backupId);
+    }
+
+    private Optional<Manifest> findIn(List<String> oldestFirst, String backupId) {
+        List<String> chains = oldestFirst.reversed();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int from = 0; from < chains.size(); from += FIND_IN_FLIGHT) {
                 List<String> batch = chains.subList(from, Math.min(chains.size(), from + FIND_IN_FLIGHT));

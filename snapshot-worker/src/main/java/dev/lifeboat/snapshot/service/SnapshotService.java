@@ -63,6 +63,11 @@ import java.util.stream.Stream;
 @ApplicationScoped
 public class SnapshotService {
     private static final Logger LOG = Logger.getLogger(SnapshotService.class);
+    /**
+     * How far the clocks of the platform database (a backup's first attempt) and of the workers (a chain's id) may
+     * disagree, for the check that a FULL was not already written by an earlier attempt.
+     */
+    static final java.time.Duration CLOCKS_DISAGREE = java.time.Duration.ofMinutes(15);
 
     @Inject
     SnapshotConfig config;
@@ -274,8 +279,12 @@ public class SnapshotService {
         // to: two waits for other servers, neither needing the other
         String destinationBucket = bucket;
         OffsiteDestination destinationOffsite = offsite;
+        // no attempt at this backup started before its first one: a FULL it wrote is in a chain started since
+        ChainContext chain = ChainContext.latestChain(request.backupId())
+                .attemptsSince(firstStartedAt.minus(CLOCKS_DISAGREE));
         CompletableFuture<Optional<SnapshotCreated>> earlier = CompletableFuture.supplyAsync(() -> alreadyWritten(
-                request, source, destinationBucket, repositoryPrefix, destinationOffsite), Thread.ofVirtual()::start);
+                request, source, destinationBucket, repositoryPrefix, destinationOffsite, chain),
+                Thread.ofVirtual()::start);
         if (deadline.passed()) {
             Optional<SnapshotCreated> written = joined(earlier);
             if (written.isPresent()) {
@@ -323,7 +332,7 @@ public class SnapshotService {
         if (source.physical()) {
             probed.close();
             return physical(request, source, connection, facts, bucket, repositoryPrefix, spool, startedAt, deadline,
-                    offsite);
+                    offsite, chain);
         }
         Path pgDump;
         try {
@@ -352,7 +361,7 @@ public class SnapshotService {
             try (PgDump.Running running = dump.start(connection, dumpDir, spool, config.progressInterval(),
                     fingerprints == null ? null : fingerprints.snapshotId(), request.backupId(), deadline, dumped,
                     fingerprints)) {
-                result = write(request, bucket, repositoryPrefix, running,
+                result = write(request, bucket, repositoryPrefix, running, chain,
                         fingerprints == null ? () -> null : fingerprints::fingerprints);
             }
         }
@@ -365,7 +374,7 @@ public class SnapshotService {
     private SnapshotCreated physical(BackupRequested request, SchedulerClient.SourceInfo source,
                                      SourceConnection connection, SourceProbe.ServerFacts facts, String bucket,
                                      String repositoryPrefix, Path spool, Instant startedAt, Deadline deadline,
-                                     OffsiteDestination offsite) {
+                                     OffsiteDestination offsite, ChainContext chain) {
         PhysicalBackup.ClusterFacts cluster = PhysicalBackup.checkReplication(connection,
                 config.connectTimeoutSeconds(), (int) config.socketTimeout().toSeconds());
         Path tool = PgTools.toolFor(config.pgInstallRoot(), facts.major(), "pg_basebackup")
@@ -393,7 +402,7 @@ public class SnapshotService {
                 .run(connection, repository.writer(Chunker.Sizes.BASE_BACKUP)
                                 .beforeManifest(() -> crashPoints.reached(CrashPoint.BEFORE_MANIFEST, backup)),
                         dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),
-                        ChainContext.latestChain(request.backupId()), spool, request.backupId(), facts.version(),
+                        chain, spool, request.backupId(), facts.version(),
                         deadline, bytes -> progress(request, "DUMPING", bytes,
                                 percent(bytes, cluster.clusterBytes())), sameCluster);
         progress(request, "UPLOADING", manifest.totalSize(), 100);
@@ -444,11 +453,15 @@ public class SnapshotService {
      * in one chain: an INCREMENTAL written twice would be refused, a FULL written twice would start a second chain.
      */
     private Optional<SnapshotCreated> alreadyWritten(BackupRequested request, SchedulerClient.SourceInfo source,
-                                                     String bucket, String repositoryPrefix, OffsiteDestination offsite) {
+                                                     String bucket, String repositoryPrefix, OffsiteDestination offsite,
+                                                     ChainContext chain) {
         Optional<Manifest> manifest;
         try {
-            manifest = repositories.open(bucket, repositoryPrefix)
-                    .flatMap(repository -> repository.findManifest(request.backupId()));
+            // a FULL is looked for only in the chains started since its first attempt; another type in every chain
+            manifest = repositories.open(bucket, repositoryPrefix).flatMap(repository ->
+                    request.type() == dev.lifeboat.contracts.BackupType.FULL && chain.firstAttempt().isPresent()
+                            ? repository.findManifest(request.backupId(), chain.firstAttempt().get())
+                            : repository.findManifest(request.backupId()));
         } catch (Repositories.MissingMasterKeyException e) {
             throw new BackupFailure("UPLOAD", e.getMessage(), e);
         } catch (RuntimeException e) {
@@ -562,6 +575,7 @@ public class SnapshotService {
      * reuses). A failure of the dump keeps its stage (DUMP); any other is the upload's.
      */
     private WriteResult write(BackupRequested request, String bucket, String repositoryPrefix, PgDump.Running dump,
+                              ChainContext chain,
                               java.util.function.Supplier<TableFingerprints> tables) {
         java.util.Iterator<dev.lifeboat.repository.snapshot.SnapshotWriter.Entry> files = dump.files();
         Repository repository = openRepository(bucket, repositoryPrefix, files);
@@ -572,7 +586,7 @@ public class SnapshotService {
                     .readers(dump.jobs())
                     .writeStreamed(files,
                             dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),
-                            ChainContext.latestChain(request.backupId()), tables);
+                            chain, tables);
             long dumpBytes = result.manifest().totalSize();
             progress(request, "DUMPING", dumpBytes, 100);
             progress(request, "UPLOADING", dumpBytes, 100);
