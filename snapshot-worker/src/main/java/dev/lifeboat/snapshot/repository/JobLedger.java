@@ -63,17 +63,19 @@ public class JobLedger {
                            first_started_at = coalesce(job.first_started_at, job.started_at)
                      where job.status = 'RUNNING'
                        and (job.source_id is null or job.source_id = excluded.source_id)
-                    returning attempts, first_started_at""")) {
+                    returning attempts, first_started_at, clock_timestamp()""")) {
                 ps.setString(1, backupId);
                 ps.setString(2, workerId);
                 ps.setString(3, sourceId);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (rs.next()) {
-                        return Optional.of(new Claim(c, backupId, rs.getTimestamp(2).toInstant()));
+                        java.time.Duration skew = java.time.Duration.between(rs.getTimestamp(3).toInstant(),
+                                java.time.Instant.now());
+                        return Optional.of(new Claim(c, backupId, rs.getTimestamp(2).toInstant(), skew));
                     }
                 }
             }
-            new Claim(c, backupId, null).close();
+            new Claim(c, backupId, null, java.time.Duration.ZERO).close();
             return Optional.empty();
         } catch (SQLException e) {
             closeQuietly(c);
@@ -195,11 +197,22 @@ public class JobLedger {
         private final Connection connection;
         private final String backupId;
         private final java.time.Instant firstStartedAt;
+        private final java.time.Duration clockSkew;
 
-        Claim(Connection connection, String backupId, java.time.Instant firstStartedAt) {
+        Claim(Connection connection, String backupId, java.time.Instant firstStartedAt,
+              java.time.Duration clockSkew) {
             this.connection = connection;
             this.backupId = backupId;
             this.firstStartedAt = firstStartedAt;
+            this.clockSkew = clockSkew;
+        }
+
+        /**
+         * How far this worker's clock was ahead of the platform database's at the claim (negative: behind), plus the
+         * claim's round trip: {@link #firstStartedAt} is the database's time, a chain id this worker's.
+         */
+        public java.time.Duration clockSkew() {
+            return clockSkew;
         }
 
         /** When the first attempt of this backup started, on this worker or another: its deadline counts from there. */

@@ -68,6 +68,26 @@ public class SnapshotService {
      * disagree, for the check that a FULL was not already written by an earlier attempt.
      */
     static final java.time.Duration CLOCKS_DISAGREE = java.time.Duration.ofMinutes(15);
+    /** The most this worker's clock may disagree with the database's for {@link #CLOCKS_DISAGREE} to be trusted. */
+    static final java.time.Duration SKEW_TRUSTED = CLOCKS_DISAGREE.dividedBy(3);
+
+    /**
+     * Where backup {@code backupId} goes: the newest chain, or a chain of its own for a FULL, which an earlier attempt
+     * can only have started since the first attempt (the job ledger's {@code firstStartedAt}, the database's time),
+     * so that a FULL is looked for in those chains only. Unless this worker's clock, which stamps chain ids,
+     * disagrees with the database's by more than {@link #SKEW_TRUSTED}: then every chain is asked, and the log says
+     * why (a worker with a wrong clock also stamps its own chains wrongly).
+     */
+    static ChainContext chainOf(String backupId, Instant firstStartedAt, java.time.Duration clockSkew) {
+        ChainContext latest = ChainContext.latestChain(backupId);
+        if (clockSkew.abs().compareTo(SKEW_TRUSTED) > 0) {
+            LOG.warnf("this worker's clock is %s %s the platform database's; backup %s is looked for in every chain "
+                            + "of its repository. Set the clocks right (NTP): chain ids carry this worker's time",
+                    clockSkew.abs(), clockSkew.isNegative() ? "behind" : "ahead of", backupId);
+            return latest;
+        }
+        return latest.attemptsSince(firstStartedAt.minus(CLOCKS_DISAGREE));
+    }
 
     @Inject
     SnapshotConfig config;
@@ -161,7 +181,7 @@ public class SnapshotService {
             Path spool = spools.job(request.backupId());
             SnapshotCreated created;
             try {
-                created = capture(request, spool, startedAt, job.firstStartedAt(), deadline);
+                created = capture(request, spool, startedAt, job.firstStartedAt(), job.clockSkew(), deadline);
             } catch (BackupFailure f) {
                 if (Transience.isTransient(f)) {
                     // the object store or scheduler-service is away: no verdict, the delivery is retried, until the
@@ -246,7 +266,7 @@ public class SnapshotService {
 
     /** Takes the backup; {@code deadlineOut} receives its deadline as soon as the policy is known. */
     private SnapshotCreated capture(BackupRequested request, Path spool, Instant startedAt, Instant firstStartedAt,
-                                    AtomicReference<Deadline> deadlineOut) {
+                                    java.time.Duration clockSkew, AtomicReference<Deadline> deadlineOut) {
         SchedulerClient.SourceInfo source = lookupSource(request.sourceId());
         String bucket = storeConfig.defaultBucket();
         String prefix = config.defaultPrefix();
@@ -279,9 +299,7 @@ public class SnapshotService {
         // to: two waits for other servers, neither needing the other
         String destinationBucket = bucket;
         OffsiteDestination destinationOffsite = offsite;
-        // no attempt at this backup started before its first one: a FULL it wrote is in a chain started since
-        ChainContext chain = ChainContext.latestChain(request.backupId())
-                .attemptsSince(firstStartedAt.minus(CLOCKS_DISAGREE));
+        ChainContext chain = chainOf(request.backupId(), firstStartedAt, clockSkew);
         CompletableFuture<Optional<SnapshotCreated>> earlier = CompletableFuture.supplyAsync(() -> alreadyWritten(
                 request, source, destinationBucket, repositoryPrefix, destinationOffsite, chain),
                 Thread.ofVirtual()::start);
