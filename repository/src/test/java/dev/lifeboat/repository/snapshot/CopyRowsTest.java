@@ -63,6 +63,14 @@ class CopyRowsTest {
                         .isEqualTo(reference.hash(b, off, len, 0));
             }
         }
+        // ranges that end where the array does, where a word read one byte too far would fail
+        for (int len = 0; len <= 70; len++) {
+            byte[] exact = java.util.Arrays.copyOfRange(b, 100, 100 + len);
+            assertThat(CopyRows.xxh64(exact, 0, len)).as("a whole array of %d bytes", len)
+                    .isEqualTo(reference.hash(exact, 0, len, 0));
+            assertThat(CopyRows.xxh64(b, b.length - len, len)).as("the last %d bytes", len)
+                    .isEqualTo(reference.hash(b, b.length - len, len, 0));
+        }
         assertThatThrownBy(() -> CopyRows.xxh64(b, 390, 11)).isInstanceOf(IndexOutOfBoundsException.class);
     }
 

@@ -48,4 +48,27 @@ class FindManifestSinceTest {
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("already exists in chain " + chain);
         assertThat(repo.chains()).hasSize(2);
     }
+
+    @Test
+    void aChainWhoseIdDoesNotTellWhenItStartedIsAlwaysAsked() throws Exception {
+        Repository repo = Repository.init(new LocalDirectoryObjectStore(tmp.resolve("store")), "b", "p",
+                MasterKey.generate());
+        Path dump = tmp.resolve("dump");
+        Files.createDirectories(dump);
+        Files.writeString(dump.resolve("toc.dat"), "toc", StandardCharsets.UTF_8);
+        String chain = repo.writer().write(dump, BackupType.FULL, ChainContext.latestChain("full-1")).manifest()
+                .chainId();
+        // a chain named otherwise (as another tool or an older writer might have): its marker and a manifest in it
+        Layout layout = repo.layout();
+        try (var marker = repo.store().open("b", layout.chainMarker(chain));
+             var manifest = repo.store().open("b", layout.manifest(chain, "full-1"))) {
+            repo.store().put("b", layout.chainMarker("legacy"), marker.readAllBytes());
+            repo.store().put("b", layout.manifest("legacy", "old-1"), manifest.readAllBytes());
+        }
+        assertThat(repo.chains()).contains("legacy", chain);
+
+        Instant later = Instant.now().plus(Duration.ofHours(1));
+        assertThat(repo.findManifest("old-1", later)).as("asked whatever the instant").isPresent();
+        assertThat(repo.findManifest("full-1", later)).isEmpty();
+    }
 }
