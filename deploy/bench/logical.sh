@@ -15,7 +15,10 @@
 # WRITE_RATE=N write transactions a second during every measurement, bare and Lifeboat's (default 50; 0: none);
 # FULL_ROUNDS=2 times the same worker's next FULL too (the first is a fresh worker's), RESTORE_ROUNDS=2 its next
 # restore; CHANGE=0 skips the INCREMENTAL after a 1 % scattered change; CPU_REPORT=1 prints each process's
-# CPU-seconds during every dump and restore; MVN_ARGS for Maven, e.g. MVN_ARGS="-o -Dmaven.repo.local=/path/m2")
+# CPU-seconds during every dump and restore; MVN_ARGS for Maven, e.g. MVN_ARGS="-o -Dmaven.repo.local=/path/m2", split
+# on spaces; SERVICE_JAVA_OPTS, passed whole, replaces the services' JVM options (the bench profile's
+# -XX:G1HeapRegionSize=16m), e.g. SERVICE_JAVA_OPTS="-XX:G1HeapRegionSize=16m
+# -XX:StartFlightRecording=filename=/tmp/jfr/%p.jfr,settings=profile" for a flight recording of each service)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PG_PORT=${PG_PORT:-25432}
@@ -146,7 +149,8 @@ LOG=$OUT/lifeboat.log
 (cd "$ROOT" && ./mvnw -B ${MVN_ARGS:-} -pl e2e-tests verify -Dit.test=LogicalBench -Dtest=none \
    -Dlifeboat.bench=true -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false \
    -Dlifeboat.bench.database="$DB" -Dlifeboat.bench.full-rounds="${FULL_ROUNDS:-1}" \
-   -Dlifeboat.bench.restore-rounds="${RESTORE_ROUNDS:-1}" $CHANGE_ARG) > "$LOG" 2>&1 || { tail -60 "$LOG"; echo "LogicalBench failed; log: $LOG" >&2; exit 1; }
+   -Dlifeboat.bench.restore-rounds="${RESTORE_ROUNDS:-1}" $CHANGE_ARG \
+   ${SERVICE_JAVA_OPTS:+"-Dtest.jvm.options=$SERVICE_JAVA_OPTS"}) > "$LOG" 2>&1 || { tail -60 "$LOG"; echo "LogicalBench failed; log: $LOG" >&2; exit 1; }
 writer_alive
 val() { sed -n "s/^BENCH $1=//p" "$LOG" | tail -1; }
 FULL_MS=$(val full_ms); TINY=$(val tiny_full_ms); TINY_MED=$(val tiny_full_median_ms)
