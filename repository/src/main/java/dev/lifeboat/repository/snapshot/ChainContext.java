@@ -9,7 +9,7 @@ import java.util.UUID;
  * {@code chainId} is the chain an INCREMENTAL or DIFFERENTIAL extends; empty means the repository's newest chain.
  * It is ignored for FULL, which always starts a new chain. {@code firstAttempt}, when known, is no later than the
  * start of any attempt at writing this backup: a FULL written by one of them is in a chain started since, so the
- * writer's check that the id is new asks only those chains ({@link Repository#findManifest(String, Instant)}).
+ * writer's check that the id is new asks only those chains ({@link Repository#findManifest(ChainContext, BackupType)}).
  */
 public record ChainContext(String backupId, Optional<String> chainId, Optional<Instant> firstAttempt) {
 

@@ -257,12 +257,23 @@ public final class Repository {
     }
 
     /**
+     * The manifest of the backup {@code context} names, requested as {@code requested}: a FULL whose attempts all
+     * started since a known instant ({@link ChainContext#firstAttempt}) is only looked for in the chains started
+     * since ({@link #findManifest(String, Instant)}), any other in every chain.
+     */
+    public Optional<Manifest> findManifest(ChainContext context, BackupType requested) {
+        return requested == BackupType.FULL && context.firstAttempt().isPresent()
+                ? findManifest(context.backupId(), context.firstAttempt().get())
+                : findManifest(context.backupId());
+    }
+
+    /**
      * {@link #findManifest(String)} for a FULL no attempt of which started before {@code since}: such a FULL started
      * its chain at or after that instant, so only those chains are asked (and any whose id does not tell when it
      * was started), not every chain of the repository. {@code since} is read on another machine than the chain ids
      * were, so callers give it with a margin for clocks that disagree.
      */
-    public Optional<Manifest> findManifest(String backupId, Instant since) {
+    Optional<Manifest> findManifest(String backupId, Instant since) {
         return findIn(chains().stream().filter(chainId -> SnapshotWriter.chainCreatedAt(chainId)
                 .map(created -> !created.isBefore(since)).orElse(true)).toList(), backupId);
     }

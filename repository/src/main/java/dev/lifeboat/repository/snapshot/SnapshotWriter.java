@@ -147,10 +147,7 @@ public final class SnapshotWriter {
                                      java.util.function.Supplier<TableFingerprints> fingerprints)
             throws IOException {
         long started = System.nanoTime();
-        // a FULL whose attempts all started since a known instant is only looked for in the chains started since
-        Optional<Manifest> existing = requested == BackupType.FULL && context.firstAttempt().isPresent()
-                ? repo.findManifest(context.backupId(), context.firstAttempt().get())
-                : repo.findManifest(context.backupId());
+        Optional<Manifest> existing = repo.findManifest(context, requested);
         if (existing.isPresent()) {
             // in any chain: a FULL written again would start a second chain for one backup
             throw new IllegalStateException("backup " + context.backupId() + " already exists in chain "

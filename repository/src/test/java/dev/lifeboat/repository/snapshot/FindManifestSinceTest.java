@@ -2,6 +2,7 @@ package dev.lifeboat.repository.snapshot;
 
 import dev.lifeboat.repository.blob.LocalDirectoryObjectStore;
 import dev.lifeboat.repository.keys.MasterKey;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,14 +22,20 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class FindManifestSinceTest {
     @TempDir
     Path tmp;
+    Repository repo;
+    /** A dump of one file, the same for every backup of a test. */
+    Path dump;
+
+    @BeforeEach
+    void repositoryAndDump() throws Exception {
+        repo = Repository.init(new LocalDirectoryObjectStore(tmp.resolve("store")), "b", "p", MasterKey.generate());
+        dump = tmp.resolve("dump");
+        Files.createDirectories(dump);
+        Files.writeString(dump.resolve("toc.dat"), "toc", StandardCharsets.UTF_8);
+    }
 
     @Test
     void aFullIsLookedForOnlyInChainsStartedSinceItsFirstAttempt() throws Exception {
-        Repository repo = Repository.init(new LocalDirectoryObjectStore(tmp.resolve("store")), "b", "p",
-                MasterKey.generate());
-        Path dump = tmp.resolve("dump");
-        Files.createDirectories(dump);
-        Files.writeString(dump.resolve("toc.dat"), "toc", StandardCharsets.UTF_8);
         Instant before = Instant.now().minusSeconds(1);
         String chain = repo.writer().write(dump, BackupType.FULL, ChainContext.latestChain("full-1")).manifest()
                 .chainId();
@@ -51,11 +58,6 @@ class FindManifestSinceTest {
 
     @Test
     void aChainWhoseIdDoesNotTellWhenItStartedIsAlwaysAsked() throws Exception {
-        Repository repo = Repository.init(new LocalDirectoryObjectStore(tmp.resolve("store")), "b", "p",
-                MasterKey.generate());
-        Path dump = tmp.resolve("dump");
-        Files.createDirectories(dump);
-        Files.writeString(dump.resolve("toc.dat"), "toc", StandardCharsets.UTF_8);
         String chain = repo.writer().write(dump, BackupType.FULL, ChainContext.latestChain("full-1")).manifest()
                 .chainId();
         // a chain named otherwise (as another tool or an older writer might have): its marker and a manifest in it

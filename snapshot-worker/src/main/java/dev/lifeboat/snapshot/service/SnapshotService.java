@@ -475,11 +475,8 @@ public class SnapshotService {
                                                      ChainContext chain) {
         Optional<Manifest> manifest;
         try {
-            // a FULL is looked for only in the chains started since its first attempt; another type in every chain
-            manifest = repositories.open(bucket, repositoryPrefix).flatMap(repository ->
-                    request.type() == dev.lifeboat.contracts.BackupType.FULL && chain.firstAttempt().isPresent()
-                            ? repository.findManifest(request.backupId(), chain.firstAttempt().get())
-                            : repository.findManifest(request.backupId()));
+            manifest = repositories.open(bucket, repositoryPrefix).flatMap(repository -> repository.findManifest(chain,
+                    dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name())));
         } catch (Repositories.MissingMasterKeyException e) {
             throw new BackupFailure("UPLOAD", e.getMessage(), e);
         } catch (RuntimeException e) {
