@@ -35,6 +35,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -59,6 +60,12 @@ final class Platform implements AutoCloseable {
     final Path masterKeyFile;
     final List<ServiceProcess> processes = new java.util.concurrent.CopyOnWriteArrayList<>();
     private static final String RUN_ID = Long.toString(System.currentTimeMillis(), 36);
+    /**
+     * Numbers the platforms of one run: each has consumer groups of its own. A platform stopped just before may
+     * still have members in its groups until their sessions expire, and a group with members refuses new offsets.
+     */
+    private static final AtomicInteger PLATFORMS = new AtomicInteger();
+    private final String groupSuffix = RUN_ID + "-" + PLATFORMS.incrementAndGet();
     /** one group per service, shared by its instances (the two snapshot-workers split the work) */
     private final Map<String, String> groups = new HashMap<>();
     final int schedulerPort = ServiceProcess.freePort();
@@ -95,7 +102,7 @@ final class Platform implements AutoCloseable {
      * The platform of the test classes that need no settings of their own beyond {@link #SHARED_ENV} (one
      * storage-worker): started by the first of them and kept for the next, since a start and a stop of the services
      * take about a minute and a half on two cores. It is stopped when a platform with settings of its own starts (two
-     * platforms of one run would share consumer groups and take each other's records) and at the end of the run: a
+     * platforms at once would each consume the other's records) and at the end of the run: a
      * class that uses it is annotated {@code @ExtendWith(Platform.Shared.class)} and leaves every instance running as
      * it found it. Each instance must be ready within lifeboat.e2e.ready (ISO-8601, default PT2M; longer on a loaded
      * machine).
@@ -222,12 +229,12 @@ final class Platform implements AutoCloseable {
     }
 
     /**
-     * Each test run uses its own consumer groups, starting at the current end of the topics: records left by
-     * earlier runs or by the component tests (other master keys, unknown sources) are not this run's work.
+     * Each platform of a test run uses its own consumer groups, starting at the current end of the topics: records
+     * left by earlier runs or by the component tests (other master keys, unknown sources) are not this run's work.
      */
     private String freshGroup(String module) {
         // the broker grants each service the consumer groups named after it (prefix), so the module comes first
-        String group = module + "-e2e-" + RUN_ID;
+        String group = module + "-e2e-" + groupSuffix;
         try (Admin admin = Admin.create(stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN))) {
             Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
             for (String topic : List.of(Topics.BACKUP_REQUESTED, Topics.BACKUP_EVENTS, Topics.RECOVERY_COMMANDS,
