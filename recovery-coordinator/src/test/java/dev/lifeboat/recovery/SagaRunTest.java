@@ -7,6 +7,10 @@ import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.recovery.StepReply;
 import dev.lifeboat.recovery.ScriptedParticipant.Command;
 import dev.lifeboat.recovery.domain.ActionResult;
+import dev.lifeboat.recovery.domain.Run;
+import dev.lifeboat.recovery.messaging.CommandSender;
+import io.quarkus.arc.ClientProxy;
+import io.quarkus.test.junit.QuarkusMock;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
@@ -34,6 +38,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -54,6 +60,8 @@ class SagaRunTest {
     SagaEngine engine;
     @Inject
     Db db;
+    @Inject
+    CommandSender sender;
     ScriptedParticipant participant;
 
     @BeforeAll
@@ -410,6 +418,34 @@ class SagaRunTest {
         assertThat(run.getList("transitions.note").stream().map(String::valueOf)
                 .filter(n -> n.startsWith("resumed"))).hasSize(1);
         assertThat(participant.drain(runId, Duration.ofSeconds(1))).isEmpty();
+    }
+
+    @Test
+    void aCommandWhoseSendFailedIsSentAgainWhileItIsStillTheRunsPendingOne() {
+        // the real sender, behind one that fails each command's first send, as an unreachable broker would
+        CommandSender real = ClientProxy.unwrap(sender);
+        Set<String> failedOnce = ConcurrentHashMap.newKeySet();
+        QuarkusMock.installMockForType(new CommandSender() {
+            @Override
+            public void send(String runId, String traceparent, Run.Pending pending) {
+                if (failedOnce.add(pending.commandId())) {
+                    throw new IllegalStateException("broker unreachable (injected by the test)");
+                }
+                real.send(runId, traceparent, pending);
+            }
+        }, CommandSender.class);
+        String planId = createPlan("PT10M", List.of(Plans.restore("orders_restored")));
+        String runId = startRun(planId, "recovery");
+        // the step's deadline is ten minutes away: only the re-send brings the command within seconds
+        Command prepare = participant.next(runId);
+        assertThat(failedOnce).contains(prepare.commandId());
+        participant.completed(prepare, backup(Instant.now()));
+        Command restore = participant.next(runId);
+        assertThat(failedOnce).contains(restore.commandId());
+        participant.completed(restore, restored("orders_restored"));
+        awaitRun(runId, "SUCCEEDED");
+        assertThat(participant.drain(runId, Duration.ofSeconds(1))).as("each command is sent once it can be, once")
+                .isEmpty();
     }
 
     private KafkaConsumer<String, String> lifecycleConsumer() {

@@ -43,6 +43,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -83,6 +84,12 @@ public class SagaEngine {
     private final Tracer tracer;
     private final RestoreTargets targets;
     private final ExecutorService localWork = Executors.newVirtualThreadPerTaskExecutor();
+    /**
+     * Commands whose send failed after their transition committed (the broker unreachable, or the channel not yet
+     * open right after a start), by run id: {@link #resendUnsent} sends them again. A restart loses this, and
+     * {@link #resume} sends every pending command again then.
+     */
+    private final Map<String, String> unsent = new ConcurrentHashMap<>();
 
     public SagaEngine(Db db, RunRepository runs, PlanRepository plans, CommandSender sender, RunEventPublisher events,
                       LocalSteps local, CoordinatorConfig config, Tracer tracer, RestoreTargets targets) {
@@ -525,17 +532,52 @@ public class SagaEngine {
         for (Effect e : effects) {
             try {
                 switch (e) {
-                    case Send s -> sender.send(s.runId(), s.traceparent(), s.pending());
+                    case Send s -> send(s.runId(), s.traceparent(), s.pending());
                     case RunLocal l -> localWork.submit(() -> runLocal(l));
                     case Emit m -> emit(m.runId());
                     case null -> {
                     }
                 }
             } catch (RuntimeException ex) {
-                // the command stays pending: the deadline (or a restart) decides; the event relay retries events
+                // the event relay retries events
                 LOG.warnf("after-commit effect %s failed: %s", e, ex.toString());
             }
         }
+    }
+
+    /** Sends a pending command; one that cannot be sent now is sent again by {@link #resendUnsent}. */
+    private void send(String runId, String traceparent, Run.Pending pending) {
+        try {
+            sender.send(runId, traceparent, pending);
+            unsent.remove(runId, pending.commandId());
+        } catch (RuntimeException e) {
+            unsent.put(runId, pending.commandId());
+            LOG.warnf("run %s: command %s (%s) not sent, sent again on the next timer tick: %s", runId,
+                    pending.commandId(), pending.type(), e.toString());
+        }
+    }
+
+    /**
+     * Sends again the commands whose send failed, while each is still its run's pending command (the run neither
+     * moved on, nor timed out, nor finished). Returns how many were sent now.
+     */
+    public int resendUnsent() {
+        int sent = 0;
+        for (Map.Entry<String, String> entry : List.copyOf(unsent.entrySet())) {
+            String runId = entry.getKey();
+            String commandId = entry.getValue();
+            Run r = db.tx(c -> runs.find(c, runId).orElse(null));
+            if (r == null || r.status.finished() || r.pending == null || !commandId.equals(r.pending.commandId())) {
+                unsent.remove(runId, commandId);
+                continue;
+            }
+            send(r.id, r.traceparent, r.pending);
+            if (!unsent.containsKey(runId)) {
+                LOG.infof("run %s: command %s sent after an earlier send failed", runId, commandId);
+                sent++;
+            }
+        }
+        return sent;
     }
 
     private void emit(String runId) {

@@ -8,7 +8,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Deadlines live in the runs table, so a timeout survives a restart: this checker reads them. Its first tick
- * (after Kafka channels are up) resumes the runs a previous process left RUNNING or COMPENSATING.
+ * resumes the runs a previous process left RUNNING or COMPENSATING; every tick sends again the commands whose send
+ * failed (the channel may not be open yet on the first, or the broker down).
  */
 @ApplicationScoped
 public class SagaTimers {
@@ -32,6 +33,7 @@ public class SagaTimers {
                     LOG.infof("resumed %d run(s) left active by a previous coordinator", n);
                 }
             }
+            engine.resendUnsent();
             engine.timeouts();
             engine.stalled();
             engine.relayEvents();
