@@ -17,8 +17,9 @@
 # restore; CHANGE=0 skips the INCREMENTAL after a 1 % scattered change; CPU_REPORT=1 prints each process's
 # CPU-seconds during every dump and restore; MVN_ARGS for Maven, e.g. MVN_ARGS="-o -Dmaven.repo.local=/path/m2", split
 # on spaces; SERVICE_JAVA_OPTS, passed whole, replaces the services' JVM options (the bench profile's
-# -XX:G1HeapRegionSize=16m), e.g. SERVICE_JAVA_OPTS="-XX:G1HeapRegionSize=16m
-# -XX:StartFlightRecording=filename=/tmp/jfr/%p.jfr,settings=profile" for a flight recording of each service)
+# -Xmx512m -XX:G1HeapRegionSize=16m, as ./lifeboat starts the workers), e.g. SERVICE_JAVA_OPTS="-Xmx512m
+# -XX:G1HeapRegionSize=16m -XX:StartFlightRecording=filename=/tmp/jfr/%p.jfr,settings=profile" for a flight
+# recording of each service)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PG_PORT=${PG_PORT:-25432}

@@ -40,8 +40,10 @@ class LogicalBench {
                 + "insert into public.t select g, 'n' || g from generate_series(1, 100) g on conflict do nothing");
         // a loaded machine starts six JVMs slowly
         // snapshot-worker's start-up warm-up as in production (64 MiB), not the tests' smaller one
+        // and scheduler-service's outbox relay on its production interval (1 s besides the wake-up on each new row),
+        // not the tests' 200 ms
         Map<String, String> env = new LinkedHashMap<>(Map.of("LIFEBOAT_SNAPSHOT_WARMUP_BYTES",
-                String.valueOf(64 << 20)));
+                String.valueOf(64 << 20), "OUTBOX_RELAY_INTERVAL", "1s"));
         // e.g. a flight recording of every service: -XX:StartFlightRecording=filename=/tmp/bench-%p.jfr
         String javaOptions = System.getProperty("lifeboat.bench.java-tool-options", "");
         if (!javaOptions.isBlank()) {

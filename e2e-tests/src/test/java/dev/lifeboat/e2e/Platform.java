@@ -261,7 +261,7 @@ final class Platform implements AutoCloseable {
         env.put("LIFEBOAT_DB_PORT", String.valueOf(stack.pgPort()));
         env.putAll(stack.kafkaServiceEnvironment(module));
         env.put("S3_ENDPOINT", stack.s3Endpoint());
-        env.put("OUTBOX_RELAY_INTERVAL", "200ms");
+        env.putIfAbsent("OUTBOX_RELAY_INTERVAL", "200ms");
         if (module.equals("snapshot-worker") || module.equals("storage-worker")) {
             env.put("LIFEBOAT_MASTER_KEY_FILE", masterKeyFile.toString());   // only the workers hold the master key
         }
