@@ -34,10 +34,17 @@ import java.util.concurrent.TimeUnit;
 public final class ServiceProcess {
 
     /**
-     * JVM options for every service started, separated by white space, no quoting (the build's test.jvm.options;
-     * none for the benchmarks).
+     * JVM options for every service started, separated by white space, no quoting (the build's test.jvm.options);
+     * those of {@code lifeboat.test.jvm-options.<module>} follow them for the services of that module (the directory
+     * the jar was packaged in), as ./lifeboat gives some services options of their own.
      */
     public static final String JVM_OPTIONS = "lifeboat.test.jvm-options";
+
+    /** The module a packaged service's jar belongs to: {@code <module>/target/quarkus-app/quarkus-run.jar}. */
+    static String module(Path quarkusRunJar) {
+        Path moduleDir = quarkusRunJar.toAbsolutePath().normalize().getParent().getParent().getParent();
+        return moduleDir == null || moduleDir.getFileName() == null ? "" : moduleDir.getFileName().toString();
+    }
 
     private static final Set<ServiceProcess> LIVE = ConcurrentHashMap.newKeySet();
 
@@ -78,6 +85,10 @@ public final class ServiceProcess {
         String options = System.getProperty(JVM_OPTIONS, "").trim();
         if (!options.isEmpty()) {
             cmd.addAll(Arrays.asList(options.split("\\s+")));
+        }
+        String moduleOptions = System.getProperty(JVM_OPTIONS + "." + module(quarkusRunJar), "").trim();
+        if (!moduleOptions.isEmpty()) {
+            cmd.addAll(Arrays.asList(moduleOptions.split("\\s+")));
         }
         props.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.add("-jar");

@@ -1,36 +1,36 @@
 package dev.lifeboat.repository.blob;
 
-import java.io.ByteArrayInputStream;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
-
-import software.amazon.awssdk.http.AbortableInputStream;
-import software.amazon.awssdk.http.ExecutableHttpRequest;
-import software.amazon.awssdk.http.HttpExecuteRequest;
-import software.amazon.awssdk.http.HttpExecuteResponse;
-import software.amazon.awssdk.http.SdkHttpClient;
-import software.amazon.awssdk.http.SdkHttpMethod;
-import software.amazon.awssdk.http.SdkHttpResponse;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Runs the S3 client's request path (marshalling, signing, interceptors, response handling) and this store's
- * PUT, GET and HEAD a few thousand times against an in-memory HTTP client, so that the JIT has compiled it before
- * the first real backup: a fresh worker's first backup otherwise sends its hundreds of requests through
- * interpreted SDK code. Nothing leaves the process; the client is configured as {@link S3ObjectStore#connect}
- * configures it, with an endpoint nobody is asked.
+ * Runs the S3 client's request path (marshalling, signing, interceptors, response handling), the HTTP client's
+ * (the JDK's HttpURLConnection over a socket, as {@link S3ObjectStore#connect} builds it) and this store's PUT, GET
+ * and HEAD a few thousand times against an S3-like server inside this process, on a loopback port of its own, so
+ * that the JIT has compiled all of it before the first real backup: a fresh worker's first backups otherwise sent
+ * their hundreds of requests through interpreted code and compiled the HTTP client's paths while they ran. Nothing
+ * leaves the process.
  */
 public final class S3Warmup {
     private S3Warmup() {
     }
 
-    /** What a warm-up did. */
-    public record Result(int requests, long bytes, long millis) {
+    /** What a warm-up did: requests sent, the loopback server's answers to them, bytes sent and received. */
+    public record Result(int requests, int answered, long bytes, long millis) {
     }
 
     /** {@link #run(int, int)} with objects up to a stored chunk's typical size (16 to 128 KiB). */
@@ -45,14 +45,12 @@ public final class S3Warmup {
      */
     public static Result run(int rounds, int maxBytes) {
         long started = System.nanoTime();
-        InMemoryHttp http = new InMemoryHttp();
-        S3Settings settings = new S3Settings(Optional.of(URI.create("http://127.0.0.1:9")), "us-east-1", true,
-                "warm-up", "warm-up-secret", S3Settings.MIN_PART_SIZE);
         int requests = 0;
         long bytes = 0;
         SplittableRandom random = new SplittableRandom(7);
-        try (S3ObjectStore store = new S3ObjectStore(S3ObjectStore.configured(settings).httpClient(http).build(),
-                settings.partSizeBytes())) {
+        try (LoopbackS3 server = LoopbackS3.start();
+             S3ObjectStore store = S3ObjectStore.connect(new S3Settings(Optional.of(server.endpoint()), "us-east-1",
+                     true, "warm-up", "warm-up-secret", S3Settings.MIN_PART_SIZE))) {
             for (int i = 0; i < rounds; i++) {
                 byte[] body = new byte[maxBytes / 8 + random.nextInt(maxBytes - maxBytes / 8 + 1)];
                 random.nextBytes(body);
@@ -67,7 +65,7 @@ public final class S3Warmup {
                 if (!java.util.Arrays.equals(body, back)) {
                     throw new IllegalStateException("warm-up GET of " + key + " returned other bytes");
                 }
-                http.objects.remove(key);
+                server.objects.remove(key);
                 requests += 2;
                 bytes += 2L * body.length;
                 if (i % 8 == 0) {
@@ -81,74 +79,88 @@ public final class S3Warmup {
                     requests += 2;
                 }
             }
+            return new Result(requests, server.answered.get(), bytes, (System.nanoTime() - started) / 1_000_000);
         }
-        return new Result(requests, bytes, (System.nanoTime() - started) / 1_000_000);
     }
 
-    /** An HTTP client answering PUT, GET and HEAD of objects from a map, as an S3 server would. */
-    static final class InMemoryHttp implements SdkHttpClient {
+    /**
+     * Answers PUT, GET and HEAD of objects from a map, as an S3 server would, on a free port of the loopback address:
+     * path-style requests ({@code /<bucket>/<key>}), bodies sent whole (as the store sends them), nothing checked.
+     */
+    static final class LoopbackS3 implements AutoCloseable {
         final Map<String, byte[]> objects = new ConcurrentHashMap<>();
+        final AtomicInteger answered = new AtomicInteger();
+        private final HttpServer server;
 
-        @Override
-        public ExecutableHttpRequest prepareRequest(HttpExecuteRequest request) {
-            return new ExecutableHttpRequest() {
-                @Override
-                public HttpExecuteResponse call() throws IOException {
-                    return answer(request);
-                }
-
-                @Override
-                public void abort() {
-                }
-            };
+        private LoopbackS3(HttpServer server) {
+            this.server = server;
         }
 
-        private HttpExecuteResponse answer(HttpExecuteRequest request) throws IOException {
-            String path = request.httpRequest().encodedPath();
-            String key = path.substring(path.indexOf('/', 1) + 1); // path style: /<bucket>/<key>
-            SdkHttpMethod method = request.httpRequest().method();
-            if (method == SdkHttpMethod.PUT) {
+        static LoopbackS3 start() {
+            try {
+                HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+                LoopbackS3 s3 = new LoopbackS3(server);
+                server.createContext("/", s3::answer);
+                server.start();
+                return s3;
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot open a loopback port for the S3 client's warm-up", e);
+            }
+        }
+
+        URI endpoint() {
+            return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+        }
+
+        private void answer(HttpExchange exchange) throws IOException {
+            try (exchange) {
+                answered.incrementAndGet();
+                String path = exchange.getRequestURI().getRawPath();
+                String key = path.substring(path.indexOf('/', 1) + 1);
+                String method = exchange.getRequestMethod();
                 byte[] body;
-                try (InputStream in = request.contentStreamProvider().orElseThrow().newStream()) {
+                try (InputStream in = exchange.getRequestBody()) {
                     body = in.readAllBytes();
                 }
-                objects.put(key, body);
-                return response(200, null, Map.of("ETag", "\"" + Integer.toHexString(body.length) + "\""));
+                if (method.equals("PUT")) {
+                    objects.put(key, body);
+                    exchange.getResponseHeaders().set("ETag", "\"" + Integer.toHexString(body.length) + "\"");
+                    exchange.sendResponseHeaders(200, -1);
+                    return;
+                }
+                boolean head = method.equals("HEAD");
+                byte[] stored = objects.get(key);
+                if (stored == null) {
+                    byte[] error = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code>"
+                            + "<Message>The specified key does not exist.</Message></Error>")
+                            .getBytes(StandardCharsets.UTF_8);
+                    exchange.getResponseHeaders().set("Content-Type", "application/xml");
+                    send(exchange, 404, head ? null : error);
+                    return;
+                }
+                exchange.getResponseHeaders().set("ETag", "\"e\"");
+                exchange.getResponseHeaders().set("Content-Type", "application/octet-stream");
+                exchange.getResponseHeaders().set("Last-Modified", "Sat, 05 Dec 2026 00:00:00 GMT");
+                if (head) {
+                    // a HEAD's length is the object's, and no body follows
+                    exchange.getResponseHeaders().set("Content-Length", String.valueOf(stored.length));
+                }
+                send(exchange, 200, head ? null : stored);
             }
-            byte[] stored = objects.get(key);
-            if (stored == null) {
-                byte[] error = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code>"
-                        + "<Message>The specified key does not exist.</Message></Error>")
-                        .getBytes(StandardCharsets.UTF_8);
-                return response(404, method == SdkHttpMethod.HEAD ? null : error,
-                        Map.of("Content-Type", "application/xml"));
-            }
-            return response(200, method == SdkHttpMethod.HEAD ? null : stored,
-                    Map.of("Content-Length", String.valueOf(stored.length), "ETag", "\"e\"",
-                            "Content-Type", "application/octet-stream",
-                            "Last-Modified", "Sat, 05 Dec 2026 00:00:00 GMT"));
         }
 
-        private static HttpExecuteResponse response(int status, byte[] body, Map<String, String> headers) {
-            SdkHttpResponse.Builder r = SdkHttpResponse.builder().statusCode(status);
-            headers.forEach(r::putHeader);
-            if (body != null && !headers.containsKey("Content-Length")) {
-                r.putHeader("Content-Length", String.valueOf(body.length));
-            }
-            HttpExecuteResponse.Builder out = HttpExecuteResponse.builder().response(r.build());
+        private static void send(HttpExchange exchange, int status, byte[] body) throws IOException {
+            exchange.sendResponseHeaders(status, body == null ? -1 : body.length);
             if (body != null) {
-                out.responseBody(AbortableInputStream.create(new ByteArrayInputStream(body)));
+                try (OutputStream out = exchange.getResponseBody()) {
+                    out.write(body);
+                }
             }
-            return out.build();
-        }
-
-        @Override
-        public String clientName() {
-            return "lifeboat-warm-up";
         }
 
         @Override
         public void close() {
+            server.stop(0);
         }
     }
 }

@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import org.junit.jupiter.api.Test;
 
-/** The warm-up drives the configured S3 client end to end against its in-memory HTTP client, and keeps nothing. */
+/**
+ * The warm-up drives the S3 client as the store configures it, its HTTP client included, over a socket to a server in
+ * this process, and keeps nothing.
+ */
 class S3WarmupTest {
     @Test
     void everyObjectPutComesBackEqualAndMissingKeysAreNotFound() {
@@ -12,6 +15,7 @@ class S3WarmupTest {
 
         // 40 PUT+GET pairs, and a HEAD and a missing-key GET in 5 of the rounds (every eighth, from the first)
         assertThat(r.requests()).isEqualTo(40 * 2 + 5 * 2);
+        assertThat(r.answered()).as("every request went over the loopback socket").isEqualTo(r.requests());
         assertThat(r.bytes()).isGreaterThan(40L * 2 * 16 * 1024);
     }
 }
