@@ -44,6 +44,9 @@ public final class S3Warmup {
      * number of requests; small objects make it cheap.
      */
     public static Result run(int rounds, int maxBytes) {
+        if (maxBytes < 8 || maxBytes > LoopbackS3.MAX_BODY) {
+            throw new IllegalArgumentException("warm-up objects of 8 bytes to 1 MiB, not " + maxBytes);
+        }
         long started = System.nanoTime();
         int requests = 0;
         long bytes = 0;
@@ -88,6 +91,8 @@ public final class S3Warmup {
      * path-style requests ({@code /<bucket>/<key>}), bodies sent whole (as the store sends them), nothing checked.
      */
     static final class LoopbackS3 implements AutoCloseable {
+        /** The largest body taken: the warm-up's own are far smaller. */
+        static final int MAX_BODY = 1 << 20;
         final Map<String, byte[]> objects = new ConcurrentHashMap<>();
         final AtomicInteger answered = new AtomicInteger();
         private final HttpServer server;
@@ -120,7 +125,12 @@ public final class S3Warmup {
                 String method = exchange.getRequestMethod();
                 byte[] body;
                 try (InputStream in = exchange.getRequestBody()) {
-                    body = in.readAllBytes();
+                    body = in.readNBytes(MAX_BODY + 1);
+                }
+                if (body.length > MAX_BODY) {
+                    // not the warm-up's own request: another local process on the port, refused without reading on
+                    send(exchange, 413, null);
+                    return;
                 }
                 if (method.equals("PUT")) {
                     objects.put(key, body);

@@ -18,4 +18,17 @@ class S3WarmupTest {
         assertThat(r.answered()).as("every request went over the loopback socket").isEqualTo(r.requests());
         assertThat(r.bytes()).isGreaterThan(40L * 2 * 16 * 1024);
     }
+
+    @Test
+    void theLoopbackServerRefusesABodyLargerThanTheWarmUpSends() throws Exception {
+        try (S3Warmup.LoopbackS3 server = S3Warmup.LoopbackS3.start()) {
+            java.net.http.HttpResponse<Void> r = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(server.endpoint().resolve("/warm-up/big"))
+                            .PUT(java.net.http.HttpRequest.BodyPublishers.ofByteArray(
+                                    new byte[S3Warmup.LoopbackS3.MAX_BODY + 1])).build(),
+                    java.net.http.HttpResponse.BodyHandlers.discarding());
+            assertThat(r.statusCode()).isEqualTo(413);
+            assertThat(server.objects).isEmpty();
+        }
+    }
 }
