@@ -42,7 +42,10 @@ public final class ServiceProcess {
 
     /** The module a packaged service's jar belongs to: {@code <module>/target/quarkus-app/quarkus-run.jar}. */
     static String module(Path quarkusRunJar) {
-        Path moduleDir = quarkusRunJar.toAbsolutePath().normalize().getParent().getParent().getParent();
+        Path moduleDir = quarkusRunJar.toAbsolutePath().normalize();
+        for (int up = 0; up < 3 && moduleDir != null; up++) {
+            moduleDir = moduleDir.getParent();
+        }
         return moduleDir == null || moduleDir.getFileName() == null ? "" : moduleDir.getFileName().toString();
     }
 

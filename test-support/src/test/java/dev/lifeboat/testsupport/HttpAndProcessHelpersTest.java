@@ -95,6 +95,14 @@ class HttpAndProcessHelpersTest {
                 + " ") + "-Dquarkus.http.port=");
     }
 
+    @Test
+    void aServicesModuleIsTheDirectoryItsJarWasPackagedIn() {
+        // what lifeboat.test.jvm-options.<module> is looked up by
+        assertThat(ServiceProcess.module(Path.of("/work/lifeboat/catalog-service/target/quarkus-app/quarkus-run.jar")))
+                .isEqualTo("catalog-service");
+        assertThat(ServiceProcess.module(Path.of("/quarkus-run.jar"))).isEmpty();
+    }
+
     private static java.util.jar.Manifest manifest(String mainClass) {
         var m = new java.util.jar.Manifest();
         m.getMainAttributes().put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
