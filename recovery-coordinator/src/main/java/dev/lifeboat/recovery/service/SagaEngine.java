@@ -86,10 +86,11 @@ public class SagaEngine {
     private final ExecutorService localWork = Executors.newVirtualThreadPerTaskExecutor();
     /**
      * Commands whose send failed after their transition committed (the broker unreachable, or the channel not yet
-     * open right after a start), by run id: {@link #resendUnsent} sends them again. A restart loses this, and
-     * {@link #resume} sends every pending command again then.
+     * open right after a start), by command id: {@link #resendUnsent} sends them again. A restart loses this, and
+     * {@link #resume} sends every pending command again then (a late restore's drop is not pending: the restarted
+     * coordinator does not send it again, and the restored database stays, recorded on the run).
      */
-    private final Map<String, String> unsent = new ConcurrentHashMap<>();
+    private final Map<String, Send> unsent = new ConcurrentHashMap<>();
 
     public SagaEngine(Db db, RunRepository runs, PlanRepository plans, CommandSender sender, RunEventPublisher events,
                       LocalSteps local, CoordinatorConfig config, Tracer tracer, RestoreTargets targets) {
@@ -532,7 +533,7 @@ public class SagaEngine {
         for (Effect e : effects) {
             try {
                 switch (e) {
-                    case Send s -> send(s.runId(), s.traceparent(), s.pending());
+                    case Send s -> send(s);
                     case RunLocal l -> localWork.submit(() -> runLocal(l));
                     case Emit m -> emit(m.runId());
                     case null -> {
@@ -545,39 +546,64 @@ public class SagaEngine {
         }
     }
 
-    /** Sends a pending command; one that cannot be sent now is sent again by {@link #resendUnsent}. */
-    private void send(String runId, String traceparent, Run.Pending pending) {
+    /** Sends a command; one that cannot be sent now is sent again by {@link #resendUnsent}. Whether it was sent. */
+    private boolean send(Send s) {
+        String commandId = s.pending().commandId();
         try {
-            sender.send(runId, traceparent, pending);
-            unsent.remove(runId, pending.commandId());
+            sender.send(s.runId(), s.traceparent(), s.pending());
+            unsent.remove(commandId);
+            return true;
         } catch (RuntimeException e) {
-            unsent.put(runId, pending.commandId());
-            LOG.warnf("run %s: command %s (%s) not sent, sent again on the next timer tick: %s", runId,
-                    pending.commandId(), pending.type(), e.toString());
+            unsent.put(commandId, s);
+            LOG.warnf("run %s: command %s (%s) not sent, sent again on the next timer tick: %s", s.runId(),
+                    commandId, s.pending().type(), e.toString());
+            return false;
         }
     }
 
     /**
-     * Sends again the commands whose send failed, while each is still its run's pending command (the run neither
-     * moved on, nor timed out, nor finished). Returns how many were sent now.
+     * Sends again the commands whose send failed: a pending one while it is still its run's pending command and its
+     * deadline has not passed (the run neither moved on, nor timed out, nor finished; it goes with the run's current
+     * payload), a late restore's drop until it goes out. Stops at the first send that fails again (the broker is
+     * still away: each send waits for it), so the timer's other checks are not held up. Returns how many were sent.
      */
     public int resendUnsent() {
         int sent = 0;
-        for (Map.Entry<String, String> entry : List.copyOf(unsent.entrySet())) {
-            String runId = entry.getKey();
-            String commandId = entry.getValue();
-            Run r = db.tx(c -> runs.find(c, runId).orElse(null));
-            if (r == null || r.status.finished() || r.pending == null || !commandId.equals(r.pending.commandId())) {
-                unsent.remove(runId, commandId);
+        for (Send s : List.copyOf(unsent.values())) {
+            String commandId = s.pending().commandId();
+            Send now;
+            try {
+                now = current(s);
+            } catch (RuntimeException e) {
+                LOG.warnf("run %s: cannot read it to send command %s again, next tick retries: %s", s.runId(),
+                        commandId, e.toString());
+                return sent;
+            }
+            if (now == null) {
+                unsent.remove(commandId);
                 continue;
             }
-            send(r.id, r.traceparent, r.pending);
-            if (!unsent.containsKey(runId)) {
-                LOG.infof("run %s: command %s sent after an earlier send failed", runId, commandId);
-                sent++;
+            if (!send(now)) {
+                return sent;
             }
+            LOG.infof("run %s: command %s sent after an earlier send failed", s.runId(), commandId);
+            sent++;
         }
         return sent;
+    }
+
+    /** What to send for a command whose send failed, as of now; null when it is not to be sent any more. */
+    private Send current(Send s) {
+        if (s.pending().commandId().endsWith(":" + LATE_DROP)) {
+            return s;
+        }
+        Run r = db.tx(c -> runs.find(c, s.runId()).orElse(null));
+        if (r == null || r.status.finished() || r.pending == null
+                || !s.pending().commandId().equals(r.pending.commandId())
+                || r.deadline != null && r.deadline.isBefore(Instant.now())) {
+            return null;
+        }
+        return new Send(r.id, r.traceparent, r.pending);
     }
 
     private void emit(String runId) {

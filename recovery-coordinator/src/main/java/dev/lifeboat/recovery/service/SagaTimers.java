@@ -33,8 +33,8 @@ public class SagaTimers {
                     LOG.infof("resumed %d run(s) left active by a previous coordinator", n);
                 }
             }
-            engine.resendUnsent();
             engine.timeouts();
+            engine.resendUnsent();
             engine.stalled();
             engine.relayEvents();
         } catch (RuntimeException e) {

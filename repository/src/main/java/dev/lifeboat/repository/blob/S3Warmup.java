@@ -15,6 +15,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -40,20 +42,22 @@ public final class S3Warmup {
 
     /**
      * {@code rounds} times: a PUT of a random object of 1/8 to all of {@code maxBytes}, a GET reading it back (it
-     * must come back equal), and every eighth round a HEAD and a GET of a missing key. What the JIT needs is the
-     * number of requests; small objects make it cheap.
+     * must come back equal), and every eighth round a HEAD of it and a GET of it once gone (a missing key). What the
+     * JIT needs is the number of requests; small objects make it cheap.
      */
     public static Result run(int rounds, int maxBytes) {
-        if (maxBytes < 8 || maxBytes > LoopbackS3.MAX_BODY) {
+        if (maxBytes < 8 || maxBytes > 1 << 20) {
             throw new IllegalArgumentException("warm-up objects of 8 bytes to 1 MiB, not " + maxBytes);
         }
         long started = System.nanoTime();
         int requests = 0;
         long bytes = 0;
         SplittableRandom random = new SplittableRandom(7);
-        try (LoopbackS3 server = LoopbackS3.start();
+        // an access key of this warm-up's own: the server answers no request signed with another
+        String accessKey = "warm-up-" + Long.toHexString(new java.security.SecureRandom().nextLong());
+        try (LoopbackS3 server = LoopbackS3.start(accessKey, maxBytes);
              S3ObjectStore store = S3ObjectStore.connect(new S3Settings(Optional.of(server.endpoint()), "us-east-1",
-                     true, "warm-up", "warm-up-secret", S3Settings.MIN_PART_SIZE))) {
+                     true, accessKey, "warm-up-secret", S3Settings.MIN_PART_SIZE))) {
             for (int i = 0; i < rounds; i++) {
                 byte[] body = new byte[maxBytes / 8 + random.nextInt(maxBytes - maxBytes / 8 + 1)];
                 random.nextBytes(body);
@@ -68,11 +72,13 @@ public final class S3Warmup {
                 if (!java.util.Arrays.equals(body, back)) {
                     throw new IllegalStateException("warm-up GET of " + key + " returned other bytes");
                 }
+                if (i % 8 == 0) {
+                    store.size("warm-up", key);
+                }
                 server.objects.remove(key);
                 requests += 2;
                 bytes += 2L * body.length;
                 if (i % 8 == 0) {
-                    store.size("warm-up", key);
                     try {
                         store.open("warm-up", key).close();
                         throw new IllegalStateException("warm-up GET of a missing key answered");
@@ -87,29 +93,44 @@ public final class S3Warmup {
     }
 
     /**
-     * Answers PUT, GET and HEAD of objects from a map, as an S3 server would, on a free port of the loopback address:
-     * path-style requests ({@code /<bucket>/<key>}), bodies sent whole (as the store sends them), nothing checked.
+     * Answers PUT, GET and HEAD of objects from a map, as an S3 server would, on a free port of 127.0.0.1: path-style
+     * requests ({@code /<bucket>/<key>}), bodies sent whole (as the store sends them). It answers only requests signed
+     * with the warm-up's access key (the signature itself is not checked), refuses bodies larger than the warm-up
+     * sends and holds a few objects at most (the warm-up removes each once read back): another local process that
+     * finds the port for the seconds the warm-up runs can neither fill the worker's memory nor hold up the warm-up
+     * (each request is answered on a thread of its own).
      */
     static final class LoopbackS3 implements AutoCloseable {
-        /** The largest body taken: the warm-up's own are far smaller. */
-        static final int MAX_BODY = 1 << 20;
+        /** The most objects held at once. */
+        static final int MAX_OBJECTS = 16;
         final Map<String, byte[]> objects = new ConcurrentHashMap<>();
         final AtomicInteger answered = new AtomicInteger();
         private final HttpServer server;
+        private final ExecutorService threads;
+        private final String credential;
+        private final int maxBody;
 
-        private LoopbackS3(HttpServer server) {
+        private LoopbackS3(HttpServer server, ExecutorService threads, String accessKey, int maxBody) {
             this.server = server;
+            this.threads = threads;
+            this.credential = "Credential=" + accessKey + "/";
+            this.maxBody = maxBody;
         }
 
-        static LoopbackS3 start() {
+        static LoopbackS3 start(String accessKey, int maxBody) {
+            ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
             try {
-                HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-                LoopbackS3 s3 = new LoopbackS3(server);
+                HttpServer server = HttpServer.create(new InetSocketAddress(
+                        InetAddress.getByAddress(new byte[]{127, 0, 0, 1}), 0), 0);
+                LoopbackS3 s3 = new LoopbackS3(server, threads, accessKey, maxBody);
                 server.createContext("/", s3::answer);
+                server.setExecutor(threads);
                 server.start();
                 return s3;
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot open a loopback port for the S3 client's warm-up", e);
+            } catch (IOException | RuntimeException e) {
+                threads.shutdownNow();
+                throw new UncheckedIOException("cannot open a loopback port for the S3 client's warm-up",
+                        e instanceof IOException io ? io : new IOException(e));
             }
         }
 
@@ -119,20 +140,24 @@ public final class S3Warmup {
 
         private void answer(HttpExchange exchange) throws IOException {
             try (exchange) {
+                String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+                if (authorization == null || !authorization.contains(credential)) {
+                    send(exchange, 403, null);
+                    return;
+                }
                 answered.incrementAndGet();
                 String path = exchange.getRequestURI().getRawPath();
                 String key = path.substring(path.indexOf('/', 1) + 1);
                 String method = exchange.getRequestMethod();
                 byte[] body;
                 try (InputStream in = exchange.getRequestBody()) {
-                    body = in.readNBytes(MAX_BODY + 1);
-                }
-                if (body.length > MAX_BODY) {
-                    // not the warm-up's own request: another local process on the port, refused without reading on
-                    send(exchange, 413, null);
-                    return;
+                    body = in.readNBytes(maxBody + 1);
                 }
                 if (method.equals("PUT")) {
+                    if (body.length > maxBody || objects.size() >= MAX_OBJECTS) {
+                        send(exchange, 413, null);
+                        return;
+                    }
                     objects.put(key, body);
                     exchange.getResponseHeaders().set("ETag", "\"" + Integer.toHexString(body.length) + "\"");
                     exchange.sendResponseHeaders(200, -1);
@@ -160,8 +185,9 @@ public final class S3Warmup {
         }
 
         private static void send(HttpExchange exchange, int status, byte[] body) throws IOException {
-            exchange.sendResponseHeaders(status, body == null ? -1 : body.length);
-            if (body != null) {
+            boolean none = body == null || body.length == 0;
+            exchange.sendResponseHeaders(status, none ? -1 : body.length);
+            if (!none) {
                 try (OutputStream out = exchange.getResponseBody()) {
                     out.write(body);
                 }
@@ -171,6 +197,7 @@ public final class S3Warmup {
         @Override
         public void close() {
             server.stop(0);
+            threads.shutdownNow();
         }
     }
 }

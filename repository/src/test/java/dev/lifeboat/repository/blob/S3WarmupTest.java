@@ -20,15 +20,28 @@ class S3WarmupTest {
     }
 
     @Test
-    void theLoopbackServerRefusesABodyLargerThanTheWarmUpSends() throws Exception {
-        try (S3Warmup.LoopbackS3 server = S3Warmup.LoopbackS3.start()) {
-            java.net.http.HttpResponse<Void> r = java.net.http.HttpClient.newHttpClient().send(
-                    java.net.http.HttpRequest.newBuilder(server.endpoint().resolve("/warm-up/big"))
-                            .PUT(java.net.http.HttpRequest.BodyPublishers.ofByteArray(
-                                    new byte[S3Warmup.LoopbackS3.MAX_BODY + 1])).build(),
-                    java.net.http.HttpResponse.BodyHandlers.discarding());
-            assertThat(r.statusCode()).isEqualTo(413);
+    void theLoopbackServerAnswersOnlyTheWarmUpsKeyAndRefusesLargerBodies() throws Exception {
+        try (S3Warmup.LoopbackS3 server = S3Warmup.LoopbackS3.start("warm-up-k1", 4096)) {
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            // signed with another key (or not at all): refused before the body is read
+            assertThat(put(http, server, "AWS4-HMAC-SHA256 Credential=other/20261206/us-east-1/s3/aws4_request", 10))
+                    .isEqualTo(403);
+            assertThat(put(http, server, null, 10)).isEqualTo(403);
+            // the warm-up's key, but a body larger than the warm-up sends
+            assertThat(put(http, server, "AWS4-HMAC-SHA256 Credential=warm-up-k1/20261206/us-east-1/s3/aws4_request",
+                    4097)).isEqualTo(413);
             assertThat(server.objects).isEmpty();
+            assertThat(server.answered.get()).isEqualTo(1);
         }
+    }
+
+    private static int put(java.net.http.HttpClient http, S3Warmup.LoopbackS3 server, String authorization, int bytes)
+            throws Exception {
+        java.net.http.HttpRequest.Builder b = java.net.http.HttpRequest.newBuilder(server.endpoint().resolve(
+                "/warm-up/k")).PUT(java.net.http.HttpRequest.BodyPublishers.ofByteArray(new byte[bytes]));
+        if (authorization != null) {
+            b.header("Authorization", authorization);
+        }
+        return http.send(b.build(), java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
     }
 }
