@@ -52,7 +52,7 @@ public class S3ObjectStore implements ObjectStore, AutoCloseable {
                 .socketTimeout(Duration.ofMinutes(2))).build(), settings.partSizeBytes());
     }
 
-    /** The client as {@link #connect} builds it, but for its HTTP client. */
+    /** The client as {@link #connect} builds it, but for its HTTP client: {@link S3Warmup} runs the same one. */
     static S3ClientBuilder configured(S3Settings settings) {
         S3ClientBuilder b = S3Client.builder()
                 .region(Region.of(settings.region()))

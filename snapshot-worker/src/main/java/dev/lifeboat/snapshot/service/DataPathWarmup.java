@@ -36,8 +36,9 @@ import java.util.stream.Stream;
 /**
  * Right after start, backs up made-up rows into a throwaway repository in this worker's spool and restores them, then
  * deletes it: the data path (the table fingerprints' row hashing, chunking, zstd, AES-GCM, the keyed chunk ids, the
- * manifest) and the S3 client's request path with its HTTP client ({@link S3Warmup}, against an S3-like server in this
- * process on a loopback port) are compiled by the JIT before the first real backup needs them, which otherwise pays for that on its own clock (the first logical FULL of a
+ * manifest) and the S3 client's request path ({@link S3Warmup}, against an in-memory HTTP client) are compiled by the
+ * JIT
+ * before the first real backup needs it, which otherwise pays for that on its own clock (the first logical FULL of a
  * fresh worker took several times as long as the next). On a thread of its own; a failure is logged and changes
  * nothing else. {@code lifeboat.snapshot.warmup-bytes} sets how much (0: none).
  */
@@ -58,8 +59,8 @@ public class DataPathWarmup {
             Thread.ofPlatform().name("data-path-warmup").daemon().start(() -> {
                 try {
                     Result r = run(spool.job("warmup-" + UUID.randomUUID()), bytes);
-                    LOG.infof("data path warmed: %d MiB backed up and restored, %d object store requests (to "
-                            + "a loopback server in this process) in %d ms", r.bytes() >> 20, r.objectStoreRequests(), r.millis());
+                    LOG.infof("data path warmed: %d MiB backed up and restored, %d object store requests (in "
+                            + "memory) in %d ms", r.bytes() >> 20, r.objectStoreRequests(), r.millis());
                 } catch (RuntimeException | IOException e) {
                     LOG.warnf("data path warm-up failed (backups are not affected): %s", e.toString());
                 }
@@ -71,9 +72,9 @@ public class DataPathWarmup {
     }
 
     /**
-     * Requests sent through the S3 client's warm-up for a warm-up of {@code bytes}: one PUT and GET pair per 32 KiB,
-     * at most 2000 pairs (the 64 MiB default: a fresh worker's first thousand requests otherwise took 2.6-3.8 s, warm
-     * ones 0.3-0.5 s).
+     * Requests sent through the S3 client's in-memory warm-up for a warm-up of {@code bytes}: one PUT and GET pair
+     * per 32 KiB, at most 2000 pairs (the 64 MiB default: a fresh worker's first thousand requests otherwise took
+     * 2.6-3.8 s, warm ones 0.3-0.5 s).
      */
     static int objectStoreRounds(long bytes) {
         return (int) Math.min(2000, bytes >> 15);
@@ -83,14 +84,7 @@ public class DataPathWarmup {
     static Result run(Path dir, long bytes) throws IOException {
         long started = System.nanoTime();
         // the object store's request path: the first backup sends hundreds of requests through it
-        int requests;
-        try {
-            requests = S3Warmup.run(objectStoreRounds(bytes), 4096).requests();
-        } catch (RuntimeException e) {
-            // the data path's own warm-up below does not depend on it
-            LOG.warnf("S3 client warm-up failed (backups are not affected): %s", e.toString());
-            requests = 0;
-        }
+        S3Warmup.Result requests = S3Warmup.run(objectStoreRounds(bytes), 4096);
         try {
             Files.createDirectories(dir);
             Repository repo = Repository.init(new LocalDirectoryObjectStore(dir), "warmup", "repository",
@@ -110,7 +104,7 @@ public class DataPathWarmup {
             for (Manifest.FileEntry file : manifest.files()) {
                 restored += reader.copy(manifest, file, OutputStream.nullOutputStream());
             }
-            return new Result(bytes / FILES * FILES, restored, requests,
+            return new Result(bytes / FILES * FILES, restored, requests.requests(),
                     (System.nanoTime() - started) / 1_000_000);
         } finally {
             deleteTree(dir);
