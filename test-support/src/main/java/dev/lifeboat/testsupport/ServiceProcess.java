@@ -85,13 +85,11 @@ public final class ServiceProcess {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx256m");
-        String options = System.getProperty(JVM_OPTIONS, "").trim();
-        if (!options.isEmpty()) {
-            cmd.addAll(Arrays.asList(options.split("\\s+")));
-        }
-        String moduleOptions = System.getProperty(JVM_OPTIONS + "." + module(quarkusRunJar), "").trim();
-        if (!moduleOptions.isEmpty()) {
-            cmd.addAll(Arrays.asList(moduleOptions.split("\\s+")));
+        for (String property : List.of(JVM_OPTIONS, JVM_OPTIONS + "." + module(quarkusRunJar))) {
+            String options = System.getProperty(property, "").trim();
+            if (!options.isEmpty()) {
+                cmd.addAll(Arrays.asList(options.split("\\s+")));
+            }
         }
         props.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.add("-jar");

@@ -565,10 +565,9 @@ public class SagaEngine {
      * Sends again the commands whose send failed: a pending one while it is still its run's pending command and its
      * deadline has not passed (the run neither moved on, nor timed out, nor finished; it goes with the run's current
      * payload), a late restore's drop until it goes out. Stops at the first send that fails again (the broker is
-     * still away: each send waits for it), so the timer's other checks are not held up. Returns how many were sent.
+     * still away: each send waits for it), so the timer's other checks are not held up.
      */
-    public int resendUnsent() {
-        int sent = 0;
+    public void resendUnsent() {
         for (Send s : List.copyOf(unsent.values())) {
             String commandId = s.pending().commandId();
             Send now;
@@ -577,19 +576,17 @@ public class SagaEngine {
             } catch (RuntimeException e) {
                 LOG.warnf("run %s: cannot read it to send command %s again, next tick retries: %s", s.runId(),
                         commandId, e.toString());
-                return sent;
+                return;
             }
             if (now == null) {
                 unsent.remove(commandId);
                 continue;
             }
             if (!send(now)) {
-                return sent;
+                return;
             }
             LOG.infof("run %s: command %s sent after an earlier send failed", s.runId(), commandId);
-            sent++;
         }
-        return sent;
     }
 
     /** What to send for a command whose send failed, as of now; null when it is not to be sent any more. */
