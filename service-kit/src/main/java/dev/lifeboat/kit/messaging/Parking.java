@@ -19,10 +19,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 
 /**
- * Parks a valid record whose work failed transiently for the whole retry window on {@value Topics#PARKED}: the
- * record as it came (key, value, every header) plus where it came from and why it was parked. Parked records are
- * kept apart from the dead letters (records that are not valid), and scheduler-service replays both to their origin
- * topic on an administrator's request, once the cause is fixed. The consumers are idempotent, so a replayed record
+ * Parks a valid record whose work failed transiently for the whole retry window, or failed for a reason of the
+ * service's own that waiting does not fix, on {@value Topics#PARKED}: the record as it came (key, value, every
+ * header) plus where it came from and why it was parked. Parked records are kept apart from the dead letters
+ * (records that are not valid), and scheduler-service replays both to their origin topic on an administrator's
+ * request, once the cause is fixed. The consumers are idempotent, so a replayed record
  * that was processed meanwhile changes nothing.
  *
  * <p>A service that parks declares the outgoing channel {@code parked} on topic {@value Topics#PARKED}.
@@ -48,6 +49,14 @@ public class Parking {
 
     /** Sends the record to the parking topic; the caller acknowledges the original once this completes. */
     public Uni<Void> park(Message<String> message, RetriesExhaustedException why) {
+        return park(message, why.getMessage(), why.attempts());
+    }
+
+    /**
+     * As {@link #park(Message, RetriesExhaustedException)} for a valid record whose work failed for a reason that
+     * waiting does not fix (a permission the service lacks, say): {@code reason} is what the operator reads.
+     */
+    public Uni<Void> park(Message<String> message, String reason, int attempts) {
         IncomingKafkaRecordMetadata<String, String> origin = KafkaEvents.kafka(message);
         RecordHeaders headers = new RecordHeaders();
         for (Header h : origin.getHeaders()) {
@@ -58,13 +67,13 @@ public class Parking {
         headers.add(ORIGIN_TOPIC, utf8(origin.getTopic()));
         headers.add(ORIGIN_PARTITION, utf8(Integer.toString(origin.getPartition())));
         headers.add(ORIGIN_OFFSET, utf8(Long.toString(origin.getOffset())));
-        headers.add(REASON, utf8(why.getMessage()));
-        headers.add(ATTEMPTS, utf8(Integer.toString(why.attempts())));
+        headers.add(REASON, utf8(reason));
+        headers.add(ATTEMPTS, utf8(Integer.toString(attempts)));
         headers.add(PARKED_AT, utf8(Instant.now().toString()));
         headers.add(PARKED_BY, utf8(service));
         LOG.errorf("record %s-%d@%d parked on %s (replay it with POST /api/v1/admin/parked/replay of scheduler-service "
                         + "once the cause is fixed): %s", origin.getTopic(), origin.getPartition(), origin.getOffset(),
-                Topics.PARKED, why.getMessage());
+                Topics.PARKED, reason);
         return emitter.sendMessage(Message.of(message.getPayload()).addMetadata(
                 OutgoingKafkaRecordMetadata.<String>builder()
                         .withTopic(Topics.PARKED)

@@ -21,8 +21,10 @@ import java.util.concurrent.CompletionStage;
  * How a participant takes one record from lifeboat.recovery.commands.v1: invalid records are nacked into
  * lifeboat.dlq.v1 with the reason; commands of other participants are acked untouched; its own commands are
  * handed to {@code handler} inside the sender's trace context. The handler throwing means the ledger or Kafka
- * failed: the delivery is retried under the platform's {@link RetryPolicy}, never dead-lettered; when the window is
- * over it is parked (the coordinator's step deadline has answered the run by then).
+ * failed: the command is valid, so it is never dead-lettered. A transient failure is retried under the platform's
+ * {@link RetryPolicy} and parked when the window is over; a permanent one (the replies topic refusing this service,
+ * a reply Kafka rejects) is parked at once with its reason. The coordinator's step deadline answers the run
+ * meanwhile; a parked command replayed after the fix is answered from the ledger if it ran.
  */
 public final class CommandDelivery {
     private static final Logger LOG = Logger.getLogger(CommandDelivery.class);
@@ -75,6 +77,10 @@ public final class CommandDelivery {
         } catch (RetriesExhaustedException e) {
             // the coordinator's step deadline has answered the run meanwhile
             return parking.park(message, e).subscribeAsCompletionStage().thenCompose(done -> message.ack());
+        } catch (RuntimeException e) {
+            // Parking logs the reason
+            String reason = "command " + command.commandId() + " (" + type + ") could not be answered: " + e;
+            return parking.park(message, reason, 1).subscribeAsCompletionStage().thenCompose(done -> message.ack());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             // shutting down: unacknowledged, the command is redelivered after the restart
