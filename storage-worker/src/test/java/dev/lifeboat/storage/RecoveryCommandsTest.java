@@ -37,6 +37,7 @@ import dev.lifeboat.repository.wal.WalNames;
 import dev.lifeboat.storage.config.StorageConfig;
 import dev.lifeboat.storage.messaging.StepReplyPublisher;
 import dev.lifeboat.testsupport.LocalStack;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.arc.ClientProxy;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusMock;
@@ -51,6 +52,8 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
     StepReplyPublisher replyPublisher;
     @Inject
     StorageConfig config;
+    @Inject
+    MeterRegistry registry;
 
     @BeforeEach
     void repliesTail() {
@@ -261,6 +264,7 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
         PrepareRestore prepare = new PrepareRestore(RecoveryCommand.commandId(runId, 0, "prepare"), runId, 0,
                 "src-without-backups-" + runId, null, null);
         StepReplyPublisher real = ClientProxy.unwrap(replyPublisher);
+        double parkedBefore = parkedCommands();
         AtomicBoolean refused = new AtomicBoolean();
         // the replies topic refuses this service once, as a missing ACL would
         QuarkusMock.installMockForType(new StepReplyPublisher(null, config) {
@@ -280,6 +284,7 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
             assertThat(header(record, Parking.REASON)).contains(prepare.commandId())
                     .contains("Not authorized to access topics: [" + Topics.RECOVERY_REPLIES + "]");
             assertThat(header(record, Parking.ORIGIN_TOPIC)).isEqualTo(Topics.RECOVERY_COMMANDS);
+            assertThat(parkedCommands()).isEqualTo(parkedBefore + 1);
             assertThat(replies.seen(isReplyTo(prepare.commandId()))).isEmpty();
 
             // replayed once the cause is fixed, as scheduler-service replays a parked record: the reply recorded in
@@ -293,6 +298,12 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
     }
 
     // --- fixtures
+
+    /** What the alert LifeboatRecordsParked watches, for records of the commands topic. */
+    private double parkedCommands() {
+        var counter = registry.find("lifeboat_records_parked_total").tag("topic", Topics.RECOVERY_COMMANDS).counter();
+        return counter == null ? 0 : counter.count();
+    }
 
     private SnapshotCreated sealed(String source, int size) {
         SnapshotCreated snapshot = uploadedSnapshot(size, source, null);

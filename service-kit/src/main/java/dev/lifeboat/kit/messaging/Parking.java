@@ -2,6 +2,7 @@ package dev.lifeboat.kit.messaging;
 
 import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.kit.retry.RetriesExhaustedException;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
@@ -26,7 +27,9 @@ import java.time.Instant;
  * request, once the cause is fixed. The consumers are idempotent, so a replayed record
  * that was processed meanwhile changes nothing.
  *
- * <p>A service that parks declares the outgoing channel {@code parked} on topic {@value Topics#PARKED}.
+ * <p>A service that parks declares the outgoing channel {@code parked} on topic {@value Topics#PARKED}. Each
+ * record parked counts in {@code lifeboat_records_parked_total{topic}} (its origin topic), which the alert
+ * LifeboatRecordsParked watches.
  */
 @ApplicationScoped
 public class Parking {
@@ -46,6 +49,9 @@ public class Parking {
 
     @ConfigProperty(name = "quarkus.application.name")
     String service;
+
+    @Inject
+    MeterRegistry registry;
 
     /** Sends the record to the parking topic; the caller acknowledges the original once this completes. */
     public Uni<Void> park(Message<String> message, RetriesExhaustedException why) {
@@ -79,7 +85,9 @@ public class Parking {
                         .withTopic(Topics.PARKED)
                         .withKey(origin.getKey())
                         .withHeaders(headers)
-                        .build()));
+                        .build()))
+                .invoke(() -> registry.counter("lifeboat_records_parked_total", "topic", origin.getTopic())
+                        .increment());
     }
 
     private static byte[] utf8(String s) {
