@@ -121,6 +121,41 @@ class RetentionApiTest {
     }
 
     @Test
+    void aPolicyExpiringMoreBackupsThanOneEventNamesAnnouncesThemInSeveralEventsEachOnce() throws Exception {
+        String source = unique("src");
+        String policy = policyKeepingDays(source, 1);
+        // 1100 completed backups of the policy's first day, as years of backups under a policy tightened since
+        List<String> old = new ArrayList<>();
+        try (java.sql.Connection c = dev.lifeboat.testsupport.Databases.connect(RealServers.DB);
+             java.sql.PreparedStatement ps = c.prepareStatement("""
+                     insert into scheduler.backup_request (backup_id, source_id, policy_id, backup_type, requested_by,
+                                                           requested_at, status, completed_at, size_bytes)
+                     select gen_random_uuid(), ?, ?, 'FULL', 'test-admin', ?::timestamptz + n * interval '1 minute',
+                            'COMPLETED', ?::timestamptz + n * interval '1 minute' + interval '30 seconds', 1000
+                     from generate_series(1, 1100) n
+                     returning backup_id""")) {
+            ps.setString(1, source);
+            ps.setString(2, policy);
+            ps.setString(3, FIRST.toString());
+            ps.setString(4, FIRST.toString());
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    old.add(rs.getString(1));
+                }
+            }
+        }
+        assertThat(old).hasSize(1100);
+
+        publish(List.of(completion(UUID.randomUUID().toString(), source, policy, 5)));
+
+        List<BackupsExpired> expired = awaitExpiries(policy, seen -> expiredIds(seen).size() >= old.size());
+        assertThat(expired).extracting(e -> e.backupIds().size()).containsExactlyInAnyOrder(1000, 100);
+        assertThat(expiredIds(expired)).as("each backup in one event").doesNotHaveDuplicates()
+                .containsExactlyInAnyOrderElementsOf(old);
+        assertThat(expired).allSatisfy(e -> assertThat(e.reason()).contains(policy).contains("1 kept"));
+    }
+
+    @Test
     void aCorruptBackupTakesNoSlotAndTheNewestVerifiedBackupIsNeverExpired() {
         String source = unique("src");
         String policy = policyKeepingDays(source, 1);

@@ -25,4 +25,8 @@ public class OutboxEvent extends PanacheEntityBase {
     public Instant createdAt;
     @Column(name = "sent_at")
     public Instant sentAt;
+    /** Set, with {@link #failure}, when Kafka can never take this row; it is not sent again. */
+    @Column(name = "failed_at")
+    public Instant failedAt;
+    public String failure;
 }

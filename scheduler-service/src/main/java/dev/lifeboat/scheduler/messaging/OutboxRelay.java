@@ -3,6 +3,7 @@ package dev.lifeboat.scheduler.messaging;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.kit.messaging.KafkaEvents;
 import dev.lifeboat.scheduler.domain.OutboxEvent;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -16,6 +17,8 @@ import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import org.apache.kafka.common.InvalidRecordException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.jboss.logging.Logger;
@@ -52,6 +55,9 @@ public class OutboxRelay {
 
     @Inject
     Vertx vertx;
+
+    @Inject
+    MeterRegistry registry;
 
     @ConfigProperty(name = "lifeboat.outbox.relay-interval")
     Duration interval;
@@ -108,8 +114,8 @@ public class OutboxRelay {
 
     Uni<Void> relay() {
         return Panache.withTransaction(() -> Panache.getSession().chain(session -> session
-                        .createNativeQuery("select * from scheduler.outbox where sent_at is null order by created_at "
-                                + "limit " + BATCH + " for update skip locked", OutboxEvent.class)
+                        .createNativeQuery("select * from scheduler.outbox where sent_at is null and failed_at is null "
+                                + "order by created_at limit " + BATCH + " for update skip locked", OutboxEvent.class)
                         .getResultList())
                 .chain(this::sendAll))
                 .invoke(() -> {
@@ -133,11 +139,50 @@ public class OutboxRelay {
 
     private Uni<Void> sendAll(List<OutboxEvent> rows) {
         return Multi.createFrom().iterable(rows)
-                .onItem().transformToUniAndConcatenate(row -> emitter.sendMessage(KafkaEvents.messageOfJson(
-                                row.id.toString(), EventType.ofCeType(row.eventType).orElseThrow(), row.messageKey,
-                                row.payload, SOURCE))
-                        .invoke(() -> row.sentAt = Instant.now()))
+                .onItem().transformToUniAndConcatenate(this::send)
                 .collect().last()
                 .replaceWithVoid();
+    }
+
+    /**
+     * Sends one row and marks it sent. A row Kafka can never take ({@link #unsendable}) is marked failed with the
+     * reason and counted ({@code lifeboat_outbox_unsendable_total{type}}, the alert LifeboatOutboxUnsendable), so
+     * that the rows behind it go on; any other failure ends the run, and the row is sent again on the next.
+     */
+    private Uni<Void> send(OutboxEvent row) {
+        return Uni.createFrom().deferred(() -> emitter.sendMessage(KafkaEvents.messageOfJson(row.id.toString(),
+                        EventType.ofCeType(row.eventType).orElseThrow(() -> new UnknownEventType(row.eventType)),
+                        row.messageKey, row.payload, SOURCE)))
+                .invoke(() -> row.sentAt = Instant.now())
+                .onFailure(OutboxRelay::unsendable).recoverWithItem(e -> {
+                    row.failedAt = Instant.now();
+                    row.failure = e.toString();
+                    registry.counter("lifeboat_outbox_unsendable_total", "type", row.eventType).increment();
+                    LOG.errorf("outbox row %s (%s, key %s, %d characters) can never be sent and is set aside, the rows "
+                            + "behind it go on: %s", row.id, row.eventType, row.messageKey, row.payload.length(), e);
+                    return null;
+                });
+    }
+
+    /**
+     * Whether the row itself is at fault, so that sending it again cannot succeed: a record larger than the producer
+     * or the broker takes, one the broker refuses as invalid, an event type this version does not know. A broker
+     * away, or refusing this service (an ACL), is not: every row would fail alike, and each waits for the fix.
+     */
+    static boolean unsendable(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof RecordTooLargeException || t instanceof InvalidRecordException
+                    || t instanceof UnknownEventType) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** An outbox row of an event type this version cannot send. */
+    static final class UnknownEventType extends RuntimeException {
+        UnknownEventType(String type) {
+            super("unknown event type '" + type + "'");
+        }
     }
 }

@@ -28,6 +28,7 @@ import jakarta.persistence.LockModeType;
 import org.jboss.logging.Logger;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -44,6 +45,8 @@ import java.util.stream.Collectors;
 @ApplicationScoped
 public class RetentionService {
     private static final Logger LOG = Logger.getLogger(RetentionService.class);
+    /** The most backups one BackupsExpired names (its schema's maxItems). */
+    static final int EXPIRED_PER_EVENT = 1000;
 
     @Inject
     MeterRegistry registry;
@@ -160,19 +163,27 @@ public class RetentionService {
         Instant now = Instant.now();
         List<UUID> ids = expired.stream().map(UUID::fromString).toList();
         Policy policy = e.policy();
-        BackupsExpired event = new BackupsExpired(policy.id, policy.sourceId, expired,
-                "GFS retention of policy " + policy.id + " (" + e.counts() + ") after " + cause + "; "
-                        + e.decision().keep().size() + " kept", now);
-        OutboxEvent row = new OutboxEvent();
-        row.id = UUID.fromString(Ids.expiryEventId(policy.id, expired, cause));
-        row.topic = EventType.BACKUPS_EXPIRED.topic();
-        row.eventType = EventType.BACKUPS_EXPIRED.ceType();
-        row.messageKey = policy.id;
-        row.payload = EventCodec.encodeData(event);
-        row.createdAt = now;
+        String reason = "GFS retention of policy " + policy.id + " (" + e.counts() + ") after " + cause + "; "
+                + e.decision().keep().size() + " kept";
+        // one event per EXPIRED_PER_EVENT backups: a policy tightened over years of backups expires tens of thousands
+        // at once, more than one Kafka record may carry, and a row the relay can never send would hold up the rows
+        // behind it
+        List<OutboxEvent> rows = new ArrayList<>();
+        for (int from = 0; from < expired.size(); from += EXPIRED_PER_EVENT) {
+            List<String> batch = expired.subList(from, Math.min(expired.size(), from + EXPIRED_PER_EVENT));
+            OutboxEvent row = new OutboxEvent();
+            row.id = UUID.fromString(Ids.expiryEventId(policy.id, batch, cause));
+            row.topic = EventType.BACKUPS_EXPIRED.topic();
+            row.eventType = EventType.BACKUPS_EXPIRED.ceType();
+            row.messageKey = policy.id;
+            row.payload = EventCodec.encodeData(new BackupsExpired(policy.id, policy.sourceId, batch, reason, now));
+            // in the order of the batches: the relay sends by creation time
+            row.createdAt = now.plusNanos(1000L * rows.size());
+            rows.add(row);
+        }
         return BackupRequest.update("status = ?1, expiredAt = ?2 where backupId in ?3 and status = ?4",
                         BackupStatus.EXPIRED, now, ids, BackupStatus.COMPLETED)
-                .chain(row::persist)
+                .chain(() -> OutboxEvent.persist(rows))
                 .invoke(() -> {
                     registry.counter("lifeboat_backups_expired_total").increment(expired.size());
                     LOG.infof("policy %s: %d backup(s) expired after %s, %d kept", policy.id,
