@@ -138,8 +138,9 @@ public class SnapshotService {
     /**
      * Runs the backup unless it already finished (a redelivered request): at-least-once in, once in effect. While
      * another live worker runs it, waits for that worker (see {@link JobLedger#claim}) and throws when it still runs,
-     * so the delivery stays unacknowledged; a backup whose manifest an earlier attempt wrote is announced, not redone. A failure of the backup itself is
-     * recorded in the ledger, then announced in BackupFailed; a delivery that finds it recorded announces it again.
+     * so the delivery stays unacknowledged; a backup whose manifest an earlier attempt wrote is announced, not redone,
+     * and so is a finished one ({@link #announceAgain}). A failure of the backup itself is recorded in the ledger,
+     * then announced in BackupFailed; a delivery that finds it recorded announces it again.
      * A failure to record the outcome (database down) is thrown, so the delivery is retried and the backup, still
      * RUNNING in the ledger and announced nowhere, is redone.
      */
@@ -166,7 +167,7 @@ public class SnapshotService {
                         failure.get().reason(), Instant.now()));
                 return;
             }
-            LOG.infof("backup %s already finished; this delivery is acknowledged", request.backupId());
+            announceAgain(request);
             return;
         }
         try (JobLedger.Claim job = claim.get()) {
@@ -224,6 +225,38 @@ public class SnapshotService {
     }
 
     /**
+     * A delivery of a backup this worker pool finished: its manifest is announced again, as written. The scheduler's
+     * watchdog asks again when no verdict came (storage-worker's sealing parked while the broker or the object store
+     * was away, say); SnapshotCreated once more has storage-worker seal the backup, or send its stored verdict again,
+     * instead of the watchdog failing a backup that exists. Nothing is announced for a manifest that is gone (the
+     * backup expired since); a lookup that fails transiently is thrown, so the delivery is retried.
+     */
+    private void announceAgain(BackupRequested request) {
+        Optional<SnapshotCreated> written;
+        try {
+            SchedulerClient.SourceInfo source = lookupSource(request.sourceId());
+            Destination destination = destinationOf(request, Instant.now());
+            // every chain of the repository: the backup may be older than the latest one
+            written = alreadyWritten(request, source, destination.bucket(), destination.repositoryPrefix(),
+                    destination.offsite(), ChainContext.latestChain(request.backupId()));
+        } catch (RuntimeException e) {
+            if (Transience.isTransient(e)) {
+                throw e;
+            }
+            LOG.warnf("backup %s already finished; it could not be announced again: %s", request.backupId(),
+                    e.getMessage());
+            return;
+        }
+        if (written.isEmpty()) {
+            LOG.infof("backup %s already finished and its manifest is gone (expired since); nothing to announce",
+                    request.backupId());
+            return;
+        }
+        // alreadyWritten logged which manifest
+        events.snapshotCreated(written.get());
+    }
+
+    /**
      * Notes a transient failure of this attempt; when the backup's deadline has passed, the reason it ends with:
      * what was unreachable, since when and why, and the limit it passed. Empty while there is time left to retry.
      */
@@ -264,10 +297,12 @@ public class SnapshotService {
         events.backupFailed(new BackupFailed(request.backupId(), request.sourceId(), stage, reason, Instant.now()));
     }
 
-    /** Takes the backup; {@code deadlineOut} receives its deadline as soon as the policy is known. */
-    private SnapshotCreated capture(BackupRequested request, Path spool, Instant startedAt, Instant firstStartedAt,
-                                    java.time.Duration clockSkew, AtomicReference<Deadline> deadlineOut) {
-        SchedulerClient.SourceInfo source = lookupSource(request.sourceId());
+    /** Where a backup is written, and by when it must end: from its policy, or the worker's defaults. */
+    private record Destination(String bucket, String repositoryPrefix, OffsiteDestination offsite,
+                               Deadline deadline) {
+    }
+
+    private Destination destinationOf(BackupRequested request, Instant firstStartedAt) {
         String bucket = storeConfig.defaultBucket();
         String prefix = config.defaultPrefix();
         OffsiteDestination offsite = null;
@@ -293,16 +328,24 @@ public class SnapshotService {
             offsite = offsiteOf(policy, request.sourceId(), config.defaultPrefix());
             deadline = deadlineOf(policy, firstStartedAt, config.maxDuration());
         }
+        return new Destination(bucket, repositoryPrefix(prefix, request.sourceId()), offsite, deadline);
+    }
+
+    /** Takes the backup; {@code deadlineOut} receives its deadline as soon as the policy is known. */
+    private SnapshotCreated capture(BackupRequested request, Path spool, Instant startedAt, Instant firstStartedAt,
+                                    java.time.Duration clockSkew, AtomicReference<Deadline> deadlineOut) {
+        SchedulerClient.SourceInfo source = lookupSource(request.sourceId());
+        Destination destination = destinationOf(request, firstStartedAt);
+        String bucket = destination.bucket();
+        String repositoryPrefix = destination.repositoryPrefix();
+        OffsiteDestination offsite = destination.offsite();
+        Deadline deadline = destination.deadline();
         deadlineOut.set(deadline);
-        String repositoryPrefix = repositoryPrefix(prefix, request.sourceId());
         // whether an earlier delivery wrote this backup is asked of the object store while the source is connected
         // to: two waits for other servers, neither needing the other
-        String destinationBucket = bucket;
-        OffsiteDestination destinationOffsite = offsite;
         ChainContext chain = chainOf(request.backupId(), firstStartedAt, clockSkew);
         CompletableFuture<Optional<SnapshotCreated>> earlier = CompletableFuture.supplyAsync(() -> alreadyWritten(
-                request, source, destinationBucket, repositoryPrefix, destinationOffsite, chain),
-                Thread.ofVirtual()::start);
+                request, source, bucket, repositoryPrefix, offsite, chain), Thread.ofVirtual()::start);
         if (deadline.passed()) {
             Optional<SnapshotCreated> written = joined(earlier);
             if (written.isPresent()) {
@@ -487,10 +530,9 @@ public class SnapshotService {
             return Optional.empty();
         }
         registry.counter("lifeboat_backups_announced_from_manifest_total").increment();
-        LOG.infof("backup %s of %s was already written (chain %s, %s) by an earlier delivery that stopped before "
-                        + "announcing it: announcing that manifest", request.backupId(), request.sourceId(),
-                manifest.get().chainId(), manifest.get().type());
-        // the versions are not in the manifest; the time it was written stands for both ends of the lost attempt
+        LOG.infof("backup %s of %s was already written (chain %s, %s) by an earlier delivery: announcing that "
+                + "manifest", request.backupId(), request.sourceId(), manifest.get().chainId(), manifest.get().type());
+        // the versions are not in the manifest; the time it was written stands for both ends of the earlier attempt
         Instant written = manifest.get().createdAt();
         return Optional.of(snapshotCreated(request, source, bucket, repositoryPrefix, manifest.get(), null, null,
                 null, written, written, offsite));

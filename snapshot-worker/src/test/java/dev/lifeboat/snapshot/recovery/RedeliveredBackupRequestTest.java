@@ -220,6 +220,40 @@ class RedeliveredBackupRequestTest {
     }
 
     @Test
+    void aDeliveryOfAFinishedBackupAnnouncesItsManifestAgainAndBacksUpNothing() throws Exception {
+        String source = source();
+        Repository repository = repositories.openOrInit(BUCKET, PREFIX + "/" + source);
+        String backupId = UUID.randomUUID().toString();
+        // finished and announced once; no verdict came (storage-worker's sealing was parked), so the scheduler's
+        // watchdog asks for the backup again
+        Manifest written = writeDirectly(repository, backupId, dev.lifeboat.repository.snapshot.BackupType.FULL);
+        try (Connection c = ledger(); PreparedStatement ps = c.prepareStatement("""
+                insert into snapshot.job (backup_id, status, worker_id, attempts, started_at, finished_at, source_id)
+                values (?::uuid, 'SNAPSHOT_CREATED', 'worker-that-finished', 1, now(), now(), ?)""")) {
+            ps.setString(1, backupId);
+            ps.setString(2, source);
+            ps.executeUpdate();
+        }
+
+        request(new BackupRequested(backupId, source, BackupType.FULL, POLICY + "-" + source, "watchdog"));
+
+        SnapshotCreated created = snapshotOf(backupId);
+        assertThat(created.objectKey()).isEqualTo(repository.layout().manifest(written.chainId(), backupId));
+        assertThat(created.sha256()).isNotBlank();
+        assertThat(repository.chains()).as("nothing backed up again").containsExactly(written.chainId());
+        try (Connection c = ledger(); PreparedStatement ps = c.prepareStatement(
+                "select status, worker_id, attempts from snapshot.job where backup_id = ?::uuid")) {
+            ps.setString(1, backupId);
+            try (var rs = ps.executeQuery()) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getString(1)).isEqualTo("SNAPSHOT_CREATED");
+                assertThat(rs.getString(2)).isEqualTo("worker-that-finished");
+                assertThat(rs.getInt(3)).isEqualTo(1);
+            }
+        }
+    }
+
+    @Test
     void aDeliveryOfABackupThatFailedAnnouncesTheRecordedFailureAgainInsteadOfRedoingIt() throws Exception {
         String source = source();
         String backupId = UUID.randomUUID().toString();
