@@ -23,6 +23,7 @@ public class RealServers implements QuarkusTestResourceLifecycleManager {
                 "quarkus.datasource.jdbc.url", "jdbc:postgresql://" + hostPort + "/" + DB,
                 "quarkus.datasource.reactive.url", "postgresql://" + hostPort + "/" + DB,
                 "lifeboat.outbox.relay-interval", "200ms",
+                "lifeboat.outbox.set-aside-count-interval", "1s",
                 // a platform secret inside a secret directory: registration must refuse it by name
                 "lifeboat.repository.master-key-file", SourceSecretsApiTest.MASTER_KEY_FILE,
                 // not the production group: a scheduler started by another test must not take this one's records

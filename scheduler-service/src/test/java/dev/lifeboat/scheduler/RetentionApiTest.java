@@ -153,6 +153,15 @@ class RetentionApiTest {
         assertThat(expiredIds(expired)).as("each backup in one event").doesNotHaveDuplicates()
                 .containsExactlyInAnyOrderElementsOf(old);
         assertThat(expired).allSatisfy(e -> assertThat(e.reason()).contains(policy).contains("1 kept"));
+        try (java.sql.Connection c = dev.lifeboat.testsupport.Databases.connect(RealServers.DB);
+             java.sql.PreparedStatement ps = c.prepareStatement("select count(*) from scheduler.backup_request "
+                     + "where policy_id = ? and status = 'EXPIRED' and expired_at is not null")) {
+            ps.setString(1, policy);
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getInt(1)).as("rows marked expired").isEqualTo(old.size());
+            }
+        }
     }
 
     @Test

@@ -17,7 +17,6 @@ import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.reactive.messaging.Channel;
@@ -37,7 +36,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * fire or a missed slot caught up, a completion or verification whose retention expired backups, the watchdog), so
  * an event reaches the broker without waiting for a tick, and every {@code lifeboat.outbox.relay-interval} (a Vert.x
  * timer: the scheduler extension's intervals do not go below a second) for rows a wake missed (another instance's,
- * a failed run's). One relay runs at a time per instance; a wake during a relay runs another right after it.
+ * a failed run's). One relay runs at a time per instance; a wake during a relay runs another right after it. Rows
+ * of an event type this version does not know (a newer instance's, during a rolling upgrade) are left for an instance
+ * that knows it.
  */
 @ApplicationScoped
 public class OutboxRelay {
@@ -48,6 +49,14 @@ public class OutboxRelay {
     /** Longer than a Kafka send may take (delivery.timeout.ms, 2 min by default) for a batch. */
     private static final Duration RUN_LIMIT = Duration.ofMinutes(5);
     private static final Duration WARN_EVERY = Duration.ofMinutes(1);
+    /**
+     * Larger than any row this version writes (a BackupsExpired names at most 1000 backups, about 40 KB): only a
+     * larger row refused as too large is set aside.
+     */
+    static final int LARGEST_ROW = 64 * 1024;
+    /** The event types this version can send: rows of newer ones are left for a newer instance. */
+    private static final List<String> KNOWN_TYPES = java.util.Arrays.stream(EventType.values()).map(EventType::ceType)
+            .toList();
 
     @Inject
     @Channel("backup-requests")
@@ -115,7 +124,9 @@ public class OutboxRelay {
     Uni<Void> relay() {
         return Panache.withTransaction(() -> Panache.getSession().chain(session -> session
                         .createNativeQuery("select * from scheduler.outbox where sent_at is null and failed_at is null "
-                                + "order by created_at limit " + BATCH + " for update skip locked", OutboxEvent.class)
+                                + "and event_type in (:known) order by created_at limit " + BATCH
+                                + " for update skip locked", OutboxEvent.class)
+                        .setParameter("known", KNOWN_TYPES)
                         .getResultList())
                 .chain(this::sendAll))
                 .invoke(() -> {
@@ -145,44 +156,41 @@ public class OutboxRelay {
     }
 
     /**
-     * Sends one row and marks it sent. A row Kafka can never take ({@link #unsendable}) is marked failed with the
-     * reason and counted ({@code lifeboat_outbox_unsendable_total{type}}, the alert LifeboatOutboxUnsendable), so
-     * that the rows behind it go on; any other failure ends the run, and the row is sent again on the next.
+     * Sends one row and marks it sent. A row Kafka can never take ({@link #unsendable}) is set aside with the reason
+     * ({@code failed_at}, {@code failure}), counted ({@code lifeboat_outbox_unsendable_total{type}}) and then kept
+     * in view by {@link OutboxSetAside} (the alert LifeboatOutboxSetAside), so that the rows behind it go on; any other failure ends the run, and the row is sent again on the next.
      */
     private Uni<Void> send(OutboxEvent row) {
         return Uni.createFrom().deferred(() -> emitter.sendMessage(KafkaEvents.messageOfJson(row.id.toString(),
-                        EventType.ofCeType(row.eventType).orElseThrow(() -> new UnknownEventType(row.eventType)),
-                        row.messageKey, row.payload, SOURCE)))
+                        EventType.ofCeType(row.eventType).orElseThrow(), row.messageKey, row.payload, SOURCE)))
                 .invoke(() -> row.sentAt = Instant.now())
-                .onFailure(OutboxRelay::unsendable).recoverWithItem(e -> {
+                .onFailure(e -> unsendable(e, row.payload.length())).recoverWithItem(e -> {
                     row.failedAt = Instant.now();
                     row.failure = e.toString();
                     registry.counter("lifeboat_outbox_unsendable_total", "type", row.eventType).increment();
                     LOG.errorf("outbox row %s (%s, key %s, %d characters) can never be sent and is set aside, the rows "
-                            + "behind it go on: %s", row.id, row.eventType, row.messageKey, row.payload.length(), e);
+                            + "behind it go on; once the cause is fixed, send it with: update scheduler.outbox set "
+                            + "failed_at = null, failure = null where id = '%s'. Cause: %s", row.id, row.eventType,
+                            row.messageKey, row.payload.length(), row.id, e);
                     return null;
                 });
     }
 
     /**
-     * Whether the row itself is at fault, so that sending it again cannot succeed: a record larger than the producer
-     * or the broker takes, one the broker refuses as invalid, an event type this version does not know. A broker
-     * away, or refusing this service (an ACL), is not: every row would fail alike, and each waits for the fix.
+     * Whether the row itself is at fault, so that sending it again cannot succeed: Kafka refused it as too large and
+     * it is larger than any row this version writes ({@link #LARGEST_ROW}). A row of the usual size refused as too
+     * large means a producer or broker limit was set below what the platform needs, and a broker away or refusing
+     * this service (an ACL) fails every row alike: each waits for the fix instead.
      */
-    static boolean unsendable(Throwable failure) {
+    static boolean unsendable(Throwable failure, int payloadLength) {
+        if (payloadLength <= LARGEST_ROW) {
+            return false;
+        }
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof RecordTooLargeException || t instanceof InvalidRecordException
-                    || t instanceof UnknownEventType) {
+            if (t instanceof RecordTooLargeException) {
                 return true;
             }
         }
         return false;
-    }
-
-    /** An outbox row of an event type this version cannot send. */
-    static final class UnknownEventType extends RuntimeException {
-        UnknownEventType(String type) {
-            super("unknown event type '" + type + "'");
-        }
     }
 }

@@ -28,7 +28,6 @@ import jakarta.persistence.LockModeType;
 import org.jboss.logging.Logger;
 
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -45,7 +44,7 @@ import java.util.stream.Collectors;
 @ApplicationScoped
 public class RetentionService {
     private static final Logger LOG = Logger.getLogger(RetentionService.class);
-    /** The most backups one BackupsExpired names (its schema's maxItems). */
+    /** The most backups one BackupsExpired names. */
     static final int EXPIRED_PER_EVENT = 1000;
 
     @Inject
@@ -161,16 +160,15 @@ public class RetentionService {
             return Uni.createFrom().item(List.of());
         }
         Instant now = Instant.now();
-        List<UUID> ids = expired.stream().map(UUID::fromString).toList();
         Policy policy = e.policy();
         String reason = "GFS retention of policy " + policy.id + " (" + e.counts() + ") after " + cause + "; "
                 + e.decision().keep().size() + " kept";
         // one event per EXPIRED_PER_EVENT backups: a policy tightened over years of backups expires tens of thousands
-        // at once, more than one Kafka record may carry, and a row the relay can never send would hold up the rows
-        // behind it
-        List<OutboxEvent> rows = new ArrayList<>();
-        for (int from = 0; from < expired.size(); from += EXPIRED_PER_EVENT) {
+        // at once, more than one Kafka record carries
+        Uni<Void> all = Uni.createFrom().voidItem();
+        for (int from = 0, n = 0; from < expired.size(); from += EXPIRED_PER_EVENT, n++) {
             List<String> batch = expired.subList(from, Math.min(expired.size(), from + EXPIRED_PER_EVENT));
+            List<UUID> ids = batch.stream().map(UUID::fromString).toList();
             OutboxEvent row = new OutboxEvent();
             row.id = UUID.fromString(Ids.expiryEventId(policy.id, batch, cause));
             row.topic = EventType.BACKUPS_EXPIRED.topic();
@@ -178,12 +176,13 @@ public class RetentionService {
             row.messageKey = policy.id;
             row.payload = EventCodec.encodeData(new BackupsExpired(policy.id, policy.sourceId, batch, reason, now));
             // in the order of the batches: the relay sends by creation time
-            row.createdAt = now.plusNanos(1000L * rows.size());
-            rows.add(row);
+            row.createdAt = now.plusNanos(1000L * n);
+            // one statement per batch: each id is a bind parameter, and a statement takes at most 65535
+            all = all.chain(() -> BackupRequest.update("status = ?1, expiredAt = ?2 where backupId in ?3 and status "
+                            + "= ?4", BackupStatus.EXPIRED, now, ids, BackupStatus.COMPLETED))
+                    .chain(row::persist).replaceWithVoid();
         }
-        return BackupRequest.update("status = ?1, expiredAt = ?2 where backupId in ?3 and status = ?4",
-                        BackupStatus.EXPIRED, now, ids, BackupStatus.COMPLETED)
-                .chain(() -> OutboxEvent.persist(rows))
+        return all
                 .invoke(() -> {
                     registry.counter("lifeboat_backups_expired_total").increment(expired.size());
                     LOG.infof("policy %s: %d backup(s) expired after %s, %d kept", policy.id,

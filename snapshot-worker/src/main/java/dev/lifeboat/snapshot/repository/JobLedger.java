@@ -31,11 +31,12 @@ public class JobLedger {
     AgroalDataSource ds;
 
     /**
-     * The claim on a backup that should run now, or empty when it finished or the backup id was already taken for
-     * another source (see {@link #sourceOf}). While another live worker holds the backup, waits up to {@code wait}
+     * The claim on a backup that should run now, recording the policy (null for none) and type it runs for, or empty
+     * when it finished or the backup id was already taken for another source (see {@link #sourceOf}). While another live worker holds the backup, waits up to {@code wait}
      * for it to finish or stop; {@link ClaimHeldException} when it still holds it then.
      */
-    public Optional<Claim> claim(String backupId, String sourceId, String workerId, Duration wait) {
+    public Optional<Claim> claim(String backupId, String sourceId, String policyId, String requestedType,
+                                 String workerId, Duration wait) {
         Connection c = null;
         try {
             c = ds.getConnection();
@@ -55,18 +56,21 @@ public class JobLedger {
             }
             try (PreparedStatement ps = c.prepareStatement("""
                     insert into snapshot.job (backup_id, status, worker_id, attempts, started_at, source_id,
-                                              first_started_at)
-                    values (?::uuid, 'RUNNING', ?, 1, now(), ?, now())
+                                              first_started_at, policy_id, requested_type)
+                    values (?::uuid, 'RUNNING', ?, 1, now(), ?, now(), ?, ?)
                     on conflict (backup_id) do update
                        set status = 'RUNNING', worker_id = excluded.worker_id, attempts = job.attempts + 1,
                            started_at = now(), source_id = excluded.source_id,
-                           first_started_at = coalesce(job.first_started_at, job.started_at)
+                           first_started_at = coalesce(job.first_started_at, job.started_at),
+                           policy_id = excluded.policy_id, requested_type = excluded.requested_type
                      where job.status = 'RUNNING'
                        and (job.source_id is null or job.source_id = excluded.source_id)
                     returning attempts, first_started_at, clock_timestamp()""")) {
                 ps.setString(1, backupId);
                 ps.setString(2, workerId);
                 ps.setString(3, sourceId);
+                ps.setString(4, policyId);
+                ps.setString(5, requestedType);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (rs.next()) {
                         java.time.Duration skew = java.time.Duration.between(rs.getTimestamp(3).toInstant(),
@@ -153,6 +157,26 @@ public class JobLedger {
             ps.setString(1, backupId);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? Optional.of(new RecordedFailure(rs.getString(1), rs.getString(2))) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("job ledger unavailable: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * How a backup that ended with its snapshot created was requested: the policy (null for none) and the type. Empty
+     * for any other backup, and for one recorded before the ledger kept them.
+     */
+    public record Finished(String policyId, String requestedType) {
+    }
+
+    public Optional<Finished> finishedOf(String backupId) {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("select policy_id, requested_type from snapshot.job"
+                     + " where backup_id = ?::uuid and status = 'SNAPSHOT_CREATED' and requested_type is not null")) {
+            ps.setString(1, backupId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(new Finished(rs.getString(1), rs.getString(2))) : Optional.empty();
             }
         } catch (SQLException e) {
             throw new IllegalStateException("job ledger unavailable: " + e.getMessage(), e);

@@ -146,8 +146,8 @@ public class SnapshotService {
      */
     @WithSpan("SnapshotService.backup")
     public void backup(BackupRequested request) {
-        Optional<JobLedger.Claim> claim = ledger.claim(request.backupId(), request.sourceId(), workerId(),
-                config.claimWait());
+        Optional<JobLedger.Claim> claim = ledger.claim(request.backupId(), request.sourceId(), request.policyId(),
+                request.type().name(), workerId(), config.claimWait());
         if (claim.isEmpty()) {
             Optional<String> takenFor = ledger.sourceOf(request.backupId());
             if (takenFor.isPresent() && !takenFor.get().equals(request.sourceId())) {
@@ -228,10 +228,27 @@ public class SnapshotService {
      * A delivery of a backup this worker pool finished: its manifest is announced again, as written. The scheduler's
      * watchdog asks again when no verdict came (storage-worker's sealing parked while the broker or the object store
      * was away, say); SnapshotCreated once more has storage-worker seal the backup, or send its stored verdict again,
-     * instead of the watchdog failing a backup that exists. Nothing is announced for a manifest that is gone (the
-     * backup expired since); a lookup that fails transiently is thrown, so the delivery is retried.
+     * instead of the watchdog failing a backup that exists. Only a request naming the policy and type the backup was
+     * taken for is answered so (another would have it sealed and kept under that policy); nothing is announced for a
+     * manifest that is gone, nor for a backup the ledger recorded before it kept policy and type. A lookup that fails
+     * transiently is thrown, so the delivery is retried.
      */
     private void announceAgain(BackupRequested request) {
+        Optional<JobLedger.Finished> finished = ledger.finishedOf(request.backupId());
+        if (finished.isEmpty()) {
+            LOG.infof("backup %s already finished; this delivery is acknowledged", request.backupId());
+            return;
+        }
+        if (!java.util.Objects.equals(finished.get().policyId(), request.policyId())
+                || !finished.get().requestedType().equals(request.type().name())) {
+            // announced under another policy, it would be sealed, copied offsite and kept by that policy's rules
+            registry.counter("lifeboat_backup_requests_refused_total", "reason", "FINISHED_UNDER_OTHER_REQUEST")
+                    .increment();
+            LOG.warnf("a request for finished backup %s names policy %s and type %s, but it was taken for policy %s "
+                            + "as %s: not announced again", request.backupId(), request.policyId(), request.type(),
+                    finished.get().policyId(), finished.get().requestedType());
+            return;
+        }
         Optional<SnapshotCreated> written;
         try {
             SchedulerClient.SourceInfo source = lookupSource(request.sourceId());
@@ -248,8 +265,8 @@ public class SnapshotService {
             return;
         }
         if (written.isEmpty()) {
-            LOG.infof("backup %s already finished and its manifest is gone (expired since); nothing to announce",
-                    request.backupId());
+            LOG.infof("backup %s already finished, but its repository holds no manifest of it (expired since, or never "
+                    + "sealed and garbage-collected); nothing to announce", request.backupId());
             return;
         }
         // alreadyWritten logged which manifest

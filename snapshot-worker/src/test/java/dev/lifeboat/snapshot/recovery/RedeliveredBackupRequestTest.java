@@ -227,19 +227,23 @@ class RedeliveredBackupRequestTest {
         // finished and announced once; no verdict came (storage-worker's sealing was parked), so the scheduler's
         // watchdog asks for the backup again
         Manifest written = writeDirectly(repository, backupId, dev.lifeboat.repository.snapshot.BackupType.FULL);
-        try (Connection c = ledger(); PreparedStatement ps = c.prepareStatement("""
-                insert into snapshot.job (backup_id, status, worker_id, attempts, started_at, finished_at, source_id)
-                values (?::uuid, 'SNAPSHOT_CREATED', 'worker-that-finished', 1, now(), now(), ?)""")) {
-            ps.setString(1, backupId);
-            ps.setString(2, source);
-            ps.executeUpdate();
-        }
+        finishedRow(backupId, source, POLICY + "-" + source);
 
+        // first as another policy of the same source would ask: refused, else the backup would be sealed and kept
+        // under that policy; then as the watchdog asks, with the request's own policy
+        String otherPolicy = POLICY + "-other-" + source;
+        SCHEDULER.put("policies/" + otherPolicy, """
+                {"id":"%s","sourceId":"%s","destination":{"bucket":"%s","prefix":"%s"},"offsite":null}"""
+                .formatted(otherPolicy, source, BUCKET, PREFIX));
+        request(new BackupRequested(backupId, source, BackupType.FULL, otherPolicy, "another system"));
         request(new BackupRequested(backupId, source, BackupType.FULL, POLICY + "-" + source, "watchdog"));
 
         SnapshotCreated created = snapshotOf(backupId);
         assertThat(created.objectKey()).isEqualTo(repository.layout().manifest(written.chainId(), backupId));
         assertThat(created.sha256()).isNotBlank();
+        assertThat(created.policyId()).isEqualTo(POLICY + "-" + source);
+        assertThat(events.readFor(Duration.ofSeconds(2)).filter(ofType(EventType.SNAPSHOT_CREATED, backupId)))
+                .as("announced once, for the request naming its own policy").hasSize(1);
         assertThat(repository.chains()).as("nothing backed up again").containsExactly(written.chainId());
         try (Connection c = ledger(); PreparedStatement ps = c.prepareStatement(
                 "select status, worker_id, attempts from snapshot.job where backup_id = ?::uuid")) {
@@ -288,6 +292,19 @@ class RedeliveredBackupRequestTest {
     private static Connection ledger() throws Exception {
         return DriverManager.getConnection(LocalStack.ensureStarted().jdbcUrl(RecoveryCommandsTestResource.DATABASE),
                 "lifeboat", "lifeboat");
+    }
+
+    /** A backup a worker finished, taken for {@code policy} as a FULL. */
+    private static void finishedRow(String backupId, String source, String policy) throws Exception {
+        try (Connection c = ledger(); PreparedStatement ps = c.prepareStatement("""
+                insert into snapshot.job (backup_id, status, worker_id, attempts, started_at, finished_at, source_id,
+                                          policy_id, requested_type)
+                values (?::uuid, 'SNAPSHOT_CREATED', 'worker-that-finished', 1, now(), now(), ?, ?, 'FULL')""")) {
+            ps.setString(1, backupId);
+            ps.setString(2, source);
+            ps.setString(3, policy);
+            ps.executeUpdate();
+        }
     }
 
     private static void ledgerRow(String backupId, String source) throws Exception {
