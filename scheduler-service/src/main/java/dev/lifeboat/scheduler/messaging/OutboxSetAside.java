@@ -22,11 +22,10 @@ import java.util.concurrent.atomic.AtomicLong;
 @ApplicationScoped
 public class OutboxSetAside {
     private static final Logger LOG = Logger.getLogger(OutboxSetAside.class);
+    private static final String GAUGE = "lifeboat_outbox_set_aside_rows";
 
     @Inject
     MeterRegistry registry;
-
-    private static final String GAUGE = "lifeboat_outbox_set_aside_rows";
 
     private final AtomicLong rows = new AtomicLong();
 

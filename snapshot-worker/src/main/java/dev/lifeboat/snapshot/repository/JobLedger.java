@@ -32,8 +32,9 @@ public class JobLedger {
 
     /**
      * The claim on a backup that should run now, recording the policy (null for none) and type it runs for, or empty
-     * when it finished or the backup id was already taken for another source (see {@link #sourceOf}). While another live worker holds the backup, waits up to {@code wait}
-     * for it to finish or stop; {@link ClaimHeldException} when it still holds it then.
+     * when it finished or the backup id was already taken for another source (see {@link #sourceOf}). While another
+     * live worker holds the backup, waits up to {@code wait} for it to finish or stop; {@link ClaimHeldException} when
+     * it still holds it then.
      */
     public Optional<Claim> claim(String backupId, String sourceId, String policyId, String requestedType,
                                  String workerId, Duration wait) {
