@@ -158,7 +158,8 @@ public class OutboxRelay {
     /**
      * Sends one row and marks it sent. A row Kafka can never take ({@link #unsendable}) is set aside with the reason
      * ({@code failed_at}, {@code failure}), counted ({@code lifeboat_outbox_unsendable_total{type}}) and then kept
-     * in view by {@link OutboxSetAside} (the alert LifeboatOutboxSetAside), so that the rows behind it go on; any other failure ends the run, and the row is sent again on the next.
+     * in view by {@link OutboxSetAside} (the alert LifeboatOutboxSetAside), so that the rows behind it go on; any
+     * other failure ends the run, and the row is sent again on the next.
      */
     private Uni<Void> send(OutboxEvent row) {
         return Uni.createFrom().deferred(() -> emitter.sendMessage(KafkaEvents.messageOfJson(row.id.toString(),

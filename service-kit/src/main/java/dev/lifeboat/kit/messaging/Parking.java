@@ -24,8 +24,8 @@ import java.time.Instant;
  * service's own that waiting does not fix, on {@value Topics#PARKED}: the record as it came (key, value, every
  * header) plus where it came from and why it was parked. Parked records are kept apart from the dead letters
  * (records that are not valid), and scheduler-service replays both to their origin topic on an administrator's
- * request, once the cause is fixed. The consumers are idempotent, so a replayed record
- * that was processed meanwhile changes nothing.
+ * request, once the cause is fixed. The consumers are idempotent, so a replayed record that was processed meanwhile
+ * changes nothing.
  *
  * <p>A service that parks declares the outgoing channel {@code parked} on topic {@value Topics#PARKED}. Each
  * record parked counts in {@code lifeboat_records_parked_total{topic}} (its origin topic), which the alert

@@ -152,16 +152,9 @@ public class JobLedger {
 
     /** The failure recorded for a backup that ended FAILED; empty for any other backup. */
     public Optional<RecordedFailure> failureOf(String backupId) {
-        try (Connection c = ds.getConnection();
-             PreparedStatement ps = c.prepareStatement("select failure_stage, failure_reason from snapshot.job"
-                     + " where backup_id = ?::uuid and status = 'FAILED' and failure_reason is not null")) {
-            ps.setString(1, backupId);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(new RecordedFailure(rs.getString(1), rs.getString(2))) : Optional.empty();
-            }
-        } catch (SQLException e) {
-            throw new IllegalStateException("job ledger unavailable: " + e.getMessage(), e);
-        }
+        return row("select failure_stage, failure_reason from snapshot.job where backup_id = ?::uuid"
+                + " and status = 'FAILED' and failure_reason is not null", backupId,
+                rs -> new RecordedFailure(rs.getString(1), rs.getString(2)));
     }
 
     /**
@@ -172,25 +165,26 @@ public class JobLedger {
     }
 
     public Optional<Finished> finishedOf(String backupId) {
-        try (Connection c = ds.getConnection();
-             PreparedStatement ps = c.prepareStatement("select policy_id, requested_type from snapshot.job"
-                     + " where backup_id = ?::uuid and status = 'SNAPSHOT_CREATED' and requested_type is not null")) {
-            ps.setString(1, backupId);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(new Finished(rs.getString(1), rs.getString(2))) : Optional.empty();
-            }
-        } catch (SQLException e) {
-            throw new IllegalStateException("job ledger unavailable: " + e.getMessage(), e);
-        }
+        return row("select policy_id, requested_type from snapshot.job where backup_id = ?::uuid"
+                + " and status = 'SNAPSHOT_CREATED' and requested_type is not null", backupId,
+                rs -> new Finished(rs.getString(1), rs.getString(2)));
     }
 
     /** The source a backup id was taken for, empty when this worker pool never took it (or did not record it). */
     public Optional<String> sourceOf(String backupId) {
-        try (Connection c = ds.getConnection();
-             PreparedStatement ps = c.prepareStatement("select source_id from snapshot.job where backup_id = ?::uuid")) {
+        return row("select source_id from snapshot.job where backup_id = ?::uuid", backupId, rs -> rs.getString(1));
+    }
+
+    private interface RowReader<T> {
+        T read(ResultSet rs) throws SQLException;
+    }
+
+    /** The one row {@code sql} finds for {@code backupId}, as {@code reader} reads it; empty for none (or null). */
+    private <T> Optional<T> row(String sql, String backupId, RowReader<T> reader) {
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, backupId);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
+                return rs.next() ? Optional.ofNullable(reader.read(rs)) : Optional.empty();
             }
         } catch (SQLException e) {
             throw new IllegalStateException("job ledger unavailable: " + e.getMessage(), e);
