@@ -8,7 +8,14 @@ import dev.lifeboat.contracts.recovery.StepReply;
 import dev.lifeboat.recovery.ScriptedParticipant.Command;
 import dev.lifeboat.recovery.domain.ActionResult;
 import dev.lifeboat.recovery.domain.Run;
+import dev.lifeboat.recovery.config.CoordinatorConfig;
 import dev.lifeboat.recovery.messaging.CommandSender;
+import dev.lifeboat.recovery.messaging.RunEventPublisher;
+import dev.lifeboat.recovery.repository.PlanRepository;
+import dev.lifeboat.recovery.repository.RunRepository;
+import dev.lifeboat.recovery.service.LocalSteps;
+import dev.lifeboat.recovery.service.RestoreTargets;
+import io.opentelemetry.api.trace.Tracer;
 import io.quarkus.arc.ClientProxy;
 import io.quarkus.test.junit.QuarkusMock;
 import io.quarkus.test.common.WithTestResource;
@@ -62,6 +69,20 @@ class SagaRunTest {
     Db db;
     @Inject
     CommandSender sender;
+    @Inject
+    RunRepository runs;
+    @Inject
+    PlanRepository plans;
+    @Inject
+    RunEventPublisher runEvents;
+    @Inject
+    LocalSteps localSteps;
+    @Inject
+    CoordinatorConfig coordinatorConfig;
+    @Inject
+    Tracer tracer;
+    @Inject
+    RestoreTargets restoreTargets;
     ScriptedParticipant participant;
 
     @BeforeAll
@@ -521,6 +542,72 @@ class SagaRunTest {
                 .filter(n -> n.startsWith("late reply for step 0 after timeout"))).as("once, the duplicate ignored")
                 .singleElement().asString().contains("compensated").contains("orders_late");
         assertThat(participant.drain(runId, Duration.ofSeconds(2))).as("one drop for one late restore").isEmpty();
+    }
+
+    @Test
+    void aLateRestoresDropThatCouldNotBeSentIsSentByTheCoordinatorStartedAfterwards() {
+        // this coordinator cannot send the drop (the broker away), as if it then stopped: its memory holds nothing
+        CommandSender real = ClientProxy.unwrap(sender);
+        QuarkusMock.installMockForType(new CommandSender() {
+            @Override
+            public void send(String runId, String traceparent, Run.Pending pending) {
+                if (pending.commandId().endsWith(":late-drop")) {
+                    throw new IllegalStateException("broker unreachable (injected by the test)");
+                }
+                real.send(runId, traceparent, pending);
+            }
+        }, CommandSender.class);
+        String planId = createPlan("PT10M", List.of(Plans.restore("orders_late_kept")));
+        String runId = startRun(planId, "recovery");
+        participant.completed(participant.next(runId), backup(Instant.now()));
+        Command restore = participant.next(runId);
+        db.tx(c -> {
+            try (var ps = c.prepareStatement("update runs set deadline = now() - interval '1 second' where id = ?")) {
+                ps.setString(1, runId);
+                return ps.executeUpdate();
+            }
+        });
+        engine.timeouts();
+        awaitRun(runId, "FAILED");
+        participant.completed(restore, restored("orders_late_kept"));
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
+                .until(() -> lateDropSentAt(runId) == LateDropRow.UNSENT);
+        assertThat(participant.drain(runId, Duration.ofSeconds(2))).as("the drop could not go out").isEmpty();
+
+        // a coordinator started afterwards, with a broker it reaches, and nothing of the first one's memory
+        SagaEngine restarted = new SagaEngine(db, runs, plans, real, runEvents, localSteps, coordinatorConfig, tracer,
+                restoreTargets);
+        db.tx(c -> {
+            try (var ps = c.prepareStatement("update late_drops set created_at = now() - interval '1 minute' "
+                    + "where run_id = ?")) {
+                ps.setString(1, runId);
+                return ps.executeUpdate();
+            }
+        });
+        restarted.resendUnsent();
+        Command drop = participant.next(runId);
+        assertThat(drop.type()).isEqualTo(EventType.DROP_DATABASE);
+        assertThat(drop.commandId()).isEqualTo(runId + ":0:late-drop");
+        assertThat(drop.data().get("target")).asString().contains("database=orders_late_kept");
+        assertThat(lateDropSentAt(runId)).as("marked sent, so not sent again").isEqualTo(LateDropRow.SENT);
+        participant.completed(drop, Map.of("dropped", true));
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(() -> Plans.admin()
+                .get("/api/v1/runs/" + runId).then().extract().jsonPath().getList("transitions.note").stream()
+                .map(String::valueOf).anyMatch(n -> n.startsWith("late compensation of step 0 done")));
+        assertThat(participant.drain(runId, Duration.ofSeconds(1))).as("one drop").isEmpty();
+    }
+
+    private enum LateDropRow { NONE, UNSENT, SENT }
+
+    private LateDropRow lateDropSentAt(String runId) {
+        return db.tx(c -> {
+            try (var ps = c.prepareStatement("select sent_at from late_drops where run_id = ?")) {
+                ps.setString(1, runId);
+                var rs = ps.executeQuery();
+                return !rs.next() ? LateDropRow.NONE : rs.getTimestamp(1) == null ? LateDropRow.UNSENT
+                        : LateDropRow.SENT;
+            }
+        });
     }
 
     @Test

@@ -199,6 +199,55 @@ public class RunRepository {
         }
     }
 
+    /** A late restore's drop, kept from the transaction that decided it until Kafka took it. */
+    public record LateDrop(String runId, String traceparent, Run.Pending pending) {
+    }
+
+    /** Keeps {@code drop} until {@link #lateDropSent}; a second call for the same command changes nothing. */
+    public void addLateDrop(Connection c, String runId, String traceparent, Run.Pending drop) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("insert into late_drops (command_id, run_id, traceparent, "
+                + "pending) values (?, ?, ?, ?::jsonb) on conflict (command_id) do nothing")) {
+            ps.setString(1, drop.commandId());
+            ps.setString(2, runId);
+            ps.setString(3, traceparent);
+            ps.setString(4, toJson(drop));
+            ps.executeUpdate();
+        }
+    }
+
+    /**
+     * The late drops Kafka has not taken yet, oldest first, at most {@code limit}, each kept at least {@code age}
+     * ago (a younger one is still being sent by the transition that decided it).
+     */
+    public List<LateDrop> unsentLateDrops(Connection c, java.time.Duration age, int limit) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select run_id, traceparent, pending from late_drops "
+                + "where sent_at is null and created_at < ? order by created_at limit ?")) {
+            ps.setTimestamp(1, ts(Instant.now().minus(age)));
+            ps.setInt(2, limit);
+            ResultSet rs = ps.executeQuery();
+            List<LateDrop> drops = new ArrayList<>();
+            while (rs.next()) {
+                try {
+                    drops.add(new LateDrop(rs.getString(1), rs.getString(2),
+                            Db.json().readValue(rs.getString(3), Run.Pending.class)));
+                } catch (IOException e) {
+                    throw new IllegalStateException("late drop of run " + rs.getString(1) + " unreadable: "
+                            + e.getMessage(), e);
+                }
+            }
+            return drops;
+        }
+    }
+
+    public void lateDropSent(Connection c, String commandId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("update late_drops set sent_at = ? where command_id = ? "
+                + "and sent_at is null")) {
+            ps.setTimestamp(1, ts(Instant.now()));
+            ps.setString(2, commandId);
+            ps.executeUpdate();
+        }
+    }
+
     public List<JsonNode> transitions(Connection c, String runId) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("select json_build_object('at', at, 'step', step, 'action', "
                 + "action, 'commandId', command_id, 'from', from_status, 'to', to_status, 'note', note)::text "

@@ -60,6 +60,8 @@ public class SagaEngine {
     private static final Logger LOG = Logger.getLogger(SagaEngine.class);
     /** The action of the drop that undoes a restore whose success arrived after its step timed out. */
     private static final String LATE_DROP = "late-drop";
+    /** A late drop younger than this is still being sent by the transition that decided it. */
+    private static final Duration LATE_DROP_GRACE = Duration.ofSeconds(5);
 
     /** What to do once the transaction committed. */
     sealed interface Effect {
@@ -87,8 +89,8 @@ public class SagaEngine {
     /**
      * Commands whose send failed after their transition committed (the broker unreachable, or the channel not yet
      * open right after a start), by command id: {@link #resendUnsent} sends them again. A restart loses this, and
-     * {@link #resume} sends every pending command again then (a late restore's drop is not pending: the restarted
-     * coordinator does not send it again, and the restored database stays, recorded on the run).
+     * {@link #resume} sends every pending command again then. A late restore's drop is not pending and is not kept
+     * here: its row in {@code late_drops} keeps it until Kafka took it, restarts included.
      */
     private final Map<String, Send> unsent = new ConcurrentHashMap<>();
 
@@ -303,6 +305,7 @@ public class SagaEngine {
                 + undo.action().command().name() + " of " + where + " sent");
         LOG.warnf("run %s: step %d restored %s after it had timed out; undoing it (%s)", r.id, step, where,
                 undo.what());
+        runs.addLateDrop(c, r.id, r.traceparent, drop);
         effects.add(new Send(r.id, r.traceparent, drop));
         return true;
     }
@@ -549,23 +552,43 @@ public class SagaEngine {
     /** Sends a command; one that cannot be sent now is sent again by {@link #resendUnsent}. Whether it was sent. */
     private boolean send(Send s) {
         String commandId = s.pending().commandId();
+        boolean lateDrop = lateDrop(commandId);
         try {
             sender.send(s.runId(), s.traceparent(), s.pending());
-            unsent.remove(commandId);
-            return true;
         } catch (RuntimeException e) {
-            unsent.put(commandId, s);
+            if (!lateDrop) {
+                unsent.put(commandId, s);
+            }
             LOG.warnf("run %s: command %s (%s) not sent, sent again on the next timer tick: %s", s.runId(),
                     commandId, s.pending().type(), e.toString());
             return false;
         }
+        unsent.remove(commandId);
+        if (lateDrop) {
+            try {
+                db.tx(c -> {
+                    runs.lateDropSent(c, commandId);
+                    return null;
+                });
+            } catch (RuntimeException e) {
+                // sent again later: the participant answers a command id it has seen with its first reply
+                LOG.warnf("run %s: late drop %s sent but not marked so, sent again: %s", s.runId(), commandId,
+                        e.toString());
+            }
+        }
+        return true;
+    }
+
+    private static boolean lateDrop(String commandId) {
+        return commandId.endsWith(":" + LATE_DROP);
     }
 
     /**
      * Sends again the commands whose send failed: a pending one while it is still its run's pending command and its
      * deadline has not passed (the run neither moved on, nor timed out, nor finished; it goes with the run's current
-     * payload), a late restore's drop until it goes out. Stops at the first send that fails again (the broker is
-     * still away: each send waits for it), so the timer's other checks are not held up.
+     * payload), then every late restore's drop Kafka has not taken (kept in {@code late_drops}, so also those a
+     * stopped coordinator decided). Stops at the first send that fails again (the broker is still away: each send
+     * waits for it), so the timer's other checks are not held up.
      */
     public void resendUnsent() {
         for (Send s : List.copyOf(unsent.values())) {
@@ -587,13 +610,24 @@ public class SagaEngine {
             }
             LOG.infof("run %s: command %s sent after an earlier send failed", s.runId(), commandId);
         }
+        List<RunRepository.LateDrop> drops;
+        try {
+            drops = db.tx(c -> runs.unsentLateDrops(c, LATE_DROP_GRACE, 100));
+        } catch (RuntimeException e) {
+            LOG.warnf("cannot read the late drops not sent yet, next tick retries: %s", e.toString());
+            return;
+        }
+        for (RunRepository.LateDrop d : drops) {
+            if (!send(new Send(d.runId(), d.traceparent(), d.pending()))) {
+                return;
+            }
+            LOG.infof("run %s: late drop %s sent after it was not sent when decided", d.runId(),
+                    d.pending().commandId());
+        }
     }
 
     /** What to send for a command whose send failed, as of now; null when it is not to be sent any more. */
     private Send current(Send s) {
-        if (s.pending().commandId().endsWith(":" + LATE_DROP)) {
-            return s;
-        }
         Run r = db.tx(c -> runs.find(c, s.runId()).orElse(null));
         if (r == null || r.status.finished() || r.pending == null
                 || !s.pending().commandId().equals(r.pending.commandId())
