@@ -16,8 +16,12 @@ import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Consumes lifeboat.backup.requested.v1 (keyed by source id). Invalid records are nacked into lifeboat.dlq.v1; a
@@ -29,6 +33,8 @@ import java.util.concurrent.CompletionStage;
 @ApplicationScoped
 public class BackupRequestConsumer {
     private static final Logger LOG = Logger.getLogger(BackupRequestConsumer.class);
+    /** Longer than a Kafka send waits for the broker (delivery.timeout.ms, 2 minutes by default). */
+    private static final Duration SETTLE_TIMEOUT = Duration.ofMinutes(3);
 
     @Inject
     SnapshotService snapshots;
@@ -59,7 +65,7 @@ public class BackupRequestConsumer {
         }
         BackupRequested accepted = request;
         try {
-            lanes.submit(request.sourceId(), () -> runWithRetries(accepted, message));
+            lanes.submit(request.sourceId(), () -> settle(accepted, runWithRetries(accepted, message)));
         } catch (InterruptedException e) {
             // shutting down: neither acked nor dead-lettered, the request is redelivered after the restart
             Thread.currentThread().interrupt();
@@ -67,6 +73,24 @@ public class BackupRequestConsumer {
         }
         // not acked here: the lane acks (or nacks) the record when the backup has ended
         return CompletableFuture.completedFuture(null);
+    }
+
+    /**
+     * Waits, on the lane, until the record is acked, parked or nacked, so the source's next request starts after it
+     * and a failure to settle it is said: a park or dead-letter that Kafka did not take leaves the record
+     * unacknowledged (its offset is not committed past it), and it is delivered again after a restart or rebalance.
+     */
+    private static void settle(BackupRequested request, CompletionStage<Void> settled) {
+        try {
+            settled.toCompletableFuture().get(SETTLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            LOG.errorf("backup %s of source %s: its request could not be acknowledged, parked or dead-lettered; it "
+                    + "stays unacknowledged and is delivered again after a restart or rebalance: %s",
+                    request.backupId(), request.sourceId(), String.valueOf(cause));
+        }
     }
 
     /**
