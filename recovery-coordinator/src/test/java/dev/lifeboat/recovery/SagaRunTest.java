@@ -546,8 +546,53 @@ class SagaRunTest {
 
     @Test
     void aLateRestoresDropThatCouldNotBeSentIsSentByTheCoordinatorStartedAfterwards() {
-        // this coordinator cannot send the drop (the broker away), as if it then stopped: its memory holds nothing
         CommandSender real = ClientProxy.unwrap(sender);
+        String runId = lateRestoreWhoseDropCannotBeSent(real, "orders_late_kept");
+
+        // a coordinator started afterwards, with a broker it reaches, and nothing of the first one's memory
+        SagaEngine restarted = new SagaEngine(db, runs, plans, real, runEvents, localSteps, coordinatorConfig, tracer,
+                restoreTargets);
+        updateLateDrop(runId, "created_at = now() - interval '1 minute'");
+        restarted.resendUnsent();
+        Command drop = participant.next(runId);
+        assertThat(drop.type()).isEqualTo(EventType.DROP_DATABASE);
+        assertThat(drop.commandId()).isEqualTo(runId + ":0:late-drop");
+        assertThat(drop.data().get("target")).asString().contains("database=orders_late_kept");
+        assertThat(lateDropState(runId)).as("marked sent, so not sent again").isEqualTo(LateDropRow.SENT);
+        participant.completed(drop, Map.of("dropped", true));
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(() -> notes(runId).stream()
+                .anyMatch(n -> n.startsWith("late compensation of step 0 done")));
+        // the same reply again, and one for a drop never sent, change nothing
+        participant.completed(drop, Map.of("dropped", true));
+        participant.completed(new Command(EventType.DROP_DATABASE, runId + ":1:late-drop", runId, 1, Map.of(), null),
+                Map.of("dropped", true));
+        assertThat(participant.drain(runId, Duration.ofSeconds(2))).as("one drop").isEmpty();
+        assertThat(notes(runId).stream().filter(n -> n.startsWith("late compensation"))).as("one reply counted")
+                .singleElement().asString().startsWith("late compensation of step 0 done");
+    }
+
+    @Test
+    void aLateRestoresDropNotSentBeforeItsDeadlineIsNotSentAndTheRunSaysTheDatabaseStays() {
+        CommandSender real = ClientProxy.unwrap(sender);
+        String runId = lateRestoreWhoseDropCannotBeSent(real, "orders_late_expired");
+        // the broker was away for longer than the step's timeout: the participant would refuse the drop now
+        updateLateDrop(runId, "created_at = now() - interval '1 hour', deadline = now() - interval '1 second'");
+        new SagaEngine(db, runs, plans, real, runEvents, localSteps, coordinatorConfig, tracer, restoreTargets)
+                .resendUnsent();
+        assertThat(lateDropState(runId)).isEqualTo(LateDropRow.EXPIRED);
+        assertThat(participant.drain(runId, Duration.ofSeconds(2))).as("no drop past its deadline").isEmpty();
+        JsonPath run = Plans.admin().get("/api/v1/runs/" + runId).then().statusCode(200).extract().jsonPath();
+        assertThat(run.getList("transitions.note").stream().map(String::valueOf)
+                .filter(n -> n.startsWith("late compensation of step 0 not sent before its deadline")))
+                .singleElement().asString().contains("orders_late_expired").endsWith("left in place");
+        assertThat(run.getString("steps[0].details.target.state")).contains("left in place");
+    }
+
+    /**
+     * A run whose restore timed out and then succeeded, with its drop decided but not sent: this coordinator cannot
+     * send it (the broker away), as if it then stopped; its memory holds nothing of it.
+     */
+    private String lateRestoreWhoseDropCannotBeSent(CommandSender real, String database) {
         QuarkusMock.installMockForType(new CommandSender() {
             @Override
             public void send(String runId, String traceparent, Run.Pending pending) {
@@ -557,7 +602,7 @@ class SagaRunTest {
                 real.send(runId, traceparent, pending);
             }
         }, CommandSender.class);
-        String planId = createPlan("PT10M", List.of(Plans.restore("orders_late_kept")));
+        String planId = createPlan("PT10M", List.of(Plans.restore(database)));
         String runId = startRun(planId, "recovery");
         participant.completed(participant.next(runId), backup(Instant.now()));
         Command restore = participant.next(runId);
@@ -569,43 +614,37 @@ class SagaRunTest {
         });
         engine.timeouts();
         awaitRun(runId, "FAILED");
-        participant.completed(restore, restored("orders_late_kept"));
+        participant.completed(restore, restored(database));
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
-                .until(() -> lateDropSentAt(runId) == LateDropRow.UNSENT);
+                .until(() -> lateDropState(runId) == LateDropRow.UNSENT);
         assertThat(participant.drain(runId, Duration.ofSeconds(2))).as("the drop could not go out").isEmpty();
+        return runId;
+    }
 
-        // a coordinator started afterwards, with a broker it reaches, and nothing of the first one's memory
-        SagaEngine restarted = new SagaEngine(db, runs, plans, real, runEvents, localSteps, coordinatorConfig, tracer,
-                restoreTargets);
+    private static List<String> notes(String runId) {
+        return Plans.admin().get("/api/v1/runs/" + runId).then().extract().jsonPath().getList("transitions.note")
+                .stream().map(String::valueOf).toList();
+    }
+
+    private void updateLateDrop(String runId, String set) {
         db.tx(c -> {
-            try (var ps = c.prepareStatement("update late_drops set created_at = now() - interval '1 minute' "
-                    + "where run_id = ?")) {
+            try (var ps = c.prepareStatement("update late_drops set " + set + " where run_id = ?")) {
                 ps.setString(1, runId);
                 return ps.executeUpdate();
             }
         });
-        restarted.resendUnsent();
-        Command drop = participant.next(runId);
-        assertThat(drop.type()).isEqualTo(EventType.DROP_DATABASE);
-        assertThat(drop.commandId()).isEqualTo(runId + ":0:late-drop");
-        assertThat(drop.data().get("target")).asString().contains("database=orders_late_kept");
-        assertThat(lateDropSentAt(runId)).as("marked sent, so not sent again").isEqualTo(LateDropRow.SENT);
-        participant.completed(drop, Map.of("dropped", true));
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(() -> Plans.admin()
-                .get("/api/v1/runs/" + runId).then().extract().jsonPath().getList("transitions.note").stream()
-                .map(String::valueOf).anyMatch(n -> n.startsWith("late compensation of step 0 done")));
-        assertThat(participant.drain(runId, Duration.ofSeconds(1))).as("one drop").isEmpty();
     }
 
-    private enum LateDropRow { NONE, UNSENT, SENT }
+    private enum LateDropRow { NONE, UNSENT, SENT, EXPIRED }
 
-    private LateDropRow lateDropSentAt(String runId) {
+    private LateDropRow lateDropState(String runId) {
         return db.tx(c -> {
-            try (var ps = c.prepareStatement("select sent_at from late_drops where run_id = ?")) {
+            try (var ps = c.prepareStatement("select sent_at is not null, expired_at is not null from late_drops "
+                    + "where run_id = ?")) {
                 ps.setString(1, runId);
                 var rs = ps.executeQuery();
-                return !rs.next() ? LateDropRow.NONE : rs.getTimestamp(1) == null ? LateDropRow.UNSENT
-                        : LateDropRow.SENT;
+                return !rs.next() ? LateDropRow.NONE : rs.getBoolean(1) ? LateDropRow.SENT
+                        : rs.getBoolean(2) ? LateDropRow.EXPIRED : LateDropRow.UNSENT;
             }
         });
     }

@@ -9,6 +9,7 @@ import dev.lifeboat.recovery.domain.Run;
 import dev.lifeboat.recovery.domain.RunStatus;
 import dev.lifeboat.recovery.domain.SagaTable;
 import jakarta.enterprise.context.ApplicationScoped;
+import org.jboss.logging.Logger;
 
 import java.io.IOException;
 import java.sql.Connection;
@@ -26,6 +27,7 @@ import static dev.lifeboat.recovery.repository.Db.ts;
 
 @ApplicationScoped
 public class RunRepository {
+    private static final Logger LOG = Logger.getLogger(RunRepository.class);
     private static final TypeReference<List<SagaTable.Action>> ACTIONS = new TypeReference<>() {
     };
 
@@ -199,52 +201,89 @@ public class RunRepository {
         }
     }
 
-    /** A late restore's drop, kept from the transaction that decided it until Kafka took it. */
-    public record LateDrop(String runId, String traceparent, Run.Pending pending) {
+    /** A late restore's drop, kept from the transaction that decided it until Kafka took it or its deadline passed. */
+    public record LateDrop(String runId, int step, String target, String traceparent, Run.Pending pending) {
     }
 
-    /** Keeps {@code drop} until {@link #lateDropSent}; a second call for the same command changes nothing. */
-    public void addLateDrop(Connection c, String runId, String traceparent, Run.Pending drop) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("insert into late_drops (command_id, run_id, traceparent, "
-                + "pending) values (?, ?, ?, ?::jsonb) on conflict (command_id) do nothing")) {
+    /**
+     * Keeps {@code drop} of {@code target} until {@link #lateDropSent} or its {@code deadline}; a second call for
+     * the same command changes nothing.
+     */
+    public void addLateDrop(Connection c, String runId, String target, String traceparent, Run.Pending drop,
+                            Instant deadline) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("insert into late_drops (command_id, run_id, step, target, "
+                + "traceparent, pending, deadline) values (?, ?, ?, ?, ?, ?::jsonb, ?) on conflict (command_id) "
+                + "do nothing")) {
             ps.setString(1, drop.commandId());
             ps.setString(2, runId);
-            ps.setString(3, traceparent);
-            ps.setString(4, toJson(drop));
+            ps.setInt(3, drop.step());
+            ps.setString(4, target);
+            ps.setString(5, traceparent);
+            ps.setString(6, toJson(drop));
+            ps.setTimestamp(7, ts(deadline));
             ps.executeUpdate();
         }
     }
 
     /**
-     * The late drops Kafka has not taken yet, oldest first, at most {@code limit}, each kept at least {@code age}
-     * ago (a younger one is still being sent by the transition that decided it).
+     * The late drops Kafka has not taken yet whose deadline is still ahead, oldest first, at most {@code limit}, each
+     * kept more than {@code graceSeconds} ago by the database's clock (a younger one is still being sent by the
+     * transition that decided it). A row that cannot be read back is skipped with a warning.
      */
-    public List<LateDrop> unsentLateDrops(Connection c, java.time.Duration age, int limit) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("select run_id, traceparent, pending from late_drops "
-                + "where sent_at is null and created_at < ? order by created_at limit ?")) {
-            ps.setTimestamp(1, ts(Instant.now().minus(age)));
+    public List<LateDrop> unsentLateDrops(Connection c, int graceSeconds, int limit) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select run_id, step, target, traceparent, pending, "
+                + "command_id from late_drops where sent_at is null and expired_at is null and deadline > now() "
+                + "and created_at < now() - make_interval(secs => ?) order by created_at limit ?")) {
+            ps.setInt(1, graceSeconds);
             ps.setInt(2, limit);
             ResultSet rs = ps.executeQuery();
             List<LateDrop> drops = new ArrayList<>();
             while (rs.next()) {
                 try {
-                    drops.add(new LateDrop(rs.getString(1), rs.getString(2),
-                            Db.json().readValue(rs.getString(3), Run.Pending.class)));
+                    drops.add(new LateDrop(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getString(4),
+                            Db.json().readValue(rs.getString(5), Run.Pending.class)));
                 } catch (IOException e) {
-                    throw new IllegalStateException("late drop of run " + rs.getString(1) + " unreadable: "
-                            + e.getMessage(), e);
+                    LOG.warnf("late drop %s of run %s is unreadable, not sent: %s", rs.getString(6), rs.getString(1),
+                            e.getMessage());
                 }
             }
             return drops;
         }
     }
 
+    /** Marks the late drops not sent before their deadline as expired (never sent now) and returns them. */
+    public List<LateDrop> expireLateDrops(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("update late_drops set expired_at = now() where command_id in "
+                + "(select command_id from late_drops where sent_at is null and expired_at is null and deadline <= now() "
+                + "for update skip locked) returning run_id, step, target, traceparent, command_id")) {
+            ResultSet rs = ps.executeQuery();
+            List<LateDrop> drops = new ArrayList<>();
+            while (rs.next()) {
+                drops.add(new LateDrop(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getString(4),
+                        new Run.Pending(rs.getString(5), null, rs.getInt(2), null, null)));
+            }
+            return drops;
+        }
+    }
+
     public void lateDropSent(Connection c, String commandId) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("update late_drops set sent_at = ? where command_id = ? "
+        try (PreparedStatement ps = c.prepareStatement("update late_drops set sent_at = now() where command_id = ? "
                 + "and sent_at is null")) {
-            ps.setTimestamp(1, ts(Instant.now()));
-            ps.setString(2, commandId);
+            ps.setString(1, commandId);
             ps.executeUpdate();
+        }
+    }
+
+    /**
+     * Records the reply to late drop {@code commandId} of {@code runId}; false when there is no such drop, or it was
+     * answered before (a redelivered or forged reply), so that the reply changes nothing.
+     */
+    public boolean lateDropReplied(Connection c, String runId, String commandId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("update late_drops set replied_at = now() where command_id = ? "
+                + "and run_id = ? and replied_at is null")) {
+            ps.setString(1, commandId);
+            ps.setString(2, runId);
+            return ps.executeUpdate() == 1;
         }
     }
 

@@ -60,8 +60,11 @@ public class SagaEngine {
     private static final Logger LOG = Logger.getLogger(SagaEngine.class);
     /** The action of the drop that undoes a restore whose success arrived after its step timed out. */
     private static final String LATE_DROP = "late-drop";
-    /** A late drop younger than this is still being sent by the transition that decided it. */
-    private static final Duration LATE_DROP_GRACE = Duration.ofSeconds(5);
+    /**
+     * A late drop younger than this is most likely still being sent by the transition that decided it (a second
+     * send is harmless: the participant answers a command id it has seen with its first reply).
+     */
+    private static final int LATE_DROP_GRACE_SECONDS = 5;
 
     /** What to do once the transaction committed. */
     sealed interface Effect {
@@ -90,7 +93,8 @@ public class SagaEngine {
      * Commands whose send failed after their transition committed (the broker unreachable, or the channel not yet
      * open right after a start), by command id: {@link #resendUnsent} sends them again. A restart loses this, and
      * {@link #resume} sends every pending command again then. A late restore's drop is not pending and is not kept
-     * here: its row in {@code late_drops} keeps it until Kafka took it, restarts included.
+     * here: its row in {@code late_drops} keeps it, restarts included, until Kafka took it or its deadline passed
+     * (the participant refuses a command past its deadline; the database is then recorded as left in place).
      */
     private final Map<String, Send> unsent = new ConcurrentHashMap<>();
 
@@ -256,6 +260,10 @@ public class SagaEngine {
         String ownDrop = "^" + java.util.regex.Pattern.quote(r.id) + ":(\\d{1,4}):" + LATE_DROP + "$";
         if (commandId.matches(ownDrop)) {
             int step = Integer.parseInt(commandId.replaceAll(ownDrop, "$1"));
+            if (!runs.lateDropReplied(c, r.id, commandId)) {
+                LOG.infof("run %s: reply to late drop %s ignored: no such drop, or answered before", r.id, commandId);
+                return true;
+            }
             runs.stepOutcome(c, r.id, step, null, null, null, "lateReply",
                     outcome(ok, message, new ActionResult.Reply(Db.json().createObjectNode())));
             runs.transition(c, r.id, step, SagaTable.DROP, commandId, r.status, r.status, "late compensation of step "
@@ -305,7 +313,7 @@ public class SagaEngine {
                 + undo.action().command().name() + " of " + where + " sent");
         LOG.warnf("run %s: step %d restored %s after it had timed out; undoing it (%s)", r.id, step, where,
                 undo.what());
-        runs.addLateDrop(c, r.id, r.traceparent, drop);
+        runs.addLateDrop(c, r.id, where, r.traceparent, drop, deadline);
         effects.add(new Send(r.id, r.traceparent, drop));
         return true;
     }
@@ -587,8 +595,9 @@ public class SagaEngine {
      * Sends again the commands whose send failed: a pending one while it is still its run's pending command and its
      * deadline has not passed (the run neither moved on, nor timed out, nor finished; it goes with the run's current
      * payload), then every late restore's drop Kafka has not taken (kept in {@code late_drops}, so also those a
-     * stopped coordinator decided). Stops at the first send that fails again (the broker is still away: each send
-     * waits for it), so the timer's other checks are not held up.
+     * stopped coordinator decided) while its deadline is ahead; one whose deadline passed unsent is not sent, and its
+     * run records the restored database as left in place. Stops at the first send that fails again (the broker is
+     * still away: each send waits for it), so the timer's other checks are not held up.
      */
     public void resendUnsent() {
         for (Send s : List.copyOf(unsent.values())) {
@@ -612,7 +621,13 @@ public class SagaEngine {
         }
         List<RunRepository.LateDrop> drops;
         try {
-            drops = db.tx(c -> runs.unsentLateDrops(c, LATE_DROP_GRACE, 100));
+            db.tx(c -> {
+                for (RunRepository.LateDrop d : runs.expireLateDrops(c)) {
+                    lateDropExpired(c, d);
+                }
+                return null;
+            });
+            drops = db.tx(c -> runs.unsentLateDrops(c, LATE_DROP_GRACE_SECONDS, 100));
         } catch (RuntimeException e) {
             LOG.warnf("cannot read the late drops not sent yet, next tick retries: %s", e.toString());
             return;
@@ -624,6 +639,20 @@ public class SagaEngine {
             LOG.infof("run %s: late drop %s sent after it was not sent when decided", d.runId(),
                     d.pending().commandId());
         }
+    }
+
+    /** Records on the run that late drop {@code d} was not sent before its deadline: its database stays. */
+    private void lateDropExpired(Connection c, RunRepository.LateDrop d) throws Exception {
+        RunStatus status = runs.find(c, d.runId()).map(r -> r.status).orElse(null);
+        String what = "restored after the step timed out; its drop could not be sent before its deadline, so it is "
+                + "left in place";
+        runs.stepOutcome(c, d.runId(), d.step(), null, null, null, "target",
+                new ActionResult.TargetState(d.target(), what));
+        runs.transition(c, d.runId(), d.step(), SagaTable.DROP, d.pending().commandId(), status, status,
+                "late compensation of step " + d.step() + " not sent before its deadline: " + d.target()
+                        + " left in place");
+        LOG.warnf("run %s: the drop of %s (restored after step %d timed out) was not sent before its deadline; the "
+                + "database is left in place", d.runId(), d.target(), d.step());
     }
 
     /** What to send for a command whose send failed, as of now; null when it is not to be sent any more. */

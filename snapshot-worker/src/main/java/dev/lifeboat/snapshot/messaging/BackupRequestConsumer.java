@@ -33,8 +33,11 @@ import java.util.concurrent.TimeoutException;
 @ApplicationScoped
 public class BackupRequestConsumer {
     private static final Logger LOG = Logger.getLogger(BackupRequestConsumer.class);
-    /** Longer than a Kafka send waits for the broker (delivery.timeout.ms, 2 minutes by default). */
-    private static final Duration SETTLE_TIMEOUT = Duration.ofMinutes(3);
+    /**
+     * Longer than a Kafka send can take to fail (max.block.ms, 1 minute by default, then delivery.timeout.ms, 2
+     * minutes).
+     */
+    private static final Duration SETTLE_TIMEOUT = Duration.ofMinutes(4);
 
     @Inject
     SnapshotService snapshots;
@@ -79,17 +82,21 @@ public class BackupRequestConsumer {
      * Waits, on the lane, until the record is acked, parked or nacked, so the source's next request starts after it
      * and a failure to settle it is said: a park or dead-letter that Kafka did not take leaves the record
      * unacknowledged (its offset is not committed past it), and it is delivered again after a restart or rebalance.
+     * The lane goes on after {@link #SETTLE_TIMEOUT} whatever the outcome.
      */
     private static void settle(BackupRequested request, CompletionStage<Void> settled) {
         try {
             settled.toCompletableFuture().get(SETTLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException e) {
-            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+        } catch (ExecutionException e) {
             LOG.errorf("backup %s of source %s: its request could not be acknowledged, parked or dead-lettered; it "
                     + "stays unacknowledged and is delivered again after a restart or rebalance: %s",
-                    request.backupId(), request.sourceId(), String.valueOf(cause));
+                    request.backupId(), request.sourceId(), String.valueOf(e.getCause()));
+        } catch (TimeoutException e) {
+            LOG.errorf("backup %s of source %s: its request was not acknowledged, parked or dead-lettered within %s; "
+                    + "the source's next request goes ahead; unless it is settled later, it is delivered again after "
+                    + "a restart or rebalance", request.backupId(), request.sourceId(), SETTLE_TIMEOUT);
         }
     }
 
