@@ -254,8 +254,9 @@ public class RunRepository {
     /** Marks the late drops not sent before their deadline as expired (never sent now) and returns them. */
     public List<LateDrop> expireLateDrops(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("update late_drops set expired_at = now() where command_id in "
-                + "(select command_id from late_drops where sent_at is null and expired_at is null and deadline <= now() "
-                + "for update skip locked) returning run_id, step, target, traceparent, command_id")) {
+                + "(select command_id from late_drops where sent_at is null and expired_at is null "
+                + "and deadline <= now() for update skip locked) returning run_id, step, target, traceparent, "
+                + "command_id")) {
             ResultSet rs = ps.executeQuery();
             List<LateDrop> drops = new ArrayList<>();
             while (rs.next()) {

@@ -621,13 +621,12 @@ public class SagaEngine {
         }
         List<RunRepository.LateDrop> drops;
         try {
-            db.tx(c -> {
+            drops = db.tx(c -> {
                 for (RunRepository.LateDrop d : runs.expireLateDrops(c)) {
                     lateDropExpired(c, d);
                 }
-                return null;
+                return runs.unsentLateDrops(c, LATE_DROP_GRACE_SECONDS, 100);
             });
-            drops = db.tx(c -> runs.unsentLateDrops(c, LATE_DROP_GRACE_SECONDS, 100));
         } catch (RuntimeException e) {
             LOG.warnf("cannot read the late drops not sent yet, next tick retries: %s", e.toString());
             return;
