@@ -105,4 +105,12 @@ public interface SnapshotConfig {
      */
     @WithDefault("15m")
     Duration claimWait();
+
+    /**
+     * A finished backup is announced again (its manifest, for a request that names it once more) at most once in
+     * this time: the scheduler's watchdog asks far more rarely, and a client repeating the request costs the object
+     * store nothing more.
+     */
+    @WithDefault("5m")
+    Duration reannounceInterval();
 }

@@ -170,6 +170,33 @@ public class JobLedger {
                 rs -> new Finished(rs.getString(1), rs.getString(2)));
     }
 
+    /**
+     * Takes the turn to announce finished backup {@code backupId} again: true, and the time kept, when it was not
+     * announced again within {@code interval}.
+     */
+    public boolean takeAnnouncement(String backupId, Duration interval) {
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement("update snapshot.job "
+                + "set announced_again_at = now() where backup_id = ?::uuid and (announced_again_at is null "
+                + "or announced_again_at < now() - make_interval(secs => ?))")) {
+            ps.setString(1, backupId);
+            ps.setDouble(2, interval.toMillis() / 1000.0);
+            return ps.executeUpdate() == 1;
+        } catch (SQLException e) {
+            throw new IllegalStateException("job ledger unavailable: " + e.getMessage(), e);
+        }
+    }
+
+    /** Gives back the turn {@link #takeAnnouncement} took, when the announcement could not be sent. */
+    public void giveBackAnnouncement(String backupId) {
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "update snapshot.job set announced_again_at = null where backup_id = ?::uuid")) {
+            ps.setString(1, backupId);
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new IllegalStateException("job ledger unavailable: " + e.getMessage(), e);
+        }
+    }
+
     /** The source a backup id was taken for, empty when this worker pool never took it (or did not record it). */
     public Optional<String> sourceOf(String backupId) {
         return row("select source_id from snapshot.job where backup_id = ?::uuid", backupId, rs -> rs.getString(1));

@@ -230,8 +230,9 @@ public class SnapshotService {
      * was away, say); SnapshotCreated once more has storage-worker seal the backup, or send its stored verdict again,
      * instead of the watchdog failing a backup that exists. Only a request naming the policy and type the backup was
      * taken for is answered so (another would have it sealed and kept under that policy); nothing is announced for a
-     * manifest that is gone, nor for a backup the ledger recorded before it kept policy and type. A lookup that fails
-     * transiently is thrown, so the delivery is retried.
+     * manifest that is gone, nor for a backup the ledger recorded before it kept policy and type. At most once per
+     * {@code lifeboat.snapshot.reannounce-interval} (5 minutes), whoever asks: a repeated request costs nothing more.
+     * A lookup or send that fails transiently is thrown (the turn given back), so the delivery is retried.
      */
     private void announceAgain(BackupRequested request) {
         Optional<JobLedger.Finished> finished = ledger.finishedOf(request.backupId());
@@ -249,6 +250,27 @@ public class SnapshotService {
                     finished.get().policyId(), finished.get().requestedType());
             return;
         }
+        if (!ledger.takeAnnouncement(request.backupId(), config.reannounceInterval())) {
+            registry.counter("lifeboat_backup_requests_refused_total", "reason", "ANNOUNCED_RECENTLY").increment();
+            LOG.infof("finished backup %s was announced again less than %s ago: this request is acknowledged, not "
+                    + "announced", request.backupId(), config.reannounceInterval());
+            return;
+        }
+        try {
+            announce(request);
+        } catch (RuntimeException e) {
+            // its turn back, so that the retry of this delivery announces it
+            try {
+                ledger.giveBackAnnouncement(request.backupId());
+            } catch (RuntimeException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
+        }
+    }
+
+    /** Announces finished backup {@code request.backupId()} again from its manifest; nothing when it is gone. */
+    private void announce(BackupRequested request) {
         Optional<SnapshotCreated> written;
         try {
             SchedulerClient.SourceInfo source = lookupSource(request.sourceId());

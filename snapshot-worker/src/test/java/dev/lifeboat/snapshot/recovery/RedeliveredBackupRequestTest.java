@@ -16,6 +16,7 @@ import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
@@ -45,6 +46,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Predicate;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * A redelivered BackupRequested ends in exactly one outcome: one that finds the manifest an earlier attempt wrote
@@ -69,6 +71,8 @@ class RedeliveredBackupRequestTest {
     Repositories repositories;
     @Inject
     ObjectStore store;
+    @Inject
+    MeterRegistry registry;
     TopicTail events;
 
     public static class Resource extends RecoveryCommandsTestResource {
@@ -228,6 +232,7 @@ class RedeliveredBackupRequestTest {
         // watchdog asks for the backup again
         Manifest written = writeDirectly(repository, backupId, dev.lifeboat.repository.snapshot.BackupType.FULL);
         finishedRow(backupId, source, POLICY + "-" + source);
+        double announcedRecently = refused("ANNOUNCED_RECENTLY");
 
         // first as another policy of the same source would ask: refused, else the backup would be sealed and kept
         // under that policy; then as the watchdog asks, with the request's own policy
@@ -237,13 +242,16 @@ class RedeliveredBackupRequestTest {
                 .formatted(otherPolicy, source, BUCKET, PREFIX));
         request(new BackupRequested(backupId, source, BackupType.FULL, otherPolicy, "another system"));
         request(new BackupRequested(backupId, source, BackupType.FULL, POLICY + "-" + source, "watchdog"));
+        // and the same again at once, as a client repeating it would: within the re-announce interval, not announced
+        request(new BackupRequested(backupId, source, BackupType.FULL, POLICY + "-" + source, "a repeating client"));
 
         SnapshotCreated created = snapshotOf(backupId);
+        await().atMost(WAIT).until(() -> refused("ANNOUNCED_RECENTLY") == announcedRecently + 1);
         assertThat(created.objectKey()).isEqualTo(repository.layout().manifest(written.chainId(), backupId));
         assertThat(created.sha256()).isNotBlank();
         assertThat(created.policyId()).isEqualTo(POLICY + "-" + source);
         assertThat(events.readFor(Duration.ofSeconds(2)).filter(ofType(EventType.SNAPSHOT_CREATED, backupId)))
-                .as("announced once, for the request naming its own policy").hasSize(1);
+                .as("announced once, for the first request naming its own policy").hasSize(1);
         assertThat(repository.chains()).as("nothing backed up again").containsExactly(written.chainId());
         try (Connection c = ledger(); PreparedStatement ps = c.prepareStatement(
                 "select status, worker_id, attempts from snapshot.job where backup_id = ?::uuid")) {
@@ -280,6 +288,11 @@ class RedeliveredBackupRequestTest {
         assertThat(((BackupFailed) data).stage()).isEqualTo("DUMP");
         assertThat(((BackupFailed) data).reason()).isEqualTo("pg_dump exited with 1");
         assertThat(repositories.open(BUCKET, PREFIX + "/" + source)).as("nothing backed up").isEmpty();
+    }
+
+    private double refused(String reason) {
+        var counter = registry.find("lifeboat_backup_requests_refused_total").tag("reason", reason).counter();
+        return counter == null ? 0 : counter.count();
     }
 
     private Manifest writeDirectly(Repository repository, String backupId,
