@@ -7,8 +7,9 @@
 # database; one snapshot-worker) takes a FULL of the same database (from the request until the catalog recorded it
 # COMPLETED, read from the catalog's event table, so that the bench's own polling stays rare) and restores it in a
 # drill (the RestoreDatabase step's fetch and pg_restore times), and times FULLs of a tiny database: the fixed cost of
-# the event hops, with the median time of each hop read from the times the services record. Prints one table with the
-# ratios the targets are stated in.
+# the event hops, with the median time of each hop read from the times the services record. Before each of Lifeboat's
+# FULLs and restores, LogicalBench runs the bare pipe or `pg_restore -j2` once more, so that every round's ratio
+# compares the two under the same load of the moment. Prints one table with the ratios the targets are stated in.
 #
 # Needs: the services packaged (./mvnw install -DskipTests), pg_dump/pg_restore/psql/pgbench and zstd on PATH.
 # Usage: deploy/bench/logical.sh   (SCALE=2 doubles the data; KEEP=1 keeps the database for the next run;
@@ -125,7 +126,8 @@ FD_S=$(secs "$T0" "$T1")
 "${PSQL[@]}" -d postgres -c "drop database if exists ${DB}_bare" -c "create database ${DB}_bare"
 T0=$(now); pg_restore -h 127.0.0.1 -p "$PG_PORT" -U postgres --jobs=2 --no-owner --exit-on-error -d "${DB}_bare" "$OUT/dump"; T1=$(now)
 PGR_S=$(secs "$T0" "$T1")
-"${PSQL[@]}" -d postgres -c "drop database ${DB}_bare"; rm -rf "$OUT/dump"
+# the dump stays for the bare restores LogicalBench runs just before each of its own (removed on exit)
+"${PSQL[@]}" -d postgres -c "drop database ${DB}_bare"
 writer_alive
 echo "bare: pg_dump -Fc -Z0 | zstd -1 ${ZSTD_S} s ($((ZSTD_B / 1048576)) MB), pg_dump -Fd -Z0 -j2 ${FD_S} s, pg_restore -j2 ${PGR_S} s"
 
@@ -150,7 +152,7 @@ LOG=$OUT/lifeboat.log
 (cd "$ROOT" && ./mvnw -B ${MVN_ARGS:-} -pl e2e-tests verify -Dit.test=LogicalBench -Dtest=none \
    -Dlifeboat.bench=true -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false \
    -Dlifeboat.bench.database="$DB" -Dlifeboat.bench.full-rounds="${FULL_ROUNDS:-1}" \
-   -Dlifeboat.bench.restore-rounds="${RESTORE_ROUNDS:-1}" $CHANGE_ARG \
+   -Dlifeboat.bench.restore-rounds="${RESTORE_ROUNDS:-1}" -Dlifeboat.bench.bare-dir="$OUT" $CHANGE_ARG \
    ${SERVICE_JAVA_OPTS:+"-Dtest.jvm.options=$SERVICE_JAVA_OPTS"}) > "$LOG" 2>&1 || { tail -60 "$LOG"; echo "LogicalBench failed; log: $LOG" >&2; exit 1; }
 writer_alive
 val() { sed -n "s/^BENCH $1=//p" "$LOG" | tail -1; }
@@ -171,17 +173,28 @@ echo "results on $DB ($SIZE; $(nproc) cores, load average $(cut -d' ' -f1-3 /pro
 printf '  %-52s %9s  %s\n' what "wall s" note
 printf '  %-52s %9s  %s\n' "pg_dump -Fc -Z0 | zstd -1" "$ZSTD_S" "$((ZSTD_B / 1048576)) MB"
 printf '  %-52s %9s  %s\n' "pg_dump -Fd -Z0 -j2 to local disk" "$FD_S" ""
-printf '  %-52s %9s  %s\n' "Lifeboat logical FULL (request until catalog COMPLETED)" "$FULL_S" "$(ratio "$FULL_S" "$ZSTD_S") of the zstd pipe (target 1.3x)"
+# the first FULL and restore next to the bare round run just before each (the script's own bare runs above came
+# minutes earlier, under another load)
+first_ms() { jq -r '.[0] // empty' <<<"$1" 2>/dev/null || true; }
+BARE_FULL_MS=$(first_ms "$(val bare_full_rounds_ms)")
+BARE_RESTORE_MS=$(first_ms "$(val bare_restore_rounds_ms)")
+printf '  %-52s %9s  %s\n' "Lifeboat logical FULL (request until catalog COMPLETED)" "$FULL_S" "$(ratio "$FULL_MS" "${BARE_FULL_MS:-0}") of the zstd pipe run just before it (${BARE_FULL_MS:-?} ms; target 1.3x)"
 if [[ ${FULL_ROUNDS:-1} -gt 1 ]]; then
   printf '  %-52s %9s  %s\n' "  the same worker's FULLs, in order (ms)" "" "$(val full_rounds_ms)"
 fi
+# each round's ratio to the bare round run just before it (same load of the moment)
+per_round() { jq -nr --argjson a "$1" --argjson b "$2" \
+  '[range(0; [($a|length), ($b|length)] | min) | "\($a[.]) / \($b[.]) = \((($a[.] / $b[.]) * 100 | round) / 100)x"] | join(", ")' \
+  2>/dev/null || echo "-"; }
+printf '  %-52s %9s  %s\n' "  each FULL / the zstd pipe just before it (ms)" "" \
+  "$(per_round "$(val full_rounds_ms)" "$(val bare_full_rounds_ms)")"
 printf '  %-52s %9s  %s\n' "  chunks of the (last) FULL" "" "$(val full_chunks)"
 if [[ -n $CHANGE_ARG ]]; then
   printf '  %-52s %9s  %s\n' "INCREMENTAL after 1 % of rows changed, scattered (ms)" "$(val incremental_ms)" \
     "uploaded $(val incremental_uploaded) bytes, $(val incremental_share) of the FULL's; chunks uploaded/total $(val incremental_chunks)"
 fi
 printf '  %-52s %9s  %s\n' "pg_restore -j2 (bare)" "$PGR_S" ""
-printf '  %-52s %9s  %s\n' "Lifeboat restore (RestoreDatabase: fetch+pg_restore)" "$RTOT_S" "$(ratio "$RTOT_S" "$PGR_S") of bare pg_restore (target 1.15x); fetch ${FETCH_MS:-?} ms, pg_restore ${PGRL_MS:-?} ms, step ${STEP_MS:-?} ms"
+printf '  %-52s %9s  %s\n' "Lifeboat restore (RestoreDatabase: fetch+pg_restore)" "$RTOT_S" "$(ratio "${RTOT_MS:-0}" "${BARE_RESTORE_MS:-0}") of bare pg_restore run just before it (${BARE_RESTORE_MS:-?} ms; target 1.15x); fetch ${FETCH_MS:-?} ms, pg_restore ${PGRL_MS:-?} ms, step ${STEP_MS:-?} ms"
 if [[ ${RESTORE_ROUNDS:-1} -gt 1 ]]; then
   NEXT=()
   for ((i = 1; i < RESTORE_ROUNDS; i++)); do
@@ -189,6 +202,10 @@ if [[ ${RESTORE_ROUNDS:-1} -gt 1 ]]; then
   done
   printf '  %-52s %9s  %s\n' "  the same worker's next restores (RestoreDatabase ms)" "" "${NEXT[*]}"
 fi
+ALL=()
+for ((i = 0; i < ${RESTORE_ROUNDS:-1}; i++)); do ALL+=("$(restore_total "$(val "restore_round_${i}_steps")")"); done
+printf '  %-52s %9s  %s\n' "  each restore / bare pg_restore just before it (ms)" "" \
+  "$(per_round "[$(IFS=,; echo "${ALL[*]}")]" "$(val bare_restore_rounds_ms)")"
 printf '  %-52s %9s  %s\n' "tiny database FULL, until catalog COMPLETED (ms)" "$TINY_MED" "median of $TINY"
 echo "  tiny FULL per hop, median ms (request row, relay, snapshot-worker, sealing, catalog): $(val tiny_hops_median_ms)"
 echo "  large FULL per hop, ms (the same hops): $(val full_round_0_hops_ms)"

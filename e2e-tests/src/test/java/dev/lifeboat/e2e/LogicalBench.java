@@ -78,8 +78,14 @@ class LogicalBench {
             // the first FULL of a fresh worker, then (lifeboat.bench.full-rounds > 1) the same worker's next ones
             int fullRounds = Integer.getInteger("lifeboat.bench.full-rounds", 1);
             List<Long> fulls = new ArrayList<>();
+            // lifeboat.bench.bare-dir: the bare tools' round just before each of Lifeboat's, on the same database
+            Bare bare = Bare.of(platform.stack.pgPort(), database);
+            List<Long> bareFulls = new ArrayList<>();
             Timed large = null;
             for (int i = 0; i < fullRounds; i++) {
+                if (bare != null) {
+                    bareFulls.add(bare.full());
+                }
                 // timed until the catalog recorded it COMPLETED, so the bench's looks can be rare: each is a
                 // signed-token request the catalog verifies and answers from its database, on the 2 cores the FULL
                 // runs on
@@ -90,6 +96,9 @@ class LogicalBench {
                 System.out.println("BENCH full_round_" + i + "_hops_ms=" + Hops.of(large));
             }
             System.out.println("BENCH full_rounds_ms=" + fulls);
+            if (bare != null) {
+                System.out.println("BENCH bare_full_rounds_ms=" + bareFulls);
+            }
             System.out.println("BENCH full_ms=" + fulls.getFirst());
             System.out.println("BENCH full_bytes_read=" + large.entry().at("/transfer/bytesRead").asLong());
             System.out.println("BENCH full_bytes_uploaded=" + large.entry().at("/transfer/bytesUploaded").asLong());
@@ -122,13 +131,62 @@ class LogicalBench {
             check(created.status() == 201, "plan: " + created.body());
             // the first drill of the worker, then (lifeboat.bench.restore-rounds > 1) its next ones
             int restoreRounds = Integer.getInteger("lifeboat.bench.restore-rounds", 1);
+            List<Long> bareRestores = new ArrayList<>();
             for (int i = 0; i < restoreRounds; i++) {
+                if (bare != null) {
+                    bareRestores.add(bare.restore());
+                }
                 JsonNode steps = drill(platform, planId);
                 if (i == 0) {
                     System.out.println("BENCH restore_steps=" + steps);
                 }
                 System.out.println("BENCH restore_round_" + i + "_steps=" + steps);
             }
+            if (bare != null) {
+                System.out.println("BENCH bare_restore_rounds_ms=" + bareRestores);
+            }
+        }
+    }
+
+    /**
+     * The bare tools, each round run just before Lifeboat's of the same kind, so that both meet the load of the moment
+     * (the machine's other work, the writer, the platform idling): {@code pg_dump -Fc -Z0 | zstd -1} to a file, and
+     * {@code pg_restore -j2} of a directory dump ({@code lifeboat.bench.bare-dir}/dump, which the script made with
+     * {@code pg_dump -Fd -Z0 -j2}) into a fresh database (its creation not timed). Null without
+     * {@code lifeboat.bench.bare-dir}.
+     */
+    private record Bare(int pgPort, String database, Path dir) {
+        static Bare of(int pgPort, String database) {
+            String dir = System.getProperty("lifeboat.bench.bare-dir", "");
+            return dir.isBlank() ? null : new Bare(pgPort, database, Path.of(dir));
+        }
+
+        long full() throws Exception {
+            Path out = dir.resolve("pipe.zst");
+            long ms = timed("pg_dump -h 127.0.0.1 -p " + pgPort + " -U postgres --format=custom --compress=0 "
+                    + database + " | zstd -q -1 > " + out);
+            Files.deleteIfExists(out);
+            return ms;
+        }
+
+        long restore() throws Exception {
+            String target = database + "_bare";
+            Databases.createDatabase(target);
+            try {
+                return timed("pg_restore -h 127.0.0.1 -p " + pgPort + " -U postgres --jobs=2 --no-owner "
+                        + "--exit-on-error -d " + target + " " + dir.resolve("dump"));
+            } finally {
+                Databases.dropDatabase(target);
+            }
+        }
+
+        /** Runs {@code command} with bash (pipefail), its output to the bench's log; milliseconds it took. */
+        private static long timed(String command) throws Exception {
+            long started = System.nanoTime();
+            Process p = new ProcessBuilder("bash", "-o", "pipefail", "-c", command).inheritIO().start();
+            check(p.waitFor(30, java.util.concurrent.TimeUnit.MINUTES), "still running after 30 min: " + command);
+            check(p.exitValue() == 0, "exit " + p.exitValue() + ": " + command);
+            return (System.nanoTime() - started) / 1_000_000;
         }
     }
 
