@@ -9,7 +9,17 @@ import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.Ids;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.kit.messaging.Parking;
+import dev.lifeboat.storage.config.StorageConfig;
+import dev.lifeboat.storage.messaging.BackupEventPublisher;
+import dev.lifeboat.storage.repository.SealedBackup;
+import dev.lifeboat.testsupport.LocalStack;
+import io.quarkus.arc.ClientProxy;
+import io.quarkus.test.junit.QuarkusMock;
 import io.quarkus.test.common.WithTestResource;
+import jakarta.inject.Inject;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import io.quarkus.test.junit.QuarkusTest;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -19,7 +29,9 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -31,6 +43,11 @@ import static org.hamcrest.Matchers.hasItems;
 @QuarkusTest
 @WithTestResource(StorageWorkerTestResource.class)
 class SnapshotSealingTest extends StorageWorkerTestBase {
+    @Inject
+    BackupEventPublisher publisher;
+    @Inject
+    StorageConfig config;
+
     @Test
     void verifiedBackupIsCompletedInTheSnapshotsTraceWithItsTimings() {
         SnapshotCreated snapshot = uploadedSnapshot(300_000);
@@ -126,6 +143,45 @@ class SnapshotSealingTest extends StorageWorkerTestBase {
         assertThat(dead.value()).isEqualTo("{\"backupId\": \"oops");
         ConsumerRecord<String, String> completed = events.await(outcomeOf(valid.backupId()), WAIT);
         assertThat(header(completed, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_COMPLETED.ceType());
+    }
+
+    @Test
+    void aSnapshotWhoseVerdictKafkaRefusesIsParkedWithTheReasonNotDeadLetteredAndItsReplayIsSealed() {
+        SnapshotCreated snapshot = uploadedSnapshot(3_000);
+        BackupEventPublisher real = ClientProxy.unwrap(publisher);
+        AtomicBoolean refused = new AtomicBoolean();
+        // the lifecycle topic refuses this service once, as a missing ACL would
+        QuarkusMock.installMockForType(new BackupEventPublisher(null, config) {
+            @Override
+            public void publish(SealedBackup verdict, String key) {
+                if (verdict.backupId().toString().equals(snapshot.backupId()) && refused.compareAndSet(false, true)) {
+                    throw new TopicAuthorizationException(Set.of(Topics.BACKUP_EVENTS));
+                }
+                real.publish(verdict, key);
+            }
+        }, BackupEventPublisher.class);
+        try (TopicTail parked = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN),
+                Topics.PARKED)) {
+            publish(snapshot);
+
+            ConsumerRecord<String, String> record = parked.await(r -> r.value().contains(snapshot.backupId()), WAIT);
+            assertThat(header(record, Parking.REASON)).contains("backup " + snapshot.backupId())
+                    .contains("Not authorized to access topics: [" + Topics.BACKUP_EVENTS + "]");
+            assertThat(header(record, Parking.ORIGIN_TOPIC)).isEqualTo(Topics.BACKUP_EVENTS);
+            assertThat(events.seen(outcomeOf(snapshot.backupId()))).isEmpty();
+
+            // replayed once the ACL is fixed, as scheduler-service replays a parked record: the stored verdict goes out
+            RecordHeaders headers = new RecordHeaders();
+            for (var h : record.headers()) {
+                if (!h.key().startsWith("lifeboat-origin-") && !h.key().startsWith("lifeboat-parked-")) {
+                    headers.add(h);
+                }
+            }
+            producer.send(new ProducerRecord<>(Topics.BACKUP_EVENTS, null, record.key(), record.value(), headers));
+            ConsumerRecord<String, String> verdict = events.await(outcomeOf(snapshot.backupId()), WAIT);
+            assertThat(header(verdict, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_COMPLETED.ceType());
+            assertThat(deadLetters.seen(r -> r.value() != null && r.value().contains(snapshot.backupId()))).isEmpty();
+        }
     }
 
     @Test

@@ -63,6 +63,36 @@ public final class Transience {
         return transientSoFar;
     }
 
+    /**
+     * Whether a server the work depends on refused this service (Kafka's authentication or authorization, the object
+     * store's 401 or 403, an HTTP service's 401 or 403, PostgreSQL's failed login or missing privilege, anywhere on
+     * the cause chain): permanent, but about the service's credentials or grants, not about the record it was
+     * working on, which stays valid; it is parked with the reason, for a replay once an operator fixed the grant.
+     */
+    public static boolean isRefusal(Throwable error) {
+        int depth = 0;
+        for (Throwable t = error; t != null && depth < 32; t = t.getCause() == t ? null : t.getCause(), depth++) {
+            if (refusal(t)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean refusal(Throwable t) {
+        if (t instanceof AuthenticationException || t instanceof AuthorizationException) {
+            return true;
+        }
+        if (t instanceof SdkServiceException s) {
+            return s.statusCode() == 401 || s.statusCode() == 403;
+        }
+        if (t instanceof WebApplicationException w) {
+            return w.getResponse().getStatus() == 401 || w.getResponse().getStatus() == 403;
+        }
+        String state = t instanceof SQLException sql ? sql.getSQLState() : reactiveSqlState(t);
+        return state != null && (state.startsWith("28") || state.equals("42501"));
+    }
+
     private enum Decision { TRANSIENT, PERMANENT, UNDECIDED }
 
     private static Decision decide(Throwable t) {

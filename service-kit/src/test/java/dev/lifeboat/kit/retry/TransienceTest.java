@@ -44,6 +44,25 @@ class TransienceTest {
     }
 
     @Test
+    void refusalsOfThisServiceAreToldApartFromInvalidRecordsAndOutages() {
+        assertThat(Transience.isRefusal(new IllegalStateException("reply not sent",
+                new org.apache.kafka.common.errors.TopicAuthorizationException(java.util.Set.of("t"))))).isTrue();
+        assertThat(Transience.isRefusal(new SaslAuthenticationException("bad password"))).isTrue();
+        assertThat(Transience.isRefusal(s3(403))).isTrue();
+        assertThat(Transience.isRefusal(new WebApplicationException(401))).isTrue();
+        assertThat(Transience.isRefusal(new IllegalStateException("job ledger unavailable",
+                new SQLException("permission denied for table job", "42501")))).isTrue();
+        assertThat(Transience.isRefusal(new SQLException("password authentication failed", "28P01"))).isTrue();
+
+        assertThat(Transience.isRefusal(new InvalidEventException("fails schema"))).isFalse();
+        assertThat(Transience.isRefusal(new IllegalArgumentException("bad"))).isFalse();
+        assertThat(Transience.isRefusal(s3(404))).isFalse();
+        assertThat(Transience.isRefusal(s3(503))).isFalse();
+        assertThat(Transience.isRefusal(new SQLException("duplicate key", "23505"))).isFalse();
+        assertThat(Transience.isRefusal(new SQLException("Connection refused", "08001"))).isFalse();
+    }
+
+    @Test
     void invalidInputClientErrorsAndRefusedCredentialsAreNeverTransient() {
         assertThat(Transience.isTransient(new InvalidEventException("fails schema"))).isFalse();
         assertThat(Transience.isTransient(new IllegalArgumentException("bad"))).isFalse();

@@ -7,6 +7,7 @@ import dev.lifeboat.kit.messaging.KafkaEvents;
 import dev.lifeboat.kit.messaging.Parking;
 import dev.lifeboat.kit.retry.RetriesExhaustedException;
 import dev.lifeboat.kit.retry.RetryPolicy;
+import dev.lifeboat.kit.retry.Transience;
 import dev.lifeboat.snapshot.service.SnapshotService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
@@ -103,7 +104,9 @@ public class BackupRequestConsumer {
     /**
      * The database, the object store, scheduler-service or Kafka being away must not lose a valid request: the
      * platform's retry policy rides the outage out; past its window the request is parked (not dead-lettered), from
-     * where it is replayed once the cause is fixed. A permanent failure nacks it into the dead-letter topic.
+     * where it is replayed once the cause is fixed, and so is one refused by a server this service needs
+     * ({@link Transience#isRefusal}: a missing ACL or grant). Another permanent failure nacks it into the dead-letter
+     * topic.
      */
     private CompletionStage<Void> runWithRetries(BackupRequested request, Message<String> message) {
         try {
@@ -118,6 +121,11 @@ public class BackupRequestConsumer {
             LOG.infof("backup %s: interrupted while retrying, left for redelivery", request.backupId());
             return CompletableFuture.completedFuture(null);
         } catch (RuntimeException e) {
+            if (Transience.isRefusal(e)) {
+                // the request is valid: a grant this service lacks (a topic's ACL, the ledger's privileges) refused it
+                return parking.park(message, "backup " + request.backupId() + " of source " + request.sourceId()
+                        + " refused: " + e, 1).subscribeAsCompletionStage().thenCompose(done -> message.ack());
+            }
             return message.nack(new IllegalStateException("backup " + request.backupId() + " failed: "
                     + e.getMessage(), e));
         }

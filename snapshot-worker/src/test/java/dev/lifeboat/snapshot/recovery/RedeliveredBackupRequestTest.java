@@ -16,7 +16,14 @@ import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
+import dev.lifeboat.contracts.BackupProgress;
+import dev.lifeboat.kit.messaging.Parking;
+import dev.lifeboat.snapshot.messaging.BackupEventPublisher;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.arc.ClientProxy;
+import io.quarkus.test.junit.QuarkusMock;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
@@ -41,7 +48,9 @@ import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Predicate;
 
@@ -73,6 +82,8 @@ class RedeliveredBackupRequestTest {
     ObjectStore store;
     @Inject
     MeterRegistry registry;
+    @Inject
+    BackupEventPublisher backupEvents;
     TopicTail events;
 
     public static class Resource extends RecoveryCommandsTestResource {
@@ -162,6 +173,62 @@ class RedeliveredBackupRequestTest {
         assertThat(repository.chains()).containsExactly(written.chainId());
         assertThat(repository.manifests(written.chainId())).extracting(Manifest::backupId).containsExactly(backupId);
         assertThat(events.seen(ofType(EventType.BACKUP_FAILED, backupId))).isEmpty();
+    }
+
+    @Test
+    void aRequestWhoseAnnouncementKafkaRefusesIsParkedWithTheReasonNotDeadLetteredAndItsReplayIsAnnounced()
+            throws Exception {
+        String source = source();
+        Repository repository = repositories.openOrInit(BUCKET, PREFIX + "/" + source);
+        String backupId = UUID.randomUUID().toString();
+        Manifest written = writeDirectly(repository, backupId, dev.lifeboat.repository.snapshot.BackupType.FULL);
+        ledgerRow(backupId, source);
+        BackupEventPublisher real = ClientProxy.unwrap(backupEvents);
+        AtomicBoolean refused = new AtomicBoolean();
+        // the lifecycle topic refuses this service once, as a missing ACL would
+        QuarkusMock.installMockForType(new BackupEventPublisher() {
+            @Override
+            public void snapshotCreated(SnapshotCreated e) {
+                if (e.backupId().equals(backupId) && refused.compareAndSet(false, true)) {
+                    throw new TopicAuthorizationException(Set.of(Topics.BACKUP_EVENTS));
+                }
+                real.snapshotCreated(e);
+            }
+
+            @Override
+            public void backupFailed(BackupFailed e) {
+                real.backupFailed(e);
+            }
+
+            @Override
+            public void progress(BackupProgress e) {
+                real.progress(e);
+            }
+        }, BackupEventPublisher.class);
+        try (TopicTail parked = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN),
+                Topics.PARKED); TopicTail dead = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(
+                LocalStack.KAFKA_ADMIN), Topics.DLQ)) {
+            request(new BackupRequested(backupId, source, BackupType.FULL, POLICY + "-" + source, "test"));
+
+            ConsumerRecord<String, String> record = parked.await(about(backupId), WAIT);
+            assertThat(EventCodec.header(record.headers(), Parking.REASON)).contains("backup " + backupId)
+                    .contains("Not authorized to access topics: [" + Topics.BACKUP_EVENTS + "]");
+            assertThat(EventCodec.header(record.headers(), Parking.ORIGIN_TOPIC)).isEqualTo(Topics.BACKUP_REQUESTED);
+
+            // replayed once the ACL is fixed: the manifest is announced, nothing backed up again
+            RecordHeaders headers = new RecordHeaders();
+            for (var h : record.headers()) {
+                if (!h.key().startsWith("lifeboat-origin-") && !h.key().startsWith("lifeboat-parked-")) {
+                    headers.add(h);
+                }
+            }
+            publisher.send(new ProducerRecord<>(Topics.BACKUP_REQUESTED, null, record.key(), record.value(), headers))
+                    .get();
+            SnapshotCreated created = snapshotOf(backupId);
+            assertThat(created.objectKey()).isEqualTo(repository.layout().manifest(written.chainId(), backupId));
+            assertThat(repository.chains()).containsExactly(written.chainId());
+            assertThat(dead.seen(about(backupId))).isEmpty();
+        }
     }
 
     @Test

@@ -30,8 +30,9 @@ import java.util.concurrent.CompletionStage;
  * retention expired); the other lifecycle events on the topic (progress, completed, failed, ...) are acknowledged
  * and skipped. Long storage work (offsite copies, garbage collection) is only queued here, so each record is
  * handled quickly. A record that is not a valid event is nacked into lifeboat.dlq.v1 with the reason, and
- * consumption goes on; a valid one whose work still fails transiently at the end of the retry window is parked on
- * lifeboat.parked.v1, from where it can be replayed.
+ * consumption goes on; a valid one whose work still fails transiently at the end of the retry window, or is refused
+ * (Kafka, the object store or the database refusing this service: {@link Transience#isRefusal}), is parked on
+ * lifeboat.parked.v1 with the reason, from where it can be replayed once the cause is fixed.
  */
 @ApplicationScoped
 public class BackupLifecycleConsumer {
@@ -79,7 +80,8 @@ public class BackupLifecycleConsumer {
 
     /**
      * Runs {@code work} in the record's trace with retries of transient failures, then acks; a transient failure that
-     * outlasts the retry window parks the record; a permanent one nacks it into the dead-letter topic with the reason.
+     * outlasts the retry window, or a refusal of this service, parks the record; another permanent one nacks it into
+     * the dead-letter topic with the reason.
      */
     private CompletionStage<Void> handle(Message<String> message, String what, String of, Runnable work) {
         Context parent = TracingMetadata.fromMessage(message).map(TracingMetadata::getCurrentContext)
@@ -91,6 +93,11 @@ public class BackupLifecycleConsumer {
             LOG.errorf("%s: %s; the record is parked and can be replayed once the cause is fixed", of, e.getMessage());
             return parking.park(message, e).subscribeAsCompletionStage().thenCompose(done -> message.ack());
         } catch (RuntimeException e) {
+            if (Transience.isRefusal(e)) {
+                // the record is valid: a grant this service lacks (a topic's ACL, the bucket's policy) refused it
+                return parking.park(message, of + ": " + what + " refused: " + describe(e), 1)
+                        .subscribeAsCompletionStage().thenCompose(done -> message.ack());
+            }
             LOG.errorf("%s: %s failed: %s; the record goes to the dead-letter topic", of, what, describe(e));
             return message.nack(new IllegalStateException(what + " failed: " + describe(e), e));
         } catch (InterruptedException e) {
