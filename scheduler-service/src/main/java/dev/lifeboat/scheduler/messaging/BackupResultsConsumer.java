@@ -11,7 +11,6 @@ import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.InvalidEventException;
 import dev.lifeboat.kit.messaging.KafkaEvents;
 import dev.lifeboat.kit.messaging.Parking;
-import dev.lifeboat.kit.retry.RetriesExhaustedException;
 import dev.lifeboat.kit.retry.RetryPolicy;
 import dev.lifeboat.scheduler.service.BackupResultService;
 import dev.lifeboat.scheduler.service.BackupWatchdog;
@@ -89,8 +88,8 @@ public class BackupResultsConsumer {
                     }
                 })
                 .chain(() -> Uni.createFrom().completionStage(message.ack()))
-                .onFailure(RetriesExhaustedException.class).recoverWithUni(e -> parking
-                        .park(message, (RetriesExhaustedException) e)
+                .onFailure(Parking::parks).recoverWithUni(e -> parking
+                        .park(message, e)
                         .chain(() -> Uni.createFrom().completionStage(message.ack())));
     }
 

@@ -5,7 +5,6 @@ import dev.lifeboat.contracts.CloudEvent;
 import dev.lifeboat.contracts.InvalidEventException;
 import dev.lifeboat.kit.messaging.KafkaEvents;
 import dev.lifeboat.kit.messaging.Parking;
-import dev.lifeboat.kit.retry.RetriesExhaustedException;
 import dev.lifeboat.kit.retry.RetryPolicy;
 import dev.lifeboat.scheduler.service.BackupWatchdog;
 import io.smallrye.mutiny.Uni;
@@ -58,8 +57,8 @@ public class RequestsSeenConsumer {
                         () -> watchdog.requestSeen(request, publishedAt))
                 .invoke(outcome -> LOG.debugf("%s: BackupRequested %s %s", origin, request.backupId(), outcome))
                 .chain(() -> Uni.createFrom().completionStage(message.ack()))
-                .onFailure(RetriesExhaustedException.class).recoverWithUni(e -> parking
-                        .park(message, (RetriesExhaustedException) e)
+                .onFailure(Parking::parks).recoverWithUni(e -> parking
+                        .park(message, e)
                         .chain(() -> Uni.createFrom().completionStage(message.ack())));
     }
 }
