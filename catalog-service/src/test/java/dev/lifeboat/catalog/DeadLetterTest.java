@@ -5,15 +5,12 @@ import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.Topics;
-import dev.lifeboat.kit.messaging.Parking;
-import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Headers;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -87,39 +84,6 @@ class DeadLetterTest {
             stack.startServer("postgres");
         }
         awaitBackup(b.backupId(), "REQUESTED").body("requestedBy", equalTo("while-the-database-is-away"));
-        assertThat(TestKafka.read(dlqStart, r -> b.sourceId().equals(r.key()), 1, Duration.ofSeconds(2))).isEmpty();
-    }
-
-    @Test
-    void aRecordTheDatabaseRefusesIsParkedWithTheReasonNotDeadLetteredAndItsReplayIsRecorded() {
-        TestBackups b = TestBackups.full();
-        Map<TopicPartition, Long> dlqStart = TestKafka.endOffsets(Topics.DLQ);
-        Map<TopicPartition, Long> parkedStart = TestKafka.endOffsets(Topics.PARKED);
-        // a privilege the catalog's role lost (a migration run by hand, say): permanent, but about the grant
-        String table = "catalog.backup_event";
-        Databases.execute(CatalogTestResource.DATABASE, "revoke insert on " + table + " from "
-                + CatalogTestResource.APP_USER);
-        ConsumerRecord<String, String> parked;
-        try {
-            kafka.publish(b.sourceId(), b.requested("while-the-grant-is-missing"));
-            parked = TestKafka.read(parkedStart, r -> b.sourceId().equals(r.key()), 1, Duration.ofSeconds(30))
-                    .getFirst();
-        } finally {
-            Databases.execute(CatalogTestResource.DATABASE, "grant insert on " + table + " to "
-                    + CatalogTestResource.APP_USER);
-        }
-        assertThat(header(parked, Parking.REASON)).startsWith("refused: ").contains("permission denied");
-        assertThat(header(parked, Parking.ORIGIN_TOPIC)).isEqualTo(Topics.BACKUP_REQUESTED);
-
-        // replayed once the grant is back, as scheduler-service replays a parked record
-        Headers headers = new RecordHeaders();
-        for (var h : parked.headers()) {
-            if (!h.key().startsWith("lifeboat-origin-") && !h.key().startsWith("lifeboat-parked-")) {
-                headers.add(h);
-            }
-        }
-        kafka.send(Topics.BACKUP_REQUESTED, parked.key(), headers, parked.value());
-        awaitBackup(b.backupId(), "REQUESTED").body("requestedBy", equalTo("while-the-grant-is-missing"));
         assertThat(TestKafka.read(dlqStart, r -> b.sourceId().equals(r.key()), 1, Duration.ofSeconds(2))).isEmpty();
     }
 

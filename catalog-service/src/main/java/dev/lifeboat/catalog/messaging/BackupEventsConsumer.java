@@ -9,6 +9,7 @@ import dev.lifeboat.contracts.CloudEvent;
 import dev.lifeboat.contracts.InvalidEventException;
 import dev.lifeboat.kit.messaging.KafkaEvents;
 import dev.lifeboat.kit.messaging.Parking;
+import dev.lifeboat.kit.retry.RetriesExhaustedException;
 import dev.lifeboat.kit.retry.RetryPolicy;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
@@ -88,8 +89,8 @@ public class BackupEventsConsumer {
                     .replaceWithVoid());
         }
         return all.chain(() -> Uni.createFrom().completionStage(message.ack()))
-                .onFailure(Parking::parks).recoverWithUni(e -> parking
-                        .park(message, e)
+                .onFailure(RetriesExhaustedException.class).recoverWithUni(e -> parking
+                        .park(message, (RetriesExhaustedException) e)
                         .chain(() -> Uni.createFrom().completionStage(message.ack())));
     }
 

@@ -9,6 +9,7 @@ import dev.lifeboat.contracts.InvalidEventException;
 import dev.lifeboat.contracts.WalStatus;
 import dev.lifeboat.kit.messaging.KafkaEvents;
 import dev.lifeboat.kit.messaging.Parking;
+import dev.lifeboat.kit.retry.RetriesExhaustedException;
 import dev.lifeboat.kit.retry.RetryPolicy;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
@@ -69,8 +70,8 @@ public class WalStatusConsumer {
                     }
                 })
                 .chain(() -> Uni.createFrom().completionStage(message.ack()))
-                .onFailure(Parking::parks).recoverWithUni(t -> parking
-                        .park(message, t)
+                .onFailure(RetriesExhaustedException.class).recoverWithUni(t -> parking
+                        .park(message, (RetriesExhaustedException) t)
                         .chain(() -> Uni.createFrom().completionStage(message.ack())));
     }
 

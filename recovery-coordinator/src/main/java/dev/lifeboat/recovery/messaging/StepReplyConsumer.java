@@ -24,8 +24,7 @@ import java.util.concurrent.CompletionStage;
  * Consumes lifeboat.recovery.replies.v1 (channel step-replies). A reply is applied in one transaction and the
  * record acked after it commits; duplicates and replies for unknown or finished commands change nothing (the
  * engine only accepts the run's pending commandId). Invalid records go to lifeboat.dlq.v1 with the reason; a reply
- * that cannot be recorded for the whole retry window, or that the database refuses to this service, is parked on
- * lifeboat.parked.v1.
+ * that cannot be recorded for the whole retry window is parked on lifeboat.parked.v1.
  */
 @ApplicationScoped
 public class StepReplyConsumer {
@@ -63,12 +62,6 @@ public class StepReplyConsumer {
             return message.ack();
         } catch (RetriesExhaustedException e) {
             // the run's deadline still fires, so the saga does not hang on a reply it could not record
-            return parking.park(message, e).subscribeAsCompletionStage().thenCompose(done -> message.ack());
-        } catch (RuntimeException e) {
-            if (!Parking.parks(e)) {
-                throw e;
-            }
-            // the coordinator's database refusing it (a privilege): the reply is valid, kept for a replay
             return parking.park(message, e).subscribeAsCompletionStage().thenCompose(done -> message.ack());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -11,6 +11,7 @@ import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.InvalidEventException;
 import dev.lifeboat.kit.messaging.KafkaEvents;
 import dev.lifeboat.kit.messaging.Parking;
+import dev.lifeboat.kit.retry.RetriesExhaustedException;
 import dev.lifeboat.kit.retry.RetryPolicy;
 import dev.lifeboat.scheduler.service.BackupResultService;
 import dev.lifeboat.scheduler.service.BackupWatchdog;
@@ -88,8 +89,8 @@ public class BackupResultsConsumer {
                     }
                 })
                 .chain(() -> Uni.createFrom().completionStage(message.ack()))
-                .onFailure(Parking::parks).recoverWithUni(e -> parking
-                        .park(message, e)
+                .onFailure(RetriesExhaustedException.class).recoverWithUni(e -> parking
+                        .park(message, (RetriesExhaustedException) e)
                         .chain(() -> Uni.createFrom().completionStage(message.ack())));
     }
 

@@ -5,6 +5,7 @@ import dev.lifeboat.contracts.CloudEvent;
 import dev.lifeboat.contracts.InvalidEventException;
 import dev.lifeboat.kit.messaging.KafkaEvents;
 import dev.lifeboat.kit.messaging.Parking;
+import dev.lifeboat.kit.retry.RetriesExhaustedException;
 import dev.lifeboat.kit.retry.RetryPolicy;
 import dev.lifeboat.scheduler.service.BackupWatchdog;
 import io.smallrye.mutiny.Uni;
@@ -57,8 +58,8 @@ public class RequestsSeenConsumer {
                         () -> watchdog.requestSeen(request, publishedAt))
                 .invoke(outcome -> LOG.debugf("%s: BackupRequested %s %s", origin, request.backupId(), outcome))
                 .chain(() -> Uni.createFrom().completionStage(message.ack()))
-                .onFailure(Parking::parks).recoverWithUni(e -> parking
-                        .park(message, e)
+                .onFailure(RetriesExhaustedException.class).recoverWithUni(e -> parking
+                        .park(message, (RetriesExhaustedException) e)
                         .chain(() -> Uni.createFrom().completionStage(message.ack())));
     }
 }

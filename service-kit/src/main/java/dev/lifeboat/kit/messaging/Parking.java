@@ -2,7 +2,6 @@ package dev.lifeboat.kit.messaging;
 
 import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.kit.retry.RetriesExhaustedException;
-import dev.lifeboat.kit.retry.Transience;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.MutinyEmitter;
@@ -22,7 +21,7 @@ import java.time.Instant;
 
 /**
  * Parks a valid record whose work failed transiently for the whole retry window, or failed for a reason of the
- * service's own that waiting does not fix (a server refusing this service: {@link #parks}), on {@value Topics#PARKED}: the record as it came (key, value, every
+ * service's own that waiting does not fix, on {@value Topics#PARKED}: the record as it came (key, value, every
  * header) plus where it came from and why it was parked. Parked records are kept apart from the dead letters
  * (records that are not valid), and scheduler-service replays both to their origin topic on an administrator's
  * request, once the cause is fixed. The consumers are idempotent, so a replayed record that was processed meanwhile
@@ -57,21 +56,6 @@ public class Parking {
     /** Sends the record to the parking topic; the caller acknowledges the original once this completes. */
     public Uni<Void> park(Message<String> message, RetriesExhaustedException why) {
         return park(message, why.getMessage(), why.attempts());
-    }
-
-    /**
-     * Whether a valid record whose work failed with {@code failure} is parked rather than dead-lettered: the work
-     * failed transiently for the whole retry window, or a server it needs refused this service
-     * ({@link Transience#isRefusal}: a grant to fix, then a replay).
-     */
-    public static boolean parks(Throwable failure) {
-        return failure instanceof RetriesExhaustedException || Transience.isRefusal(failure);
-    }
-
-    /** {@link #park(Message, RetriesExhaustedException)} or, for a refusal ({@link #parks}), its reason. */
-    public Uni<Void> park(Message<String> message, Throwable failure) {
-        return failure instanceof RetriesExhaustedException why ? park(message, why)
-                : park(message, "refused: " + failure, 1);
     }
 
     /**
