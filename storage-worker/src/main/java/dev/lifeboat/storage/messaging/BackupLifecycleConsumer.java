@@ -69,8 +69,10 @@ public class BackupLifecycleConsumer {
         }
         if (event.data() instanceof SnapshotCreated snapshot) {
             String key = key(message, snapshot);
-            return handle(message, "sealing", "backup " + snapshot.backupId(),
-                    () -> sealing.sealAndPublish(snapshot, key));
+            // where the record says the backup is, in every log line and park reason: a refusal to read a bucket
+            // the record named is not a grant to widen
+            return handle(message, "sealing", "backup " + snapshot.backupId() + " at s3://" + snapshot.bucket() + "/"
+                    + snapshot.objectKey(), () -> sealing.sealAndPublish(snapshot, key));
         }
         if (event.data() instanceof BackupsExpired expired) {
             return handle(message, "expiry", "policy " + expired.policyId(), () -> expiry.apply(expired));

@@ -41,7 +41,7 @@ import java.util.stream.Collectors;
  * </ul>
  * The recomputation uses the same calculator as the scheduler, over the same facts (completion time, type, chain and
  * parent as sealed), so a legitimate expiry passes. A failure to reach scheduler-service is thrown (transient: the
- * record is retried, then dead-lettered), never taken as permission.
+ * record is retried, then parked; a refusal of this worker's token parks it at once), never taken as permission.
  */
 @ApplicationScoped
 public class ExpiryGuard {
