@@ -67,7 +67,7 @@ public final class Transience {
      * Whether a server the work depends on refused this service (Kafka's authentication or authorization, the object
      * store's 401 or 403, an HTTP service's 401 or 403, PostgreSQL's failed login or missing privilege, anywhere on
      * the cause chain): permanent, but about the service's credentials or grants, not about the record it was
-     * working on, which stays valid; it is parked with the reason, for a replay once an operator fixed the grant.
+     * working on, which stays valid: the workers park it with the reason, for a replay once the grant is fixed.
      */
     public static boolean isRefusal(Throwable error) {
         int depth = 0;
