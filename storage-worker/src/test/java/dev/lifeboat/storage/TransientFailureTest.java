@@ -74,8 +74,8 @@ class TransientFailureTest extends StorageWorkerTestBase {
             stack.startServer("postgres");
         }
         assertThat(header(held, Parking.ORIGIN_TOPIC)).isEqualTo(Topics.BACKUP_EVENTS);
-        assertThat(header(held, Parking.REASON)).startsWith("sealing of backup " + snapshot.backupId()
-                + " failed transiently").contains("retry window");
+        assertThat(header(held, Parking.REASON)).startsWith("sealing of backup " + snapshot.backupId() + " at s3://"
+                + snapshot.bucket() + "/" + snapshot.objectKey() + " failed transiently").contains("retry window");
         assertThat(header(held, EventCodec.H_TYPE)).isEqualTo(EventType.SNAPSHOT_CREATED.ceType());
         assertThat(deadLetters.seen(r -> r.value() != null && r.value().contains(snapshot.backupId())))
                 .as("a valid record is never dead-lettered").isEmpty();
