@@ -19,7 +19,6 @@ import io.quarkus.test.junit.QuarkusMock;
 import io.quarkus.test.common.WithTestResource;
 import jakarta.inject.Inject;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import io.quarkus.test.junit.QuarkusTest;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -171,13 +170,8 @@ class SnapshotSealingTest extends StorageWorkerTestBase {
             assertThat(events.seen(outcomeOf(snapshot.backupId()))).isEmpty();
 
             // replayed once the ACL is fixed, as scheduler-service replays a parked record: the stored verdict goes out
-            RecordHeaders headers = new RecordHeaders();
-            for (var h : record.headers()) {
-                if (!h.key().startsWith("lifeboat-origin-") && !h.key().startsWith("lifeboat-parked-")) {
-                    headers.add(h);
-                }
-            }
-            producer.send(new ProducerRecord<>(Topics.BACKUP_EVENTS, null, record.key(), record.value(), headers));
+            producer.send(new ProducerRecord<>(Topics.BACKUP_EVENTS, null, record.key(), record.value(),
+                    Parking.withoutParkingHeaders(record.headers())));
             ConsumerRecord<String, String> verdict = events.await(outcomeOf(snapshot.backupId()), WAIT);
             assertThat(header(verdict, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_COMPLETED.ceType());
             assertThat(deadLetters.seen(r -> r.value() != null && r.value().contains(snapshot.backupId()))).isEmpty();

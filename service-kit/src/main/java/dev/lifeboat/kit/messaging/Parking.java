@@ -64,12 +64,7 @@ public class Parking {
      */
     public Uni<Void> park(Message<String> message, String reason, int attempts) {
         IncomingKafkaRecordMetadata<String, String> origin = KafkaEvents.kafka(message);
-        RecordHeaders headers = new RecordHeaders();
-        for (Header h : origin.getHeaders()) {
-            if (!h.key().startsWith("lifeboat-origin-") && !h.key().startsWith("lifeboat-parked-")) {
-                headers.add(h.key(), h.value());
-            }
-        }
+        RecordHeaders headers = withoutParkingHeaders(origin.getHeaders());
         headers.add(ORIGIN_TOPIC, utf8(origin.getTopic()));
         headers.add(ORIGIN_PARTITION, utf8(Integer.toString(origin.getPartition())));
         headers.add(ORIGIN_OFFSET, utf8(Long.toString(origin.getOffset())));
@@ -88,6 +83,20 @@ public class Parking {
                         .build()))
                 .invoke(() -> registry.counter("lifeboat_records_parked_total", "topic", origin.getTopic())
                         .increment());
+    }
+
+    /**
+     * {@code headers} without those parking adds (where the record came from, why it was parked): a parked record's
+     * own headers, as it came, for its replay, or for parking a replayed record again.
+     */
+    public static RecordHeaders withoutParkingHeaders(Iterable<Header> headers) {
+        RecordHeaders own = new RecordHeaders();
+        for (Header h : headers) {
+            if (!h.key().startsWith("lifeboat-origin-") && !h.key().startsWith("lifeboat-parked-")) {
+                own.add(h.key(), h.value());
+            }
+        }
+        return own;
     }
 
     private static byte[] utf8(String s) {

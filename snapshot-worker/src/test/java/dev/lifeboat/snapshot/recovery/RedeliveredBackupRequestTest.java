@@ -23,7 +23,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.arc.ClientProxy;
 import io.quarkus.test.junit.QuarkusMock;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
@@ -216,13 +215,8 @@ class RedeliveredBackupRequestTest {
             assertThat(EventCodec.header(record.headers(), Parking.ORIGIN_TOPIC)).isEqualTo(Topics.BACKUP_REQUESTED);
 
             // replayed once the ACL is fixed: the manifest is announced, nothing backed up again
-            RecordHeaders headers = new RecordHeaders();
-            for (var h : record.headers()) {
-                if (!h.key().startsWith("lifeboat-origin-") && !h.key().startsWith("lifeboat-parked-")) {
-                    headers.add(h);
-                }
-            }
-            publisher.send(new ProducerRecord<>(Topics.BACKUP_REQUESTED, null, record.key(), record.value(), headers))
+            publisher.send(new ProducerRecord<>(Topics.BACKUP_REQUESTED, null, record.key(), record.value(),
+                    Parking.withoutParkingHeaders(record.headers())))
                     .get();
             SnapshotCreated created = snapshotOf(backupId);
             assertThat(created.objectKey()).isEqualTo(repository.layout().manifest(written.chainId(), backupId));
