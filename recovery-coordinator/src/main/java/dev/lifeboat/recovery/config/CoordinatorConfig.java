@@ -52,4 +52,21 @@ public interface CoordinatorConfig {
     @WithDefault("http://127.0.0.1:8081,http://127.0.0.1:8082,http://127.0.0.1:8083,http://127.0.0.1:8084,"
             + "http://127.0.0.1:8085")
     List<String> platformUrls();
+
+    /** The drops that undo restores which succeeded after their step timed out (table {@code late_drops}). */
+    LateDrops lateDrops();
+
+    interface LateDrops {
+        /**
+         * How long a settled drop is kept before it is purged: counted from its reply, from its expiry (never sent
+         * before its deadline), or, for one sent and never answered, from its deadline. A reply to a purged drop is
+         * ignored (and logged), as one to a drop never recorded is; the run keeps what it recorded either way.
+         */
+        @WithDefault("P30D")
+        Duration retention();
+
+        /** At most this many rows are deleted per statement, so a purge never holds many row locks for long. */
+        @WithDefault("500")
+        int purgeBatch();
+    }
 }

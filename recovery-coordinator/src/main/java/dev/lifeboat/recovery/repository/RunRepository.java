@@ -16,6 +16,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -285,6 +286,38 @@ public class RunRepository {
             ps.setString(1, commandId);
             ps.setString(2, runId);
             return ps.executeUpdate() == 1;
+        }
+    }
+
+    /** A late drop deleted by {@link #purgeLateDrops}; {@code unanswered}: it was sent and no reply ever came. */
+    public record PurgedLateDrop(String runId, String commandId, boolean unanswered) {
+    }
+
+    /**
+     * When a late drop is settled: its reply, its expiry (not sent before its deadline), or the deadline of one sent
+     * and never answered; null while it is not sent yet. Index {@code late_drops_settled} is on this expression.
+     */
+    private static final String SETTLED_AT =
+            "coalesce(replied_at, expired_at, case when sent_at is not null then deadline end)";
+
+    /**
+     * Deletes at most {@code limit} late drops settled more than {@code retention} ago, oldest first, and returns
+     * them. Rows locked by a transaction that is recording a reply or a send right now are skipped (the next purge
+     * takes them), so the purge waits for no one and holds its row locks only for this one statement.
+     */
+    public List<PurgedLateDrop> purgeLateDrops(Connection c, Duration retention, int limit) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("delete from late_drops where command_id in (select command_id "
+                + "from late_drops where " + SETTLED_AT + " < now() - make_interval(secs => ?) order by "
+                + SETTLED_AT + " limit ? for update skip locked) returning run_id, command_id, "
+                + "replied_at is null and expired_at is null")) {
+            ps.setDouble(1, retention.toMillis() / 1000.0);
+            ps.setInt(2, limit);
+            ResultSet rs = ps.executeQuery();
+            List<PurgedLateDrop> purged = new ArrayList<>();
+            while (rs.next()) {
+                purged.add(new PurgedLateDrop(rs.getString(1), rs.getString(2), rs.getBoolean(3)));
+            }
+            return purged;
         }
     }
 

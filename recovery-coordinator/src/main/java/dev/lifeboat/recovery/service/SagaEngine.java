@@ -109,6 +109,11 @@ public class SagaEngine {
         this.config = config;
         this.tracer = tracer;
         this.targets = targets;
+        if (!config.lateDrops().retention().isPositive() || config.lateDrops().purgeBatch() < 1) {
+            throw new IllegalArgumentException("lifeboat.recovery.late-drops: retention must be positive and "
+                    + "purge-batch at least 1, not " + config.lateDrops().retention() + " and "
+                    + config.lateDrops().purgeBatch());
+        }
     }
 
     @PreDestroy
@@ -261,7 +266,8 @@ public class SagaEngine {
         if (commandId.matches(ownDrop)) {
             int step = Integer.parseInt(commandId.replaceAll(ownDrop, "$1"));
             if (!runs.lateDropReplied(c, r.id, commandId)) {
-                LOG.infof("run %s: reply to late drop %s ignored: no such drop, or answered before", r.id, commandId);
+                LOG.infof("run %s: reply to late drop %s ignored: no such drop (never decided, or purged %s after "
+                        + "it settled), or answered before", r.id, commandId, retention());
                 return true;
             }
             runs.stepOutcome(c, r.id, step, null, null, null, "lateReply",
@@ -638,6 +644,35 @@ public class SagaEngine {
             LOG.infof("run %s: late drop %s sent after it was not sent when decided", d.runId(),
                     d.pending().commandId());
         }
+    }
+
+    /**
+     * Deletes one batch (at most {@code late-drops.purge-batch}) of the late drops settled more than
+     * {@code late-drops.retention} ago, so {@code late_drops} does not grow for ever, and returns how many. A drop is
+     * settled once its reply was recorded, once it expired unsent, or, sent and never answered, at its deadline; one
+     * still waiting to be sent is kept. The run keeps everything it recorded; a reply that arrives for a purged drop
+     * finds no row, so {@link #lateReply} ignores it (and logs it) like one for a drop never decided: it adds nothing.
+     */
+    public int purgeLateDrops() {
+        CoordinatorConfig.LateDrops keep = config.lateDrops();
+        List<RunRepository.PurgedLateDrop> purged = db.tx(c -> runs.purgeLateDrops(c, keep.retention(),
+                keep.purgeBatch()));
+        for (RunRepository.PurgedLateDrop d : purged) {
+            if (d.unanswered()) {
+                LOG.warnf("run %s: late drop %s was sent and never answered; purged %s after its deadline, so a reply "
+                        + "to it is ignored from now on", d.runId(), d.commandId(), retention());
+            }
+        }
+        if (!purged.isEmpty()) {
+            LOG.infof("purged %d late drop(s) settled more than %s ago", purged.size(), retention());
+        }
+        return purged.size();
+    }
+
+    /** The late drops' retention as configured in days ({@code P30D}), not as Duration prints it ({@code PT720H}). */
+    private String retention() {
+        Duration d = config.lateDrops().retention();
+        return d.toSeconds() % 86_400 == 0 && d.getNano() == 0 ? "P" + d.toDays() + "D" : d.toString();
     }
 
     /** Records on the run that late drop {@code d} was not sent before its deadline: its database stays. */
