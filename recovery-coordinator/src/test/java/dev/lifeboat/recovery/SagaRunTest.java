@@ -547,7 +547,7 @@ class SagaRunTest {
     @Test
     void aLateRestoresDropThatCouldNotBeSentIsSentByTheCoordinatorStartedAfterwards() {
         CommandSender real = ClientProxy.unwrap(sender);
-        String runId = lateRestoreWhoseDropCannotBeSent(real, "orders_late_kept");
+        String runId = lateRestoreWhoseDropCannotBeSent(real, "orders_late_kept").runId();
 
         // a coordinator started afterwards, with a broker it reaches, and nothing of the first one's memory
         SagaEngine restarted = new SagaEngine(db, runs, plans, real, runEvents, localSteps, coordinatorConfig, tracer,
@@ -574,7 +574,7 @@ class SagaRunTest {
     @Test
     void aLateRestoresDropNotSentBeforeItsDeadlineIsNotSentAndTheRunSaysTheDatabaseStays() {
         CommandSender real = ClientProxy.unwrap(sender);
-        String runId = lateRestoreWhoseDropCannotBeSent(real, "orders_late_expired");
+        String runId = lateRestoreWhoseDropCannotBeSent(real, "orders_late_expired").runId();
         // the broker was away for longer than the step's timeout: the participant would refuse the drop now
         updateLateDrop(runId, "created_at = now() - interval '1 hour', deadline = now() - interval '1 second'");
         new SagaEngine(db, runs, plans, real, runEvents, localSteps, coordinatorConfig, tracer, restoreTargets)
@@ -588,11 +588,98 @@ class SagaRunTest {
         assertThat(run.getString("steps[0].details.target.state")).contains("left in place");
     }
 
+    @Test
+    void lateDropsSettledLongerAgoThanTheRetentionArePurgedAndAReplyToAPurgedOneChangesNothing() {
+        CommandSender real = ClientProxy.unwrap(sender);
+        // the broker stays away for this test's late drops: the drop waits unsent, however long
+        LateRestore late = lateRestoreWhoseDropCannotBeSent(real, "orders_late_purged");
+        String runId = late.runId();
+        updateLateDrop(runId, "created_at = now() - interval '40 days'");
+        // settled drops of other runs, by when they settled (the retention is the default, 30 days)
+        String others = Plans.uniqueId("purge");
+        insertLateDrop(others + ":0:answered-long-ago", "now() - interval '40 days'", "now() - interval '31 days'",
+                null, "now() - interval '39 days'");
+        insertLateDrop(others + ":1:expired-long-ago", null, null, "now() - interval '31 days'",
+                "now() - interval '31 days'");
+        insertLateDrop(others + ":2:unanswered-long-ago", "now() - interval '40 days'", null, null,
+                "now() - interval '31 days'");
+        insertLateDrop(others + ":3:answered-recently", "now() - interval '40 days'", "now() - interval '1 day'",
+                null, "now() - interval '39 days'");
+        insertLateDrop(others + ":4:expired-recently", null, null, "now() - interval '1 day'",
+                "now() - interval '40 days'");
+        insertLateDrop(others + ":5:unanswered-recently", "now() - interval '40 days'", null, null,
+                "now() - interval '1 day'");
+
+        engine.purgeLateDrops();
+        assertThat(lateDropsOf(others)).as("settled within the retention (the timer may have purged first)")
+                .containsExactlyInAnyOrder(others + ":3:answered-recently", others + ":4:expired-recently",
+                        others + ":5:unanswered-recently");
+        assertThat(lateDropState(runId)).as("not sent yet: kept, however old").isEqualTo(LateDropRow.UNSENT);
+
+        // the drop went out long ago and no reply came before the retention passed after its deadline
+        updateLateDrop(runId, "sent_at = now() - interval '40 days', deadline = now() - interval '31 days'");
+        engine.purgeLateDrops();
+        assertThat(lateDropState(runId)).isEqualTo(LateDropRow.NONE);
+        String before = Plans.admin().get("/api/v1/runs/" + runId).then().statusCode(200).extract().asString();
+
+        CapturedLog log = CapturedLog.of(SagaEngine.class);
+        try {
+            // the late restore's reply delivered again, then the drop's reply: same partition, handled in this order
+            participant.completed(late.restore(), restored("orders_late_purged"));
+            String dropId = runId + ":0:late-drop";
+            participant.completed(new Command(EventType.DROP_DATABASE, dropId, runId, 0, Map.of(), null),
+                    Map.of("dropped", true));
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(() -> log.messages()
+                    .stream().anyMatch(m -> m.contains("reply to late drop " + dropId + " ignored")
+                            && m.contains("purged")));
+        } finally {
+            log.close();
+        }
+        assertThat(Plans.admin().get("/api/v1/runs/" + runId).then().statusCode(200).extract().asString())
+                .as("no transition, no step detail, no status change").isEqualTo(before);
+        assertThat(notes(runId)).noneMatch(n -> n.startsWith("late compensation of step 0 done"));
+        assertThat(lateDropState(runId)).as("the late restore's reply again decides no new drop")
+                .isEqualTo(LateDropRow.NONE);
+        assertThat(participant.drain(runId, Duration.ofSeconds(2))).as("nothing sent").isEmpty();
+    }
+
+    private void insertLateDrop(String commandId, String sentAt, String repliedAt, String expiredAt,
+                                String deadline) {
+        String runId = commandId.substring(0, commandId.indexOf(':'));
+        db.tx(c -> {
+            try (var ps = c.prepareStatement("insert into late_drops (command_id, run_id, step, target, pending, "
+                    + "deadline, created_at, sent_at, replied_at, expired_at) values (?, ?, 0, 'database=test', "
+                    + "'{}'::jsonb, " + deadline + ", now() - interval '40 days', " + sentAt + ", " + repliedAt + ", "
+                    + expiredAt + ")")) {
+                ps.setString(1, commandId);
+                ps.setString(2, runId);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    private List<String> lateDropsOf(String runId) {
+        return db.tx(c -> {
+            try (var ps = c.prepareStatement("select command_id from late_drops where run_id = ?")) {
+                ps.setString(1, runId);
+                var rs = ps.executeQuery();
+                List<String> ids = new ArrayList<>();
+                while (rs.next()) {
+                    ids.add(rs.getString(1));
+                }
+                return ids;
+            }
+        });
+    }
+
+    private record LateRestore(String runId, Command restore) {
+    }
+
     /**
      * A run whose restore timed out and then succeeded, with its drop decided but not sent: this coordinator cannot
      * send it (the broker away), as if it then stopped; its memory holds nothing of it.
      */
-    private String lateRestoreWhoseDropCannotBeSent(CommandSender real, String database) {
+    private LateRestore lateRestoreWhoseDropCannotBeSent(CommandSender real, String database) {
         QuarkusMock.installMockForType(new CommandSender() {
             @Override
             public void send(String runId, String traceparent, Run.Pending pending) {
@@ -618,7 +705,7 @@ class SagaRunTest {
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
                 .until(() -> lateDropState(runId) == LateDropRow.UNSENT);
         assertThat(participant.drain(runId, Duration.ofSeconds(2))).as("the drop could not go out").isEmpty();
-        return runId;
+        return new LateRestore(runId, restore);
     }
 
     private static List<String> notes(String runId) {
