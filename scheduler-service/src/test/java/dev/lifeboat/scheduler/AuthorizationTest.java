@@ -32,7 +32,7 @@ class AuthorizationTest {
 
     @Test
     void everyOperationNeedsATokenAndTheRightRole() {
-        OpenApiAuthorization.assertProtected("scheduler-service", base, 13);
+        OpenApiAuthorization.assertProtected("scheduler-service", base, 14);
     }
 
     @Test

@@ -1,10 +1,16 @@
 package dev.lifeboat.scheduler.rest;
 
+import com.fasterxml.jackson.annotation.JsonAnySetter;
 import dev.lifeboat.identity.Roles;
+import dev.lifeboat.kit.rest.Problem;
+import dev.lifeboat.kit.rest.ProblemException;
 import dev.lifeboat.kit.security.Actor;
 import dev.lifeboat.scheduler.service.ParkedRecordService;
+import dev.lifeboat.scheduler.service.ParkedRecordService.BulkReplayed;
 import dev.lifeboat.scheduler.service.ParkedRecordService.HeldRecord;
 import dev.lifeboat.scheduler.service.ParkedRecordService.Replayed;
+import dev.lifeboat.scheduler.service.ParkedRecordService.Selection;
+
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
 import jakarta.validation.Valid;
@@ -12,26 +18,69 @@ import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
+import jakarta.validation.constraints.Size;
 import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Parked records (valid work an outage held up past the retry window) and dead letters (records a consumer refused):
  * list them (where each came from and why it is held, never its payload: every role reads, as everywhere), and
- * replay one to its origin topic once the cause is fixed (administrators only: a replay makes the platform act again).
+ * replay one to its origin topic once the cause is fixed, or all those a filter selects (administrators only: a replay
+ * makes the platform act again). Every replay is remembered: a record replayed before is not replayed again unless
+ * the order says {@code force} (one record) and is skipped by a bulk replay.
  */
 @Path("/api/v1/admin/parked")
 public class ParkedRecordResource {
-    /** Which record to replay: {@code from} is {@code parked} or {@code dead-letter}. */
+    /**
+     * Which record to replay: {@code from} is {@code parked} or {@code dead-letter}; {@code force} replays a record
+     * that was replayed before (refused with 409 otherwise).
+     */
     public record ReplayOrder(@Pattern(regexp = "parked|dead-letter", message = "must be parked or dead-letter")
                               String from,
                               @NotNull @Min(0) Integer partition,
-                              @NotNull @Min(0) Long offset) {
+                              @NotNull @Min(0) Long offset,
+                              Boolean force) {
+    }
+
+    /**
+     * Which held records to replay at once: the filters are optional and all must match ({@code reasonContains}
+     * ignores case; {@code heldAfter} inclusive, {@code heldBefore} exclusive). A field this order does not know is
+     * refused, so that a misspelt filter never widens a replay to everything held.
+     */
+    public record BulkReplayOrder(
+            @Pattern(regexp = "parked|dead-letter", message = "must be parked or dead-letter") String from,
+            @Size(min = 1, max = 249) @Pattern(regexp = "[a-zA-Z0-9._-]+",
+                    message = "must be a Kafka topic name (letters, digits, . _ -)") String originTopic,
+            @Size(min = 1, max = 500) String reasonContains,
+            Instant heldAfter,
+            Instant heldBefore,
+            @Min(1) @Max(1000) Integer limit,
+            Boolean dryRun,
+            @Schema(hidden = true) @JsonAnySetter
+            @Size(max = 0, message = "unknown field; allowed: from, originTopic, reasonContains, heldAfter,"
+                    + " heldBefore, limit, dryRun") Map<String, Object> unknown) {
+    }
+
+    /**
+     * The answer of a bulk replay that stopped part-way: problem+json (RFC 9457) whose extension members say what
+     * was replayed until then.
+     */
+    public record BulkReplayStopped(String type, String title, int status, String detail, String instance,
+                                    List<ParkedRecordService.BulkEntry> replayed,
+                                    List<ParkedRecordService.Skipped> skipped, int skippedCount, int remaining) {
     }
 
     @Inject
@@ -52,6 +101,34 @@ public class ParkedRecordResource {
     @POST
     @Path("replay")
     public Replayed replay(@Valid @NotNull ReplayOrder order) {
-        return parked.replay(order.from(), order.partition(), order.offset(), actor.name());
+        return parked.replay(order.from(), order.partition(), order.offset(), actor.name(),
+                Boolean.TRUE.equals(order.force()));
+    }
+
+    @RolesAllowed(Roles.ADMIN)
+    @POST
+    @Path("replay-all")
+    @APIResponse(responseCode = "200", description = "every matching record not replayed yet was replayed (or, in a"
+            + " dry run, would be), up to the limit",
+            content = @Content(schema = @Schema(implementation = BulkReplayed.class)))
+    @APIResponse(responseCode = "503", description = "stopped part-way: what was replayed until then and why",
+            content = @Content(mediaType = Problem.MEDIA_TYPE,
+                    schema = @Schema(implementation = BulkReplayStopped.class)))
+    public Response replayAll(@Valid @NotNull BulkReplayOrder order, @Context UriInfo uri) {
+        if (order.heldAfter() != null && order.heldBefore() != null
+                && !order.heldAfter().isBefore(order.heldBefore())) {
+            throw new ProblemException(400, "Invalid request", "heldAfter (" + order.heldAfter()
+                    + ") must be before heldBefore (" + order.heldBefore() + ")");
+        }
+        BulkReplayed done = parked.replayAll(new Selection(order.from(), order.originTopic(), order.reasonContains(),
+                order.heldAfter(), order.heldBefore(), order.limit() == null ? 100 : order.limit(),
+                Boolean.TRUE.equals(order.dryRun())), actor.name());
+        if (done.complete()) {
+            return Response.ok(done).build();
+        }
+        return Response.status(503).type(Problem.MEDIA_TYPE).entity(new BulkReplayStopped("about:blank",
+                "Bulk replay stopped part-way", 503, "replayed " + done.replayed().size() + " record(s), then stopped: "
+                + done.stoppedBecause(), uri.getPath(), done.replayed(), done.skipped(), done.skippedCount(),
+                done.remaining())).build();
     }
 }

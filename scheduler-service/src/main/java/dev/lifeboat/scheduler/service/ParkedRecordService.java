@@ -4,6 +4,10 @@ import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.kit.messaging.Parking;
 import dev.lifeboat.kit.rest.ProblemException;
+import dev.lifeboat.scheduler.domain.ParkedReplay;
+import io.quarkus.hibernate.reactive.panache.Panache;
+import io.quarkus.vertx.VertxContextSupport;
+import io.smallrye.mutiny.Uni;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
 import io.smallrye.common.annotation.Identifier;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -32,7 +36,9 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Locale;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -51,15 +57,68 @@ public class ParkedRecordService {
     private static final Set<String> REPLAYABLE = Set.of(Topics.BACKUP_REQUESTED, Topics.BACKUP_EVENTS,
             Topics.RECOVERY_REPLIES, Topics.RECOVERY_EVENTS);
 
-    /** Where a record was held and why, as the list shows it. */
+    /** Where a record was held and why, as the list shows it, and when and by whom it was last replayed. */
     public record HeldRecord(String topic, int partition, long offset, String key, String originTopic,
                              Integer originPartition, Long originOffset, String reason, Integer attempts,
-                             String eventType, String eventId, Instant heldAt, String replayedFrom) {
+                             String eventType, String eventId, Instant heldAt, String replayedFrom,
+                             Instant replayedAt, String replayedBy) {
+        HeldRecord replayed(ParkedReplay last) {
+            return last == null ? this : new HeldRecord(topic, partition, offset, key, originTopic, originPartition,
+                    originOffset, reason, attempts, eventType, eventId, heldAt, replayedFrom, last.replayedAt,
+                    last.replayedBy);
+        }
+
+        String where() {
+            return topic + "-" + partition + "@" + offset;
+        }
     }
 
     /** Where the replayed copy went. */
     public record Replayed(String topic, int partition, long offset, String key, String eventType) {
     }
+
+    /**
+     * Which held records a bulk replay takes: those of the holding topic {@code from} ({@code parked} or
+     * {@code dead-letter}) whose origin topic is {@code originTopic} (when given), whose reason contains
+     * {@code reasonContains} (ignoring case, when given), held at or after {@code heldAfter} and before
+     * {@code heldBefore} (when given); at most {@code limit} of them, oldest first.
+     */
+    public record Selection(String from, String originTopic, String reasonContains, Instant heldAfter,
+                            Instant heldBefore, int limit, boolean dryRun) {
+        boolean matches(HeldRecord h) {
+            return (originTopic == null || originTopic.equals(h.originTopic()))
+                    && (reasonContains == null || (h.reason() != null
+                    && h.reason().toLowerCase(Locale.ROOT).contains(reasonContains.toLowerCase(Locale.ROOT))))
+                    && (heldAfter == null || !h.heldAt().isBefore(heldAfter))
+                    && (heldBefore == null || h.heldAt().isBefore(heldBefore));
+        }
+    }
+
+    /** Why a matching record was not replayed. */
+    public enum SkipCode { ALREADY_REPLAYED, ORIGIN_UNKNOWN, ORIGIN_NOT_REPLAYABLE }
+
+    /** A record of a bulk replay: the held record and its copy (null in a dry run: nothing was sent). */
+    public record BulkEntry(HeldRecord held, Replayed copy) {
+    }
+
+    /** A matching record a bulk replay left alone, and why. */
+    public record Skipped(HeldRecord held, SkipCode code, String reason) {
+    }
+
+    /**
+     * What a bulk replay did: {@code replayed} oldest first (in a dry run: what it would replay), the matching
+     * records it {@code skipped} (the first {@value #SKIPPED_SHOWN}; {@code skippedCount} counts them all),
+     * {@code remaining}: matching records still to replay (past the limit, or not reached when it stopped).
+     * {@code complete} false means it stopped part-way, for the reason in {@code stoppedBecause}.
+     */
+    public record BulkReplayed(boolean dryRun, List<BulkEntry> replayed, List<Skipped> skipped, int skippedCount,
+                               int remaining, boolean complete, String stoppedBecause) {
+    }
+
+    static final int SKIPPED_SHOWN = 1000;
+    private static final Comparator<HeldRecord> OLDEST_FIRST = Comparator.comparing(HeldRecord::heldAt,
+                    Comparator.nullsFirst(Comparator.naturalOrder()))
+            .thenComparing(HeldRecord::partition).thenComparing(HeldRecord::offset);
 
     @Inject
     @Identifier("default-kafka-broker")
@@ -78,22 +137,245 @@ public class ParkedRecordService {
         };
     }
 
-    /** The newest {@code limit} records of each partition of the holding topic, oldest first. */
+    /**
+     * The newest {@code limit} records of each partition of the holding topic, oldest first, each with its last
+     * replay.
+     */
     @WithSpan("ParkedRecordService.list")
     public List<HeldRecord> list(String from, int limit) {
         String topic = topicOf(from);
+        Map<String, ParkedReplay> replays = lastReplays(topic);
         List<HeldRecord> held = new ArrayList<>();
+        scan(topic, (consumer, partitions) -> {
+            Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions, timeout);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
+            Map<TopicPartition, Long> start = new HashMap<>();
+            partitions.forEach(tp -> start.put(tp, Math.max(begin.get(tp), end.get(tp) - limit)));
+            return start;
+        }, r -> {
+            HeldRecord h = describe(r);
+            held.add(h.replayed(lastReplay(replays, h)));
+        });
+        held.sort(OLDEST_FIRST);
+        return held;
+    }
+
+    /**
+     * Sends the held record at {@code partition}/{@code offset} back to its origin topic and records the replay.
+     * A record replayed before is refused (409 naming when and by whom) unless {@code force}.
+     */
+    @WithSpan("ParkedRecordService.replay")
+    public Replayed replay(String from, int partition, long offset, String actor, boolean force) {
+        String topic = topicOf(from);
+        ConsumerRecord<String, String> held = read(topic, partition, offset);
+        HeldRecord info = describe(held);
+        ParkedReplay last = lastReplay(lastReplays(topic), info);
+        if (last != null && !force) {
+            throw new ProblemException(409, "Already replayed", info.where() + " was replayed at " + last.replayedAt
+                    + " by " + last.replayedBy + " to " + last.copyTopic + "-" + last.copyPartition + "@"
+                    + last.copyOffset + "; send \"force\": true to replay it again");
+        }
+        String origin = info.originTopic();
+        if (origin == null) {
+            throw new ProblemException(422, "Origin unknown", info.where()
+                    + " has no origin topic header; it cannot be replayed");
+        }
+        if (!REPLAYABLE.contains(origin)) {
+            throw new ProblemException(422, "Origin not replayable", notReplayable(info));
+        }
+        try (KafkaProducer<String, String> producer = producer()) {
+            Replayed copy = send(producer, held, info, actor);
+            try {
+                remember(info, copy, actor);
+            } catch (RuntimeException e) {
+                throw new ProblemException(503, "Replay not recorded", info.where() + " was replayed to "
+                        + copy.topic() + "-" + copy.partition() + "@" + copy.offset() + " but the replay could not be"
+                        + " recorded in scheduler-service's database (" + e.getMessage() + "); a later replay of it"
+                        + " will not be refused");
+            }
+            return copy;
+        }
+    }
+
+    /**
+     * Replays the held records the selection matches that were not replayed yet and whose origin is replayable,
+     * oldest first, at most {@code limit}; one at a time, each recorded before the next is sent. A send or a record
+     * that fails stops the run: the answer says what was done until then and why it stopped.
+     */
+    @WithSpan("ParkedRecordService.replayAll")
+    public BulkReplayed replayAll(Selection selection, String actor) {
+        String topic = topicOf(selection.from());
+        Map<String, ParkedReplay> replays = lastReplays(topic);
+        // the limit oldest candidates, the newest on top so that a newer one pushes it out: memory stays bounded
+        // however many records the topic holds
+        java.util.PriorityQueue<ConsumerRecord<String, String>> candidates = new java.util.PriorityQueue<>(
+                Comparator.comparing(ParkedRecordService::describe, OLDEST_FIRST).reversed());
+        List<Skipped> skipped = new ArrayList<>();
+        int[] remaining = {0};
+        scan(topic, (consumer, partitions) -> {
+            Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions, timeout);
+            Map<TopicPartition, Long> start = new HashMap<>(begin);
+            if (selection.heldAfter() != null) {
+                // no record before the earliest offset with a timestamp at or after heldAfter was held after it
+                Map<TopicPartition, Long> times = new HashMap<>();
+                partitions.forEach(tp -> times.put(tp, selection.heldAfter().toEpochMilli()));
+                Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
+                consumer.offsetsForTimes(times, timeout).forEach((tp, o) ->
+                        start.put(tp, o == null ? end.get(tp) : Math.max(begin.get(tp), o.offset())));
+            }
+            return start;
+        }, r -> {
+            HeldRecord h = describe(r);
+            if (!selection.matches(h)) {
+                return;
+            }
+            ParkedReplay last = lastReplay(replays, h);
+            if (last != null) {
+                h = h.replayed(last);
+                skipped.add(new Skipped(h, SkipCode.ALREADY_REPLAYED, "replayed at " + last.replayedAt + " by "
+                        + last.replayedBy + " to " + last.copyTopic + "-" + last.copyPartition + "@"
+                        + last.copyOffset));
+            } else if (h.originTopic() == null) {
+                skipped.add(new Skipped(h, SkipCode.ORIGIN_UNKNOWN, "no origin topic header"));
+            } else if (!REPLAYABLE.contains(h.originTopic())) {
+                skipped.add(new Skipped(h, SkipCode.ORIGIN_NOT_REPLAYABLE, notReplayable(h)));
+            } else {
+                candidates.add(r);
+                if (candidates.size() > selection.limit()) {
+                    candidates.poll();
+                    remaining[0]++;
+                }
+            }
+        });
+        List<ConsumerRecord<String, String>> todo = new ArrayList<>(candidates);
+        todo.sort(Comparator.comparing(ParkedRecordService::describe, OLDEST_FIRST));
+        skipped.sort(Comparator.comparing(Skipped::held, OLDEST_FIRST));
+        List<Skipped> shown = skipped.size() > SKIPPED_SHOWN ? skipped.subList(0, SKIPPED_SHOWN) : skipped;
+        List<BulkEntry> replayed = new ArrayList<>();
+        if (selection.dryRun()) {
+            todo.forEach(r -> replayed.add(new BulkEntry(describe(r), null)));
+            return new BulkReplayed(true, replayed, shown, skipped.size(), remaining[0], true, null);
+        }
+        String stoppedBecause = null;
+        if (!todo.isEmpty()) {
+            try (KafkaProducer<String, String> producer = producer()) {
+                for (ConsumerRecord<String, String> r : todo) {
+                    HeldRecord h = describe(r);
+                    Replayed copy;
+                    try {
+                        copy = send(producer, r, h, actor);
+                    } catch (ProblemException e) {
+                        stoppedBecause = e.getMessage();
+                        break;
+                    }
+                    replayed.add(new BulkEntry(h, copy));
+                    try {
+                        remember(h, copy, actor);
+                    } catch (RuntimeException e) {
+                        stoppedBecause = h.where() + " was replayed to " + copy.topic() + "-" + copy.partition() + "@"
+                                + copy.offset() + " but the replay could not be recorded in scheduler-service's"
+                                + " database (" + e.getMessage() + "); stopped there";
+                        break;
+                    }
+                }
+            }
+        }
+        remaining[0] += todo.size() - replayed.size();
+        LOG.infof("%s replayed %d records of %s (%d skipped, %d remaining)%s", actor, replayed.size(), topic,
+                skipped.size(), remaining[0], stoppedBecause == null ? "" : "; stopped: " + stoppedBecause);
+        return new BulkReplayed(false, replayed, shown, skipped.size(), remaining[0], stoppedBecause == null,
+                stoppedBecause);
+    }
+
+    private static String notReplayable(HeldRecord h) {
+        return h.where() + " came from " + h.originTopic() + ", which is not replayed (replayable: " + REPLAYABLE
+                + ")" + (Topics.RECOVERY_COMMANDS.equals(h.originTopic()) ? "; start a new run of the plan instead" : "");
+    }
+
+    /** Sends {@code held} to its origin topic as it was, marked with where it was held and who replayed it. */
+    private Replayed send(KafkaProducer<String, String> producer, ConsumerRecord<String, String> held, HeldRecord info,
+                          String actor) {
+        String origin = info.originTopic();
+        Headers headers = new RecordHeaders();
+        for (Header h : held.headers()) {
+            if (!h.key().startsWith("lifeboat-origin-") && !h.key().startsWith("lifeboat-parked-")
+                    && !h.key().startsWith("dead-letter-") && !h.key().startsWith("lifeboat-replayed-")) {
+                headers.add(h);
+            }
+        }
+        headers.add(REPLAYED_FROM, utf8(info.where()));
+        headers.add(REPLAYED_BY, utf8(actor));
+        try {
+            RecordMetadata sent = producer.send(new ProducerRecord<>(origin, null, held.key(), held.value(), headers))
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            LOG.infof("%s replayed %s (%s) to %s-%d@%d", actor, info.where(), info.eventType(), sent.topic(),
+                    sent.partition(), sent.offset());
+            return new Replayed(sent.topic(), sent.partition(), sent.offset(), held.key(), info.eventType());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ProblemException(503, "Replay interrupted", "replaying " + info.where() + " to " + origin
+                    + " was interrupted");
+        } catch (Exception e) {
+            throw new ProblemException(503, "Replay failed", "sending " + info.where() + " to " + origin + " on "
+                    + kafka.get("bootstrap.servers") + " failed within " + timeout + ": " + e.getMessage());
+        }
+    }
+
+    /** The last replay of each record of {@code topic}, by {@code partition@offset}. */
+    private Map<String, ParkedReplay> lastReplays(String topic) {
+        List<ParkedReplay> rows = database(() -> Panache.withSession(() -> ParkedReplay
+                .<ParkedReplay>list("heldTopic = ?1 order by replayedAt", topic)));
+        Map<String, ParkedReplay> last = new HashMap<>();
+        rows.forEach(r -> last.put(r.heldPartition + "@" + r.heldOffset, r));
+        return last;
+    }
+
+    /** The last replay of {@code h}, unless it was of another record at that place (the topic was recreated). */
+    private static ParkedReplay lastReplay(Map<String, ParkedReplay> replays, HeldRecord h) {
+        ParkedReplay r = replays.get(h.partition() + "@" + h.offset());
+        return r == null || (r.heldEventId != null && h.eventId() != null && !r.heldEventId.equals(h.eventId()))
+                ? null : r;
+    }
+
+    private void remember(HeldRecord held, Replayed copy, String actor) {
+        ParkedReplay row = new ParkedReplay();
+        row.id = UUID.randomUUID();
+        row.heldTopic = held.topic();
+        row.heldPartition = held.partition();
+        row.heldOffset = held.offset();
+        row.heldEventId = held.eventId();
+        row.replayedAt = Instant.now();
+        row.replayedBy = actor;
+        row.copyTopic = copy.topic();
+        row.copyPartition = copy.partition();
+        row.copyOffset = copy.offset();
+        database(() -> Panache.withTransaction(row::persist));
+    }
+
+    /** Runs a database step from this blocking thread on a Vert.x context, with the replay deadline. */
+    private <T> T database(java.util.function.Supplier<Uni<T>> step) {
+        try {
+            return VertxContextSupport.subscribeAndAwait(() -> step.get().ifNoItem().after(timeout).fail());
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+
+    /** Reads {@code topic} from the offsets {@code start} chooses to its end, within the deadline. */
+    private void scan(String topic, java.util.function.BiFunction<KafkaConsumer<String, String>, List<TopicPartition>,
+            Map<TopicPartition, Long>> start, java.util.function.Consumer<ConsumerRecord<String, String>> each) {
         try (KafkaConsumer<String, String> consumer = consumer()) {
             List<TopicPartition> partitions = consumer.partitionsFor(topic, timeout).stream()
                     .map(p -> new TopicPartition(topic, p.partition())).toList();
             consumer.assign(partitions);
-            Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions, timeout);
+            Map<TopicPartition, Long> from = start.apply(consumer, partitions);
             Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
             Map<TopicPartition, Long> remaining = new HashMap<>();
             for (TopicPartition tp : partitions) {
-                long start = Math.max(begin.get(tp), end.get(tp) - limit);
-                consumer.seek(tp, start);
-                if (end.get(tp) > start) {
+                consumer.seek(tp, from.get(tp));
+                if (end.get(tp) > from.get(tp)) {
                     remaining.put(tp, end.get(tp));
                 }
             }
@@ -102,60 +384,24 @@ public class ParkedRecordService {
                 if (System.nanoTime() > deadline) {
                     throw new ProblemException(504, "Holding topic not read in time", "reading " + topic + " from "
                             + kafka.get("bootstrap.servers") + " took longer than lifeboat.replay.timeout ("
-                            + timeout + "); partitions not read to the end: " + remaining.keySet());
+                            + timeout + "); partitions not read to the end: " + remaining.keySet()
+                            + "; nothing was replayed");
                 }
                 for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-                    held.add(describe(r));
                     TopicPartition tp = new TopicPartition(r.topic(), r.partition());
-                    if (r.offset() + 1 >= remaining.getOrDefault(tp, Long.MAX_VALUE)) {
+                    Long stop = remaining.get(tp);
+                    if (stop == null || r.offset() >= stop) {
+                        continue;
+                    }
+                    each.accept(r);
+                    if (r.offset() + 1 >= stop) {
                         remaining.remove(tp);
                     }
                 }
             }
-        }
-        held.sort(Comparator.comparing(HeldRecord::heldAt, Comparator.nullsFirst(Comparator.naturalOrder()))
-                .thenComparing(HeldRecord::partition).thenComparing(HeldRecord::offset));
-        return held;
-    }
-
-    /** Sends the held record at {@code partition}/{@code offset} back to its origin topic. */
-    @WithSpan("ParkedRecordService.replay")
-    public Replayed replay(String from, int partition, long offset, String actor) {
-        String topic = topicOf(from);
-        ConsumerRecord<String, String> held = read(topic, partition, offset);
-        HeldRecord info = describe(held);
-        String origin = info.originTopic();
-        if (origin == null) {
-            throw new ProblemException(422, "Origin unknown", topic + "-" + partition + "@" + offset
-                    + " has no origin topic header; it cannot be replayed");
-        }
-        if (!REPLAYABLE.contains(origin)) {
-            throw new ProblemException(422, "Origin not replayable", topic + "-" + partition + "@" + offset
-                    + " came from " + origin + ", which is not replayed (replayable: " + REPLAYABLE + ")"
-                    + (Topics.RECOVERY_COMMANDS.equals(origin) ? "; start a new run of the plan instead" : ""));
-        }
-        Headers headers = new RecordHeaders();
-        for (Header h : held.headers()) {
-            if (!h.key().startsWith("lifeboat-origin-") && !h.key().startsWith("lifeboat-parked-")
-                    && !h.key().startsWith("dead-letter-") && !h.key().startsWith("lifeboat-replayed-")) {
-                headers.add(h);
-            }
-        }
-        headers.add(REPLAYED_FROM, utf8(topic + "-" + partition + "@" + offset));
-        headers.add(REPLAYED_BY, utf8(actor));
-        try (KafkaProducer<String, String> producer = producer()) {
-            RecordMetadata sent = producer.send(new ProducerRecord<>(origin, null, held.key(), held.value(), headers))
-                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            LOG.infof("%s replayed %s-%d@%d (%s) to %s-%d@%d", actor, topic, partition, offset, info.eventType(),
-                    sent.topic(), sent.partition(), sent.offset());
-            return new Replayed(sent.topic(), sent.partition(), sent.offset(), held.key(), info.eventType());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ProblemException(503, "Replay interrupted", "replaying to " + origin + " was interrupted");
-        } catch (Exception e) {
-            throw new ProblemException(503, "Replay failed", "sending " + topic + "-" + partition + "@" + offset
-                    + " to " + origin + " on " + kafka.get("bootstrap.servers") + " failed within "
-                    + timeout + ": " + e.getMessage());
+        } catch (org.apache.kafka.common.KafkaException e) {
+            throw new ProblemException(503, "Kafka unavailable", "reading " + topic + " from "
+                    + kafka.get("bootstrap.servers") + " failed: " + e.getMessage());
         }
     }
 
@@ -201,7 +447,7 @@ public class ParkedRecordService {
         return new HeldRecord(r.topic(), r.partition(), r.offset(), r.key(), originTopic, integer(originPartition),
                 originOffset == null ? null : parseLong(originOffset), reason, integer(attempts),
                 header(h, EventCodec.H_TYPE), header(h, EventCodec.H_ID), Instant.ofEpochMilli(r.timestamp()),
-                header(h, REPLAYED_FROM));
+                header(h, REPLAYED_FROM), null, null);
     }
 
     private KafkaConsumer<String, String> consumer() {
