@@ -99,6 +99,12 @@ final class Api {
         return checked(s, send(s, "POST", uri(s, path, null), body, timeout)).json();
     }
 
+    /** A slow POST ({@link #postSlow}) whose answer the caller judges itself (a status with a body it reads). */
+    Response postSlowUnchecked(Service s, String path, Object body, Duration atLeast) {
+        Duration timeout = atLeast.compareTo(requestTimeout) > 0 ? atLeast : requestTimeout;
+        return send(s, "POST", uri(s, path, null), body, timeout);
+    }
+
     JsonNode put(Service s, String path, Object body) {
         return checked(s, send(s, "PUT", uri(s, path, null), body)).json();
     }
