@@ -208,8 +208,8 @@ public class ParkedRecordService {
         Map<String, ParkedReplay> replays = lastReplays(topic);
         // the limit oldest candidates, the newest on top so that a newer one pushes it out: memory stays bounded
         // however many records the topic holds
-        java.util.PriorityQueue<ConsumerRecord<String, String>> candidates = new java.util.PriorityQueue<>(
-                Comparator.comparing(ParkedRecordService::describe, OLDEST_FIRST).reversed());
+        java.util.PriorityQueue<Candidate> candidates = new java.util.PriorityQueue<>(
+                Comparator.comparing(Candidate::held, OLDEST_FIRST).reversed());
         List<Skipped> skipped = new ArrayList<>();
         int[] remaining = {0};
         scan(topic, (consumer, partitions) -> {
@@ -240,30 +240,30 @@ public class ParkedRecordService {
             } else if (!REPLAYABLE.contains(h.originTopic())) {
                 skipped.add(new Skipped(h, SkipCode.ORIGIN_NOT_REPLAYABLE, notReplayable(h)));
             } else {
-                candidates.add(r);
+                candidates.add(new Candidate(h, r));
                 if (candidates.size() > selection.limit()) {
                     candidates.poll();
                     remaining[0]++;
                 }
             }
         });
-        List<ConsumerRecord<String, String>> todo = new ArrayList<>(candidates);
-        todo.sort(Comparator.comparing(ParkedRecordService::describe, OLDEST_FIRST));
+        List<Candidate> todo = new ArrayList<>(candidates);
+        todo.sort(Comparator.comparing(Candidate::held, OLDEST_FIRST));
         skipped.sort(Comparator.comparing(Skipped::held, OLDEST_FIRST));
         List<Skipped> shown = skipped.size() > SKIPPED_SHOWN ? skipped.subList(0, SKIPPED_SHOWN) : skipped;
         List<BulkEntry> replayed = new ArrayList<>();
         if (selection.dryRun()) {
-            todo.forEach(r -> replayed.add(new BulkEntry(describe(r), null)));
+            todo.forEach(c -> replayed.add(new BulkEntry(c.held(), null)));
             return new BulkReplayed(true, replayed, shown, skipped.size(), remaining[0], true, null);
         }
         String stoppedBecause = null;
         if (!todo.isEmpty()) {
             try (KafkaProducer<String, String> producer = producer()) {
-                for (ConsumerRecord<String, String> r : todo) {
-                    HeldRecord h = describe(r);
+                for (Candidate c : todo) {
+                    HeldRecord h = c.held();
                     Replayed copy;
                     try {
-                        copy = send(producer, r, h, actor);
+                        copy = send(producer, c.record(), h, actor);
                     } catch (ProblemException e) {
                         stoppedBecause = e.getMessage();
                         break;
@@ -285,6 +285,9 @@ public class ParkedRecordService {
                 skipped.size(), remaining[0], stoppedBecause == null ? "" : "; stopped: " + stoppedBecause);
         return new BulkReplayed(false, replayed, shown, skipped.size(), remaining[0], stoppedBecause == null,
                 stoppedBecause);
+    }
+
+    private record Candidate(HeldRecord held, ConsumerRecord<String, String> record) {
     }
 
     private static String notReplayable(HeldRecord h) {
