@@ -49,7 +49,7 @@ final class DlqCommand {
                         text(h, "/originTopic") + (h.hasNonNull("originPartition") ? "[" + text(h, "/originPartition")
                                 + "]@" + text(h, "/originOffset") : ""),
                         text(h, "/attempts"), text(h, "/reason"), text(h, "/replayedFrom"),
-                        Output.time(h, "/replayedAt"), text(h, "/replayedBy"));
+                        Output.time(h, "/replayedAt"), h.hasNonNull("replayUnknown") ? "?" : text(h, "/replayedBy"));
             }
             t.print(out().out);
             if (t.isEmpty()) {

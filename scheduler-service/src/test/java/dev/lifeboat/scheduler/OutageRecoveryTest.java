@@ -95,6 +95,12 @@ class OutageRecoveryTest {
             }
             publish(completed, eventId);
             await().atMost(Duration.ofSeconds(60)).until(() -> held(Topics.PARKED, eventId).isPresent());
+            // what is parked is listed during the outage too; whether it was replayed is said to be unknown
+            given().auth().oauth2(Tokens.viewer()).queryParam("from", "parked").queryParam("limit", 1000)
+                    .get("/api/v1/admin/parked").then().statusCode(200)
+                    .body("find { it.eventId == '" + eventId + "' }.originTopic", equalTo(Topics.BACKUP_EVENTS))
+                    .body("find { it.eventId == '" + eventId + "' }.replayUnknown",
+                            containsString("scheduler-service's database, which remembers replays, did not answer"));
         } finally {
             stack.startServer("postgres");
         }

@@ -85,16 +85,22 @@ class ParkedBulkReplayTest {
                 .statusCode(200).extract().jsonPath();
         assertThat(limited.getList("replayed.held.offset", Long.class)).containsExactly(request.offset());
         assertThat(limited.getInt("remaining")).isEqualTo(1);
+        // an order that does not say "dryRun": false is a dry run too: posted bare, it replays nothing (the copies
+        // counted below are the two runs that follow)
+        JsonPath unsaid = replayAll(admin, Map.of("reasonContains", marker)).statusCode(200).extract().jsonPath();
+        assertThat(unsaid.getBoolean("dryRun")).isTrue();
+        assertThat(unsaid.getList("replayed.copy")).hasSize(2).containsOnlyNulls();
 
         // only the filtered origin is replayed
-        JsonPath first = replayAll(admin, Map.of("reasonContains", marker, "originTopic", Topics.BACKUP_REQUESTED))
-                .statusCode(200).extract().jsonPath();
+        JsonPath first = replayAll(admin, Map.of("reasonContains", marker, "originTopic", Topics.BACKUP_REQUESTED,
+                "dryRun", false)).statusCode(200).extract().jsonPath();
         assertThat(first.getBoolean("complete")).isTrue();
         assertThat(first.getList("replayed.held.offset", Long.class)).containsExactly(request.offset());
         assertThat(first.getString("replayed[0].copy.topic")).isEqualTo(Topics.BACKUP_REQUESTED);
 
         // the next run replays the rest and skips what was replayed, naming when and by whom
-        JsonPath second = replayAll(admin, Map.of("reasonContains", marker)).statusCode(200).extract().jsonPath();
+        JsonPath second = replayAll(admin, Map.of("reasonContains", marker, "dryRun", false)).statusCode(200)
+                .extract().jsonPath();
         assertThat(second.getList("replayed.held.offset", Long.class)).containsExactly(events.offset());
         assertThat(second.getList("skipped.code", String.class))
                 .containsExactly("ORIGIN_NOT_REPLAYABLE", "ALREADY_REPLAYED");
@@ -102,7 +108,8 @@ class ParkedBulkReplayTest {
         assertThat(second.getString("skipped[1].held.replayedBy")).isEqualTo("admin-dora");
 
         // and a third replays nothing
-        JsonPath third = replayAll(admin, Map.of("reasonContains", marker)).statusCode(200).extract().jsonPath();
+        JsonPath third = replayAll(admin, Map.of("reasonContains", marker, "dryRun", false)).statusCode(200)
+                .extract().jsonPath();
         assertThat(third.getList("replayed")).isEmpty();
         assertThat(third.getList("skipped.code", String.class))
                 .containsExactly("ORIGIN_NOT_REPLAYABLE", "ALREADY_REPLAYED", "ALREADY_REPLAYED");

@@ -58,7 +58,9 @@ public class ParkedRecordResource {
     /**
      * Which held records to replay at once: the filters are optional and all must match ({@code reasonContains}
      * ignores case; {@code heldAfter} inclusive, {@code heldBefore} exclusive). A field this order does not know is
-     * refused, so that a misspelt filter never widens a replay to everything held.
+     * refused, so that a misspelt filter never widens a replay to everything held. {@code dryRun} left out is a dry
+     * run: only {@code "dryRun": false} sends anything, so that an order posted bare ({@code {}}) lists what would
+     * go and replays nothing.
      */
     public record BulkReplayOrder(
             @Pattern(regexp = "parked|dead-letter", message = "must be parked or dead-letter") String from,
@@ -68,6 +70,7 @@ public class ParkedRecordResource {
             Instant heldAfter,
             Instant heldBefore,
             @Min(1) @Max(1000) Integer limit,
+            @Schema(description = "true or left out: list what would be replayed, send nothing; false: replay")
             Boolean dryRun,
             @Schema(hidden = true) @JsonAnySetter
             @Size(max = 0, message = "unknown field; allowed: from, originTopic, reasonContains, heldAfter,"
@@ -122,7 +125,7 @@ public class ParkedRecordResource {
         }
         BulkReplayed done = parked.replayAll(new Selection(order.from(), order.originTopic(), order.reasonContains(),
                 order.heldAfter(), order.heldBefore(), order.limit() == null ? 100 : order.limit(),
-                Boolean.TRUE.equals(order.dryRun())), actor.name());
+                !Boolean.FALSE.equals(order.dryRun())), actor.name());
         if (done.complete()) {
             return Response.ok(done).build();
         }

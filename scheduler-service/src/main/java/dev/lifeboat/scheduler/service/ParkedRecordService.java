@@ -61,11 +61,17 @@ public class ParkedRecordService {
     public record HeldRecord(String topic, int partition, long offset, String key, String originTopic,
                              Integer originPartition, Long originOffset, String reason, Integer attempts,
                              String eventType, String eventId, Instant heldAt, String replayedFrom,
-                             Instant replayedAt, String replayedBy) {
+                             Instant replayedAt, String replayedBy, String replayUnknown) {
         HeldRecord replayed(ParkedReplay last) {
             return last == null ? this : new HeldRecord(topic, partition, offset, key, originTopic, originPartition,
                     originOffset, reason, attempts, eventType, eventId, heldAt, replayedFrom, last.replayedAt,
-                    last.replayedBy);
+                    last.replayedBy, null);
+        }
+
+        /** The record as listed while the replays cannot be read: {@code why} says so instead of "never replayed". */
+        HeldRecord replayUnknown(String why) {
+            return new HeldRecord(topic, partition, offset, key, originTopic, originPartition, originOffset, reason,
+                    attempts, eventType, eventId, heldAt, replayedFrom, null, null, why);
         }
 
         String where() {
@@ -144,7 +150,20 @@ public class ParkedRecordService {
     @WithSpan("ParkedRecordService.list")
     public List<HeldRecord> list(String from, int limit) {
         String topic = topicOf(from);
-        Map<String, ParkedReplay> replays = lastReplays(topic);
+        // the list is what an operator reads during an outage: it does not wait for the database that remembers
+        // replays, it says per record that whether it was replayed is not known
+        Map<String, ParkedReplay> replays;
+        String unknown = null;
+        try {
+            replays = lastReplays(topic);
+        } catch (RuntimeException e) {
+            replays = Map.of();
+            unknown = "not known: scheduler-service's database, which remembers replays, did not answer ("
+                    + e.getMessage() + ")";
+            LOG.warnf("listing %s without the replays: %s", topic, unknown);
+        }
+        Map<String, ParkedReplay> known = replays;
+        String why = unknown;
         List<HeldRecord> held = new ArrayList<>();
         scan(topic, (consumer, partitions) -> {
             Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions, timeout);
@@ -154,7 +173,7 @@ public class ParkedRecordService {
             return start;
         }, r -> {
             HeldRecord h = describe(r);
-            held.add(h.replayed(lastReplay(replays, h)));
+            held.add(why != null ? h.replayUnknown(why) : h.replayed(lastReplay(known, h)));
         });
         held.sort(OLDEST_FIRST);
         return held;
@@ -450,7 +469,7 @@ public class ParkedRecordService {
         return new HeldRecord(r.topic(), r.partition(), r.offset(), r.key(), originTopic, integer(originPartition),
                 originOffset == null ? null : parseLong(originOffset), reason, integer(attempts),
                 header(h, EventCodec.H_TYPE), header(h, EventCodec.H_ID), Instant.ofEpochMilli(r.timestamp()),
-                header(h, REPLAYED_FROM), null, null);
+                header(h, REPLAYED_FROM), null, null, null);
     }
 
     private KafkaConsumer<String, String> consumer() {
