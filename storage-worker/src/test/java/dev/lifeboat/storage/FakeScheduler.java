@@ -59,14 +59,30 @@ final class FakeScheduler {
         return tokenFile.toString();
     }
 
-    /** Registers a fresh policy of {@code sourceId} with these GFS counts and returns its id. */
+    /**
+     * Registers a fresh policy of {@code sourceId} with these GFS counts and returns its id. Its destination is the
+     * test bucket with no prefix (the worker's default prefix, the run's repository root), and no offsite copy.
+     */
     static String policy(String sourceId, int daily, int weekly, int monthly) {
+        return policy(sourceId, daily, weekly, monthly, "null");
+    }
+
+    /**
+     * The same with an offsite destination: {@code offsitePrefix} is the policy's prefix there (the source's
+     * repository is {@code <offsitePrefix>/<sourceId>}).
+     */
+    static String policyWithOffsite(String sourceId, String offsiteBucket, String offsitePrefix) {
+        return policy(sourceId, 0, 0, 0, """
+                {"bucket":"%s","prefix":"%s"}""".formatted(offsiteBucket, offsitePrefix));
+    }
+
+    private static String policy(String sourceId, int daily, int weekly, int monthly, String offsite) {
         String id = "policy-" + UUID.randomUUID().toString().substring(0, 8);
         POLICIES.put(id, """
                 {"id":"%s","sourceId":"%s","type":"FULL","schedule":"0 2 * * *",
                  "retention":{"daily":%d,"weekly":%d,"monthly":%d},
-                 "destination":{"bucket":"lifeboat-storage-test","prefix":null},"enabled":true}"""
-                .formatted(id, sourceId, daily, weekly, monthly));
+                 "destination":{"bucket":"lifeboat-storage-test","prefix":null},"offsite":%s,"enabled":true}"""
+                .formatted(id, sourceId, daily, weekly, monthly, offsite));
         return id;
     }
 

@@ -44,8 +44,10 @@ class StorageJobsTest extends StorageWorkerTestBase {
 
     @Test
     void aLongOffsiteCopyDoesNotDelayTheSealingOfAnotherBackupOfTheSameSource() {
-        OffsiteDestination to = new OffsiteDestination(OFFSITE, "slow-" + UUID.randomUUID() + "/" + SOURCE);
-        SnapshotCreated copied = uploadedSnapshot(300_000).withOffsite(to);
+        String root = "slow-" + UUID.randomUUID();
+        OffsiteDestination to = new OffsiteDestination(OFFSITE, root + "/" + SOURCE);
+        SnapshotCreated copied = uploadedSnapshot(300_000, SOURCE, FakeScheduler.policyWithOffsite(SOURCE, OFFSITE,
+                root)).withOffsite(to);
         SnapshotCreated other = uploadedSnapshot(10_000);
         holdable.holdWrites(OFFSITE, 0);
         try {

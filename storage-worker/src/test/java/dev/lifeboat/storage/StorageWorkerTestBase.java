@@ -42,8 +42,11 @@ import java.util.function.Predicate;
 abstract class StorageWorkerTestBase {
     static final String BUCKET = "lifeboat-storage-test";
     static final String SOURCE = "storage-test-src";
-    /** The master key is fresh per run, so each run writes its own repositories (the bucket outlives runs). */
-    static final String REPOSITORY_ROOT = "chunked-" + UUID.randomUUID();
+    /**
+     * The master key is fresh per run, so each run writes its own repositories (the bucket outlives runs); the worker
+     * under test has it as its default prefix, as snapshot-worker has its own.
+     */
+    static final String REPOSITORY_ROOT = StorageWorkerTestResource.repositoryRoot();
     /** The repository of {@link #SOURCE}: one per source, {@code <prefix>/<sourceId>}, as the snapshot-worker writes. */
     static final String REPOSITORY_PREFIX = REPOSITORY_ROOT + "/" + SOURCE;
     static final Duration WAIT = Duration.ofSeconds(60);
@@ -196,6 +199,13 @@ abstract class StorageWorkerTestBase {
         return new SnapshotCreated(backupId, sourceId, policyId, s.type(), s.database(), s.bucket(),
                 s.objectKey(), s.sizeBytes(), s.rawBytes(), s.sha256(), s.serverVersion(), s.pgDumpVersion(),
                 s.workerId(), s.startedAt(), s.finishedAt(), s.repository());
+    }
+
+    /** The same event saying the backup is at {@code bucket}/{@code objectKey} (what a forger would change). */
+    static SnapshotCreated at(SnapshotCreated s, String bucket, String objectKey) {
+        return new SnapshotCreated(s.backupId(), s.sourceId(), s.policyId(), s.type(), s.database(), bucket,
+                objectKey, s.sizeBytes(), s.rawBytes(), s.sha256(), s.serverVersion(), s.pgDumpVersion(),
+                s.workerId(), s.startedAt(), s.finishedAt(), s.repository(), s.offsite(), s.method(), s.physical());
     }
 
     static SnapshotCreated withSha(SnapshotCreated s, String sha256) {

@@ -55,6 +55,10 @@ public class StorageWorkerTestResource implements QuarkusTestResourceLifecycleMa
         config.put("lifeboat.object-store.access-key", stack.s3AccessKey());
         config.put("lifeboat.object-store.secret-key", stack.s3SecretKey());
         config.put("lifeboat.repository.master-key-file", masterKeyFile());
+        // the tests write as snapshot-worker would with these defaults: backups without a policy (or whose policy
+        // leaves bucket and prefix out) in <repository root>/<sourceId> of the test bucket
+        config.put("lifeboat.object-store.default-bucket", StorageWorkerTestBase.BUCKET);
+        config.put("lifeboat.snapshot.default-prefix", repositoryRoot());
         config.put("quarkus.rest-client.scheduler.url", FakeScheduler.url());
         config.put("lifeboat.service-auth.token-file", FakeScheduler.tokenFile());
         // a short retry window, so that a test can outlast it
@@ -71,6 +75,16 @@ public class StorageWorkerTestResource implements QuarkusTestResourceLifecycleMa
     }
 
     private static String keyFile;
+
+    /**
+     * The repository root of this run ({@code chunked-<uuid>}: the master key is fresh per run, so each run writes its
+     * own repositories). Kept in a system property, so that the test classes and this resource see the same one
+     * whatever class loader loaded them.
+     */
+    static String repositoryRoot() {
+        return (String) System.getProperties().computeIfAbsent("lifeboat.test.storage-repository-root",
+                k -> "chunked-" + UUID.randomUUID());
+    }
 
     /** A fresh master key (base64 of 32 random bytes) in a temporary file, one per run (JVM). */
     private static synchronized String masterKeyFile() {

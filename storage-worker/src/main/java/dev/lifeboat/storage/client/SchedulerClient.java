@@ -10,7 +10,8 @@ import org.eclipse.microprofile.rest.client.inject.RegisterRestClient;
 /**
  * Policies come from scheduler-service, which owns them. storage-worker reads a policy's source and retention counts
  * before it deletes anything a BackupsExpired names, so that it recomputes the keep set itself instead of trusting
- * the event.
+ * the event, and its destination and offsite destination before it reads or copies a backup a SnapshotCreated names
+ * ({@link dev.lifeboat.storage.service.DestinationGuard}).
  */
 @RegisterRestClient(configKey = "scheduler")
 @RegisterProvider(ServiceBearerToken.class)
@@ -21,8 +22,13 @@ public interface SchedulerClient {
     @Path("policies/{id}")
     PolicyInfo policy(@PathParam("id") String id);
 
-    record PolicyInfo(String id, String sourceId, Retention retention) {
+    /** {@code destination} and {@code offsite}: bucket and prefix, either null where the policy leaves it out. */
+    record PolicyInfo(String id, String sourceId, Retention retention, Destination destination,
+                      Destination offsite) {
         public record Retention(Integer daily, Integer weekly, Integer monthly) {
+        }
+
+        public record Destination(String bucket, String prefix) {
         }
     }
 }

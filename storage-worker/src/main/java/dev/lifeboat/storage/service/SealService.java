@@ -44,7 +44,10 @@ import java.util.stream.Collectors;
  * write; a sealed backup whose policy names an offsite destination gets its copy queued in the same transaction
  * (run off the sealing path, see {@link StorageJobRunner}). Before any of that, the event must be consistent with
  * itself ({@link #misplaced}): a key outside the source's repository or named for another backup gets a
- * BackupFailed that is not stored, and a backup id already sealed for another source gets no event at all.
+ * BackupFailed that is not stored, and a backup id already sealed for another source gets no event at all. Then it must
+ * be where the platform's configuration puts it ({@link DestinationGuard}: the bucket and repository its policy, or
+ * without one the defaults, gives, and the policy's offsite destination or none), or it gets a BackupFailed that is not
+ * stored, before anything is read there.
  */
 @ApplicationScoped
 public class SealService {
@@ -55,12 +58,15 @@ public class SealService {
 
     private final Repositories repositories;
     private final SealedBackupRepository verdicts;
+    private final DestinationGuard destinations;
     private final StorageMetrics metrics;
     private final Clock clock = Clock.systemUTC();
 
-    public SealService(Repositories repositories, SealedBackupRepository verdicts, StorageMetrics metrics) {
+    public SealService(Repositories repositories, SealedBackupRepository verdicts, DestinationGuard destinations,
+                       StorageMetrics metrics) {
         this.repositories = repositories;
         this.verdicts = verdicts;
+        this.destinations = destinations;
         this.metrics = metrics;
     }
 
@@ -102,6 +108,14 @@ public class SealService {
             return Optional.of(failed(snapshot, "s3://" + snapshot.bucket() + "/" + snapshot.objectKey()
                     + " is not in a chunked repository (the SnapshotCreated has no 'repository'): single-archive "
                     + "backups are no longer sealed; take a new backup with a current snapshot-worker"));
+        }
+        Optional<DestinationGuard.Refused> elsewhere = destinations.check(snapshot);
+        if (elsewhere.isPresent()) {
+            // not recorded either: the genuine SnapshotCreated of that id, should it come, is still sealed
+            metrics.sealRefused(elsewhere.get().refusal().name());
+            metrics.failed(STAGE_VERIFY);
+            LOG.warnf("backup %s of source %s refused: %s", backupId, snapshot.sourceId(), elsewhere.get().reason());
+            return Optional.of(failed(snapshot, elsewhere.get().reason()));
         }
         return Optional.of(record(snapshot, verifyChunked(snapshot), eventKey));
     }

@@ -9,6 +9,7 @@ import dev.lifeboat.storage.repository.SealedBackup;
 import dev.lifeboat.storage.repository.StorageJobRepository;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
 import jakarta.enterprise.context.ApplicationScoped;
+import org.jboss.logging.Logger;
 
 import java.util.Optional;
 
@@ -16,23 +17,31 @@ import java.util.Optional;
  * What a SnapshotCreated leads to on the sealing path, kept short: the verdict ({@link SealService}, which queues the
  * offsite copy with the seal) and its BackupCompleted or BackupFailed. The copy is let run once that event went out,
  * and runs off this path ({@link StorageJobRunner}). A redelivered SnapshotCreated re-emits the stored verdict and, when the copy has ended,
- * its stored outcome; a copy that was given up is queued again.
+ * its stored outcome; a copy that was given up is queued again, if the redelivery names the policy's offsite
+ * destination ({@link DestinationGuard}).
  */
 @ApplicationScoped
 public class SealingService {
+    private static final Logger LOG = Logger.getLogger(SealingService.class);
+
     private final SealService sealer;
     private final OffsiteCopyService copier;
     private final StorageJobRepository jobs;
     private final BackupEventPublisher publisher;
     private final CrashPoints crashPoints;
+    private final DestinationGuard destinations;
+    private final StorageMetrics metrics;
 
     public SealingService(SealService sealer, OffsiteCopyService copier, StorageJobRepository jobs,
-                          BackupEventPublisher publisher, CrashPoints crashPoints) {
+                          BackupEventPublisher publisher, CrashPoints crashPoints, DestinationGuard destinations,
+                          StorageMetrics metrics) {
         this.sealer = sealer;
         this.copier = copier;
         this.jobs = jobs;
         this.publisher = publisher;
         this.crashPoints = crashPoints;
+        this.destinations = destinations;
+        this.metrics = metrics;
     }
 
     /**
@@ -51,11 +60,19 @@ public class SealingService {
             Optional<OffsiteCopy> copied = copier.outcome(snapshot.backupId());
             if (copied.isPresent()) {
                 publisher.publish(copied.get(), key);
-            } else {
-                // no-op while the copy queued with the seal is pending; queues it again after it was given up
-                jobs.add(OffsiteCopyService.job(snapshot, key).released());
-                jobs.release(OffsiteCopyService.subject(snapshot));
+                return;
             }
+            // the stored verdict answered this delivery unchecked: its offsite destination is checked before a copy
+            Optional<DestinationGuard.Refused> elsewhere = destinations.checkOffsite(snapshot);
+            if (elsewhere.isPresent()) {
+                metrics.sealRefused(elsewhere.get().refusal().name());
+                LOG.warnf("redelivered backup %s: no offsite copy queued: %s", snapshot.backupId(),
+                        elsewhere.get().reason());
+                return;
+            }
+            // no-op while the copy queued with the seal is pending; queues it again after it was given up
+            jobs.add(OffsiteCopyService.job(snapshot, key).released());
+            jobs.release(OffsiteCopyService.subject(snapshot));
         }
     }
 }

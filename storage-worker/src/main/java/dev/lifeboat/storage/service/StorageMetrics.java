@@ -121,7 +121,8 @@ public class StorageMetrics {
     public void sealRefused(String reason) {
         Counter.builder("lifeboat.backup.seals.refused").tag("reason", reason)
                 .description("SnapshotCreated events refused because their manifest key or backup does not belong "
-                        + "to the event's source and backup")
+                        + "to the event's source and backup, or their bucket, repository or offsite destination is not "
+                        + "the one their policy (or the defaults) gives")
                 .register(registry).increment();
     }
 
