@@ -3,6 +3,7 @@ package dev.lifeboat.storage;
 import dev.lifeboat.contracts.BackupCopied;
 import dev.lifeboat.contracts.BackupCopyFailed;
 import dev.lifeboat.contracts.BackupDeleted;
+import dev.lifeboat.contracts.BackupFailed;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.Ids;
@@ -11,31 +12,45 @@ import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.repository.keys.MasterKey;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
+import io.agroal.api.AgroalDataSource;
 import io.quarkus.test.common.WithTestResource;
+import jakarta.inject.Inject;
 import io.quarkus.test.junit.QuarkusTest;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.UUID;
 import java.util.function.Predicate;
 
+import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.containsString;
 
 /**
- * SnapshotCreated naming an offsite destination: BackupCompleted, then the copy in a second bucket of the real
- * S3Proxy, verified there, and BackupCopied; redelivery, a destination holding another repository, and expiry.
+ * SnapshotCreated naming its policy's offsite destination: BackupCompleted, then the copy in a second bucket of the
+ * real S3Proxy, verified there, and BackupCopied; redelivery, a destination holding another repository, and expiry.
+ * An offsite destination the policy does not name is never written, on first delivery or on a replay.
  */
 @QuarkusTest
 @WithTestResource(StorageWorkerTestResource.class)
 class OffsiteCopyTest extends StorageWorkerTestBase {
     static final String OFFSITE = "lifeboat-storage-offsite-test";
 
+    @Inject
+    AgroalDataSource dataSource;
+
     @Test
     void aSealedBackupIsCopiedToTheSecondBucketVerifiedThereAndReportedOnceWhateverTheRedeliveries()
             throws IOException {
-        OffsiteDestination to = new OffsiteDestination(OFFSITE, "offsite-" + UUID.randomUUID() + "/" + SOURCE);
-        SnapshotCreated snapshot = uploadedSnapshot(1_500_000).withOffsite(to);
+        String root = "offsite-" + UUID.randomUUID();
+        OffsiteDestination to = new OffsiteDestination(OFFSITE, root + "/" + SOURCE);
+        String policy = FakeScheduler.policyWithOffsite(SOURCE, OFFSITE, root);
+        SnapshotCreated snapshot = uploadedSnapshot(1_500_000, SOURCE, policy).withOffsite(to);
 
         publish(snapshot);
 
@@ -81,9 +96,11 @@ class OffsiteCopyTest extends StorageWorkerTestBase {
 
     @Test
     void aDestinationHoldingAnotherRepositoryFailsTheCopyButNotTheBackup() {
-        OffsiteDestination to = new OffsiteDestination(OFFSITE, "foreign-" + UUID.randomUUID() + "/" + SOURCE);
+        String root = "foreign-" + UUID.randomUUID();
+        OffsiteDestination to = new OffsiteDestination(OFFSITE, root + "/" + SOURCE);
         Repository.init(store, OFFSITE, to.prefix(), MasterKey.generate());
-        SnapshotCreated snapshot = uploadedSnapshot(100_000).withOffsite(to);
+        String policy = FakeScheduler.policyWithOffsite(SOURCE, OFFSITE, root);
+        SnapshotCreated snapshot = uploadedSnapshot(100_000, SOURCE, policy).withOffsite(to);
 
         publish(snapshot);
 
@@ -102,15 +119,16 @@ class OffsiteCopyTest extends StorageWorkerTestBase {
 
     @Test
     void expiringACopiedBackupDeletesItsOffsiteManifestToo() {
-        OffsiteDestination to = new OffsiteDestination(OFFSITE, "expiry-" + UUID.randomUUID() + "/" + SOURCE);
-        String policy = FakeScheduler.policy(SOURCE, 0, 0, 0);
+        String root = "expiry-" + UUID.randomUUID();
+        OffsiteDestination to = new OffsiteDestination(OFFSITE, root + "/" + SOURCE);
+        String policy = FakeScheduler.policyWithOffsite(SOURCE, OFFSITE, root);
         SnapshotCreated snapshot = uploadedSnapshot(200_000, SOURCE, policy).withOffsite(to);
         publish(snapshot);
         ConsumerRecord<String, String> record = events.await(copyOutcomeOf(snapshot.backupId()), WAIT);
         BackupCopied copied = (BackupCopied) EventCodec.decode(record.headers(), record.value()).data();
         assertThat(store.size(OFFSITE, copied.manifestKey())).isPresent();
         // a newer backup of the policy, so that its retention (newest only) really expires the copied one
-        ExpiredBackupDeletionTest.sealed(this, 1_000, policy);
+        ExpiredBackupDeletionTest.sealedAs(this, uploadedSnapshot(1_000, SOURCE, policy).withOffsite(to));
 
         ExpiredBackupDeletionTest.publish(ExpiredBackupDeletionTest.expiry(policy, snapshot.backupId()));
 
@@ -123,6 +141,89 @@ class OffsiteCopyTest extends StorageWorkerTestBase {
                 "s3://" + OFFSITE + "/" + copied.manifestKey());
         assertThat(store.size(BUCKET, snapshot.objectKey())).isEmpty();
         assertThat(store.size(OFFSITE, copied.manifestKey())).isEmpty();
+    }
+
+    @Test
+    void anOffsiteDestinationThePolicyDoesNotNameIsRefusedAndNeverWritten() {
+        String root = "offsite-" + UUID.randomUUID();
+        String policy = FakeScheduler.policyWithOffsite(SOURCE, OFFSITE, root);
+        OffsiteDestination policys = new OffsiteDestination(OFFSITE, root + "/" + SOURCE);
+        SnapshotCreated real = uploadedSnapshot(100_000, SOURCE, policy).withOffsite(policys);
+        String exfil = freshBucket();
+        OffsiteDestination loot = new OffsiteDestination(exfil, "loot/" + SOURCE);
+
+        // a bucket of the attacker's choosing instead of the policy's offsite destination
+        publish(real.withOffsite(loot));
+        BackupFailed refused = failure(events.await(outcomeOf(real.backupId()), WAIT));
+        assertThat(refused.reason()).contains("asks for an offsite copy to s3://" + exfil + "/loot/" + SOURCE)
+                .contains("its offsite copy in s3://" + OFFSITE + "/" + root + "/" + SOURCE)
+                .contains("policy '" + policy + "'").contains("nothing was copied");
+        // a backup without a policy is never copied offsite
+        publish(claimedAs(real, real.backupId(), SOURCE, null).withOffsite(loot));
+        BackupFailed noPolicy = failure(events.awaitCount(outcomeOf(real.backupId()), 2, WAIT).get(1));
+        assertThat(noPolicy.reason()).contains("asks for an offsite copy to s3://" + exfil)
+                .contains("get no offsite copy by this worker's lifeboat.object-store.default-bucket");
+
+        // the refusals were not recorded: the genuine event seals the backup and copies it where the policy says
+        publish(real);
+        ConsumerRecord<String, String> completed = events.awaitCount(outcomeOf(real.backupId()), 3, WAIT).get(2);
+        assertThat(header(completed, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_COMPLETED.ceType());
+        ConsumerRecord<String, String> copied = events.await(copyOutcomeOf(real.backupId()), WAIT);
+        assertThat(header(copied, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_COPIED.ceType());
+        assertThat(((BackupCopied) EventCodec.decode(copied.headers(), copied.value()).data()).bucket())
+                .isEqualTo(OFFSITE);
+        assertThat(store.list(exfil, "")).as("nothing written to the bucket the records named").isEmpty();
+        given().when().get("/q/metrics").then().statusCode(200)
+                .body(containsString("lifeboat_backup_seals_refused_total"),
+                        containsString("reason=\"OFFSITE_NOT_POLICYS\""));
+    }
+
+    @Test
+    void aReplayOfASealedBackupNamingAnOffsiteDestinationItsPolicyLacksQueuesNoCopy() throws SQLException {
+        // sealed for a policy without offsite copies: nothing was copied, so nothing is stored about a copy
+        String policy = FakeScheduler.policy(SOURCE, 0, 0, 0);
+        SnapshotCreated sealed = ExpiredBackupDeletionTest.sealed(this, 50_000, policy);
+        String exfil = freshBucket();
+
+        // the same backup announced again, now asking for a copy: the stored verdict answers it, and before this
+        // check the copy was queued from the record as it came
+        publish(sealed.withOffsite(new OffsiteDestination(exfil, "loot/" + SOURCE)));
+        ConsumerRecord<String, String> again = events.awaitCount(outcomeOf(sealed.backupId()), 2, WAIT).get(1);
+        assertThat(header(again, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_COMPLETED.ceType());
+        // same key, same partition: once this one is sealed and copied, the replay was handled long before
+        String root = "marker-" + UUID.randomUUID();
+        String markerPolicy = FakeScheduler.policyWithOffsite(SOURCE, OFFSITE, root);
+        SnapshotCreated marker = uploadedSnapshot(1_000, SOURCE, markerPolicy)
+                .withOffsite(new OffsiteDestination(OFFSITE, root + "/" + SOURCE));
+        publish(marker);
+        events.await(copyOutcomeOf(marker.backupId()), WAIT);
+
+        assertThat(jobsOn("copy:" + sealed.backupId())).as("copy jobs of the replayed backup").isZero();
+        assertThat(events.seen(copyOutcomeOf(sealed.backupId()))).isEmpty();
+        assertThat(store.list(exfil, "")).as("nothing written to the bucket the replay named").isEmpty();
+    }
+
+    /** A bucket of this test's own, empty, so that "nothing was written there" means the whole bucket. */
+    private String freshBucket() {
+        String bucket = "lifeboat-exfil-" + UUID.randomUUID().toString().substring(0, 8);
+        store.ensureBucket(bucket);
+        return bucket;
+    }
+
+    private static BackupFailed failure(ConsumerRecord<String, String> record) {
+        assertThat(header(record, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_FAILED.ceType());
+        return (BackupFailed) EventCodec.decode(record.headers(), record.value()).data();
+    }
+
+    private long jobsOn(String subject) throws SQLException {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM storage.storage_job WHERE subject = ?")) {
+            ps.setString(1, subject);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
     }
 
     private static Predicate<ConsumerRecord<String, String>> copyOutcomeOf(String backupId) {

@@ -42,8 +42,12 @@ import static org.hamcrest.Matchers.hasItems;
 @QuarkusTest
 @WithTestResource(StorageWorkerTestResource.class)
 class SnapshotSealingTest extends StorageWorkerTestBase {
+    static final String DECOY = "lifeboat-storage-decoy-test";
+
     @Inject
     BackupEventPublisher publisher;
+    @Inject
+    HoldableObjectStore.Counting counting;
     @Inject
     StorageConfig config;
 
@@ -260,6 +264,69 @@ class SnapshotSealingTest extends StorageWorkerTestBase {
         given().when().get("/q/metrics").then().statusCode(200)
                 .body(containsString("lifeboat_backup_seals_refused_total"), containsString("reason=\"SEALED_FOR_OTHER_SOURCE\""));
         assertThat(events.seen(outcomeOf(real.backupId()))).as("only the original verdict").hasSize(1);
+    }
+
+    @Test
+    void snapshotInAnotherBucketOrRepositoryThanItsPolicysIsRefusedBeforeAnythingIsReadThere() throws IOException {
+        String policy = FakeScheduler.policy(SOURCE, 0, 0, 0);
+        SnapshotCreated real = uploadedSnapshot(50_000, SOURCE, policy);
+        // the very same backup, a valid repository with its key file, chunks and manifest, in another bucket and in
+        // another repository of the test bucket: only the destination check can tell them from the real one
+        store.ensureBucket(DECOY);
+        String elsewhere = "elsewhere-" + UUID.randomUUID() + "/" + SOURCE;
+        copyRepositoryOf(real, DECOY, REPOSITORY_PREFIX);
+        copyRepositoryOf(real, BUCKET, elsewhere);
+        assertThat(repositories.open(DECOY, REPOSITORY_PREFIX).orElseThrow().verifier().quick(manifestOf(real)).ok())
+                .as("the decoy would pass verification").isTrue();
+        long decoyReads = counting.reads(DECOY);
+
+        publish(at(real, DECOY, real.objectKey()));
+        BackupFailed inDecoy = (BackupFailed) decoded(events.await(outcomeOf(real.backupId()), WAIT));
+        assertThat(inDecoy.stage()).isEqualTo("VERIFY");
+        assertThat(inDecoy.reason()).contains("puts backup " + real.backupId() + " in s3://" + DECOY + "/"
+                        + REPOSITORY_PREFIX)
+                .contains("the repository of source '" + SOURCE + "' is s3://" + BUCKET + "/" + REPOSITORY_PREFIX)
+                .contains("policy '" + policy + "'").contains("nothing was read there and nothing sealed");
+        assertThat(counting.reads(DECOY)).as("reads of the bucket the record named").isEqualTo(decoyReads);
+
+        // the right bucket, another repository whose path still ends in the source id
+        publish(at(real, BUCKET, elsewhere + real.objectKey().substring(REPOSITORY_PREFIX.length())));
+        BackupFailed inOtherRepository = (BackupFailed) decoded(
+                events.awaitCount(outcomeOf(real.backupId()), 2, WAIT).get(1));
+        assertThat(inOtherRepository.reason()).contains("in s3://" + BUCKET + "/" + elsewhere + ", but")
+                .contains("is s3://" + BUCKET + "/" + REPOSITORY_PREFIX);
+
+        // without a policy, the worker's defaults say where the backup is
+        publish(at(claimedAs(real, real.backupId(), SOURCE, null), DECOY, real.objectKey()));
+        BackupFailed noPolicy = (BackupFailed) decoded(events.awaitCount(outcomeOf(real.backupId()), 3, WAIT).get(2));
+        assertThat(noPolicy.reason()).contains("in s3://" + DECOY + "/" + REPOSITORY_PREFIX)
+                .contains("lifeboat.object-store.default-bucket '" + BUCKET + "'");
+        // a policy scheduler-service does not know says nowhere
+        publish(claimedAs(real, real.backupId(), SOURCE, "no-such-policy"));
+        BackupFailed unknown = (BackupFailed) decoded(events.awaitCount(outcomeOf(real.backupId()), 4, WAIT).get(3));
+        assertThat(unknown.reason()).contains("policy 'no-such-policy', which scheduler-service does not know");
+        assertThat(counting.reads(DECOY)).isEqualTo(decoyReads);
+
+        // the refusals were not recorded: the genuine event still seals the backup where its policy puts it
+        publish(real);
+        ConsumerRecord<String, String> completed = events.awaitCount(outcomeOf(real.backupId()), 5, WAIT).get(4);
+        assertThat(header(completed, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_COMPLETED.ceType());
+        assertThat(((BackupCompleted) decoded(completed)).bucket()).isEqualTo(BUCKET);
+        given().when().get("/q/metrics").then().statusCode(200)
+                .body(containsString("lifeboat_backup_seals_refused_total"),
+                        containsString("reason=\"DESTINATION_NOT_POLICYS\""),
+                        containsString("reason=\"POLICY_UNKNOWN\""));
+    }
+
+    /** Copies the key file and the backup's chain (chunks, manifest, marker) to {@code bucket}/{@code prefix}. */
+    private void copyRepositoryOf(SnapshotCreated snapshot, String bucket, String prefix) throws IOException {
+        String chain = snapshot.repository().chainId();
+        for (String key : store.list(BUCKET, REPOSITORY_PREFIX + "/")) {
+            String relative = key.substring(REPOSITORY_PREFIX.length());
+            if (relative.startsWith("/keys/") || relative.contains("/" + chain)) {
+                store.put(bucket, prefix + relative, readObject(key));
+            }
+        }
     }
 
     private static Object decoded(ConsumerRecord<String, String> record) {
