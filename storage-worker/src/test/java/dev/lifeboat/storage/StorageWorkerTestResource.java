@@ -76,14 +76,18 @@ public class StorageWorkerTestResource implements QuarkusTestResourceLifecycleMa
 
     private static String keyFile;
 
+    private static String repositoryRoot;
+
     /**
-     * The repository root of this run ({@code chunked-<uuid>}: the master key is fresh per run, so each run writes its
-     * own repositories). Kept in a system property, so that the test classes and this resource see the same one
-     * whatever class loader loaded them.
+     * The repository root of this run ({@code chunked-<uuid>}), as long as its master key ({@link #masterKeyFile}):
+     * each start of the application (a test profile restarts it, with a fresh key) writes its own repositories. The
+     * test classes of that start see the same one (same class loader).
      */
-    static String repositoryRoot() {
-        return (String) System.getProperties().computeIfAbsent("lifeboat.test.storage-repository-root",
-                k -> "chunked-" + UUID.randomUUID());
+    static synchronized String repositoryRoot() {
+        if (repositoryRoot == null) {
+            repositoryRoot = "chunked-" + UUID.randomUUID();
+        }
+        return repositoryRoot;
     }
 
     /** A fresh master key (base64 of 32 random bytes) in a temporary file, one per run (JVM). */
