@@ -27,6 +27,7 @@ final class FakeScheduler {
     static final String TOKEN = Tokens.mint("storage-worker", Roles.VIEWER);
     private static final Map<String, String> POLICIES = new ConcurrentHashMap<>();
     private static final List<String> AUTHORIZATIONS = new CopyOnWriteArrayList<>();
+    private static final java.util.Set<String> UNAVAILABLE = ConcurrentHashMap.newKeySet();
     private static HttpServer server;
     private static Path tokenFile;
 
@@ -86,6 +87,15 @@ final class FakeScheduler {
         return id;
     }
 
+    /** While {@code down}, requests for policy {@code id} are answered 503, as by a scheduler-service that is away. */
+    static void unavailable(String id, boolean down) {
+        if (down) {
+            UNAVAILABLE.add(id);
+        } else {
+            UNAVAILABLE.remove(id);
+        }
+    }
+
     /** Authorization headers of the requests received so far. */
     static List<String> authorizations() {
         return List.copyOf(AUTHORIZATIONS);
@@ -96,9 +106,11 @@ final class FakeScheduler {
         AUTHORIZATIONS.add(String.valueOf(auth));
         String id = exchange.getRequestURI().getPath().substring("/api/v1/policies/".length());
         String body = POLICIES.get(id);
-        int status = !Tokens.bearer(TOKEN).equals(auth) ? 401 : body == null ? 404 : 200;
+        int status = !Tokens.bearer(TOKEN).equals(auth) ? 401 : UNAVAILABLE.contains(id) ? 503 : body == null ? 404
+                : 200;
         if (status != 200) {
-            body = "{\"status\":" + status + ",\"title\":\"" + (status == 401 ? "Unauthorized" : "Not Found") + "\"}";
+            body = "{\"status\":" + status + ",\"title\":\"" + (status == 401 ? "Unauthorized" : status == 503
+                    ? "Service Unavailable" : "Not Found") + "\"}";
         }
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().add("Content-Type", status == 200 ? "application/json"

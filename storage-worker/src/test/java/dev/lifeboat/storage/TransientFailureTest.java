@@ -94,6 +94,31 @@ class TransientFailureTest extends StorageWorkerTestBase {
         assertThat(header(record, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_COMPLETED.ceType());
     }
 
+    @Test
+    void schedulerServiceAwayWhileTheDestinationIsCheckedParksTheSnapshotAndAReplayCompletesIt() {
+        String policy = FakeScheduler.policy(SOURCE, 0, 0, 0);
+        SnapshotCreated snapshot = uploadedSnapshot(2_000, SOURCE, policy);
+        ConsumerRecord<String, String> held;
+        FakeScheduler.unavailable(policy, true);
+        try {
+            publish(snapshot);
+            held = parked.await(r -> r.value() != null && r.value().contains(snapshot.backupId()), WAIT);
+        } finally {
+            FakeScheduler.unavailable(policy, false);
+        }
+        assertThat(header(held, Parking.REASON)).startsWith("sealing of backup " + snapshot.backupId())
+                .contains("failed transiently").contains("scheduler-service answered 503 for policy '" + policy + "'");
+        assertThat(deadLetters.seen(r -> r.value() != null && r.value().contains(snapshot.backupId())))
+                .as("a valid record is never dead-lettered").isEmpty();
+        assertThat(events.seen(outcomeOf(snapshot.backupId()))).as("no verdict while the policy is unknown").isEmpty();
+
+        producer.send(new ProducerRecord<>(Topics.BACKUP_EVENTS, null, held.key(), held.value(),
+                Parking.withoutParkingHeaders(held.headers())));
+
+        ConsumerRecord<String, String> record = events.await(outcomeOf(snapshot.backupId()), WAIT);
+        assertThat(header(record, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_COMPLETED.ceType());
+    }
+
     private double retries() {
         Counter retries = registry.find("lifeboat.storage.seal.retries").counter();
         return retries == null ? 0 : retries.count();
