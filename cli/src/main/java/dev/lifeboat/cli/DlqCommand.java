@@ -87,8 +87,12 @@ final class DlqCommand {
         String heldBefore;
         @Option(names = "--limit", description = "with --all: at most this many (default 100, at most 1000)")
         Integer limit;
-        @Option(names = "--dry-run", description = "with --all: show what would be replayed, send nothing")
+        @Option(names = "--dry-run", description = "with --all: show what would be replayed, send nothing (what"
+                + " --all does without --yes)")
         boolean dryRun;
+        @Option(names = "--yes", description = "with --all: replay the matching records (without it, --all only shows"
+                + " what would be replayed)")
+        boolean yes;
 
         @Override
         public Integer call() {
@@ -100,9 +104,9 @@ final class DlqCommand {
 
         private Integer replayOne() {
             if (originTopic != null || reasonContains != null || heldAfter != null || heldBefore != null
-                    || limit != null || dryRun) {
-                throw usage("--origin-topic, --reason-contains, --held-after, --held-before, --limit and --dry-run"
-                        + " go with --all");
+                    || limit != null || dryRun || yes) {
+                throw usage("--origin-topic, --reason-contains, --held-after, --held-before, --limit, --dry-run and"
+                        + " --yes go with --all");
             }
             if (partition == null || offset == null) {
                 throw usage("give --partition and --offset (one record) or --all (every matching record)");
@@ -130,6 +134,11 @@ final class DlqCommand {
             if (limit != null && (limit < 1 || limit > 1000)) {
                 throw usage("--limit: 1 to 1000");
             }
+            if (dryRun && yes) {
+                throw usage("--dry-run sends nothing, --yes replays: give one of them");
+            }
+            // a bulk replay is shown before it is done: only --yes sends anything
+            boolean dry = !yes;
             com.fasterxml.jackson.databind.node.ObjectNode order = Api.JSON.createObjectNode().put("from", from);
             if (originTopic != null) {
                 order.put("originTopic", originTopic);
@@ -146,7 +155,7 @@ final class DlqCommand {
             if (limit != null) {
                 order.put("limit", limit);
             }
-            order.put("dryRun", dryRun);
+            order.put("dryRun", dry);
             // one send per record, each within the service's replay deadline: a thousand take a while
             Api.Response r = api().postSlowUnchecked(Service.SCHEDULER, "/api/v1/admin/parked/replay-all", order,
                     java.time.Duration.ofMinutes(10));
@@ -173,10 +182,10 @@ final class DlqCommand {
                     out().out.println();
                     s.print(out().out);
                 }
-                out().out.println((dryRun ? "would replay " : "replayed ") + done.path("replayed").size()
+                out().out.println((dry ? "would replay " : "replayed ") + done.path("replayed").size()
                         + ", skipped " + done.path("skippedCount").asInt() + ", " + done.path("remaining").asInt()
                         + " more matching" + (done.path("remaining").asInt() > 0 && !stopped
-                        ? " (past --limit: run again)" : ""));
+                        ? " (past --limit: run again)" : "") + (dry ? "; add --yes to replay them" : ""));
                 out().out.flush();
             }
             if (stopped) {

@@ -38,7 +38,8 @@ class DlqCommandTest {
             StringWriter out = new StringWriter();
             int code = run(scheduler, out, "dlq", "replay", "--all", "--from", "dead-letter", "--origin-topic",
                     "lifeboat.backup.events.v1", "--reason-contains", "password authentication failed",
-                    "--held-after", "2026-12-06T09:00:00Z", "--held-before", "2026-12-06T10:00:00Z", "--limit", "5");
+                    "--held-after", "2026-12-06T09:00:00Z", "--held-before", "2026-12-06T10:00:00Z", "--limit", "5",
+                    "--yes");
             assertThat(code).isZero();
             assertThat(calls).singleElement().satisfies(c ->
                     assertThat(c.path()).isEqualTo("/api/v1/admin/parked/replay-all"));
@@ -54,6 +55,13 @@ class DlqCommandTest {
             assertThat(run(scheduler, new StringWriter(), "dlq", "replay", "--all", "--dry-run")).isZero();
             assertThat(Api.JSON.readTree(calls.getFirst().body()))
                     .isEqualTo(Api.JSON.readTree("{\"from\":\"parked\",\"dryRun\":true}"));
+            // without --yes, --all only shows what would be replayed
+            calls.clear();
+            StringWriter shown = new StringWriter();
+            assertThat(run(scheduler, shown, "dlq", "replay", "--all")).isZero();
+            assertThat(Api.JSON.readTree(calls.getFirst().body()))
+                    .isEqualTo(Api.JSON.readTree("{\"from\":\"parked\",\"dryRun\":true}"));
+            assertThat(shown.toString()).contains("would replay 1", "add --yes to replay them");
         } finally {
             scheduler.stop(0);
         }
@@ -113,6 +121,8 @@ class DlqCommandTest {
             for (String[] a : new String[][]{
                     {"dlq", "replay", "--all", "--partition", "1", "--offset", "2"},
                     {"dlq", "replay", "--all", "--force"},
+                    {"dlq", "replay", "--all", "--dry-run", "--yes"},
+                    {"dlq", "replay", "--partition", "1", "--offset", "2", "--yes"},
                     {"dlq", "replay"},
                     {"dlq", "replay", "--partition", "1"},
                     {"dlq", "replay", "--partition", "1", "--offset", "2", "--reason-contains", "x"},

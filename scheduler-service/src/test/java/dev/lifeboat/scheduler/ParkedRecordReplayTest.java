@@ -76,6 +76,47 @@ class ParkedRecordReplayTest {
         assertThat(values(copy.headers(), "dead-letter-reason")).isEmpty();
     }
 
+    /**
+     * A dead letter carries the headers of the record as it was published after the dead-letter queue's own, so a
+     * publisher could name an origin of its choosing (here a topic it may not write) for an administrator's replay to
+     * publish its record there under scheduler-service's principal. The record goes through the real dead-letter
+     * path: scheduler-service's own consumer refuses it.
+     */
+    @Test
+    void aDeadLetterWhosePublisherNamedAnOriginOfItsOwnIsNeverReplayed() throws Exception {
+        LocalStack stack = LocalStack.ensureStarted();
+        String key = "forged-" + UUID.randomUUID();
+        Headers headers = EventCodec.headers(EventType.BACKUP_COMPLETED, "/test/forger", key);
+        headers.add("dead-letter-topic", utf8(Topics.BACKUP_REQUESTED));
+        headers.add("dead-letter-reason", utf8("Connection refused " + key));
+        java.time.Instant before = java.time.Instant.now().minusSeconds(1);
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(stack.kafkaClientConfig("storage-worker"),
+                new StringSerializer(), new StringSerializer())) {
+            // fails BackupCompleted's schema: scheduler-service dead-letters it
+            producer.send(new ProducerRecord<>(Topics.BACKUP_EVENTS, null, key, "{\"backupId\":\"nope\"}", headers))
+                    .get();
+        }
+        String admin = Tokens.mint("admin-erin", Roles.ADMIN);
+        JsonPath listed = org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> given()
+                .auth().oauth2(admin).queryParam("from", "dead-letter").queryParam("limit", 1000)
+                .get("/api/v1/admin/parked").then().statusCode(200).extract().jsonPath(),
+                l -> l.getList("findAll { it.key == '" + key + "' }").size() == 1);
+        Map<String, Object> held = listed.getMap("find { it.key == '" + key + "' }");
+        assertThat((String) held.get("originProblem")).contains("carries 2 'dead-letter-topic' headers")
+                .contains("not replayed");
+
+        given().auth().oauth2(admin).contentType(ContentType.JSON)
+                .body(Map.of("from", "dead-letter", "partition", held.get("partition"), "offset", held.get("offset")))
+                .post("/api/v1/admin/parked/replay").then().statusCode(422)
+                .body("title", org.hamcrest.Matchers.equalTo("Origin not trusted"));
+        JsonPath bulk = given().auth().oauth2(admin).contentType(ContentType.JSON)
+                .body(Map.of("from", "dead-letter", "heldAfter", before.toString(), "reasonContains", key,
+                        "dryRun", false))
+                .post("/api/v1/admin/parked/replay-all").then().statusCode(200).extract().jsonPath();
+        assertThat(bulk.getList("replayed")).isEmpty();
+        assertThat(bulk.getList("skipped.code", String.class)).containsExactly("ORIGIN_FORGED");
+    }
+
     private static ConsumerRecord<String, String> read(LocalStack stack, String topic, int partition, long offset) {
         Map<String, Object> config = new HashMap<>(stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN));
         config.put("enable.auto.commit", "false");

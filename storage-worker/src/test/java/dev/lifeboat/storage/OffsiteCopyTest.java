@@ -203,6 +203,49 @@ class OffsiteCopyTest extends StorageWorkerTestBase {
         assertThat(store.list(exfil, "")).as("nothing written to the bucket the replay named").isEmpty();
     }
 
+    @Test
+    void aReplayOfASealedBackupNamingAnotherObjectQueuesNoCopyOfIt() throws SQLException {
+        String root = "offsite-" + UUID.randomUUID();
+        String policy = FakeScheduler.policyWithOffsite(SOURCE, OFFSITE, root);
+        OffsiteDestination to = new OffsiteDestination(OFFSITE, root + "/" + SOURCE);
+        SnapshotCreated sealed = uploadedSnapshot(50_000, SOURCE, policy).withOffsite(to);
+        publish(sealed);
+        events.await(copyOutcomeOf(sealed.backupId()), WAIT);
+        // nothing stored about the copy any more, as after a copy given up: a replay queues the copy again
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("DELETE FROM storage.offsite_copy WHERE backup_id = ?")) {
+            ps.setObject(1, UUID.fromString(sealed.backupId()));
+            assertThat(ps.executeUpdate()).isEqualTo(1);
+        }
+        // another source's backup in the same bucket, never announced
+        String victim = "victim-" + UUID.randomUUID().toString().substring(0, 8);
+        SnapshotCreated other = uploadedSnapshot(60_000, victim, null);
+        long jobsBefore = jobsOn("copy:" + sealed.backupId());
+
+        // the sealed backup announced again with its own source, policy and offsite destination, but the other
+        // backup's bucket and manifest: the stored verdict answers it, and before this check the copy was queued
+        // from the record as it came, copying the other source's backup as this one's offsite copy
+        publish(claimedAs(other, sealed.backupId(), SOURCE, policy).withOffsite(to));
+        ConsumerRecord<String, String> again = events.awaitCount(outcomeOf(sealed.backupId()), 2, WAIT).get(1);
+        assertThat(header(again, EventCodec.H_TYPE)).isEqualTo(EventType.BACKUP_COMPLETED.ceType());
+        // same key, same partition: once this one is sealed and copied, the replay was handled long before
+        SnapshotCreated marker = uploadedSnapshot(1_000, SOURCE, policy).withOffsite(to);
+        publish(marker);
+        events.await(copyOutcomeOf(marker.backupId()), WAIT);
+
+        assertThat(jobsOn("copy:" + sealed.backupId())).as("copy jobs of the replayed backup").isEqualTo(jobsBefore);
+        Manifest victims = manifestOf(other);
+        assertThat(store.list(OFFSITE, to.prefix() + "/chains/" + victims.chainId() + "/"))
+                .as("nothing of the other source's backup in this source's offsite repository").isEmpty();
+        given().when().get("/q/metrics").then().statusCode(200)
+                .body(containsString("reason=\"NOT_THE_SEALED_OBJECT\""));
+
+        // the genuine replay still queues the copy again
+        publish(sealed);
+        events.awaitCount(copyOutcomeOf(sealed.backupId()), 2, WAIT);
+        assertThat(jobsOn("copy:" + sealed.backupId())).isEqualTo(jobsBefore + 1);
+    }
+
     /** A bucket of this test's own, empty, so that "nothing was written there" means the whole bucket. */
     private String freshBucket() {
         String bucket = "lifeboat-exfil-" + UUID.randomUUID().toString().substring(0, 8);

@@ -61,17 +61,17 @@ public class ParkedRecordService {
     public record HeldRecord(String topic, int partition, long offset, String key, String originTopic,
                              Integer originPartition, Long originOffset, String reason, Integer attempts,
                              String eventType, String eventId, Instant heldAt, String replayedFrom,
-                             Instant replayedAt, String replayedBy, String replayUnknown) {
+                             Instant replayedAt, String replayedBy, String replayUnknown, String originProblem) {
         HeldRecord replayed(ParkedReplay last) {
             return last == null ? this : new HeldRecord(topic, partition, offset, key, originTopic, originPartition,
                     originOffset, reason, attempts, eventType, eventId, heldAt, replayedFrom, last.replayedAt,
-                    last.replayedBy, null);
+                    last.replayedBy, null, originProblem);
         }
 
         /** The record as listed while the replays cannot be read: {@code why} says so instead of "never replayed". */
         HeldRecord replayUnknown(String why) {
             return new HeldRecord(topic, partition, offset, key, originTopic, originPartition, originOffset, reason,
-                    attempts, eventType, eventId, heldAt, replayedFrom, null, null, why);
+                    attempts, eventType, eventId, heldAt, replayedFrom, null, null, why, originProblem);
         }
 
         String where() {
@@ -101,7 +101,7 @@ public class ParkedRecordService {
     }
 
     /** Why a matching record was not replayed. */
-    public enum SkipCode { ALREADY_REPLAYED, ORIGIN_UNKNOWN, ORIGIN_NOT_REPLAYABLE }
+    public enum SkipCode { ALREADY_REPLAYED, ORIGIN_UNKNOWN, ORIGIN_NOT_REPLAYABLE, ORIGIN_FORGED }
 
     /** A record of a bulk replay: the held record and its copy (null in a dry run: nothing was sent). */
     public record BulkEntry(HeldRecord held, Replayed copy) {
@@ -159,7 +159,7 @@ public class ParkedRecordService {
         } catch (RuntimeException e) {
             replays = Map.of();
             unknown = "not known: scheduler-service's database, which remembers replays, did not answer ("
-                    + e.getMessage() + ")";
+                    + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()) + ")";
             LOG.warnf("listing %s without the replays: %s", topic, unknown);
         }
         Map<String, ParkedReplay> known = replays;
@@ -193,6 +193,9 @@ public class ParkedRecordService {
             throw new ProblemException(409, "Already replayed", info.where() + " was replayed at " + last.replayedAt
                     + " by " + last.replayedBy + " to " + last.copyTopic + "-" + last.copyPartition + "@"
                     + last.copyOffset + "; send \"force\": true to replay it again");
+        }
+        if (info.originProblem() != null) {
+            throw new ProblemException(422, "Origin not trusted", info.originProblem());
         }
         String origin = info.originTopic();
         if (origin == null) {
@@ -254,6 +257,8 @@ public class ParkedRecordService {
                 skipped.add(new Skipped(h, SkipCode.ALREADY_REPLAYED, "replayed at " + last.replayedAt + " by "
                         + last.replayedBy + " to " + last.copyTopic + "-" + last.copyPartition + "@"
                         + last.copyOffset));
+            } else if (h.originProblem() != null) {
+                skipped.add(new Skipped(h, SkipCode.ORIGIN_FORGED, h.originProblem()));
             } else if (h.originTopic() == null) {
                 skipped.add(new Skipped(h, SkipCode.ORIGIN_UNKNOWN, "no origin topic header"));
             } else if (!REPLAYABLE.contains(h.originTopic())) {
@@ -458,9 +463,27 @@ public class ParkedRecordService {
         }
     }
 
+    /**
+     * Where a held record came from and why it is held, from the headers the holding side added. Which side that is
+     * follows from the topic it is held on, not from its headers. A dead letter carries every header of the record
+     * as it was published after the dead-letter queue's own, so a publisher can add {@code dead-letter-topic} or
+     * {@code lifeboat-origin-topic} headers of its own choosing: a held record with more than one such header, or a
+     * dead letter with a parking one, names its origin in a way nobody can trust, and is not replayed
+     * ({@code originProblem}).
+     */
     private static HeldRecord describe(ConsumerRecord<String, String> r) {
         Headers h = r.headers();
-        boolean parked = header(h, Parking.ORIGIN_TOPIC) != null;
+        boolean parked = Topics.PARKED.equals(r.topic());
+        String routing = parked ? Parking.ORIGIN_TOPIC : "dead-letter-topic";
+        int routes = count(h, routing);
+        String originProblem = null;
+        if (routes > 1 || !parked && count(h, Parking.ORIGIN_TOPIC) > 0) {
+            originProblem = r.topic() + "-" + r.partition() + "@" + r.offset() + " carries "
+                    + (routes > 1 ? routes + " '" + routing + "' headers" : "a '" + Parking.ORIGIN_TOPIC
+                    + "' header on the dead-letter topic") + ": the record as published named an origin of its own,"
+                    + " so where it came from cannot be trusted and it is not replayed (republish it by hand if it"
+                    + " is genuine)";
+        }
         String originTopic = parked ? header(h, Parking.ORIGIN_TOPIC) : header(h, "dead-letter-topic");
         String originPartition = parked ? header(h, Parking.ORIGIN_PARTITION) : header(h, "dead-letter-partition");
         String originOffset = parked ? header(h, Parking.ORIGIN_OFFSET) : header(h, "dead-letter-offset");
@@ -469,7 +492,15 @@ public class ParkedRecordService {
         return new HeldRecord(r.topic(), r.partition(), r.offset(), r.key(), originTopic, integer(originPartition),
                 originOffset == null ? null : parseLong(originOffset), reason, integer(attempts),
                 header(h, EventCodec.H_TYPE), header(h, EventCodec.H_ID), Instant.ofEpochMilli(r.timestamp()),
-                header(h, REPLAYED_FROM), null, null, null);
+                header(h, REPLAYED_FROM), null, null, null, originProblem);
+    }
+
+    private static int count(Headers headers, String key) {
+        int n = 0;
+        for (Header ignored : headers.headers(key)) {
+            n++;
+        }
+        return n;
     }
 
     private KafkaConsumer<String, String> consumer() {

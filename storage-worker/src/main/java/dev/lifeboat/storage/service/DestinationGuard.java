@@ -143,7 +143,10 @@ public class DestinationGuard {
             return scheduler.policy(policyId);
         } catch (WebApplicationException e) {
             int status = e.getResponse().getStatus();
-            if (status == 404 || status == 400) {
+            // scheduler-service's own answer that it knows no such policy (problem+json), not a 404 of something in
+            // front of it (a wrong SCHEDULER_URL, a gateway during a deploy), which is retried like an outage
+            if ((status == 404 || status == 400) && e.getResponse().getMediaType() != null
+                    && "problem+json".equals(e.getResponse().getMediaType().getSubtype())) {
                 return null;
             }
             throw new IllegalStateException("scheduler-service answered " + status + " for policy '" + policyId

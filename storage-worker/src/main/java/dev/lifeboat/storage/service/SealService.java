@@ -151,6 +151,27 @@ public class SealService {
         return Optional.empty();
     }
 
+    /**
+     * Why {@code s}, a redelivery of a backup sealed as {@code verdict}, does not name the object that was sealed, or
+     * empty. The stored verdict answers a redelivery without reading anything, so nothing else checked the record's
+     * bucket and key: a copy queued from them would copy whatever they name (another source's backup, another bucket)
+     * as this backup's offsite copy.
+     */
+    static Optional<String> notTheSealedObject(SnapshotCreated s, SealedBackup verdict) {
+        String bucket;
+        try {
+            bucket = EventCodec.mapper().readTree(verdict.eventData()).path("bucket").asText(null);
+        } catch (IOException e) {
+            throw new UncheckedIOException("stored verdict on backup " + verdict.backupId() + " is unreadable", e);
+        }
+        if (Objects.equals(bucket, s.bucket()) && Objects.equals(verdict.manifestKey(), s.objectKey())) {
+            return Optional.empty();
+        }
+        return Optional.of("the redelivered SnapshotCreated of backup " + s.backupId() + " names s3://" + s.bucket()
+                + "/" + s.objectKey() + ", but the backup sealed under that id is s3://" + bucket + "/"
+                + verdict.manifestKey());
+    }
+
     private static String sourceOf(SealedBackup verdict) {
         try {
             return EventCodec.mapper().readTree(verdict.eventData()).path("sourceId").asText(null);

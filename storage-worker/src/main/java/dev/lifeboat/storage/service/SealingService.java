@@ -62,7 +62,14 @@ public class SealingService {
                 publisher.publish(copied.get(), key);
                 return;
             }
-            // the stored verdict answered this delivery unchecked: its offsite destination is checked before a copy
+            // the stored verdict answered this delivery unchecked: the copy is of the object sealed, nothing else
+            Optional<String> other = SealService.notTheSealedObject(snapshot, sealed.get());
+            if (other.isPresent()) {
+                metrics.sealRefused("NOT_THE_SEALED_OBJECT");
+                LOG.warnf("redelivered backup %s: no offsite copy queued: %s", snapshot.backupId(), other.get());
+                return;
+            }
+            // and to the policy's offsite destination
             Optional<DestinationGuard.Refused> elsewhere = destinations.checkOffsite(snapshot);
             if (elsewhere.isPresent()) {
                 metrics.sealRefused(elsewhere.get().refusal().name());
