@@ -122,6 +122,14 @@ public class ParkedRecordService {
     }
 
     static final int SKIPPED_SHOWN = 1000;
+    /**
+     * At most this many bytes of held records (values and headers) are kept for one bulk replay: a dead-letter topic
+     * can hold records of up to the broker's largest size, and a thousand of those would not fit the service's heap.
+     * The newest past it are left for the next run ({@code remaining}).
+     */
+    static final long CANDIDATE_BYTES = 64L * 1024 * 1024;
+    /** A held record's reason is shown up to this many characters (a dead letter's comes with the record). */
+    static final int REASON_SHOWN = 2000;
     private static final Comparator<HeldRecord> OLDEST_FIRST = Comparator.comparing(HeldRecord::heldAt,
                     Comparator.nullsFirst(Comparator.naturalOrder()))
             .thenComparing(HeldRecord::partition).thenComparing(HeldRecord::offset);
@@ -232,7 +240,11 @@ public class ParkedRecordService {
         // however many records the topic holds
         java.util.PriorityQueue<Candidate> candidates = new java.util.PriorityQueue<>(
                 Comparator.comparing(Candidate::held, OLDEST_FIRST).reversed());
-        List<Skipped> skipped = new ArrayList<>();
+        // the oldest SKIPPED_SHOWN skipped records, the newest on top; all of them counted
+        java.util.PriorityQueue<Skipped> skipped = new java.util.PriorityQueue<>(
+                Comparator.comparing(Skipped::held, OLDEST_FIRST).reversed());
+        int[] skippedCount = {0};
+        long[] candidateBytes = {0};
         int[] remaining = {0};
         scan(topic, (consumer, partitions) -> {
             Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions, timeout);
@@ -254,31 +266,33 @@ public class ParkedRecordService {
             ParkedReplay last = lastReplay(replays, h);
             if (last != null) {
                 h = h.replayed(last);
-                skipped.add(new Skipped(h, SkipCode.ALREADY_REPLAYED, "replayed at " + last.replayedAt + " by "
-                        + last.replayedBy + " to " + last.copyTopic + "-" + last.copyPartition + "@"
-                        + last.copyOffset));
+                skip(skipped, skippedCount, new Skipped(h, SkipCode.ALREADY_REPLAYED, "replayed at "
+                        + last.replayedAt + " by " + last.replayedBy + " to " + last.copyTopic + "-"
+                        + last.copyPartition + "@" + last.copyOffset));
             } else if (h.originProblem() != null) {
-                skipped.add(new Skipped(h, SkipCode.ORIGIN_FORGED, h.originProblem()));
+                skip(skipped, skippedCount, new Skipped(h, SkipCode.ORIGIN_FORGED, h.originProblem()));
             } else if (h.originTopic() == null) {
-                skipped.add(new Skipped(h, SkipCode.ORIGIN_UNKNOWN, "no origin topic header"));
+                skip(skipped, skippedCount, new Skipped(h, SkipCode.ORIGIN_UNKNOWN, "no origin topic header"));
             } else if (!REPLAYABLE.contains(h.originTopic())) {
-                skipped.add(new Skipped(h, SkipCode.ORIGIN_NOT_REPLAYABLE, notReplayable(h)));
+                skip(skipped, skippedCount, new Skipped(h, SkipCode.ORIGIN_NOT_REPLAYABLE, notReplayable(h)));
             } else {
                 candidates.add(new Candidate(h, r));
-                if (candidates.size() > selection.limit()) {
-                    candidates.poll();
+                candidateBytes[0] += sizeOf(r);
+                while (candidates.size() > selection.limit()
+                        || candidateBytes[0] > CANDIDATE_BYTES && candidates.size() > 1) {
+                    candidateBytes[0] -= sizeOf(candidates.poll().record());
                     remaining[0]++;
                 }
             }
         });
         List<Candidate> todo = new ArrayList<>(candidates);
         todo.sort(Comparator.comparing(Candidate::held, OLDEST_FIRST));
-        skipped.sort(Comparator.comparing(Skipped::held, OLDEST_FIRST));
-        List<Skipped> shown = skipped.size() > SKIPPED_SHOWN ? skipped.subList(0, SKIPPED_SHOWN) : skipped;
+        List<Skipped> shown = new ArrayList<>(skipped);
+        shown.sort(Comparator.comparing(Skipped::held, OLDEST_FIRST));
         List<BulkEntry> replayed = new ArrayList<>();
         if (selection.dryRun()) {
             todo.forEach(c -> replayed.add(new BulkEntry(c.held(), null)));
-            return new BulkReplayed(true, replayed, shown, skipped.size(), remaining[0], true, null);
+            return new BulkReplayed(true, replayed, shown, skippedCount[0], remaining[0], true, null);
         }
         String stoppedBecause = null;
         if (!todo.isEmpty()) {
@@ -306,12 +320,30 @@ public class ParkedRecordService {
         }
         remaining[0] += todo.size() - replayed.size();
         LOG.infof("%s replayed %d records of %s (%d skipped, %d remaining)%s", actor, replayed.size(), topic,
-                skipped.size(), remaining[0], stoppedBecause == null ? "" : "; stopped: " + stoppedBecause);
-        return new BulkReplayed(false, replayed, shown, skipped.size(), remaining[0], stoppedBecause == null,
+                skippedCount[0], remaining[0], stoppedBecause == null ? "" : "; stopped: " + stoppedBecause);
+        return new BulkReplayed(false, replayed, shown, skippedCount[0], remaining[0], stoppedBecause == null,
                 stoppedBecause);
     }
 
     private record Candidate(HeldRecord held, ConsumerRecord<String, String> record) {
+    }
+
+    /** Counts a skipped record and keeps it if it is among the oldest {@value #SKIPPED_SHOWN}. */
+    private static void skip(java.util.PriorityQueue<Skipped> skipped, int[] count, Skipped s) {
+        count[0]++;
+        skipped.add(s);
+        if (skipped.size() > SKIPPED_SHOWN) {
+            skipped.poll();
+        }
+    }
+
+    /** What a held record takes in memory, near enough: its value and headers. */
+    private static long sizeOf(ConsumerRecord<String, String> r) {
+        long n = r.value() == null ? 0 : r.value().length();
+        for (Header h : r.headers()) {
+            n += h.key().length() + (h.value() == null ? 0 : h.value().length);
+        }
+        return n;
     }
 
     private static String notReplayable(HeldRecord h) {
@@ -488,6 +520,9 @@ public class ParkedRecordService {
         String originPartition = parked ? header(h, Parking.ORIGIN_PARTITION) : header(h, "dead-letter-partition");
         String originOffset = parked ? header(h, Parking.ORIGIN_OFFSET) : header(h, "dead-letter-offset");
         String reason = parked ? header(h, Parking.REASON) : header(h, "dead-letter-reason");
+        if (reason != null && reason.length() > REASON_SHOWN) {
+            reason = reason.substring(0, REASON_SHOWN) + "... (" + reason.length() + " characters)";
+        }
         String attempts = header(h, Parking.ATTEMPTS);
         return new HeldRecord(r.topic(), r.partition(), r.offset(), r.key(), originTopic, integer(originPartition),
                 originOffset == null ? null : parseLong(originOffset), reason, integer(attempts),
