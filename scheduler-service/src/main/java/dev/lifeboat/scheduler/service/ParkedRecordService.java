@@ -312,7 +312,8 @@ public class ParkedRecordService {
                     } catch (RuntimeException e) {
                         stoppedBecause = h.where() + " was replayed to " + copy.topic() + "-" + copy.partition() + "@"
                                 + copy.offset() + " but the replay could not be recorded in scheduler-service's"
-                                + " database (" + e.getMessage() + "); stopped there";
+                                + " database (" + e.getMessage() + "); stopped there (a later bulk replay sends it"
+                                + " again)";
                         break;
                     }
                 }
