@@ -142,6 +142,45 @@ class ParkedBulkReplayTest {
     }
 
     @Test
+    void twoBulkReplaysAtOnceSendEachRecordOnce() throws Exception {
+        LocalStack stack = LocalStack.ensureStarted();
+        String marker = "broker refused " + UUID.randomUUID();
+        Map<String, Long> startOffsets = endOffsets(stack, Topics.BACKUP_REQUESTED, Topics.RECOVERY_EVENTS);
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        int n = 150;
+        for (int i = 0; i < n; i++) {
+            park(stack, Topics.BACKUP_REQUESTED, "src-twice-" + i, marker, now.minusSeconds(n - i), marker);
+        }
+        Map<String, Object> order = Map.of("reasonContains", marker, "dryRun", false, "limit", 1000);
+        // both read the replays before either sends: each record is claimed before its copy goes, once
+        java.util.concurrent.ExecutorService two = java.util.concurrent.Executors.newFixedThreadPool(2);
+        JsonPath a;
+        JsonPath b;
+        try {
+            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.Future<JsonPath> first = two.submit(() -> {
+                go.await();
+                return replayAll(Tokens.mint("admin-gus", Roles.ADMIN), order).statusCode(200).extract().jsonPath();
+            });
+            java.util.concurrent.Future<JsonPath> second = two.submit(() -> {
+                go.await();
+                return replayAll(Tokens.mint("admin-hal", Roles.ADMIN), order).statusCode(200).extract().jsonPath();
+            });
+            go.countDown();
+            a = first.get(2, java.util.concurrent.TimeUnit.MINUTES);
+            b = second.get(2, java.util.concurrent.TimeUnit.MINUTES);
+        } finally {
+            two.shutdownNow();
+        }
+        assertThat(a.getList("replayed").size() + b.getList("replayed").size()).isEqualTo(n);
+        assertThat(a.getInt("skippedCount") + b.getInt("skippedCount")).isEqualTo(n);
+        assertThat(a.getInt("remaining") + b.getInt("remaining")).isZero();
+        List<ConsumerRecord<String, String>> copies = replayedSince(stack, startOffsets, marker);
+        assertThat(copies).extracting(c -> header(c.headers(), ParkedRecordService.REPLAYED_FROM))
+                .hasSize(n).doesNotHaveDuplicates();
+    }
+
+    @Test
     void aRecordReplayedBeforeIsRefusedUnlessForced() throws Exception {
         LocalStack stack = LocalStack.ensureStarted();
         String marker = "refused " + UUID.randomUUID();

@@ -28,10 +28,20 @@ public class ParkedReplay extends PanacheEntityBase {
     public Instant replayedAt;
     @Column(name = "replayed_by")
     public String replayedBy;
+    /** Where the copy went; null while the replay is claimed and its copy not acknowledged yet. */
     @Column(name = "copy_topic")
     public String copyTopic;
     @Column(name = "copy_partition")
-    public int copyPartition;
+    public Integer copyPartition;
     @Column(name = "copy_offset")
-    public long copyOffset;
+    public Long copyOffset;
+    /** A replay the order forced: outside the one-claim-per-record rule. */
+    @Column(name = "forced")
+    public boolean forced;
+
+    /** Where the copy went, as the answers say it. */
+    public String copy() {
+        return copyTopic == null ? "(a copy not recorded: claimed, then the replay stopped)"
+                : copyTopic + "-" + copyPartition + "@" + copyOffset;
+    }
 }

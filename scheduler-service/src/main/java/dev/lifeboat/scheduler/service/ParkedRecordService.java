@@ -38,6 +38,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Locale;
 import java.util.Set;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
@@ -199,8 +200,7 @@ public class ParkedRecordService {
         ParkedReplay last = lastReplay(lastReplays(topic), info);
         if (last != null && !force) {
             throw new ProblemException(409, "Already replayed", info.where() + " was replayed at " + last.replayedAt
-                    + " by " + last.replayedBy + " to " + last.copyTopic + "-" + last.copyPartition + "@"
-                    + last.copyOffset + "; send \"force\": true to replay it again");
+                    + " by " + last.replayedBy + " to " + last.copy() + "; send \"force\": true to replay it again");
         }
         if (info.originProblem() != null) {
             throw new ProblemException(422, "Origin not trusted", info.originProblem());
@@ -213,15 +213,24 @@ public class ParkedRecordService {
         if (!REPLAYABLE.contains(origin)) {
             throw new ProblemException(422, "Origin not replayable", notReplayable(info));
         }
+        ParkedReplay claim = claim(info, actor, force).orElseThrow(() -> new ProblemException(409,
+                "Already replayed", info.where() + " was replayed by another request just now; send \"force\": true"
+                + " to replay it again"));
         try (KafkaProducer<String, String> producer = producer()) {
-            Replayed copy = send(producer, held, info, actor);
+            Replayed copy;
             try {
-                remember(info, copy, actor);
+                copy = send(producer, held, info, actor);
+            } catch (RuntimeException e) {
+                unclaim(claim);
+                throw e;
+            }
+            try {
+                recordCopy(claim, copy);
             } catch (RuntimeException e) {
                 throw new ProblemException(503, "Replay not recorded", info.where() + " was replayed to "
-                        + copy.topic() + "-" + copy.partition() + "@" + copy.offset() + " but the replay could not be"
-                        + " recorded in scheduler-service's database (" + e.getMessage() + "); a later replay of it"
-                        + " will not be refused");
+                        + copy.topic() + "-" + copy.partition() + "@" + copy.offset() + " but where the copy went"
+                        + " could not be recorded in scheduler-service's database (" + e.getMessage() + "); the"
+                        + " replay itself is recorded");
             }
             return copy;
         }
@@ -267,8 +276,7 @@ public class ParkedRecordService {
             if (last != null) {
                 h = h.replayed(last);
                 skip(skipped, skippedCount, new Skipped(h, SkipCode.ALREADY_REPLAYED, "replayed at "
-                        + last.replayedAt + " by " + last.replayedBy + " to " + last.copyTopic + "-"
-                        + last.copyPartition + "@" + last.copyOffset));
+                        + last.replayedAt + " by " + last.replayedBy + " to " + last.copy()));
             } else if (h.originProblem() != null) {
                 skip(skipped, skippedCount, new Skipped(h, SkipCode.ORIGIN_FORGED, h.originProblem()));
             } else if (h.originTopic() == null) {
@@ -295,31 +303,49 @@ public class ParkedRecordService {
             return new BulkReplayed(true, replayed, shown, skippedCount[0], remaining[0], true, null);
         }
         String stoppedBecause = null;
+        int claimedElsewhere = 0;
         if (!todo.isEmpty()) {
             try (KafkaProducer<String, String> producer = producer()) {
                 for (Candidate c : todo) {
                     HeldRecord h = c.held();
+                    Optional<ParkedReplay> claim;
+                    try {
+                        claim = claim(h, actor, false);
+                    } catch (RuntimeException e) {
+                        stoppedBecause = h.where() + " could not be claimed in scheduler-service's database ("
+                                + e.getMessage() + "); stopped there, nothing sent for it";
+                        break;
+                    }
+                    if (claim.isEmpty()) {
+                        // another replay took it since this one read the replays
+                        skippedCount[0]++;
+                        claimedElsewhere++;
+                        shown.add(new Skipped(h, SkipCode.ALREADY_REPLAYED, "replayed by another replay while this"
+                                + " one ran"));
+                        continue;
+                    }
                     Replayed copy;
                     try {
                         copy = send(producer, c.record(), h, actor);
                     } catch (ProblemException e) {
+                        unclaim(claim.get());
                         stoppedBecause = e.getMessage();
                         break;
                     }
                     replayed.add(new BulkEntry(h, copy));
                     try {
-                        remember(h, copy, actor);
+                        recordCopy(claim.get(), copy);
                     } catch (RuntimeException e) {
                         stoppedBecause = h.where() + " was replayed to " + copy.topic() + "-" + copy.partition() + "@"
-                                + copy.offset() + " but the replay could not be recorded in scheduler-service's"
-                                + " database (" + e.getMessage() + "); stopped there (a later bulk replay sends it"
-                                + " again)";
+                                + copy.offset() + " but where the copy went could not be recorded in"
+                                + " scheduler-service's database (" + e.getMessage() + "); the replay itself is"
+                                + " recorded; stopped there";
                         break;
                     }
                 }
             }
         }
-        remaining[0] += todo.size() - replayed.size();
+        remaining[0] += todo.size() - replayed.size() - claimedElsewhere;
         LOG.infof("%s replayed %d records of %s (%d skipped, %d remaining)%s", actor, replayed.size(), topic,
                 skippedCount[0], remaining[0], stoppedBecause == null ? "" : "; stopped: " + stoppedBecause);
         return new BulkReplayed(false, replayed, shown, skippedCount[0], remaining[0], stoppedBecause == null,
@@ -397,7 +423,11 @@ public class ParkedRecordService {
                 ? null : r;
     }
 
-    private void remember(HeldRecord held, Replayed copy, String actor) {
+    /**
+     * Claims the replay of {@code held} before its copy is sent: empty when another replay holds it (the unique
+     * index {@code parked_replay_once}; a forced replay is outside it). Two replays at once send a record once.
+     */
+    private Optional<ParkedReplay> claim(HeldRecord held, String actor, boolean force) {
         ParkedReplay row = new ParkedReplay();
         row.id = UUID.randomUUID();
         row.heldTopic = held.topic();
@@ -406,10 +436,48 @@ public class ParkedRecordService {
         row.heldEventId = held.eventId();
         row.replayedAt = Instant.now();
         row.replayedBy = actor;
-        row.copyTopic = copy.topic();
-        row.copyPartition = copy.partition();
-        row.copyOffset = copy.offset();
-        database(() -> Panache.withTransaction(row::persist));
+        row.forced = force;
+        try {
+            database(() -> Panache.withTransaction(row::persist));
+            return Optional.of(row);
+        } catch (RuntimeException e) {
+            if (uniqueViolation(e)) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
+    /** Where the claimed replay's copy went. */
+    private void recordCopy(ParkedReplay claim, Replayed copy) {
+        database(() -> Panache.withTransaction(() -> ParkedReplay.update("copyTopic = ?1, copyPartition = ?2,"
+                + " copyOffset = ?3 where id = ?4", copy.topic(), copy.partition(), copy.offset(), claim.id)));
+    }
+
+    /** Gives a claim back after its send failed, so that the record can be replayed; logged when that fails too. */
+    private void unclaim(ParkedReplay claim) {
+        try {
+            database(() -> Panache.withTransaction(() -> ParkedReplay.deleteById(claim.id)));
+        } catch (RuntimeException e) {
+            LOG.warnf("the claim on %s-%d@%d stays after its send failed (%s): the list shows it replayed without a"
+                    + " copy; replay it with force", claim.heldTopic, claim.heldPartition, claim.heldOffset,
+                    e.getMessage());
+        }
+    }
+
+    /** A unique violation (SQLSTATE 23505, as the driver or Hibernate reports it) anywhere on the cause chain. */
+    private static boolean uniqueViolation(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof io.vertx.pgclient.PgException pg && "23505".equals(pg.getSqlState())
+                    || t instanceof org.hibernate.exception.ConstraintViolationException c
+                    && ("23505".equals(c.getSQLState()) || "parked_replay_once".equals(c.getConstraintName()))) {
+                return true;
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return false;
     }
 
     /** Runs a database step from this blocking thread on a Vert.x context, with the replay deadline. */
