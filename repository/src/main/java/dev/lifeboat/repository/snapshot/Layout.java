@@ -65,4 +65,14 @@ public record Layout(String prefix) {
     public String chunk(String chainId, String chunkId) {
         return chunks(chainId) + chunkId.substring(0, 2) + "/" + chunkId;
     }
+
+    /**
+     * The repository of source {@code sourceId} under {@code prefix}: {@code <prefix>/<sourceId>}, the prefix's leading
+     * and trailing slashes dropped (just the source id when there is none). The one rule snapshot-worker writes by and
+     * storage-worker checks a backup's place against.
+     */
+    public static String repositoryPrefix(String prefix, String sourceId) {
+        String p = prefix == null ? "" : prefix.replaceAll("^/+|/+$", "");
+        return p.isEmpty() ? sourceId : p + "/" + sourceId;
+    }
 }

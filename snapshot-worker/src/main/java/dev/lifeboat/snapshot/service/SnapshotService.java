@@ -638,8 +638,7 @@ public class SnapshotService {
 
     /** One repository, hence one line of chains, per source: {@code <prefix>/<sourceId>}. */
     public static String repositoryPrefix(String prefix, String sourceId) {
-        String p = prefix == null ? "" : prefix.replaceAll("^/+|/+$", "");
-        return p.isEmpty() ? sourceId : p + "/" + sourceId;
+        return dev.lifeboat.repository.snapshot.Layout.repositoryPrefix(prefix, sourceId);
     }
 
     /**

@@ -133,8 +133,7 @@ public class DestinationGuard {
 
     /** One repository per source, {@code <prefix>/<sourceId>}: snapshot-worker's layout. */
     static String repositoryPrefix(String prefix, String sourceId) {
-        String p = prefix == null ? "" : prefix.replaceAll("^/+|/+$", "");
-        return p.isEmpty() ? sourceId : p + "/" + sourceId;
+        return dev.lifeboat.repository.snapshot.Layout.repositoryPrefix(prefix, sourceId);
     }
 
     /** The policy, or null when scheduler-service does not know it; other failures are thrown (retried or parked). */
