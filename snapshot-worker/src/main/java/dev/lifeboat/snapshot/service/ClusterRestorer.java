@@ -6,6 +6,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFileAttributeView;
@@ -18,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -153,6 +155,7 @@ public class ClusterRestorer {
         createOwned(paths.work(), true);
         createOwned(paths.wal(), false);
         Extraction extraction;
+        TarExtractor.SkippedLinks skippedLinks;
         int writers = Math.clamp(config.cluster().extractWriters(), 1, MAX_EXTRACT_WRITERS);
         try (TarExtractor extractor = new TarExtractor(paths.data(), clusterOwner(), writers,
                 config.cluster().stopTimeout(), config.cluster().directIo())) {
@@ -162,6 +165,7 @@ public class ClusterRestorer {
                         paths.data().resolve("pg_wal")));
             }
             extractor.finish();
+            skippedLinks = extractor.skippedLinks();
         } catch (IOException e) {
             throw new CommandFailure("cannot give the restored files in " + paths.data() + " their modes and owner "
                     + config.cluster().osUser() + ": " + e.getMessage(), e);
@@ -189,7 +193,11 @@ public class ClusterRestorer {
         refuseBeyondArchive(target, wal, continuity, from, listing, start);
         List<String> plan = walPlan(wal, listing, continuity, from);
         long walCheckMillis = millisSince(checkStart);
-        writeRecoverySettings(cmd, target, paths, major);
+        RestoredConfiguration settings = writeRecoverySettings(cmd, target, paths, bin, major);
+        if (skippedLinks.count() > 0) {
+            LOG.warnf("restore %s: %d symbolic links of the base backup were not made: %s", cmd.commandId(),
+                    skippedLinks.count(), String.join("; ", skippedLinks.shown()));
+        }
         stopAtDeadline(cmd, "after extracting the base backup, before starting PostgreSQL");
 
         WalPrefetcher prefetcher = new WalPrefetcher(wal, cluster, plan, paths.wal(), paths.work().resolve("failed"),
@@ -219,6 +227,12 @@ public class ClusterRestorer {
             result.put("baseBackupStartLsn", WalNames.formatLsn(start.lsn()));
             result.put("systemIdentifier", cluster);
             result.put("walArchive", wal.location());
+            // what of the source's data directory the restored cluster does not have, for the DBA to look at
+            result.put("settingsNotKept", List.copyOf(new TreeSet<>(settings.notKept())));
+            if (settings.notKeptUnlisted() > 0) {
+                result.put("settingsNotKeptUnlisted", settings.notKeptUnlisted());
+            }
+            result.put("symbolicLinksNotMade", skippedLinks.count());
             result.put("baseBytes", manifest.totalSize());
             result.put("walFilesFetched", prefetcher.delivered());
             result.put("walBytesFetched", prefetcher.bytes());
@@ -617,30 +631,63 @@ public class ClusterRestorer {
         return plan;
     }
 
-    /** recovery.signal and the settings, after the base backup's own (later lines win). */
-    private void writeRecoverySettings(RestoreCluster cmd, RecoveryTarget target, Paths paths, int major) {
+    /**
+     * recovery.signal and the configuration. The base backup's own {@code postgresql.conf} and
+     * {@code postgresql.auto.conf} are set aside ({@code *.from-backup}): the restored cluster's are written here, with
+     * only the settings {@link RestoredConfiguration} keeps of them, the hot-standby minimums of the backup's
+     * pg_control, and the restore's own. Returns what was kept of the backup's settings and what was not.
+     */
+    private RestoredConfiguration writeRecoverySettings(RestoreCluster cmd, RecoveryTarget target, Paths paths, Path bin,
+                                              int major) {
         Path data = paths.data();
         try {
+            if (Files.exists(data.resolve("tablespace_map"), LinkOption.NOFOLLOW_LINKS)) {
+                // PostgreSQL would make the links it lists (to any directory) when recovery starts
+                throw new CommandFailure("backup " + cmd.backup().backupId() + " has a tablespace_map: a cluster with "
+                        + "tablespaces, which a point-in-time restore does not restore; nothing was started");
+            }
             Path script = paths.work().resolve("restore_command.sh");
             Files.writeString(script, WalPrefetcher.restoreCommandScript(paths.wal(), paths.work().resolve("plan"),
                     paths.work().resolve("failed"), config.cluster().walWait()));
             Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
-            if (!Files.exists(data.resolve("postgresql.conf"))) {
-                // a base backup of a cluster whose configuration lives outside its data directory (Debian)
-                Files.writeString(data.resolve("postgresql.conf"), "# written by the point-in-time restore\n");
+            List<String> backupConfig = new ArrayList<>();
+            for (String name : List.of("postgresql.conf", "postgresql.auto.conf")) {
+                Path file = data.resolve(name);
+                if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+                    requireRegularFile(file);
+                    backupConfig.add(Files.readString(file, StandardCharsets.ISO_8859_1));
+                    Path aside = data.resolve(name + ".from-backup");
+                    Files.move(file, aside, LinkOption.NOFOLLOW_LINKS);
+                    Files.setPosixFilePermissions(aside, PosixFilePermissions.fromString("rw-------"));
+                    own(aside);
+                }
             }
-            if (!Files.exists(data.resolve("pg_hba.conf"))) {
-                Files.writeString(data.resolve("pg_hba.conf"), "host all all 127.0.0.1/32 scram-sha-256\n");
+            RestoredConfiguration settings = RestoredConfiguration.of(backupConfig);
+            RestoredConfiguration.controlMinimums(pgControldata(bin, data)).forEach(settings::atLeast);
+            for (String name : List.of("pg_hba.conf", "pg_ident.conf")) {
+                if (Files.exists(data.resolve(name), LinkOption.NOFOLLOW_LINKS)) {
+                    requireRegularFile(data.resolve(name));
+                }
+            }
+            if (!Files.exists(data.resolve("pg_hba.conf"), LinkOption.NOFOLLOW_LINKS)) {
+                // a base backup of a cluster whose configuration lives outside its data directory (Debian)
+                Files.writeString(data.resolve("pg_hba.conf"), "host all all 127.0.0.1/32 scram-sha-256\n",
+                        StandardOpenOption.CREATE_NEW, LinkOption.NOFOLLOW_LINKS);
             }
             admitChecksOverSocket(cmd, data);
             String socketDir = paths.work().toString().length() <= MAX_SOCKET_DIR ? paths.work().toString() : "";
-            StringBuilder conf = new StringBuilder("\n# point-in-time restore (RestoreCluster " + cmd.commandId()
-                    .replaceAll("[^A-Za-z0-9:._-]", "_") + ")\n")
+            StringBuilder conf = new StringBuilder("# written by the point-in-time restore (RestoreCluster "
+                    + cmd.commandId().replaceAll("[^A-Za-z0-9:._-]", "_") + ")\n"
+                    + "# the backup's own configuration files are kept beside this one as *.from-backup; settings of\n"
+                    + "# theirs that are not below were left out (they may run commands, load libraries or name\n"
+                    + "# files): " + settings.describeNotKept() + "\n\n")
+                    .append("# kept from the backup, and the source's hot-standby minimums (pg_control)\n")
+                    .append(settings.lines())
+                    .append("\n# the restore's own\n")
                     .append("port = ").append(cmd.target().port()).append('\n')
                     .append("listen_addresses = '127.0.0.1'\n")
                     .append("unix_socket_directories = '").append(socketDir).append("'\n")
                     .append("archive_mode = off\n")
-                    // the files written here, even when the source kept its configuration elsewhere
                     .append("hba_file = '").append(data.resolve("pg_hba.conf")).append("'\n")
                     .append("ident_file = '").append(data.resolve("pg_ident.conf")).append("'\n")
                     .append("hot_standby = on\n")
@@ -661,18 +708,69 @@ public class ClusterRestorer {
                 case NAME -> conf.append("recovery_target_name = '").append(target.value()).append("'\n");
                 case LATEST -> { }
             }
-            Files.writeString(data.resolve("postgresql.auto.conf"), conf, StandardOpenOption.CREATE,
-                    StandardOpenOption.APPEND);
+            Files.writeString(data.resolve("postgresql.conf"), conf, StandardOpenOption.CREATE_NEW,
+                    LinkOption.NOFOLLOW_LINKS);
+            // ALTER SYSTEM on the restored cluster writes here
+            Files.writeString(data.resolve("postgresql.auto.conf"), "# Do not edit this file manually!\n"
+                    + "# It will be overwritten by the ALTER SYSTEM command.\n", StandardOpenOption.CREATE_NEW,
+                    LinkOption.NOFOLLOW_LINKS);
             Files.deleteIfExists(data.resolve("standby.signal"));
             Files.deleteIfExists(data.resolve("postmaster.pid"));
-            Files.writeString(data.resolve("recovery.signal"), "");
+            Files.deleteIfExists(data.resolve("recovery.signal"));
+            Files.writeString(data.resolve("recovery.signal"), "", StandardOpenOption.CREATE_NEW,
+                    LinkOption.NOFOLLOW_LINKS);
             for (Path p : List.of(script, data.resolve("postgresql.conf"), data.resolve("pg_hba.conf"),
                     data.resolve("pg_ident.conf"),
                     data.resolve("postgresql.auto.conf"), data.resolve("recovery.signal"))) {
                 own(p);
             }
+            return settings;
         } catch (IOException e) {
             throw new CommandFailure("cannot write the recovery settings into " + data + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The restore writes a configuration file of the backup's only when it is a plain file (never a link). */
+    private static void requireRegularFile(Path file) {
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+            throw new CommandFailure("the base backup's " + file.getFileName() + " is not a regular file; nothing "
+                    + "was started");
+        }
+    }
+
+    /** pg_controldata's report of the restored data directory (English, whatever the worker's locale). */
+    private String pgControldata(Path bin, Path data) {
+        Path out = null;
+        try {
+            out = Files.createTempFile("lifeboat-pg_controldata", ".out");
+            ProcessBuilder pb = new ProcessBuilder(bin.resolve("pg_controldata").toString(), "-D", data.toString())
+                    .redirectErrorStream(true).redirectOutput(out.toFile());
+            SourceConnection.withoutPlatformEnvironment(pb.environment());
+            pb.environment().put("LC_ALL", "C");
+            Process p = pb.start();
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new CommandFailure("pg_controldata of " + data + " did not finish within 30 s");
+            }
+            String report = Files.readString(out, StandardCharsets.UTF_8);
+            if (p.exitValue() != 0) {
+                throw new CommandFailure("pg_controldata cannot read " + data + " (exit " + p.exitValue() + "): "
+                        + tail(out, 3));
+            }
+            return report;
+        } catch (IOException e) {
+            throw new CommandFailure("cannot run pg_controldata on " + data + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CommandFailure("interrupted: pg_controldata of " + data, e);
+        } finally {
+            if (out != null) {
+                try {
+                    Files.deleteIfExists(out);
+                } catch (IOException ignored) {
+                    // a temporary file
+                }
+            }
         }
     }
 
@@ -817,9 +915,11 @@ public class ClusterRestorer {
         Instant deadline = Instant.now().plus(config.cluster().stopTimeout());
         while (true) {
             try {
-                Process p = new ProcessBuilder(bin.resolve("pg_isready").toString(), "-h", "127.0.0.1", "-p",
+                ProcessBuilder pb = new ProcessBuilder(bin.resolve("pg_isready").toString(), "-h", "127.0.0.1", "-p",
                         String.valueOf(port), "-t", "2").redirectErrorStream(true)
-                        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+                SourceConnection.withoutPlatformEnvironment(pb.environment());
+                Process p = pb.start();
                 if (p.waitFor(5, TimeUnit.SECONDS) && p.exitValue() == 0) {
                     return;
                 }
@@ -879,8 +979,11 @@ public class ClusterRestorer {
         Path out = null;
         try {
             out = Files.createTempFile("lifeboat-pg_ctl", ".out");
-            Process p = new ProcessBuilder(asOsUser(command)).redirectErrorStream(true).redirectOutput(out.toFile())
-                    .start();
+            ProcessBuilder pb = new ProcessBuilder(asOsUser(command)).redirectErrorStream(true)
+                    .redirectOutput(out.toFile());
+            // the postmaster and every command it runs inherit this: none of the platform's secrets
+            SourceConnection.withoutPlatformEnvironment(pb.environment());
+            Process p = pb.start();
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly();
                 throw new CommandFailure("pg_ctl could not " + what + " within " + timeout + ": " + tail(out, 5));

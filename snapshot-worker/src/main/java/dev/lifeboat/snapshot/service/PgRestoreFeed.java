@@ -75,7 +75,9 @@ final class PgRestoreFeed implements AutoCloseable {
         List<String> command = new ArrayList<>(List.of("mkfifo", "-m", "600", "--"));
         pipes.forEach(f -> command.add(dumpDir.resolve(f.path()).toString()));
         try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+            SourceConnection.withoutPlatformEnvironment(pb.environment());
+            Process p = pb.start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
             if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
                 LOG.warnf("cannot make named pipes in %s (%s): fetching backup %s whole before pg_restore", dumpDir,

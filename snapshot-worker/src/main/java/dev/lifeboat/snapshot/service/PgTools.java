@@ -68,7 +68,9 @@ final class PgTools {
 
     private static String askVersion(Path pgDump) {
         try {
-            Process p = new ProcessBuilder(pgDump.toString(), "--version").redirectErrorStream(true).start();
+            ProcessBuilder pb = new ProcessBuilder(pgDump.toString(), "--version").redirectErrorStream(true);
+            SourceConnection.withoutPlatformEnvironment(pb.environment());
+            Process p = pb.start();
             // one short line, well within the pipe's buffer: read after the exit, so a hung program cannot hold us
             if (!p.waitFor(VERSION_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
                 p.destroyForcibly();

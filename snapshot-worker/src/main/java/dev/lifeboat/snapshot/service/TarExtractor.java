@@ -52,8 +52,11 @@ import dev.lifeboat.snapshot.domain.CommandFailure;
  * The stream is hostile input. An entry is refused, naming it, when its name is absolute or holds {@code ..}, when it
  * would be written through a symbolic link or below a file that an earlier entry made, when it would replace
  * anything that exists, and when it is anything but a regular file, a directory or a symbolic link (hard links,
- * devices and FIFOs are refused). Symbolic links keep their targets as written: pg_tblspc's point outside the data
- * directory, and nothing is ever written through one. Modes are the tar's permission bits (never setuid, setgid or
+ * devices and FIFOs are refused). Symbolic links are never made: a link the source kept in its data directory (a log
+ * directory elsewhere, say) points at a place on the source's host, and on this host a link of a hostile stream would
+ * lead later writes by name (the restore's own, or PostgreSQL's) anywhere. They are listed in {@link #skippedLinks()}
+ * instead (a base backup streamed to one tar has no tablespaces, whose pg_tblspc links are the only ones PostgreSQL
+ * needs; pg_wal comes as a directory even when it is a link on the source). Modes are the tar's permission bits (never setuid, setgid or
  * sticky); a directory gets its mode at {@link #finish()}, once everything inside it is written. With an owner (the
  * worker runs as root, PostgreSQL's files belong to its OS user), everything stays the worker's while it is written
  * and goes to the owner at {@link #finish()}, deepest first, the top directory last: no other user can change the
@@ -68,6 +71,7 @@ final class TarExtractor implements AutoCloseable {
     private static final Set<java.nio.file.OpenOption> DIRECT_CREATE = Set.of(StandardOpenOption.CREATE_NEW,
             StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS, com.sun.nio.file.ExtendedOpenOption.DIRECT);
     private static final int MAX_NAME_SHOWN = 160;
+    private static final int MAX_SKIPPED_SHOWN = 10;
 
     /** Who the tree is handed to at {@link #finish()}. */
     record Owner(UserPrincipal user, GroupPrincipal group) {
@@ -105,6 +109,8 @@ final class TarExtractor implements AutoCloseable {
     private final Set<Path> directories = new HashSet<>();
     /** Everything made, in order; handed to the owner in reverse. */
     private final List<Path> created = new ArrayList<>();
+    private long skippedLinks;
+    private final List<String> skippedShown = new ArrayList<>();
     private final Map<Path, Integer> directoryModes = new HashMap<>();
     private long writerWaitNanos;
 
@@ -178,7 +184,7 @@ final class TarExtractor implements AutoCloseable {
                     bytes += file(tar, path, entry.getMode(), archive, name);
                     files++;
                 }
-                case TarConstants.LF_SYMLINK -> symlink(path, entry.getLinkName(), archive, name);
+                case TarConstants.LF_SYMLINK -> symlink(entry.getLinkName(), archive, name);
                 case TarConstants.LF_LINK -> throw refused(archive, name, "is a hard link (to '"
                         + shown(entry.getLinkName()) + "'), which a base backup never holds");
                 case TarConstants.LF_CHR, TarConstants.LF_BLK -> throw refused(archive, name,
@@ -278,19 +284,21 @@ final class TarExtractor implements AutoCloseable {
         directoryModes.put(path, mode);
     }
 
-    private void symlink(Path path, String linkTarget, String archive, String name) throws IOException {
-        parent(path, archive, name);
-        if (linkTarget == null || linkTarget.isEmpty()) {
-            throw refused(archive, name, "is a symbolic link to nothing");
+    /** Notes a symbolic link of the stream, which is not made (see the class comment). */
+    private void symlink(String linkTarget, String archive, String name) {
+        skippedLinks++;
+        if (skippedShown.size() < MAX_SKIPPED_SHOWN) {
+            skippedShown.add(shown(archive) + ": " + shown(name) + " -> " + shown(linkTarget == null ? "" : linkTarget));
         }
-        try {
-            Files.createSymbolicLink(path, Path.of(linkTarget));
-        } catch (FileAlreadyExistsException e) {
-            throw refused(archive, name, "would replace what an earlier entry made");
-        } catch (InvalidPathException e) {
-            throw refused(archive, name, "is a symbolic link to no path name (" + e.getReason() + ")");
-        }
-        created.add(path);
+    }
+
+    /** The symbolic links of the streams extracted so far, which were not made: how many, and the first few. */
+    SkippedLinks skippedLinks() {
+        return new SkippedLinks(skippedLinks, List.copyOf(skippedShown));
+    }
+
+    /** {@code count} symbolic links not made; {@code shown} names the first of them as "archive: name -> target". */
+    record SkippedLinks(long count, List<String> shown) {
     }
 
     /** Creates the file and hands its contents to the writers a buffer at a time; returns its size. */

@@ -75,6 +75,9 @@ import io.quarkus.test.junit.QuarkusTest;
 class ClusterRestoreTest {
     static final String BUCKET = "lifeboat-cluster-restore-test";
     static final Duration WAIT = Duration.ofSeconds(150);
+    /** Files a restored cluster would make if it ran the source's recovery_end_command or external_pid_file. */
+    static final String RAN = "recovery-end-command-ran";
+    static final String PID_FILE = "external.pid";
     static KafkaProducer<String, String> producer;
     private static Source source;
 
@@ -161,6 +164,7 @@ class ClusterRestoreTest {
         }
         assertThat(TableFingerprint.of(url, PgCluster.SUPERUSER, PgCluster.SUPERUSER_PASSWORD))
                 .as("every table as it was at the target time").isEqualTo(src.tablesAtTarget());
+        assertSourceConfigurationNotObeyed(reply, url, ClusterRestoreTestResource.DATA_ROOT.resolve(target.name()));
 
         // checks on the restored cluster run over its private socket, with no password; TCP keeps the source's rules
         VerifyDatabase verify = VerifyDatabase.onCluster(RecoveryCommand.commandId(runId, 1, "verify-database"),
@@ -394,6 +398,40 @@ class ClusterRestoreTest {
     }
 
     /**
+     * The restored cluster kept the source's plain settings but ran none of its commands, and neither it nor anything
+     * it runs holds the worker's environment (the platform's secrets).
+     */
+    private static void assertSourceConfigurationNotObeyed(StepReply reply, String url, Path data) throws Exception {
+        Path root = ClusterRestoreTestResource.ROOT;
+        assertThat(root.resolve(RAN)).as("the source's recovery_end_command never ran").doesNotExist();
+        assertThat(root.resolve(PID_FILE)).as("the source's external_pid_file never written").doesNotExist();
+        try (Connection c = DriverManager.getConnection(url, PgCluster.SUPERUSER, PgCluster.SUPERUSER_PASSWORD);
+             Statement st = c.createStatement()) {
+            assertThat(queryString(st, "show work_mem")).isEqualTo("7MB");
+            assertThat(queryString(st, "show recovery_end_command")).isEmpty();
+            assertThat(queryString(st, "show external_pid_file")).isEmpty();
+        }
+        @SuppressWarnings("unchecked")
+        List<String> notKept = (List<String>) reply.result().get("settingsNotKept");
+        assertThat(notKept).contains("recovery_end_command", "external_pid_file", "archive_command");
+        assertThat(data.resolve("postgresql.auto.conf.from-backup")).as("kept aside for the DBA")
+                .content().contains("recovery_end_command");
+
+        long postmaster = Long.parseLong(Files.readAllLines(data.resolve("postmaster.pid")).getFirst().strip());
+        Set<String> postmasterEnv = new java.util.HashSet<>();
+        for (String var : Files.readString(Path.of("/proc/" + postmaster + "/environ")).split("\0")) {
+            if (var.contains("=")) {
+                postmasterEnv.add(var.substring(0, var.indexOf('=')));
+            }
+        }
+        Set<String> workerOnly = new java.util.HashSet<>(System.getenv().keySet());
+        workerOnly.removeAll(Set.of("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME",
+                "SHELL", "PWD", "SHLVL", "_", "PGDATA"));
+        assertThat(workerOnly).as("the worker's own environment (the test's)").isNotEmpty();
+        assertThat(postmasterEnv).as("the restored postmaster's environment").doesNotContainAnyElementsOf(workerOnly);
+    }
+
+    /**
      * The source, once per run: archiving on, a base backup, then markers 1..5 committed under a write load, and
      * between markers 3 and 4 a quiet moment in which the tables are fingerprinted and the target time is taken.
      */
@@ -412,6 +450,11 @@ class ClusterRestoreTest {
                 + archive + "/%f'");
         cluster.stop();
         cluster.start();
+        // what a hostile superuser of the source leaves in the data directory for whoever restores its backups: a
+        // command run when recovery ends, a file written at start; and a plain setting a restore keeps
+        cluster.execute("postgres", "ALTER SYSTEM SET recovery_end_command = 'touch " + root.resolve(RAN) + "'");
+        cluster.execute("postgres", "ALTER SYSTEM SET external_pid_file = '" + root.resolve(PID_FILE) + "'");
+        cluster.execute("postgres", "ALTER SYSTEM SET work_mem = '7MB'");
         cluster.execute("postgres", "CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL, note text);"
                 + "INSERT INTO accounts SELECT g, g * 10, md5(g::text) FROM generate_series(1, 20000) g;"
                 + "CREATE TABLE events (id bigserial PRIMARY KEY, account int, amount bigint, at timestamptz);"
