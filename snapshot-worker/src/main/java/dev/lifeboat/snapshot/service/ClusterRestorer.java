@@ -641,10 +641,17 @@ public class ClusterRestorer {
                                               int major) {
         Path data = paths.data();
         try {
-            if (Files.exists(data.resolve("tablespace_map"), LinkOption.NOFOLLOW_LINKS)) {
-                // PostgreSQL would make the links it lists (to any directory) when recovery starts
-                throw new CommandFailure("backup " + cmd.backup().backupId() + " has a tablespace_map: a cluster with "
-                        + "tablespaces, which a point-in-time restore does not restore; nothing was started");
+            Path tablespaceMap = data.resolve("tablespace_map");
+            if (Files.exists(tablespaceMap, LinkOption.NOFOLLOW_LINKS)) {
+                requireRegularFile(tablespaceMap);
+                long size = Files.size(tablespaceMap);
+                if (size > 0 && (size > 64 * 1024
+                        || !Files.readString(tablespaceMap, StandardCharsets.ISO_8859_1).isBlank())) {
+                    // PostgreSQL would make the links it lists (to any directory) when recovery starts
+                    throw new CommandFailure("backup " + cmd.backup().backupId() + " lists tablespaces in its "
+                            + "tablespace_map: a cluster with tablespaces, which a point-in-time restore does not "
+                            + "restore; nothing was started");
+                }
             }
             Path script = paths.work().resolve("restore_command.sh");
             Files.writeString(script, WalPrefetcher.restoreCommandScript(paths.wal(), paths.work().resolve("plan"),
