@@ -443,7 +443,7 @@ final class WalStreamer implements Runnable {
     private void sampleServer(Connection sql) {
         long askedAt = System.currentTimeMillis();
         try (Statement st = sql.createStatement();
-             ResultSet rs = st.executeQuery("select pg_current_wal_flush_lsn()::text")) {
+             ResultSet rs = st.executeQuery("select pg_catalog.pg_current_wal_flush_lsn()::text")) {
             rs.next();
             long lsn = WalNames.parseLsn(rs.getString(1));
             serverLsn = lsn;
@@ -551,7 +551,8 @@ final class WalStreamer implements Runnable {
     private long ensureSlot(Connection sql, WalArchive archive) throws SQLException {
         Optional<Long> position = slotPosition(sql);
         if (position.isEmpty()) {
-            try (PreparedStatement ps = sql.prepareStatement("select pg_create_physical_replication_slot(?, true)")) {
+            try (PreparedStatement ps = sql.prepareStatement(
+                    "select pg_catalog.pg_create_physical_replication_slot(?, true)")) {
                 ps.setString(1, slot);
                 ps.execute();
                 LOG.infof("created physical replication slot %s on source %s", slot, sourceId);
@@ -572,7 +573,7 @@ final class WalStreamer implements Runnable {
 
     private Optional<Long> slotPosition(Connection sql) throws SQLException {
         try (PreparedStatement ps = sql.prepareStatement("""
-                select coalesce(restart_lsn, pg_current_wal_flush_lsn())::text, slot_type
+                select coalesce(restart_lsn, pg_catalog.pg_current_wal_flush_lsn())::text, slot_type
                   from pg_replication_slots where slot_name = ?""")) {
             ps.setString(1, slot);
             try (ResultSet rs = ps.executeQuery()) {
@@ -746,7 +747,7 @@ final class WalStreamer implements Runnable {
             props.setProperty("ApplicationName", "lifeboat-wal-archiver");
             try (Connection sql = DriverManager.getConnection(source.jdbcUrl(), props);
                  PreparedStatement ps = sql.prepareStatement("""
-                         select pg_drop_replication_slot(slot_name) from pg_replication_slots
+                         select pg_catalog.pg_drop_replication_slot(slot_name) from pg_replication_slots
                           where slot_name = ? and slot_type = 'physical'""")) {
                 ps.setString(1, slot);
                 ps.execute();

@@ -57,8 +57,8 @@ public final class BackupFingerprinter implements AutoCloseable, PgDump.Tap {
      */
     private static final String TABLES = """
             select c.oid, n.nspname, c.relname,
-                   exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid
-                           and d.deptype = 'e'),
+                   exists (select 1 from pg_depend d where d.classid = 'pg_catalog.pg_class'::regclass
+                           and d.objid = c.oid and d.deptype = 'e'),
                    case when exists (select 1 from pg_inherits i where i.inhrelid = c.oid) then
                      array(select a.attname::text from pg_attribute a where a.attrelid = c.oid and a.attnum > 0
                            and not a.attisdropped and a.attgenerated = '' order by a.attnum) end,
@@ -126,6 +126,7 @@ public final class BackupFingerprinter implements AutoCloseable, PgDump.Tap {
         props.setProperty("user", user);
         props.setProperty("password", password);
         props.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
+        props.setProperty("options", SearchPath.PINNED);
         return open("jdbc:postgresql://" + host + ":" + port + "/" + database, props,
                 host + ":" + port + "/" + database, pgRestore);
     }
@@ -169,8 +170,9 @@ public final class BackupFingerprinter implements AutoCloseable, PgDump.Tap {
             try (Statement st = c.createStatement();
                  // idle until pg_dump's workers have imported the snapshot: a source's idle or transaction timeout
                  // must not end it first (pg_dump turns them off for its own sessions too)
-                 ResultSet rs = st.executeQuery("select coalesce(string_agg(set_config(name, '0', false), ','), ''), "
-                         + "current_setting('server_encoding') = 'SQL_ASCII' from pg_settings where name in "
+                 ResultSet rs = st.executeQuery("select coalesce(pg_catalog.string_agg("
+                         + "pg_catalog.set_config(name, '0', false), ','), ''), "
+                         + "pg_catalog.current_setting('server_encoding') = 'SQL_ASCII' from pg_settings where name in "
                          + "('idle_in_transaction_session_timeout', 'transaction_timeout')")) {
                 rs.next();
                 sqlAscii = rs.getBoolean(2);
@@ -179,7 +181,7 @@ public final class BackupFingerprinter implements AutoCloseable, PgDump.Tap {
             try (Statement st = c.createStatement()) {
                 st.execute("set transaction isolation level repeatable read, read only");
                 String id;
-                try (ResultSet rs = st.executeQuery("select pg_export_snapshot()")) {
+                try (ResultSet rs = st.executeQuery("select pg_catalog.pg_export_snapshot()")) {
                     rs.next();
                     id = rs.getString(1);
                 }

@@ -111,7 +111,7 @@ final class CheckerRole implements AutoCloseable {
     /** Creates the role if needed and gives it a fresh password until {@link #close()}. */
     private String managePassword() throws SQLException {
         try (Statement st = maintenance.createStatement()) {
-            st.execute("select pg_advisory_lock(" + LOCK_KEY + ")");
+            st.execute("select pg_catalog.pg_advisory_lock(" + LOCK_KEY + ")");
             try (PreparedStatement ps = maintenance.prepareStatement("select 1 from pg_roles where rolname = ?")) {
                 ps.setString(1, role);
                 try (ResultSet rs = ps.executeQuery()) {
@@ -135,10 +135,10 @@ final class CheckerRole implements AutoCloseable {
     /** Why the role must not run checks, or null. */
     private String unsafe() throws SQLException {
         StringBuilder sql = new StringBuilder("select rolsuper, rolcreaterole, rolcreatedb, rolreplication, "
-                + "rolbypassrls, (select string_agg(b.rolname, ', ') from pg_auth_members m join pg_roles b on "
-                + "b.oid = m.roleid where m.member = r.oid)");
+                + "rolbypassrls, (select pg_catalog.string_agg(b.rolname, ', ') from pg_auth_members m "
+                + "join pg_roles b on b.oid = m.roleid where m.member = r.oid)");
         for (String p : PRIVILEGED_ROLES) {
-            sql.append(", pg_has_role(r.oid, '").append(p).append("', 'MEMBER')");
+            sql.append(", pg_catalog.pg_has_role(r.oid, '").append(p).append("', 'MEMBER')");
         }
         sql.append(" from pg_roles r where r.rolname = ?");
         try (PreparedStatement ps = owner.prepareStatement(sql.toString())) {
@@ -179,10 +179,10 @@ final class CheckerRole implements AutoCloseable {
         }
         try (PreparedStatement ps = owner.prepareStatement("select p.oid::regprocedure::text from pg_proc p "
                 + "join pg_namespace n on n.oid = p.pronamespace join pg_roles o on o.oid = p.proowner "
-                + "where p.prosecdef and " + OUTSIDE_SYSTEM + " and has_function_privilege(?, p.oid, 'EXECUTE') "
-                + "and (o.rolsuper or pg_has_role(o.oid, 'pg_execute_server_program', 'MEMBER') "
-                + "or pg_has_role(o.oid, 'pg_read_server_files', 'MEMBER') "
-                + "or pg_has_role(o.oid, 'pg_write_server_files', 'MEMBER')) limit 1")) {
+                + "where p.prosecdef and " + OUTSIDE_SYSTEM + " and pg_catalog.has_function_privilege(?, p.oid, "
+                + "'EXECUTE') and (o.rolsuper or pg_catalog.pg_has_role(o.oid, 'pg_execute_server_program', 'MEMBER') "
+                + "or pg_catalog.pg_has_role(o.oid, 'pg_read_server_files', 'MEMBER') "
+                + "or pg_catalog.pg_has_role(o.oid, 'pg_write_server_files', 'MEMBER')) limit 1")) {
             ps.setString(1, role);
             try (ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
@@ -197,9 +197,11 @@ final class CheckerRole implements AutoCloseable {
 
     private void grant(String database) throws SQLException {
         owner.setAutoCommit(true);
-        List<String> schemas = names("select format('%I', n.nspname) from pg_namespace n where " + OUTSIDE_SYSTEM);
-        List<String> relations = names("select format('%I.%I', n.nspname, c.relname) from pg_class c join "
-                + "pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p', 'v', 'm') and " + OUTSIDE_SYSTEM);
+        List<String> schemas = names("select pg_catalog.format('%I', n.nspname) from pg_namespace n where "
+                + OUTSIDE_SYSTEM);
+        List<String> relations = names("select pg_catalog.format('%I.%I', n.nspname, c.relname) from pg_class c "
+                + "join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p', 'v', 'm') and "
+                + OUTSIDE_SYSTEM);
         grants.add("on database " + TargetServers.quote(database));
         if (!schemas.isEmpty()) {
             grants.add("on schema " + String.join(", ", schemas));
@@ -309,7 +311,7 @@ final class CheckerRole implements AutoCloseable {
                 if (managedPassword) {
                     st.execute("alter role " + role + " nologin password null");
                 }
-                st.execute("select pg_advisory_unlock(" + LOCK_KEY + ")");
+                st.execute("select pg_catalog.pg_advisory_unlock(" + LOCK_KEY + ")");
             } catch (SQLException e) {
                 LOG.warnf("cannot lock the checker role again: %s", e.getMessage());
             }

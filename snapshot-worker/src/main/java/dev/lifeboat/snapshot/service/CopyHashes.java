@@ -37,13 +37,20 @@ final class CopyHashes {
     private CopyHashes() {
     }
 
-    /** The settings of {@link #PG_OPTIONS} and pg_dump's empty search_path; inside a transaction (SET LOCAL). */
+    /**
+     * The settings of {@link #PG_OPTIONS} and pg_dump's empty search_path; inside a transaction (SET LOCAL). Under
+     * an empty path functions and operators are found in pg_catalog only; relations are looked for in the session's
+     * temporary schema first, which holds nothing (the worker creates no temporary objects), as under
+     * {@link SearchPath}.
+     */
     static void pinTextForms(Connection c) throws SQLException {
         try (Statement st = c.createStatement()) {
-            st.execute("select set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), "
-                    + "set_config('IntervalStyle', 'postgres', true), set_config('extra_float_digits', '3', true), "
-                    + "set_config('bytea_output', 'hex', true), "
-                    + "set_config('search_path', '', true)");
+            st.execute("select pg_catalog.set_config('TimeZone', 'UTC', true), "
+                    + "pg_catalog.set_config('DateStyle', 'ISO, YMD', true), "
+                    + "pg_catalog.set_config('IntervalStyle', 'postgres', true), "
+                    + "pg_catalog.set_config('extra_float_digits', '3', true), "
+                    + "pg_catalog.set_config('bytea_output', 'hex', true), "
+                    + "pg_catalog.set_config('search_path', '', true)");
         }
     }
 
@@ -65,12 +72,13 @@ final class CopyHashes {
         String query;
         boolean asStored;
         try (PreparedStatement ps = c.prepareStatement("select 'select ' || coalesce(case when ?::text[] is null "
-                + "then (select string_agg(quote_ident(a.attname), ', ' order by a.attnum) from pg_attribute a "
-                + "where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated = '') "
-                + "else (select string_agg(quote_ident(u.col), ', ' order by u.ord) from unnest(?::text[]) "
-                + "with ordinality u(col, ord)) end, '') || ' from only ' "
-                + "|| quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
-                + "current_setting('server_encoding') = 'SQL_ASCII' "
+                + "then (select pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' order by a.attnum) "
+                + "from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped "
+                + "and a.attgenerated = '') "
+                + "else (select pg_catalog.string_agg(pg_catalog.quote_ident(u.col), ', ' order by u.ord) "
+                + "from pg_catalog.unnest(?::text[]) with ordinality u(col, ord)) end, '') || ' from only ' "
+                + "|| pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
+                + "pg_catalog.current_setting('server_encoding') = 'SQL_ASCII' "
                 + "from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = ? and c.relname = ?")) {
             java.sql.Array columns = recorded.columns() == null ? null
                     : c.createArrayOf("text", recorded.columns().toArray());
@@ -115,9 +123,10 @@ final class CopyHashes {
         if (recorded.columns() == null) {
             return List.of();
         }
-        try (PreparedStatement ps = c.prepareStatement("select u.col from unnest(?::text[]) with ordinality u(col, ord) "
-                + "where not exists (select 1 from pg_attribute a join pg_class c on c.oid = a.attrelid "
-                + "join pg_namespace n on n.oid = c.relnamespace where n.nspname = ? and c.relname = ? "
+        try (PreparedStatement ps = c.prepareStatement("select u.col from pg_catalog.unnest(?::text[]) "
+                + "with ordinality u(col, ord) where not exists (select 1 from pg_attribute a "
+                + "join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
+                + "where n.nspname = ? and c.relname = ? "
                 + "and a.attname = u.col and a.attnum > 0 and not a.attisdropped and a.attgenerated = '') "
                 + "order by u.ord")) {
             ps.setArray(1, c.createArrayOf("text", recorded.columns().toArray()));

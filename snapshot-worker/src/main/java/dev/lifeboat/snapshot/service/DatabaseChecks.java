@@ -30,7 +30,9 @@ import io.opentelemetry.instrumentation.annotations.WithSpan;
 /**
  * VerifyDatabase. Every check runs in its own READ ONLY transaction under {@code statement_timeout}, and is rolled
  * back. Declarative checks (ROW_COUNT_AT_LEAST, TABLE_MATCHES_SOURCE) run only the worker's own SQL, with table
- * names resolved and quoted by the server. A QUERY_EQUALS query, written by a plan's author, is held much tighter
+ * names resolved and quoted by the server, under the pinned search_path of {@link SearchPath}: the database's owner
+ * may have planted look-alikes of the built-in functions it calls, and on a restored cluster the checks run as a
+ * superuser. A QUERY_EQUALS query, written by a plan's author, is held much tighter
  * (see {@link CheckerRole}): one statement ({@link SqlCheckRules}), sent alone in the extended protocol, wrapped as
  * a subquery (so it can only be a query), on a connection of its own as the restricted checker role. Values
  * reported back are truncated.
@@ -168,13 +170,15 @@ public class DatabaseChecks {
         if (check.table() == null || check.table().isBlank() || check.minRows() == null) {
             return new Outcome(check.name(), kind, false, null, "ROW_COUNT_AT_LEAST needs table and minRows");
         }
+        Long oid = tableOid(c, check.table());
         String relation;
-        try (PreparedStatement ps = c.prepareStatement("select quote_ident(n.nspname) || '.' || quote_ident(c.relname)"
-                + " from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = to_regclass(?)"
+        try (PreparedStatement ps = c.prepareStatement("select pg_catalog.quote_ident(n.nspname) || '.' || "
+                + "pg_catalog.quote_ident(c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                + "where c.oid = ?::oid"
                 // stored rows only: counting a view or a foreign table would run code or reach another server as the
                 // target user
                 + " and c.relkind in ('r', 'p', 'm')")) {
-            ps.setString(1, check.table());
+            ps.setObject(1, oid, java.sql.Types.BIGINT);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     return new Outcome(check.name(), kind, false, null, "table " + check.table()
@@ -183,12 +187,38 @@ public class DatabaseChecks {
                 relation = rs.getString(1);
             }
         }
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("select count(*) from " + relation)) {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("select pg_catalog.count(*) from " + relation)) {
             rs.next();
             long rows = rs.getLong(1);
             boolean passed = rows >= check.minRows();
             return new Outcome(check.name(), kind, passed, String.valueOf(rows), relation + " has " + rows
                     + " rows, " + (passed ? "at least " : "fewer than ") + check.minRows());
+        }
+    }
+
+    /**
+     * The oid of the relation {@code table} names, or null: an unqualified name is looked up in PostgreSQL's default
+     * path ({@link SearchPath#DEFAULT_FOR_TABLE_NAMES}) for this one statement, which calls nothing that path could
+     * give to a look-alike (a qualified function and types, no operator). On an error the transaction is rolled
+     * back, and the path with it.
+     */
+    private static Long tableOid(Connection c, String table) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("select pg_catalog.set_config('search_path', '" + SearchPath.DEFAULT_FOR_TABLE_NAMES
+                    + "', true)");
+            Long oid;
+            try (PreparedStatement ps = c.prepareStatement(
+                    "select pg_catalog.to_regclass(?::pg_catalog.text)::pg_catalog.oid::pg_catalog.int8")) {
+                ps.setString(1, table);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    long value = rs.getLong(1);
+                    oid = rs.wasNull() ? null : value;
+                }
+            }
+            st.execute("select pg_catalog.set_config('search_path', '" + SearchPath.PINNED_PATH + "', true)");
+            return oid;
         }
     }
 
@@ -282,8 +312,9 @@ public class DatabaseChecks {
 
     /** An unlogged table without a row: what a restore makes of one whose data the dump did not hold. */
     private static boolean emptyUnlogged(Connection c, String schema, String name) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("select c.relpersistence = 'u', quote_ident(n.nspname) || '.' "
-                + "|| quote_ident(c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        try (PreparedStatement ps = c.prepareStatement("select c.relpersistence = 'u', "
+                + "pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) "
+                + "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
                 + "where n.nspname = ? and c.relname = ?")) {
             ps.setString(1, schema);
             ps.setString(2, name);

@@ -41,10 +41,11 @@ final class LockDiagnosis {
     /** Sessions holding an ACCESS EXCLUSIVE lock on {@code table} (the only mode that blocks pg_dump's lock). */
     static String holdersOf(SourceConnection source, String table, int connectTimeoutSeconds) {
         String sql = """
-                select l.pid, a.usename, a.application_name, host(a.client_addr), a.xact_start, a.state, l.mode
+                select l.pid, a.usename, a.application_name, pg_catalog.host(a.client_addr), a.xact_start, a.state,
+                       l.mode
                 from pg_locks l left join pg_stat_activity a on a.pid = l.pid
-                where l.locktype = 'relation' and l.relation = to_regclass(?) and l.granted
-                  and l.mode = 'AccessExclusiveLock' and l.pid <> pg_backend_pid()""";
+                where l.locktype = 'relation' and l.relation = pg_catalog.to_regclass(?) and l.granted
+                  and l.mode = 'AccessExclusiveLock' and l.pid <> pg_catalog.pg_backend_pid()""";
         try (Connection c = connect(source, connectTimeoutSeconds);
              PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, table);
@@ -72,11 +73,11 @@ final class LockDiagnosis {
         String sql = """
                 select coalesce((select n.nspname || '.' || c.relname from pg_class c
                                  join pg_namespace n on n.oid = c.relnamespace where c.oid = wl.relation),
-                                wl.locktype) as what, b.pid, ba.usename, ba.application_name, host(ba.client_addr),
-                       ba.xact_start, ba.state
+                                wl.locktype) as what, b.pid, ba.usename, ba.application_name,
+                       pg_catalog.host(ba.client_addr), ba.xact_start, ba.state
                 from pg_stat_activity w
                 join pg_locks wl on wl.pid = w.pid and not wl.granted
-                cross join lateral unnest(pg_blocking_pids(w.pid)) as b(pid)
+                cross join lateral pg_catalog.unnest(pg_catalog.pg_blocking_pids(w.pid)) as b(pid)
                 left join pg_stat_activity ba on ba.pid = b.pid
                 where w.application_name = ?""";
         try (Connection c = connect(source, connectTimeoutSeconds);
@@ -102,8 +103,8 @@ final class LockDiagnosis {
      */
     static void endSessions(SourceConnection source, String applicationName, int connectTimeoutSeconds) {
         try (Connection c = connect(source, connectTimeoutSeconds);
-             PreparedStatement ps = c.prepareStatement("select count(pg_terminate_backend(pid)) from pg_stat_activity "
-                     + "where application_name = ? and pid <> pg_backend_pid()")) {
+             PreparedStatement ps = c.prepareStatement("select pg_catalog.count(pg_catalog.pg_terminate_backend(pid)) "
+                     + "from pg_stat_activity where application_name = ? and pid <> pg_catalog.pg_backend_pid()")) {
             ps.setString(1, applicationName);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();

@@ -104,7 +104,7 @@ final class PhysicalBackup {
             int walSenders;
             String walLevel;
             try (ResultSet rs = st.executeQuery("select rolreplication or rolsuper, "
-                    + "current_setting('max_wal_senders')::int, current_setting('wal_level') "
+                    + "pg_catalog.current_setting('max_wal_senders')::int, pg_catalog.current_setting('wal_level') "
                     + "from pg_roles where rolname = current_user")) {
                 rs.next();
                 replication = rs.getBoolean(1);
@@ -129,8 +129,8 @@ final class PhysicalBackup {
                         + "max_wal_senders to at least 2 in postgresql.conf and restart the server");
             }
             long bytes = 0;
-            try (ResultSet rs = st.executeQuery("select coalesce(sum(pg_database_size(oid)), 0) from pg_database "
-                    + "where has_database_privilege(oid, 'CONNECT')")) {
+            try (ResultSet rs = st.executeQuery("select coalesce(pg_catalog.sum(pg_catalog.pg_database_size(oid)), 0) "
+                    + "from pg_database where pg_catalog.has_database_privilege(oid, 'CONNECT')")) {
                 if (rs.next()) {
                     bytes = rs.getLong(1);
                 }
@@ -138,7 +138,7 @@ final class PhysicalBackup {
                 LOG.debugf("cluster size of %s unknown (progress shows bytes only): %s", where, e.getMessage());
             }
             String systemIdentifier = null;
-            try (ResultSet rs = st.executeQuery("select system_identifier::text from pg_control_system()")) {
+            try (ResultSet rs = st.executeQuery("select system_identifier::text from pg_catalog.pg_control_system()")) {
                 if (rs.next()) {
                     systemIdentifier = Long.toUnsignedString(Long.parseLong(rs.getString(1)));
                 }

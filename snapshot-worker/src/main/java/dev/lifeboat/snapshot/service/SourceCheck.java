@@ -172,10 +172,10 @@ public class SourceCheck {
         int timeout = config.connectTimeoutSeconds();
         int checkSeconds = (int) Math.max(1, config.checkTimeout().toSeconds());
         Properties props = connection.jdbcProperties(timeout, checkSeconds);
-        // search_path pinned as pg_dump pins it: no function or operator a user of the source planted in a schema
-        // of theirs is called by these queries, which may run as a superuser
+        // search_path pinned (SearchPath): no function or operator a user of the source planted in a schema of
+        // theirs is called by these queries, which may run as a superuser
         props.setProperty("options", "-c statement_timeout=" + checkSeconds * 1000L
-                + " -c default_transaction_read_only=on -c search_path=pg_catalog");
+                + " -c default_transaction_read_only=on " + SearchPath.PINNED);
         try (Connection c = guard.watch(DriverManager.getConnection(connection.jdbcUrl(), props))) {
             SourceProbe.ServerFacts facts = SourceProbe.facts(c);
             Server server = new Server(facts.version(), facts.versionNum(), facts.databaseBytes());
@@ -235,8 +235,8 @@ public class SourceCheck {
             return;
         }
         try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("select current_database(), "
-                     + "has_database_privilege(current_database(), 'CONNECT')")) {
+             ResultSet rs = st.executeQuery("select pg_catalog.current_database(), "
+                     + "pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CONNECT')")) {
             rs.next();
             if (rs.getBoolean(2)) {
                 satisfied.add("CONNECT on database " + rs.getString(1));
@@ -248,7 +248,8 @@ public class SourceCheck {
         boolean readAll = false;
         if (major >= 14) {
             try (Statement st = c.createStatement();
-                 ResultSet rs = st.executeQuery("select pg_has_role(current_user, 'pg_read_all_data', 'USAGE')")) {
+                 ResultSet rs = st.executeQuery("select pg_catalog.pg_has_role(current_user, 'pg_read_all_data', "
+                         + "'USAGE')")) {
                 rs.next();
                 readAll = rs.getBoolean(1);
             }
@@ -260,8 +261,9 @@ public class SourceCheck {
                 + "and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp\\_%'";
         int unreadable = 0;
         try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("select n.nspname, count(*) over () from pg_namespace n where "
-                     + userSchemas + " and not has_schema_privilege(n.oid, 'USAGE') order by 1 limit " + LISTED)) {
+             ResultSet rs = st.executeQuery("select n.nspname, pg_catalog.count(*) over () from pg_namespace n where "
+                     + userSchemas + " and not pg_catalog.has_schema_privilege(n.oid, 'USAGE') order by 1 limit "
+                     + LISTED)) {
             while (rs.next()) {
                 unreadable = rs.getInt(2);
                 missing.add(new Missing("USAGE on schema " + rs.getString(1), "GRANT USAGE ON SCHEMA "
@@ -269,12 +271,12 @@ public class SourceCheck {
             }
         }
         try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("select n.nspname, c.relname, c.relkind = 'S', count(*) over (), "
-                     + "count(*) filter (where c.relkind = 'S') over () "
+             ResultSet rs = st.executeQuery("select n.nspname, c.relname, c.relkind = 'S', "
+                     + "pg_catalog.count(*) over (), pg_catalog.count(*) filter (where c.relkind = 'S') over () "
                      + "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
                      + "where c.relkind in ('r', 'p', 'm', 'S') and " + userSchemas
-                     + " and not case when c.relkind = 'S' then has_sequence_privilege(c.oid, 'SELECT') "
-                     + "else has_table_privilege(c.oid, 'SELECT') end order by 1, 2 limit " + LISTED)) {
+                     + " and not case when c.relkind = 'S' then pg_catalog.has_sequence_privilege(c.oid, 'SELECT') "
+                     + "else pg_catalog.has_table_privilege(c.oid, 'SELECT') end order by 1, 2 limit " + LISTED)) {
             int total = 0;
             while (rs.next()) {
                 total = rs.getInt(4);
@@ -300,7 +302,7 @@ public class SourceCheck {
             try (Statement st = c.createStatement();
                  ResultSet rs = st.executeQuery("select n.nspname, c.relname from pg_class c "
                          + "join pg_namespace n on n.oid = c.relnamespace where c.relrowsecurity and " + userSchemas
-                         + " and not pg_has_role(c.relowner, 'USAGE') order by 1, 2 limit " + LISTED)) {
+                         + " and not pg_catalog.pg_has_role(c.relowner, 'USAGE') order by 1, 2 limit " + LISTED)) {
                 while (rs.next()) {
                     missing.add(new Missing("table " + ident(rs.getString(1)) + "." + ident(rs.getString(2))
                             + " has row-level security, which stops pg_dump", "ALTER ROLE " + user + " BYPASSRLS;"));
@@ -320,9 +322,10 @@ public class SourceCheck {
                     + " REPLICATION;"));
         }
         String slot = archiverConfig.slotOf(sourceId);
-        try (PreparedStatement st = c.prepareStatement("select current_setting('wal_level'), "
-                + "current_setting('max_wal_senders')::int, (select count(*) from pg_stat_replication), "
-                + "current_setting('max_replication_slots')::int, (select count(*) from pg_replication_slots), "
+        try (PreparedStatement st = c.prepareStatement("select pg_catalog.current_setting('wal_level'), "
+                + "pg_catalog.current_setting('max_wal_senders')::int, (select pg_catalog.count(*) from "
+                + "pg_stat_replication), pg_catalog.current_setting('max_replication_slots')::int, "
+                + "(select pg_catalog.count(*) from pg_replication_slots), "
                 + "(select active from pg_replication_slots where slot_name = ?)")) {
             st.setString(1, slot);
             try (ResultSet rs = st.executeQuery()) {

@@ -72,7 +72,8 @@ public record SourceConnection(String host, int port, String database, String us
 
     /**
      * {@code socketTimeoutSeconds}: how long a read may wait for the server (0: no limit), so a server that stops
-     * answering fails the call instead of holding it for ever; longer than any statement the connection runs.
+     * answering fails the call instead of holding it for ever; longer than any statement the connection runs. The
+     * search_path is pinned ({@link SearchPath}); a caller that sets {@code options} of its own keeps it.
      */
     public Properties jdbcProperties(int timeoutSeconds, int socketTimeoutSeconds) {
         Properties props = new Properties();
@@ -87,6 +88,8 @@ public record SourceConnection(String host, int port, String database, String us
         props.setProperty("socketTimeout", String.valueOf(Math.max(0, socketTimeoutSeconds)));
         props.setProperty("tcpKeepAlive", "true");
         props.setProperty("ApplicationName", "lifeboat-snapshot");
+        // the source's owner controls its schemas and settings: nothing of theirs is called by the worker's SQL
+        props.setProperty("options", SearchPath.PINNED);
         return props;
     }
 

@@ -64,8 +64,9 @@ final class SourceProbe {
 
     static ServerFacts facts(Connection c) throws SQLException {
         try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("select current_setting('server_version_num')::int, "
-                     + "current_setting('server_version'), pg_database_size(current_database())")) {
+             ResultSet rs = st.executeQuery("select pg_catalog.current_setting('server_version_num')::int, "
+                     + "pg_catalog.current_setting('server_version'), "
+                     + "pg_catalog.pg_database_size(pg_catalog.current_database())")) {
             rs.next();
             return new ServerFacts(rs.getInt(1), rs.getString(2), rs.getLong(3));
         }

@@ -29,8 +29,8 @@ final class TableHashes {
             where c.relkind = 'r'
               and n.nspname not in ('pg_catalog', 'information_schema')
               and n.nspname not like 'pg\\_temp\\_%' and n.nspname not like 'pg\\_toast%'
-              and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid
-                              and d.deptype = 'e')
+              and not exists (select 1 from pg_depend d where d.classid = 'pg_catalog.pg_class'::regclass
+                              and d.objid = c.oid and d.deptype = 'e')
             order by 1, 2""";
 
     private TableHashes() {
@@ -39,9 +39,11 @@ final class TableHashes {
     /** Text forms independent of the server's and the role's defaults; inside a transaction (SET LOCAL). */
     static void pinTextForms(Connection c) throws SQLException {
         try (Statement st = c.createStatement()) {
-            st.execute("select set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), "
-                    + "set_config('IntervalStyle', 'postgres', true), set_config('extra_float_digits', '3', true), "
-                    + "set_config('bytea_output', 'hex', true)");
+            st.execute("select pg_catalog.set_config('TimeZone', 'UTC', true), "
+                    + "pg_catalog.set_config('DateStyle', 'ISO, YMD', true), "
+                    + "pg_catalog.set_config('IntervalStyle', 'postgres', true), "
+                    + "pg_catalog.set_config('extra_float_digits', '3', true), "
+                    + "pg_catalog.set_config('bytea_output', 'hex', true)");
         }
     }
 
@@ -58,7 +60,8 @@ final class TableHashes {
     /** The fingerprint of one table; the names are quoted by the server, never spliced in as given. */
     static TableFingerprints.Table fingerprint(Connection c, String schema, String name) throws SQLException {
         String relation;
-        try (PreparedStatement ps = c.prepareStatement("select quote_ident(?) || '.' || quote_ident(?)")) {
+        try (PreparedStatement ps = c.prepareStatement("select pg_catalog.quote_ident(?) || '.' || "
+                + "pg_catalog.quote_ident(?)")) {
             ps.setString(1, schema);
             ps.setString(2, name);
             try (ResultSet rs = ps.executeQuery()) {
@@ -66,9 +69,9 @@ final class TableHashes {
                 relation = rs.getString(1);
             }
         }
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("select count(*), "
-                + "coalesce(sum(('x' || left(md5(t::text), 16))::bit(64)::bigint), 0)::text from only "
-                + relation + " as t")) {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("select pg_catalog.count(*), "
+                + "coalesce(pg_catalog.sum(('x' || pg_catalog.left(pg_catalog.md5(t::text), 16))::bit(64)::bigint), "
+                + "0)::text from only " + relation + " as t")) {
             rs.next();
             return new TableFingerprints.Table(schema, name, rs.getLong(1), rs.getString(2));
         }

@@ -74,6 +74,8 @@ final class TargetServers {
         p.setProperty("ApplicationName", "lifeboat-recovery");
         // a SQL_ASCII database's table fingerprints are read as stored (CopyHashes): client_encoding changes there
         p.setProperty("allowEncodingChanges", "true");
+        // the target's owner controls its schemas and settings: nothing of theirs is called by the worker's SQL
+        p.setProperty("options", SearchPath.PINNED);
         String url = url(target, database, p);
         try {
             return DriverManager.getConnection(url, p);
@@ -111,7 +113,7 @@ final class TargetServers {
 
     static int serverMajor(Connection c) throws SQLException {
         try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("select current_setting('server_version_num')::int")) {
+             ResultSet rs = st.executeQuery("select pg_catalog.current_setting('server_version_num')::int")) {
             rs.next();
             return rs.getInt(1) / 10000;
         }
@@ -136,8 +138,8 @@ final class TargetServers {
                 st.execute("drop database if exists " + quote(database) + " with (force)");
             } else {
                 // before PostgreSQL 13 there is no FORCE: end the sessions, then drop (a new session may race in)
-                try (PreparedStatement ps = c.prepareStatement("select pg_terminate_backend(pid) from pg_stat_activity"
-                        + " where datname = ? and pid <> pg_backend_pid()")) {
+                try (PreparedStatement ps = c.prepareStatement("select pg_catalog.pg_terminate_backend(pid) from "
+                        + "pg_stat_activity where datname = ? and pid <> pg_catalog.pg_backend_pid()")) {
                     ps.setString(1, database);
                     ps.execute();
                 }
