@@ -34,6 +34,11 @@ public final class ContentCodec {
     /** Upper bound accepted for a decompressed chunk, so a damaged header cannot make us allocate gigabytes. */
     public static final int MAX_PLAINTEXT = 64 * 1024 * 1024;
     /**
+     * Upper bound of a stored chunk: version, nonce and tag around zstd's worst case for {@link #MAX_PLAINTEXT}. A
+     * manifest naming a larger stored size names no chunk this codec wrote.
+     */
+    public static final int MAX_STORED = 1 + NONCE_BYTES + TAG_BITS / 8 + scratchLength(MAX_PLAINTEXT);
+    /**
      * zstd's fastest level: compressing is the largest part of a backup's CPU. The logical benchmark's dump (174 MB)
      * cut in 512 KiB pieces took 0.36 s of CPU at level 1 and 0.83 s at level 3, for 27.7 MB and 31.9 MB: level 3
      * bought nothing on dumps. Decoding reads any level, so chunks written at another stay readable.

@@ -2,6 +2,7 @@ package dev.lifeboat.repository.snapshot;
 
 import dev.lifeboat.repository.blob.ObjectNotFoundException;
 import dev.lifeboat.repository.content.ChunkIntegrityException;
+import dev.lifeboat.repository.content.ContentCodec;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,9 +16,14 @@ final class ChunkFetcher {
     static byte[] fetch(Repository repo, Manifest manifest, String file, Manifest.ChunkRef ref) {
         String key = repo.layout().chunk(manifest.chainId(), ref.id());
         byte[] stored;
-        if (ref.storedSize() < 0 || ref.storedSize() > Integer.MAX_VALUE - 8) {
+        if (ref.storedSize() < 0 || ref.storedSize() > ContentCodec.MAX_STORED) {
+            // the manifest's word alone must not size what is allocated: no chunk this codec writes is larger
             throw new CorruptChunkException(manifest.backupId(), file, ref.id(), "the manifest gives a stored size of "
-                    + ref.storedSize() + " bytes", null);
+                    + ref.storedSize() + " bytes, over the " + ContentCodec.MAX_STORED + " bytes a chunk can have", null);
+        }
+        if (ref.size() < 0 || ref.size() > ContentCodec.MAX_PLAINTEXT) {
+            throw new CorruptChunkException(manifest.backupId(), file, ref.id(), "the manifest gives a size of "
+                    + ref.size() + " bytes, over the " + ContentCodec.MAX_PLAINTEXT + " bytes a chunk can have", null);
         }
         try (InputStream in = repo.store().open(repo.bucket(), key)) {
             // one byte more than the manifest says, never the whole object: a chunk replaced in the bucket by a large

@@ -101,7 +101,8 @@ public final class Replicator {
         String marker = source.layout().chainMarker(manifest.chainId());
         if (store.size(bucket, to.chainMarker(manifest.chainId())).isEmpty()) {
             byte[] content = source.store().size(source.bucket(), marker).isPresent()
-                    ? Repository.readAll(source.store(), source.bucket(), marker)
+                    ? Repository.readAll(source.store(), source.bucket(), marker, Repository.MAX_RECORD_BYTES,
+                            "chain marker")
                     : ("{\"chainId\":\"" + manifest.chainId() + "\"}").getBytes(StandardCharsets.UTF_8);
             store.put(bucket, to.chainMarker(manifest.chainId()), content);
         }
@@ -109,7 +110,8 @@ public final class Replicator {
         String manifestKey = source.layout().manifest(manifest.chainId(), manifest.backupId());
         byte[] bytesOfManifest;
         try {
-            bytesOfManifest = Repository.readAll(source.store(), source.bucket(), manifestKey);
+            bytesOfManifest = Repository.readAll(source.store(), source.bucket(), manifestKey,
+                    Repository.MAX_MANIFEST_BYTES, "manifest");
         } catch (ObjectNotFoundException e) {
             throw new ReplicationException("backup " + manifest.backupId() + " has no manifest at "
                     + source.location() + " (deleted?): nothing to copy", e);
@@ -125,7 +127,8 @@ public final class Replicator {
      * key, to the very key set of the source (a rotated wrapping is fine, other keys are not).
      */
     private boolean ensureKeyFile(ObjectStore store, String bucket, Layout to) {
-        byte[] sourceFile = Repository.readAll(source.store(), source.bucket(), source.layout().keyFile());
+        byte[] sourceFile = Repository.readAll(source.store(), source.bucket(), source.layout().keyFile(),
+                Repository.MAX_RECORD_BYTES, "key file");
         RepositoryKeys sourceKeys = Json.read(sourceFile, KeyFile.class, source.layout().keyFile())
                 .unwrap(masterKey, source.location());
         String where = bucket + "/" + to.prefix();
@@ -133,7 +136,8 @@ public final class Replicator {
         if (store.size(bucket, to.keyFile()).isEmpty() && store.putIfAbsent(bucket, to.keyFile(), sourceFile)) {
             return true;
         }
-        KeyFile existing = Json.read(Repository.readAll(store, bucket, to.keyFile()), KeyFile.class, to.keyFile());
+        KeyFile existing = Json.read(Repository.readAll(store, bucket, to.keyFile(), Repository.MAX_RECORD_BYTES,
+                "key file"), KeyFile.class, to.keyFile());
         RepositoryKeys destinationKeys;
         try {
             destinationKeys = existing.unwrap(masterKey, where);

@@ -2,6 +2,7 @@ package dev.lifeboat.repository.snapshot;
 
 import dev.lifeboat.repository.blob.ObjectNotFoundException;
 import dev.lifeboat.repository.blob.ObjectStore;
+import dev.lifeboat.repository.blob.ObjectTooLargeException;
 import dev.lifeboat.repository.content.Chunker;
 import dev.lifeboat.repository.content.ContentCodec;
 import dev.lifeboat.repository.keys.KeyFile;
@@ -31,6 +32,15 @@ public final class Repository {
     static final int DEFAULT_PARALLELISM = 4;
     /** Chains asked at once for a backup's manifest ({@link #findManifest}). */
     static final int FIND_IN_FLIGHT = 8;
+    /**
+     * The largest manifest (and garbage-collection record of a chain) read: such an object is read whole into memory,
+     * and anyone who can write to the bucket could otherwise make every reader allocate without limit. A chunk
+     * reference takes about 100 bytes of JSON, so 256 MiB lists some 2.5 million chunks: over 1 TiB at the default
+     * average chunk size of 512 KiB. A writer refuses to write a larger manifest ({@link SnapshotWriter}).
+     */
+    public static final long MAX_MANIFEST_BYTES = 256L * 1024 * 1024;
+    /** The largest small record read: the key file, a chain marker. */
+    public static final long MAX_RECORD_BYTES = 64L * 1024;
 
     private final ObjectStore store;
     private final String bucket;
@@ -90,7 +100,8 @@ public final class Repository {
             return true;
         }
         try {
-            return java.util.Arrays.equals(readAll(store, bucket, layout.keyFile()), keyFile);
+            return java.util.Arrays.equals(readAll(store, bucket, layout.keyFile(), MAX_RECORD_BYTES, "key file"),
+                    keyFile);
         } catch (ObjectNotFoundException e) {
             return false;
         }
@@ -100,14 +111,29 @@ public final class Repository {
         if (store.size(bucket, layout.keyFile()).isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(Json.read(readAll(store, bucket, layout.keyFile()), KeyFile.class, layout.keyFile()));
+        return Optional.of(Json.read(readAll(store, bucket, layout.keyFile(), MAX_RECORD_BYTES, "key file"),
+                KeyFile.class, layout.keyFile()));
     }
 
-    static byte[] readAll(ObjectStore store, String bucket, String key) {
-        try (InputStream in = store.open(bucket, key)) {
-            return in.readAllBytes();
+    /**
+     * The whole object {@code key}, at most {@code maxBytes} long: a larger one is refused
+     * ({@link ObjectTooLargeException} naming {@code what}, the object and the limit) from the length its read
+     * announces, before its content is read, and a store that announced less is not read past the limit either.
+     * {@link ObjectNotFoundException} when it does not exist.
+     */
+    public static byte[] readAll(ObjectStore store, String bucket, String key, long maxBytes, String what) {
+        ObjectStore.Sized object = store.openSized(bucket, key);
+        try (InputStream in = object.content()) {
+            if (object.length() > maxBytes) {
+                throw new ObjectTooLargeException(bucket, key, what, object.length(), maxBytes);
+            }
+            byte[] content = in.readNBytes(Math.toIntExact(maxBytes + 1));
+            if (content.length > maxBytes) {
+                throw new ObjectTooLargeException(bucket, key, what, -1, maxBytes);
+            }
+            return content;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + bucket + "/" + key, e);
+            throw new UncheckedIOException("cannot read " + what + " " + bucket + "/" + key, e);
         }
     }
 
@@ -225,7 +251,8 @@ public final class Repository {
         for (String key : store.list(bucket, layout.manifests(chainId))) {
             if (key.endsWith(".json")) {
                 try {
-                    out.add(Json.read(readAll(store, bucket, key), Manifest.class, key));
+                    out.add(Json.read(readAll(store, bucket, key, MAX_MANIFEST_BYTES, "manifest"), Manifest.class,
+                            key));
                 } catch (ObjectNotFoundException e) {
                     // expired between list and read
                 }
@@ -239,10 +266,44 @@ public final class Repository {
         String key = layout.manifest(chainId, backupId);
         try {
             // one GET, which says when there is none: no HEAD first
-            return Optional.of(Json.read(readAll(store, bucket, key), Manifest.class, key));
+            return Optional.of(Json.read(readAll(store, bucket, key, MAX_MANIFEST_BYTES, "manifest"), Manifest.class,
+                    key));
         } catch (ObjectNotFoundException e) {
             return Optional.empty();
         }
+    }
+
+    /**
+     * The manifest of {@code backupId} in {@code chainId} as it was sealed, or empty when there is none: the bytes
+     * parsed must have SHA-256 {@code sealedSha256} (the hash storage-worker checked when it sealed the backup) and
+     * describe that backup of that chain, else {@link ManifestMismatchException} says which. The bucket is not
+     * trusted: this is what keeps a manifest overwritten there (an older one of the same source, one of another
+     * chain) from being restored in its place.
+     */
+    public Optional<Manifest> sealedManifest(String chainId, String backupId, String sealedSha256) {
+        String key = layout.manifest(chainId, backupId);
+        String where = "s3://" + bucket + "/" + key;
+        if (sealedSha256 == null || sealedSha256.isBlank()) {
+            throw new ManifestMismatchException("manifest " + where + " has no sealed SHA-256 to be checked against");
+        }
+        byte[] stored;
+        try {
+            stored = readAll(store, bucket, key, MAX_MANIFEST_BYTES, "manifest");
+        } catch (ObjectNotFoundException e) {
+            return Optional.empty();
+        }
+        String sha = dev.lifeboat.repository.blob.Sha256.of(stored);
+        if (!sha.equalsIgnoreCase(sealedSha256)) {
+            throw new ManifestMismatchException("manifest " + where + " is not the one sealed: its SHA-256 is " + sha
+                    + ", sealed " + sealedSha256.toLowerCase(java.util.Locale.ROOT) + " (replaced or altered in the "
+                    + "bucket after sealing)");
+        }
+        Manifest manifest = Manifest.parse(stored, where);
+        if (!backupId.equals(manifest.backupId()) || !chainId.equals(manifest.chainId())) {
+            throw new ManifestMismatchException("manifest " + where + " describes backup " + manifest.backupId()
+                    + " of chain " + manifest.chainId() + ", not backup " + backupId + " of chain " + chainId);
+        }
+        return Optional.of(manifest);
     }
 
     /**

@@ -186,13 +186,19 @@ public final class SnapshotWriter {
         Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, context.backupId(), plan.chainId(), plan.type(),
                 plan.parentBackupId(), now, files, stats,
                 tables == null ? null : repo.sealTables(plan.chainId(), context.backupId(), tables), physical.get());
+        byte[] stored = Json.write(manifest);
+        if (stored.length > Repository.MAX_MANIFEST_BYTES) {
+            // no reader would read it: fail the backup now rather than leave one that cannot be sealed or restored
+            throw new IllegalStateException("backup " + context.backupId() + " needs a manifest of " + stored.length
+                    + " bytes (" + stats.chunksTotal() + " chunk references), over the " + Repository.MAX_MANIFEST_BYTES
+                    + " bytes a manifest may have; back up with larger chunks");
+        }
         beforeManifest.run();
         if (plan.type() == BackupType.FULL) {
             repo.store().put(repo.bucket(), repo.layout().chainMarker(plan.chainId()),
                     ("{\"chainId\":\"" + plan.chainId() + "\",\"createdAt\":\"" + now + "\"}")
                             .getBytes(StandardCharsets.UTF_8));
         }
-        byte[] stored = Json.write(manifest);
         repo.store().put(repo.bucket(), repo.layout().manifest(plan.chainId(), context.backupId()), stored);
         boolean promoted = requested != BackupType.FULL && plan.type() == BackupType.FULL;
         LOG.infof("backup %s (%s%s) sealed in chain %s: %d bytes read, %d bytes uploaded in %d of %d chunks",

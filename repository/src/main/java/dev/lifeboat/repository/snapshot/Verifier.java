@@ -130,6 +130,11 @@ public final class Verifier {
     private static Optional<VerificationReport.Problem> sizeProblem(String file, Manifest.ChunkRef ref, long size,
                                                                     AtomicLong bytes) {
         bytes.addAndGet(size);
+        if (ref.storedSize() < 0 || ref.storedSize() > dev.lifeboat.repository.content.ContentCodec.MAX_STORED) {
+            return Optional.of(new VerificationReport.Problem(file, ref.id(), "the manifest gives a stored size of "
+                    + ref.storedSize() + " bytes, over the " + dev.lifeboat.repository.content.ContentCodec.MAX_STORED
+                    + " bytes a chunk can have"));
+        }
         if (size != ref.storedSize()) {
             return Optional.of(new VerificationReport.Problem(file, ref.id(), "stored size " + size
                     + " bytes but the manifest says " + ref.storedSize()));

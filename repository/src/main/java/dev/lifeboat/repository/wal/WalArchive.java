@@ -6,9 +6,6 @@ import dev.lifeboat.repository.blob.ObjectNotFoundException;
 import dev.lifeboat.repository.blob.ObjectStore;
 import dev.lifeboat.repository.content.ContentCodec;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -620,14 +617,22 @@ public final class WalArchive {
     }
 
     private void copy(String from, String to) {
-        try (InputStream in = store.open(bucket, from)) {
+        try {
             // sealed under the file's name, not its key: the copy opens where it is
-            store.put(bucket, to, in.readAllBytes());
+            store.put(bucket, to, dev.lifeboat.repository.snapshot.Repository.readAll(store, bucket, from,
+                    maxStored(), "WAL file"));
         } catch (ObjectNotFoundException e) {
             // gone meanwhile (a partial replaced by its segment): nothing to copy
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot copy " + from + " to " + to + " in " + bucket, e);
         }
+    }
+
+    /**
+     * The largest stored WAL object: every one opens to at most a segment ({@link #open}), so sealed it is at most
+     * zstd's worst case for a segment plus its checksum, nonce and tag. Nothing larger is read into memory.
+     */
+    private long maxStored() {
+        return Zstd.compressBound(segmentSize) + SHA256_BYTES + 1 + ContentCodec.NONCE_BYTES
+                + ContentCodec.TAG_BITS / 8;
     }
 
     private static final java.util.regex.Pattern RETIRED_NAME = java.util.regex.Pattern.compile(
@@ -866,12 +871,11 @@ public final class WalArchive {
 
     /** The object {@code name} as stored (sealed); empty when it does not exist. */
     private Optional<byte[]> readStored(String name) {
-        try (InputStream in = store.open(bucket, root + name)) {
-            return Optional.of(in.readAllBytes());
+        try {
+            return Optional.of(dev.lifeboat.repository.snapshot.Repository.readAll(store, bucket, root + name,
+                    maxStored(), "WAL file"));
         } catch (ObjectNotFoundException e) {
             return Optional.empty();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read WAL file " + name + " from " + location(), e);
         }
     }
 

@@ -188,7 +188,8 @@ abstract class GarbageCollectionContract {
         Path src = Files.createDirectories(tmp.resolve("src"));
         List<Manifest> backups = fullThenIncremental(src);
         Manifest full = backups.get(0);
-        byte[] manifest = Repository.readAll(store, BUCKET, repo.layout().manifest(full.chainId(), full.backupId()));
+        byte[] manifest = Repository.readAll(store, BUCKET, repo.layout().manifest(full.chainId(), full.backupId()),
+                Repository.MAX_MANIFEST_BYTES, "manifest");
         expire(full);
         assertThat(gcAt(Duration.ZERO).chunksMarked()).isPositive();
         // a backup in flight that relied on those chunks writes its manifest (here: the same content) before the sweep
@@ -273,7 +274,7 @@ abstract class GarbageCollectionContract {
         Files.write(src.resolve("a.dat"), TestData.tableText(40_000, 9));
         Manifest full = backup(src, BackupType.FULL, "inflight");
         String manifestKey = repo.layout().manifest(full.chainId(), full.backupId());
-        byte[] manifest = Repository.readAll(store, BUCKET, manifestKey);
+        byte[] manifest = Repository.readAll(store, BUCKET, manifestKey, Repository.MAX_MANIFEST_BYTES, "manifest");
         // what a FULL looks like while it uploads: chunks in a new chain, no marker, no manifest yet
         store.delete(BUCKET, manifestKey);
         store.delete(BUCKET, repo.layout().chainMarker(full.chainId()));
