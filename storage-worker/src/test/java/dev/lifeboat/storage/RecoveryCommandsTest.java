@@ -241,6 +241,61 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
     }
 
     @Test
+    void aManifestReplacedInTheBucketByAnOlderOneOfTheSameSourceIsRefusedByPrepareRestoreAndVerifyBackup()
+            throws IOException {
+        String source = "src-" + UUID.randomUUID();
+        SnapshotCreated older = sealed(source, 60_000);
+        SnapshotCreated newest = sealed(source, 60_000);
+        BackupLocation location = locationOf(prepared(UUID.randomUUID().toString(), source, newest.backupId()));
+        assertThat(location.manifestSha256()).isEqualTo(newest.sha256());
+
+        // someone who can write to the bucket, without any key, puts the older manifest where the newest one is
+        store.put(BUCKET, newest.objectKey(), readObject(older.objectKey()));
+
+        StepReply byId = prepared(UUID.randomUUID().toString(), source, newest.backupId());
+        assertThat(byId.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(byId.message()).contains(newest.backupId()).contains(newest.objectKey())
+                .contains("is not the one sealed").contains("sealed " + newest.sha256()).contains(older.sha256());
+
+        String runId = UUID.randomUUID().toString();
+        VerifyBackup verify = new VerifyBackup(RecoveryCommand.commandId(runId, 1, "verify-backup"), runId, 1,
+                location);
+        send(EventType.VERIFY_BACKUP, verify);
+        StepReply verified = awaitReply(verify.commandId());
+        assertThat(verified.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(verified.message()).contains(newest.objectKey()).contains("is not the one sealed")
+                .contains("sealed " + newest.sha256()).contains(older.sha256());
+        // "latest" restores what is there and honest about its age, never the older data under the newest's name
+        String run2 = UUID.randomUUID().toString();
+        PrepareRestore latest = new PrepareRestore(RecoveryCommand.commandId(run2, 0, "prepare"), run2, 0, source,
+                null, null);
+        send(EventType.PREPARE_RESTORE, latest);
+        assertThat(locationOf(awaitReply(latest.commandId())).backupId()).isEqualTo(older.backupId());
+    }
+
+    @Test
+    void anOversizeManifestIsRefusedByPrepareRestoreFromItsAnnouncedLength() throws IOException {
+        String source = "src-" + UUID.randomUUID();
+        SnapshotCreated snapshot = sealed(source, 40_000);
+        long size = dev.lifeboat.repository.snapshot.Repository.MAX_MANIFEST_BYTES + 1;
+        try (var writer = store.create(BUCKET, snapshot.objectKey())) {
+            byte[] zeros = new byte[1 << 20];
+            for (long left = size; left > 0; left -= zeros.length) {
+                writer.write(zeros, 0, (int) Math.min(left, zeros.length));
+            }
+            writer.commit();
+        }
+        try {
+            StepReply reply = prepared(UUID.randomUUID().toString(), source, snapshot.backupId());
+            assertThat(reply.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+            assertThat(reply.message()).contains("manifest s3://" + BUCKET + "/" + snapshot.objectKey() + " is " + size
+                    + " bytes, over the " + dev.lifeboat.repository.snapshot.Repository.MAX_MANIFEST_BYTES + " bytes");
+        } finally {
+            store.delete(BUCKET, snapshot.objectKey());
+        }
+    }
+
+    @Test
     void commandsOfOtherParticipantsAreIgnoredAndInvalidOnesDeadLettered() {
         String runId = UUID.randomUUID().toString();
         send(EventType.DROP_DATABASE, new dev.lifeboat.contracts.recovery.DropDatabase(

@@ -5,7 +5,9 @@ import dev.lifeboat.contracts.BackupCompleted;
 import dev.lifeboat.contracts.BackupVerified;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.kit.repository.Repositories;
+import dev.lifeboat.repository.blob.ObjectTooLargeException;
 import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.ManifestMismatchException;
 import dev.lifeboat.repository.snapshot.Repository;
 import dev.lifeboat.repository.snapshot.VerificationReport;
 import dev.lifeboat.storage.messaging.BackupEventPublisher;
@@ -25,7 +27,8 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * Full verification of sealed chunked backups: every chunk is read, authenticated (AES-GCM tag) and hashed. On
+ * Full verification of sealed chunked backups: the manifest must still be the one sealed (its SHA-256 as sealing read
+ * it, naming this backup and chain), then every chunk is read, authenticated (AES-GCM tag) and hashed. On
  * demand over HTTP and, when {@code lifeboat.storage.full-verify.every} is set, on a schedule over every sealed
  * backup that was not deleted; and for a recovery's VerifyBackup. Each run records its verdict in
  * {@code storage.backup_verification} (what PrepareRestore and the expiry check read) and emits BackupVerified
@@ -125,7 +128,10 @@ public class FullVerificationService {
                 return failed(backup, started, BackupVerified.CORRUPT, "no backup repository at s3://"
                         + backup.bucket() + "/" + at.get().prefix());
             }
-            manifest = repository.get().manifest(at.get().chainId(), at.get().backupId());
+            // the manifest verified is the one sealed: one replaced in the bucket fails, with the reason
+            manifest = repository.get().sealedManifest(at.get().chainId(), at.get().backupId(), backup.sha256());
+        } catch (ManifestMismatchException | ObjectTooLargeException e) {
+            return failed(backup, started, BackupVerified.CORRUPT, e.getMessage());
         } catch (RuntimeException e) {
             // the store's retries are spent, or the master key does not open the repository (configuration):
             // the manifest cannot be read now, which proves nothing about the backup's bytes

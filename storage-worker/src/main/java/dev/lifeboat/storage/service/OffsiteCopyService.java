@@ -8,7 +8,9 @@ import dev.lifeboat.contracts.OffsiteDestination;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.kit.repository.Repositories;
 import dev.lifeboat.repository.keys.WrongKeyException;
+import dev.lifeboat.repository.blob.ObjectTooLargeException;
 import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.ManifestMismatchException;
 import dev.lifeboat.repository.snapshot.ReplicationException;
 import dev.lifeboat.repository.snapshot.ReplicationResult;
 import dev.lifeboat.repository.snapshot.Replicator;
@@ -97,7 +99,13 @@ public class OffsiteCopyService {
         Repository source = repositories.open(s.bucket(), at.prefix()).orElseThrow(() -> new IllegalStateException(
                 "the repository of sealed backup " + s.backupId() + " disappeared from s3://" + s.bucket() + "/"
                         + at.prefix()));
-        Optional<Manifest> manifest = source.manifest(at.chainId(), at.backupId());
+        Optional<Manifest> manifest;
+        try {
+            // only the manifest sealed is copied: one replaced in the bucket since is refused
+            manifest = source.sealedManifest(at.chainId(), at.backupId(), s.sha256());
+        } catch (ManifestMismatchException | ObjectTooLargeException e) {
+            return record(failed(s, "copy to " + where + " refused: " + e.getMessage()));
+        }
         if (manifest.isEmpty()) {
             return record(failed(s, "the manifest of backup " + s.backupId() + " is gone from s3://" + s.bucket()
                     + "/" + s.objectKey() + " (deleted since sealing?): nothing to copy to " + where));
@@ -108,6 +116,12 @@ public class OffsiteCopyService {
                     .replicate(manifest.get(), repositories.store(), to.bucket(), to.prefix());
         } catch (ReplicationException | WrongKeyException e) {
             return record(failed(s, "copy to " + where + " refused: " + e.getMessage()));
+        }
+        if (!result.manifestSha256().equalsIgnoreCase(s.sha256())) {
+            // the replicator reads the manifest again to copy its bytes: it must still be the one sealed
+            return record(failed(s, "copy to " + where + " refused: the manifest copied has SHA-256 "
+                    + result.manifestSha256() + ", not the sealed " + s.sha256() + " (replaced in the bucket "
+                    + "while it was copied)"));
         }
         Manifest copied = result.destination().manifest(at.chainId(), at.backupId()).orElseThrow(() ->
                 new IllegalStateException("the copied manifest of backup " + s.backupId() + " is not readable at "

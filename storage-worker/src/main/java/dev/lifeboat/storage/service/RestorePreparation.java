@@ -23,7 +23,9 @@ import dev.lifeboat.contracts.recovery.BackupLocation;
 import dev.lifeboat.contracts.recovery.PrepareRestore;
 import dev.lifeboat.contracts.recovery.RecoveryTarget;
 import dev.lifeboat.kit.repository.Repositories;
+import dev.lifeboat.repository.blob.ObjectTooLargeException;
 import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.ManifestMismatchException;
 import dev.lifeboat.repository.snapshot.Repository;
 import dev.lifeboat.repository.snapshot.VerificationReport;
 import dev.lifeboat.repository.wal.WalNames;
@@ -36,7 +38,9 @@ import io.opentelemetry.instrumentation.annotations.WithSpan;
 
 /**
  * PrepareRestore: picks the backup a restore will read (the one named, or the newest usable one of the source),
- * checks that its manifest is still in the store and every chunk is present with its size (quick verification),
+ * checks that its manifest is still in the store and still the one sealed (its SHA-256 as sealing read it, naming
+ * this backup and chain: a manifest replaced in the bucket records the backup as failing verification), and every
+ * chunk is present with its size (quick verification),
  * and that it is young enough for the plan's RPO. A candidate failing the quick check is recorded as failed and
  * the next older one is tried. For a point-in-time restore to a time or an LSN, only a physical base backup
  * consistent by then (manifest {@code physical.stopTime} / {@code stopLsn} not after the target) can be the base:
@@ -157,12 +161,19 @@ public class RestorePreparation {
         return p.stopTime() + " (LSN " + p.stopLsn() + ", timeline " + p.timeline() + ")";
     }
 
-    /** The manifest's physical part: where the base backup sits in the source's WAL; empty for a logical backup. */
+    /**
+     * The manifest's physical part: where the base backup sits in the source's WAL; empty for a logical backup, and
+     * for a manifest that is not the one sealed (which {@link #check} then refuses with the reason).
+     */
     private Optional<Manifest.Physical> physical(BackupCompleted c) {
-        return ManifestLocation.parse(c.manifestKey())
-                .flatMap(at -> repositories.open(c.bucket(), at.prefix())
-                        .flatMap(r -> r.manifest(at.chainId(), at.backupId())))
-                .map(Manifest::physical);
+        try {
+            return ManifestLocation.parse(c.manifestKey())
+                    .flatMap(at -> repositories.open(c.bucket(), at.prefix())
+                            .flatMap(r -> r.sealedManifest(at.chainId(), at.backupId(), c.sha256())))
+                    .map(Manifest::physical);
+        } catch (ManifestMismatchException | ObjectTooLargeException e) {
+            return Optional.empty();
+        }
     }
 
     private Outcome byId(PrepareRestore cmd, Instant now) {
@@ -224,7 +235,13 @@ public class RestorePreparation {
         if (repository.isEmpty()) {
             return Optional.of("no backup repository at s3://" + c.bucket() + "/" + at.get().prefix());
         }
-        Optional<Manifest> manifest = repository.get().manifest(at.get().chainId(), at.get().backupId());
+        Optional<Manifest> manifest;
+        try {
+            // the bucket is not trusted: the manifest restored is the one sealed, checked by the hash sealing read
+            manifest = repository.get().sealedManifest(at.get().chainId(), at.get().backupId(), c.sha256());
+        } catch (ManifestMismatchException | ObjectTooLargeException e) {
+            return Optional.of(corrupt(c, e.getMessage()));
+        }
         if (manifest.isEmpty()) {
             return Optional.of("manifest s3://" + c.bucket() + "/" + c.manifestKey() + " no longer exists");
         }
@@ -232,20 +249,31 @@ public class RestorePreparation {
                 .requireReadable("quick verification of backup " + c.backupId() + " before a restore");
         if (!report.ok()) {
             List<String> problems = report.problems().stream().map(SealService::describe).toList();
-            Instant now = Instant.now();
-            restorable.recordVerification(UUID.fromString(c.backupId()), BackupVerified.QUICK,
-                    BackupVerified.CORRUPT, problems, now);
-            publisher.publish(new BackupVerified(c.backupId(), c.sourceId(), BackupVerified.QUICK, false, problems,
-                    now, BackupVerified.CORRUPT));
+            recordCorrupt(c, problems);
             return Optional.of("quick verification failed: " + SealService.describe(report.problems(), 5));
         }
         return Optional.empty();
     }
 
+    /** A manifest that is not the one sealed: the backup is recorded as failing verification, so no restore picks it. */
+    private String corrupt(BackupCompleted c, String problem) {
+        recordCorrupt(c, List.of(problem));
+        return problem;
+    }
+
+    private void recordCorrupt(BackupCompleted c, List<String> problems) {
+        Instant now = Instant.now();
+        restorable.recordVerification(UUID.fromString(c.backupId()), BackupVerified.QUICK, BackupVerified.CORRUPT,
+                problems, now);
+        publisher.publish(new BackupVerified(c.backupId(), c.sourceId(), BackupVerified.QUICK, false, problems, now,
+                BackupVerified.CORRUPT));
+    }
+
+    /** The location a restore reads, with the manifest's SHA-256 from the sealed record, which restorers require. */
     static BackupLocation location(BackupCompleted c) {
         ManifestLocation at = ManifestLocation.parse(c.manifestKey()).orElseThrow();
         return new BackupLocation(c.backupId(), c.sourceId(), c.bucket(), at.prefix(), at.chainId(), c.manifestKey(),
-                c.completedAt(), c.sizeBytes(), c.rawBytes(), c.verification());
+                c.completedAt(), c.sizeBytes(), c.rawBytes(), c.verification(), c.sha256());
     }
 
     private static boolean tooOld(BackupCompleted c, Instant now, long maxAgeSeconds) {

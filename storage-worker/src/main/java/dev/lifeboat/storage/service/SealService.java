@@ -8,6 +8,7 @@ import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.kit.repository.Repositories;
 import dev.lifeboat.repository.keys.WrongKeyException;
 import dev.lifeboat.repository.blob.ObjectNotFoundException;
+import dev.lifeboat.repository.blob.ObjectTooLargeException;
 import dev.lifeboat.repository.blob.Sha256;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
@@ -24,7 +25,6 @@ import org.jboss.logging.Logger;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
@@ -237,7 +237,12 @@ public class SealService {
         Timer.Sample sample = metrics.startVerify();
         try {
             // read once: the bytes whose SHA-256 is checked are the bytes parsed
-            Optional<byte[]> stored = readManifest(s.bucket(), s.objectKey());
+            Optional<byte[]> stored;
+            try {
+                stored = readManifest(s.bucket(), s.objectKey());
+            } catch (ObjectTooLargeException e) {
+                return failed(s, e.getMessage() + "; take a new backup");
+            }
             if (stored.isEmpty()) {
                 return failed(s, "manifest " + where + " does not exist: the backup was deleted or never "
                         + "finished; check the bucket and the snapshot-worker log, then take a new backup");
@@ -281,8 +286,9 @@ public class SealService {
     }
 
     private Optional<byte[]> readManifest(String bucket, String key) {
-        try (InputStream in = repositories.store().open(bucket, key)) {
-            return Optional.of(in.readAllBytes());
+        try {
+            return Optional.of(Repository.readAll(repositories.store(), bucket, key, Repository.MAX_MANIFEST_BYTES,
+                    "manifest"));
         } catch (ObjectNotFoundException e) {
             return Optional.empty();
         } catch (S3Exception e) {
@@ -290,9 +296,6 @@ public class SealService {
                 return Optional.empty();
             }
             throw e;
-        } catch (IOException e) {
-            throw new UncheckedIOException("reading manifest s3://" + bucket + "/" + key + " failed: "
-                    + e.getMessage(), e);
         }
     }
 
