@@ -31,7 +31,8 @@ class RecoveryContractsTest {
     private static final dev.lifeboat.contracts.recovery.ClusterTarget CLUSTER =
             new dev.lifeboat.contracts.recovery.ClusterTarget("/var/lib/lifeboat/restores", "shop-pitr", 5433);
     private static final BackupLocation LOCATION = new BackupLocation("0b9a3a5e-5d7e-4a4f-9d40-6c3f1f0f8a11", "shop",
-            "lifeboat-backups", "backups/shop", "c1", "backups/shop/chains/c1/manifests/x.json", T, 10, 20, "QUICK_OK");
+            "lifeboat-backups", "backups/shop", "c1", "backups/shop/chains/c1/manifests/x.json", T, 10, 20, "QUICK_OK",
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
 
     @Test
     void everyRecoveryMessageRoundTripsThroughItsSchema() {

@@ -75,4 +75,24 @@ public record Layout(String prefix) {
         String p = prefix == null ? "" : prefix.replaceAll("^/+|/+$", "");
         return p.isEmpty() ? sourceId : p + "/" + sourceId;
     }
+
+    /**
+     * Whether {@code repositoryPrefix} is the repository of source {@code sourceId} under some prefix: exactly what
+     * {@link #repositoryPrefix(String, String)} makes of that prefix and source, so a place named for another source
+     * (or a path that only ends in the source's name after a stray slash) is not.
+     */
+    public static boolean isRepositoryOf(String repositoryPrefix, String sourceId) {
+        if (repositoryPrefix == null || sourceId == null || sourceId.isEmpty() || sourceId.contains("/")
+                || sourceId.equals(".") || sourceId.equals("..")) {
+            return false;
+        }
+        if (repositoryPrefix.equals(sourceId)) {
+            return true;
+        }
+        if (!repositoryPrefix.endsWith("/" + sourceId)) {
+            return false;
+        }
+        String prefix = repositoryPrefix.substring(0, repositoryPrefix.length() - sourceId.length() - 1);
+        return repositoryPrefix.equals(repositoryPrefix(prefix, sourceId));
+    }
 }

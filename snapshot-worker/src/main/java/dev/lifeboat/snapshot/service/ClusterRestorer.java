@@ -102,6 +102,7 @@ public class ClusterRestorer {
         if (backup == null || backup.backupId() == null || backup.bucket() == null || backup.chainId() == null) {
             throw new CommandFailure("RestoreCluster " + cmd.commandId() + " names no complete backup location");
         }
+        SealedLocations.check("RestoreCluster " + cmd.commandId(), backup);
         RecoveryTarget target = cmd.recoveryTarget() == null ? RecoveryTarget.latest() : cmd.recoveryTarget();
         target.problem().ifPresent(p -> {
             throw new CommandFailure("RestoreCluster " + cmd.commandId() + ": recovery target " + p);
@@ -364,15 +365,7 @@ public class ClusterRestorer {
             throw new CommandFailure("manifest key " + backup.manifestKey() + " of backup " + backup.backupId()
                     + " is not where repository " + repository.location() + " keeps it (" + expectedKey + ")");
         }
-        try {
-            return repository.manifest(backup.chainId(), backup.backupId()).orElseThrow(() ->
-                    new CommandFailure("manifest " + expectedKey + " of backup " + backup.backupId()
-                            + " does not exist in " + repository.location()));
-        } catch (CommandFailure e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new TransientFailure("cannot read manifest " + expectedKey + ": " + e.getMessage(), e);
-        }
+        return SealedLocations.manifest(repository, backup);
     }
 
     /**

@@ -86,13 +86,14 @@ public class DatabaseRestorer {
         String name = TargetServers.validName(cmd.target());
         String password = TargetServers.password(secrets, cmd.target());
         int jobs = cmd.jobs() > 0 ? cmd.jobs() : config.defaultJobs();
+        // before the target is touched (a replacing restore drops it): the manifest must be the one sealed
+        Manifest manifest = manifest("RestoreDatabase " + cmd.commandId(), backup);
         // a retry after a transient failure may come too late: nothing is dropped or replaced then
         stopAtDeadline(cmd, "before preparing the target");
         int major = prepareTarget(cmd, name, password, claim);
         Path pgRestore = PgTools.toolFor(snapshots.pgInstallRoot(), major, "pg_restore").orElseThrow(() ->
                 new CommandFailure("no pg_restore for PostgreSQL " + major + " on this worker (looked in "
                         + snapshots.pgInstallRoot() + "/<major>/bin); install the PostgreSQL " + major + " client"));
-        Manifest manifest = manifest(backup);
         Path spool = spools.job("restore-"
                 + UUID.nameUUIDFromBytes(cmd.commandId().getBytes(StandardCharsets.UTF_8)));
         SnapshotService.deleteRecursively(spool);
@@ -186,7 +187,7 @@ public class DatabaseRestorer {
      * under the repository's key is a CommandFailure naming the backup.
      */
     Optional<TableFingerprints> recordedTables(BackupLocation backup) {
-        Manifest manifest = manifest(backup);
+        Manifest manifest = manifest("VerifyDatabase", backup);
         Repository repository = repositories.open(backup.bucket(), backup.repositoryPrefix()).orElseThrow();
         try {
             return repository.tableFingerprints(manifest);
@@ -196,7 +197,9 @@ public class DatabaseRestorer {
         }
     }
 
-    private Manifest manifest(BackupLocation backup) {
+    /** The manifest of {@code backup} as sealed, once the location passed {@link SealedLocations#check}. */
+    private Manifest manifest(String command, BackupLocation backup) {
+        SealedLocations.check(command, backup);
         String where = "s3://" + backup.bucket() + "/" + backup.repositoryPrefix();
         Optional<Repository> repository;
         try {
@@ -215,16 +218,7 @@ public class DatabaseRestorer {
             throw new CommandFailure("manifest key " + backup.manifestKey() + " of backup " + backup.backupId()
                     + " is not where repository " + where + " keeps it (" + expectedKey + ")");
         }
-        try {
-            return repository.get().manifest(backup.chainId(), backup.backupId()).orElseThrow(() ->
-                    new CommandFailure("manifest s3://" + backup.bucket() + "/" + backup.manifestKey() + " of backup "
-                            + backup.backupId() + " does not exist"));
-        } catch (CommandFailure e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new TransientFailure("cannot read manifest s3://" + backup.bucket() + "/" + backup.manifestKey()
-                    + ": " + e.getMessage(), e);
-        }
+        return SealedLocations.manifest(repository.get(), backup);
     }
 
     private Repository repository(BackupLocation backup) {

@@ -56,6 +56,7 @@ import dev.lifeboat.repository.snapshot.BackupType;
 import dev.lifeboat.repository.snapshot.ChainContext;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.snapshot.WriteResult;
 import dev.lifeboat.repository.wal.WalArchive;
 import dev.lifeboat.repository.wal.WalNames;
 import dev.lifeboat.testsupport.LocalStack;
@@ -529,8 +530,9 @@ class ClusterRestoreTest {
         String prefix = "cluster-restore-test/" + sourceId;
         store.ensureBucket(BUCKET);
         Repository repository = repositories.openOrInit(BUCKET, prefix);
-        Manifest m = repository.writer().write(src.baseBackup(), BackupType.FULL, ChainContext.latestChain(backupId))
-                .manifest();
+        WriteResult written = repository.writer().write(src.baseBackup(), BackupType.FULL,
+                ChainContext.latestChain(backupId));
+        Manifest m = written.manifest();
         assertThat(m.files()).extracting(Manifest.FileEntry::path).contains("base.tar");
         WalArchive wal = repository.wal();
         try (Stream<Path> files = Files.list(src.archive())) {
@@ -543,7 +545,7 @@ class ClusterRestoreTest {
         }
         return new BackupLocation(backupId, sourceId, BUCKET, prefix, m.chainId(),
                 repository.layout().manifest(m.chainId(), backupId), Instant.now(), m.totalSize(), m.totalSize(),
-                null);
+                null, written.manifestSha256());
     }
 
     private static void send(EventType type, RecoveryCommand command) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -221,6 +222,59 @@ class RecoveryCommandsTest {
         assertThat(reply.message()).contains("backup " + location.backupId() + " cannot be restored")
                 .contains(largest.path()).contains(bad.id());
         assertThat(exists(target)).as("the partly restored %s is dropped", target).isFalse();
+    }
+
+    @Test
+    void aLocationInAnotherSourcesRepositoryIsRefusedBeforeAnythingIsReadOrCreated() {
+        BackupLocation other = backup();
+        // the place of another source's backup, passed off as a backup of "shop" (what a forged reply could name)
+        BackupLocation forged = new BackupLocation(other.backupId(), "shop", other.bucket(), other.repositoryPrefix(),
+                other.chainId(), other.manifestKey(), other.completedAt(), other.sizeBytes(), other.rawBytes(),
+                other.verification(), other.manifestSha256());
+        String runId = UUID.randomUUID().toString();
+        String target = "recov_foreign_" + runId.substring(0, 8);
+        RestoreDatabase restore = new RestoreDatabase(RecoveryCommand.commandId(runId, 1, "restore"), runId, 1,
+                forged, target(target), 1);
+
+        send(EventType.RESTORE_DATABASE, restore);
+        StepReply reply = awaitReply(restore.commandId());
+
+        assertThat(reply.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(reply.message()).contains("s3://" + BUCKET + "/" + other.repositoryPrefix())
+                .contains("is not the repository of source shop").contains("nothing read");
+        assertThat(exists(target)).isFalse();
+    }
+
+    @Test
+    void aManifestReplacedByAnOlderOneOfTheSameSourceIsRefusedByTheRestoreNamingTheMismatch() throws IOException {
+        BackupLocation older = freshBackup();
+        // a newer backup of the same source, in the same repository
+        Repository repository = repositories.open(BUCKET, older.repositoryPrefix()).orElseThrow();
+        Path files = Files.createTempDirectory("recovery-test-newer");
+        Files.writeString(files.resolve("toc.dat"), "newer");
+        String newerId = UUID.randomUUID().toString();
+        WriteResult newer = repository.writer().write(files, BackupType.INCREMENTAL,
+                ChainContext.latestChain(newerId));
+        BackupLocation location = new BackupLocation(newerId, older.sourceId(), BUCKET, older.repositoryPrefix(),
+                newer.manifest().chainId(), repository.layout().manifest(newer.manifest().chainId(), newerId),
+                Instant.now(), 1, 1, "QUICK_OK", newer.manifestSha256());
+        // someone who can write to the bucket, without any key, puts the older manifest in the newer one's place
+        try (InputStream in = store.open(BUCKET, older.manifestKey())) {
+            store.put(BUCKET, location.manifestKey(), in.readAllBytes());
+        }
+        String runId = UUID.randomUUID().toString();
+        String target = "recov_replaced_" + runId.substring(0, 8);
+        RestoreDatabase restore = new RestoreDatabase(RecoveryCommand.commandId(runId, 1, "restore"), runId, 1,
+                location, target(target), 1);
+
+        send(EventType.RESTORE_DATABASE, restore);
+        StepReply reply = awaitReply(restore.commandId());
+
+        assertThat(reply.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(reply.message()).contains("backup " + newerId + " cannot be restored")
+                .contains(location.manifestKey()).contains("is not the one sealed")
+                .contains("sealed " + newer.manifestSha256()).contains(older.manifestSha256());
+        assertThat(exists(target)).isFalse();
     }
 
     @Test
@@ -510,7 +564,7 @@ class RecoveryCommandsTest {
             Manifest m = written.manifest();
             return new BackupLocation(backupId, sourceId, BUCKET, prefix, m.chainId(),
                     repository.layout().manifest(m.chainId(), backupId), Instant.now(), m.stats().bytesUploaded(),
-                    m.stats().bytesRead(), "QUICK_OK");
+                    m.stats().bytesRead(), "QUICK_OK", written.manifestSha256());
         } catch (IOException e) {
             throw new IllegalStateException(e);
         } catch (InterruptedException e) {
