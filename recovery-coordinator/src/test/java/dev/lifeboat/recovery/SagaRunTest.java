@@ -61,6 +61,7 @@ import static org.hamcrest.Matchers.endsWith;
 @QuarkusTest
 @WithTestResource(RecoveryTestResource.class)
 class SagaRunTest {
+    static final String BACKUP_ID = "0b9a3a5e-5d7e-4a4f-9d40-6c3f1f0f8a11";
     static TestHttpServer services;
 
     @Inject
@@ -128,8 +129,13 @@ class SagaRunTest {
     }
 
     private static Map<String, Object> backup(Instant completedAt) {
-        return Map.of("backup", Map.of("backupId", "b-42", "sourceId", "orders", "bucket", "lifeboat",
-                "repositoryPrefix", "repo", "chainId", "c-1", "manifestKey", "repo/manifests/b-42",
+        return backupOf(RecoveryTestResource.SOURCE, "repo/" + RecoveryTestResource.SOURCE, completedAt);
+    }
+
+    private static Map<String, Object> backupOf(String sourceId, String repositoryPrefix, Instant completedAt) {
+        return Map.of("backup", Map.of("backupId", BACKUP_ID, "sourceId", sourceId, "bucket", "lifeboat",
+                "repositoryPrefix", repositoryPrefix, "chainId", "c-1",
+                "manifestKey", repositoryPrefix + "/chains/c-1/manifests/" + BACKUP_ID + ".json",
                 "completedAt", completedAt.toString(), "sizeBytes", 1000, "rawBytes", 4000,
                 "verification", "VERIFIED"), "backupAgeSeconds", 60);
     }
@@ -183,7 +189,7 @@ class SagaRunTest {
         assertThat(restore.commandId()).isEqualTo(runId + ":0:restore-cluster");
         assertThat(restore.data().get("target")).asString().contains("name=" + scratch).contains("port=5435")
                 .contains("dataRoot=/var/lib/lifeboat/restores");
-        assertThat(restore.data().get("backup")).asString().contains("backupId=b-42");
+        assertThat(restore.data().get("backup")).asString().contains("backupId=" + BACKUP_ID);
         @SuppressWarnings("unchecked")
         Map<String, Object> recoveryTarget = (Map<String, Object>) restore.data().get("recoveryTarget");
         assertThat(recoveryTarget).isEqualTo(consistentBy).containsEntry("kind", "TIME");
@@ -199,7 +205,7 @@ class SagaRunTest {
 
         Command verifyBackup = participant.next(runId);
         assertThat(verifyBackup.type()).as("checksums of the base backup").isEqualTo(EventType.VERIFY_BACKUP);
-        assertThat(verifyBackup.data().get("backup")).asString().contains("backupId=b-42");
+        assertThat(verifyBackup.data().get("backup")).asString().contains("backupId=" + BACKUP_ID);
         participant.completed(verifyBackup, Map.of("ok", true, "chunks", 12, "problems", List.of()));
 
         Command verify = participant.next(runId);
@@ -311,7 +317,7 @@ class SagaRunTest {
         Command restore = participant.next(runId);
         assertThat(restore.type()).isEqualTo(EventType.RESTORE_DATABASE);
         assertThat(restore.data().get("target")).asString().contains("database=" + scratch);
-        assertThat(restore.data().get("backup")).asString().contains("backupId=b-42");
+        assertThat(restore.data().get("backup")).asString().contains("backupId=" + BACKUP_ID);
         assertThat(restore.traceparent()).contains(traceId);
         participant.completed(restore, restored(scratch));
 
@@ -338,7 +344,7 @@ class SagaRunTest {
         assertThat(run.getBoolean("result.rtoMet")).isTrue();
         assertThat(run.getBoolean("result.rpoMet")).isTrue();
         assertThat(run.getLong("result.backupAgeSeconds")).isBetween(50L, 70L);
-        assertThat(run.getString("result.backupId")).isEqualTo("b-42");
+        assertThat(run.getString("result.backupId")).isEqualTo(BACKUP_ID);
         assertThat(run.getList("steps.status")).containsExactly("SUCCEEDED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED");
         assertThat(run.getList("steps.durationMillis")).doesNotContainNull();
         assertThat(run.getInt("steps[0].details.restore.tables[0].rows")).isEqualTo(1200);
@@ -352,7 +358,7 @@ class SagaRunTest {
         assertThat(summary.path("mode").asText()).isEqualTo("DRILL");
         assertThat(summary.path("rtoMet").asBoolean()).isTrue();
         assertThat(summary.path("rpoMet").asBoolean()).isTrue();
-        assertThat(summary.path("backup").path("backupId").asText()).isEqualTo("b-42");
+        assertThat(summary.path("backup").path("backupId").asText()).isEqualTo(BACKUP_ID);
         assertThat(summary.path("steps").get(0).path("durationMillis").asLong()).isGreaterThanOrEqualTo(0);
         assertThat(participant.drain(runId, Duration.ofSeconds(1))).isEmpty();
     }
@@ -369,6 +375,52 @@ class SagaRunTest {
         assertThat(run.getBoolean("result.success")).isTrue();
         assertThat(run.getBoolean("result.rtoMet")).isFalse();
         assertThat(run.getLong("result.rtoMillis")).isEqualTo(1);
+    }
+
+    @Test
+    void aPrepareRestoreReplyNamingAnotherSourcesBackupFailsTheRunAndNothingIsRestored() {
+        String planId = createPlan("PT10M", List.of(Plans.restore("orders_restored"), Plans.verify(false)));
+        String runId = startRun(planId, "drill");
+        Command prepare = participant.next(runId);
+        assertThat(prepare.type()).isEqualTo(EventType.PREPARE_RESTORE);
+        // a reply on the shared replies topic that names a backup of another source, in that source's repository
+        participant.completed(prepare, backupOf("payroll", "repo/payroll", Instant.now()));
+
+        JsonPath run = awaitRun(runId, "COMPENSATED");
+        assertThat(run.getString("reason")).contains("step 0 (RestoreDatabase)").contains("reply refused")
+                .contains("backup " + BACKUP_ID + " of source payroll, not of the step's source orders");
+        assertThat(run.getList("steps.status")).first().isNotEqualTo("SUCCEEDED");
+        for (Command c : participant.drain(runId, Duration.ofSeconds(2))) {
+            assertThat(c.type()).as("no restore is sent").isNotEqualTo(EventType.RESTORE_DATABASE);
+        }
+    }
+
+    @Test
+    void aPrepareRestoreReplyPlacingTheBackupInAnotherSourcesRepositoryFailsTheRun() {
+        String planId = createPlan("PT10M", List.of(Plans.restore("orders_restored"), Plans.verify(false)));
+        String runId = startRun(planId, "recovery");
+        participant.completed(participant.next(runId), backupOf(RecoveryTestResource.SOURCE, "repo/payroll",
+                Instant.now()));
+
+        JsonPath run = awaitRun(runId, "FAILED");
+        assertThat(run.getString("reason")).contains("reply refused").contains("repository 'repo/payroll'")
+                .contains("not the repository of source orders");
+    }
+
+    @Test
+    void aReplyFromAnotherServiceThanTheCommandWentToIsIgnored() {
+        String planId = createPlan("PT10M", List.of(Plans.restore("orders_restored"), Plans.verify(false)));
+        String runId = startRun(planId, "recovery");
+        Command prepare = participant.next(runId);
+        participant.reply(prepare, "snapshot-worker/test", StepReply.Outcome.COMPLETED, "prepared",
+                backup(Instant.now()));
+        participant.reply(prepare, "scripted-participant/test", StepReply.Outcome.COMPLETED, "prepared",
+                backup(Instant.now()));
+        assertThat(participant.drain(runId, Duration.ofSeconds(3))).as("the run still waits for storage-worker")
+                .isEmpty();
+
+        participant.completed(prepare, backup(Instant.now()));
+        assertThat(participant.next(runId).type()).isEqualTo(EventType.RESTORE_DATABASE);
     }
 
     @Test

@@ -4,6 +4,7 @@ import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.contracts.recovery.StepReply;
+import dev.lifeboat.recovery.domain.SagaTable;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -95,10 +96,15 @@ public final class ScriptedParticipant implements AutoCloseable {
         }
     }
 
+    /** Answers as the service the command went to would. */
     public void reply(Command command, StepReply.Outcome outcome, String message, Map<String, Object> result) {
+        reply(command, SagaTable.participantOf(command.type()) + "/test", outcome, message, result);
+    }
+
+    public void reply(Command command, String participant, StepReply.Outcome outcome, String message,
+                      Map<String, Object> result) {
         StepReply reply = new StepReply(command.commandId(), command.runId(), command.step(),
-                command.type().ceType(), "scripted-participant/test", outcome, message, result, Instant.now(),
-                Instant.now());
+                command.type().ceType(), participant, outcome, message, result, Instant.now(), Instant.now());
         ProducerRecord<String, String> record = new ProducerRecord<>(Topics.RECOVERY_REPLIES, null, command.runId(),
                 EventCodec.encodeData(reply), EventCodec.headers(EventType.STEP_REPLIED, "/test/scripted-participant",
                 command.runId()));

@@ -16,6 +16,7 @@ import dev.lifeboat.contracts.recovery.RunMode;
 import dev.lifeboat.contracts.recovery.SqlCheck;
 import dev.lifeboat.contracts.recovery.VerifyBackup;
 import dev.lifeboat.contracts.recovery.VerifyDatabase;
+import dev.lifeboat.repository.snapshot.Layout;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -33,6 +34,7 @@ import java.util.stream.Stream;
  * plan step          | actions (in order)                           | compensation (reverse order on failure)
  * RestoreDatabase    | prepare (PrepareRestore, storage-worker)     | drill: drop (DropDatabase of the scratch db),
  *                    |   reply: the backup to restore, its age      |   also its cleanup after a successful drill
+ *                    |   (refused unless of the step's source)      |
  *                    | restore (RestoreDatabase, snapshot-worker)   | recovery: target left in place, marked failed
  * RestoreCluster     | prepare (PrepareRestore, storage-worker)     | drill: remove-cluster (RemoveCluster: stop the
  *                    |   reply: the base backup to restore          |   cluster, remove its data directory), also its
@@ -47,6 +49,8 @@ import java.util.stream.Stream;
  *                    |   restored cluster (each check's database)   |
  * NotifyStakeholders | notify (HTTP POST by the coordinator)        | none; a failed run notifies with the outcome
  * </pre>
+ * A reply is taken only from the service its command went to ({@link #participantOf}), and a reply with a check
+ * ({@link ActionSpec#check}) that fails it fails its action.
  */
 public final class SagaTable {
     public static final String PREPARE = "prepare";
@@ -73,7 +77,7 @@ public final class SagaTable {
         Long maxAge = s.latest() && r.mode == RunMode.DRILL ? r.plan.rpoDuration().toSeconds() : null;
         return new PrepareRestore(ctx.commandId(), r.id, ctx.stepIndex(), s.sourceId(), s.latest() ? null : s.backup(),
                 maxAge == null ? null : Math.max(1, maxAge), ctx.deadline());
-    }).onCompleted(SagaTable::prepared);
+    }).checkedBy(SagaTable::preparedProblem).onCompleted(SagaTable::prepared);
 
     static final ActionSpec RESTORE_DATABASE = ActionSpec.command(RESTORE, EventType.RESTORE_DATABASE, ctx -> {
         PlanStep.RestoreDatabase s = ctx.step(PlanStep.RestoreDatabase.class);
@@ -97,7 +101,7 @@ public final class SagaTable {
                 ? r.plan.rpoDuration().toSeconds() : null;
         return new PrepareRestore(ctx.commandId(), r.id, ctx.stepIndex(), s.sourceId(), s.latest() ? null : s.backup(),
                 maxAge == null ? null : Math.max(1, maxAge), ctx.deadline(), target);
-    }).onCompleted(SagaTable::prepared);
+    }).checkedBy(SagaTable::preparedProblem).onCompleted(SagaTable::prepared);
 
     static final ActionSpec RESTORE_CLUSTER_ACTION = ActionSpec.command(RESTORE_CLUSTER, EventType.RESTORE_CLUSTER,
             ctx -> new RestoreCluster(ctx.commandId(), ctx.run().id, ctx.stepIndex(),
@@ -187,6 +191,54 @@ public final class SagaTable {
         };
     }
 
+    /**
+     * Why a completed PrepareRestore reply cannot be taken, or empty. What it names is what the next command restores
+     * into this plan's target, so it must be a backup of the step's source (the one the step names, if it names one)
+     * in that source's repository. Replies share one topic that more than storage-worker may write, so this is what
+     * the coordinator can check on its own; snapshot-worker checks the location again before it reads anything.
+     */
+    static Optional<String> preparedProblem(Run r, int step, ObjectNode result) {
+        String sourceId;
+        String named;
+        switch (r.plan.steps().get(step)) {
+            case PlanStep.RestoreDatabase d -> {
+                sourceId = d.sourceId();
+                named = d.latest() ? null : d.backup();
+            }
+            case PlanStep.RestoreCluster c -> {
+                sourceId = c.sourceId();
+                named = c.latest() ? null : c.backup();
+            }
+            default -> {
+                return Optional.of("step " + step + " restores nothing");
+            }
+        }
+        JsonNode backup = result.get("backup");
+        if (backup == null || !backup.isObject()) {
+            return Optional.of("the reply names no backup");
+        }
+        String backupId = backup.path("backupId").asText(null);
+        try {
+            java.util.UUID.fromString(String.valueOf(backupId));
+        } catch (IllegalArgumentException e) {
+            return Optional.of("the reply names backup '" + backupId + "', which is not a backup id");
+        }
+        if (named != null && !named.equalsIgnoreCase(backupId)) {
+            return Optional.of("the reply names backup " + backupId + ", not backup " + named + " the step restores");
+        }
+        String of = backup.path("sourceId").asText(null);
+        if (!Objects.equals(sourceId, of)) {
+            return Optional.of("the reply names backup " + backupId + " of source " + of + ", not of the step's "
+                    + "source " + sourceId);
+        }
+        String repository = backup.path("repositoryPrefix").asText(null);
+        if (!Layout.isRepositoryOf(repository, sourceId)) {
+            return Optional.of("the reply places backup " + backupId + " in repository '" + repository
+                    + "', which is not the repository of source " + sourceId + " (<prefix>/" + sourceId + ")");
+        }
+        return Optional.empty();
+    }
+
     /** PrepareRestore's reply names the backup to restore: every later action of the run reads it from the run. */
     private static void prepared(Run r, int step, ObjectNode result) {
         JsonNode backup = result.get("backup");
@@ -274,6 +326,24 @@ public final class SagaTable {
         void completed(Run run, int step, ObjectNode result);
     }
 
+    /** Why a completed reply cannot be taken as the action's result (the action then fails with it), or empty. */
+    @FunctionalInterface
+    public interface ReplyCheck {
+        Optional<String> problem(Run run, int step, ObjectNode result);
+    }
+
+    /**
+     * The service that carries out {@code command}, as its replies name their participant ({@code
+     * <service>/<instance>}).
+     */
+    public static String participantOf(EventType command) {
+        return switch (command) {
+            case PREPARE_RESTORE, VERIFY_BACKUP -> "storage-worker";
+            case RESTORE_DATABASE, RESTORE_CLUSTER, VERIFY_DATABASE, DROP_DATABASE, REMOVE_CLUSTER -> "snapshot-worker";
+            default -> throw new IllegalArgumentException(command + " is not a recovery command");
+        };
+    }
+
     /** What a recovery records on a step it does not undo. */
     @FunctionalInterface
     public interface Kept {
@@ -285,23 +355,35 @@ public final class SagaTable {
      * coordinator runs itself ({@code local}); {@code onCompleted} handles its successful reply.
      */
     public record ActionSpec(String name, EventType command, CommandFactory factory, LocalAction local,
-                             ReplyHandler onCompleted) {
+                             ReplyHandler onCompleted, ReplyCheck check) {
+        private static final ReplyCheck ANY_REPLY = (r, s, res) -> Optional.empty();
+
         static ActionSpec command(String name, EventType type, CommandFactory factory) {
             return new ActionSpec(name, type, factory, null, (r, s, res) -> {
-            });
+            }, ANY_REPLY);
         }
 
         static ActionSpec local(String name, LocalAction action) {
             return new ActionSpec(name, null, null, action, (r, s, res) -> {
-            });
+            }, ANY_REPLY);
         }
 
         ActionSpec onCompleted(ReplyHandler handler) {
-            return new ActionSpec(name, command, factory, local, handler);
+            return new ActionSpec(name, command, factory, local, handler, check);
+        }
+
+        ActionSpec checkedBy(ReplyCheck replyCheck) {
+            return new ActionSpec(name, command, factory, local, onCompleted, replyCheck);
         }
 
         public boolean isLocal() {
             return local != null;
+        }
+
+        /** Whether {@code participant} (as a reply names it) is the service this action's command goes to. */
+        public boolean answeredBy(String participant) {
+            String service = participantOf(command);
+            return participant != null && (participant.equals(service) || participant.startsWith(service + "/"));
         }
     }
 

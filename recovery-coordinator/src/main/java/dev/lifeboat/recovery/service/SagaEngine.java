@@ -188,7 +188,7 @@ public class SagaEngine {
     public void onReply(StepReply reply) {
         ObjectNode result = reply.result() == null ? Db.json().createObjectNode() : Db.json().valueToTree(reply.result());
         complete(reply.runId(), reply.commandId(), new ActionResult.Outcome(reply.completed(), reply.message(),
-                new ActionResult.Reply(result)), "reply from " + reply.participant());
+                new ActionResult.Reply(result)), "reply from " + reply.participant(), reply.participant());
     }
 
     /**
@@ -196,6 +196,16 @@ public class SagaEngine {
      * the run waits for.
      */
     public void complete(String runId, String commandId, ActionResult.Outcome outcome, String cause) {
+        complete(runId, commandId, outcome, cause, null);
+    }
+
+    /**
+     * {@link #complete(String, String, ActionResult.Outcome, String)} of a reply that names its {@code participant}:
+     * ignored too unless that is the service the command went to, and a completed reply that its action's check
+     * refuses fails the action with the reason.
+     */
+    private void complete(String runId, String commandId, ActionResult.Outcome outcome, String cause,
+                          String participant) {
         List<Effect> effects = new ArrayList<>();
         db.tx(c -> {
             Run r = runs.lock(c, runId).orElse(null);
@@ -212,10 +222,25 @@ public class SagaEngine {
                 return null;
             }
             Action a = new Action(r.pending.step(), r.pending.action(), r.phase == Run.Phase.CLEANUP);
+            ActionSpec spec = SagaTable.spec(r.plan.steps(), a);
+            if (participant != null && !spec.isLocal() && !spec.answeredBy(participant)) {
+                // a mistake (or a forgery that does not even name the right service): the real reply still comes
+                LOG.warnf("run %s: ignored a reply to %s from %s: the command went to %s", r.id, commandId,
+                        participant, SagaTable.participantOf(spec.command()));
+                return null;
+            }
             RunStatus before = r.status;
             boolean ok = outcome.ok();
             String message = outcome.message();
             ActionResult res = outcome.result();
+            if (ok && participant != null && res instanceof ActionResult.Reply reply) {
+                Optional<String> refused = spec.check().problem(r, a.step(), reply.fields());
+                if (refused.isPresent()) {
+                    ok = false;
+                    message = "reply refused: " + refused.get();
+                    LOG.warnf("run %s: %s from %s refused: %s", r.id, commandId, participant, refused.get());
+                }
+            }
             Instant now = Instant.now();
             r.pending = null;
             r.deadline = null;
