@@ -38,10 +38,17 @@ public class ParkedReplay extends PanacheEntityBase {
     /** A replay the order forced: outside the one-claim-per-record rule. */
     @Column(name = "forced")
     public boolean forced;
+    /** Where the copy is sent (the held record's origin topic); null on claims made before it was recorded. */
+    @Column(name = "origin_topic")
+    public String originTopic;
 
     /** Where the copy went, as the answers say it. */
     public String copy() {
-        return copyTopic == null ? "(a copy not recorded: claimed, then the replay stopped)"
-                : copyTopic + "-" + copyPartition + "@" + copyOffset;
+        return copyTopic == null ? "(its copy not recorded yet)" : copyTopic + "-" + copyPartition + "@" + copyOffset;
+    }
+
+    /** The held record this replay is of, as the answers name it. */
+    public String held() {
+        return heldTopic + "-" + heldPartition + "@" + heldOffset;
     }
 }

@@ -4,17 +4,21 @@ import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.kit.messaging.Parking;
 import dev.lifeboat.kit.rest.ProblemException;
+import dev.lifeboat.scheduler.config.ReplayConfig;
 import dev.lifeboat.scheduler.domain.ParkedReplay;
 import io.quarkus.hibernate.reactive.panache.Panache;
+import io.quarkus.runtime.StartupEvent;
 import io.quarkus.vertx.VertxContextSupport;
 import io.smallrye.mutiny.Uni;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
 import io.smallrye.common.annotation.Identifier;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -25,7 +29,6 @@ import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 import java.nio.charset.StandardCharsets;
@@ -34,6 +37,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Locale;
@@ -49,30 +53,61 @@ import java.util.concurrent.TimeUnit;
  * marked with where it was replayed from; the consumers' idempotency guards make a replay of work that was done
  * meanwhile change nothing. The saga's command topic is not replayed: a late command is refused past its deadline,
  * a new run is the way to redo it.
+ *
+ * <p>A replay claims its record (a {@code parked_replay} row) before the copy is sent and records where the copy went
+ * once the broker acknowledged it. A claim whose copy is not recorded is in flight until
+ * {@code lifeboat.replay.claim-stale-after}; after that the replay that made it stopped, and the claim is settled by
+ * looking for its copy (which names the claim in {@value #REPLAYED_CLAIM}) on the origin topic: found, its place is
+ * recorded; not found, the claim is released. Claims are settled where the list and the replays meet them, and on a
+ * timer ({@link ParkedReplayUpkeep}), which also deletes the rows about records the holding topic no longer has.
  */
 @ApplicationScoped
 public class ParkedRecordService {
     private static final Logger LOG = Logger.getLogger(ParkedRecordService.class);
     public static final String REPLAYED_FROM = "lifeboat-replayed-from";
     public static final String REPLAYED_BY = "lifeboat-replayed-by";
+    /** The id of the claim a copy was sent under: how a stale claim's copy is found again. */
+    public static final String REPLAYED_CLAIM = "lifeboat-replayed-claim";
     private static final Set<String> REPLAYABLE = Set.of(Topics.BACKUP_REQUESTED, Topics.BACKUP_EVENTS,
             Topics.RECOVERY_REPLIES, Topics.RECOVERY_EVENTS);
+    /**
+     * A copy's timestamp is taken after its claim's on the same clock, unless the origin topic stamps records with the
+     * broker's clock: the look for a copy starts this much before the claim.
+     */
+    private static final Duration CLOCK_SKEW = Duration.ofMinutes(1);
+    /** At most this many stale claims are settled by one list, replay or upkeep round; the rest by the next. */
+    static final int STALE_PER_ROUND = 100;
 
-    /** Where a record was held and why, as the list shows it, and when and by whom it was last replayed. */
+    /** Where a held record's last replay stands. */
+    public enum ReplayState {
+        /** its copy was sent and where it went is recorded ({@code replayedTo}) */
+        REPLAYED,
+        /** claimed, its copy not acknowledged yet: a replay is sending it */
+        IN_FLIGHT,
+        /** claimed long ago, its copy never recorded, and the look for it did not finish ({@code replayUnknown}) */
+        UNCONFIRMED
+    }
+
+    /**
+     * Where a record was held and why, as the list shows it, and when and by whom it was last replayed, where that
+     * replay stands and where its copy went.
+     */
     public record HeldRecord(String topic, int partition, long offset, String key, String originTopic,
                              Integer originPartition, Long originOffset, String reason, Integer attempts,
                              String eventType, String eventId, Instant heldAt, String replayedFrom,
-                             Instant replayedAt, String replayedBy, String replayUnknown, String originProblem) {
-        HeldRecord replayed(ParkedReplay last) {
+                             Instant replayedAt, String replayedBy, String replayUnknown, String originProblem,
+                             ReplayState replayState, String replayedTo) {
+        HeldRecord replayed(ParkedReplay last, ReplayState state, String unconfirmed) {
             return last == null ? this : new HeldRecord(topic, partition, offset, key, originTopic, originPartition,
                     originOffset, reason, attempts, eventType, eventId, heldAt, replayedFrom, last.replayedAt,
-                    last.replayedBy, null, originProblem);
+                    last.replayedBy, state == ReplayState.UNCONFIRMED ? unconfirmed : null, originProblem, state,
+                    last.copyTopic == null ? null : last.copy());
         }
 
         /** The record as listed while the replays cannot be read: {@code why} says so instead of "never replayed". */
         HeldRecord replayUnknown(String why) {
             return new HeldRecord(topic, partition, offset, key, originTopic, originPartition, originOffset, reason,
-                    attempts, eventType, eventId, heldAt, replayedFrom, null, null, why, originProblem);
+                    attempts, eventType, eventId, heldAt, replayedFrom, null, null, why, originProblem, null, null);
         }
 
         String where() {
@@ -102,7 +137,9 @@ public class ParkedRecordService {
     }
 
     /** Why a matching record was not replayed. */
-    public enum SkipCode { ALREADY_REPLAYED, ORIGIN_UNKNOWN, ORIGIN_NOT_REPLAYABLE, ORIGIN_FORGED }
+    public enum SkipCode {
+        ALREADY_REPLAYED, REPLAY_IN_FLIGHT, REPLAY_UNCONFIRMED, ORIGIN_UNKNOWN, ORIGIN_NOT_REPLAYABLE, ORIGIN_FORGED
+    }
 
     /** A record of a bulk replay: the held record and its copy (null in a dry run: nothing was sent). */
     public record BulkEntry(HeldRecord held, Replayed copy) {
@@ -115,20 +152,39 @@ public class ParkedRecordService {
     /**
      * What a bulk replay did: {@code replayed} oldest first (in a dry run: what it would replay), the matching
      * records it {@code skipped} (the first {@value #SKIPPED_SHOWN}; {@code skippedCount} counts them all),
-     * {@code remaining}: matching records still to replay (past the limit, or not reached when it stopped).
+     * {@code remaining}: matching records still to replay (past the limit, past the held records one run keeps in
+     * memory, or not reached when it stopped), {@code remainingBecause} says which and where the next run starts.
      * {@code complete} false means it stopped part-way, for the reason in {@code stoppedBecause}.
      */
     public record BulkReplayed(boolean dryRun, List<BulkEntry> replayed, List<Skipped> skipped, int skippedCount,
-                               int remaining, boolean complete, String stoppedBecause) {
+                               int remaining, boolean complete, String stoppedBecause, String remainingBecause) {
+    }
+
+    /** What one upkeep round of a holding topic did. */
+    public record Upkept(String topic, int purged, int recorded, int released, int unconfirmed) {
+    }
+
+    /** What a look for a stale claim's copy found. */
+    sealed interface Settled {
+        /** the copy, now recorded */
+        record Found(Replayed copy) implements Settled {
+        }
+
+        /** no copy reached the origin topic: the claim is released */
+        record Absent() implements Settled {
+        }
+
+        /** not known: the look did not finish, or its outcome could not be written down */
+        record Unknown(String why) implements Settled {
+        }
+    }
+
+    /** The replays of a holding topic as read: the last of each record, and why the stale claims among them stand. */
+    private record Replays(Map<String, ParkedReplay> last, Map<UUID, String> unconfirmed) {
+        static final Replays NONE = new Replays(Map.of(), Map.of());
     }
 
     static final int SKIPPED_SHOWN = 1000;
-    /**
-     * At most this many bytes of held records (values and headers) are kept for one bulk replay: a dead-letter topic
-     * can hold records of up to the broker's largest size, and a thousand of those would not fit the service's heap.
-     * The newest past it are left for the next run ({@code remaining}).
-     */
-    static final long CANDIDATE_BYTES = 64L * 1024 * 1024;
     /** A held record's reason is shown up to this many characters (a dead letter's comes with the record). */
     static final int REASON_SHOWN = 2000;
     private static final Comparator<HeldRecord> OLDEST_FIRST = Comparator.comparing(HeldRecord::heldAt,
@@ -139,8 +195,25 @@ public class ParkedRecordService {
     @Identifier("default-kafka-broker")
     Map<String, Object> kafka;
 
-    @ConfigProperty(name = "lifeboat.replay.timeout")
+    @Inject
+    ReplayConfig config;
+
     Duration timeout;
+
+    @jakarta.annotation.PostConstruct
+    void init() {
+        timeout = config.timeout();
+    }
+
+    /** Refuses to start with a stale bound that a replay still sending its copy could pass. */
+    void checkClaimBound(@Observes StartupEvent event) {
+        Duration least = config.timeout().multipliedBy(5);
+        if (config.claimStaleAfter().compareTo(least) < 0) {
+            throw new IllegalStateException("lifeboat.replay.claim-stale-after (" + config.claimStaleAfter()
+                    + ") must be at least five times lifeboat.replay.timeout (" + config.timeout() + "), " + least
+                    + ": a claim younger than that may belong to a replay still sending its copy");
+        }
+    }
 
     public static String topicOf(String from) {
         return switch (from == null ? "parked" : from) {
@@ -159,30 +232,27 @@ public class ParkedRecordService {
     @WithSpan("ParkedRecordService.list")
     public List<HeldRecord> list(String from, int limit) {
         String topic = topicOf(from);
-        // the list is what an operator reads during an outage: it does not wait for the database that remembers
-        // replays, it says per record that whether it was replayed is not known
-        Map<String, ParkedReplay> replays;
-        String unknown = null;
-        try {
-            replays = lastReplays(topic);
-        } catch (RuntimeException e) {
-            replays = Map.of();
-            unknown = "not known: scheduler-service's database, which remembers replays, did not answer ("
-                    + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()) + ")";
-            LOG.warnf("listing %s without the replays: %s", topic, unknown);
-        }
-        Map<String, ParkedReplay> known = replays;
-        String why = unknown;
+        Replays[] known = {Replays.NONE};
+        String[] unknown = {null};
         List<HeldRecord> held = new ArrayList<>();
         scan(topic, (consumer, partitions) -> {
             Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions, timeout);
             Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
             Map<TopicPartition, Long> start = new HashMap<>();
             partitions.forEach(tp -> start.put(tp, Math.max(begin.get(tp), end.get(tp) - limit)));
+            // the list is what an operator reads during an outage: it does not wait for the database that remembers
+            // replays, it says per record that whether it was replayed is not known
+            try {
+                known[0] = replays(topic, start, begin);
+            } catch (RuntimeException e) {
+                unknown[0] = "not known: scheduler-service's database, which remembers replays, did not answer ("
+                        + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()) + ")";
+                LOG.warnf("listing %s without the replays: %s", topic, unknown[0]);
+            }
             return start;
         }, r -> {
             HeldRecord h = describe(r);
-            held.add(why != null ? h.replayUnknown(why) : h.replayed(lastReplay(known, h)));
+            held.add(unknown[0] != null ? h.replayUnknown(unknown[0]) : withLastReplay(h, known[0]));
         });
         held.sort(OLDEST_FIRST);
         return held;
@@ -190,17 +260,23 @@ public class ParkedRecordService {
 
     /**
      * Sends the held record at {@code partition}/{@code offset} back to its origin topic and records the replay.
-     * A record replayed before is refused (409 naming when and by whom) unless {@code force}.
+     * A record replayed before, or being replayed, is refused (409 naming when and by whom) unless {@code force}.
      */
     @WithSpan("ParkedRecordService.replay")
     public Replayed replay(String from, int partition, long offset, String actor, boolean force) {
         String topic = topicOf(from);
         ConsumerRecord<String, String> held = read(topic, partition, offset);
-        HeldRecord info = describe(held);
-        ParkedReplay last = lastReplay(lastReplays(topic), info);
-        if (last != null && !force) {
-            throw new ProblemException(409, "Already replayed", info.where() + " was replayed at " + last.replayedAt
-                    + " by " + last.replayedBy + " to " + last.copy() + "; send \"force\": true to replay it again");
+        HeldRecord info = withLastReplay(describe(held), replaysOf(topic, partition, offset));
+        if (info.replayState() != null && !force) {
+            throw switch (info.replayState()) {
+                case REPLAYED -> new ProblemException(409, "Already replayed", info.where() + " was replayed at "
+                        + info.replayedAt() + " by " + info.replayedBy() + " to " + info.replayedTo()
+                        + "; send \"force\": true to replay it again");
+                case IN_FLIGHT -> new ProblemException(409, "Replay in flight", info.where() + " is being replayed: "
+                        + inFlight(info));
+                case UNCONFIRMED -> new ProblemException(409, "Replay unconfirmed", info.where() + " "
+                        + unconfirmed(info));
+            };
         }
         if (info.originProblem() != null) {
             throw new ProblemException(422, "Origin not trusted", info.originProblem());
@@ -219,10 +295,13 @@ public class ParkedRecordService {
         try (KafkaProducer<String, String> producer = producer()) {
             Replayed copy;
             try {
-                copy = send(producer, held, info, actor);
-            } catch (RuntimeException e) {
-                unclaim(claim);
-                throw e;
+                copy = send(producer, held, info, actor, claim.id);
+            } catch (ProblemException e) {
+                AfterFailedSend after = afterFailedSend(producer, claim);
+                if (after.copy() == null) {
+                    throw new ProblemException(e.status(), e.title(), e.getMessage() + after.note());
+                }
+                return after.copy();
             }
             try {
                 recordCopy(claim, copy);
@@ -230,7 +309,8 @@ public class ParkedRecordService {
                 throw new ProblemException(503, "Replay not recorded", info.where() + " was replayed to "
                         + copy.topic() + "-" + copy.partition() + "@" + copy.offset() + " but where the copy went"
                         + " could not be recorded in scheduler-service's database (" + e.getMessage() + "); the"
-                        + " replay itself is recorded");
+                        + " replay is claimed, and its copy is looked for and recorded once the claim is older than"
+                        + " lifeboat.replay.claim-stale-after (" + config.claimStaleAfter() + ")");
             }
             return copy;
         }
@@ -244,7 +324,8 @@ public class ParkedRecordService {
     @WithSpan("ParkedRecordService.replayAll")
     public BulkReplayed replayAll(Selection selection, String actor) {
         String topic = topicOf(selection.from());
-        Map<String, ParkedReplay> replays = lastReplays(topic);
+        long maxBytes = config.maxHeldBytes().asLongValue();
+        Replays[] replays = {Replays.NONE};
         // the limit oldest candidates, the newest on top so that a newer one pushes it out: memory stays bounded
         // however many records the topic holds
         java.util.PriorityQueue<Candidate> candidates = new java.util.PriorityQueue<>(
@@ -255,6 +336,9 @@ public class ParkedRecordService {
         int[] skippedCount = {0};
         long[] candidateBytes = {0};
         int[] remaining = {0};
+        boolean[] pastBytes = {false};
+        // the oldest record pushed out: where the next run starts (every one kept is older than every one pushed out)
+        HeldRecord[] firstLeft = {null};
         scan(topic, (consumer, partitions) -> {
             Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions, timeout);
             Map<TopicPartition, Long> start = new HashMap<>(begin);
@@ -266,17 +350,21 @@ public class ParkedRecordService {
                 consumer.offsetsForTimes(times, timeout).forEach((tp, o) ->
                         start.put(tp, o == null ? end.get(tp) : Math.max(begin.get(tp), o.offset())));
             }
+            replays[0] = replays(topic, start, begin);
             return start;
         }, r -> {
             HeldRecord h = describe(r);
             if (!selection.matches(h)) {
                 return;
             }
-            ParkedReplay last = lastReplay(replays, h);
-            if (last != null) {
-                h = h.replayed(last);
+            h = withLastReplay(h, replays[0]);
+            if (h.replayState() == ReplayState.REPLAYED) {
                 skip(skipped, skippedCount, new Skipped(h, SkipCode.ALREADY_REPLAYED, "replayed at "
-                        + last.replayedAt + " by " + last.replayedBy + " to " + last.copy()));
+                        + h.replayedAt() + " by " + h.replayedBy() + " to " + h.replayedTo()));
+            } else if (h.replayState() == ReplayState.IN_FLIGHT) {
+                skip(skipped, skippedCount, new Skipped(h, SkipCode.REPLAY_IN_FLIGHT, inFlight(h)));
+            } else if (h.replayState() == ReplayState.UNCONFIRMED) {
+                skip(skipped, skippedCount, new Skipped(h, SkipCode.REPLAY_UNCONFIRMED, unconfirmed(h)));
             } else if (h.originProblem() != null) {
                 skip(skipped, skippedCount, new Skipped(h, SkipCode.ORIGIN_FORGED, h.originProblem()));
             } else if (h.originTopic() == null) {
@@ -287,9 +375,14 @@ public class ParkedRecordService {
                 candidates.add(new Candidate(h, r));
                 candidateBytes[0] += sizeOf(r);
                 while (candidates.size() > selection.limit()
-                        || candidateBytes[0] > CANDIDATE_BYTES && candidates.size() > 1) {
-                    candidateBytes[0] -= sizeOf(candidates.poll().record());
+                        || candidateBytes[0] > maxBytes && candidates.size() > 1) {
+                    pastBytes[0] |= candidates.size() <= selection.limit();
+                    Candidate left = candidates.poll();
+                    candidateBytes[0] -= sizeOf(left.record());
                     remaining[0]++;
+                    if (firstLeft[0] == null || OLDEST_FIRST.compare(left.held(), firstLeft[0]) < 0) {
+                        firstLeft[0] = left.held();
+                    }
                 }
             }
         });
@@ -297,10 +390,15 @@ public class ParkedRecordService {
         todo.sort(Comparator.comparing(Candidate::held, OLDEST_FIRST));
         List<Skipped> shown = new ArrayList<>(skipped);
         shown.sort(Comparator.comparing(Skipped::held, OLDEST_FIRST));
+        String remainingBecause = remaining[0] == 0 ? null : remaining[0] + " matching record(s) left for the next run,"
+                + " past " + (pastBytes[0] ? "the held records one run keeps in memory (lifeboat.replay.max-held-bytes, "
+                + config.maxHeldBytes().asLongValue() + " bytes)" : "the limit of " + selection.limit())
+                + "; the next run starts with " + firstLeft[0].where() + " held at " + firstLeft[0].heldAt();
         List<BulkEntry> replayed = new ArrayList<>();
         if (selection.dryRun()) {
             todo.forEach(c -> replayed.add(new BulkEntry(c.held(), null)));
-            return new BulkReplayed(true, replayed, shown, skippedCount[0], remaining[0], true, null);
+            return new BulkReplayed(true, replayed, shown, skippedCount[0], remaining[0], true, null,
+                    remainingBecause);
         }
         String stoppedBecause = null;
         int claimedElsewhere = 0;
@@ -326,10 +424,13 @@ public class ParkedRecordService {
                     }
                     Replayed copy;
                     try {
-                        copy = send(producer, c.record(), h, actor);
+                        copy = send(producer, c.record(), h, actor, claim.get().id);
                     } catch (ProblemException e) {
-                        unclaim(claim.get());
-                        stoppedBecause = e.getMessage();
+                        AfterFailedSend after = afterFailedSend(producer, claim.get());
+                        if (after.copy() != null) {
+                            replayed.add(new BulkEntry(h, after.copy()));
+                        }
+                        stoppedBecause = e.getMessage() + after.note();
                         break;
                     }
                     replayed.add(new BulkEntry(h, copy));
@@ -338,8 +439,10 @@ public class ParkedRecordService {
                     } catch (RuntimeException e) {
                         stoppedBecause = h.where() + " was replayed to " + copy.topic() + "-" + copy.partition() + "@"
                                 + copy.offset() + " but where the copy went could not be recorded in"
-                                + " scheduler-service's database (" + e.getMessage() + "); the replay itself is"
-                                + " recorded; stopped there";
+                                + " scheduler-service's database (" + e.getMessage() + "); the replay is claimed,"
+                                + " and its copy is looked for and recorded once the claim is older than"
+                                + " lifeboat.replay.claim-stale-after (" + config.claimStaleAfter() + "); stopped"
+                                + " there";
                         break;
                     }
                 }
@@ -349,7 +452,7 @@ public class ParkedRecordService {
         LOG.infof("%s replayed %d records of %s (%d skipped, %d remaining)%s", actor, replayed.size(), topic,
                 skippedCount[0], remaining[0], stoppedBecause == null ? "" : "; stopped: " + stoppedBecause);
         return new BulkReplayed(false, replayed, shown, skippedCount[0], remaining[0], stoppedBecause == null,
-                stoppedBecause);
+                stoppedBecause, remainingBecause);
     }
 
     private record Candidate(HeldRecord held, ConsumerRecord<String, String> record) {
@@ -373,14 +476,31 @@ public class ParkedRecordService {
         return n;
     }
 
+    private String inFlight(HeldRecord h) {
+        return "claimed at " + h.replayedAt() + " by " + h.replayedBy() + ", its copy not acknowledged yet; if that"
+                + " replay stopped, the claim is settled once it is older than lifeboat.replay.claim-stale-after ("
+                + config.claimStaleAfter() + "): its copy recorded if it reached " + h.originTopic() + ", the claim"
+                + " released if not; send \"force\": true to replay it anyway";
+    }
+
+    private static String unconfirmed(HeldRecord h) {
+        return "was claimed at " + h.replayedAt() + " by " + h.replayedBy() + " but its copy was never recorded, and"
+                + " whether it reached " + h.originTopic() + " is not known yet (" + h.replayUnknown() + "); it is"
+                + " looked for again by the next list, replay or upkeep round; send \"force\": true to replay it"
+                + " anyway (it may then reach " + h.originTopic() + " twice)";
+    }
+
     private static String notReplayable(HeldRecord h) {
         return h.where() + " came from " + h.originTopic() + ", which is not replayed (replayable: " + REPLAYABLE
                 + ")" + (Topics.RECOVERY_COMMANDS.equals(h.originTopic()) ? "; start a new run of the plan instead" : "");
     }
 
-    /** Sends {@code held} to its origin topic as it was, marked with where it was held and who replayed it. */
+    /**
+     * Sends {@code held} to its origin topic as it was, marked with where it was held, who replayed it and under which
+     * claim.
+     */
     private Replayed send(KafkaProducer<String, String> producer, ConsumerRecord<String, String> held, HeldRecord info,
-                          String actor) {
+                          String actor, UUID claim) {
         String origin = info.originTopic();
         Headers headers = new RecordHeaders();
         for (Header h : held.headers()) {
@@ -391,6 +511,7 @@ public class ParkedRecordService {
         }
         headers.add(REPLAYED_FROM, utf8(info.where()));
         headers.add(REPLAYED_BY, utf8(actor));
+        headers.add(REPLAYED_CLAIM, utf8(claim.toString()));
         try {
             RecordMetadata sent = producer.send(new ProducerRecord<>(origin, null, held.key(), held.value(), headers))
                     .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -407,20 +528,342 @@ public class ParkedRecordService {
         }
     }
 
-    /** The last replay of each record of {@code topic}, by {@code partition@offset}. */
-    private Map<String, ParkedReplay> lastReplays(String topic) {
-        List<ParkedReplay> rows = database(() -> Panache.withSession(() -> ParkedReplay
-                .<ParkedReplay>list("heldTopic = ?1 order by replayedAt", topic)));
-        Map<String, ParkedReplay> last = new HashMap<>();
-        rows.forEach(r -> last.put(r.heldPartition + "@" + r.heldOffset, r));
-        return last;
+    /** The last replay of {@code h} with where it stands, unless it was of another record at that place. */
+    private HeldRecord withLastReplay(HeldRecord h, Replays replays) {
+        ParkedReplay last = replays.last().get(h.partition() + "@" + h.offset());
+        if (last == null || (last.heldEventId != null && h.eventId() != null && !last.heldEventId.equals(h.eventId()))) {
+            // never replayed, or the replay was of another record at that place (the topic was recreated)
+            return h;
+        }
+        ReplayState state = last.copyTopic != null ? ReplayState.REPLAYED
+                : stale(last) ? ReplayState.UNCONFIRMED : ReplayState.IN_FLIGHT;
+        return h.replayed(last, state, replays.unconfirmed().getOrDefault(last.id, "not looked for yet: more than "
+                + STALE_PER_ROUND + " stale claims were met at once"));
     }
 
-    /** The last replay of {@code h}, unless it was of another record at that place (the topic was recreated). */
-    private static ParkedReplay lastReplay(Map<String, ParkedReplay> replays, HeldRecord h) {
-        ParkedReplay r = replays.get(h.partition() + "@" + h.offset());
-        return r == null || (r.heldEventId != null && h.eventId() != null && !r.heldEventId.equals(h.eventId()))
-                ? null : r;
+    /** A claim whose copy is not recorded, made longer ago than any replay holds one: the replay stopped. */
+    private boolean stale(ParkedReplay row) {
+        return row.copyTopic == null && row.replayedAt.isBefore(Instant.now().minus(config.claimStaleAfter()));
+    }
+
+    /**
+     * The replays of the records of {@code topic} at or above the offsets {@code from} (rows about older records are
+     * not read), their stale claims settled first; one batch of rows about records below {@code begin}, which the
+     * topic no longer has, is deleted on the way.
+     */
+    private Replays replays(String topic, Map<TopicPartition, Long> from, Map<TopicPartition, Long> begin) {
+        try {
+            purge(topic, begin, 1);
+        } catch (RuntimeException e) {
+            LOG.warnf("rows about records %s no longer has stay for the next round: %s", topic, e.getMessage());
+        }
+        return settled(() -> rowsFrom(topic, from));
+    }
+
+    /** The replays of the one record {@code topic}-{@code partition}@{@code offset}, its stale claims settled. */
+    private Replays replaysOf(String topic, int partition, long offset) {
+        return settled(() -> database(() -> Panache.withSession(() -> ParkedReplay.<ParkedReplay>list(
+                "heldTopic = ?1 and heldPartition = ?2 and heldOffset = ?3 order by replayedAt, id", topic, partition,
+                offset))));
+    }
+
+    /** The rows {@code read} returns, read again after their stale claims were settled; the last of each record. */
+    private Replays settled(java.util.function.Supplier<List<ParkedReplay>> read) {
+        List<ParkedReplay> rows = read.get();
+        List<ParkedReplay> stale = rows.stream().filter(this::stale).limit(STALE_PER_ROUND).toList();
+        Map<UUID, String> unconfirmed = new HashMap<>();
+        if (!stale.isEmpty()) {
+            Map<UUID, Settled> outcome = settle(stale);
+            outcome.forEach((id, s) -> {
+                if (s instanceof Settled.Unknown u) {
+                    unconfirmed.put(id, u.why());
+                }
+            });
+            if (unconfirmed.size() < outcome.size()) {
+                rows = read.get();
+            }
+        }
+        Map<String, ParkedReplay> last = new HashMap<>();
+        rows.forEach(r -> last.put(r.heldPartition + "@" + r.heldOffset, r));
+        return new Replays(last, unconfirmed);
+    }
+
+    /** The rows of {@code topic} about records at or above {@code from} in their partition, oldest first. */
+    private List<ParkedReplay> rowsFrom(String topic, Map<TopicPartition, Long> from) {
+        if (from.isEmpty()) {
+            return List.of();
+        }
+        StringBuilder query = new StringBuilder("heldTopic = :topic and (");
+        Map<String, Object> params = new HashMap<>();
+        params.put("topic", topic);
+        int i = 0;
+        for (Map.Entry<TopicPartition, Long> e : from.entrySet()) {
+            query.append(i == 0 ? "" : " or ").append("(heldPartition = :p").append(i).append(" and heldOffset >= :o")
+                    .append(i).append(")");
+            params.put("p" + i, e.getKey().partition());
+            params.put("o" + i, e.getValue());
+            i++;
+        }
+        query.append(") order by replayedAt, id");
+        return database(() -> Panache.withSession(() -> ParkedReplay.<ParkedReplay>list(query.toString(), params)));
+    }
+
+    /**
+     * Deletes the rows about records of {@code topic} below {@code begin} (retention or deleteRecords took them: they
+     * can never be listed or replayed again), {@code lifeboat.replay.purge-batch} per statement, at most
+     * {@code batches} statements per partition; how many it deleted.
+     */
+    private int purge(String topic, Map<TopicPartition, Long> begin, int batches) {
+        int batch = config.purgeBatch();
+        int purged = 0;
+        for (Map.Entry<TopicPartition, Long> e : begin.entrySet()) {
+            for (int i = 0; i < batches; i++) {
+                List<UUID> ids = database(() -> Panache.withSession(() -> ParkedReplay.<ParkedReplay>find(
+                                "heldTopic = ?1 and heldPartition = ?2 and heldOffset < ?3", topic,
+                                e.getKey().partition(), e.getValue()).page(0, batch).list()))
+                        .stream().map(r -> r.id).toList();
+                if (ids.isEmpty()) {
+                    break;
+                }
+                purged += database(() -> Panache.withTransaction(() -> ParkedReplay.delete("id in ?1", ids)))
+                        .intValue();
+                if (ids.size() < batch) {
+                    break;
+                }
+            }
+        }
+        if (purged > 0) {
+            LOG.infof("deleted %d replay rows about records %s no longer has (below offsets %s)", purged, topic, begin);
+        }
+        return purged;
+    }
+
+    /**
+     * One upkeep round of the holding topic {@code from}: deletes every row about a record it no longer has, then
+     * settles its oldest {@value #STALE_PER_ROUND} stale claims.
+     */
+    @WithSpan("ParkedRecordService.upkeep")
+    public Upkept upkeep(String from) {
+        String topic = topicOf(from);
+        Map<TopicPartition, Long> begin;
+        try (KafkaConsumer<String, String> consumer = consumer()) {
+            List<TopicPartition> partitions = consumer.partitionsFor(topic, timeout).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            begin = consumer.beginningOffsets(partitions, timeout);
+        } catch (org.apache.kafka.common.KafkaException e) {
+            throw new ProblemException(503, "Kafka unavailable", "reading the earliest offsets of " + topic + " from "
+                    + kafka.get("bootstrap.servers") + " failed: " + e.getMessage());
+        }
+        // bounded: a round deletes at most this many rows per partition, the next round goes on
+        int purged = purge(topic, begin, 100);
+        Instant staleBefore = Instant.now().minus(config.claimStaleAfter());
+        List<ParkedReplay> stale = database(() -> Panache.withSession(() -> ParkedReplay.<ParkedReplay>find(
+                "heldTopic = ?1 and copyTopic is null and replayedAt < ?2 order by replayedAt", topic, staleBefore)
+                .page(0, STALE_PER_ROUND).list()));
+        Map<UUID, Settled> outcome = stale.isEmpty() ? Map.of() : settle(stale);
+        Upkept done = new Upkept(topic, purged,
+                (int) outcome.values().stream().filter(s -> s instanceof Settled.Found).count(),
+                (int) outcome.values().stream().filter(s -> s instanceof Settled.Absent).count(),
+                (int) outcome.values().stream().filter(s -> s instanceof Settled.Unknown).count());
+        if (purged + outcome.size() > 0) {
+            LOG.infof("replays of %s kept up: %s", topic, done);
+        }
+        return done;
+    }
+
+    /**
+     * Settles stale claims: looks for each one's copy on the topic it was sent to; a copy found is recorded, a claim
+     * without one is released. What could not be told, or written down, stays as it was ({@link Settled.Unknown}).
+     */
+    private Map<UUID, Settled> settle(List<ParkedReplay> claims) {
+        Map<UUID, Settled> outcome = lookForCopies(claims);
+        for (ParkedReplay c : claims) {
+            Settled s = outcome.get(c.id);
+            try {
+                if (s instanceof Settled.Found f) {
+                    recordCopy(c, f.copy());
+                    LOG.infof("the replay of %s claimed at %s by %s was never recorded; its copy was found at %s-%d@%d"
+                                    + " and is now", c.held(), c.replayedAt, c.replayedBy, f.copy().topic(),
+                            f.copy().partition(), f.copy().offset());
+                } else if (s instanceof Settled.Absent) {
+                    database(() -> Panache.withTransaction(() -> ParkedReplay.delete(
+                            "id = ?1 and copyTopic is null", c.id)));
+                    LOG.infof("the replay of %s claimed at %s by %s sent no copy to %s: claim released, the record"
+                            + " can be replayed", c.held(), c.replayedAt, c.replayedBy, c.originTopic);
+                } else if (s instanceof Settled.Unknown u) {
+                    LOG.warnf("the replay of %s claimed at %s by %s stays unconfirmed: %s", c.held(), c.replayedAt,
+                            c.replayedBy, u.why());
+                }
+            } catch (RuntimeException e) {
+                outcome.put(c.id, new Settled.Unknown("its outcome (" + s + ") could not be written to"
+                        + " scheduler-service's database: " + e.getMessage()));
+            }
+        }
+        return outcome;
+    }
+
+    /**
+     * Looks for the copies of {@code claims} on the topics they were sent to, each from its claim's time on, within
+     * the replay deadline and {@code lifeboat.replay.claim-check-max-records} records per topic.
+     */
+    private Map<UUID, Settled> lookForCopies(List<ParkedReplay> claims) {
+        Map<UUID, Settled> outcome = new HashMap<>();
+        Map<String, List<ParkedReplay>> byOrigin = new LinkedHashMap<>();
+        Set<UUID> legacy = new java.util.HashSet<>();
+        for (ParkedReplay c : claims) {
+            String origin = c.originTopic;
+            if (origin == null) {
+                legacy.add(c.id);
+                // a claim made before claims named their origin: the held record names it
+                try {
+                    origin = describe(read(c.heldTopic, c.heldPartition, c.heldOffset)).originTopic();
+                } catch (ProblemException e) {
+                    outcome.put(c.id, new Settled.Unknown("the claim does not name the topic its copy went to, and"
+                            + " the held record could not be read: " + e.getMessage()));
+                    continue;
+                }
+                if (origin == null) {
+                    // a record without an origin is never sent: its claim stopped before that
+                    outcome.put(c.id, new Settled.Absent());
+                    continue;
+                }
+                c.originTopic = origin;
+            }
+            byOrigin.computeIfAbsent(origin, o -> new ArrayList<>()).add(c);
+        }
+        byOrigin.forEach((origin, theirs) -> outcome.putAll(lookOn(origin, theirs, legacy)));
+        return outcome;
+    }
+
+    private Map<UUID, Settled> lookOn(String origin, List<ParkedReplay> claims, Set<UUID> legacy) {
+        Map<String, ParkedReplay> open = new HashMap<>();
+        claims.forEach(c -> open.put(c.id.toString(), c));
+        Map<UUID, Settled> outcome = new HashMap<>();
+        Instant since = claims.stream().map(c -> c.replayedAt).min(Comparator.naturalOrder()).orElseThrow()
+                .minus(CLOCK_SKEW);
+        long read = 0;
+        String why;
+        try (KafkaConsumer<String, String> consumer = consumer()) {
+            List<TopicPartition> partitions = consumer.partitionsFor(origin, timeout).stream()
+                    .map(p -> new TopicPartition(origin, p.partition())).toList();
+            consumer.assign(partitions);
+            Map<TopicPartition, Long> times = new HashMap<>();
+            partitions.forEach(tp -> times.put(tp, since.toEpochMilli()));
+            Map<TopicPartition, OffsetAndTimestamp> from = consumer.offsetsForTimes(times, timeout);
+            // a copy of a stale claim was acknowledged, or given up, long before: the end now bounds the look
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
+            Map<TopicPartition, Long> remaining = new HashMap<>();
+            for (TopicPartition tp : partitions) {
+                OffsetAndTimestamp at = from.get(tp);
+                if (at != null && at.offset() < end.get(tp)) {
+                    consumer.seek(tp, at.offset());
+                    remaining.put(tp, end.get(tp));
+                }
+            }
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (!remaining.isEmpty() && !open.isEmpty()) {
+                if (System.nanoTime() > deadline) {
+                    throw new LookStopped("reading " + origin + " from " + since + " on took longer than"
+                            + " lifeboat.replay.timeout (" + timeout + ") after " + read + " records");
+                }
+                if (read >= config.claimCheckMaxRecords()) {
+                    throw new LookStopped(origin + " holds more than lifeboat.replay.claim-check-max-records ("
+                            + config.claimCheckMaxRecords() + ") records from " + since + " on");
+                }
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
+                    TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+                    Long stop = remaining.get(tp);
+                    if (stop == null || r.offset() >= stop) {
+                        continue;
+                    }
+                    read++;
+                    ParkedReplay c = copyOf(r, open, legacy);
+                    if (c != null) {
+                        open.remove(c.id.toString());
+                        outcome.put(c.id, new Settled.Found(new Replayed(r.topic(), r.partition(), r.offset(), r.key(),
+                                header(r.headers(), EventCodec.H_TYPE))));
+                    }
+                    if (r.offset() + 1 >= stop) {
+                        remaining.remove(tp);
+                    }
+                }
+            }
+            open.values().forEach(c -> outcome.put(c.id, new Settled.Absent()));
+            return outcome;
+        } catch (LookStopped e) {
+            why = e.getMessage();
+        } catch (org.apache.kafka.common.KafkaException e) {
+            why = "reading " + origin + " from " + kafka.get("bootstrap.servers") + " failed: " + e.getMessage();
+        }
+        String unknown = "its copy was looked for on " + origin + " and the look did not finish: " + why;
+        open.values().forEach(c -> outcome.put(c.id, new Settled.Unknown(unknown)));
+        return outcome;
+    }
+
+    /** A look for copies that ran into its deadline or its bound of records. */
+    private static final class LookStopped extends RuntimeException {
+        LookStopped(String why) {
+            super(why, null, false, false);
+        }
+    }
+
+    /**
+     * The claim among {@code open} that {@code r} is the copy of: the one it names; a copy sent before copies named
+     * their claim is matched to a claim of that time ({@code legacy}: it names no origin) by where it was held and who
+     * replayed it.
+     */
+    private static ParkedReplay copyOf(ConsumerRecord<String, String> r, Map<String, ParkedReplay> open,
+                                       Set<UUID> legacy) {
+        String claim = header(r.headers(), REPLAYED_CLAIM);
+        if (claim != null) {
+            return open.get(claim);
+        }
+        String from = header(r.headers(), REPLAYED_FROM);
+        String by = header(r.headers(), REPLAYED_BY);
+        if (from == null) {
+            return null;
+        }
+        for (ParkedReplay c : open.values()) {
+            if (legacy.contains(c.id) && from.equals(c.held()) && c.replayedBy.equals(by)
+                    && r.timestamp() >= c.replayedAt.minus(CLOCK_SKEW).toEpochMilli()) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    /** What a replay whose send failed found when it looked whether its copy went out after all. */
+    private record AfterFailedSend(Replayed copy, String note) {
+    }
+
+    /**
+     * After a send that failed or timed out: the copy may still have reached the broker. The producer is closed (its
+     * sends resolved within the delivery deadline), then the copy is looked for: found, it is recorded and returned;
+     * not found, the claim is released; when the look fails, the claim stays and is settled once it is stale (the
+     * record is not sent twice meanwhile).
+     */
+    private AfterFailedSend afterFailedSend(KafkaProducer<String, String> producer, ParkedReplay claim) {
+        producer.close(timeout);
+        Settled s = lookForCopies(List.of(claim)).get(claim.id);
+        if (s instanceof Settled.Found f) {
+            try {
+                recordCopy(claim, f.copy());
+            } catch (RuntimeException e) {
+                LOG.warnf("the copy of %s found at %s-%d@%d is recorded once the claim is stale: %s", claim.held(),
+                        f.copy().topic(), f.copy().partition(), f.copy().offset(), e.getMessage());
+            }
+            LOG.infof("%s's send of %s failed but its copy reached %s-%d@%d", claim.replayedBy, claim.held(),
+                    f.copy().topic(), f.copy().partition(), f.copy().offset());
+            return new AfterFailedSend(f.copy(), "");
+        }
+        if (s instanceof Settled.Absent) {
+            unclaim(claim);
+            return new AfterFailedSend(null, "; no copy reached " + claim.originTopic + ": the record can be"
+                    + " replayed again");
+        }
+        return new AfterFailedSend(null, "; whether a copy reached " + claim.originTopic + " is not known ("
+                + ((Settled.Unknown) s).why() + "): the record is shown as being replayed and settled once its claim"
+                + " is older than lifeboat.replay.claim-stale-after (" + config.claimStaleAfter() + ")");
     }
 
     /**
@@ -434,6 +877,7 @@ public class ParkedRecordService {
         row.heldPartition = held.partition();
         row.heldOffset = held.offset();
         row.heldEventId = held.eventId();
+        row.originTopic = held.originTopic();
         row.replayedAt = Instant.now();
         row.replayedBy = actor;
         row.forced = force;
@@ -454,14 +898,14 @@ public class ParkedRecordService {
                 + " copyOffset = ?3 where id = ?4", copy.topic(), copy.partition(), copy.offset(), claim.id)));
     }
 
-    /** Gives a claim back after its send failed, so that the record can be replayed; logged when that fails too. */
+    /** Gives a claim back when its copy never went out, so that the record can be replayed; logged when that fails. */
     private void unclaim(ParkedReplay claim) {
         try {
             database(() -> Panache.withTransaction(() -> ParkedReplay.deleteById(claim.id)));
         } catch (RuntimeException e) {
-            LOG.warnf("the claim on %s-%d@%d stays after its send failed (%s): the list shows it replayed without a"
-                    + " copy; replay it with force", claim.heldTopic, claim.heldPartition, claim.heldOffset,
-                    e.getMessage());
+            LOG.warnf("the claim on %s stays though no copy went out (%s): it is released once older than"
+                    + " lifeboat.replay.claim-stale-after (%s)", claim.held(), e.getMessage(),
+                    config.claimStaleAfter());
         }
     }
 
@@ -596,7 +1040,7 @@ public class ParkedRecordService {
         return new HeldRecord(r.topic(), r.partition(), r.offset(), r.key(), originTopic, integer(originPartition),
                 originOffset == null ? null : parseLong(originOffset), reason, integer(attempts),
                 header(h, EventCodec.H_TYPE), header(h, EventCodec.H_ID), Instant.ofEpochMilli(r.timestamp()),
-                header(h, REPLAYED_FROM), null, null, null, originProblem);
+                header(h, REPLAYED_FROM), null, null, null, originProblem, null, null);
     }
 
     private static int count(Headers headers, String key) {
