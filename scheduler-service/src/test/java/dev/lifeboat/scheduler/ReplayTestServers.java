@@ -1,0 +1,20 @@
+package dev.lifeboat.scheduler;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * {@link RealServers} with a bulk replay that keeps at most 16 KiB of held records in memory, and no upkeep timer: the
+ * tests settle claims and delete rows through the list, the replays, or one upkeep round they start themselves.
+ */
+public class ReplayTestServers extends RealServers {
+    static final long MAX_HELD_BYTES = 16 * 1024;
+
+    @Override
+    public Map<String, String> start() {
+        Map<String, String> config = new HashMap<>(super.start());
+        config.put("lifeboat.replay.max-held-bytes", Long.toString(MAX_HELD_BYTES));
+        config.put("lifeboat.replay.upkeep-interval", "off");
+        return config;
+    }
+}
