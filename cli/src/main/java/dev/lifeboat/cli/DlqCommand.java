@@ -43,13 +43,14 @@ final class DlqCommand {
                 return ExitCodes.OK;
             }
             Output.Table t = new Output.Table("PARTITION", "OFFSET", "HELD", "EVENT", "ORIGIN", "ATTEMPTS", "REASON",
-                    "REPLAYED FROM", "REPLAYED", "REPLAYED BY");
+                    "REPLAYED FROM", "REPLAY", "REPLAYED", "REPLAYED BY");
             for (JsonNode h : held) {
                 t.row(text(h, "/partition"), text(h, "/offset"), Output.time(h, "/heldAt"), text(h, "/eventType"),
                         text(h, "/originTopic") + (h.hasNonNull("originPartition") ? "[" + text(h, "/originPartition")
                                 + "]@" + text(h, "/originOffset") : ""),
-                        text(h, "/attempts"), text(h, "/reason"), text(h, "/replayedFrom"),
-                        Output.time(h, "/replayedAt"), h.hasNonNull("replayUnknown") ? "?" : text(h, "/replayedBy"));
+                        text(h, "/attempts"), text(h, "/reason"), text(h, "/replayedFrom"), replay(h),
+                        Output.time(h, "/replayedAt"), h.hasNonNull("replayUnknown") && !h.hasNonNull("replayState")
+                                ? "?" : text(h, "/replayedBy"));
             }
             t.print(out().out);
             if (t.isEmpty()) {
@@ -57,6 +58,23 @@ final class DlqCommand {
                 out().err.flush();
             }
             return ExitCodes.OK;
+        }
+
+        /**
+         * Where the last replay stands: its copy's place, in flight (a replay is sending it), or unconfirmed (claimed
+         * long ago, its copy never recorded, and not found out yet: {@code replayUnknown} says why).
+         */
+        private static String replay(JsonNode h) {
+            String state = text(h, "/replayState");
+            if (state == null) {
+                return null;
+            }
+            return switch (state) {
+                case "REPLAYED" -> "to " + text(h, "/replayedTo");
+                case "IN_FLIGHT" -> "in flight";
+                case "UNCONFIRMED" -> "unconfirmed: " + text(h, "/replayUnknown");
+                default -> state.toLowerCase(java.util.Locale.ROOT);
+            };
         }
     }
 
@@ -182,10 +200,12 @@ final class DlqCommand {
                     out().out.println();
                     s.print(out().out);
                 }
+                String left = done.path("remaining").asInt() == 0 || stopped ? ""
+                        : done.hasNonNull("remainingBecause") ? " (" + text(done, "/remainingBecause") + ": run again)"
+                        : " (past --limit: run again)";
                 out().out.println((dry ? "would replay " : "replayed ") + done.path("replayed").size()
                         + ", skipped " + done.path("skippedCount").asInt() + ", " + done.path("remaining").asInt()
-                        + " more matching" + (done.path("remaining").asInt() > 0 && !stopped
-                        ? " (past --limit: run again)" : "") + (dry ? "; add --yes to replay them" : ""));
+                        + " more matching" + left + (dry ? "; add --yes to replay them" : ""));
                 out().out.flush();
             }
             if (stopped) {

@@ -65,6 +65,17 @@ class DlqCommandTest {
         } finally {
             scheduler.stop(0);
         }
+        String bounded = BULK_ANSWER.replace("\"complete\":true", "\"complete\":true,\"remainingBecause\":\"4 matching"
+                + " record(s) left for the next run, past the held records one run keeps in memory\"");
+        scheduler = serve(calls, 200, bounded);
+        try {
+            StringWriter out = new StringWriter();
+            assertThat(run(scheduler, out, "dlq", "replay", "--all", "--yes")).isZero();
+            assertThat(out.toString()).contains("4 more matching (4 matching record(s) left for the next run, past the"
+                    + " held records one run keeps in memory: run again)");
+        } finally {
+            scheduler.stop(0);
+        }
     }
 
     @Test
@@ -83,11 +94,18 @@ class DlqCommandTest {
         }
         HttpServer lister = serve(calls, 200, "[{\"partition\":2,\"offset\":17,\"heldAt\":\"2026-12-06T09:00:00Z\","
                 + "\"originTopic\":\"lifeboat.backup.events.v1\",\"reason\":\"r\",\"replayedAt\":"
-                + "\"2026-12-06T10:00:00Z\",\"replayedBy\":\"admin-carol\"}]");
+                + "\"2026-12-06T10:00:00Z\",\"replayedBy\":\"admin-carol\",\"replayState\":\"REPLAYED\","
+                + "\"replayedTo\":\"lifeboat.backup.events.v1-0@8\"},"
+                + "{\"partition\":2,\"offset\":18,\"heldAt\":\"2026-12-06T09:00:00Z\",\"replayedAt\":"
+                + "\"2026-12-06T10:00:00Z\",\"replayedBy\":\"admin-dan\",\"replayState\":\"IN_FLIGHT\"},"
+                + "{\"partition\":2,\"offset\":19,\"heldAt\":\"2026-12-06T09:00:00Z\",\"replayedAt\":"
+                + "\"2026-12-06T10:00:00Z\",\"replayedBy\":\"admin-eli\",\"replayState\":\"UNCONFIRMED\","
+                + "\"replayUnknown\":\"the look did not finish\"}]");
         try {
             StringWriter out = new StringWriter();
             assertThat(run(lister, out, "dlq", "ls")).isZero();
-            assertThat(out.toString()).contains("REPLAYED BY", "admin-carol");
+            assertThat(out.toString()).contains("REPLAYED BY", "admin-carol", "to lifeboat.backup.events.v1-0@8",
+                    "in flight", "admin-dan", "unconfirmed: the look did not finish", "admin-eli");
         } finally {
             lister.stop(0);
         }
