@@ -548,16 +548,18 @@ public class ParkedRecordService {
 
     /**
      * The replays of the records of {@code topic} at or above the offsets {@code from} (rows about older records are
-     * not read), their stale claims settled first; one batch of rows about records below {@code begin}, which the
-     * topic no longer has, is deleted on the way.
+     * not read), their stale claims settled first; then one batch of rows about records below {@code begin}, which
+     * the topic no longer has, is deleted.
      */
     private Replays replays(String topic, Map<TopicPartition, Long> from, Map<TopicPartition, Long> begin) {
+        // read first: while the database is away the list says so after one deadline, not two
+        Replays replays = settled(() -> rowsFrom(topic, from));
         try {
             purge(topic, begin, 1);
         } catch (RuntimeException e) {
             LOG.warnf("rows about records %s no longer has stay for the next round: %s", topic, e.getMessage());
         }
-        return settled(() -> rowsFrom(topic, from));
+        return replays;
     }
 
     /** The replays of the one record {@code topic}-{@code partition}@{@code offset}, its stale claims settled. */
