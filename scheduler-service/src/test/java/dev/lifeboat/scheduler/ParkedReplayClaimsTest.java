@@ -1,8 +1,10 @@
 package dev.lifeboat.scheduler;
 
 import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.identity.Roles;
+import dev.lifeboat.kit.messaging.Parking;
 import dev.lifeboat.scheduler.service.ParkedRecordService;
 import dev.lifeboat.testsupport.LocalStack;
 import dev.lifeboat.testsupport.Tokens;
@@ -14,8 +16,12 @@ import jakarta.inject.Inject;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -192,6 +198,48 @@ class ParkedReplayClaimsTest {
         assertThat(replayRows(gone)).hasSize(2);
         assertThat(parked.upkeep("parked").purged()).isGreaterThanOrEqualTo(2);
         assertThat(replayRows(gone)).isEmpty();
+    }
+
+    @Test
+    void aSendThatFailsLooksForItsCopyAndGivesTheClaimBackWhenNoneWentOut() throws Exception {
+        String key = "src-too-large-" + UUID.randomUUID();
+        // a held record as large as a producer sends: its copy, with the replay's own headers added, is larger, and
+        // its send fails before anything reaches the broker
+        Headers headers = EventCodec.headers(EventType.BACKUP_REQUESTED, "/test/publisher", key);
+        headers.add(Parking.ORIGIN_TOPIC, HeldRecords.utf8(Topics.BACKUP_REQUESTED));
+        String value = largestValue(key, headers);
+        RecordMetadata held;
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(LocalStack.ensureStarted()
+                .kafkaClientConfig(LocalStack.KAFKA_ADMIN), new StringSerializer(), new StringSerializer())) {
+            held = producer.send(new ProducerRecord<>(Topics.PARKED, null, key, value, headers)).get(30,
+                    TimeUnit.SECONDS);
+        }
+        String admin = Tokens.mint("admin-" + "n".repeat(200), Roles.ADMIN);
+        given().auth().oauth2(admin).contentType(ContentType.JSON).body(order(held, false)).post(REPLAY).then()
+                .statusCode(503).body("title", equalTo("Replay failed"))
+                .body("detail", containsString("no copy reached " + Topics.BACKUP_REQUESTED))
+                .body("detail", containsString("can be replayed again"));
+        assertThat(replayRows(held)).isEmpty();
+        assertThat(list().getString(at(held) + ".replayState")).isNull();
+    }
+
+    /** A BackupRequested whose record, with {@code key} and {@code headers}, is the largest a producer sends. */
+    private static String largestValue(String key, Headers headers) {
+        int limit = 1024 * 1024; // max.request.size, the producers' default
+        String value = "";
+        for (int pad = limit; pad > 0; pad -= 8) {
+            value = EventCodec.encodeData(new dev.lifeboat.contracts.BackupRequested(UUID.randomUUID().toString(), key,
+                    dev.lifeboat.contracts.BackupType.FULL, null, "-".repeat(pad)));
+            int size = org.apache.kafka.common.record.AbstractRecords.estimateSizeInBytesUpperBound(
+                    org.apache.kafka.common.record.RecordBatch.CURRENT_MAGIC_VALUE,
+                    org.apache.kafka.common.record.CompressionType.NONE, HeldRecords.utf8(key),
+                    HeldRecords.utf8(value), headers.toArray());
+            if (size <= limit) {
+                return value;
+            }
+            pad -= Math.max(0, size - limit - 8);
+        }
+        throw new AssertionError("no value fits " + limit + " bytes");
     }
 
     private static Map<String, Object> order(RecordMetadata held, boolean force) {
