@@ -115,10 +115,11 @@ public interface RecoveryConfig {
         Duration recoveryTimeout();
 
         /**
-         * The role of a restored cluster that VerifyDatabase checks connect as (a superuser of the source, so that
-         * every check can read what it names). It logs in only over the restored cluster's private local socket,
-         * by peer authentication of this worker's OS user: a restore maps that OS user to this role and to the
-         * checker role, and to nothing else.
+         * The role of a restored cluster (a superuser of the source) through which VerifyDatabase prepares the
+         * checker role there: role commands only, nothing the source's copy can hook; the checks themselves run as
+         * the checker role. It logs in only over the restored cluster's private local socket, by peer
+         * authentication of this worker's OS user: a restore maps that OS user to this role and to the checker
+         * role, and to nothing else.
          */
         @WithDefault("postgres")
         String checkUser();

@@ -41,6 +41,9 @@ import dev.lifeboat.snapshot.config.RecoveryConfig;
  *
  * <p>Refused outright, with the reason: databases with dblink (PUBLIC may call it to reach any server) and
  * databases with a SECURITY DEFINER function, owned by a privileged role, that the checker may execute.
+ *
+ * <p>On a cluster this worker restored, the role is prepared otherwise and runs every check, declarative ones too:
+ * see {@link #onRestoredCluster}.
  */
 final class CheckerRole implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(CheckerRole.class);
@@ -49,6 +52,12 @@ final class CheckerRole implements AutoCloseable {
     private static final List<String> PRIVILEGED_ROLES = List.of("pg_execute_server_program", "pg_read_server_files",
             "pg_write_server_files");
     private static final String OUTSIDE_SYSTEM = "n.nspname !~ '^pg_' and n.nspname <> 'information_schema'";
+    /** pg_read_all_data came with PostgreSQL 14. */
+    private static final int FIRST_WITH_READ_ALL_DATA = 14;
+    /** REVOKE role ... GRANTED BY someone else (PostgreSQL 16: a membership is one per grantor). */
+    private static final int FIRST_WITH_GRANTED_BY = 16;
+    /** Login event triggers and the event_triggers setting came with PostgreSQL 17. */
+    private static final int FIRST_WITH_LOGIN_TRIGGERS = 17;
 
     record Result(boolean hasRow, String value, String error) {
     }
@@ -61,6 +70,12 @@ final class CheckerRole implements AutoCloseable {
     private String refusal;
     private final List<String> grants = new ArrayList<>();
     private boolean managedPassword;
+    /** On a restored cluster: the checker's second session, for declarative checks, under the pinned search_path. */
+    private Connection declarative;
+    /** On a restored cluster: why QUERY_EQUALS (only) is refused there, or null. */
+    private String queryRefusal;
+    private String restoredDatabase;
+    private int restoredMajor;
 
     private CheckerRole(String role, Duration timeout) {
         this.role = role;
@@ -91,12 +106,13 @@ final class CheckerRole implements AutoCloseable {
             r.owner = TargetServers.connect(target, database, password, connectTimeoutSeconds);
             r.refusal = r.unsafe();
             if (r.refusal == null) {
-                r.refusal = r.dangerousDatabase();
+                r.refusal = r.dangerousDatabase(r.owner, false);
             }
             if (r.refusal == null) {
                 r.grant(database);
                 r.session = login(target, database, r.role, checkerPassword, config.statementTimeout(),
-                        connectTimeoutSeconds);
+                        connectTimeoutSeconds, "-c default_transaction_read_only=on -c statement_timeout="
+                                + Math.max(1, config.statementTimeout().toMillis()));
             }
         } catch (SQLException | RuntimeException e) {
             r.refusal = "the restricted checker role '" + r.role + "' is not available on " + target.host() + ":"
@@ -106,6 +122,201 @@ final class CheckerRole implements AutoCloseable {
             LOG.warnf("query checks on %s refused: %s", target.describe(), r.refusal);
         }
         return r;
+    }
+
+    /**
+     * Prepares the checker role on a cluster this worker restored and logs in as it twice over the private socket
+     * (peer authentication): one session for declarative checks, under the pinned search_path, one for QUERY_EQUALS
+     * under the database's own settings. Every check on a restored cluster runs as this role, never as the check
+     * user: the cluster is a copy of the source, whose superuser may have left event triggers, functions (in
+     * pg_catalog too), role settings and a role of the checker's name for whoever runs SQL as a superuser there.
+     *
+     * <p>The check user's session (the only superuser one) runs nothing anything in the cluster can hook: role
+     * commands (CREATE / ALTER / GRANT / REVOKE of roles, GRANT on the database and, on PostgreSQL 17+, on a
+     * parameter: event triggers never fire for shared objects) and reads of base catalog tables with exact-typed
+     * literals, no function but the advisory lock. It starts with event triggers off (PostgreSQL 17+), no
+     * session_preload_libraries, replica replication role and the pinned search_path as startup options, which
+     * outrank the cluster's database and role settings.
+     *
+     * <p>The role: created, or, when the cluster already has one of that name (the source's), forced to NOSUPERUSER
+     * NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS without a password and stripped of every role membership;
+     * its role settings (all, and those in the checked database) are reset; then it is made a member of
+     * pg_read_all_data (PostgreSQL 14+; older majors are refused), which must be the only role it belongs to,
+     * directly or not. Its sessions run with {@code row_security=off}, so a table's policies (code the source wrote)
+     * never run: a table with row-level security fails its check saying so. Afterwards: NOLOGIN, no longer a member
+     * of pg_read_all_data, CONNECT revoked. A problem here is not thrown: every check then fails with it as reason.
+     */
+    static CheckerRole onRestoredCluster(DatabaseTarget target, String database, int major, RecoveryConfig config,
+                                         int connectTimeoutSeconds) {
+        CheckerRole r = new CheckerRole(config.checkerRole(), config.statementTimeout());
+        r.restoredDatabase = database;
+        r.restoredMajor = major;
+        if (!ROLE_NAME.matcher(r.role).matches()) {
+            r.refusal = "checker role '" + r.role + "' (lifeboat.recovery.checker-role) is not a plain lowercase name";
+        } else if (major < FIRST_WITH_READ_ALL_DATA) {
+            r.refusal = "the restored cluster runs PostgreSQL " + major + ", which has no pg_read_all_data role: "
+                    + "checks on a restored cluster run only as a non-superuser member of it (PostgreSQL 14 and "
+                    + "later), never as a superuser of the source's copy";
+        }
+        if (r.refusal != null) {
+            LOG.warnf("checks on %s refused: %s", target.describe(), r.refusal);
+            return r;
+        }
+        try {
+            r.maintenance = checkUserSession(target, database, major, config.statementTimeout(),
+                    connectTimeoutSeconds);
+            r.refusal = r.restrictOnRestored();
+            if (r.refusal == null) {
+                String readOnly = (major >= FIRST_WITH_LOGIN_TRIGGERS ? "-c event_triggers=off " : "")
+                        + "-c row_security=off -c default_transaction_read_only=on -c statement_timeout="
+                        + Math.max(1, config.statementTimeout().toMillis());
+                r.declarative = login(target, database, r.role, null, config.statementTimeout(),
+                        connectTimeoutSeconds, SearchPath.PINNED + " " + readOnly);
+                r.session = login(target, database, r.role, null, config.statementTimeout(), connectTimeoutSeconds,
+                        readOnly);
+                try {
+                    r.queryRefusal = r.dangerousDatabase(r.declarative, true);
+                } finally {
+                    r.declarative.rollback();
+                }
+            }
+        } catch (SQLException | RuntimeException e) {
+            r.refusal = "the restricted checker role '" + r.role + "' is not available on the restored cluster ("
+                    + target.describe() + "): " + e.getMessage();
+        }
+        if (r.refusal != null) {
+            LOG.warnf("checks on %s refused: %s", target.describe(), r.refusal);
+        } else if (r.queryRefusal != null) {
+            LOG.warnf("query checks on %s refused: %s", target.describe(), r.queryRefusal);
+        }
+        return r;
+    }
+
+    /** The check user's session on a restored cluster: superuser, so it starts with nothing the cluster set. */
+    private static Connection checkUserSession(DatabaseTarget target, String database, int major, Duration timeout,
+                                               int connectTimeoutSeconds) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", target.user());
+        p.setProperty("connectTimeout", String.valueOf(connectTimeoutSeconds));
+        p.setProperty("socketTimeout", String.valueOf(Math.max(1, timeout.toSeconds()) + 10));
+        p.setProperty("ApplicationName", "lifeboat-check-setup");
+        p.setProperty("preferQueryMode", "extended");
+        // startup options outrank ALTER DATABASE / ALTER ROLE ... SET of the source: no library it names is loaded,
+        // no event trigger fires (17+: login ones included), replica role as a second layer for the rest
+        p.setProperty("options", SearchPath.PINNED + (major >= FIRST_WITH_LOGIN_TRIGGERS ? " -c event_triggers=off"
+                : "") + " -c session_preload_libraries= -c session_replication_role=replica"
+                + " -c default_transaction_read_only=off -c statement_timeout=" + Math.max(1, timeout.toMillis()));
+        Connection c = DriverManager.getConnection(TargetServers.url(target, database, p), p);
+        c.setAutoCommit(true);
+        return c;
+    }
+
+    /**
+     * The role commands on a restored cluster; why the role must not run checks there, or null. Only role commands
+     * and reads of base catalog tables (pg_authid, pg_auth_members) with exact-typed literals: nothing an event
+     * trigger, a rule, a policy or a look-alike function could hook.
+     */
+    private String restrictOnRestored() throws SQLException {
+        try (Statement st = maintenance.createStatement()) {
+            st.execute("select pg_catalog.pg_advisory_lock(" + LOCK_KEY + "::pg_catalog.int8)");
+            String attributes = " login nosuperuser nocreatedb nocreaterole noreplication nobypassrls inherit "
+                    + "password null connection limit 4";
+            if (roleAttributes(role) == null) {
+                st.execute("create role " + role + attributes);
+            } else {
+                LOG.warnf("the restored cluster has a role '%s' of its own (from the source): it is made NOSUPERUSER "
+                        + "NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS without a password and stripped of its "
+                        + "role memberships before checks run as it", role);
+                st.execute("alter role " + role + attributes + " valid until 'infinity'");
+            }
+            managedPassword = true;
+            for (String[] m : memberships(role)) {
+                st.execute("revoke " + TargetServers.quote(m[0]) + " from " + role
+                        + (restoredMajor >= FIRST_WITH_GRANTED_BY && m[1] != null
+                        ? " granted by " + TargetServers.quote(m[1]) : ""));
+            }
+            st.execute("alter role " + role + " reset all");
+            st.execute("alter role " + role + " in database " + TargetServers.quote(restoredDatabase) + " reset all");
+            st.execute("grant pg_read_all_data to " + role);
+            grants.add("pg_read_all_data");
+            st.execute("grant connect on database " + TargetServers.quote(restoredDatabase) + " to " + role);
+            grants.add("connect");
+            if (restoredMajor >= FIRST_WITH_LOGIN_TRIGGERS) {
+                st.execute("grant set on parameter event_triggers to " + role);
+                grants.add("event_triggers");
+            }
+        }
+        boolean[] attrs = roleAttributes(role);
+        if (attrs == null) {
+            return "checker role '" + role + "' could not be created on the restored cluster";
+        }
+        List<String> why = new ArrayList<>();
+        String[] names = {"SUPERUSER", "CREATEROLE", "CREATEDB", "REPLICATION", "BYPASSRLS"};
+        for (int i = 0; i < names.length; i++) {
+            if (attrs[i]) {
+                why.add(names[i]);
+            }
+        }
+        List<String> belongs = transitiveMemberships(role);
+        if (!belongs.equals(List.of("pg_read_all_data"))) {
+            why.add("a member of " + (belongs.isEmpty() ? "no role (pg_read_all_data expected)"
+                    : String.join(", ", belongs)));
+        }
+        return why.isEmpty() ? null : "checker role '" + role + "' is " + String.join(", ", why) + " on the restored "
+                + "cluster after the worker restricted it (memberships granted there, e.g. of pg_read_all_data, "
+                + "come from the source's catalog); checks on a restored cluster run only as a non-superuser role "
+                + "whose only membership is pg_read_all_data";
+    }
+
+    /** rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls of {@code name}, or null: no such role. */
+    private boolean[] roleAttributes(String name) throws SQLException {
+        try (Statement st = maintenance.createStatement();
+             ResultSet rs = st.executeQuery("select a.rolsuper, a.rolcreaterole, a.rolcreatedb, a.rolreplication, "
+                     + "a.rolbypassrls from pg_catalog.pg_authid a where a.rolname = " + nameLiteral(name))) {
+            if (!rs.next()) {
+                return null;
+            }
+            boolean[] out = new boolean[5];
+            for (int i = 0; i < 5; i++) {
+                out[i] = rs.getBoolean(i + 1);
+            }
+            return out;
+        }
+    }
+
+    /** The roles {@code name} is a direct member of, each with its grantor (null when unknown). */
+    private List<String[]> memberships(String name) throws SQLException {
+        List<String[]> out = new ArrayList<>();
+        try (Statement st = maintenance.createStatement();
+             ResultSet rs = st.executeQuery("select b.rolname, g.rolname from pg_catalog.pg_auth_members m "
+                     + "join pg_catalog.pg_authid b on b.oid = m.roleid join pg_catalog.pg_authid a on a.oid = m.member "
+                     + "left join pg_catalog.pg_authid g on g.oid = m.grantor where a.rolname = " + nameLiteral(name))) {
+            while (rs.next()) {
+                out.add(new String[] {rs.getString(1), rs.getString(2)});
+            }
+        }
+        return out;
+    }
+
+    /** Every role {@code name} belongs to, directly or through others (pg_read_all_data may have been granted some). */
+    private List<String> transitiveMemberships(String name) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (Statement st = maintenance.createStatement();
+             ResultSet rs = st.executeQuery("with recursive up(oid) as (select m.roleid from pg_catalog.pg_auth_members m "
+                     + "join pg_catalog.pg_authid a on a.oid = m.member where a.rolname = " + nameLiteral(name)
+                     + " union select m.roleid from pg_catalog.pg_auth_members m join up on m.member = up.oid) "
+                     + "select b.rolname from up join pg_catalog.pg_authid b on b.oid = up.oid")) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /** A role name (plain, checked against {@link #ROLE_NAME} or a predefined role's) as a literal of type name. */
+    private static String nameLiteral(String name) {
+        return "'" + name.replace("'", "''") + "'::pg_catalog.name";
     }
 
     /** Creates the role if needed and gives it a fresh password until {@link #close()}. */
@@ -168,18 +379,22 @@ final class CheckerRole implements AutoCloseable {
         }
     }
 
-    /** Why this database must not see plan-written SQL, or null. */
-    private String dangerousDatabase() throws SQLException {
-        try (Statement st = owner.createStatement();
+    /**
+     * Why this database must not see plan-written SQL, or null. On a restored cluster (asked as the checker itself) a
+     * function the source created in pg_catalog counts too: its superuser could put one anywhere.
+     */
+    private String dangerousDatabase(Connection on, boolean restored) throws SQLException {
+        try (Statement st = on.createStatement();
              ResultSet rs = st.executeQuery("select 1 from pg_extension where extname = 'dblink'")) {
             if (rs.next()) {
                 return "the database has the dblink extension, whose functions anyone may call to reach other "
                         + "servers; use declarative checks (ROW_COUNT_AT_LEAST, TABLE_MATCHES_SOURCE) here";
             }
         }
-        try (PreparedStatement ps = owner.prepareStatement("select p.oid::regprocedure::text from pg_proc p "
+        try (PreparedStatement ps = on.prepareStatement("select p.oid::regprocedure::text from pg_proc p "
                 + "join pg_namespace n on n.oid = p.pronamespace join pg_roles o on o.oid = p.proowner "
-                + "where p.prosecdef and " + OUTSIDE_SYSTEM + " and pg_catalog.has_function_privilege(?, p.oid, "
+                + "where p.prosecdef and " + (restored ? "p.oid >= 16384::pg_catalog.oid" : OUTSIDE_SYSTEM)
+                + " and pg_catalog.has_function_privilege(?, p.oid, "
                 + "'EXECUTE') and (o.rolsuper or pg_catalog.pg_has_role(o.oid, 'pg_execute_server_program', 'MEMBER') "
                 + "or pg_catalog.pg_has_role(o.oid, 'pg_read_server_files', 'MEMBER') "
                 + "or pg_catalog.pg_has_role(o.oid, 'pg_write_server_files', 'MEMBER')) limit 1")) {
@@ -231,7 +446,7 @@ final class CheckerRole implements AutoCloseable {
     }
 
     private static Connection login(DatabaseTarget target, String database, String role, String password,
-                                    Duration timeout, int connectTimeoutSeconds) throws SQLException {
+                                    Duration timeout, int connectTimeoutSeconds, String options) throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", role);
         if (password != null) {
@@ -243,8 +458,7 @@ final class CheckerRole implements AutoCloseable {
         p.setProperty("tcpKeepAlive", "true");
         p.setProperty("ApplicationName", "lifeboat-check");
         p.setProperty("preferQueryMode", "extended");
-        p.setProperty("options", "-c default_transaction_read_only=on -c statement_timeout="
-                + Math.max(1, timeout.toMillis()));
+        p.setProperty("options", options);
         Connection c = DriverManager.getConnection(TargetServers.url(target, database, p), p);
         c.setAutoCommit(false);
         return c;
@@ -254,6 +468,9 @@ final class CheckerRole implements AutoCloseable {
     Result query(String sql) {
         if (refusal != null) {
             return new Result(false, null, "refused: " + refusal);
+        }
+        if (queryRefusal != null) {
+            return new Result(false, null, "refused: " + queryRefusal);
         }
         String wrapped = "select * from (\n" + SqlCheckRules.withoutFinalSemicolon(sql) + "\n) as lifeboat_check";
         try {
@@ -293,9 +510,20 @@ final class CheckerRole implements AutoCloseable {
         };
     }
 
+    /** Why no check may run (the role could not be prepared), or null. */
+    String refusal() {
+        return refusal;
+    }
+
+    /** The checker's session for declarative checks on a restored cluster (pinned search_path, READ ONLY). */
+    Connection declarative() {
+        return declarative;
+    }
+
     @Override
     public void close() {
         close(session);
+        close(declarative);
         if (owner != null && !grants.isEmpty()) {
             try (Statement st = owner.createStatement()) {
                 for (String on : grants) {
@@ -311,7 +539,20 @@ final class CheckerRole implements AutoCloseable {
                 if (managedPassword) {
                     st.execute("alter role " + role + " nologin password null");
                 }
-                st.execute("select pg_catalog.pg_advisory_unlock(" + LOCK_KEY + ")");
+                if (restoredDatabase != null) {
+                    // role and database commands again: nothing in the restored cluster fires on them
+                    if (grants.contains("pg_read_all_data")) {
+                        st.execute("revoke pg_read_all_data from " + role);
+                    }
+                    if (grants.contains("connect")) {
+                        st.execute("revoke connect on database " + TargetServers.quote(restoredDatabase) + " from "
+                                + role);
+                    }
+                    if (grants.contains("event_triggers")) {
+                        st.execute("revoke set on parameter event_triggers from " + role);
+                    }
+                }
+                st.execute("select pg_catalog.pg_advisory_unlock(" + LOCK_KEY + "::pg_catalog.int8)");
             } catch (SQLException e) {
                 LOG.warnf("cannot lock the checker role again: %s", e.getMessage());
             }

@@ -801,7 +801,8 @@ public class ClusterRestorer {
 
     /**
      * Where VerifyDatabase reaches {@code database} of a cluster this worker restored: its private socket, as the
-     * check user (peer authentication, no password). Only clusters under an allowed data root qualify.
+     * check user (peer authentication, no password), which only prepares the checker role the checks run as
+     * ({@link CheckerRole#onRestoredCluster}). Only clusters under an allowed data root qualify.
      */
     public dev.lifeboat.contracts.recovery.DatabaseTarget socketTarget(ClusterTarget cluster, String database) {
         Paths paths = paths(cluster);
@@ -813,6 +814,11 @@ public class ClusterRestorer {
         }
         return new dev.lifeboat.contracts.recovery.DatabaseTarget(paths.work().toString(), cluster.port(), database,
                 config.cluster().checkUser(), null);
+    }
+
+    /** The PostgreSQL major version of a cluster this worker restored (its data directory's PG_VERSION). */
+    public int restoredMajor(ClusterTarget cluster) {
+        return major(paths(cluster).data());
     }
 
     // ---------------------------------------------------------------- PostgreSQL

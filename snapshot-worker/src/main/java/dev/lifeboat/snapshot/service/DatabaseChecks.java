@@ -31,8 +31,8 @@ import io.opentelemetry.instrumentation.annotations.WithSpan;
  * VerifyDatabase. Every check runs in its own READ ONLY transaction under {@code statement_timeout}, and is rolled
  * back. Declarative checks (ROW_COUNT_AT_LEAST, TABLE_MATCHES_SOURCE) run only the worker's own SQL, with table
  * names resolved and quoted by the server, under the pinned search_path of {@link SearchPath}: the database's owner
- * may have planted look-alikes of the built-in functions it calls, and on a restored cluster the checks run as a
- * superuser. A QUERY_EQUALS query, written by a plan's author, is held much tighter
+ * may have planted look-alikes of the built-in functions it calls. On a restored cluster every check runs as the
+ * checker role, a member of pg_read_all_data (see {@link CheckerRole#onRestoredCluster}). A QUERY_EQUALS query, written by a plan's author, is held much tighter
  * (see {@link CheckerRole}): one statement ({@link SqlCheckRules}), sent alone in the extended protocol, wrapped as
  * a subquery (so it can only be a query), on a connection of its own as the restricted checker role. Values
  * reported back are truncated.
@@ -83,9 +83,11 @@ public class DatabaseChecks {
     }
 
     /**
-     * Checks on a restored cluster: each in the database it names, connected over the cluster's private socket as
-     * the configured check user. A physical base backup records no table fingerprints, so TABLE_MATCHES_SOURCE
-     * fails with the reason.
+     * Checks on a restored cluster: each in the database it names, over the cluster's private socket, as the
+     * checker role, which the check user (a superuser of the source's copy) only prepares with role commands
+     * ({@link CheckerRole#onRestoredCluster}): whatever the source left in the cluster (event triggers, functions,
+     * role settings, a role of the checker's name) never runs as a superuser. A physical base backup records no
+     * table fingerprints, so TABLE_MATCHES_SOURCE fails with the reason.
      */
     private List<Outcome> verifyCluster(VerifyDatabase cmd, List<SqlCheck> checks) {
         Map<String, List<SqlCheck>> byDatabase = new LinkedHashMap<>();
@@ -101,10 +103,11 @@ public class DatabaseChecks {
                 byDatabase.computeIfAbsent(check.database(), d -> new ArrayList<>()).add(check);
             }
         }
+        int major = byDatabase.isEmpty() ? 0 : clusters.restoredMajor(cmd.cluster());
         for (Map.Entry<String, List<SqlCheck>> e : byDatabase.entrySet()) {
             DatabaseTarget target = clusters.socketTarget(cmd.cluster(), e.getKey());
             String name = TargetServers.plainName(target);
-            List<Outcome> got = verifyOn(cmd.commandId(), target, name, "", e.getValue(), Optional.empty());
+            List<Outcome> got = verifyRestored(cmd.commandId(), target, name, major, e.getValue());
             for (int i = 0; i < got.size(); i++) {
                 outcomes.put(e.getValue().get(i), got.get(i));
             }
@@ -122,6 +125,27 @@ public class DatabaseChecks {
             c.setAutoCommit(false);
             for (SqlCheck check : checks) {
                 Outcome o = truncated(run(c, checker, check, recorded));
+                LOG.infof("verify %s: check '%s' %s (%s)", commandId, o.name(), o.passed() ? "passed" : "FAILED",
+                        o.detail());
+                out.add(o);
+            }
+        } catch (SQLException e) {
+            throw new CommandFailure("checks on " + target.describe() + " could not run: " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    /** The checks of one database of a restored cluster, every one as the checker role. */
+    private List<Outcome> verifyRestored(String commandId, DatabaseTarget target, String name, int major,
+                                         List<SqlCheck> checks) {
+        List<Outcome> out = new ArrayList<>();
+        try (CheckerRole checker = CheckerRole.onRestoredCluster(target, name, major, config,
+                snapshots.connectTimeoutSeconds())) {
+            for (SqlCheck check : checks) {
+                Outcome o = checker.refusal() != null
+                        ? new Outcome(check.name(), check.kind() == null ? null : check.kind().name(), false, null,
+                        "refused: " + checker.refusal())
+                        : truncated(run(checker.declarative(), checker, check, Optional.empty()));
                 LOG.infof("verify %s: check '%s' %s (%s)", commandId, o.name(), o.passed() ? "passed" : "FAILED",
                         o.detail());
                 out.add(o);

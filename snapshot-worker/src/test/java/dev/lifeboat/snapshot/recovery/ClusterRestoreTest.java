@@ -79,6 +79,8 @@ class ClusterRestoreTest {
     /** Files a restored cluster would make if it ran the source's recovery_end_command or external_pid_file. */
     static final String RAN = "recovery-end-command-ran";
     static final String PID_FILE = "external.pid";
+    /** The file the source's event trigger writes when DDL runs on a restored cluster. */
+    static final String TRIGGER_RAN = "event-trigger-ran";
     static KafkaProducer<String, String> producer;
     private static Source source;
 
@@ -167,31 +169,60 @@ class ClusterRestoreTest {
                 .as("every table as it was at the target time").isEqualTo(src.tablesAtTarget());
         assertSourceConfigurationNotObeyed(reply, url, ClusterRestoreTestResource.DATA_ROOT.resolve(target.name()));
 
-        // checks on the restored cluster run over its private socket, with no password; TCP keeps the source's rules
+        // checks on the restored cluster run over its private socket, with no password; TCP keeps the source's rules;
+        // they run as the checker role, not a superuser, whatever the source left there for one (see source())
         VerifyDatabase verify = VerifyDatabase.onCluster(RecoveryCommand.commandId(runId, 1, "verify-database"),
                 runId, 1, target, List.of(
                         new SqlCheck("markers restored", SqlCheck.Kind.ROW_COUNT_AT_LEAST, "markers", 3L, null, null,
                                 "postgres"),
                         new SqlCheck("exactly the markers before the target", SqlCheck.Kind.QUERY_EQUALS, null, null,
-                                "select string_agg(id::text, ',' order by id) from markers", "1,2,3", "postgres")),
+                                "select string_agg(id::text, ',' order by id) from markers", "1,2,3", "postgres"),
+                        new SqlCheck("not a superuser", SqlCheck.Kind.QUERY_EQUALS, null, null,
+                                "select current_setting('is_superuser')", "off", "postgres"),
+                        new SqlCheck("a plain role", SqlCheck.Kind.QUERY_EQUALS, null, null,
+                                "select (rolsuper or rolcreaterole or rolcreatedb or rolreplication or rolbypassrls)"
+                                        + "::text from pg_roles where rolname = current_user", "false", "postgres"),
+                        new SqlCheck("a member of pg_read_all_data only", SqlCheck.Kind.QUERY_EQUALS, null, null,
+                                "select string_agg(b.rolname, ',') from pg_auth_members m join pg_roles b "
+                                        + "on b.oid = m.roleid where m.member = (select oid from pg_roles "
+                                        + "where rolname = current_user)", "pg_read_all_data", "postgres")),
                 Instant.now().plus(WAIT));
         send(EventType.VERIFY_DATABASE, verify);
         StepReply verified = awaitReply(verify.commandId());
         assertThat(verified.outcome()).as(verified.message()).isEqualTo(StepReply.Outcome.COMPLETED);
-        assertThat(verified.message()).contains("all 2 checks passed on the restored cluster");
+        assertThat(verified.message()).contains("all 5 checks passed on the restored cluster");
+        assertThat(ClusterRestoreTestResource.ROOT.resolve(TRIGGER_RAN))
+                .as("the source's event trigger never ran on the restored cluster").doesNotExist();
+        try (Connection c = DriverManager.getConnection(url, PgCluster.SUPERUSER, PgCluster.SUPERUSER_PASSWORD);
+             Statement st = c.createStatement()) {
+            assertThat(queryString(st, "select string_agg(evtname || ':' || evtenabled::text, ',' order by evtname) "
+                    + "from pg_event_trigger")).as("the planted triggers were there, enabled always")
+                    .isEqualTo("planted_end:A,planted_start:A");
+            assertThat(queryString(st, "select (rolsuper or rolcanlogin or rolpassword is not null)::text || ',' "
+                    + "|| (select count(*) from pg_auth_members where member = a.oid) || ',' "
+                    + "|| (select count(*) from pg_db_role_setting where setrole = a.oid) "
+                    + "from pg_authid a where rolname = 'lifeboat_checker'"))
+                    .as("the source's role of the checker's name, after the checks: no superuser, no login, no "
+                            + "password, no membership, no settings").isEqualTo("false,0,0");
+        }
         VerifyDatabase failing = VerifyDatabase.onCluster(RecoveryCommand.commandId(runId, 2, "verify-database"),
                 runId, 2, target, List.of(
                         new SqlCheck("a marker after the target", SqlCheck.Kind.ROW_COUNT_AT_LEAST, "markers", 4L,
                                 null, null, "postgres"),
                         new SqlCheck("hostile", SqlCheck.Kind.QUERY_EQUALS, null, null, "delete from markers", "0",
                                 "postgres"),
-                        new SqlCheck("nowhere", SqlCheck.Kind.ROW_COUNT_AT_LEAST, "markers", 1L, null, null, null)),
+                        new SqlCheck("nowhere", SqlCheck.Kind.ROW_COUNT_AT_LEAST, "markers", 1L, null, null, null),
+                        // a superuser would count the row; the checker runs no policy of the source's
+                        new SqlCheck("guarded", SqlCheck.Kind.ROW_COUNT_AT_LEAST, "guarded", 1L, null, null,
+                                "postgres")),
                 Instant.now().plus(WAIT));
         send(EventType.VERIFY_DATABASE, failing);
         StepReply failed = awaitReply(failing.commandId());
         assertThat(failed.outcome()).isEqualTo(StepReply.Outcome.FAILED);
-        assertThat(failed.message()).contains("3 of 3 checks failed").contains("has 3 rows, fewer than 4")
-                .contains("hostile (refused").contains("nowhere (a check on a restored cluster names the database");
+        assertThat(failed.message()).contains("4 of 4 checks failed").contains("has 3 rows, fewer than 4")
+                .contains("hostile (refused").contains("nowhere (a check on a restored cluster names the database")
+                .contains("row-level security policy for table \"guarded\"");
+        assertThat(ClusterRestoreTestResource.ROOT.resolve(TRIGGER_RAN)).doesNotExist();
         try (Connection c = DriverManager.getConnection(url, PgCluster.SUPERUSER, PgCluster.SUPERUSER_PASSWORD);
              Statement st = c.createStatement()) {
             assertThat(queryInts(st, "select count(*)::int from markers")).as("the hostile query changed nothing")
@@ -459,7 +490,23 @@ class ClusterRestoreTest {
         cluster.execute("postgres", "CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL, note text);"
                 + "INSERT INTO accounts SELECT g, g * 10, md5(g::text) FROM generate_series(1, 20000) g;"
                 + "CREATE TABLE events (id bigserial PRIMARY KEY, account int, amount bigint, at timestamptz);"
-                + "CREATE TABLE markers (id int PRIMARY KEY, committed_at timestamptz NOT NULL)");
+                + "CREATE TABLE markers (id int PRIMARY KEY, committed_at timestamptz NOT NULL);"
+                + "CREATE TABLE guarded (id int); INSERT INTO guarded VALUES (1);"
+                + "ALTER TABLE guarded ENABLE ROW LEVEL SECURITY");
+        // and in its catalog, for whoever runs SQL as a superuser on a restored copy: event triggers that fire on
+        // any DDL, even under session_replication_role = replica (a real one would COPY ... TO PROGRAM), and a
+        // superuser role of the checker role's name, a member of pg_execute_server_program, with a setting
+        cluster.execute("postgres", "CREATE FUNCTION planted_hook() RETURNS event_trigger LANGUAGE plpgsql AS $$ "
+                + "BEGIN EXECUTE pg_catalog.format('COPY (select %L) TO %L', tg_tag, '" + root.resolve(TRIGGER_RAN)
+                + "'); END $$;"
+                + "CREATE EVENT TRIGGER planted_start ON ddl_command_start EXECUTE FUNCTION planted_hook();"
+                + "ALTER EVENT TRIGGER planted_start ENABLE ALWAYS;"
+                + "CREATE EVENT TRIGGER planted_end ON ddl_command_end EXECUTE FUNCTION planted_hook();"
+                + "ALTER EVENT TRIGGER planted_end ENABLE ALWAYS;"
+                + "CREATE ROLE lifeboat_checker SUPERUSER LOGIN PASSWORD 'known-to-the-source';"
+                + "GRANT pg_execute_server_program TO lifeboat_checker;"
+                + "ALTER ROLE lifeboat_checker SET search_path = nowhere;"
+                + "ALTER ROLE lifeboat_checker IN DATABASE postgres SET row_security = on");
         PgCluster.run(List.of(PgCluster.binDir().resolve("pg_basebackup").toString(), "-D", base.toString(),
                 "-Ft", "-X", "fetch", "-c", "fast", "-d", "host=127.0.0.1 port=" + cluster.port() + " user="
                         + PgCluster.REPLICATION_USER + " password=" + PgCluster.REPLICATION_PASSWORD), 120);
