@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -408,7 +409,8 @@ public class ClusterRestorer {
         Path label = data.resolve("backup_label");
         String text;
         try {
-            text = Files.readString(label, StandardCharsets.UTF_8);
+            text = new String(NoFollow.read(label, SMALL_FILE_MAX).orElseThrow(() -> new IOException(
+                    "larger than " + SMALL_FILE_MAX + " bytes")), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new CommandFailure("backup " + backupId + " has no readable backup_label (" + e.getMessage()
                     + "); it is not a base backup taken by pg_basebackup", e);
@@ -424,7 +426,8 @@ public class ClusterRestorer {
 
     private static int major(Path data) {
         try {
-            return Integer.parseInt(Files.readString(data.resolve("PG_VERSION")).trim());
+            return Integer.parseInt(new String(NoFollow.read(data.resolve("PG_VERSION"), SMALL_FILE_MAX)
+                    .orElse(new byte[0]), StandardCharsets.US_ASCII).trim());
         } catch (IOException | NumberFormatException e) {
             throw new CommandFailure("the restored data directory " + data + " has no readable PG_VERSION", e);
         }
@@ -439,7 +442,8 @@ public class ClusterRestorer {
      */
     static String systemIdentifier(Path data, Manifest manifest) {
         try {
-            byte[] control = Files.readAllBytes(data.resolve("global").resolve("pg_control"));
+            byte[] control = NoFollow.read(data.resolve("global").resolve("pg_control"), SMALL_FILE_MAX)
+                    .orElse(new byte[0]);
             if (control.length >= 8) {
                 long id = java.nio.ByteBuffer.wrap(control, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
                 if (id != 0) {
@@ -636,10 +640,8 @@ public class ClusterRestorer {
         try {
             Path tablespaceMap = data.resolve("tablespace_map");
             if (Files.exists(tablespaceMap, LinkOption.NOFOLLOW_LINKS)) {
-                requireRegularFile(tablespaceMap);
-                long size = Files.size(tablespaceMap);
-                if (size > 0 && (size > 64 * 1024
-                        || !Files.readString(tablespaceMap, StandardCharsets.ISO_8859_1).isBlank())) {
+                Optional<byte[]> map = NoFollow.read(tablespaceMap, SMALL_FILE_MAX);
+                if (map.isEmpty() || !new String(map.get(), StandardCharsets.ISO_8859_1).isBlank()) {
                     // PostgreSQL would make the links it lists (to any directory) when recovery starts
                     throw new CommandFailure("backup " + cmd.backup().backupId() + " lists tablespaces in its "
                             + "tablespace_map: a cluster with tablespaces, which a point-in-time restore does not "
@@ -647,22 +649,26 @@ public class ClusterRestorer {
                 }
             }
             Path script = paths.work().resolve("restore_command.sh");
-            Files.writeString(script, WalPrefetcher.restoreCommandScript(paths.wal(), paths.work().resolve("plan"),
-                    paths.work().resolve("failed"), config.cluster().walWait()));
-            Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+            NoFollow.writeFresh(script, WalPrefetcher.restoreCommandScript(paths.wal(), paths.work().resolve("plan"),
+                    paths.work().resolve("failed"), config.cluster().walWait()).getBytes(StandardCharsets.UTF_8),
+                    "rwxr-xr-x");
             List<String> backupConfig = new ArrayList<>();
+            List<String> notRead = new ArrayList<>();
             for (String name : List.of("postgresql.conf", "postgresql.auto.conf")) {
                 Path file = data.resolve(name);
                 if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
                     requireRegularFile(file);
-                    backupConfig.add(Files.readString(file, StandardCharsets.ISO_8859_1));
+                    // a file larger than any real configuration is not read: none of its settings are kept
+                    NoFollow.read(file, CONFIG_FILE_MAX).map(b -> new String(b, StandardCharsets.ISO_8859_1))
+                            .ifPresentOrElse(backupConfig::add, () -> notRead.add(name));
+                    // a backup of a cluster restored before has its own *.from-backup: the newer file replaces it
                     Path aside = data.resolve(name + ".from-backup");
-                    Files.move(file, aside, LinkOption.NOFOLLOW_LINKS);
-                    Files.setPosixFilePermissions(aside, PosixFilePermissions.fromString("rw-------"));
+                    Files.move(file, aside, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
                     own(aside);
                 }
             }
             RestoredConfiguration settings = RestoredConfiguration.of(backupConfig);
+            notRead.forEach(name -> settings.fileNotRead(name + " (larger than " + CONFIG_FILE_MAX + " bytes)"));
             RestoredConfiguration.controlMinimums(pgControldata(bin, data)).forEach(settings::atLeast);
             for (String name : List.of("pg_hba.conf", "pg_ident.conf")) {
                 if (Files.exists(data.resolve(name), LinkOption.NOFOLLOW_LINKS)) {
@@ -688,6 +694,9 @@ public class ClusterRestorer {
                     .append("listen_addresses = '127.0.0.1'\n")
                     .append("unix_socket_directories = '").append(socketDir).append("'\n")
                     .append("archive_mode = off\n")
+                    // the source's subscriptions would connect to their publishers (production's, in a drill) and
+                    // apply what comes: none starts until a DBA has looked at them
+                    .append("max_logical_replication_workers = 0\n")
                     .append("hba_file = '").append(data.resolve("pg_hba.conf")).append("'\n")
                     .append("ident_file = '").append(data.resolve("pg_ident.conf")).append("'\n")
                     .append("hot_standby = on\n")
@@ -728,6 +737,23 @@ public class ClusterRestorer {
         } catch (IOException e) {
             throw new CommandFailure("cannot write the recovery settings into " + data + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The lines of a backup's pg_hba.conf or pg_ident.conf without those that name other files ({@code include},
+     * {@code include_if_exists}, {@code include_dir}, {@code @file}): the cluster would read any file its OS user
+     * can, and log what it cannot parse of it.
+     */
+    static String withoutFileReferences(String conf) {
+        StringBuilder out = new StringBuilder();
+        for (String line : conf.split("\r?\n|\r", -1)) {
+            String code = line.contains("#") ? line.substring(0, line.indexOf('#')) : line;
+            String first = code.strip().split("\\s+", 2)[0].toLowerCase(java.util.Locale.ROOT);
+            boolean names = first.startsWith("include") || java.util.Arrays.stream(code.strip().split("[\\s,]+"))
+                    .anyMatch(t -> t.startsWith("@") || t.startsWith("\"@"));
+            out.append(names ? "# a line naming another file was left out by the restore" : line).append('\n');
+        }
+        return out.toString();
     }
 
     /** The restore writes a configuration file of the backup's only when it is a plain file (never a link). */
@@ -790,13 +816,18 @@ public class ClusterRestorer {
             }
         }
         Path hba = data.resolve("pg_hba.conf");
-        Files.writeString(hba, "# point-in-time restore (RestoreCluster " + cmd.commandId().replaceAll(
+        String sourceHba = new String(NoFollow.read(hba, CONFIG_FILE_MAX).orElse(new byte[0]), StandardCharsets.UTF_8);
+        NoFollow.writeFresh(hba, ("# point-in-time restore (RestoreCluster " + cmd.commandId().replaceAll(
                 "[^A-Za-z0-9:._-]", "_") + "): the private socket admits only the restoring worker's checks\n"
-                + "local all all peer map=" + IDENT_MAP + "\n" + Files.readString(hba, StandardCharsets.UTF_8));
-        Files.writeString(data.resolve("pg_ident.conf"), "\n# point-in-time restore: the restoring worker's checks\n"
+                + "local all all peer map=" + IDENT_MAP + "\n" + withoutFileReferences(sourceHba))
+                .getBytes(StandardCharsets.UTF_8));
+        Path ident = data.resolve("pg_ident.conf");
+        String sourceIdent = Files.exists(ident, LinkOption.NOFOLLOW_LINKS)
+                ? new String(NoFollow.read(ident, CONFIG_FILE_MAX).orElse(new byte[0]), StandardCharsets.UTF_8) : "";
+        NoFollow.writeFresh(ident, (withoutFileReferences(sourceIdent)
+                + "\n# point-in-time restore: the restoring worker's checks\n"
                 + IDENT_MAP + " " + osUser + " " + config.cluster().checkUser() + "\n"
-                + IDENT_MAP + " " + osUser + " " + config.checkerRole() + "\n",
-                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                + IDENT_MAP + " " + osUser + " " + config.checkerRole() + "\n").getBytes(StandardCharsets.UTF_8));
     }
 
     /**
@@ -875,6 +906,13 @@ public class ClusterRestorer {
         }
     }
 
+    /** The most read of a small file of the data or work directory (backup_label, PG_VERSION, pg_control, ...). */
+    private static final int SMALL_FILE_MAX = 64 * 1024;
+    /** The most read of a configuration file of the backup. */
+    private static final int CONFIG_FILE_MAX = 16 * 1024 * 1024;
+    /** How much of a log's end {@link #tail} reads. */
+    private static final int TAIL_BYTES = 64 * 1024;
+
     /** pg_control's {@code state} (after system_identifier and two version numbers) as of PostgreSQL 9.6 on. */
     private static final int CONTROL_STATE_OFFSET = 16;
     /** DBState's DB_IN_PRODUCTION: recovery has ended and the server accepts writes. */
@@ -883,7 +921,7 @@ public class ClusterRestorer {
     /** Whether the cluster's control file says it runs in production (recovery over, promoted). */
     static boolean inProduction(Path data) {
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(data.resolve("global")
-                .resolve("pg_control"))) {
+                .resolve("pg_control"), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
             java.nio.ByteBuffer state = java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
             while (state.hasRemaining() && ch.read(state, CONTROL_STATE_OFFSET + state.position()) > 0) {
                 // a 4-byte read at a fixed offset: one call in practice
@@ -907,7 +945,8 @@ public class ClusterRestorer {
             }
             String reason;
             try {
-                reason = Files.readString(paths.work().resolve("failed"), StandardCharsets.UTF_8).strip();
+                reason = new String(NoFollow.read(paths.work().resolve("failed"), SMALL_FILE_MAX)
+                        .orElse(new byte[0]), StandardCharsets.UTF_8).strip();
             } catch (IOException e) {
                 reason = "(the reason was not recorded)";
             }
@@ -1038,9 +1077,9 @@ public class ClusterRestorer {
     private static void createDirectory(Path dir, boolean privateDir) {
         try {
             Files.createDirectories(dir.getParent());
-            Files.createDirectory(dir);
-            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString(privateDir ? "rwx------"
-                    : "rwxr-xr-x"));
+            // the mode given when it is made (less the umask): a chmod afterwards would follow a link swapped in
+            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(
+                    privateDir ? "rwx------" : "rwxr-xr-x")));
         } catch (IOException e) {
             throw new CommandFailure("cannot create " + dir + ": " + e.getMessage(), e);
         }
@@ -1066,7 +1105,9 @@ public class ClusterRestorer {
         if (owner.isEmpty()) {
             return;
         }
-        PosixFileAttributeView view = Files.getFileAttributeView(p, PosixFileAttributeView.class);
+        // the file's own owner: a link put under its name is handed over itself, its target never
+        PosixFileAttributeView view = Files.getFileAttributeView(p, PosixFileAttributeView.class,
+                LinkOption.NOFOLLOW_LINKS);
         view.setOwner(owner.get().user());
         view.setGroup(owner.get().group());
     }
@@ -1078,8 +1119,10 @@ public class ClusterRestorer {
         }
     }
 
+    /** The last line of the cluster's log (in its OS user's work directory: never read through a link) matching. */
     private static Optional<String> logLine(Path log, String regex) {
-        try (Stream<String> lines = Files.lines(log, StandardCharsets.UTF_8)) {
+        try (Stream<String> lines = new java.io.BufferedReader(new java.io.InputStreamReader(
+                Files.newInputStream(log, LinkOption.NOFOLLOW_LINKS), StandardCharsets.UTF_8)).lines()) {
             Pattern p = Pattern.compile(regex);
             return lines.map(p::matcher).filter(Matcher::find).map(Matcher::group).reduce((a, b) -> b);
         } catch (IOException | UncheckedIOException e) {
@@ -1087,9 +1130,16 @@ public class ClusterRestorer {
         }
     }
 
+    /** The file's last lines (of its last 64 KiB), never read through a link. */
     static String tail(Path file, int lines) {
-        try {
-            List<String> all = Files.readAllLines(file, StandardCharsets.UTF_8);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.READ,
+                LinkOption.NOFOLLOW_LINKS)) {
+            long from = Math.max(0, ch.size() - TAIL_BYTES);
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) (ch.size() - from));
+            while (buf.hasRemaining() && ch.read(buf, from + buf.position()) > 0) {
+                // reads until the end as it was when opened
+            }
+            List<String> all = new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8).lines().toList();
             return String.join(" | ", all.subList(Math.max(0, all.size() - lines), all.size()));
         } catch (IOException | UncheckedIOException e) {
             return "(no output: " + e.getMessage() + ")";
@@ -1098,7 +1148,7 @@ public class ClusterRestorer {
 
     private static Optional<List<String>> readLines(Path p) {
         try {
-            return Optional.of(Files.readAllLines(p, StandardCharsets.UTF_8));
+            return NoFollow.read(p, SMALL_FILE_MAX).map(b -> new String(b, StandardCharsets.UTF_8).lines().toList());
         } catch (IOException | UncheckedIOException e) {
             return Optional.empty();
         }
@@ -1121,18 +1171,14 @@ public class ClusterRestorer {
         }
     }
 
+    /**
+     * Removes {@code root} and everything below it. The tree belongs to the cluster's OS user, who may swap a
+     * directory for a link while it is removed: every step goes relative to a directory already opened
+     * ({@link NoFollow#deleteTree}), so nothing outside the tree is ever removed.
+     */
     static void deleteRecursively(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(root)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
+        try {
+            NoFollow.deleteTree(root);
         } catch (IOException | UncheckedIOException e) {
             throw new CommandFailure("cannot remove " + root + ": " + e.getMessage(), e);
         }

@@ -17,7 +17,8 @@ import java.util.regex.Pattern;
  * The files come from the source's data directory, so whoever is superuser on the source wrote them
  * ({@code ALTER SYSTEM}). Kept as they are, they would run commands on the restoring host when recovery ends
  * ({@code recovery_end_command}, {@code archive_cleanup_command}), load any library ({@code *_preload_libraries} with
- * a path, {@code dynamic_library_path}, {@code jit_provider}), write files anywhere ({@code external_pid_file}, the
+ * a path, {@code dynamic_library_path}, {@code jit_provider}, or a library with jobs of its own such as pg_cron), write
+ * files anywhere ({@code external_pid_file}, the
  * log settings) or read them ({@code include}, {@code ssl_*_file}). So a setting is kept only when its name is on a
  * list of settings that do none of that and its value has the plain form of its kind; every other one stays in the
  * backup's files, which the restore keeps beside the new ones ({@code *.from-backup}), and is named in the restore's
@@ -49,6 +50,12 @@ final class RestoredConfiguration {
             "wal_compression", "synchronous_commit", "autovacuum", "wal_level", "track_io_timing");
     /** Settings whose libraries the restored cluster loads; {@code dynamic_library_path} is always {@code $libdir}. */
     private static final Set<String> LIBRARY_LISTS = Set.of("shared_preload_libraries");
+    /**
+     * The libraries a restored cluster preloads: only those that run nothing on their own. A library with jobs or
+     * workers of its own (pg_cron, an extension's background workers) would run what the source's catalog holds as
+     * soon as the cluster starts; a DBA adds such a library by hand after looking at what it would run.
+     */
+    static final Set<String> PRELOADS_KEPT = Set.of("pg_stat_statements", "auto_explain");
 
     /** The hot-standby settings a restored cluster must have at least as high as the source (pg_control's). */
     static final Map<String, String> CONTROL_MINIMUMS = Map.of(
@@ -87,6 +94,11 @@ final class RestoredConfiguration {
     /** The names of the settings (and include directives) of the backup's files that were not kept: the first 50. */
     Set<String> notKept() {
         return Set.copyOf(notKept);
+    }
+
+    /** Notes a whole configuration file that was not read. */
+    void fileNotRead(String what) {
+        notKept.add(what);
     }
 
     /** How many more settings were not kept than {@link #notKept()} lists. */
@@ -145,7 +157,9 @@ final class RestoredConfiguration {
         if (WORDS.contains(name)) {
             return WORD.matcher(value.strip()).matches() && !value.contains("..");
         }
-        return LIBRARY_LISTS.contains(name) && LIBRARIES.matcher(value).matches();
+        return LIBRARY_LISTS.contains(name) && LIBRARIES.matcher(value).matches()
+                && java.util.Arrays.stream(value.split(",")).map(String::strip).filter(l -> !l.isEmpty())
+                .allMatch(PRELOADS_KEPT::contains);
     }
 
     /**

@@ -90,7 +90,8 @@ final class WalPrefetcher implements AutoCloseable {
     void start() {
         try {
             Path planFile = failedMarker.resolveSibling("plan");
-            Files.write(planFile, plan, StandardCharsets.UTF_8);
+            NoFollow.writeFresh(planFile, (plan.isEmpty() ? "" : String.join("\n", plan) + "\n")
+                    .getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new IllegalStateException("cannot write the WAL plan beside " + dir + ": " + e.getMessage(), e);
         }
@@ -128,7 +129,8 @@ final class WalPrefetcher implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.warnf("WAL prefetch into %s stopped: %s", dir, e.getMessage());
             try {
-                Files.writeString(failedMarker, String.valueOf(e.getMessage()).replaceAll("[\r\n']", " "));
+                NoFollow.writeFresh(failedMarker, String.valueOf(e.getMessage()).replaceAll("[\r\n']", " ")
+                        .getBytes(StandardCharsets.UTF_8));
             } catch (IOException ignored) {
                 // restore_command then waits until its own deadline
             }
@@ -159,7 +161,8 @@ final class WalPrefetcher implements AutoCloseable {
                 + " disappeared from " + wal.location() + " during the restore"));
         Path tmp = dir.resolve(name + ".tmp");
         try {
-            Files.write(tmp, content);
+            // the directory is the cluster's OS user's: a link put at the temporary name is replaced, not followed
+            NoFollow.writeFresh(tmp, content);
             // restore_command sees a file only once it is complete
             Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {

@@ -58,7 +58,7 @@ class RestoredConfigurationTest {
                 work_mem = '8MB; drop'
                 bytea_output = 'hex'' , x = ''y'
                 """, """
-                shared_preload_libraries = '/tmp/evil.so'
+                shared_preload_libraries = 'pg_stat_statements, pg_cron'
                 max_connections = 'unterminated
                 """));
 
@@ -85,6 +85,25 @@ class RestoredConfigurationTest {
         assertThat(c.kept()).containsEntry("max_connections", "300").containsEntry("max_wal_senders", "20")
                 .containsEntry("max_worker_processes", "8").containsEntry("max_prepared_transactions", "0")
                 .containsEntry("max_locks_per_transaction", "64");
+    }
+
+    @Test
+    void hbaAndIdentLinesThatNameOtherFilesAreLeftOutAndTheOthersKept() {
+        String hba = """
+                # TYPE DATABASE USER ADDRESS METHOD
+                host all all 127.0.0.1/32 scram-sha-256
+                host all @/etc/lifeboat/master-key 127.0.0.1/32 md5
+                host @admins.txt all 127.0.0.1/32 md5
+                include /etc/shadow
+                  INCLUDE_DIR '/root'
+                local all postgres peer   # keep me
+                """;
+        String kept = ClusterRestorer.withoutFileReferences(hba);
+
+        assertThat(kept).contains("host all all 127.0.0.1/32 scram-sha-256\n")
+                .contains("local all postgres peer   # keep me\n").doesNotContain("master-key")
+                .doesNotContain("admins.txt").doesNotContain("shadow").doesNotContain("/root");
+        assertThat(kept.lines().filter(l -> l.startsWith("# a line naming another file"))).hasSize(4);
     }
 
     @Test

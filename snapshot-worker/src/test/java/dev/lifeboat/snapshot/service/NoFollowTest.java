@@ -1,0 +1,60 @@
+package dev.lifeboat.snapshot.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a root worker does in a directory the cluster's OS user owns: links put there are replaced or removed as
+ * links, never followed, so a file elsewhere on the host is never written, read, chmod-ed or removed.
+ */
+class NoFollowTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aLinkUnderTheNameIsReplacedNotWrittenThroughNorRead() throws Exception {
+        Path victim = Files.writeString(tmp.resolve("victim"), "untouched");
+        Path dir = Files.createDirectory(tmp.resolve("cluster-owned"));
+        Path link = Files.createSymbolicLink(dir.resolve("restore_command.sh"), victim);
+
+        assertThatThrownBy(() -> NoFollow.read(link, 1024)).isInstanceOf(IOException.class);
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> before = Files.getPosixFilePermissions(victim);
+        NoFollow.writeFresh(link, "#!/bin/sh\n".getBytes(), "rwxr-xr-x");
+
+        assertThat(victim).hasContent("untouched");
+        assertThat(Files.getPosixFilePermissions(victim)).isEqualTo(before);
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(link)))
+                .isEqualTo("rwxr-xr-x");
+        assertThat(Files.isSymbolicLink(link)).isFalse();
+        assertThat(link).hasContent("#!/bin/sh\n");
+        assertThat(NoFollow.read(link, 4)).as("larger than asked for").isEmpty();
+    }
+
+    @Test
+    void removingATreeRemovesLinksInItAsLinksAndNothingTheyPointAt() throws Exception {
+        Path outside = Files.createDirectory(tmp.resolve("outside"));
+        Files.writeString(outside.resolve("passwd"), "keep");
+        Path tree = Files.createDirectory(tmp.resolve("data"));
+        Files.createDirectories(tree.resolve("base/1"));
+        Files.writeString(tree.resolve("base/1/16384"), "x");
+        Files.createSymbolicLink(tree.resolve("base/d"), outside);
+        Files.createSymbolicLink(tree.resolve("pg_wal"), outside.resolve("passwd"));
+
+        NoFollow.deleteTree(tree);
+
+        assertThat(tree).doesNotExist();
+        assertThat(outside.resolve("passwd")).hasContent("keep");
+
+        Path linkTop = Files.createSymbolicLink(tmp.resolve("work"), outside);
+        NoFollow.deleteTree(linkTop);
+        assertThat(Files.exists(linkTop, java.nio.file.LinkOption.NOFOLLOW_LINKS)).isFalse();
+        assertThat(outside.resolve("passwd")).hasContent("keep");
+    }
+}
