@@ -40,6 +40,8 @@ final class WalPrefetcher implements AutoCloseable {
     private final List<String> plan;
     private final Path dir;
     private final Path failedMarker;
+    /** The plan, the failure marker and WAL files are read by restore_command, run by the cluster's OS user. */
+    private static final String READABLE = "rw-r--r--";
     private final int parallelism;
     private final ExecutorService pool;
     private final AtomicLong bytes = new AtomicLong();
@@ -91,7 +93,7 @@ final class WalPrefetcher implements AutoCloseable {
         try {
             Path planFile = failedMarker.resolveSibling("plan");
             NoFollow.writeFresh(planFile, (plan.isEmpty() ? "" : String.join("\n", plan) + "\n")
-                    .getBytes(StandardCharsets.UTF_8));
+                    .getBytes(StandardCharsets.UTF_8), READABLE);
         } catch (IOException e) {
             throw new IllegalStateException("cannot write the WAL plan beside " + dir + ": " + e.getMessage(), e);
         }
@@ -130,7 +132,7 @@ final class WalPrefetcher implements AutoCloseable {
             LOG.warnf("WAL prefetch into %s stopped: %s", dir, e.getMessage());
             try {
                 NoFollow.writeFresh(failedMarker, String.valueOf(e.getMessage()).replaceAll("[\r\n']", " ")
-                        .getBytes(StandardCharsets.UTF_8));
+                        .getBytes(StandardCharsets.UTF_8), READABLE);
             } catch (IOException ignored) {
                 // restore_command then waits until its own deadline
             }
@@ -162,7 +164,7 @@ final class WalPrefetcher implements AutoCloseable {
         Path tmp = dir.resolve(name + ".tmp");
         try {
             // the directory is the cluster's OS user's: a link put at the temporary name is replaced, not followed
-            NoFollow.writeFresh(tmp, content);
+            NoFollow.writeFresh(tmp, content, READABLE);
             // restore_command sees a file only once it is complete
             Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {

@@ -442,6 +442,8 @@ class ClusterRestoreTest {
             assertThat(queryString(st, "show work_mem")).isEqualTo("7MB");
             assertThat(queryString(st, "show recovery_end_command")).isEmpty();
             assertThat(queryString(st, "show external_pid_file")).isEmpty();
+            assertThat(queryString(st, "show max_logical_replication_workers")).as("no subscription starts")
+                    .isEqualTo("0");
         }
         @SuppressWarnings("unchecked")
         List<String> notKept = (List<String>) reply.result().get("settingsNotKept");
