@@ -210,6 +210,12 @@ public class ClusterRestorer {
             } catch (IllegalStateException e) {
                 throw new CommandFailure(e.getMessage(), e);
             }
+            if (!ROOT) {
+                LOG.warnf("restore %s: the restored cluster runs as this worker's own OS user; code its source's "
+                        + "superuser left in the catalogs (triggers, index expressions, C functions) could read this "
+                        + "worker's secrets: restore sources you do not trust only on a worker that runs as root "
+                        + "(README, known limits)", cmd.commandId());
+            }
             long replayStart = System.nanoTime();
             pgCtl(bin, List.of("-D", paths.data().toString(), "-l", paths.log().toString(), "-W", "start"),
                     Duration.ofSeconds(60), "start PostgreSQL in " + paths.data());
