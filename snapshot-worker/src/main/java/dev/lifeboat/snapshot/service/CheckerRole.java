@@ -139,11 +139,11 @@ final class CheckerRole implements AutoCloseable {
      * outrank the cluster's database and role settings.
      *
      * <p>The role: created, or, when the cluster already has one of that name (the source's), forced to NOSUPERUSER
-     * NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS without a password and stripped of every role membership;
+     * NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS without a password and stripped of every role membership;
      * its role settings (all, and those in the checked database) are reset; then it is made a member of
      * pg_read_all_data (PostgreSQL 14+; older majors are refused), which must be the only role it belongs to,
-     * directly or not. Its sessions run with {@code row_security=off}, so a table's policies (code the source wrote)
-     * never run: a table with row-level security fails its check saying so. Afterwards: NOLOGIN, no longer a member
+     * directly or not. It bypasses row-level security and its sessions run with {@code row_security=off}, so a
+     * table's policies (code the source wrote) never run and its rows are counted all the same. Afterwards: NOLOGIN, no longer a member
      * of pg_read_all_data, CONNECT revoked. A problem here is not thrown: every check then fails with it as reason.
      */
     static CheckerRole onRestoredCluster(DatabaseTarget target, String database, int major, RecoveryConfig config,
@@ -219,13 +219,14 @@ final class CheckerRole implements AutoCloseable {
     private String restrictOnRestored() throws SQLException {
         try (Statement st = maintenance.createStatement()) {
             st.execute("select pg_catalog.pg_advisory_lock(" + LOCK_KEY + "::pg_catalog.int8)");
-            String attributes = " login nosuperuser nocreatedb nocreaterole noreplication nobypassrls inherit "
+            // BYPASSRLS: a table's policies (the source's code) are neither run nor in the way of a count
+            String attributes = " login nosuperuser nocreatedb nocreaterole noreplication bypassrls inherit "
                     + "password null connection limit 4";
             if (roleAttributes(role) == null) {
                 st.execute("create role " + role + attributes);
             } else {
                 LOG.warnf("the restored cluster has a role '%s' of its own (from the source): it is made NOSUPERUSER "
-                        + "NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS without a password and stripped of its "
+                        + "NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS without a password and stripped of its "
                         + "role memberships before checks run as it", role);
                 st.execute("alter role " + role + attributes + " valid until 'infinity'");
             }
@@ -251,7 +252,7 @@ final class CheckerRole implements AutoCloseable {
             return "checker role '" + role + "' could not be created on the restored cluster";
         }
         List<String> why = new ArrayList<>();
-        String[] names = {"SUPERUSER", "CREATEROLE", "CREATEDB", "REPLICATION", "BYPASSRLS"};
+        String[] names = {"SUPERUSER", "CREATEROLE", "CREATEDB", "REPLICATION"};
         for (int i = 0; i < names.length; i++) {
             if (attrs[i]) {
                 why.add(names[i]);
