@@ -54,6 +54,8 @@ class ParkedReplayClaimsTest {
     private static final String LIST = "/api/v1/admin/parked";
     private static final String REPLAY = "/api/v1/admin/parked/replay";
     private static final String AT = "find { it.partition == %d && it.offset == %d }";
+    /** Older than lifeboat.replay.claim-stale-after (5m): a claim this old is stale, a copy sent just now in its window. */
+    private static final Duration STALE = Duration.ofMinutes(5).plusSeconds(30);
 
     @Inject
     ParkedRecordService parked;
@@ -81,8 +83,8 @@ class ParkedReplayClaimsTest {
                 .statusCode(409).body("title", equalTo("Replay in flight"))
                 .body("detail", containsString("claim-stale-after"));
 
-        // an hour later the claim is stale: the list looks for its copy and records it
-        forgetCopy(held, Duration.ofHours(1));
+        // the claim is stale (its copy within its window): the list looks for its copy and records it
+        forgetCopy(held, STALE);
         JsonPath settled = list();
         assertThat(settled.getString(at(held) + ".replayState")).isEqualTo("REPLAYED");
         assertThat(settled.getString(at(held) + ".replayedTo")).isEqualTo(copyPlace);
@@ -91,10 +93,10 @@ class ParkedReplayClaimsTest {
                 .statusCode(409).body("title", equalTo("Already replayed")).body("detail", containsString(copyPlace));
 
         // a single replay settles the claim of its record too, and a bulk replay skips what was replayed
-        forgetCopy(held, Duration.ofHours(1));
+        forgetCopy(held, STALE);
         given().auth().oauth2(admin).contentType(ContentType.JSON).body(order(held, false)).post(REPLAY).then()
                 .statusCode(409).body("title", equalTo("Already replayed")).body("detail", containsString(copyPlace));
-        forgetCopy(held, Duration.ofHours(1));
+        forgetCopy(held, STALE);
         JsonPath bulk = replayAll(admin, marker);
         assertThat(bulk.getList("replayed")).isEmpty();
         assertThat(bulk.getList("skipped.code", String.class)).containsExactly("ALREADY_REPLAYED");
@@ -221,6 +223,151 @@ class ParkedReplayClaimsTest {
                 .body("detail", containsString("can be replayed again"));
         assertThat(replayRows(held)).isEmpty();
         assertThat(list().getString(at(held) + ".replayState")).isNull();
+    }
+
+    @Test
+    void aStaleClaimIsSettledWithinItsWindowHoweverManyRecordsTheOriginTopicGotSince() throws Exception {
+        String marker = "window " + UUID.randomUUID();
+        String origin = freshTopic();
+        RecordMetadata sent = park(Topics.BACKUP_REQUESTED, null, "src-claims", marker, Instant.now(), marker, 0);
+        RecordMetadata unsent = park(Topics.BACKUP_REQUESTED, null, "src-claims", marker, Instant.now(), marker, 0);
+        Instant claimed = Instant.now().minus(Duration.ofHours(2));
+        UUID sentClaim = claimWithoutCopy(sent, eventId(sent), origin, "admin-gone", Duration.ofHours(2));
+        claimWithoutCopy(unsent, eventId(unsent), origin, "admin-gone", Duration.ofHours(2));
+        // the copy of one went out right after its claim; then the origin topic got more records than one look reads
+        RecordMetadata copy = publish(origin, claimed.plusSeconds(5), 1, sent, sentClaim, "admin-gone").get(0);
+        publish(origin, Instant.now(), ReplayTestServers.CLAIM_CHECK_MAX_RECORDS + 100, null, null, null);
+
+        JsonPath listed = list();
+        assertThat(listed.getString(at(sent) + ".replayState")).isEqualTo("REPLAYED");
+        assertThat(listed.getString(at(sent) + ".replayedTo"))
+                .isEqualTo(origin + "-" + copy.partition() + "@" + copy.offset());
+        assertThat(listed.getString(at(unsent) + ".replayState")).isNull();
+        assertThat(replayRows(unsent)).isEmpty();
+    }
+
+    @Test
+    void anOldClaimThatCannotBeSettledDoesNotKeepANewerOneOnTheSameOriginFromSettling() throws Exception {
+        String marker = "held up " + UUID.randomUUID();
+        String origin = freshTopic();
+        RecordMetadata old = park(Topics.BACKUP_REQUESTED, null, "src-claims", marker, Instant.now(), marker, 0);
+        RecordMetadata newer = park(Topics.BACKUP_REQUESTED, null, "src-claims", marker, Instant.now(), marker, 0);
+        // the windows overlap: the newer claim was made two minutes after the old one
+        Instant oldClaimed = Instant.now().minus(Duration.ofHours(4));
+        claimWithoutCopy(old, eventId(old), origin, "admin-gone", Duration.ofHours(4));
+        UUID newerClaim = claimWithoutCopy(newer, eventId(newer), origin, "admin-gone",
+                Duration.ofHours(4).minusMinutes(2));
+        // the old claim's window holds more records than one look reads, the newer claim's copy comes after them
+        publish(origin, oldClaimed.plusSeconds(10), ReplayTestServers.CLAIM_CHECK_MAX_RECORDS + 100, null, null, null);
+        RecordMetadata copy = publish(origin, oldClaimed.plus(Duration.ofMinutes(2)).plusSeconds(5), 1, newer,
+                newerClaim, "admin-gone").get(0);
+
+        ParkedRecordService.Upkept done = parked.upkeep("parked");
+        assertThat(done.recorded()).isGreaterThanOrEqualTo(1);
+        assertThat(replayRows(newer)).containsExactly(origin + "-" + copy.partition() + "@" + copy.offset());
+        JsonPath listed = list();
+        assertThat(listed.getString(at(newer) + ".replayState")).isEqualTo("REPLAYED");
+        assertThat(listed.getString(at(old) + ".replayState")).isEqualTo("UNCONFIRMED");
+        assertThat(listed.getString(at(old) + ".replayUnknown")).contains("claim-check-max-records");
+    }
+
+    @Test
+    void aClaimFromBeforeCopiesNamedTheirClaimIsNotTakenForReplayedOnForgedHeaders() throws Exception {
+        String marker = "forged " + UUID.randomUUID();
+        Map<String, Long> start = HeldRecords.endOffsets(Topics.BACKUP_REQUESTED, Topics.RECOVERY_EVENTS);
+        RecordMetadata held = park(Topics.BACKUP_REQUESTED, null, "src-claims", marker, Instant.now(), marker, 0);
+        // a claim written before claims named their origin, and copies their claim
+        claimWithoutCopy(held, eventId(held), null, "admin-old", Duration.ofHours(1));
+        // a publisher to the origin topic writes what such a copy carried: where it was held and who replayed it
+        publish(Topics.BACKUP_REQUESTED, Instant.now(), 1, held, null, "admin-old");
+
+        JsonPath listed = list();
+        assertThat(listed.getString(at(held) + ".replayState")).isNull();
+        assertThat(replayRows(held)).isEmpty();
+        // the record is replayed without force: it is not skipped as replayed
+        String admin = Tokens.mint("admin-pat", Roles.ADMIN);
+        given().auth().oauth2(admin).contentType(ContentType.JSON).body(order(held, false)).post(REPLAY).then()
+                .statusCode(200).body("topic", equalTo(Topics.BACKUP_REQUESTED));
+        assertThat(replayedSince(start, marker)).extracting(c -> header(c.headers(), ParkedRecordService.REPLAYED_BY))
+                .containsExactly("admin-pat");
+    }
+
+    /**
+     * A new topic of one partition that scheduler-service may read, standing for an origin topic: its records are only
+     * the ones a test writes, stamped as it chooses (on a shared origin topic, records stamped hours back behind records
+     * of other tests would not be found by their time, as they never are in production).
+     */
+    private static String freshTopic() throws Exception {
+        String topic = "lifeboat.test.claims-" + UUID.randomUUID();
+        LocalStack stack = LocalStack.ensureStarted();
+        try (Admin admin = Admin.create(stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN))) {
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic, 1, (short) 1))).all()
+                    .get(30, TimeUnit.SECONDS);
+            org.apache.kafka.common.resource.ResourcePattern pattern = new org.apache.kafka.common.resource
+                    .ResourcePattern(org.apache.kafka.common.resource.ResourceType.TOPIC, topic,
+                    org.apache.kafka.common.resource.PatternType.LITERAL);
+            List<org.apache.kafka.common.acl.AclBinding> acls = java.util.stream.Stream.of(
+                            org.apache.kafka.common.acl.AclOperation.READ,
+                            org.apache.kafka.common.acl.AclOperation.DESCRIBE)
+                    .map(op -> new org.apache.kafka.common.acl.AclBinding(pattern,
+                            new org.apache.kafka.common.acl.AccessControlEntry("User:scheduler-service", "*", op,
+                                    org.apache.kafka.common.acl.AclPermissionType.ALLOW)))
+                    .toList();
+            admin.createAcls(acls).all().get(30, TimeUnit.SECONDS);
+        }
+        // the grant reaches the broker's authorizer shortly after it is written
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        try (org.apache.kafka.clients.consumer.KafkaConsumer<String, String> consumer =
+                     new org.apache.kafka.clients.consumer.KafkaConsumer<>(stack.kafkaClientConfig("scheduler-service"),
+                             new org.apache.kafka.common.serialization.StringDeserializer(),
+                             new org.apache.kafka.common.serialization.StringDeserializer())) {
+            while (true) {
+                try {
+                    TopicPartition tp = new TopicPartition(topic, 0);
+                    consumer.endOffsets(List.of(tp), Duration.ofSeconds(5));
+                    return topic;
+                } catch (org.apache.kafka.common.errors.TopicAuthorizationException e) {
+                    if (System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    Thread.sleep(200);
+                }
+            }
+        }
+    }
+
+    /**
+     * Writes {@code count} BackupRequested records to {@code topic} stamped {@code at}; with {@code held}, each as a
+     * replay's copy of it by {@code by} (under {@code claim} when given, else with only the headers copies carried
+     * before they named their claim).
+     */
+    private static List<RecordMetadata> publish(String topic, Instant at, int count, RecordMetadata held, UUID claim,
+                                                String by) throws Exception {
+        List<java.util.concurrent.Future<RecordMetadata>> sent = new java.util.ArrayList<>();
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(LocalStack.ensureStarted()
+                .kafkaClientConfig(LocalStack.KAFKA_ADMIN), new StringSerializer(), new StringSerializer())) {
+            for (int i = 0; i < count; i++) {
+                String key = "src-filler";
+                Headers headers = EventCodec.headers(EventType.BACKUP_REQUESTED, "/test/publisher", key);
+                if (held != null) {
+                    headers.add(ParkedRecordService.REPLAYED_FROM,
+                            HeldRecords.utf8(held.topic() + "-" + held.partition() + "@" + held.offset()));
+                    headers.add(ParkedRecordService.REPLAYED_BY, HeldRecords.utf8(by));
+                    if (claim != null) {
+                        headers.add(ParkedRecordService.REPLAYED_CLAIM, HeldRecords.utf8(claim.toString()));
+                    }
+                }
+                String value = EventCodec.encodeData(new dev.lifeboat.contracts.BackupRequested(
+                        UUID.randomUUID().toString(), key, dev.lifeboat.contracts.BackupType.FULL, null, "test"));
+                sent.add(producer.send(new ProducerRecord<>(topic, null, at.toEpochMilli(), key, value, headers)));
+            }
+            producer.flush();
+            List<RecordMetadata> done = new java.util.ArrayList<>();
+            for (var f : sent) {
+                done.add(f.get(30, TimeUnit.SECONDS));
+            }
+            return done;
+        }
     }
 
     /** A BackupRequested whose record, with {@code key} and {@code headers}, is the largest a producer sends. */

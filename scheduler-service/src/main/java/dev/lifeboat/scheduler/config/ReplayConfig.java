@@ -30,8 +30,10 @@ public interface ReplayConfig {
     Duration claimStaleAfter();
 
     /**
-     * A look for stale claims' copies reads at most this many records of one origin topic (from the oldest claim's
-     * time on); past it the claims stay unconfirmed and are looked for again later.
+     * A look for stale claims' copies reads at most this many records of one origin topic: those stamped within the
+     * claims' windows (from a minute before a claim to {@link #claimStaleAfter()} and a minute after it; claims whose
+     * windows overlap share one read). A claim whose window holds more stays unconfirmed (an administrator forces its
+     * replay, or raises this bound); the claims after it are read on their own.
      */
     @WithDefault("100000")
     int claimCheckMaxRecords();

@@ -57,9 +57,11 @@ import java.util.concurrent.TimeUnit;
  * <p>A replay claims its record (a {@code parked_replay} row) before the copy is sent and records where the copy went
  * once the broker acknowledged it. A claim whose copy is not recorded is in flight until
  * {@code lifeboat.replay.claim-stale-after}; after that the replay that made it stopped, and the claim is settled by
- * looking for its copy (which names the claim in {@value #REPLAYED_CLAIM}) on the origin topic: found, its place is
- * recorded; not found, the claim is released. Claims are settled where the list and the replays meet them, and on a
- * timer ({@link ParkedReplayUpkeep}), which also deletes the rows about records the holding topic no longer has.
+ * looking for its copy (which names the claim in {@value #REPLAYED_CLAIM}) on the origin topic, among the records
+ * stamped from a minute before the claim to {@code lifeboat.replay.claim-stale-after} after it: found, its place is
+ * recorded; not found, the claim is released. A claim made before copies named their claim is released without a
+ * look. Claims are settled where the list and the replays meet them, and on a timer ({@link ParkedReplayUpkeep}),
+ * which also deletes the rows about records the holding topic no longer has.
  */
 @ApplicationScoped
 public class ParkedRecordService {
@@ -75,6 +77,11 @@ public class ParkedRecordService {
      * broker's clock: the look for a copy starts this much before the claim.
      */
     private static final Duration CLOCK_SKEW = Duration.ofMinutes(1);
+    /**
+     * The looks for stale claims' copies of one round (a list, a replay, an upkeep round) start no new read after this
+     * many times {@code lifeboat.replay.timeout}; the claims they did not come to wait for the next round.
+     */
+    static final int LOOK_ROUND_TIMEOUTS = 3;
     /** At most this many stale claims are settled by one list, replay or upkeep round; the rest by the next. */
     static final int STALE_PER_ROUND = 100;
 
@@ -170,12 +177,16 @@ public class ParkedRecordService {
         record Found(Replayed copy) implements Settled {
         }
 
-        /** no copy reached the origin topic: the claim is released */
-        record Absent() implements Settled {
+        /** no copy reached the origin topic ({@code why} says where it was looked for): the claim is released */
+        record Absent(String why) implements Settled {
         }
 
         /** not known: the look did not finish, or its outcome could not be written down */
         record Unknown(String why) implements Settled {
+        }
+
+        /** not looked for: the round's looks ran out of time before they came to it; the next round does */
+        record Postponed(String why) implements Settled {
         }
     }
 
@@ -579,6 +590,8 @@ public class ParkedRecordService {
             outcome.forEach((id, s) -> {
                 if (s instanceof Settled.Unknown u) {
                     unconfirmed.put(id, u.why());
+                } else if (s instanceof Settled.Postponed p) {
+                    unconfirmed.put(id, p.why());
                 }
             });
             if (unconfirmed.size() < outcome.size()) {
@@ -641,8 +654,15 @@ public class ParkedRecordService {
     }
 
     /**
+     * Where the next upkeep round of each holding topic goes on settling stale claims (their time): a round takes the
+     * {@value #STALE_PER_ROUND} oldest from there, so claims that stay unconfirmed round after round do not keep the
+     * newer ones from being looked at. Back to the oldest once a round came to the newest.
+     */
+    private final Map<String, Instant> upkeepFrom = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
      * One upkeep round of the holding topic {@code from}: deletes every row about a record it no longer has, then
-     * settles its oldest {@value #STALE_PER_ROUND} stale claims.
+     * settles {@value #STALE_PER_ROUND} stale claims, oldest first from where the last round stopped.
      */
     @WithSpan("ParkedRecordService.upkeep")
     public Upkept upkeep(String from) {
@@ -659,14 +679,26 @@ public class ParkedRecordService {
         // bounded: a round deletes at most this many rows per partition, the next round goes on
         int purged = purge(topic, begin, 100);
         Instant staleBefore = Instant.now().minus(config.claimStaleAfter());
+        Instant since = upkeepFrom.getOrDefault(topic, Instant.EPOCH);
         List<ParkedReplay> stale = database(() -> Panache.withSession(() -> ParkedReplay.<ParkedReplay>find(
-                "heldTopic = ?1 and copyTopic is null and replayedAt < ?2 order by replayedAt", topic, staleBefore)
-                .page(0, STALE_PER_ROUND).list()));
+                "heldTopic = ?1 and copyTopic is null and replayedAt < ?2 and replayedAt >= ?3 order by replayedAt, id",
+                topic, staleBefore, since).page(0, STALE_PER_ROUND).list()));
         Map<UUID, Settled> outcome = stale.isEmpty() ? Map.of() : settle(stale);
+        Optional<Instant> postponed = stale.stream().filter(c -> outcome.get(c.id) instanceof Settled.Postponed)
+                .map(c -> c.replayedAt).findFirst();
+        if (postponed.isPresent()) {
+            upkeepFrom.put(topic, postponed.get());
+        } else if (stale.size() == STALE_PER_ROUND) {
+            // the database keeps microseconds: the next round starts after the last claim of this one
+            upkeepFrom.put(topic, stale.get(stale.size() - 1).replayedAt.plus(1, java.time.temporal.ChronoUnit.MICROS));
+        } else {
+            upkeepFrom.remove(topic);
+        }
         Upkept done = new Upkept(topic, purged,
                 (int) outcome.values().stream().filter(s -> s instanceof Settled.Found).count(),
                 (int) outcome.values().stream().filter(s -> s instanceof Settled.Absent).count(),
-                (int) outcome.values().stream().filter(s -> s instanceof Settled.Unknown).count());
+                (int) outcome.values().stream().filter(s -> s instanceof Settled.Unknown
+                        || s instanceof Settled.Postponed).count());
         if (purged + outcome.size() > 0) {
             LOG.infof("replays of %s kept up: %s", topic, done);
         }
@@ -687,14 +719,16 @@ public class ParkedRecordService {
                     LOG.infof("the replay of %s claimed at %s by %s was never recorded; its copy was found at %s-%d@%d"
                                     + " and is now", c.held(), c.replayedAt, c.replayedBy, f.copy().topic(),
                             f.copy().partition(), f.copy().offset());
-                } else if (s instanceof Settled.Absent) {
+                } else if (s instanceof Settled.Absent a) {
                     database(() -> Panache.withTransaction(() -> ParkedReplay.delete(
                             "id = ?1 and copyTopic is null", c.id)));
-                    LOG.infof("the replay of %s claimed at %s by %s sent no copy to %s: claim released, the record"
-                            + " can be replayed", c.held(), c.replayedAt, c.replayedBy, c.originTopic);
+                    LOG.infof("the replay of %s claimed at %s by %s is released, the record can be replayed: %s",
+                            c.held(), c.replayedAt, c.replayedBy, a.why());
                 } else if (s instanceof Settled.Unknown u) {
                     LOG.warnf("the replay of %s claimed at %s by %s stays unconfirmed: %s", c.held(), c.replayedAt,
                             c.replayedBy, u.why());
+                } else if (s instanceof Settled.Postponed p) {
+                    LOG.debugf("the replay of %s claimed at %s: %s", c.held(), c.replayedAt, p.why());
                 }
             } catch (RuntimeException e) {
                 outcome.put(c.id, new Settled.Unknown("its outcome (" + s + ") could not be written to"
@@ -705,133 +739,229 @@ public class ParkedRecordService {
     }
 
     /**
-     * Looks for the copies of {@code claims} on the topics they were sent to, each from its claim's time on, within
-     * the replay deadline and {@code lifeboat.replay.claim-check-max-records} records per topic.
+     * Looks for the copies of {@code claims} on the topics they were sent to, each within its window (from
+     * {@link #CLOCK_SKEW} before the claim to {@code lifeboat.replay.claim-stale-after} after it, plus that skew: a
+     * copy is sent right after its claim, within {@code lifeboat.replay.timeout}). Claims whose windows overlap share
+     * one read, bounded by the replay deadline and {@code lifeboat.replay.claim-check-max-records}; a read that stops
+     * there leaves unconfirmed only the oldest claim whose window it did not finish, and the newer ones are read on
+     * their own.
+     *
+     * <p>A claim made before copies named their claim (it names no origin) is released without a look: its copy could
+     * only be matched by {@value #REPLAYED_FROM} and {@value #REPLAYED_BY}, which anyone allowed to publish to the
+     * origin topic can write, and a record wrongly taken for replayed would never be replayed. Released, the record
+     * can be replayed again; if that claim's copy did go out, the record then reaches its origin topic twice, which
+     * the consumers' idempotency guards absorb.
      */
     private Map<UUID, Settled> lookForCopies(List<ParkedReplay> claims) {
         Map<UUID, Settled> outcome = new HashMap<>();
         Map<String, List<ParkedReplay>> byOrigin = new LinkedHashMap<>();
-        Set<UUID> legacy = new java.util.HashSet<>();
         for (ParkedReplay c : claims) {
-            String origin = c.originTopic;
-            if (origin == null) {
-                legacy.add(c.id);
-                // a claim made before claims named their origin: the held record names it
-                try {
-                    origin = describe(read(c.heldTopic, c.heldPartition, c.heldOffset)).originTopic();
-                } catch (ProblemException e) {
-                    outcome.put(c.id, new Settled.Unknown("the claim does not name the topic its copy went to, and"
-                            + " the held record could not be read: " + e.getMessage()));
-                    continue;
-                }
-                if (origin == null) {
-                    // a record without an origin is never sent: its claim stopped before that
-                    outcome.put(c.id, new Settled.Absent());
-                    continue;
-                }
-                c.originTopic = origin;
+            if (c.originTopic == null) {
+                outcome.put(c.id, new Settled.Absent("the claim was made before copies named their claim ("
+                        + REPLAYED_CLAIM + "): a copy of it cannot be told from a record anyone allowed to publish to"
+                        + " the origin topic could write, so it is released unconfirmed (if its copy did go out, a"
+                        + " new replay sends the record a second time)"));
+                continue;
             }
-            byOrigin.computeIfAbsent(origin, o -> new ArrayList<>()).add(c);
+            byOrigin.computeIfAbsent(c.originTopic, o -> new ArrayList<>()).add(c);
         }
-        byOrigin.forEach((origin, theirs) -> outcome.putAll(lookOn(origin, theirs, legacy)));
+        long roundEnd = System.nanoTime() + timeout.multipliedBy(LOOK_ROUND_TIMEOUTS).toNanos();
+        byOrigin.forEach((origin, theirs) -> outcome.putAll(lookOn(origin, theirs, roundEnd)));
         return outcome;
     }
 
-    private Map<UUID, Settled> lookOn(String origin, List<ParkedReplay> claims, Set<UUID> legacy) {
-        Map<String, ParkedReplay> open = new HashMap<>();
-        claims.forEach(c -> open.put(c.id.toString(), c));
+    /** The earliest time a copy of {@code claim} can carry. */
+    private static Instant windowFrom(ParkedReplay claim) {
+        return claim.replayedAt.minus(CLOCK_SKEW);
+    }
+
+    /** The latest time a copy of {@code claim} can carry. */
+    private Instant windowTo(ParkedReplay claim) {
+        return claim.replayedAt.plus(config.claimStaleAfter()).plus(CLOCK_SKEW);
+    }
+
+    /** {@code claims} in groups whose windows overlap, oldest first. */
+    private List<List<ParkedReplay>> overlapping(List<ParkedReplay> claims) {
+        List<ParkedReplay> sorted = new ArrayList<>(claims);
+        sorted.sort(Comparator.comparing((ParkedReplay c) -> c.replayedAt).thenComparing(c -> c.id));
+        List<List<ParkedReplay>> groups = new ArrayList<>();
+        Instant to = null;
+        for (ParkedReplay c : sorted) {
+            if (to == null || windowFrom(c).isAfter(to)) {
+                groups.add(new ArrayList<>());
+                to = windowTo(c);
+            } else if (windowTo(c).isAfter(to)) {
+                to = windowTo(c);
+            }
+            groups.get(groups.size() - 1).add(c);
+        }
+        return groups;
+    }
+
+    /**
+     * Looks for the copies of {@code claims}, all sent to {@code origin}, group by group of overlapping windows, until
+     * {@code roundEnd} (a {@link System#nanoTime()}).
+     */
+    private Map<UUID, Settled> lookOn(String origin, List<ParkedReplay> claims, long roundEnd) {
         Map<UUID, Settled> outcome = new HashMap<>();
-        Instant since = claims.stream().map(c -> c.replayedAt).min(Comparator.naturalOrder()).orElseThrow()
-                .minus(CLOCK_SKEW);
-        long read = 0;
-        String why;
         try (KafkaConsumer<String, String> consumer = consumer()) {
             List<TopicPartition> partitions = consumer.partitionsFor(origin, timeout).stream()
                     .map(p -> new TopicPartition(origin, p.partition())).toList();
             consumer.assign(partitions);
-            Map<TopicPartition, Long> times = new HashMap<>();
-            partitions.forEach(tp -> times.put(tp, since.toEpochMilli()));
-            Map<TopicPartition, OffsetAndTimestamp> from = consumer.offsetsForTimes(times, timeout);
-            // a copy of a stale claim was acknowledged, or given up, long before: the end now bounds the look
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
-            Map<TopicPartition, Long> remaining = new HashMap<>();
-            for (TopicPartition tp : partitions) {
-                OffsetAndTimestamp at = from.get(tp);
-                if (at != null && at.offset() < end.get(tp)) {
-                    consumer.seek(tp, at.offset());
-                    remaining.put(tp, end.get(tp));
+            java.util.Deque<List<ParkedReplay>> groups = new java.util.ArrayDeque<>(overlapping(claims));
+            while (!groups.isEmpty()) {
+                List<ParkedReplay> group = groups.poll();
+                if (System.nanoTime() > roundEnd) {
+                    String why = "not looked for yet: this round's looks for copies took longer than "
+                            + LOOK_ROUND_TIMEOUTS + " times lifeboat.replay.timeout (" + timeout + "); the next"
+                            + " round looks";
+                    group.forEach(c -> outcome.put(c.id, new Settled.Postponed(why)));
+                    groups.forEach(g -> g.forEach(c -> outcome.put(c.id, new Settled.Postponed(why))));
+                    break;
                 }
-            }
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (!remaining.isEmpty() && !open.isEmpty()) {
-                if (System.nanoTime() > deadline) {
-                    throw new LookStopped("reading " + origin + " from " + since + " on took longer than"
-                            + " lifeboat.replay.timeout (" + timeout + ") after " + read + " records");
-                }
-                if (read >= config.claimCheckMaxRecords()) {
-                    throw new LookStopped(origin + " holds more than lifeboat.replay.claim-check-max-records ("
-                            + config.claimCheckMaxRecords() + ") records from " + since + " on");
-                }
-                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-                    TopicPartition tp = new TopicPartition(r.topic(), r.partition());
-                    Long stop = remaining.get(tp);
-                    if (stop == null || r.offset() >= stop) {
+                Look look = look(consumer, partitions, origin, group);
+                outcome.putAll(look.found());
+                List<ParkedReplay> unread = new ArrayList<>();
+                for (ParkedReplay c : group) {
+                    if (look.found().containsKey(c.id)) {
                         continue;
                     }
-                    read++;
-                    ParkedReplay c = copyOf(r, open, legacy);
-                    if (c != null) {
-                        open.remove(c.id.toString());
-                        outcome.put(c.id, new Settled.Found(new Replayed(r.topic(), r.partition(), r.offset(), r.key(),
-                                header(r.headers(), EventCodec.H_TYPE))));
+                    if (look.stopped() == null || readThrough(consumer, partitions, look, windowTo(c))) {
+                        outcome.put(c.id, new Settled.Absent("no copy of it reached " + origin + " between "
+                                + windowFrom(c) + " and " + windowTo(c)));
+                    } else {
+                        unread.add(c);
                     }
-                    if (r.offset() + 1 >= stop) {
-                        remaining.remove(tp);
+                }
+                if (!unread.isEmpty()) {
+                    // the oldest window not read through is where the read stopped; the newer ones get a read of
+                    // their own, from their own start
+                    outcome.put(unread.get(0).id, new Settled.Unknown("its copy was looked for on " + origin
+                            + " between " + windowFrom(unread.get(0)) + " and " + windowTo(unread.get(0))
+                            + " and the look did not finish: " + look.stopped()));
+                    List<List<ParkedReplay>> again = overlapping(unread.subList(1, unread.size()));
+                    for (int i = again.size() - 1; i >= 0; i--) {
+                        groups.push(again.get(i));
                     }
                 }
             }
-            open.values().forEach(c -> outcome.put(c.id, new Settled.Absent()));
-            return outcome;
-        } catch (LookStopped e) {
-            why = e.getMessage();
         } catch (org.apache.kafka.common.KafkaException e) {
-            why = "reading " + origin + " from " + kafka.get("bootstrap.servers") + " failed: " + e.getMessage();
+            String why = "its copy was looked for on " + origin + " and the look did not finish: reading " + origin
+                    + " from " + kafka.get("bootstrap.servers") + " failed: " + e.getMessage();
+            claims.forEach(c -> outcome.putIfAbsent(c.id, new Settled.Unknown(why)));
         }
-        String unknown = "its copy was looked for on " + origin + " and the look did not finish: " + why;
-        open.values().forEach(c -> outcome.put(c.id, new Settled.Unknown(unknown)));
         return outcome;
     }
 
-    /** A look for copies that ran into its deadline or its bound of records. */
-    private static final class LookStopped extends RuntimeException {
-        LookStopped(String why) {
-            super(why, null, false, false);
-        }
+    /**
+     * What one read of an origin topic found: the copies by claim, and why it stopped before the end of its window
+     * (null when it read it all); {@code reached}: the offset it read up to in each partition, {@code end}: each
+     * partition's end when the read began.
+     */
+    private record Look(Map<UUID, Settled> found, String stopped, Map<TopicPartition, Long> reached,
+                        Map<TopicPartition, Long> end) {
+    }
+
+    /** Whether {@code look} went through every record its topic holds from its start to {@code until}. */
+    private boolean readThrough(KafkaConsumer<String, String> consumer, List<TopicPartition> partitions, Look look,
+                                Instant until) {
+        Map<TopicPartition, Long> last = offsetsAt(consumer, partitions, until, look.end());
+        return partitions.stream().allMatch(tp -> look.reached().get(tp) >= last.get(tp));
     }
 
     /**
-     * The claim among {@code open} that {@code r} is the copy of: the one it names; a copy sent before copies named
-     * their claim is matched to a claim of that time ({@code legacy}: it names no origin) by where it was held and who
-     * replayed it.
+     * The first offset of each partition whose record carries {@code time} or later; the partition's {@code end} when
+     * none does.
      */
-    private static ParkedReplay copyOf(ConsumerRecord<String, String> r, Map<String, ParkedReplay> open,
-                                       Set<UUID> legacy) {
-        String claim = header(r.headers(), REPLAYED_CLAIM);
-        if (claim != null) {
-            return open.get(claim);
-        }
-        String from = header(r.headers(), REPLAYED_FROM);
-        String by = header(r.headers(), REPLAYED_BY);
-        if (from == null) {
-            return null;
-        }
-        for (ParkedReplay c : open.values()) {
-            if (legacy.contains(c.id) && from.equals(c.held()) && c.replayedBy.equals(by)
-                    && r.timestamp() >= c.replayedAt.minus(CLOCK_SKEW).toEpochMilli()) {
-                return c;
+    private Map<TopicPartition, Long> offsetsAt(KafkaConsumer<String, String> consumer,
+                                                List<TopicPartition> partitions, Instant time,
+                                                Map<TopicPartition, Long> end) {
+        Map<TopicPartition, Long> times = new HashMap<>();
+        partitions.forEach(tp -> times.put(tp, time.toEpochMilli()));
+        Map<TopicPartition, OffsetAndTimestamp> at = consumer.offsetsForTimes(times, timeout);
+        Map<TopicPartition, Long> offsets = new HashMap<>();
+        partitions.forEach(tp -> offsets.put(tp, at.get(tp) == null ? end.get(tp)
+                : Math.min(at.get(tp).offset(), end.get(tp))));
+        return offsets;
+    }
+
+    /**
+     * Reads {@code origin} from the start of the oldest window of {@code group} to the end of the newest (its records
+     * from then to then: the time index finds both ends), looking for the copies of the group's claims, within the
+     * replay deadline and {@code lifeboat.replay.claim-check-max-records} records.
+     */
+    private Look look(KafkaConsumer<String, String> consumer, List<TopicPartition> partitions, String origin,
+                      List<ParkedReplay> group) {
+        Instant from = group.stream().map(ParkedRecordService::windowFrom).min(Comparator.naturalOrder()).orElseThrow();
+        Instant to = group.stream().map(this::windowTo).max(Comparator.naturalOrder()).orElseThrow();
+        Map<String, ParkedReplay> open = new HashMap<>();
+        group.forEach(c -> open.put(c.id.toString(), c));
+        Map<UUID, Settled> found = new HashMap<>();
+        Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
+        Map<TopicPartition, Long> start = offsetsAt(consumer, partitions, from, end);
+        Map<TopicPartition, Long> stop = offsetsAt(consumer, partitions, to, end);
+        Map<TopicPartition, Long> reached = new HashMap<>(start);
+        List<TopicPartition> reading = new ArrayList<>();
+        for (TopicPartition tp : partitions) {
+            if (start.get(tp) < stop.get(tp)) {
+                consumer.seek(tp, start.get(tp));
+                reading.add(tp);
             }
         }
-        return null;
+        consumer.pause(partitions);
+        consumer.resume(reading);
+        long read = 0;
+        String stopped = null;
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!reading.isEmpty() && !open.isEmpty()) {
+            if (System.nanoTime() > deadline) {
+                stopped = "reading " + origin + " from " + from + " to " + to + " took longer than"
+                        + " lifeboat.replay.timeout (" + timeout + ") after " + read + " records";
+                break;
+            }
+            if (read >= config.claimCheckMaxRecords()) {
+                stopped = origin + " holds more than lifeboat.replay.claim-check-max-records ("
+                        + config.claimCheckMaxRecords() + ") records from " + from + " to " + to;
+                break;
+            }
+            for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
+                TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+                if (r.offset() >= stop.get(tp) || r.offset() < reached.get(tp)) {
+                    continue;
+                }
+                read++;
+                reached.put(tp, r.offset() + 1);
+                ParkedReplay c = copyOf(r, open);
+                if (c != null) {
+                    open.remove(c.id.toString());
+                    found.put(c.id, new Settled.Found(new Replayed(r.topic(), r.partition(), r.offset(), r.key(),
+                            header(r.headers(), EventCodec.H_TYPE))));
+                }
+            }
+            // the position passes transaction markers and compacted gaps, which poll does not return
+            for (java.util.Iterator<TopicPartition> i = reading.iterator(); i.hasNext(); ) {
+                TopicPartition tp = i.next();
+                long position = Math.min(consumer.position(tp, timeout), stop.get(tp));
+                reached.put(tp, Math.max(reached.get(tp), position));
+                if (position >= stop.get(tp)) {
+                    consumer.pause(List.of(tp));
+                    i.remove();
+                }
+            }
+        }
+        if (stopped == null && !open.isEmpty()) {
+            partitions.forEach(tp -> reached.put(tp, Math.max(reached.get(tp), stop.get(tp))));
+        }
+        return new Look(found, stopped, reached, end);
+    }
+
+    /**
+     * The claim among {@code open} that {@code r} is the copy of: the one it names in {@value #REPLAYED_CLAIM} (a
+     * random id that only the copy sent under that claim carries).
+     */
+    private static ParkedReplay copyOf(ConsumerRecord<String, String> r, Map<String, ParkedReplay> open) {
+        String claim = header(r.headers(), REPLAYED_CLAIM);
+        return claim == null ? null : open.get(claim);
     }
 
     /** What a replay whose send failed found when it looked whether its copy went out after all. */
@@ -864,8 +994,9 @@ public class ParkedRecordService {
                     + " replayed again");
         }
         return new AfterFailedSend(null, "; whether a copy reached " + claim.originTopic + " is not known ("
-                + ((Settled.Unknown) s).why() + "): the record is shown as being replayed and settled once its claim"
-                + " is older than lifeboat.replay.claim-stale-after (" + config.claimStaleAfter() + ")");
+                + (s instanceof Settled.Unknown u ? u.why() : ((Settled.Postponed) s).why()) + "): the record is"
+                + " shown as being replayed and settled once its claim is older than"
+                + " lifeboat.replay.claim-stale-after (" + config.claimStaleAfter() + ")");
     }
 
     /**
