@@ -1,5 +1,6 @@
 package dev.lifeboat.storage;
 
+import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -38,6 +39,8 @@ import dev.lifeboat.repository.wal.WalNames;
 import dev.lifeboat.storage.config.StorageConfig;
 import dev.lifeboat.storage.messaging.StepReplyPublisher;
 import dev.lifeboat.testsupport.LocalStack;
+import dev.lifeboat.testsupport.Tokens;
+import io.restassured.path.json.JsonPath;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.arc.ClientProxy;
 import io.quarkus.test.common.WithTestResource;
@@ -48,6 +51,8 @@ import io.quarkus.test.junit.QuarkusTest;
 @QuarkusTest
 @WithTestResource(RecoveryCommandsTestResource.class)
 class RecoveryCommandsTest extends StorageWorkerTestBase {
+    /** lifeboat.repository.max-manifest-bytes of this test's storage-worker ({@link RecoveryCommandsTestResource}). */
+    static final long MANIFEST_CAP = 1L << 20;
     TopicTail replies;
     @Inject
     StepReplyPublisher replyPublisher;
@@ -274,25 +279,50 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
     }
 
     @Test
-    void anOversizeManifestIsRefusedByPrepareRestoreFromItsAnnouncedLength() throws IOException {
+    void aManifestOverTheCapIsUnreadableNotCorruptAndItsBackupRestoresOnceItCanBeReadAgain() throws IOException {
         String source = "src-" + UUID.randomUUID();
+        sealed(source, 40_000); // an older backup that "latest" could fall back to
         SnapshotCreated snapshot = sealed(source, 40_000);
-        long size = dev.lifeboat.repository.snapshot.Repository.MAX_MANIFEST_BYTES + 1;
+        byte[] sealedManifest = readObject(snapshot.objectKey());
+        // the size a large source's manifest has; its content is never read, the announced length refuses it
+        long size = MANIFEST_CAP + 1;
         try (var writer = store.create(BUCKET, snapshot.objectKey())) {
-            byte[] zeros = new byte[1 << 20];
+            byte[] zeros = new byte[1 << 16];
             for (long left = size; left > 0; left -= zeros.length) {
                 writer.write(zeros, 0, (int) Math.min(left, zeros.length));
             }
             writer.commit();
         }
         try {
-            StepReply reply = prepared(UUID.randomUUID().toString(), source, snapshot.backupId());
-            assertThat(reply.outcome()).isEqualTo(StepReply.Outcome.FAILED);
-            assertThat(reply.message()).contains("manifest s3://" + BUCKET + "/" + snapshot.objectKey() + " is " + size
-                    + " bytes, over the " + dev.lifeboat.repository.snapshot.Repository.MAX_MANIFEST_BYTES + " bytes");
+            StepReply byId = prepared(UUID.randomUUID().toString(), source, snapshot.backupId());
+            assertThat(byId.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+            assertThat(byId.message()).contains("manifest s3://" + BUCKET + "/" + snapshot.objectKey() + " is " + size
+                    + " bytes, over the " + MANIFEST_CAP + " bytes").contains("lifeboat.repository.max-manifest-bytes")
+                    .contains("No backup was marked as failing verification");
+            // "latest" does not quietly restore the older backup in place of the one it cannot read
+            String runId = UUID.randomUUID().toString();
+            PrepareRestore latest = new PrepareRestore(RecoveryCommand.commandId(runId, 0, "prepare"), runId, 0,
+                    source, null, null);
+            send(EventType.PREPARE_RESTORE, latest);
+            StepReply refused = awaitReply(latest.commandId());
+            assertThat(refused.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+            assertThat(refused.message()).contains(snapshot.objectKey()).contains("over the " + MANIFEST_CAP);
+
+            JsonPath report = given().auth().oauth2(Tokens.admin()).when()
+                    .post("/api/v1/backups/{id}/verify", snapshot.backupId()).then().statusCode(200).extract()
+                    .jsonPath();
+            assertThat(report.getString("outcome")).isEqualTo("UNREADABLE");
+            assertThat(report.getString("problems[0].what")).contains("over the " + MANIFEST_CAP + " bytes")
+                    .contains("lifeboat.repository.max-manifest-bytes");
         } finally {
-            store.delete(BUCKET, snapshot.objectKey());
+            store.put(BUCKET, snapshot.objectKey(), sealedManifest);
         }
+        // no verdict was recorded against it: readable again (as with a raised cap), it is the one restored
+        StepReply again = prepared(UUID.randomUUID().toString(), source, snapshot.backupId());
+        assertThat(locationOf(again).backupId()).isEqualTo(snapshot.backupId());
+        assertThat(events.seen(r -> EventType.BACKUP_VERIFIED.ceType().equals(header(r, EventCodec.H_TYPE))
+                && r.value() != null && r.value().contains("\"backupId\":\"" + snapshot.backupId() + "\"")
+                && r.value().contains("CORRUPT"))).isEmpty();
     }
 
     @Test

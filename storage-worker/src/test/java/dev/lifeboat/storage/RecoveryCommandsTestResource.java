@@ -15,7 +15,10 @@ import org.apache.kafka.common.TopicPartition;
 import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.testsupport.LocalStack;
 
-/** The component test servers and database, plus a commands consumer group that starts at the topic's end. */
+/**
+ * The component test servers and database, plus a commands consumer group that starts at the topic's end, and a
+ * manifest cap of 1 MiB.
+ */
 public class RecoveryCommandsTestResource extends StorageWorkerTestResource {
     @Override
     public Map<String, String> start() {
@@ -37,6 +40,8 @@ public class RecoveryCommandsTestResource extends StorageWorkerTestResource {
         }
         config.put("mp.messaging.incoming.recovery-commands.group.id", group);
         config.put("mp.messaging.incoming.recovery-commands.auto.offset.reset", "earliest");
+        // a manifest cap a test can pass with a small object (the default is 256 MiB)
+        config.put("lifeboat.repository.max-manifest-bytes", Long.toString(RecoveryCommandsTest.MANIFEST_CAP));
         return config;
     }
 }

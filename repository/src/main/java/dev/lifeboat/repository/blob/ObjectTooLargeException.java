@@ -15,6 +15,13 @@ public class ObjectTooLargeException extends RuntimeException {
         this.max = max;
     }
 
+    /** {@code e} with {@code advice} (how to read it anyway, say) after its message. */
+    public ObjectTooLargeException(ObjectTooLargeException e, String advice) {
+        super(e.getMessage() + "; " + advice, e);
+        this.size = e.size;
+        this.max = e.max;
+    }
+
     /** The object's size, or -1 when only known to be larger than {@link #max()}. */
     public long size() {
         return size;

@@ -346,7 +346,7 @@ public final class GarbageCollector {
             return new ChainMarks(chainId, null, Map.of());
         }
         try {
-            return Json.read(Repository.readAll(repo.store(), repo.bucket(), key, Repository.MAX_MANIFEST_BYTES,
+            return Json.read(Repository.readAll(repo.store(), repo.bucket(), key, repo.maxManifestBytes(),
                     "garbage-collection record"), ChainMarks.class, key);
         } catch (dev.lifeboat.repository.blob.ObjectNotFoundException e) {
             return new ChainMarks(chainId, null, Map.of());

@@ -111,7 +111,7 @@ public final class Replicator {
         byte[] bytesOfManifest;
         try {
             bytesOfManifest = Repository.readAll(source.store(), source.bucket(), manifestKey,
-                    Repository.MAX_MANIFEST_BYTES, "manifest");
+                    source.maxManifestBytes(), "manifest");
         } catch (ObjectNotFoundException e) {
             throw new ReplicationException("backup " + manifest.backupId() + " has no manifest at "
                     + source.location() + " (deleted?): nothing to copy", e);

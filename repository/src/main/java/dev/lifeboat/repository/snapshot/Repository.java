@@ -33,12 +33,16 @@ public final class Repository {
     /** Chains asked at once for a backup's manifest ({@link #findManifest}). */
     static final int FIND_IN_FLIGHT = 8;
     /**
-     * The largest manifest (and garbage-collection record of a chain) read: such an object is read whole into memory,
-     * and anyone who can write to the bucket could otherwise make every reader allocate without limit. A chunk
-     * reference takes about 100 bytes of JSON, so 256 MiB lists some 2.5 million chunks: over 1 TiB at the default
-     * average chunk size of 512 KiB. A writer refuses to write a larger manifest ({@link SnapshotWriter}).
+     * The largest manifest (and garbage-collection record of a chain) read by default: such an object is read whole
+     * into memory, and anyone who can write to the bucket could otherwise make every reader allocate without limit. A
+     * chunk reference takes about 150 bytes of JSON, so 256 MiB lists some 1.8 million chunks: about 0.9 TiB at the
+     * average chunk size of 512 KiB. A repository opened with another cap ({@link #withMaxManifestBytes}) reads and
+     * writes up to that one; a writer refuses a larger manifest as soon as its chunks show it would be
+     * ({@link SnapshotWriter}). The services set it with {@code lifeboat.repository.max-manifest-bytes}.
      */
     public static final long MAX_MANIFEST_BYTES = 256L * 1024 * 1024;
+    /** The setting of the services that gives {@link #withMaxManifestBytes}, named in the errors a cap causes. */
+    public static final String MAX_MANIFEST_SETTING = "lifeboat.repository.max-manifest-bytes";
     /** The largest small record read: the key file, a chain marker. */
     public static final long MAX_RECORD_BYTES = 64L * 1024;
 
@@ -47,13 +51,39 @@ public final class Repository {
     private final Layout layout;
     private final ContentCodec codec;
     private final Clock clock;
+    private final long maxManifestBytes;
 
     private Repository(ObjectStore store, String bucket, Layout layout, RepositoryKeys keys, Clock clock) {
+        this(store, bucket, layout, new ContentCodec(keys.dataKey(), keys.idKey()), clock, MAX_MANIFEST_BYTES);
+    }
+
+    private Repository(ObjectStore store, String bucket, Layout layout, ContentCodec codec, Clock clock,
+                       long maxManifestBytes) {
         this.store = store;
         this.bucket = bucket;
         this.layout = layout;
-        this.codec = new ContentCodec(keys.dataKey(), keys.idKey());
+        this.codec = codec;
         this.clock = clock;
+        this.maxManifestBytes = maxManifestBytes;
+    }
+
+    /**
+     * This repository with manifests (and chains' garbage-collection records) of up to {@code maxBytes} read and
+     * written, instead of {@link #MAX_MANIFEST_BYTES}: what a source too large for the default cap needs, on every
+     * service that reads its backups.
+     */
+    public Repository withMaxManifestBytes(long maxBytes) {
+        if (maxBytes < 1024 || maxBytes > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(MAX_MANIFEST_SETTING + " must be between 1024 and "
+                    + (Integer.MAX_VALUE - 8) + " bytes (a manifest is read into one array), not " + maxBytes);
+        }
+        return maxBytes == maxManifestBytes ? this
+                : new Repository(store, bucket, layout, codec, clock, maxBytes);
+    }
+
+    /** The largest manifest this repository reads or writes ({@link #withMaxManifestBytes}). */
+    public long maxManifestBytes() {
+        return maxManifestBytes;
     }
 
     /** Opens an existing repository; {@link dev.lifeboat.repository.keys.WrongKeyException} if the key does not fit. */
@@ -245,14 +275,27 @@ public final class Repository {
         return "tables/" + chainId + "/" + backupId;
     }
 
+    /**
+     * The manifest object at {@code key} up to this repository's cap; one over it is refused naming the setting that
+     * raises the cap. Being large says nothing about a manifest's integrity: callers must not take it for damage.
+     */
+    private byte[] readManifest(String key) {
+        try {
+            return readAll(store, bucket, key, maxManifestBytes, "manifest");
+        } catch (ObjectTooLargeException e) {
+            throw new ObjectTooLargeException(e, "the manifest cap is " + MAX_MANIFEST_SETTING + " (on every service "
+                    + "that reads the backup); raise it to read this manifest, which says nothing about whether it is "
+                    + "intact");
+        }
+    }
+
     /** The sealed manifests of a chain, oldest first. */
     public List<Manifest> manifests(String chainId) {
         List<Manifest> out = new ArrayList<>();
         for (String key : store.list(bucket, layout.manifests(chainId))) {
             if (key.endsWith(".json")) {
                 try {
-                    out.add(Json.read(readAll(store, bucket, key, MAX_MANIFEST_BYTES, "manifest"), Manifest.class,
-                            key));
+                    out.add(Json.read(readManifest(key), Manifest.class, key));
                 } catch (ObjectNotFoundException e) {
                     // expired between list and read
                 }
@@ -266,8 +309,7 @@ public final class Repository {
         String key = layout.manifest(chainId, backupId);
         try {
             // one GET, which says when there is none: no HEAD first
-            return Optional.of(Json.read(readAll(store, bucket, key, MAX_MANIFEST_BYTES, "manifest"), Manifest.class,
-                    key));
+            return Optional.of(Json.read(readManifest(key), Manifest.class, key));
         } catch (ObjectNotFoundException e) {
             return Optional.empty();
         }
@@ -288,7 +330,7 @@ public final class Repository {
         }
         byte[] stored;
         try {
-            stored = readAll(store, bucket, key, MAX_MANIFEST_BYTES, "manifest");
+            stored = readManifest(key);
         } catch (ObjectNotFoundException e) {
             return Optional.empty();
         }

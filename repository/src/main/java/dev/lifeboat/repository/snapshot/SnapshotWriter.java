@@ -45,6 +45,10 @@ import java.util.stream.Stream;
  * uploaded, whatever the directory size. The manifest goes up last, after every
  * chunk it names is stored. Streamed entries may be read by several threads at once ({@link #readers(int)}): a
  * producer that writes several files at a time (pg_dump's parallel jobs) is then followed in all of them.
+ *
+ * <p>The manifest must fit the repository's cap ({@link Repository#maxManifestBytes}): the writer adds up, as chunks
+ * are cut, the least their references can take in it, and stops the backup ({@link ManifestTooLargeException}) as
+ * soon as that passes the cap, instead of storing every chunk first and then finding the manifest too large.
  */
 public final class SnapshotWriter {
     private static final Logger LOG = Logger.getLogger(SnapshotWriter.class);
@@ -57,6 +61,14 @@ public final class SnapshotWriter {
     private Runnable beforeManifest = () -> { };
     private java.util.function.Supplier<Manifest.Physical> physical = () -> null;
     private int readers = 1;
+    private ManifestRecorder recorder = (key, chainId, sha256) -> { };
+    private boolean foreignChecked;
+
+    /**
+     * The least number of bytes one more chunk reference (a one-digit stored size, its plaintext size aside) adds
+     * to a manifest as {@link Json} writes it: measured, not assumed, from two manifests one reference apart.
+     */
+    static final long REFERENCE_BYTES = measureReference();
 
     SnapshotWriter(Repository repo, int parallelism, Chunker.Sizes sizes) {
         if (parallelism < 1) {
@@ -76,6 +88,33 @@ public final class SnapshotWriter {
      */
     public SnapshotWriter beforeManifest(Runnable hook) {
         this.beforeManifest = Objects.requireNonNull(hook);
+        return this;
+    }
+
+    /** Told of the manifest about to be stored, before it is: see {@link #recordManifest}. */
+    @FunctionalInterface
+    public interface ManifestRecorder {
+        void writing(String key, String chainId, String sha256);
+    }
+
+    /**
+     * Tells {@code recorder} the key, chain and SHA-256 of the manifest just before it is stored (after
+     * {@link #beforeManifest}): a caller that keeps them can later tell its own manifest from one that someone else
+     * put under the same key. An exception from it stores no manifest.
+     */
+    public SnapshotWriter recordManifest(ManifestRecorder recorder) {
+        this.recorder = Objects.requireNonNull(recorder);
+        return this;
+    }
+
+    /**
+     * The caller has made sure that no manifest of this backup in the repository is one to announce (snapshot-worker
+     * keeps the hash of every manifest it writes, and a manifest found that it did not write is not its backup): the
+     * writer writes the backup instead of refusing because a manifest of its id exists. A FULL goes into a new chain;
+     * any other type into its chain, over a manifest of that id there.
+     */
+    public SnapshotWriter foreignManifestsChecked() {
+        this.foreignChecked = true;
         return this;
     }
 
@@ -147,7 +186,7 @@ public final class SnapshotWriter {
                                      java.util.function.Supplier<TableFingerprints> fingerprints)
             throws IOException {
         long started = System.nanoTime();
-        Optional<Manifest> existing = repo.findManifest(context, requested);
+        Optional<Manifest> existing = foreignChecked ? Optional.empty() : repo.findManifest(context, requested);
         if (existing.isPresent()) {
             // in any chain: a FULL written again would start a second chain for one backup
             throw new IllegalStateException("backup " + context.backupId() + " already exists in chain "
@@ -155,7 +194,7 @@ public final class SnapshotWriter {
         }
         Plan plan = plan(requested, context);
 
-        Upload upload = new Upload(plan);
+        Upload upload = new Upload(plan, context.backupId());
         List<Manifest.FileEntry> files = new ArrayList<>();
         try {
             List<FileRead> read = readers == 1 ? readInTurn(entries, upload) : readAtOnce(entries, upload);
@@ -187,25 +226,48 @@ public final class SnapshotWriter {
                 plan.parentBackupId(), now, files, stats,
                 tables == null ? null : repo.sealTables(plan.chainId(), context.backupId(), tables), physical.get());
         byte[] stored = Json.write(manifest);
-        if (stored.length > Repository.MAX_MANIFEST_BYTES) {
-            // no reader would read it: fail the backup now rather than leave one that cannot be sealed or restored
-            throw new IllegalStateException("backup " + context.backupId() + " needs a manifest of " + stored.length
-                    + " bytes (" + stats.chunksTotal() + " chunk references), over the " + Repository.MAX_MANIFEST_BYTES
-                    + " bytes a manifest may have; back up with larger chunks");
+        if (stored.length > repo.maxManifestBytes()) {
+            // the estimate is a lower bound: what the references did not show (paths, sizes) can still pass the cap
+            throw tooLarge(context.backupId(), "needs a manifest of " + stored.length + " bytes ("
+                    + stats.chunksTotal() + " chunk references)");
         }
         beforeManifest.run();
+        String manifestKey = repo.layout().manifest(plan.chainId(), context.backupId());
+        String sha256 = Sha256.of(stored);
+        recorder.writing(manifestKey, plan.chainId(), sha256);
         if (plan.type() == BackupType.FULL) {
             repo.store().put(repo.bucket(), repo.layout().chainMarker(plan.chainId()),
                     ("{\"chainId\":\"" + plan.chainId() + "\",\"createdAt\":\"" + now + "\"}")
                             .getBytes(StandardCharsets.UTF_8));
         }
-        repo.store().put(repo.bucket(), repo.layout().manifest(plan.chainId(), context.backupId()), stored);
+        repo.store().put(repo.bucket(), manifestKey, stored);
         boolean promoted = requested != BackupType.FULL && plan.type() == BackupType.FULL;
         LOG.infof("backup %s (%s%s) sealed in chain %s: %d bytes read, %d bytes uploaded in %d of %d chunks",
                 context.backupId(), plan.type(), promoted ? ", promoted from " + requested : "", plan.chainId(),
                 stats.bytesRead(), stats.bytesUploaded(), stats.chunksUploaded(), stats.chunksTotal());
-        return new WriteResult(manifest, requested, promoted, (System.nanoTime() - started) / 1_000_000,
-                Sha256.of(stored));
+        return new WriteResult(manifest, requested, promoted, (System.nanoTime() - started) / 1_000_000, sha256);
+    }
+
+    private ManifestTooLargeException tooLarge(String backupId, String what) {
+        // no reader with this cap would read the manifest: a backup that could be neither sealed nor restored
+        return new ManifestTooLargeException("backup " + backupId + " " + what + ", over the "
+                + repo.maxManifestBytes() + " bytes a manifest of repository " + repo.location() + " may have ("
+                + Repository.MAX_MANIFEST_SETTING + "); nothing was kept as a backup. Raise "
+                + Repository.MAX_MANIFEST_SETTING + " on snapshot-worker and on storage-worker (every service that "
+                + "reads backups needs the same cap), then take the backup again");
+    }
+
+    private static long measureReference() {
+        String id = "0".repeat(64);
+        Manifest.Stats stats = new Manifest.Stats(0, 0, 0, 0);
+        Instant at = Instant.EPOCH;
+        Manifest one = new Manifest(Manifest.FORMAT_VERSION, "b", "c", BackupType.FULL, null, at,
+                List.of(new Manifest.FileEntry("f", 0, List.of(new Manifest.ChunkRef(id, 1, 1)))), stats);
+        Manifest two = new Manifest(Manifest.FORMAT_VERSION, "b", "c", BackupType.FULL, null, at,
+                List.of(new Manifest.FileEntry("f", 0, List.of(new Manifest.ChunkRef(id, 1, 1),
+                        new Manifest.ChunkRef(id, 1, 1)))), stats);
+        // one digit of the plaintext size is in the measure; the others are added per chunk
+        return Json.write(two).length - Json.write(one).length - 1;
     }
 
     /** A file cut into chunks, its chunks possibly still being stored. */
@@ -223,6 +285,12 @@ public final class SnapshotWriter {
                     throw failed; // a chunk could not be stored: reading on would only delay saying so
                 }
                 size += slot.length;
+                try {
+                    upload.reference(slot.length);
+                } catch (ManifestTooLargeException e) {
+                    upload.release(slot);
+                    throw e;
+                }
                 refs.add(upload.submit(slot));
             }
         }
@@ -402,9 +470,14 @@ public final class SnapshotWriter {
         final AtomicLong bytesUploaded = new AtomicLong();
         final AtomicLong chunksUploaded = new AtomicLong();
         final AtomicReference<Throwable> failure = new AtomicReference<>();
+        final String backupId;
+        /** The least the manifest will take for the references cut so far. */
+        final AtomicLong manifestBytes = new AtomicLong();
+        final AtomicLong references = new AtomicLong();
 
-        Upload(Plan plan) {
+        Upload(Plan plan, String backupId) {
             this.plan = plan;
+            this.backupId = backupId;
             this.pool = Executors.newFixedThreadPool(parallelism, r -> {
                 Thread t = new Thread(r, "snapshot-upload");
                 t.setDaemon(true);
@@ -437,6 +510,17 @@ public final class SnapshotWriter {
                 }
             }
             return slot;
+        }
+
+        /** Counts a reference to a chunk of {@code length} bytes; {@link ManifestTooLargeException} past the cap. */
+        void reference(int length) {
+            long least = manifestBytes.addAndGet(REFERENCE_BYTES + Integer.toString(length).length());
+            long count = references.incrementAndGet();
+            if (least > repo.maxManifestBytes()) {
+                throw tooLarge(backupId, "would need a manifest of over " + least + " bytes: its first " + count
+                        + " chunk references alone (" + bytesRead.get() + " bytes read) take that much, and more "
+                        + "are coming; stopped before reading on");
+            }
         }
 
         void release(Slot slot) {

@@ -86,7 +86,8 @@ public class Repositories {
     /** The repository at bucket/prefix, created on first use (what a writer calls). */
     public Repository openOrInit(String bucket, String prefix) {
         MasterKey key = masterKey();
-        return open.computeIfAbsent(id(bucket, prefix), k -> Repository.openOrInit(store, bucket, prefix, key));
+        return open.computeIfAbsent(id(bucket, prefix), k -> Repository.openOrInit(store, bucket, prefix, key)
+                .withMaxManifestBytes(config.maxManifestBytes()));
     }
 
     /** The existing repository at bucket/prefix; empty when there is none (no key file). */
@@ -99,7 +100,13 @@ public class Repositories {
         if (store.size(bucket, new Layout(prefix).keyFile()).isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(open.computeIfAbsent(id(bucket, prefix), k -> Repository.open(store, bucket, prefix, key)));
+        return Optional.of(open.computeIfAbsent(id(bucket, prefix), k -> Repository.open(store, bucket, prefix, key)
+                .withMaxManifestBytes(config.maxManifestBytes())));
+    }
+
+    /** The largest manifest the repositories read or write ({@link RepositoryConfig#maxManifestBytes}). */
+    public long maxManifestBytes() {
+        return config.maxManifestBytes();
     }
 
     /** The object store the repositories use (with retries of transient failures). */

@@ -18,4 +18,14 @@ public interface RepositoryConfig {
     /** Name of the environment variable holding the master key as base64 of 32 bytes (used without a key file). */
     @WithDefault("LIFEBOAT_MASTER_KEY")
     String masterKeyEnv();
+
+    /**
+     * The largest manifest read or written, in bytes ({@code Repository.MAX_MANIFEST_BYTES} by default, 256 MiB: some
+     * 1.8 million chunk references, about 0.9 TiB of logical dump). Each reader holds a manifest whole in memory, so
+     * the cap keeps an object planted in the bucket from exhausting it. A source larger than that needs a higher
+     * cap, the same on snapshot-worker (which stops a backup that would pass it) and storage-worker (which
+     * answers a manifest over it as unreadable, never as damaged). Environment: LIFEBOAT_MAX_MANIFEST_BYTES.
+     */
+    @WithDefault("268435456")
+    long maxManifestBytes();
 }

@@ -28,6 +28,11 @@ class RepositoriesTest {
             public String masterKeyEnv() {
                 return env;
             }
+
+            @Override
+            public long maxManifestBytes() {
+                return dev.lifeboat.repository.snapshot.Repository.MAX_MANIFEST_BYTES;
+            }
         };
     }
 

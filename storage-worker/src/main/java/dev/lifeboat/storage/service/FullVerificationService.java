@@ -33,7 +33,8 @@ import java.util.UUID;
  * backup that was not deleted; and for a recovery's VerifyBackup. Each run records its verdict in
  * {@code storage.backup_verification} (what PrepareRestore and the expiry check read) and emits BackupVerified
  * (level FULL), which scheduler-service's retention and the catalog read. Only a proven integrity failure is
- * CORRUPT; a store that cannot be read now (after the store's retries) gives UNREADABLE, which changes no verdict.
+ * CORRUPT; a store that cannot be read now (after the store's retries), or a manifest larger than the manifest cap
+ * ({@code lifeboat.repository.max-manifest-bytes}), gives UNREADABLE, which changes no verdict.
  */
 @ApplicationScoped
 public class FullVerificationService {
@@ -130,8 +131,12 @@ public class FullVerificationService {
             }
             // the manifest verified is the one sealed: one replaced in the bucket fails, with the reason
             manifest = repository.get().sealedManifest(at.get().chainId(), at.get().backupId(), backup.sha256());
-        } catch (ManifestMismatchException | ObjectTooLargeException e) {
+        } catch (ManifestMismatchException e) {
             return failed(backup, started, BackupVerified.CORRUPT, e.getMessage());
+        } catch (ObjectTooLargeException e) {
+            // a manifest over the cap is not read, which proves nothing about the backup: its verdict stands
+            return failed(backup, started, BackupVerified.UNREADABLE, e.getMessage()
+                    + " (environment LIFEBOAT_MAX_MANIFEST_BYTES)");
         } catch (RuntimeException e) {
             // the store's retries are spent, or the master key does not open the repository (configuration):
             // the manifest cannot be read now, which proves nothing about the backup's bytes

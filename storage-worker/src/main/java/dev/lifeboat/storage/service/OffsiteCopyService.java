@@ -8,7 +8,6 @@ import dev.lifeboat.contracts.OffsiteDestination;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.kit.repository.Repositories;
 import dev.lifeboat.repository.keys.WrongKeyException;
-import dev.lifeboat.repository.blob.ObjectTooLargeException;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.ManifestMismatchException;
 import dev.lifeboat.repository.snapshot.ReplicationException;
@@ -103,9 +102,11 @@ public class OffsiteCopyService {
         try {
             // only the manifest sealed is copied: one replaced in the bucket since is refused
             manifest = source.sealedManifest(at.chainId(), at.backupId(), s.sha256());
-        } catch (ManifestMismatchException | ObjectTooLargeException e) {
+        } catch (ManifestMismatchException e) {
             return record(failed(s, "copy to " + where + " refused: " + e.getMessage()));
         }
+        // a manifest over the cap (ObjectTooLargeException) is thrown on and nothing recorded: the job is retried
+        // until it gives up (reported, replayable), and copies once the cap is raised
         if (manifest.isEmpty()) {
             return record(failed(s, "the manifest of backup " + s.backupId() + " is gone from s3://" + s.bucket()
                     + "/" + s.objectKey() + " (deleted since sealing?): nothing to copy to " + where));

@@ -44,7 +44,9 @@ import io.opentelemetry.instrumentation.annotations.WithSpan;
  * and that it is young enough for the plan's RPO. A candidate failing the quick check is recorded as failed and
  * the next older one is tried. For a point-in-time restore to a time or an LSN, only a physical base backup
  * consistent by then (manifest {@code physical.stopTime} / {@code stopLsn} not after the target) can be the base:
- * the newest such is chosen, and none refuses with the earliest recoverable point.
+ * the newest such is chosen, and none refuses with the earliest recoverable point. A manifest larger than the
+ * manifest cap ({@code lifeboat.repository.max-manifest-bytes}) refuses the restore with that reason and records no
+ * verdict: its size says nothing about its integrity, and raising the cap makes the backup restorable again.
  */
 @ApplicationScoped
 public class RestorePreparation {
@@ -85,6 +87,18 @@ public class RestorePreparation {
 
     @WithSpan("RestorePreparation.prepare")
     public Outcome prepare(PrepareRestore cmd) {
+        try {
+            return choose(cmd);
+        } catch (ObjectTooLargeException e) {
+            // like a store that cannot be read now: no verdict on the backup, and no older backup restored silently
+            // in place of the one that cannot be read
+            return new Refused("a manifest this restore needs cannot be read with this storage-worker's cap: "
+                    + e.getMessage() + ". No backup was marked as failing verification; raise the cap (environment "
+                    + "LIFEBOAT_MAX_MANIFEST_BYTES) and run the plan again, or name an older backup");
+        }
+    }
+
+    private Outcome choose(PrepareRestore cmd) {
         Instant now = Instant.now();
         if (cmd.backupId() != null && !cmd.backupId().isBlank()) {
             return byId(cmd, now);
@@ -171,7 +185,7 @@ public class RestorePreparation {
                     .flatMap(at -> repositories.open(c.bucket(), at.prefix())
                             .flatMap(r -> r.sealedManifest(at.chainId(), at.backupId(), c.sha256())))
                     .map(Manifest::physical);
-        } catch (ManifestMismatchException | ObjectTooLargeException e) {
+        } catch (ManifestMismatchException e) {
             return Optional.empty();
         }
     }
@@ -238,8 +252,9 @@ public class RestorePreparation {
         Optional<Manifest> manifest;
         try {
             // the bucket is not trusted: the manifest restored is the one sealed, checked by the hash sealing read
+            // a manifest over the cap is thrown on (ObjectTooLargeException): its size proves nothing
             manifest = repository.get().sealedManifest(at.get().chainId(), at.get().backupId(), c.sha256());
-        } catch (ManifestMismatchException | ObjectTooLargeException e) {
+        } catch (ManifestMismatchException e) {
             return Optional.of(corrupt(c, e.getMessage()));
         }
         if (manifest.isEmpty()) {

@@ -241,7 +241,12 @@ public class SealService {
             try {
                 stored = readManifest(s.bucket(), s.objectKey());
             } catch (ObjectTooLargeException e) {
-                return failed(s, e.getMessage() + "; take a new backup");
+                // not a verdict: the backup may be intact, this worker's cap is what refuses it. Thrown, the record
+                // goes to the dead-letter topic with this reason, to be replayed once the cap is raised
+                throw new ObjectTooLargeException(e, "the manifest cap is " + Repository.MAX_MANIFEST_SETTING
+                        + " (environment LIFEBOAT_MAX_MANIFEST_BYTES), which must be as high on storage-worker as "
+                        + "on snapshot-worker; raise it, then replay this SnapshotCreated: nothing was sealed or "
+                        + "failed");
             }
             if (stored.isEmpty()) {
                 return failed(s, "manifest " + where + " does not exist: the backup was deleted or never "
@@ -287,7 +292,7 @@ public class SealService {
 
     private Optional<byte[]> readManifest(String bucket, String key) {
         try {
-            return Optional.of(Repository.readAll(repositories.store(), bucket, key, Repository.MAX_MANIFEST_BYTES,
+            return Optional.of(Repository.readAll(repositories.store(), bucket, key, repositories.maxManifestBytes(),
                     "manifest"));
         } catch (ObjectNotFoundException e) {
             return Optional.empty();
