@@ -197,6 +197,37 @@ public class JobLedger {
         }
     }
 
+    /** The manifest this worker pool wrote for a backup: its object key, chain and SHA-256 as stored. */
+    public record WrittenManifest(String key, String chainId, String sha256) {
+    }
+
+    /**
+     * Records the manifest about to be stored for {@code backupId} (before it is: a manifest stored is always one
+     * recorded), replacing what an earlier attempt recorded.
+     */
+    public void recordManifest(String backupId, WrittenManifest manifest) {
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement("update snapshot.job set "
+                + "manifest_key = ?, manifest_chain_id = ?, manifest_sha256 = ? where backup_id = ?::uuid")) {
+            ps.setString(1, manifest.key());
+            ps.setString(2, manifest.chainId());
+            ps.setString(3, manifest.sha256());
+            ps.setString(4, backupId);
+            if (ps.executeUpdate() != 1) {
+                throw new IllegalStateException("backup " + backupId + " has no job in the ledger to record its "
+                        + "manifest in");
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("job ledger unavailable: " + e.getMessage(), e);
+        }
+    }
+
+    /** The manifest recorded for {@code backupId}; empty when none was (or before the ledger kept them). */
+    public Optional<WrittenManifest> manifestOf(String backupId) {
+        return row("select manifest_key, manifest_chain_id, manifest_sha256 from snapshot.job where backup_id = ?::uuid"
+                + " and manifest_sha256 is not null", backupId,
+                rs -> new WrittenManifest(rs.getString(1), rs.getString(2), rs.getString(3)));
+    }
+
     /** The source a backup id was taken for, empty when this worker pool never took it (or did not record it). */
     public Optional<String> sourceOf(String backupId) {
         return row("select source_id from snapshot.job where backup_id = ?::uuid", backupId, rs -> rs.getString(1));

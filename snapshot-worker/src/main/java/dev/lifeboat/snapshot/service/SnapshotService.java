@@ -14,12 +14,15 @@ import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.RepositoryStats;
 import dev.lifeboat.kit.repository.Repositories;
 import dev.lifeboat.kit.retry.Transience;
+import dev.lifeboat.repository.blob.ObjectTooLargeException;
 import dev.lifeboat.repository.blob.Sha256;
 import dev.lifeboat.repository.content.Chunker;
 import dev.lifeboat.repository.snapshot.ChainContext;
 import dev.lifeboat.repository.snapshot.Layout;
 import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.ManifestMismatchException;
 import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.snapshot.SnapshotWriter;
 import dev.lifeboat.repository.snapshot.TableFingerprints;
 import dev.lifeboat.repository.snapshot.WriteResult;
 import dev.lifeboat.snapshot.client.SchedulerClient;
@@ -287,8 +290,9 @@ public class SnapshotService {
             return;
         }
         if (written.isEmpty()) {
-            LOG.infof("backup %s already finished, but its repository holds no manifest of it (expired since, or never "
-                    + "sealed and garbage-collected); nothing to announce", request.backupId());
+            LOG.infof("backup %s already finished, but its repository holds no manifest of it that the job ledger "
+                    + "recorded (expired since, never sealed and garbage-collected, or finished before the ledger "
+                    + "kept manifests); nothing to announce", request.backupId());
             return;
         }
         // alreadyWritten logged which manifest
@@ -497,18 +501,33 @@ public class SnapshotService {
         }
         progress(request, "DUMPING", 0, 0);
         String backup = "backup " + request.backupId();
+        AtomicReference<String> writtenSha256 = new AtomicReference<>();
         Manifest manifest = new PhysicalBackup(tool, config.connectTimeoutSeconds(), config.keepaliveIdle(),
                 config.progressInterval(), spools.children())
                 .run(connection, repository.writer(Chunker.Sizes.BASE_BACKUP)
-                                .beforeManifest(() -> crashPoints.reached(CrashPoint.BEFORE_MANIFEST, backup)),
+                                .beforeManifest(() -> crashPoints.reached(CrashPoint.BEFORE_MANIFEST, backup))
+                                .recordManifest(recorder(request, writtenSha256))
+                                .foreignManifestsChecked(),
                         dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),
                         chain, spool, request.backupId(), facts.version(),
                         deadline, bytes -> progress(request, "DUMPING", bytes,
                                 percent(bytes, cluster.clusterBytes())), sameCluster);
         progress(request, "UPLOADING", manifest.totalSize(), 100);
         crashPoints.reached(CrashPoint.AFTER_MANIFEST, backup);
-        return snapshotCreated(request, source, bucket, repositoryPrefix, manifest, null, facts.version(),
-                PgTools.version(tool), startedAt, Instant.now(), offsite);
+        return snapshotCreated(request, source, bucket, repositoryPrefix, manifest, writtenSha256.get(),
+                facts.version(), PgTools.version(tool), startedAt, Instant.now(), offsite);
+    }
+
+    /**
+     * Records in the job ledger the manifest the writer is about to store (and its hash in {@code sha256}): what a
+     * later delivery of this backup announces, and nothing else ({@link #alreadyWritten}). The writer checks first
+     * that no manifest of this backup found is one to announce, so it writes over one it finds.
+     */
+    private SnapshotWriter.ManifestRecorder recorder(BackupRequested request, AtomicReference<String> sha256) {
+        return (key, chainId, sha) -> {
+            ledger.recordManifest(request.backupId(), new JobLedger.WrittenManifest(key, chainId, sha));
+            sha256.set(sha);
+        };
     }
 
     /**
@@ -551,16 +570,34 @@ public class SnapshotService {
      * SnapshotCreated for the manifest of this backup that an earlier delivery already wrote (it stopped before
      * announcing it), or empty. Announcing that manifest, not backing up again, is what keeps one backup one manifest
      * in one chain: an INCREMENTAL written twice would be refused, a FULL written twice would start a second chain.
+     *
+     * <p>Only a manifest this worker pool wrote is announced: the one the ledger recorded for this backup (key, chain
+     * and SHA-256, recorded before it was stored), read as that hash. The bucket is not trusted and backup ids can be
+     * known in advance (whoever publishes BackupRequested chooses them): a manifest put there under this id by anyone
+     * else, however well it describes the backup, is not announced (which would have storage-worker seal exactly its
+     * bytes). The backup is then taken again ({@link SnapshotWriter#foreignManifestsChecked}): a FULL into a new chain,
+     * another type over that manifest in its chain.
      */
     private Optional<SnapshotCreated> alreadyWritten(BackupRequested request, SchedulerClient.SourceInfo source,
                                                      String bucket, String repositoryPrefix, OffsiteDestination offsite,
                                                      ChainContext chain) {
         Optional<Manifest> manifest;
+        Optional<JobLedger.WrittenManifest> mine = Optional.empty();
         try {
-            manifest = repositories.open(bucket, repositoryPrefix).flatMap(repository -> repository.findManifest(chain,
-                    dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name())));
+            Optional<Repository> repository = repositories.open(bucket, repositoryPrefix);
+            if (repository.isEmpty()) {
+                return Optional.empty();
+            }
+            mine = ledger.manifestOf(request.backupId()).filter(m -> m.key()
+                    .equals(repository.get().layout().manifest(m.chainId(), request.backupId())));
+            manifest = ours(repository.get(), request, mine);
+            if (manifest.isEmpty()) {
+                reportForeign(repository.get(), request, chain);
+            }
         } catch (Repositories.MissingMasterKeyException e) {
             throw new BackupFailure("UPLOAD", e.getMessage(), e);
+        } catch (BackupFailure e) {
+            throw e;
         } catch (RuntimeException e) {
             throw new BackupFailure("UPLOAD", "cannot look for backup " + request.backupId() + " in repository s3://"
                     + bucket + "/" + repositoryPrefix + ": " + e.getMessage(), e);
@@ -573,8 +610,46 @@ public class SnapshotService {
                 + "manifest", request.backupId(), request.sourceId(), manifest.get().chainId(), manifest.get().type());
         // the versions are not in the manifest; the time it was written stands for both ends of the earlier attempt
         Instant written = manifest.get().createdAt();
-        return Optional.of(snapshotCreated(request, source, bucket, repositoryPrefix, manifest.get(), null, null,
-                null, written, written, offsite));
+        return Optional.of(snapshotCreated(request, source, bucket, repositoryPrefix, manifest.get(),
+                mine.get().sha256(), null, null, written, written, offsite));
+    }
+
+    /** The manifest the ledger recorded for this backup, if it is in the bucket as recorded; else empty. */
+    private Optional<Manifest> ours(Repository repository, BackupRequested request,
+                                   Optional<JobLedger.WrittenManifest> mine) {
+        if (mine.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            return repository.sealedManifest(mine.get().chainId(), request.backupId(), mine.get().sha256());
+        } catch (ManifestMismatchException e) {
+            // the recorded manifest was never stored (the attempt stopped in between), and another is in its place
+            LOG.warnf("backup %s: %s", request.backupId(), e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Says so when the repository holds a manifest of this backup that this worker pool did not write (or not with
+     * these bytes): it is not announced, and the backup is taken again.
+     */
+    private void reportForeign(Repository repository, BackupRequested request, ChainContext chain) {
+        Optional<Manifest> found;
+        try {
+            found = repository.findManifest(chain,
+                    dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()));
+        } catch (ObjectTooLargeException e) {
+            found = Optional.empty();
+            LOG.warnf("backup %s: %s", request.backupId(), e.getMessage());
+        }
+        if (found.isPresent()) {
+            registry.counter("lifeboat_backup_manifests_not_announced_total").increment();
+            LOG.warnf("backup %s of %s: repository s3://%s/%s holds a manifest of it in chain %s that this worker pool "
+                    + "did not write (the job ledger records no such manifest, or another hash): not announced, "
+                    + "someone who can write to the bucket may have put it there. The backup is taken again",
+                    request.backupId(), request.sourceId(), repository.bucket(), repository.layout().prefix(),
+                    found.get().chainId());
+        }
     }
 
     /**
@@ -678,6 +753,8 @@ public class SnapshotService {
             String backup = "backup " + request.backupId();
             WriteResult result = repository.writer(Chunker.Sizes.DUMP)
                     .beforeManifest(() -> crashPoints.reached(CrashPoint.BEFORE_MANIFEST, backup))
+                    .recordManifest(recorder(request, new AtomicReference<>()))
+                    .foreignManifestsChecked()
                     .readers(dump.jobs())
                     .writeStreamed(files,
                             dev.lifeboat.repository.snapshot.BackupType.valueOf(request.type().name()),

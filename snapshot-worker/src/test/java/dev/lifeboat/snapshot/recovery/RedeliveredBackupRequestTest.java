@@ -14,6 +14,7 @@ import dev.lifeboat.repository.blob.ObjectStore;
 import dev.lifeboat.repository.snapshot.ChainContext;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.snapshot.WriteResult;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
 import dev.lifeboat.contracts.BackupProgress;
@@ -73,6 +74,8 @@ class RedeliveredBackupRequestTest {
     static final String SOURCE_DB = "redelivery_src_" + UUID.randomUUID().toString().substring(0, 8);
     static final Map<String, String> SCHEDULER = new ConcurrentHashMap<>();
     static HttpServer scheduler;
+    /** The manifests the staged crashes wrote, as the worker records them before storing one. */
+    static final Map<String, String[]> WRITTEN = new ConcurrentHashMap<>();
     static KafkaProducer<String, String> publisher;
 
     @Inject
@@ -172,6 +175,71 @@ class RedeliveredBackupRequestTest {
         assertThat(repository.chains()).containsExactly(written.chainId());
         assertThat(repository.manifests(written.chainId())).extracting(Manifest::backupId).containsExactly(backupId);
         assertThat(events.seen(ofType(EventType.BACKUP_FAILED, backupId))).isEmpty();
+    }
+
+    @Test
+    void aManifestPlantedUnderARequestedBackupIdIsNotAnnouncedAndTheBackupIsTakenAgain() throws Exception {
+        String source = source();
+        Repository repository = repositories.openOrInit(BUCKET, PREFIX + "/" + source);
+        String olderId = UUID.randomUUID().toString();
+        Manifest older = writeDirectly(repository, olderId, dev.lifeboat.repository.snapshot.BackupType.FULL);
+        WRITTEN.remove(olderId);
+        // someone who can write to the bucket and knows the id a publisher will request: the older manifest, its
+        // backup id edited, where a manifest of that backup would be, its chunks all present
+        String backupId = UUID.randomUUID().toString();
+        String planted = repository.layout().manifest(older.chainId(), backupId);
+        byte[] plantedBytes = new String(readAll(repository.layout().manifest(older.chainId(), olderId)),
+                java.nio.charset.StandardCharsets.UTF_8).replace(olderId, backupId)
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        store.put(BUCKET, planted, plantedBytes);
+        double notAnnounced = notAnnounced();
+
+        request(new BackupRequested(backupId, source, BackupType.FULL, POLICY + "-" + source, "test"));
+
+        SnapshotCreated created = snapshotOf(backupId);
+        assertThat(created.objectKey()).as("taken again, in a chain of its own").isNotEqualTo(planted);
+        assertThat(created.repository().chainId()).isNotEqualTo(older.chainId());
+        assertThat(created.sha256()).isNotEqualTo(dev.lifeboat.repository.blob.Sha256.of(plantedBytes))
+                .isEqualTo(dev.lifeboat.repository.blob.Sha256.of(readAll(created.objectKey())));
+        assertThat(repository.manifest(created.repository().chainId(), backupId)).get()
+                .extracting(Manifest::backupId).isEqualTo(backupId);
+        assertThat(notAnnounced()).isEqualTo(notAnnounced + 1);
+        assertThat(events.seen(ofType(EventType.SNAPSHOT_CREATED, backupId))).hasSize(1);
+    }
+
+    @Test
+    void aManifestReplacedWhereThisWorkerRecordedItsOwnIsNotAnnounced() throws Exception {
+        String source = source();
+        Repository repository = repositories.openOrInit(BUCKET, PREFIX + "/" + source);
+        String olderId = UUID.randomUUID().toString();
+        Manifest older = writeDirectly(repository, olderId, dev.lifeboat.repository.snapshot.BackupType.FULL);
+        String backupId = UUID.randomUUID().toString();
+        Manifest written = writeDirectly(repository, backupId, dev.lifeboat.repository.snapshot.BackupType.FULL);
+        ledgerRow(backupId, source);
+        // the crash left the manifest unannounced; before the redelivery it is replaced by the older one, edited
+        String key = repository.layout().manifest(written.chainId(), backupId);
+        byte[] plantedBytes = new String(readAll(repository.layout().manifest(older.chainId(), olderId)),
+                java.nio.charset.StandardCharsets.UTF_8).replace(olderId, backupId).replace(older.chainId(),
+                written.chainId()).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        store.put(BUCKET, key, plantedBytes);
+
+        request(new BackupRequested(backupId, source, BackupType.FULL, POLICY + "-" + source, "test"));
+
+        SnapshotCreated created = snapshotOf(backupId);
+        assertThat(created.sha256()).isNotEqualTo(dev.lifeboat.repository.blob.Sha256.of(plantedBytes))
+                .isEqualTo(dev.lifeboat.repository.blob.Sha256.of(readAll(created.objectKey())));
+        assertThat(created.repository().chainId()).isNotIn(older.chainId(), written.chainId());
+    }
+
+    private byte[] readAll(String key) throws IOException {
+        try (var in = store.open(BUCKET, key)) {
+            return in.readAllBytes();
+        }
+    }
+
+    private double notAnnounced() {
+        var counter = registry.find("lifeboat_backup_manifests_not_announced_total").counter();
+        return counter == null ? 0 : counter.count();
     }
 
     @Test
@@ -360,7 +428,10 @@ class RedeliveredBackupRequestTest {
                                    dev.lifeboat.repository.snapshot.BackupType type) throws IOException {
         Path dir = Files.createTempDirectory("redelivery-");
         Files.writeString(dir.resolve("toc.dat"), "table data of " + backupId);
-        return repository.writer().write(dir, type, ChainContext.latestChain(backupId)).manifest();
+        WriteResult result = repository.writer().write(dir, type, ChainContext.latestChain(backupId));
+        WRITTEN.put(backupId, new String[] {repository.layout().manifest(result.manifest().chainId(), backupId),
+                result.manifest().chainId(), result.manifestSha256()});
+        return result.manifest();
     }
 
     private static Connection ledger() throws Exception {
@@ -379,6 +450,7 @@ class RedeliveredBackupRequestTest {
             ps.setString(3, policy);
             ps.executeUpdate();
         }
+        recordManifest(backupId);
     }
 
     private static void ledgerRow(String backupId, String source) throws Exception {
@@ -387,6 +459,23 @@ class RedeliveredBackupRequestTest {
                 values (?::uuid, 'RUNNING', 'worker-that-died', 1, now(), ?)""")) {
             ps.setString(1, backupId);
             ps.setString(2, source);
+            ps.executeUpdate();
+        }
+        recordManifest(backupId);
+    }
+
+    /** The manifest {@link #writeDirectly} wrote, in the ledger as the worker records it before storing it. */
+    private static void recordManifest(String backupId) throws Exception {
+        String[] written = WRITTEN.get(backupId);
+        if (written == null) {
+            return;
+        }
+        try (Connection c = ledger(); PreparedStatement ps = c.prepareStatement("update snapshot.job set "
+                + "manifest_key = ?, manifest_chain_id = ?, manifest_sha256 = ? where backup_id = ?::uuid")) {
+            ps.setString(1, written[0]);
+            ps.setString(2, written[1]);
+            ps.setString(3, written[2]);
+            ps.setString(4, backupId);
             ps.executeUpdate();
         }
     }
