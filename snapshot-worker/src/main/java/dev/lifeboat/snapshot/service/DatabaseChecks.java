@@ -124,10 +124,7 @@ public class DatabaseChecks {
                      snapshots.connectTimeoutSeconds()) : null) {
             c.setAutoCommit(false);
             for (SqlCheck check : checks) {
-                Outcome o = truncated(run(c, checker, check, recorded));
-                LOG.infof("verify %s: check '%s' %s (%s)", commandId, o.name(), o.passed() ? "passed" : "FAILED",
-                        o.detail());
-                out.add(o);
+                out.add(logged(commandId, truncated(run(c, checker, check, recorded))));
             }
         } catch (SQLException e) {
             throw new CommandFailure("checks on " + target.describe() + " could not run: " + e.getMessage(), e);
@@ -142,18 +139,20 @@ public class DatabaseChecks {
         try (CheckerRole checker = CheckerRole.onRestoredCluster(target, name, major, config,
                 snapshots.connectTimeoutSeconds())) {
             for (SqlCheck check : checks) {
-                Outcome o = checker.refusal() != null
+                out.add(logged(commandId, checker.refusal() != null
                         ? new Outcome(check.name(), check.kind() == null ? null : check.kind().name(), false, null,
                         "refused: " + checker.refusal())
-                        : truncated(run(checker.declarative(), checker, check, Optional.empty()));
-                LOG.infof("verify %s: check '%s' %s (%s)", commandId, o.name(), o.passed() ? "passed" : "FAILED",
-                        o.detail());
-                out.add(o);
+                        : truncated(run(checker.declarative(), checker, check, Optional.empty()))));
             }
         } catch (SQLException e) {
             throw new CommandFailure("checks on " + target.describe() + " could not run: " + e.getMessage(), e);
         }
         return out;
+    }
+
+    private static Outcome logged(String commandId, Outcome o) {
+        LOG.infof("verify %s: check '%s' %s (%s)", commandId, o.name(), o.passed() ? "passed" : "FAILED", o.detail());
+        return o;
     }
 
     private Optional<TableFingerprints> recorded(VerifyDatabase cmd) {
