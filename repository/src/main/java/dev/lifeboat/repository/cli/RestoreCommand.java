@@ -8,6 +8,7 @@ import dev.lifeboat.repository.keys.MasterKey;
 import dev.lifeboat.repository.keys.WrongKeyException;
 import dev.lifeboat.repository.snapshot.CorruptChunkException;
 import dev.lifeboat.repository.snapshot.Manifest;
+import dev.lifeboat.repository.snapshot.ManifestMismatchException;
 import dev.lifeboat.repository.snapshot.Repository;
 
 import java.io.IOException;
@@ -29,9 +30,13 @@ import java.util.stream.Stream;
  * {@code LIFEBOAT_MASTER_KEY} (base64) or {@code LIFEBOAT_MASTER_KEY_FILE}. Every chunk is authenticated on the way.
  *
  * <pre>
- * RestoreCommand --bucket B --prefix P --backup ID [--chain C] --target DIR
- * RestoreCommand --bucket B --manifest-key K --target DIR     (K as the catalog's location.manifestKey)
+ * RestoreCommand --bucket B --prefix P --backup ID [--chain C] [--sha256 H] --target DIR
+ * RestoreCommand --bucket B --manifest-key K [--sha256 H] --target DIR     (K as the catalog's location.manifestKey)
  * </pre>
+ *
+ * With {@code --sha256} (the catalog entry's {@code sha256}: the manifest's hash, checked when the backup was sealed),
+ * the manifest is restored only if its bytes still have that hash and name that backup: one replaced in the bucket
+ * (an older backup's, say) is refused with exit 5. Without it, the bucket's manifest is taken as it is.
  *
  * Exit codes: 0 restored, 2 usage, 3 backup or repository not found, 4 wrong master key, 5 corrupt data, 1 other.
  * The last line on standard output is machine-readable: {@code restored backup=... bytes=... files=... seconds=...}.
@@ -125,6 +130,19 @@ public final class RestoreCommand {
                 throw new CommandException(NOT_FOUND, e.getMessage());
             }
             Manifest manifest = find(repo, chain, backupId);
+            Optional<String> sealed = Optional.ofNullable(opts.get("sha256"));
+            if (sealed.isPresent()) {
+                if (!sealed.get().matches("[0-9a-fA-F]{64}")) {
+                    throw new CommandException(USAGE, "--sha256 '" + sealed.get() + "' is not 64 hex digits");
+                }
+                try {
+                    manifest = repo.sealedManifest(manifest.chainId(), backupId, sealed.get()).orElseThrow(() ->
+                            new CommandException(NOT_FOUND, "backup " + backupId + " disappeared from "
+                                    + repo.location()));
+                } catch (ManifestMismatchException e) {
+                    throw new CommandException(CORRUPT, e.getMessage());
+                }
+            }
             out.printf(Locale.ROOT, "restoring backup %s (%s, chain %s, %d files, %d bytes) from %s into %s%n",
                     manifest.backupId(), manifest.type(), manifest.chainId(), manifest.files().size(),
                     manifest.totalSize(), repo.location(), target);
@@ -197,7 +215,7 @@ public final class RestoreCommand {
                 throw new CommandException(USAGE, "unexpected argument '" + a + "'");
             }
             String name = a.substring(2);
-            if (!List.of("bucket", "prefix", "backup", "chain", "target", "manifest-key").contains(name)) {
+            if (!List.of("bucket", "prefix", "backup", "chain", "target", "manifest-key", "sha256").contains(name)) {
                 throw new CommandException(USAGE, "unknown option " + a);
             }
             opts.put(name, args[++i]);
@@ -215,8 +233,9 @@ public final class RestoreCommand {
 
     static String usage() {
         return """
-                usage: RestoreCommand --bucket B --prefix P --backup ID [--chain C] --target DIR
-                       RestoreCommand --bucket B --manifest-key K --target DIR
+                usage: RestoreCommand --bucket B --prefix P --backup ID [--chain C] [--sha256 H] --target DIR
+                       RestoreCommand --bucket B --manifest-key K [--sha256 H] --target DIR
+                --sha256: the catalog entry's sha256; a manifest that no longer has it is refused
                 environment: S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY S3_REGION, LIFEBOAT_MASTER_KEY or LIFEBOAT_MASTER_KEY_FILE""";
     }
 }

@@ -92,6 +92,42 @@ class RestoreCommandTest {
     }
 
     @Test
+    void withTheSealedHashAManifestReplacedInTheBucketIsRefusedAndTheSealedOneRestored() throws IOException {
+        Path older = dump("older", 5);
+        Manifest old = repo.writer().write(older, BackupType.FULL, ChainContext.latestChain("b-old")).manifest();
+        Path newer = dump("newer", 6);
+        Manifest m = repo.writer().write(newer, BackupType.FULL, ChainContext.latestChain("b-new")).manifest();
+        String key = repo.layout().manifest(m.chainId(), m.backupId());
+        byte[] sealedBytes;
+        try (java.io.InputStream in = store.open(BUCKET, key)) {
+            sealedBytes = in.readAllBytes();
+        }
+        String sealed = dev.lifeboat.repository.blob.Sha256.of(sealedBytes);
+
+        Path target = tmp.resolve("sealed");
+        int code = run(env(master), "--bucket", BUCKET, "--manifest-key", key, "--sha256", sealed, "--target",
+                target.toString());
+        assertThat(code).as(err()).isEqualTo(RestoreCommand.OK);
+        assertThat(fingerprint(target)).isEqualTo(fingerprint(newer));
+
+        // someone who can write the bucket puts the older backup's manifest, relabelled, in the newer one's place
+        byte[] olderBytes;
+        try (java.io.InputStream in = store.open(BUCKET, repo.layout().manifest(old.chainId(), old.backupId()))) {
+            olderBytes = in.readAllBytes();
+        }
+        String relabelled = new String(olderBytes, java.nio.charset.StandardCharsets.UTF_8)
+                .replace("\"" + old.backupId() + "\"", "\"" + m.backupId() + "\"")
+                .replace("\"" + old.chainId() + "\"", "\"" + m.chainId() + "\"");
+        store.put(BUCKET, key, relabelled.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+
+        int refused = run(env(master), "--bucket", BUCKET, "--manifest-key", key, "--sha256", sealed, "--target",
+                tmp.resolve("refused").toString());
+        assertThat(refused).isEqualTo(RestoreCommand.CORRUPT);
+        assertThat(err()).contains("is not the one sealed").contains(sealed);
+        assertThat(tmp.resolve("refused")).doesNotExist();
+    }
+
+    @Test
     void unknownBackupIsNotFoundWithAClearMessage() throws IOException {
         repo.writer().write(dump("src", 4), BackupType.FULL, ChainContext.latestChain("b-known"));
 
