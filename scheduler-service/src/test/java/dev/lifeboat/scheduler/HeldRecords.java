@@ -182,6 +182,12 @@ final class HeldRecords {
         return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
     }
 
+    /** Every value of the header {@code key}, in order. */
+    static List<String> values(Headers headers, String key) {
+        return java.util.stream.StreamSupport.stream(headers.headers(key).spliterator(), false)
+                .map(h -> new String(h.value(), StandardCharsets.UTF_8)).toList();
+    }
+
     static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }

@@ -1,37 +1,22 @@
 package dev.lifeboat.scheduler;
 
-import dev.lifeboat.contracts.BackupRequested;
-import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.EventCodec;
-import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.identity.Roles;
 import dev.lifeboat.kit.messaging.Parking;
 import dev.lifeboat.scheduler.service.ParkedRecordService;
-import dev.lifeboat.testsupport.LocalStack;
 import dev.lifeboat.testsupport.Tokens;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.header.Headers;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,17 +38,16 @@ class ParkedBulkReplayTest {
 
     @Test
     void bulkReplayTakesExactlyTheMatchingRecordsOnceOldestFirstAndRemembersThem() throws Exception {
-        LocalStack stack = LocalStack.ensureStarted();
         String marker = "login refused " + UUID.randomUUID();
         Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
-        Map<String, Long> startOffsets = endOffsets(stack, Topics.BACKUP_REQUESTED, Topics.RECOVERY_EVENTS);
+        Map<String, Long> startOffsets = HeldRecords.endOffsets(Topics.BACKUP_REQUESTED, Topics.RECOVERY_EVENTS);
         // newest first on the topic, so that "oldest first" is the held time, not the offset
-        RecordMetadata events = park(stack, Topics.RECOVERY_EVENTS, "plan-" + marker.hashCode(),
+        RecordMetadata events = park(Topics.RECOVERY_EVENTS, "plan-" + marker.hashCode(),
                 "password authentication failed: " + marker.toUpperCase(), now.minus(Duration.ofHours(1)), marker);
-        RecordMetadata request = park(stack, Topics.BACKUP_REQUESTED, "src-bulk",
+        RecordMetadata request = park(Topics.BACKUP_REQUESTED, "src-bulk",
                 "PostgreSQL: " + marker, now.minus(Duration.ofHours(2)), marker);
-        RecordMetadata command = park(stack, Topics.RECOVERY_COMMANDS, "run-1", marker, now.minus(Duration.ofHours(3)), marker);
-        RecordMetadata other = park(stack, Topics.BACKUP_REQUESTED, "src-bulk", "disk full " + UUID.randomUUID(),
+        RecordMetadata command = park(Topics.RECOVERY_COMMANDS, "run-1", marker, now.minus(Duration.ofHours(3)), marker);
+        RecordMetadata other = park(Topics.BACKUP_REQUESTED, "src-bulk", "disk full " + UUID.randomUUID(),
                 now.minus(Duration.ofHours(2)), "other-" + marker);
         String admin = Tokens.mint("admin-dora", Roles.ADMIN);
 
@@ -116,16 +100,16 @@ class ParkedBulkReplayTest {
         assertThat(third.getInt("skippedCount")).isEqualTo(3);
 
         // exactly one copy of each replayed record reached its origin topic, as it was, marked with who and whence
-        List<ConsumerRecord<String, String>> copies = replayedSince(stack, startOffsets, marker);
-        assertThat(copies).extracting(c -> header(c.headers(), ParkedRecordService.REPLAYED_FROM)).containsExactlyInAnyOrder(
+        List<ConsumerRecord<String, String>> copies = HeldRecords.replayedSince(startOffsets, marker);
+        assertThat(copies).extracting(c -> HeldRecords.header(c.headers(), ParkedRecordService.REPLAYED_FROM)).containsExactlyInAnyOrder(
                 Topics.PARKED + "-" + request.partition() + "@" + request.offset(),
                 Topics.PARKED + "-" + events.partition() + "@" + events.offset());
         for (ConsumerRecord<String, String> c : copies) {
-            assertThat(values(c.headers(), ParkedRecordService.REPLAYED_BY)).containsExactly("admin-dora");
-            assertThat(header(c.headers(), EventCodec.H_ID)).isNotBlank();
-            assertThat(header(c.headers(), Parking.REASON)).isNull();
-            assertThat(header(c.headers(), Parking.ORIGIN_TOPIC)).isNull();
-            assertThat(header(c.headers(), "x-test-marker")).isEqualTo(marker);
+            assertThat(HeldRecords.values(c.headers(), ParkedRecordService.REPLAYED_BY)).containsExactly("admin-dora");
+            assertThat(HeldRecords.header(c.headers(), EventCodec.H_ID)).isNotBlank();
+            assertThat(HeldRecords.header(c.headers(), Parking.REASON)).isNull();
+            assertThat(HeldRecords.header(c.headers(), Parking.ORIGIN_TOPIC)).isNull();
+            assertThat(HeldRecords.header(c.headers(), "x-test-marker")).isEqualTo(marker);
         }
         assertThat(copies).filteredOn(c -> c.topic().equals(Topics.BACKUP_REQUESTED)).singleElement()
                 .satisfies(c -> assertThat(c.key()).isEqualTo("src-bulk"));
@@ -143,13 +127,12 @@ class ParkedBulkReplayTest {
 
     @Test
     void twoBulkReplaysAtOnceSendEachRecordOnce() throws Exception {
-        LocalStack stack = LocalStack.ensureStarted();
         String marker = "broker refused " + UUID.randomUUID();
-        Map<String, Long> startOffsets = endOffsets(stack, Topics.BACKUP_REQUESTED, Topics.RECOVERY_EVENTS);
+        Map<String, Long> startOffsets = HeldRecords.endOffsets(Topics.BACKUP_REQUESTED, Topics.RECOVERY_EVENTS);
         Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         int n = 150;
         for (int i = 0; i < n; i++) {
-            park(stack, Topics.BACKUP_REQUESTED, "src-twice-" + i, marker, now.minusSeconds(n - i), marker);
+            park(Topics.BACKUP_REQUESTED, "src-twice-" + i, marker, now.minusSeconds(n - i), marker);
         }
         Map<String, Object> order = Map.of("reasonContains", marker, "dryRun", false, "limit", 1000);
         // both read the replays before either sends: each record is claimed before its copy goes, once
@@ -175,16 +158,15 @@ class ParkedBulkReplayTest {
         assertThat(a.getList("replayed").size() + b.getList("replayed").size()).isEqualTo(n);
         assertThat(a.getInt("skippedCount") + b.getInt("skippedCount")).isEqualTo(n);
         assertThat(a.getInt("remaining") + b.getInt("remaining")).isZero();
-        List<ConsumerRecord<String, String>> copies = replayedSince(stack, startOffsets, marker);
-        assertThat(copies).extracting(c -> header(c.headers(), ParkedRecordService.REPLAYED_FROM))
+        List<ConsumerRecord<String, String>> copies = HeldRecords.replayedSince(startOffsets, marker);
+        assertThat(copies).extracting(c -> HeldRecords.header(c.headers(), ParkedRecordService.REPLAYED_FROM))
                 .hasSize(n).doesNotHaveDuplicates();
     }
 
     @Test
     void aRecordReplayedBeforeIsRefusedUnlessForced() throws Exception {
-        LocalStack stack = LocalStack.ensureStarted();
         String marker = "refused " + UUID.randomUUID();
-        RecordMetadata held = park(stack, Topics.BACKUP_REQUESTED, "src-again", marker, Instant.now(), marker);
+        RecordMetadata held = park(Topics.BACKUP_REQUESTED, "src-again", marker, Instant.now(), marker);
         Map<String, Object> order = Map.of("from", "parked", "partition", held.partition(), "offset", held.offset());
         given().auth().oauth2(Tokens.mint("admin-eve", Roles.ADMIN)).contentType(ContentType.JSON).body(order)
                 .post("/api/v1/admin/parked/replay").then().statusCode(200);
@@ -234,92 +216,9 @@ class ParkedBulkReplayTest {
         return given().auth().oauth2(token).contentType(ContentType.JSON).body(body).post(REPLAY_ALL).then();
     }
 
-    /**
-     * A record parked as a worker parks it (origin headers, reason, attempts), held at {@code heldAt}, with the header
-     * {@code x-test-marker: tag} that finds its copies.
-     */
-    private static RecordMetadata park(LocalStack stack, String origin, String key, String reason, Instant heldAt,
-                                       String tag) throws Exception {
-        BackupRequested payload = new BackupRequested(UUID.randomUUID().toString(), key, BackupType.FULL, null, "test");
-        Headers headers = EventCodec.headers(EventType.BACKUP_REQUESTED, "/test/publisher", key);
-        headers.add("x-test-marker", utf8(tag));
-        headers.add(Parking.ORIGIN_TOPIC, utf8(origin));
-        headers.add(Parking.ORIGIN_PARTITION, utf8("0"));
-        headers.add(Parking.ORIGIN_OFFSET, utf8("42"));
-        headers.add(Parking.REASON, utf8(reason));
-        headers.add(Parking.ATTEMPTS, utf8("1"));
-        try (KafkaProducer<String, String> producer = new KafkaProducer<>(
-                stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN), new StringSerializer(), new StringSerializer())) {
-            return producer.send(new ProducerRecord<>(Topics.PARKED, null, heldAt.toEpochMilli(), key,
-                    EventCodec.encodeData(payload), headers)).get();
-        }
-    }
-
-    private static Map<String, Long> endOffsets(LocalStack stack, String... topics) {
-        Map<String, Long> ends = new HashMap<>();
-        try (KafkaConsumer<String, String> consumer = consumer(stack)) {
-            for (String topic : topics) {
-                List<TopicPartition> tps = consumer.partitionsFor(topic).stream()
-                        .map(p -> new TopicPartition(topic, p.partition())).toList();
-                consumer.endOffsets(tps).forEach((tp, o) -> ends.put(tp.toString(), o));
-            }
-        }
-        return ends;
-    }
-
-    /** Every record with the test marker {@code marker} on the origin topics since {@code start}. */
-    private static List<ConsumerRecord<String, String>> replayedSince(LocalStack stack, Map<String, Long> start,
-                                                                     String marker) {
-        List<ConsumerRecord<String, String>> found = new ArrayList<>();
-        try (KafkaConsumer<String, String> consumer = consumer(stack)) {
-            List<TopicPartition> tps = new ArrayList<>();
-            for (String topic : List.of(Topics.BACKUP_REQUESTED, Topics.RECOVERY_EVENTS)) {
-                consumer.partitionsFor(topic).forEach(p -> tps.add(new TopicPartition(topic, p.partition())));
-            }
-            consumer.assign(tps);
-            Map<TopicPartition, Long> end = consumer.endOffsets(tps);
-            Map<TopicPartition, Long> remaining = new HashMap<>();
-            for (TopicPartition tp : tps) {
-                long from = start.getOrDefault(tp.toString(), 0L);
-                consumer.seek(tp, from);
-                if (end.get(tp) > from) {
-                    remaining.put(tp, end.get(tp));
-                }
-            }
-            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (!remaining.isEmpty() && System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (marker.equals(header(r.headers(), "x-test-marker"))) {
-                        found.add(r);
-                    }
-                    TopicPartition tp = new TopicPartition(r.topic(), r.partition());
-                    if (r.offset() + 1 >= remaining.getOrDefault(tp, Long.MAX_VALUE)) {
-                        remaining.remove(tp);
-                    }
-                }
-            }
-            assertThat(remaining).as("origin topics read to their end").isEmpty();
-        }
-        return found;
-    }
-
-    private static KafkaConsumer<String, String> consumer(LocalStack stack) {
-        Map<String, Object> config = new HashMap<>(stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN));
-        config.put("enable.auto.commit", "false");
-        return new KafkaConsumer<>(config, new StringDeserializer(), new StringDeserializer());
-    }
-
-    private static String header(Headers headers, String key) {
-        Header h = headers.lastHeader(key);
-        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
-    }
-
-    private static List<String> values(Headers headers, String key) {
-        return java.util.stream.StreamSupport.stream(headers.headers(key).spliterator(), false)
-                .map(Header::value).map(v -> new String(v, StandardCharsets.UTF_8)).toList();
-    }
-
-    private static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
+    /** A record parked as a worker parks it, held at {@code heldAt}, marked {@code tag} ({@link HeldRecords#park}). */
+    private static RecordMetadata park(String origin, String key, String reason, Instant heldAt, String tag)
+            throws Exception {
+        return HeldRecords.park(origin, null, key, reason, heldAt, tag, 4);
     }
 }

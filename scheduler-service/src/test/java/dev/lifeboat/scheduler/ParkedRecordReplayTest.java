@@ -14,21 +14,14 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
@@ -49,12 +42,12 @@ class ParkedRecordReplayTest {
         String backupId = UUID.randomUUID().toString();
         BackupRequested request = new BackupRequested(backupId, "replay-src", BackupType.FULL, null, "test");
         Headers headers = EventCodec.headers(EventType.BACKUP_REQUESTED, "/test/publisher", "replay-src");
-        headers.add("dead-letter-topic", utf8(Topics.BACKUP_REQUESTED));
-        headers.add("dead-letter-partition", utf8("0"));
-        headers.add("dead-letter-offset", utf8("7"));
-        headers.add("dead-letter-reason", utf8("source 'replay-src' was not registered yet"));
+        headers.add("dead-letter-topic", HeldRecords.utf8(Topics.BACKUP_REQUESTED));
+        headers.add("dead-letter-partition", HeldRecords.utf8("0"));
+        headers.add("dead-letter-offset", HeldRecords.utf8("7"));
+        headers.add("dead-letter-reason", HeldRecords.utf8("source 'replay-src' was not registered yet"));
         // a forged audit header on the held record does not survive the replay
-        headers.add(ParkedRecordService.REPLAYED_BY, utf8("someone-else"));
+        headers.add(ParkedRecordService.REPLAYED_BY, HeldRecords.utf8("someone-else"));
         RecordMetadata held;
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(
                 stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN), new StringSerializer(), new StringSerializer())) {
@@ -67,13 +60,13 @@ class ParkedRecordReplayTest {
                 .post("/api/v1/admin/parked/replay").then().statusCode(200).extract().jsonPath();
 
         assertThat(replayed.getString("topic")).isEqualTo(Topics.BACKUP_REQUESTED);
-        ConsumerRecord<String, String> copy = read(stack, replayed.getString("topic"), replayed.getInt("partition"),
+        ConsumerRecord<String, String> copy = HeldRecords.read(replayed.getString("topic"), replayed.getInt("partition"),
                 replayed.getLong("offset"));
         assertThat(copy.value()).contains(backupId);
-        assertThat(values(copy.headers(), ParkedRecordService.REPLAYED_BY)).containsExactly("admin-carol");
-        assertThat(values(copy.headers(), ParkedRecordService.REPLAYED_FROM))
+        assertThat(HeldRecords.values(copy.headers(), ParkedRecordService.REPLAYED_BY)).containsExactly("admin-carol");
+        assertThat(HeldRecords.values(copy.headers(), ParkedRecordService.REPLAYED_FROM))
                 .containsExactly(Topics.DLQ + "-" + held.partition() + "@" + held.offset());
-        assertThat(values(copy.headers(), "dead-letter-reason")).isEmpty();
+        assertThat(HeldRecords.values(copy.headers(), "dead-letter-reason")).isEmpty();
     }
 
     /**
@@ -87,8 +80,8 @@ class ParkedRecordReplayTest {
         LocalStack stack = LocalStack.ensureStarted();
         String key = "forged-" + UUID.randomUUID();
         Headers headers = EventCodec.headers(EventType.BACKUP_COMPLETED, "/test/forger", key);
-        headers.add("dead-letter-topic", utf8(Topics.BACKUP_REQUESTED));
-        headers.add("dead-letter-reason", utf8("Connection refused " + key));
+        headers.add("dead-letter-topic", HeldRecords.utf8(Topics.BACKUP_REQUESTED));
+        headers.add("dead-letter-reason", HeldRecords.utf8("Connection refused " + key));
         java.time.Instant before = java.time.Instant.now().minusSeconds(1);
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(stack.kafkaClientConfig("storage-worker"),
                 new StringSerializer(), new StringSerializer())) {
@@ -115,34 +108,5 @@ class ParkedRecordReplayTest {
                 .post("/api/v1/admin/parked/replay-all").then().statusCode(200).extract().jsonPath();
         assertThat(bulk.getList("replayed")).isEmpty();
         assertThat(bulk.getList("skipped.code", String.class)).containsExactly("ORIGIN_FORGED");
-    }
-
-    private static ConsumerRecord<String, String> read(LocalStack stack, String topic, int partition, long offset) {
-        Map<String, Object> config = new HashMap<>(stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN));
-        config.put("enable.auto.commit", "false");
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(config, new StringDeserializer(),
-                new StringDeserializer())) {
-            TopicPartition tp = new TopicPartition(topic, partition);
-            consumer.assign(List.of(tp));
-            consumer.seek(tp, offset);
-            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (r.offset() == offset) {
-                        return r;
-                    }
-                }
-            }
-        }
-        throw new AssertionError("no record at " + topic + "-" + partition + "@" + offset + " within 10 s");
-    }
-
-    private static List<String> values(Headers headers, String key) {
-        return java.util.stream.StreamSupport.stream(headers.headers(key).spliterator(), false)
-                .map(Header::value).map(v -> new String(v, StandardCharsets.UTF_8)).toList();
-    }
-
-    private static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
     }
 }
