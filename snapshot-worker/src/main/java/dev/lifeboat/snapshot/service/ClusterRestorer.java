@@ -772,38 +772,8 @@ public class ClusterRestorer {
 
     /** pg_controldata's report of the restored data directory (English, whatever the worker's locale). */
     private String pgControldata(Path bin, Path data) {
-        Path out = null;
-        try {
-            out = Files.createTempFile("lifeboat-pg_controldata", ".out");
-            ProcessBuilder pb = new ProcessBuilder(bin.resolve("pg_controldata").toString(), "-D", data.toString())
-                    .redirectErrorStream(true).redirectOutput(out.toFile());
-            SourceConnection.withoutPlatformEnvironment(pb.environment());
-            pb.environment().put("LC_ALL", "C");
-            Process p = pb.start();
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new CommandFailure("pg_controldata of " + data + " did not finish within 30 s");
-            }
-            String report = Files.readString(out, StandardCharsets.UTF_8);
-            if (p.exitValue() != 0) {
-                throw new CommandFailure("pg_controldata cannot read " + data + " (exit " + p.exitValue() + "): "
-                        + tail(out, 3));
-            }
-            return report;
-        } catch (IOException e) {
-            throw new CommandFailure("cannot run pg_controldata on " + data + ": " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new CommandFailure("interrupted: pg_controldata of " + data, e);
-        } finally {
-            if (out != null) {
-                try {
-                    Files.deleteIfExists(out);
-                } catch (IOException ignored) {
-                    // a temporary file
-                }
-            }
-        }
+        return runTool(List.of(bin.resolve("pg_controldata").toString(), "-D", data.toString()), Map.of("LC_ALL", "C"),
+                Duration.ofSeconds(30), "pg_controldata", "read " + data);
     }
 
     /**
@@ -1027,26 +997,37 @@ public class ClusterRestorer {
         List<String> command = new ArrayList<>();
         command.add(bin.resolve("pg_ctl").toString());
         command.addAll(args);
+        runTool(asOsUser(command), Map.of(), timeout, "pg_ctl", what);
+    }
+
+    /**
+     * Runs one of PostgreSQL's tools to its end within {@code timeout} and returns what it printed; a failure names
+     * the tool, {@code what} it could not do and its last lines. The tool, and the postmaster pg_ctl starts with every
+     * command it runs, inherit none of the worker's environment (the platform's secrets), only {@code env}.
+     */
+    private static String runTool(List<String> command, Map<String, String> env, Duration timeout, String tool,
+                                  String what) {
         Path out = null;
         try {
-            out = Files.createTempFile("lifeboat-pg_ctl", ".out");
-            ProcessBuilder pb = new ProcessBuilder(asOsUser(command)).redirectErrorStream(true)
-                    .redirectOutput(out.toFile());
-            // the postmaster and every command it runs inherit this: none of the platform's secrets
+            out = Files.createTempFile("lifeboat-" + tool, ".out");
+            ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile());
             SourceConnection.withoutPlatformEnvironment(pb.environment());
+            pb.environment().putAll(env);
             Process p = pb.start();
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly();
-                throw new CommandFailure("pg_ctl could not " + what + " within " + timeout + ": " + tail(out, 5));
+                throw new CommandFailure(tool + " could not " + what + " within " + timeout + ": " + tail(out, 5));
             }
             if (p.exitValue() != 0) {
-                throw new CommandFailure("pg_ctl could not " + what + " (exit " + p.exitValue() + "): " + tail(out, 5));
+                throw new CommandFailure(tool + " could not " + what + " (exit " + p.exitValue() + "): "
+                        + tail(out, 5));
             }
+            return Files.readString(out, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new CommandFailure("cannot run pg_ctl to " + what + ": " + e.getMessage(), e);
+            throw new CommandFailure("cannot run " + tool + " to " + what + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new CommandFailure("interrupted: pg_ctl " + what, e);
+            throw new CommandFailure("interrupted: " + tool + " " + what, e);
         } finally {
             if (out != null) {
                 try {
