@@ -17,8 +17,8 @@ until "$K/kafka-topics.sh" --bootstrap-server "$B" --command-config "$CFG" --lis
   sleep 2
 done
 for t in lifeboat.backup.requested.v1 lifeboat.backup.events.v1 lifeboat.recovery.commands.v1 \
-         lifeboat.recovery.replies.v1 lifeboat.recovery.events.v1 lifeboat.wal.status.v1 lifeboat.dlq.v1 \
-         lifeboat.parked.v1; do
+         lifeboat.recovery.replies.snapshot-worker.v1 lifeboat.recovery.replies.storage-worker.v1 \
+         lifeboat.recovery.events.v1 lifeboat.wal.status.v1 lifeboat.dlq.v1 lifeboat.parked.v1; do
   "$K/kafka-topics.sh" --bootstrap-server "$B" --command-config "$CFG" --create --if-not-exists \
     --topic "$t" --partitions 4 --replication-factor 1
 done

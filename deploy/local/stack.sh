@@ -36,8 +36,8 @@ KAFKA_HEAP=${KAFKA_HEAP:-"-Xms128m -Xmx512m"}; S3_HEAP=${S3_HEAP:-"-Xmx256m"}; Z
 S3_ACCESS_KEY=${S3_ACCESS_KEY:-local-access-key}; S3_SECRET_KEY=${S3_SECRET_KEY:-local-secret-key}
 WAIT_S=${STACK_WAIT_S:-120}
 KAFKA_TOPICS=(lifeboat.backup.requested.v1 lifeboat.backup.events.v1 lifeboat.recovery.commands.v1
-              lifeboat.recovery.replies.v1 lifeboat.recovery.events.v1 lifeboat.wal.status.v1 lifeboat.dlq.v1
-              lifeboat.parked.v1)
+              lifeboat.recovery.replies.snapshot-worker.v1 lifeboat.recovery.replies.storage-worker.v1
+              lifeboat.recovery.events.v1 lifeboat.wal.status.v1 lifeboat.dlq.v1 lifeboat.parked.v1)
 ALL=(kafka postgres s3 zipkin)
 
 if [[ -n ${JAVA_HOME:-} ]]; then JAVA=$JAVA_HOME/bin/java; else JAVA=java; fi

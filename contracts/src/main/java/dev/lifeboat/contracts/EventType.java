@@ -34,7 +34,8 @@ public enum EventType {
     DROP_DATABASE("dev.lifeboat.recovery.drop-database.v1", Topics.RECOVERY_COMMANDS, DropDatabase.class),
     RESTORE_CLUSTER("dev.lifeboat.recovery.restore-cluster.v1", Topics.RECOVERY_COMMANDS, RestoreCluster.class),
     REMOVE_CLUSTER("dev.lifeboat.recovery.remove-cluster.v1", Topics.RECOVERY_COMMANDS, RemoveCluster.class),
-    STEP_REPLIED("dev.lifeboat.recovery.step-replied.v1", Topics.RECOVERY_REPLIES, StepReply.class),
+    /** On its participant's own topic ({@link Topics#repliesOf}): {@link #topic()} is null. */
+    STEP_REPLIED("dev.lifeboat.recovery.step-replied.v1", null, StepReply.class),
     RECOVERY_STARTED("dev.lifeboat.recovery.started.v1", Topics.RECOVERY_EVENTS, RecoveryStarted.class),
     RECOVERY_FINISHED("dev.lifeboat.recovery.finished.v1", Topics.RECOVERY_EVENTS, RecoveryFinished.class),
     WAL_STATUS("dev.lifeboat.wal.status.v1", Topics.WAL_STATUS, WalStatus.class);
@@ -53,6 +54,7 @@ public enum EventType {
         return ceType;
     }
 
+    /** The topic this type travels on; null for a reply, which goes to its participant's own topic. */
     public String topic() {
         return topic;
     }

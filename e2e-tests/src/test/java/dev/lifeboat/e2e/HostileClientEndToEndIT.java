@@ -88,8 +88,8 @@ class HostileClientEndToEndIT {
         JsonNode entry = platform.awaitBackup(Ids.backupIdForRecord(sent.topic(), sent.partition(), sent.offset()), "COMPLETED");
         assertThat(entry.get("requestedBy").asText()).isEqualTo("billing-system");
 
-        for (String topic : List.of(Topics.BACKUP_EVENTS, Topics.RECOVERY_COMMANDS, Topics.RECOVERY_REPLIES,
-                Topics.RECOVERY_EVENTS)) {
+        for (String topic : List.of(Topics.BACKUP_EVENTS, Topics.RECOVERY_COMMANDS, Topics.SNAPSHOT_WORKER_REPLIES,
+                Topics.STORAGE_WORKER_REPLIES, Topics.RECOVERY_EVENTS)) {
             try (KafkaProducer<String, String> publisher = producer(LocalStack.KAFKA_PUBLISHER)) {
                 assertThatThrownBy(() -> publisher.send(new ProducerRecord<>(topic, null, "k", "{}",
                         headers(EventType.BACKUP_COMPLETED))).get(30, TimeUnit.SECONDS))

@@ -238,7 +238,7 @@ final class Platform implements AutoCloseable {
         try (Admin admin = Admin.create(stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN))) {
             Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
             for (String topic : List.of(Topics.BACKUP_REQUESTED, Topics.BACKUP_EVENTS, Topics.RECOVERY_COMMANDS,
-                    Topics.RECOVERY_REPLIES, Topics.RECOVERY_EVENTS)) {
+                    Topics.SNAPSHOT_WORKER_REPLIES, Topics.STORAGE_WORKER_REPLIES, Topics.RECOVERY_EVENTS)) {
                 admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
                         .forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
             }

@@ -101,7 +101,7 @@ class SagaRunTest {
 
     @BeforeEach
     void participantUp() {
-        participant = new ScriptedParticipant(LocalStack.ensureStarted().kafkaClientConfig("storage-worker"));
+        participant = new ScriptedParticipant(LocalStack.ensureStarted()::kafkaClientConfig);
     }
 
     @AfterEach
@@ -412,10 +412,11 @@ class SagaRunTest {
         String planId = createPlan("PT10M", List.of(Plans.restore("orders_restored"), Plans.verify(false)));
         String runId = startRun(planId, "recovery");
         Command prepare = participant.next(runId);
-        participant.reply(prepare, "snapshot-worker/test", StepReply.Outcome.COMPLETED, "prepared",
-                backup(Instant.now()));
-        participant.reply(prepare, "scripted-participant/test", StepReply.Outcome.COMPLETED, "prepared",
-                backup(Instant.now()));
+        participant.replyAs("snapshot-worker", prepare, "snapshot-worker/test", StepReply.Outcome.COMPLETED,
+                "prepared", backup(Instant.now()));
+        // what a reply says of its sender counts for nothing: it came on snapshot-worker's topic
+        participant.replyAs("snapshot-worker", prepare, "storage-worker/forged", StepReply.Outcome.COMPLETED,
+                "prepared", backup(Instant.now()));
         assertThat(participant.drain(runId, Duration.ofSeconds(3))).as("the run still waits for storage-worker")
                 .isEmpty();
 

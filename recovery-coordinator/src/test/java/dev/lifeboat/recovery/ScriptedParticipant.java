@@ -16,28 +16,32 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.Function;
 
 /**
  * Plays storage-worker and snapshot-worker in tests, scripted by the test: it reads the real commands topic with a
- * real Kafka consumer and answers on the real replies topic with a real producer. It does no restore work; it says
- * what a participant would answer.
+ * real Kafka consumer and answers on the real reply topic of the service it answers as, with a real producer
+ * holding that service's credentials. It does no restore work; it says what a participant would answer.
  */
 public final class ScriptedParticipant implements AutoCloseable {
     public record Command(EventType type, String commandId, String runId, int step, Map<String, Object> data,
                           String traceparent) {
     }
 
+    private final Function<String, Map<String, Object>> kafka;
     private final KafkaConsumer<String, String> consumer;
-    private final KafkaProducer<String, String> producer;
+    private final Map<String, KafkaProducer<String, String>> producers = new HashMap<>();
     private final List<Command> seen = new ArrayList<>();
 
-    /** {@code kafka}: client configuration of a participant's principal (it reads commands and writes replies). */
-    public ScriptedParticipant(Map<String, Object> kafka) {
+    /** {@code kafka}: the client configuration of a principal (the participants read commands and write replies). */
+    public ScriptedParticipant(Function<String, Map<String, Object>> kafka) {
+        this.kafka = kafka;
         Properties c = new Properties();
-        c.putAll(kafka);
+        c.putAll(kafka.apply("storage-worker"));
         c.put("key.deserializer", StringDeserializer.class.getName());
         c.put("value.deserializer", StringDeserializer.class.getName());
         c.put("enable.auto.commit", "false");
@@ -47,11 +51,6 @@ public final class ScriptedParticipant implements AutoCloseable {
         consumer.assign(partitions);
         consumer.seekToEnd(partitions);
         partitions.forEach(consumer::position);
-        Properties p = new Properties();
-        p.putAll(kafka);
-        p.put("key.serializer", StringSerializer.class.getName());
-        p.put("value.serializer", StringSerializer.class.getName());
-        producer = new KafkaProducer<>(p);
     }
 
     /** The next command of this run (in the order the coordinator sent them). */
@@ -98,21 +97,36 @@ public final class ScriptedParticipant implements AutoCloseable {
 
     /** Answers as the service the command went to would. */
     public void reply(Command command, StepReply.Outcome outcome, String message, Map<String, Object> result) {
-        reply(command, SagaTable.participantOf(command.type()) + "/test", outcome, message, result);
+        String service = SagaTable.participantOf(command.type());
+        replyAs(service, command, service + "/test", outcome, message, result);
     }
 
-    public void reply(Command command, String participant, StepReply.Outcome outcome, String message,
-                      Map<String, Object> result) {
+    /**
+     * Answers as {@code service}: with its credentials, on its own reply topic, naming {@code participant} in the
+     * reply (what a reply says of its sender, which the coordinator does not take on trust).
+     */
+    public void replyAs(String service, Command command, String participant, StepReply.Outcome outcome,
+                        String message, Map<String, Object> result) {
         StepReply reply = new StepReply(command.commandId(), command.runId(), command.step(),
                 command.type().ceType(), participant, outcome, message, result, Instant.now(), Instant.now());
-        ProducerRecord<String, String> record = new ProducerRecord<>(Topics.RECOVERY_REPLIES, null, command.runId(),
+        ProducerRecord<String, String> record = new ProducerRecord<>(Topics.repliesOf(service), null, command.runId(),
                 EventCodec.encodeData(reply), EventCodec.headers(EventType.STEP_REPLIED, "/test/scripted-participant",
                 command.runId()));
         try {
-            producer.send(record).get();
+            producer(service).send(record).get();
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    private KafkaProducer<String, String> producer(String service) {
+        return producers.computeIfAbsent(service, s -> {
+            Properties p = new Properties();
+            p.putAll(kafka.apply(s));
+            p.put("key.serializer", StringSerializer.class.getName());
+            p.put("value.serializer", StringSerializer.class.getName());
+            return new KafkaProducer<>(p);
+        });
     }
 
     public void completed(Command command, Map<String, Object> result) {
@@ -122,6 +136,6 @@ public final class ScriptedParticipant implements AutoCloseable {
     @Override
     public void close() {
         consumer.close();
-        producer.close();
+        producers.values().forEach(KafkaProducer::close);
     }
 }

@@ -105,6 +105,25 @@ class ParkedReplayClaimsTest {
     }
 
     @Test
+    void aStaleClaimOfACopySentToAParticipantsReplyTopicIsSettledThereToo() throws Exception {
+        for (String origin : Topics.RECOVERY_REPLIES) {
+            String marker = "reply replayed " + UUID.randomUUID();
+            RecordMetadata held = park(origin, null, "run-claims", marker, Instant.now(), marker, 0);
+            String admin = Tokens.mint("admin-ray", Roles.ADMIN);
+            JsonPath copy = given().auth().oauth2(admin).contentType(ContentType.JSON).body(order(held, false))
+                    .post(REPLAY).then().statusCode(200).extract().jsonPath();
+            assertThat(copy.getString("topic")).isEqualTo(origin);
+            String copyPlace = origin + "-" + copy.getInt("partition") + "@" + copy.getLong("offset");
+
+            // scheduler-service may read the reply topics it replays to: the stale claim's copy is found there
+            forgetCopy(held, STALE);
+            JsonPath settled = list();
+            assertThat(settled.getString(at(held) + ".replayState")).as(origin).isEqualTo("REPLAYED");
+            assertThat(settled.getString(at(held) + ".replayedTo")).isEqualTo(copyPlace);
+        }
+    }
+
+    @Test
     void aClaimWhoseCopyNeverWentOutIsReleasedOnceStaleAndTheRecordIsReplayedWithoutForce() throws Exception {
         String marker = "claimed, never sent " + UUID.randomUUID();
         Map<String, Long> start = HeldRecords.endOffsets(Topics.BACKUP_REQUESTED, Topics.RECOVERY_EVENTS);

@@ -63,7 +63,7 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
 
     @BeforeEach
     void repliesTail() {
-        replies = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN), Topics.RECOVERY_REPLIES);
+        replies = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN), Topics.STORAGE_WORKER_REPLIES);
     }
 
     @AfterEach
@@ -357,7 +357,7 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
             @Override
             public void send(StepReply reply, String json) {
                 if (reply.commandId().equals(prepare.commandId()) && refused.compareAndSet(false, true)) {
-                    throw new TopicAuthorizationException(Set.of(Topics.RECOVERY_REPLIES));
+                    throw new TopicAuthorizationException(Set.of(Topics.STORAGE_WORKER_REPLIES));
                 }
                 real.send(reply, json);
             }
@@ -368,7 +368,7 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
 
             ConsumerRecord<String, String> record = parked.await(r -> runId.equals(r.key()), WAIT);
             assertThat(header(record, Parking.REASON)).contains(prepare.commandId())
-                    .contains("Not authorized to access topics: [" + Topics.RECOVERY_REPLIES + "]");
+                    .contains("Not authorized to access topics: [" + Topics.STORAGE_WORKER_REPLIES + "]");
             assertThat(header(record, Parking.ORIGIN_TOPIC)).isEqualTo(Topics.RECOVERY_COMMANDS);
             // counted once Kafka acknowledged the parked record, which the tail may see first
             await().atMost(WAIT).untilAsserted(() -> assertThat(parkedCommands()).isEqualTo(parkedBefore + 1));

@@ -37,7 +37,8 @@ class KafkaAuthorizationTest {
     static final String REQUESTED = "lifeboat.backup.requested.v1";
     static final String BACKUP_EVENTS = "lifeboat.backup.events.v1";
     static final String COMMANDS = "lifeboat.recovery.commands.v1";
-    static final String REPLIES = "lifeboat.recovery.replies.v1";
+    static final String SNAPSHOT_REPLIES = "lifeboat.recovery.replies.snapshot-worker.v1";
+    static final String STORAGE_REPLIES = "lifeboat.recovery.replies.storage-worker.v1";
     static final String RECOVERY_EVENTS = "lifeboat.recovery.events.v1";
 
     static LocalStack stack;
@@ -49,30 +50,12 @@ class KafkaAuthorizationTest {
 
     @Test
     void publisherWritesBackupRequestsAndAdminReadsThemBack() throws Exception {
-        String key = "authz-" + UUID.randomUUID();
-        RecordMetadata sent;
-        try (KafkaProducer<String, String> producer = producer(stack.kafkaClientConfig(LocalStack.KAFKA_PUBLISHER))) {
-            sent = producer.send(new ProducerRecord<>(REQUESTED, key, "{\"from\":\"publisher\"}")).get(30, TimeUnit.SECONDS);
-        }
-        Map<String, Object> config = stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN);
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(config, new StringDeserializer(), new StringDeserializer())) {
-            TopicPartition tp = new TopicPartition(REQUESTED, sent.partition());
-            consumer.assign(List.of(tp));
-            consumer.seek(tp, sent.offset());
-            List<ConsumerRecord<String, String>> read = new ArrayList<>();
-            long deadline = System.currentTimeMillis() + 30_000;
-            while (read.isEmpty() && System.currentTimeMillis() < deadline) {
-                consumer.poll(Duration.ofMillis(500)).forEach(read::add);
-            }
-            assertThat(read).isNotEmpty();
-            assertThat(read.get(0).key()).isEqualTo(key);
-            assertThat(read.get(0).value()).isEqualTo("{\"from\":\"publisher\"}");
-        }
+        assertWritesAndAdminReadsBack(LocalStack.KAFKA_PUBLISHER, REQUESTED);
     }
 
     @Test
     void publisherIsRefusedOnLifecycleCommandAndReplyTopics() throws Exception {
-        for (String topic : List.of(BACKUP_EVENTS, COMMANDS, REPLIES, RECOVERY_EVENTS)) {
+        for (String topic : List.of(BACKUP_EVENTS, COMMANDS, SNAPSHOT_REPLIES, STORAGE_REPLIES, RECOVERY_EVENTS)) {
             assertRefusedAndNothingArrives(LocalStack.KAFKA_PUBLISHER, topic);
         }
     }
@@ -84,6 +67,16 @@ class KafkaAuthorizationTest {
         assertRefusedAndNothingArrives("snapshot-worker", COMMANDS);
         assertRefusedAndNothingArrives("storage-worker", RECOVERY_EVENTS);
         assertRefusedAndNothingArrives("recovery-coordinator", BACKUP_EVENTS);
+    }
+
+    @Test
+    void eachParticipantAnswersOnlyOnItsOwnReplyTopic() throws Exception {
+        assertWritesAndAdminReadsBack("snapshot-worker", SNAPSHOT_REPLIES);
+        assertWritesAndAdminReadsBack("storage-worker", STORAGE_REPLIES);
+        assertRefusedAndNothingArrives("snapshot-worker", STORAGE_REPLIES);
+        assertRefusedAndNothingArrives("storage-worker", SNAPSHOT_REPLIES);
+        assertRefusedAndNothingArrives("recovery-coordinator", SNAPSHOT_REPLIES);
+        assertRefusedAndNothingArrives("catalog-service", STORAGE_REPLIES);
     }
 
     @Test
@@ -124,6 +117,30 @@ class KafkaAuthorizationTest {
             assertThatThrownBy(() -> admin.listTopics().names().get(15, TimeUnit.SECONDS))
                     .isInstanceOf(ExecutionException.class)
                     .cause().isInstanceOf(SaslAuthenticationException.class);
+        }
+    }
+
+    /** The principal's write succeeds, and the admin reads the record back where the broker put it. */
+    private static void assertWritesAndAdminReadsBack(String principal, String topic) throws Exception {
+        String key = "authz-" + principal + "-" + UUID.randomUUID();
+        String value = "{\"from\":\"" + principal + "\"}";
+        RecordMetadata sent;
+        try (KafkaProducer<String, String> producer = producer(stack.kafkaClientConfig(principal))) {
+            sent = producer.send(new ProducerRecord<>(topic, key, value)).get(30, TimeUnit.SECONDS);
+        }
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN),
+                new StringDeserializer(), new StringDeserializer())) {
+            TopicPartition tp = new TopicPartition(topic, sent.partition());
+            consumer.assign(List.of(tp));
+            consumer.seek(tp, sent.offset());
+            List<ConsumerRecord<String, String>> read = new ArrayList<>();
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (read.isEmpty() && System.currentTimeMillis() < deadline) {
+                consumer.poll(Duration.ofMillis(500)).forEach(read::add);
+            }
+            assertThat(read).as("%s's record on %s", principal, topic).isNotEmpty();
+            assertThat(read.get(0).key()).isEqualTo(key);
+            assertThat(read.get(0).value()).isEqualTo(value);
         }
     }
 

@@ -23,7 +23,8 @@ class LocalStackTest {
 
         try (Admin admin = Admin.create(stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN))) {
             List<String> topics = List.of("lifeboat.backup.requested.v1", "lifeboat.backup.events.v1",
-                    "lifeboat.recovery.commands.v1", "lifeboat.recovery.replies.v1", "lifeboat.recovery.events.v1",
+                    "lifeboat.recovery.commands.v1", "lifeboat.recovery.replies.snapshot-worker.v1",
+                    "lifeboat.recovery.replies.storage-worker.v1", "lifeboat.recovery.events.v1",
                     "lifeboat.wal.status.v1", "lifeboat.dlq.v1", "lifeboat.parked.v1");
             Map<String, TopicDescription> d = admin.describeTopics(topics).allTopicNames().get();
             assertThat(d).hasSize(topics.size());

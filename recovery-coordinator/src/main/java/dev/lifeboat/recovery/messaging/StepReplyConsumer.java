@@ -4,6 +4,7 @@ import dev.lifeboat.contracts.CloudEvent;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.InvalidEventException;
+import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.contracts.recovery.StepReply;
 import dev.lifeboat.kit.messaging.KafkaEvents;
 import dev.lifeboat.kit.messaging.Parking;
@@ -17,12 +18,14 @@ import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Consumes lifeboat.recovery.replies.v1 (channel step-replies). A reply is applied in one transaction and the
- * record acked after it commits; duplicates and replies for unknown or finished commands change nothing (the
+ * Consumes the participants' reply topics (channel step-replies, {@link Topics#RECOVERY_REPLIES}). The topic a reply
+ * comes on names the service that sent it: only that service may write there. A reply is applied in one transaction
+ * and the record acked after it commits; duplicates and replies for unknown or finished commands change nothing (the
  * engine only accepts the run's pending commandId). Invalid records go to lifeboat.dlq.v1 with the reason; a reply
  * that cannot be recorded for the whole retry window is parked on lifeboat.parked.v1.
  */
@@ -56,9 +59,15 @@ public class StepReplyConsumer {
             LOG.warnf("%s is not a valid event, dead-lettered: %s", origin, e.getMessage());
             return message.nack(e);
         }
+        Optional<String> service = Topics.replyingService(kafka.getTopic());
+        if (service.isEmpty()) {
+            InvalidEventException e = new InvalidEventException(kafka.getTopic() + " is no participant's reply topic");
+            LOG.warnf("%s: %s, dead-lettered", origin, e.getMessage());
+            return message.nack(e);
+        }
         StepReply reply = (StepReply) event.data();
         try {
-            retry.run(origin + ": recording reply " + reply.commandId(), () -> engine.onReply(reply));
+            retry.run(origin + ": recording reply " + reply.commandId(), () -> engine.onReply(reply, service.get()));
             return message.ack();
         } catch (RetriesExhaustedException e) {
             // the run's deadline still fires, so the saga does not hang on a reply it could not record

@@ -184,11 +184,16 @@ public class SagaEngine {
         return run;
     }
 
-    /** A participant's reply. */
-    public void onReply(StepReply reply) {
+    /**
+     * A participant's reply, as it came on {@code service}'s own reply topic: the topic, which only that service may
+     * write, says who answered; the instance the reply names is kept only when it is one of that service's.
+     */
+    public void onReply(StepReply reply, String service) {
+        String participant = reply.participant() != null && reply.participant().startsWith(service + "/")
+                ? reply.participant() : service;
         ObjectNode result = reply.result() == null ? Db.json().createObjectNode() : Db.json().valueToTree(reply.result());
         complete(reply.runId(), reply.commandId(), new ActionResult.Outcome(reply.completed(), reply.message(),
-                new ActionResult.Reply(result)), "reply from " + reply.participant(), reply.participant());
+                new ActionResult.Reply(result)), "reply from " + participant, participant);
     }
 
     /**

@@ -71,7 +71,7 @@ public class ParkedRecordService {
     /** The id of the claim a copy was sent under: how a stale claim's copy is found again. */
     public static final String REPLAYED_CLAIM = "lifeboat-replayed-claim";
     private static final Set<String> REPLAYABLE = Set.of(Topics.BACKUP_REQUESTED, Topics.BACKUP_EVENTS,
-            Topics.RECOVERY_REPLIES, Topics.RECOVERY_EVENTS);
+            Topics.SNAPSHOT_WORKER_REPLIES, Topics.STORAGE_WORKER_REPLIES, Topics.RECOVERY_EVENTS);
     /**
      * A copy's timestamp is taken after its claim's on the same clock, unless the origin topic stamps records with the
      * broker's clock: the look for a copy starts this much before the claim.

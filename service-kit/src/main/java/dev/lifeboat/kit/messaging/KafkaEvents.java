@@ -32,9 +32,18 @@ public final class KafkaEvents {
 
     /** As {@link #message(String, EventType, String, Object, String)} for data already serialised (an outbox row). */
     public static Message<String> messageOfJson(String eventId, EventType type, String key, String json, String source) {
+        if (type.topic() == null) {
+            throw new IllegalArgumentException(type + " has no topic of its own: name the sender's");
+        }
+        return messageOfJson(eventId, type, type.topic(), key, json, source);
+    }
+
+    /** As {@link #messageOfJson(String, EventType, String, String, String)}, to {@code topic}. */
+    public static Message<String> messageOfJson(String eventId, EventType type, String topic, String key, String json,
+                                                String source) {
         Headers headers = EventCodec.headers(eventId, type, source, key, Instant.now());
         return Message.of(json).addMetadata(OutgoingKafkaRecordMetadata.<String>builder()
-                .withTopic(type.topic())
+                .withTopic(topic)
                 .withKey(key)
                 .withHeaders(headers)
                 .build());

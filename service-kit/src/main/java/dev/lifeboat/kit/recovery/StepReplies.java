@@ -11,11 +11,15 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.contracts.recovery.RecoveryCommand;
 import dev.lifeboat.contracts.recovery.StepReply;
 import dev.lifeboat.kit.messaging.KafkaEvents;
 
-/** Building, storing and sending the StepReply of a recovery command (lifeboat.recovery.replies.v1, key runId). */
+/**
+ * Building, storing and sending the StepReply of a recovery command (on the participant's own reply topic,
+ * {@link Topics#repliesOf}, key runId).
+ */
 public final class StepReplies {
     private StepReplies() {
     }
@@ -45,12 +49,13 @@ public final class StepReplies {
     }
 
     /**
-     * The reply as a Kafka message. Its event id derives from the command id, so a re-sent reply is recognisably
-     * the same fact.
+     * The reply as a Kafka message to {@code service}'s reply topic. Its event id derives from the command id, so a
+     * re-sent reply is recognisably the same fact.
      */
-    public static Message<String> message(StepReply reply, String json, String source) {
+    public static Message<String> message(StepReply reply, String json, String service, String source) {
         String eventId = UUID.nameUUIDFromBytes(("reply:" + reply.commandId()).getBytes(StandardCharsets.UTF_8))
                 .toString();
-        return KafkaEvents.messageOfJson(eventId, EventType.STEP_REPLIED, reply.runId(), json, source);
+        return KafkaEvents.messageOfJson(eventId, EventType.STEP_REPLIED, Topics.repliesOf(service), reply.runId(),
+                json, source);
     }
 }

@@ -118,7 +118,7 @@ class ClusterRestoreTest {
     @BeforeEach
     void tails() {
         replies = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN),
-                Topics.RECOVERY_REPLIES);
+                Topics.SNAPSHOT_WORKER_REPLIES);
     }
 
     @AfterEach

@@ -96,7 +96,7 @@ class RecoveryCommandsTest {
 
     @BeforeEach
     void tails() {
-        replies = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN), Topics.RECOVERY_REPLIES);
+        replies = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN), Topics.SNAPSHOT_WORKER_REPLIES);
         deadLetters = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN), Topics.DLQ);
     }
 

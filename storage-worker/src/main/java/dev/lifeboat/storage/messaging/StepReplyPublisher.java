@@ -9,9 +9,13 @@ import dev.lifeboat.kit.recovery.StepReplies;
 import dev.lifeboat.storage.config.StorageConfig;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 
-/** Publishes StepReply to lifeboat.recovery.replies.v1, keyed by run id; awaited, so a lost reply is retried. */
+/**
+ * Publishes StepReply to storage-worker's own reply topic (lifeboat.recovery.replies.storage-worker.v1), keyed by run id;
+ * awaited, so a lost reply is retried.
+ */
 @ApplicationScoped
 public class StepReplyPublisher {
+    static final String SERVICE = "storage-worker";
     private final MutinyEmitter<String> emitter;
     private final String source;
 
@@ -21,6 +25,6 @@ public class StepReplyPublisher {
     }
 
     public void send(StepReply reply, String json) {
-        emitter.sendMessageAndAwait(StepReplies.message(reply, json, source));
+        emitter.sendMessageAndAwait(StepReplies.message(reply, json, SERVICE, source));
     }
 }
