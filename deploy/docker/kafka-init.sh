@@ -32,3 +32,7 @@ sed -e 's/#.*//' /lifeboat/acls.conf | while read -r principal resource name ops
     --resource-pattern-type "$pattern" "--$resource" "$name" "$@" >/dev/null
   echo "acl: $principal $ops on $resource $name ($pattern)"
 done
+# Replies once shared one topic that every participant could write; each now has its own. Nobody may write the old
+# one any more (a no-op where it never existed).
+"$K/kafka-acls.sh" --bootstrap-server "$B" --command-config "$CFG" --remove --force \
+  --topic lifeboat.recovery.replies.v1 >/dev/null 2>&1 || true

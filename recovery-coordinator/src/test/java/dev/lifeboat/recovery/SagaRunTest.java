@@ -576,6 +576,12 @@ class SagaRunTest {
         engine.complete(runId, restore.commandId(), new ActionResult.Outcome(false, "timed out again",
                 new ActionResult.TimedOut()), "timeout");
 
+        // storage-worker's late "failure" of snapshot-worker's restore counts for nothing: taken, it would have used
+        // up the late reply and left the database behind
+        participant.replyAs("storage-worker", restore, "snapshot-worker/forged", StepReply.Outcome.FAILED,
+                "forged", Map.of());
+        // (on another topic than the real reply below, so it is given time to be read first)
+        assertThat(participant.drain(runId, Duration.ofSeconds(2))).isEmpty();
         // the worker started before the deadline and finished after it: the database exists now
         participant.completed(restore, restored("orders_late"));
 
@@ -583,6 +589,10 @@ class SagaRunTest {
         assertThat(drop.type()).isEqualTo(EventType.DROP_DATABASE);
         assertThat(drop.step()).isZero();
         assertThat(drop.data().get("target")).asString().contains("database=orders_late");
+        // nor does its answer to the drop, which went to snapshot-worker
+        participant.replyAs("storage-worker", drop, "snapshot-worker/forged", StepReply.Outcome.COMPLETED, "forged",
+                Map.of("dropped", true));
+        assertThat(participant.drain(runId, Duration.ofSeconds(2))).isEmpty();
         participant.completed(drop, Map.of("dropped", true));
         participant.completed(restore, restored("orders_late"));
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(() -> Plans.admin()
@@ -594,6 +604,9 @@ class SagaRunTest {
         assertThat(run.getList("transitions.note").stream().map(String::valueOf)
                 .filter(n -> n.startsWith("late reply for step 0 after timeout"))).as("once, the duplicate ignored")
                 .singleElement().asString().contains("compensated").contains("orders_late");
+        assertThat(run.getList("transitions.note").stream().map(String::valueOf)
+                .filter(n -> n.startsWith("late compensation of step 0"))).as("snapshot-worker's answer to the drop")
+                .singleElement().asString().contains("reply from snapshot-worker/test");
         assertThat(participant.drain(runId, Duration.ofSeconds(2))).as("one drop for one late restore").isEmpty();
     }
 

@@ -105,22 +105,39 @@ class ParkedReplayClaimsTest {
     }
 
     @Test
-    void aStaleClaimOfACopySentToAParticipantsReplyTopicIsSettledThereToo() throws Exception {
-        for (String origin : Topics.RECOVERY_REPLIES) {
-            String marker = "reply replayed " + UUID.randomUUID();
-            RecordMetadata held = park(origin, null, "run-claims", marker, Instant.now(), marker, 0);
-            String admin = Tokens.mint("admin-ray", Roles.ADMIN);
-            JsonPath copy = given().auth().oauth2(admin).contentType(ContentType.JSON).body(order(held, false))
-                    .post(REPLAY).then().statusCode(200).extract().jsonPath();
-            assertThat(copy.getString("topic")).isEqualTo(origin);
-            String copyPlace = origin + "-" + copy.getInt("partition") + "@" + copy.getLong("offset");
+    void aStaleClaimOfACopySentToTheRecoveryEventsIsSettledThereToo() throws Exception {
+        String marker = "recovery event replayed " + UUID.randomUUID();
+        RecordMetadata held = park(Topics.RECOVERY_EVENTS, null, "run-claims", marker, Instant.now(), marker, 0);
+        String admin = Tokens.mint("admin-ray", Roles.ADMIN);
+        JsonPath copy = given().auth().oauth2(admin).contentType(ContentType.JSON).body(order(held, false))
+                .post(REPLAY).then().statusCode(200).extract().jsonPath();
+        assertThat(copy.getString("topic")).isEqualTo(Topics.RECOVERY_EVENTS);
+        String copyPlace = Topics.RECOVERY_EVENTS + "-" + copy.getInt("partition") + "@" + copy.getLong("offset");
 
-            // scheduler-service may read the reply topics it replays to: the stale claim's copy is found there
-            forgetCopy(held, STALE);
-            JsonPath settled = list();
-            assertThat(settled.getString(at(held) + ".replayState")).as(origin).isEqualTo("REPLAYED");
-            assertThat(settled.getString(at(held) + ".replayedTo")).isEqualTo(copyPlace);
+        // scheduler-service may read the topics it replays to: the stale claim's copy is found there
+        forgetCopy(held, STALE);
+        JsonPath settled = list();
+        assertThat(settled.getString(at(held) + ".replayState")).isEqualTo("REPLAYED");
+        assertThat(settled.getString(at(held) + ".replayedTo")).isEqualTo(copyPlace);
+    }
+
+    @Test
+    void aParkedReplyIsNeverReplayedForItsTopicIsTheProofOfWhoSentIt() throws Exception {
+        String marker = "reply held " + UUID.randomUUID();
+        Map<String, Long> before = HeldRecords.endOffsets(Topics.SNAPSHOT_WORKER_REPLIES, Topics.STORAGE_WORKER_REPLIES);
+        String admin = Tokens.mint("admin-ray", Roles.ADMIN);
+        for (String origin : Topics.RECOVERY_REPLIES) {
+            RecordMetadata held = park(origin, null, "run-claims", marker, Instant.now(), marker, 0);
+            given().auth().oauth2(admin).contentType(ContentType.JSON).body(order(held, true)).post(REPLAY).then()
+                    .statusCode(422).body("title", equalTo("Origin not replayable"))
+                    .body("detail", containsString("start a new run of the plan"));
         }
+        JsonPath bulk = replayAll(admin, marker);
+        assertThat(bulk.getList("replayed")).isEmpty();
+        assertThat(bulk.getList("skipped.code", String.class))
+                .containsExactly("ORIGIN_NOT_REPLAYABLE", "ORIGIN_NOT_REPLAYABLE");
+        assertThat(HeldRecords.endOffsets(Topics.SNAPSHOT_WORKER_REPLIES, Topics.STORAGE_WORKER_REPLIES))
+                .as("nothing sent to a reply topic").isEqualTo(before);
     }
 
     @Test

@@ -194,8 +194,8 @@ public final class SagaTable {
     /**
      * Why a completed PrepareRestore reply cannot be taken, or empty. What it names is what the next command restores
      * into this plan's target, so it must be a backup of the step's source (the one the step names, if it names one)
-     * in that source's repository. Replies share one topic that more than storage-worker may write, so this is what
-     * the coordinator can check on its own; snapshot-worker checks the location again before it reads anything.
+     * in that source's repository. Only storage-worker may write its reply topic; this is what the coordinator can
+     * check of the reply itself, and snapshot-worker checks the location again before it reads anything.
      */
     static Optional<String> preparedProblem(Run r, int step, ObjectNode result) {
         String sourceId;

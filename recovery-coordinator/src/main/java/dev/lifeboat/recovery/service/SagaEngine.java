@@ -218,7 +218,7 @@ public class SagaEngine {
                 // a timeout of a command already completed (two timers found it due: another instance's, or the
                 // next tick's) is no reply: taken for one, it would use up the participant's late reply that follows
                 if (r != null && !(outcome.result() instanceof ActionResult.TimedOut)
-                        && lateReply(c, r, commandId, outcome, cause, effects)) {
+                        && lateReply(c, r, commandId, outcome, cause, participant, effects)) {
                     return null;
                 }
                 LOG.debugf("ignored %s for %s: run %s", cause, commandId, r == null ? "unknown"
@@ -286,15 +286,22 @@ public class SagaEngine {
      * after it. A restore that succeeded that late created a database the run reported as not restored, so it is
      * undone as the run's compensation would, by dropping it (a recovery that replaced an existing database keeps it:
      * dropping it would leave nothing); the reply to that drop is recorded too. Other late replies change nothing.
+     * A reply ({@code participant} set) from another service than the command went to is ignored, as in time.
      * Returns whether the reply was one of these.
      */
     private boolean lateReply(Connection c, Run r, String commandId, ActionResult.Outcome outcome, String cause,
-                              List<Effect> effects) throws Exception {
+                              String participant, List<Effect> effects) throws Exception {
         boolean ok = outcome.ok();
         String message = outcome.message();
         String ownDrop = "^" + java.util.regex.Pattern.quote(r.id) + ":(\\d{1,4}):" + LATE_DROP + "$";
         if (commandId.matches(ownDrop)) {
             int step = Integer.parseInt(commandId.replaceAll(ownDrop, "$1"));
+            SagaTable.Compensation undo = step < r.plan.steps().size() ? compensation(r, step) : null;
+            if (participant != null && (undo == null || !undo.action().answeredBy(participant))) {
+                LOG.warnf("run %s: ignored a reply to late drop %s from %s: the drop went to %s", r.id, commandId,
+                        participant, undo == null ? "no one" : SagaTable.participantOf(undo.action().command()));
+                return true;
+            }
             if (!runs.lateDropReplied(c, r.id, commandId)) {
                 LOG.infof("run %s: reply to late drop %s ignored: no such drop (never decided, or purged %s after "
                         + "it settled), or answered before", r.id, commandId, retention());
@@ -321,6 +328,12 @@ public class SagaEngine {
             }
             step = rs.getInt(1);
             action = rs.getString(2);
+        }
+        ActionSpec timedOut = SagaTable.spec(r.plan.steps(), new Action(step, action, false));
+        if (participant != null && !timedOut.isLocal() && !timedOut.answeredBy(participant)) {
+            LOG.warnf("run %s: ignored a late reply to %s from %s: the command went to %s", r.id, commandId,
+                    participant, SagaTable.participantOf(timedOut.command()));
+            return true;
         }
         // what the step's compensation undoes is what its creating action left behind
         SagaTable.Compensation undo = compensation(r, step);

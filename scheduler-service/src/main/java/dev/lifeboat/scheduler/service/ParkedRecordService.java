@@ -70,8 +70,13 @@ public class ParkedRecordService {
     public static final String REPLAYED_BY = "lifeboat-replayed-by";
     /** The id of the claim a copy was sent under: how a stale claim's copy is found again. */
     public static final String REPLAYED_CLAIM = "lifeboat-replayed-claim";
+    /**
+     * Not the saga's commands (a late command is answered past its deadline: a new run is started instead), nor the
+     * participants' replies: the topic a reply comes on is the coordinator's proof of who sent it, which a copy sent
+     * by this service would not be.
+     */
     private static final Set<String> REPLAYABLE = Set.of(Topics.BACKUP_REQUESTED, Topics.BACKUP_EVENTS,
-            Topics.SNAPSHOT_WORKER_REPLIES, Topics.STORAGE_WORKER_REPLIES, Topics.RECOVERY_EVENTS);
+            Topics.RECOVERY_EVENTS);
     /**
      * A copy's timestamp is taken after its claim's on the same clock, unless the origin topic stamps records with the
      * broker's clock: the look for a copy starts this much before the claim.
@@ -503,7 +508,9 @@ public class ParkedRecordService {
 
     private static String notReplayable(HeldRecord h) {
         return h.where() + " came from " + h.originTopic() + ", which is not replayed (replayable: " + REPLAYABLE
-                + ")" + (Topics.RECOVERY_COMMANDS.equals(h.originTopic()) ? "; start a new run of the plan instead" : "");
+                + ")" + (Topics.RECOVERY_COMMANDS.equals(h.originTopic()) ? "; start a new run of the plan instead"
+                : Topics.RECOVERY_REPLIES.contains(h.originTopic()) ? "; a reply is taken only as its participant sent"
+                + " it: the run's step timed out meanwhile, so start a new run of the plan if it failed" : "");
     }
 
     /**
