@@ -47,6 +47,13 @@ import java.util.function.Predicate;
  * it is older than that grace period (a redelivered request announces it well within it); its chunks then go the
  * way of any unreferenced chunk, with the grace period above.
  *
+ * <p><b>Manifests that were sealed.</b> Manifests are plain JSON in a bucket that is not trusted: one rewritten there to
+ * list fewer chunks would get the chunks it no longer lists collected. Given {@link SealedManifests}, the manifest of
+ * a sealed backup counts only with the bytes it was sealed with; one that is not the one sealed, is over the manifest
+ * cap or cannot be read now stops its chain before anything of it is deleted (no unsealed manifest, no chunk, not the
+ * chain), is reported in {@link Result#sealedManifestsRefused()} and {@link Result#chainsFailed()}, and is tried again
+ * by the next pass. Chunks belong to one chain, so the other chains go on.
+ *
  * <p><b>What it does not cover (residual races).</b> (1) A backup that runs longer than the grace period may lose a
  * chunk it relied on; the quick verification at sealing then fails it (BackupFailed), so nothing is sealed with a
  * missing chunk, but that backup is lost: keep the grace period well above the longest backup. (2) A writer that
@@ -98,6 +105,14 @@ public final class GarbageCollector {
     }
 
     /**
+     * A sealed backup's manifest that stopped the pass over its chain ({@link SealedManifestRefusedException}).
+     *
+     * @param reason {@link SealedManifestRefusedException.Reason#tag()}; the whole reason is in the chain's failure
+     */
+    public record RefusedManifest(String backupId, String chainId, String reason) {
+    }
+
+    /**
      * What one pass did.
      *
      * @param chunksMarked   chunks newly marked unreferenced (including chunks marked again after being re-written)
@@ -108,14 +123,17 @@ public final class GarbageCollector {
      * @param chainsFailed   chains skipped because of an error ("chainId: message"); nothing of theirs was deleted
      * @param marksPending   marks left waiting for the grace period after this pass
      * @param unsealedManifestsDeleted backup ids whose manifests were deleted because they were never sealed
+     * @param sealedManifestsRefused manifests of sealed backups not read as sealed: their chains were skipped whole
      */
     public record Result(String location, long chunksMarked, long chunksDeleted, long bytesFreed,
                          List<String> chainsDeleted, int chainsScanned, List<String> chainsFailed, long marksPending,
-                         long durationMs, List<String> unsealedManifestsDeleted) {
+                         long durationMs, List<String> unsealedManifestsDeleted,
+                         List<RefusedManifest> sealedManifestsRefused) {
         public Result {
             chainsDeleted = List.copyOf(chainsDeleted);
             chainsFailed = List.copyOf(chainsFailed);
             unsealedManifestsDeleted = List.copyOf(unsealedManifestsDeleted);
+            sealedManifestsRefused = List.copyOf(sealedManifestsRefused);
         }
     }
 
@@ -130,31 +148,44 @@ public final class GarbageCollector {
     private final Settings settings;
     private final Clock clock;
     private final UnsealedManifests unsealed;
+    private final SealedManifests seals;
 
     GarbageCollector(Repository repo, Settings settings, Clock clock) {
-        this(repo, settings, clock, null);
+        this(repo, settings, clock, null, null);
     }
 
-    private GarbageCollector(Repository repo, Settings settings, Clock clock, UnsealedManifests unsealed) {
+    private GarbageCollector(Repository repo, Settings settings, Clock clock, UnsealedManifests unsealed,
+                             SealedManifests seals) {
         this.repo = repo;
         this.settings = settings;
         this.clock = clock;
         this.unsealed = unsealed;
+        this.seals = seals;
     }
 
     /** This collector, also deleting manifests that were never sealed (see the class comment). */
     public GarbageCollector withUnsealedManifests(UnsealedManifests policy) {
-        return new GarbageCollector(repo, settings, clock, policy);
+        return new GarbageCollector(repo, settings, clock, policy, seals);
+    }
+
+    /** This collector, taking sealed backups' manifests only as sealed (see the class comment). */
+    public GarbageCollector withSealedManifests(SealedManifests sealed) {
+        return new GarbageCollector(repo, settings, clock, unsealed, sealed);
     }
 
     /** One mark-and-sweep pass over every chain of the repository. */
     public Result collect() {
         long started = System.nanoTime();
         synchronized (LOCKS.computeIfAbsent(repo.location(), k -> new Object())) {
-            Totals totals = new Totals();
+            Totals totals = new Totals(seals == null ? Map.of() : Map.copyOf(seals.sha256ByBackupId().get()));
             for (String chainId : chainIds()) {
                 try {
                     collectChain(chainId, totals);
+                } catch (SealedManifestRefusedException e) {
+                    totals.chainsFailed.add(chainId + ": " + e.getMessage());
+                    totals.sealedRefused.add(new RefusedManifest(e.backupId(), e.chainId(), e.reason().tag()));
+                    LOG.warnf("gc of %s: chain %s skipped, nothing of it deleted, the next pass tries again: %s",
+                            repo.location(), chainId, e.getMessage());
                 } catch (RuntimeException e) {
                     // e.g. an unreadable manifest: nothing of this chain is deleted, the other chains go on
                     totals.chainsFailed.add(chainId + ": " + e.getMessage());
@@ -163,18 +194,20 @@ public final class GarbageCollector {
             }
             Result result = new Result(repo.location(), totals.marked, totals.deleted, totals.bytes,
                     totals.chainsDeleted, totals.scanned, totals.chainsFailed, totals.pending,
-                    (System.nanoTime() - started) / 1_000_000, totals.unsealedDeleted);
+                    (System.nanoTime() - started) / 1_000_000, totals.unsealedDeleted, totals.sealedRefused);
             LOG.infof("gc of %s: %d chains scanned, %d chunks marked, %d chunks deleted (%d bytes), chains deleted %s,"
                             + " %d marks waiting for the %s grace period, %d chains failed, unsealed manifests "
-                            + "deleted %s", result.location(),
+                            + "deleted %s, sealed manifests refused %s", result.location(),
                     result.chainsScanned(), result.chunksMarked(), result.chunksDeleted(), result.bytesFreed(),
                     result.chainsDeleted(), result.marksPending(), settings.grace(), result.chainsFailed().size(),
-                    result.unsealedManifestsDeleted());
+                    result.unsealedManifestsDeleted(), result.sealedManifestsRefused());
             return result;
         }
     }
 
     private static final class Totals {
+        /** Backup id to the SHA-256 its manifest was sealed with, as asked at the start of the pass. */
+        final Map<String, String> sealedSha256;
         long marked;
         long deleted;
         long bytes;
@@ -183,6 +216,11 @@ public final class GarbageCollector {
         final List<String> chainsDeleted = new ArrayList<>();
         final List<String> chainsFailed = new ArrayList<>();
         final List<String> unsealedDeleted = new ArrayList<>();
+        final List<RefusedManifest> sealedRefused = new ArrayList<>();
+
+        Totals(Map<String, String> sealedSha256) {
+            this.sealedSha256 = sealedSha256;
+        }
     }
 
     /** Every chain that has anything: objects under chains/ (also a FULL in flight), a marker, or GC state. */
@@ -211,12 +249,14 @@ public final class GarbageCollector {
         ChainMarks stored = readMarks(chainId);
         Map<String, Instant> marks = new TreeMap<>(stored.chunks());
         Instant emptySince = stored.emptySince();
+        // every sealed manifest checked before anything of the chain is deleted, an unsealed manifest included
+        List<Manifest> manifests = repo.manifests(chainId, totals.sealedSha256);
         if (unsealed != null) {
-            deleteUnsealedManifests(chainId, now, totals);
+            deleteUnsealedManifests(chainId, manifests, now, totals);
         }
 
         // mark
-        Set<String> referenced = referenced(chainId);
+        Set<String> referenced = referenced(chainId, totals);
         Map<String, String> chunks = chunkKeys(chainId);
         marks.keySet().retainAll(chunks.keySet());
         for (String id : chunks.keySet()) {
@@ -234,7 +274,7 @@ public final class GarbageCollector {
         boolean empty = referenced.isEmpty() && noManifests(chainId);
         if (!ripe.isEmpty()) {
             // the manifests as they are now, not as they were when the marks were made or at the start of this pass
-            Set<String> stillReferenced = referenced(chainId);
+            Set<String> stillReferenced = referenced(chainId, totals);
             empty = stillReferenced.isEmpty() && noManifests(chainId);
             for (String id : ripe) {
                 Instant markedAt = marks.get(id);
@@ -285,9 +325,9 @@ public final class GarbageCollector {
         }
     }
 
-    private void deleteUnsealedManifests(String chainId, Instant now, Totals totals) {
+    private void deleteUnsealedManifests(String chainId, List<Manifest> manifests, Instant now, Totals totals) {
         Instant due = now.minus(unsealed.grace());
-        for (Manifest m : repo.manifests(chainId)) {
+        for (Manifest m : manifests) {
             // asked per manifest, as late as possible: a seal may land while the pass runs
             if (m.createdAt().isAfter(due) || unsealed.sealed().test(m.backupId())) {
                 continue;
@@ -310,9 +350,9 @@ public final class GarbageCollector {
         return !created.get().isAfter(due);
     }
 
-    private Set<String> referenced(String chainId) {
+    private Set<String> referenced(String chainId, Totals totals) {
         Set<String> ids = new HashSet<>();
-        for (Manifest m : repo.manifests(chainId)) {
+        for (Manifest m : repo.manifests(chainId, totals.sealedSha256)) {
             for (Manifest.FileEntry f : m.files()) {
                 for (Manifest.ChunkRef c : f.chunks()) {
                     ids.add(c.id());

@@ -17,6 +17,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -289,20 +290,54 @@ public final class Repository {
         }
     }
 
-    /** The sealed manifests of a chain, oldest first. */
+    /** The manifests of a chain as the bucket holds them, oldest first; see {@link #manifests(String, Map)}. */
     public List<Manifest> manifests(String chainId) {
+        return manifests(chainId, Map.of());
+    }
+
+    /**
+     * The manifests of a chain, oldest first, the manifest of each backup in {@code sealedSha256} (backup id to the
+     * SHA-256 its manifest was sealed with) read only as sealed ({@link #sealedManifest}); the others as the bucket
+     * holds them. A sealed one that is not the one sealed, or that cannot be read now, throws
+     * {@link SealedManifestRefusedException} naming it: what the chain's manifests reference is then not known.
+     */
+    public List<Manifest> manifests(String chainId, Map<String, String> sealedSha256) {
         List<Manifest> out = new ArrayList<>();
-        for (String key : store.list(bucket, layout.manifests(chainId))) {
-            if (key.endsWith(".json")) {
-                try {
-                    out.add(Json.read(readManifest(key), Manifest.class, key));
-                } catch (ObjectNotFoundException e) {
-                    // expired between list and read
-                }
+        String root = layout.manifests(chainId);
+        for (String key : store.list(bucket, root)) {
+            if (!key.endsWith(".json")) {
+                continue;
+            }
+            String backupId = key.substring(root.length(), key.length() - ".json".length());
+            String sealed = sealedSha256.get(backupId);
+            if (sealed != null) {
+                sealedForCollection(chainId, backupId, sealed).ifPresent(out::add);
+                continue;
+            }
+            try {
+                out.add(Json.read(readManifest(key), Manifest.class, key));
+            } catch (ObjectNotFoundException e) {
+                // expired between list and read
             }
         }
         out.sort(Comparator.comparing(Manifest::createdAt).thenComparing(Manifest::backupId));
         return out;
+    }
+
+    private Optional<Manifest> sealedForCollection(String chainId, String backupId, String sha256) {
+        try {
+            // empty when it expired between list and read
+            return sealedManifest(chainId, backupId, sha256);
+        } catch (ManifestMismatchException e) {
+            throw new SealedManifestRefusedException(backupId, chainId, SealedManifestRefusedException.Reason.MISMATCH,
+                    e);
+        } catch (ObjectTooLargeException e) {
+            throw new SealedManifestRefusedException(backupId, chainId,
+                    SealedManifestRefusedException.Reason.TOO_LARGE, e);
+        } catch (RuntimeException e) {
+            throw new SealedManifestRefusedException(backupId, chainId,
+                    SealedManifestRefusedException.Reason.UNREADABLE, e);
+        }
     }
 
     public Optional<Manifest> manifest(String chainId, String backupId) {

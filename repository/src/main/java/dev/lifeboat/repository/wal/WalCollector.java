@@ -2,6 +2,8 @@ package dev.lifeboat.repository.wal;
 
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.snapshot.SealedManifestRefusedException;
+import dev.lifeboat.repository.snapshot.SealedManifests;
 import org.jboss.logging.Logger;
 
 import java.time.Clock;
@@ -9,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Deletes the archived WAL ({@link WalArchive}) that no base backup of the repository needs any more. A point-in-time
@@ -29,7 +32,10 @@ import java.util.List;
  * its directory is named after is kept whole.
  *
  * <p>A manifest that cannot be read, or a physical one without a usable start segment, stops the pass before
- * anything is deleted: the oldest start would be a guess.
+ * anything is deleted: the oldest start would be a guess. Given {@link SealedManifests}, so does the manifest of a
+ * sealed backup that is not the one sealed (one rewritten in the bucket to claim a later start would get the WAL its
+ * backup needs deleted), is over the manifest cap or cannot be read now
+ * ({@link SealedManifestRefusedException}, naming the backup); the next pass tries again.
  */
 public final class WalCollector {
     private static final Logger LOG = Logger.getLogger(WalCollector.class);
@@ -71,8 +77,13 @@ public final class WalCollector {
     private final WalArchive wal;
     private final Duration minAge;
     private final Clock clock;
+    private final SealedManifests seals;
 
     public WalCollector(Repository repo, Duration minAge, Clock clock) {
+        this(repo, minAge, clock, null);
+    }
+
+    private WalCollector(Repository repo, Duration minAge, Clock clock, SealedManifests seals) {
         if (minAge.isNegative()) {
             throw new IllegalArgumentException("minimum age of WAL must not be negative");
         }
@@ -81,14 +92,29 @@ public final class WalCollector {
         this.wal = repo.wal();
         this.minAge = minAge;
         this.clock = clock;
+        this.seals = seals;
+    }
+
+    /** This collector, taking sealed backups' manifests only as sealed (see the class comment). */
+    public WalCollector withSealedManifests(SealedManifests sealed) {
+        return new WalCollector(repo, minAge, clock, sealed);
     }
 
     /** One pass over the repository's WAL archive. */
     public Result collect() {
         long started = System.nanoTime();
+        Map<String, String> sealed = seals == null ? Map.of() : Map.copyOf(seals.sha256ByBackupId().get());
         List<Manifest> base = new ArrayList<>();
         for (String chainId : repo.chains()) {
-            for (Manifest m : repo.manifests(chainId)) {
+            List<Manifest> manifests;
+            try {
+                manifests = repo.manifests(chainId, sealed);
+            } catch (SealedManifestRefusedException e) {
+                LOG.warnf("wal retention of %s: stopped before deleting any WAL, the next pass tries again: %s",
+                        repo.location(), e.getMessage());
+                throw e;
+            }
+            for (Manifest m : manifests) {
                 if (m.physical() != null) {
                     base.add(m);
                 }

@@ -10,7 +10,9 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.sql.Types;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -98,6 +100,33 @@ public class SealedBackupRepository {
             return out;
         } catch (SQLException e) {
             throw new StorageDatabaseException("cannot list the repositories of the sealed backups", e);
+        }
+    }
+
+    /**
+     * Manifest key to the manifest SHA-256 sealed for it, of every completed backup not deleted since whose manifest
+     * is in {@code bucket} under {@code chainsRoot} (one repository's {@code <prefix>/chains/}): what garbage
+     * collection checks a repository's manifests against, asked once per pass. A seal without a SHA-256 maps to "",
+     * which no manifest matches.
+     */
+    public Map<String, String> sealedManifestSha256(String bucket, String chainsRoot) {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT manifest_key, coalesce(event_data->>'sha256', '') "
+                     + "FROM storage.sealed_backup s WHERE outcome = 'COMPLETED' AND event_data->>'bucket' = ? "
+                     + "AND starts_with(manifest_key, ?) AND NOT EXISTS "
+                     + "(SELECT 1 FROM storage.deleted_backup d WHERE d.backup_id = s.backup_id)")) {
+            ps.setString(1, bucket);
+            ps.setString(2, chainsRoot);
+            try (ResultSet rs = ps.executeQuery()) {
+                Map<String, String> out = new HashMap<>();
+                while (rs.next()) {
+                    out.put(rs.getString(1), rs.getString(2));
+                }
+                return out;
+            }
+        } catch (SQLException e) {
+            throw new StorageDatabaseException("cannot list the sealed manifests of s3://" + bucket + "/" + chainsRoot,
+                    e);
         }
     }
 

@@ -3,6 +3,8 @@ package dev.lifeboat.storage.service;
 import dev.lifeboat.kit.repository.Repositories;
 import dev.lifeboat.repository.snapshot.GarbageCollector;
 import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.snapshot.SealedManifestRefusedException;
+import dev.lifeboat.repository.snapshot.SealedManifests;
 import dev.lifeboat.repository.wal.WalCollector;
 import dev.lifeboat.storage.config.GcConfig;
 import dev.lifeboat.storage.repository.SealedBackup;
@@ -15,7 +17,9 @@ import org.jboss.logging.Logger;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -33,6 +37,12 @@ import java.util.UUID;
  * segment of the oldest physical base backup left is deleted, once older than {@code lifeboat.gc.wal-min-age}; a
  * repository without a physical base backup keeps all of its WAL. So expiring a physical backup frees its WAL with the
  * pass queued by its deletion.
+ *
+ * <p>Both read the manifest of a backup this worker sealed (and has not deleted) only as sealed: with the SHA-256
+ * recorded at sealing, like restores, full verifications and offsite copies do. One rewritten in the bucket (to list
+ * fewer chunks, or to claim a later WAL start), over the manifest cap or unreadable now collects no chunk of its chain
+ * and no WAL of its repository in that pass; the result names the backup and why, the metric
+ * {@code lifeboat.gc.sealed-manifests.refused} counts it, and the next pass tries again.
  */
 @ApplicationScoped
 public class GarbageCollectionService {
@@ -152,6 +162,7 @@ public class GarbageCollectionService {
                 .garbageCollector(new GarbageCollector.Settings(config.grace(), config.clockTolerance()))
                 .withUnsealedManifests(new GarbageCollector.UnsealedManifests(this::sealedOrNotOurs,
                         config.unsealedGrace()))
+                .withSealedManifests(sealedManifests(repository.get()))
                 .collect();
         metrics.gc(result);
         return Optional.of(result);
@@ -163,10 +174,28 @@ public class GarbageCollectionService {
         if (repository.isEmpty()) {
             return Optional.empty();
         }
-        WalCollector.Result result = repository.get()
-                .walCollector(config.walMinAge().plus(config.clockTolerance())).collect();
+        WalCollector.Result result;
+        try {
+            result = repository.get().walCollector(config.walMinAge().plus(config.clockTolerance()))
+                    .withSealedManifests(sealedManifests(repository.get())).collect();
+        } catch (SealedManifestRefusedException e) {
+            metrics.sealedManifestRefused("wal", e.reason().tag());
+            throw e;
+        }
         metrics.wal(result);
         return Optional.of(result);
+    }
+
+    /** The SHA-256 sealed for each backup of {@code repository} this worker sealed and has not deleted: one query. */
+    private SealedManifests sealedManifests(Repository repository) {
+        return new SealedManifests(() -> {
+            Map<String, String> byBackup = new HashMap<>();
+            sealed.sealedManifestSha256(repository.bucket(), repository.layout().chainsRoot()).forEach((key, sha) ->
+                    ManifestLocation.parse(key)
+                            .filter(at -> at.prefix().equals(repository.layout().prefix()))
+                            .ifPresent(at -> byBackup.put(at.backupId(), sha)));
+            return byBackup;
+        });
     }
 
     /**

@@ -64,6 +64,8 @@ public class StorageMetrics {
         this.walOtherDeleted = Counter.builder("lifeboat.wal.backup-history.deleted")
                 .description("Archived backup history files deleted by WAL retention").register(registry);
         failedCounter(SealService.STAGE_VERIFY);
+        sealedRefusedCounter("chunks", "mismatch");
+        sealedRefusedCounter("wal", "mismatch");
     }
 
     public void wal(dev.lifeboat.repository.wal.WalCollector.Result result) {
@@ -79,6 +81,23 @@ public class StorageMetrics {
         gcBytes.increment(result.bytesFreed());
         gcChains.increment(result.chainsDeleted().size());
         gcDuration.record(java.time.Duration.ofMillis(result.durationMs()));
+        result.sealedManifestsRefused().forEach(r -> sealedManifestRefused("chunks", r.reason()));
+    }
+
+    /**
+     * The manifest of a sealed backup was not read as sealed, so a pass of {@code collector} ("chunks" or "wal")
+     * deleted nothing on its word; {@code reason} is mismatch, too-large or unreadable.
+     */
+    public void sealedManifestRefused(String collector, String reason) {
+        sealedRefusedCounter(collector, reason).increment();
+    }
+
+    private Counter sealedRefusedCounter(String collector, String reason) {
+        return Counter.builder("lifeboat.gc.sealed-manifests.refused").tag("collector", collector).tag("reason", reason)
+                .description("Manifests of sealed backups that garbage collection or WAL retention did not read as "
+                        + "sealed (rewritten in the bucket, over the manifest cap, unreadable): nothing of their "
+                        + "chain, or no WAL, was deleted by that pass")
+                .register(registry);
     }
 
     public void gcFailed() {
