@@ -1,6 +1,7 @@
 package dev.lifeboat.repository.snapshot;
 
 import dev.lifeboat.repository.blob.ObjectStore;
+import dev.lifeboat.repository.blob.Sha256;
 import dev.lifeboat.repository.content.Chunker;
 import dev.lifeboat.repository.keys.MasterKey;
 import org.junit.jupiter.api.BeforeEach;
@@ -17,6 +18,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.stream.Collectors;
@@ -157,6 +159,112 @@ abstract class GarbageCollectionContract {
         assertThat(swept.chunksDeleted()).isEqualTo(onlyUnsealed.size());
         assertThat(storedChunks(full.chainId())).isEqualTo(ids(full));
         assertThat(repo.verifier().quick(full).ok()).isTrue();
+    }
+
+    @Test
+    void aSealedManifestRewrittenToListFewerChunksCollectsNothingOfItsChainUntilTheSealedOneIsBack()
+            throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        List<Manifest> backups = fullThenIncremental(src);
+        Manifest full = backups.get(0);
+        Manifest inc = backups.get(1);
+        String key = repo.layout().manifest(inc.chainId(), inc.backupId());
+        byte[] sealedBytes = Repository.readAll(store, BUCKET, key, Repository.MAX_MANIFEST_BYTES, "manifest");
+        // the FULL expired (deleted, so no longer sealed for the collector); the INCREMENTAL is sealed
+        SealedManifests seals = new SealedManifests(() -> Map.of(inc.backupId(), Sha256.of(sealedBytes)));
+        expire(full);
+        Set<String> onlyFull = new HashSet<>(ids(full));
+        onlyFull.removeAll(ids(inc));
+        Set<String> before = storedChunks(inc.chainId());
+        // rewritten in the bucket to list only b.bin: a.dat's chunks would look unreferenced
+        store.put(BUCKET, key, withFilesOnly(sealedBytes, "b.bin"));
+
+        GarbageCollector.Result refused = gcSealed(seals, Duration.ZERO);
+        GarbageCollector.Result still = gcSealed(seals, GRACE.plusMinutes(2));
+
+        for (GarbageCollector.Result r : List.of(refused, still)) {
+            assertThat(r.sealedManifestsRefused()).containsExactly(
+                    new GarbageCollector.RefusedManifest(inc.backupId(), inc.chainId(), "mismatch"));
+            assertThat(r.chainsFailed()).singleElement().asString().startsWith(inc.chainId() + ": ")
+                    .contains(inc.backupId(), "not the one sealed");
+            assertThat(r.chunksMarked()).isZero();
+            assertThat(r.chunksDeleted()).isZero();
+        }
+        assertThat(storedChunks(inc.chainId())).isEqualTo(before);
+
+        // the sealed manifest back: the next passes collect what only the expired FULL referenced, as usual
+        store.put(BUCKET, key, sealedBytes);
+        GarbageCollector.Result marked = gcSealed(seals, GRACE.plusMinutes(3));
+        assertThat(marked.sealedManifestsRefused()).isEmpty();
+        assertThat(marked.chainsFailed()).isEmpty();
+        assertThat(marked.chunksMarked()).isEqualTo(onlyFull.size());
+        GarbageCollector.Result swept = gcSealed(seals, GRACE.multipliedBy(2).plusMinutes(4));
+        assertThat(swept.chunksDeleted()).isEqualTo(onlyFull.size());
+        assertThat(storedChunks(inc.chainId())).isEqualTo(ids(inc));
+        assertRestores(inc, src);
+    }
+
+    @Test
+    void aSealedManifestOverTheCapOrTruncatedStopsItsChainAndTheOtherChainsGoOn() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        List<Manifest> backups = fullThenIncremental(src);
+        Manifest full = backups.get(0);
+        Manifest inc = backups.get(1);
+        String key = repo.layout().manifest(inc.chainId(), inc.backupId());
+        byte[] sealedBytes = Repository.readAll(store, BUCKET, key, Repository.MAX_MANIFEST_BYTES, "manifest");
+        assertThat(sealedBytes.length).isGreaterThan(1024);
+        // a FULL in another chain that nobody references any more: its chain is collected whatever happens to inc's
+        Files.write(src.resolve("c.dat"), TestData.tableText(20_000, 11));
+        Manifest other = backup(src, BackupType.FULL, "other");
+        expire(other);
+        expire(full);
+        SealedManifests seals = new SealedManifests(() -> Map.of(inc.backupId(), Sha256.of(sealedBytes)));
+        Set<String> before = storedChunks(inc.chainId());
+        int otherChunks = storedChunks(other.chainId()).size();
+        assertThat(otherChunks).isPositive();
+
+        // the cap of the repository is what refuses it: that says nothing about the manifest being intact
+        GarbageCollector.Result tooLarge = new GarbageCollector(repo.withMaxManifestBytes(1024),
+                new GarbageCollector.Settings(GRACE, Duration.ZERO), Clock.fixed(Instant.now(), ZoneOffset.UTC))
+                .withSealedManifests(seals).collect();
+        assertThat(tooLarge.sealedManifestsRefused()).containsExactly(
+                new GarbageCollector.RefusedManifest(inc.backupId(), inc.chainId(), "too-large"));
+        assertThat(tooLarge.chainsFailed()).singleElement().asString().contains(inc.backupId(), "max-manifest-bytes");
+        assertThat(tooLarge.chunksMarked()).isEqualTo(otherChunks);
+
+        // truncated in the bucket
+        store.put(BUCKET, key, java.util.Arrays.copyOf(sealedBytes, sealedBytes.length / 2));
+        GarbageCollector.Result truncated = gcSealed(seals, GRACE.plusMinutes(2));
+        assertThat(truncated.sealedManifestsRefused()).containsExactly(
+                new GarbageCollector.RefusedManifest(inc.backupId(), inc.chainId(), "mismatch"));
+        assertThat(truncated.chunksDeleted()).isEqualTo(otherChunks);
+        assertThat(storedChunks(inc.chainId())).isEqualTo(before);
+        assertThat(storedChunks(other.chainId())).isEmpty();
+    }
+
+    /** The manifest {@code json} listing only the file {@code path}, as someone who can write to the bucket might. */
+    static byte[] withFilesOnly(byte[] json, String path) throws IOException {
+        com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode tree =
+                (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(json);
+        com.fasterxml.jackson.databind.node.ArrayNode files = mapper.createArrayNode();
+        tree.withArray("files").forEach(f -> {
+            if (path.equals(f.get("path").asText())) {
+                files.add(f);
+            }
+        });
+        assertThat(files).hasSize(1);
+        tree.set("files", files);
+        return mapper.writeValueAsBytes(tree);
+    }
+
+    GarbageCollector.Result gcSealed(SealedManifests seals, Duration after) {
+        if (base == null) {
+            base = Instant.now();
+        }
+        Clock at = Clock.fixed(base.plus(after), ZoneOffset.UTC);
+        return new GarbageCollector(repo, new GarbageCollector.Settings(GRACE, Duration.ZERO), at)
+                .withSealedManifests(seals).collect();
     }
 
     GarbageCollector.Result gcWith(GarbageCollector.UnsealedManifests policy, Duration after) {

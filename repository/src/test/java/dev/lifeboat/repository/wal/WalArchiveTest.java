@@ -3,11 +3,14 @@ package dev.lifeboat.repository.wal;
 import dev.lifeboat.repository.blob.ObjectStore;
 import dev.lifeboat.repository.blob.S3ObjectStore;
 import dev.lifeboat.repository.blob.S3Settings;
+import dev.lifeboat.repository.blob.Sha256;
 import dev.lifeboat.repository.keys.MasterKey;
 import dev.lifeboat.repository.snapshot.BackupType;
 import dev.lifeboat.repository.snapshot.ChainContext;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
+import dev.lifeboat.repository.snapshot.SealedManifestRefusedException;
+import dev.lifeboat.repository.snapshot.SealedManifests;
 import dev.lifeboat.repository.snapshot.SnapshotWriter;
 import dev.lifeboat.testsupport.LocalStack;
 import org.junit.jupiter.api.BeforeEach;
@@ -166,6 +169,45 @@ class WalArchiveTest {
         assertThat(store.list(BUCKET, prefix + "/wal-retired/")).isEmpty();
         assertThat(wal.list().segments()).containsExactly(name(1, 10), name(1, 11));
         assertThat(wal.identity().orElseThrow().systemIdentifier()).isEqualTo(Long.toUnsignedString(b));
+    }
+
+    @Test
+    void aSealedManifestRewrittenToALaterStartStopsRetentionBeforeItDeletesAnyWal() throws Exception {
+        long a = 7_415_000_000_000_000_021L;
+        wal.claim(Long.toUnsignedString(a));
+        for (int n = 1; n <= 6; n++) {
+            wal.put(name(1, n), segmentOf(a, n, n));
+        }
+        String older = baseBackup(a, name(1, 3));
+        String newer = baseBackup(a, name(1, 5));
+        String manifestKey = repository.layout().manifest(repository.findManifest(older).orElseThrow().chainId(),
+                older);
+        byte[] sealedBytes = Repository.readAll(store, BUCKET, manifestKey, Repository.MAX_MANIFEST_BYTES, "manifest");
+        SealedManifests seals = new SealedManifests(() -> java.util.Map.of(older, Sha256.of(sealedBytes)));
+        // rewritten in the bucket to claim the newer backup's start: WAL the older one needs would look unneeded
+        com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode forged =
+                (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(sealedBytes);
+        ((com.fasterxml.jackson.databind.node.ObjectNode) forged.get("physical")).put("startWalSegment", name(1, 5));
+        store.put(BUCKET, manifestKey, mapper.writeValueAsBytes(forged));
+
+        assertThatThrownBy(() -> repository.walCollector(java.time.Duration.ZERO).withSealedManifests(seals).collect())
+                .isInstanceOfSatisfying(SealedManifestRefusedException.class, e -> {
+                    assertThat(e.backupId()).isEqualTo(older);
+                    assertThat(e.reason()).isEqualTo(SealedManifestRefusedException.Reason.MISMATCH);
+                })
+                .hasMessageContaining("not the one sealed");
+        assertThat(wal.list().segments()).as("no WAL deleted").hasSize(6);
+
+        // the sealed manifest back: retention keeps from the older backup's start again
+        store.put(BUCKET, manifestKey, sealedBytes);
+        WalCollector.Result result = repository.walCollector(java.time.Duration.ZERO).withSealedManifests(seals)
+                .collect();
+        assertThat(result.oldestBaseBackup()).isEqualTo(older);
+        assertThat(result.keptFrom()).isEqualTo(name(1, 3));
+        assertThat(result.segmentsDeleted()).isEqualTo(2);
+        assertThat(wal.list().segments()).containsExactly(name(1, 3), name(1, 4), name(1, 5), name(1, 6));
+        assertThat(repository.findManifest(newer)).isPresent();
     }
 
     /** A physical base backup of cluster {@code systemIdentifier} starting in {@code startSegment}; its backup id. */
