@@ -143,6 +143,83 @@ class GarbageCollectionTest extends StorageWorkerTestBase {
         assertThat(repository().verifier().quick(manifestOf(sealed)).ok()).isTrue();
     }
 
+    @Test
+    void aSealedManifestRewrittenToListFewerChunksCollectsNoneOfThemUntilTheSealedOneIsBack() throws Exception {
+        SnapshotCreated sealed = sealed(40_000);
+        Layout layout = repository().layout();
+        String chain = sealed.repository().chainId();
+        byte[] sealedBytes = Repository.readAll(store, BUCKET, sealed.objectKey(), Repository.MAX_MANIFEST_BYTES,
+                "manifest");
+        // a stray chunk in the chain, which a pass that may collect there deletes
+        String strayKey = layout.chunk(chain, "ff" + "0".repeat(62));
+        store.put(BUCKET, strayKey, new byte[] {1, 2, 3});
+        // rewritten in the bucket to list only toc.dat: the chunks of 4242.dat would look unreferenced
+        store.put(BUCKET, sealed.objectKey(), withFilesOnly(sealedBytes, "toc.dat"));
+        List<String> chunks = store.list(BUCKET, layout.chunks(chain));
+        double refusedBefore = counter(metrics(), "lifeboat_gc_sealed_manifests_refused_total",
+                "collector=\"chunks\",reason=\"mismatch\"");
+
+        JsonPath refused = gcOfTestRepository();
+
+        // other tests' backups share the repository: only this chain is looked at
+        assertThat(refused.getList("repositories[0].sealedManifestsRefused", Map.class))
+                .contains(Map.of("backupId", sealed.backupId(), "chainId", chain, "reason", "mismatch"));
+        assertThat(refused.getList("repositories[0].chainsFailed", String.class))
+                .filteredOn(f -> f.startsWith(chain + ": ")).singleElement().asString()
+                .contains(sealed.backupId(), "not the one sealed");
+        assertThat(store.list(BUCKET, layout.chunks(chain))).as("chunks of the chain").isEqualTo(chunks);
+        assertThat(counter(metrics(), "lifeboat_gc_sealed_manifests_refused_total",
+                "collector=\"chunks\",reason=\"mismatch\"") - refusedBefore).isGreaterThanOrEqualTo(1);
+
+        // the sealed manifest back: the next pass collects the chain as usual, the stray chunk goes
+        store.put(BUCKET, sealed.objectKey(), sealedBytes);
+        JsonPath again = gcOfTestRepository();
+        assertThat(again.getList("repositories[0].sealedManifestsRefused.backupId"))
+                .doesNotContain(sealed.backupId());
+        assertThat(again.getList("repositories[0].chainsFailed", String.class))
+                .noneMatch(f -> f.startsWith(chain + ": "));
+        assertThat(store.size(BUCKET, strayKey)).isEmpty();
+        assertThat(store.list(BUCKET, layout.chunks(chain))).containsExactlyInAnyOrderElementsOf(
+                chunks.stream().filter(k -> !k.equals(strayKey)).toList());
+        assertThat(repository().verifier().full(manifestOf(sealed)).problems()).isEmpty();
+    }
+
+    /** The manifest {@code json} listing only the file {@code path}, as someone who can write to the bucket might. */
+    static byte[] withFilesOnly(byte[] json, String path) throws java.io.IOException {
+        com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode tree =
+                (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(json);
+        com.fasterxml.jackson.databind.node.ArrayNode files = mapper.createArrayNode();
+        tree.withArray("files").forEach(f -> {
+            if (path.equals(f.get("path").asText())) {
+                files.add(f);
+            }
+        });
+        assertThat(files).hasSize(1);
+        tree.set("files", files);
+        return mapper.writeValueAsBytes(tree);
+    }
+
+    private static JsonPath gcOfTestRepository() {
+        return given().auth().oauth2(Tokens.admin()).queryParam("bucket", BUCKET)
+                .queryParam("prefix", REPOSITORY_PREFIX).when().post("/api/v1/gc").then().statusCode(200).extract()
+                .jsonPath();
+    }
+
+    static String metrics() {
+        return given().auth().oauth2(Tokens.admin()).when().get("/q/metrics").then().statusCode(200).extract()
+                .asString();
+    }
+
+    /**
+     * The sum of the series of {@code name} whose labels include {@code labels} ("a=\"x\",b=\"y\""): the value
+     * right after the labels, not an exemplar after it.
+     */
+    static double counter(String metrics, String name, String labels) {
+        return metrics.lines().filter(l -> l.startsWith(name + "{") && l.contains(labels))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.indexOf("} ") + 2).split(" ")[0])).sum();
+    }
+
     private static double counter(String metrics, String name) {
         return metrics.lines().filter(l -> l.startsWith(name + " ") || l.startsWith(name + "{"))
                 .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();

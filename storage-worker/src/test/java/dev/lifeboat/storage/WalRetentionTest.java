@@ -1,5 +1,7 @@
 package dev.lifeboat.storage;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
@@ -153,6 +155,52 @@ class WalRetentionTest extends StorageWorkerTestBase {
         assertThat(wal.list().segments()).isEqualTo(expected);
         assertThat(store.size(BUCKET, repository.layout().manifest(newer.repository().chainId(), newer.backupId())))
                 .isPresent();
+    }
+
+    @Test
+    void aSealedManifestRewrittenToALaterStartDeletesNoWalAndSaysWhich() throws Exception {
+        String source = "storage-test-forged-start-" + UUID.randomUUID().toString().substring(0, 8);
+        String policy = FakeScheduler.policy(source, 0, 0, 0);
+        Repository repository = repositories.openOrInit(BUCKET, REPOSITORY_ROOT + "/" + source);
+        WalArchive wal = repository.wal(SEGMENT_SIZE);
+        for (long n = 1; n <= 6; n++) {
+            wal.put(segment(1, n), walBytes(segment(1, n)));
+        }
+        SnapshotCreated older = uploadedPhysicalSnapshot(source, policy, startingAt(segment(1, 2)));
+        ExpiredBackupDeletionTest.sealedAs(this, older);
+        SnapshotCreated newer = uploadedPhysicalSnapshot(source, policy, startingAt(segment(1, 5)));
+        ExpiredBackupDeletionTest.sealedAs(this, newer);
+        byte[] sealedBytes = Repository.readAll(store, BUCKET, older.objectKey(), Repository.MAX_MANIFEST_BYTES,
+                "manifest");
+        // rewritten in the bucket to claim the newer backup's start: segments 2 to 4 would look unneeded
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode forged = (ObjectNode) mapper.readTree(sealedBytes);
+        ((ObjectNode) forged.get("physical")).put("startWalSegment", segment(1, 5));
+        store.put(BUCKET, older.objectKey(), mapper.writeValueAsBytes(forged));
+        outlive(MIN_AGE);
+        double refusedBefore = GarbageCollectionTest.counter(GarbageCollectionTest.metrics(),
+                "lifeboat_gc_sealed_manifests_refused_total", "collector=\"wal\",reason=\"mismatch\"");
+
+        JsonPath refused = gcOf(source);
+
+        assertThat(refused.getList("failures", String.class)).filteredOn(f -> f.startsWith("WAL of "))
+                .singleElement().asString().contains(older.backupId(), "not the one sealed");
+        assertThat(refused.getList("wal")).isEmpty();
+        assertThat(refused.getLong("walSegmentsDeleted")).isZero();
+        assertThat(wal.list().segments()).as("no WAL deleted").hasSize(6);
+        assertThat(GarbageCollectionTest.counter(GarbageCollectionTest.metrics(),
+                "lifeboat_gc_sealed_manifests_refused_total", "collector=\"wal\",reason=\"mismatch\"")
+                - refusedBefore).isEqualTo(1);
+
+        // the sealed manifest back: the next pass keeps from the older backup's start and deletes what is before it
+        store.put(BUCKET, older.objectKey(), sealedBytes);
+        JsonPath again = gcOf(source);
+        assertThat(again.getList("failures")).isEmpty();
+        assertThat(again.getString("wal[0].oldestBaseBackup")).isEqualTo(older.backupId());
+        assertThat(again.getString("wal[0].keptFrom")).isEqualTo(segment(1, 2));
+        assertThat(again.getLong("walSegmentsDeleted")).isEqualTo(1);
+        assertThat(wal.list().segments()).containsExactly(segment(1, 2), segment(1, 3), segment(1, 4),
+                segment(1, 5), segment(1, 6));
     }
 
     /** POST /api/v1/gc on the repository of {@code source}. */
