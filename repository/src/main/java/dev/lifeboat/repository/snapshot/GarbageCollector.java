@@ -48,11 +48,15 @@ import java.util.function.Predicate;
  * way of any unreferenced chunk, with the grace period above.
  *
  * <p><b>Manifests that were sealed.</b> Manifests are plain JSON in a bucket that is not trusted: one rewritten there to
- * list fewer chunks would get the chunks it no longer lists collected. Given {@link SealedManifests}, the manifest of
- * a sealed backup counts only with the bytes it was sealed with; one that is not the one sealed, is over the manifest
- * cap or cannot be read now stops its chain before anything of it is deleted (no unsealed manifest, no chunk, not the
- * chain), is reported in {@link Result#sealedManifestsRefused()} and {@link Result#chainsFailed()}, and is tried again
- * by the next pass. Chunks belong to one chain, so the other chains go on.
+ * list fewer chunks, or deleted, would get the chunks it no longer lists collected. Given {@link SealedManifests}, the
+ * manifest of a sealed backup counts only with the bytes it was sealed with, in the chain it was sealed in; one that
+ * is not the one sealed, is over the manifest cap, cannot be read now or is missing (every sealed backup not deleted
+ * must be found: the seals, not the bucket's listing, say which manifests a chain has) stops its chain before
+ * anything of it is deleted (no unsealed manifest, no chunk, not the chain), and so does a manifest named after a
+ * backup sealed in another chain. Each is reported in {@link Result#sealedManifestsRefused()} and
+ * {@link Result#chainsFailed()}, and tried again by the next pass. Chunks belong to one chain, so the other chains go
+ * on. The seals are asked at the start of the pass and again right before a chain's sweep deletes anything, so a
+ * backup sealed while a long pass runs is checked too.
  *
  * <p><b>What it does not cover (residual races).</b> (1) A backup that runs longer than the grace period may lose a
  * chunk it relied on; the quick verification at sealing then fails it (BackupFailed), so nothing is sealed with a
@@ -177,8 +181,10 @@ public final class GarbageCollector {
     public Result collect() {
         long started = System.nanoTime();
         synchronized (LOCKS.computeIfAbsent(repo.location(), k -> new Object())) {
-            Totals totals = new Totals(seals == null ? Map.of() : Map.copyOf(seals.sha256ByBackupId().get()));
-            for (String chainId : chainIds()) {
+            Totals totals = new Totals();
+            totals.seals = seals();
+            Set<String> chainIds = chainIds();
+            for (String chainId : chainIds) {
                 try {
                     collectChain(chainId, totals);
                 } catch (SealedManifestRefusedException e) {
@@ -192,6 +198,7 @@ public final class GarbageCollector {
                     LOG.warnf(e, "gc of %s: chain %s skipped", repo.location(), chainId);
                 }
             }
+            refuseChainsGoneWhole(chainIds, totals);
             Result result = new Result(repo.location(), totals.marked, totals.deleted, totals.bytes,
                     totals.chainsDeleted, totals.scanned, totals.chainsFailed, totals.pending,
                     (System.nanoTime() - started) / 1_000_000, totals.unsealedDeleted, totals.sealedRefused);
@@ -205,9 +212,35 @@ public final class GarbageCollector {
         }
     }
 
+    /** The seals as they are now; none when this collector was given no {@link SealedManifests}. */
+    private Map<String, SealedManifests.Seal> seals() {
+        return seals == null ? Map.of() : Map.copyOf(seals.byBackupId().get());
+    }
+
+    /**
+     * A sealed backup whose chain has nothing at all in the bucket (no marker, no object, no GC state) has nothing
+     * left to collect, but its manifest is missing all the same: reported like one missing from a chain that is there.
+     */
+    private void refuseChainsGoneWhole(Set<String> chainIds, Totals totals) {
+        Map<String, String> firstByChain = new TreeMap<>();
+        totals.seals.forEach((backupId, seal) -> {
+            if (!chainIds.contains(seal.chainId())) {
+                firstByChain.merge(seal.chainId(), backupId, (a, b) -> a.compareTo(b) <= 0 ? a : b);
+            }
+        });
+        firstByChain.forEach((chainId, backupId) -> {
+            String why = "the manifest of sealed backup " + backupId + " (chain " + chainId + ") is not read as "
+                    + "sealed: its chain has nothing in the bucket, and the backup is not recorded as deleted";
+            totals.chainsFailed.add(chainId + ": " + why);
+            totals.sealedRefused.add(new RefusedManifest(backupId, chainId,
+                    SealedManifestRefusedException.Reason.MISSING.tag()));
+            LOG.warnf("gc of %s: %s", repo.location(), why);
+        });
+    }
+
     private static final class Totals {
-        /** Backup id to the SHA-256 its manifest was sealed with, as asked at the start of the pass. */
-        final Map<String, String> sealedSha256;
+        /** Backup id to its seal, as asked at the start of the pass or, later, before a sweep. */
+        Map<String, SealedManifests.Seal> seals;
         long marked;
         long deleted;
         long bytes;
@@ -217,10 +250,6 @@ public final class GarbageCollector {
         final List<String> chainsFailed = new ArrayList<>();
         final List<String> unsealedDeleted = new ArrayList<>();
         final List<RefusedManifest> sealedRefused = new ArrayList<>();
-
-        Totals(Map<String, String> sealedSha256) {
-            this.sealedSha256 = sealedSha256;
-        }
     }
 
     /** Every chain that has anything: objects under chains/ (also a FULL in flight), a marker, or GC state. */
@@ -250,7 +279,7 @@ public final class GarbageCollector {
         Map<String, Instant> marks = new TreeMap<>(stored.chunks());
         Instant emptySince = stored.emptySince();
         // every sealed manifest checked before anything of the chain is deleted, an unsealed manifest included
-        List<Manifest> manifests = repo.manifests(chainId, totals.sealedSha256);
+        List<Repository.ListedManifest> manifests = repo.listManifests(chainId, totals.seals);
         if (unsealed != null) {
             deleteUnsealedManifests(chainId, manifests, now, totals);
         }
@@ -273,7 +302,11 @@ public final class GarbageCollector {
                 .toList();
         boolean empty = referenced.isEmpty() && noManifests(chainId);
         if (!ripe.isEmpty()) {
-            // the manifests as they are now, not as they were when the marks were made or at the start of this pass
+            // the manifests as they are now, not as they were when the marks were made or at the start of this pass;
+            // checked against the seals as they are now, too: a backup sealed since the start must be found as sealed
+            if (seals != null) {
+                totals.seals = seals();
+            }
             Set<String> stillReferenced = referenced(chainId, totals);
             empty = stillReferenced.isEmpty() && noManifests(chainId);
             for (String id : ripe) {
@@ -325,14 +358,22 @@ public final class GarbageCollector {
         }
     }
 
-    private void deleteUnsealedManifests(String chainId, List<Manifest> manifests, Instant now, Totals totals) {
+    private void deleteUnsealedManifests(String chainId, List<Repository.ListedManifest> manifests, Instant now,
+                                         Totals totals) {
         Instant due = now.minus(unsealed.grace());
-        for (Manifest m : manifests) {
+        for (Repository.ListedManifest listed : manifests) {
+            Manifest m = listed.manifest();
+            if (!listed.backupId().equals(m.backupId()) || !chainId.equals(m.chainId())) {
+                // not what its key says: whose it is, and whether it was sealed, is not known; kept
+                LOG.warnf("gc of %s: s3://%s/%s describes backup %s of chain %s, not what its key names; kept",
+                        repo.location(), repo.bucket(), listed.key(), m.backupId(), m.chainId());
+                continue;
+            }
             // asked per manifest, as late as possible: a seal may land while the pass runs
             if (m.createdAt().isAfter(due) || unsealed.sealed().test(m.backupId())) {
                 continue;
             }
-            repo.store().delete(repo.bucket(), repo.layout().manifest(chainId, m.backupId()));
+            repo.store().delete(repo.bucket(), listed.key());
             totals.unsealedDeleted.add(m.backupId());
             LOG.warnf("gc of %s: backup %s (%s, chain %s) was written at %s and never sealed; its manifest was "
                             + "deleted after the %s grace period, its chunks follow once unreferenced", repo.location(),
@@ -352,7 +393,7 @@ public final class GarbageCollector {
 
     private Set<String> referenced(String chainId, Totals totals) {
         Set<String> ids = new HashSet<>();
-        for (Manifest m : repo.manifests(chainId, totals.sealedSha256)) {
+        for (Manifest m : repo.manifests(chainId, totals.seals)) {
             for (Manifest.FileEntry f : m.files()) {
                 for (Manifest.ChunkRef c : f.chunks()) {
                     ids.add(c.id());

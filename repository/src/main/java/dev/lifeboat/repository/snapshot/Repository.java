@@ -19,6 +19,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -295,32 +297,66 @@ public final class Repository {
         return manifests(chainId, Map.of());
     }
 
+    /** A manifest as listed: the object key, the backup id its name gives, and what it holds. */
+    public record ListedManifest(String key, String backupId, Manifest manifest) {
+    }
+
     /**
-     * The manifests of a chain, oldest first, the manifest of each backup in {@code sealedSha256} (backup id to the
-     * SHA-256 its manifest was sealed with) read only as sealed ({@link #sealedManifest}); the others as the bucket
-     * holds them. A sealed one that is not the one sealed, or that cannot be read now, throws
-     * {@link SealedManifestRefusedException} naming it: what the chain's manifests reference is then not known.
+     * The manifests of a chain, oldest first, each sealed backup's ({@code seals}: backup id to its chain and the
+     * SHA-256 its manifest was sealed with) read only as sealed ({@link #sealedManifest}), the others as the bucket
+     * holds them. {@link SealedManifestRefusedException} names the first sealed backup whose manifest is not there as
+     * sealed: one not the one sealed, unreadable now, or named after a backup sealed in another chain; and one sealed
+     * in this chain that is not listed here or is gone by the time it is read ({@code missing}). What the chain's
+     * manifests reference is then not known.
      */
-    public List<Manifest> manifests(String chainId, Map<String, String> sealedSha256) {
-        List<Manifest> out = new ArrayList<>();
+    public List<Manifest> manifests(String chainId, Map<String, SealedManifests.Seal> seals) {
+        return listManifests(chainId, seals).stream().map(ListedManifest::manifest).toList();
+    }
+
+    /** {@link #manifests(String, Map)} with the key each manifest was listed under. */
+    public List<ListedManifest> listManifests(String chainId, Map<String, SealedManifests.Seal> seals) {
+        Set<String> unseen = new TreeSet<>();
+        seals.forEach((backupId, seal) -> {
+            if (chainId.equals(seal.chainId())) {
+                unseen.add(backupId);
+            }
+        });
+        List<ListedManifest> out = new ArrayList<>();
         String root = layout.manifests(chainId);
         for (String key : store.list(bucket, root)) {
             if (!key.endsWith(".json")) {
                 continue;
             }
             String backupId = key.substring(root.length(), key.length() - ".json".length());
-            String sealed = sealedSha256.get(backupId);
-            if (sealed != null) {
-                sealedForCollection(chainId, backupId, sealed).ifPresent(out::add);
+            SealedManifests.Seal seal = seals.get(backupId);
+            if (seal != null) {
+                if (!chainId.equals(seal.chainId())) {
+                    throw new SealedManifestRefusedException(backupId, chainId,
+                            SealedManifestRefusedException.Reason.MISMATCH, "s3://" + bucket + "/" + key
+                            + " is named after a backup sealed in chain " + seal.chainId() + ", not in this one: it "
+                            + "is not that backup's manifest, and what it stands for here is not known");
+                }
+                // gone between listing and reading: it stays unseen, and is refused as missing below
+                sealedForCollection(chainId, backupId, seal.sha256()).ifPresent(sealed -> {
+                    unseen.remove(backupId);
+                    out.add(new ListedManifest(key, backupId, sealed));
+                });
                 continue;
             }
             try {
-                out.add(Json.read(readManifest(key), Manifest.class, key));
+                out.add(new ListedManifest(key, backupId, Json.read(readManifest(key), Manifest.class, key)));
             } catch (ObjectNotFoundException e) {
                 // expired between list and read
             }
         }
-        out.sort(Comparator.comparing(Manifest::createdAt).thenComparing(Manifest::backupId));
+        if (!unseen.isEmpty()) {
+            String backupId = unseen.iterator().next();
+            throw new SealedManifestRefusedException(backupId, chainId, SealedManifestRefusedException.Reason.MISSING,
+                    "s3://" + bucket + "/" + layout.manifest(chainId, backupId) + " is not in the bucket, and the "
+                            + "backup is not recorded as deleted");
+        }
+        out.sort(Comparator.comparing((ListedManifest l) -> l.manifest().createdAt())
+                .thenComparing(l -> l.manifest().backupId()));
         return out;
     }
 

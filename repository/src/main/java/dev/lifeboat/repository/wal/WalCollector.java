@@ -12,6 +12,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Deletes the archived WAL ({@link WalArchive}) that no base backup of the repository needs any more. A point-in-time
@@ -34,8 +36,11 @@ import java.util.Map;
  * <p>A manifest that cannot be read, or a physical one without a usable start segment, stops the pass before
  * anything is deleted: the oldest start would be a guess. Given {@link SealedManifests}, so does the manifest of a
  * sealed backup that is not the one sealed (one rewritten in the bucket to claim a later start would get the WAL its
- * backup needs deleted), is over the manifest cap or cannot be read now
- * ({@link SealedManifestRefusedException}, naming the backup); the next pass tries again.
+ * backup needs deleted), is over the manifest cap, cannot be read now, is in another chain than the one sealed, or
+ * is missing ({@link SealedManifestRefusedException}, naming the backup); the next pass tries again. Missing is
+ * judged against the seals, not against what the bucket lists: the chains walked are those with a marker and those
+ * of every sealed backup, so a manifest deleted, or a chain marker deleted, cannot move the keep-point past the
+ * start of a backup that is still sealed (WAL is not copied offsite: what goes is gone).
  */
 public final class WalCollector {
     private static final Logger LOG = Logger.getLogger(WalCollector.class);
@@ -103,9 +108,11 @@ public final class WalCollector {
     /** One pass over the repository's WAL archive. */
     public Result collect() {
         long started = System.nanoTime();
-        Map<String, String> sealed = seals == null ? Map.of() : Map.copyOf(seals.sha256ByBackupId().get());
+        Map<String, SealedManifests.Seal> sealed = seals == null ? Map.of() : Map.copyOf(seals.byBackupId().get());
+        Set<String> chains = new TreeSet<>(repo.chains());
+        sealed.values().forEach(seal -> chains.add(seal.chainId()));
         List<Manifest> base = new ArrayList<>();
-        for (String chainId : repo.chains()) {
+        for (String chainId : chains) {
             List<Manifest> manifests;
             try {
                 manifests = repo.manifests(chainId, sealed);

@@ -171,7 +171,8 @@ abstract class GarbageCollectionContract {
         String key = repo.layout().manifest(inc.chainId(), inc.backupId());
         byte[] sealedBytes = Repository.readAll(store, BUCKET, key, Repository.MAX_MANIFEST_BYTES, "manifest");
         // the FULL expired (deleted, so no longer sealed for the collector); the INCREMENTAL is sealed
-        SealedManifests seals = new SealedManifests(() -> Map.of(inc.backupId(), Sha256.of(sealedBytes)));
+        SealedManifests seals = new SealedManifests(() -> Map.of(inc.backupId(),
+                new SealedManifests.Seal(inc.chainId(), Sha256.of(sealedBytes))));
         expire(full);
         Set<String> onlyFull = new HashSet<>(ids(full));
         onlyFull.removeAll(ids(inc));
@@ -218,7 +219,8 @@ abstract class GarbageCollectionContract {
         Manifest other = backup(src, BackupType.FULL, "other");
         expire(other);
         expire(full);
-        SealedManifests seals = new SealedManifests(() -> Map.of(inc.backupId(), Sha256.of(sealedBytes)));
+        SealedManifests seals = new SealedManifests(() -> Map.of(inc.backupId(),
+                new SealedManifests.Seal(inc.chainId(), Sha256.of(sealedBytes))));
         Set<String> before = storedChunks(inc.chainId());
         int otherChunks = storedChunks(other.chainId()).size();
         assertThat(otherChunks).isPositive();
@@ -240,6 +242,134 @@ abstract class GarbageCollectionContract {
         assertThat(truncated.chunksDeleted()).isEqualTo(otherChunks);
         assertThat(storedChunks(inc.chainId())).isEqualTo(before);
         assertThat(storedChunks(other.chainId())).isEmpty();
+    }
+
+    @Test
+    void aSealedManifestMissingFromTheBucketCollectsNothingOfItsChainUntilItIsBack() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        List<Manifest> backups = fullThenIncremental(src);
+        Manifest full = backups.get(0);
+        Manifest inc = backups.get(1);
+        String key = repo.layout().manifest(inc.chainId(), inc.backupId());
+        byte[] sealedBytes = Repository.readAll(store, BUCKET, key, Repository.MAX_MANIFEST_BYTES, "manifest");
+        // both sealed, and a third sealed backup whose chain has nothing left in the bucket at all
+        SealedManifests seals = new SealedManifests(() -> Map.of(
+                full.backupId(), new SealedManifests.Seal(full.chainId(), sha256Of(full)),
+                inc.backupId(), new SealedManifests.Seal(inc.chainId(), Sha256.of(sealedBytes)),
+                "ghost", new SealedManifests.Seal("20260101T000000Z-gone", "00")));
+        Set<String> onlyInc = new HashSet<>(ids(inc));
+        onlyInc.removeAll(ids(full));
+        assertThat(onlyInc).isNotEmpty();
+        Set<String> before = storedChunks(inc.chainId());
+        // deleted by mistake (a lifecycle rule, someone with delete rights): inc's own chunks would look unreferenced
+        store.delete(BUCKET, key);
+
+        GarbageCollector.Result refused = gcSealed(seals, Duration.ZERO);
+        GarbageCollector.Result still = gcSealed(seals, GRACE.plusMinutes(2));
+        for (GarbageCollector.Result r : List.of(refused, still)) {
+            assertThat(r.sealedManifestsRefused()).containsExactly(
+                    new GarbageCollector.RefusedManifest(inc.backupId(), inc.chainId(), "missing"),
+                    new GarbageCollector.RefusedManifest("ghost", "20260101T000000Z-gone", "missing"));
+            assertThat(r.chainsFailed()).hasSize(2).first().asString().startsWith(inc.chainId() + ": ")
+                    .contains(inc.backupId(), "not in the bucket");
+            assertThat(r.chunksMarked()).isZero();
+            assertThat(r.chunksDeleted()).isZero();
+        }
+        assertThat(storedChunks(inc.chainId())).isEqualTo(before);
+
+        // put back (from the offsite copy, a bucket version): nothing of the chain is unreferenced
+        store.put(BUCKET, key, sealedBytes);
+        GarbageCollector.Result back = gcSealed(seals, GRACE.multipliedBy(2).plusMinutes(3));
+        assertThat(back.sealedManifestsRefused()).extracting(GarbageCollector.RefusedManifest::backupId)
+                .containsExactly("ghost");
+        assertThat(back.chunksMarked()).isZero();
+        assertThat(storedChunks(inc.chainId())).isEqualTo(before);
+        assertRestores(inc, src);
+    }
+
+    @Test
+    void aSealedManifestMovedToAnotherChainIsMissingFromItsOwnAndRefusedInTheOtherNamingItsChain()
+            throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        List<Manifest> backups = fullThenIncremental(src);
+        Manifest full = backups.get(0);
+        Manifest inc = backups.get(1);
+        Path otherSrc = Files.createDirectories(tmp.resolve("other-src"));
+        Files.write(otherSrc.resolve("c.dat"), TestData.tableText(20_000, 11));
+        Manifest other = backup(otherSrc, BackupType.FULL, "other");
+        assertThat(other.chainId()).isNotEqualTo(inc.chainId());
+        String key = repo.layout().manifest(inc.chainId(), inc.backupId());
+        byte[] sealedBytes = Repository.readAll(store, BUCKET, key, Repository.MAX_MANIFEST_BYTES, "manifest");
+        SealedManifests seals = new SealedManifests(() -> Map.of(
+                full.backupId(), new SealedManifests.Seal(full.chainId(), sha256Of(full)),
+                inc.backupId(), new SealedManifests.Seal(inc.chainId(), Sha256.of(sealedBytes)),
+                other.backupId(), new SealedManifests.Seal(other.chainId(), sha256Of(other))));
+        Set<String> incChunks = storedChunks(inc.chainId());
+        Set<String> otherChunks = storedChunks(other.chainId());
+        store.put(BUCKET, repo.layout().manifest(other.chainId(), inc.backupId()), sealedBytes);
+        store.delete(BUCKET, key);
+
+        GarbageCollector.Result r = gcSealed(seals, GRACE.plusMinutes(2));
+        assertThat(r.sealedManifestsRefused()).containsExactlyInAnyOrder(
+                new GarbageCollector.RefusedManifest(inc.backupId(), inc.chainId(), "missing"),
+                new GarbageCollector.RefusedManifest(inc.backupId(), other.chainId(), "mismatch"));
+        assertThat(r.chainsFailed()).filteredOn(f -> f.startsWith(other.chainId() + ": ")).singleElement().asString()
+                .contains("named after a backup sealed in chain " + inc.chainId());
+        assertThat(r.chunksMarked()).isZero();
+        assertThat(storedChunks(inc.chainId())).isEqualTo(incChunks);
+        assertThat(storedChunks(other.chainId())).isEqualTo(otherChunks);
+    }
+
+    @Test
+    void aSealSeenOnlyAfterThePassStartedIsCheckedBeforeTheSweepDeletes() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        List<Manifest> backups = fullThenIncremental(src);
+        Manifest full = backups.get(0);
+        Manifest inc = backups.get(1);
+        String key = repo.layout().manifest(inc.chainId(), inc.backupId());
+        byte[] sealedBytes = Repository.readAll(store, BUCKET, key, Repository.MAX_MANIFEST_BYTES, "manifest");
+        expire(full);
+        assertThat(gcAt(Duration.ZERO).chunksMarked()).isPositive();
+        // inc is sealed while the next pass runs: its start does not know it, its sweep must
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        SealedManifests seals = new SealedManifests(() -> asked.incrementAndGet() == 1 ? Map.of()
+                : Map.of(inc.backupId(), new SealedManifests.Seal(inc.chainId(), Sha256.of(sealedBytes))));
+        store.put(BUCKET, key, withFilesOnly(sealedBytes, "b.bin"));
+
+        GarbageCollector.Result r = gcSealed(seals, GRACE.plusMinutes(2));
+        assertThat(asked).hasValueGreaterThan(1);
+        assertThat(r.sealedManifestsRefused()).containsExactly(
+                new GarbageCollector.RefusedManifest(inc.backupId(), inc.chainId(), "mismatch"));
+        assertThat(r.chunksDeleted()).isZero();
+    }
+
+    @Test
+    void aManifestWhoseContentNamesAnotherBackupThanItsKeyIsNotDeletedAsUnsealed() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        List<Manifest> backups = fullThenIncremental(src);
+        Manifest full = backups.get(0);
+        Manifest inc = backups.get(1);
+        byte[] incBytes = Repository.readAll(store, BUCKET, repo.layout().manifest(inc.chainId(), inc.backupId()),
+                Repository.MAX_MANIFEST_BYTES, "manifest");
+        com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode tree =
+                (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(incBytes);
+        tree.put("backupId", "elsewhere");
+        String stray = repo.layout().manifest(inc.chainId(), "stray");
+        store.put(BUCKET, stray, mapper.writeValueAsBytes(tree));
+        GarbageCollector.UnsealedManifests policy = new GarbageCollector.UnsealedManifests(
+                id -> id.equals(full.backupId()) || id.equals(inc.backupId()), Duration.ofHours(1));
+
+        GarbageCollector.Result r = gcWith(policy, Duration.ofHours(2));
+        assertThat(r.unsealedManifestsDeleted()).isEmpty();
+        assertThat(store.size(BUCKET, stray)).isPresent();
+        assertThat(repo.manifests(inc.chainId())).extracting(Manifest::backupId)
+                .containsExactlyInAnyOrder(full.backupId(), inc.backupId(), "elsewhere");
+    }
+
+    String sha256Of(Manifest m) {
+        return Sha256.of(Repository.readAll(store, BUCKET, repo.layout().manifest(m.chainId(), m.backupId()),
+                Repository.MAX_MANIFEST_BYTES, "manifest"));
     }
 
     /** The manifest {@code json} listing only the file {@code path}, as someone who can write to the bucket might. */

@@ -180,10 +180,11 @@ class WalArchiveTest {
         }
         String older = baseBackup(a, name(1, 3));
         String newer = baseBackup(a, name(1, 5));
-        String manifestKey = repository.layout().manifest(repository.findManifest(older).orElseThrow().chainId(),
-                older);
+        String olderChain = repository.findManifest(older).orElseThrow().chainId();
+        String manifestKey = repository.layout().manifest(olderChain, older);
         byte[] sealedBytes = Repository.readAll(store, BUCKET, manifestKey, Repository.MAX_MANIFEST_BYTES, "manifest");
-        SealedManifests seals = new SealedManifests(() -> java.util.Map.of(older, Sha256.of(sealedBytes)));
+        SealedManifests seals = new SealedManifests(() -> java.util.Map.of(older,
+                new SealedManifests.Seal(olderChain, Sha256.of(sealedBytes))));
         // rewritten in the bucket to claim the newer backup's start: WAL the older one needs would look unneeded
         com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
         com.fasterxml.jackson.databind.node.ObjectNode forged =
@@ -208,6 +209,47 @@ class WalArchiveTest {
         assertThat(result.segmentsDeleted()).isEqualTo(2);
         assertThat(wal.list().segments()).containsExactly(name(1, 3), name(1, 4), name(1, 5), name(1, 6));
         assertThat(repository.findManifest(newer)).isPresent();
+    }
+
+    @Test
+    void aSealedBaseBackupWhoseManifestOrChainMarkerIsMissingKeepsTheWalItNeeds() throws Exception {
+        long a = 7_415_000_000_000_000_022L;
+        wal.claim(Long.toUnsignedString(a));
+        for (int n = 1; n <= 6; n++) {
+            wal.put(name(1, n), segmentOf(a, n, n));
+        }
+        String older = baseBackup(a, name(1, 3));
+        String newer = baseBackup(a, name(1, 5));
+        String olderChain = repository.findManifest(older).orElseThrow().chainId();
+        String newerChain = repository.findManifest(newer).orElseThrow().chainId();
+        String olderKey = repository.layout().manifest(olderChain, older);
+        byte[] olderBytes = Repository.readAll(store, BUCKET, olderKey, Repository.MAX_MANIFEST_BYTES, "manifest");
+        byte[] newerBytes = Repository.readAll(store, BUCKET, repository.layout().manifest(newerChain, newer),
+                Repository.MAX_MANIFEST_BYTES, "manifest");
+        SealedManifests seals = new SealedManifests(() -> java.util.Map.of(
+                older, new SealedManifests.Seal(olderChain, Sha256.of(olderBytes)),
+                newer, new SealedManifests.Seal(newerChain, Sha256.of(newerBytes))));
+
+        // the older one's manifest deleted from the bucket: the keep-point would move to the newer one's start
+        store.delete(BUCKET, olderKey);
+        assertThatThrownBy(() -> repository.walCollector(java.time.Duration.ZERO).withSealedManifests(seals).collect())
+                .isInstanceOfSatisfying(SealedManifestRefusedException.class, e -> {
+                    assertThat(e.backupId()).isEqualTo(older);
+                    assertThat(e.chainId()).isEqualTo(olderChain);
+                    assertThat(e.reason()).isEqualTo(SealedManifestRefusedException.Reason.MISSING);
+                })
+                .hasMessageContaining("not in the bucket");
+        assertThat(wal.list().segments()).as("no WAL deleted").hasSize(6);
+
+        // put back, but its chain marker deleted: the seals still name the chain, so it is walked
+        store.put(BUCKET, olderKey, olderBytes);
+        store.delete(BUCKET, repository.layout().chainMarker(olderChain));
+        assertThat(repository.chains()).doesNotContain(olderChain);
+        WalCollector.Result result = repository.walCollector(java.time.Duration.ZERO).withSealedManifests(seals)
+                .collect();
+        assertThat(result.oldestBaseBackup()).isEqualTo(older);
+        assertThat(result.keptFrom()).isEqualTo(name(1, 3));
+        assertThat(wal.list().segments()).containsExactly(name(1, 3), name(1, 4), name(1, 5), name(1, 6));
     }
 
     /** A physical base backup of cluster {@code systemIdentifier} starting in {@code startSegment}; its backup id. */

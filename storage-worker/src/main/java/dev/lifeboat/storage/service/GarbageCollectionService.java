@@ -39,10 +39,12 @@ import java.util.UUID;
  * pass queued by its deletion.
  *
  * <p>Both read the manifest of a backup this worker sealed (and has not deleted) only as sealed: with the SHA-256
- * recorded at sealing, like restores, full verifications and offsite copies do. One rewritten in the bucket (to list
- * fewer chunks, or to claim a later WAL start), over the manifest cap or unreadable now collects no chunk of its chain
- * and no WAL of its repository in that pass; the result names the backup and why, the metric
- * {@code lifeboat.gc.sealed-manifests.refused} counts it, and the next pass tries again.
+ * recorded at sealing, in the chain its manifest key was recorded in, like restores, full verifications and offsite
+ * copies do. One rewritten in the bucket (to list fewer chunks, or to claim a later WAL start), over the manifest cap,
+ * unreadable now, or missing from the bucket (deleted; or its chain marker deleted) collects no chunk of its chain and
+ * no WAL of its repository in that pass; the result names the backup and why, the metric
+ * {@code lifeboat.gc.sealed-manifests.refused} counts it, and the next pass tries again. A backup expiring right now
+ * may be refused as missing by one pass ({@link DeletionService} deletes the manifest, then records the deletion).
  */
 @ApplicationScoped
 public class GarbageCollectionService {
@@ -186,14 +188,17 @@ public class GarbageCollectionService {
         return Optional.of(result);
     }
 
-    /** The SHA-256 sealed for each backup of {@code repository} this worker sealed and has not deleted: one query. */
+    /**
+     * The chain and the SHA-256 sealed for each backup of {@code repository} this worker sealed and has not deleted
+     * (the chain from the manifest key recorded at sealing): one query each time the collector asks.
+     */
     private SealedManifests sealedManifests(Repository repository) {
         return new SealedManifests(() -> {
-            Map<String, String> byBackup = new HashMap<>();
+            Map<String, SealedManifests.Seal> byBackup = new HashMap<>();
             sealed.sealedManifestSha256(repository.bucket(), repository.layout().chainsRoot()).forEach((key, sha) ->
                     ManifestLocation.parse(key)
                             .filter(at -> at.prefix().equals(repository.layout().prefix()))
-                            .ifPresent(at -> byBackup.put(at.backupId(), sha)));
+                            .ifPresent(at -> byBackup.put(at.backupId(), new SealedManifests.Seal(at.chainId(), sha))));
             return byBackup;
         });
     }

@@ -66,6 +66,9 @@ public class StorageMetrics {
         failedCounter(SealService.STAGE_VERIFY);
         sealedRefusedCounter("chunks", "mismatch");
         sealedRefusedCounter("wal", "mismatch");
+        // born at zero, so that the alert sees the first pass that finds a manifest missing
+        sealedRefusedCounter("chunks", "missing");
+        sealedRefusedCounter("wal", "missing");
     }
 
     public void wal(dev.lifeboat.repository.wal.WalCollector.Result result) {
@@ -86,7 +89,7 @@ public class StorageMetrics {
 
     /**
      * The manifest of a sealed backup was not read as sealed, so a pass of {@code collector} ("chunks" or "wal")
-     * deleted nothing on its word; {@code reason} is mismatch, too-large or unreadable.
+     * deleted nothing on its word; {@code reason} is mismatch, too-large, unreadable or missing.
      */
     public void sealedManifestRefused(String collector, String reason) {
         sealedRefusedCounter(collector, reason).increment();
@@ -95,7 +98,7 @@ public class StorageMetrics {
     private Counter sealedRefusedCounter(String collector, String reason) {
         return Counter.builder("lifeboat.gc.sealed-manifests.refused").tag("collector", collector).tag("reason", reason)
                 .description("Manifests of sealed backups that garbage collection or WAL retention did not read as "
-                        + "sealed (rewritten in the bucket, over the manifest cap, unreadable): nothing of their "
+                        + "sealed (rewritten in the bucket, over the manifest cap, unreadable, missing): nothing of their "
                         + "chain, or no WAL, was deleted by that pass")
                 .register(registry);
     }
