@@ -184,6 +184,64 @@ class GarbageCollectionTest extends StorageWorkerTestBase {
         assertThat(repository().verifier().full(manifestOf(sealed)).problems()).isEmpty();
     }
 
+    @Test
+    void aSealedManifestDeletedFromTheBucketOrMovedToAnotherChainCollectsNoneOfItsChainUntilItIsBack()
+            throws Exception {
+        SnapshotCreated sealed = sealed(40_000);
+        SnapshotCreated other = sealed(20_000);
+        Layout layout = repository().layout();
+        String chain = sealed.repository().chainId();
+        String otherChain = other.repository().chainId();
+        assertThat(otherChain).isNotEqualTo(chain);
+        byte[] sealedBytes = Repository.readAll(store, BUCKET, sealed.objectKey(), Repository.MAX_MANIFEST_BYTES,
+                "manifest");
+        // a stray chunk in the chain, which a pass that may collect there deletes
+        String strayKey = layout.chunk(chain, "fe" + "0".repeat(62));
+        store.put(BUCKET, strayKey, new byte[] {1, 2, 3});
+        List<String> chunks = store.list(BUCKET, layout.chunks(chain));
+        List<String> otherChunks = store.list(BUCKET, layout.chunks(otherChain));
+        double refusedBefore = counter(metrics(), "lifeboat_gc_sealed_manifests_refused_total",
+                "collector=\"chunks\",reason=\"missing\"");
+        // deleted from the bucket (by mistake, a lifecycle rule): every chunk of the chain would look unreferenced
+        store.delete(BUCKET, sealed.objectKey());
+
+        JsonPath missing = gcOfTestRepository();
+
+        assertThat(missing.getList("repositories[0].sealedManifestsRefused", Map.class))
+                .contains(Map.of("backupId", sealed.backupId(), "chainId", chain, "reason", "missing"));
+        assertThat(missing.getList("repositories[0].chainsFailed", String.class))
+                .filteredOn(f -> f.startsWith(chain + ": ")).singleElement().asString()
+                .contains(sealed.backupId(), "not in the bucket");
+        assertThat(store.list(BUCKET, layout.chunks(chain))).as("chunks of the chain").isEqualTo(chunks);
+        assertThat(counter(metrics(), "lifeboat_gc_sealed_manifests_refused_total",
+                "collector=\"chunks\",reason=\"missing\"") - refusedBefore).isGreaterThanOrEqualTo(1);
+
+        // moved into another sealed backup's chain: missing from its own, and not taken as a manifest of the other
+        String movedKey = layout.manifest(otherChain, sealed.backupId());
+        store.put(BUCKET, movedKey, sealedBytes);
+        JsonPath moved = gcOfTestRepository();
+        assertThat(moved.getList("repositories[0].sealedManifestsRefused", Map.class)).contains(
+                Map.of("backupId", sealed.backupId(), "chainId", chain, "reason", "missing"),
+                Map.of("backupId", sealed.backupId(), "chainId", otherChain, "reason", "mismatch"));
+        assertThat(moved.getList("repositories[0].chainsFailed", String.class))
+                .filteredOn(f -> f.startsWith(otherChain + ": ")).singleElement().asString()
+                .contains("sealed in chain " + chain);
+        assertThat(store.list(BUCKET, layout.chunks(chain))).isEqualTo(chunks);
+        assertThat(store.list(BUCKET, layout.chunks(otherChain))).isEqualTo(otherChunks);
+
+        // put back where it belongs: the next pass collects the chain as usual, the stray chunk goes
+        store.delete(BUCKET, movedKey);
+        store.put(BUCKET, sealed.objectKey(), sealedBytes);
+        JsonPath again = gcOfTestRepository();
+        assertThat(again.getList("repositories[0].sealedManifestsRefused.backupId"))
+                .doesNotContain(sealed.backupId());
+        assertThat(again.getList("repositories[0].chainsFailed", String.class))
+                .noneMatch(f -> f.startsWith(chain + ": ") || f.startsWith(otherChain + ": "));
+        assertThat(store.size(BUCKET, strayKey)).isEmpty();
+        assertThat(repository().verifier().full(manifestOf(sealed)).problems()).isEmpty();
+        assertThat(repository().verifier().full(manifestOf(other)).problems()).isEmpty();
+    }
+
     /** The manifest {@code json} listing only the file {@code path}, as someone who can write to the bucket might. */
     static byte[] withFilesOnly(byte[] json, String path) throws java.io.IOException {
         com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();

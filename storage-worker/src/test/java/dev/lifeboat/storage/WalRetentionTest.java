@@ -203,6 +203,48 @@ class WalRetentionTest extends StorageWorkerTestBase {
                 segment(1, 5), segment(1, 6));
     }
 
+    @Test
+    void aSealedBaseBackupWhoseManifestIsDeletedFromTheBucketGetsNoWalItNeedsDeleted() throws Exception {
+        String source = "storage-test-missing-" + UUID.randomUUID().toString().substring(0, 8);
+        String policy = FakeScheduler.policy(source, 0, 0, 0);
+        Repository repository = repositories.openOrInit(BUCKET, REPOSITORY_ROOT + "/" + source);
+        WalArchive wal = repository.wal(SEGMENT_SIZE);
+        for (long n = 1; n <= 6; n++) {
+            wal.put(segment(1, n), walBytes(segment(1, n)));
+        }
+        SnapshotCreated older = uploadedPhysicalSnapshot(source, policy, startingAt(segment(1, 2)));
+        ExpiredBackupDeletionTest.sealedAs(this, older);
+        SnapshotCreated newer = uploadedPhysicalSnapshot(source, policy, startingAt(segment(1, 5)));
+        ExpiredBackupDeletionTest.sealedAs(this, newer);
+        byte[] sealedBytes = Repository.readAll(store, BUCKET, older.objectKey(), Repository.MAX_MANIFEST_BYTES,
+                "manifest");
+        // deleted from the bucket, and its chain marker too: WAL retention would keep only from the newer start
+        store.delete(BUCKET, older.objectKey());
+        store.delete(BUCKET, repository.layout().chainMarker(older.repository().chainId()));
+        outlive(MIN_AGE);
+        double refusedBefore = GarbageCollectionTest.counter(GarbageCollectionTest.metrics(),
+                "lifeboat_gc_sealed_manifests_refused_total", "collector=\"wal\",reason=\"missing\"");
+
+        JsonPath refused = gcOf(source);
+
+        assertThat(refused.getList("failures", String.class)).filteredOn(f -> f.startsWith("WAL of "))
+                .singleElement().asString().contains(older.backupId(), "not in the bucket");
+        assertThat(refused.getLong("walSegmentsDeleted")).isZero();
+        assertThat(wal.list().segments()).as("no WAL deleted").hasSize(6);
+        assertThat(GarbageCollectionTest.counter(GarbageCollectionTest.metrics(),
+                "lifeboat_gc_sealed_manifests_refused_total", "collector=\"wal\",reason=\"missing\"")
+                - refusedBefore).isEqualTo(1);
+
+        // put back (the marker stays gone): the seals name its chain, so retention keeps from its start again
+        store.put(BUCKET, older.objectKey(), sealedBytes);
+        JsonPath again = gcOf(source);
+        assertThat(again.getList("failures")).isEmpty();
+        assertThat(again.getString("wal[0].oldestBaseBackup")).isEqualTo(older.backupId());
+        assertThat(again.getString("wal[0].keptFrom")).isEqualTo(segment(1, 2));
+        assertThat(wal.list().segments()).containsExactly(segment(1, 2), segment(1, 3), segment(1, 4),
+                segment(1, 5), segment(1, 6));
+    }
+
     /** POST /api/v1/gc on the repository of {@code source}. */
     private static JsonPath gcOf(String source) {
         return given().auth().oauth2(Tokens.admin()).queryParam("bucket", BUCKET)
