@@ -118,6 +118,36 @@ class OffsiteCopyTest extends StorageWorkerTestBase {
     }
 
     @Test
+    void garbageCollectionOfTheOffsiteRepositoryReadsACopysManifestOnlyAsSealed() throws IOException {
+        String root = "offsite-gc-" + UUID.randomUUID();
+        OffsiteDestination to = new OffsiteDestination(OFFSITE, root + "/" + SOURCE);
+        String policy = FakeScheduler.policyWithOffsite(SOURCE, OFFSITE, root);
+        SnapshotCreated snapshot = uploadedSnapshot(200_000, SOURCE, policy).withOffsite(to);
+        publish(snapshot);
+        ConsumerRecord<String, String> record = events.await(copyOutcomeOf(snapshot.backupId()), WAIT);
+        BackupCopied copied = (BackupCopied) EventCodec.decode(record.headers(), record.value()).data();
+        String chain = manifestOf(snapshot).chainId();
+        byte[] copyBytes = Repository.readAll(store, OFFSITE, copied.manifestKey(), Repository.MAX_MANIFEST_BYTES,
+                "manifest");
+        java.util.List<String> chunks = store.list(OFFSITE, to.prefix() + "/chains/" + chain + "/chunks/");
+        store.delete(OFFSITE, copied.manifestKey());
+
+        io.restassured.path.json.JsonPath missing = offsiteGc(to);
+        assertThat(missing.getList("repositories[0].sealedManifestsRefused", java.util.Map.class)).containsExactly(
+                java.util.Map.of("backupId", snapshot.backupId(), "chainId", chain, "reason", "missing"));
+        assertThat(store.list(OFFSITE, to.prefix() + "/chains/" + chain + "/chunks/")).isEqualTo(chunks);
+
+        store.put(OFFSITE, copied.manifestKey(), copyBytes);
+        assertThat(offsiteGc(to).getList("repositories[0].sealedManifestsRefused")).isEmpty();
+    }
+
+    private static io.restassured.path.json.JsonPath offsiteGc(OffsiteDestination to) {
+        return given().auth().oauth2(dev.lifeboat.testsupport.Tokens.admin()).queryParam("bucket", to.bucket())
+                .queryParam("prefix", to.prefix()).when().post("/api/v1/gc").then().statusCode(200).extract()
+                .jsonPath();
+    }
+
+    @Test
     void expiringACopiedBackupDeletesItsOffsiteManifestToo() {
         String root = "expiry-" + UUID.randomUUID();
         OffsiteDestination to = new OffsiteDestination(OFFSITE, root + "/" + SOURCE);

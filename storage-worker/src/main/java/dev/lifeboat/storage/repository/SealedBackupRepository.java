@@ -105,18 +105,27 @@ public class SealedBackupRepository {
 
     /**
      * Manifest key to the manifest SHA-256 sealed for it, of every completed backup not deleted since whose manifest
-     * is in {@code bucket} under {@code chainsRoot} (one repository's {@code <prefix>/chains/}): what garbage
-     * collection checks a repository's manifests against, asked once per pass. A seal without a SHA-256 maps to "",
-     * which no manifest matches.
+     * is in {@code bucket} under {@code chainsRoot} (one repository's {@code <prefix>/chains/}), and of every offsite
+     * copy (COPIED) of such a backup there, whose manifest bytes are the sealed ones (the copy checked that): what
+     * garbage collection and WAL retention check a repository's manifests against, asked by each collector at the
+     * start of its pass (and by garbage collection again before a sweep). A seal without a SHA-256 maps to "", which
+     * no manifest matches.
      */
     public Map<String, String> sealedManifestSha256(String bucket, String chainsRoot) {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT manifest_key, coalesce(event_data->>'sha256', '') "
-                     + "FROM storage.sealed_backup s WHERE outcome = 'COMPLETED' AND event_data->>'bucket' = ? "
-                     + "AND starts_with(manifest_key, ?) AND NOT EXISTS "
+             PreparedStatement ps = c.prepareStatement("SELECT s.manifest_key, coalesce(s.event_data->>'sha256', '') "
+                     + "FROM storage.sealed_backup s WHERE s.outcome = 'COMPLETED' AND s.event_data->>'bucket' = ? "
+                     + "AND starts_with(s.manifest_key, ?) AND NOT EXISTS "
+                     + "(SELECT 1 FROM storage.deleted_backup d WHERE d.backup_id = s.backup_id) "
+                     + "UNION ALL SELECT o.manifest_key, coalesce(s.event_data->>'sha256', '') "
+                     + "FROM storage.offsite_copy o JOIN storage.sealed_backup s ON s.backup_id = o.backup_id "
+                     + "WHERE o.outcome = 'COPIED' AND s.outcome = 'COMPLETED' AND o.bucket = ? "
+                     + "AND starts_with(o.manifest_key, ?) AND NOT EXISTS "
                      + "(SELECT 1 FROM storage.deleted_backup d WHERE d.backup_id = s.backup_id)")) {
             ps.setString(1, bucket);
             ps.setString(2, chainsRoot);
+            ps.setString(3, bucket);
+            ps.setString(4, chainsRoot);
             try (ResultSet rs = ps.executeQuery()) {
                 Map<String, String> out = new HashMap<>();
                 while (rs.next()) {
