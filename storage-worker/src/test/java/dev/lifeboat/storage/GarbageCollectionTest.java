@@ -5,10 +5,10 @@ import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.SnapshotCreated;
 import dev.lifeboat.repository.snapshot.Layout;
+import dev.lifeboat.repository.snapshot.ManifestEdits;
 import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.snapshot.Repository;
 import io.quarkus.test.common.WithTestResource;
-import dev.lifeboat.testsupport.Tokens;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -154,7 +154,7 @@ class GarbageCollectionTest extends StorageWorkerTestBase {
         String strayKey = layout.chunk(chain, "ff" + "0".repeat(62));
         store.put(BUCKET, strayKey, new byte[] {1, 2, 3});
         // rewritten in the bucket to list only toc.dat: the chunks of 4242.dat would look unreferenced
-        store.put(BUCKET, sealed.objectKey(), withFilesOnly(sealedBytes, "toc.dat"));
+        store.put(BUCKET, sealed.objectKey(), ManifestEdits.listingOnly(sealedBytes, "toc.dat"));
         List<String> chunks = store.list(BUCKET, layout.chunks(chain));
         double refusedBefore = counter(metrics(), "lifeboat_gc_sealed_manifests_refused_total",
                 "collector=\"chunks\",reason=\"mismatch\"");
@@ -240,22 +240,6 @@ class GarbageCollectionTest extends StorageWorkerTestBase {
         assertThat(store.size(BUCKET, strayKey)).isEmpty();
         assertThat(repository().verifier().full(manifestOf(sealed)).problems()).isEmpty();
         assertThat(repository().verifier().full(manifestOf(other)).problems()).isEmpty();
-    }
-
-    /** The manifest {@code json} listing only the file {@code path}, as someone who can write to the bucket might. */
-    static byte[] withFilesOnly(byte[] json, String path) throws java.io.IOException {
-        com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
-        com.fasterxml.jackson.databind.node.ObjectNode tree =
-                (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(json);
-        com.fasterxml.jackson.databind.node.ArrayNode files = mapper.createArrayNode();
-        tree.withArray("files").forEach(f -> {
-            if (path.equals(f.get("path").asText())) {
-                files.add(f);
-            }
-        });
-        assertThat(files).hasSize(1);
-        tree.set("files", files);
-        return mapper.writeValueAsBytes(tree);
     }
 
     private static JsonPath gcOfTestRepository() {

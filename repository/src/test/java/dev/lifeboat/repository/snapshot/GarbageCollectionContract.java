@@ -178,7 +178,7 @@ abstract class GarbageCollectionContract {
         onlyFull.removeAll(ids(inc));
         Set<String> before = storedChunks(inc.chainId());
         // rewritten in the bucket to list only b.bin: a.dat's chunks would look unreferenced
-        store.put(BUCKET, key, withFilesOnly(sealedBytes, "b.bin"));
+        store.put(BUCKET, key, ManifestEdits.listingOnly(sealedBytes, "b.bin"));
 
         GarbageCollector.Result refused = gcSealed(seals, Duration.ZERO);
         GarbageCollector.Result still = gcSealed(seals, GRACE.plusMinutes(2));
@@ -334,7 +334,7 @@ abstract class GarbageCollectionContract {
         java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
         SealedManifests seals = new SealedManifests(() -> asked.incrementAndGet() == 1 ? Map.of()
                 : Map.of(inc.backupId(), new SealedManifests.Seal(inc.chainId(), Sha256.of(sealedBytes))));
-        store.put(BUCKET, key, withFilesOnly(sealedBytes, "b.bin"));
+        store.put(BUCKET, key, ManifestEdits.listingOnly(sealedBytes, "b.bin"));
 
         GarbageCollector.Result r = gcSealed(seals, GRACE.plusMinutes(2));
         assertThat(asked).hasValueGreaterThan(1);
@@ -370,22 +370,6 @@ abstract class GarbageCollectionContract {
     String sha256Of(Manifest m) {
         return Sha256.of(Repository.readAll(store, BUCKET, repo.layout().manifest(m.chainId(), m.backupId()),
                 Repository.MAX_MANIFEST_BYTES, "manifest"));
-    }
-
-    /** The manifest {@code json} listing only the file {@code path}, as someone who can write to the bucket might. */
-    static byte[] withFilesOnly(byte[] json, String path) throws IOException {
-        com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
-        com.fasterxml.jackson.databind.node.ObjectNode tree =
-                (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(json);
-        com.fasterxml.jackson.databind.node.ArrayNode files = mapper.createArrayNode();
-        tree.withArray("files").forEach(f -> {
-            if (path.equals(f.get("path").asText())) {
-                files.add(f);
-            }
-        });
-        assertThat(files).hasSize(1);
-        tree.set("files", files);
-        return mapper.writeValueAsBytes(tree);
     }
 
     GarbageCollector.Result gcSealed(SealedManifests seals, Duration after) {
