@@ -281,11 +281,11 @@ public final class GarbageCollector {
         // every sealed manifest checked before anything of the chain is deleted, an unsealed manifest included
         List<Repository.ListedManifest> manifests = repo.listManifests(chainId, totals.seals);
         if (unsealed != null) {
-            deleteUnsealedManifests(chainId, manifests, now, totals);
+            manifests = deleteUnsealedManifests(chainId, manifests, now, totals);
         }
 
-        // mark
-        Set<String> referenced = referenced(chainId, totals);
+        // mark: what the manifests just read reference (the sweep reads them again before it deletes anything)
+        Set<String> referenced = chunkIds(manifests.stream().map(Repository.ListedManifest::manifest).toList());
         Map<String, String> chunks = chunkKeys(chainId);
         marks.keySet().retainAll(chunks.keySet());
         for (String id : chunks.keySet()) {
@@ -358,19 +358,24 @@ public final class GarbageCollector {
         }
     }
 
-    private void deleteUnsealedManifests(String chainId, List<Repository.ListedManifest> manifests, Instant now,
-                                         Totals totals) {
+    /** Deletes the manifests never sealed past their grace period; returns the others. */
+    private List<Repository.ListedManifest> deleteUnsealedManifests(String chainId,
+                                                                    List<Repository.ListedManifest> manifests,
+                                                                    Instant now, Totals totals) {
         Instant due = now.minus(unsealed.grace());
+        List<Repository.ListedManifest> kept = new ArrayList<>();
         for (Repository.ListedManifest listed : manifests) {
             Manifest m = listed.manifest();
             if (!listed.backupId().equals(m.backupId()) || !chainId.equals(m.chainId())) {
                 // not what its key says: whose it is, and whether it was sealed, is not known; kept
                 LOG.warnf("gc of %s: s3://%s/%s describes backup %s of chain %s, not what its key names; kept",
                         repo.location(), repo.bucket(), listed.key(), m.backupId(), m.chainId());
+                kept.add(listed);
                 continue;
             }
             // asked per manifest, as late as possible: a seal may land while the pass runs
             if (m.createdAt().isAfter(due) || unsealed.sealed().test(m.backupId())) {
+                kept.add(listed);
                 continue;
             }
             repo.store().delete(repo.bucket(), listed.key());
@@ -379,6 +384,7 @@ public final class GarbageCollector {
                             + "deleted after the %s grace period, its chunks follow once unreferenced", repo.location(),
                     m.backupId(), m.type(), chainId, m.createdAt(), unsealed.grace());
         }
+        return kept;
     }
 
     private boolean createdBefore(String chainId, Instant due) {
@@ -392,8 +398,12 @@ public final class GarbageCollector {
     }
 
     private Set<String> referenced(String chainId, Totals totals) {
+        return chunkIds(repo.manifests(chainId, totals.seals));
+    }
+
+    private static Set<String> chunkIds(List<Manifest> manifests) {
         Set<String> ids = new HashSet<>();
-        for (Manifest m : repo.manifests(chainId, totals.seals)) {
+        for (Manifest m : manifests) {
             for (Manifest.FileEntry f : m.files()) {
                 for (Manifest.ChunkRef c : f.chunks()) {
                     ids.add(c.id());
