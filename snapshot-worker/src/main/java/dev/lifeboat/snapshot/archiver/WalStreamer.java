@@ -530,7 +530,7 @@ final class WalStreamer implements Runnable {
                             : last == null ? null : last.firstMissingSegment(),
                     streaming ? WalStatus.STREAMING : refused != null ? WalStatus.REFUSED : WalStatus.RECONNECTING,
                     streaming ? null : error,
-                    now, warning);
+                    now, warning, archive == null ? null : archive.location());
             lastStatus = status;
             statusSink.accept(status);
             recordHorizon(held, now.toEpochMilli() - Math.round(lag * 1000));

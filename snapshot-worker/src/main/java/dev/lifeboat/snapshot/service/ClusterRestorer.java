@@ -94,6 +94,8 @@ public class ClusterRestorer {
     RecoveryConfig config;
     @Inject
     Repositories repositories;
+    @Inject
+    ArchiveHeads archiveHeads;
 
     /** The reply's result on success; {@link CommandFailure} or {@link TransientFailure} otherwise. */
     @WithSpan("ClusterRestorer.restore")
@@ -193,6 +195,7 @@ public class ClusterRestorer {
         refuseEmptyArchive(cmd, target, wal, start, from, listing, continuity);
         refuseUnreachable(cmd, target, wal, continuity);
         refuseBeyondArchive(target, wal, continuity, from, listing, start);
+        String archiveHead = refuseShorterThanReported(cmd, target, wal, continuity, from);
         List<String> plan = walPlan(wal, listing, continuity, from);
         long walCheckMillis = millisSince(checkStart);
         RestoredConfiguration settings = writeRecoverySettings(cmd, target, paths, bin, major);
@@ -235,6 +238,9 @@ public class ClusterRestorer {
             result.put("baseBackupStartLsn", WalNames.formatLsn(start.lsn()));
             result.put("systemIdentifier", cluster);
             result.put("walArchive", wal.location());
+            if (archiveHead != null) {
+                result.put("archiveHead", archiveHead);
+            }
             // what of the source's data directory the restored cluster does not have, for the DBA to look at
             result.put("settingsNotKept", List.copyOf(new TreeSet<>(settings.notKept())));
             if (settings.notKeptUnlisted() > 0) {
@@ -582,6 +588,40 @@ public class ClusterRestorer {
                     + ". Restore to a time before it, or check that the WAL archiver runs for the source and "
                     + "archives into this backup's repository");
         }
+    }
+
+    /**
+     * Refuses a restore to the latest point from an archive that ends before the highest LSN its archivers reported
+     * storing there (on lifeboat.wal.status.v1, which only snapshot-worker writes): WAL was deleted from, or older
+     * copies put back into, the bucket after it was archived, and replay would promote at the earlier point as if it
+     * were the latest. Returns what was checked, for the reply; without reports (none within the look-back, or the
+     * topic unreadable) the restore goes on and the reply says the check could not be made. Only whole segments are
+     * compared: an older copy of the newest partial segment is not noticed.
+     */
+    private String refuseShorterThanReported(RestoreCluster cmd, RecoveryTarget target, WalArchive wal,
+                                             WalArchive.Continuity c, String from) {
+        if (target.kind() != RecoveryTarget.Kind.LATEST) {
+            return null;
+        }
+        ArchiveHeads.Look look = archiveHeads.head(cmd.backup().sourceId(), wal.location());
+        if (look.head().isEmpty()) {
+            LOG.warnf("restore %s: not checked that the WAL archive reaches what its archivers reported: %s",
+                    cmd.commandId(), look.note());
+            return "not checked: " + look.note();
+        }
+        ArchiveHeads.Head head = look.head().get();
+        int size = wal.segmentSize();
+        Optional<String> newest = c.partial().or(c::lastContiguous);
+        long end = newest.map(s -> WalNames.startLsn(s, size) + size).orElse(WalNames.startLsn(from, size));
+        if (Long.compareUnsigned(head.lsn(), end) > 0) {
+            throw new CommandFailure("refusing to restore to " + target.describe() + ": the WAL archive "
+                    + wal.location() + " ends at LSN " + WalNames.formatLsn(end) + ", but its archivers reported WAL "
+                    + "up to " + head.describe() + " stored there: WAL was removed from the bucket, or older copies "
+                    + "put back, after it was archived. Find out who wrote to the bucket; put the missing WAL back "
+                    + "from a bucket version, or restore to an explicit LSN or time up to LSN "
+                    + WalNames.formatLsn(end) + " if losing what follows is accepted");
+        }
+        return "reaches " + head.describe();
     }
 
     /**

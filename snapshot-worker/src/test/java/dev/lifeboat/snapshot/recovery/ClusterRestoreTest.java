@@ -40,6 +40,7 @@ import org.junit.jupiter.api.Test;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.contracts.WalStatus;
 import dev.lifeboat.contracts.recovery.BackupLocation;
 import dev.lifeboat.contracts.recovery.ClusterTarget;
 import dev.lifeboat.contracts.recovery.RecoveryCommand;
@@ -430,6 +431,83 @@ class ClusterRestoreTest {
                 pickedTarget, Instant.now().plus(WAIT));
         send(EventType.REMOVE_CLUSTER, remove);
         assertThat(awaitReply(remove.commandId()).outcome()).isEqualTo(StepReply.Outcome.COMPLETED);
+    }
+
+    @Test
+    void aLatestRestoreFromAnArchiveEndingBeforeWhatItsArchiversReportedIsRefusedAndOneThatReachesItIsRestored()
+            throws Exception {
+        Source src = source();
+        String runId = UUID.randomUUID().toString();
+        String newest;
+        try (Stream<Path> files = Files.list(src.archive())) {
+            newest = files.map(p -> p.getFileName().toString()).filter(WalNames::isSegment).sorted()
+                    .reduce((a, b) -> b).orElseThrow();
+        }
+
+        // the archivers reported WAL two segments past what the bucket now holds: its newest WAL was deleted
+        BackupLocation cut = upload(src, Set.of());
+        WalArchive cutWal = repositories.openOrInit(BUCKET, cut.repositoryPrefix()).wal();
+        long end = WalNames.startLsn(newest, cutWal.segmentSize()) + cutWal.segmentSize();
+        long reported = end + 2L * cutWal.segmentSize();
+        report(cut.sourceId(), reported, "s3://elsewhere/other/wal/", end + 8L * cutWal.segmentSize());
+        report(cut.sourceId(), reported, cutWal.location(), null);
+        ClusterTarget cutTarget = new ClusterTarget(ClusterRestoreTestResource.DATA_ROOT.toString(),
+                "cut-" + runId.substring(0, 8), freePort());
+        RestoreCluster refusedRestore = new RestoreCluster(RecoveryCommand.commandId(runId, 0, "restore-cluster"),
+                runId, 0, cut, cutTarget, RecoveryTarget.latest(), Instant.now().plus(WAIT));
+        send(EventType.RESTORE_CLUSTER, refusedRestore);
+        StepReply refused = awaitReply(refusedRestore.commandId());
+
+        assertThat(refused.outcome()).as(refused.message()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(refused.message()).contains("the WAL archive " + cutWal.location() + " ends at LSN "
+                        + WalNames.formatLsn(end))
+                .contains("its archivers reported WAL up to " + WalNames.formatLsn(reported))
+                .contains("restore to an explicit LSN or time up to LSN " + WalNames.formatLsn(end))
+                .doesNotContain("PostgreSQL stopped");
+        assertThat(ClusterRestoreTestResource.DATA_ROOT.resolve(cutTarget.name())).doesNotExist();
+        assertThat(listening(cutTarget.port())).isFalse();
+
+        // an archive that holds what was reported (a report of another archive reaching further is not its own)
+        BackupLocation whole = upload(src, Set.of());
+        WalArchive wholeWal = repositories.openOrInit(BUCKET, whole.repositoryPrefix()).wal();
+        long within = WalNames.startLsn(newest, wholeWal.segmentSize()) + 4096;
+        report(whole.sourceId(), within, wholeWal.location(), null);
+        report(whole.sourceId(), within + 8L * wholeWal.segmentSize(), "s3://elsewhere/other/wal/", null);
+        ClusterTarget wholeTarget = new ClusterTarget(cutTarget.dataRoot(), "whole-" + runId.substring(0, 8),
+                freePort());
+        RestoreCluster restore = new RestoreCluster(RecoveryCommand.commandId(runId, 1, "restore-cluster"), runId, 1,
+                whole, wholeTarget, RecoveryTarget.latest(), Instant.now().plus(WAIT));
+        send(EventType.RESTORE_CLUSTER, restore);
+        StepReply restored = awaitReply(restore.commandId());
+
+        assertThat(restored.outcome()).as(restored.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+        assertThat((String) restored.result().get("archiveHead")).startsWith("reaches " + WalNames.formatLsn(within));
+        String url = "jdbc:postgresql://127.0.0.1:" + wholeTarget.port() + "/postgres";
+        try (Connection c = DriverManager.getConnection(url, PgCluster.SUPERUSER, PgCluster.SUPERUSER_PASSWORD);
+             Statement st = c.createStatement()) {
+            assertThat(queryInts(st, "select id from markers order by id")).containsAll(src.markersBeforeTarget());
+        }
+        RemoveCluster remove = new RemoveCluster(RecoveryCommand.commandId(runId, 1, "remove-cluster"), runId, 1,
+                wholeTarget, Instant.now().plus(WAIT));
+        send(EventType.REMOVE_CLUSTER, remove);
+        assertThat(awaitReply(remove.commandId()).outcome()).isEqualTo(StepReply.Outcome.COMPLETED);
+    }
+
+    /** An archiver's report, published as snapshot-worker, that WAL up to {@code lsn} is stored in {@code archive}. */
+    private static void report(String sourceId, long lsn, String archive, Long serverLsn) {
+        Instant now = Instant.now();
+        WalStatus status = new WalStatus(sourceId, "test-archiver", 1, 1, WalNames.formatLsn(lsn), now,
+                serverLsn == null ? null : WalNames.formatLsn(serverLsn), null, 0.5, null, null, false, null,
+                WalStatus.RECONNECTING, "the source is down", now, null, archive);
+        Map<String, Object> config = LocalStack.ensureStarted().kafkaClientConfig("snapshot-worker");
+        config.put(ProducerConfig.ACKS_CONFIG, "all");
+        try (KafkaProducer<String, String> archiver = new KafkaProducer<>(config, new StringSerializer(),
+                new StringSerializer())) {
+            archiver.send(new ProducerRecord<>(Topics.WAL_STATUS, null, sourceId, EventCodec.encodeData(status),
+                    EventCodec.headers(EventType.WAL_STATUS, "/test/snapshot-worker", sourceId))).get();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot publish the archiver's report", e);
+        }
     }
 
     /**
