@@ -6,6 +6,7 @@ import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.kit.messaging.Parking;
+import dev.lifeboat.scheduler.service.ParkedRecordService;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -30,6 +31,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -40,9 +42,16 @@ final class HeldRecords {
     }
 
     /**
-     * A BackupRequested parked from {@code origin} on partition {@code partition} of the parking topic (any, when
-     * null), held at {@code heldAt}, with {@code requestedBy} padded to {@code size} characters and the header
-     * {@code x-test-marker: tag} that finds its copies.
+     * The origin topics a replay sends to, where a replay compares a held record with the record at its origin place.
+     */
+    static final Set<String> REPLAYABLE = Set.of(Topics.BACKUP_REQUESTED, Topics.BACKUP_EVENTS, Topics.RECOVERY_EVENTS);
+
+    /**
+     * A BackupRequested published to {@code origin} and parked from there as a worker parks it: on partition
+     * {@code partition} of the parking topic (any, when null), held at {@code heldAt}, with {@code requestedBy} padded
+     * to {@code size} characters and the header {@code x-test-marker: tag} that finds its copies. The record is first
+     * published to {@code origin} when a replay would send there, and parked naming the place it got; an origin that
+     * is never replayed gets nothing (a reply topic must stay untouched) and an invented place.
      */
     static RecordMetadata park(String origin, Integer partition, String key, String reason, Instant heldAt, String tag,
                                int size) throws Exception {
@@ -51,16 +60,26 @@ final class HeldRecords {
                 "test" + "-".repeat(Math.max(0, size - 4)));
         Headers headers = EventCodec.headers(EventType.BACKUP_REQUESTED, "/test/publisher", key);
         headers.add("x-test-marker", utf8(tag));
-        headers.add(Parking.ORIGIN_TOPIC, utf8(origin));
-        headers.add(Parking.ORIGIN_PARTITION, utf8("0"));
-        headers.add(Parking.ORIGIN_OFFSET, utf8("42"));
-        headers.add(Parking.REASON, utf8(reason));
-        headers.add(Parking.ATTEMPTS, utf8("1"));
+        String value = EventCodec.encodeData(payload);
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(
                 stack.kafkaClientConfig(LocalStack.KAFKA_ADMIN), new StringSerializer(), new StringSerializer())) {
-            return producer.send(new ProducerRecord<>(Topics.PARKED, partition, heldAt.toEpochMilli(), key,
-                    EventCodec.encodeData(payload), headers)).get();
+            RecordMetadata at = REPLAYABLE.contains(origin)
+                    ? producer.send(new ProducerRecord<>(origin, null, key, value, headers)).get()
+                    : new RecordMetadata(new TopicPartition(origin, 0), 42, 0, 0, 0, 0);
+            return producer.send(new ProducerRecord<>(Topics.PARKED, partition, heldAt.toEpochMilli(), key, value,
+                    parkingHeaders(headers, at, reason))).get();
         }
+    }
+
+    /** {@code own}, the headers of a record at {@code at}, with those a worker adds when it parks it for {@code reason}. */
+    static Headers parkingHeaders(Headers own, RecordMetadata at, String reason) {
+        Headers headers = Parking.withoutParkingHeaders(own);
+        headers.add(Parking.ORIGIN_TOPIC, utf8(at.topic()));
+        headers.add(Parking.ORIGIN_PARTITION, utf8(Integer.toString(at.partition())));
+        headers.add(Parking.ORIGIN_OFFSET, utf8(Long.toString(at.offset())));
+        headers.add(Parking.REASON, utf8(reason));
+        headers.add(Parking.ATTEMPTS, utf8("1"));
+        return headers;
     }
 
     static Map<String, Long> endOffsets(String... topics) {
@@ -75,7 +94,10 @@ final class HeldRecords {
         return ends;
     }
 
-    /** Every record with the test marker {@code marker} on the replayable origin topics since {@code start}. */
+    /**
+     * Every replay's copy (a record naming where it was replayed from) with the test marker {@code marker} on the
+     * origin topics a test replays to since {@code start}; the originals the held records were parked from are not.
+     */
     static List<ConsumerRecord<String, String>> replayedSince(Map<String, Long> start, String marker) {
         List<ConsumerRecord<String, String>> found = new ArrayList<>();
         try (KafkaConsumer<String, String> consumer = consumer()) {
@@ -96,7 +118,8 @@ final class HeldRecords {
             long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
             while (!remaining.isEmpty() && System.nanoTime() < deadline) {
                 for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (marker.equals(header(r.headers(), "x-test-marker"))) {
+                    if (marker.equals(header(r.headers(), "x-test-marker"))
+                            && header(r.headers(), ParkedRecordService.REPLAYED_FROM) != null) {
                         found.add(r);
                     }
                     TopicPartition tp = new TopicPartition(r.topic(), r.partition());

@@ -4,7 +4,6 @@ import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.identity.Roles;
-import dev.lifeboat.kit.messaging.Parking;
 import dev.lifeboat.scheduler.service.ParkedRecordService;
 import dev.lifeboat.testsupport.LocalStack;
 import dev.lifeboat.testsupport.Tokens;
@@ -241,16 +240,18 @@ class ParkedReplayClaimsTest {
     @Test
     void aSendThatFailsLooksForItsCopyAndGivesTheClaimBackWhenNoneWentOut() throws Exception {
         String key = "src-too-large-" + UUID.randomUUID();
-        // a held record as large as a producer sends: its copy, with the replay's own headers added, is larger, and
-        // its send fails before anything reaches the broker
-        Headers headers = EventCodec.headers(EventType.BACKUP_REQUESTED, "/test/publisher", key);
-        headers.add(Parking.ORIGIN_TOPIC, HeldRecords.utf8(Topics.BACKUP_REQUESTED));
-        String value = largestValue(key, headers);
+        // a held record as large as a producer sends (its origin, without the parking headers, a little smaller): its
+        // copy, with the replay's own headers added, is larger, and its send fails before anything reaches the broker
+        Headers own = EventCodec.headers(EventType.BACKUP_REQUESTED, "/test/publisher", key);
+        String value = largestValue(key, HeldRecords.parkingHeaders(own, new RecordMetadata(
+                new TopicPartition(Topics.BACKUP_REQUESTED, 999), 999_999_999_999L, 0, 0, 0, 0), "too large"));
         RecordMetadata held;
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(LocalStack.ensureStarted()
                 .kafkaClientConfig(LocalStack.KAFKA_ADMIN), new StringSerializer(), new StringSerializer())) {
-            held = producer.send(new ProducerRecord<>(Topics.PARKED, null, key, value, headers)).get(30,
-                    TimeUnit.SECONDS);
+            RecordMetadata origin = producer.send(new ProducerRecord<>(Topics.BACKUP_REQUESTED, null, key, value, own))
+                    .get(30, TimeUnit.SECONDS);
+            held = producer.send(new ProducerRecord<>(Topics.PARKED, null, key, value,
+                    HeldRecords.parkingHeaders(own, origin, "too large"))).get(30, TimeUnit.SECONDS);
         }
         String admin = Tokens.mint("admin-" + "n".repeat(200), Roles.ADMIN);
         given().auth().oauth2(admin).contentType(ContentType.JSON).body(order(held, false)).post(REPLAY).then()

@@ -14,8 +14,9 @@ import java.time.Duration;
 public interface ReplayConfig {
 
     /**
-     * The deadline of each read of the parking or dead-letter topic, of each replayed send, of each database step of a
-     * replay, and of each look for a stale claim's copy.
+     * The deadline of each read of the parking or dead-letter topic, of each read of the record at a held record's
+     * origin place (which a replay compares it with), of each replayed send, of each database step of a replay, and of
+     * each look for a stale claim's copy.
      */
     @WithDefault("10s")
     Duration timeout();

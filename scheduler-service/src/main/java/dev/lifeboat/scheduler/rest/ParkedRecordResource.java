@@ -40,7 +40,9 @@ import java.util.Map;
  * list them (where each came from and why it is held, never its payload: every role reads, as everywhere), and
  * replay one to its origin topic once the cause is fixed, or all those a filter selects (administrators only: a replay
  * makes the platform act again). Every replay is remembered: a record replayed before is not replayed again unless
- * the order says {@code force} (one record) and is skipped by a bulk replay.
+ * the order says {@code force} (one record) and is skipped by a bulk replay. Only a held record equal to the record at
+ * the origin place it names is replayed (any principal may write the holding topics); others are refused with 422, or
+ * skipped in bulk, saying why.
  */
 @Path("/api/v1/admin/parked")
 public class ParkedRecordResource {
@@ -130,8 +132,8 @@ public class ParkedRecordResource {
             return Response.ok(done).build();
         }
         return Response.status(503).type(Problem.MEDIA_TYPE).entity(new BulkReplayStopped("about:blank",
-                "Bulk replay stopped part-way", 503, "replayed " + done.replayed().size() + " record(s), then stopped: "
-                + done.stoppedBecause(), uri.getPath(), done.replayed(), done.skipped(), done.skippedCount(),
+                "Bulk replay stopped part-way", 503, (done.dryRun() ? "would replay " : "replayed ")
+                + done.replayed().size() + " record(s), then stopped: " + done.stoppedBecause(), uri.getPath(), done.replayed(), done.skipped(), done.skippedCount(),
                 done.remaining())).build();
     }
 }

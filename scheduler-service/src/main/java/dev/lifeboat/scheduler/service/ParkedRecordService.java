@@ -27,6 +27,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.jboss.logging.Logger;
@@ -54,6 +55,11 @@ import java.util.concurrent.TimeUnit;
  * meanwhile change nothing. The saga's command topic is not replayed: a late command is refused past its deadline,
  * a new run is the way to redo it.
  *
+ * <p>Every principal may write the holding topics (each holds its own records), so what a held record says it is
+ * proves nothing: a replay sends it only when the record at the origin place it names (topic, partition, offset) is
+ * the same record, and then sends that record's headers (see {@link Origins}). A copy sent under this service's
+ * principal is thereby one of a record that a principal allowed to write its origin topic published there.
+ *
  * <p>A replay claims its record (a {@code parked_replay} row) before the copy is sent and records where the copy went
  * once the broker acknowledged it. A claim whose copy is not recorded is in flight until
  * {@code lifeboat.replay.claim-stale-after}; after that the replay that made it stopped, and the claim is settled by
@@ -77,6 +83,11 @@ public class ParkedRecordService {
      */
     private static final Set<String> REPLAYABLE = Set.of(Topics.BACKUP_REQUESTED, Topics.BACKUP_EVENTS,
             Topics.RECOVERY_EVENTS);
+    /**
+     * The trace context: which trace a consumer's spans join, nothing more. The producer that parks or dead-letters a
+     * record may write its own, so a held record's need not equal its origin's; a copy carries the origin record's.
+     */
+    private static final Set<String> TRACE_CONTEXT = Set.of("traceparent", "tracestate", "baggage");
     /**
      * A copy's timestamp is taken after its claim's on the same clock, unless the origin topic stamps records with the
      * broker's clock: the look for a copy starts this much before the claim.
@@ -150,7 +161,15 @@ public class ParkedRecordService {
 
     /** Why a matching record was not replayed. */
     public enum SkipCode {
-        ALREADY_REPLAYED, REPLAY_IN_FLIGHT, REPLAY_UNCONFIRMED, ORIGIN_UNKNOWN, ORIGIN_NOT_REPLAYABLE, ORIGIN_FORGED
+        ALREADY_REPLAYED, REPLAY_IN_FLIGHT, REPLAY_UNCONFIRMED, ORIGIN_UNKNOWN, ORIGIN_NOT_REPLAYABLE, ORIGIN_FORGED,
+        /** the origin partition or offset header is missing, repeated or not a number */
+        ORIGIN_PLACE_INVALID,
+        /** the origin topic no longer has a record at that offset (retention, compaction, a recreated topic) */
+        ORIGIN_GONE,
+        /** the origin topic never had a record at that place (forged, or the topic was recreated since) */
+        ORIGIN_NOT_FOUND,
+        /** the record at that place is another one (forged or altered, or the topic was recreated since) */
+        ORIGIN_DIFFERS
     }
 
     /** A record of a bulk replay: the held record and its copy (null in a dry run: nothing was sent). */
@@ -276,7 +295,9 @@ public class ParkedRecordService {
 
     /**
      * Sends the held record at {@code partition}/{@code offset} back to its origin topic and records the replay.
-     * A record replayed before, or being replayed, is refused (409 naming when and by whom) unless {@code force}.
+     * A record replayed before, or being replayed, is refused (409 naming when and by whom) unless {@code force}; one
+     * that is not the record at the origin place it names, or whose origin record cannot be read any more, is refused
+     * with 422 saying which, forced or not.
      */
     @WithSpan("ParkedRecordService.replay")
     public Replayed replay(String from, int partition, long offset, String actor, boolean force) {
@@ -305,13 +326,21 @@ public class ParkedRecordService {
         if (!REPLAYABLE.contains(origin)) {
             throw new ProblemException(422, "Origin not replayable", notReplayable(info));
         }
+        Origin checked;
+        try (Origins origins = new Origins()) {
+            checked = origins.check(info, held);
+        }
+        if (checked instanceof Origin.Refused refused) {
+            throw new ProblemException(422, refused.title(), refused.why());
+        }
+        Headers originHeaders = ((Origin.Same) checked).headers();
         ParkedReplay claim = claim(info, actor, force).orElseThrow(() -> new ProblemException(409,
                 "Already replayed", info.where() + " was replayed by another request just now; send \"force\": true"
                 + " to replay it again"));
         try (KafkaProducer<String, String> producer = producer()) {
             Replayed copy;
             try {
-                copy = send(producer, held, info, actor, claim.id);
+                copy = send(producer, held, originHeaders, info, actor, claim.id);
             } catch (ProblemException e) {
                 AfterFailedSend after = afterFailedSend(producer, claim);
                 if (after.copy() == null) {
@@ -334,8 +363,10 @@ public class ParkedRecordService {
 
     /**
      * Replays the held records the selection matches that were not replayed yet and whose origin is replayable,
-     * oldest first, at most {@code limit}; one at a time, each recorded before the next is sent. A send or a record
-     * that fails stops the run: the answer says what was done until then and why it stopped.
+     * oldest first, at most {@code limit}; one at a time, each recorded before the next is sent. Those taken are first
+     * compared with the records at their origin places (a dry run too, so that it lists what would really go): one
+     * that is not the record there, or whose origin record is gone, is skipped. A comparison, send or record that
+     * fails stops the run: the answer says what was done until then and why it stopped.
      */
     @WithSpan("ParkedRecordService.replayAll")
     public BulkReplayed replayAll(Selection selection, String actor) {
@@ -404,23 +435,47 @@ public class ParkedRecordService {
         });
         List<Candidate> todo = new ArrayList<>(candidates);
         todo.sort(Comparator.comparing(Candidate::held, OLDEST_FIRST));
+        List<Checked> checked = new ArrayList<>();
+        int refused = 0;
+        String stoppedBecause = null;
+        if (!todo.isEmpty()) {
+            try (Origins origins = new Origins()) {
+                for (Candidate c : todo) {
+                    Origin o;
+                    try {
+                        o = origins.check(c.held(), c.record());
+                    } catch (ProblemException e) {
+                        stoppedBecause = c.held().where() + " could not be compared with the record at its origin ("
+                                + e.getMessage() + "); stopped there, nothing sent for it or the records after it";
+                        break;
+                    }
+                    if (o instanceof Origin.Refused r) {
+                        skip(skipped, skippedCount, new Skipped(c.held(), r.code(), r.why()));
+                        refused++;
+                    } else {
+                        checked.add(new Checked(c.held(), c.record(), ((Origin.Same) o).headers()));
+                    }
+                }
+            }
+        }
         List<Skipped> shown = new ArrayList<>(skipped);
         shown.sort(Comparator.comparing(Skipped::held, OLDEST_FIRST));
         String remainingBecause = remaining[0] == 0 ? null : remaining[0] + " matching record(s) left for the next run,"
                 + " past " + (pastBytes[0] ? "the held records one run keeps in memory (lifeboat.replay.max-held-bytes, "
                 + config.maxHeldBytes().asLongValue() + " bytes)" : "the limit of " + selection.limit())
                 + "; the next run starts with " + firstLeft[0].where() + " held at " + firstLeft[0].heldAt();
+        // and those not compared with their origin when the comparison stopped (stoppedBecause says why)
+        remaining[0] += todo.size() - refused - checked.size();
         List<BulkEntry> replayed = new ArrayList<>();
         if (selection.dryRun()) {
-            todo.forEach(c -> replayed.add(new BulkEntry(c.held(), null)));
-            return new BulkReplayed(true, replayed, shown, skippedCount[0], remaining[0], true, null,
-                    remainingBecause);
+            checked.forEach(c -> replayed.add(new BulkEntry(c.held(), null)));
+            return new BulkReplayed(true, replayed, shown, skippedCount[0], remaining[0], stoppedBecause == null,
+                    stoppedBecause, remainingBecause);
         }
-        String stoppedBecause = null;
         int claimedElsewhere = 0;
-        if (!todo.isEmpty()) {
+        if (!checked.isEmpty()) {
             try (KafkaProducer<String, String> producer = producer()) {
-                for (Candidate c : todo) {
+                for (Checked c : checked) {
                     HeldRecord h = c.held();
                     Optional<ParkedReplay> claim;
                     try {
@@ -440,7 +495,7 @@ public class ParkedRecordService {
                     }
                     Replayed copy;
                     try {
-                        copy = send(producer, c.record(), h, actor, claim.get().id);
+                        copy = send(producer, c.record(), c.originHeaders(), h, actor, claim.get().id);
                     } catch (ProblemException e) {
                         AfterFailedSend after = afterFailedSend(producer, claim.get());
                         if (after.copy() != null) {
@@ -464,7 +519,7 @@ public class ParkedRecordService {
                 }
             }
         }
-        remaining[0] += todo.size() - replayed.size() - claimedElsewhere;
+        remaining[0] += checked.size() - replayed.size() - claimedElsewhere;
         LOG.infof("%s replayed %d records of %s (%d skipped, %d remaining)%s", actor, replayed.size(), topic,
                 skippedCount[0], remaining[0], stoppedBecause == null ? "" : "; stopped: " + stoppedBecause);
         return new BulkReplayed(false, replayed, shown, skippedCount[0], remaining[0], stoppedBecause == null,
@@ -472,6 +527,10 @@ public class ParkedRecordService {
     }
 
     private record Candidate(HeldRecord held, ConsumerRecord<String, String> record) {
+    }
+
+    /** A candidate found equal to the record at its origin place, and that record's headers, which its copy carries. */
+    private record Checked(HeldRecord held, ConsumerRecord<String, String> record, Headers originHeaders) {
     }
 
     /** Counts a skipped record and keeps it if it is among the oldest {@value #SKIPPED_SHOWN}. */
@@ -514,16 +573,16 @@ public class ParkedRecordService {
     }
 
     /**
-     * Sends {@code held} to its origin topic as it was, marked with where it was held, who replayed it and under which
+     * Sends {@code held} to its origin topic as it was there: its key and value (equal to the origin record's) with the
+     * origin record's headers ({@code originHeaders}), marked with where it was held, who replayed it and under which
      * claim.
      */
-    private Replayed send(KafkaProducer<String, String> producer, ConsumerRecord<String, String> held, HeldRecord info,
-                          String actor, UUID claim) {
+    private Replayed send(KafkaProducer<String, String> producer, ConsumerRecord<String, String> held,
+                          Headers originHeaders, HeldRecord info, String actor, UUID claim) {
         String origin = info.originTopic();
         Headers headers = new RecordHeaders();
-        for (Header h : held.headers()) {
-            if (!h.key().startsWith("lifeboat-origin-") && !h.key().startsWith("lifeboat-parked-")
-                    && !h.key().startsWith("dead-letter-") && !h.key().startsWith("lifeboat-replayed-")) {
+        for (Header h : originHeaders) {
+            if (carried(h)) {
                 headers.add(h);
             }
         }
@@ -544,6 +603,207 @@ public class ParkedRecordService {
             throw new ProblemException(503, "Replay failed", "sending " + info.where() + " to " + origin + " on "
                     + kafka.get("bootstrap.servers") + " failed within " + timeout + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * Whether a header of a held or origin record goes with a copy: not those the holding side added (where the record
+     * came from, why it is held), nor those of an earlier replay (the copy gets its own).
+     */
+    private static boolean carried(Header h) {
+        return !h.key().startsWith("lifeboat-origin-") && !h.key().startsWith("lifeboat-parked-")
+                && !h.key().startsWith("dead-letter-") && !h.key().startsWith("lifeboat-replayed-");
+    }
+
+    /** What a held record's origin place holds, compared with the held record. */
+    sealed interface Origin {
+        /** the same record: its headers are what the copy carries */
+        record Same(Headers headers) implements Origin {
+        }
+
+        /** not replayed: {@code code} in a bulk replay, {@code title} and {@code why} in a 422 */
+        record Refused(SkipCode code, String title, String why) implements Origin {
+        }
+    }
+
+    /**
+     * Reads the records at the origin places that held records name and compares them: one consumer for any number of
+     * held records, assigned every partition of each origin topic it meets (their first and end offsets read once),
+     * all paused but the one it reads, sought to each place in turn, each read within {@code lifeboat.replay.timeout}.
+     *
+     * <p>The same record is the same key and value bytes (those a copy sends) and the same headers the copy carries,
+     * each header name with the same values in the same order, except the {@link #TRACE_CONTEXT}. The headers count:
+     * the consumers trust the CloudEvents ones (the type decides how the value is read, the id is the idempotency key,
+     * the source and time are recorded), and a held record with a genuine value under a type or id of a forger's
+     * choosing would be a forged event. A record replayed before and held again names its copy's place, whose record
+     * is equal to it.
+     */
+    private final class Origins implements AutoCloseable {
+        private final KafkaConsumer<byte[], byte[]> consumer = byteConsumer();
+        private final Map<String, Integer> partitionCounts = new HashMap<>();
+        private final Set<TopicPartition> assigned = new java.util.HashSet<>();
+        private final Map<TopicPartition, Long> begin = new HashMap<>();
+        private final Map<TopicPartition, Long> end = new HashMap<>();
+
+        /**
+         * {@code info}'s origin record compared with {@code held}; a read that fails or passes the deadline is a 503 or
+         * 504 {@link ProblemException}.
+         */
+        Origin check(HeldRecord info, ConsumerRecord<String, String> held) {
+            String topic = info.originTopic();
+            boolean parked = Topics.PARKED.equals(held.topic());
+            String partitionHeader = parked ? Parking.ORIGIN_PARTITION : "dead-letter-partition";
+            String offsetHeader = parked ? Parking.ORIGIN_OFFSET : "dead-letter-offset";
+            String invalid = invalidPlace(held.headers(), partitionHeader, info.originPartition())
+                    + invalidPlace(held.headers(), offsetHeader, info.originOffset());
+            if (!invalid.isEmpty()) {
+                return new Origin.Refused(SkipCode.ORIGIN_PLACE_INVALID, "Origin place invalid", info.where()
+                        + " names no place on " + topic + " it can be compared with (" + invalid.substring(2)
+                        + "), so whether it is the record published there cannot be told; not replayed (check it and"
+                        + " republish it by hand if it is genuine)");
+            }
+            int partition = info.originPartition();
+            long offset = info.originOffset();
+            String place = topic + "-" + partition + "@" + offset;
+            try {
+                int partitions = partitionCounts.computeIfAbsent(topic, this::assign);
+                if (partition >= partitions) {
+                    return new Origin.Refused(SkipCode.ORIGIN_NOT_FOUND, "Origin record not found", info.where()
+                            + " names " + place + ", but " + topic + " has " + partitions + " partition(s): no record"
+                            + " was ever there; forged, or the topic was recreated since it was held; not replayed");
+                }
+                TopicPartition tp = new TopicPartition(topic, partition);
+                if (offset >= end.get(tp)) {
+                    return new Origin.Refused(SkipCode.ORIGIN_NOT_FOUND, "Origin record not found", info.where()
+                            + " names " + place + ", but " + tp + " has only had offsets below " + end.get(tp)
+                            + ": no record was ever there; forged, or the topic was recreated since it was held; not"
+                            + " replayed");
+                }
+                if (offset < begin.get(tp)) {
+                    return gone(info, place, tp + " now starts at offset " + begin.get(tp));
+                }
+                consumer.seek(tp, offset);
+                consumer.resume(List.of(tp));
+                try {
+                    long deadline = System.nanoTime() + timeout.toNanos();
+                    while (System.nanoTime() < deadline) {
+                        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                            if (r.offset() > offset) {
+                                return gone(info, place, "the partition has no record at that offset any more"
+                                        + " (compacted away, or a transaction marker)");
+                            }
+                            if (r.offset() == offset) {
+                                return compare(info, held, r, place);
+                            }
+                        }
+                    }
+                } finally {
+                    consumer.pause(List.of(tp));
+                }
+                throw new ProblemException(504, "Origin record not read in time", "reading " + place + " (the"
+                        + " origin of " + info.where() + ") took longer than lifeboat.replay.timeout (" + timeout
+                        + "); nothing was replayed");
+            } catch (org.apache.kafka.clients.consumer.OffsetOutOfRangeException e) {
+                // retention took it between the offsets read above and the fetch
+                return gone(info, place, "retention deleted it while it was being read");
+            } catch (org.apache.kafka.common.KafkaException e) {
+                throw new ProblemException(503, "Kafka unavailable", "reading " + place + " (the origin of "
+                        + info.where() + ") from " + kafka.get("bootstrap.servers") + " failed: " + e.getMessage()
+                        + "; nothing was replayed");
+            }
+        }
+
+        /**
+         * Adds every partition of {@code topic} to the assignment, paused and at its first offset (with no offset
+         * reset, a partition without a position would fail every poll); how many it has. The end offsets are read
+         * once: every genuine origin offset is below the end read after its record was held.
+         */
+        private int assign(String topic) {
+            List<TopicPartition> partitions = consumer.partitionsFor(topic, timeout).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            assigned.addAll(partitions);
+            consumer.assign(assigned);
+            consumer.pause(assigned);
+            begin.putAll(consumer.beginningOffsets(partitions, timeout));
+            end.putAll(consumer.endOffsets(partitions, timeout));
+            partitions.forEach(tp -> consumer.seek(tp, begin.get(tp)));
+            return partitions.size();
+        }
+
+        @Override
+        public void close() {
+            consumer.close(timeout);
+        }
+    }
+
+    /**
+     * "; {@code name} missing" (or repeated, or not a number) when {@code parsed}, the held record's origin partition
+     * or offset read from the header {@code name}, is not one place; "" when it is.
+     */
+    private static String invalidPlace(Headers headers, String name, Number parsed) {
+        int n = count(headers, name);
+        if (n == 0) {
+            return "; " + name + " missing";
+        }
+        if (n > 1) {
+            return "; " + n + " '" + name + "' headers";
+        }
+        if (parsed == null || parsed.longValue() < 0) {
+            String value = header(headers, name);
+            return "; " + name + " '" + (value == null ? "" : value.length() > 40 ? value.substring(0, 40) + "..."
+                    : value) + "' is not a partition or offset";
+        }
+        return "";
+    }
+
+    private static Origin gone(HeldRecord info, String place, String why) {
+        return new Origin.Refused(SkipCode.ORIGIN_GONE, "Origin record gone", info.where() + " cannot be compared"
+                + " with the record at its origin " + place + ": " + why + " (retention deleted it, or the topic was"
+                + " recreated; a record held longer than its origin topic keeps records is no longer replayed by this"
+                + " tool); not replayed: check it and republish it by hand if it is genuine");
+    }
+
+    /** {@link Origin.Same} when {@code origin} is the record {@code held} is a copy of, else what differs. */
+    private static Origin compare(HeldRecord info, ConsumerRecord<String, String> held,
+                                  ConsumerRecord<byte[], byte[]> origin, String place) {
+        List<String> differ = new ArrayList<>();
+        if (!java.util.Arrays.equals(held.key() == null ? null : utf8(held.key()), origin.key())) {
+            differ.add("key");
+        }
+        if (!java.util.Arrays.equals(held.value() == null ? null : utf8(held.value()), origin.value())) {
+            differ.add("value");
+        }
+        Map<String, List<byte[]>> heldHeaders = compared(held.headers());
+        Map<String, List<byte[]>> originHeaders = compared(origin.headers());
+        java.util.SortedSet<String> names = new java.util.TreeSet<>(heldHeaders.keySet());
+        names.addAll(originHeaders.keySet());
+        for (String name : names) {
+            List<byte[]> a = heldHeaders.getOrDefault(name, List.of());
+            List<byte[]> b = originHeaders.getOrDefault(name, List.of());
+            boolean same = a.size() == b.size();
+            for (int i = 0; same && i < a.size(); i++) {
+                same = java.util.Arrays.equals(a.get(i), b.get(i));
+            }
+            if (!same) {
+                differ.add("header " + name);
+            }
+        }
+        if (!differ.isEmpty()) {
+            return new Origin.Refused(SkipCode.ORIGIN_DIFFERS, "Not the record at its origin", info.where()
+                    + " is not the record at its origin " + place + " (" + String.join(", ", differ) + " differ):"
+                    + " forged or altered, or the topic was recreated since it was held; not replayed");
+        }
+        return new Origin.Same(origin.headers());
+    }
+
+    /** The headers a copy carries, less the trace context, by name, each name's values in order. */
+    private static Map<String, List<byte[]>> compared(Headers headers) {
+        Map<String, List<byte[]>> byName = new HashMap<>();
+        for (Header h : headers) {
+            if (carried(h) && !TRACE_CONTEXT.contains(h.key())) {
+                byName.computeIfAbsent(h.key(), k -> new ArrayList<>()).add(h.value());
+            }
+        }
+        return byName;
     }
 
     /** The last replay of {@code h} with where it stands, unless it was of another record at that place. */
@@ -1198,6 +1458,24 @@ public class ParkedRecordService {
         config.put(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
         config.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
         return new KafkaConsumer<>(config, new StringDeserializer(), new StringDeserializer());
+    }
+
+    /**
+     * A consumer of raw bytes for the records at origin places: what a copy sends is compared with them byte for byte.
+     * No offset reset (a record deleted while it is read is an error, not a jump to the end), small fetches (one
+     * record is read per place), and a short fetch wait: the consumer fetches ahead after each record, and a fetch at a
+     * partition's end that the broker holds for the default 500 ms would hold up the read of the next place as long.
+     */
+    private KafkaConsumer<byte[], byte[]> byteConsumer() {
+        Map<String, Object> config = new HashMap<>(kafka);
+        config.keySet().removeIf(k -> k.startsWith("group.") || k.equals("client.id"));
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
+        config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 64 * 1024);
+        config.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 10);
+        config.put(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
+        config.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
+        return new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
     private KafkaProducer<String, String> producer() {
