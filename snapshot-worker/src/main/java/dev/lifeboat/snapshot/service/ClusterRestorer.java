@@ -83,6 +83,8 @@ public class ClusterRestorer {
     private static final int MAX_SOCKET_DIR = 90;
     private static final int LOG_TAIL_LINES = 12;
     private static final String IDENT_MAP = "lifeboat_restore";
+    /** TCP for the source's roles with their passwords: the restore's pg_hba.conf when the backup's is not kept. */
+    private static final String DEFAULT_HBA = "host all all 127.0.0.1/32 scram-sha-256\n";
     private static final Pattern PLAIN_ROLE = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,62}");
     /** PostgreSQL's recovery_target_time accepts no ISO-8601 'T' and 'Z': a space and an explicit offset instead. */
     private static final java.time.format.DateTimeFormatter PG_TIME = java.time.format.DateTimeFormatter
@@ -153,11 +155,17 @@ public class ClusterRestorer {
                                             Repository repository, Manifest manifest, long started,
                                             long manifestMillis) {
         long fetchStart = System.nanoTime();
-        // the OS user's only once everything in it is written (TarExtractor.finish)
+        // the OS user's only once the worker has written everything in it (handOver, below): until then nobody else
+        // can enter it, so nothing in it can be swapped for a link under the worker's writes
         createDirectory(paths.data(), true);
-        // private: it holds the cluster's socket, which admits this worker's OS user without a password
-        createOwned(paths.work(), true);
-        createOwned(paths.wal(), false);
+        // the worker's, readable by the OS user's group only: restore_command's script, its plan and the fetched WAL.
+        // The OS user (and with it the code of any cluster restored before, which runs as the same user) can neither
+        // rename nor replace what is in them, so the prefetcher's writes, renames and removals stay in them
+        createWorkerDirectory(paths.work());
+        createWorkerDirectory(paths.wal());
+        // the OS user's, private: the cluster's log, its socket (which admits this worker's OS user without a
+        // password) and restore_command's marks of what it took
+        createOwned(paths.run(), true);
         Extraction extraction;
         TarExtractor.SkippedLinks skippedLinks;
         int writers = Math.clamp(config.cluster().extractWriters(), 1, MAX_EXTRACT_WRITERS);
@@ -204,9 +212,10 @@ public class ClusterRestorer {
                     skippedLinks.count(), String.join("; ", skippedLinks.shown()));
         }
         stopAtDeadline(cmd, "after extracting the base backup, before starting PostgreSQL");
+        handOver(paths.data());
 
-        WalPrefetcher prefetcher = new WalPrefetcher(wal, cluster, plan, paths.wal(), paths.work().resolve("failed"),
-                Math.max(1, config.cluster().prefetch()));
+        WalPrefetcher prefetcher = new WalPrefetcher(wal, cluster, plan, paths.wal(), paths.run(),
+                paths.work().resolve("failed"), Math.max(1, config.cluster().prefetch()));
         try (prefetcher) {
             try {
                 prefetcher.start();
@@ -288,13 +297,23 @@ public class ClusterRestorer {
         }
     }
 
-    /** RemoveCluster: stops the cluster (immediate) if it runs and removes its directories; true if any existed. */
+    /**
+     * What RemoveCluster did: whether the cluster's directories existed, and what it found amiss on the way (a pid
+     * file or PG_VERSION that is no regular file, say), none of which keeps it from stopping the cluster and removing
+     * its directories.
+     */
+    public record Removal(boolean existed, List<String> notes) {
+    }
+
+    /** RemoveCluster: stops the cluster (immediate) if it runs and removes its directories. */
     @WithSpan("ClusterRestorer.remove")
-    public boolean remove(RemoveCluster cmd) {
+    public Removal remove(RemoveCluster cmd) {
         Paths paths = paths(cmd.target());
-        boolean existed = Files.exists(paths.data()) || Files.exists(paths.work());
-        remove(paths);
-        return existed;
+        boolean existed = Files.exists(paths.data(), LinkOption.NOFOLLOW_LINKS)
+                || Files.exists(paths.work(), LinkOption.NOFOLLOW_LINKS);
+        List<String> notes = new ArrayList<>();
+        remove(paths, notes);
+        return new Removal(existed, List.copyOf(notes));
     }
 
     // ---------------------------------------------------------------- target
@@ -305,8 +324,13 @@ public class ClusterRestorer {
             return work.resolve("wal");
         }
 
+        /** The cluster's OS user's own directory in the work directory: log, socket, restore_command's marks. */
+        Path run() {
+            return work.resolve("run");
+        }
+
         Path log() {
-            return work.resolve("postgres.log");
+            return run().resolve("postgres.log");
         }
     }
 
@@ -326,6 +350,7 @@ public class ClusterRestorer {
             throw new CommandFailure("data root '" + clip(t.dataRoot()) + "' is not one this worker allows ("
                     + (roots.isEmpty() ? "none configured: lifeboat.recovery.cluster.data-roots" : roots) + ")");
         }
+        requireRootOnlyPath(root);
         int[] range = ports();
         if (t.port() < range[0] || t.port() > range[1]) {
             throw new CommandFailure("port " + t.port() + " is not one this worker allows (" + range[0] + "-"
@@ -454,7 +479,7 @@ public class ClusterRestorer {
      */
     static String systemIdentifier(Path data, Manifest manifest) {
         try {
-            byte[] control = NoFollow.read(data.resolve("global").resolve("pg_control"), SMALL_FILE_MAX)
+            byte[] control = NoFollow.read(data, Path.of("global", "pg_control"), SMALL_FILE_MAX)
                     .orElse(new byte[0]);
             if (control.length >= 8) {
                 long id = java.nio.ByteBuffer.wrap(control, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
@@ -695,9 +720,9 @@ public class ClusterRestorer {
                 }
             }
             Path script = paths.work().resolve("restore_command.sh");
-            NoFollow.writeFresh(script, WalPrefetcher.restoreCommandScript(paths.wal(), paths.work().resolve("plan"),
-                    paths.work().resolve("failed"), config.cluster().walWait()).getBytes(StandardCharsets.UTF_8),
-                    "rwxr-xr-x");
+            NoFollow.writeFresh(script, WalPrefetcher.restoreCommandScript(paths.wal(), paths.run(),
+                    paths.work().resolve("plan"), paths.work().resolve("failed"), config.cluster().walWait())
+                    .getBytes(StandardCharsets.UTF_8), "rwxr-xr-x");
             List<String> backupConfig = new ArrayList<>();
             List<String> notRead = new ArrayList<>();
             for (String name : List.of("postgresql.conf", "postgresql.auto.conf")) {
@@ -723,11 +748,11 @@ public class ClusterRestorer {
             }
             if (!Files.exists(data.resolve("pg_hba.conf"), LinkOption.NOFOLLOW_LINKS)) {
                 // a base backup of a cluster whose configuration lives outside its data directory (Debian)
-                Files.writeString(data.resolve("pg_hba.conf"), "host all all 127.0.0.1/32 scram-sha-256\n",
+                Files.writeString(data.resolve("pg_hba.conf"), DEFAULT_HBA,
                         StandardOpenOption.CREATE_NEW, LinkOption.NOFOLLOW_LINKS);
             }
             admitChecksOverSocket(cmd, data);
-            String socketDir = paths.work().toString().length() <= MAX_SOCKET_DIR ? paths.work().toString() : "";
+            String socketDir = paths.run().toString().length() <= MAX_SOCKET_DIR ? paths.run().toString() : "";
             StringBuilder conf = new StringBuilder("# written by the point-in-time restore (RestoreCluster "
                     + cmd.commandId().replaceAll("[^A-Za-z0-9:._-]", "_") + ")\n"
                     + "# the backup's own configuration files are kept beside this one as *.from-backup; settings of\n"
@@ -774,7 +799,8 @@ public class ClusterRestorer {
             Files.deleteIfExists(data.resolve("recovery.signal"));
             Files.writeString(data.resolve("recovery.signal"), "", StandardOpenOption.CREATE_NEW,
                     LinkOption.NOFOLLOW_LINKS);
-            for (Path p : List.of(script, data.resolve("postgresql.conf"), data.resolve("pg_hba.conf"),
+            // the script stays the worker's, in the worker's directory
+            for (Path p : List.of(data.resolve("postgresql.conf"), data.resolve("pg_hba.conf"),
                     data.resolve("pg_ident.conf"),
                     data.resolve("postgresql.auto.conf"), data.resolve("recovery.signal"))) {
                 own(p);
@@ -788,18 +814,63 @@ public class ClusterRestorer {
     /**
      * The lines of a backup's pg_hba.conf or pg_ident.conf without those that name other files ({@code include},
      * {@code include_if_exists}, {@code include_dir}, {@code @file}): the cluster would read any file its OS user
-     * can, and log what it cannot parse of it.
+     * can, and log what it cannot parse of it. Lines are split into tokens as PostgreSQL does: a {@code #} inside
+     * double quotes starts no comment, and commas separate tokens as blanks do; a token that names a file is looked
+     * for quoted or not. A file with a line that ends in a backslash (PostgreSQL joins it with the next: {@code
+     * includ\} then {@code e /etc/passwd}) is not kept at all: {@code fallback} stands in for it, with a note.
      */
-    static String withoutFileReferences(String conf) {
+    static String withoutFileReferences(String conf, String fallback) {
+        String[] lines = conf.split("\r?\n|\r", -1);
+        for (String line : lines) {
+            if (line.stripTrailing().endsWith("\\")) {
+                return "# the backup's file was left out by the restore: it continues a line with a backslash, and\n"
+                        + "# such lines can hide a reference to another file; see its copy in the backup\n" + fallback;
+            }
+        }
         StringBuilder out = new StringBuilder();
-        for (String line : conf.split("\r?\n|\r", -1)) {
-            String code = line.contains("#") ? line.substring(0, line.indexOf('#')) : line;
-            String first = code.strip().split("\\s+", 2)[0].toLowerCase(java.util.Locale.ROOT);
-            boolean names = first.startsWith("include") || java.util.Arrays.stream(code.strip().split("[\\s,]+"))
-                    .anyMatch(t -> t.startsWith("@") || t.startsWith("\"@"));
+        for (String line : lines) {
+            List<String> tokens = hbaTokens(line);
+            boolean names = !tokens.isEmpty() && tokens.getFirst().toLowerCase(java.util.Locale.ROOT)
+                    .startsWith("include") || tokens.stream().anyMatch(t -> t.startsWith("@"));
             out.append(names ? "# a line naming another file was left out by the restore" : line).append('\n');
         }
         return out.toString();
+    }
+
+    /**
+     * The tokens of one line of pg_hba.conf or pg_ident.conf as PostgreSQL's tokenizer sees them, their quotes taken
+     * off: blanks and commas separate them outside double quotes, {@code #} outside quotes starts a comment, and a
+     * quoted part may join an unquoted one in one token ({@code ab"c d"}).
+     */
+    static List<String> hbaTokens(String line) {
+        List<String> tokens = new ArrayList<>();
+        StringBuilder token = new StringBuilder();
+        boolean quoted = false;
+        boolean any = false;
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (c == '"') {
+                quoted = !quoted;
+                any = true;
+            } else if (quoted) {
+                token.append(c);
+            } else if (c == '#') {
+                break;
+            } else if (Character.isWhitespace(c) || c == ',') {
+                if (any) {
+                    tokens.add(token.toString());
+                    token.setLength(0);
+                    any = false;
+                }
+            } else {
+                token.append(c);
+                any = true;
+            }
+        }
+        if (any) {
+            tokens.add(token.toString());
+        }
+        return tokens;
     }
 
     /** The restore writes a configuration file of the backup's only when it is a plain file (never a link). */
@@ -835,12 +906,12 @@ public class ClusterRestorer {
         String sourceHba = new String(NoFollow.read(hba, CONFIG_FILE_MAX).orElse(new byte[0]), StandardCharsets.UTF_8);
         NoFollow.writeFresh(hba, ("# point-in-time restore (RestoreCluster " + cmd.commandId().replaceAll(
                 "[^A-Za-z0-9:._-]", "_") + "): the private socket admits only the restoring worker's checks\n"
-                + "local all all peer map=" + IDENT_MAP + "\n" + withoutFileReferences(sourceHba))
+                + "local all all peer map=" + IDENT_MAP + "\n" + withoutFileReferences(sourceHba, DEFAULT_HBA))
                 .getBytes(StandardCharsets.UTF_8));
         Path ident = data.resolve("pg_ident.conf");
         String sourceIdent = Files.exists(ident, LinkOption.NOFOLLOW_LINKS)
                 ? new String(NoFollow.read(ident, CONFIG_FILE_MAX).orElse(new byte[0]), StandardCharsets.UTF_8) : "";
-        NoFollow.writeFresh(ident, (withoutFileReferences(sourceIdent)
+        NoFollow.writeFresh(ident, (withoutFileReferences(sourceIdent, "")
                 + "\n# point-in-time restore: the restoring worker's checks\n"
                 + IDENT_MAP + " " + osUser + " " + config.cluster().checkUser() + "\n"
                 + IDENT_MAP + " " + osUser + " " + config.checkerRole() + "\n").getBytes(StandardCharsets.UTF_8));
@@ -853,13 +924,13 @@ public class ClusterRestorer {
      */
     public dev.lifeboat.contracts.recovery.DatabaseTarget socketTarget(ClusterTarget cluster, String database) {
         Paths paths = paths(cluster);
-        Path socket = paths.work().resolve(".s.PGSQL." + cluster.port());
+        Path socket = paths.run().resolve(".s.PGSQL." + cluster.port());
         if (!Files.exists(socket)) {
             throw new CommandFailure("no restored cluster listens on the private socket " + socket + " of "
                     + cluster.describe() + " (not restored by this worker, stopped, or its directory is longer than "
                     + MAX_SOCKET_DIR + " characters so it has no socket)");
         }
-        return new dev.lifeboat.contracts.recovery.DatabaseTarget(paths.work().toString(), cluster.port(), database,
+        return new dev.lifeboat.contracts.recovery.DatabaseTarget(paths.run().toString(), cluster.port(), database,
                 config.cluster().checkUser(), null);
     }
 
@@ -928,6 +999,8 @@ public class ClusterRestorer {
     private static final int CONFIG_FILE_MAX = 16 * 1024 * 1024;
     /** How much of a log's end {@link #tail} reads. */
     private static final int TAIL_BYTES = 64 * 1024;
+    /** How much of a log's end {@link #logLine} looks through. */
+    private static final int LOG_SCAN_BYTES = 1024 * 1024;
 
     /** pg_control's {@code state} (after system_identifier and two version numbers) as of PostgreSQL 9.6 on. */
     private static final int CONTROL_STATE_OFFSET = 16;
@@ -936,13 +1009,11 @@ public class ClusterRestorer {
 
     /** Whether the cluster's control file says it runs in production (recovery over, promoted). */
     static boolean inProduction(Path data) {
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(data.resolve("global")
-                .resolve("pg_control"), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-            java.nio.ByteBuffer state = java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-            while (state.hasRemaining() && ch.read(state, CONTROL_STATE_OFFSET + state.position()) > 0) {
-                // a 4-byte read at a fixed offset: one call in practice
-            }
-            return !state.hasRemaining() && state.getInt(0) == DB_IN_PRODUCTION;
+        try {
+            // global/ is the OS user's: opened relative to the data directory, never through a link
+            byte[] state = NoFollow.readAt(data, Path.of("global", "pg_control"), CONTROL_STATE_OFFSET, 4);
+            return state.length == 4 && java.nio.ByteBuffer.wrap(state).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                    .getInt() == DB_IN_PRODUCTION;
         } catch (IOException e) {
             return false;
         }
@@ -953,7 +1024,7 @@ public class ClusterRestorer {
      * the prefetcher's reason: recovery would end there and promote, losing everything after it without saying so.
      */
     private static Optional<String> refusedWal(Paths paths) {
-        try (Stream<Path> files = Files.list(paths.wal())) {
+        try (Stream<Path> files = Files.list(paths.run())) {
             Optional<String> name = files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".refused"))
                     .map(n -> n.substring(0, n.length() - ".refused".length())).sorted().findFirst();
             if (name.isEmpty()) {
@@ -1000,28 +1071,53 @@ public class ClusterRestorer {
         }
     }
 
-    /** Stops a cluster (immediate: it is being thrown away) and removes its data and work directories. */
     private void remove(Paths paths) {
+        remove(paths, new ArrayList<>());
+    }
+
+    /**
+     * Stops a cluster (immediate: it is being thrown away) and removes its data and work directories. Its files are
+     * the OS user's: a pid file or PG_VERSION that is not a regular file (a FIFO would keep whoever opens it waiting
+     * for a writer) is noted in {@code notes} and the postmaster found by its command line instead.
+     */
+    private void remove(Paths paths, List<String> notes) {
         Path pid = paths.data().resolve("postmaster.pid");
-        if (Files.exists(pid)) {
-            try {
-                Path bin = snapshots.pgInstallRoot().resolve(String.valueOf(major(paths.data()))).resolve("bin");
-                pgCtl(bin, List.of("-D", paths.data().toString(), "-m", "immediate", "-w", "-t",
-                        String.valueOf(Math.max(1, config.cluster().stopTimeout().toSeconds())), "stop"),
-                        config.cluster().stopTimeout().plusSeconds(5), "stop PostgreSQL in " + paths.data());
-            } catch (CommandFailure e) {
-                LOG.warnf("pg_ctl stop of %s failed (%s); ending its postmaster", paths.data(), e.getMessage());
+        if (Files.exists(pid, LinkOption.NOFOLLOW_LINKS)) {
+            if (Files.isRegularFile(pid, LinkOption.NOFOLLOW_LINKS)) {
+                try {
+                    Path bin = snapshots.pgInstallRoot().resolve(String.valueOf(major(paths.data())))
+                            .resolve("bin");
+                    pgCtl(bin, List.of("-D", paths.data().toString(), "-m", "immediate", "-w", "-t",
+                            String.valueOf(Math.max(1, config.cluster().stopTimeout().toSeconds())), "stop"),
+                            config.cluster().stopTimeout().plusSeconds(5), "stop PostgreSQL in " + paths.data());
+                } catch (CommandFailure e) {
+                    LOG.warnf("pg_ctl stop of %s failed (%s); ending its postmaster", paths.data(), e.getMessage());
+                    notes.add("pg_ctl stop failed (" + e.getMessage() + "); its processes were ended");
+                }
+            } else {
+                notes.add(pid + " is not a regular file; pg_ctl was not run, the cluster's processes were ended");
             }
-            // a postmaster pg_ctl could not stop (or a stale pid file): end it only if it runs from this directory
-            readLines(pid).flatMap(l -> l.isEmpty() ? Optional.empty() : parseLong(l.getFirst()))
-                    .flatMap(ProcessHandle::of).filter(h -> h.info().commandLine().map(cl -> cl.contains(
-                            paths.data().toString())).orElse(false)).ifPresent(h -> {
-                                h.descendants().forEach(ProcessHandle::destroyForcibly);
-                                h.destroyForcibly();
-                            });
+            // a postmaster pg_ctl could not stop (or a stale pid file): end it only if it runs from this directory;
+            // with no readable pid file, whatever of the OS user's runs with this data directory in its arguments
+            List<ProcessHandle> processes = readLines(pid)
+                    .flatMap(l -> l.isEmpty() ? Optional.empty() : parseLong(l.getFirst()))
+                    .flatMap(ProcessHandle::of).filter(h -> runsFrom(h, paths.data())).map(List::of)
+                    .orElseGet(() -> ProcessHandle.allProcesses().filter(h -> runsFrom(h, paths.data())).toList());
+            for (ProcessHandle h : processes) {
+                h.descendants().forEach(ProcessHandle::destroyForcibly);
+                h.destroyForcibly();
+            }
         }
         deleteRecursively(paths.data());
         deleteRecursively(paths.work());
+    }
+
+    /** Whether {@code h} is the OS user's and has {@code data} as one of its arguments (postgres -D data). */
+    private boolean runsFrom(ProcessHandle h, Path data) {
+        String user = ROOT ? config.cluster().osUser() : System.getProperty("user.name");
+        ProcessHandle.Info info = h.info();
+        return info.user().map(user::equals).orElse(false) && info.arguments()
+                .map(args -> List.of(args).contains(data.toString())).orElse(false);
     }
 
     private void removeQuietly(String commandId, Paths paths) {
@@ -1091,6 +1187,95 @@ public class ClusterRestorer {
         return full;
     }
 
+    /**
+     * A directory of the worker's own (mode 750, group the cluster's OS user's when the worker is root; 700 else):
+     * the OS user reads what is in it and cannot rename, replace or add anything there.
+     */
+    private void createWorkerDirectory(Path dir) {
+        try {
+            Files.createDirectories(dir.getParent());
+            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(
+                    ROOT ? "rwxr-x---" : "rwx------")));
+            Optional<TarExtractor.Owner> owner = clusterOwner();
+            if (owner.isPresent()) {
+                Files.getFileAttributeView(dir, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                        .setGroup(owner.get().group());
+            }
+        } catch (IOException e) {
+            throw new CommandFailure("cannot create " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Hands the data directory itself to the OS user, after the worker's last write into it: until then it is the
+     * worker's (700) and nothing below it can be reached, let alone swapped for a link or a hard link, by anyone else.
+     */
+    private void handOver(Path data) {
+        try {
+            own(data);
+        } catch (IOException e) {
+            throw new CommandFailure("cannot hand " + data + " to " + config.cluster().osUser() + ": " + e.getMessage(),
+                    e);
+        }
+    }
+
+    /**
+     * When the worker is root, every directory from / down to the data root must be root's and writable by nobody
+     * else (an ancestor may be sticky, as /var/tmp): the cluster's OS user could otherwise rename a restore's
+     * directories and put links in their place, and the worker's writes, renames and removals by name would go
+     * wherever they point. Links on the way must be root's too, and so must the directories they lead through.
+     */
+    static void requireRootOnlyPath(Path root) {
+        if (!ROOT) {
+            return;
+        }
+        Path real = root;
+        try {
+            real = root.toRealPath();
+        } catch (IOException e) {
+            // not made yet: the worker makes it, as root
+        }
+        for (Path path : real.equals(root) ? List.of(root) : List.of(root, real)) {
+            Path p = path.getRoot();
+            for (int i = 0; i <= path.getNameCount(); i++) {
+                if (i > 0) {
+                    p = p.resolve(path.getName(i - 1));
+                }
+                boolean last = i == path.getNameCount();
+                java.nio.file.attribute.PosixFileAttributes a;
+                int uid;
+                try {
+                    a = Files.readAttributes(p, java.nio.file.attribute.PosixFileAttributes.class,
+                            LinkOption.NOFOLLOW_LINKS);
+                    uid = (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+                } catch (java.nio.file.NoSuchFileException e) {
+                    break;
+                } catch (IOException e) {
+                    throw new CommandFailure("cannot look at " + p + " on the way to data root " + root + ": "
+                            + e.getMessage(), e);
+                }
+                var perms = a.permissions();
+                boolean writableByOthers = perms.contains(java.nio.file.attribute.PosixFilePermission.GROUP_WRITE)
+                        || perms.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE);
+                boolean sticky = !last && a.isDirectory() && ((Integer) attribute(p, "unix:mode") & 01000) != 0;
+                if (uid != 0 || (a.isDirectory() && writableByOthers && !sticky)) {
+                    throw new CommandFailure("data root " + root + " is not safe for a worker that runs as root: " + p
+                            + (uid != 0 ? " belongs to uid " + uid : " is writable by others than root")
+                            + "; the cluster's OS user could swap a restore's directories for links there. Make "
+                            + "every directory down to it root's and writable only by root");
+                }
+            }
+        }
+    }
+
+    private static Object attribute(Path p, String name) {
+        try {
+            return Files.getAttribute(p, name, LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            throw new CommandFailure("cannot look at " + p + ": " + e.getMessage(), e);
+        }
+    }
+
     private void createOwned(Path dir, boolean privateDir) {
         createDirectory(dir, privateDir);
         try {
@@ -1148,25 +1333,19 @@ public class ClusterRestorer {
 
     /** The last line of the cluster's log (in its OS user's work directory: never read through a link) matching. */
     private static Optional<String> logLine(Path log, String regex) {
-        try (Stream<String> lines = new java.io.BufferedReader(new java.io.InputStreamReader(
-                Files.newInputStream(log, LinkOption.NOFOLLOW_LINKS), StandardCharsets.UTF_8)).lines()) {
+        try {
             Pattern p = Pattern.compile(regex);
-            return lines.map(p::matcher).filter(Matcher::find).map(Matcher::group).reduce((a, b) -> b);
+            return new String(NoFollow.tail(log, LOG_SCAN_BYTES), StandardCharsets.UTF_8).lines().map(p::matcher)
+                    .filter(Matcher::find).map(Matcher::group).reduce((a, b) -> b);
         } catch (IOException | UncheckedIOException e) {
             return Optional.empty();
         }
     }
 
-    /** The file's last lines (of its last 64 KiB), never read through a link. */
+    /** The file's last lines (of its last 64 KiB), only of a regular file and never read through a link. */
     static String tail(Path file, int lines) {
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.READ,
-                LinkOption.NOFOLLOW_LINKS)) {
-            long from = Math.max(0, ch.size() - TAIL_BYTES);
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) (ch.size() - from));
-            while (buf.hasRemaining() && ch.read(buf, from + buf.position()) > 0) {
-                // reads until the end as it was when opened
-            }
-            List<String> all = new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8).lines().toList();
+        try {
+            List<String> all = new String(NoFollow.tail(file, TAIL_BYTES), StandardCharsets.UTF_8).lines().toList();
             return String.join(" | ", all.subList(Math.max(0, all.size() - lines), all.size()));
         } catch (IOException | UncheckedIOException e) {
             return "(no output: " + e.getMessage() + ")";

@@ -153,9 +153,12 @@ public class RecoveryCommandService {
     }
 
     private StepReply clusterRemoved(RemoveCluster r, EventType type, Instant startedAt) {
-        boolean removed = clusters.remove(r);
-        return StepReplies.completed(r, type, participant(), removed ? "stopped and removed " + r.target().describe()
-                : r.target().describe() + " did not exist", Map.of("removed", removed), startedAt);
+        ClusterRestorer.Removal removal = clusters.remove(r);
+        String notes = removal.notes().isEmpty() ? "" : " (" + String.join("; ", removal.notes()) + ")";
+        return StepReplies.completed(r, type, participant(), (removal.existed() ? "stopped and removed "
+                + r.target().describe() : r.target().describe() + " did not exist") + notes,
+                removal.notes().isEmpty() ? Map.of("removed", removal.existed())
+                        : Map.of("removed", removal.existed(), "notes", removal.notes()), startedAt);
     }
 
     private StepReply verified(VerifyDatabase v, EventType type, Instant startedAt) {

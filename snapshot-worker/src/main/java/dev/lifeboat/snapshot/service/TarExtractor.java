@@ -59,8 +59,8 @@ import dev.lifeboat.snapshot.domain.CommandFailure;
  * needs; pg_wal comes as a directory even when it is a link on the source). Modes are the tar's permission bits (never setuid, setgid or
  * sticky); a directory gets its mode at {@link #finish()}, once everything inside it is written. With an owner (the
  * worker runs as root, PostgreSQL's files belong to its OS user), everything stays the worker's while it is written
- * and goes to the owner at {@link #finish()}, deepest first, the top directory last: no other user can change the
- * tree while the worker writes into it. Nothing is synced to disk: PostgreSQL syncs the data directory when it
+ * and goes to the owner at {@link #finish()}, deepest first, and the top directory at {@link #handOverTop()}: no
+ * other user can change the tree while the worker writes into it. Nothing is synced to disk: PostgreSQL syncs the data directory when it
  * starts recovery.
  */
 final class TarExtractor implements AutoCloseable {
@@ -199,7 +199,12 @@ final class TarExtractor implements AutoCloseable {
         return new Stats(files, bytes, writerWaitNanos - waitedBefore, writeNanos.sum() - writtenBefore);
     }
 
-    /** Gives directories their modes and, with an owner, hands everything to it: deepest first, the top last. */
+    /**
+     * Gives directories their modes and, with an owner, hands everything below the top directory to it, deepest
+     * first. The top directory stays the worker's: its caller still writes into the tree (configuration files) and
+     * hands the top over itself when done ({@link #handOverTop}), so that until then no other user can reach the
+     * tree, let alone swap a directory in it for a link.
+     */
     void finish() throws IOException {
         for (int i = created.size() - 1; i >= 0; i--) {
             Path p = created.get(i);
@@ -209,6 +214,10 @@ final class TarExtractor implements AutoCloseable {
             }
             own(p);
         }
+    }
+
+    /** Hands the top directory to the owner: the last step, after every write of the worker into the tree. */
+    void handOverTop() throws IOException {
         own(root);
     }
 

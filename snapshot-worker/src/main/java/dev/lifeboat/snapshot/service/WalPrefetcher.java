@@ -24,7 +24,10 @@ import dev.lifeboat.repository.wal.WalArchive;
  * decrypted and checksummed by {@link WalArchive#fetch}) in flight, in the order replay needs them, and no more than
  * a few segments ahead of what restore_command has taken (each taken file is marked {@code <name>.done} by the
  * script and removed a little later; one it had to wait for is marked {@code <name>.wait}), so the disk holds a
- * bounded window whatever the length of the archive.
+ * bounded window whatever the length of the archive. The WAL directory is the worker's and only the worker writes
+ * there (restore_command, run by the cluster's OS user, reads it and writes its marks into a directory of its own):
+ * the files are written, renamed and removed by name, which is safe only where no other user can replace a name
+ * with a link, and {@link #start} refuses a directory another user owns or may write.
  * restore_command itself is the tiny script of {@link #restoreCommandScript}: it waits for its file here. A fetch that
  * fails writes the {@code failed} marker with the reason, so that restore_command fails at once instead of waiting.
  */
@@ -39,6 +42,7 @@ final class WalPrefetcher implements AutoCloseable {
     private final String systemIdentifier;
     private final List<String> plan;
     private final Path dir;
+    private final Path marks;
     private final Path failedMarker;
     /** The plan, the failure marker and WAL files are read by restore_command, run by the cluster's OS user. */
     private static final String READABLE = "rw-r--r--";
@@ -51,12 +55,13 @@ final class WalPrefetcher implements AutoCloseable {
     private Thread feeder;
 
     /** @param systemIdentifier the restored cluster's: a segment of another cluster is refused, never delivered */
-    WalPrefetcher(WalArchive wal, String systemIdentifier, List<String> plan, Path dir, Path failedMarker,
-                  int parallelism) {
+    WalPrefetcher(WalArchive wal, String systemIdentifier, List<String> plan, Path dir, Path marks,
+                  Path failedMarker, int parallelism) {
         this.wal = wal;
         this.systemIdentifier = systemIdentifier;
         this.plan = List.copyOf(plan);
         this.dir = dir;
+        this.marks = marks;
         this.failedMarker = failedMarker;
         this.parallelism = parallelism;
         this.pool = Executors.newFixedThreadPool(parallelism, r -> {
@@ -72,24 +77,28 @@ final class WalPrefetcher implements AutoCloseable {
      * asked for after a fetch failed is marked {@code <name>.refused}: the restore then fails instead of promoting
      * at the point where the WAL was refused.
      */
-    static String restoreCommandScript(Path dir, Path plan, Path failed, Duration wait) {
+    static String restoreCommandScript(Path dir, Path marks, Path plan, Path failed, Duration wait) {
         return """
                 #!/bin/sh
-                # restore_command of a point-in-time restore: the worker's prefetcher delivers WAL files into %1$s
+                # restore_command of a point-in-time restore: the worker's prefetcher delivers WAL files into %1$s;
+                # what this script took or waited for is marked in %5$s
                 d='%1$s'
+                m='%5$s'
                 grep -qxF "$1" '%2$s' || exit 1
                 end=$(( $(date +%%s) + %3$d ))
-                [ -f "$d/$1" ] || : > "$d/$1.wait"
+                [ -f "$d/$1" ] || : > "$m/$1.wait"
                 while [ ! -f "$d/$1" ]; do
-                  [ -f '%4$s' ] && { echo "restore_command: $1: $(cat '%4$s')" >&2; : > "$d/$1.refused"; exit 1; }
+                  [ -f '%4$s' ] && { echo "restore_command: $1: $(cat '%4$s')" >&2; : > "$m/$1.refused"; exit 1; }
                   [ "$(date +%%s)" -ge "$end" ] && { echo "restore_command: $1 not delivered within %3$d s" >&2; exit 1; }
                   sleep 0.05
                 done
-                cp "$d/$1" "$2" && touch "$d/$1.done"
-                """.formatted(dir, plan, Math.max(1, wait.toSeconds()), failed);
+                cp "$d/$1" "$2" && touch "$m/$1.done"
+                """.formatted(dir, plan, Math.max(1, wait.toSeconds()), failed, marks);
     }
 
     void start() {
+        requireWorkersOwn(dir);
+        requireWorkersOwn(failedMarker.getParent());
         try {
             Path planFile = failedMarker.resolveSibling("plan");
             NoFollow.writeFresh(planFile, (plan.isEmpty() ? "" : String.join("\n", plan) + "\n")
@@ -139,11 +148,34 @@ final class WalPrefetcher implements AutoCloseable {
         }
     }
 
+    /**
+     * Refuses a directory that is not the worker's own or that another user may write to: another user could rename
+     * what is in it and put a link under the name the worker writes or removes next.
+     */
+    static void requireWorkersOwn(Path directory) {
+        try {
+            java.nio.file.attribute.PosixFileAttributes a = Files.readAttributes(directory,
+                    java.nio.file.attribute.PosixFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            String me = System.getProperty("user.name");
+            var perms = a.permissions();
+            if (!a.isDirectory() || !a.owner().getName().equals(me)
+                    || perms.contains(java.nio.file.attribute.PosixFilePermission.GROUP_WRITE)
+                    || perms.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE)) {
+                throw new IllegalStateException("refusing to deliver WAL files into " + directory + ": it is "
+                        + (a.isDirectory() ? "" : "not a directory, ") + "owned by " + a.owner().getName() + " with "
+                        + "mode " + java.nio.file.attribute.PosixFilePermissions.toString(perms) + ", and only a "
+                        + "directory that is " + me + "'s and writable by no one else is safe to write into by name");
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot look at the WAL directory " + directory + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Removes taken files, keeping the newest few; returns how many of the written files were taken. */
     private int prune(List<String> written) {
         int taken = 0;
         for (int i = 0; i < written.size(); i++) {
-            if (Files.exists(dir.resolve(written.get(i) + ".done"))) {
+            if (Files.exists(marks.resolve(written.get(i) + ".done"), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 taken = i + 1;
             }
         }
@@ -176,7 +208,7 @@ final class WalPrefetcher implements AutoCloseable {
 
     /** How many files restore_command had to wait for (each marked {@code <name>.wait}): replay outran the fetches. */
     int waits() {
-        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+        try (java.util.stream.Stream<Path> files = Files.list(marks)) {
             return (int) files.filter(p -> p.getFileName().toString().endsWith(".wait")).count();
         } catch (IOException e) {
             return -1;

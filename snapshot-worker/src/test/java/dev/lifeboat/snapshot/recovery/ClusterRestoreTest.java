@@ -147,8 +147,9 @@ class ClusterRestoreTest {
         StepReply reply = awaitReply(restore.commandId());
 
         assertThat(reply.outcome()).as(reply.message()).isEqualTo(StepReply.Outcome.COMPLETED);
-        assertThat(leftover.resolve("postgres.log")).as("the leftover work directory was replaced")
-                .content().doesNotContain("an earlier cluster's log");
+        assertThat(leftover.resolve("postgres.log")).as("the leftover work directory was replaced").doesNotExist();
+        assertThat(leftover.resolve("run").resolve("postgres.log")).content()
+                .doesNotContain("an earlier cluster's log");
         assertThat(reply.result()).containsEntry("host", "127.0.0.1").containsEntry("port", port)
                 .containsEntry("dataDirectory", ClusterRestoreTestResource.DATA_ROOT.resolve(target.name()).toString());
         for (String timing : List.of("manifestMillis", "fetchMillis", "extractWriteMillis", "chunkWaitMillis",
@@ -253,6 +254,82 @@ class ClusterRestoreTest {
         assertThat(ClusterRestoreTestResource.DATA_ROOT.resolve(target.name())).doesNotExist();
         assertThat(ClusterRestoreTestResource.DATA_ROOT.resolve(target.name() + ".restore")).doesNotExist();
         assertThat(listening(port)).as("something still listens on %d", port).isFalse();
+    }
+
+    /**
+     * The cluster's OS user (code of any cluster restored before, or of this one) tries what a root worker writing by
+     * name would obey: swapping the prefetcher's WAL directory, and its own directory, for links to a directory it
+     * prepared while the restore runs; then it puts FIFOs in place of postmaster.pid and PG_VERSION, whose opening
+     * would wait for a writer forever, before the cluster is removed.
+     */
+    @Test
+    void theClustersOsUserCanNeitherRedirectTheWorkersWalWritesNorKeepItsClusterFromBeingRemoved() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
+                "the cluster runs as another OS user only when the worker is root");
+        Source src = source();
+        BackupLocation backup = upload(src, Set.of());
+        String runId = UUID.randomUUID().toString();
+        ClusterTarget target = new ClusterTarget(ClusterRestoreTestResource.DATA_ROOT.toString(),
+                "attack-" + runId.substring(0, 8), freePort());
+        Path work = ClusterRestoreTestResource.DATA_ROOT.resolve(target.name() + ".restore");
+        Path data = ClusterRestoreTestResource.DATA_ROOT.resolve(target.name());
+        Path outside = ClusterRestoreTestResource.ROOT.resolve("outside-" + runId.substring(0, 8));
+        Files.createDirectories(outside);
+        List<String> segments;
+        try (Stream<Path> files = Files.list(src.archive())) {
+            segments = files.map(p -> p.getFileName().toString()).filter(WalNames::isSegment).sorted().toList();
+        }
+        for (String segment : segments) {
+            Files.writeString(outside.resolve(segment), "planted");
+        }
+        chownToPostgres(outside);
+        Process attacker = new ProcessBuilder("runuser", "-u", "postgres", "--", "sh", "-c", """
+                while :; do
+                  for d in wal run; do
+                    mv -f '%1$s'/$d '%1$s'/$d.moved 2>/dev/null; ln -sfn '%2$s' '%1$s'/$d 2>/dev/null
+                  done
+                  sleep 0.01
+                done""".formatted(work, outside)).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        StepReply reply;
+        try {
+            RestoreCluster restore = new RestoreCluster(RecoveryCommand.commandId(runId, 0, "restore-cluster"), runId,
+                    0, backup, target, RecoveryTarget.latest(), Instant.now().plus(WAIT));
+            send(EventType.RESTORE_CLUSTER, restore);
+            reply = awaitReply(restore.commandId());
+        } finally {
+            attacker.destroyForcibly().waitFor();
+        }
+
+        assertThat(reply.outcome()).as(reply.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+        assertThat(((Number) reply.result().get("walFilesFetched")).intValue()).isPositive();
+        try (Stream<Path> files = Files.list(outside)) {
+            assertThat(files.map(p -> p.getFileName().toString()).sorted().toList())
+                    .as("root wrote nothing into, and removed nothing from, the directory the links pointed at")
+                    .isEqualTo(segments);
+        }
+        for (String segment : segments) {
+            assertThat(outside.resolve(segment)).hasContent("planted");
+        }
+        assertThat(Files.isSymbolicLink(work.resolve("wal")) || Files.isSymbolicLink(work.resolve("run")))
+                .as("the OS user could not replace the worker's directories").isFalse();
+        assertThat(Files.getOwner(work).getName()).isEqualTo("root");
+
+        PgCluster.run(List.of("sh", "-c", ("mv '%1$s/postmaster.pid' '%1$s/postmaster.pid.aside' && mkfifo "
+                + "'%1$s/postmaster.pid' && rm '%1$s/PG_VERSION' && mkfifo '%1$s/PG_VERSION'").formatted(data)), 30);
+        RemoveCluster remove = new RemoveCluster(RecoveryCommand.commandId(runId, 0, "remove-cluster"), runId, 0,
+                target, Instant.now().plus(WAIT));
+        Instant sent = Instant.now();
+        send(EventType.REMOVE_CLUSTER, remove);
+        StepReply removed = awaitReply(remove.commandId());
+
+        assertThat(Duration.between(sent, Instant.now())).as("no FIFO kept the removal waiting")
+                .isLessThan(Duration.ofSeconds(20));
+        assertThat(removed.outcome()).as(removed.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+        assertThat(removed.message()).contains("postmaster.pid is not a regular file");
+        assertThat(data).doesNotExist();
+        assertThat(work).doesNotExist();
+        assertThat(listening(target.port())).as("the cluster was stopped").isFalse();
     }
 
     @Test
@@ -558,7 +635,7 @@ class ClusterRestoreTest {
         Path archive = root.resolve("archive");
         Path base = root.resolve("base");
         Files.createDirectories(archive);
-        chownToPostgres(root);
+        chownToPostgres(archive);
         PgCluster cluster = PgCluster.at(root.resolve("source"), freePort()).start();
         cluster.execute("postgres", "ALTER SYSTEM SET archive_mode = on");
         cluster.execute("postgres", "ALTER SYSTEM SET archive_command = 'test ! -f " + archive + "/%f && cp %p "
@@ -753,7 +830,7 @@ class ClusterRestoreTest {
         try (Stream<Path> dirs = Files.list(root)) {
             for (Path dir : dirs.toList()) {
                 Path pid = dir.resolve("postmaster.pid");
-                if (Files.exists(pid)) {
+                if (Files.isRegularFile(pid, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                     ProcessHandle.of(Long.parseLong(Files.readAllLines(pid).getFirst().trim()))
                             .ifPresent(ProcessHandle::destroyForcibly);
                 }

@@ -9,7 +9,7 @@ import java.util.Map;
 
 /**
  * {@link RecoveryCommandsTestResource} plus a data root of this stack's own (under /var/tmp, which PostgreSQL's OS
- * user can reach when the tests run as root) where the worker may create restored clusters, on any unprivileged
+ * user can reach when the tests run as root; root's all the way down, as a root worker requires) where the worker may create restored clusters, on any unprivileged
  * port. The path is derived from the stack's Kafka port, not drawn at random: the test and this resource may load
  * this class in different class loaders and must agree on it. Whatever a previous run left there is removed first.
  */
@@ -27,7 +27,9 @@ public class ClusterRestoreTestResource extends RecoveryCommandsTestResource {
             ClusterRestoreTest.deleteRecursively(ROOT);
             Files.createDirectories(DATA_ROOT);
             if ("root".equals(System.getProperty("user.name"))) {
-                new ProcessBuilder("chown", "-R", "postgres:postgres", ROOT.toString()).start().waitFor();
+                // root's and sticky, as /var/tmp: the source (run as postgres) keeps its files here, and cannot
+                // rename the data root, which a root worker refuses unless it is root's all the way down
+                new ProcessBuilder("chmod", "1777", ROOT.toString()).start().waitFor();
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -57,4 +57,46 @@ class NoFollowTest {
         assertThat(Files.exists(linkTop, java.nio.file.LinkOption.NOFOLLOW_LINKS)).isFalse();
         assertThat(outside.resolve("passwd")).hasContent("keep");
     }
+
+    @Test
+    void aFifoUnderTheNameIsRefusedAtOnceInsteadOfWaitingForAWriter() throws Exception {
+        Path dir = Files.createDirectory(tmp.resolve("data"));
+        Path fifo = dir.resolve("postmaster.pid");
+        mkfifo(fifo);
+
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> NoFollow.read(fifo, 1024)).isInstanceOf(IOException.class)
+                .hasMessageContaining("not a regular file");
+        assertThatThrownBy(() -> NoFollow.tail(fifo, 1024)).isInstanceOf(IOException.class)
+                .hasMessageContaining("not a regular file");
+        assertThat(ClusterRestorer.tail(fifo, 5)).contains("not a regular file");
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - start)).isLessThan(NoFollow.OPEN_DEADLINE);
+    }
+
+    @Test
+    void aDirectoryOnTheWaySwappedForALinkIsNotFollowed() throws Exception {
+        Path outside = Files.createDirectory(tmp.resolve("root-only"));
+        Files.writeString(outside.resolve("pg_control"), "secret of root's");
+        Path data = Files.createDirectory(tmp.resolve("data"));
+        Files.createSymbolicLink(data.resolve("global"), outside);
+
+        assertThatThrownBy(() -> NoFollow.read(data, Path.of("global", "pg_control"), 1024))
+                .isInstanceOf(IOException.class).hasMessageContaining("is not a directory");
+        assertThatThrownBy(() -> NoFollow.readAt(data, Path.of("global", "pg_control"), 0, 4))
+                .isInstanceOf(IOException.class);
+        assertThat(ClusterRestorer.inProduction(data)).isFalse();
+        assertThatThrownBy(() -> NoFollow.read(data, Path.of("..", "root-only", "pg_control"), 1024))
+                .isInstanceOf(IOException.class);
+
+        Files.delete(data.resolve("global"));
+        Files.createDirectory(data.resolve("global"));
+        Files.writeString(data.resolve("global").resolve("pg_control"), "0123456789abcdef\u0006\0\0\0");
+        assertThat(NoFollow.read(data, Path.of("global", "pg_control"), 1024)).isPresent();
+        assertThat(ClusterRestorer.inProduction(data)).as("a real directory is read").isTrue();
+    }
+
+    static void mkfifo(Path path) throws Exception {
+        Process p = new ProcessBuilder("mkfifo", path.toString()).inheritIO().start();
+        assertThat(p.waitFor()).isZero();
+    }
 }

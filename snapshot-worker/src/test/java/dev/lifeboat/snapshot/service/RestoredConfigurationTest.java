@@ -98,12 +98,46 @@ class RestoredConfigurationTest {
                   INCLUDE_DIR '/root'
                 local all postgres peer   # keep me
                 """;
-        String kept = ClusterRestorer.withoutFileReferences(hba);
+        String kept = ClusterRestorer.withoutFileReferences(hba, "fallback\n");
 
         assertThat(kept).contains("host all all 127.0.0.1/32 scram-sha-256\n")
                 .contains("local all postgres peer   # keep me\n").doesNotContain("master-key")
                 .doesNotContain("admins.txt").doesNotContain("shadow").doesNotContain("/root");
         assertThat(kept.lines().filter(l -> l.startsWith("# a line naming another file"))).hasSize(4);
+    }
+
+    @Test
+    void aQuotedHashHidesNoFileReferenceFromTheRestore() {
+        String hba = """
+                host "db#" @/etc/lifeboat/master-key 127.0.0.1/32 trust
+                host all "x#",@admins.txt 127.0.0.1/32 trust
+                host all "@quoted" 127.0.0.1/32 trust
+                "include" /etc/shadow
+                host "a""b" all 127.0.0.1/32 md5 # "@not-a-reference-in-a-comment"
+                """;
+        String kept = ClusterRestorer.withoutFileReferences(hba, "fallback\n");
+
+        assertThat(kept).doesNotContain("master-key").doesNotContain("admins.txt").doesNotContain("@quoted")
+                .doesNotContain("shadow").contains("host \"a\"\"b\" all 127.0.0.1/32 md5 # \"@not-a-reference");
+        assertThat(ClusterRestorer.hbaTokens("host \"db#\" @/x 127.0.0.1/32 trust # c"))
+                .containsExactly("host", "db#", "@/x", "127.0.0.1/32", "trust");
+        assertThat(ClusterRestorer.hbaTokens("host all a,\"b c\" 10.0.0.0/8 md5"))
+                .containsExactly("host", "all", "a", "b c", "10.0.0.0/8", "md5");
+    }
+
+    @Test
+    void aFileThatContinuesALineWithABackslashIsNotKeptAndTheFallbackStandsInForIt() {
+        String hba = "host all all 127.0.0.1/32 scram-sha-256\nincl\\\nude /etc/passwd\n";
+        String crlf = "host all all 127.0.0.1/32 md5\r\nhost all @/etc/\\\r\nshadow 127.0.0.1/32 md5\r\n";
+        String spaced = "includ\\  \ne /etc/passwd\n";
+
+        for (String conf : List.of(hba, crlf, spaced)) {
+            String kept = ClusterRestorer.withoutFileReferences(conf, "host all all 127.0.0.1/32 scram-sha-256\n");
+            assertThat(kept).as(conf).startsWith("# the backup's file was left out by the restore")
+                    .endsWith("\nhost all all 127.0.0.1/32 scram-sha-256\n").doesNotContain("passwd")
+                    .doesNotContain("shadow").doesNotContain("md5");
+        }
+        assertThat(ClusterRestorer.withoutFileReferences("map u \\\nv\n", "")).doesNotContain("map u");
     }
 
     @Test

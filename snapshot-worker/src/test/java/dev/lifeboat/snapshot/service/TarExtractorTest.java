@@ -158,6 +158,11 @@ class TarExtractorTest {
                     Entry.file("archive_status/000000010000000000000003.done", 0600, new byte[0]))),
                     data.resolve("pg_wal"), "pg_wal.tar");
             extractor.finish();
+            if (root) {
+                assertThat(Files.getOwner(data, LinkOption.NOFOLLOW_LINKS).getName())
+                        .as("the top stays the worker's until it is handed over").isEqualTo("root");
+            }
+            extractor.handOverTop();
         }
         assertThat(data.resolve("pg_wal/000000010000000000000003")).hasBinaryContent(segment);
         assertThat(data.resolve("pg_wal/archive_status/000000010000000000000003.done")).exists();
