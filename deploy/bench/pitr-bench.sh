@@ -82,7 +82,8 @@ trap cleanup EXIT
 
 rm -rf "$WORK" "${CLUSTERS:?}/$CLUSTER" "$CLUSTERS/$CLUSTER.restore"; mkdir -p "$WORK" "$PGBR/repo" "$PGBR/log" "$PGBR/spool" "$CLUSTERS"
 pgbackrest_conf
-[[ $(id -u) == 0 ]] && chown -R postgres:postgres "$WORK" "$CLUSTERS"
+# the clusters' data root stays root's: a root worker refuses one the clusters' OS user could rename things in
+[[ $(id -u) == 0 ]] && chown -R postgres:postgres "$WORK"
 
 say "initdb under $DATA, port $PORT; ~$SIZE_GB GB of varied data and pgbench at scale ${PGBENCH_SCALE:-20}"
 EXTRA_CONF="archive_mode = on

@@ -88,7 +88,9 @@ class PointInTimeRecoveryIT {
         stopClustersUnder(ROOT);
         deleteRecursively(ROOT);
         Files.createDirectories(DATA_ROOT);
-        chownToPostgres(ROOT);
+        // root's and sticky, as /var/tmp: the source (postgres) lives below, and the data root stays root's, as a
+        // root worker requires
+        new ProcessBuilder("chmod", "1777", ROOT.toString()).start().waitFor();
         int basePort = clusterPorts();
         Thread sourceSetUp = Thread.ofPlatform().start(() -> source = startSource(basePort));
         platform = Platform.start(1, Map.of(
@@ -486,12 +488,6 @@ class PointInTimeRecoveryIT {
             return true;
         } catch (IOException e) {
             return false;
-        }
-    }
-
-    private static void chownToPostgres(Path path) throws Exception {
-        if ("root".equals(System.getProperty("user.name"))) {
-            new ProcessBuilder("chown", "-R", "postgres:postgres", path.toString()).start().waitFor();
         }
     }
 

@@ -1318,6 +1318,7 @@ public class ClusterRestorer {
             return;
         }
         // the file's own owner: a link put under its name is handed over itself, its target never
+        NoFollow.requireSingleLink(p);
         PosixFileAttributeView view = Files.getFileAttributeView(p, PosixFileAttributeView.class,
                 LinkOption.NOFOLLOW_LINKS);
         view.setOwner(owner.get().user());

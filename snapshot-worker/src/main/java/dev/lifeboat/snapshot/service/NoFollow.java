@@ -102,6 +102,18 @@ final class NoFollow {
         });
     }
 
+    /**
+     * Refuses to go on with a file that has more than one name: handing a hard link to another user hands over the
+     * file under its other names too (/etc/shadow, say). The worker hands over only what it wrote in a tree no one
+     * else can reach yet; this is the check that it still is so.
+     */
+    static void requireSingleLink(Path p) throws IOException {
+        Object links = Files.getAttribute(p, "unix:nlink", LinkOption.NOFOLLOW_LINKS);
+        if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) && links instanceof Integer n && n > 1) {
+            throw new IOException(p + " has " + n + " names (hard links); it is not handed to another user");
+        }
+    }
+
     /** How long opening a file that was a regular file an instant before may take before it is given up. */
     static final java.time.Duration OPEN_DEADLINE = java.time.Duration.ofSeconds(5);
 

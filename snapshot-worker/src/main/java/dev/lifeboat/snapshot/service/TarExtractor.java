@@ -420,6 +420,7 @@ final class TarExtractor implements AutoCloseable {
         if (owner.isEmpty()) {
             return;
         }
+        NoFollow.requireSingleLink(p);
         PosixFileAttributeView view = Files.getFileAttributeView(p, PosixFileAttributeView.class,
                 LinkOption.NOFOLLOW_LINKS);
         view.setOwner(owner.get().user());

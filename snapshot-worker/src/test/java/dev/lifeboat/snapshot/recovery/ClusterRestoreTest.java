@@ -286,7 +286,7 @@ class ClusterRestoreTest {
         Process attacker = new ProcessBuilder("runuser", "-u", "postgres", "--", "sh", "-c", """
                 while :; do
                   for d in wal run; do
-                    mv -f '%1$s'/$d '%1$s'/$d.moved 2>/dev/null; ln -sfn '%2$s' '%1$s'/$d 2>/dev/null
+                    [ -L '%1$s'/$d ] || { mv '%1$s'/$d '%1$s'/$d.moved 2>/dev/null && ln -s '%2$s' '%1$s'/$d; }
                   done
                   sleep 0.01
                 done""".formatted(work, outside)).redirectErrorStream(true)
@@ -301,16 +301,17 @@ class ClusterRestoreTest {
             attacker.destroyForcibly().waitFor();
         }
 
-        assertThat(reply.outcome()).as(reply.message()).isEqualTo(StepReply.Outcome.COMPLETED);
-        assertThat(((Number) reply.result().get("walFilesFetched")).intValue()).isPositive();
+        for (String segment : segments) {
+            assertThat(outside.resolve(segment)).as("root's WAL writes never went where the links pointed")
+                    .hasContent("planted");
+        }
         try (Stream<Path> files = Files.list(outside)) {
             assertThat(files.map(p -> p.getFileName().toString()).sorted().toList())
                     .as("root wrote nothing into, and removed nothing from, the directory the links pointed at")
                     .isEqualTo(segments);
         }
-        for (String segment : segments) {
-            assertThat(outside.resolve(segment)).hasContent("planted");
-        }
+        assertThat(reply.outcome()).as(reply.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+        assertThat(((Number) reply.result().get("walFilesFetched")).intValue()).isPositive();
         assertThat(Files.isSymbolicLink(work.resolve("wal")) || Files.isSymbolicLink(work.resolve("run")))
                 .as("the OS user could not replace the worker's directories").isFalse();
         assertThat(Files.getOwner(work).getName()).isEqualTo("root");

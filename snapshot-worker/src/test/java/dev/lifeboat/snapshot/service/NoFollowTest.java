@@ -99,4 +99,17 @@ class NoFollowTest {
         Process p = new ProcessBuilder("mkfifo", path.toString()).inheritIO().start();
         assertThat(p.waitFor()).isZero();
     }
+
+    @Test
+    void aFileWithAnotherNameIsNotHandedOver() throws Exception {
+        Path victim = Files.writeString(tmp.resolve("shadow"), "root's");
+        Path dir = Files.createDirectory(tmp.resolve("data"));
+        Path plain = Files.writeString(dir.resolve("postgresql.conf"), "port = 5433");
+
+        NoFollow.requireSingleLink(plain);
+        NoFollow.requireSingleLink(dir);
+        Path link = Files.createLink(dir.resolve("pg_hba.conf"), victim);
+        assertThatThrownBy(() -> NoFollow.requireSingleLink(link)).isInstanceOf(IOException.class)
+                .hasMessageContaining("has 2 names");
+    }
 }
