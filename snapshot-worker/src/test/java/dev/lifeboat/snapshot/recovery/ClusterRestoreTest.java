@@ -298,6 +298,8 @@ class ClusterRestoreTest {
             send(EventType.RESTORE_CLUSTER, restore);
             reply = awaitReply(restore.commandId());
         } finally {
+            // runuser's shell outlives runuser
+            attacker.descendants().forEach(ProcessHandle::destroyForcibly);
             attacker.destroyForcibly().waitFor();
         }
 
