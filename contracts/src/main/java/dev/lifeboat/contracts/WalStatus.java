@@ -28,14 +28,11 @@ import java.time.Instant;
  * @param warning               what the archive may lack although streaming goes on (for instance WAL written while
  *                              the source's replication slot was missing, after a failover to a promoted standby);
  *                              null when nothing is known to be at risk. Absent from older archivers
- * @param archive               where the archive is ({@code s3://bucket/prefix/wal/}): a restore to the latest point
- *                              from this archive refuses to end before {@code archivedLsn}. Absent from older
- *                              archivers
  */
 public record WalStatus(String sourceId, String workerId, long leaseToken, int timeline, String archivedLsn,
                         Instant archivedAt, String serverLsn, Long lagBytes, Double lagSeconds, String continuityFrom,
                         String lastContiguousSegment, boolean gap, String firstMissingSegment, String state,
-                        String error, Instant reportedAt, String warning, String archive) {
+                        String error, Instant reportedAt, String warning) {
     public static final String STREAMING = "STREAMING";
     public static final String RECONNECTING = "RECONNECTING";
     public static final String REFUSED = "REFUSED";
@@ -45,13 +42,6 @@ public record WalStatus(String sourceId, String workerId, long leaseToken, int t
                      String lastContiguousSegment, boolean gap, String firstMissingSegment, String state,
                      String error, Instant reportedAt) {
         this(sourceId, workerId, leaseToken, timeline, archivedLsn, archivedAt, serverLsn, lagBytes, lagSeconds,
-                continuityFrom, lastContiguousSegment, gap, firstMissingSegment, state, error, reportedAt, null, null);
-    }
-
-    /** The same report with {@code warning} in place of its own. */
-    public WalStatus withWarning(String warning) {
-        return new WalStatus(sourceId, workerId, leaseToken, timeline, archivedLsn, archivedAt, serverLsn, lagBytes,
-                lagSeconds, continuityFrom, lastContiguousSegment, gap, firstMissingSegment, state, error, reportedAt,
-                warning, archive);
+                continuityFrom, lastContiguousSegment, gap, firstMissingSegment, state, error, reportedAt, null);
     }
 }

@@ -68,8 +68,7 @@ class EventCodecTest {
                         "000000020000000000000007", WalStatus.RECONNECTING, "connection refused", t),
                 new WalStatus("pg-main", "w2", 4, 2, "0/7000000", t, "0/7001000", 4096L, 0.5,
                         "000000010000000000000001", "000000010000000000000004", false, null, WalStatus.STREAMING,
-                        null, t, "replication slot lifeboat_wal_pg_main was missing on the server",
-                        "s3://lifeboat-backups/backups/pg-main/wal/")};
+                        null, t, "replication slot lifeboat_wal_pg_main was missing on the server")};
         for (Object sample : samples) {
             EventType type = EventType.of(sample.getClass());
             Object back = EventCodec.decodeData(type, EventCodec.encodeData(sample));

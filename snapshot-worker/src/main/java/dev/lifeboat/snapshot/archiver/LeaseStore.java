@@ -150,6 +150,58 @@ public class LeaseStore {
         }
     }
 
+    /**
+     * How far an archive reaches, as its owners stored it: WAL up to {@code lsn} of {@code timeline} was uploaded into
+     * the archive at {@code location} ({@code s3://bucket/prefix/wal/}) of the cluster {@code systemIdentifier}.
+     */
+    public record ArchiveHead(String location, String systemIdentifier, int timeline, long lsn) {
+    }
+
+    /** The head last recorded for {@code sourceId}; empty while none was. */
+    public Optional<ArchiveHead> archiveHead(String sourceId) throws SQLException {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("""
+                     select archive_location, archive_system_identifier, archived_timeline, archived_lsn
+                       from snapshot.archiver_lease where source_id = ? and archived_lsn is not null""")) {
+            ps.setString(1, sourceId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(new ArchiveHead(rs.getString(1), rs.getString(2), rs.getInt(3),
+                        rs.getLong(4))) : Optional.empty();
+            }
+        }
+    }
+
+    /**
+     * Moves the archive's head forward to {@code head}, while {@code lease} holds the source: a later position on the
+     * same timeline, any position on a later one, or any position of another archive or cluster (the source's
+     * archive moved, or its server was replaced and the archive retired).
+     */
+    public void recordArchiveHead(Lease lease, ArchiveHead head) throws SQLException {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("""
+                     update snapshot.archiver_lease
+                        set archive_location = ?, archive_system_identifier = ?, archived_timeline = ?,
+                            archived_lsn = ?
+                      where source_id = ? and token = ?
+                        and (archived_lsn is null or archive_location is distinct from ?
+                             or archive_system_identifier is distinct from ? or archived_timeline < ?
+                             or (archived_timeline = ? and archived_lsn < ?))""")) {
+            c.setAutoCommit(true);
+            ps.setString(1, head.location());
+            ps.setString(2, head.systemIdentifier());
+            ps.setInt(3, head.timeline());
+            ps.setLong(4, head.lsn());
+            ps.setString(5, lease.sourceId());
+            ps.setLong(6, lease.token());
+            ps.setString(7, head.location());
+            ps.setString(8, head.systemIdentifier());
+            ps.setInt(9, head.timeline());
+            ps.setInt(10, head.timeline());
+            ps.setLong(11, head.lsn());
+            ps.executeUpdate();
+        }
+    }
+
     /** Records where the archive begins, unless it was recorded before (by this or an earlier owner). */
     public void recordArchiveFrom(Lease lease, String segment) throws SQLException {
         try (Connection c = ds.getConnection();

@@ -257,7 +257,11 @@ public class WalArchiver {
 
     private void report(WalStatus reported) {
         String destinationWarning = destinationWarnings.get(reported.sourceId());
-        WalStatus status = destinationWarning == null ? reported : reported.withWarning(
+        WalStatus status = destinationWarning == null ? reported : new WalStatus(reported.sourceId(),
+                reported.workerId(), reported.leaseToken(), reported.timeline(), reported.archivedLsn(),
+                reported.archivedAt(), reported.serverLsn(), reported.lagBytes(), reported.lagSeconds(),
+                reported.continuityFrom(), reported.lastContiguousSegment(), reported.gap(),
+                reported.firstMissingSegment(), reported.state(), reported.error(), reported.reportedAt(),
                 reported.warning() == null ? destinationWarning : reported.warning() + "; " + destinationWarning);
         latest.put(status.sourceId(), status);
         gauges.computeIfAbsent(status.sourceId(), this::register);

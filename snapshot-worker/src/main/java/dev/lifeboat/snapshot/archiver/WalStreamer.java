@@ -99,6 +99,10 @@ final class WalStreamer implements Runnable {
     private volatile SourceConnection lastSource;
     /** Why the archive refuses the server (another cluster than the archive's); null while it accepts it. */
     private volatile String refused;
+    /** The system identifier of the cluster this streamer archives, once its archive accepted it. */
+    private volatile String systemIdentifier;
+    /** What this streamer last recorded as {@link LeaseStore#archiveHead}. */
+    private volatile LeaseStore.ArchiveHead recordedHead;
     private WalGapCheck gapCheck;
 
     WalStreamer(Context context, String sourceId, Supplier<LeaseStore.Lease> lease, Consumer<WalStatus> statusSink) {
@@ -225,6 +229,22 @@ final class WalStreamer implements Runnable {
         }
     }
 
+    /**
+     * Records how far the archive reaches, so that a restore to the latest point can tell an archive shortened in the
+     * bucket from one that never held more.
+     */
+    private void recordHead(LeaseStore.Lease held, LeaseStore.ArchiveHead head) {
+        if (head.equals(recordedHead)) {
+            return;
+        }
+        try {
+            context.leases().recordArchiveHead(held, head);
+            recordedHead = head;
+        } catch (SQLException | RuntimeException e) {
+            LOG.debugf("source %s: cannot record how far the archive reaches: %s", sourceId, e.getMessage());
+        }
+    }
+
     private boolean active() {
         return !stopped && lease.get() != null && lease.get().valid();
     }
@@ -257,6 +277,7 @@ final class WalStreamer implements Runnable {
                 String systemIdentifier = identifySystem(repl);
                 // before the slot: a server the archive refuses must not be made to retain WAL for it
                 claim(archive, systemIdentifier, source);
+                this.systemIdentifier = systemIdentifier;
                 long restart = ensureSlot(sql, archive);
                 long switchPoint = archiveHistories(repl, archive);
                 long segment = startSegment(restart, archive, segmentSize, switchPoint);
@@ -530,10 +551,13 @@ final class WalStreamer implements Runnable {
                             : last == null ? null : last.firstMissingSegment(),
                     streaming ? WalStatus.STREAMING : refused != null ? WalStatus.REFUSED : WalStatus.RECONNECTING,
                     streaming ? null : error,
-                    now, warning, archive == null ? null : archive.location());
+                    now, warning);
             lastStatus = status;
             statusSink.accept(status);
             recordHorizon(held, now.toEpochMilli() - Math.round(lag * 1000));
+            if (archive != null && archived >= 0 && systemIdentifier != null) {
+                recordHead(held, new LeaseStore.ArchiveHead(archive.location(), systemIdentifier, timeline, archived));
+            }
         } catch (Exception e) {
             LOG.warnf("source %s: cannot report WAL archiving status: %s", sourceId, describe(e));
         }

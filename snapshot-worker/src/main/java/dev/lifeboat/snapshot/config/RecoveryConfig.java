@@ -110,17 +110,6 @@ public interface RecoveryConfig {
         @WithDefault("120s")
         Duration walWait();
 
-        /**
-         * How far back a restore to the latest point looks on lifeboat.wal.status.v1 for the archivers' reports of
-         * how far the source's WAL archive reaches: the archive must still reach the highest LSN reported there.
-         */
-        @WithDefault("15m")
-        Duration archiveHeadLookBack();
-
-        /** How long reading those reports may take before the restore goes on without that check. */
-        @WithDefault("15s")
-        Duration archiveHeadTimeout();
-
         /** From starting PostgreSQL until recovery reached its target, promoted and accepts connections. */
         @WithDefault("30m")
         Duration recoveryTimeout();

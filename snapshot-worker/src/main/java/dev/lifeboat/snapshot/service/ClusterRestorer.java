@@ -15,6 +15,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipalLookupService;
 import java.time.Duration;
 import java.time.Instant;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -47,6 +48,7 @@ import dev.lifeboat.repository.wal.ForeignClusterException;
 import dev.lifeboat.repository.wal.WalArchive;
 import dev.lifeboat.repository.wal.WalIntegrityException;
 import dev.lifeboat.repository.wal.WalNames;
+import dev.lifeboat.snapshot.archiver.LeaseStore;
 import dev.lifeboat.snapshot.config.RecoveryConfig;
 import dev.lifeboat.snapshot.config.SnapshotConfig;
 import dev.lifeboat.snapshot.domain.CommandFailure;
@@ -97,7 +99,7 @@ public class ClusterRestorer {
     @Inject
     Repositories repositories;
     @Inject
-    ArchiveHeads archiveHeads;
+    LeaseStore leases;
 
     /** The reply's result on success; {@link CommandFailure} or {@link TransientFailure} otherwise. */
     @WithSpan("ClusterRestorer.restore")
@@ -198,12 +200,16 @@ public class ClusterRestorer {
         String cluster = systemIdentifier(paths.data(), manifest);
         WalArchive wal = archiveOf(repository.wal(), cluster, cmd.backup().backupId());
         String from = firstSegmentToFetch(paths.data(), start.segment(), wal.segmentSize());
+        // read before the listing: whatever the archivers stored until now, the listing shows
+        Optional<LeaseStore.ArchiveHead> head = target.kind() == RecoveryTarget.Kind.LATEST
+                ? archiveHead(cmd) : Optional.empty();
         WalArchive.Listing listing = wal.list();
         WalArchive.Continuity continuity = wal.continuity(from, listing);
         refuseEmptyArchive(cmd, target, wal, start, from, listing, continuity);
         refuseUnreachable(cmd, target, wal, continuity);
         refuseBeyondArchive(target, wal, continuity, from, listing, start);
-        String archiveHead = refuseShorterThanReported(cmd, target, wal, continuity, from);
+        String archiveHead = target.kind() == RecoveryTarget.Kind.LATEST
+                ? refuseShorterThanStored(target, wal, cluster, continuity, from, head) : null;
         List<String> plan = walPlan(wal, listing, continuity, from);
         long walCheckMillis = millisSince(checkStart);
         RestoredConfiguration settings = writeRecoverySettings(cmd, target, paths, bin, major);
@@ -615,38 +621,66 @@ public class ClusterRestorer {
         }
     }
 
+    /** How far the source's archivers recorded storing its archive (in this worker's database). */
+    private Optional<LeaseStore.ArchiveHead> archiveHead(RestoreCluster cmd) {
+        try {
+            return leases.archiveHead(cmd.backup().sourceId());
+        } catch (SQLException | RuntimeException e) {
+            throw new TransientFailure("cannot read how far the WAL archive of source " + cmd.backup().sourceId()
+                    + " was stored from snapshot-worker's database (" + e.getMessage() + "); a restore to the latest"
+                    + " point needs it to tell an archive shortened in the bucket", e);
+        }
+    }
+
     /**
-     * Refuses a restore to the latest point from an archive that ends before the highest LSN its archivers reported
-     * storing there (on lifeboat.wal.status.v1, which only snapshot-worker writes): WAL was deleted from, or older
-     * copies put back into, the bucket after it was archived, and replay would promote at the earlier point as if it
-     * were the latest. Returns what was checked, for the reply; without reports (none within the look-back, or the
-     * topic unreadable) the restore goes on and the reply says the check could not be made. Only whole segments are
-     * compared: an older copy of the newest partial segment is not noticed.
+     * Refuses a restore to the latest point from an archive that ends before what the source's archivers recorded
+     * storing there (in this worker's database, as they uploaded it): WAL was deleted from the bucket, or older copies
+     * put back, after it was archived, and replay would promote at the earlier point as if it were the latest. Only a
+     * head of this archive and of the backup's cluster counts; one of an earlier timeline than the archive's end is
+     * passed (the archive went on after a promotion), one of a later timeline is not there at all. Returns what was
+     * checked, for the reply.
      */
-    private String refuseShorterThanReported(RestoreCluster cmd, RecoveryTarget target, WalArchive wal,
-                                             WalArchive.Continuity c, String from) {
-        if (target.kind() != RecoveryTarget.Kind.LATEST) {
-            return null;
+    private static String refuseShorterThanStored(RecoveryTarget target, WalArchive wal, String cluster,
+                                                  WalArchive.Continuity c, String from,
+                                                  Optional<LeaseStore.ArchiveHead> recorded) {
+        if (recorded.isEmpty()) {
+            return "not checked: no archiver of the source recorded storing WAL yet";
         }
-        ArchiveHeads.Look look = archiveHeads.head(cmd.backup().sourceId(), wal.location());
-        if (look.head().isEmpty()) {
-            LOG.warnf("restore %s: not checked that the WAL archive reaches what its archivers reported: %s",
-                    cmd.commandId(), look.note());
-            return "not checked: " + look.note();
+        LeaseStore.ArchiveHead head = recorded.get();
+        if (!wal.location().equals(head.location()) || !cluster.equals(head.systemIdentifier())) {
+            return "not checked: the source's archivers last stored WAL of cluster " + head.systemIdentifier()
+                    + " into " + head.location() + ", not of this backup's cluster into this archive";
         }
-        ArchiveHeads.Head head = look.head().get();
         int size = wal.segmentSize();
-        Optional<String> newest = c.partial().or(c::lastContiguous);
-        long end = newest.map(s -> WalNames.startLsn(s, size) + size).orElse(WalNames.startLsn(from, size));
-        if (Long.compareUnsigned(head.lsn(), end) > 0) {
+        // the exact end: a stored partial reaches only as far as its bytes (read and authenticated)
+        long end = WalNames.startLsn(from, size);
+        String endSegment = from;
+        if (c.lastContiguous().isPresent() && WalNames.startLsn(c.lastContiguous().get(), size) + size > end) {
+            endSegment = c.lastContiguous().get();
+            end = WalNames.startLsn(endSegment, size) + size;
+        }
+        if (c.partial().isPresent()) {
+            long partialEnd = WalNames.startLsn(c.partial().get(), size) + wal.partialLength(c.partial().get());
+            if (Long.compareUnsigned(partialEnd, end) > 0) {
+                endSegment = c.partial().get();
+                end = partialEnd;
+            }
+        }
+        int endTimeline = WalNames.timeline(endSegment);
+        String stored = "WAL up to LSN " + WalNames.formatLsn(head.lsn()) + " of timeline " + head.timeline();
+        if (head.timeline() < endTimeline) {
+            return "not checked: the archive reaches timeline " + endTimeline + ", later than the " + stored
+                    + " its archivers recorded";
+        }
+        if (head.timeline() > endTimeline || Long.compareUnsigned(head.lsn(), end) > 0) {
             throw new CommandFailure("refusing to restore to " + target.describe() + ": the WAL archive "
-                    + wal.location() + " ends at LSN " + WalNames.formatLsn(end) + ", but its archivers reported WAL "
-                    + "up to " + head.describe() + " stored there: WAL was removed from the bucket, or older copies "
-                    + "put back, after it was archived. Find out who wrote to the bucket; put the missing WAL back "
-                    + "from a bucket version, or restore to an explicit LSN or time up to LSN "
+                    + wal.location() + " ends at LSN " + WalNames.formatLsn(end) + " of timeline " + endTimeline
+                    + ", but the source's archivers recorded storing " + stored + " there: WAL was removed from the "
+                    + "bucket, or older copies put back, after it was archived. Find out who wrote to the bucket; put "
+                    + "the missing WAL back from a bucket version, or restore to an explicit LSN or time up to LSN "
                     + WalNames.formatLsn(end) + " if losing what follows is accepted");
         }
-        return "reaches " + head.describe();
+        return "reaches the " + stored + " its archivers recorded";
     }
 
     /**

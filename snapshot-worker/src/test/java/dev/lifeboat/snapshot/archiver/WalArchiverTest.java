@@ -234,6 +234,18 @@ class WalArchiverTest {
             writing.set(false);
             load.join();
 
+            // how far the archive reaches is recorded as it is stored, of this cluster, for restores to the latest point
+            await().atMost(PROGRESS).pollInterval(Duration.ofMillis(200)).until(() -> new LeaseStore(ds)
+                    .archiveHead(source).filter(h -> Long.compareUnsigned(h.lsn(), lastCommitted) >= 0).isPresent());
+            LeaseStore.ArchiveHead head = new LeaseStore(ds).archiveHead(source).orElseThrow();
+            assertThat(head.location()).isEqualTo(archive.location());
+            assertThat(head.timeline()).isEqualTo(1);
+            try (java.sql.Connection c = cluster.connect("postgres"); java.sql.Statement st = c.createStatement();
+                 java.sql.ResultSet rs = st.executeQuery("select system_identifier::text from pg_control_system()")) {
+                rs.next();
+                assertThat(head.systemIdentifier()).isEqualTo(rs.getString(1));
+            }
+
             // no hole from the slot's start to the newest WAL, across the change of owner
             String from = new LeaseStore(ds).archiveFrom(source).orElseThrow();
             WalArchive.Continuity continuity = archive.continuity(from);
@@ -347,6 +359,10 @@ class WalArchiverTest {
                 return st != null && st.timeline() == 2
                         && Long.compareUnsigned(archived(source), afterFailover) >= 0;
             });
+            // the recorded head follows the archive onto the new timeline
+            await().atMost(PROGRESS).pollInterval(Duration.ofMillis(200)).until(() -> new LeaseStore(ds)
+                    .archiveHead(source).filter(h -> h.timeline() == 2
+                            && Long.compareUnsigned(h.lsn(), afterFailover) >= 0).isPresent());
 
             WalArchive archive = repositories.openOrInit(BUCKET, PREFIX + "/" + source).wal();
             int size = archive.segmentSize();

@@ -40,7 +40,6 @@ import org.junit.jupiter.api.Test;
 import dev.lifeboat.contracts.EventCodec;
 import dev.lifeboat.contracts.EventType;
 import dev.lifeboat.contracts.Topics;
-import dev.lifeboat.contracts.WalStatus;
 import dev.lifeboat.contracts.recovery.BackupLocation;
 import dev.lifeboat.contracts.recovery.ClusterTarget;
 import dev.lifeboat.contracts.recovery.RecoveryCommand;
@@ -60,6 +59,7 @@ import dev.lifeboat.repository.snapshot.Repository;
 import dev.lifeboat.repository.snapshot.WriteResult;
 import dev.lifeboat.repository.wal.WalArchive;
 import dev.lifeboat.repository.wal.WalNames;
+import dev.lifeboat.snapshot.archiver.LeaseStore;
 import dev.lifeboat.testsupport.LocalStack;
 import dev.lifeboat.testsupport.PgCluster;
 import dev.lifeboat.testsupport.TableFingerprint;
@@ -91,6 +91,8 @@ class ClusterRestoreTest {
     Repositories repositories;
     @Inject
     ObjectStore store;
+    @Inject
+    LeaseStore leases;
 
     TopicTail replies;
 
@@ -514,23 +516,26 @@ class ClusterRestoreTest {
     }
 
     @Test
-    void aLatestRestoreFromAnArchiveEndingBeforeWhatItsArchiversReportedIsRefusedAndOneThatReachesItIsRestored()
+    void aLatestRestoreFromAnArchiveEndingBeforeWhatItsArchiversStoredIsRefusedAndOneThatReachesItIsRestored()
             throws Exception {
         Source src = source();
         String runId = UUID.randomUUID().toString();
+        String cluster;
+        try (Connection c = src.cluster().connect("postgres"); Statement st = c.createStatement()) {
+            cluster = queryString(st, "select system_identifier::text from pg_control_system()");
+        }
         String newest;
         try (Stream<Path> files = Files.list(src.archive())) {
             newest = files.map(p -> p.getFileName().toString()).filter(WalNames::isSegment).sorted()
                     .reduce((a, b) -> b).orElseThrow();
         }
 
-        // the archivers reported WAL two segments past what the bucket now holds: its newest WAL was deleted
+        // the archivers stored WAL two segments past what the bucket now holds: its newest WAL was deleted
         BackupLocation cut = upload(src, Set.of());
         WalArchive cutWal = repositories.openOrInit(BUCKET, cut.repositoryPrefix()).wal();
         long end = WalNames.startLsn(newest, cutWal.segmentSize()) + cutWal.segmentSize();
-        long reported = end + 2L * cutWal.segmentSize();
-        report(cut.sourceId(), reported, "s3://elsewhere/other/wal/", end + 8L * cutWal.segmentSize());
-        report(cut.sourceId(), reported, cutWal.location(), null);
+        long stored = end + 2L * cutWal.segmentSize();
+        recordHead(cut.sourceId(), cutWal.location(), cluster, WalNames.timeline(newest), stored);
         ClusterTarget cutTarget = new ClusterTarget(ClusterRestoreTestResource.DATA_ROOT.toString(),
                 "cut-" + runId.substring(0, 8), freePort());
         RestoreCluster refusedRestore = new RestoreCluster(RecoveryCommand.commandId(runId, 0, "restore-cluster"),
@@ -541,18 +546,17 @@ class ClusterRestoreTest {
         assertThat(refused.outcome()).as(refused.message()).isEqualTo(StepReply.Outcome.FAILED);
         assertThat(refused.message()).contains("the WAL archive " + cutWal.location() + " ends at LSN "
                         + WalNames.formatLsn(end))
-                .contains("its archivers reported WAL up to " + WalNames.formatLsn(reported))
+                .contains("recorded storing WAL up to LSN " + WalNames.formatLsn(stored))
                 .contains("restore to an explicit LSN or time up to LSN " + WalNames.formatLsn(end))
                 .doesNotContain("PostgreSQL stopped");
         assertThat(ClusterRestoreTestResource.DATA_ROOT.resolve(cutTarget.name())).doesNotExist();
         assertThat(listening(cutTarget.port())).isFalse();
 
-        // an archive that holds what was reported (a report of another archive reaching further is not its own)
+        // an archive that holds what its archivers stored there is restored
         BackupLocation whole = upload(src, Set.of());
         WalArchive wholeWal = repositories.openOrInit(BUCKET, whole.repositoryPrefix()).wal();
         long within = WalNames.startLsn(newest, wholeWal.segmentSize()) + 4096;
-        report(whole.sourceId(), within, wholeWal.location(), null);
-        report(whole.sourceId(), within + 8L * wholeWal.segmentSize(), "s3://elsewhere/other/wal/", null);
+        recordHead(whole.sourceId(), wholeWal.location(), cluster, WalNames.timeline(newest), within);
         ClusterTarget wholeTarget = new ClusterTarget(cutTarget.dataRoot(), "whole-" + runId.substring(0, 8),
                 freePort());
         RestoreCluster restore = new RestoreCluster(RecoveryCommand.commandId(runId, 1, "restore-cluster"), runId, 1,
@@ -561,7 +565,9 @@ class ClusterRestoreTest {
         StepReply restored = awaitReply(restore.commandId());
 
         assertThat(restored.outcome()).as(restored.message()).isEqualTo(StepReply.Outcome.COMPLETED);
-        assertThat((String) restored.result().get("archiveHead")).startsWith("reaches " + WalNames.formatLsn(within));
+        assertThat((String) restored.result().get("archiveHead"))
+                .isEqualTo("reaches the WAL up to LSN " + WalNames.formatLsn(within) + " of timeline "
+                        + WalNames.timeline(newest) + " its archivers recorded");
         String url = "jdbc:postgresql://127.0.0.1:" + wholeTarget.port() + "/postgres";
         try (Connection c = DriverManager.getConnection(url, PgCluster.SUPERUSER, PgCluster.SUPERUSER_PASSWORD);
              Statement st = c.createStatement()) {
@@ -573,21 +579,12 @@ class ClusterRestoreTest {
         assertThat(awaitReply(remove.commandId()).outcome()).isEqualTo(StepReply.Outcome.COMPLETED);
     }
 
-    /** An archiver's report, published as snapshot-worker, that WAL up to {@code lsn} is stored in {@code archive}. */
-    private static void report(String sourceId, long lsn, String archive, Long serverLsn) {
-        Instant now = Instant.now();
-        WalStatus status = new WalStatus(sourceId, "test-archiver", 1, 1, WalNames.formatLsn(lsn), now,
-                serverLsn == null ? null : WalNames.formatLsn(serverLsn), null, 0.5, null, null, false, null,
-                WalStatus.RECONNECTING, "the source is down", now, null, archive);
-        Map<String, Object> config = LocalStack.ensureStarted().kafkaClientConfig("snapshot-worker");
-        config.put(ProducerConfig.ACKS_CONFIG, "all");
-        try (KafkaProducer<String, String> archiver = new KafkaProducer<>(config, new StringSerializer(),
-                new StringSerializer())) {
-            archiver.send(new ProducerRecord<>(Topics.WAL_STATUS, null, sourceId, EventCodec.encodeData(status),
-                    EventCodec.headers(EventType.WAL_STATUS, "/test/snapshot-worker", sourceId))).get();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot publish the archiver's report", e);
-        }
+    /** What an archiver of {@code sourceId} records in the worker's database as it stores WAL. */
+    private void recordHead(String sourceId, String location, String cluster, int timeline, long lsn)
+            throws Exception {
+        LeaseStore.Lease lease = leases.acquire(sourceId, "test-archiver", Duration.ofMinutes(5)).orElseThrow();
+        leases.recordArchiveHead(lease, new LeaseStore.ArchiveHead(location, cluster, timeline, lsn));
+        assertThat(leases.archiveHead(sourceId)).contains(new LeaseStore.ArchiveHead(location, cluster, timeline, lsn));
     }
 
     /**
