@@ -81,6 +81,22 @@ class RecoveryContractsTest {
     }
 
     @Test
+    void aTargetNamesItsRegisteredServerAndACommandWithoutOneStaysReadable() {
+        DropDatabase named = new DropDatabase("c", RUN, 0, new DatabaseTarget("127.0.0.1", 5432, "drill_x",
+                "postgres", "env:TARGET_DB_PASSWORD", "restore-pg"));
+        assertThat(EventCodec.decodeData(EventType.DROP_DATABASE, EventCodec.encodeData(named))).isEqualTo(named);
+        // an older coordinator's command: readable, the worker refuses it with the reason
+        String legacy = "{\"commandId\":\"c\",\"runId\":\"" + RUN + "\",\"step\":0,\"target\":{\"host\":"
+                + "\"127.0.0.1\",\"port\":5432,\"database\":\"drill_x\",\"user\":\"postgres\",\"passwordRef\":"
+                + "\"env:X\"}}";
+        assertThat(((DropDatabase) EventCodec.decodeData(EventType.DROP_DATABASE, legacy)).target().server()).isNull();
+        String badServer = EventCodec.encodeData(new DropDatabase("c", RUN, 0, new DatabaseTarget("127.0.0.1", 5432,
+                "drill_x", "postgres", "env:X", "../admin")));
+        assertThatThrownBy(() -> EventCodec.decodeData(EventType.DROP_DATABASE, badServer))
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("server");
+    }
+
+    @Test
     void aTargetCarriesASecretReferenceNeverAPassword() {
         String json = EventCodec.encodeData(new DropDatabase("c", RUN, 0,
                 new DatabaseTarget("127.0.0.1", 5432, "x", "postgres", "hunter2")));

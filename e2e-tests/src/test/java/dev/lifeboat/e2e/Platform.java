@@ -180,11 +180,14 @@ final class Platform implements AutoCloseable {
             storageB = launch("storage-worker", "storage-worker-b", root, ServiceProcess.freePort(),
                     Map.of("SCHEDULER_URL", schedulerUrl));
         }
+        // snapshot-worker reads the target server a recovery command names from recovery-coordinator's registry
         snapshotA = launch("snapshot-worker", "snapshot-worker-a", root, ServiceProcess.freePort(), Map.of(
-                "SCHEDULER_URL", schedulerUrl, "LIFEBOAT_SPOOL_DIR", spoolRoot.resolve("a").toString(),
+                "SCHEDULER_URL", schedulerUrl, "COORDINATOR_URL", "http://127.0.0.1:" + coordinatorPort,
+                "LIFEBOAT_SPOOL_DIR", spoolRoot.resolve("a").toString(),
                 "LIFEBOAT_SNAPSHOT_WORKER_ID", "worker-a", SOURCE_PASSWORD_ENV, stack.pgSuperPassword()));
         snapshotB = launch("snapshot-worker", "snapshot-worker-b", root, ServiceProcess.freePort(), Map.of(
-                "SCHEDULER_URL", schedulerUrl, "LIFEBOAT_SPOOL_DIR", spoolRoot.resolve("b").toString(),
+                "SCHEDULER_URL", schedulerUrl, "COORDINATOR_URL", "http://127.0.0.1:" + coordinatorPort,
+                "LIFEBOAT_SPOOL_DIR", spoolRoot.resolve("b").toString(),
                 "LIFEBOAT_SNAPSHOT_WORKER_ID", "worker-b", SOURCE_PASSWORD_ENV, stack.pgSuperPassword()));
         coordinator = launchCoordinator();
         for (ServiceProcess s : processes) {

@@ -54,9 +54,12 @@ public record TargetServer(String name, String kind, String host, Integer port, 
         return port >= Integer.parseInt(range[0]) && port <= Integer.parseInt(range[range.length - 1]);
     }
 
-    /** The database {@code database} on this server, as the participants' commands carry it. */
+    /**
+     * The database {@code database} on this server, as the participants' commands carry it: with this server's name,
+     * by which snapshot-worker reads the registration again and refuses a command whose values differ from it.
+     */
     public DatabaseTarget target(String database) {
-        return new DatabaseTarget(host, port, database, user, passwordRef);
+        return new DatabaseTarget(host, port, database, user, passwordRef, name);
     }
 
     /** The cluster {@code clusterName} on {@code port} under this target's data root. */

@@ -161,14 +161,18 @@ public class RestoreTargets {
 
     /**
      * The restore target of a step as resolved when the run started. Runs started before targets were kept
-     * with the run resolve the step's target server now, and only a database its pattern allows.
+     * with the run resolve the step's target server now, and only a database its pattern allows; runs started
+     * before targets carried their server's name get the name of the step's target server (snapshot-worker reads
+     * the registration by it and refuses a target that differs from it).
      */
     public DatabaseTarget kept(Connection c, Run r, int restoreStep) throws SQLException {
         JsonNode kept = r.data.path("targets").get(String.valueOf(restoreStep));
-        if (kept != null && !kept.isNull()) {
-            return Db.json().convertValue(kept, DatabaseTarget.class);
-        }
         PlanStep.RestoreDatabase s = (PlanStep.RestoreDatabase) r.plan.steps().get(restoreStep);
+        if (kept != null && !kept.isNull()) {
+            DatabaseTarget t = Db.json().convertValue(kept, DatabaseTarget.class);
+            return t.server() != null ? t : new DatabaseTarget(t.host(), t.port(), t.database(), t.user(),
+                    t.passwordRef(), s.target());
+        }
         TargetServer server = targets.find(c, s.target()).orElseThrow(() -> new IllegalStateException(
                 "target server '" + s.target() + "' of step " + restoreStep + " is not registered"));
         String database = database(r.id, r.mode, r.plan, restoreStep);

@@ -61,6 +61,8 @@ public class RecoveryCommandService {
     DatabaseChecks checks;
     @Inject
     StepReplyPublisher replies;
+    @Inject
+    RegisteredTargets targets;
 
     private volatile CommandLedger ledger;
     private volatile String participant;
@@ -85,9 +87,9 @@ public class RecoveryCommandService {
                             .orElse(null);
                     if (reply == null) {
                         reply = execute(command, type, claim);
-                    } else if (command instanceof RestoreDatabase r) {
+                    } else if (command instanceof RestoreDatabase r && claim.createdResource().isPresent()) {
                         // an attempt that died before the deadline may have left a partial database behind
-                        restorer.discardPartial(r, claim);
+                        discardPartial(r, claim);
                     } else if (command instanceof RestoreCluster r && claim.createdResource().isPresent()) {
                         clusters.remove(new RemoveCluster(r.commandId(), r.runId(), r.step(), r.target(), null));
                     }
@@ -110,10 +112,11 @@ public class RecoveryCommandService {
         try {
             return retry.call("command " + command.commandId() + " (" + type + ")", () -> {
                 try {
+                    // a database target is acted on only as registered in recovery-coordinator (RegisteredTargets)
                     return switch (command) {
-                        case RestoreDatabase r -> restored(r, type, claim, startedAt);
-                        case VerifyDatabase v -> verified(v, type, startedAt);
-                        case DropDatabase d -> dropped(d, type, startedAt);
+                        case RestoreDatabase r -> restored(registered(r), type, claim, startedAt);
+                        case VerifyDatabase v -> verified(registered(v), type, startedAt);
+                        case DropDatabase d -> dropped(registered(d), type, startedAt);
                         case RestoreCluster r -> clusterRestored(r, type, claim, startedAt);
                         case RemoveCluster r -> clusterRemoved(r, type, startedAt);
                         default -> throw new CommandFailure("snapshot-worker does not handle " + type);
@@ -129,6 +132,33 @@ public class RecoveryCommandService {
         } catch (RuntimeException e) {
             LOG.errorf(e, "command %s failed unexpectedly", command.commandId());
             return StepReplies.failed(command, type, participant(), "unexpected error: " + e, Map.of(), startedAt);
+        }
+    }
+
+    /** The restore into its registered target: the same values, read from recovery-coordinator's registry. */
+    private RestoreDatabase registered(RestoreDatabase r) {
+        return new RestoreDatabase(r.commandId(), r.runId(), r.step(), r.backup(),
+                targets.check(r.target(), r.replaceExisting() ? "replace" : "restore into"), r.jobs(),
+                r.replaceExisting(), r.deadline());
+    }
+
+    private DropDatabase registered(DropDatabase d) {
+        return new DropDatabase(d.commandId(), d.runId(), d.step(), targets.check(d.target(), "drop"), d.deadline());
+    }
+
+    /** Checks on a restored cluster run over its private socket on this worker and name no server. */
+    private VerifyDatabase registered(VerifyDatabase v) {
+        return v.cluster() != null || v.target() == null ? v : new VerifyDatabase(v.commandId(), v.runId(), v.step(),
+                targets.check(v.target(), "verify"), v.checks(), v.backup(), v.deadline(), null);
+    }
+
+    /** Drops what an earlier attempt created, on the registered target only; otherwise it stays, logged. */
+    private void discardPartial(RestoreDatabase r, CommandLedger.Claim claim) {
+        try {
+            restorer.discardPartial(registered(r), claim);
+        } catch (RuntimeException e) {
+            LOG.warnf("command %s: the partial database %s an earlier attempt created is left in place: %s",
+                    r.commandId(), claim.createdResource().orElse("?"), e.getMessage());
         }
     }
 

@@ -8,6 +8,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Properties;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 import dev.lifeboat.contracts.recovery.DatabaseTarget;
 import dev.lifeboat.kit.secrets.SecretPolicy;
@@ -17,6 +18,15 @@ import dev.lifeboat.snapshot.domain.CommandFailure;
 final class TargetServers {
     /** Databases a DropDatabase never touches, whatever the command says. */
     private static final Set<String> PROTECTED = Set.of("postgres", "template0", "template1");
+    /**
+     * Database names the worker acts on: recovery-coordinator's rule for plan databases and checks (PlanValidator's
+     * DB_NAME, the commands' schema). Nothing that could end the URL's path or start its parameters ({@code ?},
+     * {@code &}, {@code /}, {@code %}) or make libpq read the name as a connection string ({@code =}, spaces).
+     */
+    static final Pattern DB_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_$-]{0,62}");
+    /** Host names and addresses as recovery-coordinator's TargetService registers them. */
+    private static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
+            + "|\\[[0-9A-Fa-f:.]{2,45}]");
 
     private TargetServers() {
     }
@@ -52,14 +62,27 @@ final class TargetServers {
         return target.host() != null && target.host().startsWith("/");
     }
 
-    /** The JDBC URL of a database on the target, with the socket properties when it is reached over a socket. */
+    /**
+     * The JDBC URL of a database on the target, with the socket properties when it is reached over a socket. The
+     * driver lets the URL's parameters override the properties (the pinned search_path, sslmode): the database and
+     * host are checked here, where the URL is built, whoever named them.
+     */
     static String url(DatabaseTarget target, String database, Properties p) {
+        if (database == null || !DB_NAME.matcher(database).matches()) {
+            throw new CommandFailure("database name '" + database + "' is not a plain PostgreSQL name "
+                    + DB_NAME.pattern() + "; no connection is made to it");
+        }
         if (onSocket(target)) {
             p.setProperty("socketFactory", "org.newsclub.net.unix.AFUNIXSocketFactory$FactoryArg");
             p.setProperty("socketFactoryArg", target.host() + "/.s.PGSQL." + target.port());
             // peer authentication: the server asks no password
             p.remove("password");
             return "jdbc:postgresql://localhost:" + target.port() + "/" + database;
+        }
+        if (target.host() == null || !HOST.matcher(target.host()).matches() || target.port() < 1
+                || target.port() > 65535) {
+            throw new CommandFailure("target host '" + target.host() + "' port " + target.port() + " is not a host "
+                    + "name or address and port; no connection is made to it");
         }
         return "jdbc:postgresql://" + target.host() + ":" + target.port() + "/" + database;
     }
@@ -85,7 +108,7 @@ final class TargetServers {
         }
     }
 
-    /** A database name the worker will quote and act on: non-empty, at most 63 bytes, no NUL. */
+    /** A database name the worker will create, replace, drop or verify: a plain name, never a system database. */
     static String validName(DatabaseTarget target) {
         String name = plainName(target);
         if (PROTECTED.contains(name)) {
@@ -95,14 +118,15 @@ final class TargetServers {
     }
 
     /**
-     * A database name as PostgreSQL accepts it. Read-only checks on a restored cluster may read any of its databases
-     * (postgres included); everything else uses {@link #validName}.
+     * A plain database name ({@link #DB_NAME}, as the coordinator accepts them in plans and checks). Read-only checks
+     * on a restored cluster may read any of its databases (postgres included); everything else uses
+     * {@link #validName}.
      */
     static String plainName(DatabaseTarget target) {
         String name = target == null ? null : target.database();
-        if (name == null || name.isBlank() || name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 63
-                || name.indexOf('\0') >= 0) {
-            throw new CommandFailure("target database name '" + name + "' is not a valid PostgreSQL database name");
+        if (name == null || !DB_NAME.matcher(name).matches()) {
+            throw new CommandFailure("target database name '" + name + "' is not a plain PostgreSQL name "
+                    + DB_NAME.pattern());
         }
         return name;
     }

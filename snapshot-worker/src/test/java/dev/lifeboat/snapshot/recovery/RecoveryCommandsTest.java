@@ -500,7 +500,214 @@ class RecoveryCommandsTest {
         assertThat(awaitReply(drop.commandId()).result()).containsEntry("dropped", false);
     }
 
+    @Test
+    void aForgedRestoreToAServerNotRegisteredAsNamedIsRefusedAndNothingConnectsToIt() throws Exception {
+        // a holder of the coordinator's Kafka credentials aims a source's backup and a source's password at a server
+        // of their own: unregistered, under the registered server's name, and registered (by name) with another ref
+        String runId = UUID.randomUUID().toString();
+        String target = "recov_forged_" + runId.substring(0, 8);
+        String sourcePassword = "file:" + RecoveryCommandsTestResource.SOURCE_PASSWORD_FILE;
+        Databases.dropDatabase(target);
+        TargetRegistry registry = TargetRegistry.get();
+        try (Listener attacker = new Listener()) {
+            registry.register("decoy-" + runId.substring(0, 8), "127.0.0.1", attacker.port(), "postgres",
+                    "file:" + RecoveryCommandsTestResource.TARGET_PASSWORD_FILE, "^recov_.*");
+            RestoreDatabase unregistered = new RestoreDatabase(RecoveryCommand.commandId(runId, 0, "restore"), runId,
+                    0, backup(), new DatabaseTarget("127.0.0.1", attacker.port(), target, "postgres", sourcePassword,
+                    "attacker"), 1);
+            RestoreDatabase renamed = new RestoreDatabase(RecoveryCommand.commandId(runId, 1, "restore"), runId, 1,
+                    backup(), new DatabaseTarget("127.0.0.1", attacker.port(), target, "postgres", sourcePassword,
+                    RecoveryCommandsTestResource.SERVER), 1);
+            RestoreDatabase otherRef = new RestoreDatabase(RecoveryCommand.commandId(runId, 2, "restore"), runId, 2,
+                    backup(), new DatabaseTarget("127.0.0.1", attacker.port(), target, "postgres", sourcePassword,
+                    "decoy-" + runId.substring(0, 8)), 1);
+
+            send(EventType.RESTORE_DATABASE, unregistered);
+            send(EventType.RESTORE_DATABASE, renamed);
+            send(EventType.RESTORE_DATABASE, otherRef);
+            StepReply toUnregistered = awaitReply(unregistered.commandId());
+            StepReply toRenamed = awaitReply(renamed.commandId());
+            StepReply withOtherRef = awaitReply(otherRef.commandId());
+
+            assertThat(toUnregistered.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+            assertThat(toUnregistered.message()).contains("target server 'attacker' is not registered in "
+                    + "recovery-coordinator");
+            assertThat(toRenamed.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+            assertThat(toRenamed.message()).contains("port '" + attacker.port() + "' is not the registered '"
+                    + LocalStack.ensureStarted().pgPort() + "'").contains("passwordRef '" + sourcePassword
+                    + "' is not the registered").contains("nothing was connected to");
+            assertThat(withOtherRef.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+            assertThat(withOtherRef.message()).contains("passwordRef '" + sourcePassword + "' is not the registered")
+                    .doesNotContain("port");
+            assertThat(attacker.connections()).as("connections to the forged server").isZero();
+            assertThat(exists(target)).isFalse();
+        }
+    }
+
+    @Test
+    void aForgedDropOrReplaceOutsideTheTargetsPatternOrWithASourcesPasswordIsRefusedAndTheDatabaseStays() {
+        String runId = UUID.randomUUID().toString();
+        String production = "prod_orders_" + runId.substring(0, 8);
+        String matching = "recov_prod_" + runId.substring(0, 8);
+        for (String db : List.of(production, matching)) {
+            Databases.createDatabase(db);
+            Databases.execute(db, "CREATE TABLE precious (x int); INSERT INTO precious VALUES (7)");
+        }
+        try {
+            DatabaseTarget registered = target(production);
+            DropDatabase outside = new DropDatabase(RecoveryCommand.commandId(runId, 0, "drop"), runId, 0,
+                    registered);
+            RestoreDatabase replace = new RestoreDatabase(RecoveryCommand.commandId(runId, 1, "restore"), runId, 1,
+                    backup(), registered, 1, true);
+            // the registered server and database, but the password of a source (which here would work)
+            DropDatabase sourcesPassword = new DropDatabase(RecoveryCommand.commandId(runId, 2, "drop"), runId, 2,
+                    new DatabaseTarget(registered.host(), registered.port(), matching, "postgres",
+                            "file:" + RecoveryCommandsTestResource.SOURCE_PASSWORD_FILE,
+                            RecoveryCommandsTestResource.SERVER));
+
+            send(EventType.DROP_DATABASE, outside);
+            send(EventType.RESTORE_DATABASE, replace);
+            send(EventType.DROP_DATABASE, sourcesPassword);
+
+            for (String commandId : List.of(outside.commandId(), replace.commandId())) {
+                StepReply reply = awaitReply(commandId);
+                assertThat(reply.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+                assertThat(reply.message()).contains("database '" + production + "' on target server 'test-targets'")
+                        .contains("does not match the server's database pattern ^recov_.*");
+            }
+            StepReply refused = awaitReply(sourcesPassword.commandId());
+            assertThat(refused.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+            assertThat(refused.message()).contains("refusing to drop").contains("passwordRef 'file:"
+                    + RecoveryCommandsTestResource.SOURCE_PASSWORD_FILE + "' is not the registered 'file:"
+                    + RecoveryCommandsTestResource.TARGET_PASSWORD_FILE + "'");
+            assertThat(count(production, "select x from precious")).isEqualTo(7);
+            assertThat(count(matching, "select x from precious")).isEqualTo(7);
+        } finally {
+            Databases.dropDatabase(production);
+            Databases.dropDatabase(matching);
+        }
+    }
+
+    @Test
+    void aForgedVerifyOnAnUnregisteredServerRunsNoQueryAndReturnsNoValue() {
+        String runId = UUID.randomUUID().toString();
+        VerifyDatabase probe = new VerifyDatabase(RecoveryCommand.commandId(runId, 0, "verify-database"), runId, 0,
+                new DatabaseTarget("127.0.0.1", LocalStack.ensureStarted().pgPort(), source(), "postgres",
+                        "file:" + RecoveryCommandsTestResource.SOURCE_PASSWORD_FILE, "production"),
+                List.of(new SqlCheck("exfiltrate", SqlCheck.Kind.QUERY_EQUALS, null, null,
+                        "select string_agg(email, ',') from shop.customers", "x")));
+
+        send(EventType.VERIFY_DATABASE, probe);
+        StepReply reply = awaitReply(probe.commandId());
+
+        assertThat(reply.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(reply.message()).contains("refusing to verify")
+                .contains("target server 'production' is not registered");
+        assertThat(reply.result()).doesNotContainKey("checks");
+    }
+
+    @Test
+    void aCommandNamingNoRegisteredServerIsRefusedNamingTheUpgradeItNeeds() {
+        // a coordinator older than the registry check sends targets without their server's name
+        String runId = UUID.randomUUID().toString();
+        String db = "recov_unnamed_" + runId.substring(0, 8);
+        Databases.createDatabase(db);
+        try {
+            DatabaseTarget t = target(db);
+            DropDatabase drop = new DropDatabase(RecoveryCommand.commandId(runId, 0, "drop"), runId, 0,
+                    new DatabaseTarget(t.host(), t.port(), t.database(), t.user(), t.passwordRef()));
+
+            send(EventType.DROP_DATABASE, drop);
+            StepReply reply = awaitReply(drop.commandId());
+
+            assertThat(reply.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+            assertThat(reply.message()).contains("names no registered target server")
+                    .contains("upgrade recovery-coordinator");
+            assertThat(exists(db)).isTrue();
+        } finally {
+            Databases.dropDatabase(db);
+        }
+    }
+
+    @Test
+    void aRegistryThatCannotBeReadIsRetriedThenFailsTheCommandNamingTheCoordinator() {
+        String runId = UUID.randomUUID().toString();
+        String server = "flaky-" + runId.substring(0, 8);
+        String db = "recov_flaky_" + runId.substring(0, 8);
+        Databases.createDatabase(db);
+        try {
+            TargetRegistry registry = TargetRegistry.get();
+            DatabaseTarget t = target(db);
+            registry.register(server, t.host(), t.port(), t.user(), t.passwordRef(), "^recov_.*");
+            registry.unavailable(server);
+            int readsBefore = registry.reads();
+            DropDatabase drop = new DropDatabase(RecoveryCommand.commandId(runId, 0, "drop"), runId, 0,
+                    new DatabaseTarget(t.host(), t.port(), db, t.user(), t.passwordRef(), server));
+
+            send(EventType.DROP_DATABASE, drop);
+            StepReply reply = awaitReply(drop.commandId());
+
+            assertThat(reply.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+            assertThat(reply.message()).contains("failed transiently").contains("recovery-coordinator")
+                    .contains("answered 503 reading target server '" + server + "'");
+            assertThat(registry.reads() - readsBefore).as("reads of the registry").isGreaterThan(1);
+            assertThat(exists(db)).isTrue();
+        } finally {
+            Databases.dropDatabase(db);
+        }
+    }
+
+    @Test
+    void aDatabaseNameCarryingUrlParametersIsDeadLetteredAndNeverCreated() {
+        // pgjdbc lets URL parameters override the connection's properties (the pinned search_path, sslmode)
+        String runId = UUID.randomUUID().toString();
+        String name = "recov_x" + runId.substring(0, 8);
+        String forged = name + "?options=-csearch_path%3Dpublic&sslmode=disable";
+        RestoreDatabase restore = new RestoreDatabase(RecoveryCommand.commandId(runId, 0, "restore"), runId, 0,
+                backup(), target(forged), 1);
+
+        send(EventType.RESTORE_DATABASE, restore);
+
+        ConsumerRecord<String, String> dead = deadLetters.await(r -> runId.equals(r.key()), WAIT);
+        assertThat(EventCodec.header(dead.headers(), "dead-letter-reason")).contains("database");
+        assertThat(exists(forged)).isFalse();
+        assertThat(exists(name)).isFalse();
+    }
+
     // --- fixtures
+
+    /** A server that counts connections and answers none: where a forged command would send the worker. */
+    private static final class Listener implements AutoCloseable {
+        private final java.net.ServerSocket socket;
+        private final java.util.concurrent.atomic.AtomicInteger connections =
+                new java.util.concurrent.atomic.AtomicInteger();
+
+        Listener() throws IOException {
+            socket = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+            Thread.ofVirtual().start(() -> {
+                while (!socket.isClosed()) {
+                    try (java.net.Socket s = socket.accept()) {
+                        connections.incrementAndGet();
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        int port() {
+            return socket.getLocalPort();
+        }
+
+        int connections() {
+            return connections.get();
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
 
     /** A FULL backup of a sample database, written into the repository the way the worker writes one. */
     private synchronized BackupLocation backup() {
@@ -621,9 +828,10 @@ class RecoveryCommandsTest {
         return sourceDb;
     }
 
+    /** {@code database} on the registered target server, as the coordinator names it. */
     private static DatabaseTarget target(String database) {
         return new DatabaseTarget("127.0.0.1", LocalStack.ensureStarted().pgPort(), database, "postgres",
-                "file:" + RecoveryCommandsTestResource.TARGET_PASSWORD_FILE);
+                "file:" + RecoveryCommandsTestResource.TARGET_PASSWORD_FILE, RecoveryCommandsTestResource.SERVER);
     }
 
     private static void send(EventType type, RecoveryCommand command) {

@@ -27,13 +27,21 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 /**
  * Real Kafka, PostgreSQL and S3Proxy (test-support's LocalStack), a fresh ledger database {@code snapshot_test},
  * consumer groups of this run's own that start at the current end of their topics (the worker neither replays the
- * shared topics' history nor misses what the test writes), a fresh master key, and the target password in a file
- * (the commands' passwordRef is {@code file:<that file>}).
+ * shared topics' history nor misses what the test writes), a fresh master key, the target password in a file (the
+ * commands' passwordRef is {@code file:<that file>}), and a stand-in of recovery-coordinator's target registry with
+ * the target server {@link #SERVER} registered: the test PostgreSQL server, databases {@code ^recov_.*}.
  */
 public class RecoveryCommandsTestResource implements QuarkusTestResourceLifecycleManager {
     static final String DATABASE = "snapshot_test";
     static final Path SECRET_DIR = Path.of(System.getProperty("java.io.tmpdir"), "lifeboat-snapshot-test-secrets");
     static final Path TARGET_PASSWORD_FILE = SECRET_DIR.resolve("target-password");
+    /**
+     * A source's database password, which the worker's secret policy may resolve (a source's passwordRef names such
+     * a file): the password of the test server's superuser, so that a forged command using it would succeed.
+     */
+    static final Path SOURCE_PASSWORD_FILE = SECRET_DIR.resolve("source-password");
+    /** The target server the commands name, registered in {@link TargetRegistry}. */
+    static final String SERVER = "test-targets";
 
     @Override
     public Map<String, String> start() {
@@ -48,6 +56,7 @@ public class RecoveryCommandsTestResource implements QuarkusTestResourceLifecycl
         try {
             Files.createDirectories(SECRET_DIR);
             Files.writeString(TARGET_PASSWORD_FILE, stack.pgSuperPassword());
+            Files.writeString(SOURCE_PASSWORD_FILE, stack.pgSuperPassword());
             byte[] key = new byte[32];
             new SecureRandom().nextBytes(key);
             Path keyFile = Files.createTempFile("lifeboat-test-master-", ".key");
@@ -71,6 +80,10 @@ public class RecoveryCommandsTestResource implements QuarkusTestResourceLifecycl
             config.put("lifeboat.retry.initial-backoff", "200ms");
             config.putAll(Tokens.quarkusConfig());
             config.put("lifeboat.service-auth.token-file", Tokens.serviceTokenFile("snapshot-worker"));
+            TargetRegistry registry = TargetRegistry.get();
+            registry.register(SERVER, "127.0.0.1", stack.pgPort(), "postgres", "file:" + TARGET_PASSWORD_FILE,
+                    "^recov_.*");
+            config.put("quarkus.rest-client.coordinator.url", registry.url());
             return config;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -1,0 +1,95 @@
+package dev.lifeboat.snapshot.recovery;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+
+/**
+ * The tests' stand-in for recovery-coordinator's target registry ({@code GET /api/v1/targets/{name}}, as
+ * TargetResource answers it): the targets registered here, 404 for others, 401 without a bearer token, and 503 for
+ * names made {@link #unavailable}.
+ */
+public final class TargetRegistry {
+    private static TargetRegistry instance;
+
+    private final HttpServer server;
+    private final Map<String, Map<String, Object>> targets = new ConcurrentHashMap<>();
+    private final Map<String, Boolean> unavailable = new ConcurrentHashMap<>();
+    private final AtomicInteger reads = new AtomicInteger();
+
+    private TargetRegistry() throws IOException {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/api/v1/targets/", exchange -> {
+            reads.incrementAndGet();
+            String name = exchange.getRequestURI().getPath().substring("/api/v1/targets/".length());
+            String auth = exchange.getRequestHeaders().getFirst("Authorization");
+            if (auth == null || !auth.startsWith("Bearer ") || auth.length() < 20) {
+                answer(exchange, 401, "{\"status\":401,\"title\":\"Unauthorized\"}");
+            } else if (unavailable.containsKey(name)) {
+                answer(exchange, 503, "{\"status\":503,\"title\":\"Service Unavailable\"}");
+            } else if (targets.containsKey(name)) {
+                answer(exchange, 200, json(targets.get(name)));
+            } else {
+                answer(exchange, 404, "{\"status\":404,\"title\":\"Not Found\",\"detail\":\"target server '" + name
+                        + "' not found\"}");
+            }
+        });
+        server.start();
+    }
+
+    static synchronized TargetRegistry get() {
+        if (instance == null) {
+            try {
+                instance = new TargetRegistry();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return instance;
+    }
+
+    String url() {
+        return "http://127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    /** A database target server, as an admin registers it with PUT /api/v1/targets/{name}. */
+    void register(String name, String host, int port, String user, String passwordRef, String databasePattern) {
+        targets.put(name, Map.of("name", name, "kind", "database", "host", host, "port", port, "user", user,
+                "passwordRef", passwordRef, "databasePattern", databasePattern, "createdBy", "test-admin"));
+    }
+
+    /** The registry answers 503 for {@code name}, as a coordinator whose database is away does. */
+    void unavailable(String name) {
+        unavailable.put(name, true);
+    }
+
+    int reads() {
+        return reads.get();
+    }
+
+    private static String json(Map<String, Object> target) {
+        try {
+            return new ObjectMapper().writeValueAsString(target);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void answer(com.sun.net.httpserver.HttpExchange exchange, int status, String body)
+            throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().add("Content-Type", status == 200 ? "application/json"
+                : "application/problem+json");
+        exchange.sendResponseHeaders(status, bytes.length);
+        exchange.getResponseBody().write(bytes);
+        exchange.close();
+    }
+}

@@ -1,0 +1,54 @@
+package dev.lifeboat.snapshot.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Properties;
+
+import org.junit.jupiter.api.Test;
+
+import dev.lifeboat.contracts.recovery.DatabaseTarget;
+import dev.lifeboat.snapshot.domain.CommandFailure;
+
+/** The worker's own rules for the names it builds a JDBC URL from, whatever the command's schema let through. */
+class TargetServersTest {
+    private static final DatabaseTarget TARGET = new DatabaseTarget("db.example", 5432, "restored_shop", "restore",
+            "env:LIFEBOAT_SECRET_X", "drills");
+
+    @Test
+    void aPlainDatabaseNameMakesAPlainUrl() {
+        assertThat(TargetServers.url(TARGET, "restored_shop", new Properties()))
+                .isEqualTo("jdbc:postgresql://db.example:5432/restored_shop");
+        assertThat(TargetServers.url(TARGET, "drill_0123abcd-0000-0000-0000-000000000000_0", new Properties()))
+                .endsWith("/drill_0123abcd-0000-0000-0000-000000000000_0");
+    }
+
+    @Test
+    void aDatabaseNameThatWouldAddUrlParametersIsRefusedBeforeAnyUrlIsMade() {
+        // pgjdbc's URL parameters override the properties: the pinned search_path and sslmode would be gone
+        for (String forged : new String[] {"restored_x?options=-csearch_path%3Dpublic&sslmode=disable",
+                "restored_x&sslmode=disable", "a/b", "x y", "dbname=evil host=attacker", "", "1abc",
+                "x".repeat(64)}) {
+            assertThatThrownBy(() -> TargetServers.url(TARGET, forged, new Properties()))
+                    .as(forged).isInstanceOf(CommandFailure.class).hasMessageContaining("not a plain PostgreSQL name");
+            assertThatThrownBy(() -> TargetServers.validName(TARGET.withDatabase(forged)))
+                    .as(forged).isInstanceOf(CommandFailure.class);
+        }
+    }
+
+    @Test
+    void aHostThatIsNotAHostNameIsRefused() {
+        DatabaseTarget forged = new DatabaseTarget("attacker.example:6543/x?sslmode=disable#", 5432, "restored_shop",
+                "restore", "env:LIFEBOAT_SECRET_X", "drills");
+        assertThatThrownBy(() -> TargetServers.url(forged, "restored_shop", new Properties()))
+                .isInstanceOf(CommandFailure.class).hasMessageContaining("is not a host name or address");
+    }
+
+    @Test
+    void systemDatabasesAreNeverActedOn() {
+        for (String system : new String[] {"postgres", "template0", "template1"}) {
+            assertThatThrownBy(() -> TargetServers.validName(TARGET.withDatabase(system)))
+                    .isInstanceOf(CommandFailure.class).hasMessageContaining("system database");
+        }
+    }
+}
