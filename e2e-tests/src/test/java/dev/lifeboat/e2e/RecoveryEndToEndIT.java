@@ -2,6 +2,13 @@ package dev.lifeboat.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.contracts.recovery.DatabaseTarget;
+import dev.lifeboat.contracts.recovery.DropDatabase;
+import dev.lifeboat.contracts.recovery.RecoveryCommand;
+import dev.lifeboat.contracts.recovery.StepReply;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.TableFingerprint;
 import dev.lifeboat.testsupport.Tokens;
@@ -328,6 +335,74 @@ class RecoveryEndToEndIT {
             assertThat(TableFingerprint.of(existing)).isEqualTo(TableFingerprint.of(SOURCE_DB));
         } finally {
             Databases.dropDatabase(existing);
+        }
+    }
+
+    @Test
+    void commandsForgedWithTheCoordinatorsCredentialsAreCheckedAgainstItsRegistryAndDropNothing() throws Exception {
+        // whoever holds recovery-coordinator's Kafka credentials writes the commands topic; the registry stays the
+        // coordinator's (admin tokens only), and snapshot-worker reads it there with its own service token
+        String precious = "dr_precious_" + RUN;
+        Databases.createDatabase(precious);
+        Databases.execute(precious, "CREATE TABLE kept (x int); INSERT INTO kept VALUES (7)");
+        String runId = java.util.UUID.randomUUID().toString();
+        String registeredRef = "env:" + Platform.SOURCE_PASSWORD_ENV;
+        int port = platform.stack.pgPort();
+        String user = platform.stack.pgSuperUser();
+        List<DropDatabase> forged = List.of(
+                // another secret the worker could resolve, on the registered server
+                new DropDatabase(RecoveryCommand.commandId(runId, 0, "drop"), runId, 0, new DatabaseTarget(
+                        "127.0.0.1", port, precious, user, "env:LIFEBOAT_SECRET_E2E_OTHER", TARGET)),
+                // a database the registered pattern does not allow: the source itself
+                new DropDatabase(RecoveryCommand.commandId(runId, 1, "drop"), runId, 1, new DatabaseTarget(
+                        "127.0.0.1", port, SOURCE_DB, user, registeredRef, TARGET)),
+                // a server nobody registered
+                new DropDatabase(RecoveryCommand.commandId(runId, 2, "drop"), runId, 2, new DatabaseTarget(
+                        "127.0.0.1", port, precious, user, registeredRef, "nowhere-" + RUN)));
+        Map<String, Object> readerConfig = new java.util.HashMap<>(platform.stack.kafkaClientConfig(
+                dev.lifeboat.testsupport.LocalStack.KAFKA_ADMIN));
+        Map<String, Object> writerConfig = new java.util.HashMap<>(platform.stack.kafkaClientConfig(
+                "recovery-coordinator"));
+        writerConfig.put("acks", "all");
+        Map<String, String> replies = new java.util.HashMap<>();
+        try (var reader = new org.apache.kafka.clients.consumer.KafkaConsumer<>(readerConfig,
+                new org.apache.kafka.common.serialization.StringDeserializer(),
+                new org.apache.kafka.common.serialization.StringDeserializer());
+             var writer = new org.apache.kafka.clients.producer.KafkaProducer<>(writerConfig,
+                     new org.apache.kafka.common.serialization.StringSerializer(),
+                     new org.apache.kafka.common.serialization.StringSerializer())) {
+            List<org.apache.kafka.common.TopicPartition> partitions = reader.partitionsFor(
+                    Topics.SNAPSHOT_WORKER_REPLIES).stream().map(pi -> new org.apache.kafka.common.TopicPartition(
+                    pi.topic(), pi.partition())).toList();
+            reader.assign(partitions);
+            reader.seekToEnd(partitions);
+            partitions.forEach(reader::position);
+            for (DropDatabase d : forged) {
+                writer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(Topics.RECOVERY_COMMANDS, null,
+                        runId, EventCodec.encodeData(d), EventCodec.headers(EventType.DROP_DATABASE,
+                        "/lifeboat/recovery-coordinator", runId))).get();
+            }
+            await().atMost(Duration.ofMinutes(2)).until(() -> {
+                for (var r : reader.poll(Duration.ofMillis(500))) {
+                    StepReply reply = (StepReply) EventCodec.decodeData(EventType.STEP_REPLIED, r.value());
+                    if (runId.equals(reply.runId())) {
+                        replies.put(reply.commandId(), reply.outcome() + ": " + reply.message());
+                    }
+                }
+                return replies.size() == forged.size();
+            });
+        }
+        try {
+            assertThat(replies.get(forged.get(0).commandId())).startsWith("FAILED")
+                    .contains("passwordRef 'env:LIFEBOAT_SECRET_E2E_OTHER' is not the registered '" + registeredRef);
+            assertThat(replies.get(forged.get(1).commandId())).startsWith("FAILED")
+                    .contains("does not match the server's database pattern ^(drill_|dr_).*");
+            assertThat(replies.get(forged.get(2).commandId())).startsWith("FAILED")
+                    .contains("target server 'nowhere-" + RUN + "' is not registered in recovery-coordinator");
+            assertThat(databasesLike(precious)).containsExactly(precious);
+            assertThat(databasesLike(SOURCE_DB)).containsExactly(SOURCE_DB);
+        } finally {
+            Databases.dropDatabase(precious);
         }
     }
 
