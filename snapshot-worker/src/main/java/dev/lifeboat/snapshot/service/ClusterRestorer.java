@@ -208,7 +208,7 @@ public class ClusterRestorer {
         refuseEmptyArchive(cmd, target, wal, start, from, listing, continuity);
         refuseUnreachable(cmd, target, wal, continuity);
         refuseBeyondArchive(target, wal, continuity, from, listing, start);
-        String archiveHead = target.kind() == RecoveryTarget.Kind.LATEST
+        HeadCheck archiveHead = target.kind() == RecoveryTarget.Kind.LATEST
                 ? refuseShorterThanStored(target, wal, cluster, continuity, from, head) : null;
         List<String> plan = walPlan(wal, listing, continuity, from);
         long walCheckMillis = millisSince(checkStart);
@@ -239,6 +239,9 @@ public class ClusterRestorer {
                     Duration.ofSeconds(60), "start PostgreSQL in " + paths.data());
             long pgCtlMillis = millisSince(replayStart);
             awaitPromoted(cmd, paths, continuity, wal);
+            if (archiveHead != null && archiveHead.mustReach().isPresent()) {
+                refuseShortReplay(target, paths, wal, archiveHead.mustReach().get());
+            }
             long replayMillis = millisSince(replayStart);
             long readyStart = System.nanoTime();
             awaitAcceptingConnections(bin, cmd.target().port(), paths);
@@ -254,7 +257,7 @@ public class ClusterRestorer {
             result.put("systemIdentifier", cluster);
             result.put("walArchive", wal.location());
             if (archiveHead != null) {
-                result.put("archiveHead", archiveHead);
+                result.put("archiveHead", archiveHead.note());
             }
             // what of the source's data directory the restored cluster does not have, for the DBA to look at
             result.put("settingsNotKept", List.copyOf(new TreeSet<>(settings.notKept())));
@@ -636,20 +639,22 @@ public class ClusterRestorer {
      * Refuses a restore to the latest point from an archive that ends before what the source's archivers recorded
      * storing there (in this worker's database, as they uploaded it): WAL was deleted from the bucket, or older copies
      * put back, after it was archived, and replay would promote at the earlier point as if it were the latest. Only a
-     * head of this archive and of the backup's cluster counts; one of an earlier timeline than the archive's end is
-     * passed (the archive went on after a promotion), one of a later timeline is not there at all. Returns what was
-     * checked, for the reply.
+     * head of this archive and of the backup's cluster counts: the archive must reach its LSN (a moment after a
+     * promotion, before the archivers stored WAL of the new timeline past the old one's head, that refuses a restore
+     * the seconds until they have), and its timeline must not be later than the archive's. Returns what was checked,
+     * for the reply, and what replay must then reach ({@link #refuseShortReplay}).
      */
-    private static String refuseShorterThanStored(RecoveryTarget target, WalArchive wal, String cluster,
-                                                  WalArchive.Continuity c, String from,
-                                                  Optional<LeaseStore.ArchiveHead> recorded) {
+    private static HeadCheck refuseShorterThanStored(RecoveryTarget target, WalArchive wal, String cluster,
+                                                     WalArchive.Continuity c, String from,
+                                                     Optional<LeaseStore.ArchiveHead> recorded) {
         if (recorded.isEmpty()) {
-            return "not checked: no archiver of the source recorded storing WAL yet";
+            return new HeadCheck("not checked: no archiver of the source recorded storing WAL yet", Optional.empty());
         }
         LeaseStore.ArchiveHead head = recorded.get();
         if (!wal.location().equals(head.location()) || !cluster.equals(head.systemIdentifier())) {
-            return "not checked: the source's archivers last stored WAL of cluster " + head.systemIdentifier()
-                    + " into " + head.location() + ", not of this backup's cluster into this archive";
+            return new HeadCheck("not checked: the source's archivers last stored WAL of cluster "
+                    + head.systemIdentifier() + " into " + head.location() + ", not of this backup's cluster into "
+                    + "this archive", Optional.empty());
         }
         int size = wal.segmentSize();
         // the exact end: a stored partial reaches only as far as its bytes (read and authenticated)
@@ -666,12 +671,9 @@ public class ClusterRestorer {
                 end = partialEnd;
             }
         }
+        // the names in the listing decide the timeline; only PostgreSQL's replay, checked after it, proves the path
         int endTimeline = WalNames.timeline(endSegment);
         String stored = "WAL up to LSN " + WalNames.formatLsn(head.lsn()) + " of timeline " + head.timeline();
-        if (head.timeline() < endTimeline) {
-            return "not checked: the archive reaches timeline " + endTimeline + ", later than the " + stored
-                    + " its archivers recorded";
-        }
         if (head.timeline() > endTimeline || Long.compareUnsigned(head.lsn(), end) > 0) {
             throw new CommandFailure("refusing to restore to " + target.describe() + ": the WAL archive "
                     + wal.location() + " ends at LSN " + WalNames.formatLsn(end) + " of timeline " + endTimeline
@@ -680,7 +682,42 @@ public class ClusterRestorer {
                     + "the missing WAL back from a bucket version, or restore to an explicit LSN or time up to LSN "
                     + WalNames.formatLsn(end) + " if losing what follows is accepted");
         }
-        return "reaches the " + stored + " its archivers recorded";
+        return new HeadCheck("reaches the " + stored + " its archivers recorded", Optional.of(head.lsn()));
+    }
+
+    /**
+     * What a restore to the latest point checked of the archive's recorded head: {@code note} for the reply, and the
+     * LSN replay must then reach when the head is of this archive and cluster.
+     */
+    private record HeadCheck(String note, Optional<Long> mustReach) {
+    }
+
+    /** How far short of the recorded head replay may end: the archive may end inside a record, which is not replayed. */
+    static final long HEAD_SLACK = 1L << 20;
+
+    /**
+     * Fails a restore to the latest point whose replay ended more than {@link #HEAD_SLACK} before the head its
+     * archivers recorded (PostgreSQL's "redo done at", the start of the last record replayed): restore_command found
+     * the WAL that should follow missing or not of this path, although the listing seemed to reach the head (names
+     * put into the bucket, an older copy of a partial).
+     */
+    private static void refuseShortReplay(RecoveryTarget target, Paths paths, WalArchive wal, long head) {
+        Optional<String> done = logLine(paths.log(), "redo done at [0-9A-F]+/[0-9A-F]+");
+        if (done.isEmpty()) {
+            throw new CommandFailure("restored to " + target.describe() + " but cannot tell where replay ended (no "
+                    + "\"redo done at\" in " + paths.log() + "), so whether it reached the WAL up to LSN "
+                    + WalNames.formatLsn(head) + " that the source's archivers recorded storing in " + wal.location()
+                    + " cannot be told; the cluster is removed. Restore to an explicit LSN or time instead");
+        }
+        long ended = WalNames.parseLsn(done.get().substring("redo done at ".length()));
+        if (Long.compareUnsigned(ended + HEAD_SLACK, head) < 0) {
+            throw new CommandFailure("restore to " + target.describe() + " stopped short: replay ended at LSN "
+                    + WalNames.formatLsn(ended) + ", but the source's archivers recorded storing WAL up to LSN "
+                    + WalNames.formatLsn(head) + " in " + wal.location() + ": WAL that follows is missing from the "
+                    + "bucket or was replaced there; the cluster is removed. Find out who wrote to the bucket; put the "
+                    + "missing WAL back from a bucket version, or restore to an explicit LSN or time up to LSN "
+                    + WalNames.formatLsn(ended) + " if losing what follows is accepted");
+        }
     }
 
     /**
@@ -1131,16 +1168,17 @@ public class ClusterRestorer {
             } else {
                 notes.add(pid + " is not a regular file; pg_ctl was not run, the cluster's processes were ended");
             }
-            // a postmaster pg_ctl could not stop (or a stale pid file): end it only if it runs from this directory;
-            // with no readable pid file, whatever of the OS user's runs with this data directory in its arguments
-            List<ProcessHandle> processes = readLines(pid)
-                    .flatMap(l -> l.isEmpty() ? Optional.empty() : parseLong(l.getFirst()))
-                    .flatMap(ProcessHandle::of).filter(h -> runsFrom(h, paths.data())).map(List::of)
-                    .orElseGet(() -> ProcessHandle.allProcesses().filter(h -> runsFrom(h, paths.data())).toList());
-            for (ProcessHandle h : processes) {
-                h.descendants().forEach(ProcessHandle::destroyForcibly);
-                h.destroyForcibly();
-            }
+        }
+        // a postmaster pg_ctl could not stop (or a stale pid file): end it only if it runs from this directory; with
+        // no readable pid file (removed, or not a file), whatever of the OS user's runs with this data directory in
+        // its arguments
+        List<ProcessHandle> processes = readLines(pid)
+                .flatMap(l -> l.isEmpty() ? Optional.empty() : parseLong(l.getFirst()))
+                .flatMap(ProcessHandle::of).filter(h -> runsFrom(h, paths.data())).map(List::of)
+                .orElseGet(() -> ProcessHandle.allProcesses().filter(h -> runsFrom(h, paths.data())).toList());
+        for (ProcessHandle h : processes) {
+            h.descendants().forEach(ProcessHandle::destroyForcibly);
+            h.destroyForcibly();
         }
         deleteRecursively(paths.data());
         deleteRecursively(paths.work());

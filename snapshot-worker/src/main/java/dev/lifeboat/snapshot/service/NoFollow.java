@@ -159,6 +159,10 @@ final class NoFollow {
         if (!attrs.isRegularFile()) {
             throw new IOException(shown + " is not a regular file");
         }
+        // a hard link to a file of root's (/etc/shadow) put there by the directory's owner would be read as theirs
+        if (Files.getAttribute(shown, "unix:nlink", LinkOption.NOFOLLOW_LINKS) instanceof Integer n && n > 1) {
+            throw new IOException(shown + " has " + n + " names (hard links); it is not read");
+        }
         try (FileChannel ch = openWithin(at, name, shown)) {
             try {
                 ch.position(0);

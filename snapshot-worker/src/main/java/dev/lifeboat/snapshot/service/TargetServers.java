@@ -64,8 +64,8 @@ final class TargetServers {
 
     /**
      * The JDBC URL of a database on the target, with the socket properties when it is reached over a socket. The
-     * driver lets the URL's parameters override the properties (the pinned search_path, sslmode): the database and
-     * host are checked here, where the URL is built, whoever named them.
+     * driver lets the URL's parameters override the properties (the pinned search_path, the connection's user and
+     * settings): the database and host are checked here, where the URL is built, whoever named them.
      */
     static String url(DatabaseTarget target, String database, Properties p) {
         if (database == null || !DB_NAME.matcher(database).matches()) {

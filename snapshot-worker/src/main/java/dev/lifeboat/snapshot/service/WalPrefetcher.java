@@ -158,7 +158,10 @@ final class WalPrefetcher implements AutoCloseable {
                     java.nio.file.attribute.PosixFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
             String me = System.getProperty("user.name");
             var perms = a.permissions();
-            if (!a.isDirectory() || !a.owner().getName().equals(me)
+            // by uid: a worker whose uid has no name (a container's random uid) is "?" to user.name
+            Object mine = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+            Object owner = Files.getAttribute(directory, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            if (!a.isDirectory() || !owner.equals(mine)
                     || perms.contains(java.nio.file.attribute.PosixFilePermission.GROUP_WRITE)
                     || perms.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE)) {
                 throw new IllegalStateException("refusing to deliver WAL files into " + directory + ": it is "

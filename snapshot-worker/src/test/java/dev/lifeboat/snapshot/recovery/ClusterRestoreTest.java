@@ -552,6 +552,26 @@ class ClusterRestoreTest {
         assertThat(ClusterRestoreTestResource.DATA_ROOT.resolve(cutTarget.name())).doesNotExist();
         assertThat(listening(cutTarget.port())).isFalse();
 
+        // the newest segment deleted and a name of a later timeline put in its place: the listing seems to reach the
+        // head, but replay asks for the timeline-1 segment, finds none and stops a segment short of it
+        BackupLocation renamed = upload(src, Set.of(newest));
+        WalArchive renamedWal = repositories.openOrInit(BUCKET, renamed.repositoryPrefix()).wal();
+        renamedWal.put("000000FF" + newest.substring(8), new byte[renamedWal.segmentSize()]);
+        recordHead(renamed.sourceId(), renamedWal.location(), cluster, WalNames.timeline(newest), end);
+        ClusterTarget renamedTarget = new ClusterTarget(cutTarget.dataRoot(), "renamed-" + runId.substring(0, 8),
+                freePort());
+        RestoreCluster shortRestore = new RestoreCluster(RecoveryCommand.commandId(runId, 2, "restore-cluster"),
+                runId, 2, renamed, renamedTarget, RecoveryTarget.latest(), Instant.now().plus(WAIT));
+        send(EventType.RESTORE_CLUSTER, shortRestore);
+        StepReply stoppedShort = awaitReply(shortRestore.commandId());
+
+        assertThat(stoppedShort.outcome()).as(stoppedShort.message()).isEqualTo(StepReply.Outcome.FAILED);
+        assertThat(stoppedShort.message()).contains("stopped short: replay ended at LSN ")
+                .contains("recorded storing WAL up to LSN " + WalNames.formatLsn(end) + " in "
+                        + renamedWal.location());
+        assertThat(ClusterRestoreTestResource.DATA_ROOT.resolve(renamedTarget.name())).doesNotExist();
+        assertThat(listening(renamedTarget.port())).isFalse();
+
         // an archive that holds what its archivers stored there is restored
         BackupLocation whole = upload(src, Set.of());
         WalArchive wholeWal = repositories.openOrInit(BUCKET, whole.repositoryPrefix()).wal();

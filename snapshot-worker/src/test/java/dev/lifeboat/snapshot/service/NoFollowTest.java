@@ -112,4 +112,20 @@ class NoFollowTest {
         assertThatThrownBy(() -> NoFollow.requireSingleLink(link)).isInstanceOf(IOException.class)
                 .hasMessageContaining("has 2 names");
     }
+
+    @Test
+    void aHardLinkToAnotherFileIsNotReadNorTailed() throws Exception {
+        Path victim = Files.writeString(tmp.resolve("shadow"), "root:secret-hash");
+        Path run = Files.createDirectory(tmp.resolve("run"));
+        Path log = Files.createLink(run.resolve("postgres.log"), victim);
+
+        assertThatThrownBy(() -> NoFollow.read(log, 1024)).isInstanceOf(IOException.class)
+                .hasMessageContaining("has 2 names");
+        assertThatThrownBy(() -> NoFollow.tail(log, 1024)).isInstanceOf(IOException.class)
+                .hasMessageContaining("has 2 names");
+        assertThat(ClusterRestorer.tail(log, 12)).doesNotContain("secret-hash");
+        Files.delete(log);
+        Files.writeString(log, "LOG:  redo done at 0/3000060");
+        assertThat(NoFollow.read(log, 1024)).isPresent();
+    }
 }
