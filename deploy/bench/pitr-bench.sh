@@ -83,7 +83,7 @@ trap cleanup EXIT
 rm -rf "$WORK" "${CLUSTERS:?}/$CLUSTER" "$CLUSTERS/$CLUSTER.restore"; mkdir -p "$WORK" "$PGBR/repo" "$PGBR/log" "$PGBR/spool" "$CLUSTERS"
 pgbackrest_conf
 # the clusters' data root stays root's: a root worker refuses one the clusters' OS user could rename things in
-[[ $(id -u) == 0 ]] && chown -R postgres:postgres "$WORK"
+[[ $(id -u) == 0 ]] && { chown -R postgres:postgres "$WORK"; chown root:root "$CLUSTERS"; chmod 755 "$CLUSTERS"; }
 
 say "initdb under $DATA, port $PORT; ~$SIZE_GB GB of varied data and pgbench at scale ${PGBENCH_SCALE:-20}"
 EXTRA_CONF="archive_mode = on
