@@ -665,7 +665,11 @@ public class ClusterRestorer {
             end = WalNames.startLsn(endSegment, size) + size;
         }
         if (c.partial().isPresent()) {
-            long partialEnd = WalNames.startLsn(c.partial().get(), size) + wal.partialLength(c.partial().get());
+            String partial = c.partial().get();
+            int stored = wal.partialLength(partial);
+            // completed since the listing (a busy source): the partial is gone and the whole segment is there
+            long partialEnd = WalNames.startLsn(partial, size)
+                    + (stored == 0 && wal.hasComplete(partial) ? size : stored);
             if (Long.compareUnsigned(partialEnd, end) > 0) {
                 endSegment = c.partial().get();
                 end = partialEnd;
