@@ -8,7 +8,6 @@ import dev.lifeboat.contracts.Topics;
 import dev.lifeboat.contracts.recovery.DatabaseTarget;
 import dev.lifeboat.contracts.recovery.DropDatabase;
 import dev.lifeboat.contracts.recovery.RecoveryCommand;
-import dev.lifeboat.contracts.recovery.StepReply;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.TableFingerprint;
 import dev.lifeboat.testsupport.Tokens;
@@ -339,9 +338,9 @@ class RecoveryEndToEndIT {
     }
 
     @Test
-    void commandsForgedWithTheCoordinatorsCredentialsAreCheckedAgainstItsRegistryAndDropNothing() throws Exception {
-        // whoever holds recovery-coordinator's Kafka credentials writes the commands topic; the registry stays the
-        // coordinator's (admin tokens only), and snapshot-worker reads it there with its own service token
+    void commandsForgedWithTheCoordinatorsCredentialsAreDeadLetteredByTheWorkerAndDropNothing() throws Exception {
+        // whoever holds recovery-coordinator's Kafka credentials writes the commands topic; snapshot-worker acts only
+        // on a command the coordinator's database says it sent and waits for, read with its own service token
         String precious = "dr_precious_" + RUN;
         Databases.createDatabase(precious);
         Databases.execute(precious, "CREATE TABLE kept (x int); INSERT INTO kept VALUES (7)");
@@ -350,30 +349,36 @@ class RecoveryEndToEndIT {
         int port = platform.stack.pgPort();
         String user = platform.stack.pgSuperUser();
         List<DropDatabase> forged = List.of(
-                // another secret the worker could resolve, on the registered server
+                // exactly what a drill's cleanup sends: the registered server, its secret, a name its pattern allows
                 new DropDatabase(RecoveryCommand.commandId(runId, 0, "drop"), runId, 0, new DatabaseTarget(
+                        "127.0.0.1", port, precious, user, registeredRef, TARGET)),
+                // another secret the worker could resolve, on the registered server
+                new DropDatabase(RecoveryCommand.commandId(runId, 1, "drop"), runId, 1, new DatabaseTarget(
                         "127.0.0.1", port, precious, user, "env:LIFEBOAT_SECRET_E2E_OTHER", TARGET)),
                 // a database the registered pattern does not allow: the source itself
-                new DropDatabase(RecoveryCommand.commandId(runId, 1, "drop"), runId, 1, new DatabaseTarget(
+                new DropDatabase(RecoveryCommand.commandId(runId, 2, "drop"), runId, 2, new DatabaseTarget(
                         "127.0.0.1", port, SOURCE_DB, user, registeredRef, TARGET)),
                 // a server nobody registered
-                new DropDatabase(RecoveryCommand.commandId(runId, 2, "drop"), runId, 2, new DatabaseTarget(
+                new DropDatabase(RecoveryCommand.commandId(runId, 3, "drop"), runId, 3, new DatabaseTarget(
                         "127.0.0.1", port, precious, user, registeredRef, "nowhere-" + RUN)));
         Map<String, Object> readerConfig = new java.util.HashMap<>(platform.stack.kafkaClientConfig(
                 dev.lifeboat.testsupport.LocalStack.KAFKA_ADMIN));
         Map<String, Object> writerConfig = new java.util.HashMap<>(platform.stack.kafkaClientConfig(
                 "recovery-coordinator"));
         writerConfig.put("acks", "all");
-        Map<String, String> replies = new java.util.HashMap<>();
+        Map<String, String> deadLetters = new java.util.HashMap<>();
+        List<String> replies = new java.util.ArrayList<>();
         try (var reader = new org.apache.kafka.clients.consumer.KafkaConsumer<>(readerConfig,
                 new org.apache.kafka.common.serialization.StringDeserializer(),
                 new org.apache.kafka.common.serialization.StringDeserializer());
              var writer = new org.apache.kafka.clients.producer.KafkaProducer<>(writerConfig,
                      new org.apache.kafka.common.serialization.StringSerializer(),
                      new org.apache.kafka.common.serialization.StringSerializer())) {
-            List<org.apache.kafka.common.TopicPartition> partitions = reader.partitionsFor(
-                    Topics.SNAPSHOT_WORKER_REPLIES).stream().map(pi -> new org.apache.kafka.common.TopicPartition(
-                    pi.topic(), pi.partition())).toList();
+            List<org.apache.kafka.common.TopicPartition> partitions = new java.util.ArrayList<>();
+            for (String topic : List.of(Topics.SNAPSHOT_WORKER_REPLIES, Topics.DLQ)) {
+                reader.partitionsFor(topic).forEach(pi -> partitions.add(
+                        new org.apache.kafka.common.TopicPartition(pi.topic(), pi.partition())));
+            }
             reader.assign(partitions);
             reader.seekToEnd(partitions);
             partitions.forEach(reader::position);
@@ -382,24 +387,40 @@ class RecoveryEndToEndIT {
                         runId, EventCodec.encodeData(d), EventCodec.headers(EventType.DROP_DATABASE,
                         "/lifeboat/recovery-coordinator", runId))).get();
             }
-            await().atMost(Duration.ofMinutes(2)).until(() -> {
+            long quietUntil = Long.MAX_VALUE;
+            long giveUp = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+            // every forged command dead-lettered, then a few seconds more for a reply that must not come
+            while (System.nanoTime() < Math.min(quietUntil, giveUp)) {
                 for (var r : reader.poll(Duration.ofMillis(500))) {
-                    StepReply reply = (StepReply) EventCodec.decodeData(EventType.STEP_REPLIED, r.value());
-                    if (runId.equals(reply.runId())) {
-                        replies.put(reply.commandId(), reply.outcome() + ": " + reply.message());
+                    if (!runId.equals(r.key())) {
+                        continue;
+                    }
+                    if (Topics.DLQ.equals(r.topic())) {
+                        DropDatabase d = (DropDatabase) EventCodec.decodeData(EventType.DROP_DATABASE, r.value());
+                        deadLetters.put(d.commandId(), new String(r.headers().lastHeader("dead-letter-reason")
+                                .value(), java.nio.charset.StandardCharsets.UTF_8));
+                    } else {
+                        replies.add(r.value());
                     }
                 }
-                return replies.size() == forged.size();
-            });
+                if (deadLetters.size() == forged.size() && quietUntil == Long.MAX_VALUE) {
+                    quietUntil = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+                }
+            }
         }
         try {
-            assertThat(replies.get(forged.get(0).commandId())).startsWith("FAILED")
-                    .contains("passwordRef 'env:LIFEBOAT_SECRET_E2E_OTHER' is not the registered '" + registeredRef);
-            assertThat(replies.get(forged.get(1).commandId())).startsWith("FAILED")
-                    .contains("does not match the server's database pattern ^(drill_|dr_).*");
-            assertThat(replies.get(forged.get(2).commandId())).startsWith("FAILED")
-                    .contains("target server 'nowhere-" + RUN + "' is not registered in recovery-coordinator");
+            assertThat(deadLetters).as("dead letters").hasSize(forged.size());
+            for (DropDatabase d : forged) {
+                assertThat(deadLetters.get(d.commandId())).contains("sent no command " + d.commandId() + " for run "
+                        + runId).contains("nothing was done");
+            }
+            assertThat(replies).as("a forged command is never answered").isEmpty();
             assertThat(databasesLike(precious)).containsExactly(precious);
+            try (var c = Databases.connect(precious); var rs = c.createStatement().executeQuery(
+                    "select count(*) from kept")) {
+                rs.next();
+                assertThat(rs.getLong(1)).as("rows left in the database the forged drop aimed at").isEqualTo(1);
+            }
             assertThat(databasesLike(SOURCE_DB)).containsExactly(SOURCE_DB);
         } finally {
             Databases.dropDatabase(precious);

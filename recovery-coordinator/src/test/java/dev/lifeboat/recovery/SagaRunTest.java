@@ -367,6 +367,46 @@ class SagaRunTest {
     }
 
     @Test
+    void aParticipantReadsBackEachCommandAsSentWhileTheRunWaitsForItAndOnlyThen() {
+        String planId = createPlan("PT10M", List.of(Plans.restore("orders_restored")));
+        String runId = startRun(planId, "drill");
+        Command prepare = participant.next(runId);
+        // what a participant's service token (lifeboat-viewer) reads before acting on a command it received
+        JsonPath awaited = Plans.as(Tokens.viewer()).queryParam("commandId", prepare.commandId())
+                .get("/api/v1/runs/" + runId + "/commands").then().statusCode(200).extract().jsonPath();
+        assertThat(awaited.getBoolean("awaited")).isTrue();
+        assertThat(awaited.getString("type")).isEqualTo("PREPARE_RESTORE");
+        assertThat(awaited.getInt("step")).isZero();
+        assertThat(awaited.getMap("command")).as("the command exactly as sent on the commands topic")
+                .isEqualTo(prepare.data());
+        participant.completed(prepare, backup(Instant.now().minusSeconds(60)));
+
+        Command restore = participant.next(runId);
+        JsonPath answered = Plans.as(Tokens.viewer()).queryParam("commandId", prepare.commandId())
+                .get("/api/v1/runs/" + runId + "/commands").then().statusCode(200).extract().jsonPath();
+        assertThat(answered.getBoolean("awaited")).as("answered: nothing waits for it any more").isFalse();
+        assertThat(answered.getMap("command")).isNull();
+        assertThat(Plans.as(Tokens.viewer()).queryParam("commandId", restore.commandId())
+                .get("/api/v1/runs/" + runId + "/commands").then().statusCode(200).extract().jsonPath()
+                .getMap("command")).isEqualTo(restore.data());
+        // commands never sent: another step, another run, the coordinator's own action
+        for (String id : List.of(runId + ":7:restore", runId + ":0:verify-database")) {
+            Plans.as(Tokens.viewer()).queryParam("commandId", id).get("/api/v1/runs/" + runId + "/commands").then()
+                    .statusCode(404).body("detail", containsString("sent no command"));
+        }
+        String otherRun = java.util.UUID.randomUUID().toString();
+        Plans.as(Tokens.viewer()).queryParam("commandId", restore.commandId())
+                .get("/api/v1/runs/" + otherRun + "/commands").then().statusCode(404);
+        Plans.as(Tokens.viewer()).queryParam("commandId", "x'; drop table runs; --")
+                .get("/api/v1/runs/" + runId + "/commands").then().statusCode(400);
+        Plans.as(Tokens.viewer()).get("/api/v1/runs/" + runId + "/commands").then().statusCode(400)
+                .body(containsString("commandId is required"));
+        participant.completed(restore, restored("x"));
+        participant.completed(participant.next(runId), Map.of("dropped", true));
+        awaitRun(runId, "SUCCEEDED");
+    }
+
+    @Test
     void oneMillisecondRtoIsReportedMissed() {
         String planId = createPlan("PT0.001S", List.of(Plans.restore("orders_restored")));
         String runId = startRun(planId, "drill");

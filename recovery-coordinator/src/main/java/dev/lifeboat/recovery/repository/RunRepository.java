@@ -202,6 +202,60 @@ public class RunRepository {
         }
     }
 
+    /**
+     * A command this coordinator sent for a run: {@code payload} is the command as sent (its latest deadline) while
+     * the run, or a late drop, still waits for its reply, and null once nothing waits for it any more.
+     */
+    public record IssuedCommand(String commandId, String runId, int step, String action, String type,
+                                String payload) {
+    }
+
+    /**
+     * {@code commandId} of run {@code runId} as this coordinator sent it; empty when it never sent such a command
+     * (a coordinator-local action, which sends none, included).
+     */
+    public Optional<IssuedCommand> issuedCommand(Connection c, String runId, String commandId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select pending from runs where id = ? "
+                + "and status in ('RUNNING', 'COMPENSATING') and pending->>'commandId' = ? "
+                + "and pending->>'payload' is not null "
+                + "union all select pending from late_drops where command_id = ? and run_id = ? "
+                + "and expired_at is null and replied_at is null and deadline > now()")) {
+            ps.setString(1, runId);
+            ps.setString(2, commandId);
+            ps.setString(3, commandId);
+            ps.setString(4, runId);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    Run.Pending p;
+                    try {
+                        p = Db.json().readValue(rs.getString(1), Run.Pending.class);
+                    } catch (IOException e) {
+                        throw new IllegalStateException("command " + commandId + " of run " + runId
+                                + " is unreadable: " + e.getMessage(), e);
+                    }
+                    return Optional.of(new IssuedCommand(commandId, runId, p.step(), p.action(), p.type(),
+                            p.payload()));
+                }
+            }
+        }
+        // sent before and answered, timed out or superseded: the run's transitions name every command it sent
+        try (PreparedStatement ps = c.prepareStatement("select t.step, t.action from run_transitions t "
+                + "where t.run_id = ? and t.command_id = ? and t.note like 'command %' "
+                + "union all select step, 'drop' from late_drops where command_id = ? and run_id = ? limit 1")) {
+            ps.setString(1, runId);
+            ps.setString(2, commandId);
+            ps.setString(3, commandId);
+            ps.setString(4, runId);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    return Optional.of(new IssuedCommand(commandId, runId, rs.getInt(1), rs.getString(2), null,
+                            null));
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
     /** A late restore's drop, kept from the transaction that decided it until Kafka took it or its deadline passed. */
     public record LateDrop(String runId, int step, String target, String traceparent, Run.Pending pending) {
     }

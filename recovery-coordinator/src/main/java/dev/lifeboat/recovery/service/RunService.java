@@ -83,6 +83,16 @@ public class RunService {
         });
     }
 
+    /**
+     * Command {@code commandId} of run {@code runId} as this coordinator sent it, for a participant to check a command
+     * it received against; 404 when it sent no such command.
+     */
+    public RunRepository.IssuedCommand command(String runId, String commandId) {
+        return db.tx(c -> runs.issuedCommand(c, runId, commandId)).orElseThrow(() -> new ProblemException(404,
+                "Not Found", "recovery-coordinator sent no command '" + TargetService.abbreviate(commandId)
+                        + "' for run " + runId));
+    }
+
     public List<RunDetails> ofPlan(String planId) {
         return db.tx(c -> {
             if (plans.find(c, planId).isEmpty() && runs.ofPlan(c, planId).isEmpty()) {

@@ -20,7 +20,8 @@ import java.util.concurrent.CompletionStage;
 /**
  * How a participant takes one record from lifeboat.recovery.commands.v1: invalid records are nacked into
  * lifeboat.dlq.v1 with the reason; commands of other participants are acked untouched; its own commands are
- * handed to {@code handler} inside the sender's trace context. The handler throwing means the ledger or Kafka
+ * handed to {@code handler} inside the sender's trace context. A command the handler finds recovery-coordinator did
+ * not send ({@link CommandNotIssued}) is dead-lettered with the reason. Otherwise the handler throwing means the ledger or Kafka
  * failed: the command is valid, so it is never dead-lettered. A transient failure is retried under the platform's
  * {@link RetryPolicy} and parked when the window is over; a permanent one (the replies topic refusing this service,
  * a reply Kafka rejects) is parked at once with its reason. The coordinator's step deadline answers the run
@@ -74,6 +75,10 @@ public final class CommandDelivery {
                 return null;
             });
             return message.ack();
+        } catch (CommandNotIssued e) {
+            LOG.warnf("command %s (%s) is not one recovery-coordinator sent, sending it to the dead-letter topic: %s",
+                    command.commandId(), type, e.getMessage());
+            return message.nack(e);
         } catch (RetriesExhaustedException e) {
             // the coordinator's step deadline has answered the run meanwhile
             return parking.park(message, e).subscribeAsCompletionStage().thenCompose(done -> message.ack());

@@ -35,8 +35,9 @@ import io.agroal.api.AgroalDataSource;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
 
 /**
- * Carries out the recovery commands addressed to snapshot-worker (RestoreDatabase, VerifyDatabase, DropDatabase)
- * once per command id, and answers each with a StepReply. The outcome of the work (including a failed restore) is
+ * Carries out the recovery commands addressed to snapshot-worker (RestoreDatabase, VerifyDatabase, DropDatabase,
+ * RestoreCluster, RemoveCluster) once per command id, each only as recovery-coordinator sent it and while it waits for
+ * it ({@link IssuedCommands}), and answers each with a StepReply. The outcome of the work (including a failed restore) is
  * the reply; only the ledger or Kafka failing is thrown, so that the consumer retries the delivery.
  */
 @ApplicationScoped
@@ -63,14 +64,21 @@ public class RecoveryCommandService {
     StepReplyPublisher replies;
     @Inject
     RegisteredTargets targets;
+    @Inject
+    IssuedCommands issued;
 
     private volatile CommandLedger ledger;
     private volatile String participant;
 
     @WithSpan("RecoveryCommandService.handle")
-    public void handle(RecoveryCommand command, EventType type) throws InterruptedException {
+    public void handle(RecoveryCommand delivered, EventType type) throws InterruptedException {
+        // acted on only as recovery-coordinator sent it and while it waits for it (IssuedCommands)
+        IssuedCommands.Verdict verdict = issued.verify(delivered, type);
+        RecoveryCommand command = verdict instanceof IssuedCommands.Awaited a ? a.command() : delivered;
         CommandLedger.Entry entry = ledger().claim(command.commandId(), command.runId(), type.name(), participant());
         switch (entry) {
+            case CommandLedger.Finished f when verdict instanceof IssuedCommands.NotAwaited n ->
+                    LOG.infof("command %s finished before and %s; delivery skipped", command.commandId(), n.why());
             case CommandLedger.Finished f -> {
                 LOG.infof("command %s finished before; re-sending its reply", command.commandId());
                 // re-encoded: jsonb keeps the content, not the bytes, of the reply first sent
@@ -85,13 +93,18 @@ public class RecoveryCommandService {
                             command.runId(), command.step(), claim.attempt());
                     StepReply reply = CommandDeadlines.refusal(command, type, participant(), Instant.now())
                             .orElse(null);
-                    if (reply == null) {
+                    if (verdict instanceof IssuedCommands.NotAwaited n) {
+                        reply = notRun(command, type, claim, reply, n);
+                        if (reply == null) {
+                            return;
+                        }
+                    } else if (reply == null) {
                         reply = execute(command, type, claim);
                     } else if (command instanceof RestoreDatabase r && claim.createdResource().isPresent()) {
                         // an attempt that died before the deadline may have left a partial database behind
                         discardPartial(r, claim);
                     } else if (command instanceof RestoreCluster r && claim.createdResource().isPresent()) {
-                        clusters.remove(new RemoveCluster(r.commandId(), r.runId(), r.step(), r.target(), null));
+                        removePartial(r, claim);
                     }
                     String json = StepReplies.toJson(reply);
                     claim.finish(json);
@@ -99,6 +112,44 @@ public class RecoveryCommandService {
                     LOG.infof("command %s %s: %s", command.commandId(), reply.outcome(), reply.message());
                 }
             }
+        }
+    }
+
+    /**
+     * A command the coordinator sent once and waits for no more is not run. What an earlier attempt of it left behind
+     * once its deadline passed is removed (the ledger names it) and the refusal recorded and sent, as for a command
+     * past its deadline; otherwise it is recorded as not run, and nothing is sent (null).
+     */
+    private StepReply notRun(RecoveryCommand command, EventType type, CommandLedger.Claim claim, StepReply refusal,
+                             IssuedCommands.NotAwaited n) {
+        if (refusal != null && claim.createdResource().isPresent()) {
+            if (command instanceof RestoreDatabase r) {
+                discardPartial(r, claim);
+            } else if (command instanceof RestoreCluster r) {
+                removePartial(r, claim);
+            }
+            return refusal;
+        }
+        LOG.infof("command %s not run: %s", command.commandId(), n.why());
+        claim.finish(StepReplies.toJson(StepReplies.failed(command, type, participant(), "not run: " + n.why(),
+                Map.of(), Instant.now())));
+        return null;
+    }
+
+    /** Removes the cluster an earlier attempt created, only where the ledger says it did. */
+    private void removePartial(RestoreCluster r, CommandLedger.Claim claim) {
+        String created = claim.createdResource().orElseThrow();
+        try {
+            String data = clusters.paths(r.target()).data().toString();
+            if (!created.equals(data)) {
+                LOG.warnf("command %s: the partial cluster %s an earlier attempt created is left in place: the "
+                        + "command names %s", r.commandId(), created, data);
+                return;
+            }
+            clusters.remove(new RemoveCluster(r.commandId(), r.runId(), r.step(), r.target(), null));
+        } catch (RuntimeException e) {
+            LOG.warnf("command %s: the partial cluster %s an earlier attempt created is left in place: %s",
+                    r.commandId(), created, e.getMessage());
         }
     }
 

@@ -501,6 +501,108 @@ class RecoveryCommandsTest {
     }
 
     @Test
+    void aDropTheCoordinatorNeverSentIsDeadLetteredUnansweredAndTheDatabaseStays() {
+        // whoever holds the coordinator's Kafka credentials writes a drop the registered target's pattern allows
+        String runId = UUID.randomUUID().toString();
+        String db = "recov_kept_" + runId.substring(0, 8);
+        Databases.createDatabase(db);
+        Databases.execute(db, "CREATE TABLE precious (x int); INSERT INTO precious VALUES (7)");
+        try {
+            DropDatabase forged = new DropDatabase(RecoveryCommand.commandId(runId, 0, "drop"), runId, 0, target(db));
+            sendRaw(EventType.DROP_DATABASE, runId, EventCodec.encodeData(forged));
+            DropDatabase genuine = new DropDatabase(RecoveryCommand.commandId(runId, 1, "drop"), runId, 1,
+                    target("recov_never_" + runId.substring(0, 8)));
+            send(EventType.DROP_DATABASE, genuine);
+
+            ConsumerRecord<String, String> dead = deadLetters.await(r -> runId.equals(r.key()), WAIT);
+            assertThat(EventCodec.header(dead.headers(), "dead-letter-reason"))
+                    .contains("sent no command " + forged.commandId()).contains("nothing was done");
+            List<ConsumerRecord<String, String>> answered = replies.awaitCount(r -> r.value() != null
+                    && r.value().contains(runId), 1, WAIT);
+            assertThat(answered.getFirst().value()).as("the consumer goes on with the next command; the forged one "
+                    + "is never answered").contains(genuine.commandId()).doesNotContain(forged.commandId());
+            assertThat(count(db, "select count(*) from precious")).isEqualTo(1);
+        } finally {
+            Databases.dropDatabase(db);
+        }
+    }
+
+    @Test
+    void aCommandUnderTheIdOfOneTheCoordinatorWaitsForButWithOtherContentIsDeadLetteredAndTheGenuineOneRuns() {
+        String runId = UUID.randomUUID().toString();
+        String db = "recov_swap_" + runId.substring(0, 8);
+        Databases.createDatabase(db);
+        Databases.execute(db, "CREATE TABLE precious (x int); INSERT INTO precious VALUES (7)");
+        try {
+            DropDatabase genuine = new DropDatabase(RecoveryCommand.commandId(runId, 0, "drop"), runId, 0,
+                    target("recov_scratch_" + runId.substring(0, 8)));
+            TargetRegistry.get().issue(EventType.DROP_DATABASE, genuine);
+            // the same command id, aimed at another database the pattern allows, and under another type
+            DropDatabase swapped = new DropDatabase(genuine.commandId(), runId, 0, target(db));
+            sendRaw(EventType.DROP_DATABASE, runId, EventCodec.encodeData(swapped));
+            VerifyDatabase retyped = new VerifyDatabase(genuine.commandId(), runId, 0, target(db), List.of(
+                    new SqlCheck("precious", SqlCheck.Kind.QUERY_EQUALS, null, null, "select count(*) from precious",
+                            "1")), null);
+            sendRaw(EventType.VERIFY_DATABASE, runId, EventCodec.encodeData(retyped));
+            List<ConsumerRecord<String, String>> dead = deadLetters.awaitCount(r -> runId.equals(r.key()), 2, WAIT);
+            assertThat(EventCodec.header(dead.get(0).headers(), "dead-letter-reason"))
+                    .contains("differs from the one recovery-coordinator sent in target");
+            assertThat(EventCodec.header(dead.get(1).headers(), "dead-letter-reason"))
+                    .contains("as DROP_DATABASE, not VERIFY_DATABASE");
+            assertThat(count(db, "select count(*) from precious")).isEqualTo(1);
+
+            sendRaw(EventType.DROP_DATABASE, runId, EventCodec.encodeData(genuine));
+            StepReply reply = awaitReply(genuine.commandId());
+            assertThat(reply.outcome()).as("the refused ones did not use up the genuine command's id")
+                    .isEqualTo(StepReply.Outcome.COMPLETED);
+            assertThat(reply.result()).containsEntry("dropped", false);
+            assertThat(count(db, "select count(*) from precious")).isEqualTo(1);
+        } finally {
+            Databases.dropDatabase(db);
+        }
+    }
+
+    @Test
+    void aCommandTheCoordinatorNoLongerWaitsForIsNotRunNorAnswered() {
+        String runId = UUID.randomUUID().toString();
+        String db = "recov_late_" + runId.substring(0, 8);
+        Databases.createDatabase(db);
+        try {
+            DropDatabase timedOut = new DropDatabase(RecoveryCommand.commandId(runId, 0, "drop"), runId, 0,
+                    target(db));
+            TargetRegistry.get().issue(EventType.DROP_DATABASE, timedOut);
+            TargetRegistry.get().answered(timedOut.commandId());
+            sendRaw(EventType.DROP_DATABASE, runId, EventCodec.encodeData(timedOut));
+            DropDatabase next = new DropDatabase(RecoveryCommand.commandId(runId, 1, "drop"), runId, 1,
+                    target("recov_never_" + runId.substring(0, 8)));
+            send(EventType.DROP_DATABASE, next);
+
+            List<ConsumerRecord<String, String>> answered = replies.awaitCount(r -> r.value() != null
+                    && r.value().contains(runId), 1, WAIT);
+            assertThat(answered.getFirst().value()).contains(next.commandId()).doesNotContain(timedOut.commandId());
+            assertThat(count("postgres", "select count(*) from pg_database where datname = '" + db + "'"))
+                    .as("not dropped").isEqualTo(1);
+        } finally {
+            Databases.dropDatabase(db);
+        }
+    }
+
+    @Test
+    void aCommandIsRunOnceTheCoordinatorAnswersAfterBeingAway() {
+        String runId = UUID.randomUUID().toString();
+        TargetRegistry registry = TargetRegistry.get();
+        int readsBefore = registry.commandReads();
+        registry.commandsUnavailable(2);
+        DropDatabase drop = new DropDatabase(RecoveryCommand.commandId(runId, 0, "drop"), runId, 0,
+                target("recov_never_" + runId.substring(0, 8)));
+        send(EventType.DROP_DATABASE, drop);
+        StepReply reply = awaitReply(drop.commandId());
+        assertThat(reply.outcome()).isEqualTo(StepReply.Outcome.COMPLETED);
+        assertThat(registry.commandReads() - readsBefore).as("reads of the coordinator's commands")
+                .isGreaterThanOrEqualTo(3);
+    }
+
+    @Test
     void aForgedRestoreToAServerNotRegisteredAsNamedIsRefusedAndNothingConnectsToIt() throws Exception {
         // a holder of the coordinator's Kafka credentials aims a source's backup and a source's password at a server
         // of their own: unregistered, under the registered server's name, and registered (by name) with another ref
@@ -834,7 +936,9 @@ class RecoveryCommandsTest {
                 "file:" + RecoveryCommandsTestResource.TARGET_PASSWORD_FILE, RecoveryCommandsTestResource.SERVER);
     }
 
+    /** {@code command} as recovery-coordinator sends it: recorded there as awaited, then on the commands topic. */
     private static void send(EventType type, RecoveryCommand command) {
+        TargetRegistry.get().issue(type, command);
         sendRaw(type, command.runId(), EventCodec.encodeData(command));
     }
 

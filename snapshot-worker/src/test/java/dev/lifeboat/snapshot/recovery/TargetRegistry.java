@@ -9,13 +9,18 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
+
+import dev.lifeboat.contracts.EventCodec;
+import dev.lifeboat.contracts.EventType;
+import dev.lifeboat.contracts.recovery.RecoveryCommand;
 
 /**
  * The tests' stand-in for recovery-coordinator's target registry ({@code GET /api/v1/targets/{name}}, as
  * TargetResource answers it): the targets registered here, 404 for others, 401 without a bearer token, and 503 for
- * names made {@link #unavailable}.
+ * names made {@link #unavailable}. And for its record of the commands it sent ({@code GET
+ * /api/v1/runs/{id}/commands?commandId=}, as RunResource answers it): the commands {@link #issue issued} here, awaited
+ * until {@link #answered}, 404 for others.
  */
 public final class TargetRegistry {
     private static TargetRegistry instance;
@@ -24,6 +29,9 @@ public final class TargetRegistry {
     private final Map<String, Map<String, Object>> targets = new ConcurrentHashMap<>();
     private final Map<String, Boolean> unavailable = new ConcurrentHashMap<>();
     private final AtomicInteger reads = new AtomicInteger();
+    private final Map<String, Map<String, Object>> commands = new ConcurrentHashMap<>();
+    private final AtomicInteger commandReads = new AtomicInteger();
+    private volatile int commandsUnavailable;
 
     private TargetRegistry() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -42,7 +50,61 @@ public final class TargetRegistry {
                         + "' not found\"}");
             }
         });
+        server.createContext("/api/v1/runs/", exchange -> {
+            commandReads.incrementAndGet();
+            String path = exchange.getRequestURI().getPath();
+            String query = exchange.getRequestURI().getQuery();
+            String commandId = query == null || !query.startsWith("commandId=") ? null
+                    : query.substring("commandId=".length());
+            String auth = exchange.getRequestHeaders().getFirst("Authorization");
+            Map<String, Object> command = commandId == null ? null : commands.get(commandId);
+            if (auth == null || !auth.startsWith("Bearer ") || auth.length() < 20) {
+                answer(exchange, 401, "{\"status\":401,\"title\":\"Unauthorized\"}");
+            } else if (commandsUnavailable > 0) {
+                commandsUnavailable--;
+                answer(exchange, 503, "{\"status\":503,\"title\":\"Service Unavailable\"}");
+            } else if (command != null && path.equals("/api/v1/runs/" + command.get("runId") + "/commands")) {
+                answer(exchange, 200, json(command));
+            } else {
+                answer(exchange, 404, "{\"status\":404,\"title\":\"Not Found\",\"detail\":\"recovery-coordinator "
+                        + "sent no command\"}");
+            }
+        });
         server.start();
+    }
+
+    /** The coordinator sent {@code command} and waits for its reply. */
+    void issue(EventType type, RecoveryCommand command) {
+        Map<String, Object> issued = new java.util.HashMap<>();
+        issued.put("commandId", command.commandId());
+        issued.put("runId", command.runId());
+        issued.put("step", command.step());
+        issued.put("action", command.commandId().substring(command.commandId().lastIndexOf(':') + 1));
+        issued.put("type", type.name());
+        issued.put("awaited", true);
+        try {
+            issued.put("command", EventCodec.mapper().readTree(EventCodec.encodeData(command)));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        commands.put(command.commandId(), issued);
+    }
+
+    /** The coordinator had its reply (or timed it out): it waits for the command no more. */
+    void answered(String commandId) {
+        Map<String, Object> issued = new java.util.HashMap<>(commands.get(commandId));
+        issued.put("awaited", false);
+        issued.remove("command");
+        commands.put(commandId, issued);
+    }
+
+    /** The next {@code times} reads of a command answer 503, as a coordinator whose database is away does. */
+    void commandsUnavailable(int times) {
+        commandsUnavailable = times;
+    }
+
+    int commandReads() {
+        return commandReads.get();
     }
 
     static synchronized TargetRegistry get() {
@@ -77,7 +139,7 @@ public final class TargetRegistry {
 
     private static String json(Map<String, Object> target) {
         try {
-            return new ObjectMapper().writeValueAsString(target);
+            return EventCodec.mapper().writeValueAsString(target);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
