@@ -174,11 +174,14 @@ final class Platform implements AutoCloseable {
         // ... and its dashboard relays drills to recovery-coordinator and links runs to their traces in Zipkin
         catalog = launch("catalog-service", root, catalogPort, Map.of("SCHEDULER_URL", schedulerUrl,
                 "COORDINATOR_URL", "http://127.0.0.1:" + coordinatorPort, "ZIPKIN_UI_URL", stack.zipkinUrl()));
-        // storage-worker reads a policy's source and retention before it deletes what a BackupsExpired names
-        storage = launch("storage-worker", root, ServiceProcess.freePort(), Map.of("SCHEDULER_URL", schedulerUrl));
+        // storage-worker reads a policy's source and retention before it deletes what a BackupsExpired names, and
+        // each recovery command back from recovery-coordinator before it acts on it
+        String coordinatorUrl = "http://127.0.0.1:" + coordinatorPort;
+        storage = launch("storage-worker", root, ServiceProcess.freePort(), Map.of("SCHEDULER_URL", schedulerUrl,
+                "COORDINATOR_URL", coordinatorUrl));
         if (storageWorkers == 2) {
             storageB = launch("storage-worker", "storage-worker-b", root, ServiceProcess.freePort(),
-                    Map.of("SCHEDULER_URL", schedulerUrl));
+                    Map.of("SCHEDULER_URL", schedulerUrl, "COORDINATOR_URL", coordinatorUrl));
         }
         // snapshot-worker reads the target server a recovery command names from recovery-coordinator's registry
         snapshotA = launch("snapshot-worker", "snapshot-worker-a", root, ServiceProcess.freePort(), Map.of(

@@ -385,14 +385,15 @@ class SagaRunTest {
         JsonPath answered = Plans.as(Tokens.viewer()).queryParam("commandId", prepare.commandId())
                 .get("/api/v1/runs/" + runId + "/commands").then().statusCode(200).extract().jsonPath();
         assertThat(answered.getBoolean("awaited")).as("answered: nothing waits for it any more").isFalse();
-        assertThat(answered.getMap("command")).isNull();
+        assertThat(answered.getMap("command")).as("still shown as sent").isEqualTo(prepare.data());
         assertThat(Plans.as(Tokens.viewer()).queryParam("commandId", restore.commandId())
                 .get("/api/v1/runs/" + runId + "/commands").then().statusCode(200).extract().jsonPath()
                 .getMap("command")).isEqualTo(restore.data());
         // commands never sent: another step, another run, the coordinator's own action
         for (String id : List.of(runId + ":7:restore", runId + ":0:verify-database")) {
             Plans.as(Tokens.viewer()).queryParam("commandId", id).get("/api/v1/runs/" + runId + "/commands").then()
-                    .statusCode(404).body("detail", containsString("sent no command"));
+                    .statusCode(404).body("title", org.hamcrest.Matchers.equalTo("Command Not Sent"))
+                    .body("detail", containsString("sent no command"));
         }
         String otherRun = java.util.UUID.randomUUID().toString();
         Plans.as(Tokens.viewer()).queryParam("commandId", restore.commandId())

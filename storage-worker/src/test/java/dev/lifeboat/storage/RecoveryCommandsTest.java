@@ -38,6 +38,7 @@ import dev.lifeboat.repository.snapshot.Manifest;
 import dev.lifeboat.repository.wal.WalNames;
 import dev.lifeboat.storage.config.StorageConfig;
 import dev.lifeboat.storage.messaging.StepReplyPublisher;
+import dev.lifeboat.testsupport.CoordinatorStandIn;
 import dev.lifeboat.testsupport.LocalStack;
 import dev.lifeboat.testsupport.Tokens;
 import io.restassured.path.json.JsonPath;
@@ -326,6 +327,26 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
     }
 
     @Test
+    void aPrepareRestoreTheCoordinatorNeverSentIsDeadLetteredUnansweredAndTheGenuineOneIsAnswered() {
+        // whoever holds the coordinator's Kafka credentials asks where a source's latest backup is
+        String runId = UUID.randomUUID().toString();
+        String source = "src-forged-" + runId.substring(0, 8);
+        SnapshotCreated snapshot = sealed(source, 300_000);
+        PrepareRestore forged = new PrepareRestore(RecoveryCommand.commandId(runId, 0, "prepare"), runId, 0, source,
+                null, null);
+        sendRaw(EventType.PREPARE_RESTORE, runId, EventCodec.encodeData(forged));
+        PrepareRestore genuine = new PrepareRestore(RecoveryCommand.commandId(runId, 1, "prepare"), runId, 1, source,
+                null, null);
+        send(EventType.PREPARE_RESTORE, genuine);
+
+        ConsumerRecord<String, String> dead = deadLetters.await(r -> runId.equals(r.key()), WAIT);
+        assertThat(header(dead, "dead-letter-reason")).contains("sent no command " + forged.commandId())
+                .contains("nothing was done");
+        assertThat(locationOf(awaitReply(genuine.commandId())).backupId()).isEqualTo(snapshot.backupId());
+        assertThat(replies.seen(isReplyTo(forged.commandId()))).as("the forged command is never answered").isEmpty();
+    }
+
+    @Test
     void commandsOfOtherParticipantsAreIgnoredAndInvalidOnesDeadLettered() {
         String runId = UUID.randomUUID().toString();
         send(EventType.DROP_DATABASE, new dev.lifeboat.contracts.recovery.DropDatabase(
@@ -412,7 +433,10 @@ class RecoveryCommandsTest extends StorageWorkerTestBase {
         return EventCodec.mapper().convertValue((Map<?, ?>) reply.result().get("backup"), BackupLocation.class);
     }
 
+    /** {@code command} as recovery-coordinator sends it: recorded there (its stand-in) as awaited, then on Kafka. */
     private static void send(EventType type, RecoveryCommand command) {
+        CoordinatorStandIn.get().issue(type.name(), command.commandId(), command.runId(), command.step(),
+                EventCodec.encodeData(command));
         sendRaw(type, command.runId(), EventCodec.encodeData(command));
     }
 

@@ -13,11 +13,12 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 
 import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.testsupport.CoordinatorStandIn;
 import dev.lifeboat.testsupport.LocalStack;
 
 /**
- * The component test servers and database, plus a commands consumer group that starts at the topic's end, and a
- * manifest cap of 1 MiB.
+ * The component test servers and database, plus a commands consumer group that starts at the topic's end, a stand-in
+ * for recovery-coordinator's record of the commands it sent, and a manifest cap of 1 MiB.
  */
 public class RecoveryCommandsTestResource extends StorageWorkerTestResource {
     @Override
@@ -39,6 +40,8 @@ public class RecoveryCommandsTestResource extends StorageWorkerTestResource {
             throw new IllegalStateException(e);
         }
         config.put("mp.messaging.incoming.recovery-commands.group.id", group);
+        // recovery-coordinator's record of the commands it sent, which the worker reads each command back from
+        config.put("quarkus.rest-client.coordinator.url", CoordinatorStandIn.get().url());
         config.put("mp.messaging.incoming.recovery-commands.auto.offset.reset", "earliest");
         // a manifest cap a test can pass with a small object (the default is 256 MiB)
         config.put("lifeboat.repository.max-manifest-bytes", Long.toString(RecoveryCommandsTest.MANIFEST_CAP));

@@ -135,6 +135,24 @@ public class RunRepository {
             ps.setString(14, r.id);
             ps.executeUpdate();
         }
+        if (r.pending != null && r.pending.payload() != null) {
+            recordSent(c, r.id, r.pending);
+        }
+    }
+
+    /** Keeps {@code sent} as the command {@code commandId} was last sent (a re-send has a later deadline). */
+    private static void recordSent(Connection c, String runId, Run.Pending sent) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("insert into sent_commands (command_id, run_id, step, action, "
+                + "type, payload) values (?, ?, ?, ?, ?, ?) on conflict (command_id) do update set "
+                + "payload = excluded.payload, sent_at = now() where sent_commands.payload <> excluded.payload")) {
+            ps.setString(1, sent.commandId());
+            ps.setString(2, runId);
+            ps.setInt(3, sent.step());
+            ps.setString(4, sent.action());
+            ps.setString(5, sent.type());
+            ps.setString(6, sent.payload());
+            ps.executeUpdate();
+        }
     }
 
     public JsonNode result(Connection c, String id) throws SQLException, IOException {
@@ -203,11 +221,11 @@ public class RunRepository {
     }
 
     /**
-     * A command this coordinator sent for a run: {@code payload} is the command as sent (its latest deadline) while
-     * the run, or a late drop, still waits for its reply, and null once nothing waits for it any more.
+     * A command this coordinator sent for a run, {@code payload} as last sent (null for one sent before the
+     * coordinator kept what it sent); {@code awaited} while the run, or a late drop, still waits for its reply.
      */
     public record IssuedCommand(String commandId, String runId, int step, String action, String type,
-                                String payload) {
+                                boolean awaited, String payload) {
     }
 
     /**
@@ -215,41 +233,40 @@ public class RunRepository {
      * (a coordinator-local action, which sends none, included).
      */
     public Optional<IssuedCommand> issuedCommand(Connection c, String runId, String commandId) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("select pending from runs where id = ? "
+        boolean awaited;
+        try (PreparedStatement ps = c.prepareStatement("select 1 from runs where id = ? "
                 + "and status in ('RUNNING', 'COMPENSATING') and pending->>'commandId' = ? "
                 + "and pending->>'payload' is not null "
-                + "union all select pending from late_drops where command_id = ? and run_id = ? "
+                + "union all select 1 from late_drops where command_id = ? and run_id = ? "
                 + "and expired_at is null and replied_at is null and deadline > now()")) {
             ps.setString(1, runId);
             ps.setString(2, commandId);
             ps.setString(3, commandId);
             ps.setString(4, runId);
             try (ResultSet rs = ps.executeQuery()) {
+                awaited = rs.next();
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("select step, action, type, payload from sent_commands "
+                + "where command_id = ? and run_id = ?")) {
+            ps.setString(1, commandId);
+            ps.setString(2, runId);
+            try (ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
-                    Run.Pending p;
-                    try {
-                        p = Db.json().readValue(rs.getString(1), Run.Pending.class);
-                    } catch (IOException e) {
-                        throw new IllegalStateException("command " + commandId + " of run " + runId
-                                + " is unreadable: " + e.getMessage(), e);
-                    }
-                    return Optional.of(new IssuedCommand(commandId, runId, p.step(), p.action(), p.type(),
-                            p.payload()));
+                    return Optional.of(new IssuedCommand(commandId, runId, rs.getInt(1), rs.getString(2),
+                            rs.getString(3), awaited, rs.getString(4)));
                 }
             }
         }
-        // sent before and answered, timed out or superseded: the run's transitions name every command it sent
-        try (PreparedStatement ps = c.prepareStatement("select t.step, t.action from run_transitions t "
-                + "where t.run_id = ? and t.command_id = ? and t.note like 'command %' "
-                + "union all select step, 'drop' from late_drops where command_id = ? and run_id = ? limit 1")) {
+        // sent before the coordinator kept what it sent: the run's transitions name every command it sent
+        try (PreparedStatement ps = c.prepareStatement("select step, action from run_transitions where run_id = ? "
+                + "and command_id = ? and note like 'command %' limit 1")) {
             ps.setString(1, runId);
             ps.setString(2, commandId);
-            ps.setString(3, commandId);
-            ps.setString(4, runId);
             try (ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
                     return Optional.of(new IssuedCommand(commandId, runId, rs.getInt(1), rs.getString(2), null,
-                            null));
+                            false, null));
                 }
             }
         }
@@ -278,6 +295,7 @@ public class RunRepository {
             ps.setTimestamp(7, ts(deadline));
             ps.executeUpdate();
         }
+        recordSent(c, runId, drop);
     }
 
     /**

@@ -41,8 +41,8 @@ public class RunResource {
     @RolesAllowed({Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN})
     @GET
     @Path("{id}/commands")
-    @Operation(summary = "A command sent for the run, by its commandId: the command as sent while the run still "
-            + "waits for its reply (awaited), without it once it no longer does; 404 when none was sent")
+    @Operation(summary = "A command sent for the run, by its commandId: the command as last sent, and whether the run "
+            + "still waits for its reply (awaited); 404 (title 'Command Not Sent') when none was sent")
     public IssuedCommandView command(
             @PathParam("id") @Pattern(regexp = Ids.UUID_PATTERN, message = Ids.UUID_MESSAGE) String runId,
             @QueryParam("commandId") @NotNull(message = "the query parameter commandId is required")

@@ -18,6 +18,12 @@ import java.util.Locale;
 /** Starting runs and reading them back. */
 @ApplicationScoped
 public class RunService {
+    /**
+     * The title of the 404 that says the coordinator sent no such command, by which a participant tells it from a
+     * coordinator without the endpoint (an older one, whose 404 means nothing about the command).
+     */
+    public static final String COMMAND_NOT_SENT = "Command Not Sent";
+
     public record RunDetails(Run run, List<RunRepository.StepRow> steps, JsonNode result, List<JsonNode> transitions) {
     }
 
@@ -89,7 +95,7 @@ public class RunService {
      */
     public RunRepository.IssuedCommand command(String runId, String commandId) {
         return db.tx(c -> runs.issuedCommand(c, runId, commandId)).orElseThrow(() -> new ProblemException(404,
-                "Not Found", "recovery-coordinator sent no command '" + TargetService.abbreviate(commandId)
+                COMMAND_NOT_SENT, "recovery-coordinator sent no command '" + TargetService.abbreviate(commandId)
                         + "' for run " + runId));
     }
 

@@ -21,11 +21,12 @@ import java.util.concurrent.CompletionStage;
  * How a participant takes one record from lifeboat.recovery.commands.v1: invalid records are nacked into
  * lifeboat.dlq.v1 with the reason; commands of other participants are acked untouched; its own commands are
  * handed to {@code handler} inside the sender's trace context. A command the handler finds recovery-coordinator did
- * not send ({@link CommandNotIssued}) is dead-lettered with the reason. Otherwise the handler throwing means the ledger or Kafka
- * failed: the command is valid, so it is never dead-lettered. A transient failure is retried under the platform's
- * {@link RetryPolicy} and parked when the window is over; a permanent one (the replies topic refusing this service,
- * a reply Kafka rejects) is parked at once with its reason. The coordinator's step deadline answers the run
- * meanwhile; a parked command replayed after the fix is answered from the ledger if it ran.
+ * not send ({@link CommandNotIssued}) is dead-lettered with the reason. Otherwise the handler throwing means the
+ * ledger, Kafka or the coordinator failed: the command is valid, so it is never dead-lettered. A transient failure is
+ * retried under the platform's {@link RetryPolicy} and parked when the window is over; a permanent one (the replies
+ * topic refusing this service, a reply Kafka rejects) is parked at once with its reason. The coordinator's step
+ * deadline answers the run meanwhile; a parked command stays parked for its record (only the coordinator may write
+ * the commands topic, so it is not replayed there): a new run sends it again.
  */
 public final class CommandDelivery {
     private static final Logger LOG = Logger.getLogger(CommandDelivery.class);

@@ -24,6 +24,7 @@ import dev.lifeboat.contracts.recovery.StepReply;
 import dev.lifeboat.contracts.recovery.VerifyDatabase;
 import dev.lifeboat.kit.recovery.CommandDeadlines;
 import dev.lifeboat.kit.recovery.CommandLedger;
+import dev.lifeboat.kit.recovery.IssuedCommands;
 import dev.lifeboat.kit.recovery.StepReplies;
 import dev.lifeboat.kit.retry.RetriesExhaustedException;
 import dev.lifeboat.kit.retry.RetryPolicy;
@@ -43,6 +44,8 @@ import io.opentelemetry.instrumentation.annotations.WithSpan;
 @ApplicationScoped
 public class RecoveryCommandService {
     private static final Logger LOG = Logger.getLogger(RecoveryCommandService.class);
+    /** In the ledger's reply of a command recorded as not run: a later delivery of it re-sends nothing. */
+    private static final String NOT_RUN = "notRun";
 
     @Inject
     dev.lifeboat.kit.secrets.SecretPolicy secrets;
@@ -72,18 +75,25 @@ public class RecoveryCommandService {
 
     @WithSpan("RecoveryCommandService.handle")
     public void handle(RecoveryCommand delivered, EventType type) throws InterruptedException {
-        // acted on only as recovery-coordinator sent it and while it waits for it (IssuedCommands)
+        // acted on only as recovery-coordinator sent it (IssuedCommands): its copy, never the delivered one
         IssuedCommands.Verdict verdict = issued.verify(delivered, type);
-        RecoveryCommand command = verdict instanceof IssuedCommands.Awaited a ? a.command() : delivered;
+        RecoveryCommand command = switch (verdict) {
+            case IssuedCommands.Awaited a -> a.command();
+            case IssuedCommands.NotAwaited n -> n.command() != null ? n.command() : delivered;
+        };
         CommandLedger.Entry entry = ledger().claim(command.commandId(), command.runId(), type.name(), participant());
         switch (entry) {
-            case CommandLedger.Finished f when verdict instanceof IssuedCommands.NotAwaited n ->
-                    LOG.infof("command %s finished before and %s; delivery skipped", command.commandId(), n.why());
             case CommandLedger.Finished f -> {
-                LOG.infof("command %s finished before; re-sending its reply", command.commandId());
                 // re-encoded: jsonb keeps the content, not the bytes, of the reply first sent
                 StepReply stored = StepReplies.fromJson(f.replyJson());
-                replies.send(stored, StepReplies.toJson(stored));
+                if (Boolean.TRUE.equals(stored.result().get(NOT_RUN))) {
+                    LOG.infof("command %s was not run before (recovery-coordinator no longer waited for it); "
+                            + "delivery skipped", command.commandId());
+                } else {
+                    // a late reply still counts: the coordinator undoes a restore its step gave up on
+                    LOG.infof("command %s finished before; re-sending its reply", command.commandId());
+                    replies.send(stored, StepReplies.toJson(stored));
+                }
             }
             case CommandLedger.Busy b ->
                     LOG.infof("command %s runs in another instance; this delivery is skipped", command.commandId());
@@ -100,11 +110,9 @@ public class RecoveryCommandService {
                         }
                     } else if (reply == null) {
                         reply = execute(command, type, claim);
-                    } else if (command instanceof RestoreDatabase r && claim.createdResource().isPresent()) {
-                        // an attempt that died before the deadline may have left a partial database behind
-                        discardPartial(r, claim);
-                    } else if (command instanceof RestoreCluster r && claim.createdResource().isPresent()) {
-                        removePartial(r, claim);
+                    } else if (claim.createdResource().isPresent()) {
+                        // an attempt that died before the deadline may have left a partial restore behind
+                        removeLeftover(command, claim);
                     }
                     String json = StepReplies.toJson(reply);
                     claim.finish(json);
@@ -117,23 +125,35 @@ public class RecoveryCommandService {
 
     /**
      * A command the coordinator sent once and waits for no more is not run. What an earlier attempt of it left behind
-     * once its deadline passed is removed (the ledger names it) and the refusal recorded and sent, as for a command
-     * past its deadline; otherwise it is recorded as not run, and nothing is sent (null).
+     * is removed, as the coordinator's copy of the command names it, and the refusal recorded and sent (the coordinator
+     * records a late reply); otherwise it is recorded as not run and nothing is sent (null). Without the coordinator's
+     * copy (a command sent before it kept them) a leftover stays in place, logged, and the ledger keeps it.
      */
     private StepReply notRun(RecoveryCommand command, EventType type, CommandLedger.Claim claim, StepReply refusal,
                              IssuedCommands.NotAwaited n) {
-        if (refusal != null && claim.createdResource().isPresent()) {
-            if (command instanceof RestoreDatabase r) {
-                discardPartial(r, claim);
-            } else if (command instanceof RestoreCluster r) {
-                removePartial(r, claim);
+        if (claim.createdResource().isPresent()) {
+            if (n.command() == null) {
+                LOG.warnf("command %s: %s, and recovery-coordinator kept no copy of it; %s an earlier attempt "
+                        + "created is left in place", command.commandId(), n.why(), claim.createdResource().get());
+                return null;
             }
-            return refusal;
+            removeLeftover(command, claim);
+            return refusal != null ? refusal : StepReplies.failed(command, type, participant(), "not run: " + n.why()
+                    + "; what an earlier attempt created was removed", Map.of(), Instant.now());
         }
         LOG.infof("command %s not run: %s", command.commandId(), n.why());
         claim.finish(StepReplies.toJson(StepReplies.failed(command, type, participant(), "not run: " + n.why(),
-                Map.of(), Instant.now())));
+                Map.of(NOT_RUN, true), Instant.now())));
         return null;
+    }
+
+    /** What an earlier attempt of a restore created, removed where the ledger says it did. */
+    private void removeLeftover(RecoveryCommand command, CommandLedger.Claim claim) {
+        if (command instanceof RestoreDatabase r) {
+            discardPartial(r, claim);
+        } else if (command instanceof RestoreCluster r) {
+            removePartial(r, claim);
+        }
     }
 
     /** Removes the cluster an earlier attempt created, only where the ledger says it did. */

@@ -782,7 +782,7 @@ class ClusterRestoreTest {
 
     /** {@code command} as recovery-coordinator sends it: recorded there as awaited, then on the commands topic. */
     private static void send(EventType type, RecoveryCommand command) {
-        TargetRegistry.get().issue(type, command);
+        RecoveryCommandsTest.issue(type, command);
         try {
             producer.send(new ProducerRecord<>(Topics.RECOVERY_COMMANDS, null, command.runId(),
                     EventCodec.encodeData(command), EventCodec.headers(type, "/test/recovery-coordinator",

@@ -54,6 +54,7 @@ import dev.lifeboat.repository.snapshot.SnapshotWriter;
 import dev.lifeboat.repository.snapshot.TableFingerprints;
 import dev.lifeboat.snapshot.service.BackupFingerprinter;
 import dev.lifeboat.repository.snapshot.WriteResult;
+import dev.lifeboat.testsupport.CoordinatorStandIn;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
 import dev.lifeboat.testsupport.TableFingerprint;
@@ -536,7 +537,7 @@ class RecoveryCommandsTest {
         try {
             DropDatabase genuine = new DropDatabase(RecoveryCommand.commandId(runId, 0, "drop"), runId, 0,
                     target("recov_scratch_" + runId.substring(0, 8)));
-            TargetRegistry.get().issue(EventType.DROP_DATABASE, genuine);
+            issue(EventType.DROP_DATABASE, genuine);
             // the same command id, aimed at another database the pattern allows, and under another type
             DropDatabase swapped = new DropDatabase(genuine.commandId(), runId, 0, target(db));
             sendRaw(EventType.DROP_DATABASE, runId, EventCodec.encodeData(swapped));
@@ -570,8 +571,12 @@ class RecoveryCommandsTest {
         try {
             DropDatabase timedOut = new DropDatabase(RecoveryCommand.commandId(runId, 0, "drop"), runId, 0,
                     target(db));
-            TargetRegistry.get().issue(EventType.DROP_DATABASE, timedOut);
-            TargetRegistry.get().answered(timedOut.commandId());
+            issue(EventType.DROP_DATABASE, timedOut);
+            CoordinatorStandIn.get().answered(timedOut.commandId());
+            // under its id, aimed elsewhere: compared with the coordinator's copy all the same
+            DropDatabase swapped = new DropDatabase(timedOut.commandId(), runId, 0, target("recov_other_"
+                    + runId.substring(0, 8)));
+            sendRaw(EventType.DROP_DATABASE, runId, EventCodec.encodeData(swapped));
             sendRaw(EventType.DROP_DATABASE, runId, EventCodec.encodeData(timedOut));
             DropDatabase next = new DropDatabase(RecoveryCommand.commandId(runId, 1, "drop"), runId, 1,
                     target("recov_never_" + runId.substring(0, 8)));
@@ -582,15 +587,32 @@ class RecoveryCommandsTest {
             assertThat(answered.getFirst().value()).contains(next.commandId()).doesNotContain(timedOut.commandId());
             assertThat(count("postgres", "select count(*) from pg_database where datname = '" + db + "'"))
                     .as("not dropped").isEqualTo(1);
+            assertThat(EventCodec.header(deadLetters.await(r -> runId.equals(r.key()), WAIT).headers(),
+                    "dead-letter-reason")).contains("differs from the one recovery-coordinator sent in target");
         } finally {
             Databases.dropDatabase(db);
         }
     }
 
     @Test
+    void aReplyRecordedBeforeIsSentAgainWhenItsCommandComesAgainAfterTheCoordinatorStoppedWaiting() {
+        // the reply was lost (the worker died before sending it) and the coordinator timed the step out meanwhile:
+        // the late reply still counts there (a late restore is undone)
+        String runId = UUID.randomUUID().toString();
+        DropDatabase drop = new DropDatabase(RecoveryCommand.commandId(runId, 0, "drop"), runId, 0,
+                target("recov_never_" + runId.substring(0, 8)));
+        send(EventType.DROP_DATABASE, drop);
+        assertThat(awaitReply(drop.commandId()).outcome()).isEqualTo(StepReply.Outcome.COMPLETED);
+        CoordinatorStandIn.get().answered(drop.commandId());
+        sendRaw(EventType.DROP_DATABASE, runId, EventCodec.encodeData(drop));
+        List<ConsumerRecord<String, String>> both = replies.awaitCount(isReplyTo(drop.commandId()), 2, WAIT);
+        assertThat(StepReplies.fromJson(both.get(1).value()).outcome()).isEqualTo(StepReply.Outcome.COMPLETED);
+    }
+
+    @Test
     void aCommandIsRunOnceTheCoordinatorAnswersAfterBeingAway() {
         String runId = UUID.randomUUID().toString();
-        TargetRegistry registry = TargetRegistry.get();
+        CoordinatorStandIn registry = CoordinatorStandIn.get();
         int readsBefore = registry.commandReads();
         registry.commandsUnavailable(2);
         DropDatabase drop = new DropDatabase(RecoveryCommand.commandId(runId, 0, "drop"), runId, 0,
@@ -610,7 +632,7 @@ class RecoveryCommandsTest {
         String target = "recov_forged_" + runId.substring(0, 8);
         String sourcePassword = "file:" + RecoveryCommandsTestResource.SOURCE_PASSWORD_FILE;
         Databases.dropDatabase(target);
-        TargetRegistry registry = TargetRegistry.get();
+        CoordinatorStandIn registry = CoordinatorStandIn.get();
         try (Listener attacker = new Listener()) {
             registry.register("decoy-" + runId.substring(0, 8), "127.0.0.1", attacker.port(), "postgres",
                     "file:" + RecoveryCommandsTestResource.TARGET_PASSWORD_FILE, "^recov_.*");
@@ -738,7 +760,7 @@ class RecoveryCommandsTest {
         String db = "recov_flaky_" + runId.substring(0, 8);
         Databases.createDatabase(db);
         try {
-            TargetRegistry registry = TargetRegistry.get();
+            CoordinatorStandIn registry = CoordinatorStandIn.get();
             DatabaseTarget t = target(db);
             registry.register(server, t.host(), t.port(), t.user(), t.passwordRef(), "^recov_.*");
             registry.unavailable(server);
@@ -936,9 +958,15 @@ class RecoveryCommandsTest {
                 "file:" + RecoveryCommandsTestResource.TARGET_PASSWORD_FILE, RecoveryCommandsTestResource.SERVER);
     }
 
+    /** recovery-coordinator (its stand-in) records {@code command} as sent and waits for its reply. */
+    static void issue(EventType type, RecoveryCommand command) {
+        CoordinatorStandIn.get().issue(type.name(), command.commandId(), command.runId(), command.step(),
+                EventCodec.encodeData(command));
+    }
+
     /** {@code command} as recovery-coordinator sends it: recorded there as awaited, then on the commands topic. */
     private static void send(EventType type, RecoveryCommand command) {
-        TargetRegistry.get().issue(type, command);
+        issue(type, command);
         sendRaw(type, command.runId(), EventCodec.encodeData(command));
     }
 

@@ -19,6 +19,7 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 
 import dev.lifeboat.contracts.Topics;
+import dev.lifeboat.testsupport.CoordinatorStandIn;
 import dev.lifeboat.testsupport.Databases;
 import dev.lifeboat.testsupport.LocalStack;
 import dev.lifeboat.testsupport.Tokens;
@@ -40,7 +41,7 @@ public class RecoveryCommandsTestResource implements QuarkusTestResourceLifecycl
      * a file): the password of the test server's superuser, so that a forged command using it would succeed.
      */
     static final Path SOURCE_PASSWORD_FILE = SECRET_DIR.resolve("source-password");
-    /** The target server the commands name, registered in {@link TargetRegistry}. */
+    /** The target server the commands name, registered in {@link CoordinatorStandIn}. */
     static final String SERVER = "test-targets";
 
     @Override
@@ -80,7 +81,7 @@ public class RecoveryCommandsTestResource implements QuarkusTestResourceLifecycl
             config.put("lifeboat.retry.initial-backoff", "200ms");
             config.putAll(Tokens.quarkusConfig());
             config.put("lifeboat.service-auth.token-file", Tokens.serviceTokenFile("snapshot-worker"));
-            TargetRegistry registry = TargetRegistry.get();
+            CoordinatorStandIn registry = CoordinatorStandIn.get();
             registry.register(SERVER, "127.0.0.1", stack.pgPort(), "postgres", "file:" + TARGET_PASSWORD_FILE,
                     "^recov_.*");
             config.put("quarkus.rest-client.coordinator.url", registry.url());

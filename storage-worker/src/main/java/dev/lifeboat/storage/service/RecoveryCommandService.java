@@ -22,6 +22,7 @@ import dev.lifeboat.contracts.recovery.StepReply;
 import dev.lifeboat.contracts.recovery.VerifyBackup;
 import dev.lifeboat.kit.recovery.CommandDeadlines;
 import dev.lifeboat.kit.recovery.CommandLedger;
+import dev.lifeboat.kit.recovery.IssuedCommands;
 import dev.lifeboat.kit.recovery.StepReplies;
 import dev.lifeboat.kit.retry.RetriesExhaustedException;
 import dev.lifeboat.kit.retry.RetryPolicy;
@@ -31,8 +32,9 @@ import io.agroal.api.AgroalDataSource;
 import io.opentelemetry.instrumentation.annotations.WithSpan;
 
 /**
- * Carries out the recovery commands addressed to storage-worker (PrepareRestore, VerifyBackup) once per command id
- * and answers each with a StepReply. The object store or the database failing is retried with the worker's retry
+ * Carries out the recovery commands addressed to storage-worker (PrepareRestore, VerifyBackup) once per command id,
+ * each only as recovery-coordinator sent it and while it waits for it ({@link IssuedCommands}), and answers each with
+ * a StepReply. The object store or the database failing is retried with the worker's retry
  * settings, then answered FAILED with the cause; only the ledger or Kafka failing is thrown (the consumer retries
  * the delivery), since then no reply can be recorded or sent.
  */
@@ -45,12 +47,14 @@ public class RecoveryCommandService {
     private final FullVerificationService verification;
     private final StepReplyPublisher replies;
     private final RetryPolicy retry;
+    private final IssuedCommands issued;
     private final String participant;
 
     public RecoveryCommandService(AgroalDataSource dataSource, RestorePreparation preparation,
                                   FullVerificationService verification, StepReplyPublisher replies,
-                                  RetryPolicy retry) {
+                                  RetryPolicy retry, IssuedCommands issued) {
         this.ledger = new CommandLedger(dataSource, "storage.recovery_command");
+        this.issued = issued;
         this.preparation = preparation;
         this.verification = verification;
         this.replies = replies;
@@ -59,7 +63,14 @@ public class RecoveryCommandService {
     }
 
     @WithSpan("RecoveryCommandService.handle")
-    public void handle(RecoveryCommand command, EventType type) throws InterruptedException {
+    public void handle(RecoveryCommand delivered, EventType type) throws InterruptedException {
+        // acted on only as recovery-coordinator sent it and while it waits for it (IssuedCommands); it creates
+        // nothing, so a command it no longer waits for is not run, and a reply recorded before is not re-sent
+        if (!(issued.verify(delivered, type) instanceof IssuedCommands.Awaited awaited)) {
+            LOG.infof("command %s not run: recovery-coordinator no longer waits for it", delivered.commandId());
+            return;
+        }
+        RecoveryCommand command = awaited.command();
         CommandLedger.Entry entry = ledger.claim(command.commandId(), command.runId(), type.name(), participant);
         switch (entry) {
             case CommandLedger.Finished f -> {

@@ -1,4 +1,4 @@
-package dev.lifeboat.snapshot.recovery;
+package dev.lifeboat.testsupport;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -11,19 +11,18 @@ import java.util.concurrent.atomic.AtomicInteger;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.sun.net.httpserver.HttpServer;
 
-import dev.lifeboat.contracts.EventCodec;
-import dev.lifeboat.contracts.EventType;
-import dev.lifeboat.contracts.recovery.RecoveryCommand;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
- * The tests' stand-in for recovery-coordinator's target registry ({@code GET /api/v1/targets/{name}}, as
+ * The workers' tests' stand-in for recovery-coordinator's target registry ({@code GET /api/v1/targets/{name}}, as
  * TargetResource answers it): the targets registered here, 404 for others, 401 without a bearer token, and 503 for
  * names made {@link #unavailable}. And for its record of the commands it sent ({@code GET
  * /api/v1/runs/{id}/commands?commandId=}, as RunResource answers it): the commands {@link #issue issued} here, awaited
- * until {@link #answered}, 404 for others.
+ * until {@link #answered}, 404 "Command Not Sent" for others.
  */
-public final class TargetRegistry {
-    private static TargetRegistry instance;
+public final class CoordinatorStandIn {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static CoordinatorStandIn instance;
 
     private final HttpServer server;
     private final Map<String, Map<String, Object>> targets = new ConcurrentHashMap<>();
@@ -33,7 +32,7 @@ public final class TargetRegistry {
     private final AtomicInteger commandReads = new AtomicInteger();
     private volatile int commandsUnavailable;
 
-    private TargetRegistry() throws IOException {
+    private CoordinatorStandIn() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/api/v1/targets/", exchange -> {
             reads.incrementAndGet();
@@ -66,51 +65,53 @@ public final class TargetRegistry {
             } else if (command != null && path.equals("/api/v1/runs/" + command.get("runId") + "/commands")) {
                 answer(exchange, 200, json(command));
             } else {
-                answer(exchange, 404, "{\"status\":404,\"title\":\"Not Found\",\"detail\":\"recovery-coordinator "
-                        + "sent no command\"}");
+                answer(exchange, 404, "{\"status\":404,\"title\":\"Command Not Sent\",\"detail\":"
+                        + "\"recovery-coordinator sent no command\"}");
             }
         });
         server.start();
     }
 
-    /** The coordinator sent {@code command} and waits for its reply. */
-    void issue(EventType type, RecoveryCommand command) {
+    /**
+     * The coordinator sent command {@code commandId} of {@code type} (an EventType's name), its data {@code json},
+     * and waits for its reply.
+     */
+    public void issue(String type, String commandId, String runId, int step, String json) {
         Map<String, Object> issued = new java.util.HashMap<>();
-        issued.put("commandId", command.commandId());
-        issued.put("runId", command.runId());
-        issued.put("step", command.step());
-        issued.put("action", command.commandId().substring(command.commandId().lastIndexOf(':') + 1));
-        issued.put("type", type.name());
+        issued.put("commandId", commandId);
+        issued.put("runId", runId);
+        issued.put("step", step);
+        issued.put("action", commandId.substring(commandId.lastIndexOf(':') + 1));
+        issued.put("type", type);
         issued.put("awaited", true);
         try {
-            issued.put("command", EventCodec.mapper().readTree(EventCodec.encodeData(command)));
+            issued.put("command", JSON.readTree(json));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-        commands.put(command.commandId(), issued);
+        commands.put(commandId, issued);
     }
 
-    /** The coordinator had its reply (or timed it out): it waits for the command no more. */
-    void answered(String commandId) {
+    /** The coordinator had its reply (or timed it out): it waits for the command no more, and still shows it. */
+    public void answered(String commandId) {
         Map<String, Object> issued = new java.util.HashMap<>(commands.get(commandId));
         issued.put("awaited", false);
-        issued.remove("command");
         commands.put(commandId, issued);
     }
 
     /** The next {@code times} reads of a command answer 503, as a coordinator whose database is away does. */
-    void commandsUnavailable(int times) {
+    public void commandsUnavailable(int times) {
         commandsUnavailable = times;
     }
 
-    int commandReads() {
+    public int commandReads() {
         return commandReads.get();
     }
 
-    static synchronized TargetRegistry get() {
+    public static synchronized CoordinatorStandIn get() {
         if (instance == null) {
             try {
-                instance = new TargetRegistry();
+                instance = new CoordinatorStandIn();
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -118,28 +119,28 @@ public final class TargetRegistry {
         return instance;
     }
 
-    String url() {
+    public String url() {
         return "http://127.0.0.1:" + server.getAddress().getPort();
     }
 
     /** A database target server, as an admin registers it with PUT /api/v1/targets/{name}. */
-    void register(String name, String host, int port, String user, String passwordRef, String databasePattern) {
+    public void register(String name, String host, int port, String user, String passwordRef, String databasePattern) {
         targets.put(name, Map.of("name", name, "kind", "database", "host", host, "port", port, "user", user,
                 "passwordRef", passwordRef, "databasePattern", databasePattern, "createdBy", "test-admin"));
     }
 
     /** The registry answers 503 for {@code name}, as a coordinator whose database is away does. */
-    void unavailable(String name) {
+    public void unavailable(String name) {
         unavailable.put(name, true);
     }
 
-    int reads() {
+    public int reads() {
         return reads.get();
     }
 
     private static String json(Map<String, Object> target) {
         try {
-            return EventCodec.mapper().writeValueAsString(target);
+            return JSON.writeValueAsString(target);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
