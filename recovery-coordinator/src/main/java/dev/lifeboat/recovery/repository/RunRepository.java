@@ -233,18 +233,24 @@ public class RunRepository {
      * (a coordinator-local action, which sends none, included).
      */
     public Optional<IssuedCommand> issuedCommand(Connection c, String runId, String commandId) throws SQLException {
-        boolean awaited;
-        try (PreparedStatement ps = c.prepareStatement("select 1 from runs where id = ? "
+        // what a run, or a late drop, waits for now
+        IssuedCommand awaited = null;
+        try (PreparedStatement ps = c.prepareStatement("select (pending->>'step')::int, pending->>'action', "
+                + "pending->>'type', pending->>'payload' from runs where id = ? "
                 + "and status in ('RUNNING', 'COMPENSATING') and pending->>'commandId' = ? "
                 + "and pending->>'payload' is not null "
-                + "union all select 1 from late_drops where command_id = ? and run_id = ? "
-                + "and expired_at is null and replied_at is null and deadline > now()")) {
+                + "union all select step, pending->>'action', pending->>'type', pending->>'payload' from late_drops "
+                + "where command_id = ? and run_id = ? and expired_at is null and replied_at is null "
+                + "and deadline > now()")) {
             ps.setString(1, runId);
             ps.setString(2, commandId);
             ps.setString(3, commandId);
             ps.setString(4, runId);
             try (ResultSet rs = ps.executeQuery()) {
-                awaited = rs.next();
+                if (rs.next()) {
+                    awaited = new IssuedCommand(commandId, runId, rs.getInt(1), rs.getString(2), rs.getString(3),
+                            true, rs.getString(4));
+                }
             }
         }
         try (PreparedStatement ps = c.prepareStatement("select step, action, type, payload from sent_commands "
@@ -254,9 +260,13 @@ public class RunRepository {
             try (ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
                     return Optional.of(new IssuedCommand(commandId, runId, rs.getInt(1), rs.getString(2),
-                            rs.getString(3), awaited, rs.getString(4)));
+                            rs.getString(3), awaited != null, rs.getString(4)));
                 }
             }
+        }
+        if (awaited != null) {
+            // sent by a coordinator of before sent_commands (a rolling upgrade): the run's own copy
+            return Optional.of(awaited);
         }
         // sent before the coordinator kept what it sent: the run's transitions name every command it sent
         try (PreparedStatement ps = c.prepareStatement("select step, action from run_transitions where run_id = ? "
@@ -293,9 +303,10 @@ public class RunRepository {
             ps.setString(5, traceparent);
             ps.setString(6, toJson(drop));
             ps.setTimestamp(7, ts(deadline));
-            ps.executeUpdate();
+            if (ps.executeUpdate() == 1) {
+                recordSent(c, runId, drop);
+            }
         }
-        recordSent(c, runId, drop);
     }
 
     /**

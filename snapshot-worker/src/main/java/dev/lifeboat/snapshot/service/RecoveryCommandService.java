@@ -79,8 +79,17 @@ public class RecoveryCommandService {
         IssuedCommands.Verdict verdict = issued.verify(delivered, type);
         RecoveryCommand command = switch (verdict) {
             case IssuedCommands.Awaited a -> a.command();
-            case IssuedCommands.NotAwaited n -> n.command() != null ? n.command() : delivered;
+            case IssuedCommands.NotAwaited n when n.command() != null -> n.command();
+            case IssuedCommands.NotAwaited n -> {
+                // sent before the coordinator kept copies: nothing to compare it with, so nothing done nor recorded
+                LOG.warnf("command %s not run: %s, and recovery-coordinator kept no copy of it", delivered.commandId(),
+                        n.why());
+                yield null;
+            }
         };
+        if (command == null) {
+            return;
+        }
         CommandLedger.Entry entry = ledger().claim(command.commandId(), command.runId(), type.name(), participant());
         switch (entry) {
             case CommandLedger.Finished f -> {
@@ -126,17 +135,11 @@ public class RecoveryCommandService {
     /**
      * A command the coordinator sent once and waits for no more is not run. What an earlier attempt of it left behind
      * is removed, as the coordinator's copy of the command names it, and the refusal recorded and sent (the coordinator
-     * records a late reply); otherwise it is recorded as not run and nothing is sent (null). Without the coordinator's
-     * copy (a command sent before it kept them) a leftover stays in place, logged, and the ledger keeps it.
+     * records a late reply); otherwise it is recorded as not run and nothing is sent (null).
      */
     private StepReply notRun(RecoveryCommand command, EventType type, CommandLedger.Claim claim, StepReply refusal,
                              IssuedCommands.NotAwaited n) {
         if (claim.createdResource().isPresent()) {
-            if (n.command() == null) {
-                LOG.warnf("command %s: %s, and recovery-coordinator kept no copy of it; %s an earlier attempt "
-                        + "created is left in place", command.commandId(), n.why(), claim.createdResource().get());
-                return null;
-            }
             removeLeftover(command, claim);
             return refusal != null ? refusal : StepReplies.failed(command, type, participant(), "not run: " + n.why()
                     + "; what an earlier attempt created was removed", Map.of(), Instant.now());
