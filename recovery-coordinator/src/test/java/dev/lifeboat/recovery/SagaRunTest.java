@@ -389,6 +389,17 @@ class SagaRunTest {
         assertThat(Plans.as(Tokens.viewer()).queryParam("commandId", restore.commandId())
                 .get("/api/v1/runs/" + runId + "/commands").then().statusCode(200).extract().jsonPath()
                 .getMap("command")).isEqualTo(restore.data());
+        // as a coordinator of before sent_commands left it (a rolling upgrade): the run's own copy while awaited
+        db.tx(c -> {
+            try (var ps = c.prepareStatement("delete from sent_commands where command_id = ?")) {
+                ps.setString(1, restore.commandId());
+                return ps.executeUpdate();
+            }
+        });
+        JsonPath legacy = Plans.as(Tokens.viewer()).queryParam("commandId", restore.commandId())
+                .get("/api/v1/runs/" + runId + "/commands").then().statusCode(200).extract().jsonPath();
+        assertThat(legacy.getBoolean("awaited")).isTrue();
+        assertThat(legacy.getMap("command")).isEqualTo(restore.data());
         // commands never sent: another step, another run, the coordinator's own action
         for (String id : List.of(runId + ":7:restore", runId + ":0:verify-database")) {
             Plans.as(Tokens.viewer()).queryParam("commandId", id).get("/api/v1/runs/" + runId + "/commands").then()
