@@ -58,6 +58,33 @@ class TargetApiTest {
     }
 
     @Test
+    void aDatabaseTargetsConnectionsRequireTlsUnlessRegisteredOtherwiseAndACertificateCheckNeedsItsCa() {
+        String name = Plans.uniqueId("pg");
+        put(name, Plans.target("^drill_.*")).statusCode(201).body("sslmode", equalTo("require"))
+                .body("$", not(org.hamcrest.Matchers.hasKey("sslRootCertRef")));
+        Map<String, Object> verified = Plans.target("^drill_.*");
+        verified.put("sslmode", "verify-full");
+        put(name, verified).statusCode(400).body("detail", containsString("sslRootCertRef: sslmode verify-full "
+                + "checks the server's certificate"));
+        verified.put("sslRootCertRef", "env:LIFEBOAT_SECRET_CA");
+        put(name, verified).statusCode(400).body("detail", containsString("sslRootCertRef"));
+        verified.put("sslRootCertRef", "file:/etc/lifeboat/secrets/../../shadow");
+        put(name, verified).statusCode(400).body("detail", containsString("sslRootCertRef"));
+        verified.put("sslRootCertRef", "file:/etc/lifeboat/secrets/targets-ca.crt");
+        put(name, verified).statusCode(200).body("sslmode", equalTo("verify-full"))
+                .body("sslRootCertRef", equalTo("file:/etc/lifeboat/secrets/targets-ca.crt"));
+        Map<String, Object> plain = Plans.target("^drill_.*");
+        plain.put("sslmode", "prefer; drop");
+        put(name, plain).statusCode(400).body("detail", containsString("sslmode"));
+        plain.put("sslmode", "disable");
+        put(name, plain).statusCode(200).body("sslmode", equalTo("disable"));
+        put(Plans.uniqueId("clusters"), Map.of("kind", "cluster", "dataRoot", "/var/lib/lifeboat/restores", "ports",
+                "5433-5440", "sslmode", "require")).statusCode(400)
+                .body("detail", containsString("sslmode: a cluster target has no sslmode"));
+        Plans.admin().delete("/api/v1/targets/" + name).then().statusCode(204);
+    }
+
+    @Test
     void invalidTargetIsRefusedNamingEveryField() {
         Map<String, Object> bad = Map.of("host", "db host; rm -rf", "port", 70000, "user", "x\"y",
                 "passwordRef", "hunter2", "databasePattern", "(unclosed");

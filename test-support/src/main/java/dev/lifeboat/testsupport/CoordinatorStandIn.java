@@ -129,6 +129,18 @@ public final class CoordinatorStandIn {
                 "passwordRef", passwordRef, "databasePattern", databasePattern, "createdBy", "test-admin"));
     }
 
+    /** A database target server with the TLS of the workers' connections to it. */
+    public void register(String name, String host, int port, String user, String passwordRef, String databasePattern,
+                         String sslmode, String sslRootCertRef) {
+        Map<String, Object> t = new java.util.HashMap<>(Map.of("name", name, "kind", "database", "host", host,
+                "port", port, "user", user, "passwordRef", passwordRef, "databasePattern", databasePattern,
+                "sslmode", sslmode, "createdBy", "test-admin"));
+        if (sslRootCertRef != null) {
+            t.put("sslRootCertRef", sslRootCertRef);
+        }
+        targets.put(name, t);
+    }
+
     /** The registry answers 503 for {@code name}, as a coordinator whose database is away does. */
     public void unavailable(String name) {
         unavailable.put(name, true);

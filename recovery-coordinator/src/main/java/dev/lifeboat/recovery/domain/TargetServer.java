@@ -17,21 +17,25 @@ import java.util.regex.Pattern;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record TargetServer(String name, String kind, String host, Integer port, String user, String passwordRef,
-                           String databasePattern, String dataRoot, String ports, Instant createdAt,
-                           Instant updatedAt, String createdBy, String updatedBy) {
+                           String databasePattern, String sslmode, String sslRootCertRef, String dataRoot,
+                           String ports, Instant createdAt, Instant updatedAt, String createdBy, String updatedBy) {
     public static final String DATABASE = "database";
     public static final String CLUSTER = "cluster";
 
-    /** A database server. */
+    /**
+     * A database server; {@code sslmode} (libpq's) and {@code sslRootCertRef} (the CA certificate, a file reference)
+     * for the workers' connections to it.
+     */
     public TargetServer(String name, String host, int port, String user, String passwordRef, String databasePattern,
-                        Instant createdAt, Instant updatedAt) {
-        this(name, DATABASE, host, port, user, passwordRef, databasePattern, null, null, createdAt, updatedAt, null,
-                null);
+                        String sslmode, String sslRootCertRef) {
+        this(name, DATABASE, host, port, user, passwordRef, databasePattern, sslmode, sslRootCertRef, null, null, null,
+                null, null, null);
     }
 
     /** A place for restored clusters. */
     public static TargetServer cluster(String name, String dataRoot, String ports) {
-        return new TargetServer(name, CLUSTER, null, null, null, null, null, dataRoot, ports, null, null, null, null);
+        return new TargetServer(name, CLUSTER, null, null, null, null, null, null, null, dataRoot, ports, null, null,
+                null, null);
     }
 
     @JsonIgnore
@@ -68,13 +72,13 @@ public record TargetServer(String name, String kind, String host, Integer port, 
     }
 
     public TargetServer withTimes(Instant created, Instant updated) {
-        return new TargetServer(name, kind, host, port, user, passwordRef, databasePattern, dataRoot, ports, created,
-                updated, createdBy, updatedBy);
+        return new TargetServer(name, kind, host, port, user, passwordRef, databasePattern, sslmode, sslRootCertRef,
+                dataRoot, ports, created, updated, createdBy, updatedBy);
     }
 
     /** Who registered it and who last replaced it (the bearer token's subjects). */
     public TargetServer withAuthors(String created, String updated) {
-        return new TargetServer(name, kind, host, port, user, passwordRef, databasePattern, dataRoot, ports, createdAt,
-                updatedAt, created, updated);
+        return new TargetServer(name, kind, host, port, user, passwordRef, databasePattern, sslmode, sslRootCertRef,
+                dataRoot, ports, createdAt, updatedAt, created, updated);
     }
 }

@@ -42,13 +42,14 @@ public class TargetRepository {
     public boolean upsert(Connection c, TargetServer t) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("insert into target_servers (name, kind, host, port, "
                 + "username, password_ref, database_pattern, data_root, port_range, created_at, updated_at, "
-                + "created_by, updated_by) "
-                + "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                + "created_by, updated_by, sslmode, ssl_root_cert_ref) "
+                + "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 + "on conflict (name) do update set kind = excluded.kind, host = excluded.host, port = excluded.port, "
                 + "username = excluded.username, password_ref = excluded.password_ref, "
                 + "database_pattern = excluded.database_pattern, data_root = excluded.data_root, "
                 + "port_range = excluded.port_range, updated_at = excluded.updated_at, "
-                + "updated_by = excluded.updated_by "
+                + "updated_by = excluded.updated_by, sslmode = excluded.sslmode, "
+                + "ssl_root_cert_ref = excluded.ssl_root_cert_ref "
                 + "returning (xmax = 0) as inserted")) {
             ps.setString(1, t.name());
             ps.setString(2, t.kind());
@@ -63,6 +64,8 @@ public class TargetRepository {
             ps.setTimestamp(11, ts(t.updatedAt()));
             ps.setString(12, t.createdBy());
             ps.setString(13, t.updatedBy());
+            ps.setString(14, t.sslmode());
+            ps.setString(15, t.sslRootCertRef());
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getBoolean(1);
@@ -98,7 +101,8 @@ public class TargetRepository {
         while (rs.next()) {
             list.add(new TargetServer(rs.getString("name"), rs.getString("kind"), rs.getString("host"),
                     rs.getObject("port", Integer.class), rs.getString("username"), rs.getString("password_ref"),
-                    rs.getString("database_pattern"), rs.getString("data_root"), rs.getString("port_range"),
+                    rs.getString("database_pattern"), rs.getString("sslmode"), rs.getString("ssl_root_cert_ref"),
+                    rs.getString("data_root"), rs.getString("port_range"),
                     instant(rs.getTimestamp("created_at")), instant(rs.getTimestamp("updated_at")),
                     rs.getString("created_by"), rs.getString("updated_by")));
         }

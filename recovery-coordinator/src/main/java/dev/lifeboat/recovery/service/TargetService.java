@@ -2,6 +2,7 @@ package dev.lifeboat.recovery.service;
 
 import dev.lifeboat.kit.secrets.SecretPolicy;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.lifeboat.kit.pg.SslMode;
 import dev.lifeboat.kit.rest.ProblemException;
 import dev.lifeboat.recovery.domain.TargetServer;
 import dev.lifeboat.recovery.repository.Db;
@@ -141,10 +142,33 @@ public class TargetService {
         if (pattern != null) {
             patternProblem(pattern).ifPresent(pr -> errors.add("databasePattern: " + pr));
         }
+        String sslmode = null;
+        if (b.hasNonNull("sslmode") && !b.get("sslmode").isTextual()) {
+            errors.add("sslmode: must be one of disable, allow, prefer, require, verify-ca, verify-full");
+        } else {
+            try {
+                // require unless said otherwise: the restored data and the password never cross the network in clear
+                sslmode = SslMode.parse(b.hasNonNull("sslmode") ? b.get("sslmode").asText() : null).value();
+            } catch (IllegalArgumentException e) {
+                errors.add("sslmode: " + e.getMessage());
+            }
+        }
+        String ca = b.hasNonNull("sslRootCertRef") ? b.get("sslRootCertRef").asText() : null;
+        if (ca != null) {
+            try {
+                secrets.checkFileReference("sslRootCertRef", ca);
+            } catch (IllegalArgumentException e) {
+                errors.add("sslRootCertRef: " + e.getMessage());
+            }
+        }
+        if (sslmode != null && SslMode.parse(sslmode).verifiesServer() && ca == null) {
+            errors.add("sslRootCertRef: sslmode " + sslmode + " checks the server's certificate: give the file:/path "
+                    + "of the CA certificate inside a secret directory");
+        }
         if (!errors.isEmpty()) {
             throw new ProblemException(400, "Invalid target server", String.join("; ", errors));
         }
-        return new TargetServer(name, host, port, user, ref, pattern, null, null);
+        return new TargetServer(name, host, port, user, ref, pattern, sslmode, ca);
     }
 
     /**
@@ -153,7 +177,8 @@ public class TargetService {
      * a database server are refused, so that a target is never half one kind and half the other.
      */
     private static TargetServer cluster(String name, JsonNode b, List<String> errors) {
-        for (String field : List.of("host", "port", "user", "passwordRef", "databasePattern")) {
+        for (String field : List.of("host", "port", "user", "passwordRef", "databasePattern", "sslmode",
+                "sslRootCertRef")) {
             if (b.has(field)) {
                 errors.add(field + ": a cluster target has no " + field + " (restored clusters listen on 127.0.0.1 "
                         + "of the worker that restores them)");

@@ -24,9 +24,10 @@ public interface CoordinatorClient {
 
     /**
      * A registered target as recovery-coordinator shows it: kind {@code database} (host, port, user, passwordRef and
-     * the anchored pattern of the database names restores may create, replace or drop there) or {@code cluster}.
+     * the anchored pattern of the database names restores may create, replace or drop there, and the TLS of the
+     * connections to it: {@code sslmode}, {@code sslRootCertRef}) or {@code cluster}.
      */
     record RegisteredTarget(String name, String kind, String host, Integer port, String user, String passwordRef,
-                            String databasePattern) {
+                            String databasePattern, String sslmode, String sslRootCertRef) {
     }
 }

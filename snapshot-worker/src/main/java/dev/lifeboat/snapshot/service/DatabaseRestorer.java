@@ -303,6 +303,7 @@ public class DatabaseRestorer {
         // the environment: in no process list, no log
         SourceConnection.withoutPlatformEnvironment(pb.environment());
         pb.environment().put("PGPASSWORD", password);
+        TargetServers.libpqTls(cmd.target(), pb.environment());
         pb.environment().put("PGCONNECT_TIMEOUT", String.valueOf(snapshots.connectTimeoutSeconds()));
         pb.environment().put("PGAPPNAME", "lifeboat-restore");
         LOG.infof("restore %s: %s --jobs=%d into %s%s", cmd.commandId(), pgRestore, jobs, cmd.target().describe(),

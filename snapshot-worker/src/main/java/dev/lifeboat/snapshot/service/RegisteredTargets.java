@@ -14,7 +14,9 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.rest.client.inject.RestClient;
 
 import dev.lifeboat.contracts.recovery.DatabaseTarget;
+import dev.lifeboat.kit.pg.SslMode;
 import dev.lifeboat.kit.retry.Transience;
+import dev.lifeboat.kit.secrets.SecretPolicy;
 import dev.lifeboat.snapshot.client.CoordinatorClient;
 import dev.lifeboat.snapshot.domain.CommandFailure;
 
@@ -35,6 +37,8 @@ public class RegisteredTargets {
     @Inject
     @RestClient
     CoordinatorClient coordinator;
+    @Inject
+    SecretPolicy secrets;
 
     @ConfigProperty(name = "quarkus.rest-client.coordinator.url")
     String coordinatorUrl;
@@ -88,7 +92,28 @@ public class RegisteredTargets {
                     + server + "': it does not match the server's database pattern " + registered.databasePattern());
         }
         return new DatabaseTarget(registered.host(), registered.port(), database, registered.user(),
-                registered.passwordRef(), server);
+                registered.passwordRef(), server, tls(registered), registered.sslRootCertRef());
+    }
+
+    /**
+     * The registered sslmode (require when the registration names none: a coordinator of before TLS settings on
+     * targets), its CA certificate read and placed for the connections when it names one.
+     */
+    private String tls(CoordinatorClient.RegisteredTarget t) {
+        SslMode mode;
+        try {
+            mode = SslMode.parse(t.sslmode());
+        } catch (IllegalArgumentException e) {
+            throw new CommandFailure("target server '" + t.name() + "': " + e.getMessage());
+        }
+        if (mode.verifiesServer() && t.sslRootCertRef() == null) {
+            throw new CommandFailure("target server '" + t.name() + "' has sslmode " + mode + " but no "
+                    + "sslRootCertRef to check the server's certificate against");
+        }
+        if (t.sslRootCertRef() != null) {
+            TargetCa.place(secrets, t.name(), t.sslRootCertRef());
+        }
+        return mode.value();
     }
 
     /** The registration of {@code server}; {@code refusing} starts the message of a permanent failure. */

@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 import dev.lifeboat.contracts.recovery.DatabaseTarget;
+import dev.lifeboat.kit.pg.SslMode;
 import dev.lifeboat.kit.secrets.SecretPolicy;
 import dev.lifeboat.snapshot.domain.CommandFailure;
 
@@ -84,7 +85,20 @@ final class TargetServers {
             throw new CommandFailure("target host '" + target.host() + "' port " + target.port() + " is not a host "
                     + "name or address and port; no connection is made to it");
         }
+        // the registered server's TLS (RegisteredTargets), require when none is named
+        p.setProperty("sslmode", SslMode.parse(target.sslmode()).value());
+        if (target.sslRootCertRef() != null) {
+            p.setProperty("sslrootcert", TargetCa.placed(target.sslRootCertRef()).toString());
+        }
         return "jdbc:postgresql://" + target.host() + ":" + target.port() + "/" + database;
+    }
+
+    /** The registered server's TLS for libpq (pg_restore): PGSSLMODE, and PGSSLROOTCERT when it names a CA. */
+    static void libpqTls(DatabaseTarget target, java.util.Map<String, String> env) {
+        env.put("PGSSLMODE", SslMode.parse(target.sslmode()).value());
+        if (target.sslRootCertRef() != null) {
+            env.put("PGSSLROOTCERT", TargetCa.placed(target.sslRootCertRef()).toString());
+        }
     }
 
     static Connection connect(DatabaseTarget target, String database, String password, int timeoutSeconds) {

@@ -595,6 +595,56 @@ class RecoveryCommandsTest {
     }
 
     @Test
+    void aTargetRegisteredWithVerifyFullIsRestoredIntoAndCheckedOverTlsAndOneWithAnotherCaIsRefused() throws Exception {
+        LocalStack stack = LocalStack.ensureStarted();
+        Path ca = RecoveryCommandsTestResource.SECRET_DIR.resolve("target-ca.crt");
+        Files.copy(stack.workDir().resolve("pg/root.crt"), ca, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Path otherCa = RecoveryCommandsTestResource.SECRET_DIR.resolve("other-target-ca.crt");
+        Path otherKey = Files.createTempFile("other-target-ca", ".key");
+        Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", otherKey.toString(),
+                "-out", otherCa.toString()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        assertThat(openssl.waitFor()).isZero();
+        Files.deleteIfExists(otherKey);
+        String runId = UUID.randomUUID().toString();
+        String tls = "tls-" + runId.substring(0, 8);
+        String otherTls = "tls-other-" + runId.substring(0, 8);
+        String passwordRef = "file:" + RecoveryCommandsTestResource.TARGET_PASSWORD_FILE;
+        CoordinatorStandIn registry = CoordinatorStandIn.get();
+        registry.register(tls, "127.0.0.1", stack.pgPort(), "postgres", passwordRef, "^recov_.*", "verify-full",
+                "file:" + ca);
+        registry.register(otherTls, "127.0.0.1", stack.pgPort(), "postgres", passwordRef, "^recov_.*", "verify-full",
+                "file:" + otherCa);
+        String db = "recov_tls_" + runId.substring(0, 8);
+        DatabaseTarget target = new DatabaseTarget("127.0.0.1", stack.pgPort(), db, "postgres", passwordRef, tls);
+        try {
+            // pg_restore and every JDBC connection check the server's certificate against the registered CA
+            RestoreDatabase restore = new RestoreDatabase(RecoveryCommand.commandId(runId, 0, "restore"), runId, 0,
+                    backup(), target, 1);
+            send(EventType.RESTORE_DATABASE, restore);
+            StepReply restored = awaitReply(restore.commandId());
+            assertThat(restored.outcome()).as(restored.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+            VerifyDatabase overTls = new VerifyDatabase(RecoveryCommand.commandId(runId, 1, "verify-database"),
+                    runId, 1, target, List.of(new SqlCheck("over tls", SqlCheck.Kind.QUERY_EQUALS, null, null,
+                    "select ssl::text from pg_stat_ssl where pid = pg_backend_pid()", "true")), null);
+            send(EventType.VERIFY_DATABASE, overTls);
+            StepReply verified = awaitReply(overTls.commandId());
+            assertThat(verified.outcome()).as(verified.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+
+            DropDatabase wrongCa = new DropDatabase(RecoveryCommand.commandId(runId, 2, "drop"), runId, 2,
+                    new DatabaseTarget("127.0.0.1", stack.pgPort(), db, "postgres", passwordRef, otherTls));
+            send(EventType.DROP_DATABASE, wrongCa);
+            StepReply refused = awaitReply(wrongCa.commandId());
+            assertThat(refused.outcome()).isEqualTo(StepReply.Outcome.FAILED);
+            assertThat(refused.message()).contains("cannot connect to 127.0.0.1:" + stack.pgPort());
+            assertThat(exists(db)).as("not dropped through a server the CA does not vouch for").isTrue();
+        } finally {
+            Databases.dropDatabase(db);
+        }
+    }
+
+    @Test
     void aReplyRecordedBeforeIsSentAgainWhenItsCommandComesAgainAfterTheCoordinatorStoppedWaiting() {
         // the reply was lost (the worker died before sending it) and the coordinator timed the step out meanwhile:
         // the late reply still counts there (a late restore is undone)

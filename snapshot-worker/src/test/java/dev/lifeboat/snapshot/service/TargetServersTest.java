@@ -24,6 +24,27 @@ class TargetServersTest {
     }
 
     @Test
+    void theRegisteredSslmodeGoesToTheDriverAndToPgRestoreAndRequireWhenNoneIsRegistered() {
+        Properties p = new Properties();
+        TargetServers.url(TARGET, "restored_shop", p);
+        assertThat(p.getProperty("sslmode")).isEqualTo("require");
+        java.util.Map<String, String> env = new java.util.HashMap<>();
+        TargetServers.libpqTls(TARGET, env);
+        assertThat(env).containsEntry("PGSSLMODE", "require").doesNotContainKey("PGSSLROOTCERT");
+        DatabaseTarget plain = new DatabaseTarget("db.example", 5432, "restored_shop", "restore",
+                "env:LIFEBOAT_SECRET_X", "drills", "disable", null);
+        TargetServers.url(plain, "restored_shop", p);
+        assertThat(p.getProperty("sslmode")).isEqualTo("disable");
+        TargetServers.libpqTls(plain.withDatabase("other"), env);
+        assertThat(env).containsEntry("PGSSLMODE", "disable");
+        // a CA the registry check did not read and place is never assumed
+        DatabaseTarget unread = new DatabaseTarget("db.example", 5432, "restored_shop", "restore",
+                "env:LIFEBOAT_SECRET_X", "drills", "verify-full", "file:/nowhere/ca.crt");
+        assertThatThrownBy(() -> TargetServers.libpqTls(unread, new java.util.HashMap<>()))
+                .isInstanceOf(CommandFailure.class).hasMessageContaining("was not read with the target's registration");
+    }
+
+    @Test
     void aDatabaseNameThatWouldAddUrlParametersIsRefusedBeforeAnyUrlIsMade() {
         // pgjdbc's URL parameters override the properties: the pinned search_path and sslmode would be gone
         for (String forged : new String[] {"restored_x?options=-csearch_path%3Dpublic&sslmode=disable",
