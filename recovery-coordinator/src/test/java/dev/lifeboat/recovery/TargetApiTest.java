@@ -76,6 +76,13 @@ class TargetApiTest {
         Map<String, Object> plain = Plans.target("^drill_.*");
         plain.put("sslmode", "prefer; drop");
         put(name, plain).statusCode(400).body("detail", containsString("sslmode"));
+        plain.put("sslmode", " ");
+        put(name, plain).statusCode(400).body("detail", containsString("sslmode"));
+        // a CA means a certificate check: libpq would make one under require, the JDBC driver would not
+        plain.put("sslmode", "require");
+        plain.put("sslRootCertRef", "file:/etc/lifeboat/secrets/targets-ca.crt");
+        put(name, plain).statusCode(400).body("detail", containsString("only sslmode verify-ca or verify-full"));
+        plain.remove("sslRootCertRef");
         plain.put("sslmode", "disable");
         put(name, plain).statusCode(200).body("sslmode", equalTo("disable"));
         put(Plans.uniqueId("clusters"), Map.of("kind", "cluster", "dataRoot", "/var/lib/lifeboat/restores", "ports",

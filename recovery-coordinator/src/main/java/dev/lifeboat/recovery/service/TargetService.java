@@ -143,7 +143,7 @@ public class TargetService {
             patternProblem(pattern).ifPresent(pr -> errors.add("databasePattern: " + pr));
         }
         String sslmode = null;
-        if (b.hasNonNull("sslmode") && !b.get("sslmode").isTextual()) {
+        if (b.hasNonNull("sslmode") && (!b.get("sslmode").isTextual() || b.get("sslmode").asText().isBlank())) {
             errors.add("sslmode: must be one of disable, allow, prefer, require, verify-ca, verify-full");
         } else {
             try {
@@ -154,7 +154,13 @@ public class TargetService {
             }
         }
         String ca = b.hasNonNull("sslRootCertRef") ? b.get("sslRootCertRef").asText() : null;
-        if (ca != null) {
+        if (ca != null && !b.get("sslRootCertRef").isTextual()) {
+            errors.add("sslRootCertRef: must be the file:/path of a CA certificate");
+        } else if (ca != null && sslmode != null && !SslMode.parse(sslmode).verifiesServer()) {
+            // libpq would check the certificate with it under require, the JDBC driver would not: one meaning only
+            errors.add("sslRootCertRef: only sslmode verify-ca or verify-full checks the server's certificate; "
+                    + "with " + sslmode + " leave it out");
+        } else if (ca != null) {
             try {
                 secrets.checkFileReference("sslRootCertRef", ca);
             } catch (IllegalArgumentException e) {

@@ -91,8 +91,10 @@ public class RegisteredTargets {
             throw new CommandFailure("refusing to " + action + " database '" + database + "' on target server '"
                     + server + "': it does not match the server's database pattern " + registered.databasePattern());
         }
+        String sslmode = tls(registered);
         return new DatabaseTarget(registered.host(), registered.port(), database, registered.user(),
-                registered.passwordRef(), server, tls(registered), registered.sslRootCertRef());
+                registered.passwordRef(), server, sslmode,
+                SslMode.parse(sslmode).verifiesServer() ? registered.sslRootCertRef() : null);
     }
 
     /**
@@ -110,7 +112,7 @@ public class RegisteredTargets {
             throw new CommandFailure("target server '" + t.name() + "' has sslmode " + mode + " but no "
                     + "sslRootCertRef to check the server's certificate against");
         }
-        if (t.sslRootCertRef() != null) {
+        if (mode.verifiesServer()) {
             TargetCa.place(secrets, t.name(), t.sslRootCertRef());
         }
         return mode.value();

@@ -19,7 +19,8 @@ import dev.lifeboat.snapshot.domain.CommandFailure;
  * machine when a command's target is checked against the registry ({@link RegisteredTargets}) and placed in a
  * directory of this process's own (mode 700, a random name), where the JDBC driver and pg_restore open them. A file
  * is named after its content's SHA-256 and written whole before it is renamed into place, so a reference read again
- * with new content gets a new file and a connection never reads a half-written one.
+ * with new content gets a new file and a connection never reads a half-written one. Content that is not an X.509
+ * certificate is refused (the reference could name any file in the secret directories).
  */
 final class TargetCa {
     private static final Map<String, Path> PLACED = new ConcurrentHashMap<>();
@@ -36,6 +37,13 @@ final class TargetCa {
         } catch (RuntimeException e) {
             throw new CommandFailure("the CA certificate of target server '" + server + "' cannot be read: "
                     + e.getMessage());
+        }
+        try {
+            java.security.cert.CertificateFactory.getInstance("X.509")
+                    .generateCertificates(new java.io.ByteArrayInputStream(ca));
+        } catch (java.security.cert.CertificateException e) {
+            throw new CommandFailure("the CA certificate of target server '" + server + "' (" + ref + ") is not a "
+                    + "PEM or DER X.509 certificate: " + e.getMessage());
         }
         try {
             Path file = directory().resolve(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
@@ -62,14 +70,14 @@ final class TargetCa {
         return file;
     }
 
+    /** This process's directory, made again when something removed it (a cleaner of /tmp). */
     private static Path directory() throws IOException {
         Path d = directory;
-        if (d == null) {
+        if (d == null || !Files.isDirectory(d)) {
             synchronized (TargetCa.class) {
-                if (directory == null) {
+                if (directory == null || !Files.isDirectory(directory)) {
                     directory = Files.createTempDirectory("lifeboat-target-ca-",
                             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-                    directory.toFile().deleteOnExit();
                 }
                 d = directory;
             }
