@@ -100,4 +100,30 @@ class ContentCodecTest {
         assertThatThrownBy(() -> codec.decode(a.id(), new byte[10])).isInstanceOf(ChunkIntegrityException.class)
                 .hasMessageContaining("truncated");
     }
+
+    /**
+     * The warm-up is for the optimising compiler: a JVM started without it (as the tests start the services) reports
+     * so and starts no warm-up; this JVM (the defaults) has it.
+     */
+    @Test
+    void theWarmUpIsSkippedInAJvmWithoutItsOptimisingCompiler() throws Exception {
+        assertThat(ContentCodec.optimisingCompilerAvailable()).isTrue();
+        assertThat(ContentCodec.warmUpInBackground(0)).as("no rounds: nothing started").isFalse();
+        String javaBinary = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        for (String option : new String[] {"-XX:TieredStopAtLevel=1", "-Xint"}) {
+            Process p = new ProcessBuilder(javaBinary, option, "-cp", System.getProperty("java.class.path"),
+                    WarmUpProbe.class.getName()).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(out).as(option).contains("optimising=false started=false");
+        }
+    }
+
+    /** Run in a child JVM by the test above. */
+    static final class WarmUpProbe {
+        public static void main(String[] args) {
+            System.out.println("optimising=" + ContentCodec.optimisingCompilerAvailable() + " started="
+                    + ContentCodec.warmUpInBackground(ContentCodec.WARM_UP_ROUNDS));
+        }
+    }
 }

@@ -28,4 +28,12 @@ public interface RepositoryConfig {
      */
     @WithDefault("268435456")
     long maxManifestBytes();
+
+    /**
+     * Rounds of the chunk codec's warm-up right after start ({@code ContentCodec.warmUp}: about 2 s of one core for
+     * the default, so that the first backup or restore does not run AES-GCM and SHA-256 cold); 0: none. Skipped in a
+     * JVM without its optimising compiler. Environment: LIFEBOAT_CODEC_WARMUP_ROUNDS.
+     */
+    @WithDefault("6000")
+    int codecWarmUpRounds();
 }

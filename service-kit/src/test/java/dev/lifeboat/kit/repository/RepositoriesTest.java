@@ -33,6 +33,11 @@ class RepositoriesTest {
             public long maxManifestBytes() {
                 return dev.lifeboat.repository.snapshot.Repository.MAX_MANIFEST_BYTES;
             }
+
+            @Override
+            public int codecWarmUpRounds() {
+                return 0;
+            }
         };
     }
 
