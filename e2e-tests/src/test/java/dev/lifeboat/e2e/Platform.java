@@ -272,7 +272,8 @@ final class Platform implements AutoCloseable {
             env.put("LIFEBOAT_MASTER_KEY_FILE", masterKeyFile.toString());   // only the workers hold the master key
         }
         if (module.equals("snapshot-worker")) {
-            // the start-up warm-up runs, smaller than in production: the tests start many workers on two cores
+            // smaller than in production: the tests start many workers on two cores. With the tests' C1-only JVMs
+            // (lifeboat.test.jvm-options) the worker skips it; the benchmarks' JVMs run it
             env.putIfAbsent("LIFEBOAT_SNAPSHOT_WARMUP_BYTES", String.valueOf(8 << 20));
         }
         env.put("ZIPKIN_ENDPOINT", stack.zipkinUrl() + "/api/v2/spans");

@@ -8,12 +8,23 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 
-/** Reads one chunk of a backup and proves it: stored size, authentication tag, plaintext hash and size. */
+/**
+ * Reads one chunk of a backup and proves it: stored size, authentication tag, plaintext size, and with
+ * {@link Proof#TAG_AND_ID} the plaintext's keyed hash against the chunk's id (see {@link ContentCodec#decodeAuthenticated}).
+ */
 final class ChunkFetcher {
     private ChunkFetcher() {
     }
 
-    static byte[] fetch(Repository repo, Manifest manifest, String file, Manifest.ChunkRef ref) {
+    /** What a fetched chunk is proved by besides its sizes. */
+    enum Proof {
+        /** The authentication tag, which binds the ciphertext to the id under the data key: restores. */
+        TAG,
+        /** The tag and the plaintext's keyed hash computed again: verification. */
+        TAG_AND_ID
+    }
+
+    static byte[] fetch(Repository repo, Manifest manifest, String file, Manifest.ChunkRef ref, Proof proof) {
         String key = repo.layout().chunk(manifest.chainId(), ref.id());
         byte[] stored;
         if (ref.storedSize() < 0 || ref.storedSize() > ContentCodec.MAX_STORED) {
@@ -42,7 +53,8 @@ final class ChunkFetcher {
         }
         byte[] plain;
         try {
-            plain = repo.codec().decode(ref.id(), stored);
+            plain = proof == Proof.TAG_AND_ID ? repo.codec().decode(ref.id(), stored)
+                    : repo.codec().decodeAuthenticated(ref.id(), stored);
         } catch (ChunkIntegrityException e) {
             throw new CorruptChunkException(manifest.backupId(), file, ref.id(), e.problem(), e);
         }

@@ -3,6 +3,7 @@ package dev.lifeboat.snapshot.service;
 import dev.lifeboat.repository.blob.LocalDirectoryObjectStore;
 import dev.lifeboat.repository.blob.S3Warmup;
 import dev.lifeboat.repository.content.Chunker;
+import dev.lifeboat.repository.content.ContentCodec;
 import dev.lifeboat.repository.keys.MasterKey;
 import dev.lifeboat.repository.snapshot.BackupType;
 import dev.lifeboat.repository.snapshot.ChainContext;
@@ -55,7 +56,11 @@ public class DataPathWarmup {
 
     void onStart(@Observes StartupEvent event) {
         long bytes = config.warmupBytes();
-        if (bytes > 0) {
+        if (bytes > 0 && !ContentCodec.optimisingCompilerAvailable()) {
+            // as the chunk codec's warm-up: what it is for is the optimising compiler's code
+            LOG.info("data path warm-up skipped: this JVM runs without its optimising compiler "
+                    + "(-XX:TieredStopAtLevel below 4 or -Xint), which the warm-up is for");
+        } else if (bytes > 0) {
             Thread.ofPlatform().name("data-path-warmup").daemon().start(() -> {
                 try {
                     Result r = run(spool.job("warmup-" + UUID.randomUUID()), bytes);
