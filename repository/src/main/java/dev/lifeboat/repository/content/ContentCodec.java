@@ -25,8 +25,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * A fresh random nonce per chunk; the id as associated data binds the ciphertext to its name, so a chunk stored
  * under another chunk's key fails authentication. Decoding checks the tag, then recomputes the HMAC of the
- * plaintext ({@link #decode}: verification), or checks the tag alone ({@link #decodeAuthenticated}: restores).
- * Thread-safe.
+ * plaintext. Thread-safe.
  */
 public final class ContentCodec {
     public static final byte VERSION = 1;
@@ -167,22 +166,6 @@ public final class ContentCodec {
 
     /** Authenticates, decrypts, decompresses and checks the plaintext's keyed hash against {@code id}. */
     public byte[] decode(String id, byte[] stored) {
-        return decode(id, stored, true);
-    }
-
-    /**
-     * As {@link #decode}, without computing the plaintext's keyed hash again. The tag, with the id as associated data,
-     * already proves that the ciphertext was written under this id with the repository's data key, and only a holder
-     * of the key set (who could compute any id as well) can write that: a chunk moved, replaced, damaged or written
-     * under another key fails here as in {@link #decode}. Left unproved is only the writer's own arithmetic, that the
-     * id it named the chunk by is the plaintext's hash; full verification checks that. Restores read every chunk
-     * this way: the hash of every plaintext was the largest part of a restore's CPU in the worker.
-     */
-    public byte[] decodeAuthenticated(String id, byte[] stored) {
-        return decode(id, stored, false);
-    }
-
-    private byte[] decode(String id, byte[] stored, boolean proveId) {
         if (stored.length < 1 + NONCE_BYTES + TAG_BITS / 8) {
             throw new ChunkIntegrityException(id, "stored chunk is truncated (" + stored.length + " bytes)");
         }
@@ -210,9 +193,6 @@ public final class ContentCodec {
             plain = Zstd.decompress(compressed, (int) size);
         } catch (ZstdException | IllegalArgumentException e) {
             throw new ChunkIntegrityException(id, "cannot decompress: " + e.getMessage(), e);
-        }
-        if (!proveId) {
-            return plain;
         }
         String actual = id(plain);
         if (!MessageDigest.isEqual(actual.getBytes(StandardCharsets.US_ASCII), id.getBytes(StandardCharsets.US_ASCII))) {
@@ -288,8 +268,9 @@ public final class ContentCodec {
             }
             boolean tiered = Boolean.parseBoolean(hotspot.getVMOption("TieredCompilation").getValue());
             return !tiered || Integer.parseInt(hotspot.getVMOption("TieredStopAtLevel").getValue()) >= 4;
-        } catch (RuntimeException e) {
-            return true;   // not HotSpot, or an option it does not know: warm up as before
+        } catch (RuntimeException | LinkageError e) {
+            // not HotSpot, an option it does not know, or a runtime without jdk.management: warm up as before
+            return true;
         }
     }
 }

@@ -8,23 +8,12 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 
-/**
- * Reads one chunk of a backup and proves it: stored size, authentication tag, plaintext size, and with
- * {@link Proof#TAG_AND_ID} the plaintext's keyed hash against the chunk's id (see {@link ContentCodec#decodeAuthenticated}).
- */
+/** Reads one chunk of a backup and proves it: stored size, authentication tag, plaintext hash and size. */
 final class ChunkFetcher {
     private ChunkFetcher() {
     }
 
-    /** What a fetched chunk is proved by besides its sizes. */
-    enum Proof {
-        /** The authentication tag, which binds the ciphertext to the id under the data key: restores. */
-        TAG,
-        /** The tag and the plaintext's keyed hash computed again: verification. */
-        TAG_AND_ID
-    }
-
-    static byte[] fetch(Repository repo, Manifest manifest, String file, Manifest.ChunkRef ref, Proof proof) {
+    static byte[] fetch(Repository repo, Manifest manifest, String file, Manifest.ChunkRef ref) {
         String key = repo.layout().chunk(manifest.chainId(), ref.id());
         byte[] stored;
         if (ref.storedSize() < 0 || ref.storedSize() > ContentCodec.MAX_STORED) {
@@ -53,8 +42,7 @@ final class ChunkFetcher {
         }
         byte[] plain;
         try {
-            plain = proof == Proof.TAG_AND_ID ? repo.codec().decode(ref.id(), stored)
-                    : repo.codec().decodeAuthenticated(ref.id(), stored);
+            plain = repo.codec().decode(ref.id(), stored);
         } catch (ChunkIntegrityException e) {
             throw new CorruptChunkException(manifest.backupId(), file, ref.id(), e.problem(), e);
         }

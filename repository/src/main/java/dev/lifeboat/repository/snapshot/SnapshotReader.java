@@ -19,10 +19,9 @@ import java.util.function.Predicate;
  * Restores a backup from its manifest into a directory, streaming: chunks are fetched, authenticated and decrypted
  * {@code parallelism} at a time (at least four) in one window that runs across file boundaries, so that a backup of
  * many small files (a dump with one file per table) keeps as many in flight as one large file does, and written in
- * order; memory is about {@code (parallelism + 1)} chunks. Every chunk is authenticated: its tag binds it to its id
- * under the repository's key (its keyed hash is computed again only by full verification). The first bad one stops
- * the restore with a {@link CorruptChunkException} naming the backup, the file and the chunk (files restored before
- * it stay on disk; the caller discards the target).
+ * order; memory is about {@code (parallelism + 1)} chunks. Every chunk is authenticated and its hash recomputed; the
+ * first bad one stops the restore with a {@link CorruptChunkException} naming the backup, the file and the chunk
+ * (files restored before it stay on disk; the caller discards the target).
  */
 public final class SnapshotReader {
     static final int MIN_IN_FLIGHT = 4;
@@ -77,7 +76,7 @@ public final class SnapshotReader {
                     }
                     Manifest.ChunkRef ref = file.chunks().get(nextChunk++);
                     window.add(new Pending(nextFile, CompletableFuture.supplyAsync(
-                            () -> ChunkFetcher.fetch(repo, manifest, file.path(), ref, ChunkFetcher.Proof.TAG), pool)));
+                            () -> ChunkFetcher.fetch(repo, manifest, file.path(), ref), pool)));
                 }
                 Pending head = window.poll();
                 if (head == null) {
@@ -257,7 +256,7 @@ public final class SnapshotReader {
         private void fill() {
             while (next < file.chunks().size() && window.size() < parallelism) {
                 Manifest.ChunkRef ref = file.chunks().get(next++);
-                window.add(CompletableFuture.supplyAsync(() -> ChunkFetcher.fetch(repo, manifest, file.path(), ref, ChunkFetcher.Proof.TAG),
+                window.add(CompletableFuture.supplyAsync(() -> ChunkFetcher.fetch(repo, manifest, file.path(), ref),
                         pool));
             }
         }

@@ -150,7 +150,7 @@ public final class Verifier {
         var smallest = chunks.entrySet().stream().min(java.util.Comparator.comparingLong(e -> e.getKey().storedSize()))
                 .orElseThrow();
         try {
-            ChunkFetcher.fetch(repo, m, smallest.getValue(), smallest.getKey(), ChunkFetcher.Proof.TAG_AND_ID);
+            ChunkFetcher.fetch(repo, m, smallest.getValue(), smallest.getKey());
             return new Check(Optional.empty(), Optional.empty());
         } catch (CorruptChunkException e) {
             return new Check(Optional.of(new VerificationReport.Problem(smallest.getValue(), smallest.getKey().id(),
@@ -166,7 +166,7 @@ public final class Verifier {
     private Optional<VerificationReport.Problem> checkContent(Manifest m, String file, Manifest.ChunkRef ref,
                                                               AtomicLong bytes) {
         try {
-            ChunkFetcher.fetch(repo, m, file, ref, ChunkFetcher.Proof.TAG_AND_ID);
+            ChunkFetcher.fetch(repo, m, file, ref);
             bytes.addAndGet(ref.storedSize());
             return Optional.empty();
         } catch (CorruptChunkException e) {
