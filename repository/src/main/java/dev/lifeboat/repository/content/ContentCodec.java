@@ -254,6 +254,10 @@ public final class ContentCodec {
         return true;
     }
 
+    /** Why a warm-up (this codec's, a worker's data path warm-up) is skipped when {@link #optimisingCompilerAvailable} is false. */
+    public static final String NO_OPTIMISING_COMPILER = "this JVM runs without its optimising compiler "
+            + "(-XX:TieredStopAtLevel below 4 or -Xint), which the warm-up is for";
+
     /** Whether this JVM compiles hot code with its optimising compiler (HotSpot's C2), whose intrinsics the warm-up is for. */
     public static boolean optimisingCompilerAvailable() {
         String info = System.getProperty("java.vm.info", "");

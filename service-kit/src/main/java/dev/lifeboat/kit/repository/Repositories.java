@@ -41,10 +41,11 @@ public class Repositories {
      * first backup or restore does not run AES-GCM at the speed of a cold JVM.
      */
     void onStart(@Observes StartupEvent event) {
-        if (!ContentCodec.warmUpInBackground(config.codecWarmUpRounds()) && config.codecWarmUpRounds() > 0
-                && !ContentCodec.optimisingCompilerAvailable()) {
-            LOG.info("chunk codec warm-up skipped: this JVM runs without its optimising compiler "
-                    + "(-XX:TieredStopAtLevel below 4 or -Xint), which the warm-up is for");
+        int rounds = config.codecWarmUpRounds();
+        if (rounds > 0 && !ContentCodec.optimisingCompilerAvailable()) {
+            LOG.info("chunk codec warm-up skipped: " + ContentCodec.NO_OPTIMISING_COMPILER);
+        } else {
+            ContentCodec.warmUpInBackground(rounds);
         }
     }
 

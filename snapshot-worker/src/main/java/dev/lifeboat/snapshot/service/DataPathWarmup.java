@@ -57,9 +57,7 @@ public class DataPathWarmup {
     void onStart(@Observes StartupEvent event) {
         long bytes = config.warmupBytes();
         if (bytes > 0 && !ContentCodec.optimisingCompilerAvailable()) {
-            // as the chunk codec's warm-up: what it is for is the optimising compiler's code
-            LOG.info("data path warm-up skipped: this JVM runs without its optimising compiler "
-                    + "(-XX:TieredStopAtLevel below 4 or -Xint), which the warm-up is for");
+            LOG.info("data path warm-up skipped: " + ContentCodec.NO_OPTIMISING_COMPILER);
         } else if (bytes > 0) {
             Thread.ofPlatform().name("data-path-warmup").daemon().start(() -> {
                 try {
