@@ -3,6 +3,8 @@ package dev.lifeboat.repository.content;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -102,21 +104,26 @@ class ContentCodecTest {
     }
 
     /**
-     * The warm-up is for the optimising compiler: a JVM started without it (as the tests start the services) reports
-     * so and starts no warm-up; this JVM (the defaults) has it.
+     * The warm-up is for the optimising compiler: a JVM started without it (as the tests start the services and run
+     * themselves) reports so and starts no warm-up; a JVM with the defaults has it and starts one.
      */
     @Test
     void theWarmUpIsSkippedInAJvmWithoutItsOptimisingCompiler() throws Exception {
-        assertThat(ContentCodec.optimisingCompilerAvailable()).as("the test JVM runs with the defaults").isTrue();
         assertThat(ContentCodec.warmUpInBackground(0)).as("no rounds: nothing started").isFalse();
-        String javaBinary = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        for (String option : new String[] {"-XX:TieredStopAtLevel=1", "-Xint"}) {
-            Process p = new ProcessBuilder(javaBinary, option, "-cp", System.getProperty("java.class.path"),
-                    WarmUpProbe.class.getName()).redirectErrorStream(true).start();
-            assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("child JVM ended").isTrue();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertThat(out).as(option).contains("optimising=false started=false");
-        }
+        assertThat(probe()).as("the JVM's defaults").contains("optimising=true started=true");
+        assertThat(probe("-XX:TieredStopAtLevel=1")).contains("optimising=false started=false");
+        assertThat(probe("-Xint")).contains("optimising=false started=false");
+    }
+
+    /** What {@link WarmUpProbe} says in a child JVM started with {@code options}. */
+    private static String probe(String... options) throws Exception {
+        List<String> command = new ArrayList<>();
+        command.add(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(List.of(options));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), WarmUpProbe.class.getName()));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("child JVM ended").isTrue();
+        return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     }
 
     /** Run in a child JVM by the test above. */
