@@ -480,7 +480,7 @@ class RecoveryEndToEndIT {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         Set<String> services = new HashSet<>();
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(2))
-                .ignoreExceptionsInstanceOf(java.io.IOException.class).until(() -> {
+                .ignoreExceptionsInstanceOf(IOException.class).until(() -> {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(
                     URI.create(platform.stack.zipkinUrl() + "/api/v2/trace/" + traceId)).build(),
                     HttpResponse.BodyHandlers.ofString());

@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -62,7 +63,7 @@ final class SoakChecks {
 
     private final Soak soak;
     private final Platform platform;
-    final Set<String> findings = new java.util.LinkedHashSet<>();
+    final Set<String> findings = new LinkedHashSet<>();
     /** backupId -> the BackupRequested's data (and the record's time) */
     private final Map<String, Request> requests = new LinkedHashMap<>();
     private final Map<String, JsonNode> backups = new HashMap<>();
@@ -170,6 +171,7 @@ final class SoakChecks {
                     + soak.drills.size() + " drills still open");
             if ((open == 0 && openRuns == 0) || Instant.now().isAfter(deadline)) {
                 checkAcceptedWerePublished();
+                settleLateRequests();
                 return;
             }
             Soak.pause(Duration.ofSeconds(5));
@@ -450,10 +452,10 @@ final class SoakChecks {
     /**
      * The soak's backups that are COMPLETED and not expired: those whose requests were published in the window, and
      * those accepted over HTTP in it whose requests the scheduler's outbox published only after the cutoff (a broker
-     * outage at the end of the window), which the drain does not wait for ({@link #settleLateRequests}).
+     * outage at the end of the window), which the drain gives {@link #SETTLE} more ({@link #settleLateRequests}).
      */
     private List<JsonNode> liveCompleted() {
-        Set<String> ids = new java.util.LinkedHashSet<>(requests.keySet());
+        Set<String> ids = new LinkedHashSet<>(requests.keySet());
         ids.addAll(soak.accepted.keySet());
         return ids.stream().map(backups::get)
                 .filter(b -> b != null && "COMPLETED".equals(b.path("status").asText()) && !b.hasNonNull("expiredAt"))
@@ -462,8 +464,8 @@ final class SoakChecks {
 
     /**
      * Backups accepted in the window whose requests were published after the cutoff get {@link #SETTLE} to end
-     * before the checks judge what is left to restore: one of them may be the only backup of a (source, type) that
-     * retention leaves alone.
+     * after the drain, before the checks judge what is left to restore: one of them may be the only backup of a
+     * (source, type) that retention leaves alone.
      */
     private void settleLateRequests() {
         List<String> late = soak.accepted.keySet().stream().filter(id -> !requests.containsKey(id)).toList();
@@ -491,7 +493,6 @@ final class SoakChecks {
     }
 
     private void checkVerificationAndRestores() {
-        settleLateRequests();
         List<String> storage = platform.processes.stream().filter(p -> p.name().startsWith("storage-worker"))
                 .map(p -> p.baseUrl()).toList();
         for (JsonNode b : liveCompleted()) {
