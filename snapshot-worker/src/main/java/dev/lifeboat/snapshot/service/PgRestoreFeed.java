@@ -10,8 +10,11 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -29,9 +32,11 @@ import java.util.regex.Pattern;
  * creates the schema while nothing is fetched yet, and loads a table while the table's later chunks are still being
  * fetched; a table pg_restore is not loading costs a blocked thread, no memory.
  *
- * <p>What pg_restore gives up: with a pipe it cannot see a table's size, so its parallel workers take the tables in
- * dump order instead of largest first. A restore succeeds only when pg_restore succeeded and every pipe was fed to
- * its end ({@link #unfed()} empty): a pipe closed early would look to pg_restore like a table with less data.
+ * <p>A pipe's size is 0, so pg_restore cannot see which tables are large, and its parallel workers would take them
+ * in dump order instead of largest first (a large table loaded last, by one worker while the other idles): the
+ * table of contents is renumbered so that they take them in the order the files' sizes give ({@link DumpTocOrder}).
+ * A restore succeeds only when pg_restore succeeded and every pipe was fed to its end ({@link #unfed()} empty): a
+ * pipe closed early would look to pg_restore like a table with less data.
  */
 final class PgRestoreFeed implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(PgRestoreFeed.class);
@@ -92,7 +97,33 @@ final class PgRestoreFeed implements AutoCloseable {
             Thread.currentThread().interrupt();
             return Optional.empty();
         }
+        orderLargestFirst(manifest, dumpDir, pipes);
         return Optional.of(new PgRestoreFeed(repository, manifest, dumpDir, pipes));
+    }
+
+    /**
+     * Renumbers the fetched table of contents so that pg_restore takes the piped tables largest first
+     * ({@link DumpTocOrder}); leaves it as it is when it is not one that can be (another archive version).
+     */
+    private static void orderLargestFirst(Manifest manifest, Path dumpDir, List<Manifest.FileEntry> pipes) {
+        Path toc = dumpDir.resolve("toc.dat");
+        Map<String, Long> sizes = new HashMap<>();
+        pipes.forEach(f -> sizes.put(f.path(), f.size()));
+        try {
+            Optional<byte[]> ordered = DumpTocOrder.largestFirst(Files.readAllBytes(toc), sizes);
+            if (ordered.isEmpty()) {
+                LOG.infof("backup %s: its table of contents is not one whose order can be changed; pg_restore takes "
+                        + "the tables in dump order", manifest.backupId());
+                return;
+            }
+            Path partial = dumpDir.resolve("toc.dat.partial");
+            Files.write(partial, ordered.get());
+            Files.move(partial, toc, StandardCopyOption.REPLACE_EXISTING,
+                    StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            LOG.warnf("backup %s: cannot reorder its table of contents (%s); pg_restore takes the tables in dump "
+                    + "order", manifest.backupId(), e.getMessage());
+        }
     }
 
     /** Starts a feeder per pipe; call once pg_restore has started. */
