@@ -42,6 +42,8 @@ final class PgRestoreFeed implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(PgRestoreFeed.class);
     /** The files pg_dump writes table data into (large objects and the table of contents are fetched first). */
     private static final Pattern TABLE_DATA = Pattern.compile("\\d+\\.dat");
+    /** A table of contents read into memory to be reordered: tens of thousands of tables take a few MB. */
+    private static final long MAX_REORDERED_TOC_BYTES = 64L << 20;
 
     private final Repository repository;
     private final Manifest manifest;
@@ -110,6 +112,11 @@ final class PgRestoreFeed implements AutoCloseable {
         Map<String, Long> sizes = new HashMap<>();
         pipes.forEach(f -> sizes.put(f.path(), f.size()));
         try {
+            if (Files.size(toc) > MAX_REORDERED_TOC_BYTES) {
+                LOG.infof("backup %s: its table of contents is over %d bytes and is not reordered; pg_restore takes "
+                        + "the tables in dump order", manifest.backupId(), MAX_REORDERED_TOC_BYTES);
+                return;
+            }
             Optional<byte[]> ordered = DumpTocOrder.largestFirst(Files.readAllBytes(toc), sizes);
             if (ordered.isEmpty()) {
                 LOG.infof("backup %s: its table of contents is not one whose order can be changed; pg_restore takes "
