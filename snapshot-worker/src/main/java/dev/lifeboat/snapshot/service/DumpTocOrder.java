@@ -3,11 +3,13 @@ package dev.lifeboat.snapshot.service;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * The table of contents of a directory-format dump ({@code toc.dat}) with its entries' dump ids renumbered so that
@@ -22,13 +24,19 @@ import java.util.Optional;
  * the file (the order of the serial pre-data section and of the later passes), their statements and their data file
  * names.
  *
- * <p>Only archive versions 1.12 to 1.14 (pg_dump 9.6 to 15) in directory format are rewritten; any other version, or
- * a table of contents that does not read as one, is left as it is ({@link #largestFirst} returns empty) and pg_restore
- * reads it unchanged.
+ * <p>Only archive versions 1.12 to 1.14 (1.14 is pg_dump 12 to 15; 1.12 and 1.13 older releases) in directory format
+ * are rewritten; any other version, or a table of contents that does not read as one, is left as it is
+ * ({@link #largestFirst} returns empty) and pg_restore reads it unchanged. pg_restore's own messages then name the
+ * renumbered ids ("from TOC entry N"); the object each names (kind, schema, name) is the same.
  */
 final class DumpTocOrder {
-    /** pg_dump's directory format, as the archive header records it. */
+    /**
+     * The format byte of a directory-format dump's toc.dat: pg_dump's directory writer records archTar (3) there, not
+     * archDirectory.
+     */
     private static final int FORMAT_DIRECTORY = 3;
+    /** A dependency as pg_dump writes it ({@code %d}): ASCII digits only, so nothing reads it as another number. */
+    private static final Pattern DUMP_ID = Pattern.compile("-?[0-9]{1,10}");
     private static final int SECTION_POST_DATA = 4;
     /** More entries than a dump of this many objects is not believed (every entry is at least 60 bytes anyway). */
     private static final int MAX_ENTRIES = 10_000_000;
@@ -130,22 +138,29 @@ final class DumpTocOrder {
             skipStr(); // owner
             skipStr(); // with oids
             int fieldsTo = p;
-            List<Integer> deps = new ArrayList<>();
+            int[] deps = new int[4];
+            int count = 0;
             while (true) {
                 String dep = readStr();
                 if (dep == null) {
                     break;
                 }
-                try {
-                    deps.add(Integer.parseInt(dep));
-                } catch (NumberFormatException e) {
+                if (!DUMP_ID.matcher(dep).matches()) {
                     throw new Malformed("dependency '" + dep + "'");
                 }
+                long value = Long.parseLong(dep);
+                if (value > Integer.MAX_VALUE || value < Integer.MIN_VALUE) {
+                    throw new Malformed("dependency " + dep + " out of range");
+                }
+                if (count == deps.length) {
+                    deps = Arrays.copyOf(deps, count * 2);
+                }
+                deps[count++] = (int) value;
             }
             int extraFrom = p;
             String file = readStr();
-            return new Entry((int) id, desc, (int) section, deps.stream().mapToInt(Integer::intValue).toArray(), file,
-                    fieldsFrom, fieldsTo, extraFrom, p);
+            return new Entry((int) id, desc, (int) section, Arrays.copyOf(deps, count), file, fieldsFrom, fieldsTo,
+                    extraFrom, p);
         }
 
         byte[] renumbered(Map<String, Long> dataFileSizes) throws Malformed {
@@ -164,9 +179,8 @@ final class DumpTocOrder {
                     long s = Math.max(0, dataFileSizes.getOrDefault(e.file(), 0L));
                     size.put(e.id(), s);
                     if (e.deps().length > 0) {
-                        if (!byId.containsKey(e.deps()[0])) {
-                            throw new Malformed("table data " + e.id() + " of a table not in the dump");
-                        }
+                        // the table may have no entry of its own (an extension's configuration table, a data-only
+                        // dump): its id is then left as it is, and post-data entries pointing at it still count
                         dataOfTable.merge(e.deps()[0], s, Math::max);
                     }
                 }

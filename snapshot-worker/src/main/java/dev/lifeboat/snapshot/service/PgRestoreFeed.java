@@ -42,8 +42,11 @@ final class PgRestoreFeed implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(PgRestoreFeed.class);
     /** The files pg_dump writes table data into (large objects and the table of contents are fetched first). */
     private static final Pattern TABLE_DATA = Pattern.compile("\\d+\\.dat");
-    /** A table of contents read into memory to be reordered: tens of thousands of tables take a few MB. */
-    private static final long MAX_REORDERED_TOC_BYTES = 64L << 20;
+    /**
+     * The largest table of contents read into memory to be reordered (it takes a few times that while it is): a dump of
+     * as many tables as the pipes allow ({@code maxPipes}) has one of a few MB.
+     */
+    private static final long MAX_REORDERED_TOC_BYTES = 16L << 20;
 
     private final Repository repository;
     private final Manifest manifest;
@@ -109,6 +112,7 @@ final class PgRestoreFeed implements AutoCloseable {
      */
     private static void orderLargestFirst(Manifest manifest, Path dumpDir, List<Manifest.FileEntry> pipes) {
         Path toc = dumpDir.resolve("toc.dat");
+        Path partial = dumpDir.resolve("toc.dat.partial");
         Map<String, Long> sizes = new HashMap<>();
         pipes.forEach(f -> sizes.put(f.path(), f.size()));
         try {
@@ -123,13 +127,18 @@ final class PgRestoreFeed implements AutoCloseable {
                         + "the tables in dump order", manifest.backupId());
                 return;
             }
-            Path partial = dumpDir.resolve("toc.dat.partial");
             Files.write(partial, ordered.get());
-            Files.move(partial, toc, StandardCopyOption.REPLACE_EXISTING,
-                    StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
+            Files.move(partial, toc, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            // an optimisation only: whatever stops it leaves the table of contents as it was fetched
             LOG.warnf("backup %s: cannot reorder its table of contents (%s); pg_restore takes the tables in dump "
-                    + "order", manifest.backupId(), e.getMessage());
+                    + "order", manifest.backupId(), e.toString());
+        } finally {
+            try {
+                Files.deleteIfExists(partial);
+            } catch (IOException e) {
+                LOG.debugf("removing %s: %s", partial, e.getMessage());
+            }
         }
     }
 

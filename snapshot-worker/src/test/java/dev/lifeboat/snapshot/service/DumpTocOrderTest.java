@@ -36,6 +36,8 @@ class DumpTocOrderTest {
     static final String SOURCE = "dump_toc_order_test";
     static final List<String> TABLES = List.of("alpha.a_small", "alpha.m_medium", "beta.z_large");
     static final Pattern LAUNCH = Pattern.compile("launching item \\d+ TABLE DATA (\\S+ )?(\\w+)");
+    /** An entry of {@code pg_restore --list}: its dump id, then what it is. */
+    static final Pattern ENTRY = Pattern.compile("^(\\d+); (.*)$");
     static Path work;
     static Path dump;
     static LocalStack stack;
@@ -77,6 +79,20 @@ class DumpTocOrderTest {
     }
 
     @Test
+    void aDataOnlyDumpWhoseTablesHaveNoEntriesIsRenumberedToo() throws Exception {
+        // the TABLE DATA entries depend on tables the dump does not hold, as an extension's configuration tables do
+        Path dataOnly = work.resolve("data-only");
+        run(List.of(tool("pg_dump"), "-h", "127.0.0.1", "-p", String.valueOf(stack.pgPort()), "-U", "postgres",
+                "-Fd", "-Z0", "--data-only", "-f", dataOnly.toString(), SOURCE));
+        byte[] toc = Files.readAllBytes(dataOnly.resolve("toc.dat"));
+
+        byte[] renumbered = DumpTocOrder.largestFirst(toc, sizes(dataOnly)).orElseThrow();
+
+        assertThat(renumbered).isNotEqualTo(toc);
+        assertThat(listing(renumbered, dataOnly)).isEqualTo(listing(toc, dataOnly));
+    }
+
+    @Test
     void whatIsNotADirectoryTocOfAKnownVersionIsLeftAsItIs() throws IOException {
         byte[] toc = Files.readAllBytes(dump.resolve("toc.dat"));
         byte[] newerVersion = toc.clone();
@@ -97,7 +113,8 @@ class DumpTocOrderTest {
         byte[] toc = Files.readAllBytes(dump.resolve("toc.dat"));
         byte[] renumbered = DumpTocOrder.largestFirst(toc, sizes()).orElseThrow();
 
-        // the same entries, only their ids changed
+        // the same entries in the same places with the same dependencies, only their ids changed
+        assertThat(renumbered).isNotEqualTo(toc);
         assertThat(listing(renumbered)).isEqualTo(listing(toc));
         List<String> asDumped = restoreFromPipes(toc, "dump_toc_order_dumped");
         List<String> largestFirst = restoreFromPipes(renumbered, "dump_toc_order_renumbered");
@@ -108,8 +125,12 @@ class DumpTocOrderTest {
 
     /** The data files' sizes, as the manifest gives them. */
     private static Map<String, Long> sizes() throws IOException {
+        return sizes(dump);
+    }
+
+    private static Map<String, Long> sizes(Path from) throws IOException {
         Map<String, Long> sizes = new HashMap<>();
-        try (Stream<Path> files = Files.list(dump)) {
+        try (Stream<Path> files = Files.list(from)) {
             for (Path f : files.filter(f -> f.getFileName().toString().matches("\\d+\\.dat")).toList()) {
                 sizes.put(f.getFileName().toString(), Files.size(f));
             }
@@ -117,12 +138,31 @@ class DumpTocOrderTest {
         return sizes;
     }
 
-    /** {@code pg_restore --list} of a dump with this table of contents, each line without its dump id. */
+    /**
+     * {@code pg_restore --list --verbose} of a dump with this table of contents, in its order: each entry without its
+     * dump id, then the entries it depends on, each named the same way (an id not in the dump as it is).
+     */
     private static List<String> listing(byte[] toc) throws Exception {
-        Path dir = copyWith(toc, "list-" + System.nanoTime(), false);
-        String out = run(List.of(tool("pg_restore"), "--list", dir.toString()));
-        return out.lines().filter(l -> !l.startsWith(";") && !l.isBlank())
-                .map(l -> l.replaceFirst("^\\d+;", "")).sorted().toList();
+        return listing(toc, dump);
+    }
+
+    private static List<String> listing(byte[] toc, Path from) throws Exception {
+        Path dir = copyWith(toc, "list-" + System.nanoTime(), false, from);
+        String out = run(List.of(tool("pg_restore"), "--list", "--verbose", dir.toString()));
+        Map<String, String> named = new HashMap<>();
+        List<String[]> entries = new ArrayList<>();
+        for (String line : out.lines().toList()) {
+            Matcher entry = ENTRY.matcher(line);
+            if (entry.matches()) {
+                named.put(entry.group(1), entry.group(2));
+                entries.add(new String[]{entry.group(2), ""});
+            } else if (line.startsWith(";\tdepends on:")) {
+                entries.getLast()[1] = line.substring(";\tdepends on:".length()).strip();
+            }
+        }
+        assertThat(entries).isNotEmpty();
+        return entries.stream().map(e -> e[0] + " <- " + Arrays.stream(e[1].split(" ")).filter(d -> !d.isEmpty())
+                .map(d -> named.getOrDefault(d, "absent " + d)).toList()).toList();
     }
 
     /**
@@ -168,13 +208,17 @@ class DumpTocOrderTest {
 
     /** A copy of the dump with {@code toc} as its table of contents; its table data files named pipes if asked. */
     private static Path copyWith(byte[] toc, String name, boolean pipes) throws Exception {
+        return copyWith(toc, name, pipes, dump);
+    }
+
+    private static Path copyWith(byte[] toc, String name, boolean pipes, Path from) throws Exception {
         Path dir = Files.createDirectories(work.resolve(name));
         Files.write(dir.resolve("toc.dat"), toc);
-        for (String file : sizes().keySet()) {
+        for (String file : sizes(from).keySet()) {
             if (pipes) {
                 run(List.of("mkfifo", "-m", "600", dir.resolve(file).toString()));
             } else {
-                Files.copy(dump.resolve(file), dir.resolve(file));
+                Files.copy(from.resolve(file), dir.resolve(file));
             }
         }
         return dir;
