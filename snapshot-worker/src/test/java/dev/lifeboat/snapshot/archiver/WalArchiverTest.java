@@ -618,7 +618,10 @@ class WalArchiverTest {
             // scheduler-service says it no longer exists: the slot goes with it
             SCHEDULER_DOWN.remove("sources/" + source);
             SCHEDULER.remove("sources/" + source);
-            await().atMost(PROGRESS).until(() -> !slotExists(cluster, source));
+            // the slot is gone on the server a moment before the archiver counts it: both are awaited
+            await().atMost(PROGRESS).until(() -> !slotExists(cluster, source)
+                    && registry.counter("lifeboat_wal_slots_dropped_total", "source", source, "slot",
+                    WalStreamer.slotName("lifeboat_wal_", source)).count() >= 1.0);
             assertThat(node.owned()).doesNotContain(source);
             assertThat(registry.counter("lifeboat_wal_slots_dropped_total", "source", source, "slot",
                     WalStreamer.slotName("lifeboat_wal_", source)).count()).isEqualTo(1.0);
