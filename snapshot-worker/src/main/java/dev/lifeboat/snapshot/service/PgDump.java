@@ -3,6 +3,7 @@ package dev.lifeboat.snapshot.service;
 import dev.lifeboat.snapshot.domain.BackupFailure;
 
 import dev.lifeboat.repository.snapshot.SnapshotWriter;
+import org.jboss.logging.Logger;
 
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -42,6 +43,7 @@ import java.util.function.LongConsumer;
  * what held pg_dump up.
  */
 final class PgDump {
+    private static final Logger LOG = Logger.getLogger(PgDump.class);
     private static final int STDERR_TAIL = 2000;
     /** How often a running dump is looked at for files pg_dump has finished. */
     private static final long POLL_MILLIS = 20;
@@ -155,6 +157,7 @@ final class PgDump {
             pb.environment().put("PGOPTIONS", CopyHashes.PG_OPTIONS);
         }
         ChildProcesses.Child child;
+        long started = System.nanoTime();
         try {
             child = children.start(pb);
         } catch (IOException e) {
@@ -165,6 +168,13 @@ final class PgDump {
             try {
                 watch(child, source, applicationName, lockWait, stderr, progressInterval, deadline,
                         () -> progress.accept(running.bytesDumped()));
+                // how far the repository's readers are behind pg_dump when it ends: what is left of the backup's
+                // time after this line is theirs (reading, chunking, uploading the rest, the manifest)
+                if (removeRead) {
+                    LOG.infof("backup %s: pg_dump finished after %d ms, %d bytes dumped, %d of them not yet read "
+                                    + "into the repository", backupId, (System.nanoTime() - started) / 1_000_000,
+                            running.bytesDumped(), SnapshotService.directorySize(target));
+                }
                 running.outcome.complete(null);
             } catch (RuntimeException e) {
                 running.outcome.completeExceptionally(e);
