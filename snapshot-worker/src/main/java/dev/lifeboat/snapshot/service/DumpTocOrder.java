@@ -239,13 +239,11 @@ final class DumpTocOrder {
 
         /** A length, then that many bytes; a length of -1 is no string (null). */
         private String readStr() throws Malformed {
-            int from = p;
             long length = readInt();
             if (length < 0) {
                 return null;
             }
             if (length > b.length - p) {
-                p = from;
                 throw new Malformed("string past the end");
             }
             String s = new String(b, p, (int) length, StandardCharsets.UTF_8);

@@ -171,9 +171,10 @@ final class PgDump {
                 // how far the repository's readers are behind pg_dump when it ends: what is left of the backup's
                 // time after this line is theirs (reading, chunking, uploading the rest, the manifest)
                 if (removeRead) {
+                    long unread = SnapshotService.directorySize(target);
                     LOG.infof("backup %s: pg_dump finished after %d ms, %d bytes dumped, %d of them not yet read "
                                     + "into the repository", backupId, (System.nanoTime() - started) / 1_000_000,
-                            running.bytesDumped(), SnapshotService.directorySize(target));
+                            running.removedBytes.get() + unread, unread);
                 }
                 running.outcome.complete(null);
             } catch (RuntimeException e) {

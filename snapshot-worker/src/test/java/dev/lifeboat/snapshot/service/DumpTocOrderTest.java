@@ -6,9 +6,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +21,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -86,7 +83,7 @@ class DumpTocOrderTest {
                 "-Fd", "-Z0", "--data-only", "-f", dataOnly.toString(), SOURCE));
         byte[] toc = Files.readAllBytes(dataOnly.resolve("toc.dat"));
 
-        byte[] renumbered = DumpTocOrder.largestFirst(toc, sizes(dataOnly)).orElseThrow();
+        byte[] renumbered = DumpTocOrder.largestFirst(toc, PipedDumps.dataFileSizes(dataOnly)).orElseThrow();
 
         assertThat(renumbered).isNotEqualTo(toc);
         assertThat(listing(renumbered, dataOnly)).isEqualTo(listing(toc, dataOnly));
@@ -125,17 +122,7 @@ class DumpTocOrderTest {
 
     /** The data files' sizes, as the manifest gives them. */
     private static Map<String, Long> sizes() throws IOException {
-        return sizes(dump);
-    }
-
-    private static Map<String, Long> sizes(Path from) throws IOException {
-        Map<String, Long> sizes = new HashMap<>();
-        try (Stream<Path> files = Files.list(from)) {
-            for (Path f : files.filter(f -> f.getFileName().toString().matches("\\d+\\.dat")).toList()) {
-                sizes.put(f.getFileName().toString(), Files.size(f));
-            }
-        }
-        return sizes;
+        return PipedDumps.dataFileSizes(dump);
     }
 
     /**
@@ -173,25 +160,12 @@ class DumpTocOrderTest {
     private static List<String> restoreFromPipes(byte[] toc, String target) throws Exception {
         Path dir = copyWith(toc, target, true);
         Databases.createDatabase(target);
-        List<Thread> feeders = new ArrayList<>();
+        List<Thread> feeders = PipedDumps.feed(dump, dir);
         try {
-            for (Map.Entry<String, Long> data : sizes().entrySet()) {
-                Path pipe = dir.resolve(data.getKey());
-                Path from = dump.resolve(data.getKey());
-                feeders.add(Thread.ofPlatform().daemon().start(() -> {
-                    try (OutputStream out = new FileOutputStream(pipe.toFile())) {
-                        Files.copy(from, out);
-                    } catch (IOException e) {
-                        throw new IllegalStateException(e);
-                    }
-                }));
-            }
             String log = run(List.of(tool("pg_restore"), "-h", "127.0.0.1", "-p", String.valueOf(stack.pgPort()),
                     "-U", "postgres", "--jobs=2", "--no-owner", "--exit-on-error", "--verbose", "-d", target,
                     dir.toString()));
-            for (Thread t : feeders) {
-                t.join(TimeUnit.SECONDS.toMillis(30));
-            }
+            PipedDumps.join(feeders);
             for (String table : TABLES) {
                 assertThat(contentOf(target, table)).as(table).isEqualTo(contentOf(SOURCE, table));
             }
@@ -212,15 +186,8 @@ class DumpTocOrderTest {
     }
 
     private static Path copyWith(byte[] toc, String name, boolean pipes, Path from) throws Exception {
-        Path dir = Files.createDirectories(work.resolve(name));
-        Files.write(dir.resolve("toc.dat"), toc);
-        for (String file : sizes(from).keySet()) {
-            if (pipes) {
-                run(List.of("mkfifo", "-m", "600", dir.resolve(file).toString()));
-            } else {
-                Files.copy(from.resolve(file), dir.resolve(file));
-            }
-        }
+        Path dir = work.resolve(name);
+        PipedDumps.copy(from, toc, dir, pipes);
         return dir;
     }
 

@@ -5,17 +5,11 @@ import dev.lifeboat.testsupport.LocalStack;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
-import java.io.FileOutputStream;
-import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * What the table of contents' order is worth to {@code pg_restore -j2} fed through named pipes, without the rest of
@@ -40,21 +34,16 @@ class RestoreOrderBench {
             run(stack, List.of(PG_BIN.resolve("pg_dump").toString(), "-h", "127.0.0.1", "-p",
                     String.valueOf(stack.pgPort()), "-U", "postgres", "-Fd", "-Z0", "-j2", "-f", dump.toString(),
                     database));
-            Map<String, Long> sizes = new HashMap<>();
-            try (Stream<Path> files = Files.list(dump)) {
-                for (Path f : files.filter(f -> f.getFileName().toString().matches("\\d+\\.dat")).toList()) {
-                    sizes.put(f.getFileName().toString(), Files.size(f));
-                }
-            }
+            Map<String, Long> sizes = PipedDumps.dataFileSizes(dump);
             byte[] toc = Files.readAllBytes(dump.resolve("toc.dat"));
             byte[] renumbered = DumpTocOrder.largestFirst(toc, sizes).orElseThrow(() ->
                     new IllegalStateException("the dump's toc.dat was not renumbered"));
             String target = database + "_order_bench";
             for (int round = 0; round < rounds; round++) {
                 String load = Files.readString(Path.of("/proc/loadavg")).strip();
-                double files = restore(stack, target, dump, null, sizes, work);
-                double asDumped = restore(stack, target, dump, toc, sizes, work);
-                double largestFirst = restore(stack, target, dump, renumbered, sizes, work);
+                double files = restore(stack, target, dump, null, work);
+                double asDumped = restore(stack, target, dump, toc, work);
+                double largestFirst = restore(stack, target, dump, renumbered, work);
                 System.out.printf("BENCH round %d (load %s): files %.2f s, pipes as dumped %.2f s, pipes largest "
                         + "first %.2f s%n", round, load, files, asDumped, largestFirst);
             }
@@ -65,38 +54,14 @@ class RestoreOrderBench {
     }
 
     /** Seconds of {@code pg_restore -j2} into a new {@code target}: from {@code dump}, or through pipes with {@code toc}. */
-    private static double restore(LocalStack stack, String target, Path dump, byte[] toc, Map<String, Long> sizes,
-                                  Path work) throws Exception {
+    private static double restore(LocalStack stack, String target, Path dump, byte[] toc, Path work) throws Exception {
         Databases.createDatabase(target);
         Path dir = dump;
-        List<Thread> feeders = new ArrayList<>();
+        List<Thread> feeders = List.of();
         if (toc != null) {
             dir = work.resolve("piped");
-            SnapshotService.deleteRecursively(dir);
-            Files.createDirectories(dir);
-            try (Stream<Path> files = Files.list(dump)) {
-                for (Path f : files.toList()) {
-                    String name = f.getFileName().toString();
-                    if (!sizes.containsKey(name) && !name.equals("toc.dat")) {
-                        Files.copy(f, dir.resolve(name));
-                    }
-                }
-            }
-            Files.write(dir.resolve("toc.dat"), toc);
-            List<String> mkfifo = new ArrayList<>(List.of("mkfifo", "-m", "600", "--"));
-            sizes.keySet().forEach(name -> mkfifo.add(work.resolve("piped").resolve(name).toString()));
-            run(stack, mkfifo);
-            for (String name : sizes.keySet()) {
-                Path pipe = dir.resolve(name);
-                Path from = dump.resolve(name);
-                feeders.add(Thread.ofPlatform().daemon().start(() -> {
-                    try (OutputStream out = new FileOutputStream(pipe.toFile())) {
-                        Files.copy(from, out);
-                    } catch (IOException e) {
-                        throw new IllegalStateException("feeding " + pipe, e);
-                    }
-                }));
-            }
+            PipedDumps.copy(dump, toc, dir, true);
+            feeders = PipedDumps.feed(dump, dir);
         }
         run(stack, List.of("sync"));
         long started = System.nanoTime();
@@ -104,9 +69,7 @@ class RestoreOrderBench {
                 String.valueOf(stack.pgPort()), "-U", "postgres", "--jobs=2", "--no-owner", "--exit-on-error", "-d",
                 target, dir.toString()));
         double seconds = (System.nanoTime() - started) / 1e9;
-        for (Thread t : feeders) {
-            t.join(TimeUnit.SECONDS.toMillis(30));
-        }
+        PipedDumps.join(feeders);
         return seconds;
     }
 
