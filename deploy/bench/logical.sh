@@ -16,7 +16,7 @@
 # WRITE_RATE=N write transactions a second during every measurement, bare and Lifeboat's (default 50; 0: none);
 # FULL_ROUNDS=2 times the same worker's next FULL too (the first is a fresh worker's), RESTORE_ROUNDS=2 its next
 # restore; CHANGE=0 skips the INCREMENTAL after a 1 % scattered change; CPU_REPORT=1 prints each process's
-# CPU-seconds during every dump and restore; MVN_ARGS for Maven, e.g. MVN_ARGS="-o -Dmaven.repo.local=/path/m2", split
+# CPU-seconds during every dump and restore (CPU_REPORT=threads also the JVMs' JIT, GC and Kafka polling threads); MVN_ARGS for Maven, e.g. MVN_ARGS="-o -Dmaven.repo.local=/path/m2", split
 # on spaces; SERVICE_JAVA_OPTS, passed whole, replaces the services' JVM options (the bench profile's
 # -Xmx512m -XX:G1HeapRegionSize=16m, as ./lifeboat starts the workers), e.g. SERVICE_JAVA_OPTS="-Xmx512m
 # -XX:G1HeapRegionSize=16m -XX:StartFlightRecording=filename=/tmp/jfr/%p.jfr,settings=profile" for a flight
@@ -86,9 +86,11 @@ fi
 SIZE=$("${PSQL[@]}" -d "$DB" -c "select pg_size_pretty(pg_database_size('$DB'))")
 echo "database $DB: $SIZE"
 
-# CPU_REPORT=1: each process's CPU-seconds during every dump and restore, printed at the end
-if [[ ${CPU_REPORT:-0} == 1 ]]; then
-  "$ROOT/deploy/bench/cpu-by-process.py" record "$OUT/cpu.txt" & CPU_PID=$!
+# CPU_REPORT=1: each process's CPU-seconds during every dump and restore, printed at the end; CPU_REPORT=threads
+# also splits the JVMs' share into JIT, GC, Kafka polling and the rest (the sampler then costs more CPU itself)
+if [[ ${CPU_REPORT:-0} == 1 || ${CPU_REPORT:-0} == threads ]]; then
+  # shellcheck disable=SC2046
+  "$ROOT/deploy/bench/cpu-by-process.py" record "$OUT/cpu.txt" $([[ $CPU_REPORT == threads ]] && echo threads) & CPU_PID=$!
 fi
 
 # writes go on during every measurement, bare and Lifeboat alike: WRITE_RATE transactions a second (0: none), each
