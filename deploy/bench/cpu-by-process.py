@@ -63,6 +63,14 @@ def thread_kind(name):
     return next((kind for kind, prefixes in THREAD_KINDS if name.startswith(prefixes)), "rest")
 
 
+def since(seen, key, t, first):
+    """Ticks used since the last sample; one already running at the first sample counts from then, a later one from
+    its start."""
+    delta = t - seen[key] if key in seen else (0 if first else t)
+    seen[key] = t
+    return delta
+
+
 def java_threads(pid, group_name, seen, first, used):
     """Adds each of the JVM's threads' CPU since the last sample to used["~<kind>:<service>"]."""
     service = group_name.split(":", 1)[1]
@@ -77,9 +85,7 @@ def java_threads(pid, group_name, seen, first, used):
         except OSError:
             continue
         t = stat_ticks(stat)
-        key = (pid, tid)
-        delta = t - seen[key] if key in seen else (0 if first else t)
-        seen[key] = t
+        delta = since(seen, (pid, tid), t, first)
         if delta:
             k = f"~{thread_kind(stat[stat.index('(') + 1:stat.rindex(')')])}:{service}"
             used[k] = used.get(k, 0) + delta
@@ -101,9 +107,7 @@ def record(path, threads):
                 name = group(pid)
                 if name is None:
                     continue
-                # a process already running at the first sample counts from then, a later one from its start
-                delta = t - seen[pid] if pid in seen else (0 if first else t)
-                seen[pid] = t
+                delta = since(seen, pid, t, first)
                 if delta:
                     used[name] = used.get(name, 0) + delta
                 if threads and name.startswith("java:"):
