@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -63,7 +64,8 @@ import io.opentelemetry.instrumentation.annotations.WithSpan;
  * and replays the source's archived WAL, which a {@link WalPrefetcher} fetches ahead of replay for restore_command.
  * The reply says where the cluster runs and how long fetching, WAL replay and starting took. A hole in the archive
  * before the target refuses the restore with the last reachable point. The cluster's socket lives in its private
- * work directory and admits only this worker's checks ({@link #socketTarget}); TCP keeps the source's own pg_hba.
+ * work directory and admits only this worker's checks ({@link #socketTarget}); TCP keeps the source's own pg_hba,
+ * except that it asks for a password where the source's lines trusted the client ({@link #withPasswordsOverTcp}).
  * RemoveCluster stops such a cluster and removes its directories. Nothing outside the worker's configured data roots is ever created or removed.
  */
 @ApplicationScoped
@@ -912,6 +914,86 @@ public class ClusterRestorer {
         return out.toString();
     }
 
+    /** pg_hba.conf's connection types over TCP. */
+    private static final Set<String> TCP_TYPES = Set.of("host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc");
+    /**
+     * pg_hba.conf with every TCP line that lets a client in without a password ({@code trust}) or on the word of an
+     * ident server ({@code ident}) asking for the role's password instead ({@code md5}: SCRAM for a role whose
+     * password is stored as SCRAM, md5 for one stored as md5). The restored cluster listens on the worker's host,
+     * not the source's: what the source trusted from its own 127.0.0.1 (its local users, an initdb default) would be
+     * any process on the worker's host, connecting as the source's superuser. The line keeps its place, databases,
+     * roles and addresses; a comment before it says what changed. Lines of other types, and the other methods, are
+     * kept as they are.
+     */
+    static String withPasswordsOverTcp(String hba) {
+        StringBuilder out = new StringBuilder();
+        for (String line : hba.split("\r?\n|\r", -1)) {
+            List<int[]> fields = hbaFieldSpans(line);
+            String method = null;
+            int[] at = null;
+            if (fields.size() > 4 && TCP_TYPES.contains(unquoted(line, fields.get(0)))) {
+                // type, databases, roles, address, then a mask when the address is an IP address without one
+                String address = unquoted(line, fields.get(3));
+                int m = !address.contains("/") && (address.matches("[0-9.]+") || address.contains(":")) ? 5 : 4;
+                if (m < fields.size()) {
+                    method = unquoted(line, fields.get(m));
+                    at = fields.get(m);
+                }
+            }
+            if ("trust".equals(method) || "ident".equals(method)) {
+                out.append("# the restore asks for a password here: the backup's line says '").append(method)
+                        .append("', and this cluster runs on the worker's host\n")
+                        .append(line, 0, at[0]).append("md5").append(line, at[1], line.length()).append('\n');
+            } else {
+                out.append(line).append('\n');
+            }
+        }
+        // split(-1) gave one empty string after the last line break
+        return out.substring(0, out.length() - 1);
+    }
+
+    /**
+     * Where each field of a pg_hba.conf line starts and ends: fields are separated by blanks outside double quotes,
+     * except after a comma (a list goes on: {@code db1, db2} is one field), and a {@code #} outside quotes ends the
+     * line.
+     */
+    private static List<int[]> hbaFieldSpans(String line) {
+        List<int[]> spans = new ArrayList<>();
+        boolean quoted = false;
+        boolean listGoesOn = false;
+        int start = -1;
+        int end = -1;
+        int i = 0;
+        for (; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (c == '"') {
+                quoted = !quoted;
+            } else if (!quoted && c == '#') {
+                break;
+            }
+            if (!quoted && c != '"' && Character.isWhitespace(c)) {
+                if (start >= 0 && !listGoesOn) {
+                    spans.add(new int[] {start, end});
+                    start = -1;
+                }
+                continue;
+            }
+            if (start < 0) {
+                start = i;
+            }
+            end = i + 1;
+            listGoesOn = !quoted && c == ',';
+        }
+        if (start >= 0) {
+            spans.add(new int[] {start, end});
+        }
+        return spans;
+    }
+
+    private static String unquoted(String line, int[] span) {
+        return line.substring(span[0], span[1]).replace("\"", "");
+    }
+
     /**
      * The tokens of one line of pg_hba.conf or pg_ident.conf as PostgreSQL's tokenizer sees them, their quotes taken
      * off: blanks and commas separate them outside double quotes, {@code #} outside quotes starts a comment, and a
@@ -963,7 +1045,8 @@ public class ClusterRestorer {
     }
 
     /**
-     * The restored cluster keeps the source's roles and pg_hba for TCP; local-socket connections (its socket lives
+     * The restored cluster keeps the source's roles and pg_hba for TCP (a password asked for where the source's
+     * lines trusted the client: {@link #withPasswordsOverTcp}); local-socket connections (its socket lives
      * only in the private work directory) are admitted by peer authentication, and only for this worker's OS user
      * as the check user or the checker role: a line first in pg_hba (the first matching line decides) and a map in
      * pg_ident. Nothing is opened over TCP.
@@ -981,7 +1064,8 @@ public class ClusterRestorer {
         String sourceHba = new String(NoFollow.read(hba, CONFIG_FILE_MAX).orElse(new byte[0]), StandardCharsets.UTF_8);
         NoFollow.writeFresh(hba, ("# point-in-time restore (RestoreCluster " + cmd.commandId().replaceAll(
                 "[^A-Za-z0-9:._-]", "_") + "): the private socket admits only the restoring worker's checks\n"
-                + "local all all peer map=" + IDENT_MAP + "\n" + withoutFileReferences(sourceHba, DEFAULT_HBA))
+                + "local all all peer map=" + IDENT_MAP + "\n"
+                + withPasswordsOverTcp(withoutFileReferences(sourceHba, DEFAULT_HBA)))
                 .getBytes(StandardCharsets.UTF_8));
         Path ident = data.resolve("pg_ident.conf");
         String sourceIdent = Files.exists(ident, LinkOption.NOFOLLOW_LINKS)

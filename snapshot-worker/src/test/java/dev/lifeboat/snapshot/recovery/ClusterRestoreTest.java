@@ -236,7 +236,8 @@ class ClusterRestoreTest {
                     .containsExactly(3);
         }
         assertThatThrownBy(() -> DriverManager.getConnection(url, PgCluster.SUPERUSER, "not-the-password").close())
-                .as("no trust over TCP").hasMessageContaining("password authentication failed");
+                .as("no trust over TCP, though the source's pg_hba trusts 127.0.0.1")
+                .hasMessageContaining("password authentication failed");
 
         // a redelivered command is answered again, and the running cluster is left alone
         send(EventType.RESTORE_CLUSTER, restore);
@@ -692,6 +693,11 @@ class ClusterRestoreTest {
                 + "GRANT pg_execute_server_program TO lifeboat_checker;"
                 + "ALTER ROLE lifeboat_checker SET search_path = nowhere;"
                 + "ALTER ROLE lifeboat_checker IN DATABASE postgres SET row_security = on");
+        // and a pg_hba.conf that lets anyone on its own host in over TCP without a password (initdb's default
+        // without --auth-host), which the restored cluster, on the worker's host, must not do
+        Path hba = cluster.dataDir().resolve("pg_hba.conf");
+        Files.writeString(hba, "host all all 127.0.0.1/32 trust\n" + Files.readString(hba));
+        cluster.execute("postgres", "SELECT pg_reload_conf()");
         PgCluster.run(List.of(PgCluster.binDir().resolve("pg_basebackup").toString(), "-D", base.toString(),
                 "-Ft", "-X", "fetch", "-c", "fast", "-d", "host=127.0.0.1 port=" + cluster.port() + " user="
                         + PgCluster.REPLICATION_USER + " password=" + PgCluster.REPLICATION_PASSWORD), 120);

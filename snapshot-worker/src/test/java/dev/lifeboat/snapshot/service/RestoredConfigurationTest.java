@@ -126,6 +126,38 @@ class RestoredConfigurationTest {
     }
 
     @Test
+    void tcpLinesThatLetAClientInWithoutAPasswordAskForOneAndEveryOtherLineStaysAsItWas() {
+        String hba = """
+                local all all trust
+                host all all 127.0.0.1/32 trust
+                hostssl all all 127.0.0.1 255.255.255.255 "trust" clientcert=verify-ca
+                hostnossl db1,  db2 app ::1/128 ident map=x   # a comment: trust
+                host all, all all md5 trust
+                host all all trust md5
+                host all all samehost reject
+                host all all 10.0.0.0/8 scram-sha-256
+                hostgssenc "my db" all 10.0.0.0/8 trust
+                host replication all 127.0.0.1/32 cert""";
+        String kept = ClusterRestorer.withPasswordsOverTcp(hba);
+
+        assertThat(kept.lines().filter(l -> !l.startsWith("#"))).containsExactly(
+                "local all all trust",
+                "host all all 127.0.0.1/32 md5",
+                "hostssl all all 127.0.0.1 255.255.255.255 md5 clientcert=verify-ca",
+                "hostnossl db1,  db2 app ::1/128 md5 map=x   # a comment: trust",
+                "host all, all all md5 md5",
+                "host all all trust md5",
+                "host all all samehost reject",
+                "host all all 10.0.0.0/8 scram-sha-256",
+                "hostgssenc \"my db\" all 10.0.0.0/8 md5",
+                "host replication all 127.0.0.1/32 cert");
+        assertThat(kept.lines().filter(l -> l.startsWith("# the restore asks for a password here"))).hasSize(5);
+        assertThat(kept).contains("the backup's line says 'ident'");
+        assertThat(ClusterRestorer.withPasswordsOverTcp("host all all 127.0.0.1/32 trust\n"))
+                .endsWith("\nhost all all 127.0.0.1/32 md5\n");
+    }
+
+    @Test
     void aFileThatContinuesALineWithABackslashIsNotKeptAndTheFallbackStandsInForIt() {
         String hba = "host all all 127.0.0.1/32 scram-sha-256\nincl\\\nude /etc/passwd\n";
         String crlf = "host all all 127.0.0.1/32 md5\r\nhost all @/etc/\\\r\nshadow 127.0.0.1/32 md5\r\n";
