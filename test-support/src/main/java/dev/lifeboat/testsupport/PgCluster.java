@@ -31,10 +31,12 @@ public final class PgCluster {
 
     private final Path home;
     private final int port;
+    private final List<String> initdbOptions;
 
-    private PgCluster(Path home, int port) {
+    private PgCluster(Path home, int port, List<String> initdbOptions) {
         this.home = home;
         this.port = port;
+        this.initdbOptions = initdbOptions;
     }
 
     /**
@@ -48,7 +50,7 @@ public final class PgCluster {
      * {@link #promote()}. Settings the primary set with ALTER SYSTEM come along. Not started.
      */
     public static PgCluster standbyOf(PgCluster primary, Path dir, int port) {
-        PgCluster standby = new PgCluster(reachableHome(dir.toAbsolutePath()), port);
+        PgCluster standby = new PgCluster(reachableHome(dir.toAbsolutePath()), port, List.of());
         deleteRecursively(standby.dataDir());
         run(List.of(binDir().resolve("pg_basebackup").toString(), "-D", standby.dataDir().toString(), "-d",
                 "host=127.0.0.1 port=" + primary.port + " user=" + REPLICATION_USER + " password="
@@ -63,8 +65,13 @@ public final class PgCluster {
     }
 
     public static PgCluster at(Path dir, int port) {
+        return at(dir, port, List.of());
+    }
+
+    /** As {@link #at(Path, int)}, initialized with {@code initdbOptions} besides the usual ones. */
+    public static PgCluster at(Path dir, int port, List<String> initdbOptions) {
         Path home = reachableHome(dir.toAbsolutePath());
-        PgCluster cluster = new PgCluster(home, port);
+        PgCluster cluster = new PgCluster(home, port, List.copyOf(initdbOptions));
         if (!Files.isRegularFile(cluster.dataDir().resolve("PG_VERSION"))) {
             cluster.init();
         }
@@ -212,9 +219,11 @@ public final class PgCluster {
             Path pw = home.resolve(".pw");
             Files.writeString(pw, SUPERUSER_PASSWORD);
             chownToPostgres(home);
-            run(List.of(binDir().resolve("initdb").toString(), "-D", dataDir().toString(), "-U", SUPERUSER,
-                    "--pwfile=" + pw, "-E", "UTF8", "--locale=C.UTF-8", "--auth-local=trust",
-                    "--auth-host=scram-sha-256"), 120);
+            List<String> initdb = new java.util.ArrayList<>(List.of(binDir().resolve("initdb").toString(), "-D",
+                    dataDir().toString(), "-U", SUPERUSER, "--pwfile=" + pw, "-E", "UTF8", "--locale=C.UTF-8",
+                    "--auth-local=trust", "--auth-host=scram-sha-256"));
+            initdb.addAll(initdbOptions);
+            run(initdb, 120);
             Path socketDir = home.toString().length() > 80 ? Path.of("/tmp") : home;
             Files.writeString(dataDir().resolve("postgresql.conf"), """
 

@@ -2,6 +2,7 @@ package dev.lifeboat.repository.wal;
 
 import java.util.HexFormat;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -18,6 +19,19 @@ public final class WalNames {
     private static final Pattern BACKUP_HISTORY = Pattern.compile("^[0-9A-F]{24}\\.[0-9A-F]{8}\\.backup$");
 
     private WalNames() {
+    }
+
+    /**
+     * Why a cluster whose WAL segments are {@code bytes} long is not archived or backed up physically, or empty when
+     * it is: restores, retention and the recovery window read segments of the default 16 MiB only.
+     */
+    public static Optional<String> unsupportedSegmentSize(long bytes) {
+        if (bytes == DEFAULT_SEGMENT_SIZE) {
+            return Optional.empty();
+        }
+        String size = bytes > 0 && bytes % (1024 * 1024) == 0 ? bytes / (1024 * 1024) + " MiB" : bytes + " bytes";
+        return Optional.of("its WAL segments are " + size + " (initdb --wal-segsize), and Lifeboat archives and "
+                + "restores clusters with the default 16 MiB segments only");
     }
 
     public static boolean isSegment(String name) {

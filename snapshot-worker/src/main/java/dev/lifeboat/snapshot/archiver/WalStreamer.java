@@ -255,7 +255,7 @@ final class WalStreamer implements Runnable {
         Properties props = source.jdbcProperties(context.connectTimeoutSeconds(), 0);
         props.setProperty("ApplicationName", "lifeboat-wal-archiver");
         try (Connection sql = DriverManager.getConnection(source.jdbcUrl(), props)) {
-            int segmentSize = segmentSize(sql);
+            int segmentSize = supportedSegmentSize(segmentSize(sql), source);
             Repository repository = context.repository(sourceId);
             WalArchive archive = repository.wal(segmentSize);
             if (gapCheck == null) {
@@ -613,15 +613,34 @@ final class WalStreamer implements Runnable {
         }
     }
 
-    private static int segmentSize(Connection sql) throws SQLException {
+    /**
+     * The server's segment size, or a refusal before anything is written or a slot created (a size the restores do
+     * not read, or one that would make the segment buffer a gigabyte).
+     */
+    private int supportedSegmentSize(long bytes, SourceConnection source) {
+        Optional<String> problem = WalNames.unsupportedSegmentSize(bytes);
+        if (problem.isEmpty()) {
+            return (int) bytes;
+        }
+        String why = "refusing to archive WAL of source " + sourceId + ": the server at " + source.host() + ":"
+                + source.port() + " is a cluster whose " + problem.get().substring("its ".length()) + "; nothing "
+                + "was written and no replication slot was created. Back it up with the logical method, or move "
+                + "the database to a cluster initialised with the default segment size";
+        if (!why.equals(refused)) {
+            LOG.warn(why);
+        }
+        refused = why;
+        throw new ArchiveRefused(why, null);
+    }
+
+    private static long segmentSize(Connection sql) throws SQLException {
         try (Statement st = sql.createStatement();
              ResultSet rs = st.executeQuery("select setting::bigint, unit from pg_settings where name = "
                      + "'wal_segment_size'")) {
             rs.next();
             long value = rs.getLong(1);
             String unit = rs.getString(2);
-            long bytes = "8kB".equals(unit) ? value * 8192 : "MB".equals(unit) ? value * 1024 * 1024 : value;
-            return Math.toIntExact(bytes);
+            return "8kB".equals(unit) ? value * 8192 : "MB".equals(unit) ? value * 1024 * 1024 : value;
         }
     }
 

@@ -489,6 +489,32 @@ class WalArchiverTest {
         }
     }
 
+    @Test
+    void aClusterWithOtherThanTheDefaultSegmentSizeIsRefusedWithTheReasonBeforeAnythingIsWritten() throws Exception {
+        String source = "pitr-segsize";
+        PgCluster big = PgCluster.at(Path.of("target", "pgc-segsize"), PG_PORT + 4, List.of("--wal-segsize=32"))
+                .start();
+        ArchiverNode node = archiver.node("worker-segsize", () -> List.of(source), new LeaseStore(ds));
+        try {
+            SCHEDULER.put("sources/" + source, source(source, PG_PORT + 4));
+            node.start();
+            await().atMost(PROGRESS).pollInterval(Duration.ofMillis(100)).until(() ->
+                    statuses().containsKey(source) && WalStatus.REFUSED.equals(statuses().get(source).state()));
+            assertThat(statuses().get(source).error()).contains("refusing to archive WAL of source " + source)
+                    .contains("WAL segments are 32 MiB (initdb --wal-segsize)")
+                    .contains("default 16 MiB segments only").contains("no replication slot was created")
+                    .contains("logical method");
+            assertThat(registry.get("lifeboat_wal_archive_refused").tag("source", source).gauge().value())
+                    .isEqualTo(1.0);
+            assertThat(store.list(BUCKET, PREFIX + "/" + source + "/wal/")).as("nothing written").isEmpty();
+            assertThat(slotExists(big, source)).isFalse();
+        } finally {
+            node.close();
+            SCHEDULER.remove("sources/" + source);
+            big.destroy();
+        }
+    }
+
     private static String systemIdentifier(PgCluster on) throws Exception {
         try (Connection c = on.connect("postgres"); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("select system_identifier::text from pg_control_system()")) {

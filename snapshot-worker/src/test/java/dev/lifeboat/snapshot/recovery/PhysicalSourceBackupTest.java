@@ -1,5 +1,6 @@
 package dev.lifeboat.snapshot.recovery;
 
+import dev.lifeboat.contracts.BackupFailed;
 import dev.lifeboat.contracts.BackupRequested;
 import dev.lifeboat.contracts.BackupType;
 import dev.lifeboat.contracts.EventCodec;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
+import java.util.List;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -71,43 +73,67 @@ class PhysicalSourceBackupTest {
     @Test
     void physicalSourceIsBackedUpAsTheWholeClusterAndAnnouncedWithItsWalPosition() throws Exception {
         String source = "phys-" + UUID.randomUUID().toString().substring(0, 8);
-        String policy = "physical-policy-" + source;
         String prefix = "physical-" + UUID.randomUUID();
+        String backupId = UUID.randomUUID().toString();
+        Object data = backUp(source, PORT, prefix, backupId);
+        assertThat(data).as("outcome of backup %s", backupId).isInstanceOf(SnapshotCreated.class);
+        SnapshotCreated created = (SnapshotCreated) data;
+        assertThat(created.method()).isEqualTo(SnapshotCreated.PHYSICAL);
+        assertThat(created.physical().timeline()).isEqualTo(1);
+        assertThat(created.physical().startLsn()).matches("[0-9A-F]+/[0-9A-F]+");
+        assertThat(created.physical().pgVersion()).isEqualTo("15");
+        assertThat(created.pgDumpVersion()).contains("pg_basebackup");
+
+        Repository repository = repositories.open(RedeliveredBackupRequestTest.BUCKET, prefix + "/" + source)
+                .orElseThrow();
+        Manifest manifest = repository.findManifest(backupId).orElseThrow();
+        assertThat(manifest.files()).extracting(Manifest.FileEntry::path).containsExactly(Manifest.BASE_TAR);
+        assertThat(manifest.physical().stopLsn()).isEqualTo(created.physical().stopLsn());
+    }
+
+    @Test
+    void aClusterWithOtherThanTheDefaultSegmentSizeIsRefusedWithTheReasonAndNothingIsStored() throws Exception {
+        int port = freePort();
+        PgCluster big = PgCluster.at(LocalStack.ensureStarted().workDir().resolve("pgc-physical-segsize"), port,
+                List.of("--wal-segsize=32")).start();
+        try {
+            String source = "phys-seg-" + UUID.randomUUID().toString().substring(0, 8);
+            String prefix = "physical-" + UUID.randomUUID();
+            String backupId = UUID.randomUUID().toString();
+            Object data = backUp(source, port, prefix, backupId);
+            assertThat(data).as("outcome of backup %s", backupId).isInstanceOf(BackupFailed.class);
+            assertThat(((BackupFailed) data).reason()).contains("cannot be backed up physically")
+                    .contains("WAL segments are 32 MiB (initdb --wal-segsize)").contains("nothing was backed up")
+                    .contains("\"method\": \"logical\"");
+            assertThat(store.list(RedeliveredBackupRequestTest.BUCKET, prefix + "/")).as("nothing stored").isEmpty();
+        } finally {
+            big.destroy();
+        }
+    }
+
+    /** Registers {@code source} (the cluster on {@code port}) and its policy, requests a FULL, returns its outcome. */
+    private Object backUp(String source, int port, String prefix, String backupId) throws Exception {
+        String policy = "physical-policy-" + source;
         RedeliveredBackupRequestTest.SCHEDULER.put("sources/" + source, """
                 {"id":"%s","kind":"postgresql","method":"physical","host":"127.0.0.1","port":%d,"database":"postgres",
-                 "username":"%s","passwordRef":"file:%s","sslmode":"disable"}""".formatted(source, PORT,
+                 "username":"%s","passwordRef":"file:%s","sslmode":"disable"}""".formatted(source, port,
                 PgCluster.REPLICATION_USER, RecoveryCommandsTestResource.SECRET_DIR.resolve("replicator-password")));
         RedeliveredBackupRequestTest.SCHEDULER.put("policies/" + policy, """
                 {"id":"%s","sourceId":"%s","destination":{"bucket":"%s","prefix":"%s"},"offsite":null}"""
                 .formatted(policy, source, RedeliveredBackupRequestTest.BUCKET, prefix));
         RedeliveredBackupRequestTest.schedulerUrl();
         store.ensureBucket(RedeliveredBackupRequestTest.BUCKET);
-        String backupId = UUID.randomUUID().toString();
         try (TopicTail events = new TopicTail(LocalStack.ensureStarted().kafkaClientConfig(LocalStack.KAFKA_ADMIN),
                 Topics.BACKUP_EVENTS)) {
             BackupRequested request = new BackupRequested(backupId, source, BackupType.FULL, policy, "test");
             publisher.send(new ProducerRecord<>(Topics.BACKUP_REQUESTED, null, source, EventCodec.encodeData(request),
                     EventCodec.headers(EventType.BACKUP_REQUESTED, "/test/publisher", source))).get();
-
             ConsumerRecord<String, String> record = events.await(r -> r.value() != null
                     && r.value().contains("\"backupId\":\"" + backupId + "\"")
                     && (EventType.SNAPSHOT_CREATED.ceType().equals(EventCodec.header(r.headers(), EventCodec.H_TYPE))
                     || EventType.BACKUP_FAILED.ceType().equals(EventCodec.header(r.headers(), EventCodec.H_TYPE))),
                     RedeliveredBackupRequestTest.WAIT);
-            Object data = EventCodec.decode(record.headers(), record.value()).data();
-            assertThat(data).as("outcome of backup %s", backupId).isInstanceOf(SnapshotCreated.class);
-            SnapshotCreated created = (SnapshotCreated) data;
-            assertThat(created.method()).isEqualTo(SnapshotCreated.PHYSICAL);
-            assertThat(created.physical().timeline()).isEqualTo(1);
-            assertThat(created.physical().startLsn()).matches("[0-9A-F]+/[0-9A-F]+");
-            assertThat(created.physical().pgVersion()).isEqualTo("15");
-            assertThat(created.pgDumpVersion()).contains("pg_basebackup");
-
-            Repository repository = repositories.open(RedeliveredBackupRequestTest.BUCKET, prefix + "/" + source)
-                    .orElseThrow();
-            Manifest manifest = repository.findManifest(backupId).orElseThrow();
-            assertThat(manifest.files()).extracting(Manifest.FileEntry::path).containsExactly(Manifest.BASE_TAR);
-            assertThat(manifest.physical().stopLsn()).isEqualTo(created.physical().stopLsn());
+            return EventCodec.decode(record.headers(), record.value()).data();
         }
     }
 }
