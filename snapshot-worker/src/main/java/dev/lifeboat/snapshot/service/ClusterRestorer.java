@@ -1,6 +1,7 @@
 package dev.lifeboat.snapshot.service;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -175,9 +176,9 @@ public class ClusterRestorer {
         int writers = Math.clamp(config.cluster().extractWriters(), 1, MAX_EXTRACT_WRITERS);
         try (TarExtractor extractor = new TarExtractor(paths.data(), clusterOwner(), writers,
                 config.cluster().stopTimeout(), config.cluster().directIo())) {
-            extraction = extract(repository, manifest, extractor, BASE_TAR, paths.data());
+            extraction = extract(cmd, repository, manifest, extractor, BASE_TAR, paths.data());
             if (manifest.files().stream().anyMatch(f -> f.path().equals(WAL_TAR))) {
-                extraction = extraction.plus(extract(repository, manifest, extractor, WAL_TAR,
+                extraction = extraction.plus(extract(cmd, repository, manifest, extractor, WAL_TAR,
                         paths.data().resolve("pg_wal")));
             }
             extractor.finish();
@@ -246,7 +247,7 @@ public class ClusterRestorer {
             }
             long replayMillis = millisSince(replayStart);
             long readyStart = System.nanoTime();
-            awaitAcceptingConnections(bin, cmd.target().port(), paths);
+            awaitAcceptingConnections(cmd, bin, paths);
             long startMillis = millisSince(readyStart);
             stopAtDeadline(cmd, "after PostgreSQL was promoted");
             Map<String, Object> result = new LinkedHashMap<>();
@@ -421,11 +422,12 @@ public class ClusterRestorer {
      * Writes the backup's {@code file} (a tar) out into {@code into}, its chunks fetched, authenticated and decrypted
      * {@code chunks-in-flight} ahead while the extractor's writers write the files. Says where the time went.
      */
-    private Extraction extract(Repository repository, Manifest manifest, TarExtractor extractor, String file,
-                               Path into) {
+    private Extraction extract(RestoreCluster cmd, Repository repository, Manifest manifest, TarExtractor extractor,
+                               String file, Path into) {
         try (SnapshotReader.FileStream in = repository.reader(Math.clamp(config.cluster().chunksInFlight(), 1,
                 MAX_CHUNKS_IN_FLIGHT)).open(manifest, file)) {
-            TarExtractor.Stats stats = extractor.extract(in, into, file + " of backup " + manifest.backupId());
+            TarExtractor.Stats stats = extractor.extract(untilDeadline(cmd, in, "extracting " + file), into,
+                    file + " of backup " + manifest.backupId());
             return new Extraction(stats.files(), in.waitNanos(), stats.writerWaitNanos(), stats.writeNanos());
         } catch (CorruptChunkException e) {
             throw new CommandFailure(e.getMessage(), e);
@@ -436,6 +438,36 @@ public class ClusterRestorer {
             throw new CommandFailure("extracting " + file + " of backup " + manifest.backupId() + " into " + into
                     + " failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * {@code in}, which fails once the command's deadline has passed (then the run has moved on, and a step that
+     * timed out must not go on filling the disk): checked at every read, which returns at most a buffer's worth.
+     */
+    static InputStream untilDeadline(RestoreCluster cmd, InputStream in, String doing) {
+        if (cmd.deadline() == null) {
+            return in;
+        }
+        return new java.io.FilterInputStream(in) {
+            @Override
+            public int read() throws IOException {
+                check();
+                return super.read();
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                check();
+                return super.read(b, off, len);
+            }
+
+            private void check() throws IOException {
+                if (Instant.now().isAfter(cmd.deadline())) {
+                    throw new IOException("RestoreCluster " + cmd.commandId() + " passed its deadline "
+                            + cmd.deadline() + " while " + doing + "; stopped (the run has moved on)");
+                }
+            }
+        };
     }
 
     /**
@@ -1109,7 +1141,8 @@ public class ClusterRestorer {
      * reply names the hole when the archive has one, and the log's last lines.
      */
     private void awaitPromoted(RestoreCluster cmd, Paths paths, WalArchive.Continuity c, WalArchive wal) {
-        Instant deadline = Instant.now().plus(config.cluster().recoveryTimeout());
+        Instant timeout = Instant.now().plus(config.cluster().recoveryTimeout());
+        Instant deadline = cmd.deadline() != null && cmd.deadline().isBefore(timeout) ? cmd.deadline() : timeout;
         Path pid = paths.data().resolve("postmaster.pid");
         // pg_ctl returned once the postmaster was launched; its pid file appears when it has started
         Instant startupGrace = Instant.now().plusSeconds(30);
@@ -1145,8 +1178,10 @@ public class ClusterRestorer {
             }
             if (Instant.now().isAfter(deadline)) {
                 throw new CommandFailure("recovery in " + paths.data() + " did not reach its target and promote "
-                        + "within " + config.cluster().recoveryTimeout() + " (lifeboat.recovery.cluster"
-                        + ".recovery-timeout): " + tail(paths.log(), LOG_TAIL_LINES));
+                        + (deadline.equals(timeout) ? "within " + config.cluster().recoveryTimeout()
+                        + " (lifeboat.recovery.cluster.recovery-timeout)" : "before RestoreCluster " + cmd.commandId()
+                        + "'s deadline " + cmd.deadline() + " (the step's timeout; the run has moved on)")
+                        + "; the cluster is stopped and removed: " + tail(paths.log(), LOG_TAIL_LINES));
             }
             sleep(100);
         }
@@ -1202,8 +1237,10 @@ public class ClusterRestorer {
         }
     }
 
-    private void awaitAcceptingConnections(Path bin, int port, Paths paths) {
-        Instant deadline = Instant.now().plus(config.cluster().stopTimeout());
+    private void awaitAcceptingConnections(RestoreCluster cmd, Path bin, Paths paths) {
+        int port = cmd.target().port();
+        Instant timeout = Instant.now().plus(config.cluster().stopTimeout());
+        Instant deadline = cmd.deadline() != null && cmd.deadline().isBefore(timeout) ? cmd.deadline() : timeout;
         while (true) {
             try {
                 ProcessBuilder pb = new ProcessBuilder(bin.resolve("pg_isready").toString(), "-h", "127.0.0.1", "-p",
@@ -1223,8 +1260,9 @@ public class ClusterRestorer {
             }
             if (Instant.now().isAfter(deadline)) {
                 throw new CommandFailure("the promoted cluster in " + paths.data() + " does not accept connections on "
-                        + "127.0.0.1:" + port + " within " + config.cluster().stopTimeout() + ": "
-                        + tail(paths.log(), LOG_TAIL_LINES));
+                        + "127.0.0.1:" + port + (deadline.equals(timeout) ? " within " + config.cluster().stopTimeout()
+                        : " before RestoreCluster " + cmd.commandId() + "'s deadline " + cmd.deadline())
+                        + "; the cluster is stopped and removed: " + tail(paths.log(), LOG_TAIL_LINES));
             }
             sleep(100);
         }
