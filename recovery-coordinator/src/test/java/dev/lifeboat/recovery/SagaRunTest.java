@@ -283,6 +283,49 @@ class SagaRunTest {
         assertThat(finished.path("clusterRestore").path("walFiles").isNumber()).as("not reported").isFalse();
     }
 
+    @Test
+    void aRemovalAnsweredByAnotherWorkerThanTheRestorerThatFoundNothingFailsNamingWhereTheClusterRuns()
+            throws Exception {
+        String target = clusterTarget();
+        String planId = createPlan("PT10M", List.of(clusterDrill(target), clusterChecks(false)));
+        String runId = startRun(planId, "drill");
+        participant.completed(participant.next(runId), backup(Instant.now()));
+        Command restore = participant.next(runId);
+        Map<String, Object> restored = new java.util.LinkedHashMap<>(Map.of("host", "127.0.0.1", "port", 5435,
+                "dataDirectory", "/var/lib/lifeboat/restores/dr-a", "fetchMillis", 40, "replayMillis", 300,
+                "startMillis", 20, "totalMillis", 400));
+        restored.putAll(Map.of("worker", "snapshot-worker/a", "workerHost", "host-a"));
+        participant.replyAs("snapshot-worker", restore, "snapshot-worker/a", StepReply.Outcome.COMPLETED, "restored",
+                restored);
+        // the commands' partition moved: the check and the removal reach worker b, which has no such cluster
+        Command verify = participant.next(runId);
+        participant.replyAs("snapshot-worker", verify, "snapshot-worker/b", StepReply.Outcome.FAILED,
+                "no restored cluster listens on the private socket", Map.of());
+        Command remove = participant.next(runId);
+        assertThat(remove.type()).isEqualTo(EventType.REMOVE_CLUSTER);
+        participant.replyAs("snapshot-worker", remove, "snapshot-worker/b", StepReply.Outcome.COMPLETED,
+                "did not exist", Map.of("removed", false, "worker", "snapshot-worker/b", "workerHost", "host-b"));
+
+        JsonPath run = awaitRun(runId, "FAILED");
+        assertThat(run.getString("reason")).contains("compensation incomplete")
+                .contains("restored by snapshot-worker/a on host host-a")
+                .contains("the removal reached snapshot-worker/b (host host-b), which has no such cluster")
+                .contains("may still run there on port 5435")
+                .contains("pg_ctl stop -D /var/lib/lifeboat/restores/dr-a -m immediate");
+
+        // the same worker finding nothing (removed by hand meanwhile) is no problem
+        String again = startRun(planId, "drill");
+        participant.completed(participant.next(again), backup(Instant.now()));
+        participant.replyAs("snapshot-worker", participant.next(again), "snapshot-worker/a",
+                StepReply.Outcome.COMPLETED, "restored", restored);
+        participant.replyAs("snapshot-worker", participant.next(again), "snapshot-worker/a",
+                StepReply.Outcome.FAILED, "1 of 1 checks failed", Map.of());
+        participant.replyAs("snapshot-worker", participant.next(again), "snapshot-worker/a",
+                StepReply.Outcome.COMPLETED, "did not exist", Map.of("removed", false, "worker", "snapshot-worker/a",
+                        "workerHost", "host-a"));
+        assertThat(awaitRun(again, "COMPENSATED").getString("reason")).doesNotContain("compensation incomplete");
+    }
+
     /** The run's RecoveryFinished as published on the recovery events topic. */
     private static JsonNode finishedEvent(KafkaConsumer<String, String> lifecycle, String runId) throws Exception {
         List<String> found = new ArrayList<>();

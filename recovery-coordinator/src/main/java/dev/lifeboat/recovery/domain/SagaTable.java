@@ -38,9 +38,10 @@ import java.util.stream.Stream;
  *                    | restore (RestoreDatabase, snapshot-worker)   | recovery: target left in place, marked failed
  * RestoreCluster     | prepare (PrepareRestore, storage-worker)     | drill: remove-cluster (RemoveCluster: stop the
  *                    |   reply: the base backup to restore          |   cluster, remove its data directory), also its
- *                    | restore-cluster (RestoreCluster,             |   cleanup after a successful drill
- *                    |   snapshot-worker: base backup + WAL replay  | recovery: cluster left running, marked failed
- *                    |   to the recovery target, promoted)          |
+ *                    | restore-cluster (RestoreCluster,             |   cleanup after a successful drill (refused
+ *                    |   snapshot-worker: base backup + WAL replay  |   when another worker than the restorer
+ *                    |   to the recovery target, promoted)          |   found nothing to remove)
+ *                    |   reply: the worker and host it runs on      | recovery: cluster left running, marked failed
  * RestartServices    | restart (HTTP calls by the coordinator)      | none
  * VerifyIntegrity    | verify-backup (VerifyBackup) if checksums    | none
  *                    |   of the backup the restore before it read   |
@@ -106,7 +107,46 @@ public final class SagaTable {
     static final ActionSpec RESTORE_CLUSTER_ACTION = ActionSpec.command(RESTORE_CLUSTER, EventType.RESTORE_CLUSTER,
             ctx -> new RestoreCluster(ctx.commandId(), ctx.run().id, ctx.stepIndex(),
                     ctx.run().backup(ctx.stepIndex()), ctx.cluster(ctx.stepIndex()),
-                    recoveryTarget(ctx.run(), ctx.step(PlanStep.RestoreCluster.class)), ctx.deadline()));
+                    recoveryTarget(ctx.run(), ctx.step(PlanStep.RestoreCluster.class)), ctx.deadline()))
+            .onCompleted(SagaTable::clusterRestored);
+
+    /**
+     * Where the cluster of a step runs: the snapshot-worker that restored it (its reply's {@code worker} and {@code
+     * workerHost}), its data directory and port. Later commands on it go wherever the run's commands go, which is
+     * another instance once the commands' partition has moved (a deploy, a scale-out, the worker gone).
+     */
+    private static void clusterRestored(Run r, int step, ObjectNode result) {
+        if (result.hasNonNull("worker")) {
+            ObjectNode holder = r.data.withObjectProperty("clusterHolders").putObject(String.valueOf(step));
+            for (String field : List.of("worker", "workerHost", "dataDirectory", "port")) {
+                if (result.hasNonNull(field)) {
+                    holder.set(field, result.get(field));
+                }
+            }
+        }
+    }
+
+    /**
+     * A removal answered by another snapshot-worker than the one that restored the cluster, which found nothing to
+     * remove, removed nothing: the cluster may still run on the restoring worker's host. The removal fails with where
+     * it is and what to do, instead of passing for done.
+     */
+    static Optional<String> removalProblem(Run r, int step, ObjectNode result) {
+        JsonNode holder = r.data.path("clusterHolders").path(String.valueOf(step));
+        String restoredBy = holder.path("worker").asText(null);
+        String answeredBy = result.path("worker").asText(null);
+        if (result.path("removed").asBoolean(true) || restoredBy == null || answeredBy == null
+                || restoredBy.equals(answeredBy)) {
+            return Optional.empty();
+        }
+        String dir = holder.path("dataDirectory").asText("its data directory");
+        return Optional.of("the cluster of step " + step + " was restored by " + restoredBy + " on host "
+                + holder.path("workerHost").asText("unknown") + ", but the removal reached " + answeredBy + " (host "
+                + result.path("workerHost").asText("unknown") + "), which has no such cluster: the run's commands "
+                + "went to another snapshot-worker since. The cluster may still run there on port "
+                + holder.path("port").asText("?") + ": on that host stop it (pg_ctl stop -D " + dir
+                + " -m immediate) and remove " + dir + " and " + dir + ".restore");
+    }
 
     /**
      * A drill with {@code drillAgo} replays to its start minus that; otherwise the step's target. Whole milliseconds:
@@ -122,7 +162,7 @@ public final class SagaTable {
 
     static final ActionSpec REMOVE_CLUSTER_ACTION = ActionSpec.command(REMOVE_CLUSTER, EventType.REMOVE_CLUSTER,
             ctx -> new RemoveCluster(ctx.commandId(), ctx.run().id, ctx.stepIndex(), ctx.cluster(ctx.stepIndex()),
-                    ctx.deadline()));
+                    ctx.deadline())).checkedBy(SagaTable::removalProblem);
 
     static final ActionSpec VERIFY_BACKUP_HASHES = ActionSpec.command(VERIFY_BACKUP, EventType.VERIFY_BACKUP, ctx ->
             new VerifyBackup(ctx.commandId(), ctx.run().id, ctx.stepIndex(),

@@ -1118,11 +1118,21 @@ public class ClusterRestorer {
         Path socket = paths.run().resolve(".s.PGSQL." + cluster.port());
         if (!Files.exists(socket)) {
             throw new CommandFailure("no restored cluster listens on the private socket " + socket + " of "
-                    + cluster.describe() + " (not restored by this worker, stopped, or its directory is longer than "
-                    + MAX_SOCKET_DIR + " characters so it has no socket)");
+                    + cluster.describe() + " on host " + hostName() + " (restored by another snapshot-worker, "
+                    + "stopped, or its directory is longer than " + MAX_SOCKET_DIR + " characters so it has no "
+                    + "socket)");
         }
         return new dev.lifeboat.contracts.recovery.DatabaseTarget(paths.run().toString(), cluster.port(), database,
                 config.cluster().checkUser(), null);
+    }
+
+    /** This worker's host name, where the clusters it restores run ("unknown" when it cannot be read). */
+    public static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            return "unknown";
+        }
     }
 
     /** The PostgreSQL major version of a cluster this worker restored (its data directory's PG_VERSION). */

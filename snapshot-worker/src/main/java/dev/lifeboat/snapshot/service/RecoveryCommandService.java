@@ -5,6 +5,7 @@ import java.net.InetAddress;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -248,7 +249,10 @@ public class RecoveryCommandService {
 
     private StepReply clusterRestored(RestoreCluster r, EventType type, CommandLedger.Claim claim,
                                       Instant startedAt) {
-        Map<String, Object> result = clusters.restore(r, claim);
+        Map<String, Object> result = new LinkedHashMap<>(clusters.restore(r, claim));
+        // the cluster runs on this worker's host: the coordinator checks later commands on it against this
+        result.put("worker", participant());
+        result.put("workerHost", ClusterRestorer.hostName());
         return StepReplies.completed(r, type, participant(), "restored backup " + r.backup().backupId() + " to "
                 + (r.recoveryTarget() == null ? "latest" : r.recoveryTarget().describe()) + " into "
                 + r.target().describe() + ", running on 127.0.0.1:" + r.target().port() + " (fetch "
@@ -259,10 +263,16 @@ public class RecoveryCommandService {
     private StepReply clusterRemoved(RemoveCluster r, EventType type, Instant startedAt) {
         ClusterRestorer.Removal removal = clusters.remove(r);
         String notes = removal.notes().isEmpty() ? "" : " (" + String.join("; ", removal.notes()) + ")";
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("removed", removal.existed());
+        result.put("worker", participant());
+        result.put("workerHost", ClusterRestorer.hostName());
+        if (!removal.notes().isEmpty()) {
+            result.put("notes", removal.notes());
+        }
         return StepReplies.completed(r, type, participant(), (removal.existed() ? "stopped and removed "
-                + r.target().describe() : r.target().describe() + " did not exist") + notes,
-                removal.notes().isEmpty() ? Map.of("removed", removal.existed())
-                        : Map.of("removed", removal.existed(), "notes", removal.notes()), startedAt);
+                + r.target().describe() : r.target().describe() + " did not exist on " + participant() + " (host "
+                + ClusterRestorer.hostName() + ")") + notes, result, startedAt);
     }
 
     private StepReply verified(VerifyDatabase v, EventType type, Instant startedAt) {
