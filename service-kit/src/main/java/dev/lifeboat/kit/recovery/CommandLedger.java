@@ -26,6 +26,8 @@ public final class CommandLedger {
     private static final Pattern TABLE = Pattern.compile("^[a-z_]+\\.[a-z_]+$");
     // a namespace of its own in the advisory lock key space, apart from other locks taken on text hashes
     private static final long LOCK_SEED = 0x5a6a_0001L;
+    /** How long a finished command waits for the database to record its reply when its own session has ended. */
+    static final java.time.Duration FINISH_PATIENCE = java.time.Duration.ofMinutes(2);
 
     private final DataSource dataSource;
     private final String table;
@@ -161,10 +163,45 @@ public final class CommandLedger {
             createdResource = Optional.of(resource);
         }
 
-        /** Stores the reply; from now on a delivery of the command re-sends it. */
+        /**
+         * Stores the reply; from now on a delivery of the command re-sends it. When the claim's own session has ended
+         * meanwhile (the database restarted, or dropped the connection, while the command ran for an hour), the reply
+         * is recorded over a new connection, waiting up to {@link #FINISH_PATIENCE} for the database to come back:
+         * the work is done, and a delivery retried for want of the record would do it all again.
+         */
         public void finish(String replyJson) {
-            update("update " + table + " set status = 'FINISHED', reply = ?::jsonb, finished_at = now()"
-                    + " where command_id = ?", replyJson);
+            String sql = "update " + table + " set status = 'FINISHED', reply = ?::jsonb, finished_at = now()"
+                    + " where command_id = ?";
+            try {
+                update(sql, replyJson);
+                return;
+            } catch (LedgerUnavailableException e) {
+                LOG.warnf("command %s: its ledger session ended while it ran (%s); recording its reply over a new "
+                        + "connection", commandId, e.getMessage());
+            }
+            long until = System.nanoTime() + FINISH_PATIENCE.toNanos();
+            long pause = 200;
+            while (true) {
+                try (Connection fresh = dataSource.getConnection(); PreparedStatement ps = fresh.prepareStatement(sql)) {
+                    fresh.setAutoCommit(true);
+                    ps.setString(1, replyJson);
+                    ps.setString(2, commandId);
+                    ps.executeUpdate();
+                    return;
+                } catch (SQLException e) {
+                    if (System.nanoTime() - until > 0) {
+                        throw new LedgerUnavailableException("recovery command ledger " + table + " unavailable for "
+                                + FINISH_PATIENCE + " after command " + commandId + " finished: " + e.getMessage(), e);
+                    }
+                }
+                try {
+                    Thread.sleep(pause);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new LedgerUnavailableException("interrupted recording the reply of command " + commandId, e);
+                }
+                pause = Math.min(pause * 2, 5_000);
+            }
         }
 
         private void update(String sql, String value) {

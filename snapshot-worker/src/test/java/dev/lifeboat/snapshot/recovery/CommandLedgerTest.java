@@ -53,6 +53,22 @@ class CommandLedgerTest {
     }
 
     @Test
+    void aCommandWhoseSessionEndedWhileItRanStillRecordsItsReplyAndIsNotRunAgain() {
+        String id = UUID.randomUUID() + ":1:restore-cluster";
+        try (CommandLedger.Claim claim = (CommandLedger.Claim) ledger.claim(id, "run", "RESTORE_CLUSTER", "a")) {
+            claim.created("/var/lib/lifeboat/restores/pitr");
+            // the database drops every session of the ledger's database while the restore runs
+            Databases.execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity where datname = '"
+                    + DATABASE + "' and pid <> pg_backend_pid()");
+            claim.finish("{\"commandId\": \"" + id + "\", \"outcome\": \"COMPLETED\"}");
+        }
+        CommandLedger.Entry again = ledger.claim(id, "run", "RESTORE_CLUSTER", "b");
+        assertThat(again).as("the reply was recorded: a redelivery re-sends it, nothing runs again")
+                .isInstanceOf(CommandLedger.Finished.class);
+        assertThat(((CommandLedger.Finished) again).replyJson()).contains("COMPLETED");
+    }
+
+    @Test
     void aDeadAttemptIsTakenOverWithWhatItCreatedAndAFinishedCommandOnlyReturnsItsReply() {
         String id = UUID.randomUUID() + ":1:restore";
         try (CommandLedger.Claim dead = (CommandLedger.Claim) ledger.claim(id, "run", "RESTORE_DATABASE", "a")) {
