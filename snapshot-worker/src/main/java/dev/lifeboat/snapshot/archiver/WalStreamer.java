@@ -338,12 +338,17 @@ final class WalStreamer implements Runnable {
                     + ": POST /api/v1/sources/" + sourceId + "/wal-archive/retire?systemIdentifier=" + e.expected()
                     + " on snapshot-worker (role lifeboat-admin) moves the old archive aside, under wal-retired/ of "
                     + "the same repository, where restores of the old cluster's base backups still find it";
-            if (!why.equals(refused)) {
-                LOG.warn(why);
-            }
-            refused = why;
-            throw new ArchiveRefused(why, e);
+            throw refuse(why, e);
         }
+    }
+
+    /** The refusal, said once (the archiver asks again at every attempt) and shown in the status until it ends. */
+    private ArchiveRefused refuse(String why, Throwable cause) {
+        if (!why.equals(refused)) {
+            LOG.warn(why);
+        }
+        refused = why;
+        return new ArchiveRefused(why, cause);
     }
 
     /** Reads the stream into the segment buffer until stopped or the lease is lost; uploads as it goes. */
@@ -626,11 +631,7 @@ final class WalStreamer implements Runnable {
                 + source.port() + " is a cluster whose " + problem.get().substring("its ".length()) + "; nothing "
                 + "was written and no replication slot was created. Back it up with the logical method, or move "
                 + "the database to a cluster initialised with the default segment size";
-        if (!why.equals(refused)) {
-            LOG.warn(why);
-        }
-        refused = why;
-        throw new ArchiveRefused(why, null);
+        throw refuse(why, null);
     }
 
     private static long segmentSize(Connection sql) throws SQLException {
