@@ -44,6 +44,21 @@ public interface RecoveryConfig {
     @WithDefault("true")
     boolean streamIntoPgRestore();
 
+    /**
+     * Whom a RestoreDatabase runs pg_restore as, and so whose rights the dump's own code has while it loads (a CHECK
+     * constraint's function, an index expression, a row-level security policy its source's owner wrote):
+     * {@code restore-role}, a role made for the restored database (NOSUPERUSER, NOCREATEDB, NOCREATEROLE, no
+     * memberships), which owns it and everything in it; or {@code target-user}, the registered target user itself,
+     * for dumps that need more than a database owner may do (an extension only a superuser creates, an event
+     * trigger) of sources whose owners you trust.
+     */
+    @WithDefault("restore-role")
+    RestoreOwner restoreOwner();
+
+    enum RestoreOwner {
+        RESTORE_ROLE, TARGET_USER
+    }
+
     /** Point-in-time restores (RestoreCluster) into new PostgreSQL clusters on this worker's host. */
     Cluster cluster();
 

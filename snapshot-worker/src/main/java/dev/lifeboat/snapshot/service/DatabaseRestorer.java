@@ -117,20 +117,24 @@ public class DatabaseRestorer {
             }
             try (PgRestoreFeed pipes = feed.orElse(null)) {
                 stopAtDeadline(cmd, "after fetching the backup, before creating the target database");
-                createDatabase(cmd, name, password);
+                Login login = createDatabase(cmd, name, password);
                 created = true;
                 claim.created(name);
                 long restoreStart = System.nanoTime();
-                long fetchMillis = runPgRestore(cmd, backup, pgRestore, name, password, jobs, dumpDir, spool, pipes,
+                long fetchMillis = runPgRestore(cmd, backup, pgRestore, name, login, jobs, dumpDir, spool, pipes,
                         fetchStart);
                 long pgRestoreMillis = millisSince(restoreStart);
                 Map<List<String>, Long> fedRows = pipes == null ? Map.of()
                         : rowsFed(cmd, repository, manifest, pipes.rowsFed());
-                RowCounts counts = countRows(cmd, name, password, jobs, fedRows);
+                RowCounts counts = countRows(cmd, name, login, jobs, fedRows);
+                if (login.ownRole()) {
+                    closeOwner(cmd, login, password);
+                }
                 // finished too late: the run was failed meanwhile, so the database must not stay behind
                 stopAtDeadline(cmd, "after pg_restore finished");
                 Map<String, Object> result = new LinkedHashMap<>();
                 result.put("database", name);
+                result.put("owner", login.user());
                 result.put("tables", counts.tables());
                 result.put("restoredBytes", manifest.totalSize());
                 result.put("fetchMillis", fetchMillis);
@@ -273,15 +277,54 @@ public class DatabaseRestorer {
                 + e.getMessage(), e);
     }
 
-    private void createDatabase(RestoreDatabase cmd, String name, String password) {
+    /** Whom pg_restore and the row counts log in as: the restored database's own role, or the target user. */
+    private record Login(String user, String password, boolean ownRole) {
+    }
+
+    /**
+     * Creates the target database (template0: nothing a site added to template1 can collide with the restored
+     * objects), owned by a role of its own that pg_restore then runs as ({@code restore-owner=restore-role}): the
+     * dump's own code (a CHECK constraint's function, an index expression, a policy) runs with that role's rights
+     * while it loads, not the target user's.
+     */
+    private Login createDatabase(RestoreDatabase cmd, String name, String password) {
         try (Connection c = TargetServers.connect(cmd.target(), config.maintenanceDatabase(), password,
                 snapshots.connectTimeoutSeconds()); Statement st = c.createStatement()) {
-            // template0: nothing a site added to template1 can collide with the restored objects
-            st.execute("create database " + TargetServers.quote(name) + " template template0");
-            LOG.infof("restore %s: created database %s", cmd.commandId(), cmd.target().describe());
+            if (config.restoreOwner() == RecoveryConfig.RestoreOwner.TARGET_USER) {
+                st.execute("create database " + TargetServers.quote(name) + " template template0");
+                LOG.infof("restore %s: created database %s", cmd.commandId(), cmd.target().describe());
+                return new Login(cmd.target().user(), password, false);
+            }
+            String owner = TargetServers.restoreOwner(name);
+            String secret;
+            try {
+                secret = TargetServers.prepareOwner(c, owner);
+            } catch (SQLException e) {
+                throw new CommandFailure("cannot prepare role " + owner + ", which restored " + cmd.target().describe()
+                        + " is to belong to and pg_restore runs as, as target user " + cmd.target().user() + ": "
+                        + e.getMessage() + " (the target user needs CREATEROLE; or set lifeboat.recovery.restore-owner"
+                        + "=target-user on the worker to restore as the target user, which runs the dump's own code "
+                        + "with its rights: only for sources whose database owners you trust)", e);
+            }
+            st.execute("create database " + TargetServers.quote(name) + " owner " + TargetServers.quote(owner)
+                    + " template template0");
+            LOG.infof("restore %s: created database %s, owned by role %s, which pg_restore runs as", cmd.commandId(),
+                    cmd.target().describe(), owner);
+            return new Login(owner, secret, true);
         } catch (SQLException e) {
             throw new CommandFailure("cannot create target database " + cmd.target().describe() + ": "
                     + e.getMessage(), e);
+        }
+    }
+
+    /** The restored database's role keeps it, but logs in no more: nobody holds its password. */
+    private void closeOwner(RestoreDatabase cmd, Login login, String password) {
+        try (Connection c = TargetServers.connect(cmd.target(), config.maintenanceDatabase(), password,
+                snapshots.connectTimeoutSeconds())) {
+            TargetServers.closeOwner(c, login.user());
+        } catch (SQLException e) {
+            throw new CommandFailure("cannot take the login of role " + login.user() + " of restored "
+                    + cmd.target().describe() + ": " + e.getMessage(), e);
         }
     }
 
@@ -290,19 +333,19 @@ public class DatabaseRestorer {
      * it runs. Returns the milliseconds from {@code fetchStart} until the backup was fetched whole.
      */
     private long runPgRestore(RestoreDatabase cmd, BackupLocation backup, Path pgRestore, String name,
-                              String password, int jobs, Path dumpDir, Path spool, PgRestoreFeed pipes,
+                              Login login, int jobs, Path dumpDir, Path spool, PgRestoreFeed pipes,
                               long fetchStart) {
         Path stderr = spool.resolve("pg_restore.stderr");
         ProcessBuilder pb = new ProcessBuilder(List.of(pgRestore.toString(), "--format=directory",
                 "--jobs=" + jobs, "--no-owner", "--exit-on-error", "--no-password", "--host=" + cmd.target().host(),
-                "--port=" + cmd.target().port(), "--username=" + cmd.target().user(),
+                "--port=" + cmd.target().port(), "--username=" + login.user(),
                 "--dbname=" + SourceConnection.libpqDatabase(name, snapshots.keepaliveIdle()), dumpDir.toString()))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(stderr.toFile());
         // nothing of the worker's environment (its secrets) goes to pg_restore; the target's password goes through
         // the environment: in no process list, no log
         SourceConnection.withoutPlatformEnvironment(pb.environment());
-        pb.environment().put("PGPASSWORD", password);
+        pb.environment().put("PGPASSWORD", login.password());
         TargetServers.libpqTls(cmd.target(), pb.environment());
         pb.environment().put("PGCONNECT_TIMEOUT", String.valueOf(snapshots.connectTimeoutSeconds()));
         pb.environment().put("PGAPPNAME", "lifeboat-restore");
@@ -406,10 +449,11 @@ public class DatabaseRestorer {
      * pg_restore for it (each table's COPY loads all of its data or fails the restore); the others are counted on
      * the server, {@code jobs} connections at once, the largest tables first (reading each table once more).
      */
-    private RowCounts countRows(RestoreDatabase cmd, String name, String password, int jobs,
+    private RowCounts countRows(RestoreDatabase cmd, String name, Login login, int jobs,
                                 Map<List<String>, Long> fed) {
         List<String[]> tables = new ArrayList<>();
-        try (Connection c = TargetServers.connect(cmd.target(), name, password, snapshots.connectTimeoutSeconds());
+        try (Connection c = TargetServers.connectAs(cmd.target(), login.user(), name, login.password(),
+                snapshots.connectTimeoutSeconds());
              Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("""
                      select n.nspname, c.relname, row_number() over (order by n.nspname, c.relname)
@@ -438,8 +482,8 @@ public class DatabaseRestorer {
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int i = 0; i < Math.min(Math.max(1, jobs), next.size()); i++) {
                 counters.add(pool.submit(() -> {
-                    try (Connection c = TargetServers.connect(cmd.target(), name, password,
-                            snapshots.connectTimeoutSeconds()); Statement st = c.createStatement()) {
+                    try (Connection c = TargetServers.connectAs(cmd.target(), login.user(), name,
+                            login.password(), snapshots.connectTimeoutSeconds()); Statement st = c.createStatement()) {
                         for (String[] t = next.poll(); t != null; t = next.poll()) {
                             try (ResultSet rs = st.executeQuery("select count(*) from only "
                                     + TargetServers.quote(t[0]) + "." + TargetServers.quote(t[1]))) {
@@ -484,6 +528,7 @@ public class DatabaseRestorer {
         try (Connection c = TargetServers.connect(cmd.target(), config.maintenanceDatabase(), password,
                 snapshots.connectTimeoutSeconds())) {
             TargetServers.drop(c, name);
+            TargetServers.dropOwner(c, name);
             LOG.infof("restore %s failed: dropped the partly restored %s", cmd.commandId(), cmd.target().describe());
         } catch (SQLException | RuntimeException e) {
             LOG.warnf("restore %s failed and its partly restored %s could not be dropped: %s", cmd.commandId(),

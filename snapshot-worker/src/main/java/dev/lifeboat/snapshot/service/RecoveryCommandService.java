@@ -295,6 +295,8 @@ public class RecoveryCommandService {
         try (Connection c = TargetServers.connect(d.target(), config.maintenanceDatabase(), password,
                 snapshots.connectTimeoutSeconds())) {
             boolean dropped = TargetServers.drop(c, name);
+            // the role a restore made for the database (restore-owner=restore-role) goes with it
+            TargetServers.dropOwner(c, name);
             return StepReplies.completed(d, type, participant(), dropped ? "dropped " + d.target().describe()
                     : d.target().describe() + " did not exist", Map.of("dropped", dropped), startedAt);
         } catch (SQLException e) {

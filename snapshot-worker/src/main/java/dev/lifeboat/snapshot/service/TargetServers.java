@@ -102,8 +102,14 @@ final class TargetServers {
     }
 
     static Connection connect(DatabaseTarget target, String database, String password, int timeoutSeconds) {
+        return connectAs(target, target.user(), database, password, timeoutSeconds);
+    }
+
+    /** As {@link #connect}, logging in as {@code user} (a restored database's own role) instead of the target user. */
+    static Connection connectAs(DatabaseTarget target, String user, String database, String password,
+                                int timeoutSeconds) {
         Properties p = new Properties();
-        p.setProperty("user", target.user());
+        p.setProperty("user", user);
         p.setProperty("password", password);
         p.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
         p.setProperty("socketTimeout", String.valueOf(socketTimeoutSeconds()));
@@ -111,15 +117,100 @@ final class TargetServers {
         p.setProperty("ApplicationName", "lifeboat-recovery");
         // a SQL_ASCII database's table fingerprints are read as stored (CopyHashes): client_encoding changes there
         p.setProperty("allowEncodingChanges", "true");
-        // the target's owner controls its schemas and settings: nothing of theirs is called by the worker's SQL
-        p.setProperty("options", SearchPath.PINNED);
+        // the target's owner controls its schemas and settings: nothing of theirs is called by the worker's SQL; and
+        // no row-level security policy of theirs runs for it (a table it would apply to is an error instead)
+        p.setProperty("options", SearchPath.PINNED + " -c row_security=off");
         String url = url(target, database, p);
         try {
             return DriverManager.getConnection(url, p);
         } catch (SQLException e) {
             throw new CommandFailure("cannot connect to " + target.host() + ":" + target.port() + "/" + database
-                    + " as " + target.user() + ": " + e.getMessage(), e);
+                    + " as " + user + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The role a restored database belongs to, and pg_restore runs as ({@code restore-owner=restore-role}): one per
+     * database name on the server, so that dropping the database finds it again.
+     */
+    static String restoreOwner(String database) {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(("lifeboat-restore-owner:" + database).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return "lifeboat_owner_" + java.util.HexFormat.of().formatHex(digest).substring(0, 24);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Makes {@code role} (or resets it: an earlier attempt's) a login without any right beyond its own objects
+     * (NOSUPERUSER, NOCREATEDB, NOCREATEROLE, NOREPLICATION, NOBYPASSRLS, no memberships), with a fresh random
+     * password, sent SCRAM-hashed; the connected user becomes its member, as CREATE DATABASE ... OWNER asks. Returns
+     * the password. The connected user needs CREATEROLE.
+     */
+    static String prepareOwner(Connection maintenance, String role) throws SQLException {
+        String attributes = " nosuperuser nocreatedb nocreaterole noinherit noreplication nobypassrls";
+        try (Statement st = maintenance.createStatement()) {
+            boolean exists;
+            try (PreparedStatement ps = maintenance.prepareStatement("select 1 from pg_catalog.pg_roles where "
+                    + "rolname = ?")) {
+                ps.setString(1, role);
+                try (ResultSet rs = ps.executeQuery()) {
+                    exists = rs.next();
+                }
+            }
+            if (exists) {
+                st.execute("alter role " + quote(role) + attributes);
+                try (ResultSet rs = st.executeQuery("select pg_catalog.string_agg(r.rolname, ', ') from "
+                        + "pg_catalog.pg_auth_members m join pg_catalog.pg_roles r on r.oid = m.roleid where "
+                        + "m.member = (select oid from pg_catalog.pg_roles where rolname = " + literal(role) + ")")) {
+                    if (rs.next() && rs.getString(1) != null) {
+                        throw new SQLException("role " + role + " is a member of " + rs.getString(1)
+                                + ", which the role a restore runs as must not be; drop the role or those grants");
+                    }
+                }
+            } else {
+                st.execute("create role " + quote(role) + attributes);
+            }
+            byte[] random = new byte[32];
+            new java.security.SecureRandom().nextBytes(random);
+            String secret = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+            maintenance.unwrap(org.postgresql.PGConnection.class).alterUserPassword(role, secret.toCharArray(),
+                    "scram-sha-256");
+            st.execute("alter role " + quote(role) + " login");
+            st.execute("grant " + quote(role) + " to current_user");
+            return secret;
+        }
+    }
+
+    /** Takes the login of a restored database's role once the restore is done: it only owns the database. */
+    static void closeOwner(Connection maintenance, String role) throws SQLException {
+        try (Statement st = maintenance.createStatement()) {
+            st.execute("alter role " + quote(role) + " nologin password null");
+        }
+    }
+
+    /** Drops the role {@link #restoreOwner} names for {@code database}, when there is one (after the database). */
+    static void dropOwner(Connection maintenance, String database) throws SQLException {
+        String role = restoreOwner(database);
+        // looked for first: DROP ROLE IF EXISTS asks for CREATEROLE even when there is nothing to drop
+        try (PreparedStatement ps = maintenance.prepareStatement("select 1 from pg_catalog.pg_roles where "
+                + "rolname = ?")) {
+            ps.setString(1, role);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return;
+                }
+            }
+        }
+        try (Statement st = maintenance.createStatement()) {
+            st.execute("drop role if exists " + quote(role));
+        }
+    }
+
+    private static String literal(String value) {
+        return "'" + value.replace("'", "''") + "'";
     }
 
     /** A database name the worker will create, replace, drop or verify: a plain name, never a system database. */

@@ -469,6 +469,59 @@ class RecoveryCommandsTest {
     }
 
     @Test
+    void aDumpsOwnCodeRunsAsTheRestoredDatabasesOwnRoleNotTheTargetUserAndTheDropTakesTheRoleAlong() throws Exception {
+        String runId = UUID.randomUUID().toString();
+        String source = "recov_planted_" + runId.substring(0, 8);
+        String target = "recov_planted_dst_" + runId.substring(0, 8);
+        // written by the server when the planted function runs with a superuser's rights (the target user here)
+        Path marker = Path.of("/tmp", "lifeboat-planted-" + runId.substring(0, 8));
+        String owner = "lifeboat_owner_";
+        Databases.createDatabase(source);
+        try {
+            // the source's owner plants a function in a CHECK constraint: PostgreSQL calls it for every row COPY loads
+            Databases.execute(source, "create function public.probe(int) returns boolean language plpgsql as $$ "
+                    + "begin begin execute pg_catalog.format('copy (select current_user) to %L', '" + marker
+                    + "'); exception when others then null; end; return true; end $$; "
+                    + "create table public.planted (id int check (public.probe(id))); "
+                    + "insert into public.planted values (1), (2)");
+            Files.deleteIfExists(marker);
+            Databases.execute(source, "select public.probe(0)");
+            assertThat(marker).as("run by a superuser, the planted code writes its file").exists();
+            Files.delete(marker);
+
+            BackupLocation location = freshBackup(source, false, List.of());
+            RestoreDatabase restore = new RestoreDatabase(RecoveryCommand.commandId(runId, 1, "restore"), runId, 1,
+                    location, target(target), 2);
+            send(EventType.RESTORE_DATABASE, restore);
+            StepReply reply = awaitReply(restore.commandId());
+            assertThat(reply.outcome()).as(reply.message()).isEqualTo(StepReply.Outcome.COMPLETED);
+            assertThat(marker).as("loaded as the restored database's own role: no superuser rights").doesNotExist();
+            assertThat(count(target, "select count(*) from public.planted")).isEqualTo(2);
+            owner = (String) reply.result().get("owner");
+            assertThat(owner).startsWith("lifeboat_owner_");
+            assertThat(count(target, "select count(*) from pg_tables where tablename = 'planted' and tableowner = '"
+                    + owner + "'")).as("the table belongs to it").isOne();
+            assertThat(count("postgres", "select count(*) from pg_database d join pg_roles r on r.oid = d.datdba "
+                    + "where d.datname = '" + target + "' and r.rolname = '" + owner + "'")).isOne();
+            assertThat(count("postgres", "select count(*) from pg_roles where rolname = '" + owner + "' and not "
+                    + "rolcanlogin and not rolsuper and not rolcreatedb and not rolcreaterole and not rolbypassrls"))
+                    .as("it logs in no more, and may do nothing beyond its own objects").isOne();
+
+            DropDatabase drop = new DropDatabase(RecoveryCommand.commandId(runId, 2, "drop"), runId, 2,
+                    target(target));
+            send(EventType.DROP_DATABASE, drop);
+            assertThat(awaitReply(drop.commandId()).result()).containsEntry("dropped", true);
+            assertThat(count("postgres", "select count(*) from pg_roles where rolname = '" + owner + "'"))
+                    .as("the role went with its database").isZero();
+        } finally {
+            Files.deleteIfExists(marker);
+            Databases.dropDatabase(target);
+            Databases.dropDatabase(source);
+            Databases.execute("postgres", "drop role if exists " + owner);
+        }
+    }
+
+    @Test
     void dropDatabaseDropsItAndASecondDropFindsNothingToDrop() {
         String runId = UUID.randomUUID().toString();
         String db = "recov_drop_" + runId.substring(0, 8);
