@@ -118,8 +118,10 @@ final class TargetServers {
         // a SQL_ASCII database's table fingerprints are read as stored (CopyHashes): client_encoding changes there
         p.setProperty("allowEncodingChanges", "true");
         // the target's owner controls its schemas and settings: nothing of theirs is called by the worker's SQL; and
-        // no row-level security policy of theirs runs for it (a table it would apply to is an error instead)
-        p.setProperty("options", SearchPath.PINNED + " -c row_security=off");
+        // no row-level security policy of theirs runs with the target user's rights (a table it would apply to is an
+        // error instead). A restored database's own role has no rights to lend: its policies apply to it as written
+        boolean targetUser = user.equals(target.user());
+        p.setProperty("options", SearchPath.PINNED + (targetUser ? " -c row_security=off" : ""));
         String url = url(target, database, p);
         try {
             return DriverManager.getConnection(url, p);
