@@ -217,6 +217,12 @@ class TargetApiTest {
                 .body("detail", not(containsString("pw@")));
         postPlan(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.notify("http://127.0.0.1:9/a/../b"))))
                 .statusCode(422).body("detail", containsString("'..' path segments"));
+        // ways out of an allowed prefix on servers that decode a slash before routing, or read '..;' as '..'
+        for (String escape : List.of("http://127.0.0.1:9/hooks/..%2Fadmin", "http://127.0.0.1:9/hooks/..%5cadmin",
+                "http://127.0.0.1:9/hooks/..;/admin")) {
+            postPlan(Plans.plan(Plans.uniqueId("p"), "PT15M", List.of(Plans.notify(escape)))).statusCode(422)
+                    .body("detail", containsString("an encoded slash or backslash, a backslash or a ';' in its path"));
+        }
     }
 
     @Test

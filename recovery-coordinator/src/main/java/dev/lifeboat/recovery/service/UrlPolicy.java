@@ -70,6 +70,11 @@ public class UrlPolicy {
                 || s.equalsIgnoreCase("%2e."))) {
             return Optional.of("'" + url + "' has '.' or '..' path segments");
         }
+        String lower = path.toLowerCase(Locale.ROOT);
+        if (lower.contains("%2f") || lower.contains("%5c") || lower.contains("\\") || path.contains(";")) {
+            // servers that decode an encoded slash before routing, or read '..;' as '..', would leave the prefix
+            return Optional.of("'" + url + "' has an encoded slash or backslash, a backslash or a ';' in its path");
+        }
         int port = port(scheme, uri.getPort());
         String host = uri.getHost().toLowerCase(Locale.ROOT);
         for (Prefix p : platform) {
