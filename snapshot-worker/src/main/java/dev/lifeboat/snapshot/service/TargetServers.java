@@ -152,7 +152,9 @@ final class TargetServers {
      * the password. The connected user needs CREATEROLE.
      */
     static String prepareOwner(Connection maintenance, String role) throws SQLException {
-        String attributes = " nosuperuser nocreatedb nocreaterole noinherit noreplication nobypassrls";
+        // INHERIT: it is a member of nothing, but as the database's owner it holds pg_database_owner's rights (the
+        // public schema's CREATE) only through inheritance
+        String attributes = " nosuperuser nocreatedb nocreaterole inherit noreplication nobypassrls";
         try (Statement st = maintenance.createStatement()) {
             boolean exists;
             try (PreparedStatement ps = maintenance.prepareStatement("select 1 from pg_catalog.pg_roles where "

@@ -61,6 +61,7 @@ class QueryCheckIsolationTest {
             public Duration statementTimeout() { return TIMEOUT; }
             public int defaultJobs() { return 1; }
             public boolean streamIntoPgRestore() { return true; }
+            public RestoreOwner restoreOwner() { return RestoreOwner.RESTORE_ROLE; }
             public String checkerRole() { return "lifeboat_checker"; }
             public Optional<String> checkerPasswordRef() { return Optional.empty(); }
             public int checkValueMaxChars() { return 200; }
