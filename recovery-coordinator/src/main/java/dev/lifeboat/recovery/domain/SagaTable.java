@@ -135,8 +135,11 @@ public final class SagaTable {
         JsonNode holder = r.data.path("clusterHolders").path(String.valueOf(step));
         String restoredBy = holder.path("worker").asText(null);
         String answeredBy = result.path("worker").asText(null);
+        String restoredOn = holder.path("workerHost").asText("unknown");
         if (result.path("removed").asBoolean(true) || restoredBy == null || answeredBy == null
-                || restoredBy.equals(answeredBy)) {
+                || restoredBy.equals(answeredBy)
+                || !"unknown".equals(restoredOn) && restoredOn.equals(result.path("workerHost").asText(null))) {
+            // the same worker, or a restarted one on the same host, found nothing: the cluster is gone
             return Optional.empty();
         }
         String dir = holder.path("dataDirectory").asText("its data directory");

@@ -167,14 +167,16 @@ public final class CommandLedger {
          * Stores the reply; from now on a delivery of the command re-sends it. When the claim's own session has ended
          * meanwhile (the database restarted, or dropped the connection, while the command ran for an hour), the reply
          * is recorded over a new connection, waiting up to {@link #FINISH_PATIENCE} for the database to come back:
-         * the work is done, and a delivery retried for want of the record would do it all again.
+         * the work is done, and a delivery retried for want of the record would do it all again. The session's
+         * advisory lock went with it: when another attempt has claimed the command meanwhile, nothing is recorded and
+         * false returned (that attempt answers for the command now).
          */
-        public void finish(String replyJson) {
+        public boolean finish(String replyJson) {
             String sql = "update " + table + " set status = 'FINISHED', reply = ?::jsonb, finished_at = now()"
                     + " where command_id = ?";
             try {
                 update(sql, replyJson);
-                return;
+                return true;
             } catch (LedgerUnavailableException e) {
                 LOG.warnf("command %s: its ledger session ended while it ran (%s); recording its reply over a new "
                         + "connection", commandId, e.getMessage());
@@ -182,12 +184,18 @@ public final class CommandLedger {
             long until = System.nanoTime() + FINISH_PATIENCE.toNanos();
             long pause = 200;
             while (true) {
-                try (Connection fresh = dataSource.getConnection(); PreparedStatement ps = fresh.prepareStatement(sql)) {
+                try (Connection fresh = dataSource.getConnection();
+                     PreparedStatement ps = fresh.prepareStatement(sql + " and attempts = ? and status = 'RUNNING'")) {
                     fresh.setAutoCommit(true);
                     ps.setString(1, replyJson);
                     ps.setString(2, commandId);
-                    ps.executeUpdate();
-                    return;
+                    ps.setInt(3, attempt);
+                    if (ps.executeUpdate() == 1) {
+                        return true;
+                    }
+                    LOG.warnf("command %s: another attempt claimed it while this one's session was gone; this "
+                            + "attempt's reply is not recorded", commandId);
+                    return false;
                 } catch (SQLException e) {
                     if (System.nanoTime() - until > 0) {
                         throw new LedgerUnavailableException("recovery command ledger " + table + " unavailable for "

@@ -255,7 +255,7 @@ final class WalStreamer implements Runnable {
         Properties props = source.jdbcProperties(context.connectTimeoutSeconds(), 0);
         props.setProperty("ApplicationName", "lifeboat-wal-archiver");
         try (Connection sql = DriverManager.getConnection(source.jdbcUrl(), props)) {
-            int segmentSize = supportedSegmentSize(segmentSize(sql), source);
+            int segmentSize = supportedSegmentSize(segmentSize(sql), source, sql);
             Repository repository = context.repository(sourceId);
             WalArchive archive = repository.wal(segmentSize);
             if (gapCheck == null) {
@@ -622,15 +622,25 @@ final class WalStreamer implements Runnable {
      * The server's segment size, or a refusal before anything is written or a slot created (a size the restores do
      * not read, or one that would make the segment buffer a gigabyte).
      */
-    private int supportedSegmentSize(long bytes, SourceConnection source) {
+    private int supportedSegmentSize(long bytes, SourceConnection source, Connection sql) throws SQLException {
         Optional<String> problem = WalNames.unsupportedSegmentSize(bytes);
         if (problem.isEmpty()) {
             return (int) bytes;
         }
+        boolean slotLeft;
+        try (PreparedStatement ps = sql.prepareStatement("select 1 from pg_catalog.pg_replication_slots where "
+                + "slot_name = ?")) {
+            ps.setString(1, slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                slotLeft = rs.next();
+            }
+        }
         String why = "refusing to archive WAL of source " + sourceId + ": the server at " + source.host() + ":"
                 + source.port() + " is a cluster whose " + problem.get().substring("its ".length()) + "; nothing "
-                + "was written and no replication slot was created. Back it up with the logical method, or move "
-                + "the database to a cluster initialised with the default segment size";
+                + "was written and no replication slot was created" + (slotLeft ? " (but replication slot " + slot
+                + ", made before, still keeps the server's WAL: drop it on the server with select "
+                + "pg_drop_replication_slot('" + slot + "'))" : "") + ". Back it up with the logical method, or "
+                + "move the database to a cluster initialised with the default segment size";
         throw refuse(why, null);
     }
 

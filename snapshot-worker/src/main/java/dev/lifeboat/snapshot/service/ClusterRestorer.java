@@ -962,20 +962,24 @@ public class ClusterRestorer {
         for (String line : hba.split("\r?\n|\r", -1)) {
             List<int[]> fields = hbaFieldSpans(line);
             String method = null;
-            int[] at = null;
+            int m = -1;
             if (fields.size() > 4 && TCP_TYPES.contains(unquoted(line, fields.get(0)))) {
                 // type, databases, roles, address, then a mask when the address is an IP address without one
                 String address = unquoted(line, fields.get(3));
-                int m = !address.contains("/") && (address.matches("[0-9.]+") || address.contains(":")) ? 5 : 4;
-                if (m < fields.size()) {
-                    method = unquoted(line, fields.get(m));
-                    at = fields.get(m);
-                }
+                m = !address.contains("/") && (address.matches("[0-9.]+") || address.contains(":")) ? 5 : 4;
+                method = m < fields.size() ? unquoted(line, fields.get(m)) : null;
             }
             if ("trust".equals(method) || "ident".equals(method)) {
                 out.append("# the restore asks for a password here: the backup's line says '").append(method)
                         .append("', and this cluster runs on the worker's host\n")
-                        .append(line, 0, at[0]).append("md5").append(line, at[1], line.length()).append('\n');
+                        .append(line, 0, fields.get(m)[0]).append("md5");
+                // of the method's options only clientcert applies to md5 too (ident's map would stop the server)
+                for (int[] option : fields.subList(m + 1, fields.size())) {
+                    if (unquoted(line, option).startsWith("clientcert=")) {
+                        out.append(' ').append(line, option[0], option[1]);
+                    }
+                }
+                out.append('\n');
             } else {
                 out.append(line).append('\n');
             }

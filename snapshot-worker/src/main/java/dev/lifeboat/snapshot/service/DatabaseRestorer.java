@@ -127,14 +127,15 @@ public class DatabaseRestorer {
                 Map<List<String>, Long> fedRows = pipes == null ? Map.of()
                         : rowsFed(cmd, repository, manifest, pipes.rowsFed());
                 RowCounts counts = countRows(cmd, name, login, jobs, fedRows);
-                if (login.ownRole()) {
-                    closeOwner(cmd, login, password);
-                }
+                List<String> revoked = login.ownRole() ? closeOwner(cmd, login, password) : List.of();
                 // finished too late: the run was failed meanwhile, so the database must not stay behind
                 stopAtDeadline(cmd, "after pg_restore finished");
                 Map<String, Object> result = new LinkedHashMap<>();
                 result.put("database", name);
                 result.put("owner", login.user());
+                if (!revoked.isEmpty()) {
+                    result.put("ownerMembershipsRevoked", revoked);
+                }
                 result.put("tables", counts.tables());
                 result.put("restoredBytes", manifest.totalSize());
                 result.put("fetchMillis", fetchMillis);
@@ -317,11 +318,19 @@ public class DatabaseRestorer {
         }
     }
 
-    /** The restored database's role keeps it, but logs in no more: nobody holds its password. */
-    private void closeOwner(RestoreDatabase cmd, Login login, String password) {
+    /**
+     * The restored database's role keeps it, but logs in no more (nobody holds its password), and nobody the dump's
+     * code made its member stays one; returns those revoked.
+     */
+    private List<String> closeOwner(RestoreDatabase cmd, Login login, String password) {
         try (Connection c = TargetServers.connect(cmd.target(), config.maintenanceDatabase(), password,
                 snapshots.connectTimeoutSeconds())) {
-            TargetServers.closeOwner(c, login.user());
+            List<String> revoked = TargetServers.closeOwner(c, login.user());
+            if (!revoked.isEmpty()) {
+                LOG.warnf("restore %s: role %s of restored %s had been granted to %s while the dump loaded; revoked",
+                        cmd.commandId(), login.user(), cmd.target().describe(), revoked);
+            }
+            return revoked;
         } catch (SQLException e) {
             throw new CommandFailure("cannot take the login of role " + login.user() + " of restored "
                     + cmd.target().describe() + ": " + e.getMessage(), e);
@@ -397,8 +406,13 @@ public class DatabaseRestorer {
                 if (unreadable.isPresent()) {
                     throw fetchFailure(backup, dumpDir, unreadable.get());
                 }
+                String tail = tail(stderr);
                 throw new CommandFailure("pg_restore into " + cmd.target().describe() + " exited with "
-                        + p.exitValue() + ": " + tail(stderr));
+                        + p.exitValue() + ": " + tail + (login.ownRole() && tail.contains("permission denied")
+                        ? " (pg_restore ran as " + login.user() + ", the restored database's own role, which may do "
+                        + "what a database's owner may: a dump that needs more, such as an extension only a "
+                        + "superuser creates, restores with lifeboat.recovery.restore-owner=target-user on the "
+                        + "worker, which runs the dump's own code with the target user's rights)" : ""));
             }
             if (pipes != null) {
                 pipes.close();

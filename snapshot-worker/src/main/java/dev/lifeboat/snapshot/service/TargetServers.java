@@ -146,37 +146,22 @@ final class TargetServers {
     }
 
     /**
-     * Makes {@code role} (or resets it: an earlier attempt's) a login without any right beyond its own objects
-     * (NOSUPERUSER, NOCREATEDB, NOCREATEROLE, NOREPLICATION, NOBYPASSRLS, no memberships), with a fresh random
+     * Makes {@code role} anew (one left by an earlier attempt, or made by someone else under its name, is dropped
+     * first, with whatever memberships and grants it had): a login without any right beyond its own objects
+     * (NOSUPERUSER, NOCREATEDB, NOCREATEROLE, NOREPLICATION, NOBYPASSRLS, a member of nothing), with a fresh random
      * password, sent SCRAM-hashed; the connected user becomes its member, as CREATE DATABASE ... OWNER asks. Returns
      * the password. The connected user needs CREATEROLE.
      */
     static String prepareOwner(Connection maintenance, String role) throws SQLException {
-        // INHERIT: it is a member of nothing, but as the database's owner it holds pg_database_owner's rights (the
-        // public schema's CREATE) only through inheritance
-        String attributes = " nosuperuser nocreatedb nocreaterole inherit noreplication nobypassrls";
         try (Statement st = maintenance.createStatement()) {
-            boolean exists;
-            try (PreparedStatement ps = maintenance.prepareStatement("select 1 from pg_catalog.pg_roles where "
-                    + "rolname = ?")) {
-                ps.setString(1, role);
-                try (ResultSet rs = ps.executeQuery()) {
-                    exists = rs.next();
-                }
+            if (roleExists(maintenance, role)) {
+                // its database was dropped before this (a retry, a replacing restore): it owns nothing any more
+                st.execute("drop role " + quote(role));
             }
-            if (exists) {
-                st.execute("alter role " + quote(role) + attributes);
-                try (ResultSet rs = st.executeQuery("select pg_catalog.string_agg(r.rolname, ', ') from "
-                        + "pg_catalog.pg_auth_members m join pg_catalog.pg_roles r on r.oid = m.roleid where "
-                        + "m.member = (select oid from pg_catalog.pg_roles where rolname = " + literal(role) + ")")) {
-                    if (rs.next() && rs.getString(1) != null) {
-                        throw new SQLException("role " + role + " is a member of " + rs.getString(1)
-                                + ", which the role a restore runs as must not be; drop the role or those grants");
-                    }
-                }
-            } else {
-                st.execute("create role " + quote(role) + attributes);
-            }
+            // INHERIT: it is a member of nothing, but as the database's owner it holds pg_database_owner's rights
+            // (the public schema's CREATE) only through inheritance
+            st.execute("create role " + quote(role)
+                    + " nosuperuser nocreatedb nocreaterole inherit noreplication nobypassrls");
             byte[] random = new byte[32];
             new java.security.SecureRandom().nextBytes(random);
             String secret = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(random);
@@ -188,10 +173,38 @@ final class TargetServers {
         }
     }
 
-    /** Takes the login of a restored database's role once the restore is done: it only owns the database. */
-    static void closeOwner(Connection maintenance, String role) throws SQLException {
+    /**
+     * Takes the login of a restored database's role once the restore is done (it only owns the database), and
+     * every membership in it but the connected user's: before PostgreSQL 16 a role logged in as itself may grant
+     * itself to others, which the dump's own code could have done while it loaded. Returns the members revoked.
+     */
+    static java.util.List<String> closeOwner(Connection maintenance, String role) throws SQLException {
+        java.util.List<String> revoked = new java.util.ArrayList<>();
         try (Statement st = maintenance.createStatement()) {
             st.execute("alter role " + quote(role) + " nologin password null");
+            try (PreparedStatement ps = maintenance.prepareStatement("select r.rolname from "
+                    + "pg_catalog.pg_auth_members m join pg_catalog.pg_roles r on r.oid = m.member where m.roleid = "
+                    + "(select oid from pg_catalog.pg_roles where rolname = ?) and r.rolname <> current_user")) {
+                ps.setString(1, role);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        revoked.add(rs.getString(1));
+                    }
+                }
+            }
+            for (String member : revoked) {
+                st.execute("revoke " + quote(role) + " from " + quote(member) + " cascade");
+            }
+        }
+        return revoked;
+    }
+
+    private static boolean roleExists(Connection c, String role) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select 1 from pg_catalog.pg_roles where rolname = ?")) {
+            ps.setString(1, role);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
         }
     }
 
@@ -199,22 +212,12 @@ final class TargetServers {
     static void dropOwner(Connection maintenance, String database) throws SQLException {
         String role = restoreOwner(database);
         // looked for first: DROP ROLE IF EXISTS asks for CREATEROLE even when there is nothing to drop
-        try (PreparedStatement ps = maintenance.prepareStatement("select 1 from pg_catalog.pg_roles where "
-                + "rolname = ?")) {
-            ps.setString(1, role);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return;
-                }
-            }
+        if (!roleExists(maintenance, role)) {
+            return;
         }
         try (Statement st = maintenance.createStatement()) {
             st.execute("drop role if exists " + quote(role));
         }
-    }
-
-    private static String literal(String value) {
-        return "'" + value.replace("'", "''") + "'";
     }
 
     /** A database name the worker will create, replace, drop or verify: a plain name, never a system database. */

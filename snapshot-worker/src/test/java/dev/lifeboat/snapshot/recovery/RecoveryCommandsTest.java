@@ -478,10 +478,17 @@ class RecoveryCommandsTest {
         String owner = "lifeboat_owner_";
         Databases.createDatabase(source);
         try {
-            // the source's owner plants a function in a CHECK constraint: PostgreSQL calls it for every row COPY loads
+            // the source's owner plants a function in a CHECK constraint: PostgreSQL calls it for every row COPY loads.
+            // It writes a file (a superuser may), and hands the role it runs as to a role of the attacker's (before
+            // PostgreSQL 16 a role logged in as itself may grant itself)
+            String attacker = "recov_attacker_" + runId.substring(0, 8);
+            Databases.execute("postgres", "create role " + attacker);
             Databases.execute(source, "create function public.probe(int) returns boolean language plpgsql as $$ "
                     + "begin begin execute pg_catalog.format('copy (select current_user) to %L', '" + marker
-                    + "'); exception when others then null; end; return true; end $$; "
+                    + "'); exception when others then null; end; "
+                    + "if current_user::text like 'lifeboat_owner_%' then begin execute pg_catalog.format("
+                    + "'grant %I to " + attacker + "', current_user); exception when others then null; end; end if; "
+                    + "return true; end $$; "
                     + "create table public.planted (id int check (public.probe(id))); "
                     + "insert into public.planted values (1), (2)");
             Files.deleteIfExists(marker);
@@ -506,6 +513,10 @@ class RecoveryCommandsTest {
             assertThat(count("postgres", "select count(*) from pg_roles where rolname = '" + owner + "' and not "
                     + "rolcanlogin and not rolsuper and not rolcreatedb and not rolcreaterole and not rolbypassrls"))
                     .as("it logs in no more, and may do nothing beyond its own objects").isOne();
+            assertThat(count("postgres", "select count(*) from pg_auth_members m join pg_roles r on r.oid = m.roleid "
+                    + "join pg_roles a on a.oid = m.member where r.rolname = '" + owner + "' and a.rolname = '"
+                    + attacker + "'")).as("the membership the dump's code granted is revoked").isZero();
+            // (PostgreSQL 15.18 already refuses the self-grant; RestoreOwnerTest revokes one made otherwise)
 
             DropDatabase drop = new DropDatabase(RecoveryCommand.commandId(runId, 2, "drop"), runId, 2,
                     target(target));
@@ -518,6 +529,7 @@ class RecoveryCommandsTest {
             Databases.dropDatabase(target);
             Databases.dropDatabase(source);
             Databases.execute("postgres", "drop role if exists " + owner);
+            Databases.execute("postgres", "drop role if exists recov_attacker_" + runId.substring(0, 8));
         }
     }
 

@@ -144,7 +144,7 @@ class RestoredConfigurationTest {
                 "local all all trust",
                 "host all all 127.0.0.1/32 md5",
                 "hostssl all all 127.0.0.1 255.255.255.255 md5 clientcert=verify-ca",
-                "hostnossl db1,  db2 app ::1/128 md5 map=x   # a comment: trust",
+                "hostnossl db1,  db2 app ::1/128 md5",
                 "host all, all all md5 md5",
                 "host all all trust md5",
                 "host all all samehost reject",

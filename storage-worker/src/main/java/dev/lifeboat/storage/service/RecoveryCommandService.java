@@ -90,7 +90,10 @@ public class RecoveryCommandService {
                         reply = execute(command, type);
                     }
                     String json = StepReplies.toJson(reply);
-                    claim.finish(json);
+                    if (!claim.finish(json)) {
+                        // another attempt took the command over while this one's ledger session was gone: it answers
+                        return;
+                    }
                     replies.send(reply, json);
                     LOG.infof("command %s %s: %s", command.commandId(), reply.outcome(), reply.message());
                 }
