@@ -406,7 +406,9 @@ public class DatabaseRestorer {
                 if (unreadable.isPresent()) {
                     throw fetchFailure(backup, dumpDir, unreadable.get());
                 }
-                String tail = tail(stderr);
+                String full = tail(stderr);
+                LOG.debugf("restore %s: pg_restore's output: %s", cmd.commandId(), full);
+                String tail = withoutRowLines(full);
                 throw new CommandFailure("pg_restore into " + cmd.target().describe() + " exited with "
                         + p.exitValue() + ": " + tail + (login.ownRole() && tail.contains("permission denied")
                         ? " (pg_restore ran as " + login.user() + ", the restored database's own role, which may do "
@@ -580,6 +582,25 @@ public class DatabaseRestorer {
 
     private static long millisSince(long nanoStart) {
         return (System.nanoTime() - nanoStart) / 1_000_000;
+    }
+
+    /**
+     * pg_restore's output without the server's DETAIL and CONTEXT lines, which quote the restored rows (a failing
+     * row, a key, a COPY line's content): the message goes into the run, the catalog and the plan's webhooks.
+     */
+    static String withoutRowLines(String output) {
+        StringBuilder out = new StringBuilder();
+        boolean left = false;
+        for (String line : output.split("\r?\n")) {
+            String t = line.strip();
+            if (t.startsWith("DETAIL:") || t.startsWith("CONTEXT:")) {
+                left = true;
+                continue;
+            }
+            out.append(out.isEmpty() ? "" : "\n").append(line);
+        }
+        return left ? out + "\n(the server's DETAIL and CONTEXT lines, which can quote the restored rows, are left "
+                + "out here)" : out.toString();
     }
 
     private static String tail(Path stderr) {
