@@ -255,7 +255,7 @@ final class WalStreamer implements Runnable {
         Properties props = source.jdbcProperties(context.connectTimeoutSeconds(), 0);
         props.setProperty("ApplicationName", "lifeboat-wal-archiver");
         try (Connection sql = DriverManager.getConnection(source.jdbcUrl(), props)) {
-            int segmentSize = supportedSegmentSize(segmentSize(sql), source, sql);
+            int segmentSize = supportedSegmentSize(SourceConnection.walSegmentSize(sql), source, sql);
             Repository repository = context.repository(sourceId);
             WalArchive archive = repository.wal(segmentSize);
             if (gapCheck == null) {
@@ -644,16 +644,6 @@ final class WalStreamer implements Runnable {
         throw refuse(why, null);
     }
 
-    private static long segmentSize(Connection sql) throws SQLException {
-        try (Statement st = sql.createStatement();
-             ResultSet rs = st.executeQuery("select setting::bigint, unit from pg_settings where name = "
-                     + "'wal_segment_size'")) {
-            rs.next();
-            long value = rs.getLong(1);
-            String unit = rs.getString(2);
-            return "8kB".equals(unit) ? value * 8192 : "MB".equals(unit) ? value * 1024 * 1024 : value;
-        }
-    }
 
     /** IDENTIFY_SYSTEM: sets the server's timeline and returns its cluster's system identifier. */
     private String identifySystem(Connection repl) throws SQLException {

@@ -1,6 +1,5 @@
 package dev.lifeboat.snapshot.service;
 
-import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -10,13 +9,11 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Properties;
 import java.util.regex.Pattern;
 
 import org.jboss.logging.Logger;
-import org.postgresql.PGConnection;
 
 import dev.lifeboat.contracts.recovery.DatabaseTarget;
 import dev.lifeboat.contracts.recovery.SqlCheckRules;
@@ -324,20 +321,12 @@ final class CheckerRole implements AutoCloseable {
     private String managePassword() throws SQLException {
         try (Statement st = maintenance.createStatement()) {
             st.execute("select pg_catalog.pg_advisory_lock(" + LOCK_KEY + ")");
-            try (PreparedStatement ps = maintenance.prepareStatement("select 1 from pg_roles where rolname = ?")) {
-                ps.setString(1, role);
-                try (ResultSet rs = ps.executeQuery()) {
-                    if (!rs.next()) {
-                        st.execute("create role " + role + " nologin nosuperuser nocreatedb nocreaterole noinherit "
-                                + "noreplication nobypassrls");
-                    }
-                }
+            if (!TargetServers.roleExists(maintenance, role)) {
+                st.execute("create role " + role + " nologin nosuperuser nocreatedb nocreaterole noinherit "
+                        + "noreplication nobypassrls");
             }
-            byte[] random = new byte[32];
-            new SecureRandom().nextBytes(random);
-            String secret = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
             managedPassword = true;
-            maintenance.unwrap(PGConnection.class).alterUserPassword(role, secret.toCharArray(), "scram-sha-256");
+            String secret = TargetServers.freshPassword(maintenance, role);
             st.execute("alter role " + role + " login connection limit 2 valid until '"
                     + Instant.now().plus(Duration.ofHours(1)) + "'");
             return secret;

@@ -1132,12 +1132,19 @@ public class ClusterRestorer {
 
     /** This worker's host name, where the clusters it restores run ("unknown" when it cannot be read). */
     public static String hostName() {
-        try {
-            return java.net.InetAddress.getLocalHost().getHostName();
-        } catch (java.net.UnknownHostException e) {
-            return "unknown";
+        String name = hostName;
+        if (name == null) {
+            try {
+                name = java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.net.UnknownHostException e) {
+                name = "unknown";
+            }
+            hostName = name;
         }
+        return name;
     }
+
+    private static volatile String hostName;
 
     /** The PostgreSQL major version of a cluster this worker restored (its data directory's PG_VERSION). */
     public int restoredMajor(ClusterTarget cluster) {
@@ -1156,7 +1163,7 @@ public class ClusterRestorer {
      */
     private void awaitPromoted(RestoreCluster cmd, Paths paths, WalArchive.Continuity c, WalArchive wal) {
         Instant timeout = Instant.now().plus(config.cluster().recoveryTimeout());
-        Instant deadline = cmd.deadline() != null && cmd.deadline().isBefore(timeout) ? cmd.deadline() : timeout;
+        Instant deadline = earlierOf(timeout, cmd);
         Path pid = paths.data().resolve("postmaster.pid");
         // pg_ctl returned once the postmaster was launched; its pid file appears when it has started
         Instant startupGrace = Instant.now().plusSeconds(30);
@@ -1254,7 +1261,7 @@ public class ClusterRestorer {
     private void awaitAcceptingConnections(RestoreCluster cmd, Path bin, Paths paths) {
         int port = cmd.target().port();
         Instant timeout = Instant.now().plus(config.cluster().stopTimeout());
-        Instant deadline = cmd.deadline() != null && cmd.deadline().isBefore(timeout) ? cmd.deadline() : timeout;
+        Instant deadline = earlierOf(timeout, cmd);
         while (true) {
             try {
                 ProcessBuilder pb = new ProcessBuilder(bin.resolve("pg_isready").toString(), "-h", "127.0.0.1", "-p",
@@ -1535,6 +1542,11 @@ public class ClusterRestorer {
                 LinkOption.NOFOLLOW_LINKS);
         view.setOwner(owner.get().user());
         view.setGroup(owner.get().group());
+    }
+
+    /** {@code timeout}, or the command's deadline when that comes first. */
+    private static Instant earlierOf(Instant timeout, RestoreCluster cmd) {
+        return cmd.deadline() != null && cmd.deadline().isBefore(timeout) ? cmd.deadline() : timeout;
     }
 
     private static void stopAtDeadline(RestoreCluster cmd, String where) {

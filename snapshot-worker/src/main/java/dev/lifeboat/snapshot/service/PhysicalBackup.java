@@ -104,19 +104,15 @@ final class PhysicalBackup {
             boolean replication;
             int walSenders;
             String walLevel;
-            long segmentSize;
             try (ResultSet rs = st.executeQuery("select rolreplication or rolsuper, "
-                    + "pg_catalog.current_setting('max_wal_senders')::int, pg_catalog.current_setting('wal_level'), "
-                    + "(select s.setting::bigint * case s.unit when '8kB' then 8192 when 'MB' then 1048576 else 1 end "
-                    + "from pg_catalog.pg_settings s where s.name = 'wal_segment_size') "
+                    + "pg_catalog.current_setting('max_wal_senders')::int, pg_catalog.current_setting('wal_level') "
                     + "from pg_roles where rolname = current_user")) {
                 rs.next();
                 replication = rs.getBoolean(1);
                 walSenders = rs.getInt(2);
                 walLevel = rs.getString(3);
-                segmentSize = rs.getLong(4);
             }
-            Optional<String> segments = WalNames.unsupportedSegmentSize(segmentSize);
+            Optional<String> segments = WalNames.unsupportedSegmentSize(SourceConnection.walSegmentSize(c));
             if (segments.isPresent()) {
                 throw new BackupFailure("CONNECT", "the server at " + where + " cannot be backed up physically: "
                         + segments.get() + "; nothing was backed up. Register the source with \"method\": \"logical\" to back "

@@ -252,10 +252,7 @@ public class RecoveryCommandService {
 
     private StepReply clusterRestored(RestoreCluster r, EventType type, CommandLedger.Claim claim,
                                       Instant startedAt) {
-        Map<String, Object> result = new LinkedHashMap<>(clusters.restore(r, claim));
-        // the cluster runs on this worker's host: the coordinator checks later commands on it against this
-        result.put("worker", participant());
-        result.put("workerHost", ClusterRestorer.hostName());
+        Map<String, Object> result = onThisWorker(clusters.restore(r, claim));
         return StepReplies.completed(r, type, participant(), "restored backup " + r.backup().backupId() + " to "
                 + (r.recoveryTarget() == null ? "latest" : r.recoveryTarget().describe()) + " into "
                 + r.target().describe() + ", running on 127.0.0.1:" + r.target().port() + " (fetch "
@@ -266,13 +263,8 @@ public class RecoveryCommandService {
     private StepReply clusterRemoved(RemoveCluster r, EventType type, Instant startedAt) {
         ClusterRestorer.Removal removal = clusters.remove(r);
         String notes = removal.notes().isEmpty() ? "" : " (" + String.join("; ", removal.notes()) + ")";
-        Map<String, Object> result = new LinkedHashMap<>();
-        result.put("removed", removal.existed());
-        result.put("worker", participant());
-        result.put("workerHost", ClusterRestorer.hostName());
-        if (!removal.notes().isEmpty()) {
-            result.put("notes", removal.notes());
-        }
+        Map<String, Object> result = onThisWorker(removal.notes().isEmpty() ? Map.of("removed", removal.existed())
+                : Map.of("removed", removal.existed(), "notes", removal.notes()));
         return StepReplies.completed(r, type, participant(), (removal.existed() ? "stopped and removed "
                 + r.target().describe() : r.target().describe() + " did not exist on " + participant() + " (host "
                 + ClusterRestorer.hostName() + ")") + notes, result, startedAt);
@@ -312,6 +304,17 @@ public class RecoveryCommandService {
             ledger = new CommandLedger(dataSource, "snapshot.recovery_command");
         }
         return ledger;
+    }
+
+    /**
+     * {@code result} with the worker and host a cluster command ran on: a restored cluster runs on this host, and the
+     * coordinator checks later commands on it against where it was restored.
+     */
+    private Map<String, Object> onThisWorker(Map<String, Object> result) {
+        Map<String, Object> out = new LinkedHashMap<>(result);
+        out.put("worker", participant());
+        out.put("workerHost", ClusterRestorer.hostName());
+        return out;
     }
 
     /** "snapshot-worker/<instance>", as the reply names its participant. */

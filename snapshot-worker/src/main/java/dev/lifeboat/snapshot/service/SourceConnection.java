@@ -136,4 +136,16 @@ public record SourceConnection(String host, int port, String database, String us
         return "dbname='" + database.replace("\\", "\\\\").replace("'", "\\'") + "' keepalives=1 keepalives_idle="
                 + idle + " keepalives_interval=" + Math.max(1, idle / 3) + " keepalives_count=3";
     }
+
+    /** The server's WAL segment size in bytes ({@code pg_settings} gives it in bytes, or in 8 kB or MB before 11). */
+    public static long walSegmentSize(java.sql.Connection sql) throws java.sql.SQLException {
+        try (java.sql.Statement st = sql.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("select setting::bigint, unit from pg_catalog.pg_settings where "
+                     + "name = 'wal_segment_size'")) {
+            rs.next();
+            long value = rs.getLong(1);
+            String unit = rs.getString(2);
+            return "8kB".equals(unit) ? value * 8192 : "MB".equals(unit) ? value * 1024 * 1024 : value;
+        }
+    }
 }

@@ -162,11 +162,7 @@ final class TargetServers {
             // (the public schema's CREATE) only through inheritance
             st.execute("create role " + quote(role)
                     + " nosuperuser nocreatedb nocreaterole inherit noreplication nobypassrls");
-            byte[] random = new byte[32];
-            new java.security.SecureRandom().nextBytes(random);
-            String secret = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(random);
-            maintenance.unwrap(org.postgresql.PGConnection.class).alterUserPassword(role, secret.toCharArray(),
-                    "scram-sha-256");
+            String secret = freshPassword(maintenance, role);
             st.execute("alter role " + quote(role) + " login");
             st.execute("grant " + quote(role) + " to current_user");
             return secret;
@@ -199,7 +195,17 @@ final class TargetServers {
         return revoked;
     }
 
-    private static boolean roleExists(Connection c, String role) throws SQLException {
+    /** Gives {@code role} a new random password, sent SCRAM-hashed (never in clear), and returns it. */
+    static String freshPassword(Connection maintenance, String role) throws SQLException {
+        byte[] random = new byte[32];
+        new java.security.SecureRandom().nextBytes(random);
+        String secret = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+        maintenance.unwrap(org.postgresql.PGConnection.class).alterUserPassword(role, secret.toCharArray(),
+                "scram-sha-256");
+        return secret;
+    }
+
+    static boolean roleExists(Connection c, String role) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("select 1 from pg_catalog.pg_roles where rolname = ?")) {
             ps.setString(1, role);
             try (ResultSet rs = ps.executeQuery()) {
