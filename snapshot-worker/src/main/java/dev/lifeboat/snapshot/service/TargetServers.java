@@ -206,12 +206,7 @@ final class TargetServers {
     }
 
     static boolean roleExists(Connection c, String role) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("select 1 from pg_catalog.pg_roles where rolname = ?")) {
-            ps.setString(1, role);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
-            }
-        }
+        return anyRow(c, "select 1 from pg_catalog.pg_roles where rolname = ?", role);
     }
 
     /** Drops the role {@link #restoreOwner} names for {@code database}, when there is one (after the database). */
@@ -262,8 +257,12 @@ final class TargetServers {
     }
 
     static boolean exists(Connection c, String database) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("select 1 from pg_database where datname = ?")) {
-            ps.setString(1, database);
+        return anyRow(c, "select 1 from pg_database where datname = ?", database);
+    }
+
+    private static boolean anyRow(Connection c, String sql, String value) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, value);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next();
             }
